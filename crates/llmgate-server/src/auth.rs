@@ -1,0 +1,130 @@
+//! Who is calling. Today: the master key. The seam for virtual keys is [`authenticate`].
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// What a handler knows about the caller.
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    /// The key the caller presented (None when auth is off).
+    pub api_key: Option<String>,
+    pub is_master: bool,
+}
+
+/// The headers LiteLLM reads a key from, in its order of preference.
+pub fn presented_key(headers: &HeaderMap) -> Option<String> {
+    for name in ["x-litellm-api-key", "authorization", "api-key", "x-api-key"] {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            let v = v.trim();
+            let key = if name == "authorization" {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+                    .unwrap_or(v)
+                    .trim()
+            } else {
+                v.strip_prefix("Bearer ").unwrap_or(v).trim()
+            };
+            if !key.is_empty() {
+                return Some(key.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// Compares without an early exit, so timing does not reveal how much of a key matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks the presented key. Virtual keys will be looked up here (cached) when they exist.
+pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthContext, GatewayError> {
+    let presented = presented_key(headers);
+    let Some(master) = state.master_key.as_deref() else {
+        return Ok(AuthContext {
+            api_key: presented,
+            is_master: false,
+        });
+    };
+    match presented {
+        None => Err(GatewayError::Auth(
+            "Authentication Error, No api key passed in.".into(),
+        )),
+        Some(k) if constant_time_eq(k.as_bytes(), master.as_bytes()) => Ok(AuthContext {
+            api_key: Some(k),
+            is_master: true,
+        }),
+        Some(k) => Err(GatewayError::Auth(format!(
+            "Authentication Error, Invalid proxy server token passed. Received API Key = {}, Key Hash (Token) ={}. Unable to find token in cache or `LiteLLM_VerificationTokenTable`",
+            abbreviate(&k),
+            hash_key(&k)
+        ))),
+    }
+}
+
+/// `sk-...abcd`: enough to recognise a key in a message without revealing it.
+pub fn abbreviate(key: &str) -> String {
+    let tail: String = key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("sk-...{tail}")
+}
+
+/// LiteLLM stores and reports keys as the SHA-256 of the secret.
+pub fn hash_key(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Middleware: authenticates every route it wraps and hands the context to the handler.
+pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    match authenticate(&state, req.headers()) {
+        Ok(ctx) => {
+            req.extensions_mut().insert(ctx);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn every_key_header_is_read() {
+        for (name, value) in [
+            ("authorization", "Bearer sk-a"),
+            ("api-key", "sk-a"),
+            ("x-api-key", "sk-a"),
+            ("x-litellm-api-key", "Bearer sk-a"),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            assert_eq!(presented_key(&h).as_deref(), Some("sk-a"), "{name}");
+        }
+        assert_eq!(presented_key(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn abbreviation_keeps_only_the_tail() {
+        assert_eq!(abbreviate("sk-secret-1234"), "sk-...1234");
+    }
+}

@@ -1,0 +1,31 @@
+//! `llmgate --config config.yaml`: the gateway.
+
+use clap::Parser;
+use llmgate_server::cli::Cli;
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = Cli::parse();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(cli.log_filter()));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    // Before any thread exists: `environment_variables` in the config are set into the env.
+    let cfg = match llmgate_server::server::load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("llmgate: {e}");
+            std::process::exit(1);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    if let Err(e) = rt.block_on(llmgate_server::server::run(cli, cfg)) {
+        eprintln!("llmgate: {e}");
+        std::process::exit(1);
+    }
+}

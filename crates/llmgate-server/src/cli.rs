@@ -1,0 +1,51 @@
+//! Command-line flags, named as LiteLLM's proxy names them.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "llmgate",
+    version,
+    about = "An OpenAI-compatible AI gateway: a drop-in replacement for the LiteLLM proxy"
+)]
+pub struct Cli {
+    /// Path to the proxy's config.yaml (LiteLLM format).
+    #[arg(long, short = 'c', env = "CONFIG_FILE_PATH")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0", env = "HOST")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 4000, env = "PORT")]
+    pub port: u16,
+    /// Quick start with one model and no config (`--model gpt-4o`).
+    #[arg(long, short = 'm')]
+    pub model: Option<String>,
+    /// Accepted for compatibility: one process already uses every core.
+    #[arg(long = "num_workers", alias = "num-workers", env = "NUM_WORKERS")]
+    pub num_workers: Option<usize>,
+    /// Debug logging.
+    #[arg(long)]
+    pub debug: bool,
+    /// Very verbose logging (every request).
+    #[arg(long = "detailed_debug", alias = "detailed-debug")]
+    pub detailed_debug: bool,
+    /// Check the config and exit.
+    #[arg(long = "validate_config", alias = "validate-config")]
+    pub validate_config: bool,
+}
+
+impl Cli {
+    /// The tracing filter the flags ask for; `RUST_LOG` wins when set.
+    pub fn log_filter(&self) -> &'static str {
+        if self.detailed_debug {
+            "debug,hyper=info,h2=info,reqwest=info"
+        } else if self.debug {
+            "info,llmgate=debug,llmgate_server=debug"
+        } else {
+            "info"
+        }
+    }
+}

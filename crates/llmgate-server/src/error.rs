@@ -1,0 +1,96 @@
+//! The gateway's one error type, mapped once to LiteLLM's error body and status.
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use llmgate::{ErrorKind, LlmError};
+use serde_json::{json, Value};
+
+#[derive(Debug)]
+pub enum GatewayError {
+    /// From the SDK: upstream failures, bad params, unknown providers.
+    Llm(LlmError),
+    /// Missing or wrong key.
+    Auth(String),
+    /// A request we refuse before any upstream is involved.
+    BadRequest(String),
+    /// A model name with no deployment.
+    UnknownModel {
+        route: &'static str,
+        model: String,
+    },
+    NotFound(String),
+    Internal(String),
+}
+
+impl From<LlmError> for GatewayError {
+    fn from(e: LlmError) -> Self {
+        GatewayError::Llm(e)
+    }
+}
+
+impl GatewayError {
+    pub fn status(&self) -> u16 {
+        match self {
+            GatewayError::Llm(e) => e.status,
+            GatewayError::Auth(_) => 401,
+            GatewayError::BadRequest(_) | GatewayError::UnknownModel { .. } => 400,
+            GatewayError::NotFound(_) => 404,
+            GatewayError::Internal(_) => 500,
+        }
+    }
+
+    /// `{"error": {"message", "type", "param", "code"}}` as LiteLLM's proxy writes it: `code` is
+    /// the status as a string, `param` and `type` are strings or null.
+    pub fn body(&self) -> Value {
+        let status = self.status().to_string();
+        let (message, kind, param): (String, Value, Value) = match self {
+            GatewayError::Llm(e) => (
+                e.to_string(),
+                Value::Null,
+                e.param.clone().unwrap_or(Value::Null),
+            ),
+            GatewayError::Auth(m) => (m.clone(), json!("auth_error"), json!("None")),
+            GatewayError::BadRequest(m) => (m.clone(), json!("invalid_request_error"), Value::Null),
+            GatewayError::UnknownModel { route, model } => (
+                format!(
+                    "{{'error': '{route}: Invalid model name passed in model={model}. Call `/v1/models` to view available models for your key.'}}"
+                ),
+                json!("None"),
+                json!("None"),
+            ),
+            GatewayError::NotFound(m) => (m.clone(), json!("not_found_error"), Value::Null),
+            GatewayError::Internal(m) => (m.clone(), json!("internal_server_error"), Value::Null),
+        };
+        let message = match self {
+            GatewayError::UnknownModel { .. } => format!("{status}: {message}"),
+            _ => message,
+        };
+        json!({"error": {"message": message, "type": kind, "param": param, "code": status}})
+    }
+
+    pub fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            GatewayError::Llm(e) => Some(e.kind),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = (status, axum::Json(self.body())).into_response();
+        if let GatewayError::Llm(e) = &self {
+            if let Some(ra) = e
+                .retry_after
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
+                res.headers_mut()
+                    .insert(HeaderName::from_static("retry-after"), ra);
+            }
+        }
+        res
+    }
+}

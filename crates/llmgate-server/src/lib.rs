@@ -1,0 +1,10 @@
+//! llmgate gateway: composes the SDK with config, auth and the HTTP surface.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod deployments;
+pub mod error;
+pub mod routes;
+pub mod server;
+pub mod state;

@@ -1,0 +1,88 @@
+//! `/health` (probes every deployment), `/health/liveliness`, `/health/readiness`.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Json;
+use futures::future::join_all;
+use llmgate::{ChatCompletionRequest, ChatMessage, EmbeddingRequest};
+use serde_json::{json, Value};
+
+use super::models::public_params;
+use crate::deployments::Deployment;
+use crate::state::AppState;
+
+pub async fn liveliness() -> Json<Value> {
+    Json(json!("I'm alive!"))
+}
+
+pub async fn readiness(State(state): State<AppState>) -> Json<Value> {
+    let _ = state;
+    Json(json!({
+        "status": "healthy",
+        "db": "Not connected",
+        "cache": null,
+        "litellm_version": env!("CARGO_PKG_VERSION"),
+        "success_callbacks": [],
+    }))
+}
+
+/// Probes each deployment with a one-token call, concurrently, bounded by a timeout.
+pub async fn health(State(state): State<AppState>) -> Json<Value> {
+    let probes = state.deployments.all().iter().map(|d| {
+        let state = state.clone();
+        let d = d.clone();
+        async move {
+            let res = tokio::time::timeout(Duration::from_secs(60), probe(&state, &d)).await;
+            let mut entry = public_params(&d);
+            entry.insert("model_id".into(), json!(d.id));
+            match res {
+                Ok(Ok(())) => (true, Value::Object(entry)),
+                Ok(Err(e)) => {
+                    entry.insert("error".into(), json!(e.to_string()));
+                    (false, Value::Object(entry))
+                }
+                Err(_) => {
+                    entry.insert("error".into(), json!("health check timed out"));
+                    (false, Value::Object(entry))
+                }
+            }
+        }
+    });
+    let results = join_all(probes).await;
+    let (healthy, unhealthy): (Vec<_>, Vec<_>) = results.into_iter().partition(|(ok, _)| *ok);
+    let healthy: Vec<Value> = healthy.into_iter().map(|(_, v)| v).collect();
+    let unhealthy: Vec<Value> = unhealthy.into_iter().map(|(_, v)| v).collect();
+    Json(json!({
+        "healthy_endpoints": healthy,
+        "unhealthy_endpoints": unhealthy,
+        "healthy_count": healthy.len(),
+        "unhealthy_count": unhealthy.len(),
+    }))
+}
+
+async fn probe(state: &AppState, d: &Deployment) -> Result<(), llmgate::LlmError> {
+    let mode = d
+        .entry
+        .model_info
+        .mode
+        .clone()
+        .or_else(|| d.info.as_ref().map(|i| i.mode.to_string()))
+        .unwrap_or_else(|| "chat".into());
+    if mode == "embedding" {
+        let req = EmbeddingRequest {
+            model: d.model.clone(),
+            input: json!(["test from llmgate"]),
+            ..Default::default()
+        };
+        state.client.embedding(req, &d.opts).await.map(|_| ())
+    } else {
+        let req = ChatCompletionRequest {
+            model: d.model.clone(),
+            messages: vec![ChatMessage::text("user", "test from llmgate")],
+            max_tokens: Some(1),
+            ..Default::default()
+        };
+        state.client.chat(req, &d.opts).await.map(|_| ())
+    }
+}

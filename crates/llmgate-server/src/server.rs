@@ -1,0 +1,164 @@
+//! Start-up: config checks, state, listener, graceful shutdown.
+
+use std::net::SocketAddr;
+
+use crate::cli::Cli;
+use crate::config::Config;
+use crate::routes;
+use crate::state::AppState;
+
+/// Master keys published in docs and examples: anyone could guess them.
+const WEAK_KEYS: &[&str] = &[
+    "sk-1234",
+    "sk-12345",
+    "sk-123456",
+    "sk-1234567890",
+    "sk-admin",
+    "sk-test",
+    "sk-master",
+    "sk-password",
+    "sk-litellm",
+    "sk-secret",
+    "sk-key",
+    "sk-dev",
+    "sk-my-master-key",
+    "sk-master-key",
+    "sk-1234567",
+    "sk-12345678",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Refused(String),
+    #[error("cannot listen on {addr}: {err}")]
+    Bind { addr: String, err: std::io::Error },
+}
+
+fn permit_weak(cfg: &Config) -> bool {
+    cfg.general_settings
+        .dangerously_permit_weak_or_unset_master_key
+        || std::env::var("LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY")
+            .map(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+            .unwrap_or(false)
+}
+
+/// Refuses a publicly known master key (as LiteLLM ≥ 1.104 does) unless explicitly permitted.
+pub fn check_master_key(cfg: &Config, key: Option<&str>) -> Result<(), StartError> {
+    let Some(key) = key else {
+        tracing::warn!("no master key set (general_settings.master_key or LITELLM_MASTER_KEY): authentication is OFF, every request is accepted; use this only on a trusted machine");
+        return Ok(());
+    };
+    let source = if cfg.general_settings.master_key.is_some() {
+        "general_settings.master_key"
+    } else {
+        "LITELLM_MASTER_KEY"
+    };
+    let weak = WEAK_KEYS.contains(&key) || key.len() < 8;
+    if weak && !permit_weak(cfg) {
+        return Err(StartError::Refused(format!(
+            "Refusing to start: the master key from {source} is a publicly known or too short value ({}). Anyone could use it to call your models and manage keys.\n\
+             Fix: set a strong secret, e.g. `export LITELLM_MASTER_KEY=sk-$(openssl rand -hex 24)`, or put one in general_settings.master_key.\n\
+             For a local sandbox only, set general_settings.dangerously_permit_weak_or_unset_master_key: true (or LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY=true).",
+            crate::auth::abbreviate(key)
+        )));
+    }
+    if weak {
+        tracing::warn!(
+            "the master key is weak; permitted by dangerously_permit_weak_or_unset_master_key"
+        );
+    }
+    if !key.starts_with("sk-") {
+        return Err(StartError::Refused(format!(
+            "Refusing to start: the master key from {source} must start with 'sk-'."
+        )));
+    }
+    Ok(())
+}
+
+/// Loads the config the flags name (or the `--model` quick start).
+pub fn load_config(cli: &Cli) -> Result<Config, StartError> {
+    let mut cfg = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(m) = &cli.model {
+        cfg.model_list.extend(Config::quick_start(m).model_list);
+    }
+    Ok(cfg)
+}
+
+/// Replaces the embedded price catalog when `LITELLM_MODEL_COST_MAP_URL` names a file or URL.
+async fn load_catalog() {
+    let local_only = std::env::var("LITELLM_LOCAL_MODEL_COST_MAP")
+        .map(|v| v.eq_ignore_ascii_case("true"))
+        .unwrap_or(false);
+    let Ok(src) = std::env::var("LITELLM_MODEL_COST_MAP_URL") else {
+        return;
+    };
+    if local_only || src.is_empty() {
+        return;
+    }
+    match llmgate::catalog::load_litellm_override(&src).await {
+        Ok(c) => {
+            tracing::info!(source = %src, "model cost map loaded");
+            llmgate::catalog::install(c);
+        }
+        Err(e) => {
+            tracing::warn!(source = %src, error = %e, "could not load the model cost map; using the embedded one")
+        }
+    }
+}
+
+/// Builds everything and serves until Ctrl-C / SIGTERM.
+/// The config must be loaded (see [`load_config`]) before the runtime starts: it may set
+/// environment variables, which is only sound while the process has one thread.
+pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
+    let state = AppState::new(cfg);
+    check_master_key(&state.config, state.master_key.as_deref())?;
+    if cli.validate_config {
+        println!("config OK: {} deployments", state.deployments.all().len());
+        return Ok(());
+    }
+    load_catalog().await;
+    let addr = format!("{}:{}", cli.host, cli.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|err| StartError::Bind {
+            addr: addr.clone(),
+            err,
+        })?;
+    let local: SocketAddr = listener.local_addr().map_err(|err| StartError::Bind {
+        addr: addr.clone(),
+        err,
+    })?;
+    tracing::info!(
+        models = ?state.deployments.names(),
+        "llmgate listening on http://{local}"
+    );
+    println!("llmgate listening on http://{local}");
+    let app = routes::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|err| StartError::Bind { addr, err })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,19 @@
+//! OpenAI-format wire types, serde only.
+//!
+//! Every struct keeps the fields it does not model in `extra` (`#[serde(flatten)]`), so a
+//! parameter we have never heard of still reaches the provider that understands it.
+
+pub mod chat;
+pub mod completion;
+pub mod embedding;
+pub mod error;
+pub mod models;
+
+pub use chat::*;
+pub use completion::*;
+pub use embedding::*;
+pub use error::*;
+pub use models::*;
+
+/// Unknown fields, kept verbatim.
+pub type Extra = serde_json::Map<String, serde_json::Value>;

@@ -1,0 +1,139 @@
+//! The price of one call, as LiteLLM's `completion_cost` computes it.
+
+use super::ModelInfo;
+
+/// Token counts of one call, in OpenAI's convention: `prompt_tokens` includes cached and
+/// cache-creation tokens, `completion_tokens` includes reasoning tokens. Adapters of providers
+/// that count differently (Anthropic) normalise to this before pricing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CostInput {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Prompt tokens read from the provider's cache.
+    pub cached_tokens: u64,
+    /// Prompt tokens written to the provider's cache.
+    pub cache_creation_tokens: u64,
+    /// Completion tokens spent on reasoning.
+    pub reasoning_tokens: u64,
+}
+
+/// Cost in USD; `None` when the model has neither an input nor an output price.
+///
+/// Cached reads are charged at the cache-read price (the input price if none is known) and
+/// cache writes at the cache-creation price, each only once: they are taken out of the
+/// normal input tokens. Above 200k prompt tokens the long-context prices apply when known.
+pub fn cost(info: &ModelInfo, u: &CostInput) -> Option<f64> {
+    if info.input_cost_per_token.is_none() && info.output_cost_per_token.is_none() {
+        return None;
+    }
+    let long = u.prompt_tokens > 200_000;
+    let pick = |long_price: Option<f64>, price: Option<f64>| {
+        if long {
+            long_price.or(price)
+        } else {
+            price
+        }
+    };
+    let input = pick(
+        info.input_cost_per_token_above_200k_tokens,
+        info.input_cost_per_token,
+    )
+    .unwrap_or(0.0);
+    let output = pick(
+        info.output_cost_per_token_above_200k_tokens,
+        info.output_cost_per_token,
+    )
+    .unwrap_or(0.0);
+    let cache_read = pick(
+        info.cache_read_input_token_cost_above_200k_tokens,
+        info.cache_read_input_token_cost,
+    )
+    .unwrap_or(input);
+    let cache_write = info.cache_creation_input_token_cost.unwrap_or(input);
+
+    let cached = u.cached_tokens.min(u.prompt_tokens);
+    let created = u.cache_creation_tokens.min(u.prompt_tokens - cached);
+    let plain_input = u.prompt_tokens - cached - created;
+    let (text_out, reasoning_out) = match info.output_cost_per_reasoning_token {
+        Some(_) => (
+            u.completion_tokens.saturating_sub(u.reasoning_tokens),
+            u.reasoning_tokens.min(u.completion_tokens),
+        ),
+        None => (u.completion_tokens, 0),
+    };
+    let reasoning = info.output_cost_per_reasoning_token.unwrap_or(output);
+    Some(
+        plain_input as f64 * input
+            + cached as f64 * cache_read
+            + created as f64 * cache_write
+            + text_out as f64 * output
+            + reasoning_out as f64 * reasoning,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> ModelInfo {
+        let mut m = ModelInfo::unpriced("openai/gpt-4o");
+        m.input_cost_per_token = Some(2.5e-6);
+        m.output_cost_per_token = Some(1e-5);
+        m.cache_read_input_token_cost = Some(1.25e-6);
+        m
+    }
+
+    #[test]
+    fn plain_call() {
+        let c = cost(
+            &info(),
+            &CostInput {
+                prompt_tokens: 10,
+                completion_tokens: 5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!((c - 7.5e-5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn cached_tokens_are_charged_once_at_the_cache_price() {
+        let c = cost(
+            &info(),
+            &CostInput {
+                prompt_tokens: 1000,
+                completion_tokens: 0,
+                cached_tokens: 600,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!((c - (400.0 * 2.5e-6 + 600.0 * 1.25e-6)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn cache_writes_use_the_creation_price() {
+        let mut m = info();
+        m.cache_creation_input_token_cost = Some(3.75e-6);
+        let c = cost(
+            &m,
+            &CostInput {
+                prompt_tokens: 100,
+                cached_tokens: 10,
+                cache_creation_tokens: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!((c - (40.0 * 2.5e-6 + 10.0 * 1.25e-6 + 50.0 * 3.75e-6)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn unpriced_models_have_no_cost() {
+        assert_eq!(
+            cost(&ModelInfo::unpriced("x/y"), &CostInput::default()),
+            None
+        );
+    }
+}

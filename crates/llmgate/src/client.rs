@@ -1,0 +1,169 @@
+//! The SDK entry point: resolve the model, answer mocks, call the adapter.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use llmgate_types::{
+    ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
+    EmbeddingRequest, EmbeddingResponse,
+};
+
+use crate::providers::{resolve, Ctx, Resolved};
+use crate::stream::{ChunkStream, CompletionChunkStream};
+use crate::{mock, CallOptions, LlmError};
+
+/// An answer and what came with it.
+#[derive(Debug)]
+pub struct Response<T> {
+    pub body: T,
+    /// The upstream's response headers (empty for mocks).
+    pub headers: Vec<(String, String)>,
+    /// Where the call went.
+    pub api_base: String,
+}
+
+impl<T> Response<T> {
+    pub fn local(body: T) -> Self {
+        Response {
+            body,
+            headers: Vec::new(),
+            api_base: String::new(),
+        }
+    }
+}
+
+/// Holds the pooled HTTP client; cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1024)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("llmgate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds with static settings");
+        Client { http }
+    }
+
+    /// One client per process, for the free functions.
+    pub fn shared() -> &'static Client {
+        static C: OnceLock<Client> = OnceLock::new();
+        C.get_or_init(Client::new)
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn route(&self, model: &str, opts: &CallOptions) -> Result<Resolved, LlmError> {
+        let custom = opts
+            .extra
+            .get("custom_llm_provider")
+            .and_then(|v| v.as_str());
+        resolve(model, custom).map_err(|e| e.with_model(model))
+    }
+
+    pub async fn chat(
+        &self,
+        mut req: ChatCompletionRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<ChatCompletionResponse>, LlmError> {
+        if let Some(m) = &opts.mock_response {
+            return Ok(Response::local(mock::chat(&req, m)));
+        }
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.chat(&cx, req).await
+    }
+
+    pub async fn chat_stream(
+        &self,
+        mut req: ChatCompletionRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<ChunkStream>, LlmError> {
+        if let Some(m) = &opts.mock_response {
+            return Ok(Response::local(mock::chat_stream(&req, m)));
+        }
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.chat_stream(&cx, req).await
+    }
+
+    pub async fn text_completion(
+        &self,
+        mut req: CompletionRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<CompletionResponse>, LlmError> {
+        if let Some(m) = &opts.mock_response {
+            return Ok(Response::local(mock::text_completion(&req, m)));
+        }
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.text_completion(&cx, req).await
+    }
+
+    pub async fn text_completion_stream(
+        &self,
+        mut req: CompletionRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<CompletionChunkStream>, LlmError> {
+        if let Some(m) = &opts.mock_response {
+            return Ok(Response::local(mock::text_completion_stream(&req, m)));
+        }
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.text_completion_stream(&cx, req).await
+    }
+
+    pub async fn embedding(
+        &self,
+        mut req: EmbeddingRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<EmbeddingResponse>, LlmError> {
+        if opts.mock_response.is_some() {
+            return Ok(Response::local(mock::embedding(&req)));
+        }
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.embedding(&cx, req).await
+    }
+
+    /// The base URL a call for `model` with `opts` would go to.
+    pub fn api_base(&self, model: &str, opts: &CallOptions) -> Option<String> {
+        self.route(model, opts)
+            .ok()
+            .map(|r| r.provider.api_base(opts))
+    }
+}

@@ -1,0 +1,353 @@
+//! The SDK's one error type, with LiteLLM's exception classes.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// LiteLLM's exception classes; each has one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BadRequest,
+    UnsupportedParams,
+    ContextWindowExceeded,
+    ContentPolicyViolation,
+    Authentication,
+    PermissionDenied,
+    NotFound,
+    Timeout,
+    UnprocessableEntity,
+    RateLimit,
+    InternalServer,
+    BadGateway,
+    ServiceUnavailable,
+    /// The upstream could not be reached at all.
+    ApiConnection,
+}
+
+impl ErrorKind {
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest
+            | ErrorKind::UnsupportedParams
+            | ErrorKind::ContextWindowExceeded
+            | ErrorKind::ContentPolicyViolation => 400,
+            ErrorKind::Authentication => 401,
+            ErrorKind::PermissionDenied => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Timeout => 408,
+            ErrorKind::UnprocessableEntity => 422,
+            ErrorKind::RateLimit => 429,
+            ErrorKind::InternalServer | ErrorKind::ApiConnection => 500,
+            ErrorKind::BadGateway => 502,
+            ErrorKind::ServiceUnavailable => 503,
+        }
+    }
+
+    /// LiteLLM's class name, which clients see in the message.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "BadRequestError",
+            ErrorKind::UnsupportedParams => "UnsupportedParamsError",
+            ErrorKind::ContextWindowExceeded => "ContextWindowExceededError",
+            ErrorKind::ContentPolicyViolation => "ContentPolicyViolationError",
+            ErrorKind::Authentication => "AuthenticationError",
+            ErrorKind::PermissionDenied => "PermissionDeniedError",
+            ErrorKind::NotFound => "NotFoundError",
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::UnprocessableEntity => "UnprocessableEntityError",
+            ErrorKind::RateLimit => "RateLimitError",
+            ErrorKind::InternalServer => "InternalServerError",
+            ErrorKind::BadGateway => "BadGatewayError",
+            ErrorKind::ServiceUnavailable => "ServiceUnavailableError",
+            ErrorKind::ApiConnection => "APIConnectionError",
+        }
+    }
+
+    /// Whether a retry or another deployment may succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Timeout
+                | ErrorKind::RateLimit
+                | ErrorKind::InternalServer
+                | ErrorKind::BadGateway
+                | ErrorKind::ServiceUnavailable
+                | ErrorKind::ApiConnection
+        )
+    }
+
+    /// The kind for an upstream HTTP status.
+    pub fn from_status(status: u16) -> ErrorKind {
+        match status {
+            400 => ErrorKind::BadRequest,
+            401 => ErrorKind::Authentication,
+            403 => ErrorKind::PermissionDenied,
+            404 => ErrorKind::NotFound,
+            408 => ErrorKind::Timeout,
+            413 => ErrorKind::ContextWindowExceeded,
+            422 => ErrorKind::UnprocessableEntity,
+            429 => ErrorKind::RateLimit,
+            502 => ErrorKind::BadGateway,
+            503 | 529 => ErrorKind::ServiceUnavailable,
+            s if (400..500).contains(&s) => ErrorKind::BadRequest,
+            _ => ErrorKind::InternalServer,
+        }
+    }
+}
+
+/// Boxed so `Result<_, LlmError>` stays small on the hot path.
+#[derive(Debug, Clone)]
+pub struct LlmError(Box<LlmErrorData>);
+
+#[derive(Debug, Clone)]
+pub struct LlmErrorData {
+    pub kind: ErrorKind,
+    /// The upstream's (or our) message, without LiteLLM's prefixes.
+    pub message: String,
+    /// Provider name as in the model prefix (`openai`, `groq`, ...); empty before routing.
+    pub provider: String,
+    pub model: Option<String>,
+    /// Status to answer with; usually `kind.status()`, but an upstream 418 stays 418.
+    pub status: u16,
+    /// The upstream's `Retry-After`, passed on to the client.
+    pub retry_after: Option<String>,
+    pub param: Option<Value>,
+    pub code: Option<Value>,
+    /// Headers the upstream sent with the error.
+    pub headers: Vec<(String, String)>,
+}
+
+impl std::ops::Deref for LlmError {
+    type Target = LlmErrorData;
+    fn deref(&self) -> &LlmErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for LlmError {
+    fn deref_mut(&mut self) -> &mut LlmErrorData {
+        &mut self.0
+    }
+}
+
+impl LlmError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        LlmError(Box::new(LlmErrorData {
+            kind,
+            message: message.into(),
+            provider: String::new(),
+            model: None,
+            status: kind.status(),
+            retry_after: None,
+            param: None,
+            code: None,
+            headers: Vec::new(),
+        }))
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadRequest, message)
+    }
+
+    pub fn with_provider(mut self, provider: &str) -> Self {
+        self.provider = provider.to_string();
+        self
+    }
+
+    pub fn with_model(mut self, model: &str) -> Self {
+        self.model = Some(model.to_string());
+        self
+    }
+
+    pub fn with_param(mut self, param: &str) -> Self {
+        self.param = Some(Value::String(param.to_string()));
+        self
+    }
+
+    /// `OpenAIException`, `GroqException`, ...: how LiteLLM names the provider in messages.
+    pub fn provider_exception(&self) -> String {
+        match self.provider.as_str() {
+            "" => String::new(),
+            "openai" | "openai_compatible" | "custom_openai" | "text-completion-openai" => {
+                "OpenAIException".into()
+            }
+            "azure" => "AzureException".into(),
+            p => {
+                let mut out = String::new();
+                for word in p.split(['_', '-']) {
+                    let mut c = word.chars();
+                    if let Some(f) = c.next() {
+                        out.extend(f.to_uppercase());
+                        out.push_str(c.as_str());
+                    }
+                }
+                out + "Exception"
+            }
+        }
+    }
+
+    /// Builds the error for a non-2xx upstream answer.
+    pub fn from_upstream(
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: &[u8],
+        provider: &str,
+    ) -> Self {
+        let parsed: Option<Value> = serde_json::from_slice(body).ok();
+        let detail = parsed.as_ref().map(|v| v.get("error").unwrap_or(v));
+        let message = detail
+            .and_then(|d| match d {
+                Value::String(s) => Some(s.clone()),
+                _ => d
+                    .get("message")
+                    .or_else(|| d.get("detail"))
+                    .and_then(|m| m.as_str().map(str::to_string)),
+            })
+            .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
+        let code = detail.and_then(|d| d.get("code")).cloned();
+        let param = detail.and_then(|d| d.get("param")).cloned();
+        let kind = classify(status, &message, code.as_ref());
+        let retry_after = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+            .map(|(_, v)| v.clone());
+        LlmError(Box::new(LlmErrorData {
+            kind,
+            message,
+            provider: provider.to_string(),
+            model: None,
+            status: answer_status(status, kind),
+            retry_after,
+            param: param.filter(|p| !p.is_null()),
+            code: code.filter(|c| !c.is_null()),
+            headers,
+        }))
+    }
+
+    /// Maps a transport error (connect, timeout, broken body).
+    pub fn from_transport(err: &reqwest::Error, provider: &str) -> Self {
+        let kind = if err.is_timeout() {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::ApiConnection
+        };
+        let mut msg = err.to_string();
+        let mut src = std::error::Error::source(err);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        if kind == ErrorKind::Timeout {
+            msg = format!("Request timed out. {msg}");
+        }
+        LlmError::new(kind, msg).with_provider(provider)
+    }
+
+    pub fn timeout(provider: &str, secs: f64) -> Self {
+        LlmError::new(
+            ErrorKind::Timeout,
+            format!("Request timed out after {secs} seconds."),
+        )
+        .with_provider(provider)
+    }
+}
+
+/// The status we answer with: the kind's, except that an unusual 4xx (409, 418, ...) is kept.
+fn answer_status(upstream: u16, kind: ErrorKind) -> u16 {
+    match upstream {
+        400 | 401 | 403 | 404 | 408 | 413 | 422 | 429 => kind.status(),
+        s if (400..500).contains(&s) && kind == ErrorKind::BadRequest => s,
+        _ => kind.status(),
+    }
+}
+
+/// Chooses the kind from status and message: a context-window or content-policy error
+/// arrives as a plain 400 and is only recognisable from its text.
+fn classify(status: u16, message: &str, code: Option<&Value>) -> ErrorKind {
+    let lower = message.to_ascii_lowercase();
+    let code = code.and_then(|c| c.as_str()).unwrap_or("");
+    if code == "context_length_exceeded" || is_context_window_message(&lower) {
+        return ErrorKind::ContextWindowExceeded;
+    }
+    if status == 400 && (code == "content_policy_violation" || code == "content_filter") {
+        return ErrorKind::ContentPolicyViolation;
+    }
+    ErrorKind::from_status(status)
+}
+
+fn is_context_window_message(lower: &str) -> bool {
+    const PATTERNS: &[&str] = &[
+        "context_length_exceeded",
+        "maximum context length",
+        "context length exceeded",
+        "context window",
+        "prompt is too long",
+        "input is too long",
+        "too many tokens",
+        "exceeds the maximum number of tokens",
+        "reduce the length of the messages",
+        "input token count",
+    ];
+    PATTERNS.iter().any(|p| lower.contains(p))
+}
+
+impl fmt::Display for LlmError {
+    /// LiteLLM's message shape: `litellm.RateLimitError: RateLimitError: OpenAIException - ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let class = self.kind.class_name();
+        let provider = self.provider_exception();
+        if provider.is_empty() {
+            write!(f, "litellm.{class}: {}", self.message)
+        } else {
+            write!(f, "litellm.{class}: {class}: {provider} - {}", self.message)
+        }
+    }
+}
+
+impl std::error::Error for LlmError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_window_is_recognised_from_code_and_text() {
+        let body = br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
+        let e = LlmError::from_upstream(400, vec![], body, "openai");
+        assert_eq!(e.kind, ErrorKind::ContextWindowExceeded);
+        assert_eq!(e.status, 400);
+        let e = LlmError::from_upstream(
+            400,
+            vec![],
+            b"{\"message\":\"prompt is too long: 300000 tokens\"}",
+            "groq",
+        );
+        assert_eq!(e.kind, ErrorKind::ContextWindowExceeded);
+    }
+
+    #[test]
+    fn rate_limit_keeps_retry_after_and_names_provider() {
+        let e = LlmError::from_upstream(
+            429,
+            vec![("Retry-After".into(), "7".into())],
+            br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#,
+            "together_ai",
+        );
+        assert_eq!(e.kind, ErrorKind::RateLimit);
+        assert_eq!(e.retry_after.as_deref(), Some("7"));
+        assert_eq!(
+            e.to_string(),
+            "litellm.RateLimitError: RateLimitError: TogetherAiException - slow down"
+        );
+    }
+
+    #[test]
+    fn non_json_body_becomes_the_message() {
+        let e = LlmError::from_upstream(502, vec![], b"Bad Gateway", "openai");
+        assert_eq!(e.kind, ErrorKind::BadGateway);
+        assert_eq!(e.message, "Bad Gateway");
+        let e = LlmError::from_upstream(529, vec![], b"{}", "anthropic");
+        assert_eq!(e.kind, ErrorKind::ServiceUnavailable);
+    }
+}

@@ -1,0 +1,183 @@
+//! Provider adapters behind one trait, and the `provider/model` resolution that picks one.
+
+pub mod http;
+pub mod openai_compat;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use llmgate_types::{
+    ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
+    EmbeddingRequest, EmbeddingResponse,
+};
+
+use crate::client::Response;
+use crate::stream::{ChunkStream, CompletionChunkStream};
+use crate::{CallOptions, ErrorKind, LlmError};
+
+/// What an adapter gets besides the request: the pooled HTTP client and the call options.
+pub struct Ctx<'a> {
+    pub http: &'a reqwest::Client,
+    pub opts: &'a CallOptions,
+}
+
+/// One provider protocol. `req.model` is the upstream's model name (prefix stripped).
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The prefix users write (`openai`, `groq`, ...).
+    fn name(&self) -> &'static str;
+
+    /// The base URL a call with these options goes to (shown as `x-litellm-model-api-base`).
+    fn api_base(&self, opts: &CallOptions) -> String;
+
+    async fn chat(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChatCompletionResponse>, LlmError>;
+
+    async fn chat_stream(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChunkStream>, LlmError>;
+
+    async fn text_completion(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: CompletionRequest,
+    ) -> Result<Response<CompletionResponse>, LlmError> {
+        Err(self.unsupported("text completions"))
+    }
+
+    async fn text_completion_stream(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: CompletionRequest,
+    ) -> Result<Response<CompletionChunkStream>, LlmError> {
+        Err(self.unsupported("text completions"))
+    }
+
+    async fn embedding(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: EmbeddingRequest,
+    ) -> Result<Response<EmbeddingResponse>, LlmError> {
+        Err(self.unsupported("embeddings"))
+    }
+
+    fn unsupported(&self, what: &str) -> LlmError {
+        LlmError::new(
+            ErrorKind::BadRequest,
+            format!("{} does not support {what}", self.name()),
+        )
+        .with_provider(self.name())
+    }
+}
+
+/// A model string resolved to its adapter.
+#[derive(Clone)]
+pub struct Resolved {
+    pub provider: Arc<dyn Provider>,
+    /// The model name the upstream expects.
+    pub model: String,
+}
+
+fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
+    static REG: OnceLock<HashMap<&'static str, Arc<dyn Provider>>> = OnceLock::new();
+    REG.get_or_init(|| {
+        let mut m: HashMap<&'static str, Arc<dyn Provider>> = HashMap::new();
+        for spec in openai_compat::table::PROVIDERS {
+            m.insert(spec.name, Arc::new(openai_compat::OpenAiCompat::new(spec)));
+        }
+        m
+    })
+}
+
+/// Looks an adapter up by its prefix.
+pub fn provider(name: &str) -> Option<Arc<dyn Provider>> {
+    registry().get(name).cloned()
+}
+
+/// The prefixes we know, for documentation and `/model/info`.
+pub fn provider_names() -> Vec<&'static str> {
+    let mut v: Vec<_> = registry().keys().copied().collect();
+    v.sort_unstable();
+    v
+}
+
+/// Resolves `provider/model` (or a bare name the catalog knows) the way LiteLLM does.
+/// `custom_llm_provider` (a litellm_param) wins over the prefix.
+pub fn resolve(model: &str, custom_llm_provider: Option<&str>) -> Result<Resolved, LlmError> {
+    if let Some(p) = custom_llm_provider.and_then(provider) {
+        let bare = model
+            .strip_prefix(p.name())
+            .and_then(|m| m.strip_prefix('/'))
+            .unwrap_or(model);
+        return Ok(Resolved {
+            provider: p,
+            model: bare.to_string(),
+        });
+    }
+    if let Some((prefix, rest)) = model.split_once('/') {
+        if let Some(p) = provider(prefix) {
+            if rest.is_empty() {
+                return Err(LlmError::bad_request(format!(
+                    "model '{model}' names no model after the provider prefix"
+                )));
+            }
+            return Ok(Resolved {
+                provider: p,
+                model: rest.to_string(),
+            });
+        }
+    }
+    let catalog = crate::catalog::global();
+    if let Some(p) = catalog.provider_of(model).and_then(provider) {
+        return Ok(Resolved {
+            provider: p,
+            model: model.to_string(),
+        });
+    }
+    Err(LlmError::bad_request(format!(
+        "LLM Provider NOT provided. Pass in the LLM provider you are trying to call. You passed model={model}\n Pass model as E.g. For 'Huggingface' inference endpoints pass in `completion(model='huggingface/starcoder',..)` Learn more: https://docs.litellm.ai/docs/providers"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_pick_the_adapter() {
+        let r = resolve("groq/llama-3.1-8b-instant", None).unwrap();
+        assert_eq!(r.provider.name(), "groq");
+        assert_eq!(r.model, "llama-3.1-8b-instant");
+        let r = resolve("openrouter/anthropic/claude-3.5-sonnet", None).unwrap();
+        assert_eq!(r.provider.name(), "openrouter");
+        assert_eq!(r.model, "anthropic/claude-3.5-sonnet");
+        let r = resolve("my-model", Some("hosted_vllm")).unwrap();
+        assert_eq!(r.provider.name(), "hosted_vllm");
+        assert_eq!(r.model, "my-model");
+    }
+
+    #[test]
+    fn bare_catalog_names_resolve() {
+        let r = resolve("gpt-4o", None).unwrap();
+        assert_eq!(r.provider.name(), "openai");
+        assert_eq!(r.model, "gpt-4o");
+    }
+
+    #[test]
+    fn unknown_provider_is_a_bad_request() {
+        let e = resolve("nope-not-a-model", None).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::BadRequest);
+        assert!(e.message.contains("LLM Provider NOT provided"));
+    }
+
+    #[test]
+    fn table_has_at_least_twenty_rows() {
+        assert!(openai_compat::table::PROVIDERS.len() >= 20);
+    }
+}

@@ -1,0 +1,384 @@
+//! The OpenAI wire protocol, spoken by OpenAI and by every vendor in [`table`].
+
+pub mod table;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use llmgate_types::{
+    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, CompletionRequest,
+    CompletionResponse, EmbeddingRequest, EmbeddingResponse,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::http::{header_pairs, json, send, sse_events};
+use super::{Ctx, Provider};
+use crate::client::Response;
+use crate::stream::{ChunkStream, CompletionChunkStream};
+use crate::{CallOptions, ErrorKind, LlmError};
+use table::{CompatSpec, Style};
+
+const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
+
+pub struct OpenAiCompat {
+    spec: &'static CompatSpec,
+}
+
+impl OpenAiCompat {
+    pub fn new(spec: &'static CompatSpec) -> Self {
+        OpenAiCompat { spec }
+    }
+
+    fn key(&self, opts: &CallOptions) -> Option<String> {
+        opts.api_key.clone().or_else(|| {
+            self.spec
+                .key_env
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()))
+        })
+    }
+
+    fn base(&self, opts: &CallOptions) -> Result<String, LlmError> {
+        let base = opts
+            .api_base
+            .clone()
+            .or_else(|| std::env::var(self.spec.base_env).ok())
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| self.spec.base_url.to_string());
+        if base.is_empty() {
+            return Err(LlmError::bad_request(format!(
+                "api_base is required for {} models: set it in litellm_params or {}",
+                self.spec.name, self.spec.base_env
+            ))
+            .with_provider(self.spec.name));
+        }
+        Ok(base.trim_end_matches('/').to_string())
+    }
+
+    /// The endpoint URL for `path` (`chat/completions`, `embeddings`, `completions`).
+    fn url(&self, opts: &CallOptions, model: &str, path: &str) -> Result<String, LlmError> {
+        let base = self.base(opts)?;
+        match self.spec.style {
+            Style::OpenAi => Ok(format!("{base}/{path}")),
+            Style::Azure => {
+                check_path_segment(model)?;
+                let version = opts
+                    .api_version
+                    .clone()
+                    .or_else(|| std::env::var("AZURE_API_VERSION").ok())
+                    .unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.to_string());
+                Ok(format!(
+                    "{base}/openai/deployments/{model}/{path}?api-version={version}"
+                ))
+            }
+        }
+    }
+
+    fn request(
+        &self,
+        cx: &Ctx<'_>,
+        model: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<reqwest::RequestBuilder, LlmError> {
+        let url = self.url(cx.opts, model, path)?;
+        let mut rb = cx.http.post(url).json(body);
+        match (self.key(cx.opts), self.spec.style) {
+            (Some(k), Style::OpenAi) => rb = rb.bearer_auth(k),
+            (Some(k), Style::Azure) => rb = rb.header("api-key", k),
+            (None, _) if self.spec.key_required => {
+                return Err(LlmError::new(
+                    ErrorKind::Authentication,
+                    format!(
+                        "The api_key client option must be set either by passing api_key to the client or by setting the {} environment variable",
+                        self.spec.key_env.first().copied().unwrap_or("API key")
+                    ),
+                )
+                .with_provider(self.spec.name));
+            }
+            (None, _) => {}
+        }
+        if let Some(org) = &cx.opts.organization {
+            rb = rb.header("OpenAI-Organization", org);
+        }
+        for (k, v) in &cx.opts.extra_headers {
+            rb = rb.header(k, v);
+        }
+        Ok(rb)
+    }
+
+    /// The request as the upstream gets it: unsupported params refused or dropped, renames done.
+    fn body<T: Serialize>(&self, req: &T, opts: &CallOptions) -> Result<Value, LlmError> {
+        let mut v = serde_json::to_value(req)
+            .map_err(|e| LlmError::bad_request(format!("invalid request: {e}")))?;
+        let Some(map) = v.as_object_mut() else {
+            return Ok(v);
+        };
+        self.check_params(map, opts)?;
+        if self.spec.max_tokens_only {
+            if let Some(m) = map.remove("max_completion_tokens") {
+                map.entry("max_tokens").or_insert(m);
+            }
+        }
+        if self.spec.style == Style::Azure {
+            // The deployment is in the URL.
+            map.remove("model");
+        }
+        Ok(v)
+    }
+
+    fn check_params(
+        &self,
+        map: &mut Map<String, Value>,
+        opts: &CallOptions,
+    ) -> Result<(), LlmError> {
+        let present: Vec<&str> = self
+            .spec
+            .unsupported
+            .iter()
+            .copied()
+            .filter(|p| map.get(*p).is_some_and(|v| !v.is_null()))
+            .collect();
+        if present.is_empty() {
+            return Ok(());
+        }
+        if opts.drop_params {
+            for p in present {
+                map.remove(p);
+            }
+            return Ok(());
+        }
+        let model = map.get("model").and_then(|m| m.as_str()).unwrap_or("");
+        Err(LlmError::new(
+            ErrorKind::UnsupportedParams,
+            format!(
+                "{} does not support parameters: {:?}, for model={model}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send allowed_openai_params={:?} in your request.",
+                self.spec.name, present, present
+            ),
+        )
+        .with_provider(self.spec.name)
+        .with_model(model))
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        cx: &Ctx<'_>,
+        model: &str,
+        path: &str,
+        body: Value,
+    ) -> Result<Response<T>, LlmError> {
+        let rb = self.request(cx, model, path, &body)?;
+        let res = send(rb, self.spec.name, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let body = json(res, self.spec.name).await?;
+        Ok(Response {
+            body,
+            headers,
+            api_base: self.api_base(cx.opts),
+        })
+    }
+
+    /// Opens a stream and decodes each SSE event as `T` until `[DONE]`.
+    async fn stream<T: DeserializeOwned + Send + 'static>(
+        &self,
+        cx: &Ctx<'_>,
+        model: &str,
+        path: &str,
+        body: Value,
+    ) -> Result<
+        Response<std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, LlmError>> + Send>>>,
+        LlmError,
+    > {
+        let rb = self.request(cx, model, path, &body)?;
+        let wait = cx.opts.stream_wait();
+        let res = send(rb, self.spec.name, wait, false).await?;
+        let headers = header_pairs(res.headers());
+        let provider = self.spec.name;
+        let events = sse_events(res, provider, wait);
+        let chunks = events
+            .take_while(|ev| {
+                let done = matches!(ev, Ok(e) if e.data.trim() == "[DONE]");
+                futures::future::ready(!done)
+            })
+            .filter_map(move |ev| {
+                futures::future::ready(match ev {
+                    Err(e) => Some(Err(e)),
+                    Ok(e) if e.data.trim().is_empty() => None,
+                    Ok(e) => Some(decode_event::<T>(&e.data, provider)),
+                })
+            });
+        Ok(Response {
+            body: Box::pin(chunks),
+            headers,
+            api_base: self.api_base(cx.opts),
+        })
+    }
+}
+
+/// One stream event: a chunk, or an error object sent mid-stream.
+fn decode_event<T: DeserializeOwned>(data: &str, provider: &str) -> Result<T, LlmError> {
+    let v: Value = serde_json::from_str(data).map_err(|e| {
+        LlmError::new(
+            ErrorKind::InternalServer,
+            format!("could not parse a stream chunk: {e}: {data}"),
+        )
+        .with_provider(provider)
+    })?;
+    if let Some(err) = v.get("error") {
+        let status = err
+            .get("code")
+            .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
+            .filter(|s| (400..600).contains(s))
+            .unwrap_or(500) as u16;
+        return Err(LlmError::from_upstream(
+            status,
+            vec![],
+            data.as_bytes(),
+            provider,
+        ));
+    }
+    serde_json::from_value(v).map_err(|e| {
+        LlmError::new(
+            ErrorKind::InternalServer,
+            format!("unexpected stream chunk: {e}: {data}"),
+        )
+        .with_provider(provider)
+    })
+}
+
+/// A model interpolated into a URL path must not be able to choose the upstream path.
+fn check_path_segment(model: &str) -> Result<(), LlmError> {
+    let bad = model.is_empty()
+        || model == "."
+        || model.contains("..")
+        || model
+            .chars()
+            .any(|c| matches!(c, '/' | '\\' | '%' | '?' | '#') || c.is_control());
+    if bad {
+        return Err(LlmError::bad_request(format!(
+            "invalid model name for a URL path: {model:?}"
+        )));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Provider for OpenAiCompat {
+    fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    fn api_base(&self, opts: &CallOptions) -> String {
+        self.base(opts).unwrap_or_default()
+    }
+
+    async fn chat(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChatCompletionResponse>, LlmError> {
+        let body = self.body(&req, cx.opts)?;
+        self.call(cx, &req.model, "chat/completions", body).await
+    }
+
+    async fn chat_stream(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChunkStream>, LlmError> {
+        let body = self.body(&req, cx.opts)?;
+        let r = self
+            .stream::<ChatCompletionChunk>(cx, &req.model, "chat/completions", body)
+            .await?;
+        Ok(r)
+    }
+
+    async fn text_completion(
+        &self,
+        cx: &Ctx<'_>,
+        req: CompletionRequest,
+    ) -> Result<Response<CompletionResponse>, LlmError> {
+        let body = self.body(&req, cx.opts)?;
+        self.call(cx, &req.model, "completions", body).await
+    }
+
+    async fn text_completion_stream(
+        &self,
+        cx: &Ctx<'_>,
+        req: CompletionRequest,
+    ) -> Result<Response<CompletionChunkStream>, LlmError> {
+        let body = self.body(&req, cx.opts)?;
+        self.stream::<CompletionResponse>(cx, &req.model, "completions", body)
+            .await
+    }
+
+    async fn embedding(
+        &self,
+        cx: &Ctx<'_>,
+        req: EmbeddingRequest,
+    ) -> Result<Response<EmbeddingResponse>, LlmError> {
+        let body = self.body(&req, cx.opts)?;
+        self.call(cx, &req.model, "embeddings", body).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str) -> &'static CompatSpec {
+        table::PROVIDERS.iter().find(|s| s.name == name).unwrap()
+    }
+
+    #[test]
+    fn unsupported_params_fail_or_drop() {
+        let p = OpenAiCompat::new(spec("groq"));
+        let req = ChatCompletionRequest {
+            model: "llama".into(),
+            logit_bias: Some(serde_json::json!({"1": 2})),
+            max_completion_tokens: Some(5),
+            ..Default::default()
+        };
+        let e = p.body(&req, &CallOptions::default()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::UnsupportedParams);
+        assert!(e.message.contains("logit_bias"));
+        let opts = CallOptions {
+            drop_params: true,
+            ..Default::default()
+        };
+        let b = p.body(&req, &opts).unwrap();
+        assert!(b.get("logit_bias").is_none());
+        assert_eq!(b["max_tokens"], 5);
+        assert!(b.get("max_completion_tokens").is_none());
+    }
+
+    #[test]
+    fn unknown_fields_are_forwarded() {
+        let p = OpenAiCompat::new(spec("openai"));
+        let mut req = ChatCompletionRequest {
+            model: "gpt-4o".into(),
+            ..Default::default()
+        };
+        req.extra
+            .insert("prediction".into(), serde_json::json!({"type": "content"}));
+        let b = p.body(&req, &CallOptions::default()).unwrap();
+        assert_eq!(b["prediction"]["type"], "content");
+    }
+
+    #[test]
+    fn azure_urls_carry_deployment_and_version() {
+        let p = OpenAiCompat::new(spec("azure"));
+        let opts = CallOptions {
+            api_base: Some("https://x.openai.azure.com/".into()),
+            api_version: Some("2024-06-01".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            p.url(&opts, "gpt4", "chat/completions").unwrap(),
+            "https://x.openai.azure.com/openai/deployments/gpt4/chat/completions?api-version=2024-06-01"
+        );
+        assert!(p.url(&opts, "../admin", "chat/completions").is_err());
+        assert!(p.url(&opts, "a/b", "chat/completions").is_err());
+    }
+}

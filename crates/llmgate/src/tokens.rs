@@ -1,0 +1,125 @@
+//! Token counting with tiktoken encodings, as LiteLLM's `token_counter` does for OpenAI-style
+//! models: o200k_base for the GPT-4o/4.1/5 and o-series families, cl100k_base otherwise.
+
+use serde_json::Value;
+use tiktoken_rs::CoreBPE;
+
+/// Per-message overhead of the chat format (role and separators) and the reply priming.
+const TOKENS_PER_MESSAGE: usize = 3;
+const TOKENS_PER_NAME: usize = 1;
+const REPLY_PRIMING: usize = 3;
+/// An image part with unknown dimensions: the low-detail price, or a 1024×1024 high-detail image.
+const IMAGE_LOW_DETAIL: usize = 85;
+const IMAGE_DEFAULT: usize = 765;
+
+fn uses_o200k(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    [
+        "gpt-4o",
+        "gpt-4.1",
+        "gpt-4.5",
+        "gpt-5",
+        "chatgpt-4o",
+        "o1",
+        "o3",
+        "o4",
+        "gpt-oss",
+    ]
+    .iter()
+    .any(|p| m.starts_with(p))
+}
+
+fn encoding(model: &str) -> &'static CoreBPE {
+    if uses_o200k(model) {
+        tiktoken_rs::o200k_base_singleton()
+    } else {
+        tiktoken_rs::cl100k_base_singleton()
+    }
+}
+
+/// The tokenizer family reported by `/utils/token_counter`.
+pub fn tokenizer_name(_model: &str) -> &'static str {
+    "openai_tokenizer"
+}
+
+/// Tokens of plain text (a prompt).
+pub fn count_text(model: &str, text: &str) -> usize {
+    encoding(model).encode_with_special_tokens(text).len()
+}
+
+/// Tokens of a chat conversation, including the per-message overhead.
+pub fn count_messages(model: &str, messages: &[Value]) -> usize {
+    let bpe = encoding(model);
+    let text = |s: &str| bpe.encode_with_special_tokens(s).len();
+    let mut total = REPLY_PRIMING;
+    for msg in messages {
+        total += TOKENS_PER_MESSAGE;
+        let Some(obj) = msg.as_object() else { continue };
+        for (key, value) in obj {
+            match (key.as_str(), value) {
+                ("name", Value::String(s)) => total += text(s) + TOKENS_PER_NAME,
+                ("content", Value::Array(parts)) => {
+                    total += parts.iter().map(|p| part_tokens(p, &text)).sum::<usize>()
+                }
+                ("tool_calls", Value::Array(calls)) => {
+                    for call in calls {
+                        let f = &call["function"];
+                        total += f["name"].as_str().map_or(0, text)
+                            + f["arguments"].as_str().map_or(0, text);
+                    }
+                }
+                (_, Value::String(s)) => total += text(s),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+fn part_tokens(part: &Value, text: &impl Fn(&str) -> usize) -> usize {
+    match part["type"].as_str() {
+        Some("text") => part["text"].as_str().map_or(0, text),
+        Some("image_url") => match part["image_url"]["detail"].as_str() {
+            Some("low") => IMAGE_LOW_DETAIL,
+            _ => IMAGE_DEFAULT,
+        },
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn counts_like_the_openai_cookbook() {
+        // "hello world" is 2 tokens in both encodings; 3 per message + 1 for the role + 3 priming.
+        let msgs = [json!({"role": "user", "content": "hello world"})];
+        assert_eq!(count_messages("gpt-4o", &msgs), 9);
+        assert_eq!(count_messages("gpt-3.5-turbo", &msgs), 9);
+        assert_eq!(count_text("gpt-4o", "hello world"), 2);
+    }
+
+    #[test]
+    fn parts_names_and_tool_calls_count() {
+        let msgs = [
+            json!({"role": "user", "name": "bob", "content": [
+                {"type": "text", "text": "hi"},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "low"}}
+            ]}),
+            json!({"role": "assistant", "content": null, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+            ]}),
+        ];
+        let n = count_messages("gpt-4o", &msgs);
+        assert!(n > 85 + 2 * TOKENS_PER_MESSAGE + REPLY_PRIMING, "{n}");
+    }
+
+    #[test]
+    fn encodings_by_family() {
+        assert!(uses_o200k("openai/gpt-4o-mini"));
+        assert!(uses_o200k("o3-mini"));
+        assert!(!uses_o200k("gpt-4"));
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: format and lint checks, Rust unit and integration tests, then the end-to-end
+# suite (the real binaries driven by the official Python clients). Installs what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llmgate/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+VENV="${LLMGATE_TEST_VENV:-$HOME/.cache/llmgate/venv}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== cargo build (binaries for the end-to-end suite)"
+cargo build --workspace --bins --quiet
+
+echo "== Rust tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
+
+echo "== Python end-to-end tests"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -r e2e/requirements.txt
+export LLMGATE_BIN="$CARGO_TARGET_DIR/debug/llmgate"
+export LLMGATE_MOCK_BIN="$CARGO_TARGET_DIR/debug/llmgate-mock"
+"$VENV/bin/python" -m pytest e2e -q
