@@ -138,7 +138,7 @@ def test_upstream_429_keeps_retry_after(client):
         client.chat.completions.create(model="limited", messages=[{"role": "user", "content": "Hi"}])
     assert e.value.status_code == 429
     assert e.value.response.headers["retry-after"] == "7"
-    assert e.value.message.startswith("litellm.RateLimitError: RateLimitError: OpenAIException - ")
+    assert e.value.body["message"].startswith("litellm.RateLimitError: RateLimitError: OpenAIException - ")
 
 
 def test_upstream_500(client):

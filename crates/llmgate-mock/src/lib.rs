@@ -1,1 +1,170 @@
+//! Mock LLM provider upstreams for tests and benchmarks.
+//!
+//! [`MockServer`] speaks OpenAI's wire format (JSON, SSE streams, error bodies, Azure's
+//! deployment paths). The requested model name picks a behaviour (see [`Behaviour`]): errors,
+//! delays, failures in the middle of a stream. Requests are recorded so tests can check what the
+//! gateway sent; the `llmgate-mock` binary can turn recording off for benchmarks.
 
+mod behaviour;
+mod openai;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use behaviour::Behaviour;
+
+/// A request as the mock received it.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Without the query string.
+    pub path: String,
+    pub query: Option<String>,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// `Null` when the body is not JSON.
+    pub body: serde_json::Value,
+}
+
+impl RecordedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Shared {
+    record: bool,
+    requests: Mutex<Vec<RecordedRequest>>,
+    cancelled: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn record(&self, req: impl FnOnce() -> RecordedRequest) {
+        if self.record {
+            let r = req();
+            self.requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(r);
+        }
+    }
+
+    pub(crate) fn stream_cancelled(&self) {
+        self.cancelled.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A mock upstream on a loopback port, served on the current tokio runtime.
+#[derive(Clone)]
+pub struct MockServer {
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl MockServer {
+    pub async fn start() -> MockServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        let shared = Arc::new(Shared {
+            record: true,
+            ..Default::default()
+        });
+        let app = router(shared.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        MockServer { addr, shared }
+    }
+
+    /// `http://127.0.0.1:PORT`, without `/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn last_request(&self) -> Option<RecordedRequest> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last()
+            .cloned()
+    }
+
+    /// Streams whose client went away before the end.
+    pub fn cancelled_streams(&self) -> usize {
+        self.shared.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// Serves the mock on `listener` until the process ends (the `llmgate-mock` binary).
+pub async fn serve(listener: tokio::net::TcpListener, record: bool) -> std::io::Result<()> {
+    let shared = Arc::new(Shared {
+        record,
+        ..Default::default()
+    });
+    axum::serve(listener, router(shared)).await
+}
+
+/// What the mock received, for end-to-end tests that run the binary.
+async fn recorded_requests(State(shared): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
+    let all = shared
+        .requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let list: Vec<serde_json::Value> = all
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "method": r.method, "path": r.path, "query": r.query,
+                "headers": r.headers.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                "body": r.body,
+            })
+        })
+        .collect();
+    axum::Json(serde_json::Value::Array(list))
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    let mut r = Router::new();
+    for prefix in ["", "/v1"] {
+        r = r
+            .route(&format!("{prefix}/chat/completions"), post(openai::chat))
+            .route(&format!("{prefix}/completions"), post(openai::completions))
+            .route(&format!("{prefix}/embeddings"), post(openai::embeddings))
+            .route(&format!("{prefix}/models"), get(openai::models));
+    }
+    r.route(
+        "/openai/deployments/{deployment}/chat/completions",
+        post(openai::azure_chat),
+    )
+    .route(
+        "/openai/deployments/{deployment}/completions",
+        post(openai::azure_completions),
+    )
+    .route(
+        "/openai/deployments/{deployment}/embeddings",
+        post(openai::azure_embeddings),
+    )
+    .route("/_mock/requests", get(recorded_requests))
+    .fallback(openai::not_found)
+    .with_state(shared)
+}

@@ -49,21 +49,19 @@ impl GatewayError {
                 Value::Null,
                 e.param.clone().unwrap_or(Value::Null),
             ),
-            GatewayError::Auth(m) => (m.clone(), json!("auth_error"), json!("None")),
+            GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
             GatewayError::BadRequest(m) => (m.clone(), json!("invalid_request_error"), Value::Null),
-            GatewayError::UnknownModel { route, model } => (
-                format!(
-                    "{{'error': '{route}: Invalid model name passed in model={model}. Call `/v1/models` to view available models for your key.'}}"
-                ),
-                json!("None"),
-                json!("None"),
-            ),
+            GatewayError::UnknownModel { route, model } => {
+                let message = format!(
+                    "{route}: Invalid model name passed in model={model}. Call `/v1/models` to view available models for your key."
+                );
+                return json!({"error": {
+                    "message": message, "type": "invalid_request_error", "param": null, "code": status,
+                    "provider_specific_fields": {"error": message},
+                }});
+            }
             GatewayError::NotFound(m) => (m.clone(), json!("not_found_error"), Value::Null),
             GatewayError::Internal(m) => (m.clone(), json!("internal_server_error"), Value::Null),
-        };
-        let message = match self {
-            GatewayError::UnknownModel { .. } => format!("{status}: {message}"),
-            _ => message,
         };
         json!({"error": {"message": message, "type": kind, "param": param, "code": status}})
     }

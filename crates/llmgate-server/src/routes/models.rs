@@ -15,9 +15,25 @@ pub async fn list(State(state): State<AppState>) -> Json<Value> {
         .deployments
         .names()
         .iter()
-        .map(
-            |name| json!({"id": name, "object": "model", "created": CREATED, "owned_by": "openai"}),
-        )
+        .map(|name| {
+            let mut m =
+                json!({"id": name, "object": "model", "created": CREATED, "owned_by": "openai"});
+            // LiteLLM 1.110 adds what the catalog knows of the group's model.
+            let info = state
+                .deployments
+                .group(name)
+                .and_then(|g| g[0].info.as_ref());
+            if let Some(info) = info {
+                m["mode"] = json!(info.mode);
+                if let Some(n) = info.max_input_tokens {
+                    m["max_input_tokens"] = json!(n);
+                }
+                if let Some(n) = info.max_output_tokens {
+                    m["max_output_tokens"] = json!(n);
+                }
+            }
+            m
+        })
         .collect();
     Json(json!({"data": data, "object": "list"}))
 }

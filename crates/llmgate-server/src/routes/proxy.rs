@@ -151,6 +151,7 @@ pub fn litellm_headers(meta: &CallMeta, cost: Option<f64>) -> HeaderMap {
     set(&mut h, "x-litellm-call-id", &meta.call_id);
     set(&mut h, "x-litellm-model-id", &meta.deployment.id);
     set(&mut h, "x-litellm-model-group", &meta.model_group);
+    set(&mut h, "x-litellm-model-name", &meta.deployment.model);
     set(
         &mut h,
         "x-litellm-model-api-base",
@@ -175,6 +176,7 @@ pub fn litellm_headers(meta: &CallMeta, cost: Option<f64>) -> HeaderMap {
         "x-litellm-attempted-retries",
         &meta.attempted_retries.to_string(),
     );
+    set(&mut h, "x-litellm-attempted-fallbacks", "0");
     for (k, v) in &meta.upstream_headers {
         if is_hop_header(k) {
             continue;

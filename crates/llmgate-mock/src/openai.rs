@@ -1,0 +1,486 @@
+//! OpenAI's wire format: chat, legacy completions, embeddings, models; JSON and SSE.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::behaviour::{error_type, Behaviour};
+use crate::{RecordedRequest, Shared};
+
+const CONTENT: &str = "Hello from mock";
+const TOOL_ARGS: &str = r#"{"location":"Paris"}"#;
+
+type St = State<Arc<Shared>>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Chat,
+    Completion,
+    Embedding,
+}
+
+pub async fn chat(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
+    handle(s, Endpoint::Chat, None, m, u, h, b).await
+}
+
+pub async fn completions(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
+    handle(s, Endpoint::Completion, None, m, u, h, b).await
+}
+
+pub async fn embeddings(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
+    handle(s, Endpoint::Embedding, None, m, u, h, b).await
+}
+
+pub async fn azure_chat(
+    s: St,
+    d: Path<String>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    handle(s, Endpoint::Chat, Some(d.0), m, u, h, b).await
+}
+
+pub async fn azure_completions(
+    s: St,
+    d: Path<String>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    handle(s, Endpoint::Completion, Some(d.0), m, u, h, b).await
+}
+
+pub async fn azure_embeddings(
+    s: St,
+    d: Path<String>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    handle(s, Endpoint::Embedding, Some(d.0), m, u, h, b).await
+}
+
+pub async fn models(State(shared): St, m: Method, u: Uri, h: HeaderMap) -> Response {
+    shared.record(|| recorded(&m, &u, &h, Value::Null));
+    let data: Vec<Value> = ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small"]
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 1686935002, "owned_by": "openai"}))
+        .collect();
+    with_headers(StatusCode::OK, json!({"object": "list", "data": data}))
+}
+
+pub async fn not_found(uri: Uri) -> Response {
+    error(
+        404,
+        &format!("Invalid URL (POST {})", uri.path()),
+        None,
+        None,
+    )
+}
+
+fn recorded(m: &Method, u: &Uri, h: &HeaderMap, body: Value) -> RecordedRequest {
+    RecordedRequest {
+        method: m.to_string(),
+        path: u.path().to_string(),
+        query: u.query().map(str::to_string),
+        headers: h
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+    }
+}
+
+async fn handle(
+    State(shared): St,
+    endpoint: Endpoint,
+    deployment: Option<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let body: Option<Value> = serde_json::from_slice(&bytes).ok();
+    shared.record(|| recorded(&method, &uri, &headers, body.clone().unwrap_or(Value::Null)));
+    if !headers.contains_key("authorization") && !headers.contains_key("api-key") {
+        return error(
+            401,
+            "You didn't provide an API key.",
+            None,
+            Some("invalid_request_error"),
+        );
+    }
+    let Some(body) = body else {
+        return error(
+            400,
+            "We could not parse the JSON body of your request.",
+            None,
+            None,
+        );
+    };
+    let model = body["model"]
+        .as_str()
+        .map(str::to_string)
+        .or(deployment)
+        .unwrap_or_default();
+    let stream = body["stream"].as_bool().unwrap_or(false);
+    match Behaviour::of(&model) {
+        Behaviour::Error(code) => return error(code, &format!("mock error {code}"), None, None),
+        Behaviour::ContextWindow => {
+            return error(
+                400,
+                "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.",
+                Some(("messages", "context_length_exceeded")),
+                None,
+            )
+        }
+        Behaviour::Slow(d) => tokio::time::sleep(d).await,
+        Behaviour::StreamError if !stream => return error(500, "mock stream failure", None, None),
+        _ => {}
+    }
+    match endpoint {
+        Endpoint::Chat => {
+            if !body["messages"].is_array() {
+                return error(
+                    400,
+                    "Missing required parameter: 'messages'.",
+                    Some(("messages", "missing_required_parameter")),
+                    None,
+                );
+            }
+            let tool = model
+                .contains("tool")
+                .then(|| body["tools"][0]["function"]["name"].as_str())
+                .flatten()
+                .map(str::to_string);
+            if stream {
+                sse(shared, &model, chat_events(&model, &body, tool.as_deref()))
+            } else {
+                with_headers(StatusCode::OK, chat_answer(&model, &body, tool.as_deref()))
+            }
+        }
+        Endpoint::Completion => {
+            if stream {
+                sse(shared, &model, completion_events(&model, &body))
+            } else {
+                with_headers(StatusCode::OK, completion_answer(&model))
+            }
+        }
+        Endpoint::Embedding => embedding_answer(&model, &body),
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn usage() -> Value {
+    json!({
+        "prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    })
+}
+
+fn tool_call(name: &str, arguments: &str) -> Value {
+    json!({"id": "call_mock_1", "type": "function", "function": {"name": name, "arguments": arguments}})
+}
+
+fn chat_answer(model: &str, req: &Value, tool: Option<&str>) -> Value {
+    let n = req["n"].as_u64().unwrap_or(1).max(1);
+    let choices: Vec<Value> = (0..n)
+        .map(|i| {
+            let (message, finish) = match tool {
+                Some(name) => (
+                    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [tool_call(name, TOOL_ARGS)]}),
+                    "tool_calls",
+                ),
+                None => (json!({"role": "assistant", "content": CONTENT, "refusal": null}), "stop"),
+            };
+            json!({"index": i, "message": message, "logprobs": null, "finish_reason": finish})
+        })
+        .collect();
+    json!({
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": now(), "model": model,
+        "system_fingerprint": "fp_mock", "choices": choices, "usage": usage(),
+    })
+}
+
+fn chunk(model: &str, delta: Value, finish: Option<&str>) -> String {
+    let c = json!({
+        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": now(), "model": model,
+        "system_fingerprint": "fp_mock",
+        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+    });
+    format!("data: {c}\n\n")
+}
+
+/// The pieces a stream sends the text in: 3 characters each, so tests see several deltas.
+fn pieces(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(3).map(|c| c.iter().collect()).collect()
+}
+
+fn include_usage(req: &Value) -> bool {
+    req["stream_options"]["include_usage"]
+        .as_bool()
+        .unwrap_or(false)
+}
+
+fn done_events(model: &str, object: &str, req: &Value, mut events: Vec<String>) -> Vec<String> {
+    if include_usage(req) {
+        let u = json!({
+            "id": "chatcmpl-mock", "object": object, "created": now(), "model": model,
+            "choices": [], "usage": usage(),
+        });
+        events.push(format!("data: {u}\n\n"));
+    }
+    events.push("data: [DONE]\n\n".to_string());
+    events
+}
+
+fn chat_events(model: &str, req: &Value, tool: Option<&str>) -> Vec<String> {
+    let mut ev = vec![chunk(
+        model,
+        json!({"role": "assistant", "content": ""}),
+        None,
+    )];
+    if Behaviour::of(model) == Behaviour::StreamError {
+        for p in pieces(CONTENT).iter().take(2) {
+            ev.push(chunk(model, json!({"content": p}), None));
+        }
+        let err = json!({"error": {"message": "mock stream failure", "type": "server_error", "param": null, "code": null}});
+        ev.push(format!("data: {err}\n\n"));
+        return ev;
+    }
+    let finish = match tool {
+        Some(name) => {
+            let mut call = tool_call(name, "");
+            call["index"] = json!(0);
+            ev.push(chunk(model, json!({"tool_calls": [call]}), None));
+            for p in pieces(TOOL_ARGS) {
+                ev.push(chunk(
+                    model,
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}),
+                    None,
+                ));
+            }
+            "tool_calls"
+        }
+        None => {
+            for p in pieces(CONTENT) {
+                ev.push(chunk(model, json!({"content": p}), None));
+            }
+            "stop"
+        }
+    };
+    ev.push(chunk(model, json!({}), Some(finish)));
+    done_events(model, "chat.completion.chunk", req, ev)
+}
+
+fn completion_answer(model: &str) -> Value {
+    json!({
+        "id": "cmpl-mock", "object": "text_completion", "created": now(), "model": model,
+        "choices": [{"text": CONTENT, "index": 0, "logprobs": null, "finish_reason": "stop"}],
+        "usage": usage(),
+    })
+}
+
+fn completion_events(model: &str, req: &Value) -> Vec<String> {
+    let event = |text: &str, finish: Option<&str>| {
+        let c = json!({
+            "id": "cmpl-mock", "object": "text_completion", "created": now(), "model": model,
+            "choices": [{"text": text, "index": 0, "logprobs": null, "finish_reason": finish}],
+        });
+        format!("data: {c}\n\n")
+    };
+    let mut ev: Vec<String> = pieces(CONTENT).iter().map(|p| event(p, None)).collect();
+    ev.push(event("", Some("stop")));
+    done_events(model, "text_completion", req, ev)
+}
+
+fn embedding_answer(model: &str, req: &Value) -> Response {
+    let n = match &req["input"] {
+        Value::String(_) => 1,
+        Value::Array(items) if items.iter().all(Value::is_number) && !items.is_empty() => 1,
+        Value::Array(items) if !items.is_empty() => items.len(),
+        _ => {
+            return error(
+                400,
+                "'input' is a required property and must be a non-empty string or array",
+                Some(("input", "invalid_value")),
+                None,
+            )
+        }
+    };
+    let base64 = req["encoding_format"].as_str() == Some("base64");
+    let data: Vec<Value> = (0..n)
+        .map(|i| {
+            let v: Vec<f32> = (0..8)
+                .map(|j| 0.1 * (i + 1) as f32 + 0.01 * j as f32)
+                .collect();
+            let embedding = if base64 {
+                let bytes: Vec<u8> = v.iter().flat_map(|f| f.to_le_bytes()).collect();
+                json!(base64_encode(&bytes))
+            } else {
+                json!(v)
+            };
+            json!({"object": "embedding", "index": i, "embedding": embedding})
+        })
+        .collect();
+    let tokens = 2 * n;
+    with_headers(
+        StatusCode::OK,
+        json!({"object": "list", "data": data, "model": model,
+               "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}),
+    )
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if k <= c.len() {
+                out.push(A[(n >> shift & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn provider_headers(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert("x-request-id", HeaderValue::from_static("mock-req-1"));
+    h.insert("openai-processing-ms", HeaderValue::from_static("1"));
+}
+
+fn with_headers(status: StatusCode, body: Value) -> Response {
+    let mut res = (status, axum::Json(body)).into_response();
+    provider_headers(&mut res);
+    res
+}
+
+/// An OpenAI error body; `param_code` gives `param` and `code` when the real API sets them.
+fn error(
+    status: u16,
+    message: &str,
+    param_code: Option<(&str, &str)>,
+    kind: Option<&str>,
+) -> Response {
+    let (param, code) = match param_code {
+        Some((p, c)) => (json!(p), json!(c)),
+        None => (Value::Null, Value::Null),
+    };
+    let kind = kind.unwrap_or_else(|| error_type(status));
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = with_headers(
+        status,
+        json!({"error": {"message": message, "type": kind, "param": param, "code": code}}),
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        res.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("7"));
+    }
+    res
+}
+
+/// Counts the stream as cancelled when it is dropped before its last event went out.
+struct CancelGuard {
+    shared: Arc<Shared>,
+    finished: bool,
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.shared.stream_cancelled();
+        }
+    }
+}
+
+fn sse(shared: Arc<Shared>, model: &str, events: Vec<String>) -> Response {
+    let delay = match Behaviour::of(model) {
+        Behaviour::StreamSlow(d) => d,
+        _ => Duration::ZERO,
+    };
+    let guard = CancelGuard {
+        shared,
+        finished: false,
+    };
+    let state = (events.into_iter().enumerate().peekable(), guard);
+    let stream = futures::stream::unfold(state, move |(mut events, mut guard)| async move {
+        let (i, event) = events.next()?;
+        if i > 0 && !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if events.peek().is_none() {
+            guard.finished = true;
+        }
+        Some((
+            Ok::<_, std::convert::Infallible>(Bytes::from(event)),
+            (events, guard),
+        ))
+    });
+    let mut res = Response::new(Body::from_stream(stream));
+    res.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    res.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-cache"));
+    provider_headers(&mut res);
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(base64_encode(b"Man"), "TWFu");
+        assert_eq!(base64_encode(b"Ma"), "TWE=");
+        assert_eq!(base64_encode(b"M"), "TQ==");
+    }
+
+    #[test]
+    fn streams_end_with_usage_and_done() {
+        let req = json!({"stream_options": {"include_usage": true}});
+        let ev = chat_events("gpt-4o", &req, None);
+        assert_eq!(ev.last().unwrap(), "data: [DONE]\n\n");
+        assert!(ev[ev.len() - 2].contains("\"usage\""));
+        let text: String = ev
+            .iter()
+            .filter_map(|e| serde_json::from_str::<Value>(e.strip_prefix("data: ")?.trim()).ok())
+            .filter_map(|c| {
+                c["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .collect();
+        assert_eq!(text, CONTENT);
+    }
+}
