@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+_CACHE_TARGET = Path.home() / ".cache" / "llmgate" / "target"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or (_CACHE_TARGET if _CACHE_TARGET.exists() else ROOT / "target"))
 LLMGATE_BIN = os.environ.get("LLMGATE_BIN", str(TARGET / "debug" / "llmgate"))
 MOCK_BIN = os.environ.get("LLMGATE_MOCK_BIN", str(TARGET / "debug" / "llmgate-mock"))
 MASTER = "sk-e2e-master-key-0123456789"

@@ -44,11 +44,8 @@ impl GatewayError {
     pub fn body(&self) -> Value {
         let status = self.status().to_string();
         let (message, kind, param): (String, Value, Value) = match self {
-            GatewayError::Llm(e) => (
-                e.to_string(),
-                Value::Null,
-                e.param.clone().unwrap_or(Value::Null),
-            ),
+            // LiteLLM does not pass the upstream's `param` on.
+            GatewayError::Llm(e) => (e.to_string(), json!(e.kind.openai_type()), Value::Null),
             GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
             GatewayError::BadRequest(m) => (m.clone(), json!("invalid_request_error"), Value::Null),
             GatewayError::UnknownModel { route, model } => {

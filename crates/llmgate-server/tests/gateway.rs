@@ -214,6 +214,7 @@ async fn upstream_errors_map_to_openai_errors() {
     assert_eq!(res.headers()["retry-after"], "7");
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["error"]["code"], "429");
+    assert_eq!(err["error"]["type"], "throttling_error");
     assert!(err["error"]["message"]
         .as_str()
         .unwrap()
@@ -221,6 +222,8 @@ async fn upstream_errors_map_to_openai_errors() {
 
     let res = gw.post("/chat/completions", chat_body("broken")).await;
     assert_eq!(res.status(), 500);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"]["type"], "internal_server_error");
 
     let res = gw.post("/chat/completions", chat_body("too-long")).await;
     assert_eq!(res.status(), 400);
@@ -296,6 +299,7 @@ async fn streams_pass_chunks_through_with_usage_and_done() {
     assert_eq!(content, "Hello from mock");
     assert!(chunks.iter().all(|c| c["model"] == "gpt-4o"));
     assert_eq!(chunks.last().unwrap()["usage"]["total_tokens"], 15);
+    assert!(chunks.last().unwrap()["usage"]["cost"].as_f64().unwrap() > 0.0);
     assert_eq!(
         mock.last_request().unwrap().body["stream_options"]["include_usage"],
         true

@@ -63,6 +63,21 @@ impl ErrorKind {
         }
     }
 
+    /// The error `type` LiteLLM's proxy puts in the body for this class.
+    pub fn openai_type(self) -> &'static str {
+        match self {
+            ErrorKind::Authentication => "authentication_error",
+            ErrorKind::PermissionDenied => "permission_error",
+            ErrorKind::RateLimit => "throttling_error",
+            ErrorKind::InternalServer
+            | ErrorKind::BadGateway
+            | ErrorKind::ServiceUnavailable
+            | ErrorKind::ApiConnection => "internal_server_error",
+            // LiteLLM reports timeouts and not-found models as invalid requests too.
+            _ => "invalid_request_error",
+        }
+    }
+
     /// Whether a retry or another deployment may succeed.
     pub fn is_retryable(self) -> bool {
         matches!(

@@ -56,11 +56,18 @@ async fn handle(state: AppState, path_model: Option<String>, body: Bytes) -> Res
         return match res {
             Ok((stream, meta)) => {
                 let public = group.clone();
+                let dep = meta.deployment.clone();
                 sse_response(
                     stream,
                     &meta,
                     move |c: &mut llmgate::ChatCompletionChunk| {
                         c.model.clone_from(&public);
+                        // LiteLLM reports the call's cost in the final usage chunk.
+                        if let Some(u) = c.usage.as_mut() {
+                            if let Some(cost) = dep.cost(u) {
+                                u.extra.insert("cost".into(), cost.into());
+                            }
+                        }
                     },
                 )
             }
