@@ -1,8 +1,6 @@
 //! The HTTP surface: every route, with and without the `/v1` prefix.
 
-pub mod chat;
-pub mod completions;
-pub mod embeddings;
+pub mod endpoint;
 pub mod health;
 pub mod models;
 pub mod proxy;
@@ -19,18 +17,16 @@ use crate::state::AppState;
 const MAX_BODY: usize = 100 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    use endpoint::{serve, serve_for_model};
+    type Chat = llmgate::ChatCompletionRequest;
+    type Completion = llmgate::CompletionRequest;
+    type Embedding = llmgate::EmbeddingRequest;
     let mut authed = Router::new();
     for prefix in ["", "/v1"] {
         authed = authed
-            .route(&format!("{prefix}/chat/completions"), post(chat::chat))
-            .route(
-                &format!("{prefix}/completions"),
-                post(completions::completions),
-            )
-            .route(
-                &format!("{prefix}/embeddings"),
-                post(embeddings::embeddings),
-            )
+            .route(&format!("{prefix}/chat/completions"), post(serve::<Chat>))
+            .route(&format!("{prefix}/completions"), post(serve::<Completion>))
+            .route(&format!("{prefix}/embeddings"), post(serve::<Embedding>))
             .route(&format!("{prefix}/models"), get(models::list))
             .route(&format!("{prefix}/model/info"), get(models::info))
             .route(
@@ -38,31 +34,23 @@ pub fn router(state: AppState) -> Router {
                 post(utils::token_counter),
             );
     }
+    // Azure's client and the old engines API name the model in the path.
+    for base in ["/engines/{model}", "/openai/deployments/{model}"] {
+        authed = authed
+            .route(
+                &format!("{base}/chat/completions"),
+                post(serve_for_model::<Chat>),
+            )
+            .route(
+                &format!("{base}/completions"),
+                post(serve_for_model::<Completion>),
+            )
+            .route(
+                &format!("{base}/embeddings"),
+                post(serve_for_model::<Embedding>),
+            );
+    }
     authed = authed
-        .route(
-            "/engines/{model}/chat/completions",
-            post(chat::chat_for_model),
-        )
-        .route(
-            "/openai/deployments/{model}/chat/completions",
-            post(chat::chat_for_model),
-        )
-        .route(
-            "/engines/{model}/completions",
-            post(completions::completions_for_model),
-        )
-        .route(
-            "/openai/deployments/{model}/completions",
-            post(completions::completions_for_model),
-        )
-        .route(
-            "/engines/{model}/embeddings",
-            post(embeddings::embeddings_for_model),
-        )
-        .route(
-            "/openai/deployments/{model}/embeddings",
-            post(embeddings::embeddings_for_model),
-        )
         .route("/health", get(health::health))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
 

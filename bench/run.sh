@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Load test: the mock upstream directly, then through llmgate (and the LiteLLM proxy with
+# BENCH_LITELLM=1), same request, same machine. Prints throughput and latency side by side.
+#   BENCH_DURATION=10s  BENCH_THREADS=2  BENCH_STREAM_N=2000  BENCH_LITELLM=0  BENCH_LITELLM_VENV=...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llmgate/target}"
+DURATION="${BENCH_DURATION:-10s}"
+THREADS="${BENCH_THREADS:-2}"
+STREAM_N="${BENCH_STREAM_N:-2000}"
+MASTER="sk-bench-master-0123456789"
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -q wrk >/dev/null; }
+
+echo "== building release binaries"
+cargo build --release --quiet -p llmgate-server -p llmgate-mock
+BIN="$CARGO_TARGET_DIR/release"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { # url
+  for _ in $(seq 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
+  echo "no answer from $1" >&2; return 1
+}
+
+"$BIN/llmgate-mock" --port 0 --no-record >"$WORK/mock.out" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q listening "$WORK/mock.out" && break; sleep 0.1; done
+MOCK_PORT="$(sed -n 's/listening on 127.0.0.1:\([0-9]*\)/\1/p' "$WORK/mock.out")"
+
+cat >"$WORK/config.yaml" <<YAML
+model_list:
+  - model_name: bench
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: http://127.0.0.1:$MOCK_PORT/v1
+      api_key: sk-upstream
+general_settings:
+  master_key: $MASTER
+YAML
+
+GW_PORT="$(free_port)"
+RUST_LOG=warn "$BIN/llmgate" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$GW_PORT" 2>"$WORK/llmgate.log" &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$GW_PORT/health/liveliness"
+
+TARGETS=("mock-direct $MOCK_PORT sk-upstream" "llmgate $GW_PORT $MASTER")
+if [ "${BENCH_LITELLM:-0}" = 1 ]; then
+  VENV="${BENCH_LITELLM_VENV:-$HOME/.cache/llmgate/litellm-venv}"
+  if [ ! -x "$VENV/bin/litellm" ]; then
+    echo "== installing LiteLLM 1.110.2 into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet litellm==1.110.2 gunicorn uvicorn fastapi starlette backoff rq uvloop \
+      orjson apscheduler cryptography python-multipart email-validator websockets PyJWT semver expression \
+      fastapi-sso mcp soundfile litellm-proxy-extras litellm-enterprise
+  fi
+  LL_PORT="$(free_port)"
+  LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR "$VENV/bin/litellm" --config "$WORK/config.yaml" \
+    --host 127.0.0.1 --port "$LL_PORT" >"$WORK/litellm.log" 2>&1 &
+  PIDS+=($!)
+  wait_up "http://127.0.0.1:$LL_PORT/health/liveliness"
+  TARGETS+=("litellm $LL_PORT $MASTER")
+fi
+
+export BENCH_BODY='{"model":"bench","messages":[{"role":"user","content":"Hello"}]}'
+declare -A RPS P99
+printf '\n%-12s %5s %10s %9s %9s %7s\n' target conns req/s p50_ms p99_ms errors
+for conns in 32 128; do
+  for t in "${TARGETS[@]}"; do
+    read -r name port key <<<"$t"
+    BENCH_KEY="$key" wrk -t"$THREADS" -c"$conns" -d2s -s bench/post.lua "http://127.0.0.1:$port" >/dev/null
+    line="$(BENCH_KEY="$key" wrk -t"$THREADS" -c"$conns" -d"$DURATION" -s bench/post.lua "http://127.0.0.1:$port" | grep RESULT)"
+    rps="$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")"
+    p50="$(sed 's/.*p50=\([0-9.]*\).*/\1/' <<<"$line")"
+    p99="$(sed 's/.*p99=\([0-9.]*\).*/\1/' <<<"$line")"
+    errs="$(sed 's/.*errors=\([0-9]*\) non2xx=\([0-9]*\).*/\1+\2/' <<<"$line")"
+    RPS[$name.$conns]="$rps"; P99[$name.$conns]="$p99"
+    printf '%-12s %5s %10s %9s %9s %7s\n' "$name" "$conns" "$rps" "$p50" "$p99" "$errs"
+  done
+done
+
+echo
+for conns in 32 128; do
+  python3 - "${RPS[mock-direct.$conns]}" "${RPS[llmgate.$conns]}" "${P99[mock-direct.$conns]}" "${P99[llmgate.$conns]}" "$conns" <<'PY'
+import sys
+d_rps, g_rps, d_p99, g_p99, c = map(float, sys.argv[1:])
+print(f"c={int(c)}: llmgate throughput = {100 * g_rps / d_rps:.0f}% of direct; added p99 = {g_p99 - d_p99:.3f} ms")
+PY
+done
+
+echo
+printf '%-12s %9s %9s  (streaming, time to first byte, %s requests at concurrency 16)\n' target p50_ms p99_ms "$STREAM_N"
+for t in "${TARGETS[@]}"; do
+  read -r name port key <<<"$t"
+  python3 bench/ttfb.py 127.0.0.1 "$port" /v1/chat/completions "$key" 200 16 >/dev/null
+  line="$(python3 bench/ttfb.py 127.0.0.1 "$port" /v1/chat/completions "$key" "$STREAM_N" 16)"
+  p50="$(sed 's/.*p50=\([0-9.]*\).*/\1/' <<<"$line")"
+  p99="$(sed 's/.*p99=\([0-9.]*\).*/\1/' <<<"$line")"
+  printf '%-12s %9s %9s\n' "$name" "$p50" "$p99"
+done

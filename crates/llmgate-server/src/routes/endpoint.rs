@@ -1,0 +1,224 @@
+//! One handler for every proxied OpenAI endpoint (chat, legacy completions, embeddings): parse,
+//! check, strip proxy-only fields, call a deployment with retries, restamp the public model name,
+//! price the call, answer as JSON or as an SSE stream. What differs per endpoint is the
+//! [`Endpoint`] impl.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use futures::Stream;
+use llmgate::{
+    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, ChunkStream, Client,
+    CompletionChunkStream, CompletionRequest, CompletionResponse, EmbeddingRequest,
+    EmbeddingResponse, LlmError, Usage,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::proxy::{self, call_with_retries, error_response, json_response, sse_response};
+use crate::deployments::Deployment;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+type SdkResult<T> = Result<llmgate::Response<T>, LlmError>;
+
+pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
+    /// The path LiteLLM names in errors (`/chat/completions`).
+    const ROUTE: &'static str;
+    type Answer: Serialize + Send + 'static;
+    type Chunk: Serialize + Send + 'static;
+    type Chunks: Stream<Item = Result<Self::Chunk, LlmError>> + Send + 'static;
+
+    fn model_mut(&mut self) -> &mut String;
+    fn extra_mut(&mut self) -> &mut Map<String, Value>;
+    /// A required field is missing: LiteLLM's message for it.
+    fn missing_field(&self) -> Option<&'static str>;
+    fn is_stream(&self) -> bool;
+    fn call(
+        self,
+        client: Client,
+        dep: Arc<Deployment>,
+    ) -> impl Future<Output = SdkResult<Self::Answer>> + Send;
+    fn call_stream(
+        self,
+        client: Client,
+        dep: Arc<Deployment>,
+    ) -> impl Future<Output = SdkResult<Self::Chunks>> + Send;
+    /// Restamps the public model name; returns the usage to price.
+    fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage>;
+    fn finish_chunk(chunk: &mut Self::Chunk, group: &str, deployment: &Deployment);
+}
+
+pub async fn serve<E: Endpoint>(State(state): State<AppState>, body: Bytes) -> Response {
+    handle::<E>(state, None, body).await
+}
+
+/// Azure-style and engine paths name the model in the URL.
+pub async fn serve_for_model<E: Endpoint>(
+    State(state): State<AppState>,
+    Path(model): Path<String>,
+    body: Bytes,
+) -> Response {
+    handle::<E>(state, Some(model), body).await
+}
+
+async fn handle<E: Endpoint>(state: AppState, path_model: Option<String>, body: Bytes) -> Response {
+    let start = Instant::now();
+    let mut req: E = match proxy::parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return error_response(e, None),
+    };
+    if let Some(m) = path_model {
+        *req.model_mut() = m;
+    }
+    if let Some(msg) = req.missing_field() {
+        return error_response(GatewayError::BadRequest(msg.into()), None);
+    }
+    proxy::strip_proxy_fields(req.extra_mut());
+    let group = std::mem::take(req.model_mut());
+    let call = |model: String| {
+        let mut r = req.clone();
+        *r.model_mut() = model;
+        (r, state.client.clone())
+    };
+    if req.is_stream() {
+        let res = call_with_retries(&state, E::ROUTE, &group, start, |dep, model| {
+            let (r, client) = call(model);
+            r.call_stream(client, dep)
+        })
+        .await;
+        return match res {
+            Ok((stream, meta)) => {
+                let dep = meta.deployment.clone();
+                sse_response(stream, &meta, move |c: &mut E::Chunk| {
+                    E::finish_chunk(c, &group, &dep)
+                })
+            }
+            Err((e, meta)) => error_response(e, meta.as_ref()),
+        };
+    }
+    let res = call_with_retries(&state, E::ROUTE, &group, start, |dep, model| {
+        let (r, client) = call(model);
+        r.call(client, dep)
+    })
+    .await;
+    match res {
+        Ok((mut answer, meta)) => {
+            let cost = E::finish(&mut answer, &group).and_then(|u| meta.deployment.cost(u));
+            json_response(&answer, &meta, cost)
+        }
+        Err((e, meta)) => error_response(e, meta.as_ref()),
+    }
+}
+
+impl Endpoint for ChatCompletionRequest {
+    const ROUTE: &'static str = "/chat/completions";
+    type Answer = ChatCompletionResponse;
+    type Chunk = ChatCompletionChunk;
+    type Chunks = ChunkStream;
+
+    fn model_mut(&mut self) -> &mut String {
+        &mut self.model
+    }
+    fn extra_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.extra
+    }
+    fn missing_field(&self) -> Option<&'static str> {
+        self.messages
+            .is_empty()
+            .then_some("messages is a required field and must be a non-empty list")
+    }
+    fn is_stream(&self) -> bool {
+        ChatCompletionRequest::is_stream(self)
+    }
+    async fn call(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Answer> {
+        client.chat(self, &dep.opts).await
+    }
+    async fn call_stream(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Chunks> {
+        client.chat_stream(self, &dep.opts).await
+    }
+    fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage> {
+        group.clone_into(&mut answer.model);
+        answer.usage.as_ref()
+    }
+    fn finish_chunk(c: &mut Self::Chunk, group: &str, dep: &Deployment) {
+        group.clone_into(&mut c.model);
+        // LiteLLM reports the call's cost in the final usage chunk.
+        if let Some(u) = c.usage.as_mut() {
+            if let Some(cost) = dep.cost(u) {
+                u.extra.insert("cost".into(), cost.into());
+            }
+        }
+    }
+}
+
+impl Endpoint for CompletionRequest {
+    const ROUTE: &'static str = "/completions";
+    type Answer = CompletionResponse;
+    type Chunk = CompletionResponse;
+    type Chunks = CompletionChunkStream;
+
+    fn model_mut(&mut self) -> &mut String {
+        &mut self.model
+    }
+    fn extra_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.extra
+    }
+    fn missing_field(&self) -> Option<&'static str> {
+        self.prompt
+            .is_null()
+            .then_some("prompt is a required field")
+    }
+    fn is_stream(&self) -> bool {
+        CompletionRequest::is_stream(self)
+    }
+    async fn call(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Answer> {
+        client.text_completion(self, &dep.opts).await
+    }
+    async fn call_stream(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Chunks> {
+        client.text_completion_stream(self, &dep.opts).await
+    }
+    fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage> {
+        group.clone_into(&mut answer.model);
+        answer.usage.as_ref()
+    }
+    fn finish_chunk(c: &mut Self::Chunk, group: &str, _dep: &Deployment) {
+        group.clone_into(&mut c.model);
+    }
+}
+
+impl Endpoint for EmbeddingRequest {
+    const ROUTE: &'static str = "/embeddings";
+    type Answer = EmbeddingResponse;
+    type Chunk = EmbeddingResponse;
+    type Chunks = futures::stream::Empty<Result<EmbeddingResponse, LlmError>>;
+
+    fn model_mut(&mut self) -> &mut String {
+        &mut self.model
+    }
+    fn extra_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.extra
+    }
+    fn missing_field(&self) -> Option<&'static str> {
+        self.input.is_null().then_some("input is a required field")
+    }
+    fn is_stream(&self) -> bool {
+        false
+    }
+    async fn call(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Answer> {
+        client.embedding(self, &dep.opts).await
+    }
+    async fn call_stream(self, _: Client, _: Arc<Deployment>) -> SdkResult<Self::Chunks> {
+        Err(LlmError::bad_request("embeddings cannot be streamed"))
+    }
+    fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage> {
+        group.clone_into(&mut answer.model);
+        answer.usage.as_ref()
+    }
+    fn finish_chunk(_: &mut Self::Chunk, _: &str, _: &Deployment) {}
+}
