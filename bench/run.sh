@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test: the mock upstream directly, then through llmgate (and the LiteLLM proxy with
 # BENCH_LITELLM=1), same request, same machine. Prints throughput and latency side by side.
-#   BENCH_DURATION=10s  BENCH_THREADS=2  BENCH_STREAM_N=2000  BENCH_LITELLM=0  BENCH_LITELLM_VENV=...
+#   BENCH_CONNS="1 32 128"  BENCH_DURATION=10s  BENCH_THREADS=2  BENCH_STREAM_N=2000  BENCH_LITELLM=0  BENCH_LITELLM_VENV=...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llmgate/target}"
 DURATION="${BENCH_DURATION:-10s}"
 THREADS="${BENCH_THREADS:-2}"
 STREAM_N="${BENCH_STREAM_N:-2000}"
+# Concurrency 1 shows the per-request overhead; 32 and 128 show throughput under saturation.
+CONNS="${BENCH_CONNS:-1 32 128}"
 MASTER="sk-bench-master-0123456789"
 WORK="$(mktemp -d)"
 PIDS=()
@@ -73,11 +75,12 @@ fi
 export BENCH_BODY='{"model":"bench","messages":[{"role":"user","content":"Hello"}]}'
 declare -A RPS P99
 printf '\n%-12s %5s %10s %9s %9s %7s\n' target conns req/s p50_ms p99_ms errors
-for conns in 32 128; do
+for conns in $CONNS; do
+  threads=$((conns < THREADS ? conns : THREADS))
   for t in "${TARGETS[@]}"; do
     read -r name port key <<<"$t"
-    BENCH_KEY="$key" wrk -t"$THREADS" -c"$conns" -d2s -s bench/post.lua "http://127.0.0.1:$port" >/dev/null
-    line="$(BENCH_KEY="$key" wrk -t"$THREADS" -c"$conns" -d"$DURATION" -s bench/post.lua "http://127.0.0.1:$port" | grep RESULT)"
+    BENCH_KEY="$key" wrk -t"$threads" -c"$conns" -d2s -s bench/post.lua "http://127.0.0.1:$port" >/dev/null
+    line="$(BENCH_KEY="$key" wrk -t"$threads" -c"$conns" -d"$DURATION" -s bench/post.lua "http://127.0.0.1:$port" | grep RESULT)"
     rps="$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")"
     p50="$(sed 's/.*p50=\([0-9.]*\).*/\1/' <<<"$line")"
     p99="$(sed 's/.*p99=\([0-9.]*\).*/\1/' <<<"$line")"
@@ -88,7 +91,7 @@ for conns in 32 128; do
 done
 
 echo
-for conns in 32 128; do
+for conns in $CONNS; do
   python3 - "${RPS[mock-direct.$conns]}" "${RPS[llmgate.$conns]}" "${P99[mock-direct.$conns]}" "${P99[llmgate.$conns]}" "$conns" <<'PY'
 import sys
 d_rps, g_rps, d_p99, g_p99, c = map(float, sys.argv[1:])
