@@ -129,6 +129,18 @@ pub enum MessageContent {
     Parts(Vec<ContentPart>),
 }
 
+impl MessageContent {
+    /// The text: the string itself, or the text parts joined.
+    pub fn text(&self) -> String {
+        match self {
+            MessageContent::Text(t) => t.clone(),
+            MessageContent::Parts(parts) => {
+                parts.iter().filter_map(|p| p.text.as_deref()).collect()
+            }
+        }
+    }
+}
+
 /// One part of a multi-part message: `text`, `image_url`, `input_audio`, `file`, ...
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ContentPart {
