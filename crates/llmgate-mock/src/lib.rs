@@ -5,6 +5,7 @@
 //! delays, failures in the middle of a stream. Requests are recorded so tests can check what the
 //! gateway sent; the `llmgate-mock` binary can turn recording off for benchmarks.
 
+mod anthropic;
 mod behaviour;
 mod openai;
 
@@ -152,7 +153,8 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/embeddings"), post(openai::embeddings))
             .route(&format!("{prefix}/models"), get(openai::models));
     }
-    r.route(
+    r.route("/v1/messages", post(anthropic::messages))
+    .route(
         "/openai/deployments/{deployment}/chat/completions",
         post(openai::azure_chat),
     )

@@ -87,7 +87,7 @@ pub async fn not_found(uri: Uri) -> Response {
     )
 }
 
-fn recorded(m: &Method, u: &Uri, h: &HeaderMap, body: Value) -> RecordedRequest {
+pub(crate) fn recorded(m: &Method, u: &Uri, h: &HeaderMap, body: Value) -> RecordedRequest {
     RecordedRequest {
         method: m.to_string(),
         path: u.path().to_string(),
@@ -184,7 +184,7 @@ async fn handle(
     }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -233,7 +233,7 @@ fn chunk(model: &str, delta: Value, finish: Option<&str>) -> String {
 }
 
 /// The pieces a stream sends the text in: 3 characters each, so tests see several deltas.
-fn pieces(text: &str) -> Vec<String> {
+pub(crate) fn pieces(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     chars.chunks(3).map(|c| c.iter().collect()).collect()
 }
@@ -421,7 +421,7 @@ impl Drop for CancelGuard {
     }
 }
 
-fn sse(shared: Arc<Shared>, model: &str, events: Vec<String>) -> Response {
+pub(crate) fn sse(shared: Arc<Shared>, model: &str, events: Vec<String>) -> Response {
     let delay = match Behaviour::of(model) {
         Behaviour::StreamSlow(d) => d,
         _ => Duration::ZERO,

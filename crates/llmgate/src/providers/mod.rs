@@ -1,5 +1,6 @@
 //! Provider adapters behind one trait, and the `provider/model` resolution that picks one.
 
+pub mod anthropic;
 pub mod http;
 pub mod openai_compat;
 
@@ -91,6 +92,7 @@ fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
         for spec in openai_compat::table::PROVIDERS {
             m.insert(spec.name, Arc::new(openai_compat::OpenAiCompat::new(spec)));
         }
+        m.insert("anthropic", Arc::new(anthropic::Anthropic));
         m
     })
 }

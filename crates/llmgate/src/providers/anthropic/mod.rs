@@ -1,0 +1,147 @@
+//! Anthropic's Messages API (`POST /v1/messages`): requests, answers and streams translated
+//! both ways, so OpenAI-format clients can call Claude.
+
+pub mod request;
+pub mod response;
+pub mod stream;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use llmgate_types::{ChatCompletionRequest, ChatCompletionResponse};
+use serde_json::Value;
+
+use super::http::{header_pairs, json, send, sse_events};
+use super::{Ctx, Provider};
+use crate::client::Response;
+use crate::stream::ChunkStream;
+use crate::{CallOptions, ErrorKind, LlmError};
+
+const NAME: &str = "anthropic";
+const DEFAULT_BASE: &str = "https://api.anthropic.com";
+const API_VERSION: &str = "2023-06-01";
+
+pub struct Anthropic;
+
+impl Anthropic {
+    fn key(opts: &CallOptions) -> Option<String> {
+        opts.api_key
+            .clone()
+            .or_else(|| std::env::var("ANTHROPIC_API_KEY").ok().filter(|k| !k.is_empty()))
+    }
+
+    /// `api_base` may be the host (`https://api.anthropic.com`), end in `/v1`, or be the full
+    /// endpoint; LiteLLM accepts all three.
+    fn url(opts: &CallOptions) -> String {
+        let base = Self::base(opts);
+        if base.ends_with("/v1/messages") {
+            base
+        } else if base.ends_with("/v1") {
+            format!("{base}/messages")
+        } else {
+            format!("{base}/v1/messages")
+        }
+    }
+
+    fn base(opts: &CallOptions) -> String {
+        opts.api_base
+            .clone()
+            .or_else(|| std::env::var("ANTHROPIC_API_BASE").ok())
+            .or_else(|| std::env::var("ANTHROPIC_BASE_URL").ok())
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| DEFAULT_BASE.to_string())
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    fn request(cx: &Ctx<'_>, body: &Value) -> Result<reqwest::RequestBuilder, LlmError> {
+        let key = Self::key(cx.opts).ok_or_else(|| {
+            LlmError::new(
+                ErrorKind::Authentication,
+                "Missing Anthropic API Key - A call is being made to anthropic but no key is set either in the environment variables or via params. Please set `ANTHROPIC_API_KEY` in your environment vars",
+            )
+            .with_provider(NAME)
+        })?;
+        let mut rb = cx
+            .http
+            .post(Self::url(cx.opts))
+            .header("x-api-key", key)
+            .header("content-type", "application/json");
+        let has = |name: &str| cx.opts.extra_headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        if !has("anthropic-version") {
+            rb = rb.header("anthropic-version", API_VERSION);
+        }
+        // `anthropic-beta` and any other header the deployment sets go on as given.
+        for (k, v) in &cx.opts.extra_headers {
+            rb = rb.header(k, v);
+        }
+        Ok(rb.body(serde_json::to_vec(body).unwrap_or_default()))
+    }
+}
+
+#[async_trait]
+impl Provider for Anthropic {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn api_base(&self, opts: &CallOptions) -> String {
+        Self::url(opts)
+    }
+
+    async fn chat(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChatCompletionResponse>, LlmError> {
+        let mut req = req;
+        req.stream = None;
+        let body = request::build(&req, &req.model, cx.opts)?;
+        let rb = Self::request(cx, &body)?;
+        let res = send(rb, NAME, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let v: Value = json(res, NAME).await?;
+        Ok(Response {
+            body: response::translate(&v, crate::now_secs()),
+            headers,
+            api_base: self.api_base(cx.opts),
+        })
+    }
+
+    async fn chat_stream(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChunkStream>, LlmError> {
+        let mut req = req;
+        req.stream = Some(true);
+        let body = request::build(&req, &req.model, cx.opts)?;
+        let rb = Self::request(cx, &body)?;
+        let wait = cx.opts.stream_wait();
+        let res = send(rb, NAME, wait, false).await?;
+        let headers = header_pairs(res.headers());
+        let mut state = stream::StreamState::new(crate::now_secs(), req.include_usage());
+        let chunks = sse_events(res, NAME, wait)
+            .map(move |ev| {
+                let ev = ev?;
+                if ev.data.trim().is_empty() {
+                    return Ok(vec![]);
+                }
+                let data: Value = serde_json::from_str(&ev.data).map_err(|e| {
+                    LlmError::new(ErrorKind::InternalServer, format!("could not parse a stream event: {e}: {}", ev.data))
+                        .with_provider(NAME)
+                })?;
+                state.on_event(ev.event.as_deref().unwrap_or(""), &data)
+            })
+            .flat_map(|r: Result<Vec<_>, LlmError>| {
+                futures::stream::iter(match r {
+                    Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(e) => vec![Err(e)],
+                })
+            });
+        Ok(Response {
+            body: Box::pin(chunks),
+            headers,
+            api_base: self.api_base(cx.opts),
+        })
+    }
+}

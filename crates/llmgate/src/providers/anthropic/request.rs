@@ -1,0 +1,318 @@
+//! OpenAI chat request → Anthropic Messages request.
+
+use llmgate_types::{ChatCompletionRequest, ChatMessage, ContentPart, MessageContent, Tool};
+use serde_json::{json, Map, Value};
+
+use crate::{CallOptions, ErrorKind, LlmError};
+
+/// The tool LiteLLM forces for `response_format` JSON schemas; its input is the answer.
+pub const JSON_TOOL: &str = "json_tool_call";
+/// `max_tokens` for models the catalog has no output limit for (LiteLLM's default).
+const DEFAULT_MAX_TOKENS: u64 = 4096;
+
+/// OpenAI params Anthropic has no equivalent for: an error unless `drop_params`.
+const UNSUPPORTED: &[&str] = &[
+    "frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "seed", "n",
+];
+/// OpenAI-side fields that must not be forwarded as-is.
+const CONSUMED: &[&str] = &["stream_options", "prediction", "modalities", "service_tier", "store"];
+
+/// Thinking budget for `reasoning_effort`, as LiteLLM's defaults.
+fn thinking_budget(effort: &str) -> Option<u64> {
+    match effort {
+        "minimal" | "low" => Some(1024),
+        "medium" => Some(2048),
+        "high" => Some(4096),
+        "xhigh" => Some(8192),
+        "max" => Some(16384),
+        _ => None,
+    }
+}
+
+fn bad(msg: impl Into<String>) -> LlmError {
+    LlmError::bad_request(msg).with_provider("anthropic")
+}
+
+/// Builds the Messages API body. `model` is Anthropic's model name.
+pub fn build(req: &ChatCompletionRequest, model: &str, opts: &CallOptions) -> Result<Value, LlmError> {
+    let mut present: Vec<&str> = UNSUPPORTED
+        .iter()
+        .copied()
+        .filter(|p| match *p {
+            "frequency_penalty" => req.frequency_penalty.is_some(),
+            "presence_penalty" => req.presence_penalty.is_some(),
+            "logit_bias" => req.logit_bias.is_some(),
+            "logprobs" => req.logprobs == Some(true),
+            "top_logprobs" => req.top_logprobs.is_some(),
+            "seed" => req.seed.is_some(),
+            "n" => req.n.is_some_and(|n| n > 1),
+            _ => false,
+        })
+        .collect();
+    present.dedup();
+    if !present.is_empty() && !opts.drop_params {
+        return Err(LlmError::new(
+            ErrorKind::UnsupportedParams,
+            format!(
+                "anthropic does not support parameters: {present:?}, for model={model}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n"
+            ),
+        )
+        .with_provider("anthropic"));
+    }
+
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    let (system, messages) = messages(&req.messages)?;
+    if !system.is_empty() {
+        body.insert("system".into(), Value::Array(system));
+    }
+    body.insert("messages".into(), Value::Array(messages));
+
+    let max_tokens = req
+        .max_completion_tokens
+        .or(req.max_tokens)
+        .or_else(|| crate::catalog::global().get_for("anthropic", model).and_then(|m| m.max_output_tokens))
+        .unwrap_or(DEFAULT_MAX_TOKENS);
+    body.insert("max_tokens".into(), json!(max_tokens));
+    if let Some(t) = req.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = req.top_p {
+        body.insert("top_p".into(), json!(p));
+    }
+    if let Some(stop) = &req.stop {
+        let list: Vec<Value> = match stop {
+            Value::String(s) => vec![json!(s)],
+            Value::Array(a) => a.clone(),
+            _ => vec![],
+        };
+        if !list.is_empty() {
+            body.insert("stop_sequences".into(), Value::Array(list));
+        }
+    }
+    if let Some(user) = &req.user {
+        body.insert("metadata".into(), json!({"user_id": user}));
+    }
+    if req.is_stream() {
+        body.insert("stream".into(), json!(true));
+    }
+
+    let mut tools: Vec<Value> = req.tools.iter().flatten().filter_map(tool).collect();
+    let mut tool_choice = req.tool_choice.as_ref().and_then(tool_choice);
+    if let Some(schema) = json_schema(req.response_format.as_ref()) {
+        tools.push(json!({"name": JSON_TOOL, "description": "Respond with a JSON object.", "input_schema": schema}));
+        tool_choice = Some(json!({"type": "tool", "name": JSON_TOOL}));
+    }
+    if req.parallel_tool_calls == Some(false) && !tools.is_empty() {
+        let tc = tool_choice.get_or_insert_with(|| json!({"type": "auto"}));
+        tc["disable_parallel_tool_use"] = json!(true);
+    }
+    if !tools.is_empty() {
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(tc) = tool_choice {
+        if tc["type"] == "none" {
+            // Anthropic accepts `none`, but only with tools; without them it is the default.
+            if body.contains_key("tools") {
+                body.insert("tool_choice".into(), tc);
+            }
+        } else {
+            body.insert("tool_choice".into(), tc);
+        }
+    }
+
+    if let Some(budget) = req.reasoning_effort.as_deref().and_then(thinking_budget) {
+        body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+    }
+    // Unknown fields (`thinking`, `top_k`, `container`, `mcp_servers`, ...) reach Anthropic as sent.
+    for (k, v) in &req.extra {
+        if CONSUMED.contains(&k.as_str()) || UNSUPPORTED.contains(&k.as_str()) || v.is_null() {
+            continue;
+        }
+        body.insert(k.clone(), v.clone());
+    }
+    Ok(Value::Object(body))
+}
+
+fn json_schema(rf: Option<&Value>) -> Option<Value> {
+    let rf = rf?;
+    match rf["type"].as_str()? {
+        "json_schema" => Some(rf["json_schema"]["schema"].clone()).filter(|s| s.is_object()),
+        _ => None,
+    }
+}
+
+fn tool(t: &Tool) -> Option<Value> {
+    let f = t.function.as_ref()?;
+    let mut out = json!({
+        "name": f.name,
+        "input_schema": f.parameters.clone().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+    });
+    if let Some(d) = &f.description {
+        out["description"] = json!(d);
+    }
+    if let Some(cc) = t.extra.get("cache_control").or_else(|| f.extra.get("cache_control")) {
+        out["cache_control"] = cc.clone();
+    }
+    Some(out)
+}
+
+fn tool_choice(tc: &Value) -> Option<Value> {
+    match tc {
+        Value::String(s) => match s.as_str() {
+            "auto" => Some(json!({"type": "auto"})),
+            "required" | "any" => Some(json!({"type": "any"})),
+            "none" => Some(json!({"type": "none"})),
+            _ => None,
+        },
+        Value::Object(o) => {
+            let name = o.get("function").and_then(|f| f.get("name")).or_else(|| o.get("name"))?;
+            Some(json!({"type": "tool", "name": name}))
+        }
+        _ => None,
+    }
+}
+
+/// Splits system messages off and turns the rest into Anthropic turns: tool results become
+/// user turns, and consecutive turns of one role are merged, as the API requires.
+fn messages(msgs: &[ChatMessage]) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
+    let mut system = Vec::new();
+    let mut turns: Vec<(String, Vec<Value>)> = Vec::new();
+    for m in msgs {
+        let (role, blocks) = match m.role.as_str() {
+            "system" | "developer" => {
+                system.extend(content_blocks(m)?);
+                continue;
+            }
+            "user" => ("user", content_blocks(m)?),
+            "assistant" => ("assistant", assistant_blocks(m)?),
+            "tool" | "function" => ("user", vec![tool_result(m)?]),
+            other => return Err(bad(format!("unsupported message role '{other}'"))),
+        };
+        if blocks.is_empty() {
+            continue;
+        }
+        match turns.last_mut() {
+            Some((r, b)) if r == role => b.extend(blocks),
+            _ => turns.push((role.to_string(), blocks)),
+        }
+    }
+    let turns = turns
+        .into_iter()
+        .map(|(role, content)| json!({"role": role, "content": content}))
+        .collect();
+    Ok((system, turns))
+}
+
+/// Applies a message-level `cache_control` to the message's last block (LiteLLM's rule).
+fn with_message_cache_control(m: &ChatMessage, mut blocks: Vec<Value>) -> Vec<Value> {
+    if let (Some(cc), Some(last)) = (m.extra.get("cache_control"), blocks.last_mut()) {
+        last["cache_control"] = cc.clone();
+    }
+    blocks
+}
+
+fn content_blocks(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
+    let blocks = match &m.content {
+        None => vec![],
+        Some(MessageContent::Text(t)) if t.is_empty() => vec![],
+        Some(MessageContent::Text(t)) => vec![json!({"type": "text", "text": t})],
+        Some(MessageContent::Parts(parts)) => parts.iter().map(part).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect(),
+    };
+    Ok(with_message_cache_control(m, blocks))
+}
+
+fn part(p: &ContentPart) -> Result<Option<Value>, LlmError> {
+    let mut block = match p.kind.as_str() {
+        "text" => match p.text.as_deref() {
+            Some("") | None => return Ok(None),
+            Some(t) => json!({"type": "text", "text": t}),
+        },
+        "image_url" => {
+            let url = p.image_url.as_ref().map(|u| u.url()).unwrap_or("");
+            media_block(url, None)?
+        }
+        "file" => {
+            let f = p.extra.get("file").cloned().unwrap_or(Value::Null);
+            let data = f["file_data"].as_str().or_else(|| f["url"].as_str()).unwrap_or("");
+            if let Some(id) = f["file_id"].as_str().filter(|_| data.is_empty()) {
+                json!({"type": "document", "source": {"type": "file", "file_id": id}})
+            } else {
+                media_block(data, f["format"].as_str())?
+            }
+        }
+        // Already Anthropic-shaped blocks (`document`, `image`, ...) pass through.
+        _ => {
+            let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+            if v.is_object() {
+                v.as_object_mut().map(|o| o.remove("cache_control"));
+            }
+            v
+        }
+    };
+    if let Some(cc) = p.extra.get("cache_control") {
+        block["cache_control"] = cc.clone();
+    }
+    Ok(Some(block))
+}
+
+/// An image or document block from a data URL or an http(s) URL.
+fn media_block(url: &str, format: Option<&str>) -> Result<Value, LlmError> {
+    if url.is_empty() {
+        return Err(bad("an image_url or file part has no url or data"));
+    }
+    if let Some(rest) = url.strip_prefix("data:") {
+        let (meta, data) = rest.split_once(',').ok_or_else(|| bad("malformed data URL"))?;
+        let media_type = format.unwrap_or_else(|| meta.split(';').next().unwrap_or(""));
+        let kind = if media_type == "application/pdf" { "document" } else { "image" };
+        let source = if meta.ends_with(";base64") {
+            json!({"type": "base64", "media_type": media_type, "data": data})
+        } else {
+            json!({"type": "text", "media_type": "text/plain", "data": data})
+        };
+        return Ok(json!({"type": if source["type"] == "text" { "document" } else { kind }, "source": source}));
+    }
+    if url.starts_with("http://") || url.starts_with("https://") {
+        let is_pdf = format == Some("application/pdf") || url.to_ascii_lowercase().ends_with(".pdf");
+        let kind = if is_pdf { "document" } else { "image" };
+        return Ok(json!({"type": kind, "source": {"type": "url", "url": url}}));
+    }
+    Err(bad(format!("unsupported image or file URL: {}", &url[..url.len().min(60)])))
+}
+
+fn assistant_blocks(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
+    let mut blocks = Vec::new();
+    // Thinking blocks (with their signatures) must be sent back on the next turn.
+    if let Some(Value::Array(tb)) = m.extra.get("thinking_blocks") {
+        blocks.extend(tb.iter().cloned());
+    }
+    blocks.extend(content_blocks(&ChatMessage { extra: Map::new(), ..m.clone() })?);
+    for call in m.tool_calls.iter().flatten() {
+        let input: Value = if call.function.arguments.trim().is_empty() {
+            json!({})
+        } else {
+            serde_json::from_str(&call.function.arguments)
+                .map_err(|e| bad(format!("tool call arguments are not JSON: {e}")))?
+        };
+        blocks.push(json!({
+            "type": "tool_use",
+            "id": call.id.clone().unwrap_or_default(),
+            "name": call.function.name,
+            "input": input,
+        }));
+    }
+    Ok(with_message_cache_control(m, blocks))
+}
+
+fn tool_result(m: &ChatMessage) -> Result<Value, LlmError> {
+    let id = m.tool_call_id.clone().ok_or_else(|| bad("a tool message needs tool_call_id"))?;
+    let content = match &m.content {
+        Some(MessageContent::Parts(_)) => Value::Array(content_blocks(&ChatMessage { extra: Map::new(), ..m.clone() })?),
+        _ => json!(m.text_content()),
+    };
+    let mut block = json!({"type": "tool_result", "tool_use_id": id, "content": content});
+    if let Some(cc) = m.extra.get("cache_control") {
+        block["cache_control"] = cc.clone();
+    }
+    Ok(block)
+}
