@@ -16,13 +16,36 @@ use crate::Shared;
 
 const CONTENT: &str = "Hello from mock";
 const TOP_LEVEL: &[&str] = &[
-    "model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream", "temperature",
-    "top_p", "top_k", "tools", "tool_choice", "thinking", "service_tier", "container", "mcp_servers",
-    "context_management", "output_format",
+    "model",
+    "messages",
+    "max_tokens",
+    "system",
+    "metadata",
+    "stop_sequences",
+    "stream",
+    "temperature",
+    "top_p",
+    "top_k",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "service_tier",
+    "container",
+    "mcp_servers",
+    "context_management",
+    "output_format",
 ];
 const BLOCKS: &[&str] = &[
-    "text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
-    "server_tool_use", "web_search_tool_result", "search_result",
+    "text",
+    "image",
+    "document",
+    "tool_use",
+    "tool_result",
+    "thinking",
+    "redacted_thinking",
+    "server_tool_use",
+    "web_search_tool_result",
+    "search_result",
 ];
 const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/gif", "image/webp"];
 
@@ -38,17 +61,26 @@ fn error(status: u16, message: &str) -> Response {
         _ => "api_error",
     };
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = (code, axum::Json(json!({"type": "error", "error": {"type": kind, "message": message}}))).into_response();
+    let mut res = (
+        code,
+        axum::Json(json!({"type": "error", "error": {"type": kind, "message": message}})),
+    )
+        .into_response();
     headers(&mut res);
     if status == 429 {
-        res.headers_mut().insert("retry-after", HeaderValue::from_static("7"));
+        res.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("7"));
     }
     res
 }
 
 fn headers(res: &mut Response) {
-    res.headers_mut().insert("request-id", HeaderValue::from_static("req_mock_1"));
-    res.headers_mut().insert("anthropic-ratelimit-requests-remaining", HeaderValue::from_static("99"));
+    res.headers_mut()
+        .insert("request-id", HeaderValue::from_static("req_mock_1"));
+    res.headers_mut().insert(
+        "anthropic-ratelimit-requests-remaining",
+        HeaderValue::from_static("99"),
+    );
 }
 
 /// What the real API would reject, as its message.
@@ -59,7 +91,9 @@ fn validate(h: &HeaderMap, body: &Value) -> Result<(), (u16, String)> {
     if !h.contains_key("anthropic-version") {
         return Err((400, "anthropic-version: header is required".into()));
     }
-    let obj = body.as_object().ok_or((400, "body must be a JSON object".to_string()))?;
+    let obj = body
+        .as_object()
+        .ok_or((400, "body must be a JSON object".to_string()))?;
     if let Some(k) = obj.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
         return Err((400, format!("{k}: Extra inputs are not permitted")));
     }
@@ -75,26 +109,47 @@ fn validate(h: &HeaderMap, body: &Value) -> Result<(), (u16, String)> {
         }
     }
     if let Some(sys) = body.get("system") {
-        let ok = sys.is_string() || sys.as_array().is_some_and(|a| a.iter().all(|b| b["type"] == "text"));
+        let ok = sys.is_string()
+            || sys
+                .as_array()
+                .is_some_and(|a| a.iter().all(|b| b["type"] == "text"));
         if !ok {
-            return Err((400, "system: Input should be a valid string or a list of text blocks".into()));
+            return Err((
+                400,
+                "system: Input should be a valid string or a list of text blocks".into(),
+            ));
         }
     }
     for (i, t) in body["tools"].as_array().into_iter().flatten().enumerate() {
         if !t["name"].is_string() || (t.get("type").is_none() && !t["input_schema"].is_object()) {
-            return Err((400, format!("tools.{i}: name and input_schema are required")));
+            return Err((
+                400,
+                format!("tools.{i}: name and input_schema are required"),
+            ));
         }
     }
-    let msgs = body["messages"].as_array().filter(|m| !m.is_empty()).ok_or((400, "messages: at least one message is required".to_string()))?;
+    let msgs = body["messages"]
+        .as_array()
+        .filter(|m| !m.is_empty())
+        .ok_or((
+            400,
+            "messages: at least one message is required".to_string(),
+        ))?;
     let mut prev_role = "";
     let mut prev_tool_ids: Vec<String> = vec![];
     for (i, m) in msgs.iter().enumerate() {
         let role = m["role"].as_str().unwrap_or("");
         if role != "user" && role != "assistant" {
-            return Err((400, format!("messages.{i}.role: Input should be 'user' or 'assistant'")));
+            return Err((
+                400,
+                format!("messages.{i}.role: Input should be 'user' or 'assistant'"),
+            ));
         }
         if i == 0 && role != "user" {
-            return Err((400, "messages: first message must use the \"user\" role".into()));
+            return Err((
+                400,
+                "messages: first message must use the \"user\" role".into(),
+            ));
         }
         if role == prev_role {
             return Err((400, format!("messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"{role}\" roles in a row")));
@@ -102,25 +157,42 @@ fn validate(h: &HeaderMap, body: &Value) -> Result<(), (u16, String)> {
         let blocks: Vec<Value> = match &m["content"] {
             Value::String(s) if !s.is_empty() => vec![json!({"type": "text", "text": s})],
             Value::Array(a) if !a.is_empty() => a.clone(),
-            _ => return Err((400, format!("messages.{i}: all messages must have non-empty content"))),
+            _ => {
+                return Err((
+                    400,
+                    format!("messages.{i}: all messages must have non-empty content"),
+                ))
+            }
         };
         let mut tool_ids = vec![];
         for (j, b) in blocks.iter().enumerate() {
             let kind = b["type"].as_str().unwrap_or("");
             if !BLOCKS.contains(&kind) {
-                return Err((400, format!("messages.{i}.content.{j}.type: unknown block type '{kind}'")));
+                return Err((
+                    400,
+                    format!("messages.{i}.content.{j}.type: unknown block type '{kind}'"),
+                ));
             }
             match kind {
                 "text" if b["text"].as_str().is_none_or(str::is_empty) => {
-                    return Err((400, format!("messages.{i}.content.{j}.text: text content blocks must be non-empty")))
+                    return Err((
+                        400,
+                        format!(
+                            "messages.{i}.content.{j}.text: text content blocks must be non-empty"
+                        ),
+                    ))
                 }
                 "image" => {
                     let src = &b["source"];
-                    if src["type"] == "base64" && !IMAGE_TYPES.contains(&src["media_type"].as_str().unwrap_or("")) {
+                    if src["type"] == "base64"
+                        && !IMAGE_TYPES.contains(&src["media_type"].as_str().unwrap_or(""))
+                    {
                         return Err((400, format!("messages.{i}.content.{j}.source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'")));
                     }
                 }
-                "tool_use" if role == "assistant" => tool_ids.push(b["id"].as_str().unwrap_or("").to_string()),
+                "tool_use" if role == "assistant" => {
+                    tool_ids.push(b["id"].as_str().unwrap_or("").to_string())
+                }
                 "tool_result" => {
                     let id = b["tool_use_id"].as_str().unwrap_or("");
                     if role != "user" || !prev_tool_ids.iter().any(|t| t == id) {
@@ -150,7 +222,9 @@ fn blocks(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
         .is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"));
     let forced = req["tool_choice"]["name"].as_str();
     let tool = forced.or_else(|| {
-        (model.contains("tool") && !last_is_tool_result).then(|| req["tools"][0]["name"].as_str()).flatten()
+        (model.contains("tool") && !last_is_tool_result)
+            .then(|| req["tools"][0]["name"].as_str())
+            .flatten()
     });
     match tool {
         Some(name) => {
@@ -165,7 +239,11 @@ fn blocks(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
 }
 
 fn usage(model: &str) -> Value {
-    let (write, read) = if model.contains("cache") { (20, 50) } else { (0, 0) };
+    let (write, read) = if model.contains("cache") {
+        (20, 50)
+    } else {
+        (0, 0)
+    };
     json!({"input_tokens": 10, "output_tokens": 5, "cache_creation_input_tokens": write, "cache_read_input_tokens": read})
 }
 
@@ -177,9 +255,12 @@ fn stream_events(model: &str, req: &Value) -> Vec<String> {
     let mut u = usage(model);
     u["output_tokens"] = json!(1);
     let mut ev = vec![
-        event("message_start", json!({"type": "message_start", "message": {
+        event(
+            "message_start",
+            json!({"type": "message_start", "message": {
             "id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": [],
-            "stop_reason": null, "stop_sequence": null, "usage": u}})),
+            "stop_reason": null, "stop_sequence": null, "usage": u}}),
+        ),
         event("ping", json!({"type": "ping"})),
     ];
     let (content, stop) = blocks(model, req);
@@ -190,31 +271,55 @@ fn stream_events(model: &str, req: &Value) -> Vec<String> {
             Some("thinking") => json!({"type": "thinking", "thinking": ""}),
             _ => json!({"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}}),
         };
-        ev.push(event("content_block_start", json!({"type": "content_block_start", "index": i, "content_block": start})));
+        ev.push(event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": i, "content_block": start}),
+        ));
         let deltas: Vec<Value> = match b["type"].as_str() {
-            Some("text") => pieces(CONTENT).into_iter().map(|p| json!({"type": "text_delta", "text": p})).collect(),
+            Some("text") => pieces(CONTENT)
+                .into_iter()
+                .map(|p| json!({"type": "text_delta", "text": p}))
+                .collect(),
             Some("thinking") => vec![
                 json!({"type": "thinking_delta", "thinking": b["thinking"]}),
                 json!({"type": "signature_delta", "signature": b["signature"]}),
             ],
-            _ => pieces(&b["input"].to_string()).into_iter().map(|p| json!({"type": "input_json_delta", "partial_json": p})).collect(),
+            _ => pieces(&b["input"].to_string())
+                .into_iter()
+                .map(|p| json!({"type": "input_json_delta", "partial_json": p}))
+                .collect(),
         };
         for (k, d) in deltas.into_iter().enumerate() {
             if failing && k == 2 {
                 ev.push(event("error", json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})));
                 return ev;
             }
-            ev.push(event("content_block_delta", json!({"type": "content_block_delta", "index": i, "delta": d})));
+            ev.push(event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": i, "delta": d}),
+            ));
         }
-        ev.push(event("content_block_stop", json!({"type": "content_block_stop", "index": i})));
+        ev.push(event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": i}),
+        ));
     }
-    ev.push(event("message_delta", json!({"type": "message_delta",
-        "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 5}})));
+    ev.push(event(
+        "message_delta",
+        json!({"type": "message_delta",
+        "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 5}}),
+    ));
     ev.push(event("message_stop", json!({"type": "message_stop"})));
     ev
 }
 
-pub async fn messages(State(shared): State<Arc<Shared>>, m: Method, u: Uri, h: HeaderMap, bytes: Bytes) -> Response {
+pub async fn messages(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    bytes: Bytes,
+) -> Response {
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
     let Some(body) = body else {
@@ -227,7 +332,9 @@ pub async fn messages(State(shared): State<Arc<Shared>>, m: Method, u: Uri, h: H
     let stream = body["stream"].as_bool().unwrap_or(false);
     match Behaviour::of(&model) {
         Behaviour::Error(code) => return error(code, &format!("mock error {code}")),
-        Behaviour::ContextWindow => return error(400, "prompt is too long: 200001 tokens > 200000 maximum"),
+        Behaviour::ContextWindow => {
+            return error(400, "prompt is too long: 200001 tokens > 200000 maximum")
+        }
         Behaviour::Slow(d) => tokio::time::sleep(d).await,
         Behaviour::StreamError if !stream => return error(529, "Overloaded"),
         _ => {}
@@ -260,14 +367,21 @@ mod tests {
 
     #[test]
     fn rejects_what_the_api_rejects() {
-        let ok = json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]});
+        let ok =
+            json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]});
         assert!(validate(&hdrs(), &ok).is_ok());
         assert!(validate(&HeaderMap::new(), &ok).is_err());
         let two_users = json!({"model": "m", "max_tokens": 5, "messages": [
             {"role": "user", "content": "a"}, {"role": "user", "content": "b"}]});
-        assert!(validate(&hdrs(), &two_users).unwrap_err().1.contains("alternate"));
+        assert!(validate(&hdrs(), &two_users)
+            .unwrap_err()
+            .1
+            .contains("alternate"));
         let extra = json!({"model": "m", "max_tokens": 5, "n": 2, "messages": [{"role": "user", "content": "a"}]});
-        assert!(validate(&hdrs(), &extra).unwrap_err().1.contains("Extra inputs"));
+        assert!(validate(&hdrs(), &extra)
+            .unwrap_err()
+            .1
+            .contains("Extra inputs"));
         let no_max = json!({"model": "m", "messages": [{"role": "user", "content": "a"}]});
         assert!(validate(&hdrs(), &no_max).is_err());
         let orphan = json!({"model": "m", "max_tokens": 5, "messages": [

@@ -154,19 +154,19 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/models"), get(openai::models));
     }
     r.route("/v1/messages", post(anthropic::messages))
-    .route(
-        "/openai/deployments/{deployment}/chat/completions",
-        post(openai::azure_chat),
-    )
-    .route(
-        "/openai/deployments/{deployment}/completions",
-        post(openai::azure_completions),
-    )
-    .route(
-        "/openai/deployments/{deployment}/embeddings",
-        post(openai::azure_embeddings),
-    )
-    .route("/_mock/requests", get(recorded_requests))
-    .fallback(openai::not_found)
-    .with_state(shared)
+        .route(
+            "/openai/deployments/{deployment}/chat/completions",
+            post(openai::azure_chat),
+        )
+        .route(
+            "/openai/deployments/{deployment}/completions",
+            post(openai::azure_completions),
+        )
+        .route(
+            "/openai/deployments/{deployment}/embeddings",
+            post(openai::azure_embeddings),
+        )
+        .route("/_mock/requests", get(recorded_requests))
+        .fallback(openai::not_found)
+        .with_state(shared)
 }

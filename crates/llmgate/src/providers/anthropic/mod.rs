@@ -24,9 +24,11 @@ pub struct Anthropic;
 
 impl Anthropic {
     fn key(opts: &CallOptions) -> Option<String> {
-        opts.api_key
-            .clone()
-            .or_else(|| std::env::var("ANTHROPIC_API_KEY").ok().filter(|k| !k.is_empty()))
+        opts.api_key.clone().or_else(|| {
+            std::env::var("ANTHROPIC_API_KEY")
+                .ok()
+                .filter(|k| !k.is_empty())
+        })
     }
 
     /// `api_base` may be the host (`https://api.anthropic.com`), end in `/v1`, or be the full
@@ -66,7 +68,12 @@ impl Anthropic {
             .post(Self::url(cx.opts))
             .header("x-api-key", key)
             .header("content-type", "application/json");
-        let has = |name: &str| cx.opts.extra_headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        let has = |name: &str| {
+            cx.opts
+                .extra_headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        };
         if !has("anthropic-version") {
             rb = rb.header("anthropic-version", API_VERSION);
         }
@@ -127,8 +134,11 @@ impl Provider for Anthropic {
                     return Ok(vec![]);
                 }
                 let data: Value = serde_json::from_str(&ev.data).map_err(|e| {
-                    LlmError::new(ErrorKind::InternalServer, format!("could not parse a stream event: {e}: {}", ev.data))
-                        .with_provider(NAME)
+                    LlmError::new(
+                        ErrorKind::InternalServer,
+                        format!("could not parse a stream event: {e}: {}", ev.data),
+                    )
+                    .with_provider(NAME)
                 })?;
                 state.on_event(ev.event.as_deref().unwrap_or(""), &data)
             })

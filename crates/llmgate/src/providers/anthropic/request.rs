@@ -12,10 +12,22 @@ const DEFAULT_MAX_TOKENS: u64 = 4096;
 
 /// OpenAI params Anthropic has no equivalent for: an error unless `drop_params`.
 const UNSUPPORTED: &[&str] = &[
-    "frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "seed", "n",
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "seed",
+    "n",
 ];
 /// OpenAI-side fields that must not be forwarded as-is.
-const CONSUMED: &[&str] = &["stream_options", "prediction", "modalities", "service_tier", "store"];
+const CONSUMED: &[&str] = &[
+    "stream_options",
+    "prediction",
+    "modalities",
+    "service_tier",
+    "store",
+];
 
 /// Thinking budget for `reasoning_effort`, as LiteLLM's defaults.
 fn thinking_budget(effort: &str) -> Option<u64> {
@@ -34,7 +46,11 @@ fn bad(msg: impl Into<String>) -> LlmError {
 }
 
 /// Builds the Messages API body. `model` is Anthropic's model name.
-pub fn build(req: &ChatCompletionRequest, model: &str, opts: &CallOptions) -> Result<Value, LlmError> {
+pub fn build(
+    req: &ChatCompletionRequest,
+    model: &str,
+    opts: &CallOptions,
+) -> Result<Value, LlmError> {
     let mut present: Vec<&str> = UNSUPPORTED
         .iter()
         .copied()
@@ -71,7 +87,11 @@ pub fn build(req: &ChatCompletionRequest, model: &str, opts: &CallOptions) -> Re
     let max_tokens = req
         .max_completion_tokens
         .or(req.max_tokens)
-        .or_else(|| crate::catalog::global().get_for("anthropic", model).and_then(|m| m.max_output_tokens))
+        .or_else(|| {
+            crate::catalog::global()
+                .get_for("anthropic", model)
+                .and_then(|m| m.max_output_tokens)
+        })
         .unwrap_or(DEFAULT_MAX_TOKENS);
     body.insert("max_tokens".into(), json!(max_tokens));
     if let Some(t) = req.temperature {
@@ -122,7 +142,10 @@ pub fn build(req: &ChatCompletionRequest, model: &str, opts: &CallOptions) -> Re
     }
 
     if let Some(budget) = req.reasoning_effort.as_deref().and_then(thinking_budget) {
-        body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+        body.insert(
+            "thinking".into(),
+            json!({"type": "enabled", "budget_tokens": budget}),
+        );
     }
     // Unknown fields (`thinking`, `top_k`, `container`, `mcp_servers`, ...) reach Anthropic as sent.
     for (k, v) in &req.extra {
@@ -151,7 +174,11 @@ fn tool(t: &Tool) -> Option<Value> {
     if let Some(d) = &f.description {
         out["description"] = json!(d);
     }
-    if let Some(cc) = t.extra.get("cache_control").or_else(|| f.extra.get("cache_control")) {
+    if let Some(cc) = t
+        .extra
+        .get("cache_control")
+        .or_else(|| f.extra.get("cache_control"))
+    {
         out["cache_control"] = cc.clone();
     }
     Some(out)
@@ -166,7 +193,10 @@ fn tool_choice(tc: &Value) -> Option<Value> {
             _ => None,
         },
         Value::Object(o) => {
-            let name = o.get("function").and_then(|f| f.get("name")).or_else(|| o.get("name"))?;
+            let name = o
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .or_else(|| o.get("name"))?;
             Some(json!({"type": "tool", "name": name}))
         }
         _ => None,
@@ -217,7 +247,13 @@ fn content_blocks(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
         None => vec![],
         Some(MessageContent::Text(t)) if t.is_empty() => vec![],
         Some(MessageContent::Text(t)) => vec![json!({"type": "text", "text": t})],
-        Some(MessageContent::Parts(parts)) => parts.iter().map(part).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect(),
+        Some(MessageContent::Parts(parts)) => parts
+            .iter()
+            .map(part)
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect(),
     };
     Ok(with_message_cache_control(m, blocks))
 }
@@ -234,7 +270,10 @@ fn part(p: &ContentPart) -> Result<Option<Value>, LlmError> {
         }
         "file" => {
             let f = p.extra.get("file").cloned().unwrap_or(Value::Null);
-            let data = f["file_data"].as_str().or_else(|| f["url"].as_str()).unwrap_or("");
+            let data = f["file_data"]
+                .as_str()
+                .or_else(|| f["url"].as_str())
+                .unwrap_or("");
             if let Some(id) = f["file_id"].as_str().filter(|_| data.is_empty()) {
                 json!({"type": "document", "source": {"type": "file", "file_id": id}})
             } else {
@@ -262,22 +301,34 @@ fn media_block(url: &str, format: Option<&str>) -> Result<Value, LlmError> {
         return Err(bad("an image_url or file part has no url or data"));
     }
     if let Some(rest) = url.strip_prefix("data:") {
-        let (meta, data) = rest.split_once(',').ok_or_else(|| bad("malformed data URL"))?;
+        let (meta, data) = rest
+            .split_once(',')
+            .ok_or_else(|| bad("malformed data URL"))?;
         let media_type = format.unwrap_or_else(|| meta.split(';').next().unwrap_or(""));
-        let kind = if media_type == "application/pdf" { "document" } else { "image" };
+        let kind = if media_type == "application/pdf" {
+            "document"
+        } else {
+            "image"
+        };
         let source = if meta.ends_with(";base64") {
             json!({"type": "base64", "media_type": media_type, "data": data})
         } else {
             json!({"type": "text", "media_type": "text/plain", "data": data})
         };
-        return Ok(json!({"type": if source["type"] == "text" { "document" } else { kind }, "source": source}));
+        return Ok(
+            json!({"type": if source["type"] == "text" { "document" } else { kind }, "source": source}),
+        );
     }
     if url.starts_with("http://") || url.starts_with("https://") {
-        let is_pdf = format == Some("application/pdf") || url.to_ascii_lowercase().ends_with(".pdf");
+        let is_pdf =
+            format == Some("application/pdf") || url.to_ascii_lowercase().ends_with(".pdf");
         let kind = if is_pdf { "document" } else { "image" };
         return Ok(json!({"type": kind, "source": {"type": "url", "url": url}}));
     }
-    Err(bad(format!("unsupported image or file URL: {}", &url[..url.len().min(60)])))
+    Err(bad(format!(
+        "unsupported image or file URL: {}",
+        &url[..url.len().min(60)]
+    )))
 }
 
 fn assistant_blocks(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
@@ -286,7 +337,10 @@ fn assistant_blocks(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
     if let Some(Value::Array(tb)) = m.extra.get("thinking_blocks") {
         blocks.extend(tb.iter().cloned());
     }
-    blocks.extend(content_blocks(&ChatMessage { extra: Map::new(), ..m.clone() })?);
+    blocks.extend(content_blocks(&ChatMessage {
+        extra: Map::new(),
+        ..m.clone()
+    })?);
     for call in m.tool_calls.iter().flatten() {
         let input: Value = if call.function.arguments.trim().is_empty() {
             json!({})
@@ -305,9 +359,15 @@ fn assistant_blocks(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
 }
 
 fn tool_result(m: &ChatMessage) -> Result<Value, LlmError> {
-    let id = m.tool_call_id.clone().ok_or_else(|| bad("a tool message needs tool_call_id"))?;
+    let id = m
+        .tool_call_id
+        .clone()
+        .ok_or_else(|| bad("a tool message needs tool_call_id"))?;
     let content = match &m.content {
-        Some(MessageContent::Parts(_)) => Value::Array(content_blocks(&ChatMessage { extra: Map::new(), ..m.clone() })?),
+        Some(MessageContent::Parts(_)) => Value::Array(content_blocks(&ChatMessage {
+            extra: Map::new(),
+            ..m.clone()
+        })?),
         _ => json!(m.text_content()),
     };
     let mut block = json!({"type": "tool_result", "tool_use_id": id, "content": content});

@@ -21,15 +21,23 @@ pub fn finish_reason(stop: &str) -> &'static str {
 /// the catalog prices each once), with the split kept in the details and LiteLLM's fields.
 pub fn usage(u: &Value) -> Usage {
     let n = |k: &str| u[k].as_u64().unwrap_or(0);
-    let (input, read, write) = (n("input_tokens"), n("cache_read_input_tokens"), n("cache_creation_input_tokens"));
+    let (input, read, write) = (
+        n("input_tokens"),
+        n("cache_read_input_tokens"),
+        n("cache_creation_input_tokens"),
+    );
     let mut usage = Usage::new(input + read + write, n("output_tokens"));
     usage.prompt_tokens_details = Some(PromptTokensDetails {
         cached_tokens: Some(read),
         extra: Map::from_iter([("cache_creation_tokens".to_string(), json!(write))]),
         ..Default::default()
     });
-    usage.extra.insert("cache_creation_input_tokens".into(), json!(write));
-    usage.extra.insert("cache_read_input_tokens".into(), json!(read));
+    usage
+        .extra
+        .insert("cache_creation_input_tokens".into(), json!(write));
+    usage
+        .extra
+        .insert("cache_read_input_tokens".into(), json!(read));
     usage
 }
 
@@ -47,7 +55,9 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
                 thinking_blocks.push(block.clone());
             }
             Some("redacted_thinking") => thinking_blocks.push(block.clone()),
-            Some("tool_use") if block["name"] == JSON_TOOL => json_answer = Some(block["input"].to_string()),
+            Some("tool_use") if block["name"] == JSON_TOOL => {
+                json_answer = Some(block["input"].to_string())
+            }
             Some("tool_use") => tool_calls.push(ToolCall {
                 id: block["id"].as_str().map(str::to_string),
                 kind: "function".into(),
@@ -77,7 +87,9 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
         ..Default::default()
     };
     if !thinking_blocks.is_empty() {
-        message.extra.insert("thinking_blocks".into(), Value::Array(thinking_blocks));
+        message
+            .extra
+            .insert("thinking_blocks".into(), Value::Array(thinking_blocks));
     }
     ChatCompletionResponse {
         id: v["id"].as_str().unwrap_or("").to_string(),

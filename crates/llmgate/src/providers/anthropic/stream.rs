@@ -1,6 +1,8 @@
 //! Anthropic's SSE events → OpenAI chat chunks, one event at a time.
 
-use llmgate_types::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, Usage};
+use llmgate_types::{
+    ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, Usage,
+};
 use serde_json::{json, Value};
 
 use super::request::JSON_TOOL;
@@ -51,11 +53,18 @@ impl StreamState {
     }
 
     fn tool(&self, block: u64) -> Option<(u32, bool)> {
-        self.tool_blocks.iter().find(|(b, _, _)| *b == block).map(|(_, i, j)| (*i, *j))
+        self.tool_blocks
+            .iter()
+            .find(|(b, _, _)| *b == block)
+            .map(|(_, i, j)| (*i, *j))
     }
 
     /// Translates one event; `Err` for an `error` event (an error inside the stream).
-    pub fn on_event(&mut self, event: &str, data: &Value) -> Result<Vec<ChatCompletionChunk>, LlmError> {
+    pub fn on_event(
+        &mut self,
+        event: &str,
+        data: &Value,
+    ) -> Result<Vec<ChatCompletionChunk>, LlmError> {
         let kind = data["type"].as_str().unwrap_or(event);
         let mut out = Vec::new();
         match kind {
@@ -65,7 +74,11 @@ impl StreamState {
                 self.model = m["model"].as_str().unwrap_or("").to_string();
                 merge(&mut self.usage, &m["usage"]);
                 out.push(self.chunk(
-                    Delta { role: Some("assistant".into()), content: Some(String::new()), ..Default::default() },
+                    Delta {
+                        role: Some("assistant".into()),
+                        content: Some(String::new()),
+                        ..Default::default()
+                    },
                     None,
                 ));
             }
@@ -100,25 +113,38 @@ impl StreamState {
                 let idx = data["index"].as_u64().unwrap_or(0);
                 let d = &data["delta"];
                 let delta = match d["type"].as_str() {
-                    Some("text_delta") => Some(Delta { content: d["text"].as_str().map(str::to_string), ..Default::default() }),
+                    Some("text_delta") => Some(Delta {
+                        content: d["text"].as_str().map(str::to_string),
+                        ..Default::default()
+                    }),
                     Some("thinking_delta") => Some(Delta {
                         reasoning_content: d["thinking"].as_str().map(str::to_string),
-                        extra: thinking_block(json!({"type": "thinking", "thinking": d["thinking"]})),
+                        extra: thinking_block(
+                            json!({"type": "thinking", "thinking": d["thinking"]}),
+                        ),
                         ..Default::default()
                     }),
                     Some("signature_delta") => Some(Delta {
-                        extra: thinking_block(json!({"type": "thinking", "thinking": "", "signature": d["signature"]})),
+                        extra: thinking_block(
+                            json!({"type": "thinking", "thinking": "", "signature": d["signature"]}),
+                        ),
                         ..Default::default()
                     }),
                     Some("input_json_delta") => {
                         let partial = d["partial_json"].as_str().unwrap_or("").to_string();
                         match self.tool(idx) {
                             // The forced JSON tool's input is the answer's text.
-                            Some((_, true)) => Some(Delta { content: Some(partial), ..Default::default() }),
+                            Some((_, true)) => Some(Delta {
+                                content: Some(partial),
+                                ..Default::default()
+                            }),
                             Some((n, false)) => Some(Delta {
                                 tool_calls: Some(vec![ToolCallDelta {
                                     index: n,
-                                    function: Some(FunctionCallDelta { name: None, arguments: Some(partial) }),
+                                    function: Some(FunctionCallDelta {
+                                        name: None,
+                                        arguments: Some(partial),
+                                    }),
                                     ..Default::default()
                                 }]),
                                 ..Default::default()
@@ -135,9 +161,14 @@ impl StreamState {
             "message_delta" => {
                 merge(&mut self.usage, &data["usage"]);
                 if let Some(stop) = data["delta"]["stop_reason"].as_str() {
-                    let json_only = self.tool_blocks.iter().all(|(_, _, j)| *j) && !self.tool_blocks.is_empty();
+                    let json_only =
+                        self.tool_blocks.iter().all(|(_, _, j)| *j) && !self.tool_blocks.is_empty();
                     let f = finish_reason(stop);
-                    self.finish = Some(if f == "tool_calls" && json_only { "stop" } else { f });
+                    self.finish = Some(if f == "tool_calls" && json_only {
+                        "stop"
+                    } else {
+                        f
+                    });
                 }
             }
             "message_stop" => {
@@ -161,7 +192,12 @@ impl StreamState {
                     Some("timeout_error") => 408,
                     _ => 500,
                 };
-                return Err(LlmError::from_upstream(status, vec![], data.to_string().as_bytes(), "anthropic"));
+                return Err(LlmError::from_upstream(
+                    status,
+                    vec![],
+                    data.to_string().as_bytes(),
+                    "anthropic",
+                ));
             }
             _ => {} // ping, content_block_stop
         }
