@@ -91,13 +91,26 @@ fn validate(h: &HeaderMap, body: &Value) -> Result<(), (u16, String)> {
     if !h.contains_key("anthropic-version") {
         return Err((400, "anthropic-version: header is required".into()));
     }
-    let obj = body
-        .as_object()
-        .ok_or((400, "body must be a JSON object".to_string()))?;
-    if let Some(k) = obj.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
+    validate_body(body, false)
+}
+
+/// On Vertex the model is in the URL and the version in the body.
+fn validate_body(body: &Value, vertex: bool) -> Result<(), (u16, String)> {
+    let obj = body.as_object().ok_or((400, "body must be a JSON object".to_string()))?;
+    let allowed = |k: &str| {
+        if vertex {
+            k == "anthropic_version" || (k != "model" && TOP_LEVEL.contains(&k))
+        } else {
+            TOP_LEVEL.contains(&k)
+        }
+    };
+    if let Some(k) = obj.keys().find(|k| !allowed(k)) {
         return Err((400, format!("{k}: Extra inputs are not permitted")));
     }
-    if !body["model"].is_string() {
+    if vertex && body["anthropic_version"] != "vertex-2023-10-16" {
+        return Err((400, "anthropic_version: Input should be 'vertex-2023-10-16'".into()));
+    }
+    if !vertex && !body["model"].is_string() {
         return Err((400, "model: Field required".into()));
     }
     if !body["max_tokens"].as_u64().is_some_and(|n| n >= 1) {
@@ -330,6 +343,27 @@ pub async fn messages(
     }
     let model = body["model"].as_str().unwrap_or("").to_string();
     let stream = body["stream"].as_bool().unwrap_or(false);
+    respond(shared, &model, stream, &body).await
+}
+
+/// Claude on Vertex AI: `rawPredict` / `streamRawPredict` (auth checked by the caller).
+pub async fn vertex_claude(shared: Arc<Shared>, model: &str, method: &str, body: Option<Value>) -> Response {
+    let Some(body) = body else {
+        return error(400, "There was an error parsing the body of your request");
+    };
+    if let Err((status, msg)) = validate_body(&body, true) {
+        return error(status, &msg);
+    }
+    let stream = method == "streamRawPredict";
+    if stream != body["stream"].as_bool().unwrap_or(false) {
+        return error(400, "streamRawPredict requires \"stream\": true (and rawPredict its absence)");
+    }
+    respond(shared, model, stream, &body).await
+}
+
+async fn respond(shared: Arc<Shared>, model: &str, stream: bool, body: &Value) -> Response {
+    let model = model.to_string();
+    let body = body.clone();
     match Behaviour::of(&model) {
         Behaviour::Error(code) => return error(code, &format!("mock error {code}")),
         Behaviour::ContextWindow => {

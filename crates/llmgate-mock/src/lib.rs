@@ -7,6 +7,7 @@
 
 mod anthropic;
 mod behaviour;
+mod google;
 mod openai;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +18,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use behaviour::Behaviour;
+pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
 
 /// A request as the mock received it.
 #[derive(Clone, Debug)]
@@ -154,6 +156,14 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/models"), get(openai::models));
     }
     r.route("/v1/messages", post(anthropic::messages))
+    .route("/v1beta/models/{spec}", post(google::studio))
+    .route(
+        "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",
+        post(google::vertex),
+    )
+    .route("/token", post(google::token))
+    .route("/storage/v1/b/{bucket}/o/{object}", get(google::gcs_object))
+    .route("/files/{name}", get(google::file))
         .route(
             "/openai/deployments/{deployment}/chat/completions",
             post(openai::azure_chat),

@@ -187,16 +187,12 @@ impl LlmError {
                 "OpenAIException".into()
             }
             "azure" => "AzureException".into(),
+            "vertex_ai" => "VertexAIException".into(),
+            // LiteLLM capitalises the first letter only: `Together_aiException`.
             p => {
-                let mut out = String::new();
-                for word in p.split(['_', '-']) {
-                    let mut c = word.chars();
-                    if let Some(f) = c.next() {
-                        out.extend(f.to_uppercase());
-                        out.push_str(c.as_str());
-                    }
-                }
-                out + "Exception"
+                let mut c = p.chars();
+                let first: String = c.next().map(|f| f.to_uppercase().collect()).unwrap_or_default();
+                format!("{first}{}Exception", c.as_str())
             }
         }
     }
@@ -298,6 +294,7 @@ fn is_context_window_message(lower: &str) -> bool {
         "context length exceeded",
         "context window",
         "prompt is too long",
+        "exceeds the maximum number of tokens",
         "input is too long",
         "too many tokens",
         "exceeds the maximum number of tokens",

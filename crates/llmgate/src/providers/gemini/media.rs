@@ -1,0 +1,186 @@
+//! Images, audio, video and documents as Gemini parts: `inlineData` for data URLs and fetched
+//! http(s) URLs, `fileData` for `gs://` and Files-API URIs. The MIME type comes from `format`,
+//! the data URL, the extension, or (for an extensionless `gs://` object) its storage metadata;
+//! parameters (`text/html; charset=utf-8`) are stripped to the bare type.
+
+use serde_json::{json, Value};
+
+use crate::{CallOptions, LlmError};
+
+const MAX_FETCH: usize = 20 * 1024 * 1024;
+const DEFAULT_GCS_API: &str = "https://storage.googleapis.com";
+const FILES_API: &str = "https://generativelanguage.googleapis.com/v1beta/files/";
+
+fn bad(msg: impl Into<String>) -> LlmError {
+    LlmError::bad_request(msg).with_provider("gemini")
+}
+
+/// `Text/HTML; charset=utf-8` → `text/html`.
+pub fn bare(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+pub fn mime_from_extension(path: &str) -> Option<&'static str> {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let (_, ext) = file.rsplit_once('.')?;
+    Some(match ext.to_ascii_lowercase().as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "heic" => "image/heic",
+        "heif" => "image/heif",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "md" => "text/markdown",
+        "xml" => "text/xml",
+        "rtf" => "text/rtf",
+        "js" => "text/javascript",
+        "py" => "text/x-python",
+        "json" => "application/json",
+        "mp3" => "audio/mp3",
+        "wav" => "audio/wav",
+        "aac" => "audio/aac",
+        "ogg" => "audio/ogg",
+        "flac" => "audio/flac",
+        "aiff" => "audio/aiff",
+        "mp4" => "video/mp4",
+        "mpeg" | "mpg" => "video/mpeg",
+        "mov" => "video/mov",
+        "avi" => "video/avi",
+        "flv" => "video/x-flv",
+        "webm" => "video/webm",
+        "wmv" => "video/wmv",
+        "3gp" | "3gpp" => "video/3gpp",
+        _ => return None,
+    })
+}
+
+/// What resolving media needs besides the URL.
+pub struct MediaCx<'a> {
+    pub http: &'a reqwest::Client,
+    pub opts: &'a CallOptions,
+    /// An OAuth token for Cloud Storage metadata (Vertex); AI Studio has none.
+    pub gcs_token: Option<&'a str>,
+}
+
+/// One part for a media URL. `format` is the caller's explicit MIME type, if any.
+pub async fn part(url: &str, format: Option<&str>, cx: &MediaCx<'_>) -> Result<Value, LlmError> {
+    let explicit = format.map(bare).filter(|f| !f.is_empty());
+    if url.is_empty() {
+        return Err(bad("an image_url or file part has no url or data"));
+    }
+    if let Some(rest) = url.strip_prefix("data:") {
+        let (meta, data) = rest.split_once(',').ok_or_else(|| bad("malformed data URL"))?;
+        if !meta.ends_with(";base64") {
+            return Err(bad("data URLs must be base64-encoded"));
+        }
+        let mime = explicit.unwrap_or_else(|| bare(meta.trim_end_matches(";base64")));
+        if mime.is_empty() {
+            return Err(bad("the data URL names no MIME type; set `format`"));
+        }
+        return Ok(json!({"inlineData": {"mimeType": mime, "data": data}}));
+    }
+    if url.starts_with("gs://") {
+        let mime = match explicit.or_else(|| mime_from_extension(url).map(str::to_string)) {
+            Some(m) => m,
+            None => gcs_content_type(url, cx).await?,
+        };
+        return Ok(json!({"fileData": {"mimeType": mime, "fileUri": url}}));
+    }
+    if url.starts_with(FILES_API) || url.contains("youtube.com/") || url.contains("youtu.be/") {
+        let mime = explicit.or_else(|| mime_from_extension(url).map(str::to_string));
+        return Ok(match mime {
+            Some(m) => json!({"fileData": {"mimeType": m, "fileUri": url}}),
+            None => json!({"fileData": {"fileUri": url}}),
+        });
+    }
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return fetch_inline(url, explicit, cx).await;
+    }
+    Err(bad(format!("unsupported media URL: {}", &url[..url.len().min(60)])))
+}
+
+/// Gemini cannot fetch arbitrary URLs: download and inline, as LiteLLM does.
+async fn fetch_inline(url: &str, explicit: Option<String>, cx: &MediaCx<'_>) -> Result<Value, LlmError> {
+    use base64::Engine;
+    let mut rb = cx.http.get(url);
+    if let Some(t) = cx.opts.timeout {
+        rb = rb.timeout(t);
+    }
+    let res = rb
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| bad(format!("could not fetch {url}: {e}")))?;
+    let header_type = res
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(bare)
+        .filter(|t| !t.is_empty() && t != "application/octet-stream");
+    let bytes = res.bytes().await.map_err(|e| bad(format!("could not fetch {url}: {e}")))?;
+    if bytes.len() > MAX_FETCH {
+        return Err(bad(format!("{url} is larger than {MAX_FETCH} bytes")));
+    }
+    let mime = explicit
+        .or(header_type)
+        .or_else(|| mime_from_extension(url).map(str::to_string))
+        .ok_or_else(|| bad(format!("cannot tell the MIME type of {url}; set `format`")))?;
+    let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    Ok(json!({"inlineData": {"mimeType": mime, "data": data}}))
+}
+
+/// The object's `contentType` from Cloud Storage's JSON API.
+async fn gcs_content_type(uri: &str, cx: &MediaCx<'_>) -> Result<String, LlmError> {
+    let path = uri.trim_start_matches("gs://");
+    let (bucket, object) = path.split_once('/').ok_or_else(|| bad(format!("malformed gs:// URI: {uri}")))?;
+    let base = cx
+        .opts
+        .extra
+        .get("gcs_api_base")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| std::env::var("LLMGATE_GCS_API_BASE").ok())
+        .unwrap_or_else(|| DEFAULT_GCS_API.to_string());
+    let object: String = url_encode(object);
+    let mut rb = cx.http.get(format!("{}/storage/v1/b/{bucket}/o/{object}", base.trim_end_matches('/')));
+    if let Some(t) = cx.gcs_token {
+        rb = rb.bearer_auth(t);
+    }
+    let unknown = || {
+        bad(format!(
+            "Unable to determine mime type for gs URI: {uri}. This gs:// URI has no file extension and its storage metadata could not be read. Set it explicitly using image_url.format or file.format."
+        ))
+    };
+    let res = rb.send().await.and_then(|r| r.error_for_status()).map_err(|_| unknown())?;
+    let meta: Value = res.json().await.map_err(|_| unknown())?;
+    meta["contentType"].as_str().map(bare).filter(|t| !t.is_empty()).ok_or_else(unknown)
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mime_types() {
+        assert_eq!(bare("Text/HTML; charset=utf-8"), "text/html");
+        assert_eq!(mime_from_extension("gs://b/dir/report.PDF"), Some("application/pdf"));
+        assert_eq!(mime_from_extension("https://x.com/a.png?sig=1"), Some("image/png"));
+        assert_eq!(mime_from_extension("gs://bucket/object"), None);
+        assert_eq!(url_encode("a b/c"), "a%20b%2Fc");
+    }
+}

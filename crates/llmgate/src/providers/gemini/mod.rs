@@ -1,0 +1,207 @@
+//! Google's Gemini API (AI Studio, `x-goog-api-key`). The request/response/stream translation
+//! here is shared with Gemini on Vertex AI, which differs only in URL and auth ([`Target`]).
+
+pub mod media;
+pub mod request;
+pub mod response;
+pub mod schema;
+pub mod stream;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use llmgate_types::{ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse};
+use serde_json::{json, Value};
+
+use super::http::{header_pairs, json, send, sse_events};
+use super::{Ctx, Provider};
+use crate::client::Response;
+use crate::stream::ChunkStream;
+use crate::{CallOptions, ErrorKind, LlmError};
+
+const NAME: &str = "gemini";
+const DEFAULT_BASE: &str = "https://generativelanguage.googleapis.com";
+
+/// Where a Gemini model lives and how to authenticate there.
+pub struct Target {
+    /// Up to and including the model: `{base}/v1beta/models/gemini-2.5-flash`.
+    pub model_url: String,
+    pub auth: Auth,
+    /// The provider name errors carry.
+    pub provider: &'static str,
+}
+
+pub enum Auth {
+    ApiKey(String),
+    Bearer(String),
+}
+
+impl Target {
+    fn post(&self, cx: &Ctx<'_>, method: &str, body: &Value) -> reqwest::RequestBuilder {
+        let url = if method == "streamGenerateContent" {
+            format!("{}:{method}?alt=sse", self.model_url)
+        } else {
+            format!("{}:{method}", self.model_url)
+        };
+        let mut rb = cx.http.post(url).header("content-type", "application/json");
+        rb = match &self.auth {
+            Auth::ApiKey(k) => rb.header("x-goog-api-key", k),
+            Auth::Bearer(t) => rb.bearer_auth(t),
+        };
+        for (k, v) in &cx.opts.extra_headers {
+            rb = rb.header(k, v);
+        }
+        rb.body(serde_json::to_vec(body).unwrap_or_default())
+    }
+
+    fn token(&self) -> Option<&str> {
+        match &self.auth {
+            Auth::Bearer(t) => Some(t),
+            Auth::ApiKey(_) => None,
+        }
+    }
+}
+
+pub async fn chat(cx: &Ctx<'_>, mut req: ChatCompletionRequest, t: &Target) -> Result<Response<ChatCompletionResponse>, LlmError> {
+    req.stream = None;
+    let mcx = media::MediaCx { http: cx.http, opts: cx.opts, gcs_token: t.token() };
+    let body = request::build(&req, &mcx).await.map_err(|e| e.with_provider(t.provider))?;
+    let res = send(t.post(cx, "generateContent", &body), t.provider, cx.opts.timeout, true).await?;
+    let headers = header_pairs(res.headers());
+    let v: Value = json(res, t.provider).await?;
+    Ok(Response { body: response::translate(&v, &req.model, crate::now_secs()), headers, api_base: t.model_url.clone() })
+}
+
+pub async fn chat_stream(cx: &Ctx<'_>, req: ChatCompletionRequest, t: &Target) -> Result<Response<ChunkStream>, LlmError> {
+    let mcx = media::MediaCx { http: cx.http, opts: cx.opts, gcs_token: t.token() };
+    let body = request::build(&req, &mcx).await.map_err(|e| e.with_provider(t.provider))?;
+    let wait = cx.opts.stream_wait();
+    let res = send(t.post(cx, "streamGenerateContent", &body), t.provider, wait, false).await?;
+    let headers = header_pairs(res.headers());
+    let provider = t.provider;
+    let mut state = stream::StreamState::new(&req.model, crate::now_secs(), req.include_usage());
+    let events = sse_events(res, provider, wait)
+        .map(Some)
+        .chain(futures::stream::once(async { None }));
+    let chunks = events
+        .map(move |ev| -> Result<Vec<_>, LlmError> {
+            let Some(ev) = ev else { return Ok(state.finish()) };
+            let ev = ev?;
+            if ev.data.trim().is_empty() {
+                return Ok(vec![]);
+            }
+            let v: Value = serde_json::from_str(&ev.data).map_err(|e| {
+                LlmError::new(ErrorKind::InternalServer, format!("could not parse a stream event: {e}: {}", ev.data)).with_provider(provider)
+            })?;
+            state.on_event(&v)
+        })
+        .scan(false, |failed, r| {
+            // Nothing follows an error (not even the closing usage chunk).
+            if *failed {
+                return futures::future::ready(None);
+            }
+            *failed = r.is_err();
+            futures::future::ready(Some(r))
+        })
+        .flat_map(|r| {
+            futures::stream::iter(match r {
+                Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            })
+        });
+    Ok(Response { body: Box::pin(chunks), headers, api_base: t.model_url.clone() })
+}
+
+/// Inputs of an embedding request as strings.
+pub fn embedding_inputs(req: &EmbeddingRequest) -> Result<Vec<String>, LlmError> {
+    match &req.input {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(a) if a.iter().all(Value::is_string) && !a.is_empty() => {
+            Ok(a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        }
+        _ => Err(LlmError::bad_request("input must be a string or a non-empty list of strings for this provider")),
+    }
+}
+
+pub fn embedding_response(model: &str, vectors: Vec<Value>, tokens: u64) -> EmbeddingResponse {
+    serde_json::from_value(json!({
+        "object": "list",
+        "data": vectors.into_iter().enumerate().map(|(i, v)| json!({"object": "embedding", "index": i, "embedding": v})).collect::<Vec<_>>(),
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }))
+    .unwrap_or_default()
+}
+
+pub struct Gemini;
+
+impl Gemini {
+    fn target(opts: &CallOptions, model: &str) -> Result<Target, LlmError> {
+        let key = opts
+            .api_key
+            .clone()
+            .or_else(|| ["GEMINI_API_KEY", "GOOGLE_API_KEY"].iter().find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty())))
+            .ok_or_else(|| {
+                LlmError::new(ErrorKind::Authentication, "Missing Gemini API key: set `api_key` or GEMINI_API_KEY").with_provider(NAME)
+            })?;
+        let base = Self::base(opts);
+        let model = model.strip_prefix("models/").unwrap_or(model);
+        Ok(Target { model_url: format!("{base}/v1beta/models/{model}"), auth: Auth::ApiKey(key), provider: NAME })
+    }
+
+    fn base(opts: &CallOptions) -> String {
+        opts.api_base
+            .clone()
+            .or_else(|| std::env::var("GEMINI_API_BASE").ok())
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| DEFAULT_BASE.to_string())
+            .trim_end_matches('/')
+            .trim_end_matches("/v1beta")
+            .to_string()
+    }
+}
+
+#[async_trait]
+impl Provider for Gemini {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn api_base(&self, opts: &CallOptions) -> String {
+        Self::base(opts)
+    }
+
+    async fn chat(&self, cx: &Ctx<'_>, req: ChatCompletionRequest) -> Result<Response<ChatCompletionResponse>, LlmError> {
+        let t = Self::target(cx.opts, &req.model)?;
+        chat(cx, req, &t).await
+    }
+
+    async fn chat_stream(&self, cx: &Ctx<'_>, req: ChatCompletionRequest) -> Result<Response<ChunkStream>, LlmError> {
+        let t = Self::target(cx.opts, &req.model)?;
+        chat_stream(cx, req, &t).await
+    }
+
+    /// `batchEmbedContents`, one request per input.
+    async fn embedding(&self, cx: &Ctx<'_>, req: EmbeddingRequest) -> Result<Response<EmbeddingResponse>, LlmError> {
+        let t = Self::target(cx.opts, &req.model)?;
+        let inputs = embedding_inputs(&req)?;
+        let model = req.model.strip_prefix("models/").unwrap_or(&req.model);
+        let dims = req.extra.get("dimensions").cloned();
+        let requests: Vec<Value> = inputs
+            .iter()
+            .map(|text| {
+                let mut r = json!({"model": format!("models/{model}"), "content": {"parts": [{"text": text}]}});
+                if let Some(d) = &dims {
+                    r["outputDimensionality"] = d.clone();
+                }
+                r
+            })
+            .collect();
+        let body = json!({"requests": requests});
+        let res = send(t.post(cx, "batchEmbedContents", &body), NAME, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let v: Value = json(res, NAME).await?;
+        let vectors: Vec<Value> = v["embeddings"].as_array().into_iter().flatten().map(|e| e["values"].clone()).collect();
+        let tokens: u64 = inputs.iter().map(|s| crate::tokens::count_text(model, s) as u64).sum();
+        Ok(Response { body: embedding_response(&req.model, vectors, tokens), headers, api_base: t.model_url })
+    }
+}

@@ -1,0 +1,292 @@
+//! OpenAI chat request → Gemini `generateContent` body (the same for AI Studio and Vertex).
+
+use llmgate_types::{ChatCompletionRequest, ChatMessage, MessageContent};
+use serde_json::{json, Map, Value};
+
+use super::media::{self, MediaCx};
+use super::schema::sanitize;
+use crate::{ErrorKind, LlmError};
+
+/// Gemini has no tool-call ids before Gemini 3; the thought signature a call needs on the next
+/// turn rides in the id after this separator (LiteLLM's convention).
+pub const THOUGHT_SEP: &str = "__thought__";
+
+const UNSUPPORTED: &[&str] = &["logit_bias", "top_logprobs"];
+
+fn bad(msg: impl Into<String>) -> LlmError {
+    LlmError::bad_request(msg).with_provider("gemini")
+}
+
+/// Thinking budget for `reasoning_effort` (LiteLLM's defaults); `none` turns thinking off.
+fn thinking(effort: &str) -> Option<Value> {
+    let budget = match effort {
+        "none" | "disable" => return Some(json!({"thinkingBudget": 0})),
+        "minimal" => 128,
+        "low" => 1024,
+        "medium" => 2048,
+        "high" => 4096,
+        _ => return None,
+    };
+    Some(json!({"thinkingBudget": budget, "includeThoughts": true}))
+}
+
+pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Value, LlmError> {
+    let present: Vec<&str> = UNSUPPORTED
+        .iter()
+        .copied()
+        .filter(|p| match *p {
+            "logit_bias" => req.logit_bias.is_some(),
+            "top_logprobs" => req.top_logprobs.is_some(),
+            _ => false,
+        })
+        .collect();
+    if !present.is_empty() && !cx.opts.drop_params {
+        return Err(LlmError::new(
+            ErrorKind::UnsupportedParams,
+            format!("gemini does not support parameters: {present:?}, for model={}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n", req.model),
+        )
+        .with_provider("gemini"));
+    }
+    let mut body = Map::new();
+    let (system, contents) = contents(&req.messages, cx).await?;
+    body.insert("contents".into(), Value::Array(contents));
+    if !system.is_empty() {
+        body.insert("systemInstruction".into(), json!({"parts": system}));
+    }
+
+    let mut gen = Map::new();
+    let mut set = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            gen.insert(k.into(), v);
+        }
+    };
+    set("temperature", req.temperature.map(|v| json!(v)));
+    set("topP", req.top_p.map(|v| json!(v)));
+    set("maxOutputTokens", req.max_completion_tokens.or(req.max_tokens).map(|v| json!(v)));
+    set("candidateCount", req.n.map(|v| json!(v)));
+    set("seed", req.seed.map(|v| json!(v)));
+    set("presencePenalty", req.presence_penalty.map(|v| json!(v)));
+    set("frequencyPenalty", req.frequency_penalty.map(|v| json!(v)));
+    set("responseLogprobs", req.logprobs.map(|v| json!(v)));
+    set("topK", req.extra.get("top_k").cloned());
+    set(
+        "stopSequences",
+        req.stop.as_ref().map(|s| match s {
+            Value::String(s) => json!([s]),
+            other => other.clone(),
+        }),
+    );
+    if let Some(rf) = &req.response_format {
+        match rf["type"].as_str() {
+            Some("json_object") => set("responseMimeType", Some(json!("application/json"))),
+            Some("json_schema") => {
+                set("responseMimeType", Some(json!("application/json")));
+                let schema = &rf["json_schema"]["schema"];
+                if schema.is_object() {
+                    set("responseSchema", Some(sanitize(schema)));
+                }
+            }
+            _ => {}
+        }
+    }
+    let thinking_config = req
+        .reasoning_effort
+        .as_deref()
+        .and_then(thinking)
+        .or_else(|| {
+            // Anthropic-style `thinking: {type: enabled, budget_tokens}` as LiteLLM accepts it.
+            let t = req.extra.get("thinking")?;
+            match t["type"].as_str()? {
+                "enabled" => Some(json!({"thinkingBudget": t["budget_tokens"], "includeThoughts": true})),
+                "disabled" => Some(json!({"thinkingBudget": 0})),
+                _ => None,
+            }
+        });
+    set("thinkingConfig", thinking_config);
+    if !gen.is_empty() {
+        body.insert("generationConfig".into(), Value::Object(gen));
+    }
+
+    let decls: Vec<Value> = req
+        .tools
+        .iter()
+        .flatten()
+        .filter_map(|t| t.function.as_ref())
+        .map(|f| {
+            let mut d = json!({"name": f.name});
+            if let Some(desc) = &f.description {
+                d["description"] = json!(desc);
+            }
+            // A function without parameters is declared without them (an empty object is a 400).
+            if let Some(p) = f.parameters.as_ref().map(sanitize).filter(|p| p.get("properties").is_some() || p["type"] != "object") {
+                d["parameters"] = p;
+            }
+            d
+        })
+        .collect();
+    if !decls.is_empty() {
+        body.insert("tools".into(), json!([{"functionDeclarations": decls}]));
+    }
+    if let Some(tc) = &req.tool_choice {
+        let config = match tc {
+            Value::String(s) => match s.as_str() {
+                "auto" => Some(json!({"mode": "AUTO"})),
+                "required" | "any" => Some(json!({"mode": "ANY"})),
+                "none" => Some(json!({"mode": "NONE"})),
+                _ => None,
+            },
+            Value::Object(o) => o
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .map(|n| json!({"mode": "ANY", "allowedFunctionNames": [n]})),
+            _ => None,
+        };
+        if let Some(c) = config {
+            body.insert("toolConfig".into(), json!({"functionCallingConfig": c}));
+        }
+    }
+    for (ours, theirs) in [("safety_settings", "safetySettings"), ("cached_content", "cachedContent"), ("labels", "labels")] {
+        if let Some(v) = req.extra.get(ours).or_else(|| req.extra.get(theirs)) {
+            body.insert(theirs.into(), v.clone());
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+/// Splits off system text; turns the rest into alternating `user`/`model` contents, tool
+/// results into `functionResponse` parts that follow their call.
+async fn contents(msgs: &[ChatMessage], cx: &MediaCx<'_>) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
+    let mut system = Vec::new();
+    let mut out: Vec<(String, Vec<Value>)> = Vec::new();
+    for (i, m) in msgs.iter().enumerate() {
+        let (role, parts) = match m.role.as_str() {
+            "system" | "developer" => {
+                let t = m.text_content();
+                if !t.is_empty() {
+                    system.push(json!({"text": t}));
+                }
+                continue;
+            }
+            "user" => ("user", user_parts(m, cx).await?),
+            "assistant" => ("model", model_parts(m)?),
+            "tool" | "function" => ("user", vec![function_response(m, &msgs[..i])?]),
+            other => return Err(bad(format!("unsupported message role '{other}'"))),
+        };
+        if parts.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some((r, p)) if r == role => p.extend(parts),
+            _ => out.push((role.to_string(), parts)),
+        }
+    }
+    if out.is_empty() {
+        // Gemini requires contents; LiteLLM sends a blank user turn.
+        out.push(("user".into(), vec![json!({"text": " "})]));
+    }
+    let contents = out.into_iter().map(|(role, parts)| json!({"role": role, "parts": parts})).collect();
+    Ok((system, contents))
+}
+
+async fn user_parts(m: &ChatMessage, cx: &MediaCx<'_>) -> Result<Vec<Value>, LlmError> {
+    let parts = match &m.content {
+        None => return Ok(vec![]),
+        Some(MessageContent::Text(t)) if t.is_empty() => return Ok(vec![]),
+        Some(MessageContent::Text(t)) => return Ok(vec![json!({"text": t})]),
+        Some(MessageContent::Parts(p)) => p,
+    };
+    let mut out = Vec::new();
+    for p in parts {
+        match p.kind.as_str() {
+            "text" => {
+                if let Some(t) = p.text.as_deref().filter(|t| !t.is_empty()) {
+                    out.push(json!({"text": t}));
+                }
+            }
+            "image_url" => {
+                let (url, format) = match &p.image_url {
+                    Some(llmgate_types::ImageUrl::Object { url, extra, .. }) => (
+                        url.as_str(),
+                        extra.get("format").or_else(|| extra.get("mime_type")).and_then(Value::as_str),
+                    ),
+                    Some(u) => (u.url(), None),
+                    None => ("", None),
+                };
+                out.push(media::part(url, format, cx).await?);
+            }
+            "file" | "input_audio" | "video_url" => {
+                let (url, format) = media_source(p.kind.as_str(), &p.extra);
+                out.push(media::part(&url, format.as_deref(), cx).await?);
+            }
+            other => return Err(bad(format!("unsupported content part type '{other}'"))),
+        }
+    }
+    if !out.is_empty() && !out.iter().any(|p| p.get("text").is_some()) {
+        // Vertex rejects a user turn without text.
+        out.push(json!({"text": " "}));
+    }
+    Ok(out)
+}
+
+/// The URL and explicit MIME type of a `file`, `input_audio` or `video_url` part.
+fn media_source(kind: &str, extra: &Map<String, Value>) -> (String, Option<String>) {
+    match kind {
+        "file" => {
+            let f = &extra.get("file").cloned().unwrap_or(Value::Null);
+            let url = f["file_data"].as_str().or(f["file_id"].as_str()).or(f["url"].as_str()).unwrap_or("");
+            (url.to_string(), f["format"].as_str().or(f["mime_type"].as_str()).map(str::to_string))
+        }
+        "input_audio" => {
+            let a = extra.get("input_audio").cloned().unwrap_or(Value::Null);
+            let format = a["format"].as_str().unwrap_or("wav");
+            (format!("data:audio/{format};base64,{}", a["data"].as_str().unwrap_or("")), None)
+        }
+        _ => {
+            let v = extra.get("video_url").cloned().unwrap_or(Value::Null);
+            (v["url"].as_str().or(v.as_str()).unwrap_or("").to_string(), v["format"].as_str().map(str::to_string))
+        }
+    }
+}
+
+fn model_parts(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
+    let mut out = Vec::new();
+    if let Some(r) = m.reasoning_content.as_deref().filter(|r| !r.is_empty()) {
+        out.push(json!({"text": r, "thought": true}));
+    }
+    let text = m.text_content();
+    if !text.is_empty() {
+        out.push(json!({"text": text}));
+    }
+    for call in m.tool_calls.iter().flatten() {
+        let args: Value = if call.function.arguments.trim().is_empty() {
+            json!({})
+        } else {
+            serde_json::from_str(&call.function.arguments).map_err(|e| bad(format!("tool call arguments are not JSON: {e}")))?
+        };
+        let mut part = json!({"functionCall": {"name": call.function.name, "args": args}});
+        if let Some((_, sig)) = call.id.as_deref().and_then(|id| id.split_once(THOUGHT_SEP)) {
+            part["thoughtSignature"] = json!(sig);
+        }
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// A tool result, named after the call it answers (Gemini matches by name).
+fn function_response(m: &ChatMessage, before: &[ChatMessage]) -> Result<Value, LlmError> {
+    let id = m.tool_call_id.as_deref().unwrap_or("");
+    let name = before
+        .iter()
+        .rev()
+        .flat_map(|p| p.tool_calls.iter().flatten())
+        .find(|c| c.id.as_deref() == Some(id))
+        .map(|c| c.function.name.clone())
+        .or_else(|| m.name.clone())
+        .ok_or_else(|| bad(format!("Missing corresponding tool call for tool response message (tool_call_id={id})")))?;
+    let text = m.text_content();
+    let response = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(o)) => Value::Object(o),
+        _ => json!({"content": text}),
+    };
+    Ok(json!({"functionResponse": {"name": name, "response": response}}))
+}

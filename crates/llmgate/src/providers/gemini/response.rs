@@ -1,0 +1,111 @@
+//! Gemini `GenerateContentResponse` → OpenAI chat completion (and the pieces streams reuse).
+
+use llmgate_types::{
+    ChatCompletionResponse, ChatMessage, Choice, CompletionTokensDetails, FunctionCall, MessageContent,
+    PromptTokensDetails, ToolCall, Usage,
+};
+use serde_json::{Map, Value};
+
+use super::request::THOUGHT_SEP;
+
+pub fn finish_reason(reason: &str) -> &'static str {
+    match reason {
+        "MAX_TOKENS" => "length",
+        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY" | "LANGUAGE" => "content_filter",
+        "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" => "tool_calls",
+        _ => "stop",
+    }
+}
+
+/// `usageMetadata` → usage: thoughts count as completion tokens (they are billed as output),
+/// cached content is part of the prompt and reported as cached.
+pub fn usage(u: &Value) -> Usage {
+    let n = |k: &str| u[k].as_u64().unwrap_or(0);
+    let thoughts = n("thoughtsTokenCount");
+    let prompt = n("promptTokenCount") + n("toolUsePromptTokenCount");
+    let mut usage = Usage::new(prompt, n("candidatesTokenCount") + thoughts);
+    if u["totalTokenCount"].is_u64() {
+        usage.total_tokens = usage.total_tokens.max(n("totalTokenCount"));
+    }
+    usage.prompt_tokens_details = Some(PromptTokensDetails { cached_tokens: Some(n("cachedContentTokenCount")), ..Default::default() });
+    usage.completion_tokens_details = Some(CompletionTokensDetails { reasoning_tokens: Some(thoughts), ..Default::default() });
+    usage
+}
+
+/// A tool call id: Gemini 3's own id when it sends one, else a fresh one; a thought signature
+/// rides along after [`THOUGHT_SEP`] so the next turn can return it.
+pub fn call_id(part: &Value) -> String {
+    let base = part["functionCall"]["id"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("call_{}", uuid::Uuid::new_v4().simple()));
+    match part["thoughtSignature"].as_str() {
+        Some(sig) => format!("{base}{THOUGHT_SEP}{sig}"),
+        None => base,
+    }
+}
+
+pub fn function_call(part: &Value) -> ToolCall {
+    ToolCall {
+        id: Some(call_id(part)),
+        kind: "function".into(),
+        function: FunctionCall {
+            name: part["functionCall"]["name"].as_str().unwrap_or("").to_string(),
+            arguments: part["functionCall"]["args"].to_string(),
+        },
+        extra: Map::new(),
+    }
+}
+
+pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse {
+    let mut choices = Vec::new();
+    for (i, cand) in v["candidates"].as_array().into_iter().flatten().enumerate() {
+        let mut text = String::new();
+        let mut reasoning = String::new();
+        let mut calls = Vec::new();
+        for part in cand["content"]["parts"].as_array().into_iter().flatten() {
+            if part.get("functionCall").is_some() {
+                calls.push(function_call(part));
+            } else if let Some(t) = part["text"].as_str() {
+                if part["thought"] == true {
+                    reasoning.push_str(t);
+                } else {
+                    text.push_str(t);
+                }
+            }
+        }
+        let mut finish = finish_reason(cand["finishReason"].as_str().unwrap_or("STOP"));
+        if !calls.is_empty() && finish == "stop" {
+            finish = "tool_calls";
+        }
+        choices.push(Choice {
+            index: cand["index"].as_u64().unwrap_or(i as u64) as u32,
+            message: ChatMessage {
+                role: "assistant".into(),
+                content: (!text.is_empty() || calls.is_empty() && finish != "content_filter").then_some(MessageContent::Text(text)),
+                tool_calls: (!calls.is_empty()).then_some(calls),
+                reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
+                ..Default::default()
+            },
+            finish_reason: Some(finish.into()),
+            ..Default::default()
+        });
+    }
+    if choices.is_empty() {
+        // The prompt itself was blocked (`promptFeedback.blockReason`): no candidates.
+        choices.push(Choice {
+            message: ChatMessage { role: "assistant".into(), ..Default::default() },
+            finish_reason: Some("content_filter".into()),
+            ..Default::default()
+        });
+    }
+    ChatCompletionResponse {
+        id: v["responseId"].as_str().map(|id| format!("chatcmpl-{id}")).unwrap_or_else(|| format!("chatcmpl-{}", uuid::Uuid::new_v4())),
+        object: "chat.completion".into(),
+        created,
+        model: v["modelVersion"].as_str().unwrap_or(model).to_string(),
+        choices,
+        usage: Some(usage(&v["usageMetadata"])),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,116 @@
+//! Gemini's streamed `GenerateContentResponse`s (`alt=sse`) → OpenAI chat chunks.
+
+use llmgate_types::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
+use serde_json::Value;
+
+use super::response::{call_id, finish_reason, usage};
+use crate::LlmError;
+
+pub struct StreamState {
+    id: String,
+    model: String,
+    created: u64,
+    include_usage: bool,
+    started: bool,
+    next_tool: u32,
+    usage: Value,
+    finished: bool,
+}
+
+impl StreamState {
+    pub fn new(model: &str, created: u64, include_usage: bool) -> Self {
+        StreamState {
+            id: format!("chatcmpl-{}", uuid::Uuid::new_v4()),
+            model: model.to_string(),
+            created,
+            include_usage,
+            started: false,
+            next_tool: 0,
+            usage: Value::Null,
+            finished: false,
+        }
+    }
+
+    fn chunk(&self, delta: Delta, finish: Option<&str>) -> ChatCompletionChunk {
+        ChatCompletionChunk {
+            id: self.id.clone(),
+            object: "chat.completion.chunk".into(),
+            created: self.created,
+            model: self.model.clone(),
+            choices: vec![ChunkChoice { index: 0, delta, finish_reason: finish.map(str::to_string), ..Default::default() }],
+            ..Default::default()
+        }
+    }
+
+    /// One streamed response object; an `error` object is an error inside the stream.
+    pub fn on_event(&mut self, v: &Value) -> Result<Vec<ChatCompletionChunk>, LlmError> {
+        if let Some(err) = v.get("error") {
+            let status = err["code"].as_u64().filter(|c| (400..600).contains(c)).unwrap_or(500) as u16;
+            return Err(LlmError::from_upstream(status, vec![], v.to_string().as_bytes(), "gemini"));
+        }
+        let mut out = Vec::new();
+        if !v["usageMetadata"].is_null() {
+            self.usage = v["usageMetadata"].clone();
+        }
+        if let Some(m) = v["modelVersion"].as_str() {
+            self.model = m.to_string();
+        }
+        let cand = &v["candidates"][0];
+        let mut saw_call = false;
+        for part in cand["content"]["parts"].as_array().into_iter().flatten() {
+            let mut delta = Delta::default();
+            if !self.started {
+                delta.role = Some("assistant".into());
+                self.started = true;
+            }
+            if part.get("functionCall").is_some() {
+                saw_call = true;
+                let n = self.next_tool;
+                self.next_tool += 1;
+                delta.tool_calls = Some(vec![ToolCallDelta {
+                    index: n,
+                    id: Some(call_id(part)),
+                    kind: Some("function".into()),
+                    function: Some(FunctionCallDelta {
+                        name: part["functionCall"]["name"].as_str().map(str::to_string),
+                        arguments: Some(part["functionCall"]["args"].to_string()),
+                    }),
+                }]);
+            } else if let Some(t) = part["text"].as_str() {
+                if part["thought"] == true {
+                    delta.reasoning_content = Some(t.to_string());
+                } else {
+                    delta.content = Some(t.to_string());
+                }
+            } else {
+                continue;
+            }
+            out.push(self.chunk(delta, None));
+        }
+        let blocked = v["candidates"].as_array().is_none_or(|c| c.is_empty()) && v["promptFeedback"]["blockReason"].is_string();
+        if let Some(reason) = cand["finishReason"].as_str().or(blocked.then_some("SAFETY")) {
+            let mut f = finish_reason(reason);
+            if f == "stop" && (saw_call || self.next_tool > 0) {
+                f = "tool_calls";
+            }
+            out.push(self.chunk(Delta::default(), Some(f)));
+            self.finished = true;
+        }
+        Ok(out)
+    }
+
+    /// After the last event: the usage chunk, when asked for.
+    pub fn finish(&mut self) -> Vec<ChatCompletionChunk> {
+        let mut out = Vec::new();
+        if !self.finished {
+            out.push(self.chunk(Delta::default(), Some("stop")));
+        }
+        if self.include_usage {
+            let mut c = self.chunk(Delta::default(), None);
+            c.choices.clear();
+            c.usage = Some(usage(&self.usage));
+            out.push(c);
+        }
+        out
+    }
+}
