@@ -96,7 +96,9 @@ fn validate(h: &HeaderMap, body: &Value) -> Result<(), (u16, String)> {
 
 /// On Vertex the model is in the URL and the version in the body.
 fn validate_body(body: &Value, vertex: bool) -> Result<(), (u16, String)> {
-    let obj = body.as_object().ok_or((400, "body must be a JSON object".to_string()))?;
+    let obj = body
+        .as_object()
+        .ok_or((400, "body must be a JSON object".to_string()))?;
     let allowed = |k: &str| {
         if vertex {
             k == "anthropic_version" || (k != "model" && TOP_LEVEL.contains(&k))
@@ -108,12 +110,15 @@ fn validate_body(body: &Value, vertex: bool) -> Result<(), (u16, String)> {
         return Err((400, format!("{k}: Extra inputs are not permitted")));
     }
     if vertex && body["anthropic_version"] != "vertex-2023-10-16" {
-        return Err((400, "anthropic_version: Input should be 'vertex-2023-10-16'".into()));
+        return Err((
+            400,
+            "anthropic_version: Input should be 'vertex-2023-10-16'".into(),
+        ));
     }
     if !vertex && !body["model"].is_string() {
         return Err((400, "model: Field required".into()));
     }
-    if !body["max_tokens"].as_u64().is_some_and(|n| n >= 1) {
+    if body["max_tokens"].as_u64().is_none_or(|n| n < 1) {
         return Err((400, "max_tokens: Field required".into()));
     }
     if let Some(t) = body["temperature"].as_f64() {
@@ -346,8 +351,34 @@ pub async fn messages(
     respond(shared, &model, stream, &body).await
 }
 
+/// `POST /v1/messages/count_tokens`: a count for any valid request (the model field included).
+pub async fn count_tokens(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    shared.record(|| recorded(&m, &u, &h, body.clone()));
+    if !h.contains_key("x-api-key") && !h.contains_key("authorization") {
+        return error(401, "x-api-key header is required");
+    }
+    let mut probe = body.clone();
+    probe["max_tokens"] = json!(1);
+    if let Err((status, msg)) = validate_body(&probe, false) {
+        return error(status, &msg);
+    }
+    axum::Json(json!({"input_tokens": 13})).into_response()
+}
+
 /// Claude on Vertex AI: `rawPredict` / `streamRawPredict` (auth checked by the caller).
-pub async fn vertex_claude(shared: Arc<Shared>, model: &str, method: &str, body: Option<Value>) -> Response {
+pub async fn vertex_claude(
+    shared: Arc<Shared>,
+    model: &str,
+    method: &str,
+    body: Option<Value>,
+) -> Response {
     let Some(body) = body else {
         return error(400, "There was an error parsing the body of your request");
     };
@@ -356,7 +387,10 @@ pub async fn vertex_claude(shared: Arc<Shared>, model: &str, method: &str, body:
     }
     let stream = method == "streamRawPredict";
     if stream != body["stream"].as_bool().unwrap_or(false) {
-        return error(400, "streamRawPredict requires \"stream\": true (and rawPredict its absence)");
+        return error(
+            400,
+            "streamRawPredict requires \"stream\": true (and rawPredict its absence)",
+        );
     }
     respond(shared, model, stream, &body).await
 }

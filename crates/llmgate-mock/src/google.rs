@@ -24,18 +24,56 @@ pub const SERVICE_ACCOUNT_KEY: &str = include_str!("testdata/sa_key.pem");
 const SERVICE_ACCOUNT_PUB: &[u8] = include_bytes!("testdata/sa_pub.der");
 
 const TOP_LEVEL: &[&str] = &[
-    "contents", "systemInstruction", "tools", "toolConfig", "generationConfig", "safetySettings",
-    "cachedContent", "labels",
+    "contents",
+    "systemInstruction",
+    "tools",
+    "toolConfig",
+    "generationConfig",
+    "safetySettings",
+    "cachedContent",
+    "labels",
 ];
 const GENERATION: &[&str] = &[
-    "temperature", "topP", "topK", "candidateCount", "maxOutputTokens", "stopSequences", "seed",
-    "presencePenalty", "frequencyPenalty", "responseMimeType", "responseSchema", "responseLogprobs",
-    "logprobs", "thinkingConfig", "responseModalities", "mediaResolution",
+    "temperature",
+    "topP",
+    "topK",
+    "candidateCount",
+    "maxOutputTokens",
+    "stopSequences",
+    "seed",
+    "presencePenalty",
+    "frequencyPenalty",
+    "responseMimeType",
+    "responseSchema",
+    "responseLogprobs",
+    "logprobs",
+    "thinkingConfig",
+    "responseModalities",
+    "mediaResolution",
 ];
 const SCHEMA: &[&str] = &[
-    "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties",
-    "required", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example",
-    "anyOf", "propertyOrdering", "default", "items", "minimum", "maximum",
+    "type",
+    "format",
+    "title",
+    "description",
+    "nullable",
+    "enum",
+    "maxItems",
+    "minItems",
+    "properties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "example",
+    "anyOf",
+    "propertyOrdering",
+    "default",
+    "items",
+    "minimum",
+    "maximum",
 ];
 
 /// A service-account JSON whose tokens the mock at `base` issues.
@@ -60,7 +98,11 @@ fn error(status: u16, message: &str) -> Response {
         _ => "INTERNAL",
     };
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (code, axum::Json(json!({"error": {"code": status, "message": message, "status": google_status}}))).into_response()
+    (
+        code,
+        axum::Json(json!({"error": {"code": status, "message": message, "status": google_status}})),
+    )
+        .into_response()
 }
 
 fn unknown_field(name: &str, at: &str) -> String {
@@ -68,7 +110,9 @@ fn unknown_field(name: &str, at: &str) -> String {
 }
 
 fn check_schema(s: &Value, at: &str) -> Result<(), String> {
-    let Some(o) = s.as_object() else { return Ok(()) };
+    let Some(o) = s.as_object() else {
+        return Ok(());
+    };
     for (k, v) in o {
         if !SCHEMA.contains(&k.as_str()) {
             return Err(unknown_field(k, at));
@@ -85,12 +129,21 @@ fn check_schema(s: &Value, at: &str) -> Result<(), String> {
                     check_schema(p, &format!("{at}.any_of[{i}]"))?;
                 }
             }
-            "type" if !v.is_string() => return Err(format!("Invalid value at '{at}.type': a single type name is required")),
+            "type" if !v.is_string() => {
+                return Err(format!(
+                    "Invalid value at '{at}.type': a single type name is required"
+                ))
+            }
             _ => {}
         }
     }
-    if o.get("type") == Some(&json!("object")) && o.get("properties").is_some_and(|p| p.as_object().is_some_and(|m| m.is_empty())) {
-        return Err(format!("* GenerateContentRequest.{at}.properties: should be non-empty for OBJECT type"));
+    if o.get("type") == Some(&json!("object"))
+        && o.get("properties")
+            .is_some_and(|p| p.as_object().is_some_and(|m| m.is_empty()))
+    {
+        return Err(format!(
+            "* GenerateContentRequest.{at}.properties: should be non-empty for OBJECT type"
+        ));
     }
     Ok(())
 }
@@ -100,51 +153,97 @@ fn validate(body: &Value) -> Result<(), String> {
     if let Some(k) = obj.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
         return Err(unknown_field(k, ""));
     }
-    if let Some(k) = body["generationConfig"].as_object().and_then(|g| g.keys().find(|k| !GENERATION.contains(&k.as_str()))) {
+    if let Some(k) = body["generationConfig"]
+        .as_object()
+        .and_then(|g| g.keys().find(|k| !GENERATION.contains(&k.as_str())))
+    {
         return Err(unknown_field(k, "generation_config"));
     }
     if let Some(s) = body["generationConfig"].get("responseSchema") {
         check_schema(s, "generation_config.response_schema")?;
     }
     for (i, t) in body["tools"].as_array().into_iter().flatten().enumerate() {
-        for (j, d) in t["functionDeclarations"].as_array().into_iter().flatten().enumerate() {
+        for (j, d) in t["functionDeclarations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             if !d["name"].is_string() {
                 return Err(format!("* GenerateContentRequest.tools[{i}].function_declarations[{j}].name: Name is required"));
             }
             if let Some(p) = d.get("parameters") {
-                check_schema(p, &format!("tools[{i}].function_declarations[{j}].parameters"))?;
+                check_schema(
+                    p,
+                    &format!("tools[{i}].function_declarations[{j}].parameters"),
+                )?;
             }
         }
     }
-    let contents = body["contents"].as_array().filter(|c| !c.is_empty()).ok_or("* GenerateContentRequest.contents: contents is not specified")?;
+    let contents = body["contents"]
+        .as_array()
+        .filter(|c| !c.is_empty())
+        .ok_or("* GenerateContentRequest.contents: contents is not specified")?;
     let mut prev_calls: Vec<String> = vec![];
     for (i, c) in contents.iter().enumerate() {
         let role = c["role"].as_str().unwrap_or("user");
         if !["user", "model", "function"].contains(&role) {
-            return Err(format!("Please use a valid role: user, model. (contents[{i}].role)"));
+            return Err(format!(
+                "Please use a valid role: user, model. (contents[{i}].role)"
+            ));
         }
-        let parts = c["parts"].as_array().filter(|p| !p.is_empty()).ok_or(format!("* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty."))?;
+        let parts = c["parts"]
+            .as_array()
+            .filter(|p| !p.is_empty())
+            .ok_or(format!(
+                "* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty."
+            ))?;
         let mut calls = vec![];
         for (j, p) in parts.iter().enumerate() {
-            let data: Vec<&str> = ["text", "inlineData", "fileData", "functionCall", "functionResponse"]
-                .into_iter()
-                .filter(|k| p.get(*k).is_some())
-                .collect();
-            if let Some(k) = p.as_object().and_then(|o| o.keys().find(|k| !["text", "inlineData", "fileData", "functionCall", "functionResponse", "thought", "thoughtSignature", "videoMetadata"].contains(&k.as_str()))) {
+            let data: Vec<&str> = [
+                "text",
+                "inlineData",
+                "fileData",
+                "functionCall",
+                "functionResponse",
+            ]
+            .into_iter()
+            .filter(|k| p.get(*k).is_some())
+            .collect();
+            if let Some(k) = p.as_object().and_then(|o| {
+                o.keys().find(|k| {
+                    ![
+                        "text",
+                        "inlineData",
+                        "fileData",
+                        "functionCall",
+                        "functionResponse",
+                        "thought",
+                        "thoughtSignature",
+                        "videoMetadata",
+                    ]
+                    .contains(&k.as_str())
+                })
+            }) {
                 return Err(unknown_field(k, &format!("contents[{i}].parts[{j}]")));
             }
             if data.len() != 1 {
                 return Err(format!("* GenerateContentRequest.contents[{i}].parts[{j}].data: required oneof field 'data' must have one initialized field"));
             }
             if let Some(d) = p.get("inlineData") {
-                if !d["mimeType"].is_string() || !d["data"].is_string() || d["mimeType"].as_str().is_some_and(|m| m.contains(';')) {
+                if !d["mimeType"].is_string()
+                    || !d["data"].is_string()
+                    || d["mimeType"].as_str().is_some_and(|m| m.contains(';'))
+                {
                     return Err(format!("* contents[{i}].parts[{j}].inline_data: mime_type and data are required; mime_type must be a bare type"));
                 }
             }
             if let Some(d) = p.get("fileData") {
                 let uri = d["fileUri"].as_str().unwrap_or("");
                 if uri.is_empty() || (uri.starts_with("gs://") && !d["mimeType"].is_string()) {
-                    return Err(format!("* contents[{i}].parts[{j}].file_data: file_uri and mime_type are required"));
+                    return Err(format!(
+                        "* contents[{i}].parts[{j}].file_data: file_uri and mime_type are required"
+                    ));
                 }
             }
             if let Some(f) = p.get("functionCall") {
@@ -244,26 +343,43 @@ fn stream_events(model: &str, req: &Value) -> Vec<String> {
 
 fn authorized(h: &HeaderMap, query: Option<&str>, vertex: bool) -> bool {
     if vertex {
-        return h.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {ACCESS_TOKEN}"));
+        return h.get("authorization").and_then(|v| v.to_str().ok())
+            == Some(&format!("Bearer {ACCESS_TOKEN}"));
     }
     h.contains_key("x-goog-api-key") || query.is_some_and(|q| q.contains("key="))
 }
 
-async fn generate(shared: Arc<Shared>, model: &str, method: &str, vertex: bool, u: &Uri, h: &HeaderMap, body: Option<Value>) -> Response {
+async fn generate(
+    shared: Arc<Shared>,
+    model: &str,
+    method: &str,
+    vertex: bool,
+    u: &Uri,
+    h: &HeaderMap,
+    body: Option<Value>,
+) -> Response {
     if !authorized(h, u.query(), vertex) {
         return if vertex {
-            error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.")
+            error(
+                401,
+                "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+            )
         } else {
             error(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
         };
     }
-    let Some(body) = body else { return error(400, "Invalid JSON payload received.") };
+    let Some(body) = body else {
+        return error(400, "Invalid JSON payload received.");
+    };
     match method {
         "generateContent" | "streamGenerateContent" => {}
         "batchEmbedContents" => {
             let n = body["requests"].as_array().map(Vec::len).unwrap_or(0);
             if n == 0 {
-                return error(400, "* BatchEmbedContentsRequest.requests: requests is not specified");
+                return error(
+                    400,
+                    "* BatchEmbedContentsRequest.requests: requests is not specified",
+                );
             }
             let embeddings: Vec<Value> = (0..n).map(|i| json!({"values": (0..8).map(|j| 0.1 * (i + 1) as f64 + 0.01 * j as f64).collect::<Vec<_>>()})).collect();
             return axum::Json(json!({"embeddings": embeddings})).into_response();
@@ -274,9 +390,15 @@ async fn generate(shared: Arc<Shared>, model: &str, method: &str, vertex: bool, 
                 return error(400, "instances[].content is required");
             }
             let preds: Vec<Value> = (0..inst.len()).map(|i| json!({"embeddings": {"values": (0..8).map(|j| 0.1 * (i + 1) as f64 + 0.01 * j as f64).collect::<Vec<_>>(), "statistics": {"token_count": 2, "truncated": false}}})).collect();
-            return axum::Json(json!({"predictions": preds, "metadata": {"billableCharacterCount": 10}})).into_response();
+            return axum::Json(
+                json!({"predictions": preds, "metadata": {"billableCharacterCount": 10}}),
+            )
+            .into_response();
         }
-        "countTokens" => return axum::Json(json!({"totalTokens": 7, "totalBillableCharacters": 20})).into_response(),
+        "countTokens" => {
+            return axum::Json(json!({"totalTokens": 7, "totalBillableCharacters": 20}))
+                .into_response()
+        }
         _ => return error(404, &format!("method {method} not found")),
     }
     if let Err(msg) = validate(&body) {
@@ -304,7 +426,14 @@ fn split_spec(spec: &str) -> (&str, &str) {
 }
 
 /// `POST /v1beta/models/{model}:{method}` (AI Studio).
-pub async fn studio(State(shared): State<Arc<Shared>>, Path(spec): Path<String>, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
+pub async fn studio(
+    State(shared): State<Arc<Shared>>,
+    Path(spec): Path<String>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
     let body: Option<Value> = serde_json::from_slice(&b).ok();
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
     let (model, method) = split_spec(&spec);
@@ -327,6 +456,16 @@ pub async fn vertex(
         if !authorized(&h, None, true) {
             return error(401, "Request had invalid authentication credentials.");
         }
+        if model == "count-tokens" {
+            let ok = body
+                .as_ref()
+                .is_some_and(|b| b["model"].is_string() && b["messages"].is_array());
+            return if ok {
+                axum::Json(json!({"input_tokens": 13})).into_response()
+            } else {
+                error(400, "model and messages are required")
+            };
+        }
         return crate::anthropic::vertex_claude(shared.clone(), model, method, body).await;
     }
     generate(shared.clone(), model, method, true, &u, &h, body).await
@@ -334,12 +473,31 @@ pub async fn vertex(
 
 /// OAuth 2.0 token endpoint for the JWT-bearer grant: checks the assertion's signature with
 /// the test service account's public key and its claims.
-pub async fn token(State(shared): State<Arc<Shared>>, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
+pub async fn token(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
     let form = String::from_utf8_lossy(&b).to_string();
     shared.record(|| recorded(&m, &u, &h, json!({"form": form})));
-    let field = |name: &str| form.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap_or("").to_string();
-    let oauth_error = |msg: &str| (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_grant", "error_description": msg}))).into_response();
-    if field("grant_type") != "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer" && field("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+    let field = |name: &str| {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap_or("")
+            .to_string()
+    };
+    let oauth_error = |msg: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_grant", "error_description": msg})),
+        )
+            .into_response()
+    };
+    if field("grant_type") != "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+        && field("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    {
         return oauth_error("unsupported grant_type");
     }
     let jwt = field("assertion");
@@ -348,38 +506,66 @@ pub async fn token(State(shared): State<Arc<Shared>>, m: Method, u: Uri, h: Head
         return oauth_error("malformed assertion");
     }
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let (Ok(header), Ok(claims), Ok(sig)) = (b64.decode(segs[0]), b64.decode(segs[1]), b64.decode(segs[2])) else {
+    let (Ok(header), Ok(claims), Ok(sig)) = (
+        b64.decode(segs[0]),
+        b64.decode(segs[1]),
+        b64.decode(segs[2]),
+    ) else {
         return oauth_error("assertion is not base64url");
     };
-    let key = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, SERVICE_ACCOUNT_PUB);
-    if key.verify(format!("{}.{}", segs[0], segs[1]).as_bytes(), &sig).is_err() {
+    let key = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        SERVICE_ACCOUNT_PUB,
+    );
+    if key
+        .verify(format!("{}.{}", segs[0], segs[1]).as_bytes(), &sig)
+        .is_err()
+    {
         return oauth_error("Invalid JWT Signature.");
     }
     let header: Value = serde_json::from_slice(&header).unwrap_or(Value::Null);
     let claims: Value = serde_json::from_slice(&claims).unwrap_or(Value::Null);
     let now = crate::openai::now();
     let ok = header["alg"] == "RS256"
-        && claims["iss"].as_str().is_some_and(|s| s.ends_with(".iam.gserviceaccount.com"))
-        && claims["aud"].as_str().is_some_and(|a| a.ends_with("/token"))
-        && claims["scope"].as_str().is_some_and(|s| s.contains("https://www.googleapis.com/auth/cloud-platform"))
-        && claims["exp"].as_u64().is_some_and(|e| e > now && e <= now + 3700)
+        && claims["iss"]
+            .as_str()
+            .is_some_and(|s| s.ends_with(".iam.gserviceaccount.com"))
+        && claims["aud"]
+            .as_str()
+            .is_some_and(|a| a.ends_with("/token"))
+        && claims["scope"]
+            .as_str()
+            .is_some_and(|s| s.contains("https://www.googleapis.com/auth/cloud-platform"))
+        && claims["exp"]
+            .as_u64()
+            .is_some_and(|e| e > now && e <= now + 3700)
         && claims["iat"].as_u64().is_some_and(|i| i <= now + 60);
     if !ok {
         return oauth_error("Invalid JWT: bad header or claims");
     }
-    axum::Json(json!({"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"})).into_response()
+    axum::Json(json!({"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"}))
+        .into_response()
 }
 
 /// `GET /storage/v1/b/{bucket}/o/{object}`: object metadata with its content type.
 pub async fn gcs_object(Path((bucket, object)): Path<(String, String)>) -> Response {
-    let content_type = if object.contains("report") { "application/pdf" } else { "image/png" };
+    let content_type = if object.contains("report") {
+        "application/pdf"
+    } else {
+        "image/png"
+    };
     axum::Json(json!({"kind": "storage#object", "bucket": bucket, "name": object, "contentType": content_type})).into_response()
 }
 
 /// `GET /files/{name}`: a small file for URL-fetch tests; the content type carries a parameter.
 pub async fn file(Path(name): Path<String>) -> Response {
-    let (ct, body): (&str, &[u8]) = if name.ends_with(".png") { ("image/png", b"\x89PNG\r\n\x1a\nmock") } else { ("text/html; charset=utf-8", b"<p>hi</p>") };
+    let (ct, body): (&str, &[u8]) = if name.ends_with(".png") {
+        ("image/png", b"\x89PNG\r\n\x1a\nmock")
+    } else {
+        ("text/html; charset=utf-8", b"<p>hi</p>")
+    };
     let mut res = Response::new(axum::body::Body::from(body.to_vec()));
-    res.headers_mut().insert("content-type", HeaderValue::from_static(ct));
+    res.headers_mut()
+        .insert("content-type", HeaderValue::from_static(ct));
     res
 }

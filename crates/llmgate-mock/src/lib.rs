@@ -156,14 +156,15 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/models"), get(openai::models));
     }
     r.route("/v1/messages", post(anthropic::messages))
-    .route("/v1beta/models/{spec}", post(google::studio))
-    .route(
-        "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",
-        post(google::vertex),
-    )
-    .route("/token", post(google::token))
-    .route("/storage/v1/b/{bucket}/o/{object}", get(google::gcs_object))
-    .route("/files/{name}", get(google::file))
+        .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
+        .route("/v1beta/models/{spec}", post(google::studio))
+        .route(
+            "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",
+            post(google::vertex),
+        )
+        .route("/token", post(google::token))
+        .route("/storage/v1/b/{bucket}/o/{object}", get(google::gcs_object))
+        .route("/files/{name}", get(google::file))
         .route(
             "/openai/deployments/{deployment}/chat/completions",
             post(openai::azure_chat),

@@ -160,6 +160,22 @@ impl Client {
         r.provider.embedding(&cx, req).await
     }
 
+    /// Input tokens of a chat request, counted by the provider's own endpoint (Anthropic,
+    /// Gemini, Vertex AI).
+    pub async fn count_tokens(
+        &self,
+        mut req: ChatCompletionRequest,
+        opts: &CallOptions,
+    ) -> Result<u64, LlmError> {
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.count_tokens(&cx, req).await
+    }
+
     /// The base URL a call for `model` with `opts` would go to.
     pub fn api_base(&self, model: &str, opts: &CallOptions) -> Option<String> {
         self.route(model, opts)

@@ -191,7 +191,10 @@ impl LlmError {
             // LiteLLM capitalises the first letter only: `Together_aiException`.
             p => {
                 let mut c = p.chars();
-                let first: String = c.next().map(|f| f.to_uppercase().collect()).unwrap_or_default();
+                let first: String = c
+                    .next()
+                    .map(|f| f.to_uppercase().collect())
+                    .unwrap_or_default();
                 format!("{first}{}Exception", c.as_str())
             }
         }

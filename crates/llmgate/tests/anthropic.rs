@@ -324,8 +324,8 @@ async fn streams_text_tools_thinking_and_usage() {
     assert_eq!(
         chunks
             .iter()
-            .filter_map(|c| c.choices.first()?.finish_reason.clone())
-            .last()
+            .rev()
+            .find_map(|c| c.choices.first()?.finish_reason.clone())
             .unwrap(),
         "tool_calls"
     );

@@ -4,6 +4,7 @@ pub mod anthropic;
 pub mod gemini;
 pub mod http;
 pub mod openai_compat;
+pub mod vertex;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -69,6 +70,15 @@ pub trait Provider: Send + Sync {
         Err(self.unsupported("embeddings"))
     }
 
+    /// Input tokens of a chat request, counted by the provider's own endpoint.
+    async fn count_tokens(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: ChatCompletionRequest,
+    ) -> Result<u64, LlmError> {
+        Err(self.unsupported("token counting"))
+    }
+
     fn unsupported(&self, what: &str) -> LlmError {
         LlmError::new(
             ErrorKind::BadRequest,
@@ -95,6 +105,7 @@ fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
         }
         m.insert("anthropic", Arc::new(anthropic::Anthropic));
         m.insert("gemini", Arc::new(gemini::Gemini));
+        m.insert("vertex_ai", Arc::new(vertex::Vertex));
         m
     })
 }

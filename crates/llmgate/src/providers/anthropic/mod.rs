@@ -55,7 +55,11 @@ impl Anthropic {
             .to_string()
     }
 
-    fn request(cx: &Ctx<'_>, body: &Value) -> Result<reqwest::RequestBuilder, LlmError> {
+    fn request(
+        cx: &Ctx<'_>,
+        url: String,
+        body: &Value,
+    ) -> Result<reqwest::RequestBuilder, LlmError> {
         let key = Self::key(cx.opts).ok_or_else(|| {
             LlmError::new(
                 ErrorKind::Authentication,
@@ -65,7 +69,7 @@ impl Anthropic {
         })?;
         let mut rb = cx
             .http
-            .post(Self::url(cx.opts))
+            .post(url)
             .header("x-api-key", key)
             .header("content-type", "application/json");
         let has = |name: &str| {
@@ -103,15 +107,13 @@ impl Provider for Anthropic {
         let mut req = req;
         req.stream = None;
         let body = request::build(&req, &req.model, cx.opts)?;
-        let rb = Self::request(cx, &body)?;
-        let res = send(rb, NAME, cx.opts.timeout, true).await?;
-        let headers = header_pairs(res.headers());
-        let v: Value = json(res, NAME).await?;
-        Ok(Response {
-            body: response::translate(&v, crate::now_secs()),
-            headers,
-            api_base: self.api_base(cx.opts),
-        })
+        complete(
+            cx,
+            Self::request(cx, Self::url(cx.opts), &body)?,
+            NAME,
+            self.api_base(cx.opts),
+        )
+        .await
     }
 
     async fn chat_stream(
@@ -122,36 +124,94 @@ impl Provider for Anthropic {
         let mut req = req;
         req.stream = Some(true);
         let body = request::build(&req, &req.model, cx.opts)?;
-        let rb = Self::request(cx, &body)?;
-        let wait = cx.opts.stream_wait();
-        let res = send(rb, NAME, wait, false).await?;
-        let headers = header_pairs(res.headers());
-        let mut state = stream::StreamState::new(crate::now_secs(), req.include_usage());
-        let chunks = sse_events(res, NAME, wait)
-            .map(move |ev| {
-                let ev = ev?;
-                if ev.data.trim().is_empty() {
-                    return Ok(vec![]);
-                }
-                let data: Value = serde_json::from_str(&ev.data).map_err(|e| {
-                    LlmError::new(
-                        ErrorKind::InternalServer,
-                        format!("could not parse a stream event: {e}: {}", ev.data),
-                    )
-                    .with_provider(NAME)
-                })?;
-                state.on_event(ev.event.as_deref().unwrap_or(""), &data)
-            })
-            .flat_map(|r: Result<Vec<_>, LlmError>| {
-                futures::stream::iter(match r {
-                    Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
-                    Err(e) => vec![Err(e)],
-                })
-            });
-        Ok(Response {
-            body: Box::pin(chunks),
-            headers,
-            api_base: self.api_base(cx.opts),
-        })
+        let rb = Self::request(cx, Self::url(cx.opts), &body)?;
+        stream(cx, rb, NAME, self.api_base(cx.opts), req.include_usage()).await
     }
+
+    async fn count_tokens(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<u64, LlmError> {
+        let body = count_tokens_body(&req, &req.model, cx.opts)?;
+        let rb = Self::request(cx, format!("{}/count_tokens", Self::url(cx.opts)), &body)?;
+        let res = send(rb, NAME, cx.opts.timeout, true).await?;
+        let v: Value = json(res, NAME).await?;
+        Ok(v["input_tokens"].as_u64().unwrap_or(0))
+    }
+}
+
+/// The body of a token count: the request's model, system, messages and tools only.
+pub(crate) fn count_tokens_body(
+    req: &ChatCompletionRequest,
+    model: &str,
+    opts: &CallOptions,
+) -> Result<Value, LlmError> {
+    let full = request::build(req, model, opts)?;
+    let mut body = serde_json::Map::new();
+    for k in ["model", "system", "messages", "tools", "thinking"] {
+        if let Some(v) = full.get(k) {
+            body.insert(k.into(), v.clone());
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+/// Sends a Messages request and translates the answer (shared with Claude on Vertex).
+pub(crate) async fn complete(
+    cx: &Ctx<'_>,
+    rb: reqwest::RequestBuilder,
+    provider: &'static str,
+    api_base: String,
+) -> Result<Response<ChatCompletionResponse>, LlmError> {
+    let res = send(rb, provider, cx.opts.timeout, true).await?;
+    let headers = header_pairs(res.headers());
+    let v: Value = json(res, provider).await?;
+    Ok(Response {
+        body: response::translate(&v, crate::now_secs()),
+        headers,
+        api_base,
+    })
+}
+
+/// Opens a Messages stream and translates it event by event (shared with Claude on Vertex).
+pub(crate) async fn stream(
+    cx: &Ctx<'_>,
+    rb: reqwest::RequestBuilder,
+    provider: &'static str,
+    api_base: String,
+    include_usage: bool,
+) -> Result<Response<ChunkStream>, LlmError> {
+    let wait = cx.opts.stream_wait();
+    let res = send(rb, provider, wait, false).await?;
+    let headers = header_pairs(res.headers());
+    let mut state = stream::StreamState::new(crate::now_secs(), include_usage);
+    let chunks = sse_events(res, provider, wait)
+        .map(move |ev| {
+            let ev = ev?;
+            if ev.data.trim().is_empty() {
+                return Ok(vec![]);
+            }
+            let data: Value = serde_json::from_str(&ev.data).map_err(|e| {
+                LlmError::new(
+                    ErrorKind::InternalServer,
+                    format!("could not parse a stream event: {e}: {}", ev.data),
+                )
+                .with_provider(provider)
+            })?;
+            state
+                .on_event(ev.event.as_deref().unwrap_or(""), &data)
+                .map_err(|e| e.with_provider(provider))
+        })
+        .flat_map(|r: Result<Vec<_>, LlmError>| {
+            futures::stream::iter(match r {
+                Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            })
+        });
+    Ok(Response {
+        body: Box::pin(chunks),
+        headers,
+        api_base,
+    })
 }

@@ -17,7 +17,12 @@ fn bad(msg: impl Into<String>) -> LlmError {
 
 /// `Text/HTML; charset=utf-8` → `text/html`.
 pub fn bare(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 pub fn mime_from_extension(path: &str) -> Option<&'static str> {
@@ -75,7 +80,9 @@ pub async fn part(url: &str, format: Option<&str>, cx: &MediaCx<'_>) -> Result<V
         return Err(bad("an image_url or file part has no url or data"));
     }
     if let Some(rest) = url.strip_prefix("data:") {
-        let (meta, data) = rest.split_once(',').ok_or_else(|| bad("malformed data URL"))?;
+        let (meta, data) = rest
+            .split_once(',')
+            .ok_or_else(|| bad("malformed data URL"))?;
         if !meta.ends_with(";base64") {
             return Err(bad("data URLs must be base64-encoded"));
         }
@@ -102,11 +109,18 @@ pub async fn part(url: &str, format: Option<&str>, cx: &MediaCx<'_>) -> Result<V
     if url.starts_with("http://") || url.starts_with("https://") {
         return fetch_inline(url, explicit, cx).await;
     }
-    Err(bad(format!("unsupported media URL: {}", &url[..url.len().min(60)])))
+    Err(bad(format!(
+        "unsupported media URL: {}",
+        &url[..url.len().min(60)]
+    )))
 }
 
 /// Gemini cannot fetch arbitrary URLs: download and inline, as LiteLLM does.
-async fn fetch_inline(url: &str, explicit: Option<String>, cx: &MediaCx<'_>) -> Result<Value, LlmError> {
+async fn fetch_inline(
+    url: &str,
+    explicit: Option<String>,
+    cx: &MediaCx<'_>,
+) -> Result<Value, LlmError> {
     use base64::Engine;
     let mut rb = cx.http.get(url);
     if let Some(t) = cx.opts.timeout {
@@ -123,7 +137,10 @@ async fn fetch_inline(url: &str, explicit: Option<String>, cx: &MediaCx<'_>) -> 
         .and_then(|v| v.to_str().ok())
         .map(bare)
         .filter(|t| !t.is_empty() && t != "application/octet-stream");
-    let bytes = res.bytes().await.map_err(|e| bad(format!("could not fetch {url}: {e}")))?;
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| bad(format!("could not fetch {url}: {e}")))?;
     if bytes.len() > MAX_FETCH {
         return Err(bad(format!("{url} is larger than {MAX_FETCH} bytes")));
     }
@@ -138,7 +155,9 @@ async fn fetch_inline(url: &str, explicit: Option<String>, cx: &MediaCx<'_>) -> 
 /// The object's `contentType` from Cloud Storage's JSON API.
 async fn gcs_content_type(uri: &str, cx: &MediaCx<'_>) -> Result<String, LlmError> {
     let path = uri.trim_start_matches("gs://");
-    let (bucket, object) = path.split_once('/').ok_or_else(|| bad(format!("malformed gs:// URI: {uri}")))?;
+    let (bucket, object) = path
+        .split_once('/')
+        .ok_or_else(|| bad(format!("malformed gs:// URI: {uri}")))?;
     let base = cx
         .opts
         .extra
@@ -148,7 +167,10 @@ async fn gcs_content_type(uri: &str, cx: &MediaCx<'_>) -> Result<String, LlmErro
         .or_else(|| std::env::var("LLMGATE_GCS_API_BASE").ok())
         .unwrap_or_else(|| DEFAULT_GCS_API.to_string());
     let object: String = url_encode(object);
-    let mut rb = cx.http.get(format!("{}/storage/v1/b/{bucket}/o/{object}", base.trim_end_matches('/')));
+    let mut rb = cx.http.get(format!(
+        "{}/storage/v1/b/{bucket}/o/{object}",
+        base.trim_end_matches('/')
+    ));
     if let Some(t) = cx.gcs_token {
         rb = rb.bearer_auth(t);
     }
@@ -157,15 +179,25 @@ async fn gcs_content_type(uri: &str, cx: &MediaCx<'_>) -> Result<String, LlmErro
             "Unable to determine mime type for gs URI: {uri}. This gs:// URI has no file extension and its storage metadata could not be read. Set it explicitly using image_url.format or file.format."
         ))
     };
-    let res = rb.send().await.and_then(|r| r.error_for_status()).map_err(|_| unknown())?;
+    let res = rb
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|_| unknown())?;
     let meta: Value = res.json().await.map_err(|_| unknown())?;
-    meta["contentType"].as_str().map(bare).filter(|t| !t.is_empty()).ok_or_else(unknown)
+    meta["contentType"]
+        .as_str()
+        .map(bare)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(unknown)
 }
 
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -178,8 +210,14 @@ mod tests {
     #[test]
     fn mime_types() {
         assert_eq!(bare("Text/HTML; charset=utf-8"), "text/html");
-        assert_eq!(mime_from_extension("gs://b/dir/report.PDF"), Some("application/pdf"));
-        assert_eq!(mime_from_extension("https://x.com/a.png?sig=1"), Some("image/png"));
+        assert_eq!(
+            mime_from_extension("gs://b/dir/report.PDF"),
+            Some("application/pdf")
+        );
+        assert_eq!(
+            mime_from_extension("https://x.com/a.png?sig=1"),
+            Some("image/png")
+        );
         assert_eq!(mime_from_extension("gs://bucket/object"), None);
         assert_eq!(url_encode("a b/c"), "a%20b%2Fc");
     }

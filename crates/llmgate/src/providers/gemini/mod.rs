@@ -9,7 +9,9 @@ pub mod stream;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use llmgate_types::{ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse};
+use llmgate_types::{
+    ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
+};
 use serde_json::{json, Value};
 
 use super::http::{header_pairs, json, send, sse_events};
@@ -61,21 +63,57 @@ impl Target {
     }
 }
 
-pub async fn chat(cx: &Ctx<'_>, mut req: ChatCompletionRequest, t: &Target) -> Result<Response<ChatCompletionResponse>, LlmError> {
+pub async fn chat(
+    cx: &Ctx<'_>,
+    mut req: ChatCompletionRequest,
+    t: &Target,
+) -> Result<Response<ChatCompletionResponse>, LlmError> {
     req.stream = None;
-    let mcx = media::MediaCx { http: cx.http, opts: cx.opts, gcs_token: t.token() };
-    let body = request::build(&req, &mcx).await.map_err(|e| e.with_provider(t.provider))?;
-    let res = send(t.post(cx, "generateContent", &body), t.provider, cx.opts.timeout, true).await?;
+    let mcx = media::MediaCx {
+        http: cx.http,
+        opts: cx.opts,
+        gcs_token: t.token(),
+    };
+    let body = request::build(&req, &mcx)
+        .await
+        .map_err(|e| e.with_provider(t.provider))?;
+    let res = send(
+        t.post(cx, "generateContent", &body),
+        t.provider,
+        cx.opts.timeout,
+        true,
+    )
+    .await?;
     let headers = header_pairs(res.headers());
     let v: Value = json(res, t.provider).await?;
-    Ok(Response { body: response::translate(&v, &req.model, crate::now_secs()), headers, api_base: t.model_url.clone() })
+    Ok(Response {
+        body: response::translate(&v, &req.model, crate::now_secs()),
+        headers,
+        api_base: t.model_url.clone(),
+    })
 }
 
-pub async fn chat_stream(cx: &Ctx<'_>, req: ChatCompletionRequest, t: &Target) -> Result<Response<ChunkStream>, LlmError> {
-    let mcx = media::MediaCx { http: cx.http, opts: cx.opts, gcs_token: t.token() };
-    let body = request::build(&req, &mcx).await.map_err(|e| e.with_provider(t.provider))?;
+pub async fn chat_stream(
+    cx: &Ctx<'_>,
+    req: ChatCompletionRequest,
+    t: &Target,
+) -> Result<Response<ChunkStream>, LlmError> {
+    let mcx = media::MediaCx {
+        http: cx.http,
+        opts: cx.opts,
+        gcs_token: t.token(),
+    };
+    let body = request::build(&req, &mcx)
+        .await
+        .map_err(|e| e.with_provider(t.provider))?;
     let wait = cx.opts.stream_wait();
-    let res = send(t.post(cx, "streamGenerateContent", &body), t.provider, wait, false).await?;
+    let res = send(
+        t.post(cx, "streamGenerateContent", &body),
+        t.provider,
+        wait,
+        false,
+    )
+    .await?;
     let headers = header_pairs(res.headers());
     let provider = t.provider;
     let mut state = stream::StreamState::new(&req.model, crate::now_secs(), req.include_usage());
@@ -84,13 +122,19 @@ pub async fn chat_stream(cx: &Ctx<'_>, req: ChatCompletionRequest, t: &Target) -
         .chain(futures::stream::once(async { None }));
     let chunks = events
         .map(move |ev| -> Result<Vec<_>, LlmError> {
-            let Some(ev) = ev else { return Ok(state.finish()) };
+            let Some(ev) = ev else {
+                return Ok(state.finish());
+            };
             let ev = ev?;
             if ev.data.trim().is_empty() {
                 return Ok(vec![]);
             }
             let v: Value = serde_json::from_str(&ev.data).map_err(|e| {
-                LlmError::new(ErrorKind::InternalServer, format!("could not parse a stream event: {e}: {}", ev.data)).with_provider(provider)
+                LlmError::new(
+                    ErrorKind::InternalServer,
+                    format!("could not parse a stream event: {e}: {}", ev.data),
+                )
+                .with_provider(provider)
             })?;
             state.on_event(&v)
         })
@@ -108,17 +152,48 @@ pub async fn chat_stream(cx: &Ctx<'_>, req: ChatCompletionRequest, t: &Target) -
                 Err(e) => vec![Err(e)],
             })
         });
-    Ok(Response { body: Box::pin(chunks), headers, api_base: t.model_url.clone() })
+    Ok(Response {
+        body: Box::pin(chunks),
+        headers,
+        api_base: t.model_url.clone(),
+    })
+}
+
+/// `:countTokens` with the request's contents (and, on Vertex, its system instruction).
+pub async fn count_tokens(
+    cx: &Ctx<'_>,
+    req: &ChatCompletionRequest,
+    t: &Target,
+) -> Result<u64, LlmError> {
+    let mcx = media::MediaCx {
+        http: cx.http,
+        opts: cx.opts,
+        gcs_token: t.token(),
+    };
+    let full = request::build(req, &mcx).await?;
+    let body = json!({"contents": full["contents"]});
+    let res = send(
+        t.post(cx, "countTokens", &body),
+        t.provider,
+        cx.opts.timeout,
+        true,
+    )
+    .await?;
+    let v: Value = json(res, t.provider).await?;
+    Ok(v["totalTokens"].as_u64().unwrap_or(0))
 }
 
 /// Inputs of an embedding request as strings.
 pub fn embedding_inputs(req: &EmbeddingRequest) -> Result<Vec<String>, LlmError> {
     match &req.input {
         Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(a) if a.iter().all(Value::is_string) && !a.is_empty() => {
-            Ok(a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-        }
-        _ => Err(LlmError::bad_request("input must be a string or a non-empty list of strings for this provider")),
+        Value::Array(a) if a.iter().all(Value::is_string) && !a.is_empty() => Ok(a
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()),
+        _ => Err(LlmError::bad_request(
+            "input must be a string or a non-empty list of strings for this provider",
+        )),
     }
 }
 
@@ -139,13 +214,25 @@ impl Gemini {
         let key = opts
             .api_key
             .clone()
-            .or_else(|| ["GEMINI_API_KEY", "GOOGLE_API_KEY"].iter().find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty())))
+            .or_else(|| {
+                ["GEMINI_API_KEY", "GOOGLE_API_KEY"]
+                    .iter()
+                    .find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()))
+            })
             .ok_or_else(|| {
-                LlmError::new(ErrorKind::Authentication, "Missing Gemini API key: set `api_key` or GEMINI_API_KEY").with_provider(NAME)
+                LlmError::new(
+                    ErrorKind::Authentication,
+                    "Missing Gemini API key: set `api_key` or GEMINI_API_KEY",
+                )
+                .with_provider(NAME)
             })?;
         let base = Self::base(opts);
         let model = model.strip_prefix("models/").unwrap_or(model);
-        Ok(Target { model_url: format!("{base}/v1beta/models/{model}"), auth: Auth::ApiKey(key), provider: NAME })
+        Ok(Target {
+            model_url: format!("{base}/v1beta/models/{model}"),
+            auth: Auth::ApiKey(key),
+            provider: NAME,
+        })
     }
 
     fn base(opts: &CallOptions) -> String {
@@ -170,18 +257,39 @@ impl Provider for Gemini {
         Self::base(opts)
     }
 
-    async fn chat(&self, cx: &Ctx<'_>, req: ChatCompletionRequest) -> Result<Response<ChatCompletionResponse>, LlmError> {
+    async fn chat(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChatCompletionResponse>, LlmError> {
         let t = Self::target(cx.opts, &req.model)?;
         chat(cx, req, &t).await
     }
 
-    async fn chat_stream(&self, cx: &Ctx<'_>, req: ChatCompletionRequest) -> Result<Response<ChunkStream>, LlmError> {
+    async fn chat_stream(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChunkStream>, LlmError> {
         let t = Self::target(cx.opts, &req.model)?;
         chat_stream(cx, req, &t).await
     }
 
+    async fn count_tokens(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<u64, LlmError> {
+        let t = Self::target(cx.opts, &req.model)?;
+        count_tokens(cx, &req, &t).await
+    }
+
     /// `batchEmbedContents`, one request per input.
-    async fn embedding(&self, cx: &Ctx<'_>, req: EmbeddingRequest) -> Result<Response<EmbeddingResponse>, LlmError> {
+    async fn embedding(
+        &self,
+        cx: &Ctx<'_>,
+        req: EmbeddingRequest,
+    ) -> Result<Response<EmbeddingResponse>, LlmError> {
         let t = Self::target(cx.opts, &req.model)?;
         let inputs = embedding_inputs(&req)?;
         let model = req.model.strip_prefix("models/").unwrap_or(&req.model);
@@ -197,11 +305,29 @@ impl Provider for Gemini {
             })
             .collect();
         let body = json!({"requests": requests});
-        let res = send(t.post(cx, "batchEmbedContents", &body), NAME, cx.opts.timeout, true).await?;
+        let res = send(
+            t.post(cx, "batchEmbedContents", &body),
+            NAME,
+            cx.opts.timeout,
+            true,
+        )
+        .await?;
         let headers = header_pairs(res.headers());
         let v: Value = json(res, NAME).await?;
-        let vectors: Vec<Value> = v["embeddings"].as_array().into_iter().flatten().map(|e| e["values"].clone()).collect();
-        let tokens: u64 = inputs.iter().map(|s| crate::tokens::count_text(model, s) as u64).sum();
-        Ok(Response { body: embedding_response(&req.model, vectors, tokens), headers, api_base: t.model_url })
+        let vectors: Vec<Value> = v["embeddings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["values"].clone())
+            .collect();
+        let tokens: u64 = inputs
+            .iter()
+            .map(|s| crate::tokens::count_text(model, s) as u64)
+            .sum();
+        Ok(Response {
+            body: embedding_response(&req.model, vectors, tokens),
+            headers,
+            api_base: t.model_url,
+        })
     }
 }

@@ -62,7 +62,12 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
     };
     set("temperature", req.temperature.map(|v| json!(v)));
     set("topP", req.top_p.map(|v| json!(v)));
-    set("maxOutputTokens", req.max_completion_tokens.or(req.max_tokens).map(|v| json!(v)));
+    set(
+        "maxOutputTokens",
+        req.max_completion_tokens
+            .or(req.max_tokens)
+            .map(|v| json!(v)),
+    );
     set("candidateCount", req.n.map(|v| json!(v)));
     set("seed", req.seed.map(|v| json!(v)));
     set("presencePenalty", req.presence_penalty.map(|v| json!(v)));
@@ -97,7 +102,9 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
             // Anthropic-style `thinking: {type: enabled, budget_tokens}` as LiteLLM accepts it.
             let t = req.extra.get("thinking")?;
             match t["type"].as_str()? {
-                "enabled" => Some(json!({"thinkingBudget": t["budget_tokens"], "includeThoughts": true})),
+                "enabled" => {
+                    Some(json!({"thinkingBudget": t["budget_tokens"], "includeThoughts": true}))
+                }
                 "disabled" => Some(json!({"thinkingBudget": 0})),
                 _ => None,
             }
@@ -118,7 +125,12 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
                 d["description"] = json!(desc);
             }
             // A function without parameters is declared without them (an empty object is a 400).
-            if let Some(p) = f.parameters.as_ref().map(sanitize).filter(|p| p.get("properties").is_some() || p["type"] != "object") {
+            if let Some(p) = f
+                .parameters
+                .as_ref()
+                .map(sanitize)
+                .filter(|p| p.get("properties").is_some() || p["type"] != "object")
+            {
                 d["parameters"] = p;
             }
             d
@@ -145,7 +157,11 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
             body.insert("toolConfig".into(), json!({"functionCallingConfig": c}));
         }
     }
-    for (ours, theirs) in [("safety_settings", "safetySettings"), ("cached_content", "cachedContent"), ("labels", "labels")] {
+    for (ours, theirs) in [
+        ("safety_settings", "safetySettings"),
+        ("cached_content", "cachedContent"),
+        ("labels", "labels"),
+    ] {
         if let Some(v) = req.extra.get(ours).or_else(|| req.extra.get(theirs)) {
             body.insert(theirs.into(), v.clone());
         }
@@ -155,7 +171,10 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
 
 /// Splits off system text; turns the rest into alternating `user`/`model` contents, tool
 /// results into `functionResponse` parts that follow their call.
-async fn contents(msgs: &[ChatMessage], cx: &MediaCx<'_>) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
+async fn contents(
+    msgs: &[ChatMessage],
+    cx: &MediaCx<'_>,
+) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
     let mut system = Vec::new();
     let mut out: Vec<(String, Vec<Value>)> = Vec::new();
     for (i, m) in msgs.iter().enumerate() {
@@ -184,7 +203,10 @@ async fn contents(msgs: &[ChatMessage], cx: &MediaCx<'_>) -> Result<(Vec<Value>,
         // Gemini requires contents; LiteLLM sends a blank user turn.
         out.push(("user".into(), vec![json!({"text": " "})]));
     }
-    let contents = out.into_iter().map(|(role, parts)| json!({"role": role, "parts": parts})).collect();
+    let contents = out
+        .into_iter()
+        .map(|(role, parts)| json!({"role": role, "parts": parts}))
+        .collect();
     Ok((system, contents))
 }
 
@@ -207,7 +229,10 @@ async fn user_parts(m: &ChatMessage, cx: &MediaCx<'_>) -> Result<Vec<Value>, Llm
                 let (url, format) = match &p.image_url {
                     Some(llmgate_types::ImageUrl::Object { url, extra, .. }) => (
                         url.as_str(),
-                        extra.get("format").or_else(|| extra.get("mime_type")).and_then(Value::as_str),
+                        extra
+                            .get("format")
+                            .or_else(|| extra.get("mime_type"))
+                            .and_then(Value::as_str),
                     ),
                     Some(u) => (u.url(), None),
                     None => ("", None),
@@ -233,17 +258,36 @@ fn media_source(kind: &str, extra: &Map<String, Value>) -> (String, Option<Strin
     match kind {
         "file" => {
             let f = &extra.get("file").cloned().unwrap_or(Value::Null);
-            let url = f["file_data"].as_str().or(f["file_id"].as_str()).or(f["url"].as_str()).unwrap_or("");
-            (url.to_string(), f["format"].as_str().or(f["mime_type"].as_str()).map(str::to_string))
+            let url = f["file_data"]
+                .as_str()
+                .or(f["file_id"].as_str())
+                .or(f["url"].as_str())
+                .unwrap_or("");
+            (
+                url.to_string(),
+                f["format"]
+                    .as_str()
+                    .or(f["mime_type"].as_str())
+                    .map(str::to_string),
+            )
         }
         "input_audio" => {
             let a = extra.get("input_audio").cloned().unwrap_or(Value::Null);
             let format = a["format"].as_str().unwrap_or("wav");
-            (format!("data:audio/{format};base64,{}", a["data"].as_str().unwrap_or("")), None)
+            (
+                format!(
+                    "data:audio/{format};base64,{}",
+                    a["data"].as_str().unwrap_or("")
+                ),
+                None,
+            )
         }
         _ => {
             let v = extra.get("video_url").cloned().unwrap_or(Value::Null);
-            (v["url"].as_str().or(v.as_str()).unwrap_or("").to_string(), v["format"].as_str().map(str::to_string))
+            (
+                v["url"].as_str().or(v.as_str()).unwrap_or("").to_string(),
+                v["format"].as_str().map(str::to_string),
+            )
         }
     }
 }
@@ -261,7 +305,8 @@ fn model_parts(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
         let args: Value = if call.function.arguments.trim().is_empty() {
             json!({})
         } else {
-            serde_json::from_str(&call.function.arguments).map_err(|e| bad(format!("tool call arguments are not JSON: {e}")))?
+            serde_json::from_str(&call.function.arguments)
+                .map_err(|e| bad(format!("tool call arguments are not JSON: {e}")))?
         };
         let mut part = json!({"functionCall": {"name": call.function.name, "args": args}});
         if let Some((_, sig)) = call.id.as_deref().and_then(|id| id.split_once(THOUGHT_SEP)) {
@@ -282,7 +327,11 @@ fn function_response(m: &ChatMessage, before: &[ChatMessage]) -> Result<Value, L
         .find(|c| c.id.as_deref() == Some(id))
         .map(|c| c.function.name.clone())
         .or_else(|| m.name.clone())
-        .ok_or_else(|| bad(format!("Missing corresponding tool call for tool response message (tool_call_id={id})")))?;
+        .ok_or_else(|| {
+            bad(format!(
+                "Missing corresponding tool call for tool response message (tool_call_id={id})"
+            ))
+        })?;
     let text = m.text_content();
     let response = match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(o)) => Value::Object(o),

@@ -1,8 +1,8 @@
 //! Gemini `GenerateContentResponse` → OpenAI chat completion (and the pieces streams reuse).
 
 use llmgate_types::{
-    ChatCompletionResponse, ChatMessage, Choice, CompletionTokensDetails, FunctionCall, MessageContent,
-    PromptTokensDetails, ToolCall, Usage,
+    ChatCompletionResponse, ChatMessage, Choice, CompletionTokensDetails, FunctionCall,
+    MessageContent, PromptTokensDetails, ToolCall, Usage,
 };
 use serde_json::{Map, Value};
 
@@ -11,7 +11,8 @@ use super::request::THOUGHT_SEP;
 pub fn finish_reason(reason: &str) -> &'static str {
     match reason {
         "MAX_TOKENS" => "length",
-        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY" | "LANGUAGE" => "content_filter",
+        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY"
+        | "LANGUAGE" => "content_filter",
         "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" => "tool_calls",
         _ => "stop",
     }
@@ -27,8 +28,14 @@ pub fn usage(u: &Value) -> Usage {
     if u["totalTokenCount"].is_u64() {
         usage.total_tokens = usage.total_tokens.max(n("totalTokenCount"));
     }
-    usage.prompt_tokens_details = Some(PromptTokensDetails { cached_tokens: Some(n("cachedContentTokenCount")), ..Default::default() });
-    usage.completion_tokens_details = Some(CompletionTokensDetails { reasoning_tokens: Some(thoughts), ..Default::default() });
+    usage.prompt_tokens_details = Some(PromptTokensDetails {
+        cached_tokens: Some(n("cachedContentTokenCount")),
+        ..Default::default()
+    });
+    usage.completion_tokens_details = Some(CompletionTokensDetails {
+        reasoning_tokens: Some(thoughts),
+        ..Default::default()
+    });
     usage
 }
 
@@ -50,7 +57,10 @@ pub fn function_call(part: &Value) -> ToolCall {
         id: Some(call_id(part)),
         kind: "function".into(),
         function: FunctionCall {
-            name: part["functionCall"]["name"].as_str().unwrap_or("").to_string(),
+            name: part["functionCall"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
             arguments: part["functionCall"]["args"].to_string(),
         },
         extra: Map::new(),
@@ -82,7 +92,8 @@ pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse
             index: cand["index"].as_u64().unwrap_or(i as u64) as u32,
             message: ChatMessage {
                 role: "assistant".into(),
-                content: (!text.is_empty() || calls.is_empty() && finish != "content_filter").then_some(MessageContent::Text(text)),
+                content: (!text.is_empty() || calls.is_empty() && finish != "content_filter")
+                    .then_some(MessageContent::Text(text)),
                 tool_calls: (!calls.is_empty()).then_some(calls),
                 reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
                 ..Default::default()
@@ -94,13 +105,19 @@ pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse
     if choices.is_empty() {
         // The prompt itself was blocked (`promptFeedback.blockReason`): no candidates.
         choices.push(Choice {
-            message: ChatMessage { role: "assistant".into(), ..Default::default() },
+            message: ChatMessage {
+                role: "assistant".into(),
+                ..Default::default()
+            },
             finish_reason: Some("content_filter".into()),
             ..Default::default()
         });
     }
     ChatCompletionResponse {
-        id: v["responseId"].as_str().map(|id| format!("chatcmpl-{id}")).unwrap_or_else(|| format!("chatcmpl-{}", uuid::Uuid::new_v4())),
+        id: v["responseId"]
+            .as_str()
+            .map(|id| format!("chatcmpl-{id}"))
+            .unwrap_or_else(|| format!("chatcmpl-{}", uuid::Uuid::new_v4())),
         object: "chat.completion".into(),
         created,
         model: v["modelVersion"].as_str().unwrap_or(model).to_string(),

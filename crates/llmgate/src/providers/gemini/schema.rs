@@ -7,9 +7,28 @@ use serde_json::{json, Map, Value};
 
 /// The keywords Gemini's `Schema` object has.
 const KEPT: &[&str] = &[
-    "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties",
-    "required", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example",
-    "anyOf", "propertyOrdering", "default", "items", "minimum", "maximum",
+    "type",
+    "format",
+    "title",
+    "description",
+    "nullable",
+    "enum",
+    "maxItems",
+    "minItems",
+    "properties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "example",
+    "anyOf",
+    "propertyOrdering",
+    "default",
+    "items",
+    "minimum",
+    "maximum",
 ];
 /// Formats Gemini accepts for strings; others are dropped (the rest of the schema still holds).
 const STRING_FORMATS: &[&str] = &["enum", "date-time"];
@@ -38,7 +57,9 @@ fn clean(schema: &Value, defs: &Value, depth: usize) -> Value {
         return json!({"type": "object"});
     }
     if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
-        let mut target = resolve(r, defs).map(|t| clean(t, defs, depth + 1)).unwrap_or_else(|| json!({"type": "object"}));
+        let mut target = resolve(r, defs)
+            .map(|t| clean(t, defs, depth + 1))
+            .unwrap_or_else(|| json!({"type": "object"}));
         // Sibling keywords (a description next to a $ref) still apply.
         if let (Some(t), Some(d)) = (target.as_object_mut(), obj.get("description")) {
             t.insert("description".into(), d.clone());
@@ -50,14 +71,28 @@ fn clean(schema: &Value, defs: &Value, depth: usize) -> Value {
         let v = match k.as_str() {
             "properties" => Value::Object(
                 v.as_object()
-                    .map(|p| p.iter().map(|(name, s)| (name.clone(), clean(s, defs, depth + 1))).collect())
+                    .map(|p| {
+                        p.iter()
+                            .map(|(name, s)| (name.clone(), clean(s, defs, depth + 1)))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             ),
             "items" => clean(v, defs, depth + 1),
             "anyOf" | "oneOf" => {
-                let variants: Vec<Value> = v.as_array().into_iter().flatten().collect::<Vec<_>>().into_iter().cloned().collect();
-                let non_null: Vec<Value> =
-                    variants.iter().filter(|s| s["type"] != "null").map(|s| clean(s, defs, depth + 1)).collect();
+                let variants: Vec<Value> = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                let non_null: Vec<Value> = variants
+                    .iter()
+                    .filter(|s| s["type"] != "null")
+                    .map(|s| clean(s, defs, depth + 1))
+                    .collect();
                 if non_null.len() < variants.len() {
                     out.insert("nullable".into(), json!(true));
                 }
@@ -83,14 +118,21 @@ fn clean(schema: &Value, defs: &Value, depth: usize) -> Value {
                     if real.len() < types.len() {
                         out.insert("nullable".into(), json!(true));
                     }
-                    real.first().map(|t| (*t).clone()).unwrap_or(json!("string"))
+                    real.first()
+                        .map(|t| (*t).clone())
+                        .unwrap_or(json!("string"))
                 }
                 other => other.clone(),
             },
-            "enum" => json!(v.as_array().into_iter().flatten().map(|e| match e {
-                Value::String(_) => e.clone(),
-                other => json!(other.to_string()),
-            }).collect::<Vec<_>>()),
+            "enum" => json!(v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| match e {
+                    Value::String(_) => e.clone(),
+                    other => json!(other.to_string()),
+                })
+                .collect::<Vec<_>>()),
             k if KEPT.contains(&k) => v.clone(),
             _ => continue,
         };
@@ -104,12 +146,19 @@ fn clean(schema: &Value, defs: &Value, depth: usize) -> Value {
         }
     }
     // Gemini rejects an object with empty `properties`; an open object is written without them.
-    if out.get("properties").is_some_and(|p| p.as_object().is_some_and(Map::is_empty)) {
+    if out
+        .get("properties")
+        .is_some_and(|p| p.as_object().is_some_and(Map::is_empty))
+    {
         out.remove("properties");
     }
     if let Some(req) = out.get("required").and_then(Value::as_array) {
         let props = out.get("properties").and_then(Value::as_object);
-        let kept: Vec<Value> = req.iter().filter(|r| props.is_some_and(|p| r.as_str().is_some_and(|n| p.contains_key(n)))).cloned().collect();
+        let kept: Vec<Value> = req
+            .iter()
+            .filter(|r| props.is_some_and(|p| r.as_str().is_some_and(|n| p.contains_key(n))))
+            .cloned()
+            .collect();
         if kept.is_empty() {
             out.remove("required");
         } else {
@@ -143,11 +192,27 @@ mod tests {
             "required": ["unit", "missing"]
         });
         let g = sanitize(&s);
-        assert!(g.get("$schema").is_none() && g.get("additionalProperties").is_none() && g.get("$defs").is_none());
-        assert_eq!(g["properties"]["unit"], json!({"type": "string", "enum": ["c", "f"], "title": "Unit", "description": "temperature unit"}));
-        assert_eq!(g["properties"]["city"], json!({"type": "string", "nullable": true}));
-        assert_eq!(g["properties"]["kind"], json!({"enum": ["weather"], "type": "string"}));
-        assert_eq!(g["properties"]["days"], json!({"nullable": true, "type": "integer", "minimum": 1}));
+        assert!(
+            g.get("$schema").is_none()
+                && g.get("additionalProperties").is_none()
+                && g.get("$defs").is_none()
+        );
+        assert_eq!(
+            g["properties"]["unit"],
+            json!({"type": "string", "enum": ["c", "f"], "title": "Unit", "description": "temperature unit"})
+        );
+        assert_eq!(
+            g["properties"]["city"],
+            json!({"type": "string", "nullable": true})
+        );
+        assert_eq!(
+            g["properties"]["kind"],
+            json!({"enum": ["weather"], "type": "string"})
+        );
+        assert_eq!(
+            g["properties"]["days"],
+            json!({"nullable": true, "type": "integer", "minimum": 1})
+        );
         assert_eq!(g["properties"]["tags"]["items"]["pattern"], "^[a-z]+$");
         assert_eq!(g["required"], json!(["unit"]));
     }

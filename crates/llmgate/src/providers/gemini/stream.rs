@@ -37,7 +37,12 @@ impl StreamState {
             object: "chat.completion.chunk".into(),
             created: self.created,
             model: self.model.clone(),
-            choices: vec![ChunkChoice { index: 0, delta, finish_reason: finish.map(str::to_string), ..Default::default() }],
+            choices: vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: finish.map(str::to_string),
+                ..Default::default()
+            }],
             ..Default::default()
         }
     }
@@ -45,8 +50,16 @@ impl StreamState {
     /// One streamed response object; an `error` object is an error inside the stream.
     pub fn on_event(&mut self, v: &Value) -> Result<Vec<ChatCompletionChunk>, LlmError> {
         if let Some(err) = v.get("error") {
-            let status = err["code"].as_u64().filter(|c| (400..600).contains(c)).unwrap_or(500) as u16;
-            return Err(LlmError::from_upstream(status, vec![], v.to_string().as_bytes(), "gemini"));
+            let status = err["code"]
+                .as_u64()
+                .filter(|c| (400..600).contains(c))
+                .unwrap_or(500) as u16;
+            return Err(LlmError::from_upstream(
+                status,
+                vec![],
+                v.to_string().as_bytes(),
+                "gemini",
+            ));
         }
         let mut out = Vec::new();
         if !v["usageMetadata"].is_null() {
@@ -87,8 +100,12 @@ impl StreamState {
             }
             out.push(self.chunk(delta, None));
         }
-        let blocked = v["candidates"].as_array().is_none_or(|c| c.is_empty()) && v["promptFeedback"]["blockReason"].is_string();
-        if let Some(reason) = cand["finishReason"].as_str().or(blocked.then_some("SAFETY")) {
+        let blocked = v["candidates"].as_array().is_none_or(|c| c.is_empty())
+            && v["promptFeedback"]["blockReason"].is_string();
+        if let Some(reason) = cand["finishReason"]
+            .as_str()
+            .or(blocked.then_some("SAFETY"))
+        {
             let mut f = finish_reason(reason);
             if f == "stop" && (saw_call || self.next_tool > 0) {
                 f = "tool_calls";

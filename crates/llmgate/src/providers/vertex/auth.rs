@@ -1,0 +1,150 @@
+//! Service-account auth for Vertex AI: a JWT signed with the account's RSA key (RS256) is
+//! exchanged at the credentials' `token_uri` for an access token, cached until five minutes
+//! before it expires.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{ErrorKind, LlmError};
+
+const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+#[derive(Clone, Deserialize)]
+pub struct ServiceAccount {
+    pub client_email: String,
+    pub private_key: String,
+    #[serde(default)]
+    pub private_key_id: Option<String>,
+    #[serde(default = "default_token_uri")]
+    pub token_uri: String,
+    #[serde(default)]
+    pub project_id: Option<String>,
+}
+
+fn default_token_uri() -> String {
+    "https://oauth2.googleapis.com/token".into()
+}
+
+fn auth_error(msg: impl Into<String>) -> LlmError {
+    LlmError::new(ErrorKind::Authentication, msg).with_provider("vertex_ai")
+}
+
+impl ServiceAccount {
+    /// From `vertex_credentials` (a JSON object, a JSON string or a file path), else
+    /// `GOOGLE_APPLICATION_CREDENTIALS`.
+    pub fn from_param(param: Option<&Value>) -> Result<Option<ServiceAccount>, LlmError> {
+        let text = match param {
+            Some(Value::Object(_)) => param.map(Value::to_string),
+            Some(Value::String(s)) if s.trim_start().starts_with('{') => Some(s.clone()),
+            Some(Value::String(path)) => Some(read(path)?),
+            _ => match std::env::var("GOOGLE_APPLICATION_CREDENTIALS") {
+                Ok(path) if !path.is_empty() => Some(read(&path)?),
+                _ => None,
+            },
+        };
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| auth_error(format!("invalid service account credentials: {e}")))
+        })
+        .transpose()
+    }
+
+    fn jwt(&self, now: u64) -> Result<String, LlmError> {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut header = json!({"alg": "RS256", "typ": "JWT"});
+        if let Some(kid) = &self.private_key_id {
+            header["kid"] = json!(kid);
+        }
+        let claims = json!({"iss": self.client_email, "scope": SCOPE, "aud": self.token_uri, "iat": now, "exp": now + 3600});
+        let signing_input = format!(
+            "{}.{}",
+            b64.encode(header.to_string()),
+            b64.encode(claims.to_string())
+        );
+        let der = pem_to_der(&self.private_key)?;
+        let key = ring::signature::RsaKeyPair::from_pkcs8(&der).map_err(|e| {
+            auth_error(format!(
+                "the service account's private_key is not a PKCS#8 RSA key: {e}"
+            ))
+        })?;
+        let mut sig = vec![0u8; key.public().modulus_len()];
+        key.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            signing_input.as_bytes(),
+            &mut sig,
+        )
+        .map_err(|_| auth_error("could not sign the token request"))?;
+        Ok(format!("{signing_input}.{}", b64.encode(sig)))
+    }
+}
+
+fn read(path: &str) -> Result<String, LlmError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| auth_error(format!("cannot read credentials file {path}: {e}")))
+}
+
+fn pem_to_der(pem: &str) -> Result<Vec<u8>, LlmError> {
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|_| auth_error("the service account's private_key is not valid PEM"))
+}
+
+type Cache = Mutex<HashMap<(String, String), (String, Instant)>>;
+
+fn cache() -> &'static Cache {
+    static C: OnceLock<Cache> = OnceLock::new();
+    C.get_or_init(Default::default)
+}
+
+/// An access token for the account, from the cache while it has five minutes left.
+pub async fn access_token(http: &reqwest::Client, sa: &ServiceAccount) -> Result<String, LlmError> {
+    let key = (sa.client_email.clone(), sa.token_uri.clone());
+    if let Some((token, expires)) = cache().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if Instant::now() + REFRESH_MARGIN < *expires {
+            return Ok(token.clone());
+        }
+    }
+    let now = crate::now_secs();
+    let assertion = sa.jwt(now)?;
+    let res = http
+        .post(&sa.token_uri)
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", assertion.as_str()),
+        ])
+        .send()
+        .await
+        .map_err(|e| LlmError::from_transport(&e, "vertex_ai"))?;
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    let token = body["access_token"]
+        .as_str()
+        .filter(|_| status == 200)
+        .ok_or_else(|| {
+            auth_error(format!(
+                "the token endpoint refused the service account ({status}): {}",
+                body["error_description"]
+                    .as_str()
+                    .or(body["error"].as_str())
+                    .unwrap_or("")
+            ))
+        })?;
+    let ttl = Duration::from_secs(body["expires_in"].as_u64().unwrap_or(3600));
+    cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, (token.to_string(), Instant::now() + ttl));
+    Ok(token.to_string())
+}
