@@ -353,7 +353,7 @@ mod tests {
         assert_eq!(e.retry_after.as_deref(), Some("7"));
         assert_eq!(
             e.to_string(),
-            "litellm.RateLimitError: RateLimitError: TogetherAiException - slow down"
+            "litellm.RateLimitError: RateLimitError: Together_aiException - slow down"
         );
     }
 
