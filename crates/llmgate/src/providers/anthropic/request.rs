@@ -119,9 +119,20 @@ pub fn build(
 
     let mut tools: Vec<Value> = req.tools.iter().flatten().filter_map(tool).collect();
     let mut tool_choice = req.tool_choice.as_ref().and_then(tool_choice);
+    let budget = req.reasoning_effort.as_deref().and_then(thinking_budget);
+    let thinking_on = budget.is_some()
+        || req
+            .extra
+            .get("thinking")
+            .is_some_and(|t| t["type"] == "enabled");
     if let Some(schema) = json_schema(req.response_format.as_ref()) {
         tools.push(json!({"name": JSON_TOOL, "description": "Respond with a JSON object.", "input_schema": schema}));
-        tool_choice = Some(json!({"type": "tool", "name": JSON_TOOL}));
+        // Anthropic refuses a forced tool while thinking; then the model is left to choose it.
+        tool_choice = Some(if thinking_on {
+            json!({"type": "auto"})
+        } else {
+            json!({"type": "tool", "name": JSON_TOOL})
+        });
     }
     if req.parallel_tool_calls == Some(false) && !tools.is_empty() {
         let tc = tool_choice.get_or_insert_with(|| json!({"type": "auto"}));
@@ -141,11 +152,15 @@ pub fn build(
         }
     }
 
-    if let Some(budget) = req.reasoning_effort.as_deref().and_then(thinking_budget) {
+    if let Some(budget) = budget {
         body.insert(
             "thinking".into(),
             json!({"type": "enabled", "budget_tokens": budget}),
         );
+        // Anthropic needs max_tokens above the thinking budget; the answer keeps the room asked for.
+        if max_tokens <= budget {
+            body.insert("max_tokens".into(), json!(budget + max_tokens));
+        }
     }
     // Unknown fields (`thinking`, `top_k`, `container`, `mcp_servers`, ...) reach Anthropic as sent.
     for (k, v) in &req.extra {

@@ -124,15 +124,22 @@ fn clean(schema: &Value, defs: &Value, depth: usize) -> Value {
                 }
                 other => other.clone(),
             },
-            "enum" => json!(v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| match e {
-                    Value::String(_) => e.clone(),
-                    other => json!(other.to_string()),
-                })
-                .collect::<Vec<_>>()),
+            // Gemini enums are strings; a null member means nullable.
+            "enum" => {
+                let members = v.as_array().cloned().unwrap_or_default();
+                if members.iter().any(Value::is_null) {
+                    out.insert("nullable".into(), json!(true));
+                }
+                let strings: Vec<Value> = members
+                    .iter()
+                    .filter(|e| !e.is_null())
+                    .map(|e| match e {
+                        Value::String(_) => e.clone(),
+                        other => json!(other.to_string()),
+                    })
+                    .collect();
+                Value::Array(strings)
+            }
             k if KEPT.contains(&k) => v.clone(),
             _ => continue,
         };

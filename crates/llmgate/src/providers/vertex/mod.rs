@@ -108,7 +108,7 @@ fn is_claude(model: &str) -> bool {
 }
 
 /// The Anthropic body as Vertex wants it: the model in the URL, the version in the body.
-fn claude_body(req: &ChatCompletionRequest, opts: &CallOptions) -> Result<Value, LlmError> {
+pub fn claude_body(req: &ChatCompletionRequest, opts: &CallOptions) -> Result<Value, LlmError> {
     let mut body =
         anthropic::request::build(req, &req.model, opts).map_err(|e| e.with_provider(NAME))?;
     if let Some(o) = body.as_object_mut() {
