@@ -146,6 +146,15 @@ async fn recorded_requests(State(shared): State<Arc<Shared>>) -> axum::Json<serd
     axum::Json(serde_json::Value::Array(list))
 }
 
+/// A service-account JSON whose token URI is this mock, for end-to-end tests of Vertex AI.
+async fn service_account(headers: axum::http::HeaderMap) -> String {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    service_account_json(&format!("http://{host}"))
+}
+
 fn router(shared: Arc<Shared>) -> Router {
     let mut r = Router::new();
     for prefix in ["", "/v1"] {
@@ -178,6 +187,7 @@ fn router(shared: Arc<Shared>) -> Router {
             post(openai::azure_embeddings),
         )
         .route("/_mock/requests", get(recorded_requests))
+        .route("/_mock/service_account", get(service_account))
         .fallback(openai::not_found)
         .with_state(shared)
 }

@@ -9,11 +9,12 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::Stream;
 use llmgate::{
-    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, ChunkStream, Client,
-    CompletionChunkStream, CompletionRequest, CompletionResponse, EmbeddingRequest,
+    CallOptions, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, ChunkStream,
+    Client, CompletionChunkStream, CompletionRequest, CompletionResponse, EmbeddingRequest,
     EmbeddingResponse, LlmError, Usage,
 };
 use serde::de::DeserializeOwned;
@@ -42,32 +43,77 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     fn call(
         self,
         client: Client,
-        dep: Arc<Deployment>,
+        opts: Opts,
     ) -> impl Future<Output = SdkResult<Self::Answer>> + Send;
     fn call_stream(
         self,
         client: Client,
-        dep: Arc<Deployment>,
+        opts: Opts,
     ) -> impl Future<Output = SdkResult<Self::Chunks>> + Send;
     /// Restamps the public model name; returns the usage to price.
     fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage>;
     fn finish_chunk(chunk: &mut Self::Chunk, group: &str, deployment: &Deployment);
 }
 
-pub async fn serve<E: Endpoint>(State(state): State<AppState>, body: Bytes) -> Response {
-    handle::<E>(state, None, body).await
+/// A deployment's call options, or a copy with headers the client asked to forward.
+pub enum Opts {
+    Deployment(Arc<Deployment>),
+    Custom(Box<CallOptions>),
+}
+
+impl Opts {
+    fn get(&self) -> &CallOptions {
+        match self {
+            Opts::Deployment(d) => &d.opts,
+            Opts::Custom(o) => o,
+        }
+    }
+
+    /// Client headers passed on to the provider (Anthropic's `anthropic-beta`, as LiteLLM does);
+    /// without any, the deployment's options are used as they are.
+    fn for_call(dep: Arc<Deployment>, forward: &[(String, String)]) -> Opts {
+        if forward.is_empty() {
+            return Opts::Deployment(dep);
+        }
+        let mut o = dep.opts.clone();
+        o.extra_headers.extend(forward.iter().cloned());
+        Opts::Custom(Box::new(o))
+    }
+}
+
+const FORWARDED_HEADERS: &[&str] = &["anthropic-beta"];
+
+fn forwarded(headers: &HeaderMap) -> Vec<(String, String)> {
+    FORWARDED_HEADERS
+        .iter()
+        .filter_map(|n| Some((n.to_string(), headers.get(*n)?.to_str().ok()?.to_string())))
+        .collect()
+}
+
+pub async fn serve<E: Endpoint>(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle::<E>(state, None, forwarded(&headers), body).await
 }
 
 /// Azure-style and engine paths name the model in the URL.
 pub async fn serve_for_model<E: Endpoint>(
     State(state): State<AppState>,
     Path(model): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle::<E>(state, Some(model), body).await
+    handle::<E>(state, Some(model), forwarded(&headers), body).await
 }
 
-async fn handle<E: Endpoint>(state: AppState, path_model: Option<String>, body: Bytes) -> Response {
+async fn handle<E: Endpoint>(
+    state: AppState,
+    path_model: Option<String>,
+    forward: Vec<(String, String)>,
+    body: Bytes,
+) -> Response {
     let start = Instant::now();
     let mut req: E = match proxy::parse_body(&body) {
         Ok(r) => r,
@@ -89,7 +135,7 @@ async fn handle<E: Endpoint>(state: AppState, path_model: Option<String>, body: 
     if req.is_stream() {
         let res = call_with_retries(&state, E::ROUTE, &group, start, |dep, model| {
             let (r, client) = call(model);
-            r.call_stream(client, dep)
+            r.call_stream(client, Opts::for_call(dep, &forward))
         })
         .await;
         return match res {
@@ -104,7 +150,7 @@ async fn handle<E: Endpoint>(state: AppState, path_model: Option<String>, body: 
     }
     let res = call_with_retries(&state, E::ROUTE, &group, start, |dep, model| {
         let (r, client) = call(model);
-        r.call(client, dep)
+        r.call(client, Opts::for_call(dep, &forward))
     })
     .await;
     match res {
@@ -136,11 +182,11 @@ impl Endpoint for ChatCompletionRequest {
     fn is_stream(&self) -> bool {
         ChatCompletionRequest::is_stream(self)
     }
-    async fn call(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Answer> {
-        client.chat(self, &dep.opts).await
+    async fn call(self, client: Client, opts: Opts) -> SdkResult<Self::Answer> {
+        client.chat(self, opts.get()).await
     }
-    async fn call_stream(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Chunks> {
-        client.chat_stream(self, &dep.opts).await
+    async fn call_stream(self, client: Client, opts: Opts) -> SdkResult<Self::Chunks> {
+        client.chat_stream(self, opts.get()).await
     }
     fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage> {
         group.clone_into(&mut answer.model);
@@ -177,11 +223,11 @@ impl Endpoint for CompletionRequest {
     fn is_stream(&self) -> bool {
         CompletionRequest::is_stream(self)
     }
-    async fn call(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Answer> {
-        client.text_completion(self, &dep.opts).await
+    async fn call(self, client: Client, opts: Opts) -> SdkResult<Self::Answer> {
+        client.text_completion(self, opts.get()).await
     }
-    async fn call_stream(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Chunks> {
-        client.text_completion_stream(self, &dep.opts).await
+    async fn call_stream(self, client: Client, opts: Opts) -> SdkResult<Self::Chunks> {
+        client.text_completion_stream(self, opts.get()).await
     }
     fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage> {
         group.clone_into(&mut answer.model);
@@ -210,10 +256,10 @@ impl Endpoint for EmbeddingRequest {
     fn is_stream(&self) -> bool {
         false
     }
-    async fn call(self, client: Client, dep: Arc<Deployment>) -> SdkResult<Self::Answer> {
-        client.embedding(self, &dep.opts).await
+    async fn call(self, client: Client, opts: Opts) -> SdkResult<Self::Answer> {
+        client.embedding(self, opts.get()).await
     }
-    async fn call_stream(self, _: Client, _: Arc<Deployment>) -> SdkResult<Self::Chunks> {
+    async fn call_stream(self, _: Client, _: Opts) -> SdkResult<Self::Chunks> {
         Err(LlmError::bad_request("embeddings cannot be streamed"))
     }
     fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage> {

@@ -18,6 +18,9 @@ struct TokenCountRequest {
     messages: Option<Vec<Value>>,
     #[serde(default)]
     prompt: Option<String>,
+    /// Count with the provider's own endpoint (Anthropic, Gemini, Vertex AI), as LiteLLM's flag.
+    #[serde(default)]
+    call_endpoint: bool,
 }
 
 pub async fn token_counter(State(state): State<AppState>, body: Bytes) -> Response {
@@ -26,11 +29,28 @@ pub async fn token_counter(State(state): State<AppState>, body: Bytes) -> Respon
         Err(e) => return e.into_response(),
     };
     // Count with the deployment's underlying model when the name is a public alias.
-    let model_used = state
-        .deployments
-        .pick(&req.model, &[])
-        .map(|(_, m)| m)
-        .unwrap_or_else(|| req.model.clone());
+    let picked = state.deployments.pick(&req.model, &[]);
+    if let (true, Some((dep, model)), Some(msgs)) = (req.call_endpoint, &picked, &req.messages) {
+        let chat: Result<llmgate::ChatCompletionRequest, _> =
+            serde_json::from_value(json!({"model": model, "messages": msgs}));
+        let chat = match chat {
+            Ok(c) => c,
+            Err(e) => {
+                return GatewayError::BadRequest(format!("invalid messages: {e}")).into_response()
+            }
+        };
+        return match state.client.count_tokens(chat, &dep.opts).await {
+            Ok(n) => Json(json!({
+                "total_tokens": n,
+                "request_model": req.model,
+                "model_used": model,
+                "tokenizer_type": "provider_api",
+            }))
+            .into_response(),
+            Err(e) => GatewayError::Llm(e).into_response(),
+        };
+    }
+    let model_used = picked.map(|(_, m)| m).unwrap_or_else(|| req.model.clone());
     let bare = model_used
         .rsplit('/')
         .next()
