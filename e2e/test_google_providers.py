@@ -23,12 +23,12 @@ model_list:
   - model_name: gemini
     litellm_params:
       model: gemini/gemini-2.5-flash
-      api_base: {mock.base}
+      api_base: {mock.base}/v1beta
       api_key: os.environ/GEMINI_API_KEY
   - model_name: gemini-tools
     litellm_params:
       model: gemini/gemini-tool
-      api_base: {mock.base}
+      api_base: {mock.base}/v1beta
       api_key: os.environ/GEMINI_API_KEY
   - model_name: vertex-gemini
     litellm_params:

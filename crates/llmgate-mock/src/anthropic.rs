@@ -91,6 +91,17 @@ fn validate(h: &HeaderMap, body: &Value) -> Result<(), (u16, String)> {
     if !h.contains_key("anthropic-version") {
         return Err((400, "anthropic-version: header is required".into()));
     }
+    let beta = h
+        .get("anthropic-beta")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if body.get("output_format").is_some() && !beta.contains("structured-outputs") {
+        return Err((
+            400,
+            "output_format: Extra inputs are not permitted (requires the structured-outputs beta)"
+                .into(),
+        ));
+    }
     validate_body(body, false)
 }
 
@@ -244,6 +255,10 @@ fn blocks(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
             .then(|| req["tools"][0]["name"].as_str())
             .flatten()
     });
+    if req.get("output_format").is_some() {
+        out.push(json!({"type": "text", "text": "{\"location\": \"Paris\"}"}));
+        return (out, "end_turn");
+    }
     match tool {
         Some(name) => {
             out.push(json!({"type": "tool_use", "id": "toolu_mock_1", "name": name, "input": {"location": "Paris"}}));

@@ -50,6 +50,7 @@ const GENERATION: &[&str] = &[
     "thinkingConfig",
     "responseModalities",
     "mediaResolution",
+    "responseJsonSchema",
 ];
 const SCHEMA: &[&str] = &[
     "type",
@@ -148,7 +149,49 @@ fn check_schema(s: &Value, at: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `snake_case` → `lowerCamelCase`: protobuf's JSON mapping accepts both spellings of every
+/// field, so the mock normalises before checking (user data such as schema property names,
+/// call arguments and labels keeps its keys).
+fn camel(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| {
+                    let mut key = String::new();
+                    let mut up = false;
+                    for c in k.chars() {
+                        if c == '_' {
+                            up = true;
+                        } else if up {
+                            key.extend(c.to_uppercase());
+                            up = false;
+                        } else {
+                            key.push(c);
+                        }
+                    }
+                    let user_data = matches!(key.as_str(), "args" | "response" | "labels");
+                    let x = if user_data {
+                        x.clone()
+                    } else if key == "properties" {
+                        Value::Object(
+                            x.as_object()
+                                .map(|p| p.iter().map(|(n, s)| (n.clone(), camel(s))).collect())
+                                .unwrap_or_default(),
+                        )
+                    } else {
+                        camel(x)
+                    };
+                    (key, x)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(camel).collect()),
+        other => other.clone(),
+    }
+}
+
 fn validate(body: &Value) -> Result<(), String> {
+    let body = &camel(body);
     let obj = body.as_object().ok_or("the body must be a JSON object")?;
     if let Some(k) = obj.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
         return Err(unknown_field(k, ""));
@@ -412,6 +455,7 @@ async fn generate(
         Behaviour::StreamError if !stream => return error(503, "The model is overloaded. Please try again later."),
         _ => {}
     }
+    let body = camel(&body);
     if stream {
         if !u.query().is_some_and(|q| q.contains("alt=sse")) {
             return error(400, "the mock streams only with alt=sse");

@@ -65,10 +65,12 @@ pub enum Feature {
     ComputerUse,
     AssistantPrefill,
     NativeStreaming,
+    /// Anthropic's `output_format` JSON schemas (structured outputs).
+    NativeStructuredOutput,
 }
 
 impl Feature {
-    const ALL: [(Feature, &'static str); 15] = [
+    const ALL: [(Feature, &'static str); 16] = [
         (Feature::FunctionCalling, "function_calling"),
         (
             Feature::ParallelFunctionCalling,
@@ -87,6 +89,7 @@ impl Feature {
         (Feature::ComputerUse, "computer_use"),
         (Feature::AssistantPrefill, "assistant_prefill"),
         (Feature::NativeStreaming, "native_streaming"),
+        (Feature::NativeStructuredOutput, "native_structured_output"),
     ];
 
     fn bit(self) -> u32 {

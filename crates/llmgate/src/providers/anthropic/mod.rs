@@ -19,6 +19,7 @@ use crate::{CallOptions, ErrorKind, LlmError};
 const NAME: &str = "anthropic";
 const DEFAULT_BASE: &str = "https://api.anthropic.com";
 const API_VERSION: &str = "2023-06-01";
+const STRUCTURED_OUTPUTS_BETA: &str = "structured-outputs-2025-11-13";
 
 pub struct Anthropic;
 
@@ -81,9 +82,22 @@ impl Anthropic {
         if !has("anthropic-version") {
             rb = rb.header("anthropic-version", API_VERSION);
         }
-        // `anthropic-beta` and any other header the deployment sets go on as given.
+        // `anthropic-beta` and any other header the deployment sets go on as given; the betas a
+        // request needs are added to them.
+        let mut betas: Vec<String> = Vec::new();
         for (k, v) in &cx.opts.extra_headers {
-            rb = rb.header(k, v);
+            if k.eq_ignore_ascii_case("anthropic-beta") {
+                betas.extend(v.split(',').map(|b| b.trim().to_string()));
+            } else {
+                rb = rb.header(k, v);
+            }
+        }
+        if body.get("output_format").is_some() {
+            betas.push(STRUCTURED_OUTPUTS_BETA.to_string());
+        }
+        betas.dedup();
+        if !betas.is_empty() {
+            rb = rb.header("anthropic-beta", betas.join(","));
         }
         Ok(rb.body(serde_json::to_vec(body).unwrap_or_default()))
     }

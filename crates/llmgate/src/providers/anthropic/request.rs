@@ -51,6 +51,20 @@ pub fn build(
     model: &str,
     opts: &CallOptions,
 ) -> Result<Value, LlmError> {
+    let native = crate::catalog::global()
+        .get_for("anthropic", model)
+        .is_some_and(|m| m.supports(crate::catalog::Feature::NativeStructuredOutput));
+    build_with(req, model, opts, native)
+}
+
+/// As [`build`]; `native_json` sends JSON schemas as `output_format` (structured outputs) instead
+/// of a forced tool, as LiteLLM does for the models that support it.
+pub fn build_with(
+    req: &ChatCompletionRequest,
+    model: &str,
+    opts: &CallOptions,
+    native_json: bool,
+) -> Result<Value, LlmError> {
     let mut present: Vec<&str> = UNSUPPORTED
         .iter()
         .copied()
@@ -125,7 +139,13 @@ pub fn build(
             .extra
             .get("thinking")
             .is_some_and(|t| t["type"] == "enabled");
-    if let Some(schema) = json_schema(req.response_format.as_ref()) {
+    let schema = json_schema(req.response_format.as_ref());
+    if let (Some(schema), true) = (&schema, native_json) {
+        body.insert(
+            "output_format".into(),
+            json!({"type": "json_schema", "schema": schema}),
+        );
+    } else if let Some(schema) = schema {
         tools.push(json!({"name": JSON_TOOL, "description": "Respond with a JSON object.", "input_schema": schema}));
         // Anthropic refuses a forced tool while thinking; then the model is left to choose it.
         tool_choice = Some(if thinking_on {

@@ -21,7 +21,8 @@ use crate::stream::ChunkStream;
 use crate::{CallOptions, ErrorKind, LlmError};
 
 const NAME: &str = "gemini";
-const DEFAULT_BASE: &str = "https://generativelanguage.googleapis.com";
+/// As LiteLLM: an `api_base` includes the API version (`.../v1beta`).
+const DEFAULT_BASE: &str = "https://generativelanguage.googleapis.com/v1beta";
 
 /// Where a Gemini model lives and how to authenticate there.
 pub struct Target {
@@ -242,7 +243,6 @@ impl Gemini {
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| DEFAULT_BASE.to_string())
             .trim_end_matches('/')
-            .trim_end_matches("/v1beta")
             .to_string()
     }
 }

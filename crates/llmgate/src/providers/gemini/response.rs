@@ -88,16 +88,24 @@ pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse
         if !calls.is_empty() && finish == "stop" {
             finish = "tool_calls";
         }
+        let mut message = ChatMessage {
+            role: "assistant".into(),
+            content: (!text.is_empty() || calls.is_empty() && finish != "content_filter")
+                .then_some(MessageContent::Text(text)),
+            tool_calls: (!calls.is_empty()).then_some(calls),
+            ..Default::default()
+        };
+        if !reasoning.is_empty() {
+            // As LiteLLM: the thoughts also as a thinking block, for clients written for Claude.
+            message.extra.insert(
+                "thinking_blocks".into(),
+                serde_json::json!([{"type": "thinking", "thinking": reasoning}]),
+            );
+            message.reasoning_content = Some(reasoning);
+        }
         choices.push(Choice {
             index: cand["index"].as_u64().unwrap_or(i as u64) as u32,
-            message: ChatMessage {
-                role: "assistant".into(),
-                content: (!text.is_empty() || calls.is_empty() && finish != "content_filter")
-                    .then_some(MessageContent::Text(text)),
-                tool_calls: (!calls.is_empty()).then_some(calls),
-                reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
-                ..Default::default()
-            },
+            message,
             finish_reason: Some(finish.into()),
             ..Default::default()
         });
@@ -114,9 +122,10 @@ pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse
         });
     }
     ChatCompletionResponse {
+        // LiteLLM uses Gemini's response id as it is.
         id: v["responseId"]
             .as_str()
-            .map(|id| format!("chatcmpl-{id}"))
+            .map(str::to_string)
             .unwrap_or_else(|| format!("chatcmpl-{}", uuid::Uuid::new_v4())),
         object: "chat.completion".into(),
         created,

@@ -65,6 +65,9 @@ impl StreamState {
         if !v["usageMetadata"].is_null() {
             self.usage = v["usageMetadata"].clone();
         }
+        if let Some(id) = v["responseId"].as_str() {
+            id.clone_into(&mut self.id);
+        }
         if let Some(m) = v["modelVersion"].as_str() {
             self.model = m.to_string();
         }

@@ -109,8 +109,8 @@ fn is_claude(model: &str) -> bool {
 
 /// The Anthropic body as Vertex wants it: the model in the URL, the version in the body.
 pub fn claude_body(req: &ChatCompletionRequest, opts: &CallOptions) -> Result<Value, LlmError> {
-    let mut body =
-        anthropic::request::build(req, &req.model, opts).map_err(|e| e.with_provider(NAME))?;
+    let mut body = anthropic::request::build_with(req, &req.model, opts, false)
+        .map_err(|e| e.with_provider(NAME))?;
     if let Some(o) = body.as_object_mut() {
         o.remove("model");
         o.insert("anthropic_version".into(), json!(CLAUDE_VERSION));
