@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 fn gemini_opts(mock: &MockServer) -> CallOptions {
     CallOptions {
-        api_base: Some(mock.base_url()),
+        // As with LiteLLM, a Gemini api_base includes the API version.
+        api_base: Some(format!("{}/v1beta", mock.base_url())),
         api_key: Some("gm-key".into()),
         ..Default::default()
     }

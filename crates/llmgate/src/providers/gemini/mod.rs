@@ -26,7 +26,7 @@ const DEFAULT_BASE: &str = "https://generativelanguage.googleapis.com/v1beta";
 
 /// Where a Gemini model lives and how to authenticate there.
 pub struct Target {
-    /// Up to and including the model: `{base}/v1beta/models/gemini-2.5-flash`.
+    /// Up to and including the model: `{api_base}/models/gemini-2.5-flash`.
     pub model_url: String,
     pub auth: Auth,
     /// The provider name errors carry.
@@ -230,7 +230,7 @@ impl Gemini {
         let base = Self::base(opts);
         let model = model.strip_prefix("models/").unwrap_or(model);
         Ok(Target {
-            model_url: format!("{base}/v1beta/models/{model}"),
+            model_url: format!("{base}/models/{model}"),
             auth: Auth::ApiKey(key),
             provider: NAME,
         })
