@@ -341,6 +341,25 @@ fn chunk_object() -> String {
     "chat.completion.chunk".to_string()
 }
 
+impl ChatCompletionChunk {
+    /// A chunk with one choice (index 0): what stream translations emit.
+    pub fn single(id: &str, created: u64, model: &str, delta: Delta, finish: Option<&str>) -> Self {
+        ChatCompletionChunk {
+            id: id.to_string(),
+            object: chunk_object(),
+            created,
+            model: model.to_string(),
+            choices: vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: finish.map(str::to_string),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ChunkChoice {
     #[serde(default)]

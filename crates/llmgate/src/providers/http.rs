@@ -116,3 +116,59 @@ pub fn sse_events(
         },
     )
 }
+
+/// Turns one upstream stream event into OpenAI chunks (a provider's stream translation).
+pub trait EventTranslator: Send + 'static {
+    /// `event` is the SSE `event:` name, if any; `data` the event's JSON.
+    fn on_event(
+        &mut self,
+        event: Option<&str>,
+        data: &serde_json::Value,
+    ) -> Result<Vec<llmgate_types::ChatCompletionChunk>, LlmError>;
+
+    /// After the upstream's last event (a closing usage chunk, say).
+    fn on_end(&mut self) -> Vec<llmgate_types::ChatCompletionChunk> {
+        Vec::new()
+    }
+}
+
+/// An SSE body translated event by event into OpenAI chunks, as they arrive. Nothing follows
+/// an error, so the client sees it as the stream's last item.
+pub fn translated_stream(
+    res: reqwest::Response,
+    provider: &'static str,
+    idle: Option<Duration>,
+    mut translator: impl EventTranslator,
+) -> crate::stream::ChunkStream {
+    let events = sse_events(res, provider, idle)
+        .map(Some)
+        .chain(futures::stream::once(async { None }));
+    let batches = events.scan(false, move |failed, ev| {
+        if *failed {
+            return futures::future::ready(None);
+        }
+        let batch = match ev {
+            None => Ok(translator.on_end()),
+            Some(Err(e)) => Err(e),
+            Some(Ok(ev)) if ev.data.trim().is_empty() => Ok(Vec::new()),
+            Some(Ok(ev)) => serde_json::from_str(&ev.data)
+                .map_err(|e| {
+                    LlmError::new(
+                        ErrorKind::InternalServer,
+                        format!("could not parse a stream event: {e}: {}", ev.data),
+                    )
+                    .with_provider(provider)
+                })
+                .and_then(|data| translator.on_event(ev.event.as_deref(), &data))
+                .map_err(|e| e.with_provider(provider)),
+        };
+        *failed = batch.is_err();
+        futures::future::ready(Some(batch))
+    });
+    Box::pin(batches.flat_map(|batch| {
+        futures::stream::iter(match batch {
+            Ok(chunks) => chunks.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        })
+    }))
+}

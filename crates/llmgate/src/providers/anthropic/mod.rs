@@ -6,11 +6,10 @@ pub mod response;
 pub mod stream;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use llmgate_types::{ChatCompletionRequest, ChatCompletionResponse};
 use serde_json::Value;
 
-use super::http::{header_pairs, json, send, sse_events};
+use super::http::{header_pairs, json, send, translated_stream};
 use super::{Ctx, Provider};
 use crate::client::Response;
 use crate::stream::ChunkStream;
@@ -199,30 +198,8 @@ pub(crate) async fn stream(
     let wait = cx.opts.stream_wait();
     let res = send(rb, provider, wait, false).await?;
     let headers = header_pairs(res.headers());
-    let mut state = stream::StreamState::new(crate::now_secs(), include_usage);
-    let chunks = sse_events(res, provider, wait)
-        .map(move |ev| {
-            let ev = ev?;
-            if ev.data.trim().is_empty() {
-                return Ok(vec![]);
-            }
-            let data: Value = serde_json::from_str(&ev.data).map_err(|e| {
-                LlmError::new(
-                    ErrorKind::InternalServer,
-                    format!("could not parse a stream event: {e}: {}", ev.data),
-                )
-                .with_provider(provider)
-            })?;
-            state
-                .on_event(ev.event.as_deref().unwrap_or(""), &data)
-                .map_err(|e| e.with_provider(provider))
-        })
-        .flat_map(|r: Result<Vec<_>, LlmError>| {
-            futures::stream::iter(match r {
-                Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
-                Err(e) => vec![Err(e)],
-            })
-        });
+    let state = stream::StreamState::new(crate::now_secs(), include_usage);
+    let chunks = translated_stream(res, provider, wait, state);
     Ok(Response {
         body: Box::pin(chunks),
         headers,

@@ -1,8 +1,6 @@
 //! Anthropic's SSE events → OpenAI chat chunks, one event at a time.
 
-use llmgate_types::{
-    ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, Usage,
-};
+use llmgate_types::{ChatCompletionChunk, Delta, FunctionCallDelta, ToolCallDelta, Usage};
 use serde_json::{json, Value};
 
 use super::request::JSON_TOOL;
@@ -37,19 +35,7 @@ impl StreamState {
     }
 
     fn chunk(&self, delta: Delta, finish: Option<&str>) -> ChatCompletionChunk {
-        ChatCompletionChunk {
-            id: self.id.clone(),
-            object: "chat.completion.chunk".into(),
-            created: self.created,
-            model: self.model.clone(),
-            choices: vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: finish.map(str::to_string),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }
+        ChatCompletionChunk::single(&self.id, self.created, &self.model, delta, finish)
     }
 
     fn tool(&self, block: u64) -> Option<(u32, bool)> {
@@ -221,5 +207,15 @@ fn merge(into: &mut Value, from: &Value) {
                 into.insert(k.clone(), v.clone());
             }
         }
+    }
+}
+
+impl crate::providers::http::EventTranslator for StreamState {
+    fn on_event(
+        &mut self,
+        event: Option<&str>,
+        data: &Value,
+    ) -> Result<Vec<ChatCompletionChunk>, LlmError> {
+        StreamState::on_event(self, event.unwrap_or(""), data)
     }
 }

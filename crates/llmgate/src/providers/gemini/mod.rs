@@ -8,13 +8,12 @@ pub mod schema;
 pub mod stream;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
 };
 use serde_json::{json, Value};
 
-use super::http::{header_pairs, json, send, sse_events};
+use super::http::{header_pairs, json, send, translated_stream};
 use super::{Ctx, Provider};
 use crate::client::Response;
 use crate::stream::ChunkStream;
@@ -116,43 +115,8 @@ pub async fn chat_stream(
     )
     .await?;
     let headers = header_pairs(res.headers());
-    let provider = t.provider;
-    let mut state = stream::StreamState::new(&req.model, crate::now_secs(), req.include_usage());
-    let events = sse_events(res, provider, wait)
-        .map(Some)
-        .chain(futures::stream::once(async { None }));
-    let chunks = events
-        .map(move |ev| -> Result<Vec<_>, LlmError> {
-            let Some(ev) = ev else {
-                return Ok(state.finish());
-            };
-            let ev = ev?;
-            if ev.data.trim().is_empty() {
-                return Ok(vec![]);
-            }
-            let v: Value = serde_json::from_str(&ev.data).map_err(|e| {
-                LlmError::new(
-                    ErrorKind::InternalServer,
-                    format!("could not parse a stream event: {e}: {}", ev.data),
-                )
-                .with_provider(provider)
-            })?;
-            state.on_event(&v)
-        })
-        .scan(false, |failed, r| {
-            // Nothing follows an error (not even the closing usage chunk).
-            if *failed {
-                return futures::future::ready(None);
-            }
-            *failed = r.is_err();
-            futures::future::ready(Some(r))
-        })
-        .flat_map(|r| {
-            futures::stream::iter(match r {
-                Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
-                Err(e) => vec![Err(e)],
-            })
-        });
+    let state = stream::StreamState::new(&req.model, crate::now_secs(), req.include_usage());
+    let chunks = translated_stream(res, t.provider, wait, state);
     Ok(Response {
         body: Box::pin(chunks),
         headers,

@@ -1,6 +1,6 @@
 //! Gemini's streamed `GenerateContentResponse`s (`alt=sse`) → OpenAI chat chunks.
 
-use llmgate_types::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
+use llmgate_types::{ChatCompletionChunk, Delta, FunctionCallDelta, ToolCallDelta};
 use serde_json::Value;
 
 use super::response::{call_id, finish_reason, usage};
@@ -32,19 +32,7 @@ impl StreamState {
     }
 
     fn chunk(&self, delta: Delta, finish: Option<&str>) -> ChatCompletionChunk {
-        ChatCompletionChunk {
-            id: self.id.clone(),
-            object: "chat.completion.chunk".into(),
-            created: self.created,
-            model: self.model.clone(),
-            choices: vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: finish.map(str::to_string),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }
+        ChatCompletionChunk::single(&self.id, self.created, &self.model, delta, finish)
     }
 
     /// One streamed response object; an `error` object is an error inside the stream.
@@ -132,5 +120,19 @@ impl StreamState {
             out.push(c);
         }
         out
+    }
+}
+
+impl crate::providers::http::EventTranslator for StreamState {
+    fn on_event(
+        &mut self,
+        _event: Option<&str>,
+        data: &Value,
+    ) -> Result<Vec<ChatCompletionChunk>, LlmError> {
+        StreamState::on_event(self, data)
+    }
+
+    fn on_end(&mut self) -> Vec<ChatCompletionChunk> {
+        self.finish()
     }
 }

@@ -148,3 +148,28 @@ pub async fn access_token(http: &reqwest::Client, sa: &ServiceAccount) -> Result
         .insert(key, (token.to_string(), Instant::now() + ttl));
     Ok(token.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_from_a_param_or_the_environment() {
+        let json = r#"{"client_email": "a@p.iam.gserviceaccount.com", "private_key": "k", "project_id": "p"}"#;
+        let sa = ServiceAccount::from_param(Some(&Value::String(json.into())))
+            .unwrap()
+            .unwrap();
+        assert_eq!(sa.token_uri, "https://oauth2.googleapis.com/token");
+        let obj: Value = serde_json::from_str(json).unwrap();
+        assert!(ServiceAccount::from_param(Some(&obj)).unwrap().is_some());
+
+        let path = std::env::temp_dir().join(format!("llmgate-sa-{}.json", std::process::id()));
+        std::fs::write(&path, json).unwrap();
+        // Tests run one per process (nextest), so the environment is this test's own.
+        std::env::set_var("GOOGLE_APPLICATION_CREDENTIALS", &path);
+        let sa = ServiceAccount::from_param(None).unwrap().unwrap();
+        assert_eq!(sa.project_id.as_deref(), Some("p"));
+        std::env::remove_var("GOOGLE_APPLICATION_CREDENTIALS");
+        assert!(ServiceAccount::from_param(Some(&Value::String("/no/such/file".into()))).is_err());
+    }
+}
