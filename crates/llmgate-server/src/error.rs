@@ -50,7 +50,11 @@ impl GatewayError {
             GatewayError::BadRequest(m) => (m.clone(), json!("invalid_request_error"), Value::Null),
             GatewayError::UnknownModel { route, model } => {
                 // LiteLLM prints Python's `None` for a request without a model.
-                let model = if model.is_empty() { "None" } else { model.as_str() };
+                let model = if model.is_empty() {
+                    "None"
+                } else {
+                    model.as_str()
+                };
                 let message = format!(
                     "{route}: Invalid model name passed in model={model}. Call `/v1/models` to view available models for your key."
                 );

@@ -91,7 +91,11 @@ pub struct LitellmParams {
     pub rpm: Option<u64>,
     #[serde(default, deserialize_with = "env::opt_u64")]
     pub tpm: Option<u64>,
-    #[serde(default, deserialize_with = "env::string_map", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "env::string_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub extra_headers: BTreeMap<String, String>,
     /// Usually a string; kept as JSON because LiteLLM also accepts objects.
     #[serde(default)]

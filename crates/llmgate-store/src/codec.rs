@@ -1,0 +1,193 @@
+//! Rows as JSON objects keyed by column name, with the SQL each column type needs on each
+//! database. Timestamps travel as milliseconds since the epoch, JSON and arrays as JSON values.
+
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Float,
+    Int,
+    Bool,
+    /// `TIMESTAMP(3)` (PostgreSQL) / UTC text (SQLite); milliseconds in rows.
+    Time,
+    /// `JSONB` / JSON text.
+    Json,
+    /// `TEXT[]` / JSON array text.
+    Array,
+}
+
+pub type Columns = &'static [(&'static str, Kind)];
+
+fn q(col: &str) -> String {
+    format!("\"{col}\"")
+}
+
+/// The select expression that reads `col` in the row format.
+fn select_expr(store: &Store, col: &str, kind: Kind) -> String {
+    let c = q(col);
+    match (store, kind) {
+        (Store::Postgres(_), Kind::Time) => {
+            format!("(EXTRACT(EPOCH FROM {c}) * 1000)::BIGINT AS {c}")
+        }
+        (Store::Postgres(_), Kind::Json) => format!("{c}::TEXT AS {c}"),
+        // INTEGER and BIGINT columns both read as i64.
+        (Store::Postgres(_), Kind::Int) => format!("{c}::BIGINT AS {c}"),
+        (Store::Postgres(_), Kind::Array) => format!("to_json({c})::TEXT AS {c}"),
+        (Store::Sqlite(_), Kind::Time) => {
+            format!("CAST(ROUND((julianday({c}) - 2440587.5) * 86400000) AS INTEGER) AS {c}")
+        }
+        _ => c,
+    }
+}
+
+/// The placeholder (with conversion) that writes parameter `n` into a `kind` column.
+pub fn param_expr(store: &Store, n: usize, kind: Kind) -> String {
+    match (store, kind) {
+        (Store::Postgres(_), Kind::Time) => {
+            format!("(TIMESTAMP 'epoch' + ${n}::BIGINT * INTERVAL '1 millisecond')")
+        }
+        (Store::Postgres(_), Kind::Json) => format!("${n}::JSONB"),
+        (Store::Postgres(_), Kind::Array) => {
+            format!("ARRAY(SELECT json_array_elements_text(${n}::JSON))")
+        }
+        (Store::Postgres(_), Kind::Float) => format!("${n}::DOUBLE PRECISION"),
+        (Store::Postgres(_), Kind::Int) => format!("${n}::BIGINT"),
+        (Store::Postgres(_), Kind::Bool) => format!("${n}::BOOLEAN"),
+        (Store::Postgres(_), Kind::Text) => format!("${n}::TEXT"),
+        (Store::Sqlite(_), Kind::Time) => {
+            format!("strftime('%Y-%m-%d %H:%M:%f', ?{n} / 1000.0, 'unixepoch')")
+        }
+        (Store::Sqlite(_), _) => format!("?{n}"),
+    }
+}
+
+pub fn select_list(store: &Store, cols: Columns) -> String {
+    cols.iter()
+        .map(|(c, k)| select_expr(store, c, *k))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A parameter value for a column; `None` binds SQL NULL.
+#[derive(Clone, Debug)]
+pub enum Param {
+    Text(Option<String>),
+    Float(Option<f64>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+}
+
+/// Converts a row value to the parameter a `kind` column takes.
+pub fn param(kind: Kind, v: &Value) -> Param {
+    match kind {
+        Kind::Text => Param::Text(v.as_str().map(str::to_string)),
+        Kind::Float => Param::Float(v.as_f64()),
+        Kind::Int | Kind::Time => Param::Int(v.as_i64()),
+        Kind::Bool => Param::Bool(v.as_bool()),
+        // The JSON columns we write are NOT NULL in LiteLLM's schema: null is the empty value.
+        Kind::Json if v.is_null() => Param::Text(Some("{}".into())),
+        Kind::Array if v.is_null() => Param::Text(Some("[]".into())),
+        Kind::Json | Kind::Array => Param::Text(Some(v.to_string())),
+    }
+}
+
+/// Runs a statement; returns the rows affected.
+pub async fn execute(store: &Store, sql: &str, params: Vec<Param>) -> Result<u64, StoreError> {
+    Ok(match store {
+        Store::Postgres(p) => bind_all!(sqlx::query(sql), params)
+            .execute(p)
+            .await?
+            .rows_affected(),
+        Store::Sqlite(p) => bind_all!(sqlx::query(sql), params)
+            .execute(p)
+            .await?
+            .rows_affected(),
+    })
+}
+
+fn decode<R: Row>(row: &R, cols: Columns) -> Result<Map<String, Value>, StoreError>
+where
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<f64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<bool>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let mut out = Map::new();
+    for (i, (col, kind)) in cols.iter().enumerate() {
+        let err = |e: sqlx::Error| StoreError::Row(format!("{col}: {e}"));
+        let v = match kind {
+            Kind::Text => row
+                .try_get::<Option<String>, _>(i)
+                .map_err(err)?
+                .map(Value::String),
+            Kind::Float => row
+                .try_get::<Option<f64>, _>(i)
+                .map_err(err)?
+                .map(Value::from),
+            Kind::Int | Kind::Time => row
+                .try_get::<Option<i64>, _>(i)
+                .map_err(err)?
+                .map(Value::from),
+            Kind::Bool => row
+                .try_get::<Option<bool>, _>(i)
+                .map_err(err)?
+                .map(Value::Bool),
+            Kind::Json | Kind::Array => row
+                .try_get::<Option<String>, _>(i)
+                .map_err(err)?
+                .map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t))),
+        };
+        out.insert(col.to_string(), v.unwrap_or(Value::Null));
+    }
+    Ok(out)
+}
+
+/// Runs a query whose select list is `select_list(store, cols)`.
+pub async fn fetch(
+    store: &Store,
+    sql: &str,
+    params: Vec<Param>,
+    cols: Columns,
+) -> Result<Vec<Map<String, Value>>, StoreError> {
+    match store {
+        Store::Postgres(p) => {
+            let rows = bind_all!(sqlx::query(sql), params).fetch_all(p).await?;
+            rows.iter().map(|r| decode(r, cols)).collect()
+        }
+        Store::Sqlite(p) => {
+            let rows = bind_all!(sqlx::query(sql), params).fetch_all(p).await?;
+            rows.iter().map(|r| decode(r, cols)).collect()
+        }
+    }
+}
+
+/// `INSERT INTO table (cols) VALUES (...)` for the columns present in `row`.
+pub fn insert_sql(
+    store: &Store,
+    table: &str,
+    cols: Columns,
+    row: &Map<String, Value>,
+) -> (String, Vec<Param>) {
+    let present: Vec<&(&str, Kind)> = cols.iter().filter(|(c, _)| row.contains_key(*c)).collect();
+    let names: Vec<String> = present.iter().map(|(c, _)| q(c)).collect();
+    let values: Vec<String> = present
+        .iter()
+        .enumerate()
+        .map(|(i, (_, k))| param_expr(store, i + 1, *k))
+        .collect();
+    let params = present.iter().map(|(c, k)| param(*k, &row[*c])).collect();
+    (
+        format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            q(table),
+            names.join(", "),
+            values.join(", ")
+        ),
+        params,
+    )
+}

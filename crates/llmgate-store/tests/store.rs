@@ -1,0 +1,165 @@
+//! The store against a real SQLite file and the PostgreSQL server on this machine.
+
+use llmgate_store::keys::{KeyFilter, KeyRow};
+use llmgate_store::spend::SpendLog;
+use llmgate_store::{now_ms, Store};
+use serde_json::json;
+
+/// A fresh database of each kind. PostgreSQL: `LLMGATE_TEST_PG` (default the local server).
+async fn stores() -> Vec<Store> {
+    let dir =
+        std::env::temp_dir().join(format!("llmgate-store-{}-{}", std::process::id(), now_ms()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = Store::connect(&format!("sqlite://{}", dir.join("t.db").display()))
+        .await
+        .unwrap();
+    let pg_base = std::env::var("LLMGATE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let admin = Store::connect(&format!("{pg_base}/postgres"))
+        .await
+        .expect("PostgreSQL is running");
+    let name = format!("llmgate_t_{}_{}", std::process::id(), now_ms());
+    if let Store::Postgres(p) = &admin {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(p)
+            .await
+            .unwrap();
+    }
+    let pg = Store::connect(&format!("{pg_base}/{name}")).await.unwrap();
+    vec![sqlite, pg]
+}
+
+/// Drops the PostgreSQL databases this test process created.
+async fn cleanup(stores: Vec<Store>) {
+    drop(stores);
+    let pg_base = std::env::var("LLMGATE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let Ok(Store::Postgres(admin)) = Store::connect(&format!("{pg_base}/postgres")).await else {
+        return;
+    };
+    let pattern = format!("llmgate_t_{}_%", std::process::id());
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE $1")
+            .bind(pattern)
+            .fetch_all(&admin)
+            .await
+            .unwrap_or_default();
+    for (name,) in names {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin)
+            .await;
+    }
+}
+
+fn key(token: &str) -> KeyRow {
+    KeyRow {
+        token: token.into(),
+        key_name: Some("sk-...abcd".into()),
+        key_alias: Some("alias".into()),
+        models: vec!["gpt-4o".into()],
+        metadata: json!({"team": "x"}),
+        max_budget: Some(1.5),
+        user_id: Some("u1".into()),
+        expires: Some(now_ms() + 3_600_000),
+        created_at: Some(now_ms()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn keys_round_trip_on_both_databases() {
+    let all = stores().await;
+    for store in all.clone() {
+        store.migrate().await.unwrap();
+        // Migrating twice changes nothing.
+        store.migrate().await.unwrap();
+        let k = key("hash-1");
+        store.insert_key(&k).await.unwrap();
+        let got = store.get_key("hash-1").await.unwrap().unwrap();
+        assert_eq!(got.models, vec!["gpt-4o"], "{}", store.kind());
+        assert_eq!(got.metadata, json!({"team": "x"}));
+        assert_eq!(got.max_budget, Some(1.5));
+        assert!(
+            (got.expires.unwrap() - k.expires.unwrap()).abs() <= 1,
+            "{} {:?}",
+            store.kind(),
+            got.expires
+        );
+        assert_eq!(got.spend, 0.0);
+
+        let mut changed = got.clone();
+        changed.blocked = Some(true);
+        changed.models = vec![];
+        assert!(store.update_key(&changed).await.unwrap());
+        let got = store.get_key("hash-1").await.unwrap().unwrap();
+        assert_eq!(got.blocked, Some(true));
+        assert!(got.models.is_empty());
+
+        store
+            .insert_key(&KeyRow {
+                user_id: Some("u2".into()),
+                ..key("hash-2")
+            })
+            .await
+            .unwrap();
+        let (page, total) = store
+            .list_keys(
+                &KeyFilter {
+                    user_id: Some("u2".into()),
+                    ..Default::default()
+                },
+                1,
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!((page.len(), total), (1, 1));
+        let (_, total) = store.list_keys(&KeyFilter::default(), 1, 1).await.unwrap();
+        assert_eq!(total, 2);
+
+        assert!(store.delete_key("hash-2").await.unwrap());
+        assert!(store.get_key("hash-2").await.unwrap().is_none());
+        assert!(store.get_key("nope").await.unwrap().is_none());
+    }
+    cleanup(all).await;
+}
+
+#[tokio::test]
+async fn spend_batches_are_idempotent_on_request_id() {
+    let all = stores().await;
+    for store in all.clone() {
+        store.migrate().await.unwrap();
+        store.insert_key(&key("hash-s")).await.unwrap();
+        let log = |id: &str, spend: f64| SpendLog {
+            request_id: id.into(),
+            call_type: "acompletion".into(),
+            api_key: "hash-s".into(),
+            spend,
+            total_tokens: 15,
+            prompt_tokens: 10,
+            completion_tokens: 5,
+            start_time: now_ms(),
+            end_time: now_ms(),
+            model: "gpt-4o".into(),
+            status: Some("success".into()),
+            request_tags: json!(["a"]),
+            ..Default::default()
+        };
+        let batch = vec![log("r1", 0.25), log("r2", 0.5)];
+        assert_eq!(store.write_spend(&batch).await.unwrap(), 2);
+        // The same batch again (a retry) adds nothing.
+        assert_eq!(store.write_spend(&batch).await.unwrap(), 0);
+        assert_eq!(store.write_spend(&[log("r3", 0.125)]).await.unwrap(), 1);
+        let k = store.get_key("hash-s").await.unwrap().unwrap();
+        assert!(
+            (k.spend - 0.875).abs() < 1e-12,
+            "{} {}",
+            store.kind(),
+            k.spend
+        );
+        let logs = store.spend_logs_for_key("hash-s").await.unwrap();
+        assert_eq!(logs.len(), 3);
+        assert_eq!(logs[0].request_tags, json!(["a"]));
+    }
+    cleanup(all).await;
+}
