@@ -1,4 +1,5 @@
-//! Who is calling. Today: the master key. The seam for virtual keys is [`authenticate`].
+//! Who is calling: the master key, or a virtual key (looked up once, then served from the
+//! key cache).
 
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
@@ -14,6 +15,15 @@ pub struct AuthContext {
     /// The key the caller presented (None when auth is off).
     pub api_key: Option<String>,
     pub is_master: bool,
+    /// The virtual key, when the caller used one.
+    pub key: Option<std::sync::Arc<crate::keys::CachedKey>>,
+}
+
+impl AuthContext {
+    /// Master key, or no auth configured at all.
+    pub fn is_admin(&self) -> bool {
+        self.is_master || self.key.is_none()
+    }
 }
 
 /// The headers LiteLLM reads a key from, in its order of preference.
@@ -45,29 +55,72 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Checks the presented key. Virtual keys will be looked up here (cached) when they exist.
-pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthContext, GatewayError> {
+/// Checks the presented key: the master key, else a virtual key (blocked and expired keys
+/// are refused).
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<AuthContext, GatewayError> {
     let presented = presented_key(headers);
     let Some(master) = state.master_key.as_deref() else {
         return Ok(AuthContext {
             api_key: presented,
             is_master: false,
+            key: None,
         });
     };
-    match presented {
-        None => Err(GatewayError::Auth(
+    let Some(k) = presented else {
+        return Err(GatewayError::Auth(
             "Authentication Error, No api key passed in.".into(),
-        )),
-        Some(k) if constant_time_eq(k.as_bytes(), master.as_bytes()) => Ok(AuthContext {
+        ));
+    };
+    if constant_time_eq(k.as_bytes(), master.as_bytes()) {
+        return Ok(AuthContext {
             api_key: Some(k),
             is_master: true,
-        }),
-        Some(k) => Err(GatewayError::Auth(format!(
-            "Authentication Error, Invalid proxy server token passed. Received API Key = {}, Key Hash (Token) ={}. Unable to find token in cache or `LiteLLM_VerificationTokenTable`",
-            abbreviate(&k),
-            hash_key(&k)
-        ))),
+            key: None,
+        });
     }
+    let hash = hash_key(&k);
+    let invalid = || {
+        GatewayError::Auth(format!(
+            "Authentication Error, Invalid proxy server token passed. Received API Key = {}, Key Hash (Token) ={hash}. Unable to find token in cache or `LiteLLM_VerificationTokenTable`",
+            abbreviate(&k)
+        ))
+    };
+    let Some(store) = &state.store else {
+        return Err(invalid());
+    };
+    let key = match state.keys.get(store, &hash).await {
+        Ok(Some(key)) => key,
+        Ok(None) => return Err(invalid()),
+        Err(e) => {
+            tracing::warn!(error = %e, "key lookup failed");
+            return Err(GatewayError::Unavailable(
+                "Authentication Error, the key database is unavailable".into(),
+            ));
+        }
+    };
+    if key.row.blocked == Some(true) {
+        return Err(GatewayError::Auth(format!(
+            "Authentication Error, Key is blocked. Update via `/key/unblock` if you're admin. Key={}",
+            abbreviate(&k)
+        )));
+    }
+    if let Some(expires) = key.row.expires {
+        if expires <= llmgate_store::now_ms() {
+            return Err(GatewayError::Auth(format!(
+                "Authentication Error - Expired Key. Key Expiry time {} and current time {}",
+                expires / 1000,
+                llmgate_store::now_ms() / 1000
+            )));
+        }
+    }
+    Ok(AuthContext {
+        api_key: Some(k),
+        is_master: false,
+        key: Some(key),
+    })
 }
 
 /// `sk-...abcd`: enough to recognise a key in a message without revealing it.
@@ -94,7 +147,7 @@ pub fn hash_key(key: &str) -> String {
 
 /// Middleware: authenticates every route it wraps and hands the context to the handler.
 pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    match authenticate(&state, req.headers()) {
+    match authenticate(&state, req.headers()).await {
         Ok(ctx) => {
             req.extensions_mut().insert(ctx);
             next.run(req).await

@@ -20,6 +20,17 @@ pub enum GatewayError {
     },
     NotFound(String),
     Internal(String),
+    /// A key may not do this (model access, admin routes).
+    Forbidden {
+        message: String,
+        kind: &'static str,
+    },
+    /// A budget is spent: LiteLLM answers 400 with type `budget_exceeded`.
+    BudgetExceeded(String),
+    /// Key management without a database.
+    NoDb,
+    /// The database is down and the answer needs it.
+    Unavailable(String),
 }
 
 impl From<LlmError> for GatewayError {
@@ -36,6 +47,9 @@ impl GatewayError {
             GatewayError::BadRequest(_) | GatewayError::UnknownModel { .. } => 400,
             GatewayError::NotFound(_) => 404,
             GatewayError::Internal(_) => 500,
+            GatewayError::Forbidden { .. } => 403,
+            GatewayError::BudgetExceeded(_) | GatewayError::NoDb => 400,
+            GatewayError::Unavailable(_) => 503,
         }
     }
 
@@ -65,6 +79,16 @@ impl GatewayError {
             }
             GatewayError::NotFound(m) => (m.clone(), json!("not_found_error"), Value::Null),
             GatewayError::Internal(m) => (m.clone(), json!("internal_server_error"), Value::Null),
+            GatewayError::Forbidden { message, kind } => {
+                (message.clone(), json!(kind), Value::Null)
+            }
+            GatewayError::BudgetExceeded(m) => (m.clone(), json!("budget_exceeded"), Value::Null),
+            GatewayError::NoDb => (
+                "No connected db.".into(),
+                json!("no_db_connection"),
+                Value::Null,
+            ),
+            GatewayError::Unavailable(m) => (m.clone(), json!("service_unavailable"), Value::Null),
         };
         json!({"error": {"message": message, "type": kind, "param": param, "code": status}})
     }

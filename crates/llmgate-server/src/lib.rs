@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod deployments;
 pub mod error;
+pub mod keys;
 pub mod routes;
 pub mod server;
 pub mod state;

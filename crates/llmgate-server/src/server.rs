@@ -33,6 +33,8 @@ pub enum StartError {
     Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
     Refused(String),
+    #[error("database: {0}")]
+    Db(#[from] llmgate_store::StoreError),
     #[error("cannot listen on {addr}: {err}")]
     Bind { addr: String, err: std::io::Error },
 }
@@ -116,12 +118,26 @@ async fn load_catalog() {
 /// The config must be loaded (see [`load_config`]) before the runtime starts: it may set
 /// environment variables, which is only sound while the process has one thread.
 pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
-    let state = AppState::new(cfg);
-    check_master_key(&state.config, state.master_key.as_deref())?;
     if cli.validate_config {
+        let state = AppState::new(cfg);
+        check_master_key(&state.config, state.master_key.as_deref())?;
         println!("config OK: {} deployments", state.deployments.all().len());
         return Ok(());
     }
+    // Refuse a weak master key before touching any database.
+    {
+        let probe = AppState::new(cfg.clone());
+        check_master_key(&probe.config, probe.master_key.as_deref())?;
+    }
+    let url = database_url(&cli, &cfg);
+    let store = llmgate_store::Store::connect(&url).await?;
+    store.migrate().await?;
+    tracing::info!(
+        database = store.kind(),
+        "keys and spend are stored in {}",
+        redact_url(&url)
+    );
+    let state = AppState::with_store(cfg, store);
     load_catalog().await;
     let addr = format!("{}:{}", cli.host, cli.port);
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -139,11 +155,54 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         "llmgate listening on http://{local}"
     );
     println!("llmgate listening on http://{local}");
-    let app = routes::router(state);
-    axum::serve(listener, app)
+    let app = routes::router(state.clone());
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|err| StartError::Bind { addr, err })
+        .map_err(|err| StartError::Bind { addr, err });
+    // Pending spend reaches the database before the process ends.
+    if let Some(w) = &state.spend {
+        w.flush().await;
+    }
+    served
+}
+
+/// `general_settings.database_url`, `DATABASE_URL`, else an SQLite file next to the config
+/// (`LLMGATE_DB_PATH` overrides the path).
+fn database_url(cli: &Cli, cfg: &Config) -> String {
+    if let Some(url) = cfg
+        .general_settings
+        .database_url
+        .as_ref()
+        .map(|u| u.expose().to_string())
+        .filter(|u| !u.is_empty())
+    {
+        return url;
+    }
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        if !url.is_empty() {
+            return url;
+        }
+    }
+    let path = std::env::var("LLMGATE_DB_PATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            let dir = cli
+                .config
+                .as_ref()
+                .and_then(|c| c.parent().map(std::path::Path::to_path_buf))
+                .unwrap_or_default();
+            dir.join("llmgate.db")
+        });
+    format!("sqlite://{}", path.display())
+}
+
+/// The URL without its password, for the log.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
 }
 
 async fn shutdown_signal() {

@@ -15,6 +15,10 @@ pub struct Inner {
     /// Retries after the first attempt, across deployments of the group.
     pub num_retries: u32,
     pub config: Config,
+    /// The database of keys and spend; None runs without virtual keys (as LiteLLM without one).
+    pub store: Option<llmgate_store::Store>,
+    pub keys: crate::keys::KeyCache,
+    pub spend: Option<crate::keys::spend::SpendWriter>,
 }
 
 impl std::ops::Deref for AppState {
@@ -26,6 +30,16 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(config: Config) -> AppState {
+        AppState::build(config, None)
+    }
+
+    /// With a migrated store: virtual keys, key management and spend tracking. Starts the spend
+    /// writer, so it must run inside the runtime.
+    pub fn with_store(config: Config, store: llmgate_store::Store) -> AppState {
+        AppState::build(config, Some(store))
+    }
+
+    fn build(config: Config, store: Option<llmgate_store::Store>) -> AppState {
         let client = llmgate::Client::new();
         let deployments = Deployments::from_config(&config, &client);
         let master_key = config
@@ -40,12 +54,26 @@ impl AppState {
             .num_retries
             .or(config.litellm_settings.num_retries)
             .unwrap_or(0);
+        let interval = config
+            .general_settings
+            .extra
+            .get("proxy_batch_write_at")
+            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
+            .filter(|s| *s > 0.0)
+            .map(std::time::Duration::from_secs_f64)
+            .unwrap_or(crate::keys::spend::DEFAULT_INTERVAL);
+        let spend = store
+            .clone()
+            .map(|s| crate::keys::spend::SpendWriter::start(s, interval));
         AppState(Arc::new(Inner {
             client,
             deployments,
             master_key,
             num_retries,
             config,
+            store,
+            keys: Default::default(),
+            spend,
         }))
     }
 }

@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use futures::Stream;
 use llmgate::{
     CallOptions, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, ChunkStream,
@@ -22,8 +23,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::proxy::{self, call_with_retries, error_response, json_response, sse_response};
+use crate::auth::AuthContext;
 use crate::deployments::Deployment;
 use crate::error::GatewayError;
+use crate::keys::access;
 use crate::state::AppState;
 
 type SdkResult<T> = Result<llmgate::Response<T>, LlmError>;
@@ -31,6 +34,8 @@ type SdkResult<T> = Result<llmgate::Response<T>, LlmError>;
 pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     /// The path LiteLLM names in errors (`/chat/completions`).
     const ROUTE: &'static str;
+    /// LiteLLM's `call_type` in spend logs.
+    const CALL_TYPE: &'static str;
     type Answer: Serialize + Send + 'static;
     type Chunk: Serialize + Send + 'static;
     type Chunks: Stream<Item = Result<Self::Chunk, LlmError>> + Send + 'static;
@@ -53,6 +58,16 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     /// Restamps the public model name; returns the usage to price.
     fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage>;
     fn finish_chunk(chunk: &mut Self::Chunk, group: &str, deployment: &Deployment);
+    /// Asks the upstream for a closing usage chunk (to price the stream); returns whether the
+    /// client had asked for it itself.
+    fn ask_usage(&mut self) -> bool {
+        true
+    }
+    fn chunk_usage(_chunk: &Self::Chunk) -> Option<&Usage> {
+        None
+    }
+    /// The request's `user` (the end user, for spend logs and end-user budgets).
+    fn end_user(&self) -> Option<String>;
 }
 
 /// A deployment's call options, or a copy with headers the client asked to forward.
@@ -92,24 +107,27 @@ fn forwarded(headers: &HeaderMap) -> Vec<(String, String)> {
 
 pub async fn serve<E: Endpoint>(
     State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle::<E>(state, None, forwarded(&headers), body).await
+    handle::<E>(state, auth, None, forwarded(&headers), body).await
 }
 
 /// Azure-style and engine paths name the model in the URL.
 pub async fn serve_for_model<E: Endpoint>(
     State(state): State<AppState>,
     Path(model): Path<String>,
+    Extension(auth): Extension<AuthContext>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle::<E>(state, Some(model), forwarded(&headers), body).await
+    handle::<E>(state, auth, Some(model), forwarded(&headers), body).await
 }
 
 async fn handle<E: Endpoint>(
     state: AppState,
+    auth: AuthContext,
     path_model: Option<String>,
     forward: Vec<(String, String)>,
     body: Bytes,
@@ -127,6 +145,18 @@ async fn handle<E: Endpoint>(
     }
     proxy::strip_proxy_fields(req.extra_mut());
     let group = std::mem::take(req.model_mut());
+    if let Some(key) = &auth.key {
+        if let Err(e) = access::check(key, &group) {
+            return error_response(e, None);
+        }
+    }
+    let end_user = req.end_user();
+    // With spend tracking, a stream is priced from the upstream's usage chunk.
+    let client_wants_usage = if state.spend.is_some() && req.is_stream() {
+        req.ask_usage()
+    } else {
+        true
+    };
     let call = |model: String| {
         let mut r = req.clone();
         *r.model_mut() = model;
@@ -141,8 +171,21 @@ async fn handle<E: Endpoint>(
         return match res {
             Ok((stream, meta)) => {
                 let dep = meta.deployment.clone();
+                let meta_for_spend = meta.clone();
                 sse_response(stream, &meta, move |c: &mut E::Chunk| {
-                    E::finish_chunk(c, &group, &dep)
+                    E::finish_chunk(c, &group, &dep);
+                    if let Some(u) = E::chunk_usage(c) {
+                        let call = access::Call {
+                            call_type: E::CALL_TYPE,
+                            meta: &meta_for_spend,
+                            usage: Some(u),
+                            cost: dep.cost(u),
+                            end_user: end_user.clone(),
+                        };
+                        access::record(&state, &auth, call);
+                        return client_wants_usage;
+                    }
+                    true
                 })
             }
             Err((e, meta)) => error_response(e, meta.as_ref()),
@@ -155,7 +198,16 @@ async fn handle<E: Endpoint>(
     .await;
     match res {
         Ok((mut answer, meta)) => {
-            let cost = E::finish(&mut answer, &group).and_then(|u| meta.deployment.cost(u));
+            let usage = E::finish(&mut answer, &group);
+            let cost = usage.and_then(|u| meta.deployment.cost(u));
+            let call = access::Call {
+                call_type: E::CALL_TYPE,
+                meta: &meta,
+                usage,
+                cost,
+                end_user,
+            };
+            access::record(&state, &auth, call);
             json_response(&answer, &meta, cost)
         }
         Err((e, meta)) => error_response(e, meta.as_ref()),
@@ -164,6 +216,7 @@ async fn handle<E: Endpoint>(
 
 impl Endpoint for ChatCompletionRequest {
     const ROUTE: &'static str = "/chat/completions";
+    const CALL_TYPE: &'static str = "acompletion";
     type Answer = ChatCompletionResponse;
     type Chunk = ChatCompletionChunk;
     type Chunks = ChunkStream;
@@ -201,10 +254,26 @@ impl Endpoint for ChatCompletionRequest {
             }
         }
     }
+    fn ask_usage(&mut self) -> bool {
+        if self.include_usage() {
+            return true;
+        }
+        self.stream_options
+            .get_or_insert_with(Default::default)
+            .include_usage = Some(true);
+        false
+    }
+    fn chunk_usage(c: &Self::Chunk) -> Option<&Usage> {
+        c.usage.as_ref()
+    }
+    fn end_user(&self) -> Option<String> {
+        self.user.clone()
+    }
 }
 
 impl Endpoint for CompletionRequest {
     const ROUTE: &'static str = "/completions";
+    const CALL_TYPE: &'static str = "atext_completion";
     type Answer = CompletionResponse;
     type Chunk = CompletionResponse;
     type Chunks = CompletionChunkStream;
@@ -236,10 +305,30 @@ impl Endpoint for CompletionRequest {
     fn finish_chunk(c: &mut Self::Chunk, group: &str, _dep: &Deployment) {
         group.clone_into(&mut c.model);
     }
+    fn ask_usage(&mut self) -> bool {
+        let asked = self
+            .stream_options
+            .as_ref()
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false);
+        if !asked {
+            self.stream_options
+                .get_or_insert_with(Default::default)
+                .include_usage = Some(true);
+        }
+        asked
+    }
+    fn chunk_usage(c: &Self::Chunk) -> Option<&Usage> {
+        c.usage.as_ref()
+    }
+    fn end_user(&self) -> Option<String> {
+        self.user.clone()
+    }
 }
 
 impl Endpoint for EmbeddingRequest {
     const ROUTE: &'static str = "/embeddings";
+    const CALL_TYPE: &'static str = "aembedding";
     type Answer = EmbeddingResponse;
     type Chunk = EmbeddingResponse;
     type Chunks = futures::stream::Empty<Result<EmbeddingResponse, LlmError>>;
@@ -267,4 +356,7 @@ impl Endpoint for EmbeddingRequest {
         answer.usage.as_ref()
     }
     fn finish_chunk(_: &mut Self::Chunk, _: &str, _: &Deployment) {}
+    fn end_user(&self) -> Option<String> {
+        self.user.clone()
+    }
 }

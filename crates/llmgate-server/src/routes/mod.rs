@@ -2,6 +2,7 @@
 
 pub mod endpoint;
 pub mod health;
+pub mod keys;
 pub mod models;
 pub mod proxy;
 pub mod utils;
@@ -52,6 +53,13 @@ pub fn router(state: AppState) -> Router {
     }
     authed = authed
         .route("/health", get(health::health))
+        .route("/key/generate", post(keys::generate))
+        .route("/key/info", get(keys::info))
+        .route("/key/update", post(keys::update))
+        .route("/key/delete", post(keys::delete))
+        .route("/key/list", get(keys::list))
+        .route("/key/block", post(keys::block))
+        .route("/key/unblock", post(keys::unblock))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
 
     let open = Router::new()

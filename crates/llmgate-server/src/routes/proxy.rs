@@ -68,6 +68,7 @@ pub fn strip_proxy_fields(extra: &mut Map<String, Value>) {
 }
 
 /// How one call went, for the response headers.
+#[derive(Clone)]
 pub struct CallMeta {
     pub start: Instant,
     pub call_id: String,
@@ -258,7 +259,8 @@ pub fn sse_response<T, S, F>(stream: S, meta: &CallMeta, fix: F) -> Response
 where
     T: Serialize + Send + 'static,
     S: Stream<Item = Result<T, LlmError>> + Send + 'static,
-    F: FnMut(&mut T) + Send + 'static,
+    // Adjusts a chunk; `false` drops it (a usage chunk asked for only to price the call).
+    F: FnMut(&mut T) -> bool + Send + 'static,
 {
     let group = meta.model_group.clone();
     let body = futures::stream::unfold(
@@ -267,20 +269,24 @@ where
             if done {
                 return None;
             }
-            let out = match s.next().await {
-                Some(Ok(mut item)) => {
-                    fix(&mut item);
-                    return Some((
-                        Ok::<_, std::convert::Infallible>(sse_data(&item)),
-                        (s, fix, group, false),
-                    ));
+            let out = loop {
+                match s.next().await {
+                    Some(Ok(mut item)) => {
+                        if !fix(&mut item) {
+                            continue;
+                        }
+                        return Some((
+                            Ok::<_, std::convert::Infallible>(sse_data(&item)),
+                            (s, fix, group, false),
+                        ));
+                    }
+                    Some(Err(e)) => {
+                        let e = GatewayError::Llm(e.with_model(&group));
+                        tracing::warn!(model = %group, error = %e.body(), "upstream stream failed");
+                        break sse_data(&e.body());
+                    }
+                    None => break Bytes::from_static(b"data: [DONE]\n\n"),
                 }
-                Some(Err(e)) => {
-                    let e = GatewayError::Llm(e.with_model(&group));
-                    tracing::warn!(model = %group, error = %e.body(), "upstream stream failed");
-                    sse_data(&e.body())
-                }
-                None => Bytes::from_static(b"data: [DONE]\n\n"),
             };
             Some((Ok(out), (s, fix, group, true)))
         },

@@ -1,0 +1,98 @@
+//! What a virtual key may do on an LLM request (models, budget), and what the request costs it.
+
+use llmgate::Usage;
+use llmgate_store::spend::SpendLog;
+
+use super::CachedKey;
+use crate::auth::{abbreviate, AuthContext};
+use crate::error::GatewayError;
+use crate::routes::proxy::CallMeta;
+use crate::state::AppState;
+
+/// Model access and budget, checked before the call (against the key's live spend).
+pub fn check(key: &CachedKey, group: &str) -> Result<(), GatewayError> {
+    let models = &key.row.models;
+    let allowed = models.is_empty()
+        || models.iter().any(|m| {
+            m == group
+                || m == "all-proxy-models"
+                || m.strip_suffix('*').is_some_and(|p| group.starts_with(p))
+        });
+    if !allowed {
+        return Err(GatewayError::Forbidden {
+            message: format!(
+                "key not allowed to access model. This key can only access models={models:?}. Tried to access {group}"
+            ),
+            kind: "key_model_access_denied",
+        });
+    }
+    if let Some(max) = key.row.max_budget {
+        let spend = key.spend();
+        if spend >= max {
+            let name = key
+                .row
+                .key_name
+                .clone()
+                .unwrap_or_else(|| abbreviate(&key.row.token));
+            return Err(GatewayError::BudgetExceeded(format!(
+                "Budget has been exceeded! Key={name} Current cost: {spend}, Max budget: {max}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What one successful call is recorded as.
+pub struct Call<'a> {
+    pub call_type: &'static str,
+    pub meta: &'a CallMeta,
+    pub usage: Option<&'a Usage>,
+    pub cost: Option<f64>,
+    pub end_user: Option<String>,
+}
+
+/// Adds the call's cost to the key's live spend and queues its spend log.
+pub fn record(state: &AppState, auth: &AuthContext, call: Call<'_>) {
+    let Some(writer) = &state.spend else { return };
+    let cost = call.cost.unwrap_or(0.0);
+    if let Some(key) = &auth.key {
+        key.add_spend(cost);
+    }
+    let now = llmgate_store::now_ms();
+    let elapsed = call.meta.start.elapsed().as_millis() as i64;
+    let tokens = |f: fn(&Usage) -> u64| call.usage.map(|u| f(u) as i64).unwrap_or(0);
+    let key = auth.key.as_ref().map(|k| &k.row);
+    writer.record(SpendLog {
+        request_id: call.meta.call_id.clone(),
+        call_type: call.call_type.into(),
+        api_key: key.map(|k| k.token.clone()).unwrap_or_default(),
+        spend: cost,
+        total_tokens: tokens(|u| u.total_tokens),
+        prompt_tokens: tokens(|u| u.prompt_tokens),
+        completion_tokens: tokens(|u| u.completion_tokens),
+        start_time: now - elapsed,
+        end_time: now,
+        request_duration_ms: Some(elapsed),
+        model: call.meta.deployment.model.clone(),
+        model_id: Some(call.meta.deployment.id.clone()),
+        model_group: Some(call.meta.model_group.clone()),
+        custom_llm_provider: call
+            .meta
+            .deployment
+            .model
+            .split_once('/')
+            .map(|(p, _)| p.to_string()),
+        api_base: Some(call.meta.deployment.api_base.clone()),
+        user: key.and_then(|k| k.user_id.clone()),
+        metadata: serde_json::json!({}),
+        cache_hit: Some("False".into()),
+        request_tags: serde_json::json!([]),
+        team_id: key.and_then(|k| k.team_id.clone()),
+        organization_id: key.and_then(|k| k.organization_id.clone()),
+        end_user: call.end_user,
+        requester_ip_address: None,
+        status: Some("success".into()),
+        litellm_call_id: Some(call.meta.call_id.clone()),
+        user_id: key.and_then(|k| k.user_id.clone()),
+    });
+}

@@ -1,0 +1,486 @@
+//! Key management as LiteLLM's proxy serves it: `/key/generate`, `/key/info`, `/key/update`,
+//! `/key/delete`, `/key/list`, `/key/block`, `/key/unblock`. Admin only (the master key).
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use llmgate_store::keys::{KeyFilter, KeyRow};
+use llmgate_store::{now_ms, Store};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::proxy::parse_body;
+use crate::auth::{abbreviate, hash_key, AuthContext};
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+fn admin<'a>(
+    state: &'a AppState,
+    auth: &AuthContext,
+    route: &str,
+) -> Result<&'a Store, GatewayError> {
+    if !auth.is_admin() {
+        return Err(GatewayError::Auth(format!(
+            "Authentication Error, only the proxy admin can call {route}"
+        )));
+    }
+    state.store.as_ref().ok_or(GatewayError::NoDb)
+}
+
+fn db(e: llmgate_store::StoreError) -> GatewayError {
+    GatewayError::Internal(e.to_string())
+}
+
+/// `"30s"`, `"5m"`, `"1h"`, `"30d"`, `"1mo"` → milliseconds.
+pub fn duration_ms(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        "mo" => 30 * 86_400_000,
+        "y" => 365 * 86_400_000,
+        _ => return None,
+    };
+    Some(n * unit_ms)
+}
+
+/// The fields of `/key/generate` and `/key/update` we store.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KeyFields {
+    key: Option<String>,
+    key_alias: Option<String>,
+    duration: Option<String>,
+    models: Option<Vec<String>>,
+    max_budget: Option<f64>,
+    budget_duration: Option<String>,
+    soft_budget: Option<f64>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+    max_parallel_requests: Option<i64>,
+    model_max_budget: Option<Map<String, Value>>,
+    model_rpm_limit: Option<Value>,
+    model_tpm_limit: Option<Value>,
+    user_id: Option<String>,
+    team_id: Option<String>,
+    organization_id: Option<String>,
+    metadata: Option<Map<String, Value>>,
+    tags: Option<Vec<String>>,
+    allowed_routes: Option<Vec<String>>,
+    blocked: Option<bool>,
+    aliases: Option<Map<String, Value>>,
+    permissions: Option<Map<String, Value>>,
+    config: Option<Map<String, Value>>,
+    send_invite_email: Option<bool>,
+    key_type: Option<String>,
+}
+
+impl KeyFields {
+    fn apply(self, row: &mut KeyRow) -> Result<(), GatewayError> {
+        let bad = |m: String| GatewayError::BadRequest(m);
+        if let Some(d) = &self.duration {
+            let ms = duration_ms(d).ok_or_else(|| {
+                bad(format!(
+                    "invalid duration '{d}': use e.g. 30s, 1h, 30d, 1mo"
+                ))
+            })?;
+            row.expires = Some(now_ms() + ms);
+        }
+        if let Some(d) = &self.budget_duration {
+            let ms = duration_ms(d).ok_or_else(|| bad(format!("invalid budget_duration '{d}'")))?;
+            row.budget_duration = Some(d.clone());
+            row.budget_reset_at = Some(now_ms() + ms);
+        }
+        if let Some(b) = self.max_budget {
+            if b < 0.0 {
+                return Err(bad("max_budget must not be negative".into()));
+            }
+            row.max_budget = Some(b);
+        }
+        let mut metadata = row.metadata.as_object().cloned().unwrap_or_default();
+        if let Some(m) = self.metadata {
+            metadata.extend(m);
+        }
+        // LiteLLM keeps these in the key's metadata.
+        for (k, v) in [
+            ("tags", self.tags.map(|t| json!(t))),
+            ("model_rpm_limit", self.model_rpm_limit),
+            ("model_tpm_limit", self.model_tpm_limit),
+            ("soft_budget", self.soft_budget.map(|b| json!(b))),
+        ] {
+            if let Some(v) = v {
+                metadata.insert(k.into(), v);
+            }
+        }
+        row.metadata = Value::Object(metadata);
+        macro_rules! set {
+            ($($f:ident),*) => {$( if let Some(v) = self.$f { row.$f = Some(v); } )*};
+        }
+        set!(
+            key_alias,
+            tpm_limit,
+            rpm_limit,
+            max_parallel_requests,
+            user_id,
+            team_id,
+            organization_id,
+            blocked
+        );
+        if let Some(m) = self.models {
+            row.models = m;
+        }
+        if let Some(r) = self.allowed_routes {
+            row.allowed_routes = r;
+        }
+        for (dst, src) in [
+            (&mut row.model_max_budget, self.model_max_budget),
+            (&mut row.aliases, self.aliases),
+            (&mut row.permissions, self.permissions),
+            (&mut row.config, self.config),
+        ] {
+            if let Some(m) = src {
+                *dst = Value::Object(m);
+            }
+        }
+        let _ = (self.send_invite_email, self.key_type);
+        Ok(())
+    }
+}
+
+/// A row as LiteLLM reports it (`/key/info`'s `info`, `/key/update`'s answer).
+fn public(row: &KeyRow, spend: f64) -> Value {
+    let mut v = serde_json::to_value(row).unwrap_or(Value::Null);
+    v["spend"] = json!(spend);
+    for k in ["expires", "budget_reset_at", "created_at", "updated_at"] {
+        if let Some(ms) = v[k].as_i64() {
+            v[k] = json!(iso(ms));
+        }
+    }
+    v
+}
+
+/// RFC 3339 in UTC, as LiteLLM's datetimes serialise.
+fn iso(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+/// `sk-` and 128 random bits (LiteLLM's keys carry the same entropy).
+fn new_secret() -> String {
+    format!("sk-{}", uuid::Uuid::new_v4().simple())
+}
+
+pub async fn generate(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin(&state, &auth, "/key/generate")?;
+        let fields: KeyFields = if body.is_empty() {
+            KeyFields::default()
+        } else {
+            parse_body(&body)?
+        };
+        let secret = fields.key.clone().unwrap_or_else(new_secret);
+        if !secret.starts_with("sk-") {
+            return Err(GatewayError::BadRequest(format!(
+                "Invalid key format. LiteLLM Virtual Key must start with 'sk-'. Received: {}",
+                abbreviate(&secret)
+            )));
+        }
+        let hash = hash_key(&secret);
+        if store.get_key(&hash).await.map_err(db)?.is_some() {
+            return Err(GatewayError::BadRequest(
+                "a key with this value already exists".into(),
+            ));
+        }
+        let now = now_ms();
+        let mut row = KeyRow {
+            token: hash.clone(),
+            key_name: Some(abbreviate(&secret)),
+            created_at: Some(now),
+            updated_at: Some(now),
+            created_by: Some("default_user_id".into()),
+            updated_by: Some("default_user_id".into()),
+            ..Default::default()
+        };
+        fields.apply(&mut row)?;
+        store.insert_key(&row).await.map_err(db)?;
+        state.keys.put(row.clone());
+        let mut out = public(&row, 0.0);
+        out["key"] = json!(secret);
+        out["token"] = json!(hash);
+        out["token_id"] = json!(hash);
+        Ok(Json(out).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct KeyQuery {
+    key: Option<String>,
+}
+
+/// The hash of a key given as the secret (`sk-...`) or already as its hash.
+fn token_of(key: &str) -> String {
+    if key.starts_with("sk-") {
+        hash_key(key)
+    } else {
+        key.to_string()
+    }
+}
+
+pub async fn info(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<KeyQuery>,
+) -> Response {
+    run(async {
+        // A key may always read its own info.
+        let key = match (&q.key, &auth.key) {
+            (None, Some(own)) => {
+                return Ok(Json(
+                    json!({"key": own.row.token, "info": public(&own.row, own.spend())}),
+                )
+                .into_response())
+            }
+            (Some(k), _) => k.clone(),
+            (None, None) => {
+                return Err(GatewayError::BadRequest(
+                    "key is required (?key=sk-...)".into(),
+                ))
+            }
+        };
+        let token = token_of(&key);
+        let own = auth.key.as_ref().is_some_and(|k| k.row.token == token);
+        let store = if own {
+            state.store.as_ref().ok_or(GatewayError::NoDb)?
+        } else {
+            admin(&state, &auth, "/key/info")?
+        };
+        let cached = state.keys.get(store, &token).await.map_err(db)?;
+        let k = cached.ok_or_else(|| {
+            GatewayError::NotFound(format!("Key not found: {}", abbreviate(&key)))
+        })?;
+        Ok(Json(json!({"key": key, "info": public(&k.row, k.spend())})).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    key: String,
+    #[serde(flatten)]
+    fields: Value,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin(&state, &auth, "/key/update")?;
+        let b: UpdateBody = parse_body(&body)?;
+        let fields: KeyFields = serde_json::from_value(b.fields)
+            .map_err(|e| GatewayError::BadRequest(format!("Invalid request body: {e}")))?;
+        if fields.key.is_some() {
+            return Err(GatewayError::BadRequest(
+                "the key value cannot be changed; use /key/regenerate".into(),
+            ));
+        }
+        let token = token_of(&b.key);
+        let mut row = store.get_key(&token).await.map_err(db)?.ok_or_else(|| {
+            GatewayError::NotFound(format!("Key not found: {}", abbreviate(&b.key)))
+        })?;
+        fields.apply(&mut row)?;
+        row.updated_at = Some(now_ms());
+        store.update_key(&row).await.map_err(db)?;
+        let k = state.keys.put(row);
+        Ok(Json(public(&k.row, k.spend())).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteBody {
+    #[serde(default)]
+    keys: Vec<String>,
+    #[serde(default)]
+    key_aliases: Vec<String>,
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin(&state, &auth, "/key/delete")?;
+        let b: DeleteBody = parse_body(&body)?;
+        if b.keys.is_empty() && b.key_aliases.is_empty() {
+            return Err(GatewayError::BadRequest(
+                "keys or key_aliases is required".into(),
+            ));
+        }
+        let mut tokens: Vec<(String, String)> =
+            b.keys.iter().map(|k| (k.clone(), token_of(k))).collect();
+        for alias in &b.key_aliases {
+            let (rows, _) = store
+                .list_keys(
+                    &KeyFilter {
+                        key_alias: Some(alias.clone()),
+                        ..Default::default()
+                    },
+                    1,
+                    1000,
+                )
+                .await
+                .map_err(db)?;
+            tokens.extend(rows.into_iter().map(|r| (alias.clone(), r.token)));
+        }
+        let mut deleted = Vec::new();
+        for (given, token) in tokens {
+            if store.delete_key(&token).await.map_err(db)? {
+                state.keys.remove(&token);
+                deleted.push(given);
+            } else {
+                return Err(GatewayError::NotFound(format!(
+                    "Key not found: {}",
+                    abbreviate(&given)
+                )));
+            }
+        }
+        Ok(Json(json!({"deleted_keys": deleted})).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<u64>,
+    size: Option<u64>,
+    user_id: Option<String>,
+    team_id: Option<String>,
+    organization_id: Option<String>,
+    key_alias: Option<String>,
+    return_full_object: Option<bool>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    run(async {
+        let store = admin(&state, &auth, "/key/list")?;
+        let page = q.page.unwrap_or(1).max(1);
+        let size = q.size.unwrap_or(10).clamp(1, 100);
+        let filter = KeyFilter { user_id: q.user_id, team_id: q.team_id, organization_id: q.organization_id, key_alias: q.key_alias };
+        let (rows, total) = store.list_keys(&filter, page, size).await.map_err(db)?;
+        let keys: Vec<Value> = if q.return_full_object.unwrap_or(false) {
+            rows.iter().map(|r| public(r, r.spend)).collect()
+        } else {
+            rows.iter().map(|r| json!(r.token)).collect()
+        };
+        Ok(Json(json!({"keys": keys, "total_count": total, "current_page": page, "total_pages": total.div_ceil(size)})).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockBody {
+    key: String,
+}
+
+async fn set_blocked(
+    state: AppState,
+    auth: AuthContext,
+    body: Bytes,
+    blocked: bool,
+) -> Result<Response, GatewayError> {
+    let store = admin(
+        &state,
+        &auth,
+        if blocked {
+            "/key/block"
+        } else {
+            "/key/unblock"
+        },
+    )?;
+    let b: BlockBody = parse_body(&body)?;
+    let token = token_of(&b.key);
+    let mut row =
+        store.get_key(&token).await.map_err(db)?.ok_or_else(|| {
+            GatewayError::NotFound(format!("Key not found: {}", abbreviate(&b.key)))
+        })?;
+    row.blocked = Some(blocked);
+    row.updated_at = Some(now_ms());
+    store.update_key(&row).await.map_err(db)?;
+    let k = state.keys.put(row);
+    Ok(Json(public(&k.row, k.spend())).into_response())
+}
+
+pub async fn block(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(set_blocked(state, auth, body, true)).await
+}
+
+pub async fn unblock(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(set_blocked(state, auth, body, false)).await
+}
+
+async fn run(f: impl std::future::Future<Output = Result<Response, GatewayError>>) -> Response {
+    f.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_dates() {
+        assert_eq!(duration_ms("30s"), Some(30_000));
+        assert_eq!(duration_ms("1h"), Some(3_600_000));
+        assert_eq!(duration_ms("30d"), Some(30 * 86_400_000));
+        assert_eq!(duration_ms("1mo"), Some(30 * 86_400_000));
+        assert_eq!(duration_ms("soon"), None);
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}
