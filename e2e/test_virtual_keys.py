@@ -1,0 +1,133 @@
+"""Virtual keys through the real binary: key management with the master key, then the keys
+used by the official `openai` client, on the embedded SQLite and on PostgreSQL."""
+import json
+import os
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import openai
+import pytest
+
+from conftest import MASTER, Gateway, models_yaml
+
+PG = os.environ.get("LLMGATE_TEST_PG", "postgres://postgres@127.0.0.1:5432")
+
+
+def admin(gw, method, path, body=None):
+    req = urllib.request.Request(
+        f"{gw.base}{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {MASTER}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def config(mock, extra=""):
+    return models_yaml(mock) + f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n{extra}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        yield {"LLMGATE_DB_PATH": str(tmp_path / "keys.db")}, None
+        return
+    name = f"llmgate_e2e_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    yield {"DATABASE_URL": f"{PG}/{name}"}, f"{PG}/{name}"
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
+
+
+def start(tmp_path, mock, env):
+    return Gateway(tmp_path, config(mock), env={"UPSTREAM_KEY": "sk-up", **env}).wait_ready()
+
+
+def test_keys_end_to_end(mock, tmp_path, database):
+    env, pg_url = database
+    gw = start(tmp_path, mock, env)
+    try:
+        status, k = admin(gw, "POST", "/key/generate", {"models": ["gpt-4o"], "max_budget": 0.0002, "key_alias": "e2e", "metadata": {"team": "a"}})
+        assert status == 200, k
+        key = k["key"]
+        assert key.startswith("sk-") and k["token"] != key
+        client = openai.OpenAI(base_url=gw.base, api_key=key, max_retries=0)
+
+        # Allowed model, and the key's spend grows with each call (7.5e-5 each for gpt-4o).
+        for _ in range(2):
+            r = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+            assert r.choices[0].message.content == "Hello from mock"
+        # Another model is refused.
+        with pytest.raises(openai.PermissionDeniedError) as e:
+            client.chat.completions.create(model="demo", messages=[{"role": "user", "content": "Hi"}])
+        assert e.value.body["type"] == "key_model_access_denied"
+        # A streamed call is priced too.
+        list(client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True))
+        # Over budget now (3 × 7.5e-5 > 2e-4): refused before reaching the provider.
+        with pytest.raises(openai.BadRequestError) as e:
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        assert e.value.body["type"] == "budget_exceeded"
+        assert e.value.body["code"] == "400"
+
+        status, info = admin(gw, "GET", f"/key/info?key={key}")
+        assert status == 200
+        assert info["info"]["spend"] == pytest.approx(3 * 7.5e-5, abs=1e-12)
+        assert info["info"]["models"] == ["gpt-4o"]
+
+        # Spend reaches the database in batches (proxy_batch_write_at: 1) and survives a restart.
+        time.sleep(2.5)
+        gw.stop()
+        gw = start(tmp_path, mock, env)
+        status, info = admin(gw, "GET", f"/key/info?key={key}")
+        assert info["info"]["spend"] == pytest.approx(3 * 7.5e-5, abs=1e-12)
+        if pg_url:
+            out = subprocess.run(["psql", pg_url, "-Atc", 'SELECT count(*), sum(spend) FROM "LiteLLM_SpendLogs"'],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            count, total = out.split("|")
+            assert int(count) == 3 and float(total) == pytest.approx(3 * 7.5e-5)
+
+        # Raise the budget: the key works again. Block it: refused. Unblock, delete: gone.
+        assert admin(gw, "POST", "/key/update", {"key": key, "max_budget": 1.0})[0] == 200
+        client = openai.OpenAI(base_url=gw.base, api_key=key, max_retries=0)
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        assert admin(gw, "POST", "/key/block", {"key": key})[1]["blocked"] is True
+        with pytest.raises(openai.AuthenticationError):
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        admin(gw, "POST", "/key/unblock", {"key": key})
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        status, listing = admin(gw, "GET", "/key/list?key_alias=e2e")
+        assert listing["total_count"] == 1
+        assert admin(gw, "POST", "/key/delete", {"keys": [key]}) == (200, {"deleted_keys": [key]})
+        with pytest.raises(openai.AuthenticationError):
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+    finally:
+        gw.stop()
+
+
+def test_bad_admin_requests(mock, tmp_path):
+    gw = start(tmp_path, mock, {"LLMGATE_DB_PATH": str(tmp_path / "k.db")})
+    try:
+        assert admin(gw, "POST", "/key/generate", {"max_budget": "lots"})[0] == 400
+        assert admin(gw, "POST", "/key/generate", {"duration": "forever"})[0] == 400
+        assert admin(gw, "POST", "/key/generate", {"no_such_field": 1})[0] == 400
+        assert admin(gw, "POST", "/key/delete", {"keys": ["sk-unknown"]})[0] == 404
+        assert admin(gw, "GET", "/key/info?key=sk-unknown")[0] == 404
+        assert admin(gw, "POST", "/key/update", {"max_budget": 1})[0] == 400
+        # Expired keys are refused.
+        _, k = admin(gw, "POST", "/key/generate", {"duration": "1s"})
+        time.sleep(1.5)
+        with pytest.raises(openai.AuthenticationError) as e:
+            openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0).models.list()
+        assert "Expired Key" in e.value.body["message"]
+        # A virtual key cannot manage keys.
+        _, k = admin(gw, "POST", "/key/generate", {})
+        req = urllib.request.Request(f"{gw.base}/key/generate", method="POST", data=b"{}",
+                                     headers={"Authorization": f"Bearer {k['key']}"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req)
+        assert e.value.code == 401
+    finally:
+        gw.stop()
