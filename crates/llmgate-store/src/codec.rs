@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use sqlx::Row;
 
-use crate::{Store, StoreError};
+use crate::{Db, Store, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -29,15 +29,15 @@ fn q(col: &str) -> String {
 /// The select expression that reads `col` in the row format.
 fn select_expr(store: &Store, col: &str, kind: Kind) -> String {
     let c = q(col);
-    match (store, kind) {
-        (Store::Postgres(_), Kind::Time) => {
+    match (&store.db, kind) {
+        (Db::Postgres(_), Kind::Time) => {
             format!("(EXTRACT(EPOCH FROM {c}) * 1000)::BIGINT AS {c}")
         }
-        (Store::Postgres(_), Kind::Json) => format!("{c}::TEXT AS {c}"),
+        (Db::Postgres(_), Kind::Json) => format!("{c}::TEXT AS {c}"),
         // INTEGER and BIGINT columns both read as i64.
-        (Store::Postgres(_), Kind::Int) => format!("{c}::BIGINT AS {c}"),
-        (Store::Postgres(_), Kind::Array) => format!("to_json({c})::TEXT AS {c}"),
-        (Store::Sqlite(_), Kind::Time) => {
+        (Db::Postgres(_), Kind::Int) => format!("{c}::BIGINT AS {c}"),
+        (Db::Postgres(_), Kind::Array) => format!("to_json({c})::TEXT AS {c}"),
+        (Db::Sqlite(_), Kind::Time) => {
             format!("CAST(ROUND((julianday({c}) - 2440587.5) * 86400000) AS INTEGER) AS {c}")
         }
         _ => c,
@@ -46,28 +46,35 @@ fn select_expr(store: &Store, col: &str, kind: Kind) -> String {
 
 /// The placeholder (with conversion) that writes parameter `n` into a `kind` column.
 pub fn param_expr(store: &Store, n: usize, kind: Kind) -> String {
-    match (store, kind) {
-        (Store::Postgres(_), Kind::Time) => {
+    match (&store.db, kind) {
+        (Db::Postgres(_), Kind::Time) => {
             format!("(TIMESTAMP 'epoch' + ${n}::BIGINT * INTERVAL '1 millisecond')")
         }
-        (Store::Postgres(_), Kind::Json) => format!("${n}::JSONB"),
-        (Store::Postgres(_), Kind::Array) => {
+        (Db::Postgres(_), Kind::Json) => format!("${n}::JSONB"),
+        (Db::Postgres(_), Kind::Array) => {
             format!("ARRAY(SELECT json_array_elements_text(${n}::JSON))")
         }
-        (Store::Postgres(_), Kind::Float) => format!("${n}::DOUBLE PRECISION"),
-        (Store::Postgres(_), Kind::Int) => format!("${n}::BIGINT"),
-        (Store::Postgres(_), Kind::Bool) => format!("${n}::BOOLEAN"),
-        (Store::Postgres(_), Kind::Text) => format!("${n}::TEXT"),
-        (Store::Sqlite(_), Kind::Time) => {
+        (Db::Postgres(_), Kind::Float) => format!("${n}::DOUBLE PRECISION"),
+        (Db::Postgres(_), Kind::Int) => format!("${n}::BIGINT"),
+        (Db::Postgres(_), Kind::Bool) => format!("${n}::BOOLEAN"),
+        (Db::Postgres(_), Kind::Text) => format!("${n}::TEXT"),
+        (Db::Sqlite(_), Kind::Time) => {
             format!("strftime('%Y-%m-%d %H:%M:%f', ?{n} / 1000.0, 'unixepoch')")
         }
-        (Store::Sqlite(_), _) => format!("?{n}"),
+        (Db::Sqlite(_), _) => format!("?{n}"),
     }
 }
 
-pub fn select_list(store: &Store, cols: Columns) -> String {
+/// The select list for `cols`; a column the table lacks reads as NULL.
+pub fn select_list(store: &Store, table: &str, cols: Columns) -> String {
     cols.iter()
-        .map(|(c, k)| select_expr(store, c, *k))
+        .map(|(c, k)| {
+            if store.has_column(table, c) {
+                select_expr(store, c, *k)
+            } else {
+                format!("NULL AS {}", q(c))
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -97,12 +104,12 @@ pub fn param(kind: Kind, v: &Value) -> Param {
 
 /// Runs a statement; returns the rows affected.
 pub async fn execute(store: &Store, sql: &str, params: Vec<Param>) -> Result<u64, StoreError> {
-    Ok(match store {
-        Store::Postgres(p) => bind_all!(sqlx::query(sql), params)
+    Ok(match &store.db {
+        Db::Postgres(p) => bind_all!(sqlx::query(sql), params)
             .execute(p)
             .await?
             .rows_affected(),
-        Store::Sqlite(p) => bind_all!(sqlx::query(sql), params)
+        Db::Sqlite(p) => bind_all!(sqlx::query(sql), params)
             .execute(p)
             .await?
             .rows_affected(),
@@ -154,12 +161,12 @@ pub async fn fetch(
     params: Vec<Param>,
     cols: Columns,
 ) -> Result<Vec<Map<String, Value>>, StoreError> {
-    match store {
-        Store::Postgres(p) => {
+    match &store.db {
+        Db::Postgres(p) => {
             let rows = bind_all!(sqlx::query(sql), params).fetch_all(p).await?;
             rows.iter().map(|r| decode(r, cols)).collect()
         }
-        Store::Sqlite(p) => {
+        Db::Sqlite(p) => {
             let rows = bind_all!(sqlx::query(sql), params).fetch_all(p).await?;
             rows.iter().map(|r| decode(r, cols)).collect()
         }
@@ -173,7 +180,10 @@ pub fn insert_sql(
     cols: Columns,
     row: &Map<String, Value>,
 ) -> (String, Vec<Param>) {
-    let present: Vec<&(&str, Kind)> = cols.iter().filter(|(c, _)| row.contains_key(*c)).collect();
+    let present: Vec<&(&str, Kind)> = cols
+        .iter()
+        .filter(|(c, _)| row.contains_key(*c) && store.has_column(table, c))
+        .collect();
     let names: Vec<String> = present.iter().map(|(c, _)| q(c)).collect();
     let values: Vec<String> = present
         .iter()

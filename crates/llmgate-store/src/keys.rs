@@ -149,7 +149,7 @@ impl Store {
     pub async fn get_key(&self, token: &str) -> Result<Option<KeyRow>, StoreError> {
         let sql = format!(
             "SELECT {} FROM \"{TABLE}\" WHERE \"token\" = {}",
-            codec::select_list(self, COLUMNS),
+            codec::select_list(self, TABLE, COLUMNS),
             ph(self, 1)
         );
         let rows = codec::fetch(self, &sql, vec![Param::Text(Some(token.into()))], COLUMNS).await?;
@@ -218,7 +218,7 @@ impl Store {
             .unwrap_or(0);
         let sql = format!(
             "SELECT {} FROM \"{TABLE}\"{filter} ORDER BY \"created_at\" DESC, \"token\" LIMIT {} OFFSET {}",
-            codec::select_list(self, COLUMNS),
+            codec::select_list(self, TABLE, COLUMNS),
             size,
             page.saturating_sub(1) * size
         );

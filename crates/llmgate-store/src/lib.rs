@@ -41,9 +41,19 @@ pub enum StoreError {
 
 /// A pool on one of the two databases.
 #[derive(Clone, Debug)]
-pub enum Store {
+pub enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+/// The database, and the columns each table really has: a LiteLLM database of another version
+/// may lack a column we know, and we write only what is there.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: Db,
+    columns: std::sync::Arc<
+        std::sync::RwLock<std::collections::HashMap<String, std::collections::HashSet<String>>>,
+    >,
 }
 
 impl Store {
@@ -54,7 +64,7 @@ impl Store {
                 .max_connections(10)
                 .connect(url)
                 .await?;
-            return Ok(Store::Postgres(pool));
+            return Ok(Store::new(Db::Postgres(pool)));
         }
         if let Some(path) = url
             .strip_prefix("sqlite://")
@@ -69,32 +79,72 @@ impl Store {
                 .max_connections(4)
                 .connect_with(opts)
                 .await?;
-            return Ok(Store::Sqlite(pool));
+            return Ok(Store::new(Db::Sqlite(pool)));
         }
         Err(StoreError::Url(url.to_string()))
     }
 
-    /// Creates the tables that do not exist yet (never alters or drops LiteLLM's).
+    fn new(db: Db) -> Store {
+        Store {
+            db,
+            columns: Default::default(),
+        }
+    }
+
+    /// Creates the tables that do not exist yet (never alters or drops LiteLLM's), then reads
+    /// which columns the tables have.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
-            Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
+        match &self.db {
+            Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+            Db::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
+        }
+        for table in [keys::TABLE, spend::TABLE] {
+            let cols = self.read_columns(table).await?;
+            self.columns
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(table.to_string(), cols);
         }
         Ok(())
     }
 
+    async fn read_columns(
+        &self,
+        table: &str,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let names: Vec<(String,)> = match &self.db {
+            Db::Postgres(p) => {
+                sqlx::query_as("SELECT column_name::TEXT FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()")
+                    .bind(table)
+                    .fetch_all(p)
+                    .await?
+            }
+            Db::Sqlite(p) => sqlx::query_as("SELECT name FROM pragma_table_info(?1)").bind(table).fetch_all(p).await?,
+        };
+        Ok(names.into_iter().map(|(n,)| n).collect())
+    }
+
+    /// Whether `table` has `column` (true before the columns are known).
+    pub fn has_column(&self, table: &str, column: &str) -> bool {
+        self.columns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(table)
+            .is_none_or(|cols| cols.contains(column))
+    }
+
     pub fn kind(&self) -> &'static str {
-        match self {
-            Store::Postgres(_) => "postgres",
-            Store::Sqlite(_) => "sqlite",
+        match &self.db {
+            Db::Postgres(_) => "postgres",
+            Db::Sqlite(_) => "sqlite",
         }
     }
 
     /// A cheap round trip, for readiness probes.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
-            Store::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+        match &self.db {
+            Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+            Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
         }
         .map_err(StoreError::from)
     }

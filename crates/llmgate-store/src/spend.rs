@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::codec::{self, Columns, Kind, Param};
-use crate::{Store, StoreError};
+use crate::{Db, Store, StoreError};
 
 pub const TABLE: &str = "LiteLLM_SpendLogs";
 
@@ -33,7 +33,6 @@ pub const COLUMNS: Columns = &[
     ("cache_hit", Kind::Text),
     ("request_tags", Kind::Json),
     ("team_id", Kind::Text),
-    ("organization_id", Kind::Text),
     ("end_user", Kind::Text),
     ("requester_ip_address", Kind::Text),
     ("status", Kind::Text),
@@ -138,9 +137,9 @@ macro_rules! write_batch {
 impl Store {
     /// Writes a batch in one transaction; returns how many requests were new.
     pub async fn write_spend(&self, logs: &[SpendLog]) -> Result<usize, StoreError> {
-        Ok(match self {
-            Store::Postgres(p) => write_batch!(self, p, logs),
-            Store::Sqlite(p) => write_batch!(self, p, logs),
+        Ok(match &self.db {
+            Db::Postgres(p) => write_batch!(self, p, logs),
+            Db::Sqlite(p) => write_batch!(self, p, logs),
         })
     }
 
@@ -148,7 +147,7 @@ impl Store {
     pub async fn spend_logs_for_key(&self, token: &str) -> Result<Vec<SpendLog>, StoreError> {
         let sql = format!(
             "SELECT {} FROM \"{TABLE}\" WHERE \"api_key\" = {} ORDER BY \"startTime\"",
-            codec::select_list(self, COLUMNS),
+            codec::select_list(self, TABLE, COLUMNS),
             codec::param_expr(self, 1, Kind::Text)
         );
         codec::fetch(self, &sql, vec![Param::Text(Some(token.into()))], COLUMNS)

@@ -19,7 +19,7 @@ async fn stores() -> Vec<Store> {
         .await
         .expect("PostgreSQL is running");
     let name = format!("llmgate_t_{}_{}", std::process::id(), now_ms());
-    if let Store::Postgres(p) = &admin {
+    if let llmgate_store::Db::Postgres(p) = &admin.db {
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(p)
             .await
@@ -34,7 +34,11 @@ async fn cleanup(stores: Vec<Store>) {
     drop(stores);
     let pg_base = std::env::var("LLMGATE_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let Ok(Store::Postgres(admin)) = Store::connect(&format!("{pg_base}/postgres")).await else {
+    let Ok(Store {
+        db: llmgate_store::Db::Postgres(admin),
+        ..
+    }) = Store::connect(&format!("{pg_base}/postgres")).await
+    else {
         return;
     };
     let pattern = format!("llmgate_t_{}_%", std::process::id());

@@ -163,7 +163,6 @@ CREATE TABLE IF NOT EXISTS "LiteLLM_SpendLogs" (
     "cache_key" TEXT DEFAULT '',
     "request_tags" JSONB DEFAULT '[]',
     "team_id" TEXT,
-    "organization_id" TEXT,
     "end_user" TEXT,
     "requester_ip_address" TEXT,
     "messages" JSONB DEFAULT '{}',
