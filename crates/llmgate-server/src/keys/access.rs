@@ -9,16 +9,21 @@ use crate::error::GatewayError;
 use crate::routes::proxy::CallMeta;
 use crate::state::AppState;
 
-/// Model access and budget, checked before the call (against the key's live spend).
-pub fn check(key: &CachedKey, group: &str) -> Result<(), GatewayError> {
+/// Whether the key's `models` list lets it call `group` (empty: every model).
+pub fn may_call(key: &CachedKey, group: &str) -> bool {
     let models = &key.row.models;
-    let allowed = models.is_empty()
+    models.is_empty()
         || models.iter().any(|m| {
             m == group
                 || m == "all-proxy-models"
                 || m.strip_suffix('*').is_some_and(|p| group.starts_with(p))
-        });
-    if !allowed {
+        })
+}
+
+/// Model access and budget, checked before the call (against the key's live spend).
+pub fn check(key: &CachedKey, group: &str) -> Result<(), GatewayError> {
+    let models = &key.row.models;
+    if !may_call(key, group) {
         return Err(GatewayError::Forbidden {
             message: format!(
                 "key not allowed to access model. This key can only access models={models:?}. Tried to access {group}"

@@ -1,7 +1,7 @@
 //! `GET /models` and `GET /model/info`.
 
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
 
 use crate::deployments::Deployment;
@@ -10,11 +10,20 @@ use crate::state::AppState;
 /// LiteLLM reports this fixed `created` for every model.
 const CREATED: u64 = 1677610602;
 
-pub async fn list(State(state): State<AppState>) -> Json<Value> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<crate::auth::AuthContext>,
+) -> Json<Value> {
     let data: Vec<Value> = state
         .deployments
         .names()
         .iter()
+        // A key sees only the models it may call.
+        .filter(|name| {
+            auth.key
+                .as_ref()
+                .is_none_or(|k| crate::keys::access::may_call(k, name))
+        })
         .map(|name| {
             let mut m =
                 json!({"id": name, "object": "model", "created": CREATED, "owned_by": "openai"});
