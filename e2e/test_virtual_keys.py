@@ -27,8 +27,8 @@ def admin(gw, method, path, body=None):
         return e.code, json.loads(e.read())
 
 
-def config(mock, extra=""):
-    return models_yaml(mock) + f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n{extra}"
+def config(mock, batch_seconds=1):
+    return models_yaml(mock) + f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: {batch_seconds}\n"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -42,8 +42,8 @@ def database(request, tmp_path):
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
 
 
-def start(tmp_path, mock, env):
-    return Gateway(tmp_path, config(mock), env={"UPSTREAM_KEY": "sk-up", **env}).wait_ready()
+def start(tmp_path, mock, env, batch_seconds=1):
+    return Gateway(tmp_path, config(mock, batch_seconds), env={"UPSTREAM_KEY": "sk-up", **env}).wait_ready()
 
 
 def test_keys_end_to_end(mock, tmp_path, database):
@@ -130,5 +130,30 @@ def test_bad_admin_requests(mock, tmp_path):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(req)
         assert e.value.code == 401
+    finally:
+        gw.stop()
+
+
+def test_spend_survives_kill_9(mock, tmp_path, database):
+    """Calls answered, then the process killed before any batch was written: after a restart
+    the spend of every answered call is in the database (from the on-disk journal)."""
+    env, pg_url = database
+    gw = start(tmp_path, mock, env, batch_seconds=3600)
+    _, k = admin(gw, "POST", "/key/generate", {"user_id": "u-kill"})
+    client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+    list(client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True))
+    gw.proc.kill()
+    gw.proc.wait()
+    gw.log.close()
+    gw = start(tmp_path, mock, env)
+    try:
+        _, info = admin(gw, "GET", f"/key/info?key={k['key']}")
+        assert info["info"]["spend"] == pytest.approx(4 * 7.5e-5, abs=1e-12)
+        if pg_url:
+            out = subprocess.run(["psql", pg_url, "-Atc", f"SELECT count(*) FROM \"LiteLLM_SpendLogs\" WHERE api_key = '{k['token']}'"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            assert out == "4"
     finally:
         gw.stop()

@@ -137,7 +137,11 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         "keys and spend are stored in {}",
         redact_url(&url)
     );
-    let state = AppState::with_store(cfg, store);
+    let journal = spend_journal_dir(&cli, &cfg, &url);
+    if let Err(e) = crate::keys::spend::replay(&store, &journal).await {
+        tracing::error!(error = %e, "could not replay the spend journal; it is kept for the next start");
+    }
+    let state = AppState::with_store(cfg, store, Some(journal));
     load_catalog().await;
     let addr = format!("{}:{}", cli.host, cli.port);
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -195,6 +199,35 @@ fn database_url(cli: &Cli, cfg: &Config) -> String {
             dir.join("llmgate.db")
         });
     format!("sqlite://{}", path.display())
+}
+
+/// Where spend waits on disk until the database has it: `LLMGATE_SPEND_JOURNAL_DIR`,
+/// `general_settings.spend_journal_dir`, else `llmgate-spend/` beside the SQLite file or the
+/// config.
+fn spend_journal_dir(cli: &Cli, cfg: &Config, db_url: &str) -> std::path::PathBuf {
+    if let Ok(d) = std::env::var("LLMGATE_SPEND_JOURNAL_DIR") {
+        return d.into();
+    }
+    if let Some(d) = cfg
+        .general_settings
+        .extra
+        .get("spend_journal_dir")
+        .and_then(|v| v.as_str())
+    {
+        return d.into();
+    }
+    let base = match db_url.strip_prefix("sqlite://") {
+        Some(path) => std::path::Path::new(path)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
+        None => cli
+            .config
+            .as_ref()
+            .and_then(|c| c.parent().map(std::path::Path::to_path_buf))
+            .unwrap_or_default(),
+    };
+    base.join("llmgate-spend")
 }
 
 /// The URL without its password, for the log.

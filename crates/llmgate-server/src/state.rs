@@ -30,16 +30,24 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(config: Config) -> AppState {
-        AppState::build(config, None)
+        AppState::build(config, None, None)
     }
 
     /// With a migrated store: virtual keys, key management and spend tracking. Starts the spend
     /// writer, so it must run inside the runtime.
-    pub fn with_store(config: Config, store: llmgate_store::Store) -> AppState {
-        AppState::build(config, Some(store))
+    pub fn with_store(
+        config: Config,
+        store: llmgate_store::Store,
+        journal_dir: Option<std::path::PathBuf>,
+    ) -> AppState {
+        AppState::build(config, Some(store), journal_dir)
     }
 
-    fn build(config: Config, store: Option<llmgate_store::Store>) -> AppState {
+    fn build(
+        config: Config,
+        store: Option<llmgate_store::Store>,
+        journal: Option<std::path::PathBuf>,
+    ) -> AppState {
         let client = llmgate::Client::new();
         let deployments = Deployments::from_config(&config, &client);
         let master_key = config
@@ -64,7 +72,7 @@ impl AppState {
             .unwrap_or(crate::keys::spend::DEFAULT_INTERVAL);
         let spend = store
             .clone()
-            .map(|s| crate::keys::spend::SpendWriter::start(s, interval));
+            .map(|s| crate::keys::spend::SpendWriter::start(s, interval, journal.as_deref()));
         AppState(Arc::new(Inner {
             client,
             deployments,

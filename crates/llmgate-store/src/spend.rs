@@ -72,8 +72,8 @@ pub struct SpendLog {
     pub requester_ip_address: Option<String>,
     pub status: Option<String>,
     pub litellm_call_id: Option<String>,
-    /// The key's owner, whose total also grows (not a SpendLogs column).
-    #[serde(skip)]
+    /// The key's owner, whose total also grows (not a SpendLogs column; kept in journals).
+    #[serde(default)]
     pub user_id: Option<String>,
 }
 

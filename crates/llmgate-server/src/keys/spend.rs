@@ -1,7 +1,16 @@
 //! Spend logs leave the request path through a channel; a background task writes them in
 //! batches every `proxy_batch_write_at` seconds, keeps a failed batch and retries it (writes
 //! are idempotent on request id), and flushes what is pending on shutdown.
+//!
+//! Nothing is lost on a crash or a database outage: before a log is queued it is appended to
+//! an on-disk journal (one JSON line; a `write` to the page cache, which outlives a killed
+//! process). At each batch the journal is rotated into a segment that is deleted once the
+//! database has the batch; at start, segments left by a previous process are replayed.
 
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use llmgate_store::spend::SpendLog;
@@ -16,21 +25,85 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
+const CURRENT: &str = "spend-current.jsonl";
+
+/// The journal's current file; its lock also orders appends against rotation.
+struct Journal {
+    dir: PathBuf,
+    file: File,
+    seq: u64,
+}
+
+impl Journal {
+    fn open(dir: &Path) -> std::io::Result<Journal> {
+        std::fs::create_dir_all(dir)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(CURRENT))?;
+        Ok(Journal {
+            dir: dir.to_path_buf(),
+            file,
+            seq: 0,
+        })
+    }
+
+    /// Moves the current file aside as a segment and starts a new one.
+    fn rotate(&mut self) -> std::io::Result<Option<PathBuf>> {
+        if self.file.metadata()?.len() == 0 {
+            return Ok(None);
+        }
+        self.seq += 1;
+        let segment = self.dir.join(format!(
+            "spend-{}-{}.jsonl",
+            llmgate_store::now_ms(),
+            self.seq
+        ));
+        std::fs::rename(self.dir.join(CURRENT), &segment)?;
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(CURRENT))?;
+        Ok(Some(segment))
+    }
+}
+
 #[derive(Clone)]
 pub struct SpendWriter {
     tx: mpsc::UnboundedSender<Msg>,
+    journal: Option<Arc<Mutex<Journal>>>,
 }
 
 impl SpendWriter {
-    /// Starts the writer on the current runtime.
-    pub fn start(store: Store, interval: Duration) -> SpendWriter {
+    /// Starts the writer on the current runtime; with a journal directory, logs are journaled
+    /// (call [`replay`] on that directory first).
+    pub fn start(store: Store, interval: Duration, journal_dir: Option<&Path>) -> SpendWriter {
+        let journal = journal_dir.and_then(|d| match Journal::open(d) {
+            Ok(j) => Some(Arc::new(Mutex::new(j))),
+            Err(e) => {
+                tracing::error!(error = %e, dir = %d.display(), "cannot open the spend journal; spend not yet written is lost on a crash");
+                None
+            }
+        });
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, interval, rx));
-        SpendWriter { tx }
+        tokio::spawn(run(store, interval, rx, journal.clone()));
+        SpendWriter { tx, journal }
     }
 
-    /// Queues a log; never waits.
+    /// Journals and queues a log; never waits on the database.
     pub fn record(&self, log: SpendLog) {
+        if let Some(j) = &self.journal {
+            let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
+            if let Ok(mut line) = serde_json::to_vec(&log) {
+                line.push(b'\n');
+                if let Err(e) = j.file.write_all(&line) {
+                    tracing::error!(error = %e, "cannot append to the spend journal");
+                }
+            }
+            // Queued under the lock: a rotation sees every journaled log in the channel.
+            let _ = self.tx.send(Msg::Log(Box::new(log)));
+            return;
+        }
         let _ = self.tx.send(Msg::Log(Box::new(log)));
     }
 
@@ -43,43 +116,106 @@ impl SpendWriter {
     }
 }
 
-async fn run(store: Store, interval: Duration, mut rx: mpsc::UnboundedReceiver<Msg>) {
+async fn run(
+    store: Store,
+    interval: Duration,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    journal: Option<Arc<Mutex<Journal>>>,
+) {
     let mut pending: Vec<SpendLog> = Vec::new();
+    let mut segments: Vec<PathBuf> = Vec::new();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        let (done, closed) = tokio::select! {
             msg = rx.recv() => match msg {
-                Some(Msg::Log(l)) => pending.push(*l),
-                Some(Msg::Flush(done)) => {
-                    while let Ok(Msg::Log(l)) = rx.try_recv() {
-                        pending.push(*l);
-                    }
-                    write(&store, &mut pending).await;
-                    let _ = done.send(());
+                Some(Msg::Log(l)) => {
+                    pending.push(*l);
+                    continue;
                 }
-                None => {
-                    write(&store, &mut pending).await;
-                    return;
-                }
+                Some(Msg::Flush(done)) => (Some(done), false),
+                None => (None, true),
             },
-            _ = tick.tick() => write(&store, &mut pending).await,
+            _ = tick.tick() => (None, false),
+        };
+        // Everything journaled so far is in the channel: take it with the segment it is in.
+        if let Some(j) = &journal {
+            let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
+            match j.rotate() {
+                Ok(Some(seg)) => segments.push(seg),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "cannot rotate the spend journal"),
+            }
+        }
+        while let Ok(Msg::Log(l)) = rx.try_recv() {
+            pending.push(*l);
+        }
+        if write(&store, &mut pending).await {
+            for seg in segments.drain(..) {
+                let _ = std::fs::remove_file(seg);
+            }
+        }
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+        if closed {
+            return;
         }
     }
 }
 
+/// Writes what earlier processes journaled but did not get into the database, then removes
+/// those files. Runs before serving.
+pub async fn replay(store: &Store, dir: &Path) -> Result<usize, llmgate_store::StoreError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("spend-") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    files.sort();
+    let mut logs = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        // A torn last line (the process died mid-write) is skipped.
+        logs.extend(
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<SpendLog>(l).ok()),
+        );
+    }
+    let new = if logs.is_empty() {
+        0
+    } else {
+        store.write_spend(&logs).await?
+    };
+    for f in files {
+        let _ = std::fs::remove_file(f);
+    }
+    if new > 0 {
+        tracing::info!(requests = new, "spend recovered from the journal");
+    }
+    Ok(new)
+}
+
 /// Writes the pending logs; on failure they stay pending for the next tick.
-async fn write(store: &Store, pending: &mut Vec<SpendLog>) {
+async fn write(store: &Store, pending: &mut Vec<SpendLog>) -> bool {
     if pending.is_empty() {
-        return;
+        return true;
     }
     match store.write_spend(pending).await {
         Ok(n) => {
             tracing::debug!(logs = pending.len(), new = n, "spend written");
             pending.clear();
+            true
         }
         Err(e) => {
-            tracing::warn!(error = %e, logs = pending.len(), "could not write spend; will retry")
+            tracing::warn!(error = %e, logs = pending.len(), "could not write spend; will retry");
+            false
         }
     }
 }
