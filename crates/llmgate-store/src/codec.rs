@@ -201,3 +201,43 @@ pub fn insert_sql(
         params,
     )
 }
+
+/// A multi-row `INSERT` of `rows` over the columns the table has, every row binding every
+/// column (absent values bind NULL, or the empty JSON value for JSON columns).
+pub fn insert_many_sql(
+    store: &Store,
+    table: &str,
+    cols: Columns,
+    rows: &[Map<String, Value>],
+) -> (String, Vec<Param>) {
+    let present: Vec<&(&str, Kind)> = cols
+        .iter()
+        .filter(|(c, _)| store.has_column(table, c))
+        .collect();
+    let names: Vec<String> = present.iter().map(|(c, _)| q(c)).collect();
+    let mut groups = Vec::with_capacity(rows.len());
+    let mut params = Vec::with_capacity(rows.len() * present.len());
+    for row in rows {
+        let base = params.len();
+        let values: Vec<String> = present
+            .iter()
+            .enumerate()
+            .map(|(i, (_, k))| param_expr(store, base + i + 1, *k))
+            .collect();
+        groups.push(format!("({})", values.join(", ")));
+        params.extend(
+            present
+                .iter()
+                .map(|(c, k)| param(*k, row.get(*c).unwrap_or(&Value::Null))),
+        );
+    }
+    (
+        format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            q(table),
+            names.join(", "),
+            groups.join(", ")
+        ),
+        params,
+    )
+}

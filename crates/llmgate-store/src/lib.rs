@@ -51,6 +51,7 @@ pub enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub db: Db,
+    url: std::sync::Arc<str>,
     columns: std::sync::Arc<
         std::sync::RwLock<std::collections::HashMap<String, std::collections::HashSet<String>>>,
     >,
@@ -64,7 +65,7 @@ impl Store {
                 .max_connections(10)
                 .connect(url)
                 .await?;
-            return Ok(Store::new(Db::Postgres(pool)));
+            return Ok(Store::new(Db::Postgres(pool), url));
         }
         if let Some(path) = url
             .strip_prefix("sqlite://")
@@ -74,21 +75,33 @@ impl Store {
                 .filename(path)
                 .create_if_missing(true)
                 .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                // Commits without an fsync each (WAL stays consistent through a crash of the
+                // process; llmgate's spend journal covers what a power loss could undo).
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(std::time::Duration::from_secs(5));
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts)
                 .await?;
-            return Ok(Store::new(Db::Sqlite(pool)));
+            return Ok(Store::new(Db::Sqlite(pool), url));
         }
         Err(StoreError::Url(url.to_string()))
     }
 
-    fn new(db: Db) -> Store {
+    fn new(db: Db, url: &str) -> Store {
         Store {
             db,
+            url: url.into(),
             columns: Default::default(),
         }
+    }
+
+    /// A second pool on the same database, for another runtime (a pool's connections belong
+    /// to the runtime that opened them); it shares what is known of the tables.
+    pub async fn reconnect(&self) -> Result<Store, StoreError> {
+        let mut other = Store::connect(&self.url).await?;
+        other.columns = self.columns.clone();
+        Ok(other)
     }
 
     /// Creates the tables that do not exist yet (never alters or drops LiteLLM's), then reads

@@ -86,51 +86,70 @@ impl SpendLog {
     }
 }
 
-/// The totals a new log row adds to: key, user, team.
-fn increments(store: &Store, log: &SpendLog) -> Vec<(String, Vec<Param>)> {
+/// Rows per INSERT: 25 columns each stays far below SQLite's 32766 bound variables.
+const CHUNK: usize = 400;
+
+/// Adds the spend of the new requests to key, user and team totals: one UPDATE per entity.
+fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)> {
+    use std::collections::BTreeMap;
+    let mut totals: BTreeMap<(&str, &str, String), f64> = BTreeMap::new();
+    for log in new_logs {
+        let entities = [
+            (crate::keys::TABLE, "token", Some(log.api_key.clone())),
+            ("LiteLLM_UserTable", "user_id", log.user_id.clone()),
+            ("LiteLLM_TeamTable", "team_id", log.team_id.clone()),
+        ];
+        for (table, col, id) in entities {
+            if let Some(id) = id.filter(|i| !i.is_empty()) {
+                *totals.entry((table, col, id)).or_default() += log.spend;
+            }
+        }
+    }
     let p1 = codec::param_expr(store, 1, Kind::Float);
     let p2 = codec::param_expr(store, 2, Kind::Text);
-    let mut out = Vec::new();
-    let mut add = |table: &str, col: &str, id: &Option<String>| {
-        if let Some(id) = id.as_ref().filter(|i| !i.is_empty()) {
-            out.push((
+    totals
+        .into_iter()
+        .map(|((table, col, id), spend)| {
+            (
                 format!(
                     "UPDATE \"{table}\" SET \"spend\" = \"spend\" + {p1} WHERE \"{col}\" = {p2}"
                 ),
-                vec![Param::Float(Some(log.spend)), Param::Text(Some(id.clone()))],
-            ));
-        }
-    };
-    add(crate::keys::TABLE, "token", &Some(log.api_key.clone()));
-    add("LiteLLM_UserTable", "user_id", &log.user_id);
-    add("LiteLLM_TeamTable", "team_id", &log.team_id);
-    out
+                vec![Param::Float(Some(spend)), Param::Text(Some(id))],
+            )
+        })
+        .collect()
 }
 
+/// In one transaction: insert the logs (multi-row, skipping request ids already there), then
+/// add only the new ones to the totals. Returns how many were new.
 macro_rules! write_batch {
     ($store:expr, $pool:expr, $logs:expr) => {{
+        let logs: &[SpendLog] = $logs;
         let mut tx = $pool.begin().await?;
-        let mut new = 0usize;
-        for log in $logs {
-            let mut row = log.to_map();
-            row.retain(|k, _| COLUMNS.iter().any(|(c, _)| c == k));
-            let (sql, params) = codec::insert_sql($store, TABLE, COLUMNS, &row);
-            let sql = format!("{sql} ON CONFLICT (\"request_id\") DO NOTHING");
-            let inserted = bind_all!(sqlx::query(&sql), params)
+        let mut new_ids = std::collections::HashSet::new();
+        for chunk in logs.chunks(CHUNK) {
+            let rows: Vec<_> = chunk.iter().map(SpendLog::to_map).collect();
+            let (sql, params) = codec::insert_many_sql($store, TABLE, COLUMNS, &rows);
+            let sql =
+                format!("{sql} ON CONFLICT (\"request_id\") DO NOTHING RETURNING \"request_id\"");
+            let returned: Vec<(String,)> = bind_all!(sqlx::query_as(&sql), params)
+                .fetch_all(&mut *tx)
+                .await?;
+            new_ids.extend(returned.into_iter().map(|(id,)| id));
+        }
+        // A request id twice in one batch counts once.
+        let mut seen = std::collections::HashSet::new();
+        let new_logs: Vec<&SpendLog> = logs
+            .iter()
+            .filter(|l| new_ids.contains(&l.request_id) && seen.insert(l.request_id.as_str()))
+            .collect();
+        for (sql, params) in increments($store, &new_logs) {
+            bind_all!(sqlx::query(&sql), params)
                 .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if inserted == 1 {
-                new += 1;
-                for (sql, params) in increments($store, log) {
-                    bind_all!(sqlx::query(&sql), params)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
+                .await?;
         }
         tx.commit().await?;
-        new
+        new_logs.len()
     }};
 }
 

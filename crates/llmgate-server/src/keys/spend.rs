@@ -17,6 +17,9 @@ use llmgate_store::spend::SpendLog;
 use llmgate_store::Store;
 use tokio::sync::{mpsc, oneshot};
 
+/// Logs written at once when traffic fills a batch before the interval ends.
+const BATCH_SIZE: usize = 500;
+
 /// LiteLLM's default `proxy_batch_write_at`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -86,7 +89,28 @@ impl SpendWriter {
             }
         });
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, interval, rx, journal.clone()));
+        // Batches are CPU work (serialising thousands of rows): on a thread and runtime of
+        // their own, the OS scheduler keeps them from stalling the request path's workers.
+        let j = journal.clone();
+        let spawned = std::thread::Builder::new().name("llmgate-spend".into()).spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => return tracing::error!(error = %e, "cannot start the spend writer"),
+            };
+            rt.block_on(async move {
+                let store = match store.reconnect().await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the spend writer cannot reach the database; retrying on its pool");
+                        store
+                    }
+                };
+                run(store, interval, rx, j).await
+            });
+        });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the spend writer thread");
+        }
         SpendWriter { tx, journal }
     }
 
@@ -131,7 +155,12 @@ async fn run(
             msg = rx.recv() => match msg {
                 Some(Msg::Log(l)) => {
                     pending.push(*l);
-                    continue;
+                    // Under heavy traffic, write as soon as a batch is full: many small
+                    // batches keep latency even where one big one every interval would stall.
+                    if pending.len() < BATCH_SIZE {
+                        continue;
+                    }
+                    (None, false)
                 }
                 Some(Msg::Flush(done)) => (Some(done), false),
                 None => (None, true),
