@@ -86,8 +86,14 @@ impl SpendLog {
     }
 }
 
-/// Rows per INSERT: 25 columns each stays far below SQLite's 32766 bound variables.
-const CHUNK: usize = 400;
+/// Rows per INSERT. SQLite's binding cost grows with the square of a statement's parameters
+/// (sqlx looks each one up by name), so it gets small statements; PostgreSQL large ones.
+fn chunk_rows(store: &Store) -> usize {
+    match store.db {
+        Db::Sqlite(_) => 16,
+        Db::Postgres(_) => 400,
+    }
+}
 
 /// Adds the spend of the new requests to key, user and team totals: one UPDATE per entity.
 fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)> {
@@ -127,7 +133,7 @@ macro_rules! write_batch {
         let logs: &[SpendLog] = $logs;
         let mut tx = $pool.begin().await?;
         let mut new_ids = std::collections::HashSet::new();
-        for chunk in logs.chunks(CHUNK) {
+        for chunk in logs.chunks(chunk_rows($store)) {
             let rows: Vec<_> = chunk.iter().map(SpendLog::to_map).collect();
             let (sql, params) = codec::insert_many_sql($store, TABLE, COLUMNS, &rows);
             let sql =
