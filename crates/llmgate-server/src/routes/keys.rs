@@ -314,17 +314,28 @@ pub async fn update(
                 "the key value cannot be changed; use /key/regenerate".into(),
             ));
         }
-        let token = token_of(&b.key);
-        let mut row = store.get_key(&token).await.map_err(db)?.ok_or_else(|| {
-            GatewayError::NotFound(format!("Key not found: {}", abbreviate(&b.key)))
-        })?;
-        fields.apply(&mut row)?;
-        row.updated_at = Some(now_ms());
-        store.update_key(&row).await.map_err(db)?;
-        let k = state.keys.put(row);
-        Ok(Json(public(&k.row, k.spend())).into_response())
+        change_key(&state, store, &b.key, |row| fields.apply(row)).await
     })
     .await
+}
+
+/// Loads a key (by secret or hash), changes it, writes it back and refreshes the cache.
+async fn change_key(
+    state: &AppState,
+    store: &Store,
+    key: &str,
+    change: impl FnOnce(&mut KeyRow) -> Result<(), GatewayError>,
+) -> Result<Response, GatewayError> {
+    let mut row = store
+        .get_key(&token_of(key))
+        .await
+        .map_err(db)?
+        .ok_or_else(|| GatewayError::NotFound(format!("Key not found: {}", abbreviate(key))))?;
+    change(&mut row)?;
+    row.updated_at = Some(now_ms());
+    store.update_key(&row).await.map_err(db)?;
+    let k = state.keys.put(row);
+    Ok(Json(public(&k.row, k.spend())).into_response())
 }
 
 #[derive(Deserialize)]
@@ -436,16 +447,11 @@ async fn set_blocked(
         },
     )?;
     let b: BlockBody = parse_body(&body)?;
-    let token = token_of(&b.key);
-    let mut row =
-        store.get_key(&token).await.map_err(db)?.ok_or_else(|| {
-            GatewayError::NotFound(format!("Key not found: {}", abbreviate(&b.key)))
-        })?;
-    row.blocked = Some(blocked);
-    row.updated_at = Some(now_ms());
-    store.update_key(&row).await.map_err(db)?;
-    let k = state.keys.put(row);
-    Ok(Json(public(&k.row, k.spend())).into_response())
+    change_key(&state, store, &b.key, |row| {
+        row.blocked = Some(blocked);
+        Ok(())
+    })
+    .await
 }
 
 pub async fn block(
