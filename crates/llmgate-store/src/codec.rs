@@ -241,3 +241,144 @@ pub fn insert_many_sql(
         params,
     )
 }
+
+/// Rows of one table keyed by one column, as typed values (serde over the row objects).
+pub struct Table {
+    pub name: &'static str,
+    pub id: &'static str,
+    pub columns: Columns,
+    /// Columns an update writes (not the id, the spend or the creation fields).
+    pub mutable: &'static [&'static str],
+}
+
+fn to_row<T: serde::Serialize>(v: &T) -> Map<String, Value> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+fn from_row<T: serde::de::DeserializeOwned>(m: Map<String, Value>) -> Result<T, StoreError> {
+    serde_json::from_value(Value::Object(m)).map_err(|e| StoreError::Row(e.to_string()))
+}
+
+impl Table {
+    pub async fn insert<T: serde::Serialize>(
+        &self,
+        store: &Store,
+        row: &T,
+    ) -> Result<(), StoreError> {
+        let (sql, params) = insert_sql(store, self.name, self.columns, &to_row(row));
+        execute(store, &sql, params).await.map(|_| ())
+    }
+
+    pub async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = {}",
+            select_list(store, self.name, self.columns),
+            q(self.name),
+            q(self.id),
+            param_expr(store, 1, Kind::Text)
+        );
+        let rows = fetch(
+            store,
+            &sql,
+            vec![Param::Text(Some(id.into()))],
+            self.columns,
+        )
+        .await?;
+        rows.into_iter().next().map(from_row).transpose()
+    }
+
+    pub async fn update<T: serde::Serialize>(
+        &self,
+        store: &Store,
+        id: &str,
+        row: &T,
+    ) -> Result<bool, StoreError> {
+        let row = to_row(row);
+        let cols: Vec<&(&str, Kind)> = self
+            .columns
+            .iter()
+            .filter(|(c, _)| self.mutable.contains(c) && store.has_column(self.name, c))
+            .collect();
+        let sets: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (c, k))| format!("{} = {}", q(c), param_expr(store, i + 1, *k)))
+            .collect();
+        let mut params: Vec<Param> = cols
+            .iter()
+            .map(|(c, k)| param(*k, row.get(*c).unwrap_or(&Value::Null)))
+            .collect();
+        params.push(Param::Text(Some(id.into())));
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = {}",
+            q(self.name),
+            sets.join(", "),
+            q(self.id),
+            param_expr(store, cols.len() + 1, Kind::Text)
+        );
+        Ok(execute(store, &sql, params).await? == 1)
+    }
+
+    pub async fn delete(&self, store: &Store, id: &str) -> Result<bool, StoreError> {
+        let sql = format!(
+            "DELETE FROM {} WHERE {} = {}",
+            q(self.name),
+            q(self.id),
+            param_expr(store, 1, Kind::Text)
+        );
+        Ok(execute(store, &sql, vec![Param::Text(Some(id.into()))]).await? == 1)
+    }
+
+    /// A page (1-based) of rows matching `filters` (column = value), and the total count.
+    pub async fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        store: &Store,
+        filters: &[(&str, String)],
+        page: u64,
+        size: u64,
+    ) -> Result<(Vec<T>, u64), StoreError> {
+        let conds: Vec<String> = filters
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| format!("{} = {}", q(c), param_expr(store, i + 1, Kind::Text)))
+            .collect();
+        let params: Vec<Param> = filters
+            .iter()
+            .map(|(_, v)| Param::Text(Some(v.clone())))
+            .collect();
+        let filter = if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        };
+        let count_cols: Columns = &[("n", Kind::Int)];
+        let total = fetch(
+            store,
+            &format!("SELECT COUNT(*) AS \"n\" FROM {}{filter}", q(self.name)),
+            params.clone(),
+            count_cols,
+        )
+        .await?[0]["n"]
+            .as_u64()
+            .unwrap_or(0);
+        let sql = format!(
+            "SELECT {} FROM {}{filter} ORDER BY {} LIMIT {size} OFFSET {}",
+            select_list(store, self.name, self.columns),
+            q(self.name),
+            q(self.id),
+            page.saturating_sub(1) * size
+        );
+        let rows = fetch(store, &sql, params, self.columns).await?;
+        Ok((
+            rows.into_iter().map(from_row).collect::<Result<_, _>>()?,
+            total,
+        ))
+    }
+}

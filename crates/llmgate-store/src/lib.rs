@@ -21,6 +21,7 @@ macro_rules! bind_all {
 }
 
 pub mod codec;
+pub mod entities;
 pub mod keys;
 pub mod spend;
 
@@ -111,7 +112,12 @@ impl Store {
             Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
             Db::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
         }
-        for table in [keys::TABLE, spend::TABLE] {
+        for table in [
+            keys::TABLE,
+            spend::TABLE,
+            entities::USERS.name,
+            entities::TEAMS.name,
+        ] {
             let cols = self.read_columns(table).await?;
             self.columns
                 .write()

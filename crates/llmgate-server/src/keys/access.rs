@@ -3,7 +3,11 @@
 use llmgate::Usage;
 use llmgate_store::spend::SpendLog;
 
-use super::CachedKey;
+use std::sync::Arc;
+
+use llmgate_store::entities::{TeamRow, UserRow};
+
+use super::{CachedKey, Live};
 use crate::auth::{abbreviate, AuthContext};
 use crate::error::GatewayError;
 use crate::routes::proxy::CallMeta;
@@ -11,7 +15,10 @@ use crate::state::AppState;
 
 /// Whether the key's `models` list lets it call `group` (empty: every model).
 pub fn may_call(key: &CachedKey, group: &str) -> bool {
-    let models = &key.row.models;
+    models_allow(&key.row.models, group)
+}
+
+fn models_allow(models: &[String], group: &str) -> bool {
     models.is_empty()
         || models.iter().any(|m| {
             m == group
@@ -20,8 +27,55 @@ pub fn may_call(key: &CachedKey, group: &str) -> bool {
         })
 }
 
-/// Model access and budget, checked before the call (against the key's live spend).
-pub fn check(key: &CachedKey, group: &str) -> Result<(), GatewayError> {
+/// Who else a key's calls are charged to (and limited by).
+#[derive(Clone, Default)]
+pub struct Owners {
+    pub user: Option<Arc<Live<UserRow>>>,
+    pub team: Option<Arc<Live<TeamRow>>>,
+}
+
+fn over_budget(entity: &str, id: &str, spend: f64, max: Option<f64>) -> Result<(), GatewayError> {
+    match max {
+        Some(max) if spend >= max => Err(GatewayError::BudgetExceeded(format!(
+            "Budget has been exceeded! {entity}={id} Current cost: {spend}, Max budget: {max}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Model access and budgets (key, team, user), checked before the call against live spend.
+pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Owners, GatewayError> {
+    let unavailable = |e: llmgate_store::StoreError| {
+        tracing::warn!(error = %e, "owner lookup failed");
+        GatewayError::Unavailable("the key database is unavailable".into())
+    };
+    let mut owners = Owners::default();
+    if let Some(store) = &state.store {
+        if let Some(t) = &key.row.team_id {
+            owners.team = state.keys.team(store, t).await.map_err(unavailable)?;
+        }
+        if let Some(u) = &key.row.user_id {
+            owners.user = state.keys.user(store, u).await.map_err(unavailable)?;
+        }
+    }
+    if let Some(team) = &owners.team {
+        if team.row.blocked {
+            return Err(GatewayError::Auth(format!(
+                "Authentication Error - Team={} is blocked. Update via `/team/unblock` if you're admin.",
+                team.row.team_id
+            )));
+        }
+        // A key without its own list inherits its team's.
+        if key.row.models.is_empty() && !models_allow(&team.row.models, group) {
+            return Err(GatewayError::Forbidden {
+                message: format!(
+                    "team not allowed to access model. This team can only access models={:?}. Tried to access {group}",
+                    team.row.models
+                ),
+                kind: "team_model_access_denied",
+            });
+        }
+    }
     let models = &key.row.models;
     if !may_call(key, group) {
         return Err(GatewayError::Forbidden {
@@ -44,7 +98,13 @@ pub fn check(key: &CachedKey, group: &str) -> Result<(), GatewayError> {
             )));
         }
     }
-    Ok(())
+    if let Some(team) = &owners.team {
+        over_budget("Team", &team.row.team_id, team.spend(), team.row.max_budget)?;
+    }
+    if let Some(user) = &owners.user {
+        over_budget("User", &user.row.user_id, user.spend(), user.row.max_budget)?;
+    }
+    Ok(owners)
 }
 
 /// What one successful call is recorded as.
@@ -57,11 +117,17 @@ pub struct Call<'a> {
 }
 
 /// Adds the call's cost to the key's live spend and queues its spend log.
-pub fn record(state: &AppState, auth: &AuthContext, call: Call<'_>) {
+pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<'_>) {
     let Some(writer) = &state.spend else { return };
     let cost = call.cost.unwrap_or(0.0);
     if let Some(key) = &auth.key {
         key.add_spend(cost);
+    }
+    if let Some(t) = &owners.team {
+        t.add_spend(cost);
+    }
+    if let Some(u) = &owners.user {
+        u.add_spend(cost);
     }
     let now = llmgate_store::now_ms();
     let elapsed = call.meta.start.elapsed().as_millis() as i64;

@@ -1,6 +1,6 @@
-//! Virtual keys on the request path: a cache of key rows (a key seen once costs no database
-//! round trip again) with the key's live spend, and the spend writer that batches spend logs
-//! to the database off the request path.
+//! Virtual keys on the request path: caches of key, user and team rows (a row seen once costs
+//! no database round trip again) with their live spend, access and budget checks, and the spend
+//! writer that batches spend logs to the database off the request path.
 
 pub mod access;
 pub mod spend;
@@ -8,19 +8,21 @@ pub mod spend;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use llmgate_store::entities::{TeamRow, UserRow, TEAMS, USERS};
 use llmgate_store::keys::KeyRow;
 use llmgate_store::{Store, StoreError};
 
-/// A key as the request path sees it.
+/// A row (key, user, team) as the request path sees it, with its live spend: the database's
+/// at load time plus every call since (flushed or not), so budget checks never wait for a batch.
 #[derive(Debug)]
-pub struct CachedKey {
-    pub row: KeyRow,
-    /// The key's spend: the database's at load time plus every call since (flushed or not),
-    /// so budget checks never wait for a batch.
+pub struct Live<T> {
+    pub row: T,
     spend: Mutex<f64>,
 }
 
-impl CachedKey {
+pub type CachedKey = Live<KeyRow>;
+
+impl<T> Live<T> {
     pub fn spend(&self) -> f64 {
         *self.spend.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -30,44 +32,132 @@ impl CachedKey {
     }
 }
 
+/// What a cached row is known by and what it had spent when read.
+pub trait Row {
+    fn id(&self) -> &str;
+    fn stored_spend(&self) -> f64;
+}
+
+impl Row for KeyRow {
+    fn id(&self) -> &str {
+        &self.token
+    }
+    fn stored_spend(&self) -> f64 {
+        self.spend
+    }
+}
+
+impl Row for UserRow {
+    fn id(&self) -> &str {
+        &self.user_id
+    }
+    fn stored_spend(&self) -> f64 {
+        self.spend
+    }
+}
+
+impl Row for TeamRow {
+    fn id(&self) -> &str {
+        &self.team_id
+    }
+    fn stored_spend(&self) -> f64 {
+        self.spend
+    }
+}
+
+/// Rows by id, invalidated by the admin routes that change them.
+pub struct Cache<T> {
+    map: RwLock<HashMap<String, Arc<Live<T>>>>,
+}
+
+impl<T> Default for Cache<T> {
+    fn default() -> Self {
+        Cache {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Row> Cache<T> {
+    /// The row with this id: from memory, else from `load` (then cached).
+    pub async fn get_or_load<F, Fut>(
+        &self,
+        id: &str,
+        load: F,
+    ) -> Result<Option<Arc<Live<T>>>, StoreError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, StoreError>>,
+    {
+        if let Some(k) = self.map.read().unwrap_or_else(|e| e.into_inner()).get(id) {
+            return Ok(Some(k.clone()));
+        }
+        Ok(load().await?.map(|row| self.put(row)))
+    }
+
+    /// Caches a row read from (or just written to) the database. A row already cached keeps
+    /// its live spend: the stored one may lag behind unflushed calls.
+    pub fn put(&self, row: T) -> Arc<Live<T>> {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        let spend = map
+            .get(row.id())
+            .map(|k| k.spend())
+            .unwrap_or(row.stored_spend());
+        let k = Arc::new(Live {
+            spend: Mutex::new(spend),
+            row,
+        });
+        map.insert(k.row.id().to_string(), k.clone());
+        k
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+}
+
+/// The caches of the request path.
 #[derive(Default)]
 pub struct KeyCache {
-    map: RwLock<HashMap<String, Arc<CachedKey>>>,
+    pub keys: Cache<KeyRow>,
+    pub users: Cache<UserRow>,
+    pub teams: Cache<TeamRow>,
 }
 
 impl KeyCache {
-    /// The key with this hash: from memory, else from the database (then cached).
+    /// The key with this hash.
     pub async fn get(
         &self,
         store: &Store,
         hash: &str,
     ) -> Result<Option<Arc<CachedKey>>, StoreError> {
-        if let Some(k) = self.map.read().unwrap_or_else(|e| e.into_inner()).get(hash) {
-            return Ok(Some(k.clone()));
-        }
-        let Some(row) = store.get_key(hash).await? else {
-            return Ok(None);
-        };
-        Ok(Some(self.put(row)))
+        self.keys.get_or_load(hash, || store.get_key(hash)).await
     }
 
-    /// Caches a row read from (or just written to) the database. A key already cached keeps
-    /// its live spend: the row's may lag behind unflushed calls.
     pub fn put(&self, row: KeyRow) -> Arc<CachedKey> {
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        let spend = map.get(&row.token).map(|k| k.spend()).unwrap_or(row.spend);
-        let k = Arc::new(CachedKey {
-            spend: Mutex::new(spend),
-            row,
-        });
-        map.insert(k.row.token.clone(), k.clone());
-        k
+        self.keys.put(row)
     }
 
     pub fn remove(&self, hash: &str) {
-        self.map
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(hash);
+        self.keys.remove(hash)
+    }
+
+    pub async fn user(
+        &self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<Arc<Live<UserRow>>>, StoreError> {
+        self.users.get_or_load(id, || USERS.get(store, id)).await
+    }
+
+    pub async fn team(
+        &self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<Arc<Live<TeamRow>>>, StoreError> {
+        self.teams.get_or_load(id, || TEAMS.get(store, id)).await
     }
 }

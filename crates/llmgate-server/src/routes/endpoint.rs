@@ -145,11 +145,13 @@ async fn handle<E: Endpoint>(
     }
     proxy::strip_proxy_fields(req.extra_mut());
     let group = std::mem::take(req.model_mut());
-    if let Some(key) = &auth.key {
-        if let Err(e) = access::check(key, &group) {
-            return error_response(e, None);
-        }
-    }
+    let owners = match &auth.key {
+        Some(key) => match access::check(&state, key, &group).await {
+            Ok(o) => o,
+            Err(e) => return error_response(e, None),
+        },
+        None => access::Owners::default(),
+    };
     let end_user = req.end_user();
     // With spend tracking, a stream is priced from the upstream's usage chunk.
     let client_wants_usage = if state.spend.is_some() && req.is_stream() {
@@ -182,7 +184,7 @@ async fn handle<E: Endpoint>(
                             cost: dep.cost(u),
                             end_user: end_user.clone(),
                         };
-                        access::record(&state, &auth, call);
+                        access::record(&state, &auth, &owners, call);
                         return client_wants_usage;
                     }
                     true
@@ -207,7 +209,7 @@ async fn handle<E: Endpoint>(
                 cost,
                 end_user,
             };
-            access::record(&state, &auth, call);
+            access::record(&state, &auth, &owners, call);
             json_response(&answer, &meta, cost)
         }
         Err((e, meta)) => error_response(e, meta.as_ref()),

@@ -1,0 +1,160 @@
+//! `LiteLLM_UserTable` and `LiteLLM_TeamTable`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use crate::codec::{Kind, Table};
+
+fn vec_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
+fn object_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(v @ Value::Object(_)) => v,
+        _ => Value::Object(Map::new()),
+    })
+}
+
+pub const USERS: Table = Table {
+    name: "LiteLLM_UserTable",
+    id: "user_id",
+    columns: &[
+        ("user_id", Kind::Text),
+        ("user_alias", Kind::Text),
+        ("team_id", Kind::Text),
+        ("organization_id", Kind::Text),
+        ("teams", Kind::Array),
+        ("user_role", Kind::Text),
+        ("max_budget", Kind::Float),
+        ("spend", Kind::Float),
+        ("user_email", Kind::Text),
+        ("models", Kind::Array),
+        ("metadata", Kind::Json),
+        ("max_parallel_requests", Kind::Int),
+        ("tpm_limit", Kind::Int),
+        ("rpm_limit", Kind::Int),
+        ("budget_duration", Kind::Text),
+        ("budget_reset_at", Kind::Time),
+        ("created_at", Kind::Time),
+        ("updated_at", Kind::Time),
+    ],
+    mutable: &[
+        "user_alias",
+        "team_id",
+        "organization_id",
+        "teams",
+        "user_role",
+        "max_budget",
+        "user_email",
+        "models",
+        "metadata",
+        "max_parallel_requests",
+        "tpm_limit",
+        "rpm_limit",
+        "budget_duration",
+        "budget_reset_at",
+        "updated_at",
+    ],
+};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub user_id: String,
+    pub user_alias: Option<String>,
+    pub team_id: Option<String>,
+    pub organization_id: Option<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub teams: Vec<String>,
+    pub user_role: Option<String>,
+    pub max_budget: Option<f64>,
+    #[serde(default)]
+    pub spend: f64,
+    pub user_email: Option<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub models: Vec<String>,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub metadata: Value,
+    pub max_parallel_requests: Option<i64>,
+    pub tpm_limit: Option<i64>,
+    pub rpm_limit: Option<i64>,
+    pub budget_duration: Option<String>,
+    pub budget_reset_at: Option<i64>,
+    pub created_at: Option<i64>,
+    pub updated_at: Option<i64>,
+}
+
+pub const TEAMS: Table = Table {
+    name: "LiteLLM_TeamTable",
+    id: "team_id",
+    columns: &[
+        ("team_id", Kind::Text),
+        ("team_alias", Kind::Text),
+        ("organization_id", Kind::Text),
+        ("admins", Kind::Array),
+        ("members", Kind::Array),
+        ("members_with_roles", Kind::Json),
+        ("metadata", Kind::Json),
+        ("max_budget", Kind::Float),
+        ("soft_budget", Kind::Float),
+        ("spend", Kind::Float),
+        ("models", Kind::Array),
+        ("max_parallel_requests", Kind::Int),
+        ("tpm_limit", Kind::Int),
+        ("rpm_limit", Kind::Int),
+        ("budget_duration", Kind::Text),
+        ("budget_reset_at", Kind::Time),
+        ("blocked", Kind::Bool),
+        ("created_at", Kind::Time),
+        ("updated_at", Kind::Time),
+    ],
+    mutable: &[
+        "team_alias",
+        "organization_id",
+        "admins",
+        "members",
+        "members_with_roles",
+        "metadata",
+        "max_budget",
+        "soft_budget",
+        "models",
+        "max_parallel_requests",
+        "tpm_limit",
+        "rpm_limit",
+        "budget_duration",
+        "budget_reset_at",
+        "blocked",
+        "updated_at",
+    ],
+};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TeamRow {
+    pub team_id: String,
+    pub team_alias: Option<String>,
+    pub organization_id: Option<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub admins: Vec<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub members: Vec<String>,
+    /// `[{"user_id": ..., "role": "user"|"admin"}]` (LiteLLM stores a JSON list here).
+    #[serde(default)]
+    pub members_with_roles: Value,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub metadata: Value,
+    pub max_budget: Option<f64>,
+    pub soft_budget: Option<f64>,
+    #[serde(default)]
+    pub spend: f64,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub models: Vec<String>,
+    pub max_parallel_requests: Option<i64>,
+    pub tpm_limit: Option<i64>,
+    pub rpm_limit: Option<i64>,
+    pub budget_duration: Option<String>,
+    pub budget_reset_at: Option<i64>,
+    #[serde(default)]
+    pub blocked: bool,
+    pub created_at: Option<i64>,
+    pub updated_at: Option<i64>,
+}
