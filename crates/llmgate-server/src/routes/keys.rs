@@ -15,7 +15,7 @@ use crate::auth::{abbreviate, hash_key, AuthContext};
 use crate::error::GatewayError;
 use crate::state::AppState;
 
-fn admin<'a>(
+pub fn admin_store<'a>(
     state: &'a AppState,
     auth: &AuthContext,
     route: &str,
@@ -28,7 +28,7 @@ fn admin<'a>(
     state.store.as_ref().ok_or(GatewayError::NoDb)
 }
 
-fn db(e: llmgate_store::StoreError) -> GatewayError {
+pub fn db(e: llmgate_store::StoreError) -> GatewayError {
     GatewayError::Internal(e.to_string())
 }
 
@@ -194,48 +194,62 @@ fn new_secret() -> String {
     format!("sk-{}", uuid::Uuid::new_v4().simple())
 }
 
+/// Stores a new key from `template` (its hash, name and creation fields filled in) and caches
+/// it; `secret` is the caller's custom key, if any. Returns the secret and the row.
+pub async fn generate_key(
+    state: &AppState,
+    store: &Store,
+    secret: Option<String>,
+    template: KeyRow,
+) -> Result<(String, KeyRow), GatewayError> {
+    let secret = secret.unwrap_or_else(new_secret);
+    if !secret.starts_with("sk-") {
+        return Err(GatewayError::BadRequest(format!(
+            "Invalid key format. LiteLLM Virtual Key must start with 'sk-'. Received: {}",
+            abbreviate(&secret)
+        )));
+    }
+    let hash = hash_key(&secret);
+    if store.get_key(&hash).await.map_err(db)?.is_some() {
+        return Err(GatewayError::BadRequest(
+            "a key with this value already exists".into(),
+        ));
+    }
+    let now = now_ms();
+    let row = KeyRow {
+        token: hash,
+        key_name: Some(abbreviate(&secret)),
+        created_at: Some(now),
+        updated_at: Some(now),
+        created_by: Some("default_user_id".into()),
+        updated_by: Some("default_user_id".into()),
+        ..template
+    };
+    store.insert_key(&row).await.map_err(db)?;
+    state.keys.put(row.clone());
+    Ok((secret, row))
+}
+
 pub async fn generate(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
     body: Bytes,
 ) -> Response {
     run(async {
-        let store = admin(&state, &auth, "/key/generate")?;
+        let store = admin_store(&state, &auth, "/key/generate")?;
         let fields: KeyFields = if body.is_empty() {
             KeyFields::default()
         } else {
             parse_body(&body)?
         };
-        let secret = fields.key.clone().unwrap_or_else(new_secret);
-        if !secret.starts_with("sk-") {
-            return Err(GatewayError::BadRequest(format!(
-                "Invalid key format. LiteLLM Virtual Key must start with 'sk-'. Received: {}",
-                abbreviate(&secret)
-            )));
-        }
-        let hash = hash_key(&secret);
-        if store.get_key(&hash).await.map_err(db)?.is_some() {
-            return Err(GatewayError::BadRequest(
-                "a key with this value already exists".into(),
-            ));
-        }
-        let now = now_ms();
-        let mut row = KeyRow {
-            token: hash.clone(),
-            key_name: Some(abbreviate(&secret)),
-            created_at: Some(now),
-            updated_at: Some(now),
-            created_by: Some("default_user_id".into()),
-            updated_by: Some("default_user_id".into()),
-            ..Default::default()
-        };
-        fields.apply(&mut row)?;
-        store.insert_key(&row).await.map_err(db)?;
-        state.keys.put(row.clone());
+        let custom = fields.key.clone();
+        let mut template = KeyRow::default();
+        fields.apply(&mut template)?;
+        let (secret, row) = generate_key(&state, store, custom, template).await?;
         let mut out = public(&row, 0.0);
         out["key"] = json!(secret);
-        out["token"] = json!(hash);
-        out["token_id"] = json!(hash);
+        out["token"] = json!(row.token);
+        out["token_id"] = json!(row.token);
         Ok(Json(out).into_response())
     })
     .await
@@ -281,7 +295,7 @@ pub async fn info(
         let store = if own {
             state.store.as_ref().ok_or(GatewayError::NoDb)?
         } else {
-            admin(&state, &auth, "/key/info")?
+            admin_store(&state, &auth, "/key/info")?
         };
         let cached = state.keys.get(store, &token).await.map_err(db)?;
         let k = cached.ok_or_else(|| {
@@ -305,7 +319,7 @@ pub async fn update(
     body: Bytes,
 ) -> Response {
     run(async {
-        let store = admin(&state, &auth, "/key/update")?;
+        let store = admin_store(&state, &auth, "/key/update")?;
         let b: UpdateBody = parse_body(&body)?;
         let fields: KeyFields = serde_json::from_value(b.fields)
             .map_err(|e| GatewayError::BadRequest(format!("Invalid request body: {e}")))?;
@@ -353,7 +367,7 @@ pub async fn delete(
     body: Bytes,
 ) -> Response {
     run(async {
-        let store = admin(&state, &auth, "/key/delete")?;
+        let store = admin_store(&state, &auth, "/key/delete")?;
         let b: DeleteBody = parse_body(&body)?;
         if b.keys.is_empty() && b.key_aliases.is_empty() {
             return Err(GatewayError::BadRequest(
@@ -410,7 +424,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     run(async {
-        let store = admin(&state, &auth, "/key/list")?;
+        let store = admin_store(&state, &auth, "/key/list")?;
         let page = q.page.unwrap_or(1).max(1);
         let size = q.size.unwrap_or(10).clamp(1, 100);
         let filter = KeyFilter { user_id: q.user_id, team_id: q.team_id, organization_id: q.organization_id, key_alias: q.key_alias };
@@ -437,7 +451,7 @@ async fn set_blocked(
     body: Bytes,
     blocked: bool,
 ) -> Result<Response, GatewayError> {
-    let store = admin(
+    let store = admin_store(
         &state,
         &auth,
         if blocked {
@@ -470,7 +484,7 @@ pub async fn unblock(
     run(set_blocked(state, auth, body, false)).await
 }
 
-async fn run(f: impl std::future::Future<Output = Result<Response, GatewayError>>) -> Response {
+pub async fn run(f: impl std::future::Future<Output = Result<Response, GatewayError>>) -> Response {
     f.await.unwrap_or_else(IntoResponse::into_response)
 }
 

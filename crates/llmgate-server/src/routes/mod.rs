@@ -1,6 +1,7 @@
 //! The HTTP surface: every route, with and without the `/v1` prefix.
 
 pub mod endpoint;
+pub mod entities;
 pub mod health;
 pub mod keys;
 pub mod models;
@@ -60,6 +61,20 @@ pub fn router(state: AppState) -> Router {
         .route("/key/list", get(keys::list))
         .route("/key/block", post(keys::block))
         .route("/key/unblock", post(keys::unblock))
+        .route("/user/new", post(entities::user_new))
+        .route("/user/info", get(entities::user_info))
+        .route("/user/update", post(entities::user_update))
+        .route("/user/delete", post(entities::user_delete))
+        .route("/user/list", get(entities::user_list))
+        .route("/team/new", post(entities::team_new))
+        .route("/team/info", get(entities::team_info))
+        .route("/team/update", post(entities::team_update))
+        .route("/team/delete", post(entities::team_delete))
+        .route("/team/list", get(entities::team_list))
+        .route("/team/member_add", post(entities::team_member_add))
+        .route("/team/member_delete", post(entities::team_member_delete))
+        .route("/team/block", post(entities::team_block))
+        .route("/team/unblock", post(entities::team_unblock))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
 
     let open = Router::new()
