@@ -28,7 +28,10 @@ def admin(gw, method, path, body=None):
 
 
 def config(mock, batch_seconds=1):
-    return models_yaml(mock) + f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: {batch_seconds}\n"
+    return models_yaml(mock) + (
+        f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: {batch_seconds}\n"
+        "  proxy_budget_rescheduler_min_time: 1\n"
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -155,5 +158,26 @@ def test_spend_survives_kill_9(mock, tmp_path, database):
             out = subprocess.run(["psql", pg_url, "-Atc", f"SELECT count(*) FROM \"LiteLLM_SpendLogs\" WHERE api_key = '{k['token']}'"],
                                  capture_output=True, text=True, check=True).stdout.strip()
             assert out == "4"
+    finally:
+        gw.stop()
+
+
+def test_budgets_reset_after_their_duration(mock, tmp_path, database):
+    env, _ = database
+    gw = start(tmp_path, mock, env)
+    try:
+        _, k = admin(gw, "POST", "/key/generate", {"max_budget": 0.0001, "budget_duration": "2s"})
+        _, t = admin(gw, "POST", "/team/new", {"max_budget": 0.001, "budget_duration": "2s"})
+        assert k["budget_duration"] == "2s" and k["budget_reset_at"]
+        client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+        for _ in range(2):
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        with pytest.raises(openai.BadRequestError):
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        time.sleep(4)
+        # A new period: the spend is back to 0 and the key works again.
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        _, info = admin(gw, "GET", f"/key/info?key={k['key']}")
+        assert info["info"]["spend"] == pytest.approx(7.5e-5, abs=1e-12)
     finally:
         gw.stop()

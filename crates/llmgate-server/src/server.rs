@@ -159,6 +159,7 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         "llmgate listening on http://{local}"
     );
     println!("llmgate listening on http://{local}");
+    crate::keys::budgets::spawn(state.clone());
     let app = routes::router(state.clone());
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

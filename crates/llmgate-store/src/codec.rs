@@ -382,3 +382,56 @@ impl Table {
         ))
     }
 }
+
+/// Rows of `table` whose budget period ended by `now_ms`: (id, budget_duration).
+pub async fn due_resets(
+    store: &Store,
+    table: &str,
+    id_col: &str,
+    now_ms: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    if !store.has_column(table, "budget_reset_at") {
+        return Ok(Vec::new());
+    }
+    let cols: Columns = &[("id", Kind::Text), ("budget_duration", Kind::Text)];
+    let sql = format!(
+        "SELECT {} AS \"id\", \"budget_duration\" FROM {} WHERE \"budget_duration\" IS NOT NULL AND \"budget_reset_at\" IS NOT NULL AND \"budget_reset_at\" <= {}",
+        q(id_col),
+        q(table),
+        param_expr(store, 1, Kind::Time)
+    );
+    let rows = fetch(store, &sql, vec![Param::Int(Some(now_ms))], cols).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                r["id"].as_str()?.to_string(),
+                r["budget_duration"].as_str()?.to_string(),
+            ))
+        })
+        .collect())
+}
+
+/// Starts a new budget period: spend back to 0, the next reset at `next_ms`.
+pub async fn reset_spend(
+    store: &Store,
+    table: &str,
+    id_col: &str,
+    id: &str,
+    next_ms: i64,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "UPDATE {} SET \"spend\" = 0, \"budget_reset_at\" = {} WHERE {} = {}",
+        q(table),
+        param_expr(store, 1, Kind::Time),
+        q(id_col),
+        param_expr(store, 2, Kind::Text)
+    );
+    execute(
+        store,
+        &sql,
+        vec![Param::Int(Some(next_ms)), Param::Text(Some(id.into()))],
+    )
+    .await
+    .map(|_| ())
+}

@@ -3,6 +3,7 @@
 //! writer that batches spend logs to the database off the request path.
 
 pub mod access;
+pub mod budgets;
 pub mod spend;
 
 use std::collections::HashMap;
