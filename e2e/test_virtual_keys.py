@@ -181,3 +181,73 @@ def test_budgets_reset_after_their_duration(mock, tmp_path, database):
         assert info["info"]["spend"] == pytest.approx(7.5e-5, abs=1e-12)
     finally:
         gw.stop()
+
+
+def test_concurrent_bursts_add_up_exactly_and_failures_cost_nothing(mock, tmp_path, database):
+    """200 concurrent calls on one key (streamed and not): the key's, user's and team's totals
+    equal the sum of the per-request costs, in memory and in the database. Failed calls are
+    not charged."""
+    from concurrent.futures import ThreadPoolExecutor
+    env, pg_url = database
+    gw = start(tmp_path, mock, env)
+    try:
+        admin(gw, "POST", "/team/new", {"team_id": "burst-team"})
+        admin(gw, "POST", "/user/new", {"user_id": "burst-user", "auto_create_key": False})
+        _, k = admin(gw, "POST", "/key/generate", {"team_id": "burst-team", "user_id": "burst-user"})
+        client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+
+        def call(i):
+            if i % 4 == 0:
+                return list(client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True))
+            if i % 10 == 1:
+                try:
+                    client.chat.completions.create(model="limited", messages=[{"role": "user", "content": "Hi"}])
+                except openai.RateLimitError:
+                    return "failed"
+            return client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+
+        with ThreadPoolExecutor(32) as pool:
+            results = list(pool.map(call, range(200)))
+        ok = sum(1 for r in results if r != "failed")
+        assert ok == 180
+        want = ok * 7.5e-5
+        _, info = admin(gw, "GET", f"/key/info?key={k['key']}")
+        assert abs(info["info"]["spend"] - want) < 1e-10
+        time.sleep(2.5)
+        gw.stop()
+        gw = start(tmp_path, mock, env)
+        _, info = admin(gw, "GET", f"/key/info?key={k['key']}")
+        assert abs(info["info"]["spend"] - want) < 1e-10
+        _, t = admin(gw, "GET", "/team/info?team_id=burst-team")
+        assert abs(t["team_info"]["spend"] - want) < 1e-10
+        _, u = admin(gw, "GET", "/user/info?user_id=burst-user")
+        assert abs(u["user_info"]["spend"] - want) < 1e-10
+        if pg_url:
+            out = subprocess.run(["psql", pg_url, "-Atc", f"SELECT count(*), sum(spend) FROM \"LiteLLM_SpendLogs\" WHERE api_key = '{k['token']}'"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            count, total = out.split("|")
+            assert int(count) == ok and abs(float(total) - want) < 1e-10
+    finally:
+        gw.stop()
+
+
+def test_regenerate_and_allowed_routes(mock, tmp_path):
+    gw = start(tmp_path, mock, {"LLMGATE_DB_PATH": str(tmp_path / "r.db")})
+    try:
+        _, k = admin(gw, "POST", "/key/generate", {"key_alias": "rot", "allowed_routes": ["/chat/completions"]})
+        client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        with pytest.raises(openai.PermissionDeniedError) as e:
+            client.embeddings.create(model="embed", input="a")
+        assert e.value.body["type"] == "key_route_access_denied"
+
+        status, new = admin(gw, "POST", f"/key/{k['key']}/regenerate", {"max_budget": 5})
+        assert status == 200 and new["key"] != k["key"] and new["key_alias"] == "rot"
+        assert new["max_budget"] == 5 and new["spend"] == pytest.approx(7.5e-5)
+        with pytest.raises(openai.AuthenticationError):
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        client = openai.OpenAI(base_url=gw.base, api_key=new["key"], max_retries=0)
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        assert admin(gw, "POST", "/key/regenerate", {"key": "sk-unknown"})[0] == 404
+    finally:
+        gw.stop()

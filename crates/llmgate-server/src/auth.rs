@@ -123,6 +123,38 @@ pub async fn authenticate(
     })
 }
 
+/// A key's `allowed_routes` (empty: every route): exact paths (with or without `/v1`), `prefix*`
+/// patterns, and LiteLLM's `llm_api_routes` group.
+pub fn route_allowed(allowed: &[String], path: &str) -> bool {
+    const LLM_API_ROUTES: &[&str] = &[
+        "/chat/completions",
+        "/completions",
+        "/embeddings",
+        "/models",
+        "/utils/token_counter",
+    ];
+    if allowed.is_empty() {
+        return true;
+    }
+    let bare = path
+        .strip_prefix("/v1")
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or(path);
+    allowed.iter().any(|r| {
+        let r_bare = r
+            .strip_prefix("/v1")
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or(r);
+        r_bare == bare
+            || r.strip_suffix('*')
+                .is_some_and(|p| path.starts_with(p) || bare.starts_with(p))
+            || (r == "llm_api_routes"
+                && (LLM_API_ROUTES.contains(&bare)
+                    || bare.starts_with("/openai/deployments/")
+                    || bare.starts_with("/engines/")))
+    })
+}
+
 /// `sk-...abcd`: enough to recognise a key in a message without revealing it.
 pub fn abbreviate(key: &str) -> String {
     let tail: String = key
@@ -148,6 +180,25 @@ pub fn hash_key(key: &str) -> String {
 /// Middleware: authenticates every route it wraps and hands the context to the handler.
 pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     match authenticate(&state, req.headers()).await {
+        Ok(ctx)
+            if ctx
+                .key
+                .as_ref()
+                .is_some_and(|k| !route_allowed(&k.row.allowed_routes, req.uri().path())) =>
+        {
+            GatewayError::Forbidden {
+                message: format!(
+                    "key not allowed to access this route: {}. Allowed routes: {:?}",
+                    req.uri().path(),
+                    ctx.key
+                        .as_ref()
+                        .map(|k| k.row.allowed_routes.clone())
+                        .unwrap_or_default()
+                ),
+                kind: "key_route_access_denied",
+            }
+            .into_response()
+        }
         Ok(ctx) => {
             req.extensions_mut().insert(ctx);
             next.run(req).await
@@ -160,6 +211,20 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn allowed_routes() {
+        let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(route_allowed(&[], "/key/generate"));
+        assert!(route_allowed(
+            &r(&["/chat/completions"]),
+            "/v1/chat/completions"
+        ));
+        assert!(!route_allowed(&r(&["/chat/completions"]), "/v1/embeddings"));
+        assert!(route_allowed(&r(&["llm_api_routes"]), "/v1/embeddings"));
+        assert!(!route_allowed(&r(&["llm_api_routes"]), "/key/info"));
+        assert!(route_allowed(&r(&["/key/*"]), "/key/info"));
+    }
 
     #[test]
     fn every_key_header_is_read() {

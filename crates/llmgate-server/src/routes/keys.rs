@@ -440,6 +440,70 @@ pub async fn list(
 }
 
 #[derive(Deserialize)]
+struct RegenerateBody {
+    key: Option<String>,
+    new_key: Option<String>,
+    #[serde(flatten)]
+    fields: Value,
+}
+
+/// `/key/regenerate` and `/key/{key}/regenerate`: a new secret for the same key (its settings
+/// and spend carried over); the old secret stops working at once.
+pub async fn regenerate(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    path: Option<axum::extract::Path<String>>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/key/regenerate")?;
+        let b: RegenerateBody = if body.is_empty() {
+            RegenerateBody {
+                key: None,
+                new_key: None,
+                fields: json!({}),
+            }
+        } else {
+            parse_body(&body)?
+        };
+        let key = path
+            .map(|p| p.0)
+            .or(b.key)
+            .ok_or_else(|| GatewayError::BadRequest("key is required".into()))?;
+        let fields: KeyFields = serde_json::from_value(b.fields)
+            .map_err(|e| GatewayError::BadRequest(format!("Invalid request body: {e}")))?;
+        let old_token = token_of(&key);
+        let mut row = store
+            .get_key(&old_token)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| {
+                GatewayError::NotFound(format!("Key not found: {}", abbreviate(&key)))
+            })?;
+        fields.apply(&mut row)?;
+        let spend = state
+            .keys
+            .keys
+            .get_or_load(&old_token, || async { Ok(None) })
+            .await
+            .ok()
+            .flatten()
+            .map(|k| k.spend())
+            .unwrap_or(row.spend);
+        row.spend = spend;
+        let (secret, new_row) = generate_key(&state, store, b.new_key, row).await?;
+        store.delete_key(&old_token).await.map_err(db)?;
+        state.keys.remove(&old_token);
+        let mut out = public(&new_row, spend);
+        out["key"] = json!(secret);
+        out["token"] = json!(new_row.token);
+        out["token_id"] = json!(new_row.token);
+        Ok(Json(out).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BlockBody {
     key: String,

@@ -61,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .route("/key/list", get(keys::list))
         .route("/key/block", post(keys::block))
         .route("/key/unblock", post(keys::unblock))
+        .route("/key/regenerate", post(keys::regenerate))
+        .route("/key/{key}/regenerate", post(keys::regenerate))
         .route("/user/new", post(entities::user_new))
         .route("/user/info", get(entities::user_info))
         .route("/user/update", post(entities::user_update))
