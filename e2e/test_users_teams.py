@@ -1,9 +1,16 @@
 """Users and teams through the real binary: their budgets and model lists limit the keys that
 belong to them, and the spend of those keys adds up on them (SQLite and PostgreSQL)."""
+import time
+
 import openai
 import pytest
 
+from conftest import MASTER
 from test_virtual_keys import admin, database, start  # noqa: F401  (fixture)
+
+
+def admin_key():
+    return MASTER
 
 HI = [{"role": "user", "content": "Hi"}]
 
@@ -71,5 +78,50 @@ def test_team_and_user_limits_and_spend(mock, tmp_path, database):  # noqa: F811
 
         assert admin(gw, "POST", "/user/delete", {"user_ids": ["u2"]}) == (200, {"deleted_users": ["u2"]})
         assert admin(gw, "POST", "/team/delete", {"team_ids": ["t1"]}) == (200, {"deleted_teams": ["t1"]})
+    finally:
+        gw.stop()
+
+
+def test_end_users_and_budgets(mock, tmp_path, database):  # noqa: F811
+    env, pg_url = database
+    gw = start(tmp_path, mock, env)
+    try:
+        client = openai.OpenAI(base_url=gw.base, api_key=admin_key(), max_retries=0)
+        # End users are created by their first spend.
+        client.chat.completions.create(model="gpt-4o", messages=HI, user="walk-in")
+        time.sleep(2.5)
+        status, c = admin(gw, "GET", "/customer/info?end_user_id=walk-in")
+        assert status == 200 and c["spend"] == pytest.approx(7.5e-5)
+
+        status, b = admin(gw, "POST", "/budget/new", {"budget_id": "tiny", "max_budget": 0.0001})
+        assert status == 200 and b["max_budget"] == 0.0001
+        status, c = admin(gw, "POST", "/customer/new", {"user_id": "acme", "budget_id": "tiny"})
+        assert status == 200 and c["litellm_budget_table"]["max_budget"] == 0.0001
+        for _ in range(2):
+            client.chat.completions.create(model="gpt-4o", messages=HI, user="acme")
+        with pytest.raises(openai.BadRequestError) as e:
+            client.chat.completions.create(model="gpt-4o", messages=HI, user="acme")
+        assert e.value.body["type"] == "budget_exceeded" and "End User=acme" in e.value.body["message"]
+
+        # A budget of its own from max_budget; blocking.
+        status, c = admin(gw, "POST", "/customer/new", {"user_id": "beta", "max_budget": 5})
+        assert status == 200 and c["budget_id"] and c["litellm_budget_table"]["max_budget"] == 5
+        admin(gw, "POST", "/customer/block", {"user_ids": ["beta"]})
+        with pytest.raises(openai.PermissionDeniedError):
+            client.chat.completions.create(model="gpt-4o", messages=HI, user="beta")
+        admin(gw, "POST", "/customer/unblock", {"user_ids": ["beta"]})
+        client.chat.completions.create(model="gpt-4o", messages=HI, user="beta")
+
+        assert len(admin(gw, "GET", "/customer/list")[1]) == 3
+        assert admin(gw, "POST", "/budget/update", {"budget_id": "tiny", "max_budget": 1})[1]["max_budget"] == 1
+        assert len(admin(gw, "GET", "/budget/list")[1]) == 2
+        assert admin(gw, "POST", "/budget/info", {"budgets": ["tiny"]})[1][0]["budget_id"] == "tiny"
+        # Bad input.
+        assert admin(gw, "POST", "/customer/new", {"user_id": "acme"})[0] == 400
+        assert admin(gw, "POST", "/customer/new", {"alias": "no id"})[0] == 400
+        assert admin(gw, "POST", "/customer/new", {"user_id": "x", "budget_id": "missing"})[0] == 404
+        assert admin(gw, "GET", "/customer/info?end_user_id=nobody")[0] == 404
+        assert admin(gw, "POST", "/budget/delete", {"id": "missing"})[0] == 404
+        assert admin(gw, "POST", "/customer/delete", {"user_ids": ["beta"]}) == (200, {"deleted_customers": ["beta"]})
     finally:
         gw.stop()

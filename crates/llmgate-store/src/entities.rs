@@ -158,3 +158,92 @@ pub struct TeamRow {
     pub created_at: Option<i64>,
     pub updated_at: Option<i64>,
 }
+
+pub const CUSTOMERS: Table = Table {
+    name: "LiteLLM_EndUserTable",
+    id: "user_id",
+    columns: &[
+        ("user_id", Kind::Text),
+        ("alias", Kind::Text),
+        ("spend", Kind::Float),
+        ("allowed_model_region", Kind::Text),
+        ("default_model", Kind::Text),
+        ("budget_id", Kind::Text),
+        ("blocked", Kind::Bool),
+        ("models", Kind::Array),
+    ],
+    mutable: &[
+        "alias",
+        "allowed_model_region",
+        "default_model",
+        "budget_id",
+        "blocked",
+        "models",
+    ],
+};
+
+/// An end user: the `user` field of LLM requests.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomerRow {
+    pub user_id: String,
+    pub alias: Option<String>,
+    #[serde(default)]
+    pub spend: f64,
+    pub allowed_model_region: Option<String>,
+    pub default_model: Option<String>,
+    pub budget_id: Option<String>,
+    #[serde(default)]
+    pub blocked: bool,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub models: Vec<String>,
+}
+
+pub const BUDGETS: Table = Table {
+    name: "LiteLLM_BudgetTable",
+    id: "budget_id",
+    columns: &[
+        ("budget_id", Kind::Text),
+        ("max_budget", Kind::Float),
+        ("soft_budget", Kind::Float),
+        ("max_parallel_requests", Kind::Int),
+        ("tpm_limit", Kind::Int),
+        ("rpm_limit", Kind::Int),
+        ("model_max_budget", Kind::Json),
+        ("budget_duration", Kind::Text),
+        ("budget_reset_at", Kind::Time),
+        ("created_at", Kind::Time),
+        ("created_by", Kind::Text),
+        ("updated_at", Kind::Time),
+        ("updated_by", Kind::Text),
+    ],
+    mutable: &[
+        "max_budget",
+        "soft_budget",
+        "max_parallel_requests",
+        "tpm_limit",
+        "rpm_limit",
+        "model_max_budget",
+        "budget_duration",
+        "budget_reset_at",
+        "updated_at",
+        "updated_by",
+    ],
+};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BudgetRow {
+    pub budget_id: String,
+    pub max_budget: Option<f64>,
+    pub soft_budget: Option<f64>,
+    pub max_parallel_requests: Option<i64>,
+    pub tpm_limit: Option<i64>,
+    pub rpm_limit: Option<i64>,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub model_max_budget: Value,
+    pub budget_duration: Option<String>,
+    pub budget_reset_at: Option<i64>,
+    pub created_at: Option<i64>,
+    pub created_by: Option<String>,
+    pub updated_at: Option<i64>,
+    pub updated_by: Option<String>,
+}

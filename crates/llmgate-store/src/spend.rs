@@ -113,7 +113,7 @@ fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)
     }
     let p1 = codec::param_expr(store, 1, Kind::Float);
     let p2 = codec::param_expr(store, 2, Kind::Text);
-    totals
+    let mut out: Vec<(String, Vec<Param>)> = totals
         .into_iter()
         .map(|((table, col, id), spend)| {
             (
@@ -123,7 +123,28 @@ fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)
                 vec![Param::Float(Some(spend)), Param::Text(Some(id))],
             )
         })
-        .collect()
+        .collect();
+    // End users are created by their first spend, as LiteLLM does.
+    let mut end_users: BTreeMap<String, f64> = BTreeMap::new();
+    for log in new_logs {
+        if let Some(u) = log.end_user.as_ref().filter(|u| !u.is_empty()) {
+            *end_users.entry(u.clone()).or_default() += log.spend;
+        }
+    }
+    let (e1, e2) = (
+        codec::param_expr(store, 1, Kind::Text),
+        codec::param_expr(store, 2, Kind::Float),
+    );
+    for (id, spend) in end_users {
+        out.push((
+            format!(
+                "INSERT INTO \"LiteLLM_EndUserTable\" (\"user_id\", \"spend\") VALUES ({e1}, {e2}) \
+                 ON CONFLICT (\"user_id\") DO UPDATE SET \"spend\" = \"LiteLLM_EndUserTable\".\"spend\" + EXCLUDED.\"spend\""
+            ),
+            vec![Param::Text(Some(id)), Param::Float(Some(spend))],
+        ));
+    }
+    out
 }
 
 /// In one transaction: insert the logs (multi-row, skipping request ids already there), then

@@ -5,7 +5,7 @@ use llmgate_store::spend::SpendLog;
 
 use std::sync::Arc;
 
-use llmgate_store::entities::{TeamRow, UserRow};
+use llmgate_store::entities::{CustomerRow, TeamRow, UserRow};
 
 use super::{CachedKey, Live};
 use crate::auth::{abbreviate, AuthContext};
@@ -27,11 +27,46 @@ fn models_allow(models: &[String], group: &str) -> bool {
         })
 }
 
-/// Who else a key's calls are charged to (and limited by).
+/// Who else a call is charged to (and limited by).
 #[derive(Clone, Default)]
 pub struct Owners {
     pub user: Option<Arc<Live<UserRow>>>,
     pub team: Option<Arc<Live<TeamRow>>>,
+    pub end_user: Option<Arc<Live<CustomerRow>>>,
+}
+
+/// The end user named by the request's `user`: blocked ones are refused, and their budget
+/// (from `LiteLLM_BudgetTable`) holds for every key.
+pub async fn check_end_user(
+    state: &AppState,
+    owners: &mut Owners,
+    end_user: Option<&str>,
+) -> Result<(), GatewayError> {
+    let (Some(store), Some(id)) = (&state.store, end_user.filter(|u| !u.is_empty())) else {
+        return Ok(());
+    };
+    let unavailable = |e: llmgate_store::StoreError| {
+        tracing::warn!(error = %e, "end user lookup failed");
+        GatewayError::Unavailable("the key database is unavailable".into())
+    };
+    let Some(c) = state.keys.customer(store, id).await.map_err(unavailable)? else {
+        return Ok(());
+    };
+    if c.row.blocked {
+        return Err(GatewayError::Forbidden {
+            message: format!(
+                "End User={id} is blocked. Update via `/customer/unblock` if you're admin."
+            ),
+            kind: "end_user_blocked",
+        });
+    }
+    if let Some(b) = &c.row.budget_id {
+        if let Some(budget) = state.keys.budget(store, b).await.map_err(unavailable)? {
+            over_budget("End User", id, c.spend(), budget.row.max_budget)?;
+        }
+    }
+    owners.end_user = Some(c);
+    Ok(())
 }
 
 fn over_budget(entity: &str, id: &str, spend: f64, max: Option<f64>) -> Result<(), GatewayError> {
@@ -128,6 +163,9 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
     }
     if let Some(u) = &owners.user {
         u.add_spend(cost);
+    }
+    if let Some(c) = &owners.end_user {
+        c.add_spend(cost);
     }
     let now = llmgate_store::now_ms();
     let elapsed = call.meta.start.elapsed().as_millis() as i64;

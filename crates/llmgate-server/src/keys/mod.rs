@@ -9,7 +9,9 @@ pub mod spend;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use llmgate_store::entities::{TeamRow, UserRow, TEAMS, USERS};
+use llmgate_store::entities::{
+    BudgetRow, CustomerRow, TeamRow, UserRow, BUDGETS, CUSTOMERS, TEAMS, USERS,
+};
 use llmgate_store::keys::KeyRow;
 use llmgate_store::{Store, StoreError};
 
@@ -54,6 +56,24 @@ impl Row for UserRow {
     }
     fn stored_spend(&self) -> f64 {
         self.spend
+    }
+}
+
+impl Row for CustomerRow {
+    fn id(&self) -> &str {
+        &self.user_id
+    }
+    fn stored_spend(&self) -> f64 {
+        self.spend
+    }
+}
+
+impl Row for BudgetRow {
+    fn id(&self) -> &str {
+        &self.budget_id
+    }
+    fn stored_spend(&self) -> f64 {
+        0.0
     }
 }
 
@@ -126,6 +146,8 @@ pub struct KeyCache {
     pub keys: Cache<KeyRow>,
     pub users: Cache<UserRow>,
     pub teams: Cache<TeamRow>,
+    pub customers: Cache<CustomerRow>,
+    pub budgets: Cache<BudgetRow>,
 }
 
 impl KeyCache {
@@ -152,6 +174,26 @@ impl KeyCache {
         id: &str,
     ) -> Result<Option<Arc<Live<UserRow>>>, StoreError> {
         self.users.get_or_load(id, || USERS.get(store, id)).await
+    }
+
+    pub async fn customer(
+        &self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<Arc<Live<CustomerRow>>>, StoreError> {
+        self.customers
+            .get_or_load(id, || CUSTOMERS.get(store, id))
+            .await
+    }
+
+    pub async fn budget(
+        &self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<Arc<Live<BudgetRow>>>, StoreError> {
+        self.budgets
+            .get_or_load(id, || BUDGETS.get(store, id))
+            .await
     }
 
     pub async fn team(

@@ -145,14 +145,17 @@ async fn handle<E: Endpoint>(
     }
     proxy::strip_proxy_fields(req.extra_mut());
     let group = std::mem::take(req.model_mut());
-    let owners = match &auth.key {
+    let end_user = req.end_user();
+    let mut owners = match &auth.key {
         Some(key) => match access::check(&state, key, &group).await {
             Ok(o) => o,
             Err(e) => return error_response(e, None),
         },
         None => access::Owners::default(),
     };
-    let end_user = req.end_user();
+    if let Err(e) = access::check_end_user(&state, &mut owners, end_user.as_deref()).await {
+        return error_response(e, None);
+    }
     // With spend tracking, a stream is priced from the upstream's usage chunk.
     let client_wants_usage = if state.spend.is_some() && req.is_stream() {
         req.ask_usage()

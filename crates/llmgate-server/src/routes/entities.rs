@@ -5,7 +5,9 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use llmgate_store::entities::{TeamRow, UserRow, TEAMS, USERS};
+use llmgate_store::entities::{
+    BudgetRow, CustomerRow, TeamRow, UserRow, BUDGETS, CUSTOMERS, TEAMS, USERS,
+};
 use llmgate_store::keys::{KeyFilter, KeyRow};
 use llmgate_store::{now_ms, Store};
 use serde::Deserialize;
@@ -683,4 +685,453 @@ pub async fn team_unblock(
     body: Bytes,
 ) -> Response {
     run(set_team_blocked(state, auth, body, false)).await
+}
+
+// ---- budgets ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BudgetFields {
+    budget_id: Option<String>,
+    max_budget: Option<f64>,
+    soft_budget: Option<f64>,
+    budget_duration: Option<String>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+    max_parallel_requests: Option<i64>,
+    model_max_budget: Option<Map<String, Value>>,
+}
+
+impl BudgetFields {
+    fn apply(&self, b: &mut BudgetRow) -> Result<(), GatewayError> {
+        check_budget(self.max_budget)?;
+        macro_rules! set {
+            ($($f:ident),*) => {$( if let Some(v) = &self.$f { b.$f = Some(v.clone()); } )*};
+        }
+        set!(
+            max_budget,
+            soft_budget,
+            tpm_limit,
+            rpm_limit,
+            max_parallel_requests
+        );
+        if let Some(m) = &self.model_max_budget {
+            b.model_max_budget = Value::Object(m.clone());
+        }
+        if self.budget_duration.is_some() {
+            b.budget_reset_at = budget_reset(&self.budget_duration)?;
+            b.budget_duration = self.budget_duration.clone();
+        }
+        b.updated_at = Some(now_ms());
+        b.updated_by = Some("default_user_id".into());
+        Ok(())
+    }
+}
+
+async fn create_budget(
+    state: &AppState,
+    store: &Store,
+    f: &BudgetFields,
+) -> Result<BudgetRow, GatewayError> {
+    let id = f
+        .budget_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if BUDGETS
+        .get::<BudgetRow>(store, &id)
+        .await
+        .map_err(db)?
+        .is_some()
+    {
+        return Err(bad(format!("Budget id = {id} already exists")));
+    }
+    let mut b = BudgetRow {
+        budget_id: id,
+        created_at: Some(now_ms()),
+        created_by: Some("default_user_id".into()),
+        ..Default::default()
+    };
+    f.apply(&mut b)?;
+    BUDGETS.insert(store, &b).await.map_err(db)?;
+    state.keys.budgets.put(b.clone());
+    Ok(b)
+}
+
+pub async fn budget_new(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/budget/new")?;
+        let f: BudgetFields = if body.is_empty() {
+            BudgetFields::default()
+        } else {
+            parse_body(&body)?
+        };
+        Ok(Json(create_budget(&state, store, &f).await?).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetIds {
+    budgets: Vec<String>,
+}
+
+pub async fn budget_info(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/budget/info")?;
+        let b: BudgetIds = parse_body(&body)?;
+        let mut out = Vec::new();
+        for id in &b.budgets {
+            out.push(
+                BUDGETS
+                    .get::<BudgetRow>(store, id)
+                    .await
+                    .map_err(db)?
+                    .ok_or_else(|| not_found("Budget", id))?,
+            );
+        }
+        Ok(Json(out).into_response())
+    })
+    .await
+}
+
+pub async fn budget_update(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/budget/update")?;
+        let f: BudgetFields = parse_body(&body)?;
+        let id = f
+            .budget_id
+            .clone()
+            .ok_or_else(|| bad("budget_id is required"))?;
+        let mut b: BudgetRow = BUDGETS
+            .get(store, &id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| not_found("Budget", &id))?;
+        f.apply(&mut b)?;
+        BUDGETS.update(store, &id, &b).await.map_err(db)?;
+        state.keys.budgets.put(b.clone());
+        Ok(Json(b).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetDelete {
+    id: String,
+}
+
+pub async fn budget_delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/budget/delete")?;
+        let b: BudgetDelete = parse_body(&body)?;
+        if !BUDGETS.delete(store, &b.id).await.map_err(db)? {
+            return Err(not_found("Budget", &b.id));
+        }
+        state.keys.budgets.remove(&b.id);
+        Ok(Json(json!({"deleted_budget": b.id})).into_response())
+    })
+    .await
+}
+
+pub async fn budget_list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/budget/list")?;
+        let (rows, _): (Vec<BudgetRow>, u64) =
+            BUDGETS.list(store, &[], 1, 1000).await.map_err(db)?;
+        Ok(Json(rows).into_response())
+    })
+    .await
+}
+
+// ---- end users (customers) ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CustomerFields {
+    user_id: Option<String>,
+    alias: Option<String>,
+    blocked: Option<bool>,
+    max_budget: Option<f64>,
+    budget_id: Option<String>,
+    budget_duration: Option<String>,
+    allowed_model_region: Option<String>,
+    default_model: Option<String>,
+    models: Option<Vec<String>>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+}
+
+impl CustomerFields {
+    /// Applies the fields; a `max_budget` without a `budget_id` gets a budget row of its own,
+    /// as LiteLLM creates one.
+    async fn apply(
+        &self,
+        state: &AppState,
+        store: &Store,
+        c: &mut CustomerRow,
+    ) -> Result<(), GatewayError> {
+        macro_rules! set {
+            ($($f:ident),*) => {$( if let Some(v) = &self.$f { c.$f = Some(v.clone()); } )*};
+        }
+        set!(alias, allowed_model_region, default_model, budget_id);
+        if let Some(b) = self.blocked {
+            c.blocked = b;
+        }
+        if let Some(m) = &self.models {
+            c.models = m.clone();
+        }
+        let limits = self.max_budget.is_some()
+            || self.budget_duration.is_some()
+            || self.tpm_limit.is_some()
+            || self.rpm_limit.is_some();
+        if limits && self.budget_id.is_none() {
+            let fields = BudgetFields {
+                max_budget: self.max_budget,
+                budget_duration: self.budget_duration.clone(),
+                tpm_limit: self.tpm_limit,
+                rpm_limit: self.rpm_limit,
+                ..Default::default()
+            };
+            match &c.budget_id {
+                Some(id) => {
+                    let mut b: BudgetRow = BUDGETS
+                        .get(store, id)
+                        .await
+                        .map_err(db)?
+                        .ok_or_else(|| not_found("Budget", id))?;
+                    fields.apply(&mut b)?;
+                    BUDGETS.update(store, id, &b).await.map_err(db)?;
+                    state.keys.budgets.put(b);
+                }
+                None => c.budget_id = Some(create_budget(state, store, &fields).await?.budget_id),
+            }
+        }
+        if let Some(b) = &self.budget_id {
+            if BUDGETS
+                .get::<BudgetRow>(store, b)
+                .await
+                .map_err(db)?
+                .is_none()
+            {
+                return Err(not_found("Budget", b));
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn customer_json(
+    state: &AppState,
+    store: &Store,
+    c: &CustomerRow,
+    spend: f64,
+) -> Result<Value, GatewayError> {
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    v["spend"] = json!(spend);
+    v["litellm_budget_table"] = match &c.budget_id {
+        Some(b) => serde_json::to_value(
+            state
+                .keys
+                .budget(store, b)
+                .await
+                .map_err(db)?
+                .map(|b| b.row.clone()),
+        )
+        .unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    Ok(v)
+}
+
+pub async fn customer_new(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/customer/new")?;
+        let f: CustomerFields = parse_body(&body)?;
+        let id = f
+            .user_id
+            .clone()
+            .ok_or_else(|| bad("user_id is required"))?;
+        if CUSTOMERS
+            .get::<CustomerRow>(store, &id)
+            .await
+            .map_err(db)?
+            .is_some()
+        {
+            return Err(bad(format!("Customer already exists: {id}")));
+        }
+        let mut c = CustomerRow {
+            user_id: id,
+            ..Default::default()
+        };
+        f.apply(&state, store, &mut c).await?;
+        CUSTOMERS.insert(store, &c).await.map_err(db)?;
+        let c = state.keys.customers.put(c);
+        Ok(Json(customer_json(&state, store, &c.row, 0.0).await?).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct CustomerQuery {
+    end_user_id: Option<String>,
+}
+
+pub async fn customer_info(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<CustomerQuery>,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/customer/info")?;
+        let id = q
+            .end_user_id
+            .ok_or_else(|| bad("end_user_id is required (?end_user_id=...)"))?;
+        let c = state
+            .keys
+            .customer(store, &id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| not_found("Customer", &id))?;
+        Ok(Json(customer_json(&state, store, &c.row, c.spend()).await?).into_response())
+    })
+    .await
+}
+
+pub async fn customer_update(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/customer/update")?;
+        let f: CustomerFields = parse_body(&body)?;
+        let id = f
+            .user_id
+            .clone()
+            .ok_or_else(|| bad("user_id is required"))?;
+        let mut c: CustomerRow = CUSTOMERS
+            .get(store, &id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| not_found("Customer", &id))?;
+        f.apply(&state, store, &mut c).await?;
+        CUSTOMERS.update(store, &id, &c).await.map_err(db)?;
+        let c = state.keys.customers.put(c);
+        Ok(Json(customer_json(&state, store, &c.row, c.spend()).await?).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerIds {
+    user_ids: Vec<String>,
+}
+
+pub async fn customer_delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/customer/delete")?;
+        let b: CustomerIds = parse_body(&body)?;
+        for id in &b.user_ids {
+            if !CUSTOMERS.delete(store, id).await.map_err(db)? {
+                return Err(not_found("Customer", id));
+            }
+            state.keys.customers.remove(id);
+        }
+        Ok(Json(json!({"deleted_customers": b.user_ids})).into_response())
+    })
+    .await
+}
+
+async fn set_customers_blocked(
+    state: AppState,
+    auth: AuthContext,
+    body: Bytes,
+    blocked: bool,
+) -> Result<Response, GatewayError> {
+    let store = admin_store(
+        &state,
+        &auth,
+        if blocked {
+            "/customer/block"
+        } else {
+            "/customer/unblock"
+        },
+    )?;
+    let b: CustomerIds = parse_body(&body)?;
+    for id in &b.user_ids {
+        // LiteLLM blocks end users it has not seen yet, too.
+        let existing: Option<CustomerRow> = CUSTOMERS.get(store, id).await.map_err(db)?;
+        let exists = existing.is_some();
+        let mut c = existing.unwrap_or(CustomerRow {
+            user_id: id.clone(),
+            ..Default::default()
+        });
+        c.blocked = blocked;
+        if exists {
+            CUSTOMERS.update(store, id, &c).await.map_err(db)?;
+        } else {
+            CUSTOMERS.insert(store, &c).await.map_err(db)?;
+        }
+        state.keys.customers.put(c);
+    }
+    Ok(Json(json!({"blocked_users": if blocked { b.user_ids.clone() } else { vec![] }, "unblocked_users": if blocked { vec![] } else { b.user_ids }})).into_response())
+}
+
+pub async fn customer_block(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(set_customers_blocked(state, auth, body, true)).await
+}
+
+pub async fn customer_unblock(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(set_customers_blocked(state, auth, body, false)).await
+}
+
+pub async fn customer_list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/customer/list")?;
+        let (rows, _): (Vec<CustomerRow>, u64) =
+            CUSTOMERS.list(store, &[], 1, 1000).await.map_err(db)?;
+        Ok(Json(rows).into_response())
+    })
+    .await
 }

@@ -77,6 +77,18 @@ pub fn router(state: AppState) -> Router {
         .route("/team/member_delete", post(entities::team_member_delete))
         .route("/team/block", post(entities::team_block))
         .route("/team/unblock", post(entities::team_unblock))
+        .route("/budget/new", post(entities::budget_new))
+        .route("/budget/info", post(entities::budget_info))
+        .route("/budget/update", post(entities::budget_update))
+        .route("/budget/delete", post(entities::budget_delete))
+        .route("/budget/list", get(entities::budget_list))
+        .route("/customer/new", post(entities::customer_new))
+        .route("/customer/info", get(entities::customer_info))
+        .route("/customer/update", post(entities::customer_update))
+        .route("/customer/delete", post(entities::customer_delete))
+        .route("/customer/block", post(entities::customer_block))
+        .route("/customer/unblock", post(entities::customer_unblock))
+        .route("/customer/list", get(entities::customer_list))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
 
     let open = Router::new()
