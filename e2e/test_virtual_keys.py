@@ -251,3 +251,33 @@ def test_regenerate_and_allowed_routes(mock, tmp_path):
         assert admin(gw, "POST", "/key/regenerate", {"key": "sk-unknown"})[0] == 404
     finally:
         gw.stop()
+
+
+def test_spend_logs_and_global_spend(mock, tmp_path, database):
+    env, _ = database
+    gw = start(tmp_path, mock, env)
+    try:
+        _, k = admin(gw, "POST", "/key/generate", {"user_id": "logger"})
+        client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+        raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], user="eu-1")
+        call_id = raw.headers["x-litellm-call-id"]
+        client.embeddings.create(model="embed", input="a")
+        time.sleep(2.5)
+        _, logs = admin(gw, "GET", f"/spend/logs?api_key={k['key']}")
+        assert [l["call_type"] for l in logs] == ["acompletion", "aembedding"]
+        first = logs[0]
+        assert first["request_id"] == call_id and first["model_group"] == "gpt-4o" and first["end_user"] == "eu-1"
+        assert first["spend"] == pytest.approx(7.5e-5) and first["total_tokens"] == 15 and first["status"] == "success"
+        assert first["api_key"] == k["token"]
+        _, one = admin(gw, "GET", f"/spend/logs?request_id={call_id}")
+        assert len(one) == 1
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        _, dated = admin(gw, "GET", f"/spend/logs?user_id=logger&start_date={today}&end_date={today}")
+        assert len(dated) == 2
+        _, none = admin(gw, "GET", "/spend/logs?user_id=logger&start_date=2000-01-01&end_date=2000-01-02")
+        assert none == []
+        assert admin(gw, "GET", "/spend/logs?start_date=yesterday")[0] == 400
+        _, total = admin(gw, "GET", "/global/spend")
+        assert total["spend"] >= 7.5e-5
+    finally:
+        gw.stop()

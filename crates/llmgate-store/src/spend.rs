@@ -205,3 +205,81 @@ impl Store {
             .collect()
     }
 }
+
+/// Filters of `/spend/logs`; times in milliseconds since the epoch.
+#[derive(Clone, Debug, Default)]
+pub struct SpendFilter {
+    pub api_key: Option<String>,
+    pub user: Option<String>,
+    pub request_id: Option<String>,
+    pub team_id: Option<String>,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+}
+
+impl Store {
+    /// Spend logs matching `f`, oldest first, at most `limit`.
+    pub async fn spend_logs(
+        &self,
+        f: &SpendFilter,
+        limit: u64,
+    ) -> Result<Vec<SpendLog>, StoreError> {
+        let mut conds = Vec::new();
+        let mut params = Vec::new();
+        for (col, v) in [
+            ("api_key", &f.api_key),
+            ("user", &f.user),
+            ("request_id", &f.request_id),
+            ("team_id", &f.team_id),
+        ] {
+            if let Some(v) = v {
+                params.push(Param::Text(Some(v.clone())));
+                conds.push(format!(
+                    "\"{col}\" = {}",
+                    codec::param_expr(self, params.len(), Kind::Text)
+                ));
+            }
+        }
+        for (op, v) in [(">=", f.start_ms), ("<=", f.end_ms)] {
+            if let Some(ms) = v {
+                params.push(Param::Int(Some(ms)));
+                conds.push(format!(
+                    "\"startTime\" {op} {}",
+                    codec::param_expr(self, params.len(), Kind::Time)
+                ));
+            }
+        }
+        let filter = if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {} FROM \"{TABLE}\"{filter} ORDER BY \"startTime\" LIMIT {limit}",
+            codec::select_list(self, TABLE, COLUMNS)
+        );
+        codec::fetch(self, &sql, params, COLUMNS)
+            .await?
+            .into_iter()
+            .map(|m| {
+                serde_json::from_value(Value::Object(m)).map_err(|e| StoreError::Row(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The spend of every request logged.
+    pub async fn total_spend(&self) -> Result<f64, StoreError> {
+        let cols: Columns = &[("total", Kind::Float)];
+        let rows = codec::fetch(
+            self,
+            &format!("SELECT COALESCE(SUM(\"spend\"), 0.0) AS \"total\" FROM \"{TABLE}\""),
+            vec![],
+            cols,
+        )
+        .await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r["total"].as_f64())
+            .unwrap_or(0.0))
+    }
+}

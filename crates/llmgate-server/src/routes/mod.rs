@@ -6,6 +6,7 @@ pub mod health;
 pub mod keys;
 pub mod models;
 pub mod proxy;
+pub mod spend;
 pub mod utils;
 
 use axum::extract::DefaultBodyLimit;
@@ -89,6 +90,8 @@ pub fn router(state: AppState) -> Router {
         .route("/customer/block", post(entities::customer_block))
         .route("/customer/unblock", post(entities::customer_unblock))
         .route("/customer/list", get(entities::customer_list))
+        .route("/spend/logs", get(spend::logs))
+        .route("/global/spend", get(spend::global))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
 
     let open = Router::new()
