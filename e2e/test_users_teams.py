@@ -125,3 +125,41 @@ def test_end_users_and_budgets(mock, tmp_path, database):  # noqa: F811
         assert admin(gw, "POST", "/customer/delete", {"user_ids": ["beta"]}) == (200, {"deleted_customers": ["beta"]})
     finally:
         gw.stop()
+
+
+def test_organizations(mock, tmp_path, database):  # noqa: F811
+    env, _ = database
+    gw = start(tmp_path, mock, env)
+    try:
+        status, org = admin(gw, "POST", "/organization/new", {"organization_id": "o1", "organization_alias": "acme", "models": ["gpt-4o"], "max_budget": 0.0001})
+        assert status == 200, org
+        assert org["budget_id"] and org["litellm_budget_table"]["max_budget"] == 0.0001
+        _, k = admin(gw, "POST", "/key/generate", {"organization_id": "o1"})
+        client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+        with pytest.raises(openai.PermissionDeniedError) as e:
+            client.chat.completions.create(model="demo", messages=HI)
+        assert e.value.body["type"] == "organization_model_access_denied"
+        for _ in range(2):
+            client.chat.completions.create(model="gpt-4o", messages=HI)
+        with pytest.raises(openai.BadRequestError) as e:
+            client.chat.completions.create(model="gpt-4o", messages=HI)
+        assert "Organization=o1" in e.value.body["message"]
+        _, info = admin(gw, "GET", "/organization/info?organization_id=o1")
+        assert info["spend"] == pytest.approx(2 * 7.5e-5, abs=1e-12)
+
+        status, added = admin(gw, "POST", "/organization/member_add", {"organization_id": "o1", "member": [{"user_id": "ou1", "role": "org_admin"}]})
+        assert status == 200 and added["added_members"][0]["user_role"] == "org_admin"
+        _, info = admin(gw, "GET", "/organization/info?organization_id=o1")
+        assert [m["user_id"] for m in info["members"]] == ["ou1"]
+        _, u = admin(gw, "GET", "/user/info?user_id=ou1")
+        assert u["user_info"]["organization_id"] == "o1"
+
+        assert admin(gw, "PATCH", "/organization/update", {"organization_id": "o1", "max_budget": 1})[1]["litellm_budget_table"]["max_budget"] == 1
+        client.chat.completions.create(model="gpt-4o", messages=HI)
+        assert len(admin(gw, "GET", "/organization/list")[1]) == 1
+        assert admin(gw, "POST", "/organization/new", {"organization_id": "o2"})[0] == 400
+        assert admin(gw, "POST", "/organization/member_add", {"organization_id": "o1", "member": {"user_id": "x", "role": "owner"}})[0] == 400
+        assert admin(gw, "GET", "/organization/info?organization_id=nope")[0] == 404
+        assert admin(gw, "DELETE", "/organization/delete", {"organization_ids": ["o1"]}) == (200, {"deleted_organizations": ["o1"]})
+    finally:
+        gw.stop()

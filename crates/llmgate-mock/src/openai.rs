@@ -78,10 +78,10 @@ pub async fn models(State(shared): St, m: Method, u: Uri, h: HeaderMap) -> Respo
     with_headers(StatusCode::OK, json!({"object": "list", "data": data}))
 }
 
-pub async fn not_found(uri: Uri) -> Response {
+pub async fn not_found(method: Method, uri: Uri) -> Response {
     error(
         404,
-        &format!("Invalid URL (POST {})", uri.path()),
+        &format!("Invalid URL ({method} {})", uri.path()),
         None,
         None,
     )
@@ -244,10 +244,15 @@ fn include_usage(req: &Value) -> bool {
         .unwrap_or(false)
 }
 
-fn done_events(model: &str, object: &str, req: &Value, mut events: Vec<String>) -> Vec<String> {
+fn done_events(
+    (id, object): (&str, &str),
+    model: &str,
+    req: &Value,
+    mut events: Vec<String>,
+) -> Vec<String> {
     if include_usage(req) {
         let u = json!({
-            "id": "chatcmpl-mock", "object": object, "created": now(), "model": model,
+            "id": id, "object": object, "created": now(), "model": model,
             "choices": [], "usage": usage(),
         });
         events.push(format!("data: {u}\n\n"));
@@ -266,8 +271,7 @@ fn chat_events(model: &str, req: &Value, tool: Option<&str>) -> Vec<String> {
         for p in pieces(CONTENT).iter().take(2) {
             ev.push(chunk(model, json!({"content": p}), None));
         }
-        let err = json!({"error": {"message": "mock stream failure", "type": "server_error", "param": null, "code": null}});
-        ev.push(format!("data: {err}\n\n"));
+        ev.push(stream_error_event());
         return ev;
     }
     let finish = match tool {
@@ -292,7 +296,13 @@ fn chat_events(model: &str, req: &Value, tool: Option<&str>) -> Vec<String> {
         }
     };
     ev.push(chunk(model, json!({}), Some(finish)));
-    done_events(model, "chat.completion.chunk", req, ev)
+    done_events(("chatcmpl-mock", "chat.completion.chunk"), model, req, ev)
+}
+
+/// What OpenAI sends when a stream fails midway: an error object in place of a chunk, no [DONE].
+fn stream_error_event() -> String {
+    let err = json!({"error": {"message": "mock stream failure", "type": "server_error", "param": null, "code": null}});
+    format!("data: {err}\n\n")
 }
 
 fn completion_answer(model: &str) -> Value {
@@ -312,8 +322,13 @@ fn completion_events(model: &str, req: &Value) -> Vec<String> {
         format!("data: {c}\n\n")
     };
     let mut ev: Vec<String> = pieces(CONTENT).iter().map(|p| event(p, None)).collect();
+    if Behaviour::of(model) == Behaviour::StreamError {
+        ev.truncate(2);
+        ev.push(stream_error_event());
+        return ev;
+    }
     ev.push(event("", Some("stop")));
-    done_events(model, "text_completion", req, ev)
+    done_events(("cmpl-mock", "text_completion"), model, req, ev)
 }
 
 fn embedding_answer(model: &str, req: &Value) -> Response {

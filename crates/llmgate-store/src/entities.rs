@@ -247,3 +247,73 @@ pub struct BudgetRow {
     pub updated_at: Option<i64>,
     pub updated_by: Option<String>,
 }
+
+pub const ORGANIZATIONS: Table = Table {
+    name: "LiteLLM_OrganizationTable",
+    id: "organization_id",
+    columns: &[
+        ("organization_id", Kind::Text),
+        ("organization_alias", Kind::Text),
+        ("budget_id", Kind::Text),
+        ("metadata", Kind::Json),
+        ("models", Kind::Array),
+        ("spend", Kind::Float),
+        ("created_at", Kind::Time),
+        ("created_by", Kind::Text),
+        ("updated_at", Kind::Time),
+        ("updated_by", Kind::Text),
+    ],
+    mutable: &[
+        "organization_alias",
+        "budget_id",
+        "metadata",
+        "models",
+        "updated_at",
+        "updated_by",
+    ],
+};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrgRow {
+    pub organization_id: String,
+    pub organization_alias: String,
+    pub budget_id: String,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub metadata: Value,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub spend: f64,
+    pub created_at: Option<i64>,
+    pub created_by: Option<String>,
+    pub updated_at: Option<i64>,
+    pub updated_by: Option<String>,
+}
+
+/// `LiteLLM_OrganizationMembership` (keyed by user and organization together).
+pub const ORG_MEMBERS: Table = Table {
+    name: "LiteLLM_OrganizationMembership",
+    id: "organization_id",
+    columns: &[
+        ("user_id", Kind::Text),
+        ("organization_id", Kind::Text),
+        ("user_role", Kind::Text),
+        ("spend", Kind::Float),
+        ("budget_id", Kind::Text),
+        ("created_at", Kind::Time),
+        ("updated_at", Kind::Time),
+    ],
+    mutable: &["user_role", "budget_id", "updated_at"],
+};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrgMemberRow {
+    pub user_id: String,
+    pub organization_id: String,
+    pub user_role: Option<String>,
+    #[serde(default)]
+    pub spend: f64,
+    pub budget_id: Option<String>,
+    pub created_at: Option<i64>,
+    pub updated_at: Option<i64>,
+}

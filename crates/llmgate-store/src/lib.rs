@@ -117,6 +117,10 @@ impl Store {
             spend::TABLE,
             entities::USERS.name,
             entities::TEAMS.name,
+            entities::CUSTOMERS.name,
+            entities::BUDGETS.name,
+            entities::ORGANIZATIONS.name,
+            entities::ORG_MEMBERS.name,
         ] {
             let cols = self.read_columns(table).await?;
             self.columns

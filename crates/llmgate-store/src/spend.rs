@@ -104,6 +104,11 @@ fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)
             (crate::keys::TABLE, "token", Some(log.api_key.clone())),
             ("LiteLLM_UserTable", "user_id", log.user_id.clone()),
             ("LiteLLM_TeamTable", "team_id", log.team_id.clone()),
+            (
+                "LiteLLM_OrganizationTable",
+                "organization_id",
+                log.organization_id.clone(),
+            ),
         ];
         for (table, col, id) in entities {
             if let Some(id) = id.filter(|i| !i.is_empty()) {

@@ -5,7 +5,7 @@ use llmgate_store::spend::SpendLog;
 
 use std::sync::Arc;
 
-use llmgate_store::entities::{CustomerRow, TeamRow, UserRow};
+use llmgate_store::entities::{CustomerRow, OrgRow, TeamRow, UserRow};
 
 use super::{CachedKey, Live};
 use crate::auth::{abbreviate, AuthContext};
@@ -33,6 +33,7 @@ pub struct Owners {
     pub user: Option<Arc<Live<UserRow>>>,
     pub team: Option<Arc<Live<TeamRow>>>,
     pub end_user: Option<Arc<Live<CustomerRow>>>,
+    pub org: Option<Arc<Live<OrgRow>>>,
 }
 
 /// The end user named by the request's `user`: blocked ones are refused, and their budget
@@ -91,6 +92,44 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
         }
         if let Some(u) = &key.row.user_id {
             owners.user = state.keys.user(store, u).await.map_err(unavailable)?;
+        }
+    }
+    let org_id = key.row.organization_id.clone().or_else(|| {
+        owners
+            .team
+            .as_ref()
+            .and_then(|t| t.row.organization_id.clone())
+    });
+    if let (Some(store), Some(o)) = (&state.store, &org_id) {
+        owners.org = state.keys.org(store, o).await.map_err(unavailable)?;
+    }
+    if let (Some(store), Some(org)) = (&state.store, &owners.org) {
+        let team_models = owners
+            .team
+            .as_ref()
+            .map(|t| t.row.models.is_empty())
+            .unwrap_or(true);
+        if key.row.models.is_empty() && team_models && !models_allow(&org.row.models, group) {
+            return Err(GatewayError::Forbidden {
+                message: format!(
+                    "organization not allowed to access model. This organization can only access models={:?}. Tried to access {group}",
+                    org.row.models
+                ),
+                kind: "organization_model_access_denied",
+            });
+        }
+        if let Some(budget) = state
+            .keys
+            .budget(store, &org.row.budget_id)
+            .await
+            .map_err(unavailable)?
+        {
+            over_budget(
+                "Organization",
+                &org.row.organization_id,
+                org.spend(),
+                budget.row.max_budget,
+            )?;
         }
     }
     if let Some(team) = &owners.team {
@@ -167,6 +206,9 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
     if let Some(c) = &owners.end_user {
         c.add_spend(cost);
     }
+    if let Some(o) = &owners.org {
+        o.add_spend(cost);
+    }
     let now = llmgate_store::now_ms();
     let elapsed = call.meta.start.elapsed().as_millis() as i64;
     let tokens = |f: fn(&Usage) -> u64| call.usage.map(|u| f(u) as i64).unwrap_or(0);
@@ -197,7 +239,7 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
         cache_hit: Some("False".into()),
         request_tags: serde_json::json!([]),
         team_id: key.and_then(|k| k.team_id.clone()),
-        organization_id: key.and_then(|k| k.organization_id.clone()),
+        organization_id: owners.org.as_ref().map(|o| o.row.organization_id.clone()),
         end_user: call.end_user,
         requester_ip_address: None,
         status: Some("success".into()),

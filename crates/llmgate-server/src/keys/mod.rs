@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use llmgate_store::entities::{
-    BudgetRow, CustomerRow, TeamRow, UserRow, BUDGETS, CUSTOMERS, TEAMS, USERS,
+    BudgetRow, CustomerRow, OrgRow, TeamRow, UserRow, BUDGETS, CUSTOMERS, ORGANIZATIONS, TEAMS,
+    USERS,
 };
 use llmgate_store::keys::KeyRow;
 use llmgate_store::{Store, StoreError};
@@ -62,6 +63,15 @@ impl Row for UserRow {
 impl Row for CustomerRow {
     fn id(&self) -> &str {
         &self.user_id
+    }
+    fn stored_spend(&self) -> f64 {
+        self.spend
+    }
+}
+
+impl Row for OrgRow {
+    fn id(&self) -> &str {
+        &self.organization_id
     }
     fn stored_spend(&self) -> f64 {
         self.spend
@@ -148,6 +158,7 @@ pub struct KeyCache {
     pub teams: Cache<TeamRow>,
     pub customers: Cache<CustomerRow>,
     pub budgets: Cache<BudgetRow>,
+    pub orgs: Cache<OrgRow>,
 }
 
 impl KeyCache {
@@ -183,6 +194,16 @@ impl KeyCache {
     ) -> Result<Option<Arc<Live<CustomerRow>>>, StoreError> {
         self.customers
             .get_or_load(id, || CUSTOMERS.get(store, id))
+            .await
+    }
+
+    pub async fn org(
+        &self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<Arc<Live<OrgRow>>>, StoreError> {
+        self.orgs
+            .get_or_load(id, || ORGANIZATIONS.get(store, id))
             .await
     }
 

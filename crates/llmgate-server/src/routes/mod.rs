@@ -90,6 +90,18 @@ pub fn router(state: AppState) -> Router {
         .route("/customer/block", post(entities::customer_block))
         .route("/customer/unblock", post(entities::customer_unblock))
         .route("/customer/list", get(entities::customer_list))
+        .route("/organization/new", post(entities::org_new))
+        .route("/organization/info", get(entities::org_info))
+        .route(
+            "/organization/update",
+            post(entities::org_update).patch(entities::org_update),
+        )
+        .route(
+            "/organization/delete",
+            post(entities::org_delete).delete(entities::org_delete),
+        )
+        .route("/organization/list", get(entities::org_list))
+        .route("/organization/member_add", post(entities::org_member_add))
         .route("/spend/logs", get(spend::logs))
         .route("/global/spend", get(spend::global))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
