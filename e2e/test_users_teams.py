@@ -163,3 +163,34 @@ def test_organizations(mock, tmp_path, database):  # noqa: F811
         assert admin(gw, "DELETE", "/organization/delete", {"organization_ids": ["o1"]}) == (200, {"deleted_organizations": ["o1"]})
     finally:
         gw.stop()
+
+
+def test_tags(mock, tmp_path, database):  # noqa: F811
+    env, _ = database
+    gw = start(tmp_path, mock, env)
+    try:
+        status, t = admin(gw, "POST", "/tag/new", {"name": "prod", "description": "production", "max_budget": 0.0001})
+        assert status == 200 and t["litellm_budget_table"]["max_budget"] == 0.0001
+        client = openai.OpenAI(base_url=gw.base, api_key=admin_key(), max_retries=0)
+        for _ in range(2):
+            client.chat.completions.create(model="gpt-4o", messages=HI, extra_body={"metadata": {"tags": ["prod", "web"]}})
+        with pytest.raises(openai.BadRequestError) as e:
+            client.chat.completions.create(model="gpt-4o", messages=HI, extra_body={"metadata": {"tags": ["prod"]}})
+        assert "Tag=prod" in e.value.body["message"]
+        # Untagged calls are not limited by the tag.
+        client.chat.completions.create(model="gpt-4o", messages=HI)
+        time.sleep(2.5)
+        _, info = admin(gw, "POST", "/tag/info", {"names": ["prod"]})
+        assert info["prod"]["spend"] == pytest.approx(2 * 7.5e-5, abs=1e-12)
+        # "web" was created by its first spend.
+        _, tags = admin(gw, "GET", "/tag/list")
+        assert sorted(t["name"] for t in tags) == ["prod", "web"]
+        _, logs = admin(gw, "GET", "/spend/logs")
+        assert ["prod", "web"] in [l["request_tags"] for l in logs]
+        assert admin(gw, "POST", "/tag/update", {"name": "prod", "max_budget": 1})[0] == 200
+        client.chat.completions.create(model="gpt-4o", messages=HI, extra_body={"metadata": {"tags": ["prod"]}})
+        assert admin(gw, "POST", "/tag/new", {"name": "prod"})[0] == 400
+        assert admin(gw, "POST", "/tag/info", {"names": ["nope"]})[0] == 404
+        assert admin(gw, "POST", "/tag/delete", {"name": "prod"})[0] == 200
+    finally:
+        gw.stop()

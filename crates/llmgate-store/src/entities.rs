@@ -317,3 +317,33 @@ pub struct OrgMemberRow {
     pub created_at: Option<i64>,
     pub updated_at: Option<i64>,
 }
+
+pub const TAGS: Table = Table {
+    name: "LiteLLM_TagTable",
+    id: "tag_name",
+    columns: &[
+        ("tag_name", Kind::Text),
+        ("description", Kind::Text),
+        ("models", Kind::Array),
+        ("spend", Kind::Float),
+        ("budget_id", Kind::Text),
+        ("created_at", Kind::Time),
+        ("created_by", Kind::Text),
+        ("updated_at", Kind::Time),
+    ],
+    mutable: &["description", "models", "budget_id", "updated_at"],
+};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagRow {
+    pub tag_name: String,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub spend: f64,
+    pub budget_id: Option<String>,
+    pub created_at: Option<i64>,
+    pub created_by: Option<String>,
+    pub updated_at: Option<i64>,
+}

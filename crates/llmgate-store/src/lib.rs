@@ -121,6 +121,7 @@ impl Store {
             entities::BUDGETS.name,
             entities::ORGANIZATIONS.name,
             entities::ORG_MEMBERS.name,
+            entities::TAGS.name,
         ] {
             let cols = self.read_columns(table).await?;
             self.columns

@@ -129,12 +129,35 @@ fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)
             )
         })
         .collect();
-    // End users are created by their first spend, as LiteLLM does.
+    // End users and tags are created by their first spend, as LiteLLM does.
     let mut end_users: BTreeMap<String, f64> = BTreeMap::new();
+    let mut tags: BTreeMap<String, f64> = BTreeMap::new();
     for log in new_logs {
         if let Some(u) = log.end_user.as_ref().filter(|u| !u.is_empty()) {
             *end_users.entry(u.clone()).or_default() += log.spend;
         }
+        for t in log
+            .request_tags
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            *tags.entry(t.to_string()).or_default() += log.spend;
+        }
+    }
+    for (id, spend) in tags {
+        let (t1, t2) = (
+            codec::param_expr(store, 1, Kind::Text),
+            codec::param_expr(store, 2, Kind::Float),
+        );
+        out.push((
+            format!(
+                "INSERT INTO \"LiteLLM_TagTable\" (\"tag_name\", \"spend\") VALUES ({t1}, {t2}) \
+                 ON CONFLICT (\"tag_name\") DO UPDATE SET \"spend\" = \"LiteLLM_TagTable\".\"spend\" + EXCLUDED.\"spend\""
+            ),
+            vec![Param::Text(Some(id)), Param::Float(Some(spend))],
+        ));
     }
     let (e1, e2) = (
         codec::param_expr(store, 1, Kind::Text),

@@ -5,7 +5,7 @@ use llmgate_store::spend::SpendLog;
 
 use std::sync::Arc;
 
-use llmgate_store::entities::{CustomerRow, OrgRow, TeamRow, UserRow};
+use llmgate_store::entities::{CustomerRow, OrgRow, TagRow, TeamRow, UserRow};
 
 use super::{CachedKey, Live};
 use crate::auth::{abbreviate, AuthContext};
@@ -34,6 +34,49 @@ pub struct Owners {
     pub team: Option<Arc<Live<TeamRow>>>,
     pub end_user: Option<Arc<Live<CustomerRow>>>,
     pub org: Option<Arc<Live<OrgRow>>>,
+    /// The request's tags (its `metadata.tags` and the key's), with the rows that exist.
+    pub tag_names: Vec<String>,
+    pub tags: Vec<Arc<Live<TagRow>>>,
+}
+
+/// Tag budgets: a call carrying a tag whose budget is spent is refused.
+pub async fn check_tags(
+    state: &AppState,
+    owners: &mut Owners,
+    auth: &AuthContext,
+    request_tags: Vec<String>,
+) -> Result<(), GatewayError> {
+    let mut names = request_tags;
+    if let Some(k) = &auth.key {
+        for t in k.row.metadata["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str())
+        {
+            names.push(t.to_string());
+        }
+    }
+    names.sort();
+    names.dedup();
+    if let Some(store) = &state.store {
+        let unavailable = |e: llmgate_store::StoreError| {
+            tracing::warn!(error = %e, "tag lookup failed");
+            GatewayError::Unavailable("the key database is unavailable".into())
+        };
+        for name in &names {
+            if let Some(tag) = state.keys.tag(store, name).await.map_err(unavailable)? {
+                if let Some(b) = &tag.row.budget_id {
+                    if let Some(budget) = state.keys.budget(store, b).await.map_err(unavailable)? {
+                        over_budget("Tag", name, tag.spend(), budget.row.max_budget)?;
+                    }
+                }
+                owners.tags.push(tag);
+            }
+        }
+    }
+    owners.tag_names = names;
+    Ok(())
 }
 
 /// The end user named by the request's `user`: blocked ones are refused, and their budget
@@ -209,6 +252,9 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
     if let Some(o) = &owners.org {
         o.add_spend(cost);
     }
+    for t in &owners.tags {
+        t.add_spend(cost);
+    }
     let now = llmgate_store::now_ms();
     let elapsed = call.meta.start.elapsed().as_millis() as i64;
     let tokens = |f: fn(&Usage) -> u64| call.usage.map(|u| f(u) as i64).unwrap_or(0);
@@ -237,7 +283,7 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
         user: key.and_then(|k| k.user_id.clone()),
         metadata: serde_json::json!({}),
         cache_hit: Some("False".into()),
-        request_tags: serde_json::json!([]),
+        request_tags: serde_json::json!(owners.tag_names),
         team_id: key.and_then(|k| k.team_id.clone()),
         organization_id: owners.org.as_ref().map(|o| o.row.organization_id.clone()),
         end_user: call.end_user,

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use llmgate_store::entities::{
-    BudgetRow, CustomerRow, OrgRow, TeamRow, UserRow, BUDGETS, CUSTOMERS, ORGANIZATIONS, TEAMS,
-    USERS,
+    BudgetRow, CustomerRow, OrgRow, TagRow, TeamRow, UserRow, BUDGETS, CUSTOMERS, ORGANIZATIONS,
+    TAGS, TEAMS, USERS,
 };
 use llmgate_store::keys::KeyRow;
 use llmgate_store::{Store, StoreError};
@@ -72,6 +72,15 @@ impl Row for CustomerRow {
 impl Row for OrgRow {
     fn id(&self) -> &str {
         &self.organization_id
+    }
+    fn stored_spend(&self) -> f64 {
+        self.spend
+    }
+}
+
+impl Row for TagRow {
+    fn id(&self) -> &str {
+        &self.tag_name
     }
     fn stored_spend(&self) -> f64 {
         self.spend
@@ -159,6 +168,7 @@ pub struct KeyCache {
     pub customers: Cache<CustomerRow>,
     pub budgets: Cache<BudgetRow>,
     pub orgs: Cache<OrgRow>,
+    pub tags: Cache<TagRow>,
 }
 
 impl KeyCache {
@@ -205,6 +215,14 @@ impl KeyCache {
         self.orgs
             .get_or_load(id, || ORGANIZATIONS.get(store, id))
             .await
+    }
+
+    pub async fn tag(
+        &self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<Arc<Live<TagRow>>>, StoreError> {
+        self.tags.get_or_load(id, || TAGS.get(store, id)).await
     }
 
     pub async fn budget(

@@ -68,6 +68,23 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     }
     /// The request's `user` (the end user, for spend logs and end-user budgets).
     fn end_user(&self) -> Option<String>;
+    /// Tags the request carries (`metadata.tags`, or LiteLLM's top-level `tags`).
+    fn tags(&self) -> Vec<String>;
+}
+
+/// Tags from a `metadata` object or a top-level `tags` list.
+fn tags_in(metadata: Option<&Value>, extra: &Map<String, Value>) -> Vec<String> {
+    let from = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect()
+    };
+    let mut tags = from(metadata.and_then(|m| m.get("tags")));
+    tags.extend(from(extra.get("metadata").and_then(|m| m.get("tags"))));
+    tags.extend(from(extra.get("tags")));
+    tags
 }
 
 /// A deployment's call options, or a copy with headers the client asked to forward.
@@ -143,6 +160,8 @@ async fn handle<E: Endpoint>(
     if let Some(msg) = req.missing_field() {
         return error_response(GatewayError::BadRequest(msg.into()), None);
     }
+    // Read before the proxy-only fields (`metadata` among them) are stripped.
+    let request_tags = req.tags();
     proxy::strip_proxy_fields(req.extra_mut());
     let group = std::mem::take(req.model_mut());
     let end_user = req.end_user();
@@ -154,6 +173,9 @@ async fn handle<E: Endpoint>(
         None => access::Owners::default(),
     };
     if let Err(e) = access::check_end_user(&state, &mut owners, end_user.as_deref()).await {
+        return error_response(e, None);
+    }
+    if let Err(e) = access::check_tags(&state, &mut owners, &auth, request_tags).await {
         return error_response(e, None);
     }
     // With spend tracking, a stream is priced from the upstream's usage chunk.
@@ -274,6 +296,9 @@ impl Endpoint for ChatCompletionRequest {
     fn end_user(&self) -> Option<String> {
         self.user.clone()
     }
+    fn tags(&self) -> Vec<String> {
+        tags_in(self.metadata.as_ref(), &self.extra)
+    }
 }
 
 impl Endpoint for CompletionRequest {
@@ -329,6 +354,9 @@ impl Endpoint for CompletionRequest {
     fn end_user(&self) -> Option<String> {
         self.user.clone()
     }
+    fn tags(&self) -> Vec<String> {
+        tags_in(None, &self.extra)
+    }
 }
 
 impl Endpoint for EmbeddingRequest {
@@ -363,5 +391,8 @@ impl Endpoint for EmbeddingRequest {
     fn finish_chunk(_: &mut Self::Chunk, _: &str, _: &Deployment) {}
     fn end_user(&self) -> Option<String> {
         self.user.clone()
+    }
+    fn tags(&self) -> Vec<String> {
+        tags_in(None, &self.extra)
     }
 }

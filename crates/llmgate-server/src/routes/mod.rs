@@ -102,6 +102,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/organization/list", get(entities::org_list))
         .route("/organization/member_add", post(entities::org_member_add))
+        .route("/tag/new", post(entities::tag_new))
+        .route("/tag/update", post(entities::tag_update))
+        .route("/tag/info", post(entities::tag_info))
+        .route("/tag/list", get(entities::tag_list))
+        .route("/tag/delete", post(entities::tag_delete))
         .route("/spend/logs", get(spend::logs))
         .route("/global/spend", get(spend::global))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
