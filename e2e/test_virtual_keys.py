@@ -249,6 +249,9 @@ def test_regenerate_and_allowed_routes(mock, tmp_path):
         client = openai.OpenAI(base_url=gw.base, api_key=new["key"], max_retries=0)
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
         assert admin(gw, "POST", "/key/regenerate", {"key": "sk-unknown"})[0] == 404
+        req = urllib.request.Request(f"{gw.base}/key/health", method="POST", data=b"{}",
+                                     headers={"Authorization": f"Bearer {new['key']}"})
+        assert json.loads(urllib.request.urlopen(req).read())["key"] == "healthy"
     finally:
         gw.stop()
 

@@ -439,6 +439,13 @@ pub async fn list(
     .await
 }
 
+/// `/key/health`: whether the calling key works (LiteLLM also reports its logging callbacks;
+/// llmgate has none to check).
+pub async fn health(Extension(auth): Extension<AuthContext>) -> Response {
+    let key = auth.key.as_ref().map(|k| k.row.token.clone());
+    Json(json!({"key": "healthy", "logging_callbacks": null, "token": key})).into_response()
+}
+
 #[derive(Deserialize)]
 struct RegenerateBody {
     key: Option<String>,

@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/key/block", post(keys::block))
         .route("/key/unblock", post(keys::unblock))
         .route("/key/regenerate", post(keys::regenerate))
+        .route("/key/health", post(keys::health).get(keys::health))
         .route("/key/{key}/regenerate", post(keys::regenerate))
         .route("/user/new", post(entities::user_new))
         .route("/user/info", get(entities::user_info))
