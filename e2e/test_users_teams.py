@@ -194,3 +194,19 @@ def test_tags(mock, tmp_path, database):  # noqa: F811
         assert admin(gw, "POST", "/tag/delete", {"name": "prod"})[0] == 200
     finally:
         gw.stop()
+
+
+def test_end_user_and_tag_budgets_reset(mock, tmp_path, database):  # noqa: F811
+    env, _ = database
+    gw = start(tmp_path, mock, env)
+    try:
+        admin(gw, "POST", "/customer/new", {"user_id": "periodic", "max_budget": 0.0001, "budget_duration": "2s"})
+        client = openai.OpenAI(base_url=gw.base, api_key=admin_key(), max_retries=0)
+        for _ in range(2):
+            client.chat.completions.create(model="gpt-4o", messages=HI, user="periodic")
+        with pytest.raises(openai.BadRequestError):
+            client.chat.completions.create(model="gpt-4o", messages=HI, user="periodic")
+        time.sleep(4.5)
+        client.chat.completions.create(model="gpt-4o", messages=HI, user="periodic")
+    finally:
+        gw.stop()

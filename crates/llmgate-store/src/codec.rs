@@ -435,3 +435,64 @@ pub async fn reset_spend(
     .await
     .map(|_| ())
 }
+
+/// Zeroes the spend of every row of `table` that uses budget `budget_id`; returns their ids.
+pub async fn reset_spend_by_budget(
+    store: &Store,
+    table: &str,
+    id_col: &str,
+    budget_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    if !store.has_column(table, "budget_id") {
+        return Ok(Vec::new());
+    }
+    let cols: Columns = &[("id", Kind::Text)];
+    let p = param_expr(store, 1, Kind::Text);
+    let ids = fetch(
+        store,
+        &format!(
+            "SELECT {} AS \"id\" FROM {} WHERE \"budget_id\" = {p}",
+            q(id_col),
+            q(table)
+        ),
+        vec![Param::Text(Some(budget_id.into()))],
+        cols,
+    )
+    .await?;
+    execute(
+        store,
+        &format!(
+            "UPDATE {} SET \"spend\" = 0 WHERE \"budget_id\" = {p}",
+            q(table)
+        ),
+        vec![Param::Text(Some(budget_id.into()))],
+    )
+    .await?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// Moves a budget's next reset to `next_ms`.
+pub async fn set_budget_reset(
+    store: &Store,
+    budget_id: &str,
+    next_ms: i64,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "UPDATE \"LiteLLM_BudgetTable\" SET \"budget_reset_at\" = {} WHERE \"budget_id\" = {}",
+        param_expr(store, 1, Kind::Time),
+        param_expr(store, 2, Kind::Text)
+    );
+    execute(
+        store,
+        &sql,
+        vec![
+            Param::Int(Some(next_ms)),
+            Param::Text(Some(budget_id.into())),
+        ],
+    )
+    .await
+    .map(|_| ())
+}

@@ -1,11 +1,12 @@
 //! Budget periods (`budget_duration`: "30s", "1h", "30d", "1mo"): a background task starts a new
-//! period for every key, user and team whose `budget_reset_at` has passed — spend back to 0 in
+//! period for every key, user, team and budget (organizations, end users, tags) whose
+//! `budget_reset_at` has passed — spend back to 0 in
 //! the database and in the caches — and schedules the next one.
 
 use std::time::Duration;
 
 use llmgate_store::codec;
-use llmgate_store::entities::{TEAMS, USERS};
+use llmgate_store::entities::{BUDGETS, CUSTOMERS, ORGANIZATIONS, TAGS, TEAMS, USERS};
 
 use crate::routes::keys::duration_ms;
 use crate::state::AppState;
@@ -69,6 +70,28 @@ pub async fn reset_due(state: &AppState) -> Result<usize, llmgate_store::StoreEr
             }
             n += 1;
         }
+    }
+    // Organizations, end users and tags keep their period in LiteLLM_BudgetTable.
+    for (budget_id, duration) in codec::due_resets(store, BUDGETS.name, BUDGETS.id, now).await? {
+        let Some(ms) = duration_ms(&duration) else {
+            continue;
+        };
+        for (table, id_col) in [
+            (ORGANIZATIONS.name, ORGANIZATIONS.id),
+            (CUSTOMERS.name, CUSTOMERS.id),
+            (TAGS.name, TAGS.id),
+        ] {
+            for id in codec::reset_spend_by_budget(store, table, id_col, &budget_id).await? {
+                match table {
+                    t if t == ORGANIZATIONS.name => state.keys.orgs.remove(&id),
+                    t if t == CUSTOMERS.name => state.keys.customers.remove(&id),
+                    _ => state.keys.tags.remove(&id),
+                }
+            }
+        }
+        codec::set_budget_reset(store, &budget_id, now + ms).await?;
+        state.keys.budgets.remove(&budget_id);
+        n += 1;
     }
     if n > 0 {
         tracing::info!(budgets = n, "budget periods reset");
