@@ -729,6 +729,44 @@ impl BudgetFields {
     }
 }
 
+impl BudgetFields {
+    fn has_limits(&self) -> bool {
+        self.max_budget.is_some()
+            || self.soft_budget.is_some()
+            || self.budget_duration.is_some()
+            || self.tpm_limit.is_some()
+            || self.rpm_limit.is_some()
+            || self.max_parallel_requests.is_some()
+    }
+}
+
+/// Limits given inline (`max_budget` on a customer or tag) live in a budget row, as in LiteLLM:
+/// the row's own budget is updated, or one is created and linked.
+async fn apply_inline_budget(
+    state: &AppState,
+    store: &Store,
+    budget_id: &mut Option<String>,
+    fields: BudgetFields,
+) -> Result<(), GatewayError> {
+    if !fields.has_limits() {
+        return Ok(());
+    }
+    match budget_id {
+        Some(id) => {
+            let mut b: BudgetRow = BUDGETS
+                .get(store, id)
+                .await
+                .map_err(db)?
+                .ok_or_else(|| not_found("Budget", id))?;
+            fields.apply(&mut b)?;
+            BUDGETS.update(store, id, &b).await.map_err(db)?;
+            state.keys.budgets.put(b);
+        }
+        None => *budget_id = Some(create_budget(state, store, &fields).await?.budget_id),
+    }
+    Ok(())
+}
+
 async fn create_budget(
     state: &AppState,
     store: &Store,
@@ -902,11 +940,7 @@ impl CustomerFields {
         if let Some(m) = &self.models {
             c.models = m.clone();
         }
-        let limits = self.max_budget.is_some()
-            || self.budget_duration.is_some()
-            || self.tpm_limit.is_some()
-            || self.rpm_limit.is_some();
-        if limits && self.budget_id.is_none() {
+        if self.budget_id.is_none() {
             let fields = BudgetFields {
                 max_budget: self.max_budget,
                 budget_duration: self.budget_duration.clone(),
@@ -914,19 +948,7 @@ impl CustomerFields {
                 rpm_limit: self.rpm_limit,
                 ..Default::default()
             };
-            match &c.budget_id {
-                Some(id) => {
-                    let mut b: BudgetRow = BUDGETS
-                        .get(store, id)
-                        .await
-                        .map_err(db)?
-                        .ok_or_else(|| not_found("Budget", id))?;
-                    fields.apply(&mut b)?;
-                    BUDGETS.update(store, id, &b).await.map_err(db)?;
-                    state.keys.budgets.put(b);
-                }
-                None => c.budget_id = Some(create_budget(state, store, &fields).await?.budget_id),
-            }
+            apply_inline_budget(state, store, &mut c.budget_id, fields).await?;
         }
         if let Some(b) = &self.budget_id {
             if BUDGETS
@@ -1312,22 +1334,8 @@ pub async fn org_update(
         if let Some(m) = &f.metadata {
             o.metadata = Value::Object(m.clone());
         }
-        let bf = f.budget_fields();
-        if bf.max_budget.is_some()
-            || bf.budget_duration.is_some()
-            || bf.tpm_limit.is_some()
-            || bf.rpm_limit.is_some()
-            || bf.soft_budget.is_some()
-        {
-            let mut b: BudgetRow = BUDGETS
-                .get(store, &o.budget_id)
-                .await
-                .map_err(db)?
-                .ok_or_else(|| not_found("Budget", &o.budget_id))?;
-            bf.apply(&mut b)?;
-            BUDGETS.update(store, &o.budget_id, &b).await.map_err(db)?;
-            state.keys.budgets.put(b);
-        }
+        let mut budget_id = Some(o.budget_id.clone());
+        apply_inline_budget(&state, store, &mut budget_id, f.budget_fields()).await?;
         o.updated_at = Some(now_ms());
         ORGANIZATIONS.update(store, &id, &o).await.map_err(db)?;
         let o = state.keys.orgs.put(o);
@@ -1534,24 +1542,8 @@ impl TagFields {
             rpm_limit: self.rpm_limit,
             ..Default::default()
         };
-        let limits = bf.max_budget.is_some()
-            || bf.budget_duration.is_some()
-            || bf.tpm_limit.is_some()
-            || bf.rpm_limit.is_some();
-        if limits && self.budget_id.is_none() {
-            match &t.budget_id {
-                Some(id) => {
-                    let mut b: BudgetRow = BUDGETS
-                        .get(store, id)
-                        .await
-                        .map_err(db)?
-                        .ok_or_else(|| not_found("Budget", id))?;
-                    bf.apply(&mut b)?;
-                    BUDGETS.update(store, id, &b).await.map_err(db)?;
-                    state.keys.budgets.put(b);
-                }
-                None => t.budget_id = Some(create_budget(state, store, &bf).await?.budget_id),
-            }
+        if self.budget_id.is_none() {
+            apply_inline_budget(state, store, &mut t.budget_id, bf).await?;
         }
         t.updated_at = Some(now_ms());
         Ok(())
