@@ -249,16 +249,35 @@ pub struct Table {
     pub columns: Columns,
     /// Columns an update writes (not the id, the spend or the creation fields).
     pub mutable: &'static [&'static str],
+    /// The `ORDER BY` of [`Table::list`] (SQL); empty: by id.
+    pub order_by: &'static str,
 }
 
-fn to_row<T: serde::Serialize>(v: &T) -> Map<String, Value> {
+/// A list column read as NULL is an empty list.
+pub(crate) fn vec_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(<Option<Vec<String>> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A JSON-object column read as NULL (or not an object) is an empty object.
+pub(crate) fn object_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    Ok(
+        match <Option<Value> as serde::Deserialize>::deserialize(d)? {
+            Some(v @ Value::Object(_)) => v,
+            _ => Value::Object(Map::new()),
+        },
+    )
+}
+
+pub(crate) fn to_row<T: serde::Serialize>(v: &T) -> Map<String, Value> {
     match serde_json::to_value(v) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
     }
 }
 
-fn from_row<T: serde::de::DeserializeOwned>(m: Map<String, Value>) -> Result<T, StoreError> {
+pub(crate) fn from_row<T: serde::de::DeserializeOwned>(
+    m: Map<String, Value>,
+) -> Result<T, StoreError> {
     serde_json::from_value(Value::Object(m)).map_err(|e| StoreError::Row(e.to_string()))
 }
 
@@ -372,7 +391,11 @@ impl Table {
             "SELECT {} FROM {}{filter} ORDER BY {} LIMIT {size} OFFSET {}",
             select_list(store, self.name, self.columns),
             q(self.name),
-            q(self.id),
+            if self.order_by.is_empty() {
+                q(self.id)
+            } else {
+                self.order_by.to_string()
+            },
             page.saturating_sub(1) * size
         );
         let rows = fetch(store, &sql, params, self.columns).await?;

@@ -1,20 +1,9 @@
-//! `LiteLLM_UserTable` and `LiteLLM_TeamTable`.
+//! Users, teams, end users, budgets, organizations (and their members) and tags: LiteLLM's tables.
 
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::codec::{Kind, Table};
-
-fn vec_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
-}
-
-fn object_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(v @ Value::Object(_)) => v,
-        _ => Value::Object(Map::new()),
-    })
-}
+use crate::codec::{object_or_null, vec_or_null, Kind, Table};
 
 pub const USERS: Table = Table {
     name: "LiteLLM_UserTable",
@@ -56,6 +45,7 @@ pub const USERS: Table = Table {
         "budget_reset_at",
         "updated_at",
     ],
+    order_by: "",
 };
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -126,6 +116,7 @@ pub const TEAMS: Table = Table {
         "blocked",
         "updated_at",
     ],
+    order_by: "",
 };
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -180,6 +171,7 @@ pub const CUSTOMERS: Table = Table {
         "blocked",
         "models",
     ],
+    order_by: "",
 };
 
 /// An end user: the `user` field of LLM requests.
@@ -228,6 +220,7 @@ pub const BUDGETS: Table = Table {
         "updated_at",
         "updated_by",
     ],
+    order_by: "",
 };
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -271,6 +264,7 @@ pub const ORGANIZATIONS: Table = Table {
         "updated_at",
         "updated_by",
     ],
+    order_by: "",
 };
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -304,6 +298,7 @@ pub const ORG_MEMBERS: Table = Table {
         ("updated_at", Kind::Time),
     ],
     mutable: &["user_role", "budget_id", "updated_at"],
+    order_by: "",
 };
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -332,6 +327,7 @@ pub const TAGS: Table = Table {
         ("updated_at", Kind::Time),
     ],
     mutable: &["description", "models", "budget_id", "updated_at"],
+    order_by: "",
 };
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -1,10 +1,10 @@
 //! `LiteLLM_VerificationToken`: virtual keys, stored (as LiteLLM does) only as the SHA-256 hex
 //! digest of the secret.
 
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::codec::{self, Columns, Kind, Param};
+use crate::codec::{object_or_null, vec_or_null, Columns, Kind, Table};
 use crate::{Store, StoreError};
 
 pub const TABLE: &str = "LiteLLM_VerificationToken";
@@ -63,17 +63,6 @@ const MUTABLE: &[&str] = &[
     "updated_by",
 ];
 
-fn vec_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
-}
-
-fn object_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(v @ Value::Object(_)) => v,
-        _ => Value::Object(Map::new()),
-    })
-}
-
 /// One key row; times are milliseconds since the epoch.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyRow {
@@ -113,19 +102,6 @@ pub struct KeyRow {
     pub updated_by: Option<String>,
 }
 
-impl KeyRow {
-    fn to_map(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        }
-    }
-
-    fn from_map(m: Map<String, Value>) -> Result<KeyRow, StoreError> {
-        serde_json::from_value(Value::Object(m)).map_err(|e| StoreError::Row(e.to_string()))
-    }
-}
-
 /// Filters of `/key/list`.
 #[derive(Clone, Debug, Default)]
 pub struct KeyFilter {
@@ -135,55 +111,32 @@ pub struct KeyFilter {
     pub key_alias: Option<String>,
 }
 
-fn ph(store: &Store, n: usize) -> String {
-    codec::param_expr(store, n, Kind::Text)
-}
+/// The table as rows of [`KeyRow`], keyed by the hash; lists newest first.
+pub const KEYS: Table = Table {
+    name: TABLE,
+    id: "token",
+    columns: COLUMNS,
+    mutable: MUTABLE,
+    order_by: "\"created_at\" DESC, \"token\"",
+};
 
 impl Store {
     pub async fn insert_key(&self, k: &KeyRow) -> Result<(), StoreError> {
-        let (sql, params) = codec::insert_sql(self, TABLE, COLUMNS, &k.to_map());
-        codec::execute(self, &sql, params).await.map(|_| ())
+        KEYS.insert(self, k).await
     }
 
     /// The key with this hash (`token` column).
     pub async fn get_key(&self, token: &str) -> Result<Option<KeyRow>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM \"{TABLE}\" WHERE \"token\" = {}",
-            codec::select_list(self, TABLE, COLUMNS),
-            ph(self, 1)
-        );
-        let rows = codec::fetch(self, &sql, vec![Param::Text(Some(token.into()))], COLUMNS).await?;
-        rows.into_iter().next().map(KeyRow::from_map).transpose()
+        KEYS.get(self, token).await
     }
 
     /// Writes the mutable fields of `k`.
     pub async fn update_key(&self, k: &KeyRow) -> Result<bool, StoreError> {
-        let row = k.to_map();
-        let cols: Vec<&(&str, Kind)> = COLUMNS
-            .iter()
-            .filter(|(c, _)| MUTABLE.contains(c))
-            .collect();
-        let sets: Vec<String> = cols
-            .iter()
-            .enumerate()
-            .map(|(i, (c, kind))| format!("\"{c}\" = {}", codec::param_expr(self, i + 1, *kind)))
-            .collect();
-        let mut params: Vec<Param> = cols
-            .iter()
-            .map(|(c, kind)| codec::param(*kind, &row[*c]))
-            .collect();
-        params.push(Param::Text(Some(k.token.clone())));
-        let sql = format!(
-            "UPDATE \"{TABLE}\" SET {} WHERE \"token\" = {}",
-            sets.join(", "),
-            ph(self, cols.len() + 1)
-        );
-        Ok(codec::execute(self, &sql, params).await? == 1)
+        KEYS.update(self, &k.token, k).await
     }
 
     pub async fn delete_key(&self, token: &str) -> Result<bool, StoreError> {
-        let sql = format!("DELETE FROM \"{TABLE}\" WHERE \"token\" = {}", ph(self, 1));
-        Ok(codec::execute(self, &sql, vec![Param::Text(Some(token.into()))]).await? == 1)
+        KEYS.delete(self, token).await
     }
 
     /// A page of keys (1-based) and the total count, newest first.
@@ -193,41 +146,15 @@ impl Store {
         page: u64,
         size: u64,
     ) -> Result<(Vec<KeyRow>, u64), StoreError> {
-        let mut conds = Vec::new();
-        let mut params = Vec::new();
-        for (col, v) in [
+        let filters: Vec<(&str, String)> = [
             ("user_id", &f.user_id),
             ("team_id", &f.team_id),
             ("organization_id", &f.organization_id),
             ("key_alias", &f.key_alias),
-        ] {
-            if let Some(v) = v {
-                params.push(Param::Text(Some(v.clone())));
-                conds.push(format!("\"{col}\" = {}", ph(self, params.len())));
-            }
-        }
-        let filter = if conds.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conds.join(" AND "))
-        };
-        let count_cols: Columns = &[("n", Kind::Int)];
-        let count_sql = format!("SELECT COUNT(*) AS \"n\" FROM \"{TABLE}\"{filter}");
-        let total = codec::fetch(self, &count_sql, params.clone(), count_cols).await?[0]["n"]
-            .as_u64()
-            .unwrap_or(0);
-        let sql = format!(
-            "SELECT {} FROM \"{TABLE}\"{filter} ORDER BY \"created_at\" DESC, \"token\" LIMIT {} OFFSET {}",
-            codec::select_list(self, TABLE, COLUMNS),
-            size,
-            page.saturating_sub(1) * size
-        );
-        let rows = codec::fetch(self, &sql, params, COLUMNS).await?;
-        Ok((
-            rows.into_iter()
-                .map(KeyRow::from_map)
-                .collect::<Result<_, _>>()?,
-            total,
-        ))
+        ]
+        .into_iter()
+        .filter_map(|(col, v)| Some((col, v.clone()?)))
+        .collect();
+        KEYS.list(self, &filters, page, size).await
     }
 }

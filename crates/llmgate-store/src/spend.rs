@@ -5,7 +5,7 @@
 //! restart replaying the journal) never counts a request twice.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::codec::{self, Columns, Kind, Param};
 use crate::{Db, Store, StoreError};
@@ -75,15 +75,6 @@ pub struct SpendLog {
     /// The key's owner, whose total also grows (not a SpendLogs column; kept in journals).
     #[serde(default)]
     pub user_id: Option<String>,
-}
-
-impl SpendLog {
-    fn to_map(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        }
-    }
 }
 
 /// Rows per INSERT. SQLite's binding cost grows with the square of a statement's parameters
@@ -183,7 +174,7 @@ macro_rules! write_batch {
         let mut tx = $pool.begin().await?;
         let mut new_ids = std::collections::HashSet::new();
         for chunk in logs.chunks(chunk_rows($store)) {
-            let rows: Vec<_> = chunk.iter().map(SpendLog::to_map).collect();
+            let rows: Vec<_> = chunk.iter().map(codec::to_row).collect();
             let (sql, params) = codec::insert_many_sql($store, TABLE, COLUMNS, &rows);
             let sql =
                 format!("{sql} ON CONFLICT (\"request_id\") DO NOTHING RETURNING \"request_id\"");
@@ -215,22 +206,6 @@ impl Store {
             Db::Postgres(p) => write_batch!(self, p, logs),
             Db::Sqlite(p) => write_batch!(self, p, logs),
         })
-    }
-
-    /// Spend logs of a key (its hash), oldest first.
-    pub async fn spend_logs_for_key(&self, token: &str) -> Result<Vec<SpendLog>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM \"{TABLE}\" WHERE \"api_key\" = {} ORDER BY \"startTime\"",
-            codec::select_list(self, TABLE, COLUMNS),
-            codec::param_expr(self, 1, Kind::Text)
-        );
-        codec::fetch(self, &sql, vec![Param::Text(Some(token.into()))], COLUMNS)
-            .await?
-            .into_iter()
-            .map(|m| {
-                serde_json::from_value(Value::Object(m)).map_err(|e| StoreError::Row(e.to_string()))
-            })
-            .collect()
     }
 }
 
@@ -289,9 +264,7 @@ impl Store {
         codec::fetch(self, &sql, params, COLUMNS)
             .await?
             .into_iter()
-            .map(|m| {
-                serde_json::from_value(Value::Object(m)).map_err(|e| StoreError::Row(e.to_string()))
-            })
+            .map(codec::from_row)
             .collect()
     }
 

@@ -1,7 +1,7 @@
 //! The store against a real SQLite file and the PostgreSQL server on this machine.
 
 use llmgate_store::keys::{KeyFilter, KeyRow};
-use llmgate_store::spend::SpendLog;
+use llmgate_store::spend::{SpendFilter, SpendLog};
 use llmgate_store::{now_ms, Store};
 use serde_json::json;
 
@@ -161,7 +161,16 @@ async fn spend_batches_are_idempotent_on_request_id() {
             store.kind(),
             k.spend
         );
-        let logs = store.spend_logs_for_key("hash-s").await.unwrap();
+        let logs = store
+            .spend_logs(
+                &SpendFilter {
+                    api_key: Some("hash-s".into()),
+                    ..Default::default()
+                },
+                100,
+            )
+            .await
+            .unwrap();
         assert_eq!(logs.len(), 3);
         assert_eq!(logs[0].request_tags, json!(["a"]));
     }
