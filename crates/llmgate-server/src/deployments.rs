@@ -26,10 +26,17 @@ pub struct Deployment {
     pub info: Option<ModelInfo>,
     pub max_retries: Option<u32>,
     pub entry: ModelEntry,
+    /// Added through `/model/new` (stored in `LiteLLM_ProxyModelTable`), not in the config.
+    pub db_model: bool,
 }
 
 impl Deployment {
-    fn build(entry: &ModelEntry, cfg: &Config, client: &llmgate::Client) -> Deployment {
+    fn build(
+        entry: &ModelEntry,
+        cfg: &Config,
+        client: &llmgate::Client,
+        db_model: bool,
+    ) -> Deployment {
         let p = &entry.litellm_params;
         let secs = |s: f64| Duration::from_secs_f64(s);
         let opts = CallOptions {
@@ -69,6 +76,7 @@ impl Deployment {
             info,
             max_retries: p.max_retries,
             entry: entry.clone(),
+            db_model,
         }
     }
 
@@ -150,9 +158,19 @@ pub struct Deployments {
 
 impl Deployments {
     pub fn from_config(cfg: &Config, client: &llmgate::Client) -> Deployments {
+        Deployments::build(cfg, client, &[])
+    }
+
+    /// The config's entries followed by the database's (`/model/new`).
+    pub fn build(cfg: &Config, client: &llmgate::Client, db_models: &[ModelEntry]) -> Deployments {
         let mut d = Deployments::default();
-        for entry in &cfg.model_list {
-            let dep = Arc::new(Deployment::build(entry, cfg, client));
+        let entries = cfg
+            .model_list
+            .iter()
+            .map(|e| (e, false))
+            .chain(db_models.iter().map(|e| (e, true)));
+        for (entry, db_model) in entries {
+            let dep = Arc::new(Deployment::build(entry, cfg, client, db_model));
             d.all.push(dep.clone());
             if let Some(prefix) = entry.model_name.strip_suffix('*') {
                 match d.wildcards.iter_mut().find(|(p, _)| p == prefix) {

@@ -7,5 +7,6 @@ pub mod deployments;
 pub mod error;
 pub mod keys;
 pub mod routes;
+pub mod salt;
 pub mod server;
 pub mod state;

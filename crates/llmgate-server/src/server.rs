@@ -121,7 +121,7 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     if cli.validate_config {
         let state = AppState::new(cfg);
         check_master_key(&state.config, state.master_key.as_deref())?;
-        println!("config OK: {} deployments", state.deployments.all().len());
+        println!("config OK: {} deployments", state.deployments().all().len());
         return Ok(());
     }
     // Refuse a weak master key before touching any database.
@@ -143,6 +143,11 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     }
     let state = AppState::with_store(cfg, store, Some(journal));
     load_catalog().await;
+    // Models added with /model/new serve from the start.
+    if let Err(e) = routes::models::reload(&state).await {
+        tracing::warn!(error = ?e, "could not read the database's models");
+    }
+    routes::models::spawn_refresh(state.clone());
     let addr = format!("{}:{}", cli.host, cli.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -155,7 +160,7 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         err,
     })?;
     tracing::info!(
-        models = ?state.deployments.names(),
+        models = ?state.deployments().names(),
         "llmgate listening on http://{local}"
     );
     println!("llmgate listening on http://{local}");

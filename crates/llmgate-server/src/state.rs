@@ -1,6 +1,6 @@
 //! Everything handlers share, built once at start.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
 use crate::deployments::Deployments;
@@ -10,7 +10,8 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub client: llmgate::Client,
-    pub deployments: Deployments,
+    /// Replaced whole when `/model/*` changes the database's models.
+    deployments: RwLock<Arc<Deployments>>,
     pub master_key: Option<String>,
     /// Retries after the first attempt, across deployments of the group.
     pub num_retries: u32,
@@ -19,6 +20,8 @@ pub struct Inner {
     pub store: Option<llmgate_store::Store>,
     pub keys: crate::keys::KeyCache,
     pub spend: Option<crate::keys::spend::SpendWriter>,
+    /// Encrypts model credentials stored in the database.
+    pub salt: Option<crate::salt::SaltKey>,
 }
 
 impl std::ops::Deref for AppState {
@@ -49,7 +52,7 @@ impl AppState {
         journal: Option<std::path::PathBuf>,
     ) -> AppState {
         let client = llmgate::Client::new();
-        let deployments = Deployments::from_config(&config, &client);
+        let deployments = RwLock::new(Arc::new(Deployments::from_config(&config, &client)));
         let master_key = config
             .general_settings
             .master_key
@@ -73,6 +76,7 @@ impl AppState {
         let spend = store
             .clone()
             .map(|s| crate::keys::spend::SpendWriter::start(s, interval, journal.as_deref()));
+        let salt = salt_key(&config, master_key.as_deref());
         AppState(Arc::new(Inner {
             client,
             deployments,
@@ -82,6 +86,47 @@ impl AppState {
             store,
             keys: Default::default(),
             spend,
+            salt,
         }))
     }
+
+    /// The deployments serving requests now.
+    pub fn deployments(&self) -> Arc<Deployments> {
+        self.0
+            .deployments
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Serves the config's models plus `db_models` from now on.
+    pub fn set_db_models(&self, db_models: &[crate::config::ModelEntry]) {
+        let d = Arc::new(Deployments::build(&self.config, &self.client, db_models));
+        *self
+            .0
+            .deployments
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = d;
+    }
+}
+
+/// `LITELLM_SALT_KEY`, else the master key (as LiteLLM); the algorithm for new values from
+/// `general_settings.encryption_algorithm`.
+fn salt_key(config: &Config, master_key: Option<&str>) -> Option<crate::salt::SaltKey> {
+    let secret = std::env::var("LITELLM_SALT_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+        .or_else(|| master_key.map(str::to_string))?;
+    let gcm = config
+        .general_settings
+        .extra
+        .get("encryption_algorithm")
+        .and_then(|v| v.as_str())
+        .is_some_and(|a| a.eq_ignore_ascii_case("aes-256-gcm"));
+    let algorithm = if gcm {
+        crate::salt::Algorithm::Aes256Gcm
+    } else {
+        crate::salt::Algorithm::XSalsa20Poly1305
+    };
+    Some(crate::salt::SaltKey::new(&secret, algorithm))
 }

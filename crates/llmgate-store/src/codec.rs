@@ -177,7 +177,7 @@ pub async fn fetch(
 pub fn insert_sql(
     store: &Store,
     table: &str,
-    cols: Columns,
+    cols: &[(&str, Kind)],
     row: &Map<String, Value>,
 ) -> (String, Vec<Param>) {
     let present: Vec<&(&str, Kind)> = cols

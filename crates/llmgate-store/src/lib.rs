@@ -21,9 +21,12 @@ macro_rules! bind_all {
 }
 
 pub mod codec;
+pub mod daily;
 pub mod entities;
 pub mod keys;
+pub mod models;
 pub mod spend;
+pub mod time;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
@@ -122,6 +125,12 @@ impl Store {
             entities::ORGANIZATIONS.name,
             entities::ORG_MEMBERS.name,
             entities::TAGS.name,
+            models::MODELS.name,
+            daily::USER.table,
+            daily::TEAM.table,
+            daily::ORGANIZATION.table,
+            daily::END_USER.table,
+            daily::TAG.table,
         ] {
             let cols = self.read_columns(table).await?;
             self.columns

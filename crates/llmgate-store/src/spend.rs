@@ -1,4 +1,5 @@
-//! `LiteLLM_SpendLogs` and the spend totals on keys, users and teams, written in batches.
+//! `LiteLLM_SpendLogs`, the spend totals on keys, users, teams, organizations, end users and
+//! tags, and the daily roll-ups ([`crate::daily`]), written in batches.
 //!
 //! A batch is one transaction; a log row is inserted only if its `request_id` is new, and only
 //! then are the totals increased, so a batch that is retried (after a timeout, a crash, a
@@ -75,6 +76,13 @@ pub struct SpendLog {
     /// The key's owner, whose total also grows (not a SpendLogs column; kept in journals).
     #[serde(default)]
     pub user_id: Option<String>,
+    /// For the daily roll-ups (LiteLLM keeps these in `metadata`): cache tokens and the route.
+    #[serde(default)]
+    pub cache_read_input_tokens: i64,
+    #[serde(default)]
+    pub cache_creation_input_tokens: i64,
+    #[serde(default)]
+    pub endpoint: Option<String>,
 }
 
 /// Rows per INSERT. SQLite's binding cost grows with the square of a statement's parameters
@@ -193,6 +201,19 @@ macro_rules! write_batch {
             bind_all!(sqlx::query(&sql), params)
                 .execute(&mut *tx)
                 .await?;
+        }
+        for ((daily, key), metrics) in crate::daily::rollups(&new_logs) {
+            let ((upd, upd_params), (ins, ins_params)) =
+                crate::daily::statements($store, daily, &key, &metrics);
+            let found = bind_all!(sqlx::query(&upd), upd_params)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if found == 0 {
+                bind_all!(sqlx::query(&ins), ins_params)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         new_logs.len()

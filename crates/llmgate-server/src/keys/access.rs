@@ -227,6 +227,8 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
 /// What one successful call is recorded as.
 pub struct Call<'a> {
     pub call_type: &'static str,
+    /// The OpenAI route (`/chat/completions`): the roll-ups' `endpoint`.
+    pub route: &'static str,
     pub meta: &'a CallMeta,
     pub usage: Option<&'a Usage>,
     pub cost: Option<f64>,
@@ -291,5 +293,12 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
         status: Some("success".into()),
         litellm_call_id: Some(call.meta.call_id.clone()),
         user_id: key.and_then(|k| k.user_id.clone()),
+        cache_read_input_tokens: tokens(|u| u.cached_tokens()),
+        cache_creation_input_tokens: call
+            .usage
+            .and_then(|u| u.extra.get("cache_creation_input_tokens"))
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0),
+        endpoint: Some(call.route.to_string()),
     });
 }

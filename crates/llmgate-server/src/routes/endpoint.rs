@@ -204,6 +204,7 @@ async fn handle<E: Endpoint>(
                     if let Some(u) = E::chunk_usage(c) {
                         let call = access::Call {
                             call_type: E::CALL_TYPE,
+                            route: E::ROUTE,
                             meta: &meta_for_spend,
                             usage: Some(u),
                             cost: dep.cost(u),
@@ -229,6 +230,7 @@ async fn handle<E: Endpoint>(
             let cost = usage.and_then(|u| meta.deployment.cost(u));
             let call = access::Call {
                 call_type: E::CALL_TYPE,
+                route: E::ROUTE,
                 meta: &meta,
                 usage,
                 cost,

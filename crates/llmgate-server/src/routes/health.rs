@@ -23,7 +23,8 @@ pub async fn readiness(State(_state): State<AppState>) -> Json<Value> {
 
 /// Probes each deployment with a one-token call, concurrently, bounded by a timeout.
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
-    let probes = state.deployments.all().iter().map(|d| {
+    let deployments = state.deployments();
+    let probes = deployments.all().iter().map(|d| {
         let state = state.clone();
         let d = d.clone();
         async move {

@@ -160,33 +160,10 @@ fn public(row: &KeyRow, spend: f64) -> Value {
     v["spend"] = json!(spend);
     for k in ["expires", "budget_reset_at", "created_at", "updated_at"] {
         if let Some(ms) = v[k].as_i64() {
-            v[k] = json!(iso(ms));
+            v[k] = json!(llmgate_store::time::iso(ms));
         }
     }
     v
-}
-
-/// RFC 3339 in UTC, as LiteLLM's datetimes serialise.
-fn iso(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms.rem_euclid(1000)
-    )
 }
 
 /// `sk-` and 128 random bits (LiteLLM's keys carry the same entropy).
@@ -570,8 +547,14 @@ mod tests {
         assert_eq!(duration_ms("30d"), Some(30 * 86_400_000));
         assert_eq!(duration_ms("1mo"), Some(30 * 86_400_000));
         assert_eq!(duration_ms("soon"), None);
-        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
-        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(llmgate_store::time::iso(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            llmgate_store::time::iso(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(
+            llmgate_store::time::iso(951_782_400_000),
+            "2000-02-29T00:00:00.000Z"
+        );
     }
 }

@@ -55,6 +55,13 @@ pub fn router(state: AppState) -> Router {
     }
     authed = authed
         .route("/health", get(health::health))
+        .route("/model/new", post(models::new))
+        .route("/model/update", post(models::update))
+        .route(
+            "/model/{model_id}/update",
+            axum::routing::patch(models::patch),
+        )
+        .route("/model/delete", post(models::delete))
         .route("/key/generate", post(keys::generate))
         .route("/key/info", get(keys::info))
         .route("/key/update", post(keys::update))

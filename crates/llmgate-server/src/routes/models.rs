@@ -1,11 +1,41 @@
-//! `GET /models` and `GET /model/info`.
+//! `GET /models`, `GET /model/info`, and the models kept in the database: `/model/new`,
+//! `/model/update` (and `PATCH /model/{id}/update`), `/model/delete`.
+//!
+//! A database model is a `LiteLLM_ProxyModelTable` row whose `litellm_params` string values
+//! are encrypted with the salt key ([`crate::salt`]); it is served as soon as it is written,
+//! by every instance within [`REFRESH`] (10 s), and after a restart.
 
-use axum::extract::State;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use llmgate_store::models::{ModelRow, MODELS};
+use llmgate_store::Store;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::keys::{admin_store, db, run};
+use super::proxy::parse_body;
+use crate::auth::AuthContext;
+use crate::config::ModelEntry;
 use crate::deployments::Deployment;
+use crate::error::GatewayError;
 use crate::state::AppState;
+
+/// How often an instance re-reads the database's models (others may have changed them);
+/// `LLMGATE_MODEL_REFRESH_SECONDS` overrides it.
+const REFRESH: Duration = Duration::from_secs(10);
+
+fn refresh_interval() -> Duration {
+    std::env::var("LLMGATE_MODEL_REFRESH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(REFRESH)
+}
 
 /// LiteLLM reports this fixed `created` for every model.
 const CREATED: u64 = 1677610602;
@@ -14,8 +44,8 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(auth): Extension<crate::auth::AuthContext>,
 ) -> Json<Value> {
-    let data: Vec<Value> = state
-        .deployments
+    let deployments = state.deployments();
+    let data: Vec<Value> = deployments
         .names()
         .iter()
         // A key sees only the models it may call.
@@ -28,10 +58,7 @@ pub async fn list(
             let mut m =
                 json!({"id": name, "object": "model", "created": CREATED, "owned_by": "openai"});
             // LiteLLM 1.110 adds what the catalog knows of the group's model.
-            let info = state
-                .deployments
-                .group(name)
-                .and_then(|g| g[0].info.as_ref());
+            let info = deployments.group(name).and_then(|g| g[0].info.as_ref());
             if let Some(info) = info {
                 m["mode"] = json!(info.mode);
                 if let Some(n) = info.max_input_tokens {
@@ -47,11 +74,17 @@ pub async fn list(
     Json(json!({"data": data, "object": "list"}))
 }
 
-pub async fn info(State(state): State<AppState>) -> Json<Value> {
+#[derive(Deserialize)]
+pub struct InfoQuery {
+    litellm_model_id: Option<String>,
+}
+
+pub async fn info(State(state): State<AppState>, Query(q): Query<InfoQuery>) -> Json<Value> {
     let data: Vec<Value> = state
-        .deployments
+        .deployments()
         .all()
         .iter()
+        .filter(|d| q.litellm_model_id.as_ref().is_none_or(|id| &d.id == id))
         .map(|d| model_info(d))
         .collect();
     Json(json!({ "data": data }))
@@ -76,7 +109,7 @@ fn model_info(d: &Deployment) -> Value {
         info.insert(k.clone(), v.clone());
     }
     info.insert("id".into(), json!(d.id));
-    info.insert("db_model".into(), json!(false));
+    info.insert("db_model".into(), json!(d.db_model));
     let provider = llmgate::providers::resolve(&d.model, None)
         .map(|r| r.provider.name().to_string())
         .unwrap_or_default();
@@ -86,4 +119,309 @@ fn model_info(d: &Deployment) -> Value {
         "litellm_params": public_params(d),
         "model_info": info,
     })
+}
+
+/// The database's models as config entries: params decrypted, `model_info.id` = `model_id`.
+/// A row that cannot be read is skipped (and logged), never fatal: the rest still serve.
+pub async fn load_db_models(
+    state: &AppState,
+    store: &Store,
+) -> Result<Vec<ModelEntry>, GatewayError> {
+    let (rows, _) = MODELS
+        .list::<ModelRow>(store, &[], 1, 100_000)
+        .await
+        .map_err(db)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| !r.blocked)
+        .filter_map(|r| match entry_of(state, &r) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::warn!(model_id = %r.model_id, error = %e, "skipping a stored model");
+                None
+            }
+        })
+        .collect())
+}
+
+fn entry_of(state: &AppState, row: &ModelRow) -> Result<ModelEntry, String> {
+    let stored = row.litellm_params.as_object().cloned().unwrap_or_default();
+    let params = match &state.salt {
+        Some(k) => k.decrypt_params(&stored),
+        None => stored,
+    };
+    let mut info = row.model_info.as_object().cloned().unwrap_or_default();
+    info.insert("id".into(), json!(row.model_id));
+    entry_from_json(&row.model_name, params, info)
+}
+
+/// Checks a model the way the config loader does (same field errors).
+fn entry_from_json(
+    model_name: &str,
+    params: Map<String, Value>,
+    info: Map<String, Value>,
+) -> Result<ModelEntry, String> {
+    serde_json::from_value(json!({
+        "model_name": model_name,
+        "litellm_params": params,
+        "model_info": info,
+    }))
+    .map_err(|e| e.to_string())
+}
+
+/// Re-reads the database's models and serves them with the config's.
+pub async fn reload(state: &AppState) -> Result<(), GatewayError> {
+    let Some(store) = &state.store else {
+        return Ok(());
+    };
+    let entries = load_db_models(state, store).await?;
+    state.set_db_models(&entries);
+    Ok(())
+}
+
+/// Keeps this instance's models in step with the database.
+pub fn spawn_refresh(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(refresh_interval());
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = reload(&state).await {
+                tracing::warn!(error = ?e, "could not re-read the database's models");
+            }
+        }
+    });
+}
+
+/// `store_model_in_db` (general_settings or `STORE_MODEL_IN_DB`), as LiteLLM requires for
+/// `/model/*` writes.
+fn store_model_in_db(state: &AppState) -> bool {
+    let truthy = |v: &Value| match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    state
+        .config
+        .general_settings
+        .extra
+        .get("store_model_in_db")
+        .is_some_and(truthy)
+        || std::env::var("STORE_MODEL_IN_DB").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn writable<'a>(
+    state: &'a AppState,
+    auth: &AuthContext,
+    route: &str,
+) -> Result<&'a Store, GatewayError> {
+    let store = admin_store(state, auth, route)?;
+    if !store_model_in_db(state) {
+        return Err(GatewayError::Internal(
+            "Set `'STORE_MODEL_IN_DB='True'` in your env to enable this feature.".into(),
+        ));
+    }
+    if state.salt.is_none() {
+        return Err(GatewayError::Internal(
+            "Set LITELLM_SALT_KEY (or a master key) to store model credentials encrypted.".into(),
+        ));
+    }
+    Ok(store)
+}
+
+/// What `/model/new` and `/model/update` take.
+#[derive(Deserialize)]
+struct ModelBody {
+    model_name: Option<String>,
+    #[serde(default)]
+    litellm_params: Option<Map<String, Value>>,
+    #[serde(default)]
+    model_info: Option<Map<String, Value>>,
+}
+
+/// A row as the routes answer it: the stored (encrypted) params, never plaintext secrets.
+fn public_row(row: &ModelRow) -> Value {
+    let mut v = serde_json::to_value(row).unwrap_or(Value::Null);
+    for k in ["created_at", "updated_at"] {
+        if let Some(ms) = v[k].as_i64() {
+            v[k] = json!(llmgate_store::time::iso(ms));
+        }
+    }
+    v
+}
+
+fn who(auth: &AuthContext) -> String {
+    auth.key
+        .as_ref()
+        .and_then(|k| k.row.user_id.clone())
+        .unwrap_or_else(|| "default_user_id".into())
+}
+
+pub async fn new(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = writable(&state, &auth, "/model/new")?;
+        let b: ModelBody = parse_body(&body)?;
+        let name = b
+            .model_name
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| GatewayError::BadRequest("model_name is required".into()))?;
+        let params = b
+            .litellm_params
+            .ok_or_else(|| GatewayError::BadRequest("litellm_params is required".into()))?;
+        let mut info = b.model_info.unwrap_or_default();
+        let id = info
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        info.insert("id".into(), json!(id));
+        entry_from_json(&name, params.clone(), info.clone()).map_err(GatewayError::BadRequest)?;
+        if MODELS
+            .get::<ModelRow>(store, &id)
+            .await
+            .map_err(db)?
+            .is_some()
+            || state.deployments().all().iter().any(|d| d.id == id)
+        {
+            return Err(GatewayError::BadRequest(format!(
+                "Model with id={id} already exists"
+            )));
+        }
+        let salt = state.salt.as_ref().expect("checked by writable");
+        let now = llmgate_store::now_ms();
+        let row = ModelRow {
+            model_id: id,
+            model_name: name,
+            litellm_params: Value::Object(salt.encrypt_params(&params)),
+            model_info: Value::Object(info),
+            blocked: false,
+            created_at: Some(now),
+            created_by: who(&auth),
+            updated_at: Some(now),
+            updated_by: who(&auth),
+        };
+        MODELS.insert(store, &row).await.map_err(db)?;
+        reload(&state).await?;
+        Ok(Json(public_row(&row)).into_response())
+    })
+    .await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let b: ModelBody = parse_body(&body)?;
+        let id = b
+            .model_info
+            .as_ref()
+            .and_then(|i| i.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| GatewayError::BadRequest("model_info.id is required".into()))?;
+        update_model(&state, &auth, &id, b).await
+    })
+    .await
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let b: ModelBody = parse_body(&body)?;
+        update_model(&state, &auth, &id, b).await
+    })
+    .await
+}
+
+/// Merges the body into the stored row: given params replace (encrypted), the rest stay.
+async fn update_model(
+    state: &AppState,
+    auth: &AuthContext,
+    id: &str,
+    b: ModelBody,
+) -> Result<Response, GatewayError> {
+    let store = writable(state, auth, "/model/update")?;
+    let Some(mut row) = MODELS.get::<ModelRow>(store, id).await.map_err(db)? else {
+        let in_config = state
+            .deployments()
+            .all()
+            .iter()
+            .any(|d| d.id == id && !d.db_model);
+        return Err(if in_config {
+            GatewayError::BadRequest(format!(
+                "Model with id={id} is defined in the config file; edit the config to change it"
+            ))
+        } else {
+            GatewayError::BadRequest(format!("Model with id={id} not found in db"))
+        });
+    };
+    let salt = state.salt.as_ref().expect("checked by writable");
+    let mut params = row.litellm_params.as_object().cloned().unwrap_or_default();
+    for (k, v) in b.litellm_params.unwrap_or_default() {
+        if !v.is_null() {
+            params.insert(k, v);
+        }
+    }
+    let mut info = row.model_info.as_object().cloned().unwrap_or_default();
+    for (k, v) in b.model_info.unwrap_or_default() {
+        info.insert(k, v);
+    }
+    info.insert("id".into(), json!(id));
+    if let Some(n) = b.model_name.filter(|n| !n.is_empty()) {
+        row.model_name = n;
+    }
+    // Validate the merged model with the new values in plaintext.
+    entry_from_json(&row.model_name, salt.decrypt_params(&params), info.clone())
+        .map_err(GatewayError::BadRequest)?;
+    // Values already stored stay as they are; new ones are encrypted.
+    let stored: Map<String, Value> = params
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) if salt.decrypt(&s).is_none() => (k, json!(salt.encrypt(&s))),
+            other => (k, other),
+        })
+        .collect();
+    row.litellm_params = Value::Object(stored);
+    row.model_info = Value::Object(info);
+    row.updated_at = Some(llmgate_store::now_ms());
+    row.updated_by = who(auth);
+    MODELS.update(store, id, &row).await.map_err(db)?;
+    reload(state).await?;
+    Ok(Json(public_row(&row)).into_response())
+}
+
+#[derive(Deserialize)]
+struct DeleteBody {
+    id: Option<String>,
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = writable(&state, &auth, "/model/delete")?;
+        let b: DeleteBody = parse_body(&body)?;
+        let id =
+            b.id.ok_or_else(|| GatewayError::BadRequest("id is required".into()))?;
+        if !MODELS.delete(store, &id).await.map_err(db)? {
+            return Err(GatewayError::BadRequest(format!(
+                "Model with id={id} not found in db"
+            )));
+        }
+        reload(&state).await?;
+        Ok(Json(json!({"message": format!("Model: {id} deleted successfully")})).into_response())
+    })
+    .await
 }

@@ -98,7 +98,7 @@ where
     let mut upstream = Duration::ZERO;
     let mut attempt = 0u32;
     loop {
-        let Some((dep, model)) = state.deployments.pick(model_name, &tried) else {
+        let Some((dep, model)) = state.deployments().pick(model_name, &tried) else {
             return Err((
                 GatewayError::UnknownModel {
                     route,

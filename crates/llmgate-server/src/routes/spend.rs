@@ -22,27 +22,7 @@ pub struct LogsQuery {
     end_date: Option<String>,
 }
 
-/// `YYYY-MM-DD` (or a full RFC 3339 date-time's date) → milliseconds at 00:00 UTC.
-pub fn day_ms(s: &str) -> Option<i64> {
-    let d = s.get(..10)?;
-    let mut it = d.split('-');
-    let (y, m, day): (i64, i64, i64) = (
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146_097 + doe - 719_468) * 86_400_000)
-}
+use llmgate_store::time::day_ms;
 
 pub async fn logs(
     State(state): State<AppState>,
@@ -96,18 +76,4 @@ pub async fn global(
         Ok(Json(json!({"spend": spend, "max_budget": null})).into_response())
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn days() {
-        assert_eq!(super::day_ms("1970-01-01"), Some(0));
-        assert_eq!(
-            super::day_ms("2023-11-14T22:13:20Z"),
-            Some(1_699_920_000_000)
-        );
-        assert_eq!(super::day_ms("2023-13-01"), None);
-        assert_eq!(super::day_ms("soon"), None);
-    }
 }

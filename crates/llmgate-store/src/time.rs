@@ -1,0 +1,73 @@
+//! Calendar dates in UTC without a date library: LiteLLM's day keys (`YYYY-MM-DD`) and
+//! RFC 3339 timestamps, from and to milliseconds since the epoch.
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `YYYY-MM-DD` of the UTC day holding `ms`: the `date` of LiteLLM's daily roll-ups.
+pub fn date(ms: i64) -> String {
+    let (y, m, d) = civil(ms.div_euclid(86_400_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// RFC 3339 in UTC with milliseconds, as LiteLLM's datetimes serialise.
+pub fn iso(ms: i64) -> String {
+    let rem = ms.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}.{:03}Z",
+        date(ms),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+/// `YYYY-MM-DD` (or an RFC 3339 date-time's date part) → milliseconds at 00:00 UTC.
+pub fn day_ms(s: &str) -> Option<i64> {
+    let d = s.get(..10)?;
+    let mut it = d.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        assert_eq!(day_ms("1970-01-01"), Some(0));
+        assert_eq!(day_ms("2023-11-14T22:13:20Z"), Some(1_699_920_000_000));
+        assert_eq!(day_ms("2023-13-01"), None);
+        assert_eq!(day_ms("soon"), None);
+        assert_eq!(date(1_699_999_999_999), "2023-11-14");
+        assert_eq!(iso(1_699_920_000_123), "2023-11-14T00:00:00.123Z");
+        for d in ["2000-02-29", "2024-12-31", "1999-01-01"] {
+            assert_eq!(date(day_ms(d).unwrap()), d);
+        }
+    }
+}
