@@ -70,5 +70,10 @@ def test_llmgate_runs_on_a_litellm_database(mock, tmp_path, litellm_db):
         assert user_spend == pytest.approx(3 * 7.5e-5, abs=1e-12)
         count, total = logs.split("|")
         assert int(count) == 3 and float(total) == pytest.approx(3 * 7.5e-5, abs=1e-12)
+        # LiteLLM's daily roll-up, in its own table, as its UI reads it.
+        daily = psql(litellm_db, f"""SELECT api_requests, spend, model, custom_llm_provider, endpoint FROM "LiteLLM_DailyUserSpend" WHERE user_id = 'u-1' AND api_key = '{token}'""")
+        requests, spend, model, provider, endpoint = daily.split("|")
+        assert int(requests) == 3 and float(spend) == pytest.approx(3 * 7.5e-5, abs=1e-12)
+        assert (model, provider, endpoint) == ("gpt-4o", "openai", "/chat/completions")
     finally:
         gw.stop()

@@ -26,6 +26,8 @@ pub struct Deployment {
     pub info: Option<ModelInfo>,
     pub max_retries: Option<u32>,
     pub entry: ModelEntry,
+    /// The provider LiteLLM names in logs (`openai`, `anthropic`, ...).
+    pub provider: String,
     /// Added through `/model/new` (stored in `LiteLLM_ProxyModelTable`), not in the config.
     pub db_model: bool,
 }
@@ -76,8 +78,25 @@ impl Deployment {
             info,
             max_retries: p.max_retries,
             entry: entry.clone(),
+            provider: llmgate::providers::resolve(&p.model, None)
+                .map(|r| r.provider.name().to_string())
+                .unwrap_or_else(|_| {
+                    p.model
+                        .split_once('/')
+                        .map(|(a, _)| a)
+                        .unwrap_or("")
+                        .to_string()
+                }),
             db_model,
         }
+    }
+
+    /// The model without its provider prefix, as LiteLLM's spend logs name it.
+    pub fn bare_model(&self) -> &str {
+        self.model
+            .strip_prefix(self.provider.as_str())
+            .and_then(|m| m.strip_prefix('/'))
+            .unwrap_or(&self.model)
     }
 
     /// Cost of a call from its usage; None when the model has no price.

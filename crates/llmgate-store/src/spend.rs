@@ -305,3 +305,68 @@ impl Store {
             .unwrap_or(0.0))
     }
 }
+
+/// Spend logs summed by UTC day, team, end user, key and model: what `/global/spend/report`
+/// regroups.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportRow {
+    pub day: String,
+    pub team_id: Option<String>,
+    pub end_user: Option<String>,
+    pub api_key: String,
+    pub user: Option<String>,
+    pub model: String,
+    pub spend: f64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+}
+
+impl Store {
+    /// Report rows for requests started in `[start_ms, end_ms)`.
+    pub async fn spend_report(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<ReportRow>, StoreError> {
+        let day = match self.db {
+            Db::Postgres(_) => "to_char(\"startTime\", 'YYYY-MM-DD')",
+            Db::Sqlite(_) => "substr(\"startTime\", 1, 10)",
+        };
+        let cols: Columns = &[
+            ("day", Kind::Text),
+            ("team_id", Kind::Text),
+            ("end_user", Kind::Text),
+            ("api_key", Kind::Text),
+            ("user", Kind::Text),
+            ("model", Kind::Text),
+            ("spend", Kind::Float),
+            ("prompt_tokens", Kind::Int),
+            ("completion_tokens", Kind::Int),
+            ("total_tokens", Kind::Int),
+        ];
+        let (p1, p2) = (
+            codec::param_expr(self, 1, Kind::Time),
+            codec::param_expr(self, 2, Kind::Time),
+        );
+        let sql = format!(
+            "SELECT {day} AS \"day\", \"team_id\", \"end_user\", \"api_key\", \"user\", \"model\", \
+             CAST(SUM(\"spend\") AS DOUBLE PRECISION) AS \"spend\", \
+             CAST(SUM(\"prompt_tokens\") AS BIGINT) AS \"prompt_tokens\", \
+             CAST(SUM(\"completion_tokens\") AS BIGINT) AS \"completion_tokens\", \
+             CAST(SUM(\"total_tokens\") AS BIGINT) AS \"total_tokens\" \
+             FROM \"{TABLE}\" WHERE \"startTime\" >= {p1} AND \"startTime\" < {p2} \
+             GROUP BY 1, \"team_id\", \"end_user\", \"api_key\", \"user\", \"model\" ORDER BY 1"
+        );
+        codec::fetch(
+            self,
+            &sql,
+            vec![Param::Int(Some(start_ms)), Param::Int(Some(end_ms))],
+            cols,
+        )
+        .await?
+        .into_iter()
+        .map(codec::from_row)
+        .collect()
+    }
+}

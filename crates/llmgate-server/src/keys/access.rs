@@ -272,15 +272,10 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
         start_time: now - elapsed,
         end_time: now,
         request_duration_ms: Some(elapsed),
-        model: call.meta.deployment.model.clone(),
+        model: call.meta.deployment.bare_model().to_string(),
         model_id: Some(call.meta.deployment.id.clone()),
         model_group: Some(call.meta.model_group.clone()),
-        custom_llm_provider: call
-            .meta
-            .deployment
-            .model
-            .split_once('/')
-            .map(|(p, _)| p.to_string()),
+        custom_llm_provider: Some(call.meta.deployment.provider.clone()).filter(|p| !p.is_empty()),
         api_base: Some(call.meta.deployment.api_base.clone()),
         user: key.and_then(|k| k.user_id.clone()),
         metadata: serde_json::json!({}),

@@ -1,5 +1,6 @@
 //! The HTTP surface: every route, with and without the `/v1` prefix.
 
+pub mod activity;
 pub mod endpoint;
 pub mod entities;
 pub mod health;
@@ -117,6 +118,12 @@ pub fn router(state: AppState) -> Router {
         .route("/tag/delete", post(entities::tag_delete))
         .route("/spend/logs", get(spend::logs))
         .route("/global/spend", get(spend::global))
+        .route("/global/spend/report", get(spend::report))
+        .route("/user/daily/activity", get(activity::user))
+        .route("/team/daily/activity", get(activity::team))
+        .route("/organization/daily/activity", get(activity::organization))
+        .route("/customer/daily/activity", get(activity::customer))
+        .route("/tag/daily/activity", get(activity::tag))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
 
     let open = Router::new()

@@ -110,10 +110,7 @@ fn model_info(d: &Deployment) -> Value {
     }
     info.insert("id".into(), json!(d.id));
     info.insert("db_model".into(), json!(d.db_model));
-    let provider = llmgate::providers::resolve(&d.model, None)
-        .map(|r| r.provider.name().to_string())
-        .unwrap_or_default();
-    info.entry("litellm_provider").or_insert(json!(provider));
+    info.entry("litellm_provider").or_insert(json!(d.provider));
     json!({
         "model_name": d.model_name,
         "litellm_params": public_params(d),

@@ -1,9 +1,9 @@
-//! Spend reporting: `/spend/logs` and `/global/spend` (admin only).
+//! Spend reporting: `/spend/logs`, `/global/spend` and `/global/spend/report` (admin only).
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use llmgate_store::spend::SpendFilter;
+use llmgate_store::spend::{ReportRow, SpendFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -76,4 +76,170 @@ pub async fn global(
         Ok(Json(json!({"spend": spend, "max_budget": null})).into_response())
     })
     .await
+}
+
+#[derive(Deserialize)]
+pub struct ReportQuery {
+    start_date: Option<String>,
+    end_date: Option<String>,
+    group_by: Option<String>,
+    api_key: Option<String>,
+    internal_user_id: Option<String>,
+    team_id: Option<String>,
+    customer_id: Option<String>,
+}
+
+/// `/global/spend/report`: spend between two dates (both inclusive) grouped by team (default),
+/// customer or key, in LiteLLM's shapes. (An enterprise feature in LiteLLM; here for all.)
+pub async fn report(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<ReportQuery>,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/global/spend/report")?;
+        let (Some(s), Some(e)) = (&q.start_date, &q.end_date) else {
+            return Err(GatewayError::BadRequest(
+                "Please provide start_date and end_date".into(),
+            ));
+        };
+        let bad = |d: &str| GatewayError::BadRequest(format!("invalid date '{d}': use YYYY-MM-DD"));
+        let start = day_ms(s).ok_or_else(|| bad(s))?;
+        let end = day_ms(e).ok_or_else(|| bad(e))? + 86_400_000;
+        let mut rows = store.spend_report(start, end).await.map_err(db)?;
+        let key_filter = q.api_key.as_ref().map(|k| {
+            if k.starts_with("sk-") {
+                hash_key(k)
+            } else {
+                k.clone()
+            }
+        });
+        rows.retain(|r| {
+            key_filter.as_ref().is_none_or(|k| &r.api_key == k)
+                && q.internal_user_id
+                    .as_ref()
+                    .is_none_or(|u| r.user.as_ref() == Some(u))
+                && q.team_id
+                    .as_ref()
+                    .is_none_or(|t| r.team_id.as_ref() == Some(t))
+                && q.customer_id
+                    .as_ref()
+                    .is_none_or(|c| r.end_user.as_ref() == Some(c))
+        });
+        let by_key = key_filter.is_some()
+            || q.internal_user_id.is_some()
+            || q.group_by.as_deref() == Some("api_key");
+        if by_key {
+            return Ok(Json(report_by_key(&rows)).into_response());
+        }
+        match q.group_by.as_deref().unwrap_or("team") {
+            "team" => {
+                let mut names = std::collections::HashMap::new();
+                for r in &rows {
+                    if let Some(t) = &r.team_id {
+                        if !names.contains_key(t) {
+                            let team = state.keys.team(store, t).await.map_err(db)?;
+                            let alias = team.and_then(|t| t.row.team_alias.clone());
+                            names.insert(t.clone(), alias);
+                        }
+                    }
+                }
+                let name = |r: &ReportRow| {
+                    r.team_id
+                        .as_ref()
+                        .and_then(|t| names.get(t).cloned().flatten())
+                        .unwrap_or_else(|| "Unassigned Team".into())
+                };
+                Ok(Json(report_by_day(&rows, "teams", "team_name", name)).into_response())
+            }
+            "customer" => Ok(Json(report_by_day(&rows, "customers", "customer", |r| {
+                r.end_user.clone().unwrap_or_default()
+            }))
+            .into_response()),
+            other => Err(GatewayError::BadRequest(format!(
+                "group_by must be one of team, customer, api_key; got '{other}'"
+            ))),
+        }
+    })
+    .await
+}
+
+/// `[{api_key, total_cost, total_input_tokens, total_output_tokens, model_details: [...]}]`,
+/// most expensive key first.
+fn report_by_key(rows: &[ReportRow]) -> Value {
+    use std::collections::BTreeMap;
+    let mut keys: BTreeMap<&str, BTreeMap<&str, (f64, i64, i64)>> = BTreeMap::new();
+    for r in rows {
+        let m = keys
+            .entry(r.api_key.as_str())
+            .or_default()
+            .entry(r.model.as_str())
+            .or_default();
+        m.0 += r.spend;
+        m.1 += r.prompt_tokens;
+        m.2 += r.completion_tokens;
+    }
+    let mut out: Vec<Value> = keys
+        .into_iter()
+        .map(|(key, models)| {
+            let (cost, input, output) = models
+                .values()
+                .fold((0.0, 0, 0), |a, m| (a.0 + m.0, a.1 + m.1, a.2 + m.2));
+            let details: Vec<Value> = models
+                .iter()
+                .map(|(model, m)| json!({"model": model, "total_cost": m.0, "total_input_tokens": m.1, "total_output_tokens": m.2}))
+                .collect();
+            json!({"api_key": key, "total_cost": cost, "total_input_tokens": input, "total_output_tokens": output, "model_details": details})
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b["total_cost"]
+            .as_f64()
+            .partial_cmp(&a["total_cost"].as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    json!(out)
+}
+
+/// `[{group_by_day, <list>: [{<name_field>, total_spend, metadata: [{model, api_key, spend,
+/// total_tokens}]}]}]` by day.
+fn report_by_day(
+    rows: &[ReportRow],
+    list: &str,
+    name_field: &str,
+    name: impl Fn(&ReportRow) -> String,
+) -> Value {
+    use std::collections::BTreeMap;
+    /// (model, key) → (spend, tokens), per group name.
+    type Groups<'a> = BTreeMap<String, BTreeMap<(&'a str, &'a str), (f64, i64)>>;
+    let mut days: BTreeMap<&str, Groups> = BTreeMap::new();
+    for r in rows {
+        let c = days
+            .entry(r.day.as_str())
+            .or_default()
+            .entry(name(r))
+            .or_default()
+            .entry((r.model.as_str(), r.api_key.as_str()))
+            .or_default();
+        c.0 += r.spend;
+        c.1 += r.total_tokens;
+    }
+    let out: Vec<Value> = days
+        .into_iter()
+        .map(|(day, groups)| {
+            let entries: Vec<Value> = groups
+                .into_iter()
+                .map(|(n, cells)| {
+                    let total: f64 = cells.values().map(|c| c.0).sum();
+                    let metadata: Vec<Value> = cells
+                        .iter()
+                        .map(|((model, key), c)| json!({"model": model, "api_key": key, "spend": c.0, "total_tokens": c.1}))
+                        .collect();
+                    json!({name_field: n, "total_spend": total, "metadata": metadata})
+                })
+                .collect();
+            json!({"group_by_day": format!("{day}T00:00:00+00:00"), list: entries})
+        })
+        .collect();
+    json!(out)
 }

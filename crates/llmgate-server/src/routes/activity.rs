@@ -1,0 +1,366 @@
+//! Usage analytics from the daily roll-ups, in LiteLLM's `SpendAnalyticsPaginatedResponse`
+//! shape: `/user|team|organization|customer|tag/daily/activity`. Rows are paged as stored
+//! (`page`, `page_size`), then summed per day (newest first) with breakdowns by model, model
+//! group, provider, endpoint, key and entity.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use llmgate_store::daily::{self, Daily, DailyFilter, DailyRow, Metrics};
+use llmgate_store::Store;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::keys::{db, run};
+use crate::auth::{hash_key, AuthContext};
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct ActivityQuery {
+    start_date: Option<String>,
+    end_date: Option<String>,
+    model: Option<String>,
+    api_key: Option<String>,
+    user_id: Option<String>,
+    team_ids: Option<String>,
+    organization_ids: Option<String>,
+    end_user_ids: Option<String>,
+    tags: Option<String>,
+    page: Option<u64>,
+    page_size: Option<u64>,
+}
+
+fn list(s: &Option<String>) -> Vec<String> {
+    s.as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub async fn user(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<ActivityQuery>,
+) -> Response {
+    // A key that is not an admin's sees only its own user's activity.
+    let own = auth.key.as_ref().and_then(|k| k.row.user_id.clone());
+    let entities = match (&auth.key, q.user_id.clone()) {
+        (Some(_), requested) if !auth.is_admin() => match (own, requested) {
+            (Some(me), None) => vec![me],
+            (Some(me), Some(u)) if me == u => vec![me],
+            _ => {
+                return GatewayError::Forbidden {
+                    message: "You can only view your own activity; pass your user_id".into(),
+                    kind: "auth_error",
+                }
+                .into_response()
+            }
+        },
+        (_, requested) => requested.into_iter().collect(),
+    };
+    serve(state, auth, daily::USER, entities, q, false).await
+}
+
+pub async fn team(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<ActivityQuery>,
+) -> Response {
+    let ids = list(&q.team_ids);
+    serve(state, auth, daily::TEAM, ids, q, true).await
+}
+
+pub async fn organization(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<ActivityQuery>,
+) -> Response {
+    let ids = list(&q.organization_ids);
+    serve(state, auth, daily::ORGANIZATION, ids, q, true).await
+}
+
+pub async fn customer(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<ActivityQuery>,
+) -> Response {
+    let ids = list(&q.end_user_ids);
+    serve(state, auth, daily::END_USER, ids, q, true).await
+}
+
+pub async fn tag(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<ActivityQuery>,
+) -> Response {
+    let ids = list(&q.tags);
+    serve(state, auth, daily::TAG, ids, q, true).await
+}
+
+async fn serve(
+    state: AppState,
+    auth: AuthContext,
+    table: Daily,
+    entities: Vec<String>,
+    q: ActivityQuery,
+    admin_only: bool,
+) -> Response {
+    run(async {
+        if admin_only && !auth.is_admin() {
+            return Err(GatewayError::Auth(
+                "Authentication Error, only the proxy admin can view this activity".into(),
+            ));
+        }
+        let store = state.store.as_ref().ok_or(GatewayError::NoDb)?;
+        let (Some(start), Some(end)) = (q.start_date.clone(), q.end_date.clone()) else {
+            return Err(GatewayError::BadRequest(
+                "Please provide start_date and end_date".into(),
+            ));
+        };
+        for d in [&start, &end] {
+            if d.len() != 10 || llmgate_store::time::day_ms(d).is_none() {
+                return Err(GatewayError::BadRequest(format!(
+                    "invalid date '{d}': use YYYY-MM-DD"
+                )));
+            }
+        }
+        if start > end {
+            return Err(GatewayError::BadRequest(
+                "start_date must be on or before end_date".into(),
+            ));
+        }
+        let page = q.page.unwrap_or(1);
+        let size = q.page_size.unwrap_or(50);
+        if page < 1 || !(1..=1000).contains(&size) {
+            return Err(GatewayError::BadRequest(
+                "page must be >= 1 and page_size between 1 and 1000".into(),
+            ));
+        }
+        let filter = DailyFilter {
+            start_date: start,
+            end_date: end,
+            entities,
+            model: q.model.clone(),
+            api_key: q.api_key.as_ref().map(|k| {
+                if k.starts_with("sk-") {
+                    hash_key(k)
+                } else {
+                    k.clone()
+                }
+            }),
+        };
+        let rows = store.daily_rows(table, &filter).await.map_err(db)?;
+        let total = rows.len() as u64;
+        let page_rows: Vec<&DailyRow> = rows
+            .iter()
+            .skip(((page - 1) * size) as usize)
+            .take(size as usize)
+            .collect();
+        let keys = key_metadata(&state, store, &page_rows).await;
+        Ok(Json(build(&page_rows, &keys, page, size, total)).into_response())
+    })
+    .await
+}
+
+/// `key_alias`, `team_id`, `user_id` of each key in the rows (one lookup per key, from the
+/// key cache when it is there).
+async fn key_metadata(
+    state: &AppState,
+    store: &Store,
+    rows: &[&DailyRow],
+) -> HashMap<String, Value> {
+    let mut out = HashMap::new();
+    for r in rows {
+        if out.contains_key(&r.api_key) {
+            continue;
+        }
+        let meta = match state.keys.get(store, &r.api_key).await {
+            Ok(Some(k)) => json!({
+                "key_alias": k.row.key_alias,
+                "team_id": k.row.team_id,
+                "user_id": k.row.user_id,
+                "key_exists": true,
+            }),
+            _ if r.api_key.is_empty() => json!({"key_alias": "Unattributed", "key_exists": false}),
+            _ => json!({"key_alias": null, "team_id": null, "user_id": null, "key_exists": false}),
+        };
+        out.insert(r.api_key.clone(), meta);
+    }
+    out
+}
+
+fn metrics_json(m: &Metrics) -> Value {
+    json!({
+        "spend": m.spend,
+        "flat_cost": 0.0,
+        "ptu_hours": 0.0,
+        "prompt_tokens": m.prompt_tokens,
+        "completion_tokens": m.completion_tokens,
+        "cache_read_input_tokens": m.cache_read_input_tokens,
+        "cache_creation_input_tokens": m.cache_creation_input_tokens,
+        "compression_saved_tokens": 0,
+        "compression_savings_spend": 0.0,
+        "prompt_caching_savings_spend": 0.0,
+        "gateway_injected_caching_savings_spend": 0.0,
+        "autorouter_savings_spend": 0.0,
+        "total_tokens": m.prompt_tokens + m.completion_tokens,
+        "successful_requests": m.successful_requests,
+        "failed_requests": m.failed_requests,
+        "api_requests": m.api_requests,
+        "total_response_time_ms": m.total_response_time_ms,
+        "timed_requests": m.timed_requests,
+    })
+}
+
+/// One bucket of a breakdown: its metrics and, per key, the key's share.
+#[derive(Default)]
+struct Bucket {
+    metrics: Metrics,
+    by_key: BTreeMap<String, Metrics>,
+}
+
+impl Bucket {
+    fn add(&mut self, r: &DailyRow) {
+        self.metrics.add(&r.metrics);
+        self.by_key
+            .entry(r.api_key.clone())
+            .or_default()
+            .add(&r.metrics);
+    }
+
+    fn to_json(&self, keys: &HashMap<String, Value>, metadata: Value) -> Value {
+        let breakdown: Map<String, Value> = self
+            .by_key
+            .iter()
+            .map(|(k, m)| {
+                (
+                    k.clone(),
+                    json!({"metrics": metrics_json(m), "metadata": keys.get(k).cloned().unwrap_or(json!({}))}),
+                )
+            })
+            .collect();
+        json!({"metrics": metrics_json(&self.metrics), "metadata": metadata, "api_key_breakdown": breakdown})
+    }
+}
+
+#[derive(Default)]
+struct Day {
+    metrics: Metrics,
+    models: BTreeMap<String, Bucket>,
+    model_groups: BTreeMap<String, Bucket>,
+    providers: BTreeMap<String, Bucket>,
+    endpoints: BTreeMap<String, Bucket>,
+    entities: BTreeMap<String, Bucket>,
+    api_keys: BTreeMap<String, Metrics>,
+}
+
+fn build(
+    rows: &[&DailyRow],
+    keys: &HashMap<String, Value>,
+    page: u64,
+    size: u64,
+    total_rows: u64,
+) -> Value {
+    let mut days: BTreeMap<&str, Day> = BTreeMap::new();
+    let mut totals = Metrics::default();
+    for r in rows {
+        totals.add(&r.metrics);
+        let d = days.entry(r.date.as_str()).or_default();
+        d.metrics.add(&r.metrics);
+        if let Some(m) = r.model.as_ref().filter(|m| !m.is_empty()) {
+            d.models.entry(m.clone()).or_default().add(r);
+        }
+        if let Some(g) = r.model_group.as_ref().or(r.model.as_ref()) {
+            d.model_groups.entry(g.clone()).or_default().add(r);
+        }
+        let provider = r
+            .custom_llm_provider
+            .clone()
+            .unwrap_or_else(|| "unknown".into());
+        d.providers.entry(provider).or_default().add(r);
+        if let Some(e) = r.endpoint.as_ref().filter(|e| !e.is_empty()) {
+            d.endpoints.entry(e.clone()).or_default().add(r);
+        }
+        let entity = r.entity.clone().unwrap_or_else(|| "Unassigned".into());
+        d.entities.entry(entity).or_default().add(r);
+        d.api_keys
+            .entry(r.api_key.clone())
+            .or_default()
+            .add(&r.metrics);
+    }
+    let group = |m: &BTreeMap<String, Bucket>| -> Map<String, Value> {
+        m.iter()
+            .map(|(k, b)| (k.clone(), b.to_json(keys, json!({}))))
+            .collect()
+    };
+    let results: Vec<Value> = days
+        .iter()
+        .rev()
+        .map(|(date, d)| {
+            let api_keys: Map<String, Value> = d
+                .api_keys
+                .iter()
+                .map(|(k, m)| {
+                    (
+                        k.clone(),
+                        json!({"metrics": metrics_json(m), "metadata": keys.get(k).cloned().unwrap_or(json!({}))}),
+                    )
+                })
+                .collect();
+            let providers: Map<String, Value> = d
+                .providers
+                .iter()
+                .map(|(k, b)| (k.clone(), b.to_json(keys, json!({"provider": k}))))
+                .collect();
+            json!({
+                "date": date,
+                "metrics": metrics_json(&d.metrics),
+                "breakdown": {
+                    "mcp_servers": {},
+                    "models": group(&d.models),
+                    "model_groups": group(&d.model_groups),
+                    "providers": providers,
+                    "endpoints": group(&d.endpoints),
+                    "api_keys": api_keys,
+                    "entities": group(&d.entities),
+                    "guardrails": {},
+                },
+            })
+        })
+        .collect();
+    let m = &totals;
+    json!({
+        "results": results,
+        "metadata": {
+            "total_spend": m.spend,
+            "total_flat_cost": 0.0,
+            "total_ptu_hours": 0.0,
+            "total_prompt_tokens": m.prompt_tokens,
+            "total_completion_tokens": m.completion_tokens,
+            "total_tokens": m.prompt_tokens + m.completion_tokens,
+            "total_api_requests": m.api_requests,
+            "total_successful_requests": m.successful_requests,
+            "total_failed_requests": m.failed_requests,
+            "total_cache_read_input_tokens": m.cache_read_input_tokens,
+            "total_cache_creation_input_tokens": m.cache_creation_input_tokens,
+            "total_compression_saved_tokens": 0,
+            "total_compression_savings_spend": 0.0,
+            "total_prompt_caching_savings_spend": 0.0,
+            "total_gateway_injected_caching_savings_spend": 0.0,
+            "total_autorouter_savings_spend": 0.0,
+            "total_response_time_ms": m.total_response_time_ms,
+            "total_timed_requests": m.timed_requests,
+            "page": page,
+            "total_pages": total_rows.div_ceil(size),
+            "has_more": page * size < total_rows,
+            "api_key_limit": null,
+            "total_api_keys": null,
+        },
+    })
+}
