@@ -31,6 +31,13 @@ pub enum GatewayError {
     NoDb,
     /// The database is down and the answer needs it.
     Unavailable(String),
+    /// A key, user, team or end user is over its rpm/tpm/parallel limit.
+    RateLimited {
+        message: String,
+        limit_type: String,
+        retry_after: String,
+        reset_at: String,
+    },
 }
 
 impl From<LlmError> for GatewayError {
@@ -50,6 +57,7 @@ impl GatewayError {
             GatewayError::Forbidden { .. } => 403,
             GatewayError::BudgetExceeded(_) | GatewayError::NoDb => 400,
             GatewayError::Unavailable(_) => 503,
+            GatewayError::RateLimited { .. } => 429,
         }
     }
 
@@ -89,6 +97,11 @@ impl GatewayError {
                 Value::Null,
             ),
             GatewayError::Unavailable(m) => (m.clone(), json!("service_unavailable"), Value::Null),
+            GatewayError::RateLimited { message, .. } => (
+                format!("litellm.RateLimitError: {message}"),
+                json!("throttling_error"),
+                Value::Null,
+            ),
         };
         json!({"error": {"message": message, "type": kind, "param": param, "code": status}})
     }
@@ -106,6 +119,23 @@ impl IntoResponse for GatewayError {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, axum::Json(self.body())).into_response();
+        if let GatewayError::RateLimited {
+            limit_type,
+            retry_after,
+            reset_at,
+            ..
+        } = &self
+        {
+            for (name, v) in [
+                ("retry-after", retry_after),
+                ("rate_limit_type", limit_type),
+                ("reset_at", reset_at),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    res.headers_mut().insert(HeaderName::from_static(name), v);
+                }
+            }
+        }
         if let GatewayError::Llm(e) = &self {
             if let Some(ra) = e
                 .retry_after

@@ -148,6 +148,9 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         tracing::warn!(error = ?e, "could not read the database's models");
     }
     routes::models::spawn_refresh(state.clone());
+    if let Some(url) = crate::keys::limits::redis_url(&state.config) {
+        crate::keys::limits::spawn_redis_sync(state.limiter.clone(), url);
+    }
     let addr = format!("{}:{}", cli.host, cli.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

@@ -22,6 +22,8 @@ pub struct Inner {
     pub spend: Option<crate::keys::spend::SpendWriter>,
     /// Encrypts model credentials stored in the database.
     pub salt: Option<crate::salt::SaltKey>,
+    /// rpm/tpm/parallel counters (shared through Redis when configured).
+    pub limiter: Arc<crate::keys::limits::Limiter>,
 }
 
 impl std::ops::Deref for AppState {
@@ -87,6 +89,7 @@ impl AppState {
             keys: Default::default(),
             spend,
             salt,
+            limiter: Default::default(),
         }))
     }
 

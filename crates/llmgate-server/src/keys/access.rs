@@ -5,7 +5,9 @@ use llmgate_store::spend::SpendLog;
 
 use std::sync::Arc;
 
-use llmgate_store::entities::{CustomerRow, OrgRow, TagRow, TeamRow, UserRow};
+use llmgate_store::entities::{BudgetRow, CustomerRow, OrgRow, TagRow, TeamRow, UserRow};
+
+use super::limits::Scope;
 
 use super::{CachedKey, Live};
 use crate::auth::{abbreviate, AuthContext};
@@ -27,6 +29,22 @@ fn models_allow(models: &[String], group: &str) -> bool {
         })
 }
 
+/// The key's `model_max_budget` entry for `group`, if any.
+pub fn model_budget(key: &CachedKey, group: &str) -> Option<super::limits::ModelBudget> {
+    let e = key.row.model_max_budget.get(group)?;
+    let limit = e
+        .get("budget_limit")
+        .or_else(|| e.get("max_budget"))
+        .and_then(|v| v.as_f64())?;
+    let period_ms = e
+        .get("time_period")
+        .or_else(|| e.get("budget_duration"))
+        .and_then(|v| v.as_str())
+        .and_then(crate::routes::keys::duration_ms)
+        .unwrap_or(30 * 86_400_000);
+    Some(super::limits::ModelBudget { limit, period_ms })
+}
+
 /// Who else a call is charged to (and limited by).
 #[derive(Clone, Default)]
 pub struct Owners {
@@ -37,6 +55,53 @@ pub struct Owners {
     /// The request's tags (its `metadata.tags` and the key's), with the rows that exist.
     pub tag_names: Vec<String>,
     pub tags: Vec<Arc<Live<TagRow>>>,
+    /// The end user's budget row (its rpm/tpm limits).
+    pub end_user_budget: Option<Arc<Live<BudgetRow>>>,
+    /// The rate-limit scopes the call counts against.
+    pub limits: Vec<Scope>,
+}
+
+/// The rpm/tpm scopes of a call (key, key × model, user, team, end user) and the key's
+/// parallel-request limit.
+pub fn limit_scopes(
+    key: Option<&CachedKey>,
+    owners: &Owners,
+    group: &str,
+) -> (Vec<Scope>, Option<(String, i64)>) {
+    let mut scopes = Vec::new();
+    let mut push = |kind: &'static str, id: &str, rpm: Option<i64>, tpm: Option<i64>| {
+        if rpm.is_some() || tpm.is_some() {
+            scopes.push(Scope {
+                kind,
+                id: id.to_string(),
+                rpm,
+                tpm,
+            });
+        }
+    };
+    let mut parallel = None;
+    if let Some(k) = key {
+        let r = &k.row;
+        push("api_key", &r.token, r.rpm_limit, r.tpm_limit);
+        let per_model = |field: &str| r.metadata[field][group].as_i64();
+        push(
+            "model_per_key",
+            &format!("{}:{group}", r.token),
+            per_model("model_rpm_limit"),
+            per_model("model_tpm_limit"),
+        );
+        parallel = r.max_parallel_requests.map(|n| (r.token.clone(), n));
+    }
+    if let Some(u) = &owners.user {
+        push("user", &u.row.user_id, u.row.rpm_limit, u.row.tpm_limit);
+    }
+    if let Some(t) = &owners.team {
+        push("team", &t.row.team_id, t.row.rpm_limit, t.row.tpm_limit);
+    }
+    if let (Some(c), Some(b)) = (&owners.end_user, &owners.end_user_budget) {
+        push("end_user", &c.row.user_id, b.row.rpm_limit, b.row.tpm_limit);
+    }
+    (scopes, parallel)
 }
 
 /// Tag budgets: a call carrying a tag whose budget is spent is refused.
@@ -107,6 +172,7 @@ pub async fn check_end_user(
     if let Some(b) = &c.row.budget_id {
         if let Some(budget) = state.keys.budget(store, b).await.map_err(unavailable)? {
             over_budget("End User", id, c.spend(), budget.row.max_budget)?;
+            owners.end_user_budget = Some(budget);
         }
     }
     owners.end_user = Some(c);
@@ -215,6 +281,16 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
             )));
         }
     }
+    if let Some(b) = model_budget(key, group) {
+        let spend = state.limiter.model_spend(&key.row.token, group, &b);
+        if spend >= b.limit {
+            return Err(GatewayError::BudgetExceeded(format!(
+                "LiteLLM Virtual Key: {}, key_alias: {}, exceeded budget for model={group}",
+                key.row.token,
+                key.row.key_alias.as_deref().unwrap_or("None")
+            )));
+        }
+    }
     if let Some(team) = &owners.team {
         over_budget("Team", &team.row.team_id, team.spend(), team.row.max_budget)?;
     }
@@ -237,10 +313,21 @@ pub struct Call<'a> {
 
 /// Adds the call's cost to the key's live spend and queues its spend log.
 pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<'_>) {
+    if let Some(u) = call.usage {
+        state
+            .limiter
+            .add_tokens(&owners.limits, u.total_tokens as i64);
+    }
     let Some(writer) = &state.spend else { return };
     let cost = call.cost.unwrap_or(0.0);
     if let Some(key) = &auth.key {
         key.add_spend(cost);
+        let group = &call.meta.model_group;
+        if let Some(b) = model_budget(key, group) {
+            state
+                .limiter
+                .add_model_spend(&key.row.token, group, &b, cost);
+        }
     }
     if let Some(t) = &owners.team {
         t.add_spend(cost);

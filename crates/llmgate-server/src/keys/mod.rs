@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod budgets;
+pub mod limits;
 pub mod spend;
 
 use std::collections::HashMap;

@@ -178,6 +178,15 @@ async fn handle<E: Endpoint>(
     if let Err(e) = access::check_tags(&state, &mut owners, &auth, request_tags).await {
         return error_response(e, None);
     }
+    let (scopes, parallel) = access::limit_scopes(auth.key.as_deref(), &owners, &group);
+    let slot = match state
+        .limiter
+        .admit(&scopes, parallel.as_ref().map(|(k, n)| (k.as_str(), *n)))
+    {
+        Ok(s) => s,
+        Err(e) => return error_response(e, None),
+    };
+    owners.limits = scopes;
     // With spend tracking, a stream is priced from the upstream's usage chunk.
     let client_wants_usage = if state.spend.is_some() && req.is_stream() {
         req.ask_usage()
@@ -200,6 +209,8 @@ async fn handle<E: Endpoint>(
                 let dep = meta.deployment.clone();
                 let meta_for_spend = meta.clone();
                 sse_response(stream, &meta, move |c: &mut E::Chunk| {
+                    // The parallel slot is held until the stream ends.
+                    let _slot = &slot;
                     E::finish_chunk(c, &group, &dep);
                     if let Some(u) = E::chunk_usage(c) {
                         let call = access::Call {
@@ -237,6 +248,7 @@ async fn handle<E: Endpoint>(
                 end_user,
             };
             access::record(&state, &auth, &owners, call);
+            drop(slot);
             json_response(&answer, &meta, cost)
         }
         Err((e, meta)) => error_response(e, meta.as_ref()),

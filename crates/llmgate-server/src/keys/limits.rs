@@ -1,0 +1,454 @@
+//! Rate limits: requests and tokens per minute (`rpm_limit`, `tpm_limit`, and per model from
+//! a key's `model_rpm_limit` / `model_tpm_limit`) for keys, users, teams and end users, and
+//! `max_parallel_requests` per key.
+//!
+//! Counts live in memory, in fixed one-minute windows (as LiteLLM's limiter), so a check is a
+//! map lookup. With Redis configured, a background task adds each window's local increments
+//! to shared Redis counters every [`SYNC_INTERVAL`] and reads back the fleet's totals: the
+//! request path never waits on Redis, several instances share one limit (overshooting it by
+//! at most what they admit between two syncs), and a Redis outage only narrows the view to
+//! this instance's own traffic.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::GatewayError;
+
+pub const WINDOW_MS: i64 = 60_000;
+pub const SYNC_INTERVAL: Duration = Duration::from_millis(100);
+
+/// One limited scope: `api_key:<hash>`, `user:<id>`, `team:<id>`, `end_user:<id>`,
+/// `model_per_key:<hash>:<model>`, with its limits.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// What the error message names (`api_key`, `user`, ...).
+    pub kind: &'static str,
+    pub id: String,
+    pub rpm: Option<i64>,
+    pub tpm: Option<i64>,
+}
+
+impl Scope {
+    fn key(&self) -> String {
+        format!("{}:{}", self.kind, self.id)
+    }
+}
+
+#[derive(Default, Debug)]
+struct Counter {
+    window: i64,
+    /// The fleet's totals at the last sync (this instance's synced increments included).
+    synced_requests: i64,
+    synced_tokens: i64,
+    /// This instance's increments since the last sync.
+    pending_requests: i64,
+    pending_tokens: i64,
+}
+
+impl Counter {
+    fn roll(&mut self, window: i64) {
+        if self.window != window {
+            *self = Counter {
+                window,
+                ..Counter::default()
+            };
+        }
+    }
+    fn requests(&self) -> i64 {
+        self.synced_requests + self.pending_requests
+    }
+    fn tokens(&self) -> i64 {
+        self.synced_tokens + self.pending_tokens
+    }
+}
+
+#[derive(Default)]
+pub struct Limiter {
+    counters: Mutex<HashMap<String, Counter>>,
+    parallel: Mutex<HashMap<String, i64>>,
+    /// A key's spend per model within its `model_max_budget` period: key × model →
+    /// (period start, spend). Kept in memory, as LiteLLM keeps it in its cache.
+    model_spend: Mutex<HashMap<(String, String), (i64, f64)>>,
+}
+
+/// A key's budget for one model (`model_max_budget: {"gpt-4o": {"budget_limit": 0.5,
+/// "time_period": "1d"}}`).
+pub struct ModelBudget {
+    pub limit: f64,
+    pub period_ms: i64,
+}
+
+/// Holds a key's parallel-request slot until the response (or stream) ends.
+pub struct Slot {
+    limiter: Arc<Limiter>,
+    key: Option<String>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(k) = self.key.take() {
+            let mut p = self
+                .limiter
+                .parallel
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = p.get_mut(&k) {
+                *n -= 1;
+                if *n <= 0 {
+                    p.remove(&k);
+                }
+            }
+        }
+    }
+}
+
+fn window_of(now_ms: i64) -> i64 {
+    now_ms - now_ms.rem_euclid(WINDOW_MS)
+}
+
+/// `2026-01-01 12:01:00 UTC`: when the current window ends.
+fn reset_at(window: i64) -> String {
+    let iso = llmgate_store::time::iso(window + WINDOW_MS);
+    format!("{} {} UTC", &iso[..10], &iso[11..19])
+}
+
+fn exceeded(kind: &str, id: &str, limit_type: &str, limit: i64, window: i64) -> GatewayError {
+    GatewayError::RateLimited {
+        message: format!(
+            "Rate limit exceeded for {kind}: {id}. Limit type: {limit_type}. Current limit: {limit}, Remaining: 0. Limit resets at: {}",
+            reset_at(window)
+        ),
+        limit_type: limit_type.to_string(),
+        retry_after: (WINDOW_MS / 1000).to_string(),
+        reset_at: reset_at(window),
+    }
+}
+
+impl Limiter {
+    /// Checks every scope and, if all are under their limits, counts the request in each and
+    /// takes a parallel slot for `parallel_key` (when it has a limit).
+    pub fn admit(
+        self: &Arc<Self>,
+        scopes: &[Scope],
+        parallel: Option<(&str, i64)>,
+    ) -> Result<Slot, GatewayError> {
+        let window = window_of(llmgate_store::now_ms());
+        {
+            let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+            for s in scopes {
+                let c = counters.entry(s.key()).or_default();
+                c.roll(window);
+                if let Some(rpm) = s.rpm {
+                    if c.requests() >= rpm {
+                        return Err(exceeded(s.kind, &s.id, "requests", rpm, window));
+                    }
+                }
+                if let Some(tpm) = s.tpm {
+                    if c.tokens() >= tpm {
+                        return Err(exceeded(s.kind, &s.id, "tokens", tpm, window));
+                    }
+                }
+            }
+            for s in scopes.iter().filter(|s| s.rpm.is_some() || s.tpm.is_some()) {
+                if let Some(c) = counters.get_mut(&s.key()) {
+                    c.pending_requests += 1;
+                }
+            }
+        }
+        let Some((key, max)) = parallel else {
+            return Ok(Slot {
+                limiter: self.clone(),
+                key: None,
+            });
+        };
+        let mut p = self.parallel.lock().unwrap_or_else(|e| e.into_inner());
+        let n = p.entry(key.to_string()).or_default();
+        if *n >= max {
+            return Err(GatewayError::RateLimited {
+                message: format!(
+                    "Rate limit exceeded for api_key: {key}. Limit type: max_parallel_requests. Current limit: {max}, Remaining: 0. Limit resets at: {}",
+                    reset_at(window)
+                ),
+                limit_type: "max_parallel_requests".into(),
+                retry_after: (WINDOW_MS / 1000).to_string(),
+                reset_at: reset_at(window),
+            });
+        }
+        *n += 1;
+        Ok(Slot {
+            limiter: self.clone(),
+            key: Some(key.to_string()),
+        })
+    }
+
+    /// Counts a finished call's tokens against the scopes with a token limit.
+    pub fn add_tokens(&self, scopes: &[Scope], tokens: i64) {
+        if tokens <= 0 {
+            return;
+        }
+        let window = window_of(llmgate_store::now_ms());
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        for s in scopes.iter().filter(|s| s.tpm.is_some()) {
+            let c = counters.entry(s.key()).or_default();
+            c.roll(window);
+            c.pending_tokens += tokens;
+        }
+    }
+
+    /// The key's spend on `model` in the current period.
+    pub fn model_spend(&self, key: &str, model: &str, b: &ModelBudget) -> f64 {
+        let now = llmgate_store::now_ms();
+        let map = self.model_spend.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&(key.to_string(), model.to_string())) {
+            Some((start, spend)) if now < start + b.period_ms => *spend,
+            _ => 0.0,
+        }
+    }
+
+    pub fn add_model_spend(&self, key: &str, model: &str, b: &ModelBudget, cost: f64) {
+        let now = llmgate_store::now_ms();
+        let mut map = self.model_spend.lock().unwrap_or_else(|e| e.into_inner());
+        let e = map
+            .entry((key.to_string(), model.to_string()))
+            .or_insert((now, 0.0));
+        if now >= e.0 + b.period_ms {
+            *e = (now, 0.0);
+        }
+        e.1 += cost;
+    }
+
+    /// The increments to push: `(scope, window, requests, tokens)` for every scope of the
+    /// current window (zero increments too, to read the others' totals).
+    fn take_pending(&self) -> Vec<(String, i64, i64, i64)> {
+        let window = window_of(llmgate_store::now_ms());
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        counters.retain(|_, c| c.window >= window - WINDOW_MS);
+        counters
+            .iter_mut()
+            .filter(|(_, c)| c.window == window)
+            .map(|(k, c)| {
+                let out = (k.clone(), c.window, c.pending_requests, c.pending_tokens);
+                // Moved to `synced` now; replaced by Redis's totals when they come back.
+                c.synced_requests += c.pending_requests;
+                c.synced_tokens += c.pending_tokens;
+                c.pending_requests = 0;
+                c.pending_tokens = 0;
+                out
+            })
+            .collect()
+    }
+
+    /// Redis's totals after our increments.
+    fn apply_totals(&self, totals: Vec<(String, i64, i64, i64)>) {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, window, requests, tokens) in totals {
+            if let Some(c) = counters.get_mut(&k).filter(|c| c.window == window) {
+                c.synced_requests = c.synced_requests.max(requests);
+                c.synced_tokens = c.synced_tokens.max(tokens);
+            }
+        }
+    }
+
+    /// Puts back increments Redis did not take, so they are pushed at the next sync.
+    fn restore(&self, pending: Vec<(String, i64, i64, i64)>) {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, window, requests, tokens) in pending {
+            if let Some(c) = counters.get_mut(&k).filter(|c| c.window == window) {
+                c.synced_requests -= requests;
+                c.synced_tokens -= tokens;
+                c.pending_requests += requests;
+                c.pending_tokens += tokens;
+            }
+        }
+    }
+}
+
+/// Shares the counters through Redis: every [`SYNC_INTERVAL`], one pipeline of INCRBYs.
+pub fn spawn_redis_sync(limiter: Arc<Limiter>, url: String) {
+    tokio::spawn(async move {
+        let client = match redis::Client::open(url.as_str()) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "bad Redis URL: rate limits are per instance");
+                return;
+            }
+        };
+        let mut conn: Option<redis::aio::ConnectionManager> = None;
+        let mut tick = tokio::time::interval(SYNC_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut down_logged = false;
+        loop {
+            tick.tick().await;
+            if conn.is_none() {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(1)))
+                    .set_response_timeout(Some(Duration::from_secs(1)));
+                match tokio::time::timeout(
+                    Duration::from_secs(2),
+                    client.get_connection_manager_with_config(config),
+                )
+                .await
+                {
+                    Ok(Ok(c)) => {
+                        tracing::info!("rate limits shared through Redis");
+                        conn = Some(c);
+                        down_logged = false;
+                    }
+                    _ => {
+                        if !down_logged {
+                            tracing::warn!("Redis unreachable: rate limits count this instance only until it is back");
+                            down_logged = true;
+                        }
+                    }
+                }
+            }
+            let pending = limiter.take_pending();
+            if pending.is_empty() {
+                continue;
+            }
+            let Some(c) = conn.as_mut() else {
+                limiter.restore(pending);
+                continue;
+            };
+            let mut pipe = redis::pipe();
+            for (k, window, requests, tokens) in &pending {
+                let base = format!("llmgate:rl:{k}:{window}");
+                pipe.cmd("INCRBY")
+                    .arg(format!("{base}:requests"))
+                    .arg(*requests);
+                pipe.cmd("INCRBY")
+                    .arg(format!("{base}:tokens"))
+                    .arg(*tokens);
+                pipe.cmd("PEXPIRE")
+                    .arg(format!("{base}:requests"))
+                    .arg(2 * WINDOW_MS)
+                    .ignore();
+                pipe.cmd("PEXPIRE")
+                    .arg(format!("{base}:tokens"))
+                    .arg(2 * WINDOW_MS)
+                    .ignore();
+            }
+            match pipe.query_async::<Vec<i64>>(c).await {
+                Ok(values) if values.len() == pending.len() * 2 => {
+                    let totals = pending
+                        .iter()
+                        .zip(values.chunks(2))
+                        .map(|((k, w, _, _), v)| (k.clone(), *w, v[0], v[1]))
+                        .collect();
+                    limiter.apply_totals(totals);
+                    down_logged = false;
+                }
+                Ok(_) => limiter.restore(pending),
+                Err(e) => {
+                    if !down_logged {
+                        tracing::warn!(error = %e, "Redis sync failed: rate limits count this instance only until it is back");
+                        down_logged = true;
+                    }
+                    limiter.restore(pending);
+                }
+            }
+        }
+    });
+}
+
+/// Redis for shared state: `REDIS_URL`, else `REDIS_HOST`/`REDIS_PORT`/`REDIS_PASSWORD`
+/// (LiteLLM's variables), else `router_settings.redis_host|redis_port|redis_password`, else
+/// `litellm_settings.cache_params` of type redis.
+pub fn redis_url(cfg: &crate::config::Config) -> Option<String> {
+    if let Ok(u) = std::env::var("REDIS_URL") {
+        if !u.is_empty() {
+            return Some(u);
+        }
+    }
+    let s = |v: Option<&serde_json::Value>| -> Option<String> {
+        v.and_then(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_i64().map(|n| n.to_string()))
+        })
+    };
+    let rs = &cfg.router_settings.extra;
+    let cp = cfg
+        .litellm_settings
+        .extra
+        .get("cache_params")
+        .and_then(|c| c.as_object())
+        .filter(|c| c.get("type").and_then(|t| t.as_str()).unwrap_or("redis") == "redis");
+    let host = std::env::var("REDIS_HOST")
+        .ok()
+        .or_else(|| s(rs.get("redis_host")))
+        .or_else(|| cp.and_then(|c| s(c.get("host"))))?;
+    let port = std::env::var("REDIS_PORT")
+        .ok()
+        .or_else(|| s(rs.get("redis_port")))
+        .or_else(|| cp.and_then(|c| s(c.get("port"))))
+        .unwrap_or_else(|| "6379".into());
+    let password = std::env::var("REDIS_PASSWORD")
+        .ok()
+        .or_else(|| s(rs.get("redis_password")))
+        .or_else(|| cp.and_then(|c| s(c.get("password"))))
+        .filter(|p| !p.is_empty());
+    Some(match password {
+        Some(p) => format!("redis://:{p}@{host}:{port}"),
+        None => format!("redis://{host}:{port}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(rpm: Option<i64>, tpm: Option<i64>) -> Scope {
+        Scope {
+            kind: "api_key",
+            id: "k".into(),
+            rpm,
+            tpm,
+        }
+    }
+
+    #[test]
+    fn requests_tokens_and_parallel_slots() {
+        let l = Arc::new(Limiter::default());
+        let s = [scope(Some(2), None)];
+        let _a = l.admit(&s, None).unwrap();
+        let _b = l.admit(&s, None).unwrap();
+        assert_eq!(l.admit(&s, None).err().unwrap().status(), 429);
+
+        let t = [Scope {
+            id: "t".into(),
+            ..scope(None, Some(100))
+        }];
+        l.admit(&t, None).unwrap();
+        l.add_tokens(&t, 100);
+        assert_eq!(l.admit(&t, None).err().unwrap().status(), 429);
+
+        let first = l.admit(&[], Some(("p", 1))).unwrap();
+        assert!(l.admit(&[], Some(("p", 1))).is_err());
+        drop(first);
+        assert!(l.admit(&[], Some(("p", 1))).is_ok());
+    }
+
+    #[test]
+    fn pending_increments_survive_a_failed_sync() {
+        let l = Arc::new(Limiter::default());
+        let s = [scope(Some(10), None)];
+        l.admit(&s, None).unwrap();
+        let p = l.take_pending();
+        assert_eq!(p[0].2, 1);
+        l.restore(p);
+        assert_eq!(l.take_pending()[0].2, 1);
+        // Redis saw 5 from other instances plus ours.
+        l.apply_totals(vec![(
+            "api_key:k".into(),
+            window_of(llmgate_store::now_ms()),
+            6,
+            0,
+        )]);
+        for _ in 0..4 {
+            l.admit(&s, None).unwrap();
+        }
+        assert!(l.admit(&s, None).is_err());
+    }
+}
