@@ -17,12 +17,14 @@ pub struct AuthContext {
     pub is_master: bool,
     /// The virtual key, when the caller used one.
     pub key: Option<std::sync::Arc<crate::keys::CachedKey>>,
+    /// The key belongs to a user whose `user_role` is `proxy_admin`.
+    pub is_proxy_admin: bool,
 }
 
 impl AuthContext {
-    /// Master key, or no auth configured at all.
+    /// Master key, a proxy admin's key, or no auth configured at all.
     pub fn is_admin(&self) -> bool {
-        self.is_master || self.key.is_none()
+        self.is_master || self.is_proxy_admin || self.key.is_none()
     }
 }
 
@@ -67,6 +69,7 @@ pub async fn authenticate(
             api_key: presented,
             is_master: false,
             key: None,
+            is_proxy_admin: false,
         });
     };
     let Some(k) = presented else {
@@ -79,6 +82,7 @@ pub async fn authenticate(
             api_key: Some(k),
             is_master: true,
             key: None,
+            is_proxy_admin: false,
         });
     }
     let hash = hash_key(&k);
@@ -116,10 +120,19 @@ pub async fn authenticate(
             )));
         }
     }
+    // A proxy admin's key manages the proxy as the master key does.
+    let is_proxy_admin = match &key.row.user_id {
+        Some(uid) => matches!(
+            state.keys.user(store, uid).await,
+            Ok(Some(u)) if u.row.user_role.as_deref() == Some("proxy_admin")
+        ),
+        None => false,
+    };
     Ok(AuthContext {
         api_key: Some(k),
         is_master: false,
         key: Some(key),
+        is_proxy_admin,
     })
 }
 

@@ -210,6 +210,21 @@ impl Deployments {
         d
     }
 
+    /// Whether `access_group` (a `model_info.access_groups` entry) includes the public
+    /// model `name`.
+    pub fn in_access_group(&self, access_group: &str, name: &str) -> bool {
+        self.by_name.get(name).is_some_and(|deps| {
+            deps.iter().any(|d| {
+                d.entry
+                    .model_info
+                    .extra
+                    .get("access_groups")
+                    .and_then(|g| g.as_array())
+                    .is_some_and(|g| g.iter().any(|g| g.as_str() == Some(access_group)))
+            })
+        })
+    }
+
     pub fn names(&self) -> &[String] {
         &self.names
     }

@@ -65,8 +65,10 @@ impl Store {
     /// `postgres://` / `postgresql://` URLs, or `sqlite://path` (created if missing).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // A database that stops answering fails requests in seconds, not the default 30.
             let pool = PgPoolOptions::new()
                 .max_connections(10)
+                .acquire_timeout(std::time::Duration::from_secs(5))
                 .connect(url)
                 .await?;
             return Ok(Store::new(Db::Postgres(pool), url));

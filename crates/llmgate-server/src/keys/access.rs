@@ -7,25 +7,31 @@ use std::sync::Arc;
 
 use llmgate_store::entities::{BudgetRow, CustomerRow, OrgRow, TagRow, TeamRow, UserRow};
 
+use super::alerts;
 use super::limits::Scope;
+use serde_json::json;
 
 use super::{CachedKey, Live};
 use crate::auth::{abbreviate, AuthContext};
+use crate::deployments::Deployments;
 use crate::error::GatewayError;
 use crate::routes::proxy::CallMeta;
 use crate::state::AppState;
 
 /// Whether the key's `models` list lets it call `group` (empty: every model).
-pub fn may_call(key: &CachedKey, group: &str) -> bool {
-    models_allow(&key.row.models, group)
+pub fn may_call(d: &Deployments, key: &CachedKey, group: &str) -> bool {
+    models_allow(d, &key.row.models, group)
 }
 
-fn models_allow(models: &[String], group: &str) -> bool {
+/// A `models` list admits a model by name, by `prefix*`, by `all-proxy-models`, or by an
+/// access group (`model_info.access_groups` of the model's deployments).
+fn models_allow(d: &Deployments, models: &[String], group: &str) -> bool {
     models.is_empty()
         || models.iter().any(|m| {
             m == group
                 || m == "all-proxy-models"
                 || m.strip_suffix('*').is_some_and(|p| group.starts_with(p))
+                || d.in_access_group(m, group)
         })
 }
 
@@ -195,6 +201,7 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
         GatewayError::Unavailable("the key database is unavailable".into())
     };
     let mut owners = Owners::default();
+    let deployments = state.deployments();
     if let Some(store) = &state.store {
         if let Some(t) = &key.row.team_id {
             owners.team = state.keys.team(store, t).await.map_err(unavailable)?;
@@ -218,7 +225,10 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
             .as_ref()
             .map(|t| t.row.models.is_empty())
             .unwrap_or(true);
-        if key.row.models.is_empty() && team_models && !models_allow(&org.row.models, group) {
+        if key.row.models.is_empty()
+            && team_models
+            && !models_allow(&deployments, &org.row.models, group)
+        {
             return Err(GatewayError::Forbidden {
                 message: format!(
                     "organization not allowed to access model. This organization can only access models={:?}. Tried to access {group}",
@@ -249,7 +259,7 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
             )));
         }
         // A key without its own list inherits its team's.
-        if key.row.models.is_empty() && !models_allow(&team.row.models, group) {
+        if key.row.models.is_empty() && !models_allow(&deployments, &team.row.models, group) {
             return Err(GatewayError::Forbidden {
                 message: format!(
                     "team not allowed to access model. This team can only access models={:?}. Tried to access {group}",
@@ -260,7 +270,7 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
         }
     }
     let models = &key.row.models;
-    if !may_call(key, group) {
+    if !may_call(&deployments, key, group) {
         return Err(GatewayError::Forbidden {
             message: format!(
                 "key not allowed to access model. This key can only access models={models:?}. Tried to access {group}"
@@ -321,7 +331,20 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
     let Some(writer) = &state.spend else { return };
     let cost = call.cost.unwrap_or(0.0);
     if let Some(key) = &auth.key {
-        key.add_spend(cost);
+        let before = key.add_spend(cost);
+        let r = &key.row;
+        let soft = r.metadata["soft_budget"].as_f64();
+        let info = || {
+            json!({"spend": before + cost, "max_budget": r.max_budget, "soft_budget": soft,
+                   "token": r.token, "user_id": r.user_id, "team_id": r.team_id,
+                   "key_alias": r.key_alias, "organization_id": r.organization_id})
+        };
+        if alerts::crossed(before, cost, soft) {
+            alerts::send(state, "soft_budget_crossed", "key", info());
+        }
+        if alerts::crossed(before, cost, r.max_budget) {
+            alerts::send(state, "budget_crossed", "key", info());
+        }
         let group = &call.meta.model_group;
         if let Some(b) = model_budget(key, group) {
             state
@@ -330,10 +353,20 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
         }
     }
     if let Some(t) = &owners.team {
-        t.add_spend(cost);
+        let before = t.add_spend(cost);
+        if alerts::crossed(before, cost, t.row.max_budget) {
+            let info = json!({"spend": before + cost, "max_budget": t.row.max_budget,
+                              "team_id": t.row.team_id, "team_alias": t.row.team_alias});
+            alerts::send(state, "budget_crossed", "team", info);
+        }
     }
     if let Some(u) = &owners.user {
-        u.add_spend(cost);
+        let before = u.add_spend(cost);
+        if alerts::crossed(before, cost, u.row.max_budget) {
+            let info = json!({"spend": before + cost, "max_budget": u.row.max_budget,
+                              "user_id": u.row.user_id, "user_email": u.row.user_email});
+            alerts::send(state, "budget_crossed", "user", info);
+        }
     }
     if let Some(c) = &owners.end_user {
         c.add_spend(cost);

@@ -3,6 +3,7 @@
 //! writer that batches spend logs to the database off the request path.
 
 pub mod access;
+pub mod alerts;
 pub mod budgets;
 pub mod limits;
 pub mod spend;
@@ -32,8 +33,12 @@ impl<T> Live<T> {
         *self.spend.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn add_spend(&self, cost: f64) {
-        *self.spend.lock().unwrap_or_else(|e| e.into_inner()) += cost;
+    /// Adds `cost`; returns the spend before it.
+    pub fn add_spend(&self, cost: f64) -> f64 {
+        let mut s = self.spend.lock().unwrap_or_else(|e| e.into_inner());
+        let before = *s;
+        *s += cost;
+        before
     }
 }
 
@@ -160,10 +165,18 @@ impl<T: Row> Cache<T> {
     }
 }
 
+/// How long a key hash the database did not know is refused without asking again: a flood
+/// of bad keys costs no database round trips, and a key made on another instance works
+/// within this delay.
+const UNKNOWN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Bound on remembered unknown hashes (cleared when full).
+const UNKNOWN_MAX: usize = 100_000;
+
 /// The caches of the request path.
 #[derive(Default)]
 pub struct KeyCache {
     pub keys: Cache<KeyRow>,
+    unknown: Mutex<HashMap<String, std::time::Instant>>,
     pub users: Cache<UserRow>,
     pub teams: Cache<TeamRow>,
     pub customers: Cache<CustomerRow>,
@@ -179,10 +192,28 @@ impl KeyCache {
         store: &Store,
         hash: &str,
     ) -> Result<Option<Arc<CachedKey>>, StoreError> {
-        self.keys.get_or_load(hash, || store.get_key(hash)).await
+        {
+            let unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+            if unknown.get(hash).is_some_and(|t| t.elapsed() < UNKNOWN_TTL) {
+                return Ok(None);
+            }
+        }
+        let found = self.keys.get_or_load(hash, || store.get_key(hash)).await?;
+        if found.is_none() {
+            let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+            if unknown.len() >= UNKNOWN_MAX {
+                unknown.clear();
+            }
+            unknown.insert(hash.to_string(), std::time::Instant::now());
+        }
+        Ok(found)
     }
 
     pub fn put(&self, row: KeyRow) -> Arc<CachedKey> {
+        self.unknown
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&row.token);
         self.keys.put(row)
     }
 

@@ -52,7 +52,7 @@ pub async fn list(
         .filter(|name| {
             auth.key
                 .as_ref()
-                .is_none_or(|k| crate::keys::access::may_call(k, name))
+                .is_none_or(|k| crate::keys::access::may_call(&deployments, k, name))
         })
         .map(|name| {
             let mut m =
