@@ -26,9 +26,14 @@ def test_daily_activity_and_spend_report(mock, tmp_path, database):  # noqa: F81
             client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], user="cust-rep")
         list(client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True))
         client.embeddings.create(model="embed", input="hello")
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="limited", messages=[{"role": "user", "content": "Hi"}])
         time.sleep(2.5)
 
         _, logs = admin(gw, "GET", f"/spend/logs?api_key={k['key']}")
+        [failed] = [l for l in logs if l["status"] == "failure"]
+        assert failed["spend"] == 0 and failed["model_group"] == "limited"
+        logs = [l for l in logs if l["status"] == "success"]
         assert len(logs) == 5
         total = sum(l["spend"] for l in logs)
         chat_total = sum(l["spend"] for l in logs if l["call_type"] == "acompletion")
@@ -39,25 +44,25 @@ def test_daily_activity_and_spend_report(mock, tmp_path, database):  # noqa: F81
         assert status == 200, act
         [day] = act["results"]
         assert day["date"] == today
-        assert close(day["metrics"]["spend"], total) and day["metrics"]["api_requests"] == 5
-        assert day["metrics"]["successful_requests"] == 5 and day["metrics"]["failed_requests"] == 0
+        assert close(day["metrics"]["spend"], total) and day["metrics"]["api_requests"] == 6
+        assert day["metrics"]["successful_requests"] == 5 and day["metrics"]["failed_requests"] == 1
         assert day["metrics"]["total_tokens"] == day["metrics"]["prompt_tokens"] + day["metrics"]["completion_tokens"] > 0
         b = day["breakdown"]
         assert set(b["endpoints"]) == {"/chat/completions", "/embeddings"}
         assert close(b["endpoints"]["/chat/completions"]["metrics"]["spend"], chat_total)
-        assert b["endpoints"]["/chat/completions"]["metrics"]["api_requests"] == 4
-        assert set(b["model_groups"]) == {"gpt-4o", "embed"}
-        assert set(b["models"]) == {"gpt-4o", "text-embedding-3-small"}
+        assert b["endpoints"]["/chat/completions"]["metrics"]["api_requests"] == 5
+        assert set(b["model_groups"]) == {"gpt-4o", "embed", "limited"}
+        assert set(b["models"]) == {"gpt-4o", "text-embedding-3-small", "mock-error-429"}
         assert set(b["providers"]) == {"openai"}
         assert b["api_keys"][k["token"]]["metadata"]["key_alias"] == "rep-key"
         assert set(b["entities"]) == {"u-rep"}
         md = act["metadata"]
-        assert close(md["total_spend"], total) and md["total_api_requests"] == 5
+        assert close(md["total_spend"], total) and md["total_api_requests"] == 6
         assert md["page"] == 1 and md["total_pages"] == 1 and md["has_more"] is False
 
-        # Paging walks the stored rows.
+        # Paging walks the stored rows (one per model and endpoint here).
         _, p1 = admin(gw, "GET", f"/user/daily/activity?start_date={today}&end_date={today}&user_id=u-rep&page_size=1")
-        assert p1["metadata"]["total_pages"] == 2 and p1["metadata"]["has_more"] is True
+        assert p1["metadata"]["total_pages"] == 3 and p1["metadata"]["has_more"] is True
         # A model filter, and a day with nothing.
         _, only = admin(gw, "GET", f"/user/daily/activity?start_date={today}&end_date={today}&user_id=u-rep&model=gpt-4o")
         assert close(only["metadata"]["total_spend"], chat_total)
@@ -69,6 +74,7 @@ def test_daily_activity_and_spend_report(mock, tmp_path, database):  # noqa: F81
             status, a = admin(gw, "GET", f"/{path}/daily/activity?start_date={today}&end_date={today}&{query}")
             assert status == 200, a
             assert close(a["metadata"]["total_spend"], total), path
+            assert a["metadata"]["total_failed_requests"] == 1, path
             assert set(a["results"][0]["breakdown"]["entities"]) == {entity}
         _, c = admin(gw, "GET", f"/customer/daily/activity?start_date={today}&end_date={today}&end_user_ids=cust-rep")
         assert close(c["metadata"]["total_spend"], 3 * logs[0]["spend"]) and c["metadata"]["total_api_requests"] == 3
@@ -85,7 +91,7 @@ def test_daily_activity_and_spend_report(mock, tmp_path, database):  # noqa: F81
         assert d["group_by_day"].startswith(today)
         [team] = d["teams"]
         assert team["team_name"] == "reporting" and close(team["total_spend"], total)
-        assert {m["model"] for m in team["metadata"]} == {"gpt-4o", "text-embedding-3-small"}
+        assert {m["model"] for m in team["metadata"]} == {"gpt-4o", "text-embedding-3-small", "mock-error-429"}
         _, rep = admin(gw, "GET", f"/global/spend/report?start_date={today}&end_date={today}&group_by=api_key")
         [row] = rep
         assert row["api_key"] == k["token"] and close(row["total_cost"], total)

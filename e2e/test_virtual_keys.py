@@ -223,10 +223,14 @@ def test_concurrent_bursts_add_up_exactly_and_failures_cost_nothing(mock, tmp_pa
         _, u = admin(gw, "GET", "/user/info?user_id=burst-user")
         assert abs(u["user_info"]["spend"] - want) < 1e-10
         if pg_url:
-            out = subprocess.run(["psql", pg_url, "-Atc", f"SELECT count(*), sum(spend) FROM \"LiteLLM_SpendLogs\" WHERE api_key = '{k['token']}'"],
+            out = subprocess.run(["psql", pg_url, "-Atc", f"SELECT count(*), sum(spend) FROM \"LiteLLM_SpendLogs\" WHERE api_key = '{k['token']}' AND status = 'success'"],
                                  capture_output=True, text=True, check=True).stdout.strip()
             count, total = out.split("|")
             assert int(count) == ok and abs(float(total) - want) < 1e-10
+            # Failed calls are logged as LiteLLM logs them: status failure, nothing charged.
+            out = subprocess.run(["psql", pg_url, "-Atc", f"SELECT count(*), sum(spend), min(metadata->'error_information'->>'error_code') FROM \"LiteLLM_SpendLogs\" WHERE api_key = '{k['token']}' AND status = 'failure'"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            assert out == "20|0|429"
     finally:
         gw.stop()
 

@@ -377,11 +377,43 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
     for t in &owners.tags {
         t.add_spend(cost);
     }
+    writer.record(spend_log(auth, owners, call, cost, None));
+}
+
+/// A call that failed after reaching a deployment: logged with status `failure` (and the
+/// error, as LiteLLM's `error_information`), charged nothing.
+pub fn record_failure(
+    state: &AppState,
+    auth: &AuthContext,
+    owners: &Owners,
+    call: Call<'_>,
+    error: &GatewayError,
+) {
+    let Some(writer) = &state.spend else { return };
+    writer.record(spend_log(auth, owners, call, 0.0, Some(error)));
+}
+
+fn spend_log(
+    auth: &AuthContext,
+    owners: &Owners,
+    call: Call<'_>,
+    cost: f64,
+    error: Option<&GatewayError>,
+) -> SpendLog {
     let now = llmgate_store::now_ms();
     let elapsed = call.meta.start.elapsed().as_millis() as i64;
     let tokens = |f: fn(&Usage) -> u64| call.usage.map(|u| f(u) as i64).unwrap_or(0);
     let key = auth.key.as_ref().map(|k| &k.row);
-    writer.record(SpendLog {
+    let metadata = match error {
+        Some(e) => json!({"error_information": {
+            "error_code": e.status().to_string(),
+            "error_class": e.kind().map(|k| k.class_name()).unwrap_or("ProxyException"),
+            "llm_provider": call.meta.deployment.provider,
+            "error_message": e.body()["error"]["message"],
+        }}),
+        None => json!({}),
+    };
+    SpendLog {
         request_id: call.meta.call_id.clone(),
         call_type: call.call_type.into(),
         api_key: key.map(|k| k.token.clone()).unwrap_or_default(),
@@ -398,14 +430,21 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
         custom_llm_provider: Some(call.meta.deployment.provider.clone()).filter(|p| !p.is_empty()),
         api_base: Some(call.meta.deployment.api_base.clone()),
         user: key.and_then(|k| k.user_id.clone()),
-        metadata: serde_json::json!({}),
+        metadata,
         cache_hit: Some("False".into()),
-        request_tags: serde_json::json!(owners.tag_names),
+        request_tags: json!(owners.tag_names),
         team_id: key.and_then(|k| k.team_id.clone()),
         organization_id: owners.org.as_ref().map(|o| o.row.organization_id.clone()),
         end_user: call.end_user,
         requester_ip_address: None,
-        status: Some("success".into()),
+        status: Some(
+            if error.is_some() {
+                "failure"
+            } else {
+                "success"
+            }
+            .into(),
+        ),
         litellm_call_id: Some(call.meta.call_id.clone()),
         user_id: key.and_then(|k| k.user_id.clone()),
         cache_read_input_tokens: tokens(|u| u.cached_tokens()),
@@ -415,5 +454,5 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(0),
         endpoint: Some(call.route.to_string()),
-    });
+    }
 }

@@ -227,7 +227,20 @@ async fn handle<E: Endpoint>(
                     true
                 })
             }
-            Err((e, meta)) => error_response(e, meta.as_ref()),
+            Err((e, meta)) => {
+                if let Some(m) = &meta {
+                    let call = access::Call {
+                        call_type: E::CALL_TYPE,
+                        route: E::ROUTE,
+                        meta: m,
+                        usage: None,
+                        cost: None,
+                        end_user: end_user.clone(),
+                    };
+                    access::record_failure(&state, &auth, &owners, call, &e);
+                }
+                error_response(e, meta.as_ref())
+            }
         };
     }
     let res = call_with_retries(&state, E::ROUTE, &group, start, |dep, model| {
@@ -251,7 +264,20 @@ async fn handle<E: Endpoint>(
             drop(slot);
             json_response(&answer, &meta, cost)
         }
-        Err((e, meta)) => error_response(e, meta.as_ref()),
+        Err((e, meta)) => {
+            if let Some(m) = &meta {
+                let call = access::Call {
+                    call_type: E::CALL_TYPE,
+                    route: E::ROUTE,
+                    meta: m,
+                    usage: None,
+                    cost: None,
+                    end_user: end_user.clone(),
+                };
+                access::record_failure(&state, &auth, &owners, call, &e);
+            }
+            error_response(e, meta.as_ref())
+        }
     }
 }
 
