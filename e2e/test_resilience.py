@@ -207,3 +207,35 @@ def test_admin_keys_access_groups_alerts_and_unknown_keys(mock, tmp_path):
     finally:
         gw.stop()
         hook.shutdown()
+
+
+def test_key_list_filters_sorting_and_own_keys(mock, tmp_path):
+    cfg = models_yaml(mock) + f"general_settings:\n  master_key: {MASTER}\n"
+    gw = Gateway(tmp_path, cfg, env={"UPSTREAM_KEY": "sk-up", "LLMGATE_DB_PATH": str(tmp_path / "k.db")}).wait_ready()
+    try:
+        admin(gw, "POST", "/user/new", {"user_id": "lister", "auto_create_key": False})
+        made = [admin(gw, "POST", "/key/generate", {"user_id": "lister", "key_alias": f"k{i}", "max_budget": i})[1] for i in range(3)]
+        admin(gw, "POST", "/key/generate", {"key_alias": "other"})
+        _, page = admin(gw, "GET", "/key/list?user_id=lister&size=2&page=2&sort_by=max_budget&sort_order=asc&return_full_object=true")
+        assert page["total_count"] == 3 and page["total_pages"] == 2 and page["current_page"] == 2
+        assert [k["key_alias"] for k in page["keys"]] == ["k2"]
+        _, desc = admin(gw, "GET", "/key/list?user_id=lister&sort_by=max_budget")
+        assert desc["keys"] == [m["token"] for m in reversed(made)]
+        _, one = admin(gw, "GET", f"/key/list?key_hash={made[1]['token']}")
+        assert one["keys"] == [made[1]["token"]]
+        assert admin(gw, "GET", "/key/list?sort_by=secret")[0] == 400
+        assert admin(gw, "GET", "/key/list?sort_order=sideways")[0] == 400
+
+        def get_as(key, path):
+            req = urllib.request.Request(f"{gw.base}{path}", headers={"Authorization": f"Bearer {key}"})
+            try:
+                with urllib.request.urlopen(req) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read())
+        # A user's key lists that user's keys only.
+        status, own = get_as(made[0]["key"], "/key/list")
+        assert status == 200 and sorted(own["keys"]) == sorted(m["token"] for m in made)
+        assert get_as(made[0]["key"], "/key/list?user_id=someone-else")[0] == 403
+    finally:
+        gw.stop()

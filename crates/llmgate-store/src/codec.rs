@@ -363,6 +363,29 @@ impl Table {
         page: u64,
         size: u64,
     ) -> Result<(Vec<T>, u64), StoreError> {
+        self.list_ordered(store, filters, None, page, size).await
+    }
+
+    /// As [`Table::list`], ordered by `(column, descending)` when given (the column must be
+    /// one of the table's; the id breaks ties).
+    pub async fn list_ordered<T: serde::de::DeserializeOwned>(
+        &self,
+        store: &Store,
+        filters: &[(&str, String)],
+        order: Option<(&str, bool)>,
+        page: u64,
+        size: u64,
+    ) -> Result<(Vec<T>, u64), StoreError> {
+        let order_sql = match order {
+            Some((col, desc)) if self.columns.iter().any(|(c, _)| *c == col) => format!(
+                "{} {}, {}",
+                q(col),
+                if desc { "DESC" } else { "ASC" },
+                q(self.id)
+            ),
+            _ if self.order_by.is_empty() => q(self.id),
+            _ => self.order_by.to_string(),
+        };
         let conds: Vec<String> = filters
             .iter()
             .enumerate()
@@ -391,11 +414,7 @@ impl Table {
             "SELECT {} FROM {}{filter} ORDER BY {} LIMIT {size} OFFSET {}",
             select_list(store, self.name, self.columns),
             q(self.name),
-            if self.order_by.is_empty() {
-                q(self.id)
-            } else {
-                self.order_by.to_string()
-            },
+            order_sql,
             page.saturating_sub(1) * size
         );
         let rows = fetch(store, &sql, params, self.columns).await?;

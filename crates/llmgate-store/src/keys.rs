@@ -109,6 +109,11 @@ pub struct KeyFilter {
     pub team_id: Option<String>,
     pub organization_id: Option<String>,
     pub key_alias: Option<String>,
+    /// The key's hash.
+    pub token: Option<String>,
+    /// A column to order by (`created_at`, `spend`, `key_alias`, ...), and the direction.
+    pub sort_by: Option<String>,
+    pub descending: bool,
 }
 
 /// The table as rows of [`KeyRow`], keyed by the hash; lists newest first.
@@ -151,10 +156,12 @@ impl Store {
             ("team_id", &f.team_id),
             ("organization_id", &f.organization_id),
             ("key_alias", &f.key_alias),
+            ("token", &f.token),
         ]
         .into_iter()
         .filter_map(|(col, v)| Some((col, v.clone()?)))
         .collect();
-        KEYS.list(self, &filters, page, size).await
+        let order = f.sort_by.as_deref().map(|c| (c, f.descending));
+        KEYS.list_ordered(self, &filters, order, page, size).await
     }
 }

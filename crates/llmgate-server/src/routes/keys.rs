@@ -392,6 +392,9 @@ pub struct ListQuery {
     team_id: Option<String>,
     organization_id: Option<String>,
     key_alias: Option<String>,
+    key_hash: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
     return_full_object: Option<bool>,
 }
 
@@ -401,10 +404,52 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     run(async {
-        let store = admin_store(&state, &auth, "/key/list")?;
+        // Anyone with a key may list; a key that is not an admin's sees its own user's keys.
+        let store = state.store.as_ref().ok_or(GatewayError::NoDb)?;
+        let mut user_id = q.user_id;
+        if !auth.is_admin() {
+            let own = auth.key.as_ref().and_then(|k| k.row.user_id.clone());
+            match (&own, &user_id) {
+                (Some(o), Some(u)) if o != u => {
+                    return Err(GatewayError::Forbidden {
+                        message: "You can only list your own keys".into(),
+                        kind: "auth_error",
+                    })
+                }
+                (None, _) => {
+                    return Err(GatewayError::Auth(
+                        "Authentication Error, only the proxy admin or a key's user can call /key/list".into(),
+                    ))
+                }
+                _ => user_id = own,
+            }
+        }
         let page = q.page.unwrap_or(1).max(1);
         let size = q.size.unwrap_or(10).clamp(1, 100);
-        let filter = KeyFilter { user_id: q.user_id, team_id: q.team_id, organization_id: q.organization_id, key_alias: q.key_alias };
+        const SORTABLE: &[&str] = &["created_at", "updated_at", "spend", "key_alias", "expires", "max_budget"];
+        if let Some(c) = q.sort_by.as_deref().filter(|c| !SORTABLE.contains(c)) {
+            return Err(GatewayError::BadRequest(format!(
+                "sort_by must be one of {SORTABLE:?}; got '{c}'"
+            )));
+        }
+        let descending = match q.sort_order.as_deref().unwrap_or("desc") {
+            "desc" => true,
+            "asc" => false,
+            other => {
+                return Err(GatewayError::BadRequest(format!(
+                    "sort_order must be asc or desc; got '{other}'"
+                )))
+            }
+        };
+        let filter = KeyFilter {
+            user_id,
+            team_id: q.team_id,
+            organization_id: q.organization_id,
+            key_alias: q.key_alias,
+            token: q.key_hash,
+            sort_by: q.sort_by,
+            descending,
+        };
         let (rows, total) = store.list_keys(&filter, page, size).await.map_err(db)?;
         let keys: Vec<Value> = if q.return_full_object.unwrap_or(false) {
             rows.iter().map(|r| public(r, r.spend)).collect()
