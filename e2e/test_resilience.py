@@ -173,6 +173,14 @@ def test_admin_keys_access_groups_alerts_and_unknown_keys(mock, tmp_path):
         with pytest.raises(openai.PermissionDeniedError):
             client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
 
+        # A key's alias sends a name it may call to another model group.
+        _, aliased = admin(gw, "POST", "/key/generate", {"models": ["fast"], "aliases": {"fast": "gpt-4o"}})
+        ac = openai.OpenAI(base_url=gw.base, api_key=aliased["key"], max_retries=0)
+        r = ac.chat.completions.with_raw_response.create(model="fast", messages=[{"role": "user", "content": "Hi"}])
+        assert r.headers["x-litellm-model-group"] == "gpt-4o" and r.parse().choices[0].message.content == "Hello from mock"
+        with pytest.raises(openai.PermissionDeniedError):
+            ac.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+
         # The second call crosses the soft budget (7.5e-5 each): one alert, the call still answered.
         client.chat.completions.create(model="grouped", messages=[{"role": "user", "content": "Hi"}])
         client.chat.completions.create(model="grouped", messages=[{"role": "user", "content": "Hi"}])

@@ -35,6 +35,11 @@ fn models_allow(d: &Deployments, models: &[String], group: &str) -> bool {
         })
 }
 
+/// The model group `requested` is an alias for, from the key's `aliases`.
+pub fn alias(key: Option<&CachedKey>, requested: &str) -> Option<String> {
+    key.and_then(|k| k.row.aliases.get(requested)?.as_str().map(str::to_string))
+}
+
 /// The key's `model_max_budget` entry for `group`, if any.
 pub fn model_budget(key: &CachedKey, group: &str) -> Option<super::limits::ModelBudget> {
     let e = key.row.model_max_budget.get(group)?;

@@ -163,15 +163,18 @@ async fn handle<E: Endpoint>(
     // Read before the proxy-only fields (`metadata` among them) are stripped.
     let request_tags = req.tags();
     proxy::strip_proxy_fields(req.extra_mut());
-    let group = std::mem::take(req.model_mut());
+    let requested = std::mem::take(req.model_mut());
     let end_user = req.end_user();
     let mut owners = match &auth.key {
-        Some(key) => match access::check(&state, key, &group).await {
+        Some(key) => match access::check(&state, key, &requested).await {
             Ok(o) => o,
             Err(e) => return error_response(e, None),
         },
         None => access::Owners::default(),
     };
+    // A key's `aliases` send a model name to another group; access is checked on the name
+    // the key asked for.
+    let group = access::alias(auth.key.as_deref(), &requested).unwrap_or(requested);
     if let Err(e) = access::check_end_user(&state, &mut owners, end_user.as_deref()).await {
         return error_response(e, None);
     }
