@@ -44,6 +44,19 @@ fn select_expr(store: &Store, col: &str, kind: Kind) -> String {
     }
 }
 
+/// As [`param_expr`], for statements whose parameters appear in binding order: SQLite gets
+/// anonymous `?` placeholders, which it binds in constant time each (a numbered `?NNN` costs a
+/// scan of every name in the statement, quadratic over a multi-row INSERT).
+fn param_expr_in_order(store: &Store, n: usize, kind: Kind) -> String {
+    match (&store.db, kind) {
+        (Db::Sqlite(_), Kind::Time) => {
+            "strftime('%Y-%m-%d %H:%M:%f', ? / 1000.0, 'unixepoch')".into()
+        }
+        (Db::Sqlite(_), _) => "?".into(),
+        _ => param_expr(store, n, kind),
+    }
+}
+
 /// The placeholder (with conversion) that writes parameter `n` into a `kind` column.
 pub fn param_expr(store: &Store, n: usize, kind: Kind) -> String {
     match (&store.db, kind) {
@@ -222,7 +235,7 @@ pub fn insert_many_sql(
         let values: Vec<String> = present
             .iter()
             .enumerate()
-            .map(|(i, (_, k))| param_expr(store, base + i + 1, *k))
+            .map(|(i, (_, k))| param_expr_in_order(store, base + i + 1, *k))
             .collect();
         groups.push(format!("({})", values.join(", ")));
         params.extend(
