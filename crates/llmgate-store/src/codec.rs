@@ -215,35 +215,30 @@ pub fn insert_sql(
     )
 }
 
-/// A multi-row `INSERT` of `rows` over the columns the table has, every row binding every
-/// column (absent values bind NULL, or the empty JSON value for JSON columns).
-pub fn insert_many_sql(
+/// The multi-row `INSERT` of `n` rows over the columns `table` has, and those columns in
+/// binding order (each row binds every one).
+pub fn insert_many_shape(
     store: &Store,
     table: &str,
     cols: Columns,
-    rows: &[Map<String, Value>],
-) -> (String, Vec<Param>) {
-    let present: Vec<&(&str, Kind)> = cols
+    n: usize,
+) -> (String, Vec<(&'static str, Kind)>) {
+    let present: Vec<(&'static str, Kind)> = cols
         .iter()
+        .copied()
         .filter(|(c, _)| store.has_column(table, c))
         .collect();
     let names: Vec<String> = present.iter().map(|(c, _)| q(c)).collect();
-    let mut groups = Vec::with_capacity(rows.len());
-    let mut params = Vec::with_capacity(rows.len() * present.len());
-    for row in rows {
-        let base = params.len();
-        let values: Vec<String> = present
-            .iter()
-            .enumerate()
-            .map(|(i, (_, k))| param_expr_in_order(store, base + i + 1, *k))
-            .collect();
-        groups.push(format!("({})", values.join(", ")));
-        params.extend(
-            present
+    let groups: Vec<String> = (0..n)
+        .map(|r| {
+            let values: Vec<String> = present
                 .iter()
-                .map(|(c, k)| param(*k, row.get(*c).unwrap_or(&Value::Null))),
-        );
-    }
+                .enumerate()
+                .map(|(i, (_, k))| param_expr_in_order(store, r * present.len() + i + 1, *k))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect();
     (
         format!(
             "INSERT INTO {} ({}) VALUES {}",
@@ -251,7 +246,7 @@ pub fn insert_many_sql(
             names.join(", "),
             groups.join(", ")
         ),
-        params,
+        present,
     )
 }
 
