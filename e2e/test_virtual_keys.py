@@ -276,6 +276,7 @@ def test_spend_logs_and_global_spend(mock, tmp_path, database):
         assert first["request_id"] == call_id and first["model_group"] == "gpt-4o" and first["end_user"] == "eu-1"
         assert first["spend"] == pytest.approx(7.5e-5) and first["total_tokens"] == 15 and first["status"] == "success"
         assert first["api_key"] == k["token"]
+        assert first["requester_ip_address"] == "127.0.0.1"
         _, one = admin(gw, "GET", f"/spend/logs?request_id={call_id}")
         assert len(one) == 1
         today = time.strftime("%Y-%m-%d", time.gmtime())

@@ -19,6 +19,9 @@ pub struct AuthContext {
     pub key: Option<std::sync::Arc<crate::keys::CachedKey>>,
     /// The key belongs to a user whose `user_role` is `proxy_admin`.
     pub is_proxy_admin: bool,
+    /// The caller's address (`X-Forwarded-For`'s first hop with
+    /// `general_settings.use_x_forwarded_for`), for spend logs.
+    pub client_ip: Option<String>,
 }
 
 impl AuthContext {
@@ -70,6 +73,7 @@ pub async fn authenticate(
             is_master: false,
             key: None,
             is_proxy_admin: false,
+            client_ip: None,
         });
     };
     let Some(k) = presented else {
@@ -83,6 +87,7 @@ pub async fn authenticate(
             is_master: true,
             key: None,
             is_proxy_admin: false,
+            client_ip: None,
         });
     }
     let hash = hash_key(&k);
@@ -133,6 +138,7 @@ pub async fn authenticate(
         is_master: false,
         key: Some(key),
         is_proxy_admin,
+        client_ip: None,
     })
 }
 
@@ -191,6 +197,28 @@ pub fn hash_key(key: &str) -> String {
         .collect()
 }
 
+fn client_ip(state: &AppState, req: &Request) -> Option<String> {
+    let xff = state
+        .config
+        .general_settings
+        .extra
+        .get("use_x_forwarded_for")
+        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+    if xff {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
+            return Some(first.trim().to_string());
+        }
+    }
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
 /// Middleware: authenticates every route it wraps and hands the context to the handler.
 pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     match authenticate(&state, req.headers()).await {
@@ -213,7 +241,8 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
             }
             .into_response()
         }
-        Ok(ctx) => {
+        Ok(mut ctx) => {
+            ctx.client_ip = client_ip(&state, &req);
             req.extensions_mut().insert(ctx);
             next.run(req).await
         }

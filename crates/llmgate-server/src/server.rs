@@ -169,10 +169,13 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     println!("llmgate listening on http://{local}");
     crate::keys::budgets::spawn(state.clone());
     let app = routes::router(state.clone());
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|err| StartError::Bind { addr, err });
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|err| StartError::Bind { addr, err });
     // Pending spend reaches the database before the process ends.
     if let Some(w) = &state.spend {
         w.flush().await;

@@ -441,7 +441,7 @@ fn spend_log(
         team_id: key.and_then(|k| k.team_id.clone()),
         organization_id: owners.org.as_ref().map(|o| o.row.organization_id.clone()),
         end_user: call.end_user,
-        requester_ip_address: None,
+        requester_ip_address: auth.client_ip.clone(),
         status: Some(
             if error.is_some() {
                 "failure"

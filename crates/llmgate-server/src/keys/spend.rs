@@ -71,6 +71,17 @@ impl Journal {
     }
 }
 
+/// Makes this thread (and the database worker threads it starts, which inherit it) yield the
+/// CPU to the request path: batches are deferrable work, a request's latency is not.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority has no memory effects; on Linux, PRIO_PROCESS with 0 names the
+    // calling thread only.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 #[derive(Clone)]
 pub struct SpendWriter {
     tx: mpsc::UnboundedSender<Msg>,
@@ -93,6 +104,7 @@ impl SpendWriter {
         // their own, the OS scheduler keeps them from stalling the request path's workers.
         let j = journal.clone();
         let spawned = std::thread::Builder::new().name("llmgate-spend".into()).spawn(move || {
+            lower_priority();
             let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => return tracing::error!(error = %e, "cannot start the spend writer"),
