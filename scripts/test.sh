@@ -8,6 +8,14 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llmgate/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 VENV="${LLMGATE_TEST_VENV:-$HOME/.cache/llmgate/venv}"
 
+echo "== services: PostgreSQL and Redis on 127.0.0.1 (started if they are down)"
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
