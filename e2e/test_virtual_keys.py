@@ -184,14 +184,15 @@ def test_budgets_reset_after_their_duration(mock, tmp_path, database):
 
 
 def test_concurrent_bursts_add_up_exactly_and_failures_cost_nothing(mock, tmp_path, database):
-    """200 concurrent calls on one key (streamed and not): the key's, user's and team's totals
-    equal the sum of the per-request costs, in memory and in the database. Failed calls are
-    not charged."""
+    """200 concurrent calls on one key (streamed and not): the key's, user's, team's and
+    organization's totals equal the sum of the per-request costs, in memory and in the
+    database. Failed calls are not charged."""
     from concurrent.futures import ThreadPoolExecutor
     env, pg_url = database
     gw = start(tmp_path, mock, env)
     try:
-        admin(gw, "POST", "/team/new", {"team_id": "burst-team"})
+        admin(gw, "POST", "/organization/new", {"organization_id": "burst-org", "organization_alias": "burst"})
+        admin(gw, "POST", "/team/new", {"team_id": "burst-team", "organization_id": "burst-org"})
         admin(gw, "POST", "/user/new", {"user_id": "burst-user", "auto_create_key": False})
         _, k = admin(gw, "POST", "/key/generate", {"team_id": "burst-team", "user_id": "burst-user"})
         client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
@@ -222,6 +223,8 @@ def test_concurrent_bursts_add_up_exactly_and_failures_cost_nothing(mock, tmp_pa
         assert abs(t["team_info"]["spend"] - want) < 1e-10
         _, u = admin(gw, "GET", "/user/info?user_id=burst-user")
         assert abs(u["user_info"]["spend"] - want) < 1e-10
+        _, o = admin(gw, "GET", "/organization/info?organization_id=burst-org")
+        assert abs(o["spend"] - want) < 1e-10
         if pg_url:
             out = subprocess.run(["psql", pg_url, "-Atc", f"SELECT count(*), sum(spend) FROM \"LiteLLM_SpendLogs\" WHERE api_key = '{k['token']}' AND status = 'success'"],
                                  capture_output=True, text=True, check=True).stdout.strip()
