@@ -18,14 +18,18 @@ use llmgate_store::Store;
 use tokio::sync::{mpsc, oneshot};
 
 /// Logs written at once when traffic fills a batch before the interval ends.
-const BATCH_SIZE: usize = 500;
+const BATCH_SIZE: usize = 1000;
 
 /// LiteLLM's default `proxy_batch_write_at`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
-enum Msg {
-    Log(Box<SpendLog>),
-    Flush(oneshot::Sender<()>),
+/// Logs waiting for the writer. The request path only pushes here (no wake-up of the writer
+/// per request, which cost a cross-thread wake and a context switch each); the writer takes
+/// the lot at each interval, or when a full batch wakes it.
+#[derive(Default)]
+struct Queue {
+    logs: Mutex<Vec<SpendLog>>,
+    full: tokio::sync::Notify,
 }
 
 const CURRENT: &str = "spend-current.jsonl";
@@ -84,7 +88,9 @@ fn lower_priority() {
 
 #[derive(Clone)]
 pub struct SpendWriter {
-    tx: mpsc::UnboundedSender<Msg>,
+    queue: Arc<Queue>,
+    /// Flush requests; the writer ends when every sender is gone.
+    tx: mpsc::UnboundedSender<oneshot::Sender<()>>,
     journal: Option<Arc<Mutex<Journal>>>,
 }
 
@@ -100,6 +106,8 @@ impl SpendWriter {
             }
         });
         let (tx, rx) = mpsc::unbounded_channel();
+        let queue = Arc::new(Queue::default());
+        let q = queue.clone();
         // Batches are CPU work (serialising thousands of rows): on a thread and runtime of
         // their own, the OS scheduler keeps them from stalling the request path's workers.
         let j = journal.clone();
@@ -117,18 +125,19 @@ impl SpendWriter {
                         store
                     }
                 };
-                run(store, interval, rx, j).await
+                run(store, interval, q, rx, j).await
             });
         });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the spend writer thread");
         }
-        SpendWriter { tx, journal }
+        SpendWriter { queue, tx, journal }
     }
 
     /// Journals and queues a log; never waits on the database.
     pub fn record(&self, log: SpendLog) {
-        if let Some(j) = &self.journal {
+        // Queued under the journal's lock: a rotation takes exactly the logs it journaled.
+        let _journal = self.journal.as_ref().map(|j| {
             let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
             if let Ok(mut line) = serde_json::to_vec(&log) {
                 line.push(b'\n');
@@ -136,17 +145,19 @@ impl SpendWriter {
                     tracing::error!(error = %e, "cannot append to the spend journal");
                 }
             }
-            // Queued under the lock: a rotation sees every journaled log in the channel.
-            let _ = self.tx.send(Msg::Log(Box::new(log)));
-            return;
+            j
+        });
+        let mut logs = self.queue.logs.lock().unwrap_or_else(|e| e.into_inner());
+        logs.push(log);
+        if logs.len() == BATCH_SIZE {
+            self.queue.full.notify_one();
         }
-        let _ = self.tx.send(Msg::Log(Box::new(log)));
     }
 
     /// Writes everything queued so far (shutdown, tests).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Msg::Flush(done)).is_ok() {
+        if self.tx.send(done).is_ok() {
             let _ = wait.await;
         }
     }
@@ -155,7 +166,8 @@ impl SpendWriter {
 async fn run(
     store: Store,
     interval: Duration,
-    mut rx: mpsc::UnboundedReceiver<Msg>,
+    queue: Arc<Queue>,
+    mut rx: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
     journal: Option<Arc<Mutex<Journal>>>,
 ) {
     let mut pending: Vec<SpendLog> = Vec::new();
@@ -165,31 +177,27 @@ async fn run(
     loop {
         let (done, closed) = tokio::select! {
             msg = rx.recv() => match msg {
-                Some(Msg::Log(l)) => {
-                    pending.push(*l);
-                    // Under heavy traffic, write as soon as a batch is full: many small
-                    // batches keep latency even where one big one every interval would stall.
-                    if pending.len() < BATCH_SIZE {
-                        continue;
-                    }
-                    (None, false)
-                }
-                Some(Msg::Flush(done)) => (Some(done), false),
+                Some(done) => (Some(done), false),
                 None => (None, true),
             },
+            // Under heavy traffic, write as soon as a batch is full: many small batches keep
+            // latency even where one big one every interval would stall.
+            _ = queue.full.notified() => (None, false),
             _ = tick.tick() => (None, false),
         };
-        // Everything journaled so far is in the channel: take it with the segment it is in.
-        if let Some(j) = &journal {
-            let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
-            match j.rotate() {
-                Ok(Some(seg)) => segments.push(seg),
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, "cannot rotate the spend journal"),
+        // Take what is queued together with the journal segment that holds it.
+        {
+            let mut j = journal
+                .as_ref()
+                .map(|j| j.lock().unwrap_or_else(|e| e.into_inner()));
+            if let Some(j) = j.as_mut() {
+                match j.rotate() {
+                    Ok(Some(seg)) => segments.push(seg),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "cannot rotate the spend journal"),
+                }
             }
-        }
-        while let Ok(Msg::Log(l)) = rx.try_recv() {
-            pending.push(*l);
+            pending.append(&mut queue.logs.lock().unwrap_or_else(|e| e.into_inner()));
         }
         if write(&store, &mut pending).await {
             for seg in segments.drain(..) {
