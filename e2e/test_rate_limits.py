@@ -130,6 +130,7 @@ def test_parallel_requests_and_model_budget(mock, tmp_path):
 
 
 def test_two_instances_share_limits_through_redis(mock, tmp_path):
+    """rpm, parallel requests and per-model budgets hold across two instances."""
     a = start(tmp_path, mock, "a", REDIS)
     b = start(tmp_path, mock, "b", REDIS)
     try:
@@ -140,6 +141,27 @@ def test_two_instances_share_limits_through_redis(mock, tmp_path):
         time.sleep(0.5)  # a sync (every 100 ms) shares the counts
         refused(k["key"], a)
         refused(k["key"], b)
+
+        # In-flight requests count across instances: a slow call on A holds the only slot.
+        _, p = admin(a, "POST", "/key/generate", {"max_parallel_requests": 1})
+        chat(p["key"], b, "demo")  # B learns the fleet's count of a key within a sync of seeing it
+        t = threading.Thread(target=chat, args=(p["key"], a, "slow"))
+        t.start()
+        time.sleep(0.5)
+        assert "max_parallel_requests" in refused(p["key"], b).body["message"]
+        t.join()
+        time.sleep(0.5)
+        chat(p["key"], b)
+
+        # A per-model budget is spent across instances (7.5e-5 a call, 1e-4 allowed).
+        _, m = admin(a, "POST", "/key/generate", {"model_max_budget": {"gpt-4o": {"budget_limit": 0.0001, "time_period": "1d"}}})
+        chat(m["key"], a)
+        chat(m["key"], b)
+        time.sleep(0.5)
+        for gw in (a, b):
+            with pytest.raises(openai.BadRequestError) as e:
+                chat(m["key"], gw)
+            assert e.value.body["type"] == "budget_exceeded"
     finally:
         a.stop()
         b.stop()

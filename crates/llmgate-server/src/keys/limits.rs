@@ -4,10 +4,11 @@
 //!
 //! Counts live in memory, in fixed one-minute windows (as LiteLLM's limiter), so a check is a
 //! map lookup. With Redis configured, a background task adds each window's local increments
-//! to shared Redis counters every [`SYNC_INTERVAL`] and reads back the fleet's totals: the
-//! request path never waits on Redis, several instances share one limit (overshooting it by
-//! at most what they admit between two syncs), and a Redis outage only narrows the view to
-//! this instance's own traffic.
+//! to shared Redis counters every [`SYNC_INTERVAL`] and reads back the fleet's totals (and
+//! shares in-flight counts and per-model budget spend the same way): the request path never
+//! waits on Redis, several instances share one limit (overshooting it by at most what they
+//! admit between two syncs), and a Redis outage only narrows the view to this instance's own
+//! traffic.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -63,13 +64,39 @@ impl Counter {
     }
 }
 
-#[derive(Default)]
 pub struct Limiter {
     counters: Mutex<HashMap<String, Counter>>,
     parallel: Mutex<HashMap<String, i64>>,
-    /// A key's spend per model within its `model_max_budget` period: key × model →
-    /// (period start, spend). Kept in memory, as LiteLLM keeps it in its cache.
-    model_spend: Mutex<HashMap<(String, String), (i64, f64)>>,
+    /// Other instances' in-flight requests per key, at the last Redis sync.
+    parallel_elsewhere: Mutex<HashMap<String, i64>>,
+    /// Keys with a parallel limit used lately (ms), whose shared counts the sync reads.
+    parallel_seen: Mutex<HashMap<String, i64>>,
+    /// A key's spend per model within its `model_max_budget` period (periods aligned to the
+    /// epoch, so every instance agrees on them): key × model → counter.
+    model_spend: Mutex<HashMap<(String, String), SpendCounter>>,
+    /// This process, in the shared parallel-request counts.
+    instance: String,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter {
+            counters: Default::default(),
+            parallel: Default::default(),
+            parallel_elsewhere: Default::default(),
+            parallel_seen: Default::default(),
+            model_spend: Default::default(),
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct SpendCounter {
+    period: i64,
+    period_ms: i64,
+    synced: f64,
+    pending: f64,
 }
 
 /// A key's budget for one model (`model_max_budget: {"gpt-4o": {"budget_limit": 0.5,
@@ -101,6 +128,18 @@ impl Drop for Slot {
             }
         }
     }
+}
+
+/// What one sync shares: window increments, this instance's in-flight counts per key, and
+/// per-model spend increments `(key:model:period, delta, period_ms)`.
+struct Shared {
+    windows: Vec<(String, i64, i64, i64)>,
+    parallel: Vec<(String, i64)>,
+    model_spend: Vec<(String, f64, i64)>,
+}
+
+fn period_of(now_ms: i64, period_ms: i64) -> i64 {
+    now_ms - now_ms.rem_euclid(period_ms.max(1))
 }
 
 fn window_of(now_ms: i64) -> i64 {
@@ -162,9 +201,20 @@ impl Limiter {
                 key: None,
             });
         };
+        self.parallel_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string(), llmgate_store::now_ms());
+        let elsewhere = self
+            .parallel_elsewhere
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .copied()
+            .unwrap_or(0);
         let mut p = self.parallel.lock().unwrap_or_else(|e| e.into_inner());
         let n = p.entry(key.to_string()).or_default();
-        if *n >= max {
+        if *n + elsewhere >= max {
             return Err(GatewayError::RateLimited {
                 message: format!(
                     "Rate limit exceeded for api_key: {key}. Limit type: max_parallel_requests. Current limit: {max}, Remaining: 0. Limit resets at: {}",
@@ -196,26 +246,81 @@ impl Limiter {
         }
     }
 
-    /// The key's spend on `model` in the current period.
+    /// The key's spend on `model` in the current period (this instance's and, with Redis, the
+    /// others' as of the last sync).
     pub fn model_spend(&self, key: &str, model: &str, b: &ModelBudget) -> f64 {
-        let now = llmgate_store::now_ms();
+        let period = period_of(llmgate_store::now_ms(), b.period_ms);
         let map = self.model_spend.lock().unwrap_or_else(|e| e.into_inner());
         match map.get(&(key.to_string(), model.to_string())) {
-            Some((start, spend)) if now < start + b.period_ms => *spend,
+            Some(c) if c.period == period => c.synced + c.pending,
             _ => 0.0,
         }
     }
 
     pub fn add_model_spend(&self, key: &str, model: &str, b: &ModelBudget, cost: f64) {
-        let now = llmgate_store::now_ms();
+        let period = period_of(llmgate_store::now_ms(), b.period_ms);
         let mut map = self.model_spend.lock().unwrap_or_else(|e| e.into_inner());
-        let e = map
-            .entry((key.to_string(), model.to_string()))
-            .or_insert((now, 0.0));
-        if now >= e.0 + b.period_ms {
-            *e = (now, 0.0);
+        let c = map.entry((key.to_string(), model.to_string())).or_default();
+        if c.period != period {
+            *c = SpendCounter {
+                period,
+                period_ms: b.period_ms,
+                ..SpendCounter::default()
+            };
         }
-        e.1 += cost;
+        c.pending += cost;
+    }
+
+    /// What to share at a sync: window counters, in-flight counts, per-model spend.
+    fn take_shared(&self) -> Shared {
+        let now = llmgate_store::now_ms();
+        let mut spend = self.model_spend.lock().unwrap_or_else(|e| e.into_inner());
+        spend.retain(|_, c| c.period == period_of(now, c.period_ms));
+        let model_spend = spend
+            .iter_mut()
+            .map(|((k, m), c)| {
+                let out = (format!("{k}:{m}:{}", c.period), c.pending, c.period_ms);
+                c.synced += c.pending;
+                c.pending = 0.0;
+                out
+            })
+            .collect();
+        drop(spend);
+        let mut seen = self.parallel_seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.retain(|_, t| now - *t < WINDOW_MS);
+        let local = self.parallel.lock().unwrap_or_else(|e| e.into_inner());
+        let parallel = seen
+            .keys()
+            .map(|k| (k.clone(), local.get(k).copied().unwrap_or(0)))
+            .collect();
+        drop(local);
+        drop(seen);
+        Shared {
+            windows: self.take_pending(),
+            parallel,
+            model_spend,
+        }
+    }
+
+    fn apply_model_spend(&self, totals: Vec<(String, f64)>) {
+        let mut spend = self.model_spend.lock().unwrap_or_else(|e| e.into_inner());
+        for ((k, m), c) in spend.iter_mut() {
+            let id = format!("{k}:{m}:{}", c.period);
+            if let Some((_, t)) = totals.iter().find(|(i, _)| *i == id) {
+                c.synced = c.synced.max(*t);
+            }
+        }
+    }
+
+    fn restore_model_spend(&self, pending: Vec<(String, f64, i64)>) {
+        let mut spend = self.model_spend.lock().unwrap_or_else(|e| e.into_inner());
+        for ((k, m), c) in spend.iter_mut() {
+            let id = format!("{k}:{m}:{}", c.period);
+            if let Some((_, d, _)) = pending.iter().find(|(i, _, _)| *i == id) {
+                c.synced -= d;
+                c.pending += d;
+            }
+        }
     }
 
     /// The increments to push: `(scope, window, requests, tokens)` for every scope of the
@@ -303,53 +408,118 @@ pub fn spawn_redis_sync(limiter: Arc<Limiter>, url: String) {
                     }
                 }
             }
-            let pending = limiter.take_pending();
-            if pending.is_empty() {
+            let shared = limiter.take_shared();
+            if shared.windows.is_empty()
+                && shared.parallel.is_empty()
+                && shared.model_spend.is_empty()
+            {
                 continue;
             }
             let Some(c) = conn.as_mut() else {
-                limiter.restore(pending);
+                limiter.restore(shared.windows);
+                limiter.restore_model_spend(shared.model_spend);
                 continue;
             };
-            let mut pipe = redis::pipe();
-            for (k, window, requests, tokens) in &pending {
-                let base = format!("llmgate:rl:{k}:{window}");
-                pipe.cmd("INCRBY")
-                    .arg(format!("{base}:requests"))
-                    .arg(*requests);
-                pipe.cmd("INCRBY")
-                    .arg(format!("{base}:tokens"))
-                    .arg(*tokens);
-                pipe.cmd("PEXPIRE")
-                    .arg(format!("{base}:requests"))
-                    .arg(2 * WINDOW_MS)
-                    .ignore();
-                pipe.cmd("PEXPIRE")
-                    .arg(format!("{base}:tokens"))
-                    .arg(2 * WINDOW_MS)
-                    .ignore();
-            }
-            match pipe.query_async::<Vec<i64>>(c).await {
-                Ok(values) if values.len() == pending.len() * 2 => {
-                    let totals = pending
-                        .iter()
-                        .zip(values.chunks(2))
-                        .map(|((k, w, _, _), v)| (k.clone(), *w, v[0], v[1]))
-                        .collect();
-                    limiter.apply_totals(totals);
-                    down_logged = false;
-                }
-                Ok(_) => limiter.restore(pending),
+            match sync_once(c, &limiter, &shared).await {
+                Ok(()) => down_logged = false,
                 Err(e) => {
                     if !down_logged {
                         tracing::warn!(error = %e, "Redis sync failed: rate limits count this instance only until it is back");
                         down_logged = true;
                     }
-                    limiter.restore(pending);
+                    limiter.restore(shared.windows);
+                    limiter.restore_model_spend(shared.model_spend);
+                    // Without fresh counts from the others, count only this instance.
+                    limiter
+                        .parallel_elsewhere
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clear();
                 }
             }
         }
     });
+}
+
+/// One pipeline: window INCRBYs, this instance's in-flight counts (a hash field per instance,
+/// `count:timestamp`, stale fields ignored), per-model spend INCRBYFLOATs; applies the totals.
+async fn sync_once(
+    c: &mut redis::aio::ConnectionManager,
+    limiter: &Limiter,
+    shared: &Shared,
+) -> redis::RedisResult<()> {
+    let now = llmgate_store::now_ms();
+    let mut pipe = redis::pipe();
+    for (k, window, requests, tokens) in &shared.windows {
+        let base = format!("llmgate:rl:{k}:{window}");
+        pipe.cmd("INCRBY")
+            .arg(format!("{base}:requests"))
+            .arg(*requests);
+        pipe.cmd("INCRBY")
+            .arg(format!("{base}:tokens"))
+            .arg(*tokens);
+        pipe.cmd("PEXPIRE")
+            .arg(format!("{base}:requests"))
+            .arg(2 * WINDOW_MS)
+            .ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(format!("{base}:tokens"))
+            .arg(2 * WINDOW_MS)
+            .ignore();
+    }
+    for (k, n) in &shared.parallel {
+        let h = format!("llmgate:par:{k}");
+        pipe.cmd("HSET")
+            .arg(&h)
+            .arg(&limiter.instance)
+            .arg(format!("{n}:{now}"))
+            .ignore();
+        pipe.cmd("PEXPIRE").arg(&h).arg(10_000).ignore();
+        pipe.cmd("HGETALL").arg(&h);
+    }
+    for (id, delta, period_ms) in &shared.model_spend {
+        let k = format!("llmgate:mb:{id}");
+        pipe.cmd("INCRBYFLOAT").arg(&k).arg(*delta);
+        pipe.cmd("PEXPIRE")
+            .arg(&k)
+            .arg(period_ms + WINDOW_MS)
+            .ignore();
+    }
+    let values: Vec<redis::Value> = pipe.query_async(c).await?;
+    let mut it = values.into_iter();
+    let mut next = || it.next().unwrap_or(redis::Value::Nil);
+    let mut totals = Vec::new();
+    for (k, w, _, _) in &shared.windows {
+        let r: i64 = redis::from_redis_value(next())?;
+        let t: i64 = redis::from_redis_value(next())?;
+        totals.push((k.clone(), *w, r, t));
+    }
+    limiter.apply_totals(totals);
+    let mut elsewhere = HashMap::new();
+    for (k, _) in &shared.parallel {
+        let fields: HashMap<String, String> = redis::from_redis_value(next())?;
+        let others: i64 = fields
+            .iter()
+            .filter(|(inst, _)| **inst != limiter.instance)
+            .filter_map(|(_, v)| {
+                let (n, ts) = v.split_once(':')?;
+                // An instance that stopped syncing (crashed) no longer holds slots.
+                (now - ts.parse::<i64>().ok()? < 2_000).then(|| n.parse::<i64>().ok())?
+            })
+            .sum();
+        elsewhere.insert(k.clone(), others);
+    }
+    *limiter
+        .parallel_elsewhere
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = elsewhere;
+    let mut spend = Vec::new();
+    for (id, _, _) in &shared.model_spend {
+        let v: String = redis::from_redis_value(next())?;
+        spend.push((id.clone(), v.parse().unwrap_or(0.0)));
+    }
+    limiter.apply_model_spend(spend);
+    Ok(())
 }
 
 /// Redis for shared state: `REDIS_URL`, else `REDIS_HOST`/`REDIS_PORT`/`REDIS_PASSWORD`
