@@ -1,0 +1,88 @@
+//! Users, teams, organizations, end users and budgets as LiteLLM's proxy manages them:
+//! `/user/*`, `/team/*`, `/organization/*`, `/customer/*`, `/budget/*`, `/tag/*`. Admin only.
+//! One module per entity; this one holds what they share.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use llmgate_store::entities::{
+    BudgetRow, CustomerRow, OrgMemberRow, OrgRow, TagRow, TeamRow, UserRow, BUDGETS, CUSTOMERS,
+    ORGANIZATIONS, ORG_MEMBERS, TAGS, TEAMS, USERS,
+};
+use llmgate_store::keys::{KeyFilter, KeyRow};
+use llmgate_store::{now_ms, Store};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::keys::{admin_store, db, duration_ms, generate_key, run};
+use super::proxy::parse_body;
+use crate::auth::AuthContext;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+mod budgets;
+mod customers;
+mod organizations;
+mod tags;
+mod teams;
+mod users;
+
+pub use budgets::*;
+pub use customers::*;
+pub use organizations::*;
+pub use tags::*;
+pub use teams::*;
+pub use users::*;
+
+fn bad(m: impl Into<String>) -> GatewayError {
+    GatewayError::BadRequest(m.into())
+}
+
+fn not_found(what: &str, id: &str) -> GatewayError {
+    GatewayError::NotFound(format!("{what} not found: {id}"))
+}
+
+/// Deletes the rows with `ids` (404 on the first unknown one) and drops them from the
+/// request path's cache.
+async fn delete_rows<T: crate::keys::Row>(
+    store: &Store,
+    table: &llmgate_store::codec::Table,
+    cache: &crate::keys::Cache<T>,
+    ids: &[String],
+    what: &str,
+) -> Result<(), GatewayError> {
+    for id in ids {
+        if !table.delete(store, id).await.map_err(db)? {
+            return Err(not_found(what, id));
+        }
+        cache.remove(id);
+    }
+    Ok(())
+}
+
+fn budget_reset(d: &Option<String>) -> Result<Option<i64>, GatewayError> {
+    d.as_ref()
+        .map(|d| {
+            duration_ms(d)
+                .map(|ms| now_ms() + ms)
+                .ok_or_else(|| bad(format!("invalid budget_duration '{d}'")))
+        })
+        .transpose()
+}
+
+fn check_budget(b: Option<f64>) -> Result<(), GatewayError> {
+    match b {
+        Some(b) if b < 0.0 => Err(bad("max_budget must not be negative")),
+        _ => Ok(()),
+    }
+}
+
+/// Paging and filters of the `/*/list` routes.
+#[derive(Deserialize)]
+pub struct Page {
+    pub(super) page: Option<u64>,
+    pub(super) page_size: Option<u64>,
+    pub(super) team_id: Option<String>,
+    pub(super) organization_id: Option<String>,
+}

@@ -1,0 +1,338 @@
+//! `/organization/*`: organizations and their members.
+
+use super::*;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OrgFields {
+    organization_id: Option<String>,
+    organization_alias: Option<String>,
+    models: Option<Vec<String>>,
+    budget_id: Option<String>,
+    max_budget: Option<f64>,
+    soft_budget: Option<f64>,
+    budget_duration: Option<String>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+    max_parallel_requests: Option<i64>,
+    metadata: Option<Map<String, Value>>,
+}
+
+impl OrgFields {
+    fn budget_fields(&self) -> BudgetFields {
+        BudgetFields {
+            max_budget: self.max_budget,
+            soft_budget: self.soft_budget,
+            budget_duration: self.budget_duration.clone(),
+            tpm_limit: self.tpm_limit,
+            rpm_limit: self.rpm_limit,
+            max_parallel_requests: self.max_parallel_requests,
+            ..Default::default()
+        }
+    }
+}
+
+async fn org_json(
+    state: &AppState,
+    store: &Store,
+    o: &OrgRow,
+    spend: f64,
+) -> Result<Value, GatewayError> {
+    let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+    v["spend"] = json!(spend);
+    let budget = state
+        .keys
+        .budget(store, &o.budget_id)
+        .await
+        .map_err(db)?
+        .map(|b| b.row.clone());
+    v["litellm_budget_table"] = serde_json::to_value(budget).unwrap_or(Value::Null);
+    let (members, _): (Vec<OrgMemberRow>, u64) = ORG_MEMBERS
+        .list(
+            store,
+            &[("organization_id", o.organization_id.clone())],
+            1,
+            1000,
+        )
+        .await
+        .map_err(db)?;
+    v["members"] = serde_json::to_value(members).unwrap_or(Value::Null);
+    Ok(v)
+}
+
+pub async fn org_new(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/organization/new")?;
+        let f: OrgFields = parse_body(&body)?;
+        let alias = f
+            .organization_alias
+            .clone()
+            .ok_or_else(|| bad("organization_alias is required"))?;
+        let id = f
+            .organization_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if ORGANIZATIONS
+            .get::<OrgRow>(store, &id)
+            .await
+            .map_err(db)?
+            .is_some()
+        {
+            return Err(bad(format!("Organization id = {id} already exists")));
+        }
+        // Every organization has a budget row (LiteLLM's column is NOT NULL).
+        let budget_id = match &f.budget_id {
+            Some(b) => {
+                if BUDGETS
+                    .get::<BudgetRow>(store, b)
+                    .await
+                    .map_err(db)?
+                    .is_none()
+                {
+                    return Err(not_found("Budget", b));
+                }
+                b.clone()
+            }
+            None => {
+                create_budget(&state, store, &f.budget_fields())
+                    .await?
+                    .budget_id
+            }
+        };
+        let now = now_ms();
+        let o = OrgRow {
+            organization_id: id,
+            organization_alias: alias,
+            budget_id,
+            metadata: Value::Object(f.metadata.clone().unwrap_or_default()),
+            models: f.models.clone().unwrap_or_default(),
+            spend: 0.0,
+            created_at: Some(now),
+            created_by: Some("default_user_id".into()),
+            updated_at: Some(now),
+            updated_by: Some("default_user_id".into()),
+        };
+        ORGANIZATIONS.insert(store, &o).await.map_err(db)?;
+        let o = state.keys.orgs.put(o);
+        Ok(Json(org_json(&state, store, &o.row, 0.0).await?).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct OrgQuery {
+    organization_id: Option<String>,
+}
+
+pub async fn org_info(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<OrgQuery>,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/organization/info")?;
+        let id = q
+            .organization_id
+            .ok_or_else(|| bad("organization_id is required (?organization_id=...)"))?;
+        let o = state
+            .keys
+            .org(store, &id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| not_found("Organization", &id))?;
+        Ok(Json(org_json(&state, store, &o.row, o.spend()).await?).into_response())
+    })
+    .await
+}
+
+pub async fn org_update(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/organization/update")?;
+        let f: OrgFields = parse_body(&body)?;
+        let id = f
+            .organization_id
+            .clone()
+            .ok_or_else(|| bad("organization_id is required"))?;
+        let mut o: OrgRow = ORGANIZATIONS
+            .get(store, &id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| not_found("Organization", &id))?;
+        if let Some(a) = &f.organization_alias {
+            o.organization_alias = a.clone();
+        }
+        if let Some(m) = &f.models {
+            o.models = m.clone();
+        }
+        if let Some(m) = &f.metadata {
+            o.metadata = Value::Object(m.clone());
+        }
+        let mut budget_id = Some(o.budget_id.clone());
+        apply_inline_budget(&state, store, &mut budget_id, f.budget_fields()).await?;
+        o.updated_at = Some(now_ms());
+        ORGANIZATIONS.update(store, &id, &o).await.map_err(db)?;
+        let o = state.keys.orgs.put(o);
+        Ok(Json(org_json(&state, store, &o.row, o.spend()).await?).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgIds {
+    organization_ids: Vec<String>,
+}
+
+pub async fn org_delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/organization/delete")?;
+        let b: OrgIds = parse_body(&body)?;
+        delete_rows(
+            store,
+            &ORGANIZATIONS,
+            &state.keys.orgs,
+            &b.organization_ids,
+            "Organization",
+        )
+        .await?;
+        Ok(Json(json!({"deleted_organizations": b.organization_ids})).into_response())
+    })
+    .await
+}
+
+pub async fn org_list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/organization/list")?;
+        let (rows, _): (Vec<OrgRow>, u64) =
+            ORGANIZATIONS.list(store, &[], 1, 1000).await.map_err(db)?;
+        let mut out = Vec::new();
+        for o in &rows {
+            out.push(org_json(&state, store, o, o.spend).await?);
+        }
+        Ok(Json(out).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgMemberAdd {
+    organization_id: String,
+    member: OrgMemberOrList,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct OrgMember {
+    user_id: Option<String>,
+    user_email: Option<String>,
+    #[serde(default = "org_member_role")]
+    role: String,
+}
+
+fn org_member_role() -> String {
+    "internal_user".into()
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OrgMemberOrList {
+    One(OrgMember),
+    Many(Vec<OrgMember>),
+}
+
+pub async fn org_member_add(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/organization/member_add")?;
+        let b: OrgMemberAdd = parse_body(&body)?;
+        let o: OrgRow = ORGANIZATIONS
+            .get(store, &b.organization_id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| not_found("Organization", &b.organization_id))?;
+        let members = match b.member {
+            OrgMemberOrList::One(m) => vec![m],
+            OrgMemberOrList::Many(v) => v,
+        };
+        const ROLES: &[&str] = &["org_admin", "internal_user", "internal_user_viewer"];
+        let mut added = Vec::new();
+        for m in members {
+            if !ROLES.contains(&m.role.as_str()) {
+                return Err(bad(format!(
+                    "role must be one of {ROLES:?}, not '{}'",
+                    m.role
+                )));
+            }
+            let uid = m
+                .user_id
+                .clone()
+                .or(m.user_email.clone())
+                .ok_or_else(|| bad("a member needs user_id or user_email"))?;
+            let mut u: UserRow = match USERS.get(store, &uid).await.map_err(db)? {
+                Some(u) => u,
+                None => {
+                    let u = UserRow {
+                        user_id: uid.clone(),
+                        user_email: m.user_email.clone(),
+                        created_at: Some(now_ms()),
+                        user_role: Some("internal_user".into()),
+                        ..Default::default()
+                    };
+                    USERS.insert(store, &u).await.map_err(db)?;
+                    u
+                }
+            };
+            u.organization_id = Some(o.organization_id.clone());
+            USERS.update(store, &uid, &u).await.map_err(db)?;
+            state.keys.users.put(u);
+            let existing: (Vec<OrgMemberRow>, u64) = ORG_MEMBERS
+                .list(
+                    store,
+                    &[
+                        ("organization_id", o.organization_id.clone()),
+                        ("user_id", uid.clone()),
+                    ],
+                    1,
+                    1,
+                )
+                .await
+                .map_err(db)?;
+            let row = OrgMemberRow {
+                user_id: uid,
+                organization_id: o.organization_id.clone(),
+                user_role: Some(m.role),
+                created_at: Some(now_ms()),
+                updated_at: Some(now_ms()),
+                ..Default::default()
+            };
+            if existing.0.is_empty() {
+                ORG_MEMBERS.insert(store, &row).await.map_err(db)?;
+            }
+            added.push(row);
+        }
+        Ok(
+            Json(json!({"organization_id": o.organization_id, "added_members": added}))
+                .into_response(),
+        )
+    })
+    .await
+}

@@ -1,0 +1,416 @@
+//! `/team/*`: teams and their members.
+
+use super::*;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TeamFields {
+    team_id: Option<String>,
+    team_alias: Option<String>,
+    organization_id: Option<String>,
+    models: Option<Vec<String>>,
+    max_budget: Option<f64>,
+    soft_budget: Option<f64>,
+    budget_duration: Option<String>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+    max_parallel_requests: Option<i64>,
+    metadata: Option<Map<String, Value>>,
+    members_with_roles: Option<Vec<Member>>,
+    blocked: Option<bool>,
+    tags: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct Member {
+    user_id: Option<String>,
+    user_email: Option<String>,
+    #[serde(default = "member_role")]
+    role: String,
+}
+
+fn member_role() -> String {
+    "user".into()
+}
+
+impl TeamFields {
+    fn apply(&self, t: &mut TeamRow) -> Result<(), GatewayError> {
+        check_budget(self.max_budget)?;
+        macro_rules! set {
+            ($($f:ident),*) => {$( if let Some(v) = &self.$f { t.$f = Some(v.clone()); } )*};
+        }
+        set!(
+            team_alias,
+            organization_id,
+            max_budget,
+            soft_budget,
+            tpm_limit,
+            rpm_limit,
+            max_parallel_requests
+        );
+        if let Some(m) = &self.models {
+            t.models = m.clone();
+        }
+        let mut metadata = t.metadata.as_object().cloned().unwrap_or_default();
+        if let Some(m) = &self.metadata {
+            metadata.extend(m.clone());
+        }
+        if let Some(tags) = &self.tags {
+            metadata.insert("tags".into(), json!(tags));
+        }
+        t.metadata = Value::Object(metadata);
+        if let Some(b) = self.blocked {
+            t.blocked = b;
+        }
+        if self.budget_duration.is_some() {
+            t.budget_reset_at = budget_reset(&self.budget_duration)?;
+            t.budget_duration = self.budget_duration.clone();
+        }
+        if let Some(members) = &self.members_with_roles {
+            for m in members {
+                add_member(t, m)?;
+            }
+        }
+        t.updated_at = Some(now_ms());
+        Ok(())
+    }
+}
+
+fn add_member(t: &mut TeamRow, m: &Member) -> Result<(), GatewayError> {
+    let id = m
+        .user_id
+        .clone()
+        .or_else(|| m.user_email.clone())
+        .ok_or_else(|| bad("a member needs user_id or user_email"))?;
+    if m.role != "user" && m.role != "admin" {
+        return Err(bad(format!(
+            "member role must be 'user' or 'admin', not '{}'",
+            m.role
+        )));
+    }
+    let mut list: Vec<Value> = t.members_with_roles.as_array().cloned().unwrap_or_default();
+    list.retain(|x| x["user_id"] != json!(id));
+    list.push(json!({"user_id": id, "user_email": m.user_email, "role": m.role}));
+    t.members_with_roles = Value::Array(list);
+    if !t.members.contains(&id) {
+        t.members.push(id.clone());
+    }
+    if m.role == "admin" && !t.admins.contains(&id) {
+        t.admins.push(id);
+    }
+    Ok(())
+}
+
+fn team_json(t: &TeamRow, spend: f64) -> Value {
+    let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
+    v["spend"] = json!(spend);
+    if !v["members_with_roles"].is_array() {
+        v["members_with_roles"] = json!([]);
+    }
+    v
+}
+
+async fn load_team(store: &Store, id: &str) -> Result<TeamRow, GatewayError> {
+    TEAMS
+        .get(store, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| not_found("Team", id))
+}
+
+async fn save_team(state: &AppState, store: &Store, t: TeamRow) -> Result<Response, GatewayError> {
+    TEAMS
+        .update(store, &t.team_id.clone(), &t)
+        .await
+        .map_err(db)?;
+    let t = state.keys.teams.put(t);
+    Ok(Json(team_json(&t.row, t.spend())).into_response())
+}
+
+pub async fn team_new(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/team/new")?;
+        let f: TeamFields = if body.is_empty() {
+            TeamFields::default()
+        } else {
+            parse_body(&body)?
+        };
+        let id = f
+            .team_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if TEAMS
+            .get::<TeamRow>(store, &id)
+            .await
+            .map_err(db)?
+            .is_some()
+        {
+            return Err(bad(format!(
+                "Team id = {id} already exists. Please use a different team id."
+            )));
+        }
+        let mut t = TeamRow {
+            team_id: id,
+            created_at: Some(now_ms()),
+            members_with_roles: json!([]),
+            ..Default::default()
+        };
+        f.apply(&mut t)?;
+        TEAMS.insert(store, &t).await.map_err(db)?;
+        let t = state.keys.teams.put(t);
+        Ok(Json(team_json(&t.row, 0.0)).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct TeamQuery {
+    team_id: Option<String>,
+}
+
+pub async fn team_info(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<TeamQuery>,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/team/info")?;
+        let id = q
+            .team_id
+            .ok_or_else(|| bad("team_id is required (?team_id=...)"))?;
+        let t = state
+            .keys
+            .team(store, &id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| not_found("Team", &id))?;
+        let (keys, _) = store
+            .list_keys(
+                &KeyFilter {
+                    team_id: Some(id.clone()),
+                    ..Default::default()
+                },
+                1,
+                1000,
+            )
+            .await
+            .map_err(db)?;
+        let keys: Vec<Value> = keys
+            .iter()
+            .map(|k| json!({"token": k.token, "key_alias": k.key_alias, "spend": k.spend}))
+            .collect();
+        Ok(
+            Json(json!({"team_id": id, "team_info": team_json(&t.row, t.spend()), "keys": keys}))
+                .into_response(),
+        )
+    })
+    .await
+}
+
+pub async fn team_update(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/team/update")?;
+        let f: TeamFields = parse_body(&body)?;
+        let id = f
+            .team_id
+            .clone()
+            .ok_or_else(|| bad("team_id is required"))?;
+        let mut t = load_team(store, &id).await?;
+        f.apply(&mut t)?;
+        save_team(&state, store, t).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamDelete {
+    team_ids: Vec<String>,
+}
+
+pub async fn team_delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/team/delete")?;
+        let b: TeamDelete = parse_body(&body)?;
+        delete_rows(store, &TEAMS, &state.keys.teams, &b.team_ids, "Team").await?;
+        Ok(Json(json!({"deleted_teams": b.team_ids})).into_response())
+    })
+    .await
+}
+
+pub async fn team_list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<Page>,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/team/list")?;
+        let mut filters = Vec::new();
+        if let Some(o) = q.organization_id {
+            filters.push(("organization_id", o));
+        }
+        if let Some(t) = q.team_id {
+            filters.push(("team_id", t));
+        }
+        let (teams, _): (Vec<TeamRow>, u64) =
+            TEAMS.list(store, &filters, 1, 1000).await.map_err(db)?;
+        // LiteLLM answers /team/list with a plain list.
+        Ok(Json(Value::Array(
+            teams.iter().map(|t| team_json(t, t.spend)).collect(),
+        ))
+        .into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberAdd {
+    team_id: String,
+    member: MemberOrList,
+    max_budget_in_team: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MemberOrList {
+    One(Member),
+    Many(Vec<Member>),
+}
+
+pub async fn team_member_add(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/team/member_add")?;
+        let b: MemberAdd = parse_body(&body)?;
+        let mut t = load_team(store, &b.team_id).await?;
+        let members = match b.member {
+            MemberOrList::One(m) => vec![m],
+            MemberOrList::Many(v) => v,
+        };
+        let _ = b.max_budget_in_team;
+        for m in &members {
+            add_member(&mut t, m)?;
+            // The user row records the team too, as LiteLLM keeps it.
+            if let Some(uid) = &m.user_id {
+                let mut u: UserRow = match USERS.get(store, uid).await.map_err(db)? {
+                    Some(u) => u,
+                    None => {
+                        let u = UserRow {
+                            user_id: uid.clone(),
+                            user_email: m.user_email.clone(),
+                            created_at: Some(now_ms()),
+                            user_role: Some("internal_user".into()),
+                            ..Default::default()
+                        };
+                        USERS.insert(store, &u).await.map_err(db)?;
+                        u
+                    }
+                };
+                if !u.teams.contains(&t.team_id) {
+                    u.teams.push(t.team_id.clone());
+                    USERS.update(store, uid, &u).await.map_err(db)?;
+                    state.keys.users.put(u);
+                }
+            }
+        }
+        t.updated_at = Some(now_ms());
+        save_team(&state, store, t).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberDelete {
+    team_id: String,
+    user_id: Option<String>,
+    user_email: Option<String>,
+}
+
+pub async fn team_member_delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/team/member_delete")?;
+        let b: MemberDelete = parse_body(&body)?;
+        let id = b
+            .user_id
+            .or(b.user_email)
+            .ok_or_else(|| bad("user_id or user_email is required"))?;
+        let mut t = load_team(store, &b.team_id).await?;
+        if !t.members.contains(&id) {
+            return Err(not_found("Team member", &id));
+        }
+        t.members.retain(|m| m != &id);
+        t.admins.retain(|m| m != &id);
+        if let Some(list) = t.members_with_roles.as_array_mut() {
+            list.retain(|x| x["user_id"] != json!(id));
+        }
+        t.updated_at = Some(now_ms());
+        save_team(&state, store, t).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamId {
+    team_id: String,
+}
+
+async fn set_team_blocked(
+    state: AppState,
+    auth: AuthContext,
+    body: Bytes,
+    blocked: bool,
+) -> Result<Response, GatewayError> {
+    let store = admin_store(
+        &state,
+        &auth,
+        if blocked {
+            "/team/block"
+        } else {
+            "/team/unblock"
+        },
+    )?;
+    let b: TeamId = parse_body(&body)?;
+    let mut t = load_team(store, &b.team_id).await?;
+    t.blocked = blocked;
+    t.updated_at = Some(now_ms());
+    save_team(&state, store, t).await
+}
+
+pub async fn team_block(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(set_team_blocked(state, auth, body, true)).await
+}
+
+pub async fn team_unblock(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(set_team_blocked(state, auth, body, false)).await
+}
