@@ -162,8 +162,13 @@ def test_admin_keys_access_groups_alerts_and_unknown_keys(mock, tmp_path):
                     return r.status, json.loads(r.read())
             except urllib.error.HTTPError as e:
                 return e.code, json.loads(e.read())
-        status, made = as_key(ak["key"], "/key/generate", {"models": ["beta-models"], "metadata": {"soft_budget": 0.0001}})
+        status, made = as_key(ak["key"], "/key/generate", {"models": ["beta-models"], "soft_budget": 0.0001})
         assert status == 200, made
+        # As LiteLLM: the soft budget lives in a LiteLLM_BudgetTable row linked to the key.
+        assert made["soft_budget"] == 0.0001 and made["budget_id"]
+        _, budget = admin(gw, "POST", "/budget/info", {"budgets": [made["budget_id"]]})
+        assert budget[0]["soft_budget"] == 0.0001
+        assert admin(gw, "POST", "/key/generate", {"soft_budget": -1})[0] == 400
         assert as_key(plain["key"], "/key/generate", {})[0] == 401
 
         # An access group grants the models that list it, and only those.

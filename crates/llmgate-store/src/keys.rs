@@ -32,6 +32,7 @@ pub const COLUMNS: Columns = &[
     ("allowed_routes", Kind::Array),
     ("model_max_budget", Kind::Json),
     ("organization_id", Kind::Text),
+    ("budget_id", Kind::Text),
     ("created_at", Kind::Time),
     ("created_by", Kind::Text),
     ("updated_at", Kind::Time),
@@ -59,6 +60,7 @@ const MUTABLE: &[&str] = &[
     "allowed_routes",
     "model_max_budget",
     "organization_id",
+    "budget_id",
     "updated_at",
     "updated_by",
 ];
@@ -96,6 +98,8 @@ pub struct KeyRow {
     #[serde(default, deserialize_with = "object_or_null")]
     pub model_max_budget: Value,
     pub organization_id: Option<String>,
+    /// The `LiteLLM_BudgetTable` row holding the key's `soft_budget`, as LiteLLM links it.
+    pub budget_id: Option<String>,
     pub created_at: Option<i64>,
     pub created_by: Option<String>,
     pub updated_at: Option<i64>,

@@ -68,6 +68,8 @@ pub struct Owners {
     pub tags: Vec<Arc<Live<TagRow>>>,
     /// The end user's budget row (its rpm/tpm limits).
     pub end_user_budget: Option<Arc<Live<BudgetRow>>>,
+    /// The key's budget row (its `soft_budget`, as LiteLLM links it).
+    pub key_budget: Option<Arc<Live<BudgetRow>>>,
     /// The rate-limit scopes the call counts against.
     pub limits: Vec<Scope>,
 }
@@ -214,6 +216,9 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
         if let Some(u) = &key.row.user_id {
             owners.user = state.keys.user(store, u).await.map_err(unavailable)?;
         }
+        if let Some(b) = &key.row.budget_id {
+            owners.key_budget = state.keys.budget(store, b).await.map_err(unavailable)?;
+        }
     }
     let org_id = key.row.organization_id.clone().or_else(|| {
         owners
@@ -338,7 +343,11 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
     if let Some(key) = &auth.key {
         let before = key.add_spend(cost);
         let r = &key.row;
-        let soft = r.metadata["soft_budget"].as_f64();
+        let soft = owners
+            .key_budget
+            .as_ref()
+            .and_then(|b| b.row.soft_budget)
+            .or_else(|| r.metadata["soft_budget"].as_f64());
         let info = || {
             json!({"spend": before + cost, "max_budget": r.max_budget, "soft_budget": soft,
                    "token": r.token, "user_id": r.user_id, "team_id": r.team_id,

@@ -10,6 +10,7 @@ use llmgate_store::{now_ms, Store};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::entities::set_key_soft_budget;
 use super::proxy::parse_body;
 use crate::auth::{abbreviate, hash_key, AuthContext};
 use crate::error::GatewayError;
@@ -113,7 +114,6 @@ impl KeyFields {
             ("tags", self.tags.map(|t| json!(t))),
             ("model_rpm_limit", self.model_rpm_limit),
             ("model_tpm_limit", self.model_tpm_limit),
-            ("soft_budget", self.soft_budget.map(|b| json!(b))),
         ] {
             if let Some(v) = v {
                 metadata.insert(k.into(), v);
@@ -220,10 +220,15 @@ pub async fn generate(
             parse_body(&body)?
         };
         let custom = fields.key.clone();
+        let soft = soft_budget(&fields)?;
         let mut template = KeyRow::default();
         fields.apply(&mut template)?;
+        if let Some(sb) = soft {
+            set_key_soft_budget(&state, store, &mut template.budget_id, sb).await?;
+        }
         let (secret, row) = generate_key(&state, store, custom, template).await?;
         let mut out = public(&row, 0.0);
+        out["soft_budget"] = json!(soft);
         out["key"] = json!(secret);
         out["token"] = json!(row.token);
         out["token_id"] = json!(row.token);
@@ -305,9 +310,38 @@ pub async fn update(
                 "the key value cannot be changed; use /key/regenerate".into(),
             ));
         }
-        change_key(&state, store, &b.key, |row| fields.apply(row)).await
+        let soft = soft_budget(&fields)?;
+        let res = change_key(&state, store, &b.key, |row| fields.apply(row)).await?;
+        let Some(sb) = soft else { return Ok(res) };
+        // The soft budget lives in the key's budget row (created on first use).
+        let mut row = store
+            .get_key(&token_of(&b.key))
+            .await
+            .map_err(db)?
+            .ok_or_else(|| {
+                GatewayError::NotFound(format!("Key not found: {}", abbreviate(&b.key)))
+            })?;
+        let before = row.budget_id.clone();
+        set_key_soft_budget(&state, store, &mut row.budget_id, sb).await?;
+        if row.budget_id != before {
+            store.update_key(&row).await.map_err(db)?;
+        }
+        let k = state.keys.put(row);
+        let mut out = public(&k.row, k.spend());
+        out["soft_budget"] = json!(sb);
+        Ok(Json(out).into_response())
     })
     .await
+}
+
+/// A valid `soft_budget` from the body, if any.
+fn soft_budget(f: &KeyFields) -> Result<Option<f64>, GatewayError> {
+    match f.soft_budget {
+        Some(b) if !b.is_finite() || b < 0.0 => Err(GatewayError::BadRequest(format!(
+            "soft_budget must be a non-negative finite number. Received: {b}"
+        ))),
+        other => Ok(other),
+    }
 }
 
 /// Loads a key (by secret or hash), changes it, writes it back and refreshes the cache.

@@ -52,6 +52,21 @@ impl BudgetFields {
     }
 }
 
+/// A key's `soft_budget`, kept as LiteLLM keeps it: in a `LiteLLM_BudgetTable` row linked by
+/// the key's `budget_id` (created, or updated in place).
+pub(crate) async fn set_key_soft_budget(
+    state: &AppState,
+    store: &Store,
+    budget_id: &mut Option<String>,
+    soft_budget: f64,
+) -> Result<(), GatewayError> {
+    let fields = BudgetFields {
+        soft_budget: Some(soft_budget),
+        ..BudgetFields::default()
+    };
+    apply_inline_budget(state, store, budget_id, fields).await
+}
+
 /// Limits given inline (`max_budget` on a customer or tag) live in a budget row, as in LiteLLM:
 /// the row's own budget is updated, or one is created and linked.
 pub(super) async fn apply_inline_budget(
