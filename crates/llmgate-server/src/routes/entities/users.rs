@@ -136,8 +136,14 @@ pub async fn user_info(
     Query(q): Query<UserQuery>,
 ) -> Response {
     run(async {
-        let store = admin_store(&state, &auth, "/user/info")?;
-        let id = q.user_id.ok_or_else(|| bad("user_id is required (?user_id=...)"))?;
+        // A user's own key may read its user (the default without `user_id`), as in LiteLLM.
+        let own = auth.key.as_ref().and_then(|k| k.row.user_id.clone());
+        let id = q.user_id.clone().or(own.clone()).ok_or_else(|| bad("user_id is required (?user_id=...)"))?;
+        let store = if !auth.is_admin() && own.as_deref() == Some(id.as_str()) {
+            state.store.as_ref().ok_or(GatewayError::NoDb)?
+        } else {
+            admin_store(&state, &auth, "/user/info")?
+        };
         let u = state.keys.user(store, &id).await.map_err(db)?.ok_or_else(|| not_found("User", &id))?;
         let (keys, _) = store.list_keys(&KeyFilter { user_id: Some(id.clone()), ..Default::default() }, 1, 1000).await.map_err(db)?;
         let keys: Vec<Value> = keys.iter().map(|k| json!({"token": k.token, "key_alias": k.key_alias, "key_name": k.key_name, "spend": k.spend, "models": k.models})).collect();
