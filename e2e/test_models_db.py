@@ -100,6 +100,14 @@ def test_models_in_the_database(mock, tmp_path, database):
         assert last_upstream(mock)["headers"]["authorization"] == "Bearer sk-upstream-db-2"
         status, row = admin(gw, "PATCH", f"/model/{model_id}/update", {"model_name": "renamed"})
         assert status == 200 and row["model_name"] == "renamed"
+        admin(gw, "PATCH", f"/model/{model_id}/update", {"litellm_params": {"organization": "org-x"}})
+        assert "organization" in stored_params(env, pg_url, model_id)
+        status, row = admin(gw, "PATCH", f"/model/{model_id}/update", {"litellm_params_to_remove": ["organization"]})
+        assert status == 200 and "organization" not in stored_params(env, pg_url, model_id)
+        # Models from the config are edited in the config.
+        demo_id = next(m["model_info"]["id"] for m in admin(gw, "GET", "/model/info")[1]["data"] if m["model_name"] == "demo")
+        status, err = admin(gw, "POST", "/model/update", {"model_info": {"id": demo_id}, "litellm_params": {"api_key": "x"}})
+        assert status == 400 and "Model in config" in err["error"]["message"]
         chat(gw, "renamed")
 
         # Survives a restart.

@@ -181,13 +181,17 @@ pub(crate) fn statements(
     let k = key;
     let now = crate::now_ms();
     let text = |v: &Option<String>| Param::Text(v.clone());
+    // LiteLLM writes '' for a missing value in its conflict-key columns (NULLs never conflict),
+    // so rows written by either gateway add up in the same place.
+    let key_text = |v: &Option<String>| Param::Text(Some(v.clone().unwrap_or_default()));
     let mut ident: Vec<(&str, Param)> = vec![
         (d.entity, text(&k.entity)),
         ("date", Param::Text(Some(k.date.clone()))),
         ("api_key", Param::Text(Some(k.api_key.clone()))),
-        ("model", text(&k.model)),
-        ("custom_llm_provider", text(&k.provider)),
-        ("endpoint", text(&k.endpoint)),
+        ("model", key_text(&k.model)),
+        ("custom_llm_provider", key_text(&k.provider)),
+        ("mcp_namespaced_tool_name", Param::Text(Some(String::new()))),
+        ("endpoint", key_text(&k.endpoint)),
     ];
     ident.retain(|(c, _)| store.has_column(d.table, c));
     let mut sums: Vec<(&str, Param)> = m.fields().into_iter().collect();
@@ -292,7 +296,7 @@ pub struct DailyFilter {
 }
 
 impl Store {
-    /// Roll-up rows of `d` matching `f`, by date.
+    /// Roll-up rows of `d` matching `f`, newest day first (LiteLLM pages them in this order).
     pub async fn daily_rows(&self, d: Daily, f: &DailyFilter) -> Result<Vec<DailyRow>, StoreError> {
         let cols: Columns = &[
             ("entity", Kind::Text),
@@ -348,7 +352,7 @@ impl Store {
             }
         }
         let sql = format!(
-            "SELECT {} FROM \"{}\" WHERE {} ORDER BY \"date\"",
+            "SELECT {} FROM \"{}\" WHERE {} ORDER BY \"date\" DESC, \"id\"",
             select.join(", "),
             d.table,
             conds.join(" AND ")

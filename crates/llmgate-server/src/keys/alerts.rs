@@ -17,7 +17,10 @@ pub fn crossed(before: f64, cost: f64, threshold: Option<f64>) -> bool {
 /// `info` holds LiteLLM's `CallInfo` fields.
 pub fn send(state: &AppState, event: &'static str, group: &'static str, mut info: Value) {
     let message = match event {
-        "soft_budget_crossed" => format!("Total Soft Budget:`{}`", info["soft_budget"]),
+        "soft_budget_crossed" => format!(
+            "Soft Budget Crossed: Total Soft Budget:`{}`",
+            info["soft_budget"]
+        ),
         _ => format!("Budget Crossed\n Total Budget:`{}`", info["max_budget"]),
     };
     info["event"] = json!(event);

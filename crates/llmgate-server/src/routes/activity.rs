@@ -56,7 +56,7 @@ pub async fn user(
             (Some(me), Some(u)) if me == u => vec![me],
             _ => {
                 return GatewayError::Forbidden {
-                    message: "You can only view your own activity; pass your user_id".into(),
+                    message: "Non-admin users can only view their own spend data.".into(),
                     kind: "auth_error",
                 }
                 .into_response()
@@ -125,18 +125,21 @@ async fn serve(
         };
         for d in [&start, &end] {
             if d.len() != 10 || llmgate_store::time::day_ms(d).is_none() {
-                return Err(GatewayError::BadRequest(format!(
-                    "invalid date '{d}': use YYYY-MM-DD"
-                )));
+                return Err(GatewayError::BadRequest(
+                    "start_date and end_date must be valid YYYY-MM-DD dates".into(),
+                ));
             }
         }
         if start > end {
             return Err(GatewayError::BadRequest(
-                "start_date must be on or before end_date".into(),
+                "end_date must be on or after start_date".into(),
             ));
         }
         let page = q.page.unwrap_or(1);
-        let size = q.page_size.unwrap_or(50);
+        // LiteLLM's defaults: 50 rows for users, 10 for the others.
+        let size = q
+            .page_size
+            .unwrap_or(if table == daily::USER { 50 } else { 10 });
         if page < 1 || !(1..=1000).contains(&size) {
             return Err(GatewayError::BadRequest(
                 "page must be >= 1 and page_size between 1 and 1000".into(),
@@ -163,7 +166,8 @@ async fn serve(
             .take(size as usize)
             .collect();
         let keys = key_metadata(&state, store, &page_rows).await;
-        Ok(Json(build(&page_rows, &keys, page, size, total)).into_response())
+        let entities = entity_metadata(&state, store, table, &page_rows).await;
+        Ok(Json(build(&page_rows, &keys, &entities, page, size, total)).into_response())
     })
     .await
 }
@@ -191,6 +195,38 @@ async fn key_metadata(
             _ => json!({"key_alias": null, "team_id": null, "user_id": null, "key_exists": false}),
         };
         out.insert(r.api_key.clone(), meta);
+    }
+    out
+}
+
+/// What LiteLLM shows of an entity: a user's email and alias, a team's alias.
+async fn entity_metadata(
+    state: &AppState,
+    store: &Store,
+    table: Daily,
+    rows: &[&DailyRow],
+) -> HashMap<String, Value> {
+    let mut out = HashMap::new();
+    for id in rows.iter().filter_map(|r| r.entity.as_ref()) {
+        if out.contains_key(id) {
+            continue;
+        }
+        let meta = if table == daily::USER {
+            match state.keys.user(store, id).await {
+                Ok(Some(u)) => {
+                    json!({"user_email": u.row.user_email, "user_alias": u.row.user_alias})
+                }
+                _ => json!({}),
+            }
+        } else if table == daily::TEAM {
+            match state.keys.team(store, id).await {
+                Ok(Some(t)) => json!({"team_alias": t.row.team_alias}),
+                _ => json!({}),
+            }
+        } else {
+            json!({})
+        };
+        out.insert(id.clone(), meta);
     }
     out
 }
@@ -263,6 +299,7 @@ struct Day {
 fn build(
     rows: &[&DailyRow],
     keys: &HashMap<String, Value>,
+    entities: &HashMap<String, Value>,
     page: u64,
     size: u64,
     total_rows: u64,
@@ -273,16 +310,22 @@ fn build(
         totals.add(&r.metrics);
         let d = days.entry(r.date.as_str()).or_default();
         d.metrics.add(&r.metrics);
-        if let Some(m) = r.model.as_ref().filter(|m| !m.is_empty()) {
-            d.models.entry(m.clone()).or_default().add(r);
-        }
-        if let Some(g) = r.model_group.as_ref().or(r.model.as_ref()) {
-            d.model_groups.entry(g.clone()).or_default().add(r);
-        }
-        let provider = r
-            .custom_llm_provider
-            .clone()
-            .unwrap_or_else(|| "unknown".into());
+        // LiteLLM's bucket names for missing values.
+        let some = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let model = some(&r.model);
+        d.models
+            .entry(model.clone().unwrap_or_else(|| "unknown-model".into()))
+            .or_default()
+            .add(r);
+        d.model_groups
+            .entry(
+                some(&r.model_group)
+                    .or(model)
+                    .unwrap_or_else(|| "unknown-model-group".into()),
+            )
+            .or_default()
+            .add(r);
+        let provider = some(&r.custom_llm_provider).unwrap_or_else(|| "unknown".into());
         d.providers.entry(provider).or_default().add(r);
         if let Some(e) = r.endpoint.as_ref().filter(|e| !e.is_empty()) {
             d.endpoints.entry(e.clone()).or_default().add(r);
@@ -297,6 +340,14 @@ fn build(
     let group = |m: &BTreeMap<String, Bucket>| -> Map<String, Value> {
         m.iter()
             .map(|(k, b)| (k.clone(), b.to_json(keys, json!({}))))
+            .collect()
+    };
+    let entities_of = |m: &BTreeMap<String, Bucket>| -> Map<String, Value> {
+        m.iter()
+            .map(|(k, b)| {
+                let meta = entities.get(k).cloned().unwrap_or(json!({}));
+                (k.clone(), b.to_json(keys, meta))
+            })
             .collect()
     };
     let results: Vec<Value> = days
@@ -328,7 +379,7 @@ fn build(
                     "providers": providers,
                     "endpoints": group(&d.endpoints),
                     "api_keys": api_keys,
-                    "entities": group(&d.entities),
+                    "entities": entities_of(&d.entities),
                     "guardrails": {},
                 },
             })

@@ -17,8 +17,37 @@ pub async fn liveliness() -> Json<Value> {
 }
 
 /// As LiteLLM 1.110 answers without a database; the storage issue fills `db`.
-pub async fn readiness(State(_state): State<AppState>) -> Json<Value> {
-    Json(json!({"status": "healthy", "db": "Not connected"}))
+/// `db`: "Not connected" (none configured), "connected", or "disconnected" — then 503, as
+/// LiteLLM answers, unless `general_settings.allow_requests_on_db_unavailable` says the
+/// instance keeps serving without it (llmgate does: known keys and journaled spend).
+pub async fn readiness(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(store) = &state.store else {
+        return Json(json!({"status": "healthy", "db": "Not connected"})).into_response();
+    };
+    let up = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), store.ping()).await,
+        Ok(Ok(()))
+    );
+    if up {
+        return Json(json!({"status": "healthy", "db": "connected"})).into_response();
+    }
+    let allowed = state
+        .config
+        .general_settings
+        .extra
+        .get("allow_requests_on_db_unavailable")
+        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+    let status = if allowed {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"status": "healthy", "db": "disconnected"})),
+    )
+        .into_response()
 }
 
 /// Probes each deployment with a one-token call, concurrently, bounded by a timeout.

@@ -226,10 +226,12 @@ fn writable<'a>(
     Ok(store)
 }
 
-/// What `/model/new` and `/model/update` take.
+/// What `/model/new` and `/model/update` take (`PATCH` also `litellm_params_to_remove`).
 #[derive(Deserialize)]
 struct ModelBody {
     model_name: Option<String>,
+    #[serde(default)]
+    litellm_params_to_remove: Vec<String>,
     #[serde(default)]
     litellm_params: Option<Map<String, Value>>,
     #[serde(default)]
@@ -355,15 +357,24 @@ async fn update_model(
             .iter()
             .any(|d| d.id == id && !d.db_model);
         return Err(if in_config {
-            GatewayError::BadRequest(format!(
-                "Model with id={id} is defined in the config file; edit the config to change it"
-            ))
+            GatewayError::BadRequest(
+                "Can't edit model. Model in config. Store model in db via `/model/new`. to edit."
+                    .into(),
+            )
         } else {
             GatewayError::BadRequest(format!("Model with id={id} not found in db"))
         });
     };
     let salt = state.salt.as_ref().expect("checked by writable");
     let mut params = row.litellm_params.as_object().cloned().unwrap_or_default();
+    for k in &b.litellm_params_to_remove {
+        if k == "model" {
+            return Err(GatewayError::BadRequest(
+                "litellm_params.model cannot be removed".into(),
+            ));
+        }
+        params.remove(k);
+    }
     for (k, v) in b.litellm_params.unwrap_or_default() {
         if !v.is_null() {
             params.insert(k, v);
