@@ -55,7 +55,10 @@ def test_key_user_team_and_end_user_limits(mock, tmp_path):
     try:
         fresh_window()
         _, k = admin(gw, "POST", "/key/generate", {"rpm_limit": 2})
-        chat(k["key"], gw)
+        raw = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0).chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        assert raw.headers["x-ratelimit-api_key-limit-requests"] == "2"
+        assert raw.headers["x-ratelimit-api_key-remaining-requests"] == "1"
         chat(k["key"], gw)
         e = refused(k["key"], gw)
         assert e.status_code == 429

@@ -110,6 +110,8 @@ pub struct ModelBudget {
 pub struct Slot {
     limiter: Arc<Limiter>,
     key: Option<String>,
+    /// LiteLLM's `x-ratelimit-api_key-*` headers for the key's limits after this request.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Drop for Slot {
@@ -173,6 +175,7 @@ impl Limiter {
         parallel: Option<(&str, i64)>,
     ) -> Result<Slot, GatewayError> {
         let window = window_of(llmgate_store::now_ms());
+        let mut headers = Vec::new();
         {
             let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
             for s in scopes {
@@ -192,6 +195,26 @@ impl Limiter {
             for s in scopes.iter().filter(|s| s.rpm.is_some() || s.tpm.is_some()) {
                 if let Some(c) = counters.get_mut(&s.key()) {
                     c.pending_requests += 1;
+                    if s.kind == "api_key" {
+                        if let Some(rpm) = s.rpm {
+                            headers.push((
+                                "x-ratelimit-api_key-limit-requests".into(),
+                                rpm.to_string(),
+                            ));
+                            headers.push((
+                                "x-ratelimit-api_key-remaining-requests".into(),
+                                (rpm - c.requests()).max(0).to_string(),
+                            ));
+                        }
+                        if let Some(tpm) = s.tpm {
+                            headers
+                                .push(("x-ratelimit-api_key-limit-tokens".into(), tpm.to_string()));
+                            headers.push((
+                                "x-ratelimit-api_key-remaining-tokens".into(),
+                                (tpm - c.tokens()).max(0).to_string(),
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -199,6 +222,7 @@ impl Limiter {
             return Ok(Slot {
                 limiter: self.clone(),
                 key: None,
+                headers,
             });
         };
         self.parallel_seen
@@ -229,6 +253,7 @@ impl Limiter {
         Ok(Slot {
             limiter: self.clone(),
             key: Some(key.to_string()),
+            headers,
         })
     }
 

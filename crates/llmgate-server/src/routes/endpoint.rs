@@ -182,7 +182,7 @@ async fn handle<E: Endpoint>(
         return error_response(e, None);
     }
     let (scopes, parallel) = access::limit_scopes(auth.key.as_deref(), &owners, &group);
-    let slot = match state
+    let mut slot = match state
         .limiter
         .admit(&scopes, parallel.as_ref().map(|(k, n)| (k.as_str(), *n)))
     {
@@ -190,6 +190,7 @@ async fn handle<E: Endpoint>(
         Err(e) => return error_response(e, None),
     };
     owners.limits = scopes;
+    let limit_headers = std::mem::take(&mut slot.headers);
     // With spend tracking, a stream is priced from the upstream's usage chunk.
     let client_wants_usage = if state.spend.is_some() && req.is_stream() {
         req.ask_usage()
@@ -211,7 +212,7 @@ async fn handle<E: Endpoint>(
             Ok((stream, meta)) => {
                 let dep = meta.deployment.clone();
                 let meta_for_spend = meta.clone();
-                sse_response(stream, &meta, move |c: &mut E::Chunk| {
+                let res = sse_response(stream, &meta, move |c: &mut E::Chunk| {
                     // The parallel slot is held until the stream ends.
                     let _slot = &slot;
                     E::finish_chunk(c, &group, &dep);
@@ -228,7 +229,8 @@ async fn handle<E: Endpoint>(
                         return client_wants_usage;
                     }
                     true
-                })
+                });
+                with_headers(res, &limit_headers)
             }
             Err((e, meta)) => {
                 if let Some(m) = &meta {
@@ -265,7 +267,7 @@ async fn handle<E: Endpoint>(
             };
             access::record(&state, &auth, &owners, call);
             drop(slot);
-            json_response(&answer, &meta, cost)
+            with_headers(json_response(&answer, &meta, cost), &limit_headers)
         }
         Err((e, meta)) => {
             if let Some(m) = &meta {
@@ -282,6 +284,19 @@ async fn handle<E: Endpoint>(
             error_response(e, meta.as_ref())
         }
     }
+}
+
+/// Adds LiteLLM's rate-limit headers to a successful answer.
+fn with_headers(mut res: Response, headers: &[(String, String)]) -> Response {
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            axum::http::HeaderName::try_from(k.as_str()),
+            axum::http::HeaderValue::try_from(v.as_str()),
+        ) {
+            res.headers_mut().insert(k, v);
+        }
+    }
+    res
 }
 
 impl Endpoint for ChatCompletionRequest {
