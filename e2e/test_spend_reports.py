@@ -99,6 +99,10 @@ def test_daily_activity_and_spend_report(mock, tmp_path, database):  # noqa: F81
         _, rep = admin(gw, "GET", f"/global/spend/report?start_date={today}&end_date={today}&group_by=customer")
         customers = {c["customer"]: c["total_spend"] for c in rep[0]["customers"]}
         assert close(customers["cust-rep"], 3 * logs[0]["spend"])
+        _, rep = admin(gw, "GET", f"/global/spend/report?start_date={today}&end_date={today}&team_id=t-rep&customer_id=cust-rep")
+        [tc] = rep[0]["teams_customers"]
+        assert tc["team_name"] == "reporting" and tc["customer"] == "cust-rep"
+        assert close(tc["total_spend"], 3 * logs[0]["spend"])
         _, rep = admin(gw, "GET", f"/global/spend/report?start_date={today}&end_date={today}&api_key={k['key']}")
         assert rep[0]["api_key"] == k["token"]
 

@@ -132,25 +132,23 @@ pub async fn report(
         if by_key {
             return Ok(Json(report_by_key(&rows)).into_response());
         }
+        let team_names = team_aliases(&state, store, &rows).await?;
+        let team_name = |r: &ReportRow| {
+            r.team_id
+                .as_ref()
+                .and_then(|t| team_names.get(t).cloned().flatten())
+                .unwrap_or_else(|| "Unassigned Team".into())
+        };
+        if q.team_id.is_some() && q.customer_id.is_some() {
+            // LiteLLM's answer for one team's one customer: both names per group.
+            let out = report_by_day(&rows, "teams_customers", "team_name", team_name);
+            return Ok(
+                Json(with_customer(out, q.customer_id.as_deref().unwrap_or(""))).into_response(),
+            );
+        }
         match q.group_by.as_deref().unwrap_or("team") {
             "team" => {
-                let mut names = std::collections::HashMap::new();
-                for r in &rows {
-                    if let Some(t) = &r.team_id {
-                        if !names.contains_key(t) {
-                            let team = state.keys.team(store, t).await.map_err(db)?;
-                            let alias = team.and_then(|t| t.row.team_alias.clone());
-                            names.insert(t.clone(), alias);
-                        }
-                    }
-                }
-                let name = |r: &ReportRow| {
-                    r.team_id
-                        .as_ref()
-                        .and_then(|t| names.get(t).cloned().flatten())
-                        .unwrap_or_else(|| "Unassigned Team".into())
-                };
-                Ok(Json(report_by_day(&rows, "teams", "team_name", name)).into_response())
+                Ok(Json(report_by_day(&rows, "teams", "team_name", team_name)).into_response())
             }
             "customer" => Ok(Json(report_by_day(&rows, "customers", "customer", |r| {
                 r.end_user.clone().unwrap_or_default()
@@ -162,6 +160,32 @@ pub async fn report(
         }
     })
     .await
+}
+
+/// Team aliases of the teams in `rows` (from the cache).
+async fn team_aliases(
+    state: &AppState,
+    store: &llmgate_store::Store,
+    rows: &[ReportRow],
+) -> Result<std::collections::HashMap<String, Option<String>>, GatewayError> {
+    let mut names = std::collections::HashMap::new();
+    for t in rows.iter().filter_map(|r| r.team_id.as_ref()) {
+        if !names.contains_key(t) {
+            let team = state.keys.team(store, t).await.map_err(db)?;
+            names.insert(t.clone(), team.and_then(|t| t.row.team_alias.clone()));
+        }
+    }
+    Ok(names)
+}
+
+/// Adds `customer` to every `teams_customers` entry.
+fn with_customer(mut report: Value, customer: &str) -> Value {
+    for day in report.as_array_mut().into_iter().flatten() {
+        for e in day["teams_customers"].as_array_mut().into_iter().flatten() {
+            e["customer"] = json!(customer);
+        }
+    }
+    report
 }
 
 /// `[{api_key, total_cost, total_input_tokens, total_output_tokens, model_details: [...]}]`,
