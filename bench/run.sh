@@ -55,6 +55,18 @@ PIDS+=($!)
 wait_up "http://127.0.0.1:$GW_PORT/health/liveliness"
 
 TARGETS=("mock-direct $MOCK_PORT sk-upstream" "llmgate $GW_PORT $MASTER")
+if [ "${BENCH_VKEY:-0}" = 1 ]; then
+  # The path real traffic takes: a virtual key with a user, a team, a budget and rpm/tpm limits
+  # (high enough never to refuse), so key lookup, budget and limit checks and spend
+  # attribution are all on the measured path.
+  auth=(-H "Authorization: Bearer $MASTER" -H 'content-type: application/json')
+  curl -sf "${auth[@]}" "http://127.0.0.1:$GW_PORT/team/new" -d '{"team_id":"bench-team","max_budget":1000000}' >/dev/null
+  curl -sf "${auth[@]}" "http://127.0.0.1:$GW_PORT/user/new" -d '{"user_id":"bench-user","auto_create_key":false}' >/dev/null
+  VKEY="$(curl -sf "${auth[@]}" "http://127.0.0.1:$GW_PORT/key/generate" \
+    -d '{"team_id":"bench-team","user_id":"bench-user","max_budget":1000000,"rpm_limit":100000000,"tpm_limit":100000000000}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
+  TARGETS+=("llmgate-vkey $GW_PORT $VKEY")
+fi
 if [ "${BENCH_LITELLM:-0}" = 1 ]; then
   VENV="${BENCH_LITELLM_VENV:-$HOME/.cache/llmgate/litellm-venv}"
   if [ ! -x "$VENV/bin/litellm" ]; then
