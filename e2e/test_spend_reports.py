@@ -83,7 +83,18 @@ def test_daily_activity_and_spend_report(mock, tmp_path, database):  # noqa: F81
         own = admin_as(gw, k["key"], f"/user/daily/activity?start_date={today}&end_date={today}")
         assert own[0] == 200 and close(own[1]["metadata"]["total_spend"], total)
         assert admin_as(gw, k["key"], f"/user/daily/activity?start_date={today}&end_date={today}&user_id=someone")[0] == 403
-        assert admin_as(gw, k["key"], f"/team/daily/activity?start_date={today}&end_date={today}")[0] == 401
+        # Its team's activity, limited to its own keys (it is not a team admin); not other teams.
+        status, mine = admin_as(gw, k["key"], f"/team/daily/activity?start_date={today}&end_date={today}")
+        assert status == 200 and close(mine["metadata"]["total_spend"], total)
+        assert set(mine["results"][0]["breakdown"]["api_keys"]) == {k["token"]}
+        status, err = admin_as(gw, k["key"], f"/team/daily/activity?start_date={today}&end_date={today}&team_ids=other-team")
+        assert status == 404 and "User does not belong to Team= other-team" in err["error"]["message"]
+        # Tags: only its own keys' rows; another key sees none of them.
+        status, tagged = admin_as(gw, k["key"], f"/tag/daily/activity?start_date={today}&end_date={today}&tags=reports")
+        assert status == 200 and close(tagged["metadata"]["total_spend"], total)
+        _, stranger = admin(gw, "POST", "/key/generate", {})
+        assert admin_as(gw, stranger["key"], f"/tag/daily/activity?start_date={today}&end_date={today}&tags=reports")[1]["results"] == []
+        assert admin_as(gw, k["key"], f"/organization/daily/activity?start_date={today}&end_date={today}")[0] == 401
 
         # /global/spend/report in its three groupings.
         _, rep = admin(gw, "GET", f"/global/spend/report?start_date={today}&end_date={today}")

@@ -293,6 +293,8 @@ pub struct DailyFilter {
     pub entities: Vec<String>,
     pub model: Option<String>,
     pub api_key: Option<String>,
+    /// Only rows of these keys (a caller who may see only its own keys); None: any key.
+    pub only_keys: Option<Vec<String>>,
 }
 
 impl Store {
@@ -344,6 +346,17 @@ impl Store {
                 list.push(p(params.len()));
             }
             conds.push(format!("\"{}\" IN ({})", d.entity, list.join(", ")));
+        }
+        if let Some(keys) = &f.only_keys {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut list = Vec::new();
+            for k in keys {
+                params.push(Param::Text(Some(k.clone())));
+                list.push(p(params.len()));
+            }
+            conds.push(format!("\"api_key\" IN ({})", list.join(", ")));
         }
         for (col, v) in [("model", &f.model), ("api_key", &f.api_key)] {
             if let Some(v) = v {

@@ -64,16 +64,88 @@ pub async fn user(
         },
         (_, requested) => requested.into_iter().collect(),
     };
-    serve(state, auth, daily::USER, entities, q, false).await
+    serve(state, auth, daily::USER, entities, q, Some(None)).await
 }
 
+/// Admins see every team. Anyone else sees only teams their user (or key) belongs to (404
+/// otherwise, as LiteLLM), and only their own keys' rows unless they admin every team asked.
 pub async fn team(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
     Query(q): Query<ActivityQuery>,
 ) -> Response {
-    let ids = list(&q.team_ids);
-    serve(state, auth, daily::TEAM, ids, q, true).await
+    let mut ids = list(&q.team_ids);
+    if auth.is_admin() {
+        return serve(state, auth, daily::TEAM, ids, q, None).await;
+    }
+    let scoped = async {
+        let store = state.store.as_ref().ok_or(GatewayError::NoDb)?;
+        let key = auth.key.as_ref().ok_or(GatewayError::NoDb)?;
+        let uid = key.row.user_id.clone();
+        let user = match &uid {
+            Some(u) => state.keys.user(store, u).await.map_err(db)?,
+            None => None,
+        };
+        let mut mine: Vec<String> = user.map(|u| u.row.teams.clone()).unwrap_or_default();
+        mine.extend(key.row.team_id.clone());
+        if ids.is_empty() {
+            ids = mine.clone();
+        }
+        let mut admin_of_all = uid.is_some();
+        for id in &ids {
+            let team = state.keys.team(store, id).await.map_err(db)?;
+            let member = mine.contains(id)
+                || team.as_ref().is_some_and(|t| {
+                    uid.as_ref()
+                        .is_some_and(|u| t.row.members.contains(u) || t.row.admins.contains(u))
+                });
+            if !member {
+                return Err(GatewayError::NotFound(format!(
+                    "User does not belong to Team= {id}"
+                )));
+            }
+            let is_admin = team.as_ref().is_some_and(|t| {
+                uid.as_ref().is_some_and(|u| {
+                    t.row.admins.contains(u)
+                        || t.row.members_with_roles.as_array().is_some_and(|m| {
+                            m.iter().any(|m| {
+                                m["user_id"].as_str() == Some(u.as_str())
+                                    && m["role"].as_str() == Some("admin")
+                            })
+                        })
+                })
+            });
+            admin_of_all &= is_admin;
+        }
+        let only = if admin_of_all {
+            None
+        } else {
+            Some(own_keys(store, &auth).await?)
+        };
+        Ok::<_, GatewayError>(only)
+    };
+    match scoped.await {
+        Ok(only) => serve(state, auth, daily::TEAM, ids, q, Some(only)).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The caller's keys: every key of its user, else just the key itself.
+async fn own_keys(store: &Store, auth: &AuthContext) -> Result<Vec<String>, GatewayError> {
+    let Some(key) = &auth.key else {
+        return Ok(Vec::new());
+    };
+    match &key.row.user_id {
+        Some(u) => {
+            let filter = llmgate_store::keys::KeyFilter {
+                user_id: Some(u.clone()),
+                ..Default::default()
+            };
+            let (keys, _) = store.list_keys(&filter, 1, 10_000).await.map_err(db)?;
+            Ok(keys.into_iter().map(|k| k.token).collect())
+        }
+        None => Ok(vec![key.row.token.clone()]),
+    }
 }
 
 pub async fn organization(
@@ -82,7 +154,7 @@ pub async fn organization(
     Query(q): Query<ActivityQuery>,
 ) -> Response {
     let ids = list(&q.organization_ids);
-    serve(state, auth, daily::ORGANIZATION, ids, q, true).await
+    serve(state, auth, daily::ORGANIZATION, ids, q, None).await
 }
 
 pub async fn customer(
@@ -91,16 +163,26 @@ pub async fn customer(
     Query(q): Query<ActivityQuery>,
 ) -> Response {
     let ids = list(&q.end_user_ids);
-    serve(state, auth, daily::END_USER, ids, q, true).await
+    serve(state, auth, daily::END_USER, ids, q, None).await
 }
 
+/// Admins see every key's rows; anyone else only their own keys'.
 pub async fn tag(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
     Query(q): Query<ActivityQuery>,
 ) -> Response {
     let ids = list(&q.tags);
-    serve(state, auth, daily::TAG, ids, q, true).await
+    if auth.is_admin() {
+        return serve(state, auth, daily::TAG, ids, q, None).await;
+    }
+    let Some(store) = state.store.clone() else {
+        return GatewayError::NoDb.into_response();
+    };
+    match own_keys(&store, &auth).await {
+        Ok(keys) => serve(state, auth, daily::TAG, ids, q, Some(Some(keys))).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn serve(
@@ -109,9 +191,12 @@ async fn serve(
     table: Daily,
     entities: Vec<String>,
     q: ActivityQuery,
-    admin_only: bool,
+    // None: admins only. Some(None): the caller may see these entities' rows of any key;
+    // Some(Some(keys)): only the rows of these keys.
+    scope: Option<Option<Vec<String>>>,
 ) -> Response {
     run(async {
+        let admin_only = scope.is_none();
         if admin_only && !auth.is_admin() {
             return Err(GatewayError::Auth(
                 "Authentication Error, only the proxy admin can view this activity".into(),
@@ -150,6 +235,7 @@ async fn serve(
             end_date: end,
             entities,
             model: q.model.clone(),
+            only_keys: scope.flatten(),
             api_key: q.api_key.as_ref().map(|k| {
                 if k.starts_with("sk-") {
                     hash_key(k)
