@@ -196,7 +196,20 @@ def test_admin_keys_access_groups_alerts_and_unknown_keys(mock, tmp_path):
         time.sleep(0.3)
         [ev] = Hook.events
         assert ev["event"] == "soft_budget_crossed" and ev["event_group"] == "key"
+        assert ev["event_message"] == "Soft Budget Crossed: Total Soft Budget:`0.0001`"
         assert ev["token"] == made["token"] and ev["soft_budget"] == 0.0001 and ev["spend"] >= 0.0001
+
+        # A team's soft budget alerts too.
+        admin(gw, "POST", "/team/new", {"team_id": "soft-team", "soft_budget": 0.0001})
+        _, tk = admin(gw, "POST", "/key/generate", {"team_id": "soft-team"})
+        tc = openai.OpenAI(base_url=gw.base, api_key=tk["key"], max_retries=0)
+        for _ in range(2):
+            tc.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        deadline = time.time() + 5
+        while len(Hook.events) < 2:
+            assert time.time() < deadline, "no team webhook event"
+            time.sleep(0.1)
+        assert Hook.events[1]["event_group"] == "team" and Hook.events[1]["team_id"] == "soft-team"
 
         # Unknown keys: refused; a key written to the database by another instance works soon after.
         import hashlib

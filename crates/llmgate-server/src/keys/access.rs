@@ -368,10 +368,16 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
     }
     if let Some(t) = &owners.team {
         let before = t.add_spend(cost);
+        let info = || {
+            json!({"spend": before + cost, "max_budget": t.row.max_budget,
+                   "soft_budget": t.row.soft_budget,
+                   "team_id": t.row.team_id, "team_alias": t.row.team_alias})
+        };
+        if alerts::crossed(before, cost, t.row.soft_budget) {
+            alerts::send(state, "soft_budget_crossed", "team", info());
+        }
         if alerts::crossed(before, cost, t.row.max_budget) {
-            let info = json!({"spend": before + cost, "max_budget": t.row.max_budget,
-                              "team_id": t.row.team_id, "team_alias": t.row.team_alias});
-            alerts::send(state, "budget_crossed", "team", info);
+            alerts::send(state, "budget_crossed", "team", info());
         }
     }
     if let Some(u) = &owners.user {

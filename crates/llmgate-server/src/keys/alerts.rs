@@ -1,5 +1,5 @@
 //! Budget alerts, as LiteLLM's webhook alerting sends them: when a call takes a key, user or
-//! team across its `soft_budget` (`soft_budget_crossed`, keys) or `max_budget`
+//! team across its `soft_budget` (`soft_budget_crossed`, keys and teams) or `max_budget`
 //! (`budget_crossed`), the event is logged and, with `general_settings.alerting: ["webhook"]`,
 //! POSTed to `WEBHOOK_URL` as LiteLLM's `WebhookEvent` JSON. Sent off the request path, once
 //! per crossing; nothing is blocked by a soft budget.
