@@ -137,3 +137,20 @@ def admin_as(gw, key, path):
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+def test_disable_error_logs_keeps_failures_out(mock, tmp_path):
+    from conftest import MASTER, Gateway, models_yaml
+    cfg = models_yaml(mock) + f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n  disable_error_logs: true\n"
+    gw = Gateway(tmp_path, cfg, env={"UPSTREAM_KEY": "sk-up", "LLMGATE_DB_PATH": str(tmp_path / "k.db")}).wait_ready()
+    try:
+        _, k = admin(gw, "POST", "/key/generate", {})
+        client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="limited", messages=[{"role": "user", "content": "Hi"}])
+        time.sleep(2.5)
+        _, logs = admin(gw, "GET", f"/spend/logs?api_key={k['key']}")
+        assert [l["status"] for l in logs] == ["success"]
+    finally:
+        gw.stop()

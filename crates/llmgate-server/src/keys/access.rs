@@ -410,7 +410,16 @@ pub fn record_failure(
     error: &GatewayError,
 ) {
     let Some(writer) = &state.spend else { return };
-    writer.record(spend_log(auth, owners, call, 0.0, Some(error)));
+    // LiteLLM's switch for not logging failures.
+    let disabled = state
+        .config
+        .general_settings
+        .extra
+        .get("disable_error_logs")
+        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+    if !disabled {
+        writer.record(spend_log(auth, owners, call, 0.0, Some(error)));
+    }
 }
 
 fn spend_log(
