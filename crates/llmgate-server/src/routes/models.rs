@@ -118,27 +118,28 @@ fn model_info(d: &Deployment) -> Value {
     })
 }
 
-/// The database's models as config entries: params decrypted, `model_info.id` = `model_id`.
-/// A row that cannot be read is skipped (and logged), never fatal: the rest still serve.
-pub async fn load_db_models(
-    state: &AppState,
-    store: &Store,
-) -> Result<Vec<ModelEntry>, GatewayError> {
-    let (rows, _) = MODELS
+/// The database's model rows.
+async fn db_rows(store: &Store) -> Result<Vec<ModelRow>, GatewayError> {
+    Ok(MODELS
         .list::<ModelRow>(store, &[], 1, 100_000)
         .await
-        .map_err(db)?;
-    Ok(rows
-        .into_iter()
+        .map_err(db)?
+        .0)
+}
+
+/// The rows as config entries: params decrypted, `model_info.id` = `model_id`, blocked ones
+/// left out. A row that cannot be read is skipped (and logged), never fatal.
+fn entries(state: &AppState, rows: &[ModelRow]) -> Vec<ModelEntry> {
+    rows.iter()
         .filter(|r| !r.blocked)
-        .filter_map(|r| match entry_of(state, &r) {
+        .filter_map(|r| match entry_of(state, r) {
             Ok(e) => Some(e),
             Err(e) => {
                 tracing::warn!(model_id = %r.model_id, error = %e, "skipping a stored model");
                 None
             }
         })
-        .collect())
+        .collect()
 }
 
 fn entry_of(state: &AppState, row: &ModelRow) -> Result<ModelEntry, String> {
@@ -166,25 +167,43 @@ fn entry_from_json(
     .map_err(|e| e.to_string())
 }
 
+/// What identifies a version of the stored models.
+fn signature(rows: &[ModelRow]) -> Vec<(String, Option<i64>, bool)> {
+    rows.iter()
+        .map(|r| (r.model_id.clone(), r.updated_at, r.blocked))
+        .collect()
+}
+
 /// Re-reads the database's models and serves them with the config's.
 pub async fn reload(state: &AppState) -> Result<(), GatewayError> {
     let Some(store) = &state.store else {
         return Ok(());
     };
-    let entries = load_db_models(state, store).await?;
-    state.set_db_models(&entries);
+    let rows = db_rows(store).await?;
+    state.set_db_models(&entries(state, &rows));
     Ok(())
 }
 
-/// Keeps this instance's models in step with the database.
+/// Keeps this instance's models in step with the database, rebuilding only on a change.
 pub fn spawn_refresh(state: AppState) {
+    let Some(store) = state.store.clone() else {
+        return;
+    };
     tokio::spawn(async move {
+        let mut last = db_rows(&store).await.ok().map(|r| signature(&r));
         let mut tick = tokio::time::interval(refresh_interval());
         tick.tick().await;
         loop {
             tick.tick().await;
-            if let Err(e) = reload(&state).await {
-                tracing::warn!(error = ?e, "could not re-read the database's models");
+            match db_rows(&store).await {
+                Ok(rows) => {
+                    let sig = signature(&rows);
+                    if last.as_ref() != Some(&sig) {
+                        state.set_db_models(&entries(&state, &rows));
+                        last = Some(sig);
+                    }
+                }
+                Err(e) => tracing::warn!(error = ?e, "could not re-read the database's models"),
             }
         }
     });
