@@ -59,6 +59,10 @@ def test_key_user_team_and_end_user_limits(mock, tmp_path):
             model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
         assert raw.headers["x-ratelimit-api_key-limit-requests"] == "2"
         assert raw.headers["x-ratelimit-api_key-remaining-requests"] == "1"
+        # LiteLLM's key headers, Python-formatted.
+        assert raw.headers["x-litellm-key-rpm-limit"] == "2" and raw.headers["x-litellm-key-tpm-limit"] == "None"
+        assert raw.headers["x-litellm-key-max-budget"] == "None"
+        assert raw.headers["x-litellm-key-spend"] == raw.headers["x-litellm-response-cost"]
         chat(k["key"], gw)
         e = refused(k["key"], gw)
         assert e.status_code == 429

@@ -190,7 +190,24 @@ async fn handle<E: Endpoint>(
         Err(e) => return error_response(e, None),
     };
     owners.limits = scopes;
-    let limit_headers = std::mem::take(&mut slot.headers);
+    let mut limit_headers = std::mem::take(&mut slot.headers);
+    // LiteLLM's `x-litellm-key-*` headers, Python-formatted ("None" when unset).
+    let key = auth.key.as_ref().map(|k| &k.row);
+    let py_int = |v: Option<i64>| v.map_or("None".into(), |n| n.to_string());
+    limit_headers.push((
+        "x-litellm-key-tpm-limit".into(),
+        py_int(key.and_then(|k| k.tpm_limit)),
+    ));
+    limit_headers.push((
+        "x-litellm-key-rpm-limit".into(),
+        py_int(key.and_then(|k| k.rpm_limit)),
+    ));
+    limit_headers.push((
+        "x-litellm-key-max-budget".into(),
+        key.and_then(|k| k.max_budget)
+            .map_or("None".into(), proxy::py_float),
+    ));
+    let spend_before = auth.key.as_ref().map_or(0.0, |k| k.spend());
     // With spend tracking, a stream is priced from the upstream's usage chunk.
     let client_wants_usage = if state.spend.is_some() && req.is_stream() {
         req.ask_usage()
@@ -230,6 +247,7 @@ async fn handle<E: Endpoint>(
                     }
                     true
                 });
+                limit_headers.push(("x-litellm-key-spend".into(), proxy::py_float(spend_before)));
                 with_headers(res, &limit_headers)
             }
             Err((e, meta)) => {
@@ -267,6 +285,10 @@ async fn handle<E: Endpoint>(
             };
             access::record(&state, &auth, &owners, call);
             drop(slot);
+            limit_headers.push((
+                "x-litellm-key-spend".into(),
+                proxy::py_float(spend_before + cost.unwrap_or(0.0)),
+            ));
             with_headers(json_response(&answer, &meta, cost), &limit_headers)
         }
         Err((e, meta)) => {
