@@ -198,13 +198,7 @@ pub fn hash_key(key: &str) -> String {
 }
 
 fn client_ip(state: &AppState, req: &Request) -> Option<String> {
-    let xff = state
-        .config
-        .general_settings
-        .extra
-        .get("use_x_forwarded_for")
-        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
-    if xff {
+    if state.config.general_settings.flag("use_x_forwarded_for") {
         if let Some(first) = req
             .headers()
             .get("x-forwarded-for")

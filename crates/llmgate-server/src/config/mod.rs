@@ -166,6 +166,18 @@ pub struct GeneralSettings {
     pub extra: Extra,
 }
 
+impl GeneralSettings {
+    /// A boolean setting we keep in `extra` (`store_model_in_db`, `use_x_forwarded_for`, ...):
+    /// true for `true` or the string "true" in any case, as LiteLLM reads them.
+    pub fn flag(&self, name: &str) -> bool {
+        match self.extra.get(name) {
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Clone, Default, PartialEq, Deserialize)]
 #[serde(expecting = "a mapping")]
 pub struct RouterSettings {

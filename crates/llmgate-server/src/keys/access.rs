@@ -411,13 +411,7 @@ pub fn record_failure(
 ) {
     let Some(writer) = &state.spend else { return };
     // LiteLLM's switch for not logging failures.
-    let disabled = state
-        .config
-        .general_settings
-        .extra
-        .get("disable_error_logs")
-        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
-    if !disabled {
+    if !state.config.general_settings.flag("disable_error_logs") {
         writer.record(spend_log(auth, owners, call, 0.0, Some(error)));
     }
 }

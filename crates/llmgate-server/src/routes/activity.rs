@@ -13,8 +13,8 @@ use llmgate_store::Store;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::keys::{db, run};
-use crate::auth::{hash_key, AuthContext};
+use super::keys::{db, run, token_of};
+use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -236,13 +236,7 @@ async fn serve(
             entities,
             model: q.model.clone(),
             only_keys: scope.flatten(),
-            api_key: q.api_key.as_ref().map(|k| {
-                if k.starts_with("sk-") {
-                    hash_key(k)
-                } else {
-                    k.clone()
-                }
-            }),
+            api_key: q.api_key.as_deref().map(token_of),
         };
         let rows = store.daily_rows(table, &filter).await.map_err(db)?;
         let total = rows.len() as u64;

@@ -32,13 +32,11 @@ pub async fn readiness(State(state): State<AppState>) -> axum::response::Respons
     if up {
         return Json(json!({"status": "healthy", "db": "connected"})).into_response();
     }
-    let allowed = state
+    let status = if state
         .config
         .general_settings
-        .extra
-        .get("allow_requests_on_db_unavailable")
-        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
-    let status = if allowed {
+        .flag("allow_requests_on_db_unavailable")
+    {
         axum::http::StatusCode::OK
     } else {
         axum::http::StatusCode::SERVICE_UNAVAILABLE

@@ -243,7 +243,7 @@ pub struct KeyQuery {
 }
 
 /// The hash of a key given as the secret (`sk-...`) or already as its hash.
-fn token_of(key: &str) -> String {
+pub fn token_of(key: &str) -> String {
     if key.starts_with("sk-") {
         hash_key(key)
     } else {

@@ -212,17 +212,7 @@ pub fn spawn_refresh(state: AppState) {
 /// `store_model_in_db` (general_settings or `STORE_MODEL_IN_DB`), as LiteLLM requires for
 /// `/model/*` writes.
 fn store_model_in_db(state: &AppState) -> bool {
-    let truthy = |v: &Value| match v {
-        Value::Bool(b) => *b,
-        Value::String(s) => s.eq_ignore_ascii_case("true"),
-        _ => false,
-    };
-    state
-        .config
-        .general_settings
-        .extra
-        .get("store_model_in_db")
-        .is_some_and(truthy)
+    state.config.general_settings.flag("store_model_in_db")
         || std::env::var("STORE_MODEL_IN_DB").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
 }
 

@@ -7,8 +7,8 @@ use llmgate_store::spend::{ReportRow, SpendFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::keys::{admin_store, db, run};
-use crate::auth::{hash_key, AuthContext};
+use super::keys::{admin_store, db, run, token_of};
+use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -43,13 +43,7 @@ pub async fn logs(
                 .transpose()
         };
         let filter = SpendFilter {
-            api_key: q.api_key.map(|k| {
-                if k.starts_with("sk-") {
-                    hash_key(&k)
-                } else {
-                    k
-                }
-            }),
+            api_key: q.api_key.as_deref().map(token_of),
             user: q.user_id,
             request_id: q.request_id,
             team_id: q.team_id,
@@ -107,13 +101,7 @@ pub async fn report(
         let start = day_ms(s).ok_or_else(|| bad(s))?;
         let end = day_ms(e).ok_or_else(|| bad(e))? + 86_400_000;
         let mut rows = store.spend_report(start, end).await.map_err(db)?;
-        let key_filter = q.api_key.as_ref().map(|k| {
-            if k.starts_with("sk-") {
-                hash_key(k)
-            } else {
-                k.clone()
-            }
-        });
+        let key_filter = q.api_key.as_deref().map(token_of);
         rows.retain(|r| {
             key_filter.as_ref().is_none_or(|k| &r.api_key == k)
                 && q.internal_user_id
