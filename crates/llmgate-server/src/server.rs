@@ -144,10 +144,14 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     let state = AppState::with_store(cfg, store, Some(journal));
     load_catalog().await;
     // Models added with /model/new serve from the start.
-    if let Err(e) = routes::models::reload(&state).await {
-        tracing::warn!(error = ?e, "could not read the database's models");
-    }
-    routes::models::spawn_refresh(state.clone());
+    let models = match routes::models::reload(&state).await {
+        Ok(sig) => Some(sig),
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not read the database's models");
+            None
+        }
+    };
+    routes::models::spawn_refresh(state.clone(), models);
     if let Some(url) = crate::keys::limits::redis_url(&state.config) {
         crate::keys::limits::spawn_redis_sync(state.limiter.clone(), url);
     }

@@ -351,18 +351,26 @@ impl Bucket {
     }
 
     fn to_json(&self, keys: &HashMap<String, Value>, metadata: Value) -> Value {
-        let breakdown: Map<String, Value> = self
-            .by_key
-            .iter()
-            .map(|(k, m)| {
-                (
-                    k.clone(),
-                    json!({"metrics": metrics_json(m), "metadata": keys.get(k).cloned().unwrap_or(json!({}))}),
-                )
-            })
-            .collect();
+        let breakdown = by_key_json(&self.by_key, keys);
         json!({"metrics": metrics_json(&self.metrics), "metadata": metadata, "api_key_breakdown": breakdown})
     }
+}
+
+/// Per-key metrics with each key's metadata (`api_keys`, `api_key_breakdown`).
+fn by_key_json(
+    by_key: &BTreeMap<String, Metrics>,
+    keys: &HashMap<String, Value>,
+) -> Map<String, Value> {
+    by_key
+        .iter()
+        .map(|(k, m)| {
+            let meta = keys.get(k).cloned().unwrap_or(json!({}));
+            (
+                k.clone(),
+                json!({"metrics": metrics_json(m), "metadata": meta}),
+            )
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -434,16 +442,7 @@ fn build(
         .iter()
         .rev()
         .map(|(date, d)| {
-            let api_keys: Map<String, Value> = d
-                .api_keys
-                .iter()
-                .map(|(k, m)| {
-                    (
-                        k.clone(),
-                        json!({"metrics": metrics_json(m), "metadata": keys.get(k).cloned().unwrap_or(json!({}))}),
-                    )
-                })
-                .collect();
+            let api_keys = by_key_json(&d.api_keys, keys);
             let providers: Map<String, Value> = d
                 .providers
                 .iter()

@@ -22,7 +22,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::proxy::{self, call_with_retries, error_response, json_response, sse_response};
+use super::proxy::{
+    self, call_with_retries, error_response, json_response, sse_response, CallMeta,
+};
 use crate::auth::AuthContext;
 use crate::deployments::Deployment;
 use crate::error::GatewayError;
@@ -250,20 +252,7 @@ async fn handle<E: Endpoint>(
                 limit_headers.push(("x-litellm-key-spend".into(), proxy::py_float(spend_before)));
                 with_headers(res, &limit_headers)
             }
-            Err((e, meta)) => {
-                if let Some(m) = &meta {
-                    let call = access::Call {
-                        call_type: E::CALL_TYPE,
-                        route: E::ROUTE,
-                        meta: m,
-                        usage: None,
-                        cost: None,
-                        end_user: end_user.clone(),
-                    };
-                    access::record_failure(&state, &auth, &owners, call, &e);
-                }
-                error_response(e, meta.as_ref())
-            }
+            Err((e, meta)) => failed::<E>(&state, &auth, &owners, end_user, e, meta),
         };
     }
     let res = call_with_retries(&state, E::ROUTE, &group, start, |dep, model| {
@@ -291,21 +280,31 @@ async fn handle<E: Endpoint>(
             ));
             with_headers(json_response(&answer, &meta, cost), &limit_headers)
         }
-        Err((e, meta)) => {
-            if let Some(m) = &meta {
-                let call = access::Call {
-                    call_type: E::CALL_TYPE,
-                    route: E::ROUTE,
-                    meta: m,
-                    usage: None,
-                    cost: None,
-                    end_user: end_user.clone(),
-                };
-                access::record_failure(&state, &auth, &owners, call, &e);
-            }
-            error_response(e, meta.as_ref())
-        }
+        Err((e, meta)) => failed::<E>(&state, &auth, &owners, end_user, e, meta),
     }
+}
+
+/// The error answer of a call that failed; logged as a failure when a deployment was tried.
+fn failed<E: Endpoint>(
+    state: &AppState,
+    auth: &AuthContext,
+    owners: &access::Owners,
+    end_user: Option<String>,
+    e: GatewayError,
+    meta: Option<CallMeta>,
+) -> Response {
+    if let Some(m) = &meta {
+        let call = access::Call {
+            call_type: E::CALL_TYPE,
+            route: E::ROUTE,
+            meta: m,
+            usage: None,
+            cost: None,
+            end_user,
+        };
+        access::record_failure(state, auth, owners, call, &e);
+    }
+    error_response(e, meta.as_ref())
 }
 
 /// Adds LiteLLM's rate-limit headers to a successful answer.

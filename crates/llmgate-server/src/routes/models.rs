@@ -167,30 +167,32 @@ fn entry_from_json(
     .map_err(|e| e.to_string())
 }
 
-/// What identifies a version of the stored models.
-fn signature(rows: &[ModelRow]) -> Vec<(String, Option<i64>, bool)> {
+/// What identifies a version of the stored models: id, last update, blocked.
+pub type Signature = Vec<(String, Option<i64>, bool)>;
+
+fn signature(rows: &[ModelRow]) -> Signature {
     rows.iter()
         .map(|r| (r.model_id.clone(), r.updated_at, r.blocked))
         .collect()
 }
 
-/// Re-reads the database's models and serves them with the config's.
-pub async fn reload(state: &AppState) -> Result<(), GatewayError> {
+/// Re-reads the database's models and serves them with the config's; returns what it read.
+pub async fn reload(state: &AppState) -> Result<Signature, GatewayError> {
     let Some(store) = &state.store else {
-        return Ok(());
+        return Ok(Signature::new());
     };
     let rows = db_rows(store).await?;
     state.set_db_models(&entries(state, &rows));
-    Ok(())
+    Ok(signature(&rows))
 }
 
-/// Keeps this instance's models in step with the database, rebuilding only on a change.
-pub fn spawn_refresh(state: AppState) {
+/// Keeps this instance's models in step with the database, rebuilding only on a change from
+/// `last` (what the start-up [`reload`] read).
+pub fn spawn_refresh(state: AppState, mut last: Option<Signature>) {
     let Some(store) = state.store.clone() else {
         return;
     };
     tokio::spawn(async move {
-        let mut last = db_rows(&store).await.ok().map(|r| signature(&r));
         let mut tick = tokio::time::interval(refresh_interval());
         tick.tick().await;
         loop {

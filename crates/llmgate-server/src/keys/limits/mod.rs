@@ -243,15 +243,13 @@ impl Limiter {
         let mut p = self.parallel.lock().unwrap_or_else(|e| e.into_inner());
         let n = p.entry(key.to_string()).or_default();
         if *n + elsewhere >= max {
-            return Err(GatewayError::RateLimited {
-                message: format!(
-                    "Rate limit exceeded for api_key: {key}. Limit type: max_parallel_requests. Current limit: {max}, Remaining: 0. Limit resets at: {}",
-                    reset_at(window)
-                ),
-                limit_type: "max_parallel_requests".into(),
-                retry_after: (WINDOW_MS / 1000).to_string(),
-                reset_at: reset_at(window),
-            });
+            return Err(exceeded(
+                "api_key",
+                key,
+                "max_parallel_requests",
+                max,
+                window,
+            ));
         }
         *n += 1;
         Ok(Slot {
