@@ -80,11 +80,7 @@ pub(super) async fn apply_inline_budget(
     }
     match budget_id {
         Some(id) => {
-            let mut b: BudgetRow = BUDGETS
-                .get(store, id)
-                .await
-                .map_err(db)?
-                .ok_or_else(|| not_found("Budget", id))?;
+            let mut b: BudgetRow = load_row(store, &BUDGETS, id, "Budget").await?;
             fields.apply(&mut b)?;
             BUDGETS.update(store, id, &b).await.map_err(db)?;
             state.keys.budgets.put(b);
@@ -181,11 +177,7 @@ pub async fn budget_update(
             .budget_id
             .clone()
             .ok_or_else(|| bad("budget_id is required"))?;
-        let mut b: BudgetRow = BUDGETS
-            .get(store, &id)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| not_found("Budget", &id))?;
+        let mut b: BudgetRow = load_row(store, &BUDGETS, &id, "Budget").await?;
         f.apply(&mut b)?;
         BUDGETS.update(store, &id, &b).await.map_err(db)?;
         state.keys.budgets.put(b.clone());

@@ -154,11 +154,7 @@ pub async fn customer_update(
             .user_id
             .clone()
             .ok_or_else(|| bad("user_id is required"))?;
-        let mut c: CustomerRow = CUSTOMERS
-            .get(store, &id)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| not_found("Customer", &id))?;
+        let mut c: CustomerRow = load_row(store, &CUSTOMERS, &id, "Customer").await?;
         f.apply(&state, store, &mut c).await?;
         CUSTOMERS.update(store, &id, &c).await.map_err(db)?;
         let c = state.keys.customers.put(c);

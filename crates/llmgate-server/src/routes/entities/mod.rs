@@ -43,6 +43,20 @@ fn not_found(what: &str, id: &str) -> GatewayError {
     GatewayError::NotFound(format!("{what} not found: {id}"))
 }
 
+/// The row with `id`, or 404 naming `what`.
+async fn load_row<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    table: &llmgate_store::codec::Table,
+    id: &str,
+    what: &str,
+) -> Result<T, GatewayError> {
+    table
+        .get(store, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| not_found(what, id))
+}
+
 /// Deletes the rows with `ids` (404 on the first unknown one) and drops them from the
 /// request path's cache.
 async fn delete_rows<T: crate::keys::Row>(

@@ -161,11 +161,7 @@ pub async fn org_update(
             .organization_id
             .clone()
             .ok_or_else(|| bad("organization_id is required"))?;
-        let mut o: OrgRow = ORGANIZATIONS
-            .get(store, &id)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| not_found("Organization", &id))?;
+        let mut o: OrgRow = load_row(store, &ORGANIZATIONS, &id, "Organization").await?;
         if let Some(a) = &f.organization_alias {
             o.organization_alias = a.clone();
         }
@@ -264,11 +260,7 @@ pub async fn org_member_add(
     run(async {
         let store = admin_store(&state, &auth, "/organization/member_add")?;
         let b: OrgMemberAdd = parse_body(&body)?;
-        let o: OrgRow = ORGANIZATIONS
-            .get(store, &b.organization_id)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| not_found("Organization", &b.organization_id))?;
+        let o: OrgRow = load_row(store, &ORGANIZATIONS, &b.organization_id, "Organization").await?;
         let members = match b.member {
             OrgMemberOrList::One(m) => vec![m],
             OrgMemberOrList::Many(v) => v,

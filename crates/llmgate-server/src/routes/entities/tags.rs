@@ -121,11 +121,7 @@ pub async fn tag_update(
     run(async {
         let store = admin_store(&state, &auth, "/tag/update")?;
         let f: TagFields = parse_body(&body)?;
-        let mut t: TagRow = TAGS
-            .get(store, &f.name)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| not_found("Tag", &f.name))?;
+        let mut t: TagRow = load_row(store, &TAGS, &f.name, "Tag").await?;
         f.apply(&state, store, &mut t).await?;
         TAGS.update(store, &f.name, &t).await.map_err(db)?;
         let t = state.keys.tags.put(t);

@@ -112,11 +112,7 @@ fn team_json(t: &TeamRow, spend: f64) -> Value {
 }
 
 async fn load_team(store: &Store, id: &str) -> Result<TeamRow, GatewayError> {
-    TEAMS
-        .get(store, id)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| not_found("Team", id))
+    load_row(store, &TEAMS, id, "Team").await
 }
 
 async fn save_team(state: &AppState, store: &Store, t: TeamRow) -> Result<Response, GatewayError> {

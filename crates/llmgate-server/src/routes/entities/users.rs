@@ -164,11 +164,7 @@ pub async fn user_update(
             .user_id
             .clone()
             .ok_or_else(|| bad("user_id is required"))?;
-        let mut u: UserRow = USERS
-            .get(store, &id)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| not_found("User", &id))?;
+        let mut u: UserRow = load_row(store, &USERS, &id, "User").await?;
         f.apply(&mut u)?;
         USERS.update(store, &id, &u).await.map_err(db)?;
         let u = state.keys.users.put(u);
