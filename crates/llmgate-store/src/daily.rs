@@ -150,13 +150,7 @@ pub(crate) fn rollups(logs: &[&SpendLog]) -> BTreeMap<(Daily, RowKey), Metrics> 
         if let Some(e) = nonempty(&log.end_user) {
             add(END_USER, Some(e));
         }
-        for t in log
-            .request_tags
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        for t in log.tags() {
             add(TAG, Some(t.to_string()));
         }
     }

@@ -86,6 +86,15 @@ pub struct SpendLog {
 }
 
 impl SpendLog {
+    /// The request's tags (`request_tags` holds a JSON array of strings).
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.request_tags
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+    }
+
     /// The value of column `col`, bound straight from the struct (no JSON row in between: the
     /// spend writer's hot loop).
     fn param(&self, col: &str, kind: Kind) -> Param {
@@ -170,13 +179,7 @@ fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)
         if let Some(u) = log.end_user.as_ref().filter(|u| !u.is_empty()) {
             *end_users.entry(u.clone()).or_default() += log.spend;
         }
-        for t in log
-            .request_tags
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        for t in log.tags() {
             *tags.entry(t.to_string()).or_default() += log.spend;
         }
     }
