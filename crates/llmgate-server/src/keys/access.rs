@@ -97,12 +97,11 @@ pub fn limit_scopes(
         let r = &k.row;
         push("api_key", &r.token, r.rpm_limit, r.tpm_limit);
         let per_model = |field: &str| r.metadata[field][group].as_i64();
-        push(
-            "model_per_key",
-            &format!("{}:{group}", r.token),
-            per_model("model_rpm_limit"),
-            per_model("model_tpm_limit"),
-        );
+        let (rpm, tpm) = (per_model("model_rpm_limit"), per_model("model_tpm_limit"));
+        // Named only for keys that have a per-model limit (no allocation otherwise).
+        if rpm.is_some() || tpm.is_some() {
+            push("model_per_key", &format!("{}:{group}", r.token), rpm, tpm);
+        }
         parallel = r.max_parallel_requests.map(|n| (r.token.clone(), n));
     }
     if let Some(u) = &owners.user {
