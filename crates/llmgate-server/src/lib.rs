@@ -6,6 +6,7 @@ pub mod config;
 pub mod deployments;
 pub mod error;
 pub mod keys;
+pub mod pyfmt;
 pub mod routes;
 pub mod salt;
 pub mod server;

@@ -11,11 +11,11 @@ use super::alerts;
 use super::limits::Scope;
 use serde_json::json;
 
+use super::settle::{Abandoned, CallMeta, Outcome};
 use super::{CachedKey, Live};
 use crate::auth::{abbreviate, AuthContext};
 use crate::deployments::Deployments;
 use crate::error::GatewayError;
-use crate::routes::proxy::CallMeta;
 use crate::state::AppState;
 
 /// Whether the key's `models` list lets it call `group` (empty: every model).
@@ -319,7 +319,7 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
     Ok(owners)
 }
 
-/// What one successful call is recorded as.
+/// What one call is recorded as.
 pub struct Call<'a> {
     pub call_type: &'static str,
     /// The OpenAI route (`/chat/completions`): the roll-ups' `endpoint`.
@@ -328,10 +328,19 @@ pub struct Call<'a> {
     pub usage: Option<&'a Usage>,
     pub cost: Option<f64>,
     pub end_user: Option<String>,
+    /// The usage is what a failed or abandoned stream had produced, not a full answer.
+    pub partial: bool,
 }
 
-/// Adds the call's cost to the key's live spend and queues its spend log.
-pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<'_>) {
+/// Adds the call's cost to every owner's live spend (and its tokens to the rate-limit
+/// windows) and queues its spend log. A failure is logged unless `disable_error_logs`.
+pub fn record(
+    state: &AppState,
+    auth: &AuthContext,
+    owners: &Owners,
+    call: Call<'_>,
+    outcome: Outcome<'_>,
+) {
     if let Some(u) = call.usage {
         state
             .limiter
@@ -339,6 +348,20 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
     }
     let Some(writer) = &state.spend else { return };
     let cost = call.cost.unwrap_or(0.0);
+    if cost > 0.0 {
+        charge(state, auth, owners, &call.meta.model_group, cost);
+    }
+    // LiteLLM's switch for not logging failures; what they cost is still charged.
+    if matches!(outcome, Outcome::Failure(_))
+        && state.config.general_settings.flag("disable_error_logs")
+    {
+        return;
+    }
+    writer.record(spend_log(auth, owners, call, cost, outcome));
+}
+
+/// Adds `cost` to the live spend of the key and every owner, sending budget alerts on the way.
+fn charge(state: &AppState, auth: &AuthContext, owners: &Owners, group: &str, cost: f64) {
     if let Some(key) = &auth.key {
         let before = key.add_spend(cost);
         let r = &key.row;
@@ -358,7 +381,6 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
         if alerts::crossed(before, cost, r.max_budget) {
             alerts::send(state, "budget_crossed", "key", info());
         }
-        let group = &call.meta.model_group;
         if let Some(b) = model_budget(key, group) {
             state
                 .limiter
@@ -396,23 +418,6 @@ pub fn record(state: &AppState, auth: &AuthContext, owners: &Owners, call: Call<
     for t in &owners.tags {
         t.add_spend(cost);
     }
-    writer.record(spend_log(auth, owners, call, cost, None));
-}
-
-/// A call that failed after reaching a deployment: logged with status `failure` (and the
-/// error, as LiteLLM's `error_information`), charged nothing.
-pub fn record_failure(
-    state: &AppState,
-    auth: &AuthContext,
-    owners: &Owners,
-    call: Call<'_>,
-    error: &GatewayError,
-) {
-    let Some(writer) = &state.spend else { return };
-    // LiteLLM's switch for not logging failures.
-    if !state.config.general_settings.flag("disable_error_logs") {
-        writer.record(spend_log(auth, owners, call, 0.0, Some(error)));
-    }
 }
 
 fn spend_log(
@@ -420,21 +425,34 @@ fn spend_log(
     owners: &Owners,
     call: Call<'_>,
     cost: f64,
-    error: Option<&GatewayError>,
+    outcome: Outcome<'_>,
 ) -> SpendLog {
     let now = llmgate_store::now_ms();
     let elapsed = call.meta.start.elapsed().as_millis() as i64;
     let tokens = |f: fn(&Usage) -> u64| call.usage.map(|u| f(u) as i64).unwrap_or(0);
     let key = auth.key.as_ref().map(|k| &k.row);
-    let metadata = match error {
-        Some(e) => json!({"error_information": {
+    let success = matches!(outcome, Outcome::Success);
+    let provider = &call.meta.deployment.provider;
+    let mut metadata = match outcome {
+        Outcome::Failure(e) => json!({"error_information": {
             "error_code": e.status().to_string(),
             "error_class": e.kind().map(|k| k.class_name()).unwrap_or("ProxyException"),
-            "llm_provider": call.meta.deployment.provider,
+            "llm_provider": provider,
             "error_message": e.body()["error"]["message"],
         }}),
-        None => json!({}),
+        // 499: nginx's code for a client that closed the connection first.
+        Outcome::Abandoned(Abandoned::ClientGone) => json!({"error_information": {
+            "error_code": "499",
+            "error_class": "ClientDisconnected",
+            "llm_provider": provider,
+            "error_message": "the client closed the connection before the answer ended",
+        }}),
+        Outcome::Success => json!({}),
     };
+    if call.partial {
+        // What was charged is what had been produced when the call ended.
+        metadata["partial_response"] = json!(true);
+    }
     SpendLog {
         request_id: call.meta.call_id.clone(),
         call_type: call.call_type.into(),
@@ -459,14 +477,7 @@ fn spend_log(
         organization_id: owners.org.as_ref().map(|o| o.row.organization_id.clone()),
         end_user: call.end_user,
         requester_ip_address: auth.client_ip.clone(),
-        status: Some(
-            if error.is_some() {
-                "failure"
-            } else {
-                "success"
-            }
-            .into(),
-        ),
+        status: Some(if success { "success" } else { "failure" }.into()),
         litellm_call_id: Some(call.meta.call_id.clone()),
         user_id: key.and_then(|k| k.user_id.clone()),
         cache_read_input_tokens: tokens(|u| u.cached_tokens()),

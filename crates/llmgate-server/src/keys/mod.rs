@@ -3,9 +3,11 @@
 //! writer that batches spend logs to the database off the request path.
 
 pub mod access;
+pub mod admit;
 pub mod alerts;
 pub mod budgets;
 pub mod limits;
+pub mod settle;
 pub mod spend;
 
 use std::collections::HashMap;

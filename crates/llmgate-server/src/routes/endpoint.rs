@@ -23,12 +23,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::proxy::{
-    self, call_with_retries, error_response, json_response, sse_response, CallMeta,
+    self, call_with_retries, error_response, json_response, sse_response, ClientSide, StreamTap,
 };
 use crate::auth::AuthContext;
 use crate::deployments::Deployment;
 use crate::error::GatewayError;
-use crate::keys::access;
+use crate::keys::admit::{admit, Ask};
+use crate::keys::settle::{PromptTokens, Settlement};
+use crate::pyfmt::py_float;
 use crate::state::AppState;
 
 type SdkResult<T> = Result<llmgate::Response<T>, LlmError>;
@@ -68,6 +70,15 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     fn chunk_usage(_chunk: &Self::Chunk) -> Option<&Usage> {
         None
     }
+    /// Whether a chunk carries choices: a usage chunk without any closes the stream (some
+    /// servers send running usage on every chunk).
+    fn chunk_has_choices(_chunk: &Self::Chunk) -> bool {
+        true
+    }
+    /// The text and tool arguments a chunk sends the client.
+    fn chunk_text(_chunk: &Self::Chunk, _out: &mut dyn FnMut(&str)) {}
+    /// The request's prompt tokens, for a call that ends without the upstream's usage.
+    fn prompt_tokens(&self, model: &str) -> u64;
     /// The request's `user` (the end user, for spend logs and end-user budgets).
     fn end_user(&self) -> Option<String>;
     /// Tags the request carries (`metadata.tags`, or LiteLLM's top-level `tags`).
@@ -89,7 +100,7 @@ fn tags_in(metadata: Option<&Value>, extra: &Map<String, Value>) -> Vec<String> 
     tags
 }
 
-/// A deployment's call options, or a copy with headers the client asked to forward.
+/// A deployment's call options, or a copy with what the client may change.
 pub enum Opts {
     Deployment(Arc<Deployment>),
     Custom(Box<CallOptions>),
@@ -103,14 +114,21 @@ impl Opts {
         }
     }
 
-    /// Client headers passed on to the provider (Anthropic's `anthropic-beta`, as LiteLLM does);
-    /// without any, the deployment's options are used as they are.
-    fn for_call(dep: Arc<Deployment>, forward: &[(String, String)]) -> Opts {
-        if forward.is_empty() {
+    /// Client headers passed on to the provider (Anthropic's `anthropic-beta`, as LiteLLM does)
+    /// and a permitted client-side `api_base`; without either, the deployment's options are
+    /// used as they are.
+    fn for_call(dep: Arc<Deployment>, forward: &[(String, String)], client: &ClientSide) -> Opts {
+        if forward.is_empty() && client.api_base.is_none() {
             return Opts::Deployment(dep);
         }
         let mut o = dep.opts.clone();
         o.extra_headers.extend(forward.iter().cloned());
+        if let Some(base) = &client.api_base {
+            o.api_base = Some(base.clone());
+            if let Some(k) = &client.api_key {
+                o.api_key = Some(k.clone());
+            }
+        }
         Opts::Custom(Box::new(o))
     }
 }
@@ -144,6 +162,17 @@ pub async fn serve_for_model<E: Endpoint>(
     handle::<E>(state, auth, Some(model), forwarded(&headers), body).await
 }
 
+/// The request's prompt, counted only for a call that ends without usage.
+struct Prompt<E>(Arc<E>);
+
+impl<E: Endpoint> PromptTokens for Prompt<E> {
+    fn prompt_tokens(&self, model: &str) -> u64 {
+        self.0.prompt_tokens(model)
+    }
+}
+
+/// parse → admit → call → answer. Every error before the call is one answer; from the call
+/// on, the settlement records how it ended.
 async fn handle<E: Endpoint>(
     state: AppState,
     auth: AuthContext,
@@ -152,159 +181,171 @@ async fn handle<E: Endpoint>(
     body: Bytes,
 ) -> Response {
     let start = Instant::now();
-    let mut req: E = match proxy::parse_body(&body) {
+    let Parsed {
+        req,
+        ask,
+        client,
+        client_wants_usage,
+    } = match parse::<E>(&state, &auth, &body, path_model) {
         Ok(r) => r,
         Err(e) => return error_response(e, None),
     };
+    let admission = match admit(&state, &auth, ask).await {
+        Ok(a) => a,
+        Err(e) => return error_response(e, None),
+    };
+    let req = Arc::new(req);
+    let prompt = Arc::new(Prompt(req.clone()));
+    let headers = admission.headers.clone();
+    let spend_before = admission.spend_before;
+    let mut settle = Settlement::new(
+        &state,
+        &auth,
+        admission,
+        E::CALL_TYPE,
+        E::ROUTE,
+        start,
+        prompt,
+    );
+    let call = |dep: Arc<Deployment>, model: String| {
+        let mut r = (*req).clone();
+        *r.model_mut() = model;
+        (
+            r,
+            state.client.clone(),
+            Opts::for_call(dep, &forward, &client),
+        )
+    };
+    if req.is_stream() {
+        let res = call_with_retries(&state, E::ROUTE, &mut settle, |dep, model| {
+            let (r, client, opts) = call(dep, model);
+            r.call_stream(client, opts)
+        })
+        .await;
+        let (stream, meta) = match res {
+            Ok(r) => r,
+            Err((e, meta)) => {
+                settle.failure(&e);
+                return error_response(e, meta.as_ref());
+            }
+        };
+        let tap = Tap::<E> {
+            settle,
+            deployment: meta.deployment.clone(),
+            client_wants_usage,
+            _e: std::marker::PhantomData,
+        };
+        let mut headers = headers;
+        headers.push(("x-litellm-key-spend".into(), py_float(spend_before)));
+        return with_headers(sse_response(stream, &meta, tap), &headers);
+    }
+    let res = call_with_retries(&state, E::ROUTE, &mut settle, |dep, model| {
+        let (r, client, opts) = call(dep, model);
+        r.call(client, opts)
+    })
+    .await;
+    match res {
+        Ok((mut answer, meta)) => {
+            let usage = E::finish(&mut answer, &meta.model_group);
+            let cost = settle.success(usage);
+            let mut headers = headers;
+            headers.push((
+                "x-litellm-key-spend".into(),
+                py_float(spend_before + cost.unwrap_or(0.0)),
+            ));
+            with_headers(json_response(&answer, &meta, cost), &headers)
+        }
+        Err((e, meta)) => {
+            settle.failure(&e);
+            error_response(e, meta.as_ref())
+        }
+    }
+}
+
+/// A parsed request, what admission needs of it, and the client-side params it may use.
+struct Parsed<E> {
+    req: E,
+    ask: Ask,
+    client: ClientSide,
+    /// The client asked for the closing usage chunk itself (else it is asked for only to
+    /// price the stream, and not sent on).
+    client_wants_usage: bool,
+}
+
+fn parse<E: Endpoint>(
+    state: &AppState,
+    auth: &AuthContext,
+    body: &Bytes,
+    path_model: Option<String>,
+) -> Result<Parsed<E>, GatewayError> {
+    let mut req: E = proxy::parse_body(body)?;
     if let Some(m) = path_model {
         *req.model_mut() = m;
     }
     if let Some(msg) = req.missing_field() {
-        return error_response(GatewayError::BadRequest(msg.into()), None);
+        return Err(GatewayError::BadRequest(msg.into()));
     }
+    let model = std::mem::take(req.model_mut());
+    let client = proxy::client_side(state, auth.is_admin(), &model, req.extra_mut())?;
     // Read before the proxy-only fields (`metadata` among them) are stripped.
-    let request_tags = req.tags();
+    let ask = Ask {
+        tags: req.tags(),
+        end_user: req.end_user(),
+        model,
+    };
     proxy::strip_proxy_fields(req.extra_mut());
-    let requested = std::mem::take(req.model_mut());
-    let end_user = req.end_user();
-    let mut owners = match &auth.key {
-        Some(key) => match access::check(&state, key, &requested).await {
-            Ok(o) => o,
-            Err(e) => return error_response(e, None),
-        },
-        None => access::Owners::default(),
-    };
-    // A key's `aliases` send a model name to another group; access is checked on the name
-    // the key asked for.
-    let group = access::alias(auth.key.as_deref(), &requested).unwrap_or(requested);
-    if let Err(e) = access::check_end_user(&state, &mut owners, end_user.as_deref()).await {
-        return error_response(e, None);
-    }
-    if let Err(e) = access::check_tags(&state, &mut owners, &auth, request_tags).await {
-        return error_response(e, None);
-    }
-    let (scopes, parallel) = access::limit_scopes(auth.key.as_deref(), &owners, &group);
-    let mut slot = match state
-        .limiter
-        .admit(&scopes, parallel.as_ref().map(|(k, n)| (k.as_str(), *n)))
-    {
-        Ok(s) => s,
-        Err(e) => return error_response(e, None),
-    };
-    owners.limits = scopes;
-    let mut limit_headers = std::mem::take(&mut slot.headers);
-    // LiteLLM's `x-litellm-key-*` headers, Python-formatted ("None" when unset).
-    let key = auth.key.as_ref().map(|k| &k.row);
-    let py_int = |v: Option<i64>| v.map_or("None".into(), |n| n.to_string());
-    limit_headers.push((
-        "x-litellm-key-tpm-limit".into(),
-        py_int(key.and_then(|k| k.tpm_limit)),
-    ));
-    limit_headers.push((
-        "x-litellm-key-rpm-limit".into(),
-        py_int(key.and_then(|k| k.rpm_limit)),
-    ));
-    limit_headers.push((
-        "x-litellm-key-max-budget".into(),
-        key.and_then(|k| k.max_budget)
-            .map_or("None".into(), proxy::py_float),
-    ));
-    let spend_before = auth.key.as_ref().map_or(0.0, |k| k.spend());
     // With spend tracking, a stream is priced from the upstream's usage chunk.
     let client_wants_usage = if state.spend.is_some() && req.is_stream() {
         req.ask_usage()
     } else {
         true
     };
-    let call = |model: String| {
-        let mut r = req.clone();
-        *r.model_mut() = model;
-        (r, state.client.clone())
-    };
-    if req.is_stream() {
-        let res = call_with_retries(&state, E::ROUTE, &group, start, |dep, model| {
-            let (r, client) = call(model);
-            r.call_stream(client, Opts::for_call(dep, &forward))
-        })
-        .await;
-        return match res {
-            Ok((stream, meta)) => {
-                let dep = meta.deployment.clone();
-                let meta_for_spend = meta.clone();
-                let res = sse_response(stream, &meta, move |c: &mut E::Chunk| {
-                    // The parallel slot is held until the stream ends.
-                    let _slot = &slot;
-                    E::finish_chunk(c, &group, &dep);
-                    if let Some(u) = E::chunk_usage(c) {
-                        let call = access::Call {
-                            call_type: E::CALL_TYPE,
-                            route: E::ROUTE,
-                            meta: &meta_for_spend,
-                            usage: Some(u),
-                            cost: dep.cost(u),
-                            end_user: end_user.clone(),
-                        };
-                        access::record(&state, &auth, &owners, call);
-                        return client_wants_usage;
-                    }
-                    true
-                });
-                limit_headers.push(("x-litellm-key-spend".into(), proxy::py_float(spend_before)));
-                with_headers(res, &limit_headers)
-            }
-            Err((e, meta)) => failed::<E>(&state, &auth, &owners, end_user, e, meta),
-        };
-    }
-    let res = call_with_retries(&state, E::ROUTE, &group, start, |dep, model| {
-        let (r, client) = call(model);
-        r.call(client, Opts::for_call(dep, &forward))
+    Ok(Parsed {
+        req,
+        ask,
+        client,
+        client_wants_usage,
     })
-    .await;
-    match res {
-        Ok((mut answer, meta)) => {
-            let usage = E::finish(&mut answer, &group);
-            let cost = usage.and_then(|u| meta.deployment.cost(u));
-            let call = access::Call {
-                call_type: E::CALL_TYPE,
-                route: E::ROUTE,
-                meta: &meta,
-                usage,
-                cost,
-                end_user,
-            };
-            access::record(&state, &auth, &owners, call);
-            drop(slot);
-            limit_headers.push((
-                "x-litellm-key-spend".into(),
-                proxy::py_float(spend_before + cost.unwrap_or(0.0)),
-            ));
-            with_headers(json_response(&answer, &meta, cost), &limit_headers)
-        }
-        Err((e, meta)) => failed::<E>(&state, &auth, &owners, end_user, e, meta),
-    }
 }
 
-/// The error answer of a call that failed; logged as a failure when a deployment was tried.
-fn failed<E: Endpoint>(
-    state: &AppState,
-    auth: &AuthContext,
-    owners: &access::Owners,
-    end_user: Option<String>,
-    e: GatewayError,
-    meta: Option<CallMeta>,
-) -> Response {
-    if let Some(m) = &meta {
-        let call = access::Call {
-            call_type: E::CALL_TYPE,
-            route: E::ROUTE,
-            meta: m,
-            usage: None,
-            cost: None,
-            end_user,
+/// A stream's view of its settlement: restamps chunks, notes what the client was sent, and
+/// settles at the usage chunk, an error or the end — or, dropped before any, as abandoned.
+struct Tap<E: Endpoint> {
+    settle: Settlement,
+    deployment: Arc<Deployment>,
+    client_wants_usage: bool,
+    _e: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E: Endpoint> StreamTap<E::Chunk> for Tap<E> {
+    fn chunk(&mut self, c: &mut E::Chunk) -> bool {
+        E::finish_chunk(c, self.settle.group(), &self.deployment);
+        if self.settle.is_settled() {
+            return true;
+        }
+        E::chunk_text(c, &mut |t| self.settle.produced(t));
+        let Some(u) = E::chunk_usage(c) else {
+            return true;
         };
-        access::record_failure(state, auth, owners, call, &e);
+        if E::chunk_has_choices(c) {
+            // Running usage on a content chunk: kept until the end.
+            self.settle.saw_usage(u);
+            return true;
+        }
+        // The closing usage chunk: the call is complete and priced.
+        let u = u.clone();
+        self.settle.success(Some(&u));
+        self.client_wants_usage
     }
-    error_response(e, meta.as_ref())
+
+    fn error(&mut self, e: &GatewayError) {
+        self.settle.failure(e);
+    }
+
+    fn end(&mut self) {
+        // A stream that ended without a usage chunk: counted from the request and the text.
+        self.settle.success(None);
+    }
 }
 
 /// Adds LiteLLM's rate-limit headers to a successful answer.
@@ -372,6 +413,32 @@ impl Endpoint for ChatCompletionRequest {
     fn chunk_usage(c: &Self::Chunk) -> Option<&Usage> {
         c.usage.as_ref()
     }
+    fn chunk_has_choices(c: &Self::Chunk) -> bool {
+        !c.choices.is_empty()
+    }
+    fn chunk_text(c: &Self::Chunk, out: &mut dyn FnMut(&str)) {
+        for choice in &c.choices {
+            let d = &choice.delta;
+            for t in [&d.content, &d.reasoning_content].into_iter().flatten() {
+                out(t);
+            }
+            for call in d.tool_calls.iter().flatten() {
+                if let Some(f) = &call.function {
+                    for t in [&f.name, &f.arguments].into_iter().flatten() {
+                        out(t);
+                    }
+                }
+            }
+        }
+    }
+    fn prompt_tokens(&self, model: &str) -> u64 {
+        let messages: Vec<Value> = self
+            .messages
+            .iter()
+            .filter_map(|m| serde_json::to_value(m).ok())
+            .collect();
+        llmgate::tokens::count_messages(model, &messages) as u64
+    }
     fn end_user(&self) -> Option<String> {
         self.user.clone()
     }
@@ -430,11 +497,32 @@ impl Endpoint for CompletionRequest {
     fn chunk_usage(c: &Self::Chunk) -> Option<&Usage> {
         c.usage.as_ref()
     }
+    fn chunk_has_choices(c: &Self::Chunk) -> bool {
+        !c.choices.is_empty()
+    }
+    fn chunk_text(c: &Self::Chunk, out: &mut dyn FnMut(&str)) {
+        for choice in &c.choices {
+            out(&choice.text);
+        }
+    }
+    fn prompt_tokens(&self, model: &str) -> u64 {
+        text_tokens(model, &self.prompt)
+    }
     fn end_user(&self) -> Option<String> {
         self.user.clone()
     }
     fn tags(&self) -> Vec<String> {
         tags_in(None, &self.extra)
+    }
+}
+
+/// Tokens of a prompt or input: a string, strings, or token arrays (counted as they are).
+fn text_tokens(model: &str, v: &Value) -> u64 {
+    match v {
+        Value::String(s) => llmgate::tokens::count_text(model, s) as u64,
+        Value::Array(items) if items.iter().all(Value::is_number) => items.len() as u64,
+        Value::Array(items) => items.iter().map(|i| text_tokens(model, i)).sum(),
+        _ => 0,
     }
 }
 
@@ -468,6 +556,9 @@ impl Endpoint for EmbeddingRequest {
         answer.usage.as_ref()
     }
     fn finish_chunk(_: &mut Self::Chunk, _: &str, _: &Deployment) {}
+    fn prompt_tokens(&self, model: &str) -> u64 {
+        text_tokens(model, &self.input)
+    }
     fn end_user(&self) -> Option<String> {
         self.user.clone()
     }

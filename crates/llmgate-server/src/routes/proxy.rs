@@ -15,11 +15,13 @@ use serde_json::{Map, Value};
 
 use crate::deployments::Deployment;
 use crate::error::GatewayError;
+use crate::keys::settle::{CallMeta, Settlement};
+use crate::pyfmt::py_float;
 use crate::state::AppState;
 
 /// Fields LiteLLM's proxy reads itself and never forwards (client-sent `mock_response`
-/// included: only a deployment's counts), plus client-side credentials, which are not
-/// honoured.
+/// included: only a deployment's counts), plus client-side credentials, which are checked by
+/// [`client_side`] first.
 const PROXY_ONLY_FIELDS: &[&str] = &[
     "mock_response",
     "mock_testing_fallbacks",
@@ -35,12 +37,100 @@ const PROXY_ONLY_FIELDS: &[&str] = &[
     "litellm_call_id",
     "litellm_logging_obj",
     "api_key",
-    "api_base",
-    "base_url",
     "api_version",
     "proxy_server_request",
     "secret_fields",
 ];
+
+/// Body fields that would point the upstream call somewhere else or change its credentials
+/// (LiteLLM's blocklist): refused unless an admin sends them, the proxy allows them all
+/// (`general_settings.allow_client_side_credentials`) or the model's deployment lists them in
+/// `configurable_clientside_auth_params`.
+const CLIENT_SIDE_PARAMS: &[&str] = &[
+    "api_base",
+    "base_url",
+    "user_config",
+    "aws_sts_endpoint",
+    "aws_web_identity_token",
+    "aws_role_name",
+    "vertex_credentials",
+    "aws_bedrock_runtime_endpoint",
+    "s3_endpoint_url",
+    "sagemaker_base_url",
+    "deployment_url",
+];
+
+/// Where a permitted client-side `api_base` (and its `api_key`) sends the call.
+#[derive(Default, Clone)]
+pub struct ClientSide {
+    pub api_base: Option<String>,
+    pub api_key: Option<String>,
+}
+
+/// Checks the client-side params of a request for `group` and takes them out of `extra`.
+pub fn client_side(
+    state: &AppState,
+    is_admin: bool,
+    group: &str,
+    extra: &mut Map<String, Value>,
+) -> Result<ClientSide, GatewayError> {
+    let mut out = ClientSide::default();
+    let proxy_wide = is_admin
+        || state
+            .config
+            .general_settings
+            .flag("allow_client_side_credentials");
+    let nested = ["metadata", "litellm_metadata"]
+        .iter()
+        .filter_map(|k| extra.get(*k)?.as_object())
+        .flat_map(|m| m.keys());
+    if let Some(p) = nested
+        .map(String::as_str)
+        .find(|k| CLIENT_SIDE_PARAMS.contains(k))
+    {
+        if !proxy_wide {
+            return Err(rejected(p));
+        }
+    }
+    for p in CLIENT_SIDE_PARAMS {
+        let Some(v) = extra.remove(*p) else { continue };
+        if !proxy_wide && !deployment_allows(state, group, p) {
+            return Err(rejected(p));
+        }
+        if matches!(*p, "api_base" | "base_url") {
+            out.api_base = v.as_str().map(str::to_string);
+        }
+    }
+    if out.api_base.is_some() {
+        out.api_key = extra
+            .get("api_key")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
+    Ok(out)
+}
+
+/// `configurable_clientside_auth_params: ["api_base"]` on a deployment of the group.
+fn deployment_allows(state: &AppState, group: &str, param: &str) -> bool {
+    let Some((dep, _)) = state.deployments().pick(group, &[]) else {
+        return false;
+    };
+    dep.entry
+        .litellm_params
+        .extra
+        .get("configurable_clientside_auth_params")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(param)))
+}
+
+fn rejected(param: &str) -> GatewayError {
+    GatewayError::BadRequest(format!(
+        "Rejected Request: {param} is not allowed in request body. Clientside passthrough \
+         requires explicit admin opt-in via either `general_settings.allow_client_side_credentials \
+         = true` (proxy-wide) or `configurable_clientside_auth_params` on the deployment in your \
+         proxy config.yaml."
+    ))
+}
 
 /// Parses a JSON body into `T`, with an OpenAI-shaped 400 for malformed JSON or wrong types.
 pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, GatewayError> {
@@ -67,72 +157,63 @@ pub fn strip_proxy_fields(extra: &mut Map<String, Value>) {
     }
 }
 
-/// How one call went, for the response headers.
-#[derive(Clone)]
-pub struct CallMeta {
-    pub start: Instant,
-    pub call_id: String,
-    pub deployment: Arc<Deployment>,
-    pub model_group: String,
-    pub attempted_retries: u32,
-    pub upstream_headers: Vec<(String, String)>,
-    /// Time spent waiting on the upstream (all attempts).
-    pub upstream: Duration,
-}
-
-/// Calls `f` on a deployment of `model_name`, moving to another deployment and retrying on
-/// retryable errors up to the configured count.
+/// Calls `f` on a deployment of the settlement's model group, moving to another deployment
+/// and retrying on retryable errors up to the configured count. The settlement learns each
+/// deployment tried, so a call abandoned while waiting is charged to the right one.
 pub async fn call_with_retries<T, F, Fut>(
     state: &AppState,
     route: &'static str,
-    model_name: &str,
-    start: Instant,
+    settle: &mut Settlement,
     f: F,
 ) -> Result<(T, CallMeta), (GatewayError, Option<CallMeta>)>
 where
     F: Fn(Arc<Deployment>, String) -> Fut,
     Fut: Future<Output = Result<SdkResponse<T>, LlmError>>,
 {
-    let call_id = uuid::Uuid::new_v4().to_string();
+    let model_name = settle.group().to_string();
     let mut tried: Vec<String> = Vec::new();
     let mut upstream = Duration::ZERO;
     let mut attempt = 0u32;
     loop {
-        let Some((dep, model)) = state.deployments().pick(model_name, &tried) else {
+        let Some((dep, model)) = state.deployments().pick(&model_name, &tried) else {
             return Err((
                 GatewayError::UnknownModel {
                     route,
-                    model: model_name.to_string(),
+                    model: model_name,
                 },
                 None,
             ));
         };
+        settle.attempt(&dep);
         let max_retries = dep.max_retries.unwrap_or(state.num_retries);
         let t0 = Instant::now();
         let res = f(dep.clone(), model).await;
         upstream += t0.elapsed();
         let meta = |headers| CallMeta {
-            start,
-            call_id: call_id.clone(),
+            start: settle.start(),
+            call_id: settle.call_id().to_string(),
             deployment: dep.clone(),
-            model_group: model_name.to_string(),
+            model_group: model_name.clone(),
             attempted_retries: attempt,
             upstream_headers: headers,
             upstream,
         };
         match res {
-            Ok(r) => return Ok((r.body, meta(r.headers))),
+            Ok(r) => {
+                let meta = meta(r.headers);
+                settle.answered(&meta);
+                return Ok((r.body, meta));
+            }
             Err(e) if e.kind.is_retryable() && attempt < max_retries => {
-                tracing::warn!(model = model_name, deployment = %dep.id, error = %e, "retrying");
+                tracing::warn!(model = %model_name, deployment = %dep.id, error = %e, "retrying");
                 tried.push(dep.id.clone());
                 attempt += 1;
             }
             Err(e) => {
                 let headers = e.headers.clone();
-                return Err((
-                    GatewayError::Llm(e.with_model(model_name)),
-                    Some(meta(headers)),
-                ));
+                let meta = meta(headers);
+                settle.answered(&meta);
+                return Err((GatewayError::Llm(e.with_model(&model_name)), Some(meta)));
             }
         }
     }
@@ -141,30 +222,6 @@ where
 fn set(h: &mut HeaderMap, name: &str, value: &str) {
     if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
         h.insert(n, v);
-    }
-}
-
-/// A float as Python's `repr` writes it (`7.5e-05`, `0.001`, `1.0`), so header values read
-/// the same as LiteLLM's.
-pub fn py_float(x: f64) -> String {
-    if x == 0.0 {
-        return "0.0".into();
-    }
-    let exp = x.abs().log10().floor();
-    if !(-4.0..16.0).contains(&exp) {
-        let s = format!("{x:e}");
-        let (mantissa, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let (sign, digits) = match e.strip_prefix('-') {
-            Some(d) => ('-', d),
-            None => ('+', e),
-        };
-        return format!("{mantissa}e{sign}{digits:0>2}");
-    }
-    let s = x.to_string();
-    if s.contains('.') {
-        s
-    } else {
-        format!("{s}.0")
     }
 }
 
@@ -252,43 +309,57 @@ fn sse_data<T: Serialize>(item: &T) -> Bytes {
     Bytes::from(buf)
 }
 
+/// What a stream reports as it goes: each chunk before it is sent, a mid-stream error, the
+/// normal end. Dropped with the body (client gone) before the end: the tap's owner decides
+/// what that means (the settlement charges an abandoned call).
+pub trait StreamTap<T>: Send + 'static {
+    /// Adjusts a chunk; `false` drops it (a usage chunk asked for only to price the call).
+    fn chunk(&mut self, item: &mut T) -> bool;
+    fn error(&mut self, error: &GatewayError);
+    fn end(&mut self);
+}
+
 /// Streams chunks to the client as SSE, one event per chunk as it arrives. An error in the
 /// middle becomes an `error` event (never a silent truncation); a normal end sends `[DONE]`.
-/// Dropping the body (client gone) drops the upstream stream, which closes its connection.
-pub fn sse_response<T, S, F>(stream: S, meta: &CallMeta, fix: F) -> Response
+/// Dropping the body (client gone) drops the upstream stream, which closes its connection,
+/// and the tap.
+pub fn sse_response<T, S, P>(stream: S, meta: &CallMeta, tap: P) -> Response
 where
     T: Serialize + Send + 'static,
     S: Stream<Item = Result<T, LlmError>> + Send + 'static,
-    // Adjusts a chunk; `false` drops it (a usage chunk asked for only to price the call).
-    F: FnMut(&mut T) -> bool + Send + 'static,
+    P: StreamTap<T>,
 {
     let group = meta.model_group.clone();
     let body = futures::stream::unfold(
-        (Box::pin(stream), fix, group, false),
-        |(mut s, mut fix, group, done)| async move {
+        (Box::pin(stream), tap, group, false),
+        |(mut s, mut tap, group, done)| async move {
             if done {
                 return None;
             }
             let out = loop {
                 match s.next().await {
                     Some(Ok(mut item)) => {
-                        if !fix(&mut item) {
+                        if !tap.chunk(&mut item) {
                             continue;
                         }
                         return Some((
                             Ok::<_, std::convert::Infallible>(sse_data(&item)),
-                            (s, fix, group, false),
+                            (s, tap, group, false),
                         ));
                     }
                     Some(Err(e)) => {
                         let e = GatewayError::Llm(e.with_model(&group));
                         tracing::warn!(model = %group, error = %e.body(), "upstream stream failed");
+                        tap.error(&e);
                         break sse_data(&e.body());
                     }
-                    None => break Bytes::from_static(b"data: [DONE]\n\n"),
+                    None => {
+                        tap.end();
+                        break Bytes::from_static(b"data: [DONE]\n\n");
+                    }
                 }
             };
-            Some((Ok(out), (s, fix, group, true)))
+            Some((Ok(out), (s, tap, group, true)))
         },
     );
     let mut res = Response::new(Body::from_stream(body));
@@ -301,22 +372,4 @@ where
     h.insert("cache-control", HeaderValue::from_static("no-cache"));
     h.extend(litellm_headers(meta, None));
     res
-}
-
-#[cfg(test)]
-mod tests {
-    use super::py_float;
-
-    #[test]
-    fn floats_print_as_python_does() {
-        assert_eq!(
-            py_float(10.0 * 2.5e-6 + 5.0 * 1e-5),
-            "7.500000000000001e-05"
-        );
-        assert_eq!(py_float(2.5e-5), "2.5e-05");
-        assert_eq!(py_float(0.001), "0.001");
-        assert_eq!(py_float(1.0), "1.0");
-        assert_eq!(py_float(0.0), "0.0");
-        assert_eq!(py_float(1e20), "1e+20");
-    }
 }

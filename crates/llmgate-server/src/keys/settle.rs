@@ -1,0 +1,227 @@
+//! Settlement: how one admitted call ends, recorded exactly once — success (usage and cost),
+//! failure (the error), or abandoned (client gone, upstream gone) with what was produced so far.
+//!
+//! A [`Settlement`] is created at admission and owned by whatever answers the call: the handler
+//! future while it waits, then the SSE body while it streams. Its `Drop` records an abandoned
+//! call, so no code path (a disconnect, a cancelled future, a panic in a stream) can leave a call
+//! uncharged. It also holds the key's parallel-request slot, released when the call settles.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use llmgate::Usage;
+
+use super::access::{self, Owners};
+use super::admit::Admission;
+use super::limits::Slot;
+use crate::auth::AuthContext;
+use crate::deployments::Deployment;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// How one call went, for the response headers and the spend log.
+#[derive(Clone)]
+pub struct CallMeta {
+    pub start: Instant,
+    pub call_id: String,
+    pub deployment: Arc<Deployment>,
+    pub model_group: String,
+    pub attempted_retries: u32,
+    pub upstream_headers: Vec<(String, String)>,
+    /// Time spent waiting on the upstream (all attempts).
+    pub upstream: Duration,
+}
+
+/// Counts a request's prompt tokens, only when a call is abandoned before the upstream
+/// reported usage (never on the normal path: tokenizing costs CPU).
+pub trait PromptTokens: Send + Sync {
+    fn prompt_tokens(&self, model: &str) -> u64;
+}
+
+/// Why a call ended without a normal answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abandoned {
+    /// The client closed the connection before the end.
+    ClientGone,
+}
+
+/// What the call ended as, for the spend log.
+pub enum Outcome<'a> {
+    Success,
+    Failure(&'a GatewayError),
+    Abandoned(Abandoned),
+}
+
+pub struct Settlement {
+    state: AppState,
+    auth: AuthContext,
+    owners: Owners,
+    end_user: Option<String>,
+    call_type: &'static str,
+    route: &'static str,
+    call_id: String,
+    start: Instant,
+    group: String,
+    /// The deployment being tried (set by the retry loop before each attempt).
+    deployment: Option<Arc<Deployment>>,
+    meta: Option<CallMeta>,
+    prompt: Arc<dyn PromptTokens>,
+    /// Text and tool arguments sent to the client so far (streams), to count completion
+    /// tokens when the upstream never reports usage.
+    produced: String,
+    /// The latest usage the upstream reported (some providers send it before the end).
+    usage: Option<Usage>,
+    slot: Option<Slot>,
+    settled: bool,
+}
+
+impl Settlement {
+    pub fn new(
+        state: &AppState,
+        auth: &AuthContext,
+        admission: Admission,
+        call_type: &'static str,
+        route: &'static str,
+        start: Instant,
+        prompt: Arc<dyn PromptTokens>,
+    ) -> Settlement {
+        Settlement {
+            state: state.clone(),
+            auth: auth.clone(),
+            owners: admission.owners,
+            end_user: admission.end_user,
+            call_type,
+            route,
+            call_id: uuid::Uuid::new_v4().to_string(),
+            start,
+            group: admission.group,
+            deployment: None,
+            meta: None,
+            prompt,
+            produced: String::new(),
+            usage: None,
+            slot: Some(admission.slot),
+            settled: false,
+        }
+    }
+
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The retry loop is about to call `dep`.
+    pub fn attempt(&mut self, dep: &Arc<Deployment>) {
+        self.deployment = Some(dep.clone());
+    }
+
+    /// The call reached a deployment and has an answer (or a stream) to send.
+    pub fn answered(&mut self, meta: &CallMeta) {
+        self.meta = Some(meta.clone());
+    }
+
+    /// Text the client was sent (a stream's content, reasoning or tool arguments).
+    pub fn produced(&mut self, text: &str) {
+        self.produced.push_str(text);
+    }
+
+    /// Usage the upstream reported mid-stream (kept in case the stream never ends).
+    pub fn saw_usage(&mut self, usage: &Usage) {
+        self.usage = Some(usage.clone());
+    }
+
+    pub fn is_settled(&self) -> bool {
+        self.settled
+    }
+
+    /// A complete answer: charged for `usage` (for a stream without a usage chunk, counted
+    /// from the request and the text sent).
+    pub fn success(&mut self, usage: Option<&Usage>) -> Option<f64> {
+        if self.settled {
+            return None;
+        }
+        let usage = match usage {
+            Some(u) => Some(u.clone()),
+            None => self.estimate(),
+        };
+        self.finish(usage.as_ref(), Outcome::Success)
+    }
+
+    /// The call failed: logged with the error, charged for what a stream had produced.
+    pub fn failure(&mut self, error: &GatewayError) {
+        if self.settled {
+            return;
+        }
+        let usage = if self.produced.is_empty() && self.usage.is_none() {
+            None
+        } else {
+            self.estimate()
+        };
+        self.finish(usage.as_ref(), Outcome::Failure(error));
+    }
+
+    /// The usage seen so far, else prompt tokens from the request and completion tokens from
+    /// the text sent.
+    fn estimate(&self) -> Option<Usage> {
+        if let Some(u) = &self.usage {
+            return Some(u.clone());
+        }
+        let dep = self.deployment.as_ref()?;
+        let model = dep.bare_model();
+        let prompt = self.prompt.prompt_tokens(model);
+        let completion = if self.produced.is_empty() {
+            0
+        } else {
+            llmgate::tokens::count_text(model, &self.produced) as u64
+        };
+        Some(Usage::new(prompt, completion))
+    }
+
+    fn finish(&mut self, usage: Option<&Usage>, outcome: Outcome<'_>) -> Option<f64> {
+        self.settled = true;
+        // The parallel slot is free once the call is over, whatever the answer still sends.
+        self.slot = None;
+        let meta = self.meta.clone().or_else(|| {
+            Some(CallMeta {
+                start: self.start,
+                call_id: self.call_id.clone(),
+                deployment: self.deployment.clone()?,
+                model_group: self.group.clone(),
+                attempted_retries: 0,
+                upstream_headers: Vec::new(),
+                upstream: Duration::ZERO,
+            })
+        })?;
+        let cost = usage.and_then(|u| meta.deployment.cost(u));
+        let partial = !matches!(outcome, Outcome::Success) && usage.is_some();
+        let call = access::Call {
+            call_type: self.call_type,
+            route: self.route,
+            meta: &meta,
+            usage,
+            cost,
+            end_user: self.end_user.clone(),
+            partial,
+        };
+        access::record(&self.state, &self.auth, &self.owners, call, outcome);
+        cost
+    }
+}
+
+impl Drop for Settlement {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let usage = self.estimate();
+        tracing::info!(call_id = %self.call_id, model = %self.group, "call abandoned by the client");
+        self.finish(usage.as_ref(), Outcome::Abandoned(Abandoned::ClientGone));
+    }
+}
