@@ -14,6 +14,8 @@ pub enum Behaviour {
     Slow(Duration),
     /// Streams: two content chunks, then an error event and the end of the stream.
     StreamError,
+    /// Streams: three content chunks, then the connection is cut (no error event, no end).
+    StreamDrop,
     /// Streams: normal chunks with this delay between them.
     StreamSlow(Duration),
 }
@@ -32,6 +34,9 @@ impl Behaviour {
         }
         if model == "mock-stream-error" {
             return Behaviour::StreamError;
+        }
+        if model == "mock-stream-drop" {
+            return Behaviour::StreamDrop;
         }
         if let Some(d) = model.strip_prefix("mock-stream-slow-").and_then(ms) {
             return Behaviour::StreamSlow(d);
@@ -73,6 +78,7 @@ mod tests {
             Behaviour::StreamSlow(Duration::from_millis(20))
         );
         assert_eq!(Behaviour::of("mock-stream-error"), Behaviour::StreamError);
+        assert_eq!(Behaviour::of("mock-stream-drop"), Behaviour::StreamDrop);
         assert_eq!(
             Behaviour::of("mock-context-window"),
             Behaviour::ContextWindow

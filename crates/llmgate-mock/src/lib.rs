@@ -127,6 +127,11 @@ pub async fn serve(listener: tokio::net::TcpListener, record: bool) -> std::io::
 }
 
 /// What the mock received, for end-to-end tests that run the binary.
+/// How many streams were dropped (client gone) before their last event.
+async fn cancelled_streams(State(shared): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"cancelled": shared.cancelled.load(Ordering::SeqCst)}))
+}
+
 async fn recorded_requests(State(shared): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
     let all = shared
         .requests
@@ -188,6 +193,7 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/service_account", get(service_account))
+        .route("/_mock/cancelled", get(cancelled_streams))
         .fallback(openai::not_found)
         .with_state(shared)
 }

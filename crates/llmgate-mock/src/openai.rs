@@ -274,6 +274,13 @@ fn chat_events(model: &str, req: &Value, tool: Option<&str>) -> Vec<String> {
         ev.push(stream_error_event());
         return ev;
     }
+    if Behaviour::of(model) == Behaviour::StreamDrop {
+        // `sse` cuts the connection after the last of these.
+        for p in pieces(CONTENT).iter().take(3) {
+            ev.push(chunk(model, json!({"content": p}), None));
+        }
+        return ev;
+    }
     let finish = match tool {
         Some(name) => {
             let mut call = tool_call(name, "");
@@ -441,23 +448,31 @@ pub(crate) fn sse(shared: Arc<Shared>, model: &str, events: Vec<String>) -> Resp
         Behaviour::StreamSlow(d) => d,
         _ => Duration::ZERO,
     };
+    let cut = Behaviour::of(model) == Behaviour::StreamDrop;
     let guard = CancelGuard {
         shared,
         finished: false,
     };
     let state = (events.into_iter().enumerate().peekable(), guard);
     let stream = futures::stream::unfold(state, move |(mut events, mut guard)| async move {
-        let (i, event) = events.next()?;
+        let Some((i, event)) = events.next() else {
+            if !cut || guard.finished {
+                return None;
+            }
+            // Lets what was sent reach the client, then an error item makes the server abort
+            // the connection mid-body.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            guard.finished = true;
+            let cut = std::io::Error::other("mock connection cut");
+            return Some((Err(cut), (events, guard)));
+        };
         if i > 0 && !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        if events.peek().is_none() {
+        if events.peek().is_none() && !cut {
             guard.finished = true;
         }
-        Some((
-            Ok::<_, std::convert::Infallible>(Bytes::from(event)),
-            (events, guard),
-        ))
+        Some((Ok::<_, std::io::Error>(Bytes::from(event)), (events, guard)))
     });
     let mut res = Response::new(Body::from_stream(stream));
     res.headers_mut().insert(

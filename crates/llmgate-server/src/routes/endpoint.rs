@@ -79,6 +79,10 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     fn chunk_text(_chunk: &Self::Chunk, _out: &mut dyn FnMut(&str)) {}
     /// The request's prompt tokens, for a call that ends without the upstream's usage.
     fn prompt_tokens(&self, model: &str) -> u64;
+    /// A typed `metadata` field (else it is in `extra`).
+    fn metadata(&self) -> Option<&Value> {
+        None
+    }
     /// The request's `user` (the end user, for spend logs and end-user budgets).
     fn end_user(&self) -> Option<String>;
     /// Tags the request carries (`metadata.tags`, or LiteLLM's top-level `tags`).
@@ -286,7 +290,14 @@ fn parse<E: Endpoint>(
         return Err(GatewayError::BadRequest(msg.into()));
     }
     let model = std::mem::take(req.model_mut());
-    let client = proxy::client_side(state, auth.is_admin(), &model, req.extra_mut())?;
+    let metadata = req.metadata().cloned();
+    let client = proxy::client_side(
+        state,
+        auth.is_admin(),
+        &model,
+        metadata.as_ref(),
+        req.extra_mut(),
+    )?;
     // Read before the proxy-only fields (`metadata` among them) are stripped.
     let ask = Ask {
         tags: req.tags(),
@@ -444,6 +455,9 @@ impl Endpoint for ChatCompletionRequest {
     }
     fn tags(&self) -> Vec<String> {
         tags_in(self.metadata.as_ref(), &self.extra)
+    }
+    fn metadata(&self) -> Option<&Value> {
+        self.metadata.as_ref()
     }
 }
 

@@ -72,6 +72,7 @@ pub fn client_side(
     state: &AppState,
     is_admin: bool,
     group: &str,
+    metadata: Option<&Value>,
     extra: &mut Map<String, Value>,
 ) -> Result<ClientSide, GatewayError> {
     let mut out = ClientSide::default();
@@ -82,7 +83,9 @@ pub fn client_side(
             .flag("allow_client_side_credentials");
     let nested = ["metadata", "litellm_metadata"]
         .iter()
-        .filter_map(|k| extra.get(*k)?.as_object())
+        .filter_map(|k| extra.get(*k))
+        .chain(metadata)
+        .filter_map(Value::as_object)
         .flat_map(|m| m.keys());
     if let Some(p) = nested
         .map(String::as_str)
