@@ -18,7 +18,7 @@ pub struct Inner {
     pub config: Config,
     /// The database of keys and spend; None runs without virtual keys (as LiteLLM without one).
     pub store: Option<llmgate_store::Store>,
-    pub keys: crate::keys::KeyCache,
+    pub keys: Arc<crate::keys::KeyCache>,
     pub spend: Option<crate::keys::spend::SpendWriter>,
     /// Encrypts model credentials stored in the database.
     pub salt: Option<crate::salt::SaltKey>,
@@ -79,6 +79,16 @@ impl AppState {
             .clone()
             .map(|s| crate::keys::spend::SpendWriter::start(s, interval, journal.as_deref()));
         let salt = salt_key(&config, master_key.as_deref());
+        // LiteLLM's `user_api_key_cache_ttl` (seconds): how long a cached key, user or team is
+        // served before it is read again, when no invalidation reaches this instance.
+        let ttl = config
+            .general_settings
+            .extra
+            .get("user_api_key_cache_ttl")
+            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
+            .filter(|s| *s > 0.0)
+            .map(std::time::Duration::from_secs_f64)
+            .unwrap_or(crate::keys::DEFAULT_TTL);
         AppState(Arc::new(Inner {
             client,
             deployments,
@@ -86,7 +96,7 @@ impl AppState {
             num_retries,
             config,
             store,
-            keys: Default::default(),
+            keys: Arc::new(crate::keys::KeyCache::new(ttl)),
             spend,
             salt,
             limiter: Default::default(),

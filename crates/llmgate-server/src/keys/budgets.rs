@@ -64,9 +64,9 @@ pub async fn reset_due(state: &AppState) -> Result<usize, llmgate_store::StoreEr
             codec::reset_spend(store, table, id_col, &id, now + ms).await?;
             // The cached row is stale now: the next request reloads it with spend 0.
             match id_col {
-                "token" => state.keys.keys.remove(&id),
-                "user_id" => state.keys.users.remove(&id),
-                _ => state.keys.teams.remove(&id),
+                "token" => state.keys.keys.reset(&id, 0.0),
+                "user_id" => state.keys.users.reset(&id, 0.0),
+                _ => state.keys.teams.reset(&id, 0.0),
             }
             n += 1;
         }
@@ -83,9 +83,9 @@ pub async fn reset_due(state: &AppState) -> Result<usize, llmgate_store::StoreEr
         ] {
             for id in codec::reset_spend_by_budget(store, table, id_col, &budget_id).await? {
                 match table {
-                    t if t == ORGANIZATIONS.name => state.keys.orgs.remove(&id),
-                    t if t == CUSTOMERS.name => state.keys.customers.remove(&id),
-                    _ => state.keys.tags.remove(&id),
+                    t if t == ORGANIZATIONS.name => state.keys.orgs.reset(&id, 0.0),
+                    t if t == CUSTOMERS.name => state.keys.customers.reset(&id, 0.0),
+                    _ => state.keys.tags.reset(&id, 0.0),
                 }
             }
         }

@@ -6,12 +6,15 @@ pub mod access;
 pub mod admit;
 pub mod alerts;
 pub mod budgets;
+pub mod fleet;
 pub mod limits;
 pub mod settle;
 pub mod spend;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use llmgate_store::entities::{
     BudgetRow, CustomerRow, OrgRow, TagRow, TeamRow, UserRow, BUDGETS, CUSTOMERS, ORGANIZATIONS,
@@ -20,27 +23,77 @@ use llmgate_store::entities::{
 use llmgate_store::keys::KeyRow;
 use llmgate_store::{Store, StoreError};
 
-/// A row (key, user, team) as the request path sees it, with its live spend: the database's
-/// at load time plus every call since (flushed or not), so budget checks never wait for a batch.
+/// A row (key, user, team) as the request path sees it, with its live spend: the fleet's as
+/// last read from Redis (else the database's at load time) plus every call here since, so
+/// budget checks never wait for a batch or a round trip.
 #[derive(Debug)]
 pub struct Live<T> {
     pub row: T,
-    spend: Mutex<f64>,
+    spend: Mutex<Spend>,
+    loaded: Instant,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Spend {
+    /// The fleet's total at the last sync (else the stored spend).
+    base: f64,
+    /// Sent to Redis, total not back yet.
+    inflight: f64,
+    /// Added here since the last sync.
+    pending: f64,
 }
 
 pub type CachedKey = Live<KeyRow>;
 
 impl<T> Live<T> {
+    fn new(row: T, base: f64) -> Live<T> {
+        Live {
+            row,
+            spend: Mutex::new(Spend {
+                base,
+                ..Spend::default()
+            }),
+            loaded: Instant::now(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Spend> {
+        self.spend.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn spend(&self) -> f64 {
-        *self.spend.lock().unwrap_or_else(|e| e.into_inner())
+        let s = self.state();
+        s.base + s.inflight + s.pending
     }
 
     /// Adds `cost`; returns the spend before it.
     pub fn add_spend(&self, cost: f64) -> f64 {
-        let mut s = self.spend.lock().unwrap_or_else(|e| e.into_inner());
-        let before = *s;
-        *s += cost;
+        let mut s = self.state();
+        let before = s.base + s.inflight + s.pending;
+        s.pending += cost;
         before
+    }
+
+    /// For a sync: the spend Redis should start from if it has none, and the increment to add.
+    fn take_pending(&self) -> (f64, f64) {
+        let mut s = self.state();
+        s.inflight += s.pending;
+        s.pending = 0.0;
+        (s.base, s.inflight)
+    }
+
+    /// Redis's total after our increment.
+    fn apply_total(&self, total: f64) {
+        let mut s = self.state();
+        s.base = total;
+        s.inflight = 0.0;
+    }
+
+    /// Redis did not take the increment: it goes again at the next sync.
+    fn restore(&self) {
+        let mut s = self.state();
+        s.pending += s.inflight;
+        s.inflight = 0.0;
     }
 }
 
@@ -48,6 +101,8 @@ impl<T> Live<T> {
 pub trait Row {
     fn id(&self) -> &str;
     fn stored_spend(&self) -> f64;
+    /// Whether a budget can refuse calls on this row's spend (then it is shared fleet-wide).
+    fn has_budget(&self) -> bool;
 }
 
 impl Row for KeyRow {
@@ -56,6 +111,9 @@ impl Row for KeyRow {
     }
     fn stored_spend(&self) -> f64 {
         self.spend
+    }
+    fn has_budget(&self) -> bool {
+        self.max_budget.is_some()
     }
 }
 
@@ -66,6 +124,9 @@ impl Row for UserRow {
     fn stored_spend(&self) -> f64 {
         self.spend
     }
+    fn has_budget(&self) -> bool {
+        self.max_budget.is_some()
+    }
 }
 
 impl Row for CustomerRow {
@@ -74,6 +135,9 @@ impl Row for CustomerRow {
     }
     fn stored_spend(&self) -> f64 {
         self.spend
+    }
+    fn has_budget(&self) -> bool {
+        self.budget_id.is_some()
     }
 }
 
@@ -84,6 +148,9 @@ impl Row for OrgRow {
     fn stored_spend(&self) -> f64 {
         self.spend
     }
+    fn has_budget(&self) -> bool {
+        !self.budget_id.is_empty()
+    }
 }
 
 impl Row for TagRow {
@@ -92,6 +159,9 @@ impl Row for TagRow {
     }
     fn stored_spend(&self) -> f64 {
         self.spend
+    }
+    fn has_budget(&self) -> bool {
+        self.budget_id.is_some()
     }
 }
 
@@ -102,6 +172,9 @@ impl Row for BudgetRow {
     fn stored_spend(&self) -> f64 {
         0.0
     }
+    fn has_budget(&self) -> bool {
+        false
+    }
 }
 
 impl Row for TeamRow {
@@ -111,23 +184,44 @@ impl Row for TeamRow {
     fn stored_spend(&self) -> f64 {
         self.spend
     }
-}
-
-/// Rows by id, invalidated by the admin routes that change them.
-pub struct Cache<T> {
-    map: RwLock<HashMap<String, Arc<Live<T>>>>,
-}
-
-impl<T> Default for Cache<T> {
-    fn default() -> Self {
-        Cache {
-            map: RwLock::new(HashMap::new()),
-        }
+    fn has_budget(&self) -> bool {
+        self.max_budget.is_some()
     }
 }
 
+/// Rows by id. A row is re-read after the cache TTL; a change made through any instance evicts
+/// it everywhere (see [`fleet`]); a load that raced with an eviction is served but not cached,
+/// so a request in flight during an update never puts the old row back.
+pub struct Cache<T> {
+    /// The row kind in fleet messages and Redis keys (`key`, `user`, ...).
+    kind: &'static str,
+    map: RwLock<HashMap<String, Arc<Live<T>>>>,
+    /// Bumped by every eviction.
+    generation: AtomicU64,
+    ttl: Duration,
+    fleet: Arc<fleet::Bus>,
+}
+
 impl<T: Row> Cache<T> {
-    /// The row with this id: from memory, else from `load` (then cached).
+    fn new(kind: &'static str, ttl: Duration, fleet: Arc<fleet::Bus>) -> Cache<T> {
+        Cache {
+            kind,
+            map: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            ttl,
+            fleet,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Live<T>>>> {
+        self.map.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Live<T>>>> {
+        self.map.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The row with this id: from memory while fresh, else from `load` (then cached).
     pub async fn get_or_load<F, Fut>(
         &self,
         id: &str,
@@ -137,33 +231,90 @@ impl<T: Row> Cache<T> {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, StoreError>>,
     {
-        if let Some(k) = self.map.read().unwrap_or_else(|e| e.into_inner()).get(id) {
-            return Ok(Some(k.clone()));
+        if let Some(k) = self.read().get(id) {
+            if k.loaded.elapsed() < self.ttl {
+                return Ok(Some(k.clone()));
+            }
         }
-        Ok(load().await?.map(|row| self.put(row)))
+        let generation = self.generation.load(Ordering::SeqCst);
+        let Some(row) = load().await? else {
+            self.write().remove(id);
+            return Ok(None);
+        };
+        let mut map = self.write();
+        if self.generation.load(Ordering::SeqCst) != generation {
+            // Evicted while we read: this row may be the old one; serve it once, cache nothing.
+            let stored = row.stored_spend();
+            return Ok(Some(Arc::new(Live::new(row, stored))));
+        }
+        Ok(Some(Self::insert(&mut map, row)))
     }
 
-    /// Caches a row read from (or just written to) the database. A row already cached keeps
-    /// its live spend: the stored one may lag behind unflushed calls.
-    pub fn put(&self, row: T) -> Arc<Live<T>> {
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        let spend = map
-            .get(row.id())
-            .map(|k| k.spend())
-            .unwrap_or(row.stored_spend());
-        let k = Arc::new(Live {
-            spend: Mutex::new(spend),
-            row,
-        });
+    /// Caches a fresh row. A row already cached keeps its live spend (the stored one may lag
+    /// behind unflushed calls) unless the stored spend went down (a budget period reset).
+    fn insert(map: &mut HashMap<String, Arc<Live<T>>>, row: T) -> Arc<Live<T>> {
+        let stored = row.stored_spend();
+        let live = match map.get(row.id()) {
+            Some(old) if stored >= old.row.stored_spend() => {
+                let mut s = old.state();
+                let carried = Spend {
+                    base: stored.max(s.base + s.inflight),
+                    inflight: 0.0,
+                    pending: s.pending,
+                };
+                s.pending = 0.0;
+                drop(s);
+                Live {
+                    row,
+                    spend: Mutex::new(carried),
+                    loaded: Instant::now(),
+                }
+            }
+            _ => Live::new(row, stored),
+        };
+        let k = Arc::new(live);
         map.insert(k.row.id().to_string(), k.clone());
         k
     }
 
+    /// Caches a row just written to the database, and evicts it on every other instance.
+    pub fn put(&self, row: T) -> Arc<Live<T>> {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.fleet.publish(self.kind, row.id());
+        Self::insert(&mut self.write(), row)
+    }
+
+    /// Forgets a row here and on every other instance.
     pub fn remove(&self, id: &str) {
-        self.map
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.evict(id);
+        self.fleet.publish(self.kind, id);
+    }
+
+    /// Forgets a row whose spend the database set to `spend` (a budget period began), here,
+    /// on every other instance, and in the fleet's shared counter.
+    pub fn reset(&self, id: &str, spend: f64) {
+        self.remove(id);
+        self.fleet.set_spend(self.kind, id, spend);
+    }
+
+    /// Forgets a row here only (another instance changed it).
+    fn evict(&self, id: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.write().remove(id);
+    }
+
+    fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.write().clear();
+    }
+
+    /// Rows with a budget, for the fleet's spend sync.
+    fn budgeted(&self) -> Vec<Arc<Live<T>>> {
+        self.read()
+            .values()
+            .filter(|l| l.row.has_budget())
+            .cloned()
+            .collect()
     }
 }
 
@@ -175,7 +326,6 @@ const UNKNOWN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 const UNKNOWN_MAX: usize = 100_000;
 
 /// The caches of the request path.
-#[derive(Default)]
 pub struct KeyCache {
     pub keys: Cache<KeyRow>,
     unknown: Mutex<HashMap<String, std::time::Instant>>,
@@ -185,9 +335,70 @@ pub struct KeyCache {
     pub budgets: Cache<BudgetRow>,
     pub orgs: Cache<OrgRow>,
     pub tags: Cache<TagRow>,
+    pub fleet: Arc<fleet::Bus>,
+}
+
+/// LiteLLM's default `user_api_key_cache_ttl`: how long a row is served without re-reading it
+/// when no invalidation reaches this instance (no Redis).
+pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        KeyCache::new(DEFAULT_TTL)
+    }
 }
 
 impl KeyCache {
+    pub fn new(ttl: Duration) -> KeyCache {
+        let fleet = Arc::new(fleet::Bus::default());
+        KeyCache {
+            keys: Cache::new("key", ttl, fleet.clone()),
+            unknown: Mutex::default(),
+            users: Cache::new("user", ttl, fleet.clone()),
+            teams: Cache::new("team", ttl, fleet.clone()),
+            customers: Cache::new("customer", ttl, fleet.clone()),
+            budgets: Cache::new("budget", ttl, fleet.clone()),
+            orgs: Cache::new("org", ttl, fleet.clone()),
+            tags: Cache::new("tag", ttl, fleet.clone()),
+            fleet,
+        }
+    }
+
+    /// Another instance changed the row `kind`/`id`.
+    fn evict(&self, kind: &str, id: &str) {
+        match kind {
+            "key" => {
+                self.unknown
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(id);
+                self.keys.evict(id)
+            }
+            "user" => self.users.evict(id),
+            "team" => self.teams.evict(id),
+            "customer" => self.customers.evict(id),
+            "budget" => self.budgets.evict(id),
+            "org" => self.orgs.evict(id),
+            "tag" => self.tags.evict(id),
+            _ => {}
+        }
+    }
+
+    /// Invalidations may have been missed (the channel was down): forget everything.
+    fn clear(&self) {
+        self.unknown
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.keys.clear();
+        self.users.clear();
+        self.teams.clear();
+        self.customers.clear();
+        self.budgets.clear();
+        self.orgs.clear();
+        self.tags.clear();
+    }
+
     /// The key with this hash.
     pub async fn get(
         &self,

@@ -10,6 +10,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 struct Queue {
     logs: Mutex<Vec<SpendLog>>,
     full: tokio::sync::Notify,
+    /// Logs recorded but not yet in the database (queued or in a failed batch).
+    backlog: std::sync::atomic::AtomicUsize,
 }
 
 const CURRENT: &str = "spend-current.jsonl";
@@ -149,9 +152,15 @@ impl SpendWriter {
         });
         let mut logs = self.queue.logs.lock().unwrap_or_else(|e| e.into_inner());
         logs.push(log);
+        self.queue.backlog.fetch_add(1, Ordering::Relaxed);
         if logs.len() == BATCH_SIZE {
             self.queue.full.notify_one();
         }
+    }
+
+    /// Logs recorded but not yet written to the database (`/health/readiness`).
+    pub fn backlog(&self) -> usize {
+        self.queue.backlog.load(Ordering::Relaxed)
     }
 
     /// Writes everything queued so far (shutdown, tests).
@@ -199,7 +208,9 @@ async fn run(
             }
             pending.append(&mut queue.logs.lock().unwrap_or_else(|e| e.into_inner()));
         }
+        let n = pending.len();
         if write(&store, &mut pending).await {
+            queue.backlog.fetch_sub(n, Ordering::Relaxed);
             for seg in segments.drain(..) {
                 let _ = std::fs::remove_file(seg);
             }

@@ -16,36 +16,46 @@ pub async fn liveliness() -> Json<Value> {
     Json(json!("I'm alive!"))
 }
 
-/// As LiteLLM 1.110 answers without a database; the storage issue fills `db`.
-/// `db`: "Not connected" (none configured), "connected", or "disconnected" — then 503, as
-/// LiteLLM answers, unless `general_settings.allow_requests_on_db_unavailable` says the
-/// instance keeps serving without it (llmgate does: known keys and journaled spend).
+/// LiteLLM's readiness answer, plus each shared dependency llmgate uses. `db`: "Not connected"
+/// (none configured), "connected", or "disconnected" — then 503, as LiteLLM answers, unless
+/// `general_settings.allow_requests_on_db_unavailable` says the instance keeps serving without
+/// it (llmgate does: known keys and journaled spend). `redis`: "Not connected" (none
+/// configured), "connected" or "disconnected" (never a 503: the request path degrades to
+/// per-instance counts). `spend_backlog`: spend logs recorded but not yet in the database.
 pub async fn readiness(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let redis = match state.keys.fleet.redis_up() {
+        None => "Not connected",
+        Some(true) => "connected",
+        Some(false) => "disconnected",
+    };
+    let mut body = json!({
+        "status": "healthy",
+        "db": "Not connected",
+        "cache": null,
+        "litellm_version": env!("CARGO_PKG_VERSION"),
+        "redis": redis,
+        "spend_backlog": state.spend.as_ref().map_or(0, |w| w.backlog()),
+    });
     let Some(store) = &state.store else {
-        return Json(json!({"status": "healthy", "db": "Not connected"})).into_response();
+        return Json(body).into_response();
     };
     let up = matches!(
         tokio::time::timeout(std::time::Duration::from_secs(2), store.ping()).await,
         Ok(Ok(()))
     );
-    if up {
-        return Json(json!({"status": "healthy", "db": "connected"})).into_response();
-    }
-    let status = if state
-        .config
-        .general_settings
-        .flag("allow_requests_on_db_unavailable")
+    body["db"] = json!(if up { "connected" } else { "disconnected" });
+    let status = if up
+        || state
+            .config
+            .general_settings
+            .flag("allow_requests_on_db_unavailable")
     {
         axum::http::StatusCode::OK
     } else {
         axum::http::StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(json!({"status": "healthy", "db": "disconnected"})),
-    )
-        .into_response()
+    (status, Json(body)).into_response()
 }
 
 /// Probes each deployment with a one-token call, concurrently, bounded by a timeout.
