@@ -257,8 +257,11 @@ impl<T: Row> Cache<T> {
         let live = match map.get(row.id()) {
             Some(old) if stored >= old.row.stored_spend() => {
                 let mut s = old.state();
+                // The stored spend may already hold some of ours (flushed): the larger of the
+                // two views, never their sum; the unsynced part still goes to Redis.
+                let live = s.base + s.inflight + s.pending;
                 let carried = Spend {
-                    base: stored.max(s.base + s.inflight),
+                    base: stored.max(live) - s.pending,
                     inflight: 0.0,
                     pending: s.pending,
                 };
@@ -486,5 +489,72 @@ impl KeyCache {
         id: &str,
     ) -> Result<Option<Arc<Live<TeamRow>>>, StoreError> {
         self.teams.get_or_load(id, || TEAMS.get(store, id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn team(spend: f64) -> TeamRow {
+        TeamRow {
+            team_id: "t".into(),
+            spend,
+            max_budget: Some(10.0),
+            ..TeamRow::default()
+        }
+    }
+
+    fn cache(ttl: Duration) -> Cache<TeamRow> {
+        Cache::new("team", ttl, Arc::new(fleet::Bus::default()))
+    }
+
+    #[tokio::test]
+    async fn a_load_that_raced_an_eviction_is_served_but_not_cached() {
+        let c = cache(DEFAULT_TTL);
+        let got = c
+            .get_or_load("t", || async {
+                // The row is changed (and evicted) while this request reads the old one.
+                c.evict("t");
+                Ok(Some(team(1.0)))
+            })
+            .await
+            .unwrap();
+        assert_eq!(got.unwrap().spend(), 1.0);
+        assert!(c.read().get("t").is_none());
+        let fresh = c.get_or_load("t", || async { Ok(Some(team(2.0))) }).await;
+        assert_eq!(fresh.unwrap().unwrap().spend(), 2.0);
+        assert!(c.read().get("t").is_some());
+    }
+
+    #[tokio::test]
+    async fn rows_are_read_again_after_the_ttl_keeping_unflushed_spend() {
+        let c = cache(Duration::from_millis(30));
+        let t = c.get_or_load("t", || async { Ok(Some(team(1.0))) }).await;
+        t.unwrap().unwrap().add_spend(0.5);
+        // Fresh: served from memory.
+        let same = c.get_or_load("t", || async { Ok(Some(team(9.0))) }).await;
+        assert_eq!(same.unwrap().unwrap().spend(), 1.5);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        // Expired: re-read; the database had not caught up with this instance's spend.
+        let again = c.get_or_load("t", || async { Ok(Some(team(1.2))) }).await;
+        assert_eq!(again.unwrap().unwrap().spend(), 1.5);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        // The stored spend went down: a budget period began.
+        let reset = c.get_or_load("t", || async { Ok(Some(team(0.0))) }).await;
+        assert_eq!(reset.unwrap().unwrap().spend(), 0.0);
+    }
+
+    #[test]
+    fn a_failed_sync_puts_the_increment_back() {
+        let l = Live::new(team(1.0), 1.0);
+        l.add_spend(0.25);
+        assert_eq!(l.take_pending(), (1.0, 0.25));
+        assert_eq!(l.spend(), 1.25, "in flight still counts");
+        l.restore();
+        assert_eq!(l.take_pending(), (1.0, 0.25));
+        // Redis's total includes the other instances' spend.
+        l.apply_total(3.25);
+        assert_eq!(l.spend(), 3.25);
     }
 }
