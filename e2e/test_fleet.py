@@ -1,6 +1,7 @@
 """Two instances on one PostgreSQL and Redis agree: a key blocked, deleted or re-budgeted, or a
 team blocked, through A is enforced by B within 1 s (measured); a budget holds across both at
-concurrency within the README's bound; without Redis, the cache TTL is the bound."""
+concurrency within the README's bound; without Redis, PostgreSQL NOTIFY carries the changes;
+with Redis configured but down, the cache TTL is the bound."""
 import subprocess
 import threading
 import time
@@ -44,7 +45,9 @@ def fleet(mock, tmp_path, pg):
         for i in range(n):
             d = tmp_path / f"gw{i}"
             d.mkdir()
-            env = {"DATABASE_URL": pg, "REDIS_URL": redis}
+            env = {"DATABASE_URL": pg}
+            if redis:
+                env["REDIS_URL"] = redis
             started.append(Gateway(d, config(mock, ttl), env=env).wait_ready())
         return started
 
@@ -153,7 +156,18 @@ def test_a_budget_holds_across_two_instances_at_concurrency(fleet):
     assert len(served) < 2 * calls_in_budget - bound
 
 
-def test_without_redis_the_cache_ttl_bounds_staleness(fleet):
+def test_without_redis_postgres_notify_carries_invalidations(fleet):
+    a, b = fleet(redis=None)
+    key = new_key(a)
+    chat(b, key)
+    assert admin(a, "POST", "/key/block", {"key": key})[0] == 200
+    took = seconds_until_refused(b, key)
+    print(f"block seen on B through PostgreSQL NOTIFY after {took:.3f}s")
+    assert took < 1.0
+    assert ready(b)["redis"] == "Not connected"
+
+
+def test_with_redis_down_the_cache_ttl_bounds_staleness(fleet):
     a, b = fleet(redis="redis://127.0.0.1:1/0", ttl=2)
     key = new_key(a)
     chat(b, key)

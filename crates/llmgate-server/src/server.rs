@@ -152,11 +152,17 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         }
     };
     routes::models::spawn_refresh(state.clone(), models);
-    if let Some(url) = crate::keys::limits::redis_url(&state.config) {
-        crate::keys::limits::spawn_redis_sync(state.limiter.clone(), url.clone());
-        if state.store.is_some() {
-            crate::keys::fleet::spawn(state.keys.clone(), url);
+    match (crate::keys::limits::redis_url(&state.config), &state.store) {
+        (Some(url), store) => {
+            crate::keys::limits::spawn_redis_sync(state.limiter.clone(), url.clone());
+            if store.is_some() {
+                crate::keys::fleet::spawn(state.keys.clone(), url);
+            }
         }
+        (None, Some(store)) => {
+            crate::keys::fleet::spawn_postgres(state.keys.clone(), store.clone())
+        }
+        (None, None) => {}
     }
     let addr = format!("{}:{}", cli.host, cli.port);
     let listener = tokio::net::TcpListener::bind(&addr)

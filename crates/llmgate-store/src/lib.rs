@@ -183,6 +183,40 @@ impl Store {
         }
         .map_err(StoreError::from)
     }
+
+    /// Sends `payload` on a PostgreSQL NOTIFY channel (false on SQLite: nothing to tell).
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<bool, StoreError> {
+        let Db::Postgres(p) = &self.db else {
+            return Ok(false);
+        };
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(p)
+            .await?;
+        Ok(true)
+    }
+
+    /// Listens on a PostgreSQL NOTIFY channel (None on SQLite).
+    pub async fn listen(&self, channel: &str) -> Result<Option<Listener>, StoreError> {
+        let Db::Postgres(_) = &self.db else {
+            return Ok(None);
+        };
+        let mut l = sqlx::postgres::PgListener::connect(&self.url).await?;
+        l.listen(channel).await?;
+        Ok(Some(Listener(l)))
+    }
+}
+
+/// Notifications of one PostgreSQL channel; reconnects by itself.
+pub struct Listener(sqlx::postgres::PgListener);
+
+impl Listener {
+    /// The next payload; `Ok(None)` when the connection was lost and re-made (notifications
+    /// sent meanwhile are lost).
+    pub async fn recv(&mut self) -> Result<Option<String>, StoreError> {
+        Ok(self.0.try_recv().await?.map(|n| n.payload().to_string()))
+    }
 }
 
 /// Milliseconds since the Unix epoch.

@@ -1,10 +1,11 @@
 //! A fleet that agrees: several instances on one database and Redis.
 //!
 //! - **Invalidation**: a row changed through one instance (key blocked, team updated, budget
-//!   reset...) is published on the Redis channel [`CHANNEL`]; every other instance evicts it
-//!   and re-reads it on its next use — within milliseconds, well inside the 1 s bound a test
-//!   measures. While the channel is down, a reconnect clears every cache (messages may have been
-//!   missed), and rows are re-read after the cache TTL (LiteLLM's 60 s) in any case.
+//!   reset...) is published on the Redis channel [`CHANNEL`] (without Redis, on PostgreSQL's
+//!   NOTIFY channel [`PG_CHANNEL`]); every other instance evicts it and re-reads it on its next
+//!   use — within milliseconds, well inside the 1 s bound a test measures. A reconnect of the
+//!   channel clears every cache (messages may have been missed), and rows are re-read after the
+//!   cache TTL (LiteLLM's 60 s) in any case.
 //! - **Spend**: the live spend of every cached row with a budget is shared through one Redis
 //!   counter per row (`llmgate:spend:<kind>:<id>`), synced every [`SYNC_INTERVAL`] off the
 //!   request path: one pipeline adds this instance's increments and reads the fleet's totals.
@@ -24,6 +25,8 @@ use tokio::sync::mpsc;
 use super::{Cache, KeyCache, Row};
 
 pub const CHANNEL: &str = "llmgate:invalidate";
+/// PostgreSQL channel names are identifiers.
+pub const PG_CHANNEL: &str = "llmgate_invalidate";
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(100);
 /// A counter nobody touched for this long is dropped; the next sync starts it again from the
 /// database's spend, which has long caught up by then.
@@ -39,6 +42,7 @@ pub struct Bus {
     resets: Mutex<Vec<(String, f64)>>,
     /// Redis answered the last sync.
     up: AtomicBool,
+    redis: AtomicBool,
 }
 
 impl Default for Bus {
@@ -48,6 +52,7 @@ impl Default for Bus {
             tx: Mutex::new(None),
             resets: Mutex::new(Vec::new()),
             up: AtomicBool::new(false),
+            redis: AtomicBool::new(false),
         }
     }
 }
@@ -68,7 +73,7 @@ impl Bus {
 
     /// Sets the fleet's spend counter of `kind`/`id` at the next sync.
     pub fn set_spend(&self, kind: &str, id: &str, spend: f64) {
-        if self.tx.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+        if self.redis.load(Ordering::Relaxed) {
             self.resets
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -78,13 +83,70 @@ impl Bus {
 
     /// Whether Redis answered the last sync (`None`: not configured).
     pub fn redis_up(&self) -> Option<bool> {
-        let configured = self.tx.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        let configured = self.redis.load(Ordering::Relaxed);
         configured.then(|| self.up.load(Ordering::Relaxed))
+    }
+
+    /// Whether a message from another instance: (kind, id).
+    fn foreign<'a>(&self, payload: &'a str) -> Option<(&'a str, &'a str)> {
+        let mut parts = payload.splitn(3, '|');
+        let (from, kind, id) = (parts.next()?, parts.next()?, parts.next()?);
+        (from != self.instance).then_some((kind, id))
     }
 }
 
 fn counter(kind: &str, id: &str) -> String {
     format!("llmgate:spend:{kind}:{id}")
+}
+
+/// Invalidations through PostgreSQL LISTEN/NOTIFY, for a fleet without Redis (budgets are then
+/// counted per instance).
+pub fn spawn_postgres(keys: Arc<KeyCache>, store: llmgate_store::Store) {
+    if store.kind() != "postgres" {
+        return;
+    }
+    let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
+    *keys.fleet.tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    let s = store.clone();
+    tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if let Err(e) = s.notify(PG_CHANNEL, &msg).await {
+                tracing::warn!(error = %e, "fleet invalidation not sent: other instances see this change after the cache TTL");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut logged = false;
+        loop {
+            match store.listen(PG_CHANNEL).await {
+                Ok(Some(mut l)) => {
+                    keys.clear();
+                    tracing::info!("cache invalidations shared through PostgreSQL NOTIFY");
+                    logged = false;
+                    loop {
+                        match l.recv().await {
+                            Ok(Some(payload)) => {
+                                if let Some((kind, id)) = keys.fleet.foreign(&payload) {
+                                    keys.evict(kind, id);
+                                }
+                            }
+                            // Reconnected: what was sent meanwhile is lost.
+                            Ok(None) => keys.clear(),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    if !logged {
+                        tracing::warn!(error = %e, "cannot LISTEN for invalidations: cached rows are re-read after the cache TTL");
+                        logged = true;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
 }
 
 /// Starts the publisher, the subscriber and the spend sync on `url`.
@@ -98,6 +160,7 @@ pub fn spawn(keys: Arc<KeyCache>, url: String) {
     };
     let (tx, rx) = mpsc::channel(QUEUE);
     *keys.fleet.tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    keys.fleet.redis.store(true, Ordering::Relaxed);
     tokio::spawn(publish(client.clone(), rx));
     tokio::spawn(subscribe(client.clone(), keys.clone()));
     tokio::spawn(sync_spend(client, keys));
@@ -154,13 +217,7 @@ async fn subscribe(client: redis::Client, keys: Arc<KeyCache>) {
                         let Ok(payload) = m.get_payload::<String>() else {
                             continue;
                         };
-                        let mut parts = payload.splitn(3, '|');
-                        let (Some(from), Some(kind), Some(id)) =
-                            (parts.next(), parts.next(), parts.next())
-                        else {
-                            continue;
-                        };
-                        if from != keys.fleet.instance {
+                        if let Some((kind, id)) = keys.fleet.foreign(&payload) {
                             keys.evict(kind, id);
                         }
                     }
