@@ -21,6 +21,7 @@ def config(mock):
         ("slow", "openai/mock-stream-slow-200", ""),
         ("drop", "openai/mock-stream-drop", ""),
         ("gpt-4o", "openai/gpt-4o", ""),
+        ("slow-answer", "openai/mock-slow-1000", ""),
         ("open-base", "openai/gpt-4o", "      configurable_clientside_auth_params: [\"api_base\"]\n"),
     ]:
         out += (f"  - model_name: {name}\n    litellm_params:\n      model: {model}\n"
@@ -86,6 +87,17 @@ def test_a_client_that_leaves_after_five_chunks_is_charged_and_logged(gw, mock):
     while cancelled(mock) == before and time.time() < deadline:
         time.sleep(0.05)
     assert cancelled(mock) > before
+
+
+def test_a_client_that_gives_up_waiting_is_logged_with_its_prompt(gw):
+    key = new_key(gw)
+    client = openai.OpenAI(base_url=gw.base, api_key=key, max_retries=0, timeout=0.3)
+    with pytest.raises(openai.APITimeoutError):
+        client.chat.completions.create(model="slow-answer", messages=[{"role": "user", "content": "Hi"}])
+    [log] = logs_of(gw, key)
+    assert log["status"] == "failure"
+    assert log["metadata"]["error_information"]["error_class"] == "ClientDisconnected"
+    assert log["prompt_tokens"] > 0 and log["completion_tokens"] == 0
 
 
 def test_an_upstream_cut_mid_stream_is_logged_with_partial_usage(gw):
