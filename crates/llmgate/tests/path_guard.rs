@@ -186,6 +186,10 @@ async fn vertex_resource_names_reach_their_paths() {
             format!("{scoped}/publishers/anthropic/models/claude-3-5-sonnet@20240620:rawPredict"),
         ),
         (
+            "vertex_ai/publishers/anthropic/models/claude-3-5-sonnet@20240620",
+            format!("{scoped}/publishers/anthropic/models/claude-3-5-sonnet@20240620:rawPredict"),
+        ),
+        (
             "vertex_ai/projects/proj-2/locations/europe-west4/publishers/google/models/gemini-x",
             "/v1/projects/proj-2/locations/europe-west4/publishers/google/models/gemini-x:generateContent"
                 .to_string(),

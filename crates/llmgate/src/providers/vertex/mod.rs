@@ -142,13 +142,7 @@ impl Model {
             ["projects", _, "locations", _, rest @ ..] => (false, rest),
             rest => (true, rest),
         };
-        let joined = || {
-            if scoped {
-                rest.join("/")
-            } else {
-                checked.to_string()
-            }
-        };
+        // A resource name is used as written (`checked`), under the scope or as a full name.
         let (path, claude) = match (scoped, rest) {
             (true, [id]) if id.bytes().all(|b| b.is_ascii_digit()) => {
                 (format!("endpoints/{id}"), false)
@@ -157,8 +151,10 @@ impl Model {
                 let publisher = if is_claude(id) { "anthropic" } else { "google" };
                 (format!("publishers/{publisher}/models/{id}"), is_claude(id))
             }
-            (_, ["endpoints", _]) => (joined(), false),
-            (_, ["publishers", publisher, "models", _]) => (joined(), *publisher == "anthropic"),
+            (_, ["endpoints", _]) => (checked.to_string(), false),
+            (_, ["publishers", publisher, "models", _]) => {
+                (checked.to_string(), *publisher == "anthropic")
+            }
             _ => return Err(bad()),
         };
         Ok(Model {
@@ -222,6 +218,8 @@ impl Provider for Vertex {
         let site = Site::resolve(cx).await?;
         if model.claude {
             req.stream = None;
+            // Anthropic's request (and the catalog) know the bare id, not the resource name.
+            req.model = model.id().to_string();
             let body = claude_body(&req, cx.opts)?;
             let url = site.model_url(&model);
             return anthropic::complete(
@@ -245,6 +243,8 @@ impl Provider for Vertex {
         let site = Site::resolve(cx).await?;
         if model.claude {
             req.stream = Some(true);
+            // Anthropic's request (and the catalog) know the bare id, not the resource name.
+            req.model = model.id().to_string();
             let body = claude_body(&req, cx.opts)?;
             let url = site.model_url(&model);
             let rb = post(cx, format!("{url}:streamRawPredict"), &site.token, &body);
