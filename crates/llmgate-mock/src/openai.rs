@@ -78,7 +78,16 @@ pub async fn models(State(shared): St, m: Method, u: Uri, h: HeaderMap) -> Respo
     with_headers(StatusCode::OK, json!({"object": "list", "data": data}))
 }
 
-pub async fn not_found(method: Method, uri: Uri) -> Response {
+/// Recorded too: a test that no request reached the mock must see one to an unknown path.
+pub async fn not_found(
+    State(shared): St,
+    method: Method,
+    uri: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    let body = serde_json::from_slice(&b).unwrap_or(Value::Null);
+    shared.record(|| recorded(&method, &uri, &h, body));
     error(
         404,
         &format!("Invalid URL ({method} {})", uri.path()),

@@ -1,4 +1,5 @@
-//! HTTP plumbing shared by adapters: send, map failures, read JSON or SSE.
+//! HTTP plumbing shared by adapters: the path-segment guard on names put into URLs, send, map
+//! failures, read JSON or SSE.
 
 use std::time::Duration;
 
@@ -13,6 +14,56 @@ pub fn header_pairs(h: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     h.iter()
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect()
+}
+
+/// The shape a name put into an upstream URL may have. Each kind allows the names its providers
+/// really use and nothing else, so a client-chosen model never picks the upstream's host or path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentKind {
+    /// One path segment of ASCII letters, digits and `-_.@`: an Azure deployment, a Gemini or
+    /// Vertex model id (`gemini-2.0-flash-001`, `claude-3-5-sonnet@20240620`), a bucket. No `:`:
+    /// on Google's URLs it starts the method (`models/x:generateContent`).
+    Segment,
+    /// Segments joined by `/`: Google resource names (`publishers/google/models/gemini-1.5-pro`,
+    /// `projects/p/locations/l/endpoints/123`, `tunedModels/x`); the caller checks the shape.
+    Resource,
+    /// A Bedrock model id with `:` (`us.anthropic.claude-3-5-sonnet-20240620-v1:0`), or an ARN
+    /// whose resource part may hold `/` (`arn:aws:bedrock:us-east-1:123:inference-profile/x`);
+    /// Bedrock's URL carries it percent-encoded as one segment.
+    Aws,
+}
+
+/// `name` if it is a safe `kind` for a URL path; otherwise a 400, before any upstream call.
+/// Allow-listed characters refuse `%`, `?`, `#`, `\`, whitespace and controls; dot-only segments
+/// refuse `..`; empty segments refuse `//` and leading or trailing `/`.
+pub fn path_segment(name: &str, kind: SegmentKind) -> Result<&str, LlmError> {
+    let extra: &[u8] = match kind {
+        SegmentKind::Segment | SegmentKind::Resource => b"-_.@",
+        SegmentKind::Aws => b"-_.:",
+    };
+    let slash = match kind {
+        SegmentKind::Segment => false,
+        SegmentKind::Resource => true,
+        SegmentKind::Aws => name.starts_with("arn:"),
+    };
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && !s.bytes().all(|b| b == b'.')
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    };
+    let ok = if slash {
+        name.split('/').all(segment_ok)
+    } else {
+        segment_ok(name)
+    };
+    if ok {
+        Ok(name)
+    } else {
+        Err(LlmError::bad_request(format!(
+            "{name:?} is not a valid model, deployment or resource name for an upstream URL"
+        )))
+    }
 }
 
 /// Sends a request; a non-2xx answer becomes the mapped error. `wait` bounds the time until the
@@ -171,4 +222,84 @@ pub fn translated_stream(
             Err(e) => vec![Err(e)],
         })
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SegmentKind::{Aws, Resource, Segment};
+
+    #[test]
+    fn path_segments_allow_real_names_and_refuse_the_rest() {
+        let accepted: &[(&str, SegmentKind)] = &[
+            ("gpt-4o", Segment),
+            ("my_gpt4o.deployment", Segment),
+            ("gemini-2.0-flash-001", Segment),
+            ("claude-3-5-sonnet-v2@20241022", Segment),
+            ("text-embedding-004", Segment),
+            ("123456789", Segment),
+            ("my-bucket.example.com", Segment),
+            ("publishers/google/models/gemini-1.5-pro", Resource),
+            ("projects/p/locations/l/endpoints/123", Resource),
+            ("tunedModels/my-model-abc123", Resource),
+            ("gemini-pro", Resource),
+            ("us.anthropic.claude-3-5-sonnet-20240620-v1:0", Aws),
+            ("anthropic.claude-v2:1", Aws),
+            (
+                "arn:aws:bedrock:us-east-1:123:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+                Aws,
+            ),
+            (
+                "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2:1",
+                Aws,
+            ),
+        ];
+        for (name, kind) in accepted {
+            assert_eq!(
+                path_segment(name, *kind).ok(),
+                Some(*name),
+                "{name} as {kind:?}"
+            );
+        }
+        let hostile = [
+            "",
+            ".",
+            "..",
+            "../../v1/evil",
+            "x/../../evil",
+            "x?alt=evil",
+            "x%2F..%2Fevil",
+            "x#frag",
+            "x\\..\\evil",
+            "x y",
+            "x\tq",
+            "x\nHost: evil",
+            "x\u{0}",
+            "gemini\u{2215}evil",
+            "//evil.example/x",
+            "x/",
+            "/x",
+            "a//b",
+        ];
+        for name in hostile {
+            for kind in [Segment, Resource, Aws] {
+                let e = path_segment(name, kind).unwrap_err();
+                assert_eq!((e.kind, e.status), (ErrorKind::BadRequest, 400), "{name:?}");
+            }
+        }
+        let refused: &[(&str, SegmentKind)] = &[
+            ("a/b", Segment),
+            ("models/gemini-pro", Segment),
+            ("gemini-pro:streamGenerateContent", Segment),
+            ("x:countTokens", Resource),
+            ("http:", Segment),
+            ("us.anthropic.claude@1", Aws),
+            ("anthropic/claude-v2", Aws),
+            ("arn:aws:bedrock:us-east-1:123:inference-profile/../x", Aws),
+            ("https://evil.example/x", Aws),
+        ];
+        for (name, kind) in refused {
+            assert!(path_segment(name, *kind).is_err(), "{name} as {kind:?}");
+        }
+    }
 }

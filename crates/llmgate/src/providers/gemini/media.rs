@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use crate::providers::http::{path_segment, SegmentKind};
 use crate::{CallOptions, LlmError};
 
 const MAX_FETCH: usize = 20 * 1024 * 1024;
@@ -166,6 +167,7 @@ async fn gcs_content_type(uri: &str, cx: &MediaCx<'_>) -> Result<String, LlmErro
         .map(str::to_string)
         .or_else(|| std::env::var("LLMGATE_GCS_API_BASE").ok())
         .unwrap_or_else(|| DEFAULT_GCS_API.to_string());
+    let bucket = path_segment(bucket, SegmentKind::Segment)?;
     let object: String = url_encode(object);
     let mut rb = cx.http.get(format!(
         "{}/storage/v1/b/{bucket}/o/{object}",

@@ -13,7 +13,7 @@ use llmgate_types::{
 };
 use serde_json::{json, Value};
 
-use super::http::{header_pairs, json, send, translated_stream};
+use super::http::{header_pairs, json, path_segment, send, translated_stream, SegmentKind};
 use super::{Ctx, Provider};
 use crate::client::Response;
 use crate::stream::ChunkStream;
@@ -191,12 +191,21 @@ impl Gemini {
                 )
                 .with_provider(NAME)
             })?;
-        let base = Self::base(opts);
-        let model = model.strip_prefix("models/").unwrap_or(model);
+        let path = Self::model_path(model).map_err(|e| e.with_provider(NAME))?;
         Ok(Target {
-            model_url: format!("{base}/models/{model}"),
+            model_url: format!("{}/{path}", Self::base(opts)),
             auth: Auth::ApiKey(key),
             provider: NAME,
+        })
+    }
+
+    /// `models/{id}` (a `models/` prefix accepted, as Gemini writes names) or a tuned model's
+    /// `tunedModels/{id}`; any other name is refused rather than put into the URL.
+    fn model_path(model: &str) -> Result<String, LlmError> {
+        let model = model.strip_prefix("models/").unwrap_or(model);
+        Ok(match model.strip_prefix("tunedModels/") {
+            Some(id) => format!("tunedModels/{}", path_segment(id, SegmentKind::Segment)?),
+            None => format!("models/{}", path_segment(model, SegmentKind::Segment)?),
         })
     }
 

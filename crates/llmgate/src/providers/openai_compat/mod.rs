@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::http::{header_pairs, json, send, sse_events};
+use super::http::{header_pairs, json, path_segment, send, sse_events, SegmentKind};
 use super::{Ctx, Provider};
 use crate::client::Response;
 use crate::stream::{ChunkStream, CompletionChunkStream};
@@ -62,7 +62,8 @@ impl OpenAiCompat {
         match self.spec.style {
             Style::OpenAi => Ok(format!("{base}/{path}")),
             Style::Azure => {
-                check_path_segment(model)?;
+                let model = path_segment(model, SegmentKind::Segment)
+                    .map_err(|e| e.with_provider(self.spec.name))?;
                 let version = opts
                     .api_version
                     .clone()
@@ -245,22 +246,6 @@ fn decode_event<T: DeserializeOwned>(data: &str, provider: &str) -> Result<T, Ll
         )
         .with_provider(provider)
     })
-}
-
-/// A model interpolated into a URL path must not be able to choose the upstream path.
-fn check_path_segment(model: &str) -> Result<(), LlmError> {
-    let bad = model.is_empty()
-        || model == "."
-        || model.contains("..")
-        || model
-            .chars()
-            .any(|c| matches!(c, '/' | '\\' | '%' | '?' | '#') || c.is_control());
-    if bad {
-        return Err(LlmError::bad_request(format!(
-            "invalid model name for a URL path: {model:?}"
-        )));
-    }
-    Ok(())
 }
 
 #[async_trait]

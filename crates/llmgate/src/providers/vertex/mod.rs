@@ -10,7 +10,7 @@ use llmgate_types::{
 use serde_json::{json, Value};
 
 use super::gemini::{self, Auth, Target};
-use super::http::{header_pairs, json, send};
+use super::http::{header_pairs, json, path_segment, send, SegmentKind};
 use super::{anthropic, Ctx, Provider};
 use crate::client::Response;
 use crate::stream::ChunkStream;
@@ -66,6 +66,10 @@ impl Site {
             .map(str::to_string)
             .or_else(|| env(&["VERTEXAI_LOCATION", "VERTEX_LOCATION"]))
             .unwrap_or_else(|| DEFAULT_LOCATION.to_string());
+        // Both are interpolated too, the location even into the host.
+        for name in [&project, &location] {
+            path_segment(name, SegmentKind::Segment).map_err(|e| e.with_provider(NAME))?;
+        }
         let base = match opts.api_base.as_deref().filter(|b| !b.is_empty()) {
             Some(b) => b.trim_end_matches('/').trim_end_matches("/v1").to_string(),
             None if location == "global" => "https://aiplatform.googleapis.com".to_string(),
@@ -87,19 +91,82 @@ impl Site {
         })
     }
 
-    fn model_url(&self, publisher: &str, model: &str) -> String {
-        format!(
-            "{}/v1/projects/{}/locations/{}/publishers/{publisher}/models/{model}",
-            self.base, self.project, self.location
-        )
+    /// The model's URL (before `:method`).
+    fn model_url(&self, m: &Model) -> String {
+        if m.scoped {
+            format!(
+                "{}/v1/projects/{}/locations/{}/{}",
+                self.base, self.project, self.location, m.path
+            )
+        } else {
+            format!("{}/v1/{}", self.base, m.path)
+        }
     }
 
-    fn gemini(&self, model: &str) -> Target {
+    fn gemini(&self, m: &Model) -> Target {
         Target {
-            model_url: self.model_url("google", model),
+            model_url: self.model_url(m),
             auth: Auth::Bearer(self.token.clone()),
             provider: NAME,
         }
+    }
+}
+
+/// A client's model name, checked, as the resource path it names on Vertex.
+#[derive(Debug, PartialEq)]
+struct Model {
+    /// Under the deployment's `projects/{p}/locations/{l}/`, or a full resource name as given.
+    scoped: bool,
+    /// `publishers/google/models/gemini-1.5-pro`, `endpoints/123`, ...
+    path: String,
+    /// Anthropic's protocol (`publishers/anthropic`) rather than Gemini's.
+    claude: bool,
+}
+
+impl Model {
+    /// Accepts what Vertex names models by: a publisher model id (`gemini-1.5-pro`,
+    /// `claude-3-5-sonnet@20240620`), a tuned model's endpoint id (digits, as LiteLLM), and
+    /// their resource names (`publishers/{p}/models/{id}`, `endpoints/{id}`, both also under
+    /// `projects/{p}/locations/{l}/`). Anything else is a 400 before auth or any call.
+    fn parse(name: &str) -> Result<Model, LlmError> {
+        let bad = || {
+            LlmError::bad_request(format!(
+                "{name:?} is not a Vertex AI model name (an id, publishers/{{p}}/models/{{id}} or endpoints/{{id}})"
+            ))
+            .with_provider(NAME)
+        };
+        let checked =
+            path_segment(name, SegmentKind::Resource).map_err(|e| e.with_provider(NAME))?;
+        let parts: Vec<&str> = checked.split('/').collect();
+        let (scoped, rest) = match parts.as_slice() {
+            ["projects", _, "locations", _, rest @ ..] => (false, rest),
+            rest => (true, rest),
+        };
+        // A resource name is used as written (`checked`), under the scope or as a full name.
+        let (path, claude) = match (scoped, rest) {
+            (true, [id]) if id.bytes().all(|b| b.is_ascii_digit()) => {
+                (format!("endpoints/{id}"), false)
+            }
+            (true, [id]) => {
+                let publisher = if is_claude(id) { "anthropic" } else { "google" };
+                (format!("publishers/{publisher}/models/{id}"), is_claude(id))
+            }
+            (_, ["endpoints", _]) => (checked.to_string(), false),
+            (_, ["publishers", publisher, "models", _]) => {
+                (checked.to_string(), *publisher == "anthropic")
+            }
+            _ => return Err(bad()),
+        };
+        Ok(Model {
+            scoped,
+            path,
+            claude,
+        })
+    }
+
+    /// The model id Anthropic's body names (the last segment).
+    fn id(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or_default()
     }
 }
 
@@ -147,11 +214,14 @@ impl Provider for Vertex {
         cx: &Ctx<'_>,
         mut req: ChatCompletionRequest,
     ) -> Result<Response<ChatCompletionResponse>, LlmError> {
+        let model = Model::parse(&req.model)?;
         let site = Site::resolve(cx).await?;
-        if is_claude(&req.model) {
+        if model.claude {
             req.stream = None;
+            // Anthropic's request (and the catalog) know the bare id, not the resource name.
+            req.model = model.id().to_string();
             let body = claude_body(&req, cx.opts)?;
-            let url = site.model_url("anthropic", &req.model);
+            let url = site.model_url(&model);
             return anthropic::complete(
                 cx,
                 post(cx, format!("{url}:rawPredict"), &site.token, &body),
@@ -160,7 +230,7 @@ impl Provider for Vertex {
             )
             .await;
         }
-        let t = site.gemini(&req.model);
+        let t = site.gemini(&model);
         gemini::chat(cx, req, &t).await
     }
 
@@ -169,15 +239,18 @@ impl Provider for Vertex {
         cx: &Ctx<'_>,
         mut req: ChatCompletionRequest,
     ) -> Result<Response<ChunkStream>, LlmError> {
+        let model = Model::parse(&req.model)?;
         let site = Site::resolve(cx).await?;
-        if is_claude(&req.model) {
+        if model.claude {
             req.stream = Some(true);
+            // Anthropic's request (and the catalog) know the bare id, not the resource name.
+            req.model = model.id().to_string();
             let body = claude_body(&req, cx.opts)?;
-            let url = site.model_url("anthropic", &req.model);
+            let url = site.model_url(&model);
             let rb = post(cx, format!("{url}:streamRawPredict"), &site.token, &body);
             return anthropic::stream(cx, rb, NAME, url, req.include_usage()).await;
         }
-        let t = site.gemini(&req.model);
+        let t = site.gemini(&model);
         gemini::chat_stream(cx, req, &t).await
     }
 
@@ -187,14 +260,15 @@ impl Provider for Vertex {
         cx: &Ctx<'_>,
         req: EmbeddingRequest,
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
-        let site = Site::resolve(cx).await?;
+        let model = Model::parse(&req.model)?;
         let inputs = gemini::embedding_inputs(&req)?;
+        let site = Site::resolve(cx).await?;
         let instances: Vec<Value> = inputs.iter().map(|t| json!({"content": t})).collect();
         let mut body = json!({"instances": instances});
         if let Some(d) = req.extra.get("dimensions") {
             body["parameters"] = json!({"outputDimensionality": d});
         }
-        let url = site.model_url("google", &req.model);
+        let url = site.model_url(&model);
         let res = send(
             post(cx, format!("{url}:predict"), &site.token, &body),
             NAME,
@@ -229,10 +303,12 @@ impl Provider for Vertex {
         cx: &Ctx<'_>,
         req: ChatCompletionRequest,
     ) -> Result<u64, LlmError> {
+        let model = Model::parse(&req.model)?;
         let site = Site::resolve(cx).await?;
-        if is_claude(&req.model) {
-            let body = anthropic::count_tokens_body(&req, &req.model, cx.opts)?;
-            let url = format!("{}:rawPredict", site.model_url("anthropic", "count-tokens"));
+        if model.claude {
+            let body = anthropic::count_tokens_body(&req, model.id(), cx.opts)?;
+            let counter = Model::parse("publishers/anthropic/models/count-tokens")?;
+            let url = format!("{}:rawPredict", site.model_url(&counter));
             let res = send(
                 post(cx, url, &site.token, &body),
                 NAME,
@@ -243,6 +319,72 @@ impl Provider for Vertex {
             let v: Value = json(res, NAME).await?;
             return Ok(v["input_tokens"].as_u64().unwrap_or(0));
         }
-        gemini::count_tokens(cx, &req, &site.gemini(&req.model)).await
+        gemini::count_tokens(cx, &req, &site.gemini(&model)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_become_resource_paths() {
+        let scoped = |path: &str, claude| Model {
+            scoped: true,
+            path: path.into(),
+            claude,
+        };
+        let cases = [
+            (
+                "gemini-1.5-pro",
+                scoped("publishers/google/models/gemini-1.5-pro", false),
+            ),
+            (
+                "claude-3-5-sonnet@20240620",
+                scoped(
+                    "publishers/anthropic/models/claude-3-5-sonnet@20240620",
+                    true,
+                ),
+            ),
+            ("1234567890", scoped("endpoints/1234567890", false)),
+            ("endpoints/42", scoped("endpoints/42", false)),
+            (
+                "publishers/google/models/gemini-1.5-pro",
+                scoped("publishers/google/models/gemini-1.5-pro", false),
+            ),
+            (
+                "publishers/anthropic/models/claude-3-opus@20240229",
+                scoped("publishers/anthropic/models/claude-3-opus@20240229", true),
+            ),
+            (
+                "projects/p/locations/l/endpoints/123",
+                Model {
+                    scoped: false,
+                    path: "projects/p/locations/l/endpoints/123".into(),
+                    claude: false,
+                },
+            ),
+        ];
+        for (name, want) in cases {
+            assert_eq!(Model::parse(name).unwrap(), want, "{name}");
+        }
+        for name in [
+            "../../v1/evil",
+            "x?alt=evil",
+            "x%2F..%2Fevil",
+            "x#frag",
+            "gemini-pro:streamGenerateContent",
+            "models/gemini-pro",
+            "projects/p/locations/l/123",
+            "publishers/google/models/a/b",
+            "projects/p/locations/l/publishers/google/models/x/../../../../evil",
+        ] {
+            let e = Model::parse(name).unwrap_err();
+            assert_eq!(
+                (e.kind, e.status),
+                (crate::ErrorKind::BadRequest, 400),
+                "{name}"
+            );
+        }
     }
 }
