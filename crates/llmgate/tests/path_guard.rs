@@ -190,15 +190,27 @@ async fn vertex_resource_names_reach_their_paths() {
             format!("{scoped}/publishers/anthropic/models/claude-3-5-sonnet@20240620:rawPredict"),
         ),
         (
-            "vertex_ai/projects/proj-2/locations/europe-west4/publishers/google/models/gemini-x",
-            "/v1/projects/proj-2/locations/europe-west4/publishers/google/models/gemini-x:generateContent"
-                .to_string(),
+            "vertex_ai/projects/proj-1/locations/us-central1/publishers/google/models/gemini-x",
+            format!("{scoped}/publishers/google/models/gemini-x:generateContent"),
         ),
     ];
     for (model, path) in cases {
         Client::shared().chat(chat_req(model), &o).await.unwrap();
         assert_eq!(mock.last_request().unwrap().path, path, "{model}");
     }
+    // A full name of another project or location would send the deployment's token there.
+    let before = mock.requests().len();
+    for other in [
+        "vertex_ai/projects/proj-2/locations/us-central1/publishers/google/models/gemini-x",
+        "vertex_ai/projects/proj-1/locations/europe-west4/endpoints/12",
+    ] {
+        let e = Client::shared()
+            .chat(chat_req(other), &o)
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, 400, "{other}");
+    }
+    assert_eq!(mock.requests().len(), before, "refused before any call");
     // A tuned model's endpoint id goes to `endpoints/{id}` (the mock has no such route).
     let _ = Client::shared()
         .chat(chat_req("vertex_ai/1234567890"), &o)

@@ -92,31 +92,38 @@ impl Site {
     }
 
     /// The model's URL (before `:method`).
-    fn model_url(&self, m: &Model) -> String {
-        if m.scoped {
-            format!(
-                "{}/v1/projects/{}/locations/{}/{}",
-                self.base, self.project, self.location, m.path
-            )
-        } else {
-            format!("{}/v1/{}", self.base, m.path)
+    /// A full resource name must name the deployment's own project and location: a client's
+    /// model name never sends the operator's token to another project.
+    fn model_url(&self, m: &Model) -> Result<String, LlmError> {
+        if let Some((project, location)) = &m.scope {
+            if *project != self.project || *location != self.location {
+                return Err(LlmError::bad_request(format!(
+                    "the model names project {project:?} in {location:?}; this deployment serves {:?} in {:?}",
+                    self.project, self.location
+                ))
+                .with_provider(NAME));
+            }
         }
+        Ok(format!(
+            "{}/v1/projects/{}/locations/{}/{}",
+            self.base, self.project, self.location, m.path
+        ))
     }
 
-    fn gemini(&self, m: &Model) -> Target {
-        Target {
-            model_url: self.model_url(m),
+    fn gemini(&self, m: &Model) -> Result<Target, LlmError> {
+        Ok(Target {
+            model_url: self.model_url(m)?,
             auth: Auth::Bearer(self.token.clone()),
             provider: NAME,
-        }
+        })
     }
 }
 
 /// A client's model name, checked, as the resource path it names on Vertex.
 #[derive(Debug, PartialEq)]
 struct Model {
-    /// Under the deployment's `projects/{p}/locations/{l}/`, or a full resource name as given.
-    scoped: bool,
+    /// The project and location a full resource name gave (they must be the deployment's).
+    scope: Option<(String, String)>,
     /// `publishers/google/models/gemini-1.5-pro`, `endpoints/123`, ...
     path: String,
     /// Anthropic's protocol (`publishers/anthropic`) rather than Gemini's.
@@ -138,12 +145,14 @@ impl Model {
         let checked =
             path_segment(name, SegmentKind::Resource).map_err(|e| e.with_provider(NAME))?;
         let parts: Vec<&str> = checked.split('/').collect();
-        let (scoped, rest) = match parts.as_slice() {
-            ["projects", _, "locations", _, rest @ ..] => (false, rest),
-            rest => (true, rest),
+        let (scope, rest) = match parts.as_slice() {
+            ["projects", p, "locations", l, rest @ ..] => {
+                (Some((p.to_string(), l.to_string())), rest)
+            }
+            rest => (None, rest),
         };
-        // A resource name is used as written (`checked`), under the scope or as a full name.
-        let (path, claude) = match (scoped, rest) {
+        let path = rest.join("/");
+        let (path, claude) = match (scope.is_none(), rest) {
             (true, [id]) if id.bytes().all(|b| b.is_ascii_digit()) => {
                 (format!("endpoints/{id}"), false)
             }
@@ -151,14 +160,12 @@ impl Model {
                 let publisher = if is_claude(id) { "anthropic" } else { "google" };
                 (format!("publishers/{publisher}/models/{id}"), is_claude(id))
             }
-            (_, ["endpoints", _]) => (checked.to_string(), false),
-            (_, ["publishers", publisher, "models", _]) => {
-                (checked.to_string(), *publisher == "anthropic")
-            }
+            (_, ["endpoints", _]) => (path, false),
+            (_, ["publishers", publisher, "models", _]) => (path, *publisher == "anthropic"),
             _ => return Err(bad()),
         };
         Ok(Model {
-            scoped,
+            scope,
             path,
             claude,
         })
@@ -221,7 +228,7 @@ impl Provider for Vertex {
             // Anthropic's request (and the catalog) know the bare id, not the resource name.
             req.model = model.id().to_string();
             let body = claude_body(&req, cx.opts)?;
-            let url = site.model_url(&model);
+            let url = site.model_url(&model)?;
             return anthropic::complete(
                 cx,
                 post(cx, format!("{url}:rawPredict"), &site.token, &body),
@@ -230,7 +237,7 @@ impl Provider for Vertex {
             )
             .await;
         }
-        let t = site.gemini(&model);
+        let t = site.gemini(&model)?;
         gemini::chat(cx, req, &t).await
     }
 
@@ -246,11 +253,11 @@ impl Provider for Vertex {
             // Anthropic's request (and the catalog) know the bare id, not the resource name.
             req.model = model.id().to_string();
             let body = claude_body(&req, cx.opts)?;
-            let url = site.model_url(&model);
+            let url = site.model_url(&model)?;
             let rb = post(cx, format!("{url}:streamRawPredict"), &site.token, &body);
             return anthropic::stream(cx, rb, NAME, url, req.include_usage()).await;
         }
-        let t = site.gemini(&model);
+        let t = site.gemini(&model)?;
         gemini::chat_stream(cx, req, &t).await
     }
 
@@ -268,7 +275,7 @@ impl Provider for Vertex {
         if let Some(d) = req.extra.get("dimensions") {
             body["parameters"] = json!({"outputDimensionality": d});
         }
-        let url = site.model_url(&model);
+        let url = site.model_url(&model)?;
         let res = send(
             post(cx, format!("{url}:predict"), &site.token, &body),
             NAME,
@@ -308,7 +315,7 @@ impl Provider for Vertex {
         if model.claude {
             let body = anthropic::count_tokens_body(&req, model.id(), cx.opts)?;
             let counter = Model::parse("publishers/anthropic/models/count-tokens")?;
-            let url = format!("{}:rawPredict", site.model_url(&counter));
+            let url = format!("{}:rawPredict", site.model_url(&counter)?);
             let res = send(
                 post(cx, url, &site.token, &body),
                 NAME,
@@ -319,7 +326,7 @@ impl Provider for Vertex {
             let v: Value = json(res, NAME).await?;
             return Ok(v["input_tokens"].as_u64().unwrap_or(0));
         }
-        gemini::count_tokens(cx, &req, &site.gemini(&model)).await
+        gemini::count_tokens(cx, &req, &site.gemini(&model)?).await
     }
 }
 
@@ -330,7 +337,7 @@ mod tests {
     #[test]
     fn model_names_become_resource_paths() {
         let scoped = |path: &str, claude| Model {
-            scoped: true,
+            scope: None,
             path: path.into(),
             claude,
         };
@@ -359,8 +366,8 @@ mod tests {
             (
                 "projects/p/locations/l/endpoints/123",
                 Model {
-                    scoped: false,
-                    path: "projects/p/locations/l/endpoints/123".into(),
+                    scope: Some(("p".into(), "l".into())),
+                    path: "endpoints/123".into(),
                     claude: false,
                 },
             ),
