@@ -12,6 +12,7 @@ mod env;
 mod error;
 mod load;
 mod secret;
+pub mod support;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
 pub use secret::{secret_looking, Secret};
+pub use support::{ignored_settings, Ignored};
 
 use secret::{Redacted, RedactedHeaders};
 
@@ -61,6 +63,10 @@ pub struct ModelEntry {
     pub litellm_params: LitellmParams,
     #[serde(default, deserialize_with = "env::nullable")]
     pub model_info: ModelInfoConfig,
+    /// Other keys of the entry (`rpm`/`tpm` beside `litellm_params`, as LiteLLM's Router
+    /// docs show them): kept so start-up can name them (see [`support`]).
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// Serialises without `api_key` (for `/model/info`); secret-looking `extra` keys are the
@@ -222,6 +228,7 @@ impl Config {
                 model_name: model.to_string(),
                 litellm_params: LitellmParams::new(model),
                 model_info: ModelInfoConfig::default(),
+                extra: Extra::new(),
             }],
             ..Config::default()
         }

@@ -49,6 +49,9 @@ pub async fn readiness(State(state): State<AppState>) -> axum::response::Respons
 }
 
 /// Probes each deployment with a one-token call, concurrently, bounded by a timeout.
+/// Beyond LiteLLM's keys, the config paths llmgate ignores: `unsupported_settings` (LiteLLM
+/// settings it lacks) and `unknown_settings` (not LiteLLM's either). Clients that don't know
+/// these keys skip them.
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let deployments = state.deployments();
     let probes = deployments.all().iter().map(|d| {
@@ -76,11 +79,17 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let (healthy, unhealthy): (Vec<_>, Vec<_>) = results.into_iter().partition(|(ok, _)| *ok);
     let healthy: Vec<Value> = healthy.into_iter().map(|(_, v)| v).collect();
     let unhealthy: Vec<Value> = unhealthy.into_iter().map(|(_, v)| v).collect();
+    let (known, unknown): (Vec<_>, Vec<_>) = crate::config::ignored_settings(&state.config)
+        .into_iter()
+        .partition(|s| s.known);
+    let paths = |v: Vec<crate::config::Ignored>| v.into_iter().map(|s| s.path).collect::<Vec<_>>();
     Json(json!({
         "healthy_endpoints": healthy,
         "unhealthy_endpoints": unhealthy,
         "healthy_count": healthy.len(),
         "unhealthy_count": unhealthy.len(),
+        "unsupported_settings": paths(known),
+        "unknown_settings": paths(unknown),
     }))
 }
 
