@@ -113,24 +113,19 @@ pub const SECTIONS: &[Section] = &[
     },
 ];
 
+#[rustfmt::skip]
 pub const TOP_LEVEL: &[Row] = &[
     yes("model_list", "deployments"),
     yes("litellm_settings", "see its table"),
     yes("general_settings", "see its table"),
     yes("router_settings", "see its table"),
-    yes(
-        "environment_variables",
-        "set into the process environment at start",
-    ),
+    yes("environment_variables", "set into the process environment at start"),
     yes("include", "other files merged in"),
     // Checked entry by entry (the guardrail type): see GUARDRAIL_PARAMS.
     yes("guardrails", "each entry is named by its guardrail type"),
     no("mcp_servers", "MCP gateway"),
     no("callback_settings", "logging callbacks"),
-    no(
-        "credential_list",
-        "reusable credentials (litellm_credential_name)",
-    ),
+    no("credential_list", "reusable credentials (litellm_credential_name)"),
     no("assistant_settings", "Assistants API"),
     no("finetune_settings", "fine-tuning API"),
     no("files_settings", "files API"),
@@ -142,6 +137,7 @@ pub const TOP_LEVEL: &[Row] = &[
 ];
 
 /// Keys beside `litellm_params` in a `model_list` entry.
+#[rustfmt::skip]
 pub const MODEL_ENTRY: &[Row] = &[
     yes("model_name", "the public name"),
     yes("litellm_params", "see its table"),
@@ -150,6 +146,7 @@ pub const MODEL_ENTRY: &[Row] = &[
     no("tpm", "deployment rate limits and usage-based routing"),
 ];
 
+#[rustfmt::skip]
 pub const LITELLM_PARAMS: &[Row] = &[
     yes("model", "provider/model"),
     yes("api_base", "the upstream URL"),
@@ -182,47 +179,17 @@ pub const LITELLM_PARAMS: &[Row] = &[
     no("num_retries", "per-deployment retries (use max_retries)"),
     no("base_model", "pricing by another model"),
     no("region_name", "region-based routing"),
-    no(
-        "aws_access_key_id",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
-    no(
-        "aws_secret_access_key",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
-    no(
-        "aws_session_token",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
-    no(
-        "aws_region_name",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
-    no(
-        "aws_session_name",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
-    no(
-        "aws_profile_name",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
+    no("aws_access_key_id", "Bedrock/SageMaker (no such provider yet)"),
+    no("aws_secret_access_key", "Bedrock/SageMaker (no such provider yet)"),
+    no("aws_session_token", "Bedrock/SageMaker (no such provider yet)"),
+    no("aws_region_name", "Bedrock/SageMaker (no such provider yet)"),
+    no("aws_session_name", "Bedrock/SageMaker (no such provider yet)"),
+    no("aws_profile_name", "Bedrock/SageMaker (no such provider yet)"),
     no("aws_role_name", "Bedrock/SageMaker (no such provider yet)"),
-    no(
-        "aws_web_identity_token",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
-    no(
-        "aws_sts_endpoint",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
-    no(
-        "aws_external_id",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
-    no(
-        "aws_bedrock_runtime_endpoint",
-        "Bedrock/SageMaker (no such provider yet)",
-    ),
+    no("aws_web_identity_token", "Bedrock/SageMaker (no such provider yet)"),
+    no("aws_sts_endpoint", "Bedrock/SageMaker (no such provider yet)"),
+    no("aws_external_id", "Bedrock/SageMaker (no such provider yet)"),
+    no("aws_bedrock_runtime_endpoint", "Bedrock/SageMaker (no such provider yet)"),
     no("watsonx_region_name", "watsonx (no such provider yet)"),
     no("azure_ad_token", "Azure AD auth"),
     no("azure_ad_token_provider", "Azure AD auth"),
@@ -233,10 +200,7 @@ pub const LITELLM_PARAMS: &[Row] = &[
     no("azure_password", "Azure AD auth"),
     no("azure_scope", "Azure AD auth"),
     no("litellm_credential_name", "reusable credentials"),
-    no(
-        "configurable_clientside_auth_params",
-        "client-side credentials",
-    ),
+    no("configurable_clientside_auth_params", "client-side credentials"),
     no("max_file_size_mb", "files API"),
     no("default_api_key_tpm_limit", "deployment default key limits"),
     no("default_api_key_rpm_limit", "deployment default key limits"),
@@ -245,22 +209,13 @@ pub const LITELLM_PARAMS: &[Row] = &[
     no("use_in_pass_through", "pass-through routes"),
     no("use_litellm_proxy", "calling through another LiteLLM proxy"),
     no("use_chat_completions_api", "Responses API bridging"),
-    no(
-        "merge_reasoning_content_in_choices",
-        "reasoning content merging",
-    ),
+    no("merge_reasoning_content_in_choices", "reasoning content merging"),
     no("litellm_trace_id", "logging callbacks"),
     no("input_cost_per_second", "per-second pricing"),
     no("output_cost_per_second", "per-second pricing"),
     no("cache_read_input_token_cost", "cached-token price override"),
-    no(
-        "cache_creation_input_token_cost",
-        "cache-write price override",
-    ),
-    no(
-        "output_cost_per_reasoning_token",
-        "reasoning price override",
-    ),
+    no("cache_creation_input_token_cost", "cache-write price override"),
+    no("output_cost_per_reasoning_token", "reasoning price override"),
     no("input_cost_per_token_*", "tiered price overrides"),
     no("output_cost_per_token_*", "tiered price overrides"),
     no("tiered_pricing", "tiered price overrides"),
@@ -286,6 +241,7 @@ pub const LITELLM_PARAMS: &[Row] = &[
     no("metadata", "request parameter defaults"),
 ];
 
+#[rustfmt::skip]
 pub const MODEL_INFO: &[Row] = &[
     yes("id", "x-litellm-model-id"),
     yes("mode", "health checks, /model/info"),
@@ -309,14 +265,8 @@ pub const MODEL_INFO: &[Row] = &[
     no("input_cost_per_second", "per-second pricing"),
     no("output_cost_per_second", "per-second pricing"),
     no("cache_read_input_token_cost", "cached-token price override"),
-    no(
-        "cache_creation_input_token_cost",
-        "cache-write price override",
-    ),
-    no(
-        "output_cost_per_reasoning_token",
-        "reasoning price override",
-    ),
+    no("cache_creation_input_token_cost", "cache-write price override"),
+    no("output_cost_per_reasoning_token", "reasoning price override"),
     no("input_cost_per_token_*", "tiered price overrides"),
     no("output_cost_per_token_*", "tiered price overrides"),
     no("health_check_model", "health-check model override"),
@@ -324,6 +274,7 @@ pub const MODEL_INFO: &[Row] = &[
 ];
 
 /// LiteLLM's logging callbacks: llmgate has none yet.
+#[rustfmt::skip]
 const CALLBACKS: &[Row] = &[
     no("langfuse", "logging callback"),
     no("langfuse_otel", "logging callback"),
@@ -376,6 +327,7 @@ const CALLBACKS: &[Row] = &[
 ];
 
 /// LiteLLM's guardrail integrations: llmgate has none yet.
+#[rustfmt::skip]
 const GUARDRAIL_TYPES: &[Row] = &[
     no("aporia", "guardrail"),
     no("bedrock", "guardrail"),
@@ -409,8 +361,10 @@ const GUARDRAIL_TYPES: &[Row] = &[
     no("*.*", "custom Python guardrail"),
 ];
 
+#[rustfmt::skip]
 pub const GUARDRAIL_PARAMS: &[Row] = &[by_value("guardrail", GUARDRAIL_TYPES, "guardrails")];
 
+#[rustfmt::skip]
 const CACHE_TYPES: &[Row] = &[
     // Its host/port/password are where the rate-limit counters are shared.
     yes("redis", "the rate-limit Redis; no response cache"),
@@ -425,8 +379,10 @@ const CACHE_TYPES: &[Row] = &[
 
 /// Only what names a Redis server is read; the rest configures the response cache, which
 /// `litellm_settings.cache` already names as unsupported.
+#[rustfmt::skip]
 pub const CACHE_PARAMS: &[Row] = &[by_value("type", CACHE_TYPES, "cache backend")];
 
+#[rustfmt::skip]
 pub const LITELLM_SETTINGS: &[Row] = &[
     yes("drop_params", "drop unsupported params"),
     yes("num_retries", "retries across deployments"),
@@ -473,18 +429,9 @@ pub const LITELLM_SETTINGS: &[Row] = &[
     no("return_response_headers", "upstream headers in the answer"),
     no("extra_spend_tag_headers", "spend tags from headers"),
     no("disable_end_user_cost_tracking", "end-user cost switch"),
-    no(
-        "disable_end_user_cost_tracking_prometheus_only",
-        "Prometheus metrics",
-    ),
-    no(
-        "disable_add_transform_inline_image_block",
-        "Fireworks image URLs",
-    ),
-    no(
-        "use_chat_completions_url_for_anthropic_messages",
-        "/v1/messages",
-    ),
+    no("disable_end_user_cost_tracking_prometheus_only", "Prometheus metrics"),
+    no("disable_add_transform_inline_image_block", "Fireworks image URLs"),
+    no("use_chat_completions_url_for_anthropic_messages", "/v1/messages"),
     no("disable_hf_tokenizer_download", "Hugging Face tokenizers"),
     no("enable_json_schema_validation", "JSON schema validation"),
     no("enable_key_alias_format_validation", "key alias validation"),
@@ -492,21 +439,16 @@ pub const LITELLM_SETTINGS: &[Row] = &[
     no("telemetry", "telemetry"),
 ];
 
+#[rustfmt::skip]
 pub const GENERAL_SETTINGS: &[Row] = &[
     yes("master_key", "admin key"),
     yes("database_url", "PostgreSQL"),
-    yes(
-        "dangerously_permit_weak_or_unset_master_key",
-        "weak-key check",
-    ),
+    yes("dangerously_permit_weak_or_unset_master_key", "weak-key check"),
     yes("store_model_in_db", "/model/new"),
     yes("proxy_batch_write_at", "spend batch interval"),
     yes("proxy_budget_rescheduler_min_time", "budget reset interval"),
     yes("disable_error_logs", "no spend logs for failures"),
-    yes(
-        "allow_requests_on_db_unavailable",
-        "/health/readiness stays 200",
-    ),
+    yes("allow_requests_on_db_unavailable", "/health/readiness stays 200"),
     yes("encryption_algorithm", "stored model credentials"),
     yes("use_x_forwarded_for", "client IP in spend logs"),
     yes("spend_journal_dir", "llmgate's spend journal"),
@@ -516,23 +458,14 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     no("image_generation_model", "default model"),
     no("moderation_model", "default model"),
     no("store_prompts_in_spend_logs", "prompts in spend logs"),
-    no(
-        "forward_client_headers_to_llm_api",
-        "client header forwarding",
-    ),
+    no("forward_client_headers_to_llm_api", "client header forwarding"),
     no("forward_openai_org_id", "client header forwarding"),
     no("disable_spend_logs", "spend-log switch"),
     no("disable_spend_updates", "spend switch"),
     no("disable_master_key_return", "UI"),
-    no(
-        "disable_retry_on_max_parallel_request_limit_error",
-        "retry switch",
-    ),
+    no("disable_retry_on_max_parallel_request_limit_error", "retry switch"),
     no("disable_reset_budget", "budget reset switch"),
-    no(
-        "disable_adding_master_key_hash_to_db",
-        "master key in the database",
-    ),
+    no("disable_adding_master_key_hash_to_db", "master key in the database"),
     no("disable_responses_id_security", "Responses API"),
     no("enable_jwt_auth", "JWT auth"),
     no("litellm_jwtauth", "JWT auth"),
@@ -541,10 +474,7 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     no("oauth2_config_mappings", "OAuth2 auth"),
     no("enforce_user_param", "required `user` param"),
     no("reject_clientside_metadata_tags", "tag policy"),
-    no(
-        "allowed_routes",
-        "proxy-wide route allow-list (per-key allowed_routes works)",
-    ),
+    no("allowed_routes", "proxy-wide route allow-list (per-key allowed_routes works)"),
     no("public_routes", "route lists"),
     no("admin_only_routes", "route lists"),
     no("allowed_ips", "IP allow-list"),
@@ -560,10 +490,7 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     no("custom_sso", "SSO"),
     no("ui_access_mode", "UI"),
     no("max_parallel_requests", "deployment parallel-request limit"),
-    no(
-        "global_max_parallel_requests",
-        "proxy parallel-request limit",
-    ),
+    no("global_max_parallel_requests", "proxy parallel-request limit"),
     no("infer_model_from_keys", "model inference"),
     no("background_health_checks", "background health checks"),
     no("health_check_interval", "background health checks"),
@@ -573,10 +500,7 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     no("alert_types", "Slack alerting"),
     no("alert_to_webhook_url", "Slack alerting"),
     no("spend_report_frequency", "spend reports"),
-    no(
-        "use_client_credentials_pass_through_routes",
-        "pass-through routes",
-    ),
+    no("use_client_credentials_pass_through_routes", "pass-through routes"),
     no("pass_through_endpoints", "pass-through routes"),
     no("enforced_params", "required params"),
     no("service_account_settings", "service accounts"),
@@ -593,18 +517,17 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     no("allow_client_side_credentials", "client-side credentials"),
     no("litellm_license", "enterprise licence"),
     no("maximum_spend_logs_retention_period", "spend-log retention"),
-    no(
-        "maximum_spend_logs_retention_interval",
-        "spend-log retention",
-    ),
+    no("maximum_spend_logs_retention_interval", "spend-log retention"),
 ];
 
+#[rustfmt::skip]
 const ALERTING: &[Row] = &[
     yes("webhook", "budget events to WEBHOOK_URL"),
     no("slack", "Slack alerting"),
     no("email", "email alerting"),
 ];
 
+#[rustfmt::skip]
 const ROUTING_STRATEGIES: &[Row] = &[
     yes("simple-shuffle", "what llmgate does"),
     no("least-busy", "routing strategy"),
@@ -614,6 +537,7 @@ const ROUTING_STRATEGIES: &[Row] = &[
     no("cost-based-routing", "routing strategy"),
 ];
 
+#[rustfmt::skip]
 pub const ROUTER_SETTINGS: &[Row] = &[
     yes("num_retries", "retries across deployments"),
     yes("timeout", "default timeout"),
@@ -633,10 +557,7 @@ pub const ROUTER_SETTINGS: &[Row] = &[
     no("content_policy_fallbacks", "fallbacks"),
     no("context_window_fallbacks", "fallbacks"),
     no("max_fallbacks", "fallbacks"),
-    no(
-        "stream_timeout",
-        "default stream timeout (per-deployment stream_timeout works)",
-    ),
+    no("stream_timeout", "default stream timeout (per-deployment stream_timeout works)"),
     no("redis_db", "Redis database number"),
     no("redis_url", "Redis URL here (REDIS_URL works)"),
     no("cache_kwargs", "Redis options"),
@@ -647,10 +568,7 @@ pub const ROUTER_SETTINGS: &[Row] = &[
     no("optional_pre_call_checks", "pre-call checks"),
     no("enable_tag_filtering", "tag-based routing"),
     no("tag_filtering_match_any", "tag-based routing"),
-    no(
-        "default_max_parallel_requests",
-        "deployment parallel-request limit",
-    ),
+    no("default_max_parallel_requests", "deployment parallel-request limit"),
     no("default_priority", "request scheduler"),
     no("polling_interval", "request scheduler"),
     no("default_litellm_params", "request parameter defaults"),
