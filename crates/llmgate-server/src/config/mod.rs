@@ -6,7 +6,8 @@
 //! column, and the field path (`model_list[1].litellm_params.rpm`).
 //!
 //! Keys we don't model are kept in the `extra` maps (with `os.environ/` resolved), so later
-//! features and the providers that understand them still see them.
+//! features and the providers that understand them still see them; [`support`] names, at
+//! start, every key that nothing reads.
 
 mod env;
 mod error;
