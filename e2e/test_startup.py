@@ -67,3 +67,74 @@ def test_quick_start_with_model_flag(start_gateway, mock):
     assert [m.id for m in c.models.list()] == ["gpt-4o"]
     r = c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
     assert r.choices[0].message.content == "Hello from mock"
+
+
+UNSUPPORTED_CONFIG = """
+model_list:
+  - model_name: demo
+    litellm_params:
+      model: openai/demo
+      mock_response: Hello from the demo
+      rpm: 10
+litellm_settings:
+  callbacks: ["langfuse"]
+router_settings:
+  routing_strategy: least-busy
+guardrails:
+  - guardrail_name: pii
+    litellm_params:
+      guardrail: presidio
+      mode: pre_call
+mcp_servers:
+  github:
+    url: http://127.0.0.1:9/mcp
+general_settings:
+  master_key: os.environ/E2E_MASTER
+  mastr_key: sk-typo
+"""
+
+
+def test_unsupported_settings_are_named_at_start_and_on_health(start_gateway):
+    """A setting llmgate does not implement never vanishes silently: the gateway starts, the
+    log names each one, and /health lists them for an admin."""
+    import json
+    import urllib.request
+
+    gw = start_gateway(UNSUPPORTED_CONFIG, env={"E2E_MASTER": MASTER}).wait_ready()
+    log = gw.log_path.read_text()
+    for path in [
+        "model_list[0].litellm_params.rpm",
+        "litellm_settings.callbacks: langfuse",
+        "router_settings.routing_strategy: least-busy",
+        "guardrails[0].litellm_params.guardrail: presidio",
+        "mcp_servers",
+    ]:
+        assert f"not supported by llmgate, ignored: {path}" in log, log
+    assert "unknown config key, ignored: general_settings.mastr_key" in log, log
+    assert "sk-typo" not in log
+
+    req = urllib.request.Request(f"{gw.base}/health", headers={"Authorization": f"Bearer {MASTER}"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        body = json.load(r)
+    assert body["healthy_count"] == 1
+    assert sorted(body["unsupported_settings"]) == sorted([
+        "mcp_servers",
+        "guardrails[0].litellm_params.guardrail: presidio",
+        "model_list[0].litellm_params.rpm",
+        "litellm_settings.callbacks: langfuse",
+        "router_settings.routing_strategy: least-busy",
+    ])
+    assert body["unknown_settings"] == ["general_settings.mastr_key"]
+    # A virtual key gets LiteLLM's /health, without the config's details.
+    gen = urllib.request.Request(f"{gw.base}/key/generate", data=b"{}", method="POST", headers={
+        "Authorization": f"Bearer {MASTER}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(gen, timeout=10) as r:
+        vkey = json.load(r)["key"]
+    req = urllib.request.Request(f"{gw.base}/health", headers={"Authorization": f"Bearer {vkey}"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        body = json.load(r)
+    assert body["healthy_count"] == 1 and "unsupported_settings" not in body
+    # Without the master key /health is refused, as every admin route is.
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"{gw.base}/health", timeout=10)
+    assert e.value.code == 401

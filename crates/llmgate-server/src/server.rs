@@ -80,6 +80,18 @@ pub fn check_master_key(cfg: &Config, key: Option<&str>) -> Result<(), StartErro
     Ok(())
 }
 
+/// One warning per setting llmgate reads but does not implement (or does not know): a
+/// LiteLLM config must not lose a setting silently. Start-up goes on.
+pub fn report_ignored(cfg: &Config) {
+    for s in crate::config::ignored_settings(cfg) {
+        if s.known {
+            tracing::warn!("not supported by llmgate, ignored: {s}");
+        } else {
+            tracing::warn!("unknown config key, ignored: {s}");
+        }
+    }
+}
+
 /// Loads the config the flags name (or the `--model` quick start).
 pub fn load_config(cli: &Cli) -> Result<Config, StartError> {
     let mut cfg = match &cli.config {
@@ -118,6 +130,7 @@ async fn load_catalog() {
 /// The config must be loaded (see [`load_config`]) before the runtime starts: it may set
 /// environment variables, which is only sound while the process has one thread.
 pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
+    report_ignored(&cfg);
     if cli.validate_config {
         let state = AppState::new(cfg);
         check_master_key(&state.config, state.master_key.as_deref())?;

@@ -6,12 +6,14 @@
 //! column, and the field path (`model_list[1].litellm_params.rpm`).
 //!
 //! Keys we don't model are kept in the `extra` maps (with `os.environ/` resolved), so later
-//! features and the providers that understand them still see them.
+//! features and the providers that understand them still see them; [`support`] names, at
+//! start, every key that nothing reads.
 
 mod env;
 mod error;
 mod load;
 mod secret;
+pub mod support;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
 pub use secret::{secret_looking, Secret};
+pub use support::{ignored_settings, Ignored};
 
 use secret::{Redacted, RedactedHeaders};
 
@@ -61,6 +64,10 @@ pub struct ModelEntry {
     pub litellm_params: LitellmParams,
     #[serde(default, deserialize_with = "env::nullable")]
     pub model_info: ModelInfoConfig,
+    /// Other keys of the entry (`rpm`/`tpm` beside `litellm_params`, as LiteLLM's Router
+    /// docs show them): kept so start-up can name them (see [`support`]).
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// Serialises without `api_key` (for `/model/info`); secret-looking `extra` keys are the
@@ -222,6 +229,7 @@ impl Config {
                 model_name: model.to_string(),
                 litellm_params: LitellmParams::new(model),
                 model_info: ModelInfoConfig::default(),
+                extra: Extra::new(),
             }],
             ..Config::default()
         }

@@ -821,3 +821,210 @@ guardrails:
         json!("bedrock-secret-value")
     );
 }
+
+// --- settings llmgate reads but does not implement (support.rs) ---
+
+fn ignored(yaml: &str) -> Vec<String> {
+    ignored_settings(&parse(yaml))
+        .into_iter()
+        .map(|s| {
+            if s.known {
+                s.path
+            } else {
+                format!("?{}", s.path)
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn ignored_settings_of_the_full_config() {
+    set("CFGT_FULL_AZURE_KEY", "azure-secret");
+    set("CFGT_FULL_OPENAI_KEY", "sk-openai-secret");
+    set("CFGT_FULL_RPM", "600");
+    set("CFGT_FULL_TEAM", "search");
+    set("CFGT_FULL_VERTEX_CREDS", "/etc/creds.json");
+    set("CFGT_FULL_REDIS_PASSWORD", "redis-pw");
+    set("CFGT_FULL_MASTER_KEY", "sk-master-0123456789");
+    assert_eq!(
+        ignored(FULL),
+        [
+            "guardrails[0].litellm_params.guardrail: presidio",
+            "model_list[0].litellm_params.rpm",
+            "model_list[0].model_info.base_model",
+            "model_list[1].litellm_params.tpm",
+            "model_list[2].litellm_params.use_in_pass_through",
+            "litellm_settings.cache",
+            "litellm_settings.callbacks: prometheus",
+            "general_settings.alerting: slack",
+            "router_settings.allowed_fails",
+            "router_settings.cooldown_time",
+        ]
+    );
+}
+
+#[test]
+fn implemented_settings_are_not_reported() {
+    let yaml = r#"
+model_list:
+  - model_name: a
+    litellm_params:
+      model: vertex_ai/gemini-2.5-pro
+      api_base: http://x
+      api_key: k
+      timeout: 3
+      stream_timeout: 2
+      max_retries: 1
+      extra_headers: {X-A: b}
+      vertex_project: p
+      vertex_location: us-central1
+      custom_llm_provider: vertex_ai
+    model_info:
+      id: one
+      mode: chat
+      access_groups: [g]
+      supports_vision: true
+      description: fine
+litellm_settings:
+  drop_params: true
+  num_retries: 2
+  request_timeout: 30
+  set_verbose: false
+  cache: false
+  callbacks: []
+  cache_params: {type: redis, host: localhost, port: 6379}
+general_settings:
+  master_key: sk-abcdefgh12345
+  store_model_in_db: true
+  proxy_batch_write_at: 5
+  alerting: ["webhook"]
+  use_x_forwarded_for: true
+  encryption_algorithm: aes-256-gcm
+router_settings:
+  routing_strategy: simple-shuffle
+  num_retries: 1
+  timeout: 10
+  redis_host: localhost
+  allowed_fails: null
+"#;
+    assert_eq!(ignored(yaml), Vec::<String>::new());
+}
+
+#[test]
+fn unsupported_and_unknown_keys_are_named_with_their_paths() {
+    let yaml = r#"
+mcp_servers:
+  github: {url: "http://localhost:1/mcp"}
+modle_list: [{model_name: x}]
+model_list:
+  - model_name: a
+    litellm_params: {model: openai/a}
+  - model_name: b
+    rpm: 10
+    litellm_params: {model: openai/b, rpm: 5, temperature: 0.2, api_bse: http://x}
+    model_info: {base_model: azure/gpt-4o, cache_read_input_token_cost: 0.1}
+litellm_settings:
+  success_callback: ["langfuse", "custom_callbacks.handler"]
+  failure_callback: "langfus"
+  fallbacks: [{a: [b]}]
+  cache_params: {type: s3}
+general_settings:
+  mastr_key: sk-x
+  alerting: ["slack", "webhook"]
+router_settings:
+  routing_strategy: least-busy
+  model_group_alias: {x: a}
+guardrails:
+  - guardrail_name: g1
+    litellm_params: {guardrail: aporia, mode: pre_call}
+  - guardrail_name: g2
+    litellm_params: {guardrail: my_guard}
+  - guardrail_name: g3
+"#;
+    let got = ignored(yaml);
+    for want in [
+        "mcp_servers",
+        "?modle_list",
+        "guardrails[0].litellm_params.guardrail: aporia",
+        "?guardrails[1].litellm_params.guardrail: my_guard",
+        "guardrails[2]",
+        "model_list[1].rpm",
+        "model_list[1].litellm_params.rpm",
+        "model_list[1].litellm_params.temperature",
+        "?model_list[1].litellm_params.api_bse",
+        "model_list[1].model_info.base_model",
+        "model_list[1].model_info.cache_read_input_token_cost",
+        "litellm_settings.success_callback: langfuse",
+        "litellm_settings.success_callback: custom_callbacks.handler",
+        "?litellm_settings.failure_callback: langfus",
+        "litellm_settings.fallbacks",
+        "litellm_settings.cache_params.type: s3",
+        "?general_settings.mastr_key",
+        "general_settings.alerting: slack",
+        "router_settings.routing_strategy: least-busy",
+        "router_settings.model_group_alias",
+    ] {
+        assert!(
+            got.iter().any(|g| g == want),
+            "{want} missing from {got:#?}"
+        );
+    }
+    assert_eq!(got.len(), 20, "{got:#?}");
+    // Model 0 is all supported; webhook alerting works.
+    assert!(!got
+        .iter()
+        .any(|g| g.contains("model_list[0]") || g.contains("webhook")));
+}
+
+#[test]
+fn ignored_settings_print_what_is_missing_and_never_a_secret() {
+    let cfg = parse(
+        "general_settings:\n  master_key: sk-abcdefgh12345\n  typo_key: x\nrouter_settings:\n  cooldown_time: 5\n",
+    );
+    let lines: Vec<String> = ignored_settings(&cfg)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "general_settings.typo_key (unknown: not a LiteLLM setting; a typo?)",
+            "router_settings.cooldown_time (deployment cooldowns)",
+        ]
+    );
+}
+
+/// README.md's list is the table's: every key the table marks as not implemented is in the
+/// README section, so neither drifts from the other.
+#[test]
+fn readme_lists_every_unsupported_setting() {
+    let readme = include_str!("../../../../README.md");
+    let start = readme
+        .find("## Settings llmgate reads but does not implement yet")
+        .expect("README section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut missing = Vec::new();
+    for s in support::SECTIONS {
+        for row in s.rows {
+            // `*.*` (custom Python callbacks/guardrails) is described in words there.
+            let named = |key: &str| key == "*.*" || section.contains(&format!("`{key}`"));
+            match row.support {
+                support::Support::Yes => {}
+                support::Support::No => {
+                    if !named(row.key) {
+                        missing.push(format!("{}: {}", s.path, row.key));
+                    }
+                }
+                support::Support::Values(values) => {
+                    for v in values {
+                        if matches!(v.support, support::Support::No) && !named(v.key) {
+                            missing.push(format!("{}.{}: {}", s.path, row.key, v.key));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in README: {missing:#?}");
+}

@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use futures::future::join_all;
 use llmgate::{ChatCompletionRequest, ChatMessage, EmbeddingRequest};
 use serde_json::{json, Value};
 
 use super::models::public_params;
+use crate::auth::AuthContext;
+use crate::config::{ignored_settings, Ignored};
 use crate::deployments::Deployment;
 use crate::state::AppState;
 
@@ -59,7 +61,13 @@ pub async fn readiness(State(state): State<AppState>) -> axum::response::Respons
 }
 
 /// Probes each deployment with a one-token call, concurrently, bounded by a timeout.
-pub async fn health(State(state): State<AppState>) -> Json<Value> {
+/// For an admin, beyond LiteLLM's keys, the config paths llmgate ignores:
+/// `unsupported_settings` (LiteLLM settings it lacks) and `unknown_settings` (not LiteLLM's
+/// either). Clients that don't know these keys skip them; other keys don't see the config.
+pub async fn health(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+) -> Json<Value> {
     let deployments = state.deployments();
     let probes = deployments.all().iter().map(|d| {
         let state = state.clone();
@@ -86,12 +94,21 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let (healthy, unhealthy): (Vec<_>, Vec<_>) = results.into_iter().partition(|(ok, _)| *ok);
     let healthy: Vec<Value> = healthy.into_iter().map(|(_, v)| v).collect();
     let unhealthy: Vec<Value> = unhealthy.into_iter().map(|(_, v)| v).collect();
-    Json(json!({
+    let mut body = json!({
         "healthy_endpoints": healthy,
         "unhealthy_endpoints": unhealthy,
         "healthy_count": healthy.len(),
         "unhealthy_count": unhealthy.len(),
-    }))
+    });
+    if auth.is_admin() {
+        let (known, unknown): (Vec<_>, Vec<_>) = ignored_settings(&state.config)
+            .into_iter()
+            .partition(|s| s.known);
+        let paths = |v: Vec<Ignored>| v.into_iter().map(|s| s.path).collect::<Vec<_>>();
+        body["unsupported_settings"] = json!(paths(known));
+        body["unknown_settings"] = json!(paths(unknown));
+    }
+    Json(body)
 }
 
 async fn probe(state: &AppState, d: &Deployment) -> Result<(), llmgate::LlmError> {
