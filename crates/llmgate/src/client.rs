@@ -10,27 +10,7 @@ use llmgate_types::{
 
 use crate::providers::{resolve, Ctx, Resolved};
 use crate::stream::{ChunkStream, CompletionChunkStream};
-use crate::{mock, CallOptions, LlmError};
-
-/// An answer and what came with it.
-#[derive(Debug)]
-pub struct Response<T> {
-    pub body: T,
-    /// The upstream's response headers (empty for mocks).
-    pub headers: Vec<(String, String)>,
-    /// Where the call went.
-    pub api_base: String,
-}
-
-impl<T> Response<T> {
-    pub fn local(body: T) -> Self {
-        Response {
-            body,
-            headers: Vec::new(),
-            api_base: String::new(),
-        }
-    }
-}
+use crate::{mock, CallOptions, LlmError, Response};
 
 /// Holds the pooled HTTP client; cheap to clone.
 #[derive(Clone)]

@@ -22,13 +22,15 @@ pub mod error;
 pub mod mock;
 pub mod options;
 pub mod providers;
+pub mod response;
 pub mod stream;
 pub mod tokens;
 
-pub use client::{Client, Response};
+pub use client::Client;
 pub use error::{ErrorKind, LlmError};
 pub use llmgate_types::*;
 pub use options::CallOptions;
+pub use response::Response;
 pub use stream::{ChunkStream, CompletionChunkStream};
 
 /// Chat completion with the process-wide default client.

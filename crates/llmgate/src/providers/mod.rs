@@ -4,89 +4,15 @@ pub mod anthropic;
 pub mod gemini;
 pub mod http;
 pub mod openai_compat;
+mod provider;
 pub mod vertex;
+
+pub use provider::{Ctx, Provider};
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use async_trait::async_trait;
-use llmgate_types::{
-    ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
-};
-
-use crate::client::Response;
-use crate::stream::{ChunkStream, CompletionChunkStream};
-use crate::{CallOptions, ErrorKind, LlmError};
-
-/// What an adapter gets besides the request: the pooled HTTP client and the call options.
-pub struct Ctx<'a> {
-    pub http: &'a reqwest::Client,
-    pub opts: &'a CallOptions,
-}
-
-/// One provider protocol. `req.model` is the upstream's model name (prefix stripped).
-#[async_trait]
-pub trait Provider: Send + Sync {
-    /// The prefix users write (`openai`, `groq`, ...).
-    fn name(&self) -> &'static str;
-
-    /// The base URL a call with these options goes to (shown as `x-litellm-model-api-base`).
-    fn api_base(&self, opts: &CallOptions) -> String;
-
-    async fn chat(
-        &self,
-        cx: &Ctx<'_>,
-        req: ChatCompletionRequest,
-    ) -> Result<Response<ChatCompletionResponse>, LlmError>;
-
-    async fn chat_stream(
-        &self,
-        cx: &Ctx<'_>,
-        req: ChatCompletionRequest,
-    ) -> Result<Response<ChunkStream>, LlmError>;
-
-    async fn text_completion(
-        &self,
-        _cx: &Ctx<'_>,
-        _req: CompletionRequest,
-    ) -> Result<Response<CompletionResponse>, LlmError> {
-        Err(self.unsupported("text completions"))
-    }
-
-    async fn text_completion_stream(
-        &self,
-        _cx: &Ctx<'_>,
-        _req: CompletionRequest,
-    ) -> Result<Response<CompletionChunkStream>, LlmError> {
-        Err(self.unsupported("text completions"))
-    }
-
-    async fn embedding(
-        &self,
-        _cx: &Ctx<'_>,
-        _req: EmbeddingRequest,
-    ) -> Result<Response<EmbeddingResponse>, LlmError> {
-        Err(self.unsupported("embeddings"))
-    }
-
-    /// Input tokens of a chat request, counted by the provider's own endpoint.
-    async fn count_tokens(
-        &self,
-        _cx: &Ctx<'_>,
-        _req: ChatCompletionRequest,
-    ) -> Result<u64, LlmError> {
-        Err(self.unsupported("token counting"))
-    }
-
-    fn unsupported(&self, what: &str) -> LlmError {
-        LlmError::new(
-            ErrorKind::BadRequest,
-            format!("{} does not support {what}", self.name()),
-        )
-        .with_provider(self.name())
-    }
-}
+use crate::LlmError;
 
 /// A model string resolved to its adapter.
 #[derive(Clone)]
@@ -163,6 +89,7 @@ pub fn resolve(model: &str, custom_llm_provider: Option<&str>) -> Result<Resolve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[test]
     fn prefixes_pick_the_adapter() {

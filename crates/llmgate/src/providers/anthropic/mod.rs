@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::http::{header_pairs, json, send, translated_stream};
 use super::{Ctx, Provider};
-use crate::client::Response;
+use crate::response::Response;
 use crate::stream::ChunkStream;
 use crate::{CallOptions, ErrorKind, LlmError};
 

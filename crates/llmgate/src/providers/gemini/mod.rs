@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::http::{header_pairs, json, path_segment, send, translated_stream, SegmentKind};
 use super::{Ctx, Provider};
-use crate::client::Response;
+use crate::response::Response;
 use crate::stream::ChunkStream;
 use crate::{CallOptions, ErrorKind, LlmError};
 

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::http::{header_pairs, json, path_segment, send, sse_events, SegmentKind};
 use super::{Ctx, Provider};
-use crate::client::Response;
+use crate::response::Response;
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, ErrorKind, LlmError};
 use table::{CompatSpec, Style};

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::gemini::{self, Auth, Target};
 use super::http::{header_pairs, json, path_segment, send, SegmentKind};
 use super::{anthropic, Ctx, Provider};
-use crate::client::Response;
+use crate::response::Response;
 use crate::stream::ChunkStream;
 use crate::{CallOptions, LlmError};
 
