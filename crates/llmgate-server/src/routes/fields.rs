@@ -118,7 +118,7 @@ impl Extra {
             if value.is_null() {
                 continue;
             }
-            if !shape.fits(&value) {
+            if !shape.fits(value) {
                 return Err(GatewayError::BadRequest(format!(
                     "Invalid request body: {name} must be {}",
                     shape.name()
