@@ -27,8 +27,16 @@ pub const USERS: Table = Table {
         ("budget_reset_at", Kind::Time),
         ("created_at", Kind::Time),
         ("updated_at", Kind::Time),
+        ("sso_user_id", Kind::Text),
+        ("allowed_cache_controls", Kind::Array),
+        ("policies", Kind::Array),
+        ("model_max_budget", Kind::Json),
     ],
     mutable: &[
+        "sso_user_id",
+        "allowed_cache_controls",
+        "policies",
+        "model_max_budget",
         "user_alias",
         "team_id",
         "organization_id",
@@ -72,6 +80,13 @@ pub struct UserRow {
     pub budget_reset_at: Option<i64>,
     pub created_at: Option<i64>,
     pub updated_at: Option<i64>,
+    pub sso_user_id: Option<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub allowed_cache_controls: Vec<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub policies: Vec<String>,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub model_max_budget: Value,
 }
 
 pub const TEAMS: Table = Table {
@@ -97,8 +112,16 @@ pub const TEAMS: Table = Table {
         ("blocked", Kind::Bool),
         ("created_at", Kind::Time),
         ("updated_at", Kind::Time),
+        ("team_member_permissions", Kind::Array),
+        ("router_settings", Kind::Json),
+        ("access_group_ids", Kind::Array),
+        ("policies", Kind::Array),
     ],
     mutable: &[
+        "team_member_permissions",
+        "router_settings",
+        "access_group_ids",
+        "policies",
         "team_alias",
         "organization_id",
         "admins",
@@ -148,6 +171,15 @@ pub struct TeamRow {
     pub blocked: bool,
     pub created_at: Option<i64>,
     pub updated_at: Option<i64>,
+    /// The management routes a team's members may call (`/key/generate`, ...).
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub team_member_permissions: Vec<String>,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub router_settings: Value,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub access_group_ids: Vec<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub policies: Vec<String>,
 }
 
 pub const CUSTOMERS: Table = Table {
@@ -325,8 +357,15 @@ pub const TAGS: Table = Table {
         ("created_at", Kind::Time),
         ("created_by", Kind::Text),
         ("updated_at", Kind::Time),
+        ("model_info", Kind::Json),
     ],
-    mutable: &["description", "models", "budget_id", "updated_at"],
+    mutable: &[
+        "description",
+        "models",
+        "budget_id",
+        "updated_at",
+        "model_info",
+    ],
     order_by: "",
 };
 
@@ -342,4 +381,7 @@ pub struct TagRow {
     pub created_at: Option<i64>,
     pub created_by: Option<String>,
     pub updated_at: Option<i64>,
+    /// Model id → model name, as LiteLLM's UI sends it.
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub model_info: Value,
 }

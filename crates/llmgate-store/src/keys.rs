@@ -37,6 +37,13 @@ pub const COLUMNS: Columns = &[
     ("created_by", Kind::Text),
     ("updated_at", Kind::Time),
     ("updated_by", Kind::Text),
+    ("allowed_cache_controls", Kind::Array),
+    ("key_type", Kind::Text),
+    ("policies", Kind::Array),
+    ("access_group_ids", Kind::Array),
+    ("router_settings", Kind::Json),
+    ("auto_rotate", Kind::Bool),
+    ("rotation_interval", Kind::Text),
 ];
 
 /// Columns `/key/update` may change (not the hash, the spend or the creation fields).
@@ -63,6 +70,13 @@ const MUTABLE: &[&str] = &[
     "budget_id",
     "updated_at",
     "updated_by",
+    "allowed_cache_controls",
+    "key_type",
+    "policies",
+    "access_group_ids",
+    "router_settings",
+    "auto_rotate",
+    "rotation_interval",
 ];
 
 /// One key row; times are milliseconds since the epoch.
@@ -104,6 +118,18 @@ pub struct KeyRow {
     pub created_by: Option<String>,
     pub updated_at: Option<i64>,
     pub updated_by: Option<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub allowed_cache_controls: Vec<String>,
+    /// `llm_api`, `management`, `read_only` or `default`, as LiteLLM records it.
+    pub key_type: Option<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub policies: Vec<String>,
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub access_group_ids: Vec<String>,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub router_settings: Value,
+    pub auto_rotate: Option<bool>,
+    pub rotation_interval: Option<String>,
 }
 
 /// Filters of `/key/list`.

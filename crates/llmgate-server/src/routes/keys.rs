@@ -10,7 +10,8 @@ use llmgate_store::{now_ms, Store};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::entities::set_key_soft_budget;
+use super::entities::{check_budget_exists, set_key_soft_budget};
+use super::fields::{Accepted, Extra, Shape};
 use super::proxy::parse_body;
 use crate::auth::{abbreviate, hash_key, AuthContext};
 use crate::error::GatewayError;
@@ -52,9 +53,9 @@ pub fn duration_ms(s: &str) -> Option<i64> {
     Some(n * unit_ms)
 }
 
-/// The fields of `/key/generate` and `/key/update` we store.
+/// The fields of `/key/generate`, `/key/update` and `/key/regenerate` we store
+/// (LiteLLM's `GenerateKeyRequest`, `UpdateKeyRequest`, `RegenerateKeyRequest`).
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct KeyFields {
     key: Option<String>,
     key_alias: Option<String>,
@@ -62,29 +63,88 @@ struct KeyFields {
     models: Option<Vec<String>>,
     max_budget: Option<f64>,
     budget_duration: Option<String>,
+    budget_id: Option<String>,
     soft_budget: Option<f64>,
     tpm_limit: Option<i64>,
     rpm_limit: Option<i64>,
     max_parallel_requests: Option<i64>,
     model_max_budget: Option<Map<String, Value>>,
-    model_rpm_limit: Option<Value>,
-    model_tpm_limit: Option<Value>,
     user_id: Option<String>,
     team_id: Option<String>,
     organization_id: Option<String>,
     metadata: Option<Map<String, Value>>,
-    tags: Option<Vec<String>>,
     allowed_routes: Option<Vec<String>>,
+    allowed_cache_controls: Option<Vec<String>>,
     blocked: Option<bool>,
     aliases: Option<Map<String, Value>>,
     permissions: Option<Map<String, Value>>,
     config: Option<Map<String, Value>>,
-    send_invite_email: Option<bool>,
-    key_type: Option<String>,
+    router_settings: Option<Map<String, Value>>,
+    key_type: Option<KeyType>,
+    policies: Option<Vec<String>>,
+    access_group_ids: Option<Vec<String>>,
+    auto_rotate: Option<bool>,
+    rotation_interval: Option<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
+/// LiteLLM's `LiteLLMKeyType`.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum KeyType {
+    LlmApi,
+    Management,
+    ReadOnly,
+    Default,
+}
+
+impl KeyType {
+    fn as_str(self) -> &'static str {
+        match self {
+            KeyType::LlmApi => "llm_api",
+            KeyType::Management => "management",
+            KeyType::ReadOnly => "read_only",
+            KeyType::Default => "default",
+        }
+    }
+}
+
+/// What LiteLLM's key requests take beyond [`KeyFields`]: the fields it moves into the key's
+/// metadata (`LiteLLM_ManagementEndpoint_MetadataFields` and the rest that have no column),
+/// and those llmgate has no use for.
+const KEY_EXTRA: Accepted = Accepted {
+    metadata: &[
+        ("tags", Shape::Strs),
+        ("guardrails", Shape::Strs),
+        ("prompts", Shape::Strs),
+        ("enforced_params", Shape::Strs),
+        ("model_rpm_limit", Shape::Object),
+        ("model_tpm_limit", Shape::Object),
+        ("temp_budget_increase", Shape::Num),
+        ("temp_budget_expiry", Shape::Str),
+        ("allowed_passthrough_routes", Shape::List),
+        ("allowed_vector_store_indexes", Shape::List),
+        ("rpm_limit_type", Shape::Str),
+        ("tpm_limit_type", Shape::Str),
+    ],
+    ignored: &[
+        // The proxy's own spend count is authoritative; LiteLLM's reset is /key/{key}/reset_spend.
+        ("spend", Shape::Num),
+        // MCP servers, vector stores and agents: llmgate serves none of them.
+        ("object_permission", Shape::Object),
+        ("agent_id", Shape::Str),
+        ("project_id", Shape::Str),
+        // llmgate sends no email.
+        ("send_invite_email", Shape::Bool),
+        // `/key/regenerate`: the old secret stops working at once; there is no master-key rotation.
+        ("grace_period", Shape::Str),
+        ("new_master_key", Shape::Str),
+    ],
+};
+
 impl KeyFields {
-    fn apply(self, row: &mut KeyRow) -> Result<(), GatewayError> {
+    fn apply(self, route: &str, row: &mut KeyRow) -> Result<(), GatewayError> {
         let bad = |m: String| GatewayError::BadRequest(m);
         if let Some(d) = &self.duration {
             let ms = duration_ms(d).ok_or_else(|| {
@@ -99,27 +159,25 @@ impl KeyFields {
             row.budget_duration = Some(d.clone());
             row.budget_reset_at = Some(now_ms() + ms);
         }
+        if let Some(d) = self
+            .rotation_interval
+            .as_deref()
+            .filter(|d| duration_ms(d).is_none())
+        {
+            return Err(bad(format!("invalid rotation_interval '{d}'")));
+        }
         if let Some(b) = self.max_budget {
             if b < 0.0 {
                 return Err(bad("max_budget must not be negative".into()));
             }
             row.max_budget = Some(b);
         }
-        let mut metadata = row.metadata.as_object().cloned().unwrap_or_default();
         if let Some(m) = self.metadata {
+            let mut metadata = row.metadata.as_object().cloned().unwrap_or_default();
             metadata.extend(m);
+            row.metadata = Value::Object(metadata);
         }
-        // LiteLLM keeps these in the key's metadata.
-        for (k, v) in [
-            ("tags", self.tags.map(|t| json!(t))),
-            ("model_rpm_limit", self.model_rpm_limit),
-            ("model_tpm_limit", self.model_tpm_limit),
-        ] {
-            if let Some(v) = v {
-                metadata.insert(k.into(), v);
-            }
-        }
-        row.metadata = Value::Object(metadata);
+        self.extra.apply(route, &KEY_EXTRA, &mut row.metadata)?;
         macro_rules! set {
             ($($f:ident),*) => {$( if let Some(v) = self.$f { row.$f = Some(v); } )*};
         }
@@ -131,25 +189,36 @@ impl KeyFields {
             user_id,
             team_id,
             organization_id,
-            blocked
+            budget_id,
+            blocked,
+            auto_rotate,
+            rotation_interval
         );
-        if let Some(m) = self.models {
-            row.models = m;
+        if let Some(t) = self.key_type {
+            row.key_type = Some(t.as_str().into());
         }
-        if let Some(r) = self.allowed_routes {
-            row.allowed_routes = r;
+        for (dst, src) in [
+            (&mut row.models, self.models),
+            (&mut row.allowed_routes, self.allowed_routes),
+            (&mut row.allowed_cache_controls, self.allowed_cache_controls),
+            (&mut row.policies, self.policies),
+            (&mut row.access_group_ids, self.access_group_ids),
+        ] {
+            if let Some(v) = src {
+                *dst = v;
+            }
         }
         for (dst, src) in [
             (&mut row.model_max_budget, self.model_max_budget),
             (&mut row.aliases, self.aliases),
             (&mut row.permissions, self.permissions),
             (&mut row.config, self.config),
+            (&mut row.router_settings, self.router_settings),
         ] {
             if let Some(m) = src {
                 *dst = Value::Object(m);
             }
         }
-        let _ = (self.send_invite_email, self.key_type);
         Ok(())
     }
 }
@@ -221,8 +290,9 @@ pub async fn generate(
         };
         let custom = fields.key.clone();
         let soft = soft_budget(&fields)?;
+        check_budget_exists(store, &fields.budget_id).await?;
         let mut template = KeyRow::default();
-        fields.apply(&mut template)?;
+        fields.apply("/key/generate", &mut template)?;
         if let Some(sb) = soft {
             set_key_soft_budget(&state, store, &mut template.budget_id, sb).await?;
         }
@@ -311,7 +381,11 @@ pub async fn update(
             ));
         }
         let soft = soft_budget(&fields)?;
-        let res = change_key(&state, store, &b.key, |row| fields.apply(row)).await?;
+        check_budget_exists(store, &fields.budget_id).await?;
+        let res = change_key(&state, store, &b.key, |row| {
+            fields.apply("/key/update", row)
+        })
+        .await?;
         let Some(sb) = soft else { return Ok(res) };
         // The soft budget lives in the key's budget row (created on first use).
         let mut row = store
@@ -363,13 +437,15 @@ async fn change_key(
     Ok(Json(public(&k.row, k.spend())).into_response())
 }
 
+/// LiteLLM's `KeyRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DeleteBody {
     #[serde(default)]
     keys: Vec<String>,
     #[serde(default)]
     key_aliases: Vec<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 pub async fn delete(
@@ -380,6 +456,7 @@ pub async fn delete(
     run(async {
         let store = admin_store(&state, &auth, "/key/delete")?;
         let b: DeleteBody = parse_body(&body)?;
+        b.extra.ignore("/key/delete", &Accepted::NONE)?;
         if b.keys.is_empty() && b.key_aliases.is_empty() {
             return Err(GatewayError::BadRequest(
                 "keys or key_aliases is required".into(),
@@ -535,6 +612,7 @@ pub async fn regenerate(
             .ok_or_else(|| GatewayError::BadRequest("key is required".into()))?;
         let fields: KeyFields = serde_json::from_value(b.fields)
             .map_err(|e| GatewayError::BadRequest(format!("Invalid request body: {e}")))?;
+        check_budget_exists(store, &fields.budget_id).await?;
         let old_token = token_of(&key);
         let mut row = store
             .get_key(&old_token)
@@ -543,7 +621,7 @@ pub async fn regenerate(
             .ok_or_else(|| {
                 GatewayError::NotFound(format!("Key not found: {}", abbreviate(&key)))
             })?;
-        fields.apply(&mut row)?;
+        fields.apply("/key/regenerate", &mut row)?;
         let spend = state
             .keys
             .keys
@@ -566,10 +644,12 @@ pub async fn regenerate(
     .await
 }
 
+/// LiteLLM's `BlockKeyRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct BlockBody {
     key: String,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 async fn set_blocked(
@@ -578,16 +658,14 @@ async fn set_blocked(
     body: Bytes,
     blocked: bool,
 ) -> Result<Response, GatewayError> {
-    let store = admin_store(
-        &state,
-        &auth,
-        if blocked {
-            "/key/block"
-        } else {
-            "/key/unblock"
-        },
-    )?;
+    let route = if blocked {
+        "/key/block"
+    } else {
+        "/key/unblock"
+    };
+    let store = admin_store(&state, &auth, route)?;
     let b: BlockBody = parse_body(&body)?;
+    b.extra.ignore(route, &Accepted::NONE)?;
     change_key(&state, store, &b.key, |row| {
         row.blocked = Some(blocked);
         Ok(())

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod endpoint;
 pub mod entities;
+pub mod fields;
 pub mod health;
 pub mod keys;
 pub mod models;
@@ -85,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/team/list", get(entities::team_list))
         .route("/team/member_add", post(entities::team_member_add))
         .route("/team/member_delete", post(entities::team_member_delete))
+        .route("/team/member_update", post(entities::team_member_update))
         .route("/team/block", post(entities::team_block))
         .route("/team/unblock", post(entities::team_unblock))
         .route("/budget/new", post(entities::budget_new))

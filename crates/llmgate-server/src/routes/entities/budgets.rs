@@ -2,8 +2,9 @@
 
 use super::*;
 
+/// LiteLLM's `BudgetNewRequest` (`/budget/new`, `/budget/update`), also the inline budget
+/// of customers, organizations and tags.
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 pub(super) struct BudgetFields {
     pub(super) budget_id: Option<String>,
     pub(super) max_budget: Option<f64>,
@@ -13,7 +14,15 @@ pub(super) struct BudgetFields {
     pub(super) rpm_limit: Option<i64>,
     pub(super) max_parallel_requests: Option<i64>,
     pub(super) model_max_budget: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    pub(super) extra: Extra,
 }
+
+/// `budget_reset_at` follows from `budget_duration` here.
+const BUDGET_EXTRA: Accepted = Accepted {
+    metadata: &[],
+    ignored: &[("budget_reset_at", Shape::Str)],
+};
 
 impl BudgetFields {
     fn apply(&self, b: &mut BudgetRow) -> Result<(), GatewayError> {
@@ -49,6 +58,7 @@ impl BudgetFields {
             || self.tpm_limit.is_some()
             || self.rpm_limit.is_some()
             || self.max_parallel_requests.is_some()
+            || self.model_max_budget.is_some()
     }
 }
 
@@ -131,15 +141,18 @@ pub async fn budget_new(
         } else {
             parse_body(&body)?
         };
+        f.extra.ignore("/budget/new", &BUDGET_EXTRA)?;
         Ok(Json(create_budget(&state, store, &f).await?).into_response())
     })
     .await
 }
 
+/// LiteLLM's `BudgetRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct BudgetIds {
     budgets: Vec<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 pub async fn budget_info(
@@ -150,6 +163,7 @@ pub async fn budget_info(
     run(async {
         let store = admin_store(&state, &auth, "/budget/info")?;
         let b: BudgetIds = parse_body(&body)?;
+        b.extra.ignore("/budget/info", &Accepted::NONE)?;
         let mut out = Vec::new();
         for id in &b.budgets {
             out.push(
@@ -173,6 +187,7 @@ pub async fn budget_update(
     run(async {
         let store = admin_store(&state, &auth, "/budget/update")?;
         let f: BudgetFields = parse_body(&body)?;
+        f.extra.ignore("/budget/update", &BUDGET_EXTRA)?;
         let id = f
             .budget_id
             .clone()
@@ -186,10 +201,12 @@ pub async fn budget_update(
     .await
 }
 
+/// LiteLLM's `BudgetDeleteRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct BudgetDelete {
     id: String,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 pub async fn budget_delete(
@@ -200,6 +217,7 @@ pub async fn budget_delete(
     run(async {
         let store = admin_store(&state, &auth, "/budget/delete")?;
         let b: BudgetDelete = parse_body(&body)?;
+        b.extra.ignore("/budget/delete", &Accepted::NONE)?;
         if !BUDGETS.delete(store, &b.id).await.map_err(db)? {
             return Err(not_found("Budget", &b.id));
         }

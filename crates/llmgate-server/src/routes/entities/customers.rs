@@ -2,8 +2,9 @@
 
 use super::*;
 
+/// The fields of `/customer/new` and `/customer/update` we store (LiteLLM's
+/// `NewCustomerRequest`, `UpdateCustomerRequest`).
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct CustomerFields {
     user_id: Option<String>,
     alias: Option<String>,
@@ -16,17 +17,36 @@ struct CustomerFields {
     models: Option<Vec<String>>,
     tpm_limit: Option<i64>,
     rpm_limit: Option<i64>,
+    soft_budget: Option<f64>,
+    max_parallel_requests: Option<i64>,
+    model_max_budget: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    extra: Extra,
 }
+
+/// What LiteLLM's customer requests take beyond [`CustomerFields`].
+const CUSTOMER_EXTRA: Accepted = Accepted {
+    metadata: &[],
+    ignored: &[
+        ("spend", Shape::Num),
+        // MCP servers, vector stores and agents: llmgate serves none of them.
+        ("object_permission", Shape::Object),
+        ("budget_reset_at", Shape::Str),
+    ],
+};
 
 impl CustomerFields {
     /// Applies the fields; a `max_budget` without a `budget_id` gets a budget row of its own,
     /// as LiteLLM creates one.
     async fn apply(
         &self,
+        route: &str,
         state: &AppState,
         store: &Store,
         c: &mut CustomerRow,
     ) -> Result<(), GatewayError> {
+        self.extra.ignore(route, &CUSTOMER_EXTRA)?;
+        check_budget_exists(store, &self.budget_id).await?;
         macro_rules! set {
             ($($f:ident),*) => {$( if let Some(v) = &self.$f { c.$f = Some(v.clone()); } )*};
         }
@@ -43,19 +63,12 @@ impl CustomerFields {
                 budget_duration: self.budget_duration.clone(),
                 tpm_limit: self.tpm_limit,
                 rpm_limit: self.rpm_limit,
+                soft_budget: self.soft_budget,
+                max_parallel_requests: self.max_parallel_requests,
+                model_max_budget: self.model_max_budget.clone(),
                 ..Default::default()
             };
             apply_inline_budget(state, store, &mut c.budget_id, fields).await?;
-        }
-        if let Some(b) = &self.budget_id {
-            if BUDGETS
-                .get::<BudgetRow>(store, b)
-                .await
-                .map_err(db)?
-                .is_none()
-            {
-                return Err(not_found("Budget", b));
-            }
         }
         Ok(())
     }
@@ -108,7 +121,7 @@ pub async fn customer_new(
             user_id: id,
             ..Default::default()
         };
-        f.apply(&state, store, &mut c).await?;
+        f.apply("/customer/new", &state, store, &mut c).await?;
         CUSTOMERS.insert(store, &c).await.map_err(db)?;
         let c = state.keys.customers.put(c);
         Ok(Json(customer_json(&state, store, &c.row, 0.0).await?).into_response())
@@ -155,7 +168,7 @@ pub async fn customer_update(
             .clone()
             .ok_or_else(|| bad("user_id is required"))?;
         let mut c: CustomerRow = load_row(store, &CUSTOMERS, &id, "Customer").await?;
-        f.apply(&state, store, &mut c).await?;
+        f.apply("/customer/update", &state, store, &mut c).await?;
         CUSTOMERS.update(store, &id, &c).await.map_err(db)?;
         let c = state.keys.customers.put(c);
         Ok(Json(customer_json(&state, store, &c.row, c.spend()).await?).into_response())
@@ -163,10 +176,12 @@ pub async fn customer_update(
     .await
 }
 
+/// LiteLLM's `DeleteCustomerRequest` and `BlockUsers`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CustomerIds {
     user_ids: Vec<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 pub async fn customer_delete(
@@ -177,6 +192,7 @@ pub async fn customer_delete(
     run(async {
         let store = admin_store(&state, &auth, "/customer/delete")?;
         let b: CustomerIds = parse_body(&body)?;
+        b.extra.ignore("/customer/delete", &Accepted::NONE)?;
         delete_rows(
             store,
             &CUSTOMERS,
@@ -196,16 +212,14 @@ async fn set_customers_blocked(
     body: Bytes,
     blocked: bool,
 ) -> Result<Response, GatewayError> {
-    let store = admin_store(
-        &state,
-        &auth,
-        if blocked {
-            "/customer/block"
-        } else {
-            "/customer/unblock"
-        },
-    )?;
+    let route = if blocked {
+        "/customer/block"
+    } else {
+        "/customer/unblock"
+    };
+    let store = admin_store(&state, &auth, route)?;
     let b: CustomerIds = parse_body(&body)?;
+    b.extra.ignore(route, &Accepted::NONE)?;
     for id in &b.user_ids {
         // LiteLLM blocks end users it has not seen yet, too.
         let existing: Option<CustomerRow> = CUSTOMERS.get(store, id).await.map_err(db)?;

@@ -15,6 +15,7 @@ use llmgate_store::{now_ms, Store};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::fields::{Accepted, Extra, Shape};
 use super::keys::{admin_store, db, duration_ms, generate_key, run};
 use super::proxy::parse_body;
 use crate::auth::AuthContext;
@@ -73,6 +74,18 @@ async fn delete_rows<T: crate::keys::Row>(
         cache.remove(id);
     }
     Ok(())
+}
+
+/// 404 unless the budget `id` (when given) exists: LiteLLM's tables reference budgets by
+/// foreign key, so a dangling id would fail there.
+pub(crate) async fn check_budget_exists(
+    store: &Store,
+    id: &Option<String>,
+) -> Result<(), GatewayError> {
+    let Some(id) = id else { return Ok(()) };
+    load_row::<BudgetRow>(store, &BUDGETS, id, "Budget")
+        .await
+        .map(|_| ())
 }
 
 fn budget_reset(d: &Option<String>) -> Result<Option<i64>, GatewayError> {

@@ -2,8 +2,9 @@
 
 use super::*;
 
+/// The fields of `/organization/new` and `/organization/update` we store (LiteLLM's
+/// `NewOrganizationRequest`, `LiteLLM_OrganizationTableUpdate`).
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct OrgFields {
     organization_id: Option<String>,
     organization_alias: Option<String>,
@@ -15,8 +16,25 @@ struct OrgFields {
     tpm_limit: Option<i64>,
     rpm_limit: Option<i64>,
     max_parallel_requests: Option<i64>,
+    model_max_budget: Option<Map<String, Value>>,
     metadata: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    extra: Extra,
 }
+
+/// What LiteLLM's organization requests take beyond [`OrgFields`].
+const ORG_EXTRA: Accepted = Accepted {
+    metadata: &[
+        ("model_rpm_limit", Shape::Object),
+        ("model_tpm_limit", Shape::Object),
+    ],
+    ignored: &[
+        // MCP servers, vector stores and agents: llmgate serves none of them.
+        ("object_permission", Shape::Object),
+        ("spend", Shape::Num),
+        ("updated_by", Shape::Str),
+    ],
+};
 
 impl OrgFields {
     fn budget_fields(&self) -> BudgetFields {
@@ -27,6 +45,7 @@ impl OrgFields {
             tpm_limit: self.tpm_limit,
             rpm_limit: self.rpm_limit,
             max_parallel_requests: self.max_parallel_requests,
+            model_max_budget: self.model_max_budget.clone(),
             ..Default::default()
         }
     }
@@ -68,6 +87,9 @@ pub async fn org_new(
     run(async {
         let store = admin_store(&state, &auth, "/organization/new")?;
         let f: OrgFields = parse_body(&body)?;
+        let mut metadata = Value::Object(f.metadata.clone().unwrap_or_default());
+        f.extra
+            .apply("/organization/new", &ORG_EXTRA, &mut metadata)?;
         let alias = f
             .organization_alias
             .clone()
@@ -85,18 +107,9 @@ pub async fn org_new(
             return Err(bad(format!("Organization id = {id} already exists")));
         }
         // Every organization has a budget row (LiteLLM's column is NOT NULL).
+        check_budget_exists(store, &f.budget_id).await?;
         let budget_id = match &f.budget_id {
-            Some(b) => {
-                if BUDGETS
-                    .get::<BudgetRow>(store, b)
-                    .await
-                    .map_err(db)?
-                    .is_none()
-                {
-                    return Err(not_found("Budget", b));
-                }
-                b.clone()
-            }
+            Some(b) => b.clone(),
             None => {
                 create_budget(&state, store, &f.budget_fields())
                     .await?
@@ -108,7 +121,7 @@ pub async fn org_new(
             organization_id: id,
             organization_alias: alias,
             budget_id,
-            metadata: Value::Object(f.metadata.clone().unwrap_or_default()),
+            metadata,
             models: f.models.clone().unwrap_or_default(),
             spend: 0.0,
             created_at: Some(now),
@@ -171,6 +184,8 @@ pub async fn org_update(
         if let Some(m) = &f.metadata {
             o.metadata = Value::Object(m.clone());
         }
+        f.extra
+            .apply("/organization/update", &ORG_EXTRA, &mut o.metadata)?;
         let mut budget_id = Some(o.budget_id.clone());
         apply_inline_budget(&state, store, &mut budget_id, f.budget_fields()).await?;
         o.updated_at = Some(now_ms());
@@ -181,10 +196,12 @@ pub async fn org_update(
     .await
 }
 
+/// LiteLLM's `DeleteOrganizationRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct OrgIds {
     organization_ids: Vec<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 pub async fn org_delete(
@@ -195,6 +212,7 @@ pub async fn org_delete(
     run(async {
         let store = admin_store(&state, &auth, "/organization/delete")?;
         let b: OrgIds = parse_body(&body)?;
+        b.extra.ignore("/organization/delete", &Accepted::NONE)?;
         delete_rows(
             store,
             &ORGANIZATIONS,
@@ -225,20 +243,31 @@ pub async fn org_list(
     .await
 }
 
+/// LiteLLM's `OrganizationMemberAddRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct OrgMemberAdd {
     organization_id: String,
     member: OrgMemberOrList,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
+/// The member's budget lives in LiteLLM_OrganizationMembership's budget, which llmgate does
+/// not enforce.
+const ORG_MEMBER_EXTRA: Accepted = Accepted {
+    metadata: &[],
+    ignored: &[("max_budget_in_organization", Shape::Num)],
+};
+
+/// LiteLLM's `OrgMember`.
 #[derive(Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
 struct OrgMember {
     user_id: Option<String>,
     user_email: Option<String>,
     #[serde(default = "org_member_role")]
     role: String,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 fn org_member_role() -> String {
@@ -260,6 +289,8 @@ pub async fn org_member_add(
     run(async {
         let store = admin_store(&state, &auth, "/organization/member_add")?;
         let b: OrgMemberAdd = parse_body(&body)?;
+        b.extra
+            .ignore("/organization/member_add", &ORG_MEMBER_EXTRA)?;
         let o: OrgRow = load_row(store, &ORGANIZATIONS, &b.organization_id, "Organization").await?;
         let members = match b.member {
             OrgMemberOrList::One(m) => vec![m],
@@ -268,6 +299,8 @@ pub async fn org_member_add(
         const ROLES: &[&str] = &["org_admin", "internal_user", "internal_user_viewer"];
         let mut added = Vec::new();
         for m in members {
+            m.extra
+                .ignore("/organization/member_add", &Accepted::NONE)?;
             if !ROLES.contains(&m.role.as_str()) {
                 return Err(bad(format!(
                     "role must be one of {ROLES:?}, not '{}'",

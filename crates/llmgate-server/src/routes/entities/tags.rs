@@ -2,8 +2,8 @@
 
 use super::*;
 
+/// The fields of `/tag/new` and `/tag/update` (LiteLLM's `TagNewRequest`, `TagUpdateRequest`).
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct TagFields {
     name: String,
     description: Option<String>,
@@ -14,30 +14,33 @@ struct TagFields {
     budget_duration: Option<String>,
     tpm_limit: Option<i64>,
     rpm_limit: Option<i64>,
+    max_parallel_requests: Option<i64>,
+    model_max_budget: Option<Map<String, Value>>,
+    model_info: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 impl TagFields {
     async fn apply(
         &self,
+        route: &str,
         state: &AppState,
         store: &Store,
         t: &mut TagRow,
     ) -> Result<(), GatewayError> {
+        self.extra.ignore(route, &Accepted::NONE)?;
+        check_budget_exists(store, &self.budget_id).await?;
         if let Some(d) = &self.description {
             t.description = Some(d.clone());
         }
         if let Some(m) = &self.models {
             t.models = m.clone();
         }
+        if let Some(m) = &self.model_info {
+            t.model_info = Value::Object(m.clone());
+        }
         if let Some(b) = &self.budget_id {
-            if BUDGETS
-                .get::<BudgetRow>(store, b)
-                .await
-                .map_err(db)?
-                .is_none()
-            {
-                return Err(not_found("Budget", b));
-            }
             t.budget_id = Some(b.clone());
         }
         let bf = BudgetFields {
@@ -46,6 +49,8 @@ impl TagFields {
             budget_duration: self.budget_duration.clone(),
             tpm_limit: self.tpm_limit,
             rpm_limit: self.rpm_limit,
+            max_parallel_requests: self.max_parallel_requests,
+            model_max_budget: self.model_max_budget.clone(),
             ..Default::default()
         };
         if self.budget_id.is_none() {
@@ -105,7 +110,7 @@ pub async fn tag_new(
             created_by: Some("default_user_id".into()),
             ..Default::default()
         };
-        f.apply(&state, store, &mut t).await?;
+        f.apply("/tag/new", &state, store, &mut t).await?;
         TAGS.insert(store, &t).await.map_err(db)?;
         let t = state.keys.tags.put(t);
         Ok(Json(tag_json(&state, store, &t.row, 0.0).await?).into_response())
@@ -122,7 +127,7 @@ pub async fn tag_update(
         let store = admin_store(&state, &auth, "/tag/update")?;
         let f: TagFields = parse_body(&body)?;
         let mut t: TagRow = load_row(store, &TAGS, &f.name, "Tag").await?;
-        f.apply(&state, store, &mut t).await?;
+        f.apply("/tag/update", &state, store, &mut t).await?;
         TAGS.update(store, &f.name, &t).await.map_err(db)?;
         let t = state.keys.tags.put(t);
         Ok(Json(tag_json(&state, store, &t.row, t.spend()).await?).into_response())
@@ -130,10 +135,12 @@ pub async fn tag_update(
     .await
 }
 
+/// LiteLLM's `TagInfoRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TagNames {
     names: Vec<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 /// LiteLLM answers `/tag/info` with an object keyed by tag name.
@@ -145,6 +152,7 @@ pub async fn tag_info(
     run(async {
         let store = admin_store(&state, &auth, "/tag/info")?;
         let b: TagNames = parse_body(&body)?;
+        b.extra.ignore("/tag/info", &Accepted::NONE)?;
         let mut out = Map::new();
         for name in &b.names {
             let t = state
@@ -179,10 +187,12 @@ pub async fn tag_list(
     .await
 }
 
+/// LiteLLM's `TagDeleteRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TagName {
     name: String,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 pub async fn tag_delete(
@@ -193,6 +203,7 @@ pub async fn tag_delete(
     run(async {
         let store = admin_store(&state, &auth, "/tag/delete")?;
         let b: TagName = parse_body(&body)?;
+        b.extra.ignore("/tag/delete", &Accepted::NONE)?;
         if !TAGS.delete(store, &b.name).await.map_err(db)? {
             return Err(not_found("Tag", &b.name));
         }

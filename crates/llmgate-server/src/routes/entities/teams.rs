@@ -2,8 +2,9 @@
 
 use super::*;
 
+/// The fields of `/team/new` and `/team/update` we store (LiteLLM's `NewTeamRequest`,
+/// `UpdateTeamRequest`).
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct TeamFields {
     team_id: Option<String>,
     team_alias: Option<String>,
@@ -18,16 +19,57 @@ struct TeamFields {
     metadata: Option<Map<String, Value>>,
     members_with_roles: Option<Vec<Member>>,
     blocked: Option<bool>,
-    tags: Option<Vec<String>>,
+    team_member_permissions: Option<Vec<String>>,
+    router_settings: Option<Map<String, Value>>,
+    access_group_ids: Option<Vec<String>>,
+    policies: Option<Vec<String>>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
+/// What LiteLLM's team requests take beyond [`TeamFields`]: kept in the team's metadata as
+/// LiteLLM keeps them, or accepted without a use in llmgate.
+const TEAM_EXTRA: Accepted = Accepted {
+    metadata: &[
+        ("tags", Shape::Strs),
+        ("guardrails", Shape::Strs),
+        ("prompts", Shape::Strs),
+        ("model_rpm_limit", Shape::Object),
+        ("model_tpm_limit", Shape::Object),
+        ("team_member_key_duration", Shape::Str),
+        ("allowed_passthrough_routes", Shape::List),
+        ("rpm_limit_type", Shape::Str),
+        ("tpm_limit_type", Shape::Str),
+    ],
+    ignored: &[
+        // MCP servers, vector stores and agents: llmgate serves none of them.
+        ("object_permission", Shape::Object),
+        ("allowed_vector_store_indexes", Shape::List),
+        // LiteLLM keeps these in tables llmgate does not have (LiteLLM_ModelTable, member budgets).
+        ("model_aliases", Shape::Object),
+        ("team_member_budget", Shape::Num),
+        ("team_member_budget_duration", Shape::Str),
+        ("team_member_rpm_limit", Shape::Int),
+        ("team_member_tpm_limit", Shape::Int),
+        // Secrets are not kept in plain metadata; llmgate has no secret manager.
+        ("secret_manager_settings", Shape::Object),
+        ("enforced_batch_output_expires_after", Shape::Object),
+        ("enforced_file_expires_after", Shape::Object),
+        // The member lists follow members_with_roles and /team/member_*.
+        ("admins", Shape::List),
+        ("members", Shape::List),
+    ],
+};
+
+/// LiteLLM's `Member`.
 #[derive(Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
 struct Member {
     user_id: Option<String>,
     user_email: Option<String>,
     #[serde(default = "member_role")]
     role: String,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 fn member_role() -> String {
@@ -35,7 +77,7 @@ fn member_role() -> String {
 }
 
 impl TeamFields {
-    fn apply(&self, t: &mut TeamRow) -> Result<(), GatewayError> {
+    fn apply(&self, route: &str, t: &mut TeamRow) -> Result<(), GatewayError> {
         check_budget(self.max_budget)?;
         macro_rules! set {
             ($($f:ident),*) => {$( if let Some(v) = &self.$f { t.$f = Some(v.clone()); } )*};
@@ -52,14 +94,27 @@ impl TeamFields {
         if let Some(m) = &self.models {
             t.models = m.clone();
         }
-        let mut metadata = t.metadata.as_object().cloned().unwrap_or_default();
         if let Some(m) = &self.metadata {
+            let mut metadata = t.metadata.as_object().cloned().unwrap_or_default();
             metadata.extend(m.clone());
+            t.metadata = Value::Object(metadata);
         }
-        if let Some(tags) = &self.tags {
-            metadata.insert("tags".into(), json!(tags));
+        self.extra.apply(route, &TEAM_EXTRA, &mut t.metadata)?;
+        for (dst, src) in [
+            (
+                &mut t.team_member_permissions,
+                &self.team_member_permissions,
+            ),
+            (&mut t.access_group_ids, &self.access_group_ids),
+            (&mut t.policies, &self.policies),
+        ] {
+            if let Some(v) = src {
+                *dst = v.clone();
+            }
         }
-        t.metadata = Value::Object(metadata);
+        if let Some(r) = &self.router_settings {
+            t.router_settings = Value::Object(r.clone());
+        }
         if let Some(b) = self.blocked {
             t.blocked = b;
         }
@@ -69,7 +124,7 @@ impl TeamFields {
         }
         if let Some(members) = &self.members_with_roles {
             for m in members {
-                add_member(t, m)?;
+                add_member(route, t, m)?;
             }
         }
         t.updated_at = Some(now_ms());
@@ -77,7 +132,8 @@ impl TeamFields {
     }
 }
 
-fn add_member(t: &mut TeamRow, m: &Member) -> Result<(), GatewayError> {
+fn add_member(route: &str, t: &mut TeamRow, m: &Member) -> Result<(), GatewayError> {
+    m.extra.ignore(route, &Accepted::NONE)?;
     let id = m
         .user_id
         .clone()
@@ -156,7 +212,7 @@ pub async fn team_new(
             members_with_roles: json!([]),
             ..Default::default()
         };
-        f.apply(&mut t)?;
+        f.apply("/team/new", &mut t)?;
         TEAMS.insert(store, &t).await.map_err(db)?;
         let t = state.keys.teams.put(t);
         Ok(Json(team_json(&t.row, 0.0)).into_response())
@@ -221,16 +277,18 @@ pub async fn team_update(
             .clone()
             .ok_or_else(|| bad("team_id is required"))?;
         let mut t = load_team(store, &id).await?;
-        f.apply(&mut t)?;
+        f.apply("/team/update", &mut t)?;
         save_team(&state, store, t).await
     })
     .await
 }
 
+/// LiteLLM's `DeleteTeamRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TeamDelete {
     team_ids: Vec<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 pub async fn team_delete(
@@ -241,6 +299,7 @@ pub async fn team_delete(
     run(async {
         let store = admin_store(&state, &auth, "/team/delete")?;
         let b: TeamDelete = parse_body(&body)?;
+        b.extra.ignore("/team/delete", &Accepted::NONE)?;
         delete_rows(store, &TEAMS, &state.keys.teams, &b.team_ids, "Team").await?;
         Ok(Json(json!({"deleted_teams": b.team_ids})).into_response())
     })
@@ -272,13 +331,26 @@ pub async fn team_list(
     .await
 }
 
+/// LiteLLM's `TeamMemberAddRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct MemberAdd {
     team_id: String,
     member: MemberOrList,
-    max_budget_in_team: Option<f64>,
+    #[serde(flatten)]
+    extra: Extra,
 }
+
+/// `max_budget_in_team` (and the member limits of `/team/member_update`) live in
+/// LiteLLM_TeamMembership, a table llmgate does not keep.
+const MEMBER_EXTRA: Accepted = Accepted {
+    metadata: &[],
+    ignored: &[
+        ("max_budget_in_team", Shape::Num),
+        ("tpm_limit", Shape::Int),
+        ("rpm_limit", Shape::Int),
+        ("allowed_models", Shape::Strs),
+    ],
+};
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -295,14 +367,14 @@ pub async fn team_member_add(
     run(async {
         let store = admin_store(&state, &auth, "/team/member_add")?;
         let b: MemberAdd = parse_body(&body)?;
+        b.extra.ignore("/team/member_add", &MEMBER_EXTRA)?;
         let mut t = load_team(store, &b.team_id).await?;
         let members = match b.member {
             MemberOrList::One(m) => vec![m],
             MemberOrList::Many(v) => v,
         };
-        let _ = b.max_budget_in_team;
         for m in &members {
-            add_member(&mut t, m)?;
+            add_member("/team/member_add", &mut t, m)?;
             // The user row records the team too, as LiteLLM keeps it.
             if let Some(uid) = &m.user_id {
                 let mut u: UserRow = match USERS.get(store, uid).await.map_err(db)? {
@@ -332,12 +404,14 @@ pub async fn team_member_add(
     .await
 }
 
+/// LiteLLM's `TeamMemberDeleteRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct MemberDelete {
     team_id: String,
     user_id: Option<String>,
     user_email: Option<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 pub async fn team_member_delete(
@@ -348,6 +422,7 @@ pub async fn team_member_delete(
     run(async {
         let store = admin_store(&state, &auth, "/team/member_delete")?;
         let b: MemberDelete = parse_body(&body)?;
+        b.extra.ignore("/team/member_delete", &Accepted::NONE)?;
         let id = b
             .user_id
             .or(b.user_email)
@@ -367,10 +442,68 @@ pub async fn team_member_delete(
     .await
 }
 
+/// LiteLLM's `TeamMemberUpdateRequest`: a member's role (its budget and limits are logged
+/// and dropped, see [`MEMBER_EXTRA`]).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+struct MemberUpdate {
+    team_id: String,
+    user_id: Option<String>,
+    user_email: Option<String>,
+    role: Option<String>,
+    #[serde(flatten)]
+    extra: Extra,
+}
+
+pub async fn team_member_update(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/team/member_update")?;
+        let b: MemberUpdate = parse_body(&body)?;
+        b.extra.ignore("/team/member_update", &MEMBER_EXTRA)?;
+        let id = b
+            .user_id
+            .clone()
+            .or(b.user_email.clone())
+            .ok_or_else(|| bad("user_id or user_email is required"))?;
+        let mut t = load_team(store, &b.team_id).await?;
+        if !t.members.contains(&id) {
+            return Err(not_found("Team member", &id));
+        }
+        if let Some(role) = &b.role {
+            let email = t
+                .members_with_roles
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["user_id"] == json!(id)))
+                .and_then(|x| x["user_email"].as_str().map(str::to_string));
+            let member = Member {
+                user_id: Some(id.clone()),
+                user_email: b.user_email.clone().or(email),
+                role: role.clone(),
+                extra: Extra::default(),
+            };
+            add_member("/team/member_update", &mut t, &member)?;
+            if role != "admin" {
+                t.admins.retain(|m| m != &id);
+            }
+        }
+        t.updated_at = Some(now_ms());
+        // LiteLLM answers with the member, not the team.
+        save_team(&state, store, t).await?;
+        Ok(Json(json!({"team_id": b.team_id, "user_id": id, "user_email": b.user_email, "role": b.role}))
+            .into_response())
+    })
+    .await
+}
+
+/// LiteLLM's `BlockTeamRequest`.
+#[derive(Deserialize)]
 struct TeamId {
     team_id: String,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 async fn set_team_blocked(
@@ -379,16 +512,14 @@ async fn set_team_blocked(
     body: Bytes,
     blocked: bool,
 ) -> Result<Response, GatewayError> {
-    let store = admin_store(
-        &state,
-        &auth,
-        if blocked {
-            "/team/block"
-        } else {
-            "/team/unblock"
-        },
-    )?;
+    let route = if blocked {
+        "/team/block"
+    } else {
+        "/team/unblock"
+    };
+    let store = admin_store(&state, &auth, route)?;
     let b: TeamId = parse_body(&body)?;
+    b.extra.ignore(route, &Accepted::NONE)?;
     let mut t = load_team(store, &b.team_id).await?;
     t.blocked = blocked;
     t.updated_at = Some(now_ms());

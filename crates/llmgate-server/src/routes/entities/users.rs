@@ -2,15 +2,16 @@
 
 use super::*;
 
+/// The fields of `/user/new` and `/user/update` we store (LiteLLM's `NewUserRequest`,
+/// `UpdateUserRequest`).
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct UserFields {
     user_id: Option<String>,
     user_alias: Option<String>,
     user_email: Option<String>,
     user_role: Option<String>,
     team_id: Option<String>,
-    teams: Option<Vec<String>>,
+    teams: Option<Vec<TeamRef>>,
     organization_id: Option<String>,
     max_budget: Option<f64>,
     budget_duration: Option<String>,
@@ -19,17 +20,71 @@ struct UserFields {
     tpm_limit: Option<i64>,
     rpm_limit: Option<i64>,
     max_parallel_requests: Option<i64>,
+    sso_user_id: Option<String>,
+    allowed_cache_controls: Option<Vec<String>>,
+    policies: Option<Vec<String>>,
+    model_max_budget: Option<Map<String, Value>>,
     auto_create_key: Option<bool>,
-    /// Accepted for compatibility; llmgate sends no email.
-    #[serde(rename = "send_invite_email")]
-    _send_invite_email: Option<bool>,
     key_alias: Option<String>,
     duration: Option<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
+/// A team of `teams`: its id, or LiteLLM's `NewUserRequestTeam` object.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum TeamRef {
+    Id(String),
+    Team { team_id: String },
+}
+
+/// What LiteLLM's user requests take beyond [`UserFields`]: kept in the user's metadata as
+/// LiteLLM's `generate_key_helper_fn` keeps them, or accepted without a use in llmgate.
+const USER_EXTRA: Accepted = Accepted {
+    metadata: &[
+        ("model_rpm_limit", Shape::Object),
+        ("model_tpm_limit", Shape::Object),
+        ("guardrails", Shape::Strs),
+        ("prompts", Shape::Strs),
+    ],
+    ignored: &[
+        // llmgate sends no email and has no UI login.
+        ("send_invite_email", Shape::Bool),
+        ("password", Shape::Str),
+        // Membership is made with /organization/member_add.
+        ("organizations", Shape::Strs),
+        ("spend", Shape::Num),
+        // Key settings LiteLLM's base model shares with /key/generate.
+        ("config", Shape::Object),
+        ("permissions", Shape::Object),
+        ("aliases", Shape::Object),
+        ("blocked", Shape::Bool),
+        ("object_permission", Shape::Object),
+        ("agent_id", Shape::Str),
+    ],
+};
+
+/// LiteLLM's `user_role` values for `/user/*`.
+const USER_ROLES: &[&str] = &[
+    "proxy_admin",
+    "proxy_admin_viewer",
+    "internal_user",
+    "internal_user_viewer",
+];
+
 impl UserFields {
-    fn apply(&self, u: &mut UserRow) -> Result<(), GatewayError> {
+    fn apply(&self, route: &str, u: &mut UserRow) -> Result<(), GatewayError> {
         check_budget(self.max_budget)?;
+        if let Some(r) = self
+            .user_role
+            .as_deref()
+            .filter(|r| !USER_ROLES.contains(r))
+        {
+            return Err(bad(format!(
+                "user_role must be one of {USER_ROLES:?}, not '{r}'"
+            )));
+        }
         macro_rules! set {
             ($($f:ident),*) => {$( if let Some(v) = &self.$f { u.$f = Some(v.clone()); } )*};
         }
@@ -42,17 +97,33 @@ impl UserFields {
             max_budget,
             tpm_limit,
             rpm_limit,
-            max_parallel_requests
+            max_parallel_requests,
+            sso_user_id
         );
         if let Some(t) = &self.teams {
-            u.teams = t.clone();
+            u.teams = t
+                .iter()
+                .map(|t| match t {
+                    TeamRef::Id(id) | TeamRef::Team { team_id: id } => id.clone(),
+                })
+                .collect();
         }
-        if let Some(m) = &self.models {
-            u.models = m.clone();
+        for (dst, src) in [
+            (&mut u.models, &self.models),
+            (&mut u.allowed_cache_controls, &self.allowed_cache_controls),
+            (&mut u.policies, &self.policies),
+        ] {
+            if let Some(v) = src {
+                *dst = v.clone();
+            }
+        }
+        if let Some(m) = &self.model_max_budget {
+            u.model_max_budget = Value::Object(m.clone());
         }
         if let Some(m) = &self.metadata {
             u.metadata = Value::Object(m.clone());
         }
+        self.extra.apply(route, &USER_EXTRA, &mut u.metadata)?;
         if self.budget_duration.is_some() {
             u.budget_reset_at = budget_reset(&self.budget_duration)?;
             u.budget_duration = self.budget_duration.clone();
@@ -98,7 +169,7 @@ pub async fn user_new(
             user_role: Some("internal_user".into()),
             ..Default::default()
         };
-        f.apply(&mut u)?;
+        f.apply("/user/new", &mut u)?;
         USERS.insert(store, &u).await.map_err(db)?;
         let u = state.keys.users.put(u);
         let mut out = user_json(&u.row, 0.0);
@@ -165,7 +236,7 @@ pub async fn user_update(
             .clone()
             .ok_or_else(|| bad("user_id is required"))?;
         let mut u: UserRow = load_row(store, &USERS, &id, "User").await?;
-        f.apply(&mut u)?;
+        f.apply("/user/update", &mut u)?;
         USERS.update(store, &id, &u).await.map_err(db)?;
         let u = state.keys.users.put(u);
         Ok(Json(user_json(&u.row, u.spend())).into_response())
@@ -173,10 +244,12 @@ pub async fn user_update(
     .await
 }
 
+/// LiteLLM's `DeleteUserRequest`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct UserDelete {
     user_ids: Vec<String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 pub async fn user_delete(
@@ -187,6 +260,7 @@ pub async fn user_delete(
     run(async {
         let store = admin_store(&state, &auth, "/user/delete")?;
         let b: UserDelete = parse_body(&body)?;
+        b.extra.ignore("/user/delete", &Accepted::NONE)?;
         delete_rows(store, &USERS, &state.keys.users, &b.user_ids, "User").await?;
         Ok(Json(json!({"deleted_users": b.user_ids})).into_response())
     })
