@@ -16,7 +16,7 @@ pub struct AuthContext {
     pub api_key: Option<String>,
     pub is_master: bool,
     /// The virtual key, when the caller used one.
-    pub key: Option<std::sync::Arc<crate::keys::CachedKey>>,
+    pub key: Option<std::sync::Arc<crate::governance::CachedKey>>,
     /// The key belongs to a user whose `user_role` is `proxy_admin`.
     pub is_proxy_admin: bool,
     /// The caller's address (`X-Forwarded-For`'s first hop with

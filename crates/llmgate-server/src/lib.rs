@@ -5,7 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod deployments;
 pub mod error;
-pub mod keys;
+pub mod governance;
 pub mod pyfmt;
 pub mod routes;
 pub mod salt;

@@ -151,7 +151,7 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         redact_url(&url)
     );
     let journal = spend_journal_dir(&cli, &cfg, &url);
-    if let Err(e) = crate::keys::spend::replay(&store, &journal).await {
+    if let Err(e) = crate::governance::spend::replay(&store, &journal).await {
         tracing::error!(error = %e, "could not replay the spend journal; it is kept for the next start");
     }
     let state = AppState::with_store(cfg, store, Some(journal));
@@ -165,15 +165,18 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         }
     };
     routes::models::spawn_refresh(state.clone(), models);
-    match (crate::keys::limits::redis_url(&state.config), &state.store) {
+    match (
+        crate::governance::limits::redis_url(&state.config),
+        &state.store,
+    ) {
         (Some(url), store) => {
-            crate::keys::limits::spawn_redis_sync(state.limiter.clone(), url.clone());
+            crate::governance::limits::spawn_redis_sync(state.limiter.clone(), url.clone());
             if store.is_some() {
-                crate::keys::fleet::spawn(state.keys.clone(), url);
+                crate::governance::fleet::spawn(state.keys.clone(), url);
             }
         }
         (None, Some(store)) => {
-            crate::keys::fleet::spawn_postgres(state.keys.clone(), store.clone())
+            crate::governance::fleet::spawn_postgres(state.keys.clone(), store.clone())
         }
         (None, None) => {}
     }
@@ -193,7 +196,7 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         "llmgate listening on http://{local}"
     );
     println!("llmgate listening on http://{local}");
-    crate::keys::budgets::spawn(state.clone());
+    crate::governance::budgets::spawn(state.clone());
     let app = routes::router(state.clone());
     let served = axum::serve(
         listener,

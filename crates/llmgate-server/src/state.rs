@@ -18,12 +18,12 @@ pub struct Inner {
     pub config: Config,
     /// The database of keys and spend; None runs without virtual keys (as LiteLLM without one).
     pub store: Option<llmgate_store::Store>,
-    pub keys: Arc<crate::keys::KeyCache>,
-    pub spend: Option<crate::keys::spend::SpendWriter>,
+    pub keys: Arc<crate::governance::KeyCache>,
+    pub spend: Option<crate::governance::spend::SpendWriter>,
     /// Encrypts model credentials stored in the database.
     pub salt: Option<crate::salt::SaltKey>,
     /// rpm/tpm/parallel counters (shared through Redis when configured).
-    pub limiter: Arc<crate::keys::limits::Limiter>,
+    pub limiter: Arc<crate::governance::limits::Limiter>,
 }
 
 impl std::ops::Deref for AppState {
@@ -74,10 +74,10 @@ impl AppState {
             .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
             .filter(|s| *s > 0.0)
             .map(std::time::Duration::from_secs_f64)
-            .unwrap_or(crate::keys::spend::DEFAULT_INTERVAL);
+            .unwrap_or(crate::governance::spend::DEFAULT_INTERVAL);
         let spend = store
             .clone()
-            .map(|s| crate::keys::spend::SpendWriter::start(s, interval, journal.as_deref()));
+            .map(|s| crate::governance::spend::SpendWriter::start(s, interval, journal.as_deref()));
         let salt = salt_key(&config, master_key.as_deref());
         // LiteLLM's `user_api_key_cache_ttl` (seconds): how long a cached key, user or team is
         // served before it is read again, when no invalidation reaches this instance.
@@ -88,7 +88,7 @@ impl AppState {
             .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
             .filter(|s| *s > 0.0)
             .map(std::time::Duration::from_secs_f64)
-            .unwrap_or(crate::keys::DEFAULT_TTL);
+            .unwrap_or(crate::governance::DEFAULT_TTL);
         AppState(Arc::new(Inner {
             client,
             deployments,
@@ -96,7 +96,7 @@ impl AppState {
             num_retries,
             config,
             store,
-            keys: Arc::new(crate::keys::KeyCache::new(ttl)),
+            keys: Arc::new(crate::governance::KeyCache::new(ttl)),
             spend,
             salt,
             limiter: Default::default(),

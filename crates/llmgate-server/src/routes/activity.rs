@@ -13,7 +13,7 @@ use llmgate_store::Store;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::keys::{db, run, token_of};
+use super::admin::{db, run, token_of};
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::state::AppState;

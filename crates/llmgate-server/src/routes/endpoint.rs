@@ -28,8 +28,8 @@ use super::proxy::{
 use crate::auth::AuthContext;
 use crate::deployments::Deployment;
 use crate::error::GatewayError;
-use crate::keys::admit::{admit, Ask};
-use crate::keys::settle::{PromptTokens, Settlement};
+use crate::governance::admit::{admit, Ask};
+use crate::governance::settle::{PromptTokens, Settlement};
 use crate::pyfmt::py_float;
 use crate::state::AppState;
 

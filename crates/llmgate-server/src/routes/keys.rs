@@ -10,48 +10,14 @@ use llmgate_store::{now_ms, Store};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::admin::{admin_store, db, generate_key, run, token_of};
 use super::entities::{check_budget_exists, set_key_soft_budget};
 use super::fields::{Accepted, Extra, Shape};
 use super::proxy::parse_body;
-use crate::auth::{abbreviate, hash_key, AuthContext};
+use crate::auth::{abbreviate, AuthContext};
 use crate::error::GatewayError;
+use crate::governance::budgets::duration_ms;
 use crate::state::AppState;
-
-pub fn admin_store<'a>(
-    state: &'a AppState,
-    auth: &AuthContext,
-    route: &str,
-) -> Result<&'a Store, GatewayError> {
-    if !auth.is_admin() {
-        return Err(GatewayError::Auth(format!(
-            "Authentication Error, only the proxy admin can call {route}"
-        )));
-    }
-    state.store.as_ref().ok_or(GatewayError::NoDb)
-}
-
-pub fn db(e: llmgate_store::StoreError) -> GatewayError {
-    GatewayError::Internal(e.to_string())
-}
-
-/// `"30s"`, `"5m"`, `"1h"`, `"30d"`, `"1mo"` → milliseconds.
-pub fn duration_ms(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n.parse().ok()?;
-    let unit_ms = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        "mo" => 30 * 86_400_000,
-        "y" => 365 * 86_400_000,
-        _ => return None,
-    };
-    Some(n * unit_ms)
-}
 
 /// The fields of `/key/generate`, `/key/update` and `/key/regenerate` we store
 /// (LiteLLM's `GenerateKeyRequest`, `UpdateKeyRequest`, `RegenerateKeyRequest`).
@@ -235,47 +201,6 @@ fn public(row: &KeyRow, spend: f64) -> Value {
     v
 }
 
-/// `sk-` and 128 random bits (LiteLLM's keys carry the same entropy).
-fn new_secret() -> String {
-    format!("sk-{}", uuid::Uuid::new_v4().simple())
-}
-
-/// Stores a new key from `template` (its hash, name and creation fields filled in) and caches
-/// it; `secret` is the caller's custom key, if any. Returns the secret and the row.
-pub async fn generate_key(
-    state: &AppState,
-    store: &Store,
-    secret: Option<String>,
-    template: KeyRow,
-) -> Result<(String, KeyRow), GatewayError> {
-    let secret = secret.unwrap_or_else(new_secret);
-    if !secret.starts_with("sk-") {
-        return Err(GatewayError::BadRequest(format!(
-            "Invalid key format. LiteLLM Virtual Key must start with 'sk-'. Received: {}",
-            abbreviate(&secret)
-        )));
-    }
-    let hash = hash_key(&secret);
-    if store.get_key(&hash).await.map_err(db)?.is_some() {
-        return Err(GatewayError::BadRequest(
-            "a key with this value already exists".into(),
-        ));
-    }
-    let now = now_ms();
-    let row = KeyRow {
-        token: hash,
-        key_name: Some(abbreviate(&secret)),
-        created_at: Some(now),
-        updated_at: Some(now),
-        created_by: Some("default_user_id".into()),
-        updated_by: Some("default_user_id".into()),
-        ..template
-    };
-    store.insert_key(&row).await.map_err(db)?;
-    state.keys.put(row.clone());
-    Ok((secret, row))
-}
-
 pub async fn generate(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
@@ -310,15 +235,6 @@ pub async fn generate(
 #[derive(Deserialize)]
 pub struct KeyQuery {
     key: Option<String>,
-}
-
-/// The hash of a key given as the secret (`sk-...`) or already as its hash.
-pub fn token_of(key: &str) -> String {
-    if key.starts_with("sk-") {
-        hash_key(key)
-    } else {
-        key.to_string()
-    }
 }
 
 pub async fn info(
@@ -687,31 +603,4 @@ pub async fn unblock(
     body: Bytes,
 ) -> Response {
     run(set_blocked(state, auth, body, false)).await
-}
-
-pub async fn run(f: impl std::future::Future<Output = Result<Response, GatewayError>>) -> Response {
-    f.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_and_dates() {
-        assert_eq!(duration_ms("30s"), Some(30_000));
-        assert_eq!(duration_ms("1h"), Some(3_600_000));
-        assert_eq!(duration_ms("30d"), Some(30 * 86_400_000));
-        assert_eq!(duration_ms("1mo"), Some(30 * 86_400_000));
-        assert_eq!(duration_ms("soon"), None);
-        assert_eq!(llmgate_store::time::iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            llmgate_store::time::iso(1_700_000_000_123),
-            "2023-11-14T22:13:20.123Z"
-        );
-        assert_eq!(
-            llmgate_store::time::iso(951_782_400_000),
-            "2000-02-29T00:00:00.000Z"
-        );
-    }
 }

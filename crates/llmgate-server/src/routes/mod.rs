@@ -1,6 +1,7 @@
 //! The HTTP surface: every route, with and without the `/v1` prefix.
 
 pub mod activity;
+pub mod admin;
 pub mod endpoint;
 pub mod entities;
 pub mod fields;

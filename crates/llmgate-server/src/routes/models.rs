@@ -16,7 +16,7 @@ use llmgate_store::Store;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::keys::{admin_store, db, run};
+use super::admin::{admin_store, db, run};
 use super::proxy::parse_body;
 use crate::auth::AuthContext;
 use crate::config::ModelEntry;
@@ -52,7 +52,7 @@ pub async fn list(
         .filter(|name| {
             auth.key
                 .as_ref()
-                .is_none_or(|k| crate::keys::access::may_call(&deployments, k, name))
+                .is_none_or(|k| crate::governance::access::may_call(&deployments, k, name))
         })
         .map(|name| {
             let mut m =

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::deployments::Deployment;
 use crate::error::GatewayError;
-use crate::keys::settle::{CallMeta, Settlement};
+use crate::governance::settle::{CallMeta, Settlement};
 use crate::pyfmt::py_float;
 use crate::state::AppState;
 

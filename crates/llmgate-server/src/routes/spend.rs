@@ -7,7 +7,7 @@ use llmgate_store::spend::{ReportRow, SpendFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::keys::{admin_store, db, run, token_of};
+use super::admin::{admin_store, db, run, token_of};
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::state::AppState;

@@ -15,11 +15,12 @@ use llmgate_store::{now_ms, Store};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::admin::{admin_store, db, generate_key, run};
 use super::fields::{Accepted, Extra, Shape};
-use super::keys::{admin_store, db, duration_ms, generate_key, run};
 use super::proxy::parse_body;
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
+use crate::governance::budgets::duration_ms;
 use crate::state::AppState;
 
 mod budgets;
@@ -60,10 +61,10 @@ async fn load_row<T: serde::de::DeserializeOwned>(
 
 /// Deletes the rows with `ids` (404 on the first unknown one) and drops them from the
 /// request path's cache.
-async fn delete_rows<T: crate::keys::Row>(
+async fn delete_rows<T: crate::governance::Row>(
     store: &Store,
     table: &llmgate_store::codec::Table,
-    cache: &crate::keys::Cache<T>,
+    cache: &crate::governance::Cache<T>,
     ids: &[String],
     what: &str,
 ) -> Result<(), GatewayError> {

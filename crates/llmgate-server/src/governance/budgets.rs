@@ -8,7 +8,6 @@ use std::time::Duration;
 use llmgate_store::codec;
 use llmgate_store::entities::{BUDGETS, CUSTOMERS, ORGANIZATIONS, TAGS, TEAMS, USERS};
 
-use crate::routes::keys::duration_ms;
 use crate::state::AppState;
 
 /// How often to look for ended periods: `general_settings.proxy_budget_rescheduler_min_time`
@@ -97,4 +96,37 @@ pub async fn reset_due(state: &AppState) -> Result<usize, llmgate_store::StoreEr
         tracing::info!(budgets = n, "budget periods reset");
     }
     Ok(n)
+}
+
+/// `"30s"`, `"5m"`, `"1h"`, `"30d"`, `"1mo"` → milliseconds.
+pub fn duration_ms(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        "mo" => 30 * 86_400_000,
+        "y" => 365 * 86_400_000,
+        _ => return None,
+    };
+    Some(n * unit_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_ms;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_ms("30s"), Some(30_000));
+        assert_eq!(duration_ms("1h"), Some(3_600_000));
+        assert_eq!(duration_ms("30d"), Some(30 * 86_400_000));
+        assert_eq!(duration_ms("1mo"), Some(30 * 86_400_000));
+        assert_eq!(duration_ms("soon"), None);
+    }
 }

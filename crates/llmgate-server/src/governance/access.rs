@@ -51,7 +51,7 @@ pub fn model_budget(key: &CachedKey, group: &str) -> Option<super::limits::Model
         .get("time_period")
         .or_else(|| e.get("budget_duration"))
         .and_then(|v| v.as_str())
-        .and_then(crate::routes::keys::duration_ms)
+        .and_then(super::budgets::duration_ms)
         .unwrap_or(30 * 86_400_000);
     Some(super::limits::ModelBudget { limit, period_ms })
 }

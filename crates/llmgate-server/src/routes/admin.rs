@@ -1,0 +1,81 @@
+//! What the admin routes share: the admin check, store errors, the handler wrapper, and making
+//! a key (keys and `/user/new`'s `auto_create_key` both do).
+
+use axum::response::{IntoResponse, Response};
+use llmgate_store::keys::KeyRow;
+use llmgate_store::{now_ms, Store};
+
+use crate::auth::{abbreviate, hash_key, AuthContext};
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+pub fn admin_store<'a>(
+    state: &'a AppState,
+    auth: &AuthContext,
+    route: &str,
+) -> Result<&'a Store, GatewayError> {
+    if !auth.is_admin() {
+        return Err(GatewayError::Auth(format!(
+            "Authentication Error, only the proxy admin can call {route}"
+        )));
+    }
+    state.store.as_ref().ok_or(GatewayError::NoDb)
+}
+
+pub fn db(e: llmgate_store::StoreError) -> GatewayError {
+    GatewayError::Internal(e.to_string())
+}
+
+/// `sk-` and 128 random bits (LiteLLM's keys carry the same entropy).
+fn new_secret() -> String {
+    format!("sk-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Stores a new key from `template` (its hash, name and creation fields filled in) and caches
+/// it; `secret` is the caller's custom key, if any. Returns the secret and the row.
+pub async fn generate_key(
+    state: &AppState,
+    store: &Store,
+    secret: Option<String>,
+    template: KeyRow,
+) -> Result<(String, KeyRow), GatewayError> {
+    let secret = secret.unwrap_or_else(new_secret);
+    if !secret.starts_with("sk-") {
+        return Err(GatewayError::BadRequest(format!(
+            "Invalid key format. LiteLLM Virtual Key must start with 'sk-'. Received: {}",
+            abbreviate(&secret)
+        )));
+    }
+    let hash = hash_key(&secret);
+    if store.get_key(&hash).await.map_err(db)?.is_some() {
+        return Err(GatewayError::BadRequest(
+            "a key with this value already exists".into(),
+        ));
+    }
+    let now = now_ms();
+    let row = KeyRow {
+        token: hash,
+        key_name: Some(abbreviate(&secret)),
+        created_at: Some(now),
+        updated_at: Some(now),
+        created_by: Some("default_user_id".into()),
+        updated_by: Some("default_user_id".into()),
+        ..template
+    };
+    store.insert_key(&row).await.map_err(db)?;
+    state.keys.put(row.clone());
+    Ok((secret, row))
+}
+
+/// The hash of a key given as the secret (`sk-...`) or already as its hash.
+pub fn token_of(key: &str) -> String {
+    if key.starts_with("sk-") {
+        hash_key(key)
+    } else {
+        key.to_string()
+    }
+}
+
+pub async fn run(f: impl std::future::Future<Output = Result<Response, GatewayError>>) -> Response {
+    f.await.unwrap_or_else(IntoResponse::into_response)
+}
