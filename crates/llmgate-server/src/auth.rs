@@ -9,27 +9,7 @@ use axum::response::{IntoResponse, Response};
 use crate::error::GatewayError;
 use crate::state::AppState;
 
-/// What a handler knows about the caller.
-#[derive(Debug, Clone)]
-pub struct AuthContext {
-    /// The key the caller presented (None when auth is off).
-    pub api_key: Option<String>,
-    pub is_master: bool,
-    /// The virtual key, when the caller used one.
-    pub key: Option<std::sync::Arc<crate::governance::CachedKey>>,
-    /// The key belongs to a user whose `user_role` is `proxy_admin`.
-    pub is_proxy_admin: bool,
-    /// The caller's address (`X-Forwarded-For`'s first hop with
-    /// `general_settings.use_x_forwarded_for`), for spend logs.
-    pub client_ip: Option<String>,
-}
-
-impl AuthContext {
-    /// Master key, a proxy admin's key, or no auth configured at all.
-    pub fn is_admin(&self) -> bool {
-        self.is_master || self.is_proxy_admin || self.key.is_none()
-    }
-}
+pub use crate::governance::caller::{abbreviate, hash_key, AuthContext};
 
 /// The headers LiteLLM reads a key from, in its order of preference.
 pub fn presented_key(headers: &HeaderMap) -> Option<String> {
@@ -97,10 +77,10 @@ pub async fn authenticate(
             abbreviate(&k)
         ))
     };
-    let Some(store) = &state.store else {
+    let Some(store) = &state.gov.store else {
         return Err(invalid());
     };
-    let key = match state.keys.get(store, &hash).await {
+    let key = match state.gov.keys.get(store, &hash).await {
         Ok(Some(key)) => key,
         Ok(None) => return Err(invalid()),
         Err(e) => {
@@ -128,7 +108,7 @@ pub async fn authenticate(
     // A proxy admin's key manages the proxy as the master key does.
     let is_proxy_admin = match &key.row.user_id {
         Some(uid) => matches!(
-            state.keys.user(store, uid).await,
+            state.gov.keys.user(store, uid).await,
             Ok(Some(u)) if u.row.user_role.as_deref() == Some("proxy_admin")
         ),
         None => false,
@@ -173,28 +153,6 @@ pub fn route_allowed(allowed: &[String], path: &str) -> bool {
                     || bare.starts_with("/openai/deployments/")
                     || bare.starts_with("/engines/")))
     })
-}
-
-/// `sk-...abcd`: enough to recognise a key in a message without revealing it.
-pub fn abbreviate(key: &str) -> String {
-    let tail: String = key
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("sk-...{tail}")
-}
-
-/// LiteLLM stores and reports keys as the SHA-256 of the secret.
-pub fn hash_key(key: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn client_ip(state: &AppState, req: &Request) -> Option<String> {

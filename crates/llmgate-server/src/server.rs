@@ -167,16 +167,16 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     routes::models::spawn_refresh(state.clone(), models);
     match (
         crate::governance::limits::redis_url(&state.config),
-        &state.store,
+        &state.gov.store,
     ) {
         (Some(url), store) => {
-            crate::governance::limits::spawn_redis_sync(state.limiter.clone(), url.clone());
+            crate::governance::limits::spawn_redis_sync(state.gov.limiter.clone(), url.clone());
             if store.is_some() {
-                crate::governance::fleet::spawn(state.keys.clone(), url);
+                crate::governance::fleet::spawn(state.gov.keys.clone(), url);
             }
         }
         (None, Some(store)) => {
-            crate::governance::fleet::spawn_postgres(state.keys.clone(), store.clone())
+            crate::governance::fleet::spawn_postgres(state.gov.keys.clone(), store.clone())
         }
         (None, None) => {}
     }
@@ -196,7 +196,10 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         "llmgate listening on http://{local}"
     );
     println!("llmgate listening on http://{local}");
-    crate::governance::budgets::spawn(state.clone());
+    crate::governance::budgets::spawn(
+        state.gov.clone(),
+        crate::governance::budgets::interval(&state.config),
+    );
     let app = routes::router(state.clone());
     let served = axum::serve(
         listener,
@@ -206,7 +209,7 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     .await
     .map_err(|err| StartError::Bind { addr, err });
     // Pending spend reaches the database before the process ends.
-    if let Some(w) = &state.spend {
+    if let Some(w) = &state.gov.spend {
         w.flush().await;
     }
     served

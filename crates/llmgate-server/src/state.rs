@@ -4,6 +4,8 @@ use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
 use crate::deployments::Deployments;
+use crate::governance::alerts::Alerts;
+use crate::governance::Governance;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -16,14 +18,10 @@ pub struct Inner {
     /// Retries after the first attempt, across deployments of the group.
     pub num_retries: u32,
     pub config: Config,
-    /// The database of keys and spend; None runs without virtual keys (as LiteLLM without one).
-    pub store: Option<llmgate_store::Store>,
-    pub keys: Arc<crate::governance::KeyCache>,
-    pub spend: Option<crate::governance::spend::SpendWriter>,
+    /// Keys, budgets, limits and spend: the request path's ledger.
+    pub gov: Arc<Governance>,
     /// Encrypts model credentials stored in the database.
     pub salt: Option<crate::salt::SaltKey>,
-    /// rpm/tpm/parallel counters (shared through Redis when configured).
-    pub limiter: Arc<crate::governance::limits::Limiter>,
 }
 
 impl std::ops::Deref for AppState {
@@ -89,17 +87,22 @@ impl AppState {
             .filter(|s| *s > 0.0)
             .map(std::time::Duration::from_secs_f64)
             .unwrap_or(crate::governance::DEFAULT_TTL);
+        let gov = Arc::new(Governance {
+            store,
+            keys: Arc::new(crate::governance::KeyCache::new(ttl)),
+            limiter: Default::default(),
+            spend,
+            alerts: Alerts::from_config(&config, client.http().clone()),
+            disable_error_logs: config.general_settings.flag("disable_error_logs"),
+        });
         AppState(Arc::new(Inner {
             client,
             deployments,
             master_key,
             num_retries,
             config,
-            store,
-            keys: Arc::new(crate::governance::KeyCache::new(ttl)),
-            spend,
+            gov,
             salt,
-            limiter: Default::default(),
         }))
     }
 

@@ -11,12 +11,11 @@ use super::alerts;
 use super::limits::Scope;
 use serde_json::json;
 
+use super::caller::{abbreviate, AuthContext};
 use super::settle::{Abandoned, CallMeta, Outcome};
-use super::{CachedKey, Live};
-use crate::auth::{abbreviate, AuthContext};
+use super::{CachedKey, Governance, Live};
 use crate::deployments::Deployments;
 use crate::error::GatewayError;
-use crate::state::AppState;
 
 /// Whether the key's `models` list lets it call `group` (empty: every model).
 pub fn may_call(d: &Deployments, key: &CachedKey, group: &str) -> bool {
@@ -118,7 +117,7 @@ pub fn limit_scopes(
 
 /// Tag budgets: a call carrying a tag whose budget is spent is refused.
 pub async fn check_tags(
-    state: &AppState,
+    gov: &Governance,
     owners: &mut Owners,
     auth: &AuthContext,
     request_tags: Vec<String>,
@@ -136,15 +135,15 @@ pub async fn check_tags(
     }
     names.sort();
     names.dedup();
-    if let Some(store) = &state.store {
+    if let Some(store) = &gov.store {
         let unavailable = |e: llmgate_store::StoreError| {
             tracing::warn!(error = %e, "tag lookup failed");
             GatewayError::Unavailable("the key database is unavailable".into())
         };
         for name in &names {
-            if let Some(tag) = state.keys.tag(store, name).await.map_err(unavailable)? {
+            if let Some(tag) = gov.keys.tag(store, name).await.map_err(unavailable)? {
                 if let Some(b) = &tag.row.budget_id {
-                    if let Some(budget) = state.keys.budget(store, b).await.map_err(unavailable)? {
+                    if let Some(budget) = gov.keys.budget(store, b).await.map_err(unavailable)? {
                         over_budget("Tag", name, tag.spend(), budget.row.max_budget)?;
                     }
                 }
@@ -159,18 +158,18 @@ pub async fn check_tags(
 /// The end user named by the request's `user`: blocked ones are refused, and their budget
 /// (from `LiteLLM_BudgetTable`) holds for every key.
 pub async fn check_end_user(
-    state: &AppState,
+    gov: &Governance,
     owners: &mut Owners,
     end_user: Option<&str>,
 ) -> Result<(), GatewayError> {
-    let (Some(store), Some(id)) = (&state.store, end_user.filter(|u| !u.is_empty())) else {
+    let (Some(store), Some(id)) = (&gov.store, end_user.filter(|u| !u.is_empty())) else {
         return Ok(());
     };
     let unavailable = |e: llmgate_store::StoreError| {
         tracing::warn!(error = %e, "end user lookup failed");
         GatewayError::Unavailable("the key database is unavailable".into())
     };
-    let Some(c) = state.keys.customer(store, id).await.map_err(unavailable)? else {
+    let Some(c) = gov.keys.customer(store, id).await.map_err(unavailable)? else {
         return Ok(());
     };
     if c.row.blocked {
@@ -182,7 +181,7 @@ pub async fn check_end_user(
         });
     }
     if let Some(b) = &c.row.budget_id {
-        if let Some(budget) = state.keys.budget(store, b).await.map_err(unavailable)? {
+        if let Some(budget) = gov.keys.budget(store, b).await.map_err(unavailable)? {
             over_budget("End User", id, c.spend(), budget.row.max_budget)?;
             owners.end_user_budget = Some(budget);
         }
@@ -201,22 +200,26 @@ fn over_budget(entity: &str, id: &str, spend: f64, max: Option<f64>) -> Result<(
 }
 
 /// Model access and budgets (key, team, user), checked before the call against live spend.
-pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Owners, GatewayError> {
+pub async fn check(
+    gov: &Governance,
+    deployments: &Deployments,
+    key: &CachedKey,
+    group: &str,
+) -> Result<Owners, GatewayError> {
     let unavailable = |e: llmgate_store::StoreError| {
         tracing::warn!(error = %e, "owner lookup failed");
         GatewayError::Unavailable("the key database is unavailable".into())
     };
     let mut owners = Owners::default();
-    let deployments = state.deployments();
-    if let Some(store) = &state.store {
+    if let Some(store) = &gov.store {
         if let Some(t) = &key.row.team_id {
-            owners.team = state.keys.team(store, t).await.map_err(unavailable)?;
+            owners.team = gov.keys.team(store, t).await.map_err(unavailable)?;
         }
         if let Some(u) = &key.row.user_id {
-            owners.user = state.keys.user(store, u).await.map_err(unavailable)?;
+            owners.user = gov.keys.user(store, u).await.map_err(unavailable)?;
         }
         if let Some(b) = &key.row.budget_id {
-            owners.key_budget = state.keys.budget(store, b).await.map_err(unavailable)?;
+            owners.key_budget = gov.keys.budget(store, b).await.map_err(unavailable)?;
         }
     }
     let org_id = key.row.organization_id.clone().or_else(|| {
@@ -225,10 +228,10 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
             .as_ref()
             .and_then(|t| t.row.organization_id.clone())
     });
-    if let (Some(store), Some(o)) = (&state.store, &org_id) {
-        owners.org = state.keys.org(store, o).await.map_err(unavailable)?;
+    if let (Some(store), Some(o)) = (&gov.store, &org_id) {
+        owners.org = gov.keys.org(store, o).await.map_err(unavailable)?;
     }
-    if let (Some(store), Some(org)) = (&state.store, &owners.org) {
+    if let (Some(store), Some(org)) = (&gov.store, &owners.org) {
         let team_models = owners
             .team
             .as_ref()
@@ -236,7 +239,7 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
             .unwrap_or(true);
         if key.row.models.is_empty()
             && team_models
-            && !models_allow(&deployments, &org.row.models, group)
+            && !models_allow(deployments, &org.row.models, group)
         {
             return Err(GatewayError::Forbidden {
                 message: format!(
@@ -246,7 +249,7 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
                 kind: "organization_model_access_denied",
             });
         }
-        if let Some(budget) = state
+        if let Some(budget) = gov
             .keys
             .budget(store, &org.row.budget_id)
             .await
@@ -268,7 +271,7 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
             )));
         }
         // A key without its own list inherits its team's.
-        if key.row.models.is_empty() && !models_allow(&deployments, &team.row.models, group) {
+        if key.row.models.is_empty() && !models_allow(deployments, &team.row.models, group) {
             return Err(GatewayError::Forbidden {
                 message: format!(
                     "team not allowed to access model. This team can only access models={:?}. Tried to access {group}",
@@ -279,7 +282,7 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
         }
     }
     let models = &key.row.models;
-    if !may_call(&deployments, key, group) {
+    if !may_call(deployments, key, group) {
         return Err(GatewayError::Forbidden {
             message: format!(
                 "key not allowed to access model. This key can only access models={models:?}. Tried to access {group}"
@@ -301,7 +304,7 @@ pub async fn check(state: &AppState, key: &CachedKey, group: &str) -> Result<Own
         }
     }
     if let Some(b) = model_budget(key, group) {
-        let spend = state.limiter.model_spend(&key.row.token, group, &b);
+        let spend = gov.limiter.model_spend(&key.row.token, group, &b);
         if spend >= b.limit {
             return Err(GatewayError::BudgetExceeded(format!(
                 "LiteLLM Virtual Key: {}, key_alias: {}, exceeded budget for model={group}",
@@ -335,33 +338,30 @@ pub struct Call<'a> {
 /// Adds the call's cost to every owner's live spend (and its tokens to the rate-limit
 /// windows) and queues its spend log. A failure is logged unless `disable_error_logs`.
 pub fn record(
-    state: &AppState,
+    gov: &Governance,
     auth: &AuthContext,
     owners: &Owners,
     call: Call<'_>,
     outcome: Outcome<'_>,
 ) {
     if let Some(u) = call.usage {
-        state
-            .limiter
+        gov.limiter
             .add_tokens(&owners.limits, u.total_tokens as i64);
     }
-    let Some(writer) = &state.spend else { return };
+    let Some(writer) = &gov.spend else { return };
     let cost = call.cost.unwrap_or(0.0);
     if cost > 0.0 {
-        charge(state, auth, owners, &call.meta.model_group, cost);
+        charge(gov, auth, owners, &call.meta.model_group, cost);
     }
     // LiteLLM's switch for not logging failures; what they cost is still charged.
-    if matches!(outcome, Outcome::Failure(_))
-        && state.config.general_settings.flag("disable_error_logs")
-    {
+    if matches!(outcome, Outcome::Failure(_)) && gov.disable_error_logs {
         return;
     }
     writer.record(spend_log(auth, owners, call, cost, outcome));
 }
 
 /// Adds `cost` to the live spend of the key and every owner, sending budget alerts on the way.
-fn charge(state: &AppState, auth: &AuthContext, owners: &Owners, group: &str, cost: f64) {
+fn charge(gov: &Governance, auth: &AuthContext, owners: &Owners, group: &str, cost: f64) {
     if let Some(key) = &auth.key {
         let before = key.add_spend(cost);
         let r = &key.row;
@@ -376,15 +376,13 @@ fn charge(state: &AppState, auth: &AuthContext, owners: &Owners, group: &str, co
                    "key_alias": r.key_alias, "organization_id": r.organization_id})
         };
         if alerts::crossed(before, cost, soft) {
-            alerts::send(state, "soft_budget_crossed", "key", info());
+            gov.alerts.send("soft_budget_crossed", "key", info());
         }
         if alerts::crossed(before, cost, r.max_budget) {
-            alerts::send(state, "budget_crossed", "key", info());
+            gov.alerts.send("budget_crossed", "key", info());
         }
         if let Some(b) = model_budget(key, group) {
-            state
-                .limiter
-                .add_model_spend(&key.row.token, group, &b, cost);
+            gov.limiter.add_model_spend(&key.row.token, group, &b, cost);
         }
     }
     if let Some(t) = &owners.team {
@@ -395,10 +393,10 @@ fn charge(state: &AppState, auth: &AuthContext, owners: &Owners, group: &str, co
                    "team_id": t.row.team_id, "team_alias": t.row.team_alias})
         };
         if alerts::crossed(before, cost, t.row.soft_budget) {
-            alerts::send(state, "soft_budget_crossed", "team", info());
+            gov.alerts.send("soft_budget_crossed", "team", info());
         }
         if alerts::crossed(before, cost, t.row.max_budget) {
-            alerts::send(state, "budget_crossed", "team", info());
+            gov.alerts.send("budget_crossed", "team", info());
         }
     }
     if let Some(u) = &owners.user {
@@ -406,7 +404,7 @@ fn charge(state: &AppState, auth: &AuthContext, owners: &Owners, group: &str, co
         if alerts::crossed(before, cost, u.row.max_budget) {
             let info = json!({"spend": before + cost, "max_budget": u.row.max_budget,
                               "user_id": u.row.user_id, "user_email": u.row.user_email});
-            alerts::send(state, "budget_crossed", "user", info);
+            gov.alerts.send("budget_crossed", "user", info);
         }
     }
     if let Some(c) = &owners.end_user {

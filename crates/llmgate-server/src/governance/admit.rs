@@ -3,10 +3,11 @@
 //! slot — giving either the facts the call needs or one error.
 
 use super::access::{self, Owners};
+use super::caller::AuthContext;
 use super::limits::Slot;
-use crate::auth::AuthContext;
+use super::Governance;
+use crate::deployments::Deployments;
 use crate::error::GatewayError;
-use crate::state::AppState;
 
 /// What the request asks for, read before its proxy-only fields are stripped.
 pub struct Ask {
@@ -34,21 +35,22 @@ pub struct Admission {
 }
 
 pub async fn admit(
-    state: &AppState,
+    gov: &Governance,
+    deployments: &Deployments,
     auth: &AuthContext,
     ask: Ask,
 ) -> Result<Admission, GatewayError> {
     let mut owners = match &auth.key {
-        Some(key) => access::check(state, key, &ask.model).await?,
+        Some(key) => access::check(gov, deployments, key, &ask.model).await?,
         None => Owners::default(),
     };
     // A key's `aliases` send a model name to another group; access is checked on the name
     // the key asked for.
     let group = access::alias(auth.key.as_deref(), &ask.model).unwrap_or(ask.model);
-    access::check_end_user(state, &mut owners, ask.end_user.as_deref()).await?;
-    access::check_tags(state, &mut owners, auth, ask.tags).await?;
+    access::check_end_user(gov, &mut owners, ask.end_user.as_deref()).await?;
+    access::check_tags(gov, &mut owners, auth, ask.tags).await?;
     let (scopes, parallel) = access::limit_scopes(auth.key.as_deref(), &owners, &group);
-    let mut slot = state
+    let mut slot = gov
         .limiter
         .admit(&scopes, parallel.as_ref().map(|(k, n)| (k.as_str(), *n)))?;
     owners.limits = scopes;

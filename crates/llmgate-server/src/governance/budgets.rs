@@ -8,13 +8,12 @@ use std::time::Duration;
 use llmgate_store::codec;
 use llmgate_store::entities::{BUDGETS, CUSTOMERS, ORGANIZATIONS, TAGS, TEAMS, USERS};
 
-use crate::state::AppState;
+use super::Governance;
 
 /// How often to look for ended periods: `general_settings.proxy_budget_rescheduler_min_time`
 /// (LiteLLM's setting, seconds), else a minute.
-pub fn interval(state: &AppState) -> Duration {
-    state
-        .config
+pub fn interval(config: &crate::config::Config) -> Duration {
+    config
         .general_settings
         .extra
         .get("proxy_budget_rescheduler_min_time")
@@ -24,16 +23,15 @@ pub fn interval(state: &AppState) -> Duration {
         .unwrap_or(Duration::from_secs(60))
 }
 
-pub fn spawn(state: AppState) {
-    if state.store.is_none() {
+pub fn spawn(gov: std::sync::Arc<Governance>, every: Duration) {
+    if gov.store.is_none() {
         return;
     }
-    let every = interval(&state);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(e) = reset_due(&state).await {
+            if let Err(e) = reset_due(&gov).await {
                 tracing::warn!(error = %e, "budget reset failed; will retry");
             }
         }
@@ -41,12 +39,12 @@ pub fn spawn(state: AppState) {
 }
 
 /// Resets every period that has ended; returns how many.
-pub async fn reset_due(state: &AppState) -> Result<usize, llmgate_store::StoreError> {
-    let Some(store) = &state.store else {
+pub async fn reset_due(gov: &Governance) -> Result<usize, llmgate_store::StoreError> {
+    let Some(store) = &gov.store else {
         return Ok(0);
     };
     // Spend of the ending period reaches the database before it is zeroed.
-    if let Some(w) = &state.spend {
+    if let Some(w) = &gov.spend {
         w.flush().await;
     }
     let now = llmgate_store::now_ms();
@@ -63,9 +61,9 @@ pub async fn reset_due(state: &AppState) -> Result<usize, llmgate_store::StoreEr
             codec::reset_spend(store, table, id_col, &id, now + ms).await?;
             // The cached row is stale now: the next request reloads it with spend 0.
             match id_col {
-                "token" => state.keys.keys.reset(&id, 0.0),
-                "user_id" => state.keys.users.reset(&id, 0.0),
-                _ => state.keys.teams.reset(&id, 0.0),
+                "token" => gov.keys.keys.reset(&id, 0.0),
+                "user_id" => gov.keys.users.reset(&id, 0.0),
+                _ => gov.keys.teams.reset(&id, 0.0),
             }
             n += 1;
         }
@@ -82,14 +80,14 @@ pub async fn reset_due(state: &AppState) -> Result<usize, llmgate_store::StoreEr
         ] {
             for id in codec::reset_spend_by_budget(store, table, id_col, &budget_id).await? {
                 match table {
-                    t if t == ORGANIZATIONS.name => state.keys.orgs.reset(&id, 0.0),
-                    t if t == CUSTOMERS.name => state.keys.customers.reset(&id, 0.0),
-                    _ => state.keys.tags.reset(&id, 0.0),
+                    t if t == ORGANIZATIONS.name => gov.keys.orgs.reset(&id, 0.0),
+                    t if t == CUSTOMERS.name => gov.keys.customers.reset(&id, 0.0),
+                    _ => gov.keys.tags.reset(&id, 0.0),
                 }
             }
         }
         codec::set_budget_reset(store, &budget_id, now + ms).await?;
-        state.keys.budgets.remove(&budget_id);
+        gov.keys.budgets.remove(&budget_id);
         n += 1;
     }
     if n > 0 {

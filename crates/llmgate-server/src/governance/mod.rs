@@ -1,11 +1,15 @@
-//! Virtual keys on the request path: caches of key, user and team rows (a row seen once costs
-//! no database round trip again) with their live spend, access and budget checks, and the spend
-//! writer that batches spend logs to the database off the request path.
+//! Governance: the request path's ledger. Caches of key, user and team rows (a row seen once
+//! costs no database round trip again) with their live spend, shared across the fleet
+//! ([`fleet`]); admission ([`admit`]: access, budgets, limits) and settlement ([`settle`]) of
+//! every call; rate limits; the spend writer that batches spend logs to the database off the
+//! request path; budget periods and alerts. It knows nothing of HTTP routes: the gateway's
+//! state holds one [`Governance`] and hands it down.
 
 pub mod access;
 pub mod admit;
 pub mod alerts;
 pub mod budgets;
+pub mod caller;
 pub mod fleet;
 pub mod limits;
 pub mod settle;
@@ -95,6 +99,19 @@ impl<T> Live<T> {
         s.pending += s.inflight;
         s.inflight = 0.0;
     }
+}
+
+/// What the request path's ledger is made of, built once at start.
+pub struct Governance {
+    /// The database of keys and spend; None runs without virtual keys (as LiteLLM without one).
+    pub store: Option<Store>,
+    pub keys: Arc<KeyCache>,
+    /// rpm/tpm/parallel counters (shared through Redis when configured).
+    pub limiter: Arc<limits::Limiter>,
+    pub spend: Option<spend::SpendWriter>,
+    pub alerts: alerts::Alerts,
+    /// LiteLLM's `general_settings.disable_error_logs`: failed calls are not logged.
+    pub disable_error_logs: bool,
 }
 
 /// What a cached row is known by and what it had spent when read.

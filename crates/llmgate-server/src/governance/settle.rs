@@ -13,11 +13,11 @@ use llmgate::Usage;
 
 use super::access::{self, Owners};
 use super::admit::Admission;
+use super::caller::AuthContext;
 use super::limits::Slot;
-use crate::auth::AuthContext;
+use super::Governance;
 use crate::deployments::Deployment;
 use crate::error::GatewayError;
-use crate::state::AppState;
 
 /// How one call went, for the response headers and the spend log.
 #[derive(Clone)]
@@ -53,7 +53,7 @@ pub enum Outcome<'a> {
 }
 
 pub struct Settlement {
-    state: AppState,
+    gov: Arc<Governance>,
     auth: AuthContext,
     owners: Owners,
     end_user: Option<String>,
@@ -77,7 +77,7 @@ pub struct Settlement {
 
 impl Settlement {
     pub fn new(
-        state: &AppState,
+        gov: &Arc<Governance>,
         auth: &AuthContext,
         admission: Admission,
         call_type: &'static str,
@@ -86,7 +86,7 @@ impl Settlement {
         prompt: Arc<dyn PromptTokens>,
     ) -> Settlement {
         Settlement {
-            state: state.clone(),
+            gov: gov.clone(),
             auth: auth.clone(),
             owners: admission.owners,
             end_user: admission.end_user,
@@ -210,7 +210,7 @@ impl Settlement {
             end_user: self.end_user.clone(),
             partial,
         };
-        access::record(&self.state, &self.auth, &self.owners, call, outcome);
+        access::record(&self.gov, &self.auth, &self.owners, call, outcome);
         cost
     }
 }

@@ -79,11 +79,11 @@ pub async fn team(
         return serve(state, auth, daily::TEAM, ids, q, None).await;
     }
     let scoped = async {
-        let store = state.store.as_ref().ok_or(GatewayError::NoDb)?;
+        let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
         let key = auth.key.as_ref().ok_or(GatewayError::NoDb)?;
         let uid = key.row.user_id.clone();
         let user = match &uid {
-            Some(u) => state.keys.user(store, u).await.map_err(db)?,
+            Some(u) => state.gov.keys.user(store, u).await.map_err(db)?,
             None => None,
         };
         let mut mine: Vec<String> = user.map(|u| u.row.teams.clone()).unwrap_or_default();
@@ -93,7 +93,7 @@ pub async fn team(
         }
         let mut admin_of_all = uid.is_some();
         for id in &ids {
-            let team = state.keys.team(store, id).await.map_err(db)?;
+            let team = state.gov.keys.team(store, id).await.map_err(db)?;
             let member = mine.contains(id)
                 || team.as_ref().is_some_and(|t| {
                     uid.as_ref()
@@ -176,7 +176,7 @@ pub async fn tag(
     if auth.is_admin() {
         return serve(state, auth, daily::TAG, ids, q, None).await;
     }
-    let Some(store) = state.store.clone() else {
+    let Some(store) = state.gov.store.clone() else {
         return GatewayError::NoDb.into_response();
     };
     match own_keys(&store, &auth).await {
@@ -202,7 +202,7 @@ async fn serve(
                 "Authentication Error, only the proxy admin can view this activity".into(),
             ));
         }
-        let store = state.store.as_ref().ok_or(GatewayError::NoDb)?;
+        let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
         let (Some(start), Some(end)) = (q.start_date.clone(), q.end_date.clone()) else {
             return Err(GatewayError::BadRequest(
                 "Please provide start_date and end_date".into(),
@@ -264,7 +264,7 @@ async fn key_metadata(
         if out.contains_key(&r.api_key) {
             continue;
         }
-        let meta = match state.keys.get(store, &r.api_key).await {
+        let meta = match state.gov.keys.get(store, &r.api_key).await {
             Ok(Some(k)) => json!({
                 "key_alias": k.row.key_alias,
                 "team_id": k.row.team_id,
@@ -292,14 +292,14 @@ async fn entity_metadata(
             continue;
         }
         let meta = if table == daily::USER {
-            match state.keys.user(store, id).await {
+            match state.gov.keys.user(store, id).await {
                 Ok(Some(u)) => {
                     json!({"user_email": u.row.user_email, "user_alias": u.row.user_alias})
                 }
                 _ => json!({}),
             }
         } else if table == daily::TEAM {
-            match state.keys.team(store, id).await {
+            match state.gov.keys.team(store, id).await {
                 Ok(Some(t)) => json!({"team_alias": t.row.team_alias}),
                 _ => json!({}),
             }

@@ -19,7 +19,7 @@ pub fn admin_store<'a>(
             "Authentication Error, only the proxy admin can call {route}"
         )));
     }
-    state.store.as_ref().ok_or(GatewayError::NoDb)
+    state.gov.store.as_ref().ok_or(GatewayError::NoDb)
 }
 
 pub fn db(e: llmgate_store::StoreError) -> GatewayError {
@@ -63,7 +63,7 @@ pub async fn generate_key(
         ..template
     };
     store.insert_key(&row).await.map_err(db)?;
-    state.keys.put(row.clone());
+    state.gov.keys.put(row.clone());
     Ok((secret, row))
 }
 

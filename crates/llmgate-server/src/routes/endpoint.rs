@@ -194,7 +194,7 @@ async fn handle<E: Endpoint>(
         Ok(r) => r,
         Err(e) => return error_response(e, None),
     };
-    let admission = match admit(&state, &auth, ask).await {
+    let admission = match admit(&state.gov, &state.deployments(), &auth, ask).await {
         Ok(a) => a,
         Err(e) => return error_response(e, None),
     };
@@ -203,7 +203,7 @@ async fn handle<E: Endpoint>(
     let headers = admission.headers.clone();
     let spend_before = admission.spend_before;
     let mut settle = Settlement::new(
-        &state,
+        &state.gov,
         &auth,
         admission,
         E::CALL_TYPE,
@@ -307,7 +307,7 @@ fn parse<E: Endpoint>(
     };
     proxy::strip_proxy_fields(req.extra_mut());
     // With spend tracking, a stream is priced from the upstream's usage chunk.
-    let client_wants_usage = if state.spend.is_some() && req.is_stream() {
+    let client_wants_usage = if state.gov.spend.is_some() && req.is_stream() {
         req.ask_usage()
     } else {
         true

@@ -26,7 +26,7 @@ pub async fn liveliness() -> Json<Value> {
 /// per-instance counts). `spend_backlog`: spend logs recorded but not yet in the database.
 pub async fn readiness(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let redis = match state.keys.fleet.redis_up() {
+    let redis = match state.gov.keys.fleet.redis_up() {
         None => "Not connected",
         Some(true) => "connected",
         Some(false) => "disconnected",
@@ -37,9 +37,9 @@ pub async fn readiness(State(state): State<AppState>) -> axum::response::Respons
         "cache": null,
         "litellm_version": env!("CARGO_PKG_VERSION"),
         "redis": redis,
-        "spend_backlog": state.spend.as_ref().map_or(0, |w| w.backlog()),
+        "spend_backlog": state.gov.spend.as_ref().map_or(0, |w| w.backlog()),
     });
-    let Some(store) = &state.store else {
+    let Some(store) = &state.gov.store else {
         return Json(body).into_response();
     };
     let up = matches!(

@@ -261,11 +261,11 @@ pub async fn info(
         let token = token_of(&key);
         let own = auth.key.as_ref().is_some_and(|k| k.row.token == token);
         let store = if own {
-            state.store.as_ref().ok_or(GatewayError::NoDb)?
+            state.gov.store.as_ref().ok_or(GatewayError::NoDb)?
         } else {
             admin_store(&state, &auth, "/key/info")?
         };
-        let cached = state.keys.get(store, &token).await.map_err(db)?;
+        let cached = state.gov.keys.get(store, &token).await.map_err(db)?;
         let k = cached.ok_or_else(|| {
             GatewayError::NotFound(format!("Key not found: {}", abbreviate(&key)))
         })?;
@@ -316,7 +316,7 @@ pub async fn update(
         if row.budget_id != before {
             store.update_key(&row).await.map_err(db)?;
         }
-        let k = state.keys.put(row);
+        let k = state.gov.keys.put(row);
         let mut out = public(&k.row, k.spend());
         out["soft_budget"] = json!(sb);
         Ok(Json(out).into_response())
@@ -349,7 +349,7 @@ async fn change_key(
     change(&mut row)?;
     row.updated_at = Some(now_ms());
     store.update_key(&row).await.map_err(db)?;
-    let k = state.keys.put(row);
+    let k = state.gov.keys.put(row);
     Ok(Json(public(&k.row, k.spend())).into_response())
 }
 
@@ -397,7 +397,7 @@ pub async fn delete(
         let mut deleted = Vec::new();
         for (given, token) in tokens {
             if store.delete_key(&token).await.map_err(db)? {
-                state.keys.remove(&token);
+                state.gov.keys.remove(&token);
                 deleted.push(given);
             } else {
                 return Err(GatewayError::NotFound(format!(
@@ -432,7 +432,7 @@ pub async fn list(
 ) -> Response {
     run(async {
         // Anyone with a key may list; a key that is not an admin's sees its own user's keys.
-        let store = state.store.as_ref().ok_or(GatewayError::NoDb)?;
+        let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
         let mut user_id = q.user_id;
         if !auth.is_admin() {
             let own = auth.key.as_ref().and_then(|k| k.row.user_id.clone());
@@ -539,6 +539,7 @@ pub async fn regenerate(
             })?;
         fields.apply("/key/regenerate", &mut row)?;
         let spend = state
+            .gov
             .keys
             .keys
             .get_or_load(&old_token, || async { Ok(None) })
@@ -550,7 +551,7 @@ pub async fn regenerate(
         row.spend = spend;
         let (secret, new_row) = generate_key(&state, store, b.new_key, row).await?;
         store.delete_key(&old_token).await.map_err(db)?;
-        state.keys.remove(&old_token);
+        state.gov.keys.remove(&old_token);
         let mut out = public(&new_row, spend);
         out["key"] = json!(secret);
         out["token"] = json!(new_row.token);

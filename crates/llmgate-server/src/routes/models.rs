@@ -178,7 +178,7 @@ fn signature(rows: &[ModelRow]) -> Signature {
 
 /// Re-reads the database's models and serves them with the config's; returns what it read.
 pub async fn reload(state: &AppState) -> Result<Signature, GatewayError> {
-    let Some(store) = &state.store else {
+    let Some(store) = &state.gov.store else {
         return Ok(Signature::new());
     };
     let rows = db_rows(store).await?;
@@ -189,7 +189,7 @@ pub async fn reload(state: &AppState) -> Result<Signature, GatewayError> {
 /// Keeps this instance's models in step with the database, rebuilding only on a change from
 /// `last` (what the start-up [`reload`] read).
 pub fn spawn_refresh(state: AppState, mut last: Option<Signature>) {
-    let Some(store) = state.store.clone() else {
+    let Some(store) = state.gov.store.clone() else {
         return;
     };
     tokio::spawn(async move {

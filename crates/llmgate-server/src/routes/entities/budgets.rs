@@ -93,7 +93,7 @@ pub(super) async fn apply_inline_budget(
             let mut b: BudgetRow = load_row(store, &BUDGETS, id, "Budget").await?;
             fields.apply(&mut b)?;
             BUDGETS.update(store, id, &b).await.map_err(db)?;
-            state.keys.budgets.put(b);
+            state.gov.keys.budgets.put(b);
         }
         None => *budget_id = Some(create_budget(state, store, &fields).await?.budget_id),
     }
@@ -125,7 +125,7 @@ pub(super) async fn create_budget(
     };
     f.apply(&mut b)?;
     BUDGETS.insert(store, &b).await.map_err(db)?;
-    state.keys.budgets.put(b.clone());
+    state.gov.keys.budgets.put(b.clone());
     Ok(b)
 }
 
@@ -195,7 +195,7 @@ pub async fn budget_update(
         let mut b: BudgetRow = load_row(store, &BUDGETS, &id, "Budget").await?;
         f.apply(&mut b)?;
         BUDGETS.update(store, &id, &b).await.map_err(db)?;
-        state.keys.budgets.put(b.clone());
+        state.gov.keys.budgets.put(b.clone());
         Ok(Json(b).into_response())
     })
     .await
@@ -221,7 +221,7 @@ pub async fn budget_delete(
         if !BUDGETS.delete(store, &b.id).await.map_err(db)? {
             return Err(not_found("Budget", &b.id));
         }
-        state.keys.budgets.remove(&b.id);
+        state.gov.keys.budgets.remove(&b.id);
         Ok(Json(json!({"deleted_budget": b.id})).into_response())
     })
     .await

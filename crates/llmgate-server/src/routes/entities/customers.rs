@@ -85,6 +85,7 @@ async fn customer_json(
     v["litellm_budget_table"] = match &c.budget_id {
         Some(b) => serde_json::to_value(
             state
+                .gov
                 .keys
                 .budget(store, b)
                 .await
@@ -123,7 +124,7 @@ pub async fn customer_new(
         };
         f.apply("/customer/new", &state, store, &mut c).await?;
         CUSTOMERS.insert(store, &c).await.map_err(db)?;
-        let c = state.keys.customers.put(c);
+        let c = state.gov.keys.customers.put(c);
         Ok(Json(customer_json(&state, store, &c.row, 0.0).await?).into_response())
     })
     .await
@@ -145,6 +146,7 @@ pub async fn customer_info(
             .end_user_id
             .ok_or_else(|| bad("end_user_id is required (?end_user_id=...)"))?;
         let c = state
+            .gov
             .keys
             .customer(store, &id)
             .await
@@ -170,7 +172,7 @@ pub async fn customer_update(
         let mut c: CustomerRow = load_row(store, &CUSTOMERS, &id, "Customer").await?;
         f.apply("/customer/update", &state, store, &mut c).await?;
         CUSTOMERS.update(store, &id, &c).await.map_err(db)?;
-        let c = state.keys.customers.put(c);
+        let c = state.gov.keys.customers.put(c);
         Ok(Json(customer_json(&state, store, &c.row, c.spend()).await?).into_response())
     })
     .await
@@ -196,7 +198,7 @@ pub async fn customer_delete(
         delete_rows(
             store,
             &CUSTOMERS,
-            &state.keys.customers,
+            &state.gov.keys.customers,
             &b.user_ids,
             "Customer",
         )
@@ -234,7 +236,7 @@ async fn set_customers_blocked(
         } else {
             CUSTOMERS.insert(store, &c).await.map_err(db)?;
         }
-        state.keys.customers.put(c);
+        state.gov.keys.customers.put(c);
     }
     Ok(Json(json!({"blocked_users": if blocked { b.user_ids.clone() } else { vec![] }, "unblocked_users": if blocked { vec![] } else { b.user_ids }})).into_response())
 }

@@ -60,6 +60,7 @@ async fn org_json(
     let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
     v["spend"] = json!(spend);
     let budget = state
+        .gov
         .keys
         .budget(store, &o.budget_id)
         .await
@@ -130,7 +131,7 @@ pub async fn org_new(
             updated_by: Some("default_user_id".into()),
         };
         ORGANIZATIONS.insert(store, &o).await.map_err(db)?;
-        let o = state.keys.orgs.put(o);
+        let o = state.gov.keys.orgs.put(o);
         Ok(Json(org_json(&state, store, &o.row, 0.0).await?).into_response())
     })
     .await
@@ -152,6 +153,7 @@ pub async fn org_info(
             .organization_id
             .ok_or_else(|| bad("organization_id is required (?organization_id=...)"))?;
         let o = state
+            .gov
             .keys
             .org(store, &id)
             .await
@@ -190,7 +192,7 @@ pub async fn org_update(
         apply_inline_budget(&state, store, &mut budget_id, f.budget_fields()).await?;
         o.updated_at = Some(now_ms());
         ORGANIZATIONS.update(store, &id, &o).await.map_err(db)?;
-        let o = state.keys.orgs.put(o);
+        let o = state.gov.keys.orgs.put(o);
         Ok(Json(org_json(&state, store, &o.row, o.spend()).await?).into_response())
     })
     .await
@@ -216,7 +218,7 @@ pub async fn org_delete(
         delete_rows(
             store,
             &ORGANIZATIONS,
-            &state.keys.orgs,
+            &state.gov.keys.orgs,
             &b.organization_ids,
             "Organization",
         )
@@ -328,7 +330,7 @@ pub async fn org_member_add(
             };
             u.organization_id = Some(o.organization_id.clone());
             USERS.update(store, &uid, &u).await.map_err(db)?;
-            state.keys.users.put(u);
+            state.gov.keys.users.put(u);
             let existing: (Vec<OrgMemberRow>, u64) = ORG_MEMBERS
                 .list(
                     store,

@@ -73,6 +73,7 @@ async fn tag_json(
     v["litellm_budget_table"] = match &t.budget_id {
         Some(b) => serde_json::to_value(
             state
+                .gov
                 .keys
                 .budget(store, b)
                 .await
@@ -112,7 +113,7 @@ pub async fn tag_new(
         };
         f.apply("/tag/new", &state, store, &mut t).await?;
         TAGS.insert(store, &t).await.map_err(db)?;
-        let t = state.keys.tags.put(t);
+        let t = state.gov.keys.tags.put(t);
         Ok(Json(tag_json(&state, store, &t.row, 0.0).await?).into_response())
     })
     .await
@@ -129,7 +130,7 @@ pub async fn tag_update(
         let mut t: TagRow = load_row(store, &TAGS, &f.name, "Tag").await?;
         f.apply("/tag/update", &state, store, &mut t).await?;
         TAGS.update(store, &f.name, &t).await.map_err(db)?;
-        let t = state.keys.tags.put(t);
+        let t = state.gov.keys.tags.put(t);
         Ok(Json(tag_json(&state, store, &t.row, t.spend()).await?).into_response())
     })
     .await
@@ -156,6 +157,7 @@ pub async fn tag_info(
         let mut out = Map::new();
         for name in &b.names {
             let t = state
+                .gov
                 .keys
                 .tag(store, name)
                 .await
@@ -207,7 +209,7 @@ pub async fn tag_delete(
         if !TAGS.delete(store, &b.name).await.map_err(db)? {
             return Err(not_found("Tag", &b.name));
         }
-        state.keys.tags.remove(&b.name);
+        state.gov.keys.tags.remove(&b.name);
         Ok(
             Json(json!({"message": format!("Tag {} deleted successfully", b.name)}))
                 .into_response(),

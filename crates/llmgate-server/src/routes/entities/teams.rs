@@ -176,7 +176,7 @@ async fn save_team(state: &AppState, store: &Store, t: TeamRow) -> Result<Respon
         .update(store, &t.team_id.clone(), &t)
         .await
         .map_err(db)?;
-    let t = state.keys.teams.put(t);
+    let t = state.gov.keys.teams.put(t);
     Ok(Json(team_json(&t.row, t.spend())).into_response())
 }
 
@@ -214,7 +214,7 @@ pub async fn team_new(
         };
         f.apply("/team/new", &mut t)?;
         TEAMS.insert(store, &t).await.map_err(db)?;
-        let t = state.keys.teams.put(t);
+        let t = state.gov.keys.teams.put(t);
         Ok(Json(team_json(&t.row, 0.0)).into_response())
     })
     .await
@@ -236,6 +236,7 @@ pub async fn team_info(
             .team_id
             .ok_or_else(|| bad("team_id is required (?team_id=...)"))?;
         let t = state
+            .gov
             .keys
             .team(store, &id)
             .await
@@ -300,7 +301,7 @@ pub async fn team_delete(
         let store = admin_store(&state, &auth, "/team/delete")?;
         let b: TeamDelete = parse_body(&body)?;
         b.extra.ignore("/team/delete", &Accepted::NONE)?;
-        delete_rows(store, &TEAMS, &state.keys.teams, &b.team_ids, "Team").await?;
+        delete_rows(store, &TEAMS, &state.gov.keys.teams, &b.team_ids, "Team").await?;
         Ok(Json(json!({"deleted_teams": b.team_ids})).into_response())
     })
     .await
@@ -394,7 +395,7 @@ pub async fn team_member_add(
                 if !u.teams.contains(&t.team_id) {
                     u.teams.push(t.team_id.clone());
                     USERS.update(store, uid, &u).await.map_err(db)?;
-                    state.keys.users.put(u);
+                    state.gov.keys.users.put(u);
                 }
             }
         }

@@ -171,7 +171,7 @@ pub async fn user_new(
         };
         f.apply("/user/new", &mut u)?;
         USERS.insert(store, &u).await.map_err(db)?;
-        let u = state.keys.users.put(u);
+        let u = state.gov.keys.users.put(u);
         let mut out = user_json(&u.row, 0.0);
         // As LiteLLM: /user/new also creates a key for the user unless told not to.
         if f.auto_create_key.unwrap_or(true) {
@@ -211,11 +211,11 @@ pub async fn user_info(
         let own = auth.key.as_ref().and_then(|k| k.row.user_id.clone());
         let id = q.user_id.clone().or(own.clone()).ok_or_else(|| bad("user_id is required (?user_id=...)"))?;
         let store = if !auth.is_admin() && own.as_deref() == Some(id.as_str()) {
-            state.store.as_ref().ok_or(GatewayError::NoDb)?
+            state.gov.store.as_ref().ok_or(GatewayError::NoDb)?
         } else {
             admin_store(&state, &auth, "/user/info")?
         };
-        let u = state.keys.user(store, &id).await.map_err(db)?.ok_or_else(|| not_found("User", &id))?;
+        let u = state.gov.keys.user(store, &id).await.map_err(db)?.ok_or_else(|| not_found("User", &id))?;
         let (keys, _) = store.list_keys(&KeyFilter { user_id: Some(id.clone()), ..Default::default() }, 1, 1000).await.map_err(db)?;
         let keys: Vec<Value> = keys.iter().map(|k| json!({"token": k.token, "key_alias": k.key_alias, "key_name": k.key_name, "spend": k.spend, "models": k.models})).collect();
         Ok(Json(json!({"user_id": id, "user_info": user_json(&u.row, u.spend()), "keys": keys, "teams": u.row.teams})).into_response())
@@ -238,7 +238,7 @@ pub async fn user_update(
         let mut u: UserRow = load_row(store, &USERS, &id, "User").await?;
         f.apply("/user/update", &mut u)?;
         USERS.update(store, &id, &u).await.map_err(db)?;
-        let u = state.keys.users.put(u);
+        let u = state.gov.keys.users.put(u);
         Ok(Json(user_json(&u.row, u.spend())).into_response())
     })
     .await
@@ -261,7 +261,7 @@ pub async fn user_delete(
         let store = admin_store(&state, &auth, "/user/delete")?;
         let b: UserDelete = parse_body(&body)?;
         b.extra.ignore("/user/delete", &Accepted::NONE)?;
-        delete_rows(store, &USERS, &state.keys.users, &b.user_ids, "User").await?;
+        delete_rows(store, &USERS, &state.gov.keys.users, &b.user_ids, "User").await?;
         Ok(Json(json!({"deleted_users": b.user_ids})).into_response())
     })
     .await
