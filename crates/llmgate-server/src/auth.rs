@@ -108,7 +108,7 @@ pub async fn authenticate(
     // A proxy admin's key manages the proxy as the master key does.
     let is_proxy_admin = match &key.row.user_id {
         Some(uid) => matches!(
-            state.gov.keys.user(store, uid).await,
+            state.gov.keys.users.get(store, uid).await,
             Ok(Some(u)) if u.row.user_role.as_deref() == Some("proxy_admin")
         ),
         None => false,

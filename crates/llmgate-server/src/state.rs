@@ -67,11 +67,7 @@ impl AppState {
             .unwrap_or(0);
         let interval = config
             .general_settings
-            .extra
-            .get("proxy_batch_write_at")
-            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
-            .filter(|s| *s > 0.0)
-            .map(std::time::Duration::from_secs_f64)
+            .seconds("proxy_batch_write_at")
             .unwrap_or(crate::governance::spend::DEFAULT_INTERVAL);
         let spend = store
             .clone()
@@ -81,11 +77,7 @@ impl AppState {
         // served before it is read again, when no invalidation reaches this instance.
         let ttl = config
             .general_settings
-            .extra
-            .get("user_api_key_cache_ttl")
-            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
-            .filter(|s| *s > 0.0)
-            .map(std::time::Duration::from_secs_f64)
+            .seconds("user_api_key_cache_ttl")
             .unwrap_or(crate::governance::DEFAULT_TTL);
         let gov = Arc::new(Governance {
             store,

@@ -174,6 +174,16 @@ pub struct GeneralSettings {
 }
 
 impl GeneralSettings {
+    /// A positive number of seconds we keep in `extra` (`proxy_batch_write_at`,
+    /// `user_api_key_cache_ttl`, ...), as a number or a numeric string.
+    pub fn seconds(&self, name: &str) -> Option<std::time::Duration> {
+        self.extra
+            .get(name)
+            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
+            .filter(|s| *s > 0.0 && s.is_finite())
+            .map(std::time::Duration::from_secs_f64)
+    }
+
     /// A boolean setting we keep in `extra` (`store_model_in_db`, `use_x_forwarded_for`, ...):
     /// true for `true` or the string "true" in any case, as LiteLLM reads them.
     pub fn flag(&self, name: &str) -> bool {

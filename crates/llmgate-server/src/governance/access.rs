@@ -141,9 +141,11 @@ pub async fn check_tags(
             GatewayError::Unavailable("the key database is unavailable".into())
         };
         for name in &names {
-            if let Some(tag) = gov.keys.tag(store, name).await.map_err(unavailable)? {
+            if let Some(tag) = gov.keys.tags.get(store, name).await.map_err(unavailable)? {
                 if let Some(b) = &tag.row.budget_id {
-                    if let Some(budget) = gov.keys.budget(store, b).await.map_err(unavailable)? {
+                    if let Some(budget) =
+                        gov.keys.budgets.get(store, b).await.map_err(unavailable)?
+                    {
                         over_budget("Tag", name, tag.spend(), budget.row.max_budget)?;
                     }
                 }
@@ -169,7 +171,13 @@ pub async fn check_end_user(
         tracing::warn!(error = %e, "end user lookup failed");
         GatewayError::Unavailable("the key database is unavailable".into())
     };
-    let Some(c) = gov.keys.customer(store, id).await.map_err(unavailable)? else {
+    let Some(c) = gov
+        .keys
+        .customers
+        .get(store, id)
+        .await
+        .map_err(unavailable)?
+    else {
         return Ok(());
     };
     if c.row.blocked {
@@ -181,7 +189,7 @@ pub async fn check_end_user(
         });
     }
     if let Some(b) = &c.row.budget_id {
-        if let Some(budget) = gov.keys.budget(store, b).await.map_err(unavailable)? {
+        if let Some(budget) = gov.keys.budgets.get(store, b).await.map_err(unavailable)? {
             over_budget("End User", id, c.spend(), budget.row.max_budget)?;
             owners.end_user_budget = Some(budget);
         }
@@ -213,13 +221,13 @@ pub async fn check(
     let mut owners = Owners::default();
     if let Some(store) = &gov.store {
         if let Some(t) = &key.row.team_id {
-            owners.team = gov.keys.team(store, t).await.map_err(unavailable)?;
+            owners.team = gov.keys.teams.get(store, t).await.map_err(unavailable)?;
         }
         if let Some(u) = &key.row.user_id {
-            owners.user = gov.keys.user(store, u).await.map_err(unavailable)?;
+            owners.user = gov.keys.users.get(store, u).await.map_err(unavailable)?;
         }
         if let Some(b) = &key.row.budget_id {
-            owners.key_budget = gov.keys.budget(store, b).await.map_err(unavailable)?;
+            owners.key_budget = gov.keys.budgets.get(store, b).await.map_err(unavailable)?;
         }
     }
     let org_id = key.row.organization_id.clone().or_else(|| {
@@ -229,7 +237,7 @@ pub async fn check(
             .and_then(|t| t.row.organization_id.clone())
     });
     if let (Some(store), Some(o)) = (&gov.store, &org_id) {
-        owners.org = gov.keys.org(store, o).await.map_err(unavailable)?;
+        owners.org = gov.keys.orgs.get(store, o).await.map_err(unavailable)?;
     }
     if let (Some(store), Some(org)) = (&gov.store, &owners.org) {
         let team_models = owners
@@ -251,7 +259,8 @@ pub async fn check(
         }
         if let Some(budget) = gov
             .keys
-            .budget(store, &org.row.budget_id)
+            .budgets
+            .get(store, &org.row.budget_id)
             .await
             .map_err(unavailable)?
         {

@@ -15,11 +15,7 @@ use super::Governance;
 pub fn interval(config: &crate::config::Config) -> Duration {
     config
         .general_settings
-        .extra
-        .get("proxy_budget_rescheduler_min_time")
-        .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
-        .filter(|s| *s > 0.0)
-        .map(Duration::from_secs_f64)
+        .seconds("proxy_budget_rescheduler_min_time")
         .unwrap_or(Duration::from_secs(60))
 }
 

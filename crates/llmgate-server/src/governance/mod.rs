@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use llmgate_store::codec::Table;
 use llmgate_store::entities::{
     BudgetRow, CustomerRow, OrgRow, TagRow, TeamRow, UserRow, BUDGETS, CUSTOMERS, ORGANIZATIONS,
     TAGS, TEAMS, USERS,
@@ -212,6 +213,8 @@ impl Row for TeamRow {
 pub struct Cache<T> {
     /// The row kind in fleet messages and Redis keys (`key`, `user`, ...).
     kind: &'static str,
+    /// Where [`Cache::get`] loads rows from (keys have their own query).
+    table: Option<&'static Table>,
     map: RwLock<HashMap<String, Arc<Live<T>>>>,
     /// Bumped by every eviction.
     generation: AtomicU64,
@@ -220,9 +223,15 @@ pub struct Cache<T> {
 }
 
 impl<T: Row> Cache<T> {
-    fn new(kind: &'static str, ttl: Duration, fleet: Arc<fleet::Bus>) -> Cache<T> {
+    fn new(
+        kind: &'static str,
+        table: Option<&'static Table>,
+        ttl: Duration,
+        fleet: Arc<fleet::Bus>,
+    ) -> Cache<T> {
         Cache {
             kind,
+            table,
             map: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
             ttl,
@@ -265,6 +274,17 @@ impl<T: Row> Cache<T> {
             return Ok(Some(Arc::new(Live::new(row, stored))));
         }
         Ok(Some(Self::insert(&mut map, row)))
+    }
+
+    /// The row with this id, from memory or its table.
+    pub async fn get(&self, store: &Store, id: &str) -> Result<Option<Arc<Live<T>>>, StoreError>
+    where
+        T: serde::de::DeserializeOwned,
+    {
+        let Some(table) = self.table else {
+            return Ok(None);
+        };
+        self.get_or_load(id, || table.get(store, id)).await
     }
 
     /// Caches a fresh row. A row already cached keeps its live spend (the stored one may lag
@@ -372,14 +392,14 @@ impl KeyCache {
     pub fn new(ttl: Duration) -> KeyCache {
         let fleet = Arc::new(fleet::Bus::default());
         KeyCache {
-            keys: Cache::new("key", ttl, fleet.clone()),
+            keys: Cache::new("key", None, ttl, fleet.clone()),
             unknown: Mutex::default(),
-            users: Cache::new("user", ttl, fleet.clone()),
-            teams: Cache::new("team", ttl, fleet.clone()),
-            customers: Cache::new("customer", ttl, fleet.clone()),
-            budgets: Cache::new("budget", ttl, fleet.clone()),
-            orgs: Cache::new("org", ttl, fleet.clone()),
-            tags: Cache::new("tag", ttl, fleet.clone()),
+            users: Cache::new("user", Some(&USERS), ttl, fleet.clone()),
+            teams: Cache::new("team", Some(&TEAMS), ttl, fleet.clone()),
+            customers: Cache::new("customer", Some(&CUSTOMERS), ttl, fleet.clone()),
+            budgets: Cache::new("budget", Some(&BUDGETS), ttl, fleet.clone()),
+            orgs: Cache::new("org", Some(&ORGANIZATIONS), ttl, fleet.clone()),
+            tags: Cache::new("tag", Some(&TAGS), ttl, fleet.clone()),
             fleet,
         }
     }
@@ -453,60 +473,6 @@ impl KeyCache {
     pub fn remove(&self, hash: &str) {
         self.keys.remove(hash)
     }
-
-    pub async fn user(
-        &self,
-        store: &Store,
-        id: &str,
-    ) -> Result<Option<Arc<Live<UserRow>>>, StoreError> {
-        self.users.get_or_load(id, || USERS.get(store, id)).await
-    }
-
-    pub async fn customer(
-        &self,
-        store: &Store,
-        id: &str,
-    ) -> Result<Option<Arc<Live<CustomerRow>>>, StoreError> {
-        self.customers
-            .get_or_load(id, || CUSTOMERS.get(store, id))
-            .await
-    }
-
-    pub async fn org(
-        &self,
-        store: &Store,
-        id: &str,
-    ) -> Result<Option<Arc<Live<OrgRow>>>, StoreError> {
-        self.orgs
-            .get_or_load(id, || ORGANIZATIONS.get(store, id))
-            .await
-    }
-
-    pub async fn tag(
-        &self,
-        store: &Store,
-        id: &str,
-    ) -> Result<Option<Arc<Live<TagRow>>>, StoreError> {
-        self.tags.get_or_load(id, || TAGS.get(store, id)).await
-    }
-
-    pub async fn budget(
-        &self,
-        store: &Store,
-        id: &str,
-    ) -> Result<Option<Arc<Live<BudgetRow>>>, StoreError> {
-        self.budgets
-            .get_or_load(id, || BUDGETS.get(store, id))
-            .await
-    }
-
-    pub async fn team(
-        &self,
-        store: &Store,
-        id: &str,
-    ) -> Result<Option<Arc<Live<TeamRow>>>, StoreError> {
-        self.teams.get_or_load(id, || TEAMS.get(store, id)).await
-    }
 }
 
 #[cfg(test)]
@@ -523,7 +489,7 @@ mod tests {
     }
 
     fn cache(ttl: Duration) -> Cache<TeamRow> {
-        Cache::new("team", ttl, Arc::new(fleet::Bus::default()))
+        Cache::new("team", None, ttl, Arc::new(fleet::Bus::default()))
     }
 
     #[tokio::test]

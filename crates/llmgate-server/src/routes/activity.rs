@@ -83,7 +83,7 @@ pub async fn team(
         let key = auth.key.as_ref().ok_or(GatewayError::NoDb)?;
         let uid = key.row.user_id.clone();
         let user = match &uid {
-            Some(u) => state.gov.keys.user(store, u).await.map_err(db)?,
+            Some(u) => state.gov.keys.users.get(store, u).await.map_err(db)?,
             None => None,
         };
         let mut mine: Vec<String> = user.map(|u| u.row.teams.clone()).unwrap_or_default();
@@ -93,7 +93,7 @@ pub async fn team(
         }
         let mut admin_of_all = uid.is_some();
         for id in &ids {
-            let team = state.gov.keys.team(store, id).await.map_err(db)?;
+            let team = state.gov.keys.teams.get(store, id).await.map_err(db)?;
             let member = mine.contains(id)
                 || team.as_ref().is_some_and(|t| {
                     uid.as_ref()
@@ -292,14 +292,14 @@ async fn entity_metadata(
             continue;
         }
         let meta = if table == daily::USER {
-            match state.gov.keys.user(store, id).await {
+            match state.gov.keys.users.get(store, id).await {
                 Ok(Some(u)) => {
                     json!({"user_email": u.row.user_email, "user_alias": u.row.user_alias})
                 }
                 _ => json!({}),
             }
         } else if table == daily::TEAM {
-            match state.gov.keys.team(store, id).await {
+            match state.gov.keys.teams.get(store, id).await {
                 Ok(Some(t)) => json!({"team_alias": t.row.team_alias}),
                 _ => json!({}),
             }

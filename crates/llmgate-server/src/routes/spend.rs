@@ -159,7 +159,7 @@ async fn team_aliases(
     let mut names = std::collections::HashMap::new();
     for t in rows.iter().filter_map(|r| r.team_id.as_ref()) {
         if !names.contains_key(t) {
-            let team = state.gov.keys.team(store, t).await.map_err(db)?;
+            let team = state.gov.keys.teams.get(store, t).await.map_err(db)?;
             names.insert(t.clone(), team.and_then(|t| t.row.team_alias.clone()));
         }
     }

@@ -87,7 +87,8 @@ async fn customer_json(
             state
                 .gov
                 .keys
-                .budget(store, b)
+                .budgets
+                .get(store, b)
                 .await
                 .map_err(db)?
                 .map(|b| b.row.clone()),
@@ -148,7 +149,8 @@ pub async fn customer_info(
         let c = state
             .gov
             .keys
-            .customer(store, &id)
+            .customers
+            .get(store, &id)
             .await
             .map_err(db)?
             .ok_or_else(|| not_found("Customer", &id))?;

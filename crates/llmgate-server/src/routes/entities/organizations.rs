@@ -62,7 +62,8 @@ async fn org_json(
     let budget = state
         .gov
         .keys
-        .budget(store, &o.budget_id)
+        .budgets
+        .get(store, &o.budget_id)
         .await
         .map_err(db)?
         .map(|b| b.row.clone());
@@ -155,7 +156,8 @@ pub async fn org_info(
         let o = state
             .gov
             .keys
-            .org(store, &id)
+            .orgs
+            .get(store, &id)
             .await
             .map_err(db)?
             .ok_or_else(|| not_found("Organization", &id))?;

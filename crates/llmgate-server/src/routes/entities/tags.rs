@@ -75,7 +75,8 @@ async fn tag_json(
             state
                 .gov
                 .keys
-                .budget(store, b)
+                .budgets
+                .get(store, b)
                 .await
                 .map_err(db)?
                 .map(|b| b.row.clone()),
@@ -159,7 +160,8 @@ pub async fn tag_info(
             let t = state
                 .gov
                 .keys
-                .tag(store, name)
+                .tags
+                .get(store, name)
                 .await
                 .map_err(db)?
                 .ok_or_else(|| not_found("Tag", name))?;

@@ -238,7 +238,8 @@ pub async fn team_info(
         let t = state
             .gov
             .keys
-            .team(store, &id)
+            .teams
+            .get(store, &id)
             .await
             .map_err(db)?
             .ok_or_else(|| not_found("Team", &id))?;

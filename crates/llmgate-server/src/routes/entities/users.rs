@@ -215,7 +215,7 @@ pub async fn user_info(
         } else {
             admin_store(&state, &auth, "/user/info")?
         };
-        let u = state.gov.keys.user(store, &id).await.map_err(db)?.ok_or_else(|| not_found("User", &id))?;
+        let u = state.gov.keys.users.get(store, &id).await.map_err(db)?.ok_or_else(|| not_found("User", &id))?;
         let (keys, _) = store.list_keys(&KeyFilter { user_id: Some(id.clone()), ..Default::default() }, 1, 1000).await.map_err(db)?;
         let keys: Vec<Value> = keys.iter().map(|k| json!({"token": k.token, "key_alias": k.key_alias, "key_name": k.key_name, "spend": k.spend, "models": k.models})).collect();
         Ok(Json(json!({"user_id": id, "user_info": user_json(&u.row, u.spend()), "keys": keys, "teams": u.row.teams})).into_response())
