@@ -157,14 +157,14 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     let state = AppState::with_store(cfg, store, Some(journal));
     load_catalog().await;
     // Models added with /model/new serve from the start.
-    let models = match routes::models::reload(&state).await {
+    let models = match crate::db_models::reload(&state).await {
         Ok(sig) => Some(sig),
         Err(e) => {
             tracing::warn!(error = ?e, "could not read the database's models");
             None
         }
     };
-    routes::models::spawn_refresh(state.clone(), models);
+    crate::db_models::spawn_refresh(state.clone(), models);
     match (
         crate::governance::limits::redis_url(&state.config),
         &state.gov.store,
