@@ -20,7 +20,7 @@ pub struct Deployment {
     /// The SDK model string (`litellm_params.model`).
     pub model: String,
     pub opts: CallOptions,
-    /// Where calls go, for `x-litellm-model-api-base`.
+    /// Where calls go, for `x-litellm-model-api-base` and spend logs (credentials hidden).
     pub api_base: String,
     /// Catalog facts with the deployment's price overrides applied.
     pub info: Option<ModelInfo>,
@@ -67,6 +67,8 @@ impl Deployment {
         } else {
             client.api_base(&p.model, &opts).unwrap_or_default()
         };
+        // Shown in headers and logs: never with credentials in it.
+        let api_base = crate::config::display_url(&api_base);
         Deployment {
             id: entry.model_info.id.clone().unwrap_or_else(|| {
                 model_id(&entry.model_name, &p.model, &p.extra, p.api_base.as_deref())

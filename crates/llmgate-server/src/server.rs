@@ -49,6 +49,19 @@ fn permit_weak(cfg: &Config) -> bool {
 
 /// Refuses a publicly known master key (as LiteLLM ≥ 1.104 does) unless explicitly permitted.
 pub fn check_master_key(cfg: &Config, key: Option<&str>) -> Result<(), StartError> {
+    let named_but_empty = cfg
+        .general_settings
+        .master_key
+        .as_ref()
+        .is_some_and(|k| k.expose().is_empty());
+    if named_but_empty && !permit_weak(cfg) {
+        // Auth off is for a config with no master key at all, never for one whose key is lost.
+        return Err(StartError::Refused(
+            "Refusing to start: general_settings.master_key is set but resolves to nothing (an os.environ/ variable that is not set, or an empty value), which would turn authentication off.
+             Fix: set the variable, or remove master_key to run without auth on a trusted machine."
+                .into(),
+        ));
+    }
     let Some(key) = key else {
         tracing::warn!("no master key set (general_settings.master_key or LITELLM_MASTER_KEY): authentication is OFF, every request is accepted; use this only on a trusted machine");
         return Ok(());

@@ -262,6 +262,16 @@ pub(crate) fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secre
     scalar(d, "a string", |s| text(s).map(|v| v.map(Secret::new)))
 }
 
+/// A secret whose presence matters even when it resolves to nothing (`master_key`): an unset
+/// `os.environ/NAME` is kept as an empty secret, so start-up can refuse it instead of quietly
+/// running with auth off.
+pub(crate) fn named_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    scalar(d, "a string", |s| match s {
+        Scalar::Unset(_) => Ok(Some(Secret::new(String::new()))),
+        s => text(s).map(|v| v.map(Secret::new)),
+    })
+}
+
 /// Timeouts: seconds, > 0 (0 would fail every call at once).
 pub(crate) fn opt_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     scalar(d, "a number of seconds", |s| match number(s)? {

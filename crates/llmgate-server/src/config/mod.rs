@@ -24,7 +24,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
-pub use secret::{secret_looking, Secret};
+pub use secret::{display_url, secret_looking, Secret};
 pub use support::{ignored_settings, Ignored};
 
 use secret::{Redacted, RedactedHeaders};
@@ -163,7 +163,8 @@ pub struct LitellmSettings {
 #[derive(Clone, Default, PartialEq, Deserialize)]
 #[serde(expecting = "a mapping")]
 pub struct GeneralSettings {
-    #[serde(default, deserialize_with = "env::opt_secret")]
+    /// Empty when the config names one that resolves to nothing (refused at start).
+    #[serde(default, deserialize_with = "env::named_secret")]
     pub master_key: Option<Secret>,
     #[serde(default, deserialize_with = "env::opt_secret")]
     pub database_url: Option<Secret>,

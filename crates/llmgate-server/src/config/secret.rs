@@ -64,6 +64,51 @@ pub fn secret_looking(key: &str) -> bool {
             .any(|w| k.contains(w))
 }
 
+/// A URL as it may be shown (headers, `/model/info`, `/health`, spend logs): without userinfo
+/// (`https://user:pw@host`), and with the values of secret-looking query parameters
+/// (`?api_key=...`, `?sig=...`) hidden. A string that is no URL is shown up to any `@`.
+pub fn display_url(raw: &str) -> String {
+    let parsed = reqwest::Url::parse(raw).ok().filter(|u| u.has_host());
+    let Some(mut url) = parsed else {
+        return match raw.rsplit_once('@') {
+            Some((_, host)) => host.to_string(),
+            None => raw.to_string(),
+        };
+    };
+    if url.password().is_some() || !url.username().is_empty() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    if url.query().is_some() {
+        let hidden = |k: &str| {
+            secret_looking(k)
+                || matches!(
+                    k.to_ascii_lowercase().as_str(),
+                    "sig" | "signature" | "code"
+                )
+        };
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if hidden(&k) {
+                    "REDACTED".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    let out = url.to_string();
+    // `Url` adds a trailing slash to a bare host; keep the configured form.
+    if !raw.ends_with('/') && out.ends_with('/') && url.path() == "/" && url.query().is_none() {
+        out.trim_end_matches('/').to_string()
+    } else {
+        out
+    }
+}
+
 fn redact(v: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match v {
@@ -105,5 +150,29 @@ impl fmt::Debug for RedactedHeaders<'_> {
                 (k, v)
             }))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_url;
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(
+            display_url("https://user:pw@host.example/v1"),
+            "https://host.example/v1"
+        );
+        assert_eq!(
+            display_url("https://host.example/v1?api-version=2024-10-21&api_key=sk-secret"),
+            "https://host.example/v1?api-version=2024-10-21&api_key=REDACTED"
+        );
+        assert_eq!(display_url("https://host.example"), "https://host.example");
+        assert_eq!(
+            display_url("http://127.0.0.1:8000/v1"),
+            "http://127.0.0.1:8000/v1"
+        );
+        assert_eq!(display_url("user:pw@host"), "host");
+        assert_eq!(display_url(""), "");
     }
 }

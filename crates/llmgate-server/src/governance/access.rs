@@ -115,6 +115,10 @@ pub fn limit_scopes(
     (scopes, parallel)
 }
 
+/// Tags one request may carry: each is a budget lookup (cached, misses too), and a spend-log
+/// and roll-up entry.
+pub const MAX_REQUEST_TAGS: usize = 64;
+
 /// Tag budgets: a call carrying a tag whose budget is spent is refused.
 pub async fn check_tags(
     gov: &Governance,
@@ -122,6 +126,12 @@ pub async fn check_tags(
     auth: &AuthContext,
     request_tags: Vec<String>,
 ) -> Result<(), GatewayError> {
+    if request_tags.len() > MAX_REQUEST_TAGS {
+        return Err(GatewayError::BadRequest(format!(
+            "too many tags: {} (at most {MAX_REQUEST_TAGS} per request)",
+            request_tags.len()
+        )));
+    }
     let mut names = request_tags;
     if let Some(k) = &auth.key {
         for t in k.row.metadata["tags"]

@@ -207,6 +207,12 @@ impl Row for TeamRow {
     }
 }
 
+/// How long an id the database did not know is answered "unknown" without asking again; a row
+/// made on another instance is seen within this delay even without invalidations.
+const MISS_TTL: Duration = Duration::from_secs(5);
+/// Bound on remembered misses per cache (cleared when full).
+const MISSES_MAX: usize = 100_000;
+
 /// Rows by id. A row is re-read after the cache TTL; a change made through any instance evicts
 /// it everywhere (see [`fleet`]); a load that raced with an eviction is served but not cached,
 /// so a request in flight during an update never puts the old row back.
@@ -216,6 +222,9 @@ pub struct Cache<T> {
     /// Where [`Cache::get`] loads rows from (keys have their own query).
     table: Option<&'static Table>,
     map: RwLock<HashMap<String, Arc<Live<T>>>>,
+    /// Ids the database did not know, and when: asked again only after [`MISS_TTL`], so a
+    /// flood of bad keys or of unknown tags costs no database round trips.
+    misses: Mutex<HashMap<String, Instant>>,
     /// Bumped by every eviction.
     generation: AtomicU64,
     ttl: Duration,
@@ -233,10 +242,15 @@ impl<T: Row> Cache<T> {
             kind,
             table,
             map: RwLock::new(HashMap::new()),
+            misses: Mutex::default(),
             generation: AtomicU64::new(0),
             ttl,
             fleet,
         }
+    }
+
+    fn misses(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.misses.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Live<T>>>> {
@@ -262,9 +276,23 @@ impl<T: Row> Cache<T> {
                 return Ok(Some(k.clone()));
             }
         }
+        if self
+            .misses()
+            .get(id)
+            .is_some_and(|t| t.elapsed() < MISS_TTL)
+        {
+            return Ok(None);
+        }
         let generation = self.generation.load(Ordering::SeqCst);
         let Some(row) = load().await? else {
             self.write().remove(id);
+            if self.generation.load(Ordering::SeqCst) == generation {
+                let mut misses = self.misses();
+                if misses.len() >= MISSES_MAX {
+                    misses.clear();
+                }
+                misses.insert(id.to_string(), Instant::now());
+            }
             return Ok(None);
         };
         let mut map = self.write();
@@ -320,6 +348,7 @@ impl<T: Row> Cache<T> {
     /// Caches a row just written to the database, and evicts it on every other instance.
     pub fn put(&self, row: T) -> Arc<Live<T>> {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        self.misses().remove(row.id());
         self.fleet.publish(self.kind, row.id());
         Self::insert(&mut self.write(), row)
     }
@@ -340,11 +369,13 @@ impl<T: Row> Cache<T> {
     /// Forgets a row here only (another instance changed it).
     fn evict(&self, id: &str) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        self.misses().remove(id);
         self.write().remove(id);
     }
 
     fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        self.misses().clear();
         self.write().clear();
     }
 
@@ -358,17 +389,9 @@ impl<T: Row> Cache<T> {
     }
 }
 
-/// How long a key hash the database did not know is refused without asking again: a flood
-/// of bad keys costs no database round trips, and a key made on another instance works
-/// within this delay.
-const UNKNOWN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
-/// Bound on remembered unknown hashes (cleared when full).
-const UNKNOWN_MAX: usize = 100_000;
-
 /// The caches of the request path.
 pub struct KeyCache {
     pub keys: Cache<KeyRow>,
-    unknown: Mutex<HashMap<String, std::time::Instant>>,
     pub users: Cache<UserRow>,
     pub teams: Cache<TeamRow>,
     pub customers: Cache<CustomerRow>,
@@ -393,7 +416,6 @@ impl KeyCache {
         let fleet = Arc::new(fleet::Bus::default());
         KeyCache {
             keys: Cache::new("key", None, ttl, fleet.clone()),
-            unknown: Mutex::default(),
             users: Cache::new("user", Some(&USERS), ttl, fleet.clone()),
             teams: Cache::new("team", Some(&TEAMS), ttl, fleet.clone()),
             customers: Cache::new("customer", Some(&CUSTOMERS), ttl, fleet.clone()),
@@ -407,13 +429,7 @@ impl KeyCache {
     /// Another instance changed the row `kind`/`id`.
     fn evict(&self, kind: &str, id: &str) {
         match kind {
-            "key" => {
-                self.unknown
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(id);
-                self.keys.evict(id)
-            }
+            "key" => self.keys.evict(id),
             "user" => self.users.evict(id),
             "team" => self.teams.evict(id),
             "customer" => self.customers.evict(id),
@@ -426,10 +442,6 @@ impl KeyCache {
 
     /// Invalidations may have been missed (the channel was down): forget everything.
     fn clear(&self) {
-        self.unknown
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
         self.keys.clear();
         self.users.clear();
         self.teams.clear();
@@ -445,28 +457,10 @@ impl KeyCache {
         store: &Store,
         hash: &str,
     ) -> Result<Option<Arc<CachedKey>>, StoreError> {
-        {
-            let unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
-            if unknown.get(hash).is_some_and(|t| t.elapsed() < UNKNOWN_TTL) {
-                return Ok(None);
-            }
-        }
-        let found = self.keys.get_or_load(hash, || store.get_key(hash)).await?;
-        if found.is_none() {
-            let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
-            if unknown.len() >= UNKNOWN_MAX {
-                unknown.clear();
-            }
-            unknown.insert(hash.to_string(), std::time::Instant::now());
-        }
-        Ok(found)
+        self.keys.get_or_load(hash, || store.get_key(hash)).await
     }
 
     pub fn put(&self, row: KeyRow) -> Arc<CachedKey> {
-        self.unknown
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&row.token);
         self.keys.put(row)
     }
 

@@ -1,6 +1,9 @@
 //! `/health` (probes every deployment), `/health/liveliness`, `/health/readiness`.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Mutex as AsyncMutex;
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -60,7 +63,22 @@ pub async fn readiness(State(state): State<AppState>) -> axum::response::Respons
     (status, Json(body)).into_response()
 }
 
-/// Probes each deployment with a one-token call, concurrently, bounded by a timeout.
+/// How long a `/health` answer is reused for the same caller: each sweep calls every
+/// deployment, so repeating it on demand would be an unmetered way to spend provider quota.
+const HEALTH_REUSE: Duration = Duration::from_secs(10);
+/// Bound on remembered answers (one per admin or key).
+const HEALTH_CACHED_MAX: usize = 1_000;
+
+type Sweeps = std::collections::HashMap<String, (std::time::Instant, Arc<AsyncMutex<Option<Value>>>)>;
+
+fn sweeps() -> &'static std::sync::Mutex<Sweeps> {
+    static S: std::sync::OnceLock<std::sync::Mutex<Sweeps>> = std::sync::OnceLock::new();
+    S.get_or_init(Default::default)
+}
+
+/// Probes each deployment the caller may call (an admin: all of them, as LiteLLM; a virtual
+/// key: its own models) with a one-token call, concurrently, bounded by a timeout. One sweep
+/// per caller at a time, its answer reused for [`HEALTH_REUSE`]; no credentials in the answer.
 /// For an admin, beyond LiteLLM's keys, the config paths llmgate ignores:
 /// `unsupported_settings` (LiteLLM settings it lacks) and `unknown_settings` (not LiteLLM's
 /// either). Clients that don't know these keys skip them; other keys don't see the config.
@@ -68,8 +86,40 @@ pub async fn health(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
 ) -> Json<Value> {
+    let scope = match &auth.key {
+        Some(k) if !auth.is_admin() => k.row.token.clone(),
+        _ => String::new(),
+    };
+    let slot = {
+        let mut map = sweeps().lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (t, _)| t.elapsed() < HEALTH_REUSE);
+        if map.len() >= HEALTH_CACHED_MAX {
+            map.clear();
+        }
+        map.entry(scope)
+            .or_insert_with(|| (std::time::Instant::now(), Arc::default()))
+            .1
+            .clone()
+    };
+    // Callers of one scope wait for the sweep in progress and share its answer.
+    let mut cached = slot.lock().await;
+    if let Some(v) = cached.as_ref() {
+        return Json(v.clone());
+    }
+    let v = sweep(&state, &auth).await;
+    *cached = Some(v.clone());
+    Json(v)
+}
+
+async fn sweep(state: &AppState, auth: &AuthContext) -> Value {
     let deployments = state.deployments();
-    let probes = deployments.all().iter().map(|d| {
+    let visible = deployments.all().iter().filter(|d| match &auth.key {
+        Some(k) if !auth.is_admin() => {
+            crate::governance::access::may_call(&deployments, k, &d.model_name)
+        }
+        _ => true,
+    });
+    let probes = visible.map(|d| {
         let state = state.clone();
         let d = d.clone();
         async move {
@@ -79,7 +129,12 @@ pub async fn health(
             match res {
                 Ok(Ok(())) => (true, Value::Object(entry)),
                 Ok(Err(e)) => {
-                    entry.insert("error".into(), json!(e.to_string()));
+                    // The error may quote the URL it was sent to: shown without credentials.
+                    let mut msg = e.to_string();
+                    if let Some(raw) = d.opts.api_base.as_deref().filter(|b| !b.is_empty()) {
+                        msg = msg.replace(raw, &crate::config::display_url(raw));
+                    }
+                    entry.insert("error".into(), json!(msg));
                     entry.insert("exception_status".into(), json!(e.status));
                     (false, Value::Object(entry))
                 }
@@ -108,7 +163,7 @@ pub async fn health(
         body["unsupported_settings"] = json!(paths(known));
         body["unknown_settings"] = json!(paths(unknown));
     }
-    Json(body)
+    body
 }
 
 async fn probe(state: &AppState, d: &Deployment) -> Result<(), llmgate::LlmError> {

@@ -82,6 +82,9 @@ pub fn public_params(d: &Deployment) -> Map<String, Value> {
         _ => Map::new(),
     };
     params.retain(|k, v| !v.is_null() && !crate::config::secret_looking(k));
+    if let Some(Value::String(base)) = params.get_mut("api_base") {
+        *base = crate::config::display_url(base);
+    }
     params
 }
 
