@@ -1,6 +1,13 @@
 //! Admission: every check an LLM call passes before any upstream call, in one step — model
 //! access and aliases, every budget level, end user, tags, rate-limit scopes and the parallel
 //! slot — giving either the facts the call needs or one error.
+//!
+//! An admitted call **reserves** its estimated cost on every owner with a budget (prompt from
+//! the body's size, completion from `max_tokens` or [`COMPLETION_ESTIMATE`]), so calls in flight
+//! count against the budget before they are priced; the settlement releases the reservation
+//! and charges the real cost. What a budget can still be overspent by: the amount by which
+//! calls in flight exceed their estimates, plus (several instances) what the others reserved
+//! within two fleet syncs.
 
 use super::access::{self, Owners};
 use super::caller::AuthContext;
@@ -17,6 +24,38 @@ pub struct Ask {
     pub end_user: Option<String>,
     /// `metadata.tags` / `tags`.
     pub tags: Vec<String>,
+    /// The request body's size: about four bytes a token, an over-estimate of the prompt.
+    pub body_bytes: usize,
+    /// `max_tokens` / `max_completion_tokens`, when the request sets one.
+    pub max_output: Option<u64>,
+}
+
+/// Completion tokens reserved for a request that sets no `max_tokens`.
+pub const COMPLETION_ESTIMATE: u64 = 256;
+
+/// A live spend that a reservation can hold a share of.
+pub trait Reservable: Send + Sync {
+    fn add_spend(&self, cost: f64) -> f64;
+}
+
+impl<T: Send + Sync> Reservable for super::Live<T> {
+    fn add_spend(&self, cost: f64) -> f64 {
+        super::Live::add_spend(self, cost)
+    }
+}
+
+/// An estimated cost held on owners' live spend until the call settles (or is dropped).
+pub struct Reservation {
+    held: Vec<std::sync::Arc<dyn Reservable>>,
+    amount: f64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        for h in &self.held {
+            h.add_spend(-self.amount);
+        }
+    }
 }
 
 /// An admitted call.
@@ -32,6 +71,7 @@ pub struct Admission {
     pub headers: Vec<(String, String)>,
     /// The key's spend before this call (`x-litellm-key-spend`).
     pub spend_before: f64,
+    pub reservation: Option<Reservation>,
 }
 
 pub async fn admit(
@@ -71,12 +111,64 @@ pub async fn admit(
         key.and_then(|k| k.max_budget)
             .map_or("None".into(), crate::pyfmt::py_float),
     ));
+    let spend_before = auth.key.as_ref().map_or(0.0, |k| k.spend());
+    let reservation = reserve(
+        deployments,
+        auth,
+        &owners,
+        &group,
+        ask.body_bytes,
+        ask.max_output,
+    );
     Ok(Admission {
         group,
         owners,
         end_user: ask.end_user,
         slot,
         headers,
-        spend_before: auth.key.as_ref().map_or(0.0, |k| k.spend()),
+        spend_before,
+        reservation,
     })
+}
+
+/// Holds the call's estimated cost on the key and every owner whose budget can refuse calls.
+fn reserve(
+    deployments: &Deployments,
+    auth: &AuthContext,
+    owners: &Owners,
+    group: &str,
+    body_bytes: usize,
+    max_output: Option<u64>,
+) -> Option<Reservation> {
+    use super::Row;
+    let mut held: Vec<std::sync::Arc<dyn Reservable>> = Vec::new();
+    if let Some(k) = auth.key.as_ref().filter(|k| k.row.has_budget()) {
+        held.push(k.clone());
+    }
+    fn push<T: Row + Send + Sync + 'static>(
+        held: &mut Vec<std::sync::Arc<dyn Reservable>>,
+        l: &std::sync::Arc<super::Live<T>>,
+    ) {
+        if l.row.has_budget() {
+            held.push(l.clone());
+        }
+    }
+    owners.user.iter().for_each(|l| push(&mut held, l));
+    owners.team.iter().for_each(|l| push(&mut held, l));
+    owners.org.iter().for_each(|l| push(&mut held, l));
+    owners.end_user.iter().for_each(|l| push(&mut held, l));
+    owners.tags.iter().for_each(|l| push(&mut held, l));
+    if held.is_empty() {
+        return None;
+    }
+    let (dep, _) = deployments.pick(group, &[])?;
+    let usage = llmgate::Usage::new(
+        (body_bytes / 4) as u64,
+        max_output.unwrap_or(COMPLETION_ESTIMATE),
+    );
+    let amount = dep.cost(&usage).filter(|c| *c > 0.0)?;
+    for h in &held {
+        h.add_spend(amount);
+    }
+    Some(Reservation { held, amount })
 }

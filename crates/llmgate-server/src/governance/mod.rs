@@ -225,6 +225,9 @@ pub struct Cache<T> {
     /// Ids the database did not know, and when: asked again only after [`MISS_TTL`], so a
     /// flood of bad keys or of unknown tags costs no database round trips.
     misses: Mutex<HashMap<String, Instant>>,
+    /// False for rows made without an admin call (end users appear with their first spend),
+    /// which no invalidation would clear from the misses.
+    remember_misses: bool,
     /// Bumped by every eviction.
     generation: AtomicU64,
     ttl: Duration,
@@ -243,6 +246,7 @@ impl<T: Row> Cache<T> {
             table,
             map: RwLock::new(HashMap::new()),
             misses: Mutex::default(),
+            remember_misses: kind != "customer",
             generation: AtomicU64::new(0),
             ttl,
             fleet,
@@ -276,17 +280,18 @@ impl<T: Row> Cache<T> {
                 return Ok(Some(k.clone()));
             }
         }
-        if self
-            .misses()
-            .get(id)
-            .is_some_and(|t| t.elapsed() < MISS_TTL)
+        if self.remember_misses
+            && self
+                .misses()
+                .get(id)
+                .is_some_and(|t| t.elapsed() < MISS_TTL)
         {
             return Ok(None);
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let Some(row) = load().await? else {
             self.write().remove(id);
-            if self.generation.load(Ordering::SeqCst) == generation {
+            if self.remember_misses && self.generation.load(Ordering::SeqCst) == generation {
                 let mut misses = self.misses();
                 if misses.len() >= MISSES_MAX {
                     misses.clear();

@@ -72,6 +72,8 @@ pub struct Settlement {
     /// The latest usage the upstream reported (some providers send it before the end).
     usage: Option<Usage>,
     slot: Option<Slot>,
+    /// The estimated cost held on the owners' budgets until the call settles.
+    reservation: Option<super::admit::Reservation>,
     settled: bool,
 }
 
@@ -101,6 +103,7 @@ impl Settlement {
             produced: String::new(),
             usage: None,
             slot: Some(admission.slot),
+            reservation: admission.reservation,
             settled: false,
         }
     }
@@ -186,8 +189,10 @@ impl Settlement {
 
     fn finish(&mut self, usage: Option<&Usage>, outcome: Outcome<'_>) -> Option<f64> {
         self.settled = true;
-        // The parallel slot is free once the call is over, whatever the answer still sends.
+        // The parallel slot is free once the call is over, whatever the answer still sends;
+        // the estimate gives way to the real cost.
         self.slot = None;
+        self.reservation = None;
         let meta = self.meta.clone().or_else(|| {
             Some(CallMeta {
                 start: self.start,

@@ -79,6 +79,10 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     fn chunk_text(_chunk: &Self::Chunk, _out: &mut dyn FnMut(&str)) {}
     /// The request's prompt tokens, for a call that ends without the upstream's usage.
     fn prompt_tokens(&self, model: &str) -> u64;
+    /// `max_tokens` / `max_completion_tokens`: the most the answer can cost.
+    fn max_output(&self) -> Option<u64> {
+        None
+    }
     /// A typed `metadata` field (else it is in `extra`).
     fn metadata(&self) -> Option<&Value> {
         None
@@ -304,6 +308,8 @@ fn parse<E: Endpoint>(
         tags: req.tags(),
         end_user: req.end_user(),
         model,
+        body_bytes: body.len(),
+        max_output: req.max_output(),
     };
     proxy::strip_proxy_fields(req.extra_mut());
     // With spend tracking, a stream is priced from the upstream's usage chunk.
@@ -460,6 +466,9 @@ impl Endpoint for ChatCompletionRequest {
     fn metadata(&self) -> Option<&Value> {
         self.metadata.as_ref()
     }
+    fn max_output(&self) -> Option<u64> {
+        self.max_completion_tokens.or(self.max_tokens)
+    }
 }
 
 impl Endpoint for CompletionRequest {
@@ -528,6 +537,9 @@ impl Endpoint for CompletionRequest {
     }
     fn tags(&self) -> Vec<String> {
         tags_in(None, &self.extra)
+    }
+    fn max_output(&self) -> Option<u64> {
+        self.max_tokens
     }
 }
 

@@ -69,7 +69,8 @@ const HEALTH_REUSE: Duration = Duration::from_secs(10);
 /// Bound on remembered answers (one per admin or key).
 const HEALTH_CACHED_MAX: usize = 1_000;
 
-type Sweeps = std::collections::HashMap<String, (std::time::Instant, Arc<AsyncMutex<Option<Value>>>)>;
+type Sweeps =
+    std::collections::HashMap<String, (std::time::Instant, Arc<AsyncMutex<Option<Value>>>)>;
 
 fn sweeps() -> &'static std::sync::Mutex<Sweeps> {
     static S: std::sync::OnceLock<std::sync::Mutex<Sweeps>> = std::sync::OnceLock::new();
