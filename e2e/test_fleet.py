@@ -136,6 +136,10 @@ def test_a_budget_holds_across_two_instances_at_concurrency(fleet):
             except openai.BadRequestError as e:
                 assert e.body["type"] == "budget_exceeded"
                 return
+            except openai.RateLimitError:
+                # The rest of the budget is held by calls in flight: retry, as clients do.
+                time.sleep(0.05)
+                continue
             with lock:
                 served.append(gw.port)
 

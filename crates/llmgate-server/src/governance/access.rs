@@ -156,7 +156,7 @@ pub async fn check_tags(
                     if let Some(budget) =
                         gov.keys.budgets.get(store, b).await.map_err(unavailable)?
                     {
-                        over_budget("Tag", name, tag.spend(), budget.row.max_budget)?;
+                        over_budget("Tag", name, &tag, budget.row.max_budget)?;
                     }
                 }
                 owners.tags.push(tag);
@@ -200,7 +200,7 @@ pub async fn check_end_user(
     }
     if let Some(b) = &c.row.budget_id {
         if let Some(budget) = gov.keys.budgets.get(store, b).await.map_err(unavailable)? {
-            over_budget("End User", id, c.spend(), budget.row.max_budget)?;
+            over_budget("End User", id, &c, budget.row.max_budget)?;
             owners.end_user_budget = Some(budget);
         }
     }
@@ -208,13 +208,33 @@ pub async fn check_end_user(
     Ok(())
 }
 
-fn over_budget(entity: &str, id: &str, spend: f64, max: Option<f64>) -> Result<(), GatewayError> {
-    match max {
-        Some(max) if spend >= max => Err(GatewayError::BudgetExceeded(format!(
-            "Budget has been exceeded! {entity}={id} Current cost: {spend}, Max budget: {max}"
-        ))),
-        _ => Ok(()),
+fn over_budget<T>(
+    entity: &str,
+    id: &str,
+    live: &Live<T>,
+    max: Option<f64>,
+) -> Result<(), GatewayError> {
+    let Some(max) = max else { return Ok(()) };
+    let spend = live.spend();
+    if spend < max {
+        return Ok(());
     }
+    let held = live.reserved();
+    if spend - held < max {
+        // Not spent: held by calls in flight, whose real cost may leave room. Retryable.
+        return Err(GatewayError::RateLimited {
+            message: format!(
+                "Budget is held by requests in flight: {entity}={id} Current cost: {}, held: {held}, Max budget: {max}. Retry shortly.",
+                spend - held
+            ),
+            limit_type: "budget".into(),
+            retry_after: "1".into(),
+            reset_at: String::new(),
+        });
+    }
+    Err(GatewayError::BudgetExceeded(format!(
+        "Budget has been exceeded! {entity}={id} Current cost: {spend}, Max budget: {max}"
+    )))
 }
 
 /// Model access and budgets (key, team, user), checked before the call against live spend.
@@ -277,7 +297,7 @@ pub async fn check(
             over_budget(
                 "Organization",
                 &org.row.organization_id,
-                org.spend(),
+                org,
                 budget.row.max_budget,
             )?;
         }
@@ -309,18 +329,13 @@ pub async fn check(
             kind: "key_model_access_denied",
         });
     }
-    if let Some(max) = key.row.max_budget {
-        let spend = key.spend();
-        if spend >= max {
-            let name = key
-                .row
-                .key_name
-                .clone()
-                .unwrap_or_else(|| abbreviate(&key.row.token));
-            return Err(GatewayError::BudgetExceeded(format!(
-                "Budget has been exceeded! Key={name} Current cost: {spend}, Max budget: {max}"
-            )));
-        }
+    if key.row.max_budget.is_some_and(|max| key.spend() >= max) {
+        let name = key
+            .row
+            .key_name
+            .clone()
+            .unwrap_or_else(|| abbreviate(&key.row.token));
+        over_budget("Key", &name, key, key.row.max_budget)?;
     }
     if let Some(b) = model_budget(key, group) {
         let spend = gov.limiter.model_spend(&key.row.token, group, &b);
@@ -333,10 +348,10 @@ pub async fn check(
         }
     }
     if let Some(team) = &owners.team {
-        over_budget("Team", &team.row.team_id, team.spend(), team.row.max_budget)?;
+        over_budget("Team", &team.row.team_id, team, team.row.max_budget)?;
     }
     if let Some(user) = &owners.user {
-        over_budget("User", &user.row.user_id, user.spend(), user.row.max_budget)?;
+        over_budget("User", &user.row.user_id, user, user.row.max_budget)?;
     }
     Ok(owners)
 }

@@ -35,12 +35,12 @@ pub const COMPLETION_ESTIMATE: u64 = 256;
 
 /// A live spend that a reservation can hold a share of.
 pub trait Reservable: Send + Sync {
-    fn add_spend(&self, cost: f64) -> f64;
+    fn reserve(&self, amount: f64);
 }
 
 impl<T: Send + Sync> Reservable for super::Live<T> {
-    fn add_spend(&self, cost: f64) -> f64 {
-        super::Live::add_spend(self, cost)
+    fn reserve(&self, amount: f64) {
+        super::Live::reserve(self, amount)
     }
 }
 
@@ -53,7 +53,7 @@ pub struct Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         for h in &self.held {
-            h.add_spend(-self.amount);
+            h.reserve(-self.amount);
         }
     }
 }
@@ -168,7 +168,7 @@ fn reserve(
     );
     let amount = dep.cost(&usage).filter(|c| *c > 0.0)?;
     for h in &held {
-        h.add_spend(amount);
+        h.reserve(amount);
     }
     Some(Reservation { held, amount })
 }

@@ -15,6 +15,7 @@
 //!
 //! Nothing here is awaited by a request: admin routes only queue a message.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,6 +32,9 @@ pub const SYNC_INTERVAL: Duration = Duration::from_millis(100);
 /// A counter nobody touched for this long is dropped; the next sync starts it again from the
 /// database's spend, which has long caught up by then.
 const COUNTER_TTL_MS: i64 = 600_000;
+/// An instance's published holds count this long after its last sync (then it is taken for
+/// gone: a crash never leaves a budget held).
+const HELD_TTL_MS: i64 = 2_000;
 /// Bound on messages waiting to be published (admin changes, not requests).
 const QUEUE: usize = 10_000;
 
@@ -237,8 +241,8 @@ fn log_down(logged: &mut bool, e: &redis::RedisError) {
     }
 }
 
-/// One row's part of a sync.
-type Synced = Box<dyn Fn(Option<f64>) + Send>;
+/// One row's part of a sync: the fleet's settled total and every instance's holds.
+type Synced = Box<dyn Fn(Option<(f64, HashMap<String, String>)>) + Send>;
 
 async fn sync_spend(client: redis::Client, keys: Arc<KeyCache>) {
     let mut conn = None;
@@ -266,23 +270,31 @@ async fn sync_spend(client: redis::Client, keys: Arc<KeyCache>) {
                 .ignore();
         }
         let mut rows: Vec<Synced> = Vec::new();
-        add_rows(&keys.keys, &mut pipe, &mut rows);
-        add_rows(&keys.users, &mut pipe, &mut rows);
-        add_rows(&keys.teams, &mut pipe, &mut rows);
-        add_rows(&keys.customers, &mut pipe, &mut rows);
-        add_rows(&keys.orgs, &mut pipe, &mut rows);
-        add_rows(&keys.tags, &mut pipe, &mut rows);
+        let me = keys.fleet.instance.as_str();
+        add_rows(&keys.keys, &mut pipe, &mut rows, me);
+        add_rows(&keys.users, &mut pipe, &mut rows, me);
+        add_rows(&keys.teams, &mut pipe, &mut rows, me);
+        add_rows(&keys.customers, &mut pipe, &mut rows, me);
+        add_rows(&keys.orgs, &mut pipe, &mut rows, me);
+        add_rows(&keys.tags, &mut pipe, &mut rows, me);
         if resets.is_empty() && rows.is_empty() {
             continue;
         }
         match pipe.query_async::<Vec<redis::Value>>(c).await {
             Ok(values) => {
                 keys.fleet.up.store(true, Ordering::Relaxed);
-                for (row, v) in rows.iter().zip(values) {
-                    let total = redis::from_redis_value::<String>(v)
-                        .ok()
+                // Two answers per row: the INCRBYFLOAT total and the HGETALL of holds.
+                let mut it = values.into_iter();
+                for row in &rows {
+                    let total = it
+                        .next()
+                        .and_then(|v| redis::from_redis_value::<String>(v).ok())
                         .and_then(|s| s.parse::<f64>().ok());
-                    row(total);
+                    let held = it
+                        .next()
+                        .and_then(|v| redis::from_redis_value::<HashMap<String, String>>(v).ok())
+                        .unwrap_or_default();
+                    row(total.map(|t| (t, held)));
                 }
             }
             Err(e) => {
@@ -302,16 +314,20 @@ async fn sync_spend(client: redis::Client, keys: Arc<KeyCache>) {
     }
 }
 
-/// For each budgeted row: start the counter from our view if Redis has none, add our
-/// increment, read the total back.
+/// For each budgeted row: start the settled counter from our view if Redis has none, add our
+/// increment, read the total back; publish what calls in flight here hold (a hash field per
+/// instance, `amount:timestamp`, so a crashed instance's holds lapse) and read the others'.
 fn add_rows<T: Row + Send + Sync + 'static>(
     cache: &Cache<T>,
     pipe: &mut redis::Pipeline,
     rows: &mut Vec<Synced>,
+    instance: &str,
 ) {
+    let now = llmgate_store::now_ms();
     for live in cache.budgeted() {
         let key = counter(cache.kind, live.row.id());
-        let (base, delta) = live.take_pending();
+        let held = format!("llmgate:held:{}:{}", cache.kind, live.row.id());
+        let (base, delta, reserved) = live.take_pending();
         pipe.cmd("SET")
             .arg(&key)
             .arg(base)
@@ -321,8 +337,27 @@ fn add_rows<T: Row + Send + Sync + 'static>(
             .ignore();
         pipe.cmd("INCRBYFLOAT").arg(&key).arg(delta);
         pipe.cmd("PEXPIRE").arg(&key).arg(COUNTER_TTL_MS).ignore();
-        rows.push(Box::new(move |total| match total {
-            Some(t) => live.apply_total(t),
+        pipe.cmd("HSET")
+            .arg(&held)
+            .arg(instance)
+            .arg(format!("{reserved}:{now}"))
+            .ignore();
+        pipe.cmd("PEXPIRE").arg(&held).arg(HELD_TTL_MS).ignore();
+        pipe.cmd("HGETALL").arg(&held);
+        let me = instance.to_string();
+        rows.push(Box::new(move |values| match values {
+            Some((total, fields)) => {
+                let elsewhere = fields
+                    .iter()
+                    .filter(|(inst, _)| **inst != me)
+                    .filter_map(|(_, v)| {
+                        let (amount, ts) = v.split_once(':')?;
+                        (now - ts.parse::<i64>().ok()? < HELD_TTL_MS)
+                            .then(|| amount.parse::<f64>().ok())?
+                    })
+                    .sum();
+                live.apply_total(total, elsewhere)
+            }
             None => live.restore(),
         }));
     }

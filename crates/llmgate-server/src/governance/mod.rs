@@ -46,6 +46,10 @@ struct Spend {
     inflight: f64,
     /// Added here since the last sync.
     pending: f64,
+    /// What calls admitted here and not yet settled hold (their estimates).
+    reserved: f64,
+    /// What calls in flight on other instances hold, as of the last sync.
+    held_elsewhere: f64,
 }
 
 pub type CachedKey = Live<KeyRow>;
@@ -66,39 +70,57 @@ impl<T> Live<T> {
         self.spend.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Settled spend plus what calls in flight (here and, with Redis, elsewhere) hold.
     pub fn spend(&self) -> f64 {
         let s = self.state();
-        s.base + s.inflight + s.pending
+        s.base + s.inflight + s.pending + s.reserved + s.held_elsewhere
     }
 
     /// Adds `cost`; returns the spend before it.
     pub fn add_spend(&self, cost: f64) -> f64 {
         let mut s = self.state();
-        let before = s.base + s.inflight + s.pending;
+        let before = s.base + s.inflight + s.pending + s.reserved + s.held_elsewhere;
         s.pending += cost;
         before
     }
 
-    /// For a sync: the spend Redis should start from if it has none, and the increment to add.
-    fn take_pending(&self) -> (f64, f64) {
+    /// Holds (or, negative, releases) an admitted call's estimate: counted in [`Live::spend`]
+    /// and known to be provisional.
+    pub fn reserve(&self, amount: f64) {
+        let mut s = self.state();
+        s.reserved = (s.reserved + amount).max(0.0);
+    }
+
+    /// What calls in flight hold of the spend (here, and elsewhere as of the last sync).
+    pub fn reserved(&self) -> f64 {
+        let s = self.state();
+        s.reserved + s.held_elsewhere
+    }
+
+    /// For a sync: the settled spend Redis should start from if it has none, the increment to
+    /// add, and what this instance holds now.
+    fn take_pending(&self) -> (f64, f64, f64) {
         let mut s = self.state();
         s.inflight += s.pending;
         s.pending = 0.0;
-        (s.base, s.inflight)
+        (s.base, s.inflight, s.reserved)
     }
 
-    /// Redis's total after our increment.
-    fn apply_total(&self, total: f64) {
+    /// Redis's settled total after our increment, and what the other instances hold.
+    fn apply_total(&self, total: f64, held_elsewhere: f64) {
         let mut s = self.state();
         s.base = total;
         s.inflight = 0.0;
+        s.held_elsewhere = held_elsewhere;
     }
 
-    /// Redis did not take the increment: it goes again at the next sync.
+    /// Redis did not take the increment: it goes again at the next sync, and only this
+    /// instance's holds are known.
     fn restore(&self) {
         let mut s = self.state();
         s.pending += s.inflight;
         s.inflight = 0.0;
+        s.held_elsewhere = 0.0;
     }
 }
 
@@ -334,6 +356,8 @@ impl<T: Row> Cache<T> {
                     base: stored.max(live) - s.pending,
                     inflight: 0.0,
                     pending: s.pending,
+                    reserved: s.reserved,
+                    held_elsewhere: s.held_elsewhere,
                 };
                 s.pending = 0.0;
                 drop(s);
@@ -531,12 +555,16 @@ mod tests {
     fn a_failed_sync_puts_the_increment_back() {
         let l = Live::new(team(1.0), 1.0);
         l.add_spend(0.25);
-        assert_eq!(l.take_pending(), (1.0, 0.25));
-        assert_eq!(l.spend(), 1.25, "in flight still counts");
+        l.reserve(0.5);
+        assert_eq!(l.take_pending(), (1.0, 0.25, 0.5));
+        assert_eq!(l.spend(), 1.75, "in flight and held still count");
         l.restore();
-        assert_eq!(l.take_pending(), (1.0, 0.25));
-        // Redis's total includes the other instances' spend.
-        l.apply_total(3.25);
-        assert_eq!(l.spend(), 3.25);
+        assert_eq!(l.take_pending(), (1.0, 0.25, 0.5));
+        // Redis's total includes the other instances' spend; they hold 0.1 more.
+        l.apply_total(3.25, 0.1);
+        assert_eq!(l.spend(), 3.85);
+        assert!((l.reserved() - 0.6).abs() < 1e-9);
+        l.reserve(-0.5);
+        assert!((l.spend() - 3.35).abs() < 1e-9);
     }
 }
