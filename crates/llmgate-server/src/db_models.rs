@@ -30,7 +30,7 @@ async fn db_rows(store: &Store) -> Result<Vec<ModelRow>, GatewayError> {
     Ok(MODELS
         .list::<ModelRow>(store, &[], 1, 100_000)
         .await
-        .map_err(|e| GatewayError::Internal(e.to_string()))?
+        .map_err(GatewayError::store)?
         .0)
 }
 

@@ -47,6 +47,19 @@ impl From<LlmError> for GatewayError {
 }
 
 impl GatewayError {
+    /// A store failure as a client sees it: the detail is logged, never sent (database error
+    /// text names tables, columns and values). A value the database refuses is the request's
+    /// fault (400); anything else is ours (500).
+    pub fn store(e: llmgate_store::StoreError) -> GatewayError {
+        if e.is_refusal() {
+            tracing::warn!(error = %e, "the database refused a value of a request");
+            GatewayError::BadRequest("the database refused a value of this request".into())
+        } else {
+            tracing::error!(error = %e, "database error");
+            GatewayError::Internal("the database could not complete the request".into())
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             GatewayError::Llm(e) => e.status,

@@ -20,6 +20,7 @@ macro_rules! bind_all {
     }};
 }
 
+pub mod bounds;
 pub mod codec;
 pub mod daily;
 pub mod entities;
@@ -41,6 +42,35 @@ pub enum StoreError {
     Url(String),
     #[error("bad row: {0}")]
     Row(String),
+}
+
+impl StoreError {
+    /// Whether the database refused what was sent (a value, a constraint, a size limit),
+    /// which sending it again cannot change; not an outage, a timeout or a lock conflict.
+    pub fn is_refusal(&self) -> bool {
+        let StoreError::Db(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Encode(_) => true,
+            sqlx::Error::Database(d) => {
+                let code = d.code().unwrap_or_default();
+                if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some()
+                {
+                    // SQLSTATE classes 22 data exception, 23 integrity constraint violation,
+                    // 54 program limit exceeded (an index row too big).
+                    ["22", "23", "54"].iter().any(|c| code.starts_with(c))
+                } else {
+                    // SQLite's primary result codes (the low byte of the extended code):
+                    // SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH.
+                    code.parse::<i64>()
+                        .is_ok_and(|c| matches!(c & 0xff, 18..=20))
+                }
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A pool on one of the two databases.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::codec::{self, Columns, Kind, Param};
-use crate::{Db, Store, StoreError};
+use crate::{bounds, Db, Store, StoreError};
 
 pub const TABLE: &str = "LiteLLM_SpendLogs";
 
@@ -85,7 +85,68 @@ pub struct SpendLog {
     pub endpoint: Option<String>,
 }
 
+/// Calls `$f` on every text value of a log with the bound its column takes (see
+/// [`bounds`]): the one list of them, for the check (`as_ref`, `[&]`) and the fix (`as_mut`,
+/// `[&mut]`). Tags lead the daily tag table's key and name `LiteLLM_TagTable` rows: `ID`.
+macro_rules! each_text {
+    ($log:expr, $as:ident, [$($r:tt)+], $f:expr, $json:expr) => {{
+        use $crate::bounds::{CODE, ID, MODEL, TEXT};
+        let log = $log;
+        let f = $f;
+        for (s, max) in [
+            ($($r)+ log.request_id, CODE),
+            ($($r)+ log.call_type, CODE),
+            ($($r)+ log.api_key, CODE),
+            ($($r)+ log.model, MODEL),
+        ] {
+            f(s, max);
+        }
+        for (s, max) in [
+            (log.model_id.$as(), ID),
+            (log.model_group.$as(), MODEL),
+            (log.custom_llm_provider.$as(), CODE),
+            (log.api_base.$as(), TEXT),
+            (log.user.$as(), ID),
+            (log.cache_hit.$as(), CODE),
+            (log.team_id.$as(), ID),
+            (log.organization_id.$as(), ID),
+            (log.end_user.$as(), ID),
+            (log.requester_ip_address.$as(), CODE),
+            (log.status.$as(), CODE),
+            (log.litellm_call_id.$as(), CODE),
+            (log.user_id.$as(), ID),
+            (log.endpoint.$as(), CODE),
+        ] {
+            if let Some(s) = s {
+                f(s, max);
+            }
+        }
+        let json = $json;
+        json($($r)+ log.metadata, TEXT);
+        json($($r)+ log.request_tags, ID);
+    }};
+}
+
 impl SpendLog {
+    /// Whether every value is one the database takes as it is (no NUL, within its column's
+    /// bound).
+    pub fn fits(&self) -> bool {
+        let ok = std::cell::Cell::new(true);
+        each_text!(
+            self,
+            as_ref,
+            [&],
+            |s: &String, max| ok.set(ok.get() && bounds::fits(s, max)),
+            |v: &Value, max| ok.set(ok.get() && bounds::json_fits(v, max))
+        );
+        ok.get()
+    }
+
+    /// Removes NUL and cuts each value to its column's bound.
+    pub fn bound(&mut self) {
+        each_text!(self, as_mut, [&mut], bounds::bound, bounds::json);
+    }
+
     /// The request's tags (`request_tags` holds a JSON array of strings).
     pub fn tags(&self) -> impl Iterator<Item = &str> {
         self.request_tags
@@ -268,13 +329,64 @@ macro_rules! write_batch {
     }};
 }
 
+/// A log the database refused, and why.
+#[derive(Debug)]
+pub struct Refused {
+    pub log: SpendLog,
+    pub error: StoreError,
+}
+
 impl Store {
-    /// Writes a batch in one transaction; returns how many requests were new.
+    /// Writes a batch in one transaction, every value bounded first ([`SpendLog::bound`]);
+    /// returns how many requests were new.
     pub async fn write_spend(&self, logs: &[SpendLog]) -> Result<usize, StoreError> {
+        let bounded: Vec<SpendLog>;
+        let logs = if logs.iter().all(SpendLog::fits) {
+            logs
+        } else {
+            bounded = logs
+                .iter()
+                .cloned()
+                .map(|mut l| {
+                    l.bound();
+                    l
+                })
+                .collect();
+            &bounded
+        };
         Ok(match &self.db {
             Db::Postgres(p) => write_batch!(self, p, logs),
             Db::Sqlite(p) => write_batch!(self, p, logs),
         })
+    }
+
+    /// As [`Store::write_spend`], but a batch the database refuses ([`StoreError::is_refusal`])
+    /// is halved until the refused logs stand alone: everything else is written, and the
+    /// refused logs are returned. Any other error (the database unreachable) ends the write;
+    /// writing the batch again is safe, as rows are idempotent on `request_id`.
+    pub async fn write_spend_isolating(
+        &self,
+        logs: &[SpendLog],
+    ) -> Result<(usize, Vec<Refused>), StoreError> {
+        let (mut new, mut refused) = (0, Vec::new());
+        let mut parts = vec![logs];
+        while let Some(part) = parts.pop() {
+            match self.write_spend(part).await {
+                Ok(n) => new += n,
+                Err(error) if error.is_refusal() => match part {
+                    [log] => refused.push(Refused {
+                        log: log.clone(),
+                        error,
+                    }),
+                    _ => {
+                        let (a, b) = part.split_at(part.len() / 2);
+                        parts.extend([b, a]);
+                    }
+                },
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((new, refused))
     }
 }
 

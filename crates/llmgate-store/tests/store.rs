@@ -176,3 +176,147 @@ async fn spend_batches_are_idempotent_on_request_id() {
     }
     cleanup(all).await;
 }
+
+/// Text no compression shrinks below an index entry's limit (as a hostile client would send).
+fn noise(len: usize) -> String {
+    let mut s = String::new();
+    while s.len() < len {
+        s.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    s.truncate(len);
+    s
+}
+
+fn spend_log(id: &str, spend: f64) -> SpendLog {
+    SpendLog {
+        request_id: id.into(),
+        call_type: "acompletion".into(),
+        api_key: "hash-b".into(),
+        spend,
+        start_time: now_ms(),
+        end_time: now_ms(),
+        model: "gpt-4o".into(),
+        status: Some("success".into()),
+        ..Default::default()
+    }
+}
+
+async fn sql(store: &Store, statement: &str) {
+    match &store.db {
+        llmgate_store::Db::Postgres(p) => sqlx::query(statement).execute(p).await.map(|_| ()),
+        llmgate_store::Db::Sqlite(p) => sqlx::query(statement).execute(p).await.map(|_| ()),
+    }
+    .unwrap();
+}
+
+#[tokio::test]
+async fn oversized_and_nul_values_are_bounded_on_both_databases() {
+    let all = stores().await;
+    for store in all.clone() {
+        store.migrate().await.unwrap();
+        store.insert_key(&key("hash-b")).await.unwrap();
+        let long_tag = noise(2000);
+        let logs = vec![
+            SpendLog {
+                end_user: Some(noise(12_000)),
+                user: Some(noise(12_000)),
+                user_id: Some("u1".into()),
+                request_tags: json!([long_tag, "t\u{0}ag"]),
+                metadata: json!({"error_information": {"error_message": "up\u{0}stream"}, "k\u{0}": 1}),
+                ..spend_log("big", 0.5)
+            },
+            SpendLog {
+                model: "gpt\u{0}-4o".into(),
+                end_user: Some("nul\u{0}user".into()),
+                endpoint: Some(noise(5000)),
+                ..spend_log("nul", 0.25)
+            },
+        ];
+        assert_eq!(
+            store.write_spend(&logs).await.unwrap(),
+            2,
+            "{}",
+            store.kind()
+        );
+        let read = store
+            .spend_logs(
+                &SpendFilter {
+                    api_key: Some("hash-b".into()),
+                    ..Default::default()
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        let big = read.iter().find(|l| l.request_id == "big").unwrap();
+        assert_eq!(big.end_user.as_ref().unwrap().len(), 1000);
+        assert_eq!(big.user.as_ref().unwrap().len(), 1000);
+        assert_eq!(big.request_tags, json!([&long_tag[..1000], "tag"]));
+        assert_eq!(
+            big.metadata,
+            json!({"error_information": {"error_message": "upstream"}, "k": 1})
+        );
+        let nul = read.iter().find(|l| l.request_id == "nul").unwrap();
+        assert_eq!(nul.model, "gpt-4o");
+        assert_eq!(nul.end_user.as_deref(), Some("nuluser"));
+        // The totals and roll-ups were written with the bounded values too.
+        assert!((store.get_key("hash-b").await.unwrap().unwrap().spend - 0.75).abs() < 1e-12);
+    }
+    cleanup(all).await;
+}
+
+#[tokio::test]
+async fn a_refused_log_is_isolated_and_the_rest_of_its_batch_written() {
+    let all = stores().await;
+    for store in all.clone() {
+        store.migrate().await.unwrap();
+        store.insert_key(&key("hash-b")).await.unwrap();
+        // A row no bounding can save: the database refuses the model name.
+        match store.db {
+            llmgate_store::Db::Postgres(_) => {
+                sql(
+                    &store,
+                    r#"ALTER TABLE "LiteLLM_SpendLogs" ADD CONSTRAINT refuse CHECK ("model" <> 'refused')"#,
+                )
+                .await
+            }
+            llmgate_store::Db::Sqlite(_) => {
+                sql(
+                    &store,
+                    r#"CREATE TRIGGER refuse BEFORE INSERT ON "LiteLLM_SpendLogs" WHEN NEW."model" = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"#,
+                )
+                .await
+            }
+        }
+        let logs: Vec<SpendLog> = (0..10)
+            .map(|i| SpendLog {
+                model: if i == 3 || i == 7 {
+                    "refused"
+                } else {
+                    "gpt-4o"
+                }
+                .into(),
+                ..spend_log(&format!("r{i}"), 0.125)
+            })
+            .collect();
+        let whole = store.write_spend(&logs).await.unwrap_err();
+        assert!(whole.is_refusal(), "{}: {whole}", store.kind());
+        let (new, refused) = store.write_spend_isolating(&logs).await.unwrap();
+        assert_eq!(new, 8, "{}", store.kind());
+        let ids: Vec<&str> = refused.iter().map(|r| r.log.request_id.as_str()).collect();
+        assert_eq!(ids, ["r3", "r7"]);
+        assert!(refused.iter().all(|r| r.error.is_refusal()));
+        let spend = store.get_key("hash-b").await.unwrap().unwrap().spend;
+        assert!((spend - 1.0).abs() < 1e-12, "{}: {spend}", store.kind());
+        // Again (a retry): nothing new, nothing counted twice.
+        assert_eq!(store.write_spend_isolating(&logs).await.unwrap().0, 0);
+        // A database that cannot be reached is no refusal: the batch stays whole.
+        match &store.db {
+            llmgate_store::Db::Postgres(p) => p.close().await,
+            llmgate_store::Db::Sqlite(p) => p.close().await,
+        }
+        let down = store.write_spend_isolating(&logs[..1]).await.unwrap_err();
+        assert!(!down.is_refusal(), "{down}");
+    }
+    cleanup(all).await;
+}

@@ -6,6 +6,10 @@
 //! an on-disk journal (one JSON line; a `write` to the page cache, which outlives a killed
 //! process). At each batch the journal is rotated into a segment that is deleted once the
 //! database has the batch; at start, segments left by a previous process are replayed.
+//!
+//! A log the database refuses (which writing again cannot fix) must not hold back the others:
+//! the batch is split until it stands alone ([`Store::write_spend_isolating`]), and it goes to
+//! `spend-quarantine.jsonl` in the journal directory with the error, for an operator to look at.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -14,7 +18,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use llmgate_store::spend::SpendLog;
+use llmgate_store::spend::{Refused, SpendLog};
 use llmgate_store::Store;
 use tokio::sync::{mpsc, oneshot};
 
@@ -36,6 +40,8 @@ struct Queue {
 }
 
 const CURRENT: &str = "spend-current.jsonl";
+/// Refused logs, one JSON line each (`error`, `quarantined_at`, `log`); never replayed.
+pub const QUARANTINE: &str = "spend-quarantine.jsonl";
 
 /// The journal's current file; its lock also orders appends against rotation.
 struct Journal {
@@ -114,6 +120,7 @@ impl SpendWriter {
         // Batches are CPU work (serialising thousands of rows): on a thread and runtime of
         // their own, the OS scheduler keeps them from stalling the request path's workers.
         let j = journal.clone();
+        let quarantine = journal_dir.map(|d| d.join(QUARANTINE));
         let spawned = std::thread::Builder::new().name("llmgate-spend".into()).spawn(move || {
             lower_priority();
             let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -128,7 +135,7 @@ impl SpendWriter {
                         store
                     }
                 };
-                run(store, interval, q, rx, j).await
+                run(store, interval, q, rx, j, quarantine).await
             });
         });
         if let Err(e) = spawned {
@@ -178,6 +185,7 @@ async fn run(
     queue: Arc<Queue>,
     mut rx: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
     journal: Option<Arc<Mutex<Journal>>>,
+    quarantine: Option<PathBuf>,
 ) {
     let mut pending: Vec<SpendLog> = Vec::new();
     let mut segments: Vec<PathBuf> = Vec::new();
@@ -209,7 +217,7 @@ async fn run(
             pending.append(&mut queue.logs.lock().unwrap_or_else(|e| e.into_inner()));
         }
         let n = pending.len();
-        if write(&store, &mut pending).await {
+        if write(&store, &mut pending, quarantine.as_deref()).await {
             queue.backlog.fetch_sub(n, Ordering::Relaxed);
             for seg in segments.drain(..) {
                 let _ = std::fs::remove_file(seg);
@@ -225,7 +233,7 @@ async fn run(
 }
 
 /// Writes what earlier processes journaled but did not get into the database, then removes
-/// those files. Runs before serving.
+/// those files (refused logs quarantined, as the writer does). Runs before serving.
 pub async fn replay(store: &Store, dir: &Path) -> Result<usize, llmgate_store::StoreError> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(0);
@@ -233,9 +241,9 @@ pub async fn replay(store: &Store, dir: &Path) -> Result<usize, llmgate_store::S
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("spend-") && n.ends_with(".jsonl"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("spend-") && n.ends_with(".jsonl") && n != QUARANTINE
+            })
         })
         .collect();
     files.sort();
@@ -251,7 +259,9 @@ pub async fn replay(store: &Store, dir: &Path) -> Result<usize, llmgate_store::S
     let new = if logs.is_empty() {
         0
     } else {
-        store.write_spend(&logs).await?
+        let (new, refused) = store.write_spend_isolating(&logs).await?;
+        quarantine(Some(&dir.join(QUARANTINE)), refused);
+        new
     };
     for f in files {
         let _ = std::fs::remove_file(f);
@@ -262,14 +272,16 @@ pub async fn replay(store: &Store, dir: &Path) -> Result<usize, llmgate_store::S
     Ok(new)
 }
 
-/// Writes the pending logs; on failure they stay pending for the next tick.
-async fn write(store: &Store, pending: &mut Vec<SpendLog>) -> bool {
+/// Writes the pending logs; on failure they stay pending for the next tick. Logs the database
+/// refuses are quarantined and count as written.
+async fn write(store: &Store, pending: &mut Vec<SpendLog>, quarantined: Option<&Path>) -> bool {
     if pending.is_empty() {
         return true;
     }
-    match store.write_spend(pending).await {
-        Ok(n) => {
+    match store.write_spend_isolating(pending).await {
+        Ok((n, refused)) => {
             tracing::debug!(logs = pending.len(), new = n, "spend written");
+            quarantine(quarantined, refused);
             pending.clear();
             true
         }
@@ -277,5 +289,34 @@ async fn write(store: &Store, pending: &mut Vec<SpendLog>) -> bool {
             tracing::warn!(error = %e, logs = pending.len(), "could not write spend; will retry");
             false
         }
+    }
+}
+
+/// Appends refused logs to the quarantine file (or, without a journal, to the log only).
+fn quarantine(path: Option<&Path>, refused: Vec<Refused>) {
+    if refused.is_empty() {
+        return;
+    }
+    let mut lines = Vec::new();
+    for r in &refused {
+        tracing::error!(request_id = %r.log.request_id, error = %r.error, file = ?path, "the database refused a spend log; quarantined");
+        let entry = serde_json::json!({
+            "error": r.error.to_string(),
+            "quarantined_at": llmgate_store::now_ms(),
+            "log": r.log,
+        });
+        if let Ok(mut line) = serde_json::to_vec(&entry) {
+            line.push(b'\n');
+            lines.extend(line);
+        }
+    }
+    let Some(path) = path else { return };
+    let appended = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(&lines));
+    if let Err(e) = appended {
+        tracing::error!(error = %e, file = %path.display(), "cannot write the spend quarantine");
     }
 }

@@ -22,8 +22,9 @@ pub fn admin_store<'a>(
     state.gov.store.as_ref().ok_or(GatewayError::NoDb)
 }
 
+/// For `.map_err(db)` on store calls: [`GatewayError::store`].
 pub fn db(e: llmgate_store::StoreError) -> GatewayError {
-    GatewayError::Internal(e.to_string())
+    GatewayError::store(e)
 }
 
 /// `sk-` and 128 random bits (LiteLLM's keys carry the same entropy).

@@ -311,6 +311,14 @@ fn parse<E: Endpoint>(
         body_bytes: body.len(),
         max_output: req.max_output(),
     };
+    // What the call is recorded under is stored: no NUL in it.
+    super::guard::stored("model", &ask.model)?;
+    if let Some(u) = &ask.end_user {
+        super::guard::stored("user", u)?;
+    }
+    for t in &ask.tags {
+        super::guard::stored("tags", t)?;
+    }
     proxy::strip_proxy_fields(req.extra_mut());
     // With spend tracking, a stream is priced from the upstream's usage chunk.
     let client_wants_usage = if state.gov.spend.is_some() && req.is_stream() {

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod endpoint;
 pub mod entities;
 pub mod fields;
+pub mod guard;
 pub mod health;
 pub mod keys;
 pub mod models;
@@ -20,7 +21,7 @@ use crate::auth::require_key;
 use crate::state::AppState;
 
 /// Requests with inline images or files can be large; LiteLLM sets no limit of its own.
-const MAX_BODY: usize = 100 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 100 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     use endpoint::{serve, serve_for_model};
@@ -56,8 +57,9 @@ pub fn router(state: AppState) -> Router {
                 post(serve_for_model::<Embedding>),
             );
     }
-    authed = authed
-        .route("/health", get(health::health))
+    authed = authed.route("/health", get(health::health));
+    // The admin API: everything it is sent may reach the database.
+    let admin = Router::new()
         .route("/model/new", post(models::new))
         .route("/model/update", post(models::update))
         .route(
@@ -127,6 +129,9 @@ pub fn router(state: AppState) -> Router {
         .route("/organization/daily/activity", get(activity::organization))
         .route("/customer/daily/activity", get(activity::customer))
         .route("/tag/daily/activity", get(activity::tag))
+        .route_layer(middleware::from_fn(guard::admin_input));
+    let authed = authed
+        .merge(admin)
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
 
     let open = Router::new()
