@@ -482,7 +482,7 @@ mod tests {
         assert!(!e.to_string().contains("abcdefgh"));
         // Nothing matched, nothing changed; short runs of the key (< 8) stay.
         assert_eq!(
-            mask_secrets("the key starts with sk-p", &[key.clone()]),
+            mask_secrets("the key starts with sk-p", std::slice::from_ref(&key)),
             None
         );
         // Short keys are masked whole only; multi-byte text around a match survives.

@@ -195,8 +195,8 @@ fn public_v6(ip: Ipv6Addr) -> bool {
     // Global unicast is 2000::/3 only: this refuses ::/8 (unspecified, loopback, mapped and
     // compatible forms), ULA fc00::/7, link-local fe80::/10, site-local fec0::/10, multicast.
     let global = (s[0] & 0xe000) == 0x2000;
-    let special = (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-        || (s[0] == 0x2001 && s[1] < 0x0200); // Teredo, benchmarking, ORCHID, IETF protocols
+    // 2001:db8::/32 documentation; 2001::/23 Teredo, benchmarking, ORCHID, IETF protocols.
+    let special = s[0] == 0x2001 && (s[1] == 0x0db8 || s[1] < 0x0200);
     global && !special
 }
 
