@@ -611,7 +611,8 @@ pub async fn gcs_object(Path((bucket, object)): Path<(String, String)>) -> Respo
 
 /// `GET /files/{name}`: files for URL-fetch tests (recorded, so a test can see that no fetch
 /// happened). `big-{n}`: `n` bytes streamed without a declared length; `endless`: bytes until
-/// the client leaves (both count what they sent, `GET /_mock/served`); `redirect?to=URL`: a 302;
+/// the client leaves (both count what they sent, `GET /_mock/served`); `trickle`: a byte every
+/// 50 ms, forever (a fetch must be bounded in total time); `redirect?to=URL`: a 302;
 /// `*.png`: a tiny PNG; anything else a page whose content type carries a parameter.
 pub async fn file(
     State(shared): State<Arc<Shared>>,
@@ -632,6 +633,13 @@ pub async fn file(
             res.headers_mut().insert("location", v);
         }
         return res;
+    }
+    if name == "trickle" {
+        let body = futures::stream::unfold((), |()| async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Some((Ok::<_, std::io::Error>(Bytes::from_static(b"x")), ()))
+        });
+        return Response::new(axum::body::Body::from_stream(body));
     }
     let size = match name.strip_prefix("big-").map(str::parse::<u64>) {
         Some(Ok(n)) => Some(n),

@@ -232,6 +232,25 @@ async fn media_over_20_mb_is_refused_while_reading() {
         .unwrap();
 }
 
+#[tokio::test]
+async fn a_slow_media_source_is_cut_off_in_total_time() {
+    let mock = MockServer::start().await;
+    let mut o = trusting_loopback(gemini_opts(&mock));
+    // The call's own timeout bounds the fetch when shorter than the 10 s default.
+    o.timeout = Some(Duration::from_millis(500));
+    let t = Instant::now();
+    let e = chat_with_image(
+        &o,
+        "gemini/gemini-x",
+        &format!("{}/files/trickle", mock.base_url()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.status, 400);
+    assert!(e.message.starts_with(GENERIC), "{}", e.message);
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+}
+
 fn openai_opts(mock: &MockServer, key: &str) -> CallOptions {
     CallOptions {
         api_base: Some(format!("{}/v1", mock.base_url())),
