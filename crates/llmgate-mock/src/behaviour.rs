@@ -18,6 +18,9 @@ pub enum Behaviour {
     StreamDrop,
     /// Streams: normal chunks with this delay between them.
     StreamSlow(Duration),
+    /// 401 quoting the key it was sent, in full and abbreviated (`mock-echo-key`): what a
+    /// careless upstream does, for tests that the gateway masks it.
+    EchoKey,
 }
 
 impl Behaviour {
@@ -31,6 +34,9 @@ impl Behaviour {
         }
         if model == "mock-context-window" {
             return Behaviour::ContextWindow;
+        }
+        if model == "mock-echo-key" {
+            return Behaviour::EchoKey;
         }
         if model == "mock-stream-error" {
             return Behaviour::StreamError;
@@ -79,6 +85,7 @@ mod tests {
         );
         assert_eq!(Behaviour::of("mock-stream-error"), Behaviour::StreamError);
         assert_eq!(Behaviour::of("mock-stream-drop"), Behaviour::StreamDrop);
+        assert_eq!(Behaviour::of("mock-echo-key"), Behaviour::EchoKey);
         assert_eq!(
             Behaviour::of("mock-context-window"),
             Behaviour::ContextWindow

@@ -451,6 +451,14 @@ async fn generate(
     match Behaviour::of(model) {
         Behaviour::Error(code) => return error(code, &format!("mock error {code}")),
         Behaviour::ContextWindow => return error(400, "The input token count (1048577) exceeds the maximum number of tokens allowed (1048576)."),
+        Behaviour::EchoKey => {
+            let sent = h
+                .get("x-goog-api-key")
+                .or_else(|| h.get("authorization"))
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            return error(401, &format!("Invalid credential {sent:?} for this project."));
+        }
         Behaviour::Slow(d) => tokio::time::sleep(d).await,
         Behaviour::StreamError if !stream => return error(503, "The model is overloaded. Please try again later."),
         _ => {}
@@ -601,8 +609,64 @@ pub async fn gcs_object(Path((bucket, object)): Path<(String, String)>) -> Respo
     axum::Json(json!({"kind": "storage#object", "bucket": bucket, "name": object, "contentType": content_type})).into_response()
 }
 
-/// `GET /files/{name}`: a small file for URL-fetch tests; the content type carries a parameter.
-pub async fn file(Path(name): Path<String>) -> Response {
+/// `GET /files/{name}`: files for URL-fetch tests (recorded, so a test can see that no fetch
+/// happened). `big-{n}`: `n` bytes streamed without a declared length; `endless`: bytes until
+/// the client leaves (both count what they sent, `GET /_mock/served`); `trickle`: a byte every
+/// 50 ms, forever (a fetch must be bounded in total time); `redirect?to=URL`: a 302;
+/// `*.png`: a tiny PNG; anything else a page whose content type carries a parameter.
+pub async fn file(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    shared.record(|| recorded(&method, &uri, &headers, Value::Null));
+    if name == "redirect" {
+        let to = uri
+            .query()
+            .and_then(|q| q.strip_prefix("to="))
+            .map(percent_decode)
+            .unwrap_or_default();
+        let mut res = StatusCode::FOUND.into_response();
+        if let Ok(v) = HeaderValue::from_str(&to) {
+            res.headers_mut().insert("location", v);
+        }
+        return res;
+    }
+    if name == "trickle" {
+        let body = futures::stream::unfold((), |()| async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Some((Ok::<_, std::io::Error>(Bytes::from_static(b"x")), ()))
+        });
+        return Response::new(axum::body::Body::from_stream(body));
+    }
+    let size = match name.strip_prefix("big-").map(str::parse::<u64>) {
+        Some(Ok(n)) => Some(n),
+        _ if name == "endless" => Some(u64::MAX),
+        _ => None,
+    };
+    if let Some(size) = size {
+        const CHUNK: usize = 64 * 1024;
+        let body = futures::stream::unfold(0u64, move |sent| {
+            let shared = shared.clone();
+            async move {
+                if sent >= size {
+                    return None;
+                }
+                let n = (size - sent).min(CHUNK as u64) as usize;
+                shared.served(n);
+                Some((
+                    Ok::<_, std::io::Error>(Bytes::from(vec![0u8; n])),
+                    sent + n as u64,
+                ))
+            }
+        });
+        let mut res = Response::new(axum::body::Body::from_stream(body));
+        res.headers_mut()
+            .insert("content-type", HeaderValue::from_static("image/png"));
+        return res;
+    }
     let (ct, body): (&str, &[u8]) = if name.ends_with(".png") {
         ("image/png", b"\x89PNG\r\n\x1a\nmock")
     } else {
@@ -612,4 +676,28 @@ pub async fn file(Path(name): Path<String>) -> Response {
     res.headers_mut()
         .insert("content-type", HeaderValue::from_static(ct));
     res
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

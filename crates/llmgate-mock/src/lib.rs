@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     record: bool,
     requests: Mutex<Vec<RecordedRequest>>,
     cancelled: AtomicUsize,
+    /// Bytes of `/files/big-*` and `/files/endless` bodies handed to the connection.
+    served: AtomicUsize,
 }
 
 impl Shared {
@@ -58,6 +60,10 @@ impl Shared {
                 .unwrap_or_else(|e| e.into_inner())
                 .push(r);
         }
+    }
+
+    pub(crate) fn served(&self, n: usize) {
+        self.served.fetch_add(n, Ordering::SeqCst);
     }
 
     pub(crate) fn stream_cancelled(&self) {
@@ -115,6 +121,11 @@ impl MockServer {
     pub fn cancelled_streams(&self) -> usize {
         self.shared.cancelled.load(Ordering::SeqCst)
     }
+
+    /// Bytes of big or endless files sent so far (what a capped reader made the mock send).
+    pub fn served_bytes(&self) -> usize {
+        self.shared.served.load(Ordering::SeqCst)
+    }
 }
 
 /// Serves the mock on `listener` until the process ends (the `llmgate-mock` binary).
@@ -130,6 +141,10 @@ pub async fn serve(listener: tokio::net::TcpListener, record: bool) -> std::io::
 /// How many streams were dropped (client gone) before their last event.
 async fn cancelled_streams(State(shared): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({"cancelled": shared.cancelled.load(Ordering::SeqCst)}))
+}
+
+async fn served_bytes(State(shared): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"served": shared.served.load(Ordering::SeqCst)}))
 }
 
 async fn recorded_requests(State(shared): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
@@ -194,6 +209,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/service_account", get(service_account))
         .route("/_mock/cancelled", get(cancelled_streams))
+        .route("/_mock/served", get(served_bytes))
         .fallback(openai::not_found)
         .with_state(shared)
 }

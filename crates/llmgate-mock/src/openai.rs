@@ -157,6 +157,7 @@ async fn handle(
                 None,
             )
         }
+        Behaviour::EchoKey => return echo_key(&headers),
         Behaviour::Slow(d) => tokio::time::sleep(d).await,
         Behaviour::StreamError if !stream => return error(500, "mock stream failure", None, None),
         _ => {}
@@ -436,6 +437,30 @@ fn error(
             .insert("retry-after", HeaderValue::from_static("7"));
     }
     res
+}
+
+/// OpenAI's 401 for a wrong key, quoting it whole and then as OpenAI abbreviates it.
+fn echo_key(headers: &HeaderMap) -> Response {
+    let key = headers
+        .get("authorization")
+        .or_else(|| headers.get("api-key"))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v))
+        .unwrap_or("");
+    let short = match (key.get(..8), key.get(key.len().saturating_sub(4)..)) {
+        (Some(head), Some(tail)) if key.len() >= 12 => {
+            format!("{head}{}{tail}", "*".repeat(key.len() - 12))
+        }
+        _ => key.to_string(),
+    };
+    let message = format!(
+        "Incorrect API key provided: {key}. (You sent {short}.) You can find your API key at \
+         https://platform.openai.com/account/api-keys."
+    );
+    with_headers(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}),
+    )
 }
 
 /// Counts the stream as cancelled when it is dropped before its last event went out.

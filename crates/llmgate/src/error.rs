@@ -258,12 +258,114 @@ impl LlmError {
         LlmError::new(kind, msg).with_provider(provider)
     }
 
+    /// Masks `secrets` (the credentials the request carried) wherever the error would show
+    /// them to the client: message, `param`, `code`, the upstream's headers. An upstream that
+    /// quotes the key it was sent ("Incorrect API key provided: sk-...") must not hand the
+    /// deployment's key to whoever made the call.
+    pub fn redact(mut self, secrets: &[String]) -> Self {
+        if secrets.is_empty() {
+            return self;
+        }
+        let d = &mut *self.0;
+        if let Some(m) = mask_secrets(&d.message, secrets) {
+            d.message = m;
+        }
+        for v in [&mut d.param, &mut d.code].into_iter().flatten() {
+            redact_value(v, secrets);
+        }
+        for (_, v) in &mut d.headers {
+            if let Some(m) = mask_secrets(v, secrets) {
+                *v = m;
+            }
+        }
+        self
+    }
+
     pub fn timeout(provider: &str, secs: f64) -> Self {
         LlmError::new(
             ErrorKind::Timeout,
             format!("Request timed out after {secs} seconds."),
         )
         .with_provider(provider)
+    }
+}
+
+/// What a masked credential reads as.
+pub const REDACTED: &str = "[REDACTED]";
+/// A run this long that also occurs in a secret counts as (part of) the secret: catches the
+/// whole value and the prefixes/suffixes upstreams show (`sk-proj-ab****wxyz`).
+const MIN_SECRET_MATCH: usize = 8;
+
+/// `text` with every occurrence of a secret, or of any run of at least [`MIN_SECRET_MATCH`]
+/// bytes of one, replaced by [`REDACTED`] (the whole key-like token around it: the `****` and
+/// the visible tail of an abbreviated key go too); `None` when nothing matched. Secrets shorter
+/// than the run are masked only whole; shorter than 4 bytes, not at all (they would mask words).
+pub fn mask_secrets(text: &str, secrets: &[String]) -> Option<String> {
+    let t = text.as_bytes();
+    let mut marked = vec![false; t.len()];
+    let mut any = false;
+    for secret in secrets
+        .iter()
+        .map(String::as_bytes)
+        .filter(|s| s.len() >= 4)
+    {
+        let w = MIN_SECRET_MATCH.min(secret.len());
+        if t.len() < w {
+            continue;
+        }
+        let windows: std::collections::HashSet<&[u8]> = secret.windows(w).collect();
+        for i in 0..=t.len() - w {
+            if windows.contains(&t[i..i + w]) {
+                marked[i..i + w].iter_mut().for_each(|m| *m = true);
+                any = true;
+            }
+        }
+    }
+    if !any {
+        return None;
+    }
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"-_*".contains(&b);
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < t.len() {
+        if !marked[i] {
+            let Some(next) = (i..t.len()).find(|&j| marked[j]) else {
+                out.push_str(&text[i..]);
+                break;
+            };
+            let mut start = next;
+            while start > i && token(t[start - 1]) {
+                start -= 1;
+            }
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            out.push_str(&text[i..start]);
+            i = start;
+        }
+        let mut end = i;
+        while end < t.len() && (marked[end] || token(t[end])) {
+            end += 1;
+        }
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        out.push_str(REDACTED);
+        i = end;
+    }
+    Some(out)
+}
+
+fn redact_value(v: &mut Value, secrets: &[String]) {
+    match v {
+        Value::String(s) => {
+            if let Some(m) = mask_secrets(s, secrets) {
+                *s = m;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|v| redact_value(v, secrets)),
+        Value::Object(o) => o.values_mut().for_each(|v| redact_value(v, secrets)),
+        _ => {}
     }
 }
 
@@ -355,6 +457,40 @@ mod tests {
             e.to_string(),
             "litellm.RateLimitError: RateLimitError: Together_aiException - slow down"
         );
+    }
+
+    #[test]
+    fn credentials_are_masked_whole_and_in_part() {
+        let key = "sk-proj-abcdefghijklmnop1234wxyz".to_string();
+        let body = format!(
+            r#"{{"error":{{"message":"Incorrect API key provided: {key}. You sent sk-proj-ab**********wxyz; key tail mnop1234wxyz.","code":"invalid_api_key","param":"{key}"}}}}"#
+        );
+        let e = LlmError::from_upstream(
+            401,
+            vec![("x-echo".into(), key.clone())],
+            body.as_bytes(),
+            "openai",
+        )
+        .redact(std::slice::from_ref(&key));
+        assert_eq!(
+            e.message,
+            "Incorrect API key provided: [REDACTED]. You sent [REDACTED]; key tail [REDACTED]."
+        );
+        assert_eq!(e.param, Some(Value::String(REDACTED.into())));
+        assert_eq!(e.code, Some(Value::String("invalid_api_key".into())));
+        assert_eq!(e.headers[0].1, REDACTED);
+        assert!(!e.to_string().contains("abcdefgh"));
+        // Nothing matched, nothing changed; short runs of the key (< 8) stay.
+        assert_eq!(
+            mask_secrets("the key starts with sk-p", std::slice::from_ref(&key)),
+            None
+        );
+        // Short keys are masked whole only; multi-byte text around a match survives.
+        assert_eq!(
+            mask_secrets("clé «k3y9» refusée", &["k3y9".into()]).as_deref(),
+            Some("clé «[REDACTED]» refusée")
+        );
+        assert_eq!(mask_secrets("abc", &["abc".into()]), None);
     }
 
     #[test]

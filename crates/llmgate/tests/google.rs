@@ -180,6 +180,10 @@ async fn gemini_media_parts_and_mime_types() {
     // Storage metadata (for the extensionless gs:// object) comes from the mock, not Google.
     let mut o2 = o.clone();
     o2.extra.insert("gcs_api_base".into(), json!(base));
+    // The mock's files are on loopback over http: fetched only when allow-listed
+    // (`tests/security.rs` has the refusals).
+    o2.extra
+        .insert("media_url_allowlist".into(), json!(["127.0.0.1"]));
     chat(
         &o2,
         json!({"model": "gemini/gemini-x", "messages": [{"role": "user", "content": [

@@ -66,8 +66,9 @@ pub fn path_segment(name: &str, kind: SegmentKind) -> Result<&str, LlmError> {
     }
 }
 
-/// Sends a request; a non-2xx answer becomes the mapped error. `wait` bounds the time until the
-/// answer's headers (and, if `whole_body`, the whole answer).
+/// Sends a request; a non-2xx answer becomes the mapped error, with the credentials the
+/// request carried masked ([`LlmError::redact`]): the one place every upstream error passes.
+/// `wait` bounds the time until the answer's headers (and, if `whole_body`, the whole answer).
 pub async fn send(
     rb: reqwest::RequestBuilder,
     provider: &str,
@@ -78,21 +79,54 @@ pub async fn send(
         (Some(t), true) => rb.timeout(t),
         _ => rb,
     };
-    let fut = rb.send();
+    let (client, req) = rb.build_split();
+    let req = req.map_err(|e| LlmError::from_transport(&e, provider))?;
+    let secrets = credentials(&req);
+    let fut = client.execute(req);
     let res = match (wait, whole_body) {
         (Some(t), false) => tokio::time::timeout(t, fut)
             .await
             .map_err(|_| LlmError::timeout(provider, t.as_secs_f64()))?,
         _ => fut.await,
     };
-    let res = res.map_err(|e| LlmError::from_transport(&e, provider))?;
+    let res = res.map_err(|e| LlmError::from_transport(&e, provider).redact(&secrets))?;
     let status = res.status().as_u16();
     if (200..300).contains(&status) {
         return Ok(res);
     }
     let headers = header_pairs(res.headers());
     let body = res.bytes().await.unwrap_or_default();
-    Err(LlmError::from_upstream(status, headers, &body, provider))
+    Err(LlmError::from_upstream(status, headers, &body, provider).redact(&secrets))
+}
+
+/// The credentials a request carries: the `Authorization` value after its scheme, and any
+/// header or query parameter named like a key, token or secret (`x-api-key`, `api-key`,
+/// `x-goog-api-key`, `?key=`). This covers each deployment's `api_key` and Vertex's access token
+/// without the adapters having to name them.
+fn credentials(req: &reqwest::Request) -> Vec<String> {
+    let secret_name = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        ["key", "token", "secret", "signature"]
+            .iter()
+            .any(|w| n.contains(w))
+    };
+    let mut out: Vec<String> = Vec::new();
+    for (name, value) in req.headers() {
+        let Ok(v) = value.to_str() else { continue };
+        if matches!(name.as_str(), "authorization" | "proxy-authorization") {
+            out.push(v.split_once(' ').map_or(v, |(_, c)| c).trim().to_string());
+        } else if secret_name(name.as_str()) {
+            out.push(v.trim().to_string());
+        }
+    }
+    out.extend(
+        req.url()
+            .query_pairs()
+            .filter(|(k, _)| secret_name(k))
+            .map(|(_, v)| v.into_owned()),
+    );
+    out.retain(|s| !s.is_empty());
+    out
 }
 
 /// Reads a JSON body into `T`.

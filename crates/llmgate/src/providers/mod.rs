@@ -1,6 +1,7 @@
 //! Provider adapters behind one trait, and the `provider/model` resolution that picks one.
 
 pub mod anthropic;
+pub mod fetch;
 pub mod gemini;
 pub mod http;
 pub mod openai_compat;

@@ -1,14 +1,14 @@
 //! Images, audio, video and documents as Gemini parts: `inlineData` for data URLs and fetched
-//! http(s) URLs, `fileData` for `gs://` and Files-API URIs. The MIME type comes from `format`,
+//! http(s) URLs (under `providers/fetch.rs`'s SSRF rules), `fileData` for `gs://` and Files-API URIs. The MIME type comes from `format`,
 //! the data URL, the extension, or (for an extensionless `gs://` object) its storage metadata;
 //! parameters (`text/html; charset=utf-8`) are stripped to the bare type.
 
 use serde_json::{json, Value};
 
+use crate::providers::fetch;
 use crate::providers::http::{path_segment, SegmentKind};
 use crate::{CallOptions, LlmError};
 
-const MAX_FETCH: usize = 20 * 1024 * 1024;
 const DEFAULT_GCS_API: &str = "https://storage.googleapis.com";
 const FILES_API: &str = "https://generativelanguage.googleapis.com/v1beta/files/";
 
@@ -116,40 +116,31 @@ pub async fn part(url: &str, format: Option<&str>, cx: &MediaCx<'_>) -> Result<V
     )))
 }
 
-/// Gemini cannot fetch arbitrary URLs: download and inline, as LiteLLM does.
+/// Gemini cannot fetch arbitrary URLs: download and inline, as LiteLLM does, under the SSRF
+/// rules of [`fetch`](crate::providers::fetch).
 async fn fetch_inline(
     url: &str,
     explicit: Option<String>,
     cx: &MediaCx<'_>,
 ) -> Result<Value, LlmError> {
     use base64::Engine;
-    let mut rb = cx.http.get(url);
-    if let Some(t) = cx.opts.timeout {
-        rb = rb.timeout(t);
-    }
-    let res = rb
-        .send()
+    let limit = cx
+        .opts
+        .timeout
+        .map_or(fetch::TIMEOUT, |t| t.min(fetch::TIMEOUT));
+    let got = fetch::fetch(url, &fetch::Allowlist::from_opts(cx.opts), limit)
         .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| bad(format!("could not fetch {url}: {e}")))?;
-    let header_type = res
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+        .map_err(|e| e.into_llm().with_provider("gemini"))?;
+    let header_type = got
+        .content_type
+        .as_deref()
         .map(bare)
         .filter(|t| !t.is_empty() && t != "application/octet-stream");
-    let bytes = res
-        .bytes()
-        .await
-        .map_err(|e| bad(format!("could not fetch {url}: {e}")))?;
-    if bytes.len() > MAX_FETCH {
-        return Err(bad(format!("{url} is larger than {MAX_FETCH} bytes")));
-    }
     let mime = explicit
         .or(header_type)
         .or_else(|| mime_from_extension(url).map(str::to_string))
-        .ok_or_else(|| bad(format!("cannot tell the MIME type of {url}; set `format`")))?;
-    let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        .ok_or_else(|| bad("cannot tell the MIME type of the media URL; set `format`"))?;
+    let data = base64::engine::general_purpose::STANDARD.encode(&got.bytes);
     Ok(json!({"inlineData": {"mimeType": mime, "data": data}}))
 }
 
