@@ -506,7 +506,7 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     no("service_account_settings", "service accounts"),
     no("supported_db_objects", "database object types"),
     no("user_mcp_management_mode", "MCP gateway"),
-    no("max_request_size_mb", "request size limit"),
+    yes("max_request_size_mb", "request body limit, enforced while reading (413)"),
     no("max_response_size_mb", "response size limit"),
     no("proxy_budget_rescheduler_max_time", "budget reset jitter"),
     no("proxy_batch_polling_interval", "batches API"),
