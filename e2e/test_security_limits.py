@@ -120,7 +120,8 @@ def test_slowloris_is_closed_after_the_header_timeout(gw):
     finally:
         s.close()
     assert closed, "the slowloris connection was never closed"
-    assert HEADER_TIMEOUT * 0.8 <= elapsed <= HEADER_TIMEOUT + 2, elapsed
+    # Before the keep-alive could have closed it.
+    assert HEADER_TIMEOUT * 0.8 <= elapsed <= KEEP_ALIVE - 0.3, elapsed
 
 
 def test_slow_body_gets_408(gw):

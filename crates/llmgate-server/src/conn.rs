@@ -22,7 +22,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
 use crate::cli::Cli;
@@ -161,6 +161,14 @@ pub async fn serve(
     closing.closed().await;
 }
 
+/// Until `at`, or forever.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// One connection: hyper serves it; a watchdog closes it when no request is in flight and it is
 /// idle past `keep_alive`, or a request's headers take longer than `header_timeout`.
 async fn connection(
@@ -209,7 +217,9 @@ async fn connection(
                     conn.as_mut().graceful_shutdown();
                 }
             }
-            _ = tokio::time::sleep_until(check) => {
+            // A request ended or the next one's headers began: the deadline moved.
+            _ = activity.changed.notified() => {}
+            _ = sleep_until(check) => {
                 if activity.expired(&limits) {
                     // No request in flight: dropping the connection loses no answer.
                     break;
@@ -243,6 +253,8 @@ struct Activity {
     last_read: AtomicU64,
     /// The first byte received with no request in flight: the next request's headers began.
     headers_since: AtomicU64,
+    /// Wakes the watchdog when `in_flight` drops to 0 or `headers_since` is set.
+    changed: Notify,
 }
 
 impl Activity {
@@ -253,19 +265,20 @@ impl Activity {
             idle_since: AtomicU64::new(now),
             last_read: AtomicU64::new(now),
             headers_since: AtomicU64::new(NEVER),
+            changed: Notify::new(),
         }
     }
 
     fn read(&self) {
         let now = now_ms();
         self.last_read.store(now, Ordering::Relaxed);
-        if self.in_flight.load(Ordering::Relaxed) == 0 {
-            let _ = self.headers_since.compare_exchange(
-                NEVER,
-                now,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+        if self.in_flight.load(Ordering::Relaxed) == 0
+            && self
+                .headers_since
+                .compare_exchange(NEVER, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.changed.notify_one();
         }
     }
 
@@ -294,12 +307,10 @@ impl Activity {
         self.in_flight.load(Ordering::Relaxed) == 0 && now_ms() >= self.deadline_ms(limits)
     }
 
-    fn next_check(&self, limits: &Limits) -> Instant {
-        if self.in_flight.load(Ordering::Relaxed) > 0 {
-            // Looked at again when it may have become idle; a request's end is not signalled.
-            return Instant::now() + limits.keep_alive.min(limits.header_timeout);
-        }
-        at_ms(self.deadline_ms(limits).max(now_ms()) + 1)
+    /// When to look again; with a request in flight, only when it ends (`changed`).
+    fn next_check(&self, limits: &Limits) -> Option<Instant> {
+        (self.in_flight.load(Ordering::Relaxed) == 0)
+            .then(|| at_ms(self.deadline_ms(limits).max(now_ms()) + 1))
     }
 }
 
@@ -309,7 +320,9 @@ struct InFlight(Arc<Activity>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.idle_since.store(now_ms(), Ordering::Relaxed);
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if self.0.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.0.changed.notify_one();
+        }
     }
 }
 
