@@ -283,3 +283,21 @@ def test_memory_stays_bounded_under_oversized_bodies(gw):
     client = openai.OpenAI(base_url=f"{gw.base}/v1", api_key=MASTER, max_retries=0, timeout=10)
     r = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hello"}])
     assert r.choices[0].message.content == "Hello from mock"
+
+
+def test_expect_continue_over_the_limit_is_refused_before_the_body(gw):
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    try:
+        s.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {MASTER}\r\nContent-Type: application/json\r\n".encode()
+            + f"Content-Length: {100 << 20}\r\nExpect: 100-continue\r\n\r\n".encode()
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = s.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    finally:
+        s.close()
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]

@@ -112,7 +112,9 @@ pub fn raise_fd_limit() -> u64 {
             }
         }
     }
-    lim.rlim_cur as u64
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+    let limit = lim.rlim_cur as u64;
+    limit
 }
 
 /// Accepts while fewer than `max_connections` are open, serves each on its own task, and on
@@ -448,9 +450,15 @@ async fn guarded(
         .headers()
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    // A client waiting for `100 Continue` sends no body after a final answer: nothing to drain.
+    let drain = !req
+        .headers()
+        .get(hyper::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let (parts, body) = req.into_parts();
     let body = LimitedBody {
         inner: Some(body),
+        drain,
         left: limits.max_body,
         deadline: Box::pin(tokio::time::sleep(limits.body_timeout)),
         verdict: verdict.clone(),
@@ -480,6 +488,7 @@ async fn guarded(
 /// [`DRAIN_MAX`], within the deadline).
 struct LimitedBody {
     inner: Option<Incoming>,
+    drain: bool,
     left: usize,
     deadline: Pin<Box<Sleep>>,
     verdict: Arc<Verdict>,
@@ -547,7 +556,7 @@ impl HttpBody for LimitedBody {
 
 impl Drop for LimitedBody {
     fn drop(&mut self) {
-        if self.verdict.get() != Cut::TooLarge {
+        if !self.drain || self.verdict.get() != Cut::TooLarge {
             return;
         }
         let (Some(mut body), Ok(rt)) = (self.inner.take(), tokio::runtime::Handle::try_current())
