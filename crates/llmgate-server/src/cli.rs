@@ -35,6 +35,21 @@ pub struct Cli {
     /// Check the config and exit.
     #[arg(long = "validate_config", alias = "validate-config")]
     pub validate_config: bool,
+    /// Seconds an idle connection stays open (uvicorn's `timeout_keep_alive`; default 5).
+    #[arg(
+        long = "keepalive_timeout",
+        alias = "keepalive-timeout",
+        env = "KEEPALIVE_TIMEOUT"
+    )]
+    pub keepalive_timeout: Option<f64>,
+    /// Connections served at once; past it new ones wait to be accepted (default: half the
+    /// open-files limit).
+    #[arg(
+        long = "limit_concurrency",
+        alias = "limit-concurrency",
+        env = "LIMIT_CONCURRENCY"
+    )]
+    pub limit_concurrency: Option<usize>,
 }
 
 impl Cli {

@@ -13,6 +13,10 @@ pub enum GatewayError {
     Auth(String),
     /// A request we refuse before any upstream is involved.
     BadRequest(String),
+    /// A request body over `max_request_size_mb` (or a route's own cap): 413.
+    TooLarge(String),
+    /// A request body that did not arrive in time: 408.
+    SlowRequest(String),
     /// A model name with no deployment.
     UnknownModel {
         route: &'static str,
@@ -65,6 +69,8 @@ impl GatewayError {
             GatewayError::Llm(e) => e.status,
             GatewayError::Auth(_) => 401,
             GatewayError::BadRequest(_) | GatewayError::UnknownModel { .. } => 400,
+            GatewayError::TooLarge(_) => 413,
+            GatewayError::SlowRequest(_) => 408,
             GatewayError::NotFound(_) => 404,
             GatewayError::Internal(_) => 500,
             GatewayError::Forbidden { .. } => 403,
@@ -82,7 +88,11 @@ impl GatewayError {
             // LiteLLM does not pass the upstream's `param` on.
             GatewayError::Llm(e) => (e.to_string(), json!(e.kind.openai_type()), Value::Null),
             GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
-            GatewayError::BadRequest(m) => (m.clone(), json!("invalid_request_error"), Value::Null),
+            GatewayError::BadRequest(m)
+            | GatewayError::TooLarge(m)
+            | GatewayError::SlowRequest(m) => {
+                (m.clone(), json!("invalid_request_error"), Value::Null)
+            }
             GatewayError::UnknownModel { route, model } => {
                 // LiteLLM prints Python's `None` for a request without a model.
                 let model = if model.is_empty() {

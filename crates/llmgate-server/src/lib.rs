@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod conn;
 pub mod db_models;
 pub mod deployments;
 pub mod error;

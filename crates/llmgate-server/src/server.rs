@@ -193,6 +193,15 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         }
         (None, None) => {}
     }
+    let limits = crate::conn::Limits::new(&cli, &state.config, crate::conn::raise_fd_limit());
+    tracing::info!(
+        header_timeout_s = limits.header_timeout.as_secs_f64(),
+        body_timeout_s = limits.body_timeout.as_secs_f64(),
+        keepalive_timeout_s = limits.keep_alive.as_secs_f64(),
+        max_connections = limits.max_connections,
+        max_request_bytes = limits.max_body,
+        "connection limits"
+    );
     let addr = format!("{}:{}", cli.host, cli.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -214,18 +223,12 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         crate::governance::budgets::interval(&state.config),
     );
     let app = routes::router(state.clone());
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|err| StartError::Bind { addr, err });
+    crate::conn::serve(listener, app, limits, shutdown_signal()).await;
     // Pending spend reaches the database before the process ends.
     if let Some(w) = &state.gov.spend {
         w.flush().await;
     }
-    served
+    Ok(())
 }
 
 /// `general_settings.database_url`, `DATABASE_URL`, else an SQLite file next to the config

@@ -42,15 +42,60 @@ pub fn tokenizer_name(_model: &str) -> &'static str {
     "openai_tokenizer"
 }
 
+/// Longest stretch of text encoded at once. tiktoken's pre-tokeniser leaves a run without
+/// spaces (a 100 KB word, base64, a CJK paragraph) as one piece, and its BPE merge is quadratic
+/// in a piece's length: encoding stretches of at most this many bytes keeps counting linear.
+const MAX_STRETCH: usize = 512;
+
+/// Tokens of `text`, encoded stretch by stretch (see [`stretches`]).
+fn count_with(bpe: &CoreBPE, text: &str) -> usize {
+    stretches(text)
+        .map(|s| bpe.encode_with_special_tokens(s).len())
+        .sum()
+}
+
+/// `text` cut into stretches of at most [`MAX_STRETCH`] bytes, each cut just before a space
+/// that follows a non-space where there is one: tiktoken's pieces start there too, so the count
+/// is the whole text's.
+/// A run of more than `MAX_STRETCH` bytes without a space is cut at a character boundary, where
+/// the count is an approximation (a token or so per cut, i.e. per 512 bytes of such a run).
+fn stretches(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = rest.len().min(MAX_STRETCH);
+        if end < rest.len() {
+            while !rest.is_char_boundary(end) {
+                end -= 1;
+            }
+            let head = &rest[..end];
+            let word_start = head.rmatch_indices(' ').map(|(i, _)| i).find(|&i| {
+                head[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| !c.is_whitespace())
+            });
+            if let Some(i) = word_start {
+                end = i;
+            }
+        }
+        let (head, tail) = rest.split_at(end);
+        rest = tail;
+        Some(head)
+    })
+}
+
 /// Tokens of plain text (a prompt).
 pub fn count_text(model: &str, text: &str) -> usize {
-    encoding(model).encode_with_special_tokens(text).len()
+    count_with(encoding(model), text)
 }
 
 /// Tokens of a chat conversation, including the per-message overhead.
 pub fn count_messages(model: &str, messages: &[Value]) -> usize {
     let bpe = encoding(model);
-    let text = |s: &str| bpe.encode_with_special_tokens(s).len();
+    let text = |s: &str| count_with(bpe, s);
     let mut total = REPLY_PRIMING;
     for msg in messages {
         total += TOKENS_PER_MESSAGE;
@@ -114,6 +159,28 @@ mod tests {
         ];
         let n = count_messages("gpt-4o", &msgs);
         assert!(n > 85 + 2 * TOKENS_PER_MESSAGE + REPLY_PRIMING, "{n}");
+    }
+
+    #[test]
+    fn long_text_counts_as_a_whole_and_fast() {
+        let prose = "The quick brown fox jumps over the lazy dog.\n  Then it   rests. ".repeat(200);
+        for m in ["gpt-4o", "gpt-4"] {
+            let whole = encoding(m).encode_with_special_tokens(&prose).len();
+            assert_eq!(count_text(m, &prose), whole, "{m}");
+        }
+        // One 100 KB word (quadratic for tiktoken alone): linear here, close to the real count.
+        let word = "a".repeat(100_000);
+        let t = std::time::Instant::now();
+        let n = count_text("gpt-4o", &word);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!((10_000..=25_000).contains(&n), "{n}");
+        let cjk = "漢字".repeat(30_000);
+        assert!(stretches(&cjk).all(|s| s.len() <= MAX_STRETCH));
+        assert_eq!(stretches(&cjk).map(str::len).sum::<usize>(), cjk.len());
     }
 
     #[test]

@@ -162,6 +162,9 @@ pub const LITELLM_PARAMS: &[Row] = &[
     yes("output_cost_per_token", "price override"),
     yes("drop_params", "drop unsupported params"),
     yes("custom_llm_provider", "picks the adapter"),
+    // llmgate's own: hosts/CIDRs whose media URLs may be fetched over http or privately.
+    yes("media_url_allowlist", "trusted media sources (llmgate)"),
+    yes("gcs_api_base", "Cloud Storage endpoint for gs:// media (llmgate)"),
     yes("vertex_project", "Vertex AI"),
     yes("vertex_ai_project", "Vertex AI"),
     yes("vertex_location", "Vertex AI"),
@@ -506,7 +509,7 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     no("service_account_settings", "service accounts"),
     no("supported_db_objects", "database object types"),
     no("user_mcp_management_mode", "MCP gateway"),
-    no("max_request_size_mb", "request size limit"),
+    yes("max_request_size_mb", "request body limit, enforced while reading (413)"),
     no("max_response_size_mb", "response size limit"),
     no("proxy_budget_rescheduler_max_time", "budget reset jitter"),
     no("proxy_batch_polling_interval", "batches API"),

@@ -198,6 +198,8 @@ async fn handle<E: Endpoint>(
         Ok(r) => r,
         Err(e) => return error_response(e, None),
     };
+    // Parsed: the raw bytes need not outlive the call (a large body would be held twice).
+    drop(body);
     let admission = match admit(&state.gov, &state.deployments(), &auth, ask).await {
         Ok(a) => a,
         Err(e) => return error_response(e, None),

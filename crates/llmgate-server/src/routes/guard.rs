@@ -69,7 +69,8 @@ pub async fn admin_input(req: Request, next: Next) -> Response {
         return refused(&format!("query parameter {param}")).into_response();
     }
     let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, super::MAX_BODY).await {
+    // The listener (`conn.rs`) already bounds every body to `max_request_size_mb`.
+    let bytes = match to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(e) => {
             return GatewayError::BadRequest(format!("cannot read the request body: {e}"))

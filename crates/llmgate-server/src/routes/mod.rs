@@ -20,9 +20,6 @@ use axum::{middleware, Router};
 use crate::auth::require_key;
 use crate::state::AppState;
 
-/// Requests with inline images or files can be large; LiteLLM sets no limit of its own.
-pub(crate) const MAX_BODY: usize = 100 * 1024 * 1024;
-
 pub fn router(state: AppState) -> Router {
     use endpoint::{serve, serve_for_model};
     type Chat = llmgate::ChatCompletionRequest;
@@ -142,7 +139,8 @@ pub fn router(state: AppState) -> Router {
     authed
         .merge(open)
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // The listener limits bodies (`max_request_size_mb`) while they are read: `conn.rs`.
+        .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 

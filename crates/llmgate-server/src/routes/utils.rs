@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::sync::OnceLock;
+use tokio::sync::Semaphore;
 
 use super::proxy::parse_body;
 use crate::error::GatewayError;
@@ -23,7 +25,34 @@ struct TokenCountRequest {
     call_endpoint: bool,
 }
 
+/// Largest body `/utils/token_counter` counts: about a million tokens of text, a few seconds
+/// of one core at most.
+const MAX_COUNT_BYTES: usize = 4 << 20;
+
+/// Tokenising is CPU work: it runs on blocking threads, at most this many at once, so the
+/// async workers keep a core to serve every other request.
+fn counting_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Semaphore::new((cores - 1).max(1))
+    })
+}
+
+/// Runs `count` off the async workers (see [`counting_slots`]).
+async fn count_off_workers(count: impl FnOnce() -> usize + Send + 'static) -> Option<usize> {
+    let _slot = counting_slots().acquire().await.ok()?;
+    tokio::task::spawn_blocking(count).await.ok()
+}
+
 pub async fn token_counter(State(state): State<AppState>, body: Bytes) -> Response {
+    if body.len() > MAX_COUNT_BYTES {
+        return GatewayError::TooLarge(format!(
+            "token_counter input is {} bytes; at most {MAX_COUNT_BYTES} bytes are counted",
+            body.len()
+        ))
+        .into_response();
+    }
     let req: TokenCountRequest = match parse_body(&body) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
@@ -56,13 +85,22 @@ pub async fn token_counter(State(state): State<AppState>, body: Bytes) -> Respon
         .next()
         .unwrap_or(&model_used)
         .to_string();
-    let total = match (&req.messages, &req.prompt) {
-        (Some(msgs), _) => llmgate::tokens::count_messages(&bare, msgs),
-        (None, Some(p)) => llmgate::tokens::count_text(&bare, p),
+    let counted = match (req.messages, req.prompt) {
+        (Some(msgs), _) => {
+            let bare = bare.clone();
+            count_off_workers(move || llmgate::tokens::count_messages(&bare, &msgs)).await
+        }
+        (None, Some(p)) => {
+            let bare = bare.clone();
+            count_off_workers(move || llmgate::tokens::count_text(&bare, &p)).await
+        }
         (None, None) => {
             return GatewayError::BadRequest("Either messages or prompt must be provided".into())
                 .into_response()
         }
+    };
+    let Some(total) = counted else {
+        return GatewayError::Internal("token counting failed".into()).into_response();
     };
     Json(json!({
         "total_tokens": total,
