@@ -92,6 +92,9 @@ pub async fn send(
     let res = res.map_err(|e| LlmError::from_transport(&e, provider).redact(&secrets))?;
     let status = res.status().as_u16();
     if (200..300).contains(&status) {
+        // A stream's error events are masked too (`sse_events`).
+        let mut res = res;
+        res.extensions_mut().insert(Credentials(secrets));
         return Ok(res);
     }
     let headers = header_pairs(res.headers());
@@ -151,11 +154,32 @@ pub async fn json<T: DeserializeOwned>(
 }
 
 /// The body as SSE events, decoded as bytes arrive. `idle` bounds the silence between chunks.
+/// The credentials a request carried, kept on its response for the stream's error events.
+#[derive(Clone)]
+struct Credentials(Vec<String>);
+
+/// An upstream's error event may quote the key it was sent: masked like its error answers.
+/// Only events that mention an error are scanned, so content costs nothing.
+fn masked(mut ev: SseEvent, secrets: &[String]) -> SseEvent {
+    if !secrets.is_empty() && ev.data.contains("error") {
+        if let Some(m) = crate::error::mask_secrets(&ev.data, secrets) {
+            ev.data = m;
+        }
+    }
+    ev
+}
+
 pub fn sse_events(
     res: reqwest::Response,
     provider: &'static str,
     idle: Option<Duration>,
 ) -> impl Stream<Item = Result<SseEvent, LlmError>> + Send {
+    let secrets: std::sync::Arc<[String]> = res
+        .extensions()
+        .get::<Credentials>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default()
+        .into();
     let body = res.bytes_stream();
     futures::stream::unfold(
         (
@@ -164,37 +188,40 @@ pub fn sse_events(
             std::collections::VecDeque::new(),
             false,
         ),
-        move |(mut body, mut dec, mut pending, mut done)| async move {
-            loop {
-                if let Some(ev) = pending.pop_front() {
-                    return Some((Ok(ev), (body, dec, pending, done)));
-                }
-                if done {
-                    return None;
-                }
-                let next = match idle {
-                    Some(t) => match tokio::time::timeout(t, body.next()).await {
-                        Ok(n) => n,
-                        Err(_) => {
-                            done = true;
-                            let e = LlmError::timeout(provider, t.as_secs_f64());
-                            return Some((Err(e), (body, dec, pending, done)));
-                        }
-                    },
-                    None => body.next().await,
-                };
-                match next {
-                    Some(Ok(bytes)) => pending.extend(dec.feed(&bytes)),
-                    Some(Err(e)) => {
-                        done = true;
-                        return Some((
-                            Err(LlmError::from_transport(&e, provider)),
-                            (body, dec, pending, done),
-                        ));
+        move |(mut body, mut dec, mut pending, mut done)| {
+            let secrets = secrets.clone();
+            async move {
+                loop {
+                    if let Some(ev) = pending.pop_front() {
+                        return Some((Ok(masked(ev, &secrets)), (body, dec, pending, done)));
                     }
-                    None => {
-                        done = true;
-                        pending.extend(dec.finish());
+                    if done {
+                        return None;
+                    }
+                    let next = match idle {
+                        Some(t) => match tokio::time::timeout(t, body.next()).await {
+                            Ok(n) => n,
+                            Err(_) => {
+                                done = true;
+                                let e = LlmError::timeout(provider, t.as_secs_f64());
+                                return Some((Err(e), (body, dec, pending, done)));
+                            }
+                        },
+                        None => body.next().await,
+                    };
+                    match next {
+                        Some(Ok(bytes)) => pending.extend(dec.feed(&bytes)),
+                        Some(Err(e)) => {
+                            done = true;
+                            return Some((
+                                Err(LlmError::from_transport(&e, provider)),
+                                (body, dec, pending, done),
+                            ));
+                        }
+                        None => {
+                            done = true;
+                            pending.extend(dec.finish());
+                        }
                     }
                 }
             }
@@ -262,6 +289,23 @@ pub fn translated_stream(
 mod tests {
     use super::*;
     use SegmentKind::{Aws, Resource, Segment};
+
+    #[test]
+    fn stream_error_events_do_not_quote_the_key() {
+        let key = vec!["sk-live-0123456789abcdef".to_string()];
+        let ev = |data: &str| SseEvent {
+            event: None,
+            data: data.into(),
+        };
+        let e = masked(
+            ev(r#"{"error": {"message": "Incorrect API key provided: sk-live-0123456789abcdef"}}"#),
+            &key,
+        );
+        assert!(!e.data.contains("0123456789"), "{}", e.data);
+        // Content is passed as it is.
+        let c = masked(ev(r#"{"choices": [{"delta": {"content": "hi"}}]}"#), &key);
+        assert_eq!(c.data, r#"{"choices": [{"delta": {"content": "hi"}}]}"#);
+    }
 
     #[test]
     fn path_segments_allow_real_names_and_refuse_the_rest() {
