@@ -108,7 +108,7 @@ def test_database_outage_degrades_the_request_path(mock, tmp_path):
             bad.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
         assert e.value.status_code in (401, 503) and time.time() - t0 < 15
         status, _ = admin(gw, "GET", f"/key/info?key={k['key']}")  # served from memory or a clean 5xx
-        assert status in (200, 500, 503)
+        assert status in (200, 503)
         time.sleep(2.5)  # batches fail meanwhile and are kept
 
         proxy.restore()

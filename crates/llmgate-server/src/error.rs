@@ -58,6 +58,9 @@ impl GatewayError {
         if e.is_refusal() {
             tracing::warn!(error = %e, "the database refused a value of a request");
             GatewayError::BadRequest("the database refused a value of this request".into())
+        } else if e.is_unavailable() {
+            tracing::warn!(error = %e, "the database is unavailable");
+            GatewayError::Unavailable("the database is unavailable; try again shortly".into())
         } else {
             tracing::error!(error = %e, "database error");
             GatewayError::Internal("the database could not complete the request".into())

@@ -47,6 +47,22 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the database refused what was sent (a value, a constraint, a size limit),
     /// which sending it again cannot change; not an outage, a timeout or a lock conflict.
+    /// The database could not be reached or did not answer in time (an outage, not a fault of
+    /// the request).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    }
+
     pub fn is_refusal(&self) -> bool {
         let StoreError::Db(e) = self else {
             return false;
