@@ -131,3 +131,32 @@ async fn mock_response_needs_no_upstream() {
         "canned"
     );
 }
+
+/// Property order steers what a model writes first (`reasoning` before `answer`): a schema
+/// reaches the provider in the client's order, not sorted.
+#[tokio::test]
+async fn schemas_keep_the_clients_key_order() {
+    let mock = MockServer::start().await;
+    let req: ChatCompletionRequest = serde_json::from_str(
+        r#"{"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema":
+              {"type": "object", "properties": {"reasoning": {"type": "string"},
+               "answer": {"type": "string"}, "confidence": {"type": "number"}}}}},
+            "tools": [{"type": "function", "function": {"name": "f", "parameters":
+              {"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "string"}}}}}]}"#,
+    )
+    .unwrap();
+    Client::shared().chat(req, &opts(&mock)).await.unwrap();
+    let sent = mock.last_request().unwrap().body;
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(
+        keys(&sent["response_format"]["json_schema"]["schema"]["properties"]),
+        ["reasoning", "answer", "confidence"]
+    );
+    assert_eq!(
+        keys(&sent["tools"][0]["function"]["parameters"]["properties"]),
+        ["zeta", "alpha"]
+    );
+}

@@ -857,8 +857,9 @@ fn ignored_settings_of_the_full_config() {
             "model_list[0].model_info.base_model",
             "model_list[1].litellm_params.tpm",
             "model_list[2].litellm_params.use_in_pass_through",
-            "litellm_settings.cache",
+            // In the file's order (maps keep it).
             "litellm_settings.callbacks: prometheus",
+            "litellm_settings.cache",
             "general_settings.alerting: slack",
             "router_settings.allowed_fails",
             "router_settings.cooldown_time",
