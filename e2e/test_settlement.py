@@ -22,6 +22,7 @@ def config(mock):
         ("drop", "openai/mock-stream-drop", ""),
         ("gpt-4o", "openai/gpt-4o", ""),
         ("slow-answer", "openai/mock-slow-1000", ""),
+        ("usage-on-finish", "openai/mock-usage-on-finish", ""),
         ("open-base", "openai/gpt-4o", "      configurable_clientside_auth_params: [\"api_base\"]\n"),
     ]:
         out += (f"  - model_name: {name}\n    litellm_params:\n      model: {model}\n"
@@ -151,3 +152,21 @@ def test_client_side_api_base_is_refused_unless_allowed(gw, mock):
     r = admin_client.chat.completions.create(model="gpt-4o", messages=msg,
                                              extra_body={"api_base": f"{mock.base}/v1"})
     assert r.choices[0].message.content == "Hello from mock"
+
+
+def test_usage_on_the_finish_chunk_keeps_the_finish_and_prices_the_call(gw):
+    key = new_key(gw)
+    client = openai.OpenAI(base_url=gw.base, api_key=key, max_retries=0)
+    chunks = list(client.chat.completions.create(
+        model="usage-on-finish", messages=[{"role": "user", "content": "Hi"}], stream=True))
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finishes == ["stop"], "the finish chunk reached the client"
+    assert all(c.usage is None for c in chunks), "usage it did not ask for is left out"
+    [log] = logs_of(gw, key)
+    assert log["status"] == "success"
+    assert (log["prompt_tokens"], log["completion_tokens"]) == (10, 5)
+    # A client that asked for usage gets it on that same chunk.
+    chunks = list(client.chat.completions.create(
+        model="usage-on-finish", messages=[{"role": "user", "content": "Hi"}], stream=True,
+        stream_options={"include_usage": True}))
+    assert [c.usage.total_tokens for c in chunks if c.usage] == [15]

@@ -16,6 +16,8 @@ pub enum Behaviour {
     StreamError,
     /// Streams: three content chunks, then the connection is cut (no error event, no end).
     StreamDrop,
+    /// Streams: `usage` on the finish chunk itself, no separate usage chunk (as Mistral does).
+    UsageOnFinish,
     /// Streams: normal chunks with this delay between them.
     StreamSlow(Duration),
     /// 401 quoting the key it was sent, in full and abbreviated (`mock-echo-key`): what a
@@ -43,6 +45,9 @@ impl Behaviour {
         }
         if model == "mock-stream-drop" {
             return Behaviour::StreamDrop;
+        }
+        if model == "mock-usage-on-finish" {
+            return Behaviour::UsageOnFinish;
         }
         if let Some(d) = model.strip_prefix("mock-stream-slow-").and_then(ms) {
             return Behaviour::StreamSlow(d);

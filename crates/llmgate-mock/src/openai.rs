@@ -312,6 +312,18 @@ fn chat_events(model: &str, req: &Value, tool: Option<&str>) -> Vec<String> {
             "stop"
         }
     };
+    if Behaviour::of(model) == Behaviour::UsageOnFinish && include_usage(req) {
+        let mut last: Value = serde_json::from_str(
+            chunk(model, json!({}), Some(finish))
+                .trim_start_matches("data: ")
+                .trim_end(),
+        )
+        .unwrap_or_default();
+        last["usage"] = usage();
+        ev.push(format!("data: {last}\n\n"));
+        ev.push("data: [DONE]\n\n".to_string());
+        return ev;
+    }
     ev.push(chunk(model, json!({}), Some(finish)));
     done_events(("chatcmpl-mock", "chat.completion.chunk"), model, req, ev)
 }

@@ -148,9 +148,8 @@ async fn schemas_keep_the_clients_key_order() {
     .unwrap();
     Client::shared().chat(req, &opts(&mock)).await.unwrap();
     let sent = mock.last_request().unwrap().body;
-    let keys = |v: &serde_json::Value| -> Vec<String> {
-        v.as_object().unwrap().keys().cloned().collect()
-    };
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(
         keys(&sent["response_format"]["json_schema"]["schema"]["properties"]),
         ["reasoning", "answer", "confidence"]

@@ -75,6 +75,8 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     fn chunk_has_choices(_chunk: &Self::Chunk) -> bool {
         true
     }
+    /// Removes a chunk's `usage` (asked for only to price the call).
+    fn strip_usage(_chunk: &mut Self::Chunk) {}
     /// The text and tool arguments a chunk sends the client.
     fn chunk_text(_chunk: &Self::Chunk, _out: &mut dyn FnMut(&str)) {}
     /// The request's prompt tokens, for a call that ends without the upstream's usage.
@@ -356,8 +358,12 @@ impl<E: Endpoint> StreamTap<E::Chunk> for Tap<E> {
             return true;
         };
         if E::chunk_has_choices(c) {
-            // Running usage on a content chunk: kept until the end.
+            // Usage on a content or finish chunk (Mistral puts it on the finish): kept for the
+            // settlement; the chunk goes on, without the usage the client did not ask for.
             self.settle.saw_usage(u);
+            if !self.client_wants_usage {
+                E::strip_usage(c);
+            }
             return true;
         }
         // The closing usage chunk: the call is complete and priced.
@@ -443,6 +449,9 @@ impl Endpoint for ChatCompletionRequest {
     }
     fn chunk_has_choices(c: &Self::Chunk) -> bool {
         !c.choices.is_empty()
+    }
+    fn strip_usage(c: &mut Self::Chunk) {
+        c.usage = None;
     }
     fn chunk_text(c: &Self::Chunk, out: &mut dyn FnMut(&str)) {
         for choice in &c.choices {
@@ -533,6 +542,9 @@ impl Endpoint for CompletionRequest {
     }
     fn chunk_has_choices(c: &Self::Chunk) -> bool {
         !c.choices.is_empty()
+    }
+    fn strip_usage(c: &mut Self::Chunk) {
+        c.usage = None;
     }
     fn chunk_text(c: &Self::Chunk, out: &mut dyn FnMut(&str)) {
         for choice in &c.choices {
