@@ -46,6 +46,7 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
 
     fn model_mut(&mut self) -> &mut String;
     fn extra_mut(&mut self) -> &mut Map<String, Value>;
+    fn extra(&self) -> &Map<String, Value>;
     /// A required field is missing: LiteLLM's message for it.
     fn missing_field(&self) -> Option<&'static str>;
     fn is_stream(&self) -> bool;
@@ -298,15 +299,10 @@ fn parse<E: Endpoint>(
         return Err(GatewayError::BadRequest(msg.into()));
     }
     let model = std::mem::take(req.model_mut());
-    let metadata = req.metadata().cloned();
-    let client = proxy::client_side(
-        state,
-        // An admin's key, not merely auth being off: with no master key, anyone could send one.
-        auth.is_master || auth.is_proxy_admin,
-        &model,
-        metadata.as_ref(),
-        req.extra_mut(),
-    )?;
+    // An admin's key, not merely auth being off: with no master key, anyone could send one.
+    let allowed = proxy::client_side_allowed(state, auth.is_master || auth.is_proxy_admin);
+    proxy::check_nested_client_side(allowed, req.metadata(), req.extra())?;
+    let client = proxy::client_side(state, allowed, &model, req.extra_mut())?;
     // Read before the proxy-only fields (`metadata` among them) are stripped.
     let ask = Ask {
         tags: req.tags(),
@@ -408,6 +404,9 @@ impl Endpoint for ChatCompletionRequest {
     fn extra_mut(&mut self) -> &mut Map<String, Value> {
         &mut self.extra
     }
+    fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
     fn missing_field(&self) -> Option<&'static str> {
         self.messages
             .is_empty()
@@ -503,6 +502,9 @@ impl Endpoint for CompletionRequest {
     fn extra_mut(&mut self) -> &mut Map<String, Value> {
         &mut self.extra
     }
+    fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
     fn missing_field(&self) -> Option<&'static str> {
         self.prompt
             .is_null()
@@ -587,6 +589,9 @@ impl Endpoint for EmbeddingRequest {
     }
     fn extra_mut(&mut self) -> &mut Map<String, Value> {
         &mut self.extra
+    }
+    fn extra(&self) -> &Map<String, Value> {
+        &self.extra
     }
     fn missing_field(&self) -> Option<&'static str> {
         self.input.is_null().then_some("input is a required field")

@@ -67,37 +67,52 @@ pub struct ClientSide {
     pub api_key: Option<String>,
 }
 
-/// Checks the client-side params of a request for `group` and takes them out of `extra`.
-pub fn client_side(
-    state: &AppState,
-    is_admin: bool,
-    group: &str,
-    metadata: Option<&Value>,
-    extra: &mut Map<String, Value>,
-) -> Result<ClientSide, GatewayError> {
-    let mut out = ClientSide::default();
-    let proxy_wide = is_admin
+/// Whether the caller may send client-side params at all (an admin, or proxy-wide opt-in).
+pub fn client_side_allowed(state: &AppState, is_admin: bool) -> bool {
+    is_admin
         || state
             .config
             .general_settings
-            .flag("allow_client_side_credentials");
+            .flag("allow_client_side_credentials")
+}
+
+/// Refuses client-side params inside a request's metadata (never honoured there) unless the
+/// caller may send them at all.
+pub fn check_nested_client_side(
+    allowed: bool,
+    metadata: Option<&Value>,
+    extra: &Map<String, Value>,
+) -> Result<(), GatewayError> {
+    if allowed {
+        return Ok(());
+    }
     let nested = ["metadata", "litellm_metadata"]
         .iter()
         .filter_map(|k| extra.get(*k))
         .chain(metadata)
         .filter_map(Value::as_object)
         .flat_map(|m| m.keys());
-    if let Some(p) = nested
+    match nested
         .map(String::as_str)
         .find(|k| CLIENT_SIDE_PARAMS.contains(k))
     {
-        if !proxy_wide {
-            return Err(rejected(p));
-        }
+        Some(p) => Err(rejected(p)),
+        None => Ok(()),
     }
+}
+
+/// Checks the top-level client-side params of a request for `group` and takes them out of
+/// `extra`.
+pub fn client_side(
+    state: &AppState,
+    allowed: bool,
+    group: &str,
+    extra: &mut Map<String, Value>,
+) -> Result<ClientSide, GatewayError> {
+    let mut out = ClientSide::default();
     for p in CLIENT_SIDE_PARAMS {
         let Some(v) = extra.remove(*p) else { continue };
-        if !proxy_wide && !deployment_allows(state, group, p) {
+        if !allowed && !deployment_allows(state, group, p) {
             return Err(rejected(p));
         }
         if matches!(*p, "api_base" | "base_url") {
