@@ -1,5 +1,6 @@
 //! The OpenAI wire protocol, spoken by OpenAI and by every vendor in [`table`].
 
+mod mistral;
 pub mod table;
 
 use async_trait::async_trait;
@@ -17,7 +18,7 @@ use super::{Ctx, Provider};
 use crate::response::Response;
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, ErrorKind, LlmError};
-use table::{CompatSpec, Style};
+use table::{CompatSpec, Quirks, Style};
 
 const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
 
@@ -111,12 +112,37 @@ impl OpenAiCompat {
 
     /// The request as the upstream gets it: unsupported params refused or dropped, renames done.
     fn body<T: Serialize>(&self, req: &T, opts: &CallOptions) -> Result<Value, LlmError> {
+        self.build(req, opts, false)
+    }
+
+    /// A chat request, where a vendor's [`Quirks`] apply (its other endpoints are plain OpenAI).
+    fn chat_body(
+        &self,
+        req: &ChatCompletionRequest,
+        opts: &CallOptions,
+    ) -> Result<Value, LlmError> {
+        self.build(req, opts, true)
+    }
+
+    fn build<T: Serialize>(
+        &self,
+        req: &T,
+        opts: &CallOptions,
+        chat: bool,
+    ) -> Result<Value, LlmError> {
         let mut v = serde_json::to_value(req)
             .map_err(|e| LlmError::bad_request(format!("invalid request: {e}")))?;
         let Some(map) = v.as_object_mut() else {
             return Ok(v);
         };
+        let quirks = if chat { self.spec.quirks } else { Quirks::None };
+        if quirks == Quirks::Mistral {
+            mistral::before_check(map);
+        }
         self.check_params(map, opts)?;
+        if quirks == Quirks::Mistral {
+            mistral::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
+        }
         if self.spec.max_tokens_only {
             if let Some(m) = map.remove("max_completion_tokens") {
                 map.entry("max_tokens").or_insert(m);
@@ -168,11 +194,25 @@ impl OpenAiCompat {
         model: &str,
         path: &str,
         body: Value,
+        fix: Fix,
     ) -> Result<Response<T>, LlmError> {
         let rb = self.request(cx, model, path, &body)?;
         let res = send(rb, self.spec.name, cx.opts.timeout, true).await?;
         let headers = header_pairs(res.headers());
-        let body = json(res, self.spec.name).await?;
+        let body = match fix {
+            None => json(res, self.spec.name).await?,
+            Some(fix) => {
+                let mut v: Value = json(res, self.spec.name).await?;
+                fix(&mut v);
+                serde_json::from_value(v).map_err(|e| {
+                    LlmError::new(
+                        ErrorKind::InternalServer,
+                        format!("could not parse the upstream answer: {e}"),
+                    )
+                    .with_provider(self.spec.name)
+                })?
+            }
+        };
         Ok(Response {
             body,
             headers,
@@ -187,6 +227,7 @@ impl OpenAiCompat {
         model: &str,
         path: &str,
         body: Value,
+        fix: Fix,
     ) -> Result<
         Response<std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, LlmError>> + Send>>>,
         LlmError,
@@ -206,7 +247,7 @@ impl OpenAiCompat {
                 futures::future::ready(match ev {
                     Err(e) => Some(Err(e)),
                     Ok(e) if e.data.trim().is_empty() => None,
-                    Ok(e) => Some(decode_event::<T>(&e.data, provider)),
+                    Ok(e) => Some(decode_event::<T>(&e.data, provider, fix)),
                 })
             });
         Ok(Response {
@@ -217,9 +258,28 @@ impl OpenAiCompat {
     }
 }
 
+/// A vendor's rewrite of an answer or a stream chunk, before it is decoded.
+type Fix = Option<fn(&mut Value)>;
+
+impl Quirks {
+    fn answer(self) -> Fix {
+        match self {
+            Quirks::None => None,
+            Quirks::Mistral => Some(mistral::answer),
+        }
+    }
+
+    fn chunk(self) -> Fix {
+        match self {
+            Quirks::None => None,
+            Quirks::Mistral => Some(mistral::chunk),
+        }
+    }
+}
+
 /// One stream event: a chunk, or an error object sent mid-stream.
-fn decode_event<T: DeserializeOwned>(data: &str, provider: &str) -> Result<T, LlmError> {
-    let v: Value = serde_json::from_str(data).map_err(|e| {
+fn decode_event<T: DeserializeOwned>(data: &str, provider: &str, fix: Fix) -> Result<T, LlmError> {
+    let mut v: Value = serde_json::from_str(data).map_err(|e| {
         LlmError::new(
             ErrorKind::InternalServer,
             format!("could not parse a stream chunk: {e}: {data}"),
@@ -238,6 +298,9 @@ fn decode_event<T: DeserializeOwned>(data: &str, provider: &str) -> Result<T, Ll
             data.as_bytes(),
             provider,
         ));
+    }
+    if let Some(fix) = fix {
+        fix(&mut v);
     }
     serde_json::from_value(v).map_err(|e| {
         LlmError::new(
@@ -263,8 +326,15 @@ impl Provider for OpenAiCompat {
         cx: &Ctx<'_>,
         req: ChatCompletionRequest,
     ) -> Result<Response<ChatCompletionResponse>, LlmError> {
-        let body = self.body(&req, cx.opts)?;
-        self.call(cx, &req.model, "chat/completions", body).await
+        let body = self.chat_body(&req, cx.opts)?;
+        self.call(
+            cx,
+            &req.model,
+            "chat/completions",
+            body,
+            self.spec.quirks.answer(),
+        )
+        .await
     }
 
     async fn chat_stream(
@@ -272,9 +342,10 @@ impl Provider for OpenAiCompat {
         cx: &Ctx<'_>,
         req: ChatCompletionRequest,
     ) -> Result<Response<ChunkStream>, LlmError> {
-        let body = self.body(&req, cx.opts)?;
+        let body = self.chat_body(&req, cx.opts)?;
+        let fix = self.spec.quirks.chunk();
         let r = self
-            .stream::<ChatCompletionChunk>(cx, &req.model, "chat/completions", body)
+            .stream::<ChatCompletionChunk>(cx, &req.model, "chat/completions", body, fix)
             .await?;
         Ok(r)
     }
@@ -285,7 +356,7 @@ impl Provider for OpenAiCompat {
         req: CompletionRequest,
     ) -> Result<Response<CompletionResponse>, LlmError> {
         let body = self.body(&req, cx.opts)?;
-        self.call(cx, &req.model, "completions", body).await
+        self.call(cx, &req.model, "completions", body, None).await
     }
 
     async fn text_completion_stream(
@@ -294,7 +365,7 @@ impl Provider for OpenAiCompat {
         req: CompletionRequest,
     ) -> Result<Response<CompletionChunkStream>, LlmError> {
         let body = self.body(&req, cx.opts)?;
-        self.stream::<CompletionResponse>(cx, &req.model, "completions", body)
+        self.stream::<CompletionResponse>(cx, &req.model, "completions", body, None)
             .await
     }
 
@@ -304,7 +375,7 @@ impl Provider for OpenAiCompat {
         req: EmbeddingRequest,
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
         let body = self.body(&req, cx.opts)?;
-        self.call(cx, &req.model, "embeddings", body).await
+        self.call(cx, &req.model, "embeddings", body, None).await
     }
 }
 

@@ -9,6 +9,16 @@ pub enum Style {
     Azure,
 }
 
+/// A vendor whose dialect differs from OpenAI's beyond a list of unsupported params: its
+/// rewrites live in a module of their own (the row stays one row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quirks {
+    /// Speaks OpenAI's protocol as it is.
+    None,
+    /// Mistral's API (`mistral`, `codestral`): see [`super::mistral`].
+    Mistral,
+}
+
 #[derive(Debug)]
 pub struct CompatSpec {
     /// The model prefix (`groq/...`).
@@ -26,6 +36,7 @@ pub struct CompatSpec {
     /// Sends `max_completion_tokens` as `max_tokens` (most OpenAI-likes only know the latter).
     pub max_tokens_only: bool,
     pub style: Style,
+    pub quirks: Quirks,
 }
 
 const fn row(
@@ -43,6 +54,7 @@ const fn row(
         unsupported: &[],
         max_tokens_only: true,
         style: Style::OpenAi,
+        quirks: Quirks::None,
     }
 }
 
@@ -116,7 +128,8 @@ pub static PROVIDERS: &[CompatSpec] = &[
         "DEEPSEEK_API_BASE",
     ),
     CompatSpec {
-        unsupported: &["logit_bias", "logprobs", "top_logprobs", "user"],
+        unsupported: super::mistral::UNSUPPORTED,
+        quirks: Quirks::Mistral,
         ..row(
             "mistral",
             "https://api.mistral.ai/v1",
@@ -124,12 +137,17 @@ pub static PROVIDERS: &[CompatSpec] = &[
             "MISTRAL_API_BASE",
         )
     },
-    row(
-        "codestral",
-        "https://codestral.mistral.ai/v1",
-        &["CODESTRAL_API_KEY"],
-        "CODESTRAL_API_BASE",
-    ),
+    // LiteLLM maps codestral's chat params with MistralConfig too.
+    CompatSpec {
+        unsupported: super::mistral::UNSUPPORTED,
+        quirks: Quirks::Mistral,
+        ..row(
+            "codestral",
+            "https://codestral.mistral.ai/v1",
+            &["CODESTRAL_API_KEY"],
+            "CODESTRAL_API_BASE",
+        )
+    },
     row(
         "together_ai",
         "https://api.together.xyz/v1",
