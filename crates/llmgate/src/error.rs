@@ -404,12 +404,10 @@ impl LlmError {
                 *v = m;
             }
         }
-        if let Some(m) = d
-            .upstream
-            .as_ref()
-            .and_then(|u| mask_secrets(&u.body, secrets))
-        {
-            d.upstream.as_mut().map(|u| u.body = m);
+        if let Some(u) = d.upstream.as_mut() {
+            if let Some(m) = mask_secrets(&u.body, secrets) {
+                u.body = m;
+            }
         }
         self
     }

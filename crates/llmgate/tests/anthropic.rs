@@ -463,7 +463,7 @@ async fn reasoning_effort_sets_litellms_budget_max_tokens_and_reasoning_tokens()
     let usage = items
         .iter()
         .filter_map(|c| c.as_ref().ok()?.usage.clone())
-        .last()
+        .next_back()
         .unwrap();
     assert_eq!(usage.reasoning_tokens(), 4);
     // An unknown effort is refused as LiteLLM refuses it.
@@ -503,9 +503,10 @@ async fn json_fallback_tool_has_no_invented_description() {
         json!({"name": "json_tool_call", "type": "tool"})
     );
     let m = &answer.choices[0].message;
+    // The tool input as Python's json.dumps writes it, as LiteLLM returns it.
     assert_eq!(
         m.content.as_ref().unwrap().text(),
-        r#"{"location":"Paris"}"#
+        r#"{"location": "Paris"}"#
     );
     // LiteLLM gives an answer through the JSON tool no provider fields.
     assert!(m.extra.get("provider_specific_fields").is_none());

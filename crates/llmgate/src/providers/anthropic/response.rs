@@ -80,15 +80,19 @@ fn provider_fields(v: &Value, citations: Vec<Value>, thinking: &[Value]) -> Valu
     let mut f = Map::new();
     f.insert(
         "citations".into(),
-        (!citations.is_empty())
-            .then(|| Value::Array(citations))
-            .unwrap_or(Value::Null),
+        if citations.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(citations)
+        },
     );
     f.insert(
         "thinking_blocks".into(),
-        (!thinking.is_empty())
-            .then(|| Value::Array(thinking.to_vec()))
-            .unwrap_or(Value::Null),
+        if thinking.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(thinking.to_vec())
+        },
     );
     for k in ["context_management", "container"] {
         if let Some(x) = v.get(k).filter(|x| !x.is_null()) {
@@ -126,14 +130,14 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
             }
             Some("redacted_thinking") => thinking_blocks.push(block.clone()),
             Some("tool_use") if block["name"] == JSON_TOOL => {
-                json_answer = Some(block["input"].to_string())
+                json_answer = Some(python_json(&block["input"]))
             }
             Some("tool_use") => tool_calls.push(ToolCall {
                 id: block["id"].as_str().map(str::to_string),
                 kind: "function".into(),
                 function: FunctionCall {
                     name: block["name"].as_str().unwrap_or("").to_string(),
-                    arguments: block["input"].to_string(),
+                    arguments: python_json(&block["input"]),
                 },
                 extra: Map::new(),
             }),
@@ -190,5 +194,80 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
         }],
         usage: Some(usage),
         ..Default::default()
+    }
+}
+
+/// `value` as Python's `json.dumps` writes it (`", "` and `": "` separators, non-ASCII escaped):
+/// LiteLLM serialises tool inputs that way, and clients compare the strings.
+pub fn python_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_python_json(value, &mut out);
+    out
+}
+
+fn write_python_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Array(a) => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_python_json(v, out);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => {
+            out.push('{');
+            for (i, (k, v)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_python_str(k, out);
+                out.push_str(": ");
+                write_python_json(v, out);
+            }
+            out.push('}');
+        }
+        Value::String(s) => write_python_str(s, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_python_str(s: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_ascii() && c >= ' ' => out.push(c),
+            c => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_input_is_written_as_python_json_dumps() {
+        let v = json!({"location": "Paris", "n": [1, 2.5, null, true], "q": "é \"😀\"\n"});
+        assert_eq!(
+            python_json(&v),
+            r#"{"location": "Paris", "n": [1, 2.5, null, true], "q": "\u00e9 \"\ud83d\ude00\"\n"}"#
+        );
     }
 }
