@@ -20,6 +20,9 @@ pub enum ErrorKind {
     InternalServer,
     BadGateway,
     ServiceUnavailable,
+    /// LiteLLM's `APIError`: an upstream status its OpenAI mapping has no class for (403, 409,
+    /// 413, 418, 529 from OpenAI); the upstream's status is answered.
+    Api,
     /// The upstream could not be reached at all.
     ApiConnection,
 }
@@ -37,7 +40,7 @@ impl ErrorKind {
             ErrorKind::Timeout => 408,
             ErrorKind::UnprocessableEntity => 422,
             ErrorKind::RateLimit => 429,
-            ErrorKind::InternalServer | ErrorKind::ApiConnection => 500,
+            ErrorKind::InternalServer | ErrorKind::ApiConnection | ErrorKind::Api => 500,
             ErrorKind::BadGateway => 502,
             ErrorKind::ServiceUnavailable => 503,
         }
@@ -59,6 +62,7 @@ impl ErrorKind {
             ErrorKind::InternalServer => "InternalServerError",
             ErrorKind::BadGateway => "BadGatewayError",
             ErrorKind::ServiceUnavailable => "ServiceUnavailableError",
+            ErrorKind::Api => "APIError",
             ErrorKind::ApiConnection => "APIConnectionError",
         }
     }
@@ -130,6 +134,19 @@ pub struct LlmErrorData {
     pub code: Option<Value>,
     /// Headers the upstream sent with the error.
     pub headers: Vec<(String, String)>,
+    /// The upstream's own status and raw body: LiteLLM's Anthropic messages embed the body
+    /// as sent, and an overload (529) changes what the proxy answers.
+    pub upstream: Option<Upstream>,
+}
+
+/// What the upstream answered, as LiteLLM keeps it.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub status: u16,
+    /// The body as sent (lossy UTF-8).
+    pub body: String,
+    /// The body's error `type` (OpenAI bodies carry one; LiteLLM's proxy repeats it).
+    pub kind: Option<String>,
 }
 
 impl std::ops::Deref for LlmError {
@@ -157,6 +174,7 @@ impl LlmError {
             param: None,
             code: None,
             headers: Vec::new(),
+            upstream: None,
         }))
     }
 
@@ -200,7 +218,8 @@ impl LlmError {
         }
     }
 
-    /// Builds the error for a non-2xx upstream answer.
+    /// Builds the error for a non-2xx upstream answer, classified as LiteLLM 1.110.2 does for
+    /// `provider` (Anthropic and the OpenAI family each have their own table).
     pub fn from_upstream(
         status: u16,
         headers: Vec<(String, String)>,
@@ -220,22 +239,129 @@ impl LlmError {
             .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
         let code = detail.and_then(|d| d.get("code")).cloned();
         let param = detail.and_then(|d| d.get("param")).cloned();
-        let kind = classify(status, &message, code.as_ref());
+        let raw = String::from_utf8_lossy(body).into_owned();
+        let (kind, status_out) = match family(provider) {
+            Family::Anthropic => anthropic_kind(status, &raw),
+            Family::OpenAi => openai_kind(status, &message, code.as_ref()),
+            Family::Other => {
+                let kind = classify(status, &message, code.as_ref());
+                (kind, answer_status(status, kind))
+            }
+        };
         let retry_after = headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
             .map(|(_, v)| v.clone());
+        let upstream_kind = detail
+            .and_then(|d| d.get("type"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         LlmError(Box::new(LlmErrorData {
             kind,
             message,
             provider: provider.to_string(),
             model: None,
-            status: answer_status(status, kind),
+            status: status_out,
             retry_after,
             param: param.filter(|p| !p.is_null()),
             code: code.filter(|c| !c.is_null()),
             headers,
+            upstream: Some(Upstream {
+                status,
+                body: raw,
+                kind: upstream_kind,
+            }),
         }))
+    }
+
+    /// LiteLLM's `UnsupportedParamsError`, worded as 1.110.2 prints it (Python list repr
+    /// included): clients and scripts match on the hint.
+    pub fn unsupported_params(provider: &str, params: &[&str], model: &str) -> Self {
+        let list = format!(
+            "[{}]",
+            params
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        LlmError::new(
+            ErrorKind::UnsupportedParams,
+            format!(
+                "{provider} does not support parameters: {list}, for model={model}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send allowed_openai_params={list} in your request."
+            ),
+        )
+        .with_provider(provider)
+    }
+
+    /// A provider overload: Anthropic's 529 (or `overloaded_error` in a 5xx) and OpenAI's 529.
+    /// LiteLLM raises it as a 500 class but its proxy answers 503 `server_is_overloaded`.
+    pub fn is_overloaded(&self) -> bool {
+        let Some(u) = &self.upstream else {
+            return false;
+        };
+        match family(&self.provider) {
+            Family::Anthropic => {
+                u.status >= 500 && (u.status == 529 || is_anthropic_overload(&u.body))
+            }
+            Family::OpenAi => u.status == 529,
+            Family::Other => false,
+        }
+    }
+
+    /// The error `type` LiteLLM's proxy answers with on chat routes: the overload's; the
+    /// upstream's own for the OpenAI classes that keep the body; the two classes that set one
+    /// (`throttling_error`, `internal_server_error`); else the answered status's.
+    pub fn proxy_type(&self) -> &str {
+        if self.is_overloaded() {
+            return "service_unavailable_error";
+        }
+        let keeps_body = family(&self.provider) == Family::OpenAi
+            && matches!(
+                self.kind,
+                ErrorKind::BadRequest
+                    | ErrorKind::ContextWindowExceeded
+                    | ErrorKind::ContentPolicyViolation
+            );
+        match (&self.upstream, self.kind) {
+            (Some(Upstream { kind: Some(k), .. }), _) if keeps_body => k,
+            (_, ErrorKind::RateLimit) => "throttling_error",
+            (_, ErrorKind::InternalServer) => "internal_server_error",
+            _ => match self.status {
+                401 => "authentication_error",
+                403 => "permission_error",
+                429 => "rate_limit_error",
+                s if s < 500 => "invalid_request_error",
+                _ => "internal_server_error",
+            },
+        }
+    }
+
+    /// The `code` LiteLLM's proxy answers with: the status as a string, or `server_is_overloaded`.
+    pub fn proxy_code(&self) -> String {
+        if self.is_overloaded() {
+            "server_is_overloaded".into()
+        } else {
+            self.status.to_string()
+        }
+    }
+
+    /// The `param` LiteLLM's proxy answers with: the upstream's, where LiteLLM keeps the upstream
+    /// body (the OpenAI family's 400/422/429/500 classes; never Anthropic's, whose bodies name
+    /// none); our own (`with_param`) always.
+    pub fn proxy_param(&self) -> Option<&Value> {
+        let from_upstream = self.upstream.is_some();
+        let kept = !from_upstream
+            || (family(&self.provider) == Family::OpenAi
+                && matches!(
+                    self.kind,
+                    ErrorKind::BadRequest
+                        | ErrorKind::ContextWindowExceeded
+                        | ErrorKind::ContentPolicyViolation
+                        | ErrorKind::RateLimit
+                        | ErrorKind::InternalServer
+                ));
+        self.param.as_ref().filter(|_| kept)
     }
 
     /// Maps a transport error (connect, timeout, broken body).
@@ -276,6 +402,11 @@ impl LlmError {
         for (_, v) in &mut d.headers {
             if let Some(m) = mask_secrets(v, secrets) {
                 *v = m;
+            }
+        }
+        if let Some(u) = d.upstream.as_mut() {
+            if let Some(m) = mask_secrets(&u.body, secrets) {
+                u.body = m;
             }
         }
         self
@@ -378,6 +509,98 @@ fn answer_status(upstream: u16, kind: ErrorKind) -> u16 {
     }
 }
 
+/// Which of LiteLLM's exception tables a provider's errors go through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Anthropic,
+    /// `_map_openai_exception` as LiteLLM applies it to OpenAI itself (verified per status).
+    OpenAi,
+    /// Everything else: LiteLLM's generic status table.
+    Other,
+}
+
+fn family(provider: &str) -> Family {
+    match provider {
+        "anthropic" | "anthropic_text" => Family::Anthropic,
+        "openai" | "openai_compatible" | "custom_openai" | "text-completion-openai" => {
+            Family::OpenAi
+        }
+        _ => Family::Other,
+    }
+}
+
+fn is_anthropic_overload(raw: &str) -> bool {
+    raw.contains("overloaded_error") || raw.contains("Overloaded")
+}
+
+fn is_anthropic_context_window(raw: &str) -> bool {
+    raw.contains("prompt is too long")
+        || raw.contains("prompt: length")
+        || is_context_window_message(&raw.to_ascii_lowercase())
+}
+
+/// LiteLLM's `_map_anthropic_exception`: text checks on the raw body first, then the status.
+/// Returns the kind and the status the gateway answers (an overload: 503, as LiteLLM's proxy).
+fn anthropic_kind(status: u16, raw: &str) -> (ErrorKind, u16) {
+    if is_anthropic_context_window(raw) {
+        return (ErrorKind::ContextWindowExceeded, 400);
+    }
+    if is_anthropic_overload(raw) {
+        return (
+            ErrorKind::InternalServer,
+            if status >= 500 { 503 } else { 500 },
+        );
+    }
+    if raw.contains("Invalid API Key") {
+        return (ErrorKind::Authentication, 401);
+    }
+    if raw.contains("content filtering policy") {
+        return (ErrorKind::ContentPolicyViolation, 400);
+    }
+    match status {
+        400 | 413 => (ErrorKind::BadRequest, 400),
+        401 => (ErrorKind::Authentication, 401),
+        403 => (ErrorKind::PermissionDenied, 403),
+        404 => (ErrorKind::NotFound, 404),
+        408 | 504 => (ErrorKind::Timeout, status),
+        429 => (ErrorKind::RateLimit, 429),
+        500 => (ErrorKind::InternalServer, 500),
+        529 => (ErrorKind::InternalServer, 503),
+        502 => (ErrorKind::BadGateway, 502),
+        503 => (ErrorKind::ServiceUnavailable, 503),
+        s if s < 500 => (ErrorKind::BadRequest, s),
+        s => (ErrorKind::Api, s),
+    }
+}
+
+/// LiteLLM's `_map_openai_exception`: rate limit and context window first, then the status;
+/// a status it has no class for is an `APIError` answered with the upstream's status.
+fn openai_kind(status: u16, message: &str, code: Option<&Value>) -> (ErrorKind, u16) {
+    let lower = message.to_ascii_lowercase();
+    let code = code.and_then(|c| c.as_str()).unwrap_or("");
+    if status == 429 {
+        return (ErrorKind::RateLimit, 429);
+    }
+    if code == "context_length_exceeded" || is_context_window_message(&lower) {
+        return (ErrorKind::ContextWindowExceeded, 400);
+    }
+    if status == 400 && (code == "content_policy_violation" || code == "content_filter") {
+        return (ErrorKind::ContentPolicyViolation, 400);
+    }
+    match status {
+        400 | 422 => (ErrorKind::BadRequest, status),
+        401 => (ErrorKind::Authentication, 401),
+        404 => (ErrorKind::NotFound, 404),
+        408 | 504 => (ErrorKind::Timeout, status),
+        500 => (ErrorKind::InternalServer, 500),
+        502 => (ErrorKind::BadGateway, 502),
+        503 => (ErrorKind::ServiceUnavailable, 503),
+        // An overload: LiteLLM's proxy answers 503 `server_is_overloaded`.
+        529 => (ErrorKind::Api, 503),
+        s => (ErrorKind::Api, s),
+    }
+}
+
 /// Chooses the kind from status and message: a context-window or content-policy error
 /// arrives as a plain 400 and is only recognisable from its text.
 fn classify(status: u16, message: &str, code: Option<&Value>) -> ErrorKind {
@@ -410,14 +633,60 @@ fn is_context_window_message(lower: &str) -> bool {
 }
 
 impl fmt::Display for LlmError {
-    /// LiteLLM's message shape: `litellm.RateLimitError: RateLimitError: OpenAIException - ...`.
+    /// LiteLLM's message, in the form its mapping gives each provider: OpenAI's
+    /// `litellm.RateLimitError: RateLimitError: OpenAIException - <message>` (no repeated class
+    /// for a bad request), Anthropic's `litellm.BadRequestError: AnthropicException - <raw body>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let class = self.kind.class_name();
         let provider = self.provider_exception();
-        if provider.is_empty() {
-            write!(f, "litellm.{class}: {}", self.message)
-        } else {
-            write!(f, "litellm.{class}: {class}: {provider} - {}", self.message)
+        if provider.is_empty() || self.kind == ErrorKind::UnsupportedParams {
+            return write!(f, "litellm.{class}: {}", self.message);
+        }
+        match (family(&self.provider), &self.upstream) {
+            (Family::Anthropic, Some(u)) => {
+                let raw = &u.body;
+                match self.kind {
+                    ErrorKind::ContextWindowExceeded => write!(
+                        f,
+                        "litellm.{class}: litellm.BadRequestError: AnthropicError - {raw}"
+                    ),
+                    ErrorKind::InternalServer if is_anthropic_overload(raw) => {
+                        write!(f, "litellm.{class}: AnthropicError - {raw}")
+                    }
+                    ErrorKind::Authentication if raw.contains("Invalid API Key") => {
+                        write!(f, "litellm.{class}: AnthropicError - {raw}")
+                    }
+                    ErrorKind::ContentPolicyViolation => {
+                        write!(f, "litellm.{class}: AnthropicError - {raw}")
+                    }
+                    ErrorKind::InternalServer | ErrorKind::ServiceUnavailable => write!(
+                        f,
+                        "litellm.{class}: AnthropicException - {raw}. Handle with `litellm.{class}`."
+                    ),
+                    ErrorKind::BadGateway => {
+                        write!(f, "litellm.{class}: AnthropicException BadGatewayError - {raw}")
+                    }
+                    ErrorKind::Timeout if u.status == 504 => {
+                        write!(f, "litellm.{class}: AnthropicException Timeout - {raw}")
+                    }
+                    _ => write!(f, "litellm.{class}: AnthropicException - {raw}"),
+                }
+            }
+            (Family::OpenAi, Some(_)) => {
+                let m = &self.message;
+                match self.kind {
+                    ErrorKind::BadRequest => write!(f, "litellm.{class}: {provider} - {m}"),
+                    ErrorKind::Timeout => {
+                        write!(f, "litellm.{class}: Timeout Error: {provider} - {m}")
+                    }
+                    ErrorKind::ContextWindowExceeded => write!(
+                        f,
+                        "litellm.{class}: litellm.BadRequestError: {class}: {provider} - {m}"
+                    ),
+                    _ => write!(f, "litellm.{class}: {class}: {provider} - {m}"),
+                }
+            }
+            _ => write!(f, "litellm.{class}: {class}: {provider} - {}", self.message),
         }
     }
 }
@@ -498,7 +767,33 @@ mod tests {
         let e = LlmError::from_upstream(502, vec![], b"Bad Gateway", "openai");
         assert_eq!(e.kind, ErrorKind::BadGateway);
         assert_eq!(e.message, "Bad Gateway");
+        // Anthropic's 529 is LiteLLM's InternalServerError, answered 503 `server_is_overloaded`.
         let e = LlmError::from_upstream(529, vec![], b"{}", "anthropic");
-        assert_eq!(e.kind, ErrorKind::ServiceUnavailable);
+        assert_eq!(e.kind, ErrorKind::InternalServer);
+        assert_eq!(
+            (e.status, e.proxy_code().as_str()),
+            (503, "server_is_overloaded")
+        );
+        assert_eq!(e.proxy_type(), "service_unavailable_error");
+    }
+
+    #[test]
+    fn unsupported_params_keep_litellms_hint() {
+        let e = LlmError::unsupported_params("anthropic", &["logit_bias", "seed"], "claude-x");
+        assert_eq!(
+            e.to_string(),
+            "litellm.UnsupportedParamsError: anthropic does not support parameters: ['logit_bias', 'seed'], for model=claude-x. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send allowed_openai_params=['logit_bias', 'seed'] in your request."
+        );
+    }
+
+    #[test]
+    fn secrets_in_the_raw_body_are_masked() {
+        let key = "sk-ant-abcdefghijklmnop".to_string();
+        let body = format!(
+            r#"{{"type":"error","error":{{"type":"authentication_error","message":"bad key {key}"}}}}"#
+        );
+        let e = LlmError::from_upstream(401, vec![], body.as_bytes(), "anthropic")
+            .redact(std::slice::from_ref(&key));
+        assert!(!e.to_string().contains("abcdefgh"), "{e}");
     }
 }

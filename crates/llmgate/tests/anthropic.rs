@@ -353,15 +353,23 @@ async fn errors_are_mapped_inside_and_outside_streams() {
         (e.kind, e.status, e.retry_after.as_deref()),
         (ErrorKind::RateLimit, 429, Some("7"))
     );
-    assert!(
-        e.to_string()
-            .contains("AnthropicException - mock error 429"),
-        "{e}"
+    // LiteLLM's Anthropic messages embed the upstream's raw error body.
+    assert_eq!(
+        e.to_string(),
+        r#"litellm.RateLimitError: AnthropicException - {"type":"error","error":{"type":"rate_limit_error","message":"mock error 429"}}"#
     );
     let e = chat(&mock, hi("anthropic/mock-error-529"))
         .await
         .unwrap_err();
-    assert_eq!((e.kind, e.status), (ErrorKind::ServiceUnavailable, 503));
+    // An overload is LiteLLM's InternalServerError; its proxy answers 503 `server_is_overloaded`.
+    assert_eq!((e.kind, e.status), (ErrorKind::InternalServer, 503));
+    assert_eq!(
+        (e.proxy_type(), e.proxy_code().as_str()),
+        ("service_unavailable_error", "server_is_overloaded")
+    );
+    assert!(e
+        .to_string()
+        .starts_with("litellm.InternalServerError: AnthropicError - {"));
     let e = chat(&mock, hi("anthropic/mock-context-window"))
         .await
         .unwrap_err();
@@ -397,6 +405,10 @@ async fn unsupported_params_fail_unless_dropped() {
         "messages": [{"role": "user", "content": "hi"}]});
     let e = chat(&mock, body.clone()).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::UnsupportedParams);
+    assert_eq!(
+        e.to_string(),
+        "litellm.UnsupportedParamsError: anthropic does not support parameters: ['frequency_penalty', 'seed'], for model=claude-x. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send allowed_openai_params=['frequency_penalty', 'seed'] in your request."
+    );
     let o = CallOptions {
         drop_params: true,
         ..opts(&mock)
@@ -404,4 +416,114 @@ async fn unsupported_params_fail_unless_dropped() {
     llmgate::completion(req(body), &o).await.unwrap();
     let sent = mock.last_request().unwrap().body;
     assert!(sent.get("seed").is_none() && sent.get("frequency_penalty").is_none());
+}
+
+#[tokio::test]
+async fn reasoning_effort_sets_litellms_budget_max_tokens_and_reasoning_tokens() {
+    let mock = MockServer::start().await;
+    let body = json!({"model": "anthropic/claude-sonnet-4-5", "reasoning_effort": "low",
+        "messages": [{"role": "user", "content": "hi"}]});
+    let answer = chat(&mock, body.clone()).await.unwrap();
+    assert_eq!(
+        answer.choices[0].message.reasoning_content.as_deref(),
+        Some("Let me think.")
+    );
+    let sent = mock.last_request().unwrap().body;
+    // The budget plus LiteLLM's DEFAULT_MAX_TOKENS (4096), not the model's output limit.
+    assert_eq!(
+        sent["thinking"],
+        json!({"type": "enabled", "budget_tokens": 1024})
+    );
+    assert_eq!(sent["max_tokens"], 5120);
+    let u = answer.usage.unwrap();
+    // "Let me think." is 4 cl100k tokens, as LiteLLM's estimate; the rest is text.
+    let d = u.completion_tokens_details.unwrap();
+    assert_eq!(
+        (d.reasoning_tokens, &d.extra["text_tokens"]),
+        (Some(4), &json!(1))
+    );
+    let m = &answer.choices[0].message;
+    assert_eq!(
+        m.extra["provider_specific_fields"],
+        json!({"citations": null, "thinking_blocks": [
+            {"type": "thinking", "thinking": "Let me think.", "signature": "sig-mock"}]})
+    );
+
+    let mut b = body.clone();
+    b["stream"] = json!(true);
+    b["stream_options"] = json!({"include_usage": true});
+    let r = req(b);
+    let items: Vec<_> = llmgate::Client::shared()
+        .chat_stream(r, &opts(&mock))
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await;
+    let usage = items
+        .iter()
+        .filter_map(|c| c.as_ref().ok()?.usage.clone())
+        .next_back()
+        .unwrap();
+    assert_eq!(usage.reasoning_tokens(), 4);
+    // An unknown effort is refused as LiteLLM refuses it.
+    let e = chat(
+        &mock,
+        json!({"model": "anthropic/claude-sonnet-4-5", "reasoning_effort": "huge",
+            "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("Unmapped reasoning effort: 'huge'"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn json_fallback_tool_has_no_invented_description() {
+    let mock = MockServer::start().await;
+    let schema = json!({"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}},
+        "required": ["zeta", "alpha"]});
+    let rf = json!({"type": "json_schema", "json_schema": {"name": "w", "schema": schema}});
+    let answer = chat(
+        &mock,
+        json!({"model": "anthropic/claude-3-5-haiku-20241022", "max_tokens": 50, "response_format": rf,
+            "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .unwrap();
+    let sent = mock.last_request().unwrap().body;
+    assert_eq!(
+        sent["tools"],
+        json!([{"name": "json_tool_call", "input_schema": schema}])
+    );
+    assert_eq!(
+        sent["tool_choice"],
+        json!({"name": "json_tool_call", "type": "tool"})
+    );
+    let m = &answer.choices[0].message;
+    // The tool input as Python's json.dumps writes it, as LiteLLM returns it.
+    assert_eq!(
+        m.content.as_ref().unwrap().text(),
+        r#"{"location": "Paris"}"#
+    );
+    // LiteLLM gives an answer through the JSON tool no provider fields.
+    assert!(m.extra.get("provider_specific_fields").is_none());
+
+    // Thinking: the tool cannot be forced, so LiteLLM describes it and sets no tool_choice.
+    chat(
+        &mock,
+        json!({"model": "anthropic/claude-3-5-haiku-20241022", "reasoning_effort": "medium",
+            "response_format": rf, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .unwrap();
+    let sent = mock.last_request().unwrap().body;
+    assert!(sent.get("tool_choice").is_none());
+    assert_eq!(sent["max_tokens"], 6144);
+    assert!(sent["tools"][0]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("When you are ready to answer"));
 }

@@ -140,3 +140,99 @@ fn gemini_stream() {
     chunks.extend(state.finish());
     insta::assert_json_snapshot!(pin_ids(serde_json::to_value(chunks).unwrap()));
 }
+
+/// `<fixture>.<provider>` snapshots in `snapshots/chat/` (STYLE item 7): one file per inbound
+/// fixture and provider, so a provider's change shows in its own files only.
+fn chat_snapshot(name: &str, value: impl serde::Serialize) {
+    insta::with_settings!({snapshot_path => "snapshots/chat", prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!(name.to_string(), value);
+    });
+}
+
+/// Claude's request per fixture, on Anthropic and on Vertex: `reasoning-effort` (effort →
+/// thinking budget and LiteLLM's default max_tokens), `structured-output` (a schema in
+/// non-alphabetical order → the forced JSON tool, no description invented),
+/// `tool-choice-required`.
+#[test]
+fn claude_requests_by_fixture() {
+    let opts = CallOptions::default();
+    for name in ["reasoning-effort", "structured-output", "tool-choice-required"] {
+        let req = request(&format!("chat/{name}.json"));
+        let body = anthropic::request::build(&req, &req.model, &opts).unwrap();
+        chat_snapshot(&format!("{name}.anthropic"), body);
+        chat_snapshot(
+            &format!("{name}.vertex-claude"),
+            vertex::claude_body(&req, &opts).unwrap(),
+        );
+    }
+}
+
+/// Citations, redacted thinking, a container and Anthropic's own thinking-token count:
+/// `provider_specific_fields` and `reasoning_tokens` as LiteLLM reports them.
+#[test]
+fn claude_answer_with_citations() {
+    let v: Value = serde_json::from_str(&fixture("anthropic_citations_answer.json")).unwrap();
+    chat_snapshot(
+        "citations-answer.anthropic",
+        anthropic::response::translate(&v, 0),
+    );
+}
+
+/// The error table per provider: upstream status and body → LiteLLM 1.110.2's class, the status
+/// the gateway answers, the proxy's `type`, `code`, `param` and the message (as LiteLLM printed
+/// each against the same bodies).
+#[test]
+fn error_mapping_tables() {
+    let anthropic_kind = |s: u16| match s {
+        400 | 413 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        _ => "api_error",
+    };
+    let statuses = [
+        400, 401, 403, 404, 408, 409, 413, 418, 422, 429, 500, 502, 503, 504, 529,
+    ];
+    let row = |e: llmgate::LlmError| {
+        serde_json::json!({
+            "class": e.kind.class_name(), "status": e.status, "type": e.proxy_type(),
+            "code": e.proxy_code(), "param": e.proxy_param(), "message": e.to_string(),
+        })
+    };
+    let mut table = serde_json::Map::new();
+    for s in statuses {
+        let body = format!(
+            r#"{{"type":"error","error":{{"type":"{}","message":"mock error {s}"}}}}"#,
+            anthropic_kind(s)
+        );
+        let e = llmgate::LlmError::from_upstream(s, vec![], body.as_bytes(), "anthropic");
+        table.insert(s.to_string(), row(e));
+    }
+    for (name, body) in [
+        (
+            "context-window",
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 200001 tokens > 200000 maximum"}}"#,
+        ),
+        (
+            "overloaded-500",
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        ),
+    ] {
+        let status = if name == "context-window" { 400 } else { 500 };
+        let e = llmgate::LlmError::from_upstream(status, vec![], body.as_bytes(), "anthropic");
+        table.insert(name.into(), row(e));
+    }
+    chat_snapshot("errors.anthropic", table);
+
+    let body = br#"{"error":{"message":"Invalid value for temperature","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}"#;
+    let table: serde_json::Map<String, Value> = statuses
+        .iter()
+        .map(|&s| {
+            let e = llmgate::LlmError::from_upstream(s, vec![], body, "openai");
+            (s.to_string(), row(e))
+        })
+        .collect();
+    chat_snapshot("errors.openai", table);
+}

@@ -71,7 +71,8 @@ async fn upstream_errors_are_mapped() {
     for (model, kind, status) in [
         ("openai/mock-error-429", ErrorKind::RateLimit, 429),
         ("openai/mock-error-401", ErrorKind::Authentication, 401),
-        ("openai/mock-error-403", ErrorKind::PermissionDenied, 403),
+        // LiteLLM's OpenAI mapping has no class for 403: an `APIError` with the status.
+        ("openai/mock-error-403", ErrorKind::Api, 403),
         ("openai/mock-error-404", ErrorKind::NotFound, 404),
         ("openai/mock-error-400", ErrorKind::BadRequest, 400),
         ("openai/mock-error-500", ErrorKind::InternalServer, 500),

@@ -3,12 +3,16 @@
 use llmgate_types::{ChatCompletionRequest, ChatMessage, ContentPart, MessageContent, Tool};
 use serde_json::{json, Map, Value};
 
-use crate::{CallOptions, ErrorKind, LlmError};
+use crate::{CallOptions, LlmError};
 
 /// The tool LiteLLM forces for `response_format` JSON schemas; its input is the answer.
 pub const JSON_TOOL: &str = "json_tool_call";
-/// `max_tokens` for models the catalog has no output limit for (LiteLLM's default).
+/// `max_tokens` for models the catalog has no output limit for, and what LiteLLM adds to a
+/// thinking budget when the request sets none (its `DEFAULT_MAX_TOKENS`).
 const DEFAULT_MAX_TOKENS: u64 = 4096;
+/// The forced JSON tool's description when thinking is on (the tool cannot be forced then):
+/// LiteLLM's words, which ask the model to answer through the tool.
+const JSON_TOOL_UNFORCED: &str = "When you are ready to answer, call this tool with your final answer as its input. Do not reply in plain text.";
 
 /// OpenAI params Anthropic has no equivalent for: an error unless `drop_params`.
 const UNSUPPORTED: &[&str] = &[
@@ -29,16 +33,22 @@ const CONSUMED: &[&str] = &[
     "store",
 ];
 
-/// Thinking budget for `reasoning_effort`, as LiteLLM's defaults.
-fn thinking_budget(effort: &str) -> Option<u64> {
-    match effort {
+/// Thinking budget for `reasoning_effort`, as LiteLLM's defaults (`minimal` is raised to
+/// Anthropic's minimum, 1024); `none` thinks not at all.
+fn thinking_budget(effort: &str) -> Result<Option<u64>, LlmError> {
+    Ok(match effort {
+        "none" => None,
         "minimal" | "low" => Some(1024),
         "medium" => Some(2048),
         "high" => Some(4096),
         "xhigh" => Some(8192),
         "max" => Some(16384),
-        _ => None,
-    }
+        other => {
+            return Err(bad(format!(
+                "Unmapped reasoning effort: '{other}'. Must be one of: 'minimal', 'low', 'medium', 'high', 'xhigh', 'max', 'none'."
+            )))
+        }
+    })
 }
 
 fn bad(msg: impl Into<String>) -> LlmError {
@@ -81,13 +91,7 @@ pub fn build_with(
         .collect();
     present.dedup();
     if !present.is_empty() && !opts.drop_params {
-        return Err(LlmError::new(
-            ErrorKind::UnsupportedParams,
-            format!(
-                "anthropic does not support parameters: {present:?}, for model={model}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n"
-            ),
-        )
-        .with_provider("anthropic"));
+        return Err(LlmError::unsupported_params("anthropic", &present, model));
     }
 
     let mut body = Map::new();
@@ -98,9 +102,19 @@ pub fn build_with(
     }
     body.insert("messages".into(), Value::Array(messages));
 
-    let max_tokens = req
-        .max_completion_tokens
-        .or(req.max_tokens)
+    let budget = match req.reasoning_effort.as_deref() {
+        Some(effort) => thinking_budget(effort)?,
+        None => None,
+    };
+    let thinking = req.extra.get("thinking");
+    let thinking_on = budget.is_some()
+        || thinking.is_some_and(|t| t["type"] == "enabled" || t["type"] == "adaptive");
+    // With thinking and no max_tokens, LiteLLM asks for the budget plus its default answer room
+    // (not the model's output limit).
+    let thinking_budget = budget.or_else(|| thinking.and_then(|t| t["budget_tokens"].as_u64()));
+    let asked = req.max_completion_tokens.or(req.max_tokens);
+    let max_tokens = asked
+        .or_else(|| thinking_budget.map(|b| b + DEFAULT_MAX_TOKENS))
         .or_else(|| {
             crate::catalog::global()
                 .get_for("anthropic", model)
@@ -133,12 +147,6 @@ pub fn build_with(
 
     let mut tools: Vec<Value> = req.tools.iter().flatten().filter_map(tool).collect();
     let mut tool_choice = req.tool_choice.as_ref().and_then(tool_choice);
-    let budget = req.reasoning_effort.as_deref().and_then(thinking_budget);
-    let thinking_on = budget.is_some()
-        || req
-            .extra
-            .get("thinking")
-            .is_some_and(|t| t["type"] == "enabled");
     let schema = json_schema(req.response_format.as_ref());
     if let (Some(schema), true) = (&schema, native_json) {
         body.insert(
@@ -146,13 +154,14 @@ pub fn build_with(
             json!({"type": "json_schema", "schema": schema}),
         );
     } else if let Some(schema) = schema {
-        tools.push(json!({"name": JSON_TOOL, "description": "Respond with a JSON object.", "input_schema": schema}));
-        // Anthropic refuses a forced tool while thinking; then the model is left to choose it.
-        tool_choice = Some(if thinking_on {
-            json!({"type": "auto"})
+        // Anthropic refuses a forced tool while thinking: then LiteLLM sets no tool_choice and
+        // asks for the tool in its description; forced, the tool has none (none is invented).
+        if thinking_on {
+            tools.push(json!({"name": JSON_TOOL, "input_schema": schema, "description": JSON_TOOL_UNFORCED}));
         } else {
-            json!({"type": "tool", "name": JSON_TOOL})
-        });
+            tools.push(json!({"name": JSON_TOOL, "input_schema": schema}));
+            tool_choice = Some(json!({"name": JSON_TOOL, "type": "tool"}));
+        }
     }
     if req.parallel_tool_calls == Some(false) && !tools.is_empty() {
         let tc = tool_choice.get_or_insert_with(|| json!({"type": "auto"}));

@@ -1,8 +1,8 @@
 //! Anthropic Messages answer → OpenAI chat completion.
 
 use llmgate_types::{
-    ChatCompletionResponse, ChatMessage, Choice, FunctionCall, MessageContent, PromptTokensDetails,
-    ToolCall, Usage,
+    ChatCompletionResponse, ChatMessage, Choice, CompletionTokensDetails, FunctionCall,
+    MessageContent, PromptTokensDetails, ToolCall, Usage,
 };
 use serde_json::{json, Map, Value};
 
@@ -17,20 +17,52 @@ pub fn finish_reason(stop: &str) -> &'static str {
     }
 }
 
+/// What the answer thought, for LiteLLM's `reasoning_tokens` when Anthropic reports none.
+#[derive(Default)]
+pub struct Thought<'a> {
+    /// The thinking text (all thinking blocks).
+    pub text: &'a str,
+    /// A thinking block (even redacted) was in the answer.
+    pub any_block: bool,
+}
+
 /// Usage in OpenAI's convention: `prompt_tokens` counts cached reads and cache writes too (so
 /// the catalog prices each once), with the split kept in the details and LiteLLM's fields.
-pub fn usage(u: &Value) -> Usage {
+/// `reasoning_tokens` as LiteLLM reports them: Anthropic's `output_tokens_details.thinking_tokens`
+/// when sent, else the thinking text counted with cl100k (capped at the output), unknown (absent)
+/// for redacted thinking only, else 0.
+pub fn usage(u: &Value, thought: &Thought<'_>) -> Usage {
     let n = |k: &str| u[k].as_u64().unwrap_or(0);
     let (input, read, write) = (
         n("input_tokens"),
         n("cache_read_input_tokens"),
         n("cache_creation_input_tokens"),
     );
-    let mut usage = Usage::new(input + read + write, n("output_tokens"));
+    let output = n("output_tokens");
+    let mut usage = Usage::new(input + read + write, output);
     usage.prompt_tokens_details = Some(PromptTokensDetails {
         cached_tokens: Some(read),
-        extra: Map::from_iter([("cache_creation_tokens".to_string(), json!(write))]),
+        extra: Map::from_iter([
+            ("text_tokens".to_string(), json!(input)),
+            ("cache_creation_tokens".to_string(), json!(write)),
+            ("cache_write_tokens".to_string(), json!(write)),
+        ]),
         ..Default::default()
+    });
+    let reported = u["output_tokens_details"]["thinking_tokens"].as_u64();
+    let reasoning = match reported {
+        Some(r) => Some(r.min(output)),
+        None if !thought.text.is_empty() => {
+            Some((crate::tokens::count_text("", thought.text) as u64).min(output))
+        }
+        None if thought.any_block => None,
+        None => Some(0),
+    };
+    usage.completion_tokens_details = Some(CompletionTokensDetails {
+        reasoning_tokens: reasoning,
+        extra: reasoning
+            .map(|r| Map::from_iter([("text_tokens".to_string(), json!(output - r))]))
+            .unwrap_or_default(),
     });
     usage
         .extra
@@ -41,13 +73,55 @@ pub fn usage(u: &Value) -> Usage {
     usage
 }
 
+/// LiteLLM's `provider_specific_fields` on the message: `citations` (per text block, each with
+/// the `supported_text` it backs) and `thinking_blocks`, null when absent, plus
+/// `context_management` and `container` when Anthropic sends them.
+fn provider_fields(v: &Value, citations: Vec<Value>, thinking: &[Value]) -> Value {
+    let mut f = Map::new();
+    f.insert(
+        "citations".into(),
+        if citations.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(citations)
+        },
+    );
+    f.insert(
+        "thinking_blocks".into(),
+        if thinking.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(thinking.to_vec())
+        },
+    );
+    for k in ["context_management", "container"] {
+        if let Some(x) = v.get(k).filter(|x| !x.is_null()) {
+            f.insert(k.into(), x.clone());
+        }
+    }
+    Value::Object(f)
+}
+
 pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
     let mut text = String::new();
     let mut reasoning = String::new();
     let mut thinking_blocks = Vec::new();
     let mut tool_calls = Vec::new();
     let mut json_answer = None;
+    let mut citations = Vec::new();
     for block in v["content"].as_array().into_iter().flatten() {
+        if let Some(list) = block["citations"].as_array() {
+            let supported = block["text"].as_str().unwrap_or("");
+            citations.push(Value::Array(
+                list.iter()
+                    .map(|c| {
+                        let mut c = c.clone();
+                        c["supported_text"] = json!(supported);
+                        c
+                    })
+                    .collect(),
+            ));
+        }
         match block["type"].as_str() {
             Some("text") => text.push_str(block["text"].as_str().unwrap_or("")),
             Some("thinking") => {
@@ -56,14 +130,14 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
             }
             Some("redacted_thinking") => thinking_blocks.push(block.clone()),
             Some("tool_use") if block["name"] == JSON_TOOL => {
-                json_answer = Some(block["input"].to_string())
+                json_answer = Some(python_json(&block["input"]))
             }
             Some("tool_use") => tool_calls.push(ToolCall {
                 id: block["id"].as_str().map(str::to_string),
                 kind: "function".into(),
                 function: FunctionCall {
                     name: block["name"].as_str().unwrap_or("").to_string(),
-                    arguments: block["input"].to_string(),
+                    arguments: python_json(&block["input"]),
                 },
                 extra: Map::new(),
             }),
@@ -72,6 +146,17 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
     }
     let stop = v["stop_reason"].as_str().unwrap_or("end_turn");
     let mut finish = finish_reason(stop);
+    let usage = usage(
+        &v["usage"],
+        &Thought {
+            text: &reasoning,
+            any_block: !thinking_blocks.is_empty(),
+        },
+    );
+    // An answer through the JSON tool carries no provider fields in LiteLLM.
+    let fields = json_answer
+        .is_none()
+        .then(|| provider_fields(v, citations, &thinking_blocks));
     if let Some(j) = json_answer {
         // The forced JSON tool is how the answer was asked for: it is the content.
         text = j;
@@ -91,6 +176,11 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
             .extra
             .insert("thinking_blocks".into(), Value::Array(thinking_blocks));
     }
+    if let Some(fields) = fields {
+        message
+            .extra
+            .insert("provider_specific_fields".into(), fields);
+    }
     ChatCompletionResponse {
         id: v["id"].as_str().unwrap_or("").to_string(),
         object: "chat.completion".into(),
@@ -102,7 +192,82 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
             finish_reason: Some(finish.into()),
             ..Default::default()
         }],
-        usage: Some(usage(&v["usage"])),
+        usage: Some(usage),
         ..Default::default()
+    }
+}
+
+/// `value` as Python's `json.dumps` writes it (`", "` and `": "` separators, non-ASCII escaped):
+/// LiteLLM serialises tool inputs that way, and clients compare the strings.
+pub fn python_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_python_json(value, &mut out);
+    out
+}
+
+fn write_python_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Array(a) => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_python_json(v, out);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => {
+            out.push('{');
+            for (i, (k, v)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_python_str(k, out);
+                out.push_str(": ");
+                write_python_json(v, out);
+            }
+            out.push('}');
+        }
+        Value::String(s) => write_python_str(s, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_python_str(s: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_ascii() && c >= ' ' => out.push(c),
+            c => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_input_is_written_as_python_json_dumps() {
+        let v = json!({"location": "Paris", "n": [1, 2.5, null, true], "q": "é \"😀\"\n"});
+        assert_eq!(
+            python_json(&v),
+            r#"{"location": "Paris", "n": [1, 2.5, null, true], "q": "\u00e9 \"\ud83d\ude00\"\n"}"#
+        );
     }
 }

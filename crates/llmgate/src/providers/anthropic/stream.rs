@@ -4,7 +4,7 @@ use llmgate_types::{ChatCompletionChunk, Delta, FunctionCallDelta, ToolCallDelta
 use serde_json::{json, Value};
 
 use super::request::JSON_TOOL;
-use super::response::{finish_reason, usage};
+use super::response::{finish_reason, usage, Thought};
 use crate::LlmError;
 
 /// What the translation remembers between events.
@@ -18,6 +18,9 @@ pub struct StreamState {
     next_tool: u32,
     usage: Value,
     finish: Option<&'static str>,
+    /// The thinking text so far, for `reasoning_tokens` (LiteLLM counts it).
+    reasoning: String,
+    thinking_block: bool,
 }
 
 impl StreamState {
@@ -31,6 +34,8 @@ impl StreamState {
             next_tool: 0,
             usage: json!({}),
             finish: None,
+            reasoning: String::new(),
+            thinking_block: false,
         }
     }
 
@@ -71,6 +76,9 @@ impl StreamState {
             "content_block_start" => {
                 let idx = data["index"].as_u64().unwrap_or(0);
                 let block = &data["content_block"];
+                if block["type"] == "thinking" || block["type"] == "redacted_thinking" {
+                    self.thinking_block = true;
+                }
                 if block["type"] == "tool_use" {
                     let is_json = block["name"] == JSON_TOOL;
                     let n = self.next_tool;
@@ -103,12 +111,16 @@ impl StreamState {
                         content: d["text"].as_str().map(str::to_string),
                         ..Default::default()
                     }),
-                    Some("thinking_delta") => Some(Delta {
-                        reasoning_content: d["thinking"].as_str().map(str::to_string),
-                        extra: thinking_block(
-                            json!({"type": "thinking", "thinking": d["thinking"]}),
-                        ),
-                        ..Default::default()
+                    Some("thinking_delta") => Some({
+                        self.reasoning
+                            .push_str(d["thinking"].as_str().unwrap_or(""));
+                        Delta {
+                            reasoning_content: d["thinking"].as_str().map(str::to_string),
+                            extra: thinking_block(
+                                json!({"type": "thinking", "thinking": d["thinking"]}),
+                            ),
+                            ..Default::default()
+                        }
                     }),
                     Some("signature_delta") => Some(Delta {
                         extra: thinking_block(
@@ -191,12 +203,25 @@ impl StreamState {
     }
 
     pub fn usage(&self) -> Usage {
-        usage(&self.usage)
+        usage(
+            &self.usage,
+            &Thought {
+                text: &self.reasoning,
+                any_block: self.thinking_block,
+            },
+        )
     }
 }
 
+/// A thinking delta's block, also under `provider_specific_fields` as LiteLLM sends it.
 fn thinking_block(block: Value) -> serde_json::Map<String, Value> {
-    serde_json::Map::from_iter([("thinking_blocks".to_string(), json!([block]))])
+    serde_json::Map::from_iter([
+        ("thinking_blocks".to_string(), json!([block])),
+        (
+            "provider_specific_fields".to_string(),
+            json!({"thinking_blocks": [block]}),
+        ),
+    ])
 }
 
 /// Later usage events carry the running totals of some fields only.
