@@ -190,7 +190,15 @@ fn camel(v: &Value) -> Value {
     }
 }
 
-fn validate(body: &Value) -> Result<(), String> {
+/// Gemini 3 and later (`gemini-3...`): call ids on function parts, signed calls.
+fn gemini3(model: &str) -> bool {
+    model
+        .strip_prefix("gemini-")
+        .and_then(|r| r.chars().next())
+        .is_some_and(|c| c.is_ascii_digit() && c >= '3')
+}
+
+fn validate(model: &str, body: &Value) -> Result<(), String> {
     let body = &camel(body);
     let obj = body.as_object().ok_or("the body must be a JSON object")?;
     if let Some(k) = obj.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
@@ -202,8 +210,24 @@ fn validate(body: &Value) -> Result<(), String> {
     {
         return Err(unknown_field(k, "generation_config"));
     }
-    if let Some(s) = body["generationConfig"].get("responseSchema") {
+    let gen = &body["generationConfig"];
+    if let Some(s) = gen.get("responseSchema") {
         check_schema(s, "generation_config.response_schema")?;
+    }
+    // `responseJsonSchema` takes full JSON Schema, alone, for JSON output, from Gemini 2 on.
+    if let Some(s) = gen.get("responseJsonSchema") {
+        if gen.get("responseSchema").is_some() {
+            return Err("* GenerateContentRequest.generation_config: response_schema and response_json_schema cannot both be set".into());
+        }
+        if !s.is_object() {
+            return Err("Invalid value at 'generation_config.response_json_schema': a JSON Schema object is required".into());
+        }
+        if gen["responseMimeType"] != "application/json" {
+            return Err("* GenerateContentRequest.generation_config.response_mime_type: must be application/json when response_json_schema is set".into());
+        }
+        if model.starts_with("gemini-1") {
+            return Err(format!("response_json_schema is not supported by {model}"));
+        }
     }
     for (i, t) in body["tools"].as_array().into_iter().flatten().enumerate() {
         for (j, d) in t["functionDeclarations"]
@@ -289,7 +313,19 @@ fn validate(body: &Value) -> Result<(), String> {
                     ));
                 }
             }
+            for k in ["functionCall", "functionResponse"] {
+                if p[k].get("id").is_some() && !gemini3(model) {
+                    return Err(unknown_field(
+                        "id",
+                        &format!("contents[{i}].parts[{j}].{k}"),
+                    ));
+                }
+            }
             if let Some(f) = p.get("functionCall") {
+                // Gemini 3 refuses a turn's first call without its signature.
+                if gemini3(model) && calls.is_empty() && !p["thoughtSignature"].is_string() {
+                    return Err(format!("Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call `default_api:{}` , position {}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.", f["name"].as_str().unwrap_or(""), i + 1));
+                }
                 calls.push(f["name"].as_str().unwrap_or("").to_string());
             }
             if let Some(f) = p.get("functionResponse") {
@@ -411,6 +447,19 @@ async fn generate(
             error(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
         };
     }
+    // AI Studio answers a wrong key with a 400 whose reason is API_KEY_INVALID.
+    if !vertex
+        && h.get("x-goog-api-key")
+            .is_some_and(|k| k.as_bytes().starts_with(b"bad-"))
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+                "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"}}]}})),
+        )
+            .into_response();
+    }
     let Some(body) = body else {
         return error(400, "Invalid JSON payload received.");
     };
@@ -444,7 +493,7 @@ async fn generate(
         }
         _ => return error(404, &format!("method {method} not found")),
     }
-    if let Err(msg) = validate(&body) {
+    if let Err(msg) = validate(model, &body) {
         return error(400, &msg);
     }
     let stream = method == "streamGenerateContent";

@@ -236,3 +236,101 @@ fn error_mapping_tables() {
         .collect();
     chat_snapshot("errors.openai", table);
 }
+
+/// Request fixtures as Gemini (AI Studio) and Vertex receive them: `<fixture>.<provider>.snap`.
+/// Vertex names the model by its resource path, which the model rules must still see through.
+#[tokio::test]
+async fn gemini_and_vertex_fixtures() {
+    let http = reqwest::Client::new();
+    let opts = CallOptions::default();
+    let cx = MediaCx {
+        http: &http,
+        opts: &opts,
+        gcs_token: None,
+    };
+    // (fixture, model override): Gemini 1.5 takes the OpenAPI `responseSchema` instead.
+    let cases = [
+        ("structured-output", None),
+        ("structured-output-legacy", Some("gemini-1.5-pro")),
+        ("multi-turn-tools", None),
+        ("reasoning-gemini-2", Some("gemini-2.5-flash")),
+    ];
+    for (name, model) in cases {
+        let file = name
+            .trim_end_matches("-legacy")
+            .trim_start_matches("reasoning-gemini-2");
+        let file = if file.is_empty() {
+            "multi-turn-tools"
+        } else {
+            file
+        };
+        for provider in ["gemini", "vertex"] {
+            let mut req = request(&format!("{file}.json"));
+            if let Some(m) = model {
+                req.model = m.into();
+            }
+            if provider == "vertex" {
+                req.model = format!("publishers/google/models/{}", req.model);
+            }
+            let body = gemini::request::build(&req, &cx).await.unwrap();
+            insta::assert_json_snapshot!(format!("{name}.{provider}"), body);
+        }
+    }
+}
+
+#[test]
+fn gemini_grounded_answer() {
+    let v: Value = serde_json::from_str(&fixture("gemini_grounded_answer.json")).unwrap();
+    let answer =
+        serde_json::to_value(gemini::response::translate(&v, "gemini-2.5-flash", 0)).unwrap();
+    insta::assert_json_snapshot!("grounded-answer.gemini", pin_ids(answer));
+}
+
+#[test]
+fn gemini_tool_stream() {
+    let mut state = gemini::stream::StreamState::new("gemini-3-pro-preview", 0, true);
+    let mut chunks: Vec<ChatCompletionChunk> = events("gemini_tool_stream.txt")
+        .iter()
+        .flat_map(|(_, v)| state.on_event(v).unwrap())
+        .collect();
+    chunks.extend(state.finish());
+    insta::assert_json_snapshot!(
+        "tool-stream.gemini",
+        pin_ids(serde_json::to_value(chunks).unwrap())
+    );
+}
+
+/// Google's error answers, one per LiteLLM class, as the client sees them (class, status,
+/// type, message); Gemini and Vertex share the mapping.
+#[test]
+fn gemini_errors() {
+    let google = |code: u16, status: &str, msg: &str| {
+        serde_json::json!({"error": {"code": code, "message": msg, "status": status}}).to_string()
+    };
+    let cases = [
+        (400, google(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")),
+        (401, google(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")),
+        (403, google(403, "PERMISSION_DENIED", "Permission denied on resource project p.")),
+        (400, google(400, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: contents is not specified")),
+        (400, google(400, "INVALID_ARGUMENT", "The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).")),
+        (404, google(404, "NOT_FOUND", "models/gemini-9 is not found for API version v1beta.")),
+        (429, google(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).")),
+        (500, google(500, "INTERNAL", "An internal error has occurred.")),
+        (503, google(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")),
+        (503, google(503, "UNAVAILABLE", "The service is currently unavailable.")),
+    ];
+    let out: Vec<Value> = cases
+        .iter()
+        .map(|(status, body)| {
+            let e = gemini::errors::litellm_class(llmgate::LlmError::from_upstream(
+                *status,
+                vec![],
+                body.as_bytes(),
+                "gemini",
+            ));
+            serde_json::json!({"upstream": status, "class": e.kind.class_name(), "status": e.status,
+                "type": e.kind.openai_type(), "message": e.to_string()})
+        })
+        .collect();
+    insta::assert_json_snapshot!("errors.gemini", out);
+}

@@ -112,7 +112,7 @@ async fn gemini_basic_system_and_generation_config() {
 async fn gemini_tools_schemas_are_sanitised_and_round_trip() {
     let mock = MockServer::start().await;
     let o = gemini_opts(&mock);
-    let mut body = json!({"model": "gemini/gemini-tool", "tools": openai_tools(), "tool_choice": "auto",
+    let mut body = json!({"model": "gemini/gemini-2.5-flash-tool", "tools": openai_tools(), "tool_choice": "auto",
         "messages": [{"role": "user", "content": "Weather in Paris?"}]});
     let a = chat(&o, body.clone()).await.unwrap();
     assert_eq!(a.choices[0].finish_reason.as_deref(), Some("tool_calls"));
@@ -160,7 +160,7 @@ async fn gemini_tools_schemas_are_sanitised_and_round_trip() {
 
     chat(
         &o,
-        json!({"model": "gemini/gemini-x", "tools": openai_tools(),
+        json!({"model": "gemini/gemini-1.5-x", "tools": openai_tools(),
         "tool_choice": {"type": "function", "function": {"name": "ping"}},
         "messages": [{"role": "user", "content": "hi"}]}),
     )
@@ -186,7 +186,7 @@ async fn gemini_media_parts_and_mime_types() {
         .insert("media_url_allowlist".into(), json!(["127.0.0.1"]));
     chat(
         &o2,
-        json!({"model": "gemini/gemini-x", "messages": [{"role": "user", "content": [
+        json!({"model": "gemini/gemini-1.5-x", "messages": [{"role": "user", "content": [
             {"type": "text", "text": "What are these?"},
             {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
             {"type": "image_url", "image_url": {"url": "gs://bucket/photo.jpg"}},
@@ -220,7 +220,7 @@ async fn gemini_media_parts_and_mime_types() {
 
     let e = chat(
         &o2,
-        json!({"model": "gemini/gemini-x", "messages": [{"role": "user", "content": [
+        json!({"model": "gemini/gemini-1.5-x", "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": ""}}]}]}),
     )
     .await
@@ -232,7 +232,7 @@ async fn gemini_media_parts_and_mime_types() {
 async fn gemini_json_schema_thinking_safety_and_usage() {
     let mock = MockServer::start().await;
     let o = gemini_opts(&mock);
-    let a = chat(&o, json!({"model": "gemini/gemini-x", "messages": [{"role": "user", "content": "hi"}],
+    let a = chat(&o, json!({"model": "gemini/gemini-1.5-x", "messages": [{"role": "user", "content": "hi"}],
         "response_format": {"type": "json_schema", "json_schema": {"name": "w", "schema": {
             "type": "object", "additionalProperties": false, "properties": {"location": {"type": "string"}}}}}})).await.unwrap();
     assert_eq!(
@@ -245,7 +245,7 @@ async fn gemini_json_schema_thinking_safety_and_usage() {
 
     let a = chat(
         &o,
-        json!({"model": "gemini/gemini-cache", "reasoning_effort": "low",
+        json!({"model": "gemini/gemini-2.5-flash-cache", "reasoning_effort": "low",
         "messages": [{"role": "user", "content": "hi"}]}),
     )
     .await
@@ -293,7 +293,7 @@ async fn gemini_streams_and_errors() {
     let o = gemini_opts(&mock);
     let items = stream(
         &o,
-        json!({"model": "gemini/gemini-x", "stream_options": {"include_usage": true},
+        json!({"model": "gemini/gemini-1.5-x", "stream_options": {"include_usage": true},
         "messages": [{"role": "user", "content": "hi"}]}),
     )
     .await;
@@ -316,7 +316,7 @@ async fn gemini_streams_and_errors() {
 
     let items = stream(
         &o,
-        json!({"model": "gemini/gemini-tool", "tools": openai_tools(),
+        json!({"model": "gemini/gemini-2.5-flash-tool", "tools": openai_tools(),
         "messages": [{"role": "user", "content": "hi"}]}),
     )
     .await;
@@ -339,7 +339,8 @@ async fn gemini_streams_and_errors() {
 
     let items = stream(&o, json!({"model": "gemini/mock-stream-error", "messages": [{"role": "user", "content": "hi"}]})).await;
     let e = items.last().unwrap().as_ref().unwrap_err();
-    assert_eq!(e.status, 503);
+    // LiteLLM: "The model is overloaded." is an InternalServerError, whatever the status.
+    assert_eq!((e.kind, e.status), (ErrorKind::InternalServer, 500));
 
     for (model, kind) in [
         ("gemini/mock-error-429", ErrorKind::RateLimit),
@@ -347,7 +348,9 @@ async fn gemini_streams_and_errors() {
             "gemini/mock-context-window",
             ErrorKind::ContextWindowExceeded,
         ),
-        ("gemini/mock-error-403", ErrorKind::PermissionDenied),
+        // LiteLLM maps Google's 403 to BadRequestError (status 403 kept).
+        ("gemini/mock-error-403", ErrorKind::BadRequest),
+        ("gemini/mock-error-502", ErrorKind::ApiConnection),
     ] {
         let e = chat(
             &o,
@@ -382,7 +385,7 @@ async fn gemini_embeddings_and_token_count() {
         .path
         .ends_with("/text-embedding-004:batchEmbedContents"));
     assert_eq!(sent.body["requests"][1]["content"]["parts"][0]["text"], "b");
-    let n = Client::shared().count_tokens(req(json!({"model": "gemini/gemini-x", "messages": [{"role": "user", "content": "hi"}]})), &o).await.unwrap();
+    let n = Client::shared().count_tokens(req(json!({"model": "gemini/gemini-1.5-x", "messages": [{"role": "user", "content": "hi"}]})), &o).await.unwrap();
     assert_eq!(n, 7);
 }
 
@@ -491,4 +494,157 @@ async fn vertex_rejects_a_bad_key() {
     o.extra.insert("vertex_credentials".into(), sa);
     let e = chat(&o, json!({"model": "vertex_ai/gemini-2.5-pro", "messages": [{"role": "user", "content": "hi"}]})).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authentication);
+}
+
+/// LiteLLM's contract for a bad AI Studio key: Google's 400 `API_KEY_INVALID` is a 401
+/// `authentication_error` whose message carries Google's error object.
+#[tokio::test]
+async fn gemini_bad_key_is_an_authentication_error() {
+    let mock = MockServer::start().await;
+    let mut o = gemini_opts(&mock);
+    o.api_key = Some("bad-key-1".into());
+    let e = chat(
+        &o,
+        json!({"model": "gemini/gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!((e.kind, e.status), (ErrorKind::Authentication, 401));
+    assert_eq!(e.kind.openai_type(), "authentication_error");
+    assert!(
+        e.message
+            .contains(r#""message":"API key not valid. Please pass a valid API key.""#),
+        "{}",
+        e.message
+    );
+    // Google's 403 is LiteLLM's BadRequestError with the 403 kept.
+    let e = chat(
+        &gemini_opts(&mock),
+        json!({"model": "gemini/mock-error-403", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!((e.kind, e.status), (ErrorKind::BadRequest, 403));
+}
+
+/// Gemini 2+ gets the client's JSON Schema as `responseJsonSchema` (which the mock accepts
+/// only alone, for JSON output, from Gemini 2 on); Gemini 1.5 the OpenAPI subset.
+#[tokio::test]
+async fn gemini_response_json_schema_by_model() {
+    let mock = MockServer::start().await;
+    let schema = json!({"type": "object", "additionalProperties": false,
+        "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}}, "required": ["zeta", "alpha"]});
+    for model in ["gemini-2.5-flash", "gemini-1.5-pro"] {
+        let a = chat(&gemini_opts(&mock), json!({"model": format!("gemini/{model}"),
+            "messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "o", "strict": true, "schema": schema}}}))
+        .await
+        .unwrap();
+        assert_eq!(text(&a), r#"{"location": "Paris"}"#);
+    }
+    let gens: Vec<Value> = mock
+        .requests()
+        .iter()
+        .map(|r| r.body["generationConfig"].clone())
+        .collect();
+    assert_eq!(gens[0]["responseJsonSchema"], schema);
+    assert!(gens[0].get("responseSchema").is_none());
+    assert_eq!(
+        gens[1]["responseSchema"]["propertyOrdering"],
+        json!(["zeta", "alpha"])
+    );
+    assert!(gens[1]["responseSchema"]
+        .get("additionalProperties")
+        .is_none());
+}
+
+/// Multi-turn tool use on a thinking Gemini 3 model: the signature comes back on the message and
+/// the call (provider_specific_fields, id suffix), and the next turn returns it on the
+/// `functionCall` part, which the mock (as Google) requires. Streams carry it too.
+#[tokio::test]
+async fn gemini3_thought_signatures_round_trip() {
+    let mock = MockServer::start().await;
+    let o = gemini_opts(&mock);
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}}]);
+    let first = json!({"model": "gemini/gemini-3-pro-tool", "reasoning_effort": "low", "tools": tools,
+        "messages": [{"role": "user", "content": "weather?"}]});
+    let a = chat(&o, first.clone()).await.unwrap();
+    let c = &a.choices[0];
+    assert_eq!(
+        c.extra["provider_specific_fields"]["native_finish_reason"],
+        "STOP"
+    );
+    assert_eq!(
+        c.message.extra["provider_specific_fields"]["thought_signatures"],
+        json!(["c2lnLW1vY2s="])
+    );
+    let call = &c.message.tool_calls.as_ref().unwrap()[0];
+    assert!(call
+        .id
+        .as_deref()
+        .unwrap()
+        .ends_with("__thought__c2lnLW1vY2s="));
+    assert_eq!(
+        call.extra["provider_specific_fields"]["thought_signature"],
+        "c2lnLW1vY2s="
+    );
+    // Back as the client got it; then with the signature only in provider_specific_fields.
+    let mut msg = serde_json::to_value(&c.message).unwrap();
+    let id = call.id.clone().unwrap();
+    for variant in 0..2 {
+        if variant == 1 {
+            msg["tool_calls"][0]["id"] = json!("call_plain");
+        }
+        let tool_id = msg["tool_calls"][0]["id"].clone();
+        let mut next = first.clone();
+        next["messages"] = json!([{"role": "user", "content": "weather?"}, msg,
+            {"role": "tool", "tool_call_id": tool_id, "content": "sunny"}]);
+        let a = chat(&o, next).await.unwrap();
+        assert_eq!(text(&a), "Hello from mock");
+        let sent = mock.requests().last().unwrap().body["contents"][1]["parts"].clone();
+        let fc = sent
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p.get("functionCall").is_some())
+            .unwrap();
+        assert_eq!(fc["thoughtSignature"], "c2lnLW1vY2s=");
+        let want = if variant == 0 {
+            id.split("__thought__").next().unwrap()
+        } else {
+            "call_plain"
+        };
+        assert_eq!(fc["functionCall"]["id"], want);
+    }
+    // Gemini 2.5 refuses call ids: none are sent there.
+    let mut old = first.clone();
+    old["model"] = json!("gemini/gemini-2.5-flash-tool");
+    old["messages"] = json!([{"role": "user", "content": "weather?"},
+        {"role": "assistant", "tool_calls": [{"id": "call_x", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_x", "content": "sunny"}]);
+    chat(&o, old).await.unwrap();
+    // Streamed: the signed call's delta names the signature, the id carries it.
+    let chunks: Vec<_> = stream(&o, first)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let signed = chunks
+        .iter()
+        .find(|c| {
+            c.choices
+                .first()
+                .is_some_and(|ch| ch.delta.tool_calls.is_some())
+        })
+        .unwrap();
+    assert_eq!(
+        signed.choices[0].delta.extra["provider_specific_fields"]["thought_signatures"],
+        json!(["c2lnLW1vY2s="])
+    );
+    assert!(signed.choices[0].delta.tool_calls.as_ref().unwrap()[0]
+        .id
+        .as_deref()
+        .unwrap()
+        .ends_with("__thought__c2lnLW1vY2s="));
 }

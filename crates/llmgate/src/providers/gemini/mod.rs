@@ -1,6 +1,7 @@
 //! Google's Gemini API (AI Studio, `x-goog-api-key`). The request/response/stream translation
 //! here is shared with Gemini on Vertex AI, which differs only in URL and auth ([`Target`]).
 
+pub mod errors;
 pub mod media;
 pub mod request;
 pub mod response;
@@ -83,7 +84,8 @@ pub async fn chat(
         cx.opts.timeout,
         true,
     )
-    .await?;
+    .await
+    .map_err(errors::litellm_class)?;
     let headers = header_pairs(res.headers());
     let v: Value = json(res, t.provider).await?;
     Ok(Response {
@@ -113,7 +115,8 @@ pub async fn chat_stream(
         wait,
         false,
     )
-    .await?;
+    .await
+    .map_err(errors::litellm_class)?;
     let headers = header_pairs(res.headers());
     let state = stream::StreamState::new(&req.model, crate::now_secs(), req.include_usage());
     let chunks = translated_stream(res, t.provider, wait, state);
@@ -143,7 +146,8 @@ pub async fn count_tokens(
         cx.opts.timeout,
         true,
     )
-    .await?;
+    .await
+    .map_err(errors::litellm_class)?;
     let v: Value = json(res, t.provider).await?;
     Ok(v["totalTokens"].as_u64().unwrap_or(0))
 }
@@ -284,7 +288,8 @@ impl Provider for Gemini {
             cx.opts.timeout,
             true,
         )
-        .await?;
+        .await
+        .map_err(errors::litellm_class)?;
         let headers = header_pairs(res.headers());
         let v: Value = json(res, NAME).await?;
         let vectors: Vec<Value> = v["embeddings"]

@@ -10,6 +10,98 @@ use crate::{ErrorKind, LlmError};
 /// Gemini has no tool-call ids before Gemini 3; the thought signature a call needs on the next
 /// turn rides in the id after this separator (LiteLLM's convention).
 pub const THOUGHT_SEP: &str = "__thought__";
+/// What LiteLLM sends for a Gemini 3 function call that has no signature (history from another
+/// model): base64 of `skip_thought_signature_validator`, which Google documents as the escape.
+pub const DUMMY_SIGNATURE: &str = "c2tpcF90aG91Z2h0X3NpZ25hdHVyZV92YWxpZGF0b3I=";
+
+/// LiteLLM's `_is_gemini_3_or_newer` for `gemini-*` names: anything but Gemini 1.x/2.x,
+/// `gemini-exp` and the pre-3 `gemini-pro`/`gemini-flash` aliases. Such models need a signature
+/// on the first call of a turn and take call ids on function parts. Other names (tuned models,
+/// Gemma, endpoints) are taken as older: an id there is a 400.
+pub fn is_gemini_3_or_newer(model: &str) -> bool {
+    let name = model.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+    let Some(rest) = name.strip_prefix("gemini-") else {
+        return false;
+    };
+    let ends = |r: &str| r.is_empty() || r.starts_with('-');
+    let old_version = rest
+        .strip_prefix(['1', '2'])
+        .is_some_and(|r| match r.strip_prefix('.') {
+            Some(d) => {
+                let t = d.trim_start_matches(|c: char| c.is_ascii_digit());
+                t.len() < d.len() && ends(t)
+            }
+            None => ends(r),
+        });
+    let exp = rest.strip_prefix("exp").is_some_and(ends);
+    let alias = ["pro", "flash"].iter().any(|a| {
+        rest.strip_prefix(a)
+            .is_some_and(|r| ends(r) && r != "-latest" && r != "-lite-latest")
+    });
+    !(old_version || exp || alias)
+}
+
+/// LiteLLM's `supports_response_json_schema`: `gemini-N.` / `gemini-N-` with N >= 2 anywhere in
+/// the name takes `responseJsonSchema` (full JSON Schema); older models get `responseSchema`.
+pub fn supports_response_json_schema(model: &str) -> bool {
+    let lower = model.to_ascii_lowercase();
+    lower.match_indices("gemini-").any(|(i, m)| {
+        let rest = &lower[i + m.len()..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let d = &rest[..digits];
+        let n_ok = match d.len() {
+            0 => false,
+            1 => d != "0" && d != "1",
+            _ => !d.starts_with('0'),
+        };
+        n_ok && matches!(rest[digits..].chars().next(), Some('.' | '-'))
+    })
+}
+
+/// LiteLLM drops `strict` from a response schema (Gemini knows no such keyword); property
+/// names are left alone (LiteLLM would drop a property called `strict` too).
+fn without_strict(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| *k != "strict")
+                .map(|(k, x)| {
+                    let x = match (k.as_str(), x) {
+                        ("properties" | "$defs" | "definitions", Value::Object(p)) => {
+                            Value::Object(
+                                p.iter()
+                                    .map(|(n, s)| (n.clone(), without_strict(s)))
+                                    .collect(),
+                            )
+                        }
+                        _ => without_strict(x),
+                    };
+                    (k.clone(), x)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_strict).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `propertyOrdering` on every object of a `responseSchema`, in the client's key order: Gemini
+/// otherwise answers with the properties sorted alphabetically (LiteLLM does the same; one the
+/// client wrote is kept).
+fn with_property_ordering(v: &mut Value) {
+    let Some(o) = v.as_object_mut() else { return };
+    if let Some(Value::Object(props)) = o.get_mut("properties") {
+        let names: Vec<Value> = props.keys().map(|k| json!(k)).collect();
+        props.values_mut().for_each(with_property_ordering);
+        o.entry("propertyOrdering").or_insert(Value::Array(names));
+    }
+    if let Some(items) = o.get_mut("items") {
+        with_property_ordering(items);
+    }
+    if let Some(Value::Array(any)) = o.get_mut("anyOf") {
+        any.iter_mut().for_each(with_property_ordering);
+    }
+}
 
 const UNSUPPORTED: &[&str] = &["logit_bias", "top_logprobs"];
 
@@ -18,7 +110,23 @@ fn bad(msg: impl Into<String>) -> LlmError {
 }
 
 /// Thinking budget for `reasoning_effort` (LiteLLM's defaults); `none` turns thinking off.
-fn thinking(effort: &str) -> Option<Value> {
+/// Gemini 3 takes a `thinkingLevel` instead (it cannot turn thinking off: `none` is the lowest
+/// level, without thoughts; `minimal` exists on Flash only), as LiteLLM maps it.
+fn thinking(effort: &str, model: &str) -> Option<Value> {
+    if is_gemini_3_or_newer(model) {
+        let lowest = if model.contains("flash") {
+            "minimal"
+        } else {
+            "low"
+        };
+        let (level, thoughts) = match effort {
+            "none" | "disable" => (lowest, false),
+            "minimal" => (lowest, true),
+            "low" | "medium" | "high" => (effort, true),
+            _ => return None,
+        };
+        return Some(json!({"thinkingLevel": level, "includeThoughts": thoughts}));
+    }
     let budget = match effort {
         "none" | "disable" => return Some(json!({"thinkingBudget": 0})),
         "minimal" => 128,
@@ -48,7 +156,7 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
         .with_provider("gemini"));
     }
     let mut body = Map::new();
-    let (system, contents) = contents(&req.messages, cx).await?;
+    let (system, contents) = contents(&req.messages, &req.model, cx).await?;
     body.insert("contents".into(), Value::Array(contents));
     if !system.is_empty() {
         body.insert("systemInstruction".into(), json!({"parts": system}));
@@ -86,18 +194,27 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
             Some("json_object") => set("responseMimeType", Some(json!("application/json"))),
             Some("json_schema") => {
                 set("responseMimeType", Some(json!("application/json")));
-                let schema = &rf["json_schema"]["schema"];
+                let schema = without_strict(&rf["json_schema"]["schema"]);
                 if schema.is_object() {
-                    set("responseSchema", Some(sanitize(schema)));
+                    if supports_response_json_schema(&req.model) {
+                        // Standard JSON Schema as the client wrote it: `additionalProperties`,
+                        // `$ref`/`$defs` and key order included.
+                        set("responseJsonSchema", Some(schema));
+                    } else {
+                        let mut s = sanitize(&schema);
+                        with_property_ordering(&mut s);
+                        set("responseSchema", Some(s));
+                    }
                 }
             }
+            Some("text") => set("responseMimeType", Some(json!("text/plain"))),
             _ => {}
         }
     }
     let thinking_config = req
         .reasoning_effort
         .as_deref()
-        .and_then(thinking)
+        .and_then(|e| thinking(e, &req.model))
         .or_else(|| {
             // Anthropic-style `thinking: {type: enabled, budget_tokens}` as LiteLLM accepts it.
             let t = req.extra.get("thinking")?;
@@ -173,8 +290,10 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
 /// results into `functionResponse` parts that follow their call.
 async fn contents(
     msgs: &[ChatMessage],
+    model: &str,
     cx: &MediaCx<'_>,
 ) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
+    let gemini3 = is_gemini_3_or_newer(model);
     let mut system = Vec::new();
     let mut out: Vec<(String, Vec<Value>)> = Vec::new();
     for (i, m) in msgs.iter().enumerate() {
@@ -187,8 +306,8 @@ async fn contents(
                 continue;
             }
             "user" => ("user", user_parts(m, cx).await?),
-            "assistant" => ("model", model_parts(m)?),
-            "tool" | "function" => ("user", vec![function_response(m, &msgs[..i])?]),
+            "assistant" => ("model", model_parts(m, gemini3)?),
+            "tool" | "function" => ("user", vec![function_response(m, &msgs[..i], gemini3)?]),
             other => return Err(bad(format!("unsupported message role '{other}'"))),
         };
         if parts.is_empty() {
@@ -292,24 +411,66 @@ fn media_source(kind: &str, extra: &Map<String, Value>) -> (String, Option<Strin
     }
 }
 
-fn model_parts(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
+/// A tool call's thought signature, where LiteLLM looks for it: the call's
+/// `provider_specific_fields.thought_signature`, else the id's suffix after [`THOUGHT_SEP`].
+fn call_signature(call: &llmgate_types::ToolCall) -> Option<&str> {
+    call.extra
+        .get("provider_specific_fields")
+        .and_then(|p| p["thought_signature"].as_str())
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            call.id
+                .as_deref()
+                .and_then(|id| id.split_once(THOUGHT_SEP))
+                .map(|(_, sig)| sig)
+        })
+}
+
+/// The call id without a signature suffix (what Gemini 3 matches a response to its call by).
+fn clean_id(id: &str) -> &str {
+    id.split_once(THOUGHT_SEP).map_or(id, |(id, _)| id)
+}
+
+/// An assistant turn as Gemini's `model` parts. Thought signatures go back where Gemini put them:
+/// a call's on its `functionCall` part, a text's (`provider_specific_fields.thought_signatures`)
+/// on the text part unless a call already carries it (Gemini bills every replayed copy).
+fn model_parts(m: &ChatMessage, gemini3: bool) -> Result<Vec<Value>, LlmError> {
     let mut out = Vec::new();
     if let Some(r) = m.reasoning_content.as_deref().filter(|r| !r.is_empty()) {
         out.push(json!({"text": r, "thought": true}));
     }
+    let calls = m.tool_calls.as_deref().unwrap_or_default();
     let text = m.text_content();
     if !text.is_empty() {
-        out.push(json!({"text": text}));
+        let mut part = json!({"text": text});
+        let text_sig = m
+            .extra
+            .get("provider_specific_fields")
+            .and_then(|p| p["thought_signatures"][0].as_str())
+            .filter(|s| calls.iter().all(|c| call_signature(c) != Some(*s)));
+        if let (Some(sig), Some(MessageContent::Text(_))) = (text_sig, &m.content) {
+            part["thoughtSignature"] = json!(sig);
+        }
+        out.push(part);
     }
-    for call in m.tool_calls.iter().flatten() {
+    for (i, call) in calls.iter().enumerate() {
         let args: Value = if call.function.arguments.trim().is_empty() {
             json!({})
         } else {
             serde_json::from_str(&call.function.arguments)
                 .map_err(|e| bad(format!("tool call arguments are not JSON: {e}")))?
         };
-        let mut part = json!({"functionCall": {"name": call.function.name, "args": args}});
-        if let Some((_, sig)) = call.id.as_deref().and_then(|id| id.split_once(THOUGHT_SEP)) {
+        let mut fc = json!({"name": call.function.name, "args": args});
+        if let Some(id) = call.id.as_deref().map(clean_id).filter(|_| gemini3) {
+            if !id.is_empty() {
+                fc["id"] = json!(id);
+            }
+        }
+        let mut part = json!({"functionCall": fc});
+        // Gemini signs only the first call of a parallel batch; Gemini 3 refuses that call
+        // unsigned, so history from another model gets Google's documented placeholder.
+        let sig = call_signature(call).or((gemini3 && i == 0).then_some(DUMMY_SIGNATURE));
+        if let Some(sig) = sig {
             part["thoughtSignature"] = json!(sig);
         }
         out.push(part);
@@ -318,7 +479,11 @@ fn model_parts(m: &ChatMessage) -> Result<Vec<Value>, LlmError> {
 }
 
 /// A tool result, named after the call it answers (Gemini matches by name).
-fn function_response(m: &ChatMessage, before: &[ChatMessage]) -> Result<Value, LlmError> {
+fn function_response(
+    m: &ChatMessage,
+    before: &[ChatMessage],
+    gemini3: bool,
+) -> Result<Value, LlmError> {
     let id = m.tool_call_id.as_deref().unwrap_or("");
     let name = before
         .iter()
@@ -337,5 +502,9 @@ fn function_response(m: &ChatMessage, before: &[ChatMessage]) -> Result<Value, L
         Ok(Value::Object(o)) => Value::Object(o),
         _ => json!({"content": text}),
     };
-    Ok(json!({"functionResponse": {"name": name, "response": response}}))
+    let mut fr = json!({"name": name, "response": response});
+    if gemini3 && !clean_id(id).is_empty() {
+        fr["id"] = json!(clean_id(id));
+    }
+    Ok(json!({"functionResponse": fr}))
 }

@@ -1,9 +1,9 @@
 //! Gemini's streamed `GenerateContentResponse`s (`alt=sse`) → OpenAI chat chunks.
 
 use llmgate_types::{ChatCompletionChunk, Delta, FunctionCallDelta, ToolCallDelta};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use super::response::{call_id, finish_reason, usage};
+use super::response::{call_id, finish_reason, metadata, signatures, usage};
 use crate::LlmError;
 
 pub struct StreamState {
@@ -42,12 +42,12 @@ impl StreamState {
                 .as_u64()
                 .filter(|c| (400..600).contains(c))
                 .unwrap_or(500) as u16;
-            return Err(LlmError::from_upstream(
+            return Err(super::errors::litellm_class(LlmError::from_upstream(
                 status,
                 vec![],
                 v.to_string().as_bytes(),
                 "gemini",
-            ));
+            )));
         }
         let mut out = Vec::new();
         if !v["usageMetadata"].is_null() {
@@ -89,7 +89,29 @@ impl StreamState {
             } else {
                 continue;
             }
+            if let Some(sigs) = signatures(std::slice::from_ref(part)) {
+                // As LiteLLM: the delta carrying a signed part names its signature.
+                delta.extra.insert(
+                    "provider_specific_fields".into(),
+                    json!({"thought_signatures": sigs}),
+                );
+            }
             out.push(self.chunk(delta, None));
+        }
+        // Grounding, safety and citation metadata ride on the event's chunks, as in answers.
+        let meta: Vec<_> = metadata(v["candidates"].as_array().into_iter().flatten())
+            .into_iter()
+            .filter(|(_, m)| !m.is_empty())
+            .collect();
+        if !meta.is_empty() {
+            if out.is_empty() {
+                out.push(self.chunk(Delta::default(), None));
+            }
+            for c in &mut out {
+                for (k, m) in &meta {
+                    c.extra.insert((*k).into(), Value::Array(m.clone()));
+                }
+            }
         }
         let blocked = v["candidates"].as_array().is_none_or(|c| c.is_empty())
             && v["promptFeedback"]["blockReason"].is_string();

@@ -282,7 +282,8 @@ impl Provider for Vertex {
             cx.opts.timeout,
             true,
         )
-        .await?;
+        .await
+        .map_err(gemini::errors::litellm_class)?;
         let headers = header_pairs(res.headers());
         let v: Value = json(res, NAME).await?;
         let preds = v["predictions"].as_array().cloned().unwrap_or_default();
