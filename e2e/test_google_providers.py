@@ -27,7 +27,7 @@ model_list:
       api_key: os.environ/GEMINI_API_KEY
   - model_name: gemini-tools
     litellm_params:
-      model: gemini/gemini-tool
+      model: gemini/gemini-2.5-flash-tool
       api_base: {mock.base}/v1beta
       api_key: os.environ/GEMINI_API_KEY
   - model_name: vertex-gemini

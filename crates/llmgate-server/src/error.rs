@@ -88,8 +88,14 @@ impl GatewayError {
     pub fn body(&self) -> Value {
         let status = self.status().to_string();
         let (message, kind, param): (String, Value, Value) = match self {
-            // LiteLLM does not pass the upstream's `param` on.
-            GatewayError::Llm(e) => (e.to_string(), json!(e.kind.openai_type()), Value::Null),
+            // LiteLLM's proxy picks `type`, `code` and `param` per class and provider (the
+            // SDK knows which).
+            GatewayError::Llm(e) => {
+                return json!({"error": {
+                    "message": e.to_string(), "type": e.proxy_type(),
+                    "param": e.proxy_param(), "code": e.proxy_code(),
+                }});
+            }
             GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
             GatewayError::BadRequest(m)
             | GatewayError::TooLarge(m)

@@ -156,7 +156,11 @@ fn chat_snapshot(name: &str, value: impl serde::Serialize) {
 #[test]
 fn claude_requests_by_fixture() {
     let opts = CallOptions::default();
-    for name in ["reasoning-effort", "structured-output", "tool-choice-required"] {
+    for name in [
+        "reasoning-effort",
+        "structured-output",
+        "tool-choice-required",
+    ] {
         let req = request(&format!("chat/{name}.json"));
         let body = anthropic::request::build(&req, &req.model, &opts).unwrap();
         chat_snapshot(&format!("{name}.anthropic"), body);
