@@ -4,6 +4,13 @@ use std::fmt;
 
 use serde_json::Value;
 
+mod mask;
+#[cfg(test)]
+mod tests;
+
+use mask::redact_value;
+pub use mask::{mask_secrets, REDACTED};
+
 /// LiteLLM's exception classes; each has one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -421,85 +428,6 @@ impl LlmError {
     }
 }
 
-/// What a masked credential reads as.
-pub const REDACTED: &str = "[REDACTED]";
-/// A run this long that also occurs in a secret counts as (part of) the secret: catches the
-/// whole value and the prefixes/suffixes upstreams show (`sk-proj-ab****wxyz`).
-const MIN_SECRET_MATCH: usize = 8;
-
-/// `text` with every occurrence of a secret, or of any run of at least [`MIN_SECRET_MATCH`]
-/// bytes of one, replaced by [`REDACTED`] (the whole key-like token around it: the `****` and
-/// the visible tail of an abbreviated key go too); `None` when nothing matched. Secrets shorter
-/// than the run are masked only whole; shorter than 4 bytes, not at all (they would mask words).
-pub fn mask_secrets(text: &str, secrets: &[String]) -> Option<String> {
-    let t = text.as_bytes();
-    let mut marked = vec![false; t.len()];
-    let mut any = false;
-    for secret in secrets
-        .iter()
-        .map(String::as_bytes)
-        .filter(|s| s.len() >= 4)
-    {
-        let w = MIN_SECRET_MATCH.min(secret.len());
-        if t.len() < w {
-            continue;
-        }
-        let windows: std::collections::HashSet<&[u8]> = secret.windows(w).collect();
-        for i in 0..=t.len() - w {
-            if windows.contains(&t[i..i + w]) {
-                marked[i..i + w].iter_mut().for_each(|m| *m = true);
-                any = true;
-            }
-        }
-    }
-    if !any {
-        return None;
-    }
-    let token = |b: u8| b.is_ascii_alphanumeric() || b"-_*".contains(&b);
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < t.len() {
-        if !marked[i] {
-            let Some(next) = (i..t.len()).find(|&j| marked[j]) else {
-                out.push_str(&text[i..]);
-                break;
-            };
-            let mut start = next;
-            while start > i && token(t[start - 1]) {
-                start -= 1;
-            }
-            while !text.is_char_boundary(start) {
-                start -= 1;
-            }
-            out.push_str(&text[i..start]);
-            i = start;
-        }
-        let mut end = i;
-        while end < t.len() && (marked[end] || token(t[end])) {
-            end += 1;
-        }
-        while !text.is_char_boundary(end) {
-            end += 1;
-        }
-        out.push_str(REDACTED);
-        i = end;
-    }
-    Some(out)
-}
-
-fn redact_value(v: &mut Value, secrets: &[String]) {
-    match v {
-        Value::String(s) => {
-            if let Some(m) = mask_secrets(s, secrets) {
-                *s = m;
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|v| redact_value(v, secrets)),
-        Value::Object(o) => o.values_mut().for_each(|v| redact_value(v, secrets)),
-        _ => {}
-    }
-}
-
 /// The status we answer with: the kind's, except that an unusual 4xx (409, 418, ...) is kept.
 fn answer_status(upstream: u16, kind: ErrorKind) -> u16 {
     match upstream {
@@ -692,108 +620,3 @@ impl fmt::Display for LlmError {
 }
 
 impl std::error::Error for LlmError {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn context_window_is_recognised_from_code_and_text() {
-        let body = br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
-        let e = LlmError::from_upstream(400, vec![], body, "openai");
-        assert_eq!(e.kind, ErrorKind::ContextWindowExceeded);
-        assert_eq!(e.status, 400);
-        let e = LlmError::from_upstream(
-            400,
-            vec![],
-            b"{\"message\":\"prompt is too long: 300000 tokens\"}",
-            "groq",
-        );
-        assert_eq!(e.kind, ErrorKind::ContextWindowExceeded);
-    }
-
-    #[test]
-    fn rate_limit_keeps_retry_after_and_names_provider() {
-        let e = LlmError::from_upstream(
-            429,
-            vec![("Retry-After".into(), "7".into())],
-            br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#,
-            "together_ai",
-        );
-        assert_eq!(e.kind, ErrorKind::RateLimit);
-        assert_eq!(e.retry_after.as_deref(), Some("7"));
-        assert_eq!(
-            e.to_string(),
-            "litellm.RateLimitError: RateLimitError: Together_aiException - slow down"
-        );
-    }
-
-    #[test]
-    fn credentials_are_masked_whole_and_in_part() {
-        let key = "sk-proj-abcdefghijklmnop1234wxyz".to_string();
-        let body = format!(
-            r#"{{"error":{{"message":"Incorrect API key provided: {key}. You sent sk-proj-ab**********wxyz; key tail mnop1234wxyz.","code":"invalid_api_key","param":"{key}"}}}}"#
-        );
-        let e = LlmError::from_upstream(
-            401,
-            vec![("x-echo".into(), key.clone())],
-            body.as_bytes(),
-            "openai",
-        )
-        .redact(std::slice::from_ref(&key));
-        assert_eq!(
-            e.message,
-            "Incorrect API key provided: [REDACTED]. You sent [REDACTED]; key tail [REDACTED]."
-        );
-        assert_eq!(e.param, Some(Value::String(REDACTED.into())));
-        assert_eq!(e.code, Some(Value::String("invalid_api_key".into())));
-        assert_eq!(e.headers[0].1, REDACTED);
-        assert!(!e.to_string().contains("abcdefgh"));
-        // Nothing matched, nothing changed; short runs of the key (< 8) stay.
-        assert_eq!(
-            mask_secrets("the key starts with sk-p", std::slice::from_ref(&key)),
-            None
-        );
-        // Short keys are masked whole only; multi-byte text around a match survives.
-        assert_eq!(
-            mask_secrets("clé «k3y9» refusée", &["k3y9".into()]).as_deref(),
-            Some("clé «[REDACTED]» refusée")
-        );
-        assert_eq!(mask_secrets("abc", &["abc".into()]), None);
-    }
-
-    #[test]
-    fn non_json_body_becomes_the_message() {
-        let e = LlmError::from_upstream(502, vec![], b"Bad Gateway", "openai");
-        assert_eq!(e.kind, ErrorKind::BadGateway);
-        assert_eq!(e.message, "Bad Gateway");
-        // Anthropic's 529 is LiteLLM's InternalServerError, answered 503 `server_is_overloaded`.
-        let e = LlmError::from_upstream(529, vec![], b"{}", "anthropic");
-        assert_eq!(e.kind, ErrorKind::InternalServer);
-        assert_eq!(
-            (e.status, e.proxy_code().as_str()),
-            (503, "server_is_overloaded")
-        );
-        assert_eq!(e.proxy_type(), "service_unavailable_error");
-    }
-
-    #[test]
-    fn unsupported_params_keep_litellms_hint() {
-        let e = LlmError::unsupported_params("anthropic", &["logit_bias", "seed"], "claude-x");
-        assert_eq!(
-            e.to_string(),
-            "litellm.UnsupportedParamsError: anthropic does not support parameters: ['logit_bias', 'seed'], for model=claude-x. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send allowed_openai_params=['logit_bias', 'seed'] in your request."
-        );
-    }
-
-    #[test]
-    fn secrets_in_the_raw_body_are_masked() {
-        let key = "sk-ant-abcdefghijklmnop".to_string();
-        let body = format!(
-            r#"{{"type":"error","error":{{"type":"authentication_error","message":"bad key {key}"}}}}"#
-        );
-        let e = LlmError::from_upstream(401, vec![], body.as_bytes(), "anthropic")
-            .redact(std::slice::from_ref(&key));
-        assert!(!e.to_string().contains("abcdefgh"), "{e}");
-    }
-}
