@@ -10,6 +10,9 @@ pub enum Behaviour {
     Error(u16),
     /// 400 `context_length_exceeded`.
     ContextWindow,
+    /// 400 as Azure's content filter answers it (`content_filter`, inner
+    /// `ResponsibleAIPolicyViolation` with the filter results).
+    ContentFilter,
     /// Wait, then answer normally.
     Slow(Duration),
     /// Streams: two content chunks, then an error event and the end of the stream.
@@ -36,6 +39,9 @@ impl Behaviour {
         }
         if model == "mock-context-window" {
             return Behaviour::ContextWindow;
+        }
+        if model == "mock-content-filter" {
+            return Behaviour::ContentFilter;
         }
         if model == "mock-echo-key" {
             return Behaviour::EchoKey;

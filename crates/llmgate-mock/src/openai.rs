@@ -157,6 +157,19 @@ async fn handle(
                 None,
             )
         }
+        Behaviour::ContentFilter => {
+            let body = json!({"error": {
+                "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+                "type": null, "param": "prompt", "code": "content_filter", "status": 400,
+                "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {
+                    "hate": {"filtered": true, "severity": "high"},
+                    "self_harm": {"filtered": false, "severity": "safe"}}}}});
+            let mut res = Response::new(Body::from(body.to_string()));
+            *res.status_mut() = StatusCode::BAD_REQUEST;
+            res.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            return res;
+        }
         Behaviour::EchoKey => return echo_key(&headers),
         Behaviour::Slow(d) => tokio::time::sleep(d).await,
         Behaviour::StreamError if !stream => return error(500, "mock stream failure", None, None),

@@ -91,10 +91,14 @@ impl GatewayError {
             // LiteLLM's proxy picks `type`, `code` and `param` per class and provider (the
             // SDK knows which).
             GatewayError::Llm(e) => {
-                return json!({"error": {
+                let mut err = json!({
                     "message": e.to_string(), "type": e.proxy_type(),
                     "param": e.proxy_param(), "code": e.proxy_code(),
-                }});
+                });
+                if let Some(f) = &e.provider_fields {
+                    err["provider_specific_fields"] = f.clone();
+                }
+                return json!({ "error": err });
             }
             GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
             GatewayError::BadRequest(m)

@@ -222,7 +222,7 @@ where
                 settle.answered(&meta);
                 return Ok((r.body, meta));
             }
-            Err(e) if e.kind.is_retryable() && attempt < max_retries => {
+            Err(e) if e.is_retryable() && attempt < max_retries => {
                 tracing::warn!(model = %model_name, deployment = %dep.id, error = %e, "retrying");
                 tried.push(dep.id.clone());
                 attempt += 1;

@@ -144,6 +144,8 @@ pub struct LlmErrorData {
     /// The upstream's own status and raw body: LiteLLM's Anthropic messages embed the body
     /// as sent, and an overload (529) changes what the proxy answers.
     pub upstream: Option<Upstream>,
+    /// LiteLLM's `provider_specific_fields` of the error (Azure's content-filter details).
+    pub provider_fields: Option<Value>,
 }
 
 /// What the upstream answered, as LiteLLM keeps it.
@@ -182,6 +184,7 @@ impl LlmError {
             code: None,
             headers: Vec::new(),
             upstream: None,
+            provider_fields: None,
         }))
     }
 
@@ -192,6 +195,12 @@ impl LlmError {
     pub fn with_provider(mut self, provider: &str) -> Self {
         self.provider = provider.to_string();
         self
+    }
+
+    /// Worth another attempt (or another deployment): the retryable classes, and LiteLLM's
+    /// `APIError` when the upstream failed (5xx).
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable() || (self.kind == ErrorKind::Api && self.status >= 500)
     }
 
     pub fn with_model(mut self, model: &str) -> Self {
@@ -247,8 +256,16 @@ impl LlmError {
         let code = detail.and_then(|d| d.get("code")).cloned();
         let param = detail.and_then(|d| d.get("param")).cloned();
         let raw = String::from_utf8_lossy(body).into_owned();
+        let mut provider_fields = None;
         let (kind, status_out) = match family(provider) {
             Family::Anthropic => anthropic_kind(status, &raw),
+            Family::Azure => {
+                let k = azure_kind(status, &message, code.as_ref(), detail);
+                if k.0 == ErrorKind::ContentPolicyViolation {
+                    provider_fields = azure_filter_fields(parsed.as_ref());
+                }
+                k
+            }
             Family::OpenAi => openai_kind(status, &message, code.as_ref()),
             Family::Other => {
                 let kind = classify(status, &message, code.as_ref());
@@ -278,6 +295,7 @@ impl LlmError {
                 body: raw,
                 kind: upstream_kind,
             }),
+            provider_fields,
         }))
     }
 
@@ -312,7 +330,7 @@ impl LlmError {
                 u.status >= 500 && (u.status == 529 || is_anthropic_overload(&u.body))
             }
             Family::OpenAi => u.status == 529,
-            Family::Other => false,
+            Family::Azure | Family::Other => false,
         }
     }
 
@@ -441,6 +459,8 @@ fn answer_status(upstream: u16, kind: ErrorKind) -> u16 {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Family {
     Anthropic,
+    /// `_map_azure_exception`: Azure's own class names in messages, content-filter details.
+    Azure,
     /// `_map_openai_exception` as LiteLLM applies it to OpenAI itself (verified per status).
     OpenAi,
     /// Everything else: LiteLLM's generic status table.
@@ -450,6 +470,7 @@ enum Family {
 fn family(provider: &str) -> Family {
     match provider {
         "anthropic" | "anthropic_text" => Family::Anthropic,
+        "azure" | "azure_text" => Family::Azure,
         "openai" | "openai_compatible" | "custom_openai" | "text-completion-openai" => {
             Family::OpenAi
         }
@@ -527,6 +548,68 @@ fn openai_kind(status: u16, message: &str, code: Option<&Value>) -> (ErrorKind, 
         529 => (ErrorKind::Api, 503),
         s => (ErrorKind::Api, s),
     }
+}
+
+/// Azure as LiteLLM 1.110.2 maps it (checked against it): a content filter (`content_filter` /
+/// `content_policy_violation`, or an inner `ResponsibleAIPolicyViolation`), a missing deployment,
+/// a context window, then the status; a 500 is LiteLLM's `APIError`.
+fn azure_kind(
+    status: u16,
+    message: &str,
+    code: Option<&Value>,
+    detail: Option<&Value>,
+) -> (ErrorKind, u16) {
+    let code = code.and_then(|c| c.as_str()).unwrap_or("");
+    let inner = detail
+        .and_then(|d| d.get("inner_error").or_else(|| d.get("innererror")))
+        .and_then(|i| i.get("code"))
+        .and_then(Value::as_str);
+    if matches!(code, "content_filter" | "content_policy_violation")
+        || inner == Some("ResponsibleAIPolicyViolation")
+    {
+        return (ErrorKind::ContentPolicyViolation, 400);
+    }
+    if message.contains("Internal server error") {
+        return (ErrorKind::InternalServer, 500);
+    }
+    if code == "DeploymentNotFound" || message.contains("DeploymentNotFound") {
+        return (ErrorKind::NotFound, 404);
+    }
+    let lower = message.to_ascii_lowercase();
+    if matches!(status, 400 | 413)
+        && (code == "context_length_exceeded" || is_context_window_message(&lower))
+    {
+        return (ErrorKind::ContextWindowExceeded, 400);
+    }
+    match status {
+        400 | 422 => (ErrorKind::BadRequest, status),
+        401 => (ErrorKind::Authentication, 401),
+        404 => (ErrorKind::NotFound, 404),
+        408 | 504 => (ErrorKind::Timeout, status),
+        429 => (ErrorKind::RateLimit, 429),
+        502 => (ErrorKind::BadGateway, 502),
+        503 => (ErrorKind::ServiceUnavailable, 503),
+        s => (ErrorKind::Api, s),
+    }
+}
+
+/// LiteLLM's `provider_specific_fields` for an Azure content filter: the inner error under both
+/// spellings, and Azure's whole error object.
+fn azure_filter_fields(body: Option<&Value>) -> Option<Value> {
+    let body = body?;
+    let azure_error = body.get("error").filter(|e| e.is_object()).unwrap_or(body);
+    let inner = azure_error
+        .get("inner_error")
+        .or_else(|| azure_error.get("innererror"))
+        .or_else(|| body.get("innererror"))
+        .or_else(|| body.get("inner_error"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    Some(serde_json::json!({
+        "innererror": inner,
+        "inner_error": inner,
+        "azure_error": azure_error,
+    }))
 }
 
 /// Chooses the kind from status and message: a context-window or content-policy error
@@ -612,6 +695,22 @@ impl fmt::Display for LlmError {
                         "litellm.{class}: litellm.BadRequestError: {class}: {provider} - {m}"
                     ),
                     _ => write!(f, "litellm.{class}: {class}: {provider} - {m}"),
+                }
+            }
+            (Family::Azure, Some(_)) => {
+                let m = &self.message;
+                match self.kind {
+                    ErrorKind::ContentPolicyViolation => {
+                        write!(f, "litellm.BadRequestError: litellm.{class}: {m}")
+                    }
+                    ErrorKind::ContextWindowExceeded => write!(
+                        f,
+                        "litellm.{class}: litellm.BadRequestError: {provider} {class} - {m}"
+                    ),
+                    ErrorKind::BadRequest if self.status == 400 => {
+                        write!(f, "litellm.{class}: {provider} - {m}")
+                    }
+                    _ => write!(f, "litellm.{class}: {provider} {class} - {m}"),
                 }
             }
             _ => write!(f, "litellm.{class}: {class}: {provider} - {}", self.message),

@@ -101,3 +101,47 @@ fn secrets_in_the_raw_body_are_masked() {
         .redact(std::slice::from_ref(&key));
     assert!(!e.to_string().contains("abcdefgh"), "{e}");
 }
+
+/// Azure as LiteLLM 1.110.2 printed each case against the same bodies (class, status, message).
+#[test]
+fn azure_errors_read_as_litellms() {
+    let body = |s: u16| format!(r#"{{"error": {{"message": "mock error {s}", "type": "x"}}}}"#);
+    let cases = [
+        (400, "BadRequestError", 400, "litellm.BadRequestError: AzureException - mock error 400"),
+        (401, "AuthenticationError", 401, "litellm.AuthenticationError: AzureException AuthenticationError - mock error 401"),
+        (404, "NotFoundError", 404, "litellm.NotFoundError: AzureException NotFoundError - mock error 404"),
+        (429, "RateLimitError", 429, "litellm.RateLimitError: AzureException RateLimitError - mock error 429"),
+        (500, "APIError", 500, "litellm.APIError: AzureException APIError - mock error 500"),
+        (503, "ServiceUnavailableError", 503, "litellm.ServiceUnavailableError: AzureException ServiceUnavailableError - mock error 503"),
+    ];
+    for (status, class, answered, message) in cases {
+        let e = LlmError::from_upstream(status, vec![], body(status).as_bytes(), "azure");
+        assert_eq!(
+            (e.kind.class_name(), e.status),
+            (class, answered),
+            "{status}"
+        );
+        assert_eq!(e.to_string(), message);
+        assert!(e.provider_fields.is_none());
+    }
+    // A 500 is retried, as an upstream failure.
+    assert!(LlmError::from_upstream(500, vec![], body(500).as_bytes(), "azure").is_retryable());
+    let ctx = r#"{"error": {"message": "This model's maximum context length is 128000 tokens.", "code": "context_length_exceeded"}}"#;
+    let e = LlmError::from_upstream(400, vec![], ctx.as_bytes(), "azure");
+    assert_eq!(
+        e.to_string(),
+        "litellm.ContextWindowExceededError: litellm.BadRequestError: AzureException ContextWindowExceededError - This model's maximum context length is 128000 tokens."
+    );
+    let filtered = r#"{"error": {"message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", "type": null, "param": "prompt", "code": "content_filter", "status": 400, "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {"hate": {"filtered": true, "severity": "high"}}}}}"#;
+    let e = LlmError::from_upstream(400, vec![], filtered.as_bytes(), "azure");
+    assert_eq!((e.kind, e.status), (ErrorKind::ContentPolicyViolation, 400));
+    assert_eq!(
+        e.to_string(),
+        "litellm.BadRequestError: litellm.ContentPolicyViolationError: The response was filtered due to the prompt triggering Azure OpenAI's content management policy."
+    );
+    let f = e.provider_fields.as_ref().unwrap();
+    assert_eq!(f["innererror"]["code"], "ResponsibleAIPolicyViolation");
+    assert_eq!(f["inner_error"], f["innererror"]);
+    assert_eq!(f["azure_error"]["code"], "content_filter");
+    assert_eq!(f["azure_error"]["param"], "prompt");
+}
