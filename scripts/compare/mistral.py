@@ -62,6 +62,8 @@ def params(body):
 
 
 def compare(base, verbose):
+    # LiteLLM fetches its cost map from the internet at import unless told to use its own copy.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
     failed = 0
