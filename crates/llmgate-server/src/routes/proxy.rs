@@ -111,7 +111,9 @@ pub fn client_side(
 ) -> Result<ClientSide, GatewayError> {
     let mut out = ClientSide::default();
     for p in CLIENT_SIDE_PARAMS {
-        let Some(v) = extra.remove(*p) else { continue };
+        let Some(v) = extra.shift_remove(*p) else {
+            continue;
+        };
         if !allowed && !deployment_allows(state, group, p) {
             return Err(rejected(p));
         }
@@ -171,7 +173,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, GatewayError> 
 /// for logging), so it is not sent upstream.
 pub fn strip_proxy_fields(extra: &mut Map<String, Value>) {
     for f in PROXY_ONLY_FIELDS {
-        extra.remove(*f);
+        extra.shift_remove(*f);
     }
 }
 

@@ -328,7 +328,7 @@ fn part(p: &ContentPart) -> Result<Option<Value>, LlmError> {
         _ => {
             let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
             if v.is_object() {
-                v.as_object_mut().map(|o| o.remove("cache_control"));
+                v.as_object_mut().map(|o| o.shift_remove("cache_control"));
             }
             v
         }

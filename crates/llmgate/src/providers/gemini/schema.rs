@@ -148,7 +148,7 @@ fn clean(schema: &Value, defs: &Value, depth: usize) -> Value {
     if out.get("type") == Some(&json!("string")) {
         if let Some(f) = out.get("format").and_then(Value::as_str) {
             if !STRING_FORMATS.contains(&f) {
-                out.remove("format");
+                out.shift_remove("format");
             }
         }
     }
@@ -157,7 +157,7 @@ fn clean(schema: &Value, defs: &Value, depth: usize) -> Value {
         .get("properties")
         .is_some_and(|p| p.as_object().is_some_and(Map::is_empty))
     {
-        out.remove("properties");
+        out.shift_remove("properties");
     }
     if let Some(req) = out.get("required").and_then(Value::as_array) {
         let props = out.get("properties").and_then(Value::as_object);
@@ -167,7 +167,7 @@ fn clean(schema: &Value, defs: &Value, depth: usize) -> Value {
             .cloned()
             .collect();
         if kept.is_empty() {
-            out.remove("required");
+            out.shift_remove("required");
         } else {
             out.insert("required".into(), Value::Array(kept));
         }

@@ -66,20 +66,20 @@ fn is_magistral(model: &str) -> bool {
 /// else, so that it is neither refused nor dropped by `drop_params`.
 pub fn before_check(map: &mut Map<String, Value>) {
     // Mistral always streams usage and has no `stream_options`; `user` is dropped silently.
-    map.remove("stream_options");
-    map.remove("user");
+    map.shift_remove("stream_options");
+    map.shift_remove("user");
     if map.get("stream") != Some(&Value::Bool(true)) {
-        map.remove("stream");
+        map.shift_remove("stream");
     }
     // n = 1 is the default LiteLLM leaves out; only n > 1 is refused.
     if map.get("n").and_then(Value::as_u64) == Some(1) {
-        map.remove("n");
+        map.shift_remove("n");
     }
     let model = map.get("model").and_then(Value::as_str).unwrap_or("");
     if is_magistral(model) {
         let reasoning = ["reasoning_effort", "thinking"]
             .iter()
-            .filter_map(|k| map.remove(*k))
+            .filter_map(|k| map.shift_remove(*k))
             .any(|v| !v.is_null());
         if reasoning {
             add_reasoning_prompt(map);
@@ -94,11 +94,14 @@ pub fn translate(map: &mut Map<String, Value>, opts: &CallOptions) -> Result<(),
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    if let Some(seed) = map.remove("seed").filter(|v| !v.is_null()) {
+    if let Some(seed) = map.shift_remove("seed").filter(|v| !v.is_null()) {
         map.insert("random_seed".into(), seed);
     }
     // `max_completion_tokens` wins over `max_tokens` when both are given.
-    if let Some(m) = map.remove("max_completion_tokens").filter(|v| !v.is_null()) {
+    if let Some(m) = map
+        .shift_remove("max_completion_tokens")
+        .filter(|v| !v.is_null())
+    {
         map.insert("max_tokens".into(), m);
     }
     tool_choice(map, &model, opts)?;
@@ -118,7 +121,7 @@ fn tool_choice(
     model: &str,
     opts: &CallOptions,
 ) -> Result<(), LlmError> {
-    let Some(choice) = map.remove("tool_choice") else {
+    let Some(choice) = map.shift_remove("tool_choice") else {
         return Ok(());
     };
     let has_tools = map

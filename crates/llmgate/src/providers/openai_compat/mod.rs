@@ -136,6 +136,20 @@ impl OpenAiCompat {
             return Ok(v);
         };
         let quirks = if chat { self.spec.quirks } else { Quirks::None };
+        if chat {
+            // A tool-call turn's `content: null` is left out, as LiteLLM sends it.
+            for m in map
+                .get_mut("messages")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object_mut)
+            {
+                if m.get("content").is_some_and(Value::is_null) {
+                    m.shift_remove("content");
+                }
+            }
+        }
         if quirks == Quirks::Mistral {
             mistral::before_check(map);
         }
@@ -144,14 +158,12 @@ impl OpenAiCompat {
             mistral::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
         }
         if self.spec.max_tokens_only {
-            if let Some(m) = map.remove("max_completion_tokens") {
+            if let Some(m) = map.shift_remove("max_completion_tokens") {
                 map.entry("max_tokens").or_insert(m);
             }
         }
-        if self.spec.style == Style::Azure {
-            // The deployment is in the URL.
-            map.remove("model");
-        }
+        // Azure: the deployment is in the URL, and `model` stays in the body too (Azure ignores
+        // it; LiteLLM sends it).
         Ok(v)
     }
 
@@ -172,7 +184,7 @@ impl OpenAiCompat {
         }
         if opts.drop_params {
             for p in present {
-                map.remove(p);
+                map.shift_remove(p);
             }
             return Ok(());
         }

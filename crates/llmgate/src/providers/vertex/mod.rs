@@ -186,7 +186,7 @@ pub fn claude_body(req: &ChatCompletionRequest, opts: &CallOptions) -> Result<Va
     let mut body = anthropic::request::build_with(req, &req.model, opts, false)
         .map_err(|e| e.with_provider(NAME))?;
     if let Some(o) = body.as_object_mut() {
-        o.remove("model");
+        o.shift_remove("model");
         o.insert("anthropic_version".into(), json!(CLAUDE_VERSION));
     }
     Ok(body)
