@@ -129,8 +129,10 @@ def test_a_budget_holds_across_two_instances_at_concurrency(fleet):
     served = []
     lock = threading.Lock()
 
+    deadline = time.monotonic() + 30  # a hold that is never released shows as a failure, not a hang
+
     def worker(gw):
-        while True:
+        while time.monotonic() < deadline:
             try:
                 chat(gw, key, model="slow")
             except openai.BadRequestError as e:
@@ -154,6 +156,7 @@ def test_a_budget_holds_across_two_instances_at_concurrency(fleet):
     # 8 workers at 200 ms a call: 8).
     bound = 8 + 8
     print(f"served {len(served)} calls for a budget of {calls_in_budget}: {over} over (bound {bound})")
+    assert time.monotonic() < deadline, "every worker saw the budget spent in time"
     assert len({p for p in served}) == 2, "both instances served"
     assert 0 <= over <= bound
     # Without sharing, each instance would have served the whole budget on its own.

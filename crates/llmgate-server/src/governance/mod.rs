@@ -323,6 +323,11 @@ impl<T: Row> Cache<T> {
             return Ok(None);
         };
         let mut map = self.write();
+        // Another request loaded it meanwhile: share its entry (reservations are made on an
+        // entry, so two entries for one row would let one's holds outlive their release).
+        if let Some(k) = map.get(id).filter(|k| k.loaded.elapsed() < self.ttl) {
+            return Ok(Some(k.clone()));
+        }
         if self.generation.load(Ordering::SeqCst) != generation {
             // Evicted while we read: this row may be the old one; serve it once, cache nothing.
             let stored = row.stored_spend();
@@ -356,7 +361,8 @@ impl<T: Row> Cache<T> {
                     base: stored.max(live) - s.pending,
                     inflight: 0.0,
                     pending: s.pending,
-                    reserved: s.reserved,
+                    // Calls in flight release their holds on the entry they reserved on.
+                    reserved: 0.0,
                     held_elsewhere: s.held_elsewhere,
                 };
                 s.pending = 0.0;
@@ -531,6 +537,31 @@ mod tests {
         let fresh = c.get_or_load("t", || async { Ok(Some(team(2.0))) }).await;
         assert_eq!(fresh.unwrap().unwrap().spend(), 2.0);
         assert!(c.read().get("t").is_some());
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_loads_share_one_entry_and_its_holds() {
+        let c = cache(DEFAULT_TTL);
+        let held = Mutex::new(None);
+        let outer = c
+            .get_or_load("t", || async {
+                // A second request loads the same row meanwhile, and reserves on it.
+                let inner = c.get_or_load("t", || async { Ok(Some(team(1.0))) }).await;
+                let inner = inner.unwrap().unwrap();
+                inner.reserve(0.5);
+                *held.lock().unwrap() = Some(inner);
+                Ok(Some(team(1.0)))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let inner = held.lock().unwrap().take().unwrap();
+        assert!(Arc::ptr_eq(&outer, &inner), "one entry for one row");
+        // The hold is released on the entry it was made on: nothing stays held in the cache.
+        inner.reserve(-0.5);
+        let cached = c.read().get("t").cloned().unwrap();
+        assert_eq!(cached.reserved(), 0.0);
+        assert_eq!(cached.spend(), 1.0);
     }
 
     #[tokio::test]
