@@ -23,6 +23,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use super::limits::connect;
 use super::{Cache, KeyCache, Row};
 
 pub const CHANNEL: &str = "llmgate:invalidate";
@@ -168,19 +169,6 @@ pub fn spawn(keys: Arc<KeyCache>, url: String) {
     tokio::spawn(publish(client.clone(), rx));
     tokio::spawn(subscribe(client.clone(), keys.clone()));
     tokio::spawn(sync_spend(client, keys));
-}
-
-async fn connect(client: &redis::Client) -> Option<redis::aio::ConnectionManager> {
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(Duration::from_secs(1)));
-    tokio::time::timeout(
-        Duration::from_secs(2),
-        client.get_connection_manager_with_config(config),
-    )
-    .await
-    .ok()?
-    .ok()
 }
 
 async fn publish(client: redis::Client, mut rx: mpsc::Receiver<String>) {

@@ -54,6 +54,17 @@ struct Spend {
 
 pub type CachedKey = Live<KeyRow>;
 
+impl Spend {
+    /// Settled (synced, in flight to Redis, and local) plus held by calls in flight.
+    fn total(&self) -> f64 {
+        self.settled() + self.reserved + self.held_elsewhere
+    }
+
+    fn settled(&self) -> f64 {
+        self.base + self.inflight + self.pending
+    }
+}
+
 impl<T> Live<T> {
     fn new(row: T, base: f64) -> Live<T> {
         Live {
@@ -72,14 +83,13 @@ impl<T> Live<T> {
 
     /// Settled spend plus what calls in flight (here and, with Redis, elsewhere) hold.
     pub fn spend(&self) -> f64 {
-        let s = self.state();
-        s.base + s.inflight + s.pending + s.reserved + s.held_elsewhere
+        self.state().total()
     }
 
     /// Adds `cost`; returns the spend before it.
     pub fn add_spend(&self, cost: f64) -> f64 {
         let mut s = self.state();
-        let before = s.base + s.inflight + s.pending + s.reserved + s.held_elsewhere;
+        let before = s.total();
         s.pending += cost;
         before
     }
@@ -356,7 +366,7 @@ impl<T: Row> Cache<T> {
                 let mut s = old.state();
                 // The stored spend may already hold some of ours (flushed): the larger of the
                 // two views, never their sum; the unsynced part still goes to Redis.
-                let live = s.base + s.inflight + s.pending;
+                let live = s.settled();
                 let carried = Spend {
                     base: stored.max(live) - s.pending,
                     inflight: 0.0,

@@ -18,7 +18,7 @@ use crate::error::GatewayError;
 
 mod shared;
 
-pub use shared::{redis_url, spawn_redis_sync};
+pub use shared::{connect, redis_url, spawn_redis_sync};
 
 pub const WINDOW_MS: i64 = 60_000;
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(100);

@@ -24,21 +24,13 @@ pub fn spawn_redis_sync(limiter: Arc<Limiter>, url: String) {
         loop {
             tick.tick().await;
             if conn.is_none() {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_secs(1)))
-                    .set_response_timeout(Some(Duration::from_secs(1)));
-                match tokio::time::timeout(
-                    Duration::from_secs(2),
-                    client.get_connection_manager_with_config(config),
-                )
-                .await
-                {
-                    Ok(Ok(c)) => {
+                match connect(&client).await {
+                    Some(c) => {
                         tracing::info!("rate limits shared through Redis");
                         conn = Some(c);
                         down_logged = false;
                     }
-                    _ => {
+                    None => {
                         if !down_logged {
                             tracing::warn!("Redis unreachable: rate limits count this instance only until it is back");
                             down_logged = true;
@@ -77,6 +69,21 @@ pub fn spawn_redis_sync(limiter: Arc<Limiter>, url: String) {
             }
         }
     });
+}
+
+/// A Redis connection for a background task: bounded connect and response times, so an
+/// unreachable Redis costs a sync a few seconds at most, never a hang.
+pub async fn connect(client: &redis::Client) -> Option<redis::aio::ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(1)));
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        client.get_connection_manager_with_config(config),
+    )
+    .await
+    .ok()?
+    .ok()
 }
 
 /// One pipeline: window INCRBYs, this instance's in-flight counts (a hash field per instance,
