@@ -146,10 +146,7 @@ pub async fn check_tags(
     names.sort();
     names.dedup();
     if let Some(store) = &gov.store {
-        let unavailable = |e: llmgate_store::StoreError| {
-            tracing::warn!(error = %e, "tag lookup failed");
-            GatewayError::Unavailable("the key database is unavailable".into())
-        };
+        let unavailable = lookup_failed("tag");
         for name in &names {
             if let Some(tag) = gov.keys.tags.get(store, name).await.map_err(unavailable)? {
                 if let Some(b) = &tag.row.budget_id {
@@ -177,10 +174,7 @@ pub async fn check_end_user(
     let (Some(store), Some(id)) = (&gov.store, end_user.filter(|u| !u.is_empty())) else {
         return Ok(());
     };
-    let unavailable = |e: llmgate_store::StoreError| {
-        tracing::warn!(error = %e, "end user lookup failed");
-        GatewayError::Unavailable("the key database is unavailable".into())
-    };
+    let unavailable = lookup_failed("end user");
     let Some(c) = gov
         .keys
         .customers
@@ -206,6 +200,14 @@ pub async fn check_end_user(
     }
     owners.end_user = Some(c);
     Ok(())
+}
+
+/// On the request path a store failure is an outage: 503, the detail only in the log.
+fn lookup_failed(what: &'static str) -> impl Fn(llmgate_store::StoreError) -> GatewayError + Copy {
+    move |e| {
+        tracing::warn!(error = %e, "{what} lookup failed");
+        GatewayError::Unavailable("the key database is unavailable".into())
+    }
 }
 
 fn over_budget<T>(
@@ -244,10 +246,7 @@ pub async fn check(
     key: &CachedKey,
     group: &str,
 ) -> Result<Owners, GatewayError> {
-    let unavailable = |e: llmgate_store::StoreError| {
-        tracing::warn!(error = %e, "owner lookup failed");
-        GatewayError::Unavailable("the key database is unavailable".into())
-    };
+    let unavailable = lookup_failed("owner");
     let mut owners = Owners::default();
     if let Some(store) = &gov.store {
         if let Some(t) = &key.row.team_id {
