@@ -72,7 +72,7 @@ def test_team_and_user_limits_and_spend(mock, tmp_path, database):  # noqa: F811
         assert admin(gw, "GET", "/team/info?team_id=nope")[0] == 404
         assert admin(gw, "GET", "/team/info")[0] == 400
         assert admin(gw, "POST", "/team/member_add", {"team_id": "t1", "member": {"user_id": "x", "role": "owner"}})[0] == 400
-        assert admin(gw, "POST", "/team/member_delete", {"team_id": "t1", "user_id": "nobody"})[0] == 404
+        assert admin(gw, "POST", "/team/member_delete", {"team_id": "t1", "user_id": "nobody"})[0] == 400
         assert admin(gw, "POST", "/user/delete", {"user_ids": ["nobody"]})[0] == 404
         assert admin(gw, "POST", "/user/update", {"max_budget": 1})[0] == 400
 

@@ -486,6 +486,25 @@ pub async fn reset_spend(
     .map(|_| ())
 }
 
+/// Sets one row's spend (an admin's `spend` on an update); false when there is no such row.
+pub async fn set_spend(
+    store: &Store,
+    table: &str,
+    id_col: &str,
+    id: &str,
+    spend: f64,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "UPDATE {} SET \"spend\" = {} WHERE {} = {}",
+        q(table),
+        param_expr(store, 1, Kind::Float),
+        q(id_col),
+        param_expr(store, 2, Kind::Text)
+    );
+    let params = vec![Param::Float(Some(spend)), Param::Text(Some(id.into()))];
+    Ok(execute(store, &sql, params).await? == 1)
+}
+
 /// Zeroes the spend of every row of `table` that uses budget `budget_id`; returns their ids.
 pub async fn reset_spend_by_budget(
     store: &Store,

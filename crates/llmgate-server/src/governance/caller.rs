@@ -21,6 +21,16 @@ impl AuthContext {
     pub fn is_admin(&self) -> bool {
         self.is_master || self.is_proxy_admin || self.key.is_none()
     }
+
+    /// The user the caller's virtual key belongs to.
+    pub fn user_id(&self) -> Option<&str> {
+        self.key.as_ref()?.row.user_id.as_deref()
+    }
+
+    /// The team the caller's virtual key belongs to.
+    pub fn team_id(&self) -> Option<&str> {
+        self.key.as_ref()?.row.team_id.as_deref()
+    }
 }
 
 /// `sk-...abcd`: enough to recognise a key in a message without revealing it.

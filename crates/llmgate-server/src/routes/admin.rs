@@ -22,6 +22,28 @@ pub fn admin_store<'a>(
     state.gov.store.as_ref().ok_or(GatewayError::NoDb)
 }
 
+/// The database for a non-admin caller reading something it may see (its own key, user or
+/// team): the caller passed `allowed`, or is an admin.
+pub fn reader_store<'a>(
+    state: &'a AppState,
+    auth: &AuthContext,
+    allowed: bool,
+    route: &str,
+) -> Result<&'a Store, GatewayError> {
+    if allowed || auth.is_admin() {
+        return state.gov.store.as_ref().ok_or(GatewayError::NoDb);
+    }
+    Err(forbidden(route))
+}
+
+/// 403 as LiteLLM answers a key reading another's key, user or team.
+pub fn forbidden(route: &str) -> GatewayError {
+    GatewayError::Forbidden {
+        message: format!("You are not allowed to access this resource ({route}): it is not yours, and only the proxy admin may read others'"),
+        kind: "auth_error",
+    }
+}
+
 /// For `.map_err(db)` on store calls: [`GatewayError::store`].
 pub fn db(e: llmgate_store::StoreError) -> GatewayError {
     GatewayError::store(e)
@@ -79,4 +101,31 @@ pub fn token_of(key: &str) -> String {
 
 pub async fn run(f: impl std::future::Future<Output = Result<Response, GatewayError>>) -> Response {
     f.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// An admin's `spend` on `/key|user|team/update`: written to the row (after the spend of calls
+/// already settled, so they are not added on top), then every instance's cache and the fleet's
+/// counter take the new figure.
+pub async fn set_spend<T: crate::governance::Row>(
+    state: &AppState,
+    store: &Store,
+    (table, id_col): (&str, &str),
+    cache: &crate::governance::Cache<T>,
+    id: &str,
+    spend: Option<f64>,
+) -> Result<(), GatewayError> {
+    let Some(spend) = spend else { return Ok(()) };
+    if !spend.is_finite() || spend < 0.0 {
+        return Err(GatewayError::BadRequest(format!(
+            "spend must be a non-negative finite number. Received: {spend}"
+        )));
+    }
+    if let Some(w) = &state.gov.spend {
+        w.flush().await;
+    }
+    llmgate_store::codec::set_spend(store, table, id_col, id, spend)
+        .await
+        .map_err(db)?;
+    cache.reset(id, spend);
+    Ok(())
 }

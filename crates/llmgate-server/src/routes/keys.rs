@@ -10,7 +10,7 @@ use llmgate_store::{now_ms, Store};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::admin::{admin_store, db, generate_key, run, token_of};
+use super::admin::{admin_store, db, generate_key, reader_store, run, set_spend, token_of};
 use super::entities::{check_budget_exists, set_key_soft_budget};
 use super::fields::{Accepted, Extra, Shape};
 use super::proxy::parse_body;
@@ -51,6 +51,8 @@ struct KeyFields {
     access_group_ids: Option<Vec<String>>,
     auto_rotate: Option<bool>,
     rotation_interval: Option<String>,
+    /// Set by an admin (`/key/update`), as LiteLLM allows; ignored on `/key/generate`.
+    spend: Option<f64>,
     #[serde(flatten)]
     extra: Extra,
 }
@@ -95,8 +97,6 @@ const KEY_EXTRA: Accepted = Accepted {
         ("tpm_limit_type", Shape::Str),
     ],
     ignored: &[
-        // The proxy's own spend count is authoritative; LiteLLM's reset is /key/{key}/reset_spend.
-        ("spend", Shape::Num),
         // MCP servers, vector stores and agents: llmgate serves none of them.
         ("object_permission", Shape::Object),
         ("agent_id", Shape::Str),
@@ -138,10 +138,9 @@ impl KeyFields {
             }
             row.max_budget = Some(b);
         }
+        // As LiteLLM: a given `metadata` replaces the old one (`{}` clears it).
         if let Some(m) = self.metadata {
-            let mut metadata = row.metadata.as_object().cloned().unwrap_or_default();
-            metadata.extend(m);
-            row.metadata = Value::Object(metadata);
+            row.metadata = Value::Object(m);
         }
         self.extra.apply(route, &KEY_EXTRA, &mut row.metadata)?;
         macro_rules! set {
@@ -259,16 +258,18 @@ pub async fn info(
             }
         };
         let token = token_of(&key);
-        let own = auth.key.as_ref().is_some_and(|k| k.row.token == token);
-        let store = if own {
-            state.gov.store.as_ref().ok_or(GatewayError::NoDb)?
-        } else {
-            admin_store(&state, &auth, "/key/info")?
-        };
+        let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
         let cached = state.gov.keys.get(store, &token).await.map_err(db)?;
+        // As LiteLLM: an unknown key is 404 for anyone; another's key is 403 unless it belongs
+        // to the caller's own user.
         let k = cached.ok_or_else(|| {
             GatewayError::NotFound(format!("Key not found: {}", abbreviate(&key)))
         })?;
+        let own = auth.key.as_ref().is_some_and(|c| c.row.token == token)
+            || auth
+                .user_id()
+                .is_some_and(|u| k.row.user_id.as_deref() == Some(u));
+        reader_store(&state, &auth, own, "/key/info")?;
         Ok(Json(json!({"key": key, "info": public(&k.row, k.spend())})).into_response())
     })
     .await
@@ -298,11 +299,30 @@ pub async fn update(
         }
         let soft = soft_budget(&fields)?;
         check_budget_exists(store, &fields.budget_id).await?;
+        let spend = fields.spend;
         let res = change_key(&state, store, &b.key, |row| {
             fields.apply("/key/update", row)
         })
         .await?;
-        let Some(sb) = soft else { return Ok(res) };
+        if spend.is_some() {
+            let token = token_of(&b.key);
+            let cache = &state.gov.keys.keys;
+            set_spend(
+                &state,
+                store,
+                (llmgate_store::keys::TABLE, "token"),
+                cache,
+                &token,
+                spend,
+            )
+            .await?;
+        }
+        let Some(sb) = soft else {
+            return match spend {
+                Some(_) => info_of(&state, store, &b.key).await,
+                None => Ok(res),
+            };
+        };
         // The soft budget lives in the key's budget row (created on first use).
         let mut row = store
             .get_key(&token_of(&b.key))
@@ -332,6 +352,19 @@ fn soft_budget(f: &KeyFields) -> Result<Option<f64>, GatewayError> {
         ))),
         other => Ok(other),
     }
+}
+
+/// The key as `/key/update` answers it, read afresh (after its spend was set).
+async fn info_of(state: &AppState, store: &Store, key: &str) -> Result<Response, GatewayError> {
+    let k = state
+        .gov
+        .keys
+        .get(store, &token_of(key))
+        .await
+        .map_err(db)?;
+    let k =
+        k.ok_or_else(|| GatewayError::NotFound(format!("Key not found: {}", abbreviate(key))))?;
+    Ok(Json(public(&k.row, k.spend())).into_response())
 }
 
 /// Loads a key (by secret or hash), changes it, writes it back and refreshes the cache.

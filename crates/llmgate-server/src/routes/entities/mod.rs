@@ -15,7 +15,7 @@ use llmgate_store::{now_ms, Store};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::admin::{admin_store, db, generate_key, run};
+use super::admin::{admin_store, db, generate_key, reader_store, run, set_spend};
 use super::fields::{Accepted, Extra, Shape};
 use super::proxy::parse_body;
 use crate::auth::AuthContext;

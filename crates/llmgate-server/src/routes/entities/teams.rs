@@ -94,10 +94,9 @@ impl TeamFields {
         if let Some(m) = &self.models {
             t.models = m.clone();
         }
+        // As LiteLLM: a given `metadata` replaces the old one (`{}` clears it).
         if let Some(m) = &self.metadata {
-            let mut metadata = t.metadata.as_object().cloned().unwrap_or_default();
-            metadata.extend(m.clone());
-            t.metadata = Value::Object(metadata);
+            t.metadata = Value::Object(m.clone());
         }
         self.extra.apply(route, &TEAM_EXTRA, &mut t.metadata)?;
         for (dst, src) in [
@@ -158,7 +157,37 @@ fn add_member(route: &str, t: &mut TeamRow, m: &Member) -> Result<(), GatewayErr
     Ok(())
 }
 
-fn team_json(t: &TeamRow, spend: f64) -> Value {
+/// The user a member names: by `user_id`, else the user with that `user_email`; created (as
+/// LiteLLM creates it) when there is none, with a new id when only the email is known.
+async fn member_user(store: &Store, m: &Member) -> Result<UserRow, GatewayError> {
+    if let Some(uid) = &m.user_id {
+        if let Some(u) = USERS.get::<UserRow>(store, uid).await.map_err(db)? {
+            return Ok(u);
+        }
+    } else if let Some(email) = &m.user_email {
+        let filter = [("user_email", email.clone())];
+        let (found, _): (Vec<UserRow>, u64) = USERS.list(store, &filter, 1, 1).await.map_err(db)?;
+        if let Some(u) = found.into_iter().next() {
+            return Ok(u);
+        }
+    } else {
+        return Err(bad("a member needs user_id or user_email"));
+    }
+    let u = UserRow {
+        user_id: m
+            .user_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        user_email: m.user_email.clone(),
+        created_at: Some(now_ms()),
+        user_role: Some("internal_user".into()),
+        ..Default::default()
+    };
+    USERS.insert(store, &u).await.map_err(db)?;
+    Ok(u)
+}
+
+pub(super) fn team_json(t: &TeamRow, spend: f64) -> Value {
     let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
     v["spend"] = json!(spend);
     if !v["members_with_roles"].is_array() {
@@ -213,6 +242,16 @@ pub async fn team_new(
             ..Default::default()
         };
         f.apply("/team/new", &mut t)?;
+        // As LiteLLM 1.110: a user who creates a team is its admin.
+        if let Some(uid) = auth.user_id().filter(|u| !t.members.iter().any(|m| m == u)) {
+            let creator = Member {
+                user_id: Some(uid.to_string()),
+                user_email: None,
+                role: "admin".into(),
+                extra: Extra::default(),
+            };
+            add_member("/team/new", &mut t, &creator)?;
+        }
         TEAMS.insert(store, &t).await.map_err(db)?;
         let t = state.gov.keys.teams.put(t);
         Ok(Json(team_json(&t.row, 0.0)).into_response())
@@ -231,10 +270,12 @@ pub async fn team_info(
     Query(q): Query<TeamQuery>,
 ) -> Response {
     run(async {
-        let store = admin_store(&state, &auth, "/team/info")?;
+        // A team's own keys and its members may read it, as in LiteLLM.
         let id = q
             .team_id
+            .or_else(|| auth.team_id().map(str::to_string))
             .ok_or_else(|| bad("team_id is required (?team_id=...)"))?;
+        let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
         let t = state
             .gov
             .keys
@@ -243,6 +284,11 @@ pub async fn team_info(
             .await
             .map_err(db)?
             .ok_or_else(|| not_found("Team", &id))?;
+        let member = auth.team_id() == Some(id.as_str())
+            || auth
+                .user_id()
+                .is_some_and(|u| t.row.members.iter().any(|m| m == u));
+        reader_store(&state, &auth, member, "/team/info")?;
         let (keys, _) = store
             .list_keys(
                 &KeyFilter {
@@ -376,34 +422,45 @@ pub async fn team_member_add(
             MemberOrList::Many(v) => v,
         };
         for m in &members {
-            add_member("/team/member_add", &mut t, m)?;
+            let mut u = member_user(store, m).await?;
+            // As LiteLLM: adding someone already in the team is refused.
+            if t.members.contains(&u.user_id) {
+                return Err(bad(format!(
+                    "User={} already in team. Existing members={:?}",
+                    u.user_id, t.members
+                )));
+            }
+            let m = Member {
+                user_id: Some(u.user_id.clone()),
+                user_email: m.user_email.clone().or_else(|| u.user_email.clone()),
+                ..m.clone()
+            };
+            add_member("/team/member_add", &mut t, &m)?;
             // The user row records the team too, as LiteLLM keeps it.
-            if let Some(uid) = &m.user_id {
-                let mut u: UserRow = match USERS.get(store, uid).await.map_err(db)? {
-                    Some(u) => u,
-                    None => {
-                        let u = UserRow {
-                            user_id: uid.clone(),
-                            user_email: m.user_email.clone(),
-                            created_at: Some(now_ms()),
-                            user_role: Some("internal_user".into()),
-                            ..Default::default()
-                        };
-                        USERS.insert(store, &u).await.map_err(db)?;
-                        u
-                    }
-                };
-                if !u.teams.contains(&t.team_id) {
-                    u.teams.push(t.team_id.clone());
-                    USERS.update(store, uid, &u).await.map_err(db)?;
-                    state.gov.keys.users.put(u);
-                }
+            if !u.teams.contains(&t.team_id) {
+                u.teams.push(t.team_id.clone());
+                USERS.update(store, &u.user_id, &u).await.map_err(db)?;
+                state.gov.keys.users.put(u);
             }
         }
         t.updated_at = Some(now_ms());
         save_team(&state, store, t).await
     })
     .await
+}
+
+/// The member id a delete or update names (a user id, or the email of a member), 400 when the
+/// team has no such member, as LiteLLM answers.
+async fn member_id(store: &Store, t: &TeamRow, id: String) -> Result<String, GatewayError> {
+    if t.members.contains(&id) {
+        return Ok(id);
+    }
+    let filter = [("user_email", id.clone())];
+    let (found, _): (Vec<UserRow>, u64) = USERS.list(store, &filter, 1, 1).await.map_err(db)?;
+    match found.into_iter().next() {
+        Some(u) if t.members.contains(&u.user_id) => Ok(u.user_id),
+        _ => Err(bad(format!("User={id} not found in team={}", t.team_id))),
+    }
 }
 
 /// LiteLLM's `TeamMemberDeleteRequest`.
@@ -430,15 +487,19 @@ pub async fn team_member_delete(
             .or(b.user_email)
             .ok_or_else(|| bad("user_id or user_email is required"))?;
         let mut t = load_team(store, &b.team_id).await?;
-        if !t.members.contains(&id) {
-            return Err(not_found("Team member", &id));
-        }
+        let id = member_id(store, &t, id).await?;
         t.members.retain(|m| m != &id);
         t.admins.retain(|m| m != &id);
         if let Some(list) = t.members_with_roles.as_array_mut() {
             list.retain(|x| x["user_id"] != json!(id));
         }
         t.updated_at = Some(now_ms());
+        // The user row forgets the team too.
+        if let Some(mut u) = USERS.get::<UserRow>(store, &id).await.map_err(db)? {
+            u.teams.retain(|x| x != &t.team_id);
+            USERS.update(store, &id, &u).await.map_err(db)?;
+            state.gov.keys.users.put(u);
+        }
         save_team(&state, store, t).await
     })
     .await
@@ -471,9 +532,7 @@ pub async fn team_member_update(
             .or(b.user_email.clone())
             .ok_or_else(|| bad("user_id or user_email is required"))?;
         let mut t = load_team(store, &b.team_id).await?;
-        if !t.members.contains(&id) {
-            return Err(not_found("Team member", &id));
-        }
+        let id = member_id(store, &t, id).await?;
         if let Some(role) = &b.role {
             let email = t
                 .members_with_roles

@@ -27,6 +27,8 @@ struct UserFields {
     auto_create_key: Option<bool>,
     key_alias: Option<String>,
     duration: Option<String>,
+    /// Set by an admin on `/user/update`, as LiteLLM allows.
+    spend: Option<f64>,
     #[serde(flatten)]
     extra: Extra,
 }
@@ -54,7 +56,6 @@ const USER_EXTRA: Accepted = Accepted {
         ("password", Shape::Str),
         // Membership is made with /organization/member_add.
         ("organizations", Shape::Strs),
-        ("spend", Shape::Num),
         // Key settings LiteLLM's base model shares with /key/generate.
         ("config", Shape::Object),
         ("permissions", Shape::Object),
@@ -210,15 +211,18 @@ pub async fn user_info(
         // A user's own key may read its user (the default without `user_id`), as in LiteLLM.
         let own = auth.key.as_ref().and_then(|k| k.row.user_id.clone());
         let id = q.user_id.clone().or(own.clone()).ok_or_else(|| bad("user_id is required (?user_id=...)"))?;
-        let store = if !auth.is_admin() && own.as_deref() == Some(id.as_str()) {
-            state.gov.store.as_ref().ok_or(GatewayError::NoDb)?
-        } else {
-            admin_store(&state, &auth, "/user/info")?
-        };
+        let store = reader_store(&state, &auth, own.as_deref() == Some(id.as_str()), "/user/info")?;
         let u = state.gov.keys.users.get(store, &id).await.map_err(db)?.ok_or_else(|| not_found("User", &id))?;
         let (keys, _) = store.list_keys(&KeyFilter { user_id: Some(id.clone()), ..Default::default() }, 1, 1000).await.map_err(db)?;
         let keys: Vec<Value> = keys.iter().map(|k| json!({"token": k.token, "key_alias": k.key_alias, "key_name": k.key_name, "spend": k.spend, "models": k.models})).collect();
-        Ok(Json(json!({"user_id": id, "user_info": user_json(&u.row, u.spend()), "keys": keys, "teams": u.row.teams})).into_response())
+        // As LiteLLM: the teams the user belongs to, as team objects.
+        let mut teams = Vec::new();
+        for tid in &u.row.teams {
+            if let Some(t) = state.gov.keys.teams.get(store, tid).await.map_err(db)? {
+                teams.push(super::teams::team_json(&t.row, t.spend()));
+            }
+        }
+        Ok(Json(json!({"user_id": id, "user_info": user_json(&u.row, u.spend()), "keys": keys, "teams": teams})).into_response())
     })
     .await
 }
@@ -235,11 +239,24 @@ pub async fn user_update(
             .user_id
             .clone()
             .ok_or_else(|| bad("user_id is required"))?;
-        let mut u: UserRow = load_row(store, &USERS, &id, "User").await?;
+        // As LiteLLM (an upsert): updating a user that does not exist creates it.
+        let existing: Option<UserRow> = USERS.get(store, &id).await.map_err(db)?;
+        let created = existing.is_none();
+        let mut u = existing.unwrap_or_else(|| UserRow {
+            user_id: id.clone(),
+            created_at: Some(now_ms()),
+            ..Default::default()
+        });
         f.apply("/user/update", &mut u)?;
-        USERS.update(store, &id, &u).await.map_err(db)?;
+        if created {
+            USERS.insert(store, &u).await.map_err(db)?;
+        } else {
+            USERS.update(store, &id, &u).await.map_err(db)?;
+        }
         let u = state.gov.keys.users.put(u);
-        Ok(Json(user_json(&u.row, u.spend())).into_response())
+        let users = &state.gov.keys.users;
+        set_spend(&state, store, (USERS.name, USERS.id), users, &id, f.spend).await?;
+        Ok(Json(user_json(&u.row, f.spend.unwrap_or_else(|| u.spend()))).into_response())
     })
     .await
 }

@@ -1,0 +1,136 @@
+"""Management API parity with LiteLLM 1.110: the calls an admin script, Terraform or LiteLLM's UI
+make, on PostgreSQL, answered as LiteLLM answers them (bodies, update semantics, statuses,
+filtering by the caller, spend-log ids, members, routes)."""
+import json
+import subprocess
+import urllib.request
+import uuid
+
+import openai
+import pytest
+
+from conftest import MASTER, Gateway, models_yaml
+from test_virtual_keys import PG
+
+HI = [{"role": "user", "content": "Hi"}]
+
+
+def call(gw, method, path, body=None, key=MASTER):
+    req = urllib.request.Request(
+        f"{gw.base}{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@pytest.fixture(scope="module")
+def gw(mock, tmp_path_factory):
+    name = f"llmgate_e2e_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    tmp = tmp_path_factory.mktemp("mgmt")
+    cfg = models_yaml(mock) + f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n"
+    g = Gateway(tmp, cfg, env={"UPSTREAM_KEY": "sk-up", "DATABASE_URL": f"{PG}/{name}"}).wait_ready()
+    yield g
+    g.stop()
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
+
+
+def test_bodies_litellm_accepts(gw):
+    s, u = call(gw, "POST", "/user/new", {"user_id": "b-u1", "aliases": {"x": "gpt-4o"}})
+    assert s == 200, u
+    s, u = call(gw, "POST", "/user/update", {"user_id": "b-u1", "spend": 0.5})
+    assert s == 200, u
+    _, info = call(gw, "GET", "/user/info?user_id=b-u1")
+    assert info["user_info"]["spend"] == 0.5
+    # LiteLLM creates the user an update names when it does not exist.
+    s, u = call(gw, "POST", "/user/update", {"user_id": "litellm-proxy-budget", "max_budget": 10})
+    assert s == 200, u
+    s, t = call(gw, "POST", "/team/new", {"team_id": "b-t1", "model_aliases": {"a": "gpt-4o"}})
+    assert s == 200, t
+
+
+def test_key_update_replaces_metadata(gw):
+    _, k = call(gw, "POST", "/key/generate", {"metadata": {"a": 1}})
+    s, _ = call(gw, "POST", "/key/update", {"key": k["key"], "metadata": {}})
+    assert s == 200
+    _, info = call(gw, "GET", f"/key/info?key={k['key']}")
+    assert info["info"]["metadata"] == {}
+
+
+def test_statuses(gw):
+    call(gw, "POST", "/user/new", {"user_id": "s-u1"})
+    call(gw, "POST", "/user/new", {"user_id": "s-u2"})
+    call(gw, "POST", "/team/new", {"team_id": "s-t1"})
+    _, mine = call(gw, "POST", "/key/generate", {"user_id": "s-u1", "team_id": "s-t1"})
+    _, theirs = call(gw, "POST", "/key/generate", {"user_id": "s-u2"})
+    assert call(gw, "GET", "/key/info?key=sk-nope-unknown", key=mine["key"])[0] == 404
+    assert call(gw, "GET", f"/key/info?key={theirs['key']}", key=mine["key"])[0] == 403
+    assert call(gw, "GET", f"/key/info?key={mine['key']}", key=mine["key"])[0] == 200
+    assert call(gw, "GET", "/team/info?team_id=s-t1", key=mine["key"])[0] == 200
+    assert call(gw, "GET", "/user/info?user_id=s-u2", key=mine["key"])[0] == 403
+    assert call(gw, "POST", "/team/member_add", {"team_id": "s-t1", "member": {"user_id": "s-u2", "role": "user"}})[0] == 200
+    assert call(gw, "POST", "/team/member_add", {"team_id": "s-t1", "member": {"user_id": "s-u2", "role": "user"}})[0] == 400
+    assert call(gw, "POST", "/team/member_delete", {"team_id": "s-t1", "user_id": "nobody"})[0] == 400
+
+
+def test_filtering_by_caller(gw):
+    call(gw, "POST", "/team/new", {"team_id": "f-t1", "models": ["gpt-4o"]})
+    _, k = call(gw, "POST", "/key/generate", {"team_id": "f-t1", "models": []})
+    _, info = call(gw, "GET", "/model/info", key=k["key"])
+    assert sorted({m["model_name"] for m in info["data"]}) == ["gpt-4o"], info
+    _, info = call(gw, "GET", "/v2/model/info", key=k["key"])
+    assert sorted({m["model_name"] for m in info["data"]}) == ["gpt-4o"], info
+    client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+    assert [m.id for m in client.models.list()] == ["gpt-4o"]
+    # user-level models for a key without its own
+    call(gw, "POST", "/user/new", {"user_id": "f-u1", "models": ["demo"], "auto_create_key": False})
+    _, uk = call(gw, "POST", "/key/generate", {"user_id": "f-u1", "models": []})
+    uc = openai.OpenAI(base_url=gw.base, api_key=uk["key"], max_retries=0)
+    uc.chat.completions.create(model="demo", messages=HI)
+    with pytest.raises(openai.APIStatusError):
+        uc.chat.completions.create(model="gpt-4o", messages=HI)
+
+
+def test_spend_log_request_id_is_the_response_id(gw):
+    _, k = call(gw, "POST", "/key/generate", {"key_alias": "sl-alias"})
+    client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+    r = client.chat.completions.create(model="gpt-4o", messages=HI)
+    import time
+    for _ in range(50):
+        s, logs = call(gw, "GET", f"/spend/logs?request_id={r.id}")
+        if s == 200 and logs:
+            break
+        time.sleep(0.1)
+    assert logs and logs[0]["request_id"] == r.id, logs
+    assert logs[0]["metadata"]["user_api_key_alias"] == "sl-alias"
+
+
+def test_members_and_users(gw):
+    call(gw, "POST", "/user/new", {"user_id": "m-u1", "user_email": "m1@example.com"})
+    s, t = call(gw, "POST", "/team/new", {"team_id": "m-t1"})
+    s, t = call(gw, "POST", "/team/member_add", {"team_id": "m-t1", "member": {"user_email": "m1@example.com", "role": "user"}})
+    assert s == 200, t
+    _, u = call(gw, "GET", "/user/info?user_id=m-u1")
+    assert [x["team_id"] for x in u["teams"]] == ["m-t1"], u
+
+
+def test_missing_routes_exist(gw):
+    for method, path, body in [
+        ("POST", "/end_user/new", {"user_id": "eu1"}),
+        ("GET", "/end_user/info?end_user_id=eu1", None),
+        ("GET", "/end_user/list", None),
+        ("GET", "/v2/model/info", None),
+        ("GET", "/model_group/info", None),
+        ("GET", "/routes", None),
+        ("GET", "/global/spend/teams", None),
+        ("GET", "/global/spend/keys", None),
+        ("GET", "/global/spend/models", None),
+    ]:
+        s, b = call(gw, method, path, body)
+        assert s == 200, (path, s, b)
+    s, r = call(gw, "GET", "/health/readiness")
+    assert "litellm_version" in r, r
