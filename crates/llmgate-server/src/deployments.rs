@@ -227,6 +227,20 @@ impl Deployments {
         })
     }
 
+    /// Every `model_info.access_groups` name, in config order.
+    pub fn access_groups(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for d in &self.all {
+            let groups = d.entry.model_info.extra.get("access_groups");
+            for g in groups.and_then(|g| g.as_array()).into_iter().flatten() {
+                if let Some(g) = g.as_str().filter(|g| !out.iter().any(|o| o == g)) {
+                    out.push(g.to_string());
+                }
+            }
+        }
+        out
+    }
+
     pub fn names(&self) -> &[String] {
         &self.names
     }

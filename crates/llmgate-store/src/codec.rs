@@ -22,7 +22,7 @@ pub enum Kind {
 
 pub type Columns = &'static [(&'static str, Kind)];
 
-fn q(col: &str) -> String {
+pub(crate) fn q(col: &str) -> String {
     format!("\"{col}\"")
 }
 

@@ -354,10 +354,81 @@ impl Store {
                 .collect();
             &bounded
         };
+        let rekeyed = self.rekey_collisions(logs).await?;
+        let logs = rekeyed.as_deref().unwrap_or(logs);
         Ok(match &self.db {
             Db::Postgres(p) => write_batch!(self, p, logs),
             Db::Sqlite(p) => write_batch!(self, p, logs),
         })
+    }
+
+    /// A log's `request_id` is the answer's id, as LiteLLM keys it; but upstreams do not all
+    /// make ids unique (mocks, some self-hosted servers), and the id is also what makes writing
+    /// a batch twice harmless. So a log whose `request_id` is already taken by another call
+    /// (in this batch or in the table, told apart by `litellm_call_id`) is keyed by its call id
+    /// instead: never dropped as a duplicate, and still idempotent when written again.
+    async fn rekey_collisions(
+        &self,
+        logs: &[SpendLog],
+    ) -> Result<Option<Vec<SpendLog>>, StoreError> {
+        let keyed_by_answer: Vec<&SpendLog> = logs
+            .iter()
+            .filter(|l| {
+                l.litellm_call_id
+                    .as_deref()
+                    .is_some_and(|c| c != l.request_id)
+            })
+            .collect();
+        if keyed_by_answer.is_empty() {
+            return Ok(None);
+        }
+        let marks: Vec<String> = (1..=keyed_by_answer.len())
+            .map(|i| codec::param_expr(self, i, Kind::Text))
+            .collect();
+        let sql = format!(
+            "SELECT \"request_id\", \"litellm_call_id\" FROM {} WHERE \"request_id\" IN ({})",
+            codec::q(TABLE),
+            marks.join(", ")
+        );
+        let params = keyed_by_answer
+            .iter()
+            .map(|l| Param::Text(Some(l.request_id.clone())))
+            .collect();
+        let cols: codec::Columns = &[("request_id", Kind::Text), ("litellm_call_id", Kind::Text)];
+        let mut owner: std::collections::HashMap<String, Option<String>> =
+            codec::fetch(self, &sql, params, cols)
+                .await?
+                .into_iter()
+                .filter_map(|r| {
+                    let call = r
+                        .get("litellm_call_id")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                    Some((r.get("request_id")?.as_str()?.to_string(), call))
+                })
+                .collect();
+        let mut changed = false;
+        let out = logs
+            .iter()
+            .map(|l| {
+                let mut l = l.clone();
+                let Some(call) = l.litellm_call_id.clone().filter(|c| *c != l.request_id) else {
+                    return l;
+                };
+                match owner.get(&l.request_id) {
+                    Some(taken) if taken.as_deref() != Some(call.as_str()) => {
+                        l.request_id = call;
+                        changed = true;
+                    }
+                    Some(_) => {}
+                    None => {
+                        owner.insert(l.request_id.clone(), Some(call));
+                    }
+                }
+                l
+            })
+            .collect();
+        Ok(changed.then_some(out))
     }
 
     /// As [`Store::write_spend`], but a batch the database refuses ([`StoreError::is_refusal`])

@@ -34,6 +34,50 @@ fn models_allow(d: &Deployments, models: &[String], group: &str) -> bool {
         })
 }
 
+/// The `models` lists that decide what a key may call, as [`check`] applies them: every list
+/// must admit a model. For `/models` and `/model/info`, which show a key only what it may call.
+pub struct ModelLists(Vec<Vec<String>>);
+
+impl ModelLists {
+    pub async fn of(gov: &Governance, key: &CachedKey) -> Result<ModelLists, GatewayError> {
+        let unavailable = lookup_failed("owner");
+        let mut lists = vec![key.row.models.clone()];
+        let Some(store) = &gov.store else {
+            return Ok(ModelLists(lists));
+        };
+        let team = match &key.row.team_id {
+            Some(t) => gov.keys.teams.get(store, t).await.map_err(unavailable)?,
+            None => None,
+        };
+        let own = key.row.models.is_empty();
+        if let Some(team) = &team {
+            if own {
+                lists.push(team.row.models.clone());
+            }
+        } else if let (true, Some(u)) = (own, &key.row.user_id) {
+            if let Some(user) = gov.keys.users.get(store, u).await.map_err(unavailable)? {
+                lists.push(user.row.models.clone());
+            }
+        }
+        let team_open = team.as_ref().is_none_or(|t| t.row.models.is_empty());
+        let org_id = key
+            .row
+            .organization_id
+            .clone()
+            .or_else(|| team.as_ref().and_then(|t| t.row.organization_id.clone()));
+        if let (true, Some(o)) = (own && team_open, org_id) {
+            if let Some(org) = gov.keys.orgs.get(store, &o).await.map_err(unavailable)? {
+                lists.push(org.row.models.clone());
+            }
+        }
+        Ok(ModelLists(lists))
+    }
+
+    pub fn admit(&self, d: &Deployments, group: &str) -> bool {
+        self.0.iter().all(|m| models_allow(d, m, group))
+    }
+}
+
 /// The model group `requested` is an alias for, from the key's `aliases`.
 pub fn alias(key: Option<&CachedKey>, requested: &str) -> Option<String> {
     key.and_then(|k| k.row.aliases.get(requested)?.as_str().map(str::to_string))
@@ -319,6 +363,18 @@ pub async fn check(
             });
         }
     }
+    // A personal key without its own list inherits its user's, as LiteLLM checks it.
+    if let (Some(user), None) = (&owners.user, &owners.team) {
+        if key.row.models.is_empty() && !models_allow(deployments, &user.row.models, group) {
+            return Err(GatewayError::Forbidden {
+                message: format!(
+                    "user not allowed to access model. This user can only access models={:?}. Tried to access {group}",
+                    user.row.models
+                ),
+                kind: "user_model_access_denied",
+            });
+        }
+    }
     let models = &key.row.models;
     if !may_call(deployments, key, group) {
         return Err(GatewayError::Forbidden {
@@ -366,6 +422,8 @@ pub struct Call<'a> {
     pub end_user: Option<String>,
     /// The usage is what a failed or abandoned stream had produced, not a full answer.
     pub partial: bool,
+    /// The answer's `id`, when there was one: the log's `request_id` (else the call id).
+    pub response_id: Option<&'a str>,
 }
 
 /// Adds the call's cost to every owner's live spend (and its tokens to the rate-limit
@@ -484,8 +542,34 @@ fn spend_log(
         // What was charged is what had been produced when the call ended.
         metadata["partial_response"] = json!(true);
     }
+    // Who called, as LiteLLM's `StandardLoggingMetadata` records it.
+    let team = owners.team.as_ref().map(|t| &t.row);
+    let caller = [
+        ("user_api_key", key.map(|k| k.token.clone())),
+        ("user_api_key_alias", key.and_then(|k| k.key_alias.clone())),
+        ("user_api_key_team_id", key.and_then(|k| k.team_id.clone())),
+        (
+            "user_api_key_team_alias",
+            team.and_then(|t| t.team_alias.clone()),
+        ),
+        (
+            "user_api_key_org_id",
+            owners.org.as_ref().map(|o| o.row.organization_id.clone()),
+        ),
+        ("user_api_key_user_id", key.and_then(|k| k.user_id.clone())),
+        (
+            "user_api_key_user_email",
+            owners.user.as_ref().and_then(|u| u.row.user_email.clone()),
+        ),
+        ("user_api_key_end_user_id", call.end_user.clone()),
+    ];
+    for (name, value) in caller {
+        metadata[name] = json!(value);
+    }
     SpendLog {
-        request_id: call.meta.call_id.clone(),
+        request_id: call
+            .response_id
+            .map_or_else(|| call.meta.call_id.clone(), str::to_string),
         call_type: call.call_type.into(),
         api_key: key.map(|k| k.token.clone()).unwrap_or_default(),
         spend: cost,

@@ -71,6 +71,8 @@ pub struct Settlement {
     produced: String,
     /// The latest usage the upstream reported (some providers send it before the end).
     usage: Option<Usage>,
+    /// The answer's `id`, the spend log's `request_id` (as LiteLLM keys it).
+    response_id: Option<String>,
     slot: Option<Slot>,
     /// The estimated cost held on the owners' budgets until the call settles.
     reservation: Option<super::admit::Reservation>,
@@ -102,6 +104,7 @@ impl Settlement {
             prompt,
             produced: String::new(),
             usage: None,
+            response_id: None,
             slot: Some(admission.slot),
             reservation: admission.reservation,
             settled: false,
@@ -133,6 +136,13 @@ impl Settlement {
     /// Text the client was sent (a stream's content, reasoning or tool arguments).
     pub fn produced(&mut self, text: &str) {
         self.produced.push_str(text);
+    }
+
+    /// The answer's id (the first one seen; every chunk of a stream repeats it).
+    pub fn response_id(&mut self, id: &str) {
+        if self.response_id.is_none() && !id.is_empty() {
+            self.response_id = Some(id.to_string());
+        }
     }
 
     /// Usage the upstream reported mid-stream (kept in case the stream never ends).
@@ -214,6 +224,7 @@ impl Settlement {
             cost,
             end_user: self.end_user.clone(),
             partial,
+            response_id: self.response_id.as_deref(),
         };
         access::record(&self.gov, &self.auth, &self.owners, call, outcome);
         cost

@@ -63,6 +63,13 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     /// Restamps the public model name; returns the usage to price.
     fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage>;
     fn finish_chunk(chunk: &mut Self::Chunk, group: &str, deployment: &Deployment);
+    /// The answer's `id` (`chatcmpl-...`): LiteLLM's spend-log `request_id`.
+    fn answer_id(_answer: &Self::Answer) -> Option<&str> {
+        None
+    }
+    fn chunk_id(_chunk: &Self::Chunk) -> Option<&str> {
+        None
+    }
     /// Asks the upstream for a closing usage chunk (to price the stream); returns whether the
     /// client had asked for it itself.
     fn ask_usage(&mut self) -> bool {
@@ -259,6 +266,9 @@ async fn handle<E: Endpoint>(
     .await;
     match res {
         Ok((mut answer, meta)) => {
+            if let Some(id) = E::answer_id(&answer) {
+                settle.response_id(id);
+            }
             let usage = E::finish(&mut answer, &meta.model_group);
             let cost = settle.success(usage);
             let mut headers = headers;
@@ -350,6 +360,9 @@ impl<E: Endpoint> StreamTap<E::Chunk> for Tap<E> {
             return true;
         }
         E::chunk_text(c, &mut |t| self.settle.produced(t));
+        if let Some(id) = E::chunk_id(c) {
+            self.settle.response_id(id);
+        }
         let Some(u) = E::chunk_usage(c) else {
             return true;
         };
@@ -446,6 +459,12 @@ impl Endpoint for ChatCompletionRequest {
     fn chunk_usage(c: &Self::Chunk) -> Option<&Usage> {
         c.usage.as_ref()
     }
+    fn answer_id(a: &Self::Answer) -> Option<&str> {
+        Some(&a.id)
+    }
+    fn chunk_id(c: &Self::Chunk) -> Option<&str> {
+        Some(&c.id)
+    }
     fn chunk_has_choices(c: &Self::Chunk) -> bool {
         !c.choices.is_empty()
     }
@@ -538,6 +557,12 @@ impl Endpoint for CompletionRequest {
                 .include_usage = Some(true);
         }
         asked
+    }
+    fn answer_id(a: &Self::Answer) -> Option<&str> {
+        Some(&a.id)
+    }
+    fn chunk_id(c: &Self::Chunk) -> Option<&str> {
+        Some(&c.id)
     }
     fn chunk_usage(c: &Self::Chunk) -> Option<&Usage> {
         c.usage.as_ref()

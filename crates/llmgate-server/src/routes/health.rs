@@ -11,7 +11,7 @@ use futures::future::join_all;
 use llmgate::{ChatCompletionRequest, ChatMessage, EmbeddingRequest};
 use serde_json::{json, Value};
 
-use super::models::public_params;
+use super::model_info::public_params;
 use crate::auth::AuthContext;
 use crate::config::{ignored_settings, Ignored};
 use crate::deployments::Deployment;

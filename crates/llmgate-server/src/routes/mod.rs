@@ -8,6 +8,7 @@ pub mod fields;
 pub mod guard;
 pub mod health;
 pub mod keys;
+pub mod model_info;
 pub mod models;
 pub mod proxy;
 pub mod spend;
@@ -31,8 +32,8 @@ pub fn router(state: AppState) -> Router {
             .route(&format!("{prefix}/chat/completions"), post(serve::<Chat>))
             .route(&format!("{prefix}/completions"), post(serve::<Completion>))
             .route(&format!("{prefix}/embeddings"), post(serve::<Embedding>))
-            .route(&format!("{prefix}/models"), get(models::list))
-            .route(&format!("{prefix}/model/info"), get(models::info))
+            .route(&format!("{prefix}/models"), get(model_info::list))
+            .route(&format!("{prefix}/model/info"), get(model_info::info))
             .route(
                 &format!("{prefix}/utils/token_counter"),
                 post(utils::token_counter),
@@ -54,9 +55,12 @@ pub fn router(state: AppState) -> Router {
                 post(serve_for_model::<Embedding>),
             );
     }
-    authed = authed.route("/health", get(health::health));
+    authed = authed
+        .route("/health", get(health::health))
+        .route("/v2/model/info", get(model_info::info_v2))
+        .route("/model_group/info", get(model_info::group_info));
     // The admin API: everything it is sent may reach the database.
-    let admin = Router::new()
+    let mut admin = Router::new()
         .route("/model/new", post(models::new))
         .route("/model/update", post(models::update))
         .route(
@@ -94,13 +98,6 @@ pub fn router(state: AppState) -> Router {
         .route("/budget/update", post(entities::budget_update))
         .route("/budget/delete", post(entities::budget_delete))
         .route("/budget/list", get(entities::budget_list))
-        .route("/customer/new", post(entities::customer_new))
-        .route("/customer/info", get(entities::customer_info))
-        .route("/customer/update", post(entities::customer_update))
-        .route("/customer/delete", post(entities::customer_delete))
-        .route("/customer/block", post(entities::customer_block))
-        .route("/customer/unblock", post(entities::customer_unblock))
-        .route("/customer/list", get(entities::customer_list))
         .route("/organization/new", post(entities::org_new))
         .route("/organization/info", get(entities::org_info))
         .route(
@@ -125,8 +122,19 @@ pub fn router(state: AppState) -> Router {
         .route("/team/daily/activity", get(activity::team))
         .route("/organization/daily/activity", get(activity::organization))
         .route("/customer/daily/activity", get(activity::customer))
-        .route("/tag/daily/activity", get(activity::tag))
-        .route_layer(middleware::from_fn(guard::admin_input));
+        .route("/tag/daily/activity", get(activity::tag));
+    // LiteLLM serves end users under both names.
+    for base in ["/customer", "/end_user"] {
+        admin = admin
+            .route(&format!("{base}/new"), post(entities::customer_new))
+            .route(&format!("{base}/info"), get(entities::customer_info))
+            .route(&format!("{base}/update"), post(entities::customer_update))
+            .route(&format!("{base}/delete"), post(entities::customer_delete))
+            .route(&format!("{base}/block"), post(entities::customer_block))
+            .route(&format!("{base}/unblock"), post(entities::customer_unblock))
+            .route(&format!("{base}/list"), get(entities::customer_list));
+    }
+    let admin = admin.route_layer(middleware::from_fn(guard::admin_input));
     let authed = authed
         .merge(admin)
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));

@@ -1,12 +1,12 @@
-//! `GET /models`, `GET /model/info`, and the models kept in the database: `/model/new`,
-//! `/model/update` (and `PATCH /model/{id}/update`), `/model/delete`.
+//! The models kept in the database: `/model/new`, `/model/update` (and
+//! `PATCH /model/{id}/update`), `/model/delete`. Reading them is [`super::model_info`].
 //!
 //! A database model is a `LiteLLM_ProxyModelTable` row whose `litellm_params` string values
 //! are encrypted with the salt key ([`crate::salt`]); it is served as soon as it is written,
 //! by every instance within 10 s ([`crate::db_models`]), and after a restart.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use llmgate_store::models::{ModelRow, MODELS};
@@ -18,93 +18,8 @@ use super::admin::{admin_store, db, run};
 use super::proxy::parse_body;
 use crate::auth::AuthContext;
 use crate::db_models::{entry_from_json, reload};
-use crate::deployments::Deployment;
 use crate::error::GatewayError;
 use crate::state::AppState;
-
-/// LiteLLM reports this fixed `created` for every model.
-const CREATED: u64 = 1677610602;
-
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(auth): Extension<crate::auth::AuthContext>,
-) -> Json<Value> {
-    let deployments = state.deployments();
-    let data: Vec<Value> = deployments
-        .names()
-        .iter()
-        // A key sees only the models it may call.
-        .filter(|name| {
-            auth.key
-                .as_ref()
-                .is_none_or(|k| crate::governance::access::may_call(&deployments, k, name))
-        })
-        .map(|name| {
-            let mut m =
-                json!({"id": name, "object": "model", "created": CREATED, "owned_by": "openai"});
-            // LiteLLM 1.110 adds what the catalog knows of the group's model.
-            let info = deployments.group(name).and_then(|g| g[0].info.as_ref());
-            if let Some(info) = info {
-                m["mode"] = json!(info.mode);
-                if let Some(n) = info.max_input_tokens {
-                    m["max_input_tokens"] = json!(n);
-                }
-                if let Some(n) = info.max_output_tokens {
-                    m["max_output_tokens"] = json!(n);
-                }
-            }
-            m
-        })
-        .collect();
-    Json(json!({"data": data, "object": "list"}))
-}
-
-#[derive(Deserialize)]
-pub struct InfoQuery {
-    litellm_model_id: Option<String>,
-}
-
-pub async fn info(State(state): State<AppState>, Query(q): Query<InfoQuery>) -> Json<Value> {
-    let data: Vec<Value> = state
-        .deployments()
-        .all()
-        .iter()
-        .filter(|d| q.litellm_model_id.as_ref().is_none_or(|id| &d.id == id))
-        .map(|d| model_info(d))
-        .collect();
-    Json(json!({ "data": data }))
-}
-
-/// One deployment as `/model/info` shows it: credentials never included.
-pub fn public_params(d: &Deployment) -> Map<String, Value> {
-    let mut params = match serde_json::to_value(&d.entry.litellm_params) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    params.retain(|k, v| !v.is_null() && !crate::config::secret_looking(k));
-    if let Some(Value::String(base)) = params.get_mut("api_base") {
-        *base = crate::config::display_url(base);
-    }
-    params
-}
-
-fn model_info(d: &Deployment) -> Value {
-    let mut info = match d.info.as_ref().map(serde_json::to_value) {
-        Some(Ok(Value::Object(m))) => m,
-        _ => Map::new(),
-    };
-    for (k, v) in &d.entry.model_info.extra {
-        info.insert(k.clone(), v.clone());
-    }
-    info.insert("id".into(), json!(d.id));
-    info.insert("db_model".into(), json!(d.db_model));
-    info.entry("litellm_provider").or_insert(json!(d.provider));
-    json!({
-        "model_name": d.model_name,
-        "litellm_params": public_params(d),
-        "model_info": info,
-    })
-}
 
 /// `store_model_in_db` (general_settings or `STORE_MODEL_IN_DB`), as LiteLLM requires for
 /// `/model/*` writes.
