@@ -134,3 +134,36 @@ def test_missing_routes_exist(gw):
         assert s == 200, (path, s, b)
     s, r = call(gw, "GET", "/health/readiness")
     assert "litellm_version" in r, r
+
+
+def test_org_members_and_spend_views(gw):
+    assert call(gw, "POST", "/organization/new", {"organization_id": "o-1", "organization_alias": "acme"})[0] == 200
+    call(gw, "POST", "/user/new", {"user_id": "o-u1", "user_email": "o1@example.com", "auto_create_key": False})
+    assert call(gw, "POST", "/organization/member_add", {"organization_id": "o-1", "member": {"user_id": "o-u1", "role": "internal_user"}})[0] == 200
+    s, m = call(gw, "PATCH", "/organization/member_update", {"organization_id": "o-1", "user_email": "o1@example.com", "role": "org_admin"})
+    assert s == 200 and m["user_role"] == "org_admin", m
+    assert call(gw, "DELETE", "/organization/member_delete", {"organization_id": "o-1", "user_id": "o-u1"})[0] == 200
+    assert call(gw, "DELETE", "/organization/member_delete", {"organization_id": "o-1", "user_id": "o-u1"})[0] == 400
+
+    call(gw, "POST", "/team/new", {"team_id": "sv-t", "team_alias": "spenders"})
+    _, k = call(gw, "POST", "/key/generate", {"team_id": "sv-t", "key_alias": "top-key"})
+    client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+    for _ in range(2):
+        client.chat.completions.create(model="gpt-4o", messages=HI)
+    import time
+    for _ in range(50):
+        _, keys = call(gw, "GET", "/global/spend/keys?limit=50")
+        if any(x["key_alias"] == "top-key" for x in keys):
+            break
+        time.sleep(0.1)
+    mine = [x for x in keys if x["key_alias"] == "top-key"]
+    assert mine and mine[0]["total_spend"] > 0, keys
+    assert keys == sorted(keys, key=lambda x: -x["total_spend"])
+    assert call(gw, "GET", "/global/spend/keys?limit=0")[0] == 422
+    _, models = call(gw, "GET", "/global/spend/models")
+    assert any(x["model"] == "gpt-4o" for x in models), models
+    _, teams = call(gw, "GET", "/global/spend/teams")
+    assert "spenders" in teams["teams"] and teams["daily_spend"], teams
+    _, routes = call(gw, "GET", "/routes")
+    paths = {r["path"]: r["methods"] for r in routes["routes"]}
+    assert paths["/chat/completions"] == ["POST"] and "DELETE" in paths["/organization/member_delete"]

@@ -17,6 +17,8 @@ pub enum GatewayError {
     TooLarge(String),
     /// A request body that did not arrive in time: 408.
     SlowRequest(String),
+    /// A well-formed request whose values cannot be used (a bad `limit`): 422, as FastAPI.
+    Unprocessable(String),
     /// A model name with no deployment.
     UnknownModel {
         route: &'static str,
@@ -74,6 +76,7 @@ impl GatewayError {
             GatewayError::BadRequest(_) | GatewayError::UnknownModel { .. } => 400,
             GatewayError::TooLarge(_) => 413,
             GatewayError::SlowRequest(_) => 408,
+            GatewayError::Unprocessable(_) => 422,
             GatewayError::NotFound(_) => 404,
             GatewayError::Internal(_) => 500,
             GatewayError::Forbidden { .. } => 403,
@@ -103,7 +106,8 @@ impl GatewayError {
             GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
             GatewayError::BadRequest(m)
             | GatewayError::TooLarge(m)
-            | GatewayError::SlowRequest(m) => {
+            | GatewayError::SlowRequest(m)
+            | GatewayError::Unprocessable(m) => {
                 (m.clone(), json!("invalid_request_error"), Value::Null)
             }
             GatewayError::UnknownModel { route, model } => {

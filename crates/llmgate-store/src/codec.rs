@@ -363,6 +363,25 @@ impl Table {
         Ok(execute(store, &sql, vec![Param::Text(Some(id.into()))]).await? == 1)
     }
 
+    /// Deletes the rows matching every `filters` (column = value); returns how many.
+    pub async fn delete_where(
+        &self,
+        store: &Store,
+        filters: &[(&str, String)],
+    ) -> Result<u64, StoreError> {
+        let conds: Vec<String> = filters
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| format!("{} = {}", q(c), param_expr(store, i + 1, Kind::Text)))
+            .collect();
+        let sql = format!("DELETE FROM {} WHERE {}", q(self.name), conds.join(" AND "));
+        let params = filters
+            .iter()
+            .map(|(_, v)| Param::Text(Some(v.clone())))
+            .collect();
+        execute(store, &sql, params).await
+    }
+
     /// A page (1-based) of rows matching `filters` (column = value), and the total count.
     pub async fn list<T: serde::de::DeserializeOwned>(
         &self,

@@ -12,11 +12,13 @@ pub mod model_info;
 pub mod models;
 pub mod proxy;
 pub mod spend;
+pub mod spend_top;
 pub mod utils;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{middleware, Router};
+use std::sync::Mutex;
 
 use crate::auth::require_key;
 use crate::state::AppState;
@@ -29,110 +31,183 @@ pub fn router(state: AppState) -> Router {
     let mut authed = Router::new();
     for prefix in ["", "/v1"] {
         authed = authed
-            .route(&format!("{prefix}/chat/completions"), post(serve::<Chat>))
-            .route(&format!("{prefix}/completions"), post(serve::<Completion>))
-            .route(&format!("{prefix}/embeddings"), post(serve::<Embedding>))
-            .route(&format!("{prefix}/models"), get(model_info::list))
-            .route(&format!("{prefix}/model/info"), get(model_info::info))
-            .route(
+            .add(
+                &format!("{prefix}/chat/completions"),
+                "POST",
+                post(serve::<Chat>),
+            )
+            .add(
+                &format!("{prefix}/completions"),
+                "POST",
+                post(serve::<Completion>),
+            )
+            .add(
+                &format!("{prefix}/embeddings"),
+                "POST",
+                post(serve::<Embedding>),
+            )
+            .add(&format!("{prefix}/models"), "GET", get(model_info::list))
+            .add(
+                &format!("{prefix}/model/info"),
+                "GET",
+                get(model_info::info),
+            )
+            .add(
                 &format!("{prefix}/utils/token_counter"),
+                "POST",
                 post(utils::token_counter),
             );
     }
     // Azure's client and the old engines API name the model in the path.
     for base in ["/engines/{model}", "/openai/deployments/{model}"] {
         authed = authed
-            .route(
+            .add(
                 &format!("{base}/chat/completions"),
+                "POST",
                 post(serve_for_model::<Chat>),
             )
-            .route(
+            .add(
                 &format!("{base}/completions"),
+                "POST",
                 post(serve_for_model::<Completion>),
             )
-            .route(
+            .add(
                 &format!("{base}/embeddings"),
+                "POST",
                 post(serve_for_model::<Embedding>),
             );
     }
     authed = authed
-        .route("/health", get(health::health))
-        .route("/v2/model/info", get(model_info::info_v2))
-        .route("/model_group/info", get(model_info::group_info));
+        .add("/health", "GET", get(health::health))
+        .add("/v2/model/info", "GET", get(model_info::info_v2))
+        .add("/model_group/info", "GET", get(model_info::group_info))
+        .add("/routes", "GET", get(routes));
     // The admin API: everything it is sent may reach the database.
     let mut admin = Router::new()
-        .route("/model/new", post(models::new))
-        .route("/model/update", post(models::update))
-        .route(
+        .add("/model/new", "POST", post(models::new))
+        .add("/model/update", "POST", post(models::update))
+        .add(
             "/model/{model_id}/update",
+            "PATCH",
             axum::routing::patch(models::patch),
         )
-        .route("/model/delete", post(models::delete))
-        .route("/key/generate", post(keys::generate))
-        .route("/key/info", get(keys::info))
-        .route("/key/update", post(keys::update))
-        .route("/key/delete", post(keys::delete))
-        .route("/key/list", get(keys::list))
-        .route("/key/block", post(keys::block))
-        .route("/key/unblock", post(keys::unblock))
-        .route("/key/regenerate", post(keys::regenerate))
-        .route("/key/health", post(keys::health).get(keys::health))
-        .route("/key/{key}/regenerate", post(keys::regenerate))
-        .route("/user/new", post(entities::user_new))
-        .route("/user/info", get(entities::user_info))
-        .route("/user/update", post(entities::user_update))
-        .route("/user/delete", post(entities::user_delete))
-        .route("/user/list", get(entities::user_list))
-        .route("/team/new", post(entities::team_new))
-        .route("/team/info", get(entities::team_info))
-        .route("/team/update", post(entities::team_update))
-        .route("/team/delete", post(entities::team_delete))
-        .route("/team/list", get(entities::team_list))
-        .route("/team/member_add", post(entities::team_member_add))
-        .route("/team/member_delete", post(entities::team_member_delete))
-        .route("/team/member_update", post(entities::team_member_update))
-        .route("/team/block", post(entities::team_block))
-        .route("/team/unblock", post(entities::team_unblock))
-        .route("/budget/new", post(entities::budget_new))
-        .route("/budget/info", post(entities::budget_info))
-        .route("/budget/update", post(entities::budget_update))
-        .route("/budget/delete", post(entities::budget_delete))
-        .route("/budget/list", get(entities::budget_list))
-        .route("/organization/new", post(entities::org_new))
-        .route("/organization/info", get(entities::org_info))
-        .route(
+        .add("/model/delete", "POST", post(models::delete))
+        .add("/key/generate", "POST", post(keys::generate))
+        .add("/key/info", "GET", get(keys::info))
+        .add("/key/update", "POST", post(keys::update))
+        .add("/key/delete", "POST", post(keys::delete))
+        .add("/key/list", "GET", get(keys::list))
+        .add("/key/block", "POST", post(keys::block))
+        .add("/key/unblock", "POST", post(keys::unblock))
+        .add("/key/regenerate", "POST", post(keys::regenerate))
+        .add(
+            "/key/health",
+            "GET,POST",
+            post(keys::health).get(keys::health),
+        )
+        .add("/key/{key}/regenerate", "POST", post(keys::regenerate))
+        .add("/user/new", "POST", post(entities::user_new))
+        .add("/user/info", "GET", get(entities::user_info))
+        .add("/user/update", "POST", post(entities::user_update))
+        .add("/user/delete", "POST", post(entities::user_delete))
+        .add("/user/list", "GET", get(entities::user_list))
+        .add("/team/new", "POST", post(entities::team_new))
+        .add("/team/info", "GET", get(entities::team_info))
+        .add("/team/update", "POST", post(entities::team_update))
+        .add("/team/delete", "POST", post(entities::team_delete))
+        .add("/team/list", "GET", get(entities::team_list))
+        .add("/team/member_add", "POST", post(entities::team_member_add))
+        .add(
+            "/team/member_delete",
+            "POST",
+            post(entities::team_member_delete),
+        )
+        .add(
+            "/team/member_update",
+            "POST",
+            post(entities::team_member_update),
+        )
+        .add("/team/block", "POST", post(entities::team_block))
+        .add("/team/unblock", "POST", post(entities::team_unblock))
+        .add("/budget/new", "POST", post(entities::budget_new))
+        .add("/budget/info", "POST", post(entities::budget_info))
+        .add("/budget/update", "POST", post(entities::budget_update))
+        .add("/budget/delete", "POST", post(entities::budget_delete))
+        .add("/budget/list", "GET", get(entities::budget_list))
+        .add("/organization/new", "POST", post(entities::org_new))
+        .add("/organization/info", "GET", get(entities::org_info))
+        .add(
             "/organization/update",
+            "POST,PATCH",
             post(entities::org_update).patch(entities::org_update),
         )
-        .route(
+        .add(
             "/organization/delete",
+            "POST,DELETE",
             post(entities::org_delete).delete(entities::org_delete),
         )
-        .route("/organization/list", get(entities::org_list))
-        .route("/organization/member_add", post(entities::org_member_add))
-        .route("/tag/new", post(entities::tag_new))
-        .route("/tag/update", post(entities::tag_update))
-        .route("/tag/info", post(entities::tag_info))
-        .route("/tag/list", get(entities::tag_list))
-        .route("/tag/delete", post(entities::tag_delete))
-        .route("/spend/logs", get(spend::logs))
-        .route("/global/spend", get(spend::global))
-        .route("/global/spend/report", get(spend::report))
-        .route("/user/daily/activity", get(activity::user))
-        .route("/team/daily/activity", get(activity::team))
-        .route("/organization/daily/activity", get(activity::organization))
-        .route("/customer/daily/activity", get(activity::customer))
-        .route("/tag/daily/activity", get(activity::tag));
+        .add("/organization/list", "GET", get(entities::org_list))
+        .add(
+            "/organization/member_add",
+            "POST",
+            post(entities::org_member_add),
+        )
+        .add(
+            "/organization/member_update",
+            "PATCH,POST",
+            axum::routing::patch(entities::org_member_update).post(entities::org_member_update),
+        )
+        .add(
+            "/organization/member_delete",
+            "DELETE,POST",
+            axum::routing::delete(entities::org_member_delete).post(entities::org_member_delete),
+        )
+        .add("/tag/new", "POST", post(entities::tag_new))
+        .add("/tag/update", "POST", post(entities::tag_update))
+        .add("/tag/info", "POST", post(entities::tag_info))
+        .add("/tag/list", "GET", get(entities::tag_list))
+        .add("/tag/delete", "POST", post(entities::tag_delete))
+        .add("/spend/logs", "GET", get(spend::logs))
+        .add("/global/spend", "GET", get(spend::global))
+        .add("/global/spend/report", "GET", get(spend::report))
+        .add("/global/spend/keys", "GET", get(spend_top::keys))
+        .add("/global/spend/models", "GET", get(spend_top::models))
+        .add("/global/spend/teams", "GET", get(spend_top::teams))
+        .add("/user/daily/activity", "GET", get(activity::user))
+        .add("/team/daily/activity", "GET", get(activity::team))
+        .add(
+            "/organization/daily/activity",
+            "GET",
+            get(activity::organization),
+        )
+        .add("/customer/daily/activity", "GET", get(activity::customer))
+        .add("/tag/daily/activity", "GET", get(activity::tag));
     // LiteLLM serves end users under both names.
     for base in ["/customer", "/end_user"] {
         admin = admin
-            .route(&format!("{base}/new"), post(entities::customer_new))
-            .route(&format!("{base}/info"), get(entities::customer_info))
-            .route(&format!("{base}/update"), post(entities::customer_update))
-            .route(&format!("{base}/delete"), post(entities::customer_delete))
-            .route(&format!("{base}/block"), post(entities::customer_block))
-            .route(&format!("{base}/unblock"), post(entities::customer_unblock))
-            .route(&format!("{base}/list"), get(entities::customer_list));
+            .add(&format!("{base}/new"), "POST", post(entities::customer_new))
+            .add(&format!("{base}/info"), "GET", get(entities::customer_info))
+            .add(
+                &format!("{base}/update"),
+                "POST",
+                post(entities::customer_update),
+            )
+            .add(
+                &format!("{base}/delete"),
+                "POST",
+                post(entities::customer_delete),
+            )
+            .add(
+                &format!("{base}/block"),
+                "POST",
+                post(entities::customer_block),
+            )
+            .add(
+                &format!("{base}/unblock"),
+                "POST",
+                post(entities::customer_unblock),
+            )
+            .add(&format!("{base}/list"), "GET", get(entities::customer_list));
     }
     let admin = admin.route_layer(middleware::from_fn(guard::admin_input));
     let authed = authed
@@ -140,9 +215,9 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
 
     let open = Router::new()
-        .route("/health/liveliness", get(health::liveliness))
-        .route("/health/liveness", get(health::liveliness))
-        .route("/health/readiness", get(health::readiness));
+        .add("/health/liveliness", "GET", get(health::liveliness))
+        .add("/health/liveness", "GET", get(health::liveliness))
+        .add("/health/readiness", "GET", get(health::readiness));
 
     authed
         .merge(open)
@@ -150,6 +225,36 @@ pub fn router(state: AppState) -> Router {
         // The listener limits bodies (`max_request_size_mb`) while they are read: `conn.rs`.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// Every route the router serves, as `/routes` lists them (LiteLLM's `get_routes`).
+static LISTED: Mutex<Vec<(String, &'static str)>> = Mutex::new(Vec::new());
+
+/// `Router::route` that also lists the route for `/routes`.
+trait Listed {
+    fn add(self, path: &str, methods: &'static str, mr: MethodRouter<AppState>) -> Self;
+}
+
+impl Listed for Router<AppState> {
+    fn add(self, path: &str, methods: &'static str, mr: MethodRouter<AppState>) -> Self {
+        let mut listed = LISTED.lock().unwrap_or_else(|e| e.into_inner());
+        if !listed.iter().any(|(p, _)| p == path) {
+            listed.push((path.to_string(), methods));
+        }
+        self.route(path, mr)
+    }
+}
+
+async fn routes() -> axum::Json<serde_json::Value> {
+    let listed = LISTED.lock().unwrap_or_else(|e| e.into_inner());
+    let routes: Vec<serde_json::Value> = listed
+        .iter()
+        .map(|(path, methods)| {
+            let methods: Vec<&str> = methods.split(',').collect();
+            serde_json::json!({"path": path, "methods": methods, "name": path, "endpoint": path})
+        })
+        .collect();
+    axum::Json(serde_json::json!({ "routes": routes }))
 }
 
 async fn not_found(uri: axum::http::Uri) -> crate::error::GatewayError {

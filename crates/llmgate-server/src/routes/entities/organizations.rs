@@ -365,3 +365,108 @@ pub async fn org_member_add(
     })
     .await
 }
+
+/// LiteLLM's `OrganizationMemberUpdateRequest` / `OrganizationMemberDeleteRequest`.
+#[derive(Deserialize)]
+struct OrgMemberChange {
+    organization_id: String,
+    user_id: Option<String>,
+    user_email: Option<String>,
+    role: Option<String>,
+    #[serde(flatten)]
+    extra: Extra,
+}
+
+/// The membership a change names (by user id, or the email of a member); 400 when the user is
+/// not a member, as LiteLLM answers.
+async fn membership(store: &Store, b: &OrgMemberChange) -> Result<OrgMemberRow, GatewayError> {
+    let uid = match (&b.user_id, &b.user_email) {
+        (Some(u), _) => u.clone(),
+        (None, Some(email)) => {
+            let filter = [("user_email", email.clone())];
+            let (found, _): (Vec<UserRow>, u64) =
+                USERS.list(store, &filter, 1, 1).await.map_err(db)?;
+            found
+                .into_iter()
+                .next()
+                .map(|u| u.user_id)
+                .ok_or_else(|| bad(format!("User with email {email} not found")))?
+        }
+        (None, None) => return Err(bad("user_id or user_email is required")),
+    };
+    load_row::<OrgRow>(store, &ORGANIZATIONS, &b.organization_id, "Organization").await?;
+    let filter = [
+        ("organization_id", b.organization_id.clone()),
+        ("user_id", uid.clone()),
+    ];
+    let (found, _): (Vec<OrgMemberRow>, u64) =
+        ORG_MEMBERS.list(store, &filter, 1, 1).await.map_err(db)?;
+    found.into_iter().next().ok_or_else(|| {
+        bad(format!(
+            "User={uid} is not a member of organization={}",
+            b.organization_id
+        ))
+    })
+}
+
+pub async fn org_member_update(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/organization/member_update")?;
+        let b: OrgMemberChange = parse_body(&body)?;
+        b.extra
+            .ignore("/organization/member_update", &ORG_MEMBER_EXTRA)?;
+        let mut m = membership(store, &b).await?;
+        if let Some(role) = &b.role {
+            const ROLES: &[&str] = &["org_admin", "internal_user", "internal_user_viewer"];
+            if !ROLES.contains(&role.as_str()) {
+                return Err(bad(format!("role must be one of {ROLES:?}, not '{role}'")));
+            }
+            m.user_role = Some(role.clone());
+        }
+        m.updated_at = Some(now_ms());
+        let filter = [
+            ("organization_id", m.organization_id.clone()),
+            ("user_id", m.user_id.clone()),
+        ];
+        ORG_MEMBERS.delete_where(store, &filter).await.map_err(db)?;
+        ORG_MEMBERS.insert(store, &m).await.map_err(db)?;
+        Ok(Json(serde_json::to_value(&m).unwrap_or(Value::Null)).into_response())
+    })
+    .await
+}
+
+pub async fn org_member_delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/organization/member_delete")?;
+        let b: OrgMemberChange = parse_body(&body)?;
+        b.extra
+            .ignore("/organization/member_delete", &Accepted::NONE)?;
+        let m = membership(store, &b).await?;
+        let filter = [
+            ("organization_id", m.organization_id.clone()),
+            ("user_id", m.user_id.clone()),
+        ];
+        ORG_MEMBERS.delete_where(store, &filter).await.map_err(db)?;
+        // The user leaves the organization too.
+        if let Some(mut u) = USERS.get::<UserRow>(store, &m.user_id).await.map_err(db)? {
+            if u.organization_id.as_deref() == Some(m.organization_id.as_str()) {
+                u.organization_id = None;
+                USERS.update(store, &m.user_id, &u).await.map_err(db)?;
+                state.gov.keys.users.put(u);
+            }
+        }
+        Ok(Json(
+            json!({"organization_id": m.organization_id, "user_id": m.user_id, "deleted": true}),
+        )
+        .into_response())
+    })
+    .await
+}
