@@ -1,6 +1,7 @@
 //! The OpenAI wire protocol, spoken by OpenAI and by every vendor in [`table`].
 
 mod mistral;
+mod openai;
 pub mod table;
 
 use async_trait::async_trait;
@@ -136,8 +137,12 @@ impl OpenAiCompat {
             return Ok(v);
         };
         let quirks = if chat { self.spec.quirks } else { Quirks::None };
+        let azure = self.spec.style == Style::Azure;
+        let family = (quirks == Quirks::OpenAi).then(|| {
+            let model = map.get("model").and_then(Value::as_str).unwrap_or("");
+            openai::family(azure, model)
+        });
         if chat {
-            // A tool-call turn's `content: null` is left out, as LiteLLM sends it.
             for m in map
                 .get_mut("messages")
                 .and_then(Value::as_array_mut)
@@ -145,17 +150,39 @@ impl OpenAiCompat {
                 .flatten()
                 .filter_map(Value::as_object_mut)
             {
+                // A tool-call turn's `content: null` is left out, as LiteLLM sends it.
                 if m.get("content").is_some_and(Value::is_null) {
                     m.shift_remove("content");
+                }
+                // LiteLLM sends a `developer` turn as a system turn (its content only) to every
+                // OpenAI-compatible model but the o-series.
+                if family != Some(openai::Family::OSeries)
+                    && m.get("role").and_then(Value::as_str) == Some("developer")
+                {
+                    let content = m.shift_remove("content").unwrap_or(Value::Null);
+                    *m = Map::from_iter([
+                        ("role".into(), "system".into()),
+                        ("content".into(), content),
+                    ]);
                 }
             }
         }
         if quirks == Quirks::Mistral {
             mistral::before_check(map);
         }
-        self.check_params(map, opts)?;
+        let model_unsupported = match family {
+            Some(f) => {
+                let model = map.get("model").and_then(Value::as_str).unwrap_or("");
+                openai::unsupported(azure, model, f)
+            }
+            None => vec![],
+        };
+        self.check_params(map, opts, &model_unsupported)?;
         if quirks == Quirks::Mistral {
             mistral::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
+        }
+        if family == Some(openai::Family::OSeries) {
+            openai::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
         }
         if self.spec.max_tokens_only {
             if let Some(m) = map.shift_remove("max_completion_tokens") {
@@ -167,18 +194,19 @@ impl OpenAiCompat {
         Ok(v)
     }
 
+    /// Refuses (or drops) the row's unsupported params and `model_unsupported`, the model's.
     fn check_params(
         &self,
         map: &mut Map<String, Value>,
         opts: &CallOptions,
+        model_unsupported: &[&'static str],
     ) -> Result<(), LlmError> {
-        let present: Vec<&str> = self
-            .spec
-            .unsupported
-            .iter()
-            .copied()
-            .filter(|p| map.get(*p).is_some_and(|v| !v.is_null()))
-            .collect();
+        let mut present: Vec<&str> = Vec::new();
+        for p in self.spec.unsupported.iter().chain(model_unsupported) {
+            if map.get(*p).is_some_and(|v| !v.is_null()) && !present.contains(p) {
+                present.push(p);
+            }
+        }
         if present.is_empty() {
             return Ok(());
         }
@@ -189,15 +217,7 @@ impl OpenAiCompat {
             return Ok(());
         }
         let model = map.get("model").and_then(|m| m.as_str()).unwrap_or("");
-        Err(LlmError::new(
-            ErrorKind::UnsupportedParams,
-            format!(
-                "{} does not support parameters: {:?}, for model={model}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send allowed_openai_params={:?} in your request.",
-                self.spec.name, present, present
-            ),
-        )
-        .with_provider(self.spec.name)
-        .with_model(model))
+        Err(LlmError::unsupported_params(self.spec.name, &present, model).with_model(model))
     }
 
     async fn call<T: DeserializeOwned>(
@@ -276,17 +296,89 @@ type Fix = Option<fn(&mut Value)>;
 impl Quirks {
     fn answer(self) -> Fix {
         match self {
-            Quirks::None => None,
-            Quirks::Mistral => Some(mistral::answer),
+            Quirks::None | Quirks::OpenAi => Some(provider_fields),
+            Quirks::Mistral => Some(|v| {
+                mistral::answer(v);
+                provider_fields(v);
+            }),
         }
     }
 
     fn chunk(self) -> Fix {
         match self {
-            Quirks::None => None,
+            Quirks::None | Quirks::OpenAi => None,
             Quirks::Mistral => Some(mistral::chunk),
         }
     }
+}
+
+/// The fields of a choice and of its message that LiteLLM's response objects model; it moves
+/// any other field a vendor sends (Azure's `content_filter_results`, ...) into that object's
+/// `provider_specific_fields`.
+const CHOICE_FIELDS: &[&str] = &[
+    "finish_reason",
+    "index",
+    "message",
+    "logprobs",
+    "provider_specific_fields",
+];
+const MESSAGE_FIELDS: &[&str] = &[
+    "annotations",
+    "audio",
+    "content",
+    "function_call",
+    "images",
+    "provider_specific_fields",
+    "reasoning_content",
+    "reasoning_items",
+    "refusal",
+    "role",
+    "thinking_blocks",
+    "tool_calls",
+];
+
+/// An answer's choices and messages as LiteLLM returns them: vendor fields moved into
+/// `provider_specific_fields`, a message's `reasoning` (vLLM, OpenRouter) read as
+/// `reasoning_content`.
+fn provider_fields(v: &mut Value) {
+    for choice in v
+        .get_mut("choices")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+    {
+        if let Some(msg) = choice.get_mut("message").and_then(Value::as_object_mut) {
+            if !msg.contains_key("reasoning_content") {
+                if let Some(r) = msg.get("reasoning").filter(|r| r.is_string()).cloned() {
+                    msg.insert("reasoning_content".into(), r);
+                }
+            }
+            move_extras(msg, MESSAGE_FIELDS);
+        }
+        move_extras(choice, CHOICE_FIELDS);
+    }
+}
+
+fn move_extras(o: &mut Map<String, Value>, modelled: &[&str]) {
+    let extra: Vec<String> = o
+        .keys()
+        .filter(|k| !modelled.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    if extra.is_empty() {
+        return;
+    }
+    let mut fields = match o.shift_remove("provider_specific_fields") {
+        Some(Value::Object(f)) => f,
+        _ => Map::new(),
+    };
+    for k in extra {
+        if let Some(x) = o.shift_remove(&k) {
+            fields.insert(k, x);
+        }
+    }
+    o.insert("provider_specific_fields".into(), Value::Object(fields));
 }
 
 /// One stream event: a chunk, or an error object sent mid-stream.

@@ -17,6 +17,8 @@ pub enum Quirks {
     None,
     /// Mistral's API (`mistral`, `codestral`): see [`super::mistral`].
     Mistral,
+    /// OpenAI's and Azure's model families (o-series, catalog models): see [`super::openai`].
+    OpenAi,
 }
 
 #[derive(Debug)]
@@ -73,6 +75,7 @@ const fn local(
 
 const OPENAI: CompatSpec = CompatSpec {
     max_tokens_only: false,
+    quirks: Quirks::OpenAi,
     ..row(
         "openai",
         "https://api.openai.com/v1",
@@ -85,6 +88,7 @@ pub static PROVIDERS: &[CompatSpec] = &[
     OPENAI,
     CompatSpec {
         name: "text-completion-openai",
+        quirks: Quirks::None,
         ..OPENAI
     },
     CompatSpec {
@@ -105,6 +109,7 @@ pub static PROVIDERS: &[CompatSpec] = &[
     CompatSpec {
         max_tokens_only: false,
         style: Style::Azure,
+        quirks: Quirks::OpenAi,
         ..row(
             "azure",
             "",

@@ -1,0 +1,169 @@
+//! OpenAI's and Azure OpenAI's model families as LiteLLM tells them apart: the o-series takes
+//! `max_completion_tokens`, only `temperature: 1`, a `developer` turn as it is and, where the
+//! catalog says the model has no system turns, the system prompt as a user turn; a model the
+//! catalog knows takes `reasoning_effort` only when it reasons. Every other model of these rows
+//! gets the GPT rules (`developer` sent as `system`, done for every row in `super::build`).
+
+use serde_json::{json, Map, Value};
+
+use crate::catalog::{self, Feature};
+use crate::{CallOptions, LlmError};
+
+/// Which of LiteLLM's OpenAI configs a model gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `o1`, `o3-mini`, ...: LiteLLM's `OpenAIOSeriesConfig` (Azure: `AzureOpenAIO1Config`).
+    OSeries,
+    /// A chat model the catalog knows for this row.
+    Known,
+    /// A name the catalog does not know (a proxy alias, a deployment name).
+    Unknown,
+}
+
+/// Parameters the o-series refuses (LiteLLM's list), whatever the model.
+const O_SERIES_UNSUPPORTED: &[&str] = &[
+    "logprobs",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "top_logprobs",
+];
+
+/// Parameters Azure's GPT config does not list as supported (the OpenAI ones it leaves out).
+const AZURE_UNSUPPORTED: &[&str] = &[
+    "reasoning_effort",
+    "service_tier",
+    "safety_identifier",
+    "prompt_cache_retention",
+];
+
+/// What the catalog says of a model: (known chat model, reasoning, system turns, tools,
+/// parallel tool calls, response schemas).
+#[derive(Debug, Clone, Copy, Default)]
+struct Caps {
+    known: bool,
+    reasoning: bool,
+    system_messages: bool,
+    tools: bool,
+    parallel_tools: bool,
+    response_schema: bool,
+}
+
+fn caps(provider: &str, model: &str) -> Caps {
+    let cat = catalog::global();
+    // LiteLLM looks up `provider/model`, then the bare name (Azure's entries mostly live under
+    // the bare OpenAI name).
+    let m = cat
+        .get_for(provider, model)
+        .filter(|m| m.mode == "chat" && matches!(m.provider(), "openai" | "azure"));
+    match m {
+        Some(m) => Caps {
+            known: true,
+            reasoning: m.supports(Feature::Reasoning),
+            system_messages: m.supports(Feature::SystemMessages),
+            tools: m.supports(Feature::FunctionCalling),
+            parallel_tools: m.supports(Feature::ParallelFunctionCalling),
+            response_schema: m.supports(Feature::ResponseSchema),
+        },
+        None => Caps::default(),
+    }
+}
+
+fn is_o_series_name(model: &str) -> bool {
+    let b = model.as_bytes();
+    b.len() > 1 && b[0] == b'o' && b[1].is_ascii_digit()
+}
+
+/// The family of `model` on the `openai` row or (`azure`) on Azure, where LiteLLM goes by the
+/// deployment name: any name containing `o1`, `o3`, `o4` or `o_series/` is o-series.
+pub fn family(azure: bool, model: &str) -> Family {
+    let provider = if azure { "azure" } else { "openai" };
+    let c = caps(provider, model);
+    let o_series = if azure {
+        ["o1", "o3", "o4", "o_series/"]
+            .iter()
+            .any(|p| model.contains(p))
+    } else {
+        // LiteLLM also requires the name in its OpenAI model list.
+        c.known && is_o_series_name(model.rsplit('/').next().unwrap_or(model))
+    };
+    match (o_series, c.known) {
+        (true, _) => Family::OSeries,
+        (false, true) => Family::Known,
+        (false, false) => Family::Unknown,
+    }
+}
+
+/// The parameters this model refuses (an error, or dropped with `drop_params`).
+pub fn unsupported(azure: bool, model: &str, family: Family) -> Vec<&'static str> {
+    let provider = if azure { "azure" } else { "openai" };
+    let c = caps(provider, model);
+    let mut out = Vec::new();
+    match family {
+        Family::OSeries => {
+            out.extend_from_slice(O_SERIES_UNSUPPORTED);
+            // An Azure deployment name the catalog does not know is taken to reason.
+            if c.known && !c.reasoning {
+                out.push("reasoning_effort");
+            }
+            if c.known {
+                if !c.tools {
+                    out.extend_from_slice(&["tools", "tool_choice", "function_call", "functions"]);
+                }
+                if !c.parallel_tools {
+                    out.push("parallel_tool_calls");
+                }
+                if !c.response_schema {
+                    out.push("response_format");
+                }
+            }
+        }
+        Family::Known | Family::Unknown if azure => out.extend_from_slice(AZURE_UNSUPPORTED),
+        Family::Known if !c.reasoning => out.push("reasoning_effort"),
+        Family::Known | Family::Unknown => {}
+    }
+    out
+}
+
+/// The o-series rewrites, after the unsupported-parameter check.
+pub fn translate(map: &mut Map<String, Value>, opts: &CallOptions) -> Result<(), LlmError> {
+    let model = map
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if let Some(m) = map.shift_remove("max_tokens").filter(|v| !v.is_null()) {
+        map.entry("max_completion_tokens").or_insert(m);
+    }
+    match map.get("temperature") {
+        Some(t) if !t.is_null() && t.as_f64() != Some(1.0) => {
+            if opts.drop_params {
+                map.shift_remove("temperature");
+            } else {
+                return Err(LlmError::new(
+                    crate::ErrorKind::UnsupportedParams,
+                    format!(
+                        "O-series models don't support temperature={t}. Only temperature=1 is supported. To drop unsupported openai params from the call, set `litellm.drop_params = True`"
+                    ),
+                )
+                .with_model(&model));
+            }
+        }
+        _ => {}
+    }
+    // LiteLLM asks the catalog under `openai` on both rows.
+    if !caps("openai", &model).system_messages {
+        for m in map
+            .get_mut("messages")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if m.get("role").and_then(Value::as_str) == Some("system") {
+                let content = m.get("content").cloned().unwrap_or(Value::Null);
+                *m = json!({"role": "user", "content": content});
+            }
+        }
+    }
+    Ok(())
+}
