@@ -38,14 +38,15 @@ PROVIDERS = {
     "gemini": {"normal": "gemini-2.5-flash", "tool": "gemini-2.5-flash-tool", "base": "/v1beta"},
 }
 # ---- OpenAI-compatible vendors (openai helper): other rows of llmgate's table, on the OpenAI mock.
+# "marker": tool and error roles use the real model, the behaviour named in a header.
 PROVIDERS.update({
-    "groq": {"normal": "llama-3.3-70b-versatile", "tool": "llama-3.3-70b-tool", "base": "/v1"},
-    "deepseek": {"normal": "deepseek-chat", "tool": "deepseek-chat-tool", "base": "/v1"},
-    "together_ai": {"normal": "meta-llama/Llama-3.3-70B-Instruct-Turbo", "tool": "llama-tool", "base": "/v1"},
+    "groq": {"normal": "llama-3.3-70b-versatile", "tool": "llama-3.3-70b-tool", "base": "/openai/v1", "marker": True},
+    "deepseek": {"normal": "deepseek-chat", "tool": "deepseek-chat-tool", "base": "/v1", "marker": True},
+    "together_ai": {"normal": "meta-llama/Llama-3.3-70B-Instruct-Turbo", "tool": "llama-tool", "base": "/v1", "marker": True},
     "fireworks_ai": {"normal": "accounts/fireworks/models/llama-v3p1-8b-instruct", "tool": "llama-tool",
-                     "base": "/v1"},
-    "openrouter": {"normal": "openai/gpt-4o", "tool": "openai/gpt-4o-tool", "base": "/v1"},
-    "xai": {"normal": "grok-3", "tool": "grok-3-tool", "base": "/v1"},
+                     "base": "/v1", "marker": True},
+    "openrouter": {"normal": "openai/gpt-4o", "tool": "openai/gpt-4o-tool", "base": "/v1", "marker": True},
+    "xai": {"normal": "grok-3", "tool": "grok-3-tool", "base": "/v1", "marker": True},
 })
 OPENAI_LIKE = {"openai", "azure", "mistral", "groq", "deepseek", "together_ai", "fireworks_ai", "openrouter", "xai"}
 # Tool schema and response schema with deliberately non-alphabetical property order.
@@ -144,14 +145,25 @@ def upstream(prov, role):
     return p.get(role) or ERRS[role]
 
 
+def marker(prov, role):
+    """(model sent, mock behaviour header or None): a provider with "marker" sends its real
+    catalog model and names the mock behaviour in the `x-mock-model` header (the mock takes
+    that name in place of the model's), so catalog lookups see a real model."""
+    p = PROVIDERS[prov]
+    if p.get("marker") and role not in ("normal", "reasoner"):
+        return p["normal"], upstream(prov, role)
+    return upstream(prov, role), None
+
+
 def start_gateway(bindir, mock, tmp):
     rows = []
     for prov, p in PROVIDERS.items():
         for role in ["normal", "tool", *ERRS, *(r for r in ("reasoner",) if r in p)]:
-            m = upstream(prov, role)
-            rows.append(f"  - model_name: {alias(prov, m)}\n    litellm_params:\n      model: {prov}/{m}\n"
+            m, behaviour = marker(prov, role)
+            rows.append(f"  - model_name: {alias(prov, upstream(prov, role))}\n    litellm_params:\n      model: {prov}/{m}\n"
                         f"      api_base: {mock}{p['base']}\n      api_key: {KEY}\n"
-                        + (f"      api_version: \"{p['api_version']}\"\n" if "api_version" in p else ""))
+                        + (f"      api_version: \"{p['api_version']}\"\n" if "api_version" in p else "")
+                        + (f"      extra_headers:\n        x-mock-model: {behaviour}\n" if behaviour else ""))
     cfg = os.path.join(tmp, "config.yaml")
     with open(cfg, "w") as f:
         f.write("model_list:\n" + "".join(rows))
@@ -252,8 +264,11 @@ def via_litellm(mock, prov, role, params):
     import litellm
     p = PROVIDERS[prov]
     extra = {"api_version": p["api_version"]} if "api_version" in p else {}
+    model, behaviour = marker(prov, role)
+    if behaviour:
+        extra["extra_headers"] = {"x-mock-model": behaviour}
     return consume(lambda: litellm.completion(
-        model=f"{prov}/{upstream(prov, role)}", api_base=mock + p["base"], api_key=KEY,
+        model=f"{prov}/{model}", api_base=mock + p["base"], api_key=KEY,
         num_retries=0, max_retries=0, timeout=30, **extra, **params))
 
 

@@ -177,7 +177,8 @@ async fn service_account(headers: axum::http::HeaderMap) -> String {
 
 fn router(shared: Arc<Shared>) -> Router {
     let mut r = Router::new();
-    for prefix in ["", "/v1"] {
+    // `/openai/v1` is Groq's base path (answers in Groq's dialect).
+    for prefix in ["", "/v1", "/openai/v1"] {
         r = r
             .route(&format!("{prefix}/chat/completions"), post(openai::chat))
             .route(&format!("{prefix}/completions"), post(openai::completions))

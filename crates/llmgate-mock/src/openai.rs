@@ -142,9 +142,13 @@ async fn handle(
         );
     };
     let azure = deployment.is_some();
-    let model = body["model"]
-        .as_str()
+    // `x-mock-model` names the behaviour in place of the model, so that a caller can send a
+    // real model name (one its catalog knows) and still get `mock-error-429`, `*-tool`, ...
+    let model = headers
+        .get("x-mock-model")
+        .and_then(|v| v.to_str().ok())
         .map(str::to_string)
+        .or_else(|| body["model"].as_str().map(str::to_string))
         .or(deployment)
         .unwrap_or_default();
     let stream = body["stream"].as_bool().unwrap_or(false);
@@ -191,7 +195,7 @@ async fn handle(
                 .then(|| body["tools"][0]["function"]["name"].as_str())
                 .flatten()
                 .map(str::to_string);
-            let dialect = Dialect::of(azure, &model);
+            let dialect = Dialect::of(azure, uri.path(), &model);
             if stream {
                 let mut events = chat_events(&model, &body, tool.as_deref(), dialect);
                 if dialect == Dialect::Azure {
@@ -231,10 +235,12 @@ enum Dialect {
     /// Mistral (picked by its model names): usage without details, and in a stream always on
     /// the finish chunk (Mistral has no `stream_options`).
     Mistral,
+    /// Groq (its `/openai/v1` base path): `service_tier` `on_demand` and `x_groq` on answers.
+    Groq,
 }
 
 impl Dialect {
-    fn of(azure: bool, model: &str) -> Dialect {
+    fn of(azure: bool, path: &str, model: &str) -> Dialect {
         const MISTRAL: &[&str] = &[
             "mistral-",
             "open-mistral",
@@ -247,6 +253,8 @@ impl Dialect {
         ];
         if azure {
             Dialect::Azure
+        } else if path.starts_with("/openai/v1/") {
+            Dialect::Groq
         } else if MISTRAL.iter().any(|p| model.starts_with(p)) {
             Dialect::Mistral
         } else {
@@ -326,8 +334,13 @@ fn chat_answer(model: &str, req: &Value, tool: Option<&str>, dialect: Dialect) -
         "id": "chatcmpl-mock", "object": "chat.completion", "created": now(), "model": model,
         "system_fingerprint": "fp_mock", "choices": choices, "usage": dialect.usage(),
     });
-    if dialect == Dialect::Azure {
-        answer["prompt_filter_results"] = azure_prompt_filter_results();
+    match dialect {
+        Dialect::Azure => answer["prompt_filter_results"] = azure_prompt_filter_results(),
+        Dialect::Groq => {
+            answer["service_tier"] = json!("on_demand");
+            answer["x_groq"] = json!({"id": "req_mock"});
+        }
+        _ => {}
     }
     answer
 }

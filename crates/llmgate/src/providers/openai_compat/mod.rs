@@ -3,6 +3,7 @@
 mod mistral;
 mod openai;
 pub mod table;
+mod vendors;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -16,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::http::{header_pairs, json, path_segment, send, sse_events, SegmentKind};
 use super::{Ctx, Provider};
+use crate::catalog::Feature;
 use crate::response::Response;
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, ErrorKind, LlmError};
@@ -170,19 +172,43 @@ impl OpenAiCompat {
         if quirks == Quirks::Mistral {
             mistral::before_check(map);
         }
-        let model_unsupported = match family {
-            Some(f) => {
-                let model = map.get("model").and_then(Value::as_str).unwrap_or("");
-                openai::unsupported(azure, model, f)
-            }
-            None => vec![],
+        let model = map.get("model").and_then(Value::as_str).unwrap_or("");
+        let mut model_unsupported = match (quirks, family) {
+            (Quirks::OpenAi, Some(f)) => openai::unsupported(azure, model, f),
+            (Quirks::Mistral, _) => mistral::unsupported(model).to_vec(),
+            _ => vec![],
         };
+        if chat && self.spec.reasoning_gated && !self.supports(model, Feature::Reasoning) {
+            model_unsupported.push("reasoning_effort");
+        }
+        if chat && self.spec.tools_gated {
+            if !self.supports(model, Feature::FunctionCalling) {
+                model_unsupported.extend(["tools", "parallel_tool_calls"]);
+            }
+            if !self.supports(model, Feature::ToolChoice) {
+                model_unsupported.push("tool_choice");
+            }
+        }
+        // Never refused, only left out (LiteLLM's `PROVIDER_UNVALIDATED_PARAMS`).
+        let sends_user = match family {
+            Some(openai::Family::Unknown) => azure,
+            _ => self.spec.sends_user,
+        };
+        if chat && !sends_user {
+            map.shift_remove("user");
+        }
         self.check_params(map, opts, &model_unsupported)?;
         if quirks == Quirks::Mistral {
             mistral::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
         }
         if family == Some(openai::Family::OSeries) {
             openai::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
+        }
+        match quirks {
+            Quirks::DeepSeek => vendors::deepseek(map),
+            Quirks::OpenRouter => vendors::openrouter(map),
+            Quirks::Fireworks => vendors::fireworks(map),
+            _ => {}
         }
         if self.spec.max_tokens_only {
             if let Some(m) = map.shift_remove("max_completion_tokens") {
@@ -192,6 +218,13 @@ impl OpenAiCompat {
         // Azure: the deployment is in the URL, and `model` stays in the body too (Azure ignores
         // it; LiteLLM sends it).
         Ok(v)
+    }
+
+    /// Whether the catalog marks `model` of this vendor with `feature` (an unknown model has none).
+    fn supports(&self, model: &str, feature: Feature) -> bool {
+        crate::catalog::global()
+            .get_for(self.spec.name, model)
+            .is_some_and(|m| m.supports(feature))
     }
 
     /// Refuses (or drops) the row's unsupported params and `model_unsupported`, the model's.
@@ -270,6 +303,7 @@ impl OpenAiCompat {
         let headers = header_pairs(res.headers());
         let provider = self.spec.name;
         let events = sse_events(res, provider, wait);
+        let mut usage = StreamUsage::new(path == "chat/completions");
         let chunks = events
             .take_while(|ev| {
                 let done = matches!(ev, Ok(e) if e.data.trim() == "[DONE]");
@@ -279,7 +313,7 @@ impl OpenAiCompat {
                 futures::future::ready(match ev {
                     Err(e) => Some(Err(e)),
                     Ok(e) if e.data.trim().is_empty() => None,
-                    Ok(e) => Some(decode_event::<T>(&e.data, provider, fix)),
+                    Ok(e) => Some(decode_event::<T>(&e.data, provider, fix, &mut usage)),
                 })
             });
         Ok(Response {
@@ -296,18 +330,18 @@ type Fix = Option<fn(&mut Value)>;
 impl Quirks {
     fn answer(self) -> Fix {
         match self {
-            Quirks::None | Quirks::OpenAi => Some(provider_fields),
             Quirks::Mistral => Some(|v| {
                 mistral::answer(v);
                 provider_fields(v);
             }),
+            _ => Some(provider_fields),
         }
     }
 
     fn chunk(self) -> Fix {
         match self {
-            Quirks::None | Quirks::OpenAi => None,
             Quirks::Mistral => Some(mistral::chunk),
+            _ => None,
         }
     }
 }
@@ -381,8 +415,94 @@ fn move_extras(o: &mut Map<String, Value>, modelled: &[&str]) {
     o.insert("provider_specific_fields".into(), Value::Object(fields));
 }
 
+/// Delta fields that make a chat stream more than text (LiteLLM's `_NON_TEXT_DELTA_FIELDS`).
+const NON_TEXT_DELTA_FIELDS: &[&str] = &[
+    "tool_calls",
+    "function_call",
+    "reasoning_content",
+    "reasoning_items",
+    "thinking_blocks",
+    "annotations",
+    "audio",
+    "images",
+    "provider_specific_fields",
+    "refusal",
+];
+
+/// What LiteLLM's stream builder adds to an upstream usage without `completion_tokens_details`
+/// (Mistral's, most vendors'): `reasoning_tokens` (0 for a text-only stream, else the tokens of
+/// the streamed reasoning) and `text_tokens`, the rest of the completion.
+struct StreamUsage {
+    chat: bool,
+    plain: bool,
+    reasoning: String,
+}
+
+impl StreamUsage {
+    fn new(chat: bool) -> Self {
+        StreamUsage {
+            chat,
+            plain: true,
+            reasoning: String::new(),
+        }
+    }
+
+    fn observe(&mut self, chunk: &mut Value) {
+        if !self.chat {
+            return;
+        }
+        for delta in chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("delta"))
+        {
+            if NON_TEXT_DELTA_FIELDS
+                .iter()
+                .any(|f| delta.get(*f).is_some_and(|v| !v.is_null()))
+            {
+                self.plain = false;
+            }
+            if let Some(r) = delta.get("reasoning_content").and_then(Value::as_str) {
+                self.reasoning.push_str(r);
+            }
+        }
+        let Some(usage) = chunk.get_mut("usage").and_then(Value::as_object_mut) else {
+            return;
+        };
+        if usage
+            .get("completion_tokens_details")
+            .is_some_and(|d| !d.is_null())
+        {
+            return;
+        }
+        let reasoning = if self.plain {
+            0
+        } else if !self.reasoning.is_empty() {
+            crate::tokens::count_text("", &self.reasoning) as u64
+        } else {
+            return;
+        };
+        let completion = usage
+            .get("completion_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let reasoning = reasoning.min(completion);
+        usage.insert(
+            "completion_tokens_details".into(),
+            serde_json::json!({"reasoning_tokens": reasoning, "text_tokens": completion - reasoning}),
+        );
+    }
+}
+
 /// One stream event: a chunk, or an error object sent mid-stream.
-fn decode_event<T: DeserializeOwned>(data: &str, provider: &str, fix: Fix) -> Result<T, LlmError> {
+fn decode_event<T: DeserializeOwned>(
+    data: &str,
+    provider: &str,
+    fix: Fix,
+    usage: &mut StreamUsage,
+) -> Result<T, LlmError> {
     let mut v: Value = serde_json::from_str(data).map_err(|e| {
         LlmError::new(
             ErrorKind::InternalServer,
@@ -406,6 +526,7 @@ fn decode_event<T: DeserializeOwned>(data: &str, provider: &str, fix: Fix) -> Re
     if let Some(fix) = fix {
         fix(&mut v);
     }
+    usage.observe(&mut v);
     serde_json::from_value(v).map_err(|e| {
         LlmError::new(
             ErrorKind::InternalServer,

@@ -19,6 +19,12 @@ pub enum Quirks {
     Mistral,
     /// OpenAI's and Azure's model families (o-series, catalog models): see [`super::openai`].
     OpenAi,
+    /// DeepSeek: `reasoning_effort` as `thinking` ([`super::vendors::deepseek`]).
+    DeepSeek,
+    /// OpenRouter: usage with its cost always asked for ([`super::vendors::openrouter`]).
+    OpenRouter,
+    /// Fireworks: models named as resources ([`super::vendors::fireworks`]).
+    Fireworks,
 }
 
 #[derive(Debug)]
@@ -37,6 +43,13 @@ pub struct CompatSpec {
     pub unsupported: &'static [&'static str],
     /// Sends `max_completion_tokens` as `max_tokens` (most OpenAI-likes only know the latter).
     pub max_tokens_only: bool,
+    /// Sends `user`; LiteLLM leaves it out, silently, where the vendor's params lack it.
+    pub sends_user: bool,
+    /// `reasoning_effort` only for models the catalog marks as reasoning (refused otherwise).
+    pub reasoning_gated: bool,
+    /// `tools` and `parallel_tool_calls` only for models the catalog marks as calling functions,
+    /// `tool_choice` only for those marked as taking it.
+    pub tools_gated: bool,
     pub style: Style,
     pub quirks: Quirks,
 }
@@ -55,6 +68,9 @@ const fn row(
         key_required: true,
         unsupported: &[],
         max_tokens_only: true,
+        sends_user: true,
+        reasoning_gated: false,
+        tools_gated: false,
         style: Style::OpenAi,
         quirks: Quirks::None,
     }
@@ -118,7 +134,8 @@ pub static PROVIDERS: &[CompatSpec] = &[
         )
     },
     CompatSpec {
-        unsupported: &["logit_bias", "logprobs", "top_logprobs"],
+        sends_user: false,
+        reasoning_gated: true,
         ..row(
             "groq",
             "https://api.groq.com/openai/v1",
@@ -126,12 +143,17 @@ pub static PROVIDERS: &[CompatSpec] = &[
             "GROQ_API_BASE",
         )
     },
-    row(
-        "deepseek",
-        "https://api.deepseek.com/v1",
-        &["DEEPSEEK_API_KEY"],
-        "DEEPSEEK_API_BASE",
-    ),
+    CompatSpec {
+        max_tokens_only: false,
+        sends_user: false,
+        quirks: Quirks::DeepSeek,
+        ..row(
+            "deepseek",
+            "https://api.deepseek.com/v1",
+            &["DEEPSEEK_API_KEY"],
+            "DEEPSEEK_API_BASE",
+        )
+    },
     CompatSpec {
         unsupported: super::mistral::UNSUPPORTED,
         quirks: Quirks::Mistral,
@@ -153,38 +175,57 @@ pub static PROVIDERS: &[CompatSpec] = &[
             "CODESTRAL_API_BASE",
         )
     },
-    row(
-        "together_ai",
-        "https://api.together.xyz/v1",
-        &[
-            "TOGETHERAI_API_KEY",
-            "TOGETHER_AI_API_KEY",
-            "TOGETHER_API_KEY",
-        ],
-        "TOGETHERAI_API_BASE",
-    ),
-    row(
-        "fireworks_ai",
-        "https://api.fireworks.ai/inference/v1",
-        &[
-            "FIREWORKS_API_KEY",
-            "FIREWORKS_AI_API_KEY",
-            "FIREWORKSAI_API_KEY",
-        ],
-        "FIREWORKS_API_BASE",
-    ),
-    row(
-        "openrouter",
-        "https://openrouter.ai/api/v1",
-        &["OPENROUTER_API_KEY", "OR_API_KEY"],
-        "OPENROUTER_API_BASE",
-    ),
-    row(
-        "xai",
-        "https://api.x.ai/v1",
-        &["XAI_API_KEY"],
-        "XAI_API_BASE",
-    ),
+    CompatSpec {
+        max_tokens_only: false,
+        sends_user: false,
+        reasoning_gated: true,
+        ..row(
+            "together_ai",
+            "https://api.together.xyz/v1",
+            &[
+                "TOGETHERAI_API_KEY",
+                "TOGETHER_AI_API_KEY",
+                "TOGETHER_API_KEY",
+            ],
+            "TOGETHERAI_API_BASE",
+        )
+    },
+    CompatSpec {
+        reasoning_gated: true,
+        tools_gated: true,
+        quirks: Quirks::Fireworks,
+        ..row(
+            "fireworks_ai",
+            "https://api.fireworks.ai/inference/v1",
+            &[
+                "FIREWORKS_API_KEY",
+                "FIREWORKS_AI_API_KEY",
+                "FIREWORKSAI_API_KEY",
+                "FIREWORKS_AI_TOKEN",
+            ],
+            "FIREWORKS_API_BASE",
+        )
+    },
+    CompatSpec {
+        max_tokens_only: false,
+        sends_user: false,
+        quirks: Quirks::OpenRouter,
+        ..row(
+            "openrouter",
+            "https://openrouter.ai/api/v1",
+            &["OPENROUTER_API_KEY", "OR_API_KEY"],
+            "OPENROUTER_API_BASE",
+        )
+    },
+    CompatSpec {
+        reasoning_gated: true,
+        ..row(
+            "xai",
+            "https://api.x.ai/v1",
+            &["XAI_API_KEY"],
+            "XAI_API_BASE",
+        )
+    },
     CompatSpec {
         unsupported: &[
             "logit_bias",
