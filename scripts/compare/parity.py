@@ -395,6 +395,8 @@ def run_case(mock, client, prov, case):
 DELIBERATE = [
     (OPENAI_LIKE - {"mistral"}, r"upstream \.body\.stream_options: only llmgate = \{\"include_usage\": true\}$",
      "a stream without `stream_options`"),
+    ({"deepseek"}, r"upstream \.body\.messages\[\d+\]\.content: llmgate \[.*image_url.* vs litellm \"",
+     "an image to a DeepSeek model without vision"),
 ]
 
 

@@ -207,10 +207,10 @@ async fn refused_as_litellm_refuses() {
         .unwrap();
     assert!(b.get("temperature").is_none() && b.get("top_p").is_none());
 
-    // Mistral takes a level only, without a reasoning summary.
+    // Mistral: a model that does not reason takes no reasoning_effort.
     let mut body = hi();
-    body["reasoning_effort"] = serde_json::json!({"effort": "high", "summary": "auto"});
-    let e = sent(&mock, "mistral", chat("mistral-small-latest", body), false)
+    body["reasoning_effort"] = "high".into();
+    let e = sent(&mock, "mistral", chat("mistral-large-latest", body), false)
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::UnsupportedParams);

@@ -145,6 +145,10 @@ impl OpenAiCompat {
             openai::family(azure, model)
         });
         if chat {
+            // `stream: false` is the default LiteLLM does not send.
+            if map.get("stream") == Some(&Value::Bool(false)) {
+                map.shift_remove("stream");
+            }
             for m in map
                 .get_mut("messages")
                 .and_then(Value::as_array_mut)
@@ -172,7 +176,12 @@ impl OpenAiCompat {
         if quirks == Quirks::Mistral {
             mistral::before_check(map);
         }
-        let model = map.get("model").and_then(Value::as_str).unwrap_or("");
+        let model = map
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let model = model.as_str();
         let mut model_unsupported = match (quirks, family) {
             (Quirks::OpenAi, Some(f)) => openai::unsupported(azure, model, f),
             (Quirks::Mistral, _) => mistral::unsupported(model).to_vec(),
@@ -205,9 +214,16 @@ impl OpenAiCompat {
             openai::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
         }
         match quirks {
-            Quirks::DeepSeek => vendors::deepseek(map),
+            Quirks::DeepSeek => {
+                vendors::deepseek(map);
+                vendors::deepseek_messages(map);
+            }
             Quirks::OpenRouter => vendors::openrouter(map),
             Quirks::Fireworks => vendors::fireworks(map),
+            Quirks::Groq => {
+                let native = self.supports(model, Feature::ResponseSchema);
+                vendors::groq(map, native).map_err(|e| e.with_provider(self.spec.name))?;
+            }
             _ => {}
         }
         if self.spec.max_tokens_only {
@@ -332,6 +348,10 @@ impl Quirks {
         match self {
             Quirks::Mistral => Some(|v| {
                 mistral::answer(v);
+                provider_fields(v);
+            }),
+            Quirks::Groq => Some(|v| {
+                vendors::groq_answer(v);
                 provider_fields(v);
             }),
             _ => Some(provider_fields),
@@ -614,9 +634,9 @@ mod tests {
 
     #[test]
     fn unsupported_params_fail_or_drop() {
-        let p = OpenAiCompat::new(spec("groq"));
+        let p = OpenAiCompat::new(spec("perplexity"));
         let req = ChatCompletionRequest {
-            model: "llama".into(),
+            model: "sonar".into(),
             logit_bias: Some(serde_json::json!({"1": 2})),
             max_completion_tokens: Some(5),
             ..Default::default()

@@ -25,6 +25,8 @@ pub enum Quirks {
     OpenRouter,
     /// Fireworks: models named as resources ([`super::vendors::fireworks`]).
     Fireworks,
+    /// Groq: JSON schemas as a forced tool call on models without them ([`super::vendors::groq`]).
+    Groq,
 }
 
 #[derive(Debug)]
@@ -136,6 +138,7 @@ pub static PROVIDERS: &[CompatSpec] = &[
     CompatSpec {
         sends_user: false,
         reasoning_gated: true,
+        quirks: Quirks::Groq,
         ..row(
             "groq",
             "https://api.groq.com/openai/v1",
