@@ -159,6 +159,7 @@ async fn model_families() {
     let cases = [
         ("o-series", "openai", "o3-mini"),
         ("gpt", "openai", "gpt-4o-mini"),
+        ("gpt-5", "openai", "gpt-5-mini"),
         ("reasoning-levels", "mistral", "mistral-small-latest"),
     ];
     for (name, provider, model) in cases {
@@ -263,8 +264,8 @@ async fn mistral_stream_usage_gets_text_tokens() {
     let chunks: Vec<_> = res.body.collect().await;
     let usage = chunks
         .iter()
-        .filter_map(|c| c.as_ref().ok()?.usage.clone())
-        .last()
+        .rev()
+        .find_map(|c| c.as_ref().ok()?.usage.clone())
         .expect("usage on the finish chunk");
     let v = serde_json::to_value(&usage).unwrap();
     assert_eq!(

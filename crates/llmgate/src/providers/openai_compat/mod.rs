@@ -210,8 +210,8 @@ impl OpenAiCompat {
         if quirks == Quirks::Mistral {
             mistral::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
         }
-        if family == Some(openai::Family::OSeries) {
-            openai::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
+        if let Some(f @ (openai::Family::OSeries | openai::Family::GptReasoning)) = family {
+            openai::translate(map, f, opts).map_err(|e| e.with_provider(self.spec.name))?;
         }
         match quirks {
             Quirks::DeepSeek => {

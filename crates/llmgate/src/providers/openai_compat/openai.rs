@@ -14,6 +14,9 @@ use crate::{CallOptions, LlmError};
 pub enum Family {
     /// `o1`, `o3-mini`, ...: LiteLLM's `OpenAIOSeriesConfig` (Azure: `AzureOpenAIO1Config`).
     OSeries,
+    /// `gpt-5*`, `gpt-6*` but `gpt-5-chat*`, by name: LiteLLM's `OpenAIGPT5Config` (reasoning,
+    /// `max_completion_tokens`).
+    GptReasoning,
     /// A chat model the catalog knows for this row.
     Known,
     /// A name the catalog does not know (a proxy alias, a deployment name).
@@ -29,7 +32,8 @@ const O_SERIES_UNSUPPORTED: &[&str] = &[
     "top_logprobs",
 ];
 
-/// Parameters Azure's GPT config does not list as supported (the OpenAI ones it leaves out).
+/// Parameters Azure's GPT config does not list as supported (the OpenAI ones it leaves out);
+/// `reasoning_effort` first, since Azure's gpt-5 config takes it and the rest not.
 const AZURE_UNSUPPORTED: &[&str] = &[
     "reasoning_effort",
     "service_tier",
@@ -87,8 +91,12 @@ pub fn family(azure: bool, model: &str) -> Family {
         // LiteLLM also requires the name in its OpenAI model list.
         c.known && is_o_series_name(model.rsplit('/').next().unwrap_or(model))
     };
+    let name = model.rsplit('/').next().unwrap_or(model);
+    let gpt_reasoning =
+        ["gpt-5", "gpt-6"].iter().any(|p| model.contains(p)) && !name.contains("gpt-5-chat");
     match (o_series, c.known) {
         (true, _) => Family::OSeries,
+        _ if gpt_reasoning => Family::GptReasoning,
         (false, true) => Family::Known,
         (false, false) => Family::Unknown,
     }
@@ -118,6 +126,8 @@ pub fn unsupported(azure: bool, model: &str, family: Family) -> Vec<&'static str
                 }
             }
         }
+        Family::GptReasoning if azure => out.extend_from_slice(&AZURE_UNSUPPORTED[1..]),
+        Family::GptReasoning => {}
         Family::Known | Family::Unknown if azure => out.extend_from_slice(AZURE_UNSUPPORTED),
         Family::Known if !c.reasoning => out.push("reasoning_effort"),
         Family::Known | Family::Unknown => {}
@@ -125,8 +135,13 @@ pub fn unsupported(azure: bool, model: &str, family: Family) -> Vec<&'static str
     out
 }
 
-/// The o-series rewrites, after the unsupported-parameter check.
-pub fn translate(map: &mut Map<String, Value>, opts: &CallOptions) -> Result<(), LlmError> {
+/// The reasoning families' rewrites, after the unsupported-parameter check: both take
+/// `max_completion_tokens`; the rest is the o-series'.
+pub fn translate(
+    map: &mut Map<String, Value>,
+    family: Family,
+    opts: &CallOptions,
+) -> Result<(), LlmError> {
     let model = map
         .get("model")
         .and_then(Value::as_str)
@@ -134,6 +149,9 @@ pub fn translate(map: &mut Map<String, Value>, opts: &CallOptions) -> Result<(),
         .to_string();
     if let Some(m) = map.shift_remove("max_tokens").filter(|v| !v.is_null()) {
         map.entry("max_completion_tokens").or_insert(m);
+    }
+    if family != Family::OSeries {
+        return Ok(());
     }
     match map.get("temperature") {
         Some(t) if !t.is_null() && t.as_f64() != Some(1.0) => {
