@@ -47,8 +47,14 @@ PROVIDERS.update({
                      "base": "/v1", "marker": True},
     "openrouter": {"normal": "openai/gpt-4o", "tool": "openai/gpt-4o-tool", "base": "/v1", "marker": True},
     "xai": {"normal": "grok-3", "tool": "grok-3-tool", "base": "/v1", "marker": True},
+    "perplexity": {"normal": "sonar", "tool": "sonar-tool", "base": "/v1", "marker": True},
+    "cerebras": {"normal": "llama3.1-8b", "tool": "llama-tool", "base": "/v1", "marker": True},
+    "deepinfra": {"normal": "meta-llama/Meta-Llama-3.1-8B-Instruct", "tool": "llama-tool", "base": "/v1",
+                  "marker": True},
 })
-OPENAI_LIKE = {"openai", "azure", "mistral", "groq", "deepseek", "together_ai", "fireworks_ai", "openrouter", "xai"}
+OPENAI_LIKE = {"openai", "azure", "mistral", "groq", "deepseek", "together_ai", "fireworks_ai", "openrouter", "xai",
+               "perplexity", "cerebras", "deepinfra"}
+NO_STREAM_OPTIONS = {"perplexity", "cerebras", "deepinfra"}  # LiteLLM sends them no stream_options
 # Tool schema and response schema with deliberately non-alphabetical property order.
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Weather for a city",
@@ -86,7 +92,7 @@ CASES = {
     "stream_error": ("serr", {"messages": HI, "stream": True}),
 }
 # ---- More cases for the OpenAI-compatible rows (openai helper): run only on OPENAI_LIKE.
-ERRS.update({f"e{c}": f"mock-error-{c}" for c in (400, 401, 403, 404, 413, 503)})
+ERRS.update({f"e{c}": f"mock-error-{c}" for c in (400, 401, 403, 404, 413, 503)}, cfilter="mock-content-filter")
 PROVIDERS["openai"]["reasoner"] = "o3-mini"
 PROVIDERS["azure"]["reasoner"] = "o3-mini"
 PROVIDERS["mistral"]["reasoner"] = "magistral-medium-latest"
@@ -110,6 +116,10 @@ OPENAI_CASES = {
     "reasoner_stream": ("reasoner", {"messages": HI, "stream": True, "stream_options": {"include_usage": True},
                                      "reasoning_effort": "high"}),
     **{f"error_{c}": (f"e{c}", {"messages": HI}) for c in (400, 401, 403, 404, 413, 503)},
+    "content_filter": ("cfilter", {"messages": HI}),
+    "prefix": ("normal", {"messages": [{"role": "user", "content": "Say hi in French"},
+                                       {"role": "assistant", "content": "Bonjour", "prefix": True}]}),
+    "stream_n2": ("normal", {"messages": HI, "stream": True, "n": 2, "stream_options": {"include_usage": True}}),
 }
 CASES.update(OPENAI_CASES)
 # case -> the providers it runs on (a case not listed runs on all).
@@ -397,6 +407,12 @@ DELIBERATE = [
      "a stream without `stream_options`"),
     ({"deepseek"}, r"upstream \.body\.messages\[\d+\]\.content: llmgate \[.*image_url.* vs litellm \"",
      "an image to a DeepSeek model without vision"),
+    # (providers, cases, regex, row): only in these cases.
+    (NO_STREAM_OPTIONS, {"stream_usage", "reasoner_stream", "stream_n2"},
+     r"^(upstream \.body\.stream_options: only llmgate = \{\"include_usage\": true\}|answer \.usage\.\w+:.*)$",
+     "a stream to a vendor whose LiteLLM config lacks `stream_options`"),
+    ({"deepinfra"}, {"tool_none"}, r"^upstream \.body\.tool_choice: only llmgate = \"none\"$",
+     "`tool_choice: \"none\"` to DeepInfra"),
 ]
 
 
@@ -410,13 +426,14 @@ def readme_rows():
             if l.startswith("|") and l.count("|") >= 3]
 
 
-def deliberate(prov, lines, rows):
+def deliberate(prov, case, lines, rows):
     """The README rows explaining every line, or None when a line is not a listed difference."""
     import re
     why = []
     for line in lines:
-        row = next((r for provs, pat, r in DELIBERATE if (provs is None or prov in provs)
-                    and re.search(pat, line) and any(x.startswith(r) for x in rows)), None)
+        row = next((e[-1] for e in DELIBERATE if (e[0] is None or prov in e[0])
+                    and (len(e) == 3 or case in e[1])
+                    and re.search(e[-2], line) and any(x.startswith(e[-1]) for x in rows)), None)
         if row is None:
             return None
         why.append(row)
@@ -477,7 +494,7 @@ def report(mock, client, providers, cases, verbose):
             total += 1
             try:
                 lines, notes, detail = run_case(mock, client, prov, case)
-                why = deliberate(prov, lines, rows) if lines else None
+                why = deliberate(prov, case, lines, rows) if lines else None
                 if not lines:
                     verdict = "same"
                 elif why:

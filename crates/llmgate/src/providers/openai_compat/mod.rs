@@ -220,6 +220,8 @@ impl OpenAiCompat {
             }
             Quirks::OpenRouter => vendors::openrouter(map),
             Quirks::Fireworks => vendors::fireworks(map),
+            Quirks::DeepInfra => vendors::deepinfra(map, opts.drop_params)
+                .map_err(|e| e.with_provider(self.spec.name).with_model(model))?,
             Quirks::Groq => {
                 let native = self.supports(model, Feature::ResponseSchema);
                 vendors::groq(map, native).map_err(|e| e.with_provider(self.spec.name))?;
@@ -251,7 +253,12 @@ impl OpenAiCompat {
         model_unsupported: &[&'static str],
     ) -> Result<(), LlmError> {
         let mut present: Vec<&str> = Vec::new();
-        for p in self.spec.unsupported.iter().chain(model_unsupported) {
+        // n = 1 is the default: where `n` is unsupported LiteLLM leaves it out, silently.
+        let unsupported = || self.spec.unsupported.iter().chain(model_unsupported);
+        if map.get("n").and_then(Value::as_u64) == Some(1) && unsupported().any(|p| *p == "n") {
+            map.shift_remove("n");
+        }
+        for p in unsupported() {
             if map.get(*p).is_some_and(|v| !v.is_null()) && !present.contains(p) {
                 present.push(p);
             }
@@ -634,9 +641,9 @@ mod tests {
 
     #[test]
     fn unsupported_params_fail_or_drop() {
-        let p = OpenAiCompat::new(spec("perplexity"));
+        let p = OpenAiCompat::new(spec("cerebras"));
         let req = ChatCompletionRequest {
-            model: "sonar".into(),
+            model: "llama3.1-8b".into(),
             logit_bias: Some(serde_json::json!({"1": 2})),
             max_completion_tokens: Some(5),
             ..Default::default()

@@ -27,6 +27,8 @@ pub enum Quirks {
     Fireworks,
     /// Groq: JSON schemas as a forced tool call on models without them ([`super::vendors::groq`]).
     Groq,
+    /// DeepInfra: `tool_choice` only `auto` or `none` ([`super::vendors::deepinfra`]).
+    DeepInfra,
 }
 
 #[derive(Debug)]
@@ -229,15 +231,32 @@ pub static PROVIDERS: &[CompatSpec] = &[
             "XAI_API_BASE",
         )
     },
+    // perplexity, deepinfra, cerebras: the OpenAI params outside LiteLLM's allow-list for them.
     CompatSpec {
         unsupported: &[
+            "audio",
+            "function_call",
+            "functions",
             "logit_bias",
             "logprobs",
-            "top_logprobs",
+            "modalities",
             "n",
-            "seed",
             "parallel_tool_calls",
+            "prediction",
+            "prompt_cache_key",
+            "prompt_cache_retention",
+            "safety_identifier",
+            "seed",
+            "service_tier",
+            "stop",
+            "store",
+            "tool_choice",
+            "tools",
+            "top_logprobs",
         ],
+        max_tokens_only: false,
+        sends_user: false,
+        reasoning_gated: true,
         ..row(
             "perplexity",
             "https://api.perplexity.ai",
@@ -245,14 +264,54 @@ pub static PROVIDERS: &[CompatSpec] = &[
             "PERPLEXITY_API_BASE",
         )
     },
-    row(
-        "deepinfra",
-        "https://api.deepinfra.com/v1/openai",
-        &["DEEPINFRA_API_KEY"],
-        "DEEPINFRA_API_BASE",
-    ),
     CompatSpec {
-        unsupported: &["logit_bias", "presence_penalty", "frequency_penalty"],
+        unsupported: &[
+            "audio",
+            "logprobs",
+            "modalities",
+            "parallel_tool_calls",
+            "prediction",
+            "prompt_cache_key",
+            "prompt_cache_retention",
+            "safety_identifier",
+            "seed",
+            "service_tier",
+            "store",
+            "top_logprobs",
+            "web_search_options",
+        ],
+        sends_user: false,
+        reasoning_gated: true,
+        quirks: Quirks::DeepInfra,
+        ..row(
+            "deepinfra",
+            "https://api.deepinfra.com/v1/openai",
+            &["DEEPINFRA_API_KEY"],
+            "DEEPINFRA_API_BASE",
+        )
+    },
+    CompatSpec {
+        unsupported: &[
+            "audio",
+            "frequency_penalty",
+            "function_call",
+            "functions",
+            "logit_bias",
+            "logprobs",
+            "modalities",
+            "n",
+            "parallel_tool_calls",
+            "prediction",
+            "presence_penalty",
+            "prompt_cache_key",
+            "prompt_cache_retention",
+            "safety_identifier",
+            "service_tier",
+            "store",
+            "top_logprobs",
+            "web_search_options",
+        ],
+        reasoning_gated: true,
         ..row(
             "cerebras",
             "https://api.cerebras.ai/v1",

@@ -163,3 +163,24 @@ pub fn groq_answer(v: &mut Value) {
         c["finish_reason"] = json!("stop");
     }
 }
+
+/// DeepInfra takes `tool_choice` only as `auto` or `none`: another is refused, or dropped with
+/// `drop_params`. (LiteLLM also leaves `auto` and `none` out; `none` is sent here, see the README.)
+pub fn deepinfra(map: &mut Map<String, Value>, drop_params: bool) -> Result<(), crate::LlmError> {
+    match map.get("tool_choice") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s == "auto" => {
+            map.shift_remove("tool_choice");
+            Ok(())
+        }
+        Some(Value::String(s)) if s == "none" => Ok(()),
+        Some(_) if drop_params => {
+            map.shift_remove("tool_choice");
+            Ok(())
+        }
+        Some(other) => Err(crate::LlmError::new(
+            crate::ErrorKind::UnsupportedParams,
+            format!("Deepinfra doesn't support tool_choice={other}. To drop unsupported openai params from the call, set `litellm.drop_params = True`"),
+        )),
+    }
+}
