@@ -55,6 +55,9 @@ PROVIDERS.update({
 OPENAI_LIKE = {"openai", "azure", "mistral", "groq", "deepseek", "together_ai", "fireworks_ai", "openrouter", "xai",
                "perplexity", "cerebras", "deepinfra"}
 NO_STREAM_OPTIONS = {"perplexity", "cerebras", "deepinfra"}  # LiteLLM sends them no stream_options
+# Codestral's fill-in-the-middle (legacy completions; its api_base is the endpoint): FIM cases only.
+PROVIDERS["text-completion-codestral"] = {"normal": "codestral-latest", "tool": "codestral-tool", "base": "/v1/fim/completions",
+                                          "cases": {"fim", "fim_stream", "fim_refused"}}
 # Tool schema and response schema with deliberately non-alphabetical property order.
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Weather for a city",
@@ -121,6 +124,14 @@ OPENAI_CASES = {
                                        {"role": "assistant", "content": "Bonjour", "prefix": True}]}),
     "stream_n2": ("normal", {"messages": HI, "stream": True, "n": 2, "stream_options": {"include_usage": True}}),
 }
+# `_endpoint: completions`: a legacy completion (client.completions / litellm.text_completion).
+FIM = {"_endpoint": "completions", "prompt": "def f(", "suffix": "return 1", "max_tokens": 20, "seed": 3,
+       "temperature": 0.1, "stop": ["\n\n"], "user": "u1"}
+OPENAI_CASES.update({
+    "fim": ("normal", FIM),
+    "fim_stream": ("normal", {**FIM, "stream": True}),
+    "fim_refused": ("normal", {"_endpoint": "completions", "prompt": "def f(", "logprobs": 2}),
+})
 CASES.update(OPENAI_CASES)
 # case -> the providers it runs on (a case not listed runs on all).
 CASE_PROVIDERS = {c: OPENAI_LIKE for c in OPENAI_CASES}
@@ -216,7 +227,7 @@ def consume(make):
             usage = d.get("usage") or usage
             for c in d.get("choices") or []:
                 delta = c.get("delta") or {}
-                content += delta.get("content") or ""
+                content += delta.get("content") or c.get("text") or ""  # chat, or legacy completion
                 for tc in delta.get("tool_calls") or []:
                     args += (tc.get("function") or {}).get("arguments") or ""
                 finish = c.get("finish_reason") or finish
@@ -267,6 +278,8 @@ def clean(v, details=False):
 
 
 def via_llmgate(client, prov, role, params):
+    if params.pop("_endpoint", None) == "completions":
+        return consume(lambda: client.completions.create(model=alias(prov, upstream(prov, role)), **params))
     return consume(lambda: client.chat.completions.create(model=alias(prov, upstream(prov, role)), **params))
 
 
@@ -277,6 +290,10 @@ def via_litellm(mock, prov, role, params):
     model, behaviour = marker(prov, role)
     if behaviour:
         extra["extra_headers"] = {"x-mock-model": behaviour}
+    if params.pop("_endpoint", None) == "completions":
+        return consume(lambda: litellm.text_completion(
+            model=f"{prov}/{model}", api_base=mock + p["base"], api_key=KEY,
+            num_retries=0, max_retries=0, timeout=30, **extra, **params))
     return consume(lambda: litellm.completion(
         model=f"{prov}/{model}", api_base=mock + p["base"], api_key=KEY,
         num_retries=0, max_retries=0, timeout=30, **extra, **params))
@@ -442,6 +459,9 @@ def deliberate(prov, case, lines, rows):
 
 def applies(prov, case):
     role = CASES[case][0]
+    only = PROVIDERS[prov].get("cases")
+    if only is not None or CASES[case][1].get("_endpoint"):
+        return case in (only or ())
     return prov in CASE_PROVIDERS.get(case, PROVIDERS) and (role in PROVIDERS[prov] or role in ERRS)
 
 

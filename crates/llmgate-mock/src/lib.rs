@@ -183,6 +183,7 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/chat/completions"), post(openai::chat))
             .route(&format!("{prefix}/completions"), post(openai::completions))
             .route(&format!("{prefix}/embeddings"), post(openai::embeddings))
+            .route(&format!("{prefix}/fim/completions"), post(openai::fim))
             .route(&format!("{prefix}/models"), get(openai::models));
     }
     r.route("/v1/messages", post(anthropic::messages))

@@ -22,6 +22,8 @@ enum Endpoint {
     Chat,
     Completion,
     Embedding,
+    /// Codestral's fill-in-the-middle: a prompt (and suffix) in, a chat-shaped answer out.
+    Fim,
 }
 
 pub async fn chat(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
@@ -34,6 +36,10 @@ pub async fn completions(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Re
 
 pub async fn embeddings(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
     handle(s, Endpoint::Embedding, None, m, u, h, b).await
+}
+
+pub async fn fim(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
+    handle(s, Endpoint::Fim, None, m, u, h, b).await
 }
 
 pub async fn azure_chat(
@@ -215,6 +221,23 @@ async fn handle(
             }
         }
         Endpoint::Embedding => embedding_answer(&model, &body),
+        Endpoint::Fim => {
+            if !body["prompt"].is_string() {
+                return error(
+                    422,
+                    "prompt: Field required",
+                    Some(("prompt", "missing")),
+                    None,
+                );
+            }
+            if stream {
+                let events = chat_events(&model, &body, None, Dialect::Mistral);
+                sse(shared, &model, events)
+            } else {
+                let answer = chat_answer(&model, &body, None, Dialect::Mistral);
+                with_headers(StatusCode::OK, answer)
+            }
+        }
     }
 }
 

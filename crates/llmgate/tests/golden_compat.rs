@@ -286,3 +286,39 @@ async fn vendor_413_is_an_api_error() {
         assert_eq!((e.kind, e.status), (ErrorKind::Api, 413), "{provider}");
     }
 }
+
+/// Codestral's fill-in-the-middle: the api_base is the endpoint, `seed` is `random_seed`, `user`
+/// is left out, the chat-shaped answer comes back as a text completion.
+#[tokio::test]
+async fn codestral_fim() {
+    let mock = MockServer::start().await;
+    let opts = CallOptions {
+        api_base: Some(format!("{}/v1/fim/completions", mock.base_url())),
+        api_key: Some("sk-up".into()),
+        ..Default::default()
+    };
+    let req: llmgate::CompletionRequest = serde_json::from_value(serde_json::json!({
+        "model": "text-completion-codestral/codestral-latest", "prompt": "def f(",
+        "suffix": "return 1", "max_tokens": 20, "seed": 3, "user": "u1"}))
+    .unwrap();
+    let answer = Client::shared()
+        .text_completion(req.clone(), &opts)
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(answer.choices[0].text, "Hello from mock");
+    let sent = mock.last_request().unwrap();
+    assert_eq!(sent.path, "/v1/fim/completions");
+    assert_eq!(
+        sent.body,
+        serde_json::json!({"model": "codestral-latest", "prompt": "def f(", "max_tokens": 20,
+                           "suffix": "return 1", "random_seed": 3})
+    );
+    let mut refused = req;
+    refused.extra.insert("logprobs".into(), 2.into());
+    let e = Client::shared()
+        .text_completion(refused, &opts)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UnsupportedParams);
+}

@@ -1,5 +1,6 @@
 //! The OpenAI wire protocol, spoken by OpenAI and by every vendor in [`table`].
 
+mod fim;
 mod mistral;
 mod openai;
 pub mod table;
@@ -65,6 +66,7 @@ impl OpenAiCompat {
         let base = self.base(opts)?;
         match self.spec.style {
             Style::OpenAi => Ok(format!("{base}/{path}")),
+            Style::Endpoint => Ok(base),
             Style::Azure => {
                 let model = path_segment(model, SegmentKind::Segment)
                     .map_err(|e| e.with_provider(self.spec.name))?;
@@ -90,7 +92,7 @@ impl OpenAiCompat {
         let url = self.url(cx.opts, model, path)?;
         let mut rb = cx.http.post(url).json(body);
         match (self.key(cx.opts), self.spec.style) {
-            (Some(k), Style::OpenAi) => rb = rb.bearer_auth(k),
+            (Some(k), Style::OpenAi | Style::Endpoint) => rb = rb.bearer_auth(k),
             (Some(k), Style::Azure) => rb = rb.header("api-key", k),
             (None, _) if self.spec.key_required => {
                 return Err(LlmError::new(
@@ -116,6 +118,25 @@ impl OpenAiCompat {
     /// The request as the upstream gets it: unsupported params refused or dropped, renames done.
     fn body<T: Serialize>(&self, req: &T, opts: &CallOptions) -> Result<Value, LlmError> {
         self.build(req, opts, false)
+    }
+
+    /// A legacy completion, and the rewrite of its answer (or chunks): Codestral's FIM is the
+    /// one row whose completions are not OpenAI's.
+    fn completion_body(
+        &self,
+        req: &CompletionRequest,
+        opts: &CallOptions,
+        stream: bool,
+    ) -> Result<(Value, Fix), LlmError> {
+        let mut body = self.body(req, opts)?;
+        if self.spec.quirks != Quirks::CodestralFim {
+            return Ok((body, None));
+        }
+        if let Some(map) = body.as_object_mut() {
+            fim::body(map, opts)?;
+        }
+        let fix: fn(&mut Value) = if stream { fim::chunk } else { fim::answer };
+        Ok((body, Some(fix)))
     }
 
     /// A chat request, where a vendor's [`Quirks`] apply (its other endpoints are plain OpenAI).
@@ -607,8 +628,8 @@ impl Provider for OpenAiCompat {
         cx: &Ctx<'_>,
         req: CompletionRequest,
     ) -> Result<Response<CompletionResponse>, LlmError> {
-        let body = self.body(&req, cx.opts)?;
-        self.call(cx, &req.model, "completions", body, None).await
+        let (body, fix) = self.completion_body(&req, cx.opts, false)?;
+        self.call(cx, &req.model, "completions", body, fix).await
     }
 
     async fn text_completion_stream(
@@ -616,8 +637,8 @@ impl Provider for OpenAiCompat {
         cx: &Ctx<'_>,
         req: CompletionRequest,
     ) -> Result<Response<CompletionChunkStream>, LlmError> {
-        let body = self.body(&req, cx.opts)?;
-        self.stream::<CompletionResponse>(cx, &req.model, "completions", body, None)
+        let (body, fix) = self.completion_body(&req, cx.opts, true)?;
+        self.stream::<CompletionResponse>(cx, &req.model, "completions", body, fix)
             .await
     }
 

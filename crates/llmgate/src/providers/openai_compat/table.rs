@@ -7,6 +7,8 @@ pub enum Style {
     OpenAi,
     /// `POST {base}/openai/deployments/{model}/chat/completions?api-version=`, `api-key` header.
     Azure,
+    /// `POST {base}`: the base is the endpoint itself (Codestral's FIM), `Authorization: Bearer`.
+    Endpoint,
 }
 
 /// A vendor whose dialect differs from OpenAI's beyond a list of unsupported params: its
@@ -29,6 +31,8 @@ pub enum Quirks {
     Groq,
     /// DeepInfra: `tool_choice` only `auto` or `none` ([`super::vendors::deepinfra`]).
     DeepInfra,
+    /// Codestral's fill-in-the-middle completions ([`super::fim`]).
+    CodestralFim,
 }
 
 #[derive(Debug)]
@@ -176,6 +180,18 @@ pub static PROVIDERS: &[CompatSpec] = &[
         ..row(
             "codestral",
             "https://codestral.mistral.ai/v1",
+            &["CODESTRAL_API_KEY"],
+            "CODESTRAL_API_BASE",
+        )
+    },
+    // LiteLLM posts to the api_base as given: it names the endpoint.
+    CompatSpec {
+        style: Style::Endpoint,
+        quirks: Quirks::CodestralFim,
+        max_tokens_only: false,
+        ..row(
+            "text-completion-codestral",
+            "https://codestral.mistral.ai/v1/fim/completions",
             &["CODESTRAL_API_KEY"],
             "CODESTRAL_API_BASE",
         )
