@@ -17,8 +17,11 @@ then compares
        concatenated content, tool arguments, finish_reason, usage and chunk count (+-2).
 Noted but not counted: upstream attempts (retries are proxy policy), and the class of an error
 that ends a stream already started (a proxy has no status to give after its 200).
+A case whose every difference is listed in DELIBERATE (with a README "llmgate and LiteLLM" row that
+exists) is reported as "deliberate", apart from "same". Providers marked "marker" send their real
+catalog model and name the mock behaviour in an `x-mock-model` header (catalog lookups stay real).
 
-    /work/litellm-venv/bin/python scripts/compare/parity.py [--verbose] [--only PROVIDER]
+    /work/litellm-venv/bin/python scripts/compare/parity.py [--verbose] [--only PROVIDER ...]
         [--bin DIR]   # default: $CARGO_TARGET_DIR/debug or ~/.cache/llmgate/target/debug
 
 Always exits 0: it is a report, not a gate.
