@@ -102,6 +102,8 @@ ERRS.update({f"e{c}": f"mock-error-{c}" for c in (400, 401, 403, 404, 413, 503)}
 PROVIDERS["openai"]["reasoner"] = "o3-mini"
 PROVIDERS["azure"]["reasoner"] = "o3-mini"
 PROVIDERS["mistral"]["reasoner"] = "magistral-medium-latest"
+PROVIDERS["openai"]["gpt5"] = "gpt-5-mini"
+PROVIDERS["azure"]["gpt5"] = "gpt-5-mini"
 OPENAI_CASES = {
     "n2": ("normal", {"messages": HI, "n": 2}),
     "logprobs": ("normal", {"messages": HI, "logprobs": True, "top_logprobs": 2}),
@@ -119,6 +121,9 @@ OPENAI_CASES = {
                             "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}),
     "reasoner": ("reasoner", {"messages": HI, "max_tokens": 30, "reasoning_effort": "low"}),
     "reasoner_temp": ("reasoner", {"messages": HI, "temperature": 0.3}),
+    "gpt5": ("gpt5", {"messages": HI, "max_tokens": 30, "reasoning_effort": "low"}),
+    "gpt5_temp": ("gpt5", {"messages": HI, "temperature": 0.3}),
+    "gpt5_sampling": ("gpt5", {"messages": HI, "top_p": 0.5, "stop": ["END"]}),
     "reasoner_stream": ("reasoner", {"messages": HI, "stream": True, "stream_options": {"include_usage": True},
                                      "reasoning_effort": "high"}),
     **{f"error_{c}": (f"e{c}", {"messages": HI}) for c in (400, 401, 403, 404, 413, 503)},
@@ -182,7 +187,7 @@ def marker(prov, role):
 def start_gateway(bindir, mock, tmp):
     rows = []
     for prov, p in PROVIDERS.items():
-        for role in ["normal", "tool", *ERRS, *(r for r in ("reasoner",) if r in p)]:
+        for role in ["normal", "tool", *ERRS, *(r for r in ("reasoner", "gpt5") if r in p)]:
             m, behaviour = marker(prov, role)
             rows.append(f"  - model_name: {alias(prov, upstream(prov, role))}\n    litellm_params:\n      model: {prov}/{m}\n"
                         f"      api_base: {mock}{p['base']}\n      api_key: {KEY}\n"

@@ -208,6 +208,21 @@ async fn refused_as_litellm_refuses() {
         .unwrap();
     assert!(b.get("temperature").is_none() && b.get("top_p").is_none());
 
+    // The first gpt-5 models always reason: temperature 1 only, no top_p or stop.
+    let mut body = hi();
+    body["temperature"] = serde_json::json!(0.3);
+    let e = sent(&mock, "openai", chat("gpt-5-mini", body), false)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("temperature=0.3"), "{}", e.message);
+    let mut body = hi();
+    body["stop"] = serde_json::json!(["END"]);
+    let e = sent(&mock, "azure", chat("gpt-5-mini", body), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UnsupportedParams);
+    assert!(e.message.contains("'stop'"), "{}", e.message);
+
     // Mistral: a model that does not reason takes no reasoning_effort.
     let mut body = hi();
     body["reasoning_effort"] = "high".into();

@@ -32,6 +32,29 @@ const O_SERIES_UNSUPPORTED: &[&str] = &[
     "top_logprobs",
 ];
 
+/// Parameters LiteLLM's GPT-5 config refuses on every model of the family.
+const GPT_REASONING_UNSUPPORTED: &[&str] = &[
+    "presence_penalty",
+    "frequency_penalty",
+    "stop",
+    "logit_bias",
+    "modalities",
+    "prediction",
+    "audio",
+    "web_search_options",
+];
+
+/// And on the models without a `none` effort (the first gpt-5 models: `gpt-5`, `gpt-5-mini`,
+/// ...; from gpt-5.1 on they take them when reasoning is off, which the catalog does not say).
+const GPT_REASONING_SAMPLING: &[&str] = &["logprobs", "top_p", "top_logprobs"];
+
+/// The first gpt-5 models, which always reason: `gpt-5`, `gpt-5-mini`, not `gpt-5.1`.
+fn always_reasons(model: &str) -> bool {
+    let name = model.rsplit('/').next().unwrap_or(model);
+    name.strip_prefix("gpt-5")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+}
+
 /// Parameters Azure's GPT config does not list as supported (the OpenAI ones it leaves out);
 /// `reasoning_effort` first, since Azure's gpt-5 config takes it and the rest not.
 const AZURE_UNSUPPORTED: &[&str] = &[
@@ -126,8 +149,15 @@ pub fn unsupported(azure: bool, model: &str, family: Family) -> Vec<&'static str
                 }
             }
         }
-        Family::GptReasoning if azure => out.extend_from_slice(&AZURE_UNSUPPORTED[1..]),
-        Family::GptReasoning => {}
+        Family::GptReasoning => {
+            if azure {
+                out.extend_from_slice(&AZURE_UNSUPPORTED[1..]);
+            }
+            out.extend_from_slice(GPT_REASONING_UNSUPPORTED);
+            if always_reasons(model) {
+                out.extend_from_slice(GPT_REASONING_SAMPLING);
+            }
+        }
         Family::Known | Family::Unknown if azure => out.extend_from_slice(AZURE_UNSUPPORTED),
         Family::Known if !c.reasoning => out.push("reasoning_effort"),
         Family::Known | Family::Unknown => {}
@@ -150,24 +180,27 @@ pub fn translate(
     if let Some(m) = map.shift_remove("max_tokens").filter(|v| !v.is_null()) {
         map.entry("max_completion_tokens").or_insert(m);
     }
-    if family != Family::OSeries {
-        return Ok(());
-    }
+    // Only temperature 1 while the model reasons (always, on the o-series and the first gpt-5s).
+    let reasoning_only = family == Family::OSeries || always_reasons(&model);
     match map.get("temperature") {
-        Some(t) if !t.is_null() && t.as_f64() != Some(1.0) => {
+        Some(t) if reasoning_only && !t.is_null() && t.as_f64() != Some(1.0) => {
             if opts.drop_params {
                 map.shift_remove("temperature");
             } else {
-                return Err(LlmError::new(
-                    crate::ErrorKind::UnsupportedParams,
-                    format!(
-                        "O-series models don't support temperature={t}. Only temperature=1 is supported. To drop unsupported openai params from the call, set `litellm.drop_params = True`"
-                    ),
-                )
-                .with_model(&model));
+                let message = if family == Family::OSeries {
+                    format!("O-series models don't support temperature={t}. Only temperature=1 is supported. To drop unsupported openai params from the call, set `litellm.drop_params = True`")
+                } else {
+                    format!("{model} doesn't support temperature={t} while reasoning is active. Only temperature=1 is supported unless reasoning_effort resolves to 'none', either set explicitly on the request or declared as the model's default_reasoning_effort. To drop unsupported params set `litellm.drop_params = True`")
+                };
+                return Err(
+                    LlmError::new(crate::ErrorKind::UnsupportedParams, message).with_model(&model)
+                );
             }
         }
         _ => {}
+    }
+    if family != Family::OSeries {
+        return Ok(());
     }
     // LiteLLM asks the catalog under `openai` on both rows.
     if !caps("openai", &model).system_messages {
