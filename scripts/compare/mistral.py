@@ -22,11 +22,9 @@ PROVIDERS = ["openai", "mistral", "codestral"]
 # All are OpenAI base-class behaviours of LiteLLM, shared by every row, not Mistral's.
 FILENAME = "LiteLLM names a file_data part without filename 'my_file.pdf'; llmgate sends the part as given"
 KNOWN = {
-    ("full", "openai"): FILENAME + "; LiteLLM also left out `user` here (it keeps it on a plain request)",
+    ("full", "openai"): FILENAME,
     ("full", "mistral"): FILENAME,
     ("full", "codestral"): FILENAME,
-    ("tool-call", "openai"): "LiteLLM left out `user` here (it keeps it on a plain request)",
-    ("multi-turn-tools", "openai"): "LiteLLM drops `content: null` and `stream: false`; llmgate forwards them",
 }
 
 

@@ -177,11 +177,13 @@ async fn service_account(headers: axum::http::HeaderMap) -> String {
 
 fn router(shared: Arc<Shared>) -> Router {
     let mut r = Router::new();
-    for prefix in ["", "/v1"] {
+    // `/openai/v1` is Groq's base path (answers in Groq's dialect).
+    for prefix in ["", "/v1", "/openai/v1"] {
         r = r
             .route(&format!("{prefix}/chat/completions"), post(openai::chat))
             .route(&format!("{prefix}/completions"), post(openai::completions))
             .route(&format!("{prefix}/embeddings"), post(openai::embeddings))
+            .route(&format!("{prefix}/fim/completions"), post(openai::fim))
             .route(&format!("{prefix}/models"), get(openai::models));
     }
     r.route("/v1/messages", post(anthropic::messages))

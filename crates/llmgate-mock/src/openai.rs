@@ -22,6 +22,8 @@ enum Endpoint {
     Chat,
     Completion,
     Embedding,
+    /// Codestral's fill-in-the-middle: a prompt (and suffix) in, a chat-shaped answer out.
+    Fim,
 }
 
 pub async fn chat(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
@@ -34,6 +36,10 @@ pub async fn completions(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Re
 
 pub async fn embeddings(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
     handle(s, Endpoint::Embedding, None, m, u, h, b).await
+}
+
+pub async fn fim(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
+    handle(s, Endpoint::Fim, None, m, u, h, b).await
 }
 
 pub async fn azure_chat(
@@ -141,9 +147,14 @@ async fn handle(
             None,
         );
     };
-    let model = body["model"]
-        .as_str()
+    let azure = deployment.is_some();
+    // `x-mock-model` names the behaviour in place of the model, so that a caller can send a
+    // real model name (one its catalog knows) and still get `mock-error-429`, `*-tool`, ...
+    let model = headers
+        .get("x-mock-model")
+        .and_then(|v| v.to_str().ok())
         .map(str::to_string)
+        .or_else(|| body["model"].as_str().map(str::to_string))
         .or(deployment)
         .unwrap_or_default();
     let stream = body["stream"].as_bool().unwrap_or(false);
@@ -190,10 +201,16 @@ async fn handle(
                 .then(|| body["tools"][0]["function"]["name"].as_str())
                 .flatten()
                 .map(str::to_string);
+            let dialect = Dialect::of(azure, uri.path(), &model);
             if stream {
-                sse(shared, &model, chat_events(&model, &body, tool.as_deref()))
+                let mut events = chat_events(&model, &body, tool.as_deref(), dialect);
+                if dialect == Dialect::Azure {
+                    events.iter_mut().for_each(with_azure_filter_results);
+                }
+                sse(shared, &model, events)
             } else {
-                with_headers(StatusCode::OK, chat_answer(&model, &body, tool.as_deref()))
+                let answer = chat_answer(&model, &body, tool.as_deref(), dialect);
+                with_headers(StatusCode::OK, answer)
             }
         }
         Endpoint::Completion => {
@@ -204,6 +221,23 @@ async fn handle(
             }
         }
         Endpoint::Embedding => embedding_answer(&model, &body),
+        Endpoint::Fim => {
+            if !body["prompt"].is_string() {
+                return error(
+                    422,
+                    "prompt: Field required",
+                    Some(("prompt", "missing")),
+                    None,
+                );
+            }
+            if stream {
+                let events = chat_events(&model, &body, None, Dialect::Mistral);
+                sse(shared, &model, events)
+            } else {
+                let answer = chat_answer(&model, &body, None, Dialect::Mistral);
+                with_headers(StatusCode::OK, answer)
+            }
+        }
     }
 }
 
@@ -212,6 +246,80 @@ pub(crate) fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Where an OpenAI-compatible upstream's answers differ from OpenAI's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    OpenAi,
+    /// Azure OpenAI: content-filter verdicts on the prompt (`prompt_filter_results`, in a
+    /// stream's first, choice-less chunk) and on each choice (`content_filter_results`).
+    Azure,
+    /// Mistral (picked by its model names): usage without details, and in a stream always on
+    /// the finish chunk (Mistral has no `stream_options`).
+    Mistral,
+    /// Groq (its `/openai/v1` base path): `service_tier` `on_demand` and `x_groq` on answers.
+    Groq,
+}
+
+impl Dialect {
+    fn of(azure: bool, path: &str, model: &str) -> Dialect {
+        const MISTRAL: &[&str] = &[
+            "mistral-",
+            "open-mistral",
+            "open-mixtral",
+            "codestral",
+            "magistral",
+            "ministral",
+            "pixtral",
+            "devstral",
+        ];
+        if azure {
+            Dialect::Azure
+        } else if path.starts_with("/openai/v1/") {
+            Dialect::Groq
+        } else if MISTRAL.iter().any(|p| model.starts_with(p)) {
+            Dialect::Mistral
+        } else {
+            Dialect::OpenAi
+        }
+    }
+
+    fn usage(self) -> Value {
+        match self {
+            Dialect::Mistral => {
+                json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})
+            }
+            _ => usage(),
+        }
+    }
+}
+
+/// Azure's verdict on a piece of text: every category checked, nothing filtered.
+fn azure_filter_results() -> Value {
+    let safe = json!({"filtered": false, "severity": "safe"});
+    json!({"hate": safe, "self_harm": safe, "sexual": safe, "violence": safe})
+}
+
+/// A stream event's choices get Azure's verdict on their text.
+fn with_azure_filter_results(event: &mut String) {
+    let Some(mut c) = event
+        .strip_prefix("data: ")
+        .and_then(|d| serde_json::from_str::<Value>(d.trim()).ok())
+    else {
+        return;
+    };
+    let Some(choices) = c["choices"].as_array_mut().filter(|c| !c.is_empty()) else {
+        return;
+    };
+    for choice in choices {
+        choice["content_filter_results"] = azure_filter_results();
+    }
+    *event = format!("data: {c}\n\n");
+}
+
+fn azure_prompt_filter_results() -> Value {
+    json!([{"prompt_index": 0, "content_filter_results": azure_filter_results()}])
 }
 
 fn usage() -> Value {
@@ -226,7 +334,7 @@ fn tool_call(name: &str, arguments: &str) -> Value {
     json!({"id": "call_mock_1", "type": "function", "function": {"name": name, "arguments": arguments}})
 }
 
-fn chat_answer(model: &str, req: &Value, tool: Option<&str>) -> Value {
+fn chat_answer(model: &str, req: &Value, tool: Option<&str>, dialect: Dialect) -> Value {
     let n = req["n"].as_u64().unwrap_or(1).max(1);
     let choices: Vec<Value> = (0..n)
         .map(|i| {
@@ -237,13 +345,27 @@ fn chat_answer(model: &str, req: &Value, tool: Option<&str>) -> Value {
                 ),
                 None => (json!({"role": "assistant", "content": CONTENT, "refusal": null}), "stop"),
             };
-            json!({"index": i, "message": message, "logprobs": null, "finish_reason": finish})
+            let mut c =
+                json!({"index": i, "message": message, "logprobs": null, "finish_reason": finish});
+            if dialect == Dialect::Azure {
+                c["content_filter_results"] = azure_filter_results();
+            }
+            c
         })
         .collect();
-    json!({
+    let mut answer = json!({
         "id": "chatcmpl-mock", "object": "chat.completion", "created": now(), "model": model,
-        "system_fingerprint": "fp_mock", "choices": choices, "usage": usage(),
-    })
+        "system_fingerprint": "fp_mock", "choices": choices, "usage": dialect.usage(),
+    });
+    match dialect {
+        Dialect::Azure => answer["prompt_filter_results"] = azure_prompt_filter_results(),
+        Dialect::Groq => {
+            answer["service_tier"] = json!("on_demand");
+            answer["x_groq"] = json!({"id": "req_mock"});
+        }
+        _ => {}
+    }
+    answer
 }
 
 fn chunk(model: &str, delta: Value, finish: Option<&str>) -> String {
@@ -284,12 +406,17 @@ fn done_events(
     events
 }
 
-fn chat_events(model: &str, req: &Value, tool: Option<&str>) -> Vec<String> {
+fn chat_events(model: &str, req: &Value, tool: Option<&str>, dialect: Dialect) -> Vec<String> {
     let mut ev = vec![chunk(
         model,
         json!({"role": "assistant", "content": ""}),
         None,
     )];
+    if dialect == Dialect::Azure {
+        let first = json!({"id": "", "object": "", "created": 0, "model": "", "choices": [],
+                           "prompt_filter_results": azure_prompt_filter_results()});
+        ev.insert(0, format!("data: {first}\n\n"));
+    }
     if Behaviour::of(model) == Behaviour::StreamError {
         for p in pieces(CONTENT).iter().take(2) {
             ev.push(chunk(model, json!({"content": p}), None));
@@ -325,14 +452,15 @@ fn chat_events(model: &str, req: &Value, tool: Option<&str>) -> Vec<String> {
             "stop"
         }
     };
-    if Behaviour::of(model) == Behaviour::UsageOnFinish && include_usage(req) {
+    let on_finish = Behaviour::of(model) == Behaviour::UsageOnFinish && include_usage(req);
+    if on_finish || dialect == Dialect::Mistral {
         let mut last: Value = serde_json::from_str(
             chunk(model, json!({}), Some(finish))
                 .trim_start_matches("data: ")
                 .trim_end(),
         )
         .unwrap_or_default();
-        last["usage"] = usage();
+        last["usage"] = dialect.usage();
         ev.push(format!("data: {last}\n\n"));
         ev.push("data: [DONE]\n\n".to_string());
         return ev;
@@ -558,7 +686,7 @@ mod tests {
     #[test]
     fn streams_end_with_usage_and_done() {
         let req = json!({"stream_options": {"include_usage": true}});
-        let ev = chat_events("gpt-4o", &req, None);
+        let ev = chat_events("gpt-4o", &req, None, Dialect::OpenAi);
         assert_eq!(ev.last().unwrap(), "data: [DONE]\n\n");
         assert!(ev[ev.len() - 2].contains("\"usage\""));
         let text: String = ev

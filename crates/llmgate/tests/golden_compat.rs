@@ -131,3 +131,209 @@ async fn mistral_refuses_what_litellm_refuses() {
     let body = sent(&mock, "mistral", req, true).await.unwrap();
     assert!(body.get("tool_choice").is_none());
 }
+
+fn chat(model: &str, body: Value) -> ChatCompletionRequest {
+    let mut v = body;
+    v["model"] = model.into();
+    serde_json::from_value(v).unwrap()
+}
+
+fn hi() -> Value {
+    serde_json::json!({"messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "developer", "content": "Answer in French.", "name": "dev"},
+        {"role": "user", "content": "Hi"}]})
+}
+
+/// The model families of the openai row as LiteLLM tells them apart (o-series, catalog GPT
+/// models, names it does not know) and Mistral's reasoning levels: the bodies sent.
+#[tokio::test]
+async fn model_families() {
+    let mock = MockServer::start().await;
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    let _guard = settings.bind_to_scope();
+    let mut with = hi();
+    with["max_tokens"] = 30.into();
+    with["reasoning_effort"] = "low".into();
+    let cases = [
+        ("o-series", "openai", "o3-mini"),
+        ("gpt", "openai", "gpt-4o-mini"),
+        ("gpt-5", "openai", "gpt-5-mini"),
+        ("reasoning-levels", "mistral", "mistral-small-latest"),
+    ];
+    for (name, provider, model) in cases {
+        let mut body = with.clone();
+        if name == "gpt" {
+            body.as_object_mut()
+                .unwrap()
+                .shift_remove("reasoning_effort");
+        }
+        let sent = sent(&mock, provider, chat(model, body), false)
+            .await
+            .unwrap();
+        insta::assert_json_snapshot!(format!("family-{name}.{provider}"), sent);
+    }
+}
+
+#[tokio::test]
+async fn refused_as_litellm_refuses() {
+    let mock = MockServer::start().await;
+    let mut body = hi();
+    body["reasoning_effort"] = "low".into();
+    // gpt-4o does not reason; a name the catalog does not know may (a proxy alias).
+    let e = sent(&mock, "openai", chat("gpt-4o", body.clone()), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UnsupportedParams);
+    assert!(e.message.contains("['reasoning_effort']"), "{}", e.message);
+    let b = sent(&mock, "openai", chat("my-alias", body.clone()), false)
+        .await
+        .unwrap();
+    assert_eq!(b["reasoning_effort"], "low");
+    let b = sent(&mock, "openai", chat("gpt-4o", body), true)
+        .await
+        .unwrap();
+    assert!(b.get("reasoning_effort").is_none());
+
+    let mut body = hi();
+    body["temperature"] = serde_json::json!(0.3);
+    body["top_p"] = serde_json::json!(0.5);
+    let e = sent(&mock, "openai", chat("o3-mini", body.clone()), false)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("top_p"), "{}", e.message);
+    let b = sent(&mock, "openai", chat("o3-mini", body), true)
+        .await
+        .unwrap();
+    assert!(b.get("temperature").is_none() && b.get("top_p").is_none());
+
+    // The first gpt-5 models always reason: temperature 1 only, no top_p or stop.
+    let mut body = hi();
+    body["temperature"] = serde_json::json!(0.3);
+    let e = sent(&mock, "openai", chat("gpt-5-mini", body), false)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("temperature=0.3"), "{}", e.message);
+    let mut body = hi();
+    body["stop"] = serde_json::json!(["END"]);
+    let e = sent(&mock, "azure", chat("gpt-5-mini", body), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UnsupportedParams);
+    assert!(e.message.contains("'stop'"), "{}", e.message);
+
+    // Mistral: a model that does not reason takes no reasoning_effort.
+    let mut body = hi();
+    body["reasoning_effort"] = "high".into();
+    let e = sent(&mock, "mistral", chat("mistral-large-latest", body), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UnsupportedParams);
+}
+
+/// Vendor fields of a choice (Azure's content filter verdicts) are in `provider_specific_fields`,
+/// as LiteLLM returns them; the answer's own extra fields stay where they are.
+#[tokio::test]
+async fn azure_filter_results_are_provider_fields() {
+    let mock = MockServer::start().await;
+    let opts = CallOptions {
+        api_base: Some(mock.base_url()),
+        api_key: Some("k".into()),
+        api_version: Some("2024-10-21".into()),
+        ..Default::default()
+    };
+    let answer = Client::shared()
+        .chat(chat("azure/gpt-4o", hi()), &opts)
+        .await
+        .unwrap()
+        .body;
+    let v = serde_json::to_value(&answer).unwrap();
+    let choice = &v["choices"][0];
+    assert!(choice.get("content_filter_results").is_none(), "{choice}");
+    assert_eq!(
+        choice["provider_specific_fields"]["content_filter_results"]["hate"]["filtered"],
+        false
+    );
+    assert!(v["prompt_filter_results"].is_array());
+    // The developer turn went as a system turn, its content only.
+    let sent = mock.last_request().unwrap().body;
+    assert_eq!(
+        sent["messages"][1],
+        serde_json::json!({"role": "system", "content": "Answer in French."})
+    );
+}
+
+/// Mistral's streamed usage has no details: LiteLLM's stream builder adds them.
+#[tokio::test]
+async fn mistral_stream_usage_gets_text_tokens() {
+    let mock = MockServer::start().await;
+    let mut body = hi();
+    body["stream"] = true.into();
+    let mut req = chat("mistral/mistral-small-latest", body);
+    req.model = "mistral/mistral-small-latest".into();
+    let res = Client::shared()
+        .chat_stream(req, &opts(&mock, false))
+        .await
+        .unwrap();
+    let chunks: Vec<_> = res.body.collect().await;
+    let usage = chunks
+        .iter()
+        .rev()
+        .find_map(|c| c.as_ref().ok()?.usage.clone())
+        .expect("usage on the finish chunk");
+    let v = serde_json::to_value(&usage).unwrap();
+    assert_eq!(
+        v["completion_tokens_details"],
+        serde_json::json!({"reasoning_tokens": 0, "text_tokens": usage.completion_tokens})
+    );
+}
+
+/// Mistral's and the OpenAI-compatible vendors' errors map as OpenAI's do in LiteLLM: a 413 is
+/// an `APIError` with its status, not a context-window error.
+#[tokio::test]
+async fn vendor_413_is_an_api_error() {
+    let mock = MockServer::start().await;
+    for provider in ["mistral", "groq", "deepseek"] {
+        let e = sent(&mock, provider, chat("mock-error-413", hi()), false)
+            .await
+            .unwrap_err();
+        assert_eq!((e.kind, e.status), (ErrorKind::Api, 413), "{provider}");
+    }
+}
+
+/// Codestral's fill-in-the-middle: the api_base is the endpoint, `seed` is `random_seed`, `user`
+/// is left out, the chat-shaped answer comes back as a text completion.
+#[tokio::test]
+async fn codestral_fim() {
+    let mock = MockServer::start().await;
+    let opts = CallOptions {
+        api_base: Some(format!("{}/v1/fim/completions", mock.base_url())),
+        api_key: Some("sk-up".into()),
+        ..Default::default()
+    };
+    let req: llmgate::CompletionRequest = serde_json::from_value(serde_json::json!({
+        "model": "text-completion-codestral/codestral-latest", "prompt": "def f(",
+        "suffix": "return 1", "max_tokens": 20, "seed": 3, "user": "u1"}))
+    .unwrap();
+    let answer = Client::shared()
+        .text_completion(req.clone(), &opts)
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(answer.choices[0].text, "Hello from mock");
+    let sent = mock.last_request().unwrap();
+    assert_eq!(sent.path, "/v1/fim/completions");
+    assert_eq!(
+        sent.body,
+        serde_json::json!({"model": "codestral-latest", "prompt": "def f(", "max_tokens": 20,
+                           "suffix": "return 1", "random_seed": 3})
+    );
+    let mut refused = req;
+    refused.extra.insert("logprobs".into(), 2.into());
+    let e = Client::shared()
+        .text_completion(refused, &opts)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UnsupportedParams);
+}

@@ -117,6 +117,9 @@ pub struct ModelInfo {
     pub prices: Prices,
     supports: u32,
     pub deprecation_date: Option<String>,
+    /// The `reasoning_effort` levels the model takes, when the catalog lists them (LiteLLM's
+    /// `reasoning_effort_levels`); `None`: no opinion.
+    pub reasoning_efforts: Option<Vec<String>>,
 }
 
 impl std::ops::Deref for ModelInfo {
@@ -180,6 +183,15 @@ impl ModelInfo {
                 .or_else(|| v.get("max_tokens"))
                 .and_then(Value::as_u64),
             deprecation_date: str_of(v, "deprecation_date"),
+            reasoning_efforts: v
+                .get("reasoning_effort_levels")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                }),
             ..Default::default()
         };
         for (k, val) in v {
@@ -216,6 +228,8 @@ struct Row {
     supports: Vec<String>,
     #[serde(default)]
     deprecated: Option<String>,
+    #[serde(default)]
+    efforts: Option<Vec<String>>,
 }
 
 impl<'de> Deserialize<'de> for ModelInfo {
@@ -228,6 +242,7 @@ impl<'de> Deserialize<'de> for ModelInfo {
             max_input_tokens: row.context,
             max_output_tokens: row.max_output,
             deprecation_date: row.deprecated,
+            reasoning_efforts: row.efforts,
             ..Default::default()
         };
         for (k, v) in &row.usd_per_token {
@@ -264,6 +279,9 @@ impl Serialize for ModelInfo {
         }
         if let Some(d) = &self.deprecation_date {
             map.serialize_entry("deprecation_date", d)?;
+        }
+        if let Some(e) = &self.reasoning_efforts {
+            map.serialize_entry("reasoning_effort_levels", e)?;
         }
         map.end()
     }

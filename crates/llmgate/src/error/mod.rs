@@ -474,6 +474,15 @@ fn family(provider: &str) -> Family {
         "openai" | "openai_compatible" | "custom_openai" | "text-completion-openai" => {
             Family::OpenAi
         }
+        // Mistral and LiteLLM's `openai_compatible_providers` (those llmgate has rows for) go
+        // through `_map_openai_exception` too; OpenRouter's own table classes statuses alike.
+        "mistral" | "codestral" | "openrouter" | "groq" | "deepseek" | "together_ai"
+        | "fireworks_ai" | "xai" | "perplexity" | "deepinfra" | "cerebras" | "nvidia_nim"
+        | "hosted_vllm" | "lm_studio" | "llamafile" | "xinference" | "sambanova" | "moonshot"
+        | "dashscope" | "nebius" | "github" | "anyscale" | "novita" | "hyperbolic"
+        | "lambda_ai" | "nscale" | "featherless_ai" | "friendliai" | "volcengine" | "zai" => {
+            Family::OpenAi
+        }
         _ => Family::Other,
     }
 }

@@ -8,8 +8,7 @@ use crate::{CallOptions, ErrorKind, LlmError};
 
 /// OpenAI parameters Mistral rejects: an error, or dropped with `drop_params` (LiteLLM's
 /// `get_supported_openai_params` is an allow-list; these are the OpenAI ones outside it).
-/// `reasoning_effort` and `thinking` are here for non-Magistral models only: on Magistral
-/// [`before_check`] has already consumed them.
+/// `reasoning_effort` and `thinking` depend on the model: [`unsupported`].
 pub const UNSUPPORTED: &[&str] = &[
     "n",
     "presence_penalty",
@@ -27,10 +26,11 @@ pub const UNSUPPORTED: &[&str] = &[
     "web_search_options",
     "safety_identifier",
     "verbosity",
-    "reasoning_effort",
-    "thinking",
     "prompt_cache_key",
 ];
+
+/// Strength order of the `reasoning_effort` levels (`none` is the off switch, not a strength).
+const EFFORT_ORDER: &[&str] = &["minimal", "low", "medium", "high", "xhigh", "max"];
 
 /// Mistral's recommended reasoning system prompt, byte for byte as LiteLLM sends it to Magistral
 /// (indentation included, and the backspace its Python source makes of `\b` in `\boxed`): the
@@ -60,6 +60,89 @@ const INTERNAL_FIELDS: &[&str] = &[
 
 fn is_magistral(model: &str) -> bool {
     model.to_ascii_lowercase().contains("magistral")
+}
+
+/// Whether the catalog marks the model as reasoning, and the levels it lists (LiteLLM reads
+/// `supports_reasoning` and `reasoning_effort_levels` under `mistral/<model>`).
+fn reasoning_levels(model: &str) -> Option<Option<Vec<String>>> {
+    let cat = crate::catalog::global();
+    let m = cat.get_for("mistral", model)?;
+    m.supports(crate::catalog::Feature::Reasoning)
+        .then(|| m.reasoning_efforts.clone())
+}
+
+/// The model's own unsupported parameters: Magistral takes both reasoning parameters (as a
+/// prompt, [`before_check`]), another reasoning model `reasoning_effort` only, the rest neither.
+pub fn unsupported(model: &str) -> &'static [&'static str] {
+    if is_magistral(model) {
+        &[]
+    } else if reasoning_levels(model).is_some() {
+        &["thinking"]
+    } else {
+        &["reasoning_effort", "thinking"]
+    }
+}
+
+/// The declared level nearest to `requested` and at least as strong (else the strongest);
+/// a level the model lists, or one outside the strength order, is sent as it is.
+fn nearest_effort(requested: &str, declared: &[String]) -> String {
+    let rank = |e: &str| EFFORT_ORDER.iter().position(|x| *x == e);
+    let mut ranked: Vec<(usize, &str)> = declared
+        .iter()
+        .filter_map(|e| Some((rank(e)?, e.as_str())))
+        .collect();
+    ranked.sort();
+    let Some(want) = rank(requested) else {
+        return requested.to_string();
+    };
+    if ranked.is_empty() || ranked.iter().any(|(_, e)| *e == requested) {
+        return requested.to_string();
+    }
+    ranked
+        .iter()
+        .find(|(r, _)| *r >= want)
+        .or(ranked.last())
+        .map(|(_, e)| e.to_string())
+        .unwrap_or_else(|| requested.to_string())
+}
+
+/// `reasoning_effort` on a reasoning model other than Magistral: a level (or `{"effort": ...}`
+/// without a summary) goes out as the nearest level the model lists; anything else is refused,
+/// or dropped with `drop_params`.
+fn reasoning_effort(
+    map: &mut Map<String, Value>,
+    model: &str,
+    opts: &CallOptions,
+) -> Result<(), LlmError> {
+    let Some(requested) = map.shift_remove("reasoning_effort") else {
+        return Ok(());
+    };
+    let level = match &requested {
+        Value::Null => return Ok(()),
+        Value::String(s) => Some(s.as_str()),
+        Value::Object(o) if o.get("summary").is_none_or(Value::is_null) => {
+            o.get("effort").and_then(Value::as_str)
+        }
+        _ => None,
+    };
+    if let Some(level) = level {
+        let declared = reasoning_levels(model).flatten().unwrap_or_default();
+        map.insert(
+            "reasoning_effort".into(),
+            json!(nearest_effort(level, &declared)),
+        );
+        return Ok(());
+    }
+    if opts.drop_params {
+        return Ok(());
+    }
+    Err(LlmError::new(
+        ErrorKind::UnsupportedParams,
+        format!(
+            "mistral does not support parameters: ['reasoning_effort'], for model={model}, since the Mistral API takes it only as a level such as 'high', with no reasoning summary. To drop it, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n"
+        ),
+    )
+    .with_model(model))
 }
 
 /// Before the unsupported-parameter check: what LiteLLM drops silently or turns into something
@@ -103,6 +186,9 @@ pub fn translate(map: &mut Map<String, Value>, opts: &CallOptions) -> Result<(),
         .filter(|v| !v.is_null())
     {
         map.insert("max_tokens".into(), m);
+    }
+    if !is_magistral(&model) {
+        reasoning_effort(map, &model, opts)?;
     }
     tool_choice(map, &model, opts)?;
     if let Some(tools) = map.get_mut("tools") {

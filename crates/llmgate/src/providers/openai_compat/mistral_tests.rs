@@ -43,3 +43,17 @@ fn empty_tool_reply_is_kept_only_as_the_answer() {
         json!({"role": "tool", "tool_call_id": "c", "content": ""})
     );
 }
+
+#[test]
+fn efforts_round_up_to_a_listed_level() {
+    let listed = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(nearest_effort("low", &listed(&["none", "high"])), "high");
+    assert_eq!(nearest_effort("max", &listed(&["none", "high"])), "high");
+    assert_eq!(nearest_effort("none", &listed(&["none", "high"])), "none");
+    assert_eq!(
+        nearest_effort("medium", &listed(&["low", "high", "max"])),
+        "high"
+    );
+    assert_eq!(nearest_effort("low", &[]), "low");
+    assert_eq!(nearest_effort("turbo", &listed(&["high"])), "turbo");
+}

@@ -1,7 +1,10 @@
 //! The OpenAI wire protocol, spoken by OpenAI and by every vendor in [`table`].
 
+mod fim;
 mod mistral;
+mod openai;
 pub mod table;
+mod vendors;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -15,6 +18,7 @@ use serde_json::{Map, Value};
 
 use super::http::{header_pairs, json, path_segment, send, sse_events, SegmentKind};
 use super::{Ctx, Provider};
+use crate::catalog::Feature;
 use crate::response::Response;
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, ErrorKind, LlmError};
@@ -62,6 +66,7 @@ impl OpenAiCompat {
         let base = self.base(opts)?;
         match self.spec.style {
             Style::OpenAi => Ok(format!("{base}/{path}")),
+            Style::Endpoint => Ok(base),
             Style::Azure => {
                 let model = path_segment(model, SegmentKind::Segment)
                     .map_err(|e| e.with_provider(self.spec.name))?;
@@ -87,7 +92,7 @@ impl OpenAiCompat {
         let url = self.url(cx.opts, model, path)?;
         let mut rb = cx.http.post(url).json(body);
         match (self.key(cx.opts), self.spec.style) {
-            (Some(k), Style::OpenAi) => rb = rb.bearer_auth(k),
+            (Some(k), Style::OpenAi | Style::Endpoint) => rb = rb.bearer_auth(k),
             (Some(k), Style::Azure) => rb = rb.header("api-key", k),
             (None, _) if self.spec.key_required => {
                 return Err(LlmError::new(
@@ -115,6 +120,25 @@ impl OpenAiCompat {
         self.build(req, opts, false)
     }
 
+    /// A legacy completion, and the rewrite of its answer (or chunks): Codestral's FIM is the
+    /// one row whose completions are not OpenAI's.
+    fn completion_body(
+        &self,
+        req: &CompletionRequest,
+        opts: &CallOptions,
+        stream: bool,
+    ) -> Result<(Value, Fix), LlmError> {
+        let mut body = self.body(req, opts)?;
+        if self.spec.quirks != Quirks::CodestralFim {
+            return Ok((body, None));
+        }
+        if let Some(map) = body.as_object_mut() {
+            fim::body(map, opts)?;
+        }
+        let fix: fn(&mut Value) = if stream { fim::chunk } else { fim::answer };
+        Ok((body, Some(fix)))
+    }
+
     /// A chat request, where a vendor's [`Quirks`] apply (its other endpoints are plain OpenAI).
     fn chat_body(
         &self,
@@ -136,8 +160,16 @@ impl OpenAiCompat {
             return Ok(v);
         };
         let quirks = if chat { self.spec.quirks } else { Quirks::None };
+        let azure = self.spec.style == Style::Azure;
+        let family = (quirks == Quirks::OpenAi).then(|| {
+            let model = map.get("model").and_then(Value::as_str).unwrap_or("");
+            openai::family(azure, model)
+        });
         if chat {
-            // A tool-call turn's `content: null` is left out, as LiteLLM sends it.
+            // `stream: false` is the default LiteLLM does not send.
+            if map.get("stream") == Some(&Value::Bool(false)) {
+                map.shift_remove("stream");
+            }
             for m in map
                 .get_mut("messages")
                 .and_then(Value::as_array_mut)
@@ -145,17 +177,77 @@ impl OpenAiCompat {
                 .flatten()
                 .filter_map(Value::as_object_mut)
             {
+                // A tool-call turn's `content: null` is left out, as LiteLLM sends it.
                 if m.get("content").is_some_and(Value::is_null) {
                     m.shift_remove("content");
+                }
+                // LiteLLM sends a `developer` turn as a system turn (its content only) to every
+                // OpenAI-compatible model but the o-series.
+                if family != Some(openai::Family::OSeries)
+                    && m.get("role").and_then(Value::as_str) == Some("developer")
+                {
+                    let content = m.shift_remove("content").unwrap_or(Value::Null);
+                    *m = Map::from_iter([
+                        ("role".into(), "system".into()),
+                        ("content".into(), content),
+                    ]);
                 }
             }
         }
         if quirks == Quirks::Mistral {
             mistral::before_check(map);
         }
-        self.check_params(map, opts)?;
+        let model = map
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let model = model.as_str();
+        let mut model_unsupported = match (quirks, family) {
+            (Quirks::OpenAi, Some(f)) => openai::unsupported(azure, model, f),
+            (Quirks::Mistral, _) => mistral::unsupported(model).to_vec(),
+            _ => vec![],
+        };
+        if chat && self.spec.reasoning_gated && !self.supports(model, Feature::Reasoning) {
+            model_unsupported.push("reasoning_effort");
+        }
+        if chat && self.spec.tools_gated {
+            if !self.supports(model, Feature::FunctionCalling) {
+                model_unsupported.extend(["tools", "parallel_tool_calls"]);
+            }
+            if !self.supports(model, Feature::ToolChoice) {
+                model_unsupported.push("tool_choice");
+            }
+        }
+        // Never refused, only left out (LiteLLM's `PROVIDER_UNVALIDATED_PARAMS`).
+        let sends_user = match family {
+            Some(openai::Family::Unknown) => azure,
+            _ => self.spec.sends_user,
+        };
+        if chat && !sends_user {
+            map.shift_remove("user");
+        }
+        self.check_params(map, opts, &model_unsupported)?;
         if quirks == Quirks::Mistral {
             mistral::translate(map, opts).map_err(|e| e.with_provider(self.spec.name))?;
+        }
+        if let Some(f @ (openai::Family::OSeries | openai::Family::GptReasoning)) = family {
+            openai::translate(map, f, opts).map_err(|e| e.with_provider(self.spec.name))?;
+        }
+        match quirks {
+            Quirks::DeepSeek => {
+                vendors::deepseek(map);
+                vendors::deepseek_messages(map);
+            }
+            Quirks::OpenRouter => vendors::openrouter(map),
+            Quirks::Fireworks => vendors::fireworks(map),
+            Quirks::DeepInfra => vendors::deepinfra(map, opts.drop_params)
+                .map_err(|e| e.with_provider(self.spec.name).with_model(model))?,
+            Quirks::Groq => {
+                let native = self.supports(model, Feature::ResponseSchema);
+                vendors::groq(map, native).map_err(|e| e.with_provider(self.spec.name))?;
+            }
+            _ => {}
         }
         if self.spec.max_tokens_only {
             if let Some(m) = map.shift_remove("max_completion_tokens") {
@@ -167,18 +259,31 @@ impl OpenAiCompat {
         Ok(v)
     }
 
+    /// Whether the catalog marks `model` of this vendor with `feature` (an unknown model has none).
+    fn supports(&self, model: &str, feature: Feature) -> bool {
+        crate::catalog::global()
+            .get_for(self.spec.name, model)
+            .is_some_and(|m| m.supports(feature))
+    }
+
+    /// Refuses (or drops) the row's unsupported params and `model_unsupported`, the model's.
     fn check_params(
         &self,
         map: &mut Map<String, Value>,
         opts: &CallOptions,
+        model_unsupported: &[&'static str],
     ) -> Result<(), LlmError> {
-        let present: Vec<&str> = self
-            .spec
-            .unsupported
-            .iter()
-            .copied()
-            .filter(|p| map.get(*p).is_some_and(|v| !v.is_null()))
-            .collect();
+        let mut present: Vec<&str> = Vec::new();
+        // n = 1 is the default: where `n` is unsupported LiteLLM leaves it out, silently.
+        let unsupported = || self.spec.unsupported.iter().chain(model_unsupported);
+        if map.get("n").and_then(Value::as_u64) == Some(1) && unsupported().any(|p| *p == "n") {
+            map.shift_remove("n");
+        }
+        for p in unsupported() {
+            if map.get(*p).is_some_and(|v| !v.is_null()) && !present.contains(p) {
+                present.push(p);
+            }
+        }
         if present.is_empty() {
             return Ok(());
         }
@@ -189,15 +294,7 @@ impl OpenAiCompat {
             return Ok(());
         }
         let model = map.get("model").and_then(|m| m.as_str()).unwrap_or("");
-        Err(LlmError::new(
-            ErrorKind::UnsupportedParams,
-            format!(
-                "{} does not support parameters: {:?}, for model={model}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send allowed_openai_params={:?} in your request.",
-                self.spec.name, present, present
-            ),
-        )
-        .with_provider(self.spec.name)
-        .with_model(model))
+        Err(LlmError::unsupported_params(self.spec.name, &present, model).with_model(model))
     }
 
     async fn call<T: DeserializeOwned>(
@@ -250,6 +347,7 @@ impl OpenAiCompat {
         let headers = header_pairs(res.headers());
         let provider = self.spec.name;
         let events = sse_events(res, provider, wait);
+        let mut usage = StreamUsage::new(path == "chat/completions");
         let chunks = events
             .take_while(|ev| {
                 let done = matches!(ev, Ok(e) if e.data.trim() == "[DONE]");
@@ -259,7 +357,7 @@ impl OpenAiCompat {
                 futures::future::ready(match ev {
                     Err(e) => Some(Err(e)),
                     Ok(e) if e.data.trim().is_empty() => None,
-                    Ok(e) => Some(decode_event::<T>(&e.data, provider, fix)),
+                    Ok(e) => Some(decode_event::<T>(&e.data, provider, fix, &mut usage)),
                 })
             });
         Ok(Response {
@@ -276,21 +374,183 @@ type Fix = Option<fn(&mut Value)>;
 impl Quirks {
     fn answer(self) -> Fix {
         match self {
-            Quirks::None => None,
-            Quirks::Mistral => Some(mistral::answer),
+            Quirks::Mistral => Some(|v| {
+                mistral::answer(v);
+                provider_fields(v);
+            }),
+            Quirks::Groq => Some(|v| {
+                vendors::groq_answer(v);
+                provider_fields(v);
+            }),
+            _ => Some(provider_fields),
         }
     }
 
     fn chunk(self) -> Fix {
         match self {
-            Quirks::None => None,
             Quirks::Mistral => Some(mistral::chunk),
+            _ => None,
         }
     }
 }
 
+/// The fields of a choice and of its message that LiteLLM's response objects model; it moves
+/// any other field a vendor sends (Azure's `content_filter_results`, ...) into that object's
+/// `provider_specific_fields`.
+const CHOICE_FIELDS: &[&str] = &[
+    "finish_reason",
+    "index",
+    "message",
+    "logprobs",
+    "provider_specific_fields",
+];
+const MESSAGE_FIELDS: &[&str] = &[
+    "annotations",
+    "audio",
+    "content",
+    "function_call",
+    "images",
+    "provider_specific_fields",
+    "reasoning_content",
+    "reasoning_items",
+    "refusal",
+    "role",
+    "thinking_blocks",
+    "tool_calls",
+];
+
+/// An answer's choices and messages as LiteLLM returns them: vendor fields moved into
+/// `provider_specific_fields`, a message's `reasoning` (vLLM, OpenRouter) read as
+/// `reasoning_content`.
+fn provider_fields(v: &mut Value) {
+    for choice in v
+        .get_mut("choices")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+    {
+        if let Some(msg) = choice.get_mut("message").and_then(Value::as_object_mut) {
+            if !msg.contains_key("reasoning_content") {
+                if let Some(r) = msg.get("reasoning").filter(|r| r.is_string()).cloned() {
+                    msg.insert("reasoning_content".into(), r);
+                }
+            }
+            move_extras(msg, MESSAGE_FIELDS);
+        }
+        move_extras(choice, CHOICE_FIELDS);
+    }
+}
+
+fn move_extras(o: &mut Map<String, Value>, modelled: &[&str]) {
+    let extra: Vec<String> = o
+        .keys()
+        .filter(|k| !modelled.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    if extra.is_empty() {
+        return;
+    }
+    let mut fields = match o.shift_remove("provider_specific_fields") {
+        Some(Value::Object(f)) => f,
+        _ => Map::new(),
+    };
+    for k in extra {
+        if let Some(x) = o.shift_remove(&k) {
+            fields.insert(k, x);
+        }
+    }
+    o.insert("provider_specific_fields".into(), Value::Object(fields));
+}
+
+/// Delta fields that make a chat stream more than text (LiteLLM's `_NON_TEXT_DELTA_FIELDS`).
+const NON_TEXT_DELTA_FIELDS: &[&str] = &[
+    "tool_calls",
+    "function_call",
+    "reasoning_content",
+    "reasoning_items",
+    "thinking_blocks",
+    "annotations",
+    "audio",
+    "images",
+    "provider_specific_fields",
+    "refusal",
+];
+
+/// What LiteLLM's stream builder adds to an upstream usage without `completion_tokens_details`
+/// (Mistral's, most vendors'): `reasoning_tokens` (0 for a text-only stream, else the tokens of
+/// the streamed reasoning) and `text_tokens`, the rest of the completion.
+struct StreamUsage {
+    chat: bool,
+    plain: bool,
+    reasoning: String,
+}
+
+impl StreamUsage {
+    fn new(chat: bool) -> Self {
+        StreamUsage {
+            chat,
+            plain: true,
+            reasoning: String::new(),
+        }
+    }
+
+    fn observe(&mut self, chunk: &mut Value) {
+        if !self.chat {
+            return;
+        }
+        for delta in chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("delta"))
+        {
+            if NON_TEXT_DELTA_FIELDS
+                .iter()
+                .any(|f| delta.get(*f).is_some_and(|v| !v.is_null()))
+            {
+                self.plain = false;
+            }
+            if let Some(r) = delta.get("reasoning_content").and_then(Value::as_str) {
+                self.reasoning.push_str(r);
+            }
+        }
+        let Some(usage) = chunk.get_mut("usage").and_then(Value::as_object_mut) else {
+            return;
+        };
+        if usage
+            .get("completion_tokens_details")
+            .is_some_and(|d| !d.is_null())
+        {
+            return;
+        }
+        let reasoning = if self.plain {
+            0
+        } else if !self.reasoning.is_empty() {
+            crate::tokens::count_text("", &self.reasoning) as u64
+        } else {
+            return;
+        };
+        let completion = usage
+            .get("completion_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let reasoning = reasoning.min(completion);
+        usage.insert(
+            "completion_tokens_details".into(),
+            serde_json::json!({"reasoning_tokens": reasoning, "text_tokens": completion - reasoning}),
+        );
+    }
+}
+
 /// One stream event: a chunk, or an error object sent mid-stream.
-fn decode_event<T: DeserializeOwned>(data: &str, provider: &str, fix: Fix) -> Result<T, LlmError> {
+fn decode_event<T: DeserializeOwned>(
+    data: &str,
+    provider: &str,
+    fix: Fix,
+    usage: &mut StreamUsage,
+) -> Result<T, LlmError> {
     let mut v: Value = serde_json::from_str(data).map_err(|e| {
         LlmError::new(
             ErrorKind::InternalServer,
@@ -314,6 +574,7 @@ fn decode_event<T: DeserializeOwned>(data: &str, provider: &str, fix: Fix) -> Re
     if let Some(fix) = fix {
         fix(&mut v);
     }
+    usage.observe(&mut v);
     serde_json::from_value(v).map_err(|e| {
         LlmError::new(
             ErrorKind::InternalServer,
@@ -367,8 +628,8 @@ impl Provider for OpenAiCompat {
         cx: &Ctx<'_>,
         req: CompletionRequest,
     ) -> Result<Response<CompletionResponse>, LlmError> {
-        let body = self.body(&req, cx.opts)?;
-        self.call(cx, &req.model, "completions", body, None).await
+        let (body, fix) = self.completion_body(&req, cx.opts, false)?;
+        self.call(cx, &req.model, "completions", body, fix).await
     }
 
     async fn text_completion_stream(
@@ -376,8 +637,8 @@ impl Provider for OpenAiCompat {
         cx: &Ctx<'_>,
         req: CompletionRequest,
     ) -> Result<Response<CompletionChunkStream>, LlmError> {
-        let body = self.body(&req, cx.opts)?;
-        self.stream::<CompletionResponse>(cx, &req.model, "completions", body, None)
+        let (body, fix) = self.completion_body(&req, cx.opts, true)?;
+        self.stream::<CompletionResponse>(cx, &req.model, "completions", body, fix)
             .await
     }
 
@@ -401,9 +662,9 @@ mod tests {
 
     #[test]
     fn unsupported_params_fail_or_drop() {
-        let p = OpenAiCompat::new(spec("groq"));
+        let p = OpenAiCompat::new(spec("cerebras"));
         let req = ChatCompletionRequest {
-            model: "llama".into(),
+            model: "llama3.1-8b".into(),
             logit_bias: Some(serde_json::json!({"1": 2})),
             max_completion_tokens: Some(5),
             ..Default::default()

@@ -7,6 +7,8 @@ pub enum Style {
     OpenAi,
     /// `POST {base}/openai/deployments/{model}/chat/completions?api-version=`, `api-key` header.
     Azure,
+    /// `POST {base}`: the base is the endpoint itself (Codestral's FIM), `Authorization: Bearer`.
+    Endpoint,
 }
 
 /// A vendor whose dialect differs from OpenAI's beyond a list of unsupported params: its
@@ -17,6 +19,20 @@ pub enum Quirks {
     None,
     /// Mistral's API (`mistral`, `codestral`): see [`super::mistral`].
     Mistral,
+    /// OpenAI's and Azure's model families (o-series, catalog models): see [`super::openai`].
+    OpenAi,
+    /// DeepSeek: `reasoning_effort` as `thinking` ([`super::vendors::deepseek`]).
+    DeepSeek,
+    /// OpenRouter: usage with its cost always asked for ([`super::vendors::openrouter`]).
+    OpenRouter,
+    /// Fireworks: models named as resources ([`super::vendors::fireworks`]).
+    Fireworks,
+    /// Groq: JSON schemas as a forced tool call on models without them ([`super::vendors::groq`]).
+    Groq,
+    /// DeepInfra: `tool_choice` only `auto` or `none` ([`super::vendors::deepinfra`]).
+    DeepInfra,
+    /// Codestral's fill-in-the-middle completions ([`super::fim`]).
+    CodestralFim,
 }
 
 #[derive(Debug)]
@@ -35,6 +51,13 @@ pub struct CompatSpec {
     pub unsupported: &'static [&'static str],
     /// Sends `max_completion_tokens` as `max_tokens` (most OpenAI-likes only know the latter).
     pub max_tokens_only: bool,
+    /// Sends `user`; LiteLLM leaves it out, silently, where the vendor's params lack it.
+    pub sends_user: bool,
+    /// `reasoning_effort` only for models the catalog marks as reasoning (refused otherwise).
+    pub reasoning_gated: bool,
+    /// `tools` and `parallel_tool_calls` only for models the catalog marks as calling functions,
+    /// `tool_choice` only for those marked as taking it.
+    pub tools_gated: bool,
     pub style: Style,
     pub quirks: Quirks,
 }
@@ -53,6 +76,9 @@ const fn row(
         key_required: true,
         unsupported: &[],
         max_tokens_only: true,
+        sends_user: true,
+        reasoning_gated: false,
+        tools_gated: false,
         style: Style::OpenAi,
         quirks: Quirks::None,
     }
@@ -73,6 +99,7 @@ const fn local(
 
 const OPENAI: CompatSpec = CompatSpec {
     max_tokens_only: false,
+    quirks: Quirks::OpenAi,
     ..row(
         "openai",
         "https://api.openai.com/v1",
@@ -85,6 +112,7 @@ pub static PROVIDERS: &[CompatSpec] = &[
     OPENAI,
     CompatSpec {
         name: "text-completion-openai",
+        quirks: Quirks::None,
         ..OPENAI
     },
     CompatSpec {
@@ -105,6 +133,7 @@ pub static PROVIDERS: &[CompatSpec] = &[
     CompatSpec {
         max_tokens_only: false,
         style: Style::Azure,
+        quirks: Quirks::OpenAi,
         ..row(
             "azure",
             "",
@@ -113,7 +142,9 @@ pub static PROVIDERS: &[CompatSpec] = &[
         )
     },
     CompatSpec {
-        unsupported: &["logit_bias", "logprobs", "top_logprobs"],
+        sends_user: false,
+        reasoning_gated: true,
+        quirks: Quirks::Groq,
         ..row(
             "groq",
             "https://api.groq.com/openai/v1",
@@ -121,12 +152,17 @@ pub static PROVIDERS: &[CompatSpec] = &[
             "GROQ_API_BASE",
         )
     },
-    row(
-        "deepseek",
-        "https://api.deepseek.com/v1",
-        &["DEEPSEEK_API_KEY"],
-        "DEEPSEEK_API_BASE",
-    ),
+    CompatSpec {
+        max_tokens_only: false,
+        sends_user: false,
+        quirks: Quirks::DeepSeek,
+        ..row(
+            "deepseek",
+            "https://api.deepseek.com/v1",
+            &["DEEPSEEK_API_KEY"],
+            "DEEPSEEK_API_BASE",
+        )
+    },
     CompatSpec {
         unsupported: super::mistral::UNSUPPORTED,
         quirks: Quirks::Mistral,
@@ -148,47 +184,95 @@ pub static PROVIDERS: &[CompatSpec] = &[
             "CODESTRAL_API_BASE",
         )
     },
-    row(
-        "together_ai",
-        "https://api.together.xyz/v1",
-        &[
-            "TOGETHERAI_API_KEY",
-            "TOGETHER_AI_API_KEY",
-            "TOGETHER_API_KEY",
-        ],
-        "TOGETHERAI_API_BASE",
-    ),
-    row(
-        "fireworks_ai",
-        "https://api.fireworks.ai/inference/v1",
-        &[
-            "FIREWORKS_API_KEY",
-            "FIREWORKS_AI_API_KEY",
-            "FIREWORKSAI_API_KEY",
-        ],
-        "FIREWORKS_API_BASE",
-    ),
-    row(
-        "openrouter",
-        "https://openrouter.ai/api/v1",
-        &["OPENROUTER_API_KEY", "OR_API_KEY"],
-        "OPENROUTER_API_BASE",
-    ),
-    row(
-        "xai",
-        "https://api.x.ai/v1",
-        &["XAI_API_KEY"],
-        "XAI_API_BASE",
-    ),
+    // LiteLLM posts to the api_base as given: it names the endpoint.
+    CompatSpec {
+        style: Style::Endpoint,
+        quirks: Quirks::CodestralFim,
+        max_tokens_only: false,
+        ..row(
+            "text-completion-codestral",
+            "https://codestral.mistral.ai/v1/fim/completions",
+            &["CODESTRAL_API_KEY"],
+            "CODESTRAL_API_BASE",
+        )
+    },
+    CompatSpec {
+        max_tokens_only: false,
+        sends_user: false,
+        reasoning_gated: true,
+        ..row(
+            "together_ai",
+            "https://api.together.xyz/v1",
+            &[
+                "TOGETHERAI_API_KEY",
+                "TOGETHER_AI_API_KEY",
+                "TOGETHER_API_KEY",
+            ],
+            "TOGETHERAI_API_BASE",
+        )
+    },
+    CompatSpec {
+        reasoning_gated: true,
+        tools_gated: true,
+        quirks: Quirks::Fireworks,
+        ..row(
+            "fireworks_ai",
+            "https://api.fireworks.ai/inference/v1",
+            &[
+                "FIREWORKS_API_KEY",
+                "FIREWORKS_AI_API_KEY",
+                "FIREWORKSAI_API_KEY",
+                "FIREWORKS_AI_TOKEN",
+            ],
+            "FIREWORKS_API_BASE",
+        )
+    },
+    CompatSpec {
+        max_tokens_only: false,
+        sends_user: false,
+        quirks: Quirks::OpenRouter,
+        ..row(
+            "openrouter",
+            "https://openrouter.ai/api/v1",
+            &["OPENROUTER_API_KEY", "OR_API_KEY"],
+            "OPENROUTER_API_BASE",
+        )
+    },
+    CompatSpec {
+        reasoning_gated: true,
+        ..row(
+            "xai",
+            "https://api.x.ai/v1",
+            &["XAI_API_KEY"],
+            "XAI_API_BASE",
+        )
+    },
+    // perplexity, deepinfra, cerebras: the OpenAI params outside LiteLLM's allow-list for them.
     CompatSpec {
         unsupported: &[
+            "audio",
+            "function_call",
+            "functions",
             "logit_bias",
             "logprobs",
-            "top_logprobs",
+            "modalities",
             "n",
-            "seed",
             "parallel_tool_calls",
+            "prediction",
+            "prompt_cache_key",
+            "prompt_cache_retention",
+            "safety_identifier",
+            "seed",
+            "service_tier",
+            "stop",
+            "store",
+            "tool_choice",
+            "tools",
+            "top_logprobs",
         ],
+        max_tokens_only: false,
+        sends_user: false,
+        reasoning_gated: true,
         ..row(
             "perplexity",
             "https://api.perplexity.ai",
@@ -196,14 +280,54 @@ pub static PROVIDERS: &[CompatSpec] = &[
             "PERPLEXITY_API_BASE",
         )
     },
-    row(
-        "deepinfra",
-        "https://api.deepinfra.com/v1/openai",
-        &["DEEPINFRA_API_KEY"],
-        "DEEPINFRA_API_BASE",
-    ),
     CompatSpec {
-        unsupported: &["logit_bias", "presence_penalty", "frequency_penalty"],
+        unsupported: &[
+            "audio",
+            "logprobs",
+            "modalities",
+            "parallel_tool_calls",
+            "prediction",
+            "prompt_cache_key",
+            "prompt_cache_retention",
+            "safety_identifier",
+            "seed",
+            "service_tier",
+            "store",
+            "top_logprobs",
+            "web_search_options",
+        ],
+        sends_user: false,
+        reasoning_gated: true,
+        quirks: Quirks::DeepInfra,
+        ..row(
+            "deepinfra",
+            "https://api.deepinfra.com/v1/openai",
+            &["DEEPINFRA_API_KEY"],
+            "DEEPINFRA_API_BASE",
+        )
+    },
+    CompatSpec {
+        unsupported: &[
+            "audio",
+            "frequency_penalty",
+            "function_call",
+            "functions",
+            "logit_bias",
+            "logprobs",
+            "modalities",
+            "n",
+            "parallel_tool_calls",
+            "prediction",
+            "presence_penalty",
+            "prompt_cache_key",
+            "prompt_cache_retention",
+            "safety_identifier",
+            "service_tier",
+            "store",
+            "top_logprobs",
+            "web_search_options",
+        ],
+        reasoning_gated: true,
         ..row(
             "cerebras",
             "https://api.cerebras.ai/v1",
