@@ -3,7 +3,9 @@
 
 pub mod request;
 pub mod response;
+pub mod schema;
 pub mod stream;
+pub mod thinking;
 
 use async_trait::async_trait;
 use llmgate_types::{ChatCompletionRequest, ChatCompletionResponse};

@@ -3,6 +3,7 @@
 use llmgate_types::{ChatCompletionRequest, ChatMessage, ContentPart, MessageContent, Tool};
 use serde_json::{json, Map, Value};
 
+use super::{schema, thinking};
 use crate::{CallOptions, LlmError};
 
 /// The tool LiteLLM forces for `response_format` JSON schemas; its input is the answer.
@@ -33,25 +34,7 @@ const CONSUMED: &[&str] = &[
     "store",
 ];
 
-/// Thinking budget for `reasoning_effort`, as LiteLLM's defaults (`minimal` is raised to
-/// Anthropic's minimum, 1024); `none` thinks not at all.
-fn thinking_budget(effort: &str) -> Result<Option<u64>, LlmError> {
-    Ok(match effort {
-        "none" => None,
-        "minimal" | "low" => Some(1024),
-        "medium" => Some(2048),
-        "high" => Some(4096),
-        "xhigh" => Some(8192),
-        "max" => Some(16384),
-        other => {
-            return Err(bad(format!(
-                "Unmapped reasoning effort: '{other}'. Must be one of: 'minimal', 'low', 'medium', 'high', 'xhigh', 'max', 'none'."
-            )))
-        }
-    })
-}
-
-fn bad(msg: impl Into<String>) -> LlmError {
+pub(super) fn bad(msg: impl Into<String>) -> LlmError {
     LlmError::bad_request(msg).with_provider("anthropic")
 }
 
@@ -102,19 +85,19 @@ pub fn build_with(
     }
     body.insert("messages".into(), Value::Array(messages));
 
-    let budget = match req.reasoning_effort.as_deref() {
-        Some(effort) => thinking_budget(effort)?,
-        None => None,
-    };
-    let thinking = req.extra.get("thinking");
-    let thinking_on = budget.is_some()
-        || thinking.is_some_and(|t| t["type"] == "enabled" || t["type"] == "adaptive");
+    let asked = req.max_completion_tokens.or(req.max_tokens);
+    let thought = thinking::resolve(
+        model,
+        req.reasoning_effort.as_deref(),
+        req.extra.get("thinking"),
+        req.extra.get("output_config"),
+        asked,
+    )?;
+    let thinking_on = thought.will_think;
     // With thinking and no max_tokens, LiteLLM asks for the budget plus its default answer room
     // (not the model's output limit).
-    let thinking_budget = budget.or_else(|| thinking.and_then(|t| t["budget_tokens"].as_u64()));
-    let asked = req.max_completion_tokens.or(req.max_tokens);
     let max_tokens = asked
-        .or_else(|| thinking_budget.map(|b| b + DEFAULT_MAX_TOKENS))
+        .or_else(|| thought.budget().map(|b| b + DEFAULT_MAX_TOKENS))
         .or_else(|| {
             crate::catalog::global()
                 .get_for("anthropic", model)
@@ -148,12 +131,22 @@ pub fn build_with(
     let mut tools: Vec<Value> = req.tools.iter().flatten().filter_map(tool).collect();
     let mut tool_choice = req.tool_choice.as_ref().and_then(tool_choice);
     let schema = json_schema(req.response_format.as_ref());
+    // An open object (free-form properties) goes through the JSON tool when it can be forced,
+    // as LiteLLM sends it.
+    let native_json = native_json
+        && !schema
+            .as_ref()
+            .is_some_and(|s| schema::has_open_object(s) && !thinking_on && tools.is_empty());
     if let (Some(schema), true) = (&schema, native_json) {
         body.insert(
             "output_format".into(),
-            json!({"type": "json_schema", "schema": schema}),
+            json!({"type": "json_schema", "schema": schema::output_schema(schema)}),
         );
     } else if let Some(schema) = schema {
+        // The tool's input schema is an object schema: `type` first, the schema's keys after.
+        let mut input = Map::from_iter([("type".to_string(), json!("object"))]);
+        input.extend(schema.as_object().cloned().unwrap_or_default());
+        let schema = Value::Object(input);
         // Anthropic refuses a forced tool while thinking: then LiteLLM sets no tool_choice and
         // asks for the tool in its description; forced, the tool has none (none is invented).
         if thinking_on {
@@ -181,19 +174,26 @@ pub fn build_with(
         }
     }
 
-    if let Some(budget) = budget {
-        body.insert(
-            "thinking".into(),
-            json!({"type": "enabled", "budget_tokens": budget}),
-        );
+    if let Some(t) = thought.thinking {
+        body.insert("thinking".into(), t);
+    }
+    if let Some(c) = thought.output_config {
+        body.insert("output_config".into(), c);
+    }
+    if let Some(budget) = thought.effort_budget {
         // Anthropic needs max_tokens above the thinking budget; the answer keeps the room asked for.
         if max_tokens <= budget {
             body.insert("max_tokens".into(), json!(budget + max_tokens));
         }
     }
-    // Unknown fields (`thinking`, `top_k`, `container`, `mcp_servers`, ...) reach Anthropic as sent.
+    // Unknown fields (`top_k`, `container`, `mcp_servers`, ...) reach Anthropic as sent.
     for (k, v) in &req.extra {
-        if CONSUMED.contains(&k.as_str()) || UNSUPPORTED.contains(&k.as_str()) || v.is_null() {
+        if CONSUMED.contains(&k.as_str())
+            || UNSUPPORTED.contains(&k.as_str())
+            || v.is_null()
+            || k == "thinking"
+            || k == "output_config"
+        {
             continue;
         }
         body.insert(k.clone(), v.clone());
@@ -209,23 +209,47 @@ fn json_schema(rf: Option<&Value>) -> Option<Value> {
     }
 }
 
+/// An OpenAI function tool becomes a `custom` tool, as LiteLLM sends it; a tool already in
+/// Anthropic's shape (`input_schema`) or a hosted one (`web_search_20250305`, `bash_...`) goes
+/// as sent.
 fn tool(t: &Tool) -> Option<Value> {
-    let f = t.function.as_ref()?;
-    let mut out = json!({
-        "name": f.name,
-        "input_schema": f.parameters.clone().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
-    });
+    let f = match &t.function {
+        Some(f)
+            if (t.kind == "function" || t.kind == "custom")
+                && !t.extra.contains_key("input_schema") =>
+        {
+            f
+        }
+        _ => return serde_json::to_value(t).ok(),
+    };
+    let mut out = Map::new();
+    out.insert("name".into(), json!(f.name));
+    out.insert(
+        "input_schema".into(),
+        schema::input_schema(f.parameters.as_ref()),
+    );
+    out.insert("type".into(), json!("custom"));
     if let Some(d) = &f.description {
-        out["description"] = json!(d);
+        out.insert("description".into(), json!(d));
     }
-    if let Some(cc) = t
-        .extra
-        .get("cache_control")
-        .or_else(|| f.extra.get("cache_control"))
-    {
-        out["cache_control"] = cc.clone();
+    // Anthropic's tool fields, set on the tool or on its function.
+    for k in [
+        "eager_input_streaming",
+        "cache_control",
+        "defer_loading",
+        "allowed_callers",
+        "input_examples",
+    ] {
+        if let Some(v) = t
+            .extra
+            .get(k)
+            .or_else(|| f.extra.get(k))
+            .filter(|v| !v.is_null())
+        {
+            out.insert(k.into(), v.clone());
+        }
     }
-    Some(out)
+    Some(Value::Object(out))
 }
 
 fn tool_choice(tc: &Value) -> Option<Value> {

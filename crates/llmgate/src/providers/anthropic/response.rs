@@ -109,7 +109,7 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
     let mut tool_calls = Vec::new();
     let mut json_answer = None;
     let mut citations = Vec::new();
-    for block in v["content"].as_array().into_iter().flatten() {
+    for (idx, block) in v["content"].as_array().into_iter().flatten().enumerate() {
         if let Some(list) = block["citations"].as_array() {
             let supported = block["text"].as_str().unwrap_or("");
             citations.push(Value::Array(
@@ -139,7 +139,14 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
                     name: block["name"].as_str().unwrap_or("").to_string(),
                     arguments: python_json(&block["input"]),
                 },
-                extra: Map::new(),
+                // LiteLLM numbers a call by its content block (thinking and text count too).
+                extra: Map::from_iter(
+                    [("index".to_string(), json!(idx))].into_iter().chain(
+                        block
+                            .get("caller")
+                            .map(|c| ("caller".to_string(), c.clone())),
+                    ),
+                ),
             }),
             _ => {}
         }
