@@ -230,6 +230,7 @@ def consume(make):
         if not hasattr(r, "__next__"):  # not a stream (pydantic models have __iter__ too)
             return {"response": clean(r.model_dump())}
         content, args, finish, chunks, usage = "", "", None, 0, None
+        deeper = {"reasoning": "", "thinking_blocks": [], "tool_starts": []}  # compared for DEEPER
         out["stream"] = True
         for ch in r:  # stream: fold the chunks
             chunks += 1
@@ -241,9 +242,14 @@ def consume(make):
                 content += delta.get("content") or ""
                 for tc in delta.get("tool_calls") or []:
                     args += (tc.get("function") or {}).get("arguments") or ""
+                    if (tc.get("function") or {}).get("name"):
+                        deeper["tool_starts"].append({"index": tc.get("index"), "id": tc.get("id"),
+                                                      "name": tc["function"]["name"], "type": tc.get("type")})
+                deeper["reasoning"] += delta.get("reasoning_content") or ""
+                deeper["thinking_blocks"] += delta.get("thinking_blocks") or []
                 finish = c.get("finish_reason") or finish
             out.update(content=content, tool_args=args, finish_reason=finish, chunks=chunks,
-                       usage=clean(usage))
+                       usage=clean(usage), deeper=clean(deeper))
         return out
     except Exception as e:
         out["error"] = error_shape(e)
@@ -264,7 +270,27 @@ def error_shape(e):
         status = 503
     if isinstance(status, int):
         base = STATUS_CLASS.get(status, "InternalServerError" if status >= 500 else "APIStatusError")
-    return {"class": base, "status": status, "raw_class": type(e).__name__, "message": str(e)[:160]}
+    return {"class": base, "status": status, "raw_class": type(e).__name__, "message": str(e)[:160],
+            "body": error_body(e, status)}
+
+
+def error_body(e, status):
+    """The error object's `type`, `code`, `param`: as llmgate answered it (the openai client's
+    parsed body), or as LiteLLM's proxy would build it from this SDK exception."""
+    if type(e).__module__.startswith("openai"):
+        b = getattr(e, "body", None)
+        return {k: b.get(k) for k in ("type", "code", "param")} if isinstance(b, dict) else None
+    if not isinstance(status, int):
+        return None
+    if getattr(e, "provider_status_code", None) == 529:  # the proxy's OverloadedProxyException
+        return {"type": "service_unavailable_error", "code": "server_is_overloaded", "param": None}
+    # ProxyException as handle_llm_api_exception builds it (proxy/common_utils/openai_error_payload.py;
+    # re-stated here since the proxy extras are not installed).
+    t, p = getattr(e, "type", None), getattr(e, "param", None)
+    if not isinstance(t, str) or t == "None":
+        t = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}.get(
+            status, "invalid_request_error" if status < 500 else "internal_server_error")
+    return {"type": t, "code": str(status), "param": p if isinstance(p, str) and p != "None" else None}
 
 
 def clean(v, details=False):
@@ -371,7 +397,12 @@ def short(v, n=90):
     return s if len(s) <= n else s[:n] + "..."
 
 
-def compare_answers(a, b):
+# Providers compared on more of the answer: error bodies (type, code, param), and in streams
+# the reasoning text, thinking blocks and each tool call's start (index, id, name).
+DEEPER = {"anthropic"}
+
+
+def compare_answers(a, b, prov=None):
     """Differences in what the client saw, plus notes that are not counted as differences."""
     a, b = dict(a), dict(b)
     notes = []
@@ -380,13 +411,16 @@ def compare_answers(a, b):
         ea, eb = a.pop("error"), b.pop("error")
         notes.append(f"mid-stream error: llmgate {ea['class']} vs litellm {eb['raw_class']}/{eb['status']}")
     for side in (a, b):
-        if "error" in side:  # class + status decide; the message is context only
-            side["error"] = {k: side["error"][k] for k in ("class", "status")}
+        if "error" in side:  # class + status decide (+ the body where compared); the message is context only
+            keep = ("class", "status", "body") if prov in DEEPER else ("class", "status")
+            side["error"] = {k: side["error"].get(k) for k in keep}
     for side in (a, b):  # streamed tool arguments compare as parsed JSON too
         try:
             side["tool_args"] = json.loads(side["tool_args"])
         except (KeyError, ValueError):
             pass
+    if prov not in DEEPER:
+        a.pop("deeper", None), b.pop("deeper", None)
     ca, cb = a.pop("chunks", None), b.pop("chunks", None)
     out = diff(a, b)
     if ca is not None and cb is not None and abs(ca - cb) > 2:
@@ -414,7 +448,7 @@ def run_case(mock, client, prov, case):
         lines.append(f"upstream: only {'llmgate' if ra else 'litellm'} reached the mock")
     if len(ra) != len(rb):
         notes.append(f"attempts llmgate {len(ra)} vs litellm {len(rb)}")
-    answer, more = compare_answers(ours, theirs)  # (ii) client-visible answer
+    answer, more = compare_answers(ours, theirs, prov)  # (ii) client-visible answer
     lines += ["answer " + d for d in answer]
     notes += more
     detail = {"llmgate": ours, "litellm": theirs,

@@ -6,7 +6,7 @@ use llmgate::providers::gemini::media::MediaCx;
 use llmgate::providers::{anthropic, gemini, vertex};
 use llmgate::stream::sse::SseDecoder;
 use llmgate::{CallOptions, ChatCompletionChunk, ChatCompletionRequest};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -169,6 +169,62 @@ fn claude_requests_by_fixture() {
             vertex::claude_body(&req, &opts).unwrap(),
         );
     }
+}
+
+/// Schemas as LiteLLM 1.110.2 reshapes them (checked against its body for this fixture): a
+/// function tool becomes `type: custom` with only the `input_schema` keys Anthropic takes and
+/// draft-04 `definitions` inlined, tool fields (`cache_control`, `defer_loading`) kept, a hosted
+/// tool as sent; the structured-output schema with `$defs` inlined, the constraints structured
+/// outputs refuse moved into the description, `oneOf` as `anyOf`, every object closed.
+#[test]
+fn claude_schemas() {
+    let req = request("chat/claude-schemas.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    chat_snapshot("claude-schemas.anthropic", body);
+}
+
+/// `reasoning_effort` and `thinking` per Claude generation, as LiteLLM 1.110.2 sends them:
+/// budgets before 4.6 (adaptive asked of them becomes a medium budget under max_tokens),
+/// adaptive thinking with `output_config.effort` from 4.6 on, a budget turned into an effort
+/// on 4.7, `none` on a model that thinks by default.
+#[test]
+fn claude_thinking_per_generation() {
+    let cases = [
+        ("claude-haiku-4-5", json!({"reasoning_effort": "high"})),
+        (
+            "claude-haiku-4-5",
+            json!({"thinking": {"type": "adaptive"}}),
+        ),
+        (
+            "claude-haiku-4-5",
+            json!({"thinking": {"type": "adaptive"}, "max_tokens": 1500}),
+        ),
+        ("claude-opus-4-6", json!({"reasoning_effort": "minimal"})),
+        (
+            "claude-opus-4-6",
+            json!({"thinking": {"type": "enabled", "budget_tokens": 3000}}),
+        ),
+        (
+            "claude-opus-4-7",
+            json!({"thinking": {"type": "enabled", "budget_tokens": 3000, "display": "omitted"}}),
+        ),
+        ("claude-opus-5", json!({"reasoning_effort": "none"})),
+        ("claude-fable-5", json!({"reasoning_effort": "none"})),
+    ];
+    let out: Vec<Value> = cases
+        .into_iter()
+        .map(|(model, params)| {
+            let mut req = json!({"model": model, "messages": [{"role": "user", "content": "Hi"}]});
+            req.as_object_mut()
+                .unwrap()
+                .extend(params.as_object().unwrap().clone());
+            let req: ChatCompletionRequest = serde_json::from_value(req).unwrap();
+            let body = anthropic::request::build(&req, model, &CallOptions::default()).unwrap();
+            json!({"model": model, "asked": params, "thinking": body.get("thinking"),
+                   "output_config": body.get("output_config"), "max_tokens": body["max_tokens"]})
+        })
+        .collect();
+    chat_snapshot("thinking-per-generation.anthropic", out);
 }
 
 /// Citations, redacted thinking, a container and Anthropic's own thinking-token count:
