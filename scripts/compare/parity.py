@@ -116,10 +116,36 @@ EXTRA_CASES = {"anthropic": {
     "json_open": ("normal", {"messages": HI, "response_format": OPEN}),
     "json_object": ("normal", {"messages": HI, "response_format": {"type": "json_object"}}),
     "unknown_model": ("claude-mock-unknown", {"messages": HI}),
+    "mid_system": ("normal", {"messages": [HI[1], {"role": "assistant", "content": "Hello."},
+                                           {"role": "system", "content": "Now be formal."},
+                                           {"role": "user", "content": "Again"}]}),
+    "two_users": ("normal", {"messages": [{"role": "user", "content": "A"}, {"role": "user", "content": "B"}]}),
+    "tool_result_parts": ("tool", {"messages": FOLLOW_UP[:2] + [{"role": "tool", "tool_call_id": "call_1", "content": [
+        {"type": "text", "text": "21 C"}]}], "tools": TOOLS}),
+    "assistant_text_tools": ("tool", {"messages": [FOLLOW_UP[0], {**FOLLOW_UP[1], "content": "Checking."}, FOLLOW_UP[2]],
+                                      "tools": TOOLS}),
+    "tools_no_tools_param": ("normal", {"messages": FOLLOW_UP}),
+    "msg_cache_control": ("normal", {"messages": [{"role": "user", "content": "Hi", "cache_control": {"type": "ephemeral"}}]}),
+    "tool_cache_control": ("tool", {"messages": FOLLOW_UP[:1], "tools": [{**TOOLS[0], "cache_control": {"type": "ephemeral"}}]}),
+    "stop_string": ("normal", {"messages": HI, "stop": "END"}),
+    "user_email": ("normal", {"messages": HI, "user": "a@b.com"}),
+    "top_k": ("normal", {"messages": HI, "extra_body": {"top_k": 5}}),
+    "service_tier": ("normal", {"messages": HI, "service_tier": "auto"}),
+    "web_search": ("normal", {"messages": HI, "web_search_options": {"search_context_size": "medium"}}),
+    "seed_unsupported": ("normal", {"messages": HI, "seed": 3}),
+    "n_unsupported": ("normal", {"messages": HI, "n": 2}),
+    "json_stream": ("normal", {"messages": HI, "response_format": SCHEMA, "stream": True}),
+    "tools_stream_usage": ("tool", {"messages": FOLLOW_UP[:1], "tools": TOOLS, "stream": True,
+                                    "stream_options": {"include_usage": True}}),
+    "thinking_tools_stream": ("tool", {"messages": FOLLOW_UP[:1], "tools": TOOLS, "reasoning_effort": "low",
+                                       "stream": True}),
+    "cache_usage": ("mock-cache", {"messages": HI}),
+    "image_url_jpeg": ("normal", {"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": PNG.replace("image/png", "image/jpeg"), "detail": "high"}}]}]}),
     **{f"error_{c}": (f"e{c}", {"messages": HI}) for c in (400, 401, 403, 404, 413, 503, 529)},
 }}
 MARKED["anthropic"].update({f"e{c}": f"mock-error-{c}" for c in (400, 401, 403, 404, 413, 503, 529)})
-MARKED["anthropic"]["mock-tool-parallel"] = "mock-tool-parallel"
+MARKED["anthropic"].update({m: m for m in ("mock-tool-parallel", "mock-cache")})
 # Differences the README's "llmgate and LiteLLM" table lists with its reason:
 # (provider, case, start of the difference line, README row).
 DELIBERATE = [

@@ -183,6 +183,18 @@ fn claude_schemas() {
     chat_snapshot("claude-schemas.anthropic", body);
 }
 
+/// Messages and request fields as LiteLLM 1.110.2 sends them (checked against its body): only
+/// the leading system run is `system`; later system messages become user turns behind an
+/// operator note, after the tool results they precede; an email as `user` is left out;
+/// `web_search_options` is the hosted web search tool; `service_tier: default` is
+/// `standard_only`.
+#[test]
+fn claude_messages() {
+    let req = request("chat/claude-messages.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    chat_snapshot("claude-messages.anthropic", body);
+}
+
 /// `reasoning_effort` and `thinking` per Claude generation, as LiteLLM 1.110.2 sends them:
 /// budgets before 4.6 (adaptive asked of them becomes a medium budget under max_tokens),
 /// adaptive thinking with `output_config.effort` from 4.6 on, a budget turned into an effort

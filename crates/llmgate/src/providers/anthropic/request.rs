@@ -28,6 +28,7 @@ const UNSUPPORTED: &[&str] = &[
 /// OpenAI-side fields that must not be forwarded as-is.
 const CONSUMED: &[&str] = &[
     "stream_options",
+    "web_search_options",
     "prediction",
     "modalities",
     "service_tier",
@@ -47,7 +48,25 @@ pub fn build(
     let native = crate::catalog::global()
         .get_for("anthropic", model)
         .is_some_and(|m| m.supports(crate::catalog::Feature::NativeStructuredOutput));
-    build_with(req, model, opts, native)
+    let mut body = build_with(req, model, opts, native)?;
+    // Anthropic's own API takes a service tier (Vertex does not): OpenAI's `default` is its
+    // `standard_only`.
+    if let Some(tier) = req.extra.get("service_tier").and_then(Value::as_str) {
+        let mapped = match tier {
+            "auto" => Some("auto"),
+            "default" | "standard_only" => Some("standard_only"),
+            _ if opts.drop_params => None,
+            other => {
+                return Err(bad(format!(
+                    "{model} does not support service_tier='{other}'. Anthropic accepts 'auto', 'standard_only', or OpenAI's 'default' (sent as 'standard_only'). To drop unsupported params, set `litellm.drop_params = True`."
+                )))
+            }
+        };
+        if let (Some(t), Some(o)) = (mapped, body.as_object_mut()) {
+            o.insert("service_tier".into(), json!(t));
+        }
+    }
+    Ok(body)
 }
 
 /// As [`build`]; `native_json` sends JSON schemas as `output_format` (structured outputs) instead
@@ -121,7 +140,8 @@ pub fn build_with(
             body.insert("stop_sequences".into(), Value::Array(list));
         }
     }
-    if let Some(user) = &req.user {
+    // Anthropic refuses a user id that is an email or a phone number: LiteLLM leaves it out.
+    if let Some(user) = req.user.as_deref().filter(|u| valid_user_id(u)) {
         body.insert("metadata".into(), json!({"user_id": user}));
     }
     if req.is_stream() {
@@ -129,6 +149,13 @@ pub fn build_with(
     }
 
     let mut tools: Vec<Value> = req.tools.iter().flatten().filter_map(tool).collect();
+    if let Some(w) = req
+        .extra
+        .get("web_search_options")
+        .filter(|w| w.is_object())
+    {
+        tools.push(web_search_tool(w));
+    }
     let mut tool_choice = req.tool_choice.as_ref().and_then(tool_choice);
     let schema = json_schema(req.response_format.as_ref());
     // An open object (free-form properties) goes through the JSON tool when it can be forced,
@@ -159,6 +186,12 @@ pub fn build_with(
     if req.parallel_tool_calls == Some(false) && !tools.is_empty() {
         let tc = tool_choice.get_or_insert_with(|| json!({"type": "auto"}));
         tc["disable_parallel_tool_use"] = json!(true);
+    }
+    // Anthropic refuses tool_use blocks without tools: LiteLLM declares a placeholder.
+    if tools.is_empty() && req.messages.iter().any(|m| m.tool_calls.is_some()) {
+        tools.push(json!({"name": "dummy_tool", "type": "custom",
+            "input_schema": {"type": "object", "properties": {}},
+            "description": "This is a dummy tool call"}));
     }
     if !tools.is_empty() {
         body.insert("tools".into(), Value::Array(tools));
@@ -199,6 +232,56 @@ pub fn build_with(
         body.insert(k.clone(), v.clone());
     }
     Ok(Value::Object(body))
+}
+
+/// OpenAI's `web_search_options` as Anthropic's hosted web search tool.
+fn web_search_tool(w: &Value) -> Value {
+    let mut t = json!({"type": "web_search_20250305", "name": "web_search"});
+    if let Some(approx) = w["user_location"]["approximate"].as_object() {
+        let mut loc = Map::from_iter([("type".to_string(), json!("approximate"))]);
+        for k in ["city", "region", "country", "timezone"] {
+            if let Some(v) = approx.get(k) {
+                loc.insert(k.into(), v.clone());
+            }
+        }
+        t["user_location"] = Value::Object(loc);
+    } else if w["user_location"].is_object() {
+        t["user_location"] = json!({"type": "approximate"});
+    }
+    let uses = match w["search_context_size"].as_str() {
+        Some("low") => Some(1),
+        Some("medium") => Some(5),
+        Some("high") => Some(10),
+        _ => None,
+    };
+    if let Some(n) = uses {
+        t["max_uses"] = json!(n);
+    }
+    t
+}
+
+/// Not an email address nor a phone number (LiteLLM's patterns).
+fn valid_user_id(u: &str) -> bool {
+    let email = u.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
+            && domain.rsplit_once('.').is_some_and(|(host, tld)| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+                    && tld.len() >= 2
+                    && tld.chars().all(|c| c.is_ascii_alphabetic())
+            })
+    });
+    let digits = u.strip_prefix('+').unwrap_or(u);
+    let phone = digits.chars().count() >= 7
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || " ()-".contains(c) || c.is_whitespace());
+    !email && !phone
 }
 
 fn json_schema(rf: Option<&Value>) -> Option<Value> {
@@ -271,28 +354,103 @@ fn tool_choice(tc: &Value) -> Option<Value> {
     }
 }
 
-/// Splits system messages off and turns the rest into Anthropic turns: tool results become
-/// user turns, and consecutive turns of one role are merged, as the API requires.
+/// What a system message after the first turn becomes: a user turn opening with this note
+/// (LiteLLM's words), so the model can tell the instruction from the user's own; hoisting it
+/// into `system` would rewrite the cached prefix on every reminder.
+const MID_SYSTEM_NOTE: &str =
+    "Operator note (not from the user): the following was originally a mid-conversation system-role reminder.";
+
+fn is_system(m: &ChatMessage) -> bool {
+    m.role == "system" || m.role == "developer"
+}
+
+fn is_tool(m: &ChatMessage) -> bool {
+    m.role == "tool" || m.role == "function"
+}
+
+/// A later system message as a user turn: the note, then its text (images and other parts
+/// are not system content); nothing when it has no text.
+fn system_as_user(m: &ChatMessage) -> Option<Vec<Value>> {
+    let cache = |holder: Option<&Value>| {
+        let cc = holder?;
+        (cc["type"] == "ephemeral").then(|| match cc["ttl"].as_str() {
+            Some(ttl @ ("1h" | "5m")) => json!({"type": "ephemeral", "ttl": ttl}),
+            _ => json!({"type": "ephemeral"}),
+        })
+    };
+    let texts: Vec<(String, Option<Value>)> = match &m.content {
+        Some(MessageContent::Text(t)) if !t.is_empty() => {
+            vec![(t.clone(), cache(m.extra.get("cache_control")))]
+        }
+        Some(MessageContent::Parts(parts)) => parts
+            .iter()
+            .filter(|p| p.kind == "text")
+            .filter_map(|p| {
+                let t = p.text.as_deref().filter(|t| !t.is_empty())?;
+                Some((t.to_string(), cache(p.extra.get("cache_control"))))
+            })
+            .collect(),
+        _ => vec![],
+    };
+    if texts.is_empty() {
+        return None;
+    }
+    let mut blocks = vec![json!({"type": "text", "text": MID_SYSTEM_NOTE})];
+    blocks.extend(texts.into_iter().map(|(t, cc)| {
+        let mut b = json!({"type": "text", "text": t});
+        if let Some(cc) = cc {
+            b["cache_control"] = cc;
+        }
+        b
+    }));
+    Some(blocks)
+}
+
+/// Splits the leading system messages off and turns the rest into Anthropic turns: tool
+/// results become user turns, later system messages user turns with a note (after the tool
+/// results they precede, which must open their turn), and consecutive turns of one role are
+/// merged, as the API requires.
 fn messages(msgs: &[ChatMessage]) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
+    let lead = msgs.iter().take_while(|m| is_system(m)).count();
     let mut system = Vec::new();
+    for m in &msgs[..lead] {
+        system.extend(content_blocks(m)?);
+    }
     let mut turns: Vec<(String, Vec<Value>)> = Vec::new();
-    for m in msgs {
-        let (role, blocks) = match m.role.as_str() {
-            "system" | "developer" => {
-                system.extend(content_blocks(m)?);
-                continue;
+    let mut push = |role: &str, blocks: Vec<Value>| {
+        if blocks.is_empty() {
+            return;
+        }
+        match turns.last_mut() {
+            Some((r, b)) if r == role => b.extend(blocks),
+            _ => turns.push((role.to_string(), blocks)),
+        }
+    };
+    let rest = &msgs[lead..];
+    let mut deferred: Vec<Vec<Value>> = Vec::new();
+    for (i, m) in rest.iter().enumerate() {
+        let next = rest.get(i + 1);
+        if is_system(m) {
+            let converted = system_as_user(m);
+            let run_end = rest[i..].iter().position(|x| !is_system(x)).map(|k| i + k);
+            if run_end.is_some_and(|k| is_tool(&rest[k])) {
+                deferred.extend(converted);
+            } else if let Some(blocks) = converted {
+                push("user", blocks);
             }
+            continue;
+        }
+        let (role, blocks) = match m.role.as_str() {
             "user" => ("user", content_blocks(m)?),
             "assistant" => ("assistant", assistant_blocks(m)?),
             "tool" | "function" => ("user", vec![tool_result(m)?]),
             other => return Err(bad(format!("unsupported message role '{other}'"))),
         };
-        if blocks.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some((r, b)) if r == role => b.extend(blocks),
-            _ => turns.push((role.to_string(), blocks)),
+        push(role, blocks);
+        if is_tool(m) && !next.is_some_and(is_tool) {
+            for blocks in deferred.drain(..) {
+                push("user", blocks);
+            }
         }
     }
     let turns = turns
