@@ -140,6 +140,27 @@ EXTRA_CASES = {"anthropic": {
     "thinking_tools_stream": ("tool", {"messages": FOLLOW_UP[:1], "tools": TOOLS, "reasoning_effort": "low",
                                        "stream": True}),
     "cache_usage": ("mock-cache", {"messages": HI}),
+    "cache_usage_stream": ("mock-cache", {"messages": HI, "stream": True, "stream_options": {"include_usage": True}}),
+    "stream_529": ("e529", {"messages": HI, "stream": True}),
+    "stream_429": ("e429", {"messages": HI, "stream": True}),
+    "tool_choice_auto_dict": ("tool", {"messages": FOLLOW_UP[:1], "tools": TOOLS, "tool_choice": {"type": "auto"}}),
+    "parallel_on": ("tool", {"messages": FOLLOW_UP[:1], "tools": TOOLS, "parallel_tool_calls": True}),
+    "thinking_replay": ("normal", {"messages": [FOLLOW_UP[0], {**FOLLOW_UP[1], "thinking_blocks": [
+        {"type": "thinking", "thinking": "Need weather.", "signature": "sig-1"}]}, FOLLOW_UP[2]],
+        "tools": TOOLS, "reasoning_effort": "low"}),
+    "pdf_url": ("normal", {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "Read"}, {"type": "file", "file": {"file_id": "https://example.com/a.pdf"}}]}]}),
+    "file_id": ("normal", {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "Read"}, {"type": "file", "file": {"file_id": "file_011abc"}}]}]}),
+    "json_with_tools": ("normal", {"messages": HI, "response_format": SCHEMA, "tools": TOOLS}),
+    "json_thinking": ("normal", {"messages": HI, "response_format": SCHEMA, "reasoning_effort": "low"}),
+    "logprobs": ("normal", {"messages": HI, "logprobs": True}),
+    "user_name_field": ("normal", {"messages": [{"role": "user", "content": "Hi", "name": "bob"}]}),
+    "empty_assistant": ("tool", {"messages": [FOLLOW_UP[0], {**FOLLOW_UP[1], "content": ""}, FOLLOW_UP[2]],
+                                 "tools": TOOLS}),
+    "temperature_high": ("normal", {"messages": HI, "temperature": 1.5}),
+    "adaptive_none": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "none"}),
+    "adaptive_stream": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "medium", "stream": True}),
     "image_url_jpeg": ("normal", {"messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": PNG.replace("image/png", "image/jpeg"), "detail": "high"}}]}]}),
     **{f"error_{c}": (f"e{c}", {"messages": HI}) for c in (400, 401, 403, 404, 413, 503, 529)},
@@ -363,8 +384,11 @@ def request_view(r):
     """What of an upstream request we compare."""
     q = r.get("query") or ""
     body = camel(r["body"]) if r["path"].startswith("/v1beta/") else r["body"]
+    headers = {k: v for k, v in sorted(r["headers"].items()) if k in HEADERS}
+    if "anthropic-beta" in headers:  # LiteLLM joins a Python set: the order varies per process
+        headers["anthropic-beta"] = sorted(b.strip() for b in headers["anthropic-beta"].split(","))
     return {"method": r["method"], "path": r["path"], "query": "&".join(sorted(q.split("&"))) if q else None,
-            "headers": {k: v for k, v in sorted(r["headers"].items()) if k in HEADERS}, "body": body}
+            "headers": headers, "body": body}
 
 
 def camel(v):

@@ -50,6 +50,7 @@ const BLOCKS: &[&str] = &[
     "server_tool_use",
     "web_search_tool_result",
     "search_result",
+    "container_upload",
 ];
 const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/gif", "image/webp"];
 

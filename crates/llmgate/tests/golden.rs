@@ -195,6 +195,21 @@ fn claude_messages() {
     chat_snapshot("claude-messages.anthropic", body);
 }
 
+/// `file_id` parts as LiteLLM 1.110.2 reads them (checked against its body): by `format` a
+/// Files-API document or image, a URL as a document, any other id a `container_upload` with
+/// the code execution tool added to the request's tools; `tool_choice: {"type": "required"}`
+/// and an explicit `parallel_tool_calls: true`.
+#[test]
+fn claude_files() {
+    let req = request("chat/claude-files.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    assert_eq!(
+        anthropic::request::betas(&req),
+        ["files-api-2025-04-14", "code-execution-2025-05-22"]
+    );
+    chat_snapshot("claude-files.anthropic", body);
+}
+
 /// `reasoning_effort` and `thinking` per Claude generation, as LiteLLM 1.110.2 sends them:
 /// budgets before 4.6 (adaptive asked of them becomes a medium budget under max_tokens),
 /// adaptive thinking with `output_config.effort` from 4.6 on, a budget turned into an effort

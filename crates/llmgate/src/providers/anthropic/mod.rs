@@ -61,6 +61,7 @@ impl Anthropic {
         cx: &Ctx<'_>,
         url: String,
         body: &Value,
+        needs: &[&str],
     ) -> Result<reqwest::RequestBuilder, LlmError> {
         let key = Self::key(cx.opts).ok_or_else(|| {
             LlmError::new(
@@ -96,7 +97,9 @@ impl Anthropic {
         if body.get("output_format").is_some() {
             betas.push(STRUCTURED_OUTPUTS_BETA.to_string());
         }
-        betas.dedup();
+        betas.extend(needs.iter().map(|b| b.to_string()));
+        let mut seen = std::collections::HashSet::new();
+        betas.retain(|b| seen.insert(b.clone()));
         if !betas.is_empty() {
             rb = rb.header("anthropic-beta", betas.join(","));
         }
@@ -124,7 +127,7 @@ impl Provider for Anthropic {
         let body = request::build(&req, &req.model, cx.opts)?;
         complete(
             cx,
-            Self::request(cx, Self::url(cx.opts), &body)?,
+            Self::request(cx, Self::url(cx.opts), &body, &request::betas(&req))?,
             NAME,
             self.api_base(cx.opts),
         )
@@ -139,7 +142,7 @@ impl Provider for Anthropic {
         let mut req = req;
         req.stream = Some(true);
         let body = request::build(&req, &req.model, cx.opts)?;
-        let rb = Self::request(cx, Self::url(cx.opts), &body)?;
+        let rb = Self::request(cx, Self::url(cx.opts), &body, &request::betas(&req))?;
         stream(cx, rb, NAME, self.api_base(cx.opts), req.include_usage()).await
     }
 
@@ -149,7 +152,12 @@ impl Provider for Anthropic {
         req: ChatCompletionRequest,
     ) -> Result<u64, LlmError> {
         let body = count_tokens_body(&req, &req.model, cx.opts)?;
-        let rb = Self::request(cx, format!("{}/count_tokens", Self::url(cx.opts)), &body)?;
+        let rb = Self::request(
+            cx,
+            format!("{}/count_tokens", Self::url(cx.opts)),
+            &body,
+            &request::betas(&req),
+        )?;
         let res = send(rb, NAME, cx.opts.timeout, true).await?;
         let v: Value = json(res, NAME).await?;
         Ok(v["input_tokens"].as_u64().unwrap_or(0))

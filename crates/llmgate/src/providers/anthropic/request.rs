@@ -183,9 +183,25 @@ pub fn build_with(
             tool_choice = Some(json!({"name": JSON_TOOL, "type": "tool"}));
         }
     }
-    if req.parallel_tool_calls == Some(false) && !tools.is_empty() {
+    // Either value of `parallel_tool_calls` is said explicitly, as LiteLLM does.
+    if let (Some(parallel), false) = (req.parallel_tool_calls, tools.is_empty()) {
         let tc = tool_choice.get_or_insert_with(|| json!({"type": "auto"}));
-        tc["disable_parallel_tool_use"] = json!(true);
+        if tc["type"] != "none" {
+            tc["disable_parallel_tool_use"] = json!(!parallel);
+        }
+    }
+    // A file for the container needs the code execution tool; LiteLLM adds it to tools the
+    // request already has (and only then).
+    let container = messages_json(&body).any(|b| b["type"] == "container_upload");
+    if container
+        && !tools.is_empty()
+        && !tools.iter().any(|t| {
+            t["type"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("code_execution"))
+        })
+    {
+        tools.push(json!({"name": "code_execution", "type": "code_execution_20250522"}));
     }
     // Anthropic refuses tool_use blocks without tools: LiteLLM declares a placeholder.
     if tools.is_empty() && req.messages.iter().any(|m| m.tool_calls.is_some()) {
@@ -232,6 +248,16 @@ pub fn build_with(
         body.insert(k.clone(), v.clone());
     }
     Ok(Value::Object(body))
+}
+
+/// Every content block of the body's messages.
+fn messages_json(body: &Map<String, Value>) -> impl Iterator<Item = &Value> {
+    body.get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_array())
+        .flatten()
 }
 
 /// OpenAI's `web_search_options` as Anthropic's hosted web search tool.
@@ -343,6 +369,16 @@ fn tool_choice(tc: &Value) -> Option<Value> {
             "none" => Some(json!({"type": "none"})),
             _ => None,
         },
+        Value::Object(o)
+            if !o.contains_key("function") && o.contains_key("type") && o["type"] != "tool" =>
+        {
+            match o["type"].as_str()? {
+                "auto" => Some(json!({"type": "auto"})),
+                "required" | "any" => Some(json!({"type": "any"})),
+                "none" => Some(json!({"type": "none"})),
+                _ => None,
+            }
+        }
         Value::Object(o) => {
             let name = o
                 .get("function")
@@ -501,7 +537,7 @@ fn part(p: &ContentPart) -> Result<Option<Value>, LlmError> {
                 .or_else(|| f["url"].as_str())
                 .unwrap_or("");
             if let Some(id) = f["file_id"].as_str().filter(|_| data.is_empty()) {
-                json!({"type": "document", "source": {"type": "file", "file_id": id}})
+                file_id_block(id, f["format"].as_str())
             } else {
                 media_block(data, f["format"].as_str())?
             }
@@ -519,6 +555,37 @@ fn part(p: &ContentPart) -> Result<Option<Value>, LlmError> {
         block["cache_control"] = cc.clone();
     }
     Ok(Some(block))
+}
+
+/// A `file_id` part as LiteLLM reads it: by `format` a document or image from the Files API,
+/// else a URL as a document and any other id as a file for the code execution container.
+fn file_id_block(id: &str, format: Option<&str>) -> Value {
+    let file = json!({"type": "file", "file_id": id});
+    match format {
+        Some("application/pdf" | "text/plain") => json!({"type": "document", "source": file}),
+        Some("image/jpeg" | "image/png" | "image/gif" | "image/webp") => {
+            json!({"type": "image", "source": file})
+        }
+        None if id.starts_with("http") => {
+            json!({"type": "document", "source": {"type": "url", "url": id}})
+        }
+        _ => json!({"type": "container_upload", "file_id": id}),
+    }
+}
+
+/// The betas a request needs for what its messages hold: a `file_id` part needs the Files API
+/// (and, as LiteLLM sends it, code execution).
+pub fn betas(req: &ChatCompletionRequest) -> Vec<&'static str> {
+    let file_id = req.messages.iter().filter(|m| m.role == "user").any(|m| {
+        matches!(&m.content, Some(MessageContent::Parts(parts)) if parts.iter().any(|p| {
+            p.kind == "file" && p.extra.get("file").is_some_and(|f| f["file_id"].as_str().is_some_and(|id| !id.is_empty()))
+        }))
+    });
+    if file_id {
+        vec!["files-api-2025-04-14", "code-execution-2025-05-22"]
+    } else {
+        vec![]
+    }
 }
 
 /// An image or document block from a data URL or an http(s) URL.
