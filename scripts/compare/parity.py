@@ -159,6 +159,15 @@ EXTRA_CASES = {"anthropic": {
     "empty_assistant": ("tool", {"messages": [FOLLOW_UP[0], {**FOLLOW_UP[1], "content": ""}, FOLLOW_UP[2]],
                                  "tools": TOOLS}),
     "temperature_high": ("normal", {"messages": HI, "temperature": 1.5}),
+    "tool_names": ("tool", {"messages": FOLLOW_UP[:1], "tools": [
+        {**TOOLS[0], "function": {**TOOLS[0]["function"], "name": "weather/get.now"}}]}),
+    "tool_names_stream": ("tool", {"messages": FOLLOW_UP[:1], "stream": True, "tools": [
+        {**TOOLS[0], "function": {**TOOLS[0]["function"], "name": "weather/get.now"}}]}),
+    "computer_tool": ("normal", {"messages": HI, "tools": [{"type": "computer_20250124", "function": {
+        "name": "computer", "parameters": {"display_width_px": 1024, "display_height_px": 768}}}]}),
+    "bash_tool": ("normal", {"messages": HI, "tools": [{"type": "bash_20250124", "name": "bash"}]}),
+    "anthropic_tool": ("normal", {"messages": HI, "tools": [
+        {"name": "lookup", "input_schema": {"type": "object", "properties": {}}}]}),
     "adaptive_none": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "none"}),
     "adaptive_stream": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "medium", "stream": True}),
     "image_url_jpeg": ("normal", {"messages": [{"role": "user", "content": [

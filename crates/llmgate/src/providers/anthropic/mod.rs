@@ -1,6 +1,7 @@
 //! Anthropic's Messages API (`POST /v1/messages`): requests, answers and streams translated
 //! both ways, so OpenAI-format clients can call Claude.
 
+pub mod names;
 pub mod request;
 pub mod response;
 pub mod schema;
@@ -11,11 +12,14 @@ use async_trait::async_trait;
 use llmgate_types::{ChatCompletionRequest, ChatCompletionResponse};
 use serde_json::Value;
 
+use futures::StreamExt;
+
 use super::http::{header_pairs, json, send, translated_stream};
 use super::{Ctx, Provider};
 use crate::response::Response;
 use crate::stream::ChunkStream;
 use crate::{CallOptions, ErrorKind, LlmError};
+use names::ToolNames;
 
 const NAME: &str = "anthropic";
 const DEFAULT_BASE: &str = "https://api.anthropic.com";
@@ -125,13 +129,22 @@ impl Provider for Anthropic {
         let mut req = req;
         req.stream = None;
         let body = request::build(&req, &req.model, cx.opts)?;
-        complete(
+        let mut res = complete(
             cx,
             Self::request(cx, Self::url(cx.opts), &body, &request::betas(&req))?,
             NAME,
             self.api_base(cx.opts),
         )
-        .await
+        .await?;
+        let names = ToolNames::of(&req);
+        for choice in &mut res.body.choices {
+            for call in choice.message.tool_calls.iter_mut().flatten() {
+                if let Some(o) = names.original(&call.function.name) {
+                    call.function.name = o.to_string();
+                }
+            }
+        }
+        Ok(res)
     }
 
     async fn chat_stream(
@@ -143,7 +156,27 @@ impl Provider for Anthropic {
         req.stream = Some(true);
         let body = request::build(&req, &req.model, cx.opts)?;
         let rb = Self::request(cx, Self::url(cx.opts), &body, &request::betas(&req))?;
-        stream(cx, rb, NAME, self.api_base(cx.opts), req.include_usage()).await
+        let mut res = stream(cx, rb, NAME, self.api_base(cx.opts), req.include_usage()).await?;
+        let names = ToolNames::of(&req);
+        if !names.is_empty() {
+            // Calls come back under the names sent: the client gets its own.
+            res.body = Box::pin(res.body.map(move |chunk| {
+                chunk.map(|mut c| {
+                    for choice in &mut c.choices {
+                        for call in choice.delta.tool_calls.iter_mut().flatten() {
+                            let f = call.function.as_mut();
+                            if let Some(f) = f {
+                                if let Some(o) = f.name.as_deref().and_then(|n| names.original(n)) {
+                                    f.name = Some(o.to_string());
+                                }
+                            }
+                        }
+                    }
+                    c
+                })
+            }));
+        }
+        Ok(res)
     }
 
     async fn count_tokens(

@@ -3,6 +3,7 @@
 use llmgate_types::{ChatCompletionRequest, ChatMessage, ContentPart, MessageContent, Tool};
 use serde_json::{json, Map, Value};
 
+use super::names::ToolNames;
 use super::{schema, thinking};
 use crate::{CallOptions, LlmError};
 
@@ -66,6 +67,7 @@ pub fn build(
             o.insert("service_tier".into(), json!(t));
         }
     }
+    ToolNames::of(req).apply(&mut body);
     Ok(body)
 }
 
@@ -329,7 +331,15 @@ fn tool(t: &Tool) -> Option<Value> {
         {
             f
         }
-        _ => return serde_json::to_value(t).ok(),
+        Some(f) if t.kind.starts_with("computer_") => return Some(computer_tool(t, f)),
+        _ => {
+            let mut v = serde_json::to_value(t).ok()?;
+            // An Anthropic-shaped tool has no OpenAI `type` (ours defaults to `function`).
+            if t.kind == "function" && t.extra.contains_key("input_schema") {
+                v.as_object_mut()?.shift_remove("type");
+            }
+            return Some(v);
+        }
     };
     let mut out = Map::new();
     out.insert("name".into(), json!(f.name));
@@ -359,6 +369,29 @@ fn tool(t: &Tool) -> Option<Value> {
         }
     }
     Some(Value::Object(out))
+}
+
+/// A computer-use tool: its display from the function's parameters.
+fn computer_tool(t: &Tool, f: &llmgate_types::FunctionDef) -> Value {
+    let p = f.parameters.clone().unwrap_or(Value::Null);
+    let name = if f.name.is_empty() {
+        "computer"
+    } else {
+        &f.name
+    };
+    let mut out = json!({"type": t.kind, "name": name,
+        "display_width_px": p["display_width_px"], "display_height_px": p["display_height_px"]});
+    if !p["display_number"].is_null() {
+        out["display_number"] = p["display_number"].clone();
+    }
+    if let Some(cc) = t
+        .extra
+        .get("cache_control")
+        .or_else(|| f.extra.get("cache_control"))
+    {
+        out["cache_control"] = cc.clone();
+    }
+    out
 }
 
 fn tool_choice(tc: &Value) -> Option<Value> {
@@ -573,19 +606,29 @@ fn file_id_block(id: &str, format: Option<&str>) -> Value {
     }
 }
 
-/// The betas a request needs for what its messages hold: a `file_id` part needs the Files API
-/// (and, as LiteLLM sends it, code execution).
+/// The betas a request needs for what it holds: a `file_id` part needs the Files API (and, as
+/// LiteLLM sends it, code execution); computer use, web fetch and memory tools their own.
 pub fn betas(req: &ChatCompletionRequest) -> Vec<&'static str> {
     let file_id = req.messages.iter().filter(|m| m.role == "user").any(|m| {
         matches!(&m.content, Some(MessageContent::Parts(parts)) if parts.iter().any(|p| {
             p.kind == "file" && p.extra.get("file").is_some_and(|f| f["file_id"].as_str().is_some_and(|id| !id.is_empty()))
         }))
     });
+    let mut out = vec![];
     if file_id {
-        vec!["files-api-2025-04-14", "code-execution-2025-05-22"]
-    } else {
-        vec![]
+        out.extend(["files-api-2025-04-14", "code-execution-2025-05-22"]);
     }
+    for t in req.tools.iter().flatten() {
+        out.extend(match t.kind.as_str() {
+            "computer_20251124" => Some("computer-use-2025-11-24"),
+            "computer_20250124" => Some("computer-use-2025-01-24"),
+            "computer_20241022" => Some("computer-use-2024-10-22"),
+            k if k.starts_with("web_fetch") => Some("web-fetch-2025-09-10"),
+            k if k.starts_with("memory") => Some("context-management-2025-06-27"),
+            _ => None,
+        });
+    }
+    out
 }
 
 /// An image or document block from a data URL or an http(s) URL.
