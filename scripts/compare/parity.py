@@ -168,6 +168,9 @@ EXTRA_CASES = {"anthropic": {
     "bash_tool": ("normal", {"messages": HI, "tools": [{"type": "bash_20250124", "name": "bash"}]}),
     "anthropic_tool": ("normal", {"messages": HI, "tools": [
         {"name": "lookup", "input_schema": {"type": "object", "properties": {}}}]}),
+    **{f"stop_{r}": (f"mock-stop-{r}", {"messages": HI}) for r in ("max_tokens", "stop_sequence", "refusal", "pause_turn")},
+    "stop_refusal_stream": ("mock-stop-refusal", {"messages": HI, "stream": True}),
+    "prefix": ("normal", {"messages": [HI[1], {"role": "assistant", "content": "Sure:", "prefix": True}]}),
     "adaptive_none": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "none"}),
     "adaptive_stream": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "medium", "stream": True}),
     "image_url_jpeg": ("normal", {"messages": [{"role": "user", "content": [
@@ -175,7 +178,8 @@ EXTRA_CASES = {"anthropic": {
     **{f"error_{c}": (f"e{c}", {"messages": HI}) for c in (400, 401, 403, 404, 413, 503, 529)},
 }}
 MARKED["anthropic"].update({f"e{c}": f"mock-error-{c}" for c in (400, 401, 403, 404, 413, 503, 529)})
-MARKED["anthropic"].update({m: m for m in ("mock-tool-parallel", "mock-cache")})
+MARKED["anthropic"].update({m: m for m in ("mock-tool-parallel", "mock-cache", *(
+    f"mock-stop-{r}" for r in ("max_tokens", "stop_sequence", "refusal", "pause_turn")))})
 # Differences the README's "llmgate and LiteLLM" table lists with its reason:
 # (provider, case, start of the difference line, README row).
 DELIBERATE = [

@@ -245,6 +245,19 @@ fn validate_body(body: &Value, vertex: bool) -> Result<(), (u16, String)> {
 /// The answer's content blocks: thinking when asked, a tool call when the model name says so
 /// (or a tool is forced), else text.
 fn blocks(name: &str, req: &Value) -> (Vec<Value>, &'static str) {
+    let (out, stop) = answer_blocks(name, req);
+    // `mock-stop-<reason>`: the text answer, ended for that reason.
+    let stop = match name.strip_prefix("mock-stop-") {
+        Some("max_tokens") => "max_tokens",
+        Some("stop_sequence") => "stop_sequence",
+        Some("refusal") => "refusal",
+        Some("pause_turn") => "pause_turn",
+        _ => stop,
+    };
+    (out, stop)
+}
+
+fn answer_blocks(name: &str, req: &Value) -> (Vec<Value>, &'static str) {
     let mut out = vec![];
     if req["thinking"]["type"] == "enabled" || req["thinking"]["type"] == "adaptive" {
         out.push(json!({"type": "thinking", "thinking": "Let me think.", "signature": "sig-mock"}));

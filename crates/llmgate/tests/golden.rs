@@ -254,6 +254,18 @@ fn claude_thinking_per_generation() {
     chat_snapshot("thinking-per-generation.anthropic", out);
 }
 
+/// A refusal as LiteLLM 1.110.2 answers it (checked against its `transform_response`): the
+/// explanation as the message's `refusal`, the raw stop reason and details and the input
+/// transformations in `provider_specific_fields`, `content_filter`.
+#[test]
+fn claude_refusal_answer() {
+    let v: Value = serde_json::from_str(&fixture("anthropic_refusal_answer.json")).unwrap();
+    chat_snapshot(
+        "refusal-answer.anthropic",
+        anthropic::response::translate(&v, 0),
+    );
+}
+
 /// Citations, redacted thinking, a container and Anthropic's own thinking-token count:
 /// `provider_specific_fields` and `reasoning_tokens` as LiteLLM reports them.
 #[test]

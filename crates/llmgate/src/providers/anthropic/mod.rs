@@ -136,8 +136,25 @@ impl Provider for Anthropic {
             self.api_base(cx.opts),
         )
         .await?;
+        // An assistant turn marked `prefix: true` is the start of the answer: LiteLLM gives the
+        // whole text back.
+        let prefix = req
+            .messages
+            .last()
+            .filter(|m| m.role == "assistant" && m.extra.get("prefix") == Some(&Value::Bool(true)))
+            .and_then(|m| match &m.content {
+                Some(llmgate_types::MessageContent::Text(t)) => Some(t.clone()),
+                _ => None,
+            });
         let names = ToolNames::of(&req);
         for choice in &mut res.body.choices {
+            if let (Some(p), Some(llmgate_types::MessageContent::Text(t))) =
+                (&prefix, choice.message.content.as_mut())
+            {
+                if !t.starts_with(p.as_str()) {
+                    t.insert_str(0, p);
+                }
+            }
             for call in choice.message.tool_calls.iter_mut().flatten() {
                 if let Some(o) = names.original(&call.function.name) {
                     call.function.name = o.to_string();

@@ -10,7 +10,7 @@ use super::request::JSON_TOOL;
 
 pub fn finish_reason(stop: &str) -> &'static str {
     match stop {
-        "max_tokens" | "model_context_window_exceeded" => "length",
+        "max_tokens" | "model_context_window_exceeded" | "pause_turn" | "compaction" => "length",
         "tool_use" => "tool_calls",
         "refusal" => "content_filter",
         _ => "stop",
@@ -76,7 +76,12 @@ pub fn usage(u: &Value, thought: &Thought<'_>) -> Usage {
 /// LiteLLM's `provider_specific_fields` on the message: `citations` (per text block, each with
 /// the `supported_text` it backs) and `thinking_blocks`, null when absent, plus
 /// `context_management` and `container` when Anthropic sends them.
-fn provider_fields(v: &Value, citations: Vec<Value>, thinking: &[Value]) -> Value {
+fn provider_fields(
+    v: &Value,
+    citations: Vec<Value>,
+    thinking: &[Value],
+    compaction: &[Value],
+) -> Value {
     let mut f = Map::new();
     f.insert(
         "citations".into(),
@@ -94,12 +99,32 @@ fn provider_fields(v: &Value, citations: Vec<Value>, thinking: &[Value]) -> Valu
             Value::Array(thinking.to_vec())
         },
     );
-    for k in ["context_management", "container"] {
+    for k in ["context_management", "input_transformations", "container"] {
         if let Some(x) = v.get(k).filter(|x| !x.is_null()) {
             f.insert(k.into(), x.clone());
         }
     }
+    if !compaction.is_empty() {
+        f.insert(
+            "compaction_blocks".into(),
+            Value::Array(compaction.to_vec()),
+        );
+    }
+    f.extend(stop_fields(v));
     Value::Object(f)
+}
+
+/// The stop reason LiteLLM keeps raw (a refusal, a paused turn, or any with `stop_details`).
+fn stop_fields(v: &Value) -> Map<String, Value> {
+    let mut f = Map::new();
+    let reason = &v["stop_reason"];
+    if !v["stop_details"].is_null() {
+        f.insert("stop_reason".into(), reason.clone());
+        f.insert("stop_details".into(), v["stop_details"].clone());
+    } else if reason == "refusal" || reason == "pause_turn" {
+        f.insert("stop_reason".into(), reason.clone());
+    }
+    f
 }
 
 pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
@@ -109,6 +134,7 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
     let mut tool_calls = Vec::new();
     let mut json_answer = None;
     let mut citations = Vec::new();
+    let mut compaction = Vec::new();
     for (idx, block) in v["content"].as_array().into_iter().flatten().enumerate() {
         if let Some(list) = block["citations"].as_array() {
             let supported = block["text"].as_str().unwrap_or("");
@@ -129,6 +155,7 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
                 thinking_blocks.push(block.clone());
             }
             Some("redacted_thinking") => thinking_blocks.push(block.clone()),
+            Some("compaction") => compaction.push(block.clone()),
             Some("tool_use") if block["name"] == JSON_TOOL => {
                 json_answer = Some(python_json(&block["input"]))
             }
@@ -160,10 +187,23 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
             any_block: !thinking_blocks.is_empty(),
         },
     );
-    // An answer through the JSON tool carries no provider fields in LiteLLM.
-    let fields = json_answer
-        .is_none()
-        .then(|| provider_fields(v, citations, &thinking_blocks));
+    // An answer through the JSON tool carries only the raw stop reason and input
+    // transformations in LiteLLM's provider fields.
+    let fields = match json_answer {
+        None => Some(provider_fields(v, citations, &thinking_blocks, &compaction)),
+        Some(_) => {
+            let mut f = stop_fields(v);
+            if let Some(x) = v.get("input_transformations").filter(|x| !x.is_null()) {
+                f.insert("input_transformations".into(), x.clone());
+            }
+            (!f.is_empty()).then_some(Value::Object(f))
+        }
+    };
+    // A refusal's explanation is the message's `refusal`.
+    let refusal = (stop == "refusal")
+        .then(|| v["stop_details"]["explanation"].as_str())
+        .flatten()
+        .filter(|e| !e.is_empty());
     if let Some(j) = json_answer {
         // The forced JSON tool is how the answer was asked for: it is the content.
         text = j;
@@ -187,6 +227,9 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
         message
             .extra
             .insert("provider_specific_fields".into(), fields);
+    }
+    if let Some(r) = refusal {
+        message.extra.insert("refusal".into(), json!(r));
     }
     ChatCompletionResponse {
         id: v["id"].as_str().unwrap_or("").to_string(),
