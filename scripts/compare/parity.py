@@ -119,6 +119,12 @@ EXTRA_CASES = {"anthropic": {
     "mid_system": ("normal", {"messages": [HI[1], {"role": "assistant", "content": "Hello."},
                                            {"role": "system", "content": "Now be formal."},
                                            {"role": "user", "content": "Again"}]}),
+    **{f"mid_system_{m.split('-', 1)[1]}": (m, {"messages": [
+        HI[1], {"role": "system", "content": "After a user turn."}, {"role": "assistant", "content": "Hello."},
+        {"role": "system", "content": "After an assistant turn."}, {"role": "user", "content": "Again"},
+        {"role": "assistant", "content": None, "tool_calls": FOLLOW_UP[1]["tool_calls"]},
+        {"role": "system", "content": "Before a tool result."}, FOLLOW_UP[2],
+        {"role": "system", "content": "At the end."}], "tools": TOOLS}) for m in ("claude-opus-4-8", "claude-opus-5")},
     "two_users": ("normal", {"messages": [{"role": "user", "content": "A"}, {"role": "user", "content": "B"}]}),
     "tool_result_parts": ("tool", {"messages": FOLLOW_UP[:2] + [{"role": "tool", "tool_call_id": "call_1", "content": [
         {"type": "text", "text": "21 C"}]}], "tools": TOOLS}),

@@ -173,6 +173,15 @@ fn validate_body(body: &Value, vertex: bool) -> Result<(), (u16, String)> {
     let mut prev_tool_ids: Vec<String> = vec![];
     for (i, m) in msgs.iter().enumerate() {
         let role = m["role"].as_str().unwrap_or("");
+        // Claude 4.8 and later take a system message inside the conversation: right after a
+        // user turn, before an assistant turn or at the end.
+        if role == "system" {
+            let next = msgs.get(i + 1).map(|n| n["role"].as_str().unwrap_or(""));
+            if prev_role != "user" || next.is_some_and(|n| n != "assistant") {
+                return Err((400, format!("messages.{i}: a system message must follow a user turn and precede an assistant turn or end the conversation")));
+            }
+            continue;
+        }
         if role != "user" && role != "assistant" {
             return Err((
                 400,

@@ -195,6 +195,17 @@ fn claude_messages() {
     chat_snapshot("claude-messages.anthropic", body);
 }
 
+/// Later system messages on Claude 4.8, which takes them inside the conversation, placed as
+/// LiteLLM 1.110.2 places them (checked against its body): after the user turn they follow or
+/// the one after the assistant turn they follow, merged per turn; at the end, or where no
+/// placement is valid, a user turn behind the operator note.
+#[test]
+fn claude_mid_conversation_system() {
+    let req = request("chat/claude-mid-system.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    chat_snapshot("mid-system.anthropic", body);
+}
+
 /// `file_id` parts as LiteLLM 1.110.2 reads them (checked against its body): by `format` a
 /// Files-API document or image, a URL as a document, any other id a `container_upload` with
 /// the code execution tool added to the request's tools; `tool_choice: {"type": "required"}`

@@ -100,7 +100,8 @@ pub fn build_with(
 
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
-    let (system, messages) = messages(&req.messages)?;
+    let mid_system = thinking::Generation::of(model).mid_system;
+    let (system, messages) = messages(&req.messages, mid_system)?;
     if !system.is_empty() {
         body.insert("system".into(), Value::Array(system));
     }
@@ -477,14 +478,21 @@ fn system_as_user(m: &ChatMessage) -> Option<Vec<Value>> {
 
 /// Splits the leading system messages off and turns the rest into Anthropic turns: tool
 /// results become user turns, later system messages user turns with a note (after the tool
-/// results they precede, which must open their turn), and consecutive turns of one role are
+/// results they precede, which must open their turn) or, for models that take them
+/// (`mid_system`), system turns where Anthropic accepts one; consecutive turns of one role are
 /// merged, as the API requires.
-fn messages(msgs: &[ChatMessage]) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
+fn messages(msgs: &[ChatMessage], mid_system: bool) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
     let lead = msgs.iter().take_while(|m| is_system(m)).count();
     let mut system = Vec::new();
     for m in &msgs[..lead] {
         system.extend(content_blocks(m)?);
     }
+    let rest = &msgs[lead..];
+    let anchors = if mid_system {
+        system_anchors(rest)
+    } else {
+        vec![None; rest.len()]
+    };
     let mut turns: Vec<(String, Vec<Value>)> = Vec::new();
     let mut push = |role: &str, blocks: Vec<Value>| {
         if blocks.is_empty() {
@@ -495,14 +503,16 @@ fn messages(msgs: &[ChatMessage]) -> Result<(Vec<Value>, Vec<Value>), LlmError> 
             _ => turns.push((role.to_string(), blocks)),
         }
     };
-    let rest = &msgs[lead..];
     let mut deferred: Vec<Vec<Value>> = Vec::new();
     for (i, m) in rest.iter().enumerate() {
         let next = rest.get(i + 1);
         if is_system(m) {
+            if anchors[i].is_some() {
+                continue; // placed after its user turn, below
+            }
             let converted = system_as_user(m);
             let run_end = rest[i..].iter().position(|x| !is_system(x)).map(|k| i + k);
-            if run_end.is_some_and(|k| is_tool(&rest[k])) {
+            if !mid_system && run_end.is_some_and(|k| is_tool(&rest[k])) {
                 deferred.extend(converted);
             } else if let Some(blocks) = converted {
                 push("user", blocks);
@@ -521,12 +531,130 @@ fn messages(msgs: &[ChatMessage]) -> Result<(Vec<Value>, Vec<Value>), LlmError> 
                 push("user", blocks);
             }
         }
+        // The end of a user block: the system messages anchored to it follow it.
+        let user_type = |x: &ChatMessage| x.role == "user" || is_tool(x);
+        let block_ends = user_type(m)
+            && rest[i + 1..]
+                .iter()
+                .find(|x| !is_system(x))
+                .is_none_or(|x| !user_type(x));
+        if block_ends {
+            let anchored: Vec<Value> = rest
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| anchors[*k] == Some(i_block(rest, i)))
+                .flat_map(|(_, s)| system_text_blocks(s))
+                .collect();
+            push("system", anchored);
+        }
     }
     let turns = turns
         .into_iter()
         .map(|(role, content)| json!({"role": role, "content": content}))
         .collect();
     Ok((system, turns))
+}
+
+fn is_user_type(m: &ChatMessage) -> bool {
+    m.role == "user" || is_tool(m)
+}
+
+/// The index of the non-system block (a run of user-type or of assistant messages, system
+/// messages skipped) that message `i` belongs to.
+fn i_block(rest: &[ChatMessage], i: usize) -> usize {
+    let mut block = 0;
+    let mut prev: Option<bool> = None;
+    for m in rest[..=i].iter().filter(|m| !is_system(m)) {
+        let u = is_user_type(m);
+        if prev.is_some_and(|p| p != u) {
+            block += 1;
+        }
+        prev = Some(u);
+    }
+    block
+}
+
+/// Whether a message puts a block on the wire.
+fn renders(m: &ChatMessage) -> bool {
+    match m.role.as_str() {
+        "tool" | "function" => true,
+        "assistant" => {
+            matches!(&m.content, Some(MessageContent::Text(_)))
+                || matches!(&m.content, Some(MessageContent::Parts(p)) if !p.is_empty())
+                || m.tool_calls.as_ref().is_some_and(|c| !c.is_empty())
+                || m.extra
+                    .get("thinking_blocks")
+                    .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+        }
+        _ => match &m.content {
+            Some(MessageContent::Parts(p)) if !p.is_empty() => p
+                .iter()
+                .any(|p| matches!(p.kind.as_str(), "text" | "image_url" | "document" | "file")),
+            _ => true,
+        },
+    }
+}
+
+/// For a model that takes system messages in the conversation, the user block each later
+/// system message follows, or None where it becomes a user turn in place (LiteLLM's
+/// placement: only its neighbours decide, so a replayed conversation keeps its prefix). A
+/// system message must follow a user turn and precede an assistant turn or end the request.
+fn system_anchors(rest: &[ChatMessage]) -> Vec<Option<usize>> {
+    // Blocks of non-system messages: (is user-type, member indices).
+    let mut blocks: Vec<(bool, Vec<usize>)> = Vec::new();
+    for (i, m) in rest.iter().enumerate().filter(|(_, m)| !is_system(m)) {
+        let u = is_user_type(m);
+        match blocks.last_mut() {
+            Some((bu, members)) if *bu == u => members.push(i),
+            _ => blocks.push((u, vec![i])),
+        }
+    }
+    let rendered = |b: &(bool, Vec<usize>)| b.1.iter().any(|&i| renders(&rest[i]));
+    // may_follow[b]: what comes on the wire from block b on lets a system message sit before it.
+    let mut may_follow = vec![true; blocks.len() + 1];
+    for b in (0..blocks.len()).rev() {
+        may_follow[b] = if rendered(&blocks[b]) {
+            !blocks[b].0
+        } else {
+            may_follow[b + 1]
+        };
+    }
+    let anchorable: Vec<bool> = (0..blocks.len())
+        .map(|b| rendered(&blocks[b]) && may_follow[b + 1])
+        .collect();
+    let block_of = |i: usize| blocks.iter().position(|(_, m)| m.contains(&i));
+    let mut out = vec![None; rest.len()];
+    let mut i = 0;
+    while i < rest.len() {
+        if !is_system(&rest[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < rest.len() && is_system(&rest[i]) {
+            i += 1;
+        }
+        let neighbour = if start > 0 && is_user_type(&rest[start - 1]) {
+            Some(start - 1)
+        } else {
+            Some(i).filter(|&n| n < rest.len() && is_user_type(&rest[n]))
+        };
+        let anchor = neighbour.and_then(block_of).filter(|&b| anchorable[b]);
+        for slot in &mut out[start..i] {
+            *slot = anchor;
+        }
+    }
+    out
+}
+
+/// A system message's text blocks (cache_control as Anthropic takes it).
+fn system_text_blocks(m: &ChatMessage) -> Vec<Value> {
+    system_as_user(m)
+        .map(|mut b| {
+            b.remove(0); // the note
+            b
+        })
+        .unwrap_or_default()
 }
 
 /// Applies a message-level `cache_control` to the message's last block (LiteLLM's rule).

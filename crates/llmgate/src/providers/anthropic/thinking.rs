@@ -23,6 +23,8 @@ pub struct Generation {
     pub always_on: bool,
     /// Version 5 or later: thinks when the request says nothing.
     pub on_by_default: bool,
+    /// Version 4.8 or later: takes `system` messages inside the conversation.
+    pub mid_system: bool,
 }
 
 impl Generation {
@@ -45,10 +47,12 @@ impl Generation {
                     let m: u32 = minor.parse().unwrap_or(0);
                     g.adaptive |= (minor.len() == 1 && m >= 6) || (minor.len() == 2 && m >= 10);
                     g.legacy_budgets |= minor == "6";
+                    g.mid_system |= (minor.len() == 1 && m >= 8) || (minor.len() == 2 && m >= 10);
                 }
                 (m, _) if m.len() == 1 && m.as_bytes()[0] >= b'5' => {
                     g.adaptive = true;
                     g.on_by_default = true;
+                    g.mid_system = true;
                 }
                 _ => {}
             }
