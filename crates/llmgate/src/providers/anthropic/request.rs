@@ -488,11 +488,18 @@ fn messages(msgs: &[ChatMessage], mid_system: bool) -> Result<(Vec<Value>, Vec<V
         system.extend(content_blocks(m)?);
     }
     let rest = &msgs[lead..];
+    // For each message, the later system messages placed right after it.
+    let mut placed_after: Vec<Vec<usize>> = vec![Vec::new(); rest.len()];
     let anchors = if mid_system {
         system_anchors(rest)
     } else {
         vec![None; rest.len()]
     };
+    for (k, a) in anchors.iter().enumerate() {
+        if let Some(a) = a {
+            placed_after[*a].push(k);
+        }
+    }
     let mut turns: Vec<(String, Vec<Value>)> = Vec::new();
     let mut push = |role: &str, blocks: Vec<Value>| {
         if blocks.is_empty() {
@@ -508,11 +515,14 @@ fn messages(msgs: &[ChatMessage], mid_system: bool) -> Result<(Vec<Value>, Vec<V
         let next = rest.get(i + 1);
         if is_system(m) {
             if anchors[i].is_some() {
-                continue; // placed after its user turn, below
+                continue; // placed after its user turn
             }
             let converted = system_as_user(m);
-            let run_end = rest[i..].iter().position(|x| !is_system(x)).map(|k| i + k);
-            if !mid_system && run_end.is_some_and(|k| is_tool(&rest[k])) {
+            let before_tool = rest[i..]
+                .iter()
+                .find(|x| !is_system(x))
+                .is_some_and(is_tool);
+            if !mid_system && before_tool {
                 deferred.extend(converted);
             } else if let Some(blocks) = converted {
                 push("user", blocks);
@@ -531,22 +541,11 @@ fn messages(msgs: &[ChatMessage], mid_system: bool) -> Result<(Vec<Value>, Vec<V
                 push("user", blocks);
             }
         }
-        // The end of a user block: the system messages anchored to it follow it.
-        let user_type = |x: &ChatMessage| x.role == "user" || is_tool(x);
-        let block_ends = user_type(m)
-            && rest[i + 1..]
-                .iter()
-                .find(|x| !is_system(x))
-                .is_none_or(|x| !user_type(x));
-        if block_ends {
-            let anchored: Vec<Value> = rest
-                .iter()
-                .enumerate()
-                .filter(|(k, _)| anchors[*k] == Some(i_block(rest, i)))
-                .flat_map(|(_, s)| system_text_blocks(s))
-                .collect();
-            push("system", anchored);
-        }
+        let anchored: Vec<Value> = placed_after[i]
+            .iter()
+            .flat_map(|&k| system_text_blocks(&rest[k]))
+            .collect();
+        push("system", anchored);
     }
     let turns = turns
         .into_iter()
@@ -559,21 +558,6 @@ fn is_user_type(m: &ChatMessage) -> bool {
     m.role == "user" || is_tool(m)
 }
 
-/// The index of the non-system block (a run of user-type or of assistant messages, system
-/// messages skipped) that message `i` belongs to.
-fn i_block(rest: &[ChatMessage], i: usize) -> usize {
-    let mut block = 0;
-    let mut prev: Option<bool> = None;
-    for m in rest[..=i].iter().filter(|m| !is_system(m)) {
-        let u = is_user_type(m);
-        if prev.is_some_and(|p| p != u) {
-            block += 1;
-        }
-        prev = Some(u);
-    }
-    block
-}
-
 /// Whether a message puts a block on the wire.
 fn renders(m: &ChatMessage) -> bool {
     match m.role.as_str() {
@@ -584,7 +568,8 @@ fn renders(m: &ChatMessage) -> bool {
                 || m.tool_calls.as_ref().is_some_and(|c| !c.is_empty())
                 || m.extra
                     .get("thinking_blocks")
-                    .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
         }
         _ => match &m.content {
             Some(MessageContent::Parts(p)) if !p.is_empty() => p
@@ -595,22 +580,25 @@ fn renders(m: &ChatMessage) -> bool {
     }
 }
 
-/// For a model that takes system messages in the conversation, the user block each later
-/// system message follows, or None where it becomes a user turn in place (LiteLLM's
-/// placement: only its neighbours decide, so a replayed conversation keeps its prefix). A
-/// system message must follow a user turn and precede an assistant turn or end the request.
+/// For a model that takes system messages in the conversation: for each later system message,
+/// the message it is placed after (the last of a user block), or None where it becomes a user
+/// turn in place. LiteLLM's placement: only the neighbours decide (a replayed conversation
+/// keeps its prefix), and a system message must follow a user turn and precede an assistant
+/// turn or end the request.
 fn system_anchors(rest: &[ChatMessage]) -> Vec<Option<usize>> {
-    // Blocks of non-system messages: (is user-type, member indices).
+    // Blocks of non-system messages (system messages skipped): (is user-type, members).
     let mut blocks: Vec<(bool, Vec<usize>)> = Vec::new();
+    let mut block_of = vec![0; rest.len()];
     for (i, m) in rest.iter().enumerate().filter(|(_, m)| !is_system(m)) {
         let u = is_user_type(m);
         match blocks.last_mut() {
             Some((bu, members)) if *bu == u => members.push(i),
             _ => blocks.push((u, vec![i])),
         }
+        block_of[i] = blocks.len() - 1;
     }
     let rendered = |b: &(bool, Vec<usize>)| b.1.iter().any(|&i| renders(&rest[i]));
-    // may_follow[b]: what comes on the wire from block b on lets a system message sit before it.
+    // may_follow[b]: what reaches the wire from block b on may come after a system message.
     let mut may_follow = vec![true; blocks.len() + 1];
     for b in (0..blocks.len()).rev() {
         may_follow[b] = if rendered(&blocks[b]) {
@@ -619,10 +607,6 @@ fn system_anchors(rest: &[ChatMessage]) -> Vec<Option<usize>> {
             may_follow[b + 1]
         };
     }
-    let anchorable: Vec<bool> = (0..blocks.len())
-        .map(|b| rendered(&blocks[b]) && may_follow[b + 1])
-        .collect();
-    let block_of = |i: usize| blocks.iter().position(|(_, m)| m.contains(&i));
     let mut out = vec![None; rest.len()];
     let mut i = 0;
     while i < rest.len() {
@@ -639,7 +623,10 @@ fn system_anchors(rest: &[ChatMessage]) -> Vec<Option<usize>> {
         } else {
             Some(i).filter(|&n| n < rest.len() && is_user_type(&rest[n]))
         };
-        let anchor = neighbour.and_then(block_of).filter(|&b| anchorable[b]);
+        let anchor = neighbour
+            .map(|n| block_of[n])
+            .filter(|&b| rendered(&blocks[b]) && may_follow[b + 1])
+            .and_then(|b| blocks[b].1.last().copied());
         for slot in &mut out[start..i] {
             *slot = anchor;
         }
