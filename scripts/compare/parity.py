@@ -17,6 +17,11 @@ then compares
        concatenated content, tool arguments, finish_reason, usage and chunk count (+-2).
 Noted but not counted: upstream attempts (retries are proxy policy), and the class of an error
 that ends a stream already started (a proxy has no status to give after its 200).
+A difference the README's "llmgate and LiteLLM" table lists is reported as "deliberate" with
+its row (DELIBERATE), apart from "same". Per provider: EXTRA_CASES adds its own cases, MARKED
+picks mock behaviours by header (so every case names a model both catalogs know), DEEPER
+compares more (error bodies: type/code/param as LiteLLM's proxy builds them; in streams the
+reasoning text, thinking blocks and tool-call starts).
 
     /work/litellm-venv/bin/python scripts/compare/parity.py [--verbose] [--only PROVIDER]
         [--bin DIR]   # default: $CARGO_TARGET_DIR/debug or ~/.cache/llmgate/target/debug
@@ -175,6 +180,11 @@ EXTRA_CASES = {"anthropic": {
     "anthropic_tool": ("normal", {"messages": HI, "tools": [
         {"name": "lookup", "input_schema": {"type": "object", "properties": {}}}]}),
     **{f"stop_{r}": (f"mock-stop-{r}", {"messages": HI}) for r in ("max_tokens", "stop_sequence", "refusal", "pause_turn")},
+    "stop_max_tokens_stream": ("mock-stop-max_tokens", {"messages": HI, "stream": True}),
+    "json_open_stream": ("normal", {"messages": HI, "response_format": OPEN, "stream": True}),
+    "json_tool_thinking": ("tool", {"messages": HI, "response_format": OPEN, "reasoning_effort": "low"}),
+    "tool_result_image": ("tool", {"messages": FOLLOW_UP[:2] + [{"role": "tool", "tool_call_id": "call_1", "content": [
+        {"type": "text", "text": "map"}, {"type": "image_url", "image_url": {"url": PNG}}]}], "tools": TOOLS}),
     "stop_refusal_stream": ("mock-stop-refusal", {"messages": HI, "stream": True}),
     "prefix": ("normal", {"messages": [HI[1], {"role": "assistant", "content": "Sure:", "prefix": True}]}),
     "adaptive_none": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "none"}),
@@ -193,6 +203,8 @@ DELIBERATE = [
      "a Claude model the catalog does not know, no `max_tokens`"),
     ("anthropic", "thinking_max_tokens", "upstream .body.max_tokens: llmgate 1524 vs litellm 500",
      "thinking with an explicit `max_tokens` ≤ the thinking budget (Anthropic)"),
+    ("anthropic", "json_open_stream", "answer .chunks: llmgate",
+     "a JSON schema streamed through the JSON tool (Anthropic, free-form objects)"),
 ]
 
 
