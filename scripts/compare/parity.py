@@ -187,6 +187,10 @@ EXTRA_CASES = {"anthropic": {
         {"type": "text", "text": "map"}, {"type": "image_url", "image_url": {"url": PNG}}]}], "tools": TOOLS}),
     "stop_refusal_stream": ("mock-stop-refusal", {"messages": HI, "stream": True}),
     "prefix": ("normal", {"messages": [HI[1], {"role": "assistant", "content": "Sure:", "prefix": True}]}),
+    "sampling_removed": ("claude-opus-4-7", {"messages": HI, "temperature": 0.5}),
+    "sampling_temperature_1": ("claude-opus-4-7", {"messages": HI, "temperature": 1}),
+    "sampling_top_p": ("claude-opus-4-7", {"messages": HI, "top_p": 0.9}),
+    "top_k_removed": ("claude-opus-4-7", {"messages": HI, "extra_body": {"top_k": 5}}),
     "adaptive_none": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "none"}),
     "adaptive_stream": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "medium", "stream": True}),
     "image_url_jpeg": ("normal", {"messages": [{"role": "user", "content": [

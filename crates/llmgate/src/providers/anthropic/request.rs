@@ -127,11 +127,29 @@ pub fn build_with(
         })
         .unwrap_or(DEFAULT_MAX_TOKENS);
     body.insert("max_tokens".into(), json!(max_tokens));
-    if let Some(t) = req.temperature {
-        body.insert("temperature".into(), json!(t));
-    }
-    if let Some(p) = req.top_p {
-        body.insert("top_p".into(), json!(p));
+    // Claude 4.7 and later removed sampling parameters (only temperature 1 is taken).
+    let sampling = !thinking::Generation::of(model).no_sampling;
+    let top_k = req.extra.get("top_k").filter(|v| !v.is_null());
+    for (name, value) in [
+        ("temperature", req.temperature.map(|t| json!(t))),
+        ("top_p", req.top_p.map(|p| json!(p))),
+        ("top_k", top_k.cloned()),
+    ] {
+        let Some(value) = value else { continue };
+        if sampling || (name == "temperature" && value.as_f64() == Some(1.0)) {
+            body.insert(name.into(), value);
+        } else if !opts.drop_params {
+            let hint = if name == "temperature" {
+                "Only temperature=1 is supported. "
+            } else {
+                ""
+            };
+            return Err(LlmError::new(
+                crate::ErrorKind::UnsupportedParams,
+                format!("{model} does not support {name}={value}. {hint}To drop unsupported params, set `litellm.drop_params = True`."),
+            )
+            .with_provider("anthropic"));
+        }
     }
     if let Some(stop) = &req.stop {
         let list: Vec<Value> = match stop {
@@ -245,6 +263,7 @@ pub fn build_with(
             || v.is_null()
             || k == "thinking"
             || k == "output_config"
+            || k == "top_k"
         {
             continue;
         }

@@ -25,6 +25,8 @@ pub struct Generation {
     pub on_by_default: bool,
     /// Version 4.8 or later: takes `system` messages inside the conversation.
     pub mid_system: bool,
+    /// Version 4.7 or later, Fable and Mythos: no `top_p`, `top_k`, nor a temperature but 1.
+    pub no_sampling: bool,
 }
 
 impl Generation {
@@ -40,6 +42,7 @@ impl Generation {
             let family = &rest[..family_len];
             let version = &rest[family_len + 1..];
             g.always_on |= family == "fable" || family == "mythos";
+            g.no_sampling |= g.always_on;
             let (major, after) = digits(version);
             match (major, after.as_bytes().first()) {
                 ("4", Some(b'-' | b'.' | b'_')) => {
@@ -48,11 +51,13 @@ impl Generation {
                     g.adaptive |= (minor.len() == 1 && m >= 6) || (minor.len() == 2 && m >= 10);
                     g.legacy_budgets |= minor == "6";
                     g.mid_system |= (minor.len() == 1 && m >= 8) || (minor.len() == 2 && m >= 10);
+                    g.no_sampling |= (minor.len() == 1 && m >= 7) || (minor.len() == 2 && m >= 10);
                 }
                 (m, _) if m.len() == 1 && m.as_bytes()[0] >= b'5' => {
                     g.adaptive = true;
                     g.on_by_default = true;
                     g.mid_system = true;
+                    g.no_sampling = true;
                 }
                 _ => {}
             }
@@ -220,6 +225,9 @@ mod tests {
         let fable = g("claude-fable-5");
         assert!(fable.adaptive && fable.always_on && fable.on_by_default);
         assert!(!g("claude-opus-41").adaptive);
+        assert!(!g("claude-opus-4-6").no_sampling && g("claude-opus-4-7").no_sampling);
+        assert!(g("claude-mythos-preview").no_sampling && g("claude-sonnet-5").no_sampling);
+        assert!(!g("claude-opus-4-7").mid_system && g("claude-opus-4-8").mid_system);
     }
 
     #[test]
