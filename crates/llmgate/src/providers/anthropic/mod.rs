@@ -1,6 +1,7 @@
 //! Anthropic's Messages API (`POST /v1/messages`): requests, answers and streams translated
 //! both ways, so OpenAI-format clients can call Claude.
 
+pub mod generation;
 pub mod names;
 pub mod request;
 pub mod response;

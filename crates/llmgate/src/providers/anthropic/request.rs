@@ -3,6 +3,7 @@
 use llmgate_types::{ChatCompletionRequest, ChatMessage, ContentPart, MessageContent, Tool};
 use serde_json::{json, Map, Value};
 
+use super::generation::Generation;
 use super::names::ToolNames;
 use super::{schema, thinking};
 use crate::{CallOptions, LlmError};
@@ -100,7 +101,7 @@ pub fn build_with(
 
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
-    let mid_system = thinking::Generation::of(model).mid_system;
+    let mid_system = Generation::of(model).mid_system;
     let (system, messages) = messages(&req.messages, mid_system)?;
     if !system.is_empty() {
         body.insert("system".into(), Value::Array(system));
@@ -128,7 +129,7 @@ pub fn build_with(
         .unwrap_or(DEFAULT_MAX_TOKENS);
     body.insert("max_tokens".into(), json!(max_tokens));
     // Claude 4.7 and later removed sampling parameters (only temperature 1 is taken).
-    let sampling = !thinking::Generation::of(model).no_sampling;
+    let sampling = !Generation::of(model).no_sampling;
     let top_k = req.extra.get("top_k").filter(|v| !v.is_null());
     for (name, value) in [
         ("temperature", req.temperature.map(|t| json!(t))),
