@@ -206,6 +206,16 @@ fn claude_mid_conversation_system() {
     chat_snapshot("mid-system.anthropic", body);
 }
 
+/// Blank text, which Anthropic refuses, as LiteLLM 1.110.2 sends it (checked against its
+/// body): a placeholder where the turn would be empty, left out of an assistant turn with
+/// tool calls.
+#[test]
+fn claude_blank_text() {
+    let req = request("chat/claude-blank-text.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    chat_snapshot("blank-text.anthropic", body);
+}
+
 /// `file_id` parts as LiteLLM 1.110.2 reads them (checked against its body): by `format` a
 /// Files-API document or image, a URL as a document, any other id a `container_upload` with
 /// the code execution tool added to the request's tools; `tool_choice: {"type": "required"}`

@@ -549,6 +549,8 @@ fn messages(msgs: &[ChatMessage], mid_system: bool) -> Result<(Vec<Value>, Vec<V
             }
             continue;
         }
+        let clean = without_blank_text(m);
+        let m = clean.as_ref().unwrap_or(m);
         let (role, blocks) = match m.role.as_str() {
             "user" => ("user", content_blocks(m)?),
             "assistant" => ("assistant", assistant_blocks(m)?),
@@ -572,6 +574,52 @@ fn messages(msgs: &[ChatMessage], mid_system: bool) -> Result<(Vec<Value>, Vec<V
         .map(|(role, content)| json!({"role": role, "content": content}))
         .collect();
     Ok((system, turns))
+}
+
+/// What replaces blank text, which Anthropic refuses (LiteLLM's words).
+const BLANK_TEXT: &str = "[System: Empty message content sanitised to satisfy protocol]";
+
+/// A user or assistant message whose text is blank, as LiteLLM sends it: the blank text left
+/// out of an assistant turn that carries something else (tool calls, thinking), else replaced
+/// by a placeholder so the turn is not empty. None when nothing is blank.
+fn without_blank_text(m: &ChatMessage) -> Option<ChatMessage> {
+    if m.role != "user" && m.role != "assistant" {
+        return None;
+    }
+    let blank =
+        |p: &ContentPart| p.kind == "text" && p.text.as_deref().is_none_or(|t| t.trim().is_empty());
+    let carries_more = m.role == "assistant"
+        && (m.tool_calls.iter().flatten().any(|c| c.kind == "function")
+            || matches!(&m.content, Some(MessageContent::Parts(parts)) if parts.iter().any(|p| {
+                matches!(p.kind.as_str(), "thinking" | "redacted_thinking" | "server_tool_use")
+                    || p.kind.ends_with("_tool_result")
+            })));
+    let content = match &m.content {
+        Some(MessageContent::Text(t)) if t.trim().is_empty() => {
+            (!carries_more).then(|| MessageContent::Text(BLANK_TEXT.into()))
+        }
+        Some(MessageContent::Parts(parts)) if parts.iter().any(blank) => {
+            Some(MessageContent::Parts(if carries_more {
+                parts.iter().filter(|p| !blank(p)).cloned().collect()
+            } else {
+                parts
+                    .iter()
+                    .map(|p| {
+                        let mut p = p.clone();
+                        if blank(&p) {
+                            p.text = Some(BLANK_TEXT.into());
+                        }
+                        p
+                    })
+                    .collect()
+            }))
+        }
+        _ => return None,
+    };
+    Some(ChatMessage {
+        content,
+        ..m.clone()
+    })
 }
 
 fn is_user_type(m: &ChatMessage) -> bool {
