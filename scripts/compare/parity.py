@@ -199,6 +199,9 @@ EXTRA_CASES = {"anthropic": {
                                                                              {"type": "text", "text": "Hi"}]}]}),
     "tool_empty_result": ("tool", {"messages": FOLLOW_UP[:2] + [{"role": "tool", "tool_call_id": "call_1", "content": ""}],
                                    "tools": TOOLS}),
+    "metadata_user": ("normal", {"messages": HI, "metadata": {"user_id": "u-9", "team": "x"}}),
+    "metadata_other": ("normal", {"messages": HI, "metadata": {"team": "x"}}),
+    "effort_max_tokens_adaptive": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "high", "max_tokens": 500}),
     "adaptive_none": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "none"}),
     "adaptive_stream": ("claude-opus-4-6", {"messages": HI, "reasoning_effort": "medium", "stream": True}),
     "image_url_jpeg": ("normal", {"messages": [{"role": "user", "content": [

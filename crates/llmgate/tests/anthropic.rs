@@ -580,3 +580,34 @@ async fn tool_names_anthropic_refuses_are_renamed_and_restored() {
         .collect();
     assert_eq!(names, ["weather/get.now"]);
 }
+
+/// Anthropic's `metadata.user_id`: the request's `metadata.user_id`, else `user`; never an
+/// email or phone number (Anthropic refuses them), and nothing else of the metadata.
+#[tokio::test]
+async fn end_user_id_from_metadata_or_user() {
+    let mock = MockServer::start().await;
+    let hi = json!([{"role": "user", "content": "hi"}]);
+    for (extra, want) in [
+        (
+            json!({"user": "u-1", "metadata": {"user_id": "m-1", "team": "t"}}),
+            json!({"user_id": "m-1"}),
+        ),
+        (
+            json!({"user": "u-1", "metadata": {"team": "t"}}),
+            json!({"user_id": "u-1"}),
+        ),
+        (json!({"user": "+33 6 12 34 56 78"}), Value::Null),
+        (json!({"metadata": {"user_id": "a@b.co"}}), Value::Null),
+    ] {
+        let mut body = json!({"model": "anthropic/claude-haiku-4-5", "messages": hi});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        chat(&mock, body).await.unwrap();
+        assert_eq!(
+            mock.last_request().unwrap().body["metadata"],
+            want,
+            "{extra}"
+        );
+    }
+}

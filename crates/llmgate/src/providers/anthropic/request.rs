@@ -162,8 +162,14 @@ pub fn build_with(
             body.insert("stop_sequences".into(), Value::Array(list));
         }
     }
-    // Anthropic refuses a user id that is an email or a phone number: LiteLLM leaves it out.
-    if let Some(user) = req.user.as_deref().filter(|u| valid_user_id(u)) {
+    // The end user: the request's `metadata.user_id`, else `user`. Anthropic refuses an email
+    // or a phone number there: LiteLLM leaves it out.
+    let meta_user = req
+        .metadata
+        .as_ref()
+        .and_then(|m| m["user_id"].as_str())
+        .filter(|u| valid_user_id(u));
+    if let Some(user) = meta_user.or(req.user.as_deref().filter(|u| valid_user_id(u))) {
         body.insert("metadata".into(), json!({"user_id": user}));
     }
     if req.is_stream() {
