@@ -60,6 +60,8 @@ fn budget_effort(budget: u64) -> &'static str {
     }
 }
 
+/// `reasoning_effort`, `thinking` and `output_config` (as the request gave them) for `model`:
+/// what LiteLLM sends for that generation. `max_tokens` is what the request asked for.
 pub fn resolve(
     model: &str,
     effort: Option<&str>,
