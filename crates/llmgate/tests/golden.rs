@@ -287,6 +287,18 @@ fn claude_refusal_answer() {
     );
 }
 
+/// A web search answer as LiteLLM 1.110.2 gives it (checked against its `transform_response`):
+/// the server tool use is not a client tool call but a `server_tool_calls` entry and a
+/// `web_search_call`, its results under `web_search_results`, the search count in usage.
+#[test]
+fn claude_web_search_answer() {
+    let v: Value = serde_json::from_str(&fixture("anthropic_web_search_answer.json")).unwrap();
+    chat_snapshot(
+        "web-search-answer.anthropic",
+        anthropic::response::translate(&v, 0),
+    );
+}
+
 /// Citations, redacted thinking, a container and Anthropic's own thinking-token count:
 /// `provider_specific_fields` and `reasoning_tokens` as LiteLLM reports them.
 #[test]
