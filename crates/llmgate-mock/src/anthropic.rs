@@ -15,6 +15,8 @@ use crate::openai::{pieces, recorded, sse};
 use crate::Shared;
 
 const CONTENT: &str = "Hello from mock";
+/// Picks the behaviour instead of the model name (same names: `mock-error-429`, `mock-tool`...).
+pub const BEHAVIOUR_HEADER: &str = "x-mock-behaviour";
 const TOP_LEVEL: &[&str] = &[
     "model",
     "messages",
@@ -34,6 +36,8 @@ const TOP_LEVEL: &[&str] = &[
     "mcp_servers",
     "context_management",
     "output_format",
+    "output_config",
+    "cache_control",
 ];
 const BLOCKS: &[&str] = &[
     "text",
@@ -46,6 +50,7 @@ const BLOCKS: &[&str] = &[
     "server_tool_use",
     "web_search_tool_result",
     "search_result",
+    "container_upload",
 ];
 const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/gif", "image/webp"];
 
@@ -168,6 +173,15 @@ fn validate_body(body: &Value, vertex: bool) -> Result<(), (u16, String)> {
     let mut prev_tool_ids: Vec<String> = vec![];
     for (i, m) in msgs.iter().enumerate() {
         let role = m["role"].as_str().unwrap_or("");
+        // Claude 4.8 and later take a system message inside the conversation: right after a
+        // user turn, before an assistant turn or at the end.
+        if role == "system" {
+            let next = msgs.get(i + 1).map(|n| n["role"].as_str().unwrap_or(""));
+            if prev_role != "user" || next.is_some_and(|n| n != "assistant") {
+                return Err((400, format!("messages.{i}: a system message must follow a user turn and precede an assistant turn or end the conversation")));
+            }
+            continue;
+        }
         if role != "user" && role != "assistant" {
             return Err((
                 400,
@@ -239,9 +253,22 @@ fn validate_body(body: &Value, vertex: bool) -> Result<(), (u16, String)> {
 
 /// The answer's content blocks: thinking when asked, a tool call when the model name says so
 /// (or a tool is forced), else text.
-fn blocks(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
+fn blocks(name: &str, req: &Value) -> (Vec<Value>, &'static str) {
+    let (out, stop) = answer_blocks(name, req);
+    // `mock-stop-<reason>`: the text answer, ended for that reason.
+    let stop = match name.strip_prefix("mock-stop-") {
+        Some("max_tokens") => "max_tokens",
+        Some("stop_sequence") => "stop_sequence",
+        Some("refusal") => "refusal",
+        Some("pause_turn") => "pause_turn",
+        _ => stop,
+    };
+    (out, stop)
+}
+
+fn answer_blocks(name: &str, req: &Value) -> (Vec<Value>, &'static str) {
     let mut out = vec![];
-    if req["thinking"]["type"] == "enabled" {
+    if req["thinking"]["type"] == "enabled" || req["thinking"]["type"] == "adaptive" {
         out.push(json!({"type": "thinking", "thinking": "Let me think.", "signature": "sig-mock"}));
     }
     let last_is_tool_result = req["messages"]
@@ -251,7 +278,7 @@ fn blocks(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
         .is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"));
     let forced = req["tool_choice"]["name"].as_str();
     let tool = forced.or_else(|| {
-        (model.contains("tool") && !last_is_tool_result)
+        (name.contains("tool") && !last_is_tool_result)
             .then(|| req["tools"][0]["name"].as_str())
             .flatten()
     });
@@ -260,8 +287,12 @@ fn blocks(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
         return (out, "end_turn");
     }
     match tool {
-        Some(name) => {
-            out.push(json!({"type": "tool_use", "id": "toolu_mock_1", "name": name, "input": {"location": "Paris"}}));
+        Some(tool) => {
+            out.push(json!({"type": "tool_use", "id": "toolu_mock_1", "name": tool, "input": {"location": "Paris"}}));
+            // `mock-tool-parallel`: a second call in the same turn.
+            if name.contains("parallel") && forced.is_none() {
+                out.push(json!({"type": "tool_use", "id": "toolu_mock_2", "name": tool, "input": {"location": "Rome"}}));
+            }
             (out, "tool_use")
         }
         None => {
@@ -271,8 +302,8 @@ fn blocks(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
     }
 }
 
-fn usage(model: &str) -> Value {
-    let (write, read) = if model.contains("cache") {
+fn usage(name: &str) -> Value {
+    let (write, read) = if name.contains("cache") {
         (20, 50)
     } else {
         (0, 0)
@@ -284,8 +315,8 @@ fn event(name: &str, data: Value) -> String {
     format!("event: {name}\ndata: {data}\n\n")
 }
 
-fn stream_events(model: &str, req: &Value) -> Vec<String> {
-    let mut u = usage(model);
+fn stream_events(model: &str, name: &str, req: &Value) -> Vec<String> {
+    let mut u = usage(name);
     u["output_tokens"] = json!(1);
     let mut ev = vec![
         event(
@@ -296,8 +327,8 @@ fn stream_events(model: &str, req: &Value) -> Vec<String> {
         ),
         event("ping", json!({"type": "ping"})),
     ];
-    let (content, stop) = blocks(model, req);
-    let failing = Behaviour::of(model) == Behaviour::StreamError;
+    let (content, stop) = blocks(name, req);
+    let failing = Behaviour::of(name) == Behaviour::StreamError;
     for (i, b) in content.iter().enumerate() {
         let start = match b["type"].as_str() {
             Some("text") => json!({"type": "text", "text": ""}),
@@ -361,9 +392,15 @@ pub async fn messages(
     if let Err((status, msg)) = validate(&h, &body) {
         return error(status, &msg);
     }
-    let model = body["model"].as_str().unwrap_or("").to_string();
+    let model = body["model"].as_str().unwrap_or("");
+    // A behaviour header lets a client pick a behaviour while naming a real model (an unknown
+    // model name changes what clients send, e.g. the default max_tokens).
+    let name = h
+        .get(BEHAVIOUR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(model);
     let stream = body["stream"].as_bool().unwrap_or(false);
-    respond(shared, &model, stream, &body).await
+    respond(shared, model, name, stream, &body).await
 }
 
 /// `POST /v1/messages/count_tokens`: a count for any valid request (the model field included).
@@ -407,13 +444,18 @@ pub async fn vertex_claude(
             "streamRawPredict requires \"stream\": true (and rawPredict its absence)",
         );
     }
-    respond(shared, model, stream, &body).await
+    respond(shared, model, model, stream, &body).await
 }
 
-async fn respond(shared: Arc<Shared>, model: &str, stream: bool, body: &Value) -> Response {
-    let model = model.to_string();
-    let body = body.clone();
-    match Behaviour::of(&model) {
+/// Answers as the behaviour `name` picks (the model name, or the behaviour header).
+async fn respond(
+    shared: Arc<Shared>,
+    model: &str,
+    name: &str,
+    stream: bool,
+    body: &Value,
+) -> Response {
+    match Behaviour::of(name) {
         Behaviour::Error(code) => return error(code, &format!("mock error {code}")),
         Behaviour::ContextWindow => {
             return error(400, "prompt is too long: 200001 tokens > 200000 maximum")
@@ -423,14 +465,14 @@ async fn respond(shared: Arc<Shared>, model: &str, stream: bool, body: &Value) -
         _ => {}
     }
     if stream {
-        let mut res = sse(shared, &model, stream_events(&model, &body));
+        let mut res = sse(shared, name, stream_events(model, name, body));
         headers(&mut res);
         return res;
     }
-    let (content, stop) = blocks(&model, &body);
+    let (content, stop) = blocks(name, body);
     let answer = json!({
         "id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": content,
-        "stop_reason": stop, "stop_sequence": null, "usage": usage(&model),
+        "stop_reason": stop, "stop_sequence": null, "usage": usage(name),
     });
     let mut res = (StatusCode::OK, axum::Json(answer)).into_response();
     headers(&mut res);

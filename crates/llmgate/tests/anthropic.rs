@@ -527,3 +527,87 @@ async fn json_fallback_tool_has_no_invented_description() {
         .unwrap()
         .starts_with("When you are ready to answer"));
 }
+
+/// A tool name Anthropic refuses (`/`, `.`) is sent cleaned, without colliding with a valid
+/// name, and the call comes back under the client's name, answered or streamed (LiteLLM's
+/// renaming).
+#[tokio::test]
+async fn tool_names_anthropic_refuses_are_renamed_and_restored() {
+    let mock = MockServer::start().await;
+    let tools = json!([
+        {"type": "function", "function": {"name": "weather/get.now", "parameters": {"type": "object", "properties": {}}}},
+        {"type": "function", "function": {"name": "weather_get_now", "parameters": {"type": "object", "properties": {}}}}]);
+    let history = json!([{"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "t0", "type": "function",
+            "function": {"name": "weather/get.now", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "t0", "content": "sunny"},
+        {"role": "user", "content": "And now?"}]);
+    let answer = chat(
+        &mock,
+        json!({"model": "anthropic/claude-tool", "tools": tools, "messages": history,
+               "tool_choice": {"type": "function", "function": {"name": "weather/get.now"}}}),
+    )
+    .await
+    .unwrap();
+    let sent = mock.last_request().unwrap().body;
+    assert_eq!(sent["tools"][0]["name"], "weather_get_now_2");
+    assert_eq!(sent["tools"][1]["name"], "weather_get_now");
+    assert_eq!(sent["tool_choice"]["name"], "weather_get_now_2");
+    assert_eq!(
+        sent["messages"][1]["content"][0]["name"],
+        "weather_get_now_2"
+    );
+    let calls = answer.choices[0].message.tool_calls.clone().unwrap();
+    assert_eq!(calls[0].function.name, "weather/get.now");
+
+    let mut r = req(
+        json!({"model": "anthropic/claude-tool", "tools": tools, "stream": true,
+        "messages": [{"role": "user", "content": "Weather?"}]}),
+    );
+    r.stream = Some(true);
+    let chunks: Vec<_> = llmgate::Client::shared()
+        .chat_stream(r, &opts(&mock))
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await;
+    let names: Vec<String> = chunks
+        .into_iter()
+        .filter_map(|c| c.unwrap().choices.first()?.delta.tool_calls.clone())
+        .flatten()
+        .filter_map(|c| c.function?.name)
+        .collect();
+    assert_eq!(names, ["weather/get.now"]);
+}
+
+/// Anthropic's `metadata.user_id`: the request's `metadata.user_id`, else `user`; never an
+/// email or phone number (Anthropic refuses them), and nothing else of the metadata.
+#[tokio::test]
+async fn end_user_id_from_metadata_or_user() {
+    let mock = MockServer::start().await;
+    let hi = json!([{"role": "user", "content": "hi"}]);
+    for (extra, want) in [
+        (
+            json!({"user": "u-1", "metadata": {"user_id": "m-1", "team": "t"}}),
+            json!({"user_id": "m-1"}),
+        ),
+        (
+            json!({"user": "u-1", "metadata": {"team": "t"}}),
+            json!({"user_id": "u-1"}),
+        ),
+        (json!({"user": "+33 6 12 34 56 78"}), Value::Null),
+        (json!({"metadata": {"user_id": "a@b.co"}}), Value::Null),
+    ] {
+        let mut body = json!({"model": "anthropic/claude-haiku-4-5", "messages": hi});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        chat(&mock, body).await.unwrap();
+        assert_eq!(
+            mock.last_request().unwrap().body["metadata"],
+            want,
+            "{extra}"
+        );
+    }
+}

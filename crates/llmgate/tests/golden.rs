@@ -6,7 +6,7 @@ use llmgate::providers::gemini::media::MediaCx;
 use llmgate::providers::{anthropic, gemini, vertex};
 use llmgate::stream::sse::SseDecoder;
 use llmgate::{CallOptions, ChatCompletionChunk, ChatCompletionRequest};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -169,6 +169,134 @@ fn claude_requests_by_fixture() {
             vertex::claude_body(&req, &opts).unwrap(),
         );
     }
+}
+
+/// Schemas as LiteLLM 1.110.2 reshapes them (checked against its body for this fixture): a
+/// function tool becomes `type: custom` with only the `input_schema` keys Anthropic takes and
+/// draft-04 `definitions` inlined, tool fields (`cache_control`, `defer_loading`) kept, a hosted
+/// tool as sent; the structured-output schema with `$defs` inlined, the constraints structured
+/// outputs refuse moved into the description, `oneOf` as `anyOf`, every object closed.
+#[test]
+fn claude_schemas() {
+    let req = request("chat/claude-schemas.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    chat_snapshot("claude-schemas.anthropic", body);
+}
+
+/// Messages and request fields as LiteLLM 1.110.2 sends them (checked against its body): only
+/// the leading system run is `system`; later system messages become user turns behind an
+/// operator note, after the tool results they precede; an email as `user` is left out;
+/// `web_search_options` is the hosted web search tool; `service_tier: default` is
+/// `standard_only`.
+#[test]
+fn claude_messages() {
+    let req = request("chat/claude-messages.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    chat_snapshot("claude-messages.anthropic", body);
+}
+
+/// Later system messages on Claude 4.8, which takes them inside the conversation, placed as
+/// LiteLLM 1.110.2 places them (checked against its body): after the user turn they follow or
+/// the one after the assistant turn they follow, merged per turn; at the end, or where no
+/// placement is valid, a user turn behind the operator note.
+#[test]
+fn claude_mid_conversation_system() {
+    let req = request("chat/claude-mid-system.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    chat_snapshot("mid-system.anthropic", body);
+}
+
+/// Blank text, which Anthropic refuses, as LiteLLM 1.110.2 sends it (checked against its
+/// body): a placeholder where the turn would be empty, left out of an assistant turn with
+/// tool calls.
+#[test]
+fn claude_blank_text() {
+    let req = request("chat/claude-blank-text.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    chat_snapshot("blank-text.anthropic", body);
+}
+
+/// `file_id` parts as LiteLLM 1.110.2 reads them (checked against its body): by `format` a
+/// Files-API document or image, a URL as a document, any other id a `container_upload` with
+/// the code execution tool added to the request's tools; `tool_choice: {"type": "required"}`
+/// and an explicit `parallel_tool_calls: true`.
+#[test]
+fn claude_files() {
+    let req = request("chat/claude-files.json");
+    let body = anthropic::request::build(&req, &req.model, &CallOptions::default()).unwrap();
+    assert_eq!(
+        anthropic::request::betas(&req),
+        ["files-api-2025-04-14", "code-execution-2025-05-22"]
+    );
+    chat_snapshot("claude-files.anthropic", body);
+}
+
+/// `reasoning_effort` and `thinking` per Claude generation, as LiteLLM 1.110.2 sends them:
+/// budgets before 4.6 (adaptive asked of them becomes a medium budget under max_tokens),
+/// adaptive thinking with `output_config.effort` from 4.6 on, a budget turned into an effort
+/// on 4.7, `none` on a model that thinks by default.
+#[test]
+fn claude_thinking_per_generation() {
+    let cases = [
+        ("claude-haiku-4-5", json!({"reasoning_effort": "high"})),
+        (
+            "claude-haiku-4-5",
+            json!({"thinking": {"type": "adaptive"}}),
+        ),
+        (
+            "claude-haiku-4-5",
+            json!({"thinking": {"type": "adaptive"}, "max_tokens": 1500}),
+        ),
+        ("claude-opus-4-6", json!({"reasoning_effort": "minimal"})),
+        (
+            "claude-opus-4-6",
+            json!({"thinking": {"type": "enabled", "budget_tokens": 3000}}),
+        ),
+        (
+            "claude-opus-4-7",
+            json!({"thinking": {"type": "enabled", "budget_tokens": 3000, "display": "omitted"}}),
+        ),
+        ("claude-opus-5", json!({"reasoning_effort": "none"})),
+        ("claude-fable-5", json!({"reasoning_effort": "none"})),
+    ];
+    let out: Vec<Value> = cases
+        .into_iter()
+        .map(|(model, params)| {
+            let mut req = json!({"model": model, "messages": [{"role": "user", "content": "Hi"}]});
+            req.as_object_mut()
+                .unwrap()
+                .extend(params.as_object().unwrap().clone());
+            let req: ChatCompletionRequest = serde_json::from_value(req).unwrap();
+            let body = anthropic::request::build(&req, model, &CallOptions::default()).unwrap();
+            json!({"model": model, "asked": params, "thinking": body.get("thinking"),
+                   "output_config": body.get("output_config"), "max_tokens": body["max_tokens"]})
+        })
+        .collect();
+    chat_snapshot("thinking-per-generation.anthropic", out);
+}
+
+/// A refusal as LiteLLM 1.110.2 answers it (checked against its `transform_response`): the
+/// explanation as the message's `refusal`, the raw stop reason and details and the input
+/// transformations in `provider_specific_fields`, `content_filter`.
+#[test]
+fn claude_refusal_answer() {
+    let v: Value = serde_json::from_str(&fixture("anthropic_refusal_answer.json")).unwrap();
+    chat_snapshot(
+        "refusal-answer.anthropic",
+        anthropic::response::translate(&v, 0),
+    );
+}
+
+/// A web search answer as LiteLLM 1.110.2 gives it (checked against its `transform_response`):
+/// the server tool use is not a client tool call but a `server_tool_calls` entry and a
+/// `web_search_call`, its results under `web_search_results`, the search count in usage.
+#[test]
+fn claude_web_search_answer() {
+    let v: Value = serde_json::from_str(&fixture("anthropic_web_search_answer.json")).unwrap();
+    chat_snapshot(
+        "web-search-answer.anthropic",
+        anthropic::response::translate(&v, 0),
+    );
 }
 
 /// Citations, redacted thinking, a container and Anthropic's own thinking-token count:

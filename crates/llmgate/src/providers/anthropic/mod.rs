@@ -1,19 +1,26 @@
 //! Anthropic's Messages API (`POST /v1/messages`): requests, answers and streams translated
 //! both ways, so OpenAI-format clients can call Claude.
 
+pub mod generation;
+pub mod names;
 pub mod request;
 pub mod response;
+pub mod schema;
 pub mod stream;
+pub mod thinking;
 
 use async_trait::async_trait;
 use llmgate_types::{ChatCompletionRequest, ChatCompletionResponse};
 use serde_json::Value;
+
+use futures::StreamExt;
 
 use super::http::{header_pairs, json, send, translated_stream};
 use super::{Ctx, Provider};
 use crate::response::Response;
 use crate::stream::ChunkStream;
 use crate::{CallOptions, ErrorKind, LlmError};
+use names::ToolNames;
 
 const NAME: &str = "anthropic";
 const DEFAULT_BASE: &str = "https://api.anthropic.com";
@@ -59,6 +66,7 @@ impl Anthropic {
         cx: &Ctx<'_>,
         url: String,
         body: &Value,
+        needs: &[&str],
     ) -> Result<reqwest::RequestBuilder, LlmError> {
         let key = Self::key(cx.opts).ok_or_else(|| {
             LlmError::new(
@@ -94,7 +102,9 @@ impl Anthropic {
         if body.get("output_format").is_some() {
             betas.push(STRUCTURED_OUTPUTS_BETA.to_string());
         }
-        betas.dedup();
+        betas.extend(needs.iter().map(|b| b.to_string()));
+        let mut seen = std::collections::HashSet::new();
+        betas.retain(|b| seen.insert(b.clone()));
         if !betas.is_empty() {
             rb = rb.header("anthropic-beta", betas.join(","));
         }
@@ -120,13 +130,39 @@ impl Provider for Anthropic {
         let mut req = req;
         req.stream = None;
         let body = request::build(&req, &req.model, cx.opts)?;
-        complete(
+        let mut res = complete(
             cx,
-            Self::request(cx, Self::url(cx.opts), &body)?,
+            Self::request(cx, Self::url(cx.opts), &body, &request::betas(&req))?,
             NAME,
             self.api_base(cx.opts),
         )
-        .await
+        .await?;
+        // An assistant turn marked `prefix: true` is the start of the answer: LiteLLM gives the
+        // whole text back.
+        let prefix = req
+            .messages
+            .last()
+            .filter(|m| m.role == "assistant" && m.extra.get("prefix") == Some(&Value::Bool(true)))
+            .and_then(|m| match &m.content {
+                Some(llmgate_types::MessageContent::Text(t)) => Some(t.clone()),
+                _ => None,
+            });
+        let names = ToolNames::of(&req);
+        for choice in &mut res.body.choices {
+            if let (Some(p), Some(llmgate_types::MessageContent::Text(t))) =
+                (&prefix, choice.message.content.as_mut())
+            {
+                if !t.starts_with(p.as_str()) {
+                    t.insert_str(0, p);
+                }
+            }
+            for call in choice.message.tool_calls.iter_mut().flatten() {
+                if let Some(o) = names.original(&call.function.name) {
+                    call.function.name = o.to_string();
+                }
+            }
+        }
+        Ok(res)
     }
 
     async fn chat_stream(
@@ -137,8 +173,28 @@ impl Provider for Anthropic {
         let mut req = req;
         req.stream = Some(true);
         let body = request::build(&req, &req.model, cx.opts)?;
-        let rb = Self::request(cx, Self::url(cx.opts), &body)?;
-        stream(cx, rb, NAME, self.api_base(cx.opts), req.include_usage()).await
+        let rb = Self::request(cx, Self::url(cx.opts), &body, &request::betas(&req))?;
+        let mut res = stream(cx, rb, NAME, self.api_base(cx.opts), req.include_usage()).await?;
+        let names = ToolNames::of(&req);
+        if !names.is_empty() {
+            // Calls come back under the names sent: the client gets its own.
+            res.body = Box::pin(res.body.map(move |chunk| {
+                chunk.map(|mut c| {
+                    for choice in &mut c.choices {
+                        for call in choice.delta.tool_calls.iter_mut().flatten() {
+                            let f = call.function.as_mut();
+                            if let Some(f) = f {
+                                if let Some(o) = f.name.as_deref().and_then(|n| names.original(n)) {
+                                    f.name = Some(o.to_string());
+                                }
+                            }
+                        }
+                    }
+                    c
+                })
+            }));
+        }
+        Ok(res)
     }
 
     async fn count_tokens(
@@ -147,7 +203,12 @@ impl Provider for Anthropic {
         req: ChatCompletionRequest,
     ) -> Result<u64, LlmError> {
         let body = count_tokens_body(&req, &req.model, cx.opts)?;
-        let rb = Self::request(cx, format!("{}/count_tokens", Self::url(cx.opts)), &body)?;
+        let rb = Self::request(
+            cx,
+            format!("{}/count_tokens", Self::url(cx.opts)),
+            &body,
+            &request::betas(&req),
+        )?;
         let res = send(rb, NAME, cx.opts.timeout, true).await?;
         let v: Value = json(res, NAME).await?;
         Ok(v["input_tokens"].as_u64().unwrap_or(0))

@@ -10,7 +10,7 @@ use super::request::JSON_TOOL;
 
 pub fn finish_reason(stop: &str) -> &'static str {
     match stop {
-        "max_tokens" | "model_context_window_exceeded" => "length",
+        "max_tokens" | "model_context_window_exceeded" | "pause_turn" | "compaction" => "length",
         "tool_use" => "tool_calls",
         "refusal" => "content_filter",
         _ => "stop",
@@ -64,6 +64,10 @@ pub fn usage(u: &Value, thought: &Thought<'_>) -> Usage {
             .map(|r| Map::from_iter([("text_tokens".to_string(), json!(output - r))]))
             .unwrap_or_default(),
     });
+    // Server tools run (web searches, ...), as Anthropic counts them.
+    if let Some(st) = u.get("server_tool_use").filter(|x| x.is_object()) {
+        usage.extra.insert("server_tool_use".into(), st.clone());
+    }
     usage
         .extra
         .insert("cache_creation_input_tokens".into(), json!(write));
@@ -73,46 +77,122 @@ pub fn usage(u: &Value, thought: &Thought<'_>) -> Usage {
     usage
 }
 
-/// LiteLLM's `provider_specific_fields` on the message: `citations` (per text block, each with
-/// the `supported_text` it backs) and `thinking_blocks`, null when absent, plus
-/// `context_management` and `container` when Anthropic sends them.
-fn provider_fields(v: &Value, citations: Vec<Value>, thinking: &[Value]) -> Value {
+/// What an answer carries besides text and tool calls, for `provider_specific_fields`.
+#[derive(Default)]
+struct Blocks {
+    /// Per text block with citations: each citation with the `supported_text` it backs.
+    citations: Vec<Value>,
+    thinking: Vec<Value>,
+    compaction: Vec<Value>,
+    /// `web_search_tool_result` and `web_fetch_tool_result` blocks.
+    web_results: Vec<Value>,
+    /// Other `*_tool_result` blocks (code execution, ...).
+    tool_results: Vec<Value>,
+    /// `server_tool_use` blocks as tool calls (the client does not run them).
+    server_calls: Vec<Value>,
+    /// The hosted web tools used: (id, name, input).
+    web_uses: Vec<(String, String, Value)>,
+}
+
+/// A hosted web tool use as LiteLLM's `web_search_call` (the OpenAI Responses item).
+fn web_call(id: &str, name: &str, input: &Value, results: &[Value]) -> Value {
+    let result = results
+        .iter()
+        .find(|r| r["tool_use_id"] == id && r["type"] == format!("{name}_tool_result").as_str());
+    let content = result.map(|r| &r["content"]);
+    let status = match content {
+        None => "in_progress",
+        Some(c) if c["type"] == format!("{name}_tool_result_error").as_str() => "failed",
+        Some(_) => "completed",
+    };
+    let action = if name == "web_fetch" {
+        json!({"type": "open_page", "url": input["url"]})
+    } else {
+        let query = input["query"].as_str().unwrap_or("");
+        let sources: Vec<Value> = content
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|i| i["type"] == "web_search_result" && i["url"].is_string())
+            .map(|i| json!({"type": "url", "url": i["url"]}))
+            .collect();
+        let queries: Vec<&str> = Some(query).filter(|q| !q.is_empty()).into_iter().collect();
+        json!({"type": "search", "queries": queries, "query": query, "sources": sources})
+    };
+    json!({"id": format!("ws_{id}"), "action": action, "status": status, "type": "web_search_call"})
+}
+
+/// LiteLLM's `provider_specific_fields` on the message: `citations` and `thinking_blocks`
+/// (null when absent), then what Anthropic sent of context management, input
+/// transformations, web search results and calls, tool results, the container, compaction
+/// blocks, server tool calls and the raw stop reason.
+fn provider_fields(v: &Value, b: Blocks) -> Value {
+    let list = |l: Vec<Value>| {
+        if l.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(l)
+        }
+    };
     let mut f = Map::new();
-    f.insert(
-        "citations".into(),
-        if citations.is_empty() {
-            Value::Null
-        } else {
-            Value::Array(citations)
-        },
-    );
-    f.insert(
-        "thinking_blocks".into(),
-        if thinking.is_empty() {
-            Value::Null
-        } else {
-            Value::Array(thinking.to_vec())
-        },
-    );
-    for k in ["context_management", "container"] {
+    f.insert("citations".into(), list(b.citations));
+    f.insert("thinking_blocks".into(), list(b.thinking));
+    for k in ["context_management", "input_transformations"] {
         if let Some(x) = v.get(k).filter(|x| !x.is_null()) {
             f.insert(k.into(), x.clone());
         }
     }
+    let calls: Vec<Value> = b
+        .web_uses
+        .iter()
+        .map(|(id, name, input)| web_call(id, name, input, &b.web_results))
+        .collect();
+    let searched = !b.web_results.is_empty() || !calls.is_empty();
+    if !b.web_results.is_empty() {
+        f.insert("web_search_results".into(), Value::Array(b.web_results));
+    }
+    if searched {
+        f.insert("web_search_calls".into(), Value::Array(calls));
+    }
+    if !b.tool_results.is_empty() {
+        f.insert("tool_results".into(), Value::Array(b.tool_results));
+    }
+    if let Some(x) = v.get("container").filter(|x| !x.is_null()) {
+        f.insert("container".into(), x.clone());
+    }
+    if !b.compaction.is_empty() {
+        f.insert("compaction_blocks".into(), Value::Array(b.compaction));
+    }
+    if !b.server_calls.is_empty() {
+        f.insert("server_tool_calls".into(), Value::Array(b.server_calls));
+    }
+    f.extend(stop_fields(v));
     Value::Object(f)
+}
+
+/// The stop reason LiteLLM keeps raw (a refusal, a paused turn, or any with `stop_details`).
+fn stop_fields(v: &Value) -> Map<String, Value> {
+    let mut f = Map::new();
+    let reason = &v["stop_reason"];
+    if !v["stop_details"].is_null() {
+        f.insert("stop_reason".into(), reason.clone());
+        f.insert("stop_details".into(), v["stop_details"].clone());
+    } else if reason == "refusal" || reason == "pause_turn" {
+        f.insert("stop_reason".into(), reason.clone());
+    }
+    f
 }
 
 pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
     let mut text = String::new();
     let mut reasoning = String::new();
-    let mut thinking_blocks = Vec::new();
     let mut tool_calls = Vec::new();
     let mut json_answer = None;
-    let mut citations = Vec::new();
-    for block in v["content"].as_array().into_iter().flatten() {
+    let mut b = Blocks::default();
+    for (idx, block) in v["content"].as_array().into_iter().flatten().enumerate() {
         if let Some(list) = block["citations"].as_array() {
             let supported = block["text"].as_str().unwrap_or("");
-            citations.push(Value::Array(
+            b.citations.push(Value::Array(
                 list.iter()
                     .map(|c| {
                         let mut c = c.clone();
@@ -126,9 +206,26 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
             Some("text") => text.push_str(block["text"].as_str().unwrap_or("")),
             Some("thinking") => {
                 reasoning.push_str(block["thinking"].as_str().unwrap_or(""));
-                thinking_blocks.push(block.clone());
+                b.thinking.push(block.clone());
             }
-            Some("redacted_thinking") => thinking_blocks.push(block.clone()),
+            Some("redacted_thinking") => b.thinking.push(block.clone()),
+            Some("compaction") => b.compaction.push(block.clone()),
+            Some("server_tool_use") => {
+                let (id, name) = (
+                    block["id"].as_str().unwrap_or(""),
+                    block["name"].as_str().unwrap_or(""),
+                );
+                b.server_calls.push(json!({"id": id, "type": "function",
+                    "function": {"name": name, "arguments": python_json(&block["input"])}, "index": idx}));
+                if name == "web_search" || name == "web_fetch" {
+                    b.web_uses
+                        .push((id.to_string(), name.to_string(), block["input"].clone()));
+                }
+            }
+            Some("web_search_tool_result" | "web_fetch_tool_result") => {
+                b.web_results.push(block.clone())
+            }
+            Some(t) if t.ends_with("_tool_result") => b.tool_results.push(block.clone()),
             Some("tool_use") if block["name"] == JSON_TOOL => {
                 json_answer = Some(python_json(&block["input"]))
             }
@@ -139,7 +236,14 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
                     name: block["name"].as_str().unwrap_or("").to_string(),
                     arguments: python_json(&block["input"]),
                 },
-                extra: Map::new(),
+                // LiteLLM numbers a call by its content block (thinking and text count too).
+                extra: Map::from_iter(
+                    [("index".to_string(), json!(idx))].into_iter().chain(
+                        block
+                            .get("caller")
+                            .map(|c| ("caller".to_string(), c.clone())),
+                    ),
+                ),
             }),
             _ => {}
         }
@@ -150,13 +254,27 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
         &v["usage"],
         &Thought {
             text: &reasoning,
-            any_block: !thinking_blocks.is_empty(),
+            any_block: !b.thinking.is_empty(),
         },
     );
-    // An answer through the JSON tool carries no provider fields in LiteLLM.
-    let fields = json_answer
-        .is_none()
-        .then(|| provider_fields(v, citations, &thinking_blocks));
+    let thinking_blocks = b.thinking.clone();
+    // An answer through the JSON tool carries only the raw stop reason and input
+    // transformations in LiteLLM's provider fields.
+    let fields = match json_answer {
+        None => Some(provider_fields(v, b)),
+        Some(_) => {
+            let mut f = stop_fields(v);
+            if let Some(x) = v.get("input_transformations").filter(|x| !x.is_null()) {
+                f.insert("input_transformations".into(), x.clone());
+            }
+            (!f.is_empty()).then_some(Value::Object(f))
+        }
+    };
+    // A refusal's explanation is the message's `refusal`.
+    let refusal = (stop == "refusal")
+        .then(|| v["stop_details"]["explanation"].as_str())
+        .flatten()
+        .filter(|e| !e.is_empty());
     if let Some(j) = json_answer {
         // The forced JSON tool is how the answer was asked for: it is the content.
         text = j;
@@ -180,6 +298,9 @@ pub fn translate(v: &Value, created: u64) -> ChatCompletionResponse {
         message
             .extra
             .insert("provider_specific_fields".into(), fields);
+    }
+    if let Some(r) = refusal {
+        message.extra.insert("refusal".into(), json!(r));
     }
     ChatCompletionResponse {
         id: v["id"].as_str().unwrap_or("").to_string(),

@@ -21,6 +21,8 @@ pub struct StreamState {
     /// The thinking text so far, for `reasoning_tokens` (LiteLLM counts it).
     reasoning: String,
     thinking_block: bool,
+    /// How many thinking blocks have started (LiteLLM numbers streamed thinking blocks so).
+    thinking_blocks: u64,
 }
 
 impl StreamState {
@@ -36,6 +38,7 @@ impl StreamState {
             finish: None,
             reasoning: String::new(),
             thinking_block: false,
+            thinking_blocks: 0,
         }
     }
 
@@ -78,6 +81,19 @@ impl StreamState {
                 let block = &data["content_block"];
                 if block["type"] == "thinking" || block["type"] == "redacted_thinking" {
                     self.thinking_block = true;
+                    self.thinking_blocks += 1;
+                }
+                if block["type"] == "redacted_thinking" {
+                    let index = self.thinking_blocks - 1;
+                    out.push(self.chunk(
+                        Delta {
+                            extra: thinking_block(
+                                json!({"type": "redacted_thinking", "data": block["data"], "index": index}),
+                            ),
+                            ..Default::default()
+                        },
+                        None,
+                    ));
                 }
                 if block["type"] == "tool_use" {
                     let is_json = block["name"] == JSON_TOOL;
@@ -106,6 +122,7 @@ impl StreamState {
             "content_block_delta" => {
                 let idx = data["index"].as_u64().unwrap_or(0);
                 let d = &data["delta"];
+                let thinking_index = self.thinking_blocks.saturating_sub(1);
                 let delta = match d["type"].as_str() {
                     Some("text_delta") => Some(Delta {
                         content: d["text"].as_str().map(str::to_string),
@@ -117,14 +134,14 @@ impl StreamState {
                         Delta {
                             reasoning_content: d["thinking"].as_str().map(str::to_string),
                             extra: thinking_block(
-                                json!({"type": "thinking", "thinking": d["thinking"]}),
+                                json!({"type": "thinking", "thinking": d["thinking"], "index": thinking_index}),
                             ),
                             ..Default::default()
                         }
                     }),
                     Some("signature_delta") => Some(Delta {
                         extra: thinking_block(
-                            json!({"type": "thinking", "thinking": "", "signature": d["signature"]}),
+                            json!({"type": "thinking", "thinking": "", "signature": d["signature"], "index": thinking_index}),
                         ),
                         ..Default::default()
                     }),
