@@ -167,3 +167,33 @@ def test_org_members_and_spend_views(gw):
     _, routes = call(gw, "GET", "/routes")
     paths = {r["path"]: r["methods"] for r in routes["routes"]}
     assert paths["/chat/completions"] == ["POST"] and "DELETE" in paths["/organization/member_delete"]
+
+
+def raw(gw, body, key=MASTER):
+    req = urllib.request.Request(
+        f"{gw.base}/chat/completions", method="POST", data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, dict(r.headers), json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), json.loads(e.read())
+
+
+def test_comma_separated_models_answer_one_completion_each(gw):
+    s, _, out = raw(gw, {"model": "gpt-4o, demo", "messages": HI})
+    assert s == 200 and isinstance(out, list) and len(out) == 2, out
+    assert [o["model"] for o in out] == ["gpt-4o", "demo"]
+    assert out[1]["choices"][0]["message"]["content"] == "Hello from the demo"
+    s, _, out = raw(gw, {"model": "gpt-4o,nope", "messages": HI})
+    assert s == 200 and out[0]["object"] == "chat.completion" and out[1]["error"]["code"] == "400", out
+
+
+def test_mock_failures_are_simulated_and_never_forwarded(gw, mock):
+    s, h, e = raw(gw, {"model": "gpt-4o", "messages": HI, "mock_testing_rate_limit_error": True})
+    assert s == 429, e
+    assert "This is a mock exception for model=gpt-4o, to trigger a rate limit error." in e["error"]["message"]
+    assert h["x-litellm-attempted-retries"] == h["x-litellm-max-retries"]
+    s, h, e = raw(gw, {"model": "gpt-4o", "messages": HI, "mock_timeout": True, "timeout": 0.2, "num_retries": 0})
+    assert s == 408 and "This is a mock timeout error" in e["error"]["message"], e
+    assert h["x-litellm-timeout"] == "0.2"

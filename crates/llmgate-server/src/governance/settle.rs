@@ -27,6 +27,9 @@ pub struct CallMeta {
     pub deployment: Arc<Deployment>,
     pub model_group: String,
     pub attempted_retries: u32,
+    /// The retries the call was allowed, and its timeout in seconds, for LiteLLM's headers.
+    pub max_retries: u32,
+    pub timeout: Option<f64>,
     pub upstream_headers: Vec<(String, String)>,
     /// Time spent waiting on the upstream (all attempts).
     pub upstream: Duration,
@@ -210,6 +213,8 @@ impl Settlement {
                 deployment: self.deployment.clone()?,
                 model_group: self.group.clone(),
                 attempted_retries: 0,
+                max_retries: 0,
+                timeout: None,
                 upstream_headers: Vec::new(),
                 upstream: Duration::ZERO,
             })

@@ -10,7 +10,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures::Stream;
 use llmgate::{
@@ -63,6 +63,8 @@ pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
     /// Restamps the public model name; returns the usage to price.
     fn finish<'a>(answer: &'a mut Self::Answer, group: &str) -> Option<&'a Usage>;
     fn finish_chunk(chunk: &mut Self::Chunk, group: &str, deployment: &Deployment);
+    /// Whether `"model": "a,b"` fans out to one call per model (chat, as LiteLLM).
+    const BATCH_MODELS: bool = false;
     /// The answer's `id` (`chatcmpl-...`): LiteLLM's spend-log `request_id`.
     fn answer_id(_answer: &Self::Answer) -> Option<&str> {
         None
@@ -166,7 +168,73 @@ pub async fn serve<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle::<E>(state, auth, None, forwarded(&headers), body).await
+    let forward = forwarded(&headers);
+    if E::BATCH_MODELS {
+        if let Some(models) = batch_models(&body) {
+            return batch(state, auth, forward, body, models).await;
+        }
+    }
+    handle::<E>(state, auth, None, forward, body).await
+}
+
+/// Most models one comma-separated request may fan out to.
+const MAX_BATCH_MODELS: usize = 16;
+
+/// `"model": "a,b"` on a chat request that does not stream: LiteLLM's batch completion.
+fn batch_models(body: &Bytes) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        model: Option<String>,
+        #[serde(default)]
+        stream: Option<Value>,
+    }
+    let peek: Peek = serde_json::from_slice(body).ok()?;
+    let model = peek.model.filter(|m| m.contains(','))?;
+    if peek.stream.is_some_and(|s| s == Value::Bool(true)) {
+        return None;
+    }
+    let models: Vec<String> = model
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    Some(models)
+}
+
+/// One full call per model (each admitted, limited and charged on its own), concurrently;
+/// answered as LiteLLM's `abatch_completion` is: a JSON list of the answers, a failed model's
+/// error body in its place.
+async fn batch(
+    state: AppState,
+    auth: AuthContext,
+    forward: Vec<(String, String)>,
+    body: Bytes,
+    models: Vec<String>,
+) -> Response {
+    if models.len() > MAX_BATCH_MODELS {
+        return GatewayError::BadRequest(format!(
+            "at most {MAX_BATCH_MODELS} comma-separated models per request, got {}",
+            models.len()
+        ))
+        .into_response();
+    }
+    let Ok(Value::Object(template)) = serde_json::from_slice::<Value>(&body) else {
+        return handle::<ChatCompletionRequest>(state, auth, None, forward, body).await;
+    };
+    let calls = models.into_iter().map(|m| {
+        let mut one = template.clone();
+        one.insert("model".into(), Value::String(m));
+        let body = Bytes::from(serde_json::to_vec(&one).unwrap_or_default());
+        handle::<ChatCompletionRequest>(state.clone(), auth.clone(), None, forward.clone(), body)
+    });
+    let mut out = Vec::new();
+    for res in futures::future::join_all(calls).await {
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        out.push(serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null));
+    }
+    axum::Json(Value::Array(out)).into_response()
 }
 
 /// Azure-style and engine paths name the model in the URL.
@@ -204,6 +272,7 @@ async fn handle<E: Endpoint>(
         ask,
         client,
         client_wants_usage,
+        mock,
     } = match parse::<E>(&state, &auth, &body, path_model) {
         Ok(r) => r,
         Err(e) => return error_response(e, None),
@@ -237,7 +306,7 @@ async fn handle<E: Endpoint>(
         )
     };
     if req.is_stream() {
-        let res = call_with_retries(&state, E::ROUTE, &mut settle, |dep, model| {
+        let res = call_with_retries(&state, E::ROUTE, &mut settle, mock, |dep, model| {
             let (r, client, opts) = call(dep, model);
             r.call_stream(client, opts)
         })
@@ -259,7 +328,7 @@ async fn handle<E: Endpoint>(
         headers.push(("x-litellm-key-spend".into(), py_float(spend_before)));
         return with_headers(sse_response(stream, &meta, tap), &headers);
     }
-    let res = call_with_retries(&state, E::ROUTE, &mut settle, |dep, model| {
+    let res = call_with_retries(&state, E::ROUTE, &mut settle, mock, |dep, model| {
         let (r, client, opts) = call(dep, model);
         r.call(client, opts)
     })
@@ -293,6 +362,8 @@ struct Parsed<E> {
     /// The client asked for the closing usage chunk itself (else it is asked for only to
     /// price the stream, and not sent on).
     client_wants_usage: bool,
+    /// A failure the client asked to be simulated, and the request's `timeout`.
+    mock: (Option<proxy::MockFailure>, Option<f64>),
 }
 
 fn parse<E: Endpoint>(
@@ -329,6 +400,7 @@ fn parse<E: Endpoint>(
     for t in &ask.tags {
         super::guard::stored("tags", t)?;
     }
+    let mock = proxy::mock_failure(req.extra());
     proxy::strip_proxy_fields(req.extra_mut());
     // With spend tracking, a stream is priced from the upstream's usage chunk.
     let client_wants_usage = if state.gov.spend.is_some() && req.is_stream() {
@@ -341,6 +413,7 @@ fn parse<E: Endpoint>(
         ask,
         client,
         client_wants_usage,
+        mock,
     })
 }
 
@@ -406,6 +479,7 @@ fn with_headers(mut res: Response, headers: &[(String, String)]) -> Response {
 
 impl Endpoint for ChatCompletionRequest {
     const ROUTE: &'static str = "/chat/completions";
+    const BATCH_MODELS: bool = true;
     const CALL_TYPE: &'static str = "acompletion";
     type Answer = ChatCompletionResponse;
     type Chunk = ChatCompletionChunk;

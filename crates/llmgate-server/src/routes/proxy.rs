@@ -25,6 +25,7 @@ use crate::state::AppState;
 const PROXY_ONLY_FIELDS: &[&str] = &[
     "mock_response",
     "mock_testing_fallbacks",
+    "mock_testing_rate_limit_error",
     "mock_timeout",
     "litellm_metadata",
     "caching",
@@ -177,6 +178,69 @@ pub fn strip_proxy_fields(extra: &mut Map<String, Value>) {
     }
 }
 
+/// A failure the client asked to be simulated (LiteLLM's testing flags): each attempt fails
+/// this way instead of calling the upstream, and the usual retries apply.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MockFailure {
+    /// `mock_testing_rate_limit_error: true`: a 429 `RateLimitError`.
+    RateLimit,
+    /// `mock_timeout: true`: a 408 `Timeout` after the call's timeout has passed.
+    Timeout,
+}
+
+fn flag(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// The simulated failure a request asks for (read before its proxy fields are stripped), and
+/// the request's own `timeout` in seconds.
+pub fn mock_failure(extra: &Map<String, Value>) -> (Option<MockFailure>, Option<f64>) {
+    let timeout = match extra.get("timeout") {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    let mock = if flag(extra.get("mock_testing_rate_limit_error")) {
+        Some(MockFailure::RateLimit)
+    } else if flag(extra.get("mock_timeout")) {
+        Some(MockFailure::Timeout)
+    } else {
+        None
+    };
+    (mock, timeout.filter(|t| t.is_finite() && *t >= 0.0))
+}
+
+/// The simulated failure of one attempt on `dep` (the deployment's own `mock_timeout` too).
+async fn mock_attempt(
+    mock: Option<MockFailure>,
+    timeout: Option<f64>,
+    dep: &Deployment,
+    model_group: &str,
+) -> Option<LlmError> {
+    let deployment_timeout = flag(dep.entry.litellm_params.extra.get("mock_timeout"));
+    match mock.or(deployment_timeout.then_some(MockFailure::Timeout))? {
+        MockFailure::RateLimit => Some(LlmError::new(
+            llmgate::ErrorKind::RateLimit,
+            format!(
+                "This is a mock exception for model={model_group}, to trigger a rate limit error."
+            ),
+        )),
+        MockFailure::Timeout => {
+            // As LiteLLM: only with a timeout to wait for (the request's, else the deployment's).
+            let secs = timeout.or(dep.entry.litellm_params.timeout)?;
+            tokio::time::sleep(Duration::from_secs_f64(secs.min(86_400.0))).await;
+            Some(
+                LlmError::new(llmgate::ErrorKind::Timeout, "This is a mock timeout error")
+                    .with_provider("openai"),
+            )
+        }
+    }
+}
+
 /// Calls `f` on a deployment of the settlement's model group, moving to another deployment
 /// and retrying on retryable errors up to the configured count. The settlement learns each
 /// deployment tried, so a call abandoned while waiting is charged to the right one.
@@ -184,6 +248,7 @@ pub async fn call_with_retries<T, F, Fut>(
     state: &AppState,
     route: &'static str,
     settle: &mut Settlement,
+    (mock, timeout): (Option<MockFailure>, Option<f64>),
     f: F,
 ) -> Result<(T, CallMeta), (GatewayError, Option<CallMeta>)>
 where
@@ -207,7 +272,10 @@ where
         settle.attempt(&dep);
         let max_retries = dep.max_retries.unwrap_or(state.num_retries);
         let t0 = Instant::now();
-        let res = f(dep.clone(), model).await;
+        let res = match mock_attempt(mock, timeout, &dep, &model_name).await {
+            Some(e) => Err(e),
+            None => f(dep.clone(), model).await,
+        };
         upstream += t0.elapsed();
         let meta = |headers| CallMeta {
             start: settle.start(),
@@ -215,6 +283,8 @@ where
             deployment: dep.clone(),
             model_group: model_name.clone(),
             attempted_retries: attempt,
+            max_retries,
+            timeout: timeout.or(dep.entry.litellm_params.timeout),
             upstream_headers: headers,
             upstream,
         };
@@ -279,6 +349,14 @@ pub fn litellm_headers(meta: &CallMeta, cost: Option<f64>) -> HeaderMap {
         &meta.attempted_retries.to_string(),
     );
     set(&mut h, "x-litellm-attempted-fallbacks", "0");
+    set(
+        &mut h,
+        "x-litellm-max-retries",
+        &meta.max_retries.to_string(),
+    );
+    if let Some(t) = meta.timeout {
+        set(&mut h, "x-litellm-timeout", &py_float(t));
+    }
     for (k, v) in &meta.upstream_headers {
         if is_hop_header(k) {
             continue;
