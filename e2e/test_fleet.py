@@ -82,7 +82,9 @@ def new_key(gw, **body):
 def ready(gw):
     import json
     import urllib.request
-    with urllib.request.urlopen(f"{gw.base}/health/readiness") as r:
+    req = urllib.request.Request(f"{gw.base}/health/readiness/details",
+                                 headers={"Authorization": f"Bearer {MASTER}"})
+    with urllib.request.urlopen(req) as r:
         return json.loads(r.read())
 
 

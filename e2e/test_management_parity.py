@@ -133,7 +133,9 @@ def test_missing_routes_exist(gw):
         s, b = call(gw, method, path, body)
         assert s == 200, (path, s, b)
     s, r = call(gw, "GET", "/health/readiness")
-    assert "litellm_version" in r, r
+    assert r == {"status": "healthy", "db": "connected"}, r
+    s, r = call(gw, "GET", "/health/readiness/details")
+    assert s == 200 and "litellm_version" in r, r
 
 
 def test_org_members_and_spend_views(gw):
@@ -197,3 +199,18 @@ def test_mock_failures_are_simulated_and_never_forwarded(gw, mock):
     s, h, e = raw(gw, {"model": "gpt-4o", "messages": HI, "mock_timeout": True, "timeout": 0.2, "num_retries": 0})
     assert s == 408 and "This is a mock timeout error" in e["error"]["message"], e
     assert h["x-litellm-timeout"] == "0.2"
+
+
+def test_internal_user_makes_its_own_keys(gw):
+    _, u = call(gw, "POST", "/user/new", {"user_id": "ss-u1", "user_role": "internal_user"})
+    call(gw, "POST", "/user/new", {"user_id": "ss-u2", "auto_create_key": False})
+    call(gw, "POST", "/team/new", {"team_id": "ss-t1", "members_with_roles": [{"user_id": "ss-u1", "role": "admin"}]})
+    call(gw, "POST", "/team/new", {"team_id": "ss-t2"})
+    s, k = call(gw, "POST", "/key/generate", {"key_alias": "mine"}, key=u["key"])
+    assert s == 200 and k["user_id"] == "ss-u1", k
+    assert call(gw, "POST", "/key/generate", {"team_id": "ss-t1"}, key=u["key"])[0] == 200
+    assert call(gw, "POST", "/key/generate", {"user_id": "ss-u2"}, key=u["key"])[0] == 403
+    assert call(gw, "POST", "/key/generate", {"team_id": "ss-t2"}, key=u["key"])[0] == 403
+    # The new key works, and is the user's.
+    client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
+    assert client.chat.completions.create(model="demo", messages=HI).choices[0].message.content

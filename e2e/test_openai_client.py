@@ -181,8 +181,15 @@ def test_curl_and_health(gateway):
     out = subprocess.run(
         ["curl", "-sS", f"{gateway.base}/health/readiness"], capture_output=True, text=True, check=True
     ).stdout
+    # Public: status and db only, as LiteLLM 1.110; the rest behind a key.
+    assert json.loads(out) == {"status": "healthy", "db": "connected"}
+    out = subprocess.run(
+        ["curl", "-sS", "-H", f"Authorization: Bearer {MASTER}", f"{gateway.base}/health/readiness/details"],
+        capture_output=True, text=True, check=True,
+    ).stdout
     ready = json.loads(out)
     assert (ready["status"], ready["db"], ready["redis"]) == ("healthy", "connected", "Not connected")
+    assert ready["litellm_version"] and ready["success_callbacks"] == []
     assert ready["spend_backlog"] >= 0
     out = subprocess.run(
         ["curl", "-sS", "-H", f"Authorization: Bearer {MASTER}", f"{gateway.base}/health"],

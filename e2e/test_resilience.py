@@ -262,7 +262,7 @@ def test_key_list_filters_sorting_and_own_keys(mock, tmp_path):
         # A user's key reads its own user, not another's.
         status, me = get_as(made[0]["key"], "/user/info")
         assert status == 200 and me["user_id"] == "lister" and len(me["keys"]) == 3
-        assert get_as(made[0]["key"], "/user/info?user_id=someone-else")[0] == 401
+        assert get_as(made[0]["key"], "/user/info?user_id=someone-else")[0] == 403
         # A user's key lists that user's keys only.
         status, own = get_as(made[0]["key"], "/key/list")
         assert status == 200 and sorted(own["keys"]) == sorted(m["token"] for m in made)

@@ -278,11 +278,14 @@ def test_spend_logs_and_global_spend(mock, tmp_path, database):
         _, logs = admin(gw, "GET", f"/spend/logs?api_key={k['key']}")
         assert [l["call_type"] for l in logs] == ["acompletion", "aembedding"]
         first = logs[0]
-        assert first["request_id"] == call_id and first["model_group"] == "gpt-4o" and first["end_user"] == "eu-1"
+        # As LiteLLM: the log is keyed by the answer's id; the call id is kept beside it.
+        answer_id = raw.parse().id
+        assert first["request_id"] == answer_id and first["litellm_call_id"] == call_id
+        assert first["model_group"] == "gpt-4o" and first["end_user"] == "eu-1"
         assert first["spend"] == pytest.approx(7.5e-5) and first["total_tokens"] == 15 and first["status"] == "success"
         assert first["api_key"] == k["token"]
         assert first["requester_ip_address"] == "127.0.0.1"
-        _, one = admin(gw, "GET", f"/spend/logs?request_id={call_id}")
+        _, one = admin(gw, "GET", f"/spend/logs?request_id={answer_id}")
         assert len(one) == 1
         today = time.strftime("%Y-%m-%d", time.gmtime())
         _, dated = admin(gw, "GET", f"/spend/logs?user_id=logger&start_date={today}&end_date={today}")

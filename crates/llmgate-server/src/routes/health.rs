@@ -21,41 +21,76 @@ pub async fn liveliness() -> Json<Value> {
     Json(json!("I'm alive!"))
 }
 
-/// LiteLLM's readiness answer, plus each shared dependency llmgate uses. `db`: "Not connected"
-/// (none configured), "connected", or "disconnected" — then 503, as LiteLLM answers, unless
+/// `/health/readiness`, public as LiteLLM 1.110 makes it: `status` and `db` only ("Not
+/// connected": none configured, "connected", or "disconnected" — then 503, unless
 /// `general_settings.allow_requests_on_db_unavailable` says the instance keeps serving without
-/// it (llmgate does: known keys and journaled spend). `redis`: "Not connected" (none
-/// configured), "connected" or "disconnected" (never a 503: the request path degrades to
-/// per-instance counts). `spend_backlog`: spend logs recorded but not yet in the database.
+/// it, as llmgate does with known keys and journaled spend). With
+/// `allow_public_health_readiness_details: true` it answers the details, as LiteLLM does.
 pub async fn readiness(State(state): State<AppState>) -> axum::response::Response {
+    let details = state
+        .config
+        .general_settings
+        .flag("allow_public_health_readiness_details");
+    ready(&state, details).await
+}
+
+/// `/health/readiness/details` (any valid key): LiteLLM's diagnostic fields, plus each shared
+/// dependency llmgate uses: `redis` ("Not connected": none configured, "connected" or
+/// "disconnected" — never a 503, the request path degrades to per-instance counts) and
+/// `spend_backlog` (spend logs recorded but not yet in the database).
+pub async fn readiness_details(State(state): State<AppState>) -> axum::response::Response {
+    ready(&state, true).await
+}
+
+async fn ready(state: &AppState, details: bool) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let redis = match state.gov.keys.fleet.redis_up() {
+    let db = match &state.gov.store {
         None => "Not connected",
-        Some(true) => "connected",
-        Some(false) => "disconnected",
+        Some(store) => {
+            let ping = tokio::time::timeout(Duration::from_secs(2), store.ping()).await;
+            if matches!(ping, Ok(Ok(()))) {
+                "connected"
+            } else {
+                "disconnected"
+            }
+        }
     };
-    let mut body = json!({
-        "status": "healthy",
-        "db": "Not connected",
-        "cache": null,
-        "litellm_version": env!("CARGO_PKG_VERSION"),
-        "redis": redis,
-        "spend_backlog": state.gov.spend.as_ref().map_or(0, |w| w.backlog()),
-    });
-    let Some(store) = &state.gov.store else {
-        return Json(body).into_response();
-    };
-    let up = matches!(
-        tokio::time::timeout(std::time::Duration::from_secs(2), store.ping()).await,
-        Ok(Ok(()))
-    );
-    body["db"] = json!(if up { "connected" } else { "disconnected" });
-    let status = if up
+    let mut body = json!({"status": "healthy", "db": db});
+    if details {
+        let redis = match state.gov.keys.fleet.redis_up() {
+            None => "Not connected",
+            Some(true) => "connected",
+            Some(false) => "disconnected",
+        };
+        let level = if tracing::enabled!(tracing::Level::DEBUG) {
+            "DEBUG"
+        } else {
+            "INFO"
+        };
+        for (k, v) in [
+            ("cache", Value::Null),
+            ("litellm_version", json!(env!("CARGO_PKG_VERSION"))),
+            ("success_callbacks", json!([])),
+            ("use_aiohttp_transport", json!(false)),
+            ("log_level", json!(level)),
+            ("is_detailed_debug", json!(level == "DEBUG")),
+            ("show_no_redis_warning", json!(false)),
+            ("show_env_credential_login_warning", json!(false)),
+            ("redis", json!(redis)),
+            (
+                "spend_backlog",
+                json!(state.gov.spend.as_ref().map_or(0, |w| w.backlog())),
+            ),
+        ] {
+            body[k] = v;
+        }
+    }
+    let serving = db != "disconnected"
         || state
             .config
             .general_settings
-            .flag("allow_requests_on_db_unavailable")
-    {
+            .flag("allow_requests_on_db_unavailable");
+    let status = if serving {
         axum::http::StatusCode::OK
     } else {
         axum::http::StatusCode::SERVICE_UNAVAILABLE

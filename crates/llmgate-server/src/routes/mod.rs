@@ -81,7 +81,12 @@ pub fn router(state: AppState) -> Router {
         .add("/health", "GET", get(health::health))
         .add("/v2/model/info", "GET", get(model_info::info_v2))
         .add("/model_group/info", "GET", get(model_info::group_info))
-        .add("/routes", "GET", get(routes));
+        .add("/routes", "GET", get(routes))
+        .add(
+            "/health/readiness/details",
+            "GET",
+            get(health::readiness_details),
+        );
     // The admin API: everything it is sent may reach the database.
     let mut admin = Router::new()
         .add("/model/new", "POST", post(models::new))
