@@ -367,30 +367,52 @@ fn parts(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
     let forced = req["toolConfig"]["functionCallingConfig"]["mode"] == "ANY";
     let tool = req["tools"][0]["functionDeclarations"][0]["name"].as_str();
     match tool.filter(|_| (model.contains("tool") || forced) && !last_is_response) {
-        Some(name) => out.push(json!({"functionCall": {"name": name, "args": {"location": "Paris"}}, "thoughtSignature": "c2lnLW1vY2s="})),
-        None if req["generationConfig"]["responseMimeType"] == "application/json" => out.push(json!({"text": "{\"location\": \"Paris\"}"})),
+        Some(name) => {
+            out.push(json!({"functionCall": {"name": name, "args": {"location": "Paris"}}, "thoughtSignature": "c2lnLW1vY2s="}));
+            if model.contains("parallel") {
+                // Gemini signs only the first call of a parallel batch.
+                out.push(json!({"functionCall": {"name": name, "args": {"location": "Lyon"}}}));
+            }
+        }
+        None if req["generationConfig"]["responseMimeType"] == "application/json" => {
+            out.push(json!({"text": "{\"location\": \"Paris\"}"}))
+        }
         None => out.push(json!({"text": CONTENT})),
     }
     (out, "STOP")
 }
 
-fn answer(model: &str, req: &Value) -> Value {
+/// `spec` picks the behaviour (the model name, or the `x-mock-behaviour` header); `model` is
+/// the model the answer names.
+fn answer(model: &str, spec: &str, req: &Value) -> Value {
     let thinking = req["generationConfig"]["thinkingConfig"]["includeThoughts"] == true;
-    if model.contains("blocked") {
+    if spec.contains("blocked") {
         return json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10}, "modelVersion": model});
     }
-    let candidate = if model.contains("safety") {
+    let candidate = if spec.contains("safety") {
         json!({"finishReason": "SAFETY", "index": 0, "safetyRatings": [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": true}]})
     } else {
-        let (p, finish) = parts(model, req);
+        let (p, finish) = parts(spec, req);
         json!({"content": {"role": "model", "parts": p}, "finishReason": finish, "index": 0})
     };
-    json!({"candidates": [candidate], "usageMetadata": usage(model, thinking), "modelVersion": model, "responseId": "mock-response-1"})
+    // `candidateCount` answers: the same candidate again with its own index.
+    let n = req["generationConfig"]["candidateCount"]
+        .as_u64()
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let candidates: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut c = candidate.clone();
+            c["index"] = json!(i);
+            c
+        })
+        .collect();
+    json!({"candidates": candidates, "usageMetadata": usage(spec, thinking), "modelVersion": model, "responseId": "mock-response-1"})
 }
 
-fn stream_events(model: &str, req: &Value) -> Vec<String> {
+fn stream_events(model: &str, spec: &str, req: &Value) -> Vec<String> {
     let thinking = req["generationConfig"]["thinkingConfig"]["includeThoughts"] == true;
-    let (all, _) = parts(model, req);
+    let (all, _) = parts(spec, req);
     let mut chunks: Vec<Value> = vec![];
     for p in all {
         match p["text"].as_str() {
@@ -403,7 +425,7 @@ fn stream_events(model: &str, req: &Value) -> Vec<String> {
         }
     }
     let n = chunks.len();
-    let failing = Behaviour::of(model) == Behaviour::StreamError;
+    let failing = Behaviour::of(spec) == Behaviour::StreamError;
     let mut ev = vec![];
     for (i, part) in chunks.into_iter().enumerate() {
         if failing && i == 2 {
@@ -414,7 +436,7 @@ fn stream_events(model: &str, req: &Value) -> Vec<String> {
         if i + 1 == n {
             cand["finishReason"] = json!("STOP");
         }
-        let v = json!({"candidates": [cand], "usageMetadata": usage(model, thinking), "modelVersion": model, "responseId": "mock-response-1"});
+        let v = json!({"candidates": [cand], "usageMetadata": usage(spec, thinking), "modelVersion": model, "responseId": "mock-response-1"});
         ev.push(format!("data: {v}\r\n\r\n"));
     }
     ev
@@ -497,7 +519,14 @@ async fn generate(
         return error(400, &msg);
     }
     let stream = method == "streamGenerateContent";
-    match Behaviour::of(model) {
+    // A behaviour can also be asked for by header, so that a test can use a real model name
+    // (whose catalog entry shapes the request) and still get an error or a tool call.
+    let spec = h
+        .get("x-mock-behaviour")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(model)
+        .to_string();
+    match Behaviour::of(&spec) {
         Behaviour::Error(code) => return error(code, &format!("mock error {code}")),
         Behaviour::ContextWindow => return error(400, "The input token count (1048577) exceeds the maximum number of tokens allowed (1048576)."),
         Behaviour::EchoKey => {
@@ -517,9 +546,9 @@ async fn generate(
         if !u.query().is_some_and(|q| q.contains("alt=sse")) {
             return error(400, "the mock streams only with alt=sse");
         }
-        return sse(shared, model, stream_events(model, &body));
+        return sse(shared, model, stream_events(model, &spec, &body));
     }
-    axum::Json(answer(model, &body)).into_response()
+    axum::Json(answer(model, &spec, &body)).into_response()
 }
 
 fn split_spec(spec: &str) -> (&str, &str) {

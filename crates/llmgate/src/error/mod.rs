@@ -267,7 +267,7 @@ impl LlmError {
                 k
             }
             Family::OpenAi => openai_kind(status, &message, code.as_ref()),
-            Family::Other => {
+            Family::Google | Family::Other => {
                 let kind = classify(status, &message, code.as_ref());
                 (kind, answer_status(status, kind))
             }
@@ -330,7 +330,7 @@ impl LlmError {
                 u.status >= 500 && (u.status == 529 || is_anthropic_overload(&u.body))
             }
             Family::OpenAi => u.status == 529,
-            Family::Azure | Family::Other => false,
+            Family::Azure | Family::Google | Family::Other => false,
         }
     }
 
@@ -463,6 +463,9 @@ enum Family {
     Azure,
     /// `_map_openai_exception` as LiteLLM applies it to OpenAI itself (verified per status).
     OpenAi,
+    /// `_map_vertex_exception` (Gemini, Vertex AI): the adapter writes LiteLLM's whole message,
+    /// whose prefix depends on the rule that fired (`providers/gemini/errors.rs`).
+    Google,
     /// Everything else: LiteLLM's generic status table.
     Other,
 }
@@ -474,6 +477,7 @@ fn family(provider: &str) -> Family {
         "openai" | "openai_compatible" | "custom_openai" | "text-completion-openai" => {
             Family::OpenAi
         }
+        "gemini" | "vertex_ai" => Family::Google,
         _ => Family::Other,
     }
 }
@@ -713,6 +717,7 @@ impl fmt::Display for LlmError {
                     _ => write!(f, "litellm.{class}: {provider} {class} - {m}"),
                 }
             }
+            (Family::Google, Some(_)) => f.write_str(&self.message),
             _ => write!(f, "litellm.{class}: {class}: {provider} - {}", self.message),
         }
     }

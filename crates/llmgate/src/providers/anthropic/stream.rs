@@ -94,6 +94,7 @@ impl StreamState {
                                         name: block["name"].as_str().map(str::to_string),
                                         arguments: Some(String::new()),
                                     }),
+                                    ..Default::default()
                                 }]),
                                 ..Default::default()
                             },

@@ -75,7 +75,7 @@ pub async fn chat(
         opts: cx.opts,
         gcs_token: t.token(),
     };
-    let body = request::build(&req, &mcx)
+    let body = request::build(&req, &mcx, t.provider)
         .await
         .map_err(|e| e.with_provider(t.provider))?;
     let res = send(
@@ -105,7 +105,7 @@ pub async fn chat_stream(
         opts: cx.opts,
         gcs_token: t.token(),
     };
-    let body = request::build(&req, &mcx)
+    let body = request::build(&req, &mcx, t.provider)
         .await
         .map_err(|e| e.with_provider(t.provider))?;
     let wait = cx.opts.stream_wait();
@@ -118,7 +118,12 @@ pub async fn chat_stream(
     .await
     .map_err(errors::litellm_class)?;
     let headers = header_pairs(res.headers());
-    let state = stream::StreamState::new(&req.model, crate::now_secs(), req.include_usage());
+    let state = stream::StreamState::new(
+        t.provider,
+        &req.model,
+        crate::now_secs(),
+        req.include_usage(),
+    );
     let chunks = translated_stream(res, t.provider, wait, state);
     Ok(Response {
         body: Box::pin(chunks),
@@ -138,7 +143,7 @@ pub async fn count_tokens(
         opts: cx.opts,
         gcs_token: t.token(),
     };
-    let full = request::build(req, &mcx).await?;
+    let full = request::build(req, &mcx, t.provider).await?;
     let body = json!({"contents": full["contents"]});
     let res = send(
         t.post(cx, "countTokens", &body),

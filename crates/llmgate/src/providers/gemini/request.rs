@@ -138,7 +138,27 @@ fn thinking(effort: &str, model: &str) -> Option<Value> {
     Some(json!({"thinkingBudget": budget, "includeThoughts": true}))
 }
 
-pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Value, LlmError> {
+/// Whether the model takes a `systemInstruction`, as LiteLLM's `supports_system_messages` reads
+/// the catalog; a model without it gets its system prompt as the first user turn. A Gemini
+/// model the catalog does not know yet (`gemini-<n>...`) takes one: every Gemini generation does,
+/// where LiteLLM would fold the prompt into the user turn.
+pub fn supports_system_instruction(model: &str, provider: &str) -> bool {
+    let id = model.rsplit('/').next().unwrap_or(model);
+    match crate::catalog::global().get_for(provider, id) {
+        Some(m) => m.supports(crate::catalog::Feature::SystemMessages),
+        None => id
+            .strip_prefix("gemini-")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())),
+    }
+}
+
+/// The `generateContent` body for `req`; `provider` (`gemini`, `vertex_ai`) picks the catalog
+/// entry the model's capabilities come from.
+pub async fn build(
+    req: &ChatCompletionRequest,
+    cx: &MediaCx<'_>,
+    provider: &str,
+) -> Result<Value, LlmError> {
     let present: Vec<&str> = UNSUPPORTED
         .iter()
         .copied()
@@ -156,7 +176,8 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
         .with_provider("gemini"));
     }
     let mut body = Map::new();
-    let (system, contents) = contents(&req.messages, &req.model, cx).await?;
+    let system_instruction = supports_system_instruction(&req.model, provider);
+    let (system, contents) = contents(&req.messages, &req.model, system_instruction, cx).await?;
     body.insert("contents".into(), Value::Array(contents));
     if !system.is_empty() {
         body.insert("systemInstruction".into(), json!({"parts": system}));
@@ -286,11 +307,13 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
     Ok(Value::Object(body))
 }
 
-/// Splits off system text; turns the rest into alternating `user`/`model` contents, tool
-/// results into `functionResponse` parts that follow their call.
+/// Splits off system text (or, for a model without system instructions, keeps it as user
+/// text); turns the rest into alternating `user`/`model` contents, tool results into
+/// `functionResponse` parts that follow their call.
 async fn contents(
     msgs: &[ChatMessage],
     model: &str,
+    system_instruction: bool,
     cx: &MediaCx<'_>,
 ) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
     let gemini3 = is_gemini_3_or_newer(model);
@@ -298,6 +321,7 @@ async fn contents(
     let mut out: Vec<(String, Vec<Value>)> = Vec::new();
     for (i, m) in msgs.iter().enumerate() {
         let (role, parts) = match m.role.as_str() {
+            "system" | "developer" if !system_instruction => ("user", user_parts(m, cx).await?),
             "system" | "developer" => {
                 let t = m.text_content();
                 if !t.is_empty() {
@@ -319,8 +343,9 @@ async fn contents(
         }
     }
     if out.is_empty() {
-        // Gemini requires contents; LiteLLM sends a blank user turn.
-        out.push(("user".into(), vec![json!({"text": " "})]));
+        // Gemini requires contents; LiteLLM sends "." after a system prompt, else a blank turn.
+        let text = if system.is_empty() { " " } else { "." };
+        out.push(("user".into(), vec![json!({"text": text})]));
     }
     let contents = out
         .into_iter()

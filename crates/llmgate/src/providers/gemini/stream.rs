@@ -3,10 +3,14 @@
 use llmgate_types::{ChatCompletionChunk, Delta, FunctionCallDelta, ToolCallDelta};
 use serde_json::{json, Value};
 
-use super::response::{call_id, finish_reason, metadata, signatures, usage};
+use super::response::{
+    call_extra, call_id, finish_reason, metadata, served_model, signatures, usage,
+};
 use crate::LlmError;
 
 pub struct StreamState {
+    /// The provider errors carry (`gemini`, `vertex_ai`).
+    provider: &'static str,
     id: String,
     model: String,
     created: u64,
@@ -14,12 +18,16 @@ pub struct StreamState {
     started: bool,
     next_tool: u32,
     usage: Value,
+    /// The grounding metadata of the event that carried the last usage (search-grounded
+    /// answers price their tool-use tokens apart).
+    grounding: Vec<Value>,
     finished: bool,
 }
 
 impl StreamState {
-    pub fn new(model: &str, created: u64, include_usage: bool) -> Self {
+    pub fn new(provider: &'static str, model: &str, created: u64, include_usage: bool) -> Self {
         StreamState {
+            provider,
             id: format!("chatcmpl-{}", uuid::Uuid::new_v4()),
             model: model.to_string(),
             created,
@@ -27,6 +35,7 @@ impl StreamState {
             started: false,
             next_tool: 0,
             usage: Value::Null,
+            grounding: Vec::new(),
             finished: false,
         }
     }
@@ -46,17 +55,20 @@ impl StreamState {
                 status,
                 vec![],
                 v.to_string().as_bytes(),
-                "gemini",
+                self.provider,
             )));
         }
         let mut out = Vec::new();
+        // Grounding, safety and citation metadata ride on the event's chunks, as in answers.
+        let meta = metadata(v["candidates"].as_array().into_iter().flatten());
         if !v["usageMetadata"].is_null() {
             self.usage = v["usageMetadata"].clone();
+            self.grounding = meta[0].1.clone();
         }
         if let Some(id) = v["responseId"].as_str() {
             id.clone_into(&mut self.id);
         }
-        if let Some(m) = v["modelVersion"].as_str() {
+        if let Some(m) = served_model(v) {
             self.model = m.to_string();
         }
         let cand = &v["candidates"][0];
@@ -79,6 +91,8 @@ impl StreamState {
                         name: part["functionCall"]["name"].as_str().map(str::to_string),
                         arguments: Some(part["functionCall"]["args"].to_string()),
                     }),
+                    // As LiteLLM: the call's own signature on the call.
+                    extra: call_extra(part),
                 }]);
             } else if let Some(t) = part["text"].as_str() {
                 if part["thought"] == true {
@@ -98,11 +112,7 @@ impl StreamState {
             }
             out.push(self.chunk(delta, None));
         }
-        // Grounding, safety and citation metadata ride on the event's chunks, as in answers.
-        let meta: Vec<_> = metadata(v["candidates"].as_array().into_iter().flatten())
-            .into_iter()
-            .filter(|(_, m)| !m.is_empty())
-            .collect();
+        let meta: Vec<_> = meta.into_iter().filter(|(_, m)| !m.is_empty()).collect();
         if !meta.is_empty() {
             if out.is_empty() {
                 out.push(self.chunk(Delta::default(), None));
@@ -138,7 +148,7 @@ impl StreamState {
         if self.include_usage {
             let mut c = self.chunk(Delta::default(), None);
             c.choices.clear();
-            c.usage = Some(usage(&self.usage));
+            c.usage = Some(usage(&self.usage, &self.grounding));
             out.push(c);
         }
         out

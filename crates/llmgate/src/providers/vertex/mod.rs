@@ -235,7 +235,8 @@ impl Provider for Vertex {
                 NAME,
                 url,
             )
-            .await;
+            .await
+            .map_err(gemini::errors::litellm_class);
         }
         let t = site.gemini(&model)?;
         gemini::chat(cx, req, &t).await
@@ -255,7 +256,9 @@ impl Provider for Vertex {
             let body = claude_body(&req, cx.opts)?;
             let url = site.model_url(&model)?;
             let rb = post(cx, format!("{url}:streamRawPredict"), &site.token, &body);
-            return anthropic::stream(cx, rb, NAME, url, req.include_usage()).await;
+            return anthropic::stream(cx, rb, NAME, url, req.include_usage())
+                .await
+                .map_err(gemini::errors::litellm_class);
         }
         let t = site.gemini(&model)?;
         gemini::chat_stream(cx, req, &t).await
@@ -323,7 +326,8 @@ impl Provider for Vertex {
                 cx.opts.timeout,
                 true,
             )
-            .await?;
+            .await
+            .map_err(gemini::errors::litellm_class)?;
             let v: Value = json(res, NAME).await?;
             return Ok(v["input_tokens"].as_u64().unwrap_or(0));
         }
