@@ -297,6 +297,58 @@ pub fn metadata<'a>(cands: impl Iterator<Item = &'a Value>) -> [(&'static str, V
     out
 }
 
+/// `json.dumps` output (`", "` and `": "` separators), which LiteLLM writes call arguments
+/// with: a client comparing or hashing the argument string sees the same bytes.
+struct PythonJson;
+
+impl serde_json::ser::Formatter for PythonJson {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+}
+
+pub fn python_json(v: &Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonJson);
+    if v.serialize(&mut ser).is_err() {
+        return v.to_string();
+    }
+    String::from_utf8(out).unwrap_or_else(|_| v.to_string())
+}
+
+/// A call's arguments as LiteLLM writes them; a call without any has `{}`.
+pub fn args(part: &Value) -> String {
+    match &part["functionCall"]["args"] {
+        Value::Null => "{}".into(),
+        a => python_json(a),
+    }
+}
+
 /// A `functionCall` part as the `index`-th tool call of the answer (LiteLLM numbers the calls
 /// across candidates and writes the index on each).
 pub fn function_call(part: &Value, index: u32) -> ToolCall {
@@ -310,7 +362,7 @@ pub fn function_call(part: &Value, index: u32) -> ToolCall {
                 .as_str()
                 .unwrap_or("")
                 .to_string(),
-            arguments: part["functionCall"]["args"].to_string(),
+            arguments: args(part),
         },
         extra,
     }

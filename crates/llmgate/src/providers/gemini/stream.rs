@@ -4,7 +4,7 @@ use llmgate_types::{ChatCompletionChunk, Delta, FunctionCallDelta, ToolCallDelta
 use serde_json::{json, Value};
 
 use super::response::{
-    call_extra, call_id, finish_reason, metadata, served_model, signatures, usage,
+    args, call_extra, call_id, finish_reason, metadata, served_model, signatures, usage,
 };
 use crate::LlmError;
 
@@ -89,7 +89,7 @@ impl StreamState {
                     kind: Some("function".into()),
                     function: Some(FunctionCallDelta {
                         name: part["functionCall"]["name"].as_str().map(str::to_string),
-                        arguments: Some(part["functionCall"]["args"].to_string()),
+                        arguments: Some(args(part)),
                     }),
                     // As LiteLLM: the call's own signature on the call.
                     extra: call_extra(part),
