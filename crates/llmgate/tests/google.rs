@@ -478,7 +478,13 @@ async fn vertex_claude_uses_raw_predict() {
     let n = Client::shared().count_tokens(req(json!({"model": "vertex_ai/claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]})), &o).await.unwrap();
     assert_eq!(n, 13);
     let e = chat(&o, json!({"model": "vertex_ai/mock-error-429", "messages": [{"role": "user", "content": "hi"}]})).await.unwrap_err();
-    assert!(e.to_string().contains("VertexAIException"), "{e}");
+    // LiteLLM's wording for Vertex: the provider capitalised as given, the raw body.
+    assert!(
+        e.to_string().starts_with(
+            r#"litellm.RateLimitError: litellm.RateLimitError: Vertex_aiException - {"error":{"code":429,"#
+        ),
+        "{e}"
+    );
 }
 
 #[tokio::test]

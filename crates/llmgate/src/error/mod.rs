@@ -221,7 +221,6 @@ impl LlmError {
                 "OpenAIException".into()
             }
             "azure" => "AzureException".into(),
-            "vertex_ai" => "VertexAIException".into(),
             // LiteLLM capitalises the first letter only: `Together_aiException`.
             p => {
                 let mut c = p.chars();

@@ -169,9 +169,9 @@ pub fn litellm_class(mut e: LlmError) -> LlmError {
             // LiteLLM's APIConnectionError (500).
             502 => (ApiConnection, 500, plain("APIConnectionError")),
             503 => (ServiceUnavailable, 503, plain("ServiceUnavailableError")),
-            // Unmapped statuses: LiteLLM's generic table.
-            504 => (Timeout, 408, plain("Timeout")),
-            s if s < 500 => (BadRequest, 400, plain("BadRequestError")),
+            // Unmapped statuses: LiteLLM's generic table, which keeps the upstream's status.
+            504 => (Timeout, 504, plain("Timeout")),
+            s if s < 500 => (BadRequest, s, plain("BadRequestError")),
             s => (Api, s, plain("APIError")),
         }
     };
