@@ -35,9 +35,10 @@ PROVIDERS = {
     "mistral": {"normal": "mistral-small-latest", "tool": "mistral-small-tool", "base": "/v1"},
     "azure": {"normal": "gpt-4o", "tool": "gpt-4o-tool", "base": "", "api_version": "2024-10-21"},
     "anthropic": {"normal": "claude-haiku-4-5", "tool": "claude-tool", "base": ""},
-    "gemini": {"normal": "gemini-2.5-flash", "tool": "gemini-2.5-flash", "base": "/v1beta", "by_header": True},
+    "gemini": {"normal": "gemini-2.5-flash", "tool": "gemini-2.5-flash", "base": "/v1beta", "by_header": True,
+               "gemma": "gemma-3-27b-it", "g3": "gemini-3-pro-preview"},
     "vertex_ai": {"normal": "gemini-2.5-flash", "tool": "gemini-2.5-flash", "base": "", "by_header": True,
-                  "vertex": True},
+                  "vertex": True, "g3": "gemini-3-pro-preview"},
 }
 # Tool schema and response schema with deliberately non-alphabetical property order.
 TOOLS = [{"type": "function", "function": {
@@ -86,7 +87,7 @@ GOOGLE = {"gemini", "vertex_ai"}
 GOOGLE_ROLES = {"tool": "mock-tool", "parallel": "mock-tool-parallel", "safety": "mock-safety",
                 "blocked": "mock-blocked", "e400": "mock-error-400", "e401": "mock-error-401",
                 "e403": "mock-error-403", "e404": "mock-error-404", "e503": "mock-error-503",
-                "badkey": None}
+                "badkey": None, "gemma": None, "g3": None}
 ROLE_KEY = {"badkey": "bad-key-parity"}  # the mock answers a `bad-` key as Google does (400)
 WEATHER_2 = [{"role": "user", "content": "Weather in Paris and Lyon?"}]
 GOOGLE_CASES = {
@@ -105,6 +106,14 @@ GOOGLE_CASES = {
     "blocked": ("blocked", {"messages": HI}),
     "blocked_stream": ("blocked", {"messages": HI, "stream": True}),
     "bad_key": ("badkey", {"messages": HI}),
+    # Per-model capabilities from the catalog: Gemma takes no system instruction and does not
+    # think; Gemini 3 takes no penalties (Vertex refuses them, AI Studio drops them).
+    "gemma_system": ("gemma", {"messages": HI}),
+    "gemma_reasoning": ("gemma", {"messages": HI, "reasoning_effort": "low"}),
+    "penalties_g3": ("g3", {"messages": HI, "frequency_penalty": 0.5, "presence_penalty": 0.1}),
+    "penalties": ("normal", {"messages": HI, "frequency_penalty": 0.5, "presence_penalty": 0.1}),
+    "logprobs": ("normal", {"messages": HI, "logprobs": True, "top_logprobs": 3}),
+    "logit_bias": ("normal", {"messages": HI, "logit_bias": {"50256": -100}}),
     **{f"error_{r[1:]}": (r, {"messages": HI}) for r in ("e400", "e401", "e403", "e404", "e503")},
 }
 CASES.update(GOOGLE_CASES)
@@ -112,7 +121,10 @@ VERTEX_PROJECT, VERTEX_LOCATION = "mock-project", "us-central1"
 
 
 def case_applies(prov, case):
-    return case not in GOOGLE_CASES or (prov in GOOGLE and not (case == "bad_key" and prov == "vertex_ai"))
+    if case not in GOOGLE_CASES:
+        return True
+    role = GOOGLE_CASES[case][0]
+    return prov in GOOGLE and (role not in ("badkey", "gemma") or prov == "gemini")
 
 
 def gw_name(prov, role):
@@ -133,7 +145,7 @@ def vertex_params(mock):
 
 
 def google_roles(prov):
-    return [*GOOGLE_ROLES] if prov in GOOGLE else []
+    return [r for r in GOOGLE_ROLES if r not in ("badkey", "gemma") or prov == "gemini"] if prov in GOOGLE else []
 
 
 # Request headers worth comparing (others: user-agent, content-length, ... are noise).

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::media::{self, MediaCx};
 use super::schema::sanitize;
-use crate::{ErrorKind, LlmError};
+use crate::LlmError;
 
 /// Gemini has no tool-call ids before Gemini 3; the thought signature a call needs on the next
 /// turn rides in the id after this separator (LiteLLM's convention).
@@ -103,8 +103,6 @@ fn with_property_ordering(v: &mut Value) {
     }
 }
 
-const UNSUPPORTED: &[&str] = &["logit_bias", "top_logprobs"];
-
 fn bad(msg: impl Into<String>) -> LlmError {
     LlmError::bad_request(msg).with_provider("gemini")
 }
@@ -159,21 +157,42 @@ pub async fn build(
     cx: &MediaCx<'_>,
     provider: &str,
 ) -> Result<Value, LlmError> {
-    let present: Vec<&str> = UNSUPPORTED
-        .iter()
-        .copied()
-        .filter(|p| match *p {
-            "logit_bias" => req.logit_bias.is_some(),
-            "top_logprobs" => req.top_logprobs.is_some(),
-            _ => false,
-        })
-        .collect();
+    // LiteLLM's supported params: thinking only where the catalog says the model reasons (or
+    // on Gemini 3+); Vertex takes `top_logprobs` but no penalties on Gemini 3, which AI Studio
+    // drops silently instead.
+    let id = req.model.rsplit('/').next().unwrap_or(&req.model);
+    let vertex = provider == "vertex_ai";
+    let reasoning_ok = is_gemini_3_or_newer(id)
+        || crate::catalog::global()
+            .get_for(provider, id)
+            .is_some_and(|m| m.supports(crate::catalog::Feature::Reasoning));
+    let penalties_ok = !is_gemini_3_or_newer(id) && id != "gemini-2.5-pro-preview-06-05";
+    let penalties = req.frequency_penalty.is_some() || req.presence_penalty.is_some();
+    let present: Vec<&str> = [
+        ("logit_bias", req.logit_bias.is_some()),
+        ("top_logprobs", !vertex && req.top_logprobs.is_some()),
+        (
+            "frequency_penalty",
+            vertex && !penalties_ok && req.frequency_penalty.is_some(),
+        ),
+        (
+            "presence_penalty",
+            vertex && !penalties_ok && req.presence_penalty.is_some(),
+        ),
+        (
+            "reasoning_effort",
+            !reasoning_ok && req.reasoning_effort.is_some(),
+        ),
+        (
+            "thinking",
+            !reasoning_ok && req.extra.contains_key("thinking"),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(p, set)| set.then_some(p))
+    .collect();
     if !present.is_empty() && !cx.opts.drop_params {
-        return Err(LlmError::new(
-            ErrorKind::UnsupportedParams,
-            format!("gemini does not support parameters: {present:?}, for model={}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n", req.model),
-        )
-        .with_provider("gemini"));
+        return Err(LlmError::unsupported_params(provider, &present, id));
     }
     let mut body = Map::new();
     let system_instruction = supports_system_instruction(&req.model, provider);
@@ -199,9 +218,14 @@ pub async fn build(
     );
     set("candidateCount", req.n.map(|v| json!(v)));
     set("seed", req.seed.map(|v| json!(v)));
-    set("presencePenalty", req.presence_penalty.map(|v| json!(v)));
-    set("frequencyPenalty", req.frequency_penalty.map(|v| json!(v)));
+    if penalties && penalties_ok {
+        set("presencePenalty", req.presence_penalty.map(|v| json!(v)));
+        set("frequencyPenalty", req.frequency_penalty.map(|v| json!(v)));
+    }
     set("responseLogprobs", req.logprobs.map(|v| json!(v)));
+    if vertex {
+        set("logprobs", req.top_logprobs.map(|v| json!(v)));
+    }
     set("topK", req.extra.get("top_k").cloned());
     set(
         "stopSequences",
@@ -247,7 +271,8 @@ pub async fn build(
                 _ => None,
             }
         });
-    set("thinkingConfig", thinking_config);
+    // Dropped (`drop_params`) where the model does not think.
+    set("thinkingConfig", thinking_config.filter(|_| reasoning_ok));
     if !gen.is_empty() {
         body.insert("generationConfig".into(), Value::Object(gen));
     }
