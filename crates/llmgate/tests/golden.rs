@@ -89,9 +89,10 @@ async fn gemini_requests() {
         gcs_token: None,
     };
     for name in ["basic", "full"] {
-        let body = gemini::request::build(&request(&format!("{name}.json")), &cx, "gemini")
-            .await
-            .unwrap();
+        // A catalog model: its entry decides system instructions and thinking.
+        let mut req = request(&format!("{name}.json"));
+        req.model = "gemini-2.5-flash".into();
+        let body = gemini::request::build(&req, &cx, "gemini").await.unwrap();
         insta::assert_json_snapshot!(format!("gemini_request_{name}"), body);
     }
 }
