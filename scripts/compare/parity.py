@@ -114,6 +114,12 @@ GOOGLE_CASES = {
     "penalties": ("normal", {"messages": HI, "frequency_penalty": 0.5, "presence_penalty": 0.1}),
     "logprobs": ("normal", {"messages": HI, "logprobs": True, "top_logprobs": 3}),
     "logit_bias": ("normal", {"messages": HI, "logit_bias": {"50256": -100}}),
+    # Google's built-in tools: Search grounding (sources as annotations, searches counted),
+    # OpenAI's web_search_options, a search tool next to functions (dropped), code execution.
+    "google_search": ("normal", {"messages": HI, "tools": [{"googleSearch": {}}]}),
+    "web_search_options": ("normal", {"messages": HI, "web_search_options": {}}),
+    "search_and_functions": ("normal", {"messages": FOLLOW_UP[:1], "tools": [*TOOLS, {"googleSearch": {}}]}),
+    "code_execution": ("normal", {"messages": HI, "tools": [{"codeExecution": {}}]}),
     **{f"error_{r[1:]}": (r, {"messages": HI}) for r in ("e400", "e401", "e403", "e404", "e503")},
 }
 CASES.update(GOOGLE_CASES)
@@ -227,7 +233,7 @@ def consume(make):
         r = make()
         if not hasattr(r, "__next__"):  # not a stream (pydantic models have __iter__ too)
             return {"response": clean(r.model_dump())}
-        content, args, finish, chunks, usage = "", "", None, 0, None
+        content, args, finish, chunks, usage, reasoning = "", "", None, 0, None, ""
         out["stream"] = True
         for ch in r:  # stream: fold the chunks
             chunks += 1
@@ -237,11 +243,12 @@ def consume(make):
             for c in d.get("choices") or []:
                 delta = c.get("delta") or {}
                 content += delta.get("content") or ""
+                reasoning += delta.get("reasoning_content") or ""
                 for tc in delta.get("tool_calls") or []:
                     args += (tc.get("function") or {}).get("arguments") or ""
                 finish = c.get("finish_reason") or finish
             out.update(content=content, tool_args=args, finish_reason=finish, chunks=chunks,
-                       usage=clean(usage))
+                       usage=clean(usage), **({"reasoning": reasoning} if reasoning else {}))
         return out
     except Exception as e:
         out["error"] = error_shape(e)

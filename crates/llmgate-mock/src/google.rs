@@ -52,6 +52,19 @@ const GENERATION: &[&str] = &[
     "mediaResolution",
     "responseJsonSchema",
 ];
+/// A `Tool`'s kinds (camelCase, after normalisation).
+const TOOLS: &[&str] = &[
+    "functionDeclarations",
+    "googleSearch",
+    "googleSearchRetrieval",
+    "enterpriseWebSearch",
+    "codeExecution",
+    "urlContext",
+    "googleMaps",
+    "computerUse",
+    "retrieval",
+    "fileSearch",
+];
 const SCHEMA: &[&str] = &[
     "type",
     "format",
@@ -230,6 +243,12 @@ fn validate(model: &str, body: &Value) -> Result<(), String> {
         }
     }
     for (i, t) in body["tools"].as_array().into_iter().flatten().enumerate() {
+        if let Some(k) = t
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !TOOLS.contains(&k.as_str())))
+        {
+            return Err(unknown_field(k, &format!("tools[{i}]")));
+        }
         for (j, d) in t["functionDeclarations"]
             .as_array()
             .into_iter()
@@ -395,6 +414,22 @@ fn answer(model: &str, spec: &str, req: &Value) -> Value {
         let (p, finish) = parts(spec, req);
         json!({"content": {"role": "model", "parts": p}, "finishReason": finish, "index": 0})
     };
+    // Google Search grounding: the sources, the supported segment and the queries, as
+    // Gemini reports them, with the search's tool-use prompt tokens.
+    let grounded = req["tools"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t.get("googleSearch").is_some()));
+    let mut candidate = candidate;
+    let mut usage = usage(spec, thinking);
+    if grounded {
+        candidate["groundingMetadata"] = json!({
+            "webSearchQueries": ["hello mock"],
+            "searchEntryPoint": {"renderedContent": "<div>mock</div>"},
+            "groundingChunks": [{"web": {"uri": "https://example.com/mock", "title": "example.com"}}],
+            "groundingSupports": [{"segment": {"startIndex": 0, "endIndex": 15, "text": CONTENT}, "groundingChunkIndices": [0]}]});
+        usage["toolUsePromptTokenCount"] = json!(20);
+        usage["totalTokenCount"] = json!(usage["totalTokenCount"].as_u64().unwrap_or(0) + 20);
+    }
     // `candidateCount` answers: the same candidate again with its own index.
     let n = req["generationConfig"]["candidateCount"]
         .as_u64()
@@ -407,7 +442,7 @@ fn answer(model: &str, spec: &str, req: &Value) -> Value {
             c
         })
         .collect();
-    json!({"candidates": candidates, "usageMetadata": usage(spec, thinking), "modelVersion": model, "responseId": "mock-response-1"})
+    json!({"candidates": candidates, "usageMetadata": usage, "modelVersion": model, "responseId": "mock-response-1"})
 }
 
 fn stream_events(model: &str, spec: &str, req: &Value) -> Vec<String> {

@@ -299,8 +299,14 @@ pub async fn build(
             d
         })
         .collect();
+    let server_side = req.extra.get("include_server_side_tool_invocations") == Some(&json!(true));
+    let mut tools: Vec<Value> = Vec::new();
     if !decls.is_empty() {
-        body.insert("tools".into(), json!([{"functionDeclarations": decls}]));
+        tools.push(json!({"functionDeclarations": decls}));
+    }
+    tools.extend(builtin_tools(req, !decls.is_empty() && !server_side));
+    if !tools.is_empty() {
+        body.insert("tools".into(), Value::Array(tools));
     }
     if let Some(tc) = &req.tool_choice {
         let config = match tc {
@@ -320,6 +326,11 @@ pub async fn build(
             body.insert("toolConfig".into(), json!({"functionCallingConfig": c}));
         }
     }
+    if server_side {
+        // Gemini 3 combines built-in and function tools when asked to report the former.
+        let tc = body.entry("toolConfig").or_insert_with(|| json!({}));
+        tc["includeServerSideToolInvocations"] = json!(true);
+    }
     for (ours, theirs) in [
         ("safety_settings", "safetySettings"),
         ("cached_content", "cachedContent"),
@@ -330,6 +341,72 @@ pub async fn build(
         }
     }
     Ok(Value::Object(body))
+}
+
+/// Google's built-in tools as LiteLLM takes them in `tools` (either spelling of the name, an
+/// OpenAI `type` ignored): its names on the wire, in the order it sends them, and whether it is
+/// a search tool (which Vertex refuses next to function declarations).
+const BUILTIN_TOOLS: &[(&str, &str, &str, bool)] = &[
+    ("googleSearch", "google_search", "googleSearch", true),
+    (
+        "googleSearchRetrieval",
+        "google_search_retrieval",
+        "googleSearchRetrieval",
+        true,
+    ),
+    (
+        "enterpriseWebSearch",
+        "enterprise_web_search",
+        "enterpriseWebSearch",
+        true,
+    ),
+    ("codeExecution", "code_execution", "code_execution", false),
+    ("urlContext", "url_context", "url_context", true),
+    ("googleMaps", "google_maps", "googleMaps", false),
+    ("computerUse", "computer_use", "computerUse", false),
+];
+
+/// The built-in tools of a request, each its own tool object: `{"googleSearch": {}}` and the
+/// like, OpenAI's `web_search` tool and `web_search_options` as Google Search, a
+/// `computer_use` tool as `computerUse`. Search tools are left out next to function
+/// declarations (`drop_search`), as LiteLLM does rather than have Google refuse the call.
+fn builtin_tools(req: &ChatCompletionRequest, drop_search: bool) -> Vec<Value> {
+    let mut slots: Vec<Option<Value>> = vec![None; BUILTIN_TOOLS.len()];
+    let slot = |name: &str| {
+        BUILTIN_TOOLS
+            .iter()
+            .position(|(camel, snake, wire, _)| name == *camel || name == *snake || name == *wire)
+    };
+    for t in req.tools.iter().flatten().filter(|t| t.function.is_none()) {
+        match t.kind.as_str() {
+            "web_search" | "web_search_preview" => slots[0] = Some(json!({})),
+            "computer_use" => slots[6] = Some(Value::Object(t.extra.clone())),
+            _ => {
+                let mut keys = t.extra.iter().filter(|(k, _)| *k != "type");
+                if let (Some((name, v)), None) = (keys.next(), keys.next()) {
+                    if let Some(i) = slot(name).filter(|_| !v.is_null()) {
+                        slots[i] = Some(v.clone());
+                    }
+                }
+            }
+        }
+    }
+    if req
+        .extra
+        .get("web_search_options")
+        .is_some_and(Value::is_object)
+        && slots[0].is_none()
+    {
+        slots[0] = Some(json!({}));
+    }
+    slots
+        .into_iter()
+        .zip(BUILTIN_TOOLS)
+        .filter_map(|(v, (_, _, wire, search))| {
+            let v = v.filter(|_| !(drop_search && *search))?;
+            Some(json!({ *wire: v }))
+        })
+        .collect()
 }
 
 /// Splits off system text (or, for a model without system instructions, keeps it as user

@@ -387,6 +387,47 @@ fn plain_usage(u: &Value) -> Usage {
     }
 }
 
+/// A grounded candidate's sources as OpenAI `url_citation` annotations (LiteLLM's
+/// `_convert_grounding_metadata_to_annotations`): one per supported segment and web source.
+pub fn annotations(cand: &Value) -> Vec<Value> {
+    let items: Vec<&Value> = match &cand["groundingMetadata"] {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(_) => vec![&cand["groundingMetadata"]],
+        _ => vec![],
+    };
+    let mut out = Vec::new();
+    for m in items {
+        let chunks = m["groundingChunks"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        for support in m["groundingSupports"].as_array().into_iter().flatten() {
+            let seg = &support["segment"];
+            let (Some(start), Some(end)) = (seg.get("startIndex"), seg.get("endIndex")) else {
+                continue;
+            };
+            for i in support["groundingChunkIndices"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let Some(web) = i
+                    .as_u64()
+                    .and_then(|i| chunks.get(i as usize))
+                    .and_then(|c| c.get("web"))
+                else {
+                    continue;
+                };
+                out.push(json!({"type": "url_citation", "url_citation": {
+                    "start_index": start, "end_index": end,
+                    "url": web.get("uri").cloned().unwrap_or(json!("")),
+                    "title": web.get("title").cloned().unwrap_or(json!("")),
+                }}));
+            }
+        }
+    }
+    out
+}
+
 pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse {
     let model = served_model(v).unwrap_or(model).to_string();
     let cands: &[Value] = v["candidates"].as_array().map_or(&[], Vec::as_slice);
@@ -469,6 +510,12 @@ pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse
                 "provider_specific_fields".into(),
                 json!({"thought_signatures": sigs}),
             );
+        }
+        let cites = annotations(cand);
+        if parts.is_some() && !cites.is_empty() {
+            message
+                .extra
+                .insert("annotations".into(), Value::Array(cites));
         }
         let mut extra = Map::new();
         if let Some(native) = native {

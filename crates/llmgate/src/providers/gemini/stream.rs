@@ -4,7 +4,8 @@ use llmgate_types::{ChatCompletionChunk, Delta, FunctionCallDelta, ToolCallDelta
 use serde_json::{json, Value};
 
 use super::response::{
-    args, call_extra, call_id, finish_reason, metadata, served_model, signatures, usage,
+    annotations, args, call_extra, call_id, finish_reason, metadata, served_model, signatures,
+    usage,
 };
 use crate::LlmError;
 
@@ -111,6 +112,13 @@ impl StreamState {
                 );
             }
             out.push(self.chunk(delta, None));
+        }
+        let cites = annotations(cand);
+        if let Some(first) = out.first_mut().filter(|_| !cites.is_empty()) {
+            first.choices[0]
+                .delta
+                .extra
+                .insert("annotations".into(), Value::Array(cites));
         }
         let meta: Vec<_> = meta.into_iter().filter(|(_, m)| !m.is_empty()).collect();
         if !meta.is_empty() {
