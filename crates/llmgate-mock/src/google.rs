@@ -426,7 +426,8 @@ fn answer(model: &str, spec: &str, req: &Value) -> Value {
             "webSearchQueries": ["hello mock"],
             "searchEntryPoint": {"renderedContent": "<div>mock</div>"},
             "groundingChunks": [{"web": {"uri": "https://example.com/mock", "title": "example.com"}}],
-            "groundingSupports": [{"segment": {"startIndex": 0, "endIndex": 15, "text": CONTENT}, "groundingChunkIndices": [0]}]});
+            // proto3 JSON: a zero `startIndex` is left out.
+            "groundingSupports": [{"segment": {"endIndex": 15, "text": CONTENT}, "groundingChunkIndices": [0]}]});
         usage["toolUsePromptTokenCount"] = json!(20);
         usage["totalTokenCount"] = json!(usage["totalTokenCount"].as_u64().unwrap_or(0) + 20);
     }

@@ -182,3 +182,49 @@ fn vertex_errors() {
         .collect();
     insta::assert_json_snapshot!("errors.vertex", out);
 }
+
+/// Built-in tools as LiteLLM sends them, each its own tool object; a search tool next to
+/// function declarations left out (Google refuses the mix) unless server-side invocations are
+/// asked for.
+#[tokio::test]
+async fn builtin_tools() {
+    let http = reqwest::Client::new();
+    let opts = CallOptions::default();
+    let cx = MediaCx {
+        http: &http,
+        opts: &opts,
+        gcs_token: None,
+    };
+    let f = json!({"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "string"}}}}});
+    let hi = json!([{"role": "user", "content": "Hi"}]);
+    let cases = [
+        json!({"tools": [{"googleSearch": {}}, {"code_execution": {}}, {"type": "url_context", "url_context": {}}]}),
+        json!({"tools": [{"type": "web_search"}], "web_search_options": {"search_context_size": "high"}}),
+        json!({"web_search_options": {}}),
+        json!({"tools": [f, {"googleSearch": {}}, {"codeExecution": {}}]}),
+        json!({"tools": [f, {"googleSearch": {}}], "include_server_side_tool_invocations": true}),
+    ];
+    let mut out = Vec::new();
+    for mut c in cases {
+        c["model"] = json!("gemini-2.5-flash");
+        c["messages"] = hi.clone();
+        let req: ChatCompletionRequest = serde_json::from_value(c.clone()).unwrap();
+        let body = gemini::request::build(&req, &cx, "gemini").await.unwrap();
+        out.push(json!({"request": c, "tools": body["tools"], "toolConfig": body["toolConfig"]}));
+    }
+    insta::assert_json_snapshot!("builtin-tools.gemini", out);
+}
+
+/// A Search-grounded answer: sources as `url_citation` annotations, the searches counted and
+/// the search's tool-use tokens not billed as prompt.
+#[test]
+fn grounded_answer() {
+    let v = json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Paris is sunny. Lyon too."}]}, "finishReason": "STOP", "index": 0,
+        "groundingMetadata": {"webSearchQueries": ["paris weather", "lyon weather"],
+            "groundingChunks": [{"web": {"uri": "https://a.example", "title": "a.example"}}, {"web": {"uri": "https://b.example", "title": "b.example"}}],
+            // Google leaves out a zero startIndex.
+            "groundingSupports": [{"segment": {"endIndex": 15, "text": "Paris is sunny."}, "groundingChunkIndices": [0, 1]},
+                                  {"segment": {"startIndex": 16, "endIndex": 25, "text": "Lyon too."}, "groundingChunkIndices": [1]}]}}],
+        "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 7, "toolUsePromptTokenCount": 30, "totalTokenCount": 47}});
+    insta::assert_json_snapshot!("grounded.gemini", answer(v));
+}

@@ -402,9 +402,12 @@ pub fn annotations(cand: &Value) -> Vec<Value> {
             .map_or(&[][..], Vec::as_slice);
         for support in m["groundingSupports"].as_array().into_iter().flatten() {
             let seg = &support["segment"];
-            let (Some(start), Some(end)) = (seg.get("startIndex"), seg.get("endIndex")) else {
+            // Google leaves out a zero `startIndex` (proto3 JSON): the first sentence's sources,
+            // which LiteLLM drops, are kept.
+            let Some(end) = seg.get("endIndex") else {
                 continue;
             };
+            let start = seg.get("startIndex").unwrap_or(&json!(0)).clone();
             for i in support["groundingChunkIndices"]
                 .as_array()
                 .into_iter()
