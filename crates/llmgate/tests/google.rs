@@ -460,6 +460,18 @@ async fn vertex_claude_uses_raw_predict() {
     assert_eq!(sent.path, "/v1/projects/proj-1/locations/global/publishers/anthropic/models/claude-sonnet-4-5:rawPredict");
     assert_eq!(sent.body["anthropic_version"], "vertex-2023-10-16");
     assert!(sent.body.get("model").is_none());
+    // Anthropic's headers as LiteLLM sends them to Vertex.
+    let header = |name: &str| {
+        sent.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("anthropic-version").as_deref(), Some("2023-06-01"));
+    assert_eq!(
+        header("x-api-key").as_deref(),
+        Some(llmgate_mock::ACCESS_TOKEN)
+    );
 
     let items = stream(&o, json!({"model": "vertex_ai/claude-sonnet-4-5", "max_tokens": 10,
         "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "hi"}]})).await;
@@ -471,11 +483,9 @@ async fn vertex_claude_uses_raw_predict() {
             .collect::<String>(),
         "Hello from mock"
     );
-    assert!(mock
-        .last_request()
-        .unwrap()
-        .path
-        .ends_with(":streamRawPredict"));
+    let sent = mock.last_request().unwrap();
+    assert!(sent.path.ends_with(":streamRawPredict"));
+    assert_eq!(sent.query.as_deref(), Some("alt=sse"));
     assert_eq!(
         chunks.last().unwrap().usage.as_ref().unwrap().total_tokens,
         15

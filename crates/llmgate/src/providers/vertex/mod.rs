@@ -204,6 +204,14 @@ fn post(cx: &Ctx<'_>, url: String, token: &str, body: &Value) -> reqwest::Reques
     rb.body(serde_json::to_vec(body).unwrap_or_default())
 }
 
+/// A Claude request as LiteLLM sends it to Vertex: Anthropic's headers on top of Google's auth
+/// (the access token again as `x-api-key`, which Vertex ignores).
+fn post_claude(cx: &Ctx<'_>, url: String, token: &str, body: &Value) -> reqwest::RequestBuilder {
+    post(cx, url, token, body)
+        .header("anthropic-version", "2023-06-01")
+        .header("x-api-key", token)
+}
+
 #[async_trait]
 impl Provider for Vertex {
     fn name(&self) -> &'static str {
@@ -231,7 +239,7 @@ impl Provider for Vertex {
             let url = site.model_url(&model)?;
             return anthropic::complete(
                 cx,
-                post(cx, format!("{url}:rawPredict"), &site.token, &body),
+                post_claude(cx, format!("{url}:rawPredict"), &site.token, &body),
                 NAME,
                 url,
             )
@@ -255,7 +263,12 @@ impl Provider for Vertex {
             req.model = model.id().to_string();
             let body = claude_body(&req, cx.opts)?;
             let url = site.model_url(&model)?;
-            let rb = post(cx, format!("{url}:streamRawPredict"), &site.token, &body);
+            let rb = post_claude(
+                cx,
+                format!("{url}:streamRawPredict?alt=sse"),
+                &site.token,
+                &body,
+            );
             return anthropic::stream(cx, rb, NAME, url, req.include_usage())
                 .await
                 .map_err(gemini::errors::litellm_class);
