@@ -120,6 +120,24 @@ GOOGLE_CASES = {
     "web_search_options": ("normal", {"messages": HI, "web_search_options": {}}),
     "search_and_functions": ("normal", {"messages": FOLLOW_UP[:1], "tools": [*TOOLS, {"googleSearch": {}}]}),
     "code_execution": ("normal", {"messages": HI, "tools": [{"codeExecution": {}}]}),
+    # Message shapes and generation params.
+    "multi_system": ("normal", {"messages": [
+        {"role": "system", "content": "A"}, {"role": "system", "content": [{"type": "text", "text": "B"},
+                                                                          {"type": "text", "text": "C"}]},
+        {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}, {"role": "user", "content": "Again"}]}),
+    "assistant_parts": ("normal", {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": [
+        {"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}, {"role": "user", "content": "c"}]}),
+    "empty_user": ("normal", {"messages": [{"role": "user", "content": ""}]}),
+    "tool_no_params": ("normal", {"messages": FOLLOW_UP[:1], "tools": [
+        {"type": "function", "function": {"name": "now", "description": "The time"}}]}),
+    "schema_defs": ("normal", {"messages": HI, "response_format": {"type": "json_schema", "json_schema": {
+        "name": "x", "schema": {"type": "object", "$defs": {"p": {"type": "object", "properties": {"n": {"type": "string"}}}},
+                                "properties": {"a": {"$ref": "#/$defs/p"}, "b": {"type": ["string", "null"]}},
+                                "required": ["a"]}}}}),
+    "reasoning_none": ("normal", {"messages": HI, "reasoning_effort": "none"}),
+    "reasoning_minimal": ("normal", {"messages": HI, "reasoning_effort": "minimal"}),
+    "reasoning_g3": ("g3", {"messages": HI, "reasoning_effort": "high"}),
+    "modalities": ("normal", {"messages": HI, "modalities": ["text"]}),
     **{f"error_{r[1:]}": (r, {"messages": HI}) for r in ("e400", "e401", "e403", "e404", "e503")},
 }
 CASES.update(GOOGLE_CASES)
@@ -131,6 +149,7 @@ VERTEX_PROJECT, VERTEX_LOCATION = "mock-project", "us-central1"
 DELIBERATE = [
     (GOOGLE, {"google_search", "web_search_options"}, "answer .response.choices[0].message.annotations",
      "Gemini grounding support of the answer's first sentence"),
+    (GOOGLE, {"empty_user"}, "upstream .body.contents[0].parts[0].text", "an empty user message (Gemini)"),
 ]
 
 

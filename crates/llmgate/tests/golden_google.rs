@@ -228,3 +228,44 @@ fn grounded_answer() {
         "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 7, "toolUsePromptTokenCount": 30, "totalTokenCount": 47}});
     insta::assert_json_snapshot!("grounded.gemini", answer(v));
 }
+
+/// Generation settings and message shapes as LiteLLM maps them: thinking per model family
+/// (`reasoning_effort` and Anthropic-style `thinking`), modalities, an assistant turn given as a
+/// list of text parts.
+#[tokio::test]
+async fn generation_settings() {
+    let http = reqwest::Client::new();
+    let opts = CallOptions::default();
+    let cx = MediaCx {
+        http: &http,
+        opts: &opts,
+        gcs_token: None,
+    };
+    let hi = json!([{"role": "user", "content": "Hi"}]);
+    let cases = [
+        json!({"model": "gemini-2.5-flash", "reasoning_effort": "none"}),
+        json!({"model": "gemini-2.5-flash", "reasoning_effort": "minimal"}),
+        json!({"model": "gemini-2.5-flash-lite", "reasoning_effort": "minimal"}),
+        json!({"model": "gemini-2.5-pro", "reasoning_effort": "minimal"}),
+        json!({"model": "gemini-3-pro-preview", "reasoning_effort": "none"}),
+        json!({"model": "gemini-3-flash-preview", "reasoning_effort": "minimal"}),
+        json!({"model": "gemini-2.5-flash", "thinking": {"type": "enabled", "budget_tokens": 2048}}),
+        json!({"model": "gemini-2.5-flash", "thinking": {"type": "enabled", "budget_tokens": 0}}),
+        json!({"model": "gemini-3-pro-preview", "thinking": {"type": "enabled", "budget_tokens": 2048}}),
+        json!({"model": "gemini-2.5-flash", "modalities": ["text", "image"]}),
+        json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+            {"role": "user", "content": "c"}]}),
+    ];
+    let mut out = Vec::new();
+    for mut c in cases {
+        if c.get("messages").is_none() {
+            c["messages"] = hi.clone();
+        }
+        let req: ChatCompletionRequest = serde_json::from_value(c.clone()).unwrap();
+        let body = gemini::request::build(&req, &cx, "gemini").await.unwrap();
+        c.as_object_mut().unwrap().shift_remove("messages");
+        out.push(json!({"request": c, "generationConfig": body["generationConfig"], "contents": body["contents"]}));
+    }
+    insta::assert_json_snapshot!("generation.gemini", out);
+}

@@ -125,9 +125,19 @@ fn thinking(effort: &str, model: &str) -> Option<Value> {
         };
         return Some(json!({"thinkingLevel": level, "includeThoughts": thoughts}));
     }
+    let lower = model.to_ascii_lowercase();
+    let minimal = if lower.contains("gemini-2.5-flash-lite") {
+        512
+    } else if lower.contains("gemini-2.5-pro") {
+        128
+    } else if lower.contains("gemini-2.5-flash") {
+        1
+    } else {
+        128
+    };
     let budget = match effort {
-        "none" | "disable" => return Some(json!({"thinkingBudget": 0})),
-        "minimal" => 128,
+        "none" | "disable" => return Some(json!({"thinkingBudget": 0, "includeThoughts": false})),
+        "minimal" => minimal,
         "low" => 1024,
         "medium" => 2048,
         "high" => 4096,
@@ -152,6 +162,26 @@ pub fn supports_system_instruction(model: &str, provider: &str) -> bool {
 
 /// The `generateContent` body for `req`; `provider` (`gemini`, `vertex_ai`) picks the catalog
 /// entry the model's capabilities come from.
+/// Anthropic-style `thinking: {type, budget_tokens}` as LiteLLM maps it: Gemini 3 only says
+/// whether to include thoughts (it has levels, not budgets); older models get the budget.
+fn thinking_param(t: &Value, model: &str) -> Value {
+    let enabled = t["type"] == "enabled";
+    let budget = &t["budget_tokens"];
+    let zero = budget.as_i64() == Some(0);
+    let mut c = Map::new();
+    if is_gemini_3_or_newer(model) {
+        c.insert("includeThoughts".into(), json!(enabled && !zero));
+    } else {
+        if enabled && !zero {
+            c.insert("includeThoughts".into(), json!(true));
+        }
+        if budget.is_i64() || budget.is_u64() {
+            c.insert("thinkingBudget".into(), budget.clone());
+        }
+    }
+    Value::Object(c)
+}
+
 pub async fn build(
     req: &ChatCompletionRequest,
     cx: &MediaCx<'_>,
@@ -228,6 +258,23 @@ pub async fn build(
     }
     set("topK", req.extra.get("top_k").cloned());
     set(
+        "responseModalities",
+        req.extra
+            .get("modalities")
+            .and_then(Value::as_array)
+            .map(|m| {
+                m.iter()
+                    .map(|x| match x.as_str() {
+                        Some("text") => json!("TEXT"),
+                        Some("image") => json!("IMAGE"),
+                        Some("audio") => json!("AUDIO"),
+                        Some("video") => json!("VIDEO"),
+                        _ => json!("MODALITY_UNSPECIFIED"),
+                    })
+                    .collect()
+            }),
+    );
+    set(
         "stopSequences",
         req.stop.as_ref().map(|s| match s {
             Value::String(s) => json!([s]),
@@ -261,15 +308,9 @@ pub async fn build(
         .as_deref()
         .and_then(|e| thinking(e, &req.model))
         .or_else(|| {
-            // Anthropic-style `thinking: {type: enabled, budget_tokens}` as LiteLLM accepts it.
-            let t = req.extra.get("thinking")?;
-            match t["type"].as_str()? {
-                "enabled" => {
-                    Some(json!({"thinkingBudget": t["budget_tokens"], "includeThoughts": true}))
-                }
-                "disabled" => Some(json!({"thinkingBudget": 0})),
-                _ => None,
-            }
+            req.extra
+                .get("thinking")
+                .map(|t| thinking_param(t, &req.model))
         });
     // Dropped (`drop_params`) where the model does not think.
     set("thinkingConfig", thinking_config.filter(|_| reasoning_ok));
@@ -567,18 +608,27 @@ fn model_parts(m: &ChatMessage, gemini3: bool) -> Result<Vec<Value>, LlmError> {
         out.push(json!({"text": r, "thought": true}));
     }
     let calls = m.tool_calls.as_deref().unwrap_or_default();
-    let text = m.text_content();
-    if !text.is_empty() {
-        let mut part = json!({"text": text});
-        let text_sig = m
-            .extra
-            .get("provider_specific_fields")
-            .and_then(|p| p["thought_signatures"][0].as_str())
-            .filter(|s| calls.iter().all(|c| call_signature(c) != Some(*s)));
-        if let (Some(sig), Some(MessageContent::Text(_))) = (text_sig, &m.content) {
-            part["thoughtSignature"] = json!(sig);
+    match &m.content {
+        Some(MessageContent::Text(text)) if !text.is_empty() => {
+            let mut part = json!({"text": text});
+            let text_sig = m
+                .extra
+                .get("provider_specific_fields")
+                .and_then(|p| p["thought_signatures"][0].as_str())
+                .filter(|s| calls.iter().all(|c| call_signature(c) != Some(*s)));
+            if let Some(sig) = text_sig {
+                part["thoughtSignature"] = json!(sig);
+            }
+            out.push(part);
         }
-        out.push(part);
+        // As LiteLLM: one text part per text element of a list.
+        Some(MessageContent::Parts(parts)) => out.extend(
+            parts
+                .iter()
+                .filter(|p| p.kind == "text")
+                .map(|p| json!({"text": p.text.as_deref().unwrap_or("")})),
+        ),
+        _ => {}
     }
     for (i, call) in calls.iter().enumerate() {
         let args: Value = if call.function.arguments.trim().is_empty() {
