@@ -286,11 +286,31 @@ impl Provider for Vertex {
         let model = Model::parse(&req.model)?;
         let inputs = gemini::embedding_inputs(&req)?;
         let site = Site::resolve(cx).await?;
-        let instances: Vec<Value> = inputs.iter().map(|t| json!({"content": t})).collect();
-        let mut body = json!({"instances": instances});
-        if let Some(d) = req.extra.get("dimensions") {
-            body["parameters"] = json!({"outputDimensionality": d});
+        // As LiteLLM: `task_type` and `title` on each instance, `parameters` always sent.
+        let instances: Vec<Value> = inputs
+            .iter()
+            .map(|t| {
+                let mut i = json!({"content": t});
+                for k in ["task_type", "title"] {
+                    if let Some(v) = req.extra.get(k).filter(|v| !v.is_null()) {
+                        i[k] = v.clone();
+                    }
+                }
+                i
+            })
+            .collect();
+        let mut parameters = serde_json::Map::new();
+        if let Some(d) = req
+            .dimensions
+            .map(|d| json!(d))
+            .or_else(|| req.extra.get("dimensions").cloned())
+        {
+            parameters.insert("outputDimensionality".into(), d);
         }
+        if let Some(t) = req.extra.get("auto_truncate").filter(|v| !v.is_null()) {
+            parameters.insert("autoTruncate".into(), t.clone());
+        }
+        let body = json!({"instances": instances, "parameters": parameters});
         let url = site.model_url(&model)?;
         let res = send(
             post(cx, format!("{url}:predict"), &site.token, &body),
@@ -315,8 +335,21 @@ impl Provider for Vertex {
             .iter()
             .map(|p| p["embeddings"]["values"].clone())
             .collect();
+        let mut body = gemini::embedding_response(&req.model, vectors, tokens);
+        if let (Some(u), Some(chars)) = (
+            body.usage.as_mut(),
+            v["metadata"]["billableCharacterCount"].as_u64(),
+        ) {
+            // What Google bills text embeddings by.
+            u.prompt_tokens_details = Some(llmgate_types::PromptTokensDetails {
+                extra: [("character_count".to_string(), json!(chars))]
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            });
+        }
         Ok(Response {
-            body: gemini::embedding_response(&req.model, vectors, tokens),
+            body,
             headers,
             api_base: url,
         })
