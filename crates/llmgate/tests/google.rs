@@ -382,6 +382,7 @@ async fn gemini_embeddings_and_token_count() {
     let r = EmbeddingRequest {
         model: "gemini/text-embedding-004".into(),
         input: json!(["a", "b"]),
+        dimensions: Some(4),
         ..Default::default()
     };
     let e = llmgate::embedding(r, &o).await.unwrap();
@@ -391,6 +392,7 @@ async fn gemini_embeddings_and_token_count() {
         .path
         .ends_with("/text-embedding-004:batchEmbedContents"));
     assert_eq!(sent.body["requests"][1]["content"]["parts"][0]["text"], "b");
+    assert_eq!(sent.body["requests"][1]["outputDimensionality"], 4);
     let n = Client::shared().count_tokens(req(json!({"model": "gemini/gemini-1.5-x", "messages": [{"role": "user", "content": "hi"}]})), &o).await.unwrap();
     assert_eq!(n, 7);
 }
@@ -433,15 +435,17 @@ async fn vertex_gemini_with_a_service_account() {
     let r = EmbeddingRequest {
         model: "vertex_ai/text-embedding-005".into(),
         input: json!("a"),
+        dimensions: Some(4),
         ..Default::default()
     };
     let e = llmgate::embedding(r, &o).await.unwrap();
     assert_eq!(e.data.len(), 1);
-    assert!(mock
-        .last_request()
-        .unwrap()
-        .path
-        .ends_with("/text-embedding-005:predict"));
+    let sent = mock.last_request().unwrap();
+    assert!(sent.path.ends_with("/text-embedding-005:predict"));
+    assert_eq!(sent.body["parameters"], json!({"outputDimensionality": 4}));
+    // Google bills text embeddings by characters, which the usage names.
+    let details = e.usage.unwrap().prompt_tokens_details.unwrap();
+    assert_eq!(details.extra["character_count"], 10);
 }
 
 #[tokio::test]
