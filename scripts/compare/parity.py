@@ -105,6 +105,7 @@ GOOGLE_CASES = {
     "safety": ("safety", {"messages": HI}),
     "blocked": ("blocked", {"messages": HI}),
     "blocked_stream": ("blocked", {"messages": HI, "stream": True}),
+    "safety_stream": ("safety", {"messages": HI, "stream": True, "stream_options": {"include_usage": True}}),
     "bad_key": ("badkey", {"messages": HI}),
     # Per-model capabilities from the catalog: Gemma takes no system instruction and does not
     # think; Gemini 3 takes no penalties (Vertex refuses them, AI Studio drops them).

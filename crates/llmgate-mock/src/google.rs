@@ -448,6 +448,10 @@ fn answer(model: &str, spec: &str, req: &Value) -> Value {
 
 fn stream_events(model: &str, spec: &str, req: &Value) -> Vec<String> {
     let thinking = req["generationConfig"]["thinkingConfig"]["includeThoughts"] == true;
+    // A blocked prompt or a flagged answer streams as one event, as Gemini sends it.
+    if spec.contains("blocked") || spec.contains("safety") {
+        return vec![format!("data: {}\r\n\r\n", answer(model, spec, req))];
+    }
     let (all, _) = parts(spec, req);
     let mut chunks: Vec<Value> = vec![];
     for p in all {

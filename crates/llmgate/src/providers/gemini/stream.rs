@@ -60,7 +60,7 @@ impl StreamState {
             )));
         }
         let mut out = Vec::new();
-        // Grounding, safety and citation metadata ride on the event's chunks, as in answers.
+        // The event's grounding, safety and citation metadata (usage prices grounding apart).
         let meta = metadata(v["candidates"].as_array().into_iter().flatten());
         if !v["usageMetadata"].is_null() {
             self.usage = v["usageMetadata"].clone();
@@ -120,6 +120,36 @@ impl StreamState {
                 .extra
                 .insert("annotations".into(), Value::Array(cites));
         }
+        let blocked = v["candidates"].as_array().is_none_or(|c| c.is_empty())
+            && v["promptFeedback"]["blockReason"].is_string();
+        if blocked && !self.started {
+            // As LiteLLM: the blocked prompt's assistant turn opens, then ends filtered.
+            self.started = true;
+            out.push(self.chunk(
+                Delta {
+                    role: Some("assistant".into()),
+                    ..Default::default()
+                },
+                None,
+            ));
+        }
+        let finish = cand["finishReason"]
+            .as_str()
+            .or(blocked.then_some("SAFETY"))
+            .map(|reason| {
+                let f = finish_reason(reason);
+                if f == "stop" && (saw_call || self.next_tool > 0) {
+                    "tool_calls"
+                } else {
+                    f
+                }
+            });
+        if let Some(f) = finish {
+            out.push(self.chunk(Delta::default(), Some(f)));
+            self.finished = true;
+        }
+        // Grounding, safety and citation metadata on the event's chunks (a flagged answer's
+        // only chunk is its finish).
         let meta: Vec<_> = meta.into_iter().filter(|(_, m)| !m.is_empty()).collect();
         if !meta.is_empty() {
             if out.is_empty() {
@@ -130,19 +160,6 @@ impl StreamState {
                     c.extra.insert((*k).into(), Value::Array(m.clone()));
                 }
             }
-        }
-        let blocked = v["candidates"].as_array().is_none_or(|c| c.is_empty())
-            && v["promptFeedback"]["blockReason"].is_string();
-        if let Some(reason) = cand["finishReason"]
-            .as_str()
-            .or(blocked.then_some("SAFETY"))
-        {
-            let mut f = finish_reason(reason);
-            if f == "stop" && (saw_call || self.next_tool > 0) {
-                f = "tool_calls";
-            }
-            out.push(self.chunk(Delta::default(), Some(f)));
-            self.finished = true;
         }
         Ok(out)
     }
