@@ -52,6 +52,19 @@ const GENERATION: &[&str] = &[
     "mediaResolution",
     "responseJsonSchema",
 ];
+/// A `Tool`'s kinds (camelCase, after normalisation).
+const TOOLS: &[&str] = &[
+    "functionDeclarations",
+    "googleSearch",
+    "googleSearchRetrieval",
+    "enterpriseWebSearch",
+    "codeExecution",
+    "urlContext",
+    "googleMaps",
+    "computerUse",
+    "retrieval",
+    "fileSearch",
+];
 const SCHEMA: &[&str] = &[
     "type",
     "format",
@@ -230,6 +243,12 @@ fn validate(model: &str, body: &Value) -> Result<(), String> {
         }
     }
     for (i, t) in body["tools"].as_array().into_iter().flatten().enumerate() {
+        if let Some(k) = t
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !TOOLS.contains(&k.as_str())))
+        {
+            return Err(unknown_field(k, &format!("tools[{i}]")));
+        }
         for (j, d) in t["functionDeclarations"]
             .as_array()
             .into_iter()
@@ -367,30 +386,73 @@ fn parts(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
     let forced = req["toolConfig"]["functionCallingConfig"]["mode"] == "ANY";
     let tool = req["tools"][0]["functionDeclarations"][0]["name"].as_str();
     match tool.filter(|_| (model.contains("tool") || forced) && !last_is_response) {
-        Some(name) => out.push(json!({"functionCall": {"name": name, "args": {"location": "Paris"}}, "thoughtSignature": "c2lnLW1vY2s="})),
-        None if req["generationConfig"]["responseMimeType"] == "application/json" => out.push(json!({"text": "{\"location\": \"Paris\"}"})),
+        Some(name) => {
+            out.push(json!({"functionCall": {"name": name, "args": {"location": "Paris"}}, "thoughtSignature": "c2lnLW1vY2s="}));
+            if model.contains("parallel") {
+                // Gemini signs only the first call of a parallel batch.
+                out.push(json!({"functionCall": {"name": name, "args": {"location": "Lyon"}}}));
+            }
+        }
+        None if req["generationConfig"]["responseMimeType"] == "application/json" => {
+            out.push(json!({"text": "{\"location\": \"Paris\"}"}))
+        }
         None => out.push(json!({"text": CONTENT})),
     }
     (out, "STOP")
 }
 
-fn answer(model: &str, req: &Value) -> Value {
+/// `spec` picks the behaviour (the model name, or the `x-mock-behaviour` header); `model` is
+/// the model the answer names.
+fn answer(model: &str, spec: &str, req: &Value) -> Value {
     let thinking = req["generationConfig"]["thinkingConfig"]["includeThoughts"] == true;
-    if model.contains("blocked") {
+    if spec.contains("blocked") {
         return json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10}, "modelVersion": model});
     }
-    let candidate = if model.contains("safety") {
+    let candidate = if spec.contains("safety") {
         json!({"finishReason": "SAFETY", "index": 0, "safetyRatings": [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": true}]})
     } else {
-        let (p, finish) = parts(model, req);
+        let (p, finish) = parts(spec, req);
         json!({"content": {"role": "model", "parts": p}, "finishReason": finish, "index": 0})
     };
-    json!({"candidates": [candidate], "usageMetadata": usage(model, thinking), "modelVersion": model, "responseId": "mock-response-1"})
+    // Google Search grounding: the sources, the supported segment and the queries, as
+    // Gemini reports them, with the search's tool-use prompt tokens.
+    let grounded = req["tools"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t.get("googleSearch").is_some()));
+    let mut candidate = candidate;
+    let mut usage = usage(spec, thinking);
+    if grounded {
+        candidate["groundingMetadata"] = json!({
+            "webSearchQueries": ["hello mock"],
+            "searchEntryPoint": {"renderedContent": "<div>mock</div>"},
+            "groundingChunks": [{"web": {"uri": "https://example.com/mock", "title": "example.com"}}],
+            // proto3 JSON: a zero `startIndex` is left out.
+            "groundingSupports": [{"segment": {"endIndex": 15, "text": CONTENT}, "groundingChunkIndices": [0]}]});
+        usage["toolUsePromptTokenCount"] = json!(20);
+        usage["totalTokenCount"] = json!(usage["totalTokenCount"].as_u64().unwrap_or(0) + 20);
+    }
+    // `candidateCount` answers: the same candidate again with its own index.
+    let n = req["generationConfig"]["candidateCount"]
+        .as_u64()
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let candidates: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut c = candidate.clone();
+            c["index"] = json!(i);
+            c
+        })
+        .collect();
+    json!({"candidates": candidates, "usageMetadata": usage, "modelVersion": model, "responseId": "mock-response-1"})
 }
 
-fn stream_events(model: &str, req: &Value) -> Vec<String> {
+fn stream_events(model: &str, spec: &str, req: &Value) -> Vec<String> {
     let thinking = req["generationConfig"]["thinkingConfig"]["includeThoughts"] == true;
-    let (all, _) = parts(model, req);
+    // A blocked prompt or a flagged answer streams as one event, as Gemini sends it.
+    if spec.contains("blocked") || spec.contains("safety") {
+        return vec![format!("data: {}\r\n\r\n", answer(model, spec, req))];
+    }
+    let (all, _) = parts(spec, req);
     let mut chunks: Vec<Value> = vec![];
     for p in all {
         match p["text"].as_str() {
@@ -403,7 +465,7 @@ fn stream_events(model: &str, req: &Value) -> Vec<String> {
         }
     }
     let n = chunks.len();
-    let failing = Behaviour::of(model) == Behaviour::StreamError;
+    let failing = Behaviour::of(spec) == Behaviour::StreamError;
     let mut ev = vec![];
     for (i, part) in chunks.into_iter().enumerate() {
         if failing && i == 2 {
@@ -414,7 +476,7 @@ fn stream_events(model: &str, req: &Value) -> Vec<String> {
         if i + 1 == n {
             cand["finishReason"] = json!("STOP");
         }
-        let v = json!({"candidates": [cand], "usageMetadata": usage(model, thinking), "modelVersion": model, "responseId": "mock-response-1"});
+        let v = json!({"candidates": [cand], "usageMetadata": usage(spec, thinking), "modelVersion": model, "responseId": "mock-response-1"});
         ev.push(format!("data: {v}\r\n\r\n"));
     }
     ev
@@ -497,7 +559,14 @@ async fn generate(
         return error(400, &msg);
     }
     let stream = method == "streamGenerateContent";
-    match Behaviour::of(model) {
+    // A behaviour can also be asked for by header, so that a test can use a real model name
+    // (whose catalog entry shapes the request) and still get an error or a tool call.
+    let spec = h
+        .get("x-mock-behaviour")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(model)
+        .to_string();
+    match Behaviour::of(&spec) {
         Behaviour::Error(code) => return error(code, &format!("mock error {code}")),
         Behaviour::ContextWindow => return error(400, "The input token count (1048577) exceeds the maximum number of tokens allowed (1048576)."),
         Behaviour::EchoKey => {
@@ -517,9 +586,9 @@ async fn generate(
         if !u.query().is_some_and(|q| q.contains("alt=sse")) {
             return error(400, "the mock streams only with alt=sse");
         }
-        return sse(shared, model, stream_events(model, &body));
+        return sse(shared, model, stream_events(model, &spec, &body));
     }
-    axum::Json(answer(model, &body)).into_response()
+    axum::Json(answer(model, &spec, &body)).into_response()
 }
 
 fn split_spec(spec: &str) -> (&str, &str) {

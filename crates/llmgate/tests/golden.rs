@@ -89,9 +89,10 @@ async fn gemini_requests() {
         gcs_token: None,
     };
     for name in ["basic", "full"] {
-        let body = gemini::request::build(&request(&format!("{name}.json")), &cx)
-            .await
-            .unwrap();
+        // A catalog model: its entry decides system instructions and thinking.
+        let mut req = request(&format!("{name}.json"));
+        req.model = "gemini-2.5-flash".into();
+        let body = gemini::request::build(&req, &cx, "gemini").await.unwrap();
         insta::assert_json_snapshot!(format!("gemini_request_{name}"), body);
     }
 }
@@ -132,7 +133,7 @@ fn anthropic_stream() {
 
 #[test]
 fn gemini_stream() {
-    let mut state = gemini::stream::StreamState::new("gemini-2.5-flash", 0, true);
+    let mut state = gemini::stream::StreamState::new("gemini", "gemini-2.5-flash", 0, true);
     let mut chunks: Vec<ChatCompletionChunk> = events("gemini_stream.txt")
         .iter()
         .flat_map(|(_, v)| state.on_event(v).unwrap())
@@ -404,7 +405,12 @@ async fn gemini_and_vertex_fixtures() {
             if provider == "vertex" {
                 req.model = format!("publishers/google/models/{}", req.model);
             }
-            let body = gemini::request::build(&req, &cx).await.unwrap();
+            let catalog = if provider == "vertex" {
+                "vertex_ai"
+            } else {
+                "gemini"
+            };
+            let body = gemini::request::build(&req, &cx, catalog).await.unwrap();
             insta::assert_json_snapshot!(format!("{name}.{provider}"), body);
         }
     }
@@ -420,7 +426,7 @@ fn gemini_grounded_answer() {
 
 #[test]
 fn gemini_tool_stream() {
-    let mut state = gemini::stream::StreamState::new("gemini-3-pro-preview", 0, true);
+    let mut state = gemini::stream::StreamState::new("gemini", "gemini-3-pro-preview", 0, true);
     let mut chunks: Vec<ChatCompletionChunk> = events("gemini_tool_stream.txt")
         .iter()
         .flat_map(|(_, v)| state.on_event(v).unwrap())

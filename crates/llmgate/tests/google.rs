@@ -243,9 +243,15 @@ async fn gemini_json_schema_thinking_safety_and_usage() {
     assert_eq!(g["responseMimeType"], "application/json");
     assert!(g["responseSchema"].get("additionalProperties").is_none());
 
+    // A catalog model (thinking is refused for one the catalog does not know to reason); the
+    // mock's cache behaviour asked for by header.
+    let mut cached = o.clone();
+    cached
+        .extra_headers
+        .push(("x-mock-behaviour".into(), "mock-cache".into()));
     let a = chat(
-        &o,
-        json!({"model": "gemini/gemini-2.5-flash-cache", "reasoning_effort": "low",
+        &cached,
+        json!({"model": "gemini/gemini-2.5-flash", "reasoning_effort": "low",
         "messages": [{"role": "user", "content": "hi"}]}),
     )
     .await
@@ -376,6 +382,7 @@ async fn gemini_embeddings_and_token_count() {
     let r = EmbeddingRequest {
         model: "gemini/text-embedding-004".into(),
         input: json!(["a", "b"]),
+        dimensions: Some(4),
         ..Default::default()
     };
     let e = llmgate::embedding(r, &o).await.unwrap();
@@ -385,6 +392,7 @@ async fn gemini_embeddings_and_token_count() {
         .path
         .ends_with("/text-embedding-004:batchEmbedContents"));
     assert_eq!(sent.body["requests"][1]["content"]["parts"][0]["text"], "b");
+    assert_eq!(sent.body["requests"][1]["outputDimensionality"], 4);
     let n = Client::shared().count_tokens(req(json!({"model": "gemini/gemini-1.5-x", "messages": [{"role": "user", "content": "hi"}]})), &o).await.unwrap();
     assert_eq!(n, 7);
 }
@@ -427,15 +435,17 @@ async fn vertex_gemini_with_a_service_account() {
     let r = EmbeddingRequest {
         model: "vertex_ai/text-embedding-005".into(),
         input: json!("a"),
+        dimensions: Some(4),
         ..Default::default()
     };
     let e = llmgate::embedding(r, &o).await.unwrap();
     assert_eq!(e.data.len(), 1);
-    assert!(mock
-        .last_request()
-        .unwrap()
-        .path
-        .ends_with("/text-embedding-005:predict"));
+    let sent = mock.last_request().unwrap();
+    assert!(sent.path.ends_with("/text-embedding-005:predict"));
+    assert_eq!(sent.body["parameters"], json!({"outputDimensionality": 4}));
+    // Google bills text embeddings by characters, which the usage names.
+    let details = e.usage.unwrap().prompt_tokens_details.unwrap();
+    assert_eq!(details.extra["character_count"], 10);
 }
 
 #[tokio::test]
@@ -454,6 +464,18 @@ async fn vertex_claude_uses_raw_predict() {
     assert_eq!(sent.path, "/v1/projects/proj-1/locations/global/publishers/anthropic/models/claude-sonnet-4-5:rawPredict");
     assert_eq!(sent.body["anthropic_version"], "vertex-2023-10-16");
     assert!(sent.body.get("model").is_none());
+    // Anthropic's headers as LiteLLM sends them to Vertex.
+    let header = |name: &str| {
+        sent.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("anthropic-version").as_deref(), Some("2023-06-01"));
+    assert_eq!(
+        header("x-api-key").as_deref(),
+        Some(llmgate_mock::ACCESS_TOKEN)
+    );
 
     let items = stream(&o, json!({"model": "vertex_ai/claude-sonnet-4-5", "max_tokens": 10,
         "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "hi"}]})).await;
@@ -465,11 +487,9 @@ async fn vertex_claude_uses_raw_predict() {
             .collect::<String>(),
         "Hello from mock"
     );
-    assert!(mock
-        .last_request()
-        .unwrap()
-        .path
-        .ends_with(":streamRawPredict"));
+    let sent = mock.last_request().unwrap();
+    assert!(sent.path.ends_with(":streamRawPredict"));
+    assert_eq!(sent.query.as_deref(), Some("alt=sse"));
     assert_eq!(
         chunks.last().unwrap().usage.as_ref().unwrap().total_tokens,
         15
@@ -478,7 +498,13 @@ async fn vertex_claude_uses_raw_predict() {
     let n = Client::shared().count_tokens(req(json!({"model": "vertex_ai/claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]})), &o).await.unwrap();
     assert_eq!(n, 13);
     let e = chat(&o, json!({"model": "vertex_ai/mock-error-429", "messages": [{"role": "user", "content": "hi"}]})).await.unwrap_err();
-    assert!(e.to_string().contains("VertexAIException"), "{e}");
+    // LiteLLM's wording for Vertex: the provider capitalised as given, the raw body.
+    assert!(
+        e.to_string().starts_with(
+            r#"litellm.RateLimitError: litellm.RateLimitError: Vertex_aiException - {"error":{"code":429,"#
+        ),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -619,7 +645,7 @@ async fn gemini3_thought_signatures_round_trip() {
     }
     // Gemini 2.5 refuses call ids: none are sent there.
     let mut old = first.clone();
-    old["model"] = json!("gemini/gemini-2.5-flash-tool");
+    old["model"] = json!("gemini/gemini-2.5-flash");
     old["messages"] = json!([{"role": "user", "content": "weather?"},
         {"role": "assistant", "tool_calls": [{"id": "call_x", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "call_x", "content": "sunny"}]);

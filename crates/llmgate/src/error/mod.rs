@@ -221,7 +221,6 @@ impl LlmError {
                 "OpenAIException".into()
             }
             "azure" => "AzureException".into(),
-            "vertex_ai" => "VertexAIException".into(),
             // LiteLLM capitalises the first letter only: `Together_aiException`.
             p => {
                 let mut c = p.chars();
@@ -267,7 +266,7 @@ impl LlmError {
                 k
             }
             Family::OpenAi => openai_kind(status, &message, code.as_ref()),
-            Family::Other => {
+            Family::Google | Family::Other => {
                 let kind = classify(status, &message, code.as_ref());
                 (kind, answer_status(status, kind))
             }
@@ -330,7 +329,7 @@ impl LlmError {
                 u.status >= 500 && (u.status == 529 || is_anthropic_overload(&u.body))
             }
             Family::OpenAi => u.status == 529,
-            Family::Azure | Family::Other => false,
+            Family::Azure | Family::Google | Family::Other => false,
         }
     }
 
@@ -463,6 +462,9 @@ enum Family {
     Azure,
     /// `_map_openai_exception` as LiteLLM applies it to OpenAI itself (verified per status).
     OpenAi,
+    /// `_map_vertex_exception` (Gemini, Vertex AI): the adapter writes LiteLLM's whole message,
+    /// whose prefix depends on the rule that fired (`providers/gemini/errors.rs`).
+    Google,
     /// Everything else: LiteLLM's generic status table.
     Other,
 }
@@ -483,6 +485,7 @@ fn family(provider: &str) -> Family {
         | "lambda_ai" | "nscale" | "featherless_ai" | "friendliai" | "volcengine" | "zai" => {
             Family::OpenAi
         }
+        "gemini" | "vertex_ai" => Family::Google,
         _ => Family::Other,
     }
 }
@@ -722,6 +725,7 @@ impl fmt::Display for LlmError {
                     _ => write!(f, "litellm.{class}: {provider} {class} - {m}"),
                 }
             }
+            (Family::Google, Some(_)) => f.write_str(&self.message),
             _ => write!(f, "litellm.{class}: {class}: {provider} - {}", self.message),
         }
     }

@@ -110,6 +110,7 @@ impl StreamState {
                                         name: block["name"].as_str().map(str::to_string),
                                         arguments: Some(String::new()),
                                     }),
+                                    ..Default::default()
                                 }]),
                                 ..Default::default()
                             },

@@ -40,12 +40,22 @@ pub enum Auth {
 
 impl Target {
     fn post(&self, cx: &Ctx<'_>, method: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.post_as(cx, method, body, "application/json")
+    }
+
+    fn post_as(
+        &self,
+        cx: &Ctx<'_>,
+        method: &str,
+        body: &Value,
+        content_type: &str,
+    ) -> reqwest::RequestBuilder {
         let url = if method == "streamGenerateContent" {
             format!("{}:{method}?alt=sse", self.model_url)
         } else {
             format!("{}:{method}", self.model_url)
         };
-        let mut rb = cx.http.post(url).header("content-type", "application/json");
+        let mut rb = cx.http.post(url).header("content-type", content_type);
         rb = match &self.auth {
             Auth::ApiKey(k) => rb.header("x-goog-api-key", k),
             Auth::Bearer(t) => rb.bearer_auth(t),
@@ -75,7 +85,7 @@ pub async fn chat(
         opts: cx.opts,
         gcs_token: t.token(),
     };
-    let body = request::build(&req, &mcx)
+    let body = request::build(&req, &mcx, t.provider)
         .await
         .map_err(|e| e.with_provider(t.provider))?;
     let res = send(
@@ -105,7 +115,7 @@ pub async fn chat_stream(
         opts: cx.opts,
         gcs_token: t.token(),
     };
-    let body = request::build(&req, &mcx)
+    let body = request::build(&req, &mcx, t.provider)
         .await
         .map_err(|e| e.with_provider(t.provider))?;
     let wait = cx.opts.stream_wait();
@@ -118,7 +128,12 @@ pub async fn chat_stream(
     .await
     .map_err(errors::litellm_class)?;
     let headers = header_pairs(res.headers());
-    let state = stream::StreamState::new(&req.model, crate::now_secs(), req.include_usage());
+    let state = stream::StreamState::new(
+        t.provider,
+        &req.model,
+        crate::now_secs(),
+        req.include_usage(),
+    );
     let chunks = translated_stream(res, t.provider, wait, state);
     Ok(Response {
         body: Box::pin(chunks),
@@ -138,7 +153,7 @@ pub async fn count_tokens(
         opts: cx.opts,
         gcs_token: t.token(),
     };
-    let full = request::build(req, &mcx).await?;
+    let full = request::build(req, &mcx, t.provider).await?;
     let body = json!({"contents": full["contents"]});
     let res = send(
         t.post(cx, "countTokens", &body),
@@ -270,7 +285,10 @@ impl Provider for Gemini {
         let t = Self::target(cx.opts, &req.model)?;
         let inputs = embedding_inputs(&req)?;
         let model = req.model.strip_prefix("models/").unwrap_or(&req.model);
-        let dims = req.extra.get("dimensions").cloned();
+        let dims = req
+            .dimensions
+            .map(|d| json!(d))
+            .or_else(|| req.extra.get("dimensions").cloned());
         let requests: Vec<Value> = inputs
             .iter()
             .map(|text| {
@@ -283,7 +301,13 @@ impl Provider for Gemini {
             .collect();
         let body = json!({"requests": requests});
         let res = send(
-            t.post(cx, "batchEmbedContents", &body),
+            // LiteLLM's embedding handler names the charset.
+            t.post_as(
+                cx,
+                "batchEmbedContents",
+                &body,
+                "application/json; charset=utf-8",
+            ),
             NAME,
             cx.opts.timeout,
             true,
@@ -298,10 +322,10 @@ impl Provider for Gemini {
             .flatten()
             .map(|e| e["values"].clone())
             .collect();
-        let tokens: u64 = inputs
-            .iter()
-            .map(|s| crate::tokens::count_text(model, s) as u64)
-            .sum();
+        // Google's count when it reports one, else (as LiteLLM) the inputs counted as one text.
+        let tokens = v["usageMetadata"]["promptTokenCount"]
+            .as_u64()
+            .unwrap_or_else(|| crate::tokens::count_text(model, &inputs.concat()) as u64);
         Ok(Response {
             body: embedding_response(&req.model, vectors, tokens),
             headers,

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::media::{self, MediaCx};
 use super::schema::sanitize;
-use crate::{ErrorKind, LlmError};
+use crate::LlmError;
 
 /// Gemini has no tool-call ids before Gemini 3; the thought signature a call needs on the next
 /// turn rides in the id after this separator (LiteLLM's convention).
@@ -103,8 +103,6 @@ fn with_property_ordering(v: &mut Value) {
     }
 }
 
-const UNSUPPORTED: &[&str] = &["logit_bias", "top_logprobs"];
-
 fn bad(msg: impl Into<String>) -> LlmError {
     LlmError::bad_request(msg).with_provider("gemini")
 }
@@ -127,9 +125,19 @@ fn thinking(effort: &str, model: &str) -> Option<Value> {
         };
         return Some(json!({"thinkingLevel": level, "includeThoughts": thoughts}));
     }
+    let lower = model.to_ascii_lowercase();
+    let minimal = if lower.contains("gemini-2.5-flash-lite") {
+        512
+    } else if lower.contains("gemini-2.5-pro") {
+        128
+    } else if lower.contains("gemini-2.5-flash") {
+        1
+    } else {
+        128
+    };
     let budget = match effort {
-        "none" | "disable" => return Some(json!({"thinkingBudget": 0})),
-        "minimal" => 128,
+        "none" | "disable" => return Some(json!({"thinkingBudget": 0, "includeThoughts": false})),
+        "minimal" => minimal,
         "low" => 1024,
         "medium" => 2048,
         "high" => 4096,
@@ -138,25 +146,87 @@ fn thinking(effort: &str, model: &str) -> Option<Value> {
     Some(json!({"thinkingBudget": budget, "includeThoughts": true}))
 }
 
-pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Value, LlmError> {
-    let present: Vec<&str> = UNSUPPORTED
-        .iter()
-        .copied()
-        .filter(|p| match *p {
-            "logit_bias" => req.logit_bias.is_some(),
-            "top_logprobs" => req.top_logprobs.is_some(),
-            _ => false,
-        })
-        .collect();
+/// Whether the model takes a `systemInstruction`, as LiteLLM's `supports_system_messages` reads
+/// the catalog; a model without it gets its system prompt as the first user turn. A Gemini
+/// model the catalog does not know yet (`gemini-<n>...`) takes one: every Gemini generation does,
+/// where LiteLLM would fold the prompt into the user turn.
+pub fn supports_system_instruction(model: &str, provider: &str) -> bool {
+    let id = model.rsplit('/').next().unwrap_or(model);
+    match crate::catalog::global().get_for(provider, id) {
+        Some(m) => m.supports(crate::catalog::Feature::SystemMessages),
+        None => id
+            .strip_prefix("gemini-")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())),
+    }
+}
+
+/// The `generateContent` body for `req`; `provider` (`gemini`, `vertex_ai`) picks the catalog
+/// entry the model's capabilities come from.
+/// Anthropic-style `thinking: {type, budget_tokens}` as LiteLLM maps it: Gemini 3 only says
+/// whether to include thoughts (it has levels, not budgets); older models get the budget.
+fn thinking_param(t: &Value, model: &str) -> Value {
+    let enabled = t["type"] == "enabled";
+    let budget = &t["budget_tokens"];
+    let zero = budget.as_i64() == Some(0);
+    let mut c = Map::new();
+    if is_gemini_3_or_newer(model) {
+        c.insert("includeThoughts".into(), json!(enabled && !zero));
+    } else {
+        if enabled && !zero {
+            c.insert("includeThoughts".into(), json!(true));
+        }
+        if budget.is_i64() || budget.is_u64() {
+            c.insert("thinkingBudget".into(), budget.clone());
+        }
+    }
+    Value::Object(c)
+}
+
+pub async fn build(
+    req: &ChatCompletionRequest,
+    cx: &MediaCx<'_>,
+    provider: &str,
+) -> Result<Value, LlmError> {
+    // LiteLLM's supported params: thinking only where the catalog says the model reasons (or
+    // on Gemini 3+); Vertex takes `top_logprobs` but no penalties on Gemini 3, which AI Studio
+    // drops silently instead.
+    let id = req.model.rsplit('/').next().unwrap_or(&req.model);
+    let vertex = provider == "vertex_ai";
+    let reasoning_ok = is_gemini_3_or_newer(id)
+        || crate::catalog::global()
+            .get_for(provider, id)
+            .is_some_and(|m| m.supports(crate::catalog::Feature::Reasoning));
+    let penalties_ok = !is_gemini_3_or_newer(id) && id != "gemini-2.5-pro-preview-06-05";
+    let penalties = req.frequency_penalty.is_some() || req.presence_penalty.is_some();
+    let present: Vec<&str> = [
+        ("logit_bias", req.logit_bias.is_some()),
+        ("top_logprobs", !vertex && req.top_logprobs.is_some()),
+        (
+            "frequency_penalty",
+            vertex && !penalties_ok && req.frequency_penalty.is_some(),
+        ),
+        (
+            "presence_penalty",
+            vertex && !penalties_ok && req.presence_penalty.is_some(),
+        ),
+        (
+            "reasoning_effort",
+            !reasoning_ok && req.reasoning_effort.is_some(),
+        ),
+        (
+            "thinking",
+            !reasoning_ok && req.extra.contains_key("thinking"),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(p, set)| set.then_some(p))
+    .collect();
     if !present.is_empty() && !cx.opts.drop_params {
-        return Err(LlmError::new(
-            ErrorKind::UnsupportedParams,
-            format!("gemini does not support parameters: {present:?}, for model={}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n", req.model),
-        )
-        .with_provider("gemini"));
+        return Err(LlmError::unsupported_params(provider, &present, id));
     }
     let mut body = Map::new();
-    let (system, contents) = contents(&req.messages, &req.model, cx).await?;
+    let system_instruction = supports_system_instruction(&req.model, provider);
+    let (system, contents) = contents(&req.messages, &req.model, system_instruction, cx).await?;
     body.insert("contents".into(), Value::Array(contents));
     if !system.is_empty() {
         body.insert("systemInstruction".into(), json!({"parts": system}));
@@ -178,10 +248,32 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
     );
     set("candidateCount", req.n.map(|v| json!(v)));
     set("seed", req.seed.map(|v| json!(v)));
-    set("presencePenalty", req.presence_penalty.map(|v| json!(v)));
-    set("frequencyPenalty", req.frequency_penalty.map(|v| json!(v)));
+    if penalties && penalties_ok {
+        set("presencePenalty", req.presence_penalty.map(|v| json!(v)));
+        set("frequencyPenalty", req.frequency_penalty.map(|v| json!(v)));
+    }
     set("responseLogprobs", req.logprobs.map(|v| json!(v)));
+    if vertex {
+        set("logprobs", req.top_logprobs.map(|v| json!(v)));
+    }
     set("topK", req.extra.get("top_k").cloned());
+    set(
+        "responseModalities",
+        req.extra
+            .get("modalities")
+            .and_then(Value::as_array)
+            .map(|m| {
+                m.iter()
+                    .map(|x| match x.as_str() {
+                        Some("text") => json!("TEXT"),
+                        Some("image") => json!("IMAGE"),
+                        Some("audio") => json!("AUDIO"),
+                        Some("video") => json!("VIDEO"),
+                        _ => json!("MODALITY_UNSPECIFIED"),
+                    })
+                    .collect()
+            }),
+    );
     set(
         "stopSequences",
         req.stop.as_ref().map(|s| match s {
@@ -216,17 +308,12 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
         .as_deref()
         .and_then(|e| thinking(e, &req.model))
         .or_else(|| {
-            // Anthropic-style `thinking: {type: enabled, budget_tokens}` as LiteLLM accepts it.
-            let t = req.extra.get("thinking")?;
-            match t["type"].as_str()? {
-                "enabled" => {
-                    Some(json!({"thinkingBudget": t["budget_tokens"], "includeThoughts": true}))
-                }
-                "disabled" => Some(json!({"thinkingBudget": 0})),
-                _ => None,
-            }
+            req.extra
+                .get("thinking")
+                .map(|t| thinking_param(t, &req.model))
         });
-    set("thinkingConfig", thinking_config);
+    // Dropped (`drop_params`) where the model does not think.
+    set("thinkingConfig", thinking_config.filter(|_| reasoning_ok));
     if !gen.is_empty() {
         body.insert("generationConfig".into(), Value::Object(gen));
     }
@@ -253,8 +340,14 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
             d
         })
         .collect();
+    let server_side = req.extra.get("include_server_side_tool_invocations") == Some(&json!(true));
+    let mut tools: Vec<Value> = Vec::new();
     if !decls.is_empty() {
-        body.insert("tools".into(), json!([{"functionDeclarations": decls}]));
+        tools.push(json!({"functionDeclarations": decls}));
+    }
+    tools.extend(builtin_tools(req, !decls.is_empty() && !server_side));
+    if !tools.is_empty() {
+        body.insert("tools".into(), Value::Array(tools));
     }
     if let Some(tc) = &req.tool_choice {
         let config = match tc {
@@ -274,6 +367,11 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
             body.insert("toolConfig".into(), json!({"functionCallingConfig": c}));
         }
     }
+    if server_side {
+        // Gemini 3 combines built-in and function tools when asked to report the former.
+        let tc = body.entry("toolConfig").or_insert_with(|| json!({}));
+        tc["includeServerSideToolInvocations"] = json!(true);
+    }
     for (ours, theirs) in [
         ("safety_settings", "safetySettings"),
         ("cached_content", "cachedContent"),
@@ -286,11 +384,79 @@ pub async fn build(req: &ChatCompletionRequest, cx: &MediaCx<'_>) -> Result<Valu
     Ok(Value::Object(body))
 }
 
-/// Splits off system text; turns the rest into alternating `user`/`model` contents, tool
-/// results into `functionResponse` parts that follow their call.
+/// Google's built-in tools as LiteLLM takes them in `tools` (either spelling of the name, an
+/// OpenAI `type` ignored): its names on the wire, in the order it sends them, and whether it is
+/// a search tool (which Vertex refuses next to function declarations).
+const BUILTIN_TOOLS: &[(&str, &str, &str, bool)] = &[
+    ("googleSearch", "google_search", "googleSearch", true),
+    (
+        "googleSearchRetrieval",
+        "google_search_retrieval",
+        "googleSearchRetrieval",
+        true,
+    ),
+    (
+        "enterpriseWebSearch",
+        "enterprise_web_search",
+        "enterpriseWebSearch",
+        true,
+    ),
+    ("codeExecution", "code_execution", "code_execution", false),
+    ("urlContext", "url_context", "url_context", true),
+    ("googleMaps", "google_maps", "googleMaps", false),
+    ("computerUse", "computer_use", "computerUse", false),
+];
+
+/// The built-in tools of a request, each its own tool object: `{"googleSearch": {}}` and the
+/// like, OpenAI's `web_search` tool and `web_search_options` as Google Search, a
+/// `computer_use` tool as `computerUse`. Search tools are left out next to function
+/// declarations (`drop_search`), as LiteLLM does rather than have Google refuse the call.
+fn builtin_tools(req: &ChatCompletionRequest, drop_search: bool) -> Vec<Value> {
+    let mut slots: Vec<Option<Value>> = vec![None; BUILTIN_TOOLS.len()];
+    let slot = |name: &str| {
+        BUILTIN_TOOLS
+            .iter()
+            .position(|(camel, snake, wire, _)| name == *camel || name == *snake || name == *wire)
+    };
+    for t in req.tools.iter().flatten().filter(|t| t.function.is_none()) {
+        match t.kind.as_str() {
+            "web_search" | "web_search_preview" => slots[0] = Some(json!({})),
+            "computer_use" => slots[6] = Some(Value::Object(t.extra.clone())),
+            _ => {
+                let mut keys = t.extra.iter().filter(|(k, _)| *k != "type");
+                if let (Some((name, v)), None) = (keys.next(), keys.next()) {
+                    if let Some(i) = slot(name).filter(|_| !v.is_null()) {
+                        slots[i] = Some(v.clone());
+                    }
+                }
+            }
+        }
+    }
+    if req
+        .extra
+        .get("web_search_options")
+        .is_some_and(Value::is_object)
+        && slots[0].is_none()
+    {
+        slots[0] = Some(json!({}));
+    }
+    slots
+        .into_iter()
+        .zip(BUILTIN_TOOLS)
+        .filter_map(|(v, (_, _, wire, search))| {
+            let v = v.filter(|_| !(drop_search && *search))?;
+            Some(json!({ *wire: v }))
+        })
+        .collect()
+}
+
+/// Splits off system text (or, for a model without system instructions, keeps it as user
+/// text); turns the rest into alternating `user`/`model` contents, tool results into
+/// `functionResponse` parts that follow their call.
 async fn contents(
     msgs: &[ChatMessage],
     model: &str,
+    system_instruction: bool,
     cx: &MediaCx<'_>,
 ) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
     let gemini3 = is_gemini_3_or_newer(model);
@@ -298,6 +464,7 @@ async fn contents(
     let mut out: Vec<(String, Vec<Value>)> = Vec::new();
     for (i, m) in msgs.iter().enumerate() {
         let (role, parts) = match m.role.as_str() {
+            "system" | "developer" if !system_instruction => ("user", user_parts(m, cx).await?),
             "system" | "developer" => {
                 let t = m.text_content();
                 if !t.is_empty() {
@@ -319,8 +486,9 @@ async fn contents(
         }
     }
     if out.is_empty() {
-        // Gemini requires contents; LiteLLM sends a blank user turn.
-        out.push(("user".into(), vec![json!({"text": " "})]));
+        // Gemini requires contents; LiteLLM sends "." after a system prompt, else a blank turn.
+        let text = if system.is_empty() { " " } else { "." };
+        out.push(("user".into(), vec![json!({"text": text})]));
     }
     let contents = out
         .into_iter()
@@ -440,18 +608,27 @@ fn model_parts(m: &ChatMessage, gemini3: bool) -> Result<Vec<Value>, LlmError> {
         out.push(json!({"text": r, "thought": true}));
     }
     let calls = m.tool_calls.as_deref().unwrap_or_default();
-    let text = m.text_content();
-    if !text.is_empty() {
-        let mut part = json!({"text": text});
-        let text_sig = m
-            .extra
-            .get("provider_specific_fields")
-            .and_then(|p| p["thought_signatures"][0].as_str())
-            .filter(|s| calls.iter().all(|c| call_signature(c) != Some(*s)));
-        if let (Some(sig), Some(MessageContent::Text(_))) = (text_sig, &m.content) {
-            part["thoughtSignature"] = json!(sig);
+    match &m.content {
+        Some(MessageContent::Text(text)) if !text.is_empty() => {
+            let mut part = json!({"text": text});
+            let text_sig = m
+                .extra
+                .get("provider_specific_fields")
+                .and_then(|p| p["thought_signatures"][0].as_str())
+                .filter(|s| calls.iter().all(|c| call_signature(c) != Some(*s)));
+            if let Some(sig) = text_sig {
+                part["thoughtSignature"] = json!(sig);
+            }
+            out.push(part);
         }
-        out.push(part);
+        // As LiteLLM: one text part per text element of a list.
+        Some(MessageContent::Parts(parts)) => out.extend(
+            parts
+                .iter()
+                .filter(|p| p.kind == "text")
+                .map(|p| json!({"text": p.text.as_deref().unwrap_or("")})),
+        ),
+        _ => {}
     }
     for (i, call) in calls.iter().enumerate() {
         let args: Value = if call.function.arguments.trim().is_empty() {

@@ -3,10 +3,15 @@
 use llmgate_types::{ChatCompletionChunk, Delta, FunctionCallDelta, ToolCallDelta};
 use serde_json::{json, Value};
 
-use super::response::{call_id, finish_reason, metadata, signatures, usage};
+use super::response::{
+    annotations, args, call_extra, call_id, finish_reason, metadata, served_model, signatures,
+    usage,
+};
 use crate::LlmError;
 
 pub struct StreamState {
+    /// The provider errors carry (`gemini`, `vertex_ai`).
+    provider: &'static str,
     id: String,
     model: String,
     created: u64,
@@ -14,12 +19,16 @@ pub struct StreamState {
     started: bool,
     next_tool: u32,
     usage: Value,
+    /// The grounding metadata of the event that carried the last usage (search-grounded
+    /// answers price their tool-use tokens apart).
+    grounding: Vec<Value>,
     finished: bool,
 }
 
 impl StreamState {
-    pub fn new(model: &str, created: u64, include_usage: bool) -> Self {
+    pub fn new(provider: &'static str, model: &str, created: u64, include_usage: bool) -> Self {
         StreamState {
+            provider,
             id: format!("chatcmpl-{}", uuid::Uuid::new_v4()),
             model: model.to_string(),
             created,
@@ -27,6 +36,7 @@ impl StreamState {
             started: false,
             next_tool: 0,
             usage: Value::Null,
+            grounding: Vec::new(),
             finished: false,
         }
     }
@@ -46,17 +56,20 @@ impl StreamState {
                 status,
                 vec![],
                 v.to_string().as_bytes(),
-                "gemini",
+                self.provider,
             )));
         }
         let mut out = Vec::new();
+        // The event's grounding, safety and citation metadata (usage prices grounding apart).
+        let meta = metadata(v["candidates"].as_array().into_iter().flatten());
         if !v["usageMetadata"].is_null() {
             self.usage = v["usageMetadata"].clone();
+            self.grounding = meta[0].1.clone();
         }
         if let Some(id) = v["responseId"].as_str() {
             id.clone_into(&mut self.id);
         }
-        if let Some(m) = v["modelVersion"].as_str() {
+        if let Some(m) = served_model(v) {
             self.model = m.to_string();
         }
         let cand = &v["candidates"][0];
@@ -77,8 +90,10 @@ impl StreamState {
                     kind: Some("function".into()),
                     function: Some(FunctionCallDelta {
                         name: part["functionCall"]["name"].as_str().map(str::to_string),
-                        arguments: Some(part["functionCall"]["args"].to_string()),
+                        arguments: Some(args(part)),
                     }),
+                    // As LiteLLM: the call's own signature on the call.
+                    extra: call_extra(part),
                 }]);
             } else if let Some(t) = part["text"].as_str() {
                 if part["thought"] == true {
@@ -98,11 +113,44 @@ impl StreamState {
             }
             out.push(self.chunk(delta, None));
         }
-        // Grounding, safety and citation metadata ride on the event's chunks, as in answers.
-        let meta: Vec<_> = metadata(v["candidates"].as_array().into_iter().flatten())
-            .into_iter()
-            .filter(|(_, m)| !m.is_empty())
-            .collect();
+        let cites = annotations(cand);
+        if let Some(first) = out.first_mut().filter(|_| !cites.is_empty()) {
+            first.choices[0]
+                .delta
+                .extra
+                .insert("annotations".into(), Value::Array(cites));
+        }
+        let blocked = v["candidates"].as_array().is_none_or(|c| c.is_empty())
+            && v["promptFeedback"]["blockReason"].is_string();
+        if blocked && !self.started {
+            // As LiteLLM: the blocked prompt's assistant turn opens, then ends filtered.
+            self.started = true;
+            out.push(self.chunk(
+                Delta {
+                    role: Some("assistant".into()),
+                    ..Default::default()
+                },
+                None,
+            ));
+        }
+        let finish = cand["finishReason"]
+            .as_str()
+            .or(blocked.then_some("SAFETY"))
+            .map(|reason| {
+                let f = finish_reason(reason);
+                if f == "stop" && (saw_call || self.next_tool > 0) {
+                    "tool_calls"
+                } else {
+                    f
+                }
+            });
+        if let Some(f) = finish {
+            out.push(self.chunk(Delta::default(), Some(f)));
+            self.finished = true;
+        }
+        // Grounding, safety and citation metadata on the event's chunks (a flagged answer's
+        // only chunk is its finish).
+        let meta: Vec<_> = meta.into_iter().filter(|(_, m)| !m.is_empty()).collect();
         if !meta.is_empty() {
             if out.is_empty() {
                 out.push(self.chunk(Delta::default(), None));
@@ -112,19 +160,6 @@ impl StreamState {
                     c.extra.insert((*k).into(), Value::Array(m.clone()));
                 }
             }
-        }
-        let blocked = v["candidates"].as_array().is_none_or(|c| c.is_empty())
-            && v["promptFeedback"]["blockReason"].is_string();
-        if let Some(reason) = cand["finishReason"]
-            .as_str()
-            .or(blocked.then_some("SAFETY"))
-        {
-            let mut f = finish_reason(reason);
-            if f == "stop" && (saw_call || self.next_tool > 0) {
-                f = "tool_calls";
-            }
-            out.push(self.chunk(Delta::default(), Some(f)));
-            self.finished = true;
         }
         Ok(out)
     }
@@ -138,7 +173,7 @@ impl StreamState {
         if self.include_usage {
             let mut c = self.chunk(Delta::default(), None);
             c.choices.clear();
-            c.usage = Some(usage(&self.usage));
+            c.usage = Some(usage(&self.usage, &self.grounding));
             out.push(c);
         }
         out

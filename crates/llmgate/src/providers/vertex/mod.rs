@@ -204,6 +204,14 @@ fn post(cx: &Ctx<'_>, url: String, token: &str, body: &Value) -> reqwest::Reques
     rb.body(serde_json::to_vec(body).unwrap_or_default())
 }
 
+/// A Claude request as LiteLLM sends it to Vertex: Anthropic's headers on top of Google's auth
+/// (the access token again as `x-api-key`, which Vertex ignores).
+fn post_claude(cx: &Ctx<'_>, url: String, token: &str, body: &Value) -> reqwest::RequestBuilder {
+    post(cx, url, token, body)
+        .header("anthropic-version", "2023-06-01")
+        .header("x-api-key", token)
+}
+
 #[async_trait]
 impl Provider for Vertex {
     fn name(&self) -> &'static str {
@@ -231,11 +239,12 @@ impl Provider for Vertex {
             let url = site.model_url(&model)?;
             return anthropic::complete(
                 cx,
-                post(cx, format!("{url}:rawPredict"), &site.token, &body),
+                post_claude(cx, format!("{url}:rawPredict"), &site.token, &body),
                 NAME,
                 url,
             )
-            .await;
+            .await
+            .map_err(gemini::errors::litellm_class);
         }
         let t = site.gemini(&model)?;
         gemini::chat(cx, req, &t).await
@@ -254,8 +263,15 @@ impl Provider for Vertex {
             req.model = model.id().to_string();
             let body = claude_body(&req, cx.opts)?;
             let url = site.model_url(&model)?;
-            let rb = post(cx, format!("{url}:streamRawPredict"), &site.token, &body);
-            return anthropic::stream(cx, rb, NAME, url, req.include_usage()).await;
+            let rb = post_claude(
+                cx,
+                format!("{url}:streamRawPredict?alt=sse"),
+                &site.token,
+                &body,
+            );
+            return anthropic::stream(cx, rb, NAME, url, req.include_usage())
+                .await
+                .map_err(gemini::errors::litellm_class);
         }
         let t = site.gemini(&model)?;
         gemini::chat_stream(cx, req, &t).await
@@ -270,11 +286,31 @@ impl Provider for Vertex {
         let model = Model::parse(&req.model)?;
         let inputs = gemini::embedding_inputs(&req)?;
         let site = Site::resolve(cx).await?;
-        let instances: Vec<Value> = inputs.iter().map(|t| json!({"content": t})).collect();
-        let mut body = json!({"instances": instances});
-        if let Some(d) = req.extra.get("dimensions") {
-            body["parameters"] = json!({"outputDimensionality": d});
+        // As LiteLLM: `task_type` and `title` on each instance, `parameters` always sent.
+        let instances: Vec<Value> = inputs
+            .iter()
+            .map(|t| {
+                let mut i = json!({"content": t});
+                for k in ["task_type", "title"] {
+                    if let Some(v) = req.extra.get(k).filter(|v| !v.is_null()) {
+                        i[k] = v.clone();
+                    }
+                }
+                i
+            })
+            .collect();
+        let mut parameters = serde_json::Map::new();
+        if let Some(d) = req
+            .dimensions
+            .map(|d| json!(d))
+            .or_else(|| req.extra.get("dimensions").cloned())
+        {
+            parameters.insert("outputDimensionality".into(), d);
         }
+        if let Some(t) = req.extra.get("auto_truncate").filter(|v| !v.is_null()) {
+            parameters.insert("autoTruncate".into(), t.clone());
+        }
+        let body = json!({"instances": instances, "parameters": parameters});
         let url = site.model_url(&model)?;
         let res = send(
             post(cx, format!("{url}:predict"), &site.token, &body),
@@ -299,8 +335,21 @@ impl Provider for Vertex {
             .iter()
             .map(|p| p["embeddings"]["values"].clone())
             .collect();
+        let mut body = gemini::embedding_response(&req.model, vectors, tokens);
+        if let (Some(u), Some(chars)) = (
+            body.usage.as_mut(),
+            v["metadata"]["billableCharacterCount"].as_u64(),
+        ) {
+            // What Google bills text embeddings by.
+            u.prompt_tokens_details = Some(llmgate_types::PromptTokensDetails {
+                extra: [("character_count".to_string(), json!(chars))]
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            });
+        }
         Ok(Response {
-            body: gemini::embedding_response(&req.model, vectors, tokens),
+            body,
             headers,
             api_base: url,
         })
@@ -323,7 +372,8 @@ impl Provider for Vertex {
                 cx.opts.timeout,
                 true,
             )
-            .await?;
+            .await
+            .map_err(gemini::errors::litellm_class)?;
             let v: Value = json(res, NAME).await?;
             return Ok(v["input_tokens"].as_u64().unwrap_or(0));
         }
