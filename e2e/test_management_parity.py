@@ -214,3 +214,29 @@ def test_internal_user_makes_its_own_keys(gw):
     # The new key works, and is the user's.
     client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
     assert client.chat.completions.create(model="demo", messages=HI).choices[0].message.content
+
+
+def test_end_user_allowed_model_region(mock, tmp_path):
+    b = f"{mock.base}/v1"
+    cfg = (
+        "model_list:\n"
+        f"  - model_name: regional\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {b}\n      api_key: sk-up\n      region_name: eu\n"
+        f"  - model_name: regional\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {b}\n      api_key: sk-up\n      region_name: us\n"
+        f"  - model_name: us-only\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {b}\n      api_key: sk-up\n      region_name: us\n"
+        f"general_settings:\n  master_key: {MASTER}\n"
+    )
+    g = Gateway(tmp_path, cfg, env={"LLMGATE_DB_PATH": str(tmp_path / "r.db")}).wait_ready()
+    try:
+        assert call(g, "POST", "/end_user/new", {"user_id": "eu-cust", "allowed_model_region": "eu"})[0] == 200
+        for _ in range(10):
+            s, h, r = raw(g, {"model": "regional", "messages": HI, "user": "eu-cust"})
+            assert s == 200, r
+            assert h["x-litellm-model-region"] == "eu"
+            _, info = call(g, "GET", f"/model/info?litellm_model_id={h['x-litellm-model-id']}")
+            assert info["data"][0]["litellm_params"]["region_name"] == "eu"
+        s, _, e = raw(g, {"model": "us-only", "messages": HI, "user": "eu-cust"})
+        assert s == 400 and "allowed_model_region=eu" in e["error"]["message"], e
+        # Others are served by any region.
+        assert raw(g, {"model": "us-only", "messages": HI, "user": "someone"})[0] == 200
+    finally:
+        g.stop()

@@ -256,8 +256,24 @@ impl Deployments {
     /// Picks a deployment for `name` (random among equals, skipping `exclude`), and the SDK
     /// model to call: for a wildcard route the `*` takes the requested name's tail.
     pub fn pick(&self, name: &str, exclude: &[String]) -> Option<(Arc<Deployment>, String)> {
+        self.pick_within(name, exclude, &[])
+    }
+
+    /// As [`Deployments::pick`], never choosing one of `banned` (`exclude` is a preference:
+    /// once every other deployment was tried, they are tried again).
+    pub fn pick_within(
+        &self,
+        name: &str,
+        exclude: &[String],
+        banned: &[String],
+    ) -> Option<(Arc<Deployment>, String)> {
         if let Some(group) = self.by_name.get(name) {
-            let d = choose(group, exclude)?;
+            let allowed: Vec<Arc<Deployment>> = group
+                .iter()
+                .filter(|d| !banned.contains(&d.id))
+                .cloned()
+                .collect();
+            let d = choose(&allowed, exclude)?;
             let model = d.model.clone();
             return Some((d, model));
         }

@@ -30,6 +30,8 @@ pub struct CallMeta {
     /// The retries the call was allowed, and its timeout in seconds, for LiteLLM's headers.
     pub max_retries: u32,
     pub timeout: Option<f64>,
+    /// The end user's allowed region (`x-litellm-model-region`).
+    pub model_region: Option<String>,
     pub upstream_headers: Vec<(String, String)>,
     /// Time spent waiting on the upstream (all attempts).
     pub upstream: Duration,
@@ -126,6 +128,12 @@ impl Settlement {
         &self.group
     }
 
+    /// The end user's `allowed_model_region`: only deployments whose `region_name` is it serve.
+    pub fn allowed_region(&self) -> Option<&str> {
+        let end_user = self.owners.end_user.as_ref()?;
+        end_user.row.allowed_model_region.as_deref()
+    }
+
     /// The retry loop is about to call `dep`.
     pub fn attempt(&mut self, dep: &Arc<Deployment>) {
         self.deployment = Some(dep.clone());
@@ -215,6 +223,7 @@ impl Settlement {
                 attempted_retries: 0,
                 max_retries: 0,
                 timeout: None,
+                model_region: None,
                 upstream_headers: Vec::new(),
                 upstream: Duration::ZERO,
             })

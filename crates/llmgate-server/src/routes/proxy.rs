@@ -257,10 +257,36 @@ where
 {
     let model_name = settle.group().to_string();
     let mut tried: Vec<String> = Vec::new();
+    // As LiteLLM's pre-call check: an end user limited to a region is served only by the
+    // deployments whose `region_name` is that region.
+    let region = settle.allowed_region().map(str::to_string);
+    let mut banned: Vec<String> = Vec::new();
+    if let (Some(r), Some(group)) = (&region, state.deployments().group(&model_name)) {
+        let outside = |d: &&Arc<Deployment>| {
+            d.entry
+                .litellm_params
+                .extra
+                .get("region_name")
+                .and_then(Value::as_str)
+                != Some(r)
+        };
+        banned.extend(group.iter().filter(outside).map(|d| d.id.clone()));
+        if banned.len() == group.len() {
+            return Err((
+                GatewayError::BadRequest(format!(
+                    "No deployments available for model={model_name} in the end user's allowed_model_region={r}"
+                )),
+                None,
+            ));
+        }
+    }
     let mut upstream = Duration::ZERO;
     let mut attempt = 0u32;
     loop {
-        let Some((dep, model)) = state.deployments().pick(&model_name, &tried) else {
+        let Some((dep, model)) = state
+            .deployments()
+            .pick_within(&model_name, &tried, &banned)
+        else {
             return Err((
                 GatewayError::UnknownModel {
                     route,
@@ -285,6 +311,7 @@ where
             attempted_retries: attempt,
             max_retries,
             timeout: timeout.or(dep.entry.litellm_params.timeout),
+            model_region: region.clone(),
             upstream_headers: headers,
             upstream,
         };
@@ -356,6 +383,9 @@ pub fn litellm_headers(meta: &CallMeta, cost: Option<f64>) -> HeaderMap {
     );
     if let Some(t) = meta.timeout {
         set(&mut h, "x-litellm-timeout", &py_float(t));
+    }
+    if let Some(r) = &meta.model_region {
+        set(&mut h, "x-litellm-model-region", r);
     }
     for (k, v) in &meta.upstream_headers {
         if is_hop_header(k) {

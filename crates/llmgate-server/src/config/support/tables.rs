@@ -161,7 +161,7 @@ pub const LITELLM_PARAMS: &[Row] = &[
     no("tags", "tag-based routing"),
     no("num_retries", "per-deployment retries (use max_retries)"),
     no("base_model", "pricing by another model"),
-    no("region_name", "region-based routing"),
+    yes("region_name", "end users' allowed_model_region"),
     no("aws_access_key_id", "Bedrock/SageMaker (no such provider yet)"),
     no("aws_secret_access_key", "Bedrock/SageMaker (no such provider yet)"),
     no("aws_session_token", "Bedrock/SageMaker (no such provider yet)"),
