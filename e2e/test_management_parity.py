@@ -10,21 +10,9 @@ import openai
 import pytest
 
 from conftest import MASTER, Gateway, models_yaml
-from test_virtual_keys import PG
+from test_virtual_keys import PG, admin as call
 
 HI = [{"role": "user", "content": "Hi"}]
-
-
-def call(gw, method, path, body=None, key=MASTER):
-    req = urllib.request.Request(
-        f"{gw.base}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,12 @@ from conftest import MASTER, Gateway, models_yaml
 PG = os.environ.get("LLMGATE_TEST_PG", "postgres://postgres@127.0.0.1:5432")
 
 
-def admin(gw, method, path, body=None):
+def admin(gw, method, path, body=None, key=MASTER):
+    """One JSON call (with the master key unless `key` says otherwise): (status, body)."""
     req = urllib.request.Request(
         f"{gw.base}{path}", method=method,
         data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {MASTER}", "Content-Type": "application/json"})
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req) as r:
             return r.status, json.loads(r.read())

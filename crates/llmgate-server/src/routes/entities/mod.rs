@@ -59,6 +59,13 @@ async fn load_row<T: serde::de::DeserializeOwned>(
         .ok_or_else(|| not_found(what, id))
 }
 
+/// The user with this `user_email`, if any (members are named by id or email, as in LiteLLM).
+async fn user_by_email(store: &Store, email: &str) -> Result<Option<UserRow>, GatewayError> {
+    let filter = [("user_email", email.to_string())];
+    let (found, _): (Vec<UserRow>, u64) = USERS.list(store, &filter, 1, 1).await.map_err(db)?;
+    Ok(found.into_iter().next())
+}
+
 /// Deletes the rows with `ids` (404 on the first unknown one) and drops them from the
 /// request path's cache.
 async fn delete_rows<T: crate::governance::Row>(

@@ -383,12 +383,8 @@ async fn membership(store: &Store, b: &OrgMemberChange) -> Result<OrgMemberRow, 
     let uid = match (&b.user_id, &b.user_email) {
         (Some(u), _) => u.clone(),
         (None, Some(email)) => {
-            let filter = [("user_email", email.clone())];
-            let (found, _): (Vec<UserRow>, u64) =
-                USERS.list(store, &filter, 1, 1).await.map_err(db)?;
-            found
-                .into_iter()
-                .next()
+            user_by_email(store, email)
+                .await?
                 .map(|u| u.user_id)
                 .ok_or_else(|| bad(format!("User with email {email} not found")))?
         }

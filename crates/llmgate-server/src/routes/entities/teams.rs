@@ -165,9 +165,7 @@ async fn member_user(store: &Store, m: &Member) -> Result<UserRow, GatewayError>
             return Ok(u);
         }
     } else if let Some(email) = &m.user_email {
-        let filter = [("user_email", email.clone())];
-        let (found, _): (Vec<UserRow>, u64) = USERS.list(store, &filter, 1, 1).await.map_err(db)?;
-        if let Some(u) = found.into_iter().next() {
+        if let Some(u) = user_by_email(store, email).await? {
             return Ok(u);
         }
     } else {
@@ -455,9 +453,7 @@ async fn member_id(store: &Store, t: &TeamRow, id: String) -> Result<String, Gat
     if t.members.contains(&id) {
         return Ok(id);
     }
-    let filter = [("user_email", id.clone())];
-    let (found, _): (Vec<UserRow>, u64) = USERS.list(store, &filter, 1, 1).await.map_err(db)?;
-    match found.into_iter().next() {
+    match user_by_email(store, &id).await? {
         Some(u) if t.members.contains(&u.user_id) => Ok(u.user_id),
         _ => Err(bad(format!("User={id} not found in team={}", t.team_id))),
     }
