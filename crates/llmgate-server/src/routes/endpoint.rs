@@ -168,38 +168,11 @@ pub async fn serve<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let forward = forwarded(&headers);
-    if E::BATCH_MODELS {
-        if let Some(models) = batch_models(&body) {
-            return batch(state, auth, forward, body, models).await;
-        }
-    }
-    handle::<E>(state, auth, None, forward, body).await
+    handle::<E>(state, auth, None, forwarded(&headers), body).await
 }
 
 /// Most models one comma-separated request may fan out to.
 const MAX_BATCH_MODELS: usize = 16;
-
-/// `"model": "a,b"` on a chat request that does not stream: LiteLLM's batch completion.
-fn batch_models(body: &Bytes) -> Option<Vec<String>> {
-    #[derive(serde::Deserialize)]
-    struct Peek {
-        model: Option<String>,
-        #[serde(default)]
-        stream: Option<Value>,
-    }
-    let peek: Peek = serde_json::from_slice(body).ok()?;
-    let model = peek.model.filter(|m| m.contains(','))?;
-    if peek.stream.is_some_and(|s| s == Value::Bool(true)) {
-        return None;
-    }
-    let models: Vec<String> = model
-        .split(',')
-        .map(|m| m.trim().to_string())
-        .filter(|m| !m.is_empty())
-        .collect();
-    Some(models)
-}
 
 /// One full call per model (each admitted, limited and charged on its own), concurrently;
 /// answered as LiteLLM's `abatch_completion` is: a JSON list of the answers, a failed model's
@@ -209,8 +182,13 @@ async fn batch(
     auth: AuthContext,
     forward: Vec<(String, String)>,
     body: Bytes,
-    models: Vec<String>,
+    model: &str,
 ) -> Response {
+    let models: Vec<String> = model
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
     if models.len() > MAX_BATCH_MODELS {
         return GatewayError::BadRequest(format!(
             "at most {MAX_BATCH_MODELS} comma-separated models per request, got {}",
@@ -219,13 +197,21 @@ async fn batch(
         .into_response();
     }
     let Ok(Value::Object(template)) = serde_json::from_slice::<Value>(&body) else {
-        return handle::<ChatCompletionRequest>(state, auth, None, forward, body).await;
+        return GatewayError::BadRequest("the request body is not a JSON object".into())
+            .into_response();
     };
     let calls = models.into_iter().map(|m| {
         let mut one = template.clone();
         one.insert("model".into(), Value::String(m));
         let body = Bytes::from(serde_json::to_vec(&one).unwrap_or_default());
-        handle::<ChatCompletionRequest>(state.clone(), auth.clone(), None, forward.clone(), body)
+        // Boxed: `handle` is what sent the request here.
+        Box::pin(handle::<ChatCompletionRequest>(
+            state.clone(),
+            auth.clone(),
+            None,
+            forward.clone(),
+            body,
+        ))
     });
     let mut out = Vec::new();
     for res in futures::future::join_all(calls).await {
@@ -277,6 +263,10 @@ async fn handle<E: Endpoint>(
         Ok(r) => r,
         Err(e) => return error_response(e, None),
     };
+    // `"model": "a,b"`: LiteLLM's batch completion (chat, not streamed), one call per model.
+    if E::BATCH_MODELS && ask.model.contains(',') && !req.is_stream() {
+        return batch(state, auth, forward, body, &ask.model).await;
+    }
     // Parsed: the raw bytes need not outlive the call (a large body would be held twice).
     drop(body);
     let admission = match admit(&state.gov, &state.deployments(), &auth, ask).await {

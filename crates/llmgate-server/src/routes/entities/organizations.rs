@@ -382,12 +382,10 @@ struct OrgMemberChange {
 async fn membership(store: &Store, b: &OrgMemberChange) -> Result<OrgMemberRow, GatewayError> {
     let uid = match (&b.user_id, &b.user_email) {
         (Some(u), _) => u.clone(),
-        (None, Some(email)) => {
-            user_by_email(store, email)
-                .await?
-                .map(|u| u.user_id)
-                .ok_or_else(|| bad(format!("User with email {email} not found")))?
-        }
+        (None, Some(email)) => user_by_email(store, email)
+            .await?
+            .map(|u| u.user_id)
+            .ok_or_else(|| bad(format!("User with email {email} not found")))?,
         (None, None) => return Err(bad("user_id or user_email is required")),
     };
     load_row::<OrgRow>(store, &ORGANIZATIONS, &b.organization_id, "Organization").await?;
