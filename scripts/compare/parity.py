@@ -43,13 +43,14 @@ Always exits 0: it is a report, not a gate.
 import argparse, json, os, re, socket, subprocess, sys, tempfile, time, traceback, urllib.request
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network fetch at import
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # LiteLLM's token counter: no tokenizer download (tiktoken instead)
 KEY = "sk-upstream-parity"
 # Mock behaviours for error roles (the model name, or the header value for MARKED providers).
 ERRS = {"e429": "mock-error-429", "e500": "mock-error-500", "ctx": "mock-context-window",
         "serr": "mock-stream-error", **{f"e{c}": f"mock-error-{c}" for c in (400, 401, 403, 404, 413, 503)},
         "cfilter": "mock-content-filter"}
-# Upstream model per role and provider (a role not listed is an ERRS behaviour or, for
-# anthropic, a model name of its own).
+# Upstream model per role and provider. A role not listed is an ERRS behaviour or (anthropic) a
+# model name of its own; a MARKED role sends the `normal` model and names its behaviour in a header.
 PROVIDERS = {
     "openai": {"normal": "gpt-4o", "tool": "gpt-4o-tool", "base": "/v1", "reasoner": "o3-mini",
                "gpt5": "gpt-5-mini"},
