@@ -385,8 +385,6 @@ MARKED = {
 # while the README's "llmgate and LiteLLM" table has a row starting with the named text (the
 # reason is there): (providers, cases or None for all, regex on the difference line, README row).
 DELIBERATE = [
-    (OPENAI_LIKE - {"mistral"}, None, r"^upstream \.body\.stream_options: only llmgate = \{\"include_usage\": true\}$",
-     "a stream without `stream_options`"),
     ({"deepseek"}, None, r"^upstream \.body\.messages\[\d+\]\.content: llmgate \[.*image_url.* vs litellm \"",
      "an image to a DeepSeek model without vision"),
     (NO_STREAM_OPTIONS, {"stream_usage", "reasoner_stream", "stream_n2"},
@@ -620,9 +618,33 @@ def via_litellm(mock, prov, role, params):
         extra["extra_headers"] = headers
     params = {**params.pop("extra_body", {}), **params}  # the openai client's extra_body: kwargs here
     call = litellm.text_completion if params.pop("_endpoint", None) == "completions" else litellm.completion
-    return consume(lambda: call(
+    strip = proxy_stream_usage(f"{prov}/{model}", params)
+    out = consume(lambda: call(
         model=f"{prov}/{model}", api_base=mock + p["base"], api_key=ROLE_KEY.get(role, KEY),
         num_retries=0, max_retries=0, timeout=30, **extra, **params))
+    if strip and out.get("stream"):
+        out["usage"] = None  # the proxy keeps the usage chunk it asked for from the client
+    return out
+
+
+def proxy_stream_usage(litellm_model, params):
+    """What LiteLLM's proxy does to a stream before its SDK sees it (1.110's
+    `stream_usage_tracking_updates`, `always_include_stream_usage` unset): when the client did not
+    ask for usage and the model's supported params include `stream_options`, it adds
+    `include_usage: true` upstream and strips the usage chunk from the client's stream. The harness
+    calls the SDK, so it applies that step itself; returns whether the usage is to be stripped."""
+    from litellm import get_supported_openai_params
+    so = params.get("stream_options")
+    if params.get("stream") is not True or (isinstance(so, dict) and so.get("include_usage") is True):
+        return False
+    try:
+        supported = get_supported_openai_params(model=litellm_model) or []
+    except Exception:  # noqa: BLE001 -- as the proxy: an unmapped model disables the injection
+        return False
+    if "stream_options" not in supported:
+        return False
+    params["stream_options"] = {**(so if isinstance(so, dict) else {}), "include_usage": True}
+    return True
 
 
 # ---------------------------------------------------------------- comparing

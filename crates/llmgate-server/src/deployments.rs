@@ -30,6 +30,9 @@ pub struct Deployment {
     pub provider: String,
     /// Added through `/model/new` (stored in `LiteLLM_ProxyModelTable`), not in the config.
     pub db_model: bool,
+    /// The provider takes `stream_options` (else no usage is asked of a stream on the
+    /// gateway's own behalf, as LiteLLM's proxy asks none).
+    pub takes_stream_options: bool,
 }
 
 impl Deployment {
@@ -80,6 +83,8 @@ impl Deployment {
             info,
             max_retries: p.max_retries,
             entry: entry.clone(),
+            takes_stream_options: llmgate::providers::resolve(&p.model, None)
+                .is_ok_and(|r| r.provider.takes_stream_options()),
             provider: llmgate::providers::resolve(&p.model, None)
                 .map(|r| r.provider.name().to_string())
                 .unwrap_or_else(|_| {
@@ -247,6 +252,13 @@ impl Deployments {
 
     pub fn all(&self) -> &[Arc<Deployment>] {
         &self.all
+    }
+
+    /// Whether every deployment serving `name` takes `stream_options` (LiteLLM's proxy asks a
+    /// stream's usage only then); true for a name served by a wildcard route.
+    pub fn take_stream_options(&self, name: &str) -> bool {
+        self.group(name)
+            .is_none_or(|g| g.iter().all(|d| d.takes_stream_options))
     }
 
     pub fn group(&self, name: &str) -> Option<&[Arc<Deployment>]> {

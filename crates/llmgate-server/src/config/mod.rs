@@ -194,6 +194,15 @@ impl GeneralSettings {
             _ => false,
         }
     }
+
+    /// A boolean setting explicitly turned off (`false`, or the string "false").
+    pub fn flag_off(&self, name: &str) -> bool {
+        match self.extra.get(name) {
+            Some(serde_json::Value::Bool(b)) => !*b,
+            Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("false"),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone, Default, PartialEq, Deserialize)]

@@ -392,12 +392,17 @@ fn parse<E: Endpoint>(
     }
     let mock = proxy::mock_failure(req.extra());
     proxy::strip_proxy_fields(req.extra_mut());
-    // With spend tracking, a stream is priced from the upstream's usage chunk.
-    let client_wants_usage = if state.gov.spend.is_some() && req.is_stream() {
-        req.ask_usage()
-    } else {
-        true
-    };
+    // With spend tracking, a stream is priced from the upstream's usage chunk, asked for as
+    // LiteLLM's proxy asks for it: where the providers take `stream_options` (or always, with
+    // `general_settings.always_include_stream_usage: true`; never with `false`, and then the
+    // streamed text is counted).
+    let settings = &state.config.general_settings;
+    let ask_upstream = state.gov.spend.is_some()
+        && req.is_stream()
+        && !settings.flag_off("always_include_stream_usage")
+        && (settings.flag("always_include_stream_usage")
+            || state.deployments().take_stream_options(&ask.model));
+    let client_wants_usage = if ask_upstream { req.ask_usage() } else { true };
     Ok(Parsed {
         req,
         ask,

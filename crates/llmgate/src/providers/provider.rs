@@ -22,6 +22,12 @@ pub trait Provider: Send + Sync {
     /// The prefix users write (`openai`, `groq`, ...).
     fn name(&self) -> &'static str;
 
+    /// Whether a gateway may add `stream_options.include_usage` to a stream the client did not
+    /// ask usage of (LiteLLM's proxy does where the provider's params list `stream_options`).
+    fn takes_stream_options(&self) -> bool {
+        true
+    }
+
     /// The base URL a call with these options goes to (shown as `x-litellm-model-api-base`).
     fn api_base(&self, opts: &CallOptions) -> String;
 

@@ -433,6 +433,7 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     yes("disable_error_logs", "no spend logs for failures"),
     yes("allow_requests_on_db_unavailable", "/health/readiness stays 200"),
     yes("allow_public_health_readiness_details", "/health/readiness answers the details"),
+    yes("always_include_stream_usage", "false: no usage asked of streams for pricing"),
     yes("encryption_algorithm", "stored model credentials"),
     yes("use_x_forwarded_for", "client IP in spend logs"),
     yes("spend_journal_dir", "llmgate's spend journal"),

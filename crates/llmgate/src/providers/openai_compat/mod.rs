@@ -590,6 +590,10 @@ impl Provider for OpenAiCompat {
         self.spec.name
     }
 
+    fn takes_stream_options(&self) -> bool {
+        self.spec.stream_options
+    }
+
     fn api_base(&self, opts: &CallOptions) -> String {
         self.base(opts).unwrap_or_default()
     }

@@ -58,6 +58,9 @@ pub struct CompatSpec {
     /// `tools` and `parallel_tool_calls` only for models the catalog marks as calling functions,
     /// `tool_choice` only for those marked as taking it.
     pub tools_gated: bool,
+    /// Whether LiteLLM counts `stream_options` among the vendor's params: where it does not,
+    /// its proxy asks no usage of the stream (a gateway asks only on the client's behalf).
+    pub stream_options: bool,
     pub style: Style,
     pub quirks: Quirks,
 }
@@ -79,6 +82,7 @@ const fn row(
         sends_user: true,
         reasoning_gated: false,
         tools_gated: false,
+        stream_options: true,
         style: Style::OpenAi,
         quirks: Quirks::None,
     }
@@ -273,6 +277,7 @@ pub static PROVIDERS: &[CompatSpec] = &[
         max_tokens_only: false,
         sends_user: false,
         reasoning_gated: true,
+        stream_options: false,
         ..row(
             "perplexity",
             "https://api.perplexity.ai",
@@ -299,6 +304,7 @@ pub static PROVIDERS: &[CompatSpec] = &[
         sends_user: false,
         reasoning_gated: true,
         quirks: Quirks::DeepInfra,
+        stream_options: false,
         ..row(
             "deepinfra",
             "https://api.deepinfra.com/v1/openai",
@@ -328,6 +334,7 @@ pub static PROVIDERS: &[CompatSpec] = &[
             "web_search_options",
         ],
         reasoning_gated: true,
+        stream_options: false,
         ..row(
             "cerebras",
             "https://api.cerebras.ai/v1",
