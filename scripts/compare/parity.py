@@ -400,7 +400,6 @@ DELIBERATE = [
      "a JSON schema streamed through the JSON tool (Anthropic, free-form objects)"),
     (GOOGLE, {"google_search", "web_search_options"}, r"^answer \.response\.choices\[0\]\.message\.annotations",
      "Gemini grounding support of the answer's first sentence"),
-    (GOOGLE, {"empty_user"}, r"^upstream \.body\.contents\[0\]\.parts\[0\]\.text", "an empty user message (Gemini)"),
 ]
 
 

@@ -142,6 +142,12 @@ async fn system_prompts() {
             "gemini-2.5-flash",
             json!([{"role": "system", "content": "Be brief."}]),
         ),
+        // Only an empty user message: sent as LiteLLM sends it, one empty text part.
+        (
+            "gemini",
+            "gemini-2.5-flash",
+            json!([{"role": "user", "content": ""}]),
+        ),
     ];
     let mut out = Vec::new();
     for (provider, model, messages) in cases {

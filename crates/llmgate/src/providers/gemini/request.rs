@@ -486,8 +486,8 @@ async fn contents(
         }
     }
     if out.is_empty() {
-        // Gemini requires contents; LiteLLM sends "." after a system prompt, else a blank turn.
-        let text = if system.is_empty() { " " } else { "." };
+        // Gemini requires contents; LiteLLM sends "." after a system prompt, else an empty text.
+        let text = if system.is_empty() { "" } else { "." };
         out.push(("user".into(), vec![json!({"text": text})]));
     }
     let contents = out
