@@ -19,6 +19,8 @@ use crate::error::GatewayError;
 use crate::governance::budgets::duration_ms;
 use crate::state::AppState;
 
+mod self_service;
+
 /// The fields of `/key/generate`, `/key/update` and `/key/regenerate` we store
 /// (LiteLLM's `GenerateKeyRequest`, `UpdateKeyRequest`, `RegenerateKeyRequest`).
 #[derive(Deserialize, Default)]
@@ -213,7 +215,7 @@ pub async fn generate(
         };
         let store = match auth.is_admin() {
             true => admin_store(&state, &auth, "/key/generate")?,
-            false => self_service(&state, &auth, &mut fields).await?,
+            false => self_service::check(&state, &auth, &mut fields).await?,
         };
         let custom = fields.key.clone();
         let soft = soft_budget(&fields)?;
@@ -232,55 +234,6 @@ pub async fn generate(
         Ok(Json(out).into_response())
     })
     .await
-}
-
-/// A non-admin's `/key/generate`, as LiteLLM allows it: an internal user makes keys for
-/// itself, and for a team it admins (or whose `team_member_permissions` list the route).
-async fn self_service<'a>(
-    state: &'a AppState,
-    auth: &AuthContext,
-    fields: &mut KeyFields,
-) -> Result<&'a Store, GatewayError> {
-    let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
-    let refuse = |why: &str| GatewayError::Forbidden {
-        message: format!("You are not allowed to call /key/generate: {why}"),
-        kind: "auth_error",
-    };
-    // Keys of no user, or of a user who is not an internal user, are refused as LiteLLM's
-    // route check refuses them (401); a user overstepping its own keys is 403.
-    let not_allowed = || {
-        GatewayError::Auth(
-            "Authentication Error, only the proxy admin or an internal user can call /key/generate"
-                .into(),
-        )
-    };
-    let uid = auth.user_id().ok_or_else(not_allowed)?;
-    let user = state.gov.keys.users.get(store, uid).await.map_err(db)?;
-    let role = user.as_ref().and_then(|u| u.row.user_role.clone());
-    if role.as_deref() != Some("internal_user") {
-        return Err(not_allowed());
-    }
-    if fields.user_id.as_deref().is_some_and(|u| u != uid) {
-        return Err(refuse("a user makes keys only for itself"));
-    }
-    fields.user_id = Some(uid.to_string());
-    if let Some(tid) = &fields.team_id {
-        let team = state.gov.keys.teams.get(store, tid).await.map_err(db)?;
-        let may = team.is_some_and(|t| {
-            t.row.admins.iter().any(|a| a == uid)
-                || (t.row.members.iter().any(|m| m == uid)
-                    && t.row
-                        .team_member_permissions
-                        .iter()
-                        .any(|p| p == "/key/generate"))
-        });
-        if !may {
-            return Err(refuse(
-                "only the team's admins (or members the team permits) make its keys",
-            ));
-        }
-    }
-    Ok(store)
 }
 
 #[derive(Deserialize)]
