@@ -273,18 +273,12 @@ fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)
     out
 }
 
-/// In one transaction: insert the logs (multi-row, skipping request ids already there), then
-/// add only the new ones to the totals. Returns how many were new.
-macro_rules! write_batch {
-    ($store:expr, $pool:expr, $logs:expr) => {{
-        let logs: &[SpendLog] = $logs;
-        let mut tx = $pool.begin().await?;
-        let mut new_ids = std::collections::HashSet::new();
-        // The statement text depends only on the row count: built once per size.
-        let mut shapes: std::collections::HashMap<usize, (String, Vec<(&str, Kind)>)> =
-            std::collections::HashMap::new();
-        for chunk in logs.chunks(chunk_rows($store)) {
-            let (sql, cols) = shapes.entry(chunk.len()).or_insert_with(|| {
+/// Inserts `$logs` in multi-row statements, skipping request ids already there; adds the ids
+/// inserted to `$new_ids`.
+macro_rules! insert_logs {
+    ($store:expr, $tx:expr, $logs:expr, $shapes:expr, $new_ids:expr) => {{
+        for chunk in $logs.chunks(chunk_rows($store)) {
+            let (sql, cols) = $shapes.entry(chunk.len()).or_insert_with(|| {
                 let (sql, cols) = codec::insert_many_shape($store, TABLE, COLUMNS, chunk.len());
                 (
                     format!("{sql} ON CONFLICT (\"request_id\") DO NOTHING RETURNING \"request_id\""),
@@ -296,16 +290,69 @@ macro_rules! write_batch {
                 params.extend(cols.iter().map(|(c, k)| log.param(c, *k)));
             }
             let returned: Vec<(String,)> = bind_all!(sqlx::query_as(sql.as_str()), params)
+                .fetch_all(&mut *$tx)
+                .await?;
+            $new_ids.extend(returned.into_iter().map(|(id,)| id));
+        }
+    }};
+}
+
+/// In one transaction: insert the logs (multi-row, skipping request ids already there), then
+/// add only the new ones to the totals. Returns how many were new.
+///
+/// A log's `request_id` is the answer's id, as LiteLLM keys it; but upstreams do not all make
+/// ids unique (mocks, some self-hosted servers), and the id is also what makes writing a batch
+/// twice harmless. So a log whose id was taken by another call (in this batch or before, told
+/// apart by `litellm_call_id`) is inserted again keyed by its call id: never dropped as a
+/// duplicate, and still idempotent. Only logs whose insert conflicted are looked at.
+macro_rules! write_batch {
+    ($store:expr, $pool:expr, $logs:expr) => {{
+        let logs: &[SpendLog] = $logs;
+        let mut tx = $pool.begin().await?;
+        let mut new_ids = std::collections::HashSet::new();
+        // The statement text depends only on the row count: built once per size.
+        let mut shapes: std::collections::HashMap<usize, (String, Vec<(&str, Kind)>)> =
+            std::collections::HashMap::new();
+        insert_logs!($store, tx, logs, shapes, new_ids);
+        // A request id twice in one batch counts once; the later ones conflicted.
+        let mut seen = std::collections::HashSet::new();
+        let (mut new_logs, mut conflicted): (Vec<&SpendLog>, Vec<&SpendLog>) = (Vec::new(), Vec::new());
+        for l in logs {
+            if new_ids.contains(&l.request_id) && seen.insert(l.request_id.as_str()) {
+                new_logs.push(l);
+            } else if l.litellm_call_id.as_deref().is_some_and(|c| c != l.request_id) {
+                conflicted.push(l);
+            }
+        }
+        let mut rekeyed: Vec<SpendLog> = Vec::new();
+        for chunk in conflicted.chunks(chunk_rows($store)) {
+            let marks: Vec<String> = (1..=chunk.len())
+                .map(|i| codec::param_expr($store, i, Kind::Text))
+                .collect();
+            let sql = format!(
+                "SELECT \"request_id\", \"litellm_call_id\" FROM {} WHERE \"request_id\" IN ({})",
+                codec::q(TABLE),
+                marks.join(", ")
+            );
+            let params = chunk.iter().map(|l| Param::Text(Some(l.request_id.clone())));
+            let owners: Vec<(String, Option<String>)> = bind_all!(sqlx::query_as(sql.as_str()), params)
                 .fetch_all(&mut *tx)
                 .await?;
-            new_ids.extend(returned.into_iter().map(|(id,)| id));
+            let owners: std::collections::HashMap<String, Option<String>> = owners.into_iter().collect();
+            for l in chunk {
+                let same_call = owners.get(&l.request_id).is_some_and(|c| *c == l.litellm_call_id);
+                if !same_call {
+                    let mut l = (*l).clone();
+                    l.request_id = l.litellm_call_id.clone().unwrap_or_default();
+                    rekeyed.push(l);
+                }
+            }
         }
-        // A request id twice in one batch counts once.
-        let mut seen = std::collections::HashSet::new();
-        let new_logs: Vec<&SpendLog> = logs
-            .iter()
-            .filter(|l| new_ids.contains(&l.request_id) && seen.insert(l.request_id.as_str()))
-            .collect();
+        if !rekeyed.is_empty() {
+            let mut again = std::collections::HashSet::new();
+            insert_logs!($store, tx, rekeyed, shapes, again);
+            new_logs.extend(rekeyed.iter().filter(|l| again.contains(&l.request_id)));
+        }
         for (sql, params) in increments($store, &new_logs) {
             bind_all!(sqlx::query(&sql), params)
                 .execute(&mut *tx)
@@ -354,81 +401,10 @@ impl Store {
                 .collect();
             &bounded
         };
-        let rekeyed = self.rekey_collisions(logs).await?;
-        let logs = rekeyed.as_deref().unwrap_or(logs);
         Ok(match &self.db {
             Db::Postgres(p) => write_batch!(self, p, logs),
             Db::Sqlite(p) => write_batch!(self, p, logs),
         })
-    }
-
-    /// A log's `request_id` is the answer's id, as LiteLLM keys it; but upstreams do not all
-    /// make ids unique (mocks, some self-hosted servers), and the id is also what makes writing
-    /// a batch twice harmless. So a log whose `request_id` is already taken by another call
-    /// (in this batch or in the table, told apart by `litellm_call_id`) is keyed by its call id
-    /// instead: never dropped as a duplicate, and still idempotent when written again.
-    async fn rekey_collisions(
-        &self,
-        logs: &[SpendLog],
-    ) -> Result<Option<Vec<SpendLog>>, StoreError> {
-        let keyed_by_answer: Vec<&SpendLog> = logs
-            .iter()
-            .filter(|l| {
-                l.litellm_call_id
-                    .as_deref()
-                    .is_some_and(|c| c != l.request_id)
-            })
-            .collect();
-        if keyed_by_answer.is_empty() {
-            return Ok(None);
-        }
-        let marks: Vec<String> = (1..=keyed_by_answer.len())
-            .map(|i| codec::param_expr(self, i, Kind::Text))
-            .collect();
-        let sql = format!(
-            "SELECT \"request_id\", \"litellm_call_id\" FROM {} WHERE \"request_id\" IN ({})",
-            codec::q(TABLE),
-            marks.join(", ")
-        );
-        let params = keyed_by_answer
-            .iter()
-            .map(|l| Param::Text(Some(l.request_id.clone())))
-            .collect();
-        let cols: codec::Columns = &[("request_id", Kind::Text), ("litellm_call_id", Kind::Text)];
-        let mut owner: std::collections::HashMap<String, Option<String>> =
-            codec::fetch(self, &sql, params, cols)
-                .await?
-                .into_iter()
-                .filter_map(|r| {
-                    let call = r
-                        .get("litellm_call_id")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    Some((r.get("request_id")?.as_str()?.to_string(), call))
-                })
-                .collect();
-        let mut changed = false;
-        let out = logs
-            .iter()
-            .map(|l| {
-                let mut l = l.clone();
-                let Some(call) = l.litellm_call_id.clone().filter(|c| *c != l.request_id) else {
-                    return l;
-                };
-                match owner.get(&l.request_id) {
-                    Some(taken) if taken.as_deref() != Some(call.as_str()) => {
-                        l.request_id = call;
-                        changed = true;
-                    }
-                    Some(_) => {}
-                    None => {
-                        owner.insert(l.request_id.clone(), Some(call));
-                    }
-                }
-                l
-            })
-            .collect();
-        Ok(changed.then_some(out))
     }
 
     /// As [`Store::write_spend`], but a batch the database refuses ([`StoreError::is_refusal`])

@@ -177,6 +177,65 @@ async fn spend_batches_are_idempotent_on_request_id() {
     cleanup(all).await;
 }
 
+/// Logs keyed by the answer's id: an upstream that repeats ids (in one batch or across batches)
+/// loses no call, and writing a batch again still adds nothing.
+#[tokio::test]
+async fn repeated_answer_ids_are_rekeyed_by_call_id() {
+    let all = stores().await;
+    for store in all.clone() {
+        store.migrate().await.unwrap();
+        store.insert_key(&key("hash-c")).await.unwrap();
+        let log = |call: &str| SpendLog {
+            request_id: "chatcmpl-same".into(),
+            litellm_call_id: Some(call.into()),
+            api_key: "hash-c".into(),
+            spend: 0.25,
+            ..spend_log("unused", 0.0)
+        };
+        let first = vec![log("call-1"), log("call-2")];
+        assert_eq!(
+            store.write_spend(&first).await.unwrap(),
+            2,
+            "{}",
+            store.kind()
+        );
+        assert_eq!(
+            store.write_spend(&first).await.unwrap(),
+            0,
+            "{}",
+            store.kind()
+        );
+        assert_eq!(store.write_spend(&[log("call-3")]).await.unwrap(), 1);
+        assert_eq!(store.write_spend(&[log("call-3")]).await.unwrap(), 0);
+        let k = store.get_key("hash-c").await.unwrap().unwrap();
+        assert!(
+            (k.spend - 0.75).abs() < 1e-12,
+            "{} {}",
+            store.kind(),
+            k.spend
+        );
+        let filter = SpendFilter {
+            api_key: Some("hash-c".into()),
+            ..Default::default()
+        };
+        let mut ids: Vec<String> = store
+            .spend_logs(&filter, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.request_id)
+            .collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            ["call-2", "call-3", "chatcmpl-same"],
+            "{}",
+            store.kind()
+        );
+    }
+    cleanup(all).await;
+}
+
 /// Text no compression shrinks below an index entry's limit (as a hostile client would send).
 fn noise(len: usize) -> String {
     let mut s = String::new();
