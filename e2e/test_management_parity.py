@@ -55,8 +55,11 @@ def test_statuses(gw):
     call(gw, "POST", "/team/new", {"team_id": "s-t1"})
     _, mine = call(gw, "POST", "/key/generate", {"user_id": "s-u1", "team_id": "s-t1"})
     _, theirs = call(gw, "POST", "/key/generate", {"user_id": "s-u2"})
-    assert call(gw, "GET", "/key/info?key=sk-nope-unknown", key=mine["key"])[0] == 404
-    assert call(gw, "GET", f"/key/info?key={theirs['key']}", key=mine["key"])[0] == 403
+    s, e = call(gw, "GET", "/key/info?key=sk-nope-unknown", key=mine["key"])
+    assert (s, e["error"]["message"]) == (404, "Key not found in database"), e
+    s, e = call(gw, "GET", f"/key/info?key={theirs['key']}", key=mine["key"])
+    assert s == 403 and e["error"]["message"] == "You are not allowed to access this key's info. Your role=internal_user", e
+    assert e["error"]["type"] == "auth_error"
     assert call(gw, "GET", f"/key/info?key={mine['key']}", key=mine["key"])[0] == 200
     assert call(gw, "GET", "/team/info?team_id=s-t1", key=mine["key"])[0] == 200
     assert call(gw, "GET", "/user/info?user_id=s-u2", key=mine["key"])[0] == 403
