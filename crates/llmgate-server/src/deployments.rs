@@ -72,6 +72,7 @@ impl Deployment {
         };
         // Shown in headers and logs: never with credentials in it.
         let api_base = crate::config::display_url(&api_base);
+        let adapter = llmgate::providers::resolve(&p.model, None).ok();
         Deployment {
             id: entry.model_info.id.clone().unwrap_or_else(|| {
                 model_id(&entry.model_name, &p.model, &p.extra, p.api_base.as_deref())
@@ -83,11 +84,13 @@ impl Deployment {
             info,
             max_retries: p.max_retries,
             entry: entry.clone(),
-            takes_stream_options: llmgate::providers::resolve(&p.model, None)
-                .is_ok_and(|r| r.provider.takes_stream_options()),
-            provider: llmgate::providers::resolve(&p.model, None)
+            takes_stream_options: adapter
+                .as_ref()
+                .is_some_and(|r| r.provider.takes_stream_options()),
+            provider: adapter
+                .as_ref()
                 .map(|r| r.provider.name().to_string())
-                .unwrap_or_else(|_| {
+                .unwrap_or_else(|| {
                     p.model
                         .split_once('/')
                         .map(|(a, _)| a)
@@ -280,12 +283,7 @@ impl Deployments {
         banned: &[String],
     ) -> Option<(Arc<Deployment>, String)> {
         if let Some(group) = self.by_name.get(name) {
-            let allowed: Vec<Arc<Deployment>> = group
-                .iter()
-                .filter(|d| !banned.contains(&d.id))
-                .cloned()
-                .collect();
-            let d = choose(&allowed, exclude)?;
+            let d = choose(group, exclude, banned)?;
             let model = d.model.clone();
             return Some((d, model));
         }
@@ -293,7 +291,7 @@ impl Deployments {
             .wildcards
             .iter()
             .find(|(prefix, _)| name.starts_with(prefix.as_str()))?;
-        let d = choose(group, exclude)?;
+        let d = choose(group, exclude, banned)?;
         let tail = &name[prefix.len()..];
         let model = match d.model.strip_suffix('*') {
             Some(head) => format!("{head}{tail}"),
@@ -303,10 +301,16 @@ impl Deployments {
     }
 }
 
-fn choose(group: &[Arc<Deployment>], exclude: &[String]) -> Option<Arc<Deployment>> {
-    let open: Vec<&Arc<Deployment>> = group.iter().filter(|d| !exclude.contains(&d.id)).collect();
+/// A random deployment of `group`, never one of `banned`, preferring those not in `exclude`.
+fn choose(
+    group: &[Arc<Deployment>],
+    exclude: &[String],
+    banned: &[String],
+) -> Option<Arc<Deployment>> {
+    let allowed = || group.iter().filter(|d| !banned.contains(&d.id));
+    let open: Vec<&Arc<Deployment>> = allowed().filter(|d| !exclude.contains(&d.id)).collect();
     let pool = if open.is_empty() {
-        group.iter().collect()
+        allowed().collect()
     } else {
         open
     };

@@ -188,20 +188,24 @@ impl GeneralSettings {
     /// A boolean setting we keep in `extra` (`store_model_in_db`, `use_x_forwarded_for`, ...):
     /// true for `true` or the string "true" in any case, as LiteLLM reads them.
     pub fn flag(&self, name: &str) -> bool {
-        match self.extra.get(name) {
-            Some(serde_json::Value::Bool(b)) => *b,
-            Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("true"),
-            _ => false,
-        }
+        is(self.extra.get(name), true)
     }
 
     /// A boolean setting explicitly turned off (`false`, or the string "false").
     pub fn flag_off(&self, name: &str) -> bool {
-        match self.extra.get(name) {
-            Some(serde_json::Value::Bool(b)) => !*b,
-            Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("false"),
-            _ => false,
+        is(self.extra.get(name), false)
+    }
+}
+
+/// Whether a JSON value is the boolean `want`, or its name as a string in any case, as LiteLLM
+/// reads boolean settings and request flags.
+pub fn is(v: Option<&serde_json::Value>, want: bool) -> bool {
+    match v {
+        Some(serde_json::Value::Bool(b)) => *b == want,
+        Some(serde_json::Value::String(s)) => {
+            s.eq_ignore_ascii_case(if want { "true" } else { "false" })
         }
+        _ => false,
     }
 }
 

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::config::is;
 use crate::deployments::Deployment;
 use crate::error::GatewayError;
 use crate::governance::settle::{CallMeta, Settlement};
@@ -188,14 +189,6 @@ pub enum MockFailure {
     Timeout,
 }
 
-fn flag(v: Option<&Value>) -> bool {
-    match v {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        _ => false,
-    }
-}
-
 /// The simulated failure a request asks for (read before its proxy fields are stripped), and
 /// the request's own `timeout` in seconds.
 pub fn mock_failure(extra: &Map<String, Value>) -> (Option<MockFailure>, Option<f64>) {
@@ -204,9 +197,9 @@ pub fn mock_failure(extra: &Map<String, Value>) -> (Option<MockFailure>, Option<
         Some(Value::String(s)) => s.parse().ok(),
         _ => None,
     };
-    let mock = if flag(extra.get("mock_testing_rate_limit_error")) {
+    let mock = if is(extra.get("mock_testing_rate_limit_error"), true) {
         Some(MockFailure::RateLimit)
-    } else if flag(extra.get("mock_timeout")) {
+    } else if is(extra.get("mock_timeout"), true) {
         Some(MockFailure::Timeout)
     } else {
         None
@@ -221,7 +214,7 @@ async fn mock_attempt(
     dep: &Deployment,
     model_group: &str,
 ) -> Option<LlmError> {
-    let deployment_timeout = flag(dep.entry.litellm_params.extra.get("mock_timeout"));
+    let deployment_timeout = is(dep.entry.litellm_params.extra.get("mock_timeout"), true);
     match mock.or(deployment_timeout.then_some(MockFailure::Timeout))? {
         MockFailure::RateLimit => Some(LlmError::new(
             llmgate::ErrorKind::RateLimit,
