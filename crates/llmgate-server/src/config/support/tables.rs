@@ -138,6 +138,7 @@ pub const LITELLM_PARAMS: &[Row] = &[
     yes("max_retries", "retries of this deployment"),
     yes("extra_headers", "sent upstream"),
     yes("mock_response", "answered without an upstream call"),
+    yes("mock_timeout", "each attempt a simulated timeout after `timeout`"),
     yes("input_cost_per_token", "price override"),
     yes("output_cost_per_token", "price override"),
     yes("drop_params", "drop unsupported params"),
