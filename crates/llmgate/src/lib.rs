@@ -23,6 +23,7 @@ pub mod mock;
 pub mod options;
 pub mod providers;
 pub mod response;
+pub mod router;
 pub mod stream;
 pub mod tokens;
 

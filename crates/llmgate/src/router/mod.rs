@@ -1,0 +1,365 @@
+//! The router: a model list's deployments grouped by public name, and the choice of one for
+//! each call — LiteLLM's routing strategies, `order`, tags, cooldowns, blocked and unhealthy
+//! deployments, pre-call context-window checks, aliases — plus the retry and fallback plan of
+//! a call ([`Attempts`]). Generic over what a deployment is (`D`), so the SDK's own
+//! [`Deployment`] and the gateway's share one implementation; it knows no HTTP server, and
+//! sharing its state across a fleet is left to whoever reads [`Registry`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::{ErrorKind, LlmError};
+
+mod attempts;
+mod cooldown;
+mod params;
+mod sdk;
+pub mod settings;
+pub mod stats;
+mod strategy;
+#[cfg(test)]
+mod tests;
+
+pub use attempts::{Attempts, Next};
+pub use params::Params;
+pub use sdk::{Deployment, SdkRouter};
+pub use settings::{Settings, Strategy};
+pub use stats::{Registry, Stats};
+
+pub struct Member<D> {
+    pub target: Arc<D>,
+    pub params: Params,
+    pub stats: Arc<Stats>,
+}
+
+/// What a pick must respect beyond the router's own rules.
+#[derive(Default, Clone, Copy)]
+pub struct Ask<'a> {
+    /// The request's tags (tag filtering).
+    pub tags: &'a [String],
+    /// The prompt's tokens, when known (pre-call checks, tpm limits).
+    pub input_tokens: Option<u64>,
+    /// Deployments already tried: others are preferred while any is left.
+    pub exclude: &'a [String],
+    /// Deployments that must never be picked (an end user's region).
+    pub banned: &'a [String],
+}
+
+/// A picked deployment; counts as in flight until dropped (or until its [`InFlight`] guard,
+/// taken for a stream's lifetime, is).
+pub struct Pick<D> {
+    pub member: Arc<Member<D>>,
+    /// The provider model to call (a wildcard's `*` filled in).
+    pub model: String,
+    pub group: String,
+    guard: InFlight,
+}
+
+impl<D> Pick<D> {
+    pub fn target(&self) -> &Arc<D> {
+        &self.member.target
+    }
+
+    /// The in-flight count, to keep while a stream runs.
+    pub fn into_guard(self) -> InFlight {
+        self.guard
+    }
+}
+
+pub struct InFlight(Arc<Stats>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+type Group<D> = Vec<Arc<Member<D>>>;
+
+pub struct Router<D> {
+    settings: Arc<Settings>,
+    groups: HashMap<String, Group<D>>,
+    /// `(prefix before '*', deployments)`, longest prefix first.
+    wildcards: Vec<(String, Group<D>)>,
+    registry: Arc<Registry>,
+}
+
+impl<D> Router<D> {
+    /// Groups `deployments` by public name; their stats come from `registry` (kept across
+    /// rebuilds).
+    pub fn new(
+        settings: Arc<Settings>,
+        registry: Arc<Registry>,
+        deployments: impl IntoIterator<Item = (Arc<D>, Params)>,
+    ) -> Router<D> {
+        let mut groups: HashMap<String, Group<D>> = HashMap::new();
+        let mut wildcards: Vec<(String, Group<D>)> = Vec::new();
+        for (target, params) in deployments {
+            let stats = registry.get(&params.id);
+            let m = Arc::new(Member {
+                target,
+                params,
+                stats,
+            });
+            if let Some(prefix) = m.params.group.strip_suffix('*') {
+                match wildcards.iter_mut().find(|(p, _)| p == prefix) {
+                    Some((_, v)) => v.push(m),
+                    None => wildcards.push((prefix.to_string(), vec![m])),
+                }
+            } else {
+                groups.entry(m.params.group.clone()).or_default().push(m);
+            }
+        }
+        wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+        let ids: HashSet<&str> = groups
+            .values()
+            .chain(wildcards.iter().map(|(_, g)| g))
+            .flatten()
+            .map(|m| m.params.id.as_str())
+            .collect();
+        registry.retain(&ids);
+        Router {
+            settings,
+            groups,
+            wildcards,
+            registry,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The group a public name stands for (`model_group_alias` applied).
+    pub fn resolve<'a>(&'a self, name: &'a str) -> &'a str {
+        match self.settings.aliases.get(name) {
+            Some((group, _)) if !self.groups.contains_key(name) => group,
+            _ => name,
+        }
+    }
+
+    /// The deployments serving `name` (an exact group, else the longest wildcard), with the
+    /// wildcard's prefix.
+    pub fn members(&self, name: &str) -> Option<(&[Arc<Member<D>>], Option<&str>)> {
+        let name = self.resolve(name);
+        if let Some(g) = self.groups.get(name) {
+            return Some((g, None));
+        }
+        self.wildcards
+            .iter()
+            .find(|(prefix, _)| name.starts_with(prefix.as_str()))
+            .map(|(p, g)| (g.as_slice(), Some(p.as_str())))
+    }
+
+    /// Whether `name` is served here (a group, an alias or a wildcard).
+    pub fn serves(&self, name: &str) -> bool {
+        self.members(name).is_some()
+    }
+
+    /// Every exact group's deployments.
+    pub fn groups(&self) -> impl Iterator<Item = (&str, &[Arc<Member<D>>])> {
+        self.groups.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    /// Picks a deployment for `name` now.
+    pub fn pick(&self, name: &str, ask: Ask<'_>) -> Result<Pick<D>, LlmError> {
+        self.pick_at(name, ask, stats::now_ms())
+    }
+
+    /// As [`Router::pick`] at `now` (epoch ms).
+    pub fn pick_at(&self, name: &str, ask: Ask<'_>, now: i64) -> Result<Pick<D>, LlmError> {
+        let group = self.resolve(name).to_string();
+        let Some((members, prefix)) = self.members(name) else {
+            return Err(LlmError::new(
+                ErrorKind::BadRequest,
+                format!("Invalid model name passed in model={name}"),
+            ));
+        };
+        let s = &*self.settings;
+        let mut pool: Vec<&Member<D>> = members
+            .iter()
+            .map(|m| &**m)
+            .filter(|m| !ask.banned.contains(&m.params.id))
+            .collect();
+        if pool.is_empty() {
+            return Err(no_deployments(
+                &group,
+                "none is allowed for this caller",
+                None,
+            ));
+        }
+        pool.retain(|m| !m.params.blocked);
+        if pool.is_empty() {
+            return Err(LlmError::new(
+                ErrorKind::ServiceUnavailable,
+                format!(
+                    "No deployments available for selected model={group}: every deployment \
+                     of it is blocked."
+                ),
+            ));
+        }
+        if s.tag_filtering {
+            pool = tag_filter(pool, ask.tags, s.tag_match_any);
+            if pool.is_empty() {
+                return Err(LlmError::new(
+                    ErrorKind::BadRequest,
+                    format!(
+                        "no deployment with tags {:?} for model={group}, and none tagged \
+                         `default`",
+                        ask.tags
+                    ),
+                ));
+            }
+        }
+        if s.pre_call_checks {
+            if let Some(n) = ask.input_tokens {
+                pool.retain(|m| m.params.max_input_tokens.is_none_or(|max| n <= max));
+                if pool.is_empty() {
+                    return Err(LlmError::new(
+                        ErrorKind::ContextWindowExceeded,
+                        format!(
+                            "No deployments available for model={group}: the prompt's {n} \
+                             tokens exceed every deployment's context window."
+                        ),
+                    ));
+                }
+            }
+        }
+        let cooling_before = pool.len();
+        let soonest = pool.iter().map(|m| m.stats.cooldown_until()).min();
+        pool.retain(|m| !m.stats.is_cooling(now));
+        if pool.is_empty() {
+            let wait = soonest.map(|t| ((t - now).max(0) as f64 / 1000.0).ceil() as u64);
+            return Err(no_deployments(
+                &group,
+                &format!("all {cooling_before} are cooling down"),
+                wait,
+            ));
+        }
+        // Failing background health checks: skipped while another one is healthy.
+        if pool.iter().any(|m| !m.stats.is_unhealthy()) {
+            pool.retain(|m| !m.stats.is_unhealthy());
+        }
+        // Already tried by this call: others first, while any is left.
+        if !ask.exclude.is_empty() && pool.iter().any(|m| !ask.exclude.contains(&m.params.id)) {
+            pool.retain(|m| !ask.exclude.contains(&m.params.id));
+        }
+        // Priority: only the lowest order left.
+        if let Some(min) = pool
+            .iter()
+            .map(|m| m.params.order.unwrap_or(u32::MAX))
+            .min()
+        {
+            pool.retain(|m| m.params.order.unwrap_or(u32::MAX) == min);
+        }
+        let tokens = ask.input_tokens.unwrap_or(0);
+        let Some(chosen) = strategy::choose(s.strategy, &pool, now, tokens, &s.latency) else {
+            return Err(no_deployments(
+                &group,
+                "every deployment is at its rpm/tpm limit this minute",
+                Some(60 - (now.rem_euclid(stats::MINUTE_MS) / 1000) as u64),
+            ));
+        };
+        let member = members
+            .iter()
+            .find(|m| std::ptr::eq(&***m, chosen))
+            .cloned()
+            .expect("the chosen deployment is a member");
+        member.stats.count_request(now);
+        member.stats.start();
+        let model = match (prefix, member.params.model.strip_suffix('*')) {
+            (Some(p), Some(head)) => format!("{head}{}", &self.resolve(name)[p.len()..]),
+            _ => member.params.model.clone(),
+        };
+        let guard = InFlight(member.stats.clone());
+        Ok(Pick {
+            member,
+            model,
+            group,
+            guard,
+        })
+    }
+
+    /// A call on `pick` succeeded; `latency`: seconds to the answer (to the first chunk for a
+    /// stream), `tokens`: what it used (tpm).
+    pub fn succeeded(&self, member: &Member<D>, latency: Option<f64>, tokens: Option<u64>) {
+        let now = stats::now_ms();
+        member.stats.count_success(now);
+        if let Some(t) = tokens {
+            member.stats.count_tokens(now, t);
+        }
+        if let Some(l) = latency {
+            member
+                .stats
+                .record_latency(now, l, self.settings.latency.max_samples);
+        }
+    }
+
+    /// A call on `member` failed with `err`: counts it and cools the deployment down when
+    /// LiteLLM's rules say so. Returns whether it is now cooling down.
+    pub fn failed(&self, member: &Member<D>, err: &LlmError) -> bool {
+        self.failed_at(member, err, stats::now_ms())
+    }
+
+    pub fn failed_at(&self, member: &Member<D>, err: &LlmError, now: i64) -> bool {
+        let single = self
+            .members(&member.params.group)
+            .is_some_and(|(g, _)| g.len() <= 1);
+        let (fails, successes) = member.stats.count_failure(now);
+        let Some(time) =
+            cooldown::cooldown_for(&self.settings, member, err, fails, successes, single)
+        else {
+            return false;
+        };
+        tracing::warn!(deployment = %member.params.id, model_group = %member.params.group,
+            seconds = time.as_secs_f64(), error = %err, "deployment cooling down");
+        member.stats.cool_until(now + time.as_millis() as i64, true);
+        true
+    }
+
+    /// Starts a call's attempts on `group` (retries, then fallbacks).
+    pub fn attempts(&self, group: &str) -> Attempts {
+        Attempts::new(self.resolve(group))
+    }
+}
+
+/// Deployments whose tags match the request's (any of them, or all with
+/// `tag_filtering_match_any: false`); without a match, those tagged `default`. A request
+/// without tags may use any deployment.
+fn tag_filter<'a, D>(pool: Vec<&'a Member<D>>, tags: &[String], any: bool) -> Vec<&'a Member<D>> {
+    if tags.is_empty() {
+        return pool;
+    }
+    let matches = |m: &Member<D>| {
+        if any {
+            tags.iter().any(|t| m.params.tags.contains(t))
+        } else {
+            tags.iter().all(|t| m.params.tags.contains(t))
+        }
+    };
+    let hit: Vec<&Member<D>> = pool.iter().copied().filter(|m| matches(m)).collect();
+    if !hit.is_empty() {
+        return hit;
+    }
+    pool.into_iter()
+        .filter(|m| m.params.tags.iter().any(|t| t == "default"))
+        .collect()
+}
+
+/// LiteLLM's 429 when a group has nothing to offer now.
+fn no_deployments(group: &str, why: &str, retry_after: Option<u64>) -> LlmError {
+    let wait = retry_after.unwrap_or(60);
+    let mut e = LlmError::new(
+        ErrorKind::RateLimit,
+        format!(
+            "No deployments available for selected model, Try again in {wait} seconds. Passed \
+             model={group}. {why}."
+        ),
+    );
+    e.retry_after = Some(wait.to_string());
+    e
+}
