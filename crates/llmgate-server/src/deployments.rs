@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use llmgate::catalog::{self, ModelInfo};
 use llmgate::CallOptions;
-use rand::Rng;
+use llmgate::router::{InFlight, Member, Pick, Registry, Router};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -33,7 +33,40 @@ pub struct Deployment {
     /// The provider takes `stream_options` (else no usage is asked of a stream on the
     /// gateway's own behalf, as LiteLLM's proxy asks none).
     pub takes_stream_options: bool,
+    /// Request parameters the deployment sets for every call that does not set them itself
+    /// (`temperature`, `max_tokens`, `extra_body`, ... in `litellm_params`, as LiteLLM).
+    pub defaults: Map<String, Value>,
 }
+
+/// `litellm_params` keys that are request parameters (defaults for every call), not settings
+/// of the provider.
+pub const REQUEST_DEFAULTS: &[&str] = &[
+    "temperature",
+    "max_tokens",
+    "max_completion_tokens",
+    "top_p",
+    "top_k",
+    "stop",
+    "seed",
+    "n",
+    "presence_penalty",
+    "frequency_penalty",
+    "response_format",
+    "reasoning_effort",
+    "thinking",
+    "tools",
+    "tool_choice",
+    "user",
+    "logprobs",
+    "top_logprobs",
+    "logit_bias",
+    "parallel_tool_calls",
+    "extra_body",
+    "metadata",
+];
+
+/// `litellm_params` keys only the router reads (never sent to the provider).
+const ROUTING_ONLY: &[&str] = &["weight", "order", "tags", "cooldown_time", "base_model"];
 
 impl Deployment {
     fn build(
@@ -62,8 +95,21 @@ impl Deployment {
                 .collect(),
             drop_params: p.drop_params.unwrap_or(cfg.litellm_settings.drop_params),
             mock_response: p.mock_response.clone(),
-            extra: p.extra.clone(),
+            extra: p
+                .extra
+                .iter()
+                .filter(|(k, _)| {
+                    !REQUEST_DEFAULTS.contains(&k.as_str()) && !ROUTING_ONLY.contains(&k.as_str())
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         };
+        let defaults = p
+            .extra
+            .iter()
+            .filter(|(k, _)| REQUEST_DEFAULTS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let info = price_info(entry);
         let api_base = if opts.mock_response.is_some() {
             p.api_base.clone().unwrap_or_default()
@@ -98,7 +144,35 @@ impl Deployment {
                         .to_string()
                 }),
             db_model,
+            defaults,
         }
+    }
+
+    /// How the router sees the deployment.
+    fn route_params(&self) -> llmgate::router::Params {
+        let e = &self.entry;
+        let mut p = match serde_json::to_value(&e.litellm_params) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        p.insert("model".into(), Value::String(self.model.clone()));
+        let mut info = e.model_info.extra.clone();
+        for (k, v) in [
+            ("input_cost_per_token", e.model_info.input_cost_per_token),
+            ("output_cost_per_token", e.model_info.output_cost_per_token),
+        ] {
+            if let Some(v) = v {
+                info.insert(k.into(), Value::from(v));
+            }
+        }
+        let mut r = llmgate::router::Params::from_entry(&self.id, &self.model_name, &p, &info, &e.extra);
+        // The catalog entry the deployment is priced by (its own, else `base_model`'s).
+        if let Some(i) = &self.info {
+            r.input_cost = r.input_cost.or(i.input_cost_per_token);
+            r.output_cost = r.output_cost.or(i.output_cost_per_token);
+            r.max_input_tokens = r.max_input_tokens.or(i.max_input_tokens);
+        }
+        r
     }
 
     /// The model without its provider prefix, as LiteLLM's spend logs name it.
@@ -134,7 +208,18 @@ impl Deployment {
 fn price_info(entry: &ModelEntry) -> Option<ModelInfo> {
     let p = &entry.litellm_params;
     let cat = catalog::global();
-    let base = cat.get(&p.model).cloned();
+    // `model_info.base_model` prices a deployment whose own name the catalog does not know
+    // (an Azure deployment name), as LiteLLM does.
+    let base_model = entry
+        .model_info
+        .extra
+        .get("base_model")
+        .or(p.extra.get("base_model"))
+        .and_then(Value::as_str);
+    let base = base_model
+        .and_then(|b| cat.get(b))
+        .or_else(|| cat.get(&p.model))
+        .cloned();
     let input = p
         .input_cost_per_token
         .or(entry.model_info.input_cost_per_token);
@@ -174,8 +259,8 @@ fn model_id(
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// All deployments, by public name, plus wildcard routes (`openai/*`, `*`).
-#[derive(Default)]
+/// All deployments, by public name, plus wildcard routes (`openai/*`, `*`), and the router
+/// that picks among them.
 pub struct Deployments {
     by_name: HashMap<String, Vec<Arc<Deployment>>>,
     /// Public names in config order, for `/models`.
@@ -183,16 +268,47 @@ pub struct Deployments {
     /// `(prefix before '*', deployments)`, longest prefix first.
     wildcards: Vec<(String, Vec<Arc<Deployment>>)>,
     all: Vec<Arc<Deployment>>,
+    router: Router<Deployment>,
+}
+
+/// What every rebuilt model list's router shares: its settings, and the deployments' stats
+/// (cooldowns, usage, latency), which outlive a reload.
+#[derive(Clone)]
+pub struct RouterParts {
+    pub settings: Arc<llmgate::router::Settings>,
+    pub registry: Arc<Registry>,
+}
+
+impl RouterParts {
+    pub fn new(cfg: &Config) -> RouterParts {
+        // Checked when the config was loaded; a config built in code may skip that.
+        let settings = crate::config::router::settings(cfg).unwrap_or_else(|(f, e)| {
+            tracing::error!(field = %f, error = %e, "router settings ignored");
+            llmgate::router::Settings::default()
+        });
+        RouterParts {
+            settings: Arc::new(settings),
+            registry: Arc::default(),
+        }
+    }
 }
 
 impl Deployments {
     pub fn from_config(cfg: &Config, client: &llmgate::Client) -> Deployments {
-        Deployments::build(cfg, client, &[])
+        Deployments::build(cfg, client, &[], &RouterParts::new(cfg))
     }
 
     /// The config's entries followed by the database's (`/model/new`).
-    pub fn build(cfg: &Config, client: &llmgate::Client, db_models: &[ModelEntry]) -> Deployments {
-        let mut d = Deployments::default();
+    pub fn build(
+        cfg: &Config,
+        client: &llmgate::Client,
+        db_models: &[ModelEntry],
+        parts: &RouterParts,
+    ) -> Deployments {
+        let mut by_name: HashMap<String, Vec<Arc<Deployment>>> = HashMap::new();
+        let mut names = Vec::new();
+        let mut wildcards: Vec<(String, Vec<Arc<Deployment>>)> = Vec::new();
+        let mut all = Vec::new();
         let entries = cfg
             .model_list
             .iter()
@@ -200,30 +316,42 @@ impl Deployments {
             .chain(db_models.iter().map(|e| (e, true)));
         for (entry, db_model) in entries {
             let dep = Arc::new(Deployment::build(entry, cfg, client, db_model));
-            d.all.push(dep.clone());
+            all.push(dep.clone());
             if let Some(prefix) = entry.model_name.strip_suffix('*') {
-                match d.wildcards.iter_mut().find(|(p, _)| p == prefix) {
+                match wildcards.iter_mut().find(|(p, _)| p == prefix) {
                     Some((_, v)) => v.push(dep),
-                    None => d.wildcards.push((prefix.to_string(), vec![dep])),
+                    None => wildcards.push((prefix.to_string(), vec![dep])),
                 }
                 continue;
             }
-            if !d.by_name.contains_key(&entry.model_name) {
-                d.names.push(entry.model_name.clone());
+            if !by_name.contains_key(&entry.model_name) {
+                names.push(entry.model_name.clone());
             }
-            d.by_name
-                .entry(entry.model_name.clone())
-                .or_default()
-                .push(dep);
+            by_name.entry(entry.model_name.clone()).or_default().push(dep);
         }
-        d.wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
-        d
+        wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+        let router = Router::new(
+            parts.settings.clone(),
+            parts.registry.clone(),
+            all.iter().map(|d| (d.clone(), d.route_params())),
+        );
+        Deployments {
+            by_name,
+            names,
+            wildcards,
+            all,
+            router,
+        }
+    }
+
+    pub fn router(&self) -> &Router<Deployment> {
+        &self.router
     }
 
     /// Whether `access_group` (a `model_info.access_groups` entry) includes the public
     /// model `name`.
     pub fn in_access_group(&self, access_group: &str, name: &str) -> bool {
-        self.by_name.get(name).is_some_and(|deps| {
+        self.group(name).is_some_and(|deps| {
             deps.iter().any(|d| {
                 d.entry
                     .model_info
@@ -249,8 +377,28 @@ impl Deployments {
         out
     }
 
-    pub fn names(&self) -> &[String] {
-        &self.names
+    /// Public names in config order, then the visible `model_group_alias` names; a group
+    /// whose every deployment is blocked is not listed.
+    pub fn names(&self) -> Vec<String> {
+        let blocked = |n: &str| {
+            self.router
+                .members(n)
+                .is_some_and(|(g, _)| g.iter().all(|m| m.params.blocked))
+        };
+        let mut out: Vec<String> = self.names.iter().filter(|n| !blocked(n)).cloned().collect();
+        let mut aliases: Vec<&String> = self
+            .router
+            .settings()
+            .aliases
+            .iter()
+            .filter(|(a, (g, hidden))| {
+                !hidden && !self.by_name.contains_key(*a) && self.by_name.contains_key(g) && !blocked(g)
+            })
+            .map(|(a, _)| a)
+            .collect();
+        aliases.sort();
+        out.extend(aliases.into_iter().cloned());
+        out
     }
 
     pub fn all(&self) -> &[Arc<Deployment>] {
@@ -264,59 +412,72 @@ impl Deployments {
             .is_none_or(|g| g.iter().all(|d| d.takes_stream_options))
     }
 
+    /// The deployments of the group `name` stands for (a `model_group_alias` resolved).
     pub fn group(&self, name: &str) -> Option<&[Arc<Deployment>]> {
+        let name = self.router.resolve(name);
         self.by_name.get(name).map(|v| v.as_slice())
     }
 
-    /// Picks a deployment for `name` (random among equals, skipping `exclude`), and the SDK
-    /// model to call: for a wildcard route the `*` takes the requested name's tail.
-    pub fn pick(&self, name: &str, exclude: &[String]) -> Option<(Arc<Deployment>, String)> {
-        self.pick_within(name, exclude, &[])
-    }
-
-    /// As [`Deployments::pick`], never choosing one of `banned` (`exclude` is a preference:
-    /// once every other deployment was tried, they are tried again).
-    pub fn pick_within(
-        &self,
-        name: &str,
-        exclude: &[String],
-        banned: &[String],
-    ) -> Option<(Arc<Deployment>, String)> {
-        if let Some(group) = self.by_name.get(name) {
-            let d = choose(group, exclude, banned)?;
-            let model = d.model.clone();
-            return Some((d, model));
+    /// A deployment serving `name`, for what any of them can tell (a price estimate, a
+    /// setting): not a routing decision, so nothing is counted. For a wildcard route the `*`
+    /// takes the requested name's tail.
+    pub fn peek(&self, name: &str) -> Option<(Arc<Deployment>, String)> {
+        let name = self.router.resolve(name);
+        if let Some(d) = self.by_name.get(name).and_then(|g| g.first()) {
+            return Some((d.clone(), d.model.clone()));
         }
         let (prefix, group) = self
             .wildcards
             .iter()
             .find(|(prefix, _)| name.starts_with(prefix.as_str()))?;
-        let d = choose(group, exclude, banned)?;
+        let d = group.first()?;
         let tail = &name[prefix.len()..];
         let model = match d.model.strip_suffix('*') {
             Some(head) => format!("{head}{tail}"),
             None => d.model.clone(),
         };
-        Some((d, model))
+        Some((d.clone(), model))
     }
 }
 
-/// A random deployment of `group`, never one of `banned`, preferring those not in `exclude`.
-fn choose(
-    group: &[Arc<Deployment>],
-    exclude: &[String],
-    banned: &[String],
-) -> Option<Arc<Deployment>> {
-    let allowed = || group.iter().filter(|d| !banned.contains(&d.id));
-    let open: Vec<&Arc<Deployment>> = allowed().filter(|d| !exclude.contains(&d.id)).collect();
-    let pool = if open.is_empty() {
-        allowed().collect()
-    } else {
-        open
-    };
-    match pool.len() {
-        0 => None,
-        1 => Some(pool[0].clone()),
-        n => Some(pool[rand::rng().random_range(0..n)].clone()),
+/// The router's view of the attempt that answered: in flight until the last copy of the
+/// call's meta is dropped (a stream's end), and the latency and tokens fed back to it.
+pub struct Routed {
+    member: Arc<Member<Deployment>>,
+    started: std::time::Instant,
+    max_samples: usize,
+    first_token: std::sync::atomic::AtomicBool,
+    _in_flight: InFlight,
+}
+
+impl Routed {
+    pub fn new(pick: Pick<Deployment>, started: std::time::Instant, max_samples: usize) -> Routed {
+        Routed {
+            member: pick.member.clone(),
+            started,
+            max_samples,
+            first_token: Default::default(),
+            _in_flight: pick.into_guard(),
+        }
+    }
+
+    /// A stream's first chunk: its time to first token is the deployment's latency.
+    pub fn first_token(&self) {
+        if !self
+            .first_token
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            let secs = self.started.elapsed().as_secs_f64();
+            self.member
+                .stats
+                .record_latency(llmgate::router::stats::now_ms(), secs, self.max_samples);
+        }
+    }
+
+    /// Tokens the call used, for usage-based routing.
+    pub fn tokens(&self, n: u64) {
+        self.member
+            .stats
+            .count_tokens(llmgate::router::stats::now_ms(), n);
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
-use crate::deployments::Deployments;
+use crate::deployments::{Deployments, RouterParts};
 use crate::governance::alerts::Alerts;
 use crate::governance::Governance;
 
@@ -22,6 +22,8 @@ pub struct Inner {
     pub gov: Arc<Governance>,
     /// Encrypts model credentials stored in the database.
     pub salt: Option<crate::salt::SaltKey>,
+    /// The router's settings and the deployments' stats, kept across model reloads.
+    pub router: RouterParts,
 }
 
 impl std::ops::Deref for AppState {
@@ -52,7 +54,8 @@ impl AppState {
         journal: Option<std::path::PathBuf>,
     ) -> AppState {
         let client = llmgate::Client::new();
-        let deployments = RwLock::new(Arc::new(Deployments::from_config(&config, &client)));
+        let router = RouterParts::new(&config);
+        let deployments = RwLock::new(Arc::new(Deployments::build(&config, &client, &[], &router)));
         let master_key = config
             .general_settings
             .master_key
@@ -95,6 +98,7 @@ impl AppState {
             config,
             gov,
             salt,
+            router,
         }))
     }
 
@@ -109,7 +113,12 @@ impl AppState {
 
     /// Serves the config's models plus `db_models` from now on.
     pub fn set_db_models(&self, db_models: &[crate::config::ModelEntry]) {
-        let d = Arc::new(Deployments::build(&self.config, &self.client, db_models));
+        let d = Arc::new(Deployments::build(
+            &self.config,
+            &self.client,
+            db_models,
+            &self.router,
+        ));
         *self
             .0
             .deployments

@@ -237,6 +237,12 @@ pub(super) fn from_text(
 
     // 4. Free-form values get the same `os.environ/` treatment as typed ones.
     resolve_extras(&mut cfg);
+    // 5. The router's settings are checked whole (fallback shapes, policies, strategy).
+    if let Err((field, message)) = super::router::settings(&cfg) {
+        let path: Vec<Seg> = field.split('.').map(|k| Seg::Key(k.into())).collect();
+        let src = sources.iter().rev().find(|s| s.has("router_settings"));
+        return Err(src.unwrap_or(&sources[0]).error_at(&path, message));
+    }
     for src in &sources {
         env::warn_unset(&src.name, &src.value, "");
     }

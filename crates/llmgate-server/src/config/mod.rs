@@ -12,6 +12,7 @@
 mod env;
 mod error;
 mod load;
+pub mod router;
 mod secret;
 pub mod support;
 #[cfg(test)]

@@ -34,6 +34,27 @@ fn models_allow(d: &Deployments, models: &[String], group: &str) -> bool {
         })
 }
 
+/// Whether a key and its loaded owners may call `group` (a fallback the router moves to), by
+/// the lists [`ModelLists::of`] reads: the key's, else its team's or user's, and the org's
+/// when neither key nor team limits.
+pub fn owners_allow(d: &Deployments, key: Option<&CachedKey>, owners: &Owners, group: &str) -> bool {
+    let Some(key) = key else { return true };
+    let own = key.row.models.is_empty();
+    let allow = |m: &[String]| models_allow(d, m, group);
+    if !allow(&key.row.models) {
+        return false;
+    }
+    if own {
+        match (&owners.team, &owners.user) {
+            (Some(t), _) if !allow(&t.row.models) => return false,
+            (None, Some(u)) if !allow(&u.row.models) => return false,
+            _ => {}
+        }
+    }
+    let team_open = owners.team.as_ref().is_none_or(|t| t.row.models.is_empty());
+    !(own && team_open && owners.org.as_ref().is_some_and(|o| !allow(&o.row.models)))
+}
+
 /// The `models` lists that decide what a key may call, as [`check`] applies them: every list
 /// must admit a model. For `/models` and `/model/info`, which show a key only what it may call.
 pub struct ModelLists(Vec<Vec<String>>);

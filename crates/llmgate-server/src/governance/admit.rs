@@ -161,7 +161,7 @@ fn reserve(
     if held.is_empty() {
         return None;
     }
-    let (dep, _) = deployments.pick(group, &[])?;
+    let (dep, _) = deployments.peek(group)?;
     let usage = llmgate::Usage::new(
         (body_bytes / 4) as u64,
         max_output.unwrap_or(COMPLETION_ESTIMATE),

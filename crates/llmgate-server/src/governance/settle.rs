@@ -27,6 +27,8 @@ pub struct CallMeta {
     pub deployment: Arc<Deployment>,
     pub model_group: String,
     pub attempted_retries: u32,
+    /// Fallback groups moved to (`x-litellm-attempted-fallbacks`).
+    pub attempted_fallbacks: u32,
     /// The retries the call was allowed, and its timeout in seconds, for LiteLLM's headers.
     pub max_retries: u32,
     pub timeout: Option<f64>,
@@ -35,6 +37,8 @@ pub struct CallMeta {
     pub upstream_headers: Vec<(String, String)>,
     /// Time spent waiting on the upstream (all attempts).
     pub upstream: Duration,
+    /// The router's record of the attempt that answered (None before any answered).
+    pub routed: Option<Arc<crate::deployments::Routed>>,
 }
 
 /// Counts a request's prompt tokens, only when a call is abandoned before the upstream
@@ -134,6 +138,16 @@ impl Settlement {
         end_user.row.allowed_model_region.as_deref()
     }
 
+    /// Whether the caller may call `group` (a fallback).
+    pub fn may_call(&self, d: &crate::deployments::Deployments, group: &str) -> bool {
+        access::owners_allow(d, self.auth.key.as_deref(), &self.owners, group)
+    }
+
+    /// The request's tags and the key's (tag routing).
+    pub fn tags(&self) -> &[String] {
+        &self.owners.tag_names
+    }
+
     /// The retry loop is about to call `dep`.
     pub fn attempt(&mut self, dep: &Arc<Deployment>) {
         self.deployment = Some(dep.clone());
@@ -221,14 +235,19 @@ impl Settlement {
                 deployment: self.deployment.clone()?,
                 model_group: self.group.clone(),
                 attempted_retries: 0,
+                attempted_fallbacks: 0,
                 max_retries: 0,
                 timeout: None,
                 model_region: None,
                 upstream_headers: Vec::new(),
                 upstream: Duration::ZERO,
+                routed: None,
             })
         })?;
         let cost = usage.and_then(|u| meta.deployment.cost(u));
+        if let (Some(r), Some(u)) = (&meta.routed, usage) {
+            r.tokens(u.total_tokens);
+        }
         let partial = !matches!(outcome, Outcome::Success) && usage.is_some();
         let call = access::Call {
             call_type: self.call_type,

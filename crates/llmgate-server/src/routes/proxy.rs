@@ -14,7 +14,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::is;
-use crate::deployments::Deployment;
+use crate::deployments::{Deployment, Routed};
+use llmgate::router::{Ask, Next};
 use crate::error::GatewayError;
 use crate::governance::settle::{CallMeta, Settlement};
 use crate::pyfmt::py_float;
@@ -134,7 +135,7 @@ pub fn client_side(
 
 /// `configurable_clientside_auth_params: ["api_base"]` on a deployment of the group.
 fn deployment_allows(state: &AppState, group: &str, param: &str) -> bool {
-    let Some((dep, _)) = state.deployments().pick(group, &[]) else {
+    let Some((dep, _)) = state.deployments().peek(group) else {
         return false;
     };
     dep.entry
@@ -179,82 +180,239 @@ pub fn strip_proxy_fields(extra: &mut Map<String, Value>) {
     }
 }
 
+/// LiteLLM's request params that make the proxy fabricate a failure or a delay: refused
+/// unless `general_settings.dangerously_allow_mock_testing_request_params: true`.
+const GATED_MOCK_PARAMS: &[&str] = &[
+    "mock_testing_fallbacks",
+    "mock_testing_context_fallbacks",
+    "mock_testing_content_policy_fallbacks",
+    "mock_testing_rate_limit_error",
+    "mock_timeout",
+    "mock_delay",
+];
+
 /// A failure the client asked to be simulated (LiteLLM's testing flags): each attempt fails
-/// this way instead of calling the upstream, and the usual retries apply.
+/// this way instead of calling the upstream, and the usual retries and fallbacks apply.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MockFailure {
     /// `mock_testing_rate_limit_error: true`: a 429 `RateLimitError`.
     RateLimit,
     /// `mock_timeout: true`: a 408 `Timeout` after the call's timeout has passed.
     Timeout,
+    /// `mock_testing_fallbacks: true`: the asked group fails, its fallbacks are called.
+    Fallbacks,
+    /// `mock_testing_context_fallbacks: true`: a context-window error in the asked group.
+    ContextWindow,
+    /// `mock_testing_content_policy_fallbacks: true`: a content-policy error there.
+    ContentPolicy,
 }
 
-/// The simulated failure a request asks for (read before its proxy fields are stripped), and
-/// the request's own `timeout` in seconds.
-pub fn mock_failure(extra: &Map<String, Value>) -> (Option<MockFailure>, Option<f64>) {
-    let timeout = match extra.get("timeout") {
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.parse().ok(),
+/// How the router is to treat one call: what the request asks of it (read before its proxy
+/// fields are stripped).
+#[derive(Clone, Debug, Default)]
+pub struct CallPlan {
+    pub mock: Option<MockFailure>,
+    /// `mock_delay`: seconds each attempt waits first.
+    pub delay: Option<f64>,
+    /// The request's own `timeout` (seconds): lowers the deployment's.
+    pub timeout: Option<f64>,
+    /// The request's `fallbacks` list (replaces the router's for this call).
+    pub fallbacks: Option<Vec<String>>,
+    /// The request's `num_retries`.
+    pub num_retries: Option<u32>,
+    /// Tags the request carries (tag routing).
+    pub tags: Vec<String>,
+    /// The prompt's tokens, counted only when the router needs them (pre-call checks, tpm).
+    pub input_tokens: Option<u64>,
+    /// A streamed call: its latency is the time to the first chunk.
+    pub stream: bool,
+}
+
+fn seconds(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
         _ => None,
-    };
-    let mock = if is(extra.get("mock_testing_rate_limit_error"), true) {
+    }
+    .filter(|t: &f64| t.is_finite() && *t >= 0.0)
+}
+
+/// The call plan of a request; 400 for a mock-testing param the proxy does not allow.
+pub fn call_plan(
+    state: &AppState,
+    extra: &Map<String, Value>,
+    tags: Vec<String>,
+) -> Result<CallPlan, GatewayError> {
+    let allowed = matches!(
+        state
+            .config
+            .general_settings
+            .extra
+            .get("dangerously_allow_mock_testing_request_params"),
+        Some(Value::Bool(true))
+    );
+    let present: Vec<&str> = GATED_MOCK_PARAMS
+        .iter()
+        .copied()
+        .filter(|p| extra.contains_key(*p))
+        .collect();
+    if !allowed && !present.is_empty() {
+        return Err(GatewayError::BadRequest(format!(
+            "Mock testing request params are disabled on this proxy: {}. An admin can enable \
+             them by setting `general_settings.dangerously_allow_mock_testing_request_params: \
+             true` in config.yaml. This setting cannot be changed from the Admin UI or the API.",
+            present.join(", ")
+        )));
+    }
+    let flag = |k: &str| is(extra.get(k), true);
+    let mock = if flag("mock_testing_rate_limit_error") {
         Some(MockFailure::RateLimit)
-    } else if is(extra.get("mock_timeout"), true) {
+    } else if flag("mock_timeout") {
         Some(MockFailure::Timeout)
+    } else if flag("mock_testing_fallbacks") {
+        Some(MockFailure::Fallbacks)
+    } else if flag("mock_testing_context_fallbacks") {
+        Some(MockFailure::ContextWindow)
+    } else if flag("mock_testing_content_policy_fallbacks") {
+        Some(MockFailure::ContentPolicy)
     } else {
         None
     };
-    (mock, timeout.filter(|t| t.is_finite() && *t >= 0.0))
+    let fallbacks = match extra.get("fallbacks") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => {
+            let mut out = Vec::new();
+            for f in a {
+                match f {
+                    Value::String(m) => out.push(m.clone()),
+                    // LiteLLM also takes `{"model": ..., ...}` entries.
+                    Value::Object(o) => match o.get("model").and_then(Value::as_str) {
+                        Some(m) => out.push(m.to_string()),
+                        None => {
+                            return Err(GatewayError::BadRequest(
+                                "fallbacks: each entry is a model name or {\"model\": ...}".into(),
+                            ))
+                        }
+                    },
+                    _ => {
+                        return Err(GatewayError::BadRequest(
+                            "fallbacks: each entry is a model name".into(),
+                        ))
+                    }
+                }
+            }
+            Some(out)
+        }
+        Some(_) => {
+            return Err(GatewayError::BadRequest(
+                "fallbacks must be a list of model names".into(),
+            ))
+        }
+    };
+    let num_retries = match extra.get("num_retries") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| GatewayError::BadRequest("num_retries must be a whole number".into()))?,
+        ),
+    };
+    Ok(CallPlan {
+        mock,
+        delay: seconds(extra.get("mock_delay")),
+        timeout: seconds(extra.get("timeout")),
+        fallbacks,
+        num_retries,
+        tags,
+        input_tokens: None,
+        stream: false,
+    })
 }
 
-/// The simulated failure of one attempt on `dep` (the deployment's own `mock_timeout` too).
+/// The simulated failure of one attempt on `dep` in `group` (the deployment's own
+/// `mock_timeout` too); `asked`: the group is the one the client asked for.
 async fn mock_attempt(
-    mock: Option<MockFailure>,
-    timeout: Option<f64>,
+    plan: &CallPlan,
     dep: &Deployment,
-    model_group: &str,
+    group: &str,
+    asked: bool,
 ) -> Option<LlmError> {
+    if let Some(d) = plan.delay {
+        tokio::time::sleep(Duration::from_secs_f64(d.min(86_400.0))).await;
+    }
     let deployment_timeout = is(dep.entry.litellm_params.extra.get("mock_timeout"), true);
+    let mock = match plan.mock {
+        // The fallback testing flags fail only the asked group: its fallbacks answer.
+        Some(MockFailure::Fallbacks | MockFailure::ContextWindow | MockFailure::ContentPolicy)
+            if !asked =>
+        {
+            None
+        }
+        m => m,
+    };
+    let kind = |k, msg: String| Some(LlmError::new(k, msg).with_provider(&dep.provider));
     match mock.or(deployment_timeout.then_some(MockFailure::Timeout))? {
         MockFailure::RateLimit => Some(LlmError::new(
             llmgate::ErrorKind::RateLimit,
-            format!(
-                "This is a mock exception for model={model_group}, to trigger a rate limit error."
-            ),
+            format!("This is a mock exception for model={group}, to trigger a rate limit error."),
         )),
         MockFailure::Timeout => {
             // As LiteLLM: only with a timeout to wait for (the request's, else the deployment's).
-            let secs = timeout.or(dep.entry.litellm_params.timeout)?;
+            let secs = plan.timeout.or(dep.entry.litellm_params.timeout)?;
             tokio::time::sleep(Duration::from_secs_f64(secs.min(86_400.0))).await;
             Some(
                 LlmError::new(llmgate::ErrorKind::Timeout, "This is a mock timeout error")
                     .with_provider("openai"),
             )
         }
+        MockFailure::Fallbacks => kind(
+            llmgate::ErrorKind::InternalServer,
+            format!("This is a mock exception for model={group}, to trigger a fallback."),
+        ),
+        MockFailure::ContextWindow => kind(
+            llmgate::ErrorKind::ContextWindowExceeded,
+            format!("This is a mock exception for model={group}, to trigger a context window fallback."),
+        ),
+        MockFailure::ContentPolicy => kind(
+            llmgate::ErrorKind::ContentPolicyViolation,
+            format!("This is a mock exception for model={group}, to trigger a content policy fallback."),
+        ),
     }
 }
 
-/// Calls `f` on a deployment of the settlement's model group, moving to another deployment
-/// and retrying on retryable errors up to the configured count. The settlement learns each
-/// deployment tried, so a call abandoned while waiting is charged to the right one.
+/// Calls `f` on deployments the router picks for the settlement's model group: after a
+/// failure the router's plan decides — retry (another deployment first), fall back to
+/// another group, or answer the error. Every attempt's outcome feeds the router (cooldowns,
+/// latency); the settlement learns each deployment tried, so a call abandoned while waiting
+/// is charged to the right one.
 pub async fn call_with_retries<T, F, Fut>(
     state: &AppState,
     route: &'static str,
     settle: &mut Settlement,
-    (mock, timeout): (Option<MockFailure>, Option<f64>),
+    plan: &CallPlan,
     f: F,
 ) -> Result<(T, CallMeta), (GatewayError, Option<CallMeta>)>
 where
     F: Fn(Arc<Deployment>, String) -> Fut,
     Fut: Future<Output = Result<SdkResponse<T>, LlmError>>,
 {
+    let deployments = state.deployments();
+    let router = deployments.router();
     let model_name = settle.group().to_string();
-    let mut tried: Vec<String> = Vec::new();
+    if !router.serves(&model_name) {
+        return Err((
+            GatewayError::UnknownModel {
+                route,
+                model: model_name,
+            },
+            None,
+        ));
+    }
     // As LiteLLM's pre-call check: an end user limited to a region is served only by the
     // deployments whose `region_name` is that region.
     let region = settle.allowed_region().map(str::to_string);
     let mut banned: Vec<String> = Vec::new();
-    if let (Some(r), Some(group)) = (&region, state.deployments().group(&model_name)) {
+    if let (Some(r), Some(group)) = (&region, deployments.group(&model_name)) {
         let outside = |d: &&Arc<Deployment>| {
             d.entry
                 .litellm_params
@@ -273,57 +431,101 @@ where
             ));
         }
     }
+    let settings = router.settings();
+    let mut at = router
+        .attempts(&model_name)
+        .with_request_fallbacks(plan.fallbacks.clone())
+        .with_retries(plan.num_retries);
     let mut upstream = Duration::ZERO;
-    let mut attempt = 0u32;
+    let mut last: Option<CallMeta> = None;
     loop {
-        let Some((dep, model)) = state
-            .deployments()
-            .pick_within(&model_name, &tried, &banned)
-        else {
-            return Err((
-                GatewayError::UnknownModel {
-                    route,
-                    model: model_name,
-                },
-                None,
-            ));
+        let group = at.group().to_string();
+        let asked = at.fallbacks == 0;
+        let tags = settle.tags().to_vec();
+        let ask = Ask {
+            tags: &tags,
+            input_tokens: plan.input_tokens,
+            exclude: at.tried(),
+            banned: if asked { &banned } else { &[] },
         };
+        let pick = match router.pick(&group, ask) {
+            Ok(p) => p,
+            Err(e) => {
+                let may = |g: &str| settle.may_call(&deployments, g);
+                if let Next::Fallback { group: to } = at.after(router, None, &e, &may) {
+                    tracing::warn!(model = %group, fallback = %to, error = %e, "falling back");
+                    continue;
+                }
+                if let Some(m) = &last {
+                    settle.answered(m);
+                }
+                let e = at.final_error(router, e.with_model(&group));
+                return Err((GatewayError::Llm(e), last));
+            }
+        };
+        let dep = pick.target().clone();
+        at.attempted(&dep.id);
         settle.attempt(&dep);
-        let max_retries = dep.max_retries.unwrap_or(state.num_retries);
+        let max_retries = plan
+            .num_retries
+            .or(dep.max_retries)
+            .unwrap_or(settings.num_retries);
         let t0 = Instant::now();
-        let res = match mock_attempt(mock, timeout, &dep, &model_name).await {
+        let res = match mock_attempt(plan, &dep, &group, asked).await {
             Some(e) => Err(e),
-            None => f(dep.clone(), model).await,
+            None => f(dep.clone(), pick.model.clone()).await,
         };
-        upstream += t0.elapsed();
-        let meta = |headers| CallMeta {
+        let took = t0.elapsed();
+        upstream += took;
+        let meta = |headers, routed| CallMeta {
             start: settle.start(),
             call_id: settle.call_id().to_string(),
             deployment: dep.clone(),
-            model_group: model_name.clone(),
-            attempted_retries: attempt,
+            model_group: group.clone(),
+            attempted_retries: at.retries,
+            attempted_fallbacks: at.fallbacks,
             max_retries,
-            timeout: timeout.or(dep.entry.litellm_params.timeout),
+            timeout: plan.timeout.or(dep.entry.litellm_params.timeout),
             model_region: region.clone(),
             upstream_headers: headers,
             upstream,
+            routed,
         };
         match res {
             Ok(r) => {
-                let meta = meta(r.headers);
+                router.succeeded(&pick.member, None, None);
+                let routed = Routed::new(pick, t0, settings.latency.max_samples);
+                if !plan.stream {
+                    routed.first_token();
+                }
+                let meta = meta(r.headers, Some(Arc::new(routed)));
                 settle.answered(&meta);
                 return Ok((r.body, meta));
             }
-            Err(e) if e.is_retryable() && attempt < max_retries => {
-                tracing::warn!(model = %model_name, deployment = %dep.id, error = %e, "retrying");
-                tried.push(dep.id.clone());
-                attempt += 1;
-            }
             Err(e) => {
-                let headers = e.headers.clone();
-                let meta = meta(headers);
-                settle.answered(&meta);
-                return Err((GatewayError::Llm(e.with_model(&model_name)), Some(meta)));
+                router.failed(&pick.member, &e);
+                let m = meta(e.headers.clone(), None);
+                let may = |g: &str| settle.may_call(&deployments, g);
+                let next = at.after(router, Some(&pick.member), &e, &may);
+                drop(pick);
+                match next {
+                    Next::Retry { delay } => {
+                        tracing::warn!(model = %group, deployment = %dep.id, error = %e, "retrying");
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        last = Some(m);
+                    }
+                    Next::Fallback { group: to } => {
+                        tracing::warn!(model = %group, fallback = %to, error = %e, "falling back");
+                        last = Some(m);
+                    }
+                    Next::Stop => {
+                        settle.answered(&m);
+                        let e = at.final_error(router, e.with_model(&group));
+                        return Err((GatewayError::Llm(e), Some(m)));
+                    }
+                }
             }
         }
     }
@@ -368,7 +570,11 @@ pub fn litellm_headers(meta: &CallMeta, cost: Option<f64>) -> HeaderMap {
         "x-litellm-attempted-retries",
         &meta.attempted_retries.to_string(),
     );
-    set(&mut h, "x-litellm-attempted-fallbacks", "0");
+    set(
+        &mut h,
+        "x-litellm-attempted-fallbacks",
+        &meta.attempted_fallbacks.to_string(),
+    );
     set(
         &mut h,
         "x-litellm-max-retries",

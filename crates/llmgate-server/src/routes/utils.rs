@@ -58,7 +58,7 @@ pub async fn token_counter(State(state): State<AppState>, body: Bytes) -> Respon
         Err(e) => return e.into_response(),
     };
     // Count with the deployment's underlying model when the name is a public alias.
-    let picked = state.deployments().pick(&req.model, &[]);
+    let picked = state.deployments().peek(&req.model);
     if let (true, Some((dep, model)), Some(msgs)) = (req.call_endpoint, &picked, &req.messages) {
         let chat: Result<llmgate::ChatCompletionRequest, _> =
             serde_json::from_value(json!({"model": model, "messages": msgs}));

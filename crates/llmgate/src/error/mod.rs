@@ -146,6 +146,8 @@ pub struct LlmErrorData {
     pub upstream: Option<Upstream>,
     /// LiteLLM's `provider_specific_fields` of the error (Azure's content-filter details).
     pub provider_fields: Option<Value>,
+    /// What the router adds once it gives up (LiteLLM's note of the fallbacks tried).
+    pub note: Option<String>,
 }
 
 /// What the upstream answered, as LiteLLM keeps it.
@@ -185,6 +187,7 @@ impl LlmError {
             headers: Vec::new(),
             upstream: None,
             provider_fields: None,
+            note: None,
         }))
     }
 
@@ -295,6 +298,7 @@ impl LlmError {
                 kind: upstream_kind,
             }),
             provider_fields,
+            note: None,
         }))
     }
 
@@ -660,6 +664,16 @@ impl fmt::Display for LlmError {
     /// `litellm.RateLimitError: RateLimitError: OpenAIException - <message>` (no repeated class
     /// for a bad request), Anthropic's `litellm.BadRequestError: AnthropicException - <raw body>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_message(f)?;
+        match &self.note {
+            Some(n) => f.write_str(n),
+            None => Ok(()),
+        }
+    }
+}
+
+impl LlmError {
+    fn fmt_message(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let class = self.kind.class_name();
         let provider = self.provider_exception();
         if provider.is_empty() || self.kind == ErrorKind::UnsupportedParams {

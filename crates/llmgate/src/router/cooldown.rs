@@ -1,5 +1,5 @@
-//! When a failed call cools its deployment down (LiteLLM's cooldown handlers), and for how
-//! long.
+//! When a failed call cools its deployment down (LiteLLM 1.110's cooldown rules), and for
+//! how long.
 
 use std::time::Duration;
 
@@ -7,23 +7,24 @@ use super::settings::Settings;
 use super::Member;
 use crate::{ErrorKind, LlmError};
 
-/// Whether LiteLLM cools down for this error at all: rate limits, bad credentials, unknown
-/// models, timeouts and server errors do; other client errors (a bad request is the caller's
-/// fault) and connection failures do not.
+/// LiteLLM's `DEFAULT_FAILURE_THRESHOLD_PERCENT` and `..._MINIMUM_REQUESTS`: a deployment
+/// failing more than half its calls this minute (over at least five) cools down.
+const FAILURE_THRESHOLD: f64 = 0.5;
+const FAILURE_MINIMUM_REQUESTS: u32 = 5;
+
+/// Only these can cool a deployment down: rate limits, bad credentials, payment required,
+/// unknown models, the upstream's own timeouts and server errors. Other client errors are
+/// the caller's fault; a connection failure or our own timeout says nothing of the
+/// deployment.
 fn cooldown_required(err: &LlmError) -> bool {
     match err.kind {
-        ErrorKind::ApiConnection => false,
-        ErrorKind::RateLimit
-        | ErrorKind::Authentication
-        | ErrorKind::NotFound
-        | ErrorKind::Timeout => true,
-        _ => err.status >= 500,
+        ErrorKind::ApiConnection | ErrorKind::Timeout => false,
+        _ => matches!(err.status, 401 | 402 | 404 | 429) || err.status >= 500,
     }
 }
 
 /// The cooldown a failure earns: `fails` and `successes` are this minute's counts with this
-/// failure; `single`: the deployment is its group's only one (LiteLLM never cools those down
-/// unless a policy names the error).
+/// failure; `single`: the deployment is its group's only one.
 pub(crate) fn cooldown_for<D>(
     s: &Settings,
     m: &Member<D>,
@@ -35,7 +36,14 @@ pub(crate) fn cooldown_for<D>(
     if s.disable_cooldowns {
         return None;
     }
-    let time = m.params.cooldown_time.unwrap_or(s.cooldown_time);
+    // The upstream's `Retry-After` sets the length (as LiteLLM).
+    let time = err
+        .retry_after
+        .as_deref()
+        .and_then(|r| r.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .or(m.params.cooldown_time)
+        .unwrap_or(s.cooldown_time);
     if time.is_zero() {
         return None;
     }
@@ -45,26 +53,29 @@ pub(crate) fn cooldown_for<D>(
         .as_ref()
         .and_then(|p| p.get(err.kind))
         .or_else(|| s.allowed_fails_policy.get(err.kind));
+    // An explicit policy for the error's class counts failures whatever the error is.
     if let Some(allowed) = policy {
         return (fails > allowed).then_some(time);
     }
-    if !cooldown_required(err) || single {
+    if !cooldown_required(err) {
         return None;
     }
-    let allowed = m.params.allowed_fails.unwrap_or(s.allowed_fails);
-    // A rate limit, bad credentials, an unknown model or a timeout mean the deployment will
-    // not serve the next call either.
-    let immediate = matches!(
-        err.kind,
-        ErrorKind::RateLimit | ErrorKind::Authentication | ErrorKind::NotFound | ErrorKind::Timeout
-    );
+    // An explicit `allowed_fails` (router or deployment): more than that many this minute.
+    if let Some(allowed) = m.params.allowed_fails.or(s.allowed_fails) {
+        return (!single && fails > allowed).then_some(time);
+    }
+    // LiteLLM's default: a rate limit at once (unless the deployment is alone), more than
+    // half failing, and errors a retry cannot mend (401, 402, 404) at once.
     let total = fails + successes;
-    let failing_most = total >= FAILURE_MINIMUM_REQUESTS
-        && f64::from(fails) / f64::from(total) > FAILURE_THRESHOLD;
-    (immediate || fails > allowed || failing_most).then_some(time)
+    let cool = match err.status {
+        429 => !single,
+        401 | 404 => true,
+        402 => !single,
+        _ => {
+            !single
+                && total >= FAILURE_MINIMUM_REQUESTS
+                && f64::from(fails) / f64::from(total) > FAILURE_THRESHOLD
+        }
+    };
+    cool.then_some(time)
 }
-
-/// LiteLLM's `DEFAULT_FAILURE_THRESHOLD_PERCENT` and `..._MINIMUM_REQUESTS`: a deployment
-/// failing more than half its calls this minute (over enough calls) cools down too.
-const FAILURE_THRESHOLD: f64 = 0.5;
-const FAILURE_MINIMUM_REQUESTS: u32 = 5;

@@ -186,10 +186,9 @@ impl<D> Router<D> {
             .filter(|m| !ask.banned.contains(&m.params.id))
             .collect();
         if pool.is_empty() {
-            return Err(no_deployments(
-                &group,
-                "none is allowed for this caller",
-                None,
+            return Err(LlmError::new(
+                ErrorKind::BadRequest,
+                format!("No deployments available for selected model={group} for this caller"),
             ));
         }
         pool.retain(|m| !m.params.blocked);
@@ -205,41 +204,43 @@ impl<D> Router<D> {
         if s.tag_filtering {
             pool = tag_filter(pool, ask.tags, s.tag_match_any);
             if pool.is_empty() {
+                let tags: Vec<String> = ask.tags.iter().map(|t| format!("'{t}'")).collect();
                 return Err(LlmError::new(
                     ErrorKind::BadRequest,
                     format!(
-                        "no deployment with tags {:?} for model={group}, and none tagged \
-                         `default`",
-                        ask.tags
+                        "Not allowed to access model due to tags configuration. Passed \
+                         model={group} and tags=[{}]",
+                        tags.join(", ")
                     ),
                 ));
             }
         }
-        if s.pre_call_checks {
-            if let Some(n) = ask.input_tokens {
-                pool.retain(|m| m.params.max_input_tokens.is_none_or(|max| n <= max));
-                if pool.is_empty() {
-                    return Err(LlmError::new(
-                        ErrorKind::ContextWindowExceeded,
-                        format!(
-                            "No deployments available for model={group}: the prompt's {n} \
-                             tokens exceed every deployment's context window."
-                        ),
-                    ));
-                }
+        if let (true, Some(n)) = (s.pre_call_checks, ask.input_tokens) {
+            let first = pool[0];
+            pool.retain(|m| m.params.max_input_tokens.is_none_or(|max| n <= max));
+            if pool.is_empty() {
+                return Err(LlmError::new(
+                    ErrorKind::ContextWindowExceeded,
+                    format!(
+                        "litellm._pre_call_checks: Context Window exceeded for given call. No \
+                         models have context window large enough for this call.\nModel={}, Max \
+                         Input Tokens={}, Got={n}\nmodel={group}.",
+                        first.params.model,
+                        first.params.max_input_tokens.unwrap_or(0),
+                    ),
+                ));
             }
         }
-        let cooling_before = pool.len();
-        let soonest = pool.iter().map(|m| m.stats.cooldown_until()).min();
-        pool.retain(|m| !m.stats.is_cooling(now));
-        if pool.is_empty() {
-            let wait = soonest.map(|t| ((t - now).max(0) as f64 / 1000.0).ceil() as u64);
-            return Err(no_deployments(
-                &group,
-                &format!("all {cooling_before} are cooling down"),
-                wait,
-            ));
+        let cooling: Vec<&str> = pool
+            .iter()
+            .filter(|m| m.stats.is_cooling(now))
+            .map(|m| m.params.id.as_str())
+            .collect();
+        if cooling.len() == pool.len() {
+            let soonest = pool.iter().map(|m| m.stats.cooldown_until()).min();
+            return Err(all_cooling(&group, &cooling, soonest, now, s.pre_call_checks));
         }
+        pool.retain(|m| !m.stats.is_cooling(now));
         // Failing background health checks: skipped while another one is healthy.
         if pool.iter().any(|m| !m.stats.is_unhealthy()) {
             pool.retain(|m| !m.stats.is_unhealthy());
@@ -258,11 +259,7 @@ impl<D> Router<D> {
         }
         let tokens = ask.input_tokens.unwrap_or(0);
         let Some(chosen) = strategy::choose(s.strategy, &pool, now, tokens, &s.latency) else {
-            return Err(no_deployments(
-                &group,
-                "every deployment is at its rpm/tpm limit this minute",
-                Some(60 - (now.rem_euclid(stats::MINUTE_MS) / 1000) as u64),
-            ));
+            return Err(over_limits(&group, &pool, now));
         };
         let member = members
             .iter()
@@ -310,6 +307,12 @@ impl<D> Router<D> {
             .members(&member.params.group)
             .is_some_and(|(g, _)| g.len() <= 1);
         let (fails, successes) = member.stats.count_failure(now);
+        // A timeout is LiteLLM's 1000 s latency sample: latency-based routing avoids it.
+        if err.kind == ErrorKind::Timeout {
+            member
+                .stats
+                .record_latency(now, 1000.0, self.settings.latency.max_samples);
+        }
         let Some(time) =
             cooldown::cooldown_for(&self.settings, member, err, fails, successes, single)
         else {
@@ -350,16 +353,55 @@ fn tag_filter<'a, D>(pool: Vec<&'a Member<D>>, tags: &[String], any: bool) -> Ve
         .collect()
 }
 
-/// LiteLLM's 429 when a group has nothing to offer now.
-fn no_deployments(group: &str, why: &str, retry_after: Option<u64>) -> LlmError {
-    let wait = retry_after.unwrap_or(60);
+/// LiteLLM's 429 when every deployment of the group is cooling down; `retry-after` is when
+/// the first one is back.
+fn all_cooling(
+    group: &str,
+    cooling: &[&str],
+    soonest: Option<i64>,
+    now: i64,
+    pre_call_checks: bool,
+) -> LlmError {
+    let wait = soonest.map_or(1, |t| ((t - now).max(0) as u64).div_ceil(1000).max(1));
+    let ids: Vec<String> = cooling.iter().map(|c| format!("'{c}'")).collect();
     let mut e = LlmError::new(
         ErrorKind::RateLimit,
         format!(
-            "No deployments available for selected model, Try again in {wait} seconds. Passed \
-             model={group}. {why}."
+            "No deployments available for selected model, Try again in {wait} seconds. All \
+             deployments for selected model are in cooldown. Passed model={group}. \
+             pre-call-checks={}, cooldown_list=[{}]",
+            if pre_call_checks { "True" } else { "False" },
+            ids.join(", ")
         ),
     );
     e.retry_after = Some(wait.to_string());
+    e
+}
+
+/// LiteLLM's 429 when every deployment is at its rpm/tpm limit this minute; retry when the
+/// minute turns.
+fn over_limits<D>(group: &str, pool: &[&Member<D>], now: i64) -> LlmError {
+    let deps: Vec<String> = pool
+        .iter()
+        .map(|m| {
+            let (r, t) = m.stats.usage(now);
+            let limit = |l: Option<u64>| l.map_or("None".to_string(), |l| l.to_string());
+            format!(
+                "'{}': {{'current_tpm': {t}, 'tpm_limit': {}, 'current_rpm': {r}, 'rpm_limit': {}}}",
+                m.params.id,
+                limit(m.params.tpm),
+                limit(m.params.rpm)
+            )
+        })
+        .collect();
+    let mut e = LlmError::new(
+        ErrorKind::RateLimit,
+        format!(
+            "No deployments available for selected model. Passed model={group}. Deployments={{{}}}",
+            deps.join(", ")
+        ),
+    );
+    let left = ((stats::MINUTE_MS - now.rem_euclid(stats::MINUTE_MS)) as u64).div_ceil(1000);
+    e.retry_after = Some(left.max(1).to_string());
     e
 }

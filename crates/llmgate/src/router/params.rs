@@ -94,7 +94,9 @@ impl Params {
             weight: num(p.get("weight")),
             rpm: either("rpm").map(|r| r as u64),
             tpm: either("tpm").map(|t| t as u64),
-            order: num(p.get("order")).map(|o| o as u32),
+            order: num(p.get("order"))
+                .or(num(model_info.get("order")))
+                .map(|o| o as u32),
             tags,
             max_input_tokens: num(model_info.get("max_input_tokens"))
                 .map(|n| n as u64)

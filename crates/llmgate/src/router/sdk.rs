@@ -219,9 +219,9 @@ impl SdkRouter {
             };
             let pick = match r.pick(at.group(), ask) {
                 Ok(p) => p,
-                Err(e) => match at.after(r, None, &e) {
+                Err(e) => match at.after(r, None, &e, &|_| true) {
                     Next::Fallback { .. } => continue,
-                    _ => return Err(e),
+                    _ => return Err(at.final_error(r, e)),
                 },
             };
             at.attempted(&pick.member.params.id);
@@ -234,10 +234,10 @@ impl SdkRouter {
                 }
                 Err(e) => {
                     r.failed(&pick.member, &e);
-                    match at.after(r, Some(&pick.member), &e) {
+                    match at.after(r, Some(&pick.member), &e, &|_| true) {
                         Next::Retry { delay } => tokio::time::sleep(delay).await,
                         Next::Fallback { .. } => {}
-                        Next::Stop => return Err(e),
+                        Next::Stop => return Err(at.final_error(r, e)),
                     }
                 }
             }

@@ -145,8 +145,9 @@ pub struct Settings {
     pub group_retry_policy: HashMap<String, ErrorPolicy>,
     /// The least wait before a retry.
     pub retry_after: Duration,
-    /// Failures within a minute a deployment may have before it cools down (LiteLLM: 3).
-    pub allowed_fails: u32,
+    /// Failures within a minute a deployment may have before it cools down; unset, LiteLLM's
+    /// default rules apply (rate limits at once, more than half failing, 401/404 at once).
+    pub allowed_fails: Option<u32>,
     pub allowed_fails_policy: ErrorPolicy,
     pub cooldown_time: Duration,
     pub disable_cooldowns: bool,
@@ -172,7 +173,7 @@ impl Default for Settings {
             retry_policy: ErrorPolicy::default(),
             group_retry_policy: HashMap::new(),
             retry_after: Duration::ZERO,
-            allowed_fails: 3,
+            allowed_fails: None,
             allowed_fails_policy: ErrorPolicy::default(),
             cooldown_time: Duration::from_secs(5),
             disable_cooldowns: false,
@@ -316,7 +317,8 @@ impl Settings {
                     s.retry_after = seconds(v).ok_or_else(|| bad(k, "must be seconds"))?
                 }
                 "allowed_fails" => {
-                    s.allowed_fails = count(v).ok_or_else(|| bad(k, "must be a whole number"))?
+                    s.allowed_fails =
+                        Some(count(v).ok_or_else(|| bad(k, "must be a whole number"))?)
                 }
                 "allowed_fails_policy" => {
                     s.allowed_fails_policy =

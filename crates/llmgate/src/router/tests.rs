@@ -72,30 +72,25 @@ fn order_prefers_lower_until_it_cools_down() {
 
 #[test]
 fn cooldown_rules() {
-    let r = router(
-        Settings::default(),
-        vec![params("a", "g"), params("b", "g")],
-    );
+    let r = router(Settings::default(), vec![params("a", "g"), params("b", "g")]);
     let (g, _) = r.members("g").unwrap();
     let a = g[0].clone();
-    // A bad request is the caller's fault.
-    assert!(!r.failed(&a, &err(ErrorKind::BadRequest)));
-    // Server errors: beyond allowed_fails (3) in a minute.
     let now = stats::now_ms();
+    // A bad request is the caller's fault (it still counts as a failure this minute).
+    assert!(!r.failed_at(&a, &err(ErrorKind::BadRequest), now));
+    // Server errors: once more than half of at least five calls this minute failed.
     let e500 = err(ErrorKind::InternalServer);
-    assert!(!r.failed_at(&a, &e500, now));
-    assert!(!r.failed_at(&a, &e500, now));
-    assert!(
-        r.failed_at(&a, &e500, now),
-        "more than half of 3 calls failing"
-    );
-    // 401 at once.
+    for _ in 0..3 {
+        assert!(!r.failed_at(&a, &e500, now));
+    }
+    assert!(r.failed_at(&a, &e500, now), "the fifth failure of five");
+    // Bad credentials: at once.
     let b = g[1].clone();
     assert!(r.failed(&b, &err(ErrorKind::Authentication)));
     let e = r.pick("g", Ask::default()).err().unwrap();
     assert_eq!(e.status, 429);
     assert!(
-        e.message.contains("No deployments available"),
+        e.message.contains("All deployments for selected model are in cooldown"),
         "{}",
         e.message
     );
@@ -103,11 +98,28 @@ fn cooldown_rules() {
 }
 
 #[test]
-fn single_deployment_groups_never_cool_down() {
+fn explicit_allowed_fails_counts() {
+    let s = Settings {
+        allowed_fails: Some(1),
+        ..Settings::default()
+    };
+    let r = router(s, vec![params("a", "g"), params("b", "g")]);
+    let (g, _) = r.members("g").unwrap();
+    let e = err(ErrorKind::InternalServer);
+    assert!(!r.failed(&g[0], &e));
+    assert!(r.failed(&g[0], &e), "more than one failure");
+    // A timeout of our own says nothing of the deployment.
+    assert!(!r.failed(&g[1], &err(ErrorKind::Timeout)));
+    assert!(!r.failed(&g[1], &err(ErrorKind::Timeout)));
+}
+
+#[test]
+fn single_deployment_groups_cool_down_only_for_what_retries_cannot_mend() {
     let r = router(Settings::default(), vec![params("a", "g")]);
     let (g, _) = r.members("g").unwrap();
     assert!(!r.failed(&g[0], &err(ErrorKind::RateLimit)));
     assert!(r.pick("g", Ask::default()).is_ok());
+    assert!(r.failed(&g[0], &err(ErrorKind::Authentication)));
 }
 
 #[test]
@@ -203,7 +215,7 @@ fn usage_based_respects_rpm() {
     assert_eq!((n["a"], n["b"]), (2, 1));
     let e = r.pick("g", Ask::default()).err().unwrap();
     assert_eq!(e.status, 429);
-    assert!(e.message.contains("rpm/tpm"), "{}", e.message);
+    assert!(e.message.contains("'rpm_limit': 1"), "{}", e.message);
 }
 
 #[test]
@@ -312,7 +324,7 @@ fn attempts_retry_then_fall_back() {
     at.attempted(&p.member.params.id);
     let e = err(ErrorKind::InternalServer);
     assert_eq!(
-        at.after(&r, Some(&p.member), &e),
+        at.after(&r, Some(&p.member), &e, &|_| true),
         Next::Retry {
             delay: Duration::ZERO
         }
@@ -332,14 +344,15 @@ fn attempts_retry_then_fall_back() {
     );
     at.attempted(&p2.member.params.id);
     assert_eq!(
-        at.after(&r, Some(&p2.member), &e),
+        at.after(&r, Some(&p2.member), &e, &|_| true),
         Next::Fallback { group: "h".into() }
     );
-    assert_eq!((at.retries, at.fallbacks), (1, 1));
+    // Retries count in the serving group; the fallback depth is 1.
+    assert_eq!((at.retries, at.fallbacks), (0, 1));
     // A bad request is not retried, but falls back.
     let mut at = r.attempts("g");
     assert_eq!(
-        at.after(&r, Some(&p.member), &err(ErrorKind::BadRequest)),
+        at.after(&r, Some(&p.member), &err(ErrorKind::BadRequest), &|_| true),
         Next::Fallback { group: "h".into() }
     );
 }
@@ -359,7 +372,7 @@ fn context_window_fallbacks_take_over() {
     let (g, _) = r.members("g").unwrap();
     let mut at = r.attempts("g");
     assert_eq!(
-        at.after(&r, Some(&g[0]), &err(ErrorKind::ContextWindowExceeded)),
+        at.after(&r, Some(&g[0]), &err(ErrorKind::ContextWindowExceeded), &|_| true),
         Next::Fallback {
             group: "big".into()
         }

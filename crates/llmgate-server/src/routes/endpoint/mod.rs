@@ -38,7 +38,7 @@ mod kinds;
 
 type SdkResult<T> = Result<llmgate::Response<T>, LlmError>;
 
-pub trait Endpoint: DeserializeOwned + Clone + Send + Sync + 'static {
+pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static {
     /// The path LiteLLM names in errors (`/chat/completions`).
     const ROUTE: &'static str;
     /// LiteLLM's `call_type` in spend logs.
@@ -140,11 +140,24 @@ impl Opts {
     /// Client headers passed on to the provider (Anthropic's `anthropic-beta`, as LiteLLM does)
     /// and a permitted client-side `api_base`; without either, the deployment's options are
     /// used as they are.
-    fn for_call(dep: Arc<Deployment>, forward: &[(String, String)], client: &ClientSide) -> Opts {
-        if forward.is_empty() && client.api_base.is_none() {
+    fn for_call(
+        dep: Arc<Deployment>,
+        forward: &[(String, String)],
+        client: &ClientSide,
+        timeout: Option<f64>,
+    ) -> Opts {
+        // A request may lower the deployment's timeout, never raise it.
+        let timeout = timeout
+            .map(std::time::Duration::from_secs_f64)
+            .filter(|t| dep.opts.timeout.is_none_or(|d| *t < d));
+        if forward.is_empty() && client.api_base.is_none() && timeout.is_none() {
             return Opts::Deployment(dep);
         }
         let mut o = dep.opts.clone();
+        if let Some(t) = timeout {
+            o.timeout = Some(t);
+            o.stream_timeout = o.stream_timeout.map(|s| s.min(t));
+        }
         o.extra_headers.extend(forward.iter().cloned());
         if let Some(base) = &client.api_base {
             o.api_base = Some(base.clone());
@@ -209,7 +222,7 @@ async fn handle<E: Endpoint>(
         ask,
         client,
         client_wants_usage,
-        mock,
+        plan,
     } = match parse::<E>(&state, &auth, &body, path_model) {
         Ok(r) => r,
         Err(e) => return error_response(e, None),
@@ -240,14 +253,14 @@ async fn handle<E: Endpoint>(
     let call = |dep: Arc<Deployment>, model: String| {
         let mut r = (*req).clone();
         *r.model_mut() = model;
-        (
-            r,
-            state.client.clone(),
-            Opts::for_call(dep, &forward, &client),
-        )
+        if !dep.defaults.is_empty() {
+            apply_defaults(&mut r, &dep.defaults);
+        }
+        let opts = Opts::for_call(dep, &forward, &client, plan.timeout);
+        (r, state.client.clone(), opts)
     };
     if req.is_stream() {
-        let res = call_with_retries(&state, E::ROUTE, &mut settle, mock, |dep, model| {
+        let res = call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
             let (r, client, opts) = call(dep, model);
             r.call_stream(client, opts)
         })
@@ -262,6 +275,7 @@ async fn handle<E: Endpoint>(
         let tap = Tap::<E> {
             settle,
             deployment: meta.deployment.clone(),
+            routed: meta.routed.clone(),
             client_wants_usage,
             _e: std::marker::PhantomData,
         };
@@ -269,7 +283,7 @@ async fn handle<E: Endpoint>(
         headers.push(("x-litellm-key-spend".into(), py_float(spend_before)));
         return with_headers(sse_response(stream, &meta, tap), &headers);
     }
-    let res = call_with_retries(&state, E::ROUTE, &mut settle, mock, |dep, model| {
+    let res = call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
         let (r, client, opts) = call(dep, model);
         r.call(client, opts)
     })
@@ -303,8 +317,8 @@ struct Parsed<E> {
     /// The client asked for the closing usage chunk itself (else it is asked for only to
     /// price the stream, and not sent on).
     client_wants_usage: bool,
-    /// A failure the client asked to be simulated, and the request's `timeout`.
-    mock: (Option<proxy::MockFailure>, Option<f64>),
+    /// What the router is asked for this call (fallbacks, retries, simulated failures...).
+    plan: proxy::CallPlan,
 }
 
 fn parse<E: Endpoint>(
@@ -341,7 +355,12 @@ fn parse<E: Endpoint>(
     for t in &ask.tags {
         super::guard::stored("tags", t)?;
     }
-    let mock = proxy::mock_failure(req.extra());
+    let mut plan = proxy::call_plan(state, req.extra(), ask.tags.clone())?;
+    plan.stream = req.is_stream();
+    let rs = state.router.settings.as_ref();
+    if rs.pre_call_checks || rs.strategy == llmgate::router::Strategy::UsageBased {
+        plan.input_tokens = Some(req.prompt_tokens(&ask.model));
+    }
     proxy::strip_proxy_fields(req.extra_mut());
     // With spend tracking, a stream is priced from the upstream's usage chunk, asked for as
     // LiteLLM's proxy asks for it: where the providers take `stream_options` (or always, with
@@ -359,7 +378,7 @@ fn parse<E: Endpoint>(
         ask,
         client,
         client_wants_usage,
-        mock,
+        plan,
     })
 }
 
@@ -368,12 +387,17 @@ fn parse<E: Endpoint>(
 struct Tap<E: Endpoint> {
     settle: Settlement,
     deployment: Arc<Deployment>,
+    /// Told of the first chunk (the deployment's time to first token).
+    routed: Option<Arc<crate::deployments::Routed>>,
     client_wants_usage: bool,
     _e: std::marker::PhantomData<fn() -> E>,
 }
 
 impl<E: Endpoint> StreamTap<E::Chunk> for Tap<E> {
     fn chunk(&mut self, c: &mut E::Chunk) -> bool {
+        if let Some(r) = self.routed.take() {
+            r.first_token();
+        }
         E::finish_chunk(c, self.settle.group(), &self.deployment);
         if self.settle.is_settled() {
             return true;
@@ -407,6 +431,28 @@ impl<E: Endpoint> StreamTap<E::Chunk> for Tap<E> {
     fn end(&mut self) {
         // A stream that ended without a usage chunk: counted from the request and the text.
         self.settle.success(None);
+    }
+}
+
+/// A deployment's default request params, for those the request does not set (as LiteLLM
+/// passes a deployment's `litellm_params` under the request's own).
+fn apply_defaults<E: Endpoint>(req: &mut E, defaults: &Map<String, Value>) {
+    let Ok(Value::Object(mut body)) = serde_json::to_value(&*req) else {
+        return;
+    };
+    let mut changed = false;
+    for (k, v) in defaults {
+        if body.get(k).is_none_or(Value::is_null) {
+            body.insert(k.clone(), v.clone());
+            changed = true;
+        }
+    }
+    if !changed {
+        return;
+    }
+    match serde_json::from_value(Value::Object(body)) {
+        Ok(r) => *req = r,
+        Err(e) => tracing::warn!(error = %e, "a deployment's default params do not fit the request: not applied"),
     }
 }
 
