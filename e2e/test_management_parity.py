@@ -20,7 +20,10 @@ def gw(mock, tmp_path_factory):
     name = f"llmgate_e2e_{uuid.uuid4().hex[:12]}"
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
     tmp = tmp_path_factory.mktemp("mgmt")
-    cfg = models_yaml(mock) + f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n"
+    cfg = models_yaml(mock) + (
+        f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n"
+        "  dangerously_allow_mock_testing_request_params: true\n"
+    )
     g = Gateway(tmp, cfg, env={"UPSTREAM_KEY": "sk-up", "DATABASE_URL": f"{PG}/{name}"}).wait_ready()
     yield g
     g.stop()
@@ -180,6 +183,14 @@ def test_comma_separated_models_answer_one_completion_each(gw):
     assert out[1]["choices"][0]["message"]["content"] == "Hello from the demo"
     s, _, out = raw(gw, {"model": "gpt-4o,nope", "messages": HI})
     assert s == 200 and out[0]["object"] == "chat.completion" and out[1]["error"]["code"] == "400", out
+
+
+def test_mock_params_are_refused_unless_the_admin_allows_them(gateway):
+    # As LiteLLM 1.110: 400 naming every gated param, never a silent success.
+    s, _, e = raw(gateway, {"model": "gpt-4o", "messages": HI, "mock_testing_fallbacks": True, "mock_delay": 1})
+    assert s == 400, e
+    assert "Mock testing request params are disabled on this proxy: mock_testing_fallbacks, mock_delay" in e["error"]["message"]
+    assert "dangerously_allow_mock_testing_request_params" in e["error"]["message"]
 
 
 def test_mock_failures_are_simulated_and_never_forwarded(gw, mock):
