@@ -34,11 +34,11 @@ async fn db_rows(store: &Store) -> Result<Vec<ModelRow>, GatewayError> {
         .0)
 }
 
-/// The rows as config entries: params decrypted, `model_info.id` = `model_id`, blocked ones
-/// left out. A row that cannot be read is skipped (and logged), never fatal.
+/// The rows as config entries: params decrypted, `model_info.id` = `model_id`, a blocked row
+/// with `model_info.blocked` (the router never picks it; a group of blocked ones answers
+/// 503). A row that cannot be read is skipped (and logged), never fatal.
 fn entries(state: &AppState, rows: &[ModelRow]) -> Vec<ModelEntry> {
     rows.iter()
-        .filter(|r| !r.blocked)
         .filter_map(|r| match entry_of(state, r) {
             Ok(e) => Some(e),
             Err(e) => {
@@ -57,6 +57,9 @@ fn entry_of(state: &AppState, row: &ModelRow) -> Result<ModelEntry, String> {
     };
     let mut info = row.model_info.as_object().cloned().unwrap_or_default();
     info.insert("id".into(), json!(row.model_id));
+    if row.blocked {
+        info.insert("blocked".into(), json!(true));
+    }
     entry_from_json(&row.model_name, params, info)
 }
 

@@ -230,6 +230,69 @@ async fn update_model(
 }
 
 #[derive(Deserialize)]
+struct BlockBody {
+    model_id: Option<String>,
+}
+
+/// `/model/block` and `/model/unblock` (LiteLLM 1.110): a stored deployment stops (or starts
+/// again) serving, on this instance at once and on the others at their next model refresh.
+pub async fn block(state: State<AppState>, auth: Extension<AuthContext>, body: Bytes) -> Response {
+    set_blocked(state, auth, body, true).await
+}
+
+pub async fn unblock(
+    state: State<AppState>,
+    auth: Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    set_blocked(state, auth, body, false).await
+}
+
+async fn set_blocked(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+    blocked: bool,
+) -> Response {
+    run(async {
+        let route = if blocked {
+            "/model/block"
+        } else {
+            "/model/unblock"
+        };
+        let store = writable(&state, &auth, route)?;
+        if !auth.is_admin() {
+            return Err(GatewayError::Forbidden {
+                message: "Only proxy admins can change a model's blocked flag.".into(),
+                kind: "auth_error",
+            });
+        }
+        let b: BlockBody = parse_body(&body)?;
+        let id = b
+            .model_id
+            .ok_or_else(|| GatewayError::BadRequest("model_id is required".into()))?;
+        let Some(mut row) = MODELS.get::<ModelRow>(store, &id).await.map_err(db)? else {
+            let in_config = state.deployments().all().iter().any(|d| d.id == id);
+            return Err(if in_config {
+                GatewayError::BadRequest(
+                    "Cannot edit config-based model. Store model in DB via /model/new first."
+                        .into(),
+                )
+            } else {
+                GatewayError::NotFound(format!("Model {id} not found on proxy."))
+            });
+        };
+        row.blocked = blocked;
+        row.updated_at = Some(llmgate_store::now_ms());
+        row.updated_by = who(&auth);
+        MODELS.update(store, &id, &row).await.map_err(db)?;
+        reload(&state).await?;
+        Ok(Json(public_row(&row)).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
 struct DeleteBody {
     id: Option<String>,
 }

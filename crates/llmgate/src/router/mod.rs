@@ -160,6 +160,13 @@ impl<D> Router<D> {
         self.members(name).is_some()
     }
 
+    /// Every wildcard route's deployments.
+    pub fn wildcard_groups(&self) -> impl Iterator<Item = (&str, &[Arc<Member<D>>])> {
+        self.wildcards
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
     /// Every exact group's deployments.
     pub fn groups(&self) -> impl Iterator<Item = (&str, &[Arc<Member<D>>])> {
         self.groups.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
@@ -238,7 +245,13 @@ impl<D> Router<D> {
             .collect();
         if cooling.len() == pool.len() {
             let soonest = pool.iter().map(|m| m.stats.cooldown_until()).min();
-            return Err(all_cooling(&group, &cooling, soonest, now, s.pre_call_checks));
+            return Err(all_cooling(
+                &group,
+                &cooling,
+                soonest,
+                now,
+                s.pre_call_checks,
+            ));
         }
         pool.retain(|m| !m.stats.is_cooling(now));
         // Failing background health checks: skipped while another one is healthy.
