@@ -96,6 +96,15 @@ pub async fn reload(state: &AppState) -> Result<Signature, GatewayError> {
     Ok(signature(&rows))
 }
 
+/// After a `/model/*` change: this instance reloads, and tells the fleet to (Redis pub/sub or
+/// PostgreSQL NOTIFY), so every instance serves the change within milliseconds — or at its
+/// next refresh ([`REFRESH`]) when the message is lost.
+pub async fn changed(state: &AppState) -> Result<Signature, GatewayError> {
+    let sig = reload(state).await?;
+    state.gov.keys.fleet.publish("models", "*");
+    Ok(sig)
+}
+
 /// Keeps this instance's models in step with the database, rebuilding only on a change from
 /// `last` (what the start-up [`reload`] read).
 pub fn spawn_refresh(state: AppState, mut last: Option<Signature>) {
@@ -106,7 +115,11 @@ pub fn spawn_refresh(state: AppState, mut last: Option<Signature>) {
         let mut tick = tokio::time::interval(refresh_interval());
         tick.tick().await;
         loop {
-            tick.tick().await;
+            // On the timer, or at once when another instance says it changed them.
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = state.gov.keys.fleet.models_changed.notified() => {}
+            }
             match db_rows(&store).await {
                 Ok(rows) => {
                     let sig = signature(&rows);

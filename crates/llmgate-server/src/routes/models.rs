@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use super::admin::{admin_store, db, run};
 use super::proxy::parse_body;
 use crate::auth::AuthContext;
-use crate::db_models::{entry_from_json, reload};
+use crate::db_models::{changed, entry_from_json};
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -125,7 +125,7 @@ pub async fn new(
             updated_by: who(&auth),
         };
         MODELS.insert(store, &row).await.map_err(db)?;
-        reload(&state).await?;
+        changed(&state).await?;
         Ok(Json(public_row(&row)).into_response())
     })
     .await
@@ -225,7 +225,7 @@ async fn update_model(
     row.updated_at = Some(llmgate_store::now_ms());
     row.updated_by = who(auth);
     MODELS.update(store, id, &row).await.map_err(db)?;
-    reload(state).await?;
+    changed(state).await?;
     Ok(Json(public_row(&row)).into_response())
 }
 
@@ -286,7 +286,7 @@ async fn set_blocked(
         row.updated_at = Some(llmgate_store::now_ms());
         row.updated_by = who(&auth);
         MODELS.update(store, &id, &row).await.map_err(db)?;
-        reload(&state).await?;
+        changed(&state).await?;
         Ok(Json(public_row(&row)).into_response())
     })
     .await
@@ -312,7 +312,7 @@ pub async fn delete(
                 "Model with id={id} not found in db"
             )));
         }
-        reload(&state).await?;
+        changed(&state).await?;
         Ok(Json(json!({"message": format!("Model: {id} deleted successfully")})).into_response())
     })
     .await

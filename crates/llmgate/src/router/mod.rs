@@ -76,6 +76,9 @@ impl Drop for InFlight {
 
 type Group<D> = Vec<Arc<Member<D>>>;
 
+/// A group's deployments, with the wildcard prefix that matched (None: an exact group).
+pub type Members<'a, D> = (&'a [Arc<Member<D>>], Option<&'a str>);
+
 pub struct Router<D> {
     settings: Arc<Settings>,
     groups: HashMap<String, Group<D>>,
@@ -144,7 +147,7 @@ impl<D> Router<D> {
 
     /// The deployments serving `name` (an exact group, else the longest wildcard), with the
     /// wildcard's prefix.
-    pub fn members(&self, name: &str) -> Option<(&[Arc<Member<D>>], Option<&str>)> {
+    pub fn members(&self, name: &str) -> Option<Members<'_, D>> {
         let name = self.resolve(name);
         if let Some(g) = self.groups.get(name) {
             return Some((g, None));
