@@ -146,12 +146,57 @@ impl GatewayError {
         json!({"error": {"message": message, "type": kind, "param": param, "code": status}})
     }
 
+    /// The body in a route's error shape: OpenAI's (every route but Anthropic's), or
+    /// Anthropic's `{"type": "error", "error": {"type", "message"}}` on `/v1/messages`.
+    pub fn body_in(&self, shape: ErrorShape) -> Value {
+        match shape {
+            ErrorShape::OpenAi => self.body(),
+            ErrorShape::Anthropic => {
+                let message = self.body()["error"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let kind = match self.status() {
+                    400 | 408 | 422 => "invalid_request_error",
+                    401 => "authentication_error",
+                    402 => "billing_error",
+                    403 => "permission_error",
+                    404 => "not_found_error",
+                    413 => "request_too_large",
+                    429 => "rate_limit_error",
+                    503 | 529 => "overloaded_error",
+                    _ => "api_error",
+                };
+                json!({"type": "error", "error": {"type": kind, "message": message}})
+            }
+        }
+    }
+
+    /// The answer in a route's error shape (status and headers as [`IntoResponse`]).
+    pub fn into_response_in(self, shape: ErrorShape) -> Response {
+        if shape == ErrorShape::OpenAi {
+            return self.into_response();
+        }
+        let body = self.body_in(shape);
+        let mut res = self.into_response();
+        *res.body_mut() = axum::body::Body::from(body.to_string());
+        res.headers_mut().remove(axum::http::header::CONTENT_LENGTH);
+        res
+    }
+
     pub fn kind(&self) -> Option<ErrorKind> {
         match self {
             GatewayError::Llm(e) => Some(e.kind),
             _ => None,
         }
     }
+}
+
+/// The error shape a route answers in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorShape {
+    OpenAi,
+    Anthropic,
 }
 
 impl IntoResponse for GatewayError {

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::config::is;
 use crate::deployments::{Deployment, Routed};
-use crate::error::GatewayError;
+use crate::error::{ErrorShape, GatewayError};
 use crate::governance::settle::{CallMeta, Settlement};
 use crate::pyfmt::py_float;
 use crate::state::AppState;
@@ -609,7 +609,16 @@ fn is_hop_header(name: &str) -> bool {
 
 /// An error answer, with the call's headers when a deployment was involved.
 pub fn error_response(err: GatewayError, meta: Option<&CallMeta>) -> Response {
-    let mut res = axum::response::IntoResponse::into_response(err);
+    error_response_in(err, meta, ErrorShape::OpenAi)
+}
+
+/// As [`error_response`], in a route's own error shape.
+pub fn error_response_in(
+    err: GatewayError,
+    meta: Option<&CallMeta>,
+    shape: ErrorShape,
+) -> Response {
+    let mut res = err.into_response_in(shape);
     if let Some(m) = meta {
         res.headers_mut().extend(litellm_headers(m, None));
     }
@@ -629,9 +638,37 @@ pub fn json_response<T: Serialize>(body: &T, meta: &CallMeta, cost: Option<f64>)
     res
 }
 
-/// Serializes an SSE event line.
-fn sse_data<T: Serialize>(item: &T) -> Bytes {
+/// How a route frames its stream: OpenAI's `data:` lines ending in `data: [DONE]`, or
+/// named events (`event: <name>` before each `data:`, as Anthropic's and the Responses API's
+/// streams), with a mid-stream error in the route's own shape.
+pub struct SseFormat<T> {
+    /// The `event:` name of an item (None: no event line).
+    pub event: fn(&T) -> Option<&'static str>,
+    /// Whether the stream ends with `data: [DONE]`.
+    pub done: bool,
+    /// A mid-stream error as the route sends it (event name and body).
+    pub error: fn(&GatewayError) -> (Option<&'static str>, Value),
+}
+
+impl<T> SseFormat<T> {
+    /// OpenAI's framing.
+    pub fn openai() -> SseFormat<T> {
+        SseFormat {
+            event: |_| None,
+            done: true,
+            error: |e| (None, e.body()),
+        }
+    }
+}
+
+/// Serializes an SSE event, with its `event:` line when named.
+fn sse_event<T: Serialize>(name: Option<&str>, item: &T) -> Bytes {
     let mut buf = Vec::with_capacity(256);
+    if let Some(n) = name {
+        buf.extend_from_slice(b"event: ");
+        buf.extend_from_slice(n.as_bytes());
+        buf.push(b'\n');
+    }
     buf.extend_from_slice(b"data: ");
     if serde_json::to_writer(&mut buf, item).is_err() {
         buf.truncate(6);
@@ -655,16 +692,21 @@ pub trait StreamTap<T>: Send + 'static {
 /// middle becomes an `error` event (never a silent truncation); a normal end sends `[DONE]`.
 /// Dropping the body (client gone) drops the upstream stream, which closes its connection,
 /// and the tap.
-pub fn sse_response<T, S, P>(stream: S, meta: &CallMeta, tap: P) -> Response
+pub fn sse_response<T, S, P>(stream: S, meta: &CallMeta, tap: P, format: SseFormat<T>) -> Response
 where
     T: Serialize + Send + 'static,
     S: Stream<Item = Result<T, LlmError>> + Send + 'static,
     P: StreamTap<T>,
 {
     let group = meta.model_group.clone();
+    let SseFormat {
+        event,
+        done: end_with_done,
+        error,
+    } = format;
     let body = futures::stream::unfold(
         (Box::pin(stream), tap, group, false),
-        |(mut s, mut tap, group, done)| async move {
+        move |(mut s, mut tap, group, done)| async move {
             if done {
                 return None;
             }
@@ -675,7 +717,7 @@ where
                             continue;
                         }
                         return Some((
-                            Ok::<_, std::convert::Infallible>(sse_data(&item)),
+                            Ok::<_, std::convert::Infallible>(sse_event(event(&item), &item)),
                             (s, tap, group, false),
                         ));
                     }
@@ -683,10 +725,14 @@ where
                         let e = GatewayError::Llm(e.with_model(&group));
                         tracing::warn!(model = %group, error = %e.body(), "upstream stream failed");
                         tap.error(&e);
-                        break sse_data(&e.body());
+                        let (name, body) = error(&e);
+                        break sse_event(name, &body);
                     }
                     None => {
                         tap.end();
+                        if !end_with_done {
+                            return None;
+                        }
                         break Bytes::from_static(b"data: [DONE]\n\n");
                     }
                 }

@@ -348,9 +348,13 @@ impl<D> Router<D> {
 
 /// Deployments whose tags match the request's (any of them, or all with
 /// `tag_filtering_match_any: false`); without a match, those tagged `default`. A request
-/// without tags may use any deployment.
+/// without tags goes to the `default` ones when there are any, else to any deployment.
 fn tag_filter<'a, D>(pool: Vec<&'a Member<D>>, tags: &[String], any: bool) -> Vec<&'a Member<D>> {
+    let is_default = |m: &Member<D>| m.params.tags.iter().any(|t| t == "default");
     if tags.is_empty() {
+        if pool.iter().any(|m| is_default(m)) {
+            return pool.into_iter().filter(|m| is_default(m)).collect();
+        }
         return pool;
     }
     let matches = |m: &Member<D>| {
@@ -364,9 +368,7 @@ fn tag_filter<'a, D>(pool: Vec<&'a Member<D>>, tags: &[String], any: bool) -> Ve
     if !hit.is_empty() {
         return hit;
     }
-    pool.into_iter()
-        .filter(|m| m.params.tags.iter().any(|t| t == "default"))
-        .collect()
+    pool.into_iter().filter(|m| is_default(m)).collect()
 }
 
 /// LiteLLM's 429 when every deployment of the group is cooling down; `retry-after` is when

@@ -23,11 +23,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::proxy::{
-    self, call_with_retries, error_response, json_response, sse_response, ClientSide, StreamTap,
+    self, call_with_retries, error_response_in, json_response, sse_response, ClientSide, SseFormat,
+    StreamTap,
 };
 use crate::auth::AuthContext;
 use crate::deployments::Deployment;
-use crate::error::GatewayError;
+use crate::error::{ErrorShape, GatewayError};
 use crate::governance::admit::{admit, Ask};
 use crate::governance::settle::{PromptTokens, Settlement};
 use crate::pyfmt::py_float;
@@ -106,6 +107,12 @@ pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     fn end_user(&self) -> Option<String>;
     /// Tags the request carries (`metadata.tags`, or LiteLLM's top-level `tags`).
     fn tags(&self) -> Vec<String>;
+    /// The shape of the route's errors (Anthropic's on `/v1/messages`).
+    const ERROR_SHAPE: ErrorShape = ErrorShape::OpenAi;
+    /// How the route frames its streams.
+    fn sse_format() -> SseFormat<Self::Chunk> {
+        SseFormat::openai()
+    }
 }
 
 /// Tags from a `metadata` object or a top-level `tags` list.
@@ -225,7 +232,7 @@ async fn handle<E: Endpoint>(
         plan,
     } = match parse::<E>(&state, &auth, &body, path_model) {
         Ok(r) => r,
-        Err(e) => return error_response(e, None),
+        Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
     };
     // `"model": "a,b"`: LiteLLM's batch completion (chat, not streamed), one call per model.
     if E::BATCH_MODELS && ask.model.contains(',') && !req.is_stream() {
@@ -235,7 +242,7 @@ async fn handle<E: Endpoint>(
     drop(body);
     let admission = match admit(&state.gov, &state.deployments(), &auth, ask).await {
         Ok(a) => a,
-        Err(e) => return error_response(e, None),
+        Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
     };
     let req = Arc::new(req);
     let prompt = Arc::new(Prompt(req.clone()));
@@ -269,7 +276,7 @@ async fn handle<E: Endpoint>(
             Ok(r) => r,
             Err((e, meta)) => {
                 settle.failure(&e);
-                return error_response(e, meta.as_ref());
+                return error_response_in(e, meta.as_ref(), E::ERROR_SHAPE);
             }
         };
         let tap = Tap::<E> {
@@ -281,7 +288,7 @@ async fn handle<E: Endpoint>(
         };
         let mut headers = headers;
         headers.push(("x-litellm-key-spend".into(), py_float(spend_before)));
-        return with_headers(sse_response(stream, &meta, tap), &headers);
+        return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
     }
     let res = call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
         let (r, client, opts) = call(dep, model);
@@ -304,7 +311,7 @@ async fn handle<E: Endpoint>(
         }
         Err((e, meta)) => {
             settle.failure(&e);
-            error_response(e, meta.as_ref())
+            error_response_in(e, meta.as_ref(), E::ERROR_SHAPE)
         }
     }
 }
