@@ -34,11 +34,11 @@ async fn db_rows(store: &Store) -> Result<Vec<ModelRow>, GatewayError> {
         .0)
 }
 
-/// The rows as config entries: params decrypted, `model_info.id` = `model_id`, blocked ones
-/// left out. A row that cannot be read is skipped (and logged), never fatal.
+/// The rows as config entries: params decrypted, `model_info.id` = `model_id`, a blocked row
+/// with `model_info.blocked` (the router never picks it; a group of blocked ones answers
+/// 503). A row that cannot be read is skipped (and logged), never fatal.
 fn entries(state: &AppState, rows: &[ModelRow]) -> Vec<ModelEntry> {
     rows.iter()
-        .filter(|r| !r.blocked)
         .filter_map(|r| match entry_of(state, r) {
             Ok(e) => Some(e),
             Err(e) => {
@@ -57,6 +57,9 @@ fn entry_of(state: &AppState, row: &ModelRow) -> Result<ModelEntry, String> {
     };
     let mut info = row.model_info.as_object().cloned().unwrap_or_default();
     info.insert("id".into(), json!(row.model_id));
+    if row.blocked {
+        info.insert("blocked".into(), json!(true));
+    }
     entry_from_json(&row.model_name, params, info)
 }
 
@@ -93,6 +96,15 @@ pub async fn reload(state: &AppState) -> Result<Signature, GatewayError> {
     Ok(signature(&rows))
 }
 
+/// After a `/model/*` change: this instance reloads, and tells the fleet to (Redis pub/sub or
+/// PostgreSQL NOTIFY), so every instance serves the change within milliseconds — or at its
+/// next refresh ([`REFRESH`]) when the message is lost.
+pub async fn changed(state: &AppState) -> Result<Signature, GatewayError> {
+    let sig = reload(state).await?;
+    state.gov.keys.fleet.publish("models", "*");
+    Ok(sig)
+}
+
 /// Keeps this instance's models in step with the database, rebuilding only on a change from
 /// `last` (what the start-up [`reload`] read).
 pub fn spawn_refresh(state: AppState, mut last: Option<Signature>) {
@@ -103,7 +115,11 @@ pub fn spawn_refresh(state: AppState, mut last: Option<Signature>) {
         let mut tick = tokio::time::interval(refresh_interval());
         tick.tick().await;
         loop {
-            tick.tick().await;
+            // On the timer, or at once when another instance says it changed them.
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = state.gov.keys.fleet.models_changed.notified() => {}
+            }
             match db_rows(&store).await {
                 Ok(rows) => {
                     let sig = signature(&rows);

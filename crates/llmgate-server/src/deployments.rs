@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use llmgate::catalog::{self, ModelInfo};
-use llmgate::CallOptions;
 use llmgate::router::{InFlight, Member, Pick, Registry, Router};
+use llmgate::CallOptions;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -87,7 +87,14 @@ impl Deployment {
                 .or(cfg.litellm_settings.request_timeout)
                 .or(cfg.router_settings.timeout)
                 .map(secs),
-            stream_timeout: p.stream_timeout.map(secs),
+            stream_timeout: p
+                .stream_timeout
+                .or_else(|| {
+                    let v = cfg.router_settings.extra.get("stream_timeout")?;
+                    v.as_f64().or_else(|| v.as_str()?.parse().ok())
+                })
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map(secs),
             extra_headers: p
                 .extra_headers
                 .iter()
@@ -165,7 +172,8 @@ impl Deployment {
                 info.insert(k.into(), Value::from(v));
             }
         }
-        let mut r = llmgate::router::Params::from_entry(&self.id, &self.model_name, &p, &info, &e.extra);
+        let mut r =
+            llmgate::router::Params::from_entry(&self.id, &self.model_name, &p, &info, &e.extra);
         // The catalog entry the deployment is priced by (its own, else `base_model`'s).
         if let Some(i) = &self.info {
             r.input_cost = r.input_cost.or(i.input_cost_per_token);
@@ -327,7 +335,10 @@ impl Deployments {
             if !by_name.contains_key(&entry.model_name) {
                 names.push(entry.model_name.clone());
             }
-            by_name.entry(entry.model_name.clone()).or_default().push(dep);
+            by_name
+                .entry(entry.model_name.clone())
+                .or_default()
+                .push(dep);
         }
         wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
         let router = Router::new(
@@ -392,7 +403,10 @@ impl Deployments {
             .aliases
             .iter()
             .filter(|(a, (g, hidden))| {
-                !hidden && !self.by_name.contains_key(*a) && self.by_name.contains_key(g) && !blocked(g)
+                !hidden
+                    && !self.by_name.contains_key(*a)
+                    && self.by_name.contains_key(g)
+                    && !blocked(g)
             })
             .map(|(a, _)| a)
             .collect();
@@ -468,9 +482,11 @@ impl Routed {
             .swap(true, std::sync::atomic::Ordering::Relaxed)
         {
             let secs = self.started.elapsed().as_secs_f64();
-            self.member
-                .stats
-                .record_latency(llmgate::router::stats::now_ms(), secs, self.max_samples);
+            self.member.stats.record_latency(
+                llmgate::router::stats::now_ms(),
+                secs,
+                self.max_samples,
+            );
         }
     }
 

@@ -9,6 +9,7 @@ pub mod deployments;
 pub mod error;
 pub mod governance;
 pub mod pyfmt;
+pub mod router_sync;
 pub mod routes;
 pub mod salt;
 pub mod server;

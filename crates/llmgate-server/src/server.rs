@@ -178,12 +178,14 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         }
     };
     crate::db_models::spawn_refresh(state.clone(), models);
+    crate::routes::health::spawn_background(state.clone());
     match (
         crate::governance::limits::redis_url(&state.config),
         &state.gov.store,
     ) {
         (Some(url), store) => {
             crate::governance::limits::spawn_redis_sync(state.gov.limiter.clone(), url.clone());
+            crate::router_sync::spawn(state.clone(), url.clone());
             if store.is_some() {
                 crate::governance::fleet::spawn(state.gov.keys.clone(), url);
             }

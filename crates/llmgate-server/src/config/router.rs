@@ -26,7 +26,10 @@ pub fn settings(cfg: &Config) -> Result<llmgate::router::Settings, (String, Stri
             m.insert(k.to_string(), v);
         }
     };
-    put("routing_strategy", rs.routing_strategy.clone().map(Value::from));
+    put(
+        "routing_strategy",
+        rs.routing_strategy.clone().map(Value::from),
+    );
     put("allowed_fails", rs.allowed_fails.map(Value::from));
     put("cooldown_time", rs.cooldown_time.map(Value::from));
     for k in FROM_LITELLM_SETTINGS {

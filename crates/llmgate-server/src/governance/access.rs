@@ -37,7 +37,12 @@ fn models_allow(d: &Deployments, models: &[String], group: &str) -> bool {
 /// Whether a key and its loaded owners may call `group` (a fallback the router moves to), by
 /// the lists [`ModelLists::of`] reads: the key's, else its team's or user's, and the org's
 /// when neither key nor team limits.
-pub fn owners_allow(d: &Deployments, key: Option<&CachedKey>, owners: &Owners, group: &str) -> bool {
+pub fn owners_allow(
+    d: &Deployments,
+    key: Option<&CachedKey>,
+    owners: &Owners,
+    group: &str,
+) -> bool {
     let Some(key) = key else { return true };
     let own = key.row.models.is_empty();
     let allow = |m: &[String]| models_allow(d, m, group);

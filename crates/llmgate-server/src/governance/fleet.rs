@@ -48,6 +48,8 @@ pub struct Bus {
     /// Redis answered the last sync.
     up: AtomicBool,
     redis: AtomicBool,
+    /// Another instance changed the database's models (`/model/*`): re-read them now.
+    pub models_changed: tokio::sync::Notify,
 }
 
 impl Default for Bus {
@@ -58,6 +60,7 @@ impl Default for Bus {
             resets: Mutex::new(Vec::new()),
             up: AtomicBool::new(false),
             redis: AtomicBool::new(false),
+            models_changed: tokio::sync::Notify::new(),
         }
     }
 }

@@ -481,6 +481,7 @@ impl KeyCache {
             "budget" => self.budgets.evict(id),
             "org" => self.orgs.evict(id),
             "tag" => self.tags.evict(id),
+            "models" => self.fleet.models_changed.notify_one(),
             _ => {}
         }
     }

@@ -147,23 +147,19 @@ pub async fn health(
     Json(v)
 }
 
-async fn sweep(state: &AppState, auth: &AuthContext) -> Value {
-    let deployments = state.deployments();
-    let visible = deployments.all().iter().filter(|d| match &auth.key {
-        Some(k) if !auth.is_admin() => {
-            crate::governance::access::may_call(&deployments, k, &d.model_name)
-        }
-        _ => true,
-    });
-    let probes = visible.map(|d| {
+/// One probe's outcome: healthy, and the endpoint's entry for `/health`.
+type Probed = (Arc<Deployment>, bool, Value);
+
+/// Probes `deps` concurrently, each bounded by a timeout.
+async fn probe_all(state: &AppState, deps: Vec<Arc<Deployment>>) -> Vec<Probed> {
+    let probes = deps.into_iter().map(|d| {
         let state = state.clone();
-        let d = d.clone();
         async move {
-            let res = tokio::time::timeout(Duration::from_secs(60), probe(&state, &d)).await;
+            let res = tokio::time::timeout(PROBE_TIMEOUT, probe(&state, &d)).await;
             let mut entry = public_params(&d);
             entry.insert("model_id".into(), json!(d.id));
-            match res {
-                Ok(Ok(())) => (true, Value::Object(entry)),
+            let ok = match res {
+                Ok(Ok(())) => true,
                 Ok(Err(e)) => {
                     // The error may quote the URL it was sent to: shown without credentials.
                     let mut msg = e.to_string();
@@ -172,16 +168,90 @@ async fn sweep(state: &AppState, auth: &AuthContext) -> Value {
                     }
                     entry.insert("error".into(), json!(msg));
                     entry.insert("exception_status".into(), json!(e.status));
-                    (false, Value::Object(entry))
+                    false
                 }
                 Err(_) => {
                     entry.insert("error".into(), json!("health check timed out"));
-                    (false, Value::Object(entry))
+                    false
                 }
-            }
+            };
+            (d, ok, Value::Object(entry))
         }
     });
-    let results = join_all(probes).await;
+    join_all(probes).await
+}
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The latest background sweep (`general_settings.background_health_checks`).
+fn background() -> &'static std::sync::Mutex<Option<Arc<Vec<Probed>>>> {
+    static B: std::sync::OnceLock<std::sync::Mutex<Option<Arc<Vec<Probed>>>>> =
+        std::sync::OnceLock::new();
+    B.get_or_init(Default::default)
+}
+
+/// LiteLLM's background health checks: every `health_check_interval` seconds (300 by
+/// default) every deployment is probed; `/health` answers the latest sweep, and a deployment
+/// that failed its probe is routed to only when no healthy one is left, until a probe passes.
+pub fn spawn_background(state: AppState) {
+    let gs = &state.config.general_settings;
+    if !gs.flag("background_health_checks") {
+        return;
+    }
+    let every = gs
+        .seconds("health_check_interval")
+        .filter(|d| !d.is_zero())
+        .unwrap_or(Duration::from_secs(300));
+    tokio::spawn(async move {
+        loop {
+            let deployments = state.deployments();
+            let probed = probe_all(&state, deployments.all().to_vec()).await;
+            let registry = deployments.router().registry();
+            for (d, ok, _) in &probed {
+                let stats = registry.get(&d.id);
+                if stats.is_unhealthy() == *ok {
+                    tracing::info!(deployment = %d.id, model = %d.model_name, healthy = ok, "health check");
+                }
+                stats.set_unhealthy(!ok);
+            }
+            *background().lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(probed));
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+async fn sweep(state: &AppState, auth: &AuthContext) -> Value {
+    let deployments = state.deployments();
+    let visible = |d: &Deployment| match &auth.key {
+        Some(k) if !auth.is_admin() => {
+            crate::governance::access::may_call(&deployments, k, &d.model_name)
+        }
+        _ => true,
+    };
+    let latest = background()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let results: Vec<(bool, Value)> = match latest {
+        Some(probed) => probed
+            .iter()
+            .filter(|(d, _, _)| visible(d))
+            .map(|(_, ok, v)| (*ok, v.clone()))
+            .collect(),
+        None => {
+            let deps = deployments
+                .all()
+                .iter()
+                .filter(|d| visible(d))
+                .cloned()
+                .collect();
+            probe_all(state, deps)
+                .await
+                .into_iter()
+                .map(|(_, ok, v)| (ok, v))
+                .collect()
+        }
+    };
     let (healthy, unhealthy): (Vec<_>, Vec<_>) = results.into_iter().partition(|(ok, _)| *ok);
     let healthy: Vec<Value> = healthy.into_iter().map(|(_, v)| v).collect();
     let unhealthy: Vec<Value> = unhealthy.into_iter().map(|(_, v)| v).collect();

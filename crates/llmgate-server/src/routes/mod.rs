@@ -91,6 +91,8 @@ pub fn router(state: AppState) -> Router {
     let mut admin = Router::new()
         .add("/model/new", "POST", post(models::new))
         .add("/model/update", "POST", post(models::update))
+        .add("/model/block", "POST", post(models::block))
+        .add("/model/unblock", "POST", post(models::unblock))
         .add(
             "/model/{model_id}/update",
             "PATCH",

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use super::admin::{admin_store, db, run};
 use super::proxy::parse_body;
 use crate::auth::AuthContext;
-use crate::db_models::{entry_from_json, reload};
+use crate::db_models::{changed, entry_from_json};
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -125,7 +125,7 @@ pub async fn new(
             updated_by: who(&auth),
         };
         MODELS.insert(store, &row).await.map_err(db)?;
-        reload(&state).await?;
+        changed(&state).await?;
         Ok(Json(public_row(&row)).into_response())
     })
     .await
@@ -225,8 +225,71 @@ async fn update_model(
     row.updated_at = Some(llmgate_store::now_ms());
     row.updated_by = who(auth);
     MODELS.update(store, id, &row).await.map_err(db)?;
-    reload(state).await?;
+    changed(state).await?;
     Ok(Json(public_row(&row)).into_response())
+}
+
+#[derive(Deserialize)]
+struct BlockBody {
+    model_id: Option<String>,
+}
+
+/// `/model/block` and `/model/unblock` (LiteLLM 1.110): a stored deployment stops (or starts
+/// again) serving, on this instance at once and on the others at their next model refresh.
+pub async fn block(state: State<AppState>, auth: Extension<AuthContext>, body: Bytes) -> Response {
+    set_blocked(state, auth, body, true).await
+}
+
+pub async fn unblock(
+    state: State<AppState>,
+    auth: Extension<AuthContext>,
+    body: Bytes,
+) -> Response {
+    set_blocked(state, auth, body, false).await
+}
+
+async fn set_blocked(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    body: Bytes,
+    blocked: bool,
+) -> Response {
+    run(async {
+        let route = if blocked {
+            "/model/block"
+        } else {
+            "/model/unblock"
+        };
+        let store = writable(&state, &auth, route)?;
+        if !auth.is_admin() {
+            return Err(GatewayError::Forbidden {
+                message: "Only proxy admins can change a model's blocked flag.".into(),
+                kind: "auth_error",
+            });
+        }
+        let b: BlockBody = parse_body(&body)?;
+        let id = b
+            .model_id
+            .ok_or_else(|| GatewayError::BadRequest("model_id is required".into()))?;
+        let Some(mut row) = MODELS.get::<ModelRow>(store, &id).await.map_err(db)? else {
+            let in_config = state.deployments().all().iter().any(|d| d.id == id);
+            return Err(if in_config {
+                GatewayError::BadRequest(
+                    "Cannot edit config-based model. Store model in DB via /model/new first."
+                        .into(),
+                )
+            } else {
+                GatewayError::NotFound(format!("Model {id} not found on proxy."))
+            });
+        };
+        row.blocked = blocked;
+        row.updated_at = Some(llmgate_store::now_ms());
+        row.updated_by = who(&auth);
+        MODELS.update(store, &id, &row).await.map_err(db)?;
+        changed(&state).await?;
+        Ok(Json(public_row(&row)).into_response())
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -249,7 +312,7 @@ pub async fn delete(
                 "Model with id={id} not found in db"
             )));
         }
-        reload(&state).await?;
+        changed(&state).await?;
         Ok(Json(json!({"message": format!("Model: {id} deleted successfully")})).into_response())
     })
     .await

@@ -15,11 +15,11 @@ use serde_json::{Map, Value};
 
 use crate::config::is;
 use crate::deployments::{Deployment, Routed};
-use llmgate::router::{Ask, Next};
 use crate::error::GatewayError;
 use crate::governance::settle::{CallMeta, Settlement};
 use crate::pyfmt::py_float;
 use crate::state::AppState;
+use llmgate::router::{Ask, Next};
 
 /// Fields LiteLLM's proxy reads itself and never forwards (client-sent `mock_response`
 /// included: only a deployment's counts), plus client-side credentials, which are checked by
@@ -314,7 +314,9 @@ pub fn call_plan(
         Some(v) => Some(
             v.as_u64()
                 .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| GatewayError::BadRequest("num_retries must be a whole number".into()))?,
+                .ok_or_else(|| {
+                    GatewayError::BadRequest("num_retries must be a whole number".into())
+                })?,
         ),
     };
     Ok(CallPlan {
@@ -341,15 +343,14 @@ async fn mock_attempt(
         tokio::time::sleep(Duration::from_secs_f64(d.min(86_400.0))).await;
     }
     let deployment_timeout = is(dep.entry.litellm_params.extra.get("mock_timeout"), true);
-    let mock = match plan.mock {
-        // The fallback testing flags fail only the asked group: its fallbacks answer.
-        Some(MockFailure::Fallbacks | MockFailure::ContextWindow | MockFailure::ContentPolicy)
-            if !asked =>
-        {
-            None
-        }
-        m => m,
-    };
+    let mock =
+        match plan.mock {
+            // The fallback testing flags fail only the asked group: its fallbacks answer.
+            Some(
+                MockFailure::Fallbacks | MockFailure::ContextWindow | MockFailure::ContentPolicy,
+            ) if !asked => None,
+            m => m,
+        };
     let kind = |k, msg: String| Some(LlmError::new(k, msg).with_provider(&dep.provider));
     match mock.or(deployment_timeout.then_some(MockFailure::Timeout))? {
         MockFailure::RateLimit => Some(LlmError::new(
@@ -371,11 +372,15 @@ async fn mock_attempt(
         ),
         MockFailure::ContextWindow => kind(
             llmgate::ErrorKind::ContextWindowExceeded,
-            format!("This is a mock exception for model={group}, to trigger a context window fallback."),
+            format!(
+                "This is a mock exception for model={group}, to trigger a context window fallback."
+            ),
         ),
         MockFailure::ContentPolicy => kind(
             llmgate::ErrorKind::ContentPolicyViolation,
-            format!("This is a mock exception for model={group}, to trigger a content policy fallback."),
+            format!(
+                "This is a mock exception for model={group}, to trigger a content policy fallback."
+            ),
         ),
     }
 }

@@ -199,7 +199,9 @@ impl Attempts {
                 configured.push("*");
             }
             if configured.is_empty() {
-                format!("{lead} No fallback was attempted.")
+                // No fallback configured anywhere: LiteLLM's "No fallback was attempted."
+                // tells nothing, and is left out.
+                return e;
             } else {
                 format!(
                     "\n\nLiteLLM: model group '{}' failed with the error above and no fallback \

@@ -64,18 +64,16 @@ pub(crate) fn cooldown_for<D>(
     if let Some(allowed) = m.params.allowed_fails.or(s.allowed_fails) {
         return (!single && fails > allowed).then_some(time);
     }
-    // LiteLLM's default: a rate limit at once (unless the deployment is alone), more than
-    // half failing, and errors a retry cannot mend (401, 402, 404) at once.
+    // A group's only deployment is never cooled down (LiteLLM 1.110 cools it on a 401 or
+    // 404, which only turns the upstream's error into "no deployments available").
+    if single {
+        return None;
+    }
+    // LiteLLM's default: errors a retry cannot mend (401, 402, 404) and rate limits at
+    // once, others once more than half of this minute's calls failed.
     let total = fails + successes;
-    let cool = match err.status {
-        429 => !single,
-        401 | 404 => true,
-        402 => !single,
-        _ => {
-            !single
-                && total >= FAILURE_MINIMUM_REQUESTS
-                && f64::from(fails) / f64::from(total) > FAILURE_THRESHOLD
-        }
-    };
+    let cool = matches!(err.status, 401 | 402 | 404 | 429)
+        || (total >= FAILURE_MINIMUM_REQUESTS
+            && f64::from(fails) / f64::from(total) > FAILURE_THRESHOLD);
     cool.then_some(time)
 }

@@ -76,6 +76,9 @@ impl Drop for InFlight {
 
 type Group<D> = Vec<Arc<Member<D>>>;
 
+/// A group's deployments, with the wildcard prefix that matched (None: an exact group).
+pub type Members<'a, D> = (&'a [Arc<Member<D>>], Option<&'a str>);
+
 pub struct Router<D> {
     settings: Arc<Settings>,
     groups: HashMap<String, Group<D>>,
@@ -144,7 +147,7 @@ impl<D> Router<D> {
 
     /// The deployments serving `name` (an exact group, else the longest wildcard), with the
     /// wildcard's prefix.
-    pub fn members(&self, name: &str) -> Option<(&[Arc<Member<D>>], Option<&str>)> {
+    pub fn members(&self, name: &str) -> Option<Members<'_, D>> {
         let name = self.resolve(name);
         if let Some(g) = self.groups.get(name) {
             return Some((g, None));
@@ -158,6 +161,13 @@ impl<D> Router<D> {
     /// Whether `name` is served here (a group, an alias or a wildcard).
     pub fn serves(&self, name: &str) -> bool {
         self.members(name).is_some()
+    }
+
+    /// Every wildcard route's deployments.
+    pub fn wildcard_groups(&self) -> impl Iterator<Item = (&str, &[Arc<Member<D>>])> {
+        self.wildcards
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
     }
 
     /// Every exact group's deployments.
@@ -238,7 +248,13 @@ impl<D> Router<D> {
             .collect();
         if cooling.len() == pool.len() {
             let soonest = pool.iter().map(|m| m.stats.cooldown_until()).min();
-            return Err(all_cooling(&group, &cooling, soonest, now, s.pre_call_checks));
+            return Err(all_cooling(
+                &group,
+                &cooling,
+                soonest,
+                now,
+                s.pre_call_checks,
+            ));
         }
         pool.retain(|m| !m.stats.is_cooling(now));
         // Failing background health checks: skipped while another one is healthy.

@@ -25,19 +25,21 @@ pub(crate) fn choose<'a, D>(
     }
 }
 
+/// What a deployment weighs in the shuffle.
+type Weight<D> = fn(&Member<D>) -> Option<f64>;
+
 /// LiteLLM's simple shuffle: weighted by `weight` when any deployment has one, else by
 /// `rpm`, else by `tpm`, else uniform.
 fn shuffle<'a, D>(pool: &[&'a Member<D>]) -> &'a Member<D> {
-    let by: Option<fn(&Member<D>) -> Option<f64>> =
-        if pool.iter().any(|m| m.params.weight.is_some()) {
-            Some(|m| m.params.weight)
-        } else if pool.iter().any(|m| m.params.rpm.is_some()) {
-            Some(|m| m.params.rpm.map(|r| r as f64))
-        } else if pool.iter().any(|m| m.params.tpm.is_some()) {
-            Some(|m| m.params.tpm.map(|t| t as f64))
-        } else {
-            None
-        };
+    let by: Option<Weight<D>> = if pool.iter().any(|m| m.params.weight.is_some()) {
+        Some(|m| m.params.weight)
+    } else if pool.iter().any(|m| m.params.rpm.is_some()) {
+        Some(|m| m.params.rpm.map(|r| r as f64))
+    } else if pool.iter().any(|m| m.params.tpm.is_some()) {
+        Some(|m| m.params.tpm.map(|t| t as f64))
+    } else {
+        None
+    };
     let mut rng = rand::rng();
     if let Some(weight) = by {
         let w = |m: &Member<D>| {

@@ -72,7 +72,10 @@ fn order_prefers_lower_until_it_cools_down() {
 
 #[test]
 fn cooldown_rules() {
-    let r = router(Settings::default(), vec![params("a", "g"), params("b", "g")]);
+    let r = router(
+        Settings::default(),
+        vec![params("a", "g"), params("b", "g")],
+    );
     let (g, _) = r.members("g").unwrap();
     let a = g[0].clone();
     let now = stats::now_ms();
@@ -90,7 +93,8 @@ fn cooldown_rules() {
     let e = r.pick("g", Ask::default()).err().unwrap();
     assert_eq!(e.status, 429);
     assert!(
-        e.message.contains("All deployments for selected model are in cooldown"),
+        e.message
+            .contains("All deployments for selected model are in cooldown"),
         "{}",
         e.message
     );
@@ -114,12 +118,24 @@ fn explicit_allowed_fails_counts() {
 }
 
 #[test]
-fn single_deployment_groups_cool_down_only_for_what_retries_cannot_mend() {
+fn single_deployment_groups_never_cool_down_without_a_policy() {
     let r = router(Settings::default(), vec![params("a", "g")]);
     let (g, _) = r.members("g").unwrap();
     assert!(!r.failed(&g[0], &err(ErrorKind::RateLimit)));
+    assert!(!r.failed(&g[0], &err(ErrorKind::Authentication)));
     assert!(r.pick("g", Ask::default()).is_ok());
-    assert!(r.failed(&g[0], &err(ErrorKind::Authentication)));
+    let s = Settings::from_map(
+        json!({"allowed_fails_policy": {"AuthenticationErrorAllowedFails": 0}})
+            .as_object()
+            .unwrap(),
+    )
+    .unwrap();
+    let r = router(s, vec![params("a", "g")]);
+    let (g, _) = r.members("g").unwrap();
+    assert!(
+        r.failed(&g[0], &err(ErrorKind::Authentication)),
+        "a policy names it"
+    );
 }
 
 #[test]
@@ -243,7 +259,7 @@ fn latency_prefers_fastest_within_buffer() {
         g.iter().map(|m| (Arc::new(()), m.params.clone())),
     );
     let n = picks(&r2, "g", 400);
-    assert!(n.get("a").is_none(), "0.5 is outside 0.1 * 1.5");
+    assert!(!n.contains_key("a"), "0.5 is outside 0.1 * 1.5");
     assert!(n["b"] > 100 && n["c"] > 100, "{n:?}");
 }
 
@@ -372,7 +388,12 @@ fn context_window_fallbacks_take_over() {
     let (g, _) = r.members("g").unwrap();
     let mut at = r.attempts("g");
     assert_eq!(
-        at.after(&r, Some(&g[0]), &err(ErrorKind::ContextWindowExceeded), &|_| true),
+        at.after(
+            &r,
+            Some(&g[0]),
+            &err(ErrorKind::ContextWindowExceeded),
+            &|_| true
+        ),
         Next::Fallback {
             group: "big".into()
         }

@@ -452,7 +452,9 @@ fn apply_defaults<E: Endpoint>(req: &mut E, defaults: &Map<String, Value>) {
     }
     match serde_json::from_value(Value::Object(body)) {
         Ok(r) => *req = r,
-        Err(e) => tracing::warn!(error = %e, "a deployment's default params do not fit the request: not applied"),
+        Err(e) => {
+            tracing::warn!(error = %e, "a deployment's default params do not fit the request: not applied")
+        }
     }
 }
 
