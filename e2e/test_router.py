@@ -466,11 +466,14 @@ def test_allowed_fails_then_cooldown_then_back(mock, gw):
 
 def test_every_deployment_cooling_is_a_429_with_retry_after(mock, gw):
     g = f"cdall-{uid()}"
-    up = f"cdall-up-{uid()}"
-    g1 = gw(config([dep(mock, g, up, id=f"{g}-x")], router={"cooldown_time": 2}))
-    behave(mock, up, "mock-error-401", times=1)
-    with pytest.raises(openai.AuthenticationError):
-        raw(g1, g)  # a 401 cools even a lone deployment
+    x, y = f"cdallx-{uid()}", f"cdally-{uid()}"
+    g1 = gw(config([dep(mock, g, x, id=f"{g}-x"), dep(mock, g, y, id=f"{g}-y")], router={"cooldown_time": 2}))
+    behave(mock, x, "mock-error-401", times=1)
+    behave(mock, y, "mock-error-401", times=1)
+    # Each 401 cools its deployment: the first call cools one, the second the other.
+    for _ in range(2):
+        with pytest.raises(openai.AuthenticationError):
+            raw(g1, g)
     status, headers, body = chat_http(g1, g)
     assert status == 429, body
     assert "All deployments for selected model are in cooldown" in body["error"]["message"], body
@@ -663,5 +666,5 @@ def test_background_health_checks_take_a_failing_deployment_out_of_rotation(mock
     finally:
         behave(mock, a, None)
     time.sleep(2.5)
-    assert f"{g}-a" in health()[0]
-    assert counts(g1, g, 20)[f"{g}-a"] > 0
+    assert counts(g1, g, 20)[f"{g}-a"] > 0, "back in rotation once its check passes"
+    assert f"{g}-a" in health()[0], "and /health lists it healthy"
