@@ -465,7 +465,11 @@ async fn respond(
         _ => {}
     }
     if stream {
-        let mut res = sse(shared, name, stream_events(model, name, body));
+        let mut res = sse(
+            shared,
+            Behaviour::of(name),
+            stream_events(model, name, body),
+        );
         headers(&mut res);
         return res;
     }

@@ -1,5 +1,8 @@
-//! What the mock does, chosen by the requested model name (`mock-error-429`, `mock-slow-200`, ...).
+//! What the mock does, chosen by the requested model name (`mock-error-429`, `mock-slow-200`, ...),
+//! or set for a model name at run time ([`Overrides`], `POST /_mock/behaviour`).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +68,47 @@ impl Behaviour {
     }
 }
 
+/// A behaviour set for one model name at run time, which wins over the name's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    pub behaviour: Behaviour,
+    /// Requests left before it lapses (None: until cleared).
+    pub times: Option<u32>,
+    /// `retry-after` on error answers.
+    pub retry_after: Option<String>,
+}
+
+/// Run-time behaviours by model name (`POST /_mock/behaviour`): a test makes a model fail on
+/// demand, for the next N requests or until cleared, and then recover.
+#[derive(Default, Debug)]
+pub struct Overrides(Mutex<HashMap<String, Override>>);
+
+impl Overrides {
+    /// Sets (`Some`) or clears (`None`) the override of `model`.
+    pub fn set(&self, model: &str, o: Option<Override>) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match o {
+            Some(o) if o.times != Some(0) => m.insert(model.to_string(), o),
+            _ => m.remove(model),
+        };
+    }
+
+    /// What a request to `model` does when an override is set (its behaviour and
+    /// `retry-after`), counted against its `times`.
+    pub fn take(&self, model: &str) -> Option<(Behaviour, Option<String>)> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let o = m.get_mut(model)?;
+        let out = (o.behaviour, o.retry_after.clone());
+        if let Some(n) = o.times.as_mut() {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(model);
+            }
+        }
+        Some(out)
+    }
+}
+
 /// OpenAI's error `type` for a status.
 pub fn error_type(status: u16) -> &'static str {
     match status {
@@ -101,5 +145,37 @@ mod tests {
             Behaviour::of("mock-context-window"),
             Behaviour::ContextWindow
         );
+    }
+
+    #[test]
+    fn overrides_win_for_their_times_then_lapse() {
+        let o = Overrides::default();
+        assert_eq!(o.take("cd-a"), None);
+        o.set(
+            "cd-a",
+            Some(Override {
+                behaviour: Behaviour::Error(401),
+                times: Some(2),
+                retry_after: Some("1".into()),
+            }),
+        );
+        let failing = Some((Behaviour::Error(401), Some("1".to_string())));
+        assert_eq!(o.take("cd-b"), None);
+        assert_eq!(o.take("cd-a"), failing);
+        assert_eq!(o.take("cd-a"), failing);
+        assert_eq!(o.take("cd-a"), None, "lapsed after 2 requests");
+
+        let slow = Behaviour::Slow(Duration::from_millis(5));
+        let until_cleared = Override {
+            behaviour: slow,
+            times: None,
+            retry_after: None,
+        };
+        o.set("cd-a", Some(until_cleared));
+        for _ in 0..5 {
+            assert_eq!(o.take("cd-a"), Some((slow, None)));
+        }
+        o.set("cd-a", None);
+        assert_eq!(o.take("cd-a"), None, "cleared");
     }
 }

@@ -586,7 +586,11 @@ async fn generate(
         if !u.query().is_some_and(|q| q.contains("alt=sse")) {
             return error(400, "the mock streams only with alt=sse");
         }
-        return sse(shared, model, stream_events(model, &spec, &body));
+        return sse(
+            shared,
+            Behaviour::of(model),
+            stream_events(model, &spec, &body),
+        );
     }
     axum::Json(answer(model, &spec, &body)).into_response()
 }

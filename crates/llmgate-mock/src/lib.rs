@@ -3,7 +3,9 @@
 //! [`MockServer`] speaks OpenAI's wire format (JSON, SSE streams, error bodies, Azure's
 //! deployment paths). The requested model name picks a behaviour (see [`Behaviour`]): errors,
 //! delays, failures in the middle of a stream. Requests are recorded so tests can check what the
-//! gateway sent; the `llmgate-mock` binary can turn recording off for benchmarks.
+//! gateway sent; the `llmgate-mock` binary can turn recording off for benchmarks. A test can
+//! also set a model's behaviour at run time (`POST /_mock/behaviour`, the OpenAI routes): make
+//! it fail on demand and recover.
 
 mod anthropic;
 mod behaviour;
@@ -17,7 +19,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use behaviour::Behaviour;
+pub use behaviour::{Behaviour, Override};
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
 
 /// A request as the mock received it.
@@ -49,6 +51,8 @@ pub(crate) struct Shared {
     cancelled: AtomicUsize,
     /// Bytes of `/files/big-*` and `/files/endless` bodies handed to the connection.
     served: AtomicUsize,
+    /// Behaviours set at run time, by model name.
+    pub(crate) overrides: behaviour::Overrides,
 }
 
 impl Shared {
@@ -117,6 +121,12 @@ impl MockServer {
             .cloned()
     }
 
+    /// Sets (`Some`) or clears (`None`) the behaviour of requests for `model`, over its
+    /// name's own.
+    pub fn set_behaviour(&self, model: &str, o: Option<Override>) {
+        self.shared.overrides.set(model, o);
+    }
+
     /// Streams whose client went away before the end.
     pub fn cancelled_streams(&self) -> usize {
         self.shared.cancelled.load(Ordering::SeqCst)
@@ -166,6 +176,48 @@ async fn recorded_requests(State(shared): State<Arc<Shared>>) -> axum::Json<serd
     axum::Json(serde_json::Value::Array(list))
 }
 
+/// `POST /_mock/behaviour {"model": "cd-a", "behaviour": "mock-error-401", "times": 3,
+/// "retry_after": "1"}`: requests for `model` behave as the behaviour name says (any name
+/// [`Behaviour::of`] reads; `null` clears), for the next `times` of them (absent: until
+/// cleared), with `retry-after: <retry_after>` on error answers.
+async fn set_behaviour(
+    State(shared): State<Arc<Shared>>,
+    axum::Json(b): axum::Json<serde_json::Value>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bad = |m: &str| {
+        let body = serde_json::json!({"error": {"message": m, "type": "invalid_request_error"}});
+        (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    };
+    let Some(model) = b["model"].as_str() else {
+        return bad("`model` is required");
+    };
+    let times = match &b["times"] {
+        serde_json::Value::Null => None,
+        t => match t.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => Some(n),
+            None => return bad("`times` must be a whole number"),
+        },
+    };
+    let retry_after = match &b["retry_after"] {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        n @ serde_json::Value::Number(_) => Some(n.to_string()),
+        _ => return bad("`retry_after` must be a string or a number"),
+    };
+    let o = match &b["behaviour"] {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(name) => Some(Override {
+            behaviour: Behaviour::of(name),
+            times,
+            retry_after,
+        }),
+        _ => return bad("`behaviour` must be a model name that picks a behaviour, or null"),
+    };
+    shared.overrides.set(model, o);
+    axum::Json(serde_json::json!({"ok": true})).into_response()
+}
+
 /// A service-account JSON whose token URI is this mock, for end-to-end tests of Vertex AI.
 async fn service_account(headers: axum::http::HeaderMap) -> String {
     let host = headers
@@ -209,6 +261,7 @@ fn router(shared: Arc<Shared>) -> Router {
             post(openai::azure_embeddings),
         )
         .route("/_mock/requests", get(recorded_requests))
+        .route("/_mock/behaviour", post(set_behaviour))
         .route("/_mock/service_account", get(service_account))
         .route("/_mock/cancelled", get(cancelled_streams))
         .route("/_mock/served", get(served_bytes))

@@ -158,33 +158,19 @@ async fn handle(
         .or(deployment)
         .unwrap_or_default();
     let stream = body["stream"].as_bool().unwrap_or(false);
-    match Behaviour::of(&model) {
-        Behaviour::Error(code) => return error(code, &format!("mock error {code}"), None, None),
-        Behaviour::ContextWindow => {
-            return error(
-                400,
-                "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.",
-                Some(("messages", "context_length_exceeded")),
-                None,
-            )
+    // A behaviour set at run time (`POST /_mock/behaviour`) wins over the name's own.
+    let (behaviour, retry_after) = shared
+        .overrides
+        .take(&model)
+        .unwrap_or_else(|| (Behaviour::of(&model), None));
+    if let Some(mut res) = failure(behaviour, stream, &headers) {
+        if let Some(v) = retry_after.and_then(|r| HeaderValue::from_str(&r).ok()) {
+            res.headers_mut().insert("retry-after", v);
         }
-        Behaviour::ContentFilter => {
-            let body = json!({"error": {
-                "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
-                "type": null, "param": "prompt", "code": "content_filter", "status": 400,
-                "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {
-                    "hate": {"filtered": true, "severity": "high"},
-                    "self_harm": {"filtered": false, "severity": "safe"}}}}});
-            let mut res = Response::new(Body::from(body.to_string()));
-            *res.status_mut() = StatusCode::BAD_REQUEST;
-            res.headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/json"));
-            return res;
-        }
-        Behaviour::EchoKey => return echo_key(&headers),
-        Behaviour::Slow(d) => tokio::time::sleep(d).await,
-        Behaviour::StreamError if !stream => return error(500, "mock stream failure", None, None),
-        _ => {}
+        return res;
+    }
+    if let Behaviour::Slow(d) = behaviour {
+        tokio::time::sleep(d).await;
     }
     match endpoint {
         Endpoint::Chat => {
@@ -203,11 +189,11 @@ async fn handle(
                 .map(str::to_string);
             let dialect = Dialect::of(azure, uri.path(), &model);
             if stream {
-                let mut events = chat_events(&model, &body, tool.as_deref(), dialect);
+                let mut events = chat_events(&model, behaviour, &body, tool.as_deref(), dialect);
                 if dialect == Dialect::Azure {
                     events.iter_mut().for_each(with_azure_filter_results);
                 }
-                sse(shared, &model, events)
+                sse(shared, behaviour, events)
             } else {
                 let answer = chat_answer(&model, &body, tool.as_deref(), dialect);
                 with_headers(StatusCode::OK, answer)
@@ -215,7 +201,11 @@ async fn handle(
         }
         Endpoint::Completion => {
             if stream {
-                sse(shared, &model, completion_events(&model, &body))
+                sse(
+                    shared,
+                    behaviour,
+                    completion_events(&model, behaviour, &body),
+                )
             } else {
                 with_headers(StatusCode::OK, completion_answer(&model))
             }
@@ -231,14 +221,43 @@ async fn handle(
                 );
             }
             if stream {
-                let events = chat_events(&model, &body, None, Dialect::Mistral);
-                sse(shared, &model, events)
+                let events = chat_events(&model, behaviour, &body, None, Dialect::Mistral);
+                sse(shared, behaviour, events)
             } else {
                 let answer = chat_answer(&model, &body, None, Dialect::Mistral);
                 with_headers(StatusCode::OK, answer)
             }
         }
     }
+}
+
+/// The error answer a behaviour gives in place of an answer, if it gives one.
+fn failure(behaviour: Behaviour, stream: bool, headers: &HeaderMap) -> Option<Response> {
+    Some(match behaviour {
+        Behaviour::Error(code) => error(code, &format!("mock error {code}"), None, None),
+        Behaviour::ContextWindow => error(
+            400,
+            "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.",
+            Some(("messages", "context_length_exceeded")),
+            None,
+        ),
+        Behaviour::ContentFilter => {
+            let body = json!({"error": {
+                "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+                "type": null, "param": "prompt", "code": "content_filter", "status": 400,
+                "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {
+                    "hate": {"filtered": true, "severity": "high"},
+                    "self_harm": {"filtered": false, "severity": "safe"}}}}});
+            let mut res = Response::new(Body::from(body.to_string()));
+            *res.status_mut() = StatusCode::BAD_REQUEST;
+            res.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            res
+        }
+        Behaviour::EchoKey => echo_key(headers),
+        Behaviour::StreamError if !stream => error(500, "mock stream failure", None, None),
+        _ => return None,
+    })
 }
 
 pub(crate) fn now() -> u64 {
@@ -406,7 +425,13 @@ fn done_events(
     events
 }
 
-fn chat_events(model: &str, req: &Value, tool: Option<&str>, dialect: Dialect) -> Vec<String> {
+fn chat_events(
+    model: &str,
+    behaviour: Behaviour,
+    req: &Value,
+    tool: Option<&str>,
+    dialect: Dialect,
+) -> Vec<String> {
     let mut ev = vec![chunk(
         model,
         json!({"role": "assistant", "content": ""}),
@@ -417,14 +442,14 @@ fn chat_events(model: &str, req: &Value, tool: Option<&str>, dialect: Dialect) -
                            "prompt_filter_results": azure_prompt_filter_results()});
         ev.insert(0, format!("data: {first}\n\n"));
     }
-    if Behaviour::of(model) == Behaviour::StreamError {
+    if behaviour == Behaviour::StreamError {
         for p in pieces(CONTENT).iter().take(2) {
             ev.push(chunk(model, json!({"content": p}), None));
         }
         ev.push(stream_error_event());
         return ev;
     }
-    if Behaviour::of(model) == Behaviour::StreamDrop {
+    if behaviour == Behaviour::StreamDrop {
         // `sse` cuts the connection after the last of these.
         for p in pieces(CONTENT).iter().take(3) {
             ev.push(chunk(model, json!({"content": p}), None));
@@ -452,7 +477,7 @@ fn chat_events(model: &str, req: &Value, tool: Option<&str>, dialect: Dialect) -
             "stop"
         }
     };
-    let on_finish = Behaviour::of(model) == Behaviour::UsageOnFinish && include_usage(req);
+    let on_finish = behaviour == Behaviour::UsageOnFinish && include_usage(req);
     if on_finish || dialect == Dialect::Mistral {
         let mut last: Value = serde_json::from_str(
             chunk(model, json!({}), Some(finish))
@@ -483,7 +508,7 @@ fn completion_answer(model: &str) -> Value {
     })
 }
 
-fn completion_events(model: &str, req: &Value) -> Vec<String> {
+fn completion_events(model: &str, behaviour: Behaviour, req: &Value) -> Vec<String> {
     let event = |text: &str, finish: Option<&str>| {
         let c = json!({
             "id": "cmpl-mock", "object": "text_completion", "created": now(), "model": model,
@@ -492,7 +517,7 @@ fn completion_events(model: &str, req: &Value) -> Vec<String> {
         format!("data: {c}\n\n")
     };
     let mut ev: Vec<String> = pieces(CONTENT).iter().map(|p| event(p, None)).collect();
-    if Behaviour::of(model) == Behaviour::StreamError {
+    if behaviour == Behaviour::StreamError {
         ev.truncate(2);
         ev.push(stream_error_event());
         return ev;
@@ -630,12 +655,12 @@ impl Drop for CancelGuard {
     }
 }
 
-pub(crate) fn sse(shared: Arc<Shared>, model: &str, events: Vec<String>) -> Response {
-    let delay = match Behaviour::of(model) {
+pub(crate) fn sse(shared: Arc<Shared>, behaviour: Behaviour, events: Vec<String>) -> Response {
+    let delay = match behaviour {
         Behaviour::StreamSlow(d) => d,
         _ => Duration::ZERO,
     };
-    let cut = Behaviour::of(model) == Behaviour::StreamDrop;
+    let cut = behaviour == Behaviour::StreamDrop;
     let guard = CancelGuard {
         shared,
         finished: false,
@@ -686,7 +711,7 @@ mod tests {
     #[test]
     fn streams_end_with_usage_and_done() {
         let req = json!({"stream_options": {"include_usage": true}});
-        let ev = chat_events("gpt-4o", &req, None, Dialect::OpenAi);
+        let ev = chat_events("gpt-4o", Behaviour::Normal, &req, None, Dialect::OpenAi);
         assert_eq!(ev.last().unwrap(), "data: [DONE]\n\n");
         assert!(ev[ev.len() - 2].contains("\"usage\""));
         let text: String = ev

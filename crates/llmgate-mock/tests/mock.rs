@@ -308,3 +308,81 @@ async fn lists_models() {
         assert_eq!(body["data"][0]["id"], "gpt-4o");
     }
 }
+
+#[tokio::test]
+async fn behaviour_set_at_run_time_fails_a_model_then_recovers() {
+    let mock = MockServer::start().await;
+    let set = |body: Value| {
+        let mock = mock.clone();
+        async move { post(&mock, "/_mock/behaviour", body).await.status() }
+    };
+    let body =
+        json!({"model": "cd-a", "behaviour": "mock-error-401", "times": 2, "retry_after": "1"});
+    assert_eq!(set(body).await, 200);
+    for _ in 0..2 {
+        let res = post(&mock, "/v1/chat/completions", chat("cd-a")).await;
+        assert_eq!(res.status(), 401);
+        assert_eq!(res.headers()["retry-after"], "1");
+    }
+    // Only the next 2 requests, and only that model.
+    assert_eq!(
+        post(&mock, "/v1/chat/completions", chat("cd-a"))
+            .await
+            .status(),
+        200
+    );
+
+    // Until cleared, streams too; a 429 set this way sends the given retry-after, not 7.
+    assert_eq!(
+        set(json!({"model": "cd-a", "behaviour": "mock-error-429", "retry_after": 2})).await,
+        200
+    );
+    for _ in 0..3 {
+        let mut req = chat("cd-a");
+        req["stream"] = json!(true);
+        let res = post(&mock, "/chat/completions", req).await;
+        assert_eq!(res.status(), 429);
+        assert_eq!(res.headers()["retry-after"], "2");
+    }
+    assert_eq!(
+        post(
+            &mock,
+            "/v1/embeddings",
+            json!({"model": "cd-a", "input": "x"})
+        )
+        .await
+        .status(),
+        429
+    );
+    assert_eq!(
+        post(&mock, "/v1/chat/completions", chat("cd-b"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(set(json!({"model": "cd-a", "behaviour": null})).await, 200);
+    let res = post(&mock, "/v1/chat/completions", chat("cd-a")).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("retry-after").is_none());
+
+    // A failing name made healthy: any name that picks no behaviour answers normally.
+    mock.set_behaviour(
+        "mock-error-500",
+        Some(llmgate_mock::Override {
+            behaviour: llmgate_mock::Behaviour::Normal,
+            times: None,
+            retry_after: None,
+        }),
+    );
+    assert_eq!(
+        post(&mock, "/v1/chat/completions", chat("mock-error-500"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        set(json!({"behaviour": "mock-error-500"})).await,
+        400,
+        "model is required"
+    );
+}
