@@ -37,6 +37,19 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r e2e/requirements.txt
+# The coding agents the /v1/messages and /v1/responses bridges are judged with (npm registry
+# only: their native binaries come in platform packages from the same registry).
+NPM_DIR="${LLMGATE_TEST_NPM:-$HOME/.cache/llmgate/npm}"
+CLAUDE_CODE_VERSION=2.1.332
+CODEX_VERSION=0.171.0
+if [ "$("$NPM_DIR/node_modules/.bin/claude" --version 2>/dev/null | cut -d' ' -f1)" != "$CLAUDE_CODE_VERSION" ] ||
+   [ "$("$NPM_DIR/node_modules/.bin/codex" --version 2>/dev/null | cut -d' ' -f2)" != "$CODEX_VERSION" ]; then
+  mkdir -p "$NPM_DIR"
+  npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
+    "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" "@openai/codex@$CODEX_VERSION"
+fi
+export LLMGATE_CLAUDE_BIN="$NPM_DIR/node_modules/.bin/claude"
+export LLMGATE_CODEX_BIN="$NPM_DIR/node_modules/.bin/codex"
 export LLMGATE_BIN="$CARGO_TARGET_DIR/debug/llmgate"
 export LLMGATE_MOCK_BIN="$CARGO_TARGET_DIR/debug/llmgate-mock"
 "$VENV/bin/python" -m pytest e2e -q
