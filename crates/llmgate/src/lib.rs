@@ -19,6 +19,7 @@
 pub mod catalog;
 pub mod client;
 pub mod error;
+pub mod messages;
 pub mod mock;
 pub mod options;
 pub mod providers;

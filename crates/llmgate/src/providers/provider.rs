@@ -6,6 +6,7 @@ use llmgate_types::{
     EmbeddingRequest, EmbeddingResponse,
 };
 
+use crate::messages::{EventStream, MessagesAnswer};
 use crate::response::Response;
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, ErrorKind, LlmError};
@@ -74,6 +75,44 @@ pub trait Provider: Send + Sync {
         _req: ChatCompletionRequest,
     ) -> Result<u64, LlmError> {
         Err(self.unsupported("token counting"))
+    }
+
+    /// Whether `count_tokens` asks the provider (else a caller counts locally).
+    fn counts_tokens(&self) -> bool {
+        false
+    }
+
+    /// Whether `model` (the upstream's name) speaks Anthropic's Messages API: then
+    /// `/v1/messages` passes requests through natively (`messages*` below), with no round
+    /// trip through the chat format.
+    fn speaks_messages(&self, _model: &str) -> bool {
+        false
+    }
+
+    /// A Messages request body (model already the upstream's) sent as it is.
+    async fn messages(
+        &self,
+        _cx: &Ctx<'_>,
+        _body: serde_json::Value,
+    ) -> Result<Response<MessagesAnswer>, LlmError> {
+        Err(self.unsupported("the Messages API"))
+    }
+
+    async fn messages_stream(
+        &self,
+        _cx: &Ctx<'_>,
+        _body: serde_json::Value,
+    ) -> Result<Response<EventStream>, LlmError> {
+        Err(self.unsupported("the Messages API"))
+    }
+
+    /// Anthropic's own `count_tokens` for a Messages body; None: count it through `count_tokens`.
+    async fn messages_count_tokens(
+        &self,
+        _cx: &Ctx<'_>,
+        _body: serde_json::Value,
+    ) -> Result<Option<u64>, LlmError> {
+        Ok(None)
     }
 
     fn unsupported(&self, what: &str) -> LlmError {

@@ -17,6 +17,7 @@ use futures::StreamExt;
 
 use super::http::{header_pairs, json, send, translated_stream};
 use super::{Ctx, Provider};
+use crate::messages::{EventStream, MessagesAnswer};
 use crate::response::Response;
 use crate::stream::ChunkStream;
 use crate::{CallOptions, ErrorKind, LlmError};
@@ -195,6 +196,63 @@ impl Provider for Anthropic {
             }));
         }
         Ok(res)
+    }
+
+    fn counts_tokens(&self) -> bool {
+        true
+    }
+
+    fn speaks_messages(&self, _model: &str) -> bool {
+        true
+    }
+
+    async fn messages(
+        &self,
+        cx: &Ctx<'_>,
+        body: Value,
+    ) -> Result<Response<MessagesAnswer>, LlmError> {
+        let rb = Self::request(cx, Self::url(cx.opts), &body, &[])?;
+        let res = send(rb, NAME, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let v: Value = json(res, NAME).await?;
+        Ok(Response {
+            body: crate::messages::native::answer(v),
+            headers,
+            api_base: self.api_base(cx.opts),
+        })
+    }
+
+    async fn messages_stream(
+        &self,
+        cx: &Ctx<'_>,
+        body: Value,
+    ) -> Result<Response<EventStream>, LlmError> {
+        let rb = Self::request(cx, Self::url(cx.opts), &body, &[])?;
+        let wait = cx.opts.stream_wait();
+        let res = send(rb, NAME, wait, false).await?;
+        let headers = header_pairs(res.headers());
+        Ok(Response {
+            body: crate::messages::native::relay(res, NAME, wait),
+            headers,
+            api_base: self.api_base(cx.opts),
+        })
+    }
+
+    async fn messages_count_tokens(
+        &self,
+        cx: &Ctx<'_>,
+        body: Value,
+    ) -> Result<Option<u64>, LlmError> {
+        let url = format!("{}/count_tokens", Self::url(cx.opts));
+        let res = send(
+            Self::request(cx, url, &body, &[])?,
+            NAME,
+            cx.opts.timeout,
+            true,
+        )
+        .await?;
+        let v: Value = json(res, NAME).await?;
+        Ok(Some(v["input_tokens"].as_u64().unwrap_or(0)))
     }
 
     async fn count_tokens(

@@ -267,6 +267,10 @@ impl Provider for Gemini {
         chat_stream(cx, req, &t).await
     }
 
+    fn counts_tokens(&self) -> bool {
+        true
+    }
+
     async fn count_tokens(
         &self,
         cx: &Ctx<'_>,

@@ -2,6 +2,7 @@
 //! text embeddings, on regional or global endpoints, with service-account auth.
 
 pub mod auth;
+mod messages;
 
 use async_trait::async_trait;
 use llmgate_types::{
@@ -353,6 +354,32 @@ impl Provider for Vertex {
             headers,
             api_base: url,
         })
+    }
+
+    fn counts_tokens(&self) -> bool {
+        true
+    }
+
+    fn speaks_messages(&self, model: &str) -> bool {
+        Model::parse(model).is_ok_and(|m| m.claude)
+    }
+
+    async fn messages(
+        &self,
+        cx: &Ctx<'_>,
+        body: Value,
+    ) -> Result<Response<crate::messages::MessagesAnswer>, LlmError> {
+        let model = body["model"].as_str().unwrap_or_default().to_string();
+        messages::complete(cx, &model, body).await
+    }
+
+    async fn messages_stream(
+        &self,
+        cx: &Ctx<'_>,
+        body: Value,
+    ) -> Result<Response<crate::messages::EventStream>, LlmError> {
+        let model = body["model"].as_str().unwrap_or_default().to_string();
+        messages::stream(cx, &model, body).await
     }
 
     async fn count_tokens(
