@@ -7,6 +7,7 @@
 //! also set a model's behaviour at run time (`POST /_mock/behaviour`, the OpenAI routes): make
 //! it fail on demand and recover.
 
+mod agent;
 mod anthropic;
 mod behaviour;
 mod google;

@@ -12,8 +12,7 @@ use serde_json::{json, Value};
 use crate::behaviour::{error_type, Behaviour};
 use crate::{RecordedRequest, Shared};
 
-const CONTENT: &str = "Hello from mock";
-const TOOL_ARGS: &str = r#"{"location":"Paris"}"#;
+use crate::agent::{Reply, CONTENT};
 
 type St = State<Arc<Shared>>;
 
@@ -182,20 +181,16 @@ async fn handle(
                     None,
                 );
             }
-            let tool = model
-                .contains("tool")
-                .then(|| body["tools"][0]["function"]["name"].as_str())
-                .flatten()
-                .map(str::to_string);
+            let reply = Reply::of(&model, &body);
             let dialect = Dialect::of(azure, uri.path(), &model);
             if stream {
-                let mut events = chat_events(&model, behaviour, &body, tool.as_deref(), dialect);
+                let mut events = chat_events(&model, behaviour, &body, &reply, dialect);
                 if dialect == Dialect::Azure {
                     events.iter_mut().for_each(with_azure_filter_results);
                 }
                 sse(shared, behaviour, events)
             } else {
-                let answer = chat_answer(&model, &body, tool.as_deref(), dialect);
+                let answer = chat_answer(&model, &body, &reply, dialect);
                 with_headers(StatusCode::OK, answer)
             }
         }
@@ -221,10 +216,11 @@ async fn handle(
                 );
             }
             if stream {
-                let events = chat_events(&model, behaviour, &body, None, Dialect::Mistral);
+                let reply = Reply::of("", &body);
+                let events = chat_events(&model, behaviour, &body, &reply, Dialect::Mistral);
                 sse(shared, behaviour, events)
             } else {
-                let answer = chat_answer(&model, &body, None, Dialect::Mistral);
+                let answer = chat_answer(&model, &body, &Reply::of("", &body), Dialect::Mistral);
                 with_headers(StatusCode::OK, answer)
             }
         }
@@ -353,17 +349,20 @@ fn tool_call(name: &str, arguments: &str) -> Value {
     json!({"id": "call_mock_1", "type": "function", "function": {"name": name, "arguments": arguments}})
 }
 
-fn chat_answer(model: &str, req: &Value, tool: Option<&str>, dialect: Dialect) -> Value {
+fn chat_answer(model: &str, req: &Value, reply: &Reply, dialect: Dialect) -> Value {
     let n = req["n"].as_u64().unwrap_or(1).max(1);
     let choices: Vec<Value> = (0..n)
         .map(|i| {
-            let (message, finish) = match tool {
+            let (mut message, finish) = match &reply.tool {
                 Some(name) => (
-                    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [tool_call(name, TOOL_ARGS)]}),
+                    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [tool_call(name, &reply.args)]}),
                     "tool_calls",
                 ),
-                None => (json!({"role": "assistant", "content": CONTENT, "refusal": null}), "stop"),
+                None => (json!({"role": "assistant", "content": reply.text, "refusal": null}), "stop"),
             };
+            if let Some(r) = &reply.reasoning {
+                message["reasoning_content"] = json!(r);
+            }
             let mut c =
                 json!({"index": i, "message": message, "logprobs": null, "finish_reason": finish});
             if dialect == Dialect::Azure {
@@ -429,7 +428,7 @@ fn chat_events(
     model: &str,
     behaviour: Behaviour,
     req: &Value,
-    tool: Option<&str>,
+    reply: &Reply,
     dialect: Dialect,
 ) -> Vec<String> {
     let mut ev = vec![chunk(
@@ -456,12 +455,17 @@ fn chat_events(
         }
         return ev;
     }
-    let finish = match tool {
+    if let Some(r) = &reply.reasoning {
+        for p in pieces(r) {
+            ev.push(chunk(model, json!({"reasoning_content": p}), None));
+        }
+    }
+    let finish = match &reply.tool {
         Some(name) => {
             let mut call = tool_call(name, "");
             call["index"] = json!(0);
             ev.push(chunk(model, json!({"tool_calls": [call]}), None));
-            for p in pieces(TOOL_ARGS) {
+            for p in pieces(&reply.args) {
                 ev.push(chunk(
                     model,
                     json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}),
@@ -471,7 +475,7 @@ fn chat_events(
             "tool_calls"
         }
         None => {
-            for p in pieces(CONTENT) {
+            for p in pieces(&reply.text) {
                 ev.push(chunk(model, json!({"content": p}), None));
             }
             "stop"
@@ -711,7 +715,7 @@ mod tests {
     #[test]
     fn streams_end_with_usage_and_done() {
         let req = json!({"stream_options": {"include_usage": true}});
-        let ev = chat_events("gpt-4o", Behaviour::Normal, &req, None, Dialect::OpenAi);
+        let ev = chat_events("gpt-4o", Behaviour::Normal, &req, &Reply::of("gpt-4o", &req), Dialect::OpenAi);
         assert_eq!(ev.last().unwrap(), "data: [DONE]\n\n");
         assert!(ev[ev.len() - 2].contains("\"usage\""));
         let text: String = ev

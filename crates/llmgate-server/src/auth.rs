@@ -4,7 +4,7 @@
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::error::GatewayError;
 use crate::state::AppState;
@@ -173,6 +173,7 @@ fn client_ip(state: &AppState, req: &Request) -> Option<String> {
 
 /// Middleware: authenticates every route it wraps and hands the context to the handler.
 pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let shape = crate::error::ErrorShape::of_path(req.uri().path());
     match authenticate(&state, req.headers()).await {
         Ok(ctx)
             if ctx
@@ -191,14 +192,14 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
                 ),
                 kind: "key_route_access_denied",
             }
-            .into_response()
+            .into_response_in(shape)
         }
         Ok(mut ctx) => {
             ctx.client_ip = client_ip(&state, &req);
             req.extensions_mut().insert(ctx);
             next.run(req).await
         }
-        Err(e) => e.into_response(),
+        Err(e) => e.into_response_in(shape),
     }
 }
 

@@ -199,6 +199,18 @@ pub enum ErrorShape {
     Anthropic,
 }
 
+impl ErrorShape {
+    /// The shape of a path's errors before its handler runs (the auth middleware's).
+    pub fn of_path(path: &str) -> ErrorShape {
+        let p = path.strip_prefix("/v1").unwrap_or(path);
+        if p == "/messages" || p.starts_with("/messages/") {
+            ErrorShape::Anthropic
+        } else {
+            ErrorShape::OpenAi
+        }
+    }
+}
+
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         let status =

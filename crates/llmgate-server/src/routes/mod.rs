@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     type Chat = llmgate::ChatCompletionRequest;
     type Completion = llmgate::CompletionRequest;
     type Embedding = llmgate::EmbeddingRequest;
+    type Messages = llmgate::messages::MessagesRequest;
     let mut authed = Router::new();
     for prefix in ["", "/v1"] {
         authed = authed
@@ -51,6 +52,16 @@ pub fn router(state: AppState) -> Router {
                 &format!("{prefix}/model/info"),
                 "GET",
                 get(model_info::info),
+            )
+            .add(
+                &format!("{prefix}/messages"),
+                "POST",
+                post(serve::<Messages>),
+            )
+            .add(
+                &format!("{prefix}/messages/count_tokens"),
+                "POST",
+                post(endpoint::messages_count_tokens),
             )
             .add(
                 &format!("{prefix}/utils/token_counter"),

@@ -36,6 +36,9 @@ use crate::state::AppState;
 
 mod batch;
 mod kinds;
+mod messages;
+
+pub use messages::count_tokens as messages_count_tokens;
 
 type SdkResult<T> = Result<llmgate::Response<T>, LlmError>;
 
@@ -109,6 +112,8 @@ pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     fn tags(&self) -> Vec<String>;
     /// The shape of the route's errors (Anthropic's on `/v1/messages`).
     const ERROR_SHAPE: ErrorShape = ErrorShape::OpenAi;
+    /// Client headers passed on to the provider (Anthropic's `anthropic-beta`, as LiteLLM).
+    const FORWARDED_HEADERS: &'static [&'static str] = &["anthropic-beta"];
     /// How the route frames its streams.
     fn sse_format() -> SseFormat<Self::Chunk> {
         SseFormat::openai()
@@ -176,10 +181,8 @@ impl Opts {
     }
 }
 
-const FORWARDED_HEADERS: &[&str] = &["anthropic-beta"];
-
-fn forwarded(headers: &HeaderMap) -> Vec<(String, String)> {
-    FORWARDED_HEADERS
+fn forwarded(headers: &HeaderMap, names: &[&str]) -> Vec<(String, String)> {
+    names
         .iter()
         .filter_map(|n| Some((n.to_string(), headers.get(*n)?.to_str().ok()?.to_string())))
         .collect()
@@ -191,7 +194,7 @@ pub async fn serve<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle::<E>(state, auth, None, forwarded(&headers), body).await
+    handle::<E>(state, auth, None, forwarded(&headers, E::FORWARDED_HEADERS), body).await
 }
 
 /// Azure-style and engine paths name the model in the URL.
@@ -202,7 +205,14 @@ pub async fn serve_for_model<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle::<E>(state, auth, Some(model), forwarded(&headers), body).await
+    handle::<E>(
+        state,
+        auth,
+        Some(model),
+        forwarded(&headers, E::FORWARDED_HEADERS),
+        body,
+    )
+    .await
 }
 
 /// The request's prompt, counted only for a call that ends without usage.
