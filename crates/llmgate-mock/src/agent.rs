@@ -91,7 +91,10 @@ mod tests {
         assert!(r.tool.is_none());
         assert_eq!(r.text, "The file says: 42 apples");
         // Without the tool (a side request): text.
-        let plain = Reply::of("mock-agent", &json!({"messages": [{"role": "user", "content": "/a.txt"}]}));
+        let plain = Reply::of(
+            "mock-agent",
+            &json!({"messages": [{"role": "user", "content": "/a.txt"}]}),
+        );
         assert!(plain.tool.is_none());
     }
 }

@@ -715,7 +715,13 @@ mod tests {
     #[test]
     fn streams_end_with_usage_and_done() {
         let req = json!({"stream_options": {"include_usage": true}});
-        let ev = chat_events("gpt-4o", Behaviour::Normal, &req, &Reply::of("gpt-4o", &req), Dialect::OpenAi);
+        let ev = chat_events(
+            "gpt-4o",
+            Behaviour::Normal,
+            &req,
+            &Reply::of("gpt-4o", &req),
+            Dialect::OpenAi,
+        );
         assert_eq!(ev.last().unwrap(), "data: [DONE]\n\n");
         assert!(ev[ev.len() - 2].contains("\"usage\""));
         let text: String = ev

@@ -194,7 +194,14 @@ pub async fn serve<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle::<E>(state, auth, None, forwarded(&headers, E::FORWARDED_HEADERS), body).await
+    handle::<E>(
+        state,
+        auth,
+        None,
+        forwarded(&headers, E::FORWARDED_HEADERS),
+        body,
+    )
+    .await
 }
 
 /// Azure-style and engine paths name the model in the URL.
