@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use super::names::ToolNames;
 use super::{
     from_chat, native_count, stream, to_chat, EventStream, MessagesAnswer, MessagesRequest,
 };
@@ -48,7 +49,7 @@ impl Client {
         chat.stream = None;
         let res = self.chat(chat, &for_chat(opts)).await?;
         Ok(Response {
-            body: from_chat::from_chat(res.body),
+            body: from_chat::from_chat(res.body, &ToolNames::of(&req)),
             headers: res.headers,
             api_base: res.api_base,
         })
@@ -85,7 +86,7 @@ impl Client {
         }
         let res = self.chat_stream(chat, &for_chat(opts)).await?;
         Ok(Response {
-            body: stream::events(res.body),
+            body: stream::events(res.body, ToolNames::of(&req)),
             headers: res.headers,
             api_base: res.api_base,
         })

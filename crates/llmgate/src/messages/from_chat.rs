@@ -4,6 +4,7 @@
 use llmgate_types::{ChatCompletionResponse, ChatMessage, Usage};
 use serde_json::{json, Map, Value};
 
+use super::names::ToolNames;
 use super::usage::from_openai;
 use super::MessagesAnswer;
 
@@ -49,7 +50,7 @@ pub fn tool_input(arguments: &str) -> Value {
     }
 }
 
-fn content(m: &ChatMessage) -> Vec<Value> {
+fn content(m: &ChatMessage, names: &ToolNames) -> Vec<Value> {
     let mut blocks = thinking_blocks(&m.extra, m.reasoning_content.as_deref());
     let text = m.text_content();
     if !text.is_empty() {
@@ -59,17 +60,17 @@ fn content(m: &ChatMessage) -> Vec<Value> {
         blocks.push(json!({
             "type": "tool_use",
             "id": c.id,
-            "name": c.function.name,
+            "name": names.original(&c.function.name),
             "input": tool_input(&c.function.arguments),
         }));
     }
     blocks
 }
 
-pub fn from_chat(answer: ChatCompletionResponse) -> MessagesAnswer {
+pub fn from_chat(answer: ChatCompletionResponse, names: &ToolNames) -> MessagesAnswer {
     let choice = answer.choices.into_iter().next();
     let (blocks, finish) = match &choice {
-        Some(c) => (content(&c.message), c.finish_reason.as_deref()),
+        Some(c) => (content(&c.message, names), c.finish_reason.as_deref()),
         None => (Vec::new(), None),
     };
     let has_tool = blocks.iter().any(|b| b["type"] == "tool_use");
@@ -102,7 +103,7 @@ mod tests {
 
     fn answer(v: Value) -> Value {
         let a: ChatCompletionResponse = serde_json::from_value(v).unwrap();
-        Value::Object(from_chat(a).body)
+        Value::Object(from_chat(a, &ToolNames::default()).body)
     }
 
     #[test]

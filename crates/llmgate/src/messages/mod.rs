@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod from_chat;
+pub mod names;
 pub mod native;
 pub mod stream;
 pub mod to_chat;

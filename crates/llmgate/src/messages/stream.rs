@@ -8,6 +8,7 @@ use llmgate_types::{ChatCompletionChunk, Usage};
 use serde_json::{json, Value};
 
 use super::from_chat::{stop_reason, thinking_blocks};
+use super::names::ToolNames;
 use super::usage::from_openai;
 use super::{EventStream, MessagesEvent};
 use crate::stream::ChunkStream;
@@ -32,6 +33,7 @@ pub struct ChunkTranslator {
     ended_in_tool: bool,
     usage: Option<Usage>,
     done: bool,
+    names: ToolNames,
 }
 
 fn ev(v: Value) -> MessagesEvent {
@@ -39,8 +41,11 @@ fn ev(v: Value) -> MessagesEvent {
 }
 
 impl ChunkTranslator {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(names: ToolNames) -> Self {
+        ChunkTranslator {
+            names,
+            ..Default::default()
+        }
     }
 
     fn close(&mut self, out: &mut Vec<MessagesEvent>) {
@@ -129,7 +134,7 @@ impl ChunkTranslator {
                     let start = json!({
                         "type": "tool_use",
                         "id": call.id.clone().unwrap_or_default(),
-                        "name": f.and_then(|f| f.name.clone()).unwrap_or_default(),
+                        "name": self.names.original(f.and_then(|f| f.name.as_deref()).unwrap_or_default()),
                         "input": {},
                     });
                     self.open(Block::Tool(call.index), start, &mut out)
@@ -198,11 +203,11 @@ impl ChunkTranslator {
 
 /// A chat chunk stream as Messages events, event by event as chunks arrive. An error ends the
 /// stream (the gateway sends it as an `error` event).
-pub fn events(chunks: ChunkStream) -> EventStream {
+pub fn events(chunks: ChunkStream, names: ToolNames) -> EventStream {
     let items = chunks
         .map(Some)
         .chain(futures::stream::once(async { None }));
-    let batches = items.scan((ChunkTranslator::new(), false), |(t, failed), item| {
+    let batches = items.scan((ChunkTranslator::new(names), false), |(t, failed), item| {
         if *failed {
             return futures::future::ready(None);
         }
@@ -236,7 +241,7 @@ mod tests {
     }
 
     fn run(chunks: Vec<ChatCompletionChunk>) -> Vec<Value> {
-        let mut t = ChunkTranslator::new();
+        let mut t = ChunkTranslator::new(ToolNames::default());
         let mut out: Vec<MessagesEvent> = chunks.iter().flat_map(|c| t.on_chunk(c)).collect();
         out.extend(t.on_end());
         out.into_iter().map(|e| Value::Object(e.data)).collect()
@@ -331,6 +336,21 @@ mod tests {
     }
 
     #[test]
+    fn a_shortened_tool_name_comes_back_as_the_clients() {
+        let long = format!("mcp__server__{}", "t".repeat(70));
+        let req: super::super::MessagesRequest = serde_json::from_value(json!({
+            "model": "m", "messages": [], "tools": [{"name": long, "input_schema": {}}]}))
+        .unwrap();
+        let mut t = ChunkTranslator::new(ToolNames::of(&req));
+        let sent = super::super::names::sent(&long);
+        let evs = t.on_chunk(&delta(
+            json!({"tool_calls": [{"index": 0, "id": "c", "function": {"name": sent}}]}),
+            None,
+        ));
+        assert_eq!(evs[2].data["content_block"]["name"], json!(long));
+    }
+
+    #[test]
     fn interleaved_thinking_keeps_its_order() {
         let evs = run(vec![
             delta(json!({"reasoning_content": "first "}), None),
@@ -356,7 +376,7 @@ mod tests {
 
     #[test]
     fn usage_on_the_finish_chunk_closes_at_once() {
-        let mut t = ChunkTranslator::new();
+        let mut t = ChunkTranslator::new(ToolNames::default());
         let c = chunk(
             json!({"choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": "stop"}],
                              "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}),

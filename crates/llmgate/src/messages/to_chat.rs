@@ -5,6 +5,7 @@
 use llmgate_types::ChatCompletionRequest;
 use serde_json::{json, Map, Value};
 
+use super::names::sent;
 use super::MessagesRequest;
 use crate::LlmError;
 
@@ -44,6 +45,10 @@ pub fn to_chat(req: &MessagesRequest) -> Result<ChatCompletionRequest, LlmError>
         body.insert("user".into(), json!(user));
     }
     let tools: Vec<Value> = req.tools.iter().flatten().filter_map(tool).collect();
+    // Anthropic's web search tool is the chat format's `web_search_options` (as LiteLLM).
+    if req.tools.iter().flatten().any(is_web_search) {
+        body.insert("web_search_options".into(), json!({}));
+    }
     let tool_choice = req.tool_choice.as_ref().filter(|c| !c.is_null());
     // No tool the chat format can carry: a tool choice would name nothing.
     if !tools.is_empty() {
@@ -202,7 +207,7 @@ fn assistant(blocks: &[Value]) -> Value {
                 "id": b["id"],
                 "type": "function",
                 "function": {
-                    "name": b["name"],
+                    "name": sent(b["name"].as_str().unwrap_or_default()),
                     "arguments": serde_json::to_string(&b["input"]).unwrap_or_else(|_| "{}".into()),
                 },
             })),
@@ -222,6 +227,13 @@ fn assistant(blocks: &[Value]) -> Value {
     m
 }
 
+fn is_web_search(t: &Value) -> bool {
+    t["type"]
+        .as_str()
+        .is_some_and(|k| k.starts_with("web_search"))
+        || (t["name"] == "web_search" && t.get("input_schema").is_none())
+}
+
 /// A client tool as a chat function. Anthropic's server tools (`web_search_*`, `bash_*`, ...)
 /// have no chat form: left out.
 fn tool(t: &Value) -> Option<Value> {
@@ -230,7 +242,7 @@ fn tool(t: &Value) -> Option<Value> {
         return None;
     }
     let mut f = json!({
-        "name": t["name"],
+        "name": sent(t["name"].as_str().unwrap_or_default()),
         "parameters": t.get("input_schema").cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
     });
     if let Some(d) = t["description"].as_str() {
@@ -246,7 +258,9 @@ fn tool_choice_of(tc: &Value) -> Result<(Value, Option<bool>), LlmError> {
         Some("auto") => json!("auto"),
         Some("any") => json!("required"),
         Some("none") => json!("none"),
-        Some("tool") => json!({"type": "function", "function": {"name": tc["name"]}}),
+        Some("tool") => {
+            json!({"type": "function", "function": {"name": sent(tc["name"].as_str().unwrap_or_default())}})
+        }
         other => {
             return Err(bad(format!(
                 "tool_choice.type: {} is not one of auto, any, tool, none",
@@ -413,6 +427,24 @@ mod tests {
                                     "tool_choice": {"type": "bogus"}})
         ))
         .is_err());
+    }
+
+    #[test]
+    fn long_tool_names_are_sent_shortened_everywhere() {
+        let long = format!("mcp__server__{}", "t".repeat(70));
+        let short = super::super::names::sent(&long);
+        let c = chat(json!({
+            "model": "m", "tools": [{"name": long, "input_schema": {"type": "object"}}],
+            "tool_choice": {"type": "tool", "name": long},
+            "messages": [{"role": "user", "content": "x"},
+                         {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": long, "input": {}}]}],
+        }));
+        assert_eq!(c["tools"][0]["function"]["name"], json!(short));
+        assert_eq!(c["tool_choice"]["function"]["name"], json!(short));
+        assert_eq!(
+            c["messages"][1]["tool_calls"][0]["function"]["name"],
+            json!(short)
+        );
     }
 
     #[test]
