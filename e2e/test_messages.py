@@ -34,6 +34,7 @@ def gw(mock, tmp_path_factory):
         ("gemini-tools", "gemini/gemini-2.5-flash-tool", f"{mock.base}/v1beta", ""),
         ("claude", "anthropic/claude-haiku-4-5", mock.base, ""),
         ("claude-tools", "anthropic/claude-tool", mock.base, ""),
+        ("claude-stream-error", "anthropic/mock-stream-error", mock.base, ""),
         ("vertex-claude", "vertex_ai/claude-sonnet-4-5", mock.base,
          f"      vertex_project: proj-e2e\n      vertex_location: global\n      vertex_credentials: {sa}\n"),
     ]
@@ -233,13 +234,21 @@ def test_errors_are_in_anthropic_shape(client):
     assert e.value.body["error"]["type"] == "invalid_request_error"
 
 
-def test_a_mid_stream_error_is_an_error_event(client):
+@pytest.mark.parametrize("model,message", [("gpt-stream-error", "mock stream failure"),
+                                           ("claude-stream-error", "Overloaded")])
+def test_a_mid_stream_error_is_an_error_event(gw, model, message):
+    key = new_key(gw)
+    c = anthropic.Anthropic(base_url=gw.base, api_key=key, max_retries=0)
+    got = []
     with pytest.raises(anthropic.APIStatusError) as e:
-        with client.messages.stream(model="gpt-stream-error", max_tokens=50,
-                                    messages=[{"role": "user", "content": "Hi"}]) as s:
-            for _ in s:
-                pass
-    assert "mock stream failure" in str(e.value)
+        with c.messages.stream(model=model, max_tokens=50, messages=[{"role": "user", "content": "Hi"}]) as s:
+            for ev in s:
+                got.append(ev.type)
+    assert message in str(e.value)
+    assert "content_block_delta" in got, "what came before the error was relayed"
+    [log] = logs_of(gw, key)
+    assert log["status"] == "failure"
+    assert log["call_type"] == "anthropic_messages"
 
 
 def test_a_virtual_key_limits_budget_and_spend_log(gw):
