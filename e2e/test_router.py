@@ -381,6 +381,25 @@ def test_fallbacks(mock, gw):
     assert f"Fallback to {worse} also failed" in message(e.value), message(e.value)
 
 
+def test_content_policy_and_default_fallbacks(mock, gw):
+    s = uid()
+    a, safe, other, anyone = (f"{n}-{s}" for n in ("cp", "safe", "other", "any"))
+    cfg = config([dep(mock, a, "gpt-4o"), dep(mock, safe, "gpt-4o"), dep(mock, other, "mock-error-500"),
+                  dep(mock, anyone, "gpt-4o")],
+                 router={"content_policy_fallbacks": [{a: [safe]}], "default_fallbacks": [anyone]},
+                 general={"dangerously_allow_mock_testing_request_params": True})
+    g1 = gw(cfg)
+    # A content-policy error takes the content-policy list, not the default.
+    h, _ = raw(g1, a, extra_body={"mock_testing_content_policy_fallbacks": True})
+    assert (h["x-litellm-model-group"], h["x-litellm-attempted-fallbacks"]) == (safe, "1")
+    # A context-window error without a list of its own takes the default fallbacks.
+    h, _ = raw(g1, a, extra_body={"mock_testing_context_fallbacks": True})
+    assert h["x-litellm-model-group"] == anyone
+    # Any other failure of a group without fallbacks: the default ones.
+    h, _ = raw(g1, other)
+    assert h["x-litellm-model-group"] == anyone
+
+
 def test_mock_testing_fallbacks_needs_the_dangerous_setting(mock, gw):
     s = uid()
     a, b = f"mtf-{s}", f"mtfb-{s}"
