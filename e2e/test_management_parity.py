@@ -59,7 +59,7 @@ def test_statuses(gw):
     _, mine = call(gw, "POST", "/key/generate", {"user_id": "s-u1", "team_id": "s-t1"})
     _, theirs = call(gw, "POST", "/key/generate", {"user_id": "s-u2"})
     s, e = call(gw, "GET", "/key/info?key=sk-nope-unknown", key=mine["key"])
-    assert (s, e["error"]["message"]) == (404, "Key not found in database"), e
+    assert (s, e["error"]["message"], e["error"]["param"]) == (404, "Key not found in database", "key"), e
     s, e = call(gw, "GET", f"/key/info?key={theirs['key']}", key=mine["key"])
     assert s == 403 and e["error"]["message"] == "You are not allowed to access this key's info. Your role=internal_user", e
     assert e["error"]["type"] == "auth_error"
