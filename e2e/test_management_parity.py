@@ -65,7 +65,11 @@ def test_statuses(gw):
     assert e["error"]["type"] == "auth_error"
     assert call(gw, "GET", f"/key/info?key={mine['key']}", key=mine["key"])[0] == 200
     assert call(gw, "GET", "/team/info?team_id=s-t1", key=mine["key"])[0] == 200
-    assert call(gw, "GET", "/user/info?user_id=s-u2", key=mine["key"])[0] == 403
+    s, e = call(gw, "GET", "/user/info?user_id=s-u2", key=mine["key"])
+    assert s == 403 and e["error"]["message"] == (
+        "key not allowed to access this user's info. user_id=s-u2, key's user_id=s-u1"), e
+    s, e = call(gw, "GET", "/team/info?team_id=s-t1", key=theirs["key"])
+    assert s == 403 and e["error"]["message"] == "User=s-u2 not authorized to access this team=s-t1", e
     assert call(gw, "POST", "/team/member_add", {"team_id": "s-t1", "member": {"user_id": "s-u2", "role": "user"}})[0] == 200
     assert call(gw, "POST", "/team/member_add", {"team_id": "s-t1", "member": {"user_id": "s-u2", "role": "user"}})[0] == 400
     assert call(gw, "POST", "/team/member_delete", {"team_id": "s-t1", "user_id": "nobody"})[0] == 400
