@@ -168,6 +168,9 @@ impl Attempts {
             Some(p) if self.fallbacks > 0 || !self.attempted.is_empty() => p.clone(),
             _ => last.clone(),
         };
+        if e.model.is_none() {
+            e.model = Some(self.original.clone());
+        }
         let lead = format!(
             "\n\nLiteLLM: model group '{}' failed with the error above.",
             self.original
