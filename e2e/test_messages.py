@@ -289,21 +289,28 @@ def test_a_virtual_key_limits_budget_and_spend_log(gw):
         c.messages.count_tokens(model="gpt", messages=[{"role": "user", "content": "Hi"}])
 
 
-# What Claude Code sends (recorded from `claude -p`, trimmed): system blocks with
-# cache_control, many tools, metadata.user_id, streaming, its beta headers, `?beta=true`.
+# What Claude Code 2.1 sends (recorded from `claude -p`, texts trimmed): system blocks with
+# cache_control, many tools, thinking with a budget, context management, metadata.user_id,
+# streaming, its beta headers, `?beta=true`.
 CLAUDE_CODE_HEADERS = {
     "anthropic-version": "2023-06-01",
-    "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14",
+    "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,"
+                      "thinking-token-count-2026-05-13,advanced-tool-use-2025-11-20",
     "anthropic-dangerous-direct-browser-access": "true",
     "x-app": "cli",
-    "user-agent": "claude-cli/2.0.0 (external, cli)",
+    "x-claude-code-session-id": "c73a50ca-3641-46c1-ad7a-6e84b04cb98b",
+    "x-stainless-lang": "js",
+    "x-stainless-retry-count": "0",
+    "user-agent": "claude-cli/2.1.332 (external, sdk-cli)",
     "content-type": "application/json",
 }
+CLAUDE_CODE_USER_ID = ('{"device_id":"a99a1a50c05e68d4ac9920bd0b08894802bd3e9026f5e9871420a8cf2a12843a",'
+                       '"account_uuid":"","session_id":"c73a50ca-3641-46c1-ad7a-6e84b04cb98b"}')
 
 
 def claude_code_tools():
-    names = ["Task", "Bash", "Glob", "Grep", "LS", "ExitPlanMode", "Read", "Edit", "MultiEdit", "Write",
-             "NotebookEdit", "WebFetch", "TodoWrite", "WebSearch", "BashOutput", "KillBash"]
+    names = ["Agent", "Bash", "Edit", "ListAgents", "Read", "ReportFindings", "ScheduleWakeup", "Skill",
+             "ToolSearch", "Workflow", "DeferredToolPlaceholder", "Write", "Glob", "Grep", "WebFetch", "TodoWrite"]
     return [{"name": n, "description": f"The {n} tool.",
              "input_schema": {"type": "object", "$schema": "http://json-schema.org/draft-07/schema#",
                               "additionalProperties": False,
@@ -313,8 +320,11 @@ def claude_code_tools():
 
 def claude_code_request(messages):
     return {
-        "model": "gpt-tools", "max_tokens": 32000, "stream": True, "temperature": 1,
+        "model": "gpt-tools", "max_tokens": 32000, "stream": True,
+        "thinking": {"budget_tokens": 31999, "type": "enabled", "display": "omitted"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
         "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.daa; cc_entrypoint=sdk-cli;"},
             {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude.",
              "cache_control": {"type": "ephemeral"}},
             {"type": "text", "text": "You are an interactive CLI tool that helps users with software engineering tasks.",
@@ -322,7 +332,7 @@ def claude_code_request(messages):
         ],
         "messages": messages,
         "tools": claude_code_tools(),
-        "metadata": {"user_id": "user_abc123_account__session_0f0e"},
+        "metadata": {"user_id": CLAUDE_CODE_USER_ID},
     }
 
 
@@ -362,8 +372,10 @@ def test_a_claude_code_shaped_sequence_to_a_non_anthropic_model(gw, mock):
     assert header(up, "anthropic-beta") is None, "Anthropic's headers do not reach another provider"
     body = up["body"]
     assert body["messages"][0]["role"] == "system"
-    assert body["messages"][0]["content"].startswith("You are Claude Code")
+    assert "You are Claude Code" in body["messages"][0]["content"]
     assert "cache_control" not in json.dumps(body)
+    assert "context_management" not in body and "thinking" not in body
+    assert body["reasoning_effort"] == "high", "a model the catalog does not know may reason"
     assert len(body["tools"]) == 16
     assert body["stream_options"] == {"include_usage": True}
 
@@ -380,7 +392,8 @@ def test_a_claude_code_shaped_sequence_to_a_non_anthropic_model(gw, mock):
     assert text == "Hello from mock"
     assert events[-2]["delta"]["stop_reason"] == "end_turn"
     up = last(mock, "/chat/completions")["body"]
-    assert up["user"] == "user_abc123_account__session_0f0e", "metadata.user_id is the end user"
+    assert up["user"] == CLAUDE_CODE_USER_ID, "metadata.user_id is the end user"
+    assert "reasoning_effort" not in up, "gpt-4o does not reason: thinking is left out, not refused"
     sent = up["messages"]
     assert sent[-2]["tool_calls"][0]["id"] == tool_use["id"]
     assert sent[-1] == {"role": "tool", "tool_call_id": tool_use["id"], "content": "sunny"}

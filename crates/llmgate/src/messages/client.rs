@@ -8,8 +8,10 @@ use super::names::ToolNames;
 use super::{
     from_chat, native_count, stream, to_chat, EventStream, MessagesAnswer, MessagesRequest,
 };
+use crate::catalog::Feature;
 use crate::providers::Ctx;
 use crate::{CallOptions, Client, LlmError, Response};
+use llmgate_types::ChatCompletionRequest;
 
 /// Options without the client's `anthropic-*` headers, which mean nothing to another
 /// provider (Claude Code sends `anthropic-beta` with every request).
@@ -23,6 +25,20 @@ fn for_chat(opts: &CallOptions) -> Cow<'_, CallOptions> {
     Cow::Owned(o)
 }
 
+/// `thinking` asks for reasoning, which a model the catalog knows not to reason cannot give:
+/// its `reasoning_effort` is left out rather than refused (Claude Code asks for thinking on
+/// every turn; the answer simply has none).
+fn effort_only_where_reasoned(chat: &mut ChatCompletionRequest, provider: &str, model: &str) {
+    let reasons = || {
+        crate::catalog::global()
+            .get_for(provider, model)
+            .is_none_or(|m| m.supports(Feature::Reasoning))
+    };
+    if chat.reasoning_effort.is_some() && !reasons() {
+        chat.reasoning_effort = None;
+    }
+}
+
 impl Client {
     /// A Messages request: passed natively to a provider that speaks the protocol (Anthropic,
     /// Claude on Vertex AI), else translated to chat and the answer back.
@@ -31,6 +47,7 @@ impl Client {
         req: MessagesRequest,
         opts: &CallOptions,
     ) -> Result<Response<MessagesAnswer>, LlmError> {
+        let mut target = None;
         if opts.mock_response.is_none() {
             let r = self.route(&req.model, opts)?;
             if r.provider.speaks_messages(&r.model) {
@@ -44,9 +61,13 @@ impl Client {
                 };
                 return r.provider.messages(&cx, body).await;
             }
+            target = Some((r.provider.name(), r.model));
         }
         let mut chat = to_chat::to_chat(&req)?;
         chat.stream = None;
+        if let Some((provider, model)) = &target {
+            effort_only_where_reasoned(&mut chat, provider, model);
+        }
         let res = self.chat(chat, &for_chat(opts)).await?;
         Ok(Response {
             body: from_chat::from_chat(res.body, &ToolNames::of(&req)),
@@ -63,6 +84,7 @@ impl Client {
         opts: &CallOptions,
     ) -> Result<Response<EventStream>, LlmError> {
         let mut takes_usage = true;
+        let mut target = None;
         if opts.mock_response.is_none() {
             let r = self.route(&req.model, opts)?;
             if r.provider.speaks_messages(&r.model) {
@@ -75,9 +97,13 @@ impl Client {
                 return r.provider.messages_stream(&cx, body).await;
             }
             takes_usage = r.provider.takes_stream_options();
+            target = Some((r.provider.name(), r.model));
         }
         let mut chat = to_chat::to_chat(&req)?;
         chat.stream = Some(true);
+        if let Some((provider, model)) = &target {
+            effort_only_where_reasoned(&mut chat, provider, model);
+        }
         // The closing `message_delta` reports usage: asked of the upstream where it takes it.
         if takes_usage {
             chat.stream_options
@@ -130,4 +156,24 @@ impl Client {
 /// Input tokens counted with tiktoken (the messages, system and tool definitions).
 pub fn local_count(req: &MessagesRequest, model: &str) -> u64 {
     crate::tokens::count_messages(model, &to_chat::prompt_messages(req)) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinking_reaches_only_models_that_may_reason() {
+        let effort = |provider: &str, model: &str| {
+            let mut chat = ChatCompletionRequest {
+                reasoning_effort: Some("high".into()),
+                ..Default::default()
+            };
+            effort_only_where_reasoned(&mut chat, provider, model);
+            chat.reasoning_effort
+        };
+        assert_eq!(effort("openai", "gpt-4o"), None);
+        assert_eq!(effort("openai", "o3-mini").as_deref(), Some("high"));
+        assert_eq!(effort("openai", "my-own-model").as_deref(), Some("high"));
+    }
 }
