@@ -76,19 +76,23 @@ impl ChunkTranslator {
         ev(json!({"type": "content_block_delta", "index": i, "delta": d}))
     }
 
+    fn start(&mut self, id: &str, model: &str, out: &mut Vec<MessagesEvent>) {
+        self.started = true;
+        out.push(ev(json!({"type": "message_start", "message": {
+            "id": id, "type": "message", "role": "assistant", "model": model,
+            "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+        }})));
+        out.push(ev(json!({"type": "ping"})));
+    }
+
     pub fn on_chunk(&mut self, c: &ChatCompletionChunk) -> Vec<MessagesEvent> {
         let mut out = Vec::new();
         if self.done {
             return out;
         }
         if !self.started {
-            self.started = true;
-            out.push(ev(json!({"type": "message_start", "message": {
-                "id": c.id, "type": "message", "role": "assistant", "model": c.model,
-                "content": [], "stop_reason": null, "stop_sequence": null,
-                "usage": {"input_tokens": 0, "output_tokens": 0},
-            }})));
-            out.push(ev(json!({"type": "ping"})));
+            self.start(&c.id, &c.model, &mut out);
         }
         if let Some(choice) = c.choices.first() {
             let d = &choice.delta;
@@ -169,7 +173,11 @@ impl ChunkTranslator {
     /// The upstream's stream ended: closes what is open and the message.
     pub fn on_end(&mut self) -> Vec<MessagesEvent> {
         let mut out = Vec::new();
-        if self.started && !self.done {
+        if !self.done {
+            // A stream that ended without a chunk is still a whole (empty) message.
+            if !self.started {
+                self.start("msg_empty", "", &mut out);
+            }
             self.finish(&mut out);
         }
         out
@@ -372,6 +380,15 @@ mod tests {
         );
         let md = evs.iter().find(|e| e["type"] == "message_delta").unwrap();
         assert_eq!(md["delta"]["stop_reason"], "max_tokens");
+    }
+
+    #[test]
+    fn an_empty_stream_is_an_empty_message() {
+        let evs = run(vec![]);
+        assert_eq!(
+            kinds(&evs),
+            ["message_start", "ping", "message_delta", "message_stop"]
+        );
     }
 
     #[test]
