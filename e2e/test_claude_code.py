@@ -34,6 +34,11 @@ def gw(mock, tmp_path_factory):
       api_key: sk-upstream
       input_cost_per_token: 0.000001
       output_cost_per_token: 0.000002
+  - model_name: claude-native
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5
+      api_base: {mock.base}
+      api_key: sk-ant-upstream
 general_settings:
   master_key: {MASTER}
   proxy_batch_write_at: 0.2
@@ -45,7 +50,7 @@ general_settings:
 
 @pytest.fixture
 def key(gw):
-    status, k = admin(gw, "POST", "/key/generate", {"models": ["agent"]})
+    status, k = admin(gw, "POST", "/key/generate", {"models": ["agent", "claude-native"]})
     assert status == 200, k
     return k["key"]
 
@@ -54,7 +59,7 @@ def upstream(mock):
     return json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
 
 
-def claude(gw, tmp_path, prompt, key, *args, auth_var="ANTHROPIC_API_KEY"):
+def claude(gw, tmp_path, prompt, key, *args, auth_var="ANTHROPIC_API_KEY", model="agent"):
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     work = tmp_path / "work"
@@ -66,11 +71,11 @@ def claude(gw, tmp_path, prompt, key, *args, auth_var="ANTHROPIC_API_KEY"):
         "XDG_CONFIG_HOME": str(home / ".config"),
         "ANTHROPIC_BASE_URL": gw.base,
         auth_var: key,
-        "ANTHROPIC_MODEL": "agent",
-        "ANTHROPIC_SMALL_FAST_MODEL": "agent",
-        "ANTHROPIC_DEFAULT_HAIKU_MODEL": "agent",
-        "ANTHROPIC_DEFAULT_SONNET_MODEL": "agent",
-        "ANTHROPIC_DEFAULT_OPUS_MODEL": "agent",
+        "ANTHROPIC_MODEL": model,
+        "ANTHROPIC_SMALL_FAST_MODEL": model,
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": model,
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": model,
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": model,
         "DISABLE_TELEMETRY": "1",
         "DISABLE_AUTOUPDATER": "1",
         "DISABLE_ERROR_REPORTING": "1",
@@ -144,6 +149,20 @@ def test_a_tool_round_trip_with_read(gw, mock, tmp_path, key):
     assert follow[-1]["role"] == "tool"
     assert "42 apples" in follow[-1]["content"]
     assert follow[-1]["tool_call_id"] == follow[-2]["tool_calls"][0]["id"]
+
+
+def test_an_anthropic_upstream_gets_the_request_as_claude_code_sent_it(gw, mock, tmp_path, key):
+    p = claude(gw, tmp_path, "Say hello", key, "--output-format", "json", model="claude-native")
+    r = result_of(p)
+    assert p.returncode == 0, p.stderr
+    assert r["result"] == "Hello from mock"
+    sent = upstream(mock)[-1]
+    assert sent["path"] == "/v1/messages"
+    assert sent["headers"]["x-api-key"] == "sk-ant-upstream"
+    assert "claude-code-20250219" in sent["headers"]["anthropic-beta"]
+    assert sent["body"]["model"] == "claude-sonnet-4-5"
+    assert "cache_control" in json.dumps(sent["body"]["system"]), "passed natively"
+    assert sent["body"]["stream"] is True
 
 
 def test_a_wrong_key(gw, mock, tmp_path):
