@@ -168,8 +168,10 @@ fn a_chat_stream_becomes_responses_events_in_order() {
     };
     events.extend(b.chunk(chunk(call(Some("call_1"), Some("f"), "{\"a\""), None)));
     events.extend(b.chunk(chunk(call(None, None, ":1}"), Some("tool_calls"))));
-    let mut usage = ChatCompletionChunk::default();
-    usage.usage = Some(Usage::new(3, 4));
+    let usage = ChatCompletionChunk {
+        usage: Some(Usage::new(3, 4)),
+        ..Default::default()
+    };
     events.extend(b.chunk(usage));
     events.extend(b.finish());
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
