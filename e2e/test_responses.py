@@ -276,16 +276,20 @@ def test_only_the_owner_or_an_admin_reads_a_response(gw, client):
     a.responses.delete(r.id)
 
 
-def test_spend_log_call_type(gw, client):
-    r = client.responses.create(model="chat", input="Hello")
+def spend_logs(gw, request_id):
     deadline = time.time() + 10
     while time.time() < deadline:
-        s, body = call(gw, "GET", f"/spend/logs?request_id={r.id}")
+        s, body = call(gw, "GET", f"/spend/logs?request_id={request_id}")
         logs = json.loads(body) if s == 200 else []
         if logs:
-            break
+            return logs
         time.sleep(0.3)
-    assert logs, "no spend log"
+    raise AssertionError(f"no spend log for {request_id}")
+
+
+def test_spend_log_call_type(gw, client):
+    r = client.responses.create(model="chat", input="Hello")
+    logs = spend_logs(gw, r.id)
     assert logs[0]["call_type"] == "aresponses"
     assert logs[0]["model_group"] == "chat"
     assert logs[0]["total_tokens"] == 15
@@ -300,10 +304,12 @@ def test_mid_stream_error(gw, model):
     assert "response.output_text.delta" in names
     assert "response.failed" in names
     assert "response.completed" not in names
-    if model == "chat-stream-error":
-        assert names[-1] == "error"
-        err = json.loads(evs[-1][1])
-        assert err["type"] == "error" and "mock stream failure" in err["message"]
+    assert names[-1] == "error"
+    err = json.loads(evs[-1][1])
+    assert err["type"] == "error" and "mock stream failure" in err["message"]
+    # Settled as a failure (charged for what was produced), like a chat stream.
+    log = spend_logs(gw, json.loads(evs[0][1])["response"]["id"])[0]
+    assert log["status"] == "failure" and log["call_type"] == "aresponses"
 
 
 def test_structured_output_and_reasoning_settings(client, mock):

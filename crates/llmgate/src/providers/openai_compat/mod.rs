@@ -703,7 +703,12 @@ impl Provider for OpenAiCompat {
         let r = self
             .stream::<ResponseEvent>(cx, &req.model, RESPONSES, body, None)
             .await?;
-        Ok(r)
+        let provider = self.spec.name;
+        Ok(Response {
+            body: crate::responses::native_failures(r.body, provider),
+            headers: r.headers,
+            api_base: r.api_base,
+        })
     }
 }
 
