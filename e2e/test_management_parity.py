@@ -22,7 +22,7 @@ def gw(mock, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mgmt")
     cfg = models_yaml(mock) + (
         f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n"
-        "  dangerously_allow_mock_testing_request_params: true\n"
+        "  dangerously_allow_mock_testing_request_params: true\n  store_model_in_db: true\n"
     )
     g = Gateway(tmp, cfg, env={"UPSTREAM_KEY": "sk-up", "DATABASE_URL": f"{PG}/{name}"}).wait_ready()
     yield g
@@ -59,13 +59,17 @@ def test_statuses(gw):
     _, mine = call(gw, "POST", "/key/generate", {"user_id": "s-u1", "team_id": "s-t1"})
     _, theirs = call(gw, "POST", "/key/generate", {"user_id": "s-u2"})
     s, e = call(gw, "GET", "/key/info?key=sk-nope-unknown", key=mine["key"])
-    assert (s, e["error"]["message"]) == (404, "Key not found in database"), e
+    assert (s, e["error"]["message"], e["error"]["param"]) == (404, "Key not found in database", "key"), e
     s, e = call(gw, "GET", f"/key/info?key={theirs['key']}", key=mine["key"])
     assert s == 403 and e["error"]["message"] == "You are not allowed to access this key's info. Your role=internal_user", e
     assert e["error"]["type"] == "auth_error"
     assert call(gw, "GET", f"/key/info?key={mine['key']}", key=mine["key"])[0] == 200
     assert call(gw, "GET", "/team/info?team_id=s-t1", key=mine["key"])[0] == 200
-    assert call(gw, "GET", "/user/info?user_id=s-u2", key=mine["key"])[0] == 403
+    s, e = call(gw, "GET", "/user/info?user_id=s-u2", key=mine["key"])
+    assert s == 403 and e["error"]["message"] == (
+        "key not allowed to access this user's info. user_id=s-u2, key's user_id=s-u1"), e
+    s, e = call(gw, "GET", "/team/info?team_id=s-t1", key=theirs["key"])
+    assert s == 403 and e["error"]["message"] == "User=s-u2 not authorized to access this team=s-t1", e
     assert call(gw, "POST", "/team/member_add", {"team_id": "s-t1", "member": {"user_id": "s-u2", "role": "user"}})[0] == 200
     assert call(gw, "POST", "/team/member_add", {"team_id": "s-t1", "member": {"user_id": "s-u2", "role": "user"}})[0] == 400
     assert call(gw, "POST", "/team/member_delete", {"team_id": "s-t1", "user_id": "nobody"})[0] == 400
@@ -242,3 +246,46 @@ def test_end_user_allowed_model_region(mock, tmp_path):
         assert raw(g, {"model": "us-only", "messages": HI, "user": "someone"})[0] == 200
     finally:
         g.stop()
+
+
+def test_team_admins_add_models_for_their_team(gw, mock):
+    """LiteLLM 1.110's team models: stored as `model_name_{team}_{uuid}` with the public name in
+    `team_public_model_name`, which joins the team's models; the team's keys call it by the
+    public name, no one else sees it."""
+    call(gw, "POST", "/user/new", {"user_id": "tm-admin", "user_role": "internal_user"})
+    call(gw, "POST", "/user/new", {"user_id": "tm-user", "user_role": "internal_user"})
+    s, _ = call(gw, "POST", "/team/new", {"team_id": "tm-t1", "members_with_roles": [
+        {"user_id": "tm-admin", "role": "admin"}, {"user_id": "tm-user", "role": "user"}]})
+    assert s == 200
+    call(gw, "POST", "/team/new", {"team_id": "tm-t2"})
+    _, ka = call(gw, "POST", "/key/generate", {"user_id": "tm-admin", "team_id": "tm-t1"})
+    _, ku = call(gw, "POST", "/key/generate", {"user_id": "tm-user", "team_id": "tm-t1"})
+    _, other = call(gw, "POST", "/key/generate", {"user_id": "tm-user", "team_id": "tm-t2"})
+    model = {"model_name": "team-gpt", "litellm_params": {
+        "model": "openai/gpt-4o", "api_base": f"{mock.base}/v1", "api_key": "sk-up"}}
+
+    # Not an admin of the team, or no team named: 403 in LiteLLM's words.
+    s, e = call(gw, "POST", "/model/new", {**model, "model_info": {"team_id": "tm-t1"}}, key=ku["key"])
+    assert s == 403 and "you are not the admin for this team" in e["error"]["message"], e
+    s, e = call(gw, "POST", "/model/new", model, key=ka["key"])
+    assert s == 403 and "Your role=internal_user" in e["error"]["message"], e
+    s, e = call(gw, "POST", "/model/new", {**model, "model_info": {"team_id": "tm-nope"}}, key=ka["key"])
+    assert s == 400 and "Team id=tm-nope does not exist in db" in e["error"]["message"], e
+
+    s, row = call(gw, "POST", "/model/new", {**model, "model_info": {"team_id": "tm-t1"}}, key=ka["key"])
+    assert s == 200, row
+    assert row["model_name"].startswith("model_name_tm-t1_"), row
+    assert row["model_info"]["team_public_model_name"] == "team-gpt"
+    _, t = call(gw, "GET", "/team/info?team_id=tm-t1")
+    assert t["team_info"]["models"] == ["all-proxy-models", "team-gpt"], t
+
+    # The team's keys call it by its public name and list it so; others cannot.
+    c = openai.OpenAI(base_url=gw.base, api_key=ku["key"], max_retries=0)
+    r = c.chat.completions.create(model="team-gpt", messages=HI)
+    assert r.choices[0].message.content
+    ids = [m.id for m in c.models.list()]
+    assert "team-gpt" in ids and not any(i.startswith("model_name_") for i in ids), ids
+    o = openai.OpenAI(base_url=gw.base, api_key=other["key"], max_retries=0)
+    with pytest.raises(openai.BadRequestError):
+        o.chat.completions.create(model="team-gpt", messages=HI)
+    assert not any(m.id.startswith("model_name_") or m.id == "team-gpt" for m in o.models.list())

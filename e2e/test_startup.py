@@ -75,11 +75,12 @@ model_list:
     litellm_params:
       model: openai/demo
       mock_response: Hello from the demo
-      rpm: 10
+      max_parallel_requests: 10
 litellm_settings:
   callbacks: ["langfuse"]
 router_settings:
   routing_strategy: least-busy
+  polling_interval: 1
 guardrails:
   - guardrail_name: pii
     litellm_params:
@@ -103,9 +104,9 @@ def test_unsupported_settings_are_named_at_start_and_on_health(start_gateway):
     gw = start_gateway(UNSUPPORTED_CONFIG, env={"E2E_MASTER": MASTER}).wait_ready()
     log = gw.log_path.read_text()
     for path in [
-        "model_list[0].litellm_params.rpm",
+        "model_list[0].litellm_params.max_parallel_requests",
         "litellm_settings.callbacks: langfuse",
-        "router_settings.routing_strategy: least-busy",
+        "router_settings.polling_interval",
         "guardrails[0].litellm_params.guardrail: presidio",
         "mcp_servers",
     ]:
@@ -120,10 +121,12 @@ def test_unsupported_settings_are_named_at_start_and_on_health(start_gateway):
     assert sorted(body["unsupported_settings"]) == sorted([
         "mcp_servers",
         "guardrails[0].litellm_params.guardrail: presidio",
-        "model_list[0].litellm_params.rpm",
+        "model_list[0].litellm_params.max_parallel_requests",
         "litellm_settings.callbacks: langfuse",
-        "router_settings.routing_strategy: least-busy",
+        "router_settings.polling_interval",
     ])
+    # Every routing strategy is implemented: none is named.
+    assert "routing_strategy" not in log
     assert body["unknown_settings"] == ["general_settings.mastr_key"]
     # A virtual key gets LiteLLM's /health, without the config's details.
     gen = urllib.request.Request(f"{gw.base}/key/generate", data=b"{}", method="POST", headers={

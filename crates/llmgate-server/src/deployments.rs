@@ -277,6 +277,9 @@ pub struct Deployments {
     wildcards: Vec<(String, Vec<Arc<Deployment>>)>,
     all: Vec<Arc<Deployment>>,
     router: Router<Deployment>,
+    /// Team models (`/model/new` with `model_info.team_id`): (team, public name) -> the
+    /// internal group name they are stored under.
+    team_models: HashMap<(String, String), String>,
 }
 
 /// What every rebuilt model list's router shares: its settings, and the deployments' stats
@@ -341,6 +344,15 @@ impl Deployments {
                 .push(dep);
         }
         wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+        let team_models = all
+            .iter()
+            .filter_map(|d| {
+                let info = &d.entry.model_info.extra;
+                let team = info.get("team_id")?.as_str()?;
+                let public = info.get("team_public_model_name")?.as_str()?;
+                Some(((team.to_string(), public.to_string()), d.model_name.clone()))
+            })
+            .collect();
         let router = Router::new(
             parts.settings.clone(),
             parts.registry.clone(),
@@ -352,7 +364,27 @@ impl Deployments {
             wildcards,
             all,
             router,
+            team_models,
         }
+    }
+
+    /// The internal group of `team`'s model named `name` (LiteLLM's team models).
+    pub fn team_group(&self, team: &str, name: &str) -> Option<&str> {
+        self.team_models
+            .get(&(team.to_string(), name.to_string()))
+            .map(String::as_str)
+    }
+
+    /// The public names of `team`'s own models.
+    pub fn team_public_names(&self, team: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .team_models
+            .keys()
+            .filter(|(t, _)| t == team)
+            .map(|(_, n)| n.clone())
+            .collect();
+        v.sort();
+        v
     }
 
     pub fn router(&self) -> &Router<Deployment> {

@@ -25,6 +25,11 @@ pub enum GatewayError {
         model: String,
     },
     NotFound(String),
+    /// A 404 about one request field (LiteLLM's `param`, e.g. `key` on `/key/info`).
+    NotFoundParam {
+        message: String,
+        param: &'static str,
+    },
     Internal(String),
     /// A key may not do this (model access, admin routes).
     Forbidden {
@@ -77,7 +82,7 @@ impl GatewayError {
             GatewayError::TooLarge(_) => 413,
             GatewayError::SlowRequest(_) => 408,
             GatewayError::Unprocessable(_) => 422,
-            GatewayError::NotFound(_) => 404,
+            GatewayError::NotFound(_) | GatewayError::NotFoundParam { .. } => 404,
             GatewayError::Internal(_) => 500,
             GatewayError::Forbidden { .. } => 403,
             GatewayError::BudgetExceeded(_) | GatewayError::NoDb => 400,
@@ -126,6 +131,9 @@ impl GatewayError {
                 }});
             }
             GatewayError::NotFound(m) => (m.clone(), json!("not_found_error"), Value::Null),
+            GatewayError::NotFoundParam { message, param } => {
+                (message.clone(), json!("not_found_error"), json!(param))
+            }
             GatewayError::Internal(m) => (m.clone(), json!("internal_server_error"), Value::Null),
             GatewayError::Forbidden { message, kind } => {
                 (message.clone(), json!(kind), Value::Null)

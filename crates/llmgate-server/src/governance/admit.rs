@@ -87,6 +87,14 @@ pub async fn admit(
     // A key's `aliases` send a model name to another group; access is checked on the name
     // the key asked for.
     let group = access::alias(auth.key.as_deref(), &ask.model).unwrap_or(ask.model);
+    // A team's own model is served to its keys under its public name.
+    let group = match auth
+        .team_id()
+        .and_then(|t| deployments.team_group(t, &group))
+    {
+        Some(internal) => internal.to_string(),
+        None => group,
+    };
     access::check_end_user(gov, &mut owners, ask.end_user.as_deref()).await?;
     access::check_tags(gov, &mut owners, auth, ask.tags).await?;
     let (scopes, parallel) = access::limit_scopes(auth.key.as_deref(), &owners, &group);

@@ -486,8 +486,10 @@ impl KeyCache {
         }
     }
 
-    /// Invalidations may have been missed (the channel was down): forget everything.
+    /// Invalidations may have been missed (the channel was down): forget everything, and
+    /// re-read the database's models.
     fn clear(&self) {
+        self.fleet.models_changed.notify_one();
         self.keys.clear();
         self.users.clear();
         self.teams.clear();

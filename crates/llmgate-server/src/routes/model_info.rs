@@ -66,12 +66,28 @@ pub async fn list(
                 })
                 .collect()
         } else {
-            deployments
+            // Team models go by their public name to the team's keys, and to no one else by
+            // their internal one (admins see the internal names, as in /model/info).
+            let team_model = |n: &str| {
+                deployments
+                    .group(n)
+                    .is_some_and(|g| g[0].entry.model_info.extra.contains_key("team_public_model_name"))
+            };
+            let mut names: Vec<String> = deployments
                 .names()
                 .iter()
                 .filter(|n| visible.admits(&deployments, n))
+                .filter(|n| auth.is_admin() || !team_model(n))
                 .cloned()
-                .collect()
+                .collect();
+            if let Some(t) = auth.team_id() {
+                for n in deployments.team_public_names(t) {
+                    if !names.contains(&n) && visible.admits(&deployments, &n) {
+                        names.push(n);
+                    }
+                }
+            }
+            names
         };
         let data: Vec<Value> = names
             .iter()

@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use llmgate_store::entities::{TeamRow, TEAMS};
 use llmgate_store::models::{ModelRow, MODELS};
 use llmgate_store::Store;
 use serde::Deserialize;
@@ -34,6 +35,11 @@ fn writable<'a>(
     route: &str,
 ) -> Result<&'a Store, GatewayError> {
     let store = admin_store(state, auth, route)?;
+    models_store(state, store)
+}
+
+/// The database, when models may be stored in it (and their credentials encrypted).
+fn models_store<'a>(state: &'a AppState, store: &'a Store) -> Result<&'a Store, GatewayError> {
     if !store_model_in_db(state) {
         return Err(GatewayError::Internal(
             "Set `'STORE_MODEL_IN_DB='True'` in your env to enable this feature.".into(),
@@ -77,22 +83,82 @@ fn who(auth: &AuthContext) -> String {
         .unwrap_or_else(|| "default_user_id".into())
 }
 
+/// Who may add a model: a proxy admin, or for a team's model (`model_info.team_id`) that
+/// team's admin, as LiteLLM 1.110 checks (its enterprise licence aside).
+async fn creator_store<'a>(
+    state: &'a AppState,
+    auth: &AuthContext,
+    team_id: Option<&str>,
+) -> Result<(&'a Store, Option<TeamRow>), GatewayError> {
+    let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
+    let team = match team_id {
+        Some(t) => Some(
+            TEAMS
+                .get::<TeamRow>(store, t)
+                .await
+                .map_err(db)?
+                .ok_or_else(|| {
+                    GatewayError::BadRequest(format!("Team id={t} does not exist in db"))
+                })?,
+        ),
+        None => None,
+    };
+    let user = auth.key.as_ref().and_then(|k| k.row.user_id.clone());
+    let team_admin = team
+        .as_ref()
+        .is_some_and(|t| user.as_ref().is_some_and(|u| t.admins.contains(u)));
+    if !auth.is_admin() && !team_admin {
+        let role = match auth.user_id() {
+            Some(u) => state.gov.keys.users.get(store, u).await.map_err(db)?,
+            None => None,
+        }
+        .and_then(|u| u.row.user_role.clone())
+        .unwrap_or_else(|| "None".into());
+        return Err(GatewayError::Forbidden {
+            message: match team_id {
+                Some(t) => format!(
+                    "Team ID={t} does not match the API key's team ID={}, OR you are not the admin for this team. Check `/user/info` to verify your team admin status.",
+                    auth.key
+                        .as_ref()
+                        .and_then(|k| k.row.team_id.clone())
+                        .unwrap_or_else(|| "None".into())
+                ),
+                None => format!(
+                    "User does not have permission to make this model call. Your role={role}. You can only make model calls if you are a PROXY_ADMIN or if you are a team admin, by specifying a team_id in the model_info."
+                ),
+            },
+            kind: "auth_error",
+        });
+    }
+    Ok((models_store(state, store)?, team))
+}
+
 pub async fn new(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
     body: Bytes,
 ) -> Response {
     run(async {
-        let store = writable(&state, &auth, "/model/new")?;
         let b: ModelBody = parse_body(&body)?;
-        let name = b
+        let mut info = b.model_info.unwrap_or_default();
+        let team_id = info
+            .get("team_id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let (store, team) = creator_store(&state, &auth, team_id.as_deref()).await?;
+        let mut name = b
             .model_name
             .filter(|n| !n.is_empty())
             .ok_or_else(|| GatewayError::BadRequest("model_name is required".into()))?;
         let params = b
             .litellm_params
             .ok_or_else(|| GatewayError::BadRequest("litellm_params is required".into()))?;
-        let mut info = b.model_info.unwrap_or_default();
+        // A team's model: stored under a unique internal name, served to the team's keys by
+        // its public name (`team_public_model_name`), which joins the team's models.
+        if let Some(t) = &team {
+            info.insert("team_public_model_name".into(), json!(name));
+            name = format!("model_name_{}_{}", t.team_id, uuid::Uuid::new_v4());
+        }
         let id = info
             .get("id")
             .and_then(Value::as_str)
@@ -125,6 +191,25 @@ pub async fn new(
             updated_by: who(&auth),
         };
         MODELS.insert(store, &row).await.map_err(db)?;
+        if let Some(mut t) = team {
+            let public = row.model_info["team_public_model_name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            // As LiteLLM: a team open to every model keeps that, plus the new one.
+            if t.models.is_empty() {
+                t.models.push("all-proxy-models".into());
+            }
+            if !t.models.contains(&public) {
+                t.models.push(public);
+            }
+            t.updated_at = Some(now);
+            TEAMS
+                .update(store, &t.team_id.clone(), &t)
+                .await
+                .map_err(db)?;
+            state.gov.keys.teams.put(t);
+        }
         changed(&state).await?;
         Ok(Json(public_row(&row)).into_response())
     })

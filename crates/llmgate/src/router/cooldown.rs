@@ -13,12 +13,12 @@ const FAILURE_THRESHOLD: f64 = 0.5;
 const FAILURE_MINIMUM_REQUESTS: u32 = 5;
 
 /// Only these can cool a deployment down: rate limits, bad credentials, payment required,
-/// unknown models, the upstream's own timeouts and server errors. Other client errors are
-/// the caller's fault; a connection failure or our own timeout says nothing of the
-/// deployment.
+/// unknown models, timeouts and server errors. Other client errors are the caller's fault;
+/// a connection failure says nothing of the deployment.
 fn cooldown_required(err: &LlmError) -> bool {
     match err.kind {
-        ErrorKind::ApiConnection | ErrorKind::Timeout => false,
+        ErrorKind::ApiConnection => false,
+        ErrorKind::Timeout => true,
         _ => matches!(err.status, 401 | 402 | 404 | 429) || err.status >= 500,
     }
 }
@@ -70,7 +70,8 @@ pub(crate) fn cooldown_for<D>(
         return None;
     }
     // LiteLLM's default: errors a retry cannot mend (401, 402, 404) and rate limits at
-    // once, others once more than half of this minute's calls failed.
+    // once, others (timeouts too: LiteLLM never cools for its own, but a deployment that
+    // keeps timing out is worth avoiding) once more than half of this minute's calls failed.
     let total = fails + successes;
     let cool = matches!(err.status, 401 | 402 | 404 | 429)
         || (total >= FAILURE_MINIMUM_REQUESTS

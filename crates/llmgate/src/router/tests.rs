@@ -112,9 +112,19 @@ fn explicit_allowed_fails_counts() {
     let e = err(ErrorKind::InternalServer);
     assert!(!r.failed(&g[0], &e));
     assert!(r.failed(&g[0], &e), "more than one failure");
-    // A timeout of our own says nothing of the deployment.
+    // Timeouts count as failures, never at once.
     assert!(!r.failed(&g[1], &err(ErrorKind::Timeout)));
-    assert!(!r.failed(&g[1], &err(ErrorKind::Timeout)));
+    assert!(r.failed(&g[1], &err(ErrorKind::Timeout)));
+    // A connection failure says nothing of the deployment.
+    let r = router(
+        Settings {
+            allowed_fails: Some(0),
+            ..Settings::default()
+        },
+        vec![params("a", "g"), params("b", "g")],
+    );
+    let (g, _) = r.members("g").unwrap();
+    assert!(!r.failed(&g[0], &err(ErrorKind::ApiConnection)));
 }
 
 #[test]

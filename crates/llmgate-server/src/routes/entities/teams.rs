@@ -286,7 +286,24 @@ pub async fn team_info(
             || auth
                 .user_id()
                 .is_some_and(|u| t.row.members.iter().any(|m| m == u));
-        reader_store(&state, &auth, member, "/team/info")?;
+        if !member && !auth.is_admin() {
+            // LiteLLM's words for a key outside the team.
+            let message = match (auth.user_id(), auth.team_id()) {
+                (None, Some(own)) => format!(
+                    "Team key for team={own} not authorized to access this team={id}"
+                ),
+                (None, None) => format!(
+                    "API key not authorized to access this team={id}. No user_id or team_id associated with this key."
+                ),
+                (Some(u), _) => format!(
+                    "User={u} not authorized to access this team={id}"
+                ),
+            };
+            return Err(GatewayError::Forbidden {
+                message,
+                kind: "auth_error",
+            });
+        }
         let (keys, _) = store
             .list_keys(
                 &KeyFilter {

@@ -211,7 +211,17 @@ pub async fn user_info(
         // A user's own key may read its user (the default without `user_id`), as in LiteLLM.
         let own = auth.key.as_ref().and_then(|k| k.row.user_id.clone());
         let id = q.user_id.clone().or(own.clone()).ok_or_else(|| bad("user_id is required (?user_id=...)"))?;
-        let store = reader_store(&state, &auth, own.as_deref() == Some(id.as_str()), "/user/info")?;
+        if !auth.is_admin() && own.as_deref() != Some(id.as_str()) {
+            // LiteLLM's words.
+            return Err(GatewayError::Forbidden {
+                message: format!(
+                    "key not allowed to access this user's info. user_id={id}, key's user_id={}",
+                    own.as_deref().unwrap_or("None")
+                ),
+                kind: "auth_error",
+            });
+        }
+        let store = reader_store(&state, &auth, true, "/user/info")?;
         let u = state.gov.keys.users.get(store, &id).await.map_err(db)?.ok_or_else(|| not_found("User", &id))?;
         let (keys, _) = store.list_keys(&KeyFilter { user_id: Some(id.clone()), ..Default::default() }, 1, 1000).await.map_err(db)?;
         let keys: Vec<Value> = keys.iter().map(|k| json!({"token": k.token, "key_alias": k.key_alias, "key_name": k.key_name, "spend": k.spend, "models": k.models})).collect();

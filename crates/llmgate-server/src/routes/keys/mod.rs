@@ -267,7 +267,10 @@ pub async fn info(
         let cached = state.gov.keys.get(store, &token).await.map_err(db)?;
         // As LiteLLM: an unknown key is 404 for anyone; another's key is 403 unless it belongs
         // to the caller's own user.
-        let k = cached.ok_or_else(|| GatewayError::NotFound("Key not found in database".into()))?;
+        let k = cached.ok_or_else(|| GatewayError::NotFoundParam {
+            message: "Key not found in database".into(),
+            param: "key",
+        })?;
         let own = auth.key.as_ref().is_some_and(|c| c.row.token == token)
             || auth
                 .user_id()
