@@ -37,6 +37,9 @@ def config(mock):
     for name, model, base in rows:
         out += (f"  - model_name: {name}\n    litellm_params:\n      model: {model}\n"
                 f"      api_base: {base}\n      api_key: sk-upstream\n")
+    for name, model in [("chat-defaults", "hosted_vllm/qwen-chat"), ("native-defaults", "openai/gpt-4o")]:
+        out += (f"  - model_name: {name}\n    litellm_params:\n      model: {model}\n      api_base: {b}\n"
+                "      api_key: sk-upstream\n      max_tokens: 77\n      temperature: 0.2\n      seed: 3\n")
     out += (f"  - model_name: azure-native\n    litellm_params:\n      model: azure/my-deploy\n"
             f"      api_base: {mock.base}\n      api_key: sk-azure\n      api_version: 2025-03-01-preview\n")
     return out + f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n"
@@ -392,6 +395,16 @@ def test_azure_native(client, mock):
     assert req["query"] == "api-version=2025-03-01-preview"
     assert req["headers"]["api-key"] == "sk-azure"
     assert req["body"]["model"] == "my-deploy"
+
+
+def test_deployment_defaults_as_responses_params(client, mock):
+    client.responses.create(model="chat-defaults", input="Hi")
+    sent = last_to(mock, "/v1/chat/completions")["body"]
+    assert sent["max_tokens"] == 77 and sent["temperature"] == 0.2
+    client.responses.create(model="native-defaults", input="Hi")
+    sent = last_to(mock, "/v1/responses")["body"]
+    assert sent["max_output_tokens"] == 77 and sent["temperature"] == 0.2
+    assert "max_tokens" not in sent and "seed" not in sent
 
 
 def test_wrong_key_is_401_and_nothing_upstream(gw, mock):

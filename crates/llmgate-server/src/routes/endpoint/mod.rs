@@ -125,6 +125,11 @@ pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     ) -> impl Future<Output = Result<(), GatewayError>> + Send {
         async { Ok(()) }
     }
+    /// The request field a deployment's default param (a chat param name) sets, if this
+    /// request type has one.
+    fn default_param(name: &str) -> Option<&str> {
+        Some(name)
+    }
     /// Sees the answer before it is sent (after `finish`): the Responses API stores it.
     fn answered(&self, _state: &AppState, _auth: &AuthContext, _answer: &mut Self::Answer) {}
     /// Sees each chunk before it is sent (after `finish_chunk`), as `answered` does the answer.
@@ -479,8 +484,11 @@ fn apply_defaults<E: Endpoint>(req: &mut E, defaults: &Map<String, Value>) {
     };
     let mut changed = false;
     for (k, v) in defaults {
+        let Some(k) = E::default_param(k) else {
+            continue;
+        };
         if body.get(k).is_none_or(Value::is_null) {
-            body.insert(k.clone(), v.clone());
+            body.insert(k.to_string(), v.clone());
             changed = true;
         }
     }

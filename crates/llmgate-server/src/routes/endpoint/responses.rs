@@ -188,6 +188,15 @@ impl Endpoint for ResponsesCall {
         }
     }
 
+    fn default_param(name: &str) -> Option<&str> {
+        match name {
+            "max_tokens" | "max_completion_tokens" => Some("max_output_tokens"),
+            "temperature" | "top_p" | "user" | "parallel_tool_calls" => Some(name),
+            // Chat-shaped (tools, response_format) or without a Responses field (stop, seed).
+            _ => None,
+        }
+    }
+
     async fn prepare(&mut self, state: &AppState, auth: &AuthContext) -> Result<(), GatewayError> {
         let Some(prev) = self.req.previous_response_id.take() else {
             return Ok(());
