@@ -192,6 +192,30 @@ def test_function_tools_round_trip(client, mock, tools_model, next_model):
         assert [i.get("type") for i in sent["input"]][-2:] == ["function_call", "function_call_output"]
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_claude_thinking_goes_back_signed(client, mock, stream):
+    """Thinking and a tool call from Claude; the follow-up (previous_response_id) sends the
+    signed thinking block back before the tool use, as Anthropic requires."""
+    kw = dict(tools=TOOLS, reasoning={"effort": "low", "summary": "auto"}, max_output_tokens=3000)
+    if stream:
+        events = list(client.responses.create(model="claude-tools", input="Weather?", stream=True, **kw))
+        r = events[-1].response
+        assert "response.reasoning_summary_text.delta" in [e.type for e in events]
+    else:
+        r = client.responses.create(model="claude-tools", input="Weather?", **kw)
+    kinds = [o.type for o in r.output]
+    assert kinds[0] == "reasoning" and kinds[-1] == "function_call", kinds
+    assert r.output[0].encrypted_content and r.output[0].summary[0].text
+    fc = r.output[-1]
+    client.responses.create(model="claude", previous_response_id=r.id, input=[
+        {"type": "function_call_output", "call_id": fc.call_id, "output": "sunny"}], **kw)
+    msgs = last_to(mock, "/v1/messages")["body"]["messages"]
+    blocks = msgs[1]["content"]
+    assert blocks[0]["type"] == "thinking" and blocks[0]["signature"], blocks
+    assert blocks[-1]["type"] == "tool_use" and blocks[-1]["id"] == fc.call_id
+    assert msgs[2]["content"][0]["type"] == "tool_result"
+
+
 def test_streamed_function_call(client):
     events = list(client.responses.create(model="chat-tools", input="Weather?", tools=TOOLS, stream=True))
     kinds = [e.type for e in events]

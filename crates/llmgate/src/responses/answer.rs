@@ -83,12 +83,61 @@ pub fn text_part(text: &str) -> Value {
     json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
 }
 
-pub fn reasoning_item(id: &str, text: &str) -> Value {
-    json!({
+/// A reasoning item; signed thinking blocks (Anthropic's) travel in `encrypted_content`, as
+/// LiteLLM carries them, so a later turn can send them back.
+pub fn reasoning_item(id: &str, text: &str, blocks: &[Value]) -> Value {
+    let mut item = json!({
         "id": id,
         "type": "reasoning",
         "summary": [{"type": "summary_text", "text": text}],
-    })
+    });
+    if let Some(enc) = encode_thinking(blocks) {
+        item["encrypted_content"] = json!(enc);
+    }
+    item
+}
+
+/// A thinking block the provider can verify: signed thinking, or redacted thinking.
+fn verifiable(b: &Value) -> bool {
+    match b.get("type").and_then(Value::as_str) {
+        Some("thinking") => b
+            .get("signature")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty()),
+        Some("redacted_thinking") => b.get("data").is_some_and(|d| !d.is_null()),
+        _ => false,
+    }
+}
+
+pub fn encode_thinking(blocks: &[Value]) -> Option<String> {
+    let kept: Vec<&Value> = blocks.iter().filter(|b| verifiable(b)).collect();
+    (!kept.is_empty())
+        .then(|| Value::from(kept.into_iter().cloned().collect::<Vec<_>>()).to_string())
+}
+
+/// The thinking blocks an `encrypted_content` carries (None for any other content, such as
+/// OpenAI's own encrypted reasoning).
+pub fn decode_thinking(enc: &str) -> Option<Vec<Value>> {
+    let blocks: Vec<Value> = serde_json::from_str::<Vec<Value>>(enc)
+        .ok()?
+        .into_iter()
+        .filter(verifiable)
+        .collect();
+    (!blocks.is_empty()).then_some(blocks)
+}
+
+/// A chat message's thinking blocks (LiteLLM's `thinking_blocks`).
+fn thinking_blocks(extra: &Map<String, Value>) -> Vec<Value> {
+    extra
+        .get("thinking_blocks")
+        .or_else(|| {
+            extra
+                .get("provider_specific_fields")?
+                .get("thinking_blocks")
+        })
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 pub fn function_call_item(id: &str, call_id: &str, name: &str, args: &str, status: &str) -> Value {
@@ -109,8 +158,10 @@ pub fn from_chat(req: &ResponsesRequest, chat: ChatCompletionResponse) -> Respon
     let finish = choice.as_ref().and_then(|c| c.finish_reason.clone());
     if let Some(c) = choice {
         let m = c.message;
-        if let Some(r) = m.reasoning_content.as_deref().filter(|r| !r.is_empty()) {
-            output.push(reasoning_item(&new_id("rs"), r));
+        let blocks = thinking_blocks(&m.extra);
+        let reasoning = m.reasoning_content.as_deref().unwrap_or("");
+        if !reasoning.is_empty() || encode_thinking(&blocks).is_some() {
+            output.push(reasoning_item(&new_id("rs"), reasoning, &blocks));
         }
         let text = m.text_content();
         if !text.is_empty() {

@@ -61,6 +61,8 @@ fn has_tools(req: &ResponsesRequest) -> bool {
 /// (as chat expects), and a reasoning item's text goes on the assistant turn that follows it.
 fn push_items(out: &mut Vec<ChatMessage>, items: &[Value]) -> Result<(), LlmError> {
     let mut reasoning: Option<String> = None;
+    // Signed thinking blocks from reasoning items, for the next assistant turn.
+    let mut thinking: Vec<Value> = Vec::new();
     for item in items {
         let kind = item.get("type").and_then(Value::as_str).unwrap_or(
             // An "easy" input message has a role and no type.
@@ -89,6 +91,7 @@ fn push_items(out: &mut Vec<ChatMessage>, items: &[Value]) -> Result<(), LlmErro
                 };
                 if role == "assistant" {
                     m.reasoning_content = reasoning.take();
+                    with_thinking(&mut m, &mut thinking);
                 }
                 out.push(m);
             }
@@ -103,16 +106,24 @@ fn push_items(out: &mut Vec<ChatMessage>, items: &[Value]) -> Result<(), LlmErro
                     extra: Map::new(),
                 };
                 match out.last_mut() {
-                    Some(last) if last.role == "assistant" && reasoning.is_none() => {
+                    Some(last)
+                        if last.role == "assistant"
+                            && reasoning.is_none()
+                            && thinking.is_empty() =>
+                    {
                         last.tool_calls.get_or_insert_with(Vec::new).push(call)
                     }
-                    _ => out.push(ChatMessage {
-                        role: "assistant".into(),
-                        content: None,
-                        tool_calls: Some(vec![call]),
-                        reasoning_content: reasoning.take(),
-                        ..Default::default()
-                    }),
+                    _ => {
+                        let mut m = ChatMessage {
+                            role: "assistant".into(),
+                            content: None,
+                            tool_calls: Some(vec![call]),
+                            reasoning_content: reasoning.take(),
+                            ..Default::default()
+                        };
+                        with_thinking(&mut m, &mut thinking);
+                        out.push(m);
+                    }
                 }
             }
             "function_call_output" => out.push(ChatMessage {
@@ -126,6 +137,13 @@ fn push_items(out: &mut Vec<ChatMessage>, items: &[Value]) -> Result<(), LlmErro
                 if !text.is_empty() {
                     reasoning.get_or_insert_with(String::new).push_str(&text);
                 }
+                if let Some(blocks) = item
+                    .get("encrypted_content")
+                    .and_then(Value::as_str)
+                    .and_then(super::answer::decode_thinking)
+                {
+                    thinking.extend(blocks);
+                }
             }
             // References to stored items, and hosted tools' calls (web search, file search...)
             // that no chat model can replay: left out.
@@ -133,6 +151,16 @@ fn push_items(out: &mut Vec<ChatMessage>, items: &[Value]) -> Result<(), LlmErro
         }
     }
     Ok(())
+}
+
+/// Puts pending signed thinking blocks on an assistant turn (Anthropic wants them back).
+fn with_thinking(m: &mut ChatMessage, thinking: &mut Vec<Value>) {
+    if !thinking.is_empty() {
+        m.extra.insert(
+            "thinking_blocks".into(),
+            Value::Array(std::mem::take(thinking)),
+        );
+    }
 }
 
 fn str_of(v: &Value, k: &str) -> Option<String> {

@@ -54,6 +54,9 @@ pub struct Bridge {
     output: Vec<Option<Value>>,
     finish: Option<String>,
     usage: Option<Usage>,
+    /// The open reasoning item's thinking blocks (by the provider's block index), with their
+    /// text and signatures as they stream.
+    thinking: Vec<(u64, Value)>,
     out: Vec<ResponseEvent>,
 }
 
@@ -77,6 +80,7 @@ impl Bridge {
             output: vec![],
             finish: None,
             usage: None,
+            thinking: vec![],
             out: vec![],
         }
     }
@@ -120,6 +124,11 @@ impl Bridge {
             if let Some(r) = d.reasoning_content.filter(|r| !r.is_empty()) {
                 self.reasoning(&r);
             }
+            if let Some(Value::Array(blocks)) = d.extra.get("thinking_blocks") {
+                for b in blocks {
+                    self.thinking_block(b);
+                }
+            }
             if let Some(t) = d.content.filter(|t| !t.is_empty()) {
                 self.text(&t);
             }
@@ -154,11 +163,47 @@ impl Bridge {
                 text: String::new(),
             };
         }
+        if delta.is_empty() {
+            return;
+        }
         if let Open::Reasoning { index, id, text } = &mut self.open {
             text.push_str(delta);
             let f =
                 json!({"item_id": id, "output_index": index, "summary_index": 0, "delta": delta});
             self.emit("response.reasoning_summary_text.delta", f);
+        }
+    }
+
+    /// A streamed piece of a thinking block: its text was sent as reasoning; its signature (or
+    /// a redacted block) is kept for the reasoning item's `encrypted_content`.
+    fn thinking_block(&mut self, b: &Value) {
+        if !matches!(self.open, Open::Reasoning { .. }) {
+            self.reasoning("");
+        }
+        let index = b.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let pos = match self.thinking.iter().position(|(i, _)| *i == index) {
+            Some(p) => p,
+            None => {
+                let kind = b.get("type").cloned().unwrap_or(json!("thinking"));
+                self.thinking
+                    .push((index, json!({"type": kind, "thinking": ""})));
+                self.thinking.len() - 1
+            }
+        };
+        let block = &mut self.thinking[pos].1;
+        if let Some(t) = b.get("thinking").and_then(Value::as_str) {
+            let text = format!("{}{t}", block["thinking"].as_str().unwrap_or(""));
+            block["thinking"] = json!(text);
+        }
+        for k in ["signature", "data"] {
+            if let Some(v) = b.get(k).filter(|v| !v.is_null()) {
+                block[k] = v.clone();
+            }
+        }
+        if block["type"] == "redacted_thinking" {
+            if let Some(o) = block.as_object_mut() {
+                o.remove("thinking");
+            }
         }
     }
 
@@ -237,7 +282,11 @@ impl Bridge {
                     json!({"item_id": id, "output_index": index, "summary_index": 0,
                            "part": {"type": "summary_text", "text": text}}),
                 );
-                let item = reasoning_item(&id, &text);
+                let blocks: Vec<Value> = std::mem::take(&mut self.thinking)
+                    .into_iter()
+                    .map(|(_, b)| b)
+                    .collect();
+                let item = reasoning_item(&id, &text, &blocks);
                 self.done_item(index, item);
             }
             Open::Text { index, id, text } => {

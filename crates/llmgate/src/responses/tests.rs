@@ -236,3 +236,78 @@ fn a_stream_cut_by_max_tokens_is_incomplete_and_a_failure_is_failed() {
         "boom"
     );
 }
+
+#[test]
+fn signed_thinking_travels_in_encrypted_content_and_comes_back() {
+    let chat: ChatCompletionResponse = serde_json::from_value(json!({
+        "id": "c", "created": 1, "model": "claude",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": null, "reasoning_content": "plan",
+            "thinking_blocks": [{"type": "thinking", "thinking": "plan", "signature": "sig1"}],
+            "tool_calls": [{"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}],
+    }))
+    .unwrap();
+    let r = answer::from_chat(&req(json!({"model": "m", "input": "x"})), chat);
+    let enc = r.output[0]["encrypted_content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        answer::decode_thinking(&enc).unwrap(),
+        vec![json!({"type": "thinking", "thinking": "plan", "signature": "sig1"})]
+    );
+    // The next turn: reasoning item, function call, its output.
+    let mut input = r.output.clone();
+    input.push(json!({"type": "function_call_output", "call_id": "toolu_1", "output": "ok"}));
+    let c = request::to_chat(&req(json!({"model": "m", "input": input}))).unwrap();
+    let v = serde_json::to_value(&c).unwrap();
+    let a = &v["messages"][0];
+    assert_eq!(a["role"], "assistant");
+    assert_eq!(a["thinking_blocks"][0]["signature"], "sig1");
+    assert_eq!(a["reasoning_content"], "plan");
+    assert_eq!(a["tool_calls"][0]["id"], "toolu_1");
+    // Someone else's encrypted reasoning (OpenAI's) is not a thinking block.
+    assert!(answer::decode_thinking("gAAAAABo-opaque").is_none());
+}
+
+#[test]
+fn streamed_thinking_signatures_reach_the_reasoning_item() {
+    let mut b = Bridge::new(&req(json!({"model": "m", "input": "x"})));
+    b.start();
+    let think = |text: Option<&str>, block: serde_json::Value| {
+        let mut d = Delta {
+            reasoning_content: text.map(str::to_string),
+            ..Default::default()
+        };
+        d.extra.insert("thinking_blocks".into(), json!([block]));
+        chunk(d, None)
+    };
+    b.chunk(think(
+        Some("a"),
+        json!({"type": "thinking", "thinking": "a", "index": 0}),
+    ));
+    b.chunk(think(
+        Some("b"),
+        json!({"type": "thinking", "thinking": "b", "index": 0}),
+    ));
+    b.chunk(think(
+        None,
+        json!({"type": "thinking", "thinking": "", "signature": "S", "index": 0}),
+    ));
+    b.chunk(chunk(
+        Delta {
+            content: Some("hi".into()),
+            ..Default::default()
+        },
+        Some("stop"),
+    ));
+    let end = b.finish();
+    let done = end.last().unwrap().response.as_ref().unwrap();
+    assert_eq!(done.output[0]["summary"][0]["text"], "ab");
+    let blocks =
+        answer::decode_thinking(done.output[0]["encrypted_content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        blocks,
+        vec![json!({"type": "thinking", "thinking": "ab", "signature": "S"})]
+    );
+}
