@@ -29,6 +29,8 @@ def config(mock):
         ("chat", "hosted_vllm/qwen-chat", b),
         ("chat-tools", "hosted_vllm/qwen-tool", b),
         ("chat-stream-error", "hosted_vllm/mock-stream-error", b),
+        ("gemini", "gemini/gemini-2.5-flash", f"{mock.base}/v1beta"),
+        ("gemini-tools", "gemini/gemini-2.5-flash-tool", f"{mock.base}/v1beta"),
         ("native", "openai/gpt-4o", b),
         ("native-tools", "openai/gpt-4o-tool", b),
         ("native-stream-error", "openai/mock-stream-error", b),
@@ -100,6 +102,11 @@ def sse_events(text):
 UPSTREAM_PATH = {"claude": "/v1/messages", "chat": "/v1/chat/completions", "native": "/v1/responses"}
 
 
+def test_plain_gemini(client):
+    r = client.responses.create(model="gemini", input="Hello", instructions="Be brief.")
+    assert r.output_text and r.status == "completed" and r.usage.total_tokens > 0
+
+
 @pytest.mark.parametrize("model", ["claude", "chat", "native"])
 def test_plain(client, mock, model):
     r = client.responses.create(model=model, input="Hello", instructions="Be brief.",
@@ -128,7 +135,7 @@ def test_plain(client, mock, model):
         assert sent["max_output_tokens"] == 50
 
 
-@pytest.mark.parametrize("model", ["claude", "chat", "native"])
+@pytest.mark.parametrize("model", ["claude", "chat", "gemini", "native"])
 def test_streamed(client, mock, model):
     events = list(client.responses.create(model=model, input="Hello", stream=True))
     kinds = [e.type for e in events]
@@ -162,7 +169,7 @@ def test_stream_wire_format(gw):
 
 
 @pytest.mark.parametrize("tools_model,next_model", [("claude-tools", "chat"), ("chat-tools", "claude"),
-                                                     ("native-tools", "native")])
+                                                     ("gemini-tools", "gemini"), ("native-tools", "native")])
 def test_function_tools_round_trip(client, mock, tools_model, next_model):
     r = client.responses.create(model=tools_model, input="Weather in Paris?", tools=TOOLS,
                                 tool_choice="auto")
@@ -186,6 +193,10 @@ def test_function_tools_round_trip(client, mock, tools_model, next_model):
         msgs = last_to(mock, "/v1/messages")["body"]["messages"]
         assert msgs[1]["content"][-1]["type"] == "tool_use"
         assert msgs[2]["content"][0]["type"] == "tool_result"
+    elif next_model == "gemini":
+        sent = last_to(mock, "/v1beta/models/gemini-2.5-flash:generateContent")["body"]
+        parts = [p for c in sent["contents"] for p in c["parts"]]
+        assert any("functionCall" in p for p in parts) and any("functionResponse" in p for p in parts)
     else:
         sent = last_to(mock, "/v1/responses")["body"]
         assert "previous_response_id" not in sent
