@@ -36,7 +36,12 @@ pub fn to_chat(req: &ResponsesRequest) -> Result<ChatCompletionRequest, LlmError
         max_tokens: req.max_output_tokens,
         user: req.user.clone(),
         tools: tools(req.tools.as_deref()),
-        tool_choice: req.tool_choice.as_ref().and_then(tool_choice),
+        // Without a function tool left (hosted ones are not sent), a choice has nothing to pick.
+        tool_choice: req
+            .tool_choice
+            .as_ref()
+            .filter(|_| has_tools(req))
+            .and_then(tool_choice),
         parallel_tool_calls: req.parallel_tool_calls.filter(|_| has_tools(req)),
         response_format: req
             .text
@@ -290,6 +295,13 @@ fn tool_choice(v: &Value) -> Option<Value> {
         Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("function") => {
             let name = o.get("name").or_else(|| o.get("function")?.get("name"))?;
             Some(json!({"type": "function", "function": {"name": name}}))
+        }
+        // A subset of tools: chat has no subset, its mode is kept.
+        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("allowed_tools") => {
+            match o.get("mode").and_then(Value::as_str) {
+                Some("required") => Some(json!("required")),
+                _ => Some(json!("auto")),
+            }
         }
         _ => None,
     }

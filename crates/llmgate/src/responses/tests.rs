@@ -311,3 +311,20 @@ fn streamed_thinking_signatures_reach_the_reasoning_item() {
         vec![json!({"type": "thinking", "thinking": "ab", "signature": "S"})]
     );
 }
+
+#[test]
+fn a_tool_choice_without_function_tools_is_left_out() {
+    let c = request::to_chat(&req(json!({
+        "model": "m", "input": "x", "tools": [{"type": "web_search"}], "tool_choice": "required",
+        "parallel_tool_calls": true,
+    })))
+    .unwrap();
+    assert!(c.tools.is_none() && c.tool_choice.is_none() && c.parallel_tool_calls.is_none());
+    let c = request::to_chat(&req(json!({
+        "model": "m", "input": "x",
+        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
+        "tool_choice": {"type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "f"}]},
+    })))
+    .unwrap();
+    assert_eq!(c.tool_choice, Some(json!("required")));
+}
