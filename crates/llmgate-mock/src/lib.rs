@@ -7,10 +7,12 @@
 //! also set a model's behaviour at run time (`POST /_mock/behaviour`, the OpenAI routes): make
 //! it fail on demand and recover.
 
+mod agent;
 mod anthropic;
 mod behaviour;
 mod google;
 mod openai;
+mod responses;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -236,6 +238,7 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/completions"), post(openai::completions))
             .route(&format!("{prefix}/embeddings"), post(openai::embeddings))
             .route(&format!("{prefix}/fim/completions"), post(openai::fim))
+            .route(&format!("{prefix}/responses"), post(responses::responses))
             .route(&format!("{prefix}/models"), get(openai::models));
     }
     r.route("/v1/messages", post(anthropic::messages))
@@ -260,6 +263,7 @@ fn router(shared: Arc<Shared>) -> Router {
             "/openai/deployments/{deployment}/embeddings",
             post(openai::azure_embeddings),
         )
+        .route("/openai/responses", post(responses::responses))
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/behaviour", post(set_behaviour))
         .route("/_mock/service_account", get(service_account))

@@ -9,11 +9,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
+use crate::agent::Reply;
 use crate::behaviour::{error_type, Behaviour};
 use crate::{RecordedRequest, Shared};
 
-const CONTENT: &str = "Hello from mock";
-const TOOL_ARGS: &str = r#"{"location":"Paris"}"#;
+pub(crate) const CONTENT: &str = "Hello from mock";
+pub(crate) const TOOL_ARGS: &str = r#"{"location":"Paris"}"#;
 
 type St = State<Arc<Shared>>;
 
@@ -182,20 +183,16 @@ async fn handle(
                     None,
                 );
             }
-            let tool = model
-                .contains("tool")
-                .then(|| body["tools"][0]["function"]["name"].as_str())
-                .flatten()
-                .map(str::to_string);
+            let reply = crate::agent::reply(&model, &body, &headers);
             let dialect = Dialect::of(azure, uri.path(), &model);
             if stream {
-                let mut events = chat_events(&model, behaviour, &body, tool.as_deref(), dialect);
+                let mut events = chat_events(&model, behaviour, &body, &reply, dialect);
                 if dialect == Dialect::Azure {
                     events.iter_mut().for_each(with_azure_filter_results);
                 }
                 sse(shared, behaviour, events)
             } else {
-                let answer = chat_answer(&model, &body, tool.as_deref(), dialect);
+                let answer = chat_answer(&model, &body, &reply, dialect);
                 with_headers(StatusCode::OK, answer)
             }
         }
@@ -221,10 +218,16 @@ async fn handle(
                 );
             }
             if stream {
-                let events = chat_events(&model, behaviour, &body, None, Dialect::Mistral);
+                let events = chat_events(
+                    &model,
+                    behaviour,
+                    &body,
+                    &Reply::text(CONTENT),
+                    Dialect::Mistral,
+                );
                 sse(shared, behaviour, events)
             } else {
-                let answer = chat_answer(&model, &body, None, Dialect::Mistral);
+                let answer = chat_answer(&model, &body, &Reply::text(CONTENT), Dialect::Mistral);
                 with_headers(StatusCode::OK, answer)
             }
         }
@@ -232,7 +235,7 @@ async fn handle(
 }
 
 /// The error answer a behaviour gives in place of an answer, if it gives one.
-fn failure(behaviour: Behaviour, stream: bool, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn failure(behaviour: Behaviour, stream: bool, headers: &HeaderMap) -> Option<Response> {
     Some(match behaviour {
         Behaviour::Error(code) => error(code, &format!("mock error {code}"), None, None),
         Behaviour::ContextWindow => error(
@@ -353,16 +356,16 @@ fn tool_call(name: &str, arguments: &str) -> Value {
     json!({"id": "call_mock_1", "type": "function", "function": {"name": name, "arguments": arguments}})
 }
 
-fn chat_answer(model: &str, req: &Value, tool: Option<&str>, dialect: Dialect) -> Value {
+fn chat_answer(model: &str, req: &Value, reply: &Reply, dialect: Dialect) -> Value {
     let n = req["n"].as_u64().unwrap_or(1).max(1);
     let choices: Vec<Value> = (0..n)
         .map(|i| {
-            let (message, finish) = match tool {
-                Some(name) => (
-                    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [tool_call(name, TOOL_ARGS)]}),
+            let (message, finish) = match &reply.tool {
+                Some((name, args)) => (
+                    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [tool_call(name, args)]}),
                     "tool_calls",
                 ),
-                None => (json!({"role": "assistant", "content": CONTENT, "refusal": null}), "stop"),
+                None => (json!({"role": "assistant", "content": reply.text, "refusal": null}), "stop"),
             };
             let mut c =
                 json!({"index": i, "message": message, "logprobs": null, "finish_reason": finish});
@@ -429,7 +432,7 @@ fn chat_events(
     model: &str,
     behaviour: Behaviour,
     req: &Value,
-    tool: Option<&str>,
+    reply: &Reply,
     dialect: Dialect,
 ) -> Vec<String> {
     let mut ev = vec![chunk(
@@ -456,12 +459,12 @@ fn chat_events(
         }
         return ev;
     }
-    let finish = match tool {
-        Some(name) => {
+    let finish = match &reply.tool {
+        Some((name, args)) => {
             let mut call = tool_call(name, "");
             call["index"] = json!(0);
             ev.push(chunk(model, json!({"tool_calls": [call]}), None));
-            for p in pieces(TOOL_ARGS) {
+            for p in pieces(args) {
                 ev.push(chunk(
                     model,
                     json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}),
@@ -471,7 +474,7 @@ fn chat_events(
             "tool_calls"
         }
         None => {
-            for p in pieces(CONTENT) {
+            for p in pieces(&reply.text) {
                 ev.push(chunk(model, json!({"content": p}), None));
             }
             "stop"
@@ -587,14 +590,14 @@ fn provider_headers(res: &mut Response) {
     h.insert("openai-processing-ms", HeaderValue::from_static("1"));
 }
 
-fn with_headers(status: StatusCode, body: Value) -> Response {
+pub(crate) fn with_headers(status: StatusCode, body: Value) -> Response {
     let mut res = (status, axum::Json(body)).into_response();
     provider_headers(&mut res);
     res
 }
 
 /// An OpenAI error body; `param_code` gives `param` and `code` when the real API sets them.
-fn error(
+pub(crate) fn error(
     status: u16,
     message: &str,
     param_code: Option<(&str, &str)>,
@@ -711,7 +714,13 @@ mod tests {
     #[test]
     fn streams_end_with_usage_and_done() {
         let req = json!({"stream_options": {"include_usage": true}});
-        let ev = chat_events("gpt-4o", Behaviour::Normal, &req, None, Dialect::OpenAi);
+        let ev = chat_events(
+            "gpt-4o",
+            Behaviour::Normal,
+            &req,
+            &Reply::text(CONTENT),
+            Dialect::OpenAi,
+        );
         assert_eq!(ev.last().unwrap(), "data: [DONE]\n\n");
         assert!(ev[ev.len() - 2].contains("\"usage\""));
         let text: String = ev

@@ -47,7 +47,7 @@ impl Client {
         &self.http
     }
 
-    fn route(&self, model: &str, opts: &CallOptions) -> Result<Resolved, LlmError> {
+    pub(crate) fn route(&self, model: &str, opts: &CallOptions) -> Result<Resolved, LlmError> {
         let custom = opts
             .extra
             .get("custom_llm_provider")

@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, ResponseObject, ResponsesRequest,
 };
 
 use crate::response::Response;
+use crate::responses::ResponseEventStream;
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, ErrorKind, LlmError};
 
@@ -74,6 +75,28 @@ pub trait Provider: Send + Sync {
         _req: ChatCompletionRequest,
     ) -> Result<u64, LlmError> {
         Err(self.unsupported("token counting"))
+    }
+
+    /// Whether `/responses` calls go to the upstream as they are (OpenAI, Azure); else they
+    /// are served through chat completions.
+    fn native_responses(&self) -> bool {
+        false
+    }
+
+    async fn responses(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: ResponsesRequest,
+    ) -> Result<Response<ResponseObject>, LlmError> {
+        Err(self.unsupported("the Responses API"))
+    }
+
+    async fn responses_stream(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: ResponsesRequest,
+    ) -> Result<Response<ResponseEventStream>, LlmError> {
+        Err(self.unsupported("the Responses API"))
     }
 
     fn unsupported(&self, what: &str) -> LlmError {
