@@ -1,6 +1,7 @@
 """The real Claude Code CLI (`claude -p`) against llmgate with a virtual key, its model mapped
-to an OpenAI-compatible chat-only upstream (the mock's `mock-agent`, which calls the `Read`
-tool on the path the prompt names, then answers with what the tool returned): a plain prompt,
+to an OpenAI-compatible chat-only upstream (the mock: `mock-plain` answers text,
+`mock-agent` calls the `Read` tool on the path the prompt names, then answers with what the
+tool returned): a plain prompt,
 a streamed answer, a tool round trip, a wrong key. A temp HOME and config dir: nothing of the
 machine's user state is read, and no telemetry or update calls are made."""
 import json
@@ -27,6 +28,11 @@ pytestmark = pytest.mark.skipif(not Path(CLAUDE).exists() and "LLMGATE_CLAUDE_BI
 def gw(mock, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("claude-code")
     cfg = f"""model_list:
+  - model_name: plain
+    litellm_params:
+      model: openai/mock-plain
+      api_base: {mock.base}/v1
+      api_key: sk-upstream
   - model_name: agent
     litellm_params:
       model: openai/mock-agent
@@ -50,7 +56,7 @@ general_settings:
 
 @pytest.fixture
 def key(gw):
-    status, k = admin(gw, "POST", "/key/generate", {"models": ["agent", "claude-native"]})
+    status, k = admin(gw, "POST", "/key/generate", {"models": ["plain", "agent", "claude-native"]})
     assert status == 200, k
     return k["key"]
 
@@ -59,7 +65,7 @@ def upstream(mock):
     return json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
 
 
-def claude(gw, tmp_path, prompt, key, *args, auth_var="ANTHROPIC_API_KEY", model="agent"):
+def claude(gw, tmp_path, prompt, key, *args, auth_var="ANTHROPIC_API_KEY", model="plain"):
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     work = tmp_path / "work"
@@ -113,11 +119,11 @@ def test_a_plain_prompt(gw, mock, tmp_path, key, auth_var):
     assert r["result"] == "Hello from mock"
     sent = upstream(mock)[-1]
     assert sent["path"] == "/v1/chat/completions"
-    assert sent["body"]["model"] == "mock-agent"
+    assert sent["body"]["model"] == "mock-plain"
     assert sent["body"]["messages"][0]["role"] == "system"
     logs = spend_logs(gw, key, 1)
     assert {log["call_type"] for log in logs} == {"anthropic_messages"}
-    assert all(log["model_group"] == "agent" for log in logs)
+    assert all(log["model_group"] == "plain" for log in logs)
 
 
 def test_a_streamed_answer(gw, mock, tmp_path, key):
@@ -138,7 +144,7 @@ def test_a_tool_round_trip_with_read(gw, mock, tmp_path, key):
     notes = tmp_path / "work" / "notes.txt"
     notes.write_text("42 apples\n")
     p = claude(gw, tmp_path, f"Read the file {notes} and tell me what it says.", key,
-               "--output-format", "json", "--allowedTools", "Read")
+               "--output-format", "json", "--allowedTools", "Read", model="agent")
     r = result_of(p)
     assert p.returncode == 0, p.stderr
     assert "42 apples" in r["result"]

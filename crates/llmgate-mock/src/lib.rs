@@ -12,6 +12,7 @@ mod anthropic;
 mod behaviour;
 mod google;
 mod openai;
+mod responses;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -237,6 +238,7 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/completions"), post(openai::completions))
             .route(&format!("{prefix}/embeddings"), post(openai::embeddings))
             .route(&format!("{prefix}/fim/completions"), post(openai::fim))
+            .route(&format!("{prefix}/responses"), post(responses::responses))
             .route(&format!("{prefix}/models"), get(openai::models));
     }
     r.route("/v1/messages", post(anthropic::messages))
@@ -261,6 +263,7 @@ fn router(shared: Arc<Shared>) -> Router {
             "/openai/deployments/{deployment}/embeddings",
             post(openai::azure_embeddings),
         )
+        .route("/openai/responses", post(responses::responses))
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/behaviour", post(set_behaviour))
         .route("/_mock/service_account", get(service_account))

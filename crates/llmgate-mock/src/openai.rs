@@ -9,10 +9,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
+use crate::agent::Reply;
 use crate::behaviour::{error_type, Behaviour};
 use crate::{RecordedRequest, Shared};
 
-use crate::agent::{Reply, CONTENT};
+pub(crate) const CONTENT: &str = "Hello from mock";
+pub(crate) const TOOL_ARGS: &str = r#"{"location":"Paris"}"#;
 
 type St = State<Arc<Shared>>;
 
@@ -181,7 +183,7 @@ async fn handle(
                     None,
                 );
             }
-            let reply = Reply::of(&model, &body);
+            let reply = crate::agent::reply(&model, &body, &headers);
             let dialect = Dialect::of(azure, uri.path(), &model);
             if stream {
                 let mut events = chat_events(&model, behaviour, &body, &reply, dialect);
@@ -216,11 +218,16 @@ async fn handle(
                 );
             }
             if stream {
-                let reply = Reply::of("", &body);
-                let events = chat_events(&model, behaviour, &body, &reply, Dialect::Mistral);
+                let events = chat_events(
+                    &model,
+                    behaviour,
+                    &body,
+                    &Reply::text(CONTENT),
+                    Dialect::Mistral,
+                );
                 sse(shared, behaviour, events)
             } else {
-                let answer = chat_answer(&model, &body, &Reply::of("", &body), Dialect::Mistral);
+                let answer = chat_answer(&model, &body, &Reply::text(CONTENT), Dialect::Mistral);
                 with_headers(StatusCode::OK, answer)
             }
         }
@@ -228,7 +235,7 @@ async fn handle(
 }
 
 /// The error answer a behaviour gives in place of an answer, if it gives one.
-fn failure(behaviour: Behaviour, stream: bool, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn failure(behaviour: Behaviour, stream: bool, headers: &HeaderMap) -> Option<Response> {
     Some(match behaviour {
         Behaviour::Error(code) => error(code, &format!("mock error {code}"), None, None),
         Behaviour::ContextWindow => error(
@@ -354,8 +361,8 @@ fn chat_answer(model: &str, req: &Value, reply: &Reply, dialect: Dialect) -> Val
     let choices: Vec<Value> = (0..n)
         .map(|i| {
             let (mut message, finish) = match &reply.tool {
-                Some(name) => (
-                    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [tool_call(name, &reply.args)]}),
+                Some((name, args)) => (
+                    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [tool_call(name, args)]}),
                     "tool_calls",
                 ),
                 None => (json!({"role": "assistant", "content": reply.text, "refusal": null}), "stop"),
@@ -461,11 +468,11 @@ fn chat_events(
         }
     }
     let finish = match &reply.tool {
-        Some(name) => {
+        Some((name, args)) => {
             let mut call = tool_call(name, "");
             call["index"] = json!(0);
             ev.push(chunk(model, json!({"tool_calls": [call]}), None));
-            for p in pieces(&reply.args) {
+            for p in pieces(args) {
                 ev.push(chunk(
                     model,
                     json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}),
@@ -591,14 +598,14 @@ fn provider_headers(res: &mut Response) {
     h.insert("openai-processing-ms", HeaderValue::from_static("1"));
 }
 
-fn with_headers(status: StatusCode, body: Value) -> Response {
+pub(crate) fn with_headers(status: StatusCode, body: Value) -> Response {
     let mut res = (status, axum::Json(body)).into_response();
     provider_headers(&mut res);
     res
 }
 
 /// An OpenAI error body; `param_code` gives `param` and `code` when the real API sets them.
-fn error(
+pub(crate) fn error(
     status: u16,
     message: &str,
     param_code: Option<(&str, &str)>,
@@ -719,7 +726,7 @@ mod tests {
             "gpt-4o",
             Behaviour::Normal,
             &req,
-            &Reply::of("gpt-4o", &req),
+            &Reply::text(CONTENT),
             Dialect::OpenAi,
         );
         assert_eq!(ev.last().unwrap(), "data: [DONE]\n\n");

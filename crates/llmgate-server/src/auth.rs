@@ -129,6 +129,7 @@ pub fn route_allowed(allowed: &[String], path: &str) -> bool {
         "/chat/completions",
         "/completions",
         "/embeddings",
+        "/responses",
         "/models",
         "/utils/token_counter",
     ];
@@ -150,6 +151,7 @@ pub fn route_allowed(allowed: &[String], path: &str) -> bool {
                 .is_some_and(|p| path.starts_with(p) || bare.starts_with(p))
             || (r == "llm_api_routes"
                 && (LLM_API_ROUTES.contains(&bare)
+                    || bare.starts_with("/responses/")
                     || bare.starts_with("/openai/deployments/")
                     || bare.starts_with("/engines/")))
     })

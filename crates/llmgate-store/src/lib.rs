@@ -26,6 +26,7 @@ pub mod daily;
 pub mod entities;
 pub mod keys;
 pub mod models;
+pub mod responses;
 pub mod spend;
 pub mod time;
 
@@ -174,6 +175,7 @@ impl Store {
             entities::ORG_MEMBERS.name,
             entities::TAGS.name,
             models::MODELS.name,
+            responses::RESPONSES.name,
             daily::USER.table,
             daily::TEAM.table,
             daily::ORGANIZATION.table,

@@ -8,12 +8,14 @@ pub mod completion;
 pub mod embedding;
 pub mod error;
 pub mod models;
+pub mod responses;
 
 pub use chat::*;
 pub use completion::*;
 pub use embedding::*;
 pub use error::*;
 pub use models::*;
+pub use responses::*;
 
 /// Unknown fields, kept verbatim.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

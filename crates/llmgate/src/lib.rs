@@ -24,6 +24,7 @@ pub mod mock;
 pub mod options;
 pub mod providers;
 pub mod response;
+pub mod responses;
 pub mod router;
 pub mod stream;
 pub mod tokens;
@@ -33,6 +34,7 @@ pub use error::{ErrorKind, LlmError};
 pub use llmgate_types::*;
 pub use options::CallOptions;
 pub use response::Response;
+pub use responses::ResponseEventStream;
 pub use stream::{ChunkStream, CompletionChunkStream};
 
 /// Chat completion with the process-wide default client.

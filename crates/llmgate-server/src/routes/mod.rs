@@ -11,6 +11,7 @@ pub mod keys;
 pub mod model_info;
 pub mod models;
 pub mod proxy;
+pub mod responses;
 pub mod spend;
 pub mod spend_top;
 pub mod utils;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
     type Completion = llmgate::CompletionRequest;
     type Embedding = llmgate::EmbeddingRequest;
     type Messages = llmgate::messages::MessagesRequest;
+    type Responses = endpoint::ResponsesCall;
     let mut authed = Router::new();
     for prefix in ["", "/v1"] {
         authed = authed
@@ -46,6 +48,21 @@ pub fn router(state: AppState) -> Router {
                 &format!("{prefix}/embeddings"),
                 "POST",
                 post(serve::<Embedding>),
+            )
+            .add(
+                &format!("{prefix}/responses"),
+                "POST",
+                post(serve::<Responses>),
+            )
+            .add(
+                &format!("{prefix}/responses/{{response_id}}"),
+                "GET,DELETE",
+                get(responses::retrieve).delete(responses::delete),
+            )
+            .add(
+                &format!("{prefix}/responses/{{response_id}}/input_items"),
+                "GET",
+                get(responses::input_items),
             )
             .add(&format!("{prefix}/models"), "GET", get(model_info::list))
             .add(

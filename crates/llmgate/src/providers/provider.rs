@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, ResponseObject, ResponsesRequest,
 };
 
 use crate::messages::{EventStream, MessagesAnswer};
 use crate::response::Response;
+use crate::responses::ResponseEventStream;
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, ErrorKind, LlmError};
 
@@ -113,6 +114,28 @@ pub trait Provider: Send + Sync {
         _body: serde_json::Value,
     ) -> Result<Option<u64>, LlmError> {
         Ok(None)
+    }
+
+    /// Whether `/responses` calls go to the upstream as they are (OpenAI, Azure); else they
+    /// are served through chat completions.
+    fn native_responses(&self) -> bool {
+        false
+    }
+
+    async fn responses(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: ResponsesRequest,
+    ) -> Result<Response<ResponseObject>, LlmError> {
+        Err(self.unsupported("the Responses API"))
+    }
+
+    async fn responses_stream(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: ResponsesRequest,
+    ) -> Result<Response<ResponseEventStream>, LlmError> {
+        Err(self.unsupported("the Responses API"))
     }
 
     fn unsupported(&self, what: &str) -> LlmError {

@@ -190,19 +190,46 @@ impl<D> Router<D> {
             ));
         };
         let s = &*self.settings;
-        let mut pool: Vec<&Member<D>> = members
-            .iter()
-            .map(|m| &**m)
-            .filter(|m| !ask.banned.contains(&m.params.id))
-            .collect();
-        if pool.is_empty() {
+        // One pass over the group for what rules a deployment out (a group of 1 000 is read
+        // once); the reasons are counted so that an empty pool says why.
+        let ctx = if s.pre_call_checks {
+            ask.input_tokens
+        } else {
+            None
+        };
+        let mut pool: Vec<&Member<D>> = Vec::with_capacity(members.len());
+        let (mut allowed, mut open, mut fitting) = (0usize, 0usize, 0usize);
+        let mut cooling: Vec<&Member<D>> = Vec::new();
+        let mut too_small: Option<&Member<D>> = None;
+        for m in members.iter().map(|m| &**m) {
+            if !ask.banned.is_empty() && ask.banned.contains(&m.params.id) {
+                continue;
+            }
+            allowed += 1;
+            if m.params.blocked {
+                continue;
+            }
+            open += 1;
+            if let (Some(n), Some(max)) = (ctx, m.params.max_input_tokens) {
+                if n > max {
+                    too_small.get_or_insert(m);
+                    continue;
+                }
+            }
+            fitting += 1;
+            if m.stats.is_cooling(now) {
+                cooling.push(m);
+                continue;
+            }
+            pool.push(m);
+        }
+        if allowed == 0 {
             return Err(LlmError::new(
                 ErrorKind::BadRequest,
                 format!("No deployments available for selected model={group} for this caller"),
             ));
         }
-        pool.retain(|m| !m.params.blocked);
-        if pool.is_empty() {
+        if open == 0 {
             return Err(LlmError::new(
                 ErrorKind::ServiceUnavailable,
                 format!(
@@ -214,51 +241,43 @@ impl<D> Router<D> {
         if s.tag_filtering {
             pool = tag_filter(pool, ask.tags, s.tag_match_any);
             if pool.is_empty() {
-                let tags: Vec<String> = ask.tags.iter().map(|t| format!("'{t}'")).collect();
-                return Err(LlmError::new(
-                    ErrorKind::BadRequest,
-                    format!(
-                        "Not allowed to access model due to tags configuration. Passed \
-                         model={group} and tags=[{}]",
-                        tags.join(", ")
-                    ),
-                ));
+                cooling = tag_filter(cooling, ask.tags, s.tag_match_any);
+                if fitting > 0 && cooling.is_empty() {
+                    let tags: Vec<String> = ask.tags.iter().map(|t| format!("'{t}'")).collect();
+                    return Err(LlmError::new(
+                        ErrorKind::BadRequest,
+                        format!(
+                            "Not allowed to access model due to tags configuration. Passed \
+                             model={group} and tags=[{}]",
+                            tags.join(", ")
+                        ),
+                    ));
+                }
             }
         }
-        if let (true, Some(n)) = (s.pre_call_checks, ask.input_tokens) {
-            let first = pool[0];
-            pool.retain(|m| m.params.max_input_tokens.is_none_or(|max| n <= max));
-            if pool.is_empty() {
-                return Err(LlmError::new(
-                    ErrorKind::ContextWindowExceeded,
-                    format!(
-                        "litellm._pre_call_checks: Context Window exceeded for given call. No \
-                         models have context window large enough for this call.\nModel={}, Max \
-                         Input Tokens={}, Got={n}\nmodel={group}.",
-                        first.params.model,
-                        first.params.max_input_tokens.unwrap_or(0),
-                    ),
-                ));
-            }
-        }
-        let cooling: Vec<&str> = pool
-            .iter()
-            .filter(|m| m.stats.is_cooling(now))
-            .map(|m| m.params.id.as_str())
-            .collect();
-        if cooling.len() == pool.len() {
-            let soonest = pool.iter().map(|m| m.stats.cooldown_until()).min();
-            return Err(all_cooling(
-                &group,
-                &cooling,
-                soonest,
-                now,
-                s.pre_call_checks,
+        if fitting == 0 {
+            let m = too_small.map(|m| &m.params);
+            return Err(LlmError::new(
+                ErrorKind::ContextWindowExceeded,
+                format!(
+                    "litellm._pre_call_checks: Context Window exceeded for given call. No \
+                     models have context window large enough for this call.\nModel={}, Max \
+                     Input Tokens={}, Got={}\nmodel={group}.",
+                    m.map_or("", |p| p.model.as_str()),
+                    m.and_then(|p| p.max_input_tokens).unwrap_or(0),
+                    ctx.unwrap_or(0),
+                ),
             ));
         }
-        pool.retain(|m| !m.stats.is_cooling(now));
+        if pool.is_empty() {
+            let ids: Vec<&str> = cooling.iter().map(|m| m.params.id.as_str()).collect();
+            let soonest = cooling.iter().map(|m| m.stats.cooldown_until()).min();
+            return Err(all_cooling(&group, &ids, soonest, now, s.pre_call_checks));
+        }
         // Failing background health checks: skipped while another one is healthy.
-        if pool.iter().any(|m| !m.stats.is_unhealthy()) {
+        if pool.iter().any(|m| m.stats.is_unhealthy())
+            && pool.iter().any(|m| !m.stats.is_unhealthy())
+        {
             pool.retain(|m| !m.stats.is_unhealthy());
         }
         // Already tried by this call: others first, while any is left.
@@ -266,12 +285,10 @@ impl<D> Router<D> {
             pool.retain(|m| !ask.exclude.contains(&m.params.id));
         }
         // Priority: only the lowest order left.
-        if let Some(min) = pool
-            .iter()
-            .map(|m| m.params.order.unwrap_or(u32::MAX))
-            .min()
-        {
-            pool.retain(|m| m.params.order.unwrap_or(u32::MAX) == min);
+        let order = |m: &Member<D>| m.params.order.unwrap_or(u32::MAX);
+        let min = pool.iter().map(|m| order(m)).min().unwrap_or(u32::MAX);
+        if pool.iter().any(|m| order(m) != min) {
+            pool.retain(|m| order(m) == min);
         }
         let tokens = ask.input_tokens.unwrap_or(0);
         let Some(chosen) = strategy::choose(s.strategy, &pool, now, tokens, &s.latency) else {

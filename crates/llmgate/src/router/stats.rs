@@ -7,7 +7,7 @@
 //! Redis) with [`Stats::set_fleet`].
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub const MINUTE_MS: i64 = 60_000;
@@ -60,6 +60,10 @@ pub struct Stats {
     window: Mutex<Window>,
     /// (epoch ms, seconds) of recent calls, newest last.
     latency: Mutex<VecDeque<(i64, f64)>>,
+    /// The samples' mean (f64 bits) and the oldest one's time (0: none), kept by
+    /// `record_latency` so that a pick reads two atomics, not a lock and a walk.
+    latency_mean: AtomicU64,
+    latency_oldest: AtomicI64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -181,10 +185,22 @@ impl Stats {
         while l.len() > max_samples.max(1) {
             l.pop_front();
         }
+        let mean = l.iter().map(|(_, v)| v).sum::<f64>() / l.len() as f64;
+        self.latency_mean.store(mean.to_bits(), Ordering::Relaxed);
+        self.latency_oldest
+            .store(l.front().map_or(0, |(t, _)| *t), Ordering::Relaxed);
     }
 
     /// Mean of the latencies younger than `ttl_ms`; None without any.
     pub fn mean_latency(&self, now: i64, ttl_ms: i64) -> Option<f64> {
+        let oldest = self.latency_oldest.load(Ordering::Relaxed);
+        if oldest == 0 {
+            return None;
+        }
+        // Every sample is young enough: the mean kept at the last sample is the answer.
+        if now - oldest < ttl_ms {
+            return Some(f64::from_bits(self.latency_mean.load(Ordering::Relaxed)));
+        }
         let l = lock(&self.latency);
         let (n, sum) = l
             .iter()

@@ -37,8 +37,10 @@ use crate::state::AppState;
 mod batch;
 mod kinds;
 mod messages;
+mod responses;
 
 pub use messages::count_tokens as messages_count_tokens;
+pub use responses::ResponsesCall;
 
 type SdkResult<T> = Result<llmgate::Response<T>, LlmError>;
 
@@ -118,7 +120,30 @@ pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     fn sse_format() -> SseFormat<Self::Chunk> {
         SseFormat::openai()
     }
+    /// Runs after parsing, before admission, with the gateway's state (the Responses API
+    /// loads the conversation a `previous_response_id` names here).
+    fn prepare(
+        &mut self,
+        _state: &AppState,
+        _auth: &AuthContext,
+    ) -> impl Future<Output = Result<(), GatewayError>> + Send {
+        async { Ok(()) }
+    }
+    /// The request field a deployment's default param (a chat param name) sets, if this
+    /// request type has one.
+    fn default_param(name: &str) -> Option<&str> {
+        Some(name)
+    }
+    /// Sees the answer before it is sent (after `finish`): the Responses API stores it.
+    fn answered(&self, _state: &AppState, _auth: &AuthContext, _answer: &mut Self::Answer) {}
+    /// Sees each chunk before it is sent (after `finish_chunk`), as `answered` does the answer.
+    fn chunk_observer(&self, _state: &AppState, _auth: &AuthContext) -> Option<Observer<Self>> {
+        None
+    }
 }
+
+/// What [`Endpoint::chunk_observer`] returns.
+pub type Observer<E> = Box<dyn FnMut(&mut <E as Endpoint>::Chunk) + Send>;
 
 /// Tags from a `metadata` object or a top-level `tags` list.
 fn tags_in(metadata: Option<&Value>, extra: &Map<String, Value>) -> Vec<String> {
@@ -242,7 +267,7 @@ async fn handle<E: Endpoint>(
 ) -> Response {
     let start = Instant::now();
     let Parsed {
-        req,
+        mut req,
         ask,
         client,
         client_wants_usage,
@@ -251,6 +276,9 @@ async fn handle<E: Endpoint>(
         Ok(r) => r,
         Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
     };
+    if let Err(e) = req.prepare(&state, &auth).await {
+        return error_response_in(e, None, E::ERROR_SHAPE);
+    }
     // `"model": "a,b"`: LiteLLM's batch completion (chat, not streamed), one call per model.
     if E::BATCH_MODELS && ask.model.contains(',') && !req.is_stream() {
         return batch::batch(state, auth, forward, body, &ask.model).await;
@@ -297,6 +325,7 @@ async fn handle<E: Endpoint>(
             }
         };
         let tap = Tap::<E> {
+            observer: req.chunk_observer(&state, &auth),
             settle,
             deployment: meta.deployment.clone(),
             routed: meta.routed.clone(),
@@ -317,8 +346,9 @@ async fn handle<E: Endpoint>(
             if let Some(id) = E::answer_id(&answer) {
                 settle.response_id(id);
             }
-            let usage = E::finish(&mut answer, &meta.model_group);
-            let cost = settle.success(usage);
+            let usage = E::finish(&mut answer, &meta.model_group).cloned();
+            req.answered(&state, &auth, &mut answer);
+            let cost = settle.success(usage.as_ref());
             let mut headers = headers;
             headers.push((
                 "x-litellm-key-spend".into(),
@@ -414,6 +444,7 @@ struct Tap<E: Endpoint> {
     /// Told of the first chunk (the deployment's time to first token).
     routed: Option<Arc<crate::deployments::Routed>>,
     client_wants_usage: bool,
+    observer: Option<Observer<E>>,
     _e: std::marker::PhantomData<fn() -> E>,
 }
 
@@ -423,6 +454,9 @@ impl<E: Endpoint> StreamTap<E::Chunk> for Tap<E> {
             r.first_token();
         }
         E::finish_chunk(c, self.settle.group(), &self.deployment);
+        if let Some(o) = self.observer.as_mut() {
+            o(c);
+        }
         if self.settle.is_settled() {
             return true;
         }
@@ -466,8 +500,11 @@ fn apply_defaults<E: Endpoint>(req: &mut E, defaults: &Map<String, Value>) {
     };
     let mut changed = false;
     for (k, v) in defaults {
+        let Some(k) = E::default_param(k) else {
+            continue;
+        };
         if body.get(k).is_none_or(Value::is_null) {
-            body.insert(k.clone(), v.clone());
+            body.insert(k.to_string(), v.clone());
             changed = true;
         }
     }

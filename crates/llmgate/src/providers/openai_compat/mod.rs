@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use llmgate_types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, CompletionRequest,
-    CompletionResponse, EmbeddingRequest, EmbeddingResponse,
+    CompletionResponse, EmbeddingRequest, EmbeddingResponse, ResponseEvent, ResponseObject,
+    ResponsesRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -20,6 +21,7 @@ use super::http::{header_pairs, json, path_segment, send, sse_events, SegmentKin
 use super::{Ctx, Provider};
 use crate::catalog::Feature;
 use crate::response::Response;
+use crate::responses::ResponseEventStream;
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, ErrorKind, LlmError};
 use table::{CompatSpec, Quirks, Style};
@@ -82,6 +84,21 @@ impl OpenAiCompat {
         }
     }
 
+    /// The Responses endpoint: `{base}/responses`, Azure's `{base}/openai/responses` (not
+    /// deployment-scoped; the deployment is the body's `model`).
+    fn responses_url(&self, opts: &CallOptions) -> Result<String, LlmError> {
+        let base = self.base(opts)?;
+        if self.spec.style != Style::Azure {
+            return Ok(format!("{base}/responses"));
+        }
+        let version = opts
+            .api_version
+            .clone()
+            .or_else(|| std::env::var("AZURE_API_VERSION").ok())
+            .unwrap_or_else(|| "2025-03-01-preview".to_string());
+        Ok(format!("{base}/openai/responses?api-version={version}"))
+    }
+
     fn request(
         &self,
         cx: &Ctx<'_>,
@@ -89,7 +106,11 @@ impl OpenAiCompat {
         path: &str,
         body: &Value,
     ) -> Result<reqwest::RequestBuilder, LlmError> {
-        let url = self.url(cx.opts, model, path)?;
+        let url = if path == RESPONSES {
+            self.responses_url(cx.opts)?
+        } else {
+            self.url(cx.opts, model, path)?
+        };
         let mut rb = cx.http.post(url).json(body);
         match (self.key(cx.opts), self.spec.style) {
             (Some(k), Style::OpenAi | Style::Endpoint) => rb = rb.bearer_auth(k),
@@ -367,6 +388,9 @@ impl OpenAiCompat {
         })
     }
 }
+
+/// The path of the Responses API (its URL is built apart: Azure's is not deployment-scoped).
+const RESPONSES: &str = "responses";
 
 /// A vendor's rewrite of an answer or a stream chunk, before it is decoded.
 type Fix = Option<fn(&mut Value)>;
@@ -653,6 +677,38 @@ impl Provider for OpenAiCompat {
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
         let body = self.body(&req, cx.opts)?;
         self.call(cx, &req.model, "embeddings", body, None).await
+    }
+
+    fn native_responses(&self) -> bool {
+        matches!(self.spec.name, "openai" | "azure")
+    }
+
+    async fn responses(
+        &self,
+        cx: &Ctx<'_>,
+        req: ResponsesRequest,
+    ) -> Result<Response<ResponseObject>, LlmError> {
+        let body = serde_json::to_value(&req)
+            .map_err(|e| LlmError::bad_request(format!("invalid request: {e}")))?;
+        self.call(cx, &req.model, RESPONSES, body, None).await
+    }
+
+    async fn responses_stream(
+        &self,
+        cx: &Ctx<'_>,
+        req: ResponsesRequest,
+    ) -> Result<Response<ResponseEventStream>, LlmError> {
+        let body = serde_json::to_value(&req)
+            .map_err(|e| LlmError::bad_request(format!("invalid request: {e}")))?;
+        let r = self
+            .stream::<ResponseEvent>(cx, &req.model, RESPONSES, body, None)
+            .await?;
+        let provider = self.spec.name;
+        Ok(Response {
+            body: crate::responses::native_failures(r.body, provider),
+            headers: r.headers,
+            api_base: r.api_base,
+        })
     }
 }
 
