@@ -1,0 +1,220 @@
+//! The answer to a proxied call: LiteLLM's `x-litellm-*` headers, JSON and SSE bodies, errors in
+//! the route's shape.
+
+use super::*;
+
+fn set(h: &mut HeaderMap, name: &str, value: &str) {
+    if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
+        h.insert(n, v);
+    }
+}
+
+/// LiteLLM's `x-litellm-*` headers, and the upstream's own with the `llm_provider-` prefix.
+pub fn litellm_headers(meta: &CallMeta, cost: Option<f64>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let total = meta.start.elapsed();
+    let overhead = total.saturating_sub(meta.upstream);
+    set(&mut h, "x-litellm-call-id", &meta.call_id);
+    set(&mut h, "x-litellm-model-id", &meta.deployment.id);
+    set(&mut h, "x-litellm-model-group", &meta.model_group);
+    set(&mut h, "x-litellm-model-name", &meta.deployment.model);
+    set(
+        &mut h,
+        "x-litellm-model-api-base",
+        &meta.deployment.api_base,
+    );
+    set(&mut h, "x-litellm-version", env!("CARGO_PKG_VERSION"));
+    if let Some(c) = cost {
+        set(&mut h, "x-litellm-response-cost", &py_float(c));
+    }
+    set(
+        &mut h,
+        "x-litellm-response-duration-ms",
+        &format!("{:.3}", total.as_secs_f64() * 1000.0),
+    );
+    set(
+        &mut h,
+        "x-litellm-overhead-duration-ms",
+        &format!("{:.3}", overhead.as_secs_f64() * 1000.0),
+    );
+    set(
+        &mut h,
+        "x-litellm-attempted-retries",
+        &meta.attempted_retries.to_string(),
+    );
+    set(
+        &mut h,
+        "x-litellm-attempted-fallbacks",
+        &meta.attempted_fallbacks.to_string(),
+    );
+    set(
+        &mut h,
+        "x-litellm-max-retries",
+        &meta.max_retries.to_string(),
+    );
+    if let Some(t) = meta.timeout {
+        set(&mut h, "x-litellm-timeout", &py_float(t));
+    }
+    if let Some(r) = &meta.model_region {
+        set(&mut h, "x-litellm-model-region", r);
+    }
+    for (k, v) in &meta.upstream_headers {
+        if is_hop_header(k) {
+            continue;
+        }
+        set(&mut h, &format!("llm_provider-{k}"), v);
+    }
+    h
+}
+
+fn is_hop_header(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "content-length" | "transfer-encoding" | "connection" | "keep-alive" | "content-encoding"
+    )
+}
+
+/// An error answer, with the call's headers when a deployment was involved.
+pub fn error_response(err: GatewayError, meta: Option<&CallMeta>) -> Response {
+    error_response_in(err, meta, ErrorShape::OpenAi)
+}
+
+/// As [`error_response`], in a route's own error shape.
+pub fn error_response_in(
+    err: GatewayError,
+    meta: Option<&CallMeta>,
+    shape: ErrorShape,
+) -> Response {
+    let mut res = err.into_response_in(shape);
+    if let Some(m) = meta {
+        res.headers_mut().extend(litellm_headers(m, None));
+    }
+    res
+}
+
+/// A JSON answer with the call's headers.
+pub fn json_response<T: Serialize>(body: &T, meta: &CallMeta, cost: Option<f64>) -> Response {
+    let bytes = match serde_json::to_vec(body) {
+        Ok(b) => b,
+        Err(e) => return error_response(GatewayError::Internal(e.to_string()), Some(meta)),
+    };
+    let mut res = Response::new(Body::from(bytes));
+    let h = res.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    h.extend(litellm_headers(meta, cost));
+    res
+}
+
+/// How a route frames its stream: OpenAI's `data:` lines ending in `data: [DONE]`, or
+/// named events (`event: <name>` before each `data:`, as Anthropic's and the Responses API's
+/// streams), with a mid-stream error in the route's own shape.
+pub struct SseFormat<T> {
+    /// The `event:` name of an item (None: no event line).
+    pub event: fn(&T) -> Option<&'static str>,
+    /// Whether the stream ends with `data: [DONE]`.
+    pub done: bool,
+    /// A mid-stream error as the route sends it (event name and body).
+    pub error: fn(&GatewayError) -> (Option<&'static str>, Value),
+}
+
+impl<T> SseFormat<T> {
+    /// OpenAI's framing.
+    pub fn openai() -> SseFormat<T> {
+        SseFormat {
+            event: |_| None,
+            done: true,
+            error: |e| (None, e.body()),
+        }
+    }
+}
+
+/// Serializes an SSE event, with its `event:` line when named.
+fn sse_event<T: Serialize>(name: Option<&str>, item: &T) -> Bytes {
+    let mut buf = Vec::with_capacity(256);
+    if let Some(n) = name {
+        buf.extend_from_slice(b"event: ");
+        buf.extend_from_slice(n.as_bytes());
+        buf.push(b'\n');
+    }
+    buf.extend_from_slice(b"data: ");
+    if serde_json::to_writer(&mut buf, item).is_err() {
+        buf.truncate(6);
+        buf.extend_from_slice(b"{}");
+    }
+    buf.extend_from_slice(b"\n\n");
+    Bytes::from(buf)
+}
+
+/// What a stream reports as it goes: each chunk before it is sent, a mid-stream error, the
+/// normal end. Dropped with the body (client gone) before the end: the tap's owner decides
+/// what that means (the settlement charges an abandoned call).
+pub trait StreamTap<T>: Send + 'static {
+    /// Adjusts a chunk; `false` drops it (a usage chunk asked for only to price the call).
+    fn chunk(&mut self, item: &mut T) -> bool;
+    fn error(&mut self, error: &GatewayError);
+    fn end(&mut self);
+}
+
+/// Streams chunks to the client as SSE, one event per chunk as it arrives. An error in the
+/// middle becomes an `error` event (never a silent truncation); a normal end sends `[DONE]`.
+/// Dropping the body (client gone) drops the upstream stream, which closes its connection,
+/// and the tap.
+pub fn sse_response<T, S, P>(stream: S, meta: &CallMeta, tap: P, format: SseFormat<T>) -> Response
+where
+    T: Serialize + Send + 'static,
+    S: Stream<Item = Result<T, LlmError>> + Send + 'static,
+    P: StreamTap<T>,
+{
+    let group = meta.model_group.clone();
+    let SseFormat {
+        event,
+        done: end_with_done,
+        error,
+    } = format;
+    let body = futures::stream::unfold(
+        (Box::pin(stream), tap, group, false),
+        move |(mut s, mut tap, group, done)| async move {
+            if done {
+                return None;
+            }
+            let out = loop {
+                match s.next().await {
+                    Some(Ok(mut item)) => {
+                        if !tap.chunk(&mut item) {
+                            continue;
+                        }
+                        return Some((
+                            Ok::<_, std::convert::Infallible>(sse_event(event(&item), &item)),
+                            (s, tap, group, false),
+                        ));
+                    }
+                    Some(Err(e)) => {
+                        let e = GatewayError::Llm(e.with_model(&group));
+                        tracing::warn!(model = %group, error = %e.body(), "upstream stream failed");
+                        tap.error(&e);
+                        let (name, body) = error(&e);
+                        break sse_event(name, &body);
+                    }
+                    None => {
+                        tap.end();
+                        if !end_with_done {
+                            return None;
+                        }
+                        break Bytes::from_static(b"data: [DONE]\n\n");
+                    }
+                }
+            };
+            Some((Ok(out), (s, tap, group, true)))
+        },
+    );
+    let mut res = Response::new(Body::from_stream(body));
+    *res.status_mut() = StatusCode::OK;
+    let h = res.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert("cache-control", HeaderValue::from_static("no-cache"));
+    h.extend(litellm_headers(meta, None));
+    res
+}
