@@ -27,7 +27,7 @@ fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
     static REG: OnceLock<HashMap<&'static str, Arc<dyn Provider>>> = OnceLock::new();
     REG.get_or_init(|| {
         let mut m: HashMap<&'static str, Arc<dyn Provider>> = HashMap::new();
-        for spec in openai_compat::table::PROVIDERS {
+        for spec in openai_compat::table::all() {
             m.insert(spec.name, Arc::new(openai_compat::OpenAiCompat::new(spec)));
         }
         m.insert("anthropic", Arc::new(anthropic::Anthropic));

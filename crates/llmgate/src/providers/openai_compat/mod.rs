@@ -4,6 +4,7 @@ mod fim;
 mod mistral;
 mod openai;
 pub mod table;
+mod table_like;
 mod vendors;
 
 use async_trait::async_trait;

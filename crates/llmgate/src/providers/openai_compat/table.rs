@@ -65,7 +65,7 @@ pub struct CompatSpec {
     pub quirks: Quirks,
 }
 
-const fn row(
+pub(super) const fn row(
     name: &'static str,
     base_url: &'static str,
     key_env: &'static [&'static str],
@@ -475,3 +475,8 @@ pub static PROVIDERS: &[CompatSpec] = &[
         "VENICE_AI_API_BASE",
     ),
 ];
+
+/// Every OpenAI-compatible row: this table's, then the JSON-defined vendors'.
+pub fn all() -> impl Iterator<Item = &'static CompatSpec> {
+    PROVIDERS.iter().chain(super::table_like::JSON_LIKE.iter())
+}

@@ -1,0 +1,331 @@
+//! The OpenAI-compatible vendors LiteLLM defines as JSON (its `openai_like` providers), and
+//! the OpenAI-compatible serving APIs (Databricks, Hugging Face): one row each, like [`super::table`].
+//! `max_tokens_only` is set where LiteLLM renames `max_completion_tokens` to `max_tokens`.
+
+use super::table::{row, CompatSpec};
+
+/// A row whose `max_completion_tokens` passes through as it is.
+const fn gpt(
+    name: &'static str,
+    base_url: &'static str,
+    key_env: &'static [&'static str],
+    base_env: &'static str,
+) -> CompatSpec {
+    CompatSpec {
+        max_tokens_only: false,
+        ..row(name, base_url, key_env, base_env)
+    }
+}
+
+pub static JSON_LIKE: &[CompatSpec] = &[
+    row(
+        "publicai",
+        "https://api.publicai.co/v1",
+        &["PUBLICAI_API_KEY"],
+        "PUBLICAI_API_BASE",
+    ),
+    gpt(
+        "helicone",
+        "https://ai-gateway.helicone.ai/",
+        &["HELICONE_API_KEY"],
+        "",
+    ),
+    row(
+        "xiaomi_mimo",
+        "https://api.xiaomimimo.com/v1",
+        &["XIAOMI_MIMO_API_KEY"],
+        "",
+    ),
+    row(
+        "synthetic",
+        "https://api.synthetic.new/openai/v1",
+        &["SYNTHETIC_API_KEY"],
+        "",
+    ),
+    row(
+        "apertis",
+        "https://api.stima.tech/v1",
+        &["STIMA_API_KEY"],
+        "",
+    ),
+    row(
+        "nano-gpt",
+        "https://nano-gpt.com/api/v1",
+        &["NANOGPT_API_KEY"],
+        "",
+    ),
+    row("poe", "https://api.poe.com/v1", &["POE_API_KEY"], ""),
+    gpt(
+        "zerogpu",
+        "https://api.zerogpu.ai/v1",
+        &["ZEROGPU_API_KEY"],
+        "ZEROGPU_API_BASE",
+    ),
+    row(
+        "chutes",
+        "https://llm.chutes.ai/v1/",
+        &["CHUTES_API_KEY"],
+        "",
+    ),
+    gpt(
+        "abliteration",
+        "https://api.abliteration.ai/v1",
+        &["ABLITERATION_API_KEY"],
+        "",
+    ),
+    row(
+        "llamagate",
+        "https://api.llamagate.dev/v1",
+        &["LLAMAGATE_API_KEY"],
+        "",
+    ),
+    gpt(
+        "gmi",
+        "https://api.gmi-serving.com/v1",
+        &["GMI_API_KEY"],
+        "",
+    ),
+    row(
+        "sarvam",
+        "https://api.sarvam.ai/v1",
+        &["SARVAM_API_KEY"],
+        "",
+    ),
+    gpt(
+        "assemblyai",
+        "https://llm-gateway.assemblyai.com/v1",
+        &["ASSEMBLYAI_API_KEY"],
+        "",
+    ),
+    row(
+        "charity_engine",
+        "https://api.charityengine.services/remotejobs/v2/inference",
+        &["CHARITY_ENGINE_API_KEY"],
+        "",
+    ),
+    gpt(
+        "aihubmix",
+        "https://aihubmix.com/v1",
+        &["AIHUBMIX_API_KEY"],
+        "AIHUBMIX_API_BASE",
+    ),
+    gpt(
+        "aiand",
+        "https://api.aiand.com/v1",
+        &["AIAND_API_KEY"],
+        "AIAND_API_BASE",
+    ),
+    row(
+        "crusoe",
+        "https://api.inference.crusoecloud.com/v1",
+        &["CRUSOE_API_KEY"],
+        "CRUSOE_API_BASE",
+    ),
+    row(
+        "darkbloom",
+        "https://api.darkbloom.dev/v1",
+        &["DARKBLOOM_API_KEY"],
+        "DARKBLOOM_API_BASE",
+    ),
+    row(
+        "neosantara",
+        "https://api.neosantara.xyz/v1",
+        &["NEOSANTARA_API_KEY"],
+        "NEOSANTARA_API_BASE",
+    ),
+    row(
+        "tensormesh",
+        "https://serverless.tensormesh.ai/v1",
+        &["TENSORMESH_INFERENCE_API_KEY"],
+        "TENSORMESH_SERVERLESS_BASE_URL",
+    ),
+    gpt(
+        "parasail",
+        "https://api.parasail.io/v1",
+        &["PARASAIL_API_KEY"],
+        "PARASAIL_API_BASE",
+    ),
+    row(
+        "libertai",
+        "https://api.libertai.io/v1",
+        &["LIBERTAI_API_KEY"],
+        "LIBERTAI_API_BASE",
+    ),
+    row(
+        "empiriolabs",
+        "https://api.empiriolabs.ai/v1",
+        &["EMPIRIOLABS_API_KEY"],
+        "EMPIRIOLABS_API_BASE",
+    ),
+    gpt(
+        "meta",
+        "https://api.meta.ai/v1",
+        &["META_API_KEY"],
+        "META_API_BASE",
+    ),
+    gpt(
+        "cognition",
+        "https://api.cognition.ai/v1",
+        &["COGNITION_API_KEY"],
+        "COGNITION_API_BASE",
+    ),
+    gpt(
+        "coralbricks",
+        "https://inference.coralbricks.ai/v1",
+        &["CORALBRICKS_API_KEY"],
+        "CORALBRICKS_API_BASE",
+    ),
+    gpt(
+        "cortecs",
+        "https://api.cortecs.ai/v1",
+        &["CORTECS_API_KEY"],
+        "CORTECS_API_BASE",
+    ),
+    row(
+        "pinstripes",
+        "https://pinstripes.io/v1",
+        &["PINSTRIPES_API_KEY"],
+        "PINSTRIPES_API_BASE",
+    ),
+    row(
+        "scx-ai",
+        "https://api.scx.ai/v1",
+        &["SCX_API_KEY"],
+        "SCX_API_BASE",
+    ),
+    gpt(
+        "prism",
+        "https://api.prisminference.com/v1",
+        &["PRISM_API_KEY"],
+        "PRISM_API_BASE",
+    ),
+    gpt(
+        "hostinger_router",
+        "https://router.hostinger.com/v1",
+        &["HOSTINGER_ROUTER_API_KEY"],
+        "HOSTINGER_ROUTER_API_BASE",
+    ),
+    gpt(
+        "sail",
+        "https://api.sailresearch.com/v1",
+        &["SAIL_API_KEY"],
+        "SAIL_API_BASE",
+    ),
+    gpt(
+        "reka",
+        "https://api.reka.ai/v1",
+        &["REKA_API_KEY"],
+        "REKA_API_BASE",
+    ),
+    gpt(
+        "openinfer",
+        "https://api.openinfer.ai/v1",
+        &["OPENINFER_API_KEY"],
+        "OPENINFER_API_BASE",
+    ),
+    gpt(
+        "inferenceapis",
+        "https://api.inferenceapis.com/v1",
+        &["INFERENCEAPIS_API_KEY"],
+        "INFERENCEAPIS_API_BASE",
+    ),
+    gpt(
+        "refuseless",
+        "https://api.refuseless.com/v1",
+        &["REFUSELESS_API_KEY"],
+        "",
+    ),
+    gpt("kyma", "https://kymaapi.com/v1", &["KYMA_API_KEY"], ""),
+    gpt(
+        "streamlake",
+        "https://vanchin.streamlake.ai/api/gateway/v1/endpoints",
+        &["STREAMLAKE_API_KEY"],
+        "STREAMLAKE_API_BASE",
+    ),
+    gpt(
+        "wally",
+        "https://inference.runanywhere.ai/v1",
+        &["WALLY_API_KEY"],
+        "WALLY_API_BASE",
+    ),
+    // Databricks serving endpoints: the workspace's `/serving-endpoints` is the base.
+    CompatSpec {
+        max_tokens_only: false,
+        ..row(
+            "databricks",
+            "",
+            &["DATABRICKS_API_KEY"],
+            "DATABRICKS_API_BASE",
+        )
+    },
+    // Hugging Face's router (Inference Providers) and TGI endpoints speak OpenAI's chat.
+    gpt(
+        "huggingface",
+        "https://router.huggingface.co/v1",
+        &["HUGGINGFACE_API_KEY"],
+        "HUGGINGFACE_API_BASE",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::all;
+    use super::super::OpenAiCompat;
+    use super::*;
+    use crate::providers::resolve;
+    use crate::CallOptions;
+
+    #[test]
+    fn every_row_resolves_to_its_base_and_key() {
+        for spec in JSON_LIKE {
+            let r = resolve(&format!("{}/some-model", spec.name), None).unwrap();
+            assert_eq!(r.provider.name(), spec.name);
+            assert_eq!(r.model, "some-model");
+            let p = OpenAiCompat::new(spec);
+            let opts = CallOptions::default();
+            if spec.base_url.is_empty() {
+                assert!(
+                    p.url(&opts, "m", "chat/completions").is_err(),
+                    "{}",
+                    spec.name
+                );
+            } else {
+                assert_eq!(
+                    p.url(&opts, "m", "chat/completions").unwrap(),
+                    format!("{}/chat/completions", spec.base_url.trim_end_matches('/')),
+                    "{}",
+                    spec.name
+                );
+            }
+            // The env names are the row's own: set one, the row reads it.
+            let var = spec.key_env[0];
+            std::env::set_var(var, format!("key-of-{}", spec.name));
+            assert_eq!(
+                p.key(&opts).as_deref(),
+                Some(&*format!("key-of-{}", spec.name))
+            );
+            std::env::remove_var(var);
+        }
+    }
+
+    #[test]
+    fn base_env_overrides_and_names_are_unique() {
+        let db = JSON_LIKE.iter().find(|s| s.name == "databricks").unwrap();
+        std::env::set_var(
+            "DATABRICKS_API_BASE",
+            "https://adb-1.azuredatabricks.net/serving-endpoints/",
+        );
+        assert_eq!(
+            OpenAiCompat::new(db)
+                .url(&CallOptions::default(), "m", "chat/completions")
+                .unwrap(),
+            "https://adb-1.azuredatabricks.net/serving-endpoints/chat/completions"
+        );
+        std::env::remove_var("DATABRICKS_API_BASE");
+        let mut names: Vec<_> = all().map(|s| s.name).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "a provider name appears twice");
+    }
+}
