@@ -18,6 +18,7 @@
 
 pub mod catalog;
 pub mod client;
+pub mod completions;
 pub mod error;
 pub mod messages;
 pub mod mock;

@@ -45,20 +45,22 @@ pub trait Provider: Send + Sync {
         req: ChatCompletionRequest,
     ) -> Result<Response<ChunkStream>, LlmError>;
 
+    /// Without a text-completion API of its own, a provider answers through its chat, as
+    /// LiteLLM does ([`crate::completions`]).
     async fn text_completion(
         &self,
-        _cx: &Ctx<'_>,
-        _req: CompletionRequest,
+        cx: &Ctx<'_>,
+        req: CompletionRequest,
     ) -> Result<Response<CompletionResponse>, LlmError> {
-        Err(self.unsupported("text completions"))
+        crate::completions::via_chat(self, cx, req).await
     }
 
     async fn text_completion_stream(
         &self,
-        _cx: &Ctx<'_>,
-        _req: CompletionRequest,
+        cx: &Ctx<'_>,
+        req: CompletionRequest,
     ) -> Result<Response<CompletionChunkStream>, LlmError> {
-        Err(self.unsupported("text completions"))
+        crate::completions::via_chat_stream(self, cx, req).await
     }
 
     async fn embedding(
