@@ -276,6 +276,9 @@ impl OpenAiCompat {
                 map.entry("max_tokens").or_insert(m);
             }
         }
+        if chat {
+            self.spec.special.apply(map);
+        }
         // Azure: the deployment is in the URL, and `model` stays in the body too (Azure ignores
         // it; LiteLLM sends it).
         Ok(v)

@@ -63,6 +63,8 @@ pub struct CompatSpec {
     pub stream_options: bool,
     pub style: Style,
     pub quirks: Quirks,
+    /// The `special_handling`/`constraints` of a JSON-defined vendor ([`super::table_like`]).
+    pub special: super::table_like::Special,
 }
 
 pub(super) const fn row(
@@ -85,6 +87,7 @@ pub(super) const fn row(
         stream_options: true,
         style: Style::OpenAi,
         quirks: Quirks::None,
+        special: super::table_like::Special::NONE,
     }
 }
 

@@ -2,7 +2,65 @@
 //! the OpenAI-compatible serving APIs (Databricks, Hugging Face): one row each, like [`super::table`].
 //! `max_tokens_only` is set where LiteLLM renames `max_completion_tokens` to `max_tokens`.
 
+use serde_json::{Map, Value};
+
 use super::table::{row, CompatSpec};
+
+/// What LiteLLM's JSON definition asks beyond base URL and key, applied to chat bodies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Special {
+    /// `convert_content_list_to_string`: each message's text parts joined into one string.
+    pub flatten_content: bool,
+    /// `constraints.temperature_max`: a higher `temperature` is clamped to it.
+    pub temperature_max: Option<f64>,
+    /// `max_tokens` sent as `max_completion_tokens` (the reverse of most rows' mapping).
+    pub max_completion_tokens: bool,
+}
+
+impl Special {
+    pub const NONE: Special = Special {
+        flatten_content: false,
+        temperature_max: None,
+        max_completion_tokens: false,
+    };
+
+    pub(super) fn apply(&self, map: &mut Map<String, Value>) {
+        if let (Some(max), Some(t)) = (
+            self.temperature_max,
+            map.get("temperature").and_then(Value::as_f64),
+        ) {
+            if t > max {
+                map.insert("temperature".into(), max.into());
+            }
+        }
+        if self.max_completion_tokens {
+            if let Some(m) = map.shift_remove("max_tokens") {
+                map.entry("max_completion_tokens").or_insert(m);
+            }
+        }
+        if self.flatten_content {
+            let messages = map.get_mut("messages").and_then(Value::as_array_mut);
+            for m in messages.into_iter().flatten() {
+                flatten(m);
+            }
+        }
+    }
+}
+
+/// LiteLLM's content-list flattening: the text parts concatenated; a message without text
+/// (only images, say) is left as it was.
+fn flatten(message: &mut Value) {
+    let Some(parts) = message.get("content").and_then(Value::as_array) else {
+        return;
+    };
+    let text: String = parts
+        .iter()
+        .filter_map(|p| p.get("text").and_then(Value::as_str))
+        .collect();
+    if !text.is_empty() {
+        message["content"] = Value::String(text);
+    }
+}
 
 /// A row whose `max_completion_tokens` passes through as it is.
 const fn gpt(
@@ -18,12 +76,18 @@ const fn gpt(
 }
 
 pub static JSON_LIKE: &[CompatSpec] = &[
-    row(
-        "publicai",
-        "https://api.publicai.co/v1",
-        &["PUBLICAI_API_KEY"],
-        "PUBLICAI_API_BASE",
-    ),
+    CompatSpec {
+        special: Special {
+            flatten_content: true,
+            ..Special::NONE
+        },
+        ..row(
+            "publicai",
+            "https://api.publicai.co/v1",
+            &["PUBLICAI_API_KEY"],
+            "PUBLICAI_API_BASE",
+        )
+    },
     gpt(
         "helicone",
         "https://ai-gateway.helicone.ai/",
@@ -187,12 +251,18 @@ pub static JSON_LIKE: &[CompatSpec] = &[
         &["PINSTRIPES_API_KEY"],
         "PINSTRIPES_API_BASE",
     ),
-    row(
-        "scx-ai",
-        "https://api.scx.ai/v1",
-        &["SCX_API_KEY"],
-        "SCX_API_BASE",
-    ),
+    CompatSpec {
+        special: Special {
+            temperature_max: Some(1.99),
+            ..Special::NONE
+        },
+        ..row(
+            "scx-ai",
+            "https://api.scx.ai/v1",
+            &["SCX_API_KEY"],
+            "SCX_API_BASE",
+        )
+    },
     gpt(
         "prism",
         "https://api.prisminference.com/v1",
@@ -236,12 +306,18 @@ pub static JSON_LIKE: &[CompatSpec] = &[
         "",
     ),
     gpt("kyma", "https://kymaapi.com/v1", &["KYMA_API_KEY"], ""),
-    gpt(
-        "streamlake",
-        "https://vanchin.streamlake.ai/api/gateway/v1/endpoints",
-        &["STREAMLAKE_API_KEY"],
-        "STREAMLAKE_API_BASE",
-    ),
+    CompatSpec {
+        special: Special {
+            max_completion_tokens: true,
+            ..Special::NONE
+        },
+        ..gpt(
+            "streamlake",
+            "https://vanchin.streamlake.ai/api/gateway/v1/endpoints",
+            &["STREAMLAKE_API_KEY"],
+            "STREAMLAKE_API_BASE",
+        )
+    },
     gpt(
         "wally",
         "https://inference.runanywhere.ai/v1",
@@ -306,6 +382,34 @@ mod tests {
             );
             std::env::remove_var(var);
         }
+    }
+
+    #[test]
+    fn special_handling_applies_to_chat_bodies() {
+        let body = |name: &str, v: serde_json::Value| {
+            let spec = JSON_LIKE.iter().find(|s| s.name == name).unwrap();
+            let req: crate::ChatCompletionRequest = serde_json::from_value(v).unwrap();
+            OpenAiCompat::new(spec)
+                .chat_body(&req, &CallOptions::default())
+                .unwrap()
+        };
+        let b = body(
+            "publicai",
+            serde_json::json!({"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]}),
+        );
+        assert_eq!(b["messages"][0]["content"], "ab");
+        let b = body(
+            "scx-ai",
+            serde_json::json!({"model": "m", "messages": [], "temperature": 2.0}),
+        );
+        assert_eq!(b["temperature"], 1.99);
+        let b = body(
+            "streamlake",
+            serde_json::json!({"model": "m", "messages": [], "max_tokens": 5}),
+        );
+        assert_eq!(b["max_completion_tokens"], 5);
+        assert!(b.get("max_tokens").is_none());
     }
 
     #[test]
