@@ -1,7 +1,8 @@
 //! Golden snapshots of a few JSON-defined OpenAI-like rows (and Databricks, Hugging Face): the
 //! `full` fixture sent through the SDK to the mock upstream, and the body and path it received
 //! (`snapshots/like.<provider>.snap`). Rows with LiteLLM's `max_completion_tokens` to
-//! `max_tokens` mapping send the latter; the others pass it through.
+//! `max_tokens` mapping send the latter; the others pass it through. The bodies are what
+//! LiteLLM 1.110.2 sends for the same request (`scripts/compare/like.py` checks that).
 
 use futures::StreamExt;
 use llmgate::{CallOptions, ChatCompletionRequest, Client, CompletionRequest};
@@ -25,6 +26,9 @@ fn opts(mock: &MockServer) -> CallOptions {
     CallOptions {
         api_base: Some(format!("{}/v1/", mock.base_url())),
         api_key: Some("sk-up".into()),
+        // `full` asks for tools and reasoning of a model the catalog does not know: dropped,
+        // as a proxy with drop_params does.
+        drop_params: true,
         ..Default::default()
     }
 }

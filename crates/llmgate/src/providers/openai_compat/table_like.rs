@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::table::{row, CompatSpec};
+use super::table::{row as base_row, CompatSpec};
 
 /// What LiteLLM's JSON definition asks beyond base URL and key, applied to chat bodies.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,13 +15,27 @@ pub struct Special {
     pub temperature_max: Option<f64>,
     /// `max_tokens` sent as `max_completion_tokens` (the reverse of most rows' mapping).
     pub max_completion_tokens: bool,
+    /// `cache_control` marks removed from messages and tools (LiteLLM keeps them only where
+    /// the definition says `preserve_cache_control`).
+    pub strip_cache_control: bool,
+    /// Assistant turns sent without `reasoning_content`/`thinking_blocks`, and no
+    /// `stream_options` (Databricks: LiteLLM leaves both out, silently).
+    pub strip_reasoning: bool,
 }
+
+/// What every JSON-defined row gets unless its definition says otherwise.
+const JSON: Special = Special {
+    strip_cache_control: true,
+    ..Special::NONE
+};
 
 impl Special {
     pub const NONE: Special = Special {
         flatten_content: false,
         temperature_max: None,
         max_completion_tokens: false,
+        strip_cache_control: false,
+        strip_reasoning: false,
     };
 
     pub(super) fn apply(&self, map: &mut Map<String, Value>) {
@@ -38,12 +52,40 @@ impl Special {
                 map.entry("max_completion_tokens").or_insert(m);
             }
         }
-        if self.flatten_content {
-            let messages = map.get_mut("messages").and_then(Value::as_array_mut);
-            for m in messages.into_iter().flatten() {
-                flatten(m);
+        if self.strip_cache_control {
+            for key in ["messages", "tools"] {
+                if let Some(v) = map.get_mut(key) {
+                    without_cache_control(v);
+                }
             }
         }
+        let messages = map.get_mut("messages").and_then(Value::as_array_mut);
+        for m in messages.into_iter().flatten() {
+            if self.flatten_content {
+                flatten(m);
+            }
+            if self.strip_reasoning {
+                if let Some(o) = m.as_object_mut() {
+                    o.shift_remove("reasoning_content");
+                    o.shift_remove("thinking_blocks");
+                }
+            }
+        }
+        if self.strip_reasoning {
+            map.shift_remove("stream_options");
+        }
+    }
+}
+
+/// Every `cache_control` key removed, at any depth.
+fn without_cache_control(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            o.shift_remove("cache_control");
+            o.values_mut().for_each(without_cache_control);
+        }
+        Value::Array(a) => a.iter_mut().for_each(without_cache_control),
+        _ => {}
     }
 }
 
@@ -62,7 +104,24 @@ fn flatten(message: &mut Value) {
     }
 }
 
-/// A row whose `max_completion_tokens` passes through as it is.
+/// A JSON-defined row: as LiteLLM's generated config, `user` left out, tools only for models
+/// the catalog marks as calling functions, `reasoning_effort` only for reasoning models.
+const fn row(
+    name: &'static str,
+    base_url: &'static str,
+    key_env: &'static [&'static str],
+    base_env: &'static str,
+) -> CompatSpec {
+    CompatSpec {
+        sends_user: false,
+        reasoning_gated: true,
+        tools_gated: true,
+        special: JSON,
+        ..base_row(name, base_url, key_env, base_env)
+    }
+}
+
+/// A JSON-defined row whose `max_completion_tokens` passes through as it is.
 const fn gpt(
     name: &'static str,
     base_url: &'static str,
@@ -79,7 +138,7 @@ pub static JSON_LIKE: &[CompatSpec] = &[
     CompatSpec {
         special: Special {
             flatten_content: true,
-            ..Special::NONE
+            ..JSON
         },
         ..row(
             "publicai",
@@ -254,7 +313,7 @@ pub static JSON_LIKE: &[CompatSpec] = &[
     CompatSpec {
         special: Special {
             temperature_max: Some(1.99),
-            ..Special::NONE
+            ..JSON
         },
         ..row(
             "scx-ai",
@@ -287,12 +346,16 @@ pub static JSON_LIKE: &[CompatSpec] = &[
         &["REKA_API_KEY"],
         "REKA_API_BASE",
     ),
-    gpt(
-        "openinfer",
-        "https://api.openinfer.ai/v1",
-        &["OPENINFER_API_KEY"],
-        "OPENINFER_API_BASE",
-    ),
+    // Its definition says every model calls functions.
+    CompatSpec {
+        tools_gated: false,
+        ..gpt(
+            "openinfer",
+            "https://api.openinfer.ai/v1",
+            &["OPENINFER_API_KEY"],
+            "OPENINFER_API_BASE",
+        )
+    },
     gpt(
         "inferenceapis",
         "https://api.inferenceapis.com/v1",
@@ -305,12 +368,20 @@ pub static JSON_LIKE: &[CompatSpec] = &[
         &["REFUSELESS_API_KEY"],
         "",
     ),
-    gpt("kyma", "https://kymaapi.com/v1", &["KYMA_API_KEY"], ""),
+    // Its definition says every model calls functions.
+    CompatSpec {
+        tools_gated: false,
+        ..gpt("kyma", "https://kymaapi.com/v1", &["KYMA_API_KEY"], "")
+    },
     CompatSpec {
         special: Special {
+            // `preserve_cache_control`: its marks stay.
             max_completion_tokens: true,
             ..Special::NONE
         },
+        // Its definition says every model calls functions, and reasons.
+        tools_gated: false,
+        reasoning_gated: false,
         ..gpt(
             "streamlake",
             "https://vanchin.streamlake.ai/api/gateway/v1/endpoints",
@@ -318,16 +389,46 @@ pub static JSON_LIKE: &[CompatSpec] = &[
             "STREAMLAKE_API_BASE",
         )
     },
-    gpt(
-        "wally",
-        "https://inference.runanywhere.ai/v1",
-        &["WALLY_API_KEY"],
-        "WALLY_API_BASE",
-    ),
-    // Databricks serving endpoints: the workspace's `/serving-endpoints` is the base.
+    // Its definition says every model calls functions, and reasons.
     CompatSpec {
-        max_tokens_only: false,
-        ..row(
+        tools_gated: false,
+        reasoning_gated: false,
+        ..gpt(
+            "wally",
+            "https://inference.runanywhere.ai/v1",
+            &["WALLY_API_KEY"],
+            "WALLY_API_BASE",
+        )
+    },
+    // Databricks serving endpoints: the workspace's `/serving-endpoints` is the base; the
+    // params LiteLLM's DatabricksConfig lacks are refused.
+    CompatSpec {
+        unsupported: &[
+            "audio",
+            "frequency_penalty",
+            "function_call",
+            "functions",
+            "logit_bias",
+            "logprobs",
+            "modalities",
+            "parallel_tool_calls",
+            "prediction",
+            "presence_penalty",
+            "prompt_cache_key",
+            "prompt_cache_retention",
+            "safety_identifier",
+            "seed",
+            "store",
+            "top_logprobs",
+            "web_search_options",
+        ],
+        sends_user: false,
+        stream_options: false,
+        special: Special {
+            strip_reasoning: true,
+            ..Special::NONE
+        },
+        ..base_row(
             "databricks",
             "",
             &["DATABRICKS_API_KEY"],
@@ -335,12 +436,17 @@ pub static JSON_LIKE: &[CompatSpec] = &[
         )
     },
     // Hugging Face's router (Inference Providers) and TGI endpoints speak OpenAI's chat.
-    gpt(
-        "huggingface",
-        "https://router.huggingface.co/v1",
-        &["HUGGINGFACE_API_KEY"],
-        "HUGGINGFACE_API_BASE",
-    ),
+    CompatSpec {
+        max_tokens_only: false,
+        sends_user: false,
+        reasoning_gated: true,
+        ..base_row(
+            "huggingface",
+            "https://router.huggingface.co/v1",
+            &["HUGGINGFACE_API_KEY"],
+            "HUGGINGFACE_API_BASE",
+        )
+    },
 ];
 
 #[cfg(test)]
