@@ -237,7 +237,13 @@ impl OpenAiCompat {
             if !self.supports(model, Feature::FunctionCalling) {
                 model_unsupported.extend(["tools", "parallel_tool_calls"]);
             }
-            if !self.supports(model, Feature::ToolChoice) {
+            // LiteLLM's JSON-defined vendors gate `tool_choice` with the tools themselves.
+            let choice = if self.spec.special.tool_choice_with_tools {
+                Feature::FunctionCalling
+            } else {
+                Feature::ToolChoice
+            };
+            if !self.supports(model, choice) {
                 model_unsupported.push("tool_choice");
             }
         }

@@ -21,11 +21,14 @@ pub struct Special {
     /// Assistant turns sent without `reasoning_content`/`thinking_blocks`, and no
     /// `stream_options` (Databricks: LiteLLM leaves both out, silently).
     pub strip_reasoning: bool,
+    /// `tool_choice` allowed wherever tools are (not only where the catalog marks it).
+    pub tool_choice_with_tools: bool,
 }
 
 /// What every JSON-defined row gets unless its definition says otherwise.
 const JSON: Special = Special {
     strip_cache_control: true,
+    tool_choice_with_tools: true,
     ..Special::NONE
 };
 
@@ -36,6 +39,7 @@ impl Special {
         max_completion_tokens: false,
         strip_cache_control: false,
         strip_reasoning: false,
+        tool_choice_with_tools: false,
     };
 
     pub(super) fn apply(&self, map: &mut Map<String, Value>) {
@@ -516,6 +520,37 @@ mod tests {
         );
         assert_eq!(b["max_completion_tokens"], 5);
         assert!(b.get("max_tokens").is_none());
+    }
+
+    #[test]
+    fn tools_follow_the_catalog() {
+        let gmi = OpenAiCompat::new(JSON_LIKE.iter().find(|s| s.name == "gmi").unwrap());
+        let req = |model: &str| -> crate::ChatCompletionRequest {
+            serde_json::from_value(serde_json::json!({"model": model, "messages": [],
+                "tool_choice": "auto", "tools": [{"type": "function", "function": {"name": "f"}}]}))
+            .unwrap()
+        };
+        // The catalog marks it as calling functions (not as taking tool_choice): both pass.
+        let b = gmi
+            .chat_body(&req("anthropic/claude-opus-4"), &CallOptions::default())
+            .unwrap();
+        assert_eq!(b["tool_choice"], "auto");
+        let e = gmi
+            .chat_body(&req("unknown/model"), &CallOptions::default())
+            .unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::UnsupportedParams);
+        assert!(e.message.contains("tools"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_catalog_prices_their_models() {
+        let catalog = crate::catalog::global();
+        let m = catalog
+            .get_for("databricks", "databricks-claude-haiku-4-5")
+            .unwrap();
+        assert_eq!(m.max_input_tokens, Some(200_000));
+        assert!(m.prices.input_cost_per_token.is_some_and(|p| p > 0.0));
+        assert!(m.supports(crate::catalog::Feature::FunctionCalling));
     }
 
     #[test]
