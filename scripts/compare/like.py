@@ -15,7 +15,7 @@ import json, os, subprocess, sys, urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mistral as m  # noqa: E402  (fixture/snapshot readers)
 
-PROVIDERS = ["databricks", "huggingface", "publicai", "helicone", "chutes"]
+PROVIDERS = ["databricks", "huggingface", "cloudflare", "publicai", "helicone", "chutes"]
 
 
 def unnamed(v):

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 const PROVIDERS: &[&str] = &[
     "databricks",
     "huggingface",
+    "cloudflare",
     "publicai",
     "helicone",
     "chutes",

@@ -54,6 +54,11 @@ impl OpenAiCompat {
             .or_else(|| std::env::var(self.spec.base_env).ok())
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| self.spec.base_url.to_string());
+        let base = self
+            .spec
+            .special
+            .rebase(base)
+            .map_err(|e| e.with_provider(self.spec.name))?;
         if base.is_empty() {
             return Err(LlmError::bad_request(format!(
                 "api_base is required for {} models: set it in litellm_params or {}",

@@ -1,10 +1,12 @@
 //! The OpenAI-compatible vendors LiteLLM defines as JSON (its `openai_like` providers), and
-//! the OpenAI-compatible serving APIs (Databricks, Hugging Face): one row each, like [`super::table`].
+//! the OpenAI-compatible serving APIs (Databricks, Hugging Face, Cloudflare Workers AI): one
+//! row each, like [`super::table`].
 //! `max_tokens_only` is set where LiteLLM renames `max_completion_tokens` to `max_tokens`.
 
 use serde_json::{Map, Value};
 
 use super::table::{row as base_row, CompatSpec};
+use crate::providers::http::{path_segment, SegmentKind};
 
 /// What LiteLLM's JSON definition asks beyond base URL and key, applied to chat bodies.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,6 +25,9 @@ pub struct Special {
     pub strip_reasoning: bool,
     /// `tool_choice` allowed wherever tools are (not only where the catalog marks it).
     pub tool_choice_with_tools: bool,
+    /// Cloudflare Workers AI: without a base, the account's OpenAI-compatible endpoint from
+    /// `CLOUDFLARE_ACCOUNT_ID`; a native `/ai/run` base rewritten to `/ai/v1`, as LiteLLM.
+    pub cloudflare_base: bool,
 }
 
 /// What every JSON-defined row gets unless its definition says otherwise.
@@ -40,7 +45,34 @@ impl Special {
         strip_cache_control: false,
         strip_reasoning: false,
         tool_choice_with_tools: false,
+        cloudflare_base: false,
     };
+
+    /// The base URL as the vendor needs it (`base` as configured; empty when none is).
+    pub(super) fn rebase(&self, base: String) -> Result<String, crate::LlmError> {
+        if !self.cloudflare_base {
+            return Ok(base);
+        }
+        if base.is_empty() {
+            let Some(account) = std::env::var("CLOUDFLARE_ACCOUNT_ID")
+                .ok()
+                .filter(|a| !a.is_empty())
+            else {
+                return Err(crate::LlmError::bad_request(
+                    "Missing CLOUDFLARE_ACCOUNT_ID - set CLOUDFLARE_ACCOUNT_ID in the environment or pass api_base explicitly",
+                ));
+            };
+            let account = path_segment(&account, SegmentKind::Segment)?;
+            return Ok(format!(
+                "https://api.cloudflare.com/client/v4/accounts/{account}/ai/v1"
+            ));
+        }
+        let trimmed = base.trim_end_matches('/');
+        Ok(match trimmed.strip_suffix("/ai/run") {
+            Some(root) => format!("{root}/ai/v1"),
+            None => base,
+        })
+    }
 
     pub(super) fn apply(&self, map: &mut Map<String, Value>) {
         if let (Some(max), Some(t)) = (
@@ -439,6 +471,23 @@ pub static JSON_LIKE: &[CompatSpec] = &[
             "DATABRICKS_API_BASE",
         )
     },
+    // Cloudflare Workers AI through its OpenAI-compatible endpoint (LiteLLM's chat route).
+    CompatSpec {
+        max_tokens_only: false,
+        sends_user: false,
+        reasoning_gated: true,
+        special: Special {
+            cloudflare_base: true,
+            strip_cache_control: true,
+            ..Special::NONE
+        },
+        ..base_row(
+            "cloudflare",
+            "",
+            &["CLOUDFLARE_API_KEY"],
+            "CLOUDFLARE_API_BASE",
+        )
+    },
     // Hugging Face's router (Inference Providers) and TGI endpoints speak OpenAI's chat.
     CompatSpec {
         max_tokens_only: false,
@@ -540,6 +589,37 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::UnsupportedParams);
         assert!(e.message.contains("tools"), "{}", e.message);
+    }
+
+    #[test]
+    fn cloudflare_bases_follow_litellm() {
+        let cf = OpenAiCompat::new(JSON_LIKE.iter().find(|s| s.name == "cloudflare").unwrap());
+        let url = |base: Option<&str>| {
+            let opts = CallOptions {
+                api_base: base.map(str::to_string),
+                ..Default::default()
+            };
+            cf.url(&opts, "@cf/meta/llama-3.1-8b-instruct", "chat/completions")
+        };
+        assert_eq!(
+            url(Some(
+                "https://api.cloudflare.com/client/v4/accounts/a1/ai/run/"
+            ))
+            .unwrap(),
+            "https://api.cloudflare.com/client/v4/accounts/a1/ai/v1/chat/completions"
+        );
+        assert!(url(None)
+            .unwrap_err()
+            .message
+            .contains("CLOUDFLARE_ACCOUNT_ID"));
+        std::env::set_var("CLOUDFLARE_ACCOUNT_ID", "acc-9");
+        assert_eq!(
+            url(None).unwrap(),
+            "https://api.cloudflare.com/client/v4/accounts/acc-9/ai/v1/chat/completions"
+        );
+        std::env::set_var("CLOUDFLARE_ACCOUNT_ID", "../x");
+        assert!(url(None).is_err());
+        std::env::remove_var("CLOUDFLARE_ACCOUNT_ID");
     }
 
     #[test]
