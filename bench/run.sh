@@ -61,7 +61,10 @@ if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
   # an A/B on one machine in one run is the only comparison the ratios support.
   mkdir -p "$WORK/baseline"
   BASE_PORT="$(free_port)"
-  (cd "$WORK/baseline" && RUST_LOG=warn "$BENCH_BASELINE_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 \
+  # Its own database: the embedded SQLite sits beside the config otherwise, and an older build
+  # refuses a schema a newer one migrated.
+  (cd "$WORK/baseline" && LLMGATE_DB_PATH="$WORK/baseline/llmgate.db" RUST_LOG=warn \
+    exec "$BENCH_BASELINE_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 \
     --port "$BASE_PORT" 2>"$WORK/baseline.log") &
   PIDS+=($!)
   wait_up "http://127.0.0.1:$BASE_PORT/health/liveliness"
