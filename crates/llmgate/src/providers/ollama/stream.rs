@@ -171,26 +171,29 @@ impl StreamState {
         ChatCompletionChunk::single(&self.id, self.created, &self.model, delta, finish)
     }
 
-    /// Content text, with `<think>` tags turned into reasoning.
+    /// Content text, with what is inside `<think>` tags turned into reasoning.
     fn text(&mut self, delta: &mut Delta, text: &str) {
         let mut t = text.to_string();
-        if t.contains("<think>") {
-            t = t.replace("<think>", "");
+        if let Some(rest) = t.strip_prefix("<think>").map(str::to_string) {
             self.in_think = true;
+            t = rest;
         }
-        let closes = t.contains("</think>");
-        if closes {
-            t = t.replace("</think>", "");
-        }
-        if self.in_think {
-            if !t.is_empty() {
-                delta.reasoning_content = Some(t);
+        let (reasoning, content) = if self.in_think {
+            match t.split_once("</think>") {
+                Some((r, c)) => {
+                    self.in_think = false;
+                    (r.to_string(), c.to_string())
+                }
+                None => (t, String::new()),
             }
-        } else if !t.is_empty() {
-            delta.content = Some(t);
+        } else {
+            (String::new(), t)
+        };
+        if !reasoning.is_empty() {
+            delta.reasoning_content = Some(reasoning);
         }
-        if closes {
-            self.in_think = false;
+        if !content.is_empty() {
+            delta.content = Some(content);
         }
     }
 }
