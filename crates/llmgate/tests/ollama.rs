@@ -64,7 +64,7 @@ async fn chat_through_api_chat() {
     );
     assert_eq!(
         sent.body["messages"][1],
-        json!({"role": "user", "content": "hi"})
+        json!({"role": "user", "content": "hi", "images": []})
     );
     let v = serde_json::to_value(&a).unwrap();
     assert_eq!(v["choices"][0]["message"]["content"], "Hello from Ollama");

@@ -174,13 +174,9 @@ fn chat_messages(req: &ChatCompletionRequest) -> Result<Vec<Value>, LlmError> {
         if let Some(r) = &m.reasoning_content {
             msg["thinking"] = json!(r);
         }
-        if m.content.is_some() {
-            msg["content"] = json!(content_text(m));
-        }
-        let imgs = images(m);
-        if !imgs.is_empty() {
-            msg["images"] = json!(imgs);
-        }
+        // As LiteLLM: content always a string (`""` for none), `images` always a list.
+        msg["content"] = json!(content_text(m));
+        msg["images"] = json!(images(m));
         if let Some(calls) = &m.tool_calls {
             let mut list = Vec::new();
             for c in calls.iter().filter(|c| c.kind == "function") {
@@ -272,9 +268,7 @@ pub fn build(
         Api::Generate => {
             let (p, imgs) = prompt(req)?;
             body["prompt"] = json!(p);
-            if !imgs.is_empty() {
-                body["images"] = json!(imgs);
-            }
+            body["images"] = json!(imgs);
         }
     }
     body["options"] = Value::Object(options);
@@ -334,7 +328,10 @@ mod tests {
             json!({"repeat_penalty": 1.1, "num_ctx": 4096})
         );
         assert_eq!(b["tools"][0]["function"]["name"], "get_weather");
-        assert_eq!(b["messages"][0], json!({"role": "user", "content": "hi"}));
+        assert_eq!(
+            b["messages"][0],
+            json!({"role": "user", "content": "hi", "images": []})
+        );
         assert_eq!(
             b["messages"][1]["tool_calls"][0],
             json!({"id": "c1", "function": {"name": "get_weather", "arguments": {"location": "Paris"}}})
