@@ -31,14 +31,14 @@ fn admit(
     u: &Uri,
     h: &HeaderMap,
     b: &Bytes,
-) -> Result<(Value, String, Behaviour), Response> {
+) -> Result<(Value, String, Behaviour), Box<Response>> {
     let body: Option<Value> = serde_json::from_slice(b).ok();
     shared.record(|| recorded(m, u, h, body.clone().unwrap_or(Value::Null)));
     let Some(body) = body.filter(Value::is_object) else {
-        return Err(error(400, "invalid request body"));
+        return Err(Box::new(error(400, "invalid request body")));
     };
     let Some(model) = body["model"].as_str().map(str::to_string) else {
-        return Err(error(400, "model is required"));
+        return Err(Box::new(error(400, "model is required")));
     };
     let behaviour = shared
         .overrides
@@ -46,14 +46,17 @@ fn admit(
         .map(|(b, _)| b)
         .unwrap_or_else(|| Behaviour::of(&model));
     if model == "mock-not-found" {
-        return Err(error(
+        return Err(Box::new(error(
             404,
             &format!("model \"{model}\" not found, try pulling it first"),
-        ));
+        )));
     }
     match behaviour {
-        Behaviour::Error(code) => Err(error(code, &format!("mock error {code}"))),
-        Behaviour::ContextWindow => Err(error(400, "input length exceeds the context length")),
+        Behaviour::Error(code) => Err(Box::new(error(code, &format!("mock error {code}")))),
+        Behaviour::ContextWindow => Err(Box::new(error(
+            400,
+            "input length exceeds the context length",
+        ))),
         _ => Ok((body, model, behaviour)),
     }
 }
@@ -116,7 +119,7 @@ pub async fn generate(
 ) -> Response {
     let (body, model, behaviour) = match admit(&shared, &m, &u, &h, &b) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !body["prompt"].is_string() {
         return error(400, "prompt is required");
@@ -171,7 +174,7 @@ pub async fn chat(
 ) -> Response {
     let (body, model, behaviour) = match admit(&shared, &m, &u, &h, &b) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !body["messages"].is_array() {
         return error(400, "messages is required");
@@ -225,7 +228,7 @@ pub async fn embed(
 ) -> Response {
     let (body, model, _) = match admit(&shared, &m, &u, &h, &b) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let n = match &body["input"] {
         Value::String(_) => 1,
