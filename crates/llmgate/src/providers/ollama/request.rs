@@ -254,13 +254,43 @@ fn prompt(req: &ChatCompletionRequest) -> Result<(String, Vec<String>), LlmError
     Ok((prompt, imgs))
 }
 
-/// The body for `api`.
+/// OpenAI params LiteLLM's Ollama configs do not list, present in `req` (`n` = 1, the default,
+/// is no ask; tools only on `/api/chat`).
+fn unsupported(req: &ChatCompletionRequest, api: Api) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut ask = |on: bool, name: &'static str| {
+        if on {
+            out.push(name);
+        }
+    };
+    ask(req.n.is_some_and(|n| n != 1), "n");
+    ask(req.presence_penalty.is_some(), "presence_penalty");
+    ask(req.logit_bias.is_some(), "logit_bias");
+    ask(req.logprobs.is_some(), "logprobs");
+    ask(req.top_logprobs.is_some(), "top_logprobs");
+    if api == Api::Generate {
+        ask(req.tools.as_ref().is_some_and(|t| !t.is_empty()), "tools");
+        ask(req.tool_choice.is_some(), "tool_choice");
+    }
+    out
+}
+
+/// The body for `api`; params Ollama does not take are an error, or dropped with `drop_params`.
 pub fn build(
     req: &ChatCompletionRequest,
     opts: &CallOptions,
     api: Api,
     stream: bool,
 ) -> Result<Value, LlmError> {
+    let refused = unsupported(req, api);
+    if !refused.is_empty() && !opts.drop_params {
+        let name = if api == Api::Chat {
+            "ollama_chat"
+        } else {
+            "ollama"
+        };
+        return Err(LlmError::unsupported_params(name, &refused, &req.model).with_model(&req.model));
+    }
     let (options, top) = params(req, opts, api);
     let mut body = json!({"model": req.model});
     match api {
@@ -337,6 +367,28 @@ mod tests {
             json!({"id": "c1", "function": {"name": "get_weather", "arguments": {"location": "Paris"}}})
         );
         assert_eq!(b["messages"][2]["tool_call_id"], "c1");
+    }
+
+    #[test]
+    fn params_ollama_lacks_are_refused_unless_dropped() {
+        let r = req(
+            json!({"model": "llama3", "presence_penalty": 0.5, "tools": [{"type": "function", "function": {"name": "f"}}],
+            "messages": [{"role": "user", "content": "hi"}]}),
+        );
+        let e = build(&r, &CallOptions::default(), Api::Generate, false).unwrap_err();
+        assert!(
+            e.message.contains("['presence_penalty', 'tools']"),
+            "{}",
+            e.message
+        );
+        let e = build(&r, &CallOptions::default(), Api::Chat, false).unwrap_err();
+        assert!(e.message.contains("['presence_penalty']"), "{}", e.message);
+        let drop = CallOptions {
+            drop_params: true,
+            ..Default::default()
+        };
+        let b = build(&r, &drop, Api::Generate, false).unwrap();
+        assert!(b.get("tools").is_none());
     }
 
     #[test]

@@ -122,6 +122,9 @@ pub fn generate(v: &Value, model: &str, created: u64, json_mode: bool) -> ChatCo
                 message["content"] = Value::Null;
                 message["tool_calls"] = json!([tool_call(&json!({"function": parsed}))]);
                 finish = "tool_calls";
+            } else {
+                // The JSON without a code fence around it (LiteLLM re-serializes it).
+                message["content"] = json!(unfenced(text));
             }
         }
     }
