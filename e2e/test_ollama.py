@@ -78,6 +78,14 @@ def test_stream(client, model):
     assert chunks[-1].usage.total_tokens == 15
 
 
+@pytest.mark.parametrize("model", ["llama-chat", "llama-generate"])
+def test_ollama_models_are_free(client, model):
+    # As LiteLLM: every Ollama model costs 0 (`ollama_chat/x` priced as `ollama/x`).
+    raw = client.chat.completions.with_raw_response.create(
+        model=model, messages=[{"role": "user", "content": "hi"}])
+    assert float(raw.headers["x-litellm-response-cost"]) == 0.0
+
+
 def test_tools(client):
     r = client.chat.completions.create(model="llama-chat", tools=TOOLS,
                                        messages=[{"role": "user", "content": "weather in Paris?"}])
