@@ -105,3 +105,11 @@ def test_model_not_found_is_a_404(client):
     with pytest.raises(openai.NotFoundError) as e:
         client.chat.completions.create(model="missing", messages=[{"role": "user", "content": "hi"}])
     assert "not found, try pulling it first" in str(e.value)
+
+
+def test_text_completion(client, mock):
+    r = client.completions.create(model="llama-generate", prompt="Once upon", max_tokens=4)
+    assert r.choices[0].text == "Hello from Ollama" and r.usage.total_tokens == 15
+    assert last_request(mock, "/api/generate")["body"]["prompt"] == "Once upon"
+    s = client.completions.create(model="llama-generate", prompt="Once upon", stream=True)
+    assert "".join(c.choices[0].text for c in s if c.choices) == "Hello from Ollama"

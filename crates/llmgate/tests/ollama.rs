@@ -287,3 +287,40 @@ async fn errors_map_to_litellm_classes() {
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::ApiConnection);
 }
+
+#[tokio::test]
+async fn text_completions_send_the_prompt_as_it_is() {
+    let mock = MockServer::start().await;
+    let o = opts(&mock);
+    let r: llmgate::CompletionRequest = serde_json::from_value(
+        json!({"model": "ollama/llama3", "prompt": "Once upon", "max_tokens": 4}),
+    )
+    .unwrap();
+    let a = Client::shared()
+        .text_completion(r.clone(), &o)
+        .await
+        .unwrap()
+        .body;
+    let sent = mock.last_request().unwrap();
+    assert_eq!(sent.path, "/api/generate");
+    assert_eq!(sent.body["prompt"], "Once upon");
+    assert_eq!(sent.body["options"], json!({"num_predict": 4}));
+    assert_eq!(a.choices[0].text, "Hello from Ollama");
+    assert_eq!(a.usage.map(|u| u.total_tokens), Some(15));
+    let mut s = r;
+    s.stream = Some(true);
+    let chunks: Vec<_> = Client::shared()
+        .text_completion_stream(s, &o)
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await;
+    let text: String = chunks
+        .iter()
+        .map(|c| c.as_ref().unwrap())
+        .flat_map(|c| &c.choices)
+        .map(|c| c.text.as_str())
+        .collect();
+    assert_eq!(text, "Hello from Ollama");
+}

@@ -2,20 +2,22 @@
 //! prompt built from the messages), `ollama_chat/<model>` through `/api/chat`; both stream
 //! JSON lines, and both embed through `/api/embed`. The model travels in the body, never the URL.
 
+pub mod completion;
 pub mod request;
 pub mod response;
 pub mod stream;
 
 use async_trait::async_trait;
 use llmgate_types::{
-    ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
+    ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
+    EmbeddingRequest, EmbeddingResponse,
 };
 use serde_json::{json, Value};
 
 use super::http::{header_pairs, json, send};
 use super::{Ctx, Provider};
 use crate::response::Response;
-use crate::stream::ChunkStream;
+use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, LlmError};
 use request::Api;
 
@@ -87,6 +89,74 @@ impl Ollama {
     }
 }
 
+impl Ollama {
+    /// The body for `req`; `raw` (a text completion's prompt) replaces the built prompt.
+    fn body(
+        &self,
+        req: &ChatCompletionRequest,
+        opts: &CallOptions,
+        stream: bool,
+        raw: Option<&str>,
+    ) -> Result<Value, LlmError> {
+        let mut body = request::build(req, opts, self.api, stream)
+            .map_err(|e| e.with_provider(self.provider()))?;
+        if let (Some(p), Api::Generate) = (raw, self.api) {
+            body["prompt"] = json!(p);
+        }
+        Ok(body)
+    }
+
+    async fn answer(
+        &self,
+        cx: &Ctx<'_>,
+        req: &ChatCompletionRequest,
+        raw: Option<&str>,
+    ) -> Result<Response<ChatCompletionResponse>, LlmError> {
+        let name = self.provider();
+        let body = self.body(req, cx.opts, false, raw)?;
+        let url = Self::url(cx.opts, self.route());
+        let res = send(Self::post(cx, &url, &body), name, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let v: Value = json(res, name).await?;
+        let now = crate::now_secs();
+        let out = match self.api {
+            Api::Chat => response::chat(&v, &req.model, now),
+            Api::Generate => response::generate(&v, &req.model, now, body["format"] == "json"),
+        };
+        Ok(Response {
+            body: out,
+            headers,
+            api_base: url,
+        })
+    }
+
+    async fn stream(
+        &self,
+        cx: &Ctx<'_>,
+        req: &ChatCompletionRequest,
+        raw: Option<&str>,
+    ) -> Result<Response<ChunkStream>, LlmError> {
+        let name = self.provider();
+        let body = self.body(req, cx.opts, true, raw)?;
+        let url = Self::url(cx.opts, self.route());
+        let wait = cx.opts.stream_wait();
+        let res = send(Self::post(cx, &url, &body), name, wait, false).await?;
+        let headers = header_pairs(res.headers());
+        let state = stream::StreamState::new(
+            self.api,
+            name,
+            &req.model,
+            crate::now_secs(),
+            req.include_usage(),
+        );
+        Ok(Response {
+            body: stream::translated(res, name, wait, state),
+            headers,
+            api_base: url,
+        })
+    }
+}
+
 #[async_trait]
 impl Provider for Ollama {
     fn name(&self) -> &'static str {
@@ -107,23 +177,7 @@ impl Provider for Ollama {
         cx: &Ctx<'_>,
         req: ChatCompletionRequest,
     ) -> Result<Response<ChatCompletionResponse>, LlmError> {
-        let name = self.provider();
-        let body =
-            request::build(&req, cx.opts, self.api, false).map_err(|e| e.with_provider(name))?;
-        let url = Self::url(cx.opts, self.route());
-        let res = send(Self::post(cx, &url, &body), name, cx.opts.timeout, true).await?;
-        let headers = header_pairs(res.headers());
-        let v: Value = json(res, name).await?;
-        let now = crate::now_secs();
-        let out = match self.api {
-            Api::Chat => response::chat(&v, &req.model, now),
-            Api::Generate => response::generate(&v, &req.model, now, body["format"] == "json"),
-        };
-        Ok(Response {
-            body: out,
-            headers,
-            api_base: url,
-        })
+        self.answer(cx, &req, None).await
     }
 
     async fn chat_stream(
@@ -131,24 +185,34 @@ impl Provider for Ollama {
         cx: &Ctx<'_>,
         req: ChatCompletionRequest,
     ) -> Result<Response<ChunkStream>, LlmError> {
-        let name = self.provider();
-        let body =
-            request::build(&req, cx.opts, self.api, true).map_err(|e| e.with_provider(name))?;
-        let url = Self::url(cx.opts, self.route());
-        let wait = cx.opts.stream_wait();
-        let res = send(Self::post(cx, &url, &body), name, wait, false).await?;
-        let headers = header_pairs(res.headers());
-        let state = stream::StreamState::new(
-            self.api,
-            name,
-            &req.model,
-            crate::now_secs(),
-            req.include_usage(),
-        );
+        self.stream(cx, &req, None).await
+    }
+
+    async fn text_completion(
+        &self,
+        cx: &Ctx<'_>,
+        req: CompletionRequest,
+    ) -> Result<Response<CompletionResponse>, LlmError> {
+        let (chat, prompt) = completion::to_chat(req);
+        let r = self.answer(cx, &chat, Some(&prompt)).await?;
         Ok(Response {
-            body: stream::translated(res, name, wait, state),
-            headers,
-            api_base: url,
+            body: completion::answer(r.body),
+            headers: r.headers,
+            api_base: r.api_base,
+        })
+    }
+
+    async fn text_completion_stream(
+        &self,
+        cx: &Ctx<'_>,
+        req: CompletionRequest,
+    ) -> Result<Response<CompletionChunkStream>, LlmError> {
+        let (chat, prompt) = completion::to_chat(req);
+        let r = self.stream(cx, &chat, Some(&prompt)).await?;
+        Ok(Response {
+            body: completion::stream(r.body),
+            headers: r.headers,
+            api_base: r.api_base,
         })
     }
 
