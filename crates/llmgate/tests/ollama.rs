@@ -142,7 +142,7 @@ async fn tools_and_thinking_on_chat() {
     assert_eq!(msg["tool_calls"][0]["function"]["name"], "get_weather");
     assert_eq!(
         msg["tool_calls"][0]["function"]["arguments"],
-        "{\"location\":\"Paris\"}"
+        "{\"location\": \"Paris\"}"
     );
     assert!(msg["tool_calls"][0]["id"]
         .as_str()

@@ -3,6 +3,7 @@
 //! JSON lines, and both embed through `/api/embed`. The model travels in the body, never the URL.
 
 pub mod completion;
+pub mod pyjson;
 pub mod request;
 pub mod response;
 pub mod stream;

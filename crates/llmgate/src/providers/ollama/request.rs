@@ -165,12 +165,20 @@ fn arguments(c: &ToolCall) -> Result<Value, LlmError> {
     })
 }
 
+/// The message's role; `developer` is `system`, as LiteLLM turns it for every provider but OpenAI.
+fn role(m: &ChatMessage) -> &str {
+    match m.role.as_str() {
+        "developer" => "system",
+        r => r,
+    }
+}
+
 /// `/api/chat` messages: content as one string, tool-call arguments as objects, reasoning as
 /// `thinking`, images apart.
 fn chat_messages(req: &ChatCompletionRequest) -> Result<Vec<Value>, LlmError> {
     let mut out = Vec::with_capacity(req.messages.len());
     for m in &req.messages {
-        let mut msg = json!({"role": m.role});
+        let mut msg = json!({"role": role(m)});
         if let Some(r) = &m.reasoning_content {
             msg["thinking"] = json!(r);
         }
@@ -217,7 +225,7 @@ fn prompt(req: &ChatCompletionRequest) -> Result<(String, Vec<String>), LlmError
             prompt += &format!("### User:\n{}\n\n", user.join("\n"));
         }
         let mut system = String::new();
-        while i < msgs.len() && msgs[i].role == "system" {
+        while i < msgs.len() && role(&msgs[i]) == "system" {
             system += &content_text(&msgs[i]);
             i += 1;
         }
@@ -233,9 +241,9 @@ fn prompt(req: &ChatCompletionRequest) -> Result<(String, Vec<String>), LlmError
                 }
                 let mut lines = Vec::new();
                 for c in calls {
-                    lines.push(
-                        json!({"name": c.function.name, "arguments": arguments(c)?}).to_string(),
-                    );
+                    lines.push(super::pyjson::dumps(
+                        &json!({"name": c.function.name, "arguments": arguments(c)?}),
+                    ));
                 }
                 assistant += &lines.join("\n");
             }

@@ -19,7 +19,8 @@ pub fn tool_call(c: &Value) -> Value {
     let args = match &c["function"]["arguments"] {
         Value::String(s) => s.clone(),
         Value::Null => "{}".to_string(),
-        v => v.to_string(),
+        // As LiteLLM's `json.dumps`, byte for byte.
+        v => super::pyjson::dumps(v),
     };
     let id = c["id"]
         .as_str()
@@ -148,7 +149,7 @@ mod tests {
         assert_eq!(r["choices"][0]["finish_reason"], "tool_calls");
         assert_eq!(
             r["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"],
-            "{\"a\":1}"
+            "{\"a\": 1}"
         );
         assert_eq!(r["choices"][0]["message"]["reasoning_content"], "hmm");
         assert_eq!(r["usage"]["total_tokens"], 9);
