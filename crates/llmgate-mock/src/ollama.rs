@@ -65,8 +65,13 @@ fn streams(body: &Value) -> bool {
     body["stream"].as_bool().unwrap_or(true)
 }
 
-/// What the model "says": JSON when `format` asks for it, else the greeting.
+/// What the model "says": JSON when `format` asks for it (a `get_weather` call when the
+/// prompt lists that tool, as LiteLLM describes tools to `/api/generate`), else the greeting.
 fn text(body: &Value) -> String {
+    let prompt = body["prompt"].as_str().unwrap_or_default();
+    if body["format"] == "json" && prompt.contains("{'name': 'get_weather'") {
+        return r#"{"name": "get_weather", "arguments": {"location": "Paris"}}"#.to_string();
+    }
     if body["format"].is_null() {
         WORDS.concat()
     } else {

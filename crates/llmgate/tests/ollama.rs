@@ -324,3 +324,28 @@ async fn text_completions_send_the_prompt_as_it_is() {
         .collect();
     assert_eq!(text, "Hello from Ollama");
 }
+
+#[tokio::test]
+async fn generate_calls_tools_through_the_prompt() {
+    let mock = MockServer::start().await;
+    let tools = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]);
+    let a = llmgate::completion(
+        req(
+            json!({"model": "ollama/llama3", "tools": tools, "tool_choice": "auto",
+            "messages": [{"role": "user", "content": "weather?"}]}),
+        ),
+        &opts(&mock),
+    )
+    .await
+    .unwrap();
+    let sent = mock.last_request().unwrap();
+    assert_eq!(sent.body["format"], "json");
+    assert!(sent.body.get("tools").is_none());
+    assert!(sent.body["prompt"].as_str().unwrap().contains("{'type': 'function', 'function': {'name': 'get_weather', 'parameters': {'type': 'object'}}}"));
+    let v = serde_json::to_value(&a).unwrap();
+    assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+    assert_eq!(
+        v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"],
+        "{\"location\": \"Paris\"}"
+    );
+}

@@ -214,7 +214,15 @@ fn prompt(req: &ChatCompletionRequest) -> Result<(String, Vec<String>), LlmError
         let start = i;
         let mut user = Vec::new();
         while i < msgs.len() && matches!(msgs[i].role.as_str(), "user" | "tool" | "function") {
-            let t = content_text(&msgs[i]);
+            // A user turn's text parts on lines of their own (LiteLLM's `ollama_pt`).
+            let t = match &msgs[i].content {
+                Some(MessageContent::Parts(parts)) => parts
+                    .iter()
+                    .filter_map(|p| p.text.as_deref().filter(|t| !t.is_empty()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => content_text(&msgs[i]),
+            };
             if !t.is_empty() {
                 user.push(t);
             }
@@ -263,8 +271,8 @@ fn prompt(req: &ChatCompletionRequest) -> Result<(String, Vec<String>), LlmError
 }
 
 /// OpenAI params LiteLLM's Ollama configs do not list, present in `req` (`n` = 1, the default,
-/// is no ask; tools only on `/api/chat`).
-fn unsupported(req: &ChatCompletionRequest, api: Api) -> Vec<&'static str> {
+/// is no ask).
+fn unsupported(req: &ChatCompletionRequest) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut ask = |on: bool, name: &'static str| {
         if on {
@@ -276,11 +284,39 @@ fn unsupported(req: &ChatCompletionRequest, api: Api) -> Vec<&'static str> {
     ask(req.logit_bias.is_some(), "logit_bias");
     ask(req.logprobs.is_some(), "logprobs");
     ask(req.top_logprobs.is_some(), "top_logprobs");
-    if api == Api::Generate {
-        ask(req.tools.as_ref().is_some_and(|t| !t.is_empty()), "tools");
-        ask(req.tool_choice.is_some(), "tool_choice");
-    }
     out
+}
+
+/// `/api/generate` has no tools: as LiteLLM, they are described in the system turns (a system
+/// turn added when there is none), each tool as Python writes the dict. None without tools.
+fn function_prompt(req: &ChatCompletionRequest) -> Option<ChatCompletionRequest> {
+    let tools = req.tools.as_ref().filter(|t| !t.is_empty())?;
+    let mut text = String::from("To call a function, reply with JSON ONLY in this format {\"name\": \"function_name\", \"arguments\":{\"argument_name\": \"argument_value\"}}. Once a function result answers the request, reply to the user in plain text instead of calling a function again. The following functions are available to you:");
+    for t in tools {
+        let v = serde_json::to_value(t).unwrap_or_default();
+        text += &format!("\n{}\n", super::pyjson::repr(&v));
+    }
+    let mut out = req.clone();
+    let mut any = false;
+    for m in out.messages.iter_mut().filter(|m| role(m) == "system") {
+        any = true;
+        m.content = Some(match m.content.take() {
+            Some(MessageContent::Parts(mut parts)) => {
+                parts.push(llmgate_types::ContentPart {
+                    kind: "text".into(),
+                    text: Some(format!(" {text}")),
+                    ..Default::default()
+                });
+                MessageContent::Parts(parts)
+            }
+            Some(MessageContent::Text(t)) => MessageContent::Text(format!("{t} {text}")),
+            None => MessageContent::Text(text.clone()),
+        });
+    }
+    if !any {
+        out.messages.push(ChatMessage::text("system", text));
+    }
+    Some(out)
 }
 
 /// The body for `api`; params Ollama does not take are an error, or dropped with `drop_params`.
@@ -290,7 +326,7 @@ pub fn build(
     api: Api,
     stream: bool,
 ) -> Result<Value, LlmError> {
-    let refused = unsupported(req, api);
+    let refused = unsupported(req);
     if !refused.is_empty() && !opts.drop_params {
         let name = if api == Api::Chat {
             "ollama_chat"
@@ -304,7 +340,8 @@ pub fn build(
     match api {
         Api::Chat => body["messages"] = json!(chat_messages(req)?),
         Api::Generate => {
-            let (p, imgs) = prompt(req)?;
+            let with_tools = function_prompt(req);
+            let (p, imgs) = prompt(with_tools.as_ref().unwrap_or(req))?;
             body["prompt"] = json!(p);
             body["images"] = json!(imgs);
         }
@@ -314,9 +351,13 @@ pub fn build(
     if let Some(o) = body.as_object_mut() {
         o.extend(top);
     }
-    if api == Api::Chat {
-        if let Some(tools) = req.tools.as_ref().filter(|t| !t.is_empty()) {
-            body["tools"] = serde_json::to_value(tools).unwrap_or_default();
+    if let Some(tools) = req.tools.as_ref().filter(|t| !t.is_empty()) {
+        match api {
+            Api::Chat => body["tools"] = serde_json::to_value(tools).unwrap_or_default(),
+            // The tools are in the prompt; a `"json"` answer is read as a tool call. A schema the
+            // client asked for stays (as in LiteLLM).
+            Api::Generate if body.get("format").is_none() => body["format"] = json!("json"),
+            Api::Generate => {}
         }
     }
     Ok(body)
@@ -383,20 +424,29 @@ mod tests {
             json!({"model": "llama3", "presence_penalty": 0.5, "tools": [{"type": "function", "function": {"name": "f"}}],
             "messages": [{"role": "user", "content": "hi"}]}),
         );
-        let e = build(&r, &CallOptions::default(), Api::Generate, false).unwrap_err();
-        assert!(
-            e.message.contains("['presence_penalty', 'tools']"),
-            "{}",
-            e.message
-        );
-        let e = build(&r, &CallOptions::default(), Api::Chat, false).unwrap_err();
-        assert!(e.message.contains("['presence_penalty']"), "{}", e.message);
+        for api in [Api::Generate, Api::Chat] {
+            let e = build(&r, &CallOptions::default(), api, false).unwrap_err();
+            assert!(e.message.contains("['presence_penalty']"), "{}", e.message);
+        }
         let drop = CallOptions {
             drop_params: true,
             ..Default::default()
         };
         let b = build(&r, &drop, Api::Generate, false).unwrap();
         assert!(b.get("tools").is_none());
+        assert!(b["options"].get("presence_penalty").is_none());
+    }
+
+    #[test]
+    fn generate_describes_tools_in_the_prompt() {
+        let r = req(
+            json!({"model": "llama3", "tools": [{"type": "function", "function": {"name": "f"}}],
+            "messages": [{"role": "user", "content": "hi"}]}),
+        );
+        let b = build(&r, &CallOptions::default(), Api::Generate, false).unwrap();
+        assert_eq!(b["format"], "json");
+        let want = "### User:\nhi\n\n### System:\nTo call a function, reply with JSON ONLY in this format {\"name\": \"function_name\", \"arguments\":{\"argument_name\": \"argument_value\"}}. Once a function result answers the request, reply to the user in plain text instead of calling a function again. The following functions are available to you:\n{'type': 'function', 'function': {'name': 'f'}}\n\n\n";
+        assert_eq!(b["prompt"], want);
     }
 
     #[test]
