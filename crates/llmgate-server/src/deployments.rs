@@ -226,8 +226,9 @@ fn price_info(entry: &ModelEntry) -> Option<ModelInfo> {
         .and_then(Value::as_str);
     let base = base_model
         .and_then(|b| cat.get(b))
-        .or_else(|| cat.get(&p.model))
-        .cloned();
+        .cloned()
+        .or_else(|| ollama_price(&cat, &p.model))
+        .or_else(|| cat.get(&p.model).cloned());
     let input = p
         .input_cost_per_token
         .or(entry.model_info.input_cost_per_token);
@@ -245,6 +246,20 @@ fn price_info(entry: &ModelEntry) -> Option<ModelInfo> {
         info.output_cost_per_token = output;
     }
     Some(info)
+}
+
+/// LiteLLM prices every Ollama model at 0 (self-hosted): `ollama_chat/x` as `ollama/x`, and a
+/// model its map lacks as free too. None for other providers.
+fn ollama_price(cat: &catalog::Catalog, model: &str) -> Option<ModelInfo> {
+    let rest = model
+        .strip_prefix("ollama_chat/")
+        .or_else(|| model.strip_prefix("ollama/"))?;
+    cat.get(&format!("ollama/{rest}")).cloned().or_else(|| {
+        let mut free = ModelInfo::unpriced(model);
+        free.input_cost_per_token = Some(0.0);
+        free.output_cost_per_token = Some(0.0);
+        Some(free)
+    })
 }
 
 /// A stable id for an entry without `model_info.id`: the same config gives the same ids on
