@@ -4,6 +4,7 @@ pub mod anthropic;
 pub mod fetch;
 pub mod gemini;
 pub mod http;
+pub mod ollama;
 pub mod openai_compat;
 mod provider;
 pub mod vertex;
@@ -33,6 +34,8 @@ fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
         m.insert("anthropic", Arc::new(anthropic::Anthropic));
         m.insert("gemini", Arc::new(gemini::Gemini));
         m.insert("vertex_ai", Arc::new(vertex::Vertex));
+        m.insert("ollama", Arc::new(ollama::Ollama::GENERATE));
+        m.insert("ollama_chat", Arc::new(ollama::Ollama::CHAT));
         m
     })
 }
