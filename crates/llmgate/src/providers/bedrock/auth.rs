@@ -167,8 +167,8 @@ pub fn sigv4_headers(
         (Some(h), None) => h.to_string(),
         _ => return Err(fail(&"no host")),
     };
-    let identity = Credentials::new(key_id, secret, token.map(str::to_string), None, "llmgate")
-        .into();
+    let identity =
+        Credentials::new(key_id, secret, token.map(str::to_string), None, "llmgate").into();
     let params: aws_sigv4::http_request::SigningParams = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
@@ -183,13 +183,9 @@ pub fn sigv4_headers(
         ("content-type", "application/json"),
         ("accept", "application/json"),
     ];
-    let signable = SignableRequest::new(
-        "POST",
-        url,
-        headers.into_iter(),
-        SignableBody::Bytes(body),
-    )
-    .map_err(|e| fail(&e))?;
+    let signable =
+        SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body))
+            .map_err(|e| fail(&e))?;
     let (instructions, _) = sign(signable, &params).map_err(|e| fail(&e))?.into_parts();
     Ok(instructions
         .headers()

@@ -113,7 +113,11 @@ impl Decoding {
 
 /// The response body as OpenAI chunks, translated as frames arrive. `idle` bounds the silence
 /// between two reads.
-pub fn translated(res: reqwest::Response, idle: Option<Duration>, state: StreamState) -> ChunkStream {
+pub fn translated(
+    res: reqwest::Response,
+    idle: Option<Duration>,
+    state: StreamState,
+) -> ChunkStream {
     let d = Decoding {
         body: Box::pin(res.bytes_stream()),
         buf: BytesMut::new(),
@@ -169,9 +173,16 @@ mod tests {
 
     fn frame(kind: (&'static str, &'static str), payload: &str) -> Vec<u8> {
         let m = Message::new(payload.as_bytes().to_vec())
-            .add_header(Header::new(":message-type", HeaderValue::String(kind.0.into())))
             .add_header(Header::new(
-                if kind.0 == "event" { ":event-type" } else { ":exception-type" },
+                ":message-type",
+                HeaderValue::String(kind.0.into()),
+            ))
+            .add_header(Header::new(
+                if kind.0 == "event" {
+                    ":event-type"
+                } else {
+                    ":exception-type"
+                },
                 HeaderValue::String(kind.1.into()),
             ));
         let mut out = Vec::new();
@@ -182,8 +193,14 @@ mod tests {
     #[test]
     fn frames_split_anywhere_decode_and_exceptions_fail() {
         let mut bytes = frame(("event", "messageStart"), r#"{"role":"assistant"}"#);
-        bytes.extend(frame(("event", "contentBlockDelta"), r#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#));
-        bytes.extend(frame(("exception", "throttlingException"), r#"{"message":"slow down"}"#));
+        bytes.extend(frame(
+            ("event", "contentBlockDelta"),
+            r#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#,
+        ));
+        bytes.extend(frame(
+            ("exception", "throttlingException"),
+            r#"{"message":"slow down"}"#,
+        ));
         let mut d = Decoding {
             body: Box::pin(futures::stream::empty()),
             buf: BytesMut::new(),
@@ -198,7 +215,13 @@ mod tests {
         }
         let items: Vec<_> = d.pending.into_iter().collect();
         assert_eq!(items.len(), 3);
-        assert_eq!(items[1].as_ref().unwrap().choices[0].delta.content.as_deref(), Some("Hi"));
+        assert_eq!(
+            items[1].as_ref().unwrap().choices[0]
+                .delta
+                .content
+                .as_deref(),
+            Some("Hi")
+        );
         let e = items[2].as_ref().unwrap_err();
         assert_eq!(e.kind, ErrorKind::RateLimit);
         assert!(e.message.contains("slow down"));

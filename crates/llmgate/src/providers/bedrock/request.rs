@@ -61,7 +61,11 @@ fn document_block(file: &Value, n: usize) -> Result<Value, LlmError> {
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
         "application/vnd.ms-excel" => "xls",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
-        other => return Err(bad(format!("unsupported document type for Bedrock: {other}"))),
+        other => {
+            return Err(bad(format!(
+                "unsupported document type for Bedrock: {other}"
+            )))
+        }
     };
     // Bedrock allows letters, digits, spaces, hyphens, parentheses and brackets in names.
     let name: String = file["filename"]
@@ -89,7 +93,10 @@ fn document_block(file: &Value, n: usize) -> Result<Value, LlmError> {
     Ok(json!({"document": {"format": format, "name": name, "source": {"bytes": data}}}))
 }
 
-fn content_blocks(content: &Option<MessageContent>, docs: &mut usize) -> Result<Vec<Value>, LlmError> {
+fn content_blocks(
+    content: &Option<MessageContent>,
+    docs: &mut usize,
+) -> Result<Vec<Value>, LlmError> {
     let Some(content) = content else {
         return Ok(Vec::new());
     };
@@ -141,9 +148,8 @@ fn assistant_blocks(m: &ChatMessage, docs: &mut usize) -> Result<Vec<Value>, Llm
         let input: Value = if call.function.arguments.trim().is_empty() {
             json!({})
         } else {
-            serde_json::from_str(&call.function.arguments).map_err(|e| {
-                bad(format!("tool call arguments are not valid JSON: {e}"))
-            })?
+            serde_json::from_str(&call.function.arguments)
+                .map_err(|e| bad(format!("tool call arguments are not valid JSON: {e}")))?
         };
         out.push(json!({"toolUse": {
             "toolUseId": call.id.clone().unwrap_or_default(),
@@ -214,7 +220,10 @@ fn tool_config(req: &ChatCompletionRequest, history_has_tools: bool) -> Option<V
 
 /// Claude's extended thinking from `thinking` or `reasoning_effort`; other families'
 /// reasoning config (Nova) from `reasoning_effort`.
-fn reasoning(req: &ChatCompletionRequest, model: &str) -> Result<Option<(String, Value)>, LlmError> {
+fn reasoning(
+    req: &ChatCompletionRequest,
+    model: &str,
+) -> Result<Option<(String, Value)>, LlmError> {
     if let Some(t) = req.extra.get("thinking").filter(|t| !t.is_null()) {
         return Ok(Some(("thinking".into(), t.clone())));
     }
@@ -256,7 +265,11 @@ pub fn build(req: &ChatCompletionRequest, model: &str) -> Result<Value, LlmError
     for m in &req.messages {
         match m.role.as_str() {
             "system" | "developer" => system.extend(content_blocks(&m.content, &mut docs)?),
-            "user" => push(&mut messages, "user", content_blocks(&m.content, &mut docs)?),
+            "user" => push(
+                &mut messages,
+                "user",
+                content_blocks(&m.content, &mut docs)?,
+            ),
             "assistant" => {
                 history_has_tools |= m.tool_calls.as_ref().is_some_and(|c| !c.is_empty());
                 push(&mut messages, "assistant", assistant_blocks(m, &mut docs)?)
@@ -308,18 +321,29 @@ pub fn build(req: &ChatCompletionRequest, model: &str) -> Result<Value, LlmError
         additional.insert(k, v);
     }
     if let Some(k) = req.extra.get("top_k").filter(|v| !v.is_null()) {
-        additional.insert(if is_claude(model) { "top_k" } else { "topK" }.into(), k.clone());
+        additional.insert(
+            if is_claude(model) { "top_k" } else { "topK" }.into(),
+            k.clone(),
+        );
     }
     if !inference.is_empty() {
         body.insert("inferenceConfig".into(), Value::Object(inference));
     }
     if !additional.is_empty() {
-        body.insert("additionalModelRequestFields".into(), Value::Object(additional));
+        body.insert(
+            "additionalModelRequestFields".into(),
+            Value::Object(additional),
+        );
     }
     if let Some(cfg) = tool_config(req, history_has_tools) {
         body.insert("toolConfig".into(), cfg);
     }
-    for key in ["guardrailConfig", "performanceConfig", "promptVariables", "requestMetadata"] {
+    for key in [
+        "guardrailConfig",
+        "performanceConfig",
+        "promptVariables",
+        "requestMetadata",
+    ] {
         if let Some(v) = req.extra.get(key).filter(|v| !v.is_null()) {
             body.insert(key.into(), v.clone());
         }
@@ -346,7 +370,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b["system"], json!([{"text": "be brief"}]));
-        assert_eq!(b["messages"], json!([{"role": "user", "content": [{"text": "hi"}]}]));
+        assert_eq!(
+            b["messages"],
+            json!([{"role": "user", "content": [{"text": "hi"}]}])
+        );
         assert_eq!(
             b["inferenceConfig"],
             json!({"maxTokens": 10, "temperature": 0.5, "topP": 0.9, "stopSequences": ["END"]})
@@ -369,11 +396,20 @@ mod tests {
         let msgs = b["messages"].as_array().unwrap();
         assert_eq!(msgs.len(), 3);
         assert_eq!(msgs[1]["content"][0]["toolUse"]["name"], "unnamed_tool");
-        assert_eq!(msgs[1]["content"][0]["toolUse"]["input"], json!({"city": "Paris"}));
+        assert_eq!(
+            msgs[1]["content"][0]["toolUse"]["input"],
+            json!({"city": "Paris"})
+        );
         assert_eq!(msgs[2]["content"].as_array().unwrap().len(), 2);
         assert_eq!(msgs[2]["content"][1]["toolResult"]["toolUseId"], "t2");
-        assert_eq!(b["toolConfig"]["toolChoice"], json!({"tool": {"name": "get_weather"}}));
-        assert_eq!(b["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"]["type"], "object");
+        assert_eq!(
+            b["toolConfig"]["toolChoice"],
+            json!({"tool": {"name": "get_weather"}})
+        );
+        assert_eq!(
+            b["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"]["type"],
+            "object"
+        );
     }
 
     #[test]
@@ -389,7 +425,10 @@ mod tests {
         .unwrap();
         let c = &b["messages"][0]["content"];
         assert_eq!(c[1]["image"]["format"], "png");
-        assert_eq!(c[2]["document"], json!({"format": "pdf", "name": "report", "source": {"bytes": "JVBERi0="}}));
+        assert_eq!(
+            c[2]["document"],
+            json!({"format": "pdf", "name": "report", "source": {"bytes": "JVBERi0="}})
+        );
         assert_eq!(
             b["additionalModelRequestFields"]["thinking"],
             json!({"type": "enabled", "budget_tokens": 1024})
@@ -401,6 +440,9 @@ mod tests {
             "us.amazon.nova-2-lite-v1:0",
         )
         .unwrap();
-        assert_eq!(nova["additionalModelRequestFields"]["reasoningConfig"]["maxReasoningEffort"], "high");
+        assert_eq!(
+            nova["additionalModelRequestFields"]["reasoningConfig"]["maxReasoningEffort"],
+            "high"
+        );
     }
 }

@@ -42,7 +42,11 @@ pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse
     let mut thinking = String::new();
     let mut blocks = Vec::new();
     let mut calls = Vec::new();
-    for block in v["output"]["message"]["content"].as_array().into_iter().flatten() {
+    for block in v["output"]["message"]["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         if let Some(t) = block["text"].as_str() {
             text.push_str(t);
         } else if let Some(tu) = block.get("toolUse") {
@@ -59,7 +63,9 @@ pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse
             if let Some(t) = rt["text"].as_str() {
                 thinking.push_str(t);
             }
-            blocks.push(json!({"type": "thinking", "thinking": rt["text"], "signature": rt["signature"]}));
+            blocks.push(
+                json!({"type": "thinking", "thinking": rt["text"], "signature": rt["signature"]}),
+            );
         }
     }
     let stop = v["stopReason"].as_str().unwrap_or("end_turn");
@@ -128,7 +134,11 @@ impl StreamState {
     }
 
     /// One `event` message: its `:event-type` and JSON payload.
-    pub fn on_event(&mut self, kind: &str, v: &Value) -> Result<Vec<ChatCompletionChunk>, LlmError> {
+    pub fn on_event(
+        &mut self,
+        kind: &str,
+        v: &Value,
+    ) -> Result<Vec<ChatCompletionChunk>, LlmError> {
         let mut out = Vec::new();
         match kind {
             "messageStart" => out.push(self.chunk(Delta::default(), None)),
@@ -253,11 +263,23 @@ mod tests {
         let mut all = Vec::new();
         for (k, v) in [
             ("messageStart", json!({"role": "assistant"})),
-            ("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": "Hi"}})),
-            ("contentBlockStart", json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t1", "name": "f"}}})),
-            ("contentBlockDelta", json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "{}"}}})),
+            (
+                "contentBlockDelta",
+                json!({"contentBlockIndex": 0, "delta": {"text": "Hi"}}),
+            ),
+            (
+                "contentBlockStart",
+                json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t1", "name": "f"}}}),
+            ),
+            (
+                "contentBlockDelta",
+                json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "{}"}}}),
+            ),
             ("messageStop", json!({"stopReason": "tool_use"})),
-            ("metadata", json!({"usage": {"inputTokens": 4, "outputTokens": 2}})),
+            (
+                "metadata",
+                json!({"usage": {"inputTokens": 4, "outputTokens": 2}}),
+            ),
         ] {
             all.extend(s.on_event(k, &v).unwrap());
         }
@@ -265,7 +287,10 @@ mod tests {
         assert_eq!(all[1].choices[0].delta.content.as_deref(), Some("Hi"));
         let tc = &all[2].choices[0].delta.tool_calls.as_ref().unwrap()[0];
         assert_eq!((tc.index, tc.id.as_deref()), (0, Some("t1")));
-        assert_eq!(all[4].choices[0].finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(
+            all[4].choices[0].finish_reason.as_deref(),
+            Some("tool_calls")
+        );
         assert_eq!(all[5].usage.as_ref().unwrap().total_tokens, 6);
     }
 }
