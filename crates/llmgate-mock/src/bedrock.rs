@@ -62,8 +62,12 @@ fn canonical_uri(path: &str) -> String {
         .collect()
 }
 
-/// Checks `Authorization` the way AWS does; the error answer if it fails.
-fn verify(method: &Method, uri: &Uri, h: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+/// Why AWS refuses a request: status, error type, message.
+type Denied = (u16, &'static str, String);
+
+/// Checks `Authorization` the way AWS does.
+fn verify(method: &Method, uri: &Uri, h: &HeaderMap, body: &[u8]) -> Result<(), Denied> {
+    let aws_error = |status, kind, message: &str| (status, kind, message.to_string());
     let auth = h
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -294,8 +298,8 @@ pub async fn converse(
 ) -> Response {
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
-    if let Err(r) = verify(&m, &u, &h, &bytes) {
-        return r;
+    if let Err((status, kind, message)) = verify(&m, &u, &h, &bytes) {
+        return aws_error(status, kind, &message);
     }
     let Some(body) = body else {
         return aws_error(

@@ -208,19 +208,17 @@ impl StreamState {
                 self.finish = Some(f);
                 out.push(self.chunk(Delta::default(), Some(f)));
             }
-            "metadata" => {
-                if self.include_usage && !v["usage"].is_null() {
-                    let mut c = ChatCompletionChunk::single(
-                        &self.id,
-                        self.created,
-                        &self.model,
-                        Delta::default(),
-                        None,
-                    );
-                    c.choices.clear();
-                    c.usage = Some(usage(&v["usage"], &self.thinking));
-                    out.push(c);
-                }
+            "metadata" if self.include_usage && !v["usage"].is_null() => {
+                let mut c = ChatCompletionChunk::single(
+                    &self.id,
+                    self.created,
+                    &self.model,
+                    Delta::default(),
+                    None,
+                );
+                c.choices.clear();
+                c.usage = Some(usage(&v["usage"], &self.thinking));
+                out.push(c);
             }
             // contentBlockStop and events a newer Bedrock adds carry nothing for OpenAI's shape.
             _ => {}
