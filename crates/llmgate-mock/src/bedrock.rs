@@ -287,7 +287,26 @@ fn converse_answer(model: &str, body: &Value) -> Value {
     })
 }
 
-/// `POST /model/{modelId}/{converse|converse-stream}`.
+/// InvokeModel for embedding models: Titan (`inputText`) and Cohere Embed (`texts`).
+fn invoke_answer(model: &str, body: &Value) -> Value {
+    let dims = body["dimensions"].as_u64().unwrap_or(4) as usize;
+    let vector = |i: usize| {
+        (0..dims)
+            .map(|j| ((i + j) as f64) / 10.0)
+            .collect::<Vec<_>>()
+    };
+    if model.contains("cohere.") {
+        let n = body["texts"].as_array().map_or(0, Vec::len);
+        return json!({"id": "mock-embed", "embeddings": (0..n).map(vector).collect::<Vec<_>>(),
+            "response_type": "embeddings_floats"});
+    }
+    let words = body["inputText"]
+        .as_str()
+        .map_or(0, |t| t.split_whitespace().count());
+    json!({"embedding": vector(0), "inputTextTokenCount": words})
+}
+
+/// `POST /model/{modelId}/{converse|converse-stream|invoke}`.
 pub async fn converse(
     State(shared): State<Arc<Shared>>,
     Path((model, action)): Path<(String, String)>,
@@ -308,7 +327,7 @@ pub async fn converse(
             "Unable to parse the request body",
         );
     };
-    if body["messages"].as_array().is_none_or(|m| m.is_empty()) {
+    if action != "invoke" && body["messages"].as_array().is_none_or(|m| m.is_empty()) {
         return aws_error(
             400,
             "ValidationException",
@@ -346,6 +365,7 @@ pub async fn converse(
                 .body(Body::from_stream(stream))
                 .unwrap_or_default()
         }
+        "invoke" => axum::Json(invoke_answer(&model, &body)).into_response(),
         _ => aws_error(404, "UnknownOperationException", "Unknown operation"),
     }
 }

@@ -277,3 +277,41 @@ async fn missing_credentials_are_an_authentication_error() {
         assert_eq!(e.kind, ErrorKind::Authentication);
     }
 }
+
+#[tokio::test]
+async fn titan_and_cohere_embeddings_through_invoke_model() {
+    let mock = MockServer::start().await;
+    let opts = sigv4(&mock, AWS_SECRET_ACCESS_KEY);
+    let r = Client::shared()
+        .embedding(
+            serde_json::from_value(json!({"model": "bedrock/amazon.titan-embed-text-v2:0",
+                "input": ["hello world", "one two three"], "dimensions": 3}))
+            .unwrap(),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.body.data.len(), 2);
+    assert_eq!(r.body.usage.as_ref().unwrap().prompt_tokens, 5);
+    let sent = mock.last_request().unwrap();
+    assert_eq!(sent.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+    assert_eq!(
+        sent.body,
+        json!({"inputText": "one two three", "dimensions": 3})
+    );
+
+    let r = Client::shared()
+        .embedding(
+            serde_json::from_value(json!({"model": "bedrock/cohere.embed-english-v3",
+                "input": ["a", "b"], "input_type": "search_query"}))
+            .unwrap(),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.body.data.len(), 2);
+    assert_eq!(
+        mock.last_request().unwrap().body,
+        json!({"texts": ["a", "b"], "input_type": "search_query"})
+    );
+}

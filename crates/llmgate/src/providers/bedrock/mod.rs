@@ -2,12 +2,15 @@
 //! `bedrock/converse/<model id>` as LiteLLM allows), signed with SigV4 or a Bedrock API key.
 
 pub mod auth;
+pub mod embed;
 pub mod eventstream;
 pub mod request;
 pub mod response;
 
 use async_trait::async_trait;
-use llmgate_types::{ChatCompletionRequest, ChatCompletionResponse};
+use llmgate_types::{
+    ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
+};
 use serde_json::Value;
 
 use super::http::{header_pairs, json, path_segment, send, SegmentKind};
@@ -102,6 +105,39 @@ impl Provider for Bedrock {
             body: eventstream::translated(res, cx.opts.stream_wait(), state),
             headers,
             api_base,
+        })
+    }
+    /// InvokeModel: one call per body ([`embed::bodies`]), in order.
+    async fn embedding(
+        &self,
+        cx: &Ctx<'_>,
+        req: EmbeddingRequest,
+    ) -> Result<Response<EmbeddingResponse>, LlmError> {
+        let target = auth::Target::from_options(cx.opts)?;
+        let url = url(&target, &req.model, "invoke")?;
+        let id = model_id(&req.model);
+        let mut answers = Vec::new();
+        let mut headers = Vec::new();
+        for body in embed::bodies(&req, id)? {
+            let rb = target.post(
+                cx.http,
+                cx.opts,
+                &url,
+                serde_json::to_vec(&body).unwrap_or_default(),
+            )?;
+            let res = send(rb, NAME, cx.opts.timeout, true).await?;
+            headers = header_pairs(res.headers());
+            answers.push(json::<Value>(res, NAME).await?);
+        }
+        let local: u64 = req
+            .input_texts()
+            .iter()
+            .map(|t| crate::tokens::count_text(id, t) as u64)
+            .sum();
+        Ok(Response {
+            body: embed::response(&req.model, &answers, local),
+            headers,
+            api_base: target.endpoint,
         })
     }
 }
