@@ -30,7 +30,8 @@ def gw(mock, tmp_path_factory):
       aws_session_token: e2e-session
       aws_region_name: us-east-1
       aws_bedrock_runtime_endpoint: {mock.base}{extra}"""
-    cfg = "model_list:" + dep("claude", CLAUDE) + dep("badsig", CLAUDE, secret="not-the-secret") + f"""
+    cfg = ("model_list:" + dep("claude", CLAUDE) + dep("badsig", CLAUDE, secret="not-the-secret")
+           + dep("titan", "bedrock/amazon.titan-embed-text-v2:0")) + f"""
   - model_name: claude-bearer
     litellm_params:
       model: {CLAUDE}
@@ -129,3 +130,13 @@ def test_exception_frame_mid_stream(client):
             got += (c.choices[0].delta.content or "") if c.choices else ""
     assert got.startswith("Hello")
     assert "Too many requests" in str(e.value)
+
+
+def test_titan_embeddings_with_cost(client, mock):
+    raw = client.embeddings.with_raw_response.create(model="titan", input=["hello world", "a b c"], dimensions=3)
+    r = raw.parse()
+    assert [len(d.embedding) for d in r.data] == [3, 3]
+    assert r.usage.prompt_tokens == 5
+    # amazon.titan-embed-text-v2:0: 5 input tokens at 2e-8.
+    assert float(raw.headers["x-litellm-response-cost"]) == pytest.approx(1e-7, rel=1e-9)
+    assert last_bedrock_request(mock)["path"] == "/model/amazon.titan-embed-text-v2%3A0/invoke"
