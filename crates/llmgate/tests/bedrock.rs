@@ -315,3 +315,35 @@ async fn titan_and_cohere_embeddings_through_invoke_model() {
         json!({"texts": ["a", "b"], "input_type": "search_query"})
     );
 }
+
+#[tokio::test]
+async fn tool_names_bedrock_refuses_are_renamed_and_restored() {
+    let mock = MockServer::start().await;
+    let body = json!({"model": CLAUDE, "messages": [{"role": "user", "content": "Weather?"}],
+        "tools": [{"type": "function", "function": {"name": "weather.get", "parameters": {"type": "object"}}}]});
+    let opts = sigv4(&mock, AWS_SECRET_ACCESS_KEY);
+    let r = Client::shared()
+        .chat(req(body.clone()), &opts)
+        .await
+        .unwrap();
+    let call = &r.body.choices[0].message.tool_calls.as_ref().unwrap()[0];
+    assert_eq!(call.function.name, "weather.get");
+    assert_eq!(
+        mock.last_request().unwrap().body["toolConfig"]["tools"][0]["toolSpec"]["name"],
+        "weather_get"
+    );
+    let s = Client::shared()
+        .chat_stream(req(body), &opts)
+        .await
+        .unwrap();
+    let chunks: Vec<_> = s.body.map(Result::unwrap).collect().await;
+    let name = chunks
+        .iter()
+        .flat_map(|c| {
+            c.choices
+                .iter()
+                .flat_map(|c| c.delta.tool_calls.iter().flatten())
+        })
+        .find_map(|tc| tc.function.as_ref()?.name.clone());
+    assert_eq!(name.as_deref(), Some("weather.get"));
+}

@@ -87,7 +87,12 @@ impl Provider for Bedrock {
         let headers = header_pairs(res.headers());
         let v: Value = json(res, NAME).await?;
         Ok(Response {
-            body: response::translate(&v, &req.model, crate::now_secs()),
+            body: response::translate(
+                &v,
+                &req.model,
+                crate::now_secs(),
+                &request::original_names(&req),
+            ),
             headers,
             api_base,
         })
@@ -100,7 +105,8 @@ impl Provider for Bedrock {
     ) -> Result<Response<ChunkStream>, LlmError> {
         let (res, api_base) = Self::post(cx, &req, "converse-stream", false).await?;
         let headers = header_pairs(res.headers());
-        let state = response::StreamState::new(&req.model, crate::now_secs(), req.include_usage());
+        let state = response::StreamState::new(&req.model, crate::now_secs(), req.include_usage())
+            .with_names(request::original_names(&req));
         Ok(Response {
             body: eventstream::translated(res, cx.opts.stream_wait(), state),
             headers,

@@ -13,12 +13,36 @@ fn bad(msg: impl Into<String>) -> LlmError {
     LlmError::bad_request(msg).with_provider(super::NAME)
 }
 
-fn tool_name(name: &str) -> &str {
+/// A name Bedrock accepts (`[a-zA-Z][a-zA-Z0-9_-]*`, as LiteLLM normalizes it): an empty name
+/// becomes [`UNNAMED_TOOL`], a leading non-letter gets an `a`, other characters become `_`.
+/// [`original_names`] maps the answer's names back.
+pub fn tool_name(name: &str) -> String {
     if name.trim().is_empty() {
-        UNNAMED_TOOL
-    } else {
-        name
+        return UNNAMED_TOOL.to_string();
     }
+    let mut out = String::with_capacity(name.len() + 1);
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        out.push('a');
+    }
+    out.extend(name.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+            c
+        } else {
+            '_'
+        }
+    }));
+    out
+}
+
+/// Bedrock's name → the client's, for every tool whose name [`tool_name`] changed.
+pub fn original_names(req: &ChatCompletionRequest) -> Vec<(String, String)> {
+    req.tools
+        .iter()
+        .flatten()
+        .filter_map(|t| t.function.as_ref())
+        .map(|f| (tool_name(&f.name), f.name.clone()))
+        .filter(|(b, o)| b != o)
+        .collect()
 }
 
 /// Whether the model is one of Anthropic's Claude models (any region prefix).

@@ -36,8 +36,21 @@ pub fn usage(u: &Value, thinking: &str) -> Usage {
     )
 }
 
+/// The client's name for a tool Bedrock names `name` (`names` from `request::original_names`).
+fn client_name<'a>(names: &'a [(String, String)], name: &'a str) -> &'a str {
+    names
+        .iter()
+        .find(|(b, _)| b == name)
+        .map_or(name, |(_, o)| o.as_str())
+}
+
 /// A Converse response as an OpenAI chat completion.
-pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse {
+pub fn translate(
+    v: &Value,
+    model: &str,
+    created: u64,
+    names: &[(String, String)],
+) -> ChatCompletionResponse {
     let mut text = String::new();
     let mut thinking = String::new();
     let mut blocks = Vec::new();
@@ -54,7 +67,7 @@ pub fn translate(v: &Value, model: &str, created: u64) -> ChatCompletionResponse
                 "id": tu["toolUseId"],
                 "type": "function",
                 "function": {
-                    "name": tu["name"],
+                    "name": client_name(names, tu["name"].as_str().unwrap_or("")),
                     "arguments": serde_json::to_string(&tu["input"]).unwrap_or_default(),
                 },
             }));
@@ -99,7 +112,8 @@ pub struct StreamState {
     /// Converse's content block index of each tool call → its OpenAI tool index.
     tools: Vec<(u64, u32)>,
     thinking: String,
-    finish: Option<&'static str>,
+    /// Bedrock's tool names → the client's.
+    names: Vec<(String, String)>,
 }
 
 impl StreamState {
@@ -112,8 +126,13 @@ impl StreamState {
             started: false,
             tools: Vec::new(),
             thinking: String::new(),
-            finish: None,
+            names: Vec::new(),
         }
+    }
+
+    pub fn with_names(mut self, names: Vec<(String, String)>) -> Self {
+        self.names = names;
+        self
     }
 
     fn chunk(&mut self, mut delta: Delta, finish: Option<&str>) -> ChatCompletionChunk {
@@ -151,7 +170,9 @@ impl StreamState {
                             id: tu["toolUseId"].as_str().map(str::to_string),
                             kind: Some("function".into()),
                             function: Some(FunctionCallDelta {
-                                name: tu["name"].as_str().map(str::to_string),
+                                name: tu["name"]
+                                    .as_str()
+                                    .map(|n| client_name(&self.names, n).to_string()),
                                 arguments: Some(String::new()),
                             }),
                             extra: Default::default(),
@@ -205,7 +226,6 @@ impl StreamState {
             }
             "messageStop" => {
                 let f = finish_reason(v["stopReason"].as_str().unwrap_or("end_turn"));
-                self.finish = Some(f);
                 out.push(self.chunk(Delta::default(), Some(f)));
             }
             "metadata" if self.include_usage && !v["usage"].is_null() => {
@@ -241,11 +261,12 @@ mod tests {
             "stopReason": "tool_use",
             "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15, "cacheReadInputTokens": 3, "cacheWriteInputTokens": 2}
         });
-        let r = translate(&v, "m", 1);
+        let names = vec![("get_weather".to_string(), "get.weather".to_string())];
+        let r = translate(&v, "m", 1, &names);
         let c = &r.choices[0];
         assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
         let call = &c.message.tool_calls.as_ref().unwrap()[0];
-        assert_eq!(call.function.name, "get_weather");
+        assert_eq!(call.function.name, "get.weather");
         assert_eq!(call.function.arguments, "{\"city\":\"Paris\"}");
         assert_eq!(c.message.reasoning_content.as_deref(), Some("hmm"));
         let u = r.usage.unwrap();
