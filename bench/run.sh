@@ -2,6 +2,7 @@
 # Load test: the mock upstream directly, then through llmgate (and the LiteLLM proxy with
 # BENCH_LITELLM=1), same request, same machine. Prints throughput and latency side by side.
 #   BENCH_CONNS="1 32 128"  BENCH_DURATION=10s  BENCH_THREADS=2  BENCH_STREAM_N=2000  BENCH_LITELLM=0  BENCH_LITELLM_VENV=...
+#   BENCH_BASELINE_BIN=/path/to/older/llmgate (an A/B row from another build, same run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +56,20 @@ PIDS+=($!)
 wait_up "http://127.0.0.1:$GW_PORT/health/liveliness"
 
 TARGETS=("mock-direct $MOCK_PORT sk-upstream" "llmgate $GW_PORT $MASTER")
+if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
+  # Another llmgate build (e.g. an earlier commit's release binary), same config, same run:
+  # an A/B on one machine in one run is the only comparison the ratios support.
+  mkdir -p "$WORK/baseline"
+  BASE_PORT="$(free_port)"
+  # Its own database: the embedded SQLite sits beside the config otherwise, and an older build
+  # refuses a schema a newer one migrated.
+  (cd "$WORK/baseline" && LLMGATE_DB_PATH="$WORK/baseline/llmgate.db" RUST_LOG=warn \
+    exec "$BENCH_BASELINE_BIN" --config "$WORK/config.yaml" --host 127.0.0.1 \
+    --port "$BASE_PORT" 2>"$WORK/baseline.log") &
+  PIDS+=($!)
+  wait_up "http://127.0.0.1:$BASE_PORT/health/liveliness"
+  TARGETS+=("baseline $BASE_PORT $MASTER")
+fi
 if [ "${BENCH_VKEY:-0}" = 1 ]; then
   # The path real traffic takes: a virtual key with a user, a team, a budget and rpm/tpm limits
   # (high enough never to refuse), so key lookup, budget and limit checks and spend

@@ -12,6 +12,7 @@ mod anthropic;
 mod bedrock;
 mod behaviour;
 mod google;
+mod ollama;
 mod openai;
 mod responses;
 
@@ -251,6 +252,9 @@ fn router(shared: Arc<Shared>) -> Router {
             "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",
             post(google::vertex),
         )
+        .route("/api/generate", post(ollama::generate))
+        .route("/api/chat", post(ollama::chat))
+        .route("/api/embed", post(ollama::embed))
         .route("/token", post(google::token))
         .route("/storage/v1/b/{bucket}/o/{object}", get(google::gcs_object))
         .route("/files/{name}", get(google::file))

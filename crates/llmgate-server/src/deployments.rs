@@ -226,8 +226,9 @@ fn price_info(entry: &ModelEntry) -> Option<ModelInfo> {
         .and_then(Value::as_str);
     let base = base_model
         .and_then(|b| cat.get(b))
-        .or_else(|| cat.get(&p.model))
-        .cloned();
+        .cloned()
+        .or_else(|| ollama_price(&cat, &p.model))
+        .or_else(|| cat.get(&p.model).cloned());
     let input = p
         .input_cost_per_token
         .or(entry.model_info.input_cost_per_token);
@@ -245,6 +246,20 @@ fn price_info(entry: &ModelEntry) -> Option<ModelInfo> {
         info.output_cost_per_token = output;
     }
     Some(info)
+}
+
+/// LiteLLM prices every Ollama model at 0 (self-hosted): `ollama_chat/x` as `ollama/x`, and a
+/// model its map lacks as free too. None for other providers.
+fn ollama_price(cat: &catalog::Catalog, model: &str) -> Option<ModelInfo> {
+    let rest = model
+        .strip_prefix("ollama_chat/")
+        .or_else(|| model.strip_prefix("ollama/"))?;
+    cat.get(&format!("ollama/{rest}")).cloned().or_else(|| {
+        let mut free = ModelInfo::unpriced(model);
+        free.input_cost_per_token = Some(0.0);
+        free.output_cost_per_token = Some(0.0);
+        Some(free)
+    })
 }
 
 /// A stable id for an entry without `model_info.id`: the same config gives the same ids on
@@ -277,9 +292,9 @@ pub struct Deployments {
     wildcards: Vec<(String, Vec<Arc<Deployment>>)>,
     all: Vec<Arc<Deployment>>,
     router: Router<Deployment>,
-    /// Team models (`/model/new` with `model_info.team_id`): (team, public name) -> the
-    /// internal group name they are stored under.
-    team_models: HashMap<(String, String), String>,
+    /// Team models (`/model/new` with `model_info.team_id`): team -> public name -> the
+    /// internal group name they are stored under (two lookups, no key to build per request).
+    team_models: HashMap<String, HashMap<String, String>>,
 }
 
 /// What every rebuilt model list's router shares: its settings, and the deployments' stats
@@ -344,15 +359,18 @@ impl Deployments {
                 .push(dep);
         }
         wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
-        let team_models = all
-            .iter()
-            .filter_map(|d| {
-                let info = &d.entry.model_info.extra;
-                let team = info.get("team_id")?.as_str()?;
-                let public = info.get("team_public_model_name")?.as_str()?;
-                Some(((team.to_string(), public.to_string()), d.model_name.clone()))
-            })
-            .collect();
+        let mut team_models: HashMap<String, HashMap<String, String>> = HashMap::new();
+        for d in &all {
+            let info = &d.entry.model_info.extra;
+            let team = info.get("team_id").and_then(Value::as_str);
+            let public = info.get("team_public_model_name").and_then(Value::as_str);
+            if let (Some(t), Some(p)) = (team, public) {
+                team_models
+                    .entry(t.to_string())
+                    .or_default()
+                    .insert(p.to_string(), d.model_name.clone());
+            }
+        }
         let router = Router::new(
             parts.settings.clone(),
             parts.registry.clone(),
@@ -370,19 +388,16 @@ impl Deployments {
 
     /// The internal group of `team`'s model named `name` (LiteLLM's team models).
     pub fn team_group(&self, team: &str, name: &str) -> Option<&str> {
-        self.team_models
-            .get(&(team.to_string(), name.to_string()))
-            .map(String::as_str)
+        self.team_models.get(team)?.get(name).map(String::as_str)
     }
 
     /// The public names of `team`'s own models.
     pub fn team_public_names(&self, team: &str) -> Vec<String> {
         let mut v: Vec<String> = self
             .team_models
-            .keys()
-            .filter(|(t, _)| t == team)
-            .map(|(_, n)| n.clone())
-            .collect();
+            .get(team)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
         v.sort();
         v
     }
@@ -491,14 +506,27 @@ impl Deployments {
 pub struct Routed {
     member: Arc<Member<Deployment>>,
     started: std::time::Instant,
+    /// Samples kept (0: latency not tracked, nothing recorded).
     max_samples: usize,
+    /// Tokens are counted (the deployment's usage is read by something).
+    tracks_usage: bool,
     first_token: std::sync::atomic::AtomicBool,
     _in_flight: InFlight,
 }
 
 impl Routed {
-    pub fn new(pick: Pick<Deployment>, started: std::time::Instant, max_samples: usize) -> Routed {
+    pub fn new(
+        pick: Pick<Deployment>,
+        started: std::time::Instant,
+        router: &Router<Deployment>,
+    ) -> Routed {
+        let max_samples = if router.tracks_latency() {
+            router.settings().latency.max_samples
+        } else {
+            0
+        };
         Routed {
+            tracks_usage: router.tracks_usage(&pick.member.params),
             member: pick.member.clone(),
             started,
             max_samples,
@@ -509,9 +537,10 @@ impl Routed {
 
     /// A stream's first chunk: its time to first token is the deployment's latency.
     pub fn first_token(&self) {
-        if !self
-            .first_token
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        if self.max_samples > 0
+            && !self
+                .first_token
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
         {
             let secs = self.started.elapsed().as_secs_f64();
             self.member.stats.record_latency(
@@ -524,6 +553,9 @@ impl Routed {
 
     /// Tokens the call used, for usage-based routing.
     pub fn tokens(&self, n: u64) {
+        if !self.tracks_usage {
+            return;
+        }
         self.member
             .stats
             .count_tokens(llmgate::router::stats::now_ms(), n);

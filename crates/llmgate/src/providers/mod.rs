@@ -5,6 +5,7 @@ pub mod bedrock;
 pub mod fetch;
 pub mod gemini;
 pub mod http;
+pub mod ollama;
 pub mod openai_compat;
 mod provider;
 pub mod vertex;
@@ -35,6 +36,8 @@ fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
         m.insert("bedrock", Arc::new(bedrock::Bedrock));
         m.insert("gemini", Arc::new(gemini::Gemini));
         m.insert("vertex_ai", Arc::new(vertex::Vertex));
+        m.insert("ollama", Arc::new(ollama::Ollama::GENERATE));
+        m.insert("ollama_chat", Arc::new(ollama::Ollama::CHAT));
         m
     })
 }

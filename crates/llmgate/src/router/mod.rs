@@ -299,7 +299,11 @@ impl<D> Router<D> {
             .find(|m| std::ptr::eq(&***m, chosen))
             .cloned()
             .expect("the chosen deployment is a member");
-        member.stats.count_request(now);
+        // This minute's usage is counted only where something reads it (usage-based routing,
+        // a deployment's own rpm/tpm): the request path takes no lock it does not need.
+        if self.tracks_usage(&member.params) {
+            member.stats.count_request(now);
+        }
         member.stats.start();
         let model = match (prefix, member.params.model.strip_suffix('*')) {
             (Some(p), Some(head)) => format!("{head}{}", &self.resolve(name)[p.len()..]),
@@ -319,6 +323,8 @@ impl<D> Router<D> {
     pub fn succeeded(&self, member: &Member<D>, latency: Option<f64>, tokens: Option<u64>) {
         let now = stats::now_ms();
         member.stats.count_success(now);
+        let tokens = tokens.filter(|_| self.tracks_usage(&member.params));
+        let latency = latency.filter(|_| self.tracks_latency());
         if let Some(t) = tokens {
             member.stats.count_tokens(now, t);
         }
@@ -355,6 +361,16 @@ impl<D> Router<D> {
             seconds = time.as_secs_f64(), error = %err, "deployment cooling down");
         member.stats.cool_until(now + time.as_millis() as i64, true);
         true
+    }
+
+    /// Whether a deployment's requests and tokens this minute are read by anything.
+    pub fn tracks_usage(&self, p: &Params) -> bool {
+        self.settings.strategy == Strategy::UsageBased || p.rpm.is_some() || p.tpm.is_some()
+    }
+
+    /// Whether latencies are read (latency-based routing).
+    pub fn tracks_latency(&self) -> bool {
+        self.settings.strategy == Strategy::LatencyBased
     }
 
     /// Starts a call's attempts on `group` (retries, then fallbacks).

@@ -152,6 +152,7 @@ pub const LITELLM_PARAMS: &[Row] = &[
     yes("vertex_ai_location", "Vertex AI"),
     yes("vertex_credentials", "Vertex AI"),
     yes("vertex_ai_credentials", "Vertex AI"),
+    yes("keep_alive", "Ollama: how long the model stays loaded"),
     yes("rpm", "weighted shuffle, usage-based limits"),
     yes("tpm", "weighted shuffle, usage-based limits"),
     no("itpm", "deployment rate limits"),

@@ -117,7 +117,7 @@ where
         match res {
             Ok(r) => {
                 router.succeeded(&pick.member, None, None);
-                let routed = Routed::new(pick, t0, settings.latency.max_samples);
+                let routed = Routed::new(pick, t0, router);
                 if !plan.stream {
                     routed.first_token();
                 }
