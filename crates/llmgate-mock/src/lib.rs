@@ -9,6 +9,7 @@
 
 mod agent;
 mod anthropic;
+mod bedrock;
 mod behaviour;
 mod google;
 mod ollama;
@@ -22,6 +23,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
 pub use behaviour::{Behaviour, Override};
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
 
@@ -244,6 +246,7 @@ fn router(shared: Arc<Shared>) -> Router {
     }
     r.route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
+        .route("/model/{model}/{action}", post(bedrock::converse))
         .route("/v1beta/models/{spec}", post(google::studio))
         .route(
             "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",

@@ -112,6 +112,11 @@ mod tests {
             ("deepseek/deepseek-chat", "deepseek"),
             ("mistral/mistral-large-3", "mistral"),
             ("text-embedding-3-small", "openai"),
+            (
+                "bedrock/us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+                "bedrock",
+            ),
+            ("amazon.nova-pro-v1:0", "bedrock"),
         ] {
             let m = c.get(model).unwrap_or_else(|| panic!("{model} missing"));
             assert_eq!(m.provider(), provider, "{model}");

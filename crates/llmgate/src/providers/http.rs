@@ -116,7 +116,16 @@ fn credentials(req: &reqwest::Request) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (name, value) in req.headers() {
         let Ok(v) = value.to_str() else { continue };
-        if matches!(name.as_str(), "authorization" | "proxy-authorization") {
+        if let Some(sigv4) = v.strip_prefix("AWS4-HMAC-SHA256 ") {
+            // Only the signature and the key id are secret; masking the whole value would mask
+            // words like "signature" in the upstream's message.
+            out.extend(sigv4.split(',').filter_map(|p| {
+                let p = p.trim();
+                p.strip_prefix("Signature=")
+                    .or_else(|| p.strip_prefix("Credential=")?.split('/').next())
+                    .map(str::to_string)
+            }));
+        } else if matches!(name.as_str(), "authorization" | "proxy-authorization") {
             out.push(v.split_once(' ').map_or(v, |(_, c)| c).trim().to_string());
         } else if secret_name(name.as_str()) {
             out.push(v.trim().to_string());

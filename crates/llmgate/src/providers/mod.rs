@@ -1,6 +1,7 @@
 //! Provider adapters behind one trait, and the `provider/model` resolution that picks one.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod fetch;
 pub mod gemini;
 pub mod http;
@@ -32,6 +33,7 @@ fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
             m.insert(spec.name, Arc::new(openai_compat::OpenAiCompat::new(spec)));
         }
         m.insert("anthropic", Arc::new(anthropic::Anthropic));
+        m.insert("bedrock", Arc::new(bedrock::Bedrock));
         m.insert("gemini", Arc::new(gemini::Gemini));
         m.insert("vertex_ai", Arc::new(vertex::Vertex));
         m.insert("ollama", Arc::new(ollama::Ollama::GENERATE));

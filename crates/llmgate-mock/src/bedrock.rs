@@ -1,0 +1,371 @@
+//! AWS Bedrock runtime: Converse and ConverseStream. Every request's SigV4 signature is
+//! recomputed here, independently of the signer under test, from the known test secret
+//! (403 `InvalidSignatureException` on a mismatch, as AWS answers); a Bedrock API key
+//! (`Authorization: Bearer`) is accepted unless it is [`BAD_BEARER`]. Streams are real binary
+//! event-stream frames with CRCs; `mock-stream-error` ends one with an exception frame.
+
+use std::sync::Arc;
+
+use aws_smithy_eventstream::frame::write_message_to;
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use ring::{digest, hmac};
+use serde_json::{json, Value};
+
+use crate::behaviour::Behaviour;
+use crate::openai::recorded;
+use crate::Shared;
+
+/// The access key id tests sign with (any id is accepted; the secret is what is checked).
+pub const AWS_ACCESS_KEY_ID: &str = "AKIDLLMGATEMOCK";
+/// The secret the mock verifies signatures with.
+pub const AWS_SECRET_ACCESS_KEY: &str = "llmgate-mock-bedrock-secret";
+/// A Bedrock API key the mock refuses.
+pub const BAD_BEARER: &str = "bad-bedrock-key";
+
+fn aws_error(status: u16, kind: &str, message: &str) -> Response {
+    let mut r = (
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+        axum::Json(json!({"message": message})),
+    )
+        .into_response();
+    if let Ok(v) = kind.parse() {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hmac256(key: &[u8], data: &str) -> Vec<u8> {
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+/// SigV4's canonical URI: each byte outside the unreserved set encoded again (the path arrives
+/// encoded once, so `%3A` becomes `%253A`, as non-S3 services sign).
+fn canonical_uri(path: &str) -> String {
+    path.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Why AWS refuses a request: status, error type, message.
+type Denied = (u16, &'static str, String);
+
+/// Checks `Authorization` the way AWS does.
+fn verify(method: &Method, uri: &Uri, h: &HeaderMap, body: &[u8]) -> Result<(), Denied> {
+    let aws_error = |status, kind, message: &str| (status, kind, message.to_string());
+    let auth = h
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            aws_error(
+                403,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            )
+        })?;
+    if let Some(token) = auth.strip_prefix("Bearer ") {
+        if token.is_empty() || token == BAD_BEARER {
+            return Err(aws_error(
+                403,
+                "UnrecognizedClientException",
+                "Invalid API Key format: Must start with pre-defined prefix",
+            ));
+        }
+        return Ok(());
+    }
+    let bad = |m: &str| aws_error(403, "IncompleteSignatureException", m);
+    let rest = auth
+        .strip_prefix("AWS4-HMAC-SHA256 ")
+        .ok_or_else(|| bad("Authorization header requires AWS4-HMAC-SHA256"))?;
+    let field = |name: &str| {
+        rest.split(',')
+            .map(str::trim)
+            .find_map(|p| p.strip_prefix(name))
+            .map(str::to_string)
+    };
+    let (Some(credential), Some(signed), Some(signature)) = (
+        field("Credential="),
+        field("SignedHeaders="),
+        field("Signature="),
+    ) else {
+        return Err(bad(
+            "Authorization header requires Credential, SignedHeaders and Signature",
+        ));
+    };
+    let scope: Vec<&str> = credential.split('/').collect();
+    if scope.len() != 5 || scope[3] != "bedrock" || scope[4] != "aws4_request" {
+        return Err(bad(
+            "Credential should be scoped to a valid region and the bedrock service",
+        ));
+    }
+    let amz_date = h
+        .get("x-amz-date")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| bad("x-amz-date is required"))?;
+    let signed_names: Vec<&str> = signed.split(';').collect();
+    for required in ["host", "x-amz-date"] {
+        if !signed_names.contains(&required) {
+            return Err(bad(&format!("{required} must be signed")));
+        }
+    }
+    let mut canonical = format!(
+        "{method}\n{}\n{}\n",
+        canonical_uri(uri.path()),
+        uri.query().unwrap_or("")
+    );
+    for name in &signed_names {
+        let v = h.get(*name).and_then(|v| v.to_str().ok()).unwrap_or("");
+        canonical.push_str(&format!("{name}:{}\n", v.trim()));
+    }
+    canonical.push_str(&format!(
+        "\n{signed}\n{}",
+        hex(digest::digest(&digest::SHA256, body).as_ref())
+    ));
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
+        scope[1..].join("/"),
+        hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
+    );
+    let k = hmac256(format!("AWS4{AWS_SECRET_ACCESS_KEY}").as_bytes(), scope[1]);
+    let k = hmac256(&k, scope[2]);
+    let k = hmac256(&k, scope[3]);
+    let k = hmac256(&k, "aws4_request");
+    if hex(&hmac256(&k, &to_sign)) != signature {
+        return Err(aws_error(403, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."));
+    }
+    Ok(())
+}
+
+fn usage(model: &str) -> Value {
+    let (read, write) = if model.contains("cache") {
+        (3, 2)
+    } else {
+        (0, 0)
+    };
+    json!({"inputTokens": 10, "outputTokens": 6, "totalTokens": 16 + read + write,
+        "cacheReadInputTokens": read, "cacheWriteInputTokens": write})
+}
+
+/// What the model answers: (thinking, text, tool call (id, name, input)).
+fn answer(body: &Value) -> (Option<&'static str>, String, Option<(String, Value)>) {
+    let thinking = (body["additionalModelRequestFields"]["thinking"]["type"] == "enabled")
+        .then_some("Let me think about this.");
+    let last = body["messages"].as_array().and_then(|m| m.last());
+    let answered_tool = last.is_some_and(|m| {
+        m["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|b| b.get("toolResult").is_some())
+    });
+    let tool = body["toolConfig"]["tools"][0]["toolSpec"]["name"]
+        .as_str()
+        .filter(|n| *n != "dummy_tool" && !answered_tool)
+        .map(|n| (n.to_string(), json!({"city": "Paris"})));
+    let text = if tool.is_some() {
+        "Let me check.".to_string()
+    } else {
+        "Hello from the Bedrock mock.".to_string()
+    };
+    (thinking, text, tool)
+}
+
+fn frame(message_type: &str, kind: &str, payload: Value) -> Bytes {
+    let type_header = if message_type == "event" {
+        ":event-type"
+    } else {
+        ":exception-type"
+    };
+    let m = Message::new(payload.to_string().into_bytes())
+        .add_header(Header::new(
+            ":message-type",
+            HeaderValue::String(message_type.to_string().into()),
+        ))
+        .add_header(Header::new(
+            type_header,
+            HeaderValue::String(kind.to_string().into()),
+        ))
+        .add_header(Header::new(
+            ":content-type",
+            HeaderValue::String("application/json".into()),
+        ));
+    let mut out = Vec::new();
+    // Writing a well-formed message to a Vec does not fail.
+    let _ = write_message_to(&m, &mut out);
+    Bytes::from(out)
+}
+
+fn stream_frames(model: &str, body: &Value, fail: bool) -> Vec<Bytes> {
+    let (thinking, text, tool) = answer(body);
+    let ev = |k: &str, v: Value| frame("event", k, v);
+    let mut out = vec![ev("messageStart", json!({"role": "assistant"}))];
+    let mut i = 0;
+    if let Some(t) = thinking {
+        out.push(ev(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": i, "delta": {"reasoningContent": {"text": t}}}),
+        ));
+        out.push(ev("contentBlockDelta", json!({"contentBlockIndex": i, "delta": {"reasoningContent": {"signature": "mock-signature"}}})));
+        out.push(ev("contentBlockStop", json!({"contentBlockIndex": i})));
+        i += 1;
+    }
+    for word in text.split_inclusive(' ') {
+        out.push(ev(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": i, "delta": {"text": word}}),
+        ));
+    }
+    out.push(ev("contentBlockStop", json!({"contentBlockIndex": i})));
+    if fail {
+        out.push(frame(
+            "exception",
+            "throttlingException",
+            json!({"message": "Too many requests, please wait before trying again."}),
+        ));
+        return out;
+    }
+    let stop = if let Some((name, input)) = &tool {
+        i += 1;
+        out.push(ev("contentBlockStart", json!({"contentBlockIndex": i, "start": {"toolUse": {"toolUseId": "tooluse_mock1", "name": name}}})));
+        let args = input.to_string();
+        let (a, b) = args.split_at(args.len() / 2);
+        for part in [a, b] {
+            out.push(ev(
+                "contentBlockDelta",
+                json!({"contentBlockIndex": i, "delta": {"toolUse": {"input": part}}}),
+            ));
+        }
+        out.push(ev("contentBlockStop", json!({"contentBlockIndex": i})));
+        "tool_use"
+    } else {
+        "end_turn"
+    };
+    out.push(ev("messageStop", json!({"stopReason": stop})));
+    out.push(ev(
+        "metadata",
+        json!({"usage": usage(model), "metrics": {"latencyMs": 42}}),
+    ));
+    out
+}
+
+fn converse_answer(model: &str, body: &Value) -> Value {
+    let (thinking, text, tool) = answer(body);
+    let mut content = Vec::new();
+    if let Some(t) = thinking {
+        content.push(json!({"reasoningContent": {"reasoningText": {"text": t, "signature": "mock-signature"}}}));
+    }
+    content.push(json!({"text": text}));
+    let stop = match tool {
+        Some((name, input)) => {
+            content.push(
+                json!({"toolUse": {"toolUseId": "tooluse_mock1", "name": name, "input": input}}),
+            );
+            "tool_use"
+        }
+        None => "end_turn",
+    };
+    json!({
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": stop,
+        "usage": usage(model),
+        "metrics": {"latencyMs": 42},
+    })
+}
+
+/// InvokeModel for embedding models: Titan (`inputText`) and Cohere Embed (`texts`).
+fn invoke_answer(model: &str, body: &Value) -> Value {
+    let dims = body["dimensions"].as_u64().unwrap_or(4) as usize;
+    let vector = |i: usize| {
+        (0..dims)
+            .map(|j| ((i + j) as f64) / 10.0)
+            .collect::<Vec<_>>()
+    };
+    if model.contains("cohere.") {
+        let n = body["texts"].as_array().map_or(0, Vec::len);
+        return json!({"id": "mock-embed", "embeddings": (0..n).map(vector).collect::<Vec<_>>(),
+            "response_type": "embeddings_floats"});
+    }
+    let words = body["inputText"]
+        .as_str()
+        .map_or(0, |t| t.split_whitespace().count());
+    json!({"embedding": vector(0), "inputTextTokenCount": words})
+}
+
+/// `POST /model/{modelId}/{converse|converse-stream|invoke}`.
+pub async fn converse(
+    State(shared): State<Arc<Shared>>,
+    Path((model, action)): Path<(String, String)>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let body: Option<Value> = serde_json::from_slice(&bytes).ok();
+    shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
+    if let Err((status, kind, message)) = verify(&m, &u, &h, &bytes) {
+        return aws_error(status, kind, &message);
+    }
+    let Some(body) = body else {
+        return aws_error(
+            400,
+            "SerializationException",
+            "Unable to parse the request body",
+        );
+    };
+    if action != "invoke" && body["messages"].as_array().is_none_or(|m| m.is_empty()) {
+        return aws_error(
+            400,
+            "ValidationException",
+            "The messages field is required.",
+        );
+    }
+    let name = h
+        .get("x-mock-model")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| model.clone());
+    let behaviour = shared
+        .overrides
+        .take(&name)
+        .map(|(b, _)| b)
+        .unwrap_or_else(|| Behaviour::of(&name));
+    if let Behaviour::Error(code) = behaviour {
+        let kind = match code {
+            429 => "ThrottlingException",
+            400 => "ValidationException",
+            403 => "AccessDeniedException",
+            404 => "ResourceNotFoundException",
+            503 => "ServiceUnavailableException",
+            _ => "InternalServerException",
+        };
+        return aws_error(code, kind, &format!("mock error {code}"));
+    }
+    match action.as_str() {
+        "converse" => axum::Json(converse_answer(&model, &body)).into_response(),
+        "converse-stream" => {
+            let frames = stream_frames(&model, &body, behaviour == Behaviour::StreamError);
+            let stream = futures::stream::iter(frames.into_iter().map(Ok::<_, std::io::Error>));
+            Response::builder()
+                .header("content-type", "application/vnd.amazon.eventstream")
+                .body(Body::from_stream(stream))
+                .unwrap_or_default()
+        }
+        "invoke" => axum::Json(invoke_answer(&model, &body)).into_response(),
+        _ => aws_error(404, "UnknownOperationException", "Unknown operation"),
+    }
+}
