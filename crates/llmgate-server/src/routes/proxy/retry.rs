@@ -61,10 +61,11 @@ where
         .with_retries(plan.num_retries);
     let mut upstream = Duration::ZERO;
     let mut last: Option<CallMeta> = None;
+    // Read once: the settlement is borrowed mutably in the loop, and the tags never change.
+    let tags = settle.tags().to_vec();
     loop {
         let group = at.group().to_string();
         let asked = at.fallbacks == 0;
-        let tags = settle.tags().to_vec();
         let ask = Ask {
             tags: &tags,
             input_tokens: plan.input_tokens,
