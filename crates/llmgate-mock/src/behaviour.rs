@@ -16,6 +16,9 @@ pub enum Behaviour {
     /// 400 as Azure's content filter answers it (`content_filter`, inner
     /// `ResponsibleAIPolicyViolation` with the filter results).
     ContentFilter,
+    /// An answer Azure's filter cut (`mock-content-filter-output`): `finish_reason:
+    /// content_filter` with a flagged `content_filter_results`, streamed or not.
+    ContentFilterOutput,
     /// Wait, then answer normally.
     Slow(Duration),
     /// Streams: two content chunks, then an error event and the end of the stream.
@@ -45,6 +48,9 @@ impl Behaviour {
         }
         if model == "mock-content-filter" {
             return Behaviour::ContentFilter;
+        }
+        if model == "mock-content-filter-output" {
+            return Behaviour::ContentFilterOutput;
         }
         if model == "mock-echo-key" {
             return Behaviour::EchoKey;

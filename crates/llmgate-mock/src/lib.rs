@@ -1,7 +1,7 @@
 //! Mock LLM provider upstreams for tests and benchmarks.
 //!
 //! [`MockServer`] speaks OpenAI's wire format (JSON, SSE streams, error bodies, Azure's
-//! deployment paths). The requested model name picks a behaviour (see [`Behaviour`]): errors,
+//! deployment and v1 paths, its Entra ID token endpoint). The requested model name picks a behaviour (see [`Behaviour`]): errors,
 //! delays, failures in the middle of a stream. Requests are recorded so tests can check what the
 //! gateway sent; the `llmgate-mock` binary can turn recording off for benchmarks. A test can
 //! also set a model's behaviour at run time (`POST /_mock/behaviour`, the OpenAI routes): make
@@ -9,6 +9,7 @@
 
 mod agent;
 mod anthropic;
+mod azure;
 mod bedrock;
 mod behaviour;
 mod google;
@@ -23,6 +24,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use azure::AZURE_CLIENT_SECRET;
 pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
 pub use behaviour::{Behaviour, Override};
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
@@ -58,6 +60,8 @@ pub(crate) struct Shared {
     served: AtomicUsize,
     /// Behaviours set at run time, by model name.
     pub(crate) overrides: behaviour::Overrides,
+    /// Entra ID tokens issued, and token requests per tenant.
+    pub(crate) entra: azure::Entra,
 }
 
 impl Shared {
@@ -130,6 +134,11 @@ impl MockServer {
     /// name's own.
     pub fn set_behaviour(&self, model: &str, o: Option<Override>) {
         self.shared.overrides.set(model, o);
+    }
+
+    /// Token requests the Entra ID endpoint received for `tenant`.
+    pub fn token_requests(&self, tenant: &str) -> usize {
+        self.shared.entra.requests(tenant)
     }
 
     /// Streams whose client went away before the end.
@@ -244,6 +253,20 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/responses"), post(responses::responses))
             .route(&format!("{prefix}/models"), get(openai::models));
     }
+    // Azure OpenAI at the root and as a resource under `/azure`, whose v1 API is told apart
+    // from Groq's `/openai/v1` by that prefix.
+    for prefix in ["", "/azure"] {
+        let d = format!("{prefix}/openai/deployments/{{deployment}}");
+        r = r
+            .route(&format!("{d}/chat/completions"), post(azure::deployment_chat))
+            .route(&format!("{d}/completions"), post(azure::deployment_completions))
+            .route(&format!("{d}/embeddings"), post(azure::deployment_embeddings))
+            .route(&format!("{prefix}/openai/responses"), post(responses::responses));
+    }
+    r = r
+        .route("/azure/openai/v1/chat/completions", post(azure::v1_chat))
+        .route("/azure/openai/v1/embeddings", post(azure::v1_embeddings))
+        .route("/azure/openai/v1/responses", post(responses::responses));
     r.route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/model/{model}/{action}", post(bedrock::converse))
@@ -258,19 +281,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/token", post(google::token))
         .route("/storage/v1/b/{bucket}/o/{object}", get(google::gcs_object))
         .route("/files/{name}", get(google::file))
-        .route(
-            "/openai/deployments/{deployment}/chat/completions",
-            post(openai::azure_chat),
-        )
-        .route(
-            "/openai/deployments/{deployment}/completions",
-            post(openai::azure_completions),
-        )
-        .route(
-            "/openai/deployments/{deployment}/embeddings",
-            post(openai::azure_embeddings),
-        )
-        .route("/openai/responses", post(responses::responses))
+        .route("/models/chat/completions", post(azure::models_chat))
+        .route("/models/embeddings", post(azure::models_embeddings))
+        .route("/{tenant}/oauth2/v2.0/token", post(azure::token))
+        .route("/_mock/entra/{tenant}", get(azure::token_requests))
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/behaviour", post(set_behaviour))
         .route("/_mock/service_account", get(service_account))

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -19,7 +19,7 @@ pub(crate) const TOOL_ARGS: &str = r#"{"location":"Paris"}"#;
 type St = State<Arc<Shared>>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Endpoint {
+pub(crate) enum Endpoint {
     Chat,
     Completion,
     Embedding,
@@ -41,39 +41,6 @@ pub async fn embeddings(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Res
 
 pub async fn fim(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
     handle(s, Endpoint::Fim, None, m, u, h, b).await
-}
-
-pub async fn azure_chat(
-    s: St,
-    d: Path<String>,
-    m: Method,
-    u: Uri,
-    h: HeaderMap,
-    b: Bytes,
-) -> Response {
-    handle(s, Endpoint::Chat, Some(d.0), m, u, h, b).await
-}
-
-pub async fn azure_completions(
-    s: St,
-    d: Path<String>,
-    m: Method,
-    u: Uri,
-    h: HeaderMap,
-    b: Bytes,
-) -> Response {
-    handle(s, Endpoint::Completion, Some(d.0), m, u, h, b).await
-}
-
-pub async fn azure_embeddings(
-    s: St,
-    d: Path<String>,
-    m: Method,
-    u: Uri,
-    h: HeaderMap,
-    b: Bytes,
-) -> Response {
-    handle(s, Endpoint::Embedding, Some(d.0), m, u, h, b).await
 }
 
 pub async fn models(State(shared): St, m: Method, u: Uri, h: HeaderMap) -> Response {
@@ -121,7 +88,7 @@ pub(crate) fn recorded(m: &Method, u: &Uri, h: &HeaderMap, body: Value) -> Recor
     }
 }
 
-async fn handle(
+pub(crate) async fn handle(
     State(shared): St,
     endpoint: Endpoint,
     deployment: Option<String>,
@@ -148,7 +115,8 @@ async fn handle(
             None,
         );
     };
-    let azure = deployment.is_some();
+    // Azure's deployment paths, and its v1 API under `/azure` (see `azure.rs`).
+    let azure = deployment.is_some() || uri.path().starts_with("/azure/");
     // `x-mock-model` names the behaviour in place of the model, so that a caller can send a
     // real model name (one its catalog knows) and still get `mock-error-429`, `*-tool`, ...
     let model = headers
@@ -185,14 +153,25 @@ async fn handle(
             }
             let reply = crate::agent::reply(&model, &body, &headers);
             let dialect = Dialect::of(azure, uri.path(), &model);
+            let filtered = behaviour == Behaviour::ContentFilterOutput;
             if stream {
                 let mut events = chat_events(&model, behaviour, &body, &reply, dialect);
                 if dialect == Dialect::Azure {
                     events.iter_mut().for_each(with_azure_filter_results);
                 }
+                if filtered {
+                    events.iter_mut().for_each(output_filtered);
+                }
                 sse(shared, behaviour, events)
             } else {
-                let answer = chat_answer(&model, &body, &reply, dialect);
+                let mut answer = chat_answer(&model, &body, &reply, dialect);
+                if filtered {
+                    for c in answer["choices"].as_array_mut().into_iter().flatten() {
+                        c["finish_reason"] = json!("content_filter");
+                        c["message"]["content"] = Value::Null;
+                        c["content_filter_results"] = azure_filter_results_flagged();
+                    }
+                }
                 with_headers(StatusCode::OK, answer)
             }
         }
@@ -338,6 +317,35 @@ fn with_azure_filter_results(event: &mut String) {
         choice["content_filter_results"] = azure_filter_results();
     }
     *event = format!("data: {c}\n\n");
+}
+
+/// Azure's verdict on an answer it cut: violence filtered.
+fn azure_filter_results_flagged() -> Value {
+    let safe = json!({"filtered": false, "severity": "safe"});
+    json!({"hate": safe, "self_harm": safe, "sexual": safe,
+           "violence": {"filtered": true, "severity": "medium"}})
+}
+
+/// A stream whose answer Azure's filter cut: the finish chunk says `content_filter`, with the
+/// flagged verdict.
+fn output_filtered(event: &mut String) {
+    let Some(mut c) = event
+        .strip_prefix("data: ")
+        .and_then(|d| serde_json::from_str::<Value>(d.trim()).ok())
+    else {
+        return;
+    };
+    let mut changed = false;
+    for choice in c["choices"].as_array_mut().into_iter().flatten() {
+        if choice["finish_reason"].is_string() {
+            choice["finish_reason"] = json!("content_filter");
+            choice["content_filter_results"] = azure_filter_results_flagged();
+            changed = true;
+        }
+    }
+    if changed {
+        *event = format!("data: {c}\n\n");
+    }
 }
 
 fn azure_prompt_filter_results() -> Value {

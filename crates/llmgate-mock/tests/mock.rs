@@ -270,7 +270,7 @@ async fn embeddings_and_azure_deployments() {
     assert_eq!(body["usage"]["prompt_tokens"], 4);
 
     // Token ids are one input; base64 is 8 little-endian f32s (32 bytes, 44 characters).
-    let body: Value = post(
+    let body: Value = azure_post(
         &mock,
         "/openai/deployments/my-embed/embeddings?api-version=2024-02-01",
         json!({"input": [1, 2, 3], "encoding_format": "base64"}),
@@ -282,9 +282,9 @@ async fn embeddings_and_azure_deployments() {
     assert_eq!(body["model"], "my-embed");
     assert_eq!(body["data"][0]["embedding"].as_str().unwrap().len(), 44);
 
-    let body: Value = post(
+    let body: Value = azure_post(
         &mock,
-        "/openai/deployments/mock-error-403/chat/completions",
+        "/openai/deployments/mock-error-403/chat/completions?api-version=2024-10-21",
         json!({"messages": []}),
     )
     .await
@@ -292,6 +292,119 @@ async fn embeddings_and_azure_deployments() {
     .await
     .unwrap();
     assert_eq!(body["error"]["type"], "permission_error");
+}
+
+async fn azure_post(mock: &MockServer, path: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}{path}", mock.base_url()))
+        .header("api-key", "azure-key")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn azure_checks_the_version_and_the_credential() {
+    let mock = MockServer::start().await;
+    let chat = json!({"messages": [{"role": "user", "content": "hi"}]});
+    let path = "/openai/deployments/d/chat/completions";
+    let res = azure_post(&mock, path, chat.clone()).await;
+    assert_eq!(res.status(), 404, "no api-version");
+    let dated = format!("{path}?api-version=2024-10-21");
+    // A key sent as a bearer is not a token this mock issued.
+    assert_eq!(post(&mock, &dated, chat.clone()).await.status(), 401);
+    let no_auth = reqwest::Client::new()
+        .post(format!("{}{dated}", mock.base_url()))
+        .json(&chat)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_auth.status(), 401);
+    let body: Value = azure_post(&mock, &dated, chat.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(body["choices"][0]["content_filter_results"].is_object());
+
+    // The client-credentials grant: a token that then opens the deployment paths.
+    let http = reqwest::Client::new();
+    let token_url = format!("{}/ttl-1-t/oauth2/v2.0/token", mock.base_url());
+    let form = |secret: &str| {
+        format!(
+            "client_id=app&client_secret={secret}&grant_type=client_credentials&scope=https%3A%2F%2Fcognitiveservices.azure.com%2F.default"
+        )
+    };
+    let bad = http
+        .post(&token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let t: Value = http
+        .post(&token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(llmgate_mock::AZURE_CLIENT_SECRET))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["expires_in"], 1);
+    assert_eq!(mock.token_requests("ttl-1-t"), 2);
+    let token = t["access_token"].as_str().unwrap();
+    let with_token = |token: String| {
+        http.post(format!("{}{dated}", mock.base_url()))
+            .bearer_auth(token)
+            .json(&chat)
+            .send()
+    };
+    assert_eq!(with_token(token.into()).await.unwrap().status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        with_token(token.into()).await.unwrap().status(),
+        401,
+        "expired"
+    );
+
+    // The v1 API (under `/azure`): no version, a key as a bearer, Azure's dialect.
+    let body: Value = post(&mock, "/azure/openai/v1/chat/completions", json!({"model": "d", "messages": [{"role": "user", "content": "hi"}]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(body["prompt_filter_results"].is_array());
+}
+
+#[tokio::test]
+async fn azure_content_filter_cuts_answers_and_streams() {
+    let mock = MockServer::start().await;
+    let path = "/openai/deployments/mock-content-filter-output/chat/completions?api-version=2024-10-21";
+    let chat = json!({"messages": [{"role": "user", "content": "hi"}]});
+    let body: Value = azure_post(&mock, path, chat.clone()).await.json().await.unwrap();
+    assert_eq!(body["choices"][0]["finish_reason"], "content_filter");
+    assert_eq!(
+        body["choices"][0]["content_filter_results"]["violence"]["filtered"],
+        true
+    );
+    let mut streamed = chat.clone();
+    streamed["stream"] = json!(true);
+    let text = azure_post(&mock, path, streamed).await.text().await.unwrap();
+    let ev = events(&text);
+    let finish = ev
+        .iter()
+        .find(|e| e["choices"][0]["finish_reason"].is_string())
+        .unwrap();
+    assert_eq!(finish["choices"][0]["finish_reason"], "content_filter");
+    let prompt = "/openai/deployments/mock-content-filter/chat/completions?api-version=2024-10-21";
+    let res = azure_post(&mock, prompt, chat).await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "content_filter");
 }
 
 #[tokio::test]

@@ -486,7 +486,8 @@ fn family(provider: &str) -> Family {
         | "fireworks_ai" | "xai" | "perplexity" | "deepinfra" | "cerebras" | "nvidia_nim"
         | "hosted_vllm" | "lm_studio" | "llamafile" | "xinference" | "sambanova" | "moonshot"
         | "dashscope" | "nebius" | "github" | "anyscale" | "novita" | "hyperbolic"
-        | "lambda_ai" | "nscale" | "featherless_ai" | "friendliai" | "volcengine" | "zai" => {
+        | "lambda_ai" | "nscale" | "featherless_ai" | "friendliai" | "volcengine" | "zai"
+        | "azure_ai" => {
             Family::OpenAi
         }
         "gemini" | "vertex_ai" => Family::Google,

@@ -1,6 +1,7 @@
 //! Provider adapters behind one trait, and the `provider/model` resolution that picks one.
 
 pub mod anthropic;
+pub mod azure;
 pub mod bedrock;
 pub mod fetch;
 pub mod gemini;
@@ -8,6 +9,7 @@ pub mod http;
 pub mod ollama;
 pub mod openai_compat;
 mod provider;
+pub mod token_cache;
 pub mod vertex;
 
 pub use provider::{Ctx, Provider};
@@ -74,6 +76,12 @@ pub fn resolve(model: &str, custom_llm_provider: Option<&str>) -> Result<Resolve
                     "model '{model}' names no model after the provider prefix"
                 )));
             }
+            // LiteLLM's `AzureAIStudioConfig` hands an OpenAI model named under `azure_ai/`
+            // to Azure OpenAI (its deployment path).
+            let p = match provider("azure") {
+                Some(azure) if prefix == "azure_ai" && is_openai_model(rest) => azure,
+                _ => p,
+            };
             return Ok(Resolved {
                 provider: p,
                 model: rest.to_string(),
@@ -92,6 +100,11 @@ pub fn resolve(model: &str, custom_llm_provider: Option<&str>) -> Result<Resolve
     )))
 }
 
+/// A model LiteLLM lists among OpenAI's own (chat, text completion, embedding).
+fn is_openai_model(model: &str) -> bool {
+    crate::catalog::global().provider_of(model) == Some("openai")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +121,15 @@ mod tests {
         let r = resolve("my-model", Some("hosted_vllm")).unwrap();
         assert_eq!(r.provider.name(), "hosted_vllm");
         assert_eq!(r.model, "my-model");
+    }
+
+    #[test]
+    fn azure_ai_openai_models_go_to_azure_openai() {
+        let r = resolve("azure_ai/gpt-4o", None).unwrap();
+        assert_eq!(r.provider.name(), "azure");
+        assert_eq!(r.model, "gpt-4o");
+        let r = resolve("azure_ai/Llama-3.3-70B-Instruct", None).unwrap();
+        assert_eq!(r.provider.name(), "azure_ai");
     }
 
     #[test]

@@ -18,7 +18,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::http::{header_pairs, json, path_segment, send, sse_events, SegmentKind};
+use super::azure::{self, auth::Header};
+use super::http::{header_pairs, json, send, sse_events};
 use super::{Ctx, Provider};
 use crate::catalog::Feature;
 use crate::response::Response;
@@ -26,8 +27,6 @@ use crate::responses::ResponseEventStream;
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{CallOptions, ErrorKind, LlmError};
 use table::{CompatSpec, Quirks, Style};
-
-const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
 
 pub struct OpenAiCompat {
     spec: &'static CompatSpec,
@@ -69,59 +68,38 @@ impl OpenAiCompat {
         Ok(base.trim_end_matches('/').to_string())
     }
 
-    /// The endpoint URL for `path` (`chat/completions`, `embeddings`, `completions`).
-    fn url(&self, opts: &CallOptions, model: &str, path: &str) -> Result<String, LlmError> {
-        let base = self.base(opts)?;
+    /// The endpoint URL for `path` (`chat/completions`, `embeddings`, `completions`) on the
+    /// OpenAI-style rows (Azure's are built in [`crate::providers::azure`]).
+    fn url(&self, base: &str, path: &str) -> String {
         match self.spec.style {
-            Style::OpenAi => Ok(format!("{base}/{path}")),
-            Style::Endpoint => Ok(base),
-            Style::Azure => {
-                let model = path_segment(model, SegmentKind::Segment)
-                    .map_err(|e| e.with_provider(self.spec.name))?;
-                let version = opts
-                    .api_version
-                    .clone()
-                    .or_else(|| std::env::var("AZURE_API_VERSION").ok())
-                    .unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.to_string());
-                Ok(format!(
-                    "{base}/openai/deployments/{model}/{path}?api-version={version}"
-                ))
-            }
+            Style::Endpoint => base.to_string(),
+            _ => format!("{base}/{path}"),
         }
     }
 
-    /// The Responses endpoint: `{base}/responses`, Azure's `{base}/openai/responses` (not
-    /// deployment-scoped; the deployment is the body's `model`).
-    fn responses_url(&self, opts: &CallOptions) -> Result<String, LlmError> {
-        let base = self.base(opts)?;
-        if self.spec.style != Style::Azure {
-            return Ok(format!("{base}/responses"));
-        }
-        let version = opts
-            .api_version
-            .clone()
-            .or_else(|| std::env::var("AZURE_API_VERSION").ok())
-            .unwrap_or_else(|| "2025-03-01-preview".to_string());
-        Ok(format!("{base}/openai/responses?api-version={version}"))
-    }
-
-    fn request(
+    /// URL and auth of a call: Azure's from [`azure`], every other row's a bearer key.
+    async fn target(
         &self,
         cx: &Ctx<'_>,
         model: &str,
         path: &str,
-        body: &Value,
-    ) -> Result<reqwest::RequestBuilder, LlmError> {
-        let url = if path == RESPONSES {
-            self.responses_url(cx.opts)?
-        } else {
-            self.url(cx.opts, model, path)?
+    ) -> Result<(String, Option<Header>), LlmError> {
+        let base = self.base(cx.opts)?;
+        let name = self.spec.name;
+        if self.spec.style == Style::Azure {
+            let (url, header) = azure::target(cx, &base, model, path)
+                .await
+                .map_err(|e| e.with_provider(name))?;
+            return Ok((url, Some(header)));
+        }
+        let url = match self.spec.style {
+            _ if path == RESPONSES => format!("{base}/responses"),
+            Style::AzureAi => azure::ai::url(&base, cx.opts, path),
+            _ => self.url(&base, path),
         };
-        let mut rb = cx.http.post(url).json(body);
-        match (self.key(cx.opts), self.spec.style) {
-            (Some(k), Style::OpenAi | Style::Endpoint) => rb = rb.bearer_auth(k),
-            (Some(k), Style::Azure) => rb = rb.header("api-key", k),
-            (None, _) if self.spec.key_required => {
+        let key = match self.key(cx.opts) {
+            Some(k) => k,
+            None if self.spec.key_required => {
                 return Err(LlmError::new(
                     ErrorKind::Authentication,
                     format!(
@@ -129,9 +107,28 @@ impl OpenAiCompat {
                         self.spec.key_env.first().copied().unwrap_or("API key")
                     ),
                 )
-                .with_provider(self.spec.name));
+                .with_provider(name));
             }
-            (None, _) => {}
+            None => return Ok((url, None)),
+        };
+        let header = match self.spec.style {
+            Style::AzureAi => azure::ai::header(&base, key),
+            _ => Header::Bearer(key),
+        };
+        Ok((url, Some(header)))
+    }
+
+    async fn request(
+        &self,
+        cx: &Ctx<'_>,
+        model: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<reqwest::RequestBuilder, LlmError> {
+        let (url, header) = self.target(cx, model, path).await?;
+        let mut rb = cx.http.post(url).json(body);
+        if let Some(h) = header {
+            rb = h.apply(rb);
         }
         if let Some(org) = &cx.opts.organization {
             rb = rb.header("OpenAI-Organization", org);
@@ -235,6 +232,11 @@ impl OpenAiCompat {
             (Quirks::Mistral, _) => mistral::unsupported(model).to_vec(),
             _ => vec![],
         };
+        // LiteLLM's Azure AI config drops `tool_choice` from the params of a model the catalog
+        // does not mark as taking it.
+        if quirks == Quirks::AzureAi && !self.supports(model, Feature::ToolChoice) {
+            model_unsupported.push("tool_choice");
+        }
         if chat && self.spec.reasoning_gated && !self.supports(model, Feature::Reasoning) {
             model_unsupported.push("reasoning_effort");
         }
@@ -268,6 +270,7 @@ impl OpenAiCompat {
             openai::translate(map, f, opts).map_err(|e| e.with_provider(self.spec.name))?;
         }
         match quirks {
+            Quirks::AzureAi => azure::ai::messages(map),
             Quirks::DeepSeek => {
                 vendors::deepseek(map);
                 vendors::deepseek_messages(map);
@@ -341,7 +344,7 @@ impl OpenAiCompat {
         body: Value,
         fix: Fix,
     ) -> Result<Response<T>, LlmError> {
-        let rb = self.request(cx, model, path, &body)?;
+        let rb = self.request(cx, model, path, &body).await?;
         let res = send(rb, self.spec.name, cx.opts.timeout, true).await?;
         let headers = header_pairs(res.headers());
         let body = match fix {
@@ -377,7 +380,7 @@ impl OpenAiCompat {
         Response<std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, LlmError>> + Send>>>,
         LlmError,
     > {
-        let rb = self.request(cx, model, path, &body)?;
+        let rb = self.request(cx, model, path, &body).await?;
         let wait = cx.opts.stream_wait();
         let res = send(rb, self.spec.name, wait, false).await?;
         let headers = header_pairs(res.headers());
@@ -768,21 +771,5 @@ mod tests {
             .insert("prediction".into(), serde_json::json!({"type": "content"}));
         let b = p.body(&req, &CallOptions::default()).unwrap();
         assert_eq!(b["prediction"]["type"], "content");
-    }
-
-    #[test]
-    fn azure_urls_carry_deployment_and_version() {
-        let p = OpenAiCompat::new(spec("azure"));
-        let opts = CallOptions {
-            api_base: Some("https://x.openai.azure.com/".into()),
-            api_version: Some("2024-06-01".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            p.url(&opts, "gpt4", "chat/completions").unwrap(),
-            "https://x.openai.azure.com/openai/deployments/gpt4/chat/completions?api-version=2024-06-01"
-        );
-        assert!(p.url(&opts, "../admin", "chat/completions").is_err());
-        assert!(p.url(&opts, "a/b", "chat/completions").is_err());
     }
 }

@@ -5,8 +5,12 @@
 pub enum Style {
     /// `POST {base}/chat/completions`, `Authorization: Bearer`.
     OpenAi,
-    /// `POST {base}/openai/deployments/{model}/chat/completions?api-version=`, `api-key` header.
+    /// Azure OpenAI: deployment or v1 paths, `api-key` or an Entra ID token
+    /// ([`crate::providers::azure`]).
     Azure,
+    /// Azure AI Foundry / model inference: `{base}/models/chat/completions` or
+    /// `{base}/chat/completions`, `api-key` on Azure hosts ([`crate::providers::azure::ai`]).
+    AzureAi,
     /// `POST {base}`: the base is the endpoint itself (Codestral's FIM), `Authorization: Bearer`.
     Endpoint,
 }
@@ -33,6 +37,9 @@ pub enum Quirks {
     DeepInfra,
     /// Codestral's fill-in-the-middle completions ([`super::fim`]).
     CodestralFim,
+    /// Azure AI Foundry: content lists as text, `tool_choice` only where the catalog marks it
+    /// ([`crate::providers::azure::ai`]).
+    AzureAi,
 }
 
 #[derive(Debug)]
@@ -144,9 +151,15 @@ pub static PROVIDERS: &[CompatSpec] = &[
         ..row(
             "azure",
             "",
-            &["AZURE_API_KEY", "AZURE_OPENAI_API_KEY"],
+            crate::providers::azure::auth::KEY_ENV,
             "AZURE_API_BASE",
         )
+    },
+    CompatSpec {
+        max_tokens_only: false,
+        style: Style::AzureAi,
+        quirks: Quirks::AzureAi,
+        ..row("azure_ai", "", &["AZURE_AI_API_KEY"], "AZURE_AI_API_BASE")
     },
     CompatSpec {
         sends_user: false,

@@ -1,19 +1,18 @@
 //! Service-account auth for Vertex AI: a JWT signed with the account's RSA key (RS256) is
-//! exchanged at the credentials' `token_uri` for an access token, cached until five minutes
-//! before it expires.
+//! exchanged at the credentials' `token_uri` for an access token, cached until shortly before
+//! it expires (`providers/token_cache.rs`).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::providers::token_cache::{Fetched, TokenCache};
 use crate::{ErrorKind, LlmError};
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
-const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Deserialize)]
 pub struct ServiceAccount {
@@ -101,21 +100,19 @@ fn pem_to_der(pem: &str) -> Result<Vec<u8>, LlmError> {
         .map_err(|_| auth_error("the service account's private_key is not valid PEM"))
 }
 
-type Cache = Mutex<HashMap<(String, String), (String, Instant)>>;
-
-fn cache() -> &'static Cache {
-    static C: OnceLock<Cache> = OnceLock::new();
-    C.get_or_init(Default::default)
+fn cache() -> &'static TokenCache {
+    static C: OnceLock<TokenCache> = OnceLock::new();
+    C.get_or_init(TokenCache::default)
 }
 
-/// An access token for the account, from the cache while it has five minutes left.
+/// An access token for the account, from the cache while it is fresh (one exchange at a time
+/// per account).
 pub async fn access_token(http: &reqwest::Client, sa: &ServiceAccount) -> Result<String, LlmError> {
-    let key = (sa.client_email.clone(), sa.token_uri.clone());
-    if let Some((token, expires)) = cache().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        if Instant::now() + REFRESH_MARGIN < *expires {
-            return Ok(token.clone());
-        }
-    }
+    let key = format!("{}\n{}", sa.client_email, sa.token_uri);
+    cache().get(&key, || exchange(http, sa)).await
+}
+
+async fn exchange(http: &reqwest::Client, sa: &ServiceAccount) -> Result<Fetched, LlmError> {
     let now = crate::now_secs();
     let assertion = sa.jwt(now)?;
     let res = http
@@ -141,12 +138,10 @@ pub async fn access_token(http: &reqwest::Client, sa: &ServiceAccount) -> Result
                     .unwrap_or("")
             ))
         })?;
-    let ttl = Duration::from_secs(body["expires_in"].as_u64().unwrap_or(3600));
-    cache()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, (token.to_string(), Instant::now() + ttl));
-    Ok(token.to_string())
+    Ok(Fetched {
+        token: token.to_string(),
+        expires_in: Duration::from_secs(body["expires_in"].as_u64().unwrap_or(3600)),
+    })
 }
 
 #[cfg(test)]

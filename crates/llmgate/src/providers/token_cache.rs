@@ -1,0 +1,116 @@
+//! Access tokens cached per credential until shortly before they expire. One fetch at a time
+//! per credential: callers that arrive during a refresh wait for it and take its token, so a
+//! burst of requests after expiry makes one token request, not one each.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::LlmError;
+
+/// The most a token is refreshed ahead of its expiry (azure-identity's and google-auth's
+/// five minutes); a short-lived token is refreshed a tenth of its lifetime ahead.
+const MAX_MARGIN: Duration = Duration::from_secs(300);
+
+/// A token as the issuer answered it.
+pub struct Fetched {
+    pub token: String,
+    pub expires_in: Duration,
+}
+
+struct Cached {
+    token: String,
+    refresh_at: Instant,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+
+#[derive(Default)]
+pub struct TokenCache {
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl TokenCache {
+    /// The cached token for `key`, or the one `fetch` gets (cached when it succeeds; a failure
+    /// is not, so the next caller tries again).
+    pub async fn get<F, Fut>(&self, key: &str, fetch: F) -> Result<String, LlmError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fetched, LlmError>>,
+    {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let mut held = slot.lock().await;
+        if let Some(c) = held.as_ref().filter(|c| Instant::now() < c.refresh_at) {
+            return Ok(c.token.clone());
+        }
+        let fetched = fetch().await?;
+        let margin = MAX_MARGIN.min(fetched.expires_in / 10);
+        *held = Some(Cached {
+            token: fetched.token.clone(),
+            refresh_at: Instant::now() + fetched.expires_in.saturating_sub(margin),
+        });
+        Ok(fetched.token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn fetched(n: usize, secs: u64) -> Fetched {
+        Fetched {
+            token: format!("t{n}"),
+            expires_in: Duration::from_secs(secs),
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_fetch() {
+        let cache = Arc::new(TokenCache::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (cache, calls) = (cache.clone(), calls.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get("k", || async {
+                            let n = calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            Ok(fetched(n, 3600))
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), "t0");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn expired_tokens_are_fetched_again_and_failures_not_kept() {
+        let cache = TokenCache::default();
+        // Lives 0 s: refreshed on the next call.
+        let t = cache.get("k", || async { Ok(fetched(1, 0)) }).await;
+        assert_eq!(t.unwrap(), "t1");
+        let e = cache
+            .get("k", || async { Err(LlmError::bad_request("refused")) })
+            .await;
+        assert!(e.is_err());
+        let t = cache.get("k", || async { Ok(fetched(2, 3600)) }).await;
+        assert_eq!(t.unwrap(), "t2");
+        let t = cache.get("k", || async { Ok(fetched(3, 3600)) }).await;
+        assert_eq!(t.unwrap(), "t2", "a live token is reused");
+        let t = cache.get("other", || async { Ok(fetched(4, 3600)) }).await;
+        assert_eq!(t.unwrap(), "t4", "each key has its own token");
+    }
+}
