@@ -55,15 +55,37 @@ fn azure_error(status: u16, message: &str) -> Response {
     )
 }
 
+/// What Azure needs of a route: a dated `api-version`, and whether a bearer may be a key (the
+/// v1 API and Foundry's inference routes take one; Azure OpenAI's deployment paths only take
+/// Entra ID tokens as bearers).
+#[derive(Clone, Copy)]
+struct Route {
+    dated: bool,
+    key_as_bearer: bool,
+}
+
+const DEPLOYMENT: Route = Route {
+    dated: true,
+    key_as_bearer: false,
+};
+const V1: Route = Route {
+    dated: false,
+    key_as_bearer: true,
+};
+const FOUNDRY: Route = Route {
+    dated: true,
+    key_as_bearer: true,
+};
+
 /// What Azure refuses before looking at the body; None when the request may go on.
-fn refused(shared: &Shared, uri: &Uri, headers: &HeaderMap, dated: bool) -> Option<Response> {
+fn refused(shared: &Shared, uri: &Uri, headers: &HeaderMap, route: Route) -> Option<Response> {
     let version = uri
         .query()
         .into_iter()
         .flat_map(|q| q.split('&'))
         .find_map(|p| p.strip_prefix("api-version="))
         .filter(|v| !v.is_empty());
-    if dated && version.is_none() {
+    if route.dated && version.is_none() {
         return Some(azure_error(404, "Resource not found"));
     }
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
@@ -73,7 +95,7 @@ fn refused(shared: &Shared, uri: &Uri, headers: &HeaderMap, dated: bool) -> Opti
     match header("authorization").and_then(|a| a.strip_prefix("Bearer ")) {
         Some(t) if shared.entra.live(t) => None,
         // On the v1 API the plain OpenAI client sends the key as a bearer.
-        Some(k) if !dated && !k.is_empty() && !k.starts_with(TOKEN_PREFIX) => None,
+        Some(k) if route.key_as_bearer && !k.is_empty() && !k.starts_with(TOKEN_PREFIX) => None,
         Some(_) => Some(azure_error(
             401,
             "Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired.",
@@ -89,10 +111,10 @@ async fn checked(
     State(shared): St,
     endpoint: Endpoint,
     deployment: Option<String>,
-    dated: bool,
+    route: Route,
     (method, uri, headers, bytes): (Method, Uri, HeaderMap, Bytes),
 ) -> Response {
-    if let Some(res) = refused(&shared, &uri, &headers, dated) {
+    if let Some(res) = refused(&shared, &uri, &headers, route) {
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         shared.record(|| recorded(&method, &uri, &headers, body));
         return res;
@@ -109,7 +131,7 @@ pub async fn deployment_chat(
     h: HeaderMap,
     b: Bytes,
 ) -> Response {
-    checked(s, Endpoint::Chat, Some(d), true, (m, u, h, b)).await
+    checked(s, Endpoint::Chat, Some(d), DEPLOYMENT, (m, u, h, b)).await
 }
 
 pub async fn deployment_completions(
@@ -120,7 +142,7 @@ pub async fn deployment_completions(
     h: HeaderMap,
     b: Bytes,
 ) -> Response {
-    checked(s, Endpoint::Completion, Some(d), true, (m, u, h, b)).await
+    checked(s, Endpoint::Completion, Some(d), DEPLOYMENT, (m, u, h, b)).await
 }
 
 pub async fn deployment_embeddings(
@@ -131,25 +153,25 @@ pub async fn deployment_embeddings(
     h: HeaderMap,
     b: Bytes,
 ) -> Response {
-    checked(s, Endpoint::Embedding, Some(d), true, (m, u, h, b)).await
+    checked(s, Endpoint::Embedding, Some(d), DEPLOYMENT, (m, u, h, b)).await
 }
 
 /// The v1 API: the deployment is the body's `model`, no dated version.
 pub async fn v1_chat(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
-    checked(s, Endpoint::Chat, None, false, (m, u, h, b)).await
+    checked(s, Endpoint::Chat, None, V1, (m, u, h, b)).await
 }
 
 pub async fn v1_embeddings(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
-    checked(s, Endpoint::Embedding, None, false, (m, u, h, b)).await
+    checked(s, Endpoint::Embedding, None, V1, (m, u, h, b)).await
 }
 
 /// Azure AI Foundry's model inference routes (`/models/chat/completions?api-version=`).
 pub async fn models_chat(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
-    checked(s, Endpoint::Chat, None, true, (m, u, h, b)).await
+    checked(s, Endpoint::Chat, None, FOUNDRY, (m, u, h, b)).await
 }
 
 pub async fn models_embeddings(s: St, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
-    checked(s, Endpoint::Embedding, None, true, (m, u, h, b)).await
+    checked(s, Endpoint::Embedding, None, FOUNDRY, (m, u, h, b)).await
 }
 
 /// `application/x-www-form-urlencoded` pairs, percent-decoded.
@@ -302,13 +324,13 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("api-key", "k".parse().unwrap());
         let dated = uri("/openai/deployments/d/chat/completions?api-version=2024-10-21");
-        assert!(refused(&shared, &dated, &h, true).is_none());
+        assert!(refused(&shared, &dated, &h, DEPLOYMENT).is_none());
         let bare = uri("/openai/deployments/d/chat/completions");
-        assert!(refused(&shared, &bare, &h, true).is_some());
+        assert!(refused(&shared, &bare, &h, DEPLOYMENT).is_some());
         let mut bearer = HeaderMap::new();
         bearer.insert("authorization", "Bearer some-key".parse().unwrap());
-        assert!(refused(&shared, &dated, &bearer, true).is_some(), "a key as bearer");
-        assert!(refused(&shared, &uri("/azure/openai/v1/chat/completions"), &bearer, false).is_none());
+        assert!(refused(&shared, &dated, &bearer, DEPLOYMENT).is_some(), "a key as bearer");
+        assert!(refused(&shared, &uri("/azure/openai/v1/chat/completions"), &bearer, V1).is_none());
         shared
             .entra
             .tokens
@@ -323,10 +345,10 @@ mod tests {
             .insert("mock-entra-t-2".into(), Instant::now());
         let mut live = HeaderMap::new();
         live.insert("authorization", "Bearer mock-entra-t-1".parse().unwrap());
-        assert!(refused(&shared, &dated, &live, true).is_none());
+        assert!(refused(&shared, &dated, &live, DEPLOYMENT).is_none());
         let mut expired = HeaderMap::new();
         expired.insert("authorization", "Bearer mock-entra-t-2".parse().unwrap());
-        assert!(refused(&shared, &dated, &expired, true).is_some());
-        assert!(refused(&shared, &uri("/azure/openai/v1/chat/completions"), &expired, false).is_some());
+        assert!(refused(&shared, &dated, &expired, DEPLOYMENT).is_some());
+        assert!(refused(&shared, &uri("/azure/openai/v1/chat/completions"), &expired, V1).is_some());
     }
 }

@@ -5,6 +5,7 @@
 //! the key in `api-key` on `*.services.ai.azure.com` / `*.openai.azure.com` hosts, as a bearer
 //! elsewhere; message content lists sent as one string unless they hold an image or audio.
 
+use llmgate_types::{EmbeddingResponse, Usage};
 use serde_json::{Map, Value};
 
 use super::auth::Header;
@@ -102,6 +103,38 @@ pub fn messages(body: &mut Map<String, Value>) {
     }
 }
 
+/// LiteLLM's `AzureAICohereConfig._transform_response`: an Azure ML endpoint's `num_tokens`
+/// header is the prompt's tokens, its `azureml-model-group` the model (Cohere's paygo offer
+/// names mapped to the model's).
+pub fn embedding_answer(answer: &mut EmbeddingResponse, headers: &[(String, String)]) {
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(n) = header("num_tokens").and_then(|n| n.trim().parse::<u64>().ok()) {
+        match answer.usage.as_mut() {
+            Some(u) => u.prompt_tokens = n,
+            None => {
+                answer.usage = Some(Usage {
+                    prompt_tokens: n,
+                    total_tokens: n,
+                    ..Default::default()
+                })
+            }
+        }
+    }
+    if let Some(group) = header("azureml-model-group").filter(|g| !g.is_empty()) {
+        answer.model = match group {
+            "offer-cohere-embed-multili-paygo" => "Cohere-embed-v3-multilingual",
+            "offer-cohere-embed-english-paygo" => "Cohere-embed-v3-english",
+            g => g,
+        }
+        .to_string();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +199,22 @@ mod tests {
             header("https://evil.com/x.services.ai.azure.com", "k".into()),
             Header::Bearer("k".into())
         );
+    }
+
+    #[test]
+    fn azure_ml_headers_give_usage_and_model() {
+        let mut a: EmbeddingResponse =
+            serde_json::from_value(json!({"object": "list", "data": [], "model": "x"})).unwrap();
+        let h = vec![
+            ("num_tokens".to_string(), "12".to_string()),
+            (
+                "azureml-model-group".to_string(),
+                "offer-cohere-embed-english-paygo".to_string(),
+            ),
+        ];
+        embedding_answer(&mut a, &h);
+        assert_eq!(a.usage.as_ref().unwrap().prompt_tokens, 12);
+        assert_eq!(a.model, "Cohere-embed-v3-english");
     }
 
     #[test]

@@ -73,20 +73,13 @@ pub fn url(base: &str, opts: &CallOptions, model: &str, path: &str) -> Result<St
     ))
 }
 
-/// URL and auth header of an Azure OpenAI call.
-pub async fn target(
-    cx: &Ctx<'_>,
-    base: &str,
-    model: &str,
-    path: &str,
-) -> Result<(String, Header), LlmError> {
-    let url = url(base, cx.opts, model, path)?;
+/// The auth header of an Azure OpenAI call to `path`.
+pub async fn header(cx: &Ctx<'_>, path: &str) -> Result<Header, LlmError> {
     let credential = Credential::resolve(cx.opts)?;
     // LiteLLM calls the v1 chat/embeddings routes with the plain OpenAI client (a key as a
     // bearer); its Responses calls keep `api-key`.
     let v1_client = path != "responses" && is_v1(api_version(cx.opts).as_deref());
-    let header = credential.header(cx, v1_client).await?;
-    Ok((url, header))
+    credential.header(cx, v1_client).await
 }
 
 #[cfg(test)]

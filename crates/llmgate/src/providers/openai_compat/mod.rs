@@ -68,35 +68,37 @@ impl OpenAiCompat {
         Ok(base.trim_end_matches('/').to_string())
     }
 
-    /// The endpoint URL for `path` (`chat/completions`, `embeddings`, `completions`) on the
-    /// OpenAI-style rows (Azure's are built in [`crate::providers::azure`]).
-    fn url(&self, base: &str, path: &str) -> String {
-        match self.spec.style {
-            Style::Endpoint => base.to_string(),
-            _ => format!("{base}/{path}"),
-        }
+    /// The endpoint URL for `path` (`chat/completions`, `embeddings`, `completions`,
+    /// `responses`): Azure's from [`azure`], every other row's under its base.
+    fn url(&self, opts: &CallOptions, model: &str, path: &str) -> Result<String, LlmError> {
+        let base = self.base(opts)?;
+        Ok(match self.spec.style {
+            Style::Azure => {
+                azure::url(&base, opts, model, path).map_err(|e| e.with_provider(self.spec.name))?
+            }
+            _ if path == RESPONSES => format!("{base}/responses"),
+            Style::AzureAi => azure::ai::url(&base, opts, path),
+            Style::Endpoint => base,
+            Style::OpenAi => format!("{base}/{path}"),
+        })
     }
 
-    /// URL and auth of a call: Azure's from [`azure`], every other row's a bearer key.
+    /// URL and auth of a call: Azure's credential from [`azure`], every other row's key as a
+    /// bearer (`azure_ai`: in `api-key` on Azure hosts).
     async fn target(
         &self,
         cx: &Ctx<'_>,
         model: &str,
         path: &str,
     ) -> Result<(String, Option<Header>), LlmError> {
-        let base = self.base(cx.opts)?;
+        let url = self.url(cx.opts, model, path)?;
         let name = self.spec.name;
         if self.spec.style == Style::Azure {
-            let (url, header) = azure::target(cx, &base, model, path)
+            let header = azure::header(cx, path)
                 .await
                 .map_err(|e| e.with_provider(name))?;
             return Ok((url, Some(header)));
         }
-        let url = match self.spec.style {
-            _ if path == RESPONSES => format!("{base}/responses"),
-            Style::AzureAi => azure::ai::url(&base, cx.opts, path),
-            _ => self.url(&base, path),
-        };
         let key = match self.key(cx.opts) {
             Some(k) => k,
             None if self.spec.key_required => {
@@ -112,7 +114,7 @@ impl OpenAiCompat {
             None => return Ok((url, None)),
         };
         let header = match self.spec.style {
-            Style::AzureAi => azure::ai::header(&base, key),
+            Style::AzureAi => azure::ai::header(&self.base(cx.opts)?, key),
             _ => Header::Bearer(key),
         };
         Ok((url, Some(header)))
@@ -694,7 +696,12 @@ impl Provider for OpenAiCompat {
         req: EmbeddingRequest,
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
         let body = self.body(&req, cx.opts)?;
-        self.call(cx, &req.model, "embeddings", body, None).await
+        let mut r: Response<EmbeddingResponse> =
+            self.call(cx, &req.model, "embeddings", body, None).await?;
+        if self.spec.style == Style::AzureAi {
+            azure::ai::embedding_answer(&mut r.body, &r.headers);
+        }
+        Ok(r)
     }
 
     fn native_responses(&self) -> bool {
@@ -771,5 +778,16 @@ mod tests {
             .insert("prediction".into(), serde_json::json!({"type": "content"}));
         let b = p.body(&req, &CallOptions::default()).unwrap();
         assert_eq!(b["prediction"]["type"], "content");
+    }
+
+    #[test]
+    fn an_azure_filter_error_mid_stream_is_a_content_policy_violation() {
+        let data = r#"{"error": {"message": "The response was filtered", "code": "content_filter", "status": 400, "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {"hate": {"filtered": true, "severity": "high"}}}}}"#;
+        let mut usage = StreamUsage::new(true);
+        let e = decode_event::<ChatCompletionChunk>(data, "azure", None, &mut usage).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ContentPolicyViolation);
+        assert_eq!(e.status, 400);
+        let f = e.provider_fields.as_ref().unwrap();
+        assert_eq!(f["innererror"]["code"], "ResponsibleAIPolicyViolation");
     }
 }
