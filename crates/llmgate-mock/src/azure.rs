@@ -119,7 +119,16 @@ async fn checked(
         shared.record(|| recorded(&method, &uri, &headers, body));
         return res;
     }
-    handle(State(shared), endpoint, deployment, method, uri, headers, bytes).await
+    handle(
+        State(shared),
+        endpoint,
+        deployment,
+        method,
+        uri,
+        headers,
+        bytes,
+    )
+    .await
 }
 
 /// `POST /openai/deployments/{deployment}/chat/completions` (and completions, embeddings).
@@ -285,7 +294,10 @@ pub async fn token(
         .and_then(|n| n.parse().ok())
         .unwrap_or(3599);
     static N: AtomicU64 = AtomicU64::new(1);
-    let access = format!("{TOKEN_PREFIX}{tenant}-{}", N.fetch_add(1, Ordering::Relaxed));
+    let access = format!(
+        "{TOKEN_PREFIX}{tenant}-{}",
+        N.fetch_add(1, Ordering::Relaxed)
+    );
     shared
         .entra
         .tokens
@@ -329,14 +341,21 @@ mod tests {
         assert!(refused(&shared, &bare, &h, DEPLOYMENT).is_some());
         let mut bearer = HeaderMap::new();
         bearer.insert("authorization", "Bearer some-key".parse().unwrap());
-        assert!(refused(&shared, &dated, &bearer, DEPLOYMENT).is_some(), "a key as bearer");
-        assert!(refused(&shared, &uri("/azure/openai/v1/chat/completions"), &bearer, V1).is_none());
-        shared
-            .entra
-            .tokens
-            .lock()
-            .unwrap()
-            .insert("mock-entra-t-1".into(), Instant::now() + Duration::from_secs(60));
+        assert!(
+            refused(&shared, &dated, &bearer, DEPLOYMENT).is_some(),
+            "a key as bearer"
+        );
+        assert!(refused(
+            &shared,
+            &uri("/azure/openai/v1/chat/completions"),
+            &bearer,
+            V1
+        )
+        .is_none());
+        shared.entra.tokens.lock().unwrap().insert(
+            "mock-entra-t-1".into(),
+            Instant::now() + Duration::from_secs(60),
+        );
         shared
             .entra
             .tokens
@@ -349,6 +368,12 @@ mod tests {
         let mut expired = HeaderMap::new();
         expired.insert("authorization", "Bearer mock-entra-t-2".parse().unwrap());
         assert!(refused(&shared, &dated, &expired, DEPLOYMENT).is_some());
-        assert!(refused(&shared, &uri("/azure/openai/v1/chat/completions"), &expired, V1).is_some());
+        assert!(refused(
+            &shared,
+            &uri("/azure/openai/v1/chat/completions"),
+            &expired,
+            V1
+        )
+        .is_some());
     }
 }

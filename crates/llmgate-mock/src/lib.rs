@@ -258,10 +258,22 @@ fn router(shared: Arc<Shared>) -> Router {
     for prefix in ["", "/azure"] {
         let d = format!("{prefix}/openai/deployments/{{deployment}}");
         r = r
-            .route(&format!("{d}/chat/completions"), post(azure::deployment_chat))
-            .route(&format!("{d}/completions"), post(azure::deployment_completions))
-            .route(&format!("{d}/embeddings"), post(azure::deployment_embeddings))
-            .route(&format!("{prefix}/openai/responses"), post(responses::responses));
+            .route(
+                &format!("{d}/chat/completions"),
+                post(azure::deployment_chat),
+            )
+            .route(
+                &format!("{d}/completions"),
+                post(azure::deployment_completions),
+            )
+            .route(
+                &format!("{d}/embeddings"),
+                post(azure::deployment_embeddings),
+            )
+            .route(
+                &format!("{prefix}/openai/responses"),
+                post(responses::responses),
+            );
     }
     r = r
         .route("/azure/openai/v1/chat/completions", post(azure::v1_chat))

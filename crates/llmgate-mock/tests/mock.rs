@@ -372,20 +372,29 @@ async fn azure_checks_the_version_and_the_credential() {
     );
 
     // The v1 API (under `/azure`): no version, a key as a bearer, Azure's dialect.
-    let body: Value = post(&mock, "/azure/openai/v1/chat/completions", json!({"model": "d", "messages": [{"role": "user", "content": "hi"}]}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = post(
+        &mock,
+        "/azure/openai/v1/chat/completions",
+        json!({"model": "d", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert!(body["prompt_filter_results"].is_array());
 }
 
 #[tokio::test]
 async fn azure_content_filter_cuts_answers_and_streams() {
     let mock = MockServer::start().await;
-    let path = "/openai/deployments/mock-content-filter-output/chat/completions?api-version=2024-10-21";
+    let path =
+        "/openai/deployments/mock-content-filter-output/chat/completions?api-version=2024-10-21";
     let chat = json!({"messages": [{"role": "user", "content": "hi"}]});
-    let body: Value = azure_post(&mock, path, chat.clone()).await.json().await.unwrap();
+    let body: Value = azure_post(&mock, path, chat.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["choices"][0]["finish_reason"], "content_filter");
     assert_eq!(
         body["choices"][0]["content_filter_results"]["violence"]["filtered"],
@@ -393,7 +402,11 @@ async fn azure_content_filter_cuts_answers_and_streams() {
     );
     let mut streamed = chat.clone();
     streamed["stream"] = json!(true);
-    let text = azure_post(&mock, path, streamed).await.text().await.unwrap();
+    let text = azure_post(&mock, path, streamed)
+        .await
+        .text()
+        .await
+        .unwrap();
     let ev = events(&text);
     let finish = ev
         .iter()

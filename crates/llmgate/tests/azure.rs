@@ -2,7 +2,9 @@
 //! checks (api-version, api-key or a live Entra ID token) and serves the token endpoint.
 
 use futures::StreamExt;
-use llmgate::{CallOptions, ChatCompletionRequest, ChatMessage, Client, EmbeddingRequest, ErrorKind};
+use llmgate::{
+    CallOptions, ChatCompletionRequest, ChatMessage, Client, EmbeddingRequest, ErrorKind,
+};
 use llmgate_mock::{MockServer, AZURE_CLIENT_SECRET};
 use serde_json::{json, Value};
 
@@ -60,10 +62,17 @@ async fn client_credentials_fetch_one_token_for_many_calls_and_refresh_it() {
     for answer in futures::future::join_all(calls).await {
         assert_eq!(text(&answer.unwrap()), "Hello from mock");
     }
-    assert_eq!(mock.token_requests("ttl-2-sdk"), 1, "one token for all calls");
+    assert_eq!(
+        mock.token_requests("ttl-2-sdk"),
+        1,
+        "one token for all calls"
+    );
     let sent = mock.last_request().unwrap();
     let bearer = sent.header("authorization").unwrap().to_string();
-    assert!(bearer.starts_with("Bearer mock-entra-ttl-2-sdk-"), "{bearer}");
+    assert!(
+        bearer.starts_with("Bearer mock-entra-ttl-2-sdk-"),
+        "{bearer}"
+    );
     assert_eq!(sent.header("api-key"), None);
     let token_req = mock
         .requests()
@@ -135,9 +144,7 @@ async fn an_ad_token_is_a_bearer_and_wins_over_the_key() {
 
     // A token the mock never issued is refused as Azure refuses it.
     let o = azure(&mock, &[("azure_ad_token", "mock-entra-forged")]);
-    let e = llmgate::completion(hello("azure/d"), &o)
-        .await
-        .unwrap_err();
+    let e = llmgate::completion(hello("azure/d"), &o).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authentication);
 }
 
@@ -167,7 +174,10 @@ async fn v1_versions_use_the_v1_path_with_the_model_in_the_body() {
     };
     let e = llmgate::embedding(req, &o).await.unwrap();
     assert_eq!(e.data.len(), 2);
-    assert_eq!(mock.last_request().unwrap().path, "/azure/openai/v1/embeddings");
+    assert_eq!(
+        mock.last_request().unwrap().path,
+        "/azure/openai/v1/embeddings"
+    );
 }
 
 #[tokio::test]
@@ -260,7 +270,10 @@ async fn azure_ai_chat_and_embeddings_on_a_foundry_endpoint() {
     assert_eq!(text(&answer), "Hello from mock");
     let sent = mock.last_request().unwrap();
     assert_eq!(sent.path, "/models/chat/completions");
-    assert_eq!(sent.query.as_deref(), Some("api-version=2024-05-01-preview"));
+    assert_eq!(
+        sent.query.as_deref(),
+        Some("api-version=2024-05-01-preview")
+    );
     // Not an Azure host: the key is a bearer.
     assert_eq!(sent.header("authorization"), Some("Bearer foundry-key"));
     assert_eq!(sent.body["messages"][0]["content"], "Hello there");
@@ -275,7 +288,12 @@ async fn azure_ai_chat_and_embeddings_on_a_foundry_endpoint() {
         ..o.clone()
     };
     llmgate::completion(req, &dropping).await.unwrap();
-    assert!(mock.last_request().unwrap().body.get("tool_choice").is_none());
+    assert!(mock
+        .last_request()
+        .unwrap()
+        .body
+        .get("tool_choice")
+        .is_none());
 
     let emb = EmbeddingRequest {
         model: "azure_ai/Cohere-embed-v3-english".into(),
@@ -286,7 +304,10 @@ async fn azure_ai_chat_and_embeddings_on_a_foundry_endpoint() {
     assert_eq!(e.data.len(), 3);
     let sent = mock.last_request().unwrap();
     assert_eq!(sent.path, "/models/embeddings");
-    assert_eq!(sent.query.as_deref(), Some("api-version=2024-05-01-preview"));
+    assert_eq!(
+        sent.query.as_deref(),
+        Some("api-version=2024-05-01-preview")
+    );
 
     // Without the version the Foundry route refuses, as Azure does.
     let bare = CallOptions {

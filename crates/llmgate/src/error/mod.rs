@@ -487,9 +487,7 @@ fn family(provider: &str) -> Family {
         | "hosted_vllm" | "lm_studio" | "llamafile" | "xinference" | "sambanova" | "moonshot"
         | "dashscope" | "nebius" | "github" | "anyscale" | "novita" | "hyperbolic"
         | "lambda_ai" | "nscale" | "featherless_ai" | "friendliai" | "volcengine" | "zai"
-        | "azure_ai" => {
-            Family::OpenAi
-        }
+        | "azure_ai" => Family::OpenAi,
         "gemini" | "vertex_ai" => Family::Google,
         _ => Family::Other,
     }

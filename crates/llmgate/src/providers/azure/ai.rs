@@ -168,11 +168,19 @@ mod tests {
             "https://r.services.ai.azure.com/models/chat/completions?api-version=2024-01-01"
         );
         assert_eq!(
-            url("https://m-serverless.eastus2.models.ai.azure.com/", &opts(None), "chat/completions"),
+            url(
+                "https://m-serverless.eastus2.models.ai.azure.com/",
+                &opts(None),
+                "chat/completions"
+            ),
             "https://m-serverless.eastus2.models.ai.azure.com/chat/completions"
         );
         assert_eq!(
-            url("https://r.services.ai.azure.com/models", &opts(None), "embeddings"),
+            url(
+                "https://r.services.ai.azure.com/models",
+                &opts(None),
+                "embeddings"
+            ),
             "https://r.services.ai.azure.com/models/embeddings"
         );
         assert_eq!(

@@ -145,7 +145,11 @@ mod tests {
             Credential::resolve(&ad).unwrap(),
             Credential::AdToken("tok".into())
         );
-        let cc = [("tenant_id", "t"), ("client_id", "c"), ("client_secret", "s")];
+        let cc = [
+            ("tenant_id", "t"),
+            ("client_id", "c"),
+            ("client_secret", "s"),
+        ];
         assert_eq!(
             Credential::resolve(&opts(&cc, Some("key"))).unwrap(),
             Credential::Key("key".into())
@@ -184,7 +188,10 @@ mod tests {
         let Credential::ClientSecret(c) = Credential::resolve(&opts(&[], None)).unwrap() else {
             panic!("client credentials expected");
         };
-        assert_eq!((c.tenant.as_str(), c.client_id.as_str()), ("t-env", "c-env"));
+        assert_eq!(
+            (c.tenant.as_str(), c.client_id.as_str()),
+            ("t-env", "c-env")
+        );
         std::env::set_var("AZURE_API_KEY", "k-env");
         assert_eq!(
             Credential::resolve(&opts(&[], None)).unwrap(),

@@ -58,7 +58,8 @@ fn authority() -> String {
 
 /// The token endpoint of `tenant` (a tenant id or domain, checked as one URL segment).
 fn token_url(tenant: &str) -> Result<String, LlmError> {
-    let tenant = path_segment(tenant, SegmentKind::Segment).map_err(|e| e.with_provider("azure"))?;
+    let tenant =
+        path_segment(tenant, SegmentKind::Segment).map_err(|e| e.with_provider("azure"))?;
     Ok(format!("{}/{tenant}/oauth2/v2.0/token", authority()))
 }
 
