@@ -1,5 +1,6 @@
 """The official `openai` client through the llmgate binary to AWS Bedrock (the Bedrock mock,
 which verifies each SigV4 signature and streams binary event-stream frames)."""
+import base64
 import json
 import urllib.request
 
@@ -37,6 +38,12 @@ def gw(mock, tmp_path_factory):
       model: {CLAUDE}
       api_key: bedrock-api-key-e2e
       aws_bedrock_runtime_endpoint: {mock.base}
+  - model_name: claude-media
+    litellm_params:
+      model: {CLAUDE}
+      api_key: bedrock-api-key-e2e
+      aws_bedrock_runtime_endpoint: {mock.base}
+      media_url_allowlist: ["127.0.0.1"]
   - model_name: nova-stream-error
     litellm_params:
       model: bedrock/mock-stream-error
@@ -140,3 +147,25 @@ def test_titan_embeddings_with_cost(client, mock):
     # amazon.titan-embed-text-v2:0: 5 input tokens at 2e-8.
     assert float(raw.headers["x-litellm-response-cost"]) == pytest.approx(1e-7, rel=1e-9)
     assert last_bedrock_request(mock)["path"] == "/model/amazon.titan-embed-text-v2%3A0/invoke"
+
+
+def image_ask(client, model, url):
+    return client.chat.completions.create(model=model, messages=[{"role": "user", "content": [
+        {"type": "text", "text": "what is this?"}, {"type": "image_url", "image_url": {"url": url}}]}])
+
+
+def test_image_url_is_fetched_and_inlined(client, mock):
+    # Bedrock takes bytes only: the gateway downloads the URL (here an allow-listed loopback
+    # source) and sends it as an image block, typed by the response's Content-Type.
+    image_ask(client, "claude-media", f"{mock.base}/files/cat.png")
+    block = last_bedrock_request(mock)["body"]["messages"][0]["content"][1]
+    assert block == {"image": {"format": "png", "source": {"bytes": base64.b64encode(b"\x89PNG\r\n\x1a\nmock").decode()}}}
+
+
+def test_image_url_to_an_internal_address_is_refused(client, mock):
+    before = len(json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read()))
+    with pytest.raises(openai.BadRequestError) as e:
+        image_ask(client, "claude-bearer", f"{mock.base}/files/cat.png")
+    assert "could not fetch the media URL" in str(e.value)
+    after = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
+    assert len(after) == before  # neither the file nor Bedrock was called

@@ -349,6 +349,57 @@ async fn read_capped(mut res: reqwest::Response) -> Result<Fetched, FetchError> 
     })
 }
 
+/// `Text/HTML; charset=utf-8` → `text/html`.
+pub fn bare(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The MIME type a path's extension names (query and fragment ignored).
+pub fn mime_from_extension(path: &str) -> Option<&'static str> {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let (_, ext) = file.rsplit_once('.')?;
+    Some(match ext.to_ascii_lowercase().as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "heic" => "image/heic",
+        "heif" => "image/heif",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "md" => "text/markdown",
+        "xml" => "text/xml",
+        "rtf" => "text/rtf",
+        "js" => "text/javascript",
+        "py" => "text/x-python",
+        "json" => "application/json",
+        "mp3" => "audio/mp3",
+        "wav" => "audio/wav",
+        "aac" => "audio/aac",
+        "ogg" => "audio/ogg",
+        "flac" => "audio/flac",
+        "aiff" => "audio/aiff",
+        "mp4" => "video/mp4",
+        "mpeg" | "mpg" => "video/mpeg",
+        "mov" => "video/mov",
+        "avi" => "video/avi",
+        "flv" => "video/x-flv",
+        "webm" => "video/webm",
+        "wmv" => "video/wmv",
+        "3gp" | "3gpp" => "video/3gpp",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod embed;
 pub mod eventstream;
+pub mod media;
 pub mod request;
 pub mod response;
 
@@ -81,8 +82,9 @@ impl Provider for Bedrock {
     async fn chat(
         &self,
         cx: &Ctx<'_>,
-        req: ChatCompletionRequest,
+        mut req: ChatCompletionRequest,
     ) -> Result<Response<ChatCompletionResponse>, LlmError> {
+        media::inline_remote_images(&mut req, cx.opts).await?;
         let (res, api_base) = Self::post(cx, &req, "converse", true).await?;
         let headers = header_pairs(res.headers());
         let v: Value = json(res, NAME).await?;
@@ -101,8 +103,9 @@ impl Provider for Bedrock {
     async fn chat_stream(
         &self,
         cx: &Ctx<'_>,
-        req: ChatCompletionRequest,
+        mut req: ChatCompletionRequest,
     ) -> Result<Response<ChunkStream>, LlmError> {
+        media::inline_remote_images(&mut req, cx.opts).await?;
         let (res, api_base) = Self::post(cx, &req, "converse-stream", false).await?;
         let headers = header_pairs(res.headers());
         let state = response::StreamState::new(&req.model, crate::now_secs(), req.include_usage())

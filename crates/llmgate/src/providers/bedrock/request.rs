@@ -1,7 +1,7 @@
 //! OpenAI chat request → Bedrock Converse request body.
 
 use base64::Engine;
-use llmgate_types::{ChatCompletionRequest, ChatMessage, MessageContent};
+use llmgate_types::{ChatCompletionRequest, ChatMessage, ImageUrl, MessageContent};
 use serde_json::{json, Map, Value};
 
 use crate::LlmError;
@@ -57,10 +57,18 @@ fn data_url(url: &str) -> Option<(&str, &str)> {
     Some((mime, data))
 }
 
-fn image_block(url: &str) -> Result<Value, LlmError> {
+/// An `image_url` part (a data URL by now: remote ones are inlined by [`super::media`]) → an
+/// image block, or a document block for `application/*` and `text/*` as LiteLLM sends them.
+/// `format` (a MIME type) overrides the data URL's.
+fn image_block(url: &str, format: Option<&str>, docs: &mut usize) -> Result<Value, LlmError> {
     let (mime, data) = data_url(url).ok_or_else(|| {
-        bad("Bedrock takes images as base64 data URLs (data:image/png;base64,...)")
+        bad("Bedrock takes images as base64 data URLs (data:image/png;base64,...) or http(s) URLs")
     })?;
+    let mime = format.unwrap_or(mime);
+    if mime.starts_with("application/") || mime.starts_with("text/") {
+        *docs += 1;
+        return document(mime, data, None, *docs);
+    }
     let format = match mime.strip_prefix("image/") {
         Some("jpg") | Some("jpeg") => "jpeg",
         Some(f @ ("png" | "gif" | "webp")) => f,
@@ -75,6 +83,10 @@ fn document_block(file: &Value, n: usize) -> Result<Value, LlmError> {
         .as_str()
         .ok_or_else(|| bad("Bedrock takes documents as file_data data URLs"))?;
     let (mime, data) = data_url(url).ok_or_else(|| bad("file_data must be a base64 data URL"))?;
+    document(mime, data, file["filename"].as_str(), n)
+}
+
+fn document(mime: &str, data: &str, filename: Option<&str>, n: usize) -> Result<Value, LlmError> {
     let format = match mime {
         "application/pdf" => "pdf",
         "text/csv" => "csv",
@@ -92,8 +104,7 @@ fn document_block(file: &Value, n: usize) -> Result<Value, LlmError> {
         }
     };
     // Bedrock allows letters, digits, spaces, hyphens, parentheses and brackets in names.
-    let name: String = file["filename"]
-        .as_str()
+    let name: String = filename
         .map(|f| f.rsplit_once('.').map_or(f, |(stem, _)| stem))
         .unwrap_or("")
         .chars()
@@ -141,7 +152,13 @@ fn content_blocks(
                     }
                     "image_url" => {
                         let url = p.image_url.as_ref().map(|u| u.url()).unwrap_or("");
-                        out.push(image_block(url)?);
+                        let format = match &p.image_url {
+                            Some(ImageUrl::Object { extra, .. }) => {
+                                extra.get("format").and_then(Value::as_str)
+                            }
+                            _ => None,
+                        };
+                        out.push(image_block(url, format, docs)?);
                     }
                     "file" => {
                         *docs += 1;
@@ -434,6 +451,32 @@ mod tests {
             b["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"]["type"],
             "object"
         );
+    }
+
+    #[test]
+    fn image_parts_by_mime_type() {
+        let b = build(
+            &req(json!({"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": "data:application/pdf;base64,JVBERi0="}},
+                {"type": "image_url", "image_url": {"url": "data:application/octet-stream;base64,AAAA", "format": "image/jpeg"}}]}]})),
+            "amazon.nova-lite-v1:0",
+        )
+        .unwrap();
+        let c = &b["messages"][0]["content"];
+        assert_eq!(
+            c[0]["document"],
+            json!({"format": "pdf", "name": "document-1", "source": {"bytes": "JVBERi0="}})
+        );
+        assert_eq!(c[1]["image"]["format"], "jpeg");
+        let err = build(
+            &req(
+                json!({"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": "ftp://x/y.png"}}]}]}),
+            ),
+            "amazon.nova-lite-v1:0",
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::BadRequest);
     }
 
     #[test]
