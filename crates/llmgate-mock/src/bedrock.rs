@@ -84,7 +84,10 @@ pub(crate) fn verify(
                 "Missing Authentication Token",
             )
         })?;
-    if let Some(token) = auth.strip_prefix("Bearer ").filter(|_| service == "bedrock") {
+    if let Some(token) = auth
+        .strip_prefix("Bearer ")
+        .filter(|_| service == "bedrock")
+    {
         if token.is_empty() || token == BAD_BEARER {
             return Err(aws_error(
                 403,

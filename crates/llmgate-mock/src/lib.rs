@@ -260,7 +260,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/endpoints/{name}/{action}", post(sagemaker::invoke))
         .route("/identity/token", post(watsonx::iam_token))
         .route("/ml/v1/text/{op}", post(watsonx::text))
-        .route("/ml/v1/deployments/{id}/text/{op}", post(watsonx::deployment))
+        .route(
+            "/ml/v1/deployments/{id}/text/{op}",
+            post(watsonx::deployment),
+        )
         .route("/api/generate", post(ollama::generate))
         .route("/api/chat", post(ollama::chat))
         .route("/api/embed", post(ollama::embed))

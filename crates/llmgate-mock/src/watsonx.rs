@@ -120,9 +120,11 @@ pub async fn iam_token(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(token.clone());
-    axum::Json(json!({"access_token": token, "refresh_token": "not_supported",
+    axum::Json(
+        json!({"access_token": token, "refresh_token": "not_supported",
         "token_type": "Bearer", "expires_in": 3600, "expiration": 4_102_444_800u64,
-        "scope": "ibm openid"}))
+        "scope": "ibm openid"}),
+    )
     .into_response()
 }
 
@@ -176,8 +178,10 @@ fn chat_events(model: &str) -> Vec<String> {
         } else {
             json!({"content": w})
         };
-        out.push(event(&json!({"id": "chatcmpl-wx", "model_id": model, "created": 1_714_564_800,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": null}]})));
+        out.push(event(
+            &json!({"id": "chatcmpl-wx", "model_id": model, "created": 1_714_564_800,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": null}]}),
+        ));
     }
     out.push(event(&json!({"id": "chatcmpl-wx", "model_id": model, "created": 1_714_564_800,
         "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "stop"}],
@@ -201,8 +205,10 @@ fn gen_events(model: &str) -> Vec<String> {
             } else {
                 "not_finished"
             };
-            event(&json!({"model_id": model, "created_at": "2024-05-01T12:00:00.000Z",
-                "results": [gen_result(w, i + 1, stop)]}))
+            event(
+                &json!({"model_id": model, "created_at": "2024-05-01T12:00:00.000Z",
+                "results": [gen_result(w, i + 1, stop)]}),
+            )
         })
         .collect()
 }

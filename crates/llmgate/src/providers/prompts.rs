@@ -62,7 +62,10 @@ pub fn llama2_chat(messages: &[ChatMessage]) -> String {
             pre: "[INST] ",
             post: " [/INST]\n",
         },
-        "assistant" => Wrap { pre: "", post: "\n" },
+        "assistant" => Wrap {
+            pre: "",
+            post: "\n",
+        },
         _ => Wrap::default(),
     };
     custom(messages, &roles, "", "", "<s>", "</s>")
@@ -99,7 +102,10 @@ pub fn granite(messages: &[ChatMessage]) -> String {
             pre: "<|user|>\n",
             post: "\n<|assistant|>\n",
         },
-        "assistant" => Wrap { pre: "", post: "\n" },
+        "assistant" => Wrap {
+            pre: "",
+            post: "\n",
+        },
         _ => Wrap::default(),
     };
     custom(messages, &roles, "", "", "", "").trim().to_string()

@@ -91,9 +91,7 @@ impl<H: FrameHandler> Decoder<H> {
         self.done = true;
         match self.handler.on_end() {
             Ok(chunks) => self.pending.extend(chunks.into_iter().map(Ok)),
-            Err(e) => self
-                .pending
-                .push_back(Err(e.with_provider(self.provider))),
+            Err(e) => self.pending.push_back(Err(e.with_provider(self.provider))),
         }
     }
 

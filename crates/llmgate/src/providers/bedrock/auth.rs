@@ -3,7 +3,9 @@
 
 use std::time::SystemTime;
 
-use crate::providers::aws::{self, checked_region, env, keys_from_env, keys_from_params, param, Keys};
+use crate::providers::aws::{
+    self, checked_region, env, keys_from_env, keys_from_params, param, Keys,
+};
 use crate::{CallOptions, ErrorKind, LlmError};
 
 /// LiteLLM's region when none is configured.

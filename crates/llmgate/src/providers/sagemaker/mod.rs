@@ -305,7 +305,9 @@ mod tests {
             "sagemaker_base_url": "https://proxy.example/x"}));
         let t = Target::from_options(&o, NAME).unwrap();
         assert_eq!(t.url("e", true).unwrap(), "https://proxy.example/x");
-        let bad = opts(serde_json::json!({"aws_access_key_id": "AK", "aws_secret_access_key": "s", "aws_region_name": "x.evil/"}));
+        let bad = opts(
+            serde_json::json!({"aws_access_key_id": "AK", "aws_secret_access_key": "s", "aws_region_name": "x.evil/"}),
+        );
         assert!(Target::from_options(&bad, NAME).is_err());
     }
 }

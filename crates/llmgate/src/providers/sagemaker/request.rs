@@ -41,10 +41,17 @@ fn refused(req: &ChatCompletionRequest) -> Vec<&'static str> {
         ("parallel_tool_calls", req.parallel_tool_calls.is_some()),
         ("reasoning_effort", req.reasoning_effort.is_some()),
     ];
-    set.into_iter().filter(|(_, on)| *on).map(|(k, _)| k).collect()
+    set.into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| k)
+        .collect()
 }
 
-fn setting<'a>(req: &'a ChatCompletionRequest, opts: &'a CallOptions, k: &str) -> Option<&'a Value> {
+fn setting<'a>(
+    req: &'a ChatCompletionRequest,
+    opts: &'a CallOptions,
+    k: &str,
+) -> Option<&'a Value> {
     req.extra.get(k).or_else(|| opts.extra.get(k))
 }
 
@@ -77,7 +84,7 @@ pub fn tgi(
     let refused = refused(req);
     if !refused.is_empty() && !opts.drop_params {
         return Err(
-            LlmError::unsupported_params(super::NAME, &refused, &req.model).with_model(&req.model)
+            LlmError::unsupported_params(super::NAME, &refused, &req.model).with_model(&req.model),
         );
     }
     let mut p = Map::new();
@@ -177,8 +184,7 @@ mod tests {
                 "stop": ["\n"], "top_k": 5}})
         );
         let opts = CallOptions {
-            extra: serde_json::from_value(json!({"aws_sagemaker_allow_zero_temp": true}))
-                .unwrap(),
+            extra: serde_json::from_value(json!({"aws_sagemaker_allow_zero_temp": true})).unwrap(),
             ..Default::default()
         };
         let (body, _) = tgi(&r, &opts, false).unwrap();

@@ -21,7 +21,11 @@ fn parse_error(provider: &str, what: &str, v: &dyn std::fmt::Display) -> LlmErro
 
 /// TGI's answer (`[{"generated_text"}]`, `{"generated_text"}` or `{"generation"}`), the prompt
 /// removed when the model echoed it; tokens counted with the local tokenizer.
-pub fn tgi_answer(v: &Value, prompt: &str, model: &str) -> Result<ChatCompletionResponse, LlmError> {
+pub fn tgi_answer(
+    v: &Value,
+    prompt: &str,
+    model: &str,
+) -> Result<ChatCompletionResponse, LlmError> {
     let first = match v {
         Value::Array(a) => a.first().unwrap_or(&Value::Null),
         o => o,
@@ -99,7 +103,9 @@ impl Payloads {
         let sse = *self.sse.get_or_insert_with(|| {
             let t = String::from_utf8_lossy(bytes);
             let t = t.trim_start();
-            ["data:", "event:", "id:", ":"].iter().any(|p| t.starts_with(p))
+            ["data:", "event:", "id:", ":"]
+                .iter()
+                .any(|p| t.starts_with(p))
         });
         if sse {
             return self
@@ -301,7 +307,9 @@ mod tests {
     fn tgi_stream_events_split_across_parts() {
         let mut bytes = part("data:{\"token\": {\"text\": \"Hel\"}}\n\n");
         bytes.extend(part("data:{\"token\": {\"te"));
-        bytes.extend(part("xt\": \"lo\"}}\n\ndata:{\"token\": {\"text\": \"!\"}}\n\n"));
+        bytes.extend(part(
+            "xt\": \"lo\"}}\n\ndata:{\"token\": {\"text\": \"!\"}}\n\n",
+        ));
         let mut d = Decoder::new(TgiStream::new("e", "Hi".into(), true), super::super::NAME);
         for b in bytes.chunks(5) {
             d.feed(b);
@@ -313,10 +321,22 @@ mod tests {
             .filter_map(|c| c.choices.first()?.delta.content.clone())
             .collect();
         assert_eq!(text, "Hello!");
-        assert_eq!(chunks[0].choices[0].delta.role.as_deref(), Some("assistant"));
+        assert_eq!(
+            chunks[0].choices[0].delta.role.as_deref(),
+            Some("assistant")
+        );
         let fin = &chunks[chunks.len() - 2];
         assert_eq!(fin.choices[0].finish_reason.as_deref(), Some("stop"));
-        assert!(chunks.last().unwrap().usage.as_ref().unwrap().completion_tokens > 0);
+        assert!(
+            chunks
+                .last()
+                .unwrap()
+                .usage
+                .as_ref()
+                .unwrap()
+                .completion_tokens
+                > 0
+        );
     }
 
     #[test]

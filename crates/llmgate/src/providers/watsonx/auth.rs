@@ -112,9 +112,7 @@ pub async fn iam_token(
         .form(&[("grant_type", GRANT_TYPE), ("apikey", api_key)])
         .send()
         .await
-        .map_err(|e| {
-            LlmError::from_transport(&e, provider).redact(std::slice::from_ref(&key.1))
-        })?;
+        .map_err(|e| LlmError::from_transport(&e, provider).redact(std::slice::from_ref(&key.1)))?;
     let status = res.status().as_u16();
     let body: Value = res.json().await.unwrap_or(Value::Null);
     let token = body["access_token"]

@@ -129,11 +129,7 @@ impl Watsonx {
             ),
             (Api::Text, s) => (
                 request::text(req, cx.opts, &scope)?,
-                if s {
-                    "generation_stream"
-                } else {
-                    "generation"
-                },
+                if s { "generation_stream" } else { "generation" },
             ),
         };
         let url = url(cx.opts, &req.model, op, name)?;

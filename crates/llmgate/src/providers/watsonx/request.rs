@@ -149,7 +149,10 @@ pub fn chat(
     put("top_logprobs", req.top_logprobs.map(|v| json!(v)));
     put("n", req.n.map(|v| json!(v)));
     put("response_format", req.response_format.clone());
-    put("reasoning_effort", req.reasoning_effort.clone().map(Value::String));
+    put(
+        "reasoning_effort",
+        req.reasoning_effort.clone().map(Value::String),
+    );
     if let Some(tools) = &req.tools {
         let mut t = serde_json::to_value(tools).unwrap_or_default();
         strip_key(&mut t, "additionalProperties");
@@ -238,7 +241,10 @@ pub fn text(
     put("max_new_tokens", req.max_tokens.map(|v| json!(v)));
     put("temperature", req.temperature.map(|v| json!(v)));
     put("top_p", req.top_p.map(|v| json!(v)));
-    put("repetition_penalty", req.frequency_penalty.map(|v| json!(v)));
+    put(
+        "repetition_penalty",
+        req.frequency_penalty.map(|v| json!(v)),
+    );
     put("random_seed", req.seed.map(|v| json!(v)));
     put("stop_sequences", req.stop.clone());
     for (from, to) in TEXT_PARAMS {
@@ -318,7 +324,9 @@ mod tests {
         assert_eq!(b["tool_choice"]["function"]["name"], "get_weather");
 
         let mut text_param = req.clone();
-        text_param.extra.insert("decoding_method".into(), json!("greedy"));
+        text_param
+            .extra
+            .insert("decoding_method".into(), json!("greedy"));
         let e = chat(&text_param, &CallOptions::default(), &scope()).unwrap_err();
         assert!(e.message.contains("watsonx_text"), "{}", e.message);
     }
@@ -365,10 +373,7 @@ mod tests {
                 .status,
             400
         );
-        assert_eq!(
-            prompt("google/flan-t5-xl", &req.messages),
-            "Be brief. Hi"
-        );
+        assert_eq!(prompt("google/flan-t5-xl", &req.messages), "Be brief. Hi");
     }
 
     #[test]

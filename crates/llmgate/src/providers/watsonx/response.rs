@@ -37,12 +37,16 @@ fn parse_rfc3339(s: &str) -> Option<u64> {
         _ => (t, "+00:00"),
     };
     let mut c = clock.split(':');
-    let (hh, mm) = (c.next()?.parse::<i64>().ok()?, c.next()?.parse::<i64>().ok()?);
+    let (hh, mm) = (
+        c.next()?.parse::<i64>().ok()?,
+        c.next()?.parse::<i64>().ok()?,
+    );
     let ss = c.next()?.split('.').next()?.parse::<i64>().ok()?;
     let sign = if offset.starts_with('-') { -1 } else { 1 };
     let mut o = offset[1..].split(':');
     let off = sign
-        * (o.next()?.parse::<i64>().ok()? * 3600 + o.next().unwrap_or("0").parse::<i64>().ok()? * 60);
+        * (o.next()?.parse::<i64>().ok()? * 3600
+            + o.next().unwrap_or("0").parse::<i64>().ok()? * 60);
     // Days from the civil date (Howard Hinnant's algorithm).
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -101,7 +105,11 @@ pub fn embedding(v: &Value) -> Result<(Vec<Value>, u64), LlmError> {
         .ok_or_else(|| invalid(super::CHAT, v))?;
     let vectors = results
         .iter()
-        .map(|r| r.get("embedding").cloned().ok_or_else(|| invalid(super::CHAT, v)))
+        .map(|r| {
+            r.get("embedding")
+                .cloned()
+                .ok_or_else(|| invalid(super::CHAT, v))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((vectors, v["input_token_count"].as_u64().unwrap_or(0)))
 }
@@ -142,8 +150,8 @@ impl EventTranslator for ChatStream {
                 super::CHAT,
             ));
         }
-        let mut c: ChatCompletionChunk = serde_json::from_value(data.clone())
-            .map_err(|_| invalid(super::CHAT, data))?;
+        let mut c: ChatCompletionChunk =
+            serde_json::from_value(data.clone()).map_err(|_| invalid(super::CHAT, data))?;
         c.model = self.model.clone();
         if c.created == 0 {
             c.created = created(data);
@@ -153,7 +161,11 @@ impl EventTranslator for ChatStream {
         if let Some(u) = c.usage.take() {
             self.usage = Some(u);
         }
-        Ok(if c.choices.is_empty() { Vec::new() } else { vec![c] })
+        Ok(if c.choices.is_empty() {
+            Vec::new()
+        } else {
+            vec![c]
+        })
     }
 
     fn on_end(&mut self) -> Vec<ChatCompletionChunk> {
@@ -268,9 +280,15 @@ mod tests {
         assert_eq!(r.created, 1_714_564_800);
         assert_eq!(r.choices[0].finish_reason.as_deref(), Some("length"));
         let u = r.usage.unwrap();
-        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (7, 2, 9));
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (7, 2, 9)
+        );
         assert!(text(&json!({"x": 1}), "m").is_err());
-        assert_eq!(parse_rfc3339("2024-05-01T14:00:00+02:00"), Some(1_714_564_800));
+        assert_eq!(
+            parse_rfc3339("2024-05-01T14:00:00+02:00"),
+            Some(1_714_564_800)
+        );
     }
 
     #[test]
@@ -310,7 +328,10 @@ mod tests {
         assert!(last.is_empty());
         assert_eq!(s.on_end()[0].usage.as_ref().unwrap().total_tokens, 5);
         let e = s
-            .on_event(None, &json!({"errors": [{"code": "x", "message": "boom"}], "status_code": 429}))
+            .on_event(
+                None,
+                &json!({"errors": [{"code": "x", "message": "boom"}], "status_code": 429}),
+            )
             .unwrap_err();
         assert_eq!(e.status, 429);
     }
