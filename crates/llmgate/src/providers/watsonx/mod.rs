@@ -59,7 +59,7 @@ fn base(opts: &CallOptions, provider: &str) -> Result<String, LlmError> {
 /// version query; the deployment id passes the path guard.
 fn url(opts: &CallOptions, model: &str, op: &str, provider: &str) -> Result<String, LlmError> {
     let base = base(opts, provider)?;
-    let path = match request::deployment(model).filter(|_| op != "embeddings") {
+    let path = match request::deployment(model) {
         Some(id) => format!(
             "/ml/v1/deployments/{}/text/{op}",
             path_segment(id, SegmentKind::Segment)?
@@ -214,6 +214,14 @@ impl Provider for Watsonx {
         req: EmbeddingRequest,
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
         let name = self.provider();
+        if request::deployment(&req.model).is_some() {
+            // watsonx has no deployment embeddings route (LiteLLM sends such a call to
+            // `/text/embeddings` without a model, which watsonx refuses).
+            return Err(LlmError::bad_request(
+                "watsonx deployments do not serve embeddings: name the embedding model (watsonx/<model_id>)",
+            )
+            .with_provider(name));
+        }
         let scope = request::scope(cx.opts, &req.model, name)?;
         let body = request::embedding(&req, &scope)?;
         let url = url(cx.opts, &req.model, "embeddings", name)?;
