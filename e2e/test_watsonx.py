@@ -86,6 +86,13 @@ def test_several_calls_one_exchange(client, mock):
     assert len(requests_to(mock, "/identity/token")) == before
 
 
+def test_chat_is_priced_from_the_catalog(client):
+    raw = client.chat.completions.with_raw_response.create(
+        model="granite", messages=[{"role": "user", "content": "Hi"}])
+    # watsonx/ibm/granite-3-8b-instruct: 9 input and 7 output tokens at 2e-7.
+    assert float(raw.headers["x-litellm-response-cost"]) == pytest.approx(3.2e-6, rel=1e-9)
+
+
 def test_stream_with_usage(client, mock):
     chunks = list(client.chat.completions.create(
         model="granite", messages=[{"role": "user", "content": "Hi"}], stream=True,

@@ -37,6 +37,18 @@ pub enum Credential {
     ApiKey(String),
 }
 
+/// A field of the `watsonx_credentials` (or `wx_credentials`) object: the first of `keys`
+/// that is a non-empty string. LiteLLM lets the object's `url`, `apikey`/`api_key` and
+/// `token`/`watsonx_token` win over the separate params.
+pub fn from_credentials(opts: &CallOptions, keys: &[&str]) -> Option<String> {
+    let obj = ["watsonx_credentials", "wx_credentials"]
+        .iter()
+        .find_map(|k| opts.extra.get(*k)?.as_object())?;
+    keys.iter()
+        .find_map(|k| obj.get(*k)?.as_str().filter(|s| !s.is_empty()))
+        .map(str::to_string)
+}
+
 /// LiteLLM's order: token, Zen API key, then an API key (`api_key`, `apikey`,
 /// `WATSONX_APIKEY`, `WATSONX_API_KEY`, `WX_API_KEY`).
 pub fn credential(opts: &CallOptions, provider: &str) -> Result<Credential, LlmError> {
@@ -47,7 +59,8 @@ pub fn credential(opts: &CallOptions, provider: &str) -> Result<Credential, LlmE
     {
         return Ok(Credential::Given);
     }
-    if let Some(t) = param(opts, "token")
+    if let Some(t) = from_credentials(opts, &["token", "watsonx_token"])
+        .or_else(|| param(opts, "token"))
         .or_else(|| param(opts, "watsonx_token"))
         .or_else(|| env("WATSONX_TOKEN"))
     {
@@ -56,9 +69,8 @@ pub fn credential(opts: &CallOptions, provider: &str) -> Result<Credential, LlmE
     if let Some(z) = param(opts, "zen_api_key").or_else(|| env("WATSONX_ZENAPIKEY")) {
         return Ok(Credential::Header(format!("ZenApiKey {z}")));
     }
-    opts.api_key
-        .clone()
-        .filter(|k| !k.is_empty())
+    from_credentials(opts, &["apikey", "api_key"])
+        .or_else(|| opts.api_key.clone().filter(|k| !k.is_empty()))
         .or_else(|| param(opts, "apikey"))
         .or_else(|| env("WATSONX_APIKEY"))
         .or_else(|| env("WATSONX_API_KEY"))
@@ -179,6 +191,22 @@ mod tests {
         assert_eq!(
             credential(&o, "watsonx").unwrap(),
             Credential::ApiKey("k".into())
+        );
+        let o = opts(
+            Some("k"),
+            serde_json::json!({"watsonx_credentials": {"apikey": "from-object", "url": "https://x"}}),
+        );
+        assert_eq!(
+            credential(&o, "watsonx").unwrap(),
+            Credential::ApiKey("from-object".into())
+        );
+        let o = opts(
+            None,
+            serde_json::json!({"wx_credentials": {"watsonx_token": "wt"}}),
+        );
+        assert_eq!(
+            credential(&o, "watsonx").unwrap(),
+            Credential::Header("Bearer wt".into())
         );
         let e = credential(&opts(None, serde_json::json!({})), "watsonx").unwrap_err();
         assert_eq!(e.status, 401);

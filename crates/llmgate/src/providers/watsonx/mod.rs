@@ -36,11 +36,11 @@ pub struct Watsonx {
     api: Api,
 }
 
-/// `api_base`, else `WATSONX_API_BASE`, `WATSONX_URL`, `WX_URL`, `WML_URL`.
+/// `watsonx_credentials.url`, `api_base`, else `WATSONX_API_BASE`, `WATSONX_URL`, `WX_URL`,
+/// `WML_URL`.
 fn base(opts: &CallOptions, provider: &str) -> Result<String, LlmError> {
-    opts.api_base
-        .clone()
-        .filter(|b| !b.is_empty())
+    auth::from_credentials(opts, &["url"])
+        .or_else(|| opts.api_base.clone().filter(|b| !b.is_empty()))
         .or_else(|| env("WATSONX_API_BASE"))
         .or_else(|| env("WATSONX_URL"))
         .or_else(|| env("WX_URL"))
