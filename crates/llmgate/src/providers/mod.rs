@@ -3,6 +3,7 @@
 pub mod anthropic;
 pub mod aws;
 pub mod bedrock;
+pub mod chat_body;
 pub mod fetch;
 pub mod gemini;
 pub mod http;

@@ -126,13 +126,15 @@ pub fn tgi(
     Ok((body, prompt))
 }
 
-/// The OpenAI chat body for TGI's Messages API: the request as it is, without `stream` (the
-/// streaming route says it) and `stream_options`.
+/// The OpenAI chat body for TGI's Messages API: the request as LiteLLM's OpenAI config sends
+/// it, without `stream` (the streaming route says it) and `stream_options`.
 pub fn messages_api(req: &ChatCompletionRequest) -> Value {
     let mut r = req.clone();
     r.stream = None;
     r.stream_options = None;
-    serde_json::to_value(r).unwrap_or_default()
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    v["messages"] = crate::providers::chat_body::messages(&req.messages);
+    v
 }
 
 /// `{"inputs": <input>}`: strings only.

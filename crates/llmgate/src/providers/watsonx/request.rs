@@ -131,7 +131,7 @@ pub fn chat(
     }
     b.insert(
         "messages".into(),
-        serde_json::to_value(&req.messages).unwrap_or_default(),
+        crate::providers::chat_body::messages(&req.messages),
     );
     let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v {
