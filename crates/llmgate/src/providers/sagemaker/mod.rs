@@ -136,6 +136,27 @@ impl Target {
     }
 }
 
+/// LiteLLM's hint on an endpoint's inference-component errors.
+fn with_hint(mut e: LlmError, call: &str) -> LlmError {
+    if e.message
+        .contains("Inference Component Name header is required")
+    {
+        e.message = format!(
+            "{}\n pass in via `{call}(..., model_id={{InferenceComponentName}})`",
+            e.message
+        );
+    } else if e
+        .message
+        .contains("Inference Component Name header is not allowed")
+    {
+        e.message = format!(
+            "{}\n remove `model_id` from this deployment, the endpoint has no inference components",
+            e.message
+        );
+    }
+    e
+}
+
 impl SageMaker {
     pub const TGI: SageMaker = SageMaker { api: Api::Tgi };
     pub const CHAT: SageMaker = SageMaker { api: Api::Chat };
@@ -172,10 +193,11 @@ impl SageMaker {
         let (body, prompt) = self.body(req, cx.opts, stream)?;
         let rb = target.post(cx, &url, &body, &[], name)?;
         let res = if stream {
-            send(rb, name, cx.opts.stream_wait(), false).await?
+            send(rb, name, cx.opts.stream_wait(), false).await
         } else {
-            send(rb, name, cx.opts.timeout, true).await?
-        };
+            send(rb, name, cx.opts.timeout, true).await
+        }
+        .map_err(|e| with_hint(e, "litellm.completion"))?;
         Ok((res, prompt, url))
     }
 }
@@ -261,7 +283,9 @@ impl Provider for SageMaker {
         let body = request::embedding(&req)?;
         let signed = [("x-amzn-sagemaker-custom-attributes", "accept_eula=true")];
         let rb = target.post(cx, &url, &body, &signed, name)?;
-        let res = send(rb, name, cx.opts.timeout, true).await?;
+        let res = send(rb, name, cx.opts.timeout, true)
+            .await
+            .map_err(|e| with_hint(e, "litellm.embedding"))?;
         let headers = header_pairs(res.headers());
         let v: Value = json(res, name).await?;
         let vectors = response::embedding_vectors(&v)?;
@@ -287,6 +311,16 @@ mod tests {
             extra: serde_json::from_value(extra).unwrap(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn inference_component_errors_get_litellms_hint() {
+        let e = LlmError::bad_request("Inference Component Name header is required for endpoint x");
+        assert!(with_hint(e, "litellm.completion")
+            .message
+            .contains("model_id={InferenceComponentName}"));
+        let e = LlmError::bad_request("other");
+        assert_eq!(with_hint(e, "litellm.completion").message, "other");
     }
 
     #[test]
