@@ -343,5 +343,11 @@ mod tests {
             serde_json::json!({"aws_access_key_id": "AK", "aws_secret_access_key": "s", "aws_region_name": "x.evil/"}),
         );
         assert!(Target::from_options(&bad, NAME).is_err());
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            let e = Target::from_options(&opts(serde_json::json!({})), NAME)
+                .err()
+                .unwrap();
+            assert_eq!((e.kind, e.status), (ErrorKind::Authentication, 401));
+        }
     }
 }
