@@ -26,7 +26,7 @@ pub const AWS_SECRET_ACCESS_KEY: &str = "llmgate-mock-bedrock-secret";
 /// A Bedrock API key the mock refuses.
 pub const BAD_BEARER: &str = "bad-bedrock-key";
 
-fn aws_error(status: u16, kind: &str, message: &str) -> Response {
+pub(crate) fn aws_error(status: u16, kind: &str, message: &str) -> Response {
     let mut r = (
         axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST),
         axum::Json(json!({"message": message})),
@@ -63,10 +63,16 @@ fn canonical_uri(path: &str) -> String {
 }
 
 /// Why AWS refuses a request: status, error type, message.
-type Denied = (u16, &'static str, String);
+pub(crate) type Denied = (u16, &'static str, String);
 
-/// Checks `Authorization` the way AWS does.
-fn verify(method: &Method, uri: &Uri, h: &HeaderMap, body: &[u8]) -> Result<(), Denied> {
+/// Checks `Authorization` the way AWS does, for `service` (`bedrock`, `sagemaker`).
+pub(crate) fn verify(
+    method: &Method,
+    uri: &Uri,
+    h: &HeaderMap,
+    body: &[u8],
+    service: &str,
+) -> Result<(), Denied> {
     let aws_error = |status, kind, message: &str| (status, kind, message.to_string());
     let auth = h
         .get("authorization")
@@ -78,7 +84,10 @@ fn verify(method: &Method, uri: &Uri, h: &HeaderMap, body: &[u8]) -> Result<(), 
                 "Missing Authentication Token",
             )
         })?;
-    if let Some(token) = auth.strip_prefix("Bearer ") {
+    if let Some(token) = auth
+        .strip_prefix("Bearer ")
+        .filter(|_| service == "bedrock")
+    {
         if token.is_empty() || token == BAD_BEARER {
             return Err(aws_error(
                 403,
@@ -108,10 +117,10 @@ fn verify(method: &Method, uri: &Uri, h: &HeaderMap, body: &[u8]) -> Result<(), 
         ));
     };
     let scope: Vec<&str> = credential.split('/').collect();
-    if scope.len() != 5 || scope[3] != "bedrock" || scope[4] != "aws4_request" {
-        return Err(bad(
-            "Credential should be scoped to a valid region and the bedrock service",
-        ));
+    if scope.len() != 5 || scope[3] != service || scope[4] != "aws4_request" {
+        return Err(bad(&format!(
+            "Credential should be scoped to a valid region and the {service} service"
+        )));
     }
     let amz_date = h
         .get("x-amz-date")
@@ -317,7 +326,7 @@ pub async fn converse(
 ) -> Response {
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
-    if let Err((status, kind, message)) = verify(&m, &u, &h, &bytes) {
+    if let Err((status, kind, message)) = verify(&m, &u, &h, &bytes, "bedrock") {
         return aws_error(status, kind, &message);
     }
     let Some(body) = body else {

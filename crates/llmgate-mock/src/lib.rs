@@ -16,6 +16,8 @@ mod google;
 mod ollama;
 mod openai;
 mod responses;
+mod sagemaker;
+mod watsonx;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,6 +30,7 @@ pub use azure::AZURE_CLIENT_SECRET;
 pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
 pub use behaviour::{Behaviour, Override};
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
+pub use watsonx::{WATSONX_API_KEY, WATSONX_TOKEN};
 
 /// A request as the mock received it.
 #[derive(Clone, Debug)]
@@ -62,6 +65,8 @@ pub(crate) struct Shared {
     pub(crate) overrides: behaviour::Overrides,
     /// Entra ID tokens issued, and token requests per tenant.
     pub(crate) entra: azure::Entra,
+    /// Tokens the watsonx IAM mock issued.
+    pub(crate) watsonx: watsonx::Tokens,
 }
 
 impl Shared {
@@ -286,6 +291,13 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",
             post(google::vertex),
+        )
+        .route("/endpoints/{name}/{action}", post(sagemaker::invoke))
+        .route("/identity/token", post(watsonx::iam_token))
+        .route("/ml/v1/text/{op}", post(watsonx::text))
+        .route(
+            "/ml/v1/deployments/{id}/text/{op}",
+            post(watsonx::deployment),
         )
         .route("/api/generate", post(ollama::generate))
         .route("/api/chat", post(ollama::chat))

@@ -221,3 +221,56 @@ async fn vertex_resource_names_reach_their_paths() {
         json!(format!("{scoped}/endpoints/1234567890:generateContent"))
     );
 }
+
+#[tokio::test]
+async fn sagemaker_endpoints_are_guarded() {
+    let mock = MockServer::start().await;
+    let mut o = CallOptions {
+        api_base: Some(mock.base_url()),
+        ..Default::default()
+    };
+    o.extra.insert(
+        "aws_access_key_id".into(),
+        json!(llmgate_mock::AWS_ACCESS_KEY_ID),
+    );
+    o.extra.insert(
+        "aws_secret_access_key".into(),
+        json!(llmgate_mock::AWS_SECRET_ACCESS_KEY),
+    );
+    refuse_all(&mock, &o, "sagemaker", true).await;
+    refuse_all(&mock, &o, "sagemaker_chat", true).await;
+    Client::shared()
+        .chat(chat_req("sagemaker/my-endpoint-1"), &o)
+        .await
+        .unwrap();
+    assert_eq!(
+        mock.last_request().unwrap().path,
+        "/endpoints/my-endpoint-1/invocations"
+    );
+}
+
+#[tokio::test]
+async fn watsonx_deployments_are_guarded_before_the_token_exchange() {
+    let mock = MockServer::start().await;
+    // Tests run one per process (nextest), so the environment is this test's own.
+    std::env::set_var(
+        "WATSONX_IAM_URL",
+        format!("{}/identity/token", mock.base_url()),
+    );
+    let o = CallOptions {
+        api_base: Some(mock.base_url()),
+        api_key: Some(llmgate_mock::WATSONX_API_KEY.into()),
+        extra: serde_json::from_value(json!({"project_id": "p1"})).unwrap(),
+        ..Default::default()
+    };
+    refuse_all(&mock, &o, "watsonx/deployment", true).await;
+    refuse_all(&mock, &o, "watsonx_text/deployment", true).await;
+    Client::shared()
+        .chat(chat_req("watsonx/deployment/dep-1"), &o)
+        .await
+        .unwrap();
+    assert_eq!(
+        mock.last_request().unwrap().path,
+        "/ml/v1/deployments/dep-1/text/chat"
+    );
+}

@@ -1,16 +1,21 @@
 //! Provider adapters behind one trait, and the `provider/model` resolution that picks one.
 
 pub mod anthropic;
+pub mod aws;
 pub mod azure;
 pub mod bedrock;
+pub mod chat_body;
 pub mod fetch;
 pub mod gemini;
 pub mod http;
 pub mod ollama;
 pub mod openai_compat;
+pub mod prompts;
 mod provider;
+pub mod sagemaker;
 pub mod token_cache;
 pub mod vertex;
+pub mod watsonx;
 
 pub use provider::{Ctx, Provider};
 
@@ -40,6 +45,10 @@ fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
         m.insert("vertex_ai", Arc::new(vertex::Vertex));
         m.insert("ollama", Arc::new(ollama::Ollama::GENERATE));
         m.insert("ollama_chat", Arc::new(ollama::Ollama::CHAT));
+        m.insert("sagemaker", Arc::new(sagemaker::SageMaker::TGI));
+        m.insert("sagemaker_chat", Arc::new(sagemaker::SageMaker::CHAT));
+        m.insert("watsonx", Arc::new(watsonx::Watsonx::CHAT));
+        m.insert("watsonx_text", Arc::new(watsonx::Watsonx::TEXT));
         m
     })
 }

@@ -3,11 +3,9 @@
 
 use std::time::SystemTime;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
-use serde_json::Value;
-
+use crate::providers::aws::{
+    self, checked_region, env, keys_from_env, keys_from_params, param, Keys,
+};
 use crate::{CallOptions, ErrorKind, LlmError};
 
 /// LiteLLM's region when none is configured.
@@ -15,11 +13,7 @@ const DEFAULT_REGION: &str = "us-west-2";
 
 pub enum Auth {
     Bearer(String),
-    SigV4 {
-        key_id: String,
-        secret: String,
-        token: Option<String>,
-    },
+    SigV4(Keys),
 }
 
 pub struct Target {
@@ -27,17 +21,6 @@ pub struct Target {
     /// `https://bedrock-runtime.{region}.amazonaws.com` or the configured override.
     pub endpoint: String,
     pub auth: Auth,
-}
-
-fn param(opts: &CallOptions, key: &str) -> Option<String> {
-    match opts.extra.get(key) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn env(key: &str) -> Option<String> {
-    std::env::var(key).ok().filter(|v| !v.is_empty())
 }
 
 impl Target {
@@ -48,50 +31,20 @@ impl Target {
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|| DEFAULT_REGION.to_string());
-        if !region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return Err(LlmError::bad_request(format!(
-                "aws_region_name {region:?} is not a valid AWS region"
-            )));
-        }
+        let region = checked_region(region)?;
         let endpoint = param(opts, "aws_bedrock_runtime_endpoint")
             .or_else(|| opts.api_base.clone())
             .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com"))
             .trim_end_matches('/')
             .to_string();
-        let sigv4 = |key_id: String, secret: Option<String>, token: Option<String>| {
-            secret.map(|secret| Auth::SigV4 {
-                key_id,
-                secret,
-                token,
-            })
-        };
         let auth = opts
             .api_key
             .clone()
             .filter(|k| !k.is_empty())
             .map(Auth::Bearer)
-            .or_else(|| {
-                param(opts, "aws_access_key_id").and_then(|id| {
-                    sigv4(
-                        id,
-                        param(opts, "aws_secret_access_key"),
-                        param(opts, "aws_session_token"),
-                    )
-                })
-            })
+            .or_else(|| keys_from_params(opts).map(Auth::SigV4))
             .or_else(|| env("AWS_BEARER_TOKEN_BEDROCK").map(Auth::Bearer))
-            .or_else(|| {
-                env("AWS_ACCESS_KEY_ID").and_then(|id| {
-                    sigv4(
-                        id,
-                        env("AWS_SECRET_ACCESS_KEY"),
-                        env("AWS_SESSION_TOKEN"),
-                    )
-                })
-            })
+            .or_else(|| keys_from_env().map(Auth::SigV4))
             .ok_or_else(|| {
                 LlmError::new(
                     ErrorKind::Authentication,
@@ -121,20 +74,22 @@ impl Target {
             .header("accept", "application/json");
         match &self.auth {
             Auth::Bearer(t) => rb = rb.bearer_auth(t),
-            Auth::SigV4 {
-                key_id,
-                secret,
-                token,
-            } => {
-                for (k, v) in sigv4_headers(
+            Auth::SigV4(keys) => {
+                let signed = [
+                    ("content-type", "application/json"),
+                    ("accept", "application/json"),
+                ];
+                let headers = aws::sigv4_headers(
                     url,
                     &body,
                     &self.region,
-                    key_id,
-                    secret,
-                    token.as_deref(),
+                    "bedrock",
+                    keys,
+                    &signed,
                     SystemTime::now(),
-                )? {
+                )
+                .map_err(|e| e.with_provider(super::NAME))?;
+                for (k, v) in headers {
                     rb = rb.header(k, v);
                 }
             }
@@ -144,51 +99,4 @@ impl Target {
         }
         Ok(rb.body(body))
     }
-}
-
-/// The headers SigV4 adds (`authorization`, `x-amz-date`, `x-amz-security-token`) for a JSON
-/// POST signing `host`, `content-type` and `accept`.
-pub fn sigv4_headers(
-    url: &str,
-    body: &[u8],
-    region: &str,
-    key_id: &str,
-    secret: &str,
-    token: Option<&str>,
-    time: SystemTime,
-) -> Result<Vec<(String, String)>, LlmError> {
-    let fail = |e: &dyn std::fmt::Display| {
-        LlmError::bad_request(format!("could not sign the Bedrock request: {e}"))
-            .with_provider(super::NAME)
-    };
-    let parsed = reqwest::Url::parse(url).map_err(|e| fail(&e))?;
-    let host = match (parsed.host_str(), parsed.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_string(),
-        _ => return Err(fail(&"no host")),
-    };
-    let identity =
-        Credentials::new(key_id, secret, token.map(str::to_string), None, "llmgate").into();
-    let params: aws_sigv4::http_request::SigningParams = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("bedrock")
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| fail(&e))?
-        .into();
-    let headers = [
-        ("host", host.as_str()),
-        ("content-type", "application/json"),
-        ("accept", "application/json"),
-    ];
-    let signable =
-        SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body))
-            .map_err(|e| fail(&e))?;
-    let (instructions, _) = sign(signable, &params).map_err(|e| fail(&e))?.into_parts();
-    Ok(instructions
-        .headers()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect())
 }

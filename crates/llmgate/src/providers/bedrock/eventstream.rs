@@ -1,28 +1,15 @@
-//! ConverseStream's AWS binary event-stream, decoded frame by frame as bytes arrive
-//! (`aws-smithy-eventstream` checks each frame's CRCs) and translated into OpenAI chunks.
+//! ConverseStream's event-stream messages (decoded by [`crate::providers::aws::eventstream`])
+//! translated into OpenAI chunks; exception frames become errors.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
-use aws_smithy_types::event_stream::{HeaderValue, Message};
-use bytes::BytesMut;
-use futures::StreamExt;
+use aws_smithy_types::event_stream::Message;
 use serde_json::Value;
 
 use super::response::StreamState;
+use crate::providers::aws::eventstream::{self as aws, header, FrameHandler};
 use crate::stream::ChunkStream;
 use crate::{ErrorKind, LlmError};
-
-fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
-    m.headers()
-        .iter()
-        .find(|h| h.name().as_str() == name)
-        .and_then(|h| match h.value() {
-            HeaderValue::String(s) => Some(s.as_str()),
-            _ => None,
-        })
-}
 
 /// The HTTP status AWS gives each ConverseStream exception, for LiteLLM's class mapping.
 fn exception_status(kind: &str) -> u16 {
@@ -78,140 +65,55 @@ pub fn on_message(
     }
 }
 
-struct Decoding {
-    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buf: BytesMut,
-    decoder: MessageFrameDecoder,
-    state: StreamState,
-    pending: VecDeque<Result<llmgate_types::ChatCompletionChunk, LlmError>>,
-    done: bool,
-}
-
-impl Decoding {
-    /// Decodes every complete frame in the buffer; an error ends the stream after it.
-    fn drain(&mut self) {
-        while !self.done {
-            match self.decoder.decode_frame(&mut self.buf) {
-                Ok(DecodedFrame::Complete(m)) => match on_message(&mut self.state, &m) {
-                    Ok(chunks) => self.pending.extend(chunks.into_iter().map(Ok)),
-                    Err(e) => self.fail(e),
-                },
-                Ok(DecodedFrame::Incomplete) => return,
-                Err(e) => self.fail(LlmError::new(
-                    ErrorKind::InternalServer,
-                    format!("malformed Bedrock event-stream frame: {e}"),
-                )),
-            }
-        }
-    }
-
-    fn fail(&mut self, e: LlmError) {
-        self.done = true;
-        self.pending.push_back(Err(e.with_provider(super::NAME)));
+impl FrameHandler for StreamState {
+    fn on_message(
+        &mut self,
+        m: &Message,
+    ) -> Result<Vec<llmgate_types::ChatCompletionChunk>, LlmError> {
+        on_message(self, m)
     }
 }
 
-/// The response body as OpenAI chunks, translated as frames arrive. `idle` bounds the silence
-/// between two reads.
+/// The response body as OpenAI chunks, translated as frames arrive.
 pub fn translated(
     res: reqwest::Response,
     idle: Option<Duration>,
     state: StreamState,
 ) -> ChunkStream {
-    let d = Decoding {
-        body: Box::pin(res.bytes_stream()),
-        buf: BytesMut::new(),
-        decoder: MessageFrameDecoder::new(),
-        state,
-        pending: VecDeque::new(),
-        done: false,
-    };
-    Box::pin(futures::stream::unfold(d, move |mut d| async move {
-        loop {
-            if let Some(item) = d.pending.pop_front() {
-                return Some((item, d));
-            }
-            if d.done {
-                return None;
-            }
-            let next = match idle {
-                Some(t) => match tokio::time::timeout(t, d.body.next()).await {
-                    Ok(n) => n,
-                    Err(_) => {
-                        d.fail(LlmError::timeout(super::NAME, t.as_secs_f64()));
-                        continue;
-                    }
-                },
-                None => d.body.next().await,
-            };
-            match next {
-                Some(Ok(bytes)) => {
-                    d.buf.extend_from_slice(&bytes);
-                    d.drain();
-                }
-                Some(Err(e)) => d.fail(LlmError::from_transport(&e, super::NAME)),
-                None => {
-                    d.done = true;
-                    if !d.buf.is_empty() {
-                        d.pending.push_back(Err(LlmError::new(
-                            ErrorKind::InternalServer,
-                            "the Bedrock stream ended inside an event-stream frame",
-                        )
-                        .with_provider(super::NAME)));
-                    }
-                }
-            }
-        }
-    }))
+    aws::translated(res, idle, super::NAME, state)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_smithy_eventstream::frame::write_message_to;
-    use aws_smithy_types::event_stream::Header;
+    use crate::providers::aws::eventstream::{frame, Decoder};
 
-    fn frame(kind: (&'static str, &'static str), payload: &str) -> Vec<u8> {
-        let m = Message::new(payload.as_bytes().to_vec())
-            .add_header(Header::new(
-                ":message-type",
-                HeaderValue::String(kind.0.into()),
-            ))
-            .add_header(Header::new(
-                if kind.0 == "event" {
-                    ":event-type"
-                } else {
-                    ":exception-type"
-                },
-                HeaderValue::String(kind.1.into()),
-            ));
-        let mut out = Vec::new();
-        write_message_to(&m, &mut out).unwrap();
-        out
+    fn ev(kind: (&'static str, &'static str), payload: &str) -> Vec<u8> {
+        let type_header = if kind.0 == "event" {
+            ":event-type"
+        } else {
+            ":exception-type"
+        };
+        frame(
+            &[(":message-type", kind.0), (type_header, kind.1)],
+            payload.as_bytes(),
+        )
     }
 
     #[test]
     fn frames_split_anywhere_decode_and_exceptions_fail() {
-        let mut bytes = frame(("event", "messageStart"), r#"{"role":"assistant"}"#);
-        bytes.extend(frame(
+        let mut bytes = ev(("event", "messageStart"), r#"{"role":"assistant"}"#);
+        bytes.extend(ev(
             ("event", "contentBlockDelta"),
             r#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#,
         ));
-        bytes.extend(frame(
+        bytes.extend(ev(
             ("exception", "throttlingException"),
             r#"{"message":"slow down"}"#,
         ));
-        let mut d = Decoding {
-            body: Box::pin(futures::stream::empty()),
-            buf: BytesMut::new(),
-            decoder: MessageFrameDecoder::new(),
-            state: StreamState::new("m", 1, false),
-            pending: VecDeque::new(),
-            done: false,
-        };
+        let mut d = Decoder::new(StreamState::new("m", 1, false), super::super::NAME);
         for b in bytes.chunks(7) {
-            d.buf.extend_from_slice(b);
-            d.drain();
+            d.feed(b);
         }
         let items: Vec<_> = d.pending.into_iter().collect();
         assert_eq!(items.len(), 3);

@@ -1,0 +1,115 @@
+//! What the AWS providers (Bedrock, SageMaker) share: access keys from litellm_params or the
+//! standard variables, region checks, SigV4 signing (`aws-sigv4`) and the binary event-stream
+//! decoder ([`eventstream`]).
+
+pub mod eventstream;
+
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use serde_json::Value;
+
+use crate::{CallOptions, LlmError};
+
+/// An access key pair (and session token) to sign with.
+pub struct Keys {
+    pub key_id: String,
+    pub secret: String,
+    pub token: Option<String>,
+}
+
+/// A non-empty string litellm_param.
+pub fn param(opts: &CallOptions, key: &str) -> Option<String> {
+    match opts.extra.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A non-empty environment variable.
+pub fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
+}
+
+/// `aws_access_key_id`/`aws_secret_access_key`/`aws_session_token` from litellm_params.
+pub fn keys_from_params(opts: &CallOptions) -> Option<Keys> {
+    Some(Keys {
+        key_id: param(opts, "aws_access_key_id")?,
+        secret: param(opts, "aws_secret_access_key")?,
+        token: param(opts, "aws_session_token"),
+    })
+}
+
+/// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`.
+pub fn keys_from_env() -> Option<Keys> {
+    Some(Keys {
+        key_id: env("AWS_ACCESS_KEY_ID")?,
+        secret: env("AWS_SECRET_ACCESS_KEY")?,
+        token: env("AWS_SESSION_TOKEN"),
+    })
+}
+
+/// A region goes into the host name: letters, digits and `-` only.
+pub fn checked_region(region: String) -> Result<String, LlmError> {
+    if !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        Ok(region)
+    } else {
+        Err(LlmError::bad_request(format!(
+            "aws_region_name {region:?} is not a valid AWS region"
+        )))
+    }
+}
+
+/// The headers SigV4 adds (`authorization`, `x-amz-date`, `x-amz-security-token`) for a POST
+/// of `body` to `url` for `service`, signing `host` and `signed` (the headers the request
+/// carries, lower-case names).
+pub fn sigv4_headers(
+    url: &str,
+    body: &[u8],
+    region: &str,
+    service: &str,
+    keys: &Keys,
+    signed: &[(&str, &str)],
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, LlmError> {
+    let fail = |e: &dyn std::fmt::Display| {
+        LlmError::bad_request(format!("could not sign the {service} request: {e}"))
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|e| fail(&e))?;
+    let host = match (parsed.host_str(), parsed.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => return Err(fail(&"no host")),
+    };
+    let identity = Credentials::new(
+        &keys.key_id,
+        &keys.secret,
+        keys.token.clone(),
+        None,
+        "llmgate",
+    )
+    .into();
+    let params: aws_sigv4::http_request::SigningParams = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| fail(&e))?
+        .into();
+    let headers = std::iter::once(("host", host.as_str())).chain(signed.iter().copied());
+    let signable = SignableRequest::new("POST", url, headers, SignableBody::Bytes(body))
+        .map_err(|e| fail(&e))?;
+    let (instructions, _) = sign(signable, &params).map_err(|e| fail(&e))?.into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}

@@ -1,0 +1,353 @@
+//! AWS SageMaker endpoints, as LiteLLM calls them: `sagemaker/<endpoint>` with Hugging Face
+//! TGI's JSON (InvokeEndpoint `/endpoints/{name}/invocations`, and
+//! `/invocations-response-stream` whose event-stream `PayloadPart`s carry TGI's SSE),
+//! `sagemaker_chat/<endpoint>` with OpenAI chat bodies (TGI's Messages API), and embeddings.
+//! SigV4-signed for service `sagemaker` with the AWS pieces Bedrock uses ([`super::aws`]).
+
+pub mod request;
+pub mod response;
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use llmgate_types::{
+    ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
+};
+use serde_json::Value;
+
+use super::aws::{self, checked_region, env, keys_from_env, keys_from_params, param, Keys};
+use super::http::{header_pairs, json, path_segment, send, SegmentKind};
+use super::{Ctx, Provider};
+use crate::response::Response;
+use crate::stream::ChunkStream;
+use crate::{CallOptions, ErrorKind, LlmError};
+
+pub const NAME: &str = "sagemaker";
+pub const CHAT_NAME: &str = "sagemaker_chat";
+
+/// LiteLLM's region when none is configured.
+const DEFAULT_REGION: &str = "us-west-2";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Api {
+    /// `sagemaker/`: TGI's `inputs`/`parameters`.
+    Tgi,
+    /// `sagemaker_chat/`: OpenAI chat bodies.
+    Chat,
+}
+
+pub struct SageMaker {
+    api: Api,
+}
+
+/// Where a call goes and what it signs with.
+struct Target {
+    region: String,
+    /// `https://runtime.sagemaker.{region}.amazonaws.com`, or `api_base`.
+    root: String,
+    /// `sagemaker_base_url`: the whole URL, streamed or not, as LiteLLM uses it.
+    whole: Option<String>,
+    keys: Keys,
+}
+
+impl Target {
+    /// Region from `aws_region_name`, `AWS_REGION`, `AWS_REGION_NAME` (LiteLLM's order), else
+    /// us-west-2; keys from litellm_params, else the standard AWS variables.
+    fn from_options(opts: &CallOptions, provider: &str) -> Result<Target, LlmError> {
+        let region = param(opts, "aws_region_name")
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_REGION_NAME"))
+            .unwrap_or_else(|| DEFAULT_REGION.to_string());
+        let region = checked_region(region)?;
+        let root = opts
+            .api_base
+            .clone()
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| format!("https://runtime.sagemaker.{region}.amazonaws.com"))
+            .trim_end_matches('/')
+            .to_string();
+        let keys = keys_from_params(opts)
+            .or_else(keys_from_env)
+            .ok_or_else(|| {
+                LlmError::new(
+                    ErrorKind::Authentication,
+                    "SagemakerException - Unable to locate credentials: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)",
+                )
+                .with_provider(provider)
+            })?;
+        Ok(Target {
+            region,
+            root,
+            whole: param(opts, "sagemaker_base_url"),
+            keys,
+        })
+    }
+
+    fn url(&self, endpoint: &str, stream: bool) -> Result<String, LlmError> {
+        if let Some(u) = &self.whole {
+            return Ok(u.clone());
+        }
+        let name = path_segment(endpoint, SegmentKind::Segment)?;
+        let action = if stream {
+            "invocations-response-stream"
+        } else {
+            "invocations"
+        };
+        Ok(format!("{}/endpoints/{name}/{action}", self.root))
+    }
+
+    /// A signed JSON POST; `signed` headers besides content-type, then the inference
+    /// component (`model_id`) and the deployment's extra headers, unsigned as LiteLLM adds them.
+    fn post(
+        &self,
+        cx: &Ctx<'_>,
+        url: &str,
+        body: &Value,
+        signed: &[(&str, &str)],
+        provider: &str,
+    ) -> Result<reqwest::RequestBuilder, LlmError> {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        let mut headers = vec![("content-type", "application/json")];
+        headers.extend_from_slice(signed);
+        let auth = aws::sigv4_headers(
+            url,
+            &bytes,
+            &self.region,
+            "sagemaker",
+            &self.keys,
+            &headers,
+            SystemTime::now(),
+        )
+        .map_err(|e| e.with_provider(provider))?;
+        let mut rb = cx.http.post(url);
+        for (k, v) in headers {
+            rb = rb.header(k, v);
+        }
+        for (k, v) in auth {
+            rb = rb.header(k, v);
+        }
+        if let Some(c) = param(cx.opts, "model_id") {
+            rb = rb.header("x-amzn-sagemaker-inference-component", c);
+        }
+        for (k, v) in &cx.opts.extra_headers {
+            rb = rb.header(k, v);
+        }
+        Ok(rb.body(bytes))
+    }
+}
+
+/// LiteLLM's hint on an endpoint's inference-component errors.
+fn with_hint(mut e: LlmError, call: &str) -> LlmError {
+    if e.message
+        .contains("Inference Component Name header is required")
+    {
+        e.message = format!(
+            "{}\n pass in via `{call}(..., model_id={{InferenceComponentName}})`",
+            e.message
+        );
+    } else if e
+        .message
+        .contains("Inference Component Name header is not allowed")
+    {
+        e.message = format!(
+            "{}\n remove `model_id` from this deployment, the endpoint has no inference components",
+            e.message
+        );
+    }
+    e
+}
+
+impl SageMaker {
+    pub const TGI: SageMaker = SageMaker { api: Api::Tgi };
+    pub const CHAT: SageMaker = SageMaker { api: Api::Chat };
+
+    fn provider(&self) -> &'static str {
+        match self.api {
+            Api::Tgi => NAME,
+            Api::Chat => CHAT_NAME,
+        }
+    }
+
+    /// The body, and the prompt it carries (TGI; for local usage counts).
+    fn body(
+        &self,
+        req: &ChatCompletionRequest,
+        opts: &CallOptions,
+        stream: bool,
+    ) -> Result<(Value, String), LlmError> {
+        match self.api {
+            Api::Tgi => request::tgi(req, opts, stream),
+            Api::Chat => Ok((request::messages_api(req), String::new())),
+        }
+    }
+
+    async fn call(
+        &self,
+        cx: &Ctx<'_>,
+        req: &ChatCompletionRequest,
+        stream: bool,
+    ) -> Result<(reqwest::Response, String, String), LlmError> {
+        let name = self.provider();
+        let target = Target::from_options(cx.opts, name)?;
+        let url = target.url(&req.model, stream)?;
+        let (body, prompt) = self.body(req, cx.opts, stream)?;
+        let rb = target.post(cx, &url, &body, &[], name)?;
+        let res = if stream {
+            send(rb, name, cx.opts.stream_wait(), false).await
+        } else {
+            send(rb, name, cx.opts.timeout, true).await
+        }
+        .map_err(|e| with_hint(e, "litellm.completion"))?;
+        Ok((res, prompt, url))
+    }
+}
+
+#[async_trait]
+impl Provider for SageMaker {
+    fn name(&self) -> &'static str {
+        self.provider()
+    }
+
+    /// Neither of LiteLLM's SageMaker configs forwards `stream_options`.
+    fn takes_stream_options(&self) -> bool {
+        false
+    }
+
+    fn api_base(&self, opts: &CallOptions) -> String {
+        match Target::from_options(opts, self.provider()) {
+            Ok(t) => t.whole.unwrap_or(t.root),
+            Err(_) => String::new(),
+        }
+    }
+
+    async fn chat(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChatCompletionResponse>, LlmError> {
+        let (res, prompt, url) = self.call(cx, &req, false).await?;
+        let headers = header_pairs(res.headers());
+        let body = match self.api {
+            Api::Tgi => {
+                let v: Value = json(res, NAME).await?;
+                response::tgi_answer(&v, &prompt, &req.model)?
+            }
+            Api::Chat => json(res, CHAT_NAME).await?,
+        };
+        Ok(Response {
+            body,
+            headers,
+            api_base: url,
+        })
+    }
+
+    async fn chat_stream(
+        &self,
+        cx: &Ctx<'_>,
+        req: ChatCompletionRequest,
+    ) -> Result<Response<ChunkStream>, LlmError> {
+        let (res, prompt, url) = self.call(cx, &req, true).await?;
+        let headers = header_pairs(res.headers());
+        let idle = cx.opts.stream_wait();
+        let body = match self.api {
+            Api::Tgi => aws::eventstream::translated(
+                res,
+                idle,
+                NAME,
+                response::TgiStream::new(&req.model, prompt, req.include_usage()),
+            ),
+            Api::Chat => aws::eventstream::translated(
+                res,
+                idle,
+                CHAT_NAME,
+                response::ChatStream::new(&req.model),
+            ),
+        };
+        Ok(Response {
+            body,
+            headers,
+            api_base: url,
+        })
+    }
+
+    /// InvokeEndpoint with `{"inputs": ...}` (Hugging Face / TEI containers), `accept_eula`
+    /// as LiteLLM's boto3 call sets it.
+    async fn embedding(
+        &self,
+        cx: &Ctx<'_>,
+        req: EmbeddingRequest,
+    ) -> Result<Response<EmbeddingResponse>, LlmError> {
+        let name = self.provider();
+        let target = Target::from_options(cx.opts, name)?;
+        let url = target.url(&req.model, false)?;
+        let body = request::embedding(&req)?;
+        let signed = [("x-amzn-sagemaker-custom-attributes", "accept_eula=true")];
+        let rb = target.post(cx, &url, &body, &signed, name)?;
+        let res = send(rb, name, cx.opts.timeout, true)
+            .await
+            .map_err(|e| with_hint(e, "litellm.embedding"))?;
+        let headers = header_pairs(res.headers());
+        let v: Value = json(res, name).await?;
+        let vectors = response::embedding_vectors(&v)?;
+        let words: usize = req
+            .input_texts()
+            .iter()
+            .map(|t| t.split_whitespace().count())
+            .sum();
+        Ok(Response {
+            body: super::gemini::embedding_response(&req.model, vectors, words as u64),
+            headers,
+            api_base: url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(extra: serde_json::Value) -> CallOptions {
+        CallOptions {
+            extra: serde_json::from_value(extra).unwrap(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn inference_component_errors_get_litellms_hint() {
+        let e = LlmError::bad_request("Inference Component Name header is required for endpoint x");
+        assert!(with_hint(e, "litellm.completion")
+            .message
+            .contains("model_id={InferenceComponentName}"));
+        let e = LlmError::bad_request("other");
+        assert_eq!(with_hint(e, "litellm.completion").message, "other");
+    }
+
+    #[test]
+    fn urls_follow_litellm() {
+        let o = opts(serde_json::json!({
+            "aws_access_key_id": "AK", "aws_secret_access_key": "s", "aws_region_name": "eu-west-1"}));
+        let t = Target::from_options(&o, NAME).unwrap();
+        assert_eq!(
+            t.url("my-endpoint", true).unwrap(),
+            "https://runtime.sagemaker.eu-west-1.amazonaws.com/endpoints/my-endpoint/invocations-response-stream"
+        );
+        assert!(t.url("../x", false).is_err());
+        assert!(t.url("a/b", false).is_err());
+        let o = opts(serde_json::json!({
+            "aws_access_key_id": "AK", "aws_secret_access_key": "s",
+            "sagemaker_base_url": "https://proxy.example/x"}));
+        let t = Target::from_options(&o, NAME).unwrap();
+        assert_eq!(t.url("e", true).unwrap(), "https://proxy.example/x");
+        let bad = opts(
+            serde_json::json!({"aws_access_key_id": "AK", "aws_secret_access_key": "s", "aws_region_name": "x.evil/"}),
+        );
+        assert!(Target::from_options(&bad, NAME).is_err());
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            let e = Target::from_options(&opts(serde_json::json!({})), NAME)
+                .err()
+                .unwrap();
+            assert_eq!((e.kind, e.status), (ErrorKind::Authentication, 401));
+        }
+    }
+}
