@@ -11,6 +11,7 @@ mod agent;
 mod anthropic;
 mod bedrock;
 mod behaviour;
+mod cohere;
 mod google;
 mod ollama;
 mod openai;
@@ -252,6 +253,10 @@ fn router(shared: Arc<Shared>) -> Router {
             "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",
             post(google::vertex),
         )
+        .route("/v2/chat", post(cohere::chat))
+        .route("/v2/embed", post(cohere::embed))
+        .route("/v2/rerank", post(cohere::rerank))
+        .route("/v1/rerank", post(cohere::rerank))
         .route("/api/generate", post(ollama::generate))
         .route("/api/chat", post(ollama::chat))
         .route("/api/embed", post(ollama::embed))

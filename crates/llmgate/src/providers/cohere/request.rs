@@ -1,0 +1,239 @@
+//! OpenAI chat request → Cohere Chat v2 body. Cohere v2 takes OpenAI's message and tool
+//! shapes, so LiteLLM sends those as they are and renames only the sampling params
+//! (`CohereV2ChatConfig.map_openai_params`); provider-specific fields (`documents`,
+//! `citation_options`, `safety_mode`, ...) pass through.
+
+use llmgate_types::ChatCompletionRequest;
+use serde_json::{json, Map, Value};
+
+use crate::{CallOptions, LlmError};
+
+/// Fields the gateway or the OpenAI client may set that are not Cohere's and that LiteLLM
+/// does not send (`stream_options` is honoured locally: the usage chunk is built from
+/// `message-end`).
+const NOT_SENT: &[&str] = &["stream_options", "user", "metadata"];
+
+/// Whether the model takes `thinking` (LiteLLM reads it from the id).
+pub fn is_reasoning_model(model: &str) -> bool {
+    model
+        .rsplit('/')
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase()
+        .contains("command-a-reasoning")
+}
+
+/// `reasoning_effort` as Cohere's `thinking` (LiteLLM's budgets per level).
+fn thinking(effort: &str) -> Option<Value> {
+    let budget = match effort {
+        "none" => return Some(json!({"type": "disabled"})),
+        "minimal" => 128,
+        "low" => 1024,
+        "medium" => 2048,
+        "high" => 4096,
+        _ => return None,
+    };
+    Some(json!({"type": "enabled", "token_budget": budget}))
+}
+
+/// OpenAI's `response_format` in Cohere's form: `json_schema` becomes `json_object` with the
+/// schema under `json_schema` (LiteLLM passes OpenAI's form on, which Cohere refuses).
+fn response_format(rf: &Value) -> Value {
+    match rf["type"].as_str() {
+        Some("json_schema") => {
+            let schema = rf["json_schema"]
+                .get("schema")
+                .cloned()
+                .unwrap_or_else(|| json!({"type": "object"}));
+            json!({"type": "json_object", "json_schema": schema})
+        }
+        _ => rf.clone(),
+    }
+}
+
+/// The messages as Cohere v2 takes them: OpenAI's shapes, without `null` content (an
+/// assistant turn that only calls tools).
+fn messages(req: &ChatCompletionRequest) -> Vec<Value> {
+    req.messages
+        .iter()
+        .map(|m| {
+            let mut v = serde_json::to_value(m).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                if o.get("content").is_some_and(Value::is_null) {
+                    o.remove("content");
+                }
+            }
+            v
+        })
+        .collect()
+}
+
+/// The `/v2/chat` body.
+pub fn build(
+    req: &ChatCompletionRequest,
+    opts: &CallOptions,
+    stream: bool,
+) -> Result<Value, LlmError> {
+    let model = req.model.as_str();
+    let mut present: Vec<&str> = Vec::new();
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    body.insert("messages".into(), Value::Array(messages(req)));
+    if stream {
+        body.insert("stream".into(), json!(true));
+    }
+    let mut set = |k: &str, v: Option<Value>| {
+        if let Some(v) = v.filter(|v| !v.is_null()) {
+            body.insert(k.into(), v);
+        }
+    };
+    set("temperature", req.temperature.map(Value::from));
+    set(
+        "max_tokens",
+        req.max_completion_tokens.or(req.max_tokens).map(Value::from),
+    );
+    set("p", req.top_p.map(Value::from));
+    set("frequency_penalty", req.frequency_penalty.map(Value::from));
+    set("presence_penalty", req.presence_penalty.map(Value::from));
+    set("stop_sequences", req.stop.clone().map(stop_list));
+    set("seed", req.seed.map(Value::from));
+    set("logprobs", req.logprobs.map(Value::from));
+    // n = 1 is the default and stays out; more becomes `num_generations`, as LiteLLM maps it.
+    set("num_generations", req.n.filter(|n| *n > 1).map(Value::from));
+    set(
+        "tools",
+        req.tools
+            .as_ref()
+            .and_then(|t| serde_json::to_value(t).ok()),
+    );
+    // Cohere takes only REQUIRED and NONE (`auto` is its default); LiteLLM drops the rest,
+    // a named function included.
+    set(
+        "tool_choice",
+        match req.tool_choice.as_ref().and_then(Value::as_str) {
+            Some("required") => Some(json!("REQUIRED")),
+            Some("none") => Some(json!("NONE")),
+            _ => None,
+        },
+    );
+    set("response_format", req.response_format.as_ref().map(response_format));
+    if let Some(effort) = &req.reasoning_effort {
+        if is_reasoning_model(model) {
+            set("thinking", thinking(effort));
+        } else {
+            present.push("reasoning_effort");
+        }
+    }
+    for (k, v) in &req.extra {
+        if NOT_SENT.contains(&k.as_str()) || v.is_null() {
+            continue;
+        }
+        // `top_k` is Cohere's `k`.
+        let name = if k == "top_k" { "k" } else { k.as_str() };
+        body.entry(name.to_string()).or_insert_with(|| v.clone());
+    }
+    // OpenAI params Cohere v2 has no counterpart for: refused, or dropped with `drop_params`.
+    if req.logit_bias.is_some() {
+        present.push("logit_bias");
+    }
+    if req.top_logprobs.is_some() {
+        present.push("top_logprobs");
+    }
+    if req.parallel_tool_calls.is_some() {
+        present.push("parallel_tool_calls");
+    }
+    if !present.is_empty() && !opts.drop_params {
+        return Err(LlmError::unsupported_params(super::NAME, &present, model).with_model(model));
+    }
+    Ok(Value::Object(body))
+}
+
+/// `stop` as a list (OpenAI allows one string).
+fn stop_list(stop: Value) -> Value {
+    match stop {
+        Value::String(s) => json!([s]),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(v: Value) -> ChatCompletionRequest {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn params_are_renamed_as_litellm_maps_them() {
+        let r = req(json!({
+            "model": "command-r-08-2024",
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "sunny"}
+            ],
+            "temperature": 0.3, "top_p": 0.9, "max_completion_tokens": 50, "max_tokens": 10,
+            "stop": "END", "seed": 7, "n": 1, "tool_choice": "required", "top_k": 5,
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
+            "documents": [{"id": "d1", "data": {"text": "Paris is sunny"}}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object", "properties": {"a": {"type": "string"}}}}},
+            "stream_options": {"include_usage": true}, "user": "u1"
+        }));
+        let b = build(&r, &CallOptions::default(), true).unwrap();
+        assert_eq!(b["model"], "command-r-08-2024");
+        assert_eq!(b["stream"], true);
+        assert_eq!(b["temperature"], 0.3);
+        assert_eq!(b["p"], 0.9);
+        assert_eq!(b["k"], 5);
+        assert_eq!(b["max_tokens"], 50);
+        assert_eq!(b["stop_sequences"], json!(["END"]));
+        assert_eq!(b["seed"], 7);
+        assert_eq!(b["tool_choice"], "REQUIRED");
+        assert!(b.get("num_generations").is_none());
+        assert_eq!(b["tools"][0]["function"]["name"], "get_weather");
+        assert_eq!(b["documents"][0]["id"], "d1");
+        assert_eq!(
+            b["response_format"],
+            json!({"type": "json_object", "json_schema": {"type": "object", "properties": {"a": {"type": "string"}}}})
+        );
+        let m = &b["messages"];
+        assert_eq!(m[0], json!({"role": "system", "content": "Be brief."}));
+        assert!(m[2].get("content").is_none(), "{}", m[2]);
+        assert_eq!(m[2]["tool_calls"][0]["id"], "c1");
+        assert_eq!(m[3]["tool_call_id"], "c1");
+        for k in ["stream_options", "user", "top_p", "top_k", "stop", "n"] {
+            assert!(b.get(k).is_none(), "{k} sent");
+        }
+    }
+
+    #[test]
+    fn unsupported_params_are_refused_or_dropped() {
+        let r = req(json!({"model": "command-r7b-12-2024", "messages": [{"role": "user", "content": "hi"}],
+            "logit_bias": {"1": 2}, "reasoning_effort": "low"}));
+        let e = build(&r, &CallOptions::default(), false).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("'reasoning_effort'"), "{}", e.message);
+        assert!(e.message.contains("'logit_bias'"), "{}", e.message);
+        let drop = CallOptions {
+            drop_params: true,
+            ..Default::default()
+        };
+        let b = build(&r, &drop, false).unwrap();
+        assert!(b.get("logit_bias").is_none() && b.get("thinking").is_none());
+    }
+
+    #[test]
+    fn reasoning_models_take_thinking() {
+        let r = req(json!({"model": "command-a-reasoning-08-2025", "messages": [{"role": "user", "content": "hi"}],
+            "reasoning_effort": "medium", "tool_choice": "auto"}));
+        let b = build(&r, &CallOptions::default(), false).unwrap();
+        assert_eq!(
+            b["thinking"],
+            json!({"type": "enabled", "token_budget": 2048})
+        );
+        assert!(b.get("tool_choice").is_none());
+    }
+}
