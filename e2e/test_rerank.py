@@ -89,7 +89,7 @@ def test_spend_log_is_written_with_cost(gw):
     log = logs[0]
     assert log["call_type"] == "arerank" and log["model"] == "rerank-v3.5"
     assert log["model_group"] == "rerank" and log["custom_llm_provider"] == "cohere"
-    assert log["spend"] == pytest.approx(0.002) and log["request_id"] == "mock-rerank-1"
+    assert log["spend"] == pytest.approx(0.002)
     _, info = admin(gw, "GET", f"/key/info?key={k['key']}")
     assert info["info"]["spend"] == pytest.approx(0.002)
 

@@ -71,6 +71,10 @@ pub async fn embed(
         Value::Array(a) => a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
         _ => return error(400, "invalid request: embedding_types must be a list"),
     };
+    let known = ["float", "int8", "uint8", "binary", "ubinary", "base64"];
+    if let Some(t) = types.iter().find(|t| !known.contains(&t.as_str())) {
+        return error(400, &format!("invalid request: embedding type {t} is not supported"));
+    }
     let mut embeddings = serde_json::Map::new();
     for t in &types {
         let list: Vec<Value> = (0..inputs.len())
@@ -84,9 +88,6 @@ pub async fn embed(
                 }
             })
             .collect();
-        if !["float", "int8", "uint8", "binary", "ubinary", "base64"].contains(&t.as_str()) {
-            return error(400, &format!("invalid request: embedding type {t} is not supported"));
-        }
         embeddings.insert(t.clone(), Value::Array(list));
     }
     let tokens: usize = inputs
