@@ -1,12 +1,12 @@
-"""`/v1/rerank`, `/rerank` and `/v2/rerank` through the llmgate binary (httpx) to Cohere's
+"""`/v1/rerank`, `/rerank` and `/v2/rerank` through the llmgate binary (plain HTTP) to Cohere's
 rerank (the mock's `/v2/rerank` and `/v1/rerank`): Cohere's response shape, cost per search
 unit in the header and the spend log (`call_type` `arerank`), a key without access refused as
 on chat, missing fields as 400, upstream errors mapped, `/model/info` with LiteLLM's keys."""
 import json
 import time
+import urllib.error
 import urllib.request
 
-import httpx
 import pytest
 
 from conftest import MASTER, Gateway
@@ -36,8 +36,22 @@ def gw(mock, tmp_path_factory):
     g.stop()
 
 
+class Answer:
+    def __init__(self, status, headers, raw):
+        self.status_code, self.headers, self.text = status, headers, raw.decode()
+
+    def json(self):
+        return json.loads(self.text)
+
+
 def post(gw, path, body, key=MASTER):
-    return httpx.post(f"{gw.base}{path}", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=20)
+    req = urllib.request.Request(f"{gw.base}{path}", method="POST", data=json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return Answer(r.status, r.headers, r.read())
+    except urllib.error.HTTPError as e:
+        return Answer(e.code, e.headers, e.read())
 
 
 def last_request(mock, path):

@@ -181,7 +181,9 @@ pub fn embedding(req: &EmbeddingRequest) -> EmbeddingResponse {
 /// Every document in the order given, with falling scores, cut to `top_n`; one search unit.
 pub fn rerank(req: &RerankRequest) -> RerankResponse {
     let docs = req.documents();
-    let n = req.top_n.map_or(docs.len(), |t| (t as usize).min(docs.len()));
+    let n = req
+        .top_n
+        .map_or(docs.len(), |t| (t as usize).min(docs.len()));
     RerankResponse {
         id: format!("mock-{}", uuid::Uuid::new_v4()),
         results: docs

@@ -50,7 +50,10 @@ async fn chat_and_stream_through_v2_chat() {
     assert_eq!(sent.path, "/v2/chat");
     assert_eq!(sent.header("authorization"), Some("Bearer co-key"));
     assert_eq!(sent.body["model"], "command-r-08-2024");
-    assert_eq!((sent.body["max_tokens"].clone(), sent.body["p"].clone()), (json!(20), json!(0.5)));
+    assert_eq!(
+        (sent.body["max_tokens"].clone(), sent.body["p"].clone()),
+        (json!(20), json!(0.5))
+    );
     assert_eq!(a.choices[0].message.text_content(), "Hello from Cohere");
     assert_eq!(a.usage.unwrap().completion_tokens, 3);
 
@@ -66,8 +69,16 @@ async fn chat_and_stream_through_v2_chat() {
         .filter_map(|c| c.delta.content.clone())
         .collect();
     assert_eq!(text, "Hello from Cohere");
-    assert!(mock.last_request().unwrap().body.get("stream_options").is_none());
-    assert_eq!(ok.last().unwrap().usage.as_ref().unwrap().completion_tokens, 3);
+    assert!(mock
+        .last_request()
+        .unwrap()
+        .body
+        .get("stream_options")
+        .is_none());
+    assert_eq!(
+        ok.last().unwrap().usage.as_ref().unwrap().completion_tokens,
+        3
+    );
 }
 
 #[tokio::test]
@@ -117,11 +128,15 @@ async fn a_stream_that_ends_in_error_is_an_error() {
 async fn upstream_errors_map_to_litellm_classes() {
     let mock = MockServer::start().await;
     let mut o = opts(&mock);
-    let r = req(json!({"model": "cohere/mock-error-429", "messages": [{"role": "user", "content": "hi"}]}));
+    let r = req(
+        json!({"model": "cohere/mock-error-429", "messages": [{"role": "user", "content": "hi"}]}),
+    );
     let e = Client::shared().chat(r, &o).await.unwrap_err();
     assert_eq!((e.kind, e.status), (ErrorKind::RateLimit, 429));
     o.api_key = None;
-    let r = req(json!({"model": "cohere/command-r-08-2024", "messages": [{"role": "user", "content": "hi"}]}));
+    let r = req(
+        json!({"model": "cohere/command-r-08-2024", "messages": [{"role": "user", "content": "hi"}]}),
+    );
     let e = Client::shared().chat(r, &o).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Authentication);
 }
@@ -132,7 +147,11 @@ async fn embeddings_through_v2_embed() {
     let r: EmbeddingRequest = serde_json::from_value(json!({"model": "cohere/embed-english-v3.0",
         "input": ["a b", "c"], "encoding_format": "float"}))
     .unwrap();
-    let e = Client::shared().embedding(r, &opts(&mock)).await.unwrap().body;
+    let e = Client::shared()
+        .embedding(r, &opts(&mock))
+        .await
+        .unwrap()
+        .body;
     assert_eq!(e.data.len(), 2);
     assert_eq!(e.data[0].embedding.as_array().unwrap().len(), 4);
     assert_eq!(e.usage.unwrap().prompt_tokens, 3);
@@ -141,8 +160,12 @@ async fn embeddings_through_v2_embed() {
     assert_eq!(sent.body["input_type"], "search_document");
     assert_eq!(sent.body["embedding_types"], json!(["float"]));
     let chat_only: EmbeddingRequest =
-        serde_json::from_value(json!({"model": "cohere_chat/embed-english-v3.0", "input": "a"})).unwrap();
-    let e = Client::shared().embedding(chat_only, &opts(&mock)).await.unwrap_err();
+        serde_json::from_value(json!({"model": "cohere_chat/embed-english-v3.0", "input": "a"}))
+            .unwrap();
+    let e = Client::shared()
+        .embedding(chat_only, &opts(&mock))
+        .await
+        .unwrap_err();
     assert_eq!(e.status, 400);
 }
 
@@ -156,16 +179,24 @@ async fn rerank_v2_and_v1() {
     let docs = json!(["apples are red", "the sky is blue", "blue whales"]);
     let r = Client::shared()
         .rerank(
-            rerank_req(json!({"model": "cohere/rerank-v3.5", "query": "blue sky", "documents": docs,
-                "top_n": 2, "return_documents": true})),
+            rerank_req(
+                json!({"model": "cohere/rerank-v3.5", "query": "blue sky", "documents": docs,
+                "top_n": 2, "return_documents": true}),
+            ),
             &opts(&mock),
         )
         .await
         .unwrap();
     assert_eq!(r.api_base, format!("{}/v2/rerank", mock.base_url()));
     let b = r.body;
-    assert_eq!(b.results.iter().map(|x| x.index).collect::<Vec<_>>(), [1, 2]);
-    assert_eq!(b.results[0].document, Some(json!({"text": "the sky is blue"})));
+    assert_eq!(
+        b.results.iter().map(|x| x.index).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(
+        b.results[0].document,
+        Some(json!({"text": "the sky is blue"}))
+    );
     assert_eq!(b.usage().extra[llmgate::SEARCH_UNITS], 1);
     let v1 = CallOptions {
         api_base: Some(format!("{}/v1/rerank", mock.base_url())),
@@ -173,8 +204,10 @@ async fn rerank_v2_and_v1() {
     };
     let r = Client::shared()
         .rerank(
-            rerank_req(json!({"model": "cohere/rerank-english-v3.0", "query": "apples",
-                "documents": docs, "max_chunks_per_doc": 2})),
+            rerank_req(
+                json!({"model": "cohere/rerank-english-v3.0", "query": "apples",
+                "documents": docs, "max_chunks_per_doc": 2}),
+            ),
             &v1,
         )
         .await
@@ -191,7 +224,11 @@ async fn rerank_v2_and_v1() {
         )
         .await
         .unwrap_err();
-    assert!(e.message.contains("does not support rerank"), "{}", e.message);
+    assert!(
+        e.message.contains("does not support rerank"),
+        "{}",
+        e.message
+    );
 }
 
 #[tokio::test]
@@ -209,7 +246,9 @@ async fn the_sdk_router_reranks_with_fallbacks() {
     .unwrap();
     let router = SdkRouter::from_model_list(&list, settings).unwrap();
     let r = router
-        .rerank(rerank_req(json!({"model": "rr", "query": "q", "documents": ["q", "x"]})))
+        .rerank(rerank_req(
+            json!({"model": "rr", "query": "q", "documents": ["q", "x"]}),
+        ))
         .await
         .unwrap();
     assert_eq!(r.body.results[0].index, 0);

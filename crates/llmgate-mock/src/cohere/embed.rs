@@ -40,7 +40,10 @@ pub async fn embed(
         .or_else(|| body["images"].as_array())
         .filter(|a| !a.is_empty() && a.iter().all(Value::is_string));
     let Some(inputs) = inputs else {
-        return error(400, "invalid request: texts or images must be a non-empty list of strings");
+        return error(
+            400,
+            "invalid request: texts or images must be a non-empty list of strings",
+        );
     };
     let input_type = body["input_type"].as_str();
     let known = [
@@ -59,21 +62,35 @@ pub async fn embed(
     let dims = match &body["output_dimension"] {
         Value::Null => 4,
         d if !model.contains("v4") => {
-            return error(400, &format!("invalid request: output_dimension {d} is not supported by {model}"))
+            return error(
+                400,
+                &format!("invalid request: output_dimension {d} is not supported by {model}"),
+            )
         }
         d => match d.as_u64() {
             Some(n @ (256 | 512 | 1024 | 1536)) => n as usize,
-            _ => return error(400, "invalid request: output_dimension must be one of 256, 512, 1024, 1536"),
+            _ => {
+                return error(
+                    400,
+                    "invalid request: output_dimension must be one of 256, 512, 1024, 1536",
+                )
+            }
         },
     };
     let types: Vec<String> = match &body["embedding_types"] {
         Value::Null => vec!["float".into()],
-        Value::Array(a) => a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect(),
         _ => return error(400, "invalid request: embedding_types must be a list"),
     };
     let known = ["float", "int8", "uint8", "binary", "ubinary", "base64"];
     if let Some(t) = types.iter().find(|t| !known.contains(&t.as_str())) {
-        return error(400, &format!("invalid request: embedding type {t} is not supported"));
+        return error(
+            400,
+            &format!("invalid request: embedding type {t} is not supported"),
+        );
     }
     let mut embeddings = serde_json::Map::new();
     for t in &types {
@@ -150,7 +167,10 @@ pub async fn rerank(
         ("max_tokens_per_doc", "1")
     };
     if body.get(wrong).is_some() {
-        return error(400, &format!("invalid request: unknown field: parameter {wrong} is not a valid field"));
+        return error(
+            400,
+            &format!("invalid request: unknown field: parameter {wrong} is not a valid field"),
+        );
     }
     let mut ranked: Vec<(usize, f64)> = docs
         .iter()

@@ -68,16 +68,25 @@ pub(crate) fn admit(
     let bearer = h
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .filter(|k| !k.trim().is_empty());
     if bearer.is_none() {
         return Err(Box::new(error(401, "no api key supplied")));
     }
     let Some(body) = body.filter(Value::is_object) else {
-        return Err(Box::new(error(400, "invalid request: body is not a JSON object")));
+        return Err(Box::new(error(
+            400,
+            "invalid request: body is not a JSON object",
+        )));
     };
     let Some(model) = body["model"].as_str().map(str::to_string) else {
-        return Err(Box::new(error(400, "invalid request: model must be a string")));
+        return Err(Box::new(error(
+            400,
+            "invalid request: model must be a string",
+        )));
     };
     let behaviour = shared
         .overrides
@@ -109,7 +118,12 @@ fn invalid(body: &Value) -> Option<String> {
     for m in messages {
         match m["role"].as_str() {
             Some("system" | "user" | "assistant" | "tool") => {}
-            _ => return Some("invalid request: message role must be one of system, user, assistant, tool".into()),
+            _ => {
+                return Some(
+                    "invalid request: message role must be one of system, user, assistant, tool"
+                        .into(),
+                )
+            }
         }
         if m.get("content").is_some_and(Value::is_null) {
             return Some("invalid request: content must not be null".into());
@@ -125,7 +139,9 @@ fn invalid(body: &Value) -> Option<String> {
     }
     if let Some(rf) = body.get("response_format") {
         if !matches!(rf["type"].as_str(), Some("text" | "json_object")) {
-            return Some("invalid request: response_format type must be text or json_object".into());
+            return Some(
+                "invalid request: response_format type must be text or json_object".into(),
+            );
         }
     }
     None
@@ -157,8 +173,10 @@ fn citation(body: &Value) -> Option<Value> {
     let doc = body["documents"].as_array()?.first()?;
     let id = doc["id"].as_str().unwrap_or("doc_0");
     let data = doc.get("data").unwrap_or(doc);
-    Some(json!({"start": 0, "end": 5, "text": "Hello", "type": "TEXT_CONTENT",
-        "sources": [{"type": "document", "id": id, "document": data}]}))
+    Some(
+        json!({"start": 0, "end": 5, "text": "Hello", "type": "TEXT_CONTENT",
+        "sources": [{"type": "document", "id": id, "document": data}]}),
+    )
 }
 
 fn usage(input: u64, output: u64) -> Value {
@@ -202,8 +220,10 @@ pub async fn chat(
             "COMPLETE"
         };
         let out = pieces.len() as u64;
-        return axum::Json(json!({"id": "mock-chat-1", "finish_reason": finish, "message": msg,
-            "usage": usage(input, out)}))
+        return axum::Json(
+            json!({"id": "mock-chat-1", "finish_reason": finish, "message": msg,
+            "usage": usage(input, out)}),
+        )
         .into_response();
     }
     let mut events = vec![(

@@ -50,11 +50,7 @@ pub fn router(state: AppState) -> Router {
                 "POST",
                 post(serve::<Embedding>),
             )
-            .add(
-                &format!("{prefix}/rerank"),
-                "POST",
-                post(serve::<Rerank>),
-            )
+            .add(&format!("{prefix}/rerank"), "POST", post(serve::<Rerank>))
             .add(
                 &format!("{prefix}/responses"),
                 "POST",

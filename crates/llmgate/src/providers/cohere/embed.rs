@@ -97,15 +97,21 @@ mod tests {
 
     #[test]
     fn bodies_as_litellm_sends_them() {
-        let (b, texts) = body(&req(json!({"model": "embed-english-v3.0", "input": ["a", "b"],
-            "encoding_format": "base64", "dimensions": 256}))).unwrap();
+        let (b, texts) = body(&req(
+            json!({"model": "embed-english-v3.0", "input": ["a", "b"],
+            "encoding_format": "base64", "dimensions": 256}),
+        ))
+        .unwrap();
         assert_eq!(
             b,
             json!({"model": "embed-english-v3.0", "texts": ["a", "b"], "input_type": "search_document",
                    "embedding_types": ["base64"], "output_dimension": 256})
         );
         assert_eq!(texts, ["a", "b"]);
-        let (b, _) = body(&req(json!({"model": "m", "input": "q", "input_type": "search_query"}))).unwrap();
+        let (b, _) = body(&req(
+            json!({"model": "m", "input": "q", "input_type": "search_query"}),
+        ))
+        .unwrap();
         assert_eq!(b["input_type"], "search_query");
         let (b, _) = body(&req(
             json!({"model": "m", "input": ["data:image/png;base64,iVBORw0KGgo="]}),

@@ -132,7 +132,13 @@ impl Provider for Cohere {
         req.model = self.model(&req.model)?;
         let body = request::build(&req, cx.opts, false)?;
         let url = Self::url(cx.opts, "/v2/chat");
-        let res = send(Self::post(cx, &url, &body), self.name, cx.opts.timeout, true).await?;
+        let res = send(
+            Self::post(cx, &url, &body),
+            self.name,
+            cx.opts.timeout,
+            true,
+        )
+        .await?;
         let headers = header_pairs(res.headers());
         let v: Value = json(res, self.name).await?;
         Ok(Response {
@@ -170,7 +176,13 @@ impl Provider for Cohere {
         self.chat_only("embeddings")?;
         let (body, texts) = embed::body(&req)?;
         let url = Self::url(cx.opts, "/v2/embed");
-        let res = send(Self::post(cx, &url, &body), self.name, cx.opts.timeout, true).await?;
+        let res = send(
+            Self::post(cx, &url, &body),
+            self.name,
+            cx.opts.timeout,
+            true,
+        )
+        .await?;
         let headers = header_pairs(res.headers());
         let v: Value = json(res, self.name).await?;
         let local = texts
@@ -197,7 +209,13 @@ impl Provider for Cohere {
         };
         let url = Self::url(cx.opts, route);
         let body = rerank::body(&req, version);
-        let res = send(Self::post(cx, &url, &body), self.name, cx.opts.timeout, true).await?;
+        let res = send(
+            Self::post(cx, &url, &body),
+            self.name,
+            cx.opts.timeout,
+            true,
+        )
+        .await?;
         let headers = header_pairs(res.headers());
         let answer: RerankResponse = json(res, self.name).await?;
         Ok(Response {
@@ -218,7 +236,10 @@ mod tests {
             api_base: Some(b.into()),
             ..Default::default()
         };
-        assert_eq!(Cohere::url(&o("http://h:1/"), "/v2/chat"), "http://h:1/v2/chat");
+        assert_eq!(
+            Cohere::url(&o("http://h:1/"), "/v2/chat"),
+            "http://h:1/v2/chat"
+        );
         assert_eq!(
             Cohere::url(&o("https://api.cohere.com/v2/chat"), "/v2/embed"),
             "https://api.cohere.com/v2/embed"

@@ -90,7 +90,9 @@ pub fn build(
     set("temperature", req.temperature.map(Value::from));
     set(
         "max_tokens",
-        req.max_completion_tokens.or(req.max_tokens).map(Value::from),
+        req.max_completion_tokens
+            .or(req.max_tokens)
+            .map(Value::from),
     );
     set("p", req.top_p.map(Value::from));
     set("frequency_penalty", req.frequency_penalty.map(Value::from));
@@ -116,7 +118,10 @@ pub fn build(
             _ => None,
         },
     );
-    set("response_format", req.response_format.as_ref().map(response_format));
+    set(
+        "response_format",
+        req.response_format.as_ref().map(response_format),
+    );
     if let Some(effort) = &req.reasoning_effort {
         if is_reasoning_model(model) {
             set("thinking", thinking(effort));
@@ -211,8 +216,10 @@ mod tests {
 
     #[test]
     fn unsupported_params_are_refused_or_dropped() {
-        let r = req(json!({"model": "command-r7b-12-2024", "messages": [{"role": "user", "content": "hi"}],
-            "logit_bias": {"1": 2}, "reasoning_effort": "low"}));
+        let r = req(
+            json!({"model": "command-r7b-12-2024", "messages": [{"role": "user", "content": "hi"}],
+            "logit_bias": {"1": 2}, "reasoning_effort": "low"}),
+        );
         let e = build(&r, &CallOptions::default(), false).unwrap_err();
         assert_eq!(e.status, 400);
         assert!(e.message.contains("'reasoning_effort'"), "{}", e.message);
@@ -227,8 +234,10 @@ mod tests {
 
     #[test]
     fn reasoning_models_take_thinking() {
-        let r = req(json!({"model": "command-a-reasoning-08-2025", "messages": [{"role": "user", "content": "hi"}],
-            "reasoning_effort": "medium", "tool_choice": "auto"}));
+        let r = req(
+            json!({"model": "command-a-reasoning-08-2025", "messages": [{"role": "user", "content": "hi"}],
+            "reasoning_effort": "medium", "tool_choice": "auto"}),
+        );
         let b = build(&r, &CallOptions::default(), false).unwrap();
         assert_eq!(
             b["thinking"],

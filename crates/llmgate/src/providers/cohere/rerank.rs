@@ -41,8 +41,14 @@ pub fn body(req: &RerankRequest, v: Version) -> Value {
     set("rank_fields", req.rank_fields.as_ref().map(|f| json!(f)));
     set("return_documents", req.return_documents.map(Value::from));
     match v {
-        Version::V1 => set("max_chunks_per_doc", req.max_chunks_per_doc.map(Value::from)),
-        Version::V2 => set("max_tokens_per_doc", req.max_tokens_per_doc.map(Value::from)),
+        Version::V1 => set(
+            "max_chunks_per_doc",
+            req.max_chunks_per_doc.map(Value::from),
+        ),
+        Version::V2 => set(
+            "max_tokens_per_doc",
+            req.max_tokens_per_doc.map(Value::from),
+        ),
     }
     Value::Object(b)
 }
@@ -78,9 +84,11 @@ mod tests {
 
     #[test]
     fn bodies_carry_the_known_fields_only() {
-        let r = req(json!({"model": "rerank-v3.5", "query": "q", "documents": ["a", {"text": "b"}],
+        let r = req(
+            json!({"model": "rerank-v3.5", "query": "q", "documents": ["a", {"text": "b"}],
             "top_n": 1, "return_documents": true, "max_tokens_per_doc": 512, "max_chunks_per_doc": 2,
-            "rank_fields": ["text"], "unknown": 1}));
+            "rank_fields": ["text"], "unknown": 1}),
+        );
         assert_eq!(
             body(&r, Version::V2),
             json!({"model": "rerank-v3.5", "query": "q", "documents": ["a", {"text": "b"}], "top_n": 1,

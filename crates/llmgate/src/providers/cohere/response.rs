@@ -17,8 +17,10 @@ pub fn finish_reason(reason: &str) -> Result<&'static str, LlmError> {
             "Cohere ended the generation with an error",
         )
         .with_provider(super::NAME)),
-        "TIMEOUT" => Err(LlmError::new(ErrorKind::Timeout, "Cohere's generation timed out")
-            .with_provider(super::NAME)),
+        "TIMEOUT" => Err(
+            LlmError::new(ErrorKind::Timeout, "Cohere's generation timed out")
+                .with_provider(super::NAME),
+        ),
         _ => Ok("stop"),
     }
 }
@@ -44,9 +46,10 @@ pub fn annotations(citations: &[Value]) -> Vec<Value> {
             if s["type"] != "document" || s.get("document").is_none() {
                 continue;
             }
-            let url = s["url"].as_str().map(str::to_string).unwrap_or_else(|| {
-                format!("source:{}", s["id"].as_str().unwrap_or("unknown"))
-            });
+            let url = s["url"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("source:{}", s["id"].as_str().unwrap_or("unknown")));
             out.push(json!({
                 "type": "url_citation",
                 "url_citation": {
@@ -146,7 +149,10 @@ mod tests {
             json!({"start_index": 0, "end_index": 5, "title": "Weather", "url": "source:d1"})
         );
         let u = r.usage.unwrap();
-        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (70, 3, 73));
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (70, 3, 73)
+        );
         assert!(r.id.starts_with("chatcmpl-"));
     }
 
@@ -166,7 +172,11 @@ mod tests {
         let call = &c.message.tool_calls.as_ref().unwrap()[0];
         assert_eq!(call.id.as_deref(), Some("get_weather_1"));
         assert_eq!(call.function.arguments, "{\"city\":\"Paris\"}");
-        assert_eq!(r.usage.unwrap().prompt_tokens, 9, "billed units as fallback");
+        assert_eq!(
+            r.usage.unwrap().prompt_tokens,
+            9,
+            "billed units as fallback"
+        );
         assert_eq!(finish_reason("MAX_TOKENS").unwrap(), "length");
         assert_eq!(finish_reason("STOP_SEQUENCE").unwrap(), "stop");
         assert_eq!(finish_reason("ERROR").unwrap_err().status, 500);

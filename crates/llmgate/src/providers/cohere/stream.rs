@@ -41,7 +41,9 @@ impl StreamState {
 
     fn provider_fields(&mut self, fields: Value) -> ChatCompletionChunk {
         let mut delta = Delta::default();
-        delta.extra.insert("provider_specific_fields".into(), fields);
+        delta
+            .extra
+            .insert("provider_specific_fields".into(), fields);
         self.chunk(delta, None)
     }
 
@@ -56,10 +58,14 @@ impl StreamState {
         let delta = Delta {
             tool_calls: Some(vec![ToolCallDelta {
                 index,
-                id: start.then(|| call["id"].as_str().map(str::to_string)).flatten(),
+                id: start
+                    .then(|| call["id"].as_str().map(str::to_string))
+                    .flatten(),
                 kind: start.then(|| "function".to_string()),
                 function: Some(FunctionCallDelta {
-                    name: start.then(|| f["name"].as_str().map(str::to_string)).flatten(),
+                    name: start
+                        .then(|| f["name"].as_str().map(str::to_string))
+                        .flatten(),
                     arguments: Some(arguments),
                 }),
                 extra: Default::default(),
@@ -183,7 +189,10 @@ mod tests {
         assert_eq!((u.prompt_tokens, u.completion_tokens), (60, 2));
         assert!(out[5].choices.is_empty());
         assert!(out.iter().all(|c| c.id == out[0].id));
-        assert_eq!(run(&[json!({"type": "message-end", "delta": {}})], false).len(), 1);
+        assert_eq!(
+            run(&[json!({"type": "message-end", "delta": {}})], false).len(),
+            1
+        );
     }
 
     #[test]
@@ -225,7 +234,10 @@ mod tests {
     fn an_error_end_is_an_error() {
         let mut s = StreamState::new("m", 1, false);
         let e = s
-            .on_event(None, &json!({"type": "message-end", "delta": {"finish_reason": "ERROR"}}))
+            .on_event(
+                None,
+                &json!({"type": "message-end", "delta": {"finish_reason": "ERROR"}}),
+            )
             .unwrap_err();
         assert_eq!(e.status, 500);
     }
