@@ -173,6 +173,10 @@ def test_errors(client):
         client.chat.completions.create(model="command-r", logit_bias={"1": 1},
                                        messages=[{"role": "user", "content": "hi"}])
     assert "does not support parameters: ['logit_bias']" in str(e.value)
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="command-r", n=2, messages=[{"role": "user", "content": "hi"}])
+    # n = 1 is the default: left out, not refused.
+    assert client.chat.completions.create(model="command-r", n=1, messages=[{"role": "user", "content": "hi"}])
     with pytest.raises(openai.AuthenticationError):
         client.chat.completions.create(model="no-key", messages=[{"role": "user", "content": "hi"}])
     s = client.chat.completions.create(model="stream-error", stream=True,

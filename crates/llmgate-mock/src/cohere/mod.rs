@@ -46,7 +46,6 @@ const CHAT_FIELDS: &[&str] = &[
     "strict_tools",
     "thinking",
     "priority",
-    "num_generations",
 ];
 
 pub(crate) fn error(status: u16, message: &str) -> Response {

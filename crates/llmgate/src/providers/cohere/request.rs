@@ -100,8 +100,6 @@ pub fn build(
     set("stop_sequences", req.stop.clone().map(stop_list));
     set("seed", req.seed.map(Value::from));
     set("logprobs", req.logprobs.map(Value::from));
-    // n = 1 is the default and stays out; more becomes `num_generations`, as LiteLLM maps it.
-    set("num_generations", req.n.filter(|n| *n > 1).map(Value::from));
     set(
         "tools",
         req.tools
@@ -146,6 +144,11 @@ pub fn build(
     }
     if req.parallel_tool_calls.is_some() {
         present.push("parallel_tool_calls");
+    }
+    // Cohere answers one generation: n = 1 stays out; more is refused (LiteLLM sends
+    // `num_generations`, a field Cohere's v2 API refuses).
+    if req.n.is_some_and(|n| n > 1) {
+        present.push("n");
     }
     if !present.is_empty() && !opts.drop_params {
         return Err(LlmError::unsupported_params(super::NAME, &present, model).with_model(model));
@@ -218,18 +221,20 @@ mod tests {
     fn unsupported_params_are_refused_or_dropped() {
         let r = req(
             json!({"model": "command-r7b-12-2024", "messages": [{"role": "user", "content": "hi"}],
-            "logit_bias": {"1": 2}, "reasoning_effort": "low"}),
+            "logit_bias": {"1": 2}, "reasoning_effort": "low", "n": 2}),
         );
         let e = build(&r, &CallOptions::default(), false).unwrap_err();
         assert_eq!(e.status, 400);
         assert!(e.message.contains("'reasoning_effort'"), "{}", e.message);
         assert!(e.message.contains("'logit_bias'"), "{}", e.message);
+        assert!(e.message.contains("'n'"), "{}", e.message);
         let drop = CallOptions {
             drop_params: true,
             ..Default::default()
         };
         let b = build(&r, &drop, false).unwrap();
         assert!(b.get("logit_bias").is_none() && b.get("thinking").is_none());
+        assert!(b.get("num_generations").is_none() && b.get("n").is_none());
     }
 
     #[test]
