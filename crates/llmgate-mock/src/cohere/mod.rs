@@ -127,6 +127,31 @@ fn invalid(body: &Value) -> Option<String> {
         if m.get("content").is_some_and(Value::is_null) {
             return Some("invalid request: content must not be null".into());
         }
+        let fields = [
+            "role",
+            "content",
+            "tool_calls",
+            "tool_call_id",
+            "tool_plan",
+            "citations",
+        ];
+        if let Some(k) = m
+            .as_object()?
+            .keys()
+            .find(|k| !fields.contains(&k.as_str()))
+        {
+            return Some(format!(
+                "invalid request: unknown field: parameter messages.{k} is not a valid field"
+            ));
+        }
+        for p in m["content"].as_array().into_iter().flatten() {
+            let kind = p["type"].as_str().unwrap_or_default();
+            if !["text", "image_url", "document", "thinking"].contains(&kind)
+                || p.get("cache_control").is_some()
+            {
+                return Some(format!("invalid request: invalid content part {p}"));
+            }
+        }
         if m["role"] == "tool" && !m["tool_call_id"].is_string() {
             return Some("invalid request: tool messages need a tool_call_id".into());
         }

@@ -51,21 +51,93 @@ fn response_format(rf: &Value) -> Value {
     }
 }
 
-/// The messages as Cohere v2 takes them: OpenAI's shapes, without `null` content (an
-/// assistant turn that only calls tools).
-fn messages(req: &ChatCompletionRequest) -> Vec<Value> {
-    req.messages
-        .iter()
-        .map(|m| {
-            let mut v = serde_json::to_value(m).unwrap_or_default();
-            if let Some(o) = v.as_object_mut() {
-                if o.get("content").is_some_and(Value::is_null) {
-                    o.remove("content");
+/// Fields Cohere v2 defines on a message; others (`name`, `reasoning_content`,
+/// `cache_control`, ...) are left out, as Cohere refuses unknown fields.
+const MESSAGE_FIELDS: &[&str] = &[
+    "role",
+    "content",
+    "tool_calls",
+    "tool_call_id",
+    "tool_plan",
+    "citations",
+];
+
+/// Content part types Cohere v2 takes.
+const PART_TYPES: &[&str] = &["text", "image_url", "document", "thinking"];
+
+/// OpenAI chat params Cohere has no counterpart for: refused, or dropped with `drop_params`.
+const OPENAI_ONLY: &[&str] = &[
+    "web_search_options",
+    "service_tier",
+    "modalities",
+    "audio",
+    "prediction",
+    "store",
+    "functions",
+    "function_call",
+    "prompt_cache_key",
+    "safety_identifier",
+    "verbosity",
+];
+
+/// The messages as Cohere v2 takes them: OpenAI's shapes (`developer` as `system`), without
+/// `null` content or fields Cohere does not define; a part of a type it does not take is a 400.
+fn messages(req: &ChatCompletionRequest) -> Result<Vec<Value>, LlmError> {
+    let mut out = Vec::with_capacity(req.messages.len());
+    for m in &req.messages {
+        let mut v = serde_json::to_value(m).unwrap_or_default();
+        let Some(o) = v.as_object_mut() else { continue };
+        o.retain(|k, v| MESSAGE_FIELDS.contains(&k.as_str()) && !v.is_null());
+        if o.get("role").and_then(Value::as_str) == Some("developer") {
+            o.insert("role".into(), json!("system"));
+        }
+        if let Some(Value::Array(parts)) = o.get_mut("content") {
+            for p in parts.iter_mut() {
+                let kind = p["type"].as_str().unwrap_or_default();
+                if !PART_TYPES.contains(&kind) {
+                    return Err(LlmError::bad_request(format!(
+                        "Cohere takes text, image_url and document content parts, not {kind:?}"
+                    ))
+                    .with_provider(super::NAME));
+                }
+                if let Some(po) = p.as_object_mut() {
+                    po.remove("cache_control");
                 }
             }
-            v
-        })
-        .collect()
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Tools as Cohere v2 takes them: OpenAI's function tools with a name, a description and
+/// parameters (`strict` and other vendors' fields left out); any other tool type is a 400.
+fn tools(req: &ChatCompletionRequest) -> Result<Option<Value>, LlmError> {
+    let Some(list) = req.tools.as_ref() else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for t in list {
+        let f = match (t.kind.as_str(), &t.function) {
+            ("function", Some(f)) => f,
+            (kind, _) => {
+                return Err(LlmError::bad_request(format!(
+                    "Cohere takes function tools only, not {kind:?}"
+                ))
+                .with_provider(super::NAME))
+            }
+        };
+        let mut def = Map::new();
+        def.insert("name".into(), json!(f.name));
+        if let Some(d) = &f.description {
+            def.insert("description".into(), json!(d));
+        }
+        if let Some(p) = &f.parameters {
+            def.insert("parameters".into(), p.clone());
+        }
+        out.push(json!({"type": "function", "function": def}));
+    }
+    Ok(Some(Value::Array(out)))
 }
 
 /// The `/v2/chat` body.
@@ -78,7 +150,7 @@ pub fn build(
     let mut present: Vec<&str> = Vec::new();
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
-    body.insert("messages".into(), Value::Array(messages(req)));
+    body.insert("messages".into(), Value::Array(messages(req)?));
     if stream {
         body.insert("stream".into(), json!(true));
     }
@@ -100,12 +172,7 @@ pub fn build(
     set("stop_sequences", req.stop.clone().map(stop_list));
     set("seed", req.seed.map(Value::from));
     set("logprobs", req.logprobs.map(Value::from));
-    set(
-        "tools",
-        req.tools
-            .as_ref()
-            .and_then(|t| serde_json::to_value(t).ok()),
-    );
+    set("tools", tools(req)?);
     // Cohere takes only REQUIRED and NONE (`auto` is its default); LiteLLM drops the rest,
     // a named function included.
     set(
@@ -129,6 +196,14 @@ pub fn build(
     }
     for (k, v) in &req.extra {
         if NOT_SENT.contains(&k.as_str()) || v.is_null() {
+            continue;
+        }
+        if let Some(p) = OPENAI_ONLY.iter().find(|p| **p == k) {
+            present.push(p);
+            continue;
+        }
+        if k == "thinking" && !is_reasoning_model(model) {
+            present.push("thinking");
             continue;
         }
         // `top_k` is Cohere's `k`.
@@ -235,6 +310,45 @@ mod tests {
         let b = build(&r, &drop, false).unwrap();
         assert!(b.get("logit_bias").is_none() && b.get("thinking").is_none());
         assert!(b.get("num_generations").is_none() && b.get("n").is_none());
+    }
+
+    #[test]
+    fn messages_keep_only_what_cohere_defines() {
+        let r = req(json!({"model": "command-a-03-2025", "messages": [
+            {"role": "developer", "content": [{"type": "text", "text": "metric", "cache_control": {"type": "ephemeral"}}]},
+            {"role": "user", "name": "ann", "content": "hi", "cache_control": {"type": "ephemeral"}},
+            {"role": "assistant", "content": "ok", "reasoning_content": "hmm"}
+        ], "tools": [{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object"}}}]}));
+        let b = build(&r, &CallOptions::default(), false).unwrap();
+        assert_eq!(
+            b["messages"],
+            json!([
+                {"role": "system", "content": [{"type": "text", "text": "metric"}]},
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "ok"}
+            ])
+        );
+        assert!(b["tools"][0]["function"].get("strict").is_none());
+        let file = req(
+            json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "file", "file": {"file_data": "data:application/pdf;base64,AA=="}}]}]}),
+        );
+        assert_eq!(
+            build(&file, &CallOptions::default(), false)
+                .unwrap_err()
+                .status,
+            400
+        );
+        let web = req(
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "web_search_options": {}, "thinking": {"type": "enabled"}}),
+        );
+        let e = build(&web, &CallOptions::default(), false).unwrap_err();
+        assert!(
+            e.message.contains("['web_search_options', 'thinking']"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
