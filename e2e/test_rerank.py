@@ -23,6 +23,7 @@ def gw(mock, tmp_path_factory):
         # A base naming v1: LiteLLM's v1 client, `max_chunks_per_doc`.
         ("rerank-v1", "cohere/rerank-english-v3.0", f"{mock.base}/v1/rerank"),
         ("rerank-limited", "cohere/mock-error-429", mock.base),
+        ("rerank-broken", "cohere/mock-error-500", mock.base),
         ("command", "cohere/command-r-08-2024", mock.base),
         ("chat-only", "cohere_chat/command-r-08-2024", mock.base),
     ]
@@ -31,6 +32,7 @@ def gw(mock, tmp_path_factory):
         cfg += (f"  - model_name: {name}\n    litellm_params:\n      model: {model}\n"
                 f"      api_base: {base}\n      api_key: sk-co\n")
     cfg += f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 0.2\n"
+    cfg += "router_settings:\n  num_retries: 0\n  fallbacks: [{\"rerank-broken\": [\"rerank\"]}]\n"
     g = Gateway(tmp, cfg, env={"LLMGATE_DB_PATH": str(tmp / "spend.db")}).wait_ready()
     yield g
     g.stop()
@@ -140,7 +142,25 @@ def test_upstream_errors_are_mapped(gw):
     assert r.status_code == 400, r.text
 
 
+def test_a_failing_group_falls_back(gw, mock):
+    r = post(gw, "/v1/rerank", {"model": "rerank-broken", "query": "Berlin", "documents": DOCS})
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["index"] == 1
+    assert r.headers["x-litellm-attempted-fallbacks"] == "1"
+    assert last_request(mock, "/v2/rerank")["body"]["model"] == "rerank-v3.5"
+
+
 def test_model_info_has_the_query_price(gw):
     _, info = admin(gw, "GET", "/model/info")
     rows = {m["model_name"]: m["model_info"] for m in info["data"]}
     assert rows["rerank"]["input_cost_per_query"] == 0.002 and rows["rerank"]["mode"] == "rerank"
+
+
+def test_health_probes_rerank_models_with_a_rerank_call(gw, mock):
+    _, health = admin(gw, "GET", "/health")
+    healthy = {e["model"] for e in health["healthy_endpoints"]}
+    unhealthy = {e["model"] for e in health["unhealthy_endpoints"]}
+    assert "cohere/rerank-v3.5" in healthy and "cohere/mock-error-500" in unhealthy, health
+    reqs = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
+    probes = [r for r in reqs if r["path"] == "/v2/rerank" and r["body"].get("query") == "test from llmgate"]
+    assert probes and probes[-1]["body"]["documents"] == ["test from llmgate"]

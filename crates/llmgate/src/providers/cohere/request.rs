@@ -1,17 +1,14 @@
 //! OpenAI chat request → Cohere Chat v2 body. Cohere v2 takes OpenAI's message and tool
-//! shapes, so LiteLLM sends those as they are and renames only the sampling params
-//! (`CohereV2ChatConfig.map_openai_params`); provider-specific fields (`documents`,
-//! `citation_options`, `safety_mode`, ...) pass through.
+//! shapes, which LiteLLM sends as they are, renaming only the sampling params
+//! (`CohereV2ChatConfig.map_openai_params`); here they are also cut to the fields Cohere
+//! defines (it refuses others). Provider-specific fields (`documents`, `citation_options`,
+//! `safety_mode`, ...) pass through. `user`, `metadata` and `stream_options` are not sent
+//! (the usage chunk is built from `message-end`).
 
 use llmgate_types::ChatCompletionRequest;
 use serde_json::{json, Map, Value};
 
 use crate::{CallOptions, LlmError};
-
-/// Fields the gateway or the OpenAI client may set that are not Cohere's and that LiteLLM
-/// does not send (`stream_options` is honoured locally: the usage chunk is built from
-/// `message-end`).
-const NOT_SENT: &[&str] = &["stream_options", "user", "metadata"];
 
 /// Whether the model takes `thinking` (LiteLLM reads it from the id).
 pub fn is_reasoning_model(model: &str) -> bool {
@@ -195,7 +192,7 @@ pub fn build(
         }
     }
     for (k, v) in &req.extra {
-        if NOT_SENT.contains(&k.as_str()) || v.is_null() {
+        if v.is_null() {
             continue;
         }
         if let Some(p) = OPENAI_ONLY.iter().find(|p| **p == k) {
