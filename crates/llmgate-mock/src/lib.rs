@@ -12,6 +12,7 @@ mod anthropic;
 mod azure;
 mod bedrock;
 mod behaviour;
+mod cohere;
 mod google;
 mod ollama;
 mod openai;
@@ -299,6 +300,10 @@ fn router(shared: Arc<Shared>) -> Router {
             "/ml/v1/deployments/{id}/text/{op}",
             post(watsonx::deployment),
         )
+        .route("/v2/chat", post(cohere::chat))
+        .route("/v2/embed", post(cohere::embed))
+        .route("/v2/rerank", post(cohere::rerank))
+        .route("/v1/rerank", post(cohere::rerank))
         .route("/api/generate", post(ollama::generate))
         .route("/api/chat", post(ollama::chat))
         .route("/api/embed", post(ollama::embed))

@@ -129,6 +129,8 @@ pub fn route_allowed(allowed: &[String], path: &str) -> bool {
         "/chat/completions",
         "/completions",
         "/embeddings",
+        "/rerank",
+        "/v2/rerank",
         "/responses",
         "/models",
         "/utils/token_counter",
@@ -220,6 +222,7 @@ mod tests {
         ));
         assert!(!route_allowed(&r(&["/chat/completions"]), "/v1/embeddings"));
         assert!(route_allowed(&r(&["llm_api_routes"]), "/v1/embeddings"));
+        assert!(route_allowed(&r(&["llm_api_routes"]), "/v2/rerank"));
         assert!(!route_allowed(&r(&["llm_api_routes"]), "/key/info"));
         assert!(route_allowed(&r(&["/key/*"]), "/key/info"));
     }

@@ -206,6 +206,10 @@ impl Deployment {
                     .and_then(Value::as_u64)
                     .unwrap_or(0),
                 reasoning_tokens: usage.reasoning_tokens(),
+                search_units: usage
+                    .extra
+                    .get(llmgate::SEARCH_UNITS)
+                    .and_then(Value::as_u64),
             },
         )
     }

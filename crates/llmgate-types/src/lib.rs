@@ -8,6 +8,7 @@ pub mod completion;
 pub mod embedding;
 pub mod error;
 pub mod models;
+pub mod rerank;
 pub mod responses;
 
 pub use chat::*;
@@ -15,6 +16,7 @@ pub use completion::*;
 pub use embedding::*;
 pub use error::*;
 pub use models::*;
+pub use rerank::*;
 pub use responses::*;
 
 /// Unknown fields, kept verbatim.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, RerankRequest, RerankResponse,
 };
 
 use crate::providers::{resolve, Ctx, Resolved};
@@ -138,6 +138,23 @@ impl Client {
             opts,
         };
         r.provider.embedding(&cx, req).await
+    }
+
+    pub async fn rerank(
+        &self,
+        mut req: RerankRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<RerankResponse>, LlmError> {
+        if opts.mock_response.is_some() {
+            return Ok(Response::local(mock::rerank(&req)));
+        }
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.rerank(&cx, req).await
     }
 
     /// Input tokens of a chat request, counted by the provider's own endpoint (Anthropic,

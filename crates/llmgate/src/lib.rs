@@ -54,6 +54,11 @@ pub async fn embedding(
     Client::shared().embedding(req, opts).await.map(|r| r.body)
 }
 
+/// Rerank with the process-wide default client.
+pub async fn rerank(req: RerankRequest, opts: &CallOptions) -> Result<RerankResponse, LlmError> {
+    Client::shared().rerank(req, opts).await.map(|r| r.body)
+}
+
 /// Seconds since the Unix epoch, for `created` fields.
 pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now()

@@ -4,7 +4,8 @@ use futures::stream;
 use llmgate_types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, ChatMessage, Choice,
     ChunkChoice, CompletionChoice, CompletionRequest, CompletionResponse, Delta, Embedding,
-    EmbeddingRequest, EmbeddingResponse, Usage,
+    EmbeddingRequest, EmbeddingResponse, RerankBilledUnits, RerankMeta, RerankRequest,
+    RerankResponse, RerankResult, Usage,
 };
 use serde_json::Value;
 
@@ -173,6 +174,39 @@ pub fn embedding(req: &EmbeddingRequest) -> EmbeddingResponse {
             .collect(),
         model: req.model.clone(),
         usage: Some(Usage::new(tokens as u64, 0)),
+        extra: Default::default(),
+    }
+}
+
+/// Every document in the order given, with falling scores, cut to `top_n`; one search unit.
+pub fn rerank(req: &RerankRequest) -> RerankResponse {
+    let docs = req.documents();
+    let n = req
+        .top_n
+        .map_or(docs.len(), |t| (t as usize).min(docs.len()));
+    RerankResponse {
+        id: format!("mock-{}", uuid::Uuid::new_v4()),
+        results: docs
+            .iter()
+            .take(n)
+            .enumerate()
+            .map(|(i, d)| RerankResult {
+                index: i as u32,
+                relevance_score: 1.0 / (i + 1) as f64,
+                document: req
+                    .return_documents
+                    .unwrap_or(false)
+                    .then(|| serde_json::json!({"text": d.text()})),
+                extra: Default::default(),
+            })
+            .collect(),
+        meta: RerankMeta {
+            billed_units: Some(RerankBilledUnits {
+                search_units: Some(1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
         extra: Default::default(),
     }
 }

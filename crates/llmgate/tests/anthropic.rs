@@ -250,6 +250,7 @@ async fn prompt_caching_passes_through_and_is_priced_once() {
             cached_tokens: u.cached_tokens(),
             cache_creation_tokens: 20,
             reasoning_tokens: 0,
+            search_units: None,
         },
     )
     .unwrap();

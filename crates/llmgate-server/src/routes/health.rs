@@ -295,6 +295,16 @@ async fn probe(state: &AppState, d: &Deployment) -> Result<(), llmgate::LlmError
             ..Default::default()
         };
         state.client.embedding(req, &d.opts).await.map(|_| ())
+    } else if mode == "rerank" {
+        let req = llmgate::RerankRequest {
+            model: d.model.clone(),
+            query: Some("test from llmgate".into()),
+            documents: Some(vec![llmgate::RerankDocument::Text(
+                "test from llmgate".into(),
+            )]),
+            ..Default::default()
+        };
+        state.client.rerank(req, &d.opts).await.map(|_| ())
     } else {
         let req = ChatCompletionRequest {
             model: d.model.clone(),

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     type Embedding = llmgate::EmbeddingRequest;
     type Messages = llmgate::messages::MessagesRequest;
     type Responses = endpoint::ResponsesCall;
+    type Rerank = llmgate::RerankRequest;
     let mut authed = Router::new();
     for prefix in ["", "/v1"] {
         authed = authed
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
                 "POST",
                 post(serve::<Embedding>),
             )
+            .add(&format!("{prefix}/rerank"), "POST", post(serve::<Rerank>))
             .add(
                 &format!("{prefix}/responses"),
                 "POST",
@@ -106,6 +108,7 @@ pub fn router(state: AppState) -> Router {
             );
     }
     authed = authed
+        .add("/v2/rerank", "POST", post(serve::<Rerank>))
         .add("/health", "GET", get(health::health))
         .add("/v2/model/info", "GET", get(model_info::info_v2))
         .add("/model_group/info", "GET", get(model_info::group_info))

@@ -15,6 +15,8 @@ pub struct CostInput {
     pub cache_creation_tokens: u64,
     /// Completion tokens spent on reasoning.
     pub reasoning_tokens: u64,
+    /// A rerank call's search units (None for every other call).
+    pub search_units: Option<u64>,
 }
 
 /// Cost in USD; `None` when the model has neither an input nor an output price.
@@ -23,6 +25,9 @@ pub struct CostInput {
 /// cache writes at the cache-creation price, each only once: they are taken out of the
 /// normal input tokens. Above 200k prompt tokens the long-context prices apply when known.
 pub fn cost(info: &ModelInfo, u: &CostInput) -> Option<f64> {
+    if let Some(units) = u.search_units {
+        return rerank_cost(info, units, u.prompt_tokens);
+    }
     if info.input_cost_per_token.is_none() && info.output_cost_per_token.is_none() {
         return None;
     }
@@ -69,6 +74,17 @@ pub fn cost(info: &ModelInfo, u: &CostInput) -> Option<f64> {
             + text_out as f64 * output
             + reasoning_out as f64 * reasoning,
     )
+}
+
+/// A rerank call, as LiteLLM's `calculate_rerank_cost`: `input_cost_per_query` × search units
+/// where the model has a per-query price, else `input_cost_per_token` × the billed tokens.
+fn rerank_cost(info: &ModelInfo, search_units: u64, tokens: u64) -> Option<f64> {
+    match (info.input_cost_per_query, info.input_cost_per_token) {
+        (Some(q), _) if q > 0.0 => Some(q * search_units as f64),
+        (_, Some(t)) if t > 0.0 => Some(t * tokens as f64),
+        (None, None) => None,
+        _ => Some(0.0),
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +150,29 @@ mod tests {
         assert_eq!(
             cost(&ModelInfo::unpriced("x/y"), &CostInput::default()),
             None
+        );
+    }
+
+    #[test]
+    fn rerank_is_priced_per_query_else_per_token() {
+        let mut per_query = ModelInfo::unpriced("cohere/rerank-v3.5");
+        per_query.input_cost_per_query = Some(0.002);
+        per_query.input_cost_per_token = Some(0.0);
+        let rerank = |units, tokens| CostInput {
+            prompt_tokens: tokens,
+            search_units: Some(units),
+            ..Default::default()
+        };
+        let c = cost(&per_query, &rerank(3, 500)).unwrap();
+        assert!((c - 0.006).abs() < 1e-15);
+        let mut per_token = ModelInfo::unpriced("jina_ai/jina-reranker-m0");
+        per_token.input_cost_per_token = Some(2e-8);
+        let c = cost(&per_token, &rerank(1, 1000)).unwrap();
+        assert!((c - 2e-5).abs() < 1e-15);
+        assert_eq!(
+            cost(&ModelInfo::unpriced("x/y"), &rerank(1, 10)),
+            None,
+            "no price at all: unpriced"
         );
     }
 }

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 /// file and their LiteLLM keys (the field names themselves).
 macro_rules! prices {
     ($($field:ident => $short:literal),* $(,)?) => {
-        /// Prices in USD per token; `None` when the catalog does not know one.
+        /// Prices in USD per token (per query for `input_cost_per_query`); `None` when the catalog
+        /// does not know one.
         #[derive(Clone, Debug, Default, PartialEq)]
         pub struct Prices {
             $(pub $field: Option<f64>,)*
@@ -45,6 +46,8 @@ prices! {
     output_cost_per_reasoning_token => "reasoning",
     input_cost_per_audio_token => "audio_in",
     output_cost_per_audio_token => "audio_out",
+    // Per query (a rerank search unit), not per token: LiteLLM's key for rerank models.
+    input_cost_per_query => "query",
 }
 
 /// Capabilities, reported as LiteLLM's `supports_<name>` flags.

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod azure;
 pub mod bedrock;
 pub mod chat_body;
+pub mod cohere;
 pub mod fetch;
 pub mod gemini;
 pub mod http;
@@ -41,6 +42,8 @@ fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
         }
         m.insert("anthropic", Arc::new(anthropic::Anthropic));
         m.insert("bedrock", Arc::new(bedrock::Bedrock));
+        m.insert("cohere", Arc::new(cohere::Cohere::COHERE));
+        m.insert("cohere_chat", Arc::new(cohere::Cohere::CHAT));
         m.insert("gemini", Arc::new(gemini::Gemini));
         m.insert("vertex_ai", Arc::new(vertex::Vertex));
         m.insert("ollama", Arc::new(ollama::Ollama::GENERATE));

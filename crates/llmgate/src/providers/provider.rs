@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse, ResponseObject, ResponsesRequest,
+    EmbeddingRequest, EmbeddingResponse, RerankRequest, RerankResponse, ResponseObject,
+    ResponsesRequest,
 };
 
 use crate::messages::{EventStream, MessagesAnswer};
@@ -69,6 +70,17 @@ pub trait Provider: Send + Sync {
         _req: EmbeddingRequest,
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
         Err(self.unsupported("embeddings"))
+    }
+
+    /// Ranks `req.documents` against `req.query` (the `/rerank` endpoint, Cohere's shape).
+    /// A provider with a rerank API translates to and from these types; `usage()` of the
+    /// answer is what the call is priced by.
+    async fn rerank(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: RerankRequest,
+    ) -> Result<Response<RerankResponse>, LlmError> {
+        Err(self.unsupported("rerank"))
     }
 
     /// Input tokens of a chat request, counted by the provider's own endpoint.

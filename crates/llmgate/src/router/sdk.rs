@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::{Ask, Next, Params, Registry, Router, Settings};
 use crate::{
     CallOptions, ChatCompletionRequest, ChatCompletionResponse, ChunkStream, Client,
-    EmbeddingRequest, EmbeddingResponse, LlmError, Response,
+    EmbeddingRequest, EmbeddingResponse, LlmError, RerankRequest, RerankResponse, Response,
 };
 
 /// A deployment as the SDK calls it: the provider model and its call options.
@@ -194,6 +194,21 @@ impl SdkRouter {
                 async move { client.embedding(r, &d.opts).await }
             },
             |a| a.usage.as_ref().map(|u| u.total_tokens),
+        )
+        .await
+    }
+
+    pub async fn rerank(&self, req: RerankRequest) -> Result<Response<RerankResponse>, LlmError> {
+        let name = req.model.clone();
+        self.run(
+            &name,
+            |d, model| {
+                let mut r = req.clone();
+                r.model = model;
+                let client = self.client.clone();
+                async move { client.rerank(r, &d.opts).await }
+            },
+            |a| Some(a.usage().total_tokens),
         )
         .await
     }

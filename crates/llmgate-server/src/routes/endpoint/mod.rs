@@ -1,6 +1,6 @@
-//! One handler for every proxied OpenAI endpoint (chat, legacy completions, embeddings): parse,
-//! check, strip proxy-only fields, call a deployment with retries, restamp the public model name,
-//! price the call, answer as JSON or as an SSE stream. What differs per endpoint is the
+//! One handler for every proxied OpenAI endpoint (chat, legacy completions, embeddings,
+//! rerank): parse, check, strip proxy-only fields, call a deployment with retries, restamp the
+//! public model name, price the call, answer as JSON or as an SSE stream. What differs per endpoint is the
 //! [`Endpoint`] impl.
 
 use std::future::Future;
@@ -37,6 +37,7 @@ use crate::state::AppState;
 mod batch;
 mod kinds;
 mod messages;
+mod rerank;
 mod responses;
 
 pub use messages::count_tokens as messages_count_tokens;
