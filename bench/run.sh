@@ -28,32 +28,10 @@ echo "== building release binaries"
 cargo build --release --quiet -p llmgate-server -p llmgate-mock
 BIN="$CARGO_TARGET_DIR/release"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_up() { # url
-  for _ in $(seq 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
-  echo "no answer from $1" >&2; return 1
-}
-
-"$BIN/llmgate-mock" --port 0 --no-record >"$WORK/mock.out" &
-PIDS+=($!)
-for _ in $(seq 50); do grep -q listening "$WORK/mock.out" && break; sleep 0.1; done
-MOCK_PORT="$(sed -n 's/listening on 127.0.0.1:\([0-9]*\)/\1/p' "$WORK/mock.out")"
-
-cat >"$WORK/config.yaml" <<YAML
-model_list:
-  - model_name: bench
-    litellm_params:
-      model: openai/gpt-4o
-      api_base: http://127.0.0.1:$MOCK_PORT/v1
-      api_key: sk-upstream
-general_settings:
-  master_key: $MASTER
-YAML
-
-GW_PORT="$(free_port)"
-RUST_LOG=warn "$BIN/llmgate" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$GW_PORT" 2>"$WORK/llmgate.log" &
-PIDS+=($!)
-wait_up "http://127.0.0.1:$GW_PORT/health/liveliness"
+source bench/lib.sh
+start_mock "$BIN/llmgate-mock"
+write_config "$MASTER"
+start_gateway "$BIN/llmgate"
 
 TARGETS=("mock-direct $MOCK_PORT sk-upstream" "llmgate $GW_PORT $MASTER")
 if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
@@ -71,15 +49,7 @@ if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
   TARGETS+=("baseline $BASE_PORT $MASTER")
 fi
 if [ "${BENCH_VKEY:-0}" = 1 ]; then
-  # The path real traffic takes: a virtual key with a user, a team, a budget and rpm/tpm limits
-  # (high enough never to refuse), so key lookup, budget and limit checks and spend
-  # attribution are all on the measured path.
-  auth=(-H "Authorization: Bearer $MASTER" -H 'content-type: application/json')
-  curl -sf "${auth[@]}" "http://127.0.0.1:$GW_PORT/team/new" -d '{"team_id":"bench-team","max_budget":1000000}' >/dev/null
-  curl -sf "${auth[@]}" "http://127.0.0.1:$GW_PORT/user/new" -d '{"user_id":"bench-user","auto_create_key":false}' >/dev/null
-  VKEY="$(curl -sf "${auth[@]}" "http://127.0.0.1:$GW_PORT/key/generate" \
-    -d '{"team_id":"bench-team","user_id":"bench-user","max_budget":1000000,"rpm_limit":100000000,"tpm_limit":100000000000}' |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
+  make_vkey "$MASTER"
   TARGETS+=("llmgate-vkey $GW_PORT $VKEY")
 fi
 if [ "${BENCH_LITELLM:-0}" = 1 ]; then
@@ -99,7 +69,6 @@ if [ "${BENCH_LITELLM:-0}" = 1 ]; then
   TARGETS+=("litellm $LL_PORT $MASTER")
 fi
 
-export BENCH_BODY='{"model":"bench","messages":[{"role":"user","content":"Hello"}]}'
 declare -A RPS P99
 printf '\n%-12s %5s %10s %9s %9s %7s\n' target conns req/s p50_ms p99_ms errors
 for conns in $CONNS; do

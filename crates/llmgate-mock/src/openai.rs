@@ -387,7 +387,7 @@ fn chat_answer(model: &str, req: &Value, reply: &Reply, dialect: Dialect) -> Val
         })
         .collect();
     let mut answer = json!({
-        "id": "chatcmpl-mock", "object": "chat.completion", "created": now(), "model": model,
+        "id": answer_id(), "object": "chat.completion", "created": now(), "model": model,
         "system_fingerprint": "fp_mock", "choices": choices, "usage": dialect.usage(),
     });
     match dialect {
@@ -399,6 +399,14 @@ fn chat_answer(model: &str, req: &Value, reply: &Reply, dialect: Dialect) -> Val
         _ => {}
     }
     answer
+}
+
+/// A new id per answer, as OpenAI's are: spend logs are keyed by it, and a repeated id makes
+/// the gateway's spend writer take its slower path for ids another call already used.
+fn answer_id() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("chatcmpl-mock-{n}")
 }
 
 fn chunk(model: &str, delta: Value, finish: Option<&str>) -> String {

@@ -47,13 +47,20 @@ fn select_expr(store: &Store, col: &str, kind: Kind) -> String {
 /// As [`param_expr`], for statements whose parameters appear in binding order: SQLite gets
 /// anonymous `?` placeholders, which it binds in constant time each (a numbered `?NNN` costs a
 /// scan of every name in the statement, quadratic over a multi-row INSERT).
+/// Time parameters go through [`in_order_param`].
 fn param_expr_in_order(store: &Store, n: usize, kind: Kind) -> String {
-    match (&store.db, kind) {
-        (Db::Sqlite(_), Kind::Time) => {
-            "strftime('%Y-%m-%d %H:%M:%f', ? / 1000.0, 'unixepoch')".into()
-        }
-        (Db::Sqlite(_), _) => "?".into(),
+    match &store.db {
+        Db::Sqlite(_) => "?".into(),
         _ => param_expr(store, n, kind),
+    }
+}
+
+/// A parameter for a placeholder of [`param_expr_in_order`]: SQLite's timestamps as the text
+/// its `strftime` would make of the milliseconds.
+pub fn in_order_param(store: &Store, kind: Kind, p: Param) -> Param {
+    match (&store.db, kind, p) {
+        (Db::Sqlite(_), Kind::Time, Param::Int(ms)) => Param::Text(ms.map(crate::time::sqlite)),
+        (_, _, p) => p,
     }
 }
 

@@ -199,6 +199,26 @@ fn chunk_rows(store: &Store) -> usize {
     }
 }
 
+/// `logs` in chunks of `max` rows, the rest in power-of-two sizes: a handful of statement
+/// shapes in all, each prepared once per connection (a 256-row INSERT costs more to prepare
+/// than to run, and a batch's remainder would otherwise be a new shape almost every time).
+fn shaped_chunks<T>(logs: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = logs;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = if rest.len() >= max {
+            max
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 /// Adds the spend of the new requests to key, user and team totals: one UPDATE per entity.
 fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)> {
     use std::collections::BTreeMap;
@@ -277,7 +297,7 @@ fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)
 /// inserted to `$new_ids`.
 macro_rules! insert_logs {
     ($store:expr, $tx:expr, $logs:expr, $shapes:expr, $new_ids:expr) => {{
-        for chunk in $logs.chunks(chunk_rows($store)) {
+        for chunk in shaped_chunks(&$logs, chunk_rows($store)) {
             let (sql, cols) = $shapes.entry(chunk.len()).or_insert_with(|| {
                 let (sql, cols) = codec::insert_many_shape($store, TABLE, COLUMNS, chunk.len());
                 (
@@ -287,7 +307,10 @@ macro_rules! insert_logs {
             });
             let mut params = Vec::with_capacity(chunk.len() * cols.len());
             for log in chunk {
-                params.extend(cols.iter().map(|(c, k)| log.param(c, *k)));
+                params.extend(
+                    cols.iter()
+                        .map(|(c, k)| codec::in_order_param($store, *k, log.param(c, *k))),
+                );
             }
             let returned: Vec<(String,)> = bind_all!(sqlx::query_as(sql.as_str()), params)
                 .fetch_all(&mut *$tx)
@@ -575,5 +598,18 @@ impl Store {
         .into_iter()
         .map(codec::from_row)
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn batches_use_a_few_statement_shapes() {
+        let logs: Vec<u32> = (0..1000).collect();
+        let sizes: Vec<usize> = super::shaped_chunks(&logs, 256).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [256, 256, 256, 128, 64, 32, 8]);
+        assert_eq!(super::shaped_chunks(&logs[..0], 256).count(), 0);
+        let joined: Vec<u32> = super::shaped_chunks(&logs[..7], 4).flatten().copied().collect();
+        assert_eq!(joined, logs[..7]);
     }
 }

@@ -32,6 +32,9 @@ impl Client {
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("llmgate/", env!("CARGO_PKG_VERSION")))
+            // An upstream's redirect is not followed (httpx's default, as LiteLLM's handlers
+            // send): it would choose a host the deployment did not name.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("the HTTP client builds with static settings");
         Client { http }

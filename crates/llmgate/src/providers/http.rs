@@ -66,6 +66,41 @@ pub fn path_segment(name: &str, kind: SegmentKind) -> Result<&str, LlmError> {
     }
 }
 
+/// Upstream URLs already parsed: a deployment calls the same few URLs again and again, and
+/// parsing one (host, IDNA, path) costs more than the rest of building the request.
+/// Bounded: once full, further URLs are parsed each time.
+fn parsed_urls() -> &'static std::sync::RwLock<std::collections::HashMap<String, reqwest::Url>> {
+    static URLS: std::sync::OnceLock<
+        std::sync::RwLock<std::collections::HashMap<String, reqwest::Url>>,
+    > = std::sync::OnceLock::new();
+    URLS.get_or_init(Default::default)
+}
+
+const PARSED_URLS_MAX: usize = 4096;
+
+/// A POST to `url`, parsed once per distinct URL ([`parsed_urls`]); a URL that does not parse
+/// is left to reqwest, which reports it as before.
+pub fn post(http: &reqwest::Client, url: String) -> reqwest::RequestBuilder {
+    let cache = parsed_urls();
+    if let Some(u) = cache
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&url)
+    {
+        return http.post(u.clone());
+    }
+    match reqwest::Url::parse(&url) {
+        Ok(u) => {
+            let mut w = cache.write().unwrap_or_else(|e| e.into_inner());
+            if w.len() < PARSED_URLS_MAX {
+                w.insert(url, u.clone());
+            }
+            http.post(u)
+        }
+        Err(_) => http.post(url),
+    }
+}
+
 /// Sends a request; a non-2xx answer becomes the mapped error, with the credentials the
 /// request carried masked ([`LlmError::redact`]): the one place every upstream error passes.
 /// `wait` bounds the time until the answer's headers (and, if `whole_body`, the whole answer).

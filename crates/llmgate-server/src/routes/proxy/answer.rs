@@ -3,75 +3,74 @@
 
 use super::*;
 
-fn set(h: &mut HeaderMap, name: &str, value: &str) {
-    if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
-        h.insert(n, v);
+/// A header whose value came from config or an upstream (refused values are left out).
+fn set(h: &mut HeaderMap, name: HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
     }
 }
 
-/// LiteLLM's `x-litellm-*` headers, and the upstream's own with the `llm_provider-` prefix.
-pub fn litellm_headers(meta: &CallMeta, cost: Option<f64>) -> HeaderMap {
-    let mut h = HeaderMap::new();
+/// LiteLLM's `x-litellm-*` headers, and the upstream's own with the `llm_provider-` prefix,
+/// added to `h`. On every answer: static names, no intermediate map.
+pub fn add_litellm_headers(h: &mut HeaderMap, meta: &CallMeta, cost: Option<f64>) {
+    use HeaderName as N;
     let total = meta.start.elapsed();
     let overhead = total.saturating_sub(meta.upstream);
-    set(&mut h, "x-litellm-call-id", &meta.call_id);
-    set(&mut h, "x-litellm-model-id", &meta.deployment.id);
-    set(&mut h, "x-litellm-model-group", &meta.model_group);
-    set(&mut h, "x-litellm-model-name", &meta.deployment.model);
+    let ms = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
+    set(h, N::from_static("x-litellm-call-id"), &meta.call_id);
+    set(h, N::from_static("x-litellm-model-id"), &meta.deployment.id);
+    set(h, N::from_static("x-litellm-model-group"), &meta.model_group);
+    set(h, N::from_static("x-litellm-model-name"), &meta.deployment.model);
     set(
-        &mut h,
-        "x-litellm-model-api-base",
+        h,
+        N::from_static("x-litellm-model-api-base"),
         &meta.deployment.api_base,
     );
-    set(&mut h, "x-litellm-version", env!("CARGO_PKG_VERSION"));
+    h.insert(
+        N::from_static("x-litellm-version"),
+        HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
     if let Some(c) = cost {
-        set(&mut h, "x-litellm-response-cost", &py_float(c));
+        set(h, N::from_static("x-litellm-response-cost"), &py_float(c));
     }
-    set(
-        &mut h,
-        "x-litellm-response-duration-ms",
-        &format!("{:.3}", total.as_secs_f64() * 1000.0),
+    set(h, N::from_static("x-litellm-response-duration-ms"), &ms(total));
+    set(h, N::from_static("x-litellm-overhead-duration-ms"), &ms(overhead));
+    h.insert(
+        N::from_static("x-litellm-attempted-retries"),
+        HeaderValue::from(meta.attempted_retries),
     );
-    set(
-        &mut h,
-        "x-litellm-overhead-duration-ms",
-        &format!("{:.3}", overhead.as_secs_f64() * 1000.0),
+    h.insert(
+        N::from_static("x-litellm-attempted-fallbacks"),
+        HeaderValue::from(meta.attempted_fallbacks),
     );
-    set(
-        &mut h,
-        "x-litellm-attempted-retries",
-        &meta.attempted_retries.to_string(),
-    );
-    set(
-        &mut h,
-        "x-litellm-attempted-fallbacks",
-        &meta.attempted_fallbacks.to_string(),
-    );
-    set(
-        &mut h,
-        "x-litellm-max-retries",
-        &meta.max_retries.to_string(),
+    h.insert(
+        N::from_static("x-litellm-max-retries"),
+        HeaderValue::from(meta.max_retries),
     );
     if let Some(t) = meta.timeout {
-        set(&mut h, "x-litellm-timeout", &py_float(t));
+        set(h, N::from_static("x-litellm-timeout"), &py_float(t));
     }
     if let Some(r) = &meta.model_region {
-        set(&mut h, "x-litellm-model-region", r);
+        set(h, N::from_static("x-litellm-model-region"), r);
     }
+    let mut name = String::with_capacity(64);
     for (k, v) in &meta.upstream_headers {
         if is_hop_header(k) {
             continue;
         }
-        set(&mut h, &format!("llm_provider-{k}"), v);
+        name.clear();
+        name.push_str("llm_provider-");
+        name.push_str(k);
+        if let Ok(n) = HeaderName::try_from(name.as_str()) {
+            set(h, n, v);
+        }
     }
-    h
 }
 
 fn is_hop_header(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "content-length" | "transfer-encoding" | "connection" | "keep-alive" | "content-encoding"
-    )
+    ["content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// An error answer, with the call's headers when a deployment was involved.
@@ -87,7 +86,7 @@ pub fn error_response_in(
 ) -> Response {
     let mut res = err.into_response_in(shape);
     if let Some(m) = meta {
-        res.headers_mut().extend(litellm_headers(m, None));
+        add_litellm_headers(res.headers_mut(), m, None);
     }
     res
 }
@@ -101,7 +100,7 @@ pub fn json_response<T: Serialize>(body: &T, meta: &CallMeta, cost: Option<f64>)
     let mut res = Response::new(Body::from(bytes));
     let h = res.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
-    h.extend(litellm_headers(meta, cost));
+    add_litellm_headers(h, meta, cost);
     res
 }
 
@@ -215,6 +214,6 @@ where
         HeaderValue::from_static("text/event-stream"),
     );
     h.insert("cache-control", HeaderValue::from_static("no-cache"));
-    h.extend(litellm_headers(meta, None));
+    add_litellm_headers(h, meta, None);
     res
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::azure::{self, auth::Header};
-use super::http::{header_pairs, json, send, sse_events};
+use super::http::{self, header_pairs, json, send, sse_events};
 use super::{Ctx, Provider};
 use crate::catalog::Feature;
 use crate::response::Response;
@@ -128,7 +128,7 @@ impl OpenAiCompat {
         body: &Value,
     ) -> Result<reqwest::RequestBuilder, LlmError> {
         let (url, header) = self.target(cx, model, path).await?;
-        let mut rb = cx.http.post(url).json(body);
+        let mut rb = http::post(cx.http, url).json(body);
         if let Some(h) = header {
             rb = h.apply(rb);
         }
