@@ -6,11 +6,13 @@ pub mod embed;
 pub mod eventstream;
 pub mod media;
 pub mod request;
+pub mod rerank;
 pub mod response;
 
 use async_trait::async_trait;
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
+    RerankRequest, RerankResponse,
 };
 use serde_json::Value;
 
@@ -116,6 +118,7 @@ impl Provider for Bedrock {
             api_base,
         })
     }
+
     /// InvokeModel: one call per body ([`embed::bodies`]), in order.
     async fn embedding(
         &self,
@@ -147,6 +150,32 @@ impl Provider for Bedrock {
             body: embed::response(&req.model, &answers, local),
             headers,
             api_base: target.endpoint,
+        })
+    }
+
+    /// The Agent Runtime's Rerank API ([`rerank`]).
+    async fn rerank(
+        &self,
+        cx: &Ctx<'_>,
+        req: RerankRequest,
+    ) -> Result<Response<RerankResponse>, LlmError> {
+        let target = auth::Target::from_options(cx.opts)?;
+        let url = rerank::url(&target.endpoint);
+        let arn = rerank::model_arn(model_id(&req.model), &target.region);
+        let body = rerank::body(&req, &arn);
+        let rb = target.post(
+            cx.http,
+            cx.opts,
+            &url,
+            serde_json::to_vec(&body).unwrap_or_default(),
+        )?;
+        let res = send(rb, NAME, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let v: Value = json(res, NAME).await?;
+        Ok(Response {
+            body: rerank::response(&v, &req)?,
+            headers,
+            api_base: url,
         })
     }
 }
