@@ -378,3 +378,78 @@ pub async fn converse(
         _ => aws_error(404, "UnknownOperationException", "Unknown operation"),
     }
 }
+
+/// The Agent Runtime's `POST /rerank`: SigV4 for `bedrock` checked, the body as the Rerank API
+/// defines it (a text query, inline sources, a foundation-model ARN), scored by word overlap.
+pub async fn rerank(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let body: Option<Value> = serde_json::from_slice(&bytes).ok();
+    shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
+    if let Err((status, kind, message)) = verify(&m, &u, &h, &bytes, "bedrock") {
+        return aws_error(status, kind, &message);
+    }
+    let invalid = |m: &str| aws_error(400, "ValidationException", m);
+    let Some(body) = body else {
+        return aws_error(
+            400,
+            "SerializationException",
+            "Unable to parse the request body",
+        );
+    };
+    let config = &body["rerankingConfiguration"];
+    let arn = config["bedrockRerankingConfiguration"]["modelConfiguration"]["modelArn"]
+        .as_str()
+        .unwrap_or_default();
+    let Some(model) = arn
+        .strip_prefix("arn:aws:bedrock:")
+        .and_then(|r| r.split_once(":foundation-model/"))
+        .map(|(_, id)| id)
+    else {
+        return invalid("1 validation error detected: Value at 'rerankingConfiguration.bedrockRerankingConfiguration.modelConfiguration.modelArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws:bedrock:.*");
+    };
+    if config["type"] != "BEDROCK_RERANKING_MODEL" {
+        return invalid("rerankingConfiguration.type must be BEDROCK_RERANKING_MODEL");
+    }
+    let query = body["queries"]
+        .as_array()
+        .filter(|q| q.len() == 1 && q[0]["type"] == "TEXT")
+        .and_then(|q| q[0]["textQuery"]["text"].as_str());
+    let Some(query) = query else {
+        return invalid("queries must hold exactly one TEXT query");
+    };
+    let docs: Option<Vec<String>> = body["sources"].as_array().and_then(|s| {
+        s.iter()
+            .map(|src| {
+                let inline = &src["inlineDocumentSource"];
+                (src["type"] == "INLINE").then_some(())?;
+                match inline["type"].as_str()? {
+                    "TEXT" => inline["textDocument"]["text"].as_str().map(str::to_string),
+                    "JSON" => inline["jsonDocument"]
+                        .is_object()
+                        .then(|| inline["jsonDocument"].to_string()),
+                    _ => None,
+                }
+            })
+            .collect()
+    });
+    let Some(docs) = docs.filter(|d| !d.is_empty()) else {
+        return invalid("sources must be a non-empty list of INLINE TEXT or JSON documents");
+    };
+    let n = config["bedrockRerankingConfiguration"]["numberOfResults"].as_u64();
+    if n.is_none_or(|n| n == 0 || n as usize > docs.len()) {
+        return invalid("numberOfResults must be between 1 and the number of sources");
+    }
+    if let Behaviour::Error(code) = crate::ranking::behaviour(&shared, model) {
+        return aws_error(code, "ThrottlingException", &format!("mock error {code}"));
+    }
+    let results: Vec<Value> = crate::ranking::rank(query, &docs, n)
+        .into_iter()
+        .map(|(i, s)| json!({"index": i, "relevanceScore": s}))
+        .collect();
+    axum::Json(json!({"results": results})).into_response()
+}

@@ -13,11 +13,15 @@ mod azure;
 mod bedrock;
 mod behaviour;
 mod cohere;
+mod dashscope;
 mod google;
+mod jina;
 mod ollama;
 mod openai;
+mod ranking;
 mod responses;
 mod sagemaker;
+mod voyage;
 mod watsonx;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -303,7 +307,13 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v2/chat", post(cohere::chat))
         .route("/v2/embed", post(cohere::embed))
         .route("/v2/rerank", post(cohere::rerank))
-        .route("/v1/rerank", post(cohere::rerank))
+        .route("/v1/rerank", post(jina::v1_rerank))
+        .route("/jina/v1/embeddings", post(jina::embeddings))
+        .route("/voyage/v1/embeddings", post(voyage::embeddings))
+        .route("/voyage/v1/rerank", post(voyage::rerank))
+        .route("/compatible-api/v1/reranks", post(dashscope::rerank))
+        .route("/compatible-mode/v1/embeddings", post(openai::embeddings))
+        .route("/rerank", post(bedrock::rerank))
         .route("/api/generate", post(ollama::generate))
         .route("/api/chat", post(ollama::chat))
         .route("/api/embed", post(ollama::embed))

@@ -25,7 +25,7 @@ pub fn texts(req: &EmbeddingRequest, provider: &str) -> Result<Vec<String>, LlmE
             })
             .collect(),
         _ => Err(bad(
-            "input must be a non-empty string or a list of strings".into(),
+            "input must be a non-empty string or a list of strings".into()
         )),
     }
 }

@@ -9,12 +9,7 @@ use crate::{ErrorKind, LlmError};
 
 /// `POST url` with the key as a bearer token (LiteLLM sends `Bearer None` without one; the
 /// upstream answers 401 either way) and the deployment's extra headers.
-pub fn post(
-    cx: &Ctx<'_>,
-    url: &str,
-    body: &Value,
-    key_env: &[&str],
-) -> reqwest::RequestBuilder {
+pub fn post(cx: &Ctx<'_>, url: &str, body: &Value, key_env: &[&str]) -> reqwest::RequestBuilder {
     let mut rb = cx
         .http
         .post(url)

@@ -67,8 +67,10 @@ mod tests {
 
     #[test]
     fn bodies_as_litellm_sends_them() {
-        let b = body(&req(json!({"model": "jina-embeddings-v3", "input": "hello",
-            "dimensions": 64, "task": "retrieval.query", "encoding_format": "base64"})))
+        let b = body(&req(
+            json!({"model": "jina-embeddings-v3", "input": "hello",
+            "dimensions": 64, "task": "retrieval.query", "encoding_format": "base64"}),
+        ))
         .unwrap();
         assert_eq!(
             b,
@@ -78,7 +80,10 @@ mod tests {
         let b = body(&req(json!({"model": "jina-clip-v2",
             "input": ["a cat", "data:image/png;base64,iVBORw0KGgo="]})))
         .unwrap();
-        assert_eq!(b["input"], json!([{"text": "a cat"}, {"image": "iVBORw0KGgo="}]));
+        assert_eq!(
+            b["input"],
+            json!([{"text": "a cat"}, {"image": "iVBORw0KGgo="}])
+        );
         assert_eq!(
             body(&req(json!({"model": "m", "input": [1, 2]})))
                 .unwrap_err()

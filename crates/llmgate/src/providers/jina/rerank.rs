@@ -40,8 +40,14 @@ mod tests {
 
     #[test]
     fn the_path_is_always_v1_rerank() {
-        assert_eq!(url("https://api.jina.ai/v1").unwrap(), "https://api.jina.ai/v1/rerank");
-        assert_eq!(url("http://127.0.0.1:9/jina/v1").unwrap(), "http://127.0.0.1:9/v1/rerank");
+        assert_eq!(
+            url("https://api.jina.ai/v1").unwrap(),
+            "https://api.jina.ai/v1/rerank"
+        );
+        assert_eq!(
+            url("http://127.0.0.1:9/jina/v1").unwrap(),
+            "http://127.0.0.1:9/v1/rerank"
+        );
         assert_eq!(url("nope").unwrap_err().status, 400);
     }
 

@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn urls_as_litellm_builds_them() {
-        assert_eq!(url(Some("http://h/compatible-api/v1")), "http://h/compatible-api/v1/reranks");
+        assert_eq!(
+            url(Some("http://h/compatible-api/v1")),
+            "http://h/compatible-api/v1/reranks"
+        );
         assert_eq!(url(Some("http://h/x/reranks/")), "http://h/x/reranks");
         assert_eq!(url(Some("http://h/rerank")), "http://h/rerank");
     }

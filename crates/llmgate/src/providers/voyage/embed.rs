@@ -75,7 +75,10 @@ mod tests {
     fn urls_as_litellm_builds_them() {
         assert_eq!(url(None), "https://api.voyageai.com/v1/embeddings");
         assert_eq!(url(Some("http://h/v1")), "http://h/v1/embeddings");
-        assert_eq!(url(Some("http://h/v1/embeddings")), "http://h/v1/embeddings");
+        assert_eq!(
+            url(Some("http://h/v1/embeddings")),
+            "http://h/v1/embeddings"
+        );
     }
 
     #[test]
@@ -89,8 +92,10 @@ mod tests {
             json!({"input": ["a", "b"], "model": "voyage-3.5", "encoding_format": "base64",
                    "output_dimension": 256, "input_type": "query", "output_dtype": "int8"})
         );
-        let b = body(&req(json!({"model": "voyage-3", "input": "q", "encoding_format": "float"})))
-            .unwrap();
+        let b = body(&req(
+            json!({"model": "voyage-3", "input": "q", "encoding_format": "float"}),
+        ))
+        .unwrap();
         assert_eq!(b, json!({"input": "q", "model": "voyage-3"}));
         assert_eq!(
             body(&req(json!({"model": "voyage-3", "input": [[1, 2]]})))

@@ -12,8 +12,8 @@ use llmgate_types::{
 };
 use serde_json::Value;
 
-use super::retrieval::post;
 use super::http::{header_pairs, json, send};
+use super::retrieval::post;
 use super::{Ctx, Provider};
 use crate::response::Response;
 use crate::stream::ChunkStream;
