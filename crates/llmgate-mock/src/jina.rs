@@ -35,27 +35,31 @@ fn error(status: u16, detail: &str) -> Response {
     (code, axum::Json(json!({"detail": detail}))).into_response()
 }
 
+fn denied(status: u16, detail: &str) -> Box<Response> {
+    Box::new(error(status, detail))
+}
+
 fn admit(
     h: &HeaderMap,
     body: Option<Value>,
     fields: &[&str],
     shared: &Shared,
-) -> Result<Value, Response> {
+) -> Result<Value, Box<Response>> {
     if bearer(h).is_none() {
-        return Err(error(401, "Unauthorized: API key is missing or invalid"));
+        return Err(denied(401, "Unauthorized: API key is missing or invalid"));
     }
     let Some(body) = body.filter(Value::is_object) else {
-        return Err(error(400, "Request body is not valid JSON"));
+        return Err(denied(400, "Request body is not valid JSON"));
     };
     if let Some(k) = body
         .as_object()
         .and_then(|o| o.keys().find(|k| !fields.contains(&k.as_str())))
     {
-        return Err(error(422, &format!("Extra inputs are not permitted: {k}")));
+        return Err(denied(422, &format!("Extra inputs are not permitted: {k}")));
     }
     let model = body["model"].as_str().unwrap_or_default();
     if let Behaviour::Error(code) = behaviour(shared, model) {
-        return Err(error(code, &format!("mock error {code}")));
+        return Err(denied(code, &format!("mock error {code}")));
     }
     Ok(body)
 }
@@ -72,7 +76,7 @@ pub async fn embeddings(
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
     let body = match admit(&h, body, EMBED_FIELDS, &shared) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let texts: Option<Vec<String>> = body["input"].as_array().and_then(|a| {
         a.iter()
@@ -114,7 +118,7 @@ pub async fn rerank(
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
     let body = match admit(&h, body, RERANK_FIELDS, &shared) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(query) = body["query"].as_str() else {
         return error(422, "query: a string is required");

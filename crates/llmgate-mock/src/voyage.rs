@@ -41,6 +41,10 @@ fn error(status: u16, detail: &str) -> Response {
     (code, axum::Json(json!({"detail": detail}))).into_response()
 }
 
+fn denied(status: u16, detail: &str) -> Box<Response> {
+    Box::new(error(status, detail))
+}
+
 /// The body if the request is authorised, well-formed, of known fields and of a model that
 /// asks for no failure.
 fn admit(
@@ -50,27 +54,27 @@ fn admit(
     h: &HeaderMap,
     b: &Bytes,
     fields: &[&str],
-) -> Result<Value, Response> {
+) -> Result<Value, Box<Response>> {
     let body: Option<Value> = serde_json::from_slice(b).ok();
     shared.record(|| recorded(m, u, h, body.clone().unwrap_or(Value::Null)));
     if bearer(h).is_none() {
-        return Err(error(
+        return Err(denied(
             401,
             "Provided API key is invalid. Please check your API key.",
         ));
     }
     let Some(body) = body.filter(Value::is_object) else {
-        return Err(error(400, "Request body is not valid JSON"));
+        return Err(denied(400, "Request body is not valid JSON"));
     };
     if let Some(k) = body
         .as_object()
         .and_then(|o| o.keys().find(|k| !fields.contains(&k.as_str())))
     {
-        return Err(error(400, &format!("Argument '{k}' is not supported")));
+        return Err(denied(400, &format!("Argument '{k}' is not supported")));
     }
     let model = body["model"].as_str().unwrap_or_default();
     if let Behaviour::Error(code) = behaviour(shared, model) {
-        return Err(error(code, &format!("mock error {code}")));
+        return Err(denied(code, &format!("mock error {code}")));
     }
     Ok(body)
 }
@@ -85,7 +89,7 @@ pub async fn embeddings(
 ) -> Response {
     let body = match admit(&shared, &m, &u, &h, &b, EMBED_FIELDS) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let inputs = match &body["input"] {
         Value::String(s) => vec![s.clone()],
@@ -130,7 +134,7 @@ pub async fn rerank(
 ) -> Response {
     let body = match admit(&shared, &m, &u, &h, &b, RERANK_FIELDS) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(query) = body["query"].as_str() else {
         return error(400, "query should be a string");
