@@ -51,7 +51,9 @@ pub(crate) struct Issued {
 impl Issued {
     fn issue(&self, life: Duration) -> (String, String, String, u64) {
         let n = self.n.fetch_add(1, Ordering::SeqCst);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let salt = ring::digest::digest(
             &ring::digest::SHA256,
             format!("{n}-{}", now.as_nanos()).as_bytes(),
@@ -72,10 +74,7 @@ impl Issued {
     }
 
     pub(crate) fn calls(&self) -> Vec<Value> {
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn record(&self, call: Value) {
@@ -190,7 +189,9 @@ fn validation(what: &str, value: &str) -> Response {
     sts_error(
         400,
         "ValidationError",
-        &format!("1 validation error detected: Value '{value}' at '{what}' failed to satisfy constraint"),
+        &format!(
+            "1 validation error detected: Value '{value}' at '{what}' failed to satisfy constraint"
+        ),
     )
 }
 
@@ -210,8 +211,7 @@ fn role_name(arn: &str) -> Option<&str> {
 
 fn valid_session(s: &str) -> bool {
     (2..=64).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
 }
 
@@ -234,13 +234,24 @@ pub async fn sts(
         return sts_error(400, "MissingAction", "Missing Action");
     };
     if get("Version") != Some("2011-06-15") {
-        return sts_error(400, "InvalidAction", &format!("Could not find operation {action} for version {}", get("Version").unwrap_or("NO_VERSION_SPECIFIED")));
+        return sts_error(
+            400,
+            "InvalidAction",
+            &format!(
+                "Could not find operation {action} for version {}",
+                get("Version").unwrap_or("NO_VERSION_SPECIFIED")
+            ),
+        );
     }
     let web = match action {
         "AssumeRole" => false,
         "AssumeRoleWithWebIdentity" => true,
         other => {
-            return sts_error(400, "InvalidAction", &format!("Could not find operation {other} for version 2011-06-15"))
+            return sts_error(
+                400,
+                "InvalidAction",
+                &format!("Could not find operation {other} for version 2011-06-15"),
+            )
         }
     };
     if !web {
@@ -278,7 +289,11 @@ pub async fn sts(
         }
         if let Some(p) = get("Policy") {
             if serde_json::from_str::<Value>(p).is_err() {
-                return sts_error(400, "MalformedPolicyDocument", "The policy is not in the valid JSON format.");
+                return sts_error(
+                    400,
+                    "MalformedPolicyDocument",
+                    "The policy is not in the valid JSON format.",
+                );
             }
         }
     }
@@ -344,10 +359,14 @@ mod tests {
 
     #[test]
     fn forms_and_arns_are_read_as_sts_reads_them() {
-        let f = form(b"Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fx&P=a+b%2");
+        let f =
+            form(b"Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fx&P=a+b%2");
         assert_eq!(f["RoleArn"], "arn:aws:iam::123456789012:role/x");
         assert_eq!(f["P"], "a b%2");
-        assert_eq!(role_name("arn:aws:iam::123456789012:role/path/to/r"), Some("r"));
+        assert_eq!(
+            role_name("arn:aws:iam::123456789012:role/path/to/r"),
+            Some("r")
+        );
         assert_eq!(role_name("arn:aws:iam::12345:role/r"), None);
         assert_eq!(role_name("arn:aws:iam::123456789012:user/r"), None);
         assert!(valid_session("litellm-session-1"));

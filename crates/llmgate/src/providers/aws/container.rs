@@ -80,15 +80,27 @@ pub async fn fetch(
         .map_err(|e| refused(label, e).redact(&secrets))?;
     let status = res.status().as_u16();
     let body: Value = res.json().await.unwrap_or(Value::Null);
-    let field = |k: &str| body[k].as_str().filter(|s| !s.is_empty()).map(str::to_string);
-    let (Some(key_id), Some(secret), 200) = (field("AccessKeyId"), field("SecretAccessKey"), status)
+    let field = |k: &str| {
+        body[k]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let (Some(key_id), Some(secret), 200) =
+        (field("AccessKeyId"), field("SecretAccessKey"), status)
     else {
-        let why = field("message").or_else(|| field("Message")).unwrap_or_default();
+        let why = field("message")
+            .or_else(|| field("Message"))
+            .unwrap_or_default();
         return Err(refused(label, format!("HTTP {status} {why}")).redact(&secrets));
     };
     let left = field("Expiration")
         .and_then(|e| DateTime::from_str(&e, Format::DateTime).ok())
-        .map(|d| u64::try_from(d.secs()).unwrap_or(0).saturating_sub(crate::now_secs()))
+        .map(|d| {
+            u64::try_from(d.secs())
+                .unwrap_or(0)
+                .saturating_sub(crate::now_secs())
+        })
         .unwrap_or(3600);
     Ok(Fetched {
         token: Keys {

@@ -111,7 +111,8 @@ pub async fn resolve(
             .map_err(|e| e.with_provider(caller.provider))?,
         caller,
     };
-    if let (Some(reference), Some(role), Some(session)) = (&p.web_identity_token, &p.role, &p.session)
+    if let (Some(reference), Some(role), Some(session)) =
+        (&p.web_identity_token, &p.role, &p.session)
     {
         let token = web_identity::token(reference, caller.label)
             .await
@@ -322,7 +323,8 @@ impl Resolver<'_> {
         if let Some(p) = role_plan {
             return self.run(p).await.map(Some);
         }
-        if let (Some(role), Some(file)) = (env("AWS_ROLE_ARN"), env("AWS_WEB_IDENTITY_TOKEN_FILE")) {
+        if let (Some(role), Some(file)) = (env("AWS_ROLE_ARN"), env("AWS_WEB_IDENTITY_TOKEN_FILE"))
+        {
             let token = web_identity::read_token_file(&file, self.caller.label)
                 .await
                 .map_err(|e| e.with_provider(self.caller.provider))?;

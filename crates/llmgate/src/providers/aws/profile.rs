@@ -102,8 +102,7 @@ pub fn parse_ini(text: &str) -> Vec<(String, HashMap<String, String>)> {
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             out.push((name.trim().to_string(), HashMap::new()));
-        } else if let (Some((k, v)), Some((_, section))) = (line.split_once('='), out.last_mut())
-        {
+        } else if let (Some((k, v)), Some((_, section))) = (line.split_once('='), out.last_mut()) {
             section.insert(k.trim().to_lowercase(), v.trim().to_string());
         }
     }
@@ -131,7 +130,8 @@ impl Profiles {
 
     /// Reads both files (off the async workers' blocking path).
     pub async fn load() -> Profiles {
-        let read = |p: String| async move { tokio::fs::read_to_string(p).await.unwrap_or_default() };
+        let read =
+            |p: String| async move { tokio::fs::read_to_string(p).await.unwrap_or_default() };
         let (c, f) = tokio::join!(read(credentials_path()), read(config_path()));
         Profiles::parse(&c, &f)
     }
@@ -209,11 +209,9 @@ impl Profiles {
                     hops.reverse();
                     return Ok(Some(Plan { base, hops }));
                 }
-                (Some(_), Some(_)) => {
-                    return Err(format!(
-                        "The profile \"{current}\" contains both source_profile and credential_source"
-                    ))
-                }
+                (Some(_), Some(_)) => return Err(format!(
+                    "The profile \"{current}\" contains both source_profile and credential_source"
+                )),
                 (None, None) => {
                     let Some(token_file) = get("web_identity_token_file") else {
                         return Err(format!(
@@ -247,7 +245,9 @@ fn static_keys(p: &HashMap<String, String>) -> Option<Base> {
 /// Why a profile without keys gives none: what it uses instead, if llmgate lacks that.
 fn no_credentials(name: &str, p: &HashMap<String, String>) -> Refusal {
     if p.keys().any(|k| k.starts_with("sso_")) {
-        format!("The profile \"{name}\" uses IAM Identity Center (SSO), which llmgate does not support")
+        format!(
+            "The profile \"{name}\" uses IAM Identity Center (SSO), which llmgate does not support"
+        )
     } else if p.contains_key("credential_process") {
         format!("The profile \"{name}\" uses credential_process, which llmgate does not support")
     } else {
@@ -332,7 +332,11 @@ sso_start_url = https://example.awsapps.com/start
     #[test]
     fn profiles_resolve_as_botocore_does() {
         let p = Profiles::parse(CREDENTIALS, CONFIG);
-        let dev = KeysView("AKIDDEV".into(), "dev/secret+x".into(), Some("dev-token".into()));
+        let dev = KeysView(
+            "AKIDDEV".into(),
+            "dev/secret+x".into(),
+            Some("dev-token".into()),
+        );
         // The credentials file wins over the config file's keys.
         assert_eq!(
             p.plan("dev").unwrap().unwrap(),
@@ -342,7 +346,10 @@ sso_start_url = https://example.awsapps.com/start
             }
         );
         let admin = p.plan("admin").unwrap().unwrap();
-        assert_eq!(admin.hops, vec![hop("admin", Some("ext-1"), Some("admin-session"))]);
+        assert_eq!(
+            admin.hops,
+            vec![hop("admin", Some("ext-1"), Some("admin-session"))]
+        );
         let chained = p.plan("chained").unwrap().unwrap();
         assert_eq!(
             chained.hops,

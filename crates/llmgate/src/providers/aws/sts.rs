@@ -73,7 +73,9 @@ impl Endpoint {
 fn region_in_host(url: &str) -> Option<String> {
     let host = reqwest::Url::parse(url).ok()?.host_str()?.to_string();
     let labels: Vec<&str> = host.split('.').collect();
-    let at = labels.iter().position(|l| *l == "sts" || *l == "sts-fips")?;
+    let at = labels
+        .iter()
+        .position(|l| *l == "sts" || *l == "sts-fips")?;
     let region = labels.get(at + 1)?;
     let rest = labels[at + 2..].join(".");
     let known = ["amazonaws.com", "amazonaws.com.cn", "vpce.amazonaws.com"];
@@ -150,22 +152,36 @@ pub async fn assume_role_with_web_identity(
         .post(&ep.url)
         .header("content-type", FORM)
         .body(encode_form(&form));
-    call(rb, "AssumeRoleWithWebIdentity", caller, &[token.to_string()])
-        .await
-        .map_err(|e| {
-            if !e.message.contains("An error occurred (InvalidIdentityToken)") {
-                return e;
-            }
-            // LiteLLM names the audience it sent (public claims only) when STS refuses a token.
-            let detail = audience(token).map(|a| format!(" Token {a}")).unwrap_or_default();
-            let why = e.message.split_once(" - ").map_or("", |(_, m)| m).to_string();
-            let mut e = e;
-            e.message = format!(
-                "{} - AWS STS rejected the web identity token: {why}.{detail}",
-                caller.label
-            );
-            e
-        })
+    call(
+        rb,
+        "AssumeRoleWithWebIdentity",
+        caller,
+        &[token.to_string()],
+    )
+    .await
+    .map_err(|e| {
+        if !e
+            .message
+            .contains("An error occurred (InvalidIdentityToken)")
+        {
+            return e;
+        }
+        // LiteLLM names the audience it sent (public claims only) when STS refuses a token.
+        let detail = audience(token)
+            .map(|a| format!(" Token {a}"))
+            .unwrap_or_default();
+        let why = e
+            .message
+            .split_once(" - ")
+            .map_or("", |(_, m)| m)
+            .to_string();
+        let mut e = e;
+        e.message = format!(
+            "{} - AWS STS rejected the web identity token: {why}.{detail}",
+            caller.label
+        );
+        e
+    })
 }
 
 async fn call(
@@ -243,7 +259,9 @@ pub fn parse_credentials(xml: &str, now: u64) -> Option<Fetched<Keys>> {
         token: element(&creds, "SessionToken"),
     };
     let expires = DateTime::from_str(&element(&creds, "Expiration")?, Format::DateTime).ok()?;
-    let left = u64::try_from(expires.secs()).unwrap_or(0).saturating_sub(now);
+    let left = u64::try_from(expires.secs())
+        .unwrap_or(0)
+        .saturating_sub(now);
     Some(Fetched {
         token: keys,
         expires_in: Duration::from_secs(left),

@@ -75,18 +75,39 @@ mod tests {
         std::env::set_var("LLMGATE_TEST_OIDC_PATH", path);
 
         let t = |r: String| async move { token(&r, "BedrockException").await };
-        assert_eq!(t(format!("oidc/file/{path}")).await.unwrap(), "jwt-from-file");
-        assert_eq!(t("oidc/env/LLMGATE_TEST_OIDC".into()).await.unwrap(), "jwt-from-env");
         assert_eq!(
-            t("oidc/env_path/LLMGATE_TEST_OIDC_PATH".into()).await.unwrap(),
+            t(format!("oidc/file/{path}")).await.unwrap(),
+            "jwt-from-file"
+        );
+        assert_eq!(
+            t("oidc/env/LLMGATE_TEST_OIDC".into()).await.unwrap(),
+            "jwt-from-env"
+        );
+        assert_eq!(
+            t("oidc/env_path/LLMGATE_TEST_OIDC_PATH".into())
+                .await
+                .unwrap(),
             "jwt-from-file"
         );
         assert_eq!(t("LLMGATE_TEST_OIDC".into()).await.unwrap(), "jwt-from-env");
-        assert_eq!(t("eyJraw.jwt.value".into()).await.unwrap(), "eyJraw.jwt.value");
-        let e = t("oidc/env/LLMGATE_TEST_OIDC_UNSET".into()).await.unwrap_err();
+        assert_eq!(
+            t("eyJraw.jwt.value".into()).await.unwrap(),
+            "eyJraw.jwt.value"
+        );
+        let e = t("oidc/env/LLMGATE_TEST_OIDC_UNSET".into())
+            .await
+            .unwrap_err();
         assert_eq!(e.status, 401);
-        assert!(e.message.contains("LLMGATE_TEST_OIDC_UNSET not found"), "{}", e.message);
-        assert!(t("oidc/google/aud".into()).await.unwrap_err().message.contains("not supported"));
+        assert!(
+            e.message.contains("LLMGATE_TEST_OIDC_UNSET not found"),
+            "{}",
+            e.message
+        );
+        assert!(t("oidc/google/aud".into())
+            .await
+            .unwrap_err()
+            .message
+            .contains("not supported"));
         assert!(t("oidc/nope/x".into()).await.is_err());
         assert!(t("oidc/file/does/not/exist".into()).await.is_err());
         std::fs::remove_dir_all(&dir).ok();

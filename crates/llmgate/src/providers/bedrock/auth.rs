@@ -46,17 +46,16 @@ impl Target {
     /// As LiteLLM: an `api_key` is a bearer token; the deployment's AWS credentials (keys, a
     /// role, a web identity, a profile) come next, then `AWS_BEARER_TOKEN_BEDROCK`, then the
     /// ambient ones.
-    pub async fn from_options(http: &reqwest::Client, opts: &CallOptions) -> Result<Target, LlmError> {
+    pub async fn from_options(
+        http: &reqwest::Client,
+        opts: &CallOptions,
+    ) -> Result<Target, LlmError> {
         let (region, endpoint) = locate(opts)?;
-        let bearer = opts
-            .api_key
-            .clone()
-            .filter(|k| !k.is_empty())
-            .or_else(|| {
-                (!credentials::configured(opts))
-                    .then(|| env("AWS_BEARER_TOKEN_BEDROCK"))
-                    .flatten()
-            });
+        let bearer = opts.api_key.clone().filter(|k| !k.is_empty()).or_else(|| {
+            (!credentials::configured(opts))
+                .then(|| env("AWS_BEARER_TOKEN_BEDROCK"))
+                .flatten()
+        });
         let auth = match bearer {
             Some(t) => Auth::Bearer(t),
             None => {

@@ -93,14 +93,22 @@ async fn assume_role_is_called_once_and_refreshed_before_expiry() {
 
     // Two-second credentials: refreshed shortly before they expire.
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let k = resolve(&http, &o, "us-east-1", caller()).await.unwrap().unwrap();
+    let k = resolve(&http, &o, "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(k.key_id, ids[0]);
     assert_eq!(mock.sts_calls().len(), 2);
 
     // Another session name is another identity: its own call.
     let mut other = (*o).clone();
-    other.extra.insert("aws_session_name".into(), json!("other-session"));
-    resolve(&http, &other, "us-east-1", caller()).await.unwrap().unwrap();
+    other
+        .extra
+        .insert("aws_session_name".into(), json!("other-session"));
+    resolve(&http, &other, "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(mock.sts_calls().len(), 3);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -115,7 +123,10 @@ async fn refused_roles_are_401_without_the_secret() {
         "aws_role_name": "arn:aws:iam::123456789012:role/denied-role",
         "aws_sts_endpoint": mock.base_url(),
     }));
-    let e = resolve(&http, &o, "us-east-1", caller()).await.err().unwrap();
+    let e = resolve(&http, &o, "us-east-1", caller())
+        .await
+        .err()
+        .unwrap();
     assert_eq!((e.kind, e.status), (ErrorKind::Authentication, 401));
     assert!(
         e.message.starts_with(
@@ -126,7 +137,10 @@ async fn refused_roles_are_401_without_the_secret() {
     );
     assert!(!e.message.contains(AWS_SECRET_ACCESS_KEY));
     // A failure is not cached: the next call asks again.
-    resolve(&http, &o, "us-east-1", caller()).await.err().unwrap();
+    resolve(&http, &o, "us-east-1", caller())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(mock.requests().len(), 2);
 
     // A wrong secret: STS refuses the signature.
@@ -134,9 +148,16 @@ async fn refused_roles_are_401_without_the_secret() {
         "aws_access_key_id": AWS_ACCESS_KEY_ID, "aws_secret_access_key": "wrong-secret",
         "aws_role_name": ROLE, "aws_sts_endpoint": mock.base_url(),
     }));
-    let e = resolve(&http, &o, "us-east-1", caller()).await.err().unwrap();
+    let e = resolve(&http, &o, "us-east-1", caller())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.status, 401);
-    assert!(e.message.contains("(SignatureDoesNotMatch)"), "{}", e.message);
+    assert!(
+        e.message.contains("(SignatureDoesNotMatch)"),
+        "{}",
+        e.message
+    );
 
     // External ids are sent when configured.
     let mut o = opts(json!({
@@ -146,11 +167,17 @@ async fn refused_roles_are_401_without_the_secret() {
     }));
     assert!(resolve(&http, &o, "us-east-1", caller()).await.is_err());
     o.extra.insert("aws_external_id".into(), json!(EXTERNAL_ID));
-    resolve(&http, &o, "us-east-1", caller()).await.unwrap().unwrap();
+    resolve(&http, &o, "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
     let last = mock.sts_calls().pop().unwrap();
     assert_eq!(last["external_id"], EXTERNAL_ID);
     // LiteLLM's default session name.
-    assert!(last["session"].as_str().unwrap().starts_with("litellm-session-"));
+    assert!(last["session"]
+        .as_str()
+        .unwrap()
+        .starts_with("litellm-session-"));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -166,9 +193,15 @@ async fn web_identity_tokens_are_exchanged_unsigned_with_the_session_policy() {
         "aws_role_name": ROLE, "aws_session_name": "web-session",
         "aws_sts_endpoint": mock.base_url(),
     }));
-    let k = resolve(&http, &o, "us-east-1", caller()).await.unwrap().unwrap();
+    let k = resolve(&http, &o, "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(k.key_id.starts_with("ASIA"));
-    resolve(&http, &o, "us-east-1", caller()).await.unwrap().unwrap();
+    resolve(&http, &o, "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
     let calls = mock.sts_calls();
     assert_eq!(calls.len(), 1, "cached: {calls:?}");
     assert_eq!(calls[0]["action"], "AssumeRoleWithWebIdentity");
@@ -183,14 +216,21 @@ async fn web_identity_tokens_are_exchanged_unsigned_with_the_session_policy() {
         "aws_role_name": ROLE, "aws_session_name": "web-session",
         "aws_sts_endpoint": mock.base_url(),
     }));
-    let e = resolve(&http, &o, "us-east-1", caller()).await.err().unwrap();
+    let e = resolve(&http, &o, "us-east-1", caller())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.status, 401);
     assert!(
         e.message.starts_with("BedrockException - AWS STS rejected the web identity token: An error occurred (InvalidIdentityToken)"),
         "{}",
         e.message
     );
-    assert!(e.message.ends_with("Token aud='wrong', iss=None"), "{}", e.message);
+    assert!(
+        e.message.ends_with("Token aud='wrong', iss=None"),
+        "{}",
+        e.message
+    );
     assert!(!e.message.contains("c2ln"));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -214,30 +254,54 @@ async fn profiles_give_static_keys_or_assume_their_role() {
     std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDFROMENV");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "env-secret");
     let o = opts(json!({"aws_profile_name": "e2e"}));
-    let k = resolve(&http, &o, "us-east-1", caller()).await.unwrap().unwrap();
-    assert_eq!((k.key_id.as_str(), k.secret.as_str()), (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY));
+    let k = resolve(&http, &o, "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (k.key_id.as_str(), k.secret.as_str()),
+        (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+    );
 
     let o = opts(json!({"aws_profile_name": "admin", "aws_sts_endpoint": mock.base_url()}));
-    let k = resolve(&http, &o, "us-east-1", caller()).await.unwrap().unwrap();
+    let k = resolve(&http, &o, "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(k.key_id.starts_with("ASIA"));
     let calls = mock.sts_calls();
-    assert_eq!((calls.len(), calls[0]["session"].as_str()), (1, Some("from-profile")));
+    assert_eq!(
+        (calls.len(), calls[0]["session"].as_str()),
+        (1, Some("from-profile"))
+    );
 
-    let e = resolve(&http, &opts(json!({"aws_profile_name": "nope"})), "us-east-1", caller())
-        .await
-        .err()
-        .unwrap();
+    let e = resolve(
+        &http,
+        &opts(json!({"aws_profile_name": "nope"})),
+        "us-east-1",
+        caller(),
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(e.status, 401);
-    assert!(e.message.contains("The config profile (nope) could not be found"));
+    assert!(e
+        .message
+        .contains("The config profile (nope) could not be found"));
 
     // The ambient chain: `AWS_PROFILE` when the environment has no keys.
     std::env::remove_var("AWS_ACCESS_KEY_ID");
     std::env::remove_var("AWS_SECRET_ACCESS_KEY");
     std::env::set_var("AWS_PROFILE", "e2e");
-    let k = resolve(&http, &opts(json!({})), "us-east-1", caller()).await.unwrap().unwrap();
+    let k = resolve(&http, &opts(json!({})), "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(k.key_id, AWS_ACCESS_KEY_ID);
     std::env::set_var("AWS_PROFILE", "missing");
-    assert!(resolve(&http, &opts(json!({})), "us-east-1", caller()).await.is_err());
+    assert!(resolve(&http, &opts(json!({})), "us-east-1", caller())
+        .await
+        .is_err());
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -247,7 +311,10 @@ async fn ambient_chain_order_and_nothing_found() {
     no_ambient(&dir);
     let (mock, http) = mock_and_http().await;
     // Nothing anywhere: no keys (each provider words the 401).
-    assert!(resolve(&http, &opts(json!({})), "us-east-1", caller()).await.unwrap().is_none());
+    assert!(resolve(&http, &opts(json!({})), "us-east-1", caller())
+        .await
+        .unwrap()
+        .is_none());
 
     // The environment's web identity (EKS IRSA), through `AWS_ENDPOINT_URL_STS`.
     let file = dir.join("irsa-token");
@@ -255,26 +322,48 @@ async fn ambient_chain_order_and_nothing_found() {
     std::env::set_var("AWS_ROLE_ARN", ROLE);
     std::env::set_var("AWS_WEB_IDENTITY_TOKEN_FILE", &file);
     std::env::set_var("AWS_ENDPOINT_URL_STS", mock.base_url());
-    let k = resolve(&http, &opts(json!({})), "us-east-1", caller()).await.unwrap().unwrap();
+    let k = resolve(&http, &opts(json!({})), "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(k.key_id.starts_with("ASIA"));
     let calls = mock.sts_calls();
     assert_eq!(calls[0]["action"], "AssumeRoleWithWebIdentity");
-    assert!(calls[0]["session"].as_str().unwrap().starts_with("botocore-session-"));
-    assert!(calls[0]["policy"].is_null(), "boto3's own provider sends no policy");
-    // Asking for the role it already runs as: no second hop.
-    resolve(&http, &opts(json!({"aws_role_name": ROLE})), "us-east-1", caller())
-        .await
+    assert!(calls[0]["session"]
+        .as_str()
         .unwrap()
-        .unwrap();
+        .starts_with("botocore-session-"));
+    assert!(
+        calls[0]["policy"].is_null(),
+        "boto3's own provider sends no policy"
+    );
+    // Asking for the role it already runs as: no second hop.
+    resolve(
+        &http,
+        &opts(json!({"aws_role_name": ROLE})),
+        "us-east-1",
+        caller(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(mock.sts_calls().len(), 1);
     // Another role: assumed with the web identity's keys.
     let other = "arn:aws:iam::123456789012:role/cross-account";
-    resolve(&http, &opts(json!({"aws_role_name": other})), "us-east-1", caller())
-        .await
-        .unwrap()
-        .unwrap();
+    resolve(
+        &http,
+        &opts(json!({"aws_role_name": other})),
+        "us-east-1",
+        caller(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let calls = mock.sts_calls();
-    assert_eq!((calls.len(), calls[1]["action"].as_str()), (2, Some("AssumeRole")));
+    assert_eq!(
+        (calls.len(), calls[1]["action"].as_str()),
+        (2, Some("AssumeRole"))
+    );
 
     // Container credentials.
     std::env::remove_var("AWS_ROLE_ARN");
@@ -283,11 +372,20 @@ async fn ambient_chain_order_and_nothing_found() {
         format!("{}/_mock/container-credentials", mock.base_url()),
     );
     std::env::set_var("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong");
-    let e = resolve(&http, &opts(json!({})), "us-east-1", caller()).await.err().unwrap();
+    let e = resolve(&http, &opts(json!({})), "us-east-1", caller())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.status, 401);
     assert!(!e.message.contains("wrong"), "{}", e.message);
-    std::env::set_var("AWS_CONTAINER_AUTHORIZATION_TOKEN", llmgate_mock::CONTAINER_TOKEN);
-    let k = resolve(&http, &opts(json!({})), "us-east-1", caller()).await.unwrap().unwrap();
+    std::env::set_var(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        llmgate_mock::CONTAINER_TOKEN,
+    );
+    let k = resolve(&http, &opts(json!({})), "us-east-1", caller())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(k.key_id.starts_with("ASIA") && k.token.is_some());
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -297,8 +395,14 @@ fn params_fall_back_to_litellms_variables() {
     std::env::set_var("AWS_ROLE_NAME", "arn:aws:iam::123456789012:role/from-env");
     std::env::set_var("AWS_SESSION_NAME", "env-session");
     let p = Params::read(&opts(json!({"aws_session_name": "param-session"})));
-    assert_eq!(p.role.as_deref(), Some("arn:aws:iam::123456789012:role/from-env"));
+    assert_eq!(
+        p.role.as_deref(),
+        Some("arn:aws:iam::123456789012:role/from-env")
+    );
     assert_eq!(p.session.as_deref(), Some("param-session"));
-    assert!(!configured(&opts(json!({}))), "the environment is not the deployment's own");
+    assert!(
+        !configured(&opts(json!({}))),
+        "the environment is not the deployment's own"
+    );
     assert!(configured(&opts(json!({"aws_profile_name": "x"}))));
 }
