@@ -92,7 +92,9 @@ fn auth_error(caller: Caller<'_>, message: impl std::fmt::Display) -> LlmError {
 /// What one resolution needs besides the params.
 struct Resolver<'a> {
     http: &'a reqwest::Client,
-    sts: Endpoint,
+    /// `aws_sts_endpoint` and the call's region: where STS is, worked out only when a
+    /// credential needs it (static keys never depend on it).
+    sts: (Option<String>, &'a str),
     caller: Caller<'a>,
 }
 
@@ -107,8 +109,7 @@ pub async fn resolve(
     let p = Params::read(opts);
     let r = Resolver {
         http,
-        sts: Endpoint::resolve(p.sts_endpoint.as_deref(), region)
-            .map_err(|e| e.with_provider(caller.provider))?,
+        sts: (p.sts_endpoint.clone(), region),
         caller,
     };
     if let (Some(reference), Some(role), Some(session)) =
@@ -164,6 +165,11 @@ pub async fn resolve(
 }
 
 impl Resolver<'_> {
+    fn endpoint(&self) -> Result<Endpoint, LlmError> {
+        Endpoint::resolve(self.sts.0.as_deref(), self.sts.1)
+            .map_err(|e| e.with_provider(self.caller.provider))
+    }
+
     async fn profiles(&self) -> Arc<Profiles> {
         let key = format!(
             "{}\n{}",
@@ -184,10 +190,11 @@ impl Resolver<'_> {
     /// `AssumeRole` with `base`, cached. An empty session name is LiteLLM's
     /// `litellm-session-<unix time>`, made when the call is made.
     async fn assume(&self, base: &Keys, req: &RoleRequest<'_>) -> Result<Keys, LlmError> {
+        let ep = self.endpoint()?;
         let key = format!(
             "role\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
-            self.sts.url,
-            self.sts.region,
+            ep.url,
+            ep.region,
             req.role_arn,
             req.session_name,
             req.external_id.unwrap_or(""),
@@ -204,7 +211,7 @@ impl Resolver<'_> {
                     session_name: &session,
                     ..*req
                 };
-                sts::assume_role(self.http, &self.sts, base, &req, self.caller).await
+                sts::assume_role(self.http, &ep, base, &req, self.caller).await
             })
             .await
     }
@@ -218,9 +225,10 @@ impl Resolver<'_> {
         token: &str,
         policy: Option<&str>,
     ) -> Result<Keys, LlmError> {
+        let ep = self.endpoint()?;
         let key = format!(
             "web\n{}\n{role}\n{}\n{}",
-            self.sts.url,
+            ep.url,
             session.unwrap_or(""),
             fingerprint(&[token, policy.unwrap_or("")]),
         );
@@ -238,7 +246,7 @@ impl Resolver<'_> {
                     session_name: &session,
                     external_id: None,
                 };
-                sts::assume_role_with_web_identity(self.http, &self.sts, &req, token, caller).await
+                sts::assume_role_with_web_identity(self.http, &ep, &req, token, caller).await
             })
             .await
     }

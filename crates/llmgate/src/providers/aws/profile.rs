@@ -209,9 +209,11 @@ impl Profiles {
                     hops.reverse();
                     return Ok(Some(Plan { base, hops }));
                 }
-                (Some(_), Some(_)) => return Err(format!(
+                (Some(_), Some(_)) => {
+                    return Err(format!(
                     "The profile \"{current}\" contains both source_profile and credential_source"
-                )),
+                ))
+                }
                 (None, None) => {
                     let Some(token_file) = get("web_identity_token_file") else {
                         return Err(format!(

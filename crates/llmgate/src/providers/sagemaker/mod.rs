@@ -359,4 +359,33 @@ mod tests {
         );
         assert!(Target::from_options(&bad).is_err());
     }
+
+    #[tokio::test]
+    async fn missing_credentials_are_a_401() {
+        // Tests run one per process (nextest): no ambient credentials anywhere.
+        for v in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+            "AWS_ROLE_ARN",
+            "AWS_ROLE_NAME",
+        ] {
+            std::env::remove_var(v);
+        }
+        for v in ["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"] {
+            std::env::set_var(v, "/nonexistent/llmgate-aws-file");
+        }
+        std::env::remove_var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        std::env::remove_var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+        let http = reqwest::Client::new();
+        let o = opts(serde_json::json!({}));
+        let cx = Ctx {
+            http: &http,
+            opts: &o,
+        };
+        let e = keys(&cx, "us-east-1", NAME).await.err().unwrap();
+        assert_eq!((e.kind, e.status), (ErrorKind::Authentication, 401));
+        assert!(e
+            .message
+            .starts_with("SagemakerException - Unable to locate credentials"));
+    }
 }
