@@ -1,6 +1,7 @@
 //! AWS Bedrock runtime: Converse and ConverseStream. Every request's SigV4 signature is
-//! recomputed here, independently of the signer under test, from the known test secret
-//! (403 `InvalidSignatureException` on a mismatch, as AWS answers); a Bedrock API key
+//! recomputed here, independently of the signer under test, from the known test secret or a
+//! temporary key the STS mock issued (403 `InvalidSignatureException` on a mismatch,
+//! `ExpiredTokenException` past its expiry, as AWS answers); a Bedrock API key
 //! (`Authorization: Bearer`) is accepted unless it is [`BAD_BEARER`]. Streams are real binary
 //! event-stream frames with CRCs; `mock-stream-error` ends one with an exception frame.
 
@@ -65,8 +66,11 @@ fn canonical_uri(path: &str) -> String {
 /// Why AWS refuses a request: status, error type, message.
 pub(crate) type Denied = (u16, &'static str, String);
 
-/// Checks `Authorization` the way AWS does, for `service` (`bedrock`, `sagemaker`).
+/// Checks `Authorization` the way AWS does, for `service` (`bedrock`, `sagemaker`, `sts`):
+/// the test secret signs for any key id, an issued temporary key ([`crate::sts`]) for itself
+/// with its `x-amz-security-token`.
 pub(crate) fn verify(
+    shared: &Shared,
     method: &Method,
     uri: &Uri,
     h: &HeaderMap,
@@ -150,7 +154,9 @@ pub(crate) fn verify(
         scope[1..].join("/"),
         hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
     );
-    let k = hmac256(format!("AWS4{AWS_SECRET_ACCESS_KEY}").as_bytes(), scope[1]);
+    let token = h.get("x-amz-security-token").and_then(|v| v.to_str().ok());
+    let secret = shared.sts.secret(scope[0], token)?;
+    let k = hmac256(format!("AWS4{secret}").as_bytes(), scope[1]);
     let k = hmac256(&k, scope[2]);
     let k = hmac256(&k, scope[3]);
     let k = hmac256(&k, "aws4_request");
@@ -326,7 +332,7 @@ pub async fn converse(
 ) -> Response {
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
-    if let Err((status, kind, message)) = verify(&m, &u, &h, &bytes, "bedrock") {
+    if let Err((status, kind, message)) = verify(&shared, &m, &u, &h, &bytes, "bedrock") {
         return aws_error(status, kind, &message);
     }
     let Some(body) = body else {
@@ -390,7 +396,7 @@ pub async fn rerank(
 ) -> Response {
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
-    if let Err((status, kind, message)) = verify(&m, &u, &h, &bytes, "bedrock") {
+    if let Err((status, kind, message)) = verify(&shared, &m, &u, &h, &bytes, "bedrock") {
         return aws_error(status, kind, &message);
     }
     let invalid = |m: &str| aws_error(400, "ValidationException", m);

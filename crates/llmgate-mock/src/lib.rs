@@ -21,6 +21,7 @@ mod openai;
 mod ranking;
 mod responses;
 mod sagemaker;
+mod sts;
 mod voyage;
 mod watsonx;
 
@@ -35,6 +36,7 @@ pub use azure::AZURE_CLIENT_SECRET;
 pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
 pub use behaviour::{Behaviour, Override};
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
+pub use sts::{CONTAINER_TOKEN, EXTERNAL_ID, WEB_IDENTITY_TOKEN};
 pub use watsonx::{WATSONX_API_KEY, WATSONX_TOKEN};
 
 /// A request as the mock received it.
@@ -72,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) entra: azure::Entra,
     /// Tokens the watsonx IAM mock issued.
     pub(crate) watsonx: watsonx::Tokens,
+    /// Temporary AWS credentials the STS mock issued, and its calls.
+    pub(crate) sts: sts::Issued,
 }
 
 impl Shared {
@@ -149,6 +153,12 @@ impl MockServer {
     /// Token requests the Entra ID endpoint received for `tenant`.
     pub fn token_requests(&self, tenant: &str) -> usize {
         self.shared.entra.requests(tenant)
+    }
+
+    /// The STS calls answered (`action`, `role`, `session`, `external_id`, `policy`,
+    /// `duration`), in order.
+    pub fn sts_calls(&self) -> Vec<serde_json::Value> {
+        self.shared.sts.calls()
     }
 
     /// Streams whose client went away before the end.
@@ -324,6 +334,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/models/embeddings", post(azure::models_embeddings))
         .route("/{tenant}/oauth2/v2.0/token", post(azure::token))
         .route("/_mock/entra/{tenant}", get(azure::token_requests))
+        .route("/", post(sts::sts))
+        .route("/_mock/sts", get(sts::calls))
+        .route("/_mock/container-credentials", get(sts::container))
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/behaviour", post(set_behaviour))
         .route("/_mock/service_account", get(service_account))
