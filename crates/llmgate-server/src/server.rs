@@ -179,6 +179,9 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         }
     };
     crate::db_models::spawn_refresh(state.clone(), models);
+    if let Some(c) = &state.cache {
+        c.start();
+    }
     crate::routes::health::spawn_background(state.clone());
     match (
         crate::governance::limits::redis_url(&state.config),

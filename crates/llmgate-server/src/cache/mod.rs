@@ -78,6 +78,19 @@ impl Cache {
         }
     }
 
+    /// Connects a Redis cache at start (inside the runtime), so the first request finds it.
+    pub fn start(&self) {
+        if let Backend::Redis(r) = &self.backend {
+            let r = r.clone();
+            tokio::spawn(async move { r.connect().await });
+        }
+        tracing::info!(
+            cache_type = %self.settings.type_name,
+            namespace = ?self.settings.namespace,
+            "response caching on"
+        );
+    }
+
     /// Whether `call_type` (an endpoint's LiteLLM call type) is in `supported_call_types`;
     /// the sync name stands for the async one, as configs list both.
     pub fn serves(&self, call_type: &str) -> bool {

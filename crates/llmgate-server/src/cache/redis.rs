@@ -51,39 +51,47 @@ impl RedisCache {
     /// The connection, or None (a miss) while there is none; starts a connect attempt in
     /// the background when it is time for one.
     fn conn(self: &Arc<Self>) -> Option<ConnectionManager> {
-        if let Some(c) = self.conn.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            return Some(c.clone());
+        if let Some(c) = self.current() {
+            return Some(c);
         }
         let now = now_ms();
         let last = self.last_attempt_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) < RECONNECT_EVERY_MS
-            || self.connecting.swap(true, Ordering::AcqRel)
-        {
-            return None;
+        if now.saturating_sub(last) >= RECONNECT_EVERY_MS {
+            let me = self.clone();
+            tokio::spawn(async move { me.connect().await });
         }
-        self.last_attempt_ms.store(now, Ordering::Relaxed);
-        let me = self.clone();
-        tokio::spawn(async move {
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(me.connect_timeout))
-                .set_response_timeout(Some(me.timeout))
-                .set_number_of_retries(1);
-            let made = tokio::time::timeout(
-                me.connect_timeout + me.timeout,
-                me.client.get_connection_manager_with_config(config),
-            )
-            .await;
-            match made {
-                Ok(Ok(c)) => {
-                    *me.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
-                    me.up();
-                }
-                Ok(Err(e)) => me.failed(&e.to_string()),
-                Err(_) => me.failed("connect timed out"),
-            }
-            me.connecting.store(false, Ordering::Release);
-        });
         None
+    }
+
+    fn current(&self) -> Option<ConnectionManager> {
+        self.conn.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Connects now (at start, and before a write, which runs off the request path); one
+    /// attempt at a time.
+    pub async fn connect(self: &Arc<Self>) {
+        if self.current().is_some() || self.connecting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.last_attempt_ms.store(now_ms(), Ordering::Relaxed);
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1);
+        let made = tokio::time::timeout(
+            self.connect_timeout + self.timeout,
+            self.client.get_connection_manager_with_config(config),
+        )
+        .await;
+        match made {
+            Ok(Ok(c)) => {
+                *self.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
+                self.up();
+            }
+            Ok(Err(e)) => self.failed(&e.to_string()),
+            Err(_) => self.failed("connect timed out"),
+        }
+        self.connecting.store(false, Ordering::Release);
     }
 
     fn failed(&self, error: &str) {
@@ -142,8 +150,14 @@ impl RedisCache {
         }
     }
 
-    /// `SET key value EX ttl`.
+    /// `SET key value PX ttl` (off the request path: it may wait for a connection).
     pub async fn set(self: &Arc<Self>, key: &str, value: &[u8], ttl: Duration) {
+        if self.current().is_none()
+            && now_ms().saturating_sub(self.last_attempt_ms.load(Ordering::Relaxed))
+                >= RECONNECT_EVERY_MS
+        {
+            self.connect().await;
+        }
         let mut cmd = redis::cmd("SET");
         cmd.arg(key).arg(value);
         let ms = ttl.as_millis() as u64;
