@@ -16,6 +16,7 @@ import openai
 import pytest
 
 from conftest import MASTER, Gateway, models_yaml
+from test_resilience import TcpProxy
 from test_virtual_keys import admin
 
 REDIS_PORT = 6379
@@ -123,6 +124,10 @@ def test_stream_is_stored_and_replayed(mock, start):
     assert h2["x-litellm-cache-key"] == h1["x-litellm-cache-key"]
     assert chunks2[-1].usage is not None and chunks2[-1].usage.total_tokens > 0
     assert chunks2[-2].choices[0].finish_reason == "stop"
+    # Without include_usage, no usage chunk.
+    _, chunks3, text3 = stream_text(gw, m)
+    assert text3 == text1 and all(c.usage is None for c in chunks3)
+    assert chunks3[-1].choices[0].finish_reason == "stop"
     assert len(calls(mock, m)) == 1
 
 
@@ -284,6 +289,34 @@ def test_redis_unreachable_is_a_miss(mock, start):
     assert log.count("Redis cache unreachable") == 1, log
     status, body = admin(gw, "GET", "/cache/ping")
     assert status == 503 and "Service Unhealthy" in body["detail"]
+
+
+def test_redis_outage_mid_test_and_back(mock, start, ns):
+    relay = TcpProxy(REDIS_PORT)
+    gw = start(f"{{type: redis, host: 127.0.0.1, port: {relay.port}, namespace: {ns}, socket_timeout: 0.3}}")
+    m = marker()
+    chat(gw, m)
+    time.sleep(0.3)
+    h, _ = chat(gw, m)
+    assert h["x-litellm-response-cost"] == "0.0"
+    relay.cut()
+    t = time.time()
+    for _ in range(3):
+        _, a = chat(gw, m)  # a miss: the upstream answers
+        assert a.choices[0].message.content
+    assert time.time() - t < 5, "a Redis outage never stalls a request for long"
+    assert len(calls(mock, m)) == 4
+    relay.restore()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        h, _ = chat(gw, m)
+        if h["x-litellm-response-cost"] == "0.0":
+            break
+        time.sleep(0.3)
+    assert h["x-litellm-response-cost"] == "0.0", "the cache is used again once Redis is back"
+    log = gw.log_path.read_text()
+    assert log.count("Redis cache unreachable") == 1, log
+    assert "Redis cache is back" in log
 
 
 def test_semantic_cache(mock, start):

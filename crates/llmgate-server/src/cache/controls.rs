@@ -40,9 +40,8 @@ impl Controls {
         let Some(Value::Object(m)) = body else {
             return Ok(c);
         };
-        let bad = |k: &str, what: &str| {
-            GatewayError::BadRequest(format!("cache.{k} must be {what}"))
-        };
+        let bad =
+            |k: &str, what: &str| GatewayError::BadRequest(format!("cache.{k} must be {what}"));
         for (k, v) in m {
             match k.as_str() {
                 "no-cache" => c.no_cache = v.as_bool().ok_or_else(|| bad(k, "a boolean"))?,
@@ -109,8 +108,10 @@ mod tests {
     #[test]
     fn body_controls() {
         let c = Controls::parse(
-            Some(&json!({"no-cache": true, "no-store": true, "ttl": 600, "s-maxage": "30",
-                         "namespace": "t1", "use-cache": true, "other": 1})),
+            Some(
+                &json!({"no-cache": true, "no-store": true, "ttl": 600, "s-maxage": "30",
+                         "namespace": "t1", "use-cache": true, "other": 1}),
+            ),
             None,
         )
         .unwrap();
@@ -127,12 +128,20 @@ mod tests {
         );
         let c = Controls::parse(Some(&json!({"s-max-age": 5})), None).unwrap();
         assert_eq!(c.s_maxage, Some(5.0));
-        assert_eq!(Controls::parse(Some(&json!("x")), None).unwrap(), Controls::default());
+        assert_eq!(
+            Controls::parse(Some(&json!("x")), None).unwrap(),
+            Controls::default()
+        );
     }
 
     #[test]
     fn bad_controls_are_400() {
-        for bad in [json!({"ttl": "soon"}), json!({"no-cache": "yes"}), json!({"namespace": 3}), json!({"ttl": -1})] {
+        for bad in [
+            json!({"ttl": "soon"}),
+            json!({"no-cache": "yes"}),
+            json!({"namespace": 3}),
+            json!({"ttl": -1}),
+        ] {
             let e = Controls::parse(Some(&bad), None).unwrap_err();
             assert_eq!(e.status(), 400, "{bad}");
         }
@@ -143,7 +152,8 @@ mod tests {
         let c = Controls::parse(None, Some("no-store, s-maxage=10")).unwrap();
         assert!(c.no_store && !c.no_cache);
         assert_eq!(c.s_maxage, Some(10.0));
-        let c = Controls::parse(Some(&json!({"s-maxage": 99})), Some("max-age=10, no-cache")).unwrap();
+        let c =
+            Controls::parse(Some(&json!({"s-maxage": 99})), Some("max-age=10, no-cache")).unwrap();
         assert!(c.no_cache);
         assert_eq!(c.s_maxage, Some(99.0));
     }

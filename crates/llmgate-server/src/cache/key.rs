@@ -141,7 +141,10 @@ mod tests {
             ("temperature", json!(0.5)),
             ("top_p", json!(0.9)),
             ("max_tokens", json!(10)),
-            ("tools", json!([{"type": "function", "function": {"name": "f"}}])),
+            (
+                "tools",
+                json!([{"type": "function", "function": {"name": "f"}}]),
+            ),
             ("tool_choice", json!("auto")),
             ("response_format", json!({"type": "json_object"})),
             ("seed", json!(1)),

@@ -234,7 +234,9 @@ mod tests {
         let b = entry(&Stored::Answer(json!({"id": "x"})));
         assert!(matches!(open(&b, None), Some(Stored::Answer(v)) if v["id"] == "x"));
         assert!(open(&b, Some(60.0)).is_some());
-        let old = serde_json::to_vec(&json!({"timestamp": now_s() - 100.0, "response": "{\"id\": 1}"})).unwrap();
+        let old =
+            serde_json::to_vec(&json!({"timestamp": now_s() - 100.0, "response": "{\"id\": 1}"}))
+                .unwrap();
         assert!(open(&old, Some(10.0)).is_none());
         assert!(matches!(open(&old, None), Some(Stored::Answer(v)) if v["id"] == 1));
         let s = entry(&Stored::Stream(vec![json!({"type": "a"})]));
@@ -252,11 +254,23 @@ mod tests {
         assert!(c.serves("acompletion") && c.serves("aembedding"));
         assert!(!c.serves("anthropic_messages") && !c.serves("atext_completion"));
         assert!(!c.applies(&Controls::default()));
-        let opt_in = Controls { use_cache: true, ..Default::default() };
+        let opt_in = Controls {
+            use_cache: true,
+            ..Default::default()
+        };
         assert!(c.applies(&opt_in));
         assert_eq!(c.namespace(&Controls::default()), Some("n"));
-        let own = Controls { namespace: Some("m".into()), ..Default::default() };
+        let own = Controls {
+            namespace: Some("m".into()),
+            ..Default::default()
+        };
         assert_eq!(c.namespace(&own), Some("m"));
-        assert_eq!(c.ttl(&Controls { ttl: Some(5.0), ..Default::default() }), Some(Duration::from_secs(5)));
+        assert_eq!(
+            c.ttl(&Controls {
+                ttl: Some(5.0),
+                ..Default::default()
+            }),
+            Some(Duration::from_secs(5))
+        );
     }
 }

@@ -96,7 +96,10 @@ impl RedisCache {
 
     fn failed(&self, error: &str) {
         if !self.down.swap(true, Ordering::AcqRel) {
-            tracing::warn!(error, "Redis cache unreachable: requests skip the cache until it is back");
+            tracing::warn!(
+                error,
+                "Redis cache unreachable: requests skip the cache until it is back"
+            );
         }
     }
 
@@ -135,7 +138,10 @@ impl RedisCache {
     pub async fn get(self: &Arc<Self>, key: &str) -> Option<Vec<u8>> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(key);
-        self.run::<Option<Vec<u8>>>(&cmd, self.timeout).await.ok().flatten()
+        self.run::<Option<Vec<u8>>>(&cmd, self.timeout)
+            .await
+            .ok()
+            .flatten()
     }
 
     /// One round trip for many keys (an embedding request's items).
@@ -195,7 +201,11 @@ impl RedisCache {
         let mut deleted = 0;
         loop {
             let mut cmd = redis::cmd("SCAN");
-            cmd.arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000);
+            cmd.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000);
             let (next, keys): (u64, Vec<String>) = self.run(&cmd, ADMIN_TIMEOUT).await?;
             let keys: Vec<String> = keys
                 .into_iter()

@@ -82,11 +82,18 @@ impl SemanticCache {
     }
 
     pub fn clear(&self) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -119,8 +126,18 @@ mod tests {
     #[test]
     fn nearest_above_threshold_within_scope() {
         let c = SemanticCache::new("embed".into(), 0.9, 10);
-        c.put("s".into(), vec![1.0, 0.0, 0.0], v(b"a"), Duration::from_secs(60));
-        c.put("s".into(), vec![0.0, 1.0, 0.0], v(b"b"), Duration::from_secs(60));
+        c.put(
+            "s".into(),
+            vec![1.0, 0.0, 0.0],
+            v(b"a"),
+            Duration::from_secs(60),
+        );
+        c.put(
+            "s".into(),
+            vec![0.0, 1.0, 0.0],
+            v(b"b"),
+            Duration::from_secs(60),
+        );
         let hit = c.nearest("s", &[0.95, 0.05, 0.0]).unwrap();
         assert_eq!(&*hit.value, b"a");
         assert!(hit.similarity > 0.99);
@@ -134,7 +151,12 @@ mod tests {
     fn bounded_and_expiring() {
         let c = SemanticCache::new("embed".into(), 0.5, 3);
         for i in 0..10 {
-            c.put("s".into(), vec![1.0, i as f32], v(b"x"), Duration::from_secs(60));
+            c.put(
+                "s".into(),
+                vec![1.0, i as f32],
+                v(b"x"),
+                Duration::from_secs(60),
+            );
         }
         assert_eq!(c.len(), 3);
         c.put("e".into(), vec![1.0], v(b"y"), Duration::from_millis(20));

@@ -172,12 +172,21 @@ pub fn from_config(cfg: &Config) -> Result<Option<Settings>, String> {
         "local" => {
             let max_entries = count(cp.get("max_size_in_memory"), "max_size_in_memory")?
                 .unwrap_or(super::local::DEFAULT_MAX_ENTRIES);
-            let max_bytes = count(cp.get("max_size_in_memory_bytes"), "max_size_in_memory_bytes")?
-                .unwrap_or(super::local::DEFAULT_MAX_BYTES);
+            let max_bytes = count(
+                cp.get("max_size_in_memory_bytes"),
+                "max_size_in_memory_bytes",
+            )?
+            .unwrap_or(super::local::DEFAULT_MAX_BYTES);
             let ttl = seconds(cp.get("default_in_memory_ttl"), "default_in_memory_ttl")?
                 .or(ttl)
                 .unwrap_or(LOCAL_TTL);
-            (Kind::Local { max_entries, max_bytes }, Some(ttl))
+            (
+                Kind::Local {
+                    max_entries,
+                    max_bytes,
+                },
+                Some(ttl),
+            )
         }
         "redis" => {
             let url = redis_url(cp).ok_or(
@@ -185,10 +194,18 @@ pub fn from_config(cfg: &Config) -> Result<Option<Settings>, String> {
             )?;
             let timeout = seconds(cp.get("socket_timeout"), "socket_timeout")?
                 .unwrap_or(DEFAULT_SOCKET_TIMEOUT);
-            let connect_timeout = seconds(cp.get("socket_connect_timeout"), "socket_connect_timeout")?
-                .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+            let connect_timeout =
+                seconds(cp.get("socket_connect_timeout"), "socket_connect_timeout")?
+                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
             let ttl = seconds(cp.get("default_in_redis_ttl"), "default_in_redis_ttl")?.or(ttl);
-            (Kind::Redis { url, timeout, connect_timeout }, ttl)
+            (
+                Kind::Redis {
+                    url,
+                    timeout,
+                    connect_timeout,
+                },
+                ttl,
+            )
         }
         "local-semantic" => {
             let embedding_model = text(cp.get("redis_semantic_cache_embedding_model")).ok_or(
@@ -204,7 +221,11 @@ pub fn from_config(cfg: &Config) -> Result<Option<Settings>, String> {
             let max_entries = count(cp.get("max_size_in_memory"), "max_size_in_memory")?
                 .map_or(super::semantic::DEFAULT_MAX_ENTRIES, |n| n as usize);
             (
-                Kind::LocalSemantic { embedding_model, threshold, max_entries },
+                Kind::LocalSemantic {
+                    embedding_model,
+                    threshold,
+                    max_entries,
+                },
                 Some(ttl.unwrap_or(LOCAL_TTL)),
             )
         }
@@ -220,7 +241,11 @@ pub fn from_config(cfg: &Config) -> Result<Option<Settings>, String> {
     let default_off = match text(cp.get("mode")).as_deref() {
         None | Some("default_on") => false,
         Some("default_off") => true,
-        Some(m) => return Err(format!("cache_params.mode {m}: expected default_on or default_off")),
+        Some(m) => {
+            return Err(format!(
+                "cache_params.mode {m}: expected default_on or default_off"
+            ))
+        }
     };
     let call_types = match cp.get("supported_call_types") {
         None | Some(Value::Null) => DEFAULT_CALL_TYPES.iter().map(|s| s.to_string()).collect(),
@@ -232,7 +257,9 @@ pub fn from_config(cfg: &Config) -> Result<Option<Settings>, String> {
         Some(_) => return Err("cache_params.supported_call_types must be a list".into()),
     };
     let max_item_bytes = count(cp.get("max_size_per_item"), "max_size_per_item")?
-        .map_or(DEFAULT_MAX_ITEM_BYTES, |kb| (kb as usize).saturating_mul(1024));
+        .map_or(DEFAULT_MAX_ITEM_BYTES, |kb| {
+            (kb as usize).saturating_mul(1024)
+        });
     Ok(Some(Settings {
         kind,
         type_name,
@@ -256,19 +283,27 @@ mod tests {
     #[test]
     fn off_unless_cache_true() {
         assert_eq!(settings("litellm_settings: {}\n").unwrap(), None);
-        assert_eq!(settings("litellm_settings: {cache: false, cache_params: {type: redis}}\n").unwrap(), None);
+        assert_eq!(
+            settings("litellm_settings: {cache: false, cache_params: {type: redis}}\n").unwrap(),
+            None
+        );
     }
 
     #[test]
     fn local_defaults_as_litellm() {
-        let s = settings("litellm_settings: {cache: true}\n").unwrap().unwrap();
+        let s = settings("litellm_settings: {cache: true}\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(s.type_name, "local");
         assert_eq!(s.ttl, Some(Duration::from_secs(600)));
         assert!(!s.default_off);
         assert!(s.call_types.iter().any(|c| c == "acompletion"));
         assert_eq!(
             s.kind,
-            Kind::Local { max_entries: 200, max_bytes: super::super::local::DEFAULT_MAX_BYTES }
+            Kind::Local {
+                max_entries: 200,
+                max_bytes: super::super::local::DEFAULT_MAX_BYTES
+            }
         );
     }
 
@@ -291,9 +326,11 @@ mod tests {
         assert_eq!(s.ttl, Some(Duration::from_secs(30)));
         assert!(s.default_off);
         assert_eq!(s.call_types, vec!["acompletion".to_string()]);
-        let s = settings("litellm_settings: {cache: true, cache_params: {type: redis, url: 'redis://x:1/2'}}\n")
-            .unwrap()
-            .unwrap();
+        let s = settings(
+            "litellm_settings: {cache: true, cache_params: {type: redis, url: 'redis://x:1/2'}}\n",
+        )
+        .unwrap()
+        .unwrap();
         assert!(matches!(s.kind, Kind::Redis { ref url, .. } if url == "redis://x:1/2"));
         assert_eq!(s.ttl, None);
     }

@@ -23,17 +23,22 @@ fn detail(status: u16, msg: impl Into<String>) -> Response {
 }
 
 /// The admin check, then the cache (503 as LiteLLM when there is none).
-fn cache<'a>(state: &'a AppState, auth: &AuthContext, route: &str) -> Result<&'a Cache, Response> {
+fn cache<'a>(
+    state: &'a AppState,
+    auth: &AuthContext,
+    route: &str,
+) -> Result<&'a Cache, Box<Response>> {
     if !auth.is_admin() {
         return Err(GatewayError::Auth(format!(
             "Authentication Error, only the proxy admin can call {route}"
         ))
-        .into_response());
+        .into_response()
+        .into());
     }
     state
         .cache
         .as_deref()
-        .ok_or_else(|| detail(503, "Cache not initialized. litellm.cache is None"))
+        .ok_or_else(|| detail(503, "Cache not initialized. litellm.cache is None").into())
 }
 
 /// The cache's settings as LiteLLM lists `vars(litellm.cache)` (values as strings).
@@ -42,26 +47,44 @@ fn params(c: &Cache) -> Map<String, Value> {
     let none = || "None".to_string();
     let mut m = Map::new();
     m.insert("type".into(), json!(s.type_name));
-    m.insert("namespace".into(), json!(s.namespace.clone().unwrap_or_else(none)));
+    m.insert(
+        "namespace".into(),
+        json!(s.namespace.clone().unwrap_or_else(none)),
+    );
     m.insert(
         "ttl".into(),
-        json!(s.ttl.map(|t| crate::pyfmt::py_float(t.as_secs_f64())).unwrap_or_else(none)),
+        json!(s
+            .ttl
+            .map(|t| crate::pyfmt::py_float(t.as_secs_f64()))
+            .unwrap_or_else(none)),
     );
-    let mode = if s.default_off { "default_off" } else { "default_on" };
+    let mode = if s.default_off {
+        "default_off"
+    } else {
+        "default_on"
+    };
     m.insert("mode".into(), json!(format!("CacheMode.{mode}")));
-    m.insert("supported_call_types".into(), json!(format!("{:?}", s.call_types)));
+    m.insert(
+        "supported_call_types".into(),
+        json!(format!("{:?}", s.call_types)),
+    );
     m
 }
 
-pub async fn ping(State(state): State<AppState>, Extension(auth): Extension<AuthContext>) -> Response {
+pub async fn ping(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+) -> Response {
     let c = match cache(&state, &auth, "/cache/ping") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let litellm_cache_params = params(c);
     let Backend::Redis(r) = &c.backend else {
-        return Json(json!({"status": "healthy", "cache_type": c.settings.type_name,
-                           "litellm_cache_params": litellm_cache_params}))
+        return Json(
+            json!({"status": "healthy", "cache_type": c.settings.type_name,
+                           "litellm_cache_params": litellm_cache_params}),
+        )
         .into_response();
     };
     if let Err(e) = r.ping().await {
@@ -71,8 +94,10 @@ pub async fn ping(State(state): State<AppState>, Extension(auth): Extension<Auth
         );
     }
     // A write, as LiteLLM's ping makes one (kept a minute).
-    let probe = crate::cache::key::namespaced(c.settings.namespace.as_deref(), "llmgate-cache-ping");
-    r.set(&probe, b"test_key", std::time::Duration::from_secs(60)).await;
+    let probe =
+        crate::cache::key::namespaced(c.settings.namespace.as_deref(), "llmgate-cache-ping");
+    r.set(&probe, b"test_key", std::time::Duration::from_secs(60))
+        .await;
     Json(json!({
         "status": "healthy",
         "cache_type": c.settings.type_name,
@@ -91,7 +116,7 @@ pub async fn delete(
 ) -> Response {
     let c = match cache(&state, &auth, "/cache/delete") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let keys: Option<Vec<String>> = serde_json::from_slice::<Value>(&body)
         .ok()
@@ -112,7 +137,7 @@ pub async fn flushall(
 ) -> Response {
     let c = match cache(&state, &auth, "/cache/flushall") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match c.flush().await {
         Ok(()) => Json(json!({"status": "success"})).into_response(),
@@ -126,12 +151,15 @@ pub async fn redis_info(
 ) -> Response {
     let c = match cache(&state, &auth, "/cache/redis/info") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Backend::Redis(r) = &c.backend else {
         return detail(
             500,
-            format!("Cache type {} does not support flushing", c.settings.type_name),
+            format!(
+                "Cache type {} does not support flushing",
+                c.settings.type_name
+            ),
         );
     };
     match r.info().await {

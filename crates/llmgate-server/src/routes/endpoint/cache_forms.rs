@@ -40,10 +40,12 @@ fn choices_of(c: &Value) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
+/// One choice being assembled: its index, message, finish reason, tool calls by index.
+type Assembling = (u64, Map<String, Value>, Value, Vec<Map<String, Value>>);
+
 /// Chat chunks → a `chat.completion`.
 pub fn chat_assemble(chunks: &[Value]) -> Option<Value> {
-    // index → (message, finish_reason, tool calls by index)
-    let mut choices: Vec<(u64, Map<String, Value>, Value, Vec<Map<String, Value>>)> = Vec::new();
+    let mut choices: Vec<Assembling> = Vec::new();
     for c in chunks {
         for ch in choices_of(c) {
             let i = ch.get("index").and_then(Value::as_u64).unwrap_or(0);
@@ -62,8 +64,17 @@ pub fn chat_assemble(chunks: &[Value]) -> Option<Value> {
             }
             let Some(d) = ch.get("delta") else { continue };
             append(msg, "content", d.get("content").and_then(Value::as_str));
-            append(msg, "reasoning_content", d.get("reasoning_content").and_then(Value::as_str));
-            for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+            append(
+                msg,
+                "reasoning_content",
+                d.get("reasoning_content").and_then(Value::as_str),
+            );
+            for tc in d
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let ti = tc.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
                 while calls.len() <= ti {
                     calls.push(Map::new());
@@ -80,7 +91,11 @@ pub fn chat_assemble(chunks: &[Value]) -> Option<Value> {
                         .or_insert_with(|| json!({"name": "", "arguments": ""}));
                     if let Value::Object(func) = func {
                         append(func, "name", f.get("name").and_then(Value::as_str));
-                        append(func, "arguments", f.get("arguments").and_then(Value::as_str));
+                        append(
+                            func,
+                            "arguments",
+                            f.get("arguments").and_then(Value::as_str),
+                        );
                     }
                 }
             }
@@ -129,7 +144,10 @@ pub fn chat_replay(answer: &Value) -> Option<Vec<Value>> {
         let i = ch.get("index").cloned().unwrap_or(json!(0));
         let msg = ch.get("message").cloned().unwrap_or(json!({}));
         let mut delta = Map::new();
-        delta.insert("role".into(), msg.get("role").cloned().unwrap_or(json!("assistant")));
+        delta.insert(
+            "role".into(),
+            msg.get("role").cloned().unwrap_or(json!("assistant")),
+        );
         for k in ["content", "reasoning_content"] {
             if let Some(v) = msg.get(k).filter(|v| !v.is_null()) {
                 delta.insert(k.into(), v.clone());
@@ -147,7 +165,9 @@ pub fn chat_replay(answer: &Value) -> Option<Vec<Value>> {
                 .collect();
             delta.insert("tool_calls".into(), Value::Array(calls));
         }
-        out.push(with(json!([{"index": i, "delta": delta, "finish_reason": null}])));
+        out.push(with(
+            json!([{"index": i, "delta": delta, "finish_reason": null}]),
+        ));
         finishes.push(json!({"index": i, "delta": {}, "finish_reason": ch.get("finish_reason").cloned().unwrap_or(json!("stop"))}));
     }
     if out.is_empty() {
@@ -234,10 +254,16 @@ mod tests {
     #[test]
     fn chat_stream_assembles_and_replays() {
         let chunks = vec![
-            chunk(json!([{"index": 0, "delta": {"role": "assistant", "content": "Hel"}, "finish_reason": null}])),
+            chunk(
+                json!([{"index": 0, "delta": {"role": "assistant", "content": "Hel"}, "finish_reason": null}]),
+            ),
             chunk(json!([{"index": 0, "delta": {"content": "lo"}, "finish_reason": null}])),
-            chunk(json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\""}}]}}])),
-            chunk(json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}, "finish_reason": "tool_calls"}])),
+            chunk(
+                json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\""}}]}}]),
+            ),
+            chunk(
+                json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}, "finish_reason": "tool_calls"}]),
+            ),
             {
                 let mut u = chunk(json!([]));
                 u["usage"] = json!({"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5});
@@ -258,7 +284,10 @@ mod tests {
         assert_eq!(replay.len(), 3);
         assert_eq!(replay[0]["object"], "chat.completion.chunk");
         assert_eq!(replay[0]["choices"][0]["delta"]["content"], "Hello");
-        assert_eq!(replay[0]["choices"][0]["delta"]["tool_calls"][0]["index"], 0);
+        assert_eq!(
+            replay[0]["choices"][0]["delta"]["tool_calls"][0]["index"],
+            0
+        );
         assert_eq!(replay[1]["choices"][0]["finish_reason"], "tool_calls");
         assert_eq!(replay[2]["usage"]["total_tokens"], 5);
         // The replay assembles back into the same answer.

@@ -39,9 +39,15 @@ struct Items {
 pub enum Lookup<E> {
     /// Not cached (endpoint, call type or `default_off`).
     Off,
-    Hit { stored: Stored, key: String },
+    Hit {
+        stored: Stored,
+        key: String,
+    },
     /// `req`: the request to send instead (embeddings: only the items the cache lacks).
-    Miss { plan: Plan, req: Option<E> },
+    Miss {
+        plan: Plan,
+        req: Option<E>,
+    },
 }
 
 /// The text of a prompt: strings, and the `content` / `text` of messages and parts.
@@ -238,7 +244,10 @@ fn embedding_answer(group: &str, entries: &[Value]) -> Value {
 /// A prompt's embedding from the configured model group (its first deployment).
 async fn embed(state: &AppState, group: &str, text: String) -> Option<Vec<f32>> {
     let Some((dep, model)) = state.deployments().peek(group) else {
-        tracing::warn!(model = group, "semantic cache: the embedding model is not configured");
+        tracing::warn!(
+            model = group,
+            "semantic cache: the embedding model is not configured"
+        );
         return None;
     };
     let req = EmbeddingRequest {
@@ -299,7 +308,10 @@ impl Plan {
             let share = total.map(|t| t / n + u64::from((j as u64) < t % n));
             let stored = serde_json::json!({"embedding": e.get("embedding").cloned().unwrap_or(Value::Null),
                 "index": i, "object": "embedding", "model": model, "prompt_tokens": share});
-            writes.push((items.keys[*i].clone(), cache::entry(&Stored::Answer(stored.clone()))));
+            writes.push((
+                items.keys[*i].clone(),
+                cache::entry(&Stored::Answer(stored.clone())),
+            ));
             data[*i] = Some(stored);
         }
         if self.store {
@@ -350,7 +362,9 @@ impl Plan {
                 bytes.into(),
                 self.ttl.unwrap_or(cache::local::DEFAULT_TTL),
             ),
-            _ => self.cache.put_many(vec![(self.key.clone(), bytes)], self.ttl),
+            _ => self
+                .cache
+                .put_many(vec![(self.key.clone(), bytes)], self.ttl),
         }
     }
 }
@@ -510,7 +524,10 @@ mod tests {
         assert!(split(&json!([])).is_none());
         let a = embedding_answer(
             "embed",
-            &[json!({"embedding": [1.0], "prompt_tokens": 2}), json!({"embedding": [2.0], "prompt_tokens": 3})],
+            &[
+                json!({"embedding": [1.0], "prompt_tokens": 2}),
+                json!({"embedding": [2.0], "prompt_tokens": 3}),
+            ],
         );
         assert_eq!(a["data"][1]["index"], 1);
         assert_eq!(a["data"][1]["embedding"], json!([2.0]));

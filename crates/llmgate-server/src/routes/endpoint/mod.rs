@@ -315,6 +315,7 @@ async fn handle<E: Endpoint>(
         ask,
         client,
         client_wants_usage,
+        replay_usage,
         plan,
         controls,
     } = match parse::<E>(&state, &auth, &body, path_model, cache_control.as_deref()) {
@@ -359,7 +360,7 @@ async fn handle<E: Endpoint>(
                     &mut settle,
                     stored,
                     req.is_stream(),
-                    client_wants_usage,
+                    replay_usage,
                 );
                 if let Some(res) = hit {
                     headers.push(("x-litellm-cache-key".into(), key));
@@ -454,6 +455,8 @@ struct Parsed<E> {
     plan: proxy::CallPlan,
     /// The request's cache controls (None: the response cache is off).
     controls: Option<crate::cache::Controls>,
+    /// Whether the client asked for a stream's usage chunk (a cache hit's replay).
+    replay_usage: bool,
 }
 
 fn parse<E: Endpoint>(
@@ -493,8 +496,15 @@ fn parse<E: Endpoint>(
     }
     // LiteLLM's cache-control check runs whether caching is on or not; both read `cache`
     // before the proxy-only fields (it among them) are stripped.
-    if let Some(k) = auth.key.as_ref().filter(|k| !k.row.allowed_cache_controls.is_empty()) {
-        crate::cache::controls::check_allowed(&k.row.allowed_cache_controls, req.extra().get("cache"))?;
+    if let Some(k) = auth
+        .key
+        .as_ref()
+        .filter(|k| !k.row.allowed_cache_controls.is_empty())
+    {
+        crate::cache::controls::check_allowed(
+            &k.row.allowed_cache_controls,
+            req.extra().get("cache"),
+        )?;
     }
     let controls = match state.cache {
         Some(_) => Some(crate::cache::Controls::parse(
@@ -521,11 +531,17 @@ fn parse<E: Endpoint>(
         && (settings.flag("always_include_stream_usage")
             || state.deployments().take_stream_options(&ask.model));
     let client_wants_usage = if ask_upstream { req.ask_usage() } else { true };
+    // A cached stream's usage chunk goes only to a client that asked for it.
+    let replay_usage = match &controls {
+        Some(_) if req.is_stream() && !ask_upstream => req.clone().ask_usage(),
+        _ => client_wants_usage,
+    };
     Ok(Parsed {
         req,
         ask,
         client,
         client_wants_usage,
+        replay_usage,
         plan,
         controls,
     })
