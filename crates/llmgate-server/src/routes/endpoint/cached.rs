@@ -13,7 +13,6 @@ use llmgate::EmbeddingRequest;
 
 use super::*;
 use crate::cache::{self, key, Cache, Controls, Stored};
-use crate::governance::settle::CallMeta;
 
 /// How long the semantic cache waits for a prompt's embedding before it gives up (a miss).
 const EMBED_TIMEOUT: Duration = Duration::from_secs(5);
@@ -142,6 +141,69 @@ pub async fn lookup<E: Endpoint>(
         }
     }
     Lookup::Miss { plan, req: None }
+}
+
+/// What the handler does after the cache step.
+pub enum Step<E> {
+    /// A hit, answered.
+    Answered(Response),
+    /// On to the router: with what to store (a miss), and the request to send instead.
+    Go { plan: Option<Plan>, req: Option<E> },
+}
+
+/// What answering a hit needs of the handler.
+pub struct Hit {
+    /// The client asked for a stream's usage chunk.
+    pub replay_usage: bool,
+    pub spend_before: f64,
+}
+
+/// The cache step: a hit answered (with `x-litellm-cache-key`), or the miss's plan (its key in
+/// the headers too).
+pub async fn step<E: Endpoint>(
+    state: &AppState,
+    cache: &Arc<Cache>,
+    settle: &mut Settlement,
+    req: &E,
+    ctrl: &Controls,
+    hit: Hit,
+    headers: &mut Vec<(String, String)>,
+) -> Step<E> {
+    match lookup::<E>(state, cache, req, settle.group(), ctrl).await {
+        Lookup::Off => Step::Go {
+            plan: None,
+            req: None,
+        },
+        Lookup::Hit { stored, key } => {
+            match super::cache_hit::serve::<E>(
+                state,
+                settle,
+                stored,
+                req.is_stream(),
+                hit.replay_usage,
+            ) {
+                Some(res) => {
+                    headers.push(("x-litellm-cache-key".into(), key));
+                    headers.push((
+                        "x-litellm-key-spend".into(),
+                        crate::pyfmt::py_float(hit.spend_before),
+                    ));
+                    Step::Answered(with_headers(res, headers))
+                }
+                None => Step::Go {
+                    plan: None,
+                    req: None,
+                },
+            }
+        }
+        Lookup::Miss { plan, req } => {
+            headers.push(("x-litellm-cache-key".into(), plan.key.clone()));
+            Step::Go {
+                plan: Some(plan),
+                req,
+            }
+        }
+    }
 }
 
 /// An embedding input's items: a string, a token list, or a list of either.
@@ -422,84 +484,6 @@ impl Recorder {
             self.plan.put(s);
         }
     }
-}
-
-/// A hit's answer: JSON, or the entry replayed as the route's stream. None (then the request
-/// goes on as a miss) when the group has no deployment left to record the call under or the
-/// entry does not fit the endpoint.
-pub fn serve_hit<E: Endpoint>(
-    state: &AppState,
-    settle: &mut Settlement,
-    stored: Stored,
-    stream: bool,
-    client_wants_usage: bool,
-) -> Option<Response> {
-    let group = settle.group().to_string();
-    let (deployment, _) = state.deployments().peek(&group)?;
-    let meta = CallMeta {
-        start: settle.start(),
-        call_id: settle.call_id().to_string(),
-        deployment,
-        model_group: group.clone(),
-        attempted_retries: 0,
-        attempted_fallbacks: 0,
-        max_retries: 0,
-        timeout: None,
-        model_region: None,
-        upstream_headers: Vec::new(),
-        upstream: Duration::ZERO,
-        routed: None,
-    };
-    if !stream {
-        let Stored::Answer(v) = stored else {
-            return None;
-        };
-        let mut answer = E::cached_answer(v)?;
-        if let Some(id) = E::answer_id(&answer) {
-            settle.response_id(id);
-        }
-        let usage = E::finish(&mut answer, &group).cloned();
-        settle.cache_hit(&meta, usage.as_ref());
-        return Some(json_response(&answer, &meta, Some(0.0)));
-    }
-    let values = match stored {
-        Stored::Stream(events) => events,
-        Stored::Answer(a) => E::replay(&a)?,
-    };
-    let chunks: Vec<E::Chunk> = values
-        .into_iter()
-        .map(E::cached_chunk)
-        .collect::<Option<_>>()?;
-    if let Some(id) = chunks.iter().find_map(E::chunk_id) {
-        settle.response_id(id);
-    }
-    let usage = chunks.iter().rev().find_map(E::chunk_usage).cloned();
-    settle.cache_hit(&meta, usage.as_ref());
-    let tap = Replay::<E> {
-        client_wants_usage,
-        _e: std::marker::PhantomData,
-    };
-    let body = futures::stream::iter(chunks.into_iter().map(Ok));
-    let mut res = sse_response(body, &meta, tap, E::sse_format());
-    res.headers_mut().insert(
-        "x-litellm-response-cost",
-        axum::http::HeaderValue::from_static("0.0"),
-    );
-    Some(res)
-}
-
-/// A replayed stream's tap: the usage chunk only for a client that asked for it.
-struct Replay<E> {
-    client_wants_usage: bool,
-    _e: std::marker::PhantomData<fn() -> E>,
-}
-
-impl<E: Endpoint> StreamTap<E::Chunk> for Replay<E> {
-    fn chunk(&mut self, c: &mut E::Chunk) -> bool {
-        self.client_wants_usage || E::chunk_usage(c).is_none() || E::chunk_has_choices(c)
-    }
-    fn error(&mut self, _: &GatewayError) {}
-    fn end(&mut self) {}
 }
 
 #[cfg(test)]

@@ -36,11 +36,15 @@ use crate::state::AppState;
 
 mod batch;
 mod cache_forms;
+mod cache_hit;
 mod cached;
 mod kinds;
 mod messages;
 mod rerank;
 mod responses;
+mod tap;
+
+use tap::Tap;
 
 pub use messages::count_tokens as messages_count_tokens;
 pub use responses::ResponsesCall;
@@ -352,28 +356,17 @@ async fn handle<E: Endpoint>(
     // before the router.
     let mut cache_plan = None;
     if let (Some(cache), Some(ctrl)) = (state.cache.as_ref(), controls.as_ref()) {
-        match cached::lookup::<E>(&state, cache, &req, settle.group(), ctrl).await {
-            cached::Lookup::Off => {}
-            cached::Lookup::Hit { stored, key } => {
-                let hit = cached::serve_hit::<E>(
-                    &state,
-                    &mut settle,
-                    stored,
-                    req.is_stream(),
-                    replay_usage,
-                );
-                if let Some(res) = hit {
-                    headers.push(("x-litellm-cache-key".into(), key));
-                    headers.push(("x-litellm-key-spend".into(), py_float(spend_before)));
-                    return with_headers(res, &headers);
-                }
-            }
-            cached::Lookup::Miss { plan, req: partial } => {
+        let hit = cached::Hit {
+            replay_usage,
+            spend_before,
+        };
+        match cached::step::<E>(&state, cache, &mut settle, &req, ctrl, hit, &mut headers).await {
+            cached::Step::Answered(res) => return res,
+            cached::Step::Go { plan, req: partial } => {
                 if let Some(r) = partial {
                     req = Arc::new(r);
                 }
-                headers.push(("x-litellm-cache-key".into(), plan.key.clone()));
-                cache_plan = Some(plan);
+                cache_plan = plan;
             }
         }
     }
@@ -545,72 +538,6 @@ fn parse<E: Endpoint>(
         plan,
         controls,
     })
-}
-
-/// A stream's view of its settlement: restamps chunks, notes what the client was sent, and
-/// settles at the usage chunk, an error or the end — or, dropped before any, as abandoned.
-struct Tap<E: Endpoint> {
-    settle: Settlement,
-    deployment: Arc<Deployment>,
-    /// Told of the first chunk (the deployment's time to first token).
-    routed: Option<Arc<crate::deployments::Routed>>,
-    client_wants_usage: bool,
-    observer: Option<Observer<E>>,
-    /// The response cache's copy of the stream (a miss that will be stored).
-    recorder: Option<cached::Recorder>,
-    _e: std::marker::PhantomData<fn() -> E>,
-}
-
-impl<E: Endpoint> StreamTap<E::Chunk> for Tap<E> {
-    fn chunk(&mut self, c: &mut E::Chunk) -> bool {
-        if let Some(r) = self.routed.take() {
-            r.first_token();
-        }
-        E::finish_chunk(c, self.settle.group(), &self.deployment);
-        if let Some(r) = self.recorder.as_mut() {
-            r.chunk(c);
-        }
-        if let Some(o) = self.observer.as_mut() {
-            o(c);
-        }
-        if self.settle.is_settled() {
-            return true;
-        }
-        E::chunk_text(c, &mut |t| self.settle.produced(t));
-        if let Some(id) = E::chunk_id(c) {
-            self.settle.response_id(id);
-        }
-        let Some(u) = E::chunk_usage(c) else {
-            return true;
-        };
-        if E::chunk_has_choices(c) {
-            // Usage on a content or finish chunk (Mistral puts it on the finish): kept for the
-            // settlement; the chunk goes on, without the usage the client did not ask for.
-            self.settle.saw_usage(u);
-            if !self.client_wants_usage {
-                E::strip_usage(c);
-            }
-            return true;
-        }
-        // The closing usage chunk: the call is complete and priced.
-        let u = u.clone();
-        self.settle.success(Some(&u));
-        self.client_wants_usage
-    }
-
-    fn error(&mut self, e: &GatewayError) {
-        // A failed stream is not stored.
-        self.recorder = None;
-        self.settle.failure(e);
-    }
-
-    fn end(&mut self) {
-        if let Some(r) = self.recorder.take() {
-            r.finish::<E>();
-        }
-        // A stream that ended without a usage chunk: counted from the request and the text.
-        self.settle.success(None);
-    }
 }
 
 /// A deployment's default request params, for those the request does not set (as LiteLLM
