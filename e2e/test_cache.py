@@ -392,6 +392,9 @@ def test_spend_log_cache_hit(mock, start):
     miss = next(log for log in logs if log["cache_hit"] == "False")
     assert hit["spend"] == 0 and miss["spend"] > 0
     assert hit["model_group"] == "gpt-4o"
+    assert hit["request_id"] != miss["request_id"]
+    _, ready = admin(gw, "GET", "/health/readiness/details")
+    assert ready["cache"] == "local"
 
 
 def test_completions_messages_and_responses(mock, start):

@@ -194,6 +194,46 @@ impl Cache {
     }
 }
 
+/// Whether an answer carries output worth storing: LiteLLM (`is_response_without_output`)
+/// does not cache an answer without choices, output or content blocks, so an empty answer
+/// (a silent refusal) is asked again rather than served forever.
+pub fn has_output(stored: &Stored) -> bool {
+    let filled = |v: &Value| match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    };
+    match stored {
+        Stored::Stream(events) => events.iter().any(|e| {
+            matches!(
+                e.get("type").and_then(Value::as_str),
+                Some("content_block_start" | "response.output_item.added")
+            )
+        }),
+        Stored::Answer(a) => {
+            if let Some(choices) = a.get("choices").and_then(Value::as_array) {
+                return choices.iter().any(|c| match c.get("message") {
+                    Some(Value::Object(m)) => m.iter().any(|(k, v)| k != "role" && filled(v)),
+                    _ => c.get("text").is_some_and(filled),
+                });
+            }
+            if let Some(data) = a.get("data") {
+                return filled(data);
+            }
+            if a.get("object").and_then(Value::as_str) == Some("response") {
+                return a.get("output").is_some_and(filled);
+            }
+            if a.get("type").and_then(Value::as_str) == Some("message") {
+                return a.get("content").is_some_and(filled);
+            }
+            // Embedding items and shapes not known here are stored.
+            true
+        }
+    }
+}
+
 /// An entry's bytes: `{"timestamp", "response"}` (or `"stream"`).
 pub fn entry(stored: &Stored) -> Vec<u8> {
     let v = match stored {
@@ -242,6 +282,41 @@ mod tests {
         let s = entry(&Stored::Stream(vec![json!({"type": "a"})]));
         assert!(matches!(open(&s, None), Some(Stored::Stream(e)) if e.len() == 1));
         assert!(open(b"not json", None).is_none());
+    }
+
+    #[test]
+    fn answers_without_output_are_not_stored() {
+        let chat = |m: Value| Stored::Answer(json!({"choices": [{"message": m}]}));
+        assert!(has_output(&chat(
+            json!({"role": "assistant", "content": "hi"})
+        )));
+        assert!(has_output(&chat(
+            json!({"role": "assistant", "content": null, "tool_calls": [{"id": "c"}]})
+        )));
+        assert!(!has_output(&chat(
+            json!({"role": "assistant", "content": ""})
+        )));
+        assert!(!has_output(&Stored::Answer(json!({"choices": []}))));
+        assert!(!has_output(&Stored::Answer(
+            json!({"choices": [{"text": ""}]})
+        )));
+        assert!(has_output(&Stored::Answer(
+            json!({"choices": [{"text": "x"}]})
+        )));
+        assert!(!has_output(&Stored::Answer(
+            json!({"object": "response", "output": []})
+        )));
+        assert!(!has_output(&Stored::Answer(
+            json!({"type": "message", "content": []})
+        )));
+        assert!(has_output(&Stored::Answer(json!({"embedding": [0.1]}))));
+        assert!(!has_output(&Stored::Stream(vec![
+            json!({"type": "message_start"}),
+            json!({"type": "message_stop"})
+        ])));
+        assert!(has_output(&Stored::Stream(vec![
+            json!({"type": "content_block_start"})
+        ])));
     }
 
     #[test]

@@ -37,10 +37,8 @@ pub fn serve<E: Endpoint>(
         let Stored::Answer(v) = stored else {
             return None;
         };
+        // The spend log keeps its call id: the answer's id is the stored call's.
         let mut answer = E::cached_answer(v)?;
-        if let Some(id) = E::answer_id(&answer) {
-            settle.response_id(id);
-        }
         let usage = E::finish(&mut answer, &group).cloned();
         settle.cache_hit(&meta, usage.as_ref());
         return Some(json_response(&answer, &meta, Some(0.0)));
@@ -53,9 +51,6 @@ pub fn serve<E: Endpoint>(
         .into_iter()
         .map(E::cached_chunk)
         .collect::<Option<_>>()?;
-    if let Some(id) = chunks.iter().find_map(E::chunk_id) {
-        settle.response_id(id);
-    }
     let usage = chunks.iter().rev().find_map(E::chunk_usage).cloned();
     settle.cache_hit(&meta, usage.as_ref());
     let tap = Replay::<E> {

@@ -413,6 +413,9 @@ impl Plan {
                 u.remove("cost");
             }
         }
+        if !cache::has_output(&stored) {
+            return;
+        }
         let bytes = cache::entry(&stored);
         if bytes.len() > self.cache.settings.max_item_bytes {
             return;
