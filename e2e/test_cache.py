@@ -168,6 +168,11 @@ def test_controls(mock, start):
     assert len(calls(mock, m3)) == 3
     chat(gw, m3, extra_body={"cache": {"namespace": "tenant-b"}})
     assert len(calls(mock, m3)) == 3
+    # ttl 0 keeps nothing.
+    m4 = marker()
+    chat(gw, m4, extra_body={"cache": {"ttl": 0}})
+    chat(gw, m4)
+    assert len(calls(mock, m4)) == 2
     # A control of the wrong type is a 400.
     with pytest.raises(openai.BadRequestError):
         chat(gw, m3, extra_body={"cache": {"ttl": "soon"}})
@@ -261,6 +266,14 @@ def test_redis_shared_by_two_instances(mock, start, ns):
     _, _, replayed = stream_text(b, s)
     assert replayed == text
     assert len(calls(mock, s)) == 1
+    # Embedding items (written in one pipeline) too.
+    x, y = marker(), marker()
+    _, e1 = embed(a, [x, y])
+    time.sleep(0.3)
+    h, e2 = embed(b, [y, x])
+    assert h["x-litellm-response-cost"] == "0.0"
+    assert [d.embedding for d in e2.data] == [e1.data[1].embedding, e1.data[0].embedding]
+    assert len(calls(mock, x)) == 1
 
 
 def test_redis_env_vars(mock, start, ns):

@@ -147,6 +147,10 @@ impl Cache {
 
     /// Stores entries; Redis writes run off the request path.
     pub fn put_many(&self, entries: Vec<(String, Vec<u8>)>, ttl: Option<Duration>) {
+        if ttl.is_some_and(|t| t.is_zero()) {
+            // `ttl: 0` keeps nothing.
+            return;
+        }
         match &self.backend {
             Backend::Local(l) => {
                 let ttl = ttl.unwrap_or(local::DEFAULT_TTL);
@@ -156,11 +160,7 @@ impl Cache {
             }
             Backend::Redis(r) => {
                 let r = r.clone();
-                tokio::spawn(async move {
-                    for (k, v) in entries {
-                        r.set(&k, &v, ttl.unwrap_or(Duration::ZERO)).await;
-                    }
-                });
+                tokio::spawn(async move { r.set_many(&entries, ttl).await });
             }
             Backend::Semantic(_) => {}
         }

@@ -157,7 +157,7 @@ impl RedisCache {
     }
 
     /// `SET key value PX ttl` (off the request path: it may wait for a connection).
-    pub async fn set(self: &Arc<Self>, key: &str, value: &[u8], ttl: Duration) {
+    pub async fn set(self: &Arc<Self>, key: &str, value: &[u8], ttl: Option<Duration>) {
         if self.current().is_none()
             && now_ms().saturating_sub(self.last_attempt_ms.load(Ordering::Relaxed))
                 >= RECONNECT_EVERY_MS
@@ -166,11 +166,34 @@ impl RedisCache {
         }
         let mut cmd = redis::cmd("SET");
         cmd.arg(key).arg(value);
-        let ms = ttl.as_millis() as u64;
-        if ms > 0 {
-            cmd.arg("PX").arg(ms);
+        if let Some(t) = ttl {
+            cmd.arg("PX").arg((t.as_millis() as u64).max(1));
         }
         let _ = self.run::<()>(&cmd, self.timeout).await;
+    }
+
+    /// Many `SET`s in one pipeline (an embedding request's items), off the request path.
+    pub async fn set_many(self: &Arc<Self>, entries: &[(String, Vec<u8>)], ttl: Option<Duration>) {
+        if entries.len() == 1 {
+            return self.set(&entries[0].0, &entries[0].1, ttl).await;
+        }
+        if self.current().is_none() {
+            self.connect().await;
+        }
+        let Some(mut c) = self.current() else { return };
+        let mut pipe = redis::pipe();
+        for (k, v) in entries {
+            let cmd = pipe.cmd("SET").arg(k).arg(v.as_slice());
+            if let Some(t) = ttl {
+                cmd.arg("PX").arg((t.as_millis() as u64).max(1));
+            }
+            cmd.ignore();
+        }
+        match tokio::time::timeout(ADMIN_TIMEOUT, pipe.query_async::<()>(&mut c)).await {
+            Ok(Ok(())) => self.up(),
+            Ok(Err(e)) => self.failed(&e.to_string()),
+            Err(_) => self.failed("timed out"),
+        }
     }
 
     pub async fn delete(self: &Arc<Self>, keys: &[String]) -> Result<u64, String> {

@@ -96,8 +96,12 @@ pub async fn ping(
     // A write, as LiteLLM's ping makes one (kept a minute).
     let probe =
         crate::cache::key::namespaced(c.settings.namespace.as_deref(), "llmgate-cache-ping");
-    r.set(&probe, b"test_key", std::time::Duration::from_secs(60))
-        .await;
+    r.set(
+        &probe,
+        b"test_key",
+        Some(std::time::Duration::from_secs(60)),
+    )
+    .await;
     Json(json!({
         "status": "healthy",
         "cache_type": c.settings.type_name,
