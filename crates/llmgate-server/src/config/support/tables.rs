@@ -371,30 +371,67 @@ pub const GUARDRAIL_PARAMS: &[Row] = &[by_value("guardrail", GUARDRAIL_TYPES, "g
 
 #[rustfmt::skip]
 const CACHE_TYPES: &[Row] = &[
-    // Its host/port/password are where the rate-limit counters are shared.
-    yes("redis", "the rate-limit Redis; no response cache"),
-    no("local", "response cache"),
-    no("redis-semantic", "semantic cache"),
-    no("qdrant-semantic", "semantic cache"),
-    no("s3", "response cache"),
-    no("gcs", "response cache"),
-    no("disk", "response cache"),
-    no("azure-blob", "response cache"),
+    yes("local", "in-memory response cache (entries and bytes bounded)"),
+    yes("redis", "response cache shared by every instance"),
+    yes("local-semantic", "llmgate's embedded semantic cache"),
+    no("redis-semantic", "Redis semantic cache (use local-semantic)"),
+    no("qdrant-semantic", "Qdrant semantic cache (use local-semantic)"),
+    no("valkey-semantic", "Valkey semantic cache (use local-semantic)"),
+    no("s3", "S3 response cache"),
+    no("gcs", "GCS response cache"),
+    no("disk", "disk response cache"),
+    no("azure-blob", "Azure Blob response cache"),
 ];
 
-/// Only what names a Redis server is read; the rest configures the response cache, which
-/// `litellm_settings.cache` already names as unsupported.
+/// `cache_params` as LiteLLM's `Cache(...)` takes them (`cache/settings.rs` reads the `yes`
+/// rows).
 #[rustfmt::skip]
-pub const CACHE_PARAMS: &[Row] = &[by_value("type", CACHE_TYPES, "cache backend")];
+pub const CACHE_PARAMS: &[Row] = &[
+    by_value("type", CACHE_TYPES, "cache backend"),
+    yes("host", "Redis host"),
+    yes("port", "Redis port"),
+    yes("password", "Redis password"),
+    yes("username", "Redis username"),
+    yes("url", "Redis URL"),
+    yes("db", "Redis database number"),
+    yes("ssl", "Redis over TLS"),
+    yes("socket_timeout", "bound on every Redis call"),
+    yes("socket_connect_timeout", "bound on connecting to Redis"),
+    yes("namespace", "key prefix"),
+    yes("ttl", "entry lifetime"),
+    yes("default_in_memory_ttl", "local entry lifetime"),
+    yes("default_in_redis_ttl", "Redis entry lifetime"),
+    yes("mode", "default_on / default_off"),
+    yes("supported_call_types", "call types cached"),
+    yes("similarity_threshold", "semantic match threshold"),
+    yes("redis_semantic_cache_embedding_model", "the semantic cache's embedding model group"),
+    yes("max_size_in_memory", "entries kept in memory"),
+    yes("max_size_in_memory_bytes", "bytes kept in memory (llmgate)"),
+    yes("max_size_per_item", "largest entry, KB"),
+    no("redis_startup_nodes", "Redis Cluster"),
+    no("redis_flush_size", "batched Redis writes"),
+    no("redis_semantic_cache_index_name", "Redis semantic cache"),
+    no("semantic_cache_embedding_max_input_tokens", "prompt truncation before embedding"),
+    no("semantic_cache_embedding_timeout", "semantic embedding timeout (5 s)"),
+    no("semantic_cache_scope", "per-key semantic scopes"),
+    no("gcp_service_account", "GCP IAM Redis auth"),
+    no("gcp_ssl_ca_certs", "GCP IAM Redis auth"),
+    no("disk_cache_dir", "disk cache"),
+    no("qdrant_*", "Qdrant semantic cache"),
+    no("valkey_*", "Valkey semantic cache"),
+    no("s3_*", "S3 cache"),
+    no("gcs_*", "GCS cache"),
+    no("azure_*", "Azure Blob cache"),
+];
 
 #[rustfmt::skip]
 pub const LITELLM_SETTINGS: &[Row] = &[
     yes("drop_params", "drop unsupported params"),
     yes("num_retries", "retries across deployments"),
     yes("request_timeout", "default timeout"),
-    yes("cache_params", "host/port/password: the rate-limit Redis"),
+    yes("cache_params", "see its table"),
     no("set_verbose", "use --debug / --detailed_debug"),
-    no("cache", "response caching"),
+    yes("cache", "response caching"),
     by_value("callbacks", CALLBACKS, "logging callbacks"),
     by_value("success_callback", CALLBACKS, "logging callbacks"),
     by_value("failure_callback", CALLBACKS, "logging callbacks"),
