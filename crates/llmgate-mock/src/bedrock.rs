@@ -1,6 +1,7 @@
 //! AWS Bedrock runtime: Converse and ConverseStream. Every request's SigV4 signature is
-//! recomputed here, independently of the signer under test, from the known test secret
-//! (403 `InvalidSignatureException` on a mismatch, as AWS answers); a Bedrock API key
+//! recomputed here, independently of the signer under test, from the known test secret or a
+//! temporary key the STS mock issued (403 `InvalidSignatureException` on a mismatch,
+//! `ExpiredTokenException` past its expiry, as AWS answers); a Bedrock API key
 //! (`Authorization: Bearer`) is accepted unless it is [`BAD_BEARER`]. Streams are real binary
 //! event-stream frames with CRCs; `mock-stream-error` ends one with an exception frame.
 
@@ -65,8 +66,11 @@ fn canonical_uri(path: &str) -> String {
 /// Why AWS refuses a request: status, error type, message.
 pub(crate) type Denied = (u16, &'static str, String);
 
-/// Checks `Authorization` the way AWS does, for `service` (`bedrock`, `sagemaker`).
+/// Checks `Authorization` the way AWS does, for `service` (`bedrock`, `sagemaker`, `sts`):
+/// the test secret signs for any key id, an issued temporary key ([`crate::sts`]) for itself
+/// with its `x-amz-security-token`.
 pub(crate) fn verify(
+    shared: &Shared,
     method: &Method,
     uri: &Uri,
     h: &HeaderMap,
@@ -150,7 +154,9 @@ pub(crate) fn verify(
         scope[1..].join("/"),
         hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
     );
-    let k = hmac256(format!("AWS4{AWS_SECRET_ACCESS_KEY}").as_bytes(), scope[1]);
+    let token = h.get("x-amz-security-token").and_then(|v| v.to_str().ok());
+    let secret = shared.sts.secret(scope[0], token)?;
+    let k = hmac256(format!("AWS4{secret}").as_bytes(), scope[1]);
     let k = hmac256(&k, scope[2]);
     let k = hmac256(&k, scope[3]);
     let k = hmac256(&k, "aws4_request");
@@ -326,7 +332,7 @@ pub async fn converse(
 ) -> Response {
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
-    if let Err((status, kind, message)) = verify(&m, &u, &h, &bytes, "bedrock") {
+    if let Err((status, kind, message)) = verify(&shared, &m, &u, &h, &bytes, "bedrock") {
         return aws_error(status, kind, &message);
     }
     let Some(body) = body else {
@@ -377,4 +383,79 @@ pub async fn converse(
         "invoke" => axum::Json(invoke_answer(&model, &body)).into_response(),
         _ => aws_error(404, "UnknownOperationException", "Unknown operation"),
     }
+}
+
+/// The Agent Runtime's `POST /rerank`: SigV4 for `bedrock` checked, the body as the Rerank API
+/// defines it (a text query, inline sources, a foundation-model ARN), scored by word overlap.
+pub async fn rerank(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let body: Option<Value> = serde_json::from_slice(&bytes).ok();
+    shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
+    if let Err((status, kind, message)) = verify(&shared, &m, &u, &h, &bytes, "bedrock") {
+        return aws_error(status, kind, &message);
+    }
+    let invalid = |m: &str| aws_error(400, "ValidationException", m);
+    let Some(body) = body else {
+        return aws_error(
+            400,
+            "SerializationException",
+            "Unable to parse the request body",
+        );
+    };
+    let config = &body["rerankingConfiguration"];
+    let arn = config["bedrockRerankingConfiguration"]["modelConfiguration"]["modelArn"]
+        .as_str()
+        .unwrap_or_default();
+    let Some(model) = arn
+        .strip_prefix("arn:aws:bedrock:")
+        .and_then(|r| r.split_once(":foundation-model/"))
+        .map(|(_, id)| id)
+    else {
+        return invalid("1 validation error detected: Value at 'rerankingConfiguration.bedrockRerankingConfiguration.modelConfiguration.modelArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws:bedrock:.*");
+    };
+    if config["type"] != "BEDROCK_RERANKING_MODEL" {
+        return invalid("rerankingConfiguration.type must be BEDROCK_RERANKING_MODEL");
+    }
+    let query = body["queries"]
+        .as_array()
+        .filter(|q| q.len() == 1 && q[0]["type"] == "TEXT")
+        .and_then(|q| q[0]["textQuery"]["text"].as_str());
+    let Some(query) = query else {
+        return invalid("queries must hold exactly one TEXT query");
+    };
+    let docs: Option<Vec<String>> = body["sources"].as_array().and_then(|s| {
+        s.iter()
+            .map(|src| {
+                let inline = &src["inlineDocumentSource"];
+                (src["type"] == "INLINE").then_some(())?;
+                match inline["type"].as_str()? {
+                    "TEXT" => inline["textDocument"]["text"].as_str().map(str::to_string),
+                    "JSON" => inline["jsonDocument"]
+                        .is_object()
+                        .then(|| inline["jsonDocument"].to_string()),
+                    _ => None,
+                }
+            })
+            .collect()
+    });
+    let Some(docs) = docs.filter(|d| !d.is_empty()) else {
+        return invalid("sources must be a non-empty list of INLINE TEXT or JSON documents");
+    };
+    let n = config["bedrockRerankingConfiguration"]["numberOfResults"].as_u64();
+    if n.is_none_or(|n| n == 0 || n as usize > docs.len()) {
+        return invalid("numberOfResults must be between 1 and the number of sources");
+    }
+    if let Behaviour::Error(code) = crate::ranking::behaviour(&shared, model) {
+        return aws_error(code, "ThrottlingException", &format!("mock error {code}"));
+    }
+    let results: Vec<Value> = crate::ranking::rank(query, &docs, n)
+        .into_iter()
+        .map(|(i, s)| json!({"index": i, "relevanceScore": s}))
+        .collect();
+    axum::Json(json!({"results": results})).into_response()
 }

@@ -13,11 +13,16 @@ mod azure;
 mod bedrock;
 mod behaviour;
 mod cohere;
+mod dashscope;
 mod google;
+mod jina;
 mod ollama;
 mod openai;
+mod ranking;
 mod responses;
 mod sagemaker;
+mod sts;
+mod voyage;
 mod watsonx;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +36,7 @@ pub use azure::AZURE_CLIENT_SECRET;
 pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
 pub use behaviour::{Behaviour, Override};
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
+pub use sts::{CONTAINER_TOKEN, EXTERNAL_ID, WEB_IDENTITY_TOKEN};
 pub use watsonx::{WATSONX_API_KEY, WATSONX_TOKEN};
 
 /// A request as the mock received it.
@@ -68,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) entra: azure::Entra,
     /// Tokens the watsonx IAM mock issued.
     pub(crate) watsonx: watsonx::Tokens,
+    /// Temporary AWS credentials the STS mock issued, and its calls.
+    pub(crate) sts: sts::Issued,
 }
 
 impl Shared {
@@ -145,6 +153,12 @@ impl MockServer {
     /// Token requests the Entra ID endpoint received for `tenant`.
     pub fn token_requests(&self, tenant: &str) -> usize {
         self.shared.entra.requests(tenant)
+    }
+
+    /// The STS calls answered (`action`, `role`, `session`, `external_id`, `policy`,
+    /// `duration`), in order.
+    pub fn sts_calls(&self) -> Vec<serde_json::Value> {
+        self.shared.sts.calls()
     }
 
     /// Streams whose client went away before the end.
@@ -303,7 +317,13 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v2/chat", post(cohere::chat))
         .route("/v2/embed", post(cohere::embed))
         .route("/v2/rerank", post(cohere::rerank))
-        .route("/v1/rerank", post(cohere::rerank))
+        .route("/v1/rerank", post(jina::v1_rerank))
+        .route("/jina/v1/embeddings", post(jina::embeddings))
+        .route("/voyage/v1/embeddings", post(voyage::embeddings))
+        .route("/voyage/v1/rerank", post(voyage::rerank))
+        .route("/compatible-api/v1/reranks", post(dashscope::rerank))
+        .route("/compatible-mode/v1/embeddings", post(openai::embeddings))
+        .route("/rerank", post(bedrock::rerank))
         .route("/api/generate", post(ollama::generate))
         .route("/api/chat", post(ollama::chat))
         .route("/api/embed", post(ollama::embed))
@@ -314,6 +334,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/models/embeddings", post(azure::models_embeddings))
         .route("/{tenant}/oauth2/v2.0/token", post(azure::token))
         .route("/_mock/entra/{tenant}", get(azure::token_requests))
+        .route("/", post(sts::sts))
+        .route("/_mock/sts", get(sts::calls))
+        .route("/_mock/container-credentials", get(sts::container))
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/behaviour", post(set_behaviour))
         .route("/_mock/service_account", get(service_account))

@@ -568,11 +568,22 @@ fn embedding_answer(model: &str, req: &Value) -> Response {
         }
     };
     let base64 = req["encoding_format"].as_str() == Some("base64");
+    let texts: Vec<&str> = match &req["input"] {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().map(|v| v.as_str().unwrap_or("")).collect(),
+        _ => Vec::new(),
+    };
     let data: Vec<Value> = (0..n)
         .map(|i| {
-            let v: Vec<f32> = (0..8)
-                .map(|j| 0.1 * (i + 1) as f32 + 0.01 * j as f32)
-                .collect();
+            // `*semantic*` models embed the words of the text (similar texts are close);
+            // others answer by position.
+            let v: Vec<f32> = if model.contains("semantic") {
+                words_vector(texts.get(i).copied().unwrap_or(""))
+            } else {
+                (0..8)
+                    .map(|j| 0.1 * (i + 1) as f32 + 0.01 * j as f32)
+                    .collect()
+            };
             let embedding = if base64 {
                 let bytes: Vec<u8> = v.iter().flat_map(|f| f.to_le_bytes()).collect();
                 json!(base64_encode(&bytes))
@@ -588,6 +599,27 @@ fn embedding_answer(model: &str, req: &Value) -> Response {
         json!({"object": "list", "data": data, "model": model,
                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}),
     )
+}
+
+/// A deterministic bag-of-words embedding: each lower-cased word adds 1 to one of 64
+/// dimensions (FNV-1a hash), normalized. Texts sharing most words have a cosine near 1.
+fn words_vector(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; 64];
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let mut h: u32 = 0x811c9dc5;
+        for b in w.to_lowercase().bytes() {
+            h = (h ^ b as u32).wrapping_mul(0x01000193);
+        }
+        v[(h % 64) as usize] += 1.0;
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

@@ -139,7 +139,7 @@ pub async fn invoke(
 ) -> Response {
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
-    if let Err((status, kind, message)) = verify(&m, &u, &h, &bytes, "sagemaker") {
+    if let Err((status, kind, message)) = verify(&shared, &m, &u, &h, &bytes, "sagemaker") {
         return aws_error(status, kind, &message);
     }
     let Some(body) = body else {

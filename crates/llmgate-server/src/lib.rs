@@ -1,6 +1,7 @@
 //! llmgate gateway: composes the SDK with config, auth and the HTTP surface.
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod conn;

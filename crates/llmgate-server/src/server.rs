@@ -144,6 +144,7 @@ async fn load_catalog() {
 /// environment variables, which is only sound while the process has one thread.
 pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     report_ignored(&cfg);
+    crate::cache::settings::from_config(&cfg).map_err(StartError::Refused)?;
     if cli.validate_config {
         let state = AppState::new(cfg);
         check_master_key(&state.config, state.master_key.as_deref())?;
@@ -178,6 +179,9 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         }
     };
     crate::db_models::spawn_refresh(state.clone(), models);
+    if let Some(c) = &state.cache {
+        c.start();
+    }
     crate::routes::health::spawn_background(state.clone());
     match (
         crate::governance::limits::redis_url(&state.config),

@@ -24,6 +24,9 @@ pub struct Inner {
     pub salt: Option<crate::salt::SaltKey>,
     /// The router's settings and the deployments' stats, kept across model reloads.
     pub router: RouterParts,
+    /// The response cache (`litellm_settings.cache`); None when off, and then the request
+    /// path does nothing for it.
+    pub cache: Option<Arc<crate::cache::Cache>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -90,7 +93,13 @@ impl AppState {
             alerts: Alerts::from_config(&config, client.http().clone()),
             disable_error_logs: config.general_settings.flag("disable_error_logs"),
         });
+        // A bad cache setting refuses the start (`server::run` checks it first).
+        let cache = crate::cache::Cache::from_config(&config).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "response caching is off");
+            None
+        });
         AppState(Arc::new(Inner {
+            cache,
             client,
             deployments,
             master_key,

@@ -140,7 +140,14 @@ impl Client {
             http: &self.http,
             opts,
         };
-        r.provider.embedding(&cx, req).await
+        let base64 = crate::embeddings::wants_base64(&req);
+        let mut answer = r.provider.embedding(&cx, req).await?;
+        // Upstreams that only answer floats (Gemini, Ollama, Titan, ...) still honour the
+        // request's base64 (LiteLLM returns floats there).
+        if base64 {
+            crate::embeddings::encode_base64(&mut answer.body);
+        }
+        Ok(answer)
     }
 
     pub async fn rerank(

@@ -19,6 +19,7 @@
 pub mod catalog;
 pub mod client;
 pub mod completions;
+pub mod embeddings;
 pub mod error;
 pub mod messages;
 pub mod mock;

@@ -856,7 +856,6 @@ fn ignored_settings_of_the_full_config() {
             "model_list[2].litellm_params.use_in_pass_through",
             // In the file's order (maps keep it).
             "litellm_settings.callbacks: prometheus",
-            "litellm_settings.cache",
             "general_settings.alerting: slack",
         ]
     );

@@ -450,6 +450,8 @@ pub struct Call<'a> {
     pub partial: bool,
     /// The answer's `id`, when there was one: the log's `request_id` (else the call id).
     pub response_id: Option<&'a str>,
+    /// Answered from the response cache (the log's `cache_hit`).
+    pub cache_hit: bool,
 }
 
 /// Adds the call's cost to every owner's live spend (and its tokens to the rate-limit
@@ -612,7 +614,7 @@ fn spend_log(
         api_base: Some(call.meta.deployment.api_base.clone()),
         user: key.and_then(|k| k.user_id.clone()),
         metadata,
-        cache_hit: Some("False".into()),
+        cache_hit: Some(if call.cache_hit { "True" } else { "False" }.into()),
         request_tags: json!(owners.tag_names),
         team_id: key.and_then(|k| k.team_id.clone()),
         organization_id: owners.org.as_ref().map(|o| o.row.organization_id.clone()),

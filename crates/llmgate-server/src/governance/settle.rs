@@ -86,6 +86,8 @@ pub struct Settlement {
     /// The estimated cost held on the owners' budgets until the call settles.
     reservation: Option<super::admit::Reservation>,
     settled: bool,
+    /// Answered from the response cache.
+    cache_hit: bool,
 }
 
 impl Settlement {
@@ -117,6 +119,7 @@ impl Settlement {
             slot: Some(admission.slot),
             reservation: admission.reservation,
             settled: false,
+            cache_hit: false,
         }
     }
 
@@ -192,6 +195,19 @@ impl Settlement {
         self.finish(usage.as_ref(), Outcome::Success)
     }
 
+    /// Answered from the response cache: costs nothing and is logged with `cache_hit: True`;
+    /// its usage still counts toward the tpm limits, as LiteLLM's limiter counts a cached
+    /// answer's usage.
+    pub fn cache_hit(&mut self, meta: &CallMeta, usage: Option<&Usage>) {
+        if self.settled {
+            return;
+        }
+        self.deployment = Some(meta.deployment.clone());
+        self.meta = Some(meta.clone());
+        self.cache_hit = true;
+        self.finish(usage, Outcome::Success);
+    }
+
     /// The call failed: logged with the error, charged for what a stream had produced.
     pub fn failure(&mut self, error: &GatewayError) {
         if self.settled {
@@ -244,7 +260,11 @@ impl Settlement {
                 routed: None,
             })
         })?;
-        let cost = usage.and_then(|u| meta.deployment.cost(u));
+        let cost = if self.cache_hit {
+            Some(0.0)
+        } else {
+            usage.and_then(|u| meta.deployment.cost(u))
+        };
         if let (Some(r), Some(u)) = (&meta.routed, usage) {
             r.tokens(u.total_tokens);
         }
@@ -258,6 +278,7 @@ impl Settlement {
             end_user: self.end_user.clone(),
             partial,
             response_id: self.response_id.as_deref(),
+            cache_hit: self.cache_hit,
         };
         access::record(&self.gov, &self.auth, &self.owners, call, outcome);
         cost

@@ -68,7 +68,14 @@ async fn ready(state: &AppState, details: bool) -> axum::response::Response {
             "INFO"
         };
         for (k, v) in [
-            ("cache", Value::Null),
+            // LiteLLM's `litellm.cache.type`, or null.
+            (
+                "cache",
+                state
+                    .cache
+                    .as_ref()
+                    .map_or(Value::Null, |c| json!(c.settings.type_name)),
+            ),
             ("litellm_version", json!(env!("CARGO_PKG_VERSION"))),
             ("success_callbacks", json!([])),
             ("use_aiohttp_transport", json!(false)),

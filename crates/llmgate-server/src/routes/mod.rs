@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod admin;
+pub mod cache;
 pub mod endpoint;
 pub mod entities;
 pub mod fields;
@@ -205,6 +206,10 @@ pub fn router(state: AppState) -> Router {
         .add("/tag/info", "POST", post(entities::tag_info))
         .add("/tag/list", "GET", get(entities::tag_list))
         .add("/tag/delete", "POST", post(entities::tag_delete))
+        .add("/cache/ping", "GET", get(cache::ping))
+        .add("/cache/delete", "POST", post(cache::delete))
+        .add("/cache/flushall", "POST", post(cache::flushall))
+        .add("/cache/redis/info", "GET", get(cache::redis_info))
         .add("/spend/logs", "GET", get(spend::logs))
         .add("/global/spend", "GET", get(spend::global))
         .add("/global/spend/report", "GET", get(spend::report))

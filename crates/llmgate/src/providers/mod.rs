@@ -9,13 +9,16 @@ pub mod cohere;
 pub mod fetch;
 pub mod gemini;
 pub mod http;
+pub mod jina;
 pub mod ollama;
 pub mod openai_compat;
 pub mod prompts;
 mod provider;
+pub mod retrieval;
 pub mod sagemaker;
 pub mod token_cache;
 pub mod vertex;
+pub mod voyage;
 pub mod watsonx;
 
 pub use provider::{Ctx, Provider};
@@ -52,6 +55,8 @@ fn registry() -> &'static HashMap<&'static str, Arc<dyn Provider>> {
         m.insert("sagemaker_chat", Arc::new(sagemaker::SageMaker::CHAT));
         m.insert("watsonx", Arc::new(watsonx::Watsonx::CHAT));
         m.insert("watsonx_text", Arc::new(watsonx::Watsonx::TEXT));
+        m.insert("voyage", Arc::new(voyage::Voyage));
+        m.insert("jina_ai", Arc::new(jina::Jina));
         m
     })
 }

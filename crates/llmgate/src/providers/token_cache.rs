@@ -1,6 +1,7 @@
-//! Access tokens cached per credential until shortly before they expire. One fetch at a time
-//! per credential: callers that arrive during a refresh wait for it and take its token, so a
-//! burst of requests after expiry makes one token request, not one each.
+//! Access tokens (or any short-lived credential, e.g. AWS's temporary key triples) cached per
+//! credential until shortly before they expire. One fetch at a time per credential: callers
+//! that arrive during a refresh wait for it and take its token, so a burst of requests after
+//! expiry makes one token request, not one each.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,30 +15,47 @@ use crate::LlmError;
 const MAX_MARGIN: Duration = Duration::from_secs(300);
 
 /// A token as the issuer answered it.
-pub struct Fetched {
-    pub token: String,
+pub struct Fetched<T = String> {
+    pub token: T,
     pub expires_in: Duration,
 }
 
-struct Cached {
-    token: String,
+struct Cached<T> {
+    token: T,
     refresh_at: Instant,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+type Slot<T> = Arc<tokio::sync::Mutex<Option<Cached<T>>>>;
 
-#[derive(Default)]
-pub struct TokenCache {
-    slots: Mutex<HashMap<String, Slot>>,
+pub struct TokenCache<T = String> {
+    slots: Mutex<HashMap<String, Slot<T>>>,
+    max_margin: Duration,
 }
 
-impl TokenCache {
+impl<T> Default for TokenCache<T> {
+    fn default() -> Self {
+        Self::with_max_margin(MAX_MARGIN)
+    }
+}
+
+impl<T> TokenCache<T> {
+    /// A cache that refreshes at most `max_margin` ahead of expiry (a tenth of a short
+    /// lifetime), for issuers whose SDKs use another margin than five minutes.
+    pub fn with_max_margin(max_margin: Duration) -> Self {
+        TokenCache {
+            slots: Mutex::default(),
+            max_margin,
+        }
+    }
+}
+
+impl<T: Clone> TokenCache<T> {
     /// The cached token for `key`, or the one `fetch` gets (cached when it succeeds; a failure
     /// is not, so the next caller tries again).
-    pub async fn get<F, Fut>(&self, key: &str, fetch: F) -> Result<String, LlmError>
+    pub async fn get<F, Fut>(&self, key: &str, fetch: F) -> Result<T, LlmError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Fetched, LlmError>>,
+        Fut: Future<Output = Result<Fetched<T>, LlmError>>,
     {
         let slot = self
             .slots
@@ -51,7 +69,7 @@ impl TokenCache {
             return Ok(c.token.clone());
         }
         let fetched = fetch().await?;
-        let margin = MAX_MARGIN.min(fetched.expires_in / 10);
+        let margin = self.max_margin.min(fetched.expires_in / 10);
         *held = Some(Cached {
             token: fetched.token.clone(),
             refresh_at: Instant::now() + fetched.expires_in.saturating_sub(margin),

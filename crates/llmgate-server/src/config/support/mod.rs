@@ -180,11 +180,10 @@ pub fn ignored_settings(cfg: &Config) -> Vec<Ignored> {
         all.chain(extra.iter().map(|(k, v)| (k.as_str(), v))),
     );
     if let Some(Value::Object(cp)) = extra.get("cache_params") {
-        let keys = cp.iter().filter(|(k, _)| *k == "type");
         c.section(
             "litellm_settings.cache_params",
             CACHE_PARAMS,
-            keys.map(|(k, v)| (k.as_str(), v)),
+            cp.iter().map(|(k, v)| (k.as_str(), v)),
         );
     }
 

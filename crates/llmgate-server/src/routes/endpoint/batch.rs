@@ -12,6 +12,7 @@ pub(super) async fn batch(
     state: AppState,
     auth: AuthContext,
     forward: Vec<(String, String)>,
+    cache_control: Option<String>,
     body: Bytes,
     model: &str,
 ) -> Response {
@@ -41,6 +42,7 @@ pub(super) async fn batch(
             auth.clone(),
             None,
             forward.clone(),
+            cache_control.clone(),
             body,
         ))
     });

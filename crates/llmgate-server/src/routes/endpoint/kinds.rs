@@ -105,6 +105,23 @@ impl Endpoint for ChatCompletionRequest {
     fn max_output(&self) -> Option<u64> {
         self.max_completion_tokens.or(self.max_tokens)
     }
+    const CACHEABLE: bool = true;
+    const CACHE_STREAM_AS_ANSWER: bool = true;
+    fn cached_answer(v: Value) -> Option<Self::Answer> {
+        serde_json::from_value(v).ok()
+    }
+    fn cached_chunk(v: Value) -> Option<Self::Chunk> {
+        serde_json::from_value(v).ok()
+    }
+    fn assemble(chunks: &[Value]) -> Option<Value> {
+        super::cache_forms::chat_assemble(chunks)
+    }
+    fn replay(answer: &Value) -> Option<Vec<Value>> {
+        super::cache_forms::chat_replay(answer)
+    }
+    fn semantic_text(&self) -> Option<String> {
+        super::cached::prompt_text(&serde_json::to_value(&self.messages).ok()?)
+    }
 }
 
 impl Endpoint for CompletionRequest {
@@ -189,6 +206,23 @@ impl Endpoint for CompletionRequest {
     fn max_output(&self) -> Option<u64> {
         self.max_tokens
     }
+    const CACHEABLE: bool = true;
+    const CACHE_STREAM_AS_ANSWER: bool = true;
+    fn cached_answer(v: Value) -> Option<Self::Answer> {
+        serde_json::from_value(v).ok()
+    }
+    fn cached_chunk(v: Value) -> Option<Self::Chunk> {
+        serde_json::from_value(v).ok()
+    }
+    fn assemble(chunks: &[Value]) -> Option<Value> {
+        super::cache_forms::text_assemble(chunks)
+    }
+    fn replay(answer: &Value) -> Option<Vec<Value>> {
+        super::cache_forms::text_replay(answer)
+    }
+    fn semantic_text(&self) -> Option<String> {
+        super::cached::prompt_text(&self.prompt)
+    }
 }
 
 /// Tokens of a prompt or input: a string, strings, or token arrays (counted as they are).
@@ -242,5 +276,10 @@ impl Endpoint for EmbeddingRequest {
     }
     fn tags(&self) -> Vec<String> {
         tags_in(None, &self.extra)
+    }
+    const CACHEABLE: bool = true;
+    const CACHE_PER_ITEM: bool = true;
+    fn cached_answer(v: Value) -> Option<Self::Answer> {
+        serde_json::from_value(v).ok()
     }
 }

@@ -103,6 +103,18 @@ impl Endpoint for MessagesRequest {
             error: |e| (Some("error"), e.body_in(ErrorShape::Anthropic)),
         }
     }
+    const CACHEABLE: bool = true;
+    fn cached_answer(v: Value) -> Option<Self::Answer> {
+        let Value::Object(body) = v else { return None };
+        let usage = llmgate::messages::usage::to_openai(body.get("usage").unwrap_or(&Value::Null));
+        Some(MessagesAnswer { body, usage })
+    }
+    fn cached_chunk(v: Value) -> Option<Self::Chunk> {
+        v.is_object().then(|| MessagesEvent::new(v))
+    }
+    fn semantic_text(&self) -> Option<String> {
+        super::cached::prompt_text(&serde_json::to_value(&self.messages).ok()?)
+    }
 }
 
 /// `POST /v1/messages/count_tokens`: `{"input_tokens": n}`, from the provider's count where

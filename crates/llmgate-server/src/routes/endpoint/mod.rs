@@ -35,10 +35,16 @@ use crate::pyfmt::py_float;
 use crate::state::AppState;
 
 mod batch;
+mod cache_forms;
+mod cache_hit;
+mod cached;
 mod kinds;
 mod messages;
 mod rerank;
 mod responses;
+mod tap;
+
+use tap::Tap;
 
 pub use messages::count_tokens as messages_count_tokens;
 pub use responses::ResponsesCall;
@@ -141,6 +147,36 @@ pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     fn chunk_observer(&self, _state: &AppState, _auth: &AuthContext) -> Option<Observer<Self>> {
         None
     }
+
+    // The response cache's hooks (`cached.rs`): an endpoint opts in with `CACHEABLE`.
+    /// Whether the response cache serves this endpoint.
+    const CACHEABLE: bool = false;
+    /// Each input item is its own entry (embeddings, as LiteLLM).
+    const CACHE_PER_ITEM: bool = false;
+    /// A stream is stored as the answer it assembles into (`assemble`) and an answer can be
+    /// replayed as a stream (`replay`), so streams and plain calls share entries; else each
+    /// has its own and a stream is stored as its events.
+    const CACHE_STREAM_AS_ANSWER: bool = false;
+    /// An answer from its cached JSON.
+    fn cached_answer(_v: Value) -> Option<Self::Answer> {
+        None
+    }
+    /// A chunk from its cached JSON.
+    fn cached_chunk(_v: Value) -> Option<Self::Chunk> {
+        None
+    }
+    /// A stream's chunks (JSON, as the upstream sent them) as one answer.
+    fn assemble(_chunks: &[Value]) -> Option<Value> {
+        None
+    }
+    /// An answer (JSON) as the chunks that replay it.
+    fn replay(_answer: &Value) -> Option<Vec<Value>> {
+        None
+    }
+    /// The prompt a semantic cache embeds (LiteLLM: the messages' text joined).
+    fn semantic_text(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What [`Endpoint::chunk_observer`] returns.
@@ -220,14 +256,22 @@ pub async fn serve<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let cache_control = cache_control(&state, &headers);
     handle::<E>(
         state,
         auth,
         None,
         forwarded(&headers, E::FORWARDED_HEADERS),
+        cache_control,
         body,
     )
     .await
+}
+
+/// The `Cache-Control` request header, read only when the response cache is on.
+fn cache_control(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    state.cache.as_ref()?;
+    Some(headers.get("cache-control")?.to_str().ok()?.to_string())
 }
 
 /// Azure-style and engine paths name the model in the URL.
@@ -238,11 +282,13 @@ pub async fn serve_for_model<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let cache_control = cache_control(&state, &headers);
     handle::<E>(
         state,
         auth,
         Some(model),
         forwarded(&headers, E::FORWARDED_HEADERS),
+        cache_control,
         body,
     )
     .await
@@ -264,6 +310,7 @@ async fn handle<E: Endpoint>(
     auth: AuthContext,
     path_model: Option<String>,
     forward: Vec<(String, String)>,
+    cache_control: Option<String>,
     body: Bytes,
 ) -> Response {
     let start = Instant::now();
@@ -272,8 +319,10 @@ async fn handle<E: Endpoint>(
         ask,
         client,
         client_wants_usage,
+        replay_usage,
         plan,
-    } = match parse::<E>(&state, &auth, &body, path_model) {
+        controls,
+    } = match parse::<E>(&state, &auth, &body, path_model, cache_control.as_deref()) {
         Ok(r) => r,
         Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
     };
@@ -282,7 +331,7 @@ async fn handle<E: Endpoint>(
     }
     // `"model": "a,b"`: LiteLLM's batch completion (chat, not streamed), one call per model.
     if E::BATCH_MODELS && ask.model.contains(',') && !req.is_stream() {
-        return batch::batch(state, auth, forward, body, &ask.model).await;
+        return batch::batch(state, auth, forward, cache_control, body, &ask.model).await;
     }
     // Parsed: the raw bytes need not outlive the call (a large body would be held twice).
     drop(body);
@@ -290,9 +339,9 @@ async fn handle<E: Endpoint>(
         Ok(a) => a,
         Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
     };
-    let req = Arc::new(req);
+    let mut req = Arc::new(req);
     let prompt = Arc::new(Prompt(req.clone()));
-    let headers = admission.headers.clone();
+    let mut headers = admission.headers.clone();
     let spend_before = admission.spend_before;
     let mut settle = Settlement::new(
         &state.gov,
@@ -303,6 +352,24 @@ async fn handle<E: Endpoint>(
         start,
         prompt,
     );
+    // The response cache, only when on: after admission (a hit counts toward rate limits),
+    // before the router.
+    let mut cache_plan = None;
+    if let (Some(cache), Some(ctrl)) = (state.cache.as_ref(), controls.as_ref()) {
+        let hit = cached::Hit {
+            replay_usage,
+            spend_before,
+        };
+        match cached::step::<E>(&state, cache, &mut settle, &req, ctrl, hit, &mut headers).await {
+            cached::Step::Answered(res) => return res,
+            cached::Step::Go { plan, req: partial } => {
+                if let Some(r) = partial {
+                    req = Arc::new(r);
+                }
+                cache_plan = plan;
+            }
+        }
+    }
     let call = |dep: Arc<Deployment>, model: String| {
         let mut r = (*req).clone();
         *r.model_mut() = model;
@@ -326,6 +393,7 @@ async fn handle<E: Endpoint>(
             }
         };
         let tap = Tap::<E> {
+            recorder: cache_plan.and_then(cached::Recorder::new),
             observer: req.chunk_observer(&state, &auth),
             settle,
             deployment: meta.deployment.clone(),
@@ -333,7 +401,6 @@ async fn handle<E: Endpoint>(
             client_wants_usage,
             _e: std::marker::PhantomData,
         };
-        let mut headers = headers;
         headers.push(("x-litellm-key-spend".into(), py_float(spend_before)));
         return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
     }
@@ -347,10 +414,15 @@ async fn handle<E: Endpoint>(
             if let Some(id) = E::answer_id(&answer) {
                 settle.response_id(id);
             }
+            if let Some(p) = &cache_plan {
+                p.merge::<E>(&mut answer);
+            }
             let usage = E::finish(&mut answer, &meta.model_group).cloned();
+            if let Some(p) = &cache_plan {
+                p.store_answer::<E>(&answer);
+            }
             req.answered(&state, &auth, &mut answer);
             let cost = settle.success(usage.as_ref());
-            let mut headers = headers;
             headers.push((
                 "x-litellm-key-spend".into(),
                 py_float(spend_before + cost.unwrap_or(0.0)),
@@ -374,6 +446,10 @@ struct Parsed<E> {
     client_wants_usage: bool,
     /// What the router is asked for this call (fallbacks, retries, simulated failures...).
     plan: proxy::CallPlan,
+    /// The request's cache controls (None: the response cache is off).
+    controls: Option<crate::cache::Controls>,
+    /// Whether the client asked for a stream's usage chunk (a cache hit's replay).
+    replay_usage: bool,
 }
 
 fn parse<E: Endpoint>(
@@ -381,6 +457,7 @@ fn parse<E: Endpoint>(
     auth: &AuthContext,
     body: &Bytes,
     path_model: Option<String>,
+    cache_control: Option<&str>,
 ) -> Result<Parsed<E>, GatewayError> {
     let mut req: E = proxy::parse_body(body)?;
     if let Some(m) = path_model {
@@ -410,6 +487,25 @@ fn parse<E: Endpoint>(
     for t in &ask.tags {
         super::guard::stored("tags", t)?;
     }
+    // LiteLLM's cache-control check runs whether caching is on or not; both read `cache`
+    // before the proxy-only fields (it among them) are stripped.
+    if let Some(k) = auth
+        .key
+        .as_ref()
+        .filter(|k| !k.row.allowed_cache_controls.is_empty())
+    {
+        crate::cache::controls::check_allowed(
+            &k.row.allowed_cache_controls,
+            req.extra().get("cache"),
+        )?;
+    }
+    let controls = match state.cache {
+        Some(_) => Some(crate::cache::Controls::parse(
+            req.extra().get("cache"),
+            cache_control,
+        )?),
+        None => None,
+    };
     let mut plan = proxy::call_plan(state, req.extra(), ask.tags.clone())?;
     plan.stream = req.is_stream();
     let rs = state.router.settings.as_ref();
@@ -428,69 +524,20 @@ fn parse<E: Endpoint>(
         && (settings.flag("always_include_stream_usage")
             || state.deployments().take_stream_options(&ask.model));
     let client_wants_usage = if ask_upstream { req.ask_usage() } else { true };
+    // A cached stream's usage chunk goes only to a client that asked for it.
+    let replay_usage = match &controls {
+        Some(_) if req.is_stream() && !ask_upstream => req.clone().ask_usage(),
+        _ => client_wants_usage,
+    };
     Ok(Parsed {
         req,
         ask,
         client,
         client_wants_usage,
+        replay_usage,
         plan,
+        controls,
     })
-}
-
-/// A stream's view of its settlement: restamps chunks, notes what the client was sent, and
-/// settles at the usage chunk, an error or the end — or, dropped before any, as abandoned.
-struct Tap<E: Endpoint> {
-    settle: Settlement,
-    deployment: Arc<Deployment>,
-    /// Told of the first chunk (the deployment's time to first token).
-    routed: Option<Arc<crate::deployments::Routed>>,
-    client_wants_usage: bool,
-    observer: Option<Observer<E>>,
-    _e: std::marker::PhantomData<fn() -> E>,
-}
-
-impl<E: Endpoint> StreamTap<E::Chunk> for Tap<E> {
-    fn chunk(&mut self, c: &mut E::Chunk) -> bool {
-        if let Some(r) = self.routed.take() {
-            r.first_token();
-        }
-        E::finish_chunk(c, self.settle.group(), &self.deployment);
-        if let Some(o) = self.observer.as_mut() {
-            o(c);
-        }
-        if self.settle.is_settled() {
-            return true;
-        }
-        E::chunk_text(c, &mut |t| self.settle.produced(t));
-        if let Some(id) = E::chunk_id(c) {
-            self.settle.response_id(id);
-        }
-        let Some(u) = E::chunk_usage(c) else {
-            return true;
-        };
-        if E::chunk_has_choices(c) {
-            // Usage on a content or finish chunk (Mistral puts it on the finish): kept for the
-            // settlement; the chunk goes on, without the usage the client did not ask for.
-            self.settle.saw_usage(u);
-            if !self.client_wants_usage {
-                E::strip_usage(c);
-            }
-            return true;
-        }
-        // The closing usage chunk: the call is complete and priced.
-        let u = u.clone();
-        self.settle.success(Some(&u));
-        self.client_wants_usage
-    }
-
-    fn error(&mut self, e: &GatewayError) {
-        self.settle.failure(e);
-    }
-
-    fn end(&mut self) {
-        // A stream that ended without a usage chunk: counted from the request and the text.
-        self.settle.success(None);
-    }
 }
 
 /// A deployment's default request params, for those the request does not set (as LiteLLM

@@ -246,4 +246,16 @@ impl Endpoint for ResponsesCall {
             }
         }))
     }
+    const CACHEABLE: bool = true;
+    fn cached_answer(v: Value) -> Option<Self::Answer> {
+        let mut r: ResponseObject = serde_json::from_value(v).ok()?;
+        r.price_usage();
+        Some(r)
+    }
+    fn cached_chunk(v: Value) -> Option<Self::Chunk> {
+        serde_json::from_value(v).ok()
+    }
+    fn semantic_text(&self) -> Option<String> {
+        super::cached::prompt_text(&self.req.input)
+    }
 }

@@ -1,8 +1,14 @@
-//! What the AWS providers (Bedrock, SageMaker) share: access keys from litellm_params or the
-//! standard variables, region checks, SigV4 signing (`aws-sigv4`) and the binary event-stream
-//! decoder ([`eventstream`]).
+//! What the AWS providers (Bedrock, SageMaker) share: the keys a call signs with
+//! ([`credentials`]: static keys, STS roles and web identities, profiles, the ambient chain),
+//! region checks, SigV4 signing (`aws-sigv4`) and the binary event-stream decoder
+//! ([`eventstream`]).
 
+pub mod container;
+pub mod credentials;
 pub mod eventstream;
+pub mod profile;
+pub mod sts;
+pub mod web_identity;
 
 use std::time::SystemTime;
 
@@ -14,6 +20,7 @@ use serde_json::Value;
 use crate::{CallOptions, LlmError};
 
 /// An access key pair (and session token) to sign with.
+#[derive(Clone)]
 pub struct Keys {
     pub key_id: String,
     pub secret: String,

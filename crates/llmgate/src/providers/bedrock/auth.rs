@@ -1,15 +1,19 @@
-//! Where a Bedrock call goes and how it authenticates: SigV4 (service `bedrock`) with keys from
-//! litellm_params or the standard AWS variables, or a Bedrock API key sent as a bearer token.
+//! Where a Bedrock call goes and how it authenticates: SigV4 (service `bedrock`) with the
+//! keys [`aws::credentials`] resolves (static keys, an STS role or web identity, a profile, the
+//! ambient chain), or a Bedrock API key sent as a bearer token.
 
 use std::time::SystemTime;
 
-use crate::providers::aws::{
-    self, checked_region, env, keys_from_env, keys_from_params, param, Keys,
-};
+use crate::providers::aws::sts::Caller;
+use crate::providers::aws::{self, checked_region, credentials, env, param, Keys};
 use crate::{CallOptions, ErrorKind, LlmError};
 
 /// LiteLLM's region when none is configured.
 const DEFAULT_REGION: &str = "us-west-2";
+
+/// The session policy LiteLLM sends with `AssumeRoleWithWebIdentity` for Bedrock: a ceiling
+/// of the Bedrock runtime actions it calls.
+pub const SESSION_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"BedrockLiteLLM","Effect":"Allow","Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream","bedrock:CountTokens","bedrock:ApplyGuardrail","bedrock:GetGuardrail","bedrock:ListGuardrails"],"Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#;
 
 pub enum Auth {
     Bearer(String),
@@ -23,35 +27,54 @@ pub struct Target {
     pub auth: Auth,
 }
 
+/// The region and endpoint of a deployment (no credentials needed).
+pub fn locate(opts: &CallOptions) -> Result<(String, String), LlmError> {
+    let region = param(opts, "aws_region_name")
+        .or_else(|| env("AWS_REGION"))
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| DEFAULT_REGION.to_string());
+    let region = checked_region(region)?;
+    let endpoint = param(opts, "aws_bedrock_runtime_endpoint")
+        .or_else(|| opts.api_base.clone())
+        .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com"))
+        .trim_end_matches('/')
+        .to_string();
+    Ok((region, endpoint))
+}
+
 impl Target {
-    /// As LiteLLM: an `api_key` is a bearer token; explicit AWS keys come next, then
-    /// `AWS_BEARER_TOKEN_BEDROCK`, then the standard AWS variables.
-    pub fn from_options(opts: &CallOptions) -> Result<Target, LlmError> {
-        let region = param(opts, "aws_region_name")
-            .or_else(|| env("AWS_REGION"))
-            .or_else(|| env("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| DEFAULT_REGION.to_string());
-        let region = checked_region(region)?;
-        let endpoint = param(opts, "aws_bedrock_runtime_endpoint")
-            .or_else(|| opts.api_base.clone())
-            .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com"))
-            .trim_end_matches('/')
-            .to_string();
-        let auth = opts
-            .api_key
-            .clone()
-            .filter(|k| !k.is_empty())
-            .map(Auth::Bearer)
-            .or_else(|| keys_from_params(opts).map(Auth::SigV4))
-            .or_else(|| env("AWS_BEARER_TOKEN_BEDROCK").map(Auth::Bearer))
-            .or_else(|| keys_from_env().map(Auth::SigV4))
-            .ok_or_else(|| {
-                LlmError::new(
-                    ErrorKind::Authentication,
-                    "BedrockException - Unable to locate credentials: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or a Bedrock API key (api_key / AWS_BEARER_TOKEN_BEDROCK)",
-                )
-                .with_provider(super::NAME)
-            })?;
+    /// As LiteLLM: an `api_key` is a bearer token; the deployment's AWS credentials (keys, a
+    /// role, a web identity, a profile) come next, then `AWS_BEARER_TOKEN_BEDROCK`, then the
+    /// ambient ones.
+    pub async fn from_options(
+        http: &reqwest::Client,
+        opts: &CallOptions,
+    ) -> Result<Target, LlmError> {
+        let (region, endpoint) = locate(opts)?;
+        let bearer = opts.api_key.clone().filter(|k| !k.is_empty()).or_else(|| {
+            (!credentials::configured(opts))
+                .then(|| env("AWS_BEARER_TOKEN_BEDROCK"))
+                .flatten()
+        });
+        let auth = match bearer {
+            Some(t) => Auth::Bearer(t),
+            None => {
+                let caller = Caller {
+                    provider: super::NAME,
+                    label: "BedrockException",
+                    policy: Some(SESSION_POLICY),
+                    timeout: opts.timeout,
+                };
+                let keys = credentials::resolve(http, opts, &region, caller).await?;
+                Auth::SigV4(keys.ok_or_else(|| {
+                    LlmError::new(
+                        ErrorKind::Authentication,
+                        "BedrockException - Unable to locate credentials: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), aws_role_name, aws_profile_name, or a Bedrock API key (api_key / AWS_BEARER_TOKEN_BEDROCK)",
+                    )
+                    .with_provider(super::NAME)
+                })?)
+            }
+        };
         Ok(Target {
             region,
             endpoint,

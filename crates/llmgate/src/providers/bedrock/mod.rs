@@ -6,11 +6,13 @@ pub mod embed;
 pub mod eventstream;
 pub mod media;
 pub mod request;
+pub mod rerank;
 pub mod response;
 
 use async_trait::async_trait;
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
+    RerankRequest, RerankResponse,
 };
 use serde_json::Value;
 
@@ -29,10 +31,10 @@ fn model_id(model: &str) -> &str {
 
 /// `{endpoint}/model/{id}/{action}` with the id percent-encoded as one segment, as AWS's SDKs
 /// send it (`:` and an ARN's `/`).
-fn url(target: &auth::Target, model: &str, action: &str) -> Result<String, LlmError> {
+fn url(endpoint: &str, model: &str, action: &str) -> Result<String, LlmError> {
     let id = path_segment(model_id(model), SegmentKind::Aws)?;
     let encoded = id.replace(':', "%3A").replace('/', "%2F");
-    Ok(format!("{}/model/{encoded}/{action}", target.endpoint))
+    Ok(format!("{endpoint}/model/{encoded}/{action}"))
 }
 
 pub struct Bedrock;
@@ -44,8 +46,10 @@ impl Bedrock {
         action: &str,
         whole_body: bool,
     ) -> Result<(reqwest::Response, String), LlmError> {
-        let target = auth::Target::from_options(cx.opts)?;
-        let url = url(&target, &req.model, action)?;
+        // The model id is checked before any credential (an STS call) is fetched.
+        let (_, endpoint) = auth::locate(cx.opts)?;
+        let url = url(&endpoint, &req.model, action)?;
+        let target = auth::Target::from_options(cx.http, cx.opts).await?;
         let body = request::build(req, model_id(&req.model))?;
         let rb = target.post(
             cx.http,
@@ -74,9 +78,7 @@ impl Provider for Bedrock {
     }
 
     fn api_base(&self, opts: &CallOptions) -> String {
-        auth::Target::from_options(opts)
-            .map(|t| t.endpoint)
-            .unwrap_or_default()
+        auth::locate(opts).map(|(_, e)| e).unwrap_or_default()
     }
 
     async fn chat(
@@ -116,14 +118,16 @@ impl Provider for Bedrock {
             api_base,
         })
     }
+
     /// InvokeModel: one call per body ([`embed::bodies`]), in order.
     async fn embedding(
         &self,
         cx: &Ctx<'_>,
         req: EmbeddingRequest,
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
-        let target = auth::Target::from_options(cx.opts)?;
-        let url = url(&target, &req.model, "invoke")?;
+        let (_, endpoint) = auth::locate(cx.opts)?;
+        let url = url(&endpoint, &req.model, "invoke")?;
+        let target = auth::Target::from_options(cx.http, cx.opts).await?;
         let id = model_id(&req.model);
         let mut answers = Vec::new();
         let mut headers = Vec::new();
@@ -149,6 +153,32 @@ impl Provider for Bedrock {
             api_base: target.endpoint,
         })
     }
+
+    /// The Agent Runtime's Rerank API ([`rerank`]).
+    async fn rerank(
+        &self,
+        cx: &Ctx<'_>,
+        req: RerankRequest,
+    ) -> Result<Response<RerankResponse>, LlmError> {
+        let target = auth::Target::from_options(cx.http, cx.opts).await?;
+        let url = rerank::url(&target.endpoint);
+        let arn = rerank::model_arn(model_id(&req.model), &target.region);
+        let body = rerank::body(&req, &arn);
+        let rb = target.post(
+            cx.http,
+            cx.opts,
+            &url,
+            serde_json::to_vec(&body).unwrap_or_default(),
+        )?;
+        let res = send(rb, NAME, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let v: Value = json(res, NAME).await?;
+        Ok(Response {
+            body: rerank::response(&v, &req)?,
+            headers,
+            api_base: url,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -163,12 +193,12 @@ mod tests {
                 .unwrap(),
             ..Default::default()
         };
-        let t = auth::Target::from_options(&opts).unwrap();
+        let (_, e) = auth::locate(&opts).unwrap();
         assert_eq!(
-            url(&t, "converse/us.anthropic.claude-3-5-sonnet-20240620-v1:0", "converse").unwrap(),
+            url(&e, "converse/us.anthropic.claude-3-5-sonnet-20240620-v1:0", "converse").unwrap(),
             "https://bedrock-runtime.eu-west-1.amazonaws.com/model/us.anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"
         );
-        assert!(url(&t, "../x", "converse").is_err());
-        assert!(url(&t, "a/b", "converse").is_err());
+        assert!(url(&e, "../x", "converse").is_err());
+        assert!(url(&e, "a/b", "converse").is_err());
     }
 }

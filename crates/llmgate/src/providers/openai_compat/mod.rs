@@ -1,5 +1,6 @@
 //! The OpenAI wire protocol, spoken by OpenAI and by every vendor in [`table`].
 
+mod dashscope;
 mod fim;
 mod mistral;
 mod openai;
@@ -11,8 +12,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use llmgate_types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, CompletionRequest,
-    CompletionResponse, EmbeddingRequest, EmbeddingResponse, ResponseEvent, ResponseObject,
-    ResponsesRequest,
+    CompletionResponse, EmbeddingRequest, EmbeddingResponse, RerankRequest, RerankResponse,
+    ResponseEvent, ResponseObject, ResponsesRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -702,6 +703,18 @@ impl Provider for OpenAiCompat {
             azure::ai::embedding_answer(&mut r.body, &r.headers);
         }
         Ok(r)
+    }
+
+    /// DashScope's rerank API ([`dashscope`]); no other row has one.
+    async fn rerank(
+        &self,
+        cx: &Ctx<'_>,
+        req: RerankRequest,
+    ) -> Result<Response<RerankResponse>, LlmError> {
+        if self.spec.name != dashscope::NAME {
+            return Err(self.unsupported("rerank"));
+        }
+        dashscope::rerank(self, cx, req).await
     }
 
     fn native_responses(&self) -> bool {

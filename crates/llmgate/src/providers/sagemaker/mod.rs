@@ -15,7 +15,8 @@ use llmgate_types::{
 };
 use serde_json::Value;
 
-use super::aws::{self, checked_region, env, keys_from_env, keys_from_params, param, Keys};
+use super::aws::sts::Caller;
+use super::aws::{self, checked_region, credentials, env, param, Keys};
 use super::http::{header_pairs, json, path_segment, send, SegmentKind};
 use super::{Ctx, Provider};
 use crate::response::Response;
@@ -40,20 +41,41 @@ pub struct SageMaker {
     api: Api,
 }
 
-/// Where a call goes and what it signs with.
+/// Where a call goes.
 struct Target {
     region: String,
     /// `https://runtime.sagemaker.{region}.amazonaws.com`, or `api_base`.
     root: String,
     /// `sagemaker_base_url`: the whole URL, streamed or not, as LiteLLM uses it.
     whole: Option<String>,
-    keys: Keys,
+}
+
+/// The keys a call signs with ([`credentials::resolve`]: static keys, an STS role or web
+/// identity, a profile, the ambient chain).
+async fn keys(cx: &Ctx<'_>, region: &str, provider: &str) -> Result<Keys, LlmError> {
+    let caller = Caller {
+        provider,
+        label: "SagemakerException",
+        // LiteLLM sends Bedrock's session policy here too, which would deny
+        // `sagemaker:InvokeEndpoint`; the role's own policy applies instead.
+        policy: None,
+        timeout: cx.opts.timeout,
+    };
+    credentials::resolve(cx.http, cx.opts, region, caller)
+        .await?
+        .ok_or_else(|| {
+            LlmError::new(
+                ErrorKind::Authentication,
+                "SagemakerException - Unable to locate credentials: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), aws_role_name or aws_profile_name",
+            )
+            .with_provider(provider)
+        })
 }
 
 impl Target {
     /// Region from `aws_region_name`, `AWS_REGION`, `AWS_REGION_NAME` (LiteLLM's order), else
-    /// us-west-2; keys from litellm_params, else the standard AWS variables.
-    fn from_options(opts: &CallOptions, provider: &str) -> Result<Target, LlmError> {
+    /// us-west-2.
+    fn from_options(opts: &CallOptions) -> Result<Target, LlmError> {
         let region = param(opts, "aws_region_name")
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_REGION_NAME"))
@@ -66,20 +88,10 @@ impl Target {
             .unwrap_or_else(|| format!("https://runtime.sagemaker.{region}.amazonaws.com"))
             .trim_end_matches('/')
             .to_string();
-        let keys = keys_from_params(opts)
-            .or_else(keys_from_env)
-            .ok_or_else(|| {
-                LlmError::new(
-                    ErrorKind::Authentication,
-                    "SagemakerException - Unable to locate credentials: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)",
-                )
-                .with_provider(provider)
-            })?;
         Ok(Target {
             region,
             root,
             whole: param(opts, "sagemaker_base_url"),
-            keys,
         })
     }
 
@@ -101,6 +113,7 @@ impl Target {
     fn post(
         &self,
         cx: &Ctx<'_>,
+        keys: &Keys,
         url: &str,
         body: &Value,
         signed: &[(&str, &str)],
@@ -114,7 +127,7 @@ impl Target {
             &bytes,
             &self.region,
             "sagemaker",
-            &self.keys,
+            keys,
             &headers,
             SystemTime::now(),
         )
@@ -188,10 +201,11 @@ impl SageMaker {
         stream: bool,
     ) -> Result<(reqwest::Response, String, String), LlmError> {
         let name = self.provider();
-        let target = Target::from_options(cx.opts, name)?;
+        let target = Target::from_options(cx.opts)?;
         let url = target.url(&req.model, stream)?;
         let (body, prompt) = self.body(req, cx.opts, stream)?;
-        let rb = target.post(cx, &url, &body, &[], name)?;
+        let keys = keys(cx, &target.region, name).await?;
+        let rb = target.post(cx, &keys, &url, &body, &[], name)?;
         let res = if stream {
             send(rb, name, cx.opts.stream_wait(), false).await
         } else {
@@ -214,7 +228,7 @@ impl Provider for SageMaker {
     }
 
     fn api_base(&self, opts: &CallOptions) -> String {
-        match Target::from_options(opts, self.provider()) {
+        match Target::from_options(opts) {
             Ok(t) => t.whole.unwrap_or(t.root),
             Err(_) => String::new(),
         }
@@ -278,11 +292,12 @@ impl Provider for SageMaker {
         req: EmbeddingRequest,
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
         let name = self.provider();
-        let target = Target::from_options(cx.opts, name)?;
+        let target = Target::from_options(cx.opts)?;
         let url = target.url(&req.model, false)?;
         let body = request::embedding(&req)?;
         let signed = [("x-amzn-sagemaker-custom-attributes", "accept_eula=true")];
-        let rb = target.post(cx, &url, &body, &signed, name)?;
+        let keys = keys(cx, &target.region, name).await?;
+        let rb = target.post(cx, &keys, &url, &body, &signed, name)?;
         let res = send(rb, name, cx.opts.timeout, true)
             .await
             .map_err(|e| with_hint(e, "litellm.embedding"))?;
@@ -327,7 +342,7 @@ mod tests {
     fn urls_follow_litellm() {
         let o = opts(serde_json::json!({
             "aws_access_key_id": "AK", "aws_secret_access_key": "s", "aws_region_name": "eu-west-1"}));
-        let t = Target::from_options(&o, NAME).unwrap();
+        let t = Target::from_options(&o).unwrap();
         assert_eq!(
             t.url("my-endpoint", true).unwrap(),
             "https://runtime.sagemaker.eu-west-1.amazonaws.com/endpoints/my-endpoint/invocations-response-stream"
@@ -337,17 +352,40 @@ mod tests {
         let o = opts(serde_json::json!({
             "aws_access_key_id": "AK", "aws_secret_access_key": "s",
             "sagemaker_base_url": "https://proxy.example/x"}));
-        let t = Target::from_options(&o, NAME).unwrap();
+        let t = Target::from_options(&o).unwrap();
         assert_eq!(t.url("e", true).unwrap(), "https://proxy.example/x");
         let bad = opts(
             serde_json::json!({"aws_access_key_id": "AK", "aws_secret_access_key": "s", "aws_region_name": "x.evil/"}),
         );
-        assert!(Target::from_options(&bad, NAME).is_err());
-        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-            let e = Target::from_options(&opts(serde_json::json!({})), NAME)
-                .err()
-                .unwrap();
-            assert_eq!((e.kind, e.status), (ErrorKind::Authentication, 401));
+        assert!(Target::from_options(&bad).is_err());
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_are_a_401() {
+        // Tests run one per process (nextest): no ambient credentials anywhere.
+        for v in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+            "AWS_ROLE_ARN",
+            "AWS_ROLE_NAME",
+        ] {
+            std::env::remove_var(v);
         }
+        for v in ["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"] {
+            std::env::set_var(v, "/nonexistent/llmgate-aws-file");
+        }
+        std::env::remove_var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        std::env::remove_var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+        let http = reqwest::Client::new();
+        let o = opts(serde_json::json!({}));
+        let cx = Ctx {
+            http: &http,
+            opts: &o,
+        };
+        let e = keys(&cx, "us-east-1", NAME).await.err().unwrap();
+        assert_eq!((e.kind, e.status), (ErrorKind::Authentication, 401));
+        assert!(e
+            .message
+            .starts_with("SagemakerException - Unable to locate credentials"));
     }
 }

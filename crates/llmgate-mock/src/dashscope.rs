@@ -1,0 +1,86 @@
+//! DashScope (Alibaba Cloud Model Studio): the rerank API on `POST /compatible-api/v1/reranks`
+//! (`qwen3-rerank`, `gte-rerank-v2`), wanting `Authorization: Bearer`, errors as
+//! `{"code", "message", "request_id"}`. Its embeddings are the OpenAI route under
+//! `/compatible-mode/v1` (see `openai.rs`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::behaviour::Behaviour;
+use crate::openai::recorded;
+use crate::ranking::{bearer, behaviour, rank, strings, tokens};
+use crate::Shared;
+
+const FIELDS: &[&str] = &[
+    "model",
+    "query",
+    "documents",
+    "top_n",
+    "return_documents",
+    "instruct",
+];
+
+fn error(status: u16, code: &str, message: &str) -> Response {
+    let s = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = json!({"code": code, "message": message, "request_id": "mock-request-1"});
+    (s, axum::Json(body)).into_response()
+}
+
+/// `POST /compatible-api/v1/reranks`.
+pub async fn rerank(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    let body: Option<Value> = serde_json::from_slice(&b).ok();
+    shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
+    if bearer(&h).is_none() {
+        return error(401, "InvalidApiKey", "Invalid API-key provided.");
+    }
+    let Some(body) = body.filter(Value::is_object) else {
+        return error(
+            400,
+            "InvalidParameter",
+            "The request body is not valid JSON.",
+        );
+    };
+    if let Some(k) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !FIELDS.contains(&k.as_str())))
+    {
+        return error(400, "InvalidParameter", &format!("Unknown parameter: {k}"));
+    }
+    let model = body["model"].as_str().unwrap_or_default();
+    if let Behaviour::Error(code) = behaviour(&shared, model) {
+        return error(code, "MockError", &format!("mock error {code}"));
+    }
+    let (Some(query), Some(docs)) = (body["query"].as_str(), strings(&body["documents"])) else {
+        return error(
+            400,
+            "InvalidParameter",
+            "query must be a string and documents a list of strings.",
+        );
+    };
+    let with_docs = body["return_documents"] == true;
+    let results: Vec<Value> = rank(query, &docs, body["top_n"].as_u64())
+        .into_iter()
+        .map(|(i, s)| {
+            let mut r = json!({"index": i, "relevance_score": s});
+            if with_docs {
+                r["document"] = json!({"text": docs[i]});
+            }
+            r
+        })
+        .collect();
+    let n = tokens(std::iter::once(query).chain(docs.iter().map(String::as_str)));
+    axum::Json(json!({"object": "list", "results": results, "model": model,
+        "id": "mock-dashscope-rerank-1", "usage": {"total_tokens": n}}))
+    .into_response()
+}
