@@ -609,7 +609,10 @@ mod tests {
         let sizes: Vec<usize> = super::shaped_chunks(&logs, 256).map(<[u32]>::len).collect();
         assert_eq!(sizes, [256, 256, 256, 128, 64, 32, 8]);
         assert_eq!(super::shaped_chunks(&logs[..0], 256).count(), 0);
-        let joined: Vec<u32> = super::shaped_chunks(&logs[..7], 4).flatten().copied().collect();
+        let joined: Vec<u32> = super::shaped_chunks(&logs[..7], 4)
+            .flatten()
+            .copied()
+            .collect();
         assert_eq!(joined, logs[..7]);
     }
 }

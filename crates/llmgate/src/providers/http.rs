@@ -82,11 +82,7 @@ const PARSED_URLS_MAX: usize = 4096;
 /// is left to reqwest, which reports it as before.
 pub fn post(http: &reqwest::Client, url: String) -> reqwest::RequestBuilder {
     let cache = parsed_urls();
-    if let Some(u) = cache
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&url)
-    {
+    if let Some(u) = cache.read().unwrap_or_else(|e| e.into_inner()).get(&url) {
         return http.post(u.clone());
     }
     match reqwest::Url::parse(&url) {

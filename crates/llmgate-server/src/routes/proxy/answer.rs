@@ -19,8 +19,16 @@ pub fn add_litellm_headers(h: &mut HeaderMap, meta: &CallMeta, cost: Option<f64>
     let ms = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
     set(h, N::from_static("x-litellm-call-id"), &meta.call_id);
     set(h, N::from_static("x-litellm-model-id"), &meta.deployment.id);
-    set(h, N::from_static("x-litellm-model-group"), &meta.model_group);
-    set(h, N::from_static("x-litellm-model-name"), &meta.deployment.model);
+    set(
+        h,
+        N::from_static("x-litellm-model-group"),
+        &meta.model_group,
+    );
+    set(
+        h,
+        N::from_static("x-litellm-model-name"),
+        &meta.deployment.model,
+    );
     set(
         h,
         N::from_static("x-litellm-model-api-base"),
@@ -33,8 +41,16 @@ pub fn add_litellm_headers(h: &mut HeaderMap, meta: &CallMeta, cost: Option<f64>
     if let Some(c) = cost {
         set(h, N::from_static("x-litellm-response-cost"), &py_float(c));
     }
-    set(h, N::from_static("x-litellm-response-duration-ms"), &ms(total));
-    set(h, N::from_static("x-litellm-overhead-duration-ms"), &ms(overhead));
+    set(
+        h,
+        N::from_static("x-litellm-response-duration-ms"),
+        &ms(total),
+    );
+    set(
+        h,
+        N::from_static("x-litellm-overhead-duration-ms"),
+        &ms(overhead),
+    );
     h.insert(
         N::from_static("x-litellm-attempted-retries"),
         HeaderValue::from(meta.attempted_retries),
@@ -68,9 +84,15 @@ pub fn add_litellm_headers(h: &mut HeaderMap, meta: &CallMeta, cost: Option<f64>
 }
 
 fn is_hop_header(name: &str) -> bool {
-    ["content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+    [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "content-encoding",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// An error answer, with the call's headers when a deployment was involved.
