@@ -47,7 +47,7 @@ fn select_expr(store: &Store, col: &str, kind: Kind) -> String {
 /// As [`param_expr`], for statements whose parameters appear in binding order: SQLite gets
 /// anonymous `?` placeholders, which it binds in constant time each (a numbered `?NNN` costs a
 /// scan of every name in the statement, quadratic over a multi-row INSERT).
-/// Time parameters go through [`in_order_param`].
+/// Time parameters go through [`in_order_param_for`].
 fn param_expr_in_order(store: &Store, n: usize, kind: Kind) -> String {
     match &store.db {
         Db::Sqlite(_) => "?".into(),
@@ -57,9 +57,9 @@ fn param_expr_in_order(store: &Store, n: usize, kind: Kind) -> String {
 
 /// A parameter for a placeholder of [`param_expr_in_order`]: SQLite's timestamps as the text
 /// its `strftime` would make of the milliseconds.
-pub fn in_order_param(store: &Store, kind: Kind, p: Param) -> Param {
-    match (&store.db, kind, p) {
-        (Db::Sqlite(_), Kind::Time, Param::Int(ms)) => Param::Text(ms.map(crate::time::sqlite)),
+pub fn in_order_param_for(sqlite: bool, kind: Kind, p: Param) -> Param {
+    match (sqlite, kind, p) {
+        (true, Kind::Time, Param::Int(ms)) => Param::Text(ms.map(crate::time::sqlite)),
         (_, _, p) => p,
     }
 }

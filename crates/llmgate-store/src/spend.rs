@@ -293,6 +293,58 @@ fn increments(store: &Store, new_logs: &[&SpendLog]) -> Vec<(String, Vec<Param>)
     out
 }
 
+/// Binds column `$col` of `$log` to `$q`, borrowing its text (the spend writer's hot loop:
+/// a batch binds tens of thousands of values); JSON columns and SQLite's timestamps are the
+/// only values made for the statement.
+macro_rules! bind_log {
+    ($q:expr, $log:expr, $col:expr, $kind:expr, $sqlite:expr) => {{
+        let (q, l) = ($q, $log);
+        let time = |ms: i64| -> Param {
+            codec::in_order_param_for($sqlite, Kind::Time, Param::Int(Some(ms)))
+        };
+        match *$col {
+            "request_id" => q.bind(l.request_id.as_str()),
+            "call_type" => q.bind(l.call_type.as_str()),
+            "api_key" => q.bind(l.api_key.as_str()),
+            "spend" => q.bind(l.spend),
+            "total_tokens" => q.bind(l.total_tokens),
+            "prompt_tokens" => q.bind(l.prompt_tokens),
+            "completion_tokens" => q.bind(l.completion_tokens),
+            "startTime" | "endTime" => {
+                let ms = if *$col == "startTime" {
+                    l.start_time
+                } else {
+                    l.end_time
+                };
+                match time(ms) {
+                    Param::Text(t) => q.bind(t),
+                    _ => q.bind(ms),
+                }
+            }
+            "request_duration_ms" => q.bind(l.request_duration_ms),
+            "model" => q.bind(l.model.as_str()),
+            "model_id" => q.bind(l.model_id.as_deref()),
+            "model_group" => q.bind(l.model_group.as_deref()),
+            "custom_llm_provider" => q.bind(l.custom_llm_provider.as_deref()),
+            "api_base" => q.bind(l.api_base.as_deref()),
+            "user" => q.bind(l.user.as_deref()),
+            "cache_hit" => q.bind(l.cache_hit.as_deref()),
+            "team_id" => q.bind(l.team_id.as_deref()),
+            "end_user" => q.bind(l.end_user.as_deref()),
+            "requester_ip_address" => q.bind(l.requester_ip_address.as_deref()),
+            "status" => q.bind(l.status.as_deref()),
+            "litellm_call_id" => q.bind(l.litellm_call_id.as_deref()),
+            "organization_id" => q.bind(l.organization_id.as_deref()),
+            _ => match l.param($col, $kind) {
+                Param::Text(v) => q.bind(v),
+                Param::Float(v) => q.bind(v),
+                Param::Int(v) => q.bind(v),
+                Param::Bool(v) => q.bind(v),
+            },
+        }
+    }};
+}
+
 /// Inserts `$logs` in multi-row statements, skipping request ids already there; adds the ids
 /// inserted to `$new_ids`.
 macro_rules! insert_logs {
@@ -305,16 +357,14 @@ macro_rules! insert_logs {
                     cols,
                 )
             });
-            let mut params = Vec::with_capacity(chunk.len() * cols.len());
+            let sqlite = matches!($store.db, Db::Sqlite(_));
+            let mut q = sqlx::query_as(sql.as_str());
             for log in chunk {
-                params.extend(
-                    cols.iter()
-                        .map(|(c, k)| codec::in_order_param($store, *k, log.param(c, *k))),
-                );
+                for (c, k) in cols.iter() {
+                    q = bind_log!(q, log, c, *k, sqlite);
+                }
             }
-            let returned: Vec<(String,)> = bind_all!(sqlx::query_as(sql.as_str()), params)
-                .fetch_all(&mut *$tx)
-                .await?;
+            let returned: Vec<(String,)> = q.fetch_all(&mut *$tx).await?;
             $new_ids.extend(returned.into_iter().map(|(id,)| id));
         }
     }};

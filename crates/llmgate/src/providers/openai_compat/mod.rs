@@ -487,6 +487,27 @@ fn provider_fields(v: &mut Value) {
     }
 }
 
+/// [`provider_fields`] on a typed answer (unmodelled fields are in the `extra` maps already;
+/// a message's `name` and `tool_call_id`, typed for requests, are vendor fields here too).
+fn provider_fields_typed(a: &mut ChatCompletionResponse) {
+    for choice in &mut a.choices {
+        let msg = &mut choice.message;
+        if msg.reasoning_content.is_none() {
+            if let Some(Value::String(r)) = msg.extra.get("reasoning") {
+                msg.reasoning_content = Some(r.clone());
+            }
+        }
+        if let Some(n) = msg.name.take() {
+            msg.extra.insert("name".into(), Value::String(n));
+        }
+        if let Some(id) = msg.tool_call_id.take() {
+            msg.extra.insert("tool_call_id".into(), Value::String(id));
+        }
+        move_extras(&mut msg.extra, MESSAGE_FIELDS);
+        move_extras(&mut choice.extra, CHOICE_FIELDS);
+    }
+}
+
 fn move_extras(o: &mut Map<String, Value>, modelled: &[&str]) {
     let extra: Vec<String> = o
         .keys()
@@ -649,14 +670,24 @@ impl Provider for OpenAiCompat {
         req: ChatCompletionRequest,
     ) -> Result<Response<ChatCompletionResponse>, LlmError> {
         let body = self.chat_body(&req, cx.opts)?;
-        self.call(
-            cx,
-            &req.model,
-            "chat/completions",
-            body,
-            self.spec.quirks.answer(),
-        )
-        .await
+        if matches!(self.spec.quirks, Quirks::Mistral | Quirks::Groq) {
+            return self
+                .call(
+                    cx,
+                    &req.model,
+                    "chat/completions",
+                    body,
+                    self.spec.quirks.answer(),
+                )
+                .await;
+        }
+        // Everyone else's answer needs only `provider_fields`: done on the typed answer, so
+        // the bytes are parsed once, straight into it.
+        let mut r: Response<ChatCompletionResponse> = self
+            .call(cx, &req.model, "chat/completions", body, None)
+            .await?;
+        provider_fields_typed(&mut r.body);
+        Ok(r)
     }
 
     async fn chat_stream(
