@@ -331,7 +331,7 @@ const CALLBACKS: &[Row] = &[
     no("*.*", "custom Python callback"),
 ];
 
-/// LiteLLM's guardrail integrations: llmgate has none yet.
+/// LiteLLM's guardrail integrations (`guardrails/` runs the `yes` ones).
 #[rustfmt::skip]
 const GUARDRAIL_TYPES: &[Row] = &[
     no("aporia", "guardrail"),
@@ -359,9 +359,9 @@ const GUARDRAIL_TYPES: &[Row] = &[
     no("javelin", "guardrail"),
     no("enkryptai", "guardrail"),
     no("ibm_guardrails", "guardrail"),
-    no("litellm_content_filter", "guardrail"),
+    yes("litellm_content_filter", "built-in content filter"),
     no("prompt_security", "guardrail"),
-    no("generic_guardrail_api", "guardrail"),
+    yes("generic_guardrail_api", "LiteLLM's Basic Guardrail API"),
     no("custom_guardrail", "guardrail"),
     no("*.*", "custom Python guardrail"),
 ];

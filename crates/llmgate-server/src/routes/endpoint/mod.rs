@@ -29,6 +29,7 @@ use super::proxy::{
 use crate::auth::AuthContext;
 use crate::deployments::Deployment;
 use crate::error::{ErrorShape, GatewayError};
+use crate::guardrails;
 use crate::governance::admit::{admit, Ask};
 use crate::governance::settle::{PromptTokens, Settlement};
 use crate::pyfmt::py_float;
@@ -38,6 +39,7 @@ mod batch;
 mod cache_forms;
 mod cache_hit;
 mod cached;
+mod guarded;
 mod kinds;
 mod messages;
 mod rerank;
@@ -177,6 +179,15 @@ pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     fn semantic_text(&self) -> Option<String> {
         None
     }
+
+    // The guardrails' hooks (`guarded.rs`): the text they check and may mask.
+    /// The request's text (messages, prompt, input), in a stable order.
+    fn request_texts(&mut self, _f: &mut dyn FnMut(&mut String)) {}
+    /// The answer's text.
+    fn answer_texts(_answer: &mut Self::Answer, _f: &mut dyn FnMut(&mut String)) {}
+    /// A chunk's streamed text pieces (`false`), and any text it repeats whole (`true`:
+    /// the Responses API's `*.done` and `response.completed` events).
+    fn chunk_texts(_chunk: &mut Self::Chunk, _f: &mut dyn FnMut(&mut String, bool)) {}
 }
 
 /// What [`Endpoint::chunk_observer`] returns.
@@ -321,7 +332,8 @@ async fn handle<E: Endpoint>(
         client_wants_usage,
         replay_usage,
         plan,
-        controls,
+        mut controls,
+        guardrails: requested,
     } = match parse::<E>(&state, &auth, &body, path_model, cache_control.as_deref()) {
         Ok(r) => r,
         Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
@@ -339,6 +351,22 @@ async fn handle<E: Endpoint>(
         Ok(a) => a,
         Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
     };
+    // Guardrails, only when configured: which ones this call runs, pre-call on the request.
+    let mut guard = guarded::Guard::new(
+        &state,
+        &requested,
+        &auth,
+        admission.owners.team.as_ref().map(|t| &t.row.metadata),
+    );
+    let call_id = uuid::Uuid::new_v4().to_string();
+    let mut pre = Ok(());
+    if let Some(g) = guard.as_mut() {
+        pre = g.pre_call(&mut req, &call_id).await;
+        // A cached answer would skip the checks on the answer.
+        if g.runs(guardrails::Mode::PostCall) || g.runs(guardrails::Mode::DuringCall) {
+            controls = None;
+        }
+    }
     let mut req = Arc::new(req);
     let prompt = Arc::new(Prompt(req.clone()));
     let mut headers = admission.headers.clone();
@@ -352,6 +380,10 @@ async fn handle<E: Endpoint>(
         start,
         prompt,
     );
+    settle.use_call_id(call_id.clone());
+    if let Err(e) = pre {
+        return guarded::refuse::<E>(&state, &mut settle, guard, e, None);
+    }
     // The response cache, only when on: after admission (a hit counts toward rate limits),
     // before the router.
     let mut cache_plan = None;
@@ -379,19 +411,34 @@ async fn handle<E: Endpoint>(
         let opts = Opts::for_call(dep, &forward, &client, plan.timeout);
         (r, state.client.clone(), opts)
     };
+    // `during_call` guardrails run beside the upstream call; its answer waits for them.
+    let during = async {
+        match guard.as_mut() {
+            Some(g) => g.during_call(&*req, &call_id).await,
+            None => Ok(()),
+        }
+    };
     if req.is_stream() {
-        let res = call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
-            let (r, client, opts) = call(dep, model);
-            r.call_stream(client, opts)
-        })
-        .await;
+        let (res, checked) = tokio::join!(
+            call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
+                let (r, client, opts) = call(dep, model);
+                r.call_stream(client, opts)
+            }),
+            during
+        );
         let (stream, meta) = match res {
             Ok(r) => r,
             Err((e, meta)) => {
+                if let Some(g) = guard {
+                    settle.guardrails(g.info);
+                }
                 settle.failure(&e);
                 return error_response_in(e, meta.as_ref(), E::ERROR_SHAPE);
             }
         };
+        if let Err(e) = checked {
+            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta));
+        }
         let tap = Tap::<E> {
             recorder: cache_plan.and_then(cached::Recorder::new),
             observer: req.chunk_observer(&state, &auth),
@@ -402,13 +449,42 @@ async fn handle<E: Endpoint>(
             _e: std::marker::PhantomData,
         };
         headers.push(("x-litellm-key-spend".into(), py_float(spend_before)));
+        let Some(mut g) = guard.filter(|g| g.runs(guardrails::Mode::PostCall)) else {
+            return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
+        };
+        // A post-call guardrail sees the whole answer before the client sees any of it.
+        let mut chunks = guarded::buffer(stream).await;
+        let mut tap = tap;
+        let checked = g.post_call_stream::<E>(&mut chunks, &call_id).await;
+        tap.settle.guardrails(std::mem::take(&mut g.info));
+        if let Err(e) = checked {
+            for c in chunks.iter().flatten() {
+                if let Some(u) = E::chunk_usage(c) {
+                    tap.settle.saw_usage(u);
+                }
+            }
+            tap.recorder = None;
+            return guarded::refuse::<E>(&state, &mut tap.settle, None, e, Some(&meta));
+        }
+        let stream = futures::stream::iter(chunks);
         return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
     }
-    let res = call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
-        let (r, client, opts) = call(dep, model);
-        r.call(client, opts)
-    })
-    .await;
+    let (res, checked) = tokio::join!(
+        call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
+            let (r, client, opts) = call(dep, model);
+            r.call(client, opts)
+        }),
+        during
+    );
+    let res = match (res, checked) {
+        (Ok((mut answer, meta)), Err(e)) => {
+            if let Some(u) = E::finish(&mut answer, &meta.model_group) {
+                settle.saw_usage(u);
+            }
+            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta));
+        }
+        (res, _) => res,
+    };
     match res {
         Ok((mut answer, meta)) => {
             if let Some(id) = E::answer_id(&answer) {
@@ -418,6 +494,16 @@ async fn handle<E: Endpoint>(
                 p.merge::<E>(&mut answer);
             }
             let usage = E::finish(&mut answer, &meta.model_group).cloned();
+            if let Some(mut g) = guard {
+                let checked = g.post_call::<E>(&mut answer, &call_id).await;
+                if let Some(u) = &usage {
+                    settle.saw_usage(u);
+                }
+                if let Err(e) = checked {
+                    return guarded::refuse::<E>(&state, &mut settle, Some(g), e, Some(&meta));
+                }
+                settle.guardrails(g.info);
+            }
             if let Some(p) = &cache_plan {
                 p.store_answer::<E>(&answer);
             }
@@ -430,6 +516,9 @@ async fn handle<E: Endpoint>(
             with_headers(json_response(&answer, &meta, cost), &headers)
         }
         Err((e, meta)) => {
+            if let Some(g) = guard {
+                settle.guardrails(g.info);
+            }
             settle.failure(&e);
             error_response_in(e, meta.as_ref(), E::ERROR_SHAPE)
         }
@@ -450,6 +539,8 @@ struct Parsed<E> {
     controls: Option<crate::cache::Controls>,
     /// Whether the client asked for a stream's usage chunk (a cache hit's replay).
     replay_usage: bool,
+    /// The guardrails the request names (`guardrails`, `metadata.guardrails`).
+    guardrails: Vec<String>,
 }
 
 fn parse<E: Endpoint>(
@@ -512,6 +603,10 @@ fn parse<E: Endpoint>(
     if rs.pre_call_checks || rs.strategy == llmgate::router::Strategy::UsageBased {
         plan.input_tokens = Some(req.prompt_tokens(&ask.model));
     }
+    let guardrails = match state.guardrails {
+        Some(_) => crate::guardrails::requested(req.extra(), req.metadata()),
+        None => Vec::new(),
+    };
     proxy::strip_proxy_fields(req.extra_mut());
     // With spend tracking, a stream is priced from the upstream's usage chunk, asked for as
     // LiteLLM's proxy asks for it: where the providers take `stream_options` (or always, with
@@ -537,6 +632,7 @@ fn parse<E: Endpoint>(
         replay_usage,
         plan,
         controls,
+        guardrails,
     })
 }
 
