@@ -42,7 +42,10 @@ pub(crate) async fn basic(
         body.get("input_type").and_then(Value::as_str),
         Some("request" | "response")
     ) {
-        return err(StatusCode::UNPROCESSABLE_ENTITY, "input_type must be request or response");
+        return err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "input_type must be request or response",
+        );
     }
     let has = |w: &str| texts.iter().any(|t| t.to_lowercase().contains(w));
     if has("guarderror") {
@@ -56,7 +59,10 @@ pub(crate) async fn basic(
             .into_response();
     }
     if has("secret") {
-        let masked: Vec<String> = texts.iter().map(|t| t.replace("secret", "[MASKED]")).collect();
+        let masked: Vec<String> = texts
+            .iter()
+            .map(|t| t.replace("secret", "[MASKED]"))
+            .collect();
         return axum::Json(json!({"action": "GUARDRAIL_INTERVENED", "texts": masked}))
             .into_response();
     }

@@ -36,8 +36,8 @@ use axum::Router;
 pub use azure::AZURE_CLIENT_SECRET;
 pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
 pub use behaviour::{Behaviour, Override};
-pub use guardrail::GUARDRAIL_API_KEY;
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
+pub use guardrail::GUARDRAIL_API_KEY;
 pub use sts::{CONTAINER_TOKEN, EXTERNAL_ID, WEB_IDENTITY_TOKEN};
 pub use watsonx::{WATSONX_API_KEY, WATSONX_TOKEN};
 

@@ -45,15 +45,24 @@ pub struct ContentFilter {
 /// which Rust's regex lacks — `us_ssn_no_dash`, `ipv6` — are refused at start).
 const PREBUILT: &[(&str, &str)] = &[
     ("us_ssn", r"\b\d{3}-\d{2}-\d{4}\b"),
-    ("email", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
+    (
+        "email",
+        r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b",
+    ),
     (
         "us_phone",
         r"\b(?:\+?1[\s.-]?)?\(?([0-9]{3})\)?[\s.-]?([0-9]{3})[\s.-]?([0-9]{4})\b",
     ),
     ("visa", r"\b4\d{3}[\s\-]?\d{4}[\s\-]?\d{4}[\s\-]?\d{4}\b"),
-    ("mastercard", r"\b5[1-5]\d{2}[\s\-]?\d{4}[\s\-]?\d{4}[\s\-]?\d{4}\b"),
+    (
+        "mastercard",
+        r"\b5[1-5]\d{2}[\s\-]?\d{4}[\s\-]?\d{4}[\s\-]?\d{4}\b",
+    ),
     ("amex", r"\b3[47]\d{2}[\s\-]?\d{6}[\s\-]?\d{5}\b"),
-    ("discover", r"\b6(?:011|5\d{2})[\s\-]?\d{4}[\s\-]?\d{4}[\s\-]?\d{4}\b"),
+    (
+        "discover",
+        r"\b6(?:011|5\d{2})[\s\-]?\d{4}[\s\-]?\d{4}[\s\-]?\d{4}\b",
+    ),
     (
         "credit_card",
         r"\b4\d{3}[\s\-]?\d{4}[\s\-]?\d{4}[\s\-]?\d{4}\b|\b5[1-5]\d{2}[\s\-]?\d{4}[\s\-]?\d{4}[\s\-]?\d{4}\b|\b3[47]\d{2}[\s\-]?\d{6}[\s\-]?\d{5}\b|\b6(?:011|5\d{2})[\s\-]?\d{4}[\s\-]?\d{4}[\s\-]?\d{4}\b",
@@ -79,7 +88,10 @@ const PREBUILT: &[(&str, &str)] = &[
     ("passport_germany", r"\b[CFGHJKLMNPRTVWXYZ0-9]{9}\b"),
     ("passport_france", r"\b[0-9]{2}[A-Z]{2}[0-9]{5}\b"),
     ("passport_netherlands", r"\b[A-Z]{2}[A-Z0-9]{6}[0-9]\b"),
-    ("passport_canada", r"\b([A-Z]{2}[0-9]{6}|[A-Z][0-9]{6}[A-Z]{2})\b"),
+    (
+        "passport_canada",
+        r"\b([A-Z]{2}[0-9]{6}|[A-Z][0-9]{6}[A-Z]{2})\b",
+    ),
     ("passport_india", r"\b[A-Z][0-9]{7}\b"),
     ("passport_australia", r"\b[A-Z][0-9]{7}\b"),
     ("passport_china", r"\b[EeGg][0-9]{8}\b"),
@@ -87,7 +99,11 @@ const PREBUILT: &[(&str, &str)] = &[
 ];
 
 fn action(at: &str, v: Option<&Value>) -> Result<Action, String> {
-    match v.and_then(Value::as_str).map(str::to_ascii_uppercase).as_deref() {
+    match v
+        .and_then(Value::as_str)
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("BLOCK") => Ok(Action::Block),
         Some("MASK") => Ok(Action::Mask),
         other => Err(format!("{at}.action: {other:?} (BLOCK or MASK)")),
@@ -114,7 +130,9 @@ impl ContentFilter {
                     let name = p
                         .get("pattern_name")
                         .and_then(Value::as_str)
-                        .ok_or_else(|| format!("{at}: pattern_name is required for prebuilt patterns"))?;
+                        .ok_or_else(|| {
+                            format!("{at}: pattern_name is required for prebuilt patterns")
+                        })?;
                     let (_, re) = PREBUILT
                         .iter()
                         .find(|(n, _)| *n == name)
@@ -126,7 +144,10 @@ impl ContentFilter {
                         .get("pattern")
                         .and_then(Value::as_str)
                         .ok_or_else(|| format!("{at}: pattern is required for regex patterns"))?;
-                    let name = p.get("name").and_then(Value::as_str).unwrap_or("custom_regex");
+                    let name = p
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("custom_regex");
                     (re.to_string(), name.to_string(), true)
                 }
                 other => return Err(format!("{at}: unknown pattern_type {other:?}")),
@@ -152,7 +173,10 @@ impl ContentFilter {
                 .map_err(|err| format!("{at}: {err}"))?;
             words.push(Word {
                 action: action(&at, w.get("action"))?,
-                description: w.get("description").and_then(Value::as_str).map(str::to_string),
+                description: w
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 keyword,
                 re,
             });
@@ -188,7 +212,10 @@ impl ContentFilter {
             match p.action {
                 Action::Block => {
                     let msg = format!("Content blocked: {} pattern detected", p.name);
-                    return Err(dict_repr(&[("error", Some(&msg)), ("pattern", Some(&p.name))]));
+                    return Err(dict_repr(&[
+                        ("error", Some(&msg)),
+                        ("pattern", Some(&p.name)),
+                    ]));
                 }
                 Action::Mask => {
                     let tag = self.pattern_format.replace("{pattern_name}", &label);
@@ -216,10 +243,9 @@ impl ContentFilter {
                 }
                 Action::Mask => {
                     let n = w.re.find_iter(text).count();
-                    *text = w
-                        .re
-                        .replace_all(text, regex::NoExpand(&self.keyword_tag))
-                        .into_owned();
+                    *text =
+                        w.re.replace_all(text, regex::NoExpand(&self.keyword_tag))
+                            .into_owned();
                     bump(counts, "KEYWORD", n);
                 }
             }
@@ -270,7 +296,9 @@ mod tests {
 
     fn filter(params: Value) -> ContentFilter {
         let mut p = json!({"guardrail": "litellm_content_filter"});
-        p.as_object_mut().unwrap().extend(params.as_object().unwrap().clone());
+        p.as_object_mut()
+            .unwrap()
+            .extend(params.as_object().unwrap().clone());
         let e = Entry::parse(0, &json!({"guardrail_name": "cf", "litellm_params": p})).unwrap();
         ContentFilter::from_entry(&e).unwrap()
     }
@@ -288,9 +316,17 @@ mod tests {
             {"pattern_type": "prebuilt", "pattern_name": "email", "action": "MASK"},
             {"pattern_type": "prebuilt", "pattern_name": "us_ssn", "action": "MASK"},
         ]}));
-        let v = f.verdict(&["mail a@b.com or c@d.org, ssn 123-45-6789".into(), "clean".into()]);
-        let Verdict::Mask { texts, counts } = v else { panic!("{v:?}") };
-        assert_eq!(texts[0], "mail [EMAIL_REDACTED] or [EMAIL_REDACTED], ssn [US_SSN_REDACTED]");
+        let v = f.verdict(&[
+            "mail a@b.com or c@d.org, ssn 123-45-6789".into(),
+            "clean".into(),
+        ]);
+        let Verdict::Mask { texts, counts } = v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(
+            texts[0],
+            "mail [EMAIL_REDACTED] or [EMAIL_REDACTED], ssn [US_SSN_REDACTED]"
+        );
         assert_eq!(texts[1], "clean");
         assert_eq!(counts["EMAIL"], json!(2));
         assert_eq!(f.verdict(&["nothing here".into()]), Verdict::Pass);
@@ -311,7 +347,9 @@ mod tests {
             f.verdict(&["a FORBIDDEN word".into()]),
             Verdict::Block("{'error': \"Content blocked: keyword 'forbidden' detected (policy)\", 'keyword': 'forbidden', 'description': 'policy'}".into())
         );
-        let Verdict::Mask { texts, .. } = f.verdict(&["Darn it".into()]) else { panic!() };
+        let Verdict::Mask { texts, .. } = f.verdict(&["Darn it".into()]) else {
+            panic!()
+        };
         assert_eq!(texts[0], "[KEYWORD_REDACTED] it");
     }
 

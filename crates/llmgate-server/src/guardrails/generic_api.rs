@@ -47,7 +47,8 @@ impl GenericApi {
         } else {
             format!("{}{PATH}", base.trim_end_matches('/'))
         };
-        reqwest::Url::parse(&url).map_err(|err| format!("guardrail {}: api_base: {err}", e.name))?;
+        reqwest::Url::parse(&url)
+            .map_err(|err| format!("guardrail {}: api_base: {err}", e.name))?;
         let mut headers: Vec<(String, String)> = e
             .params
             .get("headers")
@@ -71,7 +72,12 @@ impl GenericApi {
         })
     }
 
-    async fn call(&self, texts: &[String], input: Input, ctx: &Ctx<'_>) -> Result<Verdict, Failure> {
+    async fn call(
+        &self,
+        texts: &[String],
+        input: Input,
+        ctx: &Ctx<'_>,
+    ) -> Result<Verdict, Failure> {
         let body = json!({
             "litellm_call_id": ctx.call_id,
             "litellm_trace_id": ctx.call_id,
@@ -88,12 +94,18 @@ impl GenericApi {
             req = req.header(k, v);
         }
         let fail = |e: String| Failure(format!("Generic Guardrail API failed: {e}"));
-        let res = req.send().await.map_err(|e| fail(e.without_url().to_string()))?;
+        let res = req
+            .send()
+            .await
+            .map_err(|e| fail(e.without_url().to_string()))?;
         let status = res.status();
         if !status.is_success() {
             return Err(fail(format!("status {}", status.as_u16())));
         }
-        let a: Answer = res.json().await.map_err(|e| fail(e.without_url().to_string()))?;
+        let a: Answer = res
+            .json()
+            .await
+            .map_err(|e| fail(e.without_url().to_string()))?;
         match a.action.as_str() {
             "BLOCKED" => Ok(Verdict::Block(format!(
                 "Content blocked by guardrail: {}",

@@ -1,8 +1,6 @@
 //! Python's `repr` of the small dicts LiteLLM raises as `HTTPException.detail`: the
 //! proxy sends `str(detail)` as the error message.
 
-
-
 /// `repr(s)`: single quotes unless the text has one and no double quote.
 pub fn str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
@@ -41,7 +39,6 @@ pub fn dict_repr(items: &[(&str, Option<&str>)]) -> String {
     format!("{{{}}}", body.join(", "))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,11 +46,17 @@ mod tests {
     #[test]
     fn reprs_as_python() {
         assert_eq!(
-            dict_repr(&[("error", Some("Content blocked: email pattern detected")), ("pattern", Some("email"))]),
+            dict_repr(&[
+                ("error", Some("Content blocked: email pattern detected")),
+                ("pattern", Some("email"))
+            ]),
             "{'error': 'Content blocked: email pattern detected', 'pattern': 'email'}"
         );
         assert_eq!(
-            dict_repr(&[("error", Some("keyword 'x' detected")), ("description", None)]),
+            dict_repr(&[
+                ("error", Some("keyword 'x' detected")),
+                ("description", None)
+            ]),
             "{'error': \"keyword 'x' detected\", 'description': None}"
         );
         assert_eq!(str_repr("a'b\"c"), "'a\\'b\"c'");

@@ -61,7 +61,11 @@ pub async fn run(
             Ok(Verdict::Mask { texts, counts }) => {
                 cur = texts;
                 out.texts = Some(cur.clone());
-                ("guardrail_intervened", json!("masked"), Value::Object(counts))
+                (
+                    "guardrail_intervened",
+                    json!("masked"),
+                    Value::Object(counts),
+                )
             }
             Ok(Verdict::Block(msg)) => {
                 out.blocked = Some(msg.clone());
@@ -136,7 +140,11 @@ mod tests {
     async fn go(gs: &Guardrails, mode: Mode, text: &str) -> Outcome {
         let http = reqwest::Client::new();
         let caller = serde_json::Map::new();
-        let ctx = Ctx { http: &http, call_id: "c", caller: &caller };
+        let ctx = Ctx {
+            http: &http,
+            call_id: "c",
+            caller: &caller,
+        };
         let sel: Vec<usize> = (0..gs.list.len()).collect();
         run(gs, &sel, mode, Input::Request, vec![text.into()], &ctx).await
     }
@@ -165,11 +173,15 @@ mod tests {
 
     #[tokio::test]
     async fn slow_service_fails_closed_or_open() {
-        let gs = set(json!([{"guardrail_name": "s", "litellm_params": {"guardrail": "slow", "timeout": 0.2}}]));
+        let gs = set(
+            json!([{"guardrail_name": "s", "litellm_params": {"guardrail": "slow", "timeout": 0.2}}]),
+        );
         let o = go(&gs, Mode::PreCall, "hi").await;
         assert!(o.blocked.unwrap().contains("timed out"));
         assert_eq!(o.info[0]["guardrail_status"], "guardrail_failed_to_respond");
-        let gs = set(json!([{"guardrail_name": "s", "litellm_params": {"guardrail": "slow", "timeout": 0.2, "unreachable_fallback": "fail_open"}}]));
+        let gs = set(
+            json!([{"guardrail_name": "s", "litellm_params": {"guardrail": "slow", "timeout": 0.2, "unreachable_fallback": "fail_open"}}]),
+        );
         let o = go(&gs, Mode::PreCall, "hi").await;
         assert!(o.blocked.is_none());
         assert_eq!(o.info[0]["guardrail_status"], "guardrail_failed_to_respond");

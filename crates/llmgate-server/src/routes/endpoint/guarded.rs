@@ -45,7 +45,10 @@ impl Guard {
             ("user_api_key_alias", key.and_then(|k| k.key_alias.clone())),
             ("user_api_key_team_id", key.and_then(|k| k.team_id.clone())),
             ("user_api_key_user_id", key.and_then(|k| k.user_id.clone())),
-            ("user_api_key_org_id", key.and_then(|k| k.organization_id.clone())),
+            (
+                "user_api_key_org_id",
+                key.and_then(|k| k.organization_id.clone()),
+            ),
         ] {
             caller.insert(k.into(), json!(v));
         }
@@ -188,9 +191,8 @@ impl Guard {
         let mut first = true;
         for c in chunks.iter_mut().flatten() {
             E::chunk_texts(c, &mut |t, whole| {
-                if whole {
-                    t.clone_from(&masked);
-                } else if std::mem::take(&mut first) {
+                // A whole-text event does not use up the first piece.
+                if whole || std::mem::take(&mut first) {
                     t.clone_from(&masked);
                 } else {
                     t.clear();

@@ -29,9 +29,9 @@ use super::proxy::{
 use crate::auth::AuthContext;
 use crate::deployments::Deployment;
 use crate::error::{ErrorShape, GatewayError};
-use crate::guardrails;
 use crate::governance::admit::{admit, Ask};
 use crate::governance::settle::{PromptTokens, Settlement};
+use crate::guardrails;
 use crate::pyfmt::py_float;
 use crate::state::AppState;
 
