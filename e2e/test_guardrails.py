@@ -3,7 +3,7 @@ clients: LiteLLM's built-in content filter in every mode (block, pass, mask), se
 `default_on`, by the request, by the key and by the team; a streamed answer blocked post-call
 (nothing of it reaches the client); the upstream not called on a pre-call block (the mock
 records requests); `generic_guardrail_api` against the mock's Basic Guardrail API (mask,
-block, the request it is sent), a guardrail service timing out (fail closed, fail open);
+block, the request it is sent), `openai_moderation` against the mock's `/v1/moderations`, a guardrail service timing out (fail closed, fail open);
 `/guardrails/list`; the spend log's `guardrail_information`."""
 import json
 import time
@@ -47,6 +47,8 @@ def config(mock):
                 f"      mode: [pre_call, post_call]\n      api_base: {mock.base}/guardrail\n"
                 f"      api_key: os.environ/GUARD_KEY\n"
                 f"      additional_provider_specific_params: {{threshold: 0.8}}\n" + extra)
+    out += ("  - guardrail_name: moderation\n    litellm_params:\n      guardrail: openai_moderation\n"
+            f"      mode: [pre_call, post_call]\n      api_base: {mock.base}/v1\n      api_key: sk-moderation\n")
     out += ("  - guardrail_name: not-here\n    litellm_params:\n      guardrail: presidio\n"
             "      mode: pre_call\n")
     out += f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 0.2\n"
@@ -269,4 +271,22 @@ def test_guardrails_list(gw):
 
 def test_unsupported_guardrail_is_named(gw):
     log = gw.log_path.read_text()
-    assert "guardrails[10].litellm_params.guardrail: presidio" in log, log
+    assert "guardrails[11].litellm_params.guardrail: presidio" in log, log
+
+
+def test_openai_moderation(gw, mock):
+    m = marker()
+    with pytest.raises(openai.BadRequestError) as e:
+        chat(gw, f"{m} something violent", extra_body={"guardrails": ["moderation"]})
+    msg = e.value.body["message"]
+    assert msg.startswith("{'error': 'Violated OpenAI moderation policy', 'moderation_result': "
+                          "{'violated_categories': ['violence'], 'category_scores': {"), msg
+    assert "'violence': 0.97" in msg
+    assert upstream_saw(mock, m) == []
+    sent = [r for r in mock_requests(mock, "/v1/moderations") if m in json.dumps(r["body"])]
+    assert sent[0]["body"] == {"model": "omni-moderation-latest", "input": f"{m} something violent"}
+    assert dict(sent[0]["headers"])["authorization"] == "Bearer sk-moderation"
+    r = chat(gw, f"{marker()} calm words", extra_body={"guardrails": ["moderation"]})
+    assert r.choices[0].message.content == "Hello from mock"
+    # Post-call it moderates the answer.
+    assert any(r["body"]["input"] == "Hello from mock" for r in mock_requests(mock, "/v1/moderations"))

@@ -3,7 +3,7 @@
 //! It wants `x-api-key: GUARDRAIL_API_KEY`, a `texts` list and `input_type`
 //! `request|response`, and decides by the texts: `forbidden` → `BLOCKED`, `secret` →
 //! `GUARDRAIL_INTERVENED` with it masked, `slowguard` → answers after 5 s, `guarderror` →
-//! 500; anything else `NONE`.
+//! 500; anything else `NONE`. And OpenAI's `POST /v1/moderations` (`openai_moderation`).
 
 use std::sync::Arc;
 
@@ -67,4 +67,55 @@ pub(crate) async fn basic(
             .into_response();
     }
     axum::Json(json!({"action": "NONE"})).into_response()
+}
+
+const MODERATION_CATEGORIES: &[&str] = &["harassment", "hate", "self-harm", "sexual", "violence"];
+
+/// OpenAI's `POST /v1/moderations`: a bearer key, `input` (a string or strings) and a
+/// moderation `model` required; a text with `violent` in it is flagged for `violence`.
+pub(crate) async fn moderations(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared.record(|| recorded(&method, &uri, &headers, body.clone()));
+    let openai_err = |status: StatusCode, msg: &str| {
+        (status, axum::Json(json!({"error": {"message": msg, "type": "invalid_request_error", "param": null, "code": null}})))
+            .into_response()
+    };
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|k| !k.is_empty());
+    if bearer.is_none() {
+        return openai_err(StatusCode::UNAUTHORIZED, "You didn't provide an API key.");
+    }
+    let model = body["model"].as_str().unwrap_or("omni-moderation-latest");
+    if !model.contains("moderation") {
+        return openai_err(StatusCode::BAD_REQUEST, "invalid moderation model");
+    }
+    let inputs: Vec<&str> = match &body["input"] {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => return openai_err(StatusCode::BAD_REQUEST, "input is required"),
+    };
+    let results: Vec<Value> = inputs
+        .iter()
+        .map(|t| {
+            let violent = t.to_lowercase().contains("violent");
+            let mut cats = serde_json::Map::new();
+            let mut scores = serde_json::Map::new();
+            for c in MODERATION_CATEGORIES {
+                let hit = violent && *c == "violence";
+                cats.insert(c.to_string(), hit.into());
+                scores.insert(c.to_string(), json!(if hit { 0.97 } else { 0.01 }));
+            }
+            json!({"flagged": violent, "categories": cats, "category_scores": scores})
+        })
+        .collect();
+    axum::Json(json!({"id": "modr-mock", "model": model, "results": results})).into_response()
 }

@@ -334,6 +334,7 @@ fn router(shared: Arc<Shared>) -> Router {
             "/guardrail/beta/litellm_basic_guardrail_api",
             post(guardrail::basic),
         )
+        .route("/v1/moderations", post(guardrail::moderations))
         .route("/storage/v1/b/{bucket}/o/{object}", get(google::gcs_object))
         .route("/files/{name}", get(google::file))
         .route("/models/chat/completions", post(azure::models_chat))

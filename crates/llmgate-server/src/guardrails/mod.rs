@@ -5,7 +5,7 @@
 //! state holds None and the request path only tests it.
 //!
 //! Integrations: `content_filter.rs` (`litellm_content_filter`, offline), `generic_api.rs`
-//! (`generic_guardrail_api`). Every other type is named unsupported at start-up
+//! (`generic_guardrail_api`), `openai_moderation.rs`. Every other type is named unsupported at start-up
 //! (`config/support/tables.rs`) and not loaded.
 
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use crate::config::Config;
 pub mod config;
 pub mod content_filter;
 pub mod generic_api;
+pub mod openai_moderation;
 mod pyrepr;
 pub mod run;
 
@@ -91,7 +92,11 @@ pub struct Guardrails {
 }
 
 /// The guardrail types llmgate runs.
-pub const IMPLEMENTED: &[&str] = &["litellm_content_filter", "generic_guardrail_api"];
+pub const IMPLEMENTED: &[&str] = &[
+    "litellm_content_filter",
+    "generic_guardrail_api",
+    "openai_moderation",
+];
 
 impl Guardrails {
     /// The `guardrails:` section; None when there is none. A bad entry refuses the start.
@@ -112,6 +117,7 @@ impl Guardrails {
                     Box::new(content_filter::ContentFilter::from_entry(&entry)?)
                 }
                 "generic_guardrail_api" => Box::new(generic_api::GenericApi::from_entry(&entry)?),
+                "openai_moderation" => Box::new(openai_moderation::Moderation::from_entry(&entry)?),
                 // Named unsupported at start-up (`config::support`).
                 _ => continue,
             };

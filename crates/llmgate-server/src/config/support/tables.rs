@@ -352,7 +352,7 @@ const GUARDRAIL_TYPES: &[Row] = &[
     no("azure/prompt_shield", "guardrail"),
     no("azure/text_moderations", "guardrail"),
     no("model_armor", "guardrail"),
-    no("openai_moderation", "guardrail"),
+    yes("openai_moderation", "OpenAI's Moderation API"),
     no("noma", "guardrail"),
     no("tool_permission", "guardrail"),
     no("zscaler_ai_guard", "guardrail"),
