@@ -3,7 +3,8 @@ clients: LiteLLM's built-in content filter in every mode (block, pass, mask), se
 `default_on`, by the request, by the key and by the team; a streamed answer blocked post-call
 (nothing of it reaches the client); the upstream not called on a pre-call block (the mock
 records requests); `generic_guardrail_api` against the mock's Basic Guardrail API (mask,
-block, the request it is sent), `openai_moderation` against the mock's `/v1/moderations`, a guardrail service timing out (fail closed, fail open);
+block, the request it is sent), `openai_moderation` against the mock's `/v1/moderations`, `presidio` against its
+analyzer and anonymizer, a guardrail service timing out (fail closed, fail open);
 `/guardrails/list`; the spend log's `guardrail_information`."""
 import json
 import time
@@ -49,7 +50,11 @@ def config(mock):
                 f"      additional_provider_specific_params: {{threshold: 0.8}}\n" + extra)
     out += ("  - guardrail_name: moderation\n    litellm_params:\n      guardrail: openai_moderation\n"
             f"      mode: [pre_call, post_call]\n      api_base: {mock.base}/v1\n      api_key: sk-moderation\n")
-    out += ("  - guardrail_name: not-here\n    litellm_params:\n      guardrail: presidio\n"
+    out += ("  - guardrail_name: presidio-pii\n    litellm_params:\n      guardrail: presidio\n"
+            "      mode: pre_call\n      presidio_analyzer_api_base: os.environ/PRESIDIO_ANALYZER_API_BASE\n"
+            f"      presidio_anonymizer_api_base: {mock.base}/presidio/anonymizer\n"
+            "      pii_entities_config: {EMAIL_ADDRESS: MASK, CREDIT_CARD: BLOCK}\n")
+    out += ("  - guardrail_name: not-here\n    litellm_params:\n      guardrail: lakera\n"
             "      mode: pre_call\n")
     out += f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 0.2\n"
     return out
@@ -59,7 +64,8 @@ def config(mock):
 def gw(mock, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("guard")
     g = Gateway(tmp, config(mock), env={"UPSTREAM_KEY": "sk-upstream", "GUARD_KEY": GUARD_KEY,
-                                        "LLMGATE_DB_PATH": str(tmp / "db.sqlite")}).wait_ready()
+                                        "LLMGATE_DB_PATH": str(tmp / "db.sqlite"),
+                                        "PRESIDIO_ANALYZER_API_BASE": f"{mock.base}/presidio/analyzer"}).wait_ready()
     yield g
     g.stop()
 
@@ -271,7 +277,7 @@ def test_guardrails_list(gw):
 
 def test_unsupported_guardrail_is_named(gw):
     log = gw.log_path.read_text()
-    assert "guardrails[11].litellm_params.guardrail: presidio" in log, log
+    assert "guardrails[12].litellm_params.guardrail: lakera" in log, log
 
 
 def test_openai_moderation(gw, mock):
@@ -290,3 +296,20 @@ def test_openai_moderation(gw, mock):
     assert r.choices[0].message.content == "Hello from mock"
     # Post-call it moderates the answer.
     assert any(r["body"]["input"] == "Hello from mock" for r in mock_requests(mock, "/v1/moderations"))
+
+
+def test_presidio_masks_and_blocks(gw, mock):
+    m = marker()
+    # (No TLD: the default_on content filter, which runs first, leaves it.)
+    r = chat(gw, f"{m} mail jane@corp now", extra_body={"guardrails": ["presidio-pii"]})
+    assert r.choices[0].message.content == "Hello from mock"
+    assert upstream_saw(mock, m)[0]["body"]["messages"][0]["content"] == f"{m} mail <EMAIL_ADDRESS> now"
+    asked = [x for x in mock_requests(mock, "/presidio/analyzer/analyze") if m in json.dumps(x["body"])]
+    assert asked[0]["body"] == {"text": f"{m} mail jane@corp now", "language": "en",
+                                "entities": ["EMAIL_ADDRESS", "CREDIT_CARD"]}
+    m2 = marker()
+    with pytest.raises(openai.BadRequestError) as e:
+        chat(gw, f"{m2} card 4111111111111111", extra_body={"guardrails": ["presidio-pii"]})
+    assert e.value.body["message"] == ("Blocked entity detected: CREDIT_CARD by Guardrail: presidio-pii. "
+                                       "This entity is not allowed to be used in this request.")
+    assert upstream_saw(mock, m2) == []

@@ -3,7 +3,8 @@
 //! It wants `x-api-key: GUARDRAIL_API_KEY`, a `texts` list and `input_type`
 //! `request|response`, and decides by the texts: `forbidden` → `BLOCKED`, `secret` →
 //! `GUARDRAIL_INTERVENED` with it masked, `slowguard` → answers after 5 s, `guarderror` →
-//! 500; anything else `NONE`. And OpenAI's `POST /v1/moderations` (`openai_moderation`).
+//! 500; anything else `NONE`. And OpenAI's `POST /v1/moderations` (`openai_moderation`), Presidio's analyzer and
+//! anonymizer under `/presidio/analyzer` and `/presidio/anonymizer` (`presidio`).
 
 use std::sync::Arc;
 
@@ -118,4 +119,113 @@ pub(crate) async fn moderations(
         })
         .collect();
     axum::Json(json!({"id": "modr-mock", "model": model, "results": results})).into_response()
+}
+
+/// What the Presidio analyzer mock recognises: words with an `@` (`EMAIL_ADDRESS`) and runs
+/// of 16 digits (`CREDIT_CARD`), as character offsets (Presidio's, Python's).
+fn presidio_find(text: &str) -> Vec<(String, usize, usize)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let word: String = chars[start..i].iter().collect();
+        let trimmed = word.trim_end_matches(['.', ',', '!', '?']);
+        let end = start + trimmed.chars().count();
+        if trimmed.contains('@') {
+            out.push(("EMAIL_ADDRESS".into(), start, end));
+        } else if trimmed.len() == 16 && trimmed.chars().all(|c| c.is_ascii_digit()) {
+            out.push(("CREDIT_CARD".into(), start, end));
+        }
+    }
+    out
+}
+
+/// Presidio's analyzer: `POST /presidio/analyzer/analyze` with `text` and `language`
+/// required, `entities` filtering what is reported.
+pub(crate) async fn presidio_analyze(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared.record(|| recorded(&method, &uri, &headers, body.clone()));
+    let (Some(text), Some(_)) = (body["text"].as_str(), body["language"].as_str()) else {
+        return err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text and language are required",
+        );
+    };
+    let wanted: Option<Vec<&str>> = body["entities"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect());
+    let found: Vec<Value> = presidio_find(text)
+        .into_iter()
+        .filter(|(k, _, _)| wanted.as_ref().is_none_or(|w| w.contains(&k.as_str())))
+        .map(|(k, s, e)| {
+            json!({"entity_type": k, "start": s, "end": e, "score": 1.0,
+                                "analysis_explanation": null, "recognition_metadata": {}})
+        })
+        .collect();
+    axum::Json(Value::Array(found)).into_response()
+}
+
+/// Presidio's anonymizer: `POST /presidio/anonymizer/anonymize`; each finding's span
+/// replaced by `<ENTITY_TYPE>` (the default `replace` operator).
+pub(crate) async fn presidio_anonymize(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared.record(|| recorded(&method, &uri, &headers, body.clone()));
+    let (Some(text), Some(found)) = (body["text"].as_str(), body["analyzer_results"].as_array())
+    else {
+        return err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text and analyzer_results are required",
+        );
+    };
+    let chars: Vec<char> = text.chars().collect();
+    let mut spans: Vec<(usize, usize, String)> = found
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f["start"].as_u64()? as usize,
+                f["end"].as_u64()? as usize,
+                f["entity_type"].as_str()?.to_string(),
+            ))
+        })
+        .filter(|(s, e, _)| s < e && *e <= chars.len())
+        .collect();
+    spans.sort();
+    let mut out = String::new();
+    let mut at = 0;
+    let mut items = Vec::new();
+    for (s, e, k) in spans {
+        if s < at {
+            continue;
+        }
+        out.extend(&chars[at..s]);
+        let tag = format!("<{k}>");
+        items.push(
+            json!({"start": out.chars().count(), "end": out.chars().count() + tag.chars().count(),
+                          "entity_type": k, "text": tag, "operator": "replace"}),
+        );
+        out.push_str(&tag);
+        at = e;
+    }
+    out.extend(&chars[at..]);
+    axum::Json(json!({"text": out, "items": items})).into_response()
 }

@@ -335,6 +335,14 @@ fn router(shared: Arc<Shared>) -> Router {
             post(guardrail::basic),
         )
         .route("/v1/moderations", post(guardrail::moderations))
+        .route(
+            "/presidio/analyzer/analyze",
+            post(guardrail::presidio_analyze),
+        )
+        .route(
+            "/presidio/anonymizer/anonymize",
+            post(guardrail::presidio_anonymize),
+        )
         .route("/storage/v1/b/{bucket}/o/{object}", get(google::gcs_object))
         .route("/files/{name}", get(google::file))
         .route("/models/chat/completions", post(azure::models_chat))

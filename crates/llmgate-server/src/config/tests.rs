@@ -106,7 +106,7 @@ router_settings:
 guardrails:
   - guardrail_name: pii
     litellm_params:
-      guardrail: presidio
+      guardrail: lakera
       mode: pre_call
 "#;
 
@@ -852,7 +852,7 @@ fn ignored_settings_of_the_full_config() {
     assert_eq!(
         ignored(FULL),
         [
-            "guardrails[0].litellm_params.guardrail: presidio",
+            "guardrails[0].litellm_params.guardrail: lakera",
             "model_list[2].litellm_params.use_in_pass_through",
             // In the file's order (maps keep it).
             "litellm_settings.callbacks: prometheus",

@@ -5,7 +5,7 @@
 //! state holds None and the request path only tests it.
 //!
 //! Integrations: `content_filter.rs` (`litellm_content_filter`, offline), `generic_api.rs`
-//! (`generic_guardrail_api`), `openai_moderation.rs`. Every other type is named unsupported at start-up
+//! (`generic_guardrail_api`), `openai_moderation.rs`, `presidio.rs`. Every other type is named unsupported at start-up
 //! (`config/support/tables.rs`) and not loaded.
 
 use std::sync::Arc;
@@ -19,6 +19,7 @@ pub mod config;
 pub mod content_filter;
 pub mod generic_api;
 pub mod openai_moderation;
+pub mod presidio;
 mod pyrepr;
 pub mod run;
 
@@ -96,6 +97,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "litellm_content_filter",
     "generic_guardrail_api",
     "openai_moderation",
+    "presidio",
 ];
 
 impl Guardrails {
@@ -118,6 +120,7 @@ impl Guardrails {
                 }
                 "generic_guardrail_api" => Box::new(generic_api::GenericApi::from_entry(&entry)?),
                 "openai_moderation" => Box::new(openai_moderation::Moderation::from_entry(&entry)?),
+                "presidio" => Box::new(presidio::Presidio::from_entry(&entry)?),
                 // Named unsupported at start-up (`config::support`).
                 _ => continue,
             };
@@ -181,4 +184,33 @@ pub fn list_entry(e: &Entry, v2: bool) -> Value {
         out["updated_at"] = Value::Null;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::support::{Support, GUARDRAIL_TYPES};
+
+    /// The support table says `yes` for exactly the types `from_config` loads.
+    #[test]
+    fn support_table_matches_what_loads() {
+        let yes: Vec<&str> = GUARDRAIL_TYPES
+            .iter()
+            .filter(|r| matches!(r.support, Support::Yes))
+            .map(|r| r.key)
+            .collect();
+        let mut want = IMPLEMENTED.to_vec();
+        let mut got = yes.clone();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        let cfg: Config = serde_norway::from_str(
+            "guardrails:\n  - guardrail_name: a\n    litellm_params: {guardrail: litellm_content_filter}\n  - guardrail_name: b\n    litellm_params: {guardrail: generic_guardrail_api, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: c\n    litellm_params: {guardrail: openai_moderation, api_key: k}\n  - guardrail_name: d\n    litellm_params: {guardrail: presidio, presidio_analyzer_api_base: 'http://127.0.0.1:9', presidio_anonymizer_api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: e\n    litellm_params: {guardrail: lakera}\n",
+        )
+        .unwrap();
+        let gs = Guardrails::from_config(&cfg).unwrap().unwrap();
+        let loaded: Vec<&str> = gs.list.iter().map(|l| l.imp.provider()).collect();
+        assert_eq!(loaded, IMPLEMENTED);
+        assert_eq!(gs.entries.len(), 5);
+    }
 }

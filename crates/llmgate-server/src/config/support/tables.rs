@@ -333,14 +333,14 @@ const CALLBACKS: &[Row] = &[
 
 /// LiteLLM's guardrail integrations (`guardrails/` runs the `yes` ones).
 #[rustfmt::skip]
-const GUARDRAIL_TYPES: &[Row] = &[
+pub const GUARDRAIL_TYPES: &[Row] = &[
     no("aporia", "guardrail"),
     no("bedrock", "guardrail"),
     no("dynamoai", "guardrail"),
     no("guardrails_ai", "guardrail"),
     no("lakera", "guardrail"),
     no("lakera_v2", "guardrail"),
-    no("presidio", "guardrail"),
+    yes("presidio", "Presidio analyzer + anonymizer"),
     no("hide-secrets", "guardrail"),
     no("hiddenlayer", "guardrail"),
     no("aim", "guardrail"),
