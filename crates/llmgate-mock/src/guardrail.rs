@@ -4,7 +4,8 @@
 //! `request|response`, and decides by the texts: `forbidden` → `BLOCKED`, `secret` →
 //! `GUARDRAIL_INTERVENED` with it masked, `slowguard` → answers after 5 s, `guarderror` →
 //! 500; anything else `NONE`. And OpenAI's `POST /v1/moderations` (`openai_moderation`), Presidio's analyzer and
-//! anonymizer under `/presidio/analyzer` and `/presidio/anonymizer` (`presidio`).
+//! anonymizer under `/presidio/analyzer` and `/presidio/anonymizer` (`presidio`), Lakera
+//! Guard's `/lakera/v2/guard` (`lakera_v2`).
 
 use std::sync::Arc;
 
@@ -228,4 +229,54 @@ pub(crate) async fn presidio_anonymize(
     }
     out.extend(&chars[at..]);
     axum::Json(json!({"text": out, "items": items})).into_response()
+}
+
+pub const LAKERA_API_KEY: &str = "mock-lakera-key";
+
+/// Lakera Guard's `POST /lakera/v2/guard`: `Authorization: Bearer LAKERA_API_KEY` and
+/// `messages` required; "ignore previous instructions" is a `prompt_attack`, a word with an `@`
+/// a `pii/email` (its span in `payload` when asked for).
+pub(crate) async fn lakera_guard(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared.record(|| recorded(&method, &uri, &headers, body.clone()));
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if auth != Some(&format!("Bearer {LAKERA_API_KEY}")) {
+        return err(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    let Some(messages) = body["messages"].as_array() else {
+        return err(StatusCode::BAD_REQUEST, "messages is required");
+    };
+    let mut attack = false;
+    let mut payload = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        let text = m["content"].as_str().unwrap_or_default();
+        attack |= text.to_lowercase().contains("ignore previous instructions");
+        for (kind, s, e) in presidio_find(text) {
+            if kind == "EMAIL_ADDRESS" {
+                let span: String = text.chars().skip(s).take(e - s).collect();
+                payload.push(json!({"start": s, "end": e, "text": span,
+                                    "detector_type": "pii/email", "labels": [], "message_id": i}));
+            }
+        }
+    }
+    let breakdown = json!([
+        {"project_id": "project-mock", "policy_id": "policy-mock", "detector_id": "detector-attack",
+         "detector_type": "prompt_attack", "detected": attack},
+        {"project_id": "project-mock", "policy_id": "policy-mock", "detector_id": "detector-email",
+         "detector_type": "pii/email", "detected": !payload.is_empty()},
+    ]);
+    let mut out = json!({"flagged": attack || !payload.is_empty()});
+    if body["payload"] == Value::Bool(true) {
+        out["payload"] = Value::Array(payload);
+    }
+    if body["breakdown"] == Value::Bool(true) {
+        out["breakdown"] = breakdown;
+    }
+    axum::Json(out).into_response()
 }

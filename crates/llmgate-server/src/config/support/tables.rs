@@ -339,7 +339,7 @@ pub const GUARDRAIL_TYPES: &[Row] = &[
     no("dynamoai", "guardrail"),
     no("guardrails_ai", "guardrail"),
     no("lakera", "guardrail"),
-    no("lakera_v2", "guardrail"),
+    yes("lakera_v2", "Lakera Guard v2"),
     yes("presidio", "Presidio analyzer + anonymizer"),
     no("hide-secrets", "guardrail"),
     no("hiddenlayer", "guardrail"),
