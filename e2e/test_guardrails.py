@@ -4,7 +4,8 @@ clients: LiteLLM's built-in content filter in every mode (block, pass, mask), se
 (nothing of it reaches the client); the upstream not called on a pre-call block (the mock
 records requests); `generic_guardrail_api` against the mock's Basic Guardrail API (mask,
 block, the request it is sent), `openai_moderation` against the mock's `/v1/moderations`, `presidio` against its
-analyzer and anonymizer, `lakera_v2` against its `/v2/guard`, a guardrail service timing out (fail closed, fail open);
+analyzer and anonymizer, `lakera_v2` against its `/v2/guard`, `aporia` against its
+`/validate`, a guardrail service timing out (fail closed, fail open);
 `/guardrails/list`; the spend log's `guardrail_information`."""
 import json
 import time
@@ -56,6 +57,8 @@ def config(mock):
             "      pii_entities_config: {EMAIL_ADDRESS: MASK, CREDIT_CARD: BLOCK}\n")
     out += ("  - guardrail_name: lakera\n    litellm_params:\n      guardrail: lakera_v2\n"
             f"      mode: [pre_call, post_call]\n      api_base: {mock.base}/lakera\n      api_key: mock-lakera-key\n")
+    out += ("  - guardrail_name: aporia\n    litellm_params:\n      guardrail: aporia\n"
+            f"      mode: [pre_call, post_call]\n      api_base: {mock.base}/aporia\n      api_key: mock-aporia-key\n")
     out += ("  - guardrail_name: not-here\n    litellm_params:\n      guardrail: lakera\n"
             "      mode: pre_call\n")
     out += f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 0.2\n"
@@ -279,7 +282,7 @@ def test_guardrails_list(gw):
 
 def test_unsupported_guardrail_is_named(gw):
     log = gw.log_path.read_text()
-    assert "guardrails[13].litellm_params.guardrail: lakera" in log, log
+    assert "guardrails[14].litellm_params.guardrail: lakera" in log, log
 
 
 def test_openai_moderation(gw, mock):
@@ -331,3 +334,19 @@ def test_lakera_masks_pii_and_blocks_attacks(gw, mock):
     assert e.value.body["message"].startswith(
         "{'error': 'Violated guardrail policy', 'lakera_guardrail_response': {'flagged': True, ")
     assert upstream_saw(mock, m2) == []
+
+
+def test_aporia_blocks_pii_and_passes(gw, mock):
+    m = marker()
+    with pytest.raises(openai.BadRequestError) as e:
+        chat(gw, f"{m} my mail is ann@corp", extra_body={"guardrails": ["aporia"]})
+    assert e.value.body["message"] == (
+        "{'error': 'Violated guardrail policy', 'aporia_ai_response': {'action': 'block', 'revised_prompt': None, "
+        "'revised_response': 'Aporia detected and blocked PII', 'explain_log': None}}")
+    assert upstream_saw(mock, m) == []
+    m2 = marker()
+    assert chat(gw, f"{m2} weather?", extra_body={"guardrails": ["aporia"]}).choices[0].message.content == "Hello from mock"
+    sent = [x["body"] for x in mock_requests(mock, "/aporia/") if m2 in json.dumps(x["body"])]
+    assert sent[0] == {"messages": [{"role": "user", "content": f"{m2} weather?"}], "validation_target": "prompt"}
+    after = mock_requests(mock, "/aporia/")[-1]["body"]
+    assert after["validation_target"] == "both" and after["response"] == "Hello from mock"

@@ -5,7 +5,7 @@
 //! `GUARDRAIL_INTERVENED` with it masked, `slowguard` → answers after 5 s, `guarderror` →
 //! 500; anything else `NONE`. And OpenAI's `POST /v1/moderations` (`openai_moderation`), Presidio's analyzer and
 //! anonymizer under `/presidio/analyzer` and `/presidio/anonymizer` (`presidio`), Lakera
-//! Guard's `/lakera/v2/guard` (`lakera_v2`).
+//! Guard's `/lakera/v2/guard` (`lakera_v2`), Aporia's `/aporia/validate` (`aporia`).
 
 use std::sync::Arc;
 
@@ -279,4 +279,61 @@ pub(crate) async fn lakera_guard(
         out["breakdown"] = breakdown;
     }
     axum::Json(out).into_response()
+}
+
+pub const APORIA_API_KEY: &str = "mock-aporia-key";
+
+/// Aporia's `POST /aporia/validate`: `X-APORIA-API-KEY`, `messages` and a
+/// `validation_target` (`prompt`, `response`, `both`; `response` needs the `response` text)
+/// required; a word with an `@` is PII and blocked, as Aporia's PII policy does.
+pub(crate) async fn aporia_validate(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared.record(|| recorded(&method, &uri, &headers, body.clone()));
+    if headers
+        .get("x-aporia-api-key")
+        .and_then(|v| v.to_str().ok())
+        != Some(APORIA_API_KEY)
+    {
+        return err(StatusCode::UNAUTHORIZED, "invalid api key");
+    }
+    let target = body["validation_target"].as_str();
+    let Some(messages) = body["messages"].as_array() else {
+        return err(StatusCode::UNPROCESSABLE_ENTITY, "messages is required");
+    };
+    let mut texts: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    match target {
+        Some("prompt") => {}
+        Some("response" | "both") => match body["response"].as_str() {
+            Some(r) => texts.push(r),
+            None => return err(StatusCode::UNPROCESSABLE_ENTITY, "response is required"),
+        },
+        _ => {
+            return err(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_target is required",
+            )
+        }
+    }
+    let pii = texts
+        .iter()
+        .any(|t| t.split_whitespace().any(|w| w.contains('@')));
+    let (action, revised) = if pii {
+        ("block", json!("Aporia detected and blocked PII"))
+    } else {
+        ("passthrough", Value::Null)
+    };
+    axum::Json(
+        json!({"action": action, "revised_prompt": null, "revised_response": revised,
+                      "explain_log": null}),
+    )
+    .into_response()
 }

@@ -37,7 +37,7 @@ pub use azure::AZURE_CLIENT_SECRET;
 pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
 pub use behaviour::{Behaviour, Override};
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
-pub use guardrail::{GUARDRAIL_API_KEY, LAKERA_API_KEY};
+pub use guardrail::{APORIA_API_KEY, GUARDRAIL_API_KEY, LAKERA_API_KEY};
 pub use sts::{CONTAINER_TOKEN, EXTERNAL_ID, WEB_IDENTITY_TOKEN};
 pub use watsonx::{WATSONX_API_KEY, WATSONX_TOKEN};
 
@@ -336,6 +336,7 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/v1/moderations", post(guardrail::moderations))
         .route("/lakera/v2/guard", post(guardrail::lakera_guard))
+        .route("/aporia/validate", post(guardrail::aporia_validate))
         .route(
             "/presidio/analyzer/analyze",
             post(guardrail::presidio_analyze),

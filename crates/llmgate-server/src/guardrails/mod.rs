@@ -5,7 +5,7 @@
 //! state holds None and the request path only tests it.
 //!
 //! Integrations: `content_filter.rs` (`litellm_content_filter`, offline), `generic_api.rs`
-//! (`generic_guardrail_api`), `openai_moderation.rs`, `presidio.rs`, `lakera.rs` (`lakera_v2`). Every other type is named unsupported at start-up
+//! (`generic_guardrail_api`), `openai_moderation.rs`, `presidio.rs`, `lakera.rs` (`lakera_v2`), `aporia.rs`. Every other type is named unsupported at start-up
 //! (`config/support/tables.rs`) and not loaded.
 
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::Config;
 
+pub mod aporia;
 pub mod config;
 pub mod content_filter;
 pub mod generic_api;
@@ -100,6 +101,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "openai_moderation",
     "presidio",
     "lakera_v2",
+    "aporia",
 ];
 
 impl Guardrails {
@@ -124,6 +126,7 @@ impl Guardrails {
                 "openai_moderation" => Box::new(openai_moderation::Moderation::from_entry(&entry)?),
                 "presidio" => Box::new(presidio::Presidio::from_entry(&entry)?),
                 "lakera_v2" => Box::new(lakera::Lakera::from_entry(&entry)?),
+                "aporia" => Box::new(aporia::Aporia::from_entry(&entry)?),
                 // Named unsupported at start-up (`config::support`).
                 _ => continue,
             };
@@ -208,12 +211,12 @@ mod tests {
         got.sort();
         assert_eq!(got, want);
         let cfg: Config = serde_norway::from_str(
-            "guardrails:\n  - guardrail_name: a\n    litellm_params: {guardrail: litellm_content_filter}\n  - guardrail_name: b\n    litellm_params: {guardrail: generic_guardrail_api, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: c\n    litellm_params: {guardrail: openai_moderation, api_key: k}\n  - guardrail_name: d\n    litellm_params: {guardrail: presidio, presidio_analyzer_api_base: 'http://127.0.0.1:9', presidio_anonymizer_api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: e\n    litellm_params: {guardrail: lakera_v2}\n  - guardrail_name: f\n    litellm_params: {guardrail: lakera}\n",
+            "guardrails:\n  - guardrail_name: a\n    litellm_params: {guardrail: litellm_content_filter}\n  - guardrail_name: b\n    litellm_params: {guardrail: generic_guardrail_api, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: c\n    litellm_params: {guardrail: openai_moderation, api_key: k}\n  - guardrail_name: d\n    litellm_params: {guardrail: presidio, presidio_analyzer_api_base: 'http://127.0.0.1:9', presidio_anonymizer_api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: e\n    litellm_params: {guardrail: lakera_v2}\n  - guardrail_name: g\n    litellm_params: {guardrail: aporia, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: f\n    litellm_params: {guardrail: lakera}\n",
         )
         .unwrap();
         let gs = Guardrails::from_config(&cfg).unwrap().unwrap();
         let loaded: Vec<&str> = gs.list.iter().map(|l| l.imp.provider()).collect();
         assert_eq!(loaded, IMPLEMENTED);
-        assert_eq!(gs.entries.len(), 6);
+        assert_eq!(gs.entries.len(), 7);
     }
 }

@@ -334,7 +334,7 @@ const CALLBACKS: &[Row] = &[
 /// LiteLLM's guardrail integrations (`guardrails/` runs the `yes` ones).
 #[rustfmt::skip]
 pub const GUARDRAIL_TYPES: &[Row] = &[
-    no("aporia", "guardrail"),
+    yes("aporia", "Aporia /validate"),
     no("bedrock", "guardrail"),
     no("dynamoai", "guardrail"),
     no("guardrails_ai", "guardrail"),
