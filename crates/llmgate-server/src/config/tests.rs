@@ -934,7 +934,7 @@ router_settings:
   model_group_alias: {x: a}
 guardrails:
   - guardrail_name: g1
-    litellm_params: {guardrail: aporia, mode: pre_call}
+    litellm_params: {guardrail: bedrock, mode: pre_call}
   - guardrail_name: g2
     litellm_params: {guardrail: my_guard}
   - guardrail_name: g3
@@ -943,7 +943,7 @@ guardrails:
     for want in [
         "mcp_servers",
         "?modle_list",
-        "guardrails[0].litellm_params.guardrail: aporia",
+        "guardrails[0].litellm_params.guardrail: bedrock",
         "?guardrails[1].litellm_params.guardrail: my_guard",
         "guardrails[2]",
         "?model_list[1].litellm_params.api_bse",
