@@ -84,7 +84,7 @@ router_settings:
 guardrails:
   - guardrail_name: pii
     litellm_params:
-      guardrail: presidio
+      guardrail: lakera
       mode: pre_call
 mcp_servers:
   github:
@@ -107,7 +107,7 @@ def test_unsupported_settings_are_named_at_start_and_on_health(start_gateway):
         "model_list[0].litellm_params.max_parallel_requests",
         "litellm_settings.callbacks: langfuse",
         "router_settings.polling_interval",
-        "guardrails[0].litellm_params.guardrail: presidio",
+        "guardrails[0].litellm_params.guardrail: lakera",
         "mcp_servers",
     ]:
         assert f"not supported by llmgate, ignored: {path}" in log, log
@@ -120,7 +120,7 @@ def test_unsupported_settings_are_named_at_start_and_on_health(start_gateway):
     assert body["healthy_count"] == 1
     assert sorted(body["unsupported_settings"]) == sorted([
         "mcp_servers",
-        "guardrails[0].litellm_params.guardrail: presidio",
+        "guardrails[0].litellm_params.guardrail: lakera",
         "model_list[0].litellm_params.max_parallel_requests",
         "litellm_settings.callbacks: langfuse",
         "router_settings.polling_interval",

@@ -15,6 +15,7 @@ mod behaviour;
 mod cohere;
 mod dashscope;
 mod google;
+mod guardrail;
 mod jina;
 mod ollama;
 mod openai;
@@ -36,6 +37,7 @@ pub use azure::AZURE_CLIENT_SECRET;
 pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
 pub use behaviour::{Behaviour, Override};
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
+pub use guardrail::{APORIA_API_KEY, GUARDRAIL_API_KEY, LAKERA_API_KEY};
 pub use sts::{CONTAINER_TOKEN, EXTERNAL_ID, WEB_IDENTITY_TOKEN};
 pub use watsonx::{WATSONX_API_KEY, WATSONX_TOKEN};
 
@@ -328,6 +330,21 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/chat", post(ollama::chat))
         .route("/api/embed", post(ollama::embed))
         .route("/token", post(google::token))
+        .route(
+            "/guardrail/beta/litellm_basic_guardrail_api",
+            post(guardrail::basic),
+        )
+        .route("/v1/moderations", post(guardrail::moderations))
+        .route("/lakera/v2/guard", post(guardrail::lakera_guard))
+        .route("/aporia/validate", post(guardrail::aporia_validate))
+        .route(
+            "/presidio/analyzer/analyze",
+            post(guardrail::presidio_analyze),
+        )
+        .route(
+            "/presidio/anonymizer/anonymize",
+            post(guardrail::presidio_anonymize),
+        )
         .route("/storage/v1/b/{bucket}/o/{object}", get(google::gcs_object))
         .route("/files/{name}", get(google::file))
         .route("/models/chat/completions", post(azure::models_chat))

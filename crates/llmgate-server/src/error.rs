@@ -49,6 +49,9 @@ pub enum GatewayError {
         retry_after: String,
         reset_at: String,
     },
+    /// A guardrail refused the request or the answer: LiteLLM's `HTTPException` as its proxy
+    /// relays it (400, `type`/`param` the string `"None"`).
+    Guardrail(String),
 }
 
 impl From<LlmError> for GatewayError {
@@ -78,7 +81,9 @@ impl GatewayError {
         match self {
             GatewayError::Llm(e) => e.status,
             GatewayError::Auth(_) => 401,
-            GatewayError::BadRequest(_) | GatewayError::UnknownModel { .. } => 400,
+            GatewayError::BadRequest(_)
+            | GatewayError::UnknownModel { .. }
+            | GatewayError::Guardrail(_) => 400,
             GatewayError::TooLarge(_) => 413,
             GatewayError::SlowRequest(_) => 408,
             GatewayError::Unprocessable(_) => 422,
@@ -109,6 +114,7 @@ impl GatewayError {
                 return json!({ "error": err });
             }
             GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
+            GatewayError::Guardrail(m) => (m.clone(), json!("None"), json!("None")),
             GatewayError::BadRequest(m)
             | GatewayError::TooLarge(m)
             | GatewayError::SlowRequest(m)

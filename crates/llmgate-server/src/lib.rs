@@ -9,6 +9,7 @@ pub mod db_models;
 pub mod deployments;
 pub mod error;
 pub mod governance;
+pub mod guardrails;
 pub mod pyfmt;
 pub mod router_sync;
 pub mod routes;

@@ -27,6 +27,9 @@ pub struct Inner {
     /// The response cache (`litellm_settings.cache`); None when off, and then the request
     /// path does nothing for it.
     pub cache: Option<Arc<crate::cache::Cache>>,
+    /// The `guardrails:` llmgate runs; None when none is configured (the request path
+    /// then only tests it).
+    pub guardrails: Option<Arc<crate::guardrails::Guardrails>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -98,8 +101,14 @@ impl AppState {
             tracing::error!(error = %e, "response caching is off");
             None
         });
+        // A bad guardrail refuses the start (`server::run` checks it first).
+        let guardrails = crate::guardrails::Guardrails::from_config(&config).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "guardrails are off");
+            None
+        });
         AppState(Arc::new(Inner {
             cache,
+            guardrails,
             client,
             deployments,
             master_key,

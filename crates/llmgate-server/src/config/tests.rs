@@ -106,7 +106,7 @@ router_settings:
 guardrails:
   - guardrail_name: pii
     litellm_params:
-      guardrail: presidio
+      guardrail: lakera
       mode: pre_call
 "#;
 
@@ -852,7 +852,7 @@ fn ignored_settings_of_the_full_config() {
     assert_eq!(
         ignored(FULL),
         [
-            "guardrails[0].litellm_params.guardrail: presidio",
+            "guardrails[0].litellm_params.guardrail: lakera",
             "model_list[2].litellm_params.use_in_pass_through",
             // In the file's order (maps keep it).
             "litellm_settings.callbacks: prometheus",
@@ -934,7 +934,7 @@ router_settings:
   model_group_alias: {x: a}
 guardrails:
   - guardrail_name: g1
-    litellm_params: {guardrail: aporia, mode: pre_call}
+    litellm_params: {guardrail: bedrock, mode: pre_call}
   - guardrail_name: g2
     litellm_params: {guardrail: my_guard}
   - guardrail_name: g3
@@ -943,7 +943,7 @@ guardrails:
     for want in [
         "mcp_servers",
         "?modle_list",
-        "guardrails[0].litellm_params.guardrail: aporia",
+        "guardrails[0].litellm_params.guardrail: bedrock",
         "?guardrails[1].litellm_params.guardrail: my_guard",
         "guardrails[2]",
         "?model_list[1].litellm_params.api_bse",

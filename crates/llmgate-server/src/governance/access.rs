@@ -9,7 +9,7 @@ use llmgate_store::entities::{BudgetRow, CustomerRow, OrgRow, TagRow, TeamRow, U
 
 use super::alerts;
 use super::limits::Scope;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::caller::{abbreviate, AuthContext};
 use super::settle::{Abandoned, CallMeta, Outcome};
@@ -452,6 +452,8 @@ pub struct Call<'a> {
     pub response_id: Option<&'a str>,
     /// Answered from the response cache (the log's `cache_hit`).
     pub cache_hit: bool,
+    /// LiteLLM's `guardrail_information`: one entry per guardrail run.
+    pub guardrails: &'a [Value],
 }
 
 /// Adds the call's cost to every owner's live spend (and its tokens to the rate-limit
@@ -566,6 +568,9 @@ fn spend_log(
         }}),
         Outcome::Success => json!({}),
     };
+    if !call.guardrails.is_empty() {
+        metadata["guardrail_information"] = Value::Array(call.guardrails.to_vec());
+    }
     if call.partial {
         // What was charged is what had been produced when the call ended.
         metadata["partial_response"] = json!(true);

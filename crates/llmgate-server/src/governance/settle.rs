@@ -88,6 +88,8 @@ pub struct Settlement {
     settled: bool,
     /// Answered from the response cache.
     cache_hit: bool,
+    /// What the guardrails did (LiteLLM's `guardrail_information`).
+    guardrails: Vec<serde_json::Value>,
 }
 
 impl Settlement {
@@ -120,7 +122,23 @@ impl Settlement {
             reservation: admission.reservation,
             settled: false,
             cache_hit: false,
+            guardrails: Vec::new(),
         }
+    }
+
+    /// Guardrail runs to record in the spend log's `metadata.guardrail_information`.
+    pub fn guardrails(&mut self, info: Vec<serde_json::Value>) {
+        self.guardrails.extend(info);
+    }
+
+    /// The caller's team (its `metadata.guardrails` apply to the call).
+    pub fn team_metadata(&self) -> Option<&serde_json::Value> {
+        Some(&self.owners.team.as_ref()?.row.metadata)
+    }
+
+    /// The call's id when it was chosen before the settlement (guardrails ran first).
+    pub fn use_call_id(&mut self, id: String) {
+        self.call_id = id;
     }
 
     pub fn call_id(&self) -> &str {
@@ -279,6 +297,7 @@ impl Settlement {
             partial,
             response_id: self.response_id.as_deref(),
             cache_hit: self.cache_hit,
+            guardrails: &self.guardrails,
         };
         access::record(&self.gov, &self.auth, &self.owners, call, outcome);
         cost

@@ -7,6 +7,7 @@ pub mod endpoint;
 pub mod entities;
 pub mod fields;
 pub mod guard;
+pub mod guardrails;
 pub mod health;
 pub mod keys;
 pub mod model_info;
@@ -113,6 +114,8 @@ pub fn router(state: AppState) -> Router {
         .add("/health", "GET", get(health::health))
         .add("/v2/model/info", "GET", get(model_info::info_v2))
         .add("/model_group/info", "GET", get(model_info::group_info))
+        .add("/guardrails/list", "GET", get(guardrails::list))
+        .add("/v2/guardrails/list", "GET", get(guardrails::list_v2))
         .add("/routes", "GET", get(routes))
         .add(
             "/health/readiness/details",

@@ -331,16 +331,16 @@ const CALLBACKS: &[Row] = &[
     no("*.*", "custom Python callback"),
 ];
 
-/// LiteLLM's guardrail integrations: llmgate has none yet.
+/// LiteLLM's guardrail integrations (`guardrails/` runs the `yes` ones).
 #[rustfmt::skip]
-const GUARDRAIL_TYPES: &[Row] = &[
-    no("aporia", "guardrail"),
+pub const GUARDRAIL_TYPES: &[Row] = &[
+    yes("aporia", "Aporia /validate"),
     no("bedrock", "guardrail"),
     no("dynamoai", "guardrail"),
     no("guardrails_ai", "guardrail"),
     no("lakera", "guardrail"),
-    no("lakera_v2", "guardrail"),
-    no("presidio", "guardrail"),
+    yes("lakera_v2", "Lakera Guard v2"),
+    yes("presidio", "Presidio analyzer + anonymizer"),
     no("hide-secrets", "guardrail"),
     no("hiddenlayer", "guardrail"),
     no("aim", "guardrail"),
@@ -352,16 +352,16 @@ const GUARDRAIL_TYPES: &[Row] = &[
     no("azure/prompt_shield", "guardrail"),
     no("azure/text_moderations", "guardrail"),
     no("model_armor", "guardrail"),
-    no("openai_moderation", "guardrail"),
+    yes("openai_moderation", "OpenAI's Moderation API"),
     no("noma", "guardrail"),
     no("tool_permission", "guardrail"),
     no("zscaler_ai_guard", "guardrail"),
     no("javelin", "guardrail"),
     no("enkryptai", "guardrail"),
     no("ibm_guardrails", "guardrail"),
-    no("litellm_content_filter", "guardrail"),
+    yes("litellm_content_filter", "built-in content filter"),
     no("prompt_security", "guardrail"),
-    no("generic_guardrail_api", "guardrail"),
+    yes("generic_guardrail_api", "LiteLLM's Basic Guardrail API"),
     no("custom_guardrail", "guardrail"),
     no("*.*", "custom Python guardrail"),
 ];

@@ -122,6 +122,35 @@ impl Endpoint for ChatCompletionRequest {
     fn semantic_text(&self) -> Option<String> {
         super::cached::prompt_text(&serde_json::to_value(&self.messages).ok()?)
     }
+    fn request_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        for m in &mut self.messages {
+            match &mut m.content {
+                Some(llmgate::MessageContent::Text(t)) => f(t),
+                Some(llmgate::MessageContent::Parts(parts)) => {
+                    for p in parts.iter_mut().filter(|p| p.kind == "text") {
+                        if let Some(t) = p.text.as_mut() {
+                            f(t);
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    fn answer_texts(a: &mut Self::Answer, f: &mut dyn FnMut(&mut String)) {
+        for c in &mut a.choices {
+            if let Some(llmgate::MessageContent::Text(t)) = &mut c.message.content {
+                f(t);
+            }
+        }
+    }
+    fn chunk_texts(c: &mut Self::Chunk, f: &mut dyn FnMut(&mut String, bool)) {
+        for choice in &mut c.choices {
+            if let Some(t) = choice.delta.content.as_mut() {
+                f(t, false);
+            }
+        }
+    }
 }
 
 impl Endpoint for CompletionRequest {
@@ -223,6 +252,19 @@ impl Endpoint for CompletionRequest {
     fn semantic_text(&self) -> Option<String> {
         super::cached::prompt_text(&self.prompt)
     }
+    fn request_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        super::guarded::value_texts(&mut self.prompt, f);
+    }
+    fn answer_texts(a: &mut Self::Answer, f: &mut dyn FnMut(&mut String)) {
+        for c in &mut a.choices {
+            f(&mut c.text);
+        }
+    }
+    fn chunk_texts(c: &mut Self::Chunk, f: &mut dyn FnMut(&mut String, bool)) {
+        for choice in &mut c.choices {
+            f(&mut choice.text, false);
+        }
+    }
 }
 
 /// Tokens of a prompt or input: a string, strings, or token arrays (counted as they are).
@@ -281,5 +323,8 @@ impl Endpoint for EmbeddingRequest {
     const CACHE_PER_ITEM: bool = true;
     fn cached_answer(v: Value) -> Option<Self::Answer> {
         serde_json::from_value(v).ok()
+    }
+    fn request_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        super::guarded::value_texts(&mut self.input, f);
     }
 }

@@ -21,6 +21,32 @@ impl Endpoint for MessagesRequest {
     type Chunk = MessagesEvent;
     type Chunks = EventStream;
 
+    fn request_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        if let Some(sys) = self.system.as_mut() {
+            super::guarded::value_texts(sys, f);
+        }
+        for m in &mut self.messages {
+            if let Some(c) = m.get_mut("content") {
+                super::guarded::value_texts(c, f);
+            }
+        }
+    }
+    fn answer_texts(a: &mut Self::Answer, f: &mut dyn FnMut(&mut String)) {
+        if let Some(c) = a.body.get_mut("content") {
+            super::guarded::value_texts(c, f);
+        }
+    }
+    fn chunk_texts(c: &mut Self::Chunk, f: &mut dyn FnMut(&mut String, bool)) {
+        // `content_block_delta`'s `text_delta`.
+        if let Some(d) = c.data.get_mut("delta").and_then(Value::as_object_mut) {
+            if d.get("type").and_then(Value::as_str) == Some("text_delta") {
+                if let Some(Value::String(t)) = d.get_mut("text") {
+                    f(t, false);
+                }
+            }
+        }
+    }
+
     fn model_mut(&mut self) -> &mut String {
         &mut self.model
     }

@@ -31,6 +31,7 @@ use crate::deployments::Deployment;
 use crate::error::{ErrorShape, GatewayError};
 use crate::governance::admit::{admit, Ask};
 use crate::governance::settle::{PromptTokens, Settlement};
+use crate::guardrails;
 use crate::pyfmt::py_float;
 use crate::state::AppState;
 
@@ -38,12 +39,15 @@ mod batch;
 mod cache_forms;
 mod cache_hit;
 mod cached;
+mod guarded;
 mod kinds;
 mod messages;
+mod parse;
 mod rerank;
 mod responses;
 mod tap;
 
+use parse::{apply_defaults, parse, Parsed};
 use tap::Tap;
 
 pub use messages::count_tokens as messages_count_tokens;
@@ -177,6 +181,15 @@ pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     fn semantic_text(&self) -> Option<String> {
         None
     }
+
+    // The guardrails' hooks (`guarded.rs`): the text they check and may mask.
+    /// The request's text (messages, prompt, input), in a stable order.
+    fn request_texts(&mut self, _f: &mut dyn FnMut(&mut String)) {}
+    /// The answer's text.
+    fn answer_texts(_answer: &mut Self::Answer, _f: &mut dyn FnMut(&mut String)) {}
+    /// A chunk's streamed text pieces (`false`), and any text it repeats whole (`true`:
+    /// the Responses API's `*.done` and `response.completed` events).
+    fn chunk_texts(_chunk: &mut Self::Chunk, _f: &mut dyn FnMut(&mut String, bool)) {}
 }
 
 /// What [`Endpoint::chunk_observer`] returns.
@@ -321,7 +334,8 @@ async fn handle<E: Endpoint>(
         client_wants_usage,
         replay_usage,
         plan,
-        controls,
+        mut controls,
+        guardrails: requested,
     } = match parse::<E>(&state, &auth, &body, path_model, cache_control.as_deref()) {
         Ok(r) => r,
         Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
@@ -339,6 +353,22 @@ async fn handle<E: Endpoint>(
         Ok(a) => a,
         Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
     };
+    // Guardrails, only when configured: which ones this call runs, pre-call on the request.
+    let mut guard = guarded::Guard::new(
+        &state,
+        &requested,
+        &auth,
+        admission.owners.team.as_ref().map(|t| &t.row.metadata),
+    );
+    let call_id = uuid::Uuid::new_v4().to_string();
+    let mut pre = Ok(());
+    if let Some(g) = guard.as_mut() {
+        pre = g.pre_call(&mut req, &call_id).await;
+        // A cached answer would skip the checks on the answer.
+        if g.runs(guardrails::Mode::PostCall) || g.runs(guardrails::Mode::DuringCall) {
+            controls = None;
+        }
+    }
     let mut req = Arc::new(req);
     let prompt = Arc::new(Prompt(req.clone()));
     let mut headers = admission.headers.clone();
@@ -352,6 +382,10 @@ async fn handle<E: Endpoint>(
         start,
         prompt,
     );
+    settle.use_call_id(call_id.clone());
+    if let Err(e) = pre {
+        return guarded::refuse::<E>(&state, &mut settle, guard, e, None);
+    }
     // The response cache, only when on: after admission (a hit counts toward rate limits),
     // before the router.
     let mut cache_plan = None;
@@ -379,19 +413,34 @@ async fn handle<E: Endpoint>(
         let opts = Opts::for_call(dep, &forward, &client, plan.timeout);
         (r, state.client.clone(), opts)
     };
+    // `during_call` guardrails run beside the upstream call; its answer waits for them.
+    let during = async {
+        match guard.as_mut() {
+            Some(g) => g.during_call(&*req, &call_id).await,
+            None => Ok(()),
+        }
+    };
     if req.is_stream() {
-        let res = call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
-            let (r, client, opts) = call(dep, model);
-            r.call_stream(client, opts)
-        })
-        .await;
+        let (res, checked) = tokio::join!(
+            call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
+                let (r, client, opts) = call(dep, model);
+                r.call_stream(client, opts)
+            }),
+            during
+        );
         let (stream, meta) = match res {
             Ok(r) => r,
             Err((e, meta)) => {
+                if let Some(g) = guard {
+                    settle.guardrails(g.info);
+                }
                 settle.failure(&e);
                 return error_response_in(e, meta.as_ref(), E::ERROR_SHAPE);
             }
         };
+        if let Err(e) = checked {
+            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta));
+        }
         let tap = Tap::<E> {
             recorder: cache_plan.and_then(cached::Recorder::new),
             observer: req.chunk_observer(&state, &auth),
@@ -402,13 +451,42 @@ async fn handle<E: Endpoint>(
             _e: std::marker::PhantomData,
         };
         headers.push(("x-litellm-key-spend".into(), py_float(spend_before)));
+        let Some(mut g) = guard.filter(|g| g.runs(guardrails::Mode::PostCall)) else {
+            return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
+        };
+        // A post-call guardrail sees the whole answer before the client sees any of it.
+        let mut chunks = guarded::buffer(stream).await;
+        let mut tap = tap;
+        let checked = g.post_call_stream::<E>(&mut chunks, &call_id).await;
+        tap.settle.guardrails(std::mem::take(&mut g.info));
+        if let Err(e) = checked {
+            for c in chunks.iter().flatten() {
+                if let Some(u) = E::chunk_usage(c) {
+                    tap.settle.saw_usage(u);
+                }
+            }
+            tap.recorder = None;
+            return guarded::refuse::<E>(&state, &mut tap.settle, None, e, Some(&meta));
+        }
+        let stream = futures::stream::iter(chunks);
         return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
     }
-    let res = call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
-        let (r, client, opts) = call(dep, model);
-        r.call(client, opts)
-    })
-    .await;
+    let (res, checked) = tokio::join!(
+        call_with_retries(&state, E::ROUTE, &mut settle, &plan, |dep, model| {
+            let (r, client, opts) = call(dep, model);
+            r.call(client, opts)
+        }),
+        during
+    );
+    let res = match (res, checked) {
+        (Ok((mut answer, meta)), Err(e)) => {
+            if let Some(u) = E::finish(&mut answer, &meta.model_group) {
+                settle.saw_usage(u);
+            }
+            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta));
+        }
+        (res, _) => res,
+    };
     match res {
         Ok((mut answer, meta)) => {
             if let Some(id) = E::answer_id(&answer) {
@@ -418,6 +496,16 @@ async fn handle<E: Endpoint>(
                 p.merge::<E>(&mut answer);
             }
             let usage = E::finish(&mut answer, &meta.model_group).cloned();
+            if let Some(mut g) = guard {
+                let checked = g.post_call::<E>(&mut answer, &call_id).await;
+                if let Some(u) = &usage {
+                    settle.saw_usage(u);
+                }
+                if let Err(e) = checked {
+                    return guarded::refuse::<E>(&state, &mut settle, Some(g), e, Some(&meta));
+                }
+                settle.guardrails(g.info);
+            }
             if let Some(p) = &cache_plan {
                 p.store_answer::<E>(&answer);
             }
@@ -430,139 +518,11 @@ async fn handle<E: Endpoint>(
             with_headers(json_response(&answer, &meta, cost), &headers)
         }
         Err((e, meta)) => {
+            if let Some(g) = guard {
+                settle.guardrails(g.info);
+            }
             settle.failure(&e);
             error_response_in(e, meta.as_ref(), E::ERROR_SHAPE)
-        }
-    }
-}
-
-/// A parsed request, what admission needs of it, and the client-side params it may use.
-struct Parsed<E> {
-    req: E,
-    ask: Ask,
-    client: ClientSide,
-    /// The client asked for the closing usage chunk itself (else it is asked for only to
-    /// price the stream, and not sent on).
-    client_wants_usage: bool,
-    /// What the router is asked for this call (fallbacks, retries, simulated failures...).
-    plan: proxy::CallPlan,
-    /// The request's cache controls (None: the response cache is off).
-    controls: Option<crate::cache::Controls>,
-    /// Whether the client asked for a stream's usage chunk (a cache hit's replay).
-    replay_usage: bool,
-}
-
-fn parse<E: Endpoint>(
-    state: &AppState,
-    auth: &AuthContext,
-    body: &Bytes,
-    path_model: Option<String>,
-    cache_control: Option<&str>,
-) -> Result<Parsed<E>, GatewayError> {
-    let mut req: E = proxy::parse_body(body)?;
-    if let Some(m) = path_model {
-        *req.model_mut() = m;
-    }
-    if let Some(msg) = req.missing_field() {
-        return Err(GatewayError::BadRequest(msg.into()));
-    }
-    let model = std::mem::take(req.model_mut());
-    // An admin's key, not merely auth being off: with no master key, anyone could send one.
-    let allowed = proxy::client_side_allowed(state, auth.is_master || auth.is_proxy_admin);
-    proxy::check_nested_client_side(allowed, req.metadata(), req.extra())?;
-    let client = proxy::client_side(state, allowed, &model, req.extra_mut())?;
-    // Read before the proxy-only fields (`metadata` among them) are stripped.
-    let ask = Ask {
-        tags: req.tags(),
-        end_user: req.end_user(),
-        model,
-        body_bytes: body.len(),
-        max_output: req.max_output(),
-    };
-    // What the call is recorded under is stored: no NUL in it.
-    super::guard::stored("model", &ask.model)?;
-    if let Some(u) = &ask.end_user {
-        super::guard::stored("user", u)?;
-    }
-    for t in &ask.tags {
-        super::guard::stored("tags", t)?;
-    }
-    // LiteLLM's cache-control check runs whether caching is on or not; both read `cache`
-    // before the proxy-only fields (it among them) are stripped.
-    if let Some(k) = auth
-        .key
-        .as_ref()
-        .filter(|k| !k.row.allowed_cache_controls.is_empty())
-    {
-        crate::cache::controls::check_allowed(
-            &k.row.allowed_cache_controls,
-            req.extra().get("cache"),
-        )?;
-    }
-    let controls = match state.cache {
-        Some(_) => Some(crate::cache::Controls::parse(
-            req.extra().get("cache"),
-            cache_control,
-        )?),
-        None => None,
-    };
-    let mut plan = proxy::call_plan(state, req.extra(), ask.tags.clone())?;
-    plan.stream = req.is_stream();
-    let rs = state.router.settings.as_ref();
-    if rs.pre_call_checks || rs.strategy == llmgate::router::Strategy::UsageBased {
-        plan.input_tokens = Some(req.prompt_tokens(&ask.model));
-    }
-    proxy::strip_proxy_fields(req.extra_mut());
-    // With spend tracking, a stream is priced from the upstream's usage chunk, asked for as
-    // LiteLLM's proxy asks for it: where the providers take `stream_options` (or always, with
-    // `general_settings.always_include_stream_usage: true`; never with `false`, and then the
-    // streamed text is counted).
-    let settings = &state.config.general_settings;
-    let ask_upstream = state.gov.spend.is_some()
-        && req.is_stream()
-        && !settings.flag_off("always_include_stream_usage")
-        && (settings.flag("always_include_stream_usage")
-            || state.deployments().take_stream_options(&ask.model));
-    let client_wants_usage = if ask_upstream { req.ask_usage() } else { true };
-    // A cached stream's usage chunk goes only to a client that asked for it.
-    let replay_usage = match &controls {
-        Some(_) if req.is_stream() && !ask_upstream => req.clone().ask_usage(),
-        _ => client_wants_usage,
-    };
-    Ok(Parsed {
-        req,
-        ask,
-        client,
-        client_wants_usage,
-        replay_usage,
-        plan,
-        controls,
-    })
-}
-
-/// A deployment's default request params, for those the request does not set (as LiteLLM
-/// passes a deployment's `litellm_params` under the request's own).
-fn apply_defaults<E: Endpoint>(req: &mut E, defaults: &Map<String, Value>) {
-    let Ok(Value::Object(mut body)) = serde_json::to_value(&*req) else {
-        return;
-    };
-    let mut changed = false;
-    for (k, v) in defaults {
-        let Some(k) = E::default_param(k) else {
-            continue;
-        };
-        if body.get(k).is_none_or(Value::is_null) {
-            body.insert(k.to_string(), v.clone());
-            changed = true;
-        }
-    }
-    if !changed {
-        return;
-    }
-    match serde_json::from_value(Value::Object(body)) {
-        Ok(r) => *req = r,
-        Err(e) => {
-            tracing::warn!(error = %e, "a deployment's default params do not fit the request: not applied")
         }
     }
 }

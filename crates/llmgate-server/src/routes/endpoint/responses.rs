@@ -98,6 +98,46 @@ impl Endpoint for ResponsesCall {
     type Chunk = ResponseEvent;
     type Chunks = ResponseEventStream;
 
+    fn request_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        if let Some(i) = self.req.instructions.as_mut() {
+            super::guarded::value_texts(i, f);
+        }
+        super::guarded::value_texts(&mut self.req.input, f);
+    }
+    fn answer_texts(a: &mut Self::Answer, f: &mut dyn FnMut(&mut String)) {
+        for item in &mut a.output {
+            if item.get("type").and_then(Value::as_str) == Some("message") {
+                super::guarded::value_texts(item, f);
+            }
+        }
+    }
+    fn chunk_texts(c: &mut Self::Chunk, f: &mut dyn FnMut(&mut String, bool)) {
+        match c.kind.as_str() {
+            "response.output_text.delta" => {
+                if let Some(Value::String(t)) = c.extra.get_mut("delta") {
+                    f(t, false);
+                }
+            }
+            "response.output_text.done" => {
+                if let Some(Value::String(t)) = c.extra.get_mut("text") {
+                    f(t, true);
+                }
+            }
+            "response.content_part.done" | "response.output_item.done" => {
+                for k in ["part", "item"] {
+                    if let Some(v) = c.extra.get_mut(k) {
+                        super::guarded::value_texts(v, &mut |t| f(t, true));
+                    }
+                }
+            }
+            _ => {
+                if let Some(r) = c.response.as_mut() {
+                    Self::answer_texts(r, &mut |t| f(t, true));
+                }
+            }
+        }
+    }
+
     fn model_mut(&mut self) -> &mut String {
         &mut self.req.model
     }
