@@ -4,6 +4,7 @@
 use llmgate_types::RerankResponse;
 use serde_json::{json, Value};
 
+use super::http::{header_pairs, json, send};
 use super::Ctx;
 use crate::{ErrorKind, LlmError};
 
@@ -27,6 +28,25 @@ pub fn post(cx: &Ctx<'_>, url: &str, body: &Value, key_env: &[&str]) -> reqwest:
         rb = rb.header(k, v);
     }
     rb.body(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// [`post`]s `body`, answers the upstream's headers and JSON (a failure mapped as `send` maps it).
+pub async fn call(
+    cx: &Ctx<'_>,
+    url: &str,
+    body: &Value,
+    key_env: &[&str],
+    provider: &str,
+) -> Result<(Vec<(String, String)>, Value), LlmError> {
+    let res = send(
+        post(cx, url, body, key_env),
+        provider,
+        cx.opts.timeout,
+        true,
+    )
+    .await?;
+    let headers = header_pairs(res.headers());
+    Ok((headers, json(res, provider).await?))
 }
 
 /// A `{"<key>": [{index, relevance_score, document?}], "usage": {"total_tokens"}}` answer (Voyage,

@@ -10,10 +10,8 @@ use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
     RerankRequest, RerankResponse,
 };
-use serde_json::Value;
 
-use super::http::{header_pairs, json, send};
-use super::retrieval::post;
+use super::retrieval::call;
 use super::{Ctx, Provider};
 use crate::response::Response;
 use crate::stream::ChunkStream;
@@ -69,9 +67,7 @@ impl Provider for Jina {
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
         let body = embed::body(&req)?;
         let url = format!("{}/embeddings", base(cx.opts));
-        let res = send(post(cx, &url, &body, KEY_ENV), NAME, cx.opts.timeout, true).await?;
-        let headers = header_pairs(res.headers());
-        let v: Value = json(res, NAME).await?;
+        let (headers, v) = call(cx, &url, &body, KEY_ENV, NAME).await?;
         Ok(Response {
             body: embed::response(&v, &req.model),
             headers,
@@ -86,9 +82,7 @@ impl Provider for Jina {
     ) -> Result<Response<RerankResponse>, LlmError> {
         let url = rerank::url(&base(cx.opts))?;
         let body = rerank::body(&req);
-        let res = send(post(cx, &url, &body, KEY_ENV), NAME, cx.opts.timeout, true).await?;
-        let headers = header_pairs(res.headers());
-        let v: Value = json(res, NAME).await?;
+        let (headers, v) = call(cx, &url, &body, KEY_ENV, NAME).await?;
         Ok(Response {
             body: super::retrieval::rerank_answer(&v, "results")?,
             headers,

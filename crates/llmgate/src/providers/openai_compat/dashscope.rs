@@ -8,8 +8,7 @@ use llmgate_types::{RerankRequest, RerankResponse};
 use serde_json::{json, Value};
 
 use super::OpenAiCompat;
-use crate::providers::http::{header_pairs, json, send};
-use crate::providers::retrieval::{post, rerank_answer};
+use crate::providers::retrieval::{call, rerank_answer};
 use crate::providers::Ctx;
 use crate::response::Response;
 use crate::LlmError;
@@ -49,10 +48,7 @@ pub async fn rerank(
 ) -> Result<Response<RerankResponse>, LlmError> {
     let url = url(cx.opts.api_base.as_deref());
     let body = body(&req);
-    let rb = post(cx, &url, &body, p.spec.key_env);
-    let res = send(rb, NAME, cx.opts.timeout, true).await?;
-    let headers = header_pairs(res.headers());
-    let v: Value = json(res, NAME).await?;
+    let (headers, v) = call(cx, &url, &body, p.spec.key_env, NAME).await?;
     Ok(Response {
         body: rerank_answer(&v, "results").map_err(|e| e.with_provider(NAME))?,
         headers,

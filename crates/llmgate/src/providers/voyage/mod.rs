@@ -10,10 +10,8 @@ use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
     RerankRequest, RerankResponse,
 };
-use serde_json::Value;
 
-use super::http::{header_pairs, json, send};
-use super::retrieval::post;
+use super::retrieval::call;
 use super::{Ctx, Provider};
 use crate::response::Response;
 use crate::stream::ChunkStream;
@@ -66,9 +64,7 @@ impl Provider for Voyage {
     ) -> Result<Response<EmbeddingResponse>, LlmError> {
         let body = embed::body(&req)?;
         let url = embed::url(configured_base(cx.opts).as_deref());
-        let res = send(post(cx, &url, &body, KEY_ENV), NAME, cx.opts.timeout, true).await?;
-        let headers = header_pairs(res.headers());
-        let v: Value = json(res, NAME).await?;
+        let (headers, v) = call(cx, &url, &body, KEY_ENV, NAME).await?;
         Ok(Response {
             body: embed::response(&v, &req.model),
             headers,
@@ -83,9 +79,7 @@ impl Provider for Voyage {
     ) -> Result<Response<RerankResponse>, LlmError> {
         let body = rerank::body(&req)?;
         let url = rerank::url(configured_base(cx.opts).as_deref());
-        let res = send(post(cx, &url, &body, KEY_ENV), NAME, cx.opts.timeout, true).await?;
-        let headers = header_pairs(res.headers());
-        let v: Value = json(res, NAME).await?;
+        let (headers, v) = call(cx, &url, &body, KEY_ENV, NAME).await?;
         Ok(Response {
             body: rerank::response(&v)?,
             headers,
