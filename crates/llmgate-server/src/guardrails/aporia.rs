@@ -55,23 +55,12 @@ impl Aporia {
                 "validation_target": "both",
             }),
         };
-        let fail = |e: String| Failure(format!("Aporia request failed: {e}"));
-        let res = ctx
+        let req = ctx
             .http
             .post(&self.url)
             .header("X-APORIA-API-KEY", &self.api_key)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))?;
-        let status = res.status();
-        if !status.is_success() {
-            return Err(fail(format!("status {}", status.as_u16())));
-        }
-        let answer: Value = res
-            .json()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))?;
+            .json(&body);
+        let answer: Value = super::send_json(req, "Aporia request").await?;
         Ok(verdict(&answer))
     }
 }

@@ -93,19 +93,8 @@ impl GenericApi {
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
+        let a: Answer = super::send_json(req, "Generic Guardrail API").await?;
         let fail = |e: String| Failure(format!("Generic Guardrail API failed: {e}"));
-        let res = req
-            .send()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))?;
-        let status = res.status();
-        if !status.is_success() {
-            return Err(fail(format!("status {}", status.as_u16())));
-        }
-        let a: Answer = res
-            .json()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))?;
         match a.action.as_str() {
             "BLOCKED" => Ok(Verdict::Block(format!(
                 "Content blocked by guardrail: {}",

@@ -83,23 +83,12 @@ impl Lakera {
         let mut body = Map::new();
         body.insert("messages".into(), Value::Array(messages));
         body.extend(self.body.clone());
-        let fail = |e: String| Failure(format!("Lakera AI request failed: {e}"));
-        let res = ctx
+        let req = ctx
             .http
             .post(&self.url)
             .bearer_auth(&self.api_key)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))?;
-        let status = res.status();
-        if !status.is_success() {
-            return Err(fail(format!("status {}", status.as_u16())));
-        }
-        let answer: Value = res
-            .json()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))?;
+            .json(&body);
+        let answer: Value = super::send_json(req, "Lakera AI request").await?;
         Ok(self.verdict(texts, &answer))
     }
 

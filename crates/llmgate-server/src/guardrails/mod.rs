@@ -61,6 +61,27 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure(pub String);
 
+/// Sends a guardrail service's request and reads its JSON answer. Any failure (transport, a
+/// non-2xx status, a body that does not parse) is a [`Failure`] reading "`what` failed: ...",
+/// without the URL (it may carry a key).
+async fn send_json<T: serde::de::DeserializeOwned>(
+    req: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<T, Failure> {
+    let fail = |e: String| Failure(format!("{what} failed: {e}"));
+    let res = req
+        .send()
+        .await
+        .map_err(|e| fail(e.without_url().to_string()))?;
+    let status = res.status();
+    if !status.is_success() {
+        return Err(fail(format!("status {}", status.as_u16())));
+    }
+    res.json()
+        .await
+        .map_err(|e| fail(e.without_url().to_string()))
+}
+
 /// What a guardrail may know of the call besides its texts.
 pub struct Ctx<'a> {
     pub http: &'a reqwest::Client,

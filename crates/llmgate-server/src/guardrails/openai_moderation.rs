@@ -50,23 +50,12 @@ impl Moderation {
         if input.is_empty() {
             return Ok(Verdict::Pass);
         }
-        let fail = |e: String| Failure(format!("OpenAI Moderation API request failed: {e}"));
-        let res = ctx
+        let req = ctx
             .http
             .post(&self.url)
             .bearer_auth(&self.api_key)
-            .json(&json!({"model": self.model, "input": input}))
-            .send()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))?;
-        let status = res.status();
-        if !status.is_success() {
-            return Err(fail(format!("status {}", status.as_u16())));
-        }
-        let body: Value = res
-            .json()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))?;
+            .json(&json!({"model": self.model, "input": input}));
+        let body: Value = super::send_json(req, "OpenAI Moderation API request").await?;
         Ok(verdict(&body))
     }
 }

@@ -92,21 +92,7 @@ impl Presidio {
     }
 
     async fn post(&self, ctx: &Ctx<'_>, url: &str, body: Value) -> Result<Value, Failure> {
-        let fail = |e: String| Failure(format!("Presidio request failed: {e}"));
-        let res = ctx
-            .http
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))?;
-        let status = res.status();
-        if !status.is_success() {
-            return Err(fail(format!("status {}", status.as_u16())));
-        }
-        res.json()
-            .await
-            .map_err(|e| fail(e.without_url().to_string()))
+        super::send_json(ctx.http.post(url).json(&body), "Presidio request").await
     }
 
     async fn one(
