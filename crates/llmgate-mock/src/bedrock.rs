@@ -354,11 +354,7 @@ pub async fn converse(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(|| model.clone());
-    let behaviour = shared
-        .overrides
-        .take(&name)
-        .map(|(b, _)| b)
-        .unwrap_or_else(|| Behaviour::of(&name));
+    let behaviour = shared.overrides.behaviour(&name);
     if let Behaviour::Error(code) = behaviour {
         let kind = match code {
             429 => "ThrottlingException",
@@ -450,7 +446,7 @@ pub async fn rerank(
     if n.is_none_or(|n| n == 0 || n as usize > docs.len()) {
         return invalid("numberOfResults must be between 1 and the number of sources");
     }
-    if let Behaviour::Error(code) = crate::ranking::behaviour(&shared, model) {
+    if let Behaviour::Error(code) = shared.overrides.behaviour(model) {
         return aws_error(code, "ThrottlingException", &format!("mock error {code}"));
     }
     let results: Vec<Value> = crate::ranking::rank(query, &docs, n)

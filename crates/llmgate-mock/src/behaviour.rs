@@ -101,6 +101,14 @@ impl Overrides {
 
     /// What a request to `model` does when an override is set (its behaviour and
     /// `retry-after`), counted against its `times`.
+    /// The behaviour `model` asks for: a run-time override first (counted as taken), else
+    /// the one its name picks.
+    pub fn behaviour(&self, model: &str) -> Behaviour {
+        self.take(model)
+            .map(|(b, _)| b)
+            .unwrap_or_else(|| Behaviour::of(model))
+    }
+
     pub fn take(&self, model: &str) -> Option<(Behaviour, Option<String>)> {
         let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let o = m.get_mut(model)?;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::behaviour::Behaviour;
 use crate::openai::recorded;
-use crate::ranking::{bearer, behaviour, rank, strings, tokens};
+use crate::ranking::{bearer, rank, strings, tokens};
 use crate::Shared;
 
 const FIELDS: &[&str] = &[
@@ -58,7 +58,7 @@ pub async fn rerank(
         return error(400, "InvalidParameter", &format!("Unknown parameter: {k}"));
     }
     let model = body["model"].as_str().unwrap_or_default();
-    if let Behaviour::Error(code) = behaviour(&shared, model) {
+    if let Behaviour::Error(code) = shared.overrides.behaviour(model) {
         return error(code, "MockError", &format!("mock error {code}"));
     }
     let (Some(query), Some(docs)) = (body["query"].as_str(), strings(&body["documents"])) else {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::behaviour::Behaviour;
 use crate::openai::recorded;
-use crate::ranking::{bearer, behaviour, rank, tokens, vector};
+use crate::ranking::{bearer, rank, tokens, vector};
 use crate::Shared;
 
 const EMBED_FIELDS: &[&str] = &[
@@ -58,7 +58,7 @@ fn admit(
         return Err(denied(422, &format!("Extra inputs are not permitted: {k}")));
     }
     let model = body["model"].as_str().unwrap_or_default();
-    if let Behaviour::Error(code) = behaviour(shared, model) {
+    if let Behaviour::Error(code) = shared.overrides.behaviour(model) {
         return Err(denied(code, &format!("mock error {code}")));
     }
     Ok(body)

@@ -40,11 +40,7 @@ fn admit(
     let Some(model) = body["model"].as_str().map(str::to_string) else {
         return Err(Box::new(error(400, "model is required")));
     };
-    let behaviour = shared
-        .overrides
-        .take(&model)
-        .map(|(b, _)| b)
-        .unwrap_or_else(|| Behaviour::of(&model));
+    let behaviour = shared.overrides.behaviour(&model);
     if model == "mock-not-found" {
         return Err(Box::new(error(
             404,

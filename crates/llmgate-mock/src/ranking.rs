@@ -4,24 +4,12 @@
 use axum::http::HeaderMap;
 use serde_json::Value;
 
-use crate::behaviour::Behaviour;
-use crate::Shared;
-
 /// The `Authorization: Bearer` key, if one is there.
 pub(crate) fn bearer(h: &HeaderMap) -> Option<&str> {
     h.get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .filter(|k| !k.trim().is_empty())
-}
-
-/// The behaviour `model` asks for (a run-time override first).
-pub(crate) fn behaviour(shared: &Shared, model: &str) -> Behaviour {
-    shared
-        .overrides
-        .take(model)
-        .map(|(b, _)| b)
-        .unwrap_or_else(|| Behaviour::of(model))
 }
 
 /// Query words found in the document, over the query's word count.

@@ -150,11 +150,7 @@ pub async fn invoke(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(|| name.clone());
-    let behaviour = shared
-        .overrides
-        .take(&model)
-        .map(|(b, _)| b)
-        .unwrap_or_else(|| Behaviour::of(&model));
+    let behaviour = shared.overrides.behaviour(&model);
     if let Behaviour::Error(code) = behaviour {
         let kind = match code {
             429 => "ThrottlingException",

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::behaviour::Behaviour;
 use crate::openai::recorded;
-use crate::ranking::{bearer, behaviour, rank, strings, tokens, vector};
+use crate::ranking::{bearer, rank, strings, tokens, vector};
 use crate::Shared;
 
 const EMBED_FIELDS: &[&str] = &[
@@ -73,7 +73,7 @@ fn admit(
         return Err(denied(400, &format!("Argument '{k}' is not supported")));
     }
     let model = body["model"].as_str().unwrap_or_default();
-    if let Behaviour::Error(code) = behaviour(shared, model) {
+    if let Behaviour::Error(code) = shared.overrides.behaviour(model) {
         return Err(denied(code, &format!("mock error {code}")));
     }
     Ok(body)

@@ -290,11 +290,7 @@ fn serve(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(|| model.clone());
-    let behaviour = shared
-        .overrides
-        .take(&name)
-        .map(|(b, _)| b)
-        .unwrap_or_else(|| Behaviour::of(&name));
+    let behaviour = shared.overrides.behaviour(&name);
     if let Behaviour::Error(code) = behaviour {
         return wx_error(code, "mock_error", &format!("mock error {code}"));
     }

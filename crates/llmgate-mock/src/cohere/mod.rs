@@ -87,11 +87,7 @@ pub(crate) fn admit(
             "invalid request: model must be a string",
         )));
     };
-    let behaviour = shared
-        .overrides
-        .take(&model)
-        .map(|(b, _)| b)
-        .unwrap_or_else(|| Behaviour::of(&model));
+    let behaviour = shared.overrides.behaviour(&model);
     match behaviour {
         Behaviour::Error(code) => Err(Box::new(error(code, &format!("mock error {code}")))),
         Behaviour::ContextWindow => Err(Box::new(error(
