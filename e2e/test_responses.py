@@ -468,12 +468,17 @@ def test_stored_on_postgres(mock, tmp_path):
         r1 = c.responses.create(model="claude", input="My name is Ada.")
         r2 = c.responses.create(model="chat", previous_response_id=r1.id, input="Name?")
         assert r2.previous_response_id == r1.id
-        time.sleep(0.5)
-        out = subprocess.run(["psql", f"{PG}/{name}", "-tAc",
-                              'SELECT "response_id", "previous_response_id", jsonb_array_length("context") '
-                              'FROM "LLMGate_ResponsesTable" ORDER BY "created_at"'],
-                             check=True, capture_output=True, text=True).stdout.split()
-        assert out == [f"{r1.id}||0", f"{r2.id}|{r1.id}|2"]
+        # Written behind the answer: poll, and compare as a set (created_at has second resolution).
+        deadline, out = time.time() + 10, []
+        while time.time() < deadline:
+            out = subprocess.run(["psql", f"{PG}/{name}", "-tAc",
+                                  'SELECT "response_id", "previous_response_id", jsonb_array_length("context") '
+                                  'FROM "LLMGate_ResponsesTable"'],
+                                 check=True, capture_output=True, text=True).stdout.split()
+            if len(out) >= 2:
+                break
+            time.sleep(0.05)
+        assert sorted(out) == sorted([f"{r1.id}||0", f"{r2.id}|{r1.id}|2"])
         # Read back from the database (not the write-behind copy) after a restart.
         g.stop()
         g = start_db(tmp_path, mock, {"DATABASE_URL": f"{PG}/{name}"})
