@@ -124,7 +124,7 @@ pub(crate) async fn moderations(
 
 /// What the Presidio analyzer mock recognises: words with an `@` (`EMAIL_ADDRESS`) and runs
 /// of 16 digits (`CREDIT_CARD`), as character offsets (Presidio's, Python's).
-fn presidio_find(text: &str) -> Vec<(String, usize, usize)> {
+pub(crate) fn presidio_find(text: &str) -> Vec<(String, usize, usize)> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;

@@ -11,8 +11,10 @@ mod agent;
 mod anthropic;
 mod azure;
 mod bedrock;
+mod bedrock_guardrail;
 mod behaviour;
 mod cohere;
+mod content_safety;
 mod dashscope;
 mod google;
 mod guardrail;
@@ -35,6 +37,8 @@ use axum::Router;
 
 pub use azure::AZURE_CLIENT_SECRET;
 pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
+pub use bedrock_guardrail::BLOCKED_MESSAGE;
+pub use content_safety::CONTENT_SAFETY_KEY;
 pub use behaviour::{Behaviour, Override};
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
 pub use guardrail::{APORIA_API_KEY, GUARDRAIL_API_KEY, LAKERA_API_KEY};
@@ -333,6 +337,15 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/guardrail/beta/litellm_basic_guardrail_api",
             post(guardrail::basic),
+        )
+        .route(
+            "/guardrail/{id}/version/{version}/apply",
+            post(bedrock_guardrail::apply),
+        )
+        .route("/contentsafety/text:analyze", post(content_safety::analyze))
+        .route(
+            "/contentsafety/text:shieldPrompt",
+            post(content_safety::shield_prompt),
         )
         .route("/v1/moderations", post(guardrail::moderations))
         .route("/lakera/v2/guard", post(guardrail::lakera_guard))

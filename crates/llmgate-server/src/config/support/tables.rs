@@ -23,7 +23,7 @@ pub struct Row {
     pub note: &'static str,
 }
 
-const fn yes(key: &'static str, note: &'static str) -> Row {
+pub(super) const fn yes(key: &'static str, note: &'static str) -> Row {
     Row {
         key,
         support: Support::Yes,
@@ -31,7 +31,7 @@ const fn yes(key: &'static str, note: &'static str) -> Row {
     }
 }
 
-const fn no(key: &'static str, note: &'static str) -> Row {
+pub(super) const fn no(key: &'static str, note: &'static str) -> Row {
     Row {
         key,
         support: Support::No,
@@ -39,7 +39,7 @@ const fn no(key: &'static str, note: &'static str) -> Row {
     }
 }
 
-const fn by_value(key: &'static str, values: &'static [Row], note: &'static str) -> Row {
+pub(super) const fn by_value(key: &'static str, values: &'static [Row], note: &'static str) -> Row {
     Row {
         key,
         support: Support::Values(values),
@@ -89,7 +89,43 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         path: "guardrails[].litellm_params",
-        rows: GUARDRAIL_PARAMS,
+        rows: super::guardrail_params::GUARDRAIL_COMMON,
+    },
+    Section {
+        path: "guardrails[].litellm_params (litellm_content_filter)",
+        rows: super::guardrail_params::CONTENT_FILTER,
+    },
+    Section {
+        path: "guardrails[].litellm_params (generic_guardrail_api)",
+        rows: super::guardrail_params::GENERIC_API,
+    },
+    Section {
+        path: "guardrails[].litellm_params (openai_moderation)",
+        rows: super::guardrail_params::OPENAI_MODERATION,
+    },
+    Section {
+        path: "guardrails[].litellm_params (presidio)",
+        rows: super::guardrail_params::PRESIDIO,
+    },
+    Section {
+        path: "guardrails[].litellm_params (lakera_v2)",
+        rows: super::guardrail_params::LAKERA_V2,
+    },
+    Section {
+        path: "guardrails[].litellm_params (aporia)",
+        rows: super::guardrail_params::APORIA,
+    },
+    Section {
+        path: "guardrails[].litellm_params (bedrock)",
+        rows: super::guardrail_params::BEDROCK,
+    },
+    Section {
+        path: "guardrails[].litellm_params (azure/text_moderations)",
+        rows: super::guardrail_params::AZURE_TEXT_MODERATIONS,
+    },
+    Section {
+        path: "guardrails[].litellm_params (azure/prompt_shield)",
+        rows: super::guardrail_params::AZURE_PROMPT_SHIELD,
     },
 ];
 
@@ -101,7 +137,7 @@ pub const TOP_LEVEL: &[Row] = &[
     yes("router_settings", "see its table"),
     yes("environment_variables", "set into the process environment at start"),
     yes("include", "other files merged in"),
-    // Checked entry by entry (the guardrail type): see GUARDRAIL_PARAMS.
+    // Checked entry by entry (its type, then its params): see guardrail_params.rs.
     yes("guardrails", "each entry is named by its guardrail type"),
     no("mcp_servers", "MCP gateway"),
     no("callback_settings", "logging callbacks"),
@@ -335,7 +371,7 @@ const CALLBACKS: &[Row] = &[
 #[rustfmt::skip]
 pub const GUARDRAIL_TYPES: &[Row] = &[
     yes("aporia", "Aporia /validate"),
-    no("bedrock", "guardrail"),
+    yes("bedrock", "Bedrock Guardrails ApplyGuardrail"),
     no("dynamoai", "guardrail"),
     no("guardrails_ai", "guardrail"),
     no("lakera", "guardrail"),
@@ -349,8 +385,8 @@ pub const GUARDRAIL_TYPES: &[Row] = &[
     no("pillar", "guardrail"),
     no("grayswan", "guardrail"),
     no("panw_prisma_airs", "guardrail"),
-    no("azure/prompt_shield", "guardrail"),
-    no("azure/text_moderations", "guardrail"),
+    yes("azure/prompt_shield", "Azure Content Safety Prompt Shields"),
+    yes("azure/text_moderations", "Azure Content Safety text moderation"),
     no("model_armor", "guardrail"),
     yes("openai_moderation", "OpenAI's Moderation API"),
     no("noma", "guardrail"),
@@ -365,9 +401,6 @@ pub const GUARDRAIL_TYPES: &[Row] = &[
     no("custom_guardrail", "guardrail"),
     no("*.*", "custom Python guardrail"),
 ];
-
-#[rustfmt::skip]
-pub const GUARDRAIL_PARAMS: &[Row] = &[by_value("guardrail", GUARDRAIL_TYPES, "guardrails")];
 
 #[rustfmt::skip]
 const CACHE_TYPES: &[Row] = &[
