@@ -111,12 +111,15 @@ pub(crate) async fn moderations(
             let violent = t.to_lowercase().contains("violent");
             let mut cats = serde_json::Map::new();
             let mut scores = serde_json::Map::new();
+            let mut applied = serde_json::Map::new();
             for c in MODERATION_CATEGORIES {
                 let hit = violent && *c == "violence";
                 cats.insert(c.to_string(), hit.into());
                 scores.insert(c.to_string(), json!(if hit { 0.97 } else { 0.01 }));
+                applied.insert(c.to_string(), json!(["text"]));
             }
-            json!({"flagged": violent, "categories": cats, "category_scores": scores})
+            json!({"flagged": violent, "categories": cats, "category_scores": scores,
+                   "category_applied_input_types": applied})
         })
         .collect();
     axum::Json(json!({"id": "modr-mock", "model": model, "results": results})).into_response()

@@ -49,15 +49,31 @@ pub enum GatewayError {
         retry_after: String,
         reset_at: String,
     },
-    /// A guardrail refused the request or the answer: LiteLLM's `HTTPException` as its proxy
-    /// relays it (400, `type`/`param` the string `"None"`).
-    Guardrail(String),
+    /// A guardrail refused the request or the answer, with its `HTTPException.detail` (a
+    /// message, or an object): a 400 as LiteLLM 1.110's proxy relays it.
+    Guardrail(Value),
 }
 
 impl From<LlmError> for GatewayError {
     fn from(e: LlmError) -> Self {
         GatewayError::Llm(e)
     }
+}
+
+/// A guardrail's detail as LiteLLM's proxy serializes it (`serialize_http_exception_detail`):
+/// a string is the message; an object's `error` (or `error.message`, or `message`) is, and
+/// the whole object goes in `provider_specific_fields`.
+fn guardrail_message(detail: &Value) -> (String, Option<&Value>) {
+    let Value::Object(o) = detail else {
+        let m = detail.as_str().map_or_else(|| detail.to_string(), str::to_string);
+        return (m, None);
+    };
+    let message = o
+        .get("error")
+        .and_then(|e| e.as_str().or_else(|| e.get("message")?.as_str()))
+        .or_else(|| o.get("message")?.as_str())
+        .map_or_else(|| detail.to_string(), str::to_string);
+    (message, Some(detail))
 }
 
 impl GatewayError {
@@ -114,7 +130,16 @@ impl GatewayError {
                 return json!({ "error": err });
             }
             GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
-            GatewayError::Guardrail(m) => (m.clone(), json!("None"), json!("None")),
+            GatewayError::Guardrail(detail) => {
+                let (message, fields) = guardrail_message(detail);
+                let mut err = json!({
+                    "message": message, "type": "invalid_request_error", "param": null, "code": status,
+                });
+                if let Some(f) = fields {
+                    err["provider_specific_fields"] = f.clone();
+                }
+                return json!({ "error": err });
+            }
             GatewayError::BadRequest(m)
             | GatewayError::TooLarge(m)
             | GatewayError::SlowRequest(m)
@@ -181,7 +206,12 @@ impl GatewayError {
                     503 | 529 => "overloaded_error",
                     _ => "api_error",
                 };
-                json!({"type": "error", "error": {"type": kind, "message": message}})
+                let mut out = json!({"type": "error", "error": {"type": kind, "message": message}});
+                // A guardrail's detail travels along, as LiteLLM's Anthropic route sends it.
+                if let GatewayError::Guardrail(d @ Value::Object(_)) = self {
+                    out["error"]["provider_specific_fields"] = d.clone();
+                }
+                out
             }
         }
     }

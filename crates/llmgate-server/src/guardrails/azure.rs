@@ -120,8 +120,8 @@ impl ContentSafety {
         Ok(Verdict::Pass)
     }
 
-    /// The block message for one answer, if it blocks.
-    fn blocked(&self, answer: &Value) -> Result<Option<String>, Failure> {
+    /// The block detail for one answer, if it blocks.
+    fn blocked(&self, answer: &Value) -> Result<Option<Value>, Failure> {
         let detail = match &self.kind {
             Kind::PromptShield => {
                 let analysis = answer.get("userPromptAnalysis").ok_or_else(|| {
@@ -172,7 +172,7 @@ impl ContentSafety {
                 }
             }
         };
-        Ok(Some(value_repr(&detail)))
+        Ok(Some(detail))
     }
 }
 
@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(t.blocked(&analysis(&[("Hate", 0), ("Violence", 1)])).unwrap(), None);
         assert_eq!(
             t.blocked(&analysis(&[("Hate", 0), ("Violence", 2)])).unwrap().unwrap(),
-            "{'error': 'Azure Content Safety Guardrail: Violence crossed severity 2, Got severity: 2'}"
+            json!({"error": "Azure Content Safety Guardrail: Violence crossed severity 2, Got severity: 2"})
         );
         let t = safety(json!({"guardrail": "azure/text_moderations",
             "severity_threshold_by_category": {"Violence": 6}, "api_version": "2023-10-01"}))
@@ -314,7 +314,7 @@ mod tests {
             s.blocked(&json!({"userPromptAnalysis": {"attackDetected": true}, "documentsAnalysis": []}))
                 .unwrap()
                 .unwrap(),
-            "{'error': 'Violated Azure Prompt Shield guardrail policy', 'detection_message': \"Attack detected: {'attackDetected': True}\"}"
+            json!({"error": "Violated Azure Prompt Shield guardrail policy", "detection_message": "Attack detected: {'attackDetected': True}"})
         );
         assert_eq!(
             s.blocked(&json!({"userPromptAnalysis": {"attackDetected": false}})).unwrap(),

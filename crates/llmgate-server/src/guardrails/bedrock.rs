@@ -15,7 +15,6 @@ use llmgate::providers::bedrock::auth::{locate, Target};
 use llmgate::CallOptions;
 use serde_json::{json, Map, Value};
 
-use super::pyrepr::value_repr;
 use super::{Ctx, Entry, Failure, Guardrail, Input, Verdict};
 
 /// The params the SDK's Bedrock auth reads (region, endpoint, credentials).
@@ -146,7 +145,7 @@ impl Bedrock {
             detail.insert("guardrailIdentifier".into(), json!(self.identifier));
             detail.insert("guardrailVersion".into(), json!(self.version));
             detail.insert("assessments".into(), Value::Array(blocked));
-            return Verdict::Block(value_repr(&Value::Object(detail)));
+            return Verdict::Block(Value::Object(detail));
         }
         if outputs.is_empty() {
             return Verdict::Pass;
@@ -285,7 +284,10 @@ mod tests {
                              "contentPolicy": {"filters": [{"type": "VIOLENCE", "confidence": "HIGH", "filterStrength": "HIGH", "action": "NONE"}]}}]});
         assert_eq!(
             b.verdict(&["a bomb".into()], &[0], &blocked),
-            Verdict::Block("{'error': 'Violated guardrail policy', 'bedrock_guardrail_response': 'Sorry, the model cannot answer this question.', 'guardrailIdentifier': 'arn:aws:bedrock:us-east-1:1:guardrail/g1', 'guardrailVersion': 'DRAFT', 'assessments': [{'policy': 'wordPolicy', 'matches': [{'category': 'customWords', 'match': '[REDACTED]', 'action': 'BLOCKED'}]}]}".into())
+            Verdict::Block(json!({"error": "Violated guardrail policy",
+                "bedrock_guardrail_response": "Sorry, the model cannot answer this question.",
+                "guardrailIdentifier": "arn:aws:bedrock:us-east-1:1:guardrail/g1", "guardrailVersion": "DRAFT",
+                "assessments": [{"policy": "wordPolicy", "matches": [{"category": "customWords", "match": "[REDACTED]", "action": "BLOCKED"}]}]}))
         );
         let masked = json!({"action": "GUARDRAIL_INTERVENED",
             "outputs": [{"text": "mail {EMAIL}"}],

@@ -57,8 +57,10 @@ pub enum Verdict {
         texts: Vec<String>,
         counts: Map<String, Value>,
     },
-    /// Refused: the error message LiteLLM sends for this guardrail.
-    Block(String),
+    /// Refused, with what LiteLLM's guardrail raises as its `HTTPException.detail`: a
+    /// message, or an object whose `error` is the message and whose fields the 400's
+    /// `provider_specific_fields` carry (`error::GatewayError::Guardrail`).
+    Block(Value),
 }
 
 /// The guardrail's service could not answer (down, slow, a bad answer).

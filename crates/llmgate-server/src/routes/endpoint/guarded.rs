@@ -166,18 +166,20 @@ impl Guard {
     }
 
     /// `post_call` on a whole stream: the streamed text joined is checked; a mask puts the
-    /// masked text in the first text piece (the others emptied) and in every event that
-    /// repeats the whole text.
+    /// masked text in the last text piece (the others emptied, as LiteLLM sends it: the
+    /// whole text with the finish reason) and in every event that repeats the whole text.
     pub(super) async fn post_call_stream<E: Endpoint>(
         &mut self,
         chunks: &mut [Result<E::Chunk, LlmError>],
         call_id: &str,
     ) -> Result<(), GatewayError> {
         let mut joined = String::new();
+        let mut pieces = 0usize;
         for c in chunks.iter_mut().flatten() {
             E::chunk_texts(c, &mut |t, whole| {
                 if !whole {
                     joined.push_str(t);
+                    pieces += 1;
                 }
             });
         }
@@ -188,11 +190,16 @@ impl Guard {
             return Ok(());
         };
         let masked = m.into_iter().next().unwrap_or_default();
-        let mut first = true;
+        let mut seen = 0usize;
         for c in chunks.iter_mut().flatten() {
             E::chunk_texts(c, &mut |t, whole| {
-                // A whole-text event does not use up the first piece.
-                if whole || std::mem::take(&mut first) {
+                // A whole-text event is not a piece.
+                if whole {
+                    t.clone_from(&masked);
+                    return;
+                }
+                seen += 1;
+                if seen == pieces {
                     t.clone_from(&masked);
                 } else {
                     t.clear();
@@ -230,16 +237,38 @@ pub(super) fn refuse<E: Endpoint>(
     e: GatewayError,
     meta: Option<&crate::governance::settle::CallMeta>,
 ) -> Response {
+    record_refusal(state, settle, guard, &e, meta.is_some());
+    error_response_in(e, meta, E::ERROR_SHAPE)
+}
+
+/// A buffered stream a post-call guardrail refused: recorded as [`refuse`] records it, and
+/// answered with the route's stream error event alone (none of the answer is sent).
+pub(super) fn refuse_stream<E: Endpoint>(
+    state: &AppState,
+    settle: &mut Settlement,
+    e: GatewayError,
+    meta: &crate::governance::settle::CallMeta,
+) -> Response {
+    record_refusal(state, settle, None, &e, true);
+    crate::routes::proxy::sse_error_response(&e, meta, E::sse_format())
+}
+
+fn record_refusal(
+    state: &AppState,
+    settle: &mut Settlement,
+    guard: Option<Guard>,
+    e: &GatewayError,
+    attempted: bool,
+) {
     if let Some(g) = guard {
         settle.guardrails(g.info);
     }
-    if meta.is_none() {
+    if !attempted {
         if let Some((dep, _)) = state.deployments().peek(settle.group()) {
             settle.attempt(&dep);
         }
     }
-    settle.failure(&e);
-    error_response_in(e, meta, E::ERROR_SHAPE)
+    settle.failure(e);
 }
 
 /// The text pieces of a JSON content value: a string, or a list of strings and blocks

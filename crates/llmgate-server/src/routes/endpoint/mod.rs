@@ -466,7 +466,10 @@ async fn handle<E: Endpoint>(
                 }
             }
             tap.recorder = None;
-            return guarded::refuse::<E>(&state, &mut tap.settle, None, e, Some(&meta));
+            return with_headers(
+                guarded::refuse_stream::<E>(&state, &mut tap.settle, e, &meta),
+                &headers,
+            );
         }
         let stream = futures::stream::iter(chunks);
         return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
