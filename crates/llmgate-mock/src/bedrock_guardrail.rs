@@ -37,7 +37,11 @@ pub async fn apply(
     }
     let invalid = |m: &str| aws_error(400, "ValidationException", m);
     let Some(Value::Object(body)) = body else {
-        return aws_error(400, "SerializationException", "Unable to parse the request body");
+        return aws_error(
+            400,
+            "SerializationException",
+            "Unable to parse the request body",
+        );
     };
     if let Some(k) = body
         .keys()
@@ -46,15 +50,25 @@ pub async fn apply(
         return invalid(&format!("Unknown field: {k}"));
     }
     if id.starts_with("missing") {
-        return aws_error(404, "ResourceNotFoundException", "The guardrail was not found.");
+        return aws_error(
+            404,
+            "ResourceNotFoundException",
+            "The guardrail was not found.",
+        );
     }
     if version != "DRAFT" && !version.chars().all(|c| c.is_ascii_digit()) {
         return invalid("guardrailVersion must be DRAFT or a version number");
     }
-    if !matches!(body.get("source").and_then(Value::as_str), Some("INPUT" | "OUTPUT")) {
+    if !matches!(
+        body.get("source").and_then(Value::as_str),
+        Some("INPUT" | "OUTPUT")
+    ) {
         return invalid("source must be INPUT or OUTPUT");
     }
-    if !matches!(body.get("outputScope").and_then(Value::as_str), None | Some("INTERVENTIONS" | "FULL")) {
+    if !matches!(
+        body.get("outputScope").and_then(Value::as_str),
+        None | Some("INTERVENTIONS" | "FULL")
+    ) {
         return invalid("outputScope must be INTERVENTIONS or FULL");
     }
     let texts: Option<Vec<&str>> = body
@@ -90,8 +104,10 @@ pub async fn apply(
                 }
                 out.extend(&chars[at..s]);
                 out.push_str("{EMAIL}");
-                entities.push(json!({"match": chars[s..e].iter().collect::<String>(), "type": "EMAIL",
-                                     "action": "ANONYMIZED", "detected": true}));
+                entities.push(
+                    json!({"match": chars[s..e].iter().collect::<String>(), "type": "EMAIL",
+                                     "action": "ANONYMIZED", "detected": true}),
+                );
                 at = e;
             }
             out.extend(&chars[at..]);
@@ -99,8 +115,10 @@ pub async fn apply(
         })
         .collect();
     if entities.is_empty() {
-        return axum::Json(json!({"usage": usage, "action": "NONE", "outputs": [], "assessments": [{}]}))
-            .into_response();
+        return axum::Json(
+            json!({"usage": usage, "action": "NONE", "outputs": [], "assessments": [{}]}),
+        )
+        .into_response();
     }
     axum::Json(json!({
         "usage": usage, "action": "GUARDRAIL_INTERVENED", "actionReason": "Guardrail masked.",

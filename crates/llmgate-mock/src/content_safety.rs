@@ -22,7 +22,11 @@ const CATEGORIES: &[&str] = &["Hate", "SelfHarm", "Sexual", "Violence"];
 const MAX_TEXT: usize = 10_000;
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(json!({"error": {"code": code, "message": message}}))).into_response()
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
 }
 
 /// The checks both operations share; the body when they pass.
@@ -32,25 +36,37 @@ fn admit(
     q: &HashMap<String, String>,
     bytes: &[u8],
     fields: &[&str],
-) -> Result<serde_json::Map<String, Value>, Response> {
+) -> Result<serde_json::Map<String, Value>, Box<Response>> {
     let body: Option<Value> = serde_json::from_slice(bytes).ok();
     shared.record(|| recorded(m, u, h, body.clone().unwrap_or(Value::Null)));
-    if h.get("ocp-apim-subscription-key").and_then(|v| v.to_str().ok()) != Some(CONTENT_SAFETY_KEY) {
-        return Err(error(
+    if h.get("ocp-apim-subscription-key")
+        .and_then(|v| v.to_str().ok())
+        != Some(CONTENT_SAFETY_KEY)
+    {
+        return Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "401",
             "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
-        ));
+        )));
     }
-    if !q.get("api-version").is_some_and(|v| v.len() == 10 && v.starts_with("20")) {
-        return Err(error(StatusCode::NOT_FOUND, "404", "Resource not found"));
+    if !q
+        .get("api-version")
+        .is_some_and(|v| v.len() == 10 && v.starts_with("20"))
+    {
+        return Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            "404",
+            "Resource not found",
+        )));
     }
     let invalid = |m: &str| error(StatusCode::BAD_REQUEST, "InvalidRequestBody", m);
     let Some(Value::Object(body)) = body else {
-        return Err(invalid("The request body is not valid JSON."));
+        return Err(Box::new(invalid("The request body is not valid JSON.")));
     };
     if let Some(k) = body.keys().find(|k| !fields.contains(&k.as_str())) {
-        return Err(invalid(&format!("The field {k} is not a known field.")));
+        return Err(Box::new(invalid(&format!(
+            "The field {k} is not a known field."
+        ))));
     }
     Ok(body)
 }
@@ -63,13 +79,23 @@ pub async fn analyze(
     h: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let fields = ["text", "categories", "blocklistNames", "haltOnBlocklistHit", "outputType"];
+    let fields = [
+        "text",
+        "categories",
+        "blocklistNames",
+        "haltOnBlocklistHit",
+        "outputType",
+    ];
     let body = match admit(&shared, (&m, &u, &h), &q, &bytes, &fields) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let invalid = |m: &str| error(StatusCode::BAD_REQUEST, "InvalidRequestBody", m);
-    let Some(text) = body.get("text").and_then(Value::as_str).filter(|t| !t.is_empty()) else {
+    let Some(text) = body
+        .get("text")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    else {
         return invalid("The text field is required.");
     };
     if text.chars().count() > MAX_TEXT {
@@ -90,7 +116,13 @@ pub async fn analyze(
     };
     let lower = text.to_lowercase();
     let severity = |c: &str| match c {
-        "Violence" if lower.contains("violent") => if eight { 5 } else { 4 },
+        "Violence" if lower.contains("violent") => {
+            if eight {
+                5
+            } else {
+                4
+            }
+        }
         "Hate" if lower.contains("hateful") => 2,
         _ => 0,
     };
@@ -109,12 +141,21 @@ pub async fn shield_prompt(
     h: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let body = match admit(&shared, (&m, &u, &h), &q, &bytes, &["userPrompt", "documents"]) {
+    let body = match admit(
+        &shared,
+        (&m, &u, &h),
+        &q,
+        &bytes,
+        &["userPrompt", "documents"],
+    ) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let invalid = |m: &str| error(StatusCode::BAD_REQUEST, "InvalidRequestBody", m);
-    let prompt = body.get("userPrompt").and_then(Value::as_str).unwrap_or_default();
+    let prompt = body
+        .get("userPrompt")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let docs: Option<Vec<&str>> = match body.get("documents") {
         None | Some(Value::Null) => Some(Vec::new()),
         Some(Value::Array(d)) => d.iter().map(Value::as_str).collect(),

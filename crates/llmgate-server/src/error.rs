@@ -65,7 +65,9 @@ impl From<LlmError> for GatewayError {
 /// the whole object goes in `provider_specific_fields`.
 fn guardrail_message(detail: &Value) -> (String, Option<&Value>) {
     let Value::Object(o) = detail else {
-        let m = detail.as_str().map_or_else(|| detail.to_string(), str::to_string);
+        let m = detail
+            .as_str()
+            .map_or_else(|| detail.to_string(), str::to_string);
         return (m, None);
     };
     let message = o

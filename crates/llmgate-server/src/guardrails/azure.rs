@@ -60,9 +60,12 @@ impl ContentSafety {
             ));
         }
         let need = |k: &str| {
-            e.str_param(k)
-                .map(str::to_string)
-                .ok_or_else(|| format!("guardrail {}: Azure Content Safety: {k} is required", e.name))
+            e.str_param(k).map(str::to_string).ok_or_else(|| {
+                format!(
+                    "guardrail {}: Azure Content Safety: {k} is required",
+                    e.name
+                )
+            })
         };
         let api_key = need("api_key")?;
         let base = need("api_base")?;
@@ -194,7 +197,10 @@ fn text_moderation(e: &Entry) -> Result<Kind, String> {
         Some(Value::Object(m)) => {
             let mut out = Map::new();
             for (k, v) in m {
-                out.insert(k.clone(), json!(int(&format!("severity_threshold_by_category.{k}"), v)?));
+                out.insert(
+                    k.clone(),
+                    json!(int(&format!("severity_threshold_by_category.{k}"), v)?),
+                );
             }
             Some(out)
         }
@@ -210,11 +216,20 @@ fn text_moderation(e: &Entry) -> Result<Kind, String> {
     let mut body = Map::new();
     body.insert(
         "categories".into(),
-        or("categories", json!(["Hate", "Sexual", "SelfHarm", "Violence"])),
+        or(
+            "categories",
+            json!(["Hate", "Sexual", "SelfHarm", "Violence"]),
+        ),
     );
     body.insert("blocklistNames".into(), or("blocklistNames", Value::Null));
-    body.insert("haltOnBlocklistHit".into(), or("haltOnBlocklistHit", json!(false)));
-    body.insert("outputType".into(), or("outputType", json!("FourSeverityLevels")));
+    body.insert(
+        "haltOnBlocklistHit".into(),
+        or("haltOnBlocklistHit", json!(false)),
+    );
+    body.insert(
+        "outputType".into(),
+        or("outputType", json!("FourSeverityLevels")),
+    );
     Ok(Kind::TextModeration {
         body,
         severity,
@@ -290,9 +305,15 @@ mod tests {
             t.url,
             "https://cs.example.com/contentsafety/text:analyze?api-version=2024-09-01"
         );
-        assert_eq!(t.blocked(&analysis(&[("Hate", 0), ("Violence", 1)])).unwrap(), None);
         assert_eq!(
-            t.blocked(&analysis(&[("Hate", 0), ("Violence", 2)])).unwrap().unwrap(),
+            t.blocked(&analysis(&[("Hate", 0), ("Violence", 1)]))
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            t.blocked(&analysis(&[("Hate", 0), ("Violence", 2)]))
+                .unwrap()
+                .unwrap(),
             json!({"error": "Azure Content Safety Guardrail: Violence crossed severity 2, Got severity: 2"})
         );
         let t = safety(json!({"guardrail": "azure/text_moderations",
@@ -300,9 +321,14 @@ mod tests {
         .unwrap();
         assert!(t.url.ends_with("api-version=2023-10-01"));
         // Only the per-category threshold applies (the default does not).
-        assert_eq!(t.blocked(&analysis(&[("Hate", 4), ("Violence", 4)])).unwrap(), None);
+        assert_eq!(
+            t.blocked(&analysis(&[("Hate", 4), ("Violence", 4)]))
+                .unwrap(),
+            None
+        );
         assert!(t.blocked(&analysis(&[("Violence", 6)])).unwrap().is_some());
-        let t = safety(json!({"guardrail": "azure/text_moderations", "severity_threshold": 4})).unwrap();
+        let t = safety(json!({"guardrail": "azure/text_moderations", "severity_threshold": 4}))
+            .unwrap();
         assert_eq!(t.blocked(&analysis(&[("Sexual", 2)])).unwrap(), None);
         assert!(t.blocked(&json!({"error": {}})).is_err());
     }
@@ -311,19 +337,27 @@ mod tests {
     fn prompt_shield_blocks_attacks_and_refuses_post_call() {
         let s = safety(json!({"guardrail": "azure/prompt_shield", "mode": "during_call"})).unwrap();
         assert_eq!(
-            s.blocked(&json!({"userPromptAnalysis": {"attackDetected": true}, "documentsAnalysis": []}))
-                .unwrap()
-                .unwrap(),
+            s.blocked(
+                &json!({"userPromptAnalysis": {"attackDetected": true}, "documentsAnalysis": []})
+            )
+            .unwrap()
+            .unwrap(),
             json!({"error": "Violated Azure Prompt Shield guardrail policy", "detection_message": "Attack detected: {'attackDetected': True}"})
         );
         assert_eq!(
-            s.blocked(&json!({"userPromptAnalysis": {"attackDetected": false}})).unwrap(),
+            s.blocked(&json!({"userPromptAnalysis": {"attackDetected": false}}))
+                .unwrap(),
             None
         );
         assert!(safety(json!({"guardrail": "azure/prompt_shield", "mode": "post_call"})).is_err());
-        assert!(safety(json!({"guardrail": "azure/text_moderations", "mode": "during_call"})).is_err());
+        assert!(
+            safety(json!({"guardrail": "azure/text_moderations", "mode": "during_call"})).is_err()
+        );
         let no_key = Entry::parse(0, &json!({"guardrail_name": "a", "litellm_params": {"guardrail": "azure/prompt_shield", "api_base": "http://x"}})).unwrap();
-        assert!(ContentSafety::from_entry(&no_key).err().unwrap().contains("api_key is required"));
+        assert!(ContentSafety::from_entry(&no_key)
+            .err()
+            .unwrap()
+            .contains("api_key is required"));
     }
 
     #[test]

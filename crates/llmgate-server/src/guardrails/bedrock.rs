@@ -300,7 +300,11 @@ mod tests {
         assert_eq!(texts, ["", "mail {EMAIL}"]);
         assert_eq!(counts["EMAIL"], 1);
         assert_eq!(
-            b.verdict(&["x".into()], &[0], &json!({"action": "NONE", "outputs": []})),
+            b.verdict(
+                &["x".into()],
+                &[0],
+                &json!({"action": "NONE", "outputs": []})
+            ),
             Verdict::Pass
         );
     }

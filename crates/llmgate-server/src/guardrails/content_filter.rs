@@ -335,11 +335,15 @@ mod tests {
         }));
         assert_eq!(
             f.verdict(&["my SECRET-42".into()]),
-            Verdict::Block(json!({"error": "Content blocked: internal_id pattern detected", "pattern": "internal_id"}))
+            Verdict::Block(
+                json!({"error": "Content blocked: internal_id pattern detected", "pattern": "internal_id"})
+            )
         );
         assert_eq!(
             f.verdict(&["a FORBIDDEN word".into()]),
-            Verdict::Block(json!({"error": "Content blocked: keyword 'forbidden' detected (policy)", "keyword": "forbidden", "description": "policy"}))
+            Verdict::Block(
+                json!({"error": "Content blocked: keyword 'forbidden' detected (policy)", "keyword": "forbidden", "description": "policy"})
+            )
         );
         let Verdict::Mask { texts, .. } = f.verdict(&["Darn it".into()]) else {
             panic!()

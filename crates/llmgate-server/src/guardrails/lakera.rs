@@ -215,7 +215,9 @@ mod tests {
         let attack = json!({"flagged": true, "breakdown": [{"detector_type": "prompt_attack", "detected": true}]});
         assert_eq!(
             l.verdict(&["x".into()], &attack),
-            Verdict::Block(json!({"error": "Violated guardrail policy", "lakera_guardrail_response": attack.clone()}))
+            Verdict::Block(
+                json!({"error": "Violated guardrail policy", "lakera_guardrail_response": attack.clone()})
+            )
         );
         assert_eq!(
             lakera(json!({"on_flagged": "monitor"})).verdict(&["x".into()], &attack),

@@ -113,7 +113,9 @@ mod tests {
         }]});
         assert_eq!(
             verdict(&body),
-            Verdict::Block(json!({"error": "Violated OpenAI moderation policy", "moderation_result": {"violated_categories": ["violence"], "category_scores": {"harassment": 0.01, "violence": 0.97}}}))
+            Verdict::Block(
+                json!({"error": "Violated OpenAI moderation policy", "moderation_result": {"violated_categories": ["violence"], "category_scores": {"harassment": 0.01, "violence": 0.97}}})
+            )
         );
         let ok = json!({"results": [{"flagged": false, "categories": {"violence": false}}]});
         assert_eq!(verdict(&ok), Verdict::Pass);

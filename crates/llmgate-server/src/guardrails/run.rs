@@ -180,7 +180,10 @@ mod tests {
         // The second sees what the first masked.
         let o = go(&gs, Mode::PreCall, "x a@b.co").await;
         let blocked = o.blocked.unwrap();
-        assert!(blocked["error"].as_str().unwrap().contains("email_redacted"));
+        assert!(blocked["error"]
+            .as_str()
+            .unwrap()
+            .contains("email_redacted"));
         assert_eq!(blocked["guardrail_name"], "block");
         assert_eq!(blocked["guardrail_mode"], "pre_call");
         assert_eq!(o.info.len(), 2);

@@ -309,7 +309,10 @@ fn guardrails(c: &mut Check, section: Option<&Value>) {
             c.push(format!("guardrails[{i}]"), true, "guardrails");
             continue;
         };
-        let kind = p.get("guardrail").and_then(Value::as_str).unwrap_or_default();
+        let kind = p
+            .get("guardrail")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let Some((_, rows)) = GUARDRAIL_TYPE_PARAMS.iter().find(|(t, _)| *t == kind) else {
             // Not run at all: the type is what is named.
             c.section(

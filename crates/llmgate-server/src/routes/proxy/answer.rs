@@ -246,7 +246,11 @@ fn sse_headers(mut res: Response, meta: &CallMeta) -> Response {
 /// A stream refused after the answer was read but before any of it was sent (a post-call
 /// guardrail's block): only the route's error event, then `[DONE]` where the route ends
 /// with it, as LiteLLM ends such a stream (status 200: the client learns it from the event).
-pub fn sse_error_response<T>(err: &GatewayError, meta: &CallMeta, format: SseFormat<T>) -> Response {
+pub fn sse_error_response<T>(
+    err: &GatewayError,
+    meta: &CallMeta,
+    format: SseFormat<T>,
+) -> Response {
     let (name, body) = (format.error)(err);
     let mut bytes = sse_event(name, &body).to_vec();
     if format.done {
