@@ -89,7 +89,8 @@ def config(mock):
     out += ("  - guardrail_name: azure-shield\n    litellm_params:\n      guardrail: azure/prompt_shield\n"
             f"      mode: during_call\n      api_base: {mock.base}\n      api_key: {CONTENT_SAFETY_KEY}\n"
             "      api_version: 2024-09-01\n")
-    out += ("  - guardrail_name: odd-params\n    litellm_params:\n      guardrail: litellm_content_filter\n"
+    out += ("  - guardrail_name: odd-params\n    guardrail_info: {owner: security}\n"
+            "    litellm_params:\n      guardrail: litellm_content_filter\n"
             "      mode: pre_call\n      api_key: not-for-this-type\n      blocked_wrods: [{keyword: x, action: BLOCK}]\n"
             "      categories: [{category: harmful_self_harm}]\n      blocked_words: [{keyword: odd-params-word, action: BLOCK}]\n")
     out += f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 0.2\n"
@@ -325,6 +326,8 @@ def test_guardrails_list(gw):
     assert "api_key" not in json.dumps(v1)
     _, v2 = admin(gw, "GET", "/v2/guardrails/list")
     assert v2["guardrails"][0]["guardrail_definition_location"] == "config"
+    odd = next(g for g in v1["guardrails"] if g["guardrail_name"] == "odd-params")
+    assert odd["guardrail_info"] == {"owner": "security"}
     generic = next(g for g in v2["guardrails"] if g["guardrail_name"] == "generic")
     assert generic["litellm_params"]["mode"] == ["pre_call", "post_call"]
 
@@ -527,3 +530,14 @@ def test_azure_prompt_shield(gw, mock):
     assert chat(gw, f"{m2} what is 2+2", extra_body={"guardrails": ["azure-shield"]}).choices[0].message.content \
         == "Hello from mock"
     assert content_safety_calls(mock, "shieldPrompt", m2)
+
+
+def test_pre_call_block_of_a_stream_is_a_400_before_any_event(gw, mock):
+    # LiteLLM 1.110 answers a streamed request its pre-call guardrail blocks with the JSON 400.
+    m = marker()
+    with pytest.raises(openai.BadRequestError) as e:
+        for _ in chat(gw, f"{m} forbidden-pre again", stream=True):
+            pass
+    assert e.value.status_code == 400
+    assert e.value.body["provider_specific_fields"]["guardrail_name"] == "pii"
+    assert upstream_saw(mock, m) == []

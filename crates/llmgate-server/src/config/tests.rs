@@ -1025,6 +1025,9 @@ fn guardrail_params_are_checked_per_type() {
     let yaml = r#"
 guardrails:
   - guardrail_name: cf
+    guardrail_info: {owner: security}
+    policy_template: pii-basic
+    descripton: typo
     litellm_params:
       guardrail: litellm_content_filter
       mode: pre_call
@@ -1051,6 +1054,8 @@ guardrails:
     assert_eq!(
         ignored(yaml),
         [
+            "guardrails[0].policy_template",
+            "?guardrails[0].descripton",
             "guardrails[0].litellm_params.api_key",
             "guardrails[0].litellm_params.categories",
             "?guardrails[0].litellm_params.blocked_wrods",
@@ -1066,11 +1071,11 @@ guardrails:
         .map(|s| s.to_string())
         .collect();
     assert_eq!(
-        notes[0],
+        notes[2],
         "guardrails[0].litellm_params.api_key (not read by this guardrail type)"
     );
     assert_eq!(
-        notes[1],
+        notes[3],
         "guardrails[0].litellm_params.categories (content filter categories)"
     );
 }

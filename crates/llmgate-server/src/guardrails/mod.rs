@@ -215,7 +215,7 @@ pub fn list_entry(e: &Entry, v2: bool) -> Value {
     let mut out = json!({
         "guardrail_name": e.name,
         "litellm_params": {"guardrail": e.kind, "mode": e.mode_value(), "default_on": e.default_on},
-        "guardrail_info": null,
+        "guardrail_info": e.info,
     });
     if v2 {
         out["guardrail_id"] = Value::Null;

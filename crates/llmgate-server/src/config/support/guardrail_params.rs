@@ -8,6 +8,16 @@
 
 use super::tables::{by_value, no, yes, Row, GUARDRAIL_TYPES};
 
+/// Keys of a `guardrails:` entry beside its `litellm_params` (LiteLLM's `Guardrail`).
+#[rustfmt::skip]
+pub const GUARDRAIL_ENTRY: &[Row] = &[
+    yes("guardrail_name", "the name requests and keys use"),
+    yes("litellm_params", "see its table"),
+    yes("guardrail_info", "served by /guardrails/list"),
+    no("guardrail_id", "guardrails kept in the database"),
+    no("policy_template", "content filter policy templates"),
+];
+
 /// Keys every entry may carry, whatever its type.
 #[rustfmt::skip]
 pub const GUARDRAIL_COMMON: &[Row] = &[

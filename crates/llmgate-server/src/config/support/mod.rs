@@ -300,6 +300,13 @@ fn guardrails(c: &mut Check, section: Option<&Value>) {
         return;
     };
     for (i, g) in items.iter().enumerate() {
+        if let Some(entry) = g.as_object() {
+            c.section(
+                &format!("guardrails[{i}]"),
+                GUARDRAIL_ENTRY,
+                entry.iter().map(|(k, v)| (k.as_str(), v)),
+            );
+        }
         let at = format!("guardrails[{i}].litellm_params");
         let Some(p) = g
             .get("litellm_params")

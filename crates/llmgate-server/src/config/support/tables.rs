@@ -88,6 +88,10 @@ pub const SECTIONS: &[Section] = &[
         rows: ROUTER_SETTINGS,
     },
     Section {
+        path: "guardrails[]",
+        rows: super::guardrail_params::GUARDRAIL_ENTRY,
+    },
+    Section {
         path: "guardrails[].litellm_params",
         rows: super::guardrail_params::GUARDRAIL_COMMON,
     },
