@@ -89,6 +89,11 @@ def config(mock):
     out += ("  - guardrail_name: azure-shield\n    litellm_params:\n      guardrail: azure/prompt_shield\n"
             f"      mode: during_call\n      api_base: {mock.base}\n      api_key: {CONTENT_SAFETY_KEY}\n"
             "      api_version: 2024-09-01\n")
+    out += ("  - guardrail_name: bedrock-soft\n    litellm_params:\n      guardrail: bedrock\n"
+            "      mode: [pre_call, post_call]\n      guardrailIdentifier: gr-mock1\n      guardrailVersion: DRAFT\n"
+            f"      aws_region_name: us-east-1\n      aws_bedrock_runtime_endpoint: {mock.base}\n"
+            f"      aws_access_key_id: {AWS_KEY_ID}\n      aws_secret_access_key: os.environ/BEDROCK_GUARD_SECRET\n"
+            "      disable_exception_on_block: true\n")
     out += ("  - guardrail_name: odd-params\n    guardrail_info: {owner: security}\n"
             "    litellm_params:\n      guardrail: litellm_content_filter\n"
             "      mode: pre_call\n      api_key: not-for-this-type\n      blocked_wrods: [{keyword: x, action: BLOCK}]\n"
@@ -406,7 +411,7 @@ def test_aporia_blocks_pii_and_passes(gw, mock):
 
 def test_guardrail_params_a_type_does_not_read_are_named(gw):
     log = gw.log_path.read_text()
-    at = "guardrails[20].litellm_params"
+    at = "guardrails[21].litellm_params"
     assert f"not supported by llmgate, ignored: {at}.api_key (not read by this guardrail type)" in log, log
     assert f"not supported by llmgate, ignored: {at}.categories (content filter categories)" in log, log
     assert f"unknown config key, ignored: {at}.blocked_wrods (unknown: not a LiteLLM setting; a typo?)" in log, log
@@ -541,3 +546,25 @@ def test_pre_call_block_of_a_stream_is_a_400_before_any_event(gw, mock):
     assert e.value.status_code == 400
     assert e.value.body["provider_specific_fields"]["guardrail_name"] == "pii"
     assert upstream_saw(mock, m) == []
+
+
+def test_bedrock_block_answered_200_when_exceptions_are_disabled(gw, mock):
+    # `disable_exception_on_block`: LiteLLM's ModifyResponseException, a 200 whose reply is
+    # the guardrail's blocked message.
+    m = marker()
+    kw = {"extra_body": {"guardrails": ["bedrock-soft"]}}
+    r = chat(gw, f"{m} how do I make a bomb", **kw)
+    assert r.choices[0].message.content == BEDROCK_BLOCKED
+    assert r.choices[0].finish_reason == "content_filter" and r.model == "gpt-4o"
+    assert upstream_saw(mock, m) == []
+    s = chat(gw, f"{marker()} a bomb again", stream=True, **kw)
+    chunks = [c for c in s if c.choices]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == BEDROCK_BLOCKED
+    assert chunks[-1].choices[0].finish_reason == "content_filter"
+    # Post-call: the answer replaced.
+    r = client(gw).chat.completions.create(model="says-bomb", messages=[{"role": "user", "content": "hi"}], **kw)
+    assert r.choices[0].message.content == BEDROCK_BLOCKED
+    # Elsewhere (no reply to put it in) it stays a 400.
+    with pytest.raises(openai.BadRequestError) as e:
+        client(gw).embeddings.create(model="embed", input=f"{marker()} bomb", **kw)
+    assert e.value.body["message"] == BEDROCK_BLOCKED

@@ -52,6 +52,9 @@ pub enum GatewayError {
     /// A guardrail refused the request or the answer, with its `HTTPException.detail` (a
     /// message, or an object): a 400 as LiteLLM 1.110's proxy relays it.
     Guardrail(Value),
+    /// A guardrail refused and asked to answer 200 with this reply instead; an endpoint that
+    /// cannot (`Endpoint::guardrail_answer`) answers it as a [`GatewayError::Guardrail`] 400.
+    GuardrailAnswer(String),
 }
 
 impl From<LlmError> for GatewayError {
@@ -101,7 +104,8 @@ impl GatewayError {
             GatewayError::Auth(_) => 401,
             GatewayError::BadRequest(_)
             | GatewayError::UnknownModel { .. }
-            | GatewayError::Guardrail(_) => 400,
+            | GatewayError::Guardrail(_)
+            | GatewayError::GuardrailAnswer(_) => 400,
             GatewayError::TooLarge(_) => 413,
             GatewayError::SlowRequest(_) => 408,
             GatewayError::Unprocessable(_) => 422,
@@ -132,6 +136,9 @@ impl GatewayError {
                 return json!({ "error": err });
             }
             GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
+            GatewayError::GuardrailAnswer(text) => {
+                return GatewayError::Guardrail(json!(text)).body();
+            }
             GatewayError::Guardrail(detail) => {
                 let (message, fields) = guardrail_message(detail);
                 let mut err = json!({

@@ -8,7 +8,10 @@
 //! with the `Violated guardrail policy` detail (the outputs' text, the guardrail's id and
 //! version, the blocked assessments with their `match`/`regex` redacted); an intervention
 //! with only `ANONYMIZED` findings puts the `outputs` texts in place of the texts sent, in
-//! order.
+//! order. With `disable_exception_on_block` a block is answered 200 with the outputs' text
+//! (the guardrail's blocked message) as the assistant's reply, `finish_reason:
+//! content_filter`, on chat completions (elsewhere it stays a 400), as LiteLLM's
+//! `ModifyResponseException`.
 
 use futures::future::BoxFuture;
 use llmgate::providers::bedrock::auth::{locate, Target};
@@ -47,6 +50,8 @@ pub struct Bedrock {
     identifier: String,
     version: String,
     output_scope: Option<String>,
+    /// `disable_exception_on_block`: a block answers 200 with Bedrock's blocked message.
+    answer_on_block: bool,
 }
 
 impl Bedrock {
@@ -94,6 +99,7 @@ impl Bedrock {
             identifier,
             version,
             output_scope,
+            answer_on_block: e.params.get("disable_exception_on_block") == Some(&Value::Bool(true)),
         })
     }
 
@@ -138,6 +144,9 @@ impl Bedrock {
             .filter_map(|o| o["text"].as_str())
             .collect();
         let blocked = blocked_assessments(answer);
+        if !blocked.is_empty() && self.answer_on_block {
+            return Verdict::Answer(outputs.concat());
+        }
         if !blocked.is_empty() {
             let mut detail = Map::new();
             detail.insert("error".into(), json!("Violated guardrail policy"));

@@ -61,6 +61,9 @@ pub enum Verdict {
     /// message, or an object whose `error` is the message and whose fields the 400's
     /// `provider_specific_fields` carry (`error::GatewayError::Guardrail`).
     Block(Value),
+    /// Refused, but answered 200 with this text as the assistant's reply instead of an error
+    /// (LiteLLM's `ModifyResponseException`: Bedrock's `disable_exception_on_block`).
+    Answer(String),
 }
 
 /// The guardrail's service could not answer (down, slow, a bad answer).

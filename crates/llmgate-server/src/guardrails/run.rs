@@ -18,6 +18,8 @@ pub struct Outcome {
     /// the guardrail's `guardrail_name` and `guardrail_mode` added, as LiteLLM's proxy adds
     /// them.
     pub blocked: Option<Value>,
+    /// A refusal to answer with a 200 reply instead (the text), as a block ends the run.
+    pub answered: Option<String>,
     /// One `StandardLoggingGuardrailInformation` per guardrail run.
     pub info: Vec<Value>,
 }
@@ -85,6 +87,10 @@ pub async fn run(
                 out.blocked = Some(detail.clone());
                 ("guardrail_intervened", detail, Value::Null)
             }
+            Ok(Verdict::Answer(text)) => {
+                out.answered = Some(text.clone());
+                ("guardrail_intervened", json!(text), Value::Null)
+            }
             Err(f) => {
                 tracing::warn!(guardrail = %g.entry.name, error = %f.0, "guardrail failed");
                 if g.entry.on_error == OnError::FailClosed {
@@ -104,7 +110,7 @@ pub async fn run(
             "duration": started.elapsed().as_secs_f64(),
             "masked_entity_count": counts,
         }));
-        if out.blocked.is_some() {
+        if out.blocked.is_some() || out.answered.is_some() {
             break;
         }
     }

@@ -136,7 +136,7 @@ pub const BEDROCK: &[Row] = &[
     // Bedrock's masked outputs are applied whenever it returns them (as LiteLLM 1.110).
     yes("mask_request_content", "Bedrock's masked outputs replace the request's texts"),
     yes("mask_response_content", "Bedrock's masked outputs replace the answer's texts"),
-    no("disable_exception_on_block", "a Bedrock block answered as a 200 message (llmgate answers 400)"),
+    yes("disable_exception_on_block", "a block answered 200 with Bedrock's blocked message (chat completions)"),
     yes("outputScope", "sent to ApplyGuardrail"),
     no("checks", "Bedrock InvokeGuardrailChecks"),
     no("content_filter_threshold", "Bedrock InvokeGuardrailChecks"),

@@ -80,6 +80,9 @@ impl Guard {
         };
         let out = guardrails::run(&self.gs, &self.sel, mode, input, texts, &ctx).await;
         self.info.extend(out.info);
+        if let Some(text) = out.answered {
+            return Err(GatewayError::GuardrailAnswer(text));
+        }
         match out.blocked {
             Some(m) => Err(GatewayError::Guardrail(m)),
             None => Ok(out.texts),
@@ -236,9 +239,38 @@ pub(super) fn refuse<E: Endpoint>(
     guard: Option<Guard>,
     e: GatewayError,
     meta: Option<&crate::governance::settle::CallMeta>,
+    stream: bool,
 ) -> Response {
     record_refusal(state, settle, guard, &e, meta.is_some());
+    if let Some(res) = answer_instead::<E>(state, settle, &e, meta, stream) {
+        return res;
+    }
     error_response_in(e, meta, E::ERROR_SHAPE)
+}
+
+/// A refusal a guardrail answers in place of the call (LiteLLM's `ModifyResponseException`):
+/// the endpoint's reply with the guardrail's text, `finish_reason: content_filter`, as JSON
+/// or replayed as the route's stream, status 200 (the call is still recorded as refused).
+fn answer_instead<E: Endpoint>(
+    state: &AppState,
+    settle: &Settlement,
+    e: &GatewayError,
+    meta: Option<&crate::governance::settle::CallMeta>,
+    stream: bool,
+) -> Option<Response> {
+    let GatewayError::GuardrailAnswer(text) = e else {
+        return None;
+    };
+    let answer = E::guardrail_answer(text, settle.group())?;
+    let fresh;
+    let meta = match meta {
+        Some(m) => m,
+        None => {
+            fresh = super::cache_hit::meta_for(state, settle)?;
+            &fresh
+        }
+    };
+    super::cache_hit::answer_json::<E>(answer, meta, stream)
 }
 
 /// A buffered stream a post-call guardrail refused: recorded as [`refuse`] records it, and
@@ -250,6 +282,9 @@ pub(super) fn refuse_stream<E: Endpoint>(
     meta: &crate::governance::settle::CallMeta,
 ) -> Response {
     record_refusal(state, settle, None, &e, true);
+    if let Some(res) = answer_instead::<E>(state, settle, &e, Some(meta), true) {
+        return res;
+    }
     crate::routes::proxy::sse_error_response(&e, meta, E::sse_format())
 }
 

@@ -190,6 +190,12 @@ pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     /// A chunk's streamed text pieces (`false`), and any text it repeats whole (`true`:
     /// the Responses API's `*.done` and `response.completed` events).
     fn chunk_texts(_chunk: &mut Self::Chunk, _f: &mut dyn FnMut(&mut String, bool)) {}
+    /// The answer (JSON, as `cached_answer` reads it) that replies `text` in place of the
+    /// call, for a guardrail that answers instead of refusing (`GatewayError::GuardrailAnswer`);
+    /// None: the endpoint has no such answer and the refusal is a 400.
+    fn guardrail_answer(_text: &str, _model: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// What [`Endpoint::chunk_observer`] returns.
@@ -384,7 +390,7 @@ async fn handle<E: Endpoint>(
     );
     settle.use_call_id(call_id.clone());
     if let Err(e) = pre {
-        return guarded::refuse::<E>(&state, &mut settle, guard, e, None);
+        return guarded::refuse::<E>(&state, &mut settle, guard, e, None, req.is_stream());
     }
     // The response cache, only when on: after admission (a hit counts toward rate limits),
     // before the router.
@@ -439,7 +445,7 @@ async fn handle<E: Endpoint>(
             }
         };
         if let Err(e) = checked {
-            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta));
+            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta), true);
         }
         let tap = Tap::<E> {
             recorder: cache_plan.and_then(cached::Recorder::new),
@@ -486,7 +492,7 @@ async fn handle<E: Endpoint>(
             if let Some(u) = E::finish(&mut answer, &meta.model_group) {
                 settle.saw_usage(u);
             }
-            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta));
+            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta), false);
         }
         (res, _) => res,
     };
@@ -505,7 +511,14 @@ async fn handle<E: Endpoint>(
                     settle.saw_usage(u);
                 }
                 if let Err(e) = checked {
-                    return guarded::refuse::<E>(&state, &mut settle, Some(g), e, Some(&meta));
+                    return guarded::refuse::<E>(
+                        &state,
+                        &mut settle,
+                        Some(g),
+                        e,
+                        Some(&meta),
+                        false,
+                    );
                 }
                 settle.guardrails(g.info);
             }
