@@ -94,6 +94,9 @@ def config(mock):
             f"      aws_region_name: us-east-1\n      aws_bedrock_runtime_endpoint: {mock.base}\n"
             f"      aws_access_key_id: {AWS_KEY_ID}\n      aws_secret_access_key: os.environ/BEDROCK_GUARD_SECRET\n"
             "      disable_exception_on_block: true\n")
+    out += ("  - guardrail_name: bedrock-bearer\n    litellm_params:\n      guardrail: bedrock\n"
+            "      mode: pre_call\n      guardrailIdentifier: gr-mock3\n      guardrailVersion: '2'\n"
+            f"      aws_bedrock_runtime_endpoint: {mock.base}\n")
     out += ("  - guardrail_name: odd-params\n    guardrail_info: {owner: security}\n"
             "    litellm_params:\n      guardrail: litellm_content_filter\n"
             "      mode: pre_call\n      api_key: not-for-this-type\n      blocked_wrods: [{keyword: x, action: BLOCK}]\n"
@@ -107,6 +110,7 @@ def gw(mock, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("guard")
     g = Gateway(tmp, config(mock), env={"UPSTREAM_KEY": "sk-upstream", "GUARD_KEY": GUARD_KEY,
                                         "BEDROCK_GUARD_SECRET": AWS_SECRET,
+                                        "AWS_BEARER_TOKEN_BEDROCK": "mock-bedrock-api-key",
                                         "LLMGATE_DB_PATH": str(tmp / "db.sqlite"),
                                         "PRESIDIO_ANALYZER_API_BASE": f"{mock.base}/presidio/analyzer"}).wait_ready()
     yield g
@@ -411,7 +415,7 @@ def test_aporia_blocks_pii_and_passes(gw, mock):
 
 def test_guardrail_params_a_type_does_not_read_are_named(gw):
     log = gw.log_path.read_text()
-    at = "guardrails[21].litellm_params"
+    at = "guardrails[22].litellm_params"
     assert f"not supported by llmgate, ignored: {at}.api_key (not read by this guardrail type)" in log, log
     assert f"not supported by llmgate, ignored: {at}.categories (content filter categories)" in log, log
     assert f"unknown config key, ignored: {at}.blocked_wrods (unknown: not a LiteLLM setting; a typo?)" in log, log
@@ -568,3 +572,15 @@ def test_bedrock_block_answered_200_when_exceptions_are_disabled(gw, mock):
     with pytest.raises(openai.BadRequestError) as e:
         client(gw).embeddings.create(model="embed", input=f"{marker()} bomb", **kw)
     assert e.value.body["message"] == BEDROCK_BLOCKED
+
+
+def test_bedrock_api_key_from_the_environment(gw, mock):
+    # No AWS credentials configured: AWS_BEARER_TOKEN_BEDROCK, as for Bedrock models
+    # (and the default region us-west-2 for the signing it replaces).
+    m = marker()
+    r = chat(gw, f"{m} mail ann@corp", extra_body={"guardrails": ["bedrock-bearer"]})
+    assert r.choices[0].message.content == "Hello from mock"
+    call = bedrock_calls(mock, m)[0]
+    assert call["path"] == "/guardrail/gr-mock3/version/2/apply"
+    assert dict(call["headers"])["authorization"] == "Bearer mock-bedrock-api-key"
+    assert upstream_saw(mock, m)[0]["body"]["messages"][0]["content"] == f"{m} mail {{EMAIL}}"
