@@ -299,3 +299,35 @@ impl IntoResponse for GatewayError {
         res
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A guardrail's detail as LiteLLM 1.110's proxy serializes it.
+    #[test]
+    fn guardrail_details_as_litellm_serializes_them() {
+        let detail = json!({"error": "Violated guardrail policy", "guardrail_name": "g"});
+        assert_eq!(
+            GatewayError::Guardrail(detail.clone()).body(),
+            json!({"error": {"message": "Violated guardrail policy", "type": "invalid_request_error",
+                "param": null, "code": "400", "provider_specific_fields": detail}})
+        );
+        assert_eq!(
+            GatewayError::Guardrail(json!("forbidden topic")).body(),
+            json!({"error": {"message": "forbidden topic", "type": "invalid_request_error",
+                "param": null, "code": "400"}})
+        );
+        let nested = json!({"error": {"message": "nested"}});
+        assert_eq!(guardrail_message(&nested).0, "nested");
+        assert_eq!(guardrail_message(&json!({"message": "m"})).0, "m");
+        assert_eq!(guardrail_message(&json!({"x": 1})).0, "{\"x\":1}");
+        // Anthropic's shape keeps the fields; a reply-instead refusal is a plain 400 elsewhere.
+        let a = GatewayError::Guardrail(detail.clone()).body_in(ErrorShape::Anthropic);
+        assert_eq!(a["error"]["provider_specific_fields"], detail);
+        assert_eq!(
+            GatewayError::GuardrailAnswer("no".into()).body()["error"]["message"],
+            "no"
+        );
+    }
+}
