@@ -146,6 +146,8 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     report_ignored(&cfg);
     crate::cache::settings::from_config(&cfg).map_err(StartError::Refused)?;
     crate::guardrails::Guardrails::from_config(&cfg).map_err(StartError::Refused)?;
+    crate::observe::Observers::from_config(&cfg, reqwest::Client::new())
+        .map_err(StartError::Refused)?;
     if cli.validate_config {
         let state = AppState::new(cfg);
         check_master_key(&state.config, state.master_key.as_deref())?;
@@ -182,6 +184,9 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     crate::db_models::spawn_refresh(state.clone(), models);
     if let Some(c) = &state.cache {
         c.start();
+    }
+    if let Some(o) = &state.gov.observe {
+        o.start();
     }
     crate::routes::health::spawn_background(state.clone());
     match (
@@ -234,6 +239,10 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     // Pending spend reaches the database before the process ends.
     if let Some(w) = &state.gov.spend {
         w.flush().await;
+    }
+    // And the logging callbacks get what they still hold.
+    if let Some(o) = &state.gov.observe {
+        o.flush().await;
     }
     Ok(())
 }

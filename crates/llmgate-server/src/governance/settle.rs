@@ -39,6 +39,8 @@ pub struct CallMeta {
     pub upstream: Duration,
     /// The router's record of the attempt that answered (None before any answered).
     pub routed: Option<Arc<crate::deployments::Routed>>,
+    /// When the attempt that answered (or failed last) started: the LLM API's latency.
+    pub api_start: Option<Instant>,
 }
 
 /// Counts a request's prompt tokens, only when a call is abandoned before the upstream
@@ -90,6 +92,12 @@ pub struct Settlement {
     cache_hit: bool,
     /// What the guardrails did (LiteLLM's `guardrail_information`).
     guardrails: Vec<serde_json::Value>,
+    /// The call streams its answer.
+    stream: bool,
+    /// When a stream's first chunk was sent (time to first token).
+    first_chunk: Option<Instant>,
+    /// The request and answer, kept only when a logging callback records messages.
+    capture: Option<Box<crate::observe::Capture>>,
 }
 
 impl Settlement {
@@ -102,6 +110,9 @@ impl Settlement {
         start: Instant,
         prompt: Arc<dyn PromptTokens>,
     ) -> Settlement {
+        if let Some(o) = &gov.observe {
+            o.admitted();
+        }
         Settlement {
             gov: gov.clone(),
             auth: auth.clone(),
@@ -123,6 +134,93 @@ impl Settlement {
             settled: false,
             cache_hit: false,
             guardrails: Vec::new(),
+            stream: false,
+            first_chunk: None,
+            capture: None,
+        }
+    }
+
+    /// Whether any callback observes calls (else nothing is gathered for one).
+    pub fn observing(&self) -> bool {
+        self.gov.observe.is_some()
+    }
+
+    /// The call streams its answer (for the observers).
+    pub fn set_stream(&mut self, stream: bool) {
+        self.stream = stream;
+    }
+
+    /// A stream's chunk is being sent: the first one's time is the time to first token.
+    pub fn chunk_sent(&mut self) {
+        if self.first_chunk.is_none() {
+            self.first_chunk = Some(Instant::now());
+        }
+    }
+
+    /// Whether a logging callback records the request and the answer (then hand them over
+    /// with [`Settlement::capture_request`] / [`Settlement::capture_response`]).
+    pub fn wants_messages(&self) -> bool {
+        self.gov.observe.as_ref().is_some_and(|o| o.messages)
+    }
+
+    pub fn capture_request(&mut self, request: serde_json::Value) {
+        self.capture = Some(Box::new(crate::observe::Capture {
+            request,
+            response: None,
+        }));
+    }
+
+    pub fn capture_response(&mut self, response: serde_json::Value) {
+        if let Some(c) = self.capture.as_mut() {
+            c.response = Some(response);
+        }
+    }
+
+    /// Who is calling, as the observers name it (`master` hashed only when asked).
+    fn caller(&self) -> crate::observe::Caller<'_> {
+        let key = self.auth.key.as_ref();
+        crate::observe::Caller {
+            key: key.map(|k| &k.row),
+            key_hash: key.map(|k| k.row.token.as_str()),
+            team: self.owners.team.as_ref().map(|t| &t.row),
+            user: self.owners.user.as_ref().map(|u| &u.row),
+            org_id: self.owners.org.as_ref().map(|o| o.row.organization_id.as_str()),
+            end_user: self.end_user.as_deref(),
+            client_ip: self.auth.client_ip.as_deref(),
+            key_spend: key.map(|k| k.spend()),
+            team_spend: self.owners.team.as_ref().map(|t| t.spend()),
+            user_spend: self.owners.user.as_ref().map(|u| u.spend()),
+        }
+    }
+
+    /// One upstream attempt ended (the retry loop tells each one).
+    pub fn observe_attempt(
+        &self,
+        dep: &Deployment,
+        error: Option<&llmgate::LlmError>,
+        cooled_down: bool,
+    ) {
+        if let Some(o) = &self.gov.observe {
+            o.attempt(&crate::observe::AttemptEvent {
+                requested_model: &self.group,
+                deployment: dep,
+                caller: self.caller(),
+                error,
+                cooled_down,
+            });
+        }
+    }
+
+    /// A fallback group's attempt ended.
+    pub fn observe_fallback(&self, to: &str, original: &llmgate::LlmError, success: bool) {
+        if let Some(o) = &self.gov.observe {
+            o.fallback(&crate::observe::FallbackEvent {
+                from: &self.group,
+                to,
+                caller: self.caller(),
+                original,
+                success,
+            });
         }
     }
 
@@ -276,31 +374,111 @@ impl Settlement {
                 upstream_headers: Vec::new(),
                 upstream: Duration::ZERO,
                 routed: None,
+                api_start: None,
             })
-        })?;
-        let cost = if self.cache_hit {
-            Some(0.0)
-        } else {
-            usage.and_then(|u| meta.deployment.cost(u))
+        });
+        let cost = match &meta {
+            _ if self.cache_hit => Some(0.0),
+            Some(m) => usage.and_then(|u| m.deployment.cost(u)),
+            None => None,
         };
-        if let (Some(r), Some(u)) = (&meta.routed, usage) {
-            r.tokens(u.total_tokens);
+        if let Some(meta) = &meta {
+            if let (Some(r), Some(u)) = (&meta.routed, usage) {
+                r.tokens(u.total_tokens);
+            }
+            let partial = !matches!(outcome, Outcome::Success) && usage.is_some();
+            let call = access::Call {
+                call_type: self.call_type,
+                route: self.route,
+                meta,
+                usage,
+                cost,
+                end_user: self.end_user.clone(),
+                partial,
+                response_id: self.response_id.as_deref(),
+                cache_hit: self.cache_hit,
+                guardrails: &self.guardrails,
+            };
+            access::record(&self.gov, &self.auth, &self.owners, call, &outcome);
         }
-        let partial = !matches!(outcome, Outcome::Success) && usage.is_some();
-        let call = access::Call {
+        if let Some(o) = self.gov.observe.clone() {
+            self.stream_answer(usage);
+            self.observe(&o, meta.as_ref(), usage, cost, &outcome);
+        }
+        meta.as_ref()?;
+        cost
+    }
+
+    /// A stream's answer for a logger that records it: the text sent, as one chat answer.
+    fn stream_answer(&mut self, usage: Option<&Usage>) {
+        let Some(c) = self.capture.as_mut() else {
+            return;
+        };
+        if !self.stream || c.response.is_some() {
+            return;
+        }
+        c.response = Some(serde_json::json!({
+            "id": self.response_id,
+            "object": "chat.completion",
+            "model": self.group,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": self.produced}}],
+            "usage": usage,
+        }));
+    }
+
+    /// The call's one event for the observers (after its spend was charged).
+    fn observe(
+        &self,
+        o: &crate::observe::Observers,
+        meta: Option<&CallMeta>,
+        usage: Option<&Usage>,
+        cost: Option<f64>,
+        outcome: &Outcome<'_>,
+    ) {
+        use crate::observe::{CallEvent, Status};
+        let end = Instant::now();
+        let status = match outcome {
+            Outcome::Success => Status::Success,
+            Outcome::Failure(e) => Status::Failure(e),
+            Outcome::Abandoned(_) => Status::Abandoned,
+        };
+        let mut caller = self.caller();
+        // The master key is known by its hash, as LiteLLM labels it.
+        let master;
+        if caller.key_hash.is_none() {
+            if let Some(k) = self.auth.api_key.as_deref() {
+                master = super::caller::hash_key(k);
+                caller.key_hash = Some(&master);
+            }
+        }
+        let ev = CallEvent {
+            call_id: &self.call_id,
             call_type: self.call_type,
             route: self.route,
-            meta: &meta,
+            requested_model: &self.group,
+            model_group: meta.map_or(&self.group, |m| &m.model_group),
+            deployment: meta.map(|m| &*m.deployment),
+            caller,
+            status,
             usage,
-            cost,
-            end_user: self.end_user.clone(),
-            partial,
-            response_id: self.response_id.as_deref(),
+            cost: cost.unwrap_or(0.0),
+            stream: self.stream,
             cache_hit: self.cache_hit,
+            tags: &self.owners.tag_names,
+            response_id: self.response_id.as_deref(),
+            retries: meta.map_or(0, |m| m.attempted_retries),
+            fallbacks: meta.map_or(0, |m| m.attempted_fallbacks),
             guardrails: &self.guardrails,
+            started_at: std::time::SystemTime::now() - end.saturating_duration_since(self.start),
+            start: self.start,
+            end,
+            api_start: meta.and_then(|m| m.api_start),
+            first_chunk: self.first_chunk,
+            upstream_headers: meta.map_or(&[][..], |m| &m.upstream_headers),
+            capture: self.capture.as_deref(),
         };
-        access::record(&self.gov, &self.auth, &self.owners, call, outcome);
-        cost
+        o.call(&ev);
     }
 }
 

@@ -32,6 +32,7 @@ pub fn serve<E: Endpoint>(
         upstream_headers: Vec::new(),
         upstream: Duration::ZERO,
         routed: None,
+        api_start: None,
     };
     if !stream {
         let Stored::Answer(v) = stored else {

@@ -338,10 +338,10 @@ async fn handle<E: Endpoint>(
         guardrails: requested,
     } = match parse::<E>(&state, &auth, &body, path_model, cache_control.as_deref()) {
         Ok(r) => r,
-        Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
+        Err(e) => return rejected::<E>(&state, &auth, None, e),
     };
     if let Err(e) = req.prepare(&state, &auth).await {
-        return error_response_in(e, None, E::ERROR_SHAPE);
+        return rejected::<E>(&state, &auth, Some(&ask.model), e);
     }
     // `"model": "a,b"`: LiteLLM's batch completion (chat, not streamed), one call per model.
     if E::BATCH_MODELS && ask.model.contains(',') && !req.is_stream() {
@@ -349,9 +349,11 @@ async fn handle<E: Endpoint>(
     }
     // Parsed: the raw bytes need not outlive the call (a large body would be held twice).
     drop(body);
+    // Kept for the metrics of a refused call, only when something observes calls.
+    let asked = state.gov.observe.as_ref().map(|_| ask.model.clone());
     let admission = match admit(&state.gov, &state.deployments(), &auth, ask).await {
         Ok(a) => a,
-        Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
+        Err(e) => return rejected::<E>(&state, &auth, asked.as_deref(), e),
     };
     // Guardrails, only when configured: which ones this call runs, pre-call on the request.
     let mut guard = guarded::Guard::new(
@@ -383,6 +385,10 @@ async fn handle<E: Endpoint>(
         prompt,
     );
     settle.use_call_id(call_id.clone());
+    settle.set_stream(req.is_stream());
+    if settle.wants_messages() {
+        settle.capture_request(serde_json::to_value(&*req).unwrap_or_default());
+    }
     if let Err(e) = pre {
         return guarded::refuse::<E>(&state, &mut settle, guard, e, None);
     }
@@ -510,6 +516,9 @@ async fn handle<E: Endpoint>(
                 p.store_answer::<E>(&answer);
             }
             req.answered(&state, &auth, &mut answer);
+            if settle.wants_messages() {
+                settle.capture_response(serde_json::to_value(&answer).unwrap_or_default());
+            }
             let cost = settle.success(usage.as_ref());
             headers.push((
                 "x-litellm-key-spend".into(),
@@ -525,6 +534,36 @@ async fn handle<E: Endpoint>(
             error_response_in(e, meta.as_ref(), E::ERROR_SHAPE)
         }
     }
+}
+
+/// A request refused before any call: the error answered, and counted by the observers.
+fn rejected<E: Endpoint>(
+    state: &AppState,
+    auth: &AuthContext,
+    model: Option<&str>,
+    e: GatewayError,
+) -> Response {
+    if let Some(o) = &state.gov.observe {
+        let key = auth.key.as_ref();
+        let master = key
+            .is_none()
+            .then(|| auth.api_key.as_deref().map(crate::auth::hash_key))
+            .flatten();
+        // A name the router does not serve is raw client input: no label for it.
+        let served = model.filter(|m| state.deployments().router().serves(m));
+        o.rejected(&crate::observe::Rejected {
+            route: E::ROUTE,
+            requested_model: served,
+            caller: crate::observe::Caller {
+                key: key.map(|k| &k.row),
+                key_hash: key.map(|k| k.row.token.as_str()).or(master.as_deref()),
+                client_ip: auth.client_ip.as_deref(),
+                ..Default::default()
+            },
+            error: &e,
+        });
+    }
+    error_response_in(e, None, E::ERROR_SHAPE)
 }
 
 /// Adds LiteLLM's rate-limit headers to a successful answer.
