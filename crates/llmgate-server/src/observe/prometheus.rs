@@ -15,7 +15,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::event::{llm_exception_class, AttemptEvent, CallEvent, Caller, FallbackEvent, Rejected};
+use super::event::{
+    llm_exception_class, AttemptEvent, CallEvent, Caller, FallbackEvent, Rejected, Status,
+};
 
 /// LiteLLM's `LATENCY_BUCKETS` (the `+Inf` bucket is added by the histogram).
 const LATENCY_BUCKETS: &[f64] = &[
@@ -277,11 +279,17 @@ impl Metrics {
     /// One call's end: request, latency, token, spend, budget and cache metrics.
     pub fn call(&self, ev: &CallEvent<'_>) {
         self.in_flight.dec();
+        // A name no group has is raw client input: not a label value.
+        let unknown = matches!(
+            ev.status,
+            Status::Failure(crate::error::GatewayError::UnknownModel { .. })
+        );
+        let asked = Some(ev.requested_model).filter(|_| !unknown);
         let mut v = Values::default();
         v.caller(&ev.caller, self.end_user)
             .set("route", Some(ev.route))
-            .set("requested_model", Some(ev.requested_model))
-            .set("model_group", Some(ev.model_group));
+            .set("requested_model", asked)
+            .set("model_group", asked);
         if let Some(d) = ev.deployment {
             v.set("model", Some(d.bare_model()))
                 .set("litellm_model_name", Some(d.bare_model()))

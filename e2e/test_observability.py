@@ -1,0 +1,324 @@
+"""Observability through the binary: LiteLLM's Prometheus metrics at /metrics after known traffic
+(success, failure, stream, fallback, cache hit, concurrent calls), parsed with the official
+`prometheus_client` parser; the `generic_api` and `langfuse` logging callbacks against capture
+servers (one event per call, messages only when message logging is on, a dead endpoint slowing
+nothing)."""
+import base64
+import http.server
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import openai
+import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from conftest import Gateway
+
+MASTER = "sk-observe-master-0123456789"
+IN_PRICE, OUT_PRICE = 0.001, 0.002
+
+
+def dep(mock, name, model, id, **info):
+    info_yaml = "".join(f"      {k}: {v}\n" for k, v in info.items())
+    return (
+        f"  - model_name: {name}\n    litellm_params:\n      model: openai/{model}\n"
+        f"      api_base: {mock.base}/v1\n      api_key: sk-up\n"
+        f"      input_cost_per_token: {IN_PRICE}\n      output_cost_per_token: {OUT_PRICE}\n"
+        f"    model_info:\n      id: {id}\n{info_yaml}"
+    )
+
+
+def start(mock, tmp_path, settings, env=None, extra=""):
+    cfg = (
+        "model_list:\n"
+        + dep(mock, "ok", "gpt-4o", "ok-1")
+        + dep(mock, "broken", "mock-error-500", "broken-1")
+        + dep(mock, "limited", "mock-error-429", "limited-1")
+        + f"litellm_settings:\n{settings}"
+        + "router_settings:\n  num_retries: 0\n  fallbacks: [{broken: [ok]}]\n"
+        + f"general_settings:\n  master_key: {MASTER}\n"
+        + extra
+    )
+    full = {"LLMGATE_DB_PATH": str(tmp_path / "o.db")}
+    full.update(env or {})
+    return Gateway(tmp_path, cfg, env=full).wait_ready()
+
+
+def scrape(gw, key=MASTER):
+    req = urllib.request.Request(f"{gw.base}/metrics")
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.headers["content-type"].startswith("application/openmetrics-text")
+        text = r.read().decode()
+    samples = []
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            samples.append((s.name, s.labels, s.value))
+    return samples
+
+
+def total(samples, name, **labels):
+    return sum(v for n, l, v in samples if n == name and all(l.get(k) == w for k, w in labels.items()))
+
+
+def cost(u):
+    return u.prompt_tokens * IN_PRICE + u.completion_tokens * OUT_PRICE
+
+
+def test_prometheus_metrics_after_known_traffic(mock, tmp_path):
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n  cache: true\n  cache_params: {type: local}\n')
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        msg = lambda t: [{"role": "user", "content": t}]
+        a = c.chat.completions.create(model="ok", messages=msg("first question"))
+        b = c.chat.completions.create(model="ok", messages=msg("second question"))
+        hit = c.chat.completions.with_raw_response.create(model="ok", messages=msg("first question"))
+        assert hit.headers["x-litellm-cache-key"]
+        hit = hit.parse()
+        chunks = list(c.chat.completions.create(model="ok", messages=msg("streamed one"), stream=True,
+                                                 stream_options={"include_usage": True}))
+        su = [x.usage for x in chunks if x.usage][0]
+        fb = c.chat.completions.with_raw_response.create(model="broken", messages=msg("falls back"))
+        assert fb.headers["x-litellm-model-group"] == "ok"
+        fb = fb.parse()
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=msg("too many"))
+        # Concurrent calls are all counted.
+        with ThreadPoolExecutor(8) as pool:
+            many = list(pool.map(lambda i: c.chat.completions.create(model="ok", messages=msg(f"q {i}")), range(24)))
+
+        # /metrics needs a key (LiteLLM's default).
+        with pytest.raises(urllib.error.HTTPError) as e:
+            scrape(gw, key=None)
+        assert e.value.code == 401
+
+        s = scrape(gw)
+        T = "litellm_proxy_total_requests_metric_total"
+        assert total(s, T, requested_model="ok", status_code="200", route="/chat/completions") == 28
+        assert total(s, T, requested_model="broken", status_code="200") == 1
+        assert total(s, T, requested_model="limited", status_code="429") == 1
+        assert total(s, "litellm_proxy_failed_requests_metric_total") == 1
+        assert total(s, "litellm_proxy_failed_requests_metric_total", requested_model="limited",
+                     exception_status="429", exception_class="Openai.RateLimitError", model_id="limited-1") == 1
+        # Deployments: every upstream attempt, by model_id; the cache hit reached none.
+        assert total(s, "litellm_deployment_success_responses_total", model_id="ok-1", api_provider="openai") == 28
+        assert total(s, "litellm_deployment_failure_responses_total", model_id="broken-1", exception_status="500") == 1
+        assert total(s, "litellm_deployment_failure_responses_total", model_id="limited-1",
+                     exception_class="Openai.RateLimitError") == 1
+        assert total(s, "litellm_deployment_total_requests_total") == 28 + 2
+        assert total(s, "litellm_deployment_state", model_id="ok-1") == 0
+        assert total(s, "litellm_deployment_state", model_id="broken-1") == 1
+        assert total(s, "litellm_deployment_successful_fallbacks_total", requested_model="broken",
+                     fallback_model="ok", exception_status="500") == 1
+        assert total(s, "litellm_deployment_failed_fallbacks_total") == 0
+        # Cache: one hit (its tokens counted as cached), every other success a miss.
+        assert total(s, "litellm_cache_hits_metric_total", model="gpt-4o", model_id="ok-1") == 1
+        assert total(s, "litellm_cached_tokens_metric_total") == hit.usage.total_tokens
+        assert total(s, "litellm_cache_misses_metric_total") == 28
+        # Tokens and spend: exactly what the answers reported (the hit costs nothing).
+        answered = [a.usage, b.usage, su, fb.usage] + [m.usage for m in many]
+        everything = answered + [hit.usage]
+        assert total(s, "litellm_input_tokens_metric_total") == sum(u.prompt_tokens for u in everything)
+        assert total(s, "litellm_output_tokens_metric_total") == sum(u.completion_tokens for u in everything)
+        assert total(s, "litellm_total_tokens_metric_total", requested_model="ok") == sum(
+            u.total_tokens for u in [a.usage, b.usage, su, hit.usage] + [m.usage for m in many])
+        assert total(s, "litellm_spend_metric_total") == pytest.approx(sum(cost(u) for u in answered))
+        # Latency histograms with LiteLLM's buckets; time to first token for the stream only.
+        assert total(s, "litellm_request_total_latency_metric_count", requested_model="ok") == 28
+        assert total(s, "litellm_llm_api_latency_metric_count") == 28
+        assert total(s, "litellm_llm_api_time_to_first_token_metric_count") == 1
+        buckets = {l["le"] for n, l, _ in s if n == "litellm_request_total_latency_metric_bucket"}
+        assert {"0.005", "0.00625", "300.0", "+Inf"} <= buckets and len(buckets) == 36
+        assert total(s, "llmgate_in_flight_requests") == 0
+        # The master key is labelled by its hash; no raw client input in any label.
+        hashes = {l.get("hashed_api_key") for n, l, _ in s if n == T}
+        assert len(hashes) == 1 and len(hashes.pop()) == 64
+        assert not any("first question" in json.dumps(l) for _, l, _ in s)
+    finally:
+        gw.stop()
+
+
+def test_metrics_endpoint_open_when_auth_is_off_and_absent_without_prometheus(mock, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    gw = start(mock, tmp_path / "a", '  callbacks: ["prometheus"]\n  require_auth_for_metrics_endpoint: false\n')
+    off = start(mock, tmp_path / "b", "  drop_params: true\n")
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "hi"}])
+        s = scrape(gw, key=None)
+        assert total(s, "litellm_proxy_total_requests_metric_total", requested_model="ok") == 1
+        # A refused request (unknown model) is a failed request without a raw-name label.
+        with pytest.raises(openai.BadRequestError):
+            c.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])
+        s = scrape(gw, key=None)
+        assert total(s, "litellm_proxy_failed_requests_metric_total", exception_status="400") == 1
+        assert not any(l.get("requested_model") == "no-such-model" for _, l, _ in s)
+        with pytest.raises(urllib.error.HTTPError) as e:
+            scrape(off)
+        assert e.value.code == 404
+    finally:
+        gw.stop()
+        off.stop()
+
+
+class Capture:
+    """An HTTP server that records every POST (path, headers, JSON body)."""
+
+    def __init__(self):
+        self.posts = []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                outer.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
+                self.send_response(207 if self.path.startswith("/api/public") else 200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"successes": [], "errors": []}')
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def bodies(self, prefix):
+        return [b for p, _, b in self.posts if p.startswith(prefix)]
+
+    def wait(self, prefix, count, key=len, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if sum(key(b) for b in self.bodies(prefix)) >= count:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{prefix}: {self.posts}")
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def capture():
+    c = Capture()
+    yield c
+    c.stop()
+
+
+def logging_gateway(mock, tmp_path, capture, extra_settings=""):
+    settings = (
+        '  callbacks: ["langfuse", "capture", "deadhook", "prometheus"]\n'
+        "  require_auth_for_metrics_endpoint: false\n" + extra_settings
+    )
+    callbacks = (
+        "callback_settings:\n"
+        f"  capture:\n    callback_type: generic_api\n    endpoint: {capture.base}/hook\n"
+        "    headers:\n      Authorization: Bearer hook-secret\n"
+        # Nothing listens there: its batches fail and are retried without touching the others.
+        "  deadhook:\n    callback_type: generic_api\n    endpoint: http://127.0.0.1:9/dead\n"
+    )
+    env = {
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-test",
+        "LANGFUSE_SECRET_KEY": "sk-lf-test",
+        "LANGFUSE_HOST": capture.base,
+        "DEFAULT_FLUSH_INTERVAL_SECONDS": "1",
+        "LANGFUSE_FLUSH_INTERVAL": "1",
+    }
+    return start(mock, tmp_path, settings, env=env, extra=callbacks)
+
+
+def test_generic_api_and_langfuse_get_one_event_per_call(mock, tmp_path, capture):
+    gw = logging_gateway(mock, tmp_path, capture)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        t0 = time.time()
+        ok = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "log me"}], temperature=0.2)
+        ok_id, ok = ok.headers["x-litellm-call-id"], ok.parse()
+        s = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "stream me"}], stream=True)
+        s_id = s.headers["x-litellm-call-id"]
+        streamed = "".join(ch.choices[0].delta.content or "" for ch in s.parse() if ch.choices)
+        with pytest.raises(openai.RateLimitError) as e:
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "fail me"}])
+        fail_id = e.value.response.headers["x-litellm-call-id"]
+        # The dead endpoint costs the requests nothing.
+        assert time.time() - t0 < 3
+
+        capture.wait("/hook", 3)
+        events = {p["id"]: p for batch in capture.bodies("/hook") for p in batch}
+        assert set(events) == {ok_id, s_id, fail_id}
+        headers = [h for p, h, _ in capture.posts if p == "/hook"]
+        assert all(h["authorization"] == "Bearer hook-secret" for h in headers)
+        e1 = events[ok_id]
+        assert (e1["status"], e1["model_group"], e1["model_id"], e1["custom_llm_provider"]) == ("success", "ok", "ok-1", "openai")
+        assert (e1["prompt_tokens"], e1["completion_tokens"], e1["total_tokens"]) == (
+            ok.usage.prompt_tokens, ok.usage.completion_tokens, ok.usage.total_tokens)
+        assert e1["response_cost"] == pytest.approx(cost(ok.usage))
+        assert e1["messages"] == [{"role": "user", "content": "log me"}]
+        assert e1["response"]["choices"][0]["message"]["content"] == ok.choices[0].message.content
+        assert e1["model_parameters"]["temperature"] == 0.2
+        assert e1["call_type"] == "acompletion" and e1["stream"] is False
+        assert len(e1["metadata"]["user_api_key_hash"]) == 64
+        assert e1["endTime"] >= e1["startTime"]
+        e2 = events[s_id]
+        assert e2["stream"] is True and e2["status"] == "success"
+        assert e2["response"]["choices"][0]["message"]["content"] == streamed
+        assert e2["completionStartTime"] >= e2["startTime"]
+        e3 = events[fail_id]
+        assert e3["status"] == "failure" and e3["error_information"]["error_code"] == "429"
+        assert e3["error_information"]["error_class"] == "RateLimitError"
+
+        # Langfuse: a trace and a generation per call, with basic auth.
+        capture.wait("/api/public/ingestion", 6, key=lambda b: len(b["batch"]))
+        posts = [(h, b) for p, h, b in capture.posts if p == "/api/public/ingestion"]
+        auth = "Basic " + base64.b64encode(b"pk-lf-test:sk-lf-test").decode()
+        assert all(h["authorization"] == auth for h, _ in posts)
+        items = [i for _, b in posts for i in b["batch"]]
+        gens = {i["body"]["id"]: i["body"] for i in items if i["type"] == "generation-create"}
+        traces = {i["body"]["id"]: i["body"] for i in items if i["type"] == "trace-create"}
+        assert set(gens) == set(traces) == {ok_id, s_id, fail_id}
+        g = gens[ok_id]
+        assert (g["traceId"], g["name"], g["model"], g["level"]) == (ok_id, "litellm-acompletion", "gpt-4o", "DEFAULT")
+        assert (g["usage"]["input"], g["usage"]["output"]) == (ok.usage.prompt_tokens, ok.usage.completion_tokens)
+        assert g["input"] == [{"role": "user", "content": "log me"}]
+        assert gens[fail_id]["level"] == "ERROR" and gens[fail_id]["statusMessage"]
+
+        # The dead endpoint's failures are counted; the capture got everything regardless.
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            s = scrape(gw, key=None)
+            if total(s, "litellm_callback_logging_failures_metric_total", callback_name="deadhook") >= 1:
+                break
+            time.sleep(0.5)
+        assert total(s, "litellm_callback_logging_failures_metric_total", callback_name="deadhook") >= 1
+        assert total(s, "litellm_callback_logging_failures_metric_total", callback_name="capture") == 0
+    finally:
+        gw.stop()
+
+
+def test_message_logging_off_and_key_info_redacted(mock, tmp_path, capture):
+    gw = logging_gateway(mock, tmp_path, capture,
+                         "  turn_off_message_logging: true\n  redact_user_api_key_info: true\n")
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        r = c.chat.completions.with_raw_response.create(model="ok", messages=[{"role": "user", "content": "secret text"}])
+        call_id = r.headers["x-litellm-call-id"]
+        capture.wait("/hook", 1)
+        capture.wait("/api/public/ingestion", 2, key=lambda b: len(b["batch"]))
+        (e,) = [p for b in capture.bodies("/hook") for p in b]
+        assert e["id"] == call_id
+        assert e["messages"] == "redacted-by-litellm" and e["response"] == "redacted-by-litellm"
+        assert not any(k.startswith("user_api_key") for k in e["metadata"])
+        assert e["total_tokens"] > 0
+        everything = json.dumps(capture.posts)
+        assert "secret text" not in everything and "Hello from mock" not in everything
+    finally:
+        gw.stop()
