@@ -322,3 +322,32 @@ def test_message_logging_off_and_key_info_redacted(mock, tmp_path, capture):
         assert "secret text" not in everything and "Hello from mock" not in everything
     finally:
         gw.stop()
+
+
+@pytest.mark.parametrize("how", ["env", "config"])
+def test_json_logs_parse_line_by_line(mock, tmp_path, how):
+    env = {"JSON_LOGS": "True"} if how == "env" else {}
+    settings = "  json_logs: true\n" if how == "config" else "  drop_params: true\n"
+    # An unset os.environ/ reference: a warning logged while the config loads.
+    gw = start(mock, tmp_path, settings, env=env, extra="environment_variables:\n  X_UNUSED: os.environ/OBS_NOT_SET\n")
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "hi"}])
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "hi"}])
+    finally:
+        gw.stop()
+    lines = [l for l in gw.log_path.read_text().splitlines() if l.strip()]
+    assert lines
+    records = [json.loads(l) for l in lines]
+    assert all({"timestamp", "level", "message"} <= r.keys() for r in records)
+    assert any("listening on" in r["message"] for r in records)
+    assert any(r["level"] == "WARN" and "OBS_NOT_SET" in r["message"] for r in records)
+    assert MASTER not in gw.log_path.read_text()
+
+
+def test_text_logs_have_no_colour_off_a_terminal(mock, tmp_path):
+    gw = start(mock, tmp_path, "  drop_params: true\n")
+    gw.stop()
+    text = gw.log_path.read_text()
+    assert "listening on" in text and "\x1b[" not in text

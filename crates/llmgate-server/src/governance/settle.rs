@@ -184,7 +184,11 @@ impl Settlement {
             key_hash: key.map(|k| k.row.token.as_str()),
             team: self.owners.team.as_ref().map(|t| &t.row),
             user: self.owners.user.as_ref().map(|u| &u.row),
-            org_id: self.owners.org.as_ref().map(|o| o.row.organization_id.as_str()),
+            org_id: self
+                .owners
+                .org
+                .as_ref()
+                .map(|o| o.row.organization_id.as_str()),
             end_user: self.end_user.as_deref(),
             client_ip: self.auth.client_ip.as_deref(),
             key_spend: key.map(|k| k.spend()),

@@ -31,17 +31,36 @@ pub struct Observers {
     pub settings: payload::Settings,
 }
 
-/// The callback names a config turns on, in order, without repeats: `callbacks`,
-/// `success_callback` and `failure_callback` (llmgate logs both outcomes for each).
-pub fn configured(cfg: &Config) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for key in ["callbacks", "success_callback", "failure_callback"] {
+/// A callback the config turns on, and for which outcomes: `callbacks` logs both,
+/// `success_callback` successes, `failure_callback` failures, as LiteLLM.
+pub struct Named {
+    pub name: String,
+    pub success: bool,
+    pub failure: bool,
+}
+
+/// The callback names a config turns on, in order, without repeats.
+pub fn configured(cfg: &Config) -> Vec<Named> {
+    let mut names: Vec<Named> = Vec::new();
+    for (key, success, failure) in [
+        ("callbacks", true, true),
+        ("success_callback", true, false),
+        ("failure_callback", false, true),
+    ] {
         let list = cfg.litellm_settings.extra.get(key);
         let items = list.and_then(|v| v.as_array()).into_iter().flatten();
         let single = list.and_then(|v| v.as_str());
         for name in items.filter_map(|v| v.as_str()).chain(single) {
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
+            match names.iter_mut().find(|n| n.name == name) {
+                Some(n) => {
+                    n.success |= success;
+                    n.failure |= failure;
+                }
+                None => names.push(Named {
+                    name: name.to_string(),
+                    success,
+                    failure,
+                }),
             }
         }
     }
@@ -72,7 +91,12 @@ impl Observers {
         let settings = payload::Settings::from_config(cfg);
         let mut metrics = None;
         let mut loggers = Vec::new();
-        for name in &names {
+        for Named {
+            name,
+            success,
+            failure,
+        } in &names
+        {
             let kind = if IMPLEMENTED.contains(&name.as_str()) {
                 name.as_str()
             } else {
@@ -92,7 +116,11 @@ impl Observers {
                     let cache_on = crate::config::is(ls.get("cache"), true);
                     metrics = Some(Arc::new(prometheus::Metrics::new(end_user, cache_on)));
                 }
-                kind => loggers.push(logging::Logger::from_config(cfg, name, kind, http.clone())?),
+                kind => {
+                    let mut l = logging::Logger::from_config(cfg, name, kind, http.clone())?;
+                    l.only(*success, *failure);
+                    loggers.push(l);
+                }
             }
         }
         if metrics.is_none() && loggers.is_empty() {

@@ -46,60 +46,157 @@ fn default_histogram() -> Histogram {
 
 // Label sets, as LiteLLM's `PrometheusMetricLabels` (without client_ip / user_agent).
 const TOTAL_REQUESTS: &[&str] = &[
-    "end_user", "hashed_api_key", "api_key_alias", "requested_model", "team", "team_alias",
-    "user", "status_code", "user_email", "route", "model_id",
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "requested_model",
+    "team",
+    "team_alias",
+    "user",
+    "status_code",
+    "user_email",
+    "route",
+    "model_id",
 ];
 const FAILED_REQUESTS: &[&str] = &[
-    "end_user", "hashed_api_key", "api_key_alias", "requested_model", "team", "team_alias",
-    "user", "user_email", "exception_status", "exception_class", "route", "model_id",
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "requested_model",
+    "team",
+    "team_alias",
+    "user",
+    "user_email",
+    "exception_status",
+    "exception_class",
+    "route",
+    "model_id",
 ];
 const TOTAL_LATENCY: &[&str] = &[
-    "end_user", "hashed_api_key", "api_key_alias", "requested_model", "team", "team_alias",
-    "user", "model", "model_id",
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "requested_model",
+    "team",
+    "team_alias",
+    "user",
+    "model",
+    "model_id",
 ];
 const API_LATENCY: &[&str] = &[
-    "model", "hashed_api_key", "api_key_alias", "team", "team_alias", "requested_model",
-    "end_user", "user", "model_id",
+    "model",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+    "requested_model",
+    "end_user",
+    "user",
+    "model_id",
 ];
 const SPEND: &[&str] = &[
-    "end_user", "hashed_api_key", "api_key_alias", "model", "team", "team_alias", "user",
-    "user_email", "model_id",
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "model",
+    "team",
+    "team_alias",
+    "user",
+    "user_email",
+    "model_id",
 ];
 const TOKENS: &[&str] = &[
-    "end_user", "hashed_api_key", "api_key_alias", "model", "team", "team_alias", "user",
-    "user_email", "requested_model", "model_id",
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "model",
+    "team",
+    "team_alias",
+    "user",
+    "user_email",
+    "requested_model",
+    "model_id",
 ];
 const LLM_FAILED: &[&str] = &[
-    "end_user", "hashed_api_key", "api_key_alias", "model", "team", "team_alias", "user",
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "model",
+    "team",
+    "team_alias",
+    "user",
     "model_id",
 ];
 const DEPLOYMENT: &[&str] = &[
-    "requested_model", "litellm_model_name", "model_id", "api_base", "api_provider",
-    "hashed_api_key", "api_key_alias", "team", "team_alias",
+    "requested_model",
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
 ];
 const DEPLOYMENT_FAILURE: &[&str] = &[
-    "requested_model", "litellm_model_name", "model_id", "api_base", "api_provider",
-    "exception_status", "exception_class", "hashed_api_key", "api_key_alias", "team",
+    "requested_model",
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
+    "exception_status",
+    "exception_class",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
     "team_alias",
 ];
 const DEPLOYMENT_STATE: &[&str] = &["litellm_model_name", "model_id", "api_base", "api_provider"];
 const COOLED_DOWN: &[&str] = &[
-    "litellm_model_name", "model_id", "api_base", "api_provider", "exception_status",
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
+    "exception_status",
 ];
 const PER_TOKEN: &[&str] = &[
-    "litellm_model_name", "model_id", "api_base", "api_provider", "hashed_api_key",
-    "api_key_alias", "team", "team_alias",
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
 ];
 const OVERHEAD: &[&str] = &[
-    "model_group", "api_provider", "api_base", "litellm_model_name", "hashed_api_key",
-    "api_key_alias", "model_id",
+    "model_group",
+    "api_provider",
+    "api_base",
+    "litellm_model_name",
+    "hashed_api_key",
+    "api_key_alias",
+    "model_id",
 ];
 const FALLBACK: &[&str] = &[
-    "requested_model", "fallback_model", "hashed_api_key", "api_key_alias", "team",
-    "team_alias", "exception_status", "exception_class", "model_id",
+    "requested_model",
+    "fallback_model",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+    "exception_status",
+    "exception_class",
+    "model_id",
 ];
 const CACHE: &[&str] = &[
-    "model", "hashed_api_key", "api_key_alias", "team", "team_alias", "end_user", "user",
+    "model",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+    "end_user",
+    "user",
     "model_id",
 ];
 const TEAM_BUDGET: &[&str] = &["team", "team_alias"];
@@ -299,13 +396,17 @@ impl Metrics {
         }
         let code = ev.status.code().to_string();
         v.own("status_code", code.clone());
-        self.total_requests.get_or_create(&v.labels(TOTAL_REQUESTS)).inc();
+        self.total_requests
+            .get_or_create(&v.labels(TOTAL_REQUESTS))
+            .inc();
         if !ev.status.is_success() {
             v.own("exception_status", code);
             if let Some(c) = ev.status.exception_class() {
                 v.own("exception_class", c);
             }
-            self.failed_requests.get_or_create(&v.labels(FAILED_REQUESTS)).inc();
+            self.failed_requests
+                .get_or_create(&v.labels(FAILED_REQUESTS))
+                .inc();
             self.llm_failed.get_or_create(&v.labels(LLM_FAILED)).inc();
             return;
         }
@@ -314,14 +415,24 @@ impl Metrics {
         let u = ev.usage;
         let tokens = |f: fn(&llmgate::Usage) -> u64| u.map(f).unwrap_or(0) as f64;
         let labels = v.labels(TOKENS);
-        self.total_tokens.get_or_create(&labels).inc_by(tokens(|u| u.total_tokens));
-        self.input_tokens.get_or_create(&labels).inc_by(tokens(|u| u.prompt_tokens));
-        self.output_tokens.get_or_create(&labels).inc_by(tokens(|u| u.completion_tokens));
+        self.total_tokens
+            .get_or_create(&labels)
+            .inc_by(tokens(|u| u.total_tokens));
+        self.input_tokens
+            .get_or_create(&labels)
+            .inc_by(tokens(|u| u.prompt_tokens));
+        self.output_tokens
+            .get_or_create(&labels)
+            .inc_by(tokens(|u| u.completion_tokens));
         let total = ev.total_latency().as_secs_f64();
-        self.total_latency.get_or_create(&v.labels(TOTAL_LATENCY)).observe(total);
+        self.total_latency
+            .get_or_create(&v.labels(TOTAL_LATENCY))
+            .observe(total);
         if let Some(api) = ev.llm_api_latency() {
             let api = api.as_secs_f64();
-            self.api_latency.get_or_create(&v.labels(API_LATENCY)).observe(api);
+            self.api_latency
+                .get_or_create(&v.labels(API_LATENCY))
+                .observe(api);
             self.overhead
                 .get_or_create(&v.labels(OVERHEAD))
                 .observe((total - api).max(0.0));
@@ -414,7 +525,9 @@ impl Metrics {
             .set("api_provider", Some(&d.provider));
         let state = match ev.error {
             None => {
-                self.deployment_success.get_or_create(&v.labels(DEPLOYMENT)).inc();
+                self.deployment_success
+                    .get_or_create(&v.labels(DEPLOYMENT))
+                    .inc();
                 0.0
             }
             Some(e) => {
@@ -433,7 +546,9 @@ impl Metrics {
                 }
             }
         };
-        self.deployment_total.get_or_create(&v.labels(DEPLOYMENT)).inc();
+        self.deployment_total
+            .get_or_create(&v.labels(DEPLOYMENT))
+            .inc();
         self.deployment_state
             .get_or_create(&v.labels(DEPLOYMENT_STATE))
             .set(state);
@@ -468,8 +583,12 @@ impl Metrics {
             .own("status_code", code.to_string())
             .own("exception_status", code.to_string())
             .own("exception_class", super::event::exception_class(ev.error));
-        self.total_requests.get_or_create(&v.labels(TOTAL_REQUESTS)).inc();
-        self.failed_requests.get_or_create(&v.labels(FAILED_REQUESTS)).inc();
+        self.total_requests
+            .get_or_create(&v.labels(TOTAL_REQUESTS))
+            .inc();
+        self.failed_requests
+            .get_or_create(&v.labels(FAILED_REQUESTS))
+            .inc();
     }
 
     /// A logging callback could not deliver a batch.

@@ -445,7 +445,7 @@ pub const LITELLM_SETTINGS: &[Row] = &[
     yes("langfuse_default_tags", "tags on every Langfuse trace"),
     yes("require_auth_for_metrics_endpoint", "GET /metrics needs a key unless false"),
     yes("enable_end_user_cost_tracking_prometheus_only", "end_user label on the metrics"),
-    no("json_logs", "JSON log format"),
+    yes("json_logs", "JSON log lines (also JSON_LOGS=True)"),
     no("force_ipv4", "IPv4-only upstream calls"),
     no("ssl_verify", "upstream TLS verification switch"),
     no("modify_params", "request rewriting for providers"),

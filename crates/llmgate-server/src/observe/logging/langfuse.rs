@@ -21,8 +21,10 @@ pub struct Langfuse {
 impl Langfuse {
     pub fn from_env(cfg: &Config) -> Result<Langfuse, String> {
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-        let public = var("LANGFUSE_PUBLIC_KEY").ok_or("langfuse: LANGFUSE_PUBLIC_KEY is not set")?;
-        let secret = var("LANGFUSE_SECRET_KEY").ok_or("langfuse: LANGFUSE_SECRET_KEY is not set")?;
+        let public =
+            var("LANGFUSE_PUBLIC_KEY").ok_or("langfuse: LANGFUSE_PUBLIC_KEY is not set")?;
+        let secret =
+            var("LANGFUSE_SECRET_KEY").ok_or("langfuse: LANGFUSE_SECRET_KEY is not set")?;
         let host = var("LANGFUSE_HOST")
             .or_else(|| var("LANGFUSE_BASE_URL"))
             .unwrap_or_else(|| "https://cloud.langfuse.com".into());
@@ -49,7 +51,10 @@ impl Langfuse {
         };
         let id = p["id"].as_str().unwrap_or_default();
         let trace_id = p["trace_id"].as_str().unwrap_or(id);
-        let name = format!("litellm-{}", p["call_type"].as_str().unwrap_or("completion"));
+        let name = format!(
+            "litellm-{}",
+            p["call_type"].as_str().unwrap_or("completion")
+        );
         let mut tags: Vec<Value> = self.default_tags.iter().map(|t| json!(t)).collect();
         tags.extend(p["request_tags"].as_array().into_iter().flatten().cloned());
         let failed = p["status"] == "failure";
@@ -60,7 +65,11 @@ impl Langfuse {
         };
         let start = iso(&p["startTime"]);
         let level = if failed { "ERROR" } else { "DEFAULT" };
-        let status_message = if failed { p["error_str"].clone() } else { Value::Null };
+        let status_message = if failed {
+            p["error_str"].clone()
+        } else {
+            Value::Null
+        };
         out.push(json!({
             "id": uuid::Uuid::new_v4().to_string(),
             "timestamp": start,

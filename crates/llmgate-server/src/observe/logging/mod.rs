@@ -106,6 +106,12 @@ impl Logger {
         })
     }
 
+    /// Which outcomes the config's list named it for (`success_callback`, ...).
+    pub fn only(&mut self, success: bool, failure: bool) {
+        self.success &= success;
+        self.failure &= failure;
+    }
+
     /// Whether this logger records calls that ended so.
     pub fn wants(&self, success: bool) -> bool {
         if success {
