@@ -351,3 +351,168 @@ def test_text_logs_have_no_colour_off_a_terminal(mock, tmp_path):
     gw.stop()
     text = gw.log_path.read_text()
     assert "listening on" in text and "\x1b[" not in text
+
+
+# --- OpenTelemetry -------------------------------------------------------------------------
+
+class OtlpCapture:
+    """An OTLP/HTTP collector: decodes protobuf or JSON trace exports into plain dicts."""
+
+    def __init__(self):
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+        self.spans, self.headers = [], []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                outer.headers.append({k.lower(): v for k, v in self.headers.items()})
+                if self.headers.get("content-type", "").startswith("application/json"):
+                    outer._json(json.loads(body))
+                else:
+                    req = trace_service_pb2.ExportTraceServiceRequest()
+                    req.ParseFromString(body)
+                    outer._proto(req)
+                self.send_response(200)
+                self.send_header("content-type", self.headers.get("content-type", "application/x-protobuf"))
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _proto(self, req):
+        def val(v):
+            kind = v.WhichOneof("value")
+            return getattr(v, kind) if kind else None
+
+        for rs in req.resource_spans:
+            resource = {a.key: val(a.value) for a in rs.resource.attributes}
+            for ss in rs.scope_spans:
+                for sp in ss.spans:
+                    self.spans.append({
+                        "name": sp.name, "trace_id": sp.trace_id.hex(), "span_id": sp.span_id.hex(),
+                        "parent": sp.parent_span_id.hex(), "kind": sp.kind, "status": sp.status.code,
+                        "attrs": {a.key: val(a.value) for a in sp.attributes}, "resource": resource,
+                        "start": sp.start_time_unix_nano, "end": sp.end_time_unix_nano,
+                    })
+
+    def _json(self, req):
+        def val(v):
+            (kind, x), = v.items()
+            return int(x) if kind == "intValue" else x
+
+        for rs in req["resourceSpans"]:
+            resource = {a["key"]: val(a["value"]) for a in rs["resource"]["attributes"]}
+            for ss in rs["scopeSpans"]:
+                for sp in ss["spans"]:
+                    self.spans.append({
+                        "name": sp["name"], "trace_id": sp["traceId"], "span_id": sp["spanId"],
+                        "parent": sp.get("parentSpanId", ""), "kind": sp["kind"],
+                        "status": sp.get("status", {}).get("code", 0),
+                        "attrs": {a["key"]: val(a["value"]) for a in sp.get("attributes", [])},
+                        "resource": resource, "start": int(sp["startTimeUnixNano"]), "end": int(sp["endTimeUnixNano"]),
+                    })
+
+    def wait(self, n, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline and len(self.spans) < n:
+            time.sleep(0.1)
+        assert len(self.spans) >= n, self.spans
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def otlp():
+    c = OtlpCapture()
+    yield c
+    c.stop()
+
+
+def mock_requests(mock):
+    return json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
+
+
+TRACE, PARENT = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+
+def test_otel_spans_over_otlp_http_protobuf_continue_the_trace(mock, tmp_path, otlp):
+    env = {"OTEL_EXPORTER": "otlp_http", "OTEL_ENDPOINT": otlp.base, "OTEL_HEADERS": "x-otel-key=secret-1",
+           "OTEL_SERVICE_NAME": "llmgate-e2e", "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    gw = start(mock, tmp_path, '  callbacks: ["otel"]\n', env=env)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        r = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "trace me"}], temperature=0.5,
+            extra_headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
+        call_id, answer = r.headers["x-litellm-call-id"], r.parse()
+        upstream = [q for q in mock_requests(mock) if q["body"].get("messages") == [{"role": "user", "content": "trace me"}]][-1]
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "fail me"}])
+        otlp.wait(4)
+        assert all(h["x-otel-key"] == "secret-1" for h in otlp.headers)
+        assert all(h["content-type"] == "application/x-protobuf" for h in otlp.headers)
+        req = [s for s in otlp.spans if s["name"] == "litellm_request" and s["attrs"]["litellm.call_id"] == call_id][0]
+        assert req["resource"]["service.name"] == "llmgate-e2e"
+        assert (req["trace_id"], req["parent"], req["status"]) == (TRACE, PARENT, 1)
+        a = req["attrs"]
+        assert (a["gen_ai.request.model"], a["gen_ai.response.model"], a["gen_ai.system"]) == ("gpt-4o", "ok", "openai")
+        assert (a["gen_ai.usage.input_tokens"], a["gen_ai.usage.output_tokens"]) == (
+            answer.usage.prompt_tokens, answer.usage.completion_tokens)
+        assert a["gen_ai.cost.total_cost"] == pytest.approx(cost(answer.usage))
+        assert json.loads(a["gen_ai.input.messages"]) == [{"role": "user", "content": "trace me"}]
+        assert json.loads(a["gen_ai.output.messages"])[0]["content"] == answer.choices[0].message.content
+        assert a["gen_ai.request.temperature"] == 0.5 and len(a["metadata.user_api_key_hash"]) == 64
+        raw = [s for s in otlp.spans if s["name"] == "raw_gen_ai_request" and s["parent"] == req["span_id"]][0]
+        assert raw["trace_id"] == TRACE and req["start"] <= raw["start"] <= raw["end"] <= req["end"]
+        # The upstream was called with the provider call's span as its parent.
+        assert upstream["headers"]["traceparent"] == f"00-{TRACE}-{raw['span_id']}-01"
+        failed = [s for s in otlp.spans if s["name"] == "litellm_request" and s["attrs"]["gen_ai.response.model"] == "limited"][0]
+        assert failed["status"] == 2 and failed["attrs"]["error.type"] == "Openai.RateLimitError"
+        assert failed["trace_id"] != TRACE and failed["parent"] == ""
+        assert "gen_ai.cost.total_cost" not in failed["attrs"]
+    finally:
+        gw.stop()
+
+
+def test_otel_json_without_messages_and_none_when_off(mock, tmp_path, otlp):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.base, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+           "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_ENDPOINT": otlp.base}
+    gw = start(mock, tmp_path / "a", '  callbacks: ["otel"]\n  turn_off_message_logging: true\n', env=env)
+    off = start(mock, tmp_path / "b", "  drop_params: true\n", env=env)
+    try:
+        for g in (off, gw):
+            c = openai.OpenAI(base_url=g.base, api_key=MASTER, max_retries=0)
+            list(c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "json spans"}], stream=True))
+        otlp.wait(2)
+        time.sleep(1)
+        assert len(otlp.spans) == 2  # only the gateway with the callback exports
+        assert all(h["content-type"].startswith("application/json") for h in otlp.headers)
+        req = [s for s in otlp.spans if s["name"] == "litellm_request"][0]
+        assert req["resource"]["service.name"] == "litellm"
+        assert req["attrs"]["llm.is_streaming"] is True
+        assert "gen_ai.input.messages" not in req["attrs"] and "gen_ai.output.messages" not in req["attrs"]
+        assert "json spans" not in json.dumps(otlp.spans)
+    finally:
+        gw.stop()
+        off.stop()
+
+
+def test_otel_grpc_is_refused_at_start(mock, tmp_path):
+    cfg_env = {"OTEL_EXPORTER": "otlp_grpc", "LLMGATE_DB_PATH": str(tmp_path / "g.db")}
+    g = Gateway(tmp_path, "model_list: []\nlitellm_settings:\n  callbacks: [\"otel\"]\n"
+                f"general_settings:\n  master_key: {MASTER}\n", env=cfg_env)
+    try:
+        g.proc.wait(timeout=20)
+        assert g.proc.returncode != 0
+        assert "otlp_grpc is not supported" in g.log_path.read_text()
+    finally:
+        g.stop()

@@ -98,6 +98,8 @@ pub struct Settlement {
     first_chunk: Option<Instant>,
     /// The request and answer, kept only when a logging callback records messages.
     capture: Option<Box<crate::observe::Capture>>,
+    /// The call's span ids (OpenTelemetry on).
+    trace: Option<crate::observe::otel::TraceIds>,
 }
 
 impl Settlement {
@@ -137,12 +139,18 @@ impl Settlement {
             stream: false,
             first_chunk: None,
             capture: None,
+            trace: None,
         }
     }
 
     /// Whether any callback observes calls (else nothing is gathered for one).
     pub fn observing(&self) -> bool {
         self.gov.observe.is_some()
+    }
+
+    /// The span ids the call's spans get (chosen when the request arrived).
+    pub fn set_trace(&mut self, ids: Option<crate::observe::otel::TraceIds>) {
+        self.trace = ids;
     }
 
     /// The call streams its answer (for the observers).
@@ -481,6 +489,7 @@ impl Settlement {
             first_chunk: self.first_chunk,
             upstream_headers: meta.map_or(&[][..], |m| &m.upstream_headers),
             capture: self.capture.as_deref(),
+            trace: self.trace.as_ref(),
         };
         o.call(&ev);
     }

@@ -137,6 +137,8 @@ pub struct CallEvent<'a> {
     pub first_chunk: Option<Instant>,
     pub upstream_headers: &'a [(String, String)],
     pub capture: Option<&'a Capture>,
+    /// The span ids chosen for the call (OpenTelemetry on).
+    pub trace: Option<&'a super::otel::TraceIds>,
 }
 
 impl CallEvent<'_> {

@@ -9,6 +9,7 @@
 
 pub mod event;
 pub mod logging;
+pub mod otel;
 pub mod payload;
 pub mod prometheus;
 
@@ -19,13 +20,14 @@ pub use event::{AttemptEvent, CallEvent, Caller, Capture, FallbackEvent, Rejecte
 use crate::config::Config;
 
 /// The callbacks llmgate implements, by LiteLLM's names.
-pub const IMPLEMENTED: &[&str] = &["prometheus", "generic_api", "langfuse"];
+pub const IMPLEMENTED: &[&str] = &["prometheus", "generic_api", "langfuse", "otel"];
 
 /// Every configured observer, built once at start.
 pub struct Observers {
     pub metrics: Option<Arc<prometheus::Metrics>>,
     pub loggers: Vec<logging::Logger>,
-    /// A logger records the request and the answer (some logger is on and
+    pub otel: Option<otel::Otel>,
+    /// A logger (or the spans) records the request and the answer (some logger is on and
     /// `turn_off_message_logging` is not).
     pub messages: bool,
     pub settings: payload::Settings,
@@ -91,6 +93,7 @@ impl Observers {
         let settings = payload::Settings::from_config(cfg);
         let mut metrics = None;
         let mut loggers = Vec::new();
+        let mut otel = None;
         for Named {
             name,
             success,
@@ -116,6 +119,9 @@ impl Observers {
                     let cache_on = crate::config::is(ls.get("cache"), true);
                     metrics = Some(Arc::new(prometheus::Metrics::new(end_user, cache_on)));
                 }
+                "otel" => {
+                    otel = Some(otel::Otel::from_env(!settings.turn_off_message_logging)?);
+                }
                 kind => {
                     let mut l = logging::Logger::from_config(cfg, name, kind, http.clone())?;
                     l.only(*success, *failure);
@@ -123,13 +129,15 @@ impl Observers {
                 }
             }
         }
-        if metrics.is_none() && loggers.is_empty() {
+        if metrics.is_none() && loggers.is_empty() && otel.is_none() {
             return Ok(None);
         }
-        let messages = !loggers.is_empty() && !settings.turn_off_message_logging;
+        let messages =
+            (!loggers.is_empty() || otel.is_some()) && !settings.turn_off_message_logging;
         Ok(Some(Observers {
             metrics,
             loggers,
+            otel,
             messages,
             settings,
         }))
@@ -151,6 +159,11 @@ impl Observers {
     pub fn call(&self, ev: &CallEvent<'_>) {
         if let Some(m) = &self.metrics {
             m.call(ev);
+        }
+        if let (Some(o), Some(ids)) = (&self.otel, ev.trace) {
+            if ids.sampled {
+                o.call(ev, ids);
+            }
         }
         if self.loggers.is_empty() {
             return;
@@ -190,5 +203,15 @@ impl Observers {
         for l in &self.loggers {
             l.flush().await;
         }
+        if let Some(o) = &self.otel {
+            o.shutdown();
+        }
+    }
+
+    /// Span ids for a new call when OpenTelemetry is on (continuing `traceparent`).
+    pub fn trace(&self, headers: &axum::http::HeaderMap) -> Option<otel::TraceIds> {
+        self.otel.as_ref()?;
+        let parent = headers.get("traceparent").and_then(|v| v.to_str().ok());
+        Some(otel::TraceIds::new(parent))
     }
 }

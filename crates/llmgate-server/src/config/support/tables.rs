@@ -278,12 +278,12 @@ pub const MODEL_INFO: &[Row] = &[
     no("health_check_timeout", "health-check timeout"),
 ];
 
-/// LiteLLM's callbacks: `prometheus`, `generic_api` and `langfuse` run (`observe/`).
+/// LiteLLM's callbacks: `prometheus`, `generic_api`, `langfuse` and `otel` run (`observe/`).
 #[rustfmt::skip]
 const CALLBACKS: &[Row] = &[
     yes("langfuse", "Langfuse ingestion API"),
     no("langfuse_otel", "logging callback"),
-    no("otel", "logging callback"),
+    yes("otel", "OpenTelemetry spans over OTLP/HTTP"),
     yes("prometheus", "GET /metrics"),
     no("datadog", "logging callback"),
     no("datadog_llm_observability", "logging callback"),

@@ -270,6 +270,7 @@ pub async fn serve<E: Endpoint>(
     body: Bytes,
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
+    let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
     handle::<E>(
         state,
         auth,
@@ -277,6 +278,7 @@ pub async fn serve<E: Endpoint>(
         forwarded(&headers, E::FORWARDED_HEADERS),
         cache_control,
         body,
+        trace,
     )
     .await
 }
@@ -296,6 +298,7 @@ pub async fn serve_for_model<E: Endpoint>(
     body: Bytes,
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
+    let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
     handle::<E>(
         state,
         auth,
@@ -303,6 +306,7 @@ pub async fn serve_for_model<E: Endpoint>(
         forwarded(&headers, E::FORWARDED_HEADERS),
         cache_control,
         body,
+        trace,
     )
     .await
 }
@@ -322,9 +326,10 @@ async fn handle<E: Endpoint>(
     state: AppState,
     auth: AuthContext,
     path_model: Option<String>,
-    forward: Vec<(String, String)>,
+    mut forward: Vec<(String, String)>,
     cache_control: Option<String>,
     body: Bytes,
+    trace: Option<crate::observe::otel::TraceIds>,
 ) -> Response {
     let start = Instant::now();
     let Parsed {
@@ -346,6 +351,10 @@ async fn handle<E: Endpoint>(
     // `"model": "a,b"`: LiteLLM's batch completion (chat, not streamed), one call per model.
     if E::BATCH_MODELS && ask.model.contains(',') && !req.is_stream() {
         return batch::batch(state, auth, forward, cache_control, body, &ask.model).await;
+    }
+    // The provider call continues the trace: its span is the upstream's parent.
+    if let Some(t) = &trace {
+        forward.push(("traceparent".into(), t.upstream_traceparent()));
     }
     // Parsed: the raw bytes need not outlive the call (a large body would be held twice).
     drop(body);
@@ -386,6 +395,7 @@ async fn handle<E: Endpoint>(
     );
     settle.use_call_id(call_id.clone());
     settle.set_stream(req.is_stream());
+    settle.set_trace(trace);
     if settle.wants_messages() {
         settle.capture_request(serde_json::to_value(&*req).unwrap_or_default());
     }
