@@ -516,3 +516,33 @@ def test_otel_grpc_is_refused_at_start(mock, tmp_path):
         assert "otlp_grpc is not supported" in g.log_path.read_text()
     finally:
         g.stop()
+
+
+def post(gw, path, body):
+    req = urllib.request.Request(f"{gw.base}{path}", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {MASTER}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_budget_gauges_and_labels_of_a_virtual_key(mock, tmp_path):
+    import hashlib
+
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n')
+    try:
+        team = post(gw, "/team/new", {"team_alias": "obs-team", "max_budget": 2.0})["team_id"]
+        key = post(gw, "/key/generate", {"team_id": team, "key_alias": "obs-key", "max_budget": 1.0})["key"]
+        c = openai.OpenAI(base_url=gw.base, api_key=key, max_retries=0)
+        r = c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "budget"}])
+        spent = cost(r.usage)
+        s = scrape(gw)
+        h = hashlib.sha256(key.encode()).hexdigest()
+        labels = dict(hashed_api_key=h, api_key_alias="obs-key")
+        assert total(s, "litellm_remaining_api_key_budget_metric", **labels) == pytest.approx(1.0 - spent)
+        assert total(s, "litellm_api_key_max_budget_metric", **labels) == 1.0
+        assert total(s, "litellm_remaining_team_budget_metric", team=team, team_alias="obs-team") == pytest.approx(2.0 - spent)
+        assert total(s, "litellm_team_max_budget_metric", team=team, team_alias="obs-team") == 2.0
+        assert total(s, "litellm_proxy_total_requests_metric_total", team=team, team_alias="obs-team", **labels) == 1
+        assert total(s, "litellm_spend_metric_total", **labels) == pytest.approx(spent)
+    finally:
+        gw.stop()

@@ -160,7 +160,7 @@ impl Settlement {
 
     /// A stream's chunk is being sent: the first one's time is the time to first token.
     pub fn chunk_sent(&mut self) {
-        if self.first_chunk.is_none() {
+        if self.first_chunk.is_none() && self.gov.observe.is_some() {
             self.first_chunk = Some(Instant::now());
         }
     }
