@@ -22,11 +22,11 @@ MASTER = "sk-observe-master-0123456789"
 IN_PRICE, OUT_PRICE = 0.001, 0.002
 
 
-def dep(mock, name, model, id, **info):
+def dep(mock, name, model, id, params="", **info):
     info_yaml = "".join(f"      {k}: {v}\n" for k, v in info.items())
     return (
         f"  - model_name: {name}\n    litellm_params:\n      model: openai/{model}\n"
-        f"      api_base: {mock.base}/v1\n      api_key: sk-up\n"
+        f"      api_base: {mock.base}/v1\n      api_key: sk-up\n{params}"
         f"      input_cost_per_token: {IN_PRICE}\n      output_cost_per_token: {OUT_PRICE}\n"
         f"    model_info:\n      id: {id}\n{info_yaml}"
     )
@@ -35,7 +35,7 @@ def dep(mock, name, model, id, **info):
 def start(mock, tmp_path, settings, env=None, extra=""):
     cfg = (
         "model_list:\n"
-        + dep(mock, "ok", "gpt-4o", "ok-1")
+        + dep(mock, "ok", "gpt-4o", "ok-1", params="      rpm: 100000\n      tpm: 9000000\n")
         + dep(mock, "broken", "mock-error-500", "broken-1")
         + dep(mock, "limited", "mock-error-429", "limited-1")
         + f"litellm_settings:\n{settings}"
@@ -112,6 +112,8 @@ def test_prometheus_metrics_after_known_traffic(mock, tmp_path):
                      exception_class="Openai.RateLimitError") == 1
         assert total(s, "litellm_deployment_total_requests_total") == 28 + 2
         assert total(s, "litellm_deployment_state", model_id="ok-1") == 0
+        assert total(s, "litellm_deployment_rpm_limit", model_id="ok-1", litellm_model_name="gpt-4o") == 100000
+        assert total(s, "litellm_deployment_tpm_limit", model_id="ok-1") == 9000000
         assert total(s, "litellm_deployment_state", model_id="broken-1") == 1
         assert total(s, "litellm_deployment_successful_fallbacks_total", requested_model="broken",
                      fallback_model="ok", exception_status="500") == 1

@@ -143,6 +143,19 @@ impl Observers {
         }))
     }
 
+    /// The callbacks running, by the names the config gave them.
+    pub fn names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if self.metrics.is_some() {
+            out.push("prometheus".into());
+        }
+        out.extend(self.loggers.iter().map(|l| l.name.clone()));
+        if self.otel.is_some() {
+            out.push("otel".into());
+        }
+        out
+    }
+
     /// Starts the loggers' senders (inside the runtime); the metrics see their queues.
     pub fn start(&self) {
         for l in &self.loggers {

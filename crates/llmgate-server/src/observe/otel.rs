@@ -396,3 +396,56 @@ fn operation(call_type: &str) -> &'static str {
         _ => "chat",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_is_continued_only_when_valid() {
+        let t = TraceIds::new(Some(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ));
+        assert_eq!(hex(&t.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            t.parent.map(|p| hex(&p)).as_deref(),
+            Some("00f067aa0ba902b7")
+        );
+        assert!(t.sampled);
+        let up = t.upstream_traceparent();
+        assert_eq!(
+            up,
+            format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", hex(&t.llm))
+        );
+        let unsampled = TraceIds::new(Some(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+        ));
+        assert!(!unsampled.sampled && unsampled.upstream_traceparent().ends_with("-00"));
+        for bad in [
+            "",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-zzf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            let t = TraceIds::new(Some(bad));
+            assert!(t.parent.is_none() && t.sampled, "{bad}");
+        }
+    }
+
+    #[test]
+    fn otlp_headers_are_percent_decoded() {
+        let mut h = HashMap::new();
+        headers("api-key=a%20b, x=1=2,bad", &mut h);
+        assert_eq!(h["api-key"], "a b");
+        assert_eq!(h["x"], "1=2");
+        assert_eq!(h.len(), 2);
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(traces_path("http://h:4318/"), "http://h:4318/v1/traces");
+        assert_eq!(
+            traces_path("http://h:4318/v1/traces"),
+            "http://h:4318/v1/traces"
+        );
+    }
+}

@@ -152,6 +152,7 @@ const DEPLOYMENT_FAILURE: &[&str] = &[
     "team_alias",
 ];
 const DEPLOYMENT_STATE: &[&str] = &["litellm_model_name", "model_id", "api_base", "api_provider"];
+const DEPLOYMENT_LIMIT: &[&str] = DEPLOYMENT_STATE;
 const COOLED_DOWN: &[&str] = &[
     "litellm_model_name",
     "model_id",
@@ -300,6 +301,8 @@ pub struct Metrics {
     deployment_total: Count,
     deployment_state: Level,
     deployment_cooled_down: Count,
+    deployment_tpm_limit: Level,
+    deployment_rpm_limit: Level,
     per_output_token: Hist,
     successful_fallbacks: Count,
     failed_fallbacks: Count,
@@ -353,6 +356,8 @@ impl Metrics {
             deployment_total: reg!("litellm_deployment_total_requests", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", Count::default()),
             deployment_state: reg!("litellm_deployment_state", "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage", Level::default()),
             deployment_cooled_down: reg!("litellm_deployment_cooled_down", "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down", Count::default()),
+            deployment_tpm_limit: reg!("litellm_deployment_tpm_limit", "Deployment TPM limit found in config", Level::default()),
+            deployment_rpm_limit: reg!("litellm_deployment_rpm_limit", "Deployment RPM limit found in config", Level::default()),
             per_output_token: reg!("litellm_deployment_latency_per_output_token", "LLM Deployment Analytics - Latency per output token", Hist::new_with_constructor(default_histogram as fn() -> Histogram)),
             successful_fallbacks: reg!("litellm_deployment_successful_fallbacks", "LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model", Count::default()),
             failed_fallbacks: reg!("litellm_deployment_failed_fallbacks", "LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model", Count::default()),
@@ -528,6 +533,18 @@ impl Metrics {
                 self.deployment_success
                     .get_or_create(&v.labels(DEPLOYMENT))
                     .inc();
+                // The deployment's configured limits, as LiteLLM sets them on a success.
+                let p = &d.entry.litellm_params;
+                if let Some(t) = p.tpm {
+                    self.deployment_tpm_limit
+                        .get_or_create(&v.labels(DEPLOYMENT_LIMIT))
+                        .set(t as f64);
+                }
+                if let Some(r) = p.rpm {
+                    self.deployment_rpm_limit
+                        .get_or_create(&v.labels(DEPLOYMENT_LIMIT))
+                        .set(r as f64);
+                }
                 0.0
             }
             Some(e) => {
@@ -617,5 +634,36 @@ impl Metrics {
             tracing::error!(error = %e, "cannot encode the metrics");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped_and_missing_ones_are_none() {
+        assert_eq!(clean("a\"b\\c\nd\r\u{2028}"), "a\\\"b\\\\c d");
+        let mut v = Values::default();
+        v.set("team", Some("t\"1")).own("status_code", "200".into());
+        assert_eq!(
+            v.labels(&["team", "status_code", "user"]),
+            vec![
+                ("team", "t\\\"1".to_string()),
+                ("status_code", "200".to_string()),
+                ("user", "None".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_exposition_names_litellms_series() {
+        let m = Metrics::new(false, false);
+        m.admitted();
+        let text = m.render(Some(3));
+        assert!(text.contains("# TYPE llmgate_in_flight_requests gauge"));
+        assert!(text.contains("llmgate_in_flight_requests 1"));
+        assert!(text.contains("llmgate_spend_log_backlog 3"));
+        assert!(text.ends_with("# EOF\n"));
     }
 }
