@@ -179,7 +179,11 @@ class Capture:
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                outer.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
+                try:
+                    parsed = json.loads(body)
+                except ValueError:  # NDJSON: one payload per line
+                    parsed = [json.loads(line) for line in body.splitlines()]
+                outer.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, parsed))
                 self.send_response(207 if self.path.startswith("/api/public") else 200)
                 self.send_header("content-type", "application/json")
                 self.end_headers()
@@ -546,5 +550,29 @@ def test_budget_gauges_and_labels_of_a_virtual_key(mock, tmp_path):
         assert total(s, "litellm_team_max_budget_metric", team=team, team_alias="obs-team") == 2.0
         assert total(s, "litellm_proxy_total_requests_metric_total", team=team, team_alias="obs-team", **labels) == 1
         assert total(s, "litellm_spend_metric_total", **labels) == pytest.approx(spent)
+    finally:
+        gw.stop()
+
+
+def test_plain_generic_api_from_env_logs_only_successes_as_ndjson(mock, tmp_path, capture):
+    env = {"GENERIC_LOGGER_ENDPOINT": f"{capture.base}/env-hook", "GENERIC_LOGGER_HEADERS": "x-hook=env-1,x-two=2",
+           "DEFAULT_FLUSH_INTERVAL_SECONDS": "1"}
+    gw = start(mock, tmp_path, '  success_callback: ["generic_api"]\n', env=env,
+               extra="callback_settings:\n  generic_api:\n    log_format: ndjson\n")
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        ids = [c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": f"n{i}"}]).headers["x-litellm-call-id"] for i in range(2)]
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "not logged"}])
+        # One NDJSON line is one JSON object: a batch of one parses as a dict.
+        as_list = lambda b: b if isinstance(b, list) else [b]
+        capture.wait("/env-hook", 2, key=lambda b: len(as_list(b)))
+        time.sleep(1.5)  # a failure would have been sent by now
+        got = [p for b in capture.bodies("/env-hook") for p in as_list(b)]
+        assert sorted(p["id"] for p in got) == sorted(ids)
+        assert all(p["status"] == "success" for p in got)
+        h = [h for p, h, _ in capture.posts if p == "/env-hook"][0]
+        assert (h["x-hook"], h["x-two"], h["content-type"]) == ("env-1", "2", "application/json")
     finally:
         gw.stop()
