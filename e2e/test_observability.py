@@ -32,7 +32,7 @@ def dep(mock, name, model, id, params="", **info):
     )
 
 
-def start(mock, tmp_path, settings, env=None, extra=""):
+def start(mock, tmp_path, settings, env=None, extra="", general=""):
     cfg = (
         "model_list:\n"
         + dep(mock, "ok", "gpt-4o", "ok-1", params="      rpm: 100000\n      tpm: 9000000\n")
@@ -40,7 +40,7 @@ def start(mock, tmp_path, settings, env=None, extra=""):
         + dep(mock, "limited", "mock-error-429", "limited-1")
         + f"litellm_settings:\n{settings}"
         + "router_settings:\n  num_retries: 0\n  fallbacks: [{broken: [ok]}]\n"
-        + f"general_settings:\n  master_key: {MASTER}\n"
+        + f"general_settings:\n  master_key: {MASTER}\n{general}"
         + extra
     )
     full = {"LLMGATE_DB_PATH": str(tmp_path / "o.db")}
@@ -534,7 +534,7 @@ def post(gw, path, body):
 def test_budget_gauges_and_labels_of_a_virtual_key(mock, tmp_path):
     import hashlib
 
-    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n')
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n', general="  proxy_batch_write_at: 1\n")
     try:
         team = post(gw, "/team/new", {"team_alias": "obs-team", "max_budget": 2.0})["team_id"]
         key = post(gw, "/key/generate", {"team_id": team, "key_alias": "obs-key", "max_budget": 1.0})["key"]
@@ -550,6 +550,15 @@ def test_budget_gauges_and_labels_of_a_virtual_key(mock, tmp_path):
         assert total(s, "litellm_team_max_budget_metric", team=team, team_alias="obs-team") == 2.0
         assert total(s, "litellm_proxy_total_requests_metric_total", team=team, team_alias="obs-team", **labels) == 1
         assert total(s, "litellm_spend_metric_total", **labels) == pytest.approx(spent)
+        # The spend log reaches the database: the writer's round trips are on /metrics.
+        deadline = time.time() + 10
+        while total(s, "llmgate_spend_writes_total") < 1 and time.time() < deadline:
+            time.sleep(0.3)
+            s = scrape(gw)
+        assert total(s, "llmgate_spend_writes_total") >= 1
+        assert total(s, "llmgate_spend_write_errors_total") == 0
+        assert total(s, "llmgate_spend_log_backlog") == 0
+        assert 0 < total(s, "llmgate_spend_write_seconds") < 5
     finally:
         gw.stop()
 

@@ -271,6 +271,14 @@ fn clean(v: &str) -> String {
     out
 }
 
+/// The spend writer's state at scrape time: its backlog and its database round trips.
+pub struct SpendState {
+    pub backlog: usize,
+    pub batches: u64,
+    pub failures: u64,
+    pub last_write: std::time::Duration,
+}
+
 /// Every metric, registered once at start.
 pub struct Metrics {
     registry: Registry,
@@ -313,6 +321,9 @@ pub struct Metrics {
     // The gateway's own.
     in_flight: Gauge<i64>,
     spend_backlog: Gauge<i64>,
+    spend_write_seconds: Gauge<f64, AtomicU64>,
+    spend_writes: Counter,
+    spend_write_errors: Counter,
     callback_queue: Family<Vec<(&'static str, String)>, Gauge<i64>>,
     callback_dropped: Family<Vec<(&'static str, String)>, Counter>,
 }
@@ -367,6 +378,9 @@ impl Metrics {
             callback_failures: reg!("litellm_callback_logging_failures_metric", "Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)", Count::default()),
             in_flight: reg!("llmgate_in_flight_requests", "LLM calls admitted and not yet settled (llmgate)", Gauge::default()),
             spend_backlog: reg!("llmgate_spend_log_backlog", "Spend logs recorded but not yet written to the database (llmgate)", Gauge::default()),
+            spend_write_seconds: reg!("llmgate_spend_write_seconds", "Time the last spend-log batch took to write to the database (llmgate)", Gauge::default()),
+            spend_writes: reg!("llmgate_spend_writes", "Spend-log batches written to the database (llmgate)", Counter::default()),
+            spend_write_errors: reg!("llmgate_spend_write_errors", "Spend-log batch writes the database failed; the batch is retried (llmgate)", Counter::default()),
             callback_queue: reg!("llmgate_callback_queue_size", "Logging-callback events waiting to be sent (llmgate)", Family::default()),
             callback_dropped: reg!("llmgate_callback_dropped_events", "Logging-callback events dropped because the callback's queue was full (llmgate)", Family::default()),
             registry: r,
@@ -625,10 +639,22 @@ impl Metrics {
         }
     }
 
-    /// The text exposition (OpenMetrics), with the gauges read at scrape time set first.
-    pub fn render(&self, spend_backlog: Option<usize>) -> String {
+    /// The text exposition (OpenMetrics), with the values read at scrape time set first.
+    pub fn render(&self, spend: Option<SpendState>) -> String {
+        let backlog = spend.as_ref().map_or(0, |s| s.backlog);
         self.spend_backlog
-            .set(spend_backlog.unwrap_or(0).min(i64::MAX as usize) as i64);
+            .set(backlog.min(i64::MAX as usize) as i64);
+        if let Some(s) = spend {
+            self.spend_write_seconds.set(s.last_write.as_secs_f64());
+            let catch_up = |c: &Counter, to: u64| {
+                let seen = c.get();
+                if to > seen {
+                    c.inc_by(to - seen);
+                }
+            };
+            catch_up(&self.spend_writes, s.batches);
+            catch_up(&self.spend_write_errors, s.failures);
+        }
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "cannot encode the metrics");
@@ -660,10 +686,10 @@ mod tests {
     fn the_exposition_names_litellms_series() {
         let m = Metrics::new(false, false);
         m.admitted();
-        let text = m.render(Some(3));
+        let text = m.render(None);
         assert!(text.contains("# TYPE llmgate_in_flight_requests gauge"));
         assert!(text.contains("llmgate_in_flight_requests 1"));
-        assert!(text.contains("llmgate_spend_log_backlog 3"));
+        assert!(text.contains("llmgate_spend_log_backlog 0"));
         assert!(text.ends_with("# EOF\n"));
     }
 }

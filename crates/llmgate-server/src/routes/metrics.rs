@@ -29,7 +29,16 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             return e.into_response();
         }
     }
-    let body = m.render(state.gov.spend.as_ref().map(|w| w.backlog()));
+    let spend = state.gov.spend.as_ref().map(|w| {
+        let s = w.write_stats();
+        crate::observe::prometheus::SpendState {
+            backlog: w.backlog(),
+            batches: s.batches,
+            failures: s.failures,
+            last_write: s.last_write,
+        }
+    });
+    let body = m.render(spend);
     let mut res = body.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
