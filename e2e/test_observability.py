@@ -256,7 +256,7 @@ def test_generic_api_and_langfuse_get_one_event_per_call(mock, tmp_path, capture
             c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "fail me"}])
         fail_id = e.value.response.headers["x-litellm-call-id"]
         # The dead endpoint costs the requests nothing.
-        assert time.time() - t0 < 3
+        assert time.time() - t0 < 5
 
         capture.wait("/hook", 3)
         events = {p["id"]: p for batch in capture.bodies("/hook") for p in batch}
