@@ -88,6 +88,13 @@ impl AppState {
             .general_settings
             .seconds("user_api_key_cache_ttl")
             .unwrap_or(crate::governance::DEFAULT_TTL);
+        // A bad callback setting refuses the start (`server::run` checks it first).
+        let observe = crate::observe::Observers::from_config(&config, client.http().clone())
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "callbacks are off");
+                None
+            })
+            .map(Arc::new);
         let gov = Arc::new(Governance {
             store,
             keys: Arc::new(crate::governance::KeyCache::new(ttl)),
@@ -95,6 +102,7 @@ impl AppState {
             spend,
             alerts: Alerts::from_config(&config, client.http().clone()),
             disable_error_logs: config.general_settings.flag("disable_error_logs"),
+            observe,
         });
         // A bad cache setting refuses the start (`server::run` checks it first).
         let cache = crate::cache::Cache::from_config(&config).unwrap_or_else(|e| {

@@ -463,7 +463,7 @@ pub fn record(
     auth: &AuthContext,
     owners: &Owners,
     call: Call<'_>,
-    outcome: Outcome<'_>,
+    outcome: &Outcome<'_>,
 ) {
     if let Some(u) = call.usage {
         gov.limiter
@@ -544,7 +544,7 @@ fn spend_log(
     owners: &Owners,
     call: Call<'_>,
     cost: f64,
-    outcome: Outcome<'_>,
+    outcome: &Outcome<'_>,
 ) -> SpendLog {
     let now = llmgate_store::now_ms();
     let elapsed = call.meta.start.elapsed().as_millis() as i64;

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod guardrails;
 pub mod health;
 pub mod keys;
+pub mod metrics;
 pub mod model_info;
 pub mod models;
 pub mod proxy;
@@ -263,7 +264,10 @@ pub fn router(state: AppState) -> Router {
     let open = Router::new()
         .add("/health/liveliness", "GET", get(health::liveliness))
         .add("/health/liveness", "GET", get(health::liveliness))
-        .add("/health/readiness", "GET", get(health::readiness));
+        .add("/health/readiness", "GET", get(health::readiness))
+        // Its own auth: open when `require_auth_for_metrics_endpoint: false`.
+        .add("/metrics", "GET", get(metrics::metrics))
+        .add("/metrics/", "GET", get(metrics::metrics));
 
     authed
         .merge(open)

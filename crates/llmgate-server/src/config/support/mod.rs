@@ -141,6 +141,24 @@ impl Check {
     }
 }
 
+/// `litellm_settings.callbacks: name` where `callback_settings.name.callback_type` is
+/// `generic_api`.
+fn settings_logger(top: &super::Extra, path: &str) -> bool {
+    let Some(name) = path
+        .strip_prefix("litellm_settings.")
+        .and_then(|p| p.split_once(": "))
+        .filter(|(k, _)| k.ends_with("callback") || *k == "callbacks")
+        .map(|(_, n)| n)
+    else {
+        return false;
+    };
+    top.get("callback_settings")
+        .and_then(|s| s.get(name))
+        .and_then(|s| s.get("callback_type"))
+        .and_then(Value::as_str)
+        == Some("generic_api")
+}
+
 fn opt<T: Into<Value> + Clone>(v: &Option<T>) -> Value {
     v.clone().map(Into::into).unwrap_or(Value::Null)
 }
@@ -186,6 +204,9 @@ pub fn ignored_settings(cfg: &Config) -> Vec<Ignored> {
         LITELLM_SETTINGS,
         all.chain(extra.iter().map(|(k, v)| (k.as_str(), v))),
     );
+    // A callback named by `callback_settings` with a type llmgate runs is one of ours.
+    let top = &cfg.extra;
+    c.0.retain(|i| !settings_logger(top, &i.path));
     if let Some(Value::Object(cp)) = extra.get("cache_params") {
         c.section(
             "litellm_settings.cache_params",

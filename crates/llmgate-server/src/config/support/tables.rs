@@ -144,7 +144,7 @@ pub const TOP_LEVEL: &[Row] = &[
     // Checked entry by entry (its type, then its params): see guardrail_params.rs.
     yes("guardrails", "each entry is named by its guardrail type"),
     no("mcp_servers", "MCP gateway"),
-    no("callback_settings", "logging callbacks"),
+    yes("callback_settings", "generic_api callbacks' endpoint, headers, event_types, log_format"),
     no("credential_list", "reusable credentials (litellm_credential_name)"),
     no("assistant_settings", "Assistants API"),
     no("finetune_settings", "fine-tuning API"),
@@ -318,13 +318,13 @@ pub const MODEL_INFO: &[Row] = &[
     no("health_check_timeout", "health-check timeout"),
 ];
 
-/// LiteLLM's logging callbacks: llmgate has none yet.
+/// LiteLLM's callbacks: `prometheus`, `generic_api`, `langfuse` and `otel` run (`observe/`).
 #[rustfmt::skip]
 const CALLBACKS: &[Row] = &[
-    no("langfuse", "logging callback"),
+    yes("langfuse", "Langfuse ingestion API"),
     no("langfuse_otel", "logging callback"),
-    no("otel", "logging callback"),
-    no("prometheus", "metrics callback"),
+    yes("otel", "OpenTelemetry spans over OTLP/HTTP"),
+    yes("prometheus", "GET /metrics"),
     no("datadog", "logging callback"),
     no("datadog_llm_observability", "logging callback"),
     no("sentry", "logging callback"),
@@ -352,7 +352,7 @@ const CALLBACKS: &[Row] = &[
     no("agentops", "logging callback"),
     no("anthropic_cache_control_hook", "cache-control hook"),
     no("bedrock_vector_store", "vector store hook"),
-    no("generic_api", "logging callback"),
+    yes("generic_api", "StandardLoggingPayload batches to an HTTP endpoint"),
     no("resend_email", "email callback"),
     no("smtp_email", "email callback"),
     no("deepeval", "logging callback"),
@@ -476,11 +476,18 @@ pub const LITELLM_SETTINGS: &[Row] = &[
     no("service_callbacks", "service health callbacks"),
     no("input_callback", "logging callbacks"),
     no("callback_settings", "logging callbacks"),
-    no("turn_off_message_logging", "logging callbacks"),
+    yes("turn_off_message_logging", "logging callbacks get no messages or answers"),
     no("redact_messages_in_exceptions", "error message redaction"),
-    no("redact_user_api_key_info", "logging callbacks"),
-    no("langfuse_default_tags", "logging callbacks"),
-    no("json_logs", "JSON log format"),
+    yes("redact_user_api_key_info", "logging callbacks get no user_api_key_* metadata"),
+    yes("langfuse_default_tags", "tags on every Langfuse trace"),
+    yes("require_auth_for_metrics_endpoint", "GET /metrics needs a key unless false"),
+    yes("enable_end_user_cost_tracking_prometheus_only", "end_user label on the metrics"),
+    no("prometheus_metrics_config", "Prometheus metric and label filters"),
+    no("custom_prometheus_metadata_labels", "Prometheus labels from request metadata"),
+    no("custom_prometheus_tags", "Prometheus labels from request tags"),
+    no("prometheus_latency_buckets", "custom Prometheus latency buckets"),
+    no("prometheus_initialize_budget_metrics", "budget gauges for every key and team at start"),
+    yes("json_logs", "JSON log lines (also JSON_LOGS=True)"),
     no("force_ipv4", "IPv4-only upstream calls"),
     no("ssl_verify", "upstream TLS verification switch"),
     no("modify_params", "request rewriting for providers"),

@@ -70,6 +70,7 @@ pub fn meta_for(state: &AppState, settle: &Settlement) -> Option<CallMeta> {
         upstream_headers: Vec::new(),
         upstream: Duration::ZERO,
         routed: None,
+        api_start: None,
     })
 }
 

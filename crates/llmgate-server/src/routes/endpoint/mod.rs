@@ -276,6 +276,7 @@ pub async fn serve<E: Endpoint>(
     body: Bytes,
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
+    let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
     handle::<E>(
         state,
         auth,
@@ -283,6 +284,7 @@ pub async fn serve<E: Endpoint>(
         forwarded(&headers, E::FORWARDED_HEADERS),
         cache_control,
         body,
+        trace,
     )
     .await
 }
@@ -302,6 +304,7 @@ pub async fn serve_for_model<E: Endpoint>(
     body: Bytes,
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
+    let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
     handle::<E>(
         state,
         auth,
@@ -309,6 +312,7 @@ pub async fn serve_for_model<E: Endpoint>(
         forwarded(&headers, E::FORWARDED_HEADERS),
         cache_control,
         body,
+        trace,
     )
     .await
 }
@@ -328,9 +332,10 @@ async fn handle<E: Endpoint>(
     state: AppState,
     auth: AuthContext,
     path_model: Option<String>,
-    forward: Vec<(String, String)>,
+    mut forward: Vec<(String, String)>,
     cache_control: Option<String>,
     body: Bytes,
+    trace: Option<crate::observe::otel::TraceIds>,
 ) -> Response {
     let start = Instant::now();
     let Parsed {
@@ -344,20 +349,26 @@ async fn handle<E: Endpoint>(
         guardrails: requested,
     } = match parse::<E>(&state, &auth, &body, path_model, cache_control.as_deref()) {
         Ok(r) => r,
-        Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
+        Err(e) => return rejected::<E>(&state, &auth, None, e),
     };
     if let Err(e) = req.prepare(&state, &auth).await {
-        return error_response_in(e, None, E::ERROR_SHAPE);
+        return rejected::<E>(&state, &auth, Some(&ask.model), e);
     }
     // `"model": "a,b"`: LiteLLM's batch completion (chat, not streamed), one call per model.
     if E::BATCH_MODELS && ask.model.contains(',') && !req.is_stream() {
         return batch::batch(state, auth, forward, cache_control, body, &ask.model).await;
     }
+    // The provider call continues the trace: its span is the upstream's parent.
+    if let Some(t) = &trace {
+        forward.push(("traceparent".into(), t.upstream_traceparent()));
+    }
     // Parsed: the raw bytes need not outlive the call (a large body would be held twice).
     drop(body);
+    // Kept for the metrics of a refused call, only when something observes calls.
+    let asked = state.gov.observe.as_ref().map(|_| ask.model.clone());
     let admission = match admit(&state.gov, &state.deployments(), &auth, ask).await {
         Ok(a) => a,
-        Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
+        Err(e) => return rejected::<E>(&state, &auth, asked.as_deref(), e),
     };
     // Guardrails, only when configured: which ones this call runs, pre-call on the request.
     let mut guard = guarded::Guard::new(
@@ -389,6 +400,11 @@ async fn handle<E: Endpoint>(
         prompt,
     );
     settle.use_call_id(call_id.clone());
+    settle.set_stream(req.is_stream());
+    settle.set_trace(trace);
+    if settle.wants_messages() {
+        settle.capture_request(serde_json::to_value(&*req).unwrap_or_default());
+    }
     if let Err(e) = pre {
         return guarded::refuse::<E>(&state, &mut settle, guard, e, None, req.is_stream());
     }
@@ -526,6 +542,9 @@ async fn handle<E: Endpoint>(
                 p.store_answer::<E>(&answer);
             }
             req.answered(&state, &auth, &mut answer);
+            if settle.wants_messages() {
+                settle.capture_response(serde_json::to_value(&answer).unwrap_or_default());
+            }
             let cost = settle.success(usage.as_ref());
             headers.push((
                 "x-litellm-key-spend".into(),
@@ -541,6 +560,36 @@ async fn handle<E: Endpoint>(
             error_response_in(e, meta.as_ref(), E::ERROR_SHAPE)
         }
     }
+}
+
+/// A request refused before any call: the error answered, and counted by the observers.
+fn rejected<E: Endpoint>(
+    state: &AppState,
+    auth: &AuthContext,
+    model: Option<&str>,
+    e: GatewayError,
+) -> Response {
+    if let Some(o) = &state.gov.observe {
+        let key = auth.key.as_ref();
+        let master = key
+            .is_none()
+            .then(|| auth.api_key.as_deref().map(crate::auth::hash_key))
+            .flatten();
+        // A name the router does not serve is raw client input: no label for it.
+        let served = model.filter(|m| state.deployments().router().serves(m));
+        o.rejected(&crate::observe::Rejected {
+            route: E::ROUTE,
+            requested_model: served,
+            caller: crate::observe::Caller {
+                key: key.map(|k| &k.row),
+                key_hash: key.map(|k| k.row.token.as_str()).or(master.as_deref()),
+                client_ip: auth.client_ip.as_deref(),
+                ..Default::default()
+            },
+            error: &e,
+        });
+    }
+    error_response_in(e, None, E::ERROR_SHAPE)
 }
 
 /// Adds LiteLLM's rate-limit headers to a successful answer.
