@@ -146,6 +146,8 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     report_ignored(&cfg);
     crate::cache::settings::from_config(&cfg).map_err(StartError::Refused)?;
     crate::guardrails::Guardrails::from_config(&cfg).map_err(StartError::Refused)?;
+    crate::agents::Agents::from_config(&cfg, &llmgate::Client::new())
+        .map_err(StartError::Refused)?;
     if cli.validate_config {
         let state = AppState::new(cfg);
         check_master_key(&state.config, state.master_key.as_deref())?;

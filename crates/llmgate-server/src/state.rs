@@ -30,6 +30,8 @@ pub struct Inner {
     /// The `guardrails:` llmgate runs; None when none is configured (the request path
     /// then only tests it).
     pub guardrails: Option<Arc<crate::guardrails::Guardrails>>,
+    /// The A2A agents (`agent_list:`); None when the config registers none.
+    pub agents: Option<Arc<crate::agents::Agents>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -106,7 +108,13 @@ impl AppState {
             tracing::error!(error = %e, "guardrails are off");
             None
         });
+        // A bad agent entry refuses the start (`server::run` checks it first).
+        let agents = crate::agents::Agents::from_config(&config, &client).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "agents are off");
+            None
+        });
         AppState(Arc::new(Inner {
+            agents,
             cache,
             guardrails,
             client,

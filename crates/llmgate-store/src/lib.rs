@@ -26,6 +26,7 @@ pub mod daily;
 pub mod entities;
 pub mod keys;
 pub mod models;
+pub mod object_permissions;
 pub mod responses;
 pub mod spend;
 pub mod time;

@@ -90,6 +90,8 @@ pub struct Settlement {
     cache_hit: bool,
     /// What the guardrails did (LiteLLM's `guardrail_information`).
     guardrails: Vec<serde_json::Value>,
+    /// A price per call that replaces the usage-based one (an agent's `cost_per_query`).
+    fixed_cost: Option<f64>,
 }
 
 impl Settlement {
@@ -123,7 +125,13 @@ impl Settlement {
             settled: false,
             cache_hit: false,
             guardrails: Vec::new(),
+            fixed_cost: None,
         }
+    }
+
+    /// Charges `cost` for the call whatever its usage (LiteLLM's `cost_per_query`).
+    pub fn fixed_cost(&mut self, cost: f64) {
+        self.fixed_cost = Some(cost);
     }
 
     /// Guardrail runs to record in the spend log's `metadata.guardrail_information`.
@@ -280,6 +288,8 @@ impl Settlement {
         })?;
         let cost = if self.cache_hit {
             Some(0.0)
+        } else if let Some(c) = self.fixed_cost {
+            Some(c)
         } else {
             usage.and_then(|u| meta.deployment.cost(u))
         };

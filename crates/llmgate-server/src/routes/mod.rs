@@ -1,5 +1,6 @@
 //! The HTTP surface: every route, with and without the `/v1` prefix.
 
+pub mod a2a;
 pub mod activity;
 pub mod admin;
 pub mod cache;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod keys;
 pub mod model_info;
 pub mod models;
+pub mod object_permission;
 pub mod proxy;
 pub mod responses;
 pub mod spend;
@@ -110,6 +112,16 @@ pub fn router(state: AppState) -> Router {
             );
     }
     authed = authed
+        .add("/v1/agents", "GET", get(a2a::list))
+        .add(
+            "/a2a/{agent}/.well-known/agent-card.json",
+            "GET",
+            get(a2a::card),
+        )
+        .add("/a2a/{agent}/.well-known/agent.json", "GET", get(a2a::card))
+        .add("/a2a/{agent}", "POST", post(a2a::invoke))
+        .add("/a2a/{agent}/message/send", "POST", post(a2a::invoke))
+        .add("/v1/a2a/{agent}/message/send", "POST", post(a2a::invoke))
         .add("/v2/rerank", "POST", post(serve::<Rerank>))
         .add("/health", "GET", get(health::health))
         .add("/v2/model/info", "GET", get(model_info::info_v2))

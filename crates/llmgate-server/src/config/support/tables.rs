@@ -104,6 +104,9 @@ pub const TOP_LEVEL: &[Row] = &[
     // Checked entry by entry (the guardrail type): see GUARDRAIL_PARAMS.
     yes("guardrails", "each entry is named by its guardrail type"),
     no("mcp_servers", "MCP gateway"),
+    // Checked entry by entry (agents::config names what it does not implement).
+    yes("agent_list", "A2A agents"),
+    yes("agents", "A2A agents"),
     no("callback_settings", "logging callbacks"),
     no("credential_list", "reusable credentials (litellm_credential_name)"),
     no("assistant_settings", "Assistants API"),
