@@ -506,9 +506,13 @@ async fn stream(
     } else {
         None
     };
-    let sse_error = |message: String| {
-        let ev = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": message}});
-        Bytes::from(format!("data: {ev}\n\n"))
+    let sse_error = {
+        let id = id.clone();
+        move |message: String| {
+            let ev =
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": message}});
+            Bytes::from(format!("data: {ev}\n\n"))
+        }
     };
     let one_event = |b: Bytes| {
         Response::builder()
@@ -552,22 +556,43 @@ async fn stream(
     let tap = Tap {
         settle,
         pending: Vec::new(),
+        done: false,
     };
+    let idle = agent.timeout;
+    let name = agent.agent_name.clone();
     let body = futures::stream::unfold(
         (res.bytes_stream(), tap),
-        |(mut upstream, mut tap)| async move {
-            match upstream.next().await {
-                Some(Ok(chunk)) => {
-                    tap.saw(&chunk);
-                    Some((Ok::<Bytes, std::io::Error>(chunk), (upstream, tap)))
+        move |(mut upstream, mut tap)| {
+            let name = name.clone();
+            let error_event = sse_error.clone();
+            async move {
+                if tap.done {
+                    return None;
                 }
-                Some(Err(e)) => {
-                    tap.failed(&e.to_string());
-                    None
-                }
-                None => {
-                    tap.ended();
-                    None
+                // The agent's timeout bounds each wait for its next bytes: a stalled agent ends
+                // the stream with an error event instead of holding the client forever.
+                match tokio::time::timeout(idle, upstream.next()).await {
+                    Ok(Some(Ok(chunk))) => {
+                        tap.saw(&chunk);
+                        Some((Ok::<Bytes, std::io::Error>(chunk), (upstream, tap)))
+                    }
+                    Ok(Some(Err(e))) => {
+                        let why = format!("Agent '{name}' stream broke off: {e}");
+                        tap.failed(&why);
+                        Some((Ok(error_event(why)), (upstream, tap)))
+                    }
+                    Ok(None) => {
+                        tap.ended();
+                        None
+                    }
+                    Err(_) => {
+                        let why = format!(
+                            "Agent '{name}' is unreachable: no event within {} s",
+                            idle.as_secs_f64()
+                        );
+                        tap.failed(&why);
+                        Some((Ok(error_event(why)), (upstream, tap)))
+                    }
                 }
             }
         },
@@ -586,6 +611,8 @@ struct Tap {
     settle: Option<Settlement>,
     /// Bytes of an event not complete yet.
     pending: Vec<u8>,
+    /// The stream failed and its error event was sent: nothing follows.
+    done: bool,
 }
 
 impl Tap {
@@ -610,10 +637,9 @@ impl Tap {
     }
 
     fn failed(&mut self, why: &str) {
+        self.done = true;
         if let Some(s) = self.settle.as_mut() {
-            s.failure(&GatewayError::Unavailable(format!(
-                "the agent's stream broke off: {why}"
-            )));
+            s.failure(&GatewayError::Unavailable(why.to_string()));
         }
     }
 

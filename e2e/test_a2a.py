@@ -1,0 +1,255 @@
+"""The A2A agent gateway with the official `a2a-sdk` client, as LiteLLM's docs use it
+(`A2ACardResolver` + `A2AClient` against `/a2a/{agent}`), in front of an agent built with the
+same SDK's server parts (`a2a_echo_agent.py`): agent listing and permissions by key, the card's
+URL rewritten to the gateway, send and stream (events relayed as they come), the agent's own
+key added and the client's never forwarded, bad keys, an agent that is down or slow, A2A 1.0
+method names, and each call in the spend logs."""
+import asyncio
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+import pytest
+from a2a.client import A2ACardResolver, A2AClient
+from a2a.client.errors import A2AClientHTTPError
+from a2a.types import MessageSendParams, SendMessageRequest, SendStreamingMessageRequest
+
+from conftest import MASTER, Gateway, free_port
+from test_virtual_keys import admin, database  # noqa: F401 (fixture)
+
+AGENT_KEY = "agent-own-secret-42"
+
+
+@pytest.fixture(scope="module")
+def agent():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("a2a_echo_agent.py")),
+                             "--port", str(port), "--key", AGENT_KEY])
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/.well-known/agent-card.json", timeout=1)
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("the echo agent did not start")
+            time.sleep(0.1)
+    yield base
+    proc.kill()
+    proc.wait()
+
+
+def config(agent_url):
+    card = """
+    agent_card_params:
+      name: {name}
+      description: Echoes what it is sent
+      url: {url}
+      version: 1.0.0
+      defaultInputModes: [text]
+      defaultOutputModes: [text]
+      capabilities:
+        streaming: true
+      skills:
+        - id: echo
+          name: Echo
+          description: echoes
+          tags: [echo]"""
+    return f"""
+general_settings:
+  master_key: {MASTER}
+  proxy_batch_write_at: 1
+agent_list:
+  - agent_name: echo
+{card.format(name="Echo Agent", url=agent_url + "/")}
+    static_headers:
+      Authorization: os.environ/AGENT_KEY
+    litellm_params:
+      cost_per_query: 0.01
+  - agent_name: other
+{card.format(name="Other Agent", url=agent_url + "/")}
+    static_headers:
+      Authorization: os.environ/AGENT_KEY
+    agent_access_groups: [others]
+  - agent_name: down
+{card.format(name="Down Agent", url="http://127.0.0.1:9/")}
+  - agent_name: slow
+{card.format(name="Slow Agent", url=agent_url + "/")}
+    static_headers:
+      Authorization: os.environ/AGENT_KEY
+    litellm_params:
+      timeout: 1
+"""
+
+
+def message(text):
+    return MessageSendParams(message={"role": "user", "parts": [{"kind": "text", "text": text}],
+                                      "messageId": uuid4().hex})
+
+
+def artifact_text(result):
+    return "".join(p["text"] for a in result.get("artifacts", []) for p in a["parts"])
+
+
+async def client_for(gw, key, agent_name):
+    """As LiteLLM's README: resolve the card at /a2a/{agent}, then an A2AClient on it."""
+    http = httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    resolver = A2ACardResolver(httpx_client=http, base_url=f"{gw.base}/a2a/{agent_name}")
+    card = await resolver.get_agent_card()
+    return http, card, A2AClient(httpx_client=http, agent_card=card)
+
+
+def test_agents_through_the_gateway(agent, tmp_path, database):
+    env, _ = database
+    gw = Gateway(tmp_path, config(agent), env={"AGENT_KEY": f"Bearer {AGENT_KEY}", **env}).wait_ready()
+    try:
+        status, k = admin(gw, "POST", "/key/generate", {"object_permission": {"agents": ["echo", "slow", "down"]}})
+        assert status == 200, k
+        key = k["key"]
+        status, k2 = admin(gw, "POST", "/key/generate", {"object_permission": {"agent_access_groups": ["others"]}})
+        assert status == 200, k2
+        other_key = k2["key"]
+        asyncio.run(scenario(gw, agent, key, other_key, k["token"]))
+    except BaseException:
+        print(gw.log_path.read_text())
+        raise
+    finally:
+        gw.stop()
+
+
+async def scenario(gw, agent, key, other_key, token):
+    # /v1/agents lists what each key may use.
+    async with httpx.AsyncClient(timeout=10) as h:
+        listed = (await h.get(f"{gw.base}/v1/agents", headers={"Authorization": f"Bearer {key}"})).json()
+        assert sorted(a["agent_name"] for a in listed) == ["down", "echo", "slow"]
+        assert all(len(a["agent_id"]) == 64 for a in listed)
+        listed = (await h.get(f"{gw.base}/v1/agents", headers={"Authorization": f"Bearer {other_key}"})).json()
+        assert [a["agent_name"] for a in listed] == ["other"]
+        listed = (await h.get(f"{gw.base}/v1/agents", headers={"Authorization": f"Bearer {MASTER}"})).json()
+        assert len(listed) == 4
+        # Bad key: 401 on every agent route.
+        for r in [await h.get(f"{gw.base}/v1/agents", headers={"Authorization": "Bearer sk-wrong"}),
+                  await h.get(f"{gw.base}/a2a/echo/.well-known/agent-card.json", headers={"Authorization": "Bearer sk-wrong"}),
+                  await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 1, "method": "message/send"},
+                               headers={"Authorization": "Bearer sk-wrong"})]:
+            assert r.status_code == 401, r.text
+        # The legacy card path, and an unknown agent.
+        legacy = await h.get(f"{gw.base}/a2a/echo/.well-known/agent.json", headers={"Authorization": f"Bearer {key}"})
+        assert legacy.status_code == 200 and legacy.json()["url"] == f"{gw.base}/a2a/echo"
+        missing = await h.get(f"{gw.base}/a2a/nobody/.well-known/agent-card.json", headers={"Authorization": f"Bearer {key}"})
+        assert missing.status_code == 404
+        # A key without the agent: refused, card and call alike.
+        card = await h.get(f"{gw.base}/a2a/echo/.well-known/agent-card.json", headers={"Authorization": f"Bearer {other_key}"})
+        assert card.status_code == 403, card.text
+        assert "not allowed" in card.json()["error"]["message"]
+        call = await h.post(f"{gw.base}/a2a/echo", headers={"Authorization": f"Bearer {other_key}"},
+                            json={"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {}})
+        assert call.status_code == 403
+        # Bad JSON-RPC: clear errors.
+        bad = await h.post(f"{gw.base}/a2a/echo", headers={"Authorization": f"Bearer {key}"}, json={"id": 3, "method": "message/send"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == -32600
+        bad = await h.post(f"{gw.base}/a2a/echo", headers={"Authorization": f"Bearer {key}"}, content=b"{nope")
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == -32700
+        bad = await h.post(f"{gw.base}/a2a/echo", headers={"Authorization": f"Bearer {key}"},
+                           json={"jsonrpc": "2.0", "id": 4, "method": "no/such"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == -32601
+
+    seen_before = len(httpx.get(f"{agent}/_seen").json())
+    http, card, client = await client_for(gw, key, "echo")
+    try:
+        # The card is the configured one, its URL the gateway's.
+        assert card.name == "Echo Agent" and card.url == f"{gw.base}/a2a/echo"
+
+        # Send.
+        res = await client.send_message(SendMessageRequest(id=str(uuid4()), params=message("hello gateway")))
+        result = res.model_dump(mode="json", exclude_none=True)["result"]
+        assert result["kind"] == "task" and result["status"]["state"] == "completed", result
+        assert artifact_text(result) == "echo: hello gateway"
+
+        # Stream: events arrive as the agent sends them (0.3 s apart), not at the end.
+        started = time.time()
+        arrivals, chunks = [], []
+        req = SendStreamingMessageRequest(id=str(uuid4()), params=message("slow one two three"))
+        async for chunk in client.send_message_streaming(req):
+            arrivals.append(time.time() - started)
+            chunks.append(chunk.model_dump(mode="json", exclude_none=True)["result"])
+        kinds = [c["kind"] for c in chunks]
+        assert kinds[0] == "task" and kinds[-1] == "status-update" and chunks[-1]["status"]["state"] == "completed"
+        words = "".join(p["text"] for c in chunks if c["kind"] == "artifact-update" for p in c["artifact"]["parts"])
+        assert words == "echo: slow one two three"
+        first_artifact = arrivals[kinds.index("artifact-update")]
+        assert arrivals[-1] - first_artifact > 1.0, arrivals  # relayed one by one
+
+        # tasks/get and tasks/cancel reach the agent (the task is done: the agent says so).
+        task_id = result["id"]
+        async with httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {key}"}) as h:
+            got = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 5, "method": "tasks/get",
+                                                            "params": {"id": task_id}})).json()
+            assert got["result"]["id"] == task_id and got["result"]["status"]["state"] == "completed"
+            got = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 6, "method": "GetTask",
+                                                            "params": {"id": task_id}})).json()
+            assert got["result"]["id"] == task_id
+            cancelled = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 7, "method": "tasks/cancel",
+                                                                  "params": {"id": task_id}})).json()
+            assert cancelled["error"]["code"] == -32002, cancelled  # TaskNotCancelableError
+            # A2A 1.0's method name and message shape.
+            v1 = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 8, "method": "SendMessage",
+                  "params": {"message": {"role": "ROLE_USER", "messageId": uuid4().hex, "parts": [{"text": "one"}]}}})).json()
+            assert artifact_text(v1["result"]) == "echo: one", v1
+    finally:
+        await http.aclose()
+
+    # What the agent received: its own key, never the gateway's; LiteLLM's headers.
+    seen = httpx.get(f"{agent}/_seen").json()[seen_before:]
+    assert len(seen) >= 5
+    for h in seen:
+        assert h["authorization"] == f"Bearer {AGENT_KEY}"
+        assert key not in str(h) and MASTER not in str(h)
+        assert len(h["x-litellm-agent-id"]) == 64 and h["x-litellm-trace-id"]
+
+    # An agent that is down, or slower than its timeout: a clear error, quickly.
+    for name, wait in [("down", 5), ("slow", 4)]:
+        http, card, client = await client_for(gw, key, name)
+        try:
+            started = time.time()
+            with pytest.raises(A2AClientHTTPError) as e:
+                await client.send_message(SendMessageRequest(id=str(uuid4()), params=message("sleep please")))
+            assert e.value.status_code == 502 and time.time() - started < wait
+            async with httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {key}"}) as h:
+                r = await h.post(f"{gw.base}/a2a/{name}", json={"jsonrpc": "2.0", "id": 9, "method": "message/send",
+                                                               "params": message("sleep").model_dump(mode="json")})
+                assert r.status_code == 502 and "unreachable" in r.json()["error"]["message"]
+                events = []
+                async with h.stream("POST", f"{gw.base}/a2a/{name}", json={"jsonrpc": "2.0", "id": 10, "method": "message/stream",
+                                    "params": message("sleep").model_dump(mode="json")}) as s:
+                    async for line in s.aiter_lines():
+                        if line.startswith("data:"):
+                            events.append(line)
+                assert len(events) == 1 and "unreachable" in events[0]
+        finally:
+            await http.aclose()
+
+    # Each send and stream is in the spend logs, charged the agent's cost per query.
+    deadline = time.time() + 10
+    while True:
+        async with httpx.AsyncClient(timeout=10) as h:
+            logs = (await h.get(f"{gw.base}/spend/logs?api_key={token}", headers={"Authorization": f"Bearer {MASTER}"})).json()
+        ok = [row for row in logs if row["model_group"] == "a2a_agent/Echo Agent"]
+        if len(ok) >= 3 or time.time() > deadline:
+            break
+        await asyncio.sleep(0.3)
+    types = sorted(row["call_type"] for row in ok)
+    assert types == ["asend_message", "asend_message", "asend_message_streaming"], logs
+    assert all(abs(row["spend"] - 0.01) < 1e-9 for row in ok)
+    assert all(row["prompt_tokens"] > 0 and row["completion_tokens"] > 0 for row in ok), ok
+    failed = [row for row in logs if row["model_group"] in ("a2a_agent/Down Agent", "a2a_agent/Slow Agent")]
+    assert failed and all(row["status"] == "failure" for row in failed)
+    async with httpx.AsyncClient(timeout=10) as h:
+        info = (await h.get(f"{gw.base}/key/info?key={key}", headers={"Authorization": f"Bearer {MASTER}"})).json()
+    assert abs(info["info"]["spend"] - 0.03) < 1e-9
