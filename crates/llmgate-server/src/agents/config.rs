@@ -46,8 +46,11 @@ const PARAMS: &[&str] = &[
     "timeout",
 ];
 
-/// Each entry with its place in the file (`agent_list[0]`).
-pub fn entries(cfg: &Config) -> Result<Vec<(String, &Map<String, Value>)>, String> {
+/// An entry and its place in the file (`agent_list[0]`).
+pub type Entry<'a> = (String, &'a Map<String, Value>);
+
+/// Each entry, in file order.
+pub fn entries(cfg: &Config) -> Result<Vec<Entry<'_>>, String> {
     let mut out = Vec::new();
     for section in SECTIONS {
         match cfg.extra.get(*section) {
@@ -198,7 +201,8 @@ pub fn ignored(cfg: &Config) -> Vec<Ignored> {
     let Ok(entries) = entries(cfg) else {
         return out;
     };
-    let asks = |v: &Value| !matches!(v, Value::Null | Value::Bool(false)) && v != &Value::Array(vec![]);
+    let asks =
+        |v: &Value| !matches!(v, Value::Null | Value::Bool(false)) && v != &Value::Array(vec![]);
     for (at, e) in entries {
         for (k, v) in e {
             if !asks(v) {
@@ -231,4 +235,101 @@ pub fn ignored(cfg: &Config) -> Vec<Ignored> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::agents::Agents;
+    use crate::config::Config;
+
+    fn load(yaml: &str) -> Result<Option<std::sync::Arc<Agents>>, String> {
+        let cfg = Config::from_yaml_str(yaml, "test.yaml").expect("config parses");
+        Agents::from_config(&cfg, &llmgate::Client::new())
+    }
+
+    const CARD: &str = "agent_card_params: {name: Hello, url: 'http://127.0.0.1:9999/'}";
+
+    #[test]
+    fn agents_are_read_from_either_section_by_id_or_name() {
+        let a = load(&format!(
+            "agent_list:\n  - agent_name: one\n    {CARD}\nagents:\n  - agent_name: two\n    {CARD}\n    litellm_params: {{cost_per_query: 0.5}}\n"
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(a.all().len(), 2);
+        let two = a.find("two").unwrap();
+        assert_eq!(two.model, "a2a_agent/Hello");
+        assert_eq!(two.cost_per_query, Some(0.5));
+        assert_eq!(a.find(&two.agent_id).unwrap().agent_name, "two");
+        assert!(load("model_list: []\n").unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_entries_are_named() {
+        for (yaml, want) in [
+            (
+                "agent_list:\n  - agent_card_params: {url: 'http://x/'}\n",
+                "agent_list[0].agent_name",
+            ),
+            (
+                "agent_list:\n  - agent_name: a\n",
+                "agent_list[0].agent_card_params",
+            ),
+            (
+                "agent_list:\n  - agent_name: a\n    agent_card_params: {name: x}\n",
+                "agent_list[0].agent_card_params.url",
+            ),
+            (
+                "agent_list:\n  - agent_name: a\n    agent_card_params: {url: 'ftp://x/'}\n",
+                "not an http(s) URL",
+            ),
+            ("agent_list: {a: 1}\n", "agent_list: expected a list"),
+        ] {
+            let e = match load(yaml) {
+                Err(e) => e,
+                Ok(_) => panic!("{yaml}: accepted"),
+            };
+            assert!(e.contains(want), "{yaml}: {e}");
+        }
+        let twice =
+            format!("agent_list:\n  - agent_name: a\n    {CARD}\n  - agent_name: a\n    {CARD}\n");
+        assert!(matches!(load(&twice), Err(e) if e.contains("registered twice")));
+    }
+
+    #[test]
+    fn unimplemented_agent_settings_are_named() {
+        let cfg = Config::from_yaml_str(
+            &format!("agent_list:\n  - agent_name: a\n    {CARD}\n    tpm_limit: 5\n    colour: red\n    litellm_params: {{custom_llm_provider: langgraph, cost_per_query: 1}}\n"),
+            "t.yaml",
+        )
+        .unwrap();
+        let found: Vec<String> = crate::config::ignored_settings(&cfg)
+            .iter()
+            .map(|i| i.to_string())
+            .collect();
+        assert!(
+            found
+                .iter()
+                .any(|s| s.starts_with("agent_list[0].tpm_limit (")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|s| s.contains("agent_list[0].colour (unknown")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|s| s.starts_with("agent_list[0].litellm_params.custom_llm_provider")),
+            "{found:?}"
+        );
+        assert!(
+            !found
+                .iter()
+                .any(|s| s.contains("cost_per_query") || s.starts_with("agent_list (")),
+            "{found:?}"
+        );
+    }
 }

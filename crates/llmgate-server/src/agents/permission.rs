@@ -19,7 +19,9 @@ pub struct Allowed(Option<HashSet<String>>);
 
 impl Allowed {
     pub fn admits(&self, agent: &Agent) -> bool {
-        self.0.as_ref().is_none_or(|ids| ids.contains(&agent.agent_id))
+        self.0
+            .as_ref()
+            .is_none_or(|ids| ids.contains(&agent.agent_id))
     }
 }
 

@@ -73,7 +73,10 @@ fn registry(state: &AppState) -> Option<&Arc<Agents>> {
 }
 
 /// `GET /v1/agents`: the agents the caller may use, as LiteLLM's `AgentResponse` list.
-pub async fn list(State(state): State<AppState>, Extension(auth): Extension<AuthContext>) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+) -> Response {
     let Some(agents) = registry(&state) else {
         return Json(json!([])).into_response();
     };
@@ -214,7 +217,11 @@ pub async fn invoke(
     if let Err(e) = usable(&state, &auth, &name).await {
         return e.into_response();
     }
-    let asked = req.get("method").and_then(Value::as_str).unwrap_or("").to_string();
+    let asked = req
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let method = RENAMED
         .iter()
         .find(|(new, _)| *new == asked)
@@ -328,7 +335,14 @@ impl Outbound {
         let mut rb = http
             .post(&agent.url)
             .header("content-type", "application/json")
-            .header("accept", if sse { "text/event-stream" } else { "application/json" })
+            .header(
+                "accept",
+                if sse {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                },
+            )
             .body(body.to_string());
         for (k, v) in &self.headers {
             rb = rb.header(k.as_str(), v.as_str());
@@ -411,21 +425,14 @@ async fn settlement(
     call_type: &'static str,
 ) -> Result<Settlement, GatewayError> {
     let start = Instant::now();
-    let admission =
-        crate::governance::admit::admit_target(&state.gov, auth, &agent.model).await?;
+    let admission = crate::governance::admit::admit_target(&state.gov, auth, &agent.model).await?;
     let mut text = String::new();
     if let Some(m) = req.pointer("/params/message") {
         usage::texts(m, &mut text);
     }
     let prompt = Arc::new(Counted(usage::tokens(&agent.model, &text)));
     let mut s = Settlement::new(
-        &state.gov,
-        auth,
-        admission,
-        call_type,
-        "/a2a",
-        start,
-        prompt,
+        &state.gov, auth, admission, call_type, "/a2a", start, prompt,
     );
     s.attempt(&agent.deployment);
     if let Some(c) = agent.cost_per_query {
@@ -484,7 +491,12 @@ async fn send(
         settle.success(None);
     }
     let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::OK);
-    (status, [("content-type", "application/json")], Body::from(bytes)).into_response()
+    (
+        status,
+        [("content-type", "application/json")],
+        Body::from(bytes),
+    )
+        .into_response()
 }
 
 /// `message/stream` (settled; `settled` false for `tasks/resubscribe`, relayed only): the
@@ -544,7 +556,9 @@ async fn stream(
             Ok(v) if v.get("error").is_some() || v.get("result").is_some() => {
                 Bytes::from(format!("data: {v}\n\n"))
             }
-            _ => sse_error(format!("the agent answered {status} without an event stream")),
+            _ => sse_error(format!(
+                "the agent answered {status} without an event stream"
+            )),
         };
         if let Some(s) = settle.as_mut() {
             s.failure(&GatewayError::BadRequest(format!(
@@ -560,9 +574,8 @@ async fn stream(
     };
     let idle = agent.timeout;
     let name = agent.agent_name.clone();
-    let body = futures::stream::unfold(
-        (res.bytes_stream(), tap),
-        move |(mut upstream, mut tap)| {
+    let body =
+        futures::stream::unfold((res.bytes_stream(), tap), move |(mut upstream, mut tap)| {
             let name = name.clone();
             let error_event = sse_error.clone();
             async move {
@@ -595,8 +608,7 @@ async fn stream(
                     }
                 }
             }
-        },
-    );
+        });
     Response::builder()
         .header("content-type", "text/event-stream")
         .header("cache-control", "no-cache")
