@@ -253,3 +253,46 @@ async def scenario(gw, agent, key, other_key, token):
     async with httpx.AsyncClient(timeout=10) as h:
         info = (await h.get(f"{gw.base}/key/info?key={key}", headers={"Authorization": f"Bearer {MASTER}"})).json()
     assert abs(info["info"]["spend"] - 0.03) < 1e-9
+
+
+def test_team_agent_permissions_inherit_and_intersect(agent, tmp_path, database):
+    env, _ = database
+    gw = Gateway(tmp_path, config(agent), env={"AGENT_KEY": f"Bearer {AGENT_KEY}", **env}).wait_ready()
+    try:
+        status, team = admin(gw, "POST", "/team/new", {"team_alias": "t", "object_permission": {"agents": ["other", "slow"]}})
+        assert status == 200, team
+        tid = team["team_id"]
+        status, info = admin(gw, "GET", f"/team/info?team_id={tid}")
+        assert info["team_info"]["object_permission"]["agents"] == ["other", "slow"]
+        _, inherits = admin(gw, "POST", "/key/generate", {"team_id": tid})
+        _, narrows = admin(gw, "POST", "/key/generate", {"team_id": tid, "object_permission": {"agents": ["echo", "other"]}})
+        _, info = admin(gw, "GET", f"/key/info?key={narrows['key']}")
+        assert info["info"]["object_permission"]["agents"] == ["echo", "other"]
+
+        def names(key):
+            r = httpx.get(f"{gw.base}/v1/agents", headers={"Authorization": f"Bearer {key}"})
+            assert r.status_code == 200, r.text
+            return sorted(a["agent_name"] for a in r.json())
+
+        assert names(inherits["key"]) == ["other", "slow"]  # no list of its own: the team's
+        assert names(narrows["key"]) == ["other"]  # both lists: their intersection
+        r = httpx.post(f"{gw.base}/a2a/echo", headers={"Authorization": f"Bearer {narrows['key']}"},
+                       json={"jsonrpc": "2.0", "id": 1, "method": "message/send",
+                             "params": message("hi").model_dump(mode="json")})
+        assert r.status_code == 403, r.text
+        # Widening the team's list (update) reaches the key.
+        status, _ = admin(gw, "POST", "/team/update", {"team_id": tid, "object_permission": {"agents": ["echo", "other"]}})
+        assert status == 200
+        assert names(narrows["key"]) == ["echo", "other"]
+        r = httpx.post(f"{gw.base}/a2a/echo", headers={"Authorization": f"Bearer {narrows['key']}"},
+                       json={"jsonrpc": "2.0", "id": 2, "method": "message/send",
+                             "params": message("hi").model_dump(mode="json")}, timeout=10)
+        assert r.status_code == 200 and artifact_text(r.json()["result"]) == "echo: hi"
+        # A permission list of something llmgate does not serve is refused, not stored.
+        status, err = admin(gw, "POST", "/key/generate", {"object_permission": {"search_tools": ["web"]}})
+        assert status == 400 and "search_tools" in err["error"]["message"]
+    except BaseException:
+        print(gw.log_path.read_text())
+        raise
+    finally:
+        gw.stop()

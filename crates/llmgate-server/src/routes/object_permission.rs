@@ -64,3 +64,13 @@ pub async fn save(
 fn bad(field: &str, want: &str) -> GatewayError {
     GatewayError::BadRequest(format!("object_permission.{field} must be {want}"))
 }
+
+/// Adds the owner's row as `object_permission` to its info (`/key/info`, `/team/info`), as
+/// LiteLLM answers them; nothing when it has none.
+pub async fn attach(store: &Store, id: Option<&str>, info: &mut Value) -> Result<(), GatewayError> {
+    let Some(id) = id else { return Ok(()) };
+    if let Some(row) = store.get_object_permission(id).await.map_err(db)? {
+        info["object_permission"] = serde_json::to_value(row).unwrap_or(Value::Null);
+    }
+    Ok(())
+}

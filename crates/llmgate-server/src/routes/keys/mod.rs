@@ -255,10 +255,12 @@ pub async fn info(
         // A key may always read its own info.
         let key = match (&q.key, &auth.key) {
             (None, Some(own)) => {
-                return Ok(Json(
-                    json!({"key": own.row.token, "info": public(&own.row, own.spend())}),
-                )
-                .into_response())
+                let mut info = public(&own.row, own.spend());
+                if let Some(store) = &state.gov.store {
+                    let id = own.row.object_permission_id.as_deref();
+                    super::object_permission::attach(store, id, &mut info).await?;
+                }
+                return Ok(Json(json!({"key": own.row.token, "info": info})).into_response());
             }
             (Some(k), _) => k.clone(),
             (None, None) => {
@@ -295,7 +297,10 @@ pub async fn info(
                 kind: "auth_error",
             });
         }
-        Ok(Json(json!({"key": key, "info": public(&k.row, k.spend())})).into_response())
+        let mut info = public(&k.row, k.spend());
+        let id = k.row.object_permission_id.as_deref();
+        super::object_permission::attach(store, id, &mut info).await?;
+        Ok(Json(json!({"key": key, "info": info})).into_response())
     })
     .await
 }
