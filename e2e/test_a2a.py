@@ -296,3 +296,77 @@ def test_team_agent_permissions_inherit_and_intersect(agent, tmp_path, database)
         raise
     finally:
         gw.stop()
+
+
+def test_agents_registered_through_the_admin_api(agent, tmp_path, database):
+    env, _ = database
+    env = {"AGENT_KEY": f"Bearer {AGENT_KEY}", **env}
+    gw = Gateway(tmp_path, f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n", env=env).wait_ready()
+    body = {"agent_name": "stored-echo",
+            "agent_card_params": {"name": "Stored Echo", "description": "echoes", "url": agent + "/", "version": "1.0.0",
+                                  "defaultInputModes": ["text"], "defaultOutputModes": ["text"],
+                                  "capabilities": {"streaming": True}, "skills": []},
+            "static_headers": {"Authorization": f"Bearer {AGENT_KEY}"},
+            "litellm_params": {"cost_per_query": 0.5, "api_key": "sk-secret-of-agent"}}
+    try:
+        status, created = admin(gw, "POST", "/v1/agents", body)
+        assert status == 200, created
+        agent_id = created["agent_id"]
+        assert created["agent_name"] == "stored-echo" and created["created_at"]
+        assert created["litellm_params"]["api_key"] != "sk-secret-of-agent"  # redacted
+        assert "static_headers" not in created
+        # Same name again, a card without a URL, a non-admin: refused.
+        assert admin(gw, "POST", "/v1/agents", body)[0] == 400
+        bad = {**body, "agent_name": "x", "agent_card_params": {"name": "x"}}
+        status, err = admin(gw, "POST", "/v1/agents", bad)
+        assert status == 400 and "url" in err["error"]["message"]
+        _, k = admin(gw, "POST", "/key/generate", {"object_permission": {"agents": ["stored-echo"]}})
+        assert admin(gw, "POST", "/v1/agents", {**body, "agent_name": "y"}, key=k["key"])[0] == 401
+        # Served at once, by id and by name, and callable with the SDK.
+        status, one = admin(gw, "GET", f"/v1/agents/{agent_id}", key=k["key"])
+        assert status == 200 and one["agent_card_params"]["name"] == "Stored Echo"
+
+        async def call(name):
+            http, card, client = await client_for(gw, k["key"], name)
+            try:
+                assert card.url == f"{gw.base}/a2a/{name}"
+                res = await client.send_message(SendMessageRequest(id=str(uuid4()), params=message("stored hi")))
+                return artifact_text(res.model_dump(mode="json", exclude_none=True)["result"])
+            finally:
+                await http.aclose()
+
+        assert asyncio.run(call("stored-echo")) == "echo: stored hi"
+        assert asyncio.run(call(agent_id)) == "echo: stored hi"
+        # PATCH changes one field; the agent keeps working.
+        status, patched = admin(gw, "PATCH", f"/v1/agents/{agent_id}", {"litellm_params": {"cost_per_query": 0.25}})
+        assert status == 200 and patched["litellm_params"] == {"cost_per_query": 0.25}
+    except BaseException:
+        print(gw.log_path.read_text())
+        raise
+    finally:
+        gw.stop()
+    # A restart serves it from the table.
+    gw = Gateway(tmp_path, f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n", env=env).wait_ready()
+    try:
+        assert asyncio.run(call("stored-echo")) == "echo: stored hi"
+        deadline = time.time() + 10
+        while True:
+            status, logs = admin(gw, "GET", f"/spend/logs?api_key={k['token']}")
+            assert status == 200
+            spent = sorted(row["spend"] for row in logs if row["call_type"] == "asend_message")
+            if len(spent) >= 3 or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        assert spent == [0.25, 0.5, 0.5]
+        status, gone = admin(gw, "DELETE", f"/v1/agents/{agent_id}")
+        assert status == 200 and "deleted" in gone["message"]
+        assert admin(gw, "GET", f"/v1/agents/{agent_id}")[0] == 404
+        assert admin(gw, "DELETE", f"/v1/agents/{agent_id}")[0] == 404
+        r = httpx.post(f"{gw.base}/a2a/stored-echo", headers={"Authorization": f"Bearer {MASTER}"},
+                       json={"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {}})
+        assert r.status_code == 404
+    except BaseException:
+        print(gw.log_path.read_text())
+        raise
+    finally:
+        gw.stop()

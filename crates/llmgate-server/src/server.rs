@@ -182,6 +182,11 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         }
     };
     crate::db_models::spawn_refresh(state.clone(), models);
+    // Agents added with POST /v1/agents serve from the start.
+    match crate::agents::stored::reload(&state).await {
+        Ok(sig) => crate::agents::stored::spawn_refresh(state.clone(), sig),
+        Err(e) => tracing::warn!(error = ?e, "could not read the stored agents"),
+    }
     if let Some(c) = &state.cache {
         c.start();
     }

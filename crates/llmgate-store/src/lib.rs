@@ -20,6 +20,7 @@ macro_rules! bind_all {
     }};
 }
 
+pub mod agents;
 pub mod bounds;
 pub mod codec;
 pub mod daily;

@@ -192,6 +192,7 @@ pub fn agent(
         cost_per_query,
         timeout,
         deployment,
+        stored: false,
     })
 }
 
@@ -242,7 +243,7 @@ mod tests {
     use crate::agents::Agents;
     use crate::config::Config;
 
-    fn load(yaml: &str) -> Result<Option<std::sync::Arc<Agents>>, String> {
+    fn load(yaml: &str) -> Result<Agents, String> {
         let cfg = Config::from_yaml_str(yaml, "test.yaml").expect("config parses");
         Agents::from_config(&cfg, &llmgate::Client::new())
     }
@@ -254,14 +255,13 @@ mod tests {
         let a = load(&format!(
             "agent_list:\n  - agent_name: one\n    {CARD}\nagents:\n  - agent_name: two\n    {CARD}\n    litellm_params: {{cost_per_query: 0.5}}\n"
         ))
-        .unwrap()
         .unwrap();
         assert_eq!(a.all().len(), 2);
         let two = a.find("two").unwrap();
         assert_eq!(two.model, "a2a_agent/Hello");
         assert_eq!(two.cost_per_query, Some(0.5));
         assert_eq!(a.find(&two.agent_id).unwrap().agent_name, "two");
-        assert!(load("model_list: []\n").unwrap().is_none());
+        assert!(load("model_list: []\n").unwrap().is_empty());
     }
 
     #[test]

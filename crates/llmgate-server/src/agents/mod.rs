@@ -2,11 +2,12 @@
 //! registry the `/a2a/{agent}` and `/v1/agents` routes serve from, who may use which agent
 //! ([`permission`]), and what a call's text counts as ([`usage`]).
 //!
-//! Built once at start; `None` in the state when the config registers no agent, so nothing on
-//! any other route pays for the feature.
+//! Built at start and again when stored agents change (`stored.rs`); only the agent routes
+//! read it, so nothing on any other route pays for the feature.
 
 pub mod config;
 pub mod permission;
+pub mod stored;
 pub mod usage;
 
 use std::sync::Arc;
@@ -44,25 +45,21 @@ pub struct Agent {
     pub timeout: Duration,
     /// Prices (`input/output_cost_per_token`) and the spend log's model facts.
     pub deployment: Arc<Deployment>,
+    /// Registered through the admin API (`LiteLLM_AgentsTable`), not in the config.
+    pub stored: bool,
 }
 
-/// Every configured agent.
+/// Every agent: the config's, then the database's (`POST /v1/agents`).
+#[derive(Default)]
 pub struct Agents {
     list: Vec<Arc<Agent>>,
 }
 
 impl Agents {
-    /// The config's agents; None when it has none; an error names the entry and the field.
-    pub fn from_config(
-        cfg: &Config,
-        client: &llmgate::Client,
-    ) -> Result<Option<Arc<Agents>>, String> {
-        let entries = config::entries(cfg)?;
-        if entries.is_empty() {
-            return Ok(None);
-        }
+    /// The config's agents; an error names the entry and the field (it refuses the start).
+    pub fn from_config(cfg: &Config, client: &llmgate::Client) -> Result<Agents, String> {
         let mut list: Vec<Arc<Agent>> = Vec::new();
-        for (at, e) in entries {
+        for (at, e) in config::entries(cfg)? {
             let agent = config::agent(&at, e, cfg, client)?;
             if list.iter().any(|a| a.agent_name == agent.agent_name) {
                 return Err(format!(
@@ -72,7 +69,34 @@ impl Agents {
             }
             list.push(Arc::new(agent));
         }
-        Ok(Some(Arc::new(Agents { list })))
+        Ok(Agents { list })
+    }
+
+    /// The config's agents plus the stored ones. A stored agent replaces a config agent of
+    /// its name (as LiteLLM's registry lets the database win); one that does not build is
+    /// skipped with a warning.
+    pub fn with_stored(
+        cfg: &Config,
+        client: &llmgate::Client,
+        rows: &[llmgate_store::agents::AgentRow],
+    ) -> Agents {
+        let mut agents = Agents::from_config(cfg, client).unwrap_or_default();
+        for row in rows {
+            match stored::agent(row, cfg, client) {
+                Ok(a) => {
+                    agents.list.retain(|c| c.agent_name != a.agent_name);
+                    agents.list.push(Arc::new(a));
+                }
+                Err(e) => {
+                    tracing::warn!(agent = %row.agent_name, error = %e, "skipping a stored agent")
+                }
+            }
+        }
+        agents
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
     }
 
     /// By id or by name, as LiteLLM looks agents up.

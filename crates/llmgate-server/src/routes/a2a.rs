@@ -23,7 +23,7 @@ use axum::{Extension, Json};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use crate::agents::{permission, usage, Agent, Agents};
+use crate::agents::{permission, usage, Agent};
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::governance::settle::{PromptTokens, Settlement};
@@ -68,19 +68,13 @@ const RELAYED: &[&str] = &[
     "agent/getAuthenticatedExtendedCard",
 ];
 
-fn registry(state: &AppState) -> Option<&Arc<Agents>> {
-    state.agents.as_ref()
-}
-
 /// `GET /v1/agents`: the agents the caller may use, as LiteLLM's `AgentResponse` list.
 pub async fn list(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
 ) -> Response {
-    let Some(agents) = registry(&state) else {
-        return Json(json!([])).into_response();
-    };
-    let allowed = match permission::allowed(&state.gov, agents, &auth).await {
+    let agents = state.agents();
+    let allowed = match permission::allowed(&state.gov, &agents, &auth).await {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
@@ -88,33 +82,37 @@ pub async fn list(
         .all()
         .iter()
         .filter(|a| allowed.admits(a))
-        .map(|a| {
-            json!({
-                "agent_id": a.agent_id,
-                "agent_name": a.agent_name,
-                "litellm_params": a.public_params,
-                "agent_card_params": a.card,
-                "extra_headers": a.extra_headers,
-                "agent_access_groups": a.access_groups,
-            })
-        })
+        .map(|a| public(a))
         .collect();
     Json(Value::Array(out)).into_response()
 }
 
+/// An agent as LiteLLM's `AgentResponse` shows it (no static headers: they are credentials).
+pub fn public(a: &Agent) -> Value {
+    json!({
+        "agent_id": a.agent_id,
+        "agent_name": a.agent_name,
+        "litellm_params": a.public_params,
+        "agent_card_params": a.card,
+        "extra_headers": a.extra_headers,
+        "agent_access_groups": a.access_groups,
+    })
+}
+
 /// The agent, if it exists and the caller may use it (404 / 403 otherwise).
-async fn usable<'a>(
-    state: &'a AppState,
+pub async fn usable(
+    state: &AppState,
     auth: &AuthContext,
     name: &str,
-) -> Result<&'a Arc<Agent>, GatewayError> {
-    let agent = registry(state)
-        .and_then(|a| a.find(name))
+) -> Result<Arc<Agent>, GatewayError> {
+    let agents = state.agents();
+    let agent = agents
+        .find(name)
+        .cloned()
         .ok_or_else(|| GatewayError::NotFound(format!("Agent '{name}' not found")))?;
-    let agents = registry(state).expect("found above");
-    if !permission::allowed(&state.gov, agents, auth)
+    if !permission::allowed(&state.gov, &agents, auth)
         .await?
-        .admits(agent)
+        .admits(&agent)
     {
         return Err(GatewayError::Forbidden {
             message: format!(
@@ -203,7 +201,7 @@ pub async fn invoke(
             StatusCode::BAD_REQUEST,
         );
     }
-    let agent = match registry(&state).and_then(|a| a.find(&name)) {
+    let agent = match state.agents().find(&name) {
         Some(a) => a.clone(),
         None => {
             return rpc_error(

@@ -3,6 +3,7 @@
 pub mod a2a;
 pub mod activity;
 pub mod admin;
+pub mod agents_admin;
 pub mod cache;
 pub mod endpoint;
 pub mod entities;
@@ -112,7 +113,19 @@ pub fn router(state: AppState) -> Router {
             );
     }
     authed = authed
-        .add("/v1/agents", "GET", get(a2a::list))
+        .add(
+            "/v1/agents",
+            "GET,POST",
+            get(a2a::list).post(agents_admin::create),
+        )
+        .add(
+            "/v1/agents/{agent_id}",
+            "GET,PUT,PATCH,DELETE",
+            get(agents_admin::get_one)
+                .put(agents_admin::replace)
+                .patch(agents_admin::patch)
+                .delete(agents_admin::delete),
+        )
         .add(
             "/a2a/{agent}/.well-known/agent-card.json",
             "GET",
