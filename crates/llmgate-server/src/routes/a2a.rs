@@ -567,7 +567,7 @@ async fn stream(
     }
     let tap = Tap {
         settle,
-        pending: Vec::new(),
+        events: Default::default(),
         done: false,
     };
     let idle = agent.timeout;
@@ -619,8 +619,8 @@ async fn stream(
 /// end; dropped mid-way (the client left), the settlement records the call as abandoned.
 struct Tap {
     settle: Option<Settlement>,
-    /// Bytes of an event not complete yet.
-    pending: Vec<u8>,
+    /// The relayed bytes read as SSE events (the bytes themselves go on untouched).
+    events: llmgate::stream::sse::SseDecoder,
     /// The stream failed and its error event was sent: nothing follows.
     done: bool,
 }
@@ -630,18 +630,11 @@ impl Tap {
         let Some(settle) = self.settle.as_mut() else {
             return;
         };
-        self.pending.extend_from_slice(chunk);
-        while let Some(end) = find_event_end(&self.pending) {
-            let event: Vec<u8> = self.pending.drain(..end).collect();
-            for line in String::from_utf8_lossy(&event).lines() {
-                let Some(data) = line.strip_prefix("data:") else {
-                    continue;
-                };
-                if let Ok(v) = serde_json::from_str::<Value>(data.trim()) {
-                    let mut text = String::new();
-                    usage::texts(&v["result"], &mut text);
-                    settle.produced(&text);
-                }
+        for ev in self.events.feed(chunk) {
+            if let Ok(v) = serde_json::from_str::<Value>(&ev.data) {
+                let mut text = String::new();
+                usage::texts(&v["result"], &mut text);
+                settle.produced(&text);
             }
         }
     }
@@ -658,12 +651,4 @@ impl Tap {
             s.success(None);
         }
     }
-}
-
-/// Where the first complete SSE event ends (after its blank line).
-fn find_event_end(b: &[u8]) -> Option<usize> {
-    b.windows(2)
-        .position(|w| w == b"\n\n")
-        .map(|p| p + 2)
-        .or_else(|| b.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4))
 }
