@@ -70,6 +70,7 @@ agent_list:
 {card.format(name="Echo Agent", url=agent_url + "/")}
     static_headers:
       Authorization: os.environ/AGENT_KEY
+    extra_headers: [x-tenant, x-litellm-api-key]
     litellm_params:
       cost_per_query: 0.01
   - agent_name: other
@@ -79,6 +80,8 @@ agent_list:
     agent_access_groups: [others]
   - agent_name: down
 {card.format(name="Down Agent", url="http://127.0.0.1:9/")}
+    litellm_params:
+      cost_per_query: 1.0
   - agent_name: slow
 {card.format(name="Slow Agent", url=agent_url + "/")}
     static_headers:
@@ -98,8 +101,11 @@ def artifact_text(result):
 
 
 async def client_for(gw, key, agent_name):
-    """As LiteLLM's README: resolve the card at /a2a/{agent}, then an A2AClient on it."""
-    http = httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    """As LiteLLM's README: resolve the card at /a2a/{agent}, then an A2AClient on it. The
+    client also sends a header the agent asks for (`extra_headers`), and its key a second time
+    in a header the agent names too: neither may carry the gateway key to the agent."""
+    http = httpx.AsyncClient(headers={"Authorization": f"Bearer {key}", "x-tenant": "acme",
+                                      "x-litellm-api-key": key}, timeout=30)
     resolver = A2ACardResolver(httpx_client=http, base_url=f"{gw.base}/a2a/{agent_name}")
     card = await resolver.get_agent_card()
     return http, card, A2AClient(httpx_client=http, agent_card=card)
@@ -208,6 +214,7 @@ async def scenario(gw, agent, key, other_key, token):
     # What the agent received: its own key, never the gateway's; LiteLLM's headers.
     seen = httpx.get(f"{agent}/_seen").json()[seen_before:]
     assert len(seen) >= 5
+    assert any(h.get("x-tenant") == "acme" for h in seen)  # a header the agent asked for
     for h in seen:
         assert h["authorization"] == f"Bearer {AGENT_KEY}"
         assert key not in str(h) and MASTER not in str(h)
@@ -250,6 +257,7 @@ async def scenario(gw, agent, key, other_key, token):
     assert all(row["prompt_tokens"] > 0 and row["completion_tokens"] > 0 for row in ok), ok
     failed = [row for row in logs if row["model_group"] in ("a2a_agent/Down Agent", "a2a_agent/Slow Agent")]
     assert failed and all(row["status"] == "failure" for row in failed)
+    assert all(row["spend"] == 0 for row in failed)  # a query that was not answered costs nothing
     async with httpx.AsyncClient(timeout=10) as h:
         info = (await h.get(f"{gw.base}/key/info?key={key}", headers={"Authorization": f"Bearer {MASTER}"})).json()
     assert abs(info["info"]["spend"] - 0.03) < 1e-9

@@ -289,7 +289,12 @@ impl Settlement {
         let cost = if self.cache_hit {
             Some(0.0)
         } else if let Some(c) = self.fixed_cost {
-            Some(c)
+            // A price per answered query: a failed or abandoned call answered nothing.
+            Some(if matches!(outcome, Outcome::Success) {
+                c
+            } else {
+                0.0
+            })
         } else {
             usage.and_then(|u| meta.deployment.cost(u))
         };

@@ -296,12 +296,15 @@ impl Outbound {
                 }
             }
         }
-        // The agent's own credentials win over anything the client sent.
-        headers.retain(|(k, _)| {
+        // The agent's own credentials win over anything the client sent, and the client's
+        // gateway key is never passed on, whatever header an agent's `extra_headers` names.
+        let presented = auth.api_key.as_deref().filter(|k| !k.is_empty());
+        headers.retain(|(k, v)| {
             !agent
                 .static_headers
                 .iter()
                 .any(|(s, _)| s.eq_ignore_ascii_case(k))
+                && !presented.is_some_and(|key| v.contains(key))
         });
         headers.extend(agent.static_headers.iter().cloned());
         let trace = client
