@@ -378,3 +378,42 @@ def test_agents_registered_through_the_admin_api(agent, tmp_path, database):
         raise
     finally:
         gw.stop()
+
+
+def test_usage_the_agent_reports_is_charged(mock, tmp_path):
+    """An agent that reports its usage (the mock's A2A agent, as LiteLLM's own A2A answers carry
+    `usage`) is charged by it at the agent's per-token prices; one that does not, by the text."""
+    cfg = f"""
+general_settings:
+  master_key: {MASTER}
+  proxy_batch_write_at: 1
+agent_list:
+  - agent_name: metered
+    agent_card_params: {{name: Metered, url: "{mock.base}/a2a-agent"}}
+    static_headers: {{Authorization: Bearer a2a-agent-key}}
+    litellm_params: {{input_cost_per_token: 0.001, output_cost_per_token: 0.002}}
+"""
+    gw = Gateway(tmp_path, cfg, env={"LLMGATE_DB_PATH": str(tmp_path / "k.db")}).wait_ready()
+    try:
+        _, k = admin(gw, "POST", "/key/generate", {})
+        for text in ["report usage please", "plain words"]:
+            r = httpx.post(f"{gw.base}/a2a/metered", headers={"Authorization": f"Bearer {k['key']}"}, timeout=10,
+                           json={"jsonrpc": "2.0", "id": 1, "method": "message/send",
+                                 "params": message(text).model_dump(mode="json")})
+            assert r.status_code == 200 and r.json()["result"]["status"]["state"] == "completed", r.text
+        deadline = time.time() + 10
+        while True:
+            _, logs = admin(gw, "GET", f"/spend/logs?api_key={k['token']}")
+            if len(logs) >= 2 or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        reported = [row for row in logs if row["prompt_tokens"] == 11]
+        assert len(reported) == 1 and reported[0]["completion_tokens"] == 7, logs
+        assert abs(reported[0]["spend"] - (11 * 0.001 + 7 * 0.002)) < 1e-9
+        counted = [row for row in logs if row is not reported[0]]
+        assert counted[0]["prompt_tokens"] > 0 and counted[0]["spend"] > 0
+    except BaseException:
+        print(gw.log_path.read_text())
+        raise
+    finally:
+        gw.stop()

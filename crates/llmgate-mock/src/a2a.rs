@@ -2,7 +2,8 @@
 //! card at `/a2a-agent/.well-known/agent-card.json`; `message/send` answers a completed task
 //! whose artifact is `echo: <text>`; `message/stream` sends the same as SSE events (the task,
 //! `working`, one artifact chunk per word, `completed`), 50 ms apart; `tasks/get` finds the
-//! tasks it answered; anything else is JSON-RPC's method-not-found. A request without
+//! tasks it answered; anything else is JSON-RPC's method-not-found. A `message/send` whose text
+//! says `usage` reports `usage: {prompt_tokens: 11, completion_tokens: 7}` with its answer. A request without
 //! `Authorization: Bearer a2a-agent-key` is a 401, as an agent that wants its own key answers.
 
 use std::sync::Mutex;
@@ -81,7 +82,12 @@ pub async fn rpc(headers: HeaderMap, body: Bytes) -> Response {
     match req["method"].as_str().unwrap_or("") {
         "message/send" => {
             TASKS.lock().unwrap().push(task.clone());
-            Json(json!({"jsonrpc": "2.0", "id": id, "result": task})).into_response()
+            let mut answer = json!({"jsonrpc": "2.0", "id": id, "result": task});
+            // `usage` in the text: the answer reports its usage, as LiteLLM's A2A answers do.
+            if text_of(&req).contains("usage") {
+                answer["usage"] = json!({"prompt_tokens": 11, "completion_tokens": 7});
+            }
+            Json(answer).into_response()
         }
         "message/stream" => {
             TASKS.lock().unwrap().push(task.clone());

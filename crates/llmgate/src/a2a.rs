@@ -254,6 +254,29 @@ fn result(mut v: Value) -> Result<Value, A2aError> {
     }
 }
 
+/// The usage an agent reports with an answer or a stream event, if any: a top-level `usage`
+/// (as LiteLLM's own A2A answers carry it) or the result's `metadata.usage`, in OpenAI's
+/// `prompt_tokens` / `completion_tokens` or `input_tokens` / `output_tokens`.
+pub fn reported_usage(answer: &Value) -> Option<crate::Usage> {
+    let u = [
+        answer.get("usage"),
+        answer.pointer("/result/metadata/usage"),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|u| u.is_object())?;
+    let n = |a: &str, b: &str| u.get(a).or_else(|| u.get(b)).and_then(Value::as_u64);
+    let prompt = n("prompt_tokens", "input_tokens");
+    let completion = n("completion_tokens", "output_tokens");
+    if prompt.is_none() && completion.is_none() {
+        return None;
+    }
+    Some(crate::Usage::new(
+        prompt.unwrap_or(0),
+        completion.unwrap_or(0),
+    ))
+}
+
 /// Appends the text of every part under `v` (a message, a task, an event), skipping a task's
 /// `history` (the client's own messages echoed back).
 pub fn texts(v: &Value, out: &mut String) {
@@ -280,6 +303,16 @@ pub fn texts(v: &Value, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_the_agent_reports() {
+        let top = json!({"result": {}, "usage": {"prompt_tokens": 3, "completion_tokens": 4}});
+        assert_eq!(reported_usage(&top).unwrap().total_tokens, 7);
+        let meta =
+            json!({"result": {"metadata": {"usage": {"input_tokens": 5, "output_tokens": 1}}}});
+        assert_eq!(reported_usage(&meta).unwrap().prompt_tokens, 5);
+        assert!(reported_usage(&json!({"result": {"metadata": {}}})).is_none());
+    }
 
     #[test]
     fn text_of_a_task_without_its_history() {

@@ -485,6 +485,9 @@ async fn send(
     if let Some(err) = answer.get("error") {
         let msg = err["message"].as_str().unwrap_or("agent error").to_string();
         settle.failure(&GatewayError::BadRequest(msg));
+    } else if let Some(u) = llmgate::a2a::reported_usage(&answer) {
+        // The agent's own count wins over ours, as a provider's usage does.
+        settle.success(Some(&u));
     } else {
         let mut text = String::new();
         usage::texts(&answer["result"], &mut text);
@@ -635,6 +638,9 @@ impl Tap {
         };
         for ev in self.events.feed(chunk) {
             if let Ok(v) = serde_json::from_str::<Value>(&ev.data) {
+                if let Some(u) = llmgate::a2a::reported_usage(&v) {
+                    settle.saw_usage(&u);
+                }
                 let mut text = String::new();
                 usage::texts(&v["result"], &mut text);
                 settle.produced(&text);
