@@ -165,6 +165,14 @@ async def scenario(gw, agent, key, other_key, token):
         bad = await h.post(f"{gw.base}/a2a/echo", headers={"Authorization": f"Bearer {key}"},
                            json={"jsonrpc": "2.0", "id": 4, "method": "no/such"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == -32601
+        # A message that is not an object: the agent's JSON-RPC error, relayed (no crash).
+        for junk in ["text", 5, ["a"], None]:
+            bad = await h.post(f"{gw.base}/a2a/echo", headers={"Authorization": f"Bearer {key}"},
+                               json={"jsonrpc": "2.0", "id": 5, "method": "message/send", "params": {"message": junk}})
+            assert bad.json()["error"]["code"] in (-32602, -32600, -32603), bad.text
+        unknown = await h.post(f"{gw.base}/a2a/nobody", headers={"Authorization": f"Bearer {key}"},
+                               json={"jsonrpc": "2.0", "id": 6, "method": "message/send"})
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == -32000
 
     seen_before = len(httpx.get(f"{agent}/_seen").json())
     http, card, client = await client_for(gw, key, "echo")
@@ -247,7 +255,7 @@ async def scenario(gw, agent, key, other_key, token):
     while True:
         async with httpx.AsyncClient(timeout=10) as h:
             logs = (await h.get(f"{gw.base}/spend/logs?api_key={token}", headers={"Authorization": f"Bearer {MASTER}"})).json()
-        ok = [row for row in logs if row["model_group"] == "a2a_agent/Echo Agent"]
+        ok = [row for row in logs if row["model_group"] == "a2a_agent/Echo Agent" and row["status"] == "success"]
         if len(ok) >= 3 or time.time() > deadline:
             break
         await asyncio.sleep(0.3)
@@ -255,6 +263,8 @@ async def scenario(gw, agent, key, other_key, token):
     assert types == ["asend_message", "asend_message", "asend_message_streaming"], logs
     assert all(abs(row["spend"] - 0.01) < 1e-9 for row in ok)
     assert all(row["prompt_tokens"] > 0 and row["completion_tokens"] > 0 for row in ok), ok
+    refused = [row for row in logs if row["model_group"] == "a2a_agent/Echo Agent" and row["status"] == "failure"]
+    assert len(refused) == 4 and all(row["spend"] == 0 for row in refused)  # the junk messages
     failed = [row for row in logs if row["model_group"] in ("a2a_agent/Down Agent", "a2a_agent/Slow Agent")]
     assert failed and all(row["status"] == "failure" for row in failed)
     assert all(row["spend"] == 0 for row in failed)  # a query that was not answered costs nothing

@@ -201,20 +201,13 @@ pub async fn invoke(
             StatusCode::BAD_REQUEST,
         );
     }
-    let agent = match state.agents().find(&name) {
-        Some(a) => a.clone(),
-        None => {
-            return rpc_error(
-                &id,
-                -32000,
-                format!("Agent '{name}' not found"),
-                StatusCode::NOT_FOUND,
-            )
+    let agent = match usable(&state, &auth, &name).await {
+        Ok(a) => a,
+        Err(GatewayError::NotFound(message)) => {
+            return rpc_error(&id, -32000, message, StatusCode::NOT_FOUND)
         }
+        Err(e) => return e.into_response(),
     };
-    if let Err(e) = usable(&state, &auth, &name).await {
-        return e.into_response();
-    }
     let asked = req
         .get("method")
         .and_then(Value::as_str)
@@ -250,6 +243,10 @@ pub async fn invoke(
 /// An A2A 1.0 message (`role: ROLE_USER`, parts without `kind`) in the 0.3 shape agents
 /// speaking the JSON-RPC wire names expect.
 fn from_v1_message(message: &mut Value) {
+    // Anything but an object is the agent's to refuse, as it was sent.
+    if !message.is_object() {
+        return;
+    }
     if let Some(role) = message.get("role").and_then(Value::as_str) {
         let role = match role {
             "ROLE_USER" => Some("user"),
