@@ -7,6 +7,7 @@
 //! also set a model's behaviour at run time (`POST /_mock/behaviour`, the OpenAI routes): make
 //! it fail on demand and recover.
 
+mod a2a;
 mod agent;
 mod anthropic;
 mod azure;
@@ -330,6 +331,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/compatible-api/v1/reranks", post(dashscope::rerank))
         .route("/compatible-mode/v1/embeddings", post(openai::embeddings))
         .route("/rerank", post(bedrock::rerank))
+        .route("/a2a-agent", post(a2a::rpc))
+        .route("/a2a-agent/.well-known/agent-card.json", get(a2a::card))
         .route("/api/generate", post(ollama::generate))
         .route("/api/chat", post(ollama::chat))
         .route("/api/embed", post(ollama::embed))

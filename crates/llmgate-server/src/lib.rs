@@ -1,5 +1,6 @@
 //! llmgate gateway: composes the SDK with config, auth and the HTTP surface.
 
+pub mod agents;
 pub mod auth;
 pub mod cache;
 pub mod cli;

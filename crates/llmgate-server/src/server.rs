@@ -176,6 +176,8 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     crate::guardrails::Guardrails::from_config(&cfg).map_err(StartError::Refused)?;
     crate::observe::Observers::from_config(&cfg, reqwest::Client::new())
         .map_err(StartError::Refused)?;
+    crate::agents::Agents::from_config(&cfg, &llmgate::Client::new())
+        .map_err(StartError::Refused)?;
     if cli.validate_config {
         let state = AppState::new(cfg);
         check_master_key(&state.config, state.master_key.as_deref())?;
@@ -210,6 +212,11 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         }
     };
     crate::db_models::spawn_refresh(state.clone(), models);
+    // Agents added with POST /v1/agents serve from the start.
+    match crate::agents::stored::reload(&state).await {
+        Ok(sig) => crate::agents::stored::spawn_refresh(state.clone(), sig),
+        Err(e) => tracing::warn!(error = ?e, "could not read the stored agents"),
+    }
     if let Some(c) = &state.cache {
         c.start();
     }

@@ -30,6 +30,8 @@ pub struct Inner {
     /// The `guardrails:` llmgate runs; None when none is configured (the request path
     /// then only tests it).
     pub guardrails: Option<Arc<crate::guardrails::Guardrails>>,
+    /// The A2A agents (`agent_list:` and `LiteLLM_AgentsTable`); swapped whole on a change.
+    agents: RwLock<Arc<crate::agents::Agents>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -114,7 +116,14 @@ impl AppState {
             tracing::error!(error = %e, "guardrails are off");
             None
         });
+        // A bad agent entry refuses the start (`server::run` checks it first).
+        let agents = crate::agents::Agents::from_config(&config, &client).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "agents are off");
+            Default::default()
+        });
+        let agents = RwLock::new(Arc::new(agents));
         AppState(Arc::new(Inner {
+            agents,
             cache,
             guardrails,
             client,
@@ -135,6 +144,20 @@ impl AppState {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The A2A agents serving now.
+    pub fn agents(&self) -> Arc<crate::agents::Agents> {
+        self.0
+            .agents
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Serves `agents` from now on.
+    pub fn set_agents(&self, agents: crate::agents::Agents) {
+        *self.0.agents.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(agents);
     }
 
     /// Serves the config's models plus `db_models` from now on.

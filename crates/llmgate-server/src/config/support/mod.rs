@@ -180,6 +180,7 @@ pub fn ignored_settings(cfg: &Config) -> Vec<Ignored> {
     } = cfg;
     c.section("", TOP_LEVEL, extra.iter().map(|(k, v)| (k.as_str(), v)));
     guardrails(&mut c, extra.get("guardrails"));
+    c.0.extend(crate::agents::config::ignored(cfg));
 
     for (i, entry) in model_list.iter().enumerate() {
         model_entry(&mut c, i, entry);

@@ -145,6 +145,9 @@ pub const TOP_LEVEL: &[Row] = &[
     yes("guardrails", "each entry is named by its guardrail type"),
     no("mcp_servers", "MCP gateway"),
     yes("callback_settings", "generic_api callbacks' endpoint, headers, event_types, log_format"),
+    // Checked entry by entry (agents::config names what it does not implement).
+    yes("agent_list", "A2A agents"),
+    yes("agents", "A2A agents"),
     no("credential_list", "reusable credentials (litellm_credential_name)"),
     no("assistant_settings", "Assistants API"),
     no("finetune_settings", "fine-tuning API"),

@@ -102,6 +102,8 @@ pub struct Settlement {
     capture: Option<Box<crate::observe::Capture>>,
     /// The call's span ids (OpenTelemetry on).
     trace: Option<crate::observe::otel::TraceIds>,
+    /// A price per call that replaces the usage-based one (an agent's `cost_per_query`).
+    fixed_cost: Option<f64>,
 }
 
 impl Settlement {
@@ -142,7 +144,13 @@ impl Settlement {
             first_chunk: None,
             capture: None,
             trace: None,
+            fixed_cost: None,
         }
+    }
+
+    /// Charges `cost` for the call whatever its usage (LiteLLM's `cost_per_query`).
+    pub fn fixed_cost(&mut self, cost: f64) {
+        self.fixed_cost = Some(cost);
     }
 
     /// Guardrail runs to record in the spend log's `metadata.guardrail_information`.
@@ -300,6 +308,14 @@ impl Settlement {
         });
         let cost = match &meta {
             _ if self.cache_hit => Some(0.0),
+            // A price per answered query: a failed or abandoned call answered nothing.
+            Some(_) if self.fixed_cost.is_some() => {
+                Some(if matches!(outcome, Outcome::Success) {
+                    self.fixed_cost.unwrap_or(0.0)
+                } else {
+                    0.0
+                })
+            }
             Some(m) => usage.and_then(|u| m.deployment.cost(u)),
             None => None,
         };
