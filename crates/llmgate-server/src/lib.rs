@@ -10,6 +10,7 @@ pub mod deployments;
 pub mod error;
 pub mod governance;
 pub mod guardrails;
+pub mod mcp;
 pub mod pyfmt;
 pub mod router_sync;
 pub mod routes;

@@ -146,6 +146,7 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     report_ignored(&cfg);
     crate::cache::settings::from_config(&cfg).map_err(StartError::Refused)?;
     crate::guardrails::Guardrails::from_config(&cfg).map_err(StartError::Refused)?;
+    crate::mcp::config::parse(cfg.extra.get("mcp_servers")).map_err(StartError::Refused)?;
     if cli.validate_config {
         let state = AppState::new(cfg);
         check_master_key(&state.config, state.master_key.as_deref())?;

@@ -30,6 +30,8 @@ pub struct Inner {
     /// The `guardrails:` llmgate runs; None when none is configured (the request path
     /// then only tests it).
     pub guardrails: Option<Arc<crate::guardrails::Guardrails>>,
+    /// The MCP gateway (`mcp_servers:`); None when no server is configured (no MCP route).
+    pub mcp: Option<Arc<crate::mcp::McpGateway>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -106,7 +108,13 @@ impl AppState {
             tracing::error!(error = %e, "guardrails are off");
             None
         });
+        // A bad entry refuses the start (`server::run` checks it first).
+        let mcp = crate::mcp::McpGateway::from_config(&config).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the MCP gateway is off");
+            None
+        });
         AppState(Arc::new(Inner {
+            mcp,
             cache,
             guardrails,
             client,

@@ -44,10 +44,12 @@ pub const COLUMNS: Columns = &[
     ("router_settings", Kind::Json),
     ("auto_rotate", Kind::Bool),
     ("rotation_interval", Kind::Text),
+    ("object_permission_id", Kind::Text),
 ];
 
 /// Columns `/key/update` may change (not the hash, the spend or the creation fields).
 const MUTABLE: &[&str] = &[
+    "object_permission_id",
     "key_alias",
     "expires",
     "models",
@@ -130,6 +132,9 @@ pub struct KeyRow {
     pub router_settings: Value,
     pub auto_rotate: Option<bool>,
     pub rotation_interval: Option<String>,
+    /// The `LiteLLM_ObjectPermissionTable` row naming the MCP servers the key may use.
+    #[serde(default)]
+    pub object_permission_id: Option<String>,
 }
 
 /// Filters of `/key/list`.

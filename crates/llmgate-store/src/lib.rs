@@ -26,6 +26,7 @@ pub mod daily;
 pub mod entities;
 pub mod keys;
 pub mod models;
+pub mod object_permissions;
 pub mod responses;
 pub mod spend;
 pub mod time;
@@ -176,6 +177,7 @@ impl Store {
             entities::TAGS.name,
             models::MODELS.name,
             responses::RESPONSES.name,
+            object_permissions::OBJECT_PERMISSIONS.name,
             daily::USER.table,
             daily::TEAM.table,
             daily::ORGANIZATION.table,

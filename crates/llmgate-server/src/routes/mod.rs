@@ -10,8 +10,10 @@ pub mod guard;
 pub mod guardrails;
 pub mod health;
 pub mod keys;
+pub mod mcp;
 pub mod model_info;
 pub mod models;
+pub mod object_permission;
 pub mod proxy;
 pub mod responses;
 pub mod spend;
@@ -122,6 +124,19 @@ pub fn router(state: AppState) -> Router {
             "GET",
             get(health::readiness_details),
         );
+    if let Some(gw) = state.mcp.clone() {
+        let svc = mcp::service(state.clone(), gw);
+        for path in ["/mcp", "/mcp/", "/mcp/{server}", "/mcp/{server}/"] {
+            authed = authed.route_service(path, svc.clone());
+            LISTED
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((path.to_string(), "GET,POST,DELETE"));
+        }
+        authed = authed
+            .add("/mcp-rest/tools/list", "GET", get(mcp::tools_list))
+            .add("/mcp-rest/tools/call", "POST", post(mcp::tools_call));
+    }
     // The admin API: everything it is sent may reach the database.
     let mut admin = Router::new()
         .add("/model/new", "POST", post(models::new))

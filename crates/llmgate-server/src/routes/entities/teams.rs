@@ -23,6 +23,8 @@ struct TeamFields {
     router_settings: Option<Map<String, Value>>,
     access_group_ids: Option<Vec<String>>,
     policies: Option<Vec<String>>,
+    /// The MCP servers (and other objects) the team may reach: `LiteLLM_ObjectPermissionTable`.
+    object_permission: Option<crate::routes::object_permission::ObjectPermission>,
     #[serde(flatten)]
     extra: Extra,
 }
@@ -42,8 +44,7 @@ const TEAM_EXTRA: Accepted = Accepted {
         ("tpm_limit_type", Shape::Str),
     ],
     ignored: &[
-        // MCP servers, vector stores and agents: llmgate serves none of them.
-        ("object_permission", Shape::Object),
+        // Vector stores: llmgate serves none.
         ("allowed_vector_store_indexes", Shape::List),
         // LiteLLM keeps these in tables llmgate does not have (LiteLLM_ModelTable, member budgets).
         ("model_aliases", Shape::Object),
@@ -239,6 +240,11 @@ pub async fn team_new(
             members_with_roles: json!([]),
             ..Default::default()
         };
+        let mut f = f;
+        if let Some(op) = f.object_permission.take() {
+            t.object_permission_id =
+                Some(crate::routes::object_permission::save(store, None, op).await?);
+        }
         f.apply("/team/new", &mut t)?;
         // As LiteLLM 1.110: a user who creates a team is its admin.
         if let Some(uid) = auth.user_id().filter(|u| !t.members.iter().any(|m| m == u)) {
@@ -334,12 +340,18 @@ pub async fn team_update(
 ) -> Response {
     run(async {
         let store = admin_store(&state, &auth, "/team/update")?;
-        let f: TeamFields = parse_body(&body)?;
+        let mut f: TeamFields = parse_body(&body)?;
         let id = f
             .team_id
             .clone()
             .ok_or_else(|| bad("team_id is required"))?;
         let mut t = load_team(store, &id).await?;
+        if let Some(op) = f.object_permission.take() {
+            let existing = t.object_permission_id.clone();
+            t.object_permission_id = Some(
+                crate::routes::object_permission::save(store, existing.as_deref(), op).await?,
+            );
+        }
         f.apply("/team/update", &mut t)?;
         save_team(&state, store, t).await
     })

@@ -55,6 +55,8 @@ struct KeyFields {
     rotation_interval: Option<String>,
     /// Set by an admin (`/key/update`), as LiteLLM allows; ignored on `/key/generate`.
     spend: Option<f64>,
+    /// The MCP servers (and other objects) the key may reach: `LiteLLM_ObjectPermissionTable`.
+    object_permission: Option<super::object_permission::ObjectPermission>,
     #[serde(flatten)]
     extra: Extra,
 }
@@ -99,8 +101,6 @@ const KEY_EXTRA: Accepted = Accepted {
         ("tpm_limit_type", Shape::Str),
     ],
     ignored: &[
-        // MCP servers, vector stores and agents: llmgate serves none of them.
-        ("object_permission", Shape::Object),
         ("agent_id", Shape::Str),
         ("project_id", Shape::Str),
         // llmgate sends no email.
@@ -221,6 +221,14 @@ pub async fn generate(
         let soft = soft_budget(&fields)?;
         check_budget_exists(store, &fields.budget_id).await?;
         let mut template = KeyRow::default();
+        if let Some(op) = fields.object_permission.take() {
+            // Which MCP servers a key reaches is the admin's to grant.
+            if !auth.is_admin() {
+                return Err(super::admin::forbidden("/key/generate with object_permission"));
+            }
+            template.object_permission_id =
+                Some(super::object_permission::save(store, None, op).await?);
+        }
         fields.apply("/key/generate", &mut template)?;
         if let Some(sb) = soft {
             set_key_soft_budget(&state, store, &mut template.budget_id, sb).await?;
@@ -310,8 +318,16 @@ pub async fn update(
     run(async {
         let store = admin_store(&state, &auth, "/key/update")?;
         let b: UpdateBody = parse_body(&body)?;
-        let fields: KeyFields = serde_json::from_value(b.fields)
+        let mut fields: KeyFields = serde_json::from_value(b.fields)
             .map_err(|e| GatewayError::BadRequest(format!("Invalid request body: {e}")))?;
+        let permission_id = match fields.object_permission.take() {
+            Some(op) => {
+                let existing = store.get_key(&token_of(&b.key)).await.map_err(db)?;
+                let existing = existing.and_then(|k| k.object_permission_id);
+                Some(super::object_permission::save(store, existing.as_deref(), op).await?)
+            }
+            None => None,
+        };
         if fields.key.is_some() {
             return Err(GatewayError::BadRequest(
                 "the key value cannot be changed; use /key/regenerate".into(),
@@ -321,6 +337,9 @@ pub async fn update(
         check_budget_exists(store, &fields.budget_id).await?;
         let spend = fields.spend;
         let res = change_key(&state, store, &b.key, |row| {
+            if permission_id.is_some() {
+                row.object_permission_id = permission_id.clone();
+            }
             fields.apply("/key/update", row)
         })
         .await?;

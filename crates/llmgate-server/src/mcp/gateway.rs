@@ -1,0 +1,270 @@
+//! The configured MCP servers behind one front: which of them a request sees (the key's
+//! grants, `/mcp/{server}`, `x-mcp-servers`), their tools under `<server>-<tool>` names, and a
+//! tool call routed to its server and logged.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::HeaderMap;
+use rmcp::model::{CallToolResult, Tool};
+
+use super::access::{self, Allowed};
+use super::config::{self, SEPARATOR};
+use super::upstream::{Forwarded, Upstream, UpstreamError};
+use crate::auth::AuthContext;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+pub struct McpGateway {
+    servers: Vec<Arc<Upstream>>,
+}
+
+/// The servers one request may reach, and which of their tools.
+pub struct Scope {
+    pub servers: Vec<Arc<Upstream>>,
+    pub allowed: Allowed,
+}
+
+/// Why a tool call did not reach its tool.
+#[derive(Debug)]
+pub enum CallError {
+    /// No visible server offers a tool of this name.
+    UnknownTool(String),
+    /// The server is visible but the key may not call this tool.
+    Forbidden(String),
+    Upstream(UpstreamError),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::UnknownTool(m) | CallError::Forbidden(m) => f.write_str(m),
+            CallError::Upstream(e) => e.fmt(f),
+        }
+    }
+}
+
+impl McpGateway {
+    /// The `mcp_servers:` section; None when it has no server. A bad entry is an error.
+    pub fn from_config(cfg: &crate::config::Config) -> Result<Option<Arc<McpGateway>>, String> {
+        let specs = config::parse(cfg.extra.get("mcp_servers"))?;
+        if specs.is_empty() {
+            return Ok(None);
+        }
+        // rmcp's HTTP client (reqwest 0.13) on the rustls build the gateway already has.
+        let http = reqwest13::Client::builder()
+            .redirect(reqwest13::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("mcp_servers: HTTP client: {e}"))?;
+        let timeout = super::upstream::request_timeout();
+        let servers = specs
+            .into_iter()
+            .map(|s| Arc::new(Upstream::new(s, http.clone(), timeout)))
+            .collect();
+        Ok(Some(Arc::new(McpGateway { servers })))
+    }
+
+    pub fn servers(&self) -> &[Arc<Upstream>] {
+        &self.servers
+    }
+
+    /// What this request sees: the caller's servers, narrowed to `only` (`/mcp/{server}`: an
+    /// unknown or refused name is an error) and to `x-mcp-servers` (names it may not use are
+    /// left out, as LiteLLM does).
+    pub async fn scope(
+        &self,
+        state: &AppState,
+        ctx: &AuthContext,
+        only: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Result<Scope, GatewayError> {
+        let specs: Vec<_> = self.servers.iter().map(|u| &u.spec).collect();
+        let allowed = access::allowed(state, ctx, &specs).await?;
+        if let Some(name) = only {
+            if !self.servers.iter().any(|u| u.name() == name) {
+                return Err(GatewayError::NotFound(format!(
+                    "MCP server '{name}' not found"
+                )));
+            }
+            if !allowed.server(name) {
+                return Err(refused(name));
+            }
+        }
+        let narrow: Option<Vec<String>> = headers
+            .get("x-mcp-servers")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            });
+        let servers = self
+            .servers
+            .iter()
+            .filter(|u| allowed.server(u.name()))
+            .filter(|u| only.is_none_or(|o| o == u.name()))
+            .filter(|u| {
+                narrow
+                    .as_ref()
+                    .is_none_or(|n| n.iter().any(|s| s == u.name()))
+            })
+            .cloned()
+            .collect();
+        Ok(Scope { servers, allowed })
+    }
+
+    /// Every tool of the scope's servers, with its server; names prefixed `<server>-` when
+    /// `prefixed`. A server that fails is left out and named in the errors.
+    pub async fn list_tools(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+        prefixed: bool,
+    ) -> (Vec<(Arc<Upstream>, Tool)>, Vec<String>) {
+        let lists = futures::future::join_all(scope.servers.iter().map(|u| async move {
+            let fwd = forwarded(u, headers);
+            (u.clone(), u.list_tools(&fwd).await)
+        }))
+        .await;
+        let mut tools = Vec::new();
+        let mut errors = Vec::new();
+        for (u, r) in lists {
+            match r {
+                Ok(list) => {
+                    for mut t in list {
+                        if !u.spec.offers(&t.name) || !scope.allowed.tool(u.name(), &t.name) {
+                            continue;
+                        }
+                        if prefixed {
+                            t.name = format!("{}{SEPARATOR}{}", u.name(), t.name).into();
+                        }
+                        tools.push((u.clone(), t));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(server = u.name(), error = %e, "MCP tools/list failed");
+                    errors.push(e.0);
+                }
+            }
+        }
+        (tools, errors)
+    }
+
+    /// The server and bare tool a name means: `<server>-<tool>` (longest server name first),
+    /// or a bare name when the scope has one server or `server` names it.
+    pub fn resolve(
+        &self,
+        scope: &Scope,
+        name: &str,
+        server: Option<&str>,
+    ) -> Result<(Arc<Upstream>, String), CallError> {
+        let mut by_prefix: Vec<&Arc<Upstream>> = scope
+            .servers
+            .iter()
+            .filter(|u| name.starts_with(&u.spec.prefix()))
+            .collect();
+        by_prefix.sort_by_key(|u| std::cmp::Reverse(u.name().len()));
+        let found = match (server, by_prefix.first()) {
+            (Some(s), _) => scope
+                .servers
+                .iter()
+                .find(|u| u.name() == s)
+                .map(|u| (u.clone(), name.strip_prefix(&u.spec.prefix()).unwrap_or(name))),
+            (None, Some(u)) => Some(((*u).clone(), &name[u.spec.prefix().len()..])),
+            (None, None) if scope.servers.len() == 1 => Some((scope.servers[0].clone(), name)),
+            (None, None) => None,
+        };
+        let Some((u, bare)) = found else {
+            // A server the key may not use is refused by name, not hidden behind "unknown".
+            if let Some(hidden) = self.servers.iter().find(|u| {
+                name.starts_with(&u.spec.prefix()) || server == Some(u.name())
+            }) {
+                if !scope.allowed.server(hidden.name()) {
+                    return Err(CallError::Forbidden(refused_message(hidden.name())));
+                }
+            }
+            return Err(CallError::UnknownTool(format!("Tool '{name}' not found")));
+        };
+        if !u.spec.offers(bare) || !scope.allowed.tool(u.name(), bare) {
+            return Err(CallError::Forbidden(format!(
+                "Tool '{bare}' of MCP server '{}' is not allowed for this key",
+                u.name()
+            )));
+        }
+        Ok((u, bare.to_string()))
+    }
+
+    /// Calls the tool `name` means and logs the call (server, tool, key, duration, status) to
+    /// the spend logs as LiteLLM's `call_mcp_tool`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call(
+        &self,
+        state: &AppState,
+        ctx: &AuthContext,
+        scope: &Scope,
+        headers: &HeaderMap,
+        name: &str,
+        server: Option<&str>,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        route: &'static str,
+    ) -> Result<CallToolResult, CallError> {
+        let (u, bare) = self.resolve(scope, name, server)?;
+        let start = Instant::now();
+        let started_ms = llmgate_store::now_ms();
+        let fwd = forwarded(&u, headers);
+        let r = u
+            .call_tool(&fwd, &bare, arguments.clone())
+            .await
+            .map_err(CallError::Upstream);
+        let status = match &r {
+            Ok(res) if res.is_error == Some(true) => "failure",
+            Ok(_) => "success",
+            Err(_) => "failure",
+        };
+        super::log::record(
+            state,
+            ctx,
+            super::log::ToolCall {
+                server: u.name(),
+                tool: &bare,
+                arguments: arguments.as_ref(),
+                start,
+                started_ms,
+                status,
+                error: r.as_ref().err().map(|e| e.to_string()),
+                route,
+            },
+        );
+        r
+    }
+}
+
+fn refused_message(name: &str) -> String {
+    format!("This key is not allowed to use MCP server '{name}'")
+}
+
+fn refused(name: &str) -> GatewayError {
+    GatewayError::Forbidden {
+        message: refused_message(name),
+        kind: "mcp_server_access_denied",
+    }
+}
+
+/// The client headers a server gets: those its `extra_headers` name, and every
+/// `x-mcp-<server>-<header>` as `<header>` (LiteLLM's per-server auth headers).
+pub fn forwarded(u: &Upstream, headers: &HeaderMap) -> Forwarded {
+    let own = format!("x-mcp-{}-", u.name().to_ascii_lowercase());
+    let mut out: Forwarded = Vec::new();
+    for (k, v) in headers {
+        let Ok(v) = v.to_str() else { continue };
+        let k = k.as_str();
+        if u.spec.extra_headers.iter().any(|h| h == k) {
+            out.push((k.to_string(), v.to_string()));
+        } else if let Some(h) = k.strip_prefix(&own).filter(|h| !h.is_empty()) {
+            out.push((h.to_string(), v.to_string()));
+        }
+    }
+    out.sort();
+    out
+}
