@@ -51,7 +51,9 @@ impl McpGateway {
         if specs.is_empty() {
             return Ok(None);
         }
-        // rmcp's HTTP client (reqwest 0.13) on the rustls build the gateway already has.
+        // rmcp's HTTP client (reqwest 0.13) on the rustls build the gateway already has: its
+        // ring provider, installed as the process default once (a second install is a no-op).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest13::Client::builder()
             .redirect(reqwest13::redirect::Policy::none())
             .build()
