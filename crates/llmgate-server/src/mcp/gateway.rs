@@ -153,40 +153,38 @@ impl McpGateway {
         (tools, errors)
     }
 
-    /// The server and bare tool a name means: `<server>-<tool>` (longest server name first),
-    /// or a bare name when the scope has one server or `server` names it.
+    /// The server and bare tool a name means: `server` when given, else `<server>-<tool>`
+    /// (longest server name first), else a bare name when the scope has one server. A server
+    /// the key may not use is refused by name, not hidden behind "not found".
     pub fn resolve(
         &self,
         scope: &Scope,
         name: &str,
         server: Option<&str>,
     ) -> Result<(Arc<Upstream>, String), CallError> {
-        let mut by_prefix: Vec<&Arc<Upstream>> = scope
-            .servers
-            .iter()
-            .filter(|u| name.starts_with(&u.spec.prefix()))
-            .collect();
-        by_prefix.sort_by_key(|u| std::cmp::Reverse(u.name().len()));
-        let found = match (server, by_prefix.first()) {
-            (Some(s), _) => scope
+        let named = match server {
+            Some(s) => self.servers.iter().find(|u| u.name() == s),
+            None => self
                 .servers
                 .iter()
-                .find(|u| u.name() == s)
-                .map(|u| (u.clone(), name.strip_prefix(&u.spec.prefix()).unwrap_or(name))),
-            (None, Some(u)) => Some(((*u).clone(), &name[u.spec.prefix().len()..])),
-            (None, None) if scope.servers.len() == 1 => Some((scope.servers[0].clone(), name)),
-            (None, None) => None,
+                .filter(|u| name.starts_with(&u.spec.prefix()))
+                .max_by_key(|u| u.name().len()),
         };
-        let Some((u, bare)) = found else {
-            // A server the key may not use is refused by name, not hidden behind "unknown".
-            if let Some(hidden) = self.servers.iter().find(|u| {
-                name.starts_with(&u.spec.prefix()) || server == Some(u.name())
-            }) {
-                if !scope.allowed.server(hidden.name()) {
-                    return Err(CallError::Forbidden(refused_message(hidden.name())));
+        let (u, bare) = match named {
+            Some(u) => {
+                let bare = name.strip_prefix(&u.spec.prefix()).unwrap_or(name);
+                if !scope.allowed.server(u.name()) {
+                    return Err(CallError::Forbidden(refused_message(u.name())));
+                }
+                match scope.servers.iter().find(|v| Arc::ptr_eq(v, u)) {
+                    Some(u) => (u.clone(), bare),
+                    None => return Err(CallError::UnknownTool(format!("Tool '{name}' not found"))),
                 }
             }
-            return Err(CallError::UnknownTool(format!("Tool '{name}' not found")));
+            None if server.is_none() && scope.servers.len() == 1 => {
+                (scope.servers[0].clone(), name)
+            }
+            None => return Err(CallError::UnknownTool(format!("Tool '{name}' not found"))),
         };
         if !u.spec.offers(bare) || !scope.allowed.tool(u.name(), bare) {
             return Err(CallError::Forbidden(format!(
