@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+import os
 import urllib.request
+import uuid
 from pathlib import Path
 
 import httpx2
@@ -21,6 +23,7 @@ from conftest import MASTER, Gateway
 HERE = Path(__file__).resolve().parent
 UPSTREAM = HERE / "mcp_upstream.py"
 WEB_TOKEN = "web-upstream-token-42"
+PG = os.environ.get("LLMGATE_TEST_PG", "postgres://postgres@127.0.0.1:5432")
 
 
 def free_port() -> int:
@@ -62,12 +65,19 @@ def admin(gw, method, path, body=None, key=MASTER):
         return e.code, json.loads(e.read())
 
 
-@pytest.fixture(scope="module")
-def mcp_gateway(tmp_path_factory):
-    """A gateway (SQLite keys, master key) in front of four MCP servers: `web` (streamable HTTP,
-    bearer credential from the environment, one client header forwarded), `legacy` (HTTP+SSE),
-    `local` (stdio, spawned by the gateway) and `down` (nothing listens)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def mcp_gateway(request, tmp_path_factory):
+    """A gateway (keys on SQLite or PostgreSQL, master key) in front of four MCP servers: `web`
+    (streamable HTTP, bearer credential from the environment, one client header forwarded),
+    `legacy` (HTTP+SSE), `local` (stdio, spawned by the gateway) and `down` (nothing listens)."""
     tmp = tmp_path_factory.mktemp("mcp")
+    pg_name = None
+    if request.param == "sqlite":
+        db_env = {"LLMGATE_DB_PATH": str(tmp / "keys.db")}
+    else:
+        pg_name = f"llmgate_e2e_mcp_{uuid.uuid4().hex[:12]}"
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {pg_name}"], check=True)
+        db_env = {"DATABASE_URL": f"{PG}/{pg_name}"}
     web, web_port = upstream("web", "http")
     legacy, sse_port = upstream("legacy", "sse")
     cfg = f"""
@@ -94,13 +104,16 @@ general_settings:
   master_key: {MASTER}
   proxy_batch_write_at: 1
 """
-    gw = Gateway(tmp, cfg, env={"WEB_MCP_TOKEN": WEB_TOKEN, "LLMGATE_DB_PATH": str(tmp / "keys.db"),
-                                "LLMGATE_MCP_TIMEOUT_SECONDS": "3"}).wait_ready()
+    gw = Gateway(tmp, cfg, env={"WEB_MCP_TOKEN": WEB_TOKEN, "LLMGATE_MCP_TIMEOUT_SECONDS": "3",
+                                **db_env}).wait_ready()
     yield gw
     gw.stop()
     for p in (web, legacy):
         p.kill()
         p.wait()
+    if pg_name:
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"],
+                       check=False)
 
 
 def run(coro):

@@ -55,7 +55,10 @@ fn granted(p: &ObjectPermissionRow, specs: &[&ServerSpec]) -> Option<HashSet<Str
     }
     let mut out: HashSet<String> = p.mcp_servers.iter().cloned().collect();
     for s in specs {
-        if s.access_groups.iter().any(|g| p.mcp_access_groups.contains(g)) {
+        if s.access_groups
+            .iter()
+            .any(|g| p.mcp_access_groups.contains(g))
+        {
             out.insert(s.name.clone());
         }
     }

@@ -230,7 +230,10 @@ mod tests {
             "local": {"transport": "stdio", "command": "python", "args": ["s.py"], "env": {"A": 1}},
         })))
         .unwrap();
-        assert_eq!(s[0].headers, vec![("authorization".into(), "Bearer t0k".into())]);
+        assert_eq!(
+            s[0].headers,
+            vec![("authorization".into(), "Bearer t0k".into())]
+        );
         assert!(s[0].offers("read") && !s[0].offers("write") && !s[0].offers("drop"));
         assert!(matches!(&s[1].transport, Transport::Stdio { env, .. } if env["A"] == "1"));
     }
@@ -239,8 +242,14 @@ mod tests {
     fn unusable_entries_are_named() {
         for (v, needle) in [
             (json!({"a-b": {"url": "http://x"}}), "mcp_servers.a-b"),
-            (json!({"a": {"transport": "ws", "url": "http://x"}}), "not one of"),
-            (json!({"a": {"url": "http://x", "auth_type": "api_key"}}), "auth_value"),
+            (
+                json!({"a": {"transport": "ws", "url": "http://x"}}),
+                "not one of",
+            ),
+            (
+                json!({"a": {"url": "http://x", "auth_type": "api_key"}}),
+                "auth_value",
+            ),
             (json!({"a": {"transport": "stdio"}}), "command"),
             (json!({"a": {"url": "ftp://x"}}), "http(s)"),
         ] {

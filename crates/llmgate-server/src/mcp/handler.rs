@@ -75,9 +75,8 @@ impl Handler {
 
 impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(
-            Implementation::new("llmgate", env!("CARGO_PKG_VERSION")),
-        )
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("llmgate", env!("CARGO_PKG_VERSION")))
     }
 
     async fn list_tools(
@@ -106,7 +105,11 @@ impl ServerHandler for Handler {
     ) -> Result<CallToolResponse, ErrorData> {
         let r = self::request(&context)?;
         let scope = self.scope(&r).await?;
-        let route = if r.only.is_some() { "/mcp/{server}" } else { "/mcp" };
+        let route = if r.only.is_some() {
+            "/mcp/{server}"
+        } else {
+            "/mcp"
+        };
         match self
             .gateway
             .call(

@@ -64,7 +64,9 @@ pub async fn connect(
                 .await;
             match sent {
                 Ok(r) if r.status().is_success() => {}
-                Ok(r) => tracing::warn!(url = %post_url, status = %r.status(), "MCP SSE post refused"),
+                Ok(r) => {
+                    tracing::warn!(url = %post_url, status = %r.status(), "MCP SSE post refused")
+                }
                 Err(e) => tracing::warn!(url = %post_url, error = %e, "MCP SSE post failed"),
             }
         }

@@ -26,7 +26,10 @@ use crate::state::AppState;
 
 /// rmcp's streamable HTTP service with the gateway as handler. Host checks are off: the
 /// gateway is served on whatever name its clients use, and every request carries a key.
-pub fn service(state: AppState, gateway: Arc<McpGateway>) -> StreamableHttpService<Handler, LocalSessionManager> {
+pub fn service(
+    state: AppState,
+    gateway: Arc<McpGateway>,
+) -> StreamableHttpService<Handler, LocalSessionManager> {
     let handler = Handler { state, gateway };
     StreamableHttpService::new(
         move || Ok(handler.clone()),
@@ -81,7 +84,10 @@ pub async fn tools_list(
             (false, _) => (Value::Null, "Successfully retrieved tools".to_string()),
             (true, Some(id)) => (
                 json!("server_error"),
-                format!("Failed to get tools from server {id}: {}", errors.join("; ")),
+                format!(
+                    "Failed to get tools from server {id}: {}",
+                    errors.join("; ")
+                ),
             ),
             (true, None) => (
                 json!("partial_failure"),

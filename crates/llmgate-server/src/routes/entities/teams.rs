@@ -348,9 +348,8 @@ pub async fn team_update(
         let mut t = load_team(store, &id).await?;
         if let Some(op) = f.object_permission.take() {
             let existing = t.object_permission_id.clone();
-            t.object_permission_id = Some(
-                crate::routes::object_permission::save(store, existing.as_deref(), op).await?,
-            );
+            t.object_permission_id =
+                Some(crate::routes::object_permission::save(store, existing.as_deref(), op).await?);
         }
         f.apply("/team/update", &mut t)?;
         save_team(&state, store, t).await

@@ -224,7 +224,9 @@ pub async fn generate(
         if let Some(op) = fields.object_permission.take() {
             // Which MCP servers a key reaches is the admin's to grant.
             if !auth.is_admin() {
-                return Err(super::admin::forbidden("/key/generate with object_permission"));
+                return Err(super::admin::forbidden(
+                    "/key/generate with object_permission",
+                ));
             }
             template.object_permission_id =
                 Some(super::object_permission::save(store, None, op).await?);
