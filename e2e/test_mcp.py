@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import httpx2
+import openai
 import pytest
 from mcp import ClientSession, MCPError
 from mcp.client.streamable_http import streamable_http_client
@@ -66,7 +67,7 @@ def admin(gw, method, path, body=None, key=MASTER):
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def mcp_gateway(request, tmp_path_factory):
+def mcp_gateway(request, tmp_path_factory, mock):
     """A gateway (keys on SQLite or PostgreSQL, master key) in front of four MCP servers: `web`
     (streamable HTTP, bearer credential from the environment, one client header forwarded),
     `legacy` (HTTP+SSE), `local` (stdio, spawned by the gateway) and `down` (nothing listens)."""
@@ -81,6 +82,12 @@ def mcp_gateway(request, tmp_path_factory):
     web, web_port = upstream("web", "http")
     legacy, sse_port = upstream("legacy", "sse")
     cfg = f"""
+model_list:
+  - model_name: agent
+    litellm_params:
+      model: openai/mock-agent
+      api_base: {mock.base}/v1
+      api_key: sk-upstream
 mcp_servers:
   web:
     url: http://127.0.0.1:{web_port}/mcp
@@ -371,3 +378,33 @@ def test_a_bad_entry_refuses_the_start_and_unsupported_keys_are_named(tmp_path):
         assert "mcp_servers.s.mcp_info.mcp_server_cost_info" in log
     finally:
         gw.stop()
+
+
+def test_chat_completions_run_mcp_tools_the_model_calls(mcp_gateway):
+    """The seed's example: an `mcp` tool in a chat request; the mock model calls the tool it is
+    offered, the gateway runs it on the MCP server and feeds the result back, and the answer is
+    the model's last turn."""
+    client = openai.OpenAI(base_url=mcp_gateway.base, api_key=MASTER, max_retries=0)
+    mcp_tool = {"type": "mcp", "server_label": "litellm", "server_url": "litellm_proxy/mcp/web",
+                "allowed_tools": ["add"], "require_approval": "never"}
+    r = client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "add 1 and 1"}],
+                                       tools=[mcp_tool])
+    assert r.choices[0].message.content == "Tool result: 2"
+    assert r.choices[0].finish_reason == "stop"
+
+    # Approval required: the call is the client's, named as the gateway offered it.
+    r = client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "add"}],
+                                       tools=[{**mcp_tool, "require_approval": "always"}])
+    call = r.choices[0].message.tool_calls[0]
+    assert call.function.name == "web-add" and json.loads(call.function.arguments) == {"a": 1, "b": 1}
+
+    # A key without the server is refused; a URL outside the gateway is a clear 400.
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["local"]})
+    keyed = openai.OpenAI(base_url=mcp_gateway.base, api_key=key, max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as e:
+        keyed.chat.completions.create(model="agent", messages=[{"role": "user", "content": "x"}], tools=[mcp_tool])
+    assert "web" in str(e.value)
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "x"}],
+                                       tools=[{**mcp_tool, "server_url": "https://mcp.example.com/mcp"}])
+    assert "server_url" in str(e.value)

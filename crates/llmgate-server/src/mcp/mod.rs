@@ -6,6 +6,7 @@
 //! `routes/mcp.rs`. Off (no `mcp_servers`), `AppState::mcp` is None and no route exists.
 
 pub mod access;
+pub mod chat;
 pub mod config;
 pub mod gateway;
 pub mod handler;

@@ -42,7 +42,7 @@ pub fn router(state: AppState) -> Router {
             .add(
                 &format!("{prefix}/chat/completions"),
                 "POST",
-                post(serve::<Chat>),
+                post(endpoint::mcp_loop::serve_chat),
             )
             .add(
                 &format!("{prefix}/completions"),
