@@ -392,6 +392,13 @@ def test_chat_completions_run_mcp_tools_the_model_calls(mcp_gateway):
     assert r.choices[0].message.content == "Tool result: 2"
     assert r.choices[0].finish_reason == "stop"
 
+    # Streamed: the same answer, as chunks.
+    chunks = list(client.chat.completions.create(
+        model="agent", messages=[{"role": "user", "content": "add 1 and 1"}], tools=[mcp_tool], stream=True,
+        stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Tool result: 2"
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+
     # Approval required: the call is the client's, named as the gateway offered it.
     r = client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "add"}],
                                        tools=[{**mcp_tool, "require_approval": "always"}])

@@ -121,8 +121,17 @@ pub async fn allowed(
         }
         _ => None,
     };
-    let k = key_grant.as_ref().and_then(|p| granted(p, specs));
-    let t = team_grant.as_ref().and_then(|p| granted(p, specs));
+    Ok(combine(key_grant.as_ref(), team_grant.as_ref(), specs))
+}
+
+/// A virtual key's access from its own grant and its team's.
+fn combine(
+    key: Option<&ObjectPermissionRow>,
+    team: Option<&ObjectPermissionRow>,
+    specs: &[&ServerSpec],
+) -> Allowed {
+    let k = key.and_then(|p| granted(p, specs));
+    let t = team.and_then(|p| granted(p, specs));
     let mut servers = match (k, t) {
         (Some(k), Some(t)) => k.intersection(&t).cloned().collect(),
         (Some(only), None) | (None, Some(only)) => only,
@@ -134,8 +143,8 @@ pub async fn allowed(
             .filter(|s| s.allow_all_keys)
             .map(|s| s.name.clone()),
     );
-    let mut tools = key_grant.as_ref().map(tool_lists).unwrap_or_default();
-    for (server, team_tools) in team_grant.as_ref().map(tool_lists).unwrap_or_default() {
+    let mut tools = key.map(tool_lists).unwrap_or_default();
+    for (server, team_tools) in team.map(tool_lists).unwrap_or_default() {
         match tools.get_mut(&server) {
             Some(mine) => mine.retain(|t| team_tools.contains(t)),
             None => {
@@ -143,5 +152,71 @@ pub async fn allowed(
             }
         }
     }
-    Ok(Allowed::Only { servers, tools })
+    Allowed::Only { servers, tools }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn specs() -> Vec<ServerSpec> {
+        super::super::config::parse(Some(&json!({
+            "a": {"url": "http://a"}, "b": {"url": "http://b", "access_groups": ["dev"]},
+            "c": {"url": "http://c"}, "pub": {"url": "http://p", "allow_all_keys": true},
+        })))
+        .unwrap()
+    }
+
+    fn grant(servers: &[&str], groups: &[&str], tools: serde_json::Value) -> ObjectPermissionRow {
+        ObjectPermissionRow {
+            object_permission_id: "p".into(),
+            mcp_servers: servers.iter().map(|s| s.to_string()).collect(),
+            mcp_access_groups: groups.iter().map(|s| s.to_string()).collect(),
+            mcp_tool_permissions: tools,
+            ..Default::default()
+        }
+    }
+
+    fn servers(a: &Allowed) -> Vec<String> {
+        let Allowed::Only { servers, .. } = a else {
+            panic!("all")
+        };
+        let mut v: Vec<String> = servers.iter().cloned().collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn key_and_team_grants_combine_as_litellm_does() {
+        let owned = specs();
+        let s: Vec<&ServerSpec> = owned.iter().collect();
+        let none = json!(null);
+        // Neither grants: only the public server.
+        assert_eq!(servers(&combine(None, None, &s)), ["pub"]);
+        // The key's grant, by name and by access group.
+        let k = grant(&["a"], &["dev"], none.clone());
+        assert_eq!(servers(&combine(Some(&k), None, &s)), ["a", "b", "pub"]);
+        // Only the team grants: the key inherits it.
+        let t = grant(&["a", "c"], &[], none.clone());
+        assert_eq!(servers(&combine(None, Some(&t), &s)), ["a", "c", "pub"]);
+        // Both: the intersection.
+        assert_eq!(servers(&combine(Some(&k), Some(&t), &s)), ["a", "pub"]);
+        // The sentinel blocks every granted server.
+        let blocked = grant(&["no-mcp-servers"], &[], none);
+        assert_eq!(servers(&combine(Some(&blocked), Some(&t), &s)), ["pub"]);
+    }
+
+    #[test]
+    fn tool_permissions_narrow_and_intersect() {
+        let owned = specs();
+        let s: Vec<&ServerSpec> = owned.iter().collect();
+        let k = grant(&["a"], &[], json!({"a": ["x", "y"]}));
+        let t = grant(&["a"], &[], json!({"a": ["y", "z"]}));
+        let both = combine(Some(&k), Some(&t), &s);
+        assert!(both.tool("a", "y") && !both.tool("a", "x") && !both.tool("a", "z"));
+        let only_key = combine(Some(&k), None, &s);
+        assert!(only_key.tool("a", "x") && !only_key.tool("a", "z") && !only_key.tool("b", "x"));
+        assert!(only_key.tool("pub", "anything"));
+    }
 }
