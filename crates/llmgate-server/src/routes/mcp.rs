@@ -40,6 +40,17 @@ pub fn service(
     )
 }
 
+/// A closed session (`DELETE`) answers 204: rmcp says 202, which the official Python client
+/// logs as a failed termination (it takes 200 or 204).
+pub async fn session_closed(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let delete = req.method() == axum::http::Method::DELETE;
+    let mut resp = next.run(req).await;
+    if delete && resp.status() == axum::http::StatusCode::ACCEPTED {
+        *resp.status_mut() = axum::http::StatusCode::NO_CONTENT;
+    }
+    resp
+}
+
 fn gateway(state: &AppState) -> Result<&Arc<McpGateway>, GatewayError> {
     state
         .mcp

@@ -126,14 +126,16 @@ pub fn router(state: AppState) -> Router {
         );
     if let Some(gw) = state.mcp.clone() {
         let svc = mcp::service(state.clone(), gw);
+        let mut served = Router::new();
         for path in ["/mcp", "/mcp/", "/mcp/{server}", "/mcp/{server}/"] {
-            authed = authed.route_service(path, svc.clone());
+            served = served.route_service(path, svc.clone());
             LISTED
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push((path.to_string(), "GET,POST,DELETE"));
         }
         authed = authed
+            .merge(served.layer(middleware::from_fn(mcp::session_closed)))
             .add("/mcp-rest/tools/list", "GET", get(mcp::tools_list))
             .add("/mcp-rest/tools/call", "POST", post(mcp::tools_call));
     }

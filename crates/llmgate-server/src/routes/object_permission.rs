@@ -10,12 +10,10 @@ use serde_json::Value;
 use super::admin::db;
 use crate::error::GatewayError;
 
-/// The block as a body sends it; a field left out keeps what the stored row has.
+/// The block as a body sends it; a field left out keeps what the stored row has. Fields
+/// LiteLLM has beyond these (its UI echoes `object_permission_id`, newer grants) are ignored.
 #[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
 pub struct ObjectPermission {
-    #[serde(default)]
-    object_permission_id: Option<String>,
     mcp_servers: Option<Vec<String>>,
     mcp_access_groups: Option<Vec<String>>,
     mcp_tool_permissions: Option<serde_json::Map<String, Value>>,
@@ -39,7 +37,6 @@ pub async fn save(
         object_permission_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
     });
-    let _ = block.object_permission_id;
     if let Some(v) = block.mcp_servers {
         row.mcp_servers = v;
     }
