@@ -415,3 +415,39 @@ def test_chat_completions_run_mcp_tools_the_model_calls(mcp_gateway):
         client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "x"}],
                                        tools=[{**mcp_tool, "server_url": "https://mcp.example.com/mcp"}])
     assert "server_url" in str(e.value)
+
+
+def test_a_server_that_never_answers_does_not_hold_the_others(tmp_path, start_gateway):
+    """An upstream that accepts connections and never answers: each request gives up within
+    the bound, requests in parallel wait side by side, and a listing still has the others."""
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.1", 0))
+    stuck.listen(64)
+    web, web_port = upstream("web", "http")
+    try:
+        gw = start_gateway(f"""
+mcp_servers:
+  stuck:
+    url: http://127.0.0.1:{stuck.getsockname()[1]}/mcp
+  web:
+    url: http://127.0.0.1:{web_port}/mcp
+general_settings:
+  master_key: {MASTER}
+""", env={"LLMGATE_MCP_TIMEOUT_SECONDS": "2"}).wait_ready()
+
+        async def parallel():
+            return await asyncio.gather(*[session_do(gw, MASTER, tool_names, path="/mcp/stuck")
+                                          for _ in range(4)], return_exceptions=True)
+
+        start = time.time()
+        results = run(parallel())
+        assert time.time() - start < 10, "parallel requests are not queued behind each other"
+        assert all(isinstance(r, MCPError) and "stuck" in str(r) and "within 2 s" in str(r) for r in results), results
+        start = time.time()
+        names = run(session_do(gw, MASTER, tool_names))
+        assert time.time() - start < 10
+        assert "web-add" in names and not any(n.startswith("stuck-") for n in names)
+    finally:
+        stuck.close()
+        web.kill()
+        web.wait()

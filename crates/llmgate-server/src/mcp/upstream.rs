@@ -122,26 +122,36 @@ impl Upstream {
         }
     }
 
-    /// The open session for these headers, or a new one (connect + initialize, bounded).
+    /// The open session for these headers, or a new one (connect + initialize, bounded). The
+    /// lock is not held while connecting: requests to a server that is slow to answer wait
+    /// side by side, each within its own bound, not one after another.
     async fn session(&self, fwd: &Forwarded) -> Result<Arc<Session>, UpstreamError> {
-        let mut map = self.sessions.lock().await;
-        if let Some(s) = map.get(fwd) {
-            if !s.is_closed() {
-                return Ok(s.clone());
+        {
+            let mut map = self.sessions.lock().await;
+            match map.get(fwd) {
+                Some(s) if !s.is_closed() => return Ok(s.clone()),
+                Some(_) => {
+                    map.remove(fwd);
+                }
+                None => {}
             }
-            map.remove(fwd);
         }
-        let connect = tokio::time::timeout(self.timeout.min(CONNECT_TIMEOUT), self.connect(fwd));
-        let s = match connect.await {
+        let bound = self.timeout.min(CONNECT_TIMEOUT);
+        let s = match tokio::time::timeout(bound, self.connect(fwd)).await {
             Ok(r) => Arc::new(r?),
             Err(_) => {
                 return Err(UpstreamError(format!(
                     "MCP server '{}' did not complete its handshake within {:.0} s",
                     self.spec.name,
-                    self.timeout.min(CONNECT_TIMEOUT).as_secs_f64()
+                    bound.as_secs_f64()
                 )))
             }
         };
+        let mut map = self.sessions.lock().await;
+        // Another request may have connected meanwhile: keep one session (ours closes on drop).
+        if let Some(existing) = map.get(fwd).filter(|e| !e.is_closed()) {
+            return Ok(existing.clone());
+        }
         if map.len() >= MAX_SESSIONS {
             if let Some(k) = map.keys().next().cloned() {
                 map.remove(&k);
