@@ -44,6 +44,16 @@ def crash() -> str:
     os._exit(3)
 
 
+@server.prompt(description="A greeting prompt.")
+def greet(who: str) -> str:
+    return f"Say hello to {who}, from {name}."
+
+
+@server.resource(f"note://{name}/readme", description="The server's readme.", mime_type="text/plain")
+def readme() -> str:
+    return f"readme of {name}"
+
+
 open_security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
 if transport == "stdio":
     server.run("stdio")

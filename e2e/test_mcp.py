@@ -183,6 +183,37 @@ def test_tools_of_every_server_listed_and_called_through_the_gateway(mcp_gateway
     assert schema["properties"]["a"]["type"] == "integer", "schemas pass unchanged"
 
 
+def test_prompts_and_resources_are_proxied(mcp_gateway):
+    async def go(s):
+        prompts = sorted(p.name for p in (await s.list_prompts()).prompts)
+        got = await s.get_prompt("local-greet", {"who": "Ada"})
+        resources = sorted(str(r.uri) for r in (await s.list_resources()).resources)
+        read = await s.read_resource("note://web/readme")
+        return prompts, got, resources, read
+
+    prompts, got, resources, read = run(session_do(mcp_gateway, MASTER, go))
+    assert {"web-greet", "local-greet", "legacy-greet"} <= set(prompts)
+    assert got.messages[0].content.text == "Say hello to Ada, from local."
+    assert {"note://web/readme", "note://local/readme"} <= set(resources)
+    assert read.contents[0].text == "readme of web"
+
+    # A key sees the prompts and resources of its servers only.
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]})
+
+    async def seen(s):
+        return ([p.name for p in (await s.list_prompts()).prompts],
+                [str(r.uri) for r in (await s.list_resources()).resources])
+
+    prompts, resources = run(session_do(mcp_gateway, key, seen))
+    assert prompts == ["web-greet"] and resources == ["note://web/readme"]
+
+    async def other(s):
+        return await s.read_resource("note://local/readme")
+
+    with pytest.raises(MCPError):
+        run(session_do(mcp_gateway, key, other))
+
+
 def test_one_server_path_and_the_x_mcp_servers_header(mcp_gateway):
     only_local = run(session_do(mcp_gateway, MASTER, tool_names, path="/mcp/local"))
     assert only_local and all(n.startswith("local-") for n in only_local)

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::http::HeaderMap;
-use rmcp::model::{CallToolResult, Tool};
+use rmcp::model::Tool;
+use rmcp::model::{CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource};
 
 use super::access::{self, Allowed};
 use super::config::{self, SEPARATOR};
@@ -153,15 +154,16 @@ impl McpGateway {
         (tools, errors)
     }
 
-    /// The server and bare tool a name means: `server` when given, else `<server>-<tool>`
+    /// The server a (tool or prompt) name means: `server` when given, else `<server>-<name>`
     /// (longest server name first), else a bare name when the scope has one server. A server
     /// the key may not use is refused by name, not hidden behind "not found".
-    pub fn resolve(
+    fn server_for<'n>(
         &self,
         scope: &Scope,
-        name: &str,
+        name: &'n str,
         server: Option<&str>,
-    ) -> Result<(Arc<Upstream>, String), CallError> {
+        what: &str,
+    ) -> Result<(Arc<Upstream>, &'n str), CallError> {
         let named = match server {
             Some(s) => self.servers.iter().find(|u| u.name() == s),
             None => self
@@ -170,22 +172,33 @@ impl McpGateway {
                 .filter(|u| name.starts_with(&u.spec.prefix()))
                 .max_by_key(|u| u.name().len()),
         };
-        let (u, bare) = match named {
+        let missing = || CallError::UnknownTool(format!("{what} '{name}' not found"));
+        match named {
             Some(u) => {
                 let bare = name.strip_prefix(&u.spec.prefix()).unwrap_or(name);
                 if !scope.allowed.server(u.name()) {
                     return Err(CallError::Forbidden(refused_message(u.name())));
                 }
                 match scope.servers.iter().find(|v| Arc::ptr_eq(v, u)) {
-                    Some(u) => (u.clone(), bare),
-                    None => return Err(CallError::UnknownTool(format!("Tool '{name}' not found"))),
+                    Some(u) => Ok((u.clone(), bare)),
+                    None => Err(missing()),
                 }
             }
             None if server.is_none() && scope.servers.len() == 1 => {
-                (scope.servers[0].clone(), name)
+                Ok((scope.servers[0].clone(), name))
             }
-            None => return Err(CallError::UnknownTool(format!("Tool '{name}' not found"))),
-        };
+            None => Err(missing()),
+        }
+    }
+
+    /// The server and bare tool a tool name means (see `server_for`), if the key may call it.
+    pub fn resolve(
+        &self,
+        scope: &Scope,
+        name: &str,
+        server: Option<&str>,
+    ) -> Result<(Arc<Upstream>, String), CallError> {
+        let (u, bare) = self.server_for(scope, name, server, "Tool")?;
         if !u.spec.offers(bare) || !scope.allowed.tool(u.name(), bare) {
             return Err(CallError::Forbidden(format!(
                 "Tool '{bare}' of MCP server '{}' is not allowed for this key",
@@ -193,6 +206,86 @@ impl McpGateway {
             )));
         }
         Ok((u, bare.to_string()))
+    }
+
+    /// Every prompt of the scope's servers, named `<server>-<prompt>` as tools are.
+    pub async fn list_prompts(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+    ) -> (Vec<Prompt>, Vec<String>) {
+        let lists = futures::future::join_all(
+            scope
+                .servers
+                .iter()
+                .map(|u| async move { (u.clone(), u.list_prompts(&forwarded(u, headers)).await) }),
+        )
+        .await;
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for (u, r) in lists {
+            match r {
+                Ok(list) => out.extend(list.into_iter().map(|mut p| {
+                    p.name = format!("{}{SEPARATOR}{}", u.name(), p.name);
+                    p
+                })),
+                Err(e) => errors.push(e.0),
+            }
+        }
+        (out, errors)
+    }
+
+    pub async fn get_prompt(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+        name: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<GetPromptResult, CallError> {
+        let (u, bare) = self.server_for(scope, name, None, "Prompt")?;
+        u.get_prompt(&forwarded(&u, headers), bare, arguments)
+            .await
+            .map_err(CallError::Upstream)
+    }
+
+    /// Every resource of the scope's servers (URIs as the servers give them).
+    pub async fn list_resources(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+    ) -> (Vec<(Arc<Upstream>, Resource)>, Vec<String>) {
+        let lists =
+            futures::future::join_all(scope.servers.iter().map(|u| async move {
+                (u.clone(), u.list_resources(&forwarded(u, headers)).await)
+            }))
+            .await;
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for (u, r) in lists {
+            match r {
+                Ok(list) => out.extend(list.into_iter().map(|r| (u.clone(), r))),
+                Err(e) => errors.push(e.0),
+            }
+        }
+        (out, errors)
+    }
+
+    /// Reads `uri` on the server of the scope that lists it.
+    pub async fn read_resource(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+        uri: &str,
+    ) -> Result<ReadResourceResult, CallError> {
+        let (listed, _) = self.list_resources(scope, headers).await;
+        let Some((u, _)) = listed.into_iter().find(|(_, r)| r.uri == uri) else {
+            return Err(CallError::UnknownTool(format!(
+                "Resource '{uri}' not found"
+            )));
+        };
+        u.read_resource(&forwarded(&u, headers), uri)
+            .await
+            .map_err(CallError::Upstream)
     }
 
     /// Calls the tool `name` means and logs the call (server, tool, key, duration, status) to

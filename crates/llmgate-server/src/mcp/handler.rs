@@ -6,8 +6,10 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -64,6 +66,14 @@ fn gateway_error(e: GatewayError) -> ErrorData {
     }
 }
 
+/// A refused or failed call as the MCP error the client sees.
+fn call_error(e: CallError) -> ErrorData {
+    match e {
+        CallError::UnknownTool(m) | CallError::Forbidden(m) => ErrorData::invalid_params(m, None),
+        CallError::Upstream(e) => ErrorData::internal_error(e.0, None),
+    }
+}
+
 impl Handler {
     async fn scope(&self, r: &Request) -> Result<Scope, ErrorData> {
         self.gateway
@@ -75,8 +85,14 @@ impl Handler {
 
 impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("llmgate", env!("CARGO_PKG_VERSION")))
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new("llmgate", env!("CARGO_PKG_VERSION")))
     }
 
     async fn list_tools(
@@ -96,6 +112,58 @@ impl ServerHandler for Handler {
         Ok(ListToolsResult::with_all_items(
             tools.into_iter().map(|(_, t)| t).collect(),
         ))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let r = request(&context)?;
+        let scope = self.scope(&r).await?;
+        let (prompts, _) = self.gateway.list_prompts(&scope, &r.headers).await;
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let r = self::request(&context)?;
+        let scope = self.scope(&r).await?;
+        self.gateway
+            .get_prompt(&scope, &r.headers, &request.name, request.arguments)
+            .await
+            .map(Into::into)
+            .map_err(call_error)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let r = request(&context)?;
+        let scope = self.scope(&r).await?;
+        let (resources, _) = self.gateway.list_resources(&scope, &r.headers).await;
+        Ok(ListResourcesResult::with_all_items(
+            resources.into_iter().map(|(_, r)| r).collect(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let r = self::request(&context)?;
+        let scope = self.scope(&r).await?;
+        self.gateway
+            .read_resource(&scope, &r.headers, &request.uri)
+            .await
+            .map(Into::into)
+            .map_err(call_error)
     }
 
     async fn call_tool(
@@ -125,10 +193,7 @@ impl ServerHandler for Handler {
             .await
         {
             Ok(res) => Ok(res.into()),
-            Err(e @ (CallError::UnknownTool(_) | CallError::Forbidden(_))) => {
-                Err(ErrorData::invalid_params(e.to_string(), None))
-            }
-            Err(CallError::Upstream(e)) => Err(ErrorData::internal_error(e.0, None)),
+            Err(e) => Err(call_error(e)),
         }
     }
 }

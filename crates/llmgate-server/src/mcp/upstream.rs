@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig, Implementation, Tool};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientConfig, GetPromptRequestParams, GetPromptResult,
+    Implementation, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource, Tool,
+};
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 use tokio::sync::Mutex;
@@ -68,6 +71,50 @@ impl Upstream {
         let s = self.session(fwd).await?;
         let r = tokio::time::timeout(self.timeout, s.peer().list_all_tools()).await;
         self.settle(fwd, &s, r, "tools/list").await
+    }
+
+    /// The server's prompts (none when it offers no prompts capability).
+    pub async fn list_prompts(&self, fwd: &Forwarded) -> Result<Vec<Prompt>, UpstreamError> {
+        let s = self.session(fwd).await?;
+        if !offers(&s, |c| c.prompts.is_some()) {
+            return Ok(Vec::new());
+        }
+        let r = tokio::time::timeout(self.timeout, s.peer().list_all_prompts()).await;
+        self.settle(fwd, &s, r, "prompts/list").await
+    }
+
+    pub async fn get_prompt(
+        &self,
+        fwd: &Forwarded,
+        name: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<GetPromptResult, UpstreamError> {
+        let s = self.session(fwd).await?;
+        let mut params = GetPromptRequestParams::new(name);
+        params.arguments = arguments;
+        let r = tokio::time::timeout(self.timeout, s.peer().get_prompt(params)).await;
+        self.settle(fwd, &s, r, "prompts/get").await
+    }
+
+    /// The server's resources (none when it offers no resources capability).
+    pub async fn list_resources(&self, fwd: &Forwarded) -> Result<Vec<Resource>, UpstreamError> {
+        let s = self.session(fwd).await?;
+        if !offers(&s, |c| c.resources.is_some()) {
+            return Ok(Vec::new());
+        }
+        let r = tokio::time::timeout(self.timeout, s.peer().list_all_resources()).await;
+        self.settle(fwd, &s, r, "resources/list").await
+    }
+
+    pub async fn read_resource(
+        &self,
+        fwd: &Forwarded,
+        uri: &str,
+    ) -> Result<ReadResourceResult, UpstreamError> {
+        let s = self.session(fwd).await?;
+        let params = ReadResourceRequestParams::new(uri);
+        let r = tokio::time::timeout(self.timeout, s.peer().read_resource(params)).await;
+        self.settle(fwd, &s, r, "resources/read").await
     }
 
     pub async fn call_tool(
@@ -206,6 +253,11 @@ impl Upstream {
             }
         }
     }
+}
+
+/// Whether the server said at the handshake that it has this capability.
+fn offers(s: &Session, has: impl Fn(&rmcp::model::ServerCapabilities) -> bool) -> bool {
+    s.peer().peer_info().is_some_and(|i| has(&i.capabilities))
 }
 
 /// How long opening a session (connect, spawn, initialize) may take.
