@@ -97,6 +97,10 @@ mcp_servers:
     description: The streamable HTTP server
     extra_headers: ["x-trace-id"]
     disallowed_tools: ["crash"]
+    mcp_info:
+      mcp_server_cost_info:
+        default_cost_per_query: 0.01
+        tool_name_to_cost_per_query: {{add: 0.25}}
   legacy:
     url: http://127.0.0.1:{sse_port}/sse
     transport: sse
@@ -389,8 +393,27 @@ def test_tool_calls_are_in_the_spend_logs(mcp_gateway):
     log = logs[0]
     assert log["call_type"] == "call_mcp_tool" and log["model"] == "web-add"
     assert log["status"] == "success" and log["request_duration_ms"] is not None
+    assert log["spend"] == 0.25, "mcp_server_cost_info's price for the tool"
     meta = log["metadata"]["mcp_tool_call_metadata"]
     assert meta["mcp_server_name"] == "web" and meta["name"] == "add" and meta["arguments"] == {"a": 5, "b": 6}
+    # Charged to the key at once: its budget stops the next call.
+    _, info = admin(mcp_gateway, "GET", f"/key/info?key={key}")
+    assert info["info"]["spend"] == pytest.approx(0.25)
+
+
+def test_a_key_over_its_budget_may_not_call_tools(mcp_gateway):
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]}, max_budget=0.2)
+
+    async def add(s):
+        return text(await s.call_tool("web-add", {"a": 1, "b": 2}))
+
+    assert run(session_do(mcp_gateway, key, add)) == "3"
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, key, add))
+    assert "Budget has been exceeded" in str(e.value)
+    r = httpx2.post(f"{mcp_gateway.base}/mcp-rest/tools/call", json={"name": "web-add", "arguments": {"a": 1, "b": 1}},
+                    headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "budget_exceeded"
 
 
 def test_a_bad_entry_refuses_the_start_and_unsupported_keys_are_named(tmp_path):
@@ -406,9 +429,16 @@ def test_a_bad_entry_refuses_the_start_and_unsupported_keys_are_named(tmp_path):
         gw.wait_ready()
         log = gw.log_path.read_text()
         assert "mcp_servers.s.spec_path" in log
-        assert "mcp_servers.s.mcp_info.mcp_server_cost_info" in log
+        assert "mcp_server_cost_info" not in log, "implemented"
     finally:
         gw.stop()
+
+    (tmp_path / "c").mkdir()
+    bad = Gateway(tmp_path / "c", "mcp_servers:\n  s:\n    url: http://127.0.0.1:9/mcp\n"
+                  "    mcp_info:\n      mcp_server_cost_info: {default_cost_per_query: -1}\n")
+    assert bad.proc.wait(timeout=20) != 0
+    bad.stop()
+    assert "default_cost_per_query must be a number >= 0" in bad.log_path.read_text()
 
 
 def test_chat_completions_run_mcp_tools_the_model_calls(mcp_gateway):

@@ -43,6 +43,21 @@ pub struct ServerSpec {
     pub allow_all_keys: bool,
     /// `mcp_info` as configured, with `server_name` (and `description`) filled in.
     pub mcp_info: Map<String, Value>,
+    /// `mcp_info.mcp_server_cost_info`: what one tool call costs.
+    pub cost: Cost,
+}
+
+/// LiteLLM's `MCPServerCostInfo`: `default_cost_per_query`, `tool_name_to_cost_per_query`.
+#[derive(Clone, Debug, Default)]
+pub struct Cost {
+    pub default: f64,
+    pub per_tool: BTreeMap<String, f64>,
+}
+
+impl Cost {
+    pub fn of(&self, tool: &str) -> f64 {
+        self.per_tool.get(tool).copied().unwrap_or(self.default)
+    }
 }
 
 impl ServerSpec {
@@ -193,6 +208,7 @@ fn parse_entry(name: &str, v: &Value) -> Result<ServerSpec, String> {
             .entry("description")
             .or_insert_with(|| Value::String(d.clone()));
     }
+    let cost = parse_cost(&at, mcp_info.get("mcp_server_cost_info"))?;
     let allow_all_keys = match m.get("allow_all_keys") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -213,7 +229,45 @@ fn parse_entry(name: &str, v: &Value) -> Result<ServerSpec, String> {
         access_groups: list("access_groups")?.unwrap_or_default(),
         allow_all_keys,
         mcp_info,
+        cost,
     })
+}
+
+fn parse_cost(at: &str, v: Option<&Value>) -> Result<Cost, String> {
+    let at = format!("{at}.mcp_info.mcp_server_cost_info");
+    let price = |v: &Value, k: &str| {
+        v.as_f64()
+            .filter(|p| *p >= 0.0 && p.is_finite())
+            .ok_or_else(|| format!("{at}.{k} must be a number >= 0"))
+    };
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(Cost::default());
+    };
+    let Some(m) = v.as_object() else {
+        return Err(format!("{at} must be a mapping"));
+    };
+    let default = match m.get("default_cost_per_query") {
+        None | Some(Value::Null) => 0.0,
+        Some(p) => price(p, "default_cost_per_query")?,
+    };
+    let mut per_tool = BTreeMap::new();
+    match m.get("tool_name_to_cost_per_query") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(tools)) => {
+            for (tool, p) in tools {
+                per_tool.insert(
+                    tool.clone(),
+                    price(p, &format!("tool_name_to_cost_per_query.{tool}"))?,
+                );
+            }
+        }
+        Some(_) => {
+            return Err(format!(
+                "{at}.tool_name_to_cost_per_query must be a mapping"
+            ))
+        }
+    }
+    Ok(Cost { default, per_tool })
 }
 
 #[cfg(test)]

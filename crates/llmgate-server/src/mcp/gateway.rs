@@ -34,12 +34,16 @@ pub enum CallError {
     /// The server is visible but the key may not call this tool.
     Forbidden(String),
     Upstream(UpstreamError),
+    /// The key's budget is spent.
+    Budget(String),
 }
 
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::UnknownTool(m) | CallError::Forbidden(m) => f.write_str(m),
+            CallError::UnknownTool(m) | CallError::Forbidden(m) | CallError::Budget(m) => {
+                f.write_str(m)
+            }
             CallError::Upstream(e) => e.fmt(f),
         }
     }
@@ -303,6 +307,17 @@ impl McpGateway {
         route: &'static str,
     ) -> Result<CallToolResult, CallError> {
         let (u, bare) = self.resolve(scope, name, server)?;
+        if let Some(key) = &ctx.key {
+            crate::governance::access::over_budget("key", &key.row.token, key, key.row.max_budget)
+                .map_err(|e| {
+                    CallError::Budget(
+                        e.body()["error"]["message"]
+                            .as_str()
+                            .unwrap_or("budget exceeded")
+                            .to_string(),
+                    )
+                })?;
+        }
         let start = Instant::now();
         let started_ms = llmgate_store::now_ms();
         let fwd = forwarded(&u, headers);
@@ -327,8 +342,10 @@ impl McpGateway {
                 status,
                 error: r.as_ref().err().map(|e| e.to_string()),
                 route,
+                cost: u.spec.cost.of(&bare),
             },
-        );
+        )
+        .await;
         r
     }
 }

@@ -70,6 +70,7 @@ fn gateway_error(e: GatewayError) -> ErrorData {
 fn call_error(e: CallError) -> ErrorData {
     match e {
         CallError::UnknownTool(m) | CallError::Forbidden(m) => ErrorData::invalid_params(m, None),
+        CallError::Budget(m) => ErrorData::invalid_request(m, None),
         CallError::Upstream(e) => ErrorData::internal_error(e.0, None),
     }
 }

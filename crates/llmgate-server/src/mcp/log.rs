@@ -1,6 +1,7 @@
 //! A tool call's spend log, as LiteLLM writes one: `call_type` `call_mcp_tool`, the
 //! namespaced tool as the model, the server and tool in `metadata.mcp_tool_call_metadata`.
-//! No cost (`mcp_server_cost_info` is not supported).
+//! Its cost (`mcp_info.mcp_server_cost_info`, successful calls only) is the log's `spend`,
+//! added to the key's and team's live spend (the spend writer adds it to their rows).
 
 use std::time::Instant;
 
@@ -19,9 +20,10 @@ pub struct ToolCall<'a> {
     pub status: &'static str,
     pub error: Option<String>,
     pub route: &'static str,
+    pub cost: f64,
 }
 
-pub fn record(state: &AppState, ctx: &AuthContext, call: ToolCall<'_>) {
+pub async fn record(state: &AppState, ctx: &AuthContext, call: ToolCall<'_>) {
     let elapsed = call.start.elapsed().as_millis() as i64;
     tracing::info!(
         server = call.server,
@@ -34,6 +36,14 @@ pub fn record(state: &AppState, ctx: &AuthContext, call: ToolCall<'_>) {
     let Some(writer) = &state.gov.spend else {
         return;
     };
+    let cost = if call.status == "success" {
+        call.cost
+    } else {
+        0.0
+    };
+    if cost > 0.0 {
+        charge(state, ctx, cost).await;
+    }
     if call.status == "failure" && state.gov.disable_error_logs {
         return;
     }
@@ -56,6 +66,7 @@ pub fn record(state: &AppState, ctx: &AuthContext, call: ToolCall<'_>) {
     let id = uuid::Uuid::new_v4().to_string();
     writer.record(SpendLog {
         request_id: id.clone(),
+        spend: cost,
         litellm_call_id: Some(id),
         call_type: "call_mcp_tool".into(),
         api_key: key.map(|k| k.token.clone()).unwrap_or_default(),
@@ -74,4 +85,15 @@ pub fn record(state: &AppState, ctx: &AuthContext, call: ToolCall<'_>) {
         endpoint: Some(call.route.into()),
         ..Default::default()
     });
+}
+
+/// The cost on the key's and its team's live spend, so their budgets see it at once.
+async fn charge(state: &AppState, ctx: &AuthContext, cost: f64) {
+    let Some(key) = &ctx.key else { return };
+    key.add_spend(cost);
+    if let (Some(tid), Some(store)) = (&key.row.team_id, &state.gov.store) {
+        if let Ok(Some(team)) = state.gov.keys.teams.get(store, tid).await {
+            team.add_spend(cost);
+        }
+    }
 }

@@ -154,6 +154,7 @@ pub async fn tools_call(
                     kind: "mcp_server_access_denied",
                 },
                 CallError::Upstream(e) => GatewayError::Unavailable(e.0),
+                CallError::Budget(m) => GatewayError::BudgetExceeded(m),
             })?;
         Ok(Json(res).into_response())
     })

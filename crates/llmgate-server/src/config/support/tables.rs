@@ -115,7 +115,7 @@ pub const MCP_SERVER: &[Row] = &[
     yes("access_groups", "granted through a key's or team's mcp_access_groups"),
     yes("allow_all_keys", "every key may use the server"),
     yes("mcp_info", "shown in /mcp-rest/tools/list"),
-    no("mcp_server_cost_info", "MCP tool-call cost"),
+    yes("mcp_server_cost_info", "what a tool call costs, charged to the key"),
     no("spec_path", "MCP servers made from OpenAPI specs"),
     no("alias", "MCP server aliases"),
     no("server_id", "MCP server ids"),
