@@ -129,10 +129,10 @@ pub fn router(state: AppState) -> Router {
         let mut served = Router::new();
         for path in ["/mcp", "/mcp/", "/mcp/{server}", "/mcp/{server}/"] {
             served = served.route_service(path, svc.clone());
-            LISTED
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((path.to_string(), "GET,POST,DELETE"));
+            let mut listed = LISTED.lock().unwrap_or_else(|e| e.into_inner());
+            if !listed.iter().any(|(p, _)| p == path) {
+                listed.push((path.to_string(), "GET,POST,DELETE"));
+            }
         }
         authed = authed
             .merge(served.layer(middleware::from_fn(mcp::session_closed)))
