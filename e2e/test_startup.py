@@ -89,6 +89,7 @@ guardrails:
 mcp_servers:
   github:
     url: http://127.0.0.1:9/mcp
+    spec_path: /tmp/openapi.json
 general_settings:
   master_key: os.environ/E2E_MASTER
   mastr_key: sk-typo
@@ -108,7 +109,7 @@ def test_unsupported_settings_are_named_at_start_and_on_health(start_gateway):
         "litellm_settings.callbacks: datadog",
         "router_settings.polling_interval",
         "guardrails[0].litellm_params.guardrail: lakera",
-        "mcp_servers",
+        "mcp_servers.github.spec_path",
     ]:
         assert f"not supported by llmgate, ignored: {path}" in log, log
     assert "unknown config key, ignored: general_settings.mastr_key" in log, log
@@ -119,7 +120,7 @@ def test_unsupported_settings_are_named_at_start_and_on_health(start_gateway):
         body = json.load(r)
     assert body["healthy_count"] == 1
     assert sorted(body["unsupported_settings"]) == sorted([
-        "mcp_servers",
+        "mcp_servers.github.spec_path",
         "guardrails[0].litellm_params.guardrail: lakera",
         "model_list[0].litellm_params.max_parallel_requests",
         "litellm_settings.callbacks: datadog",

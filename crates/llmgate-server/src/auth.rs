@@ -154,6 +154,10 @@ pub fn route_allowed(allowed: &[String], path: &str) -> bool {
             || (r == "llm_api_routes"
                 && (LLM_API_ROUTES.contains(&bare)
                     || bare.starts_with("/responses/")
+                    // LiteLLM's `mcp_routes` are LLM API routes too.
+                    || bare == "/mcp"
+                    || bare.starts_with("/mcp/")
+                    || bare.starts_with("/mcp-rest/")
                     || bare.starts_with("/openai/deployments/")
                     || bare.starts_with("/engines/")))
     })
@@ -224,6 +228,11 @@ mod tests {
         assert!(route_allowed(&r(&["llm_api_routes"]), "/v1/embeddings"));
         assert!(route_allowed(&r(&["llm_api_routes"]), "/v2/rerank"));
         assert!(!route_allowed(&r(&["llm_api_routes"]), "/key/info"));
+        assert!(route_allowed(&r(&["llm_api_routes"]), "/mcp/github"));
+        assert!(route_allowed(
+            &r(&["llm_api_routes"]),
+            "/mcp-rest/tools/call"
+        ));
         assert!(route_allowed(&r(&["/key/*"]), "/key/info"));
     }
 

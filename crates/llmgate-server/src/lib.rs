@@ -11,6 +11,7 @@ pub mod deployments;
 pub mod error;
 pub mod governance;
 pub mod guardrails;
+pub mod mcp;
 pub mod observe;
 pub mod pyfmt;
 pub mod router_sync;

@@ -32,6 +32,8 @@ pub struct Inner {
     pub guardrails: Option<Arc<crate::guardrails::Guardrails>>,
     /// The A2A agents (`agent_list:` and `LiteLLM_AgentsTable`); swapped whole on a change.
     agents: RwLock<Arc<crate::agents::Agents>>,
+    /// The MCP gateway (`mcp_servers:`); None when no server is configured (no MCP route).
+    pub mcp: Option<Arc<crate::mcp::McpGateway>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -122,8 +124,14 @@ impl AppState {
             Default::default()
         });
         let agents = RwLock::new(Arc::new(agents));
+        // A bad MCP server entry refuses the start (`server::run` checks it first).
+        let mcp = crate::mcp::McpGateway::from_config(&config).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the MCP gateway is off");
+            None
+        });
         AppState(Arc::new(Inner {
             agents,
+            mcp,
             cache,
             guardrails,
             client,

@@ -178,6 +178,7 @@ impl Store {
             entities::TAGS.name,
             models::MODELS.name,
             responses::RESPONSES.name,
+            object_permissions::OBJECT_PERMISSIONS.name,
             daily::USER.table,
             daily::TEAM.table,
             daily::ORGANIZATION.table,

@@ -910,7 +910,7 @@ router_settings:
 fn unsupported_and_unknown_keys_are_named_with_their_paths() {
     let yaml = r#"
 mcp_servers:
-  github: {url: "http://localhost:1/mcp"}
+  github: {url: "http://localhost:1/mcp", spec_path: /x.json, urll: http://typo}
 modle_list: [{model_name: x}]
 model_list:
   - model_name: a
@@ -939,7 +939,8 @@ guardrails:
 "#;
     let got = ignored(yaml);
     for want in [
-        "mcp_servers",
+        "mcp_servers.github.spec_path",
+        "?mcp_servers.github.urll",
         "?modle_list",
         "guardrails[0].litellm_params.guardrail: pangea",
         "?guardrails[1].litellm_params.guardrail: my_guard",
@@ -957,7 +958,7 @@ guardrails:
             "{want} missing from {got:#?}"
         );
     }
-    assert_eq!(got.len(), 12, "{got:#?}");
+    assert_eq!(got.len(), 13, "{got:#?}");
     // Model 0 is all supported; webhook alerting works; the router settings are all read.
     assert!(!got
         .iter()

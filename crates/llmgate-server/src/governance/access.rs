@@ -280,7 +280,7 @@ fn lookup_failed(what: &'static str) -> impl Fn(llmgate_store::StoreError) -> Ga
     }
 }
 
-fn over_budget<T>(
+pub(crate) fn over_budget<T>(
     entity: &str,
     id: &str,
     live: &Live<T>,

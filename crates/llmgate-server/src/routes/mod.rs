@@ -12,6 +12,7 @@ pub mod guard;
 pub mod guardrails;
 pub mod health;
 pub mod keys;
+pub mod mcp;
 pub mod metrics;
 pub mod model_info;
 pub mod models;
@@ -44,7 +45,7 @@ pub fn router(state: AppState) -> Router {
             .add(
                 &format!("{prefix}/chat/completions"),
                 "POST",
-                post(serve::<Chat>),
+                post(endpoint::mcp_loop::serve_chat),
             )
             .add(
                 &format!("{prefix}/completions"),
@@ -148,6 +149,21 @@ pub fn router(state: AppState) -> Router {
             "GET",
             get(health::readiness_details),
         );
+    if let Some(gw) = state.mcp.clone() {
+        let svc = mcp::service(state.clone(), gw);
+        let mut served = Router::new();
+        for path in ["/mcp", "/mcp/", "/mcp/{server}", "/mcp/{server}/"] {
+            served = served.route_service(path, svc.clone());
+            let mut listed = LISTED.lock().unwrap_or_else(|e| e.into_inner());
+            if !listed.iter().any(|(p, _)| p == path) {
+                listed.push((path.to_string(), "GET,POST,DELETE"));
+            }
+        }
+        authed = authed
+            .merge(served.layer(middleware::from_fn(mcp::session_closed)))
+            .add("/mcp-rest/tools/list", "GET", get(mcp::tools_list))
+            .add("/mcp-rest/tools/call", "POST", post(mcp::tools_call));
+    }
     // The admin API: everything it is sent may reach the database.
     let mut admin = Router::new()
         .add("/model/new", "POST", post(models::new))

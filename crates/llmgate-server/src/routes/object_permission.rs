@@ -38,6 +38,8 @@ pub async fn save(
                 row.mcp_tool_permissions = v.clone();
                 continue;
             }
+            // The row's own id, as LiteLLM's UI echoes it back: the owner's link decides.
+            "object_permission_id" => continue,
             // LiteLLM's other permission lists: nothing in llmgate reads them, so a value that
             // asks for something is refused rather than stored without effect.
             _ if v.is_null() || v.as_array().is_some_and(|a| a.is_empty()) => continue,

@@ -181,6 +181,7 @@ pub fn ignored_settings(cfg: &Config) -> Vec<Ignored> {
     c.section("", TOP_LEVEL, extra.iter().map(|(k, v)| (k.as_str(), v)));
     guardrails(&mut c, extra.get("guardrails"));
     c.0.extend(crate::agents::config::ignored(cfg));
+    mcp_servers(&mut c, extra.get("mcp_servers"));
 
     for (i, entry) in model_list.iter().enumerate() {
         model_entry(&mut c, i, entry);
@@ -365,6 +366,27 @@ fn guardrails(c: &mut Check, section: Option<&Value>) {
                 }
                 row => c.row(at, row, value),
             }
+        }
+    }
+}
+
+/// Each `mcp_servers` entry's keys, and `mcp_info.mcp_server_cost_info` (`mcp/config.rs`
+/// refuses entries that cannot work; this names what an entry sets without effect).
+fn mcp_servers(c: &mut Check, section: Option<&Value>) {
+    let Some(Value::Object(entries)) = section else {
+        return;
+    };
+    for (name, entry) in entries {
+        let Value::Object(keys) = entry else { continue };
+        let at = format!("mcp_servers.{name}");
+        c.section(&at, MCP_SERVER, keys.iter().map(|(k, v)| (k.as_str(), v)));
+        if let Some(Value::Object(info)) = keys.get("mcp_info") {
+            let cost = info.iter().filter(|(k, _)| *k == "mcp_server_cost_info");
+            c.section(
+                &format!("{at}.mcp_info"),
+                MCP_SERVER,
+                cost.map(|(k, v)| (k.as_str(), v)),
+            );
         }
     }
 }

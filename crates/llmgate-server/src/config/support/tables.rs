@@ -131,6 +131,44 @@ pub const SECTIONS: &[Section] = &[
         path: "guardrails[].litellm_params (azure/prompt_shield)",
         rows: super::guardrail_params::AZURE_PROMPT_SHIELD,
     },
+    Section {
+        path: "mcp_servers.<name>",
+        rows: MCP_SERVER,
+    },
+];
+
+/// One `mcp_servers:` entry (`mcp/config.rs` reads the `yes` rows).
+#[rustfmt::skip]
+pub const MCP_SERVER: &[Row] = &[
+    yes("url", "the server's endpoint"),
+    yes("transport", "http (streamable HTTP), sse, stdio"),
+    yes("command", "stdio: the program spawned"),
+    yes("args", "stdio: its arguments"),
+    yes("env", "stdio: its environment"),
+    yes("auth_type", "none, api_key, bearer_token, basic, authorization"),
+    yes("auth_value", "the credential auth_type sends"),
+    yes("static_headers", "headers every upstream request carries"),
+    yes("extra_headers", "client headers forwarded to the server"),
+    yes("description", "shown in /mcp-rest/tools/list"),
+    yes("allowed_tools", "the tools offered"),
+    yes("disallowed_tools", "tools never offered"),
+    yes("access_groups", "granted through a key's or team's mcp_access_groups"),
+    yes("allow_all_keys", "every key may use the server"),
+    yes("mcp_info", "shown in /mcp-rest/tools/list"),
+    yes("mcp_server_cost_info", "what a tool call costs, charged to the key"),
+    no("spec_path", "MCP servers made from OpenAPI specs"),
+    no("alias", "MCP server aliases"),
+    no("server_id", "MCP server ids"),
+    no("authorization_url", "OAuth2 to MCP servers"),
+    no("token_url", "OAuth2 to MCP servers"),
+    no("registration_url", "OAuth2 to MCP servers"),
+    no("client_id", "OAuth2 to MCP servers"),
+    no("client_secret", "OAuth2 to MCP servers"),
+    no("scopes", "OAuth2 to MCP servers"),
+    no("allowed_params", "per-tool parameter allow-lists"),
+    no("available_on_public_internet", "MCP server network exposure"),
+    no("tool_name_to_display_name", "MCP tool renames"),
+    no("tool_name_to_description", "MCP tool descriptions"),
 ];
 
 #[rustfmt::skip]
@@ -143,7 +181,8 @@ pub const TOP_LEVEL: &[Row] = &[
     yes("include", "other files merged in"),
     // Checked entry by entry (its type, then its params): see guardrail_params.rs.
     yes("guardrails", "each entry is named by its guardrail type"),
-    no("mcp_servers", "MCP gateway"),
+    // Checked entry by entry: see MCP_SERVER.
+    yes("mcp_servers", "the MCP gateway (`/mcp`, `/mcp-rest`)"),
     yes("callback_settings", "generic_api callbacks' endpoint, headers, event_types, log_format"),
     // Checked entry by entry (agents::config names what it does not implement).
     yes("agent_list", "A2A agents"),

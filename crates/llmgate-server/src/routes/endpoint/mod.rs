@@ -41,6 +41,7 @@ mod cache_hit;
 mod cached;
 mod guarded;
 mod kinds;
+pub mod mcp_loop;
 mod messages;
 mod parse;
 mod rerank;

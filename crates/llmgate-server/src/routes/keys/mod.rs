@@ -223,6 +223,12 @@ pub async fn generate(
         check_budget_exists(store, &fields.budget_id).await?;
         let mut template = KeyRow::default();
         if let Some(op) = fields.object_permission.take() {
+            // Which agents and MCP servers a key reaches is the admin's to grant.
+            if !auth.is_admin() {
+                return Err(super::admin::forbidden(
+                    "/key/generate with object_permission",
+                ));
+            }
             template.object_permission_id =
                 Some(super::object_permission::save(store, None, &op).await?);
         }

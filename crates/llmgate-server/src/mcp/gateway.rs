@@ -1,0 +1,380 @@
+//! The configured MCP servers behind one front: which of them a request sees (the key's
+//! grants, `/mcp/{server}`, `x-mcp-servers`), their tools under `<server>-<tool>` names, and a
+//! tool call routed to its server and logged.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::HeaderMap;
+use rmcp::model::Tool;
+use rmcp::model::{CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource};
+
+use super::access::{self, Allowed};
+use super::config::{self, SEPARATOR};
+use super::upstream::{Forwarded, Upstream, UpstreamError};
+use crate::auth::AuthContext;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+pub struct McpGateway {
+    servers: Vec<Arc<Upstream>>,
+}
+
+/// The servers one request may reach, and which of their tools.
+pub struct Scope {
+    pub servers: Vec<Arc<Upstream>>,
+    pub allowed: Allowed,
+}
+
+/// Why a tool call did not reach its tool.
+#[derive(Debug)]
+pub enum CallError {
+    /// No visible server offers a tool of this name.
+    UnknownTool(String),
+    /// The server is visible but the key may not call this tool.
+    Forbidden(String),
+    Upstream(UpstreamError),
+    /// The key's budget is spent.
+    Budget(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::UnknownTool(m) | CallError::Forbidden(m) | CallError::Budget(m) => {
+                f.write_str(m)
+            }
+            CallError::Upstream(e) => e.fmt(f),
+        }
+    }
+}
+
+impl McpGateway {
+    /// The `mcp_servers:` section; None when it has no server. A bad entry is an error.
+    pub fn from_config(cfg: &crate::config::Config) -> Result<Option<Arc<McpGateway>>, String> {
+        let specs = config::parse(cfg.extra.get("mcp_servers"))?;
+        if specs.is_empty() {
+            return Ok(None);
+        }
+        // rmcp's HTTP client (reqwest 0.13) on the rustls build the gateway already has: its
+        // ring provider, installed as the process default once (a second install is a no-op).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest13::Client::builder()
+            .redirect(reqwest13::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("mcp_servers: HTTP client: {e}"))?;
+        let timeout = super::upstream::request_timeout();
+        let servers = specs
+            .into_iter()
+            .map(|s| Arc::new(Upstream::new(s, http.clone(), timeout)))
+            .collect();
+        Ok(Some(Arc::new(McpGateway { servers })))
+    }
+
+    pub fn servers(&self) -> &[Arc<Upstream>] {
+        &self.servers
+    }
+
+    /// What this request sees: the caller's servers, narrowed to `only` (`/mcp/{server}`: an
+    /// unknown or refused name is an error) and to `x-mcp-servers` (names it may not use are
+    /// left out, as LiteLLM does).
+    pub async fn scope(
+        &self,
+        state: &AppState,
+        ctx: &AuthContext,
+        only: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Result<Scope, GatewayError> {
+        let specs: Vec<_> = self.servers.iter().map(|u| &u.spec).collect();
+        let allowed = access::allowed(state, ctx, &specs).await?;
+        if let Some(name) = only {
+            if !self.servers.iter().any(|u| u.name() == name) {
+                return Err(GatewayError::NotFound(format!(
+                    "MCP server '{name}' not found"
+                )));
+            }
+            if !allowed.server(name) {
+                return Err(refused(name));
+            }
+        }
+        let narrow: Option<Vec<String>> = headers
+            .get("x-mcp-servers")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            });
+        let servers = self
+            .servers
+            .iter()
+            .filter(|u| allowed.server(u.name()))
+            .filter(|u| only.is_none_or(|o| o == u.name()))
+            .filter(|u| {
+                narrow
+                    .as_ref()
+                    .is_none_or(|n| n.iter().any(|s| s == u.name()))
+            })
+            .cloned()
+            .collect();
+        Ok(Scope { servers, allowed })
+    }
+
+    /// Every tool of the scope's servers, with its server; names prefixed `<server>-` when
+    /// `prefixed`. A server that fails is left out and named in the errors.
+    pub async fn list_tools(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+        prefixed: bool,
+    ) -> (Vec<(Arc<Upstream>, Tool)>, Vec<String>) {
+        let lists = futures::future::join_all(scope.servers.iter().map(|u| async move {
+            let fwd = forwarded(u, headers);
+            (u.clone(), u.list_tools(&fwd).await)
+        }))
+        .await;
+        let mut tools = Vec::new();
+        let mut errors = Vec::new();
+        for (u, r) in lists {
+            match r {
+                Ok(list) => {
+                    for mut t in list {
+                        if !u.spec.offers(&t.name) || !scope.allowed.tool(u.name(), &t.name) {
+                            continue;
+                        }
+                        if prefixed {
+                            t.name = format!("{}{SEPARATOR}{}", u.name(), t.name).into();
+                        }
+                        tools.push((u.clone(), t));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(server = u.name(), error = %e, "MCP tools/list failed");
+                    errors.push(e.0);
+                }
+            }
+        }
+        (tools, errors)
+    }
+
+    /// The server a (tool or prompt) name means: `server` when given, else `<server>-<name>`
+    /// (longest server name first), else a bare name when the scope has one server. A server
+    /// the key may not use is refused by name, not hidden behind "not found".
+    fn server_for<'n>(
+        &self,
+        scope: &Scope,
+        name: &'n str,
+        server: Option<&str>,
+        what: &str,
+    ) -> Result<(Arc<Upstream>, &'n str), CallError> {
+        let named = match server {
+            Some(s) => self.servers.iter().find(|u| u.name() == s),
+            None => self
+                .servers
+                .iter()
+                .filter(|u| name.starts_with(&u.spec.prefix()))
+                .max_by_key(|u| u.name().len()),
+        };
+        let missing = || CallError::UnknownTool(format!("{what} '{name}' not found"));
+        match named {
+            Some(u) => {
+                let bare = name.strip_prefix(&u.spec.prefix()).unwrap_or(name);
+                if !scope.allowed.server(u.name()) {
+                    return Err(CallError::Forbidden(refused_message(u.name())));
+                }
+                match scope.servers.iter().find(|v| Arc::ptr_eq(v, u)) {
+                    Some(u) => Ok((u.clone(), bare)),
+                    None => Err(missing()),
+                }
+            }
+            None if server.is_none() && scope.servers.len() == 1 => {
+                Ok((scope.servers[0].clone(), name))
+            }
+            None => Err(missing()),
+        }
+    }
+
+    /// The server and bare tool a tool name means (see `server_for`), if the key may call it.
+    pub fn resolve(
+        &self,
+        scope: &Scope,
+        name: &str,
+        server: Option<&str>,
+    ) -> Result<(Arc<Upstream>, String), CallError> {
+        let (u, bare) = self.server_for(scope, name, server, "Tool")?;
+        if !u.spec.offers(bare) || !scope.allowed.tool(u.name(), bare) {
+            return Err(CallError::Forbidden(format!(
+                "Tool '{bare}' of MCP server '{}' is not allowed for this key",
+                u.name()
+            )));
+        }
+        Ok((u, bare.to_string()))
+    }
+
+    /// Every prompt of the scope's servers, named `<server>-<prompt>` as tools are.
+    pub async fn list_prompts(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+    ) -> (Vec<Prompt>, Vec<String>) {
+        let lists = futures::future::join_all(
+            scope
+                .servers
+                .iter()
+                .map(|u| async move { (u.clone(), u.list_prompts(&forwarded(u, headers)).await) }),
+        )
+        .await;
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for (u, r) in lists {
+            match r {
+                Ok(list) => out.extend(list.into_iter().map(|mut p| {
+                    p.name = format!("{}{SEPARATOR}{}", u.name(), p.name);
+                    p
+                })),
+                Err(e) => errors.push(e.0),
+            }
+        }
+        (out, errors)
+    }
+
+    pub async fn get_prompt(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+        name: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<GetPromptResult, CallError> {
+        let (u, bare) = self.server_for(scope, name, None, "Prompt")?;
+        u.get_prompt(&forwarded(&u, headers), bare, arguments)
+            .await
+            .map_err(CallError::Upstream)
+    }
+
+    /// Every resource of the scope's servers (URIs as the servers give them).
+    pub async fn list_resources(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+    ) -> (Vec<(Arc<Upstream>, Resource)>, Vec<String>) {
+        let lists =
+            futures::future::join_all(scope.servers.iter().map(|u| async move {
+                (u.clone(), u.list_resources(&forwarded(u, headers)).await)
+            }))
+            .await;
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for (u, r) in lists {
+            match r {
+                Ok(list) => out.extend(list.into_iter().map(|r| (u.clone(), r))),
+                Err(e) => errors.push(e.0),
+            }
+        }
+        (out, errors)
+    }
+
+    /// Reads `uri` on the server of the scope that lists it.
+    pub async fn read_resource(
+        &self,
+        scope: &Scope,
+        headers: &HeaderMap,
+        uri: &str,
+    ) -> Result<ReadResourceResult, CallError> {
+        let (listed, _) = self.list_resources(scope, headers).await;
+        let Some((u, _)) = listed.into_iter().find(|(_, r)| r.uri == uri) else {
+            return Err(CallError::UnknownTool(format!(
+                "Resource '{uri}' not found"
+            )));
+        };
+        u.read_resource(&forwarded(&u, headers), uri)
+            .await
+            .map_err(CallError::Upstream)
+    }
+
+    /// Calls the tool `name` means and logs the call (server, tool, key, duration, status) to
+    /// the spend logs as LiteLLM's `call_mcp_tool`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call(
+        &self,
+        state: &AppState,
+        ctx: &AuthContext,
+        scope: &Scope,
+        headers: &HeaderMap,
+        name: &str,
+        server: Option<&str>,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        route: &'static str,
+    ) -> Result<CallToolResult, CallError> {
+        let (u, bare) = self.resolve(scope, name, server)?;
+        if let Some(key) = &ctx.key {
+            crate::governance::access::over_budget("key", &key.row.token, key, key.row.max_budget)
+                .map_err(|e| {
+                    CallError::Budget(
+                        e.body()["error"]["message"]
+                            .as_str()
+                            .unwrap_or("budget exceeded")
+                            .to_string(),
+                    )
+                })?;
+        }
+        let start = Instant::now();
+        let started_ms = llmgate_store::now_ms();
+        let fwd = forwarded(&u, headers);
+        let r = u
+            .call_tool(&fwd, &bare, arguments.clone())
+            .await
+            .map_err(CallError::Upstream);
+        let status = match &r {
+            Ok(res) if res.is_error == Some(true) => "failure",
+            Ok(_) => "success",
+            Err(_) => "failure",
+        };
+        super::log::record(
+            state,
+            ctx,
+            super::log::ToolCall {
+                server: u.name(),
+                tool: &bare,
+                arguments: arguments.as_ref(),
+                start,
+                started_ms,
+                status,
+                error: r.as_ref().err().map(|e| e.to_string()),
+                route,
+                cost: u.spec.cost.of(&bare),
+            },
+        )
+        .await;
+        r
+    }
+}
+
+fn refused_message(name: &str) -> String {
+    format!("This key is not allowed to use MCP server '{name}'")
+}
+
+fn refused(name: &str) -> GatewayError {
+    GatewayError::Forbidden {
+        message: refused_message(name),
+        kind: "mcp_server_access_denied",
+    }
+}
+
+/// The client headers a server gets: those its `extra_headers` name, and every
+/// `x-mcp-<server>-<header>` as `<header>` (LiteLLM's per-server auth headers).
+pub fn forwarded(u: &Upstream, headers: &HeaderMap) -> Forwarded {
+    let own = format!("x-mcp-{}-", u.name().to_ascii_lowercase());
+    let mut out: Forwarded = Vec::new();
+    for (k, v) in headers {
+        let Ok(v) = v.to_str() else { continue };
+        let k = k.as_str();
+        if u.spec.extra_headers.iter().any(|h| h == k) {
+            out.push((k.to_string(), v.to_string()));
+        } else if let Some(h) = k.strip_prefix(&own).filter(|h| !h.is_empty()) {
+            out.push((h.to_string(), v.to_string()));
+        }
+    }
+    out.sort();
+    out
+}

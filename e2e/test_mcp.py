@@ -1,0 +1,518 @@
+"""The MCP gateway through the real binary: upstream MCP servers built with the official `mcp`
+SDK (streamable HTTP, the legacy HTTP+SSE transport, and a stdio child the gateway spawns),
+reached by the official `mcp` client through `/mcp/`, with virtual keys, permissions, the
+REST routes and the spend logs."""
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+import os
+import urllib.request
+import uuid
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+from mcp import ClientSession, MCPError
+from mcp.client.streamable_http import streamable_http_client
+
+from conftest import MASTER, Gateway
+
+HERE = Path(__file__).resolve().parent
+UPSTREAM = HERE / "mcp_upstream.py"
+WEB_TOKEN = "web-upstream-token-42"
+PG = os.environ.get("LLMGATE_TEST_PG", "postgres://postgres@127.0.0.1:5432")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"upstream exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"upstream on {port} did not start")
+
+
+def upstream(name: str, transport: str):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(UPSTREAM), name, transport, str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc, port
+
+
+def admin(gw, method, path, body=None, key=MASTER):
+    req = urllib.request.Request(
+        f"{gw.base}{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def mcp_gateway(request, tmp_path_factory, mock):
+    """A gateway (keys on SQLite or PostgreSQL, master key) in front of four MCP servers: `web`
+    (streamable HTTP, bearer credential from the environment, one client header forwarded),
+    `legacy` (HTTP+SSE), `local` (stdio, spawned by the gateway) and `down` (nothing listens)."""
+    tmp = tmp_path_factory.mktemp("mcp")
+    pg_name = None
+    if request.param == "sqlite":
+        db_env = {"LLMGATE_DB_PATH": str(tmp / "keys.db")}
+    else:
+        pg_name = f"llmgate_e2e_mcp_{uuid.uuid4().hex[:12]}"
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {pg_name}"], check=True)
+        db_env = {"DATABASE_URL": f"{PG}/{pg_name}"}
+    web, web_port = upstream("web", "http")
+    legacy, sse_port = upstream("legacy", "sse")
+    cfg = f"""
+model_list:
+  - model_name: agent
+    litellm_params:
+      model: openai/mock-agent
+      api_base: {mock.base}/v1
+      api_key: sk-upstream
+mcp_servers:
+  web:
+    url: http://127.0.0.1:{web_port}/mcp
+    transport: http
+    auth_type: bearer_token
+    auth_value: os.environ/WEB_MCP_TOKEN
+    description: The streamable HTTP server
+    extra_headers: ["x-trace-id"]
+    disallowed_tools: ["crash"]
+    mcp_info:
+      mcp_server_cost_info:
+        default_cost_per_query: 0.01
+        tool_name_to_cost_per_query: {{add: 0.25}}
+  legacy:
+    url: http://127.0.0.1:{sse_port}/sse
+    transport: sse
+    allowed_tools: ["add", "echo"]
+  local:
+    transport: stdio
+    command: {sys.executable}
+    args: ["{UPSTREAM}", "local", "stdio"]
+  down:
+    url: http://127.0.0.1:9/mcp
+general_settings:
+  master_key: {MASTER}
+  proxy_batch_write_at: 1
+"""
+    gw = Gateway(tmp, cfg, env={"WEB_MCP_TOKEN": WEB_TOKEN, "LLMGATE_MCP_TIMEOUT_SECONDS": "3",
+                                **db_env}).wait_ready()
+    yield gw
+    gw.stop()
+    for p in (web, legacy):
+        p.kill()
+        p.wait()
+    if pg_name:
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"],
+                       check=False)
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+async def session_do(gw, key, fn, path="/mcp/", headers=None):
+    """Opens an MCP session on the gateway with `key` (x-litellm-api-key, as LiteLLM documents)
+    and runs `fn(session)`."""
+    h = {"x-litellm-api-key": f"Bearer {key}", **(headers or {})}
+    try:
+        async with httpx2.AsyncClient(headers=h, timeout=30) as http:
+            async with streamable_http_client(f"{gw.base}{path}", http_client=http) as (r, w):
+                async with ClientSession(r, w) as s:
+                    await s.initialize()
+                    return await fn(s)
+    except BaseExceptionGroup as group:
+        # The client's task groups wrap what the call raised: raise that.
+        leaf = group
+        while isinstance(leaf, BaseExceptionGroup):
+            leaf = leaf.exceptions[0]
+        raise leaf from None
+
+
+async def tool_names(s):
+    return sorted(t.name for t in (await s.list_tools()).tools)
+
+
+def text(result):
+    return "".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+def new_key(gw, **body):
+    status, k = admin(gw, "POST", "/key/generate", body)
+    assert status == 200, k
+    return k["key"]
+
+
+def test_tools_of_every_server_listed_and_called_through_the_gateway(mcp_gateway):
+    async def go(s):
+        names = await tool_names(s)
+        add = await s.call_tool("web-add", {"a": 2, "b": 40})
+        echo_local = await s.call_tool("local-echo", {"text": "hi"})
+        echo_legacy = await s.call_tool("legacy-echo", {"text": "old"})
+        auth = await s.call_tool("web-header", {"header_name": "authorization"})
+        schema = next(t for t in (await s.list_tools()).tools if t.name == "web-add").input_schema
+        return names, add, echo_local, echo_legacy, auth, schema
+
+    names, add, echo_local, echo_legacy, auth, schema = run(session_do(mcp_gateway, MASTER, go))
+    # LiteLLM's names: `<server>-<tool>`; the filters apply; the down server is left out.
+    assert "web-add" in names and "local-pid" in names and "legacy-add" in names
+    assert "web-crash" not in names, "disallowed_tools"
+    assert sorted(n for n in names if n.startswith("legacy-")) == ["legacy-add", "legacy-echo"]
+    assert not any(n.startswith("down-") for n in names)
+    assert text(add) == "42" and add.is_error is False
+    assert text(echo_local) == "local: hi"
+    assert text(echo_legacy) == "legacy: old"
+    # The upstream credential comes from the config, never the client's gateway key.
+    assert text(auth) == f"Bearer {WEB_TOKEN}"
+    assert schema["properties"]["a"]["type"] == "integer", "schemas pass unchanged"
+
+
+def test_prompts_and_resources_are_proxied(mcp_gateway):
+    async def go(s):
+        prompts = sorted(p.name for p in (await s.list_prompts()).prompts)
+        got = await s.get_prompt("local-greet", {"who": "Ada"})
+        resources = sorted(str(r.uri) for r in (await s.list_resources()).resources)
+        read = await s.read_resource("note://web/readme")
+        return prompts, got, resources, read
+
+    prompts, got, resources, read = run(session_do(mcp_gateway, MASTER, go))
+    assert {"web-greet", "local-greet", "legacy-greet"} <= set(prompts)
+    assert got.messages[0].content.text == "Say hello to Ada, from local."
+    assert {"note://web/readme", "note://local/readme"} <= set(resources)
+    assert read.contents[0].text == "readme of web"
+
+    # A key sees the prompts and resources of its servers only.
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]})
+
+    async def seen(s):
+        return ([p.name for p in (await s.list_prompts()).prompts],
+                [str(r.uri) for r in (await s.list_resources()).resources])
+
+    prompts, resources = run(session_do(mcp_gateway, key, seen))
+    assert prompts == ["web-greet"] and resources == ["note://web/readme"]
+
+    async def other(s):
+        return await s.read_resource("note://local/readme")
+
+    with pytest.raises(MCPError):
+        run(session_do(mcp_gateway, key, other))
+
+
+def test_one_server_path_and_the_x_mcp_servers_header(mcp_gateway):
+    only_local = run(session_do(mcp_gateway, MASTER, tool_names, path="/mcp/local"))
+    assert only_local and all(n.startswith("local-") for n in only_local)
+    narrowed = run(session_do(mcp_gateway, MASTER, tool_names, headers={"x-mcp-servers": "web,legacy"}))
+    assert {n.split("-")[0] for n in narrowed} == {"web", "legacy"}
+
+
+def test_client_headers_named_in_extra_headers_are_forwarded(mcp_gateway):
+    async def go(s):
+        return text(await s.call_tool("web-header", {"header_name": "x-trace-id"})), \
+            text(await s.call_tool("web-header", {"header_name": "x-other"}))
+
+    trace, other = run(session_do(mcp_gateway, MASTER, go, headers={"x-trace-id": "t-77", "x-other": "no"}))
+    assert trace == "t-77"
+    assert other == "<absent>", "only the headers extra_headers names"
+
+
+def test_bad_key_is_401_and_no_key_too(mcp_gateway):
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    for headers in ({"Authorization": "Bearer sk-wrong"}, {"x-litellm-api-key": "sk-wrong"}, {}):
+        r = httpx2.post(f"{mcp_gateway.base}/mcp/", json=body, headers={
+            "accept": "application/json, text/event-stream", **headers})
+        assert r.status_code == 401, r.text
+        assert r.json()["error"]["type"] == "auth_error"
+    with pytest.raises(Exception):
+        run(session_do(mcp_gateway, "sk-wrong", tool_names))
+
+
+def test_keys_see_and_call_only_the_servers_they_are_granted(mcp_gateway):
+    web_only = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]})
+    nothing = new_key(mcp_gateway)
+    status, info = admin(mcp_gateway, "GET", f"/key/info?key={web_only}")
+    assert status == 200 and info["info"]["object_permission_id"]
+
+    names = run(session_do(mcp_gateway, web_only, tool_names))
+    assert names and all(n.startswith("web-") for n in names)
+
+    async def call_local(s):
+        return await s.call_tool("local-echo", {"text": "x"})
+
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, web_only, call_local))
+    assert "not allowed" in str(e.value) and "local" in str(e.value)
+    with pytest.raises(Exception):
+        run(session_do(mcp_gateway, web_only, tool_names, path="/mcp/local"))
+
+    # A key without a grant sees no tool and may call none (LiteLLM's default).
+    assert run(session_do(mcp_gateway, nothing, tool_names)) == []
+    with pytest.raises(MCPError):
+        run(session_do(mcp_gateway, nothing, call_local))
+
+    # The grant changes with /key/update (the row's id echoed back, as LiteLLM's UI does, is fine).
+    status, _ = admin(mcp_gateway, "POST", "/key/update",
+                      {"key": web_only, "object_permission": {
+                          "object_permission_id": info["info"]["object_permission_id"],
+                          "mcp_servers": ["local"]}})
+    assert status == 200
+    status, info = admin(mcp_gateway, "GET", f"/key/info?key={web_only}")
+    assert status == 200 and info["info"]["object_permission"]["mcp_servers"] == ["local"]
+    names = run(session_do(mcp_gateway, web_only, tool_names))
+    assert names and all(n.startswith("local-") for n in names)
+
+
+def test_team_grant_narrows_the_key_grant(mcp_gateway):
+    status, team = admin(mcp_gateway, "POST", "/team/new",
+                         {"team_alias": "mcp-team", "object_permission": {"mcp_servers": ["web", "legacy"]}})
+    assert status == 200, team
+    inherits = new_key(mcp_gateway, team_id=team["team_id"])
+    both = new_key(mcp_gateway, team_id=team["team_id"],
+                   object_permission={"mcp_servers": ["legacy", "local"]})
+    assert {n.split("-")[0] for n in run(session_do(mcp_gateway, inherits, tool_names))} == {"web", "legacy"}
+    assert {n.split("-")[0] for n in run(session_do(mcp_gateway, both, tool_names))} == {"legacy"}
+
+
+def test_tool_permissions_narrow_a_server_to_some_tools(mcp_gateway):
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"],
+                                                  "mcp_tool_permissions": {"web": ["add"]}})
+    assert run(session_do(mcp_gateway, key, tool_names)) == ["web-add"]
+
+    async def echo(s):
+        return await s.call_tool("web-echo", {"text": "x"})
+
+    with pytest.raises(MCPError):
+        run(session_do(mcp_gateway, key, echo))
+
+
+def test_a_server_that_is_down_or_slow_fails_clearly_and_quickly(mcp_gateway):
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, MASTER, tool_names, path="/mcp/down"))
+    assert "down" in str(e.value) and "unreachable" in str(e.value)
+
+    async def slow(s):
+        return await s.call_tool("web-slow", {"seconds": 20})
+
+    start = time.time()
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, MASTER, slow))
+    assert time.time() - start < 15
+    assert "did not answer tools/call within 3 s" in str(e.value)
+
+    # The server still serves the next call.
+    async def add(s):
+        return text(await s.call_tool("web-add", {"a": 1, "b": 1}))
+
+    assert run(session_do(mcp_gateway, MASTER, add)) == "2"
+
+
+def test_a_stdio_server_that_exits_is_spawned_again(mcp_gateway):
+    async def pid(s):
+        return int(text(await s.call_tool("local-pid", {})))
+
+    async def crash(s):
+        return await s.call_tool("local-crash", {})
+
+    first = run(session_do(mcp_gateway, MASTER, pid))
+    with pytest.raises(MCPError):
+        run(session_do(mcp_gateway, MASTER, crash))
+    second = run(session_do(mcp_gateway, MASTER, pid))
+    assert second != first
+
+
+def test_rest_routes_list_and_call(mcp_gateway):
+    r = httpx2.get(f"{mcp_gateway.base}/mcp-rest/tools/list", headers={"Authorization": f"Bearer {MASTER}"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["error"] is None and body["message"] == "Successfully retrieved tools"
+    add = next(t for t in body["tools"] if t["name"] == "add" and t["mcp_info"]["server_name"] == "web")
+    assert add["inputSchema"]["required"] == ["a", "b"]
+    assert add["mcp_info"]["description"] == "The streamable HTTP server"
+
+    r = httpx2.get(f"{mcp_gateway.base}/mcp-rest/tools/list?server_id=down",
+                   headers={"Authorization": f"Bearer {MASTER}"})
+    assert r.json()["error"] == "server_error" and "unreachable" in r.json()["message"]
+    r = httpx2.get(f"{mcp_gateway.base}/mcp-rest/tools/list?server_id=nope",
+                   headers={"Authorization": f"Bearer {MASTER}"})
+    assert r.json()["error"] == "server_not_found"
+
+    call = lambda body, key=MASTER: httpx2.post(f"{mcp_gateway.base}/mcp-rest/tools/call", json=body,
+                                                headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    r = call({"name": "web-add", "arguments": {"a": 3, "b": 4}})
+    assert r.status_code == 200 and r.json()["content"][0]["text"] == "7", r.text
+    r = call({"name": "echo", "server_id": "local", "arguments": {"text": "rest"}})
+    assert r.json()["content"][0]["text"] == "local: rest"
+    # A tool the upstream does not have: its own error result, relayed.
+    r = call({"name": "web-nothing", "arguments": {}})
+    assert r.status_code == 200 and r.json()["isError"] is True
+    r = call({"name": "nothing-at-all", "arguments": {}})
+    assert r.status_code == 404
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]})
+    r = call({"name": "local-echo", "arguments": {"text": "x"}}, key=key)
+    assert r.status_code == 403 and "local" in r.json()["error"]["message"]
+    r = call({"name": "down-x", "arguments": {}})
+    assert r.status_code == 503 and "down" in r.json()["error"]["message"]
+    r = call({"arguments": {}})
+    assert r.status_code == 400
+    r = httpx2.get(f"{mcp_gateway.base}/mcp-rest/tools/list", headers={"Authorization": "Bearer sk-bad"})
+    assert r.status_code == 401
+
+
+def test_tool_calls_are_in_the_spend_logs(mcp_gateway):
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]}, key_alias="mcp-logger")
+
+    async def go(s):
+        return text(await s.call_tool("web-add", {"a": 5, "b": 6}))
+
+    assert run(session_do(mcp_gateway, key, go)) == "11"
+    status, info = admin(mcp_gateway, "GET", f"/key/info?key={key}")
+    token = info["key"]
+    deadline = time.time() + 15
+    logs = []
+    while time.time() < deadline:
+        _, logs = admin(mcp_gateway, "GET", f"/spend/logs?api_key={token}")
+        if logs:
+            break
+        time.sleep(0.5)
+    assert len(logs) == 1, logs
+    log = logs[0]
+    assert log["call_type"] == "call_mcp_tool" and log["model"] == "web-add"
+    assert log["status"] == "success" and log["request_duration_ms"] is not None
+    assert log["spend"] == 0.25, "mcp_server_cost_info's price for the tool"
+    meta = log["metadata"]["mcp_tool_call_metadata"]
+    assert meta["mcp_server_name"] == "web" and meta["name"] == "add" and meta["arguments"] == {"a": 5, "b": 6}
+    # Charged to the key at once: its budget stops the next call.
+    _, info = admin(mcp_gateway, "GET", f"/key/info?key={key}")
+    assert info["info"]["spend"] == pytest.approx(0.25)
+
+
+def test_a_key_over_its_budget_may_not_call_tools(mcp_gateway):
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]}, max_budget=0.2)
+
+    async def add(s):
+        return text(await s.call_tool("web-add", {"a": 1, "b": 2}))
+
+    assert run(session_do(mcp_gateway, key, add)) == "3"
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, key, add))
+    assert "Budget has been exceeded" in str(e.value)
+    r = httpx2.post(f"{mcp_gateway.base}/mcp-rest/tools/call", json={"name": "web-add", "arguments": {"a": 1, "b": 1}},
+                    headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "budget_exceeded"
+
+
+def test_a_bad_entry_refuses_the_start_and_unsupported_keys_are_named(tmp_path):
+    bad = Gateway(tmp_path, "mcp_servers:\n  my-server:\n    url: http://127.0.0.1:9/mcp\n")
+    assert bad.proc.wait(timeout=20) != 0
+    bad.stop()
+    assert "mcp_servers.my-server" in bad.log_path.read_text()
+
+    (tmp_path / "b").mkdir()
+    gw = Gateway(tmp_path / "b", "mcp_servers:\n  s:\n    url: http://127.0.0.1:9/mcp\n"
+                 "    spec_path: /tmp/openapi.json\n    mcp_info:\n      mcp_server_cost_info: {default_cost_per_query: 1}\n")
+    try:
+        gw.wait_ready()
+        log = gw.log_path.read_text()
+        assert "mcp_servers.s.spec_path" in log
+        assert "mcp_server_cost_info" not in log, "implemented"
+    finally:
+        gw.stop()
+
+    (tmp_path / "c").mkdir()
+    bad = Gateway(tmp_path / "c", "mcp_servers:\n  s:\n    url: http://127.0.0.1:9/mcp\n"
+                  "    mcp_info:\n      mcp_server_cost_info: {default_cost_per_query: -1}\n")
+    assert bad.proc.wait(timeout=20) != 0
+    bad.stop()
+    assert "default_cost_per_query must be a number >= 0" in bad.log_path.read_text()
+
+
+def test_chat_completions_run_mcp_tools_the_model_calls(mcp_gateway):
+    """The seed's example: an `mcp` tool in a chat request; the mock model calls the tool it is
+    offered, the gateway runs it on the MCP server and feeds the result back, and the answer is
+    the model's last turn."""
+    client = openai.OpenAI(base_url=mcp_gateway.base, api_key=MASTER, max_retries=0)
+    mcp_tool = {"type": "mcp", "server_label": "litellm", "server_url": "litellm_proxy/mcp/web",
+                "allowed_tools": ["add"], "require_approval": "never"}
+    r = client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "add 1 and 1"}],
+                                       tools=[mcp_tool])
+    assert r.choices[0].message.content == "Tool result: 2"
+    assert r.choices[0].finish_reason == "stop"
+
+    # Streamed: the same answer, as chunks.
+    chunks = list(client.chat.completions.create(
+        model="agent", messages=[{"role": "user", "content": "add 1 and 1"}], tools=[mcp_tool], stream=True,
+        stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Tool result: 2"
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+
+    # Approval required: the call is the client's, named as the gateway offered it.
+    r = client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "add"}],
+                                       tools=[{**mcp_tool, "require_approval": "always"}])
+    call = r.choices[0].message.tool_calls[0]
+    assert call.function.name == "web-add" and json.loads(call.function.arguments) == {"a": 1, "b": 1}
+
+    # A key without the server is refused; a URL outside the gateway is a clear 400.
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["local"]})
+    keyed = openai.OpenAI(base_url=mcp_gateway.base, api_key=key, max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as e:
+        keyed.chat.completions.create(model="agent", messages=[{"role": "user", "content": "x"}], tools=[mcp_tool])
+    assert "web" in str(e.value)
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "x"}],
+                                       tools=[{**mcp_tool, "server_url": "https://mcp.example.com/mcp"}])
+    assert "server_url" in str(e.value)
+
+
+def test_a_server_that_never_answers_does_not_hold_the_others(tmp_path, start_gateway):
+    """An upstream that accepts connections and never answers: each request gives up within
+    the bound, requests in parallel wait side by side, and a listing still has the others."""
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.1", 0))
+    stuck.listen(64)
+    web, web_port = upstream("web", "http")
+    try:
+        gw = start_gateway(f"""
+mcp_servers:
+  stuck:
+    url: http://127.0.0.1:{stuck.getsockname()[1]}/mcp
+  web:
+    url: http://127.0.0.1:{web_port}/mcp
+general_settings:
+  master_key: {MASTER}
+""", env={"LLMGATE_MCP_TIMEOUT_SECONDS": "2"}).wait_ready()
+
+        async def parallel():
+            return await asyncio.gather(*[session_do(gw, MASTER, tool_names, path="/mcp/stuck")
+                                          for _ in range(4)], return_exceptions=True)
+
+        start = time.time()
+        results = run(parallel())
+        assert time.time() - start < 10, "parallel requests are not queued behind each other"
+        assert all(isinstance(r, MCPError) and "stuck" in str(r) and "within 2 s" in str(r) for r in results), results
+        start = time.time()
+        names = run(session_do(gw, MASTER, tool_names))
+        assert time.time() - start < 10
+        assert "web-add" in names and not any(n.startswith("stuck-") for n in names)
+    finally:
+        stuck.close()
+        web.kill()
+        web.wait()
