@@ -111,12 +111,15 @@ pub(crate) async fn moderations(
             let violent = t.to_lowercase().contains("violent");
             let mut cats = serde_json::Map::new();
             let mut scores = serde_json::Map::new();
+            let mut applied = serde_json::Map::new();
             for c in MODERATION_CATEGORIES {
                 let hit = violent && *c == "violence";
                 cats.insert(c.to_string(), hit.into());
                 scores.insert(c.to_string(), json!(if hit { 0.97 } else { 0.01 }));
+                applied.insert(c.to_string(), json!(["text"]));
             }
-            json!({"flagged": violent, "categories": cats, "category_scores": scores})
+            json!({"flagged": violent, "categories": cats, "category_scores": scores,
+                   "category_applied_input_types": applied})
         })
         .collect();
     axum::Json(json!({"id": "modr-mock", "model": model, "results": results})).into_response()
@@ -124,7 +127,7 @@ pub(crate) async fn moderations(
 
 /// What the Presidio analyzer mock recognises: words with an `@` (`EMAIL_ADDRESS`) and runs
 /// of 16 digits (`CREDIT_CARD`), as character offsets (Presidio's, Python's).
-fn presidio_find(text: &str) -> Vec<(String, usize, usize)> {
+pub(crate) fn presidio_find(text: &str) -> Vec<(String, usize, usize)> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;

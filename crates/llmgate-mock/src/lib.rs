@@ -7,12 +7,15 @@
 //! also set a model's behaviour at run time (`POST /_mock/behaviour`, the OpenAI routes): make
 //! it fail on demand and recover.
 
+mod a2a;
 mod agent;
 mod anthropic;
 mod azure;
 mod bedrock;
+mod bedrock_guardrail;
 mod behaviour;
 mod cohere;
+mod content_safety;
 mod dashscope;
 mod google;
 mod guardrail;
@@ -35,7 +38,9 @@ use axum::Router;
 
 pub use azure::AZURE_CLIENT_SECRET;
 pub use bedrock::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BAD_BEARER};
+pub use bedrock_guardrail::BLOCKED_MESSAGE;
 pub use behaviour::{Behaviour, Override};
+pub use content_safety::CONTENT_SAFETY_KEY;
 pub use google::{service_account_json, ACCESS_TOKEN, SERVICE_ACCOUNT_KEY};
 pub use guardrail::{APORIA_API_KEY, GUARDRAIL_API_KEY, LAKERA_API_KEY};
 pub use sts::{CONTAINER_TOKEN, EXTERNAL_ID, WEB_IDENTITY_TOKEN};
@@ -326,6 +331,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/compatible-api/v1/reranks", post(dashscope::rerank))
         .route("/compatible-mode/v1/embeddings", post(openai::embeddings))
         .route("/rerank", post(bedrock::rerank))
+        .route("/a2a-agent", post(a2a::rpc))
+        .route("/a2a-agent/.well-known/agent-card.json", get(a2a::card))
         .route("/api/generate", post(ollama::generate))
         .route("/api/chat", post(ollama::chat))
         .route("/api/embed", post(ollama::embed))
@@ -333,6 +340,15 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/guardrail/beta/litellm_basic_guardrail_api",
             post(guardrail::basic),
+        )
+        .route(
+            "/guardrail/{id}/version/{version}/apply",
+            post(bedrock_guardrail::apply),
+        )
+        .route("/contentsafety/text:analyze", post(content_safety::analyze))
+        .route(
+            "/contentsafety/text:shieldPrompt",
+            post(content_safety::shield_prompt),
         )
         .route("/v1/moderations", post(guardrail::moderations))
         .route("/lakera/v2/guard", post(guardrail::lakera_guard))

@@ -155,6 +155,20 @@ impl Deployment {
         }
     }
 
+    /// A target that is not served by the SDK (an A2A agent), described as a model-list
+    /// entry so that it is priced (`input/output_cost_per_token`) and logged as a deployment
+    /// is; `api_base` is where its calls go.
+    pub fn for_target(
+        entry: &ModelEntry,
+        cfg: &Config,
+        client: &llmgate::Client,
+        api_base: &str,
+    ) -> Deployment {
+        let mut d = Deployment::build(entry, cfg, client, false);
+        d.api_base = crate::config::display_url(api_base);
+        d
+    }
+
     /// How the router sees the deployment.
     fn route_params(&self) -> llmgate::router::Params {
         let e = &self.entry;

@@ -49,15 +49,36 @@ pub enum GatewayError {
         retry_after: String,
         reset_at: String,
     },
-    /// A guardrail refused the request or the answer: LiteLLM's `HTTPException` as its proxy
-    /// relays it (400, `type`/`param` the string `"None"`).
-    Guardrail(String),
+    /// A guardrail refused the request or the answer, with its `HTTPException.detail` (a
+    /// message, or an object): a 400 as LiteLLM 1.110's proxy relays it.
+    Guardrail(Value),
+    /// A guardrail refused and asked to answer 200 with this reply instead; an endpoint that
+    /// cannot (`Endpoint::guardrail_answer`) answers it as a [`GatewayError::Guardrail`] 400.
+    GuardrailAnswer(String),
 }
 
 impl From<LlmError> for GatewayError {
     fn from(e: LlmError) -> Self {
         GatewayError::Llm(e)
     }
+}
+
+/// A guardrail's detail as LiteLLM's proxy serializes it (`serialize_http_exception_detail`):
+/// a string is the message; an object's `error` (or `error.message`, or `message`) is, and
+/// the whole object goes in `provider_specific_fields`.
+fn guardrail_message(detail: &Value) -> (String, Option<&Value>) {
+    let Value::Object(o) = detail else {
+        let m = detail
+            .as_str()
+            .map_or_else(|| detail.to_string(), str::to_string);
+        return (m, None);
+    };
+    let message = o
+        .get("error")
+        .and_then(|e| e.as_str().or_else(|| e.get("message")?.as_str()))
+        .or_else(|| o.get("message")?.as_str())
+        .map_or_else(|| detail.to_string(), str::to_string);
+    (message, Some(detail))
 }
 
 impl GatewayError {
@@ -83,7 +104,8 @@ impl GatewayError {
             GatewayError::Auth(_) => 401,
             GatewayError::BadRequest(_)
             | GatewayError::UnknownModel { .. }
-            | GatewayError::Guardrail(_) => 400,
+            | GatewayError::Guardrail(_)
+            | GatewayError::GuardrailAnswer(_) => 400,
             GatewayError::TooLarge(_) => 413,
             GatewayError::SlowRequest(_) => 408,
             GatewayError::Unprocessable(_) => 422,
@@ -114,7 +136,19 @@ impl GatewayError {
                 return json!({ "error": err });
             }
             GatewayError::Auth(m) => (m.clone(), json!("auth_error"), Value::Null),
-            GatewayError::Guardrail(m) => (m.clone(), json!("None"), json!("None")),
+            GatewayError::GuardrailAnswer(text) => {
+                return GatewayError::Guardrail(json!(text)).body();
+            }
+            GatewayError::Guardrail(detail) => {
+                let (message, fields) = guardrail_message(detail);
+                let mut err = json!({
+                    "message": message, "type": "invalid_request_error", "param": null, "code": status,
+                });
+                if let Some(f) = fields {
+                    err["provider_specific_fields"] = f.clone();
+                }
+                return json!({ "error": err });
+            }
             GatewayError::BadRequest(m)
             | GatewayError::TooLarge(m)
             | GatewayError::SlowRequest(m)
@@ -181,7 +215,12 @@ impl GatewayError {
                     503 | 529 => "overloaded_error",
                     _ => "api_error",
                 };
-                json!({"type": "error", "error": {"type": kind, "message": message}})
+                let mut out = json!({"type": "error", "error": {"type": kind, "message": message}});
+                // A guardrail's detail travels along, as LiteLLM's Anthropic route sends it.
+                if let GatewayError::Guardrail(d @ Value::Object(_)) = self {
+                    out["error"]["provider_specific_fields"] = d.clone();
+                }
+                out
             }
         }
     }
@@ -258,5 +297,37 @@ impl IntoResponse for GatewayError {
             }
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A guardrail's detail as LiteLLM 1.110's proxy serializes it.
+    #[test]
+    fn guardrail_details_as_litellm_serializes_them() {
+        let detail = json!({"error": "Violated guardrail policy", "guardrail_name": "g"});
+        assert_eq!(
+            GatewayError::Guardrail(detail.clone()).body(),
+            json!({"error": {"message": "Violated guardrail policy", "type": "invalid_request_error",
+                "param": null, "code": "400", "provider_specific_fields": detail}})
+        );
+        assert_eq!(
+            GatewayError::Guardrail(json!("forbidden topic")).body(),
+            json!({"error": {"message": "forbidden topic", "type": "invalid_request_error",
+                "param": null, "code": "400"}})
+        );
+        let nested = json!({"error": {"message": "nested"}});
+        assert_eq!(guardrail_message(&nested).0, "nested");
+        assert_eq!(guardrail_message(&json!({"message": "m"})).0, "m");
+        assert_eq!(guardrail_message(&json!({"x": 1})).0, "{\"x\":1}");
+        // Anthropic's shape keeps the fields; a reply-instead refusal is a plain 400 elsewhere.
+        let a = GatewayError::Guardrail(detail.clone()).body_in(ErrorShape::Anthropic);
+        assert_eq!(a["error"]["provider_specific_fields"], detail);
+        assert_eq!(
+            GatewayError::GuardrailAnswer("no".into()).body()["error"]["message"],
+            "no"
+        );
     }
 }

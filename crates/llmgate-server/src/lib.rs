@@ -1,5 +1,6 @@
 //! llmgate gateway: composes the SDK with config, auth and the HTTP surface.
 
+pub mod agents;
 pub mod auth;
 pub mod cache;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod deployments;
 pub mod error;
 pub mod governance;
 pub mod guardrails;
+pub mod observe;
 pub mod pyfmt;
 pub mod router_sync;
 pub mod routes;

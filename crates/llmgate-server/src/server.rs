@@ -105,6 +105,34 @@ pub fn report_ignored(cfg: &Config) {
     }
 }
 
+/// Whether logs are JSON lines: `JSON_LOGS` (LiteLLM's variable) or `litellm_settings.json_logs`
+/// in the config file. Read before the config is loaded (its warnings are logged already in
+/// the chosen format), so the file is only peeked at here.
+pub fn json_logs(cli: &Cli) -> bool {
+    let truthy = |s: &str| matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes");
+    if let Ok(v) = std::env::var("JSON_LOGS") {
+        return truthy(&v);
+    }
+    let Some(text) = cli
+        .config
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+    else {
+        return false;
+    };
+    let Ok(doc) = serde_norway::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    match &doc["litellm_settings"]["json_logs"] {
+        serde_json::Value::Bool(b) => *b,
+        serde_json::Value::String(s) => match s.strip_prefix("os.environ/") {
+            Some(var) => std::env::var(var).is_ok_and(|v| truthy(&v)),
+            None => truthy(s),
+        },
+        _ => false,
+    }
+}
+
 /// Loads the config the flags name (or the `--model` quick start).
 pub fn load_config(cli: &Cli) -> Result<Config, StartError> {
     let mut cfg = match &cli.config {
@@ -146,6 +174,10 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     report_ignored(&cfg);
     crate::cache::settings::from_config(&cfg).map_err(StartError::Refused)?;
     crate::guardrails::Guardrails::from_config(&cfg).map_err(StartError::Refused)?;
+    crate::observe::Observers::from_config(&cfg, reqwest::Client::new())
+        .map_err(StartError::Refused)?;
+    crate::agents::Agents::from_config(&cfg, &llmgate::Client::new())
+        .map_err(StartError::Refused)?;
     if cli.validate_config {
         let state = AppState::new(cfg);
         check_master_key(&state.config, state.master_key.as_deref())?;
@@ -180,8 +212,16 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         }
     };
     crate::db_models::spawn_refresh(state.clone(), models);
+    // Agents added with POST /v1/agents serve from the start.
+    match crate::agents::stored::reload(&state).await {
+        Ok(sig) => crate::agents::stored::spawn_refresh(state.clone(), sig),
+        Err(e) => tracing::warn!(error = ?e, "could not read the stored agents"),
+    }
     if let Some(c) = &state.cache {
         c.start();
+    }
+    if let Some(o) = &state.gov.observe {
+        o.start();
     }
     crate::routes::health::spawn_background(state.clone());
     match (
@@ -224,7 +264,10 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         models = ?state.deployments().names(),
         "llmgate listening on http://{local}"
     );
-    println!("llmgate listening on http://{local}");
+    // JSON logs stay JSON lines: the plain banner is for people reading a terminal.
+    if !json_logs(&cli) {
+        println!("llmgate listening on http://{local}");
+    }
     crate::governance::budgets::spawn(
         state.gov.clone(),
         crate::governance::budgets::interval(&state.config),
@@ -234,6 +277,10 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     // Pending spend reaches the database before the process ends.
     if let Some(w) = &state.gov.spend {
         w.flush().await;
+    }
+    // And the logging callbacks get what they still hold.
+    if let Some(o) = &state.gov.observe {
+        o.flush().await;
     }
     Ok(())
 }

@@ -30,6 +30,8 @@ pub struct Inner {
     /// The `guardrails:` llmgate runs; None when none is configured (the request path
     /// then only tests it).
     pub guardrails: Option<Arc<crate::guardrails::Guardrails>>,
+    /// The A2A agents (`agent_list:` and `LiteLLM_AgentsTable`); swapped whole on a change.
+    agents: RwLock<Arc<crate::agents::Agents>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -88,6 +90,13 @@ impl AppState {
             .general_settings
             .seconds("user_api_key_cache_ttl")
             .unwrap_or(crate::governance::DEFAULT_TTL);
+        // A bad callback setting refuses the start (`server::run` checks it first).
+        let observe = crate::observe::Observers::from_config(&config, client.http().clone())
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "callbacks are off");
+                None
+            })
+            .map(Arc::new);
         let gov = Arc::new(Governance {
             store,
             keys: Arc::new(crate::governance::KeyCache::new(ttl)),
@@ -95,6 +104,7 @@ impl AppState {
             spend,
             alerts: Alerts::from_config(&config, client.http().clone()),
             disable_error_logs: config.general_settings.flag("disable_error_logs"),
+            observe,
         });
         // A bad cache setting refuses the start (`server::run` checks it first).
         let cache = crate::cache::Cache::from_config(&config).unwrap_or_else(|e| {
@@ -106,7 +116,14 @@ impl AppState {
             tracing::error!(error = %e, "guardrails are off");
             None
         });
+        // A bad agent entry refuses the start (`server::run` checks it first).
+        let agents = crate::agents::Agents::from_config(&config, &client).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "agents are off");
+            Default::default()
+        });
+        let agents = RwLock::new(Arc::new(agents));
         AppState(Arc::new(Inner {
+            agents,
             cache,
             guardrails,
             client,
@@ -127,6 +144,20 @@ impl AppState {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The A2A agents serving now.
+    pub fn agents(&self) -> Arc<crate::agents::Agents> {
+        self.0
+            .agents
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Serves `agents` from now on.
+    pub fn set_agents(&self, agents: crate::agents::Agents) {
+        *self.0.agents.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(agents);
     }
 
     /// Serves the config's models plus `db_models` from now on.

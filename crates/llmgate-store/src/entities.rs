@@ -116,8 +116,10 @@ pub const TEAMS: Table = Table {
         ("router_settings", Kind::Json),
         ("access_group_ids", Kind::Array),
         ("policies", Kind::Array),
+        ("object_permission_id", Kind::Text),
     ],
     mutable: &[
+        "object_permission_id",
         "team_member_permissions",
         "router_settings",
         "access_group_ids",
@@ -180,6 +182,9 @@ pub struct TeamRow {
     pub access_group_ids: Vec<String>,
     #[serde(default, deserialize_with = "vec_or_null")]
     pub policies: Vec<String>,
+    /// The `LiteLLM_ObjectPermissionTable` row of the agents (and MCP servers) it may use.
+    #[serde(default)]
+    pub object_permission_id: Option<String>,
 }
 
 pub const CUSTOMERS: Table = Table {

@@ -44,6 +44,7 @@ pub const COLUMNS: Columns = &[
     ("router_settings", Kind::Json),
     ("auto_rotate", Kind::Bool),
     ("rotation_interval", Kind::Text),
+    ("object_permission_id", Kind::Text),
 ];
 
 /// Columns `/key/update` may change (not the hash, the spend or the creation fields).
@@ -77,6 +78,7 @@ const MUTABLE: &[&str] = &[
     "router_settings",
     "auto_rotate",
     "rotation_interval",
+    "object_permission_id",
 ];
 
 /// One key row; times are milliseconds since the epoch.
@@ -130,6 +132,9 @@ pub struct KeyRow {
     pub router_settings: Value,
     pub auto_rotate: Option<bool>,
     pub rotation_interval: Option<String>,
+    /// The `LiteLLM_ObjectPermissionTable` row of the agents (and MCP servers) it may use.
+    #[serde(default)]
+    pub object_permission_id: Option<String>,
 }
 
 /// Filters of `/key/list`.

@@ -20,12 +20,14 @@ macro_rules! bind_all {
     }};
 }
 
+pub mod agents;
 pub mod bounds;
 pub mod codec;
 pub mod daily;
 pub mod entities;
 pub mod keys;
 pub mod models;
+pub mod object_permissions;
 pub mod responses;
 pub mod spend;
 pub mod time;

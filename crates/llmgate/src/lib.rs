@@ -16,6 +16,7 @@
 //!
 //! This crate knows nothing of HTTP servers or databases; the gateway composes it.
 
+pub mod a2a;
 pub mod catalog;
 pub mod client;
 pub mod completions;

@@ -14,10 +14,22 @@ fn main() {
     let cli = Cli::parse();
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(cli.log_filter()));
-    tracing_subscriber::fmt()
+    // Colours only for a terminal (and not with NO_COLOR): a file or a collector gets plain text.
+    use std::io::IsTerminal;
+    let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .init();
+        .with_ansi(ansi);
+    if llmgate_server::server::json_logs(&cli) {
+        // LiteLLM's `JSON_LOGS=True`: one JSON object per line (timestamp, level, message, fields).
+        logs.json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    } else {
+        logs.init();
+    }
     // Before any thread exists: `environment_variables` in the config are set into the env.
     let cfg = match llmgate_server::server::load_config(&cli) {
         Ok(c) => c,

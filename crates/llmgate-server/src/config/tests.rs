@@ -854,8 +854,6 @@ fn ignored_settings_of_the_full_config() {
         [
             "guardrails[0].litellm_params.guardrail: lakera",
             "model_list[2].litellm_params.use_in_pass_through",
-            // In the file's order (maps keep it).
-            "litellm_settings.callbacks: prometheus",
             "general_settings.alerting: slack",
         ]
     );
@@ -934,7 +932,7 @@ router_settings:
   model_group_alias: {x: a}
 guardrails:
   - guardrail_name: g1
-    litellm_params: {guardrail: bedrock, mode: pre_call}
+    litellm_params: {guardrail: pangea, mode: pre_call}
   - guardrail_name: g2
     litellm_params: {guardrail: my_guard}
   - guardrail_name: g3
@@ -943,12 +941,11 @@ guardrails:
     for want in [
         "mcp_servers",
         "?modle_list",
-        "guardrails[0].litellm_params.guardrail: bedrock",
+        "guardrails[0].litellm_params.guardrail: pangea",
         "?guardrails[1].litellm_params.guardrail: my_guard",
         "guardrails[2]",
         "?model_list[1].litellm_params.api_bse",
         "model_list[1].model_info.cache_read_input_token_cost",
-        "litellm_settings.success_callback: langfuse",
         "litellm_settings.success_callback: custom_callbacks.handler",
         "?litellm_settings.failure_callback: langfus",
         "litellm_settings.cache_params.type: s3",
@@ -960,7 +957,7 @@ guardrails:
             "{want} missing from {got:#?}"
         );
     }
-    assert_eq!(got.len(), 13, "{got:#?}");
+    assert_eq!(got.len(), 12, "{got:#?}");
     // Model 0 is all supported; webhook alerting works; the router settings are all read.
     assert!(!got
         .iter()
@@ -1018,4 +1015,77 @@ fn readme_lists_every_unsupported_setting() {
         }
     }
     assert!(missing.is_empty(), "not in README: {missing:#?}");
+}
+
+#[test]
+fn guardrail_params_are_checked_per_type() {
+    let yaml = r#"
+guardrails:
+  - guardrail_name: cf
+    guardrail_info: {owner: security}
+    policy_template: pii-basic
+    descripton: typo
+    litellm_params:
+      guardrail: litellm_content_filter
+      mode: pre_call
+      default_on: true
+      patterns: [{pattern_type: prebuilt, pattern_name: email, action: MASK}]
+      api_key: not-read-here
+      categories: [{category: harmful_self_harm}]
+      blocked_wrods: [{keyword: x, action: BLOCK}]
+      violation_message_template: "no: {default_message}"
+  - guardrail_name: generic
+    litellm_params:
+      guardrail: generic_guardrail_api
+      api_base: http://x
+      api_key: k
+      timeout: 2
+      unreachable_fallback: fail_open
+      fail_on_error: false
+      extra_headers: [x-request-id]
+  - guardrail_name: lakera
+    litellm_params: {guardrail: lakera_v2, payload: false, project_id: p, presidio_language: de}
+  - guardrail_name: old
+    litellm_params: {guardrail: lakera, category_thresholds: {jailbreak: 0.1}}
+"#;
+    assert_eq!(
+        ignored(yaml),
+        [
+            "guardrails[0].policy_template",
+            "?guardrails[0].descripton",
+            "guardrails[0].litellm_params.api_key",
+            "guardrails[0].litellm_params.categories",
+            "?guardrails[0].litellm_params.blocked_wrods",
+            "guardrails[0].litellm_params.violation_message_template",
+            "guardrails[1].litellm_params.extra_headers",
+            "guardrails[2].litellm_params.presidio_language",
+            // A type llmgate does not run is named by its type alone.
+            "guardrails[3].litellm_params.guardrail: lakera",
+        ]
+    );
+    let notes: Vec<String> = ignored_settings(&parse(yaml))
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        notes[2],
+        "guardrails[0].litellm_params.api_key (not read by this guardrail type)"
+    );
+    assert_eq!(
+        notes[3],
+        "guardrails[0].litellm_params.categories (content filter categories)"
+    );
+}
+
+/// Every type llmgate runs has its param table, and no other type has one.
+#[test]
+fn every_implemented_guardrail_type_has_its_params() {
+    let mut with_table: Vec<&str> = support::GUARDRAIL_TYPE_PARAMS
+        .iter()
+        .map(|(t, _)| *t)
+        .collect();
+    let mut implemented = crate::guardrails::IMPLEMENTED.to_vec();
+    with_table.sort();
+    implemented.sort();
+    assert_eq!(with_table, implemented);
 }

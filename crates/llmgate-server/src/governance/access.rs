@@ -317,27 +317,7 @@ pub async fn check(
     group: &str,
 ) -> Result<Owners, GatewayError> {
     let unavailable = lookup_failed("owner");
-    let mut owners = Owners::default();
-    if let Some(store) = &gov.store {
-        if let Some(t) = &key.row.team_id {
-            owners.team = gov.keys.teams.get(store, t).await.map_err(unavailable)?;
-        }
-        if let Some(u) = &key.row.user_id {
-            owners.user = gov.keys.users.get(store, u).await.map_err(unavailable)?;
-        }
-        if let Some(b) = &key.row.budget_id {
-            owners.key_budget = gov.keys.budgets.get(store, b).await.map_err(unavailable)?;
-        }
-    }
-    let org_id = key.row.organization_id.clone().or_else(|| {
-        owners
-            .team
-            .as_ref()
-            .and_then(|t| t.row.organization_id.clone())
-    });
-    if let (Some(store), Some(o)) = (&gov.store, &org_id) {
-        owners.org = gov.keys.orgs.get(store, o).await.map_err(unavailable)?;
-    }
+    let owners = load_owners(gov, key).await?;
     if let (Some(store), Some(org)) = (&gov.store, &owners.org) {
         let team_models = owners
             .team
@@ -437,6 +417,72 @@ pub async fn check(
     Ok(owners)
 }
 
+/// The key's team, user, budget row and organization (from the caches).
+async fn load_owners(gov: &Governance, key: &CachedKey) -> Result<Owners, GatewayError> {
+    let unavailable = lookup_failed("owner");
+    let mut owners = Owners::default();
+    if let Some(store) = &gov.store {
+        if let Some(t) = &key.row.team_id {
+            owners.team = gov.keys.teams.get(store, t).await.map_err(unavailable)?;
+        }
+        if let Some(u) = &key.row.user_id {
+            owners.user = gov.keys.users.get(store, u).await.map_err(unavailable)?;
+        }
+        if let Some(b) = &key.row.budget_id {
+            owners.key_budget = gov.keys.budgets.get(store, b).await.map_err(unavailable)?;
+        }
+    }
+    let org_id = key.row.organization_id.clone().or_else(|| {
+        owners
+            .team
+            .as_ref()
+            .and_then(|t| t.row.organization_id.clone())
+    });
+    if let (Some(store), Some(o)) = (&gov.store, &org_id) {
+        owners.org = gov.keys.orgs.get(store, o).await.map_err(unavailable)?;
+    }
+    Ok(owners)
+}
+
+/// What a key must pass to call a non-LLM target (an A2A agent): its team not blocked, and
+/// no budget of the key, its team, user or organization spent. Which targets it may reach is
+/// the target's own permission check (`object_permission`), not the `models` lists.
+pub async fn check_budgets(gov: &Governance, key: &CachedKey) -> Result<Owners, GatewayError> {
+    let owners = load_owners(gov, key).await?;
+    if let Some(team) = &owners.team {
+        if team.row.blocked {
+            return Err(GatewayError::Auth(format!(
+                "Authentication Error - Team={} is blocked. Update via `/team/unblock` if you're admin.",
+                team.row.team_id
+            )));
+        }
+        over_budget("Team", &team.row.team_id, team, team.row.max_budget)?;
+    }
+    if key.row.max_budget.is_some_and(|max| key.spend() >= max) {
+        let name = key
+            .row
+            .key_name
+            .clone()
+            .unwrap_or_else(|| abbreviate(&key.row.token));
+        over_budget("Key", &name, key, key.row.max_budget)?;
+    }
+    if let Some(user) = &owners.user {
+        over_budget("User", &user.row.user_id, user, user.row.max_budget)?;
+    }
+    if let (Some(store), Some(org)) = (&gov.store, &owners.org) {
+        let budget = gov.keys.budgets.get(store, &org.row.budget_id).await;
+        if let Some(budget) = budget.map_err(lookup_failed("owner"))? {
+            over_budget(
+                "Organization",
+                &org.row.organization_id,
+                org,
+                budget.row.max_budget,
+            )?;
+        }
+    }
+    Ok(owners)
+}
+
 /// What one call is recorded as.
 pub struct Call<'a> {
     pub call_type: &'static str,
@@ -463,7 +509,7 @@ pub fn record(
     auth: &AuthContext,
     owners: &Owners,
     call: Call<'_>,
-    outcome: Outcome<'_>,
+    outcome: &Outcome<'_>,
 ) {
     if let Some(u) = call.usage {
         gov.limiter
@@ -544,7 +590,7 @@ fn spend_log(
     owners: &Owners,
     call: Call<'_>,
     cost: f64,
-    outcome: Outcome<'_>,
+    outcome: &Outcome<'_>,
 ) -> SpendLog {
     let now = llmgate_store::now_ms();
     let elapsed = call.meta.start.elapsed().as_millis() as i64;

@@ -139,6 +139,35 @@ pub async fn admit(
     })
 }
 
+/// Admission to a non-LLM target (an A2A agent) named `group` in logs and limits: the key's
+/// budgets ([`access::check_budgets`]) and its rate limits and parallel slot, as for an LLM
+/// call; nothing is reserved (the target's price is per query or unknown in advance).
+pub async fn admit_target(
+    gov: &Governance,
+    auth: &AuthContext,
+    group: &str,
+) -> Result<Admission, GatewayError> {
+    let mut owners = match &auth.key {
+        Some(key) => access::check_budgets(gov, key).await?,
+        None => Owners::default(),
+    };
+    let (scopes, parallel) = access::limit_scopes(auth.key.as_deref(), &owners, group);
+    let mut slot = gov
+        .limiter
+        .admit(&scopes, parallel.as_ref().map(|(k, n)| (k.as_str(), *n)))?;
+    owners.limits = scopes;
+    let headers = std::mem::take(&mut slot.headers);
+    Ok(Admission {
+        group: group.to_string(),
+        owners,
+        end_user: None,
+        slot,
+        headers,
+        spend_before: auth.key.as_ref().map_or(0.0, |k| k.spend()),
+        reservation: None,
+    })
+}
+
 /// Holds the call's estimated cost on the key and every owner whose budget can refuse calls.
 fn reserve(
     deployments: &Deployments,

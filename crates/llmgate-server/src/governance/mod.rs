@@ -145,6 +145,8 @@ pub struct Governance {
     pub alerts: alerts::Alerts,
     /// LiteLLM's `general_settings.disable_error_logs`: failed calls are not logged.
     pub disable_error_logs: bool,
+    /// The callbacks that see every call (metrics, logging); None when none is configured.
+    pub observe: Option<Arc<crate::observe::Observers>>,
 }
 
 /// What a cached row is known by and what it had spent when read.

@@ -37,6 +37,18 @@ struct Queue {
     full: tokio::sync::Notify,
     /// Logs recorded but not yet in the database (queued or in a failed batch).
     backlog: std::sync::atomic::AtomicUsize,
+    /// Batches written, batches that failed, and the last write's time (µs): the database's
+    /// round trips as the metrics show them (updated per batch, never per request).
+    written: std::sync::atomic::AtomicU64,
+    failed: std::sync::atomic::AtomicU64,
+    last_write_us: std::sync::atomic::AtomicU64,
+}
+
+/// What the spend writer's database round trips look like (`/metrics`).
+pub struct WriteStats {
+    pub batches: u64,
+    pub failures: u64,
+    pub last_write: Duration,
 }
 
 const CURRENT: &str = "spend-current.jsonl";
@@ -170,6 +182,15 @@ impl SpendWriter {
         self.queue.backlog.load(Ordering::Relaxed)
     }
 
+    pub fn write_stats(&self) -> WriteStats {
+        let q = &self.queue;
+        WriteStats {
+            batches: q.written.load(Ordering::Relaxed),
+            failures: q.failed.load(Ordering::Relaxed),
+            last_write: Duration::from_micros(q.last_write_us.load(Ordering::Relaxed)),
+        }
+    }
+
     /// Writes everything queued so far (shutdown, tests).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
@@ -217,7 +238,15 @@ async fn run(
             pending.append(&mut queue.logs.lock().unwrap_or_else(|e| e.into_inner()));
         }
         let n = pending.len();
-        if write(&store, &mut pending, quarantine.as_deref()).await {
+        let t0 = std::time::Instant::now();
+        let ok = write(&store, &mut pending, quarantine.as_deref()).await;
+        if n > 0 {
+            let took = t0.elapsed().as_micros().min(u64::MAX as u128) as u64;
+            queue.last_write_us.store(took, Ordering::Relaxed);
+            let count = if ok { &queue.written } else { &queue.failed };
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        if ok {
             queue.backlog.fetch_sub(n, Ordering::Relaxed);
             for seg in segments.drain(..) {
                 let _ = std::fs::remove_file(seg);

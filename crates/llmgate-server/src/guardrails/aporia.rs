@@ -6,7 +6,6 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::pyrepr::value_repr;
 use super::{Ctx, Entry, Failure, Guardrail, Input, Verdict};
 
 pub struct Aporia {
@@ -69,10 +68,10 @@ fn verdict(answer: &Value) -> Verdict {
     if answer["action"] != "block" {
         return Verdict::Pass;
     }
-    Verdict::Block(value_repr(&json!({
+    Verdict::Block(json!({
         "error": "Violated guardrail policy",
         "aporia_ai_response": answer,
-    })))
+    }))
 }
 
 impl Guardrail for Aporia {
@@ -98,7 +97,7 @@ mod tests {
         let v = json!({"action": "block", "revised_prompt": null, "revised_response": "Aporia detected and blocked PII", "explain_log": null});
         assert_eq!(
             verdict(&v),
-            Verdict::Block("{'error': 'Violated guardrail policy', 'aporia_ai_response': {'action': 'block', 'revised_prompt': None, 'revised_response': 'Aporia detected and blocked PII', 'explain_log': None}}".into())
+            Verdict::Block(json!({"error": "Violated guardrail policy", "aporia_ai_response": v}))
         );
         assert_eq!(verdict(&json!({"action": "passthrough"})), Verdict::Pass);
     }

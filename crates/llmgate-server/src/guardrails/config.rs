@@ -61,6 +61,8 @@ pub struct Entry {
     pub timeout: Duration,
     /// Every `litellm_params` key, for the integration to read its own.
     pub params: Map<String, Value>,
+    /// `guardrail_info` beside `litellm_params`: served back by `/guardrails/list`.
+    pub info: Value,
 }
 
 /// Default bound on an external guardrail call when `timeout` is not set.
@@ -125,6 +127,7 @@ impl Entry {
             on_error,
             timeout,
             params,
+            info: v.get("guardrail_info").cloned().unwrap_or(Value::Null),
         })
     }
 

@@ -9,9 +9,8 @@
 
 use futures::future::BoxFuture;
 use regex::{Regex, RegexBuilder};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-use super::pyrepr::dict_repr;
 use super::{Ctx, Entry, Failure, Guardrail, Input, Verdict};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,8 +200,8 @@ impl ContentFilter {
         })
     }
 
-    /// One text: blocked (LiteLLM's message), or masked in place with counts.
-    fn check(&self, text: &mut String, counts: &mut Map<String, Value>) -> Result<(), String> {
+    /// One text: blocked (LiteLLM's detail), or masked in place with counts.
+    fn check(&self, text: &mut String, counts: &mut Map<String, Value>) -> Result<(), Value> {
         for p in &self.patterns {
             let n = p.re.find_iter(text).count();
             if n == 0 {
@@ -212,10 +211,7 @@ impl ContentFilter {
             match p.action {
                 Action::Block => {
                     let msg = format!("Content blocked: {} pattern detected", p.name);
-                    return Err(dict_repr(&[
-                        ("error", Some(&msg)),
-                        ("pattern", Some(&p.name)),
-                    ]));
+                    return Err(json!({"error": msg, "pattern": p.name}));
                 }
                 Action::Mask => {
                     let tag = self.pattern_format.replace("{pattern_name}", &label);
@@ -235,11 +231,9 @@ impl ContentFilter {
                     if let Some(d) = &w.description {
                         msg.push_str(&format!(" ({d})"));
                     }
-                    return Err(dict_repr(&[
-                        ("error", Some(&msg)),
-                        ("keyword", Some(&w.keyword)),
-                        ("description", w.description.as_deref()),
-                    ]));
+                    return Err(
+                        json!({"error": msg, "keyword": w.keyword, "description": w.description}),
+                    );
                 }
                 Action::Mask => {
                     let n = w.re.find_iter(text).count();
@@ -341,11 +335,15 @@ mod tests {
         }));
         assert_eq!(
             f.verdict(&["my SECRET-42".into()]),
-            Verdict::Block("{'error': 'Content blocked: internal_id pattern detected', 'pattern': 'internal_id'}".into())
+            Verdict::Block(
+                json!({"error": "Content blocked: internal_id pattern detected", "pattern": "internal_id"})
+            )
         );
         assert_eq!(
             f.verdict(&["a FORBIDDEN word".into()]),
-            Verdict::Block("{'error': \"Content blocked: keyword 'forbidden' detected (policy)\", 'keyword': 'forbidden', 'description': 'policy'}".into())
+            Verdict::Block(
+                json!({"error": "Content blocked: keyword 'forbidden' detected (policy)", "keyword": "forbidden", "description": "policy"})
+            )
         );
         let Verdict::Mask { texts, .. } = f.verdict(&["Darn it".into()]) else {
             panic!()

@@ -96,13 +96,12 @@ impl GenericApi {
         let a: Answer = super::send_json(req, "Generic Guardrail API").await?;
         let fail = |e: String| Failure(format!("Generic Guardrail API failed: {e}"));
         match a.action.as_str() {
-            "BLOCKED" => Ok(Verdict::Block(format!(
-                "Content blocked by guardrail: {}",
-                a.blocked_reason
-                    .filter(|r| !r.is_empty())
-                    .as_deref()
-                    .unwrap_or("Content violates policy")
-            ))),
+            // LiteLLM 1.110 raises the reason itself as the message.
+            "BLOCKED" => Ok(Verdict::Block(json!(a
+                .blocked_reason
+                .filter(|r| !r.is_empty())
+                .as_deref()
+                .unwrap_or("Content violates policy")))),
             _ => match a.texts {
                 Some(t) if t.len() == texts.len() && t != texts => Ok(Verdict::Mask {
                     texts: t,

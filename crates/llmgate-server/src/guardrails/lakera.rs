@@ -12,7 +12,6 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::pyrepr::value_repr;
 use super::{Ctx, Entry, Failure, Guardrail, Input, Verdict};
 
 pub struct Lakera {
@@ -105,10 +104,10 @@ impl Lakera {
             );
             return Verdict::Pass;
         }
-        Verdict::Block(value_repr(&json!({
+        Verdict::Block(json!({
             "error": "Violated guardrail policy",
             "lakera_guardrail_response": answer,
-        })))
+        }))
     }
 }
 
@@ -216,7 +215,9 @@ mod tests {
         let attack = json!({"flagged": true, "breakdown": [{"detector_type": "prompt_attack", "detected": true}]});
         assert_eq!(
             l.verdict(&["x".into()], &attack),
-            Verdict::Block("{'error': 'Violated guardrail policy', 'lakera_guardrail_response': {'flagged': True, 'breakdown': [{'detector_type': 'prompt_attack', 'detected': True}]}}".into())
+            Verdict::Block(
+                json!({"error": "Violated guardrail policy", "lakera_guardrail_response": attack.clone()})
+            )
         );
         assert_eq!(
             lakera(json!({"on_flagged": "monitor"})).verdict(&["x".into()], &attack),

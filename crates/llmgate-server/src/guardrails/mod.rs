@@ -5,7 +5,9 @@
 //! state holds None and the request path only tests it.
 //!
 //! Integrations: `content_filter.rs` (`litellm_content_filter`, offline), `generic_api.rs`
-//! (`generic_guardrail_api`), `openai_moderation.rs`, `presidio.rs`, `lakera.rs` (`lakera_v2`), `aporia.rs`. Every other type is named unsupported at start-up
+//! (`generic_guardrail_api`), `openai_moderation.rs`, `presidio.rs`, `lakera.rs` (`lakera_v2`),
+//! `aporia.rs`, `bedrock.rs` (Bedrock Guardrails), `azure.rs` (`azure/text_moderations`,
+//! `azure/prompt_shield`). Every other type is named unsupported at start-up
 //! (`config/support/tables.rs`) and not loaded.
 
 use std::sync::Arc;
@@ -16,6 +18,8 @@ use serde_json::{json, Map, Value};
 use crate::config::Config;
 
 pub mod aporia;
+pub mod azure;
+pub mod bedrock;
 pub mod config;
 pub mod content_filter;
 pub mod generic_api;
@@ -53,8 +57,13 @@ pub enum Verdict {
         texts: Vec<String>,
         counts: Map<String, Value>,
     },
-    /// Refused: the error message LiteLLM sends for this guardrail.
-    Block(String),
+    /// Refused, with what LiteLLM's guardrail raises as its `HTTPException.detail`: a
+    /// message, or an object whose `error` is the message and whose fields the 400's
+    /// `provider_specific_fields` carry (`error::GatewayError::Guardrail`).
+    Block(Value),
+    /// Refused, but answered 200 with this text as the assistant's reply instead of an error
+    /// (LiteLLM's `ModifyResponseException`: Bedrock's `disable_exception_on_block`).
+    Answer(String),
 }
 
 /// The guardrail's service could not answer (down, slow, a bad answer).
@@ -123,6 +132,9 @@ pub const IMPLEMENTED: &[&str] = &[
     "presidio",
     "lakera_v2",
     "aporia",
+    "bedrock",
+    "azure/text_moderations",
+    "azure/prompt_shield",
 ];
 
 impl Guardrails {
@@ -148,6 +160,10 @@ impl Guardrails {
                 "presidio" => Box::new(presidio::Presidio::from_entry(&entry)?),
                 "lakera_v2" => Box::new(lakera::Lakera::from_entry(&entry)?),
                 "aporia" => Box::new(aporia::Aporia::from_entry(&entry)?),
+                "bedrock" => Box::new(bedrock::Bedrock::from_entry(&entry)?),
+                "azure/text_moderations" | "azure/prompt_shield" => {
+                    Box::new(azure::ContentSafety::from_entry(&entry)?)
+                }
                 // Named unsupported at start-up (`config::support`).
                 _ => continue,
             };
@@ -202,7 +218,7 @@ pub fn list_entry(e: &Entry, v2: bool) -> Value {
     let mut out = json!({
         "guardrail_name": e.name,
         "litellm_params": {"guardrail": e.kind, "mode": e.mode_value(), "default_on": e.default_on},
-        "guardrail_info": null,
+        "guardrail_info": e.info,
     });
     if v2 {
         out["guardrail_id"] = Value::Null;
@@ -232,12 +248,12 @@ mod tests {
         got.sort();
         assert_eq!(got, want);
         let cfg: Config = serde_norway::from_str(
-            "guardrails:\n  - guardrail_name: a\n    litellm_params: {guardrail: litellm_content_filter}\n  - guardrail_name: b\n    litellm_params: {guardrail: generic_guardrail_api, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: c\n    litellm_params: {guardrail: openai_moderation, api_key: k}\n  - guardrail_name: d\n    litellm_params: {guardrail: presidio, presidio_analyzer_api_base: 'http://127.0.0.1:9', presidio_anonymizer_api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: e\n    litellm_params: {guardrail: lakera_v2}\n  - guardrail_name: g\n    litellm_params: {guardrail: aporia, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: f\n    litellm_params: {guardrail: lakera}\n",
+            "guardrails:\n  - guardrail_name: a\n    litellm_params: {guardrail: litellm_content_filter}\n  - guardrail_name: b\n    litellm_params: {guardrail: generic_guardrail_api, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: c\n    litellm_params: {guardrail: openai_moderation, api_key: k}\n  - guardrail_name: d\n    litellm_params: {guardrail: presidio, presidio_analyzer_api_base: 'http://127.0.0.1:9', presidio_anonymizer_api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: e\n    litellm_params: {guardrail: lakera_v2}\n  - guardrail_name: g\n    litellm_params: {guardrail: aporia, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: h\n    litellm_params: {guardrail: bedrock, guardrailIdentifier: g1, guardrailVersion: DRAFT}\n  - guardrail_name: i\n    litellm_params: {guardrail: azure/text_moderations, api_key: k, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: j\n    litellm_params: {guardrail: azure/prompt_shield, api_key: k, api_base: 'http://127.0.0.1:9'}\n  - guardrail_name: f\n    litellm_params: {guardrail: lakera}\n",
         )
         .unwrap();
         let gs = Guardrails::from_config(&cfg).unwrap().unwrap();
-        let loaded: Vec<&str> = gs.list.iter().map(|l| l.imp.provider()).collect();
+        let loaded: Vec<&str> = gs.list.iter().map(|l| l.entry.kind.as_str()).collect();
         assert_eq!(loaded, IMPLEMENTED);
-        assert_eq!(gs.entries.len(), 7);
+        assert_eq!(gs.entries.len(), 10);
     }
 }

@@ -7,7 +7,6 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::pyrepr::value_repr;
 use super::{Ctx, Entry, Failure, Guardrail, Input, Verdict};
 
 pub struct Moderation {
@@ -84,7 +83,7 @@ fn verdict(body: &Value) -> Verdict {
         "error": "Violated OpenAI moderation policy",
         "moderation_result": {"violated_categories": violated, "category_scores": scores},
     });
-    Verdict::Block(value_repr(&detail))
+    Verdict::Block(detail)
 }
 
 impl Guardrail for Moderation {
@@ -114,7 +113,9 @@ mod tests {
         }]});
         assert_eq!(
             verdict(&body),
-            Verdict::Block("{'error': 'Violated OpenAI moderation policy', 'moderation_result': {'violated_categories': ['violence'], 'category_scores': {'harassment': 0.01, 'violence': 0.97}}}".into())
+            Verdict::Block(
+                json!({"error": "Violated OpenAI moderation policy", "moderation_result": {"violated_categories": ["violence"], "category_scores": {"harassment": 0.01, "violence": 0.97}}})
+            )
         );
         let ok = json!({"results": [{"flagged": false, "categories": {"violence": false}}]});
         assert_eq!(verdict(&ok), Verdict::Pass);

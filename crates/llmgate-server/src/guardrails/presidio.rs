@@ -139,7 +139,7 @@ impl Presidio {
         let mut changed = false;
         for t in &mut out {
             match self.one(t, ctx, &mut counts).await? {
-                Err(block) => return Ok(Verdict::Block(block)),
+                Err(block) => return Ok(Verdict::Block(Value::String(block))),
                 Ok(Some(masked)) => {
                     changed |= masked != *t;
                     *t = masked;

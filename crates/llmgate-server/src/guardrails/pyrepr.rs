@@ -1,5 +1,5 @@
-//! Python's `repr` of the small dicts LiteLLM raises as `HTTPException.detail`: the
-//! proxy sends `str(detail)` as the error message.
+//! Python's `repr` of values LiteLLM writes into its messages with an f-string (Azure Prompt
+//! Shield's `Attack detected: {analysis}`).
 
 use serde_json::Value;
 
@@ -27,18 +27,6 @@ pub fn str_repr(s: &str) -> String {
     }
     out.push(quote);
     out
-}
-
-/// `str(dict)` of string/None values, in the given order.
-pub fn dict_repr(items: &[(&str, Option<&str>)]) -> String {
-    let body: Vec<String> = items
-        .iter()
-        .map(|(k, v)| {
-            let v = v.map_or_else(|| "None".to_string(), str_repr);
-            format!("{}: {v}", str_repr(k))
-        })
-        .collect();
-    format!("{{{}}}", body.join(", "))
 }
 
 /// `repr` of a JSON value as Python holds it (`True`, `None`, floats as Python writes them).
@@ -71,17 +59,7 @@ mod tests {
     #[test]
     fn reprs_as_python() {
         assert_eq!(
-            dict_repr(&[
-                ("error", Some("Content blocked: email pattern detected")),
-                ("pattern", Some("email"))
-            ]),
-            "{'error': 'Content blocked: email pattern detected', 'pattern': 'email'}"
-        );
-        assert_eq!(
-            dict_repr(&[
-                ("error", Some("keyword 'x' detected")),
-                ("description", None)
-            ]),
+            value_repr(&serde_json::json!({"error": "keyword 'x' detected", "description": null})),
             "{'error': \"keyword 'x' detected\", 'description': None}"
         );
         assert_eq!(str_repr("a'b\"c"), "'a\\'b\"c'");

@@ -14,8 +14,12 @@ use super::{Ctx, Guardrails, Input, Mode, OnError, Verdict};
 pub struct Outcome {
     /// The texts as masked (None: unchanged).
     pub texts: Option<Vec<String>>,
-    /// The first block's message (the call is refused with it).
-    pub blocked: Option<String>,
+    /// The first block's detail (the call is refused with it): a message, or an object with
+    /// the guardrail's `guardrail_name` and `guardrail_mode` added, as LiteLLM's proxy adds
+    /// them.
+    pub blocked: Option<Value>,
+    /// A refusal to answer with a 200 reply instead (the text), as a block ends the run.
+    pub answered: Option<String>,
     /// One `StandardLoggingGuardrailInformation` per guardrail run.
     pub info: Vec<Value>,
 }
@@ -67,14 +71,30 @@ pub async fn run(
                     Value::Object(counts),
                 )
             }
-            Ok(Verdict::Block(msg)) => {
-                out.blocked = Some(msg.clone());
-                ("guardrail_intervened", json!(msg), Value::Null)
+            Ok(Verdict::Block(mut detail)) => {
+                if let Value::Object(o) = &mut detail {
+                    o.entry("guardrail_name")
+                        .or_insert_with(|| json!(g.entry.name));
+                    // The mode as configured (a list stays a list), as LiteLLM reports it.
+                    o.entry("guardrail_mode").or_insert_with(|| {
+                        g.entry
+                            .params
+                            .get("mode")
+                            .cloned()
+                            .unwrap_or_else(|| g.entry.mode_value())
+                    });
+                }
+                out.blocked = Some(detail.clone());
+                ("guardrail_intervened", detail, Value::Null)
+            }
+            Ok(Verdict::Answer(text)) => {
+                out.answered = Some(text.clone());
+                ("guardrail_intervened", json!(text), Value::Null)
             }
             Err(f) => {
                 tracing::warn!(guardrail = %g.entry.name, error = %f.0, "guardrail failed");
                 if g.entry.on_error == OnError::FailClosed {
-                    out.blocked = Some(f.0.clone());
+                    out.blocked = Some(json!(f.0));
                 }
                 ("guardrail_failed_to_respond", json!(f.0), Value::Null)
             }
@@ -90,7 +110,7 @@ pub async fn run(
             "duration": started.elapsed().as_secs_f64(),
             "masked_entity_count": counts,
         }));
-        if out.blocked.is_some() {
+        if out.blocked.is_some() || out.answered.is_some() {
             break;
         }
     }
@@ -165,7 +185,13 @@ mod tests {
         assert_eq!(o.info[0]["masked_entity_count"]["EMAIL"], 1);
         // The second sees what the first masked.
         let o = go(&gs, Mode::PreCall, "x a@b.co").await;
-        assert!(o.blocked.unwrap().contains("email_redacted"));
+        let blocked = o.blocked.unwrap();
+        assert!(blocked["error"]
+            .as_str()
+            .unwrap()
+            .contains("email_redacted"));
+        assert_eq!(blocked["guardrail_name"], "block");
+        assert_eq!(blocked["guardrail_mode"], "pre_call");
         assert_eq!(o.info.len(), 2);
         let o = go(&gs, Mode::DuringCall, "x a@b.co").await;
         assert!(o.info.is_empty() && o.texts.is_none());
@@ -177,7 +203,7 @@ mod tests {
             json!([{"guardrail_name": "s", "litellm_params": {"guardrail": "slow", "timeout": 0.2}}]),
         );
         let o = go(&gs, Mode::PreCall, "hi").await;
-        assert!(o.blocked.unwrap().contains("timed out"));
+        assert!(o.blocked.unwrap().as_str().unwrap().contains("timed out"));
         assert_eq!(o.info[0]["guardrail_status"], "guardrail_failed_to_respond");
         let gs = set(
             json!([{"guardrail_name": "s", "litellm_params": {"guardrail": "slow", "timeout": 0.2, "unreachable_fallback": "fail_open"}}]),

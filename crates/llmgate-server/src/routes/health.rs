@@ -77,7 +77,15 @@ async fn ready(state: &AppState, details: bool) -> axum::response::Response {
                     .map_or(Value::Null, |c| json!(c.settings.type_name)),
             ),
             ("litellm_version", json!(env!("CARGO_PKG_VERSION"))),
-            ("success_callbacks", json!([])),
+            (
+                "success_callbacks",
+                json!(state
+                    .gov
+                    .observe
+                    .as_ref()
+                    .map(|o| o.names())
+                    .unwrap_or_default()),
+            ),
             ("use_aiohttp_transport", json!(false)),
             ("log_level", json!(level)),
             ("is_detailed_debug", json!(level == "DEBUG")),

@@ -1,7 +1,9 @@
 //! The HTTP surface: every route, with and without the `/v1` prefix.
 
+pub mod a2a;
 pub mod activity;
 pub mod admin;
+pub mod agents_admin;
 pub mod cache;
 pub mod endpoint;
 pub mod entities;
@@ -10,8 +12,10 @@ pub mod guard;
 pub mod guardrails;
 pub mod health;
 pub mod keys;
+pub mod metrics;
 pub mod model_info;
 pub mod models;
+pub mod object_permission;
 pub mod proxy;
 pub mod responses;
 pub mod spend;
@@ -110,6 +114,28 @@ pub fn router(state: AppState) -> Router {
             );
     }
     authed = authed
+        .add(
+            "/v1/agents",
+            "GET,POST",
+            get(a2a::list).post(agents_admin::create),
+        )
+        .add(
+            "/v1/agents/{agent_id}",
+            "GET,PUT,PATCH,DELETE",
+            get(agents_admin::get_one)
+                .put(agents_admin::replace)
+                .patch(agents_admin::patch)
+                .delete(agents_admin::delete),
+        )
+        .add(
+            "/a2a/{agent}/.well-known/agent-card.json",
+            "GET",
+            get(a2a::card),
+        )
+        .add("/a2a/{agent}/.well-known/agent.json", "GET", get(a2a::card))
+        .add("/a2a/{agent}", "POST", post(a2a::invoke))
+        .add("/a2a/{agent}/message/send", "POST", post(a2a::invoke))
+        .add("/v1/a2a/{agent}/message/send", "POST", post(a2a::invoke))
         .add("/v2/rerank", "POST", post(serve::<Rerank>))
         .add("/health", "GET", get(health::health))
         .add("/v2/model/info", "GET", get(model_info::info_v2))
@@ -263,7 +289,10 @@ pub fn router(state: AppState) -> Router {
     let open = Router::new()
         .add("/health/liveliness", "GET", get(health::liveliness))
         .add("/health/liveness", "GET", get(health::liveliness))
-        .add("/health/readiness", "GET", get(health::readiness));
+        .add("/health/readiness", "GET", get(health::readiness))
+        // Its own auth: open when `require_auth_for_metrics_endpoint: false`.
+        .add("/metrics", "GET", get(metrics::metrics))
+        .add("/metrics/", "GET", get(metrics::metrics));
 
     authed
         .merge(open)

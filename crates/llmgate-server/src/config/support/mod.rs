@@ -22,8 +22,10 @@ use super::{
     RouterSettings,
 };
 
+mod guardrail_params;
 mod tables;
 
+pub use guardrail_params::*;
 pub use tables::*;
 
 /// A key (or value) the config sets that llmgate does not act on.
@@ -67,7 +69,7 @@ fn find<'t>(table: &'t [Row], key: &str) -> Option<&'t Row> {
 }
 
 /// Null, `false` and empty values ask for nothing, so ignoring them changes nothing.
-fn asks_nothing(v: &Value) -> bool {
+pub(crate) fn asks_nothing(v: &Value) -> bool {
     match v {
         Value::Null | Value::Bool(false) => true,
         Value::String(s) => s.is_empty(),
@@ -100,14 +102,19 @@ impl Check {
             } else {
                 format!("{path}.{key}")
             };
-            match find(table, key) {
-                None => self.push(at, false, ""),
-                Some(row) => match row.support {
-                    Support::Yes => {}
-                    Support::No => self.push(at, true, row.note),
-                    Support::Values(values) => self.values(&at, values, value),
-                },
-            }
+            self.row(at, find(table, key), value);
+        }
+    }
+
+    /// One key at `at`, by the row it has (None: not a LiteLLM key).
+    fn row(&mut self, at: String, row: Option<&Row>, value: &Value) {
+        match row {
+            None => self.push(at, false, ""),
+            Some(row) => match row.support {
+                Support::Yes => {}
+                Support::No => self.push(at, true, row.note),
+                Support::Values(values) => self.values(&at, values, value),
+            },
         }
     }
 
@@ -134,6 +141,24 @@ impl Check {
     }
 }
 
+/// `litellm_settings.callbacks: name` where `callback_settings.name.callback_type` is
+/// `generic_api`.
+fn settings_logger(top: &super::Extra, path: &str) -> bool {
+    let Some(name) = path
+        .strip_prefix("litellm_settings.")
+        .and_then(|p| p.split_once(": "))
+        .filter(|(k, _)| k.ends_with("callback") || *k == "callbacks")
+        .map(|(_, n)| n)
+    else {
+        return false;
+    };
+    top.get("callback_settings")
+        .and_then(|s| s.get(name))
+        .and_then(|s| s.get("callback_type"))
+        .and_then(Value::as_str)
+        == Some("generic_api")
+}
+
 fn opt<T: Into<Value> + Clone>(v: &Option<T>) -> Value {
     v.clone().map(Into::into).unwrap_or(Value::Null)
 }
@@ -155,6 +180,7 @@ pub fn ignored_settings(cfg: &Config) -> Vec<Ignored> {
     } = cfg;
     c.section("", TOP_LEVEL, extra.iter().map(|(k, v)| (k.as_str(), v)));
     guardrails(&mut c, extra.get("guardrails"));
+    c.0.extend(crate::agents::config::ignored(cfg));
 
     for (i, entry) in model_list.iter().enumerate() {
         model_entry(&mut c, i, entry);
@@ -179,6 +205,9 @@ pub fn ignored_settings(cfg: &Config) -> Vec<Ignored> {
         LITELLM_SETTINGS,
         all.chain(extra.iter().map(|(k, v)| (k.as_str(), v))),
     );
+    // A callback named by `callback_settings` with a type llmgate runs is one of ours.
+    let top = &cfg.extra;
+    c.0.retain(|i| !settings_logger(top, &i.path));
     if let Some(Value::Object(cp)) = extra.get("cache_params") {
         c.section(
             "litellm_settings.cache_params",
@@ -281,8 +310,10 @@ fn model_entry(c: &mut Check, i: usize, entry: &ModelEntry) {
     );
 }
 
-/// Each guardrail by its type (`guardrails[0].litellm_params.guardrail: presidio`); an
-/// entry without one is named whole.
+/// Each guardrail by its type (`guardrails[0].litellm_params.guardrail: lakera`); an entry
+/// without one is named whole. An entry of a type llmgate runs has every other param checked
+/// against what that type reads: LiteLLM's params for the type that llmgate lacks, params of
+/// other types (`api_key` on the content filter) and keys LiteLLM does not know are named.
 fn guardrails(c: &mut Check, section: Option<&Value>) {
     let Some(Value::Array(items)) = section else {
         if section.is_some_and(|v| !asks_nothing(v)) {
@@ -291,16 +322,49 @@ fn guardrails(c: &mut Check, section: Option<&Value>) {
         return;
     };
     for (i, g) in items.iter().enumerate() {
+        if let Some(entry) = g.as_object() {
+            c.section(
+                &format!("guardrails[{i}]"),
+                GUARDRAIL_ENTRY,
+                entry.iter().map(|(k, v)| (k.as_str(), v)),
+            );
+        }
         let at = format!("guardrails[{i}].litellm_params");
-        match g.get("litellm_params").and_then(Value::as_object) {
-            Some(p) if p.contains_key("guardrail") => c.section(
+        let Some(p) = g
+            .get("litellm_params")
+            .and_then(Value::as_object)
+            .filter(|p| p.contains_key("guardrail"))
+        else {
+            c.push(format!("guardrails[{i}]"), true, "guardrails");
+            continue;
+        };
+        let kind = p
+            .get("guardrail")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some((_, rows)) = GUARDRAIL_TYPE_PARAMS.iter().find(|(t, _)| *t == kind) else {
+            // Not run at all: the type is what is named.
+            c.section(
                 &at,
-                GUARDRAIL_PARAMS,
+                GUARDRAIL_COMMON,
                 p.iter()
                     .filter(|(k, _)| *k == "guardrail")
                     .map(|(k, v)| (k.as_str(), v)),
-            ),
-            _ => c.push(format!("guardrails[{i}]"), true, "guardrails"),
+            );
+            continue;
+        };
+        for (key, value) in p {
+            if asks_nothing(value) {
+                continue;
+            }
+            let row = find(rows, key).or_else(|| find(GUARDRAIL_COMMON, key));
+            let at = format!("{at}.{key}");
+            match row {
+                None if LITELLM_GUARDRAIL_KEYS.contains(&key.as_str()) => {
+                    c.push(at, true, "not read by this guardrail type")
+                }
+                row => c.row(at, row, value),
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ pub struct Row {
     pub note: &'static str,
 }
 
-const fn yes(key: &'static str, note: &'static str) -> Row {
+pub(super) const fn yes(key: &'static str, note: &'static str) -> Row {
     Row {
         key,
         support: Support::Yes,
@@ -31,7 +31,7 @@ const fn yes(key: &'static str, note: &'static str) -> Row {
     }
 }
 
-const fn no(key: &'static str, note: &'static str) -> Row {
+pub(super) const fn no(key: &'static str, note: &'static str) -> Row {
     Row {
         key,
         support: Support::No,
@@ -39,7 +39,7 @@ const fn no(key: &'static str, note: &'static str) -> Row {
     }
 }
 
-const fn by_value(key: &'static str, values: &'static [Row], note: &'static str) -> Row {
+pub(super) const fn by_value(key: &'static str, values: &'static [Row], note: &'static str) -> Row {
     Row {
         key,
         support: Support::Values(values),
@@ -88,8 +88,48 @@ pub const SECTIONS: &[Section] = &[
         rows: ROUTER_SETTINGS,
     },
     Section {
+        path: "guardrails[]",
+        rows: super::guardrail_params::GUARDRAIL_ENTRY,
+    },
+    Section {
         path: "guardrails[].litellm_params",
-        rows: GUARDRAIL_PARAMS,
+        rows: super::guardrail_params::GUARDRAIL_COMMON,
+    },
+    Section {
+        path: "guardrails[].litellm_params (litellm_content_filter)",
+        rows: super::guardrail_params::CONTENT_FILTER,
+    },
+    Section {
+        path: "guardrails[].litellm_params (generic_guardrail_api)",
+        rows: super::guardrail_params::GENERIC_API,
+    },
+    Section {
+        path: "guardrails[].litellm_params (openai_moderation)",
+        rows: super::guardrail_params::OPENAI_MODERATION,
+    },
+    Section {
+        path: "guardrails[].litellm_params (presidio)",
+        rows: super::guardrail_params::PRESIDIO,
+    },
+    Section {
+        path: "guardrails[].litellm_params (lakera_v2)",
+        rows: super::guardrail_params::LAKERA_V2,
+    },
+    Section {
+        path: "guardrails[].litellm_params (aporia)",
+        rows: super::guardrail_params::APORIA,
+    },
+    Section {
+        path: "guardrails[].litellm_params (bedrock)",
+        rows: super::guardrail_params::BEDROCK,
+    },
+    Section {
+        path: "guardrails[].litellm_params (azure/text_moderations)",
+        rows: super::guardrail_params::AZURE_TEXT_MODERATIONS,
+    },
+    Section {
+        path: "guardrails[].litellm_params (azure/prompt_shield)",
+        rows: super::guardrail_params::AZURE_PROMPT_SHIELD,
     },
 ];
 
@@ -101,10 +141,13 @@ pub const TOP_LEVEL: &[Row] = &[
     yes("router_settings", "see its table"),
     yes("environment_variables", "set into the process environment at start"),
     yes("include", "other files merged in"),
-    // Checked entry by entry (the guardrail type): see GUARDRAIL_PARAMS.
+    // Checked entry by entry (its type, then its params): see guardrail_params.rs.
     yes("guardrails", "each entry is named by its guardrail type"),
     no("mcp_servers", "MCP gateway"),
-    no("callback_settings", "logging callbacks"),
+    yes("callback_settings", "generic_api callbacks' endpoint, headers, event_types, log_format"),
+    // Checked entry by entry (agents::config names what it does not implement).
+    yes("agent_list", "A2A agents"),
+    yes("agents", "A2A agents"),
     no("credential_list", "reusable credentials (litellm_credential_name)"),
     no("assistant_settings", "Assistants API"),
     no("finetune_settings", "fine-tuning API"),
@@ -278,13 +321,13 @@ pub const MODEL_INFO: &[Row] = &[
     no("health_check_timeout", "health-check timeout"),
 ];
 
-/// LiteLLM's logging callbacks: llmgate has none yet.
+/// LiteLLM's callbacks: `prometheus`, `generic_api`, `langfuse` and `otel` run (`observe/`).
 #[rustfmt::skip]
 const CALLBACKS: &[Row] = &[
-    no("langfuse", "logging callback"),
+    yes("langfuse", "Langfuse ingestion API"),
     no("langfuse_otel", "logging callback"),
-    no("otel", "logging callback"),
-    no("prometheus", "metrics callback"),
+    yes("otel", "OpenTelemetry spans over OTLP/HTTP"),
+    yes("prometheus", "GET /metrics"),
     no("datadog", "logging callback"),
     no("datadog_llm_observability", "logging callback"),
     no("sentry", "logging callback"),
@@ -312,7 +355,7 @@ const CALLBACKS: &[Row] = &[
     no("agentops", "logging callback"),
     no("anthropic_cache_control_hook", "cache-control hook"),
     no("bedrock_vector_store", "vector store hook"),
-    no("generic_api", "logging callback"),
+    yes("generic_api", "StandardLoggingPayload batches to an HTTP endpoint"),
     no("resend_email", "email callback"),
     no("smtp_email", "email callback"),
     no("deepeval", "logging callback"),
@@ -335,7 +378,7 @@ const CALLBACKS: &[Row] = &[
 #[rustfmt::skip]
 pub const GUARDRAIL_TYPES: &[Row] = &[
     yes("aporia", "Aporia /validate"),
-    no("bedrock", "guardrail"),
+    yes("bedrock", "Bedrock Guardrails ApplyGuardrail"),
     no("dynamoai", "guardrail"),
     no("guardrails_ai", "guardrail"),
     no("lakera", "guardrail"),
@@ -349,8 +392,8 @@ pub const GUARDRAIL_TYPES: &[Row] = &[
     no("pillar", "guardrail"),
     no("grayswan", "guardrail"),
     no("panw_prisma_airs", "guardrail"),
-    no("azure/prompt_shield", "guardrail"),
-    no("azure/text_moderations", "guardrail"),
+    yes("azure/prompt_shield", "Azure Content Safety Prompt Shields"),
+    yes("azure/text_moderations", "Azure Content Safety text moderation"),
     no("model_armor", "guardrail"),
     yes("openai_moderation", "OpenAI's Moderation API"),
     no("noma", "guardrail"),
@@ -365,9 +408,6 @@ pub const GUARDRAIL_TYPES: &[Row] = &[
     no("custom_guardrail", "guardrail"),
     no("*.*", "custom Python guardrail"),
 ];
-
-#[rustfmt::skip]
-pub const GUARDRAIL_PARAMS: &[Row] = &[by_value("guardrail", GUARDRAIL_TYPES, "guardrails")];
 
 #[rustfmt::skip]
 const CACHE_TYPES: &[Row] = &[
@@ -439,11 +479,18 @@ pub const LITELLM_SETTINGS: &[Row] = &[
     no("service_callbacks", "service health callbacks"),
     no("input_callback", "logging callbacks"),
     no("callback_settings", "logging callbacks"),
-    no("turn_off_message_logging", "logging callbacks"),
+    yes("turn_off_message_logging", "logging callbacks get no messages or answers"),
     no("redact_messages_in_exceptions", "error message redaction"),
-    no("redact_user_api_key_info", "logging callbacks"),
-    no("langfuse_default_tags", "logging callbacks"),
-    no("json_logs", "JSON log format"),
+    yes("redact_user_api_key_info", "logging callbacks get no user_api_key_* metadata"),
+    yes("langfuse_default_tags", "tags on every Langfuse trace"),
+    yes("require_auth_for_metrics_endpoint", "GET /metrics needs a key unless false"),
+    yes("enable_end_user_cost_tracking_prometheus_only", "end_user label on the metrics"),
+    no("prometheus_metrics_config", "Prometheus metric and label filters"),
+    no("custom_prometheus_metadata_labels", "Prometheus labels from request metadata"),
+    no("custom_prometheus_tags", "Prometheus labels from request tags"),
+    no("prometheus_latency_buckets", "custom Prometheus latency buckets"),
+    no("prometheus_initialize_budget_metrics", "budget gauges for every key and team at start"),
+    yes("json_logs", "JSON log lines (also JSON_LOGS=True)"),
     no("force_ipv4", "IPv4-only upstream calls"),
     no("ssl_verify", "upstream TLS verification switch"),
     no("modify_params", "request rewriting for providers"),

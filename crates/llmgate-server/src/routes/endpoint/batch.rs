@@ -37,6 +37,12 @@ pub(super) async fn batch(
         one.insert("model".into(), Value::String(m));
         let body = Bytes::from(serde_json::to_vec(&one).unwrap_or_default());
         // Boxed: `handle` is what sent the request here.
+        // Each model's call has spans of its own.
+        let trace = state
+            .gov
+            .observe
+            .as_ref()
+            .and_then(|o| o.trace(&axum::http::HeaderMap::new()));
         Box::pin(handle::<ChatCompletionRequest>(
             state.clone(),
             auth.clone(),
@@ -44,6 +50,7 @@ pub(super) async fn batch(
             forward.clone(),
             cache_control.clone(),
             body,
+            trace,
         ))
     });
     let mut out = Vec::new();

@@ -18,21 +18,7 @@ pub fn serve<E: Endpoint>(
     client_wants_usage: bool,
 ) -> Option<Response> {
     let group = settle.group().to_string();
-    let (deployment, _) = state.deployments().peek(&group)?;
-    let meta = CallMeta {
-        start: settle.start(),
-        call_id: settle.call_id().to_string(),
-        deployment,
-        model_group: group.clone(),
-        attempted_retries: 0,
-        attempted_fallbacks: 0,
-        max_retries: 0,
-        timeout: None,
-        model_region: None,
-        upstream_headers: Vec::new(),
-        upstream: Duration::ZERO,
-        routed: None,
-    };
+    let meta = meta_for(state, settle)?;
     if !stream {
         let Stored::Answer(v) = stored else {
             return None;
@@ -64,6 +50,47 @@ pub fn serve<E: Endpoint>(
         axum::http::HeaderValue::from_static("0.0"),
     );
     Some(res)
+}
+
+/// The answer's facts for a call no upstream answered (a hit, a guardrail's reply): recorded
+/// under the group's first deployment. None when the group has none left.
+pub fn meta_for(state: &AppState, settle: &Settlement) -> Option<CallMeta> {
+    let group = settle.group().to_string();
+    let (deployment, _) = state.deployments().peek(&group)?;
+    Some(CallMeta {
+        start: settle.start(),
+        call_id: settle.call_id().to_string(),
+        deployment,
+        model_group: group,
+        attempted_retries: 0,
+        attempted_fallbacks: 0,
+        max_retries: 0,
+        timeout: None,
+        model_region: None,
+        upstream_headers: Vec::new(),
+        upstream: Duration::ZERO,
+        routed: None,
+        api_start: None,
+    })
+}
+
+/// An answer made here (JSON, as `cached_answer` reads it) sent as JSON or replayed as the
+/// route's stream; None when the endpoint cannot read or replay it.
+pub fn answer_json<E: Endpoint>(answer: Value, meta: &CallMeta, stream: bool) -> Option<Response> {
+    if !stream {
+        let answer = E::cached_answer(answer)?;
+        return Some(json_response(&answer, meta, Some(0.0)));
+    }
+    let chunks: Vec<E::Chunk> = E::replay(&answer)?
+        .into_iter()
+        .map(E::cached_chunk)
+        .collect::<Option<_>>()?;
+    let tap = Replay::<E> {
+        client_wants_usage: false,
+        _e: std::marker::PhantomData,
+    };
+    let body = futures::stream::iter(chunks.into_iter().map(Ok));
+    Some(sse_response(body, meta, tap, E::sse_format()))
 }
 
 /// A replayed stream's tap: the usage chunk only for a client that asked for it.

@@ -80,6 +80,9 @@ impl Guard {
         };
         let out = guardrails::run(&self.gs, &self.sel, mode, input, texts, &ctx).await;
         self.info.extend(out.info);
+        if let Some(text) = out.answered {
+            return Err(GatewayError::GuardrailAnswer(text));
+        }
         match out.blocked {
             Some(m) => Err(GatewayError::Guardrail(m)),
             None => Ok(out.texts),
@@ -166,18 +169,20 @@ impl Guard {
     }
 
     /// `post_call` on a whole stream: the streamed text joined is checked; a mask puts the
-    /// masked text in the first text piece (the others emptied) and in every event that
-    /// repeats the whole text.
+    /// masked text in the last text piece (the others emptied, as LiteLLM sends it: the
+    /// whole text with the finish reason) and in every event that repeats the whole text.
     pub(super) async fn post_call_stream<E: Endpoint>(
         &mut self,
         chunks: &mut [Result<E::Chunk, LlmError>],
         call_id: &str,
     ) -> Result<(), GatewayError> {
         let mut joined = String::new();
+        let mut pieces = 0usize;
         for c in chunks.iter_mut().flatten() {
             E::chunk_texts(c, &mut |t, whole| {
                 if !whole {
                     joined.push_str(t);
+                    pieces += 1;
                 }
             });
         }
@@ -188,11 +193,16 @@ impl Guard {
             return Ok(());
         };
         let masked = m.into_iter().next().unwrap_or_default();
-        let mut first = true;
+        let mut seen = 0usize;
         for c in chunks.iter_mut().flatten() {
             E::chunk_texts(c, &mut |t, whole| {
-                // A whole-text event does not use up the first piece.
-                if whole || std::mem::take(&mut first) {
+                // A whole-text event is not a piece.
+                if whole {
+                    t.clone_from(&masked);
+                    return;
+                }
+                seen += 1;
+                if seen == pieces {
                     t.clone_from(&masked);
                 } else {
                     t.clear();
@@ -229,17 +239,71 @@ pub(super) fn refuse<E: Endpoint>(
     guard: Option<Guard>,
     e: GatewayError,
     meta: Option<&crate::governance::settle::CallMeta>,
+    stream: bool,
 ) -> Response {
+    record_refusal(state, settle, guard, &e, meta.is_some());
+    if let Some(res) = answer_instead::<E>(state, settle, &e, meta, stream) {
+        return res;
+    }
+    error_response_in(e, meta, E::ERROR_SHAPE)
+}
+
+/// A refusal a guardrail answers in place of the call (LiteLLM's `ModifyResponseException`):
+/// the endpoint's reply with the guardrail's text, `finish_reason: content_filter`, as JSON
+/// or replayed as the route's stream, status 200 (the call is still recorded as refused).
+fn answer_instead<E: Endpoint>(
+    state: &AppState,
+    settle: &Settlement,
+    e: &GatewayError,
+    meta: Option<&crate::governance::settle::CallMeta>,
+    stream: bool,
+) -> Option<Response> {
+    let GatewayError::GuardrailAnswer(text) = e else {
+        return None;
+    };
+    let answer = E::guardrail_answer(text, settle.group())?;
+    let fresh;
+    let meta = match meta {
+        Some(m) => m,
+        None => {
+            fresh = super::cache_hit::meta_for(state, settle)?;
+            &fresh
+        }
+    };
+    super::cache_hit::answer_json::<E>(answer, meta, stream)
+}
+
+/// A buffered stream a post-call guardrail refused: recorded as [`refuse`] records it, and
+/// answered with the route's stream error event alone (none of the answer is sent).
+pub(super) fn refuse_stream<E: Endpoint>(
+    state: &AppState,
+    settle: &mut Settlement,
+    e: GatewayError,
+    meta: &crate::governance::settle::CallMeta,
+) -> Response {
+    record_refusal(state, settle, None, &e, true);
+    if let Some(res) = answer_instead::<E>(state, settle, &e, Some(meta), true) {
+        return res;
+    }
+    crate::routes::proxy::sse_error_response(&e, meta, E::sse_format())
+}
+
+fn record_refusal(
+    state: &AppState,
+    settle: &mut Settlement,
+    guard: Option<Guard>,
+    e: &GatewayError,
+    attempted: bool,
+) {
     if let Some(g) = guard {
         settle.guardrails(g.info);
     }
-    if meta.is_none() {
+    if !attempted {
         if let Some((dep, _)) = state.deployments().peek(settle.group()) {
             settle.attempt(&dep);
         }
     }
-    settle.failure(&e);
-    error_response_in(e, meta, E::ERROR_SHAPE)
+    settle.failure(e);
 }
 
 /// The text pieces of a JSON content value: a string, or a list of strings and blocks

@@ -151,6 +151,20 @@ impl Endpoint for ChatCompletionRequest {
             }
         }
     }
+    fn guardrail_answer(text: &str, model: &str) -> Option<Value> {
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Some(serde_json::json!({
+            "id": format!("chatcmpl-{}", uuid::Uuid::new_v4()),
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "finish_reason": "content_filter",
+                         "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        }))
+    }
 }
 
 impl Endpoint for CompletionRequest {

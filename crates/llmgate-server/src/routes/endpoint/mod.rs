@@ -190,6 +190,12 @@ pub trait Endpoint: DeserializeOwned + Serialize + Clone + Send + Sync + 'static
     /// A chunk's streamed text pieces (`false`), and any text it repeats whole (`true`:
     /// the Responses API's `*.done` and `response.completed` events).
     fn chunk_texts(_chunk: &mut Self::Chunk, _f: &mut dyn FnMut(&mut String, bool)) {}
+    /// The answer (JSON, as `cached_answer` reads it) that replies `text` in place of the
+    /// call, for a guardrail that answers instead of refusing (`GatewayError::GuardrailAnswer`);
+    /// None: the endpoint has no such answer and the refusal is a 400.
+    fn guardrail_answer(_text: &str, _model: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// What [`Endpoint::chunk_observer`] returns.
@@ -270,6 +276,7 @@ pub async fn serve<E: Endpoint>(
     body: Bytes,
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
+    let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
     handle::<E>(
         state,
         auth,
@@ -277,6 +284,7 @@ pub async fn serve<E: Endpoint>(
         forwarded(&headers, E::FORWARDED_HEADERS),
         cache_control,
         body,
+        trace,
     )
     .await
 }
@@ -296,6 +304,7 @@ pub async fn serve_for_model<E: Endpoint>(
     body: Bytes,
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
+    let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
     handle::<E>(
         state,
         auth,
@@ -303,6 +312,7 @@ pub async fn serve_for_model<E: Endpoint>(
         forwarded(&headers, E::FORWARDED_HEADERS),
         cache_control,
         body,
+        trace,
     )
     .await
 }
@@ -322,9 +332,10 @@ async fn handle<E: Endpoint>(
     state: AppState,
     auth: AuthContext,
     path_model: Option<String>,
-    forward: Vec<(String, String)>,
+    mut forward: Vec<(String, String)>,
     cache_control: Option<String>,
     body: Bytes,
+    trace: Option<crate::observe::otel::TraceIds>,
 ) -> Response {
     let start = Instant::now();
     let Parsed {
@@ -338,20 +349,26 @@ async fn handle<E: Endpoint>(
         guardrails: requested,
     } = match parse::<E>(&state, &auth, &body, path_model, cache_control.as_deref()) {
         Ok(r) => r,
-        Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
+        Err(e) => return rejected::<E>(&state, &auth, None, e),
     };
     if let Err(e) = req.prepare(&state, &auth).await {
-        return error_response_in(e, None, E::ERROR_SHAPE);
+        return rejected::<E>(&state, &auth, Some(&ask.model), e);
     }
     // `"model": "a,b"`: LiteLLM's batch completion (chat, not streamed), one call per model.
     if E::BATCH_MODELS && ask.model.contains(',') && !req.is_stream() {
         return batch::batch(state, auth, forward, cache_control, body, &ask.model).await;
     }
+    // The provider call continues the trace: its span is the upstream's parent.
+    if let Some(t) = &trace {
+        forward.push(("traceparent".into(), t.upstream_traceparent()));
+    }
     // Parsed: the raw bytes need not outlive the call (a large body would be held twice).
     drop(body);
+    // Kept for the metrics of a refused call, only when something observes calls.
+    let asked = state.gov.observe.as_ref().map(|_| ask.model.clone());
     let admission = match admit(&state.gov, &state.deployments(), &auth, ask).await {
         Ok(a) => a,
-        Err(e) => return error_response_in(e, None, E::ERROR_SHAPE),
+        Err(e) => return rejected::<E>(&state, &auth, asked.as_deref(), e),
     };
     // Guardrails, only when configured: which ones this call runs, pre-call on the request.
     let mut guard = guarded::Guard::new(
@@ -383,8 +400,13 @@ async fn handle<E: Endpoint>(
         prompt,
     );
     settle.use_call_id(call_id.clone());
+    settle.set_stream(req.is_stream());
+    settle.set_trace(trace);
+    if settle.wants_messages() {
+        settle.capture_request(serde_json::to_value(&*req).unwrap_or_default());
+    }
     if let Err(e) = pre {
-        return guarded::refuse::<E>(&state, &mut settle, guard, e, None);
+        return guarded::refuse::<E>(&state, &mut settle, guard, e, None, req.is_stream());
     }
     // The response cache, only when on: after admission (a hit counts toward rate limits),
     // before the router.
@@ -439,7 +461,7 @@ async fn handle<E: Endpoint>(
             }
         };
         if let Err(e) = checked {
-            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta));
+            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta), true);
         }
         let tap = Tap::<E> {
             recorder: cache_plan.and_then(cached::Recorder::new),
@@ -466,7 +488,10 @@ async fn handle<E: Endpoint>(
                 }
             }
             tap.recorder = None;
-            return guarded::refuse::<E>(&state, &mut tap.settle, None, e, Some(&meta));
+            return with_headers(
+                guarded::refuse_stream::<E>(&state, &mut tap.settle, e, &meta),
+                &headers,
+            );
         }
         let stream = futures::stream::iter(chunks);
         return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
@@ -483,7 +508,7 @@ async fn handle<E: Endpoint>(
             if let Some(u) = E::finish(&mut answer, &meta.model_group) {
                 settle.saw_usage(u);
             }
-            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta));
+            return guarded::refuse::<E>(&state, &mut settle, guard, e, Some(&meta), false);
         }
         (res, _) => res,
     };
@@ -502,7 +527,14 @@ async fn handle<E: Endpoint>(
                     settle.saw_usage(u);
                 }
                 if let Err(e) = checked {
-                    return guarded::refuse::<E>(&state, &mut settle, Some(g), e, Some(&meta));
+                    return guarded::refuse::<E>(
+                        &state,
+                        &mut settle,
+                        Some(g),
+                        e,
+                        Some(&meta),
+                        false,
+                    );
                 }
                 settle.guardrails(g.info);
             }
@@ -510,6 +542,9 @@ async fn handle<E: Endpoint>(
                 p.store_answer::<E>(&answer);
             }
             req.answered(&state, &auth, &mut answer);
+            if settle.wants_messages() {
+                settle.capture_response(serde_json::to_value(&answer).unwrap_or_default());
+            }
             let cost = settle.success(usage.as_ref());
             headers.push((
                 "x-litellm-key-spend".into(),
@@ -525,6 +560,36 @@ async fn handle<E: Endpoint>(
             error_response_in(e, meta.as_ref(), E::ERROR_SHAPE)
         }
     }
+}
+
+/// A request refused before any call: the error answered, and counted by the observers.
+fn rejected<E: Endpoint>(
+    state: &AppState,
+    auth: &AuthContext,
+    model: Option<&str>,
+    e: GatewayError,
+) -> Response {
+    if let Some(o) = &state.gov.observe {
+        let key = auth.key.as_ref();
+        let master = key
+            .is_none()
+            .then(|| auth.api_key.as_deref().map(crate::auth::hash_key))
+            .flatten();
+        // A name the router does not serve is raw client input: no label for it.
+        let served = model.filter(|m| state.deployments().router().serves(m));
+        o.rejected(&crate::observe::Rejected {
+            route: E::ROUTE,
+            requested_model: served,
+            caller: crate::observe::Caller {
+                key: key.map(|k| &k.row),
+                key_hash: key.map(|k| k.row.token.as_str()).or(master.as_deref()),
+                client_ip: auth.client_ip.as_deref(),
+                ..Default::default()
+            },
+            error: &e,
+        });
+    }
+    error_response_in(e, None, E::ERROR_SHAPE)
 }
 
 /// Adds LiteLLM's rate-limit headers to a successful answer.

@@ -21,6 +21,7 @@ impl<E: Endpoint> StreamTap<E::Chunk> for Tap<E> {
     fn chunk(&mut self, c: &mut E::Chunk) -> bool {
         if let Some(r) = self.routed.take() {
             r.first_token();
+            self.settle.chunk_sent();
         }
         E::finish_chunk(c, self.settle.group(), &self.deployment);
         if let Some(r) = self.recorder.as_mut() {

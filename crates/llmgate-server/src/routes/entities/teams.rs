@@ -23,6 +23,8 @@ struct TeamFields {
     router_settings: Option<Map<String, Value>>,
     access_group_ids: Option<Vec<String>>,
     policies: Option<Vec<String>>,
+    /// The agents (and MCP servers) the team's keys may use (see `routes::object_permission`).
+    object_permission: Option<Map<String, Value>>,
     #[serde(flatten)]
     extra: Extra,
 }
@@ -42,8 +44,6 @@ const TEAM_EXTRA: Accepted = Accepted {
         ("tpm_limit_type", Shape::Str),
     ],
     ignored: &[
-        // MCP servers, vector stores and agents: llmgate serves none of them.
-        ("object_permission", Shape::Object),
         ("allowed_vector_store_indexes", Shape::List),
         // LiteLLM keeps these in tables llmgate does not have (LiteLLM_ModelTable, member budgets).
         ("model_aliases", Shape::Object),
@@ -239,6 +239,10 @@ pub async fn team_new(
             members_with_roles: json!([]),
             ..Default::default()
         };
+        if let Some(op) = &f.object_permission {
+            t.object_permission_id =
+                Some(crate::routes::object_permission::save(store, None, op).await?);
+        }
         f.apply("/team/new", &mut t)?;
         // As LiteLLM 1.110: a user who creates a team is its admin.
         if let Some(uid) = auth.user_id().filter(|u| !t.members.iter().any(|m| m == u)) {
@@ -319,10 +323,10 @@ pub async fn team_info(
             .iter()
             .map(|k| json!({"token": k.token, "key_alias": k.key_alias, "spend": k.spend}))
             .collect();
-        Ok(
-            Json(json!({"team_id": id, "team_info": team_json(&t.row, t.spend()), "keys": keys}))
-                .into_response(),
-        )
+        let mut info = team_json(&t.row, t.spend());
+        let op = t.row.object_permission_id.as_deref();
+        crate::routes::object_permission::attach(store, op, &mut info).await?;
+        Ok(Json(json!({"team_id": id, "team_info": info, "keys": keys})).into_response())
     })
     .await
 }
@@ -340,6 +344,11 @@ pub async fn team_update(
             .clone()
             .ok_or_else(|| bad("team_id is required"))?;
         let mut t = load_team(store, &id).await?;
+        if let Some(op) = &f.object_permission {
+            let current = t.object_permission_id.clone();
+            t.object_permission_id =
+                Some(crate::routes::object_permission::save(store, current.as_deref(), op).await?);
+        }
         f.apply("/team/update", &mut t)?;
         save_team(&state, store, t).await
     })

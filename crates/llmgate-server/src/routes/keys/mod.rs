@@ -55,6 +55,9 @@ struct KeyFields {
     rotation_interval: Option<String>,
     /// Set by an admin (`/key/update`), as LiteLLM allows; ignored on `/key/generate`.
     spend: Option<f64>,
+    /// The agents (and MCP servers) the key may use: stored in its own table, see
+    /// [`super::object_permission`].
+    object_permission: Option<Map<String, Value>>,
     #[serde(flatten)]
     extra: Extra,
 }
@@ -99,8 +102,6 @@ const KEY_EXTRA: Accepted = Accepted {
         ("tpm_limit_type", Shape::Str),
     ],
     ignored: &[
-        // MCP servers, vector stores and agents: llmgate serves none of them.
-        ("object_permission", Shape::Object),
         ("agent_id", Shape::Str),
         ("project_id", Shape::Str),
         // llmgate sends no email.
@@ -221,6 +222,10 @@ pub async fn generate(
         let soft = soft_budget(&fields)?;
         check_budget_exists(store, &fields.budget_id).await?;
         let mut template = KeyRow::default();
+        if let Some(op) = fields.object_permission.take() {
+            template.object_permission_id =
+                Some(super::object_permission::save(store, None, &op).await?);
+        }
         fields.apply("/key/generate", &mut template)?;
         if let Some(sb) = soft {
             set_key_soft_budget(&state, store, &mut template.budget_id, sb).await?;
@@ -250,10 +255,12 @@ pub async fn info(
         // A key may always read its own info.
         let key = match (&q.key, &auth.key) {
             (None, Some(own)) => {
-                return Ok(Json(
-                    json!({"key": own.row.token, "info": public(&own.row, own.spend())}),
-                )
-                .into_response())
+                let mut info = public(&own.row, own.spend());
+                if let Some(store) = &state.gov.store {
+                    let id = own.row.object_permission_id.as_deref();
+                    super::object_permission::attach(store, id, &mut info).await?;
+                }
+                return Ok(Json(json!({"key": own.row.token, "info": info})).into_response());
             }
             (Some(k), _) => k.clone(),
             (None, None) => {
@@ -290,7 +297,10 @@ pub async fn info(
                 kind: "auth_error",
             });
         }
-        Ok(Json(json!({"key": key, "info": public(&k.row, k.spend())})).into_response())
+        let mut info = public(&k.row, k.spend());
+        let id = k.row.object_permission_id.as_deref();
+        super::object_permission::attach(store, id, &mut info).await?;
+        Ok(Json(json!({"key": key, "info": info})).into_response())
     })
     .await
 }
@@ -310,8 +320,16 @@ pub async fn update(
     run(async {
         let store = admin_store(&state, &auth, "/key/update")?;
         let b: UpdateBody = parse_body(&body)?;
-        let fields: KeyFields = serde_json::from_value(b.fields)
+        let mut fields: KeyFields = serde_json::from_value(b.fields)
             .map_err(|e| GatewayError::BadRequest(format!("Invalid request body: {e}")))?;
+        let permission_id = match fields.object_permission.take() {
+            Some(op) => {
+                let current = store.get_key(&token_of(&b.key)).await.map_err(db)?;
+                let current = current.and_then(|r| r.object_permission_id);
+                Some(super::object_permission::save(store, current.as_deref(), &op).await?)
+            }
+            None => None,
+        };
         if fields.key.is_some() {
             return Err(GatewayError::BadRequest(
                 "the key value cannot be changed; use /key/regenerate".into(),
@@ -321,6 +339,9 @@ pub async fn update(
         check_budget_exists(store, &fields.budget_id).await?;
         let spend = fields.spend;
         let res = change_key(&state, store, &b.key, |row| {
+            if permission_id.is_some() {
+                row.object_permission_id = permission_id;
+            }
             fields.apply("/key/update", row)
         })
         .await?;

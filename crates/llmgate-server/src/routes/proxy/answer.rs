@@ -240,7 +240,10 @@ where
             Some((Ok(out), (s, tap, group, true)))
         },
     );
-    let mut res = Response::new(Body::from_stream(body));
+    sse_headers(Response::new(Body::from_stream(body)), meta)
+}
+
+fn sse_headers(mut res: Response, meta: &CallMeta) -> Response {
     *res.status_mut() = StatusCode::OK;
     let h = res.headers_mut();
     h.insert(
@@ -250,6 +253,22 @@ where
     h.insert("cache-control", HeaderValue::from_static("no-cache"));
     add_litellm_headers(h, meta, None);
     res
+}
+
+/// A stream refused after the answer was read but before any of it was sent (a post-call
+/// guardrail's block): only the route's error event, then `[DONE]` where the route ends
+/// with it, as LiteLLM ends such a stream (status 200: the client learns it from the event).
+pub fn sse_error_response<T>(
+    err: &GatewayError,
+    meta: &CallMeta,
+    format: SseFormat<T>,
+) -> Response {
+    let (name, body) = (format.error)(err);
+    let mut bytes = sse_event(name, &body).to_vec();
+    if format.done {
+        bytes.extend_from_slice(b"data: [DONE]\n\n");
+    }
+    sse_headers(Response::new(Body::from(bytes)), meta)
 }
 
 #[cfg(test)]

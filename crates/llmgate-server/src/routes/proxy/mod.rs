@@ -28,8 +28,8 @@ mod plan;
 mod retry;
 
 pub use answer::{
-    add_litellm_headers, error_response, error_response_in, json_response, sse_response, SseFormat,
-    StreamTap,
+    add_litellm_headers, error_response, error_response_in, json_response, sse_error_response,
+    sse_response, SseFormat, StreamTap,
 };
 pub use plan::{call_plan, CallPlan, MockFailure};
 pub use retry::call_with_retries;

@@ -63,6 +63,8 @@ where
     let mut last: Option<CallMeta> = None;
     // Read once: the settlement is borrowed mutably in the loop, and the tags never change.
     let tags = settle.tags().to_vec();
+    // The error that made the call fall back, for the fallback metrics.
+    let mut fell_back: Option<LlmError> = None;
     loop {
         let group = at.group().to_string();
         let asked = at.fallbacks == 0;
@@ -78,6 +80,9 @@ where
                 let may = |g: &str| settle.may_call(&deployments, g);
                 if let Next::Fallback { group: to } = at.after(router, None, &e, &may) {
                     tracing::warn!(model = %group, fallback = %to, error = %e, "falling back");
+                    if fell_back.is_none() && settle.observing() {
+                        fell_back = Some(e.clone());
+                    }
                     continue;
                 }
                 if let Some(m) = &last {
@@ -114,10 +119,15 @@ where
             upstream_headers: headers,
             upstream,
             routed,
+            api_start: Some(t0),
         };
         match res {
             Ok(r) => {
                 router.succeeded(&pick.member, None, None);
+                settle.observe_attempt(&dep, None, false);
+                if let Some(original) = &fell_back {
+                    settle.observe_fallback(&group, original, true);
+                }
                 let routed = Routed::new(pick, t0, router);
                 if !plan.stream {
                     routed.first_token();
@@ -127,7 +137,11 @@ where
                 return Ok((r.body, meta));
             }
             Err(e) => {
-                router.failed(&pick.member, &e);
+                let cooled = router.failed(&pick.member, &e);
+                settle.observe_attempt(&dep, Some(&e), cooled);
+                if let Some(original) = &fell_back {
+                    settle.observe_fallback(&group, original, false);
+                }
                 let m = meta(e.headers.clone(), None);
                 let may = |g: &str| settle.may_call(&deployments, g);
                 let next = at.after(router, Some(&pick.member), &e, &may);
@@ -142,6 +156,9 @@ where
                     }
                     Next::Fallback { group: to } => {
                         tracing::warn!(model = %group, fallback = %to, error = %e, "falling back");
+                        if fell_back.is_none() && settle.observing() {
+                            fell_back = Some(e.clone());
+                        }
                         last = Some(m);
                     }
                     Next::Stop => {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use llmgate::Usage;
 
+mod observed;
+
 use super::access::{self, Owners};
 use super::admit::Admission;
 use super::caller::AuthContext;
@@ -39,6 +41,8 @@ pub struct CallMeta {
     pub upstream: Duration,
     /// The router's record of the attempt that answered (None before any answered).
     pub routed: Option<Arc<crate::deployments::Routed>>,
+    /// When the attempt that answered (or failed last) started: the LLM API's latency.
+    pub api_start: Option<Instant>,
 }
 
 /// Counts a request's prompt tokens, only when a call is abandoned before the upstream
@@ -90,6 +94,16 @@ pub struct Settlement {
     cache_hit: bool,
     /// What the guardrails did (LiteLLM's `guardrail_information`).
     guardrails: Vec<serde_json::Value>,
+    /// The call streams its answer.
+    stream: bool,
+    /// When a stream's first chunk was sent (time to first token).
+    first_chunk: Option<Instant>,
+    /// The request and answer, kept only when a logging callback records messages.
+    capture: Option<Box<crate::observe::Capture>>,
+    /// The call's span ids (OpenTelemetry on).
+    trace: Option<crate::observe::otel::TraceIds>,
+    /// A price per call that replaces the usage-based one (an agent's `cost_per_query`).
+    fixed_cost: Option<f64>,
 }
 
 impl Settlement {
@@ -102,6 +116,9 @@ impl Settlement {
         start: Instant,
         prompt: Arc<dyn PromptTokens>,
     ) -> Settlement {
+        if let Some(o) = &gov.observe {
+            o.admitted();
+        }
         Settlement {
             gov: gov.clone(),
             auth: auth.clone(),
@@ -123,7 +140,17 @@ impl Settlement {
             settled: false,
             cache_hit: false,
             guardrails: Vec::new(),
+            stream: false,
+            first_chunk: None,
+            capture: None,
+            trace: None,
+            fixed_cost: None,
         }
+    }
+
+    /// Charges `cost` for the call whatever its usage (LiteLLM's `cost_per_query`).
+    pub fn fixed_cost(&mut self, cost: f64) {
+        self.fixed_cost = Some(cost);
     }
 
     /// Guardrail runs to record in the spend log's `metadata.guardrail_information`.
@@ -276,30 +303,46 @@ impl Settlement {
                 upstream_headers: Vec::new(),
                 upstream: Duration::ZERO,
                 routed: None,
+                api_start: None,
             })
-        })?;
-        let cost = if self.cache_hit {
-            Some(0.0)
-        } else {
-            usage.and_then(|u| meta.deployment.cost(u))
+        });
+        let cost = match &meta {
+            _ if self.cache_hit => Some(0.0),
+            // A price per answered query: a failed or abandoned call answered nothing.
+            Some(_) if self.fixed_cost.is_some() => {
+                Some(if matches!(outcome, Outcome::Success) {
+                    self.fixed_cost.unwrap_or(0.0)
+                } else {
+                    0.0
+                })
+            }
+            Some(m) => usage.and_then(|u| m.deployment.cost(u)),
+            None => None,
         };
-        if let (Some(r), Some(u)) = (&meta.routed, usage) {
-            r.tokens(u.total_tokens);
+        if let Some(meta) = &meta {
+            if let (Some(r), Some(u)) = (&meta.routed, usage) {
+                r.tokens(u.total_tokens);
+            }
+            let partial = !matches!(outcome, Outcome::Success) && usage.is_some();
+            let call = access::Call {
+                call_type: self.call_type,
+                route: self.route,
+                meta,
+                usage,
+                cost,
+                end_user: self.end_user.clone(),
+                partial,
+                response_id: self.response_id.as_deref(),
+                cache_hit: self.cache_hit,
+                guardrails: &self.guardrails,
+            };
+            access::record(&self.gov, &self.auth, &self.owners, call, &outcome);
         }
-        let partial = !matches!(outcome, Outcome::Success) && usage.is_some();
-        let call = access::Call {
-            call_type: self.call_type,
-            route: self.route,
-            meta: &meta,
-            usage,
-            cost,
-            end_user: self.end_user.clone(),
-            partial,
-            response_id: self.response_id.as_deref(),
-            cache_hit: self.cache_hit,
-            guardrails: &self.guardrails,
-        };
-        access::record(&self.gov, &self.auth, &self.owners, call, outcome);
+        if let Some(o) = self.gov.observe.clone() {
+            self.stream_answer(usage);
+            self.observe(&o, meta.as_ref(), usage, cost, &outcome);
+        }
+        meta.as_ref()?;
         cost
     }
 }

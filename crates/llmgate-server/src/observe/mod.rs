@@ -1,0 +1,230 @@
+//! Observability: what `litellm_settings.callbacks` (and `success_callback` /
+//! `failure_callback`) turn on. The request path reports to one [`Observers`] — the call's end
+//! ([`CallEvent`], from the settlement), each upstream attempt and fallback (from the retry
+//! loop), and requests refused before a call — and only when at least one callback is
+//! configured: otherwise the governance holds `None` and the request path pays one branch.
+//!
+//! `prometheus.rs`: LiteLLM's metrics at `GET /metrics`. `logging/`: the callbacks that send
+//! LiteLLM's `StandardLoggingPayload` off the request path (`generic_api`, `langfuse`).
+
+pub mod event;
+pub mod logging;
+pub mod otel;
+pub mod payload;
+pub mod prometheus;
+
+use std::sync::Arc;
+
+pub use event::{AttemptEvent, CallEvent, Caller, Capture, FallbackEvent, Rejected, Status};
+
+use crate::config::Config;
+
+/// The callbacks llmgate implements, by LiteLLM's names.
+pub const IMPLEMENTED: &[&str] = &["prometheus", "generic_api", "langfuse", "otel"];
+
+/// Every configured observer, built once at start.
+pub struct Observers {
+    pub metrics: Option<Arc<prometheus::Metrics>>,
+    pub loggers: Vec<logging::Logger>,
+    pub otel: Option<otel::Otel>,
+    /// A logger (or the spans) records the request and the answer (some logger is on and
+    /// `turn_off_message_logging` is not).
+    pub messages: bool,
+    pub settings: payload::Settings,
+}
+
+/// A callback the config turns on, and for which outcomes: `callbacks` logs both,
+/// `success_callback` successes, `failure_callback` failures, as LiteLLM.
+pub struct Named {
+    pub name: String,
+    pub success: bool,
+    pub failure: bool,
+}
+
+/// The callback names a config turns on, in order, without repeats.
+pub fn configured(cfg: &Config) -> Vec<Named> {
+    let mut names: Vec<Named> = Vec::new();
+    for (key, success, failure) in [
+        ("callbacks", true, true),
+        ("success_callback", true, false),
+        ("failure_callback", false, true),
+    ] {
+        let list = cfg.litellm_settings.extra.get(key);
+        let items = list.and_then(|v| v.as_array()).into_iter().flatten();
+        let single = list.and_then(|v| v.as_str());
+        for name in items.filter_map(|v| v.as_str()).chain(single) {
+            match names.iter_mut().find(|n| n.name == name) {
+                Some(n) => {
+                    n.success |= success;
+                    n.failure |= failure;
+                }
+                None => names.push(Named {
+                    name: name.to_string(),
+                    success,
+                    failure,
+                }),
+            }
+        }
+    }
+    names
+}
+
+/// A `callback_settings` entry's `callback_type` for `name`, if any.
+fn callback_type<'a>(cfg: &'a Config, name: &str) -> Option<&'a str> {
+    cfg.extra
+        .get("callback_settings")?
+        .get(name)?
+        .get("callback_type")?
+        .as_str()
+}
+
+/// Whether `name` is a callback llmgate runs (one of ours, or a `callback_settings` entry
+/// of a type we have).
+pub fn implemented(cfg: &Config, name: &str) -> bool {
+    IMPLEMENTED.contains(&name)
+        || callback_type(cfg, name).is_some_and(|t| IMPLEMENTED.contains(&t) && t != "prometheus")
+}
+
+impl Observers {
+    /// The observers the config turns on; None when it turns none on. A logger whose
+    /// settings are unusable refuses the start.
+    pub fn from_config(cfg: &Config, http: reqwest::Client) -> Result<Option<Observers>, String> {
+        let names = configured(cfg);
+        let settings = payload::Settings::from_config(cfg);
+        let mut metrics = None;
+        let mut loggers = Vec::new();
+        let mut otel = None;
+        for Named {
+            name,
+            success,
+            failure,
+        } in &names
+        {
+            let kind = if IMPLEMENTED.contains(&name.as_str()) {
+                name.as_str()
+            } else {
+                match callback_type(cfg, name) {
+                    Some(t) if IMPLEMENTED.contains(&t) => t,
+                    // Named at start-up as not supported (config/support).
+                    _ => continue,
+                }
+            };
+            match kind {
+                "prometheus" => {
+                    let ls = &cfg.litellm_settings.extra;
+                    let end_user = crate::config::is(
+                        ls.get("enable_end_user_cost_tracking_prometheus_only"),
+                        true,
+                    );
+                    let cache_on = crate::config::is(ls.get("cache"), true);
+                    metrics = Some(Arc::new(prometheus::Metrics::new(end_user, cache_on)));
+                }
+                "otel" => {
+                    otel = Some(otel::Otel::from_env(!settings.turn_off_message_logging)?);
+                }
+                kind => {
+                    let mut l = logging::Logger::from_config(cfg, name, kind, http.clone())?;
+                    l.only(*success, *failure);
+                    loggers.push(l);
+                }
+            }
+        }
+        if metrics.is_none() && loggers.is_empty() && otel.is_none() {
+            return Ok(None);
+        }
+        let messages =
+            (!loggers.is_empty() || otel.is_some()) && !settings.turn_off_message_logging;
+        Ok(Some(Observers {
+            metrics,
+            loggers,
+            otel,
+            messages,
+            settings,
+        }))
+    }
+
+    /// The callbacks running, by the names the config gave them.
+    pub fn names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if self.metrics.is_some() {
+            out.push("prometheus".into());
+        }
+        out.extend(self.loggers.iter().map(|l| l.name.clone()));
+        if self.otel.is_some() {
+            out.push("otel".into());
+        }
+        out
+    }
+
+    /// Starts the loggers' senders (inside the runtime); the metrics see their queues.
+    pub fn start(&self) {
+        for l in &self.loggers {
+            l.start(self.metrics.clone());
+        }
+    }
+
+    pub fn admitted(&self) {
+        if let Some(m) = &self.metrics {
+            m.admitted();
+        }
+    }
+
+    pub fn call(&self, ev: &CallEvent<'_>) {
+        if let Some(m) = &self.metrics {
+            m.call(ev);
+        }
+        if let (Some(o), Some(ids)) = (&self.otel, ev.trace) {
+            if ids.sampled {
+                o.call(ev, ids);
+            }
+        }
+        if self.loggers.is_empty() {
+            return;
+        }
+        let wanted = self.loggers.iter().any(|l| l.wants(ev.status.is_success()));
+        if !wanted {
+            return;
+        }
+        let payload = Arc::new(payload::standard(ev, &self.settings));
+        for l in &self.loggers {
+            if l.wants(ev.status.is_success()) {
+                l.push(payload.clone());
+            }
+        }
+    }
+
+    pub fn attempt(&self, ev: &AttemptEvent<'_>) {
+        if let Some(m) = &self.metrics {
+            m.attempt(ev);
+        }
+    }
+
+    pub fn fallback(&self, ev: &FallbackEvent<'_>) {
+        if let Some(m) = &self.metrics {
+            m.fallback(ev);
+        }
+    }
+
+    pub fn rejected(&self, ev: &Rejected<'_>) {
+        if let Some(m) = &self.metrics {
+            m.rejected(ev);
+        }
+    }
+
+    /// Sends what the loggers hold (shutdown).
+    pub async fn flush(&self) {
+        for l in &self.loggers {
+            l.flush().await;
+        }
+        if let Some(o) = &self.otel {
+            o.shutdown();
+        }
+    }
+
+    /// Span ids for a new call when OpenTelemetry is on (continuing `traceparent`).
+    pub fn trace(&self, headers: &axum::http::HeaderMap) -> Option<otel::TraceIds> {
+        self.otel.as_ref()?;
+        let parent = headers.get("traceparent").and_then(|v| v.to_str().ok());
+        Some(otel::TraceIds::new(parent))
+    }
+}

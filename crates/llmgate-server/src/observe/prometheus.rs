@@ -1,0 +1,695 @@
+//! `callbacks: ["prometheus"]`: LiteLLM's metrics, by its names, types, label names and
+//! latency buckets, so dashboards built on LiteLLM's `/metrics` keep working.
+//!
+//! Label values are what LiteLLM puts there, `None` for a missing one (Python's `str(None)`).
+//! Two of LiteLLM's labels are left out because their values are raw client input and would
+//! make the series unbounded: `client_ip` and `user_agent`; `end_user` is `None` unless
+//! `enable_end_user_cost_tracking_prometheus_only` is set, as LiteLLM.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use super::event::{
+    llm_exception_class, AttemptEvent, CallEvent, Caller, FallbackEvent, Rejected, Status,
+};
+
+/// LiteLLM's `LATENCY_BUCKETS` (the `+Inf` bucket is added by the histogram).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0,
+    5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 8.5, 9.0, 9.5, 10.0, 15.0, 20.0, 25.0, 30.0, 60.0, 120.0, 180.0,
+    240.0, 300.0,
+];
+
+/// Python prometheus_client's default buckets (LiteLLM's per-output-token histogram uses them).
+const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+type Labels = Vec<(&'static str, String)>;
+type Count = Family<Labels, Counter<f64, AtomicU64>>;
+type Level = Family<Labels, Gauge<f64, AtomicU64>>;
+type Hist = Family<Labels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS.iter().copied())
+}
+
+fn default_histogram() -> Histogram {
+    Histogram::new(DEFAULT_BUCKETS.iter().copied())
+}
+
+// Label sets, as LiteLLM's `PrometheusMetricLabels` (without client_ip / user_agent).
+const TOTAL_REQUESTS: &[&str] = &[
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "requested_model",
+    "team",
+    "team_alias",
+    "user",
+    "status_code",
+    "user_email",
+    "route",
+    "model_id",
+];
+const FAILED_REQUESTS: &[&str] = &[
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "requested_model",
+    "team",
+    "team_alias",
+    "user",
+    "user_email",
+    "exception_status",
+    "exception_class",
+    "route",
+    "model_id",
+];
+const TOTAL_LATENCY: &[&str] = &[
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "requested_model",
+    "team",
+    "team_alias",
+    "user",
+    "model",
+    "model_id",
+];
+const API_LATENCY: &[&str] = &[
+    "model",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+    "requested_model",
+    "end_user",
+    "user",
+    "model_id",
+];
+const SPEND: &[&str] = &[
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "model",
+    "team",
+    "team_alias",
+    "user",
+    "user_email",
+    "model_id",
+];
+const TOKENS: &[&str] = &[
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "model",
+    "team",
+    "team_alias",
+    "user",
+    "user_email",
+    "requested_model",
+    "model_id",
+];
+const LLM_FAILED: &[&str] = &[
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "model",
+    "team",
+    "team_alias",
+    "user",
+    "model_id",
+];
+const DEPLOYMENT: &[&str] = &[
+    "requested_model",
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+];
+const DEPLOYMENT_FAILURE: &[&str] = &[
+    "requested_model",
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
+    "exception_status",
+    "exception_class",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+];
+const DEPLOYMENT_STATE: &[&str] = &["litellm_model_name", "model_id", "api_base", "api_provider"];
+const DEPLOYMENT_LIMIT: &[&str] = DEPLOYMENT_STATE;
+const COOLED_DOWN: &[&str] = &[
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
+    "exception_status",
+];
+const PER_TOKEN: &[&str] = &[
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+];
+const OVERHEAD: &[&str] = &[
+    "model_group",
+    "api_provider",
+    "api_base",
+    "litellm_model_name",
+    "hashed_api_key",
+    "api_key_alias",
+    "model_id",
+];
+const FALLBACK: &[&str] = &[
+    "requested_model",
+    "fallback_model",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+    "exception_status",
+    "exception_class",
+    "model_id",
+];
+const CACHE: &[&str] = &[
+    "model",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+    "end_user",
+    "user",
+    "model_id",
+];
+const TEAM_BUDGET: &[&str] = &["team", "team_alias"];
+const KEY_BUDGET: &[&str] = &["hashed_api_key", "api_key_alias"];
+const USER_BUDGET: &[&str] = &["user"];
+
+/// One metric's label values by name; a label not set is `None`, as LiteLLM shows it.
+#[derive(Default)]
+struct Values<'a> {
+    pairs: Vec<(&'static str, &'a str)>,
+    owned: Vec<(&'static str, String)>,
+}
+
+impl<'a> Values<'a> {
+    fn set(&mut self, name: &'static str, v: Option<&'a str>) -> &mut Self {
+        if let Some(v) = v {
+            self.pairs.push((name, v));
+        }
+        self
+    }
+
+    fn own(&mut self, name: &'static str, v: String) -> &mut Self {
+        self.owned.push((name, v));
+        self
+    }
+
+    fn caller(&mut self, c: &Caller<'a>, end_user: bool) -> &mut Self {
+        self.set("hashed_api_key", c.key_hash)
+            .set("api_key_alias", c.key_alias())
+            .set("team", c.team_id())
+            .set("team_alias", c.team_alias())
+            .set("user", c.user_id())
+            .set("user_email", c.user_email())
+            .set("end_user", c.end_user.filter(|_| end_user))
+    }
+
+    fn labels(&self, names: &[&'static str]) -> Labels {
+        names
+            .iter()
+            .map(|n| {
+                let v = self
+                    .pairs
+                    .iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| clean(v))
+                    .or_else(|| {
+                        self.owned
+                            .iter()
+                            .find(|(k, _)| k == n)
+                            .map(|(_, v)| clean(v))
+                    })
+                    .unwrap_or_else(|| "None".into());
+                (*n, v)
+            })
+            .collect()
+    }
+}
+
+/// A label value the text format can carry: line breaks out, `\` and `"` escaped.
+fn clean(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\n' => out.push(' '),
+            '\r' | '\u{2028}' | '\u{2029}' => {}
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The spend writer's state at scrape time: its backlog and its database round trips.
+pub struct SpendState {
+    pub backlog: usize,
+    pub batches: u64,
+    pub failures: u64,
+    pub last_write: std::time::Duration,
+}
+
+/// Every metric, registered once at start.
+pub struct Metrics {
+    registry: Registry,
+    end_user: bool,
+    cache_on: bool,
+    total_requests: Count,
+    failed_requests: Count,
+    requests: Count,
+    llm_failed: Count,
+    total_latency: Hist,
+    api_latency: Hist,
+    ttft: Hist,
+    overhead: Hist,
+    spend: Count,
+    total_tokens: Count,
+    input_tokens: Count,
+    output_tokens: Count,
+    remaining_team_budget: Level,
+    team_max_budget: Level,
+    remaining_key_budget: Level,
+    key_max_budget: Level,
+    remaining_user_budget: Level,
+    user_max_budget: Level,
+    remaining_requests: Level,
+    remaining_tokens: Level,
+    deployment_success: Count,
+    deployment_failure: Count,
+    deployment_total: Count,
+    deployment_state: Level,
+    deployment_cooled_down: Count,
+    deployment_tpm_limit: Level,
+    deployment_rpm_limit: Level,
+    per_output_token: Hist,
+    successful_fallbacks: Count,
+    failed_fallbacks: Count,
+    cache_hits: Count,
+    cache_misses: Count,
+    cached_tokens: Count,
+    callback_failures: Count,
+    // The gateway's own.
+    in_flight: Gauge<i64>,
+    spend_backlog: Gauge<i64>,
+    spend_write_seconds: Gauge<f64, AtomicU64>,
+    spend_writes: Counter,
+    spend_write_errors: Counter,
+    callback_queue: Family<Vec<(&'static str, String)>, Gauge<i64>>,
+    callback_dropped: Family<Vec<(&'static str, String)>, Counter>,
+}
+
+impl Metrics {
+    pub fn new(end_user: bool, cache_on: bool) -> Metrics {
+        let mut r = Registry::default();
+        let hist = || Hist::new_with_constructor(latency_histogram as fn() -> Histogram);
+        macro_rules! reg {
+            ($name:expr, $help:expr, $m:expr) => {{
+                let m = $m;
+                r.register($name, $help, m.clone());
+                m
+            }};
+        }
+        Metrics {
+            end_user,
+            cache_on,
+            total_requests: reg!("litellm_proxy_total_requests_metric", "Total number of requests made to the proxy server - track number of client side requests", Count::default()),
+            failed_requests: reg!("litellm_proxy_failed_requests_metric", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", Count::default()),
+            requests: reg!("litellm_requests_metric", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", Count::default()),
+            llm_failed: reg!("litellm_llm_api_failed_requests_metric", "deprecated - use litellm_proxy_failed_requests_metric", Count::default()),
+            total_latency: reg!("litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM", hist()),
+            api_latency: reg!("litellm_llm_api_latency_metric", "Total latency (seconds) for a models LLM API call", hist()),
+            ttft: reg!("litellm_llm_api_time_to_first_token_metric", "Time to first token for a models LLM API call", hist()),
+            overhead: reg!("litellm_overhead_latency_metric", "Latency overhead (milliseconds) added by LiteLLM processing", hist()),
+            spend: reg!("litellm_spend_metric", "Total spend on LLM requests", Count::default()),
+            total_tokens: reg!("litellm_total_tokens_metric", "Total number of input + output tokens from LLM requests", Count::default()),
+            input_tokens: reg!("litellm_input_tokens_metric", "Total number of input tokens from LLM requests", Count::default()),
+            output_tokens: reg!("litellm_output_tokens_metric", "Total number of output tokens from LLM requests", Count::default()),
+            remaining_team_budget: reg!("litellm_remaining_team_budget_metric", "Remaining budget for team", Level::default()),
+            team_max_budget: reg!("litellm_team_max_budget_metric", "Maximum budget set for team", Level::default()),
+            remaining_key_budget: reg!("litellm_remaining_api_key_budget_metric", "Remaining budget for api key", Level::default()),
+            key_max_budget: reg!("litellm_api_key_max_budget_metric", "Maximum budget set for api key", Level::default()),
+            remaining_user_budget: reg!("litellm_remaining_user_budget_metric", "Remaining budget for user", Level::default()),
+            user_max_budget: reg!("litellm_user_max_budget_metric", "Maximum budget set for user", Level::default()),
+            remaining_requests: reg!("litellm_remaining_requests_metric", "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider", Level::default()),
+            remaining_tokens: reg!("litellm_remaining_tokens_metric", "remaining tokens for model, returned from LLM API Provider", Level::default()),
+            deployment_success: reg!("litellm_deployment_success_responses", "LLM Deployment Analytics - Total number of successful LLM API calls via litellm", Count::default()),
+            deployment_failure: reg!("litellm_deployment_failure_responses", "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api", Count::default()),
+            deployment_total: reg!("litellm_deployment_total_requests", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", Count::default()),
+            deployment_state: reg!("litellm_deployment_state", "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage", Level::default()),
+            deployment_cooled_down: reg!("litellm_deployment_cooled_down", "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down", Count::default()),
+            deployment_tpm_limit: reg!("litellm_deployment_tpm_limit", "Deployment TPM limit found in config", Level::default()),
+            deployment_rpm_limit: reg!("litellm_deployment_rpm_limit", "Deployment RPM limit found in config", Level::default()),
+            per_output_token: reg!("litellm_deployment_latency_per_output_token", "LLM Deployment Analytics - Latency per output token", Hist::new_with_constructor(default_histogram as fn() -> Histogram)),
+            successful_fallbacks: reg!("litellm_deployment_successful_fallbacks", "LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model", Count::default()),
+            failed_fallbacks: reg!("litellm_deployment_failed_fallbacks", "LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model", Count::default()),
+            cache_hits: reg!("litellm_cache_hits_metric", "Total number of LiteLLM cache hits", Count::default()),
+            cache_misses: reg!("litellm_cache_misses_metric", "Total number of LiteLLM cache misses", Count::default()),
+            cached_tokens: reg!("litellm_cached_tokens_metric", "Total tokens served from LiteLLM cache", Count::default()),
+            callback_failures: reg!("litellm_callback_logging_failures_metric", "Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)", Count::default()),
+            in_flight: reg!("llmgate_in_flight_requests", "LLM calls admitted and not yet settled (llmgate)", Gauge::default()),
+            spend_backlog: reg!("llmgate_spend_log_backlog", "Spend logs recorded but not yet written to the database (llmgate)", Gauge::default()),
+            spend_write_seconds: reg!("llmgate_spend_write_seconds", "Time the last spend-log batch took to write to the database (llmgate)", Gauge::default()),
+            spend_writes: reg!("llmgate_spend_writes", "Spend-log batches written to the database (llmgate)", Counter::default()),
+            spend_write_errors: reg!("llmgate_spend_write_errors", "Spend-log batch writes the database failed; the batch is retried (llmgate)", Counter::default()),
+            callback_queue: reg!("llmgate_callback_queue_size", "Logging-callback events waiting to be sent (llmgate)", Family::default()),
+            callback_dropped: reg!("llmgate_callback_dropped_events", "Logging-callback events dropped because the callback's queue was full (llmgate)", Family::default()),
+            registry: r,
+        }
+    }
+
+    /// A call was admitted (in flight until it settles).
+    pub fn admitted(&self) {
+        self.in_flight.inc();
+    }
+
+    /// One call's end: request, latency, token, spend, budget and cache metrics.
+    pub fn call(&self, ev: &CallEvent<'_>) {
+        self.in_flight.dec();
+        // A name no group has is raw client input: not a label value.
+        let unknown = matches!(
+            ev.status,
+            Status::Failure(crate::error::GatewayError::UnknownModel { .. })
+        );
+        let asked = Some(ev.requested_model).filter(|_| !unknown);
+        let mut v = Values::default();
+        v.caller(&ev.caller, self.end_user)
+            .set("route", Some(ev.route))
+            .set("requested_model", asked)
+            .set("model_group", asked);
+        if let Some(d) = ev.deployment {
+            v.set("model", Some(d.bare_model()))
+                .set("litellm_model_name", Some(d.bare_model()))
+                .set("model_id", Some(&d.id))
+                .set("api_base", Some(&d.api_base))
+                .set("api_provider", Some(&d.provider));
+        }
+        let code = ev.status.code().to_string();
+        v.own("status_code", code.clone());
+        self.total_requests
+            .get_or_create(&v.labels(TOTAL_REQUESTS))
+            .inc();
+        if !ev.status.is_success() {
+            v.own("exception_status", code);
+            if let Some(c) = ev.status.exception_class() {
+                v.own("exception_class", c);
+            }
+            self.failed_requests
+                .get_or_create(&v.labels(FAILED_REQUESTS))
+                .inc();
+            self.llm_failed.get_or_create(&v.labels(LLM_FAILED)).inc();
+            return;
+        }
+        self.requests.get_or_create(&v.labels(SPEND)).inc();
+        self.spend.get_or_create(&v.labels(SPEND)).inc_by(ev.cost);
+        let u = ev.usage;
+        let tokens = |f: fn(&llmgate::Usage) -> u64| u.map(f).unwrap_or(0) as f64;
+        let labels = v.labels(TOKENS);
+        self.total_tokens
+            .get_or_create(&labels)
+            .inc_by(tokens(|u| u.total_tokens));
+        self.input_tokens
+            .get_or_create(&labels)
+            .inc_by(tokens(|u| u.prompt_tokens));
+        self.output_tokens
+            .get_or_create(&labels)
+            .inc_by(tokens(|u| u.completion_tokens));
+        let total = ev.total_latency().as_secs_f64();
+        self.total_latency
+            .get_or_create(&v.labels(TOTAL_LATENCY))
+            .observe(total);
+        if let Some(api) = ev.llm_api_latency() {
+            let api = api.as_secs_f64();
+            self.api_latency
+                .get_or_create(&v.labels(API_LATENCY))
+                .observe(api);
+            self.overhead
+                .get_or_create(&v.labels(OVERHEAD))
+                .observe((total - api).max(0.0));
+            let out = tokens(|u| u.completion_tokens);
+            if out > 0.0 {
+                let basis = ev.time_to_first_token().map_or(api, |t| t.as_secs_f64());
+                self.per_output_token
+                    .get_or_create(&v.labels(PER_TOKEN))
+                    .observe(basis / out);
+            }
+        }
+        if let Some(t) = ev.time_to_first_token() {
+            self.ttft
+                .get_or_create(&v.labels(API_LATENCY))
+                .observe(t.as_secs_f64());
+        }
+        self.rate_limit_headers(ev, &v);
+        self.budgets(&ev.caller, &v);
+        if ev.cache_hit {
+            let labels = v.labels(CACHE);
+            self.cache_hits.get_or_create(&labels).inc();
+            let t = tokens(|u| u.total_tokens);
+            if t > 0.0 {
+                self.cached_tokens.get_or_create(&labels).inc_by(t);
+            }
+        } else if self.cache_on {
+            self.cache_misses.get_or_create(&v.labels(CACHE)).inc();
+        }
+    }
+
+    /// The upstream's `x-ratelimit-remaining-*` headers, as LiteLLM's deployment gauges.
+    fn rate_limit_headers(&self, ev: &CallEvent<'_>, v: &Values<'_>) {
+        for (name, value) in ev.upstream_headers {
+            let gauge = match name.as_str() {
+                "x-ratelimit-remaining-requests" => &self.remaining_requests,
+                "x-ratelimit-remaining-tokens" => &self.remaining_tokens,
+                _ => continue,
+            };
+            if let Ok(n) = value.parse::<f64>() {
+                gauge.get_or_create(&v.labels(OVERHEAD)).set(n);
+            }
+        }
+    }
+
+    /// Remaining and maximum budgets of the key, team and user, after the call.
+    fn budgets(&self, c: &Caller<'_>, v: &Values<'_>) {
+        let remaining = |max: Option<f64>, spend: Option<f64>| match max {
+            Some(m) => m - spend.unwrap_or(0.0),
+            None => f64::INFINITY,
+        };
+        if let Some(k) = c.key {
+            let labels = v.labels(KEY_BUDGET);
+            self.remaining_key_budget
+                .get_or_create(&labels)
+                .set(remaining(k.max_budget, c.key_spend));
+            if let Some(m) = k.max_budget {
+                self.key_max_budget.get_or_create(&labels).set(m);
+            }
+        }
+        if let Some(t) = c.team {
+            let labels = v.labels(TEAM_BUDGET);
+            self.remaining_team_budget
+                .get_or_create(&labels)
+                .set(remaining(t.max_budget, c.team_spend));
+            if let Some(m) = t.max_budget {
+                self.team_max_budget.get_or_create(&labels).set(m);
+            }
+        }
+        if let Some(u) = c.user {
+            let labels = v.labels(USER_BUDGET);
+            self.remaining_user_budget
+                .get_or_create(&labels)
+                .set(remaining(u.max_budget, c.user_spend));
+            if let Some(m) = u.max_budget {
+                self.user_max_budget.get_or_create(&labels).set(m);
+            }
+        }
+    }
+
+    /// One upstream attempt: the deployment's success/failure/total counters and its state
+    /// (0 healthy, 1 partial outage, 2 complete outage: cooling down).
+    pub fn attempt(&self, ev: &AttemptEvent<'_>) {
+        let d = ev.deployment;
+        let mut v = Values::default();
+        v.caller(&ev.caller, self.end_user)
+            .set("requested_model", Some(ev.requested_model))
+            .set("litellm_model_name", Some(d.bare_model()))
+            .set("model_id", Some(&d.id))
+            .set("api_base", Some(&d.api_base))
+            .set("api_provider", Some(&d.provider));
+        let state = match ev.error {
+            None => {
+                self.deployment_success
+                    .get_or_create(&v.labels(DEPLOYMENT))
+                    .inc();
+                // The deployment's configured limits, as LiteLLM sets them on a success.
+                let p = &d.entry.litellm_params;
+                if let Some(t) = p.tpm {
+                    self.deployment_tpm_limit
+                        .get_or_create(&v.labels(DEPLOYMENT_LIMIT))
+                        .set(t as f64);
+                }
+                if let Some(r) = p.rpm {
+                    self.deployment_rpm_limit
+                        .get_or_create(&v.labels(DEPLOYMENT_LIMIT))
+                        .set(r as f64);
+                }
+                0.0
+            }
+            Some(e) => {
+                v.own("exception_status", e.status.to_string())
+                    .own("exception_class", llm_exception_class(e));
+                self.deployment_failure
+                    .get_or_create(&v.labels(DEPLOYMENT_FAILURE))
+                    .inc();
+                if ev.cooled_down {
+                    self.deployment_cooled_down
+                        .get_or_create(&v.labels(COOLED_DOWN))
+                        .inc();
+                    2.0
+                } else {
+                    1.0
+                }
+            }
+        };
+        self.deployment_total
+            .get_or_create(&v.labels(DEPLOYMENT))
+            .inc();
+        self.deployment_state
+            .get_or_create(&v.labels(DEPLOYMENT_STATE))
+            .set(state);
+    }
+
+    pub fn fallback(&self, ev: &FallbackEvent<'_>) {
+        let mut v = Values::default();
+        v.caller(&ev.caller, self.end_user)
+            .set("requested_model", Some(ev.from))
+            .set("fallback_model", Some(ev.to))
+            .own("exception_status", ev.original.status.to_string())
+            .own("exception_class", llm_exception_class(ev.original));
+        let family = if ev.success {
+            &self.successful_fallbacks
+        } else {
+            &self.failed_fallbacks
+        };
+        family.get_or_create(&v.labels(FALLBACK)).inc();
+    }
+
+    /// A request refused before any call: counted as a failed proxy request (LiteLLM's
+    /// failure hook), except a 401, which LiteLLM leaves out.
+    pub fn rejected(&self, ev: &Rejected<'_>) {
+        let code = ev.error.status();
+        if code == 401 {
+            return;
+        }
+        let mut v = Values::default();
+        v.caller(&ev.caller, self.end_user)
+            .set("route", Some(ev.route))
+            .set("requested_model", ev.requested_model)
+            .own("status_code", code.to_string())
+            .own("exception_status", code.to_string())
+            .own("exception_class", super::event::exception_class(ev.error));
+        self.total_requests
+            .get_or_create(&v.labels(TOTAL_REQUESTS))
+            .inc();
+        self.failed_requests
+            .get_or_create(&v.labels(FAILED_REQUESTS))
+            .inc();
+    }
+
+    /// A logging callback could not deliver a batch.
+    pub fn callback_failed(&self, name: &str) {
+        self.callback_failures
+            .get_or_create(&vec![("callback_name", clean(name))])
+            .inc();
+    }
+
+    pub fn callback_queue(&self, name: &str, len: usize, dropped: u64) {
+        let labels = vec![("callback", clean(name))];
+        self.callback_queue.get_or_create(&labels).set(len as i64);
+        let c = self.callback_dropped.get_or_create(&labels);
+        let seen = c.get();
+        if dropped > seen {
+            c.inc_by(dropped - seen);
+        }
+    }
+
+    /// The text exposition (OpenMetrics), with the values read at scrape time set first.
+    pub fn render(&self, spend: Option<SpendState>) -> String {
+        let backlog = spend.as_ref().map_or(0, |s| s.backlog);
+        self.spend_backlog
+            .set(backlog.min(i64::MAX as usize) as i64);
+        if let Some(s) = spend {
+            self.spend_write_seconds.set(s.last_write.as_secs_f64());
+            let catch_up = |c: &Counter, to: u64| {
+                let seen = c.get();
+                if to > seen {
+                    c.inc_by(to - seen);
+                }
+            };
+            catch_up(&self.spend_writes, s.batches);
+            catch_up(&self.spend_write_errors, s.failures);
+        }
+        let mut out = String::new();
+        if let Err(e) = encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "cannot encode the metrics");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped_and_missing_ones_are_none() {
+        assert_eq!(clean("a\"b\\c\nd\r\u{2028}"), "a\\\"b\\\\c d");
+        let mut v = Values::default();
+        v.set("team", Some("t\"1")).own("status_code", "200".into());
+        assert_eq!(
+            v.labels(&["team", "status_code", "user"]),
+            vec![
+                ("team", "t\\\"1".to_string()),
+                ("status_code", "200".to_string()),
+                ("user", "None".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_exposition_names_litellms_series() {
+        let m = Metrics::new(false, false);
+        m.admitted();
+        let text = m.render(None);
+        assert!(text.contains("# TYPE llmgate_in_flight_requests gauge"));
+        assert!(text.contains("llmgate_in_flight_requests 1"));
+        assert!(text.contains("llmgate_spend_log_backlog 0"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

@@ -1,0 +1,587 @@
+"""Observability through the binary: LiteLLM's Prometheus metrics at /metrics after known traffic
+(success, failure, stream, fallback, cache hit, concurrent calls), parsed with the official
+`prometheus_client` parser; the `generic_api` and `langfuse` logging callbacks against capture
+servers (one event per call, messages only when message logging is on, a dead endpoint slowing
+nothing)."""
+import base64
+import http.server
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import openai
+import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from conftest import Gateway
+
+MASTER = "sk-observe-master-0123456789"
+IN_PRICE, OUT_PRICE = 0.001, 0.002
+
+
+def dep(mock, name, model, id, params="", **info):
+    info_yaml = "".join(f"      {k}: {v}\n" for k, v in info.items())
+    return (
+        f"  - model_name: {name}\n    litellm_params:\n      model: openai/{model}\n"
+        f"      api_base: {mock.base}/v1\n      api_key: sk-up\n{params}"
+        f"      input_cost_per_token: {IN_PRICE}\n      output_cost_per_token: {OUT_PRICE}\n"
+        f"    model_info:\n      id: {id}\n{info_yaml}"
+    )
+
+
+def start(mock, tmp_path, settings, env=None, extra="", general=""):
+    cfg = (
+        "model_list:\n"
+        + dep(mock, "ok", "gpt-4o", "ok-1", params="      rpm: 100000\n      tpm: 9000000\n")
+        + dep(mock, "broken", "mock-error-500", "broken-1")
+        + dep(mock, "limited", "mock-error-429", "limited-1")
+        + f"litellm_settings:\n{settings}"
+        + "router_settings:\n  num_retries: 0\n  fallbacks: [{broken: [ok]}]\n"
+        + f"general_settings:\n  master_key: {MASTER}\n{general}"
+        + extra
+    )
+    full = {"LLMGATE_DB_PATH": str(tmp_path / "o.db")}
+    full.update(env or {})
+    return Gateway(tmp_path, cfg, env=full).wait_ready()
+
+
+def scrape(gw, key=MASTER):
+    req = urllib.request.Request(f"{gw.base}/metrics")
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.headers["content-type"].startswith("application/openmetrics-text")
+        text = r.read().decode()
+    samples = []
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            samples.append((s.name, s.labels, s.value))
+    return samples
+
+
+def total(samples, name, **labels):
+    return sum(v for n, l, v in samples if n == name and all(l.get(k) == w for k, w in labels.items()))
+
+
+def cost(u):
+    return u.prompt_tokens * IN_PRICE + u.completion_tokens * OUT_PRICE
+
+
+def test_prometheus_metrics_after_known_traffic(mock, tmp_path):
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n  cache: true\n  cache_params: {type: local}\n')
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        msg = lambda t: [{"role": "user", "content": t}]
+        a = c.chat.completions.create(model="ok", messages=msg("first question"))
+        b = c.chat.completions.create(model="ok", messages=msg("second question"))
+        hit = c.chat.completions.with_raw_response.create(model="ok", messages=msg("first question"))
+        assert hit.headers["x-litellm-cache-key"]
+        hit = hit.parse()
+        chunks = list(c.chat.completions.create(model="ok", messages=msg("streamed one"), stream=True,
+                                                 stream_options={"include_usage": True}))
+        su = [x.usage for x in chunks if x.usage][0]
+        fb = c.chat.completions.with_raw_response.create(model="broken", messages=msg("falls back"))
+        assert fb.headers["x-litellm-model-group"] == "ok"
+        fb = fb.parse()
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=msg("too many"))
+        # Concurrent calls are all counted.
+        with ThreadPoolExecutor(8) as pool:
+            many = list(pool.map(lambda i: c.chat.completions.create(model="ok", messages=msg(f"q {i}")), range(24)))
+
+        # /metrics needs a key (LiteLLM's default).
+        with pytest.raises(urllib.error.HTTPError) as e:
+            scrape(gw, key=None)
+        assert e.value.code == 401
+
+        s = scrape(gw)
+        T = "litellm_proxy_total_requests_metric_total"
+        assert total(s, T, requested_model="ok", status_code="200", route="/chat/completions") == 28
+        assert total(s, T, requested_model="broken", status_code="200") == 1
+        assert total(s, T, requested_model="limited", status_code="429") == 1
+        assert total(s, "litellm_proxy_failed_requests_metric_total") == 1
+        assert total(s, "litellm_proxy_failed_requests_metric_total", requested_model="limited",
+                     exception_status="429", exception_class="Openai.RateLimitError", model_id="limited-1") == 1
+        # Deployments: every upstream attempt, by model_id; the cache hit reached none.
+        assert total(s, "litellm_deployment_success_responses_total", model_id="ok-1", api_provider="openai") == 28
+        assert total(s, "litellm_deployment_failure_responses_total", model_id="broken-1", exception_status="500") == 1
+        assert total(s, "litellm_deployment_failure_responses_total", model_id="limited-1",
+                     exception_class="Openai.RateLimitError") == 1
+        assert total(s, "litellm_deployment_total_requests_total") == 28 + 2
+        assert total(s, "litellm_deployment_state", model_id="ok-1") == 0
+        assert total(s, "litellm_deployment_rpm_limit", model_id="ok-1", litellm_model_name="gpt-4o") == 100000
+        assert total(s, "litellm_deployment_tpm_limit", model_id="ok-1") == 9000000
+        assert total(s, "litellm_deployment_state", model_id="broken-1") == 1
+        assert total(s, "litellm_deployment_successful_fallbacks_total", requested_model="broken",
+                     fallback_model="ok", exception_status="500") == 1
+        assert total(s, "litellm_deployment_failed_fallbacks_total") == 0
+        # Cache: one hit (its tokens counted as cached), every other success a miss.
+        assert total(s, "litellm_cache_hits_metric_total", model="gpt-4o", model_id="ok-1") == 1
+        assert total(s, "litellm_cached_tokens_metric_total") == hit.usage.total_tokens
+        assert total(s, "litellm_cache_misses_metric_total") == 28
+        # Tokens and spend: exactly what the answers reported (the hit costs nothing).
+        answered = [a.usage, b.usage, su, fb.usage] + [m.usage for m in many]
+        everything = answered + [hit.usage]
+        assert total(s, "litellm_input_tokens_metric_total") == sum(u.prompt_tokens for u in everything)
+        assert total(s, "litellm_output_tokens_metric_total") == sum(u.completion_tokens for u in everything)
+        assert total(s, "litellm_total_tokens_metric_total", requested_model="ok") == sum(
+            u.total_tokens for u in [a.usage, b.usage, su, hit.usage] + [m.usage for m in many])
+        assert total(s, "litellm_spend_metric_total") == pytest.approx(sum(cost(u) for u in answered))
+        # Latency histograms with LiteLLM's buckets; time to first token for the stream only.
+        assert total(s, "litellm_request_total_latency_metric_count", requested_model="ok") == 28
+        assert total(s, "litellm_llm_api_latency_metric_count") == 28
+        assert total(s, "litellm_llm_api_time_to_first_token_metric_count") == 1
+        buckets = {l["le"] for n, l, _ in s if n == "litellm_request_total_latency_metric_bucket"}
+        assert {"0.005", "0.00625", "300.0", "+Inf"} <= buckets and len(buckets) == 36
+        assert total(s, "llmgate_in_flight_requests") == 0
+        # The master key is labelled by its hash; no raw client input in any label.
+        hashes = {l.get("hashed_api_key") for n, l, _ in s if n == T}
+        assert len(hashes) == 1 and len(hashes.pop()) == 64
+        assert not any("first question" in json.dumps(l) for _, l, _ in s)
+    finally:
+        gw.stop()
+
+
+def test_metrics_endpoint_open_when_auth_is_off_and_absent_without_prometheus(mock, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    gw = start(mock, tmp_path / "a", '  callbacks: ["prometheus"]\n  require_auth_for_metrics_endpoint: false\n')
+    off = start(mock, tmp_path / "b", "  drop_params: true\n")
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "hi"}])
+        s = scrape(gw, key=None)
+        assert total(s, "litellm_proxy_total_requests_metric_total", requested_model="ok") == 1
+        # A refused request (unknown model) is a failed request without a raw-name label.
+        with pytest.raises(openai.BadRequestError):
+            c.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])
+        s = scrape(gw, key=None)
+        assert total(s, "litellm_proxy_failed_requests_metric_total", exception_status="400") == 1
+        assert not any(l.get("requested_model") == "no-such-model" for _, l, _ in s)
+        with pytest.raises(urllib.error.HTTPError) as e:
+            scrape(off)
+        assert e.value.code == 404
+    finally:
+        gw.stop()
+        off.stop()
+
+
+class Capture:
+    """An HTTP server that records every POST (path, headers, JSON body)."""
+
+    def __init__(self):
+        self.posts = []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                try:
+                    parsed = json.loads(body)
+                except ValueError:  # NDJSON: one payload per line
+                    parsed = [json.loads(line) for line in body.splitlines()]
+                outer.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, parsed))
+                self.send_response(207 if self.path.startswith("/api/public") else 200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"successes": [], "errors": []}')
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def bodies(self, prefix):
+        return [b for p, _, b in self.posts if p.startswith(prefix)]
+
+    def wait(self, prefix, count, key=len, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if sum(key(b) for b in self.bodies(prefix)) >= count:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{prefix}: {self.posts}")
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def capture():
+    c = Capture()
+    yield c
+    c.stop()
+
+
+def logging_gateway(mock, tmp_path, capture, extra_settings=""):
+    settings = (
+        '  callbacks: ["langfuse", "capture", "deadhook", "prometheus"]\n'
+        "  require_auth_for_metrics_endpoint: false\n" + extra_settings
+    )
+    callbacks = (
+        "callback_settings:\n"
+        f"  capture:\n    callback_type: generic_api\n    endpoint: {capture.base}/hook\n"
+        "    headers:\n      Authorization: Bearer hook-secret\n"
+        # Nothing listens there: its batches fail and are retried without touching the others.
+        "  deadhook:\n    callback_type: generic_api\n    endpoint: http://127.0.0.1:9/dead\n"
+    )
+    env = {
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-test",
+        "LANGFUSE_SECRET_KEY": "sk-lf-test",
+        "LANGFUSE_HOST": capture.base,
+        "DEFAULT_FLUSH_INTERVAL_SECONDS": "1",
+        "LANGFUSE_FLUSH_INTERVAL": "1",
+    }
+    return start(mock, tmp_path, settings, env=env, extra=callbacks)
+
+
+def test_generic_api_and_langfuse_get_one_event_per_call(mock, tmp_path, capture):
+    gw = logging_gateway(mock, tmp_path, capture)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        t0 = time.time()
+        ok = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "log me"}], temperature=0.2)
+        ok_id, ok = ok.headers["x-litellm-call-id"], ok.parse()
+        s = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "stream me"}], stream=True)
+        s_id = s.headers["x-litellm-call-id"]
+        streamed = "".join(ch.choices[0].delta.content or "" for ch in s.parse() if ch.choices)
+        with pytest.raises(openai.RateLimitError) as e:
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "fail me"}])
+        fail_id = e.value.response.headers["x-litellm-call-id"]
+        # The dead endpoint costs the requests nothing.
+        assert time.time() - t0 < 5
+
+        capture.wait("/hook", 3)
+        events = {p["id"]: p for batch in capture.bodies("/hook") for p in batch}
+        assert set(events) == {ok_id, s_id, fail_id}
+        headers = [h for p, h, _ in capture.posts if p == "/hook"]
+        assert all(h["authorization"] == "Bearer hook-secret" for h in headers)
+        e1 = events[ok_id]
+        assert (e1["status"], e1["model_group"], e1["model_id"], e1["custom_llm_provider"]) == ("success", "ok", "ok-1", "openai")
+        assert (e1["prompt_tokens"], e1["completion_tokens"], e1["total_tokens"]) == (
+            ok.usage.prompt_tokens, ok.usage.completion_tokens, ok.usage.total_tokens)
+        assert e1["response_cost"] == pytest.approx(cost(ok.usage))
+        assert e1["messages"] == [{"role": "user", "content": "log me"}]
+        assert e1["response"]["choices"][0]["message"]["content"] == ok.choices[0].message.content
+        assert e1["model_parameters"]["temperature"] == 0.2
+        assert e1["call_type"] == "acompletion" and e1["stream"] is False
+        assert len(e1["metadata"]["user_api_key_hash"]) == 64
+        assert e1["endTime"] >= e1["startTime"]
+        e2 = events[s_id]
+        assert e2["stream"] is True and e2["status"] == "success"
+        assert e2["response"]["choices"][0]["message"]["content"] == streamed
+        assert e2["completionStartTime"] >= e2["startTime"]
+        e3 = events[fail_id]
+        assert e3["status"] == "failure" and e3["error_information"]["error_code"] == "429"
+        assert e3["error_information"]["error_class"] == "RateLimitError"
+
+        # Langfuse: a trace and a generation per call, with basic auth.
+        capture.wait("/api/public/ingestion", 6, key=lambda b: len(b["batch"]))
+        posts = [(h, b) for p, h, b in capture.posts if p == "/api/public/ingestion"]
+        auth = "Basic " + base64.b64encode(b"pk-lf-test:sk-lf-test").decode()
+        assert all(h["authorization"] == auth for h, _ in posts)
+        items = [i for _, b in posts for i in b["batch"]]
+        gens = {i["body"]["id"]: i["body"] for i in items if i["type"] == "generation-create"}
+        traces = {i["body"]["id"]: i["body"] for i in items if i["type"] == "trace-create"}
+        assert set(gens) == set(traces) == {ok_id, s_id, fail_id}
+        g = gens[ok_id]
+        assert (g["traceId"], g["name"], g["model"], g["level"]) == (ok_id, "litellm-acompletion", "gpt-4o", "DEFAULT")
+        assert (g["usage"]["input"], g["usage"]["output"]) == (ok.usage.prompt_tokens, ok.usage.completion_tokens)
+        assert g["input"] == [{"role": "user", "content": "log me"}]
+        assert gens[fail_id]["level"] == "ERROR" and gens[fail_id]["statusMessage"]
+
+        # The dead endpoint's failures are counted; the capture got everything regardless.
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            s = scrape(gw, key=None)
+            if total(s, "litellm_callback_logging_failures_metric_total", callback_name="deadhook") >= 1:
+                break
+            time.sleep(0.5)
+        assert total(s, "litellm_callback_logging_failures_metric_total", callback_name="deadhook") >= 1
+        assert total(s, "litellm_callback_logging_failures_metric_total", callback_name="capture") == 0
+    finally:
+        gw.stop()
+
+
+def test_message_logging_off_and_key_info_redacted(mock, tmp_path, capture):
+    gw = logging_gateway(mock, tmp_path, capture,
+                         "  turn_off_message_logging: true\n  redact_user_api_key_info: true\n")
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        r = c.chat.completions.with_raw_response.create(model="ok", messages=[{"role": "user", "content": "secret text"}])
+        call_id = r.headers["x-litellm-call-id"]
+        capture.wait("/hook", 1)
+        capture.wait("/api/public/ingestion", 2, key=lambda b: len(b["batch"]))
+        (e,) = [p for b in capture.bodies("/hook") for p in b]
+        assert e["id"] == call_id
+        assert e["messages"] == "redacted-by-litellm" and e["response"] == "redacted-by-litellm"
+        assert not any(k.startswith("user_api_key") for k in e["metadata"])
+        assert e["total_tokens"] > 0
+        everything = json.dumps(capture.posts)
+        assert "secret text" not in everything and "Hello from mock" not in everything
+    finally:
+        gw.stop()
+
+
+@pytest.mark.parametrize("how", ["env", "config"])
+def test_json_logs_parse_line_by_line(mock, tmp_path, how):
+    env = {"JSON_LOGS": "True"} if how == "env" else {}
+    settings = "  json_logs: true\n" if how == "config" else "  drop_params: true\n"
+    # An unset os.environ/ reference: a warning logged while the config loads.
+    gw = start(mock, tmp_path, settings, env=env, extra="environment_variables:\n  X_UNUSED: os.environ/OBS_NOT_SET\n")
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "hi"}])
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "hi"}])
+    finally:
+        gw.stop()
+    lines = [l for l in gw.log_path.read_text().splitlines() if l.strip()]
+    assert lines
+    records = [json.loads(l) for l in lines]
+    assert all({"timestamp", "level", "message"} <= r.keys() for r in records)
+    assert any("listening on" in r["message"] for r in records)
+    assert any(r["level"] == "WARN" and "OBS_NOT_SET" in r["message"] for r in records)
+    assert MASTER not in gw.log_path.read_text()
+
+
+def test_text_logs_have_no_colour_off_a_terminal(mock, tmp_path):
+    gw = start(mock, tmp_path, "  drop_params: true\n")
+    gw.stop()
+    text = gw.log_path.read_text()
+    assert "listening on" in text and "\x1b[" not in text
+
+
+# --- OpenTelemetry -------------------------------------------------------------------------
+
+class OtlpCapture:
+    """An OTLP/HTTP collector: decodes protobuf or JSON trace exports into plain dicts."""
+
+    def __init__(self):
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+        self.spans, self.headers = [], []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                outer.headers.append({k.lower(): v for k, v in self.headers.items()})
+                if self.headers.get("content-type", "").startswith("application/json"):
+                    outer._json(json.loads(body))
+                else:
+                    req = trace_service_pb2.ExportTraceServiceRequest()
+                    req.ParseFromString(body)
+                    outer._proto(req)
+                self.send_response(200)
+                self.send_header("content-type", self.headers.get("content-type", "application/x-protobuf"))
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _proto(self, req):
+        def val(v):
+            kind = v.WhichOneof("value")
+            return getattr(v, kind) if kind else None
+
+        for rs in req.resource_spans:
+            resource = {a.key: val(a.value) for a in rs.resource.attributes}
+            for ss in rs.scope_spans:
+                for sp in ss.spans:
+                    self.spans.append({
+                        "name": sp.name, "trace_id": sp.trace_id.hex(), "span_id": sp.span_id.hex(),
+                        "parent": sp.parent_span_id.hex(), "kind": sp.kind, "status": sp.status.code,
+                        "attrs": {a.key: val(a.value) for a in sp.attributes}, "resource": resource,
+                        "start": sp.start_time_unix_nano, "end": sp.end_time_unix_nano,
+                    })
+
+    def _json(self, req):
+        def val(v):
+            (kind, x), = v.items()
+            return int(x) if kind == "intValue" else x
+
+        for rs in req["resourceSpans"]:
+            resource = {a["key"]: val(a["value"]) for a in rs["resource"]["attributes"]}
+            for ss in rs["scopeSpans"]:
+                for sp in ss["spans"]:
+                    self.spans.append({
+                        "name": sp["name"], "trace_id": sp["traceId"], "span_id": sp["spanId"],
+                        "parent": sp.get("parentSpanId", ""), "kind": sp["kind"],
+                        "status": sp.get("status", {}).get("code", 0),
+                        "attrs": {a["key"]: val(a["value"]) for a in sp.get("attributes", [])},
+                        "resource": resource, "start": int(sp["startTimeUnixNano"]), "end": int(sp["endTimeUnixNano"]),
+                    })
+
+    def wait(self, n, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline and len(self.spans) < n:
+            time.sleep(0.1)
+        assert len(self.spans) >= n, self.spans
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def otlp():
+    c = OtlpCapture()
+    yield c
+    c.stop()
+
+
+def mock_requests(mock):
+    return json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
+
+
+TRACE, PARENT = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+
+def test_otel_spans_over_otlp_http_protobuf_continue_the_trace(mock, tmp_path, otlp):
+    env = {"OTEL_EXPORTER": "otlp_http", "OTEL_ENDPOINT": otlp.base, "OTEL_HEADERS": "x-otel-key=secret-1",
+           "OTEL_SERVICE_NAME": "llmgate-e2e", "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    gw = start(mock, tmp_path, '  callbacks: ["otel"]\n', env=env)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        r = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "trace me"}], temperature=0.5,
+            extra_headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
+        call_id, answer = r.headers["x-litellm-call-id"], r.parse()
+        upstream = [q for q in mock_requests(mock) if q["body"].get("messages") == [{"role": "user", "content": "trace me"}]][-1]
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "fail me"}])
+        otlp.wait(4)
+        assert all(h["x-otel-key"] == "secret-1" for h in otlp.headers)
+        assert all(h["content-type"] == "application/x-protobuf" for h in otlp.headers)
+        req = [s for s in otlp.spans if s["name"] == "litellm_request" and s["attrs"]["litellm.call_id"] == call_id][0]
+        assert req["resource"]["service.name"] == "llmgate-e2e"
+        assert (req["trace_id"], req["parent"], req["status"]) == (TRACE, PARENT, 1)
+        a = req["attrs"]
+        assert (a["gen_ai.request.model"], a["gen_ai.response.model"], a["gen_ai.system"]) == ("gpt-4o", "ok", "openai")
+        assert (a["gen_ai.usage.input_tokens"], a["gen_ai.usage.output_tokens"]) == (
+            answer.usage.prompt_tokens, answer.usage.completion_tokens)
+        assert a["gen_ai.cost.total_cost"] == pytest.approx(cost(answer.usage))
+        assert json.loads(a["gen_ai.input.messages"]) == [{"role": "user", "content": "trace me"}]
+        assert json.loads(a["gen_ai.output.messages"])[0]["content"] == answer.choices[0].message.content
+        assert a["gen_ai.request.temperature"] == 0.5 and len(a["metadata.user_api_key_hash"]) == 64
+        raw = [s for s in otlp.spans if s["name"] == "raw_gen_ai_request" and s["parent"] == req["span_id"]][0]
+        assert raw["trace_id"] == TRACE and req["start"] <= raw["start"] <= raw["end"] <= req["end"]
+        # The upstream was called with the provider call's span as its parent.
+        assert upstream["headers"]["traceparent"] == f"00-{TRACE}-{raw['span_id']}-01"
+        failed = [s for s in otlp.spans if s["name"] == "litellm_request" and s["attrs"]["gen_ai.response.model"] == "limited"][0]
+        assert failed["status"] == 2 and failed["attrs"]["error.type"] == "Openai.RateLimitError"
+        assert failed["trace_id"] != TRACE and failed["parent"] == ""
+        assert "gen_ai.cost.total_cost" not in failed["attrs"]
+    finally:
+        gw.stop()
+
+
+def test_otel_json_without_messages_and_none_when_off(mock, tmp_path, otlp):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.base, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+           "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_ENDPOINT": otlp.base}
+    gw = start(mock, tmp_path / "a", '  callbacks: ["otel"]\n  turn_off_message_logging: true\n', env=env)
+    off = start(mock, tmp_path / "b", "  drop_params: true\n", env=env)
+    try:
+        for g in (off, gw):
+            c = openai.OpenAI(base_url=g.base, api_key=MASTER, max_retries=0)
+            list(c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "json spans"}], stream=True))
+        otlp.wait(2)
+        time.sleep(1)
+        assert len(otlp.spans) == 2  # only the gateway with the callback exports
+        assert all(h["content-type"].startswith("application/json") for h in otlp.headers)
+        req = [s for s in otlp.spans if s["name"] == "litellm_request"][0]
+        assert req["resource"]["service.name"] == "litellm"
+        assert req["attrs"]["llm.is_streaming"] is True
+        assert "gen_ai.input.messages" not in req["attrs"] and "gen_ai.output.messages" not in req["attrs"]
+        assert "json spans" not in json.dumps(otlp.spans)
+    finally:
+        gw.stop()
+        off.stop()
+
+
+def test_otel_grpc_is_refused_at_start(mock, tmp_path):
+    cfg_env = {"OTEL_EXPORTER": "otlp_grpc", "LLMGATE_DB_PATH": str(tmp_path / "g.db")}
+    g = Gateway(tmp_path, "model_list: []\nlitellm_settings:\n  callbacks: [\"otel\"]\n"
+                f"general_settings:\n  master_key: {MASTER}\n", env=cfg_env)
+    try:
+        g.proc.wait(timeout=20)
+        assert g.proc.returncode != 0
+        assert "otlp_grpc is not supported" in g.log_path.read_text()
+    finally:
+        g.stop()
+
+
+def post(gw, path, body):
+    req = urllib.request.Request(f"{gw.base}{path}", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {MASTER}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_budget_gauges_and_labels_of_a_virtual_key(mock, tmp_path):
+    import hashlib
+
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n', general="  proxy_batch_write_at: 1\n")
+    try:
+        team = post(gw, "/team/new", {"team_alias": "obs-team", "max_budget": 2.0})["team_id"]
+        key = post(gw, "/key/generate", {"team_id": team, "key_alias": "obs-key", "max_budget": 1.0})["key"]
+        c = openai.OpenAI(base_url=gw.base, api_key=key, max_retries=0)
+        r = c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "budget"}])
+        spent = cost(r.usage)
+        s = scrape(gw)
+        h = hashlib.sha256(key.encode()).hexdigest()
+        labels = dict(hashed_api_key=h, api_key_alias="obs-key")
+        assert total(s, "litellm_remaining_api_key_budget_metric", **labels) == pytest.approx(1.0 - spent)
+        assert total(s, "litellm_api_key_max_budget_metric", **labels) == 1.0
+        assert total(s, "litellm_remaining_team_budget_metric", team=team, team_alias="obs-team") == pytest.approx(2.0 - spent)
+        assert total(s, "litellm_team_max_budget_metric", team=team, team_alias="obs-team") == 2.0
+        assert total(s, "litellm_proxy_total_requests_metric_total", team=team, team_alias="obs-team", **labels) == 1
+        assert total(s, "litellm_spend_metric_total", **labels) == pytest.approx(spent)
+        # The spend log reaches the database: the writer's round trips are on /metrics.
+        deadline = time.time() + 10
+        while total(s, "llmgate_spend_writes_total") < 1 and time.time() < deadline:
+            time.sleep(0.3)
+            s = scrape(gw)
+        assert total(s, "llmgate_spend_writes_total") >= 1
+        assert total(s, "llmgate_spend_write_errors_total") == 0
+        assert total(s, "llmgate_spend_log_backlog") == 0
+        assert 0 < total(s, "llmgate_spend_write_seconds") < 5
+    finally:
+        gw.stop()
+
+
+def test_plain_generic_api_from_env_logs_only_successes_as_ndjson(mock, tmp_path, capture):
+    env = {"GENERIC_LOGGER_ENDPOINT": f"{capture.base}/env-hook", "GENERIC_LOGGER_HEADERS": "x-hook=env-1,x-two=2",
+           "DEFAULT_FLUSH_INTERVAL_SECONDS": "1"}
+    gw = start(mock, tmp_path, '  success_callback: ["generic_api"]\n', env=env,
+               extra="callback_settings:\n  generic_api:\n    log_format: ndjson\n")
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        ids = [c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": f"n{i}"}]).headers["x-litellm-call-id"] for i in range(2)]
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "not logged"}])
+        # One NDJSON line is one JSON object: a batch of one parses as a dict.
+        as_list = lambda b: b if isinstance(b, list) else [b]
+        capture.wait("/env-hook", 2, key=lambda b: len(as_list(b)))
+        time.sleep(1.5)  # a failure would have been sent by now
+        got = [p for b in capture.bodies("/env-hook") for p in as_list(b)]
+        assert sorted(p["id"] for p in got) == sorted(ids)
+        assert all(p["status"] == "success" for p in got)
+        h = [h for p, h, _ in capture.posts if p == "/env-hook"][0]
+        assert (h["x-hook"], h["x-two"], h["content-type"]) == ("env-1", "2", "application/json")
+    finally:
+        gw.stop()
