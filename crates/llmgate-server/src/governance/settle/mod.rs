@@ -309,13 +309,11 @@ impl Settlement {
         let cost = match &meta {
             _ if self.cache_hit => Some(0.0),
             // A price per answered query: a failed or abandoned call answered nothing.
-            Some(_) if self.fixed_cost.is_some() => {
-                Some(if matches!(outcome, Outcome::Success) {
-                    self.fixed_cost.unwrap_or(0.0)
-                } else {
-                    0.0
-                })
-            }
+            Some(_) if self.fixed_cost.is_some() => Some(if matches!(outcome, Outcome::Success) {
+                self.fixed_cost.unwrap_or(0.0)
+            } else {
+                0.0
+            }),
             Some(m) => usage.and_then(|u| m.deployment.cost(u)),
             None => None,
         };
