@@ -87,7 +87,7 @@ mod tests {
         assert_eq!(py_float(-2.5), "-2.5");
         assert_eq!(py_float(1.5e-300), "1.5e-300");
         assert_eq!(py_float(123.456), "123.456");
-        assert_eq!(py_float(608898711247163.25), "608898711247163.2");
+        assert_eq!(py_float(608_898_711_247_163.2), "608898711247163.2");
         assert_eq!(py_float(100.0), "100.0");
         assert_eq!(py_float(f64::INFINITY), "inf");
     }

@@ -297,14 +297,14 @@ async fn run(
         }
         let n = pending.len();
         let t0 = std::time::Instant::now();
-        let ok = write(&store, &mut pending, quarantine.as_deref()).await;
+        wrote = write(&store, &mut pending, quarantine.as_deref()).await;
         if n > 0 {
             let took = t0.elapsed().as_micros().min(u64::MAX as u128) as u64;
             queue.last_write_us.store(took, Ordering::Relaxed);
-            let count = if ok { &queue.written } else { &queue.failed };
+            let count = if wrote { &queue.written } else { &queue.failed };
             count.fetch_add(1, Ordering::Relaxed);
         }
-        if ok {
+        if wrote {
             queue.backlog.fetch_sub(n, Ordering::Relaxed);
             for seg in segments.drain(..) {
                 let _ = std::fs::remove_file(seg);
