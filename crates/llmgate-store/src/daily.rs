@@ -126,9 +126,10 @@ pub(crate) fn rollups(logs: &[&SpendLog]) -> BTreeMap<(Daily, RowKey), Metrics> 
     let mut out: BTreeMap<(Daily, RowKey), Metrics> = BTreeMap::new();
     for log in logs {
         let m = Metrics::of(log);
+        let date = crate::time::date(log.start_time);
         let key = |entity: Option<String>| RowKey {
             entity,
-            date: crate::time::date(log.start_time),
+            date: date.clone(),
             api_key: log.api_key.clone(),
             model: Some(log.model.clone()).filter(|m| !m.is_empty()),
             model_group: log.model_group.clone(),

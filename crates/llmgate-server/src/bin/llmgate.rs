@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    no_huge_pages();
     let cli = Cli::parse();
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(cli.log_filter()));
@@ -44,5 +45,17 @@ fn main() {
     if let Err(e) = rt.block_on(llmgate_server::server::run(cli, cfg)) {
         eprintln!("llmgate: {e}");
         std::process::exit(1);
+    }
+}
+
+/// Keeps the heap in 4 KiB pages. Where the kernel's THP mode is `madvise` (Debian's default),
+/// mimalloc asks for transparent huge pages for its arenas, and each 2 MiB page is resident as
+/// soon as one byte of it is touched: the idle gateway held 25 MB of heap it had freed (8 MB
+/// without). A heap this size gains nothing measurable from fewer TLB misses.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_THP_DISABLE) only sets a flag on this process's memory map.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }

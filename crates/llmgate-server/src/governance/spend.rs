@@ -25,6 +25,12 @@ use tokio::sync::{mpsc, oneshot};
 /// Logs written at once when traffic fills a batch before the interval ends.
 const BATCH_SIZE: usize = 1000;
 
+/// Logs held in memory at most. When the writer falls behind (a slow database, or a CPU
+/// shared with busier work: it runs at nice 10), later logs are kept in the journal only and
+/// read back from it at the next batch, so memory stays bounded (~2 KB a log) while nothing
+/// is lost. Without a journal the queue is not bounded: dropping spend is not an option.
+const MEMORY_CAP: usize = 10_000;
+
 /// LiteLLM's default `proxy_batch_write_at`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -34,9 +40,15 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 #[derive(Default)]
 struct Queue {
     logs: Mutex<Vec<SpendLog>>,
+    /// [`MEMORY_CAP`] (smaller in tests).
+    cap: usize,
     full: tokio::sync::Notify,
     /// Logs recorded but not yet in the database (queued or in a failed batch).
     backlog: std::sync::atomic::AtomicUsize,
+    /// Logs journaled since the last rotation but not queued (the queue was at its cap).
+    overflow: std::sync::atomic::AtomicUsize,
+    /// Every log ever left to the journal alone.
+    spilled: std::sync::atomic::AtomicUsize,
     /// Batches written, batches that failed, and the last write's time (µs): the database's
     /// round trips as the metrics show them (updated per batch, never per request).
     written: std::sync::atomic::AtomicU64,
@@ -119,6 +131,15 @@ impl SpendWriter {
     /// Starts the writer on the current runtime; with a journal directory, logs are journaled
     /// (call [`replay`] on that directory first).
     pub fn start(store: Store, interval: Duration, journal_dir: Option<&Path>) -> SpendWriter {
+        Self::start_capped(store, interval, journal_dir, MEMORY_CAP)
+    }
+
+    fn start_capped(
+        store: Store,
+        interval: Duration,
+        journal_dir: Option<&Path>,
+        cap: usize,
+    ) -> SpendWriter {
         let journal = journal_dir.and_then(|d| match Journal::open(d) {
             Ok(j) => Some(Arc::new(Mutex::new(j))),
             Err(e) => {
@@ -127,7 +148,10 @@ impl SpendWriter {
             }
         });
         let (tx, rx) = mpsc::unbounded_channel();
-        let queue = Arc::new(Queue::default());
+        let queue = Arc::new(Queue {
+            cap,
+            ..Queue::default()
+        });
         let q = queue.clone();
         // Batches are CPU work (serialising thousands of rows): on a thread and runtime of
         // their own, the OS scheduler keeps them from stalling the request path's workers.
@@ -159,19 +183,27 @@ impl SpendWriter {
     /// Journals and queues a log; never waits on the database.
     pub fn record(&self, log: SpendLog) {
         // Queued under the journal's lock: a rotation takes exactly the logs it journaled.
+        let mut journaled = false;
         let _journal = self.journal.as_ref().map(|j| {
             let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
             if let Ok(mut line) = serde_json::to_vec(&log) {
                 line.push(b'\n');
-                if let Err(e) = j.file.write_all(&line) {
-                    tracing::error!(error = %e, "cannot append to the spend journal");
+                match j.file.write_all(&line) {
+                    Ok(()) => journaled = true,
+                    Err(e) => tracing::error!(error = %e, "cannot append to the spend journal"),
                 }
             }
             j
         });
         let mut logs = self.queue.logs.lock().unwrap_or_else(|e| e.into_inner());
-        logs.push(log);
         self.queue.backlog.fetch_add(1, Ordering::Relaxed);
+        if journaled && logs.len() >= self.queue.cap {
+            // In the journal already; the writer reads this segment back whole.
+            self.queue.overflow.fetch_add(1, Ordering::Relaxed);
+            self.queue.spilled.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        logs.push(log);
         if logs.len() == BATCH_SIZE {
             self.queue.full.notify_one();
         }
@@ -212,8 +244,20 @@ async fn run(
     let mut segments: Vec<PathBuf> = Vec::new();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut wrote = true;
     loop {
-        let (done, closed) = tokio::select! {
+        // Behind (a full batch or an overflow waiting) after a good write: go again at once.
+        let behind = wrote
+            && (queue.overflow.load(Ordering::Relaxed) > 0
+                || queue.logs.lock().unwrap_or_else(|e| e.into_inner()).len() >= BATCH_SIZE);
+        let (done, closed) = if behind {
+            match rx.try_recv() {
+                Ok(done) => (Some(done), false),
+                Err(mpsc::error::TryRecvError::Disconnected) => (None, true),
+                Err(mpsc::error::TryRecvError::Empty) => (None, false),
+            }
+        } else {
+            tokio::select! {
             msg = rx.recv() => match msg {
                 Some(done) => (Some(done), false),
                 None => (None, true),
@@ -222,31 +266,49 @@ async fn run(
             // latency even where one big one every interval would stall.
             _ = queue.full.notified() => (None, false),
             _ = tick.tick() => (None, false),
+            }
         };
         // Take what is queued together with the journal segment that holds it.
-        {
+        let (reread, mut queued) = {
             let mut j = journal
                 .as_ref()
                 .map(|j| j.lock().unwrap_or_else(|e| e.into_inner()));
+            let mut reread = None;
             if let Some(j) = j.as_mut() {
                 match j.rotate() {
-                    Ok(Some(seg)) => segments.push(seg),
+                    Ok(Some(seg)) => {
+                        if queue.overflow.swap(0, Ordering::Relaxed) > 0 {
+                            reread = Some(seg.clone());
+                        }
+                        segments.push(seg);
+                    }
                     Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "cannot rotate the spend journal"),
                 }
             }
-            pending.append(&mut queue.logs.lock().unwrap_or_else(|e| e.into_inner()));
+            let queued = std::mem::take(&mut *queue.logs.lock().unwrap_or_else(|e| e.into_inner()));
+            (reread, queued)
+        };
+        // Read back outside the journal's lock: requests append to the journal meanwhile.
+        match reread.as_deref().map(read_segment) {
+            // The segment holds every log the queue does, and those it had no room for.
+            Some(Ok(all)) => pending.extend(all),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "cannot read back the spend journal; its overflow is written at the next start");
+                pending.append(&mut queued);
+            }
+            None => pending.append(&mut queued),
         }
         let n = pending.len();
         let t0 = std::time::Instant::now();
-        let ok = write(&store, &mut pending, quarantine.as_deref()).await;
+        wrote = write(&store, &mut pending, quarantine.as_deref()).await;
         if n > 0 {
             let took = t0.elapsed().as_micros().min(u64::MAX as u128) as u64;
             queue.last_write_us.store(took, Ordering::Relaxed);
-            let count = if ok { &queue.written } else { &queue.failed };
+            let count = if wrote { &queue.written } else { &queue.failed };
             count.fetch_add(1, Ordering::Relaxed);
         }
-        if ok {
+        if wrote {
             queue.backlog.fetch_sub(n, Ordering::Relaxed);
             for seg in segments.drain(..) {
                 let _ = std::fs::remove_file(seg);
@@ -259,6 +321,16 @@ async fn run(
             return;
         }
     }
+}
+
+/// The logs of a journal segment (a torn last line, from a process that died mid-write, is
+/// skipped).
+fn read_segment(path: &Path) -> std::io::Result<Vec<SpendLog>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<SpendLog>(l).ok())
+        .collect())
 }
 
 /// Writes what earlier processes journaled but did not get into the database, then removes
@@ -278,12 +350,7 @@ pub async fn replay(store: &Store, dir: &Path) -> Result<usize, llmgate_store::S
     files.sort();
     let mut logs = Vec::new();
     for f in &files {
-        let text = std::fs::read_to_string(f).unwrap_or_default();
-        // A torn last line (the process died mid-write) is skipped.
-        logs.extend(
-            text.lines()
-                .filter_map(|l| serde_json::from_str::<SpendLog>(l).ok()),
-        );
+        logs.extend(read_segment(f).unwrap_or_default());
     }
     let new = if logs.is_empty() {
         0
@@ -347,5 +414,46 @@ fn quarantine(path: Option<&Path>, refused: Vec<Refused>) {
         .and_then(|mut f| f.write_all(&lines));
     if let Err(e) = appended {
         tracing::error!(error = %e, file = %path.display(), "cannot write the spend quarantine");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backlog_past_the_cap_stays_in_the_journal_and_is_all_written() {
+        let dir = std::env::temp_dir().join(format!("llmgate-spend-cap-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        // An interval that never ends within the test and a cap below a full batch: nothing
+        // is written before the flush, and the queue holds at most 100 of the 600 logs.
+        let w = SpendWriter::start_capped(
+            store.clone(),
+            Duration::from_secs(3600),
+            Some(&dir.join("j")),
+            100,
+        );
+        let n = 600;
+        for i in 0..n {
+            w.record(SpendLog {
+                request_id: format!("req-{i}"),
+                call_type: "acompletion".into(),
+                spend: 0.001,
+                model: "m".into(),
+                ..SpendLog::default()
+            });
+        }
+        assert!(w.queue.logs.lock().unwrap().len() <= 100);
+        // The writer catches up meanwhile (a batch, then at once the next while behind), so
+        // how many went to the journal alone varies; some did.
+        assert!(w.queue.spilled.load(Ordering::Relaxed) > 0);
+        w.flush().await;
+        assert_eq!(w.backlog(), 0);
+        let total = store.total_spend().await.unwrap();
+        assert!((total - n as f64 * 0.001).abs() < 1e-6, "{total}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
