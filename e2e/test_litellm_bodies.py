@@ -59,8 +59,11 @@ def test_litellm_shaped_bodies(mock, tmp_path, database):  # noqa: F811
         for field in ("guardrails", "prompts", "tags", "enforced_params", "model_rpm_limit",
                       "model_tpm_limit", "allowed_passthrough_routes", "rpm_limit_type"):
             assert meta[field] == UI_KEY[field], field
-        for dropped in ("object_permission", "logging", "some_future_litellm_field", "send_invite_email"):
+        for dropped in ("logging", "some_future_litellm_field", "send_invite_email"):
             assert dropped not in meta and dropped not in info, dropped
+        # object_permission is a row of its own (LiteLLM_ObjectPermissionTable), shown in the info.
+        assert "object_permission" not in meta
+        assert info["object_permission"]["mcp_servers"] == [] and info["object_permission"]["agents"] == []
         # The key works, with the limits it was given.
         client = openai.OpenAI(base_url=gw.base, api_key=k["key"], max_retries=0)
         client.chat.completions.create(model="gpt-4o", messages=HI)
