@@ -498,36 +498,27 @@ impl Metrics {
 
     /// Remaining and maximum budgets of the key, team and user, after the call.
     fn budgets(&self, c: &Caller<'_>, v: &Values<'_>) {
-        let remaining = |max: Option<f64>, spend: Option<f64>| match max {
-            Some(m) => m - spend.unwrap_or(0.0),
-            None => f64::INFINITY,
-        };
+        // Remaining (infinite without a budget) and, with one, the budget itself.
+        let set =
+            |remaining: &Level, max_gauge: &Level, names, max: Option<f64>, spend: Option<f64>| {
+                let labels = v.labels(names);
+                let left = max.map_or(f64::INFINITY, |m| m - spend.unwrap_or(0.0));
+                remaining.get_or_create(&labels).set(left);
+                if let Some(m) = max {
+                    max_gauge.get_or_create(&labels).set(m);
+                }
+            };
         if let Some(k) = c.key {
-            let labels = v.labels(KEY_BUDGET);
-            self.remaining_key_budget
-                .get_or_create(&labels)
-                .set(remaining(k.max_budget, c.key_spend));
-            if let Some(m) = k.max_budget {
-                self.key_max_budget.get_or_create(&labels).set(m);
-            }
+            let (r, m) = (&self.remaining_key_budget, &self.key_max_budget);
+            set(r, m, KEY_BUDGET, k.max_budget, c.key_spend);
         }
         if let Some(t) = c.team {
-            let labels = v.labels(TEAM_BUDGET);
-            self.remaining_team_budget
-                .get_or_create(&labels)
-                .set(remaining(t.max_budget, c.team_spend));
-            if let Some(m) = t.max_budget {
-                self.team_max_budget.get_or_create(&labels).set(m);
-            }
+            let (r, m) = (&self.remaining_team_budget, &self.team_max_budget);
+            set(r, m, TEAM_BUDGET, t.max_budget, c.team_spend);
         }
         if let Some(u) = c.user {
-            let labels = v.labels(USER_BUDGET);
-            self.remaining_user_budget
-                .get_or_create(&labels)
-                .set(remaining(u.max_budget, c.user_spend));
-            if let Some(m) = u.max_budget {
-                self.user_max_budget.get_or_create(&labels).set(m);
-            }
+            let (r, m) = (&self.remaining_user_budget, &self.user_max_budget);
+            set(r, m, USER_BUDGET, u.max_budget, c.user_spend);
         }
     }
 

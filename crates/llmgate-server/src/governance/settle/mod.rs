@@ -306,16 +306,16 @@ impl Settlement {
                 api_start: None,
             })
         });
-        let cost = match &meta {
+        let cost = match (&meta, self.fixed_cost) {
             _ if self.cache_hit => Some(0.0),
             // A price per answered query: a failed or abandoned call answered nothing.
-            Some(_) if self.fixed_cost.is_some() => Some(if matches!(outcome, Outcome::Success) {
-                self.fixed_cost.unwrap_or(0.0)
+            (Some(_), Some(c)) => Some(if matches!(outcome, Outcome::Success) {
+                c
             } else {
                 0.0
             }),
-            Some(m) => usage.and_then(|u| m.deployment.cost(u)),
-            None => None,
+            (Some(m), None) => usage.and_then(|u| m.deployment.cost(u)),
+            (None, _) => None,
         };
         if let Some(meta) = &meta {
             if let (Some(r), Some(u)) = (&meta.routed, usage) {
