@@ -1,5 +1,18 @@
-# Shared by run.sh and profile.sh (sourced): ports, the mock upstream, the gateway's config and
-# a virtual key with full governance. Expects WORK (a temp dir) and PIDS (an array) to be set.
+# Shared by run.sh, profile.sh and memory.sh (sourced): a temp dir and the processes to stop at
+# exit, ports, the mock upstream, the gateway's config and a virtual key with full governance.
+
+bench_init() { # -> WORK (a temp dir, removed at exit), PIDS (killed at exit); wrk installed
+  WORK="$(mktemp -d)"
+  PIDS=()
+  trap bench_cleanup EXIT
+  command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -q wrk >/dev/null; }
+}
+
+bench_cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

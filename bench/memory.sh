@@ -14,15 +14,8 @@ CONNS="${BENCH_MEM_CONNS:-32}"
 STEP="${BENCH_MEM_STEP:-10s}"
 BURST="${BENCH_MEM_BURST:-10000}"
 MASTER="sk-bench-master-0123456789"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -q wrk >/dev/null; }
+source bench/lib.sh
+bench_init
 
 if [ -z "${BENCH_MEM_BIN:-}" ]; then
   echo "== building release binaries"
@@ -31,7 +24,6 @@ fi
 BIN="$CARGO_TARGET_DIR/release"
 GW_BIN="${BENCH_MEM_BIN:-$BIN/llmgate}"
 
-source bench/lib.sh
 start_mock "$BIN/llmgate-mock"
 write_config "$MASTER"
 

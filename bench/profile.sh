@@ -12,16 +12,9 @@ DURATION="${BENCH_DURATION:-15s}"
 OUT="${BENCH_PROF_OUT:-/tmp/llmgate-profile}"
 MASTER="sk-bench-master-0123456789"
 export CARGO_TARGET_DIR="${BENCH_PROF_TARGET:-${CARGO_TARGET_DIR:-$HOME/.cache/llmgate/target}-prof}"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source bench/lib.sh
+bench_init
 
-command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 command -v perf >/dev/null || apt-get install -y -q linux-perf >/dev/null
 
 echo "== building release binaries with frame pointers ($CARGO_TARGET_DIR)"
@@ -29,7 +22,6 @@ RUSTFLAGS="-C force-frame-pointers=yes" CARGO_PROFILE_RELEASE_DEBUG=line-tables-
   cargo build --release --quiet -p llmgate-server -p llmgate-mock
 BIN="$CARGO_TARGET_DIR/release"
 
-source bench/lib.sh
 start_mock "$BIN/llmgate-mock"
 write_config "$MASTER"
 start_gateway "$BIN/llmgate"

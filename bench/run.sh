@@ -13,22 +13,14 @@ STREAM_N="${BENCH_STREAM_N:-2000}"
 # Concurrency 1 shows the per-request overhead; 32 and 128 show throughput under saturation.
 CONNS="${BENCH_CONNS:-1 32 128}"
 MASTER="sk-bench-master-0123456789"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source bench/lib.sh
+bench_init
 
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -q wrk >/dev/null; }
 
 echo "== building release binaries"
 cargo build --release --quiet -p llmgate-server -p llmgate-mock
 BIN="$CARGO_TARGET_DIR/release"
 
-source bench/lib.sh
 start_mock "$BIN/llmgate-mock"
 write_config "$MASTER"
 start_gateway "$BIN/llmgate"
