@@ -198,7 +198,7 @@ impl SpendWriter {
         let mut logs = self.queue.logs.lock().unwrap_or_else(|e| e.into_inner());
         self.queue.backlog.fetch_add(1, Ordering::Relaxed);
         if journaled && logs.len() >= self.queue.cap {
-            // In the journal already; the writer reads this segment back whole.
+            // In the journal already; the writer reads this segment back from disk, in chunks.
             self.queue.overflow.fetch_add(1, Ordering::Relaxed);
             self.queue.spilled.fetch_add(1, Ordering::Relaxed);
             return;
@@ -232,6 +232,17 @@ impl SpendWriter {
     }
 }
 
+/// A journal segment whose logs are read back from disk rather than held in memory (its
+/// rotation found the queue at its cap, or a failed batch still pending): written a chunk at a
+/// time from `offset`, so the writer's own memory stays bounded however far behind it is.
+struct Reread {
+    path: PathBuf,
+    offset: u64,
+}
+
+/// Logs read back from a segment per write.
+const REREAD_CHUNK: usize = BATCH_SIZE;
+
 async fn run(
     store: Store,
     interval: Duration,
@@ -240,97 +251,161 @@ async fn run(
     journal: Option<Arc<Mutex<Journal>>>,
     quarantine: Option<PathBuf>,
 ) {
+    // Logs in memory (at most the queue's cap, plus a failed batch) and the segments that
+    // hold them, deleted once they are written.
     let mut pending: Vec<SpendLog> = Vec::new();
     let mut segments: Vec<PathBuf> = Vec::new();
+    let mut rereads: std::collections::VecDeque<Reread> = std::collections::VecDeque::new();
+    let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut wrote = true;
+    let mut closed = false;
     loop {
-        // Behind (a full batch or an overflow waiting) after a good write: go again at once.
+        // Behind (segments to read back, an overflow or a full batch waiting) after a good
+        // write: go again at once.
         let behind = wrote
-            && (queue.overflow.load(Ordering::Relaxed) > 0
+            && (!rereads.is_empty()
+                || queue.overflow.load(Ordering::Relaxed) > 0
                 || queue.logs.lock().unwrap_or_else(|e| e.into_inner()).len() >= BATCH_SIZE);
-        let (done, closed) = if behind {
-            match rx.try_recv() {
-                Ok(done) => (Some(done), false),
-                Err(mpsc::error::TryRecvError::Disconnected) => (None, true),
-                Err(mpsc::error::TryRecvError::Empty) => (None, false),
+        if behind || closed {
+            loop {
+                match rx.try_recv() {
+                    Ok(done) => flushes.push(done),
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        closed = true;
+                        break;
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                }
             }
         } else {
             tokio::select! {
             msg = rx.recv() => match msg {
-                Some(done) => (Some(done), false),
-                None => (None, true),
+                Some(done) => flushes.push(done),
+                None => closed = true,
             },
             // Under heavy traffic, write as soon as a batch is full: many small batches keep
             // latency even where one big one every interval would stall.
-            _ = queue.full.notified() => (None, false),
-            _ = tick.tick() => (None, false),
+            _ = queue.full.notified() => {},
+            _ = tick.tick() => {},
             }
-        };
+        }
         // Take what is queued together with the journal segment that holds it.
-        let (reread, mut queued) = {
+        let (segment, overflowed, mut queued) = {
             let mut j = journal
                 .as_ref()
                 .map(|j| j.lock().unwrap_or_else(|e| e.into_inner()));
-            let mut reread = None;
+            let mut segment = None;
             if let Some(j) = j.as_mut() {
                 match j.rotate() {
-                    Ok(Some(seg)) => {
-                        if queue.overflow.swap(0, Ordering::Relaxed) > 0 {
-                            reread = Some(seg.clone());
-                        }
-                        segments.push(seg);
-                    }
-                    Ok(None) => {}
+                    Ok(seg) => segment = seg,
                     Err(e) => tracing::error!(error = %e, "cannot rotate the spend journal"),
                 }
             }
+            let overflowed = queue.overflow.swap(0, Ordering::Relaxed) > 0;
             let queued = std::mem::take(&mut *queue.logs.lock().unwrap_or_else(|e| e.into_inner()));
-            (reread, queued)
+            (segment, overflowed, queued)
         };
-        // Read back outside the journal's lock: requests append to the journal meanwhile.
-        match reread.as_deref().map(read_segment) {
-            // The segment holds every log the queue does, and those it had no room for.
-            Some(Ok(all)) => pending.extend(all),
-            Some(Err(e)) => {
-                tracing::error!(error = %e, "cannot read back the spend journal; its overflow is written at the next start");
+        match segment {
+            // The segment holds every log the queue does, and those it had no room for; with a
+            // failed batch still in memory, new logs wait on disk too (a long outage must not
+            // grow the heap).
+            Some(path) if overflowed || pending.len() + queued.len() > queue.cap => {
+                rereads.push_back(Reread { path, offset: 0 });
+                drop(queued);
+            }
+            Some(path) => {
+                segments.push(path);
                 pending.append(&mut queued);
             }
             None => pending.append(&mut queued),
         }
-        let n = pending.len();
+        // One write per turn: the logs in memory, else a chunk read back from disk.
+        let mut chunk_done = None;
         let t0 = std::time::Instant::now();
-        wrote = write(&store, &mut pending, quarantine.as_deref()).await;
+        let n;
+        if !pending.is_empty() {
+            n = pending.len();
+            wrote = write(&store, &mut pending, quarantine.as_deref()).await;
+            if wrote {
+                for seg in segments.drain(..) {
+                    let _ = std::fs::remove_file(seg);
+                }
+                // A big batch's slots are not kept for the next small one.
+                if pending.capacity() > 2 * BATCH_SIZE {
+                    pending = Vec::new();
+                }
+            }
+        } else if let Some(r) = rereads.front_mut() {
+            match read_chunk(&r.path, r.offset, REREAD_CHUNK) {
+                Ok((mut logs, next, eof)) => {
+                    n = logs.len();
+                    wrote = write(&store, &mut logs, quarantine.as_deref()).await;
+                    if wrote {
+                        r.offset = next;
+                        chunk_done = Some(eof);
+                    }
+                }
+                Err(e) => {
+                    // Left on disk: the next start replays it.
+                    tracing::error!(error = %e, file = %r.path.display(), "cannot read back the spend journal; it is written at the next start");
+                    n = 0;
+                    rereads.pop_front();
+                }
+            }
+        } else {
+            n = 0;
+        }
+        if chunk_done == Some(true) {
+            if let Some(r) = rereads.pop_front() {
+                let _ = std::fs::remove_file(r.path);
+            }
+        }
         if n > 0 {
             let took = t0.elapsed().as_micros().min(u64::MAX as u128) as u64;
             queue.last_write_us.store(took, Ordering::Relaxed);
             let count = if wrote { &queue.written } else { &queue.failed };
             count.fetch_add(1, Ordering::Relaxed);
-        }
-        if wrote {
-            queue.backlog.fetch_sub(n, Ordering::Relaxed);
-            for seg in segments.drain(..) {
-                let _ = std::fs::remove_file(seg);
+            if wrote {
+                queue.backlog.fetch_sub(n, Ordering::Relaxed);
             }
         }
-        if let Some(done) = done {
-            let _ = done.send(());
-        }
-        if closed {
-            return;
+        // A flush is answered once what was recorded before it is written, or a write failed
+        // (the caller is not kept waiting on an unreachable database).
+        let drained = pending.is_empty() && rereads.is_empty() && queue.overflow.load(Ordering::Relaxed) == 0;
+        if !wrote || drained {
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
+            if closed {
+                return;
+            }
         }
     }
 }
 
-/// The logs of a journal segment (a torn last line, from a process that died mid-write, is
+/// Up to `max` logs of a journal segment from byte `offset`, the offset after them, and
+/// whether the segment ends there (a torn last line, from a process that died mid-write, is
 /// skipped).
-fn read_segment(path: &Path) -> std::io::Result<Vec<SpendLog>> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<SpendLog>(l).ok())
-        .collect())
+fn read_chunk(path: &Path, offset: u64, max: usize) -> std::io::Result<(Vec<SpendLog>, u64, bool)> {
+    use std::io::{BufRead, Seek, SeekFrom};
+    let mut f = std::io::BufReader::new(File::open(path)?);
+    f.seek(SeekFrom::Start(offset))?;
+    let (mut logs, mut at, mut line) = (Vec::new(), offset, Vec::new());
+    while logs.len() < max {
+        line.clear();
+        let read = f.read_until(b'\n', &mut line)?;
+        if read == 0 {
+            return Ok((logs, at, true));
+        }
+        at += read as u64;
+        if let Ok(log) = serde_json::from_slice::<SpendLog>(&line) {
+            logs.push(log);
+        }
+    }
+    let eof = f.fill_buf()?.is_empty();
+    Ok((logs, at, eof))
 }
 
 /// Writes what earlier processes journaled but did not get into the database, then removes
@@ -348,17 +423,25 @@ pub async fn replay(store: &Store, dir: &Path) -> Result<usize, llmgate_store::S
         })
         .collect();
     files.sort();
-    let mut logs = Vec::new();
+    // A chunk at a time: a long outage's journal may be far bigger than memory should hold.
+    let mut new = 0;
     for f in &files {
-        logs.extend(read_segment(f).unwrap_or_default());
+        let mut offset = 0;
+        loop {
+            let Ok((logs, next, eof)) = read_chunk(f, offset, REREAD_CHUNK) else {
+                break;
+            };
+            if !logs.is_empty() {
+                let (n, refused) = store.write_spend_isolating(&logs).await?;
+                quarantine(Some(&dir.join(QUARANTINE)), refused);
+                new += n;
+            }
+            if eof {
+                break;
+            }
+            offset = next;
+        }
     }
-    let new = if logs.is_empty() {
-        0
-    } else {
-        let (new, refused) = store.write_spend_isolating(&logs).await?;
-        quarantine(Some(&dir.join(QUARANTINE)), refused);
-        new
-    };
     for f in files {
         let _ = std::fs::remove_file(f);
     }
@@ -429,14 +512,15 @@ mod tests {
         let store = Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         // An interval that never ends within the test and a cap below a full batch: nothing
-        // is written before the flush, and the queue holds at most 100 of the 600 logs.
+        // is written before the flush, and the queue holds at most 100 of the 2500 logs (read back
+        // from the journal in chunks).
         let w = SpendWriter::start_capped(
             store.clone(),
             Duration::from_secs(3600),
             Some(&dir.join("j")),
             100,
         );
-        let n = 600;
+        let n = 2500;
         for i in 0..n {
             w.record(SpendLog {
                 request_id: format!("req-{i}"),
