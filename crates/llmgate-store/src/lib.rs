@@ -32,7 +32,9 @@ pub mod responses;
 pub mod spend;
 pub mod time;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,12 @@ pub enum Db {
     Postgres(PgPool),
 }
 
+/// What a pool is for: the request path and management API share one, a batch writer has its own.
+enum Pooled {
+    Shared,
+    Writer,
+}
+
 /// The database, and the columns each table really has: a LiteLLM database of another version
 /// may lack a column we know, and we write only what is there.
 #[derive(Clone, Debug)]
@@ -113,12 +121,24 @@ pub struct Store {
 impl Store {
     /// `postgres://` / `postgresql://` URLs, or `sqlite://path` (created if missing).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_pooled(url, Pooled::Shared).await
+    }
+
+    async fn connect_pooled(url: &str, pooled: Pooled) -> Result<Store, StoreError> {
+        // A writer of batches runs one at a time: one connection. Each connection keeps its
+        // own prepared statements (a 256-row INSERT's program is large) and SQLite page cache,
+        // so a pool that cycles through several holds that memory several times over.
+        let (pg_max, sqlite_max, statements) = match pooled {
+            Pooled::Shared => (10, 4, 100),
+            Pooled::Writer => (1, 1, 32),
+        };
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?.statement_cache_capacity(statements);
             // A database that stops answering fails requests in seconds, not the default 30.
             let pool = PgPoolOptions::new()
-                .max_connections(10)
+                .max_connections(pg_max)
                 .acquire_timeout(std::time::Duration::from_secs(5))
-                .connect(url)
+                .connect_with(opts)
                 .await?;
             return Ok(Store::new(Db::Postgres(pool), url));
         }
@@ -133,9 +153,10 @@ impl Store {
                 // Commits without an fsync each (WAL stays consistent through a crash of the
                 // process; llmgate's spend journal covers what a power loss could undo).
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(std::time::Duration::from_secs(5));
+                .busy_timeout(std::time::Duration::from_secs(5))
+                .statement_cache_capacity(statements);
             let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(sqlite_max)
                 .connect_with(opts)
                 .await?;
             return Ok(Store::new(Db::Sqlite(pool), url));
@@ -151,10 +172,11 @@ impl Store {
         }
     }
 
-    /// A second pool on the same database, for another runtime (a pool's connections belong
-    /// to the runtime that opened them); it shares what is known of the tables.
+    /// A second pool on the same database, for a batch writer on another runtime (a pool's
+    /// connections belong to the runtime that opened them): one connection, as its batches run
+    /// one at a time. It shares what is known of the tables.
     pub async fn reconnect(&self) -> Result<Store, StoreError> {
-        let mut other = Store::connect(&self.url).await?;
+        let mut other = Store::connect_pooled(&self.url, Pooled::Writer).await?;
         other.columns = self.columns.clone();
         Ok(other)
     }

@@ -398,7 +398,8 @@ macro_rules! write_batch {
             }
         }
         let mut rekeyed: Vec<SpendLog> = Vec::new();
-        for chunk in conflicted.chunks(chunk_rows($store)) {
+        // Shaped as the inserts are: an IN list of every length would be a statement each.
+        for chunk in shaped_chunks(&conflicted, chunk_rows($store)) {
             let marks: Vec<String> = (1..=chunk.len())
                 .map(|i| codec::param_expr($store, i, Kind::Text))
                 .collect();

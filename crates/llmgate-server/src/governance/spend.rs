@@ -373,7 +373,8 @@ async fn run(
         }
         // A flush is answered once what was recorded before it is written, or a write failed
         // (the caller is not kept waiting on an unreachable database).
-        let drained = pending.is_empty() && rereads.is_empty() && queue.overflow.load(Ordering::Relaxed) == 0;
+        let drained =
+            pending.is_empty() && rereads.is_empty() && queue.overflow.load(Ordering::Relaxed) == 0;
         if !wrote || drained {
             for done in flushes.drain(..) {
                 let _ = done.send(());
