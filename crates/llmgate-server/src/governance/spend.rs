@@ -54,6 +54,8 @@ struct Queue {
     written: std::sync::atomic::AtomicU64,
     failed: std::sync::atomic::AtomicU64,
     last_write_us: std::sync::atomic::AtomicU64,
+    /// The last failed batch's error (database alerts).
+    last_error: Mutex<Option<String>>,
 }
 
 /// What the spend writer's database round trips look like (`/metrics`).
@@ -223,6 +225,20 @@ impl SpendWriter {
         }
     }
 
+    /// A reader of the failed batches so far and the last one's error (database alerts).
+    pub fn failure_probe(&self) -> impl Fn() -> (u64, Option<String>) + Send + Sync + 'static {
+        let q = self.queue.clone();
+        move || {
+            let n = q.failed.load(Ordering::Relaxed);
+            let e = q
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            (n, e)
+        }
+    }
+
     /// Writes everything queued so far (shutdown, tests).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
@@ -301,7 +317,11 @@ async fn run(
         }
         let n = pending.len();
         let t0 = std::time::Instant::now();
-        wrote = write(&store, &mut pending, quarantine.as_deref()).await;
+        let result = write(&store, &mut pending, quarantine.as_deref()).await;
+        wrote = result.is_ok();
+        if let Err(e) = result {
+            *queue.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+        }
         if n > 0 {
             let took = t0.elapsed().as_micros().min(u64::MAX as u128) as u64;
             queue.last_write_us.store(took, Ordering::Relaxed);
@@ -370,20 +390,24 @@ pub async fn replay(store: &Store, dir: &Path) -> Result<usize, llmgate_store::S
 
 /// Writes the pending logs; on failure they stay pending for the next tick. Logs the database
 /// refuses are quarantined and count as written.
-async fn write(store: &Store, pending: &mut Vec<SpendLog>, quarantined: Option<&Path>) -> bool {
+async fn write(
+    store: &Store,
+    pending: &mut Vec<SpendLog>,
+    quarantined: Option<&Path>,
+) -> Result<(), String> {
     if pending.is_empty() {
-        return true;
+        return Ok(());
     }
     match store.write_spend_isolating(pending).await {
         Ok((n, refused)) => {
             tracing::debug!(logs = pending.len(), new = n, "spend written");
             quarantine(quarantined, refused);
             pending.clear();
-            true
+            Ok(())
         }
         Err(e) => {
             tracing::warn!(error = %e, logs = pending.len(), "could not write spend; will retry");
-            false
+            Err(e.to_string())
         }
     }
 }
