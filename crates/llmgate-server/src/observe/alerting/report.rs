@@ -215,7 +215,7 @@ fn report(stats: HashMap<String, Stats>, every: f64) -> Option<String> {
     );
     msg.push_str("\n\n*❗️ Top Deployments with Most Failed Requests:*\n\n");
     let mut failed: Vec<&Stats> = all.iter().filter(|s| s.failed > 0).collect();
-    failed.sort_by(|a, b| b.failed.cmp(&a.failed));
+    failed.sort_by_key(|s| std::cmp::Reverse(s.failed));
     if failed.is_empty() {
         msg.push_str("\tNone\n");
     }
