@@ -12,6 +12,7 @@ pub mod alerting;
 pub mod event;
 pub mod logging;
 pub mod otel;
+mod otel_grpc;
 pub mod payload;
 pub mod prometheus;
 
