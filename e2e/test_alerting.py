@@ -129,6 +129,8 @@ def test_slack_and_webhook_alerts(mock, tmp_path):
         outages = rx.wait(lambda: [t for t in rx.texts() if "Service Outage" in t and "Major" in t] and
                           [t for t in rx.texts() if "Service Outage" in t], "outage alerts")
         assert len(outages) == 2, outages
+        # Sent concurrently: the minor one first by content, not by arrival.
+        outages = sorted(outages, key=lambda t: "Minor" not in t)
         (k1, l1, minor), (k2, l2, major) = map(body, outages)
         assert (k1, l1, k2, l2) == ("outage_alerts", "Medium", "outage_alerts", "High")
         assert minor.startswith("\n\n\n*⚠️ Minor Service Outage*\n\n\n*Model Name:* `mock-error-500`\n"
