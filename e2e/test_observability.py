@@ -512,14 +512,52 @@ def test_otel_json_without_messages_and_none_when_off(mock, tmp_path, otlp):
         off.stop()
 
 
-def test_otel_grpc_is_refused_at_start(mock, tmp_path):
-    cfg_env = {"OTEL_EXPORTER": "otlp_grpc", "LLMGATE_DB_PATH": str(tmp_path / "g.db")}
+def test_otel_spans_over_otlp_grpc(mock, tmp_path, otlp):
+    """A real gRPC server (grpcio, OpenTelemetry's TraceService) receives the spans."""
+    from concurrent import futures
+
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    metadata = []
+
+    class Service(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request, context):
+            metadata.append(dict(context.invocation_metadata()))
+            otlp._proto(request)
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    env = {"OTEL_EXPORTER": "otlp_grpc", "OTEL_ENDPOINT": f"http://127.0.0.1:{port}",
+           "OTEL_HEADERS": "x-otel-key=secret-2", "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    gw = start(mock, tmp_path, '  callbacks: ["otel"]\n', env=env)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        r = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "grpc me"}],
+            extra_headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
+        call_id = r.headers["x-litellm-call-id"]
+        otlp.wait(2)
+        assert metadata and all(m["x-otel-key"] == "secret-2" for m in metadata)
+        req = [s for s in otlp.spans if s["name"] == "litellm_request"][0]
+        assert req["attrs"]["litellm.call_id"] == call_id and (req["trace_id"], req["parent"]) == (TRACE, PARENT)
+        assert req["resource"]["service.name"] == "litellm"
+        assert [s for s in otlp.spans if s["name"] == "raw_gen_ai_request" and s["parent"] == req["span_id"]]
+    finally:
+        gw.stop()
+        server.stop(0)
+
+    # Also with the standard variable (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`); a bad endpoint refuses the start.
     g = Gateway(tmp_path, "model_list: []\nlitellm_settings:\n  callbacks: [\"otel\"]\n"
-                f"general_settings:\n  master_key: {MASTER}\n", env=cfg_env)
+                f"general_settings:\n  master_key: {MASTER}\n",
+                env={"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://x:1",
+                     "LLMGATE_DB_PATH": str(tmp_path / "g.db")})
     try:
         g.proc.wait(timeout=20)
-        assert g.proc.returncode != 0
-        assert "otlp_grpc is not supported" in g.log_path.read_text()
+        assert g.proc.returncode != 0 and "not http(s)" in g.log_path.read_text()
     finally:
         g.stop()
 

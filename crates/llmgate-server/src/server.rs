@@ -222,7 +222,11 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         c.start();
     }
     if let Some(o) = &state.gov.observe {
-        o.start();
+        let db = state.gov.spend.as_ref().map(|w| {
+            let f: crate::observe::alerting::DbFailures = std::sync::Arc::new(w.failure_probe());
+            f
+        });
+        o.start(crate::governance::limits::redis_url(&state.config), db);
     }
     crate::routes::health::spawn_background(state.clone());
     match (

@@ -104,7 +104,7 @@ impl AppState {
             keys: Arc::new(crate::governance::KeyCache::new(ttl)),
             limiter: Default::default(),
             spend,
-            alerts: Alerts::from_config(&config, client.http().clone()),
+            alerts: Alerts::new(observe.as_ref().and_then(|o| o.alerting.clone())),
             disable_error_logs: config.general_settings.flag("disable_error_logs"),
             observe,
         });

@@ -854,7 +854,6 @@ fn ignored_settings_of_the_full_config() {
         [
             "guardrails[0].litellm_params.guardrail: lakera",
             "model_list[2].litellm_params.use_in_pass_through",
-            "general_settings.alerting: slack",
         ]
     );
 }
@@ -926,7 +925,10 @@ litellm_settings:
   cache_params: {type: s3}
 general_settings:
   mastr_key: sk-x
-  alerting: ["slack", "webhook"]
+  alerting: ["slack", "webhook", "email"]
+  alert_types: [llm_exceptions, spend_reports, llm_exceptons]
+  alert_to_webhook_url: {budget_alerts: "http://x/hook"}
+  alerting_args: {budget_alert_ttl: 60, spend_anomaly_multiplier: 2}
 router_settings:
   routing_strategy: least-busy
   model_group_alias: {x: a}
@@ -951,18 +953,22 @@ guardrails:
         "?litellm_settings.failure_callback: langfus",
         "litellm_settings.cache_params.type: s3",
         "?general_settings.mastr_key",
-        "general_settings.alerting: slack",
+        "general_settings.alerting: email",
+        "general_settings.alert_types: spend_reports",
+        "?general_settings.alert_types: llm_exceptons",
+        "general_settings.alerting_args: spend_anomaly_multiplier",
     ] {
         assert!(
             got.iter().any(|g| g == want),
             "{want} missing from {got:#?}"
         );
     }
-    assert_eq!(got.len(), 13, "{got:#?}");
-    // Model 0 is all supported; webhook alerting works; the router settings are all read.
-    assert!(!got
-        .iter()
-        .any(|g| g.contains("model_list[0]") || g.contains("webhook")));
+    assert_eq!(got.len(), 16, "{got:#?}");
+    // Model 0 is all supported; slack and webhook alerting work; the router settings are all read.
+    assert!(!got.iter().any(|g| g.contains("model_list[0]")
+        || g.contains("webhook")
+        || g.contains(": slack")
+        || g.contains("budget_alert")));
 }
 
 #[test]

@@ -16,6 +16,7 @@ use super::settle::{Abandoned, CallMeta, Outcome};
 use super::{CachedKey, Governance, Live};
 use crate::deployments::Deployments;
 use crate::error::GatewayError;
+use crate::observe::alerting::{CallInfo, Kind};
 
 /// Whether the key's `models` list lets it call `group` (empty: every model).
 pub fn may_call(d: &Deployments, key: &CachedKey, group: &str) -> bool {
@@ -396,7 +397,9 @@ pub async fn check(
             .key_name
             .clone()
             .unwrap_or_else(|| abbreviate(&key.row.token));
-        over_budget("Key", &name, key, key.row.max_budget)?;
+        over_budget("Key", &name, key, key.row.max_budget).inspect_err(|e| {
+            refused_alert(gov, key, &owners, e);
+        })?;
     }
     if let Some(b) = model_budget(key, group) {
         let spend = gov.limiter.model_spend(&key.row.token, group, &b);
@@ -409,12 +412,22 @@ pub async fn check(
         }
     }
     if let Some(team) = &owners.team {
-        over_budget("Team", &team.row.team_id, team, team.row.max_budget)?;
+        over_budget("Team", &team.row.team_id, team, team.row.max_budget)
+            .inspect_err(|e| refused_alert(gov, key, &owners, e))?;
     }
     if let Some(user) = &owners.user {
-        over_budget("User", &user.row.user_id, user, user.row.max_budget)?;
+        over_budget("User", &user.row.user_id, user, user.row.max_budget)
+            .inspect_err(|e| refused_alert(gov, key, &owners, e))?;
     }
     Ok(owners)
+}
+
+/// A call refused for a spent budget: LiteLLM's pre-call budget checks alert it
+/// (`budget_crossed`, once per window), as a charge that crosses the budget does.
+fn refused_alert(gov: &Governance, key: &CachedKey, owners: &Owners, e: &GatewayError) {
+    if matches!(e, GatewayError::BudgetExceeded(_)) {
+        charge_alerts(gov, Some(key), owners);
+    }
 }
 
 /// The key's team, user, budget row and organization (from the caches).
@@ -527,26 +540,18 @@ pub fn record(
     writer.record(spend_log(auth, owners, call, cost, outcome));
 }
 
-/// Adds `cost` to the live spend of the key and every owner, sending budget alerts on the way.
+/// Adds `cost` to the live spend of the key and every owner, logging budget crossings and
+/// sending budget alerts on the way.
 fn charge(gov: &Governance, auth: &AuthContext, owners: &Owners, group: &str, cost: f64) {
+    let alerts = &gov.alerts;
     if let Some(key) = &auth.key {
         let before = key.add_spend(cost);
         let r = &key.row;
-        let soft = owners
-            .key_budget
-            .as_ref()
-            .and_then(|b| b.row.soft_budget)
-            .or_else(|| r.metadata["soft_budget"].as_f64());
-        let info = || {
-            json!({"spend": before + cost, "max_budget": r.max_budget, "soft_budget": soft,
-                   "token": r.token, "user_id": r.user_id, "team_id": r.team_id,
-                   "key_alias": r.key_alias, "organization_id": r.organization_id})
-        };
-        if alerts::crossed(before, cost, soft) {
-            gov.alerts.send("soft_budget_crossed", "key", info());
+        if alerts::crossed(before, cost, key_soft_budget(key, owners)) {
+            alerts.log_crossing("soft_budget", "key", &r.token, before + cost);
         }
         if alerts::crossed(before, cost, r.max_budget) {
-            gov.alerts.send("budget_crossed", "key", info());
+            alerts.log_crossing("max_budget", "key", &r.token, before + cost);
         }
         if let Some(b) = model_budget(key, group) {
             gov.limiter.add_model_spend(&key.row.token, group, &b, cost);
@@ -554,26 +559,20 @@ fn charge(gov: &Governance, auth: &AuthContext, owners: &Owners, group: &str, co
     }
     if let Some(t) = &owners.team {
         let before = t.add_spend(cost);
-        let info = || {
-            json!({"spend": before + cost, "max_budget": t.row.max_budget,
-                   "soft_budget": t.row.soft_budget,
-                   "team_id": t.row.team_id, "team_alias": t.row.team_alias})
-        };
         if alerts::crossed(before, cost, t.row.soft_budget) {
-            gov.alerts.send("soft_budget_crossed", "team", info());
+            alerts.log_crossing("soft_budget", "team", &t.row.team_id, before + cost);
         }
         if alerts::crossed(before, cost, t.row.max_budget) {
-            gov.alerts.send("budget_crossed", "team", info());
+            alerts.log_crossing("max_budget", "team", &t.row.team_id, before + cost);
         }
     }
     if let Some(u) = &owners.user {
         let before = u.add_spend(cost);
         if alerts::crossed(before, cost, u.row.max_budget) {
-            let info = json!({"spend": before + cost, "max_budget": u.row.max_budget,
-                              "user_id": u.row.user_id, "user_email": u.row.user_email});
-            gov.alerts.send("budget_crossed", "user", info);
+            alerts.log_crossing("max_budget", "user", &u.row.user_id, before + cost);
         }
     }
+    charge_alerts(gov, auth.key.as_deref(), owners);
     if let Some(c) = &owners.end_user {
         c.add_spend(cost);
     }
@@ -582,6 +581,97 @@ fn charge(gov: &Governance, auth: &AuthContext, owners: &Owners, group: &str, co
     }
     for t in &owners.tags {
         t.add_spend(cost);
+    }
+}
+
+/// The key's soft budget: its budget row's, else `metadata.soft_budget`.
+fn key_soft_budget(key: &CachedKey, owners: &Owners) -> Option<f64> {
+    owners
+        .key_budget
+        .as_ref()
+        .and_then(|b| b.row.soft_budget)
+        .or_else(|| key.row.metadata["soft_budget"].as_f64())
+}
+
+/// LiteLLM's budget checks on the settled spends, as alerts: `soft_budget` and `token_budget`
+/// for the key, `soft_budget` and `team_budget` (once exceeded) for the team, `user_budget`
+/// for the user. Nothing is built unless an alert may be due.
+fn charge_alerts(gov: &Governance, key: Option<&CachedKey>, owners: &Owners) {
+    let alerts = &gov.alerts;
+    if alerts.alerting.is_none() {
+        return;
+    }
+    let row = key.map(|k| &k.row);
+    if let Some(k) = key {
+        let (spend, r, soft) = (k.settled_spend(), &k.row, key_soft_budget(k, owners));
+        if alerts.due(spend, r.max_budget, soft).is_some() {
+            let info = CallInfo {
+                spend,
+                max_budget: r.max_budget,
+                soft_budget: soft,
+                token: Some(r.token.clone()),
+                user_id: r.user_id.clone(),
+                team_id: r.team_id.clone(),
+                organization_id: r.organization_id.clone(),
+                user_email: owners.user.as_ref().and_then(|u| u.row.user_email.clone()),
+                key_alias: r.key_alias.clone(),
+                event_group: "key",
+                ..Default::default()
+            };
+            if soft.is_some_and(|s| spend >= s) {
+                let team_alias = owners.team.as_ref().and_then(|t| t.row.team_alias.clone());
+                alerts.send(
+                    Kind::Soft,
+                    CallInfo {
+                        team_alias,
+                        ..info.clone()
+                    },
+                );
+            }
+            alerts.send(Kind::Token, info);
+        }
+    }
+    if let Some(t) = &owners.team {
+        let (spend, tr) = (t.settled_spend(), &t.row);
+        if alerts.due(spend, tr.max_budget, tr.soft_budget).is_some() {
+            let info = CallInfo {
+                spend,
+                max_budget: tr.max_budget,
+                token: row.map(|k| k.token.clone()),
+                user_id: row.and_then(|k| k.user_id.clone()),
+                team_id: Some(tr.team_id.clone()),
+                team_alias: tr.team_alias.clone(),
+                organization_id: row.and_then(|k| k.organization_id.clone()),
+                event_group: "team",
+                ..Default::default()
+            };
+            if tr.soft_budget.is_some_and(|s| spend >= s) {
+                let soft_info = CallInfo {
+                    soft_budget: tr.soft_budget,
+                    key_alias: row.and_then(|k| k.key_alias.clone()),
+                    ..info.clone()
+                };
+                alerts.send(Kind::Soft, soft_info);
+            }
+            // LiteLLM alerts a team's max budget once it is exceeded.
+            if tr.max_budget.is_some_and(|m| spend > m) {
+                alerts.send(Kind::Team, info);
+            }
+        }
+    }
+    if let Some(u) = &owners.user {
+        let spend = u.settled_spend();
+        if alerts.due(spend, u.row.max_budget, None).is_some() {
+            let info = CallInfo {
+                spend,
+                max_budget: u.row.max_budget,
+                user_id: Some(u.row.user_id.clone()),
+                user_email: u.row.user_email.clone(),
+                event_group: "user",
+                ..Default::default()
+            };
+            alerts.send(Kind::User, info);
+        }
     }
 }
 

@@ -1,63 +1,51 @@
-//! Budget alerts, as LiteLLM's webhook alerting sends them: when a call takes a key, user or
-//! team across its `soft_budget` (`soft_budget_crossed`, keys and teams) or `max_budget`
-//! (`budget_crossed`), the event is logged and, with `general_settings.alerting: ["webhook"]`,
-//! POSTed to `WEBHOOK_URL` as LiteLLM's `WebhookEvent` JSON. Sent off the request path, once
-//! per crossing; nothing is blocked by a soft budget.
+//! Budget alerts from the ledger: after a call's cost is added to a key, user or team, the
+//! spend is checked as LiteLLM's budget checks do (a key's `max_budget` and soft budget, a
+//! key's or team's `soft_budget` once crossed, a team's `max_budget` once exceeded, a user's
+//! `max_budget`) and handed to the alerts (`crate::observe::alerting`), which decide the event
+//! (`soft_budget_crossed`, `threshold_crossed`, `budget_crossed`), deduplicate it and send it
+//! off the request path. Crossings are logged with or without alerting configured.
 
-use serde_json::{json, Value};
+use std::sync::Arc;
+
+use crate::observe::alerting::{Alerting, CallInfo, Kind};
 
 /// Whether adding `cost` to `before` crosses `threshold`.
 pub fn crossed(before: f64, cost: f64, threshold: Option<f64>) -> bool {
     threshold.is_some_and(|t| before < t && before + cost >= t)
 }
 
-/// Where budget alerts go: the log always; with `general_settings.alerting: ["webhook"]`, also
-/// `WEBHOOK_URL`.
+/// Where budget alerts go: the log always; with `general_settings.alerting`, the alerts.
+#[derive(Default)]
 pub struct Alerts {
-    pub webhook: Option<String>,
-    pub http: reqwest::Client,
+    pub alerting: Option<Arc<Alerting>>,
 }
 
 impl Alerts {
-    pub fn from_config(config: &crate::config::Config, http: reqwest::Client) -> Alerts {
-        let webhook = config
-            .general_settings
-            .extra
-            .get("alerting")
-            .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("webhook")));
-        Alerts {
-            webhook: std::env::var("WEBHOOK_URL").ok().filter(|_| webhook),
-            http,
-        }
+    pub fn new(alerting: Option<Arc<Alerting>>) -> Alerts {
+        Alerts { alerting }
     }
 
-    /// `event` is `soft_budget_crossed` or `budget_crossed`; `group` is `key`, `user` or
-    /// `team`; `info` holds LiteLLM's `CallInfo` fields.
-    pub fn send(&self, event: &'static str, group: &'static str, mut info: Value) {
-        let message = match event {
-            "soft_budget_crossed" => format!(
-                "Soft Budget Crossed: Total Soft Budget:`{}`",
-                info["soft_budget"]
-            ),
-            _ => format!("Budget Crossed\n Total Budget:`{}`", info["max_budget"]),
-        };
-        info["event"] = json!(event);
-        info["event_group"] = json!(group);
-        info["event_message"] = json!(message);
-        tracing::warn!(event, event_group = group, details = %info, "budget alert");
-        let Some(url) = self.webhook.clone() else {
-            return;
-        };
-        let client = self.http.clone();
-        tokio::spawn(async move {
-            match client.post(&url).json(&info).send().await {
-                Ok(r) if r.status().is_success() => {}
-                Ok(r) => {
-                    tracing::warn!(status = %r.status(), "budget alert webhook refused the event")
-                }
-                Err(e) => tracing::warn!(error = %e, "budget alert webhook unreachable"),
-            }
-        });
+    /// Logs a crossing (`what`: `soft_budget` or `max_budget`) of `group` `id`.
+    pub fn log_crossing(&self, what: &'static str, group: &'static str, id: &str, spend: f64) {
+        tracing::warn!(
+            budget = what,
+            event_group = group,
+            id,
+            spend,
+            "budget crossed"
+        );
+    }
+
+    /// The alerting handle when a budget alert may be due for this spend.
+    pub fn due(&self, spend: f64, max: Option<f64>, soft: Option<f64>) -> Option<&Alerting> {
+        self.alerting
+            .as_deref()
+            .filter(|a| a.budget_due(spend, max, soft))
+    }
+
+    pub fn send(&self, kind: Kind, info: CallInfo) {
+        if let Some(a) = &self.alerting {
+            a.budget(kind, info);
+        }
     }
 }

@@ -86,6 +86,11 @@ impl<T> Live<T> {
         self.state().total()
     }
 
+    /// What was spent, without what calls in flight hold (budget alerts).
+    pub fn settled_spend(&self) -> f64 {
+        self.state().settled()
+    }
+
     /// Adds `cost`; returns the spend before it.
     pub fn add_spend(&self, cost: f64) -> f64 {
         let mut s = self.state();

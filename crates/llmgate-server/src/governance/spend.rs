@@ -54,6 +54,8 @@ struct Queue {
     written: std::sync::atomic::AtomicU64,
     failed: std::sync::atomic::AtomicU64,
     last_write_us: std::sync::atomic::AtomicU64,
+    /// The last failed batch's error (database alerts).
+    last_error: Mutex<Option<String>>,
 }
 
 /// What the spend writer's database round trips look like (`/metrics`).
@@ -223,6 +225,20 @@ impl SpendWriter {
         }
     }
 
+    /// A reader of the failed batches so far and the last one's error (database alerts).
+    pub fn failure_probe(&self) -> impl Fn() -> (u64, Option<String>) + Send + Sync + 'static {
+        let q = self.queue.clone();
+        move || {
+            let n = q.failed.load(Ordering::Relaxed);
+            let e = q
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            (n, e)
+        }
+    }
+
     /// Writes everything queued so far (shutdown, tests).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
@@ -327,7 +343,7 @@ async fn run(
         let n;
         if !pending.is_empty() {
             n = pending.len();
-            wrote = write(&store, &mut pending, quarantine.as_deref()).await;
+            wrote = noted(&queue, write(&store, &mut pending, quarantine.as_deref()).await);
             if wrote {
                 for seg in segments.drain(..) {
                     let _ = std::fs::remove_file(seg);
@@ -341,7 +357,7 @@ async fn run(
             match read_chunk(&r.path, r.offset, REREAD_CHUNK) {
                 Ok((mut logs, next, eof)) => {
                     n = logs.len();
-                    wrote = write(&store, &mut logs, quarantine.as_deref()).await;
+                    wrote = noted(&queue, write(&store, &mut logs, quarantine.as_deref()).await);
                     if wrote {
                         r.offset = next;
                         chunk_done = Some(eof);
@@ -382,6 +398,17 @@ async fn run(
             if closed {
                 return;
             }
+        }
+    }
+}
+
+/// Whether a write went through; a failure's reason is kept for the alerts' probe.
+fn noted(queue: &Queue, result: Result<(), String>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            *queue.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+            false
         }
     }
 }
@@ -454,20 +481,24 @@ pub async fn replay(store: &Store, dir: &Path) -> Result<usize, llmgate_store::S
 
 /// Writes the pending logs; on failure they stay pending for the next tick. Logs the database
 /// refuses are quarantined and count as written.
-async fn write(store: &Store, pending: &mut Vec<SpendLog>, quarantined: Option<&Path>) -> bool {
+async fn write(
+    store: &Store,
+    pending: &mut Vec<SpendLog>,
+    quarantined: Option<&Path>,
+) -> Result<(), String> {
     if pending.is_empty() {
-        return true;
+        return Ok(());
     }
     match store.write_spend_isolating(pending).await {
         Ok((n, refused)) => {
             tracing::debug!(logs = pending.len(), new = n, "spend written");
             quarantine(quarantined, refused);
             pending.clear();
-            true
+            Ok(())
         }
         Err(e) => {
             tracing::warn!(error = %e, logs = pending.len(), "could not write spend; will retry");
-            false
+            Err(e.to_string())
         }
     }
 }

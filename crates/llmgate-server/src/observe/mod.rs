@@ -6,10 +6,13 @@
 //!
 //! `prometheus.rs`: LiteLLM's metrics at `GET /metrics`. `logging/`: the callbacks that send
 //! LiteLLM's `StandardLoggingPayload` off the request path (`generic_api`, `langfuse`).
+//! `alerting/`: `general_settings.alerting` (Slack and webhook alerts), fed the same events.
 
+pub mod alerting;
 pub mod event;
 pub mod logging;
 pub mod otel;
+mod otel_grpc;
 pub mod payload;
 pub mod prometheus;
 
@@ -27,6 +30,8 @@ pub struct Observers {
     pub metrics: Option<Arc<prometheus::Metrics>>,
     pub loggers: Vec<logging::Logger>,
     pub otel: Option<otel::Otel>,
+    /// `general_settings.alerting` (`slack`, `webhook`).
+    pub alerting: Option<Arc<alerting::Alerting>>,
     /// A logger (or the spans) records the request and the answer (some logger is on and
     /// `turn_off_message_logging` is not).
     pub messages: bool,
@@ -129,15 +134,18 @@ impl Observers {
                 }
             }
         }
-        if metrics.is_none() && loggers.is_empty() && otel.is_none() {
+        let alerting = alerting::Alerting::from_config(cfg, http.clone())?.map(Arc::new);
+        if metrics.is_none() && loggers.is_empty() && otel.is_none() && alerting.is_none() {
             return Ok(None);
         }
-        let messages =
-            (!loggers.is_empty() || otel.is_some()) && !settings.turn_off_message_logging;
+        let messages = ((!loggers.is_empty() || otel.is_some())
+            || alerting.as_ref().is_some_and(|a| a.wants_messages()))
+            && !settings.turn_off_message_logging;
         Ok(Some(Observers {
             metrics,
             loggers,
             otel,
+            alerting,
             messages,
             settings,
         }))
@@ -156,10 +164,15 @@ impl Observers {
         out
     }
 
-    /// Starts the loggers' senders (inside the runtime); the metrics see their queues.
-    pub fn start(&self) {
+    /// Starts the loggers' senders and the alerts' (inside the runtime); the metrics see
+    /// their queues. `redis`: the fleet's Redis (alert deduplication); `db`: the spend
+    /// writer's failures (database alerts).
+    pub fn start(&self, redis: Option<String>, db: Option<alerting::DbFailures>) {
         for l in &self.loggers {
             l.start(self.metrics.clone());
+        }
+        if let Some(a) = &self.alerting {
+            a.start(redis, db);
         }
     }
 
@@ -169,9 +182,32 @@ impl Observers {
         }
     }
 
+    /// A call was admitted (its id chosen): the hanging-request check watches it.
+    pub fn started(
+        &self,
+        call_id: &str,
+        model: &str,
+        key_alias: Option<&str>,
+        team_alias: Option<&str>,
+    ) {
+        if let Some(a) = &self.alerting {
+            a.started(call_id, model, key_alias, team_alias);
+        }
+    }
+
+    /// The call's id was replaced by one chosen earlier.
+    pub fn renamed(&self, old: &str, new: &str) {
+        if let Some(a) = &self.alerting {
+            a.renamed(old, new);
+        }
+    }
+
     pub fn call(&self, ev: &CallEvent<'_>) {
         if let Some(m) = &self.metrics {
             m.call(ev);
+        }
+        if let Some(a) = &self.alerting {
+            a.call(ev);
         }
         if let (Some(o), Some(ids)) = (&self.otel, ev.trace) {
             if ids.sampled {
@@ -196,6 +232,9 @@ impl Observers {
     pub fn attempt(&self, ev: &AttemptEvent<'_>) {
         if let Some(m) = &self.metrics {
             m.attempt(ev);
+        }
+        if let Some(a) = &self.alerting {
+            a.attempt(ev);
         }
     }
 

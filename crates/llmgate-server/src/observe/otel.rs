@@ -144,18 +144,17 @@ impl Otel {
         let protocol = var("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
             .or_else(|| var("OTEL_EXPORTER_OTLP_PROTOCOL"))
             .unwrap_or_else(|| "http/protobuf".into());
-        match exporter.as_str() {
-            "otlp_http" | "otlp" => {}
-            "otlp_grpc" | "grpc" => {
-                return Err("otel: OTEL_EXPORTER=otlp_grpc is not supported by llmgate; use otlp_http (OTLP over HTTP, port 4318)".into())
-            }
+        let grpc = match exporter.as_str() {
+            "otlp_http" | "otlp" => protocol == "grpc",
+            "otlp_grpc" | "grpc" => true,
             other => {
                 return Err(format!(
-                    "otel: OTEL_EXPORTER={other} is not supported by llmgate; use otlp_http"
+                    "otel: OTEL_EXPORTER={other} is not supported by llmgate; use otlp_http or otlp_grpc"
                 ))
             }
-        }
+        };
         let protocol = match protocol.as_str() {
+            _ if grpc => Protocol::Grpc,
             "http/protobuf" => Protocol::HttpBinary,
             "http/json" => Protocol::HttpJson,
             other => {
@@ -164,10 +163,19 @@ impl Otel {
                 ))
             }
         };
-        let endpoint = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            .or_else(|| var("OTEL_ENDPOINT").map(|e| traces_path(&e)))
-            .or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT").map(|e| traces_path(&e)))
-            .unwrap_or_else(|| "http://localhost:4318/v1/traces".into());
+        let endpoint = if grpc {
+            // gRPC names the collector (`http://collector:4317`); the method is the path.
+            let base = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                .or_else(|| var("OTEL_ENDPOINT"))
+                .or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+                .unwrap_or_else(|| "http://localhost:4317".into());
+            super::otel_grpc::method_url(&base)?
+        } else {
+            var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                .or_else(|| var("OTEL_ENDPOINT").map(|e| traces_path(&e)))
+                .or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT").map(|e| traces_path(&e)))
+                .unwrap_or_else(|| "http://localhost:4318/v1/traces".into())
+        };
         reqwest::Url::parse(&endpoint).map_err(|e| format!("otel: endpoint {endpoint:?}: {e}"))?;
         let mut h = HashMap::new();
         for name in [
@@ -182,23 +190,29 @@ impl Otel {
         let service = var("OTEL_SERVICE_NAME").unwrap_or_else(|| "litellm".into());
         // The exporter's blocking HTTP client must be made (and used) off the async runtime.
         let built = std::thread::spawn(move || {
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(protocol)
-                .with_endpoint(endpoint)
-                .with_headers(h)
-                .with_timeout(Duration::from_secs(10))
-                .build()
-                .map_err(|e| format!("otel: {e}"))?;
             let resource = opentelemetry_sdk::Resource::builder()
                 .with_service_name(service)
                 .build();
-            Ok::<_, String>(
-                SdkTracerProvider::builder()
-                    .with_batch_exporter(exporter)
-                    .with_resource(resource)
-                    .build(),
-            )
+            let builder = SdkTracerProvider::builder().with_resource(resource);
+            let builder = if matches!(protocol, Protocol::Grpc) {
+                let exporter = super::otel_grpc::GrpcExporter::new(
+                    endpoint,
+                    h.into_iter().collect(),
+                    Duration::from_secs(10),
+                )?;
+                builder.with_batch_exporter(exporter)
+            } else {
+                let exporter = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(protocol)
+                    .with_endpoint(endpoint)
+                    .with_headers(h)
+                    .with_timeout(Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| format!("otel: {e}"))?;
+                builder.with_batch_exporter(exporter)
+            };
+            Ok::<_, String>(builder.build())
         })
         .join()
         .map_err(|_| "otel: the exporter could not be built".to_string())??;

@@ -330,3 +330,79 @@ async fn probe(state: &AppState, d: &Deployment) -> Result<(), llmgate::LlmError
         state.client.chat(req, &d.opts).await.map(|_| ())
     }
 }
+
+#[derive(serde::Deserialize)]
+pub struct ServiceQuery {
+    service: Option<String>,
+}
+
+/// LiteLLM's `/health/services` services llmgate can test.
+const SERVICES: &[&str] = &["slack", "slack_budget_alerts", "webhook"];
+
+/// `GET /health/services?service=slack|slack_budget_alerts|webhook` (any key; `webhook` a proxy
+/// admin's): sends LiteLLM's test alerts through the configured alerting.
+pub async fn services(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    axum::extract::Query(q): axum::extract::Query<ServiceQuery>,
+) -> Result<Json<Value>, crate::error::GatewayError> {
+    use crate::error::GatewayError;
+    let alerting = state.gov.observe.as_ref().and_then(|o| o.alerting.clone());
+    let Some(service) = q.service.filter(|s| !s.is_empty()) else {
+        return Err(GatewayError::BadRequest(
+            "Service must be specified.".into(),
+        ));
+    };
+    match service.as_str() {
+        "slack" | "slack_budget_alerts" => {
+            let Some(a) = alerting.filter(|a| a.settings.slack) else {
+                return Err(GatewayError::Unprocessable(format!(
+                    "\"{service}\" not in proxy config: general_settings. Unable to test this."
+                )));
+            };
+            let alert_types = a.test_slack();
+            Ok(Json(json!({
+                "status": "success",
+                "alert_types": alert_types,
+                "message": "Mock Slack Alert sent, verify Slack Alert Received on your channel",
+            })))
+        }
+        "webhook" => {
+            if !auth.is_admin() {
+                return Err(GatewayError::Forbidden {
+                    message: "Only proxy admins can trigger the webhook test alert.".into(),
+                    kind: "auth_error",
+                });
+            }
+            if let Some(a) = alerting {
+                let key = auth.key.as_ref().map(|k| &k.row);
+                let token = key.map(|k| k.token.clone()).or_else(|| {
+                    auth.api_key
+                        .as_deref()
+                        .map(crate::governance::caller::hash_key)
+                });
+                a.budget(
+                    crate::observe::alerting::Kind::User,
+                    crate::observe::alerting::CallInfo {
+                        spend: 1.0,
+                        max_budget: Some(0.0),
+                        token,
+                        user_id: key.and_then(|k| k.user_id.clone()),
+                        key_alias: key.and_then(|k| k.key_alias.clone()),
+                        team_id: key.and_then(|k| k.team_id.clone()),
+                        event_group: "key",
+                        ..Default::default()
+                    },
+                );
+            }
+            Ok(Json(json!({
+                "status": "success",
+                "message": "Mock Webhook Alert sent, verify Webhook Alert Received",
+            })))
+        }
+        other => Err(GatewayError::BadRequest(format!(
+            "Service={other} cannot be tested by llmgate's /health/services; it tests {}",
+            SERVICES.join(", ")
+        ))),
+    }
+}

@@ -148,7 +148,8 @@ pub fn router(state: AppState) -> Router {
             "/health/readiness/details",
             "GET",
             get(health::readiness_details),
-        );
+        )
+        .add("/health/services", "GET", get(health::services));
     if let Some(gw) = state.mcp.clone() {
         let svc = mcp::service(state.clone(), gw);
         let mut served = Router::new();

@@ -118,10 +118,15 @@ impl Check {
         }
     }
 
-    /// A string or a list of strings, each looked up in `values`.
+    /// A string or a list of strings, each looked up in `values` (or a map, each of its keys).
     fn values(&mut self, at: &str, values: &[Row], value: &Value) {
+        let keys: Vec<Value>;
         let items: Vec<&Value> = match value {
             Value::Array(a) => a.iter().collect(),
+            Value::Object(o) => {
+                keys = o.keys().map(|k| Value::String(k.clone())).collect();
+                keys.iter().collect()
+            }
             v => vec![v],
         };
         for item in items {

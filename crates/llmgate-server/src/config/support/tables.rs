@@ -627,10 +627,11 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     yes("background_health_checks", "probes every deployment; failing ones leave rotation"),
     yes("health_check_interval", "seconds between background probes"),
     no("health_check_details", "health details switch"),
-    no("alerting_threshold", "slow-request alerts"),
-    no("alerting_args", "Slack alerting"),
-    no("alert_types", "Slack alerting"),
-    no("alert_to_webhook_url", "Slack alerting"),
+    yes("alerting_threshold", "slow and hanging request alerts"),
+    by_value("alerting_args", ALERTING_ARGS, "alerting settings"),
+    by_value("alert_types", ALERT_TYPES, "alert types"),
+    by_value("alert_to_webhook_url", ALERT_TYPES, "a Slack URL per alert type"),
+    no("alert_type_config", "digest mode for alerts"),
     no("spend_report_frequency", "spend reports"),
     no("use_client_credentials_pass_through_routes", "pass-through routes"),
     no("pass_through_endpoints", "pass-through routes"),
@@ -655,8 +656,62 @@ pub const GENERAL_SETTINGS: &[Row] = &[
 #[rustfmt::skip]
 const ALERTING: &[Row] = &[
     yes("webhook", "budget events to WEBHOOK_URL"),
-    no("slack", "Slack alerting"),
+    yes("slack", "alerts to SLACK_WEBHOOK_URL"),
     no("email", "email alerting"),
+    no("ms_teams", "Microsoft Teams alerting"),
+    no("sentry", "Sentry alerting"),
+];
+
+/// LiteLLM 1.110's `AlertType` values (`alert_types`, `alert_to_webhook_url` keys).
+#[rustfmt::skip]
+const ALERT_TYPES: &[Row] = &[
+    yes("llm_exceptions", "failed LLM calls"),
+    yes("llm_too_slow", "answers slower than alerting_threshold"),
+    yes("llm_requests_hanging", "calls unfinished after alerting_threshold"),
+    yes("budget_alerts", "key, user and team budget crossings"),
+    yes("db_exceptions", "failed spend writes"),
+    yes("daily_reports", "failed and slowest deployments"),
+    yes("outage_alerts", "a deployment's 408/5xx errors"),
+    yes("region_outage_alerts", "a provider region's 408/5xx errors"),
+    no("spend_reports", "weekly/monthly spend reports"),
+    no("failed_tracking_spend", "cost-tracking failure alerts"),
+    no("user_spend_thresholds", "per-user spend alerts"),
+    no("user_spend_anomalies", "per-user spend alerts"),
+    no("cooldown_deployment", "cooldown alerts (LiteLLM 1.110 sends none either)"),
+    no("new_model_added", "new model alerts"),
+    no("model_deprecation_warnings", "model deprecation alerts"),
+    no("fallback_reports", "fallback reports"),
+    no("new_virtual_key_created", "key/team/user event alerts"),
+    no("virtual_key_updated", "key/team/user event alerts"),
+    no("virtual_key_deleted", "key/team/user event alerts"),
+    no("new_team_created", "key/team/user event alerts"),
+    no("team_updated", "key/team/user event alerts"),
+    no("team_deleted", "key/team/user event alerts"),
+    no("new_internal_user_created", "key/team/user event alerts"),
+    no("internal_user_updated", "key/team/user event alerts"),
+    no("internal_user_deleted", "key/team/user event alerts"),
+    no("mcp_tool_description_blocked", "MCP tool alerts"),
+    no("mcp_pinned_tools_changed", "MCP tool alerts"),
+];
+
+/// LiteLLM's `SlackAlertingArgs` (`alerting_args` keys).
+#[rustfmt::skip]
+const ALERTING_ARGS: &[Row] = &[
+    yes("daily_report_frequency", "seconds between daily reports"),
+    yes("report_check_interval", "seconds between report checks"),
+    yes("budget_alert_ttl", "one budget alert per event per window"),
+    yes("outage_alert_ttl", "outage error window"),
+    yes("region_outage_alert_ttl", "region outage error window"),
+    yes("minor_outage_alert_threshold", "errors for a minor outage"),
+    yes("major_outage_alert_threshold", "errors for a major outage"),
+    yes("max_outage_alert_list_size", "errors kept per outage"),
+    yes("log_to_console", "alerts also logged"),
+    no("daily_spend_per_user_threshold", "per-user spend alerts"),
+    no("monthly_spend_per_user_threshold", "per-user spend alerts"),
+    no("spend_anomaly_multiplier", "per-user spend alerts"),
+    no("spend_anomaly_baseline_days", "per-user spend alerts"),
+    no("spend_anomaly_min_spend", "per-user spend alerts"),
+    no("user_spend_check_interval", "per-user spend alerts"),
 ];
 
 #[rustfmt::skip]

@@ -116,8 +116,19 @@ impl Settlement {
         start: Instant,
         prompt: Arc<dyn PromptTokens>,
     ) -> Settlement {
+        let call_id = uuid::Uuid::new_v4().to_string();
         if let Some(o) = &gov.observe {
             o.admitted();
+            o.started(
+                &call_id,
+                &admission.group,
+                auth.key.as_ref().and_then(|k| k.row.key_alias.as_deref()),
+                admission
+                    .owners
+                    .team
+                    .as_ref()
+                    .and_then(|t| t.row.team_alias.as_deref()),
+            );
         }
         Settlement {
             gov: gov.clone(),
@@ -126,7 +137,7 @@ impl Settlement {
             end_user: admission.end_user,
             call_type,
             route,
-            call_id: uuid::Uuid::new_v4().to_string(),
+            call_id,
             start,
             group: admission.group,
             deployment: None,
@@ -165,6 +176,9 @@ impl Settlement {
 
     /// The call's id when it was chosen before the settlement (guardrails ran first).
     pub fn use_call_id(&mut self, id: String) {
+        if let Some(o) = &self.gov.observe {
+            o.renamed(&self.call_id, &id);
+        }
         self.call_id = id;
     }
 
