@@ -516,3 +516,89 @@ general_settings:
         stuck.close()
         web.kill()
         web.wait()
+
+
+class TokenEndpoint:
+    """An OAuth2 token endpoint (client credentials): tokens `tok-1`, `tok-2`, ... each valid
+    `expires_in` seconds; every form it was sent is kept."""
+
+    def __init__(self, expires_in: float):
+        import http.server
+        import threading
+        import urllib.parse
+
+        outer = self
+        self.forms = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+                outer.forms.append(dict(urllib.parse.parse_qsl(raw)))
+                if outer.forms[-1].get("client_secret") != "s3cret/+=":
+                    body, code = {"error": "invalid_client"}, 401
+                else:
+                    body, code = {"access_token": f"tok-{len(outer.forms)}", "token_type": "Bearer",
+                                  "expires_in": expires_in}, 200
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def test_oauth2_client_credentials_to_an_upstream(start_gateway):
+    """`auth_type: oauth2`: a token from `token_url` (client credentials, the secret from the
+    environment), sent as the bearer token, fetched once while valid and again after expiry;
+    a token endpoint that refuses is a clear error."""
+    tokens = TokenEndpoint(expires_in=2)
+    web, web_port = upstream("web", "http")
+    try:
+        gw = start_gateway(f"""
+mcp_servers:
+  secured:
+    url: http://127.0.0.1:{web_port}/mcp
+    auth_type: oauth2
+    token_url: http://127.0.0.1:{tokens.port}/token
+    client_id: llmgate-client
+    client_secret: os.environ/MCP_OAUTH_SECRET
+    scopes: ["tools.read", "tools.call"]
+  refused:
+    url: http://127.0.0.1:{web_port}/mcp
+    auth_type: oauth2
+    token_url: http://127.0.0.1:{tokens.port}/token
+    client_id: other
+    client_secret: wrong
+general_settings:
+  master_key: {MASTER}
+""", env={"MCP_OAUTH_SECRET": "s3cret/+=", "LLMGATE_MCP_TIMEOUT_SECONDS": "3"}).wait_ready()
+
+        def auth_header():
+            return run(session_do(gw, MASTER, lambda s: s.call_tool(
+                "secured-header", {"header_name": "authorization"}), path="/mcp/secured"))
+
+        assert text(auth_header()) == "Bearer tok-1"
+        assert text(auth_header()) == "Bearer tok-1", "a valid token is reused"
+        sent = [f for f in tokens.forms if f.get("client_id") == "llmgate-client"]
+        assert len(sent) == 1, tokens.forms
+        assert sent[0] == {"grant_type": "client_credentials", "client_id": "llmgate-client",
+                           "client_secret": "s3cret/+=", "scope": "tools.read tools.call"}
+        time.sleep(2.2)
+        after = text(auth_header())
+        assert after.startswith("Bearer tok-") and after != "Bearer tok-1", "an expired token is replaced"
+        status, body = admin(gw, "GET", "/mcp-rest/tools/list?server_id=refused")
+        assert body["error"] == "server_error" and "OAuth2 token" in body["message"], body
+    finally:
+        tokens.stop()
+        web.kill()
+        web.wait()
