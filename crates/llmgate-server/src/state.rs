@@ -127,10 +127,11 @@ impl AppState {
         let agents = RwLock::new(Arc::new(agents));
         // A bad MCP server entry refuses the start (`server::run` checks it first).
         // With a database, servers may be stored (`/v1/mcp/server`): the gateway is on.
-        let mcp = crate::mcp::McpGateway::from_config(&config, gov.store.is_some()).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "the MCP gateway is off");
-            None
-        });
+        let mcp =
+            crate::mcp::McpGateway::from_config(&config, gov.store.is_some()).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the MCP gateway is off");
+                None
+            });
         AppState(Arc::new(Inner {
             agents,
             mcp,

@@ -264,15 +264,27 @@ mod tests {
         assert_eq!(servers(&combine(None, None, None, &s)), ["pub"]);
         // The key's grant, by name and by access group.
         let k = grant(&["a"], &["dev"], none.clone());
-        assert_eq!(servers(&combine(Some(&k), None, None, &s)), ["a", "b", "pub"]);
+        assert_eq!(
+            servers(&combine(Some(&k), None, None, &s)),
+            ["a", "b", "pub"]
+        );
         // Only the team grants: the key inherits it.
         let t = grant(&["a", "c"], &[], none.clone());
-        assert_eq!(servers(&combine(None, Some(&t), None, &s)), ["a", "c", "pub"]);
+        assert_eq!(
+            servers(&combine(None, Some(&t), None, &s)),
+            ["a", "c", "pub"]
+        );
         // Both: the intersection.
-        assert_eq!(servers(&combine(Some(&k), Some(&t), None, &s)), ["a", "pub"]);
+        assert_eq!(
+            servers(&combine(Some(&k), Some(&t), None, &s)),
+            ["a", "pub"]
+        );
         // The sentinel blocks every granted server.
         let blocked = grant(&["no-mcp-servers"], &[], none);
-        assert_eq!(servers(&combine(Some(&blocked), Some(&t), None, &s)), ["pub"]);
+        assert_eq!(
+            servers(&combine(Some(&blocked), Some(&t), None, &s)),
+            ["pub"]
+        );
     }
 
     #[test]
@@ -282,10 +294,16 @@ mod tests {
         let none = json!(null);
         let org = grant(&["a", "c"], &[], none.clone());
         // No key or team grant: the organization's is the set.
-        assert_eq!(servers(&combine(None, None, Some(&org), &s)), ["a", "c", "pub"]);
+        assert_eq!(
+            servers(&combine(None, None, Some(&org), &s)),
+            ["a", "c", "pub"]
+        );
         // A key grant: capped by the organization's.
         let k = grant(&["a", "b"], &[], none.clone());
-        assert_eq!(servers(&combine(Some(&k), None, Some(&org), &s)), ["a", "pub"]);
+        assert_eq!(
+            servers(&combine(Some(&k), None, Some(&org), &s)),
+            ["a", "pub"]
+        );
         let mut blocking = grant(&["a"], &[], none);
         blocking.blocked_tools = vec!["drop".into(), "pub-x".into()];
         let a = combine(Some(&blocking), None, None, &s);

@@ -245,7 +245,11 @@ impl Upstream {
         Ok(s)
     }
 
-    async fn connect(&self, fwd: &Forwarded, token: Option<&str>) -> Result<Session, UpstreamError> {
+    async fn connect(
+        &self,
+        fwd: &Forwarded,
+        token: Option<&str>,
+    ) -> Result<Session, UpstreamError> {
         let name = &self.spec.name;
         let mut own = self.spec.headers.clone();
         if let Some(t) = token {
@@ -334,7 +338,10 @@ async fn fetch_token(
     let Some(token) = v["access_token"].as_str().filter(|_| status.is_success()) else {
         return Err(fail(format!("token_url answered {status}: {v}")));
     };
-    let expires_in = v["expires_in"].as_f64().filter(|s| *s > 0.0).unwrap_or(3600.0);
+    let expires_in = v["expires_in"]
+        .as_f64()
+        .filter(|s| *s > 0.0)
+        .unwrap_or(3600.0);
     Ok(Fetched {
         token: token.to_string(),
         expires_in: Duration::from_secs_f64(expires_in),
@@ -346,7 +353,9 @@ fn form_encode(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for b in v.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

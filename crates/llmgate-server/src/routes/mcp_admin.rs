@@ -133,7 +133,8 @@ fn apply(
     if let Some(a) = text(body, "auth_type")? {
         row.auth_type = a;
     }
-    let auth_changed = old_auth.is_some() && body.contains_key("auth_type") && old_auth != row.auth_type;
+    let auth_changed =
+        old_auth.is_some() && body.contains_key("auth_type") && old_auth != row.auth_type;
     match object(body, "credentials")? {
         Some(new) => {
             let sealed = crate::mcp::stored::encrypt_credentials(state.salt.as_ref(), &new);
@@ -181,7 +182,12 @@ fn apply(
     }
     if row.transport.is_empty() {
         // LiteLLM's default (`MCPTransport.sse`), stdio when a command is given.
-        row.transport = if row.command.is_some() { "stdio" } else { "sse" }.into();
+        row.transport = if row.command.is_some() {
+            "stdio"
+        } else {
+            "sse"
+        }
+        .into();
     }
     if row.server_name.as_deref().is_none_or(str::is_empty)
         && row.alias.as_deref().is_none_or(str::is_empty)
@@ -256,7 +262,9 @@ fn config_view(u: &Upstream) -> Value {
     let (transport, url, command, args) = match &s.transport {
         Transport::Http { url } => ("http", Some(url.clone()), None, Vec::new()),
         Transport::Sse { url } => ("sse", Some(url.clone()), None, Vec::new()),
-        Transport::Stdio { command, args, .. } => ("stdio", None, Some(command.clone()), args.clone()),
+        Transport::Stdio { command, args, .. } => {
+            ("stdio", None, Some(command.clone()), args.clone())
+        }
     };
     json!({
         "server_id": s.server_id,
@@ -320,10 +328,7 @@ async fn views(state: &AppState) -> Result<Vec<(Value, String)>, GatewayError> {
         .filter(|u| u.spec.stored.is_none())
         .map(|u| (config_view(u), u.name().to_string()))
         .collect();
-    out.extend(
-        rows.iter()
-            .map(|r| (row_view(r), r.name().to_string())),
-    );
+    out.extend(rows.iter().map(|r| (row_view(r), r.name().to_string())));
     Ok(out)
 }
 

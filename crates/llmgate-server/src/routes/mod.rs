@@ -265,7 +265,11 @@ pub fn router(state: AppState) -> Router {
             get(mcp_admin::get_one).delete(mcp_admin::delete),
         )
         .add("/v1/mcp/tools", "GET", get(mcp_admin::tools))
-        .add("/v1/mcp/access_groups", "GET", get(mcp_admin::access_groups))
+        .add(
+            "/v1/mcp/access_groups",
+            "GET",
+            get(mcp_admin::access_groups),
+        )
         .add("/cache/ping", "GET", get(cache::ping))
         .add("/cache/delete", "POST", post(cache::delete))
         .add("/cache/flushall", "POST", post(cache::flushall))

@@ -30,10 +30,7 @@ const ORG_EXTRA: Accepted = Accepted {
         ("model_rpm_limit", Shape::Object),
         ("model_tpm_limit", Shape::Object),
     ],
-    ignored: &[
-        ("spend", Shape::Num),
-        ("updated_by", Shape::Str),
-    ],
+    ignored: &[("spend", Shape::Num), ("updated_by", Shape::Str)],
 };
 
 impl OrgFields {
