@@ -602,3 +602,55 @@ general_settings:
         tokens.stop()
         web.kill()
         web.wait()
+
+
+def test_responses_and_messages_run_mcp_tools_the_model_calls(mock, start_gateway):
+    """`tools: [{"type": "mcp", ...}]` on `/v1/responses` and `/v1/messages` (the official
+    `openai` and `anthropic` clients): the tools are offered in each API's format, the model's
+    calls run through the gateway, and the final answer comes back whole or as the API's
+    stream; with approval required the calls are the client's."""
+    import anthropic
+
+    web, web_port = upstream("web", "http")
+    try:
+        gw = start_gateway(f"""
+model_list:
+  - model_name: agent
+    litellm_params:
+      model: hosted_vllm/mock-agent
+      api_base: {mock.base}/v1
+      api_key: sk-upstream
+mcp_servers:
+  web:
+    url: http://127.0.0.1:{web_port}/mcp
+general_settings:
+  master_key: {MASTER}
+""").wait_ready()
+        mcp_tool = {"type": "mcp", "server_label": "litellm", "server_url": "litellm_proxy/mcp/web",
+                    "allowed_tools": ["add"], "require_approval": "never"}
+        oa = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        r = oa.responses.create(model="agent", input="add 1 and 1", tools=[mcp_tool])
+        assert r.output_text == "Tool result: 2", r
+        events = list(oa.responses.create(model="agent", input="add 1 and 1", tools=[mcp_tool], stream=True))
+        assert events[-1].type == "response.completed"
+        assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "Tool result: 2"
+        r = oa.responses.create(model="agent", input="add", tools=[{**mcp_tool, "require_approval": "always"}])
+        call = next(i for i in r.output if i.type == "function_call")
+        assert call.name == "web-add" and json.loads(call.arguments) == {"a": 1, "b": 1}
+
+        an = anthropic.Anthropic(base_url=gw.base, api_key=MASTER, max_retries=0)
+        m = an.messages.create(model="agent", max_tokens=100, tools=[mcp_tool],
+                               messages=[{"role": "user", "content": "add 1 and 1"}])
+        assert m.stop_reason == "end_turn" and m.content[-1].text == "Tool result: 2", m
+        with an.messages.stream(model="agent", max_tokens=100, tools=[mcp_tool],
+                                messages=[{"role": "user", "content": "add 1 and 1"}]) as s:
+            text_out = "".join(s.text_stream)
+            final = s.get_final_message()
+        assert text_out == "Tool result: 2" and final.stop_reason == "end_turn"
+        m = an.messages.create(model="agent", max_tokens=100, tools=[{**mcp_tool, "require_approval": "always"}],
+                               messages=[{"role": "user", "content": "add"}])
+        use = next(b for b in m.content if b.type == "tool_use")
+        assert m.stop_reason == "tool_use" and use.name == "web-add" and use.input == {"a": 1, "b": 1}
+    finally:
+        web.kill()
+        web.wait()

@@ -37,8 +37,6 @@ pub fn router(state: AppState) -> Router {
     type Chat = llmgate::ChatCompletionRequest;
     type Completion = llmgate::CompletionRequest;
     type Embedding = llmgate::EmbeddingRequest;
-    type Messages = llmgate::messages::MessagesRequest;
-    type Responses = endpoint::ResponsesCall;
     type Rerank = llmgate::RerankRequest;
     let mut authed = Router::new();
     for prefix in ["", "/v1"] {
@@ -62,7 +60,7 @@ pub fn router(state: AppState) -> Router {
             .add(
                 &format!("{prefix}/responses"),
                 "POST",
-                post(serve::<Responses>),
+                post(endpoint::mcp_loop::serve_responses),
             )
             .add(
                 &format!("{prefix}/responses/{{response_id}}"),
@@ -83,7 +81,7 @@ pub fn router(state: AppState) -> Router {
             .add(
                 &format!("{prefix}/messages"),
                 "POST",
-                post(serve::<Messages>),
+                post(endpoint::mcp_loop::serve_messages),
             )
             .add(
                 &format!("{prefix}/messages/count_tokens"),
