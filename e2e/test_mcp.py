@@ -396,6 +396,7 @@ def test_tool_calls_are_in_the_spend_logs(mcp_gateway):
     assert len(logs) == 1, logs
     log = logs[0]
     assert log["call_type"] == "call_mcp_tool" and log["model"] == "web-add"
+    assert log["mcp_namespaced_tool_name"] == "web-add", "LiteLLM's column"
     assert log["status"] == "success" and log["request_duration_ms"] is not None
     assert log["spend"] == 0.25, "mcp_server_cost_info's price for the tool"
     meta = log["metadata"]["mcp_tool_call_metadata"]
