@@ -562,7 +562,7 @@ def test_oauth2_client_credentials_to_an_upstream(start_gateway):
     """`auth_type: oauth2`: a token from `token_url` (client credentials, the secret from the
     environment), sent as the bearer token, fetched once while valid and again after expiry;
     a token endpoint that refuses is a clear error."""
-    tokens = TokenEndpoint(expires_in=2)
+    tokens = TokenEndpoint(expires_in=10)
     web, web_port = upstream("web", "http")
     try:
         gw = start_gateway(f"""
@@ -594,7 +594,7 @@ general_settings:
         assert len(sent) == 1, tokens.forms
         assert sent[0] == {"grant_type": "client_credentials", "client_id": "llmgate-client",
                            "client_secret": "s3cret/+=", "scope": "tools.read tools.call"}
-        time.sleep(2.2)
+        time.sleep(10.5)
         after = text(auth_header())
         assert after.startswith("Bearer tok-") and after != "Bearer tok-1", "an expired token is replaced"
         status, body = admin(gw, "GET", "/mcp-rest/tools/list?server_id=refused")
