@@ -5,6 +5,7 @@ URL rewritten to the gateway, send and stream (events relayed as they come), the
 key added and the client's never forwarded, bad keys, an agent that is down or slow, A2A 1.0
 method names, and each call in the spend logs."""
 import asyncio
+import hashlib
 import subprocess
 import sys
 import time
@@ -262,6 +263,8 @@ async def scenario(gw, agent, key, other_key, token):
     types = sorted(row["call_type"] for row in ok)
     assert types == ["asend_message", "asend_message", "asend_message_streaming"], logs
     assert all(abs(row["spend"] - 0.01) < 1e-9 for row in ok)
+    # LiteLLM's `agent_id` column: the agent's id (sha256 of its name when the config has none).
+    assert all(row["agent_id"] == hashlib.sha256(b"echo").hexdigest() for row in ok), ok
     assert all(row["prompt_tokens"] > 0 and row["completion_tokens"] > 0 for row in ok), ok
     refused = [row for row in logs if row["model_group"] == "a2a_agent/Echo Agent" and row["status"] == "failure"]
     assert len(refused) == 4 and all(row["spend"] == 0 for row in refused)  # the junk messages

@@ -396,6 +396,7 @@ def test_tool_calls_are_in_the_spend_logs(mcp_gateway):
     assert len(logs) == 1, logs
     log = logs[0]
     assert log["call_type"] == "call_mcp_tool" and log["model"] == "web-add"
+    assert log["mcp_namespaced_tool_name"] == "web-add", "LiteLLM's column"
     assert log["status"] == "success" and log["request_duration_ms"] is not None
     assert log["spend"] == 0.25, "mcp_server_cost_info's price for the tool"
     meta = log["metadata"]["mcp_tool_call_metadata"]
@@ -514,5 +515,143 @@ general_settings:
         assert "web-add" in names and not any(n.startswith("stuck-") for n in names)
     finally:
         stuck.close()
+        web.kill()
+        web.wait()
+
+
+class TokenEndpoint:
+    """An OAuth2 token endpoint (client credentials): tokens `tok-1`, `tok-2`, ... each valid
+    `expires_in` seconds; every form it was sent is kept."""
+
+    def __init__(self, expires_in: float):
+        import http.server
+        import threading
+        import urllib.parse
+
+        outer = self
+        self.forms = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+                outer.forms.append(dict(urllib.parse.parse_qsl(raw)))
+                if outer.forms[-1].get("client_secret") != "s3cret/+=":
+                    body, code = {"error": "invalid_client"}, 401
+                else:
+                    body, code = {"access_token": f"tok-{len(outer.forms)}", "token_type": "Bearer",
+                                  "expires_in": expires_in}, 200
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def test_oauth2_client_credentials_to_an_upstream(start_gateway):
+    """`auth_type: oauth2`: a token from `token_url` (client credentials, the secret from the
+    environment), sent as the bearer token, fetched once while valid and again after expiry;
+    a token endpoint that refuses is a clear error."""
+    tokens = TokenEndpoint(expires_in=10)
+    web, web_port = upstream("web", "http")
+    try:
+        gw = start_gateway(f"""
+mcp_servers:
+  secured:
+    url: http://127.0.0.1:{web_port}/mcp
+    auth_type: oauth2
+    token_url: http://127.0.0.1:{tokens.port}/token
+    client_id: llmgate-client
+    client_secret: os.environ/MCP_OAUTH_SECRET
+    scopes: ["tools.read", "tools.call"]
+  refused:
+    url: http://127.0.0.1:{web_port}/mcp
+    auth_type: oauth2
+    token_url: http://127.0.0.1:{tokens.port}/token
+    client_id: other
+    client_secret: wrong
+general_settings:
+  master_key: {MASTER}
+""", env={"MCP_OAUTH_SECRET": "s3cret/+=", "LLMGATE_MCP_TIMEOUT_SECONDS": "3"}).wait_ready()
+
+        def auth_header():
+            return run(session_do(gw, MASTER, lambda s: s.call_tool(
+                "secured-header", {"header_name": "authorization"}), path="/mcp/secured"))
+
+        assert text(auth_header()) == "Bearer tok-1"
+        assert text(auth_header()) == "Bearer tok-1", "a valid token is reused"
+        sent = [f for f in tokens.forms if f.get("client_id") == "llmgate-client"]
+        assert len(sent) == 1, tokens.forms
+        assert sent[0] == {"grant_type": "client_credentials", "client_id": "llmgate-client",
+                           "client_secret": "s3cret/+=", "scope": "tools.read tools.call"}
+        time.sleep(10.5)
+        after = text(auth_header())
+        assert after.startswith("Bearer tok-") and after != "Bearer tok-1", "an expired token is replaced"
+        status, body = admin(gw, "GET", "/mcp-rest/tools/list?server_id=refused")
+        assert body["error"] == "server_error" and "OAuth2 token" in body["message"], body
+    finally:
+        tokens.stop()
+        web.kill()
+        web.wait()
+
+
+def test_responses_and_messages_run_mcp_tools_the_model_calls(mock, start_gateway):
+    """`tools: [{"type": "mcp", ...}]` on `/v1/responses` and `/v1/messages` (the official
+    `openai` and `anthropic` clients): the tools are offered in each API's format, the model's
+    calls run through the gateway, and the final answer comes back whole or as the API's
+    stream; with approval required the calls are the client's."""
+    import anthropic
+
+    web, web_port = upstream("web", "http")
+    try:
+        gw = start_gateway(f"""
+model_list:
+  - model_name: agent
+    litellm_params:
+      model: hosted_vllm/mock-agent
+      api_base: {mock.base}/v1
+      api_key: sk-upstream
+mcp_servers:
+  web:
+    url: http://127.0.0.1:{web_port}/mcp
+general_settings:
+  master_key: {MASTER}
+""").wait_ready()
+        mcp_tool = {"type": "mcp", "server_label": "litellm", "server_url": "litellm_proxy/mcp/web",
+                    "allowed_tools": ["add"], "require_approval": "never"}
+        oa = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        r = oa.responses.create(model="agent", input="add 1 and 1", tools=[mcp_tool])
+        assert r.output_text == "Tool result: 2", r
+        events = list(oa.responses.create(model="agent", input="add 1 and 1", tools=[mcp_tool], stream=True))
+        assert events[-1].type == "response.completed"
+        assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "Tool result: 2"
+        r = oa.responses.create(model="agent", input="add", tools=[{**mcp_tool, "require_approval": "always"}])
+        call = next(i for i in r.output if i.type == "function_call")
+        assert call.name == "web-add" and json.loads(call.arguments) == {"a": 1, "b": 1}
+
+        an = anthropic.Anthropic(base_url=gw.base, api_key=MASTER, max_retries=0)
+        m = an.messages.create(model="agent", max_tokens=100, tools=[mcp_tool],
+                               messages=[{"role": "user", "content": "add 1 and 1"}])
+        assert m.stop_reason == "end_turn" and m.content[-1].text == "Tool result: 2", m
+        with an.messages.stream(model="agent", max_tokens=100, tools=[mcp_tool],
+                                messages=[{"role": "user", "content": "add 1 and 1"}]) as s:
+            text_out = "".join(s.text_stream)
+            final = s.get_final_message()
+        assert text_out == "Tool result: 2" and final.stop_reason == "end_turn"
+        m = an.messages.create(model="agent", max_tokens=100, tools=[{**mcp_tool, "require_approval": "always"}],
+                               messages=[{"role": "user", "content": "add"}])
+        use = next(b for b in m.content if b.type == "tool_use")
+        assert m.stop_reason == "tool_use" and use.name == "web-add" and use.input == {"a": 1, "b": 1}
+    finally:
         web.kill()
         web.wait()

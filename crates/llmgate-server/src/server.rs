@@ -218,6 +218,15 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
         Ok(sig) => crate::agents::stored::spawn_refresh(state.clone(), sig),
         Err(e) => tracing::warn!(error = ?e, "could not read the stored agents"),
     }
+    // MCP servers added with POST /v1/mcp/server serve from the start.
+    let servers = match crate::mcp::stored::reload(&state).await {
+        Ok(sig) => Some(sig),
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not read the stored MCP servers");
+            None
+        }
+    };
+    crate::mcp::stored::spawn_refresh(state.clone(), servers);
     if let Some(c) = &state.cache {
         c.start();
     }

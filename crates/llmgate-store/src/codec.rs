@@ -273,11 +273,17 @@ pub(crate) fn vec_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<
     Ok(<Option<Vec<String>> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
 }
 
-/// A JSON-object column read as NULL (or not an object) is an empty object.
+/// A JSON-object column read as NULL (or not an object) is an empty object; a string holding
+/// a JSON object is that object.
 pub(crate) fn object_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
     Ok(
         match <Option<Value> as serde::Deserialize>::deserialize(d)? {
             Some(v @ Value::Object(_)) => v,
+            // LiteLLM writes some JSON columns as a JSON-encoded string.
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+                Ok(v @ Value::Object(_)) => v,
+                _ => Value::Object(Map::new()),
+            },
             _ => Value::Object(Map::new()),
         },
     )

@@ -292,6 +292,7 @@ pub const ORGANIZATIONS: Table = Table {
         ("created_by", Kind::Text),
         ("updated_at", Kind::Time),
         ("updated_by", Kind::Text),
+        ("object_permission_id", Kind::Text),
     ],
     mutable: &[
         "organization_alias",
@@ -300,6 +301,7 @@ pub const ORGANIZATIONS: Table = Table {
         "models",
         "updated_at",
         "updated_by",
+        "object_permission_id",
     ],
     order_by: "",
 };
@@ -319,6 +321,9 @@ pub struct OrgRow {
     pub created_by: Option<String>,
     pub updated_at: Option<i64>,
     pub updated_by: Option<String>,
+    /// The `LiteLLM_ObjectPermissionTable` row of the MCP servers its keys may use.
+    #[serde(default)]
+    pub object_permission_id: Option<String>,
 }
 
 /// `LiteLLM_OrganizationMembership` (keyed by user and organization together).

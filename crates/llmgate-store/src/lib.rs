@@ -26,6 +26,7 @@ pub mod codec;
 pub mod daily;
 pub mod entities;
 pub mod keys;
+pub mod mcp_servers;
 pub mod models;
 pub mod object_permissions;
 pub mod responses;
@@ -201,6 +202,7 @@ impl Store {
             models::MODELS.name,
             responses::RESPONSES.name,
             object_permissions::OBJECT_PERMISSIONS.name,
+            mcp_servers::MCP_SERVERS.name,
             daily::USER.table,
             daily::TEAM.table,
             daily::ORGANIZATION.table,

@@ -19,6 +19,7 @@ pub const OBJECT_PERMISSIONS: Table = Table {
         ("vector_stores", Kind::Array),
         ("agents", Kind::Array),
         ("agent_access_groups", Kind::Array),
+        ("blocked_tools", Kind::Array),
     ],
     mutable: &[
         "mcp_servers",
@@ -27,6 +28,7 @@ pub const OBJECT_PERMISSIONS: Table = Table {
         "vector_stores",
         "agents",
         "agent_access_groups",
+        "blocked_tools",
     ],
     order_by: "",
 };
@@ -48,6 +50,9 @@ pub struct ObjectPermissionRow {
     pub agents: Vec<String>,
     #[serde(default, deserialize_with = "vec_or_null")]
     pub agent_access_groups: Vec<String>,
+    /// Tool names (bare or `<server>-<tool>`) this grant's holder may never call.
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub blocked_tools: Vec<String>,
 }
 
 impl Store {

@@ -38,6 +38,8 @@ pub const COLUMNS: Columns = &[
     ("requester_ip_address", Kind::Text),
     ("status", Kind::Text),
     ("litellm_call_id", Kind::Text),
+    ("mcp_namespaced_tool_name", Kind::Text),
+    ("agent_id", Kind::Text),
 ];
 
 /// One request's spend record.
@@ -83,6 +85,12 @@ pub struct SpendLog {
     pub cache_creation_input_tokens: i64,
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// An MCP tool call's `<server>-<tool>` (LiteLLM's column).
+    #[serde(default)]
+    pub mcp_namespaced_tool_name: Option<String>,
+    /// An A2A call's agent (LiteLLM's column).
+    #[serde(default)]
+    pub agent_id: Option<String>,
 }
 
 /// Calls `$f` on every text value of a log with the bound its column takes (see
@@ -116,6 +124,8 @@ macro_rules! each_text {
             (log.litellm_call_id.$as(), CODE),
             (log.user_id.$as(), ID),
             (log.endpoint.$as(), CODE),
+            (log.mcp_namespaced_tool_name.$as(), MODEL),
+            (log.agent_id.$as(), ID),
         ] {
             if let Some(s) = s {
                 f(s, max);
@@ -186,6 +196,8 @@ impl SpendLog {
             "status" => text(&self.status),
             "litellm_call_id" => text(&self.litellm_call_id),
             "organization_id" => text(&self.organization_id),
+            "mcp_namespaced_tool_name" => text(&self.mcp_namespaced_tool_name),
+            "agent_id" => text(&self.agent_id),
             _ => Param::Text(None),
         }
     }
@@ -335,6 +347,8 @@ macro_rules! bind_log {
             "status" => q.bind(l.status.as_deref()),
             "litellm_call_id" => q.bind(l.litellm_call_id.as_deref()),
             "organization_id" => q.bind(l.organization_id.as_deref()),
+            "mcp_namespaced_tool_name" => q.bind(l.mcp_namespaced_tool_name.as_deref()),
+            "agent_id" => q.bind(l.agent_id.as_deref()),
             _ => match l.param($col, $kind) {
                 Param::Text(v) => q.bind(v),
                 Param::Float(v) => q.bind(v),

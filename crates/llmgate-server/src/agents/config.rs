@@ -158,11 +158,21 @@ pub fn agent(
     let mut lp = LitellmParams::new(model.clone());
     lp.input_cost_per_token = number("input_cost_per_token")?;
     lp.output_cost_per_token = number("output_cost_per_token")?;
-    let entry = ModelEntry {
+    let id = e
+        .get("agent_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| agent_id(&name));
+    let mut entry = ModelEntry {
         model_name: model.clone(),
         litellm_params: lp,
         ..ModelEntry::default()
     };
+    // The spend log's `agent_id` column (`governance::access`).
+    entry
+        .model_info
+        .extra
+        .insert("agent_id".into(), Value::String(id.clone()));
     let deployment = Arc::new(Deployment::for_target(&entry, cfg, client, &url));
     let public_params = params
         .iter()
@@ -176,11 +186,7 @@ pub fn agent(
         })
         .collect();
     Ok(Agent {
-        agent_id: e
-            .get("agent_id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| agent_id(&name)),
+        agent_id: id,
         agent_name: name,
         card,
         url,

@@ -771,5 +771,15 @@ fn spend_log(
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(0),
         endpoint: Some(call.route.to_string()),
+        mcp_namespaced_tool_name: None,
+        agent_id: call
+            .meta
+            .deployment
+            .entry
+            .model_info
+            .extra
+            .get("agent_id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     }
 }

@@ -50,6 +50,8 @@ pub struct Bus {
     redis: AtomicBool,
     /// Another instance changed the database's models (`/model/*`): re-read them now.
     pub models_changed: tokio::sync::Notify,
+    /// Another instance changed the stored MCP servers (`/v1/mcp/server`): re-read them now.
+    pub mcp_changed: tokio::sync::Notify,
 }
 
 impl Default for Bus {
@@ -61,6 +63,7 @@ impl Default for Bus {
             up: AtomicBool::new(false),
             redis: AtomicBool::new(false),
             models_changed: tokio::sync::Notify::new(),
+            mcp_changed: tokio::sync::Notify::new(),
         }
     }
 }

@@ -489,14 +489,16 @@ impl KeyCache {
             "org" => self.orgs.evict(id),
             "tag" => self.tags.evict(id),
             "models" => self.fleet.models_changed.notify_one(),
+            "mcp" => self.fleet.mcp_changed.notify_one(),
             _ => {}
         }
     }
 
     /// Invalidations may have been missed (the channel was down): forget everything, and
-    /// re-read the database's models.
+    /// re-read the database's models and MCP servers.
     fn clear(&self) {
         self.fleet.models_changed.notify_one();
+        self.fleet.mcp_changed.notify_one();
         self.keys.clear();
         self.users.clear();
         self.teams.clear();

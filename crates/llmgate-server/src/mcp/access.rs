@@ -3,7 +3,10 @@
 //! (`mcp_servers`, or `mcp_access_groups` naming servers' `access_groups`), narrowed to its
 //! team's grant when both have one, its team's when only the team has one, none when neither
 //! has (`no-mcp-servers` in a grant: none at all) — plus every `allow_all_keys` server.
-//! `mcp_tool_permissions` (`{"server": ["tool", ...]}`) narrow a server to some tools.
+//! An organization's grant (the key's, else its team's organization) caps that set, or is the
+//! set when neither the key nor the team grants (LiteLLM's org ceiling).
+//! `mcp_tool_permissions` (`{"server": ["tool", ...]}`) narrow a server to some tools;
+//! `blocked_tools` of any of the three grants hide a tool everywhere.
 
 use std::collections::{HashMap, HashSet};
 
@@ -24,6 +27,9 @@ pub enum Allowed {
         servers: HashSet<String>,
         /// Per server, the bare tool names allowed (absent: every tool).
         tools: HashMap<String, HashSet<String>>,
+        /// `blocked_tools` of the key's, team's and organization's grants: bare names (any
+        /// server) or `<server>-<tool>`.
+        blocked: HashSet<String>,
     },
 }
 
@@ -38,8 +44,15 @@ impl Allowed {
     pub fn tool(&self, server: &str, tool: &str) -> bool {
         match self {
             Allowed::All => true,
-            Allowed::Only { servers, tools } => {
-                servers.contains(server) && tools.get(server).is_none_or(|t| t.contains(tool))
+            Allowed::Only {
+                servers,
+                tools,
+                blocked,
+            } => {
+                servers.contains(server)
+                    && tools.get(server).is_none_or(|t| t.contains(tool))
+                    && !blocked.contains(tool)
+                    && !blocked.contains(&format!("{server}{}{tool}", super::config::SEPARATOR))
             }
         }
     }
@@ -55,9 +68,10 @@ fn granted(p: &ObjectPermissionRow, specs: &[&ServerSpec]) -> Option<HashSet<Str
     }
     let mut out: HashSet<String> = p.mcp_servers.iter().cloned().collect();
     for s in specs {
-        if s.access_groups
-            .iter()
-            .any(|g| p.mcp_access_groups.contains(g))
+        if p.mcp_servers.contains(&s.server_id)
+            || s.access_groups
+                .iter()
+                .any(|g| p.mcp_access_groups.contains(g))
         {
             out.insert(s.name.clone());
         }
@@ -65,15 +79,20 @@ fn granted(p: &ObjectPermissionRow, specs: &[&ServerSpec]) -> Option<HashSet<Str
     Some(out)
 }
 
-fn tool_lists(p: &ObjectPermissionRow) -> HashMap<String, HashSet<String>> {
+/// `mcp_tool_permissions` by server name (a key may be a server's name or its id).
+fn tool_lists(p: &ObjectPermissionRow, specs: &[&ServerSpec]) -> HashMap<String, HashSet<String>> {
     let Some(m) = p.mcp_tool_permissions.as_object() else {
         return HashMap::new();
     };
     m.iter()
         .filter_map(|(server, tools)| {
             let tools = tools.as_array()?;
+            let name = specs
+                .iter()
+                .find(|s| &s.server_id == server)
+                .map_or(server.clone(), |s| s.name.clone());
             Some((
-                server.clone(),
+                name,
                 tools
                     .iter()
                     .filter_map(|t| t.as_str().map(str::to_string))
@@ -107,52 +126,101 @@ pub async fn allowed(
         return Ok(Allowed::All);
     };
     let key_grant = permission(state, key.row.object_permission_id.as_deref()).await?;
-    let team_grant = match (&key.row.team_id, state.gov.store.as_ref()) {
-        (Some(tid), Some(store)) => {
-            let team = state
+    let team = match (&key.row.team_id, state.gov.store.as_ref()) {
+        (Some(tid), Some(store)) => state
+            .gov
+            .keys
+            .teams
+            .get(store, tid)
+            .await
+            .map_err(GatewayError::store)?,
+        _ => None,
+    };
+    let team_grant = permission(
+        state,
+        team.as_ref()
+            .and_then(|t| t.row.object_permission_id.as_deref()),
+    )
+    .await?;
+    // The key's organization, else its team's (LiteLLM's `org_id`).
+    let org_id = key
+        .row
+        .organization_id
+        .clone()
+        .or_else(|| team.as_ref().and_then(|t| t.row.organization_id.clone()));
+    let org_grant = match (org_id, state.gov.store.as_ref()) {
+        (Some(oid), Some(store)) => {
+            let org = state
                 .gov
                 .keys
-                .teams
-                .get(store, tid)
+                .orgs
+                .get(store, &oid)
                 .await
                 .map_err(GatewayError::store)?;
-            let id = team.and_then(|t| t.row.object_permission_id.clone());
+            let id = org.and_then(|o| o.row.object_permission_id.clone());
             permission(state, id.as_deref()).await?
         }
         _ => None,
     };
-    Ok(combine(key_grant.as_ref(), team_grant.as_ref(), specs))
+    Ok(combine(
+        key_grant.as_ref(),
+        team_grant.as_ref(),
+        org_grant.as_ref(),
+        specs,
+    ))
 }
 
-/// A virtual key's access from its own grant and its team's.
+/// A virtual key's access from its own grant, its team's and its organization's: key ∩ team
+/// (either alone when the other has none); an organization's grant caps that, or is the set
+/// when neither the key nor the team has one (LiteLLM's org ceiling).
 fn combine(
     key: Option<&ObjectPermissionRow>,
     team: Option<&ObjectPermissionRow>,
+    org: Option<&ObjectPermissionRow>,
     specs: &[&ServerSpec],
 ) -> Allowed {
     let k = key.and_then(|p| granted(p, specs));
     let t = team.and_then(|p| granted(p, specs));
+    let lower = k.is_some() || t.is_some();
     let mut servers = match (k, t) {
         (Some(k), Some(t)) => k.intersection(&t).cloned().collect(),
         (Some(only), None) | (None, Some(only)) => only,
         (None, None) => HashSet::new(),
     };
+    if let Some(o) = org.and_then(|p| granted(p, specs)) {
+        servers = if lower {
+            servers.intersection(&o).cloned().collect()
+        } else {
+            o
+        };
+    }
     servers.extend(
         specs
             .iter()
             .filter(|s| s.allow_all_keys)
             .map(|s| s.name.clone()),
     );
-    let mut tools = key.map(tool_lists).unwrap_or_default();
-    for (server, team_tools) in team.map(tool_lists).unwrap_or_default() {
-        match tools.get_mut(&server) {
-            Some(mine) => mine.retain(|t| team_tools.contains(t)),
-            None => {
-                tools.insert(server, team_tools);
+    let mut tools = key.map(|p| tool_lists(p, specs)).unwrap_or_default();
+    for upper in [team, org].into_iter().flatten() {
+        for (server, upper_tools) in tool_lists(upper, specs) {
+            match tools.get_mut(&server) {
+                Some(mine) => mine.retain(|t| upper_tools.contains(t)),
+                None => {
+                    tools.insert(server, upper_tools);
+                }
             }
         }
     }
-    Allowed::Only { servers, tools }
+    let blocked = [key, team, org]
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p.blocked_tools.iter().cloned())
+        .collect();
+    Allowed::Only {
+        servers,
+        tools,
+        blocked,
+    }
 }
 
 #[cfg(test)]
@@ -193,18 +261,54 @@ mod tests {
         let s: Vec<&ServerSpec> = owned.iter().collect();
         let none = json!(null);
         // Neither grants: only the public server.
-        assert_eq!(servers(&combine(None, None, &s)), ["pub"]);
+        assert_eq!(servers(&combine(None, None, None, &s)), ["pub"]);
         // The key's grant, by name and by access group.
         let k = grant(&["a"], &["dev"], none.clone());
-        assert_eq!(servers(&combine(Some(&k), None, &s)), ["a", "b", "pub"]);
+        assert_eq!(
+            servers(&combine(Some(&k), None, None, &s)),
+            ["a", "b", "pub"]
+        );
         // Only the team grants: the key inherits it.
         let t = grant(&["a", "c"], &[], none.clone());
-        assert_eq!(servers(&combine(None, Some(&t), &s)), ["a", "c", "pub"]);
+        assert_eq!(
+            servers(&combine(None, Some(&t), None, &s)),
+            ["a", "c", "pub"]
+        );
         // Both: the intersection.
-        assert_eq!(servers(&combine(Some(&k), Some(&t), &s)), ["a", "pub"]);
+        assert_eq!(
+            servers(&combine(Some(&k), Some(&t), None, &s)),
+            ["a", "pub"]
+        );
         // The sentinel blocks every granted server.
         let blocked = grant(&["no-mcp-servers"], &[], none);
-        assert_eq!(servers(&combine(Some(&blocked), Some(&t), &s)), ["pub"]);
+        assert_eq!(
+            servers(&combine(Some(&blocked), Some(&t), None, &s)),
+            ["pub"]
+        );
+    }
+
+    #[test]
+    fn an_organization_grant_caps_or_sets_and_blocked_tools_hide() {
+        let owned = specs();
+        let s: Vec<&ServerSpec> = owned.iter().collect();
+        let none = json!(null);
+        let org = grant(&["a", "c"], &[], none.clone());
+        // No key or team grant: the organization's is the set.
+        assert_eq!(
+            servers(&combine(None, None, Some(&org), &s)),
+            ["a", "c", "pub"]
+        );
+        // A key grant: capped by the organization's.
+        let k = grant(&["a", "b"], &[], none.clone());
+        assert_eq!(
+            servers(&combine(Some(&k), None, Some(&org), &s)),
+            ["a", "pub"]
+        );
+        let mut blocking = grant(&["a"], &[], none);
+        blocking.blocked_tools = vec!["drop".into(), "pub-x".into()];
+        let a = combine(Some(&blocking), None, None, &s);
+        assert!(!a.tool("a", "drop") && a.tool("a", "keep"));
+        assert!(!a.tool("pub", "x") && !a.tool("pub", "drop") && a.tool("pub", "y"));
     }
 
     #[test]
@@ -213,9 +317,9 @@ mod tests {
         let s: Vec<&ServerSpec> = owned.iter().collect();
         let k = grant(&["a"], &[], json!({"a": ["x", "y"]}));
         let t = grant(&["a"], &[], json!({"a": ["y", "z"]}));
-        let both = combine(Some(&k), Some(&t), &s);
+        let both = combine(Some(&k), Some(&t), None, &s);
         assert!(both.tool("a", "y") && !both.tool("a", "x") && !both.tool("a", "z"));
-        let only_key = combine(Some(&k), None, &s);
+        let only_key = combine(Some(&k), None, None, &s);
         assert!(only_key.tool("a", "x") && !only_key.tool("a", "z") && !only_key.tool("b", "x"));
         assert!(only_key.tool("pub", "anything"));
     }

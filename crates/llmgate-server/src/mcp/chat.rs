@@ -1,10 +1,12 @@
-//! MCP tools in chat completions, as LiteLLM takes them: a `tools` entry
-//! `{"type": "mcp", "server_url": "litellm_proxy/mcp/<server>" (or `litellm_proxy`: every
-//! server the key may use), "allowed_tools": [...], "require_approval": "never"}` is replaced
-//! by the function tools of its servers (`<server>-<tool>`, schemas unchanged). When every
-//! entry says `require_approval: never`, the tool calls the model makes are run here and their
-//! results fed back (`routes/endpoint/mcp_loop.rs` drives the turns); otherwise they are the
-//! client's to run, as OpenAI's API returns them.
+//! MCP tools in LLM calls, as LiteLLM takes them: a `tools` entry `{"type": "mcp",
+//! "server_url": "litellm_proxy/mcp/<server>" (or `litellm_proxy`: every server the key may
+//! use), "allowed_tools": [...], "require_approval": "never"}` is replaced by the function tools
+//! of its servers (`<server>-<tool>`, schemas unchanged) in the request's own format (chat
+//! completions, the Responses API, Anthropic's Messages API: a [`Dialect`]). When an entry says
+//! `require_approval: never` (LiteLLM's `_should_auto_execute_tools`: any entry), the tool
+//! calls the model makes are run here and their results fed back
+//! (`routes/endpoint/mcp_loop.rs` drives the turns); otherwise they are the client's to run, as
+//! the provider's API returns them.
 
 use std::collections::HashSet;
 
@@ -16,11 +18,20 @@ use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
+/// The API a request speaks: where its tools, tool calls and tool results go.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Dialect {
+    Chat,
+    Responses,
+    Messages,
+}
+
 /// What the request's MCP entries became.
 pub struct Plan {
+    pub dialect: Dialect,
     /// The function names offered for MCP tools.
     names: HashSet<String>,
-    /// Every entry said `require_approval: never`: the gateway runs the calls.
+    /// An entry said `require_approval: never`: the gateway runs the calls.
     pub auto: bool,
     scope: Scope,
 }
@@ -46,6 +57,7 @@ pub async fn expand(
     ctx: &AuthContext,
     headers: &HeaderMap,
     body: &mut Value,
+    dialect: Dialect,
 ) -> Result<Option<Plan>, GatewayError> {
     let Some(tools) = body.get_mut("tools").and_then(Value::as_array_mut) else {
         return Ok(None);
@@ -56,13 +68,13 @@ pub async fn expand(
     let scope = gw.scope(state, ctx, None, headers).await?;
     let mut out = Vec::new();
     let mut names = HashSet::new();
-    let mut auto = true;
+    let mut auto = false;
     for t in std::mem::take(tools) {
         if t["type"] != "mcp" {
             out.push(t);
             continue;
         }
-        auto &= t["require_approval"] == "never";
+        auto |= t["require_approval"] == "never";
         let url = t["server_url"].as_str().unwrap_or_default();
         let only = match url.strip_prefix(PREFIX) {
             Some("") | Some("/mcp") | Some("/mcp/") => None,
@@ -95,14 +107,26 @@ pub async fn expand(
                 continue;
             }
             if names.insert(tool.name.to_string()) {
-                out.push(json!({"type": "function", "function": {
-                    "name": tool.name, "description": tool.description.unwrap_or_default(),
-                    "parameters": tool.input_schema}}));
+                let description = tool.description.unwrap_or_default();
+                out.push(match dialect {
+                    Dialect::Chat => json!({"type": "function", "function": {
+                        "name": tool.name, "description": description,
+                        "parameters": tool.input_schema}}),
+                    Dialect::Responses => json!({"type": "function", "name": tool.name,
+                        "description": description, "parameters": tool.input_schema}),
+                    Dialect::Messages => json!({"name": tool.name, "description": description,
+                        "input_schema": tool.input_schema}),
+                });
             }
         }
     }
     *tools = out;
-    Ok(Some(Plan { names, auto, scope }))
+    Ok(Some(Plan {
+        dialect,
+        names,
+        auto,
+        scope,
+    }))
 }
 
 fn bad_url(url: &str) -> GatewayError {
@@ -114,28 +138,67 @@ fn bad_url(url: &str) -> GatewayError {
 /// The answer's tool calls when every one is to an offered MCP tool (None otherwise: the
 /// answer goes to the client as it is).
 pub fn calls(plan: &Plan, answer: &Value) -> Option<Vec<Call>> {
-    let calls = answer["choices"][0]["message"]["tool_calls"].as_array()?;
-    if calls.is_empty() {
+    let raw: Vec<(String, String, String)> = match plan.dialect {
+        Dialect::Chat => answer["choices"][0]["message"]["tool_calls"]
+            .as_array()?
+            .iter()
+            .map(|c| {
+                Some((
+                    c["id"].as_str().unwrap_or_default().to_string(),
+                    c["function"]["name"].as_str()?.to_string(),
+                    c["function"]["arguments"]
+                        .as_str()
+                        .unwrap_or("{}")
+                        .to_string(),
+                ))
+            })
+            .collect::<Option<_>>()?,
+        Dialect::Responses => answer["output"]
+            .as_array()?
+            .iter()
+            .filter(|i| i["type"] == "function_call")
+            .map(|i| {
+                Some((
+                    i["call_id"].as_str().unwrap_or_default().to_string(),
+                    i["name"].as_str()?.to_string(),
+                    i["arguments"].as_str().unwrap_or("{}").to_string(),
+                ))
+            })
+            .collect::<Option<_>>()?,
+        Dialect::Messages => {
+            if answer["stop_reason"] != "tool_use" {
+                return None;
+            }
+            answer["content"]
+                .as_array()?
+                .iter()
+                .filter(|b| b["type"] == "tool_use")
+                .map(|b| {
+                    Some((
+                        b["id"].as_str().unwrap_or_default().to_string(),
+                        b["name"].as_str()?.to_string(),
+                        b["input"].to_string(),
+                    ))
+                })
+                .collect::<Option<_>>()?
+        }
+    };
+    if raw.is_empty() {
         return None;
     }
-    calls
-        .iter()
-        .map(|c| {
-            let name = c["function"]["name"].as_str()?;
-            plan.names.contains(name).then(|| Call {
-                id: c["id"].as_str().unwrap_or_default().to_string(),
-                name: name.to_string(),
-                arguments: c["function"]["arguments"]
-                    .as_str()
-                    .unwrap_or("{}")
-                    .to_string(),
+    raw.into_iter()
+        .map(|(id, name, arguments)| {
+            plan.names.contains(&name).then_some(Call {
+                id,
+                name,
+                arguments,
             })
         })
         .collect()
 }
 
-/// Runs the calls through the gateway (permissions, logging) and returns the `tool` messages
-/// that answer them; a failed call answers with its error, for the model to read.
+/// Runs the calls through the gateway (permissions, logging) and returns each call's id and
+/// result text; a failed call answers with its error, for the model to read.
 pub async fn run(
     gw: &McpGateway,
     state: &AppState,
@@ -143,31 +206,24 @@ pub async fn run(
     headers: &HeaderMap,
     plan: &Plan,
     calls: Vec<Call>,
-) -> Vec<Value> {
+    route: &'static str,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for c in calls {
         let args = match serde_json::from_str::<Value>(&c.arguments) {
             Ok(Value::Object(m)) => Some(m),
             Ok(Value::Null) | Err(_) if c.arguments.trim().is_empty() => None,
+            Ok(Value::Null) => None,
             _ => {
-                out.push(tool_message(
-                    &c.id,
-                    "Error: the tool arguments are not a JSON object",
+                out.push((
+                    c.id,
+                    "Error: the tool arguments are not a JSON object".to_string(),
                 ));
                 continue;
             }
         };
         let content = match gw
-            .call(
-                state,
-                ctx,
-                &plan.scope,
-                headers,
-                &c.name,
-                None,
-                args,
-                "/chat/completions",
-            )
+            .call(state, ctx, &plan.scope, headers, &c.name, None, args, route)
             .await
         {
             Ok(res) => {
@@ -183,9 +239,52 @@ pub async fn run(
             }
             Err(e) => format!("Error: {e}"),
         };
-        out.push(tool_message(&c.id, &content));
+        out.push((c.id, content));
     }
     out
+}
+
+/// The next turn's request: the model's turn and the tools' results appended, in the
+/// request's dialect.
+pub fn feed(plan: &Plan, req: &mut Value, answer: &Value, results: Vec<(String, String)>) {
+    match plan.dialect {
+        Dialect::Chat => {
+            if let Some(messages) = req["messages"].as_array_mut() {
+                messages.push(answer["choices"][0]["message"].clone());
+                messages.extend(results.iter().map(|(id, text)| tool_message(id, text)));
+            }
+        }
+        Dialect::Responses => {
+            let mut input = match req["input"].take() {
+                Value::String(s) => vec![json!({"role": "user", "content": s})],
+                Value::Array(a) => a,
+                Value::Null => Vec::new(),
+                other => vec![other],
+            };
+            for item in answer["output"].as_array().into_iter().flatten() {
+                if item["type"] != "reasoning" {
+                    input.push(item.clone());
+                }
+            }
+            input.extend(results.iter().map(
+                |(id, text)| json!({"type": "function_call_output", "call_id": id, "output": text}),
+            ));
+            req["input"] = Value::Array(input);
+        }
+        Dialect::Messages => {
+            if let Some(messages) = req["messages"].as_array_mut() {
+                messages.push(json!({"role": "assistant", "content": answer["content"]}));
+                let blocks: Vec<Value> = results
+                    .iter()
+                    .map(|(id, text)| {
+                        json!({"type": "tool_result", "tool_use_id": id,
+                               "content": [{"type": "text", "text": text}]})
+                    })
+                    .collect();
+                messages.push(json!({"role": "user", "content": blocks}));
+            }
+        }
+    }
 }
 
 fn tool_message(id: &str, content: &str) -> Value {

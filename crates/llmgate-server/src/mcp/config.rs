@@ -29,10 +29,18 @@ pub enum Transport {
 #[derive(Clone, Debug)]
 pub struct ServerSpec {
     pub name: String,
+    /// What grants may name it by besides its name: a stored server's `server_id` (a config
+    /// server's is its name).
+    pub server_id: String,
+    /// A `LiteLLM_MCPServerTable` row's `updated_at` (None: from config.yaml).
+    pub stored: Option<i64>,
     pub description: Option<String>,
     pub transport: Transport,
     /// Headers every upstream request carries: the `auth_type` credential and `static_headers`.
     pub headers: Vec<(String, String)>,
+    /// `auth_type: oauth2` with client credentials: a token fetched from `token_url` and
+    /// sent as a bearer token, cached until shortly before it expires.
+    pub oauth2: Option<OAuth2>,
     /// Client request headers forwarded to this server (lower-case names).
     pub extra_headers: Vec<String>,
     /// Bare tool names; None: every tool.
@@ -45,6 +53,15 @@ pub struct ServerSpec {
     pub mcp_info: Map<String, Value>,
     /// `mcp_info.mcp_server_cost_info`: what one tool call costs.
     pub cost: Cost,
+}
+
+/// OAuth2 client credentials (RFC 6749 §4.4) to an upstream server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OAuth2 {
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Vec<String>,
 }
 
 /// LiteLLM's `MCPServerCostInfo`: `default_cost_per_query`, `tool_name_to_cost_per_query`.
@@ -92,7 +109,12 @@ pub fn parse(section: Option<&Value>) -> Result<Vec<ServerSpec>, String> {
 }
 
 fn parse_entry(name: &str, v: &Value) -> Result<ServerSpec, String> {
-    let at = format!("mcp_servers.{name}");
+    parse_at(&format!("mcp_servers.{name}"), name, v)
+}
+
+/// An entry in the config's shape, errors naming it `at`.
+pub fn parse_at(at: &str, name: &str, v: &Value) -> Result<ServerSpec, String> {
+    let at = at.to_string();
     if name.is_empty()
         || name.contains(SEPARATOR)
         || !name
@@ -171,8 +193,31 @@ fn parse_entry(name: &str, v: &Value) -> Result<ServerSpec, String> {
     }
     let mut headers = Vec::new();
     let auth_value = text("auth_value")?;
+    let mut oauth2 = None;
     match (text("auth_type")?.as_deref(), auth_value) {
         (None | Some("none"), _) => {}
+        (Some("oauth2"), _) => {
+            let (Some(token_url), Some(client_id), Some(client_secret)) =
+                (text("token_url")?, text("client_id")?, text("client_secret")?)
+            else {
+                return Err(format!(
+                    "{at}: auth_type oauth2 needs token_url, client_id and client_secret (client credentials; the interactive OAuth flow is not supported)"
+                ));
+            };
+            if !(token_url.starts_with("http://") || token_url.starts_with("https://")) {
+                return Err(format!("{at}.token_url must be an http(s) URL"));
+            }
+            let scopes = match m.get("scopes") {
+                Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+                _ => list("scopes")?.unwrap_or_default(),
+            };
+            oauth2 = Some(OAuth2 {
+                token_url,
+                client_id,
+                client_secret,
+                scopes,
+            });
+        }
         (Some(kind), None) => return Err(format!("{at}: auth_type {kind} needs `auth_value`")),
         (Some("bearer_token"), Some(v)) => headers.push(("authorization".into(), format!("Bearer {v}"))),
         (Some("basic"), Some(v)) => headers.push(("authorization".into(), format!("Basic {v}"))),
@@ -180,7 +225,7 @@ fn parse_entry(name: &str, v: &Value) -> Result<ServerSpec, String> {
         (Some("api_key"), Some(v)) => headers.push(("x-api-key".into(), v)),
         (Some(kind), _) => {
             return Err(format!(
-                "{at}.auth_type: `{kind}` is not supported (none, api_key, bearer_token, basic, authorization)"
+                "{at}.auth_type: `{kind}` is not supported (none, api_key, bearer_token, basic, authorization, oauth2)"
             ))
         }
     }
@@ -216,9 +261,12 @@ fn parse_entry(name: &str, v: &Value) -> Result<ServerSpec, String> {
     };
     Ok(ServerSpec {
         name: name.to_string(),
+        server_id: name.to_string(),
+        stored: None,
         description,
         transport,
         headers,
+        oauth2,
         extra_headers: list("extra_headers")?
             .unwrap_or_default()
             .into_iter()

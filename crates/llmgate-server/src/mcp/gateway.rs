@@ -2,8 +2,8 @@
 //! grants, `/mcp/{server}`, `x-mcp-servers`), their tools under `<server>-<tool>` names, and a
 //! tool call routed to its server and logged.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use rmcp::model::Tool;
@@ -16,13 +16,24 @@ use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
+/// The servers one request sees, as they were when it started.
+pub type Servers = Arc<Vec<Arc<Upstream>>>;
+
 pub struct McpGateway {
-    servers: Vec<Arc<Upstream>>,
+    /// The config's servers, then the stored ones (`LiteLLM_MCPServerTable`); replaced whole
+    /// when the table changes.
+    servers: RwLock<Servers>,
+    /// The config's servers alone.
+    config: Vec<Arc<Upstream>>,
+    http: reqwest13::Client,
+    timeout: Duration,
 }
 
 /// The servers one request may reach, and which of their tools.
 pub struct Scope {
     pub servers: Vec<Arc<Upstream>>,
+    /// Every server the gateway had when the scope was made (names resolve against these).
+    pub all: Servers,
     pub allowed: Allowed,
 }
 
@@ -50,10 +61,14 @@ impl std::fmt::Display for CallError {
 }
 
 impl McpGateway {
-    /// The `mcp_servers:` section; None when it has no server. A bad entry is an error.
-    pub fn from_config(cfg: &crate::config::Config) -> Result<Option<Arc<McpGateway>>, String> {
+    /// The `mcp_servers:` section; None when it has no server and there is no database to
+    /// store servers in (`stored`). A bad entry is an error.
+    pub fn from_config(
+        cfg: &crate::config::Config,
+        stored: bool,
+    ) -> Result<Option<Arc<McpGateway>>, String> {
         let specs = config::parse(cfg.extra.get("mcp_servers"))?;
-        if specs.is_empty() {
+        if specs.is_empty() && !stored {
             return Ok(None);
         }
         // rmcp's HTTP client (reqwest 0.13) on the rustls build the gateway already has: its
@@ -64,15 +79,59 @@ impl McpGateway {
             .build()
             .map_err(|e| format!("mcp_servers: HTTP client: {e}"))?;
         let timeout = super::upstream::request_timeout();
-        let servers = specs
+        let config: Vec<Arc<Upstream>> = specs
             .into_iter()
             .map(|s| Arc::new(Upstream::new(s, http.clone(), timeout)))
             .collect();
-        Ok(Some(Arc::new(McpGateway { servers })))
+        Ok(Some(Arc::new(McpGateway {
+            servers: RwLock::new(Arc::new(config.clone())),
+            config,
+            http,
+            timeout,
+        })))
     }
 
-    pub fn servers(&self) -> &[Arc<Upstream>] {
-        &self.servers
+    /// Every server now: the config's, then the stored ones.
+    pub fn servers(&self) -> Servers {
+        self.servers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Serves `stored` (the table's servers, checked) after the config's. A stored server
+    /// unchanged since the last call keeps its upstream (and its open sessions); one whose
+    /// name a config server has is left out.
+    pub fn set_stored(&self, stored: Vec<config::ServerSpec>) {
+        let now = self.servers();
+        let mut next = self.config.clone();
+        for spec in stored {
+            if next.iter().any(|u| u.name() == spec.name) {
+                tracing::warn!(server = %spec.name, "a stored MCP server has a config server's name: not served");
+                continue;
+            }
+            let kept = now.iter().find(|u| {
+                u.spec.stored.is_some()
+                    && u.spec.server_id == spec.server_id
+                    && u.spec.stored == spec.stored
+                    && u.spec.name == spec.name
+            });
+            next.push(match kept {
+                Some(u) => u.clone(),
+                None => Arc::new(Upstream::new(spec, self.http.clone(), self.timeout)),
+            });
+        }
+        *self.servers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+    }
+
+    /// The server of this name or id.
+    pub fn find(&self, id: &str) -> Option<Arc<Upstream>> {
+        let all = self.servers();
+        let found = all
+            .iter()
+            .find(|u| u.spec.server_id == id)
+            .or_else(|| all.iter().find(|u| u.name() == id));
+        found.cloned()
     }
 
     /// What this request sees: the caller's servers, narrowed to `only` (`/mcp/{server}`: an
@@ -85,10 +144,11 @@ impl McpGateway {
         only: Option<&str>,
         headers: &HeaderMap,
     ) -> Result<Scope, GatewayError> {
-        let specs: Vec<_> = self.servers.iter().map(|u| &u.spec).collect();
+        let all = self.servers();
+        let specs: Vec<_> = all.iter().map(|u| &u.spec).collect();
         let allowed = access::allowed(state, ctx, &specs).await?;
         if let Some(name) = only {
-            if !self.servers.iter().any(|u| u.name() == name) {
+            if !all.iter().any(|u| u.name() == name) {
                 return Err(GatewayError::NotFound(format!(
                     "MCP server '{name}' not found"
                 )));
@@ -106,8 +166,7 @@ impl McpGateway {
                     .filter(|s| !s.is_empty())
                     .collect()
             });
-        let servers = self
-            .servers
+        let servers = all
             .iter()
             .filter(|u| allowed.server(u.name()))
             .filter(|u| only.is_none_or(|o| o == u.name()))
@@ -118,7 +177,11 @@ impl McpGateway {
             })
             .cloned()
             .collect();
-        Ok(Scope { servers, allowed })
+        Ok(Scope {
+            servers,
+            all,
+            allowed,
+        })
     }
 
     /// Every tool of the scope's servers, with its server; names prefixed `<server>-` when
@@ -169,9 +232,9 @@ impl McpGateway {
         what: &str,
     ) -> Result<(Arc<Upstream>, &'n str), CallError> {
         let named = match server {
-            Some(s) => self.servers.iter().find(|u| u.name() == s),
-            None => self
-                .servers
+            Some(s) => scope.all.iter().find(|u| u.name() == s),
+            None => scope
+                .all
                 .iter()
                 .filter(|u| name.starts_with(&u.spec.prefix()))
                 .max_by_key(|u| u.name().len()),

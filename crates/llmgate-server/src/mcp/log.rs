@@ -73,6 +73,7 @@ pub async fn record(state: &AppState, ctx: &AuthContext, call: ToolCall<'_>) {
         start_time: call.started_ms,
         end_time: call.started_ms + elapsed,
         request_duration_ms: Some(elapsed),
+        mcp_namespaced_tool_name: Some(namespaced.clone()),
         model: namespaced,
         custom_llm_provider: Some("mcp".into()),
         metadata,

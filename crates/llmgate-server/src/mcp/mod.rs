@@ -2,7 +2,7 @@
 //! (an entry as LiteLLM reads it), `upstream` (a server as an rmcp client: sessions, timeouts,
 //! respawn), `sse` (the legacy HTTP+SSE client transport), `access` (which servers and tools a
 //! key may use), `gateway` (scope, `<server>-<tool>` names, routing), `log` (a call's spend
-//! log), `handler` (the gateway as an rmcp MCP server). The HTTP routes are
+//! log), `stored` (servers kept in `LiteLLM_MCPServerTable`), `handler` (the gateway as an rmcp MCP server). The HTTP routes are
 //! `routes/mcp.rs`. Off (no `mcp_servers`), `AppState::mcp` is None and no route exists.
 
 pub mod access;
@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod handler;
 pub mod log;
 pub mod sse;
+pub mod stored;
 pub mod upstream;
 
 pub use gateway::McpGateway;

@@ -15,7 +15,9 @@ use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 use tokio::sync::Mutex;
 
-use super::config::{ServerSpec, Transport};
+use llmgate::providers::token_cache::{Fetched, TokenCache};
+
+use super::config::{OAuth2, ServerSpec, Transport};
 
 /// Client headers forwarded to a server (`extra_headers`, `x-mcp-<server>-<header>`), sorted.
 pub type Forwarded = Vec<(String, String)>;
@@ -40,6 +42,10 @@ pub struct Upstream {
     sessions: Mutex<HashMap<Forwarded, Arc<Session>>>,
     http: reqwest13::Client,
     timeout: Duration,
+    /// `auth_type: oauth2`: the client-credentials token, until shortly before it expires.
+    tokens: TokenCache<String>,
+    /// The token the open sessions were made with (a new one closes them).
+    token_in_use: std::sync::Mutex<Option<String>>,
 }
 
 /// How long one upstream request may take: `LLMGATE_MCP_TIMEOUT_SECONDS` (default 60 s).
@@ -59,7 +65,37 @@ impl Upstream {
             sessions: Mutex::new(HashMap::new()),
             http,
             timeout,
+            tokens: TokenCache::with_max_margin(Duration::from_secs(60)),
+            token_in_use: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The OAuth2 bearer token to send (None without `auth_type: oauth2`). A token other
+    /// than the open sessions' closes them: the next ones are opened with it.
+    async fn oauth_token(&self) -> Result<Option<String>, UpstreamError> {
+        let Some(o) = &self.spec.oauth2 else {
+            return Ok(None);
+        };
+        let token = self
+            .tokens
+            .get("", || fetch_token(&self.http, o, self.timeout))
+            .await
+            .map_err(|e| {
+                UpstreamError(format!(
+                    "MCP server '{}' could not get an OAuth2 token: {}",
+                    self.spec.name, e.message
+                ))
+            })?;
+        let changed = {
+            let mut used = self.token_in_use.lock().unwrap_or_else(|e| e.into_inner());
+            let changed = used.as_deref().is_some_and(|u| u != token);
+            *used = Some(token.clone());
+            changed
+        };
+        if changed {
+            self.sessions.lock().await.clear();
+        }
+        Ok(Some(token))
     }
 
     pub fn name(&self) -> &str {
@@ -173,6 +209,7 @@ impl Upstream {
     /// lock is not held while connecting: requests to a server that is slow to answer wait
     /// side by side, each within its own bound, not one after another.
     async fn session(&self, fwd: &Forwarded) -> Result<Arc<Session>, UpstreamError> {
+        let token = self.oauth_token().await?;
         {
             let mut map = self.sessions.lock().await;
             match map.get(fwd) {
@@ -184,7 +221,7 @@ impl Upstream {
             }
         }
         let bound = self.timeout.min(CONNECT_TIMEOUT);
-        let s = match tokio::time::timeout(bound, self.connect(fwd)).await {
+        let s = match tokio::time::timeout(bound, self.connect(fwd, token.as_deref())).await {
             Ok(r) => Arc::new(r?),
             Err(_) => {
                 return Err(UpstreamError(format!(
@@ -208,8 +245,17 @@ impl Upstream {
         Ok(s)
     }
 
-    async fn connect(&self, fwd: &Forwarded) -> Result<Session, UpstreamError> {
+    async fn connect(
+        &self,
+        fwd: &Forwarded,
+        token: Option<&str>,
+    ) -> Result<Session, UpstreamError> {
         let name = &self.spec.name;
+        let mut own = self.spec.headers.clone();
+        if let Some(t) = token {
+            own.retain(|(k, _)| k != "authorization");
+            own.push(("authorization".into(), format!("Bearer {t}")));
+        }
         let fail = |e: &dyn std::fmt::Display| {
             UpstreamError(format!("MCP server '{name}' is unreachable: {e}"))
         };
@@ -219,7 +265,7 @@ impl Upstream {
             Transport::Http { url } => {
                 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
                 let mut headers = HashMap::new();
-                for (k, v) in self.spec.headers.iter().chain(fwd) {
+                for (k, v) in own.iter().chain(fwd) {
                     let (Ok(k), Ok(v)) = (
                         http::HeaderName::from_bytes(k.as_bytes()),
                         http::HeaderValue::from_str(v),
@@ -237,7 +283,7 @@ impl Upstream {
                 info.serve(t).await.map_err(|e| fail(&e))
             }
             Transport::Sse { url } => {
-                let t = super::sse::connect(&self.http, url, &self.spec.headers, fwd)
+                let t = super::sse::connect(&self.http, url, &own, fwd)
                     .await
                     .map_err(|e| fail(&e))?;
                 info.serve(t).await.map_err(|e| fail(&e))
@@ -253,6 +299,68 @@ impl Upstream {
             }
         }
     }
+}
+
+/// A client-credentials token from the server's `token_url` (RFC 6749 §4.4: the client id and
+/// secret in the form body, as LiteLLM sends them), bounded by the request timeout.
+async fn fetch_token(
+    http: &reqwest13::Client,
+    o: &OAuth2,
+    timeout: Duration,
+) -> Result<Fetched<String>, llmgate::LlmError> {
+    let fail = |m: String| llmgate::LlmError::new(llmgate::ErrorKind::ServiceUnavailable, m);
+    let mut form = vec![
+        ("grant_type", "client_credentials".to_string()),
+        ("client_id", o.client_id.clone()),
+        ("client_secret", o.client_secret.clone()),
+    ];
+    if !o.scopes.is_empty() {
+        form.push(("scope", o.scopes.join(" ")));
+    }
+    let body: Vec<String> = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", form_encode(v)))
+        .collect();
+    let sent = http
+        .post(&o.token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(body.join("&"))
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| fail(format!("token_url unreachable: {e}")))?;
+    let status = sent.status();
+    let v: serde_json::Value = sent
+        .json()
+        .await
+        .map_err(|e| fail(format!("token_url answered {status} without JSON: {e}")))?;
+    let Some(token) = v["access_token"].as_str().filter(|_| status.is_success()) else {
+        return Err(fail(format!("token_url answered {status}: {v}")));
+    };
+    let expires_in = v["expires_in"]
+        .as_f64()
+        .filter(|s| *s > 0.0)
+        .unwrap_or(3600.0);
+    Ok(Fetched {
+        token: token.to_string(),
+        expires_in: Duration::from_secs_f64(expires_in),
+    })
+}
+
+/// `application/x-www-form-urlencoded` for one value.
+fn form_encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// Whether the server said at the handshake that it has this capability.

@@ -13,6 +13,7 @@ pub mod guardrails;
 pub mod health;
 pub mod keys;
 pub mod mcp;
+pub mod mcp_admin;
 pub mod metrics;
 pub mod model_info;
 pub mod models;
@@ -36,8 +37,6 @@ pub fn router(state: AppState) -> Router {
     type Chat = llmgate::ChatCompletionRequest;
     type Completion = llmgate::CompletionRequest;
     type Embedding = llmgate::EmbeddingRequest;
-    type Messages = llmgate::messages::MessagesRequest;
-    type Responses = endpoint::ResponsesCall;
     type Rerank = llmgate::RerankRequest;
     let mut authed = Router::new();
     for prefix in ["", "/v1"] {
@@ -61,7 +60,7 @@ pub fn router(state: AppState) -> Router {
             .add(
                 &format!("{prefix}/responses"),
                 "POST",
-                post(serve::<Responses>),
+                post(endpoint::mcp_loop::serve_responses),
             )
             .add(
                 &format!("{prefix}/responses/{{response_id}}"),
@@ -82,7 +81,7 @@ pub fn router(state: AppState) -> Router {
             .add(
                 &format!("{prefix}/messages"),
                 "POST",
-                post(serve::<Messages>),
+                post(endpoint::mcp_loop::serve_messages),
             )
             .add(
                 &format!("{prefix}/messages/count_tokens"),
@@ -252,6 +251,24 @@ pub fn router(state: AppState) -> Router {
         .add("/tag/info", "POST", post(entities::tag_info))
         .add("/tag/list", "GET", get(entities::tag_list))
         .add("/tag/delete", "POST", post(entities::tag_delete))
+        .add(
+            "/v1/mcp/server",
+            "GET,POST,PUT",
+            get(mcp_admin::list)
+                .post(mcp_admin::create)
+                .put(mcp_admin::update),
+        )
+        .add(
+            "/v1/mcp/server/{server_id}",
+            "GET,DELETE",
+            get(mcp_admin::get_one).delete(mcp_admin::delete),
+        )
+        .add("/v1/mcp/tools", "GET", get(mcp_admin::tools))
+        .add(
+            "/v1/mcp/access_groups",
+            "GET",
+            get(mcp_admin::access_groups),
+        )
         .add("/cache/ping", "GET", get(cache::ping))
         .add("/cache/delete", "POST", post(cache::delete))
         .add("/cache/flushall", "POST", post(cache::flushall))

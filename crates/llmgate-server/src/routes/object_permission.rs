@@ -31,6 +31,7 @@ pub async fn save(
             "vector_stores" => &mut row.vector_stores,
             "agents" => &mut row.agents,
             "agent_access_groups" => &mut row.agent_access_groups,
+            "blocked_tools" => &mut row.blocked_tools,
             "mcp_tool_permissions" => {
                 if !(v.is_object() || v.is_null()) {
                     return Err(bad(k, "an object of server → tool names"));

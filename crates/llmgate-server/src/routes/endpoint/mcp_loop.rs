@@ -1,8 +1,9 @@
-//! `/chat/completions` with MCP tools (`mcp::chat`): the entries are expanded into function
-//! tools, then each turn is an ordinary chat call (admission, guardrails, spend — every turn
-//! charged and logged), and while the model asks only for MCP tools that may run unapproved,
-//! the gateway runs them and asks again, up to `MAX_TURNS` (a streamed request's turns are
-//! read whole and the last one replayed as a stream). Without MCP configured, or a body
+//! `/chat/completions`, `/v1/responses` and `/v1/messages` with MCP tools (`mcp::chat`): the
+//! entries are expanded into function tools of the request's API, then each turn is an
+//! ordinary call of that endpoint (admission, guardrails, spend — every turn charged and
+//! logged), and while the model asks only for MCP tools and an entry lets them run unapproved,
+//! the gateway runs them and asks again, up to `MAX_TURNS` (a streamed request's turns are read
+//! whole and the last one replayed as the endpoint's stream). Without MCP configured, or a body
 //! that names no MCP tool, the request goes straight to [`serve`].
 
 use axum::body::Bytes;
@@ -10,15 +11,17 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use super::serve;
+use super::{serve, Endpoint};
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
-use crate::mcp::chat;
+use crate::mcp::chat::{self, Dialect};
 use crate::state::AppState;
 
 type Chat = llmgate::ChatCompletionRequest;
+type Messages = llmgate::messages::MessagesRequest;
+type Responses = super::ResponsesCall;
 
 /// Model turns one request may take while the gateway runs tools for it.
 const MAX_TURNS: usize = 10;
@@ -27,21 +30,74 @@ const MAX_TURNS: usize = 10;
 const MAX_ANSWER_BYTES: usize = 64 << 20;
 
 pub async fn serve_chat(
+    state: State<AppState>,
+    auth: Extension<AuthContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve_with_mcp::<Chat>(
+        state,
+        auth,
+        headers,
+        body,
+        Dialect::Chat,
+        "/chat/completions",
+    )
+    .await
+}
+
+pub async fn serve_responses(
+    state: State<AppState>,
+    auth: Extension<AuthContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve_with_mcp::<Responses>(
+        state,
+        auth,
+        headers,
+        body,
+        Dialect::Responses,
+        "/v1/responses",
+    )
+    .await
+}
+
+pub async fn serve_messages(
+    state: State<AppState>,
+    auth: Extension<AuthContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve_with_mcp::<Messages>(
+        state,
+        auth,
+        headers,
+        body,
+        Dialect::Messages,
+        "/v1/messages",
+    )
+    .await
+}
+
+async fn serve_with_mcp<E: Endpoint>(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
     headers: HeaderMap,
     body: Bytes,
+    dialect: Dialect,
+    route: &'static str,
 ) -> Response {
     let Some(gw) = state.mcp.clone().filter(|_| chat::mentions_mcp(&body)) else {
-        return serve::<Chat>(State(state), Extension(auth), headers, body).await;
+        return serve::<E>(State(state), Extension(auth), headers, body).await;
     };
     // A body that does not parse is the ordinary path's to refuse, with its error.
     let Ok(mut req) = serde_json::from_slice::<Value>(&body) else {
-        return serve::<Chat>(State(state), Extension(auth), headers, body).await;
+        return serve::<E>(State(state), Extension(auth), headers, body).await;
     };
-    let plan = match chat::expand(&gw, &state, &auth, &headers, &mut req).await {
+    let plan = match chat::expand(&gw, &state, &auth, &headers, &mut req, dialect).await {
         Ok(Some(plan)) => plan,
-        Ok(None) => return serve::<Chat>(State(state), Extension(auth), headers, body).await,
+        Ok(None) => return serve::<E>(State(state), Extension(auth), headers, body).await,
         Err(e) => return e.into_response(),
     };
     // Turns the gateway continues are read whole; a client that asked for a stream gets the
@@ -56,7 +112,7 @@ pub async fn serve_chat(
     }
     for _ in 0..MAX_TURNS {
         let turn = Bytes::from(serde_json::to_vec(&req).unwrap_or_default());
-        let resp = serve::<Chat>(
+        let resp = serve::<E>(
             State(state.clone()),
             Extension(auth.clone()),
             headers.clone(),
@@ -77,21 +133,153 @@ pub async fn serve_chat(
         let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let Some(calls) = chat::calls(&plan, &answer) else {
             if stream {
-                return replayed(parts, answer, include_usage);
+                return match dialect {
+                    Dialect::Chat => replayed(parts, answer, include_usage),
+                    Dialect::Responses => replay_events(parts, responses_replay(&answer)),
+                    Dialect::Messages => replay_events(parts, messages_replay(&answer)),
+                };
             }
             return Response::from_parts(parts, axum::body::Body::from(bytes));
         };
-        let message = answer["choices"][0]["message"].clone();
-        let results = chat::run(&gw, &state, &auth, &headers, &plan, calls).await;
-        if let Some(messages) = req["messages"].as_array_mut() {
-            messages.push(message);
-            messages.extend(results);
-        }
+        let results = chat::run(&gw, &state, &auth, &headers, &plan, calls, route).await;
+        chat::feed(&plan, &mut req, &answer, results);
     }
     GatewayError::BadRequest(format!(
         "the model was still calling MCP tools after {MAX_TURNS} turns"
     ))
     .into_response()
+}
+
+/// Named SSE events (`event: <type>` + `data: <json>`), as the Responses and Messages APIs
+/// stream them, with the gateway's headers kept.
+fn replay_events(mut parts: axum::http::response::Parts, events: Vec<Value>) -> Response {
+    let mut body = String::new();
+    for e in events {
+        let kind = e["type"].as_str().unwrap_or("message").to_string();
+        body.push_str(&format!("event: {kind}\ndata: {e}\n\n"));
+    }
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/event-stream"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// A Responses API answer as its stream: `response.created`, each output item added, its text
+/// (or arguments) as one delta, done, then `response.completed` with the whole answer.
+fn responses_replay(answer: &Value) -> Vec<Value> {
+    let mut seq = 0u64;
+    let mut ev = |mut v: Value| {
+        v["sequence_number"] = json!(seq);
+        seq += 1;
+        v
+    };
+    let mut created = answer.clone();
+    created["status"] = json!("in_progress");
+    created["output"] = json!([]);
+    let mut out = vec![
+        ev(json!({"type": "response.created", "response": created})),
+        ev(json!({"type": "response.in_progress", "response": created})),
+    ];
+    for (i, item) in answer["output"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let id = item["id"].clone();
+        let mut added = item.clone();
+        if item["type"] == "message" {
+            added["content"] = json!([]);
+        }
+        added["status"] = json!("in_progress");
+        out.push(ev(
+            json!({"type": "response.output_item.added", "output_index": i, "item": added}),
+        ));
+        if item["type"] == "message" {
+            for (j, part) in item["content"].as_array().into_iter().flatten().enumerate() {
+                let text = part["text"].as_str().unwrap_or_default();
+                let mut empty = part.clone();
+                empty["text"] = json!("");
+                out.push(ev(
+                    json!({"type": "response.content_part.added", "item_id": id,
+                    "output_index": i, "content_index": j, "part": empty}),
+                ));
+                out.push(ev(
+                    json!({"type": "response.output_text.delta", "item_id": id,
+                    "output_index": i, "content_index": j, "delta": text, "logprobs": []}),
+                ));
+                out.push(ev(
+                    json!({"type": "response.output_text.done", "item_id": id,
+                    "output_index": i, "content_index": j, "text": text, "logprobs": []}),
+                ));
+                out.push(ev(
+                    json!({"type": "response.content_part.done", "item_id": id,
+                    "output_index": i, "content_index": j, "part": part}),
+                ));
+            }
+        } else if item["type"] == "function_call" {
+            let args = item["arguments"].as_str().unwrap_or_default();
+            out.push(ev(
+                json!({"type": "response.function_call_arguments.delta", "item_id": id,
+                "output_index": i, "delta": args}),
+            ));
+            out.push(ev(
+                json!({"type": "response.function_call_arguments.done", "item_id": id,
+                "output_index": i, "arguments": args}),
+            ));
+        }
+        out.push(ev(
+            json!({"type": "response.output_item.done", "output_index": i, "item": item}),
+        ));
+    }
+    out.push(ev(
+        json!({"type": "response.completed", "response": answer}),
+    ));
+    out
+}
+
+/// A Messages API answer as its stream: `message_start`, each content block started, given
+/// whole as one delta and stopped, `message_delta` (stop reason, usage), `message_stop`.
+fn messages_replay(answer: &Value) -> Vec<Value> {
+    let mut start = answer.clone();
+    start["content"] = json!([]);
+    start["stop_reason"] = Value::Null;
+    start["stop_sequence"] = Value::Null;
+    let mut out = vec![json!({"type": "message_start", "message": start})];
+    for (i, block) in answer["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let (empty, delta) = match block["type"].as_str() {
+            Some("text") => (
+                json!({"type": "text", "text": ""}),
+                json!({"type": "text_delta", "text": block["text"]}),
+            ),
+            Some("tool_use") => (
+                json!({"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}),
+                json!({"type": "input_json_delta", "partial_json": block["input"].to_string()}),
+            ),
+            Some("thinking") => (
+                json!({"type": "thinking", "thinking": "", "signature": ""}),
+                json!({"type": "thinking_delta", "thinking": block["thinking"]}),
+            ),
+            _ => (block.clone(), Value::Null),
+        };
+        out.push(json!({"type": "content_block_start", "index": i, "content_block": empty}));
+        if !delta.is_null() {
+            out.push(json!({"type": "content_block_delta", "index": i, "delta": delta}));
+        }
+        out.push(json!({"type": "content_block_stop", "index": i}));
+    }
+    out.push(json!({"type": "message_delta",
+        "delta": {"stop_reason": answer["stop_reason"], "stop_sequence": answer["stop_sequence"]},
+        "usage": {"output_tokens": answer["usage"]["output_tokens"]}}));
+    out.push(json!({"type": "message_stop"}));
+    out
 }
 
 /// The final answer as the chat stream the client asked for (the gateway's headers kept).

@@ -18,6 +18,8 @@ struct OrgFields {
     max_parallel_requests: Option<i64>,
     model_max_budget: Option<Map<String, Value>>,
     metadata: Option<Map<String, Value>>,
+    /// The MCP servers its keys may use (see `routes::object_permission`).
+    object_permission: Option<Map<String, Value>>,
     #[serde(flatten)]
     extra: Extra,
 }
@@ -28,12 +30,7 @@ const ORG_EXTRA: Accepted = Accepted {
         ("model_rpm_limit", Shape::Object),
         ("model_tpm_limit", Shape::Object),
     ],
-    ignored: &[
-        // MCP servers, vector stores and agents: llmgate serves none of them.
-        ("object_permission", Shape::Object),
-        ("spend", Shape::Num),
-        ("updated_by", Shape::Str),
-    ],
+    ignored: &[("spend", Shape::Num), ("updated_by", Shape::Str)],
 };
 
 impl OrgFields {
@@ -78,6 +75,8 @@ async fn org_json(
         .await
         .map_err(db)?;
     v["members"] = serde_json::to_value(members).unwrap_or(Value::Null);
+    crate::routes::object_permission::attach(store, o.object_permission_id.as_deref(), &mut v)
+        .await?;
     Ok(v)
 }
 
@@ -130,6 +129,10 @@ pub async fn org_new(
             created_by: Some("default_user_id".into()),
             updated_at: Some(now),
             updated_by: Some("default_user_id".into()),
+            object_permission_id: match &f.object_permission {
+                Some(op) => Some(crate::routes::object_permission::save(store, None, op).await?),
+                None => None,
+            },
         };
         ORGANIZATIONS.insert(store, &o).await.map_err(db)?;
         let o = state.gov.keys.orgs.put(o);
@@ -190,6 +193,11 @@ pub async fn org_update(
         }
         f.extra
             .apply("/organization/update", &ORG_EXTRA, &mut o.metadata)?;
+        if let Some(op) = &f.object_permission {
+            let current = o.object_permission_id.clone();
+            o.object_permission_id =
+                Some(crate::routes::object_permission::save(store, current.as_deref(), op).await?);
+        }
         let mut budget_id = Some(o.budget_id.clone());
         apply_inline_budget(&state, store, &mut budget_id, f.budget_fields()).await?;
         o.updated_at = Some(now_ms());
