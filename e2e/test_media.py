@@ -92,6 +92,8 @@ model_list:
     litellm_params: {{model: openai/omni-moderation-latest, api_base: {v1}, api_key: sk-up}}
   - model_name: chat
     litellm_params: {{model: openai/gpt-4o, api_base: {v1}, api_key: sk-up}}
+  - model_name: claude
+    litellm_params: {{model: anthropic/claude-haiku-4-5, api_base: {mock.base}, api_key: sk-ant}}
 router_settings:
   num_retries: 0
   fallbacks: [{{"img-broken": ["gpt-image"]}}]
@@ -128,8 +130,8 @@ def test_gpt_image_generation_is_priced_by_tokens(gw, mock, prefix):
     img = raw.parse()
     assert len(img.data) == 2 and img.data[0].b64_json
     assert img.usage.output_tokens == 2112
-    # LiteLLM's gpt-image pricing: 7 text tokens in at 5e-6, 2112 image tokens out at 4e-5.
-    assert cost(raw) == pytest.approx(7 * 5e-6 + 2112 * 4e-5)
+    # LiteLLM's gpt-image pricing: 8 text tokens in at 5e-6, 2112 image tokens out at 4e-5.
+    assert cost(raw) == pytest.approx(8 * 5e-6 + 2112 * 4e-5)
     rec = requests_to(mock, "/v1/images/generations")[-1]
     assert rec["body"] == {"model": "gpt-image-1", "prompt": "a red cat", "n": 2, "size": "1024x1536",
                            "quality": "low"}
@@ -324,7 +326,7 @@ def test_spend_rows_with_litellm_call_types(gw, db):
     c.audio.transcriptions.create(model="whisper", file=("t.wav", AUDIO), response_format="text")
     c.audio.speech.create(model="tts", voice="alloy", input="four").read()
     c.moderations.create(model="omni", input="calm")
-    want = {"aimage_generation": 1024 * 1024 * 8.39233e-08, "aimage_edit": 8 * 5e-6 + 323 * 1e-5 + 1056 * 4e-5,
+    want = {"aimage_generation": 1024 * 1024 * 8.39233e-08, "aimage_edit": 7 * 5e-6 + 323 * 1e-5 + 1056 * 4e-5,
             "atranscription": 2.5e-4, "aspeech": 4 * 1.5e-5, "amoderation": 0.0}
     token = hashlib.sha256(k["key"].encode()).hexdigest()
     deadline = time.time() + 15
@@ -386,7 +388,7 @@ def test_bad_input_is_a_clear_4xx(gw, client):
     with pytest.raises(openai.BadRequestError) as e:
         client.audio.transcriptions.create(model="nope", file=("t.wav", AUDIO))
     assert "Invalid model name" in e.value.message
-    # No prompt, no input, no file, not a form, a broken form, a chat model asked for speech.
+    # No prompt, no input, no file, not a form, a broken form, a provider without speech.
     s, body = post_raw(gw, "/v1/images/generations", b'{"model": "gpt-image"}', "application/json")
     assert s == 400 and "prompt" in json.loads(body)["error"]["message"]
     s, body = post_raw(gw, "/v1/audio/speech", b'{"model": "tts", "voice": "alloy"}', "application/json")
@@ -400,9 +402,9 @@ def test_bad_input_is_a_clear_4xx(gw, client):
     assert s == 400 and "multipart/form-data" in json.loads(body)["error"]["message"]
     s, body = post_raw(gw, "/v1/images/edits", b"--b\r\nbroken", "multipart/form-data; boundary=b")
     assert s == 400 and "multipart" in json.loads(body)["error"]["message"]
-    s, body = post_raw(gw, "/v1/audio/speech", b'{"model": "chat", "voice": "alloy", "input": "x"}',
+    s, body = post_raw(gw, "/v1/audio/speech", b'{"model": "claude", "voice": "alloy", "input": "x"}',
                        "application/json")
-    assert s == 400, body
+    assert s == 400 and "does not support audio/speech" in json.loads(body)["error"]["message"], body
     s, body = post_raw(gw, "/v1/images/generations", b"{not json", "application/json")
     assert s == 400 and "Invalid JSON" in json.loads(body)["error"]["message"]
     # The upstream's own 400 is relayed (an unknown response_format).

@@ -419,8 +419,13 @@ fn answer(model: &str, spec: &str, req: &Value) -> Value {
         if modalities.iter().any(|m| m == "TEXT") {
             parts.push(json!({"text": "Here is your image."}));
         }
-        parts.push(json!({"inlineData": {"mimeType": "image/png", "data": crate::media::png_b64()}}));
-        let n = req["generationConfig"]["candidateCount"].as_u64().unwrap_or(1).clamp(1, 8);
+        parts.push(
+            json!({"inlineData": {"mimeType": "image/png", "data": crate::media::png_b64()}}),
+        );
+        let n = req["generationConfig"]["candidateCount"]
+            .as_u64()
+            .unwrap_or(1)
+            .clamp(1, 8);
         let candidates: Vec<Value> = (0..n)
             .map(|i| json!({"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": i}))
             .collect();
@@ -562,7 +567,10 @@ async fn generate(
         }
         // Imagen: a prompt per instance, `sampleCount` images back.
         "predict" if body["instances"][0].get("prompt").is_some() => {
-            let n = body["parameters"]["sampleCount"].as_u64().unwrap_or(1).clamp(1, 8);
+            let n = body["parameters"]["sampleCount"]
+                .as_u64()
+                .unwrap_or(1)
+                .clamp(1, 8);
             if !body["instances"][0]["prompt"].is_string() {
                 return error(400, "instances[0].prompt must be a string");
             }

@@ -279,11 +279,23 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/embeddings"), post(openai::embeddings))
             .route(&format!("{prefix}/fim/completions"), post(openai::fim))
             .route(&format!("{prefix}/responses"), post(responses::responses))
-            .route(&format!("{prefix}/images/generations"), post(media::generations))
+            .route(
+                &format!("{prefix}/images/generations"),
+                post(media::generations),
+            )
             .route(&format!("{prefix}/images/edits"), post(media::edits))
-            .route(&format!("{prefix}/images/variations"), post(media::variations))
-            .route(&format!("{prefix}/audio/transcriptions"), post(media::transcriptions))
-            .route(&format!("{prefix}/audio/translations"), post(media::translations))
+            .route(
+                &format!("{prefix}/images/variations"),
+                post(media::variations),
+            )
+            .route(
+                &format!("{prefix}/audio/transcriptions"),
+                post(media::transcriptions),
+            )
+            .route(
+                &format!("{prefix}/audio/translations"),
+                post(media::translations),
+            )
             .route(&format!("{prefix}/audio/speech"), post(media::speech))
             .route(&format!("{prefix}/models"), get(openai::models));
     }

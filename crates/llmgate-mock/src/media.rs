@@ -97,8 +97,12 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<Form> {
         let head = std::str::from_utf8(&body[pos..head_end]).ok()?;
         let end = find(body, format!("\r\n{delim}").as_bytes(), head_end + 4)?;
         let data = body[head_end + 4..end].to_vec();
+        let disposition = head
+            .split("\r\n")
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
         let param = |k: &str| {
-            head.split(';')
+            disposition
+                .split(';')
                 .find_map(|p| p.trim().strip_prefix(&format!("{k}=")))
                 .map(|v| v.trim_matches('"').to_string())
         };
@@ -258,7 +262,12 @@ async fn handle(
     };
     shared.record(|| recorded(&method, &uri, &headers, recorded_body));
     if !headers.contains_key("authorization") && !headers.contains_key("api-key") {
-        return error(401, "You didn't provide an API key.", None, Some("invalid_request_error"));
+        return error(
+            401,
+            "You didn't provide an API key.",
+            None,
+            Some("invalid_request_error"),
+        );
     }
     let is_form = matches!(
         kind,
@@ -266,9 +275,10 @@ async fn handle(
     );
     let field = |k: &str| -> Option<String> {
         match (&json_body, &form) {
-            (Some(v), _) => v[k].as_str().map(str::to_string).or_else(|| {
-                v.get(k).filter(|x| !x.is_null()).map(|x| x.to_string())
-            }),
+            (Some(v), _) => v[k]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| v.get(k).filter(|x| !x.is_null()).map(|x| x.to_string())),
             (None, Some(f)) => f.field(k).map(str::to_string),
             _ => None,
         }
@@ -282,7 +292,12 @@ async fn handle(
         );
     }
     if !is_form && json_body.is_none() {
-        return error(400, "We could not parse the JSON body of your request.", None, None);
+        return error(
+            400,
+            "We could not parse the JSON body of your request.",
+            None,
+            None,
+        );
     }
     let model = headers
         .get("x-mock-model")
@@ -301,7 +316,10 @@ async fn handle(
     if let Behaviour::Slow(d) = behaviour {
         tokio::time::sleep(d).await;
     }
-    let n = field("n").and_then(|n| n.parse::<u64>().ok()).unwrap_or(1).clamp(1, 10);
+    let n = field("n")
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(1)
+        .clamp(1, 10);
     let gpt_image = model.contains("gpt-image");
     let b64 = gpt_image || field("response_format").as_deref() == Some("b64_json");
     let created = std::time::SystemTime::now()
@@ -319,10 +337,12 @@ async fn handle(
                     return bad("Missing required parameter: 'image'.", "image");
                 }
             }
-            let mut answer = json!({"created": created, "data": images(n, b64, prompt.as_deref().filter(|_| model.contains("dall-e-3")))});
+            let mut answer = json!({"created": created, "data": images(n, b64, prompt.as_deref().filter(|_| model.contains("dall")))});
             if gpt_image {
                 let image_in = if kind == Kind::Edit { 323 } else { 0 };
-                let text_in = prompt.as_deref().map_or(0, |p| p.split_whitespace().count() as u64 + 5);
+                let text_in = prompt
+                    .as_deref()
+                    .map_or(0, |p| p.split_whitespace().count() as u64 + 5);
                 let out = 1056 * n;
                 answer["usage"] = json!({"input_tokens": text_in + image_in, "input_tokens_details": {"text_tokens": text_in, "image_tokens": image_in},
                                          "output_tokens": out, "total_tokens": text_in + image_in + out});
@@ -352,11 +372,18 @@ async fn handle(
                     with_headers(StatusCode::OK, json!({"text": text_out, "usage": usage}))
                 }
                 "verbose_json" => {
-                    let task = if kind == Kind::Translation { "translate" } else { "transcribe" };
+                    let task = if kind == Kind::Translation {
+                        "translate"
+                    } else {
+                        "transcribe"
+                    };
                     let mut v = json!({"task": task, "language": "english", "duration": secs, "text": text_out,
                         "segments": [{"id": 0, "seek": 0, "start": 0.0, "end": secs, "text": text_out, "tokens": [1, 2, 3],
                                       "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.0, "no_speech_prob": 0.01}]});
-                    let words = f.fields.iter().any(|(k, v)| k.starts_with("timestamp_granularities") && v == "word");
+                    let words = f
+                        .fields
+                        .iter()
+                        .any(|(k, v)| k.starts_with("timestamp_granularities") && v == "word");
                     if words {
                         v["words"] = json!([{"word": "Hello", "start": 0.0, "end": secs / 2.0}]);
                     }
@@ -365,7 +392,11 @@ async fn handle(
                 "text" => text("text/plain; charset=utf-8", format!("{text_out}\n")),
                 "srt" => text(
                     "text/plain; charset=utf-8",
-                    format!("1\n{} --> {}\n{text_out}\n\n", srt_time(0.0), srt_time(secs)),
+                    format!(
+                        "1\n{} --> {}\n{text_out}\n\n",
+                        srt_time(0.0),
+                        srt_time(secs)
+                    ),
                 ),
                 "vtt" => text(
                     "text/vtt; charset=utf-8",
@@ -389,14 +420,15 @@ async fn handle(
             if field("voice").is_none() {
                 return bad("Missing required parameter: 'voice'.", "voice");
             }
-            let (ct, magic): (&'static str, &[u8]) = match field("response_format").as_deref().unwrap_or("mp3") {
-                "opus" => ("audio/ogg", b"OggS"),
-                "aac" => ("audio/aac", b"\xff\xf1"),
-                "flac" => ("audio/flac", b"fLaC"),
-                "wav" => ("audio/wav", b"RIFF"),
-                "pcm" => ("audio/pcm", b""),
-                _ => ("audio/mpeg", b"ID3"),
-            };
+            let (ct, magic): (&'static str, &[u8]) =
+                match field("response_format").as_deref().unwrap_or("mp3") {
+                    "opus" => ("audio/ogg", b"OggS"),
+                    "aac" => ("audio/aac", b"\xff\xf1"),
+                    "flac" => ("audio/flac", b"fLaC"),
+                    "wav" => ("audio/wav", b"RIFF"),
+                    "pcm" => ("audio/pcm", b""),
+                    _ => ("audio/mpeg", b"ID3"),
+                };
             // 1 KiB of audio per input character, sent in 4 KiB chunks a few ms apart.
             let total = input.chars().count() * 1024;
             let mut audio = magic.to_vec();

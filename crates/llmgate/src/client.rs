@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse, ImageGenerationRequest, ImageResponse,
-    ModerationRequest, ModerationResponse, RerankRequest, RerankResponse, SpeechRequest,
+    EmbeddingRequest, EmbeddingResponse, ImageGenerationRequest, ImageResponse, ModerationRequest,
+    ModerationResponse, RerankRequest, RerankResponse, SpeechRequest,
 };
 
 use crate::media::{Audio, FormKind, FormRequest, Transcript};

@@ -44,10 +44,7 @@ fn image_tokens_cost(info: &ModelInfo, usage: Option<&Value>) -> Option<f64> {
     }
     let details = u.get("input_tokens_details");
     let (text_in, image_in) = match details {
-        Some(d) => (
-            tokens(d, &["text_tokens"]),
-            tokens(d, &["image_tokens"]),
-        ),
+        Some(d) => (tokens(d, &["text_tokens"]), tokens(d, &["image_tokens"])),
         None => (input, 0),
     };
     let text_in = text_in + input.saturating_sub(text_in + image_in);
@@ -150,7 +147,9 @@ pub fn transcription(info: &ModelInfo, t: &Transcript, file_seconds: Option<f64>
     if let (Some(u), true) = (t.token_usage(), priced_by_token) {
         let input = tokens(u, &["input_tokens"]);
         let output = tokens(u, &["output_tokens"]);
-        let d = u.get("input_token_details").or(u.get("input_tokens_details"));
+        let d = u
+            .get("input_token_details")
+            .or(u.get("input_tokens_details"));
         let audio = d.map_or(input, |d| tokens(d, &["audio_tokens"]));
         let text = input.saturating_sub(audio);
         let in_price = info.input_cost_per_token.unwrap_or(0.0);
@@ -207,7 +206,10 @@ mod tests {
             n: Some(2),
         };
         let c = image(&cat, "azure", "dall-e-3", None, &ask, &answer).unwrap();
-        assert!((c - 2.0 * 1024.0 * 1024.0 * 8.39233e-08).abs() < 1e-9, "{c}");
+        assert!(
+            (c - 2.0 * 1024.0 * 1024.0 * 8.39233e-08).abs() < 1e-9,
+            "{c}"
+        );
         // gpt-image-1 without usage: the size and quality row's price per image.
         let ask = ImageAsk {
             size: Some("1024x1536"),
@@ -218,19 +220,29 @@ mod tests {
         assert!((c - 2.0 * 0.016).abs() < 1e-12, "{c}");
         // With usage: tokens.
         let with_usage = ImageResponse {
-            usage: Some(json!({"input_tokens": 10, "input_tokens_details": {"text_tokens": 10, "image_tokens": 0}, "output_tokens": 100, "total_tokens": 110})),
+            usage: Some(
+                json!({"input_tokens": 10, "input_tokens_details": {"text_tokens": 10, "image_tokens": 0}, "output_tokens": 100, "total_tokens": 110}),
+            ),
             ..answer.clone()
         };
         let c = image(&cat, "openai", "gpt-image-1", None, &ask, &with_usage).unwrap();
         assert!((c - (10.0 * 5e-6 + 100.0 * 4e-5)).abs() < 1e-12, "{c}");
         // Imagen on Gemini: per image returned.
-        let c = image(&cat, "gemini", "imagen-3.0-generate-001", None, &ImageAsk::default(), &answer);
+        let c = image(
+            &cat,
+            "gemini",
+            "imagen-3.0-generate-001",
+            None,
+            &ImageAsk::default(),
+            &answer,
+        );
         assert!((c.unwrap() - 0.08).abs() < 1e-12);
     }
 
     #[test]
     fn transcriptions_by_second_or_token() {
-        let whisper = info(json!({"input_cost_per_second": 0.0001, "output_cost_per_second": 0.0001}));
+        let whisper =
+            info(json!({"input_cost_per_second": 0.0001, "output_cost_per_second": 0.0001}));
         let t = Transcript {
             content_type: "application/json".into(),
             body: Default::default(),
@@ -245,14 +257,25 @@ mod tests {
         assert!((transcription(&whisper, &text, Some(3.0)).unwrap() - 0.0003).abs() < 1e-12);
         let groq = info(json!({"input_cost_per_second": 3e-05, "output_cost_per_second": 0.0}));
         assert!((transcription(&groq, &text, Some(10.0)).unwrap() - 3e-4).abs() < 1e-12);
-        let gpt4o = info(json!({"input_cost_per_token": 2.5e-6, "input_cost_per_audio_token": 6e-6, "output_cost_per_token": 1e-5}));
+        let gpt4o = info(
+            json!({"input_cost_per_token": 2.5e-6, "input_cost_per_audio_token": 6e-6, "output_cost_per_token": 1e-5}),
+        );
         let tok = Transcript {
             content_type: "application/json".into(),
             body: Default::default(),
-            json: Some(json!({"text": "hi", "usage": {"type": "tokens", "input_tokens": 100, "input_token_details": {"audio_tokens": 90, "text_tokens": 10}, "output_tokens": 5, "total_tokens": 105}})),
+            json: Some(
+                json!({"text": "hi", "usage": {"type": "tokens", "input_tokens": 100, "input_token_details": {"audio_tokens": 90, "text_tokens": 10}, "output_tokens": 5, "total_tokens": 105}}),
+            ),
         };
         let c = transcription(&gpt4o, &tok, None).unwrap();
         assert!((c - (90.0 * 6e-6 + 10.0 * 2.5e-6 + 5.0 * 1e-5)).abs() < 1e-12);
-        assert_eq!(speech(&info(json!({"input_cost_per_character": 1.5e-5})), "héllo", 2), Some(1.5e-5 * 5.0));
+        assert_eq!(
+            speech(
+                &info(json!({"input_cost_per_character": 1.5e-5})),
+                "héllo",
+                2
+            ),
+            Some(1.5e-5 * 5.0)
+        );
     }
 }

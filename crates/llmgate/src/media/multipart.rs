@@ -138,10 +138,7 @@ pub struct Encoded {
 
 impl Encoded {
     pub fn body(self) -> reqwest::Body {
-        let chunks = self
-            .chunks
-            .into_iter()
-            .map(Ok::<Bytes, std::io::Error>);
+        let chunks = self.chunks.into_iter().map(Ok::<Bytes, std::io::Error>);
         reqwest::Body::wrap_stream(futures::stream::iter(chunks))
     }
 }
@@ -187,7 +184,8 @@ mod tests {
     fn a_form_round_trips_and_files_are_slices_of_the_body() {
         let mut form = Form::default();
         form.fields.push(("model".into(), "whisper-1".into()));
-        form.fields.push(("timestamp_granularities[]".into(), "word".into()));
+        form.fields
+            .push(("timestamp_granularities[]".into(), "word".into()));
         form.files.push(FilePart {
             name: "file".into(),
             filename: "a \"b\".wav".into(),

@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse, ImageGenerationRequest, ImageResponse,
-    ModerationRequest, ModerationResponse, RerankRequest, RerankResponse, ResponseObject,
-    ResponsesRequest, SpeechRequest,
+    EmbeddingRequest, EmbeddingResponse, ImageGenerationRequest, ImageResponse, ModerationRequest,
+    ModerationResponse, RerankRequest, RerankResponse, ResponseObject, ResponsesRequest,
+    SpeechRequest,
 };
 
 use crate::media::{Audio, FormKind, FormRequest, Transcript};
@@ -117,7 +117,11 @@ pub trait Provider: Send + Sync {
     }
 
     /// `/audio/speech`: the audio streamed back as it arrives.
-    async fn speech(&self, _cx: &Ctx<'_>, _req: SpeechRequest) -> Result<Response<Audio>, LlmError> {
+    async fn speech(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: SpeechRequest,
+    ) -> Result<Response<Audio>, LlmError> {
         Err(self.unsupported("audio/speech"))
     }
 

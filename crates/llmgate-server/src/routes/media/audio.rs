@@ -90,7 +90,12 @@ impl MediaCall for Speech {
     }
 }
 
-async fn heard<const T: bool>(state: AppState, auth: AuthContext, headers: HeaderMap, body: Bytes) -> Response {
+async fn heard<const T: bool>(
+    state: AppState,
+    auth: AuthContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let kind = Heard::<T>::KIND;
     let mut form = match super::form::read(&headers, &body, kind) {
         Ok(f) => f,
@@ -99,7 +104,15 @@ async fn heard<const T: bool>(state: AppState, auth: AuthContext, headers: Heade
     let model = form.field("model").unwrap_or_default().to_string();
     let mut fields = super::form::fields(&form);
     let end_user = form.field("user").map(str::to_string);
-    let parts = match prepare(&state, &auth, Heard::<T>::ROUTE, model, end_user, &mut fields, body.len()) {
+    let parts = match prepare(
+        &state,
+        &auth,
+        Heard::<T>::ROUTE,
+        model,
+        end_user,
+        &mut fields,
+        body.len(),
+    ) {
         Ok(p) => p,
         Err(e) => return refused(e),
     };
@@ -154,9 +167,21 @@ pub async fn speech(
         return refused(GatewayError::BadRequest("input is a required field".into()));
     }
     let model = std::mem::take(&mut req.model);
-    let end_user = req.extra.get("user").and_then(Value::as_str).map(str::to_string);
+    let end_user = req
+        .extra
+        .get("user")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let mut extra = std::mem::take(&mut req.extra);
-    let parts = match prepare(&state, &auth, Speech::ROUTE, model, end_user, &mut extra, body.len()) {
+    let parts = match prepare(
+        &state,
+        &auth,
+        Speech::ROUTE,
+        model,
+        end_user,
+        &mut extra,
+        body.len(),
+    ) {
         Ok(p) => p,
         Err(e) => return refused(e),
     };

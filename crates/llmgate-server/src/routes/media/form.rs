@@ -10,7 +10,11 @@ use serde_json::{Map, Value};
 use crate::error::GatewayError;
 
 /// Reads the form of `kind`; a body that is not one, or lacks the file, is a 400.
-pub(super) fn read(headers: &HeaderMap, body: &Bytes, kind: FormKind) -> Result<Form, GatewayError> {
+pub(super) fn read(
+    headers: &HeaderMap,
+    body: &Bytes,
+    kind: FormKind,
+) -> Result<Form, GatewayError> {
     let ct = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())

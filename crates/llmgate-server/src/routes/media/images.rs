@@ -48,7 +48,11 @@ impl MediaCall for Generation {
 }
 
 impl<const V: bool> MediaCall for Edit<V> {
-    const ROUTE: &'static str = if V { "/images/variations" } else { "/images/edits" };
+    const ROUTE: &'static str = if V {
+        "/images/variations"
+    } else {
+        "/images/edits"
+    };
     // LiteLLM's proxy has no variations route; its SDK function is `image_variation`.
     const CALL_TYPE: &'static str = if V { "aimage_variation" } else { "aimage_edit" };
     type Answer = ImageResponse;
@@ -93,7 +97,10 @@ fn price(dep: &Deployment, ask: &ImageAsk<'_>, answer: &ImageResponse) -> (Usage
             .and_then(Value::as_u64)
             .unwrap_or(0)
     };
-    (Usage::new(tokens("input_tokens"), tokens("output_tokens")), c)
+    (
+        Usage::new(tokens("input_tokens"), tokens("output_tokens")),
+        c,
+    )
 }
 
 /// An image answer as JSON, the model restamped nowhere (OpenAI's answer names none).
@@ -159,7 +166,15 @@ async fn form<const V: bool>(
         .unwrap_or_default();
     let mut fields = super::form::fields(&form);
     let end_user = form.field("user").map(str::to_string);
-    let parts = match prepare(&state, &auth, Edit::<V>::ROUTE, model, end_user, &mut fields, body.len()) {
+    let parts = match prepare(
+        &state,
+        &auth,
+        Edit::<V>::ROUTE,
+        model,
+        end_user,
+        &mut fields,
+        body.len(),
+    ) {
         Ok(p) => p,
         Err(e) => return refused(e),
     };

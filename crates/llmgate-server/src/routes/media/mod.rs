@@ -59,7 +59,11 @@ trait MediaCall: Clone + Send + Sync + 'static {
 
     /// The upstream's model name, set before each attempt.
     fn set_model(&mut self, model: String);
-    fn call(self, client: Client, opts: CallOptions) -> impl Future<Output = SdkResult<Self::Answer>> + Send;
+    fn call(
+        self,
+        client: Client,
+        opts: CallOptions,
+    ) -> impl Future<Output = SdkResult<Self::Answer>> + Send;
     /// The usage to log and the cost of `answer` from `dep` (None: not priced).
     fn price(&self, dep: &Deployment, answer: &Self::Answer) -> (Usage, Option<f64>);
     /// Prompt tokens, for a call abandoned before it answered.

@@ -62,21 +62,39 @@ pub async fn moderations(
     if req.input.is_null() {
         return refused(GatewayError::BadRequest("input is a required field".into()));
     }
-    let model = default_model(&state, "moderation_model")
-        .unwrap_or_else(|| std::mem::take(&mut req.model));
-    let end_user = req.extra.get("user").and_then(Value::as_str).map(str::to_string);
+    let model =
+        default_model(&state, "moderation_model").unwrap_or_else(|| std::mem::take(&mut req.model));
+    let end_user = req
+        .extra
+        .get("user")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let mut extra = std::mem::take(&mut req.extra);
-    let parts = match prepare(&state, &auth, Moderation::ROUTE, model, end_user, &mut extra, body.len()) {
+    let parts = match prepare(
+        &state,
+        &auth,
+        Moderation::ROUTE,
+        model,
+        end_user,
+        &mut extra,
+        body.len(),
+    ) {
         Ok(p) => p,
         Err(e) => return refused(e),
     };
     req.extra = extra;
-    run(&state, &auth, Moderation(req), parts, |a: ModerationResponse, done| {
-        let bytes = serde_json::to_vec(&a).unwrap_or_default();
-        let mut res = Response::new(Body::from(bytes));
-        res.headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/json"));
-        done.finish(res)
-    })
+    run(
+        &state,
+        &auth,
+        Moderation(req),
+        parts,
+        |a: ModerationResponse, done| {
+            let bytes = serde_json::to_vec(&a).unwrap_or_default();
+            let mut res = Response::new(Body::from(bytes));
+            res.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            done.finish(res)
+        },
+    )
     .await
 }

@@ -26,9 +26,10 @@ fn aspect_ratio(size: &str) -> Option<&'static str> {
         ("3:4", 3.0 / 4.0),
         ("4:3", 4.0 / 3.0),
     ];
-    let (w, h) = size.to_ascii_lowercase().split_once('x').and_then(|(w, h)| {
-        Some((w.trim().parse::<f64>().ok()?, h.trim().parse::<f64>().ok()?))
-    })?;
+    let (w, h) = size
+        .to_ascii_lowercase()
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.trim().parse::<f64>().ok()?, h.trim().parse::<f64>().ok()?)))?;
     if w <= 0.0 || h <= 0.0 {
         return None;
     }
@@ -207,7 +208,10 @@ mod tests {
             ..req
         };
         let b = body(&g, true);
-        assert_eq!(b["generationConfig"]["responseModalities"], json!(["IMAGE"]));
+        assert_eq!(
+            b["generationConfig"]["responseModalities"],
+            json!(["IMAGE"])
+        );
         assert_eq!(b["generationConfig"]["imageConfig"]["aspectRatio"], "16:9");
         assert_eq!(b["contents"][0]["role"], "user");
         let a = answer(
@@ -216,6 +220,9 @@ mod tests {
             1,
         );
         assert_eq!(a.data.len(), 1);
-        assert_eq!(a.usage.unwrap()["output_tokens_details"]["image_tokens"], 1290);
+        assert_eq!(
+            a.usage.unwrap()["output_tokens_details"]["image_tokens"],
+            1290
+        );
     }
 }

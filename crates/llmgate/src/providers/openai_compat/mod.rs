@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use llmgate_types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, CompletionRequest,
-    CompletionResponse, EmbeddingRequest, EmbeddingResponse, ImageGenerationRequest,
-    ImageResponse, ModerationRequest, ModerationResponse, RerankRequest, RerankResponse,
-    ResponseEvent, ResponseObject, ResponsesRequest, SpeechRequest,
+    CompletionResponse, EmbeddingRequest, EmbeddingResponse, ImageGenerationRequest, ImageResponse,
+    ModerationRequest, ModerationResponse, RerankRequest, RerankResponse, ResponseEvent,
+    ResponseObject, ResponsesRequest, SpeechRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
