@@ -315,6 +315,20 @@ def test_moderation_model_default(mock, start_gateway):
     assert raw.parse().results[0].flagged and raw.headers["x-litellm-model-group"] == "mod"
 
 
+def test_moderation_without_a_model_goes_to_openai(mock, start_gateway, tmp_path):
+    cfg = f"general_settings:\n  master_key: {MASTER}\n"
+    g = start_gateway(cfg, env={"OPENAI_API_KEY": "sk-env", "OPENAI_BASE_URL": f"{mock.base}/v1",
+                                "LLMGATE_DB_PATH": str(tmp_path / "spend.db")}).wait_ready()
+    c = openai.OpenAI(api_key=MASTER, base_url=f"{g.base}/v1", max_retries=0)
+    raw = c.moderations.with_raw_response.create(input="a violent text")
+    m = raw.parse()
+    assert m.results[0].flagged and m.model == "omni-moderation-latest"
+    rec = requests_to(mock, "/v1/moderations")[-1]
+    assert rec["headers"]["authorization"] == "Bearer sk-env"
+    assert rec["body"] == {"model": "omni-moderation-latest", "input": "a violent text"}
+    assert raw.headers["x-litellm-model-group"] == "omni-moderation-latest"
+
+
 # --- keys, spend, budgets -------------------------------------------------------------------
 
 def test_spend_rows_with_litellm_call_types(gw, db):
@@ -411,3 +425,11 @@ def test_bad_input_is_a_clear_4xx(gw, client):
     with pytest.raises(openai.BadRequestError) as e:
         client.audio.transcriptions.create(model="whisper", file=("t.wav", AUDIO), response_format="xml")
     assert "response_format" in e.value.message
+
+
+def test_health_probes_each_media_mode(gw):
+    _, health = admin(gw, "GET", "/health")
+    healthy = {e["model"] for e in health["healthy_endpoints"]}
+    for m in ["openai/gpt-image-1", "openai/whisper-1", "openai/tts-1", "openai/omni-moderation-latest",
+              "vertex_ai/imagen-3.0-generate-002", "gemini/gemini-2.5-flash-image", "azure/my-tts"]:
+        assert m in healthy, (m, health)
