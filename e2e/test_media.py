@@ -429,6 +429,8 @@ def test_bad_input_is_a_clear_4xx(gw, client):
 
 def test_health_probes_each_media_mode(gw):
     _, health = admin(gw, "GET", "/health")
+    # The media price keys of the config are read (none named unsupported or unknown).
+    assert health["unsupported_settings"] == [] and health["unknown_settings"] == [], health
     healthy = {e["model"] for e in health["healthy_endpoints"]}
     for m in ["openai/gpt-image-1", "openai/whisper-1", "openai/tts-1", "openai/omni-moderation-latest",
               "vertex_ai/imagen-3.0-generate-002", "gemini/gemini-2.5-flash-image", "azure/my-tts"]:
