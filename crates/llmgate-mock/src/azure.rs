@@ -78,6 +78,15 @@ const FOUNDRY: Route = Route {
 };
 
 /// What Azure refuses before looking at the body; None when the request may go on.
+/// The checks of a deployment path (`api-version`, a key or token), for the media routes.
+pub(crate) fn refused_deployment(
+    shared: &Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    refused(shared, uri, headers, DEPLOYMENT)
+}
+
 fn refused(shared: &Shared, uri: &Uri, headers: &HeaderMap, route: Route) -> Option<Response> {
     let version = uri
         .query()

@@ -49,6 +49,7 @@ const GENERATION: &[&str] = &[
     "logprobs",
     "thinkingConfig",
     "responseModalities",
+    "imageConfig",
     "mediaResolution",
     "responseJsonSchema",
 ];
@@ -408,6 +409,32 @@ fn answer(model: &str, spec: &str, req: &Value) -> Value {
     if spec.contains("blocked") {
         return json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10}, "modelVersion": model});
     }
+    // An image modality asked for: the image inline (and text when TEXT is asked too).
+    let modalities = req["generationConfig"]["responseModalities"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if modalities.iter().any(|m| m == "IMAGE") {
+        let mut parts = vec![];
+        if modalities.iter().any(|m| m == "TEXT") {
+            parts.push(json!({"text": "Here is your image."}));
+        }
+        parts.push(
+            json!({"inlineData": {"mimeType": "image/png", "data": crate::media::png_b64()}}),
+        );
+        let n = req["generationConfig"]["candidateCount"]
+            .as_u64()
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let candidates: Vec<Value> = (0..n)
+            .map(|i| json!({"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": i}))
+            .collect();
+        let out = 1290 * n;
+        return json!({"candidates": candidates, "modelVersion": model,
+            "usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": out, "totalTokenCount": 7 + out,
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 7}],
+                "candidatesTokensDetails": [{"modality": "IMAGE", "tokenCount": out}]}});
+    }
     let candidate = if spec.contains("safety") {
         json!({"finishReason": "SAFETY", "index": 0, "safetyRatings": [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": true}]})
     } else {
@@ -537,6 +564,20 @@ async fn generate(
             }
             let embeddings: Vec<Value> = (0..n).map(|i| json!({"values": (0..8).map(|j| 0.1 * (i + 1) as f64 + 0.01 * j as f64).collect::<Vec<_>>()})).collect();
             return axum::Json(json!({"embeddings": embeddings})).into_response();
+        }
+        // Imagen: a prompt per instance, `sampleCount` images back.
+        "predict" if body["instances"][0].get("prompt").is_some() => {
+            let n = body["parameters"]["sampleCount"]
+                .as_u64()
+                .unwrap_or(1)
+                .clamp(1, 8);
+            if !body["instances"][0]["prompt"].is_string() {
+                return error(400, "instances[0].prompt must be a string");
+            }
+            let preds: Vec<Value> = (0..n)
+                .map(|_| json!({"bytesBase64Encoded": crate::media::png_b64(), "mimeType": "image/png"}))
+                .collect();
+            return axum::Json(json!({"predictions": preds})).into_response();
         }
         "predict" => {
             let inst = body["instances"].as_array().cloned().unwrap_or_default();

@@ -20,6 +20,7 @@ mod dashscope;
 mod google;
 mod guardrail;
 mod jina;
+mod media;
 mod ollama;
 mod openai;
 mod ranking;
@@ -278,6 +279,24 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/embeddings"), post(openai::embeddings))
             .route(&format!("{prefix}/fim/completions"), post(openai::fim))
             .route(&format!("{prefix}/responses"), post(responses::responses))
+            .route(
+                &format!("{prefix}/images/generations"),
+                post(media::generations),
+            )
+            .route(&format!("{prefix}/images/edits"), post(media::edits))
+            .route(
+                &format!("{prefix}/images/variations"),
+                post(media::variations),
+            )
+            .route(
+                &format!("{prefix}/audio/transcriptions"),
+                post(media::transcriptions),
+            )
+            .route(
+                &format!("{prefix}/audio/translations"),
+                post(media::translations),
+            )
+            .route(&format!("{prefix}/audio/speech"), post(media::speech))
             .route(&format!("{prefix}/models"), get(openai::models));
     }
     // Azure OpenAI at the root and as a resource under `/azure`, whose v1 API is told apart
@@ -300,7 +319,8 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(
                 &format!("{prefix}/openai/responses"),
                 post(responses::responses),
-            );
+            )
+            .route(&format!("{d}/{{group}}/{{op}}"), post(media::azure));
     }
     r = r
         .route("/azure/openai/v1/chat/completions", post(azure::v1_chat))

@@ -253,10 +253,21 @@ fn price_info(entry: &ModelEntry) -> Option<ModelInfo> {
     let output = p
         .output_cost_per_token
         .or(entry.model_info.output_cost_per_token);
-    if input.is_none() && output.is_none() {
+    // The media units' prices a deployment sets (litellm_params over model_info).
+    let media: Vec<(&str, f64)> = MEDIA_PRICES
+        .iter()
+        .filter_map(|k| {
+            let v = p.extra.get(*k).or(entry.model_info.extra.get(*k))?;
+            Some((*k, v.as_f64()?))
+        })
+        .collect();
+    if input.is_none() && output.is_none() && media.is_empty() {
         return base;
     }
     let mut info = base.unwrap_or_else(|| ModelInfo::unpriced(&p.model));
+    for (k, v) in media {
+        info.prices.set(k, v);
+    }
     if input.is_some() {
         info.input_cost_per_token = input;
     }
@@ -265,6 +276,19 @@ fn price_info(entry: &ModelEntry) -> Option<ModelInfo> {
     }
     Some(info)
 }
+
+/// Price keys of the media endpoints a deployment may set in `litellm_params` or
+/// `model_info`, as LiteLLM reads them.
+pub const MEDIA_PRICES: &[&str] = &[
+    "input_cost_per_second",
+    "output_cost_per_second",
+    "input_cost_per_image",
+    "output_cost_per_image",
+    "input_cost_per_pixel",
+    "input_cost_per_character",
+    "input_cost_per_image_token",
+    "output_cost_per_image_token",
+];
 
 /// LiteLLM prices every Ollama model at 0 (self-hosted): `ollama_chat/x` as `ollama/x`, and a
 /// model its map lacks as free too. None for other providers.

@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse, RerankRequest, RerankResponse,
+    EmbeddingRequest, EmbeddingResponse, ImageGenerationRequest, ImageResponse, ModerationRequest,
+    ModerationResponse, RerankRequest, RerankResponse, SpeechRequest,
 };
+
+use crate::media::{Audio, FormKind, FormRequest, Transcript};
 
 use crate::providers::{resolve, Ctx, Resolved};
 use crate::stream::{ChunkStream, CompletionChunkStream};
@@ -165,6 +168,80 @@ impl Client {
             opts,
         };
         r.provider.rerank(&cx, req).await
+    }
+
+    pub async fn image_generation(
+        &self,
+        mut req: ImageGenerationRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<ImageResponse>, LlmError> {
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.image_generation(&cx, req).await
+    }
+
+    /// `/images/edits`, `/images/variations`.
+    pub async fn image_form(
+        &self,
+        kind: FormKind,
+        mut req: FormRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<ImageResponse>, LlmError> {
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.image_form(&cx, kind, req).await
+    }
+
+    /// `/audio/transcriptions`, `/audio/translations`.
+    pub async fn audio_form(
+        &self,
+        kind: FormKind,
+        mut req: FormRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<Transcript>, LlmError> {
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.audio_form(&cx, kind, req).await
+    }
+
+    pub async fn speech(
+        &self,
+        mut req: SpeechRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<Audio>, LlmError> {
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.speech(&cx, req).await
+    }
+
+    pub async fn moderation(
+        &self,
+        mut req: ModerationRequest,
+        opts: &CallOptions,
+    ) -> Result<Response<ModerationResponse>, LlmError> {
+        let r = self.route(&req.model, opts)?;
+        req.model = r.model;
+        let cx = Ctx {
+            http: &self.http,
+            opts,
+        };
+        r.provider.moderation(&cx, req).await
     }
 
     /// Input tokens of a chat request, counted by the provider's own endpoint (Anthropic,

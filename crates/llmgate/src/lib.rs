@@ -22,6 +22,7 @@ pub mod client;
 pub mod completions;
 pub mod embeddings;
 pub mod error;
+pub mod media;
 pub mod messages;
 pub mod mock;
 pub mod options;

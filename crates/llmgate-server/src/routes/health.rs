@@ -310,6 +310,8 @@ async fn probe(state: &AppState, d: &Deployment) -> Result<(), llmgate::LlmError
             ..Default::default()
         };
         state.client.embedding(req, &d.opts).await.map(|_| ())
+    } else if let Some(r) = media_probe(state, d, &mode).await {
+        r
     } else if mode == "rerank" {
         let req = llmgate::RerankRequest {
             model: d.model.clone(),
@@ -405,4 +407,74 @@ pub async fn services(
             SERVICES.join(", ")
         ))),
     }
+}
+
+/// The media modes' probes, as LiteLLM's health check calls each mode: one image, a spoken
+/// word, a tenth of a second of silence transcribed, a moderation. None for other modes.
+async fn media_probe(
+    state: &AppState,
+    d: &Deployment,
+    mode: &str,
+) -> Option<Result<(), llmgate::LlmError>> {
+    use llmgate::media::{FilePart, Form, FormKind, FormRequest};
+    let c = &state.client;
+    Some(match mode {
+        "image_generation" => {
+            let req = llmgate::ImageGenerationRequest {
+                model: d.model.clone(),
+                prompt: Some("test from llmgate".into()),
+                ..Default::default()
+            };
+            c.image_generation(req, &d.opts).await.map(|_| ())
+        }
+        "audio_speech" => {
+            let req = llmgate::SpeechRequest {
+                model: d.model.clone(),
+                input: Some("test".into()),
+                voice: Some(json!("alloy")),
+                ..Default::default()
+            };
+            c.speech(req, &d.opts).await.map(|_| ())
+        }
+        "audio_transcription" => {
+            // 0.1 s of 8 kHz 16-bit mono silence.
+            let n: u32 = 1600;
+            let mut wav = b"RIFF".to_vec();
+            wav.extend((36 + n).to_le_bytes());
+            wav.extend(b"WAVEfmt ");
+            wav.extend(16u32.to_le_bytes());
+            wav.extend([1u8, 0, 1, 0]);
+            wav.extend(8000u32.to_le_bytes());
+            wav.extend(16000u32.to_le_bytes());
+            wav.extend([2u8, 0, 16, 0]);
+            wav.extend(b"data");
+            wav.extend(n.to_le_bytes());
+            wav.extend(std::iter::repeat_n(0u8, n as usize));
+            let form = Form {
+                fields: Vec::new(),
+                files: vec![FilePart {
+                    name: "file".into(),
+                    filename: "health.wav".into(),
+                    content_type: Some("audio/wav".into()),
+                    data: wav.into(),
+                }],
+            };
+            let req = FormRequest {
+                model: d.model.clone(),
+                form,
+            };
+            c.audio_form(FormKind::Transcription, req, &d.opts)
+                .await
+                .map(|_| ())
+        }
+        "moderation" => {
+            let req = llmgate::ModerationRequest {
+                model: d.model.clone(),
+                input: json!("test from llmgate"),
+                ..Default::default()
+            };
+            c.moderation(req, &d.opts).await.map(|_| ())
+        }
+        _ => return None,
+    })
 }

@@ -14,6 +14,7 @@ pub mod health;
 pub mod keys;
 pub mod mcp;
 pub mod mcp_admin;
+pub mod media;
 pub mod metrics;
 pub mod model_info;
 pub mod models;
@@ -93,6 +94,12 @@ pub fn router(state: AppState) -> Router {
                 "POST",
                 post(utils::token_counter),
             );
+    }
+    // Images, audio and moderations (`media/`).
+    for prefix in ["", "/v1"] {
+        for (path, mr) in media::routes() {
+            authed = authed.add(&format!("{prefix}{path}"), "POST", mr);
+        }
     }
     // Azure's client and the old engines API name the model in the path.
     for base in ["/engines/{model}", "/openai/deployments/{model}"] {

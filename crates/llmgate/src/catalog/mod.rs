@@ -66,6 +66,11 @@ impl Catalog {
         self.models.get(rest)
     }
 
+    /// The entry named exactly `name` (no prefix stripped).
+    pub fn get_exact(&self, name: &str) -> Option<&ModelInfo> {
+        self.models.get(name)
+    }
+
     /// The entry for `model` served by `provider`, preferring `provider/model`.
     pub fn get_for(&self, provider: &str, model: &str) -> Option<&ModelInfo> {
         self.models

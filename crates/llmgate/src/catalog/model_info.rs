@@ -17,7 +17,9 @@ macro_rules! prices {
         }
 
         impl Prices {
-            fn set(&mut self, key: &str, value: f64) -> bool {
+            /// Sets the price a key names (LiteLLM's or the data file's short name);
+            /// false for a key that is not a price.
+            pub fn set(&mut self, key: &str, value: f64) -> bool {
                 match key {
                     $($short | stringify!($field) => self.$field = Some(value),)*
                     _ => return false,
@@ -48,6 +50,17 @@ prices! {
     output_cost_per_audio_token => "audio_out",
     // Per query (a rerank search unit), not per token: LiteLLM's key for rerank models.
     input_cost_per_query => "query",
+    // The media endpoints' units: per image, per pixel, per image token, per second of
+    // audio, per character of text spoken.
+    input_cost_per_image => "image_in",
+    output_cost_per_image => "image_out",
+    input_cost_per_pixel => "pixel_in",
+    output_cost_per_pixel => "pixel_out",
+    input_cost_per_image_token => "image_token_in",
+    output_cost_per_image_token => "image_token_out",
+    input_cost_per_second => "second_in",
+    output_cost_per_second => "second_out",
+    input_cost_per_character => "char_in",
 }
 
 /// Capabilities, reported as LiteLLM's `supports_<name>` flags.
@@ -113,7 +126,8 @@ pub struct ModelInfo {
     pub key: String,
     /// LiteLLM's provider name (`openai`, `vertex_ai-language-models`, ...).
     pub litellm_provider: String,
-    /// `chat`, `completion`, `embedding`, `responses`, `rerank`.
+    /// `chat`, `completion`, `embedding`, `responses`, `rerank`, `image_generation`,
+    /// `image_edit`, `audio_transcription`, `audio_speech`, `moderation`.
     pub mode: String,
     pub max_input_tokens: Option<u64>,
     pub max_output_tokens: Option<u64>,

@@ -3,9 +3,12 @@
 use async_trait::async_trait;
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse, RerankRequest, RerankResponse, ResponseObject,
-    ResponsesRequest,
+    EmbeddingRequest, EmbeddingResponse, ImageGenerationRequest, ImageResponse, ModerationRequest,
+    ModerationResponse, RerankRequest, RerankResponse, ResponseObject, ResponsesRequest,
+    SpeechRequest,
 };
+
+use crate::media::{Audio, FormKind, FormRequest, Transcript};
 
 use crate::messages::{EventStream, MessagesAnswer};
 use crate::response::Response;
@@ -81,6 +84,54 @@ pub trait Provider: Send + Sync {
         _req: RerankRequest,
     ) -> Result<Response<RerankResponse>, LlmError> {
         Err(self.unsupported("rerank"))
+    }
+
+    /// `/images/generations`.
+    async fn image_generation(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: ImageGenerationRequest,
+    ) -> Result<Response<ImageResponse>, LlmError> {
+        Err(self.unsupported("image generation"))
+    }
+
+    /// `/images/edits` and `/images/variations` (multipart forms).
+    async fn image_form(
+        &self,
+        _cx: &Ctx<'_>,
+        kind: FormKind,
+        _req: FormRequest,
+    ) -> Result<Response<ImageResponse>, LlmError> {
+        Err(self.unsupported(kind.path()))
+    }
+
+    /// `/audio/transcriptions` and `/audio/translations` (multipart forms): the answer as the
+    /// upstream sent it, in the `response_format` asked for.
+    async fn audio_form(
+        &self,
+        _cx: &Ctx<'_>,
+        kind: FormKind,
+        _req: FormRequest,
+    ) -> Result<Response<Transcript>, LlmError> {
+        Err(self.unsupported(kind.path()))
+    }
+
+    /// `/audio/speech`: the audio streamed back as it arrives.
+    async fn speech(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: SpeechRequest,
+    ) -> Result<Response<Audio>, LlmError> {
+        Err(self.unsupported("audio/speech"))
+    }
+
+    /// `/moderations`.
+    async fn moderation(
+        &self,
+        _cx: &Ctx<'_>,
+        _req: ModerationRequest,
+    ) -> Result<Response<ModerationResponse>, LlmError> {
+        Err(self.unsupported("moderations"))
     }
 
     /// Input tokens of a chat request, counted by the provider's own endpoint.

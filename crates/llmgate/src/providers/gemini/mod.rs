@@ -2,6 +2,7 @@
 //! here is shared with Gemini on Vertex AI, which differs only in URL and auth ([`Target`]).
 
 pub mod errors;
+pub mod images;
 pub mod media;
 pub mod request;
 pub mod response;
@@ -278,6 +279,15 @@ impl Provider for Gemini {
     ) -> Result<u64, LlmError> {
         let t = Self::target(cx.opts, &req.model)?;
         count_tokens(cx, &req, &t).await
+    }
+
+    async fn image_generation(
+        &self,
+        cx: &Ctx<'_>,
+        req: llmgate_types::ImageGenerationRequest,
+    ) -> Result<Response<llmgate_types::ImageResponse>, LlmError> {
+        let t = Self::target(cx.opts, &req.model)?;
+        images::generate(cx, req, &t, false).await
     }
 
     /// `batchEmbedContents`, one request per input.

@@ -2,6 +2,7 @@
 
 mod dashscope;
 mod fim;
+mod media;
 mod mistral;
 mod openai;
 pub mod table;
@@ -12,8 +13,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use llmgate_types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, CompletionRequest,
-    CompletionResponse, EmbeddingRequest, EmbeddingResponse, RerankRequest, RerankResponse,
-    ResponseEvent, ResponseObject, ResponsesRequest,
+    CompletionResponse, EmbeddingRequest, EmbeddingResponse, ImageGenerationRequest, ImageResponse,
+    ModerationRequest, ModerationResponse, RerankRequest, RerankResponse, ResponseEvent,
+    ResponseObject, ResponsesRequest, SpeechRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -23,6 +25,7 @@ use super::azure::{self, auth::Header};
 use super::http::{self, header_pairs, json, send, sse_events};
 use super::{Ctx, Provider};
 use crate::catalog::Feature;
+use crate::media::{Audio, FormKind, FormRequest, Transcript};
 use crate::response::Response;
 use crate::responses::ResponseEventStream;
 use crate::stream::{ChunkStream, CompletionChunkStream};
@@ -128,8 +131,18 @@ impl OpenAiCompat {
         path: &str,
         body: &Value,
     ) -> Result<reqwest::RequestBuilder, LlmError> {
+        Ok(self.start(cx, model, path).await?.json(body))
+    }
+
+    /// A POST to `path` with the row's auth and headers, its body still to set.
+    async fn start(
+        &self,
+        cx: &Ctx<'_>,
+        model: &str,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, LlmError> {
         let (url, header) = self.target(cx, model, path).await?;
-        let mut rb = http::post(cx.http, url).json(body);
+        let mut rb = http::post(cx.http, url);
         if let Some(h) = header {
             rb = h.apply(rb);
         }
@@ -746,6 +759,44 @@ impl Provider for OpenAiCompat {
             return Err(self.unsupported("rerank"));
         }
         dashscope::rerank(self, cx, req).await
+    }
+
+    async fn image_generation(
+        &self,
+        cx: &Ctx<'_>,
+        req: ImageGenerationRequest,
+    ) -> Result<Response<ImageResponse>, LlmError> {
+        media::image_generation(self, cx, req).await
+    }
+
+    async fn image_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: FormKind,
+        req: FormRequest,
+    ) -> Result<Response<ImageResponse>, LlmError> {
+        media::image_form(self, cx, kind, req).await
+    }
+
+    async fn audio_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: FormKind,
+        req: FormRequest,
+    ) -> Result<Response<Transcript>, LlmError> {
+        media::audio_form(self, cx, kind, req).await
+    }
+
+    async fn speech(&self, cx: &Ctx<'_>, req: SpeechRequest) -> Result<Response<Audio>, LlmError> {
+        media::speech(self, cx, req).await
+    }
+
+    async fn moderation(
+        &self,
+        cx: &Ctx<'_>,
+        req: ModerationRequest,
+    ) -> Result<Response<ModerationResponse>, LlmError> {
+        media::moderation(self, cx, req).await
     }
 
     fn native_responses(&self) -> bool {

@@ -278,6 +278,21 @@ impl Provider for Vertex {
         gemini::chat_stream(cx, req, &t).await
     }
 
+    /// Imagen through `:predict`, Gemini image models through `:generateContent`.
+    async fn image_generation(
+        &self,
+        cx: &Ctx<'_>,
+        req: llmgate_types::ImageGenerationRequest,
+    ) -> Result<Response<llmgate_types::ImageResponse>, LlmError> {
+        let model = Model::parse(&req.model)?;
+        if model.claude {
+            return Err(self.unsupported("image generation with Claude"));
+        }
+        let site = Site::resolve(cx).await?;
+        let t = site.gemini(&model)?;
+        gemini::images::generate(cx, req, &t, true).await
+    }
+
     /// Text embedding models through `:predict`.
     async fn embedding(
         &self,

@@ -1,0 +1,188 @@
+//! The media endpoints on OpenAI's protocol: `/images/*`, `/audio/*`, `/moderations`, for
+//! the rows LiteLLM serves them on (OpenAI all of them; Azure images, audio; Groq audio;
+//! xAI and nscale image generation; Scaleway transcriptions). JSON bodies go as the client
+//! sent them (model replaced); forms are re-encoded around the uploaded bytes, not copies.
+
+use futures::StreamExt;
+use llmgate_types::{
+    ImageGenerationRequest, ImageResponse, ModerationRequest, ModerationResponse, SpeechRequest,
+};
+use serde_json::Value;
+
+use super::table::Style;
+use super::OpenAiCompat;
+use crate::media::{multipart, Audio, FormKind, FormRequest, Transcript};
+use crate::providers::http::{header_pairs, send};
+use crate::providers::Ctx;
+use crate::response::Response;
+use crate::{ErrorKind, LlmError};
+
+/// What LiteLLM serves on each row (its `provider_endpoints_support`), by path.
+fn serves(row: &str, path: &str) -> bool {
+    match row {
+        "openai" => true,
+        "azure" => path != "moderations" && path != "images/variations",
+        "groq" => path.starts_with("audio/"),
+        "xai" | "nscale" => path == "images/generations",
+        "scaleway" => path == "audio/transcriptions",
+        _ => false,
+    }
+}
+
+fn check(p: &OpenAiCompat, path: &str) -> Result<(), LlmError> {
+    if serves(p.spec.name, path) {
+        Ok(())
+    } else {
+        Err(LlmError::new(
+            ErrorKind::BadRequest,
+            format!(
+                "{} does not support /{path} (llmgate serves it where LiteLLM does)",
+                p.spec.name
+            ),
+        )
+        .with_provider(p.spec.name))
+    }
+}
+
+fn to_value<T: serde::Serialize>(req: &T) -> Result<Value, LlmError> {
+    serde_json::to_value(req).map_err(|e| LlmError::bad_request(format!("invalid request: {e}")))
+}
+
+pub(super) async fn image_generation(
+    p: &OpenAiCompat,
+    cx: &Ctx<'_>,
+    req: ImageGenerationRequest,
+) -> Result<Response<ImageResponse>, LlmError> {
+    const PATH: &str = "images/generations";
+    check(p, PATH)?;
+    let body = to_value(&req)?;
+    p.call(cx, &req.model, PATH, body, None).await
+}
+
+pub(super) async fn moderation(
+    p: &OpenAiCompat,
+    cx: &Ctx<'_>,
+    req: ModerationRequest,
+) -> Result<Response<ModerationResponse>, LlmError> {
+    const PATH: &str = "moderations";
+    check(p, PATH)?;
+    let body = to_value(&req)?;
+    p.call(cx, &req.model, PATH, body, None).await
+}
+
+/// Sends `req`'s form to `kind`'s path; the form's `model` is the upstream's name (Azure's
+/// deployment is in its URL, and the field is sent too, as LiteLLM's OpenAI client does).
+async fn send_form(
+    p: &OpenAiCompat,
+    cx: &Ctx<'_>,
+    kind: FormKind,
+    mut req: FormRequest,
+) -> Result<reqwest::Response, LlmError> {
+    let path = kind.path();
+    check(p, path)?;
+    if p.spec.style != Style::Azure || !req.model.is_empty() {
+        req.form.set_field("model", req.model.clone());
+    }
+    let enc = multipart::encode(&req.form);
+    let rb = p
+        .start(cx, &req.model, path)
+        .await?
+        .header("content-type", enc.content_type.clone())
+        .header("content-length", enc.len)
+        .body(enc.body());
+    send(rb, p.spec.name, cx.opts.timeout, true).await
+}
+
+pub(super) async fn image_form(
+    p: &OpenAiCompat,
+    cx: &Ctx<'_>,
+    kind: FormKind,
+    req: FormRequest,
+) -> Result<Response<ImageResponse>, LlmError> {
+    let res = send_form(p, cx, kind, req).await?;
+    let headers = header_pairs(res.headers());
+    let body = crate::providers::http::json(res, p.spec.name).await?;
+    Ok(Response {
+        body,
+        headers,
+        api_base: p.api_base_of(cx),
+    })
+}
+
+pub(super) async fn audio_form(
+    p: &OpenAiCompat,
+    cx: &Ctx<'_>,
+    kind: FormKind,
+    req: FormRequest,
+) -> Result<Response<Transcript>, LlmError> {
+    let res = send_form(p, cx, kind, req).await?;
+    let headers = header_pairs(res.headers());
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| LlmError::from_transport(&e, p.spec.name))?;
+    let json = content_type
+        .starts_with("application/json")
+        .then(|| serde_json::from_slice(&body).ok())
+        .flatten();
+    Ok(Response {
+        body: Transcript {
+            content_type,
+            body,
+            json,
+        },
+        headers,
+        api_base: p.api_base_of(cx),
+    })
+}
+
+pub(super) async fn speech(
+    p: &OpenAiCompat,
+    cx: &Ctx<'_>,
+    req: SpeechRequest,
+) -> Result<Response<Audio>, LlmError> {
+    const PATH: &str = "audio/speech";
+    check(p, PATH)?;
+    let asked = req.content_type();
+    let body = to_value(&req)?;
+    let rb = p.request(cx, &req.model, PATH, &body).await?;
+    let res = send(rb, p.spec.name, cx.opts.stream_wait(), false).await?;
+    let headers = header_pairs(res.headers());
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(asked)
+        .to_string();
+    let provider = p.spec.name;
+    let idle = cx.opts.stream_wait();
+    let stream = Box::pin(
+        res.bytes_stream()
+            .map(move |r| r.map_err(|e| LlmError::from_transport(&e, provider))),
+    );
+    // Silence longer than the stream timeout ends the answer with an error.
+    let stream: crate::media::ByteStream = match idle {
+        Some(t) => Box::pin(crate::media::idle_bounded(stream, t, provider)),
+        None => stream,
+    };
+    Ok(Response {
+        body: Audio {
+            content_type,
+            stream,
+        },
+        headers,
+        api_base: p.api_base_of(cx),
+    })
+}
+
+impl OpenAiCompat {
+    fn api_base_of(&self, cx: &Ctx<'_>) -> String {
+        self.base(cx.opts).unwrap_or_default()
+    }
+}
