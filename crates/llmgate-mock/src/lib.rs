@@ -17,6 +17,7 @@ mod behaviour;
 mod cohere;
 mod content_safety;
 mod dashscope;
+mod files;
 mod google;
 mod guardrail;
 mod jina;
@@ -83,6 +84,8 @@ pub(crate) struct Shared {
     pub(crate) watsonx: watsonx::Tokens,
     /// Temporary AWS credentials the STS mock issued, and its calls.
     pub(crate) sts: sts::Issued,
+    /// OpenAI Files and Batches (`files.rs`).
+    pub(crate) objects: files::Objects,
 }
 
 impl Shared {
@@ -300,6 +303,28 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(
                 &format!("{prefix}/openai/responses"),
                 post(responses::responses),
+            );
+    }
+    // OpenAI's Files and Batches API, and Azure's (`api-version` required).
+    for prefix in ["/v1", "/openai"] {
+        r = r
+            .route(&format!("{prefix}/files"), post(files::upload).get(files::list))
+            .route(
+                &format!("{prefix}/files/{{id}}"),
+                get(files::one).delete(files::one),
+            )
+            .route(&format!("{prefix}/files/{{id}}/content"), get(files::content))
+            .route(
+                &format!("{prefix}/batches"),
+                post(files::create_batch).get(files::list_batches),
+            )
+            .route(
+                &format!("{prefix}/batches/{{id}}"),
+                get(files::retrieve_batch),
+            )
+            .route(
+                &format!("{prefix}/batches/{{id}}/cancel"),
+                post(files::cancel_batch),
             );
     }
     r = r

@@ -26,6 +26,7 @@ pub mod codec;
 pub mod daily;
 pub mod entities;
 pub mod keys;
+pub mod managed;
 pub mod models;
 pub mod object_permissions;
 pub mod responses;
