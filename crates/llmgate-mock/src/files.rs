@@ -72,12 +72,7 @@ fn record(shared: &Shared, m: &Method, uri: &Uri, h: &HeaderMap, body: Value) {
         query: uri.query().map(str::to_string),
         headers: h
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    v.to_str().unwrap_or("").to_string(),
-                )
-            })
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
             .collect(),
         body,
     });
@@ -148,12 +143,31 @@ pub async fn upload(
         return error(400, "Missing required parameter: 'file'.");
     };
     let purpose = fields["purpose"].as_str().unwrap_or("");
-    if !["batch", "assistants", "fine-tune", "vision", "user_data", "evals"].contains(&purpose) {
+    if ![
+        "batch",
+        "assistants",
+        "fine-tune",
+        "vision",
+        "user_data",
+        "evals",
+    ]
+    .contains(&purpose)
+    {
         return error(400, "Invalid value for 'purpose'.");
     }
     for (name, _, _) in &parts {
-        if !["file", "purpose", "expires_after[anchor]", "expires_after[seconds]"].contains(&name.as_str()) {
-            return error(400, &format!("Unrecognized request argument supplied: {name}"));
+        if ![
+            "file",
+            "purpose",
+            "expires_after[anchor]",
+            "expires_after[seconds]",
+        ]
+        .contains(&name.as_str())
+        {
+            return error(
+                400,
+                &format!("Unrecognized request argument supplied: {name}"),
+            );
         }
     }
     if purpose == "batch" {
@@ -164,7 +178,10 @@ pub async fn upload(
                 Err(_) => return error(400, &format!("Line {} is not valid JSON.", i + 1)),
             };
             if !v["custom_id"].is_string() || !v["url"].is_string() || !v["body"].is_object() {
-                return error(400, &format!("Line {} needs custom_id, method, url and body.", i + 1));
+                return error(
+                    400,
+                    &format!("Line {} needs custom_id, method, url and body.", i + 1),
+                );
             }
         }
     }
@@ -172,23 +189,37 @@ pub async fn upload(
     let object = json!({"id": id, "object": "file", "bytes": content.len(), "created_at": now(),
         "filename": filename.clone().unwrap_or_default(), "purpose": purpose, "status": "processed",
         "expires_at": null, "status_details": null});
-    shared.objects.files.lock().unwrap_or_else(|e| e.into_inner()).insert(
-        id,
-        File {
-            object: object.clone(),
-            content: content.clone(),
-        },
-    );
+    shared
+        .objects
+        .files
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            id,
+            File {
+                object: object.clone(),
+                content: content.clone(),
+            },
+        );
     Json(object).into_response()
 }
 
 /// `GET /v1/files`.
-pub async fn list(State(shared): State<Arc<Shared>>, m: Method, uri: Uri, h: HeaderMap) -> Response {
+pub async fn list(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    uri: Uri,
+    h: HeaderMap,
+) -> Response {
     record(&shared, &m, &uri, &h, Value::Null);
     if let Some(r) = refused(&uri, &h) {
         return r;
     }
-    let files = shared.objects.files.lock().unwrap_or_else(|e| e.into_inner());
+    let files = shared
+        .objects
+        .files
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let mut data: Vec<Value> = files.values().map(|f| f.object.clone()).collect();
     data.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     Json(json!({"object": "list", "data": data, "has_more": false})).into_response()
@@ -206,7 +237,11 @@ pub async fn one(
     if let Some(r) = refused(&uri, &h) {
         return r;
     }
-    let mut files = shared.objects.files.lock().unwrap_or_else(|e| e.into_inner());
+    let mut files = shared
+        .objects
+        .files
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if m == Method::DELETE {
         return match files.remove(&id) {
             Some(_) => Json(json!({"id": id, "object": "file", "deleted": true})).into_response(),
@@ -231,7 +266,11 @@ pub async fn content(
     if let Some(r) = refused(&uri, &h) {
         return r;
     }
-    let files = shared.objects.files.lock().unwrap_or_else(|e| e.into_inner());
+    let files = shared
+        .objects
+        .files
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     match files.get(&id) {
         Some(f) => (
             [("content-type", "application/octet-stream")],
@@ -257,16 +296,33 @@ pub async fn create_batch(
     }
     let (Some(input), Some(endpoint)) = (body["input_file_id"].as_str(), body["endpoint"].as_str())
     else {
-        return error(400, "input_file_id, endpoint and completion_window are required.");
+        return error(
+            400,
+            "input_file_id, endpoint and completion_window are required.",
+        );
     };
-    if !["/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/responses"].contains(&endpoint) {
+    if ![
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/completions",
+        "/v1/responses",
+    ]
+    .contains(&endpoint)
+    {
         return error(400, "Invalid value for 'endpoint'.");
     }
     if body["completion_window"].as_str() != Some("24h") {
-        return error(400, "Invalid value for 'completion_window': only '24h' is supported.");
+        return error(
+            400,
+            "Invalid value for 'completion_window': only '24h' is supported.",
+        );
     }
     {
-        let files = shared.objects.files.lock().unwrap_or_else(|e| e.into_inner());
+        let files = shared
+            .objects
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         match files.get(input) {
             Some(f) if f.object["purpose"] == "batch" => {}
             Some(_) => return error(400, "The input file must have purpose 'batch'."),
@@ -319,7 +375,11 @@ pub async fn retrieve_batch(
     if let Some(r) = refused(&uri, &h) {
         return r;
     }
-    let mut batches = shared.objects.batches.lock().unwrap_or_else(|e| e.into_inner());
+    let mut batches = shared
+        .objects
+        .batches
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let Some(batch) = batches.get_mut(&id) else {
         return error(404, &format!("No such Batch object: {id}"));
     };
@@ -330,7 +390,11 @@ pub async fn retrieve_batch(
         }
         Some("in_progress") => {
             let input = batch["input_file_id"].as_str().unwrap_or("").to_string();
-            let mut files = shared.objects.files.lock().unwrap_or_else(|e| e.into_inner());
+            let mut files = shared
+                .objects
+                .files
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             let lines: Vec<Value> = files
                 .get(&input)
                 .map(|f| {
@@ -381,7 +445,11 @@ pub async fn list_batches(
     if let Some(r) = refused(&uri, &h) {
         return r;
     }
-    let batches = shared.objects.batches.lock().unwrap_or_else(|e| e.into_inner());
+    let batches = shared
+        .objects
+        .batches
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let mut data: Vec<Value> = batches.values().cloned().collect();
     data.sort_by(|a, b| b["id"].as_str().cmp(&a["id"].as_str()));
     Json(json!({"object": "list", "data": data, "has_more": false})).into_response()
@@ -399,7 +467,11 @@ pub async fn cancel_batch(
     if let Some(r) = refused(&uri, &h) {
         return r;
     }
-    let mut batches = shared.objects.batches.lock().unwrap_or_else(|e| e.into_inner());
+    let mut batches = shared
+        .objects
+        .batches
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let Some(batch) = batches.get_mut(&id) else {
         return error(404, &format!("No such Batch object: {id}"));
     };

@@ -308,12 +308,18 @@ fn router(shared: Arc<Shared>) -> Router {
     // OpenAI's Files and Batches API, and Azure's (`api-version` required).
     for prefix in ["/v1", "/openai"] {
         r = r
-            .route(&format!("{prefix}/files"), post(files::upload).get(files::list))
+            .route(
+                &format!("{prefix}/files"),
+                post(files::upload).get(files::list),
+            )
             .route(
                 &format!("{prefix}/files/{{id}}"),
                 get(files::one).delete(files::one),
             )
-            .route(&format!("{prefix}/files/{{id}}/content"), get(files::content))
+            .route(
+                &format!("{prefix}/files/{{id}}/content"),
+                get(files::content),
+            )
             .route(
                 &format!("{prefix}/batches"),
                 post(files::create_batch).get(files::list_batches),

@@ -26,8 +26,8 @@ pub mod spend_top;
 pub mod utils;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, MethodRouter};
 use axum::extract::State;
+use axum::routing::{get, post, MethodRouter};
 use axum::{middleware, Router};
 use std::sync::Mutex;
 
@@ -370,5 +370,3 @@ async fn routes() -> axum::Json<serde_json::Value> {
         .collect();
     axum::Json(serde_json::json!({ "routes": routes }))
 }
-
-

@@ -49,17 +49,26 @@ pub async fn create(
     let store = store(&state)?;
     let input = body["input_file_id"]
         .as_str()
-        .ok_or_else(|| GatewayError::BadRequest("Missing required parameter: 'input_file_id'.".into()))?
+        .ok_or_else(|| {
+            GatewayError::BadRequest("Missing required parameter: 'input_file_id'.".into())
+        })?
         .to_string();
     for k in ["endpoint", "completion_window"] {
         if !body[k].is_string() {
-            return Err(GatewayError::BadRequest(format!("Missing required parameter: '{k}'.")));
+            return Err(GatewayError::BadRequest(format!(
+                "Missing required parameter: '{k}'."
+            )));
         }
     }
     let file: ManagedFile = find_file(&state, &auth, &input).await?;
     let (target, provider_file) = first_copy(&state, &file)?;
     if let Some(m) = body.as_object_mut() {
-        for k in ["custom_llm_provider", "target_model_names", "model", "litellm_metadata"] {
+        for k in [
+            "custom_llm_provider",
+            "target_model_names",
+            "model",
+            "litellm_metadata",
+        ] {
             m.remove(k);
         }
         m.insert("input_file_id".into(), Value::String(provider_file));
@@ -76,7 +85,12 @@ pub async fn create(
     }
     let mut obj = json_of(res).await?;
     let batch_id = object_id(obj["id"].as_str().unwrap_or(""))?.to_string();
-    let managed = file.unified_file_id != file.flat_model_file_ids.first().cloned().unwrap_or_default();
+    let managed = file.unified_file_id
+        != file
+            .flat_model_file_ids
+            .first()
+            .cloned()
+            .unwrap_or_default();
     let unified = if managed {
         b64(&format!(
             "litellm_proxy;model_id:{};llm_batch_id:{batch_id}",
@@ -125,9 +139,13 @@ async fn find(
         .filter(|r| r.file_purpose == "batch")
         .filter(|r| visible(auth, r.created_by.as_deref(), r.team_id.as_deref()))
         .ok_or_else(|| GatewayError::NotFound(format!("No such Batch object: {id}")))?;
-    let key = row.file_object[TARGET_FIELD].as_str().unwrap_or("provider:openai");
+    let key = row.file_object[TARGET_FIELD]
+        .as_str()
+        .unwrap_or("provider:openai");
     let target = Target::from_mapping(state, key)?.ok_or_else(|| {
-        GatewayError::NotFound(format!("the deployment that ran batch {id} is no longer configured"))
+        GatewayError::NotFound(format!(
+            "the deployment that ran batch {id} is no longer configured"
+        ))
     })?;
     Ok((row, target))
 }
@@ -150,7 +168,10 @@ async fn refresh(
         if let Some(out) = obj["output_file_id"].as_str().filter(|s| !s.is_empty()) {
             register_output(state, &row, target, out).await?;
             if row.batch_processed != Some(true)
-                && store.claim_batch_cost(&row.unified_object_id).await.map_err(db)?
+                && store
+                    .claim_batch_cost(&row.unified_object_id)
+                    .await
+                    .map_err(db)?
             {
                 charge(state, &row, target, out).await?;
             }
@@ -378,11 +399,23 @@ pub async fn list(
             .0;
     } else {
         if let Some(me) = &me {
-            rows.extend(store.managed_objects_by("created_by", me, limit).await.map_err(db)?);
+            rows.extend(
+                store
+                    .managed_objects_by("created_by", me, limit)
+                    .await
+                    .map_err(db)?,
+            );
         }
         if let Some(t) = &team {
-            for r in store.managed_objects_by("team_id", t, limit).await.map_err(db)? {
-                if !rows.iter().any(|x| x.unified_object_id == r.unified_object_id) {
+            for r in store
+                .managed_objects_by("team_id", t, limit)
+                .await
+                .map_err(db)?
+            {
+                if !rows
+                    .iter()
+                    .any(|x| x.unified_object_id == r.unified_object_id)
+                {
                     rows.push(r);
                 }
             }
@@ -395,9 +428,14 @@ pub async fn list(
         .take(limit as usize)
         .map(|r| shown(r.file_object, &r.unified_object_id))
         .collect();
-    let first = data.first().and_then(|d| d["id"].as_str()).map(str::to_string);
-    let last = data.last().and_then(|d| d["id"].as_str()).map(str::to_string);
+    let first = data
+        .first()
+        .and_then(|d| d["id"].as_str())
+        .map(str::to_string);
+    let last = data
+        .last()
+        .and_then(|d| d["id"].as_str())
+        .map(str::to_string);
     Ok(Json(json!({"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": false}))
         .into_response())
 }
-

@@ -84,7 +84,8 @@ pub(crate) fn visible(auth: &AuthContext, created_by: Option<&str>, team: Option
         return true;
     }
     let (me, my_team) = owner(auth);
-    (me.is_some() && me.as_deref() == created_by) || (my_team.is_some() && my_team.as_deref() == team)
+    (me.is_some() && me.as_deref() == created_by)
+        || (my_team.is_some() && my_team.as_deref() == team)
 }
 
 fn store(state: &AppState) -> Result<&llmgate_store::Store, GatewayError> {
@@ -108,7 +109,10 @@ async fn upstream_error(res: reqwest::Response) -> Response {
 }
 
 /// Sends `rb`; a transport failure is a 502 in OpenAI's shape.
-async fn send(rb: reqwest::RequestBuilder, provider: &str) -> Result<reqwest::Response, GatewayError> {
+async fn send(
+    rb: reqwest::RequestBuilder,
+    provider: &str,
+) -> Result<reqwest::Response, GatewayError> {
     rb.send()
         .await
         .map_err(|e| GatewayError::Llm(llmgate::LlmError::from_transport(&e, provider)))
@@ -163,7 +167,12 @@ impl Form {
 }
 
 /// LiteLLM's routing fields, never sent to the provider.
-const ROUTING_FIELDS: &[&str] = &["custom_llm_provider", "target_model_names", "model", "litellm_metadata"];
+const ROUTING_FIELDS: &[&str] = &[
+    "custom_llm_provider",
+    "target_model_names",
+    "model",
+    "litellm_metadata",
+];
 
 /// The targets of a call: the models it names, else its `custom_llm_provider`.
 async fn targets(
@@ -196,7 +205,10 @@ async fn targets(
     if let Some(m) = header_model.or(model) {
         return Ok((vec![Target::for_model(state, auth, m).await?], Vec::new()));
     }
-    Ok((vec![Target::provider(provider.unwrap_or("openai"))?], Vec::new()))
+    Ok((
+        vec![Target::provider(provider.unwrap_or("openai"))?],
+        Vec::new(),
+    ))
 }
 
 /// `POST /v1/files`.
@@ -210,10 +222,14 @@ async fn upload(
     let store = store(&state)?;
     let form = Form::read(multipart).await?;
     let Some((filename, ct, bytes)) = form.file.clone() else {
-        return Err(GatewayError::BadRequest("Missing required parameter: 'file'.".into()));
+        return Err(GatewayError::BadRequest(
+            "Missing required parameter: 'file'.".into(),
+        ));
     };
     if form.get("purpose").is_none() {
-        return Err(GatewayError::BadRequest("Missing required parameter: 'purpose'.".into()));
+        return Err(GatewayError::BadRequest(
+            "Missing required parameter: 'purpose'.".into(),
+        ));
     }
     let (targets, names) = targets(
         &state,
@@ -221,7 +237,8 @@ async fn upload(
         &headers,
         form.get("model").or(q.get("model").map(String::as_str)),
         form.get("target_model_names"),
-        form.get("custom_llm_provider").or(q.get("custom_llm_provider").map(String::as_str)),
+        form.get("custom_llm_provider")
+            .or(q.get("custom_llm_provider").map(String::as_str)),
     )
     .await?;
     let http = state.client.http();
@@ -240,7 +257,12 @@ async fn upload(
                 mp = mp.text(k.clone(), v.clone());
             }
         }
-        let res = send(t.request(http, reqwest::Method::POST, "files")?.multipart(mp), t.provider).await?;
+        let res = send(
+            t.request(http, reqwest::Method::POST, "files")?
+                .multipart(mp),
+            t.provider,
+        )
+        .await?;
         if !res.status().is_success() {
             return Ok(upstream_error(res).await);
         }
@@ -354,11 +376,23 @@ async fn owned_rows(
             .0;
     } else {
         if let Some(me) = &me {
-            rows.extend(store.managed_files_by("created_by", me, limit).await.map_err(db)?);
+            rows.extend(
+                store
+                    .managed_files_by("created_by", me, limit)
+                    .await
+                    .map_err(db)?,
+            );
         }
         if let Some(t) = &team {
-            for r in store.managed_files_by("team_id", t, limit).await.map_err(db)? {
-                if !rows.iter().any(|x: &ManagedFile| x.unified_file_id == r.unified_file_id) {
+            for r in store
+                .managed_files_by("team_id", t, limit)
+                .await
+                .map_err(db)?
+            {
+                if !rows
+                    .iter()
+                    .any(|x: &ManagedFile| x.unified_file_id == r.unified_file_id)
+                {
                     rows.push(r);
                 }
             }
@@ -377,7 +411,11 @@ async fn retrieve(
     let row = find_file(&state, &auth, &file_id).await?;
     let (t, id) = first_copy(&state, &row)?;
     let res = send(
-        t.request(state.client.http(), reqwest::Method::GET, &format!("files/{id}"))?,
+        t.request(
+            state.client.http(),
+            reqwest::Method::GET,
+            &format!("files/{id}"),
+        )?,
         t.provider,
     )
     .await?;

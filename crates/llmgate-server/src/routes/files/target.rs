@@ -106,7 +106,13 @@ impl Target {
             .api_key
             .clone()
             .filter(|k| !k.is_empty())
-            .or_else(|| env(if provider == "azure" { "AZURE_API_KEY" } else { "OPENAI_API_KEY" }))
+            .or_else(|| {
+                env(if provider == "azure" {
+                    "AZURE_API_KEY"
+                } else {
+                    "OPENAI_API_KEY"
+                })
+            })
             .ok_or_else(|| {
                 GatewayError::BadRequest(format!("model {:?} has no api_key", d.model_name))
             })?;
@@ -167,8 +173,9 @@ impl Target {
     ) -> Result<reqwest::RequestBuilder, GatewayError> {
         let rb = http.request(method, self.url(path)?);
         let value = |v: String| {
-            HeaderValue::from_str(&v)
-                .map_err(|_| GatewayError::Internal("the upstream key is not a header value".into()))
+            HeaderValue::from_str(&v).map_err(|_| {
+                GatewayError::Internal("the upstream key is not a header value".into())
+            })
         };
         Ok(match self.provider {
             "azure" => rb.header("api-key", value(self.key.clone())?),
@@ -187,6 +194,8 @@ pub fn object_id(id: &str) -> Result<&str, GatewayError> {
     {
         Ok(id)
     } else {
-        Err(GatewayError::BadRequest(format!("{id:?} is not a valid file or batch id")))
+        Err(GatewayError::BadRequest(format!(
+            "{id:?} is not a valid file or batch id"
+        )))
     }
 }

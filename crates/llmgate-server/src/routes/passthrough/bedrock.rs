@@ -38,7 +38,10 @@ fn env_options() -> CallOptions {
     let mut opts = CallOptions::default();
     for (var, param) in [
         ("AWS_REGION_NAME", "aws_region_name"),
-        ("AWS_BEDROCK_RUNTIME_ENDPOINT", "aws_bedrock_runtime_endpoint"),
+        (
+            "AWS_BEDROCK_RUNTIME_ENDPOINT",
+            "aws_bedrock_runtime_endpoint",
+        ),
     ] {
         if let Some(v) = env(var) {
             opts.extra.insert(param.into(), Value::String(v));

@@ -265,7 +265,11 @@ mod tests {
         assert!(e.include_subpath && e.auth);
         assert_eq!(e.methods, vec![Method::POST]);
         assert!(entry(0, &serde_json::json!({"path": "/x"})).is_err());
-        assert!(entry(0, &serde_json::json!({"path": "/x", "target": "file:///etc"})).is_err());
+        assert!(entry(
+            0,
+            &serde_json::json!({"path": "/x", "target": "file:///etc"})
+        )
+        .is_err());
         let eps = Endpoints(Arc::new(vec![e]));
         assert_eq!(eps.find("/v1/rerank-x/a/b").map(|(_, s)| s), Some("a/b"));
         assert!(eps.find("/v1/rerank-xy").is_none());

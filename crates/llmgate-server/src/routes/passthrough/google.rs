@@ -198,8 +198,9 @@ pub async fn vertex(
     headers.remove("x-goog-user-project");
     headers.insert(
         "authorization",
-        HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| GatewayError::Internal("the Vertex AI token is not a header value".into()))?,
+        HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            GatewayError::Internal("the Vertex AI token is not a header value".into())
+        })?,
     );
     let format = if rest.contains("publishers/anthropic/") {
         Format::Anthropic

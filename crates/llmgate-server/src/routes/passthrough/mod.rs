@@ -255,17 +255,17 @@ pub fn priced_for(state: &AppState, provider: &str, model: Option<&str>) -> Arc<
 }
 
 /// The first deployment of `provider` marked `use_in_pass_through: true`.
-fn pass_through_deployment(
-    state: &AppState,
-    providers: &[&str],
-) -> Option<Arc<Deployment>> {
+fn pass_through_deployment(state: &AppState, providers: &[&str]) -> Option<Arc<Deployment>> {
     state
         .deployments()
         .all()
         .iter()
         .find(|d| {
             providers.contains(&d.provider.as_str())
-                && crate::config::is(d.entry.litellm_params.extra.get("use_in_pass_through"), true)
+                && crate::config::is(
+                    d.entry.litellm_params.extra.get("use_in_pass_through"),
+                    true,
+                )
         })
         .cloned()
 }
@@ -301,21 +301,20 @@ async fn keyed(
         .or_else(|| spec.key_env.iter().find_map(|n| env(n)));
     // Anthropic: a client that authenticates with `x-litellm-api-key` may bring its own
     // Anthropic credential (LiteLLM forwards it); the gateway key itself is never forwarded.
-    let own: Vec<(&str, HeaderValue)> = if spec.key == KeyStyle::XApiKey
-        && inc.headers.contains_key("x-litellm-api-key")
-    {
-        ["x-api-key", "authorization"]
-            .iter()
-            .filter_map(|n| {
-                let v = inc.headers.get(*n)?;
-                let s = v.to_str().ok()?;
-                let presented = auth.api_key.as_deref().unwrap_or("");
-                (presented.is_empty() || !s.contains(presented)).then(|| (*n, v.clone()))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let own: Vec<(&str, HeaderValue)> =
+        if spec.key == KeyStyle::XApiKey && inc.headers.contains_key("x-litellm-api-key") {
+            ["x-api-key", "authorization"]
+                .iter()
+                .filter_map(|n| {
+                    let v = inc.headers.get(*n)?;
+                    let s = v.to_str().ok()?;
+                    let presented = auth.api_key.as_deref().unwrap_or("");
+                    (presented.is_empty() || !s.contains(presented)).then(|| (*n, v.clone()))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
     if key.is_none() && own.is_empty() {
         return Err(GatewayError::Internal(format!(
             "Required '{}' in environment to make pass-through calls to {}.",
@@ -330,7 +329,14 @@ async fn keyed(
             rest = format!("v1/{rest}");
         }
     }
-    let mut query = path::query_without(inc.query.as_deref(), if spec.key == KeyStyle::Query { &["key"] } else { &[] });
+    let mut query = path::query_without(
+        inc.query.as_deref(),
+        if spec.key == KeyStyle::Query {
+            &["key"]
+        } else {
+            &[]
+        },
+    );
     if spec.key == KeyStyle::Query {
         if let Some(k) = &key {
             let enc: String = k
@@ -352,8 +358,12 @@ async fn keyed(
     let url = path::join(&base, &rest, query.as_deref())?;
     let mut headers = relay::forwarded(&inc.headers, auth.api_key.as_deref());
     let header = |s: &str| {
-        HeaderValue::from_str(s)
-            .map_err(|_| GatewayError::Internal(format!("the {} key is not a valid header value", spec.provider)))
+        HeaderValue::from_str(s).map_err(|_| {
+            GatewayError::Internal(format!(
+                "the {} key is not a valid header value",
+                spec.provider
+            ))
+        })
     };
     if !own.is_empty() {
         for (n, v) in own {
@@ -381,7 +391,9 @@ async fn keyed(
     {
         headers.insert("openai-beta", HeaderValue::from_static("assistants=v2"));
     }
-    let model = inc.body_model().or_else(|| path_model(spec.provider, &rest));
+    let model = inc
+        .body_model()
+        .or_else(|| path_model(spec.provider, &rest));
     let request = state
         .client
         .http()

@@ -32,7 +32,10 @@ pub fn checked(rest: &str) -> Result<&str, GatewayError> {
             return Err(refuse());
         }
         let decoded = percent_decode(seg).ok_or_else(refuse)?;
-        if decoded.iter().any(|b| *b == b'\\' || *b < 0x20 || *b == 0x7f) {
+        if decoded
+            .iter()
+            .any(|b| *b == b'\\' || *b < 0x20 || *b == 0x7f)
+        {
             return Err(refuse());
         }
         // An encoded `/` is a model id's (an ARN's) own; what it separates is checked too.

@@ -94,7 +94,10 @@ pub fn priced_at(
 
 pub async fn relay(state: &AppState, auth: &AuthContext, call: Call) -> Response {
     let start = Instant::now();
-    let group = call.model.clone().unwrap_or_else(|| call.provider.to_string());
+    let group = call
+        .model
+        .clone()
+        .unwrap_or_else(|| call.provider.to_string());
     let admission = match crate::governance::admit::admit_target(&state.gov, auth, &group).await {
         Ok(a) => a,
         Err(e) => return e.into_response(),
@@ -145,7 +148,12 @@ pub async fn relay(state: &AppState, auth: &AuthContext, call: Call) -> Response
         let text = String::from_utf8_lossy(&body);
         let err = LlmError::new(
             ErrorKind::from_status(status.as_u16()),
-            format!("{} pass-through answered {}: {}", call.provider, status.as_u16(), text),
+            format!(
+                "{} pass-through answered {}: {}",
+                call.provider,
+                status.as_u16(),
+                text
+            ),
         )
         .with_provider(call.provider);
         settle.failure(&GatewayError::Llm(err));
@@ -179,7 +187,8 @@ pub async fn relay(state: &AppState, auth: &AuthContext, call: Call) -> Response
                 }
                 Some(Err(e)) => {
                     let why = format!("the {} answer broke off: {e}", t.provider);
-                    let err = GatewayError::Llm(LlmError::new(ErrorKind::InternalServer, why.clone()));
+                    let err =
+                        GatewayError::Llm(LlmError::new(ErrorKind::InternalServer, why.clone()));
                     t.settle.failure(&err);
                     tap = None;
                     Some((Err(std::io::Error::other(why)), (upstream, tap)))
@@ -294,8 +303,8 @@ pub fn forwarded(client: &HeaderMap, presented: Option<&str>) -> reqwest::header
         ) || name.starts_with("proxy-")
             || name.starts_with("x-forwarded-")
             || name.starts_with("x-litellm-");
-        let carries_key = presented
-            .is_some_and(|key| v.to_str().map(|s| s.contains(key)).unwrap_or(false));
+        let carries_key =
+            presented.is_some_and(|key| v.to_str().map(|s| s.contains(key)).unwrap_or(false));
         if !dropped && !carries_key {
             out.append(k.clone(), v.clone());
         }

@@ -213,12 +213,14 @@ fn openai_usage(u: &Value) -> Option<Usage> {
         return None;
     }
     if u.get("prompt_tokens").is_some() {
-        return serde_json::from_value::<Usage>(u.clone()).ok().map(|mut u| {
-            if u.total_tokens == 0 {
-                u.total_tokens = u.prompt_tokens + u.completion_tokens;
-            }
-            u
-        });
+        return serde_json::from_value::<Usage>(u.clone())
+            .ok()
+            .map(|mut u| {
+                if u.total_tokens == 0 {
+                    u.total_tokens = u.prompt_tokens + u.completion_tokens;
+                }
+                u
+            });
     }
     let n = |p: &str| u.pointer(p).and_then(Value::as_u64);
     let input = n("/input_tokens")?;
@@ -272,7 +274,9 @@ mod tests {
         let (u, m) = read(
             Format::OpenAi,
             "application/json",
-            &[r#"{"model":"gpt-4o","usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#],
+            &[
+                r#"{"model":"gpt-4o","usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#,
+            ],
         );
         assert_eq!(u.unwrap().total_tokens, 7);
         assert_eq!(m.as_deref(), Some("gpt-4o"));
@@ -297,6 +301,9 @@ mod tests {
     #[test]
     fn nothing_read_from_other_bodies() {
         assert_eq!(read(Format::OpenAi, "audio/mpeg", &["xx"]).0, None);
-        assert_eq!(read(Format::Opaque, "application/json", &["{\"usage\":{}}"]).0, None);
+        assert_eq!(
+            read(Format::Opaque, "application/json", &["{\"usage\":{}}"]).0,
+            None
+        );
     }
 }
