@@ -272,3 +272,16 @@ def test_bad_requests_are_refused_before_the_provider(gw, mock, vkey):
                           {"model": "mock-error-429", "messages": [{"role": "user", "content": "x"}]},
                           {"Authorization": f"Bearer {key}"})
     assert status == 429, raw
+
+
+def test_a_deployment_named_in_the_path_needs_model_access(gw, mock):
+    status, k = admin(gw, "POST", "/key/generate", {"models": ["gpt-4o"]})
+    assert status == 200, k
+    before = len(recorded(mock, "/model/"))
+    body = {"messages": [{"role": "user", "content": [{"text": "Hi"}]}]}
+    status, _, raw = post(gw, "/bedrock/model/bedrock-claude/converse", body, {"Authorization": f"Bearer {k['key']}"})
+    assert status in (401, 403), raw
+    path = "/vertex_ai/v1/projects/p/locations/l/publishers/google/models/vertex-pt:generateContent"
+    status, _, raw = post(gw, path, {"contents": []}, {"Authorization": f"Bearer {k['key']}"})
+    assert status in (401, 403), raw
+    assert len(recorded(mock, "/model/")) == before

@@ -83,6 +83,10 @@ pub async fn call(
     let named: Option<Arc<Deployment>> = deployments
         .group(&asked)
         .and_then(|g| g.iter().find(|d| d.provider == "bedrock").cloned());
+    // A deployment's name is a model the key must be allowed to call.
+    if let (Some(d), Some(key)) = (&named, &auth.key) {
+        crate::governance::access::check(&state.gov, &deployments, key, &d.model_name).await?;
+    }
     let (opts, model_id) = match &named {
         Some(d) => {
             let m = d.bare_model();

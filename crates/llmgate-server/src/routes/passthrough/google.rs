@@ -115,6 +115,10 @@ pub async fn vertex(
             .find(|d| d.provider == "vertex_ai")
             .cloned()
     });
+    // A deployment's name is a model the key must be allowed to call.
+    if let (Some(d), Some(key)) = (&named, &auth.key) {
+        crate::governance::access::check(&state.gov, &deployments, key, &d.model_name).await?;
+    }
     let creds = named
         .as_ref()
         .and_then(|d| from_deployment(d, true))
