@@ -6,14 +6,15 @@ read from its output file at the batch rate — is charged once to the key that 
 (spend row in the database); cancel; files and batches invisible to other keys; bad input."""
 import base64
 import json
-import sqlite3
+import subprocess
 import time
+import uuid
 
 import openai
 import pytest
 
 from conftest import MASTER, Gateway
-from test_virtual_keys import admin
+from test_virtual_keys import PG, admin
 
 LINES = [
     {"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions",
@@ -24,9 +25,17 @@ LINES = [
 JSONL = "".join(json.dumps(line) + "\n" for line in LINES).encode()
 
 
-@pytest.fixture(scope="module")
-def gw(mock, tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def gw(request, mock, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("files")
+    if request.param == "sqlite":
+        db_env = {"LLMGATE_DB_PATH": str(tmp / "files.db")}
+    else:
+        name = f"llmgate_e2e_files_{uuid.uuid4().hex[:10]}"
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+        db_env = {"DATABASE_URL": f"{PG}/{name}"}
+        request.addfinalizer(lambda: subprocess.run(
+            ["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False))
     cfg = f"""
 model_list:
   - model_name: gpt-4o-batch
@@ -49,10 +58,8 @@ general_settings:
   master_key: {MASTER}
   proxy_batch_write_at: 1
 """
-    env = {"LLMGATE_DB_PATH": str(tmp / "files.db"), "OPENAI_API_BASE": f"{mock.base}/v1",
-           "OPENAI_API_KEY": "sk-env-openai"}
+    env = {**db_env, "OPENAI_API_BASE": f"{mock.base}/v1", "OPENAI_API_KEY": "sk-env-openai"}
     g = Gateway(tmp, cfg, env=env).wait_ready()
-    g.db = tmp / "files.db"
     yield g
     g.stop()
 
@@ -68,12 +75,12 @@ def client(gw, k):
 
 
 def spend_rows(gw, token, call_type, n, timeout=15):
+    """The key's spend rows of `call_type` in the database (through `/spend/logs`)."""
     deadline = time.time() + timeout
     while True:
-        with sqlite3.connect(gw.db) as db:
-            db.row_factory = sqlite3.Row
-            rows = [dict(r) for r in db.execute(
-                'SELECT * FROM "LiteLLM_SpendLogs" WHERE api_key = ? AND call_type = ?', (token, call_type))]
+        status, logs = admin(gw, "GET", f"/spend/logs?api_key={token}")
+        assert status == 200, logs
+        rows = [r for r in logs if r["call_type"] == call_type]
         if len(rows) >= n or time.time() > deadline:
             return rows
         time.sleep(0.2)
