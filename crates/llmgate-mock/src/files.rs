@@ -78,8 +78,11 @@ fn record(shared: &Shared, m: &Method, uri: &Uri, h: &HeaderMap, body: Value) {
     });
 }
 
-/// The parts of a `multipart/form-data` body: (name, filename, bytes).
-fn multipart(h: &HeaderMap, body: &[u8]) -> Option<Vec<(String, Option<String>, Vec<u8>)>> {
+/// One part of a `multipart/form-data` body: (name, filename, bytes).
+type Part = (String, Option<String>, Vec<u8>);
+
+/// The parts of a `multipart/form-data` body.
+fn multipart(h: &HeaderMap, body: &[u8]) -> Option<Vec<Part>> {
     let ct = h.get("content-type")?.to_str().ok()?;
     let boundary = ct.split(';').find_map(|p| {
         p.trim()

@@ -422,7 +422,7 @@ pub async fn list(
         }
     }
     rows.retain(|r| r.file_purpose == "batch");
-    rows.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     let data: Vec<Value> = rows
         .into_iter()
         .take(limit as usize)

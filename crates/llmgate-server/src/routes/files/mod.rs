@@ -398,7 +398,7 @@ async fn owned_rows(
             }
         }
     }
-    rows.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     Ok(rows)
 }
 

@@ -196,7 +196,7 @@ impl Meter {
             Format::Cohere => {
                 if let Some(u) = v
                     .pointer("/delta/usage")
-                    .and_then(|u| cohere_usage(u))
+                    .and_then(cohere_usage)
                     .or_else(|| cohere_usage(&v["usage"]))
                 {
                     self.usage = Some(u);
