@@ -17,6 +17,7 @@ mod behaviour;
 mod cohere;
 mod content_safety;
 mod dashscope;
+mod files;
 mod google;
 mod guardrail;
 mod jina;
@@ -84,6 +85,8 @@ pub(crate) struct Shared {
     pub(crate) watsonx: watsonx::Tokens,
     /// Temporary AWS credentials the STS mock issued, and its calls.
     pub(crate) sts: sts::Issued,
+    /// OpenAI Files and Batches (`files.rs`).
+    pub(crate) objects: files::Objects,
 }
 
 impl Shared {
@@ -321,6 +324,34 @@ fn router(shared: Arc<Shared>) -> Router {
                 post(responses::responses),
             )
             .route(&format!("{d}/{{group}}/{{op}}"), post(media::azure));
+    }
+    // OpenAI's Files and Batches API, and Azure's (`api-version` required).
+    for prefix in ["/v1", "/openai"] {
+        r = r
+            .route(
+                &format!("{prefix}/files"),
+                post(files::upload).get(files::list),
+            )
+            .route(
+                &format!("{prefix}/files/{{id}}"),
+                get(files::one).delete(files::one),
+            )
+            .route(
+                &format!("{prefix}/files/{{id}}/content"),
+                get(files::content),
+            )
+            .route(
+                &format!("{prefix}/batches"),
+                post(files::create_batch).get(files::list_batches),
+            )
+            .route(
+                &format!("{prefix}/batches/{{id}}"),
+                get(files::retrieve_batch),
+            )
+            .route(
+                &format!("{prefix}/batches/{{id}}/cancel"),
+                post(files::cancel_batch),
+            );
     }
     r = r
         .route("/azure/openai/v1/chat/completions", post(azure::v1_chat))

@@ -179,6 +179,8 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     crate::agents::Agents::from_config(&cfg, &llmgate::Client::new())
         .map_err(StartError::Refused)?;
     crate::mcp::config::parse(cfg.extra.get("mcp_servers")).map_err(StartError::Refused)?;
+    crate::routes::passthrough::custom::Endpoints::from_config(&cfg)
+        .map_err(StartError::Refused)?;
     if cli.validate_config {
         let state = AppState::new(cfg);
         check_master_key(&state.config, state.master_key.as_deref())?;

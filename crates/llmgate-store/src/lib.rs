@@ -27,6 +27,7 @@ pub mod daily;
 pub mod entities;
 pub mod keys;
 pub mod mcp_servers;
+pub mod managed;
 pub mod models;
 pub mod object_permissions;
 pub mod responses;

@@ -853,7 +853,6 @@ fn ignored_settings_of_the_full_config() {
         ignored(FULL),
         [
             "guardrails[0].litellm_params.guardrail: lakera",
-            "model_list[2].litellm_params.use_in_pass_through",
         ]
     );
 }

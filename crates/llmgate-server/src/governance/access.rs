@@ -431,7 +431,7 @@ fn refused_alert(gov: &Governance, key: &CachedKey, owners: &Owners, e: &Gateway
 }
 
 /// The key's team, user, budget row and organization (from the caches).
-async fn load_owners(gov: &Governance, key: &CachedKey) -> Result<Owners, GatewayError> {
+pub async fn load_owners(gov: &Governance, key: &CachedKey) -> Result<Owners, GatewayError> {
     let unavailable = lookup_failed("owner");
     let mut owners = Owners::default();
     if let Some(store) = &gov.store {

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod endpoint;
 pub mod entities;
 pub mod fields;
+pub mod files;
 pub mod guard;
 pub mod guardrails;
 pub mod health;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod model_info;
 pub mod models;
 pub mod object_permission;
+pub mod passthrough;
 pub mod proxy;
 pub mod responses;
 pub mod spend;
@@ -26,6 +28,7 @@ pub mod spend_top;
 pub mod utils;
 
 use axum::extract::DefaultBodyLimit;
+use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{middleware, Router};
 use std::sync::Mutex;
@@ -101,6 +104,7 @@ pub fn router(state: AppState) -> Router {
             authed = authed.add(&format!("{prefix}{path}"), "POST", mr);
         }
     }
+    authed = files::add_routes(authed);
     // Azure's client and the old engines API name the model in the path.
     for base in ["/engines/{model}", "/openai/deployments/{model}"] {
         authed = authed
@@ -335,9 +339,20 @@ pub fn router(state: AppState) -> Router {
         .add("/metrics", "GET", get(metrics::metrics))
         .add("/metrics/", "GET", get(metrics::metrics));
 
+    // The config's own pass-through endpoints answer what no route took (else a 404).
+    let custom = passthrough::custom::Endpoints::from_config(&state.config).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "custom pass-through endpoints are off");
+        Default::default()
+    });
     authed
         .merge(open)
-        .fallback(not_found)
+        .merge(passthrough::router(&state))
+        .fallback(
+            move |State(state): State<AppState>, req: axum::extract::Request| {
+                let custom = custom.clone();
+                async move { custom.serve(state, req).await }
+            },
+        )
         // The listener limits bodies (`max_request_size_mb`) while they are read: `conn.rs`.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -345,6 +360,14 @@ pub fn router(state: AppState) -> Router {
 
 /// Every route the router serves, as `/routes` lists them (LiteLLM's `get_routes`).
 static LISTED: Mutex<Vec<(String, &'static str)>> = Mutex::new(Vec::new());
+
+/// Lists a route for `/routes` (for routers built outside this table).
+pub(crate) fn list_route(path: &str, methods: &'static str) {
+    let mut listed = LISTED.lock().unwrap_or_else(|e| e.into_inner());
+    if !listed.iter().any(|(p, _)| p == path) {
+        listed.push((path.to_string(), methods));
+    }
+}
 
 /// `Router::route` that also lists the route for `/routes`.
 trait Listed {
@@ -371,8 +394,4 @@ async fn routes() -> axum::Json<serde_json::Value> {
         })
         .collect();
     axum::Json(serde_json::json!({ "routes": routes }))
-}
-
-async fn not_found(uri: axum::http::Uri) -> crate::error::GatewayError {
-    crate::error::GatewayError::NotFound(format!("Route not found: {}", uri.path()))
 }

@@ -1,0 +1,491 @@
+//! OpenAI's Files API (`/v1/files`: upload, list, retrieve, content, delete) in front of OpenAI
+//! and Azure, as LiteLLM's proxy serves it, and the Batches API (`batches.rs`).
+//!
+//! Every file uploaded through the gateway is recorded in `LiteLLM_ManagedFileTable` with who
+//! uploaded it (the key's user, else the key; its team): only they (and admins) list, read or
+//! delete it — anyone else gets a 404, as for a file that does not exist. An upload naming
+//! `target_model_names` goes to each model's deployment and is answered with LiteLLM's managed
+//! file id (base64 of `litellm_proxy:<mime>;unified_id,<uuid>;target_model_names,<names>`);
+//! otherwise the provider's own id is returned. Where a call goes: `target.rs`.
+
+mod batches;
+mod target;
+
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use base64::Engine;
+use futures::StreamExt;
+use llmgate_store::managed::ManagedFile;
+use serde_json::{json, Value};
+
+use super::Listed;
+use crate::auth::AuthContext;
+use crate::error::GatewayError;
+use crate::state::AppState;
+use target::{object_id, Target};
+
+/// The files and batches routes, with and without `/v1`.
+pub(super) fn add_routes(mut r: Router<AppState>) -> Router<AppState> {
+    for prefix in ["", "/v1"] {
+        r = r
+            .add(
+                &format!("{prefix}/files"),
+                "GET,POST",
+                post(upload).get(list),
+            )
+            .add(
+                &format!("{prefix}/files/{{file_id}}"),
+                "GET,DELETE",
+                get(retrieve).delete(delete),
+            )
+            .add(
+                &format!("{prefix}/files/{{file_id}}/content"),
+                "GET",
+                get(content),
+            )
+            .add(
+                &format!("{prefix}/batches"),
+                "GET,POST",
+                post(batches::create).get(batches::list),
+            )
+            .add(
+                &format!("{prefix}/batches/{{batch_id}}"),
+                "GET",
+                get(batches::retrieve),
+            )
+            .add(
+                &format!("{prefix}/batches/{{batch_id}}/cancel"),
+                "POST",
+                post(batches::cancel),
+            );
+    }
+    r
+}
+
+/// Who owns what the caller creates: (`created_by`, `team_id`). The master key (or no auth)
+/// owns nothing in particular: only admins see its objects.
+pub(crate) fn owner(auth: &AuthContext) -> (Option<String>, Option<String>) {
+    match &auth.key {
+        Some(k) => (
+            Some(k.row.user_id.clone().unwrap_or_else(|| k.row.token.clone())),
+            k.row.team_id.clone(),
+        ),
+        None => (None, None),
+    }
+}
+
+/// Whether the caller may see an object created by `created_by` in `team`.
+pub(crate) fn visible(auth: &AuthContext, created_by: Option<&str>, team: Option<&str>) -> bool {
+    if auth.is_admin() {
+        return true;
+    }
+    let (me, my_team) = owner(auth);
+    (me.is_some() && me.as_deref() == created_by)
+        || (my_team.is_some() && my_team.as_deref() == team)
+}
+
+fn store(state: &AppState) -> Result<&llmgate_store::Store, GatewayError> {
+    state.gov.store.as_ref().ok_or(GatewayError::NoDb)
+}
+
+fn db(e: llmgate_store::StoreError) -> GatewayError {
+    tracing::warn!(error = %e, "managed files table");
+    GatewayError::Unavailable("the files database is unavailable".into())
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+}
+
+/// An upstream answer that is an error: relayed with its status and body.
+async fn upstream_error(res: reqwest::Response) -> Response {
+    let status = StatusCode::from_u16(res.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let body = res.bytes().await.unwrap_or_default();
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+/// Sends `rb`; a transport failure is a 502 in OpenAI's shape.
+async fn send(
+    rb: reqwest::RequestBuilder,
+    provider: &str,
+) -> Result<reqwest::Response, GatewayError> {
+    rb.send()
+        .await
+        .map_err(|e| GatewayError::Llm(llmgate::LlmError::from_transport(&e, provider)))
+}
+
+async fn json_of(res: reqwest::Response) -> Result<Value, GatewayError> {
+    res.json::<Value>().await.map_err(|e| {
+        GatewayError::Llm(llmgate::LlmError::new(
+            llmgate::ErrorKind::InternalServer,
+            format!("the provider's answer is not JSON: {e}"),
+        ))
+    })
+}
+
+/// A `multipart/form-data` upload read whole: its fields and its file.
+struct Form {
+    fields: Vec<(String, String)>,
+    file: Option<(String, Option<String>, axum::body::Bytes)>,
+}
+
+impl Form {
+    async fn read(mut m: Multipart) -> Result<Form, GatewayError> {
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            GatewayError::BadRequest(format!("could not read the multipart body: {e}"))
+        };
+        let mut form = Form {
+            fields: Vec::new(),
+            file: None,
+        };
+        while let Some(field) = m.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or("").to_string();
+            if name == "file" {
+                let filename = field.file_name().unwrap_or("upload").to_string();
+                let ct = field.content_type().map(str::to_string);
+                let bytes = field.bytes().await.map_err(bad)?;
+                form.file = Some((filename, ct, bytes));
+            } else {
+                let text = field.text().await.map_err(bad)?;
+                form.fields.push((name, text));
+            }
+        }
+        Ok(form)
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// LiteLLM's routing fields, never sent to the provider.
+const ROUTING_FIELDS: &[&str] = &[
+    "custom_llm_provider",
+    "target_model_names",
+    "model",
+    "litellm_metadata",
+];
+
+/// The targets of a call: the models it names, else its `custom_llm_provider`.
+async fn targets(
+    state: &AppState,
+    auth: &AuthContext,
+    headers: &HeaderMap,
+    model: Option<&str>,
+    target_model_names: Option<&str>,
+    provider: Option<&str>,
+) -> Result<(Vec<Target>, Vec<String>), GatewayError> {
+    let named: Vec<String> = target_model_names
+        .map(|t| {
+            t.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !named.is_empty() {
+        let mut out = Vec::new();
+        for m in &named {
+            out.push(Target::for_model(state, auth, m).await?);
+        }
+        return Ok((out, named));
+    }
+    let header_model = headers
+        .get("x-litellm-model")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty());
+    if let Some(m) = header_model.or(model) {
+        return Ok((vec![Target::for_model(state, auth, m).await?], Vec::new()));
+    }
+    Ok((
+        vec![Target::provider(provider.unwrap_or("openai"))?],
+        Vec::new(),
+    ))
+}
+
+/// `POST /v1/files`.
+async fn upload(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, GatewayError> {
+    let store = store(&state)?;
+    let form = Form::read(multipart).await?;
+    let Some((filename, ct, bytes)) = form.file.clone() else {
+        return Err(GatewayError::BadRequest(
+            "Missing required parameter: 'file'.".into(),
+        ));
+    };
+    if form.get("purpose").is_none() {
+        return Err(GatewayError::BadRequest(
+            "Missing required parameter: 'purpose'.".into(),
+        ));
+    }
+    let (targets, names) = targets(
+        &state,
+        &auth,
+        &headers,
+        form.get("model").or(q.get("model").map(String::as_str)),
+        form.get("target_model_names"),
+        form.get("custom_llm_provider")
+            .or(q.get("custom_llm_provider").map(String::as_str)),
+    )
+    .await?;
+    let http = state.client.http();
+    let mut mappings = serde_json::Map::new();
+    let mut first: Option<Value> = None;
+    for t in &targets {
+        let mut part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(filename.clone());
+        if let Some(ct) = &ct {
+            part = part.mime_str(ct).map_err(|_| {
+                GatewayError::BadRequest(format!("the file's content type {ct:?} is not valid"))
+            })?;
+        }
+        let mut mp = reqwest::multipart::Form::new().part("file", part);
+        for (k, v) in &form.fields {
+            if !ROUTING_FIELDS.contains(&k.as_str()) {
+                mp = mp.text(k.clone(), v.clone());
+            }
+        }
+        let res = send(
+            t.request(http, reqwest::Method::POST, "files")?
+                .multipart(mp),
+            t.provider,
+        )
+        .await?;
+        if !res.status().is_success() {
+            return Ok(upstream_error(res).await);
+        }
+        let obj = json_of(res).await?;
+        let id = obj["id"].as_str().unwrap_or("").to_string();
+        object_id(&id)?;
+        mappings.insert(t.mapping_key(), Value::String(id));
+        first.get_or_insert(obj);
+    }
+    let mut obj = first.unwrap_or(Value::Null);
+    let unified = if names.is_empty() {
+        obj["id"].as_str().unwrap_or("").to_string()
+    } else {
+        let mime = ct.as_deref().unwrap_or("application/octet-stream");
+        b64(&format!(
+            "litellm_proxy:{mime};unified_id,{};target_model_names,{}",
+            uuid::Uuid::new_v4(),
+            names.join(",")
+        ))
+    };
+    obj["id"] = Value::String(unified.clone());
+    let (created_by, team_id) = owner(&auth);
+    let row = ManagedFile {
+        id: uuid::Uuid::new_v4().to_string(),
+        unified_file_id: unified,
+        file_object: obj.clone(),
+        flat_model_file_ids: mappings
+            .values()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        model_mappings: Value::Object(mappings),
+        created_at: Some(llmgate_store::now_ms()),
+        updated_at: Some(llmgate_store::now_ms()),
+        created_by: created_by.clone(),
+        updated_by: created_by,
+        team_id,
+    };
+    store.insert_managed_file(&row).await.map_err(db)?;
+    Ok(Json(obj).into_response())
+}
+
+/// The caller's file `id` (404 when it does not exist or is another's).
+pub(crate) async fn find_file(
+    state: &AppState,
+    auth: &AuthContext,
+    id: &str,
+) -> Result<ManagedFile, GatewayError> {
+    let store = store(state)?;
+    object_id(id)?;
+    let row = match store.managed_file(id).await.map_err(db)? {
+        Some(r) => Some(r),
+        None => store.managed_file_by_provider_id(id).await.map_err(db)?,
+    };
+    row.filter(|r| visible(auth, r.created_by.as_deref(), r.team_id.as_deref()))
+        .ok_or_else(|| GatewayError::NotFound(format!("No such File object: {id}")))
+}
+
+/// The first upstream copy of a file: its target and provider id.
+fn first_copy(state: &AppState, row: &ManagedFile) -> Result<(Target, String), GatewayError> {
+    for (k, v) in row.model_mappings.as_object().into_iter().flatten() {
+        if let (Some(t), Some(id)) = (Target::from_mapping(state, k)?, v.as_str()) {
+            return Ok((t, object_id(id)?.to_string()));
+        }
+    }
+    Err(GatewayError::NotFound(format!(
+        "the deployment that holds file {} is no longer configured",
+        row.unified_file_id
+    )))
+}
+
+/// `GET /v1/files`: the caller's files, newest first (`purpose`, `limit` filters).
+async fn list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, GatewayError> {
+    let store = store(&state)?;
+    let limit = match q.get("limit") {
+        Some(l) => l
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| GatewayError::BadRequest("limit must be between 1 and 10000".into()))?,
+        None => 10_000,
+    };
+    let rows = owned_rows(store, &auth, limit).await?;
+    let data: Vec<Value> = rows
+        .into_iter()
+        .filter(|r| {
+            q.get("purpose")
+                .is_none_or(|p| r.file_object["purpose"].as_str() == Some(p.as_str()))
+        })
+        .map(|r| r.file_object)
+        .take(limit as usize)
+        .collect();
+    Ok(Json(json!({"object": "list", "data": data, "has_more": false})).into_response())
+}
+
+async fn owned_rows(
+    store: &llmgate_store::Store,
+    auth: &AuthContext,
+    limit: u64,
+) -> Result<Vec<ManagedFile>, GatewayError> {
+    let (me, team) = owner(auth);
+    let mut rows = Vec::new();
+    if auth.is_admin() && auth.key.is_none() {
+        rows = llmgate_store::managed::FILES
+            .list(store, &[], 1, limit)
+            .await
+            .map_err(db)?
+            .0;
+    } else {
+        if let Some(me) = &me {
+            rows.extend(
+                store
+                    .managed_files_by("created_by", me, limit)
+                    .await
+                    .map_err(db)?,
+            );
+        }
+        if let Some(t) = &team {
+            for r in store
+                .managed_files_by("team_id", t, limit)
+                .await
+                .map_err(db)?
+            {
+                if !rows
+                    .iter()
+                    .any(|x: &ManagedFile| x.unified_file_id == r.unified_file_id)
+                {
+                    rows.push(r);
+                }
+            }
+        }
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    Ok(rows)
+}
+
+/// `GET /v1/files/{file_id}`.
+async fn retrieve(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Path(file_id): Path<String>,
+) -> Result<Response, GatewayError> {
+    let row = find_file(&state, &auth, &file_id).await?;
+    let (t, id) = first_copy(&state, &row)?;
+    let res = send(
+        t.request(
+            state.client.http(),
+            reqwest::Method::GET,
+            &format!("files/{id}"),
+        )?,
+        t.provider,
+    )
+    .await?;
+    if !res.status().is_success() {
+        return Ok(upstream_error(res).await);
+    }
+    let mut obj = json_of(res).await?;
+    obj["id"] = Value::String(row.unified_file_id);
+    Ok(Json(obj).into_response())
+}
+
+/// `GET /v1/files/{file_id}/content`: the provider's bytes relayed as they come.
+async fn content(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Path(file_id): Path<String>,
+) -> Result<Response, GatewayError> {
+    let row = find_file(&state, &auth, &file_id).await?;
+    let (t, id) = first_copy(&state, &row)?;
+    let res = send(
+        t.request(
+            state.client.http(),
+            reqwest::Method::GET,
+            &format!("files/{id}/content"),
+        )?,
+        t.provider,
+    )
+    .await?;
+    if !res.status().is_success() {
+        return Ok(upstream_error(res).await);
+    }
+    let ct = res
+        .headers()
+        .get("content-type")
+        .cloned()
+        .unwrap_or_else(|| axum::http::HeaderValue::from_static("application/octet-stream"));
+    let body = Body::from_stream(res.bytes_stream().map(|r| r.map_err(std::io::Error::other)));
+    let mut out = Response::new(body);
+    out.headers_mut().insert("content-type", ct);
+    Ok(out)
+}
+
+/// `DELETE /v1/files/{file_id}`: every provider copy, then the record.
+async fn delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Path(file_id): Path<String>,
+) -> Result<Response, GatewayError> {
+    let row = find_file(&state, &auth, &file_id).await?;
+    for (k, v) in row.model_mappings.as_object().into_iter().flatten() {
+        let (Some(t), Some(id)) = (Target::from_mapping(&state, k)?, v.as_str()) else {
+            continue;
+        };
+        let res = send(
+            t.request(
+                state.client.http(),
+                reqwest::Method::DELETE,
+                &format!("files/{}", object_id(id)?),
+            )?,
+            t.provider,
+        )
+        .await?;
+        // Already gone upstream is gone.
+        if !res.status().is_success() && res.status().as_u16() != 404 {
+            return Ok(upstream_error(res).await);
+        }
+    }
+    store(&state)?
+        .delete_managed_file(&row.unified_file_id)
+        .await
+        .map_err(db)?;
+    Ok(Json(json!({"id": row.unified_file_id, "object": "file", "deleted": true})).into_response())
+}

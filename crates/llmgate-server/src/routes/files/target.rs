@@ -1,0 +1,201 @@
+//! Which upstream a file or batch call goes to, as LiteLLM chooses it: the deployment a model
+//! names (`x-litellm-model` header, `model` form field or `?model=`, `target_model_names`), else
+//! `custom_llm_provider` (`openai`, the default, or `azure`) with the environment's credentials
+//! (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/`AZURE_API_KEY`/`AZURE_API_VERSION`).
+//! Only OpenAI and Azure deployments serve files and batches.
+
+use std::sync::Arc;
+
+use axum::http::HeaderValue;
+
+use crate::auth::AuthContext;
+use crate::deployments::Deployment;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// Azure's API version when neither the deployment nor the environment names one.
+const AZURE_DEFAULT_VERSION: &str = "2024-10-21";
+
+#[derive(Clone)]
+pub struct Target {
+    /// `openai` or `azure`.
+    pub provider: &'static str,
+    base: String,
+    key: String,
+    api_version: Option<String>,
+    /// The deployment (None: the provider's environment credentials).
+    pub deployment: Option<Arc<Deployment>>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Target {
+    /// Its key in a file's `model_mappings`: the deployment id, or `provider:<name>`.
+    pub fn mapping_key(&self) -> String {
+        match &self.deployment {
+            Some(d) => d.id.clone(),
+            None => format!("provider:{}", self.provider),
+        }
+    }
+
+    /// The target a `model_mappings` key names (None: the deployment is gone).
+    pub fn from_mapping(state: &AppState, key: &str) -> Result<Option<Target>, GatewayError> {
+        if let Some(p) = key.strip_prefix("provider:") {
+            return Target::provider(p).map(Some);
+        }
+        let deployments = state.deployments();
+        match deployments.all().iter().find(|d| d.id == key) {
+            Some(d) => Target::of(d).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A provider with the environment's credentials.
+    pub fn provider(name: &str) -> Result<Target, GatewayError> {
+        let missing = |var: &str| {
+            GatewayError::BadRequest(format!(
+                "no credentials for custom_llm_provider={name}: set {var} or name a model (x-litellm-model, `model`, target_model_names)"
+            ))
+        };
+        match name {
+            "openai" => Ok(Target {
+                provider: "openai",
+                base: env("OPENAI_API_BASE").unwrap_or_else(|| "https://api.openai.com/v1".into()),
+                key: env("OPENAI_API_KEY").ok_or_else(|| missing("OPENAI_API_KEY"))?,
+                api_version: None,
+                deployment: None,
+            }),
+            "azure" => Ok(Target {
+                provider: "azure",
+                base: env("AZURE_API_BASE").ok_or_else(|| missing("AZURE_API_BASE"))?,
+                key: env("AZURE_API_KEY").ok_or_else(|| missing("AZURE_API_KEY"))?,
+                api_version: env("AZURE_API_VERSION"),
+                deployment: None,
+            }),
+            other => Err(GatewayError::BadRequest(format!(
+                "custom_llm_provider={other:?} is not supported for files and batches: use openai or azure"
+            ))),
+        }
+    }
+
+    /// A deployment's target.
+    pub fn of(d: &Arc<Deployment>) -> Result<Target, GatewayError> {
+        let provider = match d.provider.as_str() {
+            "openai" => "openai",
+            "azure" => "azure",
+            other => {
+                return Err(GatewayError::BadRequest(format!(
+                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI and Azure do)",
+                    d.model_name
+                )))
+            }
+        };
+        let base = d
+            .opts
+            .api_base
+            .clone()
+            .filter(|b| !b.is_empty())
+            .or_else(|| (provider == "openai").then(|| "https://api.openai.com/v1".to_string()))
+            .ok_or_else(|| {
+                GatewayError::BadRequest(format!("model {:?} has no api_base", d.model_name))
+            })?;
+        let key = d
+            .opts
+            .api_key
+            .clone()
+            .filter(|k| !k.is_empty())
+            .or_else(|| {
+                env(if provider == "azure" {
+                    "AZURE_API_KEY"
+                } else {
+                    "OPENAI_API_KEY"
+                })
+            })
+            .ok_or_else(|| {
+                GatewayError::BadRequest(format!("model {:?} has no api_key", d.model_name))
+            })?;
+        Ok(Target {
+            provider,
+            base,
+            key,
+            api_version: d.opts.api_version.clone(),
+            deployment: Some(d.clone()),
+        })
+    }
+
+    /// The deployment serving `model` for this caller (its access checked).
+    pub async fn for_model(
+        state: &AppState,
+        auth: &AuthContext,
+        model: &str,
+    ) -> Result<Target, GatewayError> {
+        let deployments = state.deployments();
+        if let Some(key) = &auth.key {
+            crate::governance::access::check(&state.gov, &deployments, key, model).await?;
+        }
+        let d = deployments
+            .group(model)
+            .and_then(|g| g.first().cloned())
+            .ok_or_else(|| GatewayError::UnknownModel {
+                route: "files",
+                model: model.to_string(),
+            })?;
+        Target::of(&d)
+    }
+
+    /// The URL of `path` (`files`, `batches/{id}`, ...) on this target.
+    pub fn url(&self, path: &str) -> Result<reqwest::Url, GatewayError> {
+        let base = self.base.trim_end_matches('/');
+        let text = match self.provider {
+            "azure" => {
+                let base = base.trim_end_matches("/openai");
+                let version = self
+                    .api_version
+                    .clone()
+                    .or_else(|| env("AZURE_API_VERSION"))
+                    .unwrap_or_else(|| AZURE_DEFAULT_VERSION.into());
+                format!("{base}/openai/{path}?api-version={version}")
+            }
+            _ => format!("{base}/{path}"),
+        };
+        reqwest::Url::parse(&text)
+            .map_err(|_| GatewayError::Internal(format!("bad upstream URL for {path}")))
+    }
+
+    /// A request to `path` with the target's credentials.
+    pub fn request(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, GatewayError> {
+        let rb = http.request(method, self.url(path)?);
+        let value = |v: String| {
+            HeaderValue::from_str(&v).map_err(|_| {
+                GatewayError::Internal("the upstream key is not a header value".into())
+            })
+        };
+        Ok(match self.provider {
+            "azure" => rb.header("api-key", value(self.key.clone())?),
+            _ => rb.header("authorization", value(format!("Bearer {}", self.key))?),
+        })
+    }
+}
+
+/// A provider object id as it goes into a URL path: the characters OpenAI's ids use.
+pub fn object_id(id: &str) -> Result<&str, GatewayError> {
+    if !id.is_empty()
+        && id.len() <= 256
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        Ok(id)
+    } else {
+        Err(GatewayError::BadRequest(format!(
+            "{id:?} is not a valid file or batch id"
+        )))
+    }
+}

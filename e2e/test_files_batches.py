@@ -1,0 +1,189 @@
+"""OpenAI's Files and Batches APIs through the llmgate binary with the official `openai`
+client, against the mock's Files/Batches API (OpenAI's paths and Azure's): uploads routed by
+`target_model_names` (LiteLLM's managed file id), `x-litellm-model`, `model`, or
+`custom_llm_provider`; list/retrieve/content/delete; a batch run to completion whose cost —
+read from its output file at the batch rate — is charged once to the key that created it
+(spend row in the database); cancel; files and batches invisible to other keys; bad input."""
+import base64
+import json
+import subprocess
+import time
+import uuid
+
+import openai
+import pytest
+
+from conftest import MASTER, Gateway
+from test_virtual_keys import PG, admin
+
+LINES = [
+    {"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions",
+     "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}},
+    {"custom_id": "r2", "method": "POST", "url": "/v1/chat/completions",
+     "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}},
+]
+JSONL = "".join(json.dumps(line) + "\n" for line in LINES).encode()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def gw(request, mock, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("files")
+    if request.param == "sqlite":
+        db_env = {"LLMGATE_DB_PATH": str(tmp / "files.db")}
+    else:
+        name = f"llmgate_e2e_files_{uuid.uuid4().hex[:10]}"
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+        db_env = {"DATABASE_URL": f"{PG}/{name}"}
+        request.addfinalizer(lambda: subprocess.run(
+            ["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False))
+    cfg = f"""
+model_list:
+  - model_name: gpt-4o-batch
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: {mock.base}/v1
+      api_key: sk-upstream-files
+  - model_name: azure-batch
+    litellm_params:
+      model: azure/gpt-4o
+      api_base: {mock.base}
+      api_key: azure-key-files
+      api_version: "2024-10-21"
+  - model_name: claude
+    litellm_params:
+      model: anthropic/claude-3-5-sonnet-20240620
+      api_base: {mock.base}
+      api_key: sk-ant
+general_settings:
+  master_key: {MASTER}
+  proxy_batch_write_at: 1
+"""
+    env = {**db_env, "OPENAI_API_BASE": f"{mock.base}/v1", "OPENAI_API_KEY": "sk-env-openai"}
+    g = Gateway(tmp, cfg, env=env).wait_ready()
+    yield g
+    g.stop()
+
+
+def key(gw, **kw):
+    status, k = admin(gw, "POST", "/key/generate", kw)
+    assert status == 200, k
+    return k
+
+
+def client(gw, k):
+    return openai.OpenAI(base_url=f"{gw.base}/v1", api_key=k["key"], max_retries=0)
+
+
+def spend_rows(gw, token, call_type, n, timeout=15):
+    """The key's spend rows of `call_type` in the database (through `/spend/logs`)."""
+    deadline = time.time() + timeout
+    while True:
+        status, logs = admin(gw, "GET", f"/spend/logs?api_key={token}")
+        assert status == 200, logs
+        rows = [r for r in logs if r["call_type"] == call_type]
+        if len(rows) >= n or time.time() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+def test_managed_file_and_batch_to_completion_with_its_cost(gw, mock):
+    a = key(gw, key_alias="files-a")
+    c = client(gw, a)
+    f = c.files.create(file=("batch.jsonl", JSONL), purpose="batch",
+                       extra_body={"target_model_names": "gpt-4o-batch"})
+    decoded = base64.urlsafe_b64decode(f.id + "=" * (-len(f.id) % 4)).decode()
+    assert decoded.startswith("litellm_proxy:") and "target_model_names,gpt-4o-batch" in decoded
+    assert f.purpose == "batch" and f.bytes == len(JSONL)
+    assert c.files.retrieve(f.id).id == f.id
+    assert c.files.content(f.id).content == JSONL
+    assert f.id in [x.id for x in c.files.list().data]
+
+    b = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    assert base64.urlsafe_b64decode(b.id + "=" * (-len(b.id) % 4)).decode().startswith("litellm_proxy;model_id:")
+    assert b.input_file_id == f.id
+    assert b.status == "validating"
+    assert c.batches.retrieve(b.id).status == "in_progress"
+    done = c.batches.retrieve(b.id)
+    assert done.status == "completed" and done.output_file_id
+    out = [json.loads(line) for line in c.files.content(done.output_file_id).text.splitlines()]
+    assert [o["custom_id"] for o in out] == ["r1", "r2"]
+    # Retrieved again: charged once.
+    assert c.batches.retrieve(b.id).status == "completed"
+    assert b.id in [x.id for x in c.batches.list().data]
+
+    rows = spend_rows(gw, a["token"], "aretrieve_batch", 1)
+    time.sleep(1.5)
+    rows = spend_rows(gw, a["token"], "aretrieve_batch", 1)
+    assert len(rows) == 1, rows
+    # gpt-4o at the batch rate (half): 2 answers of 10 prompt and 5 completion tokens.
+    assert rows[0]["spend"] == pytest.approx(2 * (10 * 1.25e-6 + 5 * 5e-6), rel=1e-6)
+    assert (rows[0]["prompt_tokens"], rows[0]["completion_tokens"]) == (20, 10)
+    _, info = admin(gw, "GET", f"/key/info?key={a['key']}")
+    assert info["info"]["spend"] == pytest.approx(7.5e-5, rel=1e-6)
+
+    # The provider was sent its own ids and key, never LiteLLM's routing fields.
+    import urllib.request
+    reqs = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
+    create = [r for r in reqs if r["path"] == "/v1/batches" and r["method"] == "POST"][-1]
+    assert create["body"]["input_file_id"].startswith("file-mock")
+    assert create["headers"]["authorization"] == "Bearer sk-upstream-files"
+    upload = [r for r in reqs if r["path"] == "/v1/files" and r["method"] == "POST"][-1]
+    assert "target_model_names" not in upload["body"]
+
+    # Another key sees none of it.
+    other = client(gw, key(gw, key_alias="files-b"))
+    for call in (lambda: other.files.retrieve(f.id), lambda: other.files.content(f.id),
+                 lambda: other.batches.retrieve(b.id), lambda: other.files.delete(f.id)):
+        with pytest.raises(openai.NotFoundError):
+            call()
+    assert f.id not in [x.id for x in other.files.list().data]
+    assert b.id not in [x.id for x in other.batches.list().data]
+
+    assert c.files.delete(f.id).deleted
+    with pytest.raises(openai.NotFoundError):
+        c.files.retrieve(f.id)
+
+
+def test_routing_by_header_model_and_provider(gw, mock):
+    c = client(gw, key(gw, key_alias="files-route"))
+    f = c.files.create(file=("a.jsonl", JSONL), purpose="batch", extra_headers={"x-litellm-model": "azure-batch"})
+    assert f.id.startswith("file-mock")
+    import urllib.request
+    reqs = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
+    up = [r for r in reqs if r["method"] == "POST" and r["path"].endswith("/files")][-1]
+    assert up["path"] == "/openai/files" and "api-version=2024-10-21" in up["query"]
+    assert up["headers"]["api-key"] == "azure-key-files"
+    # Its batch goes to Azure too, and can be cancelled.
+    b = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    assert c.batches.cancel(b.id).status == "cancelling"
+    assert c.batches.retrieve(b.id).status == "cancelled"
+    with pytest.raises(openai.BadRequestError):
+        c.batches.cancel(b.id)
+    # `custom_llm_provider` (default openai) uses the environment's key.
+    f2 = c.files.create(file=("b.jsonl", JSONL), purpose="batch")
+    reqs = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
+    up = [r for r in reqs if r["method"] == "POST" and r["path"].endswith("/files")][-1]
+    assert up["path"] == "/v1/files" and up["headers"]["authorization"] == "Bearer sk-env-openai"
+    assert c.files.retrieve(f2.id).id == f2.id
+
+
+def test_bad_input_is_a_clear_4xx(gw):
+    c = client(gw, key(gw, key_alias="files-bad"))
+    with pytest.raises(openai.BadRequestError):
+        c.files.create(file=("x.txt", b"not json\n"), purpose="batch")
+    with pytest.raises(openai.BadRequestError):
+        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "cohere"})
+    with pytest.raises(openai.BadRequestError):
+        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_headers={"x-litellm-model": "claude"})
+    with pytest.raises((openai.BadRequestError, openai.NotFoundError)):
+        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_headers={"x-litellm-model": "nope"})
+    with pytest.raises(openai.NotFoundError):
+        c.files.retrieve("file-does-not-exist")
+    with pytest.raises(openai.BadRequestError):
+        c.files.retrieve("..%2Fetc")
+    with pytest.raises(openai.NotFoundError):
+        c.batches.create(input_file_id="file-nope", endpoint="/v1/chat/completions", completion_window="24h")
+    # A key limited to other models may not route a file to this one.
+    limited = client(gw, key(gw, key_alias="files-limited", models=["claude"]))
+    with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError, openai.BadRequestError)):
+        limited.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_headers={"x-litellm-model": "gpt-4o-batch"})
