@@ -29,6 +29,7 @@ pub mod keys;
 pub mod models;
 pub mod object_permissions;
 pub mod responses;
+pub mod sessions;
 pub mod spend;
 pub mod time;
 

@@ -28,7 +28,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{middleware, Router};
 use std::sync::Mutex;
 
-use crate::auth::require_key;
+use crate::auth::{require_key, require_key_or_session};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -139,7 +139,6 @@ pub fn router(state: AppState) -> Router {
         .add("/v1/a2a/{agent}/message/send", "POST", post(a2a::invoke))
         .add("/v2/rerank", "POST", post(serve::<Rerank>))
         .add("/health", "GET", get(health::health))
-        .add("/v2/model/info", "GET", get(model_info::info_v2))
         .add("/model_group/info", "GET", get(model_info::group_info))
         .add("/guardrails/list", "GET", get(guardrails::list))
         .add("/v2/guardrails/list", "GET", get(guardrails::list_v2))
@@ -256,6 +255,7 @@ pub fn router(state: AppState) -> Router {
         .add("/cache/flushall", "POST", post(cache::flushall))
         .add("/cache/redis/info", "GET", get(cache::redis_info))
         .add("/spend/logs", "GET", get(spend::logs))
+        .add("/spend/logs/ui", "GET", get(spend::logs_ui))
         .add("/global/spend", "GET", get(spend::global))
         .add("/global/spend/report", "GET", get(spend::report))
         .add("/global/spend/keys", "GET", get(spend_top::keys))
@@ -270,6 +270,8 @@ pub fn router(state: AppState) -> Router {
         )
         .add("/customer/daily/activity", "GET", get(activity::customer))
         .add("/tag/daily/activity", "GET", get(activity::tag));
+    // The dashboard's model page reads this one too.
+    admin = admin.add("/v2/model/info", "GET", get(model_info::info_v2));
     // LiteLLM serves end users under both names.
     for base in ["/customer", "/end_user"] {
         admin = admin
@@ -297,10 +299,16 @@ pub fn router(state: AppState) -> Router {
             )
             .add(&format!("{base}/list"), "GET", get(entities::customer_list));
     }
-    let admin = admin.route_layer(middleware::from_fn(guard::admin_input));
+    // The management API also takes the dashboard's session cookie (with its CSRF token).
+    let admin = admin
+        .route_layer(middleware::from_fn(guard::admin_input))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_key_or_session,
+        ));
     let authed = authed
-        .merge(admin)
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
+        .merge(admin);
 
     let open = Router::new()
         .add("/health/liveliness", "GET", get(health::liveliness))
@@ -308,7 +316,15 @@ pub fn router(state: AppState) -> Router {
         .add("/health/readiness", "GET", get(health::readiness))
         // Its own auth: open when `require_auth_for_metrics_endpoint: false`.
         .add("/metrics", "GET", get(metrics::metrics))
-        .add("/metrics/", "GET", get(metrics::metrics));
+        .add("/metrics/", "GET", get(metrics::metrics))
+        // The dashboard and its login (LiteLLM's `/login` form and `/v2/login`).
+        .add("/login", "POST", post(crate::ui::session::login_form))
+        .add("/v2/login", "POST", post(crate::ui::session::login_json))
+        .add("/logout", "POST", post(crate::ui::session::logout))
+        .add("/ui/session", "GET", get(crate::ui::session::whoami))
+        .add("/ui", "GET", get(crate::ui::root))
+        .add("/ui/", "GET", get(crate::ui::index))
+        .add("/ui/{file}", "GET", get(crate::ui::asset));
 
     authed
         .merge(open)
