@@ -33,6 +33,10 @@ else
 fi
 
 echo "== Python end-to-end tests"
+# The dashboard's browser tests run Debian's chromium (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi

@@ -32,7 +32,7 @@ function toast(msg, kind = 'ok') {
   toast.timer = setTimeout(() => { t.textContent = ''; t.className = ''; }, 5000);
 }
 
-const money = (v) => (v === null || v === undefined ? '—' : `$${Number(v).toFixed(Number(v) < 1 ? 6 : 2)}`);
+const money = (v) => (v === null || v === undefined ? '—' : `$${Number(v).toFixed(Number(v) > 0 && Number(v) < 1 ? 6 : 2)}`);
 const num = (v) => (v === null || v === undefined ? '—' : Number(v).toLocaleString('en-US'));
 const when = (v) => (v ? String(v).replace('T', ' ').replace(/\.\d+Z?$|Z$/, '') : '—');
 const list = (v) => (Array.isArray(v) && v.length ? v.join(', ') : '—');
@@ -592,6 +592,25 @@ const budgetsPage = entityPage({
   remove: (b) => api('POST', '/budget/delete', { id: b.budget_id }),
 });
 
+// ---------- settings (read-only) ----------
+
+async function settingsPage() {
+  const r = await api('GET', '/health/readiness/details');
+  const row = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
+  const paths = (xs, empty) => (xs && xs.length
+    ? h('ul', { class: 'paths' }, xs.map((x) => h('li', {}, h('code', {}, x))))
+    : h('p', { class: 'muted' }, empty));
+  return section('Settings',
+    h('div', { class: 'card detail' }, h('h2', {}, 'Gateway'), h('dl', {},
+      row('Version', r.litellm_version), row('Database', r.db), row('Redis', r.redis),
+      row('Response cache', r.cache), row('Callbacks', list(r.success_callbacks)),
+      row('Log level', r.log_level), row('Spend logs waiting to be written', r.spend_backlog))),
+    h('div', { class: 'card', id: 'unsupported' }, h('h2', {}, 'Config keys llmgate does not support (ignored)'),
+      paths(r.unsupported_settings, 'None: every key this config sets is supported.')),
+    h('div', { class: 'card' }, h('h2', {}, 'Config keys LiteLLM does not document either (typos?)'),
+      paths(r.unknown_settings, 'None.')));
+}
+
 // ---------- shell ----------
 
 const PAGES = [
@@ -603,6 +622,7 @@ const PAGES = [
   ['users', 'Users', usersPage, true],
   ['orgs', 'Organizations', orgsPage, true],
   ['budgets', 'Budgets', budgetsPage, true],
+  ['settings', 'Settings', settingsPage, true],
 ];
 
 async function render() {
@@ -630,7 +650,8 @@ async function render() {
 
 async function start() {
   try {
-    me = await api('GET', '/ui/session');
+    const s = await api('GET', '/ui/session');
+    me = s && s.logged_in ? s : null;
   } catch {
     me = null;
   }

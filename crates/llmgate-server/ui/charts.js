@@ -19,7 +19,6 @@ export function barChart(points, { title, format = String, height = 180 } = {}) 
     class: 'chart',
     role: 'img',
     'aria-label': title || 'chart',
-    preserveAspectRatio: 'none',
   });
   const max = Math.max(0, ...points.map((p) => p.value)) || 1;
   const innerW = width - pad.left - pad.right;

@@ -31,18 +31,31 @@ pub async fn readiness(State(state): State<AppState>) -> axum::response::Respons
         .config
         .general_settings
         .flag("allow_public_health_readiness_details");
-    ready(&state, details).await
+    ready(&state, details, None).await
 }
 
 /// `/health/readiness/details` (any valid key): LiteLLM's diagnostic fields, plus each shared
 /// dependency llmgate uses: `redis` ("Not connected": none configured, "connected" or
 /// "disconnected" — never a 503, the request path degrades to per-instance counts) and
 /// `spend_backlog` (spend logs recorded but not yet in the database).
-pub async fn readiness_details(State(state): State<AppState>) -> axum::response::Response {
-    ready(&state, true).await
+/// Any key: LiteLLM's diagnostic fields. An admin also gets the config keys llmgate ignores
+/// (`unsupported_settings`, `unknown_settings`, as `/health` lists them, without its probes):
+/// the dashboard's settings page reads them here.
+pub async fn readiness_details(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+) -> axum::response::Response {
+    let extra = auth.is_admin().then(|| {
+        let (known, unknown): (Vec<_>, Vec<_>) = ignored_settings(&state.config)
+            .into_iter()
+            .partition(|s| s.known);
+        let paths = |v: Vec<Ignored>| v.into_iter().map(|s| s.path).collect::<Vec<_>>();
+        json!({"unsupported_settings": paths(known), "unknown_settings": paths(unknown)})
+    });
+    ready(&state, true, extra).await
 }
 
-async fn ready(state: &AppState, details: bool) -> axum::response::Response {
+async fn ready(state: &AppState, details: bool, extra: Option<Value>) -> axum::response::Response {
     use axum::response::IntoResponse;
     let db = match &state.gov.store {
         None => "Not connected",
@@ -97,6 +110,11 @@ async fn ready(state: &AppState, details: bool) -> axum::response::Response {
                 json!(state.gov.spend.as_ref().map_or(0, |w| w.backlog())),
             ),
         ] {
+            body[k] = v;
+        }
+    }
+    if let Some(Value::Object(m)) = extra {
+        for (k, v) in m {
             body[k] = v;
         }
     }

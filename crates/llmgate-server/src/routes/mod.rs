@@ -142,12 +142,7 @@ pub fn router(state: AppState) -> Router {
         .add("/model_group/info", "GET", get(model_info::group_info))
         .add("/guardrails/list", "GET", get(guardrails::list))
         .add("/v2/guardrails/list", "GET", get(guardrails::list_v2))
-        .add("/routes", "GET", get(routes))
-        .add(
-            "/health/readiness/details",
-            "GET",
-            get(health::readiness_details),
-        );
+        .add("/routes", "GET", get(routes));
     if let Some(gw) = state.mcp.clone() {
         let svc = mcp::service(state.clone(), gw);
         let mut served = Router::new();
@@ -271,7 +266,14 @@ pub fn router(state: AppState) -> Router {
         .add("/customer/daily/activity", "GET", get(activity::customer))
         .add("/tag/daily/activity", "GET", get(activity::tag));
     // The dashboard's model page reads this one too.
-    admin = admin.add("/v2/model/info", "GET", get(model_info::info_v2));
+    admin = admin
+        .add("/v2/model/info", "GET", get(model_info::info_v2))
+        // And its settings page this one.
+        .add(
+            "/health/readiness/details",
+            "GET",
+            get(health::readiness_details),
+        );
     // LiteLLM serves end users under both names.
     for base in ["/customer", "/end_user"] {
         admin = admin

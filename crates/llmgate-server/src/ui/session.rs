@@ -203,6 +203,21 @@ async fn check(state: &AppState, c: &Credentials) -> Result<Option<UiSession>, G
     let Ok(ctx) = admit_key(state, store, key, "").await else {
         return Ok(None);
     };
+    // `ui_access_mode: admin_only`: only proxy admins use the dashboard.
+    let admin_only = state
+        .config
+        .general_settings
+        .extra
+        .get("ui_access_mode")
+        .and_then(|v| v.as_str())
+        == Some("admin_only");
+    if admin_only && !ctx.is_proxy_admin {
+        return Err(GatewayError::Forbidden {
+            message: "Only proxy admins can use the dashboard (`ui_access_mode: admin_only`)."
+                .into(),
+            kind: "auth_error",
+        });
+    }
     let Some(key) = ctx.key else { return Ok(None) };
     let role = match &key.row.user_id {
         _ if ctx.is_proxy_admin => "proxy_admin".to_string(),
@@ -325,11 +340,17 @@ pub async fn login_json(State(state): State<AppState>, headers: HeaderMap, body:
     }
 }
 
-/// `GET /ui/session`: who the session cookie logs in as (401 when it has none).
+/// `GET /ui/session`: who the session cookie logs in as (`logged_in: false` without one: the
+/// page asks before it knows, and that is no error).
 pub async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let s = match current(&state, &headers).await {
         Ok(Some(s)) => s,
-        Ok(None) => return expired().into_response(),
+        Ok(None) => {
+            let mut res = Json(json!({"logged_in": false})).into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return res;
+        }
         Err(e) => return e.into_response(),
     };
     // A key session lasts only as long as its key works.
@@ -341,6 +362,7 @@ pub async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Respon
         }
     }
     let mut res = Json(json!({
+        "logged_in": true,
         "user_role": s.user_role,
         "user_id": s.user_id,
         "key_alias": key_alias,
