@@ -116,9 +116,7 @@ pub async fn logs_ui(
             ));
         };
         let bad = |d: &str| {
-            GatewayError::BadRequest(format!(
-                "invalid date '{d}': use YYYY-MM-DD HH:MM:SS (UTC)"
-            ))
+            GatewayError::BadRequest(format!("invalid date '{d}': use YYYY-MM-DD HH:MM:SS (UTC)"))
         };
         let start_ms = date_time_ms(s).ok_or_else(|| bad(s))?;
         let mut end_ms = date_time_ms(e).ok_or_else(|| bad(e))?;

@@ -167,8 +167,8 @@ async fn check(state: &AppState, c: &Credentials) -> Result<Option<UiSession>, G
         .and_then(|d| crate::governance::budgets::duration_ms(&d))
         .filter(|d| *d > 0)
         .unwrap_or(DEFAULT_DURATION_MS);
-    let session = |role: &str, user_id: Option<String>, key_token: Option<String>, exp: i64| {
-        UiSession {
+    let session =
+        |role: &str, user_id: Option<String>, key_token: Option<String>, exp: i64| UiSession {
             session_id: String::new(),
             csrf_token: random_token(),
             user_role: role.into(),
@@ -176,8 +176,7 @@ async fn check(state: &AppState, c: &Credentials) -> Result<Option<UiSession>, G
             key_token,
             expires: exp,
             created_at: None,
-        }
-    };
+        };
     if (user_ok & pass_ok) | is_master {
         return Ok(Some(session(
             "proxy_admin",
@@ -254,7 +253,9 @@ fn secure(headers: &HeaderMap) -> bool {
 fn set_cookies(res: &mut Response, id: &str, csrf: &str, max_age_s: i64, secure: bool) {
     let flag = if secure { "; Secure" } else { "" };
     for c in [
-        format!("{SESSION_COOKIE}={id}; Path=/; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{flag}"),
+        format!(
+            "{SESSION_COOKIE}={id}; Path=/; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{flag}"
+        ),
         format!("{CSRF_COOKIE}={csrf}; Path=/; Max-Age={max_age_s}; SameSite=Strict{flag}"),
     ] {
         if let Ok(v) = HeaderValue::from_str(&c) {
@@ -284,12 +285,7 @@ async fn open(
     Ok(Some((value, s)))
 }
 
-fn logged_in(
-    mut res: Response,
-    headers: &HeaderMap,
-    value: &str,
-    s: &UiSession,
-) -> Response {
+fn logged_in(mut res: Response, headers: &HeaderMap, value: &str, s: &UiSession) -> Response {
     let max_age = ((s.expires - llmgate_store::now_ms()) / 1000).max(1);
     set_cookies(&mut res, value, &s.csrf_token, max_age, secure(headers));
     res.headers_mut()
@@ -298,7 +294,11 @@ fn logged_in(
 }
 
 /// `POST /login`: LiteLLM's form login (`username`, `password`); 303 to the dashboard.
-pub async fn login_form(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let c: Credentials = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     match open(&state, &c).await {
         Ok(Some((value, s))) => {
@@ -315,7 +315,11 @@ pub async fn login_form(State(state): State<AppState>, headers: HeaderMap, body:
 }
 
 /// `POST /v2/login`: the same with a JSON body; answers where to go and who logged in.
-pub async fn login_json(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn login_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let c: Credentials = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(_) => {
