@@ -56,4 +56,6 @@ export LLMGATE_CLAUDE_BIN="$NPM_DIR/node_modules/.bin/claude"
 export LLMGATE_CODEX_BIN="$NPM_DIR/node_modules/.bin/codex"
 export LLMGATE_BIN="$CARGO_TARGET_DIR/debug/llmgate"
 export LLMGATE_MOCK_BIN="$CARGO_TARGET_DIR/debug/llmgate-mock"
+# The dashboard tests' screenshots of every page, kept for review.
+export LLMGATE_UI_SCREENSHOTS="${LLMGATE_UI_SCREENSHOTS:-$CARGO_TARGET_DIR/ui-screenshots}"
 "$VENV/bin/python" -m pytest e2e -q
