@@ -229,7 +229,12 @@ const KEY_FIELDS = () => [
   ['tpm_limit', 'Tokens per minute', 'number'],
   ['rpm_limit', 'Requests per minute', 'number'],
   ['max_parallel_requests', 'Parallel requests', 'number'],
+  ['soft_budget', 'Soft budget ($, alerts only)', 'number'],
   ['duration', 'Expires after (e.g. 30d)'],
+  ['tags', 'Tags (comma separated)', 'list'],
+  ['allowed_routes', 'Allowed routes (comma separated)', 'list'],
+  ['aliases', 'Model aliases (JSON)', 'json'],
+  ['model_max_budget', 'Per-model budgets (JSON)', 'json'],
   ['metadata', 'Metadata (JSON)', 'json'],
 ];
 
@@ -512,13 +517,14 @@ async function modelsPage() {
 
 // ---------- teams, users, organizations, budgets ----------
 
-function entityPage({ title, load, columns, fields, create, remove, edit }) {
+function entityPage({ title, load, columns, fields, create, remove, edit, more }) {
   return async () => {
     const body = h('div');
     const refresh = async () => {
       try {
         const rows = await load();
         const actions = (r) => h('div', { class: 'row-actions' },
+          more ? more(r, refresh) : null,
           edit ? h('button', { type: 'button', onclick: () => formDialog(`Edit ${title.replace(/s$/, '').toLowerCase()}`, fields, r,
             async (b) => { await edit(r, b); toast('Saved.'); refresh(); }) }, 'Edit') : null,
           remove ? h('button', { type: 'button', class: 'danger', onclick: async () => {
@@ -551,10 +557,44 @@ const teamsPage = entityPage({
   fields: [['team_alias', 'Alias'], ['models', 'Models (comma separated)', 'list'], ['max_budget', 'Max budget ($)', 'number'],
     ['budget_duration', 'Budget period'], ['tpm_limit', 'Tokens per minute', 'number'], ['rpm_limit', 'Requests per minute', 'number'],
     ['organization_id', 'Organization id']],
+  more: (t, refresh) => h('button', { type: 'button', onclick: () => teamMembers(t, refresh) }, 'Members'),
   create: (b) => api('POST', '/team/new', b),
   edit: (t, b) => api('POST', '/team/update', { team_id: t.team_id, ...b }),
   remove: (t) => api('POST', '/team/delete', { team_ids: [t.team_id] }),
 });
+
+function teamMembers(t, refresh) {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const members = h('div');
+  let team = t;
+  const draw = () => members.replaceChildren(table([
+    ['User', (m) => m.user_id || m.user_email || '—'], ['Role', (m) => m.role || 'user'],
+    ['', (m) => h('button', { type: 'button', class: 'danger', onclick: async () => {
+      try {
+        await api('POST', '/team/member_delete', { team_id: team.team_id, user_id: m.user_id });
+        team = (await api('GET', `/team/info?team_id=${encodeURIComponent(team.team_id)}`)).team_info;
+        draw();
+      } catch (e) { error.textContent = e.message; }
+    } }, 'Remove')],
+  ], team.members_with_roles || [], 'No members yet.'));
+  const user = h('input', { id: 'member-user', 'aria-label': 'User id', placeholder: 'user id' });
+  const role = h('select', { id: 'member-role', 'aria-label': 'Role' }, ['user', 'admin'].map((r) => h('option', { value: r }, r)));
+  const add = h('form', { class: 'toolbar', onsubmit: async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    try {
+      await api('POST', '/team/member_add', { team_id: team.team_id, member: { user_id: user.value.trim(), role: role.value } });
+      team = (await api('GET', `/team/info?team_id=${encodeURIComponent(team.team_id)}`)).team_info;
+      user.value = '';
+      draw();
+    } catch (e) { error.textContent = e.message; }
+  } }, user, role, h('button', { type: 'submit' }, 'Add member'));
+  draw();
+  const d = dialog(`Members of ${t.team_alias || t.team_id}`, [members, add, error], [
+    h('button', { type: 'button', class: 'primary', onclick: () => d.close() }, 'Done'),
+  ]);
+  d.addEventListener('close', refresh);
+}
 
 const usersPage = entityPage({
   title: 'Users',
@@ -592,6 +632,33 @@ const budgetsPage = entityPage({
   remove: (b) => api('POST', '/budget/delete', { id: b.budget_id }),
 });
 
+const customersPage = entityPage({
+  title: 'End users',
+  load: () => api('GET', '/customer/list'),
+  columns: [['End user', (c) => c.user_id], ['Alias', (c) => c.alias || '—'], ['Spend', (c) => money(c.spend)],
+    ['Budget', (c) => money(c.max_budget ?? (c.litellm_budget_table && c.litellm_budget_table.max_budget))],
+    ['Status', (c) => h('span', { class: c.blocked ? 'badge bad' : 'badge ok' }, c.blocked ? 'Blocked' : 'Active')]],
+  fields: [['user_id', 'End user id'], ['alias', 'Alias'], ['max_budget', 'Max budget ($)', 'number'], ['budget_duration', 'Budget period']],
+  create: (b) => api('POST', '/customer/new', b),
+  edit: (c, b) => api('POST', '/customer/update', { ...b, user_id: c.user_id }),
+  remove: (c) => api('POST', '/customer/delete', { user_ids: [c.user_id] }),
+});
+
+const tagsPage = entityPage({
+  title: 'Tags',
+  load: async () => {
+    const r = await api('GET', '/tag/list');
+    return Array.isArray(r) ? r : Object.values(r || {});
+  },
+  columns: [['Tag', (t) => t.name], ['Description', (t) => t.description || '—'], ['Models', (t) => list(t.models)],
+    ['Spend', (t) => money(t.spend)]],
+  fields: [['name', 'Name'], ['description', 'Description'], ['models', 'Models (comma separated)', 'list'],
+    ['max_budget', 'Max budget ($)', 'number'], ['budget_duration', 'Budget period']],
+  create: (b) => api('POST', '/tag/new', b),
+  edit: (t, b) => api('POST', '/tag/update', { ...b, name: t.name }),
+  remove: (t) => api('POST', '/tag/delete', { name: t.name }),
+});
+
 // ---------- settings (read-only) ----------
 
 async function settingsPage() {
@@ -622,6 +689,8 @@ const PAGES = [
   ['users', 'Users', usersPage, true],
   ['orgs', 'Organizations', orgsPage, true],
   ['budgets', 'Budgets', budgetsPage, true],
+  ['customers', 'End users', customersPage, true],
+  ['tags', 'Tags', tagsPage, true],
   ['settings', 'Settings', settingsPage, true],
 ];
 
