@@ -377,6 +377,10 @@ def test_login_csrf_and_headers(mock, tmp_path):
         assert a[0] == b[0] == 401 and a[1] == b[1]
         assert a[1]["error"]["type"] == "auth_error" and "Set-Cookie" not in a[2]
 
+        # Another site's page may not log a visitor in (login CSRF).
+        s, body, headers = call(gw, "POST", "/v2/login", {"username": UI_USER, "password": UI_PASS}, key=None,
+                                headers={"Origin": "https://evil.example"})
+        assert s == 403 and "Set-Cookie" not in headers, body
         # The master key logs in too (as LiteLLM's default UI_PASSWORD would).
         jar, set_cookies, body = login_cookies(gw, "admin", MASTER)
         assert body["user_role"] == "proxy_admin"

@@ -264,6 +264,33 @@ fn set_cookies(res: &mut Response, id: &str, csrf: &str, max_age_s: i64, secure:
     }
 }
 
+/// A browser's cross-site form or script may not log a visitor in (login CSRF): an `Origin`
+/// that is not this host (`Host` or `X-Forwarded-Host`) is refused. Clients that send no `Origin` (curl, scripts) are not
+/// browsers acting for someone else.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
+    // This host as the browser addressed it: `Host`, or a reverse proxy's `X-Forwarded-Host`.
+    let named = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|h| h.trim().eq_ignore_ascii_case(authority))
+    };
+    !(named("host") || named("x-forwarded-host"))
+}
+
+fn cross_site_refused() -> Response {
+    GatewayError::Forbidden {
+        message: "cross-site login refused: the Origin is not this gateway".into(),
+        kind: "csrf_error",
+    }
+    .into_response()
+}
+
 /// Checks the credentials and opens a session; `None` when they are wrong.
 async fn open(
     state: &AppState,
@@ -299,6 +326,9 @@ pub async fn login_form(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if cross_site(&headers) {
+        return cross_site_refused();
+    }
     let c: Credentials = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     match open(&state, &c).await {
         Ok(Some((value, s))) => {
@@ -320,6 +350,9 @@ pub async fn login_json(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if cross_site(&headers) {
+        return cross_site_refused();
+    }
     let c: Credentials = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(_) => {
