@@ -340,6 +340,11 @@ def test_internal_user_sees_only_their_own(browser, mock, tmp_path):
         assert p.locator("#logs-body tbody tr").count() == 1
         assert "bob" not in p.inner_text("#logs-body")
         tab.shot("internal-logs")
+        p.click("nav a:has-text('Usage')")
+        p.wait_for_selector(".card:has-text('Top keys') td:has-text('alice-key')")
+        assert "bob-key" not in p.inner_text("main")
+        assert "Top users" not in p.inner_text("main")
+        tab.shot("internal-usage")
 
         # Her session is authorised as her key is: another's keys and admin routes refused.
         cookies = {c["name"]: c["value"] for c in tab.ctx.cookies()}

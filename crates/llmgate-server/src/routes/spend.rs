@@ -384,3 +384,24 @@ fn report_by_day(
         .collect();
     json!(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::date_time_ms;
+
+    #[test]
+    fn ui_dates_as_litellm_writes_them() {
+        let day = date_time_ms("2025-01-02").unwrap();
+        assert_eq!(date_time_ms("2025-01-02 00:00:00"), Some(day));
+        assert_eq!(date_time_ms("2025-01-02 01:02:03"), Some(day + 3_723_000));
+        assert_eq!(date_time_ms("2025-01-02T01:02:03Z"), Some(day + 3_723_000));
+        for bad in [
+            "2025-01-02 25:00:00",
+            "2025-01-02 01:02",
+            "yesterday",
+            "2025-13-01",
+        ] {
+            assert_eq!(date_time_ms(bad), None, "{bad}");
+        }
+    }
+}

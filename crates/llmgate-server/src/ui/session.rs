@@ -431,3 +431,60 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     set_cookies(&mut res, "", "", 0, secure(&headers));
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn cookies_are_read_from_every_header() {
+        let h = headers(&[
+            ("cookie", "a=1; llmgate_csrf=tok"),
+            ("cookie", "llmgate_session=abc"),
+        ]);
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, CSRF_COOKIE).as_deref(), Some("tok"));
+        assert_eq!(cookie(&h, "missing"), None);
+        // An empty value is no cookie.
+        assert!(!has_cookie(&headers(&[("cookie", "llmgate_session=")])));
+    }
+
+    #[test]
+    fn only_same_origin_logins() {
+        assert!(!cross_site(&headers(&[("host", "gw:4000")])));
+        assert!(!cross_site(&headers(&[
+            ("host", "gw:4000"),
+            ("origin", "http://gw:4000")
+        ])));
+        assert!(cross_site(&headers(&[
+            ("host", "gw:4000"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(!cross_site(&headers(&[
+            ("host", "10.0.0.5:4000"),
+            ("x-forwarded-host", "llm.example.com"),
+            ("origin", "https://llm.example.com")
+        ])));
+    }
+
+    #[test]
+    fn tokens_are_random_and_url_safe() {
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+}
