@@ -563,37 +563,58 @@ const teamsPage = entityPage({
   remove: (t) => api('POST', '/team/delete', { team_ids: [t.team_id] }),
 });
 
-function teamMembers(t, refresh) {
+// Members of a team or an organization: listed, added with a role, removed.
+function membersDialog({ title, load, rows, roles, roleOf, add, remove, refresh }) {
   const error = h('p', { class: 'error', role: 'alert' });
   const members = h('div');
-  let team = t;
+  let current = rows;
+  const reload = async () => { current = await load(); draw(); };
   const draw = () => members.replaceChildren(table([
-    ['User', (m) => m.user_id || m.user_email || '—'], ['Role', (m) => m.role || 'user'],
+    ['User', (m) => m.user_id || m.user_email || '—'], ['Role', (m) => roleOf(m) || '—'],
     ['', (m) => h('button', { type: 'button', class: 'danger', onclick: async () => {
-      try {
-        await api('POST', '/team/member_delete', { team_id: team.team_id, user_id: m.user_id });
-        team = (await api('GET', `/team/info?team_id=${encodeURIComponent(team.team_id)}`)).team_info;
-        draw();
-      } catch (e) { error.textContent = e.message; }
+      try { await remove(m); await reload(); } catch (e) { error.textContent = e.message; }
     } }, 'Remove')],
-  ], team.members_with_roles || [], 'No members yet.'));
+  ], current || [], 'No members yet.'));
   const user = h('input', { id: 'member-user', 'aria-label': 'User id', placeholder: 'user id' });
-  const role = h('select', { id: 'member-role', 'aria-label': 'Role' }, ['user', 'admin'].map((r) => h('option', { value: r }, r)));
-  const add = h('form', { class: 'toolbar', onsubmit: async (ev) => {
+  const role = h('select', { id: 'member-role', 'aria-label': 'Role' }, roles.map((r) => h('option', { value: r }, r)));
+  const form = h('form', { class: 'toolbar', onsubmit: async (ev) => {
     ev.preventDefault();
     error.textContent = '';
-    try {
-      await api('POST', '/team/member_add', { team_id: team.team_id, member: { user_id: user.value.trim(), role: role.value } });
-      team = (await api('GET', `/team/info?team_id=${encodeURIComponent(team.team_id)}`)).team_info;
-      user.value = '';
-      draw();
-    } catch (e) { error.textContent = e.message; }
+    try { await add(user.value.trim(), role.value); user.value = ''; await reload(); } catch (e) { error.textContent = e.message; }
   } }, user, role, h('button', { type: 'submit' }, 'Add member'));
   draw();
-  const d = dialog(`Members of ${t.team_alias || t.team_id}`, [members, add, error], [
+  const d = dialog(title, [members, form, error], [
     h('button', { type: 'button', class: 'primary', onclick: () => d.close() }, 'Done'),
   ]);
   d.addEventListener('close', refresh);
+}
+
+function teamMembers(t, refresh) {
+  const id = t.team_id;
+  membersDialog({
+    title: `Members of ${t.team_alias || id}`,
+    rows: t.members_with_roles,
+    load: async () => (await api('GET', `/team/info?team_id=${encodeURIComponent(id)}`)).team_info.members_with_roles,
+    roles: ['user', 'admin'],
+    roleOf: (m) => m.role || 'user',
+    add: (user_id, role) => api('POST', '/team/member_add', { team_id: id, member: { user_id, role } }),
+    remove: (m) => api('POST', '/team/member_delete', { team_id: id, user_id: m.user_id }),
+    refresh,
+  });
+}
+
+function orgMembers(o, refresh) {
+  const id = o.organization_id;
+  membersDialog({
+    title: `Members of ${o.organization_alias || id}`,
+    rows: o.members,
+    load: async () => (await api('GET', `/organization/info?organization_id=${encodeURIComponent(id)}`)).members,
+    roles: ['internal_user', 'internal_user_viewer', 'org_admin'],
+    roleOf: (m) => m.user_role,
+    add: (user_id, role) => api('POST', '/organization/member_add', { organization_id: id, member: { user_id, role } }),
+    remove: (m) => api('POST', '/organization/member_delete', { organization_id: id, user_id: m.user_id }),
+    refresh,
+  });
 }
 
 const usersPage = entityPage({
@@ -613,8 +634,9 @@ const orgsPage = entityPage({
   title: 'Organizations',
   load: () => api('GET', '/organization/list'),
   columns: [['Organization', (o) => o.organization_alias || o.organization_id], ['Id', (o) => h('code', {}, o.organization_id)],
-    ['Models', (o) => list(o.models)], ['Spend', (o) => money(o.spend)], ['Teams', (o) => num((o.teams || []).length)]],
+    ['Models', (o) => list(o.models)], ['Spend', (o) => money(o.spend)], ['Members', (o) => num((o.members || []).length)]],
   fields: [['organization_alias', 'Alias'], ['models', 'Models (comma separated)', 'list'], ['max_budget', 'Max budget ($)', 'number']],
+  more: (o, refresh) => h('button', { type: 'button', onclick: () => orgMembers(o, refresh) }, 'Members'),
   create: (b) => api('POST', '/organization/new', b),
   edit: (o, b) => api('PATCH', '/organization/update', { organization_id: o.organization_id, ...b }),
   remove: (o) => api('POST', '/organization/delete', { organization_ids: [o.organization_id] }),
