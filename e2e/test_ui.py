@@ -209,6 +209,11 @@ def test_dashboard_admin(browser, mock, tmp_path, database):
         p.click("nav a:has-text('Models')")
         p.wait_for_selector("td:has-text('gpt-4o')")
         p.wait_for_selector(".badge:has-text('Healthy')")
+        # "Test": a one-token call to each deployment of the model (LiteLLM's /health?model=).
+        p.click("tr:has(td:text-is('gpt-4o')) button:has-text('Test')")
+        p.wait_for_selector("#toast:has-text('gpt-4o: 1 deployment(s) answered.')")
+        p.click("tr:has(td:text-is('down')) button:has-text('Test')")
+        p.wait_for_selector("#toast.bad:has-text('down: 1 deployment(s) failed')")
         p.click("button:has-text('Add model')")
         p.fill("#f-model_name", "ui-db-model")
         p.fill("#f-model", "openai/gpt-4o")

@@ -471,6 +471,17 @@ function modelBody(b) {
   return { model_name: b.model_name, litellm_params: p };
 }
 
+// "Test this model": LiteLLM's `/health?model=` probes its deployments with a one-token call.
+async function testModel(name) {
+  toast(`Testing ${name}…`);
+  try {
+    const r = await api('GET', `/health?model=${encodeURIComponent(name)}`);
+    const bad = r.unhealthy_endpoints || [];
+    if (bad.length) toast(`${name}: ${bad.length} deployment(s) failed: ${bad[0].error || 'error'}`, 'bad');
+    else toast(`${name}: ${r.healthy_count} deployment(s) answered.`);
+  } catch (e) { toast(e.message, 'bad'); }
+}
+
 async function modelsPage() {
   const body = h('div');
   const load = async () => {
@@ -490,7 +501,9 @@ async function modelsPage() {
         ['Output / 1M', (m) => per1m(m.model_info.output_cost_per_token)],
         ['Context', (m) => num(m.model_info.max_input_tokens ?? m.model_info.max_tokens)],
         ['Source', (m) => (m.model_info.db_model ? 'database' : 'config')],
-        ['', (m) => (isAdmin() && m.model_info.db_model ? h('div', { class: 'row-actions' },
+        ['', (m) => h('div', { class: 'row-actions' },
+          h('button', { type: 'button', class: 'test-model', onclick: () => testModel(m.model_name) }, 'Test'),
+          isAdmin() && m.model_info.db_model ? [
           h('button', { type: 'button', onclick: () => formDialog(`Edit ${m.model_name}`, MODEL_FIELDS,
             { model_name: m.model_name, model: m.litellm_params.model, api_base: m.litellm_params.api_base,
               rpm: m.litellm_params.rpm, tpm: m.litellm_params.tpm }, async (b) => {
@@ -501,7 +514,7 @@ async function modelsPage() {
             if (!(await confirmDialog(`Delete model ${m.model_name}?`, 'Delete'))) return;
             try { await api('POST', '/model/delete', { id: m.model_info.id }); toast('Model deleted.'); } catch (e) { toast(e.message, 'bad'); }
             load();
-          } }, 'Delete')) : '')],
+          } }, 'Delete')] : null)],
       ], r.data, 'No models.'));
     } catch (e) { body.replaceChildren(failed(e)); }
   };

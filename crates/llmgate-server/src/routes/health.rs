@@ -151,22 +151,35 @@ fn sweeps() -> &'static std::sync::Mutex<Sweeps> {
 /// For an admin, beyond LiteLLM's keys, the config paths llmgate ignores:
 /// `unsupported_settings` (LiteLLM settings it lacks) and `unknown_settings` (not LiteLLM's
 /// either). Clients that don't know these keys skip them; other keys don't see the config.
+#[derive(serde::Deserialize)]
+pub struct HealthQuery {
+    /// LiteLLM's `?model=`: probe only this model group's deployments.
+    model: Option<String>,
+}
+
 pub async fn health(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
+    axum::extract::Query(q): axum::extract::Query<HealthQuery>,
 ) -> Json<Value> {
+    let model = q.model.as_deref().filter(|m| !m.is_empty());
     // With background checks the latest sweep is served as it is: nothing to reuse.
     if background()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .is_some()
     {
-        return Json(sweep(&state, &auth).await);
+        return Json(sweep(&state, &auth, model).await);
     }
-    let scope = match &auth.key {
+    let mut scope = match &auth.key {
         Some(k) if !auth.is_admin() => k.row.token.clone(),
         _ => String::new(),
     };
+    // One model's check is reused as a whole sweep is (per caller and model).
+    if let Some(m) = model {
+        scope.push('\0');
+        scope.push_str(m);
+    }
     let slot = {
         let mut map = sweeps().lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, (t, _)| t.elapsed() < HEALTH_REUSE);
@@ -183,7 +196,7 @@ pub async fn health(
     if let Some(v) = cached.as_ref() {
         return Json(v.clone());
     }
-    let v = sweep(&state, &auth).await;
+    let v = sweep(&state, &auth, model).await;
     *cached = Some(v.clone());
     Json(v)
 }
@@ -261,13 +274,16 @@ pub fn spawn_background(state: AppState) {
     });
 }
 
-async fn sweep(state: &AppState, auth: &AuthContext) -> Value {
+async fn sweep(state: &AppState, auth: &AuthContext, model: Option<&str>) -> Value {
     let deployments = state.deployments();
-    let visible = |d: &Deployment| match &auth.key {
-        Some(k) if !auth.is_admin() => {
-            crate::governance::access::may_call(&deployments, k, &d.model_name)
-        }
-        _ => true,
+    let visible = |d: &Deployment| {
+        model.is_none_or(|m| d.model_name == m)
+            && match &auth.key {
+                Some(k) if !auth.is_admin() => {
+                    crate::governance::access::may_call(&deployments, k, &d.model_name)
+                }
+                _ => true,
+            }
     };
     let latest = background()
         .lock()

@@ -138,7 +138,6 @@ pub fn router(state: AppState) -> Router {
         .add("/a2a/{agent}/message/send", "POST", post(a2a::invoke))
         .add("/v1/a2a/{agent}/message/send", "POST", post(a2a::invoke))
         .add("/v2/rerank", "POST", post(serve::<Rerank>))
-        .add("/health", "GET", get(health::health))
         .add("/model_group/info", "GET", get(model_info::group_info))
         .add("/guardrails/list", "GET", get(guardrails::list))
         .add("/v2/guardrails/list", "GET", get(guardrails::list_v2))
@@ -268,7 +267,8 @@ pub fn router(state: AppState) -> Router {
     // The dashboard's model page reads this one too.
     admin = admin
         .add("/v2/model/info", "GET", get(model_info::info_v2))
-        // And its settings page this one.
+        // Its "test" button this one (`?model=`), its settings page the next.
+        .add("/health", "GET", get(health::health))
         .add(
             "/health/readiness/details",
             "GET",
