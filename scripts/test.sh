@@ -33,6 +33,10 @@ else
 fi
 
 echo "== Python end-to-end tests"
+# The dashboard's browser tests run Debian's chromium (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
@@ -52,4 +56,6 @@ export LLMGATE_CLAUDE_BIN="$NPM_DIR/node_modules/.bin/claude"
 export LLMGATE_CODEX_BIN="$NPM_DIR/node_modules/.bin/codex"
 export LLMGATE_BIN="$CARGO_TARGET_DIR/debug/llmgate"
 export LLMGATE_MOCK_BIN="$CARGO_TARGET_DIR/debug/llmgate-mock"
+# The dashboard tests' screenshots of every page, kept for review.
+export LLMGATE_UI_SCREENSHOTS="${LLMGATE_UI_SCREENSHOTS:-$CARGO_TARGET_DIR/ui-screenshots}"
 "$VENV/bin/python" -m pytest e2e -q

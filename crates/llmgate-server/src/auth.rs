@@ -33,7 +33,7 @@ pub fn presented_key(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Compares without an early exit, so timing does not reveal how much of a key matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -90,10 +90,22 @@ pub async fn authenticate(
             ));
         }
     };
+    let mut ctx = admit_key(state, store, key, &abbreviate(&k)).await?;
+    ctx.api_key = Some(k);
+    Ok(ctx)
+}
+
+/// A virtual key found by its hash: blocked and expired keys refused, a proxy admin's key
+/// marked so (`shown` is how the key is named in the error).
+pub async fn admit_key(
+    state: &AppState,
+    store: &llmgate_store::Store,
+    key: std::sync::Arc<crate::governance::CachedKey>,
+    shown: &str,
+) -> Result<AuthContext, GatewayError> {
     if key.row.blocked == Some(true) {
         return Err(GatewayError::Auth(format!(
-            "Authentication Error, Key is blocked. Update via `/key/unblock` if you're admin. Key={}",
-            abbreviate(&k)
+            "Authentication Error, Key is blocked. Update via `/key/unblock` if you're admin. Key={shown}"
         )));
     }
     if let Some(expires) = key.row.expires {
@@ -114,7 +126,7 @@ pub async fn authenticate(
         None => false,
     };
     Ok(AuthContext {
-        api_key: Some(k),
+        api_key: None,
         is_master: false,
         key: Some(key),
         is_proxy_admin,
@@ -180,9 +192,36 @@ fn client_ip(state: &AppState, req: &Request) -> Option<String> {
 }
 
 /// Middleware: authenticates every route it wraps and hands the context to the handler.
-pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn require_key(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let auth = authenticate(&state, req.headers()).await;
+    admit(&state, auth, req, next).await
+}
+
+/// Middleware of the management API: a key as [`require_key`], or else the dashboard's
+/// session cookie (with its CSRF token on a state-changing method; `ui::session`).
+pub async fn require_key_or_session(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let auth = match presented_key(req.headers()) {
+        None if crate::ui::session::has_cookie(req.headers()) => {
+            crate::ui::session::authenticate(&state, req.method(), req.headers()).await
+        }
+        _ => authenticate(&state, req.headers()).await,
+    };
+    admit(&state, auth, req, next).await
+}
+
+/// The key's `allowed_routes` checked, the context handed to the handler.
+async fn admit(
+    state: &AppState,
+    auth: Result<AuthContext, GatewayError>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let shape = crate::error::ErrorShape::of_path(req.uri().path());
-    match authenticate(&state, req.headers()).await {
+    match auth {
         Ok(ctx)
             if ctx
                 .key
@@ -203,7 +242,7 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
             .into_response_in(shape)
         }
         Ok(mut ctx) => {
-            ctx.client_ip = client_ip(&state, &req);
+            ctx.client_ip = client_ip(state, &req);
             req.extensions_mut().insert(ctx);
             next.run(req).await
         }

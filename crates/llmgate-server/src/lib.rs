@@ -19,3 +19,4 @@ pub mod routes;
 pub mod salt;
 pub mod server;
 pub mod state;
+pub mod ui;

@@ -31,6 +31,7 @@ pub mod managed;
 pub mod models;
 pub mod object_permissions;
 pub mod responses;
+pub mod sessions;
 pub mod spend;
 pub mod time;
 

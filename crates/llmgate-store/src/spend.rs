@@ -534,15 +534,16 @@ pub struct SpendFilter {
     pub team_id: Option<String>,
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
+    /// `/spend/logs/ui`'s further filters: the model group, `success`/`failure`, a spend range.
+    pub model: Option<String>,
+    pub status: Option<String>,
+    pub min_spend: Option<f64>,
+    pub max_spend: Option<f64>,
 }
 
 impl Store {
-    /// Spend logs matching `f`, oldest first, at most `limit`.
-    pub async fn spend_logs(
-        &self,
-        f: &SpendFilter,
-        limit: u64,
-    ) -> Result<Vec<SpendLog>, StoreError> {
+    /// The WHERE clause (with its parameters) that selects the logs `f` matches.
+    fn spend_where(&self, f: &SpendFilter) -> (String, Vec<Param>) {
         let mut conds = Vec::new();
         let mut params = Vec::new();
         for (col, v) in [
@@ -556,6 +557,33 @@ impl Store {
                 conds.push(format!(
                     "\"{col}\" = {}",
                     codec::param_expr(self, params.len(), Kind::Text)
+                ));
+            }
+        }
+        if let Some(m) = &f.model {
+            // The model as logged or its public group name.
+            params.push(Param::Text(Some(m.clone())));
+            let p = codec::param_expr(self, params.len(), Kind::Text);
+            conds.push(format!("(\"model\" = {p} OR \"model_group\" = {p})"));
+        }
+        match f.status.as_deref() {
+            // LiteLLM's rows before `status` existed were successes.
+            Some("success") => conds.push("(\"status\" IS NULL OR \"status\" <> 'failure')".into()),
+            Some(s) => {
+                params.push(Param::Text(Some(s.to_string())));
+                conds.push(format!(
+                    "\"status\" = {}",
+                    codec::param_expr(self, params.len(), Kind::Text)
+                ));
+            }
+            None => {}
+        }
+        for (op, v) in [(">=", f.min_spend), ("<=", f.max_spend)] {
+            if let Some(x) = v {
+                params.push(Param::Float(Some(x)));
+                conds.push(format!(
+                    "\"spend\" {op} {}",
+                    codec::param_expr(self, params.len(), Kind::Float)
                 ));
             }
         }
@@ -573,6 +601,16 @@ impl Store {
         } else {
             format!(" WHERE {}", conds.join(" AND "))
         };
+        (filter, params)
+    }
+
+    /// Spend logs matching `f`, oldest first, at most `limit`.
+    pub async fn spend_logs(
+        &self,
+        f: &SpendFilter,
+        limit: u64,
+    ) -> Result<Vec<SpendLog>, StoreError> {
+        let (filter, params) = self.spend_where(f);
         let sql = format!(
             "SELECT {} FROM \"{TABLE}\"{filter} ORDER BY \"startTime\" LIMIT {limit}",
             codec::select_list(self, TABLE, COLUMNS)
@@ -582,6 +620,40 @@ impl Store {
             .into_iter()
             .map(codec::from_row)
             .collect()
+    }
+
+    /// A page (1-based) of the logs `f` matches, newest first, and how many match.
+    pub async fn spend_logs_page(
+        &self,
+        f: &SpendFilter,
+        page: u64,
+        size: u64,
+    ) -> Result<(Vec<SpendLog>, u64), StoreError> {
+        let (filter, params) = self.spend_where(f);
+        let count_cols: Columns = &[("n", Kind::Int)];
+        let counted = codec::fetch(
+            self,
+            &format!("SELECT COUNT(*) AS \"n\" FROM \"{TABLE}\"{filter}"),
+            params.clone(),
+            count_cols,
+        )
+        .await?;
+        let total = counted
+            .first()
+            .and_then(|r| r["n"].as_i64())
+            .unwrap_or(0)
+            .max(0) as u64;
+        let offset = page.saturating_sub(1).saturating_mul(size);
+        let sql = format!(
+            "SELECT {} FROM \"{TABLE}\"{filter} ORDER BY \"startTime\" DESC, \"request_id\" LIMIT {size} OFFSET {offset}",
+            codec::select_list(self, TABLE, COLUMNS)
+        );
+        let rows = codec::fetch(self, &sql, params, COLUMNS)
+            .await?
+            .into_iter()
+            .map(codec::from_row)
+            .collect::<Result<Vec<SpendLog>, _>>()?;
+        Ok((rows, total))
     }
 
     /// The spend of every request logged.

@@ -31,18 +31,31 @@ pub async fn readiness(State(state): State<AppState>) -> axum::response::Respons
         .config
         .general_settings
         .flag("allow_public_health_readiness_details");
-    ready(&state, details).await
+    ready(&state, details, None).await
 }
 
 /// `/health/readiness/details` (any valid key): LiteLLM's diagnostic fields, plus each shared
 /// dependency llmgate uses: `redis` ("Not connected": none configured, "connected" or
 /// "disconnected" — never a 503, the request path degrades to per-instance counts) and
 /// `spend_backlog` (spend logs recorded but not yet in the database).
-pub async fn readiness_details(State(state): State<AppState>) -> axum::response::Response {
-    ready(&state, true).await
+/// Any key: LiteLLM's diagnostic fields. An admin also gets the config keys llmgate ignores
+/// (`unsupported_settings`, `unknown_settings`, as `/health` lists them, without its probes):
+/// the dashboard's settings page reads them here.
+pub async fn readiness_details(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+) -> axum::response::Response {
+    let extra = auth.is_admin().then(|| {
+        let (known, unknown): (Vec<_>, Vec<_>) = ignored_settings(&state.config)
+            .into_iter()
+            .partition(|s| s.known);
+        let paths = |v: Vec<Ignored>| v.into_iter().map(|s| s.path).collect::<Vec<_>>();
+        json!({"unsupported_settings": paths(known), "unknown_settings": paths(unknown)})
+    });
+    ready(&state, true, extra).await
 }
 
-async fn ready(state: &AppState, details: bool) -> axum::response::Response {
+async fn ready(state: &AppState, details: bool, extra: Option<Value>) -> axum::response::Response {
     use axum::response::IntoResponse;
     let db = match &state.gov.store {
         None => "Not connected",
@@ -100,6 +113,11 @@ async fn ready(state: &AppState, details: bool) -> axum::response::Response {
             body[k] = v;
         }
     }
+    if let Some(Value::Object(m)) = extra {
+        for (k, v) in m {
+            body[k] = v;
+        }
+    }
     let serving = db != "disconnected"
         || state
             .config
@@ -133,22 +151,35 @@ fn sweeps() -> &'static std::sync::Mutex<Sweeps> {
 /// For an admin, beyond LiteLLM's keys, the config paths llmgate ignores:
 /// `unsupported_settings` (LiteLLM settings it lacks) and `unknown_settings` (not LiteLLM's
 /// either). Clients that don't know these keys skip them; other keys don't see the config.
+#[derive(serde::Deserialize)]
+pub struct HealthQuery {
+    /// LiteLLM's `?model=`: probe only this model group's deployments.
+    model: Option<String>,
+}
+
 pub async fn health(
     State(state): State<AppState>,
     Extension(auth): Extension<AuthContext>,
+    axum::extract::Query(q): axum::extract::Query<HealthQuery>,
 ) -> Json<Value> {
+    let model = q.model.as_deref().filter(|m| !m.is_empty());
     // With background checks the latest sweep is served as it is: nothing to reuse.
     if background()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .is_some()
     {
-        return Json(sweep(&state, &auth).await);
+        return Json(sweep(&state, &auth, model).await);
     }
-    let scope = match &auth.key {
+    let mut scope = match &auth.key {
         Some(k) if !auth.is_admin() => k.row.token.clone(),
         _ => String::new(),
     };
+    // One model's check is reused as a whole sweep is (per caller and model).
+    if let Some(m) = model {
+        scope.push('\0');
+        scope.push_str(m);
+    }
     let slot = {
         let mut map = sweeps().lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, (t, _)| t.elapsed() < HEALTH_REUSE);
@@ -165,7 +196,7 @@ pub async fn health(
     if let Some(v) = cached.as_ref() {
         return Json(v.clone());
     }
-    let v = sweep(&state, &auth).await;
+    let v = sweep(&state, &auth, model).await;
     *cached = Some(v.clone());
     Json(v)
 }
@@ -243,13 +274,16 @@ pub fn spawn_background(state: AppState) {
     });
 }
 
-async fn sweep(state: &AppState, auth: &AuthContext) -> Value {
+async fn sweep(state: &AppState, auth: &AuthContext, model: Option<&str>) -> Value {
     let deployments = state.deployments();
-    let visible = |d: &Deployment| match &auth.key {
-        Some(k) if !auth.is_admin() => {
-            crate::governance::access::may_call(&deployments, k, &d.model_name)
-        }
-        _ => true,
+    let visible = |d: &Deployment| {
+        model.is_none_or(|m| d.model_name == m)
+            && match &auth.key {
+                Some(k) if !auth.is_admin() => {
+                    crate::governance::access::may_call(&deployments, k, &d.model_name)
+                }
+                _ => true,
+            }
     };
     let latest = background()
         .lock()

@@ -33,7 +33,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{middleware, Router};
 use std::sync::Mutex;
 
-use crate::auth::require_key;
+use crate::auth::{require_key, require_key_or_session};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -148,17 +148,10 @@ pub fn router(state: AppState) -> Router {
         .add("/a2a/{agent}/message/send", "POST", post(a2a::invoke))
         .add("/v1/a2a/{agent}/message/send", "POST", post(a2a::invoke))
         .add("/v2/rerank", "POST", post(serve::<Rerank>))
-        .add("/health", "GET", get(health::health))
-        .add("/v2/model/info", "GET", get(model_info::info_v2))
         .add("/model_group/info", "GET", get(model_info::group_info))
         .add("/guardrails/list", "GET", get(guardrails::list))
         .add("/v2/guardrails/list", "GET", get(guardrails::list_v2))
         .add("/routes", "GET", get(routes))
-        .add(
-            "/health/readiness/details",
-            "GET",
-            get(health::readiness_details),
-        )
         .add("/health/services", "GET", get(health::services));
     if let Some(gw) = state.mcp.clone() {
         let svc = mcp::service(state.clone(), gw);
@@ -285,6 +278,7 @@ pub fn router(state: AppState) -> Router {
         .add("/cache/flushall", "POST", post(cache::flushall))
         .add("/cache/redis/info", "GET", get(cache::redis_info))
         .add("/spend/logs", "GET", get(spend::logs))
+        .add("/spend/logs/ui", "GET", get(spend::logs_ui))
         .add("/global/spend", "GET", get(spend::global))
         .add("/global/spend/report", "GET", get(spend::report))
         .add("/global/spend/keys", "GET", get(spend_top::keys))
@@ -299,6 +293,16 @@ pub fn router(state: AppState) -> Router {
         )
         .add("/customer/daily/activity", "GET", get(activity::customer))
         .add("/tag/daily/activity", "GET", get(activity::tag));
+    // The dashboard's model page reads this one too.
+    admin = admin
+        .add("/v2/model/info", "GET", get(model_info::info_v2))
+        // Its "test" button this one (`?model=`), its settings page the next.
+        .add("/health", "GET", get(health::health))
+        .add(
+            "/health/readiness/details",
+            "GET",
+            get(health::readiness_details),
+        );
     // LiteLLM serves end users under both names.
     for base in ["/customer", "/end_user"] {
         admin = admin
@@ -326,10 +330,16 @@ pub fn router(state: AppState) -> Router {
             )
             .add(&format!("{base}/list"), "GET", get(entities::customer_list));
     }
-    let admin = admin.route_layer(middleware::from_fn(guard::admin_input));
+    // The management API also takes the dashboard's session cookie (with its CSRF token).
+    let admin = admin
+        .route_layer(middleware::from_fn(guard::admin_input))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_key_or_session,
+        ));
     let authed = authed
-        .merge(admin)
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
+        .merge(admin);
 
     let open = Router::new()
         .add("/health/liveliness", "GET", get(health::liveliness))
@@ -337,7 +347,15 @@ pub fn router(state: AppState) -> Router {
         .add("/health/readiness", "GET", get(health::readiness))
         // Its own auth: open when `require_auth_for_metrics_endpoint: false`.
         .add("/metrics", "GET", get(metrics::metrics))
-        .add("/metrics/", "GET", get(metrics::metrics));
+        .add("/metrics/", "GET", get(metrics::metrics))
+        // The dashboard and its login (LiteLLM's `/login` form and `/v2/login`).
+        .add("/login", "POST", post(crate::ui::session::login_form))
+        .add("/v2/login", "POST", post(crate::ui::session::login_json))
+        .add("/logout", "POST", post(crate::ui::session::logout))
+        .add("/ui/session", "GET", get(crate::ui::session::whoami))
+        .add("/ui", "GET", get(crate::ui::root))
+        .add("/ui/", "GET", get(crate::ui::index))
+        .add("/ui/{file}", "GET", get(crate::ui::asset));
 
     // The config's own pass-through endpoints answer what no route took (else a 404).
     let custom = passthrough::custom::Endpoints::from_config(&state.config).unwrap_or_else(|e| {

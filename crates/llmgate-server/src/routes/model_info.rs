@@ -189,7 +189,7 @@ pub async fn info_v2(
             .iter()
             .skip((page - 1) * size)
             .take(size)
-            .map(|d| model_info(d))
+            .map(|d| with_router_state(&state, d, model_info(d)))
             .collect();
         Ok(Json(json!({
             "data": data,
@@ -298,6 +298,21 @@ pub fn public_params(d: &Deployment) -> Map<String, Value> {
         *base = crate::config::display_url(base);
     }
     params
+}
+
+/// A deployment's state in the router (llmgate's addition to `/v2/model/info`, under
+/// `deployment_state`): failing its health checks, cooling down until when, calls in flight.
+fn with_router_state(state: &AppState, d: &Deployment, mut v: Value) -> Value {
+    let stats = state.router.registry.get(&d.id);
+    let now = llmgate::router::stats::now_ms();
+    let cooling = stats.is_cooling(now);
+    v["deployment_state"] = json!({
+        "healthy": !stats.is_unhealthy(),
+        "cooling_down": cooling,
+        "cooldown_until": cooling.then(|| llmgate_store::time::iso(stats.cooldown_until())),
+        "in_flight": stats.in_flight(),
+    });
+    v
 }
 
 fn model_info(d: &Deployment) -> Value {

@@ -49,6 +49,7 @@ pub async fn logs(
             team_id: q.team_id,
             start_ms: date(&q.start_date, false)?,
             end_ms: date(&q.end_date, true)?,
+            ..SpendFilter::default()
         };
         let logs = store.spend_logs(&filter, 10_000).await.map_err(db)?;
         let out: Vec<Value> = logs
@@ -56,6 +57,134 @@ pub async fn logs(
             .map(|l| serde_json::to_value(l).unwrap_or(Value::Null))
             .collect();
         Ok(Json(out).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct UiLogsQuery {
+    api_key: Option<String>,
+    user_id: Option<String>,
+    request_id: Option<String>,
+    team_id: Option<String>,
+    model: Option<String>,
+    status_filter: Option<String>,
+    min_spend: Option<f64>,
+    max_spend: Option<f64>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    page: Option<u64>,
+    page_size: Option<u64>,
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (LiteLLM's format for `/spend/logs/ui`) or `YYYY-MM-DD`, in UTC.
+fn date_time_ms(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (day, time) = match s.split_once([' ', 'T']) {
+        Some((d, t)) => (d, Some(t.trim_end_matches('Z'))),
+        None => (s, None),
+    };
+    let mut ms = day_ms(day)?;
+    if let Some(t) = time {
+        let parts: Vec<&str> = t.split(':').collect();
+        let [h, m, sec] = parts.as_slice() else {
+            return None;
+        };
+        let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+        let sec: f64 = sec.parse().ok()?;
+        if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0.0..61.0).contains(&sec) {
+            return None;
+        }
+        ms += h * 3_600_000 + m * 60_000 + (sec * 1000.0) as i64;
+    }
+    Some(ms)
+}
+
+/// `/spend/logs/ui`: a page of spend logs, newest first, between two times (both required, as
+/// LiteLLM), filtered by key, user, team, request, model, status and spend. A key that is not
+/// an admin's sees only its own user's logs (a key without a user: its own).
+pub async fn logs_ui(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<UiLogsQuery>,
+) -> Response {
+    run(async {
+        let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
+        let (Some(s), Some(e)) = (&q.start_date, &q.end_date) else {
+            return Err(GatewayError::BadRequest(
+                "Start date and end date are required".into(),
+            ));
+        };
+        let bad = |d: &str| {
+            GatewayError::BadRequest(format!("invalid date '{d}': use YYYY-MM-DD HH:MM:SS (UTC)"))
+        };
+        let start_ms = date_time_ms(s).ok_or_else(|| bad(s))?;
+        let mut end_ms = date_time_ms(e).ok_or_else(|| bad(e))?;
+        if !e.trim().contains([' ', 'T']) {
+            end_ms += 86_400_000 - 1;
+        }
+        let status = match q.status_filter.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s @ ("success" | "failure")) => Some(s.to_string()),
+            Some(other) => {
+                return Err(GatewayError::BadRequest(format!(
+                    "status_filter must be success or failure; got '{other}'"
+                )))
+            }
+        };
+        let mut filter = SpendFilter {
+            api_key: q.api_key.as_deref().map(token_of),
+            user: q.user_id,
+            request_id: q.request_id,
+            team_id: q.team_id,
+            start_ms: Some(start_ms),
+            end_ms: Some(end_ms),
+            model: q.model.filter(|m| !m.is_empty()),
+            status,
+            min_spend: q.min_spend,
+            max_spend: q.max_spend,
+        };
+        if !auth.is_admin() {
+            let key = auth.key.as_ref().ok_or(GatewayError::NoDb)?;
+            match &key.row.user_id {
+                Some(me) => {
+                    if filter.user.as_ref().is_some_and(|u| u != me) {
+                        return Err(GatewayError::Forbidden {
+                            message: "Non-admin users can only view their own spend logs.".into(),
+                            kind: "auth_error",
+                        });
+                    }
+                    filter.user = Some(me.clone());
+                }
+                None => filter.api_key = Some(key.row.token.clone()),
+            }
+        }
+        let page = q.page.unwrap_or(1).max(1);
+        let size = q.page_size.unwrap_or(50).clamp(1, 100);
+        let (rows, total) = store
+            .spend_logs_page(&filter, page, size)
+            .await
+            .map_err(db)?;
+        let data: Vec<Value> = rows
+            .iter()
+            .map(|l| {
+                let mut v = serde_json::to_value(l).unwrap_or(Value::Null);
+                for k in ["startTime", "endTime"] {
+                    if let Some(ms) = v[k].as_i64() {
+                        v[k] = json!(llmgate_store::time::iso(ms));
+                    }
+                }
+                v
+            })
+            .collect();
+        Ok(Json(json!({
+            "data": data,
+            "total": total,
+            "page": page,
+            "page_size": size,
+            "total_pages": total.div_ceil(size),
+        }))
+        .into_response())
     })
     .await
 }
@@ -254,4 +383,25 @@ fn report_by_day(
         })
         .collect();
     json!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date_time_ms;
+
+    #[test]
+    fn ui_dates_as_litellm_writes_them() {
+        let day = date_time_ms("2025-01-02").unwrap();
+        assert_eq!(date_time_ms("2025-01-02 00:00:00"), Some(day));
+        assert_eq!(date_time_ms("2025-01-02 01:02:03"), Some(day + 3_723_000));
+        assert_eq!(date_time_ms("2025-01-02T01:02:03Z"), Some(day + 3_723_000));
+        for bad in [
+            "2025-01-02 25:00:00",
+            "2025-01-02 01:02",
+            "yesterday",
+            "2025-13-01",
+        ] {
+            assert_eq!(date_time_ms(bad), None, "{bad}");
+        }
+    }
 }

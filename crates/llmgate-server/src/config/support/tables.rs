@@ -635,7 +635,7 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     no("custom_auth", "custom auth"),
     no("custom_key_generate", "custom key generation"),
     no("custom_sso", "SSO"),
-    no("ui_access_mode", "UI"),
+    yes("ui_access_mode", "`admin_only`: only proxy admins may log in to the dashboard"),
     no("max_parallel_requests", "deployment parallel-request limit"),
     no("global_max_parallel_requests", "proxy parallel-request limit"),
     no("infer_model_from_keys", "model inference"),

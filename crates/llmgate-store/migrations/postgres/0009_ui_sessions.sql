@@ -1,0 +1,13 @@
+-- llmgate's own table (LiteLLM keeps its UI sessions as keys of the `litellm-dashboard` team):
+-- dashboard sessions, shared by every instance on the database. `session_id` is the SHA-256 of
+-- the cookie's value, never the value itself.
+CREATE TABLE IF NOT EXISTS "LLMGate_UISessionTable" (
+    "session_id" TEXT NOT NULL,
+    "csrf_token" TEXT NOT NULL,
+    "user_role" TEXT NOT NULL,
+    "user_id" TEXT,
+    "key_token" TEXT,
+    "expires" TIMESTAMP(3) NOT NULL,
+    "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "LLMGate_UISessionTable_pkey" PRIMARY KEY ("session_id")
+);

@@ -1,0 +1,508 @@
+"""The admin dashboard at /ui in a real headless Chromium (Debian's, driven by Playwright),
+against the real binary and the mock upstream: login, keys, usage charts, logs, models,
+teams, the internal-user view, CSRF, sessions shared by two instances, phone width.
+Screenshots of each page go to $LLMGATE_UI_SCREENSHOTS (default: the test's temp dir)."""
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import openai
+import pytest
+
+from conftest import MASTER, Gateway, models_yaml
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("LLMGATE_CHROMIUM", "/usr/bin/chromium")
+PG = os.environ.get("LLMGATE_TEST_PG", "postgres://postgres@127.0.0.1:5432")
+UI_USER, UI_PASS = "ui-admin", "ui-pass-0123"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+def call(gw, method, path, body=None, key=MASTER, headers=None):
+    """One JSON call: (status, body, response headers)."""
+    h = {"Content-Type": "application/json", **(headers or {})}
+    if key:
+        h["Authorization"] = f"Bearer {key}"
+    req = urllib.request.Request(f"{gw.base}{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None, headers=h)
+    try:
+        with urllib.request.urlopen(req) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw else None), r.headers
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw), e.headers
+        except ValueError:
+            return e.code, raw.decode(), e.headers
+
+
+def config(mock):
+    return models_yaml(mock) + (
+        f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n  store_model_in_db: true\n"
+        # A LiteLLM key llmgate does not implement: the settings page names it.
+        "  alerting_threshold: 300\n"
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        yield {"LLMGATE_DB_PATH": str(tmp_path / "ui.db")}
+        return
+    name = f"llmgate_ui_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    yield {"DATABASE_URL": f"{PG}/{name}"}
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
+
+
+def start(tmp_path, mock, env, sub="gw"):
+    d = tmp_path / sub
+    d.mkdir(exist_ok=True)
+    full = {"UPSTREAM_KEY": "sk-up", "UI_USERNAME": UI_USER, "UI_PASSWORD": UI_PASS, "LITELLM_SALT_KEY": "sk-ui-salt-0123456789", **env}
+    return Gateway(d, config(mock), env=full).wait_ready()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+class Page:
+    """A browser tab that records console errors and saves screenshots."""
+
+    def __init__(self, browser, gw, shots: Path, width=1280, height=800):
+        self.ctx = browser.new_context(viewport={"width": width, "height": height}, base_url=gw.base)
+        self.page = self.ctx.new_page()
+        self.page.set_default_timeout(10_000)
+        self.errors = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.shots = shots
+        shots.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, name):
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def login(self, username, password):
+        p = self.page
+        p.goto("/ui/")
+        p.fill("#username", username)
+        p.fill("#password", password)
+        p.click("button[type=submit]")
+
+    def close(self):
+        self.ctx.close()
+
+
+def shots_dir(tmp_path):
+    return Path(os.environ.get("LLMGATE_UI_SCREENSHOTS") or tmp_path / "screenshots")
+
+
+def wait_for(pred, timeout=15.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_dashboard_admin(browser, mock, tmp_path, database):
+    gw = start(tmp_path, mock, database)
+    tab = Page(browser, gw, shots_dir(tmp_path))
+    p = tab.page
+    try:
+        # A key made through the API, to be found in the UI.
+        s, made, _ = call(gw, "POST", "/key/generate", {"key_alias": "api-made", "models": ["gpt-4o"]})
+        assert s == 200, made
+
+        # Wrong password: an error that says nothing more, no session.
+        tab.login(UI_USER, "wrong-password")
+        p.wait_for_selector("#login-error:has-text('Invalid username or password.')")
+        assert not [c for c in tab.ctx.cookies() if c["name"] == "llmgate_session"]
+        tab.shot("login-failed")
+        # Chromium logs the refused login's 401 itself; nothing else may be logged.
+        assert all("401" in e for e in tab.errors), tab.errors
+        tab.errors.clear()
+
+        tab.login(UI_USER, UI_PASS)
+        p.wait_for_selector("h1:has-text('Virtual keys')")
+        p.wait_for_selector("td:has-text('api-made')")
+        cookies = {c["name"]: c for c in tab.ctx.cookies()}
+        assert cookies["llmgate_session"]["httpOnly"] and cookies["llmgate_session"]["sameSite"] == "Strict"
+        assert cookies["llmgate_session"]["expires"] > time.time() + 3600
+        assert not cookies["llmgate_csrf"]["httpOnly"]
+        tab.shot("keys")
+
+        # Create a key in the UI: the secret is shown once, and the API finds the key.
+        p.click("#create-key")
+        p.fill("#f-key_alias", "ui-made")
+        p.fill("#f-models", "gpt-4o, demo")
+        p.fill("#f-max_budget", "5")
+        p.fill("#f-tpm_limit", "1000")
+        p.click("button:has-text('Save')")
+        secret = p.wait_for_selector("#new-secret").inner_text().strip()
+        assert secret.startswith("sk-")
+        tab.shot("key-created")
+        p.click("button:has-text('Done')")
+        s, info, _ = call(gw, "GET", f"/key/info?key={secret}")
+        assert s == 200 and info["info"]["key_alias"] == "ui-made", info
+        assert info["info"]["models"] == ["gpt-4o", "demo"] and info["info"]["max_budget"] == 5
+        p.wait_for_selector("td:has-text('ui-made')")
+        assert secret not in p.content(), "the secret is not shown again"
+
+        # Search by alias.
+        p.fill("#key-search", "ui-made")
+        p.click("button:has-text('Search')")
+        p.wait_for_selector("td:has-text('api-made')", state="detached")
+        assert p.locator("tbody tr").count() == 1
+
+        # Block: the key stops working; unblock: it works again.
+        p.click("tbody tr button:has-text('Block')")
+        p.wait_for_selector("tbody .badge:has-text('Blocked')")
+        client = openai.OpenAI(base_url=gw.base, api_key=secret, max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        p.click("tbody tr button:has-text('Unblock')")
+        p.wait_for_selector("tbody .badge:has-text('Active')")
+
+        # Edit: a new budget.
+        p.click("tbody tr button:has-text('Edit')")
+        p.fill("#f-max_budget", "7.5")
+        p.click("button:has-text('Save')")
+        p.wait_for_selector("td:has-text('$7.50')")
+        assert call(gw, "GET", f"/key/info?key={secret}")[1]["info"]["max_budget"] == 7.5
+
+        # Real requests, then the usage charts and the logs show them.
+        for _ in range(3):
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        wait_for(lambda: call(gw, "GET", f"/user/daily/activity?start_date={today}&end_date={today}")[1]
+                 ["metadata"]["total_api_requests"] >= 3, what="the daily roll-up")
+        p.click("nav a:has-text('Usage')")
+        p.wait_for_selector("#spend-chart svg rect.bar", state="attached")
+        heights = p.eval_on_selector_all("#spend-chart rect.bar", "bs => bs.map(b => Number(b.getAttribute('height')))")
+        assert max(heights) > 0, "today's spend is drawn"
+        p.wait_for_selector(".card:has-text('Top keys') td:has-text('ui-made')")
+        tab.shot("usage")
+
+        p.click("nav a:has-text('Logs')")
+        p.wait_for_selector("#logs-body td:has-text('ui-made')")
+        p.click("#logs-body button.view-log >> nth=0")
+        detail = p.wait_for_selector("#log-detail [role=region]")
+        assert "gpt-4o" in detail.inner_text() and "Prompt tokens" in detail.inner_text()
+        tab.shot("log-detail")
+
+        # Models: health from the router; a database model added and deleted, its key never shown.
+        p.click("nav a:has-text('Models')")
+        p.wait_for_selector("td:has-text('gpt-4o')")
+        p.wait_for_selector(".badge:has-text('Healthy')")
+        # "Test": a one-token call to each deployment of the model (LiteLLM's /health?model=).
+        p.click("tr:has(td:text-is('gpt-4o')) button:has-text('Test')")
+        p.wait_for_selector("#toast:has-text('gpt-4o: 1 deployment(s) answered.')")
+        p.click("tr:has(td:text-is('down')) button:has-text('Test')")
+        p.wait_for_selector("#toast.bad:has-text('down: 1 deployment(s) failed')")
+        p.click("button:has-text('Add model')")
+        p.fill("#f-model_name", "ui-db-model")
+        p.fill("#f-model", "openai/gpt-4o")
+        p.fill("#f-api_base", f"{mock.base}/v1")
+        p.fill("#f-api_key", "sk-upstream-secret-xyz")
+        p.click("button:has-text('Save')")
+        row = p.wait_for_selector("tr:has(td:has-text('ui-db-model'))")
+        assert "database" in row.inner_text()
+        assert "sk-upstream-secret-xyz" not in p.content()
+        tab.shot("models")
+        s, info, _ = call(gw, "GET", "/v2/model/info")
+        assert "ui-db-model" in [m["model_name"] for m in info["data"]]
+        p.click("tr:has(td:has-text('ui-db-model')) button:has-text('Delete')")
+        p.click("dialog button:has-text('Delete')")
+        p.wait_for_selector("td:has-text('ui-db-model')", state="detached")
+
+        # Teams, users, organizations and budgets: create through the UI, found through the API.
+        p.click("nav a:has-text('Teams')")
+        p.click("button:has-text('New team')")
+        p.fill("#f-team_alias", "ui-team")
+        p.fill("#f-max_budget", "10")
+        p.click("button:has-text('Save')")
+        p.wait_for_selector("td:has-text('ui-team')")
+        assert "ui-team" in [t.get("team_alias") for t in call(gw, "GET", "/team/list")[1]]
+        tab.shot("teams")
+        p.click("nav a:has-text('Users')")
+        p.click("button:has-text('New user')")
+        p.fill("#f-user_id", "ui-user")
+        p.fill("#f-user_email", "ui@example.com")
+        p.click("button:has-text('Save')")
+        p.wait_for_selector("td:has-text('ui@example.com')")
+        tab.shot("users")
+        # Team members and their roles.
+        p.click("nav a:has-text('Teams')")
+        p.click("tr:has(td:has-text('ui-team')) button:has-text('Members')")
+        p.fill("#member-user", "ui-user")
+        p.select_option("#member-role", "admin")
+        p.click("button:has-text('Add member')")
+        p.wait_for_selector("dialog td:has-text('ui-user')")
+        team = next(t for t in call(gw, "GET", "/team/list")[1] if t.get("team_alias") == "ui-team")
+        assert {"user_id": "ui-user", "role": "admin"}.items() <= team["members_with_roles"][0].items(), team
+        tab.shot("team-members")
+        p.click("dialog button:has-text('Done')")
+        p.wait_for_selector("tr:has(td:has-text('ui-team')) td:has-text('1')")
+        # Tags and end users.
+        p.click("nav a:has-text('Tags')")
+        p.click("button:has-text('New tag')")
+        p.fill("#f-name", "ui-tag")
+        p.fill("#f-description", "made in the dashboard")
+        p.click("button:has-text('Save')")
+        p.wait_for_selector("td:has-text('made in the dashboard')")
+        p.click("nav a:has-text('End users')")
+        p.click("button:has-text('New end user')")
+        p.fill("#f-user_id", "ui-end-user")
+        p.click("button:has-text('Save')")
+        p.wait_for_selector("td:has-text('ui-end-user')")
+        tab.shot("end-users")
+        p.click("nav a:has-text('Budgets')")
+        p.click("button:has-text('New budget')")
+        p.fill("#f-budget_id", "ui-budget")
+        p.fill("#f-max_budget", "3")
+        p.click("button:has-text('Save')")
+        p.wait_for_selector("td:has-text('ui-budget')")
+        p.click("nav a:has-text('Organizations')")
+        p.click("button:has-text('New organization')")
+        p.fill("#f-organization_alias", "ui-org")
+        p.click("button:has-text('Save')")
+        p.click("tr:has(td:has-text('ui-org')) button:has-text('Members')")
+        p.fill("#member-user", "ui-user")
+        p.select_option("#member-role", "org_admin")
+        p.click("button:has-text('Add member')")
+        p.wait_for_selector("dialog td:has-text('org_admin')")
+        org = next(o for o in call(gw, "GET", "/organization/list")[1] if o.get("organization_alias") == "ui-org")
+        assert [(m["user_id"], m["user_role"]) for m in org["members"]] == [("ui-user", "org_admin")], org
+        tab.shot("organizations")
+        p.click("dialog button:has-text('Done')")
+        # Settings: read-only, the unsupported keys of this config named.
+        p.click("nav a:has-text('Settings')")
+        p.wait_for_selector("#unsupported code:has-text('alerting_threshold')")
+        assert "connected" in p.inner_text("main")
+        tab.shot("settings")
+
+        # Delete the key with confirmation.
+        p.click("nav a:has-text('Keys')")
+        p.click("tr:has(td:has-text('ui-made')) button:has-text('Delete')")
+        p.click("dialog button:has-text('Delete')")
+        p.wait_for_selector("td:has-text('ui-made')", state="detached")
+        assert call(gw, "GET", f"/key/info?key={secret}")[0] == 404
+
+        # Phone width: the same pages, nothing wider than the screen.
+        p.set_viewport_size({"width": 390, "height": 844})
+        for page in ["keys", "usage", "logs", "models"]:
+            p.goto(f"/ui/#/{page}")
+            p.wait_for_selector("main section h1")
+            p.wait_for_load_state("networkidle")
+            assert p.evaluate("document.documentElement.scrollWidth") <= 391, page
+            tab.shot(f"phone-{page}")
+
+        # Logout: the session is gone, the cookie no longer works anywhere.
+        old = {c["name"]: c["value"] for c in tab.ctx.cookies()}
+        p.set_viewport_size({"width": 1280, "height": 800})
+        p.click("#logout")
+        p.wait_for_selector("#password")
+        cookie = f"llmgate_session={old['llmgate_session']}"
+        assert call(gw, "GET", "/key/list", key=None, headers={"Cookie": cookie})[0] == 401
+        assert tab.errors == [], tab.errors
+    finally:
+        tab.close()
+        gw.stop()
+
+
+def test_internal_user_sees_only_their_own(browser, mock, tmp_path):
+    gw = start(tmp_path, mock, {"LLMGATE_DB_PATH": str(tmp_path / "ui.db")})
+    tab = Page(browser, gw, shots_dir(tmp_path) / "internal")
+    p = tab.page
+    try:
+        for uid in ["alice", "bob"]:
+            assert call(gw, "POST", "/user/new", {"user_id": uid, "user_role": "internal_user"})[0] == 200
+        s, mine, _ = call(gw, "POST", "/key/generate", {"user_id": "alice", "key_alias": "alice-key", "models": ["gpt-4o"]})
+        assert s == 200
+        assert call(gw, "POST", "/key/generate", {"user_id": "alice", "key_alias": "alice-second"})[0] == 200
+        s, theirs, _ = call(gw, "POST", "/key/generate", {"user_id": "bob", "key_alias": "bob-key"})
+        assert s == 200
+        for k in [mine["key"], theirs["key"]]:
+            openai.OpenAI(base_url=gw.base, api_key=k, max_retries=0).chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        wait_for(lambda: len(call(gw, "GET", "/spend/logs")[1]) >= 2, what="spend logs")
+
+        # Alice logs in with her own key: her keys only, no admin pages.
+        tab.login("alice", mine["key"])
+        p.wait_for_selector("td:has-text('alice-key')")
+        p.wait_for_selector("td:has-text('alice-second')")
+        assert "bob-key" not in p.inner_text("main")
+        nav = p.inner_text("nav.nav")
+        assert "Users" not in nav and "Budgets" not in nav
+        tab.shot("internal-keys")
+        p.click("nav a:has-text('Logs')")
+        p.wait_for_selector("#logs-body tbody tr")
+        assert p.locator("#logs-body tbody tr").count() == 1
+        assert "bob" not in p.inner_text("#logs-body")
+        tab.shot("internal-logs")
+        p.click("nav a:has-text('Usage')")
+        p.wait_for_selector(".card:has-text('Top keys') td:has-text('alice-key')")
+        assert "bob-key" not in p.inner_text("main")
+        assert "Top users" not in p.inner_text("main")
+        tab.shot("internal-usage")
+
+        # Her session is authorised as her key is: another's keys and admin routes refused.
+        cookies = {c["name"]: c["value"] for c in tab.ctx.cookies()}
+        jar = f"llmgate_session={cookies['llmgate_session']}; llmgate_csrf={cookies['llmgate_csrf']}"
+        csrf = {"Cookie": jar, "x-csrf-token": cookies["llmgate_csrf"]}
+        assert call(gw, "GET", "/key/list?user_id=bob", key=None, headers=csrf)[0] == 403
+        assert call(gw, "GET", "/user/list", key=None, headers=csrf)[0] in (401, 403)
+        s, body, _ = call(gw, "POST", "/key/block", {"key": theirs["token"]}, key=None, headers=csrf)
+        assert s in (401, 403), body
+        assert call(gw, "GET", "/spend/logs/ui?start_date=2000-01-01&end_date=2100-01-01&user_id=bob", key=None, headers=csrf)[0] == 403
+
+        # Blocking her key ends her session.
+        assert call(gw, "POST", "/key/block", {"key": mine["key"]})[0] == 200
+        wait_for(lambda: call(gw, "GET", "/key/list", key=None, headers=csrf)[0] == 401, what="the session to end")
+        assert tab.errors == [], tab.errors
+    finally:
+        tab.close()
+        gw.stop()
+
+
+def login_cookies(gw, username=UI_USER, password=UI_PASS):
+    s, body, headers = call(gw, "POST", "/v2/login", {"username": username, "password": password}, key=None)
+    assert s == 200, body
+    set_cookies = headers.get_all("Set-Cookie")
+    jar = {c.split("=", 1)[0]: c.split("=", 1)[1].split(";", 1)[0] for c in set_cookies}
+    return jar, set_cookies, body
+
+
+def test_login_csrf_and_headers(mock, tmp_path):
+    gw = start(tmp_path, mock, {"LLMGATE_DB_PATH": str(tmp_path / "ui.db")})
+    try:
+        # Wrong username or wrong password: the same 401, the same words.
+        a = call(gw, "POST", "/v2/login", {"username": "nobody", "password": UI_PASS}, key=None)
+        b = call(gw, "POST", "/v2/login", {"username": UI_USER, "password": "nope"}, key=None)
+        assert a[0] == b[0] == 401 and a[1] == b[1]
+        assert a[1]["error"]["type"] == "auth_error" and "Set-Cookie" not in a[2]
+
+        # Another site's page may not log a visitor in (login CSRF).
+        s, body, headers = call(gw, "POST", "/v2/login", {"username": UI_USER, "password": UI_PASS}, key=None,
+                                headers={"Origin": "https://evil.example"})
+        assert s == 403 and "Set-Cookie" not in headers, body
+        # The master key logs in too (as LiteLLM's default UI_PASSWORD would).
+        jar, set_cookies, body = login_cookies(gw, "admin", MASTER)
+        assert body["user_role"] == "proxy_admin"
+        session = next(c for c in set_cookies if c.startswith("llmgate_session="))
+        assert "HttpOnly" in session and "SameSite=Strict" in session and "Max-Age=" in session
+
+        jar, _, _ = login_cookies(gw)
+        cookie = f"llmgate_session={jar['llmgate_session']}; llmgate_csrf={jar['llmgate_csrf']}"
+        # Reads with the cookie alone work; a state-changing call needs the token.
+        assert call(gw, "GET", "/key/list", key=None, headers={"Cookie": cookie})[0] == 200
+        s, body, _ = call(gw, "POST", "/key/generate", {"key_alias": "csrf"}, key=None, headers={"Cookie": cookie})
+        assert s == 403 and body["error"]["type"] == "csrf_error", body
+        s, _, _ = call(gw, "POST", "/key/generate", {"key_alias": "csrf"}, key=None,
+                       headers={"Cookie": cookie, "x-csrf-token": "forged"})
+        assert s == 403
+        # The right token in the header but not the cookie (no double submit): refused.
+        s, _, _ = call(gw, "POST", "/key/generate", {"key_alias": "csrf"}, key=None,
+                       headers={"Cookie": f"llmgate_session={jar['llmgate_session']}", "x-csrf-token": jar["llmgate_csrf"]})
+        assert s == 403
+        s, made, _ = call(gw, "POST", "/key/generate", {"key_alias": "csrf"}, key=None,
+                          headers={"Cookie": cookie, "x-csrf-token": jar["llmgate_csrf"]})
+        assert s == 200 and made["key"].startswith("sk-")
+        # The session is for the management API only, not for LLM calls.
+        s, _, _ = call(gw, "POST", "/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+                       key=None, headers={"Cookie": cookie, "x-csrf-token": jar["llmgate_csrf"]})
+        assert s == 401
+        # A forged session id.
+        assert call(gw, "GET", "/key/list", key=None, headers={"Cookie": "llmgate_session=forged"})[0] == 401
+
+        # LiteLLM's form login: a redirect to the dashboard with the cookies.
+        req = urllib.request.Request(f"{gw.base}/login", method="POST",
+                                     data=f"username={UI_USER}&password={UI_PASS}".encode(),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+        try:
+            urllib.request.build_opener(NoRedirect).open(req)
+            raise AssertionError("expected a redirect")
+        except urllib.error.HTTPError as e:
+            assert e.code == 303 and e.headers["Location"] == "/ui/?login=success"
+            assert any(c.startswith("llmgate_session=") for c in e.headers.get_all("Set-Cookie"))
+
+        # Logout needs the token, then the session is gone.
+        assert call(gw, "POST", "/logout", key=None, headers={"Cookie": cookie})[0] == 403
+        assert call(gw, "POST", "/logout", key=None, headers={"Cookie": cookie, "x-csrf-token": jar["llmgate_csrf"]})[0] == 200
+        assert call(gw, "GET", "/key/list", key=None, headers={"Cookie": cookie})[0] == 401
+
+        # The page and its files: a strict CSP, validators.
+        with urllib.request.urlopen(f"{gw.base}/ui/") as r:
+            csp = r.headers["Content-Security-Policy"]
+            assert "script-src 'self'" in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+            assert r.headers["Cache-Control"] == "no-cache" and r.headers["X-Content-Type-Options"] == "nosniff"
+        with urllib.request.urlopen(f"{gw.base}/ui/app.js") as r:
+            etag = r.headers["ETag"]
+            assert r.headers["Content-Type"].startswith("text/javascript") and "max-age" in r.headers["Cache-Control"]
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"{gw.base}/ui/app.js", headers={"If-None-Match": etag}))
+            raise AssertionError("expected 304")
+        except urllib.error.HTTPError as e:
+            assert e.code == 304
+        assert call(gw, "GET", "/ui/../../etc/passwd", key=None)[0] == 404
+    finally:
+        gw.stop()
+
+
+def test_session_is_shared_by_instances(mock, tmp_path):
+    """Two instances on one PostgreSQL: a login on one works on the other, a logout on one
+    ends it on both at once (every request reads the session row)."""
+    name = f"llmgate_ui_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    a = b = None
+    try:
+        env = {"DATABASE_URL": f"{PG}/{name}"}
+        a = start(tmp_path, mock, env, "a")
+        b = start(tmp_path, mock, env, "b")
+        jar, _, _ = login_cookies(a)
+        cookie = {"Cookie": f"llmgate_session={jar['llmgate_session']}; llmgate_csrf={jar['llmgate_csrf']}",
+                  "x-csrf-token": jar["llmgate_csrf"]}
+        assert call(b, "GET", "/key/list", key=None, headers=cookie)[0] == 200
+        assert call(b, "POST", "/key/generate", {"key_alias": "from-b"}, key=None, headers=cookie)[0] == 200
+        assert call(b, "POST", "/logout", key=None, headers=cookie)[0] == 200
+        assert call(a, "GET", "/key/list", key=None, headers=cookie)[0] == 401
+    finally:
+        for gw in (a, b):
+            if gw:
+                gw.stop()
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
+
+
+def test_ui_access_mode_admin_only(mock, tmp_path):
+    d = tmp_path / "gw"
+    d.mkdir()
+    cfg = config(mock) + "  ui_access_mode: admin_only\n"
+    gw = Gateway(d, cfg, env={"UPSTREAM_KEY": "sk-up", "LLMGATE_DB_PATH": str(tmp_path / "ui.db")}).wait_ready()
+    try:
+        assert call(gw, "POST", "/user/new", {"user_id": "carol", "user_role": "internal_user"})[0] == 200
+        s, k, _ = call(gw, "POST", "/key/generate", {"user_id": "carol"})
+        assert s == 200
+        s, body, headers = call(gw, "POST", "/v2/login", {"username": "carol", "password": k["key"]}, key=None)
+        assert s == 403 and "Set-Cookie" not in headers, body
+        assert call(gw, "POST", "/v2/login", {"username": "admin", "password": MASTER}, key=None)[0] == 200
+    finally:
+        gw.stop()
