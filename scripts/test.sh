@@ -53,3 +53,10 @@ export LLMGATE_CODEX_BIN="$NPM_DIR/node_modules/.bin/codex"
 export LLMGATE_BIN="$CARGO_TARGET_DIR/debug/llmgate"
 export LLMGATE_MOCK_BIN="$CARGO_TARGET_DIR/debug/llmgate-mock"
 "$VENV/bin/python" -m pytest e2e -q
+
+echo "== Python package (python/): pip install ./python, then its tests against the mock"
+# The dev profile in the shared target dir: the workspace's dependencies are already built, so
+# this compiles only the binding crate (maturin is the PEP 517 backend, from PyPI).
+MATURIN_PEP517_ARGS="--profile dev" "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+  --force-reinstall --no-deps ./python
+"$VENV/bin/python" -m pytest python/tests -q
