@@ -130,7 +130,11 @@ pub async fn run(op: Op, call: Call, body: Value, backoff: bool) -> Result<Outco
     }
 }
 
-fn prepare(op: &str, body: &Bound<'_, PyAny>, params: &Bound<'_, PyAny>) -> PyResult<(Op, Call, Value)> {
+fn prepare(
+    op: &str,
+    body: &Bound<'_, PyAny>,
+    params: &Bound<'_, PyAny>,
+) -> PyResult<(Op, Call, Value)> {
     Ok((Op::parse(op)?, Call::from_py(params)?, to_value(body)?))
 }
 

@@ -24,8 +24,7 @@ pub fn block_on<T: Send>(
     py: Python<'_>,
     fut: impl Future<Output = Result<T, LlmError>> + Send,
 ) -> PyResult<T> {
-    py.detach(|| runtime().block_on(fut))
-        .map_err(errors::to_py)
+    py.detach(|| runtime().block_on(fut)).map_err(errors::to_py)
 }
 
 /// A call's settings: the deployment (`model` and its options) and what the binding does
@@ -95,7 +94,11 @@ impl Call {
 
     /// The provider that serves the model (`openai`, `anthropic`, `gemini`, ...).
     pub fn provider(&self) -> String {
-        let custom = self.opts.extra.get("custom_llm_provider").and_then(Value::as_str);
+        let custom = self
+            .opts
+            .extra
+            .get("custom_llm_provider")
+            .and_then(Value::as_str);
         llmgate::providers::resolve(&self.model, custom)
             .map(|r| r.provider.name().to_string())
             .unwrap_or_default()
@@ -109,7 +112,12 @@ impl Call {
     }
 
     /// LiteLLM's `_hidden_params` of an answer.
-    pub fn hidden(&self, api_base: &str, headers: &[(String, String)], usage: Option<&Usage>) -> Value {
+    pub fn hidden(
+        &self,
+        api_base: &str,
+        headers: &[(String, String)],
+        usage: Option<&Usage>,
+    ) -> Value {
         hidden(
             &self.provider(),
             api_base,
@@ -137,7 +145,10 @@ pub fn price_info(model: &str, params: &Map<String, Value>, provider: &str) -> O
         })
         .cloned();
     let custom = |k: &str| params.get(k).and_then(Value::as_f64);
-    let (input, output) = (custom("input_cost_per_token"), custom("output_cost_per_token"));
+    let (input, output) = (
+        custom("input_cost_per_token"),
+        custom("output_cost_per_token"),
+    );
     if input.is_none() && output.is_none() {
         return base;
     }

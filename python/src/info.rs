@@ -30,9 +30,9 @@ pub fn token_counter(
             .filter_map(Value::as_str)
             .map(|t| tokens::count_text(&model, t))
             .sum()),
-        (Some(Value::Null) | None, Some(Value::Null) | None) => Err(errors::bad_request(
-            "token_counter needs messages or text",
-        )),
+        (Some(Value::Null) | None, Some(Value::Null) | None) => {
+            Err(errors::bad_request("token_counter needs messages or text"))
+        }
         _ => Err(errors::bad_request(
             "token_counter: messages must be a list, text a string or a list of strings",
         )),
@@ -55,7 +55,10 @@ pub fn cost(
         Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
-    let provider = provider_of(model, params.get("custom_llm_provider").and_then(Value::as_str));
+    let provider = provider_of(
+        model,
+        params.get("custom_llm_provider").and_then(Value::as_str),
+    );
     Ok(price_info(model, &params, &provider)
         .and_then(|info| catalog::cost(&info, &CostInput::from(&usage))))
 }

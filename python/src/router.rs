@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use llmgate::catalog::{self, CostInput};
 use llmgate::router::{SdkRouter, Settings};
-use llmgate::{
-    ChatCompletionRequest, EmbeddingRequest, LlmError, RerankRequest, Response, Usage,
-};
+use llmgate::{ChatCompletionRequest, EmbeddingRequest, LlmError, RerankRequest, Response, Usage};
 use pyo3::prelude::*;
 use serde_json::Value;
 
