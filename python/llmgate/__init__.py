@@ -37,7 +37,7 @@ from .main import (
     text_completion,
 )
 from .router import Router
-from .streaming import CustomStreamWrapper
+from .streaming import CustomStreamWrapper, stream_chunk_builder
 from .types import (
     Choices,
     Delta,

@@ -44,7 +44,7 @@ class Router:
 
     def _body(self, model, kwargs):
         body, params = _params.split(model, kwargs, {})
-        extra = sorted(k for k in params if k != "model")
+        extra = sorted(k for k in params if k not in ("model", "mock_response"))
         if extra:
             raise _exc.UnsupportedParamsError(
                 "llmgate.Router takes call options from model_list; per-call "
@@ -52,7 +52,27 @@ class Router:
                 model=model,
             )
         body["model"] = model
+        if "mock_response" in params:
+            body["mock_response"] = params["mock_response"]
         return body
+
+    def _mocked(self, op, body):
+        """A call with ``mock_response``: answered locally, as LiteLLM's router does, without
+        an upstream (no deployment is picked)."""
+        from . import main
+
+        if self._native.has_group(body["model"]) is False:
+            raise _exc.BadRequestError(f"no deployments for model group {body['model']!r}",
+                                       model=body["model"], llm_provider=None)
+        body = dict(body)
+        model = body.pop("model")
+        kw = {"mock_response": body.pop("mock_response")}
+        if op.startswith("chat"):
+            body["stream"] = op == "chat_stream"
+            return main.completion(model, body.pop("messages"), **body, **kw)
+        if op == "embedding":
+            return main.embedding(model, body.pop("input"), **body, **kw)
+        return main.rerank(model, body.pop("query"), body.pop("documents"), **body, **kw)
 
     def _answer(self, cls, raw, started, model):
         if cls is None:
@@ -63,6 +83,8 @@ class Router:
         return r
 
     def _run(self, op, cls, body):
+        if "mock_response" in body:
+            return self._mocked(op, body)
         started = time.perf_counter()
         try:
             raw = self._native.call(op, body)
@@ -71,6 +93,8 @@ class Router:
         return self._answer(cls, raw, started, body.get("model"))
 
     async def _arun(self, op, cls, body):
+        if "mock_response" in body:
+            return self._mocked(op, body)
         started = time.perf_counter()
         try:
             raw = await self._native.acall(op, body)

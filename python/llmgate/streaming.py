@@ -62,3 +62,62 @@ class CustomStreamWrapper:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def stream_chunk_builder(chunks, messages=None):
+    """LiteLLM's ``stream_chunk_builder``: the streamed chunks as one ``ModelResponse`` (text
+    joined, tool calls assembled by index, the last finish reason). Usage is the stream's own
+    when it sent one, else counted with ``token_counter`` (the prompt from ``messages``)."""
+    from .types import ModelResponse
+    from .utils import token_counter
+
+    chunks = list(chunks or [])
+    if not chunks:
+        return None
+    first = chunks[0]
+    model = first.get("model") or ""
+    states = {}
+    usage = None
+    for c in chunks:
+        if c.get("usage"):
+            usage = dict(c["usage"])
+        for ch in c.get("choices") or []:
+            st = states.setdefault(ch.get("index", 0), {
+                "role": "assistant", "content": [], "reasoning": [], "tools": {}, "finish": None})
+            d = ch.get("delta") or {}
+            if d.get("role"):
+                st["role"] = d["role"]
+            if d.get("content"):
+                st["content"].append(d["content"])
+            if d.get("reasoning_content"):
+                st["reasoning"].append(d["reasoning_content"])
+            for tc in d.get("tool_calls") or []:
+                t = st["tools"].setdefault(tc.get("index", 0), {
+                    "id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+                if tc.get("id"):
+                    t["id"] = tc["id"]
+                f = tc.get("function") or {}
+                t["function"]["name"] += f.get("name") or ""
+                t["function"]["arguments"] += f.get("arguments") or ""
+            if ch.get("finish_reason"):
+                st["finish"] = ch["finish_reason"]
+    choices = []
+    for i in sorted(states):
+        st = states[i]
+        msg = {"role": st["role"], "content": "".join(st["content"]) or None}
+        if st["reasoning"]:
+            msg["reasoning_content"] = "".join(st["reasoning"])
+        if st["tools"]:
+            msg["tool_calls"] = [st["tools"][j] for j in sorted(st["tools"])]
+        choices.append({"index": i, "message": msg, "finish_reason": st["finish"] or "stop"})
+    if usage is None:
+        prompt = token_counter(model, messages=messages) if messages else 0
+        text = "".join(c["message"]["content"] or "" for c in choices)
+        completion = token_counter(model, text=text) if text else 0
+        usage = {"prompt_tokens": prompt, "completion_tokens": completion,
+                 "total_tokens": prompt + completion}
+    hidden = dict(getattr(chunks[-1], "_hidden_params", None) or {})
+    return ModelResponse({
+        "id": first.get("id"), "object": "chat.completion", "created": first.get("created"),
+        "model": model, "system_fingerprint": first.get("system_fingerprint"),
+        "choices": choices, "usage": usage}, hidden)

@@ -90,6 +90,11 @@ impl Router {
         })
     }
 
+    /// Whether the router serves `model` (a group, an alias or a wildcard match).
+    fn has_group(&self, model: &str) -> bool {
+        self.inner.router().serves(model)
+    }
+
     /// A blocking call through the router; `(answer, hidden_params)` or a `Stream`.
     fn call<'py>(
         &self,

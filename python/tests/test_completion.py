@@ -170,3 +170,19 @@ def test_text_completion(providers):
     aresp = asyncio.run(llmgate.atext_completion(prompt="Say hi",
                                                  model="openai/gpt-3.5-turbo-instruct", **kw))
     assert aresp.choices[0].text == resp.choices[0].text
+
+
+def test_stream_chunk_builder(providers):
+    model, kw = providers["openai"]
+    chunks = list(llmgate.completion(model=model, messages=HELLO, stream=True,
+                                     stream_options={"include_usage": True}, **kw))
+    resp = llmgate.stream_chunk_builder(chunks, messages=HELLO)
+    assert isinstance(resp, llmgate.ModelResponse)
+    assert resp.choices[0].message.content == "Hello from mock"
+    assert resp.choices[0].finish_reason == "stop"
+    assert resp.usage.total_tokens == 15
+    # Without the stream's usage: counted.
+    no_usage = list(llmgate.completion(model=model, messages=HELLO, stream=True, **kw))
+    counted = llmgate.stream_chunk_builder(no_usage, messages=HELLO)
+    assert counted.usage.prompt_tokens == llmgate.token_counter(model=model, messages=HELLO)
+    assert counted.usage.completion_tokens == llmgate.token_counter(model=model, text="Hello from mock")

@@ -76,3 +76,20 @@ def test_bad_settings_are_named(mock):
     router = llmgate.Router(model_list=model_list(mock))
     with pytest.raises(llmgate.UnsupportedParamsError, match="api_key"):
         router.completion(model="backup", messages=HELLO, api_key="sk-x")
+
+
+def test_mock_response_answers_locally(mock):
+    router = llmgate.Router(model_list=model_list(mock))
+    before = len(mock.requests())
+    resp = router.completion(model="backup", messages=HELLO, mock_response="routed mock")
+    assert resp.choices[0].message.content == "routed mock"
+    chunks = list(router.completion(model="backup", messages=HELLO, mock_response="abc def",
+                                    stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "abc def"
+    resp = asyncio.run(router.acompletion(model="backup", messages=HELLO, mock_response="a"))
+    assert resp.choices[0].message.content == "a"
+    with pytest.raises(llmgate.RateLimitError):
+        router.completion(model="backup", messages=HELLO, mock_response="litellm.RateLimitError")
+    with pytest.raises(llmgate.BadRequestError):
+        router.completion(model="nope", messages=HELLO, mock_response="x")
+    assert len(mock.requests()) == before
