@@ -55,8 +55,9 @@ export LLMGATE_MOCK_BIN="$CARGO_TARGET_DIR/debug/llmgate-mock"
 "$VENV/bin/python" -m pytest e2e -q
 
 echo "== Python package (python/): pip install ./python, then its tests against the mock"
-# The dev profile in the shared target dir: the workspace's dependencies are already built, so
-# this compiles only the binding crate (maturin is the PEP 517 backend, from PyPI).
-MATURIN_PEP517_ARGS="--profile dev" "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-  --force-reinstall --no-deps ./python
+# maturin (the PEP 517 backend, from PyPI) builds with PyO3's extension-module settings, which
+# differ from the plain cargo builds above: a target dir of its own keeps both incremental
+# instead of rebuilding PyO3 each time. The dev profile keeps the build short.
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR/python-package" MATURIN_PEP517_ARGS="--profile dev" \
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
 "$VENV/bin/python" -m pytest python/tests -q
