@@ -186,3 +186,14 @@ def test_stream_chunk_builder(providers):
     counted = llmgate.stream_chunk_builder(no_usage, messages=HELLO)
     assert counted.usage.prompt_tokens == llmgate.token_counter(model=model, messages=HELLO)
     assert counted.usage.completion_tokens == llmgate.token_counter(model=model, text="Hello from mock")
+
+
+def test_azure_api_version_and_key(mock):
+    resp = llmgate.completion(model="azure/my-deploy", messages=HELLO, api_base=mock.base,
+                              api_key="az-key", api_version="2024-10-21")
+    assert resp.choices[0].message.content == "Hello from mock"
+    sent = last_request(mock)
+    assert sent["path"] == "/openai/deployments/my-deploy/chat/completions"
+    assert "api-version=2024-10-21" in sent["query"]
+    assert sent["headers"]["api-key"] == "az-key"
+    assert resp._hidden_params["custom_llm_provider"] == "azure"
