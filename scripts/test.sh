@@ -59,3 +59,11 @@ export LLMGATE_MOCK_BIN="$CARGO_TARGET_DIR/debug/llmgate-mock"
 # The dashboard tests' screenshots of every page, kept for review.
 export LLMGATE_UI_SCREENSHOTS="${LLMGATE_UI_SCREENSHOTS:-$CARGO_TARGET_DIR/ui-screenshots}"
 "$VENV/bin/python" -m pytest e2e -q
+
+echo "== Python package (python/): pip install ./python, then its tests against the mock"
+# maturin (the PEP 517 backend, from PyPI) builds with PyO3's extension-module settings, which
+# differ from the plain cargo builds above: a target dir of its own keeps both incremental
+# instead of rebuilding PyO3 each time. The dev profile keeps the build short.
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR/python-package" MATURIN_PEP517_ARGS="--profile dev" \
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
+"$VENV/bin/python" -m pytest python/tests -q

@@ -1,5 +1,8 @@
 //! The price of one call, as LiteLLM's `completion_cost` computes it.
 
+use llmgate_types::{Usage, SEARCH_UNITS};
+use serde_json::Value;
+
 use super::ModelInfo;
 
 /// Token counts of one call, in OpenAI's convention: `prompt_tokens` includes cached and
@@ -17,6 +20,25 @@ pub struct CostInput {
     pub reasoning_tokens: u64,
     /// A rerank call's search units (None for every other call).
     pub search_units: Option<u64>,
+}
+
+impl From<&Usage> for CostInput {
+    /// A call's usage as priced: cache writes under `cache_creation_input_tokens`, a rerank's
+    /// search units under [`SEARCH_UNITS`].
+    fn from(u: &Usage) -> CostInput {
+        CostInput {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            cached_tokens: u.cached_tokens(),
+            cache_creation_tokens: u
+                .extra
+                .get("cache_creation_input_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            reasoning_tokens: u.reasoning_tokens(),
+            search_units: u.extra.get(SEARCH_UNITS).and_then(Value::as_u64),
+        }
+    }
 }
 
 /// Cost in USD; `None` when the model has neither an input nor an output price.
