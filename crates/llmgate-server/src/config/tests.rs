@@ -851,9 +851,7 @@ fn ignored_settings_of_the_full_config() {
     set("CFGT_FULL_MASTER_KEY", "sk-master-0123456789");
     assert_eq!(
         ignored(FULL),
-        [
-            "guardrails[0].litellm_params.guardrail: lakera",
-        ]
+        ["guardrails[0].litellm_params.guardrail: lakera",]
     );
 }
 

@@ -343,7 +343,10 @@ async fn run(
         let n;
         if !pending.is_empty() {
             n = pending.len();
-            wrote = noted(&queue, write(&store, &mut pending, quarantine.as_deref()).await);
+            wrote = noted(
+                &queue,
+                write(&store, &mut pending, quarantine.as_deref()).await,
+            );
             if wrote {
                 for seg in segments.drain(..) {
                     let _ = std::fs::remove_file(seg);
@@ -357,7 +360,10 @@ async fn run(
             match read_chunk(&r.path, r.offset, REREAD_CHUNK) {
                 Ok((mut logs, next, eof)) => {
                     n = logs.len();
-                    wrote = noted(&queue, write(&store, &mut logs, quarantine.as_deref()).await);
+                    wrote = noted(
+                        &queue,
+                        write(&store, &mut logs, quarantine.as_deref()).await,
+                    );
                     if wrote {
                         r.offset = next;
                         chunk_done = Some(eof);
