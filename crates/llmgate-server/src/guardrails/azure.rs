@@ -17,8 +17,8 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::pyrepr::value_repr;
 use super::{Ctx, Entry, Failure, Guardrail, Input, Mode, Verdict};
+use crate::pyfmt::py_repr;
 
 /// Azure Content Safety's limit on one request's text, in characters.
 const MAX_TEXT: usize = 10_000;
@@ -135,7 +135,7 @@ impl ContentSafety {
                 }
                 json!({
                     "error": "Violated Azure Prompt Shield guardrail policy",
-                    "detection_message": format!("Attack detected: {}", value_repr(analysis)),
+                    "detection_message": format!("Attack detected: {}", py_repr(analysis)),
                 })
             }
             Kind::TextModeration {

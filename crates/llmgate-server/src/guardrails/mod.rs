@@ -26,7 +26,6 @@ pub mod generic_api;
 pub mod lakera;
 pub mod openai_moderation;
 pub mod presidio;
-mod pyrepr;
 pub mod run;
 
 pub use config::{Entry, Mode, OnError};

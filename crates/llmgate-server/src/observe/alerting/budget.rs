@@ -137,7 +137,7 @@ pub fn decide(kind: Kind, info: &CallInfo) -> Option<Decided> {
 
 /// Python's `repr` of a list of strings.
 fn py_list(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|s| super::pyrepr::py_str(s)).collect();
+    let inner: Vec<String> = items.iter().map(|s| crate::pyfmt::py_str(s)).collect();
     format!("[{}]", inner.join(", "))
 }
 

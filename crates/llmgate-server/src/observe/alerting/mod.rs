@@ -17,7 +17,6 @@
 pub mod budget;
 mod hanging;
 mod outage;
-pub mod pyrepr;
 mod report;
 pub mod settings;
 
@@ -310,7 +309,7 @@ impl Alerting {
         }
         let req = &ev.capture?.request;
         let m = req.get("messages").or_else(|| req.get("input"))?;
-        Some(pyrepr::first_chars(&pyrepr::py_repr(m), 100))
+        Some(crate::pyfmt::py_repr(m).chars().take(100).collect())
     }
 
     fn too_slow(&self, ev: &CallEvent<'_>) {
