@@ -125,7 +125,9 @@ def collect_response(conn):
 
 def test_beta_client_session_is_relayed_and_logged_once(gw, mock, db):
     key = new_key(gw, key_alias="rt-beta")
-    client = openai.OpenAI(api_key=key, base_url=f"{gw.base}/v1", max_retries=0)
+    # The beta connection always says `wss://` unless told the socket's base (a plain-HTTP proxy).
+    client = openai.OpenAI(api_key=key, base_url=f"{gw.base}/v1", max_retries=0,
+                           websocket_base_url=ws_url(gw, "/v1", "").split("?")[0])
     with client.beta.realtime.connect(model="rt") as conn:
         ev = conn.recv()
         assert ev.type == "session.created" and ev.session.model == "gpt-realtime"

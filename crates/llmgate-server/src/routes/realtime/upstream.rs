@@ -88,6 +88,11 @@ pub async fn target(
 ) -> Result<Target, LlmError> {
     let opts = &dep.opts;
     let timeout = opts.timeout.unwrap_or(CONNECT_TIMEOUT);
+    // The router names the SDK's model (`openai/gpt-realtime`); the upstream wants its own.
+    let model = model
+        .strip_prefix(dep.provider.as_str())
+        .and_then(|m| m.strip_prefix('/'))
+        .unwrap_or(model);
     match dep.provider.as_str() {
         "openai" => openai(opts, model, query, beta, timeout),
         "azure" => azure(http, opts, model, timeout).await,
