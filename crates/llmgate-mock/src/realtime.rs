@@ -103,7 +103,11 @@ pub(crate) async fn azure(
         );
     }
     let Some(model) = model else {
-        return refusal(404, "The API deployment for this resource does not exist.", "DeploymentNotFound");
+        return refusal(
+            404,
+            "The API deployment for this resource does not exist.",
+            "DeploymentNotFound",
+        );
     };
     accept(ws, &headers, model)
 }
@@ -175,7 +179,8 @@ async fn session(mut socket: WebSocket, model: String, beta: bool) {
         "temperature": 0.8,
         "max_response_output_tokens": "inf",
     });
-    let created = json!({"type": "session.created", "event_id": ids.next("event"), "session": session});
+    let created =
+        json!({"type": "session.created", "event_id": ids.next("event"), "session": session});
     if send(&mut socket, created).await.is_err() {
         return;
     }
@@ -203,12 +208,16 @@ async fn session(mut socket: WebSocket, model: String, beta: bool) {
         let client_event = event.get("event_id").cloned().unwrap_or(Value::Null);
         let out: Vec<Value> = match event.get("type").and_then(Value::as_str) {
             Some("session.update") => {
-                if let (Some(s), Some(new)) = (session.as_object_mut(), event["session"].as_object()) {
+                if let (Some(s), Some(new)) =
+                    (session.as_object_mut(), event["session"].as_object())
+                {
                     for (k, v) in new {
                         s.insert(k.clone(), v.clone());
                     }
                 }
-                vec![json!({"type": "session.updated", "event_id": ids.next("event"), "session": session})]
+                vec![
+                    json!({"type": "session.updated", "event_id": ids.next("event"), "session": session}),
+                ]
             }
             Some("conversation.item.create") => {
                 let mut item = event.get("item").cloned().unwrap_or_else(|| json!({}));
@@ -217,13 +226,17 @@ async fn session(mut socket: WebSocket, model: String, beta: bool) {
                 }
                 item["object"] = json!("realtime.item");
                 item["status"] = json!("completed");
-                vec![json!({"type": names.item_created, "event_id": ids.next("event"), "previous_item_id": null, "item": item})]
+                vec![
+                    json!({"type": names.item_created, "event_id": ids.next("event"), "previous_item_id": null, "item": item}),
+                ]
             }
             Some("response.create") => response(&mut ids, names),
             Some("input_audio_buffer.append") => Vec::new(),
-            other => vec![json!({"type": "error", "event_id": ids.next("event"), "error": {
+            other => vec![
+                json!({"type": "error", "event_id": ids.next("event"), "error": {
                 "type": "invalid_request_error", "code": "unknown_event",
-                "message": format!("Unknown event type {other:?}"), "param": "type", "event_id": client_event}})],
+                "message": format!("Unknown event type {other:?}"), "param": "type", "event_id": client_event}}),
+            ],
         };
         for e in out {
             if send(&mut socket, e).await.is_err() {
@@ -249,18 +262,24 @@ fn response(ids: &mut Ids, n: &Names) -> Vec<Value> {
                 "status": "in_progress", "role": "assistant", "content": []}}),
     ];
     for d in DELTAS {
-        out.push(json!({"type": n.text_delta, "event_id": ids.next("event"), "response_id": resp_id,
-            "item_id": item_id, "output_index": 0, "content_index": 0, "delta": d}));
+        out.push(
+            json!({"type": n.text_delta, "event_id": ids.next("event"), "response_id": resp_id,
+            "item_id": item_id, "output_index": 0, "content_index": 0, "delta": d}),
+        );
     }
-    out.push(json!({"type": n.text_done, "event_id": ids.next("event"), "response_id": resp_id,
-        "item_id": item_id, "output_index": 0, "content_index": 0, "text": text}));
+    out.push(
+        json!({"type": n.text_done, "event_id": ids.next("event"), "response_id": resp_id,
+        "item_id": item_id, "output_index": 0, "content_index": 0, "text": text}),
+    );
     // 24 kHz PCM16 silence, base64.
     for _ in 0..2 {
         out.push(json!({"type": n.audio_delta, "event_id": ids.next("event"), "response_id": resp_id,
             "item_id": item_id, "output_index": 0, "content_index": 1, "delta": "AAAAAAAAAAAAAAAA"}));
     }
-    out.push(json!({"type": n.audio_done, "event_id": ids.next("event"), "response_id": resp_id,
-        "item_id": item_id, "output_index": 0, "content_index": 1}));
+    out.push(
+        json!({"type": n.audio_done, "event_id": ids.next("event"), "response_id": resp_id,
+        "item_id": item_id, "output_index": 0, "content_index": 1}),
+    );
     out.push(json!({"type": "response.done", "event_id": ids.next("event"), "response": {
         "id": resp_id, "object": "realtime.response", "status": "completed", "status_details": null,
         "output": [{"id": item_id, "object": "realtime.item", "type": "message", "status": "completed",

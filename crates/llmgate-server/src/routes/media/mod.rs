@@ -30,8 +30,8 @@ use crate::deployments::Deployment;
 use crate::error::{ErrorShape, GatewayError};
 use crate::governance::admit::{admit, Ask};
 use crate::governance::settle::{CallMeta, PromptTokens, Settlement};
-use crate::routes::endpoint::guarded::Guard;
 use crate::pyfmt::py_float;
+use crate::routes::endpoint::guarded::Guard;
 use crate::state::AppState;
 
 type SdkResult<T> = Result<llmgate::Response<T>, LlmError>;

@@ -185,7 +185,12 @@ pub async fn realtime(
 
 /// The relay: each frame sent on as it arrives; the first close (or failure) on either side
 /// closes the other; then the session is settled.
-async fn session(mut client: WebSocket, mut up: Socket, mut settle: Settlement, dep: Arc<Deployment>) {
+async fn session(
+    mut client: WebSocket,
+    mut up: Socket,
+    mut settle: Settlement,
+    dep: Arc<Deployment>,
+) {
     let mut tally = Tally::default();
     loop {
         tokio::select! {

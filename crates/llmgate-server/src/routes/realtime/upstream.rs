@@ -253,7 +253,10 @@ async fn open(t: Target) -> Result<Socket, LlmError> {
         .port_or_known_default()
         .unwrap_or(if tls { 443 } else { 80 });
     // `[::1]` in a URL is `::1` to connect to.
-    let addr_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let addr_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let tcp = TcpStream::connect((addr_host.as_str(), port))
         .await
         .map_err(|e| unreachable(provider, e))?;
@@ -368,7 +371,10 @@ mod tests {
             beta.url.as_str(),
             "wss://res.openai.azure.com/openai/realtime?api-version=2024-10-01-preview&deployment=my-rt"
         );
-        assert!(beta.headers.iter().any(|(k, v)| k == "api-key" && v == "sk-up"));
+        assert!(beta
+            .headers
+            .iter()
+            .any(|(k, v)| k == "api-key" && v == "sk-up"));
         o.extra
             .insert("realtime_protocol".into(), serde_json::json!("GA"));
         let ga = azure(&http, &o, "my-rt", t).await.unwrap();

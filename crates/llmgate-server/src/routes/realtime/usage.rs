@@ -162,7 +162,10 @@ mod tests {
         assert_eq!(t.responses, 2);
         assert_eq!(t.session_model.as_deref(), Some("gpt-realtime"));
         let u = t.usage();
-        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (110, 55, 165));
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (110, 55, 165)
+        );
         let p = u.prompt_tokens_details.unwrap();
         assert_eq!(p.cached_tokens, Some(20));
         assert_eq!(p.audio_tokens, Some(40));
