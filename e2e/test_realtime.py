@@ -273,3 +273,17 @@ def test_an_upstream_refusal_is_the_answer_to_the_upgrade(gw, db):
     assert status == 401 and "mock error 401" in body["error"]["message"]
     rows = spend_row(db, key)
     assert len(rows) == 1 and float(rows[0][1]) == 0.0, rows
+
+
+def test_health_checks_open_the_realtime_socket(gw, mock):
+    """A `mode: realtime` deployment (the catalog's mode for gpt-realtime) is checked as LiteLLM
+    checks it: its socket opened and a first event read, not a chat call."""
+    before = len(realtime_requests(mock, "/v1/realtime"))
+    chats = len(realtime_requests(mock, "/chat/completions"))
+    status, body = admin(gw, "GET", "/health?model=rt")
+    assert status == 200, body
+    assert body["healthy_count"] == 1 and body["unhealthy_count"] == 0, body
+    assert len(realtime_requests(mock, "/v1/realtime")) == before + 1
+    assert len(realtime_requests(mock, "/chat/completions")) == chats
+    status, body = admin(gw, "GET", "/health?model=rt-azure")
+    assert status == 200 and body["healthy_count"] == 1, body
