@@ -15,7 +15,7 @@ import uuid
 
 import openai
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from conftest import MASTER, Gateway
@@ -287,3 +287,34 @@ def test_health_checks_open_the_realtime_socket(gw, mock):
     assert len(realtime_requests(mock, "/chat/completions")) == chats
     status, body = admin(gw, "GET", "/health?model=rt-azure")
     assert status == 200 and body["healthy_count"] == 1, body
+
+
+def test_a_graceful_shutdown_closes_open_sessions_and_settles_them(mock, db, tmp_path):
+    """SIGTERM: an open session is closed with 1001 (going away) and its spend row written
+    before the process exits."""
+    cfg = f"""
+model_list:
+  - model_name: rt
+    litellm_params: {{model: openai/gpt-realtime, api_base: {mock.base}, api_key: sk-up}}
+general_settings:
+  master_key: {MASTER}
+  proxy_batch_write_at: 30
+"""
+    g = Gateway(tmp_path, cfg, env={"DATABASE_URL": db}).wait_ready()
+    try:
+        key = new_key(g, key_alias="rt-shutdown")
+        ws = connect(ws_url(g), additional_headers={"Authorization": f"Bearer {key}"})
+        assert json.loads(ws.recv())["type"] == "session.created"
+        ws.send(json.dumps({"type": "response.create"}))
+        while json.loads(ws.recv())["type"] != "response.done":
+            pass
+        g.proc.terminate()
+        with pytest.raises(ConnectionClosed) as e:
+            while True:
+                ws.recv(timeout=10)
+        assert e.value.rcvd is not None and e.value.rcvd.code == 1001
+        assert g.proc.wait(timeout=15) == 0
+    finally:
+        g.stop()
+    rows = spend_row(db, key, timeout=5)
+    assert len(rows) == 1 and rows[0][0] == "_arealtime" and int(rows[0][2]) == USAGE_IN, rows

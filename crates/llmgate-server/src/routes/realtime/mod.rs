@@ -14,7 +14,8 @@
 mod upstream;
 mod usage;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use axum::extract::ws::{self, CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -70,6 +71,53 @@ pub async fn key_from_subprotocol(mut req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// The open sessions, and the signal that closes them when the gateway shuts down (an
+/// upgraded socket is no longer the listener's to drain).
+struct Live {
+    closing: tokio::sync::watch::Sender<bool>,
+    open: AtomicUsize,
+}
+
+static LIVE: LazyLock<Live> = LazyLock::new(|| Live {
+    closing: tokio::sync::watch::channel(false).0,
+    open: AtomicUsize::new(0),
+});
+
+/// One open session, counted while it lives.
+struct Open;
+
+impl Open {
+    fn new() -> Open {
+        LIVE.open.fetch_add(1, Ordering::SeqCst);
+        Open
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        LIVE.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// At shutdown: every open session is closed (1001 to the client, a close upstream) and
+/// settled; waits up to `wait` for them to finish.
+pub async fn close_all(wait: std::time::Duration) {
+    LIVE.closing.send_replace(true);
+    let deadline = tokio::time::Instant::now() + wait;
+    while LIVE.open.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Resolves once the gateway is shutting down (at once if it already is).
+async fn shutting_down(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`: dropped here, before anything else awaits.
+    let shut = rx.wait_for(|c| *c).await.is_ok();
+    if !shut {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// No prompt is counted for a session: only what the upstream reports is charged.
@@ -191,9 +239,16 @@ async fn session(
     mut settle: Settlement,
     dep: Arc<Deployment>,
 ) {
+    let _open = Open::new();
+    let mut closing = LIVE.closing.subscribe();
     let mut tally = Tally::default();
     loop {
         tokio::select! {
+            _ = shutting_down(&mut closing) => {
+                let _ = client.send(Message::Close(Some(going_away("the gateway is shutting down")))).await;
+                let _ = up.close(None).await;
+                break;
+            }
             m = client.recv() => match m {
                 Some(Ok(Message::Text(t))) => {
                     let t = UpUtf8::try_from(bytes::Bytes::from(t)).unwrap_or_default();
