@@ -236,6 +236,14 @@ def test_a_bad_key_is_refused_before_the_upgrade(gw, mock):
     assert len(realtime_requests(mock, "/realtime")) == before
 
 
+def test_a_blocked_key_is_refused(gw):
+    key = new_key(gw, key_alias="rt-blocked")
+    status, body = admin(gw, "POST", "/key/block", {"key": key})
+    assert status == 200, body
+    status, body = refusal(ws_url(gw), additional_headers={"Authorization": f"Bearer {key}"})
+    assert status == 401 and "blocked" in body["error"]["message"], body
+
+
 def test_a_model_the_key_may_not_use_is_refused(gw, mock):
     key = new_key(gw, models=["chat"])
     status, body = refusal(ws_url(gw), additional_headers={"api-key": key})
