@@ -63,6 +63,8 @@ model_list:
   - model_name: rt-azure-ga
     litellm_params: {{model: azure/my-realtime-ga, api_base: {mock.base}, api_key: az-key, realtime_protocol: GA}}
     model_info: {{base_model: azure/gpt-realtime-2025-08-28}}
+  - model_name: rt-hangup
+    litellm_params: {{model: openai/mock-hangup, api_base: {mock.base}, api_key: sk-up}}
   - model_name: rt-broken
     litellm_params: {{model: openai/mock-error-401, api_base: {mock.base}/v1, api_key: sk-up}}
   - model_name: chat
@@ -326,3 +328,17 @@ general_settings:
         g.stop()
     rows = spend_row(db, key, timeout=5)
     assert len(rows) == 1 and rows[0][0] == "_arealtime" and int(rows[0][2]) == USAGE_IN, rows
+
+
+def test_an_upstream_close_closes_the_client_with_its_code(gw, db):
+    key = new_key(gw, key_alias="rt-hangup")
+    with connect(ws_url(gw, model="rt-hangup"), additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+        assert json.loads(ws.recv())["type"] == "session.created"
+        ws.send(json.dumps({"type": "response.create"}))
+        while json.loads(ws.recv())["type"] != "response.done":
+            pass
+        with pytest.raises(ConnectionClosed) as e:
+            ws.recv(timeout=10)
+    assert e.value.rcvd is not None and (e.value.rcvd.code, e.value.rcvd.reason) == (1000, "hangup")
+    rows = spend_row(db, key)
+    assert len(rows) == 1 and int(rows[0][2]) == USAGE_IN and int(rows[0][3]) == USAGE_OUT, rows

@@ -8,11 +8,12 @@
 //! with `usage`. A client that sent `OpenAI-Beta: realtime=v1` gets the beta event names
 //! (`response.text.delta`, `response.audio.delta`, `conversation.item.created`), any other the
 //! GA names (`response.output_text.delta`, ...). A binary frame is echoed back as binary. A
-//! model named `mock-error-<status>` is refused with that status before the upgrade.
+//! model named `mock-error-<status>` is refused with that status before the upgrade; one named
+//! `*mock-hangup*` closes the session (1000, `hangup`) after its first response.
 
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -230,7 +231,24 @@ async fn session(mut socket: WebSocket, model: String, beta: bool) {
                     json!({"type": names.item_created, "event_id": ids.next("event"), "previous_item_id": null, "item": item}),
                 ]
             }
-            Some("response.create") => response(&mut ids, names),
+            Some("response.create") => {
+                let mut events = response(&mut ids, names);
+                if model.contains("mock-hangup") {
+                    // The server ends the session after its first response.
+                    for e in events.drain(..) {
+                        if send(&mut socket, e).await.is_err() {
+                            return;
+                        }
+                    }
+                    let bye = CloseFrame {
+                        code: 1000,
+                        reason: "hangup".into(),
+                    };
+                    let _ = socket.send(Message::Close(Some(bye))).await;
+                    return;
+                }
+                events
+            }
             Some("input_audio_buffer.append") => Vec::new(),
             other => vec![
                 json!({"type": "error", "event_id": ids.next("event"), "error": {
