@@ -63,6 +63,9 @@ model_list:
   - model_name: rt-azure-ga
     litellm_params: {{model: azure/my-realtime-ga, api_base: {mock.base}, api_key: az-key, realtime_protocol: GA}}
     model_info: {{base_model: azure/gpt-realtime-2025-08-28}}
+  - model_name: rt-priced
+    litellm_params: {{model: openai/gpt-realtime, api_base: {mock.base}, api_key: sk-up,
+                      input_cost_per_audio_token: 0.001, output_cost_per_audio_token: 0.002}}
   - model_name: rt-hangup
     litellm_params: {{model: openai/mock-hangup, api_base: {mock.base}, api_key: sk-up}}
   - model_name: rt-broken
@@ -342,3 +345,16 @@ def test_an_upstream_close_closes_the_client_with_its_code(gw, db):
     assert e.value.rcvd is not None and (e.value.rcvd.code, e.value.rcvd.reason) == (1000, "hangup")
     rows = spend_row(db, key)
     assert len(rows) == 1 and int(rows[0][2]) == USAGE_IN and int(rows[0][3]) == USAGE_OUT, rows
+
+
+def test_a_deployment_sets_its_own_audio_prices(gw, db):
+    key = new_key(gw, key_alias="rt-priced")
+    with connect(ws_url(gw, model="rt-priced"), additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+        assert json.loads(ws.recv())["type"] == "session.created"
+        ws.send(json.dumps({"type": "response.create"}))
+        while json.loads(ws.recv())["type"] != "response.done":
+            pass
+    rows = spend_row(db, key)
+    assert len(rows) == 1, rows
+    prices = {**OPENAI_PRICES, "audio_in": 0.001, "audio_out": 0.002}
+    assert float(rows[0][1]) == pytest.approx(per_response(prices))
