@@ -361,6 +361,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn unreachable_and_broken_upstreams_are_connection_errors() {
+        let t = Duration::from_secs(5);
+        // Nothing listens there.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let target = openai(
+            &opts(&format!("http://127.0.0.1:{port}")),
+            "m",
+            &[],
+            false,
+            t,
+        )
+        .unwrap();
+        let e = connect(target).await.err().unwrap();
+        assert_eq!(e.kind, ErrorKind::ApiConnection);
+        // TLS asked of a server that speaks plain bytes and hangs up.
+        let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = plain.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = plain.accept().await {
+                use tokio::io::AsyncWriteExt;
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            }
+        });
+        let target = openai(
+            &opts(&format!("https://127.0.0.1:{port}")),
+            "m",
+            &[],
+            false,
+            t,
+        )
+        .unwrap();
+        assert_eq!(target.url.scheme(), "wss");
+        let e = connect(target).await.err().unwrap();
+        assert_eq!(e.kind, ErrorKind::ApiConnection);
+    }
+
+    #[tokio::test]
     async fn azure_urls_beta_and_ga() {
         let http = reqwest::Client::new();
         let t = Duration::from_secs(1);
