@@ -94,6 +94,14 @@ model_list:
     litellm_params: {{model: openai/gpt-4o, api_base: {v1}, api_key: sk-up}}
   - model_name: claude
     litellm_params: {{model: anthropic/claude-haiku-4-5, api_base: {mock.base}, api_key: sk-ant}}
+guardrails:
+  - guardrail_name: media-guard
+    litellm_params:
+      guardrail: litellm_content_filter
+      mode: pre_call
+      default_on: false
+      patterns: [{{pattern_type: prebuilt, pattern_name: email, action: MASK}}]
+      blocked_words: [{{keyword: forbidden-media, action: BLOCK, description: not allowed}}]
 router_settings:
   num_retries: 0
   fallbacks: [{{"img-broken": ["gpt-image"]}}]
@@ -435,3 +443,28 @@ def test_health_probes_each_media_mode(gw):
     for m in ["openai/gpt-image-1", "openai/whisper-1", "openai/tts-1", "openai/omni-moderation-latest",
               "vertex_ai/imagen-3.0-generate-002", "gemini/gemini-2.5-flash-image", "azure/my-tts"]:
         assert m in healthy, (m, health)
+
+
+# --- guardrails -----------------------------------------------------------------------------
+
+def test_pre_call_guardrails_check_prompts_and_inputs(client, mock, db):
+    """A guardrail the request names runs pre-call on the image prompt, the speech input and the
+    moderation input: a blocked word refuses the call before any upstream request, an e-mail
+    address is masked in what the provider receives."""
+    guard = {"guardrails": ["media-guard"]}
+    before = len(requests_to(mock, "/v1/images/generations"))
+    with pytest.raises(openai.BadRequestError) as e:
+        client.images.generate(model="gpt-image", prompt="draw forbidden-media now", extra_body=guard)
+    assert "forbidden-media" in str(e.value) or "not allowed" in str(e.value)
+    assert len(requests_to(mock, "/v1/images/generations")) == before
+    client.images.generate(model="gpt-image", prompt="mail bob@corp.example a cat", extra_body=guard)
+    rec = requests_to(mock, "/v1/images/generations")[-1]
+    assert rec["body"]["prompt"] == "mail [EMAIL_REDACTED] a cat" and "guardrails" not in rec["body"]
+    client.audio.speech.create(model="tts", voice="alloy", input="write to bob@corp.example",
+                               extra_body=guard).read()
+    assert requests_to(mock, "/v1/audio/speech")[-1]["body"]["input"] == "write to [EMAIL_REDACTED]"
+    client.moderations.create(model="omni", input=["ok", "bob@corp.example"], extra_body=guard)
+    assert requests_to(mock, "/v1/moderations")[-1]["body"]["input"] == ["ok", "[EMAIL_REDACTED]"]
+    # Without the guardrail named, nothing is changed.
+    client.images.generate(model="gpt-image", prompt="mail bob@corp.example a cat")
+    assert requests_to(mock, "/v1/images/generations")[-1]["body"]["prompt"] == "mail bob@corp.example a cat"

@@ -285,3 +285,29 @@ def test_a_deployment_named_in_the_path_needs_model_access(gw, mock):
     status, _, raw = post(gw, path, {"contents": []}, {"Authorization": f"Bearer {k['key']}"})
     assert status in (401, 403), raw
     assert len(recorded(mock, "/model/")) == before
+
+
+def test_a_key_limited_to_some_models_may_pass_only_those_through(gw, mock):
+    """The model a pass-through call names (the body's `model`, Gemini's path model) is checked
+    against the key's `models`, as chat checks it; a call naming no model goes through."""
+    status, k = admin(gw, "POST", "/key/generate", {"models": ["gpt-4o", "gemini-2.5-flash"]})
+    assert status == 200, k
+    key = k["key"]
+    c = openai.OpenAI(base_url=f"{gw.base}/openai", api_key=key, max_retries=0)
+    assert c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}]).choices
+    before = len(recorded(mock, "/v1/chat/completions"))
+    with pytest.raises(openai.APIStatusError) as e:
+        c.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": "Hi"}])
+    assert e.value.status_code in (401, 403) and "gpt-4.1" in str(e.value)
+    assert len(recorded(mock, "/v1/chat/completions")) == before
+    a = anthropic.Anthropic(base_url=f"{gw.base}/anthropic", api_key=key, max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as e:
+        a.messages.create(model="claude-sonnet-4-5", max_tokens=5, messages=[{"role": "user", "content": "Hi"}])
+    assert e.value.status_code in (401, 403)
+    body = {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+    status, _, raw = post(gw, f"/gemini/v1beta/models/gemini-2.5-flash:generateContent?key={key}", body, {})
+    assert status == 200, raw
+    status, _, raw = post(gw, f"/gemini/v1beta/models/gemini-2.5-pro:generateContent?key={key}", body, {})
+    assert status in (401, 403), raw
+    # No model named: the key's list does not apply.
+    assert c.models.list().data

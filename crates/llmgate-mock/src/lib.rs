@@ -25,6 +25,7 @@ mod media;
 mod ollama;
 mod openai;
 mod ranking;
+mod realtime;
 mod responses;
 mod sagemaker;
 mod sts;
@@ -357,6 +358,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/azure/openai/v1/chat/completions", post(azure::v1_chat))
         .route("/azure/openai/v1/embeddings", post(azure::v1_embeddings))
         .route("/azure/openai/v1/responses", post(responses::responses));
+    // The Realtime API's WebSockets: OpenAI's, and Azure's beta and GA paths.
+    r = r
+        .route("/v1/realtime", get(realtime::openai))
+        .route("/openai/realtime", get(realtime::azure))
+        .route("/openai/v1/realtime", get(realtime::azure));
     r.route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/model/{model}/{action}", post(bedrock::converse))

@@ -146,6 +146,7 @@ pub fn route_allowed(allowed: &[String], path: &str) -> bool {
         "/responses",
         "/models",
         "/utils/token_counter",
+        "/realtime",
     ];
     // Any key may ask whether it works.
     if allowed.is_empty() || path == "/key/health" {

@@ -178,7 +178,7 @@ async fn connection(
     addr: SocketAddr,
     app: TowerToHyperService<Router>,
     limits: Arc<Limits>,
-    _slot: OwnedSemaphorePermit,
+    slot: OwnedSemaphorePermit,
     mut closing: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
@@ -186,6 +186,7 @@ async fn connection(
     let io = TokioIo::new(Tracked {
         inner: stream,
         activity: activity.clone(),
+        _slot: slot,
     });
     let service = {
         let activity = activity.clone();
@@ -207,7 +208,8 @@ async fn connection(
         })
     };
     let builder = auto::Builder::new(TokioExecutor::new());
-    let mut conn = pin!(builder.serve_connection(io, service));
+    // Upgrades (the realtime WebSocket) take the socket, and with it the connection's slot.
+    let mut conn = pin!(builder.serve_connection_with_upgrades(io, service));
     let mut shutting_down = false;
     loop {
         let check = activity.next_check(&limits);
@@ -354,10 +356,12 @@ impl HttpBody for InFlightBody {
     }
 }
 
-/// The socket, noting each read in its connection's [`Activity`].
+/// The socket, noting each read in its connection's [`Activity`]; it holds the connection's
+/// slot, so an upgraded connection (a WebSocket) still counts while it lives.
 struct Tracked {
     inner: TcpStream,
     activity: Arc<Activity>,
+    _slot: OwnedSemaphorePermit,
 }
 
 impl AsyncRead for Tracked {

@@ -288,6 +288,9 @@ pub const MEDIA_PRICES: &[&str] = &[
     "input_cost_per_character",
     "input_cost_per_image_token",
     "output_cost_per_image_token",
+    // Realtime sessions' audio tokens.
+    "input_cost_per_audio_token",
+    "output_cost_per_audio_token",
 ];
 
 /// LiteLLM prices every Ollama model at 0 (self-hosted): `ollama_chat/x` as `ollama/x`, and a

@@ -290,6 +290,8 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
     );
     let app = routes::router(state.clone());
     crate::conn::serve(listener, app, limits, shutdown_signal()).await;
+    // Realtime sessions (upgraded sockets the listener no longer drains) closed and settled.
+    routes::realtime::close_all(std::time::Duration::from_secs(5)).await;
     // Pending spend reaches the database before the process ends.
     if let Some(w) = &state.gov.spend {
         w.flush().await;

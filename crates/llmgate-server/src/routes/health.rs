@@ -344,6 +344,8 @@ async fn probe(state: &AppState, d: &Deployment) -> Result<(), llmgate::LlmError
             ..Default::default()
         };
         state.client.embedding(req, &d.opts).await.map(|_| ())
+    } else if mode == "realtime" {
+        super::realtime::probe(state, d).await
     } else if let Some(r) = media_probe(state, d, &mode).await {
         r
     } else if mode == "rerank" {

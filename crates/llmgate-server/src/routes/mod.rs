@@ -22,6 +22,7 @@ pub mod models;
 pub mod object_permission;
 pub mod passthrough;
 pub mod proxy;
+pub mod realtime;
 pub mod responses;
 pub mod spend;
 pub mod spend_top;
@@ -337,9 +338,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             require_key_or_session,
         ));
+    // The realtime WebSocket: a browser's key comes as a subprotocol, read before the key check.
+    let realtime = Router::new()
+        .add("/v1/realtime", "GET", get(realtime::realtime))
+        .add("/realtime", "GET", get(realtime::realtime))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
+        .route_layer(middleware::from_fn(realtime::key_from_subprotocol));
     let authed = authed
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
-        .merge(admin);
+        .merge(admin)
+        .merge(realtime);
 
     let open = Router::new()
         .add("/health/liveliness", "GET", get(health::liveliness))

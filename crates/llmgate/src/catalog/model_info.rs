@@ -48,6 +48,8 @@ prices! {
     output_cost_per_reasoning_token => "reasoning",
     input_cost_per_audio_token => "audio_in",
     output_cost_per_audio_token => "audio_out",
+    // Realtime models: cached input audio.
+    cache_read_input_audio_token_cost => "cache_read_audio",
     // Per query (a rerank search unit), not per token: LiteLLM's key for rerank models.
     input_cost_per_query => "query",
     // The media endpoints' units: per image, per pixel, per image token, per second of

@@ -12,17 +12,17 @@ use super::*;
 use crate::guardrails::{self, Ctx, Guardrails, Input, Mode};
 
 /// The guardrails one call runs, and what they did so far.
-pub(super) struct Guard {
+pub(crate) struct Guard {
     gs: Arc<Guardrails>,
     sel: Vec<usize>,
     caller: Map<String, Value>,
     http: reqwest::Client,
-    pub(super) info: Vec<Value>,
+    pub(crate) info: Vec<Value>,
 }
 
 impl Guard {
     /// None when no guardrail applies to the call.
-    pub(super) fn new(
+    pub(crate) fn new(
         state: &AppState,
         requested: &[String],
         auth: &AuthContext,
@@ -119,6 +119,31 @@ impl Guard {
             }
         }
         Ok(())
+    }
+
+    /// `pre_call` then `logging_only` on a request's texts outside an `Endpoint` (the media
+    /// routes' prompt or input): the texts as masked (None: unchanged), or the refusal.
+    pub(crate) async fn pre_call_texts(
+        &mut self,
+        texts: Vec<String>,
+        call_id: &str,
+    ) -> Result<Option<Vec<String>>, GatewayError> {
+        let mut masked = None;
+        if texts.is_empty() {
+            return Ok(None);
+        }
+        if self.runs(Mode::PreCall) {
+            masked = self
+                .check(Mode::PreCall, Input::Request, texts.clone(), call_id)
+                .await?;
+        }
+        if self.runs(Mode::LoggingOnly) {
+            let seen = masked.clone().unwrap_or(texts);
+            let _ = self
+                .check(Mode::LoggingOnly, Input::Request, seen, call_id)
+                .await;
+        }
+        Ok(masked)
     }
 
     /// `during_call` on the request: only a block matters (the request has gone).
@@ -308,7 +333,7 @@ fn record_refusal(
 
 /// The text pieces of a JSON content value: a string, or a list of strings and blocks
 /// (`text`, `input_text`, `output_text`; nested `content` too). Token arrays are not text.
-pub(super) fn value_texts(v: &mut Value, f: &mut dyn FnMut(&mut String)) {
+pub(crate) fn value_texts(v: &mut Value, f: &mut dyn FnMut(&mut String)) {
     match v {
         Value::String(s) => f(s),
         Value::Array(items) => {

@@ -39,7 +39,7 @@ mod batch;
 mod cache_forms;
 mod cache_hit;
 mod cached;
-mod guarded;
+pub(crate) mod guarded;
 mod kinds;
 pub mod mcp_loop;
 mod messages;

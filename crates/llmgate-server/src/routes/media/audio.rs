@@ -88,6 +88,11 @@ impl MediaCall for Speech {
         let input = self.0.input.as_deref().unwrap_or("");
         llmgate::tokens::count_text(model, input) as u64
     }
+    fn request_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        if let Some(i) = self.0.input.as_mut() {
+            f(i);
+        }
+    }
 }
 
 async fn heard<const T: bool>(

@@ -45,6 +45,11 @@ impl MediaCall for Generation {
         let p = self.0.prompt.as_deref().unwrap_or("");
         llmgate::tokens::count_text(model, p) as u64
     }
+    fn request_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        if let Some(p) = self.0.prompt.as_mut() {
+            f(p);
+        }
+    }
 }
 
 impl<const V: bool> MediaCall for Edit<V> {

@@ -31,6 +31,7 @@ use crate::error::{ErrorShape, GatewayError};
 use crate::governance::admit::{admit, Ask};
 use crate::governance::settle::{CallMeta, PromptTokens, Settlement};
 use crate::pyfmt::py_float;
+use crate::routes::endpoint::guarded::Guard;
 use crate::state::AppState;
 
 type SdkResult<T> = Result<llmgate::Response<T>, LlmError>;
@@ -70,6 +71,8 @@ trait MediaCall: Clone + Send + Sync + 'static {
     fn prompt_tokens(&self, _model: &str) -> u64 {
         0
     }
+    /// The request's texts the `pre_call` guardrails check (and may mask): a prompt, an input.
+    fn request_texts(&mut self, _f: &mut dyn FnMut(&mut String)) {}
 }
 
 /// What every kind shares once its body is read: admission's ask, the router's plan and a
@@ -78,6 +81,8 @@ struct Parts {
     ask: Ask,
     plan: CallPlan,
     client: ClientSide,
+    /// The guardrails the request names (`guardrails`, `metadata.guardrails`).
+    guardrails: Vec<String>,
 }
 
 /// The checks chat's parser makes, on a body's fields (`extra`: a JSON body's unknown fields,
@@ -110,6 +115,8 @@ fn prepare(
         super::guard::stored("tags", t)?;
     }
     let plan = proxy::call_plan(state, extra, tags.clone())?;
+    let guardrails = crate::guardrails::requested(extra, None);
+    extra.shift_remove("guardrails");
     proxy::strip_proxy_fields(extra);
     extra.shift_remove("metadata");
     Ok(Parts {
@@ -122,6 +129,7 @@ fn prepare(
         },
         plan,
         client,
+        guardrails,
     })
 }
 
@@ -207,11 +215,42 @@ async fn run<C: MediaCall>(
     respond: impl FnOnce(C::Answer, Done<'_>) -> Response,
 ) -> Response {
     let start = Instant::now();
-    let Parts { ask, plan, client } = parts;
+    let Parts {
+        ask,
+        plan,
+        client,
+        guardrails,
+    } = parts;
     let admission = match admit(&state.gov, &state.deployments(), auth, ask).await {
         Ok(a) => a,
         Err(e) => return error_response_in(e, None, ErrorShape::OpenAi),
     };
+    // The pre-call guardrails on the prompt or input, only when configured.
+    let mut call = call;
+    let call_id = uuid::Uuid::new_v4().to_string();
+    let mut guard = Guard::new(
+        state,
+        &guardrails,
+        auth,
+        admission.owners.team.as_ref().map(|t| &t.row.metadata),
+    );
+    let mut pre = Ok(());
+    if let Some(g) = guard.as_mut() {
+        let mut texts = Vec::new();
+        call.request_texts(&mut |t| texts.push(t.clone()));
+        match g.pre_call_texts(texts, &call_id).await {
+            Ok(Some(masked)) => {
+                let mut it = masked.into_iter();
+                call.request_texts(&mut |t| {
+                    if let Some(m) = it.next() {
+                        *t = m;
+                    }
+                });
+            }
+            Ok(None) => {}
+            Err(e) => pre = Err(e),
+        }
+    }
     let call = Arc::new(call);
     let mut headers = admission.headers.clone();
     let spend_before = admission.spend_before;
@@ -224,6 +263,18 @@ async fn run<C: MediaCall>(
         start,
         Arc::new(Prompt(call.clone())),
     );
+    settle.use_call_id(call_id);
+    if let Some(g) = guard {
+        settle.guardrails(g.info);
+    }
+    if let Err(e) = pre {
+        // Logged against the group's deployment, as chat logs a refused call.
+        if let Some((dep, _)) = state.deployments().peek(settle.group()) {
+            settle.attempt(&dep);
+        }
+        settle.failure(&e);
+        return error_response_in(e, None, ErrorShape::OpenAi);
+    }
     let res = call_with_retries(state, C::ROUTE, &mut settle, &plan, |dep, model| {
         let mut c = (*call).clone();
         c.set_model(model);

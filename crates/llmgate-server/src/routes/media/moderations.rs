@@ -37,6 +37,9 @@ impl MediaCall for Moderation {
         texts(&self.0.input, &mut text);
         llmgate::tokens::count_text(model, &text) as u64
     }
+    fn request_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        crate::routes::endpoint::guarded::value_texts(&mut self.0.input, f);
+    }
 }
 
 /// The text of an input: a string, strings, or `{"type": "text", "text": ...}` parts.

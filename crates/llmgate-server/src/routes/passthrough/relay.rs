@@ -98,6 +98,21 @@ pub async fn relay(state: &AppState, auth: &AuthContext, call: Call) -> Response
         .model
         .clone()
         .unwrap_or_else(|| call.provider.to_string());
+    // A key limited to some models may send only those through a pass-through route (the
+    // body's `model`, Gemini's or Azure's path model), checked as chat checks it.
+    // A configured deployment is checked by its public name (the path may carry either).
+    let checked = call
+        .deployment
+        .as_ref()
+        .map(|d| d.model_name.clone())
+        .or_else(|| call.model.clone());
+    if let (Some(key), Some(model)) = (&auth.key, &checked) {
+        let deployments = state.deployments();
+        if let Err(e) = crate::governance::access::check(&state.gov, &deployments, key, model).await
+        {
+            return e.into_response();
+        }
+    }
     let admission = match crate::governance::admit::admit_target(&state.gov, auth, &group).await {
         Ok(a) => a,
         Err(e) => return e.into_response(),
