@@ -29,7 +29,7 @@ async fn main() {
             model_group: Some("bench".into()),
             custom_llm_provider: Some("openai".into()),
             request_tags: serde_json::json!([]),
-            metadata: serde_json::json!({}),
+            metadata: Default::default(),
             status: Some("success".into()),
             endpoint: Some("/chat/completions".into()),
             ..Default::default()

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::codec::{self, Columns, Kind, Param};
+use crate::json_text::JsonText;
 use crate::{bounds, Db, Store, StoreError};
 
 pub const TABLE: &str = "LiteLLM_SpendLogs";
@@ -64,8 +65,9 @@ pub struct SpendLog {
     pub custom_llm_provider: Option<String>,
     pub api_base: Option<String>,
     pub user: Option<String>,
+    /// Serialised once, when the log is built (journal line and row share the text).
     #[serde(default)]
-    pub metadata: Value,
+    pub metadata: JsonText,
     pub cache_hit: Option<String>,
     #[serde(default)]
     pub request_tags: Value,
@@ -132,7 +134,6 @@ macro_rules! each_text {
             }
         }
         let json = $json;
-        json($($r)+ log.metadata, TEXT);
         json($($r)+ log.request_tags, ID);
     }};
 }
@@ -149,11 +150,12 @@ impl SpendLog {
             |s: &String, max| ok.set(ok.get() && bounds::fits(s, max)),
             |v: &Value, max| ok.set(ok.get() && bounds::json_fits(v, max))
         );
-        ok.get()
+        ok.get() && self.metadata.fits(bounds::TEXT)
     }
 
     /// Removes NUL and cuts each value to its column's bound.
     pub fn bound(&mut self) {
+        self.metadata.bound(bounds::TEXT);
         each_text!(self, as_mut, [&mut], bounds::bound, bounds::json);
     }
 
@@ -187,7 +189,7 @@ impl SpendLog {
             "custom_llm_provider" => text(&self.custom_llm_provider),
             "api_base" => text(&self.api_base),
             "user" => text(&self.user),
-            "metadata" => codec::param(kind, &self.metadata),
+            "metadata" => Param::Text(Some(self.metadata.as_str().to_string())),
             "cache_hit" => text(&self.cache_hit),
             "request_tags" => codec::param(kind, &self.request_tags),
             "team_id" => text(&self.team_id),

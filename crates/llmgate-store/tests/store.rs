@@ -281,7 +281,9 @@ async fn oversized_and_nul_values_are_bounded_on_both_databases() {
                 user: Some(noise(12_000)),
                 user_id: Some("u1".into()),
                 request_tags: json!([long_tag, "t\u{0}ag"]),
-                metadata: json!({"error_information": {"error_message": "up\u{0}stream"}, "k\u{0}": 1}),
+                metadata:
+                    json!({"error_information": {"error_message": "up\u{0}stream"}, "k\u{0}": 1})
+                        .into(),
                 ..spend_log("big", 0.5)
             },
             SpendLog {
@@ -312,7 +314,7 @@ async fn oversized_and_nul_values_are_bounded_on_both_databases() {
         assert_eq!(big.user.as_ref().unwrap().len(), 1000);
         assert_eq!(big.request_tags, json!([&long_tag[..1000], "tag"]));
         assert_eq!(
-            big.metadata,
+            big.metadata.to_value(),
             json!({"error_information": {"error_message": "upstream"}, "k": 1})
         );
         let nul = read.iter().find(|l| l.request_id == "nul").unwrap();

@@ -1,6 +1,7 @@
 //! What a virtual key may do on an LLM request (models, budget), and what the request costs it.
 
 use llmgate::Usage;
+use llmgate_store::json_text::JsonText;
 use llmgate_store::spend::SpendLog;
 
 use std::sync::Arc;
@@ -675,6 +676,25 @@ fn charge_alerts(gov: &Governance, key: Option<&CachedKey>, owners: &Owners) {
     }
 }
 
+/// A spend log's `metadata`, in the order LiteLLM writes it (absent parts skipped).
+#[derive(serde::Serialize)]
+struct LogMetadata<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_information: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guardrail_information: Option<&'a [Value]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial_response: Option<bool>,
+    user_api_key: Option<&'a str>,
+    user_api_key_alias: Option<&'a str>,
+    user_api_key_team_id: Option<&'a str>,
+    user_api_key_team_alias: Option<&'a str>,
+    user_api_key_org_id: Option<&'a str>,
+    user_api_key_user_id: Option<&'a str>,
+    user_api_key_user_email: Option<&'a str>,
+    user_api_key_end_user_id: Option<&'a str>,
+}
+
 fn spend_log(
     auth: &AuthContext,
     owners: &Owners,
@@ -688,53 +708,42 @@ fn spend_log(
     let key = auth.key.as_ref().map(|k| &k.row);
     let success = matches!(outcome, Outcome::Success);
     let provider = &call.meta.deployment.provider;
-    let mut metadata = match outcome {
-        Outcome::Failure(e) => json!({"error_information": {
+    let error_information = match outcome {
+        Outcome::Failure(e) => Some(json!({
             "error_code": e.status().to_string(),
             "error_class": e.kind().map(|k| k.class_name()).unwrap_or("ProxyException"),
             "llm_provider": provider,
             "error_message": e.body()["error"]["message"],
-        }}),
+        })),
         // 499: nginx's code for a client that closed the connection first.
-        Outcome::Abandoned(Abandoned::ClientGone) => json!({"error_information": {
+        Outcome::Abandoned(Abandoned::ClientGone) => Some(json!({
             "error_code": "499",
             "error_class": "ClientDisconnected",
             "llm_provider": provider,
             "error_message": "the client closed the connection before the answer ended",
-        }}),
-        Outcome::Success => json!({}),
+        })),
+        Outcome::Success => None,
     };
-    if !call.guardrails.is_empty() {
-        metadata["guardrail_information"] = Value::Array(call.guardrails.to_vec());
-    }
-    if call.partial {
-        // What was charged is what had been produced when the call ended.
-        metadata["partial_response"] = json!(true);
-    }
-    // Who called, as LiteLLM's `StandardLoggingMetadata` records it.
     let team = owners.team.as_ref().map(|t| &t.row);
-    let caller = [
-        ("user_api_key", key.map(|k| k.token.clone())),
-        ("user_api_key_alias", key.and_then(|k| k.key_alias.clone())),
-        ("user_api_key_team_id", key.and_then(|k| k.team_id.clone())),
-        (
-            "user_api_key_team_alias",
-            team.and_then(|t| t.team_alias.clone()),
-        ),
-        (
-            "user_api_key_org_id",
-            owners.org.as_ref().map(|o| o.row.organization_id.clone()),
-        ),
-        ("user_api_key_user_id", key.and_then(|k| k.user_id.clone())),
-        (
-            "user_api_key_user_email",
-            owners.user.as_ref().and_then(|u| u.row.user_email.clone()),
-        ),
-        ("user_api_key_end_user_id", call.end_user.clone()),
-    ];
-    for (name, value) in caller {
-        metadata[name] = json!(value);
-    }
+    // Who called, as LiteLLM's `StandardLoggingMetadata` records it; written straight to
+    // text (no intermediate map), once for the journal and the row.
+    let metadata = JsonText::of(&LogMetadata {
+        error_information,
+        guardrail_information: (!call.guardrails.is_empty()).then_some(call.guardrails),
+        // What was charged is what had been produced when the call ended.
+        partial_response: call.partial.then_some(true),
+        user_api_key: key.map(|k| k.token.as_str()),
+        user_api_key_alias: key.and_then(|k| k.key_alias.as_deref()),
+        user_api_key_team_id: key.and_then(|k| k.team_id.as_deref()),
+        user_api_key_team_alias: team.and_then(|t| t.team_alias.as_deref()),
+        user_api_key_org_id: owners.org.as_ref().map(|o| o.row.organization_id.as_str()),
+        user_api_key_user_id: key.and_then(|k| k.user_id.as_deref()),
+        user_api_key_user_email: owners
+            .user
+            .as_ref()
+            .and_then(|u| u.row.user_email.as_deref()),
+        user_api_key_end_user_id: call.end_user.as_deref(),
+    });
     SpendLog {
         request_id: call
             .response_id

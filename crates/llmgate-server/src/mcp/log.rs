@@ -76,7 +76,7 @@ pub async fn record(state: &AppState, ctx: &AuthContext, call: ToolCall<'_>) {
         mcp_namespaced_tool_name: Some(namespaced.clone()),
         model: namespaced,
         custom_llm_provider: Some("mcp".into()),
-        metadata,
+        metadata: metadata.into(),
         team_id: key.and_then(|k| k.team_id.clone()),
         organization_id: key.and_then(|k| k.organization_id.clone()),
         user: key.and_then(|k| k.user_id.clone()),
