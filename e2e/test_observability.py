@@ -562,6 +562,55 @@ def test_otel_spans_over_otlp_grpc(mock, tmp_path, otlp):
         g.stop()
 
 
+
+GUARDS = ("guardrails:\n"
+          "  - guardrail_name: pii-mask\n    litellm_params:\n      guardrail: litellm_content_filter\n"
+          "      mode: pre_call\n      default_on: true\n"
+          "      patterns: [{pattern_type: prebuilt, pattern_name: email, action: MASK}]\n"
+          "      blocked_words: [{keyword: forbidden-word, action: BLOCK, description: not allowed}]\n")
+
+
+def test_otel_child_spans_for_guardrails_and_the_cache(mock, tmp_path, otlp):
+    env = {"OTEL_EXPORTER": "otlp_http", "OTEL_ENDPOINT": otlp.base, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    gw = start(mock, tmp_path, '  callbacks: ["otel"]\n  cache: true\n  cache_params: {type: local}\n',
+               env=env, extra=GUARDS)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        body = dict(model="ok", messages=[{"role": "user", "content": "mail me at bob@corp.example"}])
+        ids = [c.chat.completions.with_raw_response.create(**body).headers["x-litellm-call-id"] for _ in range(2)]
+        with pytest.raises(openai.BadRequestError):
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "a forbidden-word"}])
+        otlp.wait(9)
+        time.sleep(0.5)
+        reqs = {s["attrs"]["litellm.call_id"]: s for s in otlp.spans if s["name"] == "litellm_request"}
+        assert len(reqs) == 3
+        children = lambda r, name: [s for s in otlp.spans if s["name"] == name and s["parent"] == r["span_id"]]
+        for i, call_id in enumerate(ids):
+            req = reqs[call_id]
+            (g,) = children(req, "guardrail")
+            a = g["attrs"]
+            assert (a["guardrail_name"], a["guardrail_mode"], a["guardrail_status"]) == (
+                "pii-mask", "pre_call", "guardrail_intervened")
+            assert a["openinference.span.kind"] == "GUARDRAIL"
+            assert json.loads(a["masked_entity_count"]) == {"EMAIL": 1}
+            assert g["trace_id"] == req["trace_id"] and req["start"] <= g["start"] <= g["end"] <= req["end"]
+            (cache,) = children(req, "in_memory")
+            assert cache["attrs"]["call_type"] == "async_get_cache" and cache["attrs"]["service"] == "in_memory"
+            # The first call misses and asks the upstream; the second is a hit without a provider call.
+            assert cache["attrs"]["cache_hit"] is (i == 1)
+            assert req["attrs"]["litellm.cache_hit"] is (i == 1)
+            assert len(children(req, "raw_gen_ai_request")) == (1 if i == 0 else 0)
+            assert g["end"] <= cache["start"] <= cache["end"] <= req["end"]
+        (blocked,) = [r for k, r in reqs.items() if k not in ids]
+        assert blocked["status"] == 2
+        (g,) = children(blocked, "guardrail")
+        assert g["attrs"]["guardrail_status"] == "guardrail_intervened"
+        assert "forbidden-word" in g["attrs"]["guardrail_response"]
+        assert not children(blocked, "in_memory")  # refused before the cache
+    finally:
+        gw.stop()
+
+
 def post(gw, path, body):
     req = urllib.request.Request(f"{gw.base}{path}", data=json.dumps(body).encode(), method="POST",
                                  headers={"Authorization": f"Bearer {MASTER}", "Content-Type": "application/json"})

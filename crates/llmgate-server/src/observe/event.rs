@@ -106,6 +106,17 @@ pub struct Capture {
     pub response: Option<Value>,
 }
 
+/// The response-cache lookup a call made (its `service` names the backend as LiteLLM's
+/// service spans do: `redis`; the in-process caches are `in_memory`).
+#[derive(Clone, Copy, Debug)]
+pub struct CacheLookup {
+    pub service: &'static str,
+    pub call_type: &'static str,
+    pub start: Instant,
+    pub end: Instant,
+    pub hit: bool,
+}
+
 /// One call, at its end.
 pub struct CallEvent<'a> {
     pub call_id: &'a str,
@@ -123,6 +134,8 @@ pub struct CallEvent<'a> {
     pub cost: f64,
     pub stream: bool,
     pub cache_hit: bool,
+    /// The cache lookup, when the call made one.
+    pub cache_lookup: Option<CacheLookup>,
     pub tags: &'a [String],
     pub response_id: Option<&'a str>,
     pub retries: u32,

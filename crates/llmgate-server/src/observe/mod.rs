@@ -15,10 +15,11 @@ pub mod otel;
 mod otel_grpc;
 pub mod payload;
 pub mod prometheus;
+pub mod services;
 
 use std::sync::Arc;
 
-pub use event::{AttemptEvent, CallEvent, Caller, Capture, FallbackEvent, Rejected, Status};
+pub use event::{AttemptEvent, CacheLookup, CallEvent, Caller, Capture, FallbackEvent, Rejected, Status};
 
 use crate::config::Config;
 
@@ -72,6 +73,13 @@ pub fn configured(cfg: &Config) -> Vec<Named> {
         }
     }
     names
+}
+
+/// `litellm_settings.service_callback`'s names (a list or one name).
+fn service_callbacks(cfg: &Config) -> impl Iterator<Item = &str> {
+    let v = cfg.litellm_settings.extra.get("service_callback");
+    let list = v.and_then(|v| v.as_array()).into_iter().flatten();
+    list.filter_map(|x| x.as_str()).chain(v.and_then(|v| v.as_str()))
 }
 
 /// A `callback_settings` entry's `callback_type` for `name`, if any.
@@ -134,6 +142,15 @@ impl Observers {
                 }
             }
         }
+        // `service_callback: ["prometheus_system"]` (LiteLLM's switch for its service
+        // metrics) serves /metrics too; with `prometheus` they are always there.
+        if metrics.is_none() && service_callbacks(cfg).any(|n| n == "prometheus_system") {
+            let ls = &cfg.litellm_settings.extra;
+            let end_user =
+                crate::config::is(ls.get("enable_end_user_cost_tracking_prometheus_only"), true);
+            let cache_on = crate::config::is(ls.get("cache"), true);
+            metrics = Some(Arc::new(prometheus::Metrics::new(end_user, cache_on)));
+        }
         let alerting = alerting::Alerting::from_config(cfg, http.clone())?.map(Arc::new);
         if metrics.is_none() && loggers.is_empty() && otel.is_none() && alerting.is_none() {
             return Ok(None);
@@ -165,9 +182,13 @@ impl Observers {
     }
 
     /// Starts the loggers' senders and the alerts' (inside the runtime); the metrics see
-    /// their queues. `redis`: the fleet's Redis (alert deduplication); `db`: the spend
-    /// writer's failures (database alerts).
-    pub fn start(&self, redis: Option<String>, db: Option<alerting::DbFailures>) {
+    /// their queues and the Redis / database round trips (`postgres`: the database is one).
+    /// `redis`: the fleet's Redis (alert deduplication); `db`: the spend writer's failures
+    /// (database alerts).
+    pub fn start(&self, redis: Option<String>, db: Option<alerting::DbFailures>, postgres: bool) {
+        if let Some(m) = &self.metrics {
+            services::install(m.clone(), postgres);
+        }
         for l in &self.loggers {
             l.start(self.metrics.clone());
         }

@@ -326,6 +326,17 @@ pub struct Metrics {
     spend_write_errors: Counter,
     callback_queue: Family<Vec<(&'static str, String)>, Gauge<i64>>,
     callback_dropped: Family<Vec<(&'static str, String)>, Counter>,
+    /// LiteLLM's service metrics: Redis, then PostgreSQL.
+    services: [ServiceFamilies; 2],
+}
+
+/// One service's latency histogram and request counters (`litellm_<service>_*`), labelled by
+/// the service's own name as LiteLLM's `PrometheusServicesLogger` labels them.
+struct ServiceFamilies {
+    name: &'static str,
+    latency: Hist,
+    total: Count,
+    failed: Count,
 }
 
 impl Metrics {
@@ -383,7 +394,46 @@ impl Metrics {
             spend_write_errors: reg!("llmgate_spend_write_errors", "Spend-log batch writes the database failed; the batch is retried (llmgate)", Counter::default()),
             callback_queue: reg!("llmgate_callback_queue_size", "Logging-callback events waiting to be sent (llmgate)", Family::default()),
             callback_dropped: reg!("llmgate_callback_dropped_events", "Logging-callback events dropped because the callback's queue was full (llmgate)", Family::default()),
+            services: ["redis", "postgres"].map(|name| {
+                let f = ServiceFamilies {
+                    name,
+                    latency: hist(),
+                    total: Count::default(),
+                    failed: Count::default(),
+                };
+                r.register(format!("litellm_{name}_latency"), format!("Latency for {name} service"), f.latency.clone());
+                r.register(format!("litellm_{name}_failed_requests"), format!("Total failed_requests for {name} service"), f.failed.clone());
+                r.register(format!("litellm_{name}_total_requests"), format!("Total total_requests for {name} service"), f.total.clone());
+                f
+            }),
             registry: r,
+        }
+    }
+
+    /// One round trip to Redis or PostgreSQL (`observe::services`): a success's latency, a
+    /// failure's class and function; both count toward the total, as LiteLLM counts them.
+    pub fn service(
+        &self,
+        service: &str,
+        function: &str,
+        took: std::time::Duration,
+        error: Option<&str>,
+    ) {
+        let Some(f) = self.services.iter().find(|f| f.name == service) else {
+            return;
+        };
+        let own = vec![(f.name, f.name.to_string())];
+        f.total.get_or_create(&own).inc();
+        match error {
+            None => f.latency.get_or_create(&own).observe(took.as_secs_f64()),
+            Some(class) => {
+                let labels = vec![
+                    (f.name, f.name.to_string()),
+                    ("error_class", clean(class)),
+                    ("function_name", clean(function)),
+                ];
+                f.failed.get_or_create(&labels).inc();
+            }
         }
     }
 

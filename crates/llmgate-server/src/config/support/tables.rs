@@ -377,6 +377,12 @@ pub const MODEL_INFO: &[Row] = &[
 
 /// LiteLLM's callbacks: `prometheus`, `generic_api`, `langfuse` and `otel` run (`observe/`).
 #[rustfmt::skip]
+const SERVICE_CALLBACKS: &[Row] = &[
+    yes("prometheus_system", "Redis and PostgreSQL latency and failures on /metrics"),
+    no("otel", "service spans for every Redis and database call"),
+    no("datadog", "service health to Datadog"),
+];
+
 const CALLBACKS: &[Row] = &[
     yes("langfuse", "Langfuse ingestion API"),
     no("langfuse_otel", "logging callback"),
@@ -530,7 +536,7 @@ pub const LITELLM_SETTINGS: &[Row] = &[
     by_value("callbacks", CALLBACKS, "logging callbacks"),
     by_value("success_callback", CALLBACKS, "logging callbacks"),
     by_value("failure_callback", CALLBACKS, "logging callbacks"),
-    no("service_callback", "service health callbacks"),
+    by_value("service_callback", SERVICE_CALLBACKS, "service health callbacks"),
     no("service_callbacks", "service health callbacks"),
     no("input_callback", "logging callbacks"),
     no("callback_settings", "logging callbacks"),

@@ -21,6 +21,13 @@ impl Settlement {
         self.trace = ids;
     }
 
+    /// The response cache was looked up (the trace's cache span).
+    pub fn cache_lookup(&mut self, lookup: crate::observe::CacheLookup) {
+        if self.gov.observe.is_some() {
+            self.cache_lookup = Some(lookup);
+        }
+    }
+
     /// The call streams its answer (for the observers).
     pub fn set_stream(&mut self, stream: bool) {
         self.stream = stream;
@@ -160,6 +167,7 @@ impl Settlement {
             cost: cost.unwrap_or(0.0),
             stream: self.stream,
             cache_hit: self.cache_hit,
+            cache_lookup: self.cache_lookup,
             tags: &self.owners.tag_names,
             response_id: self.response_id.as_deref(),
             retries: meta.map_or(0, |m| m.attempted_retries),

@@ -629,14 +629,14 @@ impl Redis {
         let Some(c) = self.conn().await else {
             return true;
         };
-        let r: redis::RedisResult<Option<String>> = redis::cmd("SET")
-            .arg(format!("llmgate:alerts:{key}"))
+        let mut set = redis::cmd("SET");
+        set.arg(format!("llmgate:alerts:{key}"))
             .arg("SENT")
             .arg("NX")
             .arg("PX")
-            .arg(ttl.as_millis().max(1) as u64)
-            .query_async(c)
-            .await;
+            .arg(ttl.as_millis().max(1) as u64);
+        let r: redis::RedisResult<Option<String>> =
+            crate::observe::services::redis("async_set_cache", set.query_async(c)).await;
         match r {
             Ok(v) => v.is_some(),
             Err(e) => {
