@@ -650,6 +650,117 @@ def test_budget_gauges_and_labels_of_a_virtual_key(mock, tmp_path):
         gw.stop()
 
 
+
+
+def test_per_model_key_limits_and_org_budget_gauges(mock, tmp_path):
+    import hashlib
+
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n')
+    try:
+        post(gw, "/organization/new", {"organization_id": "obs-org", "organization_alias": "obs-acme", "max_budget": 3.0})
+        limited = post(gw, "/key/generate", {"organization_id": "obs-org", "key_alias": "per-model",
+                                             "model_rpm_limit": {"ok": 5}, "model_tpm_limit": {"ok": 100000}})["key"]
+        plain = post(gw, "/key/generate", {"key_alias": "no-limits"})["key"]
+        c = openai.OpenAI(base_url=gw.base, api_key=limited, max_retries=0)
+        used = [c.chat.completions.create(model="ok", messages=[{"role": "user", "content": f"m{i}"}]).usage
+                for i in range(2)]
+        openai.OpenAI(base_url=gw.base, api_key=plain, max_retries=0).chat.completions.create(
+            model="ok", messages=[{"role": "user", "content": "plain"}])
+        s = scrape(gw)
+        lab = dict(hashed_api_key=hashlib.sha256(limited.encode()).hexdigest(), api_key_alias="per-model",
+                   model="ok", model_id="ok-1")
+        # Two requests of five this minute; the tokens of both calls counted.
+        assert total(s, "litellm_remaining_api_key_requests_for_model", **lab) == 3
+        assert total(s, "litellm_remaining_api_key_tokens_for_model", **lab) == 100000 - sum(u.total_tokens for u in used)
+        # A key without per-model limits reads sys.maxsize, as LiteLLM reports it.
+        free = dict(hashed_api_key=hashlib.sha256(plain.encode()).hexdigest(), model="ok")
+        assert total(s, "litellm_remaining_api_key_requests_for_model", **free) == 9223372036854775807
+        spent = sum(cost(u) for u in used)
+        org = dict(org_id="obs-org", org_alias="obs-acme")
+        assert total(s, "litellm_org_max_budget_metric", **org) == 3.0
+        assert total(s, "litellm_remaining_org_budget_metric", **org) == pytest.approx(3.0 - spent)
+    finally:
+        gw.stop()
+
+
+
+def test_prometheus_metrics_config_picks_metrics_and_labels(mock, tmp_path):
+    settings = ('  callbacks: ["prometheus"]\n  prometheus_metrics_config:\n'
+                '    - group: tokens\n      metrics: [litellm_input_tokens_metric, litellm_not_a_metric]\n'
+                '      include_labels: [model, team]\n'
+                '    - group: requests\n      metrics: [litellm_proxy_total_requests_metric]\n')
+    gw = start(mock, tmp_path, settings)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        u = c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "filtered"}]).usage
+        s = scrape(gw)
+        names = {n for n, _, _ in s}
+        tokens = [(l, v) for n, l, v in s if n == "litellm_input_tokens_metric_total"]
+        assert tokens == [({"model": "gpt-4o", "team": "None"}, u.prompt_tokens)]
+        # A group without include_labels keeps every label of its metrics.
+        req = [l for n, l, _ in s if n == "litellm_proxy_total_requests_metric_total"]
+        assert req and {"requested_model", "hashed_api_key", "status_code", "route"} <= set(req[0])
+        # Metrics no group lists are not served; llmgate's own still are.
+        assert not any(n.startswith(("litellm_spend_metric", "litellm_output_tokens_metric")) for n in names)
+        assert "llmgate_in_flight_requests" in names
+    finally:
+        gw.stop()
+    log = (tmp_path / "llmgate.log").read_text()
+    assert "litellm_not_a_metric" in log and "prometheus_metrics_config" in log
+
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+def test_redis_and_postgres_round_trips_as_litellms_service_metrics(mock, tmp_path):
+    import subprocess
+    import uuid
+
+    from conftest import free_port
+
+    db, ns = f"llmgate_obs_{uuid.uuid4().hex[:12]}", f"obs-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
+    (tmp_path / "up").mkdir()
+    (tmp_path / "down").mkdir()
+    cache = "  cache: true\n  cache_params: {type: redis, host: 127.0.0.1, port: %d, namespace: %s, ttl: 60}\n"
+    gw = start(mock, tmp_path / "up", '  callbacks: ["prometheus"]\n' + cache % (6379, ns),
+               env={"DATABASE_URL": f"{PG}/{db}"}, general="  proxy_batch_write_at: 0.3\n")
+    # LiteLLM's own switch for these metrics serves /metrics on its own; this Redis is not there.
+    down = start(mock, tmp_path / "down", '  service_callback: ["prometheus_system"]\n' + cache % (free_port(), ns))
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        for _ in range(2):  # a miss (GET, then SET off the request path), then a hit
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": f"svc {ns}"}])
+        deadline = time.time() + 10
+        s = scrape(gw)
+        while time.time() < deadline and (total(s, "litellm_redis_total_requests_total") < 3
+                                          or total(s, "litellm_postgres_latency_count") < 1):
+            time.sleep(0.3)
+            s = scrape(gw)
+        # GET, SET, GET; every one a success with its latency observed.
+        assert total(s, "litellm_redis_total_requests_total", redis="redis") >= 3
+        assert total(s, "litellm_redis_latency_count", redis="redis") == total(s, "litellm_redis_total_requests_total")
+        assert 0 < total(s, "litellm_redis_latency_sum", redis="redis") < 5
+        assert total(s, "litellm_redis_failed_requests_total") == 0
+        # The spend writer's batch is a PostgreSQL round trip.
+        assert total(s, "litellm_postgres_latency_count", postgres="postgres") >= 1
+        assert total(s, "litellm_postgres_total_requests_total", postgres="postgres") >= 1
+        assert total(s, "litellm_postgres_failed_requests_total") == 0
+        # The Redis of the second gateway is down: failures by class and function, no latency.
+        d = openai.OpenAI(base_url=down.base, api_key=MASTER, max_retries=0)
+        d.chat.completions.create(model="ok", messages=[{"role": "user", "content": "redis is down"}])
+        s = scrape(down)
+        assert total(s, "litellm_redis_failed_requests_total", redis="redis", error_class="ConnectionError",
+                     function_name="async_get_cache") >= 1
+        assert total(s, "litellm_redis_latency_count") == 0
+        # The embedded SQLite is not PostgreSQL: nothing is counted under its name.
+        assert total(s, "litellm_postgres_total_requests_total") == 0
+    finally:
+        gw.stop()
+        down.stop()
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], check=False)
+
+
 def test_plain_generic_api_from_env_logs_only_successes_as_ndjson(mock, tmp_path, capture):
     env = {"GENERIC_LOGGER_ENDPOINT": f"{capture.base}/env-hook", "GENERIC_LOGGER_HEADERS": "x-hook=env-1,x-two=2",
            "DEFAULT_FLUSH_INTERVAL_SECONDS": "1"}

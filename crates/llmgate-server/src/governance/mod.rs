@@ -309,6 +309,11 @@ impl<T: Row> Cache<T> {
         self.misses.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The row if it is cached (no database read: for what observers report).
+    pub fn peek(&self, id: &str) -> Option<Arc<Live<T>>> {
+        self.read().get(id).cloned()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Live<T>>>> {
         self.map.read().unwrap_or_else(|e| e.into_inner())
     }

@@ -130,7 +130,10 @@ impl Observers {
                         true,
                     );
                     let cache_on = crate::config::is(ls.get("cache"), true);
-                    metrics = Some(Arc::new(prometheus::Metrics::new(end_user, cache_on)));
+                    let filter = prometheus::Filter::from_config(cfg);
+                    metrics = Some(Arc::new(prometheus::Metrics::with_filter(
+                        end_user, cache_on, filter,
+                    )));
                 }
                 "otel" => {
                     otel = Some(otel::Otel::from_env(!settings.turn_off_message_logging)?);
@@ -149,7 +152,10 @@ impl Observers {
             let end_user =
                 crate::config::is(ls.get("enable_end_user_cost_tracking_prometheus_only"), true);
             let cache_on = crate::config::is(ls.get("cache"), true);
-            metrics = Some(Arc::new(prometheus::Metrics::new(end_user, cache_on)));
+            let filter = prometheus::Filter::from_config(cfg);
+            metrics = Some(Arc::new(prometheus::Metrics::with_filter(
+                end_user, cache_on, filter,
+            )));
         }
         let alerting = alerting::Alerting::from_config(cfg, http.clone())?.map(Arc::new);
         if metrics.is_none() && loggers.is_empty() && otel.is_none() && alerting.is_none() {

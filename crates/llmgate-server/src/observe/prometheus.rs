@@ -6,6 +6,7 @@
 //! make the series unbounded: `client_ip` and `user_agent`; `end_user` is `None` unless
 //! `enable_end_user_cost_tracking_prometheus_only` is set, as LiteLLM.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::text::encode;
@@ -32,9 +33,84 @@ const DEFAULT_BUCKETS: &[f64] = &[
 ];
 
 type Labels = Vec<(&'static str, String)>;
-type Count = Family<Labels, Counter<f64, AtomicU64>>;
-type Level = Family<Labels, Gauge<f64, AtomicU64>>;
-type Hist = Family<Labels, Histogram, fn() -> Histogram>;
+type RawCount = Family<Labels, Counter<f64, AtomicU64>>;
+type RawHist = Family<Labels, Histogram, fn() -> Histogram>;
+type Count = Fam<Counter<f64, AtomicU64>>;
+type Level = Fam<Gauge<f64, AtomicU64>>;
+type Hist = Fam<Histogram>;
+
+/// One of LiteLLM's metric families, with the labels `prometheus_metrics_config` keeps
+/// (None: all of them).
+struct Fam<M> {
+    inner: Family<Labels, M, fn() -> M>,
+    keep: Option<HashSet<String>>,
+}
+
+impl<M> Fam<M> {
+    /// The series for these label values (the ones the config drops left out).
+    fn at(&self, labels: &Labels) -> impl std::ops::Deref<Target = M> + '_ {
+        match &self.keep {
+            None => self.inner.get_or_create(labels),
+            Some(keep) => {
+                let kept: Labels = labels
+                    .iter()
+                    .filter(|(n, _)| keep.contains(*n))
+                    .cloned()
+                    .collect();
+                self.inner.get_or_create(&kept)
+            }
+        }
+    }
+}
+
+/// `litellm_settings.prometheus_metrics_config`: the metrics served (others are not), and per
+/// metric the labels it keeps (`include_labels`; all of its labels without one).
+#[derive(Default, Debug)]
+pub struct Filter {
+    metrics: HashMap<String, Option<HashSet<String>>>,
+}
+
+impl Filter {
+    /// From the config; None when it has no `prometheus_metrics_config`. Names LiteLLM does
+    /// not define are logged and skipped, as LiteLLM's validation reports them.
+    pub fn from_config(cfg: &crate::config::Config) -> Option<Filter> {
+        let groups = cfg
+            .litellm_settings
+            .extra
+            .get("prometheus_metrics_config")?
+            .as_array()?;
+        let mut f = Filter::default();
+        for g in groups {
+            let labels: Option<HashSet<String>> = g["include_labels"].as_array().map(|l| {
+                l.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            });
+            for m in g["metrics"].as_array().into_iter().flatten() {
+                let Some(m) = m.as_str() else { continue };
+                let entry = f.metrics.entry(m.to_string()).or_insert(Some(HashSet::new()));
+                match (&labels, entry.as_mut()) {
+                    (None, _) => *entry = None,
+                    (Some(l), Some(e)) => e.extend(l.iter().cloned()),
+                    (Some(_), None) => {}
+                }
+            }
+        }
+        Some(f)
+    }
+
+    /// Names the config lists that are not metrics llmgate serves (logged at start).
+    pub fn unknown(&self, known: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .metrics
+            .keys()
+            .filter(|m| !known.contains(&m.as_str()))
+            .cloned()
+            .collect();
+        out.sort();
+        out
+    }
+}
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS.iter().copied())
@@ -203,6 +279,12 @@ const CACHE: &[&str] = &[
 const TEAM_BUDGET: &[&str] = &["team", "team_alias"];
 const KEY_BUDGET: &[&str] = &["hashed_api_key", "api_key_alias"];
 const USER_BUDGET: &[&str] = &["user"];
+const ORG_BUDGET: &[&str] = &["org_id", "org_alias"];
+const KEY_MODEL_LIMIT: &[&str] = &["hashed_api_key", "api_key_alias", "model", "model_id"];
+
+/// Python's `sys.maxsize`: what LiteLLM reports as the remaining requests or tokens of a key
+/// without a per-model limit.
+const UNLIMITED: f64 = 9_223_372_036_854_775_807.0;
 
 /// One metric's label values by name; a label not set is `None`, as LiteLLM shows it.
 #[derive(Default)]
@@ -302,6 +384,10 @@ pub struct Metrics {
     key_max_budget: Level,
     remaining_user_budget: Level,
     user_max_budget: Level,
+    remaining_org_budget: Level,
+    org_max_budget: Level,
+    remaining_key_requests_for_model: Level,
+    remaining_key_tokens_for_model: Level,
     remaining_requests: Level,
     remaining_tokens: Level,
     deployment_success: Count,
@@ -334,15 +420,41 @@ pub struct Metrics {
 /// the service's own name as LiteLLM's `PrometheusServicesLogger` labels them.
 struct ServiceFamilies {
     name: &'static str,
-    latency: Hist,
-    total: Count,
-    failed: Count,
+    latency: RawHist,
+    total: RawCount,
+    failed: RawCount,
 }
 
 impl Metrics {
     pub fn new(end_user: bool, cache_on: bool) -> Metrics {
+        Metrics::with_filter(end_user, cache_on, None)
+    }
+
+    /// The metrics; `filter`: `prometheus_metrics_config` (which of LiteLLM's metrics are
+    /// served, with which labels).
+    pub fn with_filter(end_user: bool, cache_on: bool, filter: Option<Filter>) -> Metrics {
         let mut r = Registry::default();
-        let hist = || Hist::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let hist = || RawHist::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let mut known: Vec<&'static str> = Vec::new();
+        // LiteLLM's metrics, served unless the filter leaves them out.
+        macro_rules! fam {
+            ($name:expr, $help:expr, $m:expr) => {{
+                let inner = $m;
+                known.push($name);
+                let (on, keep) = match &filter {
+                    None => (true, None),
+                    Some(f) => match f.metrics.get($name) {
+                        None => (false, None),
+                        Some(keep) => (true, keep.clone()),
+                    },
+                };
+                if on {
+                    r.register($name, $help, inner.clone());
+                }
+                Fam { inner, keep }
+            }};
+        }
+        // llmgate's own, always served.
         macro_rules! reg {
             ($name:expr, $help:expr, $m:expr) => {{
                 let m = $m;
@@ -350,43 +462,47 @@ impl Metrics {
                 m
             }};
         }
-        Metrics {
+        let m = Metrics {
             end_user,
             cache_on,
-            total_requests: reg!("litellm_proxy_total_requests_metric", "Total number of requests made to the proxy server - track number of client side requests", Count::default()),
-            failed_requests: reg!("litellm_proxy_failed_requests_metric", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", Count::default()),
-            requests: reg!("litellm_requests_metric", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", Count::default()),
-            llm_failed: reg!("litellm_llm_api_failed_requests_metric", "deprecated - use litellm_proxy_failed_requests_metric", Count::default()),
-            total_latency: reg!("litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM", hist()),
-            api_latency: reg!("litellm_llm_api_latency_metric", "Total latency (seconds) for a models LLM API call", hist()),
-            ttft: reg!("litellm_llm_api_time_to_first_token_metric", "Time to first token for a models LLM API call", hist()),
-            overhead: reg!("litellm_overhead_latency_metric", "Latency overhead (milliseconds) added by LiteLLM processing", hist()),
-            spend: reg!("litellm_spend_metric", "Total spend on LLM requests", Count::default()),
-            total_tokens: reg!("litellm_total_tokens_metric", "Total number of input + output tokens from LLM requests", Count::default()),
-            input_tokens: reg!("litellm_input_tokens_metric", "Total number of input tokens from LLM requests", Count::default()),
-            output_tokens: reg!("litellm_output_tokens_metric", "Total number of output tokens from LLM requests", Count::default()),
-            remaining_team_budget: reg!("litellm_remaining_team_budget_metric", "Remaining budget for team", Level::default()),
-            team_max_budget: reg!("litellm_team_max_budget_metric", "Maximum budget set for team", Level::default()),
-            remaining_key_budget: reg!("litellm_remaining_api_key_budget_metric", "Remaining budget for api key", Level::default()),
-            key_max_budget: reg!("litellm_api_key_max_budget_metric", "Maximum budget set for api key", Level::default()),
-            remaining_user_budget: reg!("litellm_remaining_user_budget_metric", "Remaining budget for user", Level::default()),
-            user_max_budget: reg!("litellm_user_max_budget_metric", "Maximum budget set for user", Level::default()),
-            remaining_requests: reg!("litellm_remaining_requests_metric", "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider", Level::default()),
-            remaining_tokens: reg!("litellm_remaining_tokens_metric", "remaining tokens for model, returned from LLM API Provider", Level::default()),
-            deployment_success: reg!("litellm_deployment_success_responses", "LLM Deployment Analytics - Total number of successful LLM API calls via litellm", Count::default()),
-            deployment_failure: reg!("litellm_deployment_failure_responses", "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api", Count::default()),
-            deployment_total: reg!("litellm_deployment_total_requests", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", Count::default()),
-            deployment_state: reg!("litellm_deployment_state", "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage", Level::default()),
-            deployment_cooled_down: reg!("litellm_deployment_cooled_down", "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down", Count::default()),
-            deployment_tpm_limit: reg!("litellm_deployment_tpm_limit", "Deployment TPM limit found in config", Level::default()),
-            deployment_rpm_limit: reg!("litellm_deployment_rpm_limit", "Deployment RPM limit found in config", Level::default()),
-            per_output_token: reg!("litellm_deployment_latency_per_output_token", "LLM Deployment Analytics - Latency per output token", Hist::new_with_constructor(default_histogram as fn() -> Histogram)),
-            successful_fallbacks: reg!("litellm_deployment_successful_fallbacks", "LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model", Count::default()),
-            failed_fallbacks: reg!("litellm_deployment_failed_fallbacks", "LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model", Count::default()),
-            cache_hits: reg!("litellm_cache_hits_metric", "Total number of LiteLLM cache hits", Count::default()),
-            cache_misses: reg!("litellm_cache_misses_metric", "Total number of LiteLLM cache misses", Count::default()),
-            cached_tokens: reg!("litellm_cached_tokens_metric", "Total tokens served from LiteLLM cache", Count::default()),
-            callback_failures: reg!("litellm_callback_logging_failures_metric", "Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)", Count::default()),
+            total_requests: fam!("litellm_proxy_total_requests_metric", "Total number of requests made to the proxy server - track number of client side requests", RawCount::default()),
+            failed_requests: fam!("litellm_proxy_failed_requests_metric", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", RawCount::default()),
+            requests: fam!("litellm_requests_metric", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", RawCount::default()),
+            llm_failed: fam!("litellm_llm_api_failed_requests_metric", "deprecated - use litellm_proxy_failed_requests_metric", RawCount::default()),
+            total_latency: fam!("litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM", hist()),
+            api_latency: fam!("litellm_llm_api_latency_metric", "Total latency (seconds) for a models LLM API call", hist()),
+            ttft: fam!("litellm_llm_api_time_to_first_token_metric", "Time to first token for a models LLM API call", hist()),
+            overhead: fam!("litellm_overhead_latency_metric", "Latency overhead (milliseconds) added by LiteLLM processing", hist()),
+            spend: fam!("litellm_spend_metric", "Total spend on LLM requests", RawCount::default()),
+            total_tokens: fam!("litellm_total_tokens_metric", "Total number of input + output tokens from LLM requests", RawCount::default()),
+            input_tokens: fam!("litellm_input_tokens_metric", "Total number of input tokens from LLM requests", RawCount::default()),
+            output_tokens: fam!("litellm_output_tokens_metric", "Total number of output tokens from LLM requests", RawCount::default()),
+            remaining_team_budget: fam!("litellm_remaining_team_budget_metric", "Remaining budget for team", Family::default()),
+            team_max_budget: fam!("litellm_team_max_budget_metric", "Maximum budget set for team", Family::default()),
+            remaining_key_budget: fam!("litellm_remaining_api_key_budget_metric", "Remaining budget for api key", Family::default()),
+            key_max_budget: fam!("litellm_api_key_max_budget_metric", "Maximum budget set for api key", Family::default()),
+            remaining_user_budget: fam!("litellm_remaining_user_budget_metric", "Remaining budget for user", Family::default()),
+            user_max_budget: fam!("litellm_user_max_budget_metric", "Maximum budget set for user", Family::default()),
+            remaining_org_budget: fam!("litellm_remaining_org_budget_metric", "Remaining budget for organization", Family::default()),
+            org_max_budget: fam!("litellm_org_max_budget_metric", "Maximum budget set for organization", Family::default()),
+            remaining_key_requests_for_model: fam!("litellm_remaining_api_key_requests_for_model", "Remaining Requests API Key can make for model (model based rpm limit on key)", Family::default()),
+            remaining_key_tokens_for_model: fam!("litellm_remaining_api_key_tokens_for_model", "Remaining Tokens API Key can make for model (model based tpm limit on key)", Family::default()),
+            remaining_requests: fam!("litellm_remaining_requests_metric", "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider", Family::default()),
+            remaining_tokens: fam!("litellm_remaining_tokens_metric", "remaining tokens for model, returned from LLM API Provider", Family::default()),
+            deployment_success: fam!("litellm_deployment_success_responses", "LLM Deployment Analytics - Total number of successful LLM API calls via litellm", RawCount::default()),
+            deployment_failure: fam!("litellm_deployment_failure_responses", "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api", RawCount::default()),
+            deployment_total: fam!("litellm_deployment_total_requests", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", RawCount::default()),
+            deployment_state: fam!("litellm_deployment_state", "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage", Family::default()),
+            deployment_cooled_down: fam!("litellm_deployment_cooled_down", "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down", RawCount::default()),
+            deployment_tpm_limit: fam!("litellm_deployment_tpm_limit", "Deployment TPM limit found in config", Family::default()),
+            deployment_rpm_limit: fam!("litellm_deployment_rpm_limit", "Deployment RPM limit found in config", Family::default()),
+            per_output_token: fam!("litellm_deployment_latency_per_output_token", "LLM Deployment Analytics - Latency per output token", RawHist::new_with_constructor(default_histogram as fn() -> Histogram)),
+            successful_fallbacks: fam!("litellm_deployment_successful_fallbacks", "LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model", RawCount::default()),
+            failed_fallbacks: fam!("litellm_deployment_failed_fallbacks", "LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model", RawCount::default()),
+            cache_hits: fam!("litellm_cache_hits_metric", "Total number of LiteLLM cache hits", RawCount::default()),
+            cache_misses: fam!("litellm_cache_misses_metric", "Total number of LiteLLM cache misses", RawCount::default()),
+            cached_tokens: fam!("litellm_cached_tokens_metric", "Total tokens served from LiteLLM cache", RawCount::default()),
+            callback_failures: fam!("litellm_callback_logging_failures_metric", "Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)", RawCount::default()),
             in_flight: reg!("llmgate_in_flight_requests", "LLM calls admitted and not yet settled (llmgate)", Gauge::default()),
             spend_backlog: reg!("llmgate_spend_log_backlog", "Spend logs recorded but not yet written to the database (llmgate)", Gauge::default()),
             spend_write_seconds: reg!("llmgate_spend_write_seconds", "Time the last spend-log batch took to write to the database (llmgate)", Gauge::default()),
@@ -397,9 +513,9 @@ impl Metrics {
             services: ["redis", "postgres"].map(|name| {
                 let f = ServiceFamilies {
                     name,
-                    latency: hist(),
-                    total: Count::default(),
-                    failed: Count::default(),
+                    latency: RawHist::new_with_constructor(latency_histogram as fn() -> Histogram),
+                    total: RawCount::default(),
+                    failed: RawCount::default(),
                 };
                 r.register(format!("litellm_{name}_latency"), format!("Latency for {name} service"), f.latency.clone());
                 r.register(format!("litellm_{name}_failed_requests"), format!("Total failed_requests for {name} service"), f.failed.clone());
@@ -407,7 +523,17 @@ impl Metrics {
                 f
             }),
             registry: r,
+        };
+        if let Some(f) = &filter {
+            let unknown = f.unknown(&known);
+            if !unknown.is_empty() {
+                tracing::warn!(
+                    metrics = ?unknown,
+                    "litellm_settings.prometheus_metrics_config names metrics llmgate does not serve; they are skipped"
+                );
+            }
         }
+        m
     }
 
     /// One round trip to Redis or PostgreSQL (`observe::services`): a success's latency, a
@@ -466,7 +592,7 @@ impl Metrics {
         let code = ev.status.code().to_string();
         v.own("status_code", code.clone());
         self.total_requests
-            .get_or_create(&v.labels(TOTAL_REQUESTS))
+            .at(&v.labels(TOTAL_REQUESTS))
             .inc();
         if !ev.status.is_success() {
             v.own("exception_status", code);
@@ -474,61 +600,62 @@ impl Metrics {
                 v.own("exception_class", c);
             }
             self.failed_requests
-                .get_or_create(&v.labels(FAILED_REQUESTS))
+                .at(&v.labels(FAILED_REQUESTS))
                 .inc();
-            self.llm_failed.get_or_create(&v.labels(LLM_FAILED)).inc();
+            self.llm_failed.at(&v.labels(LLM_FAILED)).inc();
             return;
         }
-        self.requests.get_or_create(&v.labels(SPEND)).inc();
-        self.spend.get_or_create(&v.labels(SPEND)).inc_by(ev.cost);
+        self.requests.at(&v.labels(SPEND)).inc();
+        self.spend.at(&v.labels(SPEND)).inc_by(ev.cost);
         let u = ev.usage;
         let tokens = |f: fn(&llmgate::Usage) -> u64| u.map(f).unwrap_or(0) as f64;
         let labels = v.labels(TOKENS);
         self.total_tokens
-            .get_or_create(&labels)
+            .at(&labels)
             .inc_by(tokens(|u| u.total_tokens));
         self.input_tokens
-            .get_or_create(&labels)
+            .at(&labels)
             .inc_by(tokens(|u| u.prompt_tokens));
         self.output_tokens
-            .get_or_create(&labels)
+            .at(&labels)
             .inc_by(tokens(|u| u.completion_tokens));
         let total = ev.total_latency().as_secs_f64();
         self.total_latency
-            .get_or_create(&v.labels(TOTAL_LATENCY))
+            .at(&v.labels(TOTAL_LATENCY))
             .observe(total);
         if let Some(api) = ev.llm_api_latency() {
             let api = api.as_secs_f64();
             self.api_latency
-                .get_or_create(&v.labels(API_LATENCY))
+                .at(&v.labels(API_LATENCY))
                 .observe(api);
             self.overhead
-                .get_or_create(&v.labels(OVERHEAD))
+                .at(&v.labels(OVERHEAD))
                 .observe((total - api).max(0.0));
             let out = tokens(|u| u.completion_tokens);
             if out > 0.0 {
                 let basis = ev.time_to_first_token().map_or(api, |t| t.as_secs_f64());
                 self.per_output_token
-                    .get_or_create(&v.labels(PER_TOKEN))
+                    .at(&v.labels(PER_TOKEN))
                     .observe(basis / out);
             }
         }
         if let Some(t) = ev.time_to_first_token() {
             self.ttft
-                .get_or_create(&v.labels(API_LATENCY))
+                .at(&v.labels(API_LATENCY))
                 .observe(t.as_secs_f64());
         }
         self.rate_limit_headers(ev, &v);
         self.budgets(&ev.caller, &v);
+        self.key_model_limits(ev);
         if ev.cache_hit {
             let labels = v.labels(CACHE);
-            self.cache_hits.get_or_create(&labels).inc();
+            self.cache_hits.at(&labels).inc();
             let t = tokens(|u| u.total_tokens);
             if t > 0.0 {
-                self.cached_tokens.get_or_create(&labels).inc_by(t);
+                self.cached_tokens.at(&labels).inc_by(t);
             }
         } else if self.cache_on {
-            self.cache_misses.get_or_create(&v.labels(CACHE)).inc();
+            self.cache_misses.at(&v.labels(CACHE)).inc();
         }
     }
 
@@ -541,21 +668,45 @@ impl Metrics {
                 _ => continue,
             };
             if let Ok(n) = value.parse::<f64>() {
-                gauge.get_or_create(&v.labels(OVERHEAD)).set(n);
+                gauge.at(&v.labels(OVERHEAD)).set(n);
             }
         }
     }
 
-    /// Remaining and maximum budgets of the key, team and user, after the call.
+    /// What the key's per-model rpm/tpm limits leave for the call's model group, as LiteLLM's
+    /// `_set_virtual_key_rate_limit_metrics` (`sys.maxsize` without a limit).
+    fn key_model_limits(&self, ev: &CallEvent<'_>) {
+        let c = &ev.caller;
+        if c.key.is_none() {
+            return;
+        }
+        let none = || "None".to_string();
+        let labels: Labels = vec![
+            ("hashed_api_key", c.key_hash.map_or_else(none, clean)),
+            ("api_key_alias", c.key_alias().map_or_else(none, clean)),
+            ("model", clean(ev.model_group)),
+            ("model_id", ev.deployment.map_or_else(none, |d| clean(&d.id))),
+        ];
+        let (req, tok) = c.model_remaining;
+        let value = |n: Option<i64>| n.map_or(UNLIMITED, |n| n as f64);
+        self.remaining_key_requests_for_model
+            .at(&labels)
+            .set(value(req));
+        self.remaining_key_tokens_for_model
+            .at(&labels)
+            .set(value(tok));
+    }
+
+    /// Remaining and maximum budgets of the key, team, user and organization, after the call.
     fn budgets(&self, c: &Caller<'_>, v: &Values<'_>) {
         // Remaining (infinite without a budget) and, with one, the budget itself.
         let set =
             |remaining: &Level, max_gauge: &Level, names, max: Option<f64>, spend: Option<f64>| {
                 let labels = v.labels(names);
                 let left = max.map_or(f64::INFINITY, |m| m - spend.unwrap_or(0.0));
-                remaining.get_or_create(&labels).set(left);
+                remaining.at(&labels).set(left);
                 if let Some(m) = max {
-                    max_gauge.get_or_create(&labels).set(m);
+                    max_gauge.at(&labels).set(m);
                 }
             };
         if let Some(k) = c.key {
@@ -569,6 +720,18 @@ impl Metrics {
         if let Some(u) = c.user {
             let (r, m) = (&self.remaining_user_budget, &self.user_max_budget);
             set(r, m, USER_BUDGET, u.max_budget, c.user_spend);
+        }
+        if let Some(o) = c.org {
+            let mut ov = Values::default();
+            ov.set("org_id", Some(&o.organization_id))
+                .set("org_alias", Some(&o.organization_alias));
+            let labels = ov.labels(ORG_BUDGET);
+            let max = c.org_max_budget;
+            let left = max.map_or(f64::INFINITY, |m| m - c.org_spend.unwrap_or(0.0));
+            self.remaining_org_budget.at(&labels).set(left);
+            if let Some(m) = max {
+                self.org_max_budget.at(&labels).set(m);
+            }
         }
     }
 
@@ -586,18 +749,18 @@ impl Metrics {
         let state = match ev.error {
             None => {
                 self.deployment_success
-                    .get_or_create(&v.labels(DEPLOYMENT))
+                    .at(&v.labels(DEPLOYMENT))
                     .inc();
                 // The deployment's configured limits, as LiteLLM sets them on a success.
                 let p = &d.entry.litellm_params;
                 if let Some(t) = p.tpm {
                     self.deployment_tpm_limit
-                        .get_or_create(&v.labels(DEPLOYMENT_LIMIT))
+                        .at(&v.labels(DEPLOYMENT_LIMIT))
                         .set(t as f64);
                 }
                 if let Some(r) = p.rpm {
                     self.deployment_rpm_limit
-                        .get_or_create(&v.labels(DEPLOYMENT_LIMIT))
+                        .at(&v.labels(DEPLOYMENT_LIMIT))
                         .set(r as f64);
                 }
                 0.0
@@ -606,11 +769,11 @@ impl Metrics {
                 v.own("exception_status", e.status.to_string())
                     .own("exception_class", llm_exception_class(e));
                 self.deployment_failure
-                    .get_or_create(&v.labels(DEPLOYMENT_FAILURE))
+                    .at(&v.labels(DEPLOYMENT_FAILURE))
                     .inc();
                 if ev.cooled_down {
                     self.deployment_cooled_down
-                        .get_or_create(&v.labels(COOLED_DOWN))
+                        .at(&v.labels(COOLED_DOWN))
                         .inc();
                     2.0
                 } else {
@@ -619,10 +782,10 @@ impl Metrics {
             }
         };
         self.deployment_total
-            .get_or_create(&v.labels(DEPLOYMENT))
+            .at(&v.labels(DEPLOYMENT))
             .inc();
         self.deployment_state
-            .get_or_create(&v.labels(DEPLOYMENT_STATE))
+            .at(&v.labels(DEPLOYMENT_STATE))
             .set(state);
     }
 
@@ -638,7 +801,7 @@ impl Metrics {
         } else {
             &self.failed_fallbacks
         };
-        family.get_or_create(&v.labels(FALLBACK)).inc();
+        family.at(&v.labels(FALLBACK)).inc();
     }
 
     /// A request refused before any call: counted as a failed proxy request (LiteLLM's
@@ -656,17 +819,17 @@ impl Metrics {
             .own("exception_status", code.to_string())
             .own("exception_class", super::event::exception_class(ev.error));
         self.total_requests
-            .get_or_create(&v.labels(TOTAL_REQUESTS))
+            .at(&v.labels(TOTAL_REQUESTS))
             .inc();
         self.failed_requests
-            .get_or_create(&v.labels(FAILED_REQUESTS))
+            .at(&v.labels(FAILED_REQUESTS))
             .inc();
     }
 
     /// A logging callback could not deliver a batch.
     pub fn callback_failed(&self, name: &str) {
         self.callback_failures
-            .get_or_create(&vec![("callback_name", clean(name))])
+            .at(&vec![("callback_name", clean(name))])
             .inc();
     }
 

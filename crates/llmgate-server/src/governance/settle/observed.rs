@@ -77,6 +77,18 @@ impl Settlement {
             key_spend: key.map(|k| k.spend()),
             team_spend: self.owners.team.as_ref().map(|t| t.spend()),
             user_spend: self.owners.user.as_ref().map(|u| u.spend()),
+            org: self.owners.org.as_ref().map(|o| &o.row),
+            org_spend: self.owners.org.as_ref().map(|o| o.spend()),
+            org_max_budget: self.owners.org.as_ref().and_then(|o| {
+                let budget = self.gov.keys.budgets.peek(&o.row.budget_id)?;
+                budget.row.max_budget
+            }),
+            model_remaining: self
+                .owners
+                .limits
+                .iter()
+                .find(|s| s.kind == "model_per_key")
+                .map_or((None, None), |s| self.gov.limiter.remaining(s)),
         }
     }
 
