@@ -24,7 +24,14 @@ pub use event::{AttemptEvent, CacheLookup, CallEvent, Caller, Capture, FallbackE
 use crate::config::Config;
 
 /// The callbacks llmgate implements, by LiteLLM's names.
-pub const IMPLEMENTED: &[&str] = &["prometheus", "generic_api", "langfuse", "otel"];
+pub const IMPLEMENTED: &[&str] = &[
+    "prometheus",
+    "generic_api",
+    "langfuse",
+    "otel",
+    "s3",
+    "datadog",
+];
 
 /// Every configured observer, built once at start.
 pub struct Observers {
