@@ -279,3 +279,48 @@ def test_a_fleet_sends_one_budget_alert_and_database_failures_alert(mock, tmp_pa
         proxy.restore()
         for gw in gws:
             gw.stop()
+
+
+def test_management_events_and_new_models_are_alerted(mock, tmp_path):
+    rx = Receiver()
+    general = ("  alert_types: [new_virtual_key_created, virtual_key_deleted, new_team_created, team_updated,"
+               " new_model_added]\n  store_model_in_db: true\n")
+    gw = Gateway(tmp_path, config(mock, rx, general), env=env(rx)).wait_ready()
+    try:
+        status, team = admin(gw, "POST", "/team/new", {"team_alias": "alerted-team"})
+        assert status == 200
+        assert admin(gw, "POST", "/team/update", {"team_id": team["team_id"], "max_budget": 5})[0] == 200
+        status, key = admin(gw, "POST", "/key/generate", {"key_alias": "alerted-key", "key": "sk-custom-secret-1"})
+        assert status == 200
+        assert admin(gw, "POST", "/key/update", {"key": key["key"], "max_budget": 1})[0] == 200  # not asked for
+        assert admin(gw, "POST", "/key/delete", {"keys": [key["key"]]})[0] == 200
+        assert admin(gw, "POST", "/team/delete", {"team_ids": ["no-such-team"]})[0] != 200  # failed: no alert
+        assert admin(gw, "POST", "/model/new", {"model_name": "added-model",
+                                                "litellm_params": {"model": "openai/gpt-4o", "api_key": "sk-x"}})[0] == 200
+        got = rx.wait(lambda: len(rx.texts()) >= 5 and rx.texts(), "management alerts", timeout=15)
+        time.sleep(1)
+        texts = rx.texts()
+        events = {}
+        for t in texts:
+            if t.startswith("Alert type: `new_model_added`"):
+                events["new_model_added"] = t
+                continue
+            kind, level, message = body(t)
+            assert level == "High"
+            events[kind] = message
+        assert sorted(events) == ["new_model_added", "new_team_created", "new_virtual_key_created",
+                                  "team_updated", "virtual_key_deleted"], texts
+        created = events["new_virtual_key_created"]
+        assert created.startswith("`New Virtual Key Created`\n*Action Done by:*\ncreated_by_user_id: `Unknown`\n"
+                                  "created_by_user_role: `proxy_admin`\ncreated_by_key_alias: `None`\n\n"
+                                  "*Arguments passed:*\ndata: `"), created
+        data = json.loads(created.split("data: `", 1)[1].rstrip("\n").rstrip("`"))
+        # The custom key is masked; the rest is the request as sent.
+        assert data == {"key_alias": "alerted-key", "key": "sk-c****"}
+        assert "`Team Updated`" in events["team_updated"] and '"max_budget":5' in events["team_updated"]
+        assert '"team_alias":"alerted-team"' in events["new_team_created"]
+        model = events["new_model_added"]
+        assert "New Model Added*\nModel Name: `added-model`" in model and "base_url=http://proxy.example" in model
+        assert "input_cost_per_token: 0.00000250" in model  # gpt-4o's catalog price, as LiteLLM prints it
+    finally:
+        gw.stop()

@@ -1,14 +1,18 @@
 """Observability through the binary: LiteLLM's Prometheus metrics at /metrics after known traffic
 (success, failure, stream, fallback, cache hit, concurrent calls), parsed with the official
-`prometheus_client` parser; the `generic_api` and `langfuse` logging callbacks against capture
-servers (one event per call, messages only when message logging is on, a dead endpoint slowing
-nothing)."""
+`prometheus_client` parser; the `generic_api`, `langfuse`, `datadog` and `s3` logging callbacks
+against capture servers and the mock's S3 store (one event per call, messages only when message
+logging is on, a dead endpoint slowing nothing); OpenTelemetry spans (guardrail and cache child
+spans) at an OTLP capture; Redis and PostgreSQL service metrics."""
 import base64
+import gzip
 import http.server
 import json
+import re
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -179,12 +183,15 @@ class Capture:
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if self.headers.get("content-encoding") == "gzip":  # Datadog's intake
+                    body = gzip.decompress(body)
                 try:
                     parsed = json.loads(body)
                 except ValueError:  # NDJSON: one payload per line
                     parsed = [json.loads(line) for line in body.splitlines()]
                 outer.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, parsed))
-                self.send_response(207 if self.path.startswith("/api/public") else 200)
+                self.send_response(207 if self.path.startswith("/api/public")
+                                   else 202 if self.path == "/api/v2/logs" else 200)
                 self.send_header("content-type", "application/json")
                 self.end_headers()
                 self.wfile.write(b'{"successes": [], "errors": []}')
@@ -357,6 +364,94 @@ def test_text_logs_have_no_colour_off_a_terminal(mock, tmp_path):
     gw.stop()
     text = gw.log_path.read_text()
     assert "listening on" in text and "\x1b[" not in text
+
+
+
+def test_datadog_gets_gzipped_batches_of_litellms_log_entries(mock, tmp_path, capture):
+    env = {"DD_API_KEY": "dd-key-1", "DD_SITE": "us5.datadoghq.com", "DD_BASE_URL": capture.base,
+           "DD_SOURCE": "llmgate-e2e", "DD_ENV": "test", "DEFAULT_FLUSH_INTERVAL_SECONDS": "1"}
+    gw = start(mock, tmp_path, '  callbacks: ["datadog"]\n  turn_off_message_logging: true\n', env=env)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        ok = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "dd secret words"}],
+            extra_body={"metadata": {"tags": ["dd-tag"]}}).headers["x-litellm-call-id"]
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "dd fail"}])
+        capture.wait("/api/v2/logs", 2)
+        (path, headers, _), *_ = [p for p in capture.posts if p[0] == "/api/v2/logs"]
+        assert (headers["dd-api-key"], headers["content-encoding"], headers["content-type"]) == (
+            "dd-key-1", "gzip", "application/json")
+        entries = [e for b in capture.bodies("/api/v2/logs") for e in b]
+        assert len(entries) == 2
+        by_status = {e["status"]: e for e in entries}
+        good, bad = by_status["info"], by_status["error"]
+        for e in entries:
+            assert e["ddsource"] == "llmgate-e2e" and e["service"] == "litellm-server"
+            assert "env:test" in e["ddtags"].split(",") and "service:litellm-server" in e["ddtags"]
+        assert "request_tag:dd-tag" in good["ddtags"].split(",")
+        msg = json.loads(good["message"])
+        assert msg["id"] == ok and msg["status"] == "success" and msg["model_group"] == "ok"
+        assert json.loads(bad["message"])["status"] == "failure"
+        # Message logging is off: neither the prompt nor the answer reaches Datadog.
+        assert "dd secret words" not in json.dumps(entries)
+    finally:
+        gw.stop()
+
+
+def s3_settings(mock, secret_var, path):
+    return ("  s3_callback_params:\n    s3_bucket_name: llm-logs\n    s3_region_name: us-west-2\n"
+            f"    s3_endpoint_url: {mock.base}/s3\n    s3_aws_access_key_id: AKIDLLMGATEMOCK\n"
+            f"    s3_aws_secret_access_key: os.environ/{secret_var}\n    s3_path: {path}\n"
+            "    s3_flush_interval: 1\n  require_auth_for_metrics_endpoint: false\n")
+
+
+def test_s3_objects_are_sigv4_signed_puts_of_the_logging_payload(mock, tmp_path):
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad").mkdir()
+    env = {"S3_SECRET": "llmgate-mock-bedrock-secret", "WRONG_SECRET": "not-the-secret"}
+    gw = start(mock, tmp_path / "good", '  callbacks: ["s3", "prometheus"]\n' + s3_settings(mock, "S3_SECRET", "good"), env=env)
+    bad = start(mock, tmp_path / "bad", '  callbacks: ["s3", "prometheus"]\n' + s3_settings(mock, "WRONG_SECRET", "bad"), env=env)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        ok = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "to the bucket"}]).headers["x-litellm-call-id"]
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "failed to the bucket"}])
+        openai.OpenAI(base_url=bad.base, api_key=MASTER, max_retries=0).chat.completions.create(
+            model="ok", messages=[{"role": "user", "content": "never stored"}])
+        deadline = time.time() + 15
+        objects = []
+        while time.time() < deadline and len([o for o in objects if o["key"].startswith("good/")]) < 2:
+            time.sleep(0.3)
+            objects = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/s3").read())
+        good = [o for o in objects if o["key"].startswith("good/")]
+        assert len(good) == 2 and all(o["bucket"] == "llm-logs" for o in good)
+        by_status = {o["body"]["status"]: o for o in good}
+        stored = by_status["success"]
+        day = time.strftime("%Y-%m-%d", time.gmtime(stored["body"]["startTime"]))
+        assert re.fullmatch(rf"good/{day}/time-\d\d-\d\d-\d\d-\d{{6}}_{ok}\.json", stored["key"]), stored["key"]
+        assert stored["body"]["id"] == ok and stored["body"]["model_group"] == "ok"
+        assert stored["body"]["messages"] == [{"role": "user", "content": "to the bucket"}]
+        h = stored["headers"]
+        assert h["content-type"] == "application/json" and h["authorization"].startswith("AWS4-HMAC-SHA256 ")
+        assert "/us-west-2/s3/aws4_request" in h["authorization"] and "x-amz-content-sha256" in h["authorization"]
+        assert by_status["failure"]["body"]["error_str"]
+        # Read back through the store's GET, as a client would.
+        back = json.loads(urllib.request.urlopen(f"{mock.base}/s3/llm-logs/{urllib.parse.quote(stored['key'])}").read())
+        assert back["id"] == ok
+        # Signed with the wrong secret: the store refuses every PUT; the failure is counted.
+        deadline = time.time() + 15
+        s = scrape(bad)
+        while time.time() < deadline and total(s, "litellm_callback_logging_failures_metric_total") < 1:
+            time.sleep(0.3)
+            s = scrape(bad)
+        assert total(s, "litellm_callback_logging_failures_metric_total", callback_name="s3") == 1
+        objects = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/s3").read())
+        assert not [o for o in objects if o["key"].startswith("bad/")]
+    finally:
+        gw.stop()
+        bad.stop()
 
 
 # --- OpenTelemetry -------------------------------------------------------------------------

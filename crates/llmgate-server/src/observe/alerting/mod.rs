@@ -15,6 +15,7 @@
 //! fleet-wide (`SET NX EX` on the same key before sending, so one instance of many sends it).
 
 pub mod budget;
+pub mod events;
 mod hanging;
 mod outage;
 mod report;
