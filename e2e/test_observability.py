@@ -769,7 +769,7 @@ def test_per_model_key_limits_and_org_budget_gauges(mock, tmp_path):
         assert total(s, "litellm_remaining_api_key_tokens_for_model", **lab) == 100000 - sum(u.total_tokens for u in used)
         # A key without per-model limits reads sys.maxsize, as LiteLLM reports it.
         free = dict(hashed_api_key=hashlib.sha256(plain.encode()).hexdigest(), model="ok")
-        assert total(s, "litellm_remaining_api_key_requests_for_model", **free) == 9223372036854775807
+        assert total(s, "litellm_remaining_api_key_requests_for_model", **free) == float(9223372036854775807)  # a float gauge, as Python renders it
         spent = sum(cost(u) for u in used)
         org = dict(org_id="obs-org", org_alias="obs-acme")
         assert total(s, "litellm_org_max_budget_metric", **org) == 3.0

@@ -280,7 +280,6 @@ const TEAM_BUDGET: &[&str] = &["team", "team_alias"];
 const KEY_BUDGET: &[&str] = &["hashed_api_key", "api_key_alias"];
 const USER_BUDGET: &[&str] = &["user"];
 const ORG_BUDGET: &[&str] = &["org_id", "org_alias"];
-const KEY_MODEL_LIMIT: &[&str] = &["hashed_api_key", "api_key_alias", "model", "model_id"];
 
 /// Python's `sys.maxsize`: what LiteLLM reports as the remaining requests or tokens of a key
 /// without a per-model limit.
