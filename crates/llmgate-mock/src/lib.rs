@@ -424,7 +424,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/", post(sts::sts))
         .route("/_mock/sts", get(sts::calls))
         .route("/_mock/container-credentials", get(sts::container))
-        .route("/s3/{bucket}/{*key}", axum::routing::put(s3::put).get(s3::get))
+        .route(
+            "/s3/{bucket}/{*key}",
+            axum::routing::put(s3::put).get(s3::get),
+        )
         .route("/_mock/s3", get(s3::list))
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/behaviour", post(set_behaviour))

@@ -119,7 +119,12 @@ impl RedisCache {
     ) -> Result<T, String> {
         use crate::observe::services::{record, redis_class, Service};
         let Some(mut c) = self.conn() else {
-            record(Service::Redis, function, Duration::ZERO, Some("ConnectionError"));
+            record(
+                Service::Redis,
+                function,
+                Duration::ZERO,
+                Some("ConnectionError"),
+            );
             return Err("Redis is not connected".into());
         };
         let t = std::time::Instant::now();
@@ -160,7 +165,10 @@ impl RedisCache {
         for k in keys {
             cmd.arg(k);
         }
-        match self.run::<Vec<Option<Vec<u8>>>>("async_batch_get_cache", &cmd, self.timeout).await {
+        match self
+            .run::<Vec<Option<Vec<u8>>>>("async_batch_get_cache", &cmd, self.timeout)
+            .await
+        {
             Ok(v) if v.len() == keys.len() => v,
             _ => vec![None; keys.len()],
         }
@@ -252,7 +260,8 @@ impl RedisCache {
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(1000);
-            let (next, keys): (u64, Vec<String>) = self.run("async_scan_iter", &cmd, ADMIN_TIMEOUT).await?;
+            let (next, keys): (u64, Vec<String>) =
+                self.run("async_scan_iter", &cmd, ADMIN_TIMEOUT).await?;
             let keys: Vec<String> = keys
                 .into_iter()
                 .filter(|k| namespace.is_some() || is_bare_key(k))

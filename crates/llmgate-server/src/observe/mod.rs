@@ -19,7 +19,9 @@ pub mod services;
 
 use std::sync::Arc;
 
-pub use event::{AttemptEvent, CacheLookup, CallEvent, Caller, Capture, FallbackEvent, Rejected, Status};
+pub use event::{
+    AttemptEvent, CacheLookup, CallEvent, Caller, Capture, FallbackEvent, Rejected, Status,
+};
 
 use crate::config::Config;
 
@@ -86,7 +88,8 @@ pub fn configured(cfg: &Config) -> Vec<Named> {
 fn service_callbacks(cfg: &Config) -> impl Iterator<Item = &str> {
     let v = cfg.litellm_settings.extra.get("service_callback");
     let list = v.and_then(|v| v.as_array()).into_iter().flatten();
-    list.filter_map(|x| x.as_str()).chain(v.and_then(|v| v.as_str()))
+    list.filter_map(|x| x.as_str())
+        .chain(v.and_then(|v| v.as_str()))
 }
 
 /// A `callback_settings` entry's `callback_type` for `name`, if any.
@@ -156,8 +159,10 @@ impl Observers {
         // metrics) serves /metrics too; with `prometheus` they are always there.
         if metrics.is_none() && service_callbacks(cfg).any(|n| n == "prometheus_system") {
             let ls = &cfg.litellm_settings.extra;
-            let end_user =
-                crate::config::is(ls.get("enable_end_user_cost_tracking_prometheus_only"), true);
+            let end_user = crate::config::is(
+                ls.get("enable_end_user_cost_tracking_prometheus_only"),
+                true,
+            );
             let cache_on = crate::config::is(ls.get("cache"), true);
             let filter = prometheus::Filter::from_config(cfg);
             metrics = Some(Arc::new(prometheus::Metrics::with_filter(

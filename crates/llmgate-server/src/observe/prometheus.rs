@@ -88,7 +88,10 @@ impl Filter {
             });
             for m in g["metrics"].as_array().into_iter().flatten() {
                 let Some(m) = m.as_str() else { continue };
-                let entry = f.metrics.entry(m.to_string()).or_insert(Some(HashSet::new()));
+                let entry = f
+                    .metrics
+                    .entry(m.to_string())
+                    .or_insert(Some(HashSet::new()));
                 match (&labels, entry.as_mut()) {
                     (None, _) => *entry = None,
                     (Some(l), Some(e)) => e.extend(l.iter().cloned()),
@@ -590,17 +593,13 @@ impl Metrics {
         }
         let code = ev.status.code().to_string();
         v.own("status_code", code.clone());
-        self.total_requests
-            .at(&v.labels(TOTAL_REQUESTS))
-            .inc();
+        self.total_requests.at(&v.labels(TOTAL_REQUESTS)).inc();
         if !ev.status.is_success() {
             v.own("exception_status", code);
             if let Some(c) = ev.status.exception_class() {
                 v.own("exception_class", c);
             }
-            self.failed_requests
-                .at(&v.labels(FAILED_REQUESTS))
-                .inc();
+            self.failed_requests.at(&v.labels(FAILED_REQUESTS)).inc();
             self.llm_failed.at(&v.labels(LLM_FAILED)).inc();
             return;
         }
@@ -624,9 +623,7 @@ impl Metrics {
             .observe(total);
         if let Some(api) = ev.llm_api_latency() {
             let api = api.as_secs_f64();
-            self.api_latency
-                .at(&v.labels(API_LATENCY))
-                .observe(api);
+            self.api_latency.at(&v.labels(API_LATENCY)).observe(api);
             self.overhead
                 .at(&v.labels(OVERHEAD))
                 .observe((total - api).max(0.0));
@@ -684,7 +681,10 @@ impl Metrics {
             ("hashed_api_key", c.key_hash.map_or_else(none, clean)),
             ("api_key_alias", c.key_alias().map_or_else(none, clean)),
             ("model", clean(ev.model_group)),
-            ("model_id", ev.deployment.map_or_else(none, |d| clean(&d.id))),
+            (
+                "model_id",
+                ev.deployment.map_or_else(none, |d| clean(&d.id)),
+            ),
         ];
         let (req, tok) = c.model_remaining;
         let value = |n: Option<i64>| n.map_or(UNLIMITED, |n| n as f64);
@@ -747,9 +747,7 @@ impl Metrics {
             .set("api_provider", Some(&d.provider));
         let state = match ev.error {
             None => {
-                self.deployment_success
-                    .at(&v.labels(DEPLOYMENT))
-                    .inc();
+                self.deployment_success.at(&v.labels(DEPLOYMENT)).inc();
                 // The deployment's configured limits, as LiteLLM sets them on a success.
                 let p = &d.entry.litellm_params;
                 if let Some(t) = p.tpm {
@@ -771,18 +769,14 @@ impl Metrics {
                     .at(&v.labels(DEPLOYMENT_FAILURE))
                     .inc();
                 if ev.cooled_down {
-                    self.deployment_cooled_down
-                        .at(&v.labels(COOLED_DOWN))
-                        .inc();
+                    self.deployment_cooled_down.at(&v.labels(COOLED_DOWN)).inc();
                     2.0
                 } else {
                     1.0
                 }
             }
         };
-        self.deployment_total
-            .at(&v.labels(DEPLOYMENT))
-            .inc();
+        self.deployment_total.at(&v.labels(DEPLOYMENT)).inc();
         self.deployment_state
             .at(&v.labels(DEPLOYMENT_STATE))
             .set(state);
@@ -817,12 +811,8 @@ impl Metrics {
             .own("status_code", code.to_string())
             .own("exception_status", code.to_string())
             .own("exception_class", super::event::exception_class(ev.error));
-        self.total_requests
-            .at(&v.labels(TOTAL_REQUESTS))
-            .inc();
-        self.failed_requests
-            .at(&v.labels(FAILED_REQUESTS))
-            .inc();
+        self.total_requests.at(&v.labels(TOTAL_REQUESTS)).inc();
+        self.failed_requests.at(&v.labels(FAILED_REQUESTS)).inc();
     }
 
     /// A logging callback could not deliver a batch.

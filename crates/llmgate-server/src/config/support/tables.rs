@@ -405,7 +405,10 @@ const CALLBACKS: &[Row] = &[
     no("gcs_bucket", "logging callback"),
     no("gcs_pubsub", "logging callback"),
     no("azure_storage", "logging callback"),
-    yes("s3", "one SigV4-signed object per call in S3 or an S3-compatible store"),
+    yes(
+        "s3",
+        "one SigV4-signed object per call in S3 or an S3-compatible store",
+    ),
     no("s3_v2", "logging callback"),
     no("opik", "logging callback"),
     no("argilla", "logging callback"),
@@ -415,7 +418,10 @@ const CALLBACKS: &[Row] = &[
     no("agentops", "logging callback"),
     no("anthropic_cache_control_hook", "cache-control hook"),
     no("bedrock_vector_store", "vector store hook"),
-    yes("generic_api", "StandardLoggingPayload batches to an HTTP endpoint"),
+    yes(
+        "generic_api",
+        "StandardLoggingPayload batches to an HTTP endpoint",
+    ),
     no("resend_email", "email callback"),
     no("smtp_email", "email callback"),
     no("deepeval", "logging callback"),

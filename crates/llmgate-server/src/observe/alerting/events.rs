@@ -53,7 +53,12 @@ fn masked(mut v: Value) -> Value {
                 for (k, x) in m.iter_mut() {
                     let secret = matches!(
                         k.as_str(),
-                        "key" | "api_key" | "token" | "master_key" | "password" | "aws_secret_access_key"
+                        "key"
+                            | "api_key"
+                            | "token"
+                            | "master_key"
+                            | "password"
+                            | "aws_secret_access_key"
                     );
                     match x {
                         Value::String(s) if secret && !s.is_empty() => {
@@ -172,8 +177,13 @@ mod tests {
     fn event_names_and_masking_are_litellms() {
         assert_eq!(title("new_virtual_key_created"), "New Virtual Key Created");
         assert_eq!(title("team_deleted"), "Team Deleted");
-        let v = masked(json!({"key": "sk-12345678", "metadata": {"api_key": "abcdefg"}, "key_alias": "a"}));
-        assert_eq!(v, json!({"key": "sk-1****", "metadata": {"api_key": "abcd****"}, "key_alias": "a"}));
+        let v = masked(
+            json!({"key": "sk-12345678", "metadata": {"api_key": "abcdefg"}, "key_alias": "a"}),
+        );
+        assert_eq!(
+            v,
+            json!({"key": "sk-1****", "metadata": {"api_key": "abcd****"}, "key_alias": "a"})
+        );
         let auth = AuthContext {
             api_key: None,
             is_master: true,

@@ -36,7 +36,10 @@ impl Datadog {
         let (mut url, api_key) = match var("LITELLM_DD_AGENT_HOST") {
             Some(host) => {
                 let port = var("LITELLM_DD_AGENT_PORT").unwrap_or_else(|| "10518".into());
-                (format!("http://{host}:{port}/api/v2/logs"), var("DD_API_KEY"))
+                (
+                    format!("http://{host}:{port}/api/v2/logs"),
+                    var("DD_API_KEY"),
+                )
             }
             None => {
                 let key = var("DD_API_KEY").ok_or("datadog: DD_API_KEY is not set")?;
@@ -56,9 +59,15 @@ impl Datadog {
         let base_tags = [
             ("env", var("DD_ENV").unwrap_or_else(|| "unknown".into())),
             ("service", service.clone()),
-            ("version", var("DD_VERSION").unwrap_or_else(|| "unknown".into())),
+            (
+                "version",
+                var("DD_VERSION").unwrap_or_else(|| "unknown".into()),
+            ),
             ("HOSTNAME", hostname.clone()),
-            ("POD_NAME", var("POD_NAME").unwrap_or_else(|| "unknown".into())),
+            (
+                "POD_NAME",
+                var("POD_NAME").unwrap_or_else(|| "unknown".into()),
+            ),
         ]
         .iter()
         .map(|(k, v)| format!("{k}:{v}"))
@@ -87,9 +96,14 @@ impl Datadog {
             }
         }
         let m = &p["metadata"];
-        let team = ["user_api_key_team_alias", "team_alias", "user_api_key_team_id", "team_id"]
-            .iter()
-            .find_map(|k| m[*k].as_str().filter(|v| !v.is_empty()));
+        let team = [
+            "user_api_key_team_alias",
+            "team_alias",
+            "user_api_key_team_id",
+            "team_id",
+        ]
+        .iter()
+        .find_map(|k| m[*k].as_str().filter(|v| !v.is_empty()));
         if let Some(team) = team {
             tags.push_str(",team:");
             tags.push_str(team);
@@ -154,7 +168,10 @@ mod tests {
         let e = dd.entry(&p);
         assert_eq!(e["status"], "error");
         assert_eq!(e["ddtags"], "env:unknown,request_tag:a,team:t1");
-        assert_eq!(serde_json::from_str::<Value>(e["message"].as_str().unwrap()).unwrap(), p);
+        assert_eq!(
+            serde_json::from_str::<Value>(e["message"].as_str().unwrap()).unwrap(),
+            p
+        );
         let mut out = String::new();
         flate2::read::GzDecoder::new(&gzip(b"hello")[..])
             .read_to_string(&mut out)

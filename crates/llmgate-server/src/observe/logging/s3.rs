@@ -183,12 +183,18 @@ impl Sink for S3 {
         let key = self.object_key(p);
         let url = self.url(&key);
         let body = serde_json::to_vec(p).unwrap_or_default();
-        let id = p["id"].as_str().unwrap_or_default().replace(['/', '"'], "_");
+        let id = p["id"]
+            .as_str()
+            .unwrap_or_default()
+            .replace(['/', '"'], "_");
         let disposition = format!("inline; filename=\"{}\"", key_file_name(&key, &id));
         let plain = [
             ("content-type", "application/json"),
             ("content-language", "en"),
-            ("cache-control", "private, immutable, max-age=31536000, s-maxage=0"),
+            (
+                "cache-control",
+                "private, immutable, max-age=31536000, s-maxage=0",
+            ),
         ];
         let mut req = http.put(&url);
         let mut signed: Vec<(&str, &str)> = plain.to_vec();
@@ -264,7 +270,10 @@ mod tests {
         let p = json!({"id": "chatcmpl-1", "startTime": 1767225600.25,
             "metadata": {"user_api_key_team_alias": "team a"}});
         let k = s3(Some("llm/"), None, false).object_key(&p);
-        assert_eq!(k, "llm/team a/2026-01-01/time-00-00-00-250000_chatcmpl-1.json");
+        assert_eq!(
+            k,
+            "llm/team a/2026-01-01/time-00-00-00-250000_chatcmpl-1.json"
+        );
         assert_eq!(
             s3(None, None, false).url(&k),
             "https://logs.s3.eu-west-1.amazonaws.com/llm/team%20a/2026-01-01/time-00-00-00-250000_chatcmpl-1.json"

@@ -143,8 +143,7 @@ fn settings(service: &str) -> SigningSettings {
     if service == "s3" {
         s.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
         s.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
-        s.uri_path_normalization_mode =
-            aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
+        s.uri_path_normalization_mode = aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
     }
     s
 }
