@@ -237,15 +237,10 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
             let f: crate::observe::alerting::DbFailures = std::sync::Arc::new(w.failure_probe());
             f
         });
-        let postgres = state
-            .gov
-            .store
-            .as_ref()
-            .is_some_and(|s| s.kind() == "postgres");
         o.start(
             crate::governance::limits::redis_url(&state.config),
             db,
-            postgres,
+            state.gov.store.clone(),
         );
     }
     crate::routes::health::spawn_background(state.clone());

@@ -200,18 +200,24 @@ impl Observers {
     }
 
     /// Starts the loggers' senders and the alerts' (inside the runtime); the metrics see
-    /// their queues and the Redis / database round trips (`postgres`: the database is one).
-    /// `redis`: the fleet's Redis (alert deduplication); `db`: the spend writer's failures
-    /// (database alerts).
-    pub fn start(&self, redis: Option<String>, db: Option<alerting::DbFailures>, postgres: bool) {
+    /// their queues and the Redis / database round trips. `redis`: the fleet's Redis (alert
+    /// deduplication); `db`: the spend writer's failures (database alerts); `store`: the
+    /// database (spend reports; PostgreSQL's round trips are measured).
+    pub fn start(
+        &self,
+        redis: Option<String>,
+        db: Option<alerting::DbFailures>,
+        store: Option<llmgate_store::Store>,
+    ) {
         if let Some(m) = &self.metrics {
+            let postgres = store.as_ref().is_some_and(|s| s.kind() == "postgres");
             services::install(m.clone(), postgres);
         }
         for l in &self.loggers {
             l.start(self.metrics.clone());
         }
         if let Some(a) = &self.alerting {
-            a.start(redis, db);
+            a.start(redis, db, store);
         }
     }
 

@@ -20,6 +20,7 @@ mod hanging;
 mod outage;
 mod report;
 pub mod settings;
+mod spend;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -378,12 +379,26 @@ impl Alerting {
 
     /// Starts the sender (inside the runtime). `redis`: the fleet's Redis for deduplication
     /// and the daily report; `db`: the spend writer's failures, for `db_exceptions`.
-    pub fn start(self: &Arc<Self>, redis: Option<String>, db: Option<DbFailures>) {
+    pub fn start(
+        self: &Arc<Self>,
+        redis: Option<String>,
+        db: Option<DbFailures>,
+        store: Option<llmgate_store::Store>,
+    ) {
         let Some(rx) = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return;
         };
         for w in self.settings.warnings() {
             tracing::warn!("{w}");
+        }
+        if self.settings.slack_wants("spend_reports") {
+            match store {
+                Some(store) => {
+                    let days = self.settings.spend_report_days;
+                    tokio::spawn(spend::run(self.clone(), store, days, redis.clone()));
+                }
+                None => tracing::warn!("alerting: spend_reports needs the database; none are sent"),
+            }
         }
         let me = self.clone();
         tokio::spawn(async move { me.run(rx, redis, db).await });
