@@ -783,7 +783,9 @@ def test_prometheus_metrics_config_picks_metrics_and_labels(mock, tmp_path):
     settings = ('  callbacks: ["prometheus"]\n  prometheus_metrics_config:\n'
                 '    - group: tokens\n      metrics: [litellm_input_tokens_metric, litellm_not_a_metric]\n'
                 '      include_labels: [model, team]\n'
-                '    - group: requests\n      metrics: [litellm_proxy_total_requests_metric]\n')
+                '    - group: requests\n      metrics: [litellm_proxy_total_requests_metric]\n'
+                '    - group: latency\n      metrics: [litellm_request_total_latency_metric]\n'
+                '  prometheus_latency_buckets: [0.5, 2, 30]\n')
     gw = start(mock, tmp_path, settings)
     try:
         c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
@@ -798,6 +800,9 @@ def test_prometheus_metrics_config_picks_metrics_and_labels(mock, tmp_path):
         # Metrics no group lists are not served; llmgate's own still are.
         assert not any(n.startswith(("litellm_spend_metric", "litellm_output_tokens_metric")) for n in names)
         assert "llmgate_in_flight_requests" in names
+        # prometheus_latency_buckets replaces LiteLLM's buckets.
+        les = sorted({l["le"] for n, l, _ in s if n == "litellm_request_total_latency_metric_bucket"}, key=float)
+        assert les == ["0.5", "2.0", "30.0", "+Inf"]
     finally:
         gw.stop()
     log = (tmp_path / "llmgate.log").read_text()

@@ -141,6 +141,7 @@ impl Observers {
                     );
                     let cache_on = crate::config::is(ls.get("cache"), true);
                     let filter = prometheus::Filter::from_config(cfg);
+                    prometheus::set_latency_buckets(cfg)?;
                     metrics = Some(Arc::new(prometheus::Metrics::with_filter(
                         end_user, cache_on, filter,
                     )));
@@ -165,6 +166,7 @@ impl Observers {
             );
             let cache_on = crate::config::is(ls.get("cache"), true);
             let filter = prometheus::Filter::from_config(cfg);
+            prometheus::set_latency_buckets(cfg)?;
             metrics = Some(Arc::new(prometheus::Metrics::with_filter(
                 end_user, cache_on, filter,
             )));

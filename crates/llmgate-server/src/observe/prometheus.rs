@@ -115,8 +115,43 @@ impl Filter {
     }
 }
 
+/// `litellm_settings.prometheus_latency_buckets`, when set (the latency histograms' buckets
+/// instead of LiteLLM's defaults); set once at start.
+static CUSTOM_BUCKETS: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+
 fn latency_histogram() -> Histogram {
-    Histogram::new(LATENCY_BUCKETS.iter().copied())
+    let buckets = CUSTOM_BUCKETS
+        .get()
+        .map_or(LATENCY_BUCKETS, |b| b.as_slice());
+    Histogram::new(buckets.iter().copied())
+}
+
+/// Reads `prometheus_latency_buckets` (a list of increasing positive seconds); a bad list
+/// refuses the start.
+pub fn set_latency_buckets(cfg: &crate::config::Config) -> Result<(), String> {
+    let Some(v) = cfg
+        .litellm_settings
+        .extra
+        .get("prometheus_latency_buckets")
+        .filter(|v| !v.is_null())
+    else {
+        return Ok(());
+    };
+    let bad = || {
+        format!("litellm_settings.prometheus_latency_buckets: {v} is not a list of increasing positive numbers of seconds")
+    };
+    let list: Vec<f64> = v
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|x| x.as_f64().filter(|f| f.is_finite() && *f > 0.0))
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    if list.is_empty() || list.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(bad());
+    }
+    let _ = CUSTOM_BUCKETS.set(list);
+    Ok(())
 }
 
 fn default_histogram() -> Histogram {

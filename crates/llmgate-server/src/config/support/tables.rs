@@ -558,7 +558,7 @@ pub const LITELLM_SETTINGS: &[Row] = &[
     yes("prometheus_metrics_config", "which LiteLLM metrics /metrics serves, with which labels"),
     no("custom_prometheus_metadata_labels", "Prometheus labels from request metadata"),
     no("custom_prometheus_tags", "Prometheus labels from request tags"),
-    no("prometheus_latency_buckets", "custom Prometheus latency buckets"),
+    yes("prometheus_latency_buckets", "the latency histograms' buckets"),
     no("prometheus_initialize_budget_metrics", "budget gauges for every key and team at start"),
     no("prometheus_emit_stream_label", "a stream label on litellm_proxy_total_requests_metric"),
     yes("json_logs", "JSON log lines (also JSON_LOGS=True)"),
