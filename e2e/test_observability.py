@@ -809,6 +809,24 @@ def test_prometheus_metrics_config_picks_metrics_and_labels(mock, tmp_path):
     assert "litellm_not_a_metric" in log and "prometheus_metrics_config" in log
 
 
+
+def test_custom_prometheus_tags_label_every_metric(mock, tmp_path):
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n  custom_prometheus_tags: [prod, "team-*"]\n')
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        for tags in (["prod"], ["team-blue", "other"], []):
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "tagged"}],
+                                      extra_body={"metadata": {"tags": tags}})
+        s = scrape(gw)
+        seen = sorted((l["tag_prod"], l["tag_team__"], v) for n, l, v in s
+                      if n == "litellm_proxy_total_requests_metric_total")
+        assert seen == [("false", "false", 1), ("false", "true", 1), ("true", "false", 1)]
+        # Every series carries them (a deployment's attempt has no request tags: false).
+        assert all(l.get("tag_prod") in ("true", "false") for n, l, _ in s if n.startswith("litellm_deployment_"))
+    finally:
+        gw.stop()
+
+
 PG = "postgresql://postgres@127.0.0.1:5432"
 
 

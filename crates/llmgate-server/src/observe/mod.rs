@@ -142,9 +142,11 @@ impl Observers {
                     let cache_on = crate::config::is(ls.get("cache"), true);
                     let filter = prometheus::Filter::from_config(cfg);
                     prometheus::set_latency_buckets(cfg)?;
-                    metrics = Some(Arc::new(prometheus::Metrics::with_filter(
-                        end_user, cache_on, filter,
-                    )));
+                    let tags = prometheus::CustomTags::from_config(cfg);
+                    metrics = Some(Arc::new(
+                        prometheus::Metrics::with_filter(end_user, cache_on, filter)
+                            .with_custom_tags(tags),
+                    ));
                 }
                 "otel" => {
                     otel = Some(otel::Otel::from_env(!settings.turn_off_message_logging)?);
@@ -167,9 +169,10 @@ impl Observers {
             let cache_on = crate::config::is(ls.get("cache"), true);
             let filter = prometheus::Filter::from_config(cfg);
             prometheus::set_latency_buckets(cfg)?;
-            metrics = Some(Arc::new(prometheus::Metrics::with_filter(
-                end_user, cache_on, filter,
-            )));
+            let tags = prometheus::CustomTags::from_config(cfg);
+            metrics = Some(Arc::new(
+                prometheus::Metrics::with_filter(end_user, cache_on, filter).with_custom_tags(tags),
+            ));
         }
         let alerting = alerting::Alerting::from_config(cfg, http.clone())?.map(Arc::new);
         if metrics.is_none() && loggers.is_empty() && otel.is_none() && alerting.is_none() {

@@ -328,6 +328,8 @@ const UNLIMITED: f64 = 9_223_372_036_854_775_807.0;
 struct Values<'a> {
     pairs: Vec<(&'static str, &'a str)>,
     owned: Vec<(&'static str, String)>,
+    /// `custom_prometheus_tags`' labels, on every metric (`tag_<name>`: `true` / `false`).
+    extra: Vec<(&'static str, String)>,
 }
 
 impl<'a> Values<'a> {
@@ -371,6 +373,50 @@ impl<'a> Values<'a> {
                     .unwrap_or_else(|| "None".into());
                 (*n, v)
             })
+            .chain(self.extra.iter().cloned())
+            .collect()
+    }
+}
+
+/// `custom_prometheus_tags`: each configured tag (a trailing `*` matches a prefix) as a label
+/// `tag_<name>` (the name made a valid label name), as LiteLLM's `get_custom_labels_from_tags`.
+pub struct CustomTags(Vec<(&'static str, String)>);
+
+impl CustomTags {
+    pub fn from_config(cfg: &crate::config::Config) -> CustomTags {
+        let list = cfg.litellm_settings.extra.get("custom_prometheus_tags");
+        let tags = list.and_then(|v| v.as_array()).into_iter().flatten();
+        let tags: Vec<(&'static str, String)> = tags
+            .filter_map(|t| t.as_str())
+            .take(32)
+            .map(|t| {
+                let name: String = format!("tag_{t}")
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '_' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                // Label names live as long as the registry: made once at start.
+                (&*Box::leak(name.into_boxed_str()), t.to_string())
+            })
+            .collect();
+        CustomTags(tags)
+    }
+
+    fn values(&self, request: &[String]) -> Vec<(&'static str, String)> {
+        self.0
+            .iter()
+            .map(|(label, tag)| {
+                let hit = match tag.strip_suffix('*') {
+                    Some(prefix) => request.iter().any(|t| t.starts_with(prefix)),
+                    None => request.iter().any(|t| t == tag),
+                };
+                (*label, if hit { "true" } else { "false" }.to_string())
+            })
             .collect()
     }
 }
@@ -403,6 +449,7 @@ pub struct Metrics {
     registry: Registry,
     end_user: bool,
     cache_on: bool,
+    custom_tags: CustomTags,
     total_requests: Count,
     failed_requests: Count,
     requests: Count,
@@ -502,6 +549,7 @@ impl Metrics {
         let m = Metrics {
             end_user,
             cache_on,
+            custom_tags: CustomTags(Vec::new()),
             total_requests: fam!("litellm_proxy_total_requests_metric", "Total number of requests made to the proxy server - track number of client side requests", RawCount::default()),
             failed_requests: fam!("litellm_proxy_failed_requests_metric", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", RawCount::default()),
             requests: fam!("litellm_requests_metric", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", RawCount::default()),
@@ -600,6 +648,20 @@ impl Metrics {
         }
     }
 
+    /// With `custom_prometheus_tags`' labels.
+    pub fn with_custom_tags(mut self, tags: CustomTags) -> Metrics {
+        self.custom_tags = tags;
+        self
+    }
+
+    /// The label values of an event whose request carried `tags`.
+    fn values(&self, tags: &[String]) -> Values<'_> {
+        Values {
+            extra: self.custom_tags.values(tags),
+            ..Values::default()
+        }
+    }
+
     /// A call was admitted (in flight until it settles).
     pub fn admitted(&self) {
         self.in_flight.inc();
@@ -614,7 +676,7 @@ impl Metrics {
             Status::Failure(crate::error::GatewayError::UnknownModel { .. })
         );
         let asked = Some(ev.requested_model).filter(|_| !unknown);
-        let mut v = Values::default();
+        let mut v = self.values(ev.tags);
         v.caller(&ev.caller, self.end_user)
             .set("route", Some(ev.route))
             .set("requested_model", asked)
@@ -756,7 +818,10 @@ impl Metrics {
             set(r, m, USER_BUDGET, u.max_budget, c.user_spend);
         }
         if let Some(o) = c.org {
-            let mut ov = Values::default();
+            let mut ov = Values {
+                extra: v.extra.clone(),
+                ..Values::default()
+            };
             ov.set("org_id", Some(&o.organization_id))
                 .set("org_alias", Some(&o.organization_alias));
             let labels = ov.labels(ORG_BUDGET);
@@ -773,7 +838,7 @@ impl Metrics {
     /// (0 healthy, 1 partial outage, 2 complete outage: cooling down).
     pub fn attempt(&self, ev: &AttemptEvent<'_>) {
         let d = ev.deployment;
-        let mut v = Values::default();
+        let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
             .set("requested_model", Some(ev.requested_model))
             .set("litellm_model_name", Some(d.bare_model()))
@@ -818,7 +883,7 @@ impl Metrics {
     }
 
     pub fn fallback(&self, ev: &FallbackEvent<'_>) {
-        let mut v = Values::default();
+        let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
             .set("requested_model", Some(ev.from))
             .set("fallback_model", Some(ev.to))
@@ -839,7 +904,7 @@ impl Metrics {
         if code == 401 {
             return;
         }
-        let mut v = Values::default();
+        let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
             .set("route", Some(ev.route))
             .set("requested_model", ev.requested_model)

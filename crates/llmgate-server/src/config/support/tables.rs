@@ -557,7 +557,7 @@ pub const LITELLM_SETTINGS: &[Row] = &[
     yes("enable_end_user_cost_tracking_prometheus_only", "end_user label on the metrics"),
     yes("prometheus_metrics_config", "which LiteLLM metrics /metrics serves, with which labels"),
     no("custom_prometheus_metadata_labels", "Prometheus labels from request metadata"),
-    no("custom_prometheus_tags", "Prometheus labels from request tags"),
+    yes("custom_prometheus_tags", "a tag_<name> true/false label per configured tag"),
     yes("prometheus_latency_buckets", "the latency histograms' buckets"),
     no("prometheus_initialize_budget_metrics", "budget gauges for every key and team at start"),
     no("prometheus_emit_stream_label", "a stream label on litellm_proxy_total_requests_metric"),
