@@ -212,13 +212,13 @@ def test_slack_and_webhook_alerts(mock, tmp_path):
 
 def test_alerting_off_by_type_and_unsupported_types_named(mock, tmp_path):
     rx = Receiver()
-    general = "  alert_types: [budget_alerts, spend_reports]\n"
+    general = "  alert_types: [budget_alerts, fallback_reports]\n"
     gw = Gateway(tmp_path, config(mock, rx, general), env=env(rx)).wait_ready()
     try:
         with pytest.raises(openai.InternalServerError):
             chat(gw, "broken")
         status, r = admin(gw, "GET", "/health/services?service=slack")
-        assert status == 200 and r["alert_types"] == ["budget_alerts", "spend_reports"]
+        assert status == 200 and r["alert_types"] == ["budget_alerts", "fallback_reports"]
         rx.wait(lambda: rx.texts(), "test alert")
         time.sleep(1)
         # The exception is not an alert type asked for: only the test alert came.
@@ -226,7 +226,7 @@ def test_alerting_off_by_type_and_unsupported_types_named(mock, tmp_path):
     finally:
         gw.stop()
     log = (tmp_path / "llmgate.log").read_text()
-    assert "general_settings.alert_types: spend_reports (weekly/monthly spend reports)" in log, log
+    assert "general_settings.alert_types: fallback_reports (fallback reports)" in log, log
 
 
 @pytest.fixture
@@ -279,3 +279,75 @@ def test_a_fleet_sends_one_budget_alert_and_database_failures_alert(mock, tmp_pa
         proxy.restore()
         for gw in gws:
             gw.stop()
+
+
+def test_management_events_and_new_models_are_alerted(mock, tmp_path):
+    rx = Receiver()
+    general = ("  alert_types: [new_virtual_key_created, virtual_key_deleted, new_team_created, team_updated,"
+               " new_model_added]\n  store_model_in_db: true\n")
+    gw = Gateway(tmp_path, config(mock, rx, general), env=env(rx)).wait_ready()
+    try:
+        status, team = admin(gw, "POST", "/team/new", {"team_alias": "alerted-team"})
+        assert status == 200
+        assert admin(gw, "POST", "/team/update", {"team_id": team["team_id"], "max_budget": 5})[0] == 200
+        status, key = admin(gw, "POST", "/key/generate", {"key_alias": "alerted-key", "key": "sk-custom-secret-1"})
+        assert status == 200
+        assert admin(gw, "POST", "/key/update", {"key": key["key"], "max_budget": 1})[0] == 200  # not asked for
+        assert admin(gw, "POST", "/key/delete", {"keys": [key["key"]]})[0] == 200
+        assert admin(gw, "POST", "/team/delete", {"team_ids": ["no-such-team"]})[0] != 200  # failed: no alert
+        assert admin(gw, "POST", "/model/new", {"model_name": "added-model",
+                                                "litellm_params": {"model": "openai/gpt-4o", "api_key": "sk-x"}})[0] == 200
+        got = rx.wait(lambda: len(rx.texts()) >= 5 and rx.texts(), "management alerts", timeout=15)
+        time.sleep(1)
+        texts = rx.texts()
+        events = {}
+        for t in texts:
+            if t.startswith("Alert type: `new_model_added`"):
+                events["new_model_added"] = t
+                continue
+            kind, level, message = body(t)
+            assert level == "High"
+            events[kind] = message
+        assert sorted(events) == ["new_model_added", "new_team_created", "new_virtual_key_created",
+                                  "team_updated", "virtual_key_deleted"], texts
+        created = events["new_virtual_key_created"]
+        assert created.startswith("`New Virtual Key Created`\n*Action Done by:*\ncreated_by_user_id: `Unknown`\n"
+                                  "created_by_user_role: `proxy_admin`\ncreated_by_key_alias: `None`\n\n"
+                                  "*Arguments passed:*\ndata: `"), created
+        data = json.loads(created.split("data: `", 1)[1].rstrip("\n").rstrip("`"))
+        # The custom key is masked; the rest is the request as sent.
+        assert data == {"key_alias": "alerted-key", "key": "sk-c****"}
+        assert "`Team Updated`" in events["team_updated"] and '"max_budget":5' in events["team_updated"]
+        assert '"team_alias":"alerted-team"' in events["new_team_created"]
+        model = events["new_model_added"]
+        assert "New Model Added*\nModel Name: `added-model`" in model and "base_url=http://proxy.example" in model
+        assert "input_cost_per_token: 0.00000250" in model  # gpt-4o's catalog price, as LiteLLM prints it
+    finally:
+        gw.stop()
+
+
+def test_spend_report_per_team_and_tag(mock, tmp_path):
+    rx = Receiver()
+    general = "  alert_types: [spend_reports]\n  spend_report_frequency: 2d\n"
+    gw = Gateway(tmp_path, config(mock, rx, general), env=env(rx)).wait_ready()
+    try:
+        _, team = admin(gw, "POST", "/team/new", {"team_alias": "report-team"})
+        _, key = admin(gw, "POST", "/key/generate", {"team_id": team["team_id"]})
+        c = openai.OpenAI(base_url=gw.base, api_key=key["key"], max_retries=0)
+        for tags in (["tag-a"], ["tag-a", "tag-b"]):
+            c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}],
+                                      extra_body={"metadata": {"tags": tags}})
+        chat(gw, "gpt-4o")  # the master key: no team
+        # LiteLLM's scheduler sends the first report 10 s after the start.
+        (text,) = rx.wait(lambda: rx.texts(), "spend report", timeout=25)
+        kind, level, message = body(text)
+        assert (kind, level) == ("spend_reports", "Low")
+        today = time.strftime("%m-%d-%Y", time.gmtime())
+        start = time.strftime("%m-%d-%Y", time.gmtime(time.time() - 2 * 86400))
+        assert message == (
+            f"*💸 Spend Report for `{start} - {today}` (2 days)*\n\n*Team Spend Report:*\n"
+            f"Team: `report-team` | Spend: `${round(2 * COST, 4)}`\nTeam: `None` | Spend: `${round(COST, 4)}`\n"
+            f"\n*Tag Spend Report:*\nTag: `tag-a` | Spend: `${round(2 * COST, 4)}`\n"
+            f"Tag: `tag-b` | Spend: `${round(COST, 4)}`\n"), message
+    finally:
+        gw.stop()

@@ -1,14 +1,18 @@
 """Observability through the binary: LiteLLM's Prometheus metrics at /metrics after known traffic
 (success, failure, stream, fallback, cache hit, concurrent calls), parsed with the official
-`prometheus_client` parser; the `generic_api` and `langfuse` logging callbacks against capture
-servers (one event per call, messages only when message logging is on, a dead endpoint slowing
-nothing)."""
+`prometheus_client` parser; the `generic_api`, `langfuse`, `datadog` and `s3` logging callbacks
+against capture servers and the mock's S3 store (one event per call, messages only when message
+logging is on, a dead endpoint slowing nothing); OpenTelemetry spans (guardrail and cache child
+spans) at an OTLP capture; Redis and PostgreSQL service metrics."""
 import base64
+import gzip
 import http.server
 import json
+import re
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -179,12 +183,15 @@ class Capture:
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if self.headers.get("content-encoding") == "gzip":  # Datadog's intake
+                    body = gzip.decompress(body)
                 try:
                     parsed = json.loads(body)
                 except ValueError:  # NDJSON: one payload per line
                     parsed = [json.loads(line) for line in body.splitlines()]
                 outer.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, parsed))
-                self.send_response(207 if self.path.startswith("/api/public") else 200)
+                self.send_response(207 if self.path.startswith("/api/public")
+                                   else 202 if self.path == "/api/v2/logs" else 200)
                 self.send_header("content-type", "application/json")
                 self.end_headers()
                 self.wfile.write(b'{"successes": [], "errors": []}')
@@ -357,6 +364,94 @@ def test_text_logs_have_no_colour_off_a_terminal(mock, tmp_path):
     gw.stop()
     text = gw.log_path.read_text()
     assert "listening on" in text and "\x1b[" not in text
+
+
+
+def test_datadog_gets_gzipped_batches_of_litellms_log_entries(mock, tmp_path, capture):
+    env = {"DD_API_KEY": "dd-key-1", "DD_SITE": "us5.datadoghq.com", "DD_BASE_URL": capture.base,
+           "DD_SOURCE": "llmgate-e2e", "DD_ENV": "test", "DEFAULT_FLUSH_INTERVAL_SECONDS": "1"}
+    gw = start(mock, tmp_path, '  callbacks: ["datadog"]\n  turn_off_message_logging: true\n', env=env)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        ok = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "dd secret words"}],
+            extra_body={"metadata": {"tags": ["dd-tag"]}}).headers["x-litellm-call-id"]
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "dd fail"}])
+        capture.wait("/api/v2/logs", 2)
+        (path, headers, _), *_ = [p for p in capture.posts if p[0] == "/api/v2/logs"]
+        assert (headers["dd-api-key"], headers["content-encoding"], headers["content-type"]) == (
+            "dd-key-1", "gzip", "application/json")
+        entries = [e for b in capture.bodies("/api/v2/logs") for e in b]
+        assert len(entries) == 2
+        by_status = {e["status"]: e for e in entries}
+        good, bad = by_status["info"], by_status["error"]
+        for e in entries:
+            assert e["ddsource"] == "llmgate-e2e" and e["service"] == "litellm-server"
+            assert "env:test" in e["ddtags"].split(",") and "service:litellm-server" in e["ddtags"]
+        assert "request_tag:dd-tag" in good["ddtags"].split(",")
+        msg = json.loads(good["message"])
+        assert msg["id"] == ok and msg["status"] == "success" and msg["model_group"] == "ok"
+        assert json.loads(bad["message"])["status"] == "failure"
+        # Message logging is off: neither the prompt nor the answer reaches Datadog.
+        assert "dd secret words" not in json.dumps(entries)
+    finally:
+        gw.stop()
+
+
+def s3_settings(mock, secret_var, path):
+    return ("  s3_callback_params:\n    s3_bucket_name: llm-logs\n    s3_region_name: us-west-2\n"
+            f"    s3_endpoint_url: {mock.base}/s3\n    s3_aws_access_key_id: AKIDLLMGATEMOCK\n"
+            f"    s3_aws_secret_access_key: os.environ/{secret_var}\n    s3_path: {path}\n"
+            "    s3_flush_interval: 1\n  require_auth_for_metrics_endpoint: false\n")
+
+
+def test_s3_objects_are_sigv4_signed_puts_of_the_logging_payload(mock, tmp_path):
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad").mkdir()
+    env = {"S3_SECRET": "llmgate-mock-bedrock-secret", "WRONG_SECRET": "not-the-secret"}
+    gw = start(mock, tmp_path / "good", '  callbacks: ["s3", "prometheus"]\n' + s3_settings(mock, "S3_SECRET", "good"), env=env)
+    bad = start(mock, tmp_path / "bad", '  callbacks: ["s3", "prometheus"]\n' + s3_settings(mock, "WRONG_SECRET", "bad"), env=env)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        ok = c.chat.completions.with_raw_response.create(
+            model="ok", messages=[{"role": "user", "content": "to the bucket"}]).headers["x-litellm-call-id"]
+        with pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "failed to the bucket"}])
+        openai.OpenAI(base_url=bad.base, api_key=MASTER, max_retries=0).chat.completions.create(
+            model="ok", messages=[{"role": "user", "content": "never stored"}])
+        deadline = time.time() + 15
+        objects = []
+        while time.time() < deadline and len([o for o in objects if o["key"].startswith("good/")]) < 2:
+            time.sleep(0.3)
+            objects = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/s3").read())
+        good = [o for o in objects if o["key"].startswith("good/")]
+        assert len(good) == 2 and all(o["bucket"] == "llm-logs" for o in good)
+        by_status = {o["body"]["status"]: o for o in good}
+        stored = by_status["success"]
+        day = time.strftime("%Y-%m-%d", time.gmtime(stored["body"]["startTime"]))
+        assert re.fullmatch(rf"good/{day}/time-\d\d-\d\d-\d\d-\d{{6}}_{ok}\.json", stored["key"]), stored["key"]
+        assert stored["body"]["id"] == ok and stored["body"]["model_group"] == "ok"
+        assert stored["body"]["messages"] == [{"role": "user", "content": "to the bucket"}]
+        h = stored["headers"]
+        assert h["content-type"] == "application/json" and h["authorization"].startswith("AWS4-HMAC-SHA256 ")
+        assert "/us-west-2/s3/aws4_request" in h["authorization"] and "x-amz-content-sha256" in h["authorization"]
+        assert by_status["failure"]["body"]["error_str"]
+        # Read back through the store's GET, as a client would.
+        back = json.loads(urllib.request.urlopen(f"{mock.base}/s3/llm-logs/{urllib.parse.quote(stored['key'])}").read())
+        assert back["id"] == ok
+        # Signed with the wrong secret: the store refuses every PUT; the failure is counted.
+        deadline = time.time() + 15
+        s = scrape(bad)
+        while time.time() < deadline and total(s, "litellm_callback_logging_failures_metric_total") < 1:
+            time.sleep(0.3)
+            s = scrape(bad)
+        assert total(s, "litellm_callback_logging_failures_metric_total", callback_name="s3") == 1
+        objects = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/s3").read())
+        assert not [o for o in objects if o["key"].startswith("bad/")]
+    finally:
+        gw.stop()
+        bad.stop()
 
 
 # --- OpenTelemetry -------------------------------------------------------------------------
@@ -562,6 +657,55 @@ def test_otel_spans_over_otlp_grpc(mock, tmp_path, otlp):
         g.stop()
 
 
+
+GUARDS = ("guardrails:\n"
+          "  - guardrail_name: pii-mask\n    litellm_params:\n      guardrail: litellm_content_filter\n"
+          "      mode: pre_call\n      default_on: true\n"
+          "      patterns: [{pattern_type: prebuilt, pattern_name: email, action: MASK}]\n"
+          "      blocked_words: [{keyword: forbidden-word, action: BLOCK, description: not allowed}]\n")
+
+
+def test_otel_child_spans_for_guardrails_and_the_cache(mock, tmp_path, otlp):
+    env = {"OTEL_EXPORTER": "otlp_http", "OTEL_ENDPOINT": otlp.base, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    gw = start(mock, tmp_path, '  callbacks: ["otel"]\n  cache: true\n  cache_params: {type: local}\n',
+               env=env, extra=GUARDS)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        body = dict(model="ok", messages=[{"role": "user", "content": "mail me at bob@corp.example"}])
+        ids = [c.chat.completions.with_raw_response.create(**body).headers["x-litellm-call-id"] for _ in range(2)]
+        with pytest.raises(openai.BadRequestError):
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "a forbidden-word"}])
+        otlp.wait(9)
+        time.sleep(0.5)
+        reqs = {s["attrs"]["litellm.call_id"]: s for s in otlp.spans if s["name"] == "litellm_request"}
+        assert len(reqs) == 3
+        children = lambda r, name: [s for s in otlp.spans if s["name"] == name and s["parent"] == r["span_id"]]
+        for i, call_id in enumerate(ids):
+            req = reqs[call_id]
+            (g,) = children(req, "guardrail")
+            a = g["attrs"]
+            assert (a["guardrail_name"], a["guardrail_mode"], a["guardrail_status"]) == (
+                "pii-mask", "pre_call", "guardrail_intervened")
+            assert a["openinference.span.kind"] == "GUARDRAIL"
+            assert json.loads(a["masked_entity_count"]) == {"EMAIL": 1}
+            assert g["trace_id"] == req["trace_id"] and req["start"] <= g["start"] <= g["end"] <= req["end"]
+            (cache,) = children(req, "in_memory")
+            assert cache["attrs"]["call_type"] == "async_get_cache" and cache["attrs"]["service"] == "in_memory"
+            # The first call misses and asks the upstream; the second is a hit without a provider call.
+            assert cache["attrs"]["cache_hit"] is (i == 1)
+            assert req["attrs"]["litellm.cache_hit"] is (i == 1)
+            assert len(children(req, "raw_gen_ai_request")) == (1 if i == 0 else 0)
+            assert g["end"] <= cache["start"] <= cache["end"] <= req["end"]
+        (blocked,) = [r for k, r in reqs.items() if k not in ids]
+        assert blocked["status"] == 2
+        (g,) = children(blocked, "guardrail")
+        assert g["attrs"]["guardrail_status"] == "guardrail_intervened"
+        assert "forbidden-word" in g["attrs"]["guardrail_response"]
+        assert not children(blocked, "in_memory")  # refused before the cache
+    finally:
+        gw.stop()
+
+
 def post(gw, path, body):
     req = urllib.request.Request(f"{gw.base}{path}", data=json.dumps(body).encode(), method="POST",
                                  headers={"Authorization": f"Bearer {MASTER}", "Content-Type": "application/json"})
@@ -599,6 +743,140 @@ def test_budget_gauges_and_labels_of_a_virtual_key(mock, tmp_path):
         assert 0 < total(s, "llmgate_spend_write_seconds") < 5
     finally:
         gw.stop()
+
+
+
+
+def test_per_model_key_limits_and_org_budget_gauges(mock, tmp_path):
+    import hashlib
+
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n')
+    try:
+        post(gw, "/organization/new", {"organization_id": "obs-org", "organization_alias": "obs-acme", "max_budget": 3.0})
+        limited = post(gw, "/key/generate", {"organization_id": "obs-org", "key_alias": "per-model",
+                                             "model_rpm_limit": {"ok": 5}, "model_tpm_limit": {"ok": 100000}})["key"]
+        plain = post(gw, "/key/generate", {"key_alias": "no-limits"})["key"]
+        c = openai.OpenAI(base_url=gw.base, api_key=limited, max_retries=0)
+        used = [c.chat.completions.create(model="ok", messages=[{"role": "user", "content": f"m{i}"}]).usage
+                for i in range(2)]
+        openai.OpenAI(base_url=gw.base, api_key=plain, max_retries=0).chat.completions.create(
+            model="ok", messages=[{"role": "user", "content": "plain"}])
+        s = scrape(gw)
+        lab = dict(hashed_api_key=hashlib.sha256(limited.encode()).hexdigest(), api_key_alias="per-model",
+                   model="ok", model_id="ok-1")
+        # Two requests of five this minute; the tokens of both calls counted.
+        assert total(s, "litellm_remaining_api_key_requests_for_model", **lab) == 3
+        assert total(s, "litellm_remaining_api_key_tokens_for_model", **lab) == 100000 - sum(u.total_tokens for u in used)
+        # A key without per-model limits reads sys.maxsize, as LiteLLM reports it.
+        free = dict(hashed_api_key=hashlib.sha256(plain.encode()).hexdigest(), model="ok")
+        assert total(s, "litellm_remaining_api_key_requests_for_model", **free) == float(9223372036854775807)  # a float gauge, as Python renders it
+        spent = sum(cost(u) for u in used)
+        org = dict(org_id="obs-org", org_alias="obs-acme")
+        assert total(s, "litellm_org_max_budget_metric", **org) == 3.0
+        assert total(s, "litellm_remaining_org_budget_metric", **org) == pytest.approx(3.0 - spent)
+    finally:
+        gw.stop()
+
+
+
+def test_prometheus_metrics_config_picks_metrics_and_labels(mock, tmp_path):
+    settings = ('  callbacks: ["prometheus"]\n  prometheus_metrics_config:\n'
+                '    - group: tokens\n      metrics: [litellm_input_tokens_metric, litellm_not_a_metric]\n'
+                '      include_labels: [model, team]\n'
+                '    - group: requests\n      metrics: [litellm_proxy_total_requests_metric]\n'
+                '    - group: latency\n      metrics: [litellm_request_total_latency_metric]\n'
+                '  prometheus_latency_buckets: [0.5, 2, 30]\n')
+    gw = start(mock, tmp_path, settings)
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        u = c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "filtered"}]).usage
+        s = scrape(gw)
+        names = {n for n, _, _ in s}
+        tokens = [(l, v) for n, l, v in s if n == "litellm_input_tokens_metric_total"]
+        assert tokens == [({"model": "gpt-4o", "team": "None"}, u.prompt_tokens)]
+        # A group without include_labels keeps every label of its metrics.
+        req = [l for n, l, _ in s if n == "litellm_proxy_total_requests_metric_total"]
+        assert req and {"requested_model", "hashed_api_key", "status_code", "route"} <= set(req[0])
+        # Metrics no group lists are not served; llmgate's own still are.
+        assert not any(n.startswith(("litellm_spend_metric", "litellm_output_tokens_metric")) for n in names)
+        assert "llmgate_in_flight_requests" in names
+        # prometheus_latency_buckets replaces LiteLLM's buckets.
+        les = sorted({l["le"] for n, l, _ in s if n == "litellm_request_total_latency_metric_bucket"}, key=float)
+        assert les == ["0.5", "2.0", "30.0", "+Inf"]
+    finally:
+        gw.stop()
+    log = (tmp_path / "llmgate.log").read_text()
+    assert "litellm_not_a_metric" in log and "prometheus_metrics_config" in log
+
+
+
+def test_custom_prometheus_tags_label_every_metric(mock, tmp_path):
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n  custom_prometheus_tags: [prod, "team-*"]\n')
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        for tags in (["prod"], ["team-blue", "other"], []):
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "tagged"}],
+                                      extra_body={"metadata": {"tags": tags}})
+        s = scrape(gw)
+        seen = sorted((l["tag_prod"], l["tag_team__"], v) for n, l, v in s
+                      if n == "litellm_proxy_total_requests_metric_total")
+        assert seen == [("false", "false", 1), ("false", "true", 1), ("true", "false", 1)]
+        # Every series carries them (a deployment's attempt has no request tags: false).
+        assert all(l.get("tag_prod") in ("true", "false") for n, l, _ in s if n.startswith("litellm_deployment_"))
+    finally:
+        gw.stop()
+
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+def test_redis_and_postgres_round_trips_as_litellms_service_metrics(mock, tmp_path):
+    import subprocess
+    import uuid
+
+    from conftest import free_port
+
+    db, ns = f"llmgate_obs_{uuid.uuid4().hex[:12]}", f"obs-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
+    (tmp_path / "up").mkdir()
+    (tmp_path / "down").mkdir()
+    cache = "  cache: true\n  cache_params: {type: redis, host: 127.0.0.1, port: %d, namespace: %s, ttl: 60}\n"
+    gw = start(mock, tmp_path / "up", '  callbacks: ["prometheus"]\n' + cache % (6379, ns),
+               env={"DATABASE_URL": f"{PG}/{db}"}, general="  proxy_batch_write_at: 0.3\n")
+    # LiteLLM's own switch for these metrics serves /metrics on its own; this Redis is not there.
+    down = start(mock, tmp_path / "down", '  service_callback: ["prometheus_system"]\n' + cache % (free_port(), ns))
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        for _ in range(2):  # a miss (GET, then SET off the request path), then a hit
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": f"svc {ns}"}])
+        deadline = time.time() + 10
+        s = scrape(gw)
+        while time.time() < deadline and (total(s, "litellm_redis_total_requests_total") < 3
+                                          or total(s, "litellm_postgres_latency_count") < 1):
+            time.sleep(0.3)
+            s = scrape(gw)
+        # GET, SET, GET; every one a success with its latency observed.
+        assert total(s, "litellm_redis_total_requests_total", redis="redis") >= 3
+        assert total(s, "litellm_redis_latency_count", redis="redis") == total(s, "litellm_redis_total_requests_total")
+        assert 0 < total(s, "litellm_redis_latency_sum", redis="redis") < 5
+        assert total(s, "litellm_redis_failed_requests_total") == 0
+        # The spend writer's batch is a PostgreSQL round trip.
+        assert total(s, "litellm_postgres_latency_count", postgres="postgres") >= 1
+        assert total(s, "litellm_postgres_total_requests_total", postgres="postgres") >= 1
+        assert total(s, "litellm_postgres_failed_requests_total") == 0
+        # The Redis of the second gateway is down: failures by class and function, no latency.
+        d = openai.OpenAI(base_url=down.base, api_key=MASTER, max_retries=0)
+        d.chat.completions.create(model="ok", messages=[{"role": "user", "content": "redis is down"}])
+        s = scrape(down)
+        assert total(s, "litellm_redis_failed_requests_total", redis="redis", error_class="ConnectionError",
+                     function_name="async_get_cache") >= 1
+        assert total(s, "litellm_redis_latency_count") == 0
+        # The embedded SQLite is not PostgreSQL: nothing is counted under its name.
+        assert total(s, "litellm_postgres_total_requests_total") == 0
+    finally:
+        gw.stop()
+        down.stop()
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], check=False)
 
 
 def test_plain_generic_api_from_env_logs_only_successes_as_ndjson(mock, tmp_path, capture):

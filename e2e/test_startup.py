@@ -77,7 +77,7 @@ model_list:
       mock_response: Hello from the demo
       max_parallel_requests: 10
 litellm_settings:
-  callbacks: ["datadog"]
+  callbacks: ["sentry"]
 router_settings:
   routing_strategy: least-busy
   polling_interval: 1
@@ -106,7 +106,7 @@ def test_unsupported_settings_are_named_at_start_and_on_health(start_gateway):
     log = gw.log_path.read_text()
     for path in [
         "model_list[0].litellm_params.max_parallel_requests",
-        "litellm_settings.callbacks: datadog",
+        "litellm_settings.callbacks: sentry",
         "router_settings.polling_interval",
         "guardrails[0].litellm_params.guardrail: lakera",
         "mcp_servers.github.spec_path",
@@ -123,7 +123,7 @@ def test_unsupported_settings_are_named_at_start_and_on_health(start_gateway):
         "mcp_servers.github.spec_path",
         "guardrails[0].litellm_params.guardrail: lakera",
         "model_list[0].litellm_params.max_parallel_requests",
-        "litellm_settings.callbacks: datadog",
+        "litellm_settings.callbacks: sentry",
         "router_settings.polling_interval",
     ])
     # Every routing strategy is implemented: none is named.

@@ -48,7 +48,7 @@ def config(mock):
     return models_yaml(mock) + (
         f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n  store_model_in_db: true\n"
         # A LiteLLM key llmgate does not implement: the settings page names it.
-        "  spend_report_frequency: 1d\n"
+        "  infer_model_from_keys: true\n"
     )
 
 
@@ -292,7 +292,7 @@ def test_dashboard_admin(browser, mock, tmp_path, database):
         p.click("dialog button:has-text('Done')")
         # Settings: read-only, the unsupported keys of this config named.
         p.click("nav a:has-text('Settings')")
-        p.wait_for_selector("#unsupported code:has-text('spend_report_frequency')")
+        p.wait_for_selector("#unsupported code:has-text('infer_model_from_keys')")
         assert "connected" in p.inner_text("main")
         tab.shot("settings")
 

@@ -136,11 +136,13 @@ pub(crate) fn verify(
             return Err(bad(&format!("{required} must be signed")));
         }
     }
-    let mut canonical = format!(
-        "{method}\n{}\n{}\n",
-        canonical_uri(uri.path()),
-        uri.query().unwrap_or("")
-    );
+    // S3 signs the path as sent (encoded once); every other service encodes it again.
+    let path = if service == "s3" {
+        uri.path().to_string()
+    } else {
+        canonical_uri(uri.path())
+    };
+    let mut canonical = format!("{method}\n{path}\n{}\n", uri.query().unwrap_or(""));
     for name in &signed_names {
         let v = h.get(*name).and_then(|v| v.to_str().ok()).unwrap_or("");
         canonical.push_str(&format!("{name}:{}\n", v.trim()));

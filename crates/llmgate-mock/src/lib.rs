@@ -27,6 +27,7 @@ mod openai;
 mod ranking;
 mod realtime;
 mod responses;
+mod s3;
 mod sagemaker;
 mod sts;
 mod voyage;
@@ -88,6 +89,8 @@ pub(crate) struct Shared {
     pub(crate) sts: sts::Issued,
     /// OpenAI Files and Batches (`files.rs`).
     pub(crate) objects: files::Objects,
+    /// Objects PUT to the S3 mock (`s3.rs`).
+    pub(crate) s3: s3::Bucket,
 }
 
 impl Shared {
@@ -427,6 +430,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/", post(sts::sts))
         .route("/_mock/sts", get(sts::calls))
         .route("/_mock/container-credentials", get(sts::container))
+        .route(
+            "/s3/{bucket}/{*key}",
+            axum::routing::put(s3::put).get(s3::get),
+        )
+        .route("/_mock/s3", get(s3::list))
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/behaviour", post(set_behaviour))
         .route("/_mock/service_account", get(service_account))

@@ -100,7 +100,8 @@ async fn sync_once(
     if read.is_empty() {
         return Ok(());
     }
-    let values: Vec<redis::Value> = pipe.query_async(c).await?;
+    let values: Vec<redis::Value> =
+        crate::observe::services::redis("async_batch_get_cache", pipe.query_async(c)).await?;
     let mut it = values.into_iter();
     for (s, window, limited) in read {
         let until: Option<i64> = it.next().and_then(|v| redis::from_redis_value(v).ok());

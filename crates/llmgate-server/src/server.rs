@@ -237,7 +237,11 @@ pub async fn run(cli: Cli, cfg: Config) -> Result<(), StartError> {
             let f: crate::observe::alerting::DbFailures = std::sync::Arc::new(w.failure_probe());
             f
         });
-        o.start(crate::governance::limits::redis_url(&state.config), db);
+        o.start(
+            crate::governance::limits::redis_url(&state.config),
+            db,
+            state.gov.store.clone(),
+        );
     }
     crate::routes::health::spawn_background(state.clone());
     match (

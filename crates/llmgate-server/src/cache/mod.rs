@@ -125,6 +125,15 @@ impl Cache {
         c.ttl.map(Duration::from_secs_f64).or(self.settings.ttl)
     }
 
+    /// The backend as LiteLLM's service spans and metrics name it (`redis`); the
+    /// in-process caches are `in_memory`.
+    pub fn service(&self) -> &'static str {
+        match &self.backend {
+            Backend::Redis(_) => "redis",
+            Backend::Local(_) | Backend::Semantic(_) => "in_memory",
+        }
+    }
+
     pub fn semantic(&self) -> Option<&semantic::SemanticCache> {
         match &self.backend {
             Backend::Semantic(s) => Some(s),

@@ -109,26 +109,41 @@ impl RedisCache {
         }
     }
 
-    /// Runs one command within `limit`; None on any failure (logged once per outage).
+    /// Runs one command within `limit`; an error on any failure (logged once per outage).
+    /// `function`: the call as LiteLLM's service metrics name it (`async_get_cache`...).
     async fn run<T: redis::FromRedisValue>(
         self: &Arc<Self>,
+        function: &'static str,
         cmd: &redis::Cmd,
         limit: Duration,
     ) -> Result<T, String> {
+        use crate::observe::services::{record, redis_class, Service};
         let Some(mut c) = self.conn() else {
+            record(
+                Service::Redis,
+                function,
+                Duration::ZERO,
+                Some("ConnectionError"),
+            );
             return Err("Redis is not connected".into());
         };
-        match tokio::time::timeout(limit, cmd.query_async::<T>(&mut c)).await {
+        let t = std::time::Instant::now();
+        let res = tokio::time::timeout(limit, cmd.query_async::<T>(&mut c)).await;
+        let took = t.elapsed();
+        match res {
             Ok(Ok(v)) => {
+                record(Service::Redis, function, took, None);
                 self.up();
                 Ok(v)
             }
             Ok(Err(e)) => {
+                record(Service::Redis, function, took, Some(redis_class(&e)));
                 let e = e.to_string();
                 self.failed(&e);
                 Err(e)
             }
             Err(_) => {
+                record(Service::Redis, function, took, Some("TimeoutError"));
                 self.failed("timed out");
                 Err("Redis timed out".into())
             }
@@ -138,7 +153,7 @@ impl RedisCache {
     pub async fn get(self: &Arc<Self>, key: &str) -> Option<Vec<u8>> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(key);
-        self.run::<Option<Vec<u8>>>(&cmd, self.timeout)
+        self.run::<Option<Vec<u8>>>("async_get_cache", &cmd, self.timeout)
             .await
             .ok()
             .flatten()
@@ -150,7 +165,10 @@ impl RedisCache {
         for k in keys {
             cmd.arg(k);
         }
-        match self.run::<Vec<Option<Vec<u8>>>>(&cmd, self.timeout).await {
+        match self
+            .run::<Vec<Option<Vec<u8>>>>("async_batch_get_cache", &cmd, self.timeout)
+            .await
+        {
             Ok(v) if v.len() == keys.len() => v,
             _ => vec![None; keys.len()],
         }
@@ -169,7 +187,7 @@ impl RedisCache {
         if let Some(t) = ttl {
             cmd.arg("PX").arg((t.as_millis() as u64).max(1));
         }
-        let _ = self.run::<()>(&cmd, self.timeout).await;
+        let _ = self.run::<()>("async_set_cache", &cmd, self.timeout).await;
     }
 
     /// Many `SET`s in one pipeline (an embedding request's items), off the request path.
@@ -189,10 +207,23 @@ impl RedisCache {
             }
             cmd.ignore();
         }
-        match tokio::time::timeout(ADMIN_TIMEOUT, pipe.query_async::<()>(&mut c)).await {
-            Ok(Ok(())) => self.up(),
-            Ok(Err(e)) => self.failed(&e.to_string()),
-            Err(_) => self.failed("timed out"),
+        use crate::observe::services::{record, redis_class, Service};
+        let t = std::time::Instant::now();
+        let res = tokio::time::timeout(ADMIN_TIMEOUT, pipe.query_async::<()>(&mut c)).await;
+        let (took, f) = (t.elapsed(), "async_set_cache_pipeline");
+        match res {
+            Ok(Ok(())) => {
+                record(Service::Redis, f, took, None);
+                self.up()
+            }
+            Ok(Err(e)) => {
+                record(Service::Redis, f, took, Some(redis_class(&e)));
+                self.failed(&e.to_string())
+            }
+            Err(_) => {
+                record(Service::Redis, f, took, Some("TimeoutError"));
+                self.failed("timed out")
+            }
         }
     }
 
@@ -204,11 +235,11 @@ impl RedisCache {
         for k in keys {
             cmd.arg(k);
         }
-        self.run(&cmd, ADMIN_TIMEOUT).await
+        self.run("async_delete_cache", &cmd, ADMIN_TIMEOUT).await
     }
 
     pub async fn ping(self: &Arc<Self>) -> Result<(), String> {
-        self.run::<String>(&redis::cmd("PING"), ADMIN_TIMEOUT)
+        self.run::<String>("async_ping", &redis::cmd("PING"), ADMIN_TIMEOUT)
             .await
             .map(|_| ())
     }
@@ -229,7 +260,8 @@ impl RedisCache {
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(1000);
-            let (next, keys): (u64, Vec<String>) = self.run(&cmd, ADMIN_TIMEOUT).await?;
+            let (next, keys): (u64, Vec<String>) =
+                self.run("async_scan_iter", &cmd, ADMIN_TIMEOUT).await?;
             let keys: Vec<String> = keys
                 .into_iter()
                 .filter(|k| namespace.is_some() || is_bare_key(k))
@@ -246,8 +278,8 @@ impl RedisCache {
     pub async fn info(self: &Arc<Self>) -> Result<(Vec<Value>, Map<String, Value>), String> {
         let mut list = redis::cmd("CLIENT");
         list.arg("LIST");
-        let clients: String = self.run(&list, ADMIN_TIMEOUT).await?;
-        let info: String = self.run(&redis::cmd("INFO"), ADMIN_TIMEOUT).await?;
+        let clients: String = self.run("client_list", &list, ADMIN_TIMEOUT).await?;
+        let info: String = self.run("info", &redis::cmd("INFO"), ADMIN_TIMEOUT).await?;
         Ok((parse_client_list(&clients), parse_info(&info)))
     }
 }

@@ -923,7 +923,7 @@ litellm_settings:
 general_settings:
   mastr_key: sk-x
   alerting: ["slack", "webhook", "email"]
-  alert_types: [llm_exceptions, spend_reports, llm_exceptons]
+  alert_types: [llm_exceptions, fallback_reports, llm_exceptons]
   alert_to_webhook_url: {budget_alerts: "http://x/hook"}
   alerting_args: {budget_alert_ttl: 60, spend_anomaly_multiplier: 2}
 router_settings:
@@ -951,7 +951,7 @@ guardrails:
         "litellm_settings.cache_params.type: s3",
         "?general_settings.mastr_key",
         "general_settings.alerting: email",
-        "general_settings.alert_types: spend_reports",
+        "general_settings.alert_types: fallback_reports",
         "?general_settings.alert_types: llm_exceptons",
         "general_settings.alerting_args: spend_anomaly_multiplier",
     ] {

@@ -189,11 +189,10 @@ async fn publish(client: redis::Client, mut rx: mpsc::Receiver<String>) {
             );
             continue;
         };
-        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(CHANNEL)
-            .arg(&msg)
-            .query_async(c)
-            .await;
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(CHANNEL).arg(&msg);
+        let sent: redis::RedisResult<i64> =
+            crate::observe::services::redis("async_publish", publish.query_async(c)).await;
         if let Err(e) = sent {
             tracing::warn!(error = %e, "fleet invalidation not published: other instances see this change after the cache TTL");
         }
@@ -274,7 +273,8 @@ async fn sync_spend(client: redis::Client, keys: Arc<KeyCache>) {
         if resets.is_empty() && rows.is_empty() {
             continue;
         }
-        match pipe.query_async::<Vec<redis::Value>>(c).await {
+        let synced = pipe.query_async::<Vec<redis::Value>>(c);
+        match crate::observe::services::redis("async_increment", synced).await {
             Ok(values) => {
                 keys.fleet.up.store(true, Ordering::Relaxed);
                 // Two answers per row: the INCRBYFLOAT total and the HGETALL of holds.

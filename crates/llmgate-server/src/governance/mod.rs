@@ -274,6 +274,19 @@ pub struct Cache<T> {
 }
 
 impl<T: Row> Cache<T> {
+    /// The read as LiteLLM's auth names it in its service metrics (`get_key_object`...).
+    fn function(&self) -> &'static str {
+        match self.kind {
+            "key" => "get_key_object",
+            "user" => "get_user_object",
+            "team" => "get_team_object",
+            "customer" => "get_end_user_object",
+            "org" => "get_org_object",
+            "budget" => "get_budget_object",
+            _ => "get_tag_object",
+        }
+    }
+
     fn new(
         kind: &'static str,
         table: Option<&'static Table>,
@@ -294,6 +307,11 @@ impl<T: Row> Cache<T> {
 
     fn misses(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
         self.misses.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The row if it is cached (no database read: for what observers report).
+    pub fn peek(&self, id: &str) -> Option<Arc<Live<T>>> {
+        self.read().get(id).cloned()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Live<T>>>> {
@@ -328,7 +346,7 @@ impl<T: Row> Cache<T> {
             return Ok(None);
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let Some(row) = load().await? else {
+        let Some(row) = crate::observe::services::db(self.function(), load()).await? else {
             self.write().remove(id);
             if self.remember_misses && self.generation.load(Ordering::SeqCst) == generation {
                 let mut misses = self.misses();

@@ -385,6 +385,12 @@ async fn run(
             }
         }
         if n > 0 {
+            crate::observe::services::record(
+                crate::observe::services::Service::Postgres,
+                "update_spend",
+                t0.elapsed(),
+                (!wrote).then_some("DatabaseError"),
+            );
             let took = t0.elapsed().as_micros().min(u64::MAX as u128) as u64;
             queue.last_write_us.store(took, Ordering::Relaxed);
             let count = if wrote { &queue.written } else { &queue.failed };

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use llmgate::{LlmError, Usage};
-use llmgate_store::entities::{TeamRow, UserRow};
+use llmgate_store::entities::{OrgRow, TeamRow, UserRow};
 use llmgate_store::keys::KeyRow;
 use serde_json::Value;
 
@@ -29,6 +29,13 @@ pub struct Caller<'a> {
     pub key_spend: Option<f64>,
     pub team_spend: Option<f64>,
     pub user_spend: Option<f64>,
+    /// The key's organization, its live spend and its budget's `max_budget`.
+    pub org: Option<&'a OrgRow>,
+    pub org_spend: Option<f64>,
+    pub org_max_budget: Option<f64>,
+    /// What the key's `model_rpm_limit` / `model_tpm_limit` for the call's model group leave
+    /// in this minute (None: no such limit).
+    pub model_remaining: (Option<i64>, Option<i64>),
 }
 
 impl<'a> Caller<'a> {
@@ -106,6 +113,17 @@ pub struct Capture {
     pub response: Option<Value>,
 }
 
+/// The response-cache lookup a call made (its `service` names the backend as LiteLLM's
+/// service spans do: `redis`; the in-process caches are `in_memory`).
+#[derive(Clone, Copy, Debug)]
+pub struct CacheLookup {
+    pub service: &'static str,
+    pub call_type: &'static str,
+    pub start: Instant,
+    pub end: Instant,
+    pub hit: bool,
+}
+
 /// One call, at its end.
 pub struct CallEvent<'a> {
     pub call_id: &'a str,
@@ -123,6 +141,8 @@ pub struct CallEvent<'a> {
     pub cost: f64,
     pub stream: bool,
     pub cache_hit: bool,
+    /// The cache lookup, when the call made one.
+    pub cache_lookup: Option<CacheLookup>,
     pub tags: &'a [String],
     pub response_id: Option<&'a str>,
     pub retries: u32,

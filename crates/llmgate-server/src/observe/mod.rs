@@ -15,15 +15,25 @@ pub mod otel;
 mod otel_grpc;
 pub mod payload;
 pub mod prometheus;
+pub mod services;
 
 use std::sync::Arc;
 
-pub use event::{AttemptEvent, CallEvent, Caller, Capture, FallbackEvent, Rejected, Status};
+pub use event::{
+    AttemptEvent, CacheLookup, CallEvent, Caller, Capture, FallbackEvent, Rejected, Status,
+};
 
 use crate::config::Config;
 
 /// The callbacks llmgate implements, by LiteLLM's names.
-pub const IMPLEMENTED: &[&str] = &["prometheus", "generic_api", "langfuse", "otel"];
+pub const IMPLEMENTED: &[&str] = &[
+    "prometheus",
+    "generic_api",
+    "langfuse",
+    "otel",
+    "s3",
+    "datadog",
+];
 
 /// Every configured observer, built once at start.
 pub struct Observers {
@@ -74,6 +84,14 @@ pub fn configured(cfg: &Config) -> Vec<Named> {
     names
 }
 
+/// `litellm_settings.service_callback`'s names (a list or one name).
+fn service_callbacks(cfg: &Config) -> impl Iterator<Item = &str> {
+    let v = cfg.litellm_settings.extra.get("service_callback");
+    let list = v.and_then(|v| v.as_array()).into_iter().flatten();
+    list.filter_map(|x| x.as_str())
+        .chain(v.and_then(|v| v.as_str()))
+}
+
 /// A `callback_settings` entry's `callback_type` for `name`, if any.
 fn callback_type<'a>(cfg: &'a Config, name: &str) -> Option<&'a str> {
     cfg.extra
@@ -122,7 +140,13 @@ impl Observers {
                         true,
                     );
                     let cache_on = crate::config::is(ls.get("cache"), true);
-                    metrics = Some(Arc::new(prometheus::Metrics::new(end_user, cache_on)));
+                    let filter = prometheus::Filter::from_config(cfg);
+                    prometheus::set_latency_buckets(cfg)?;
+                    let tags = prometheus::CustomTags::from_config(cfg);
+                    metrics = Some(Arc::new(
+                        prometheus::Metrics::with_filter(end_user, cache_on, filter)
+                            .with_custom_tags(tags),
+                    ));
                 }
                 "otel" => {
                     otel = Some(otel::Otel::from_env(!settings.turn_off_message_logging)?);
@@ -133,6 +157,22 @@ impl Observers {
                     loggers.push(l);
                 }
             }
+        }
+        // `service_callback: ["prometheus_system"]` (LiteLLM's switch for its service
+        // metrics) serves /metrics too; with `prometheus` they are always there.
+        if metrics.is_none() && service_callbacks(cfg).any(|n| n == "prometheus_system") {
+            let ls = &cfg.litellm_settings.extra;
+            let end_user = crate::config::is(
+                ls.get("enable_end_user_cost_tracking_prometheus_only"),
+                true,
+            );
+            let cache_on = crate::config::is(ls.get("cache"), true);
+            let filter = prometheus::Filter::from_config(cfg);
+            prometheus::set_latency_buckets(cfg)?;
+            let tags = prometheus::CustomTags::from_config(cfg);
+            metrics = Some(Arc::new(
+                prometheus::Metrics::with_filter(end_user, cache_on, filter).with_custom_tags(tags),
+            ));
         }
         let alerting = alerting::Alerting::from_config(cfg, http.clone())?.map(Arc::new);
         if metrics.is_none() && loggers.is_empty() && otel.is_none() && alerting.is_none() {
@@ -165,14 +205,24 @@ impl Observers {
     }
 
     /// Starts the loggers' senders and the alerts' (inside the runtime); the metrics see
-    /// their queues. `redis`: the fleet's Redis (alert deduplication); `db`: the spend
-    /// writer's failures (database alerts).
-    pub fn start(&self, redis: Option<String>, db: Option<alerting::DbFailures>) {
+    /// their queues and the Redis / database round trips. `redis`: the fleet's Redis (alert
+    /// deduplication); `db`: the spend writer's failures (database alerts); `store`: the
+    /// database (spend reports; PostgreSQL's round trips are measured).
+    pub fn start(
+        &self,
+        redis: Option<String>,
+        db: Option<alerting::DbFailures>,
+        store: Option<llmgate_store::Store>,
+    ) {
+        if let Some(m) = &self.metrics {
+            let postgres = store.as_ref().is_some_and(|s| s.kind() == "postgres");
+            services::install(m.clone(), postgres);
+        }
         for l in &self.loggers {
             l.start(self.metrics.clone());
         }
         if let Some(a) = &self.alerting {
-            a.start(redis, db);
+            a.start(redis, db, store);
         }
     }
 

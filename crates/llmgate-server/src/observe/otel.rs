@@ -5,8 +5,11 @@
 //! Spans as LiteLLM names them: `litellm_request` (the call: `litellm.call_id`, GenAI
 //! semantic-convention attributes, usage, `gen_ai.cost.total_cost`, LiteLLM's `metadata.*`,
 //! the messages as `gen_ai.input.messages` / `gen_ai.output.messages` unless message logging
-//! is off; ERROR with `error.type` on a failure) and its child `raw_gen_ai_request` (the
-//! provider call). A client's W3C `traceparent` is continued, and the provider call's own
+//! is off; ERROR with `error.type` on a failure) and its children: `raw_gen_ai_request` (the
+//! provider call), one `guardrail` per guardrail run (`guardrail_name`, `guardrail_mode`,
+//! `guardrail_status`, `masked_entity_count`, `guardrail_response`), and the response-cache
+//! lookup named by its backend as LiteLLM's service spans are (`redis`, else `in_memory`;
+//! `call_type`, `service`, `cache_hit`). A client's W3C `traceparent` is continued, and the provider call's own
 //! `traceparent` goes upstream with the request.
 //!
 //! Settings, LiteLLM's first: `OTEL_EXPORTER` (`otlp_http`; gRPC and `console` are refused at
@@ -284,7 +287,71 @@ impl Otel {
                 .start_with_context(&self.tracer, &cx);
             llm.end_with_timestamp(at(ev.end));
         }
+        self.guardrail_spans(ev, &cx);
+        if let Some(c) = ev.cache_lookup {
+            let mut span = self
+                .tracer
+                .span_builder(c.service)
+                .with_kind(if c.service == "redis" {
+                    SpanKind::Client
+                } else {
+                    SpanKind::Internal
+                })
+                .with_start_time(at(c.start))
+                .with_attributes(vec![
+                    KeyValue::new("call_type", c.call_type),
+                    KeyValue::new("service", c.service),
+                    KeyValue::new("cache_hit", c.hit),
+                ])
+                .start_with_context(&self.tracer, &cx);
+            span.set_status(SpanStatus::Ok);
+            span.end_with_timestamp(at(c.end));
+        }
         cx.span().end_with_timestamp(at(ev.end));
+    }
+
+    /// One `guardrail` span per guardrail run, children of the request span, with LiteLLM's
+    /// attributes (from the call's `guardrail_information`, which carries their times).
+    fn guardrail_spans(&self, ev: &CallEvent<'_>, cx: &Context) {
+        let epoch = |v: &serde_json::Value| {
+            v.as_f64()
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s))
+        };
+        for g in ev.guardrails {
+            let now = SystemTime::now();
+            let start = epoch(&g["start_time"]).unwrap_or(now);
+            let end = epoch(&g["end_time"]).unwrap_or(now).max(start);
+            let mut a = vec![KeyValue::new("openinference.span.kind", "GUARDRAIL")];
+            for k in [
+                "guardrail_name",
+                "guardrail_mode",
+                "guardrail_status",
+                "guardrail_provider",
+            ] {
+                if let Some(v) = g[k].as_str() {
+                    a.push(KeyValue::new(k, v.to_string()));
+                }
+            }
+            let counts = &g["masked_entity_count"];
+            if !counts.is_null() {
+                a.push(KeyValue::new("masked_entity_count", counts.to_string()));
+            }
+            // A guardrail's response can quote the text it flagged: kept off the span when
+            // message logging is off.
+            let response = &g["guardrail_response"];
+            if self.messages && !response.is_null() {
+                a.push(KeyValue::new("guardrail_response", response.to_string()));
+            }
+            let mut span = self
+                .tracer
+                .span_builder("guardrail")
+                .with_kind(SpanKind::Internal)
+                .with_start_time(start)
+                .with_attributes(a)
+                .start_with_context(&self.tracer, cx);
+            span.end_with_timestamp(end);
+        }
     }
 
     /// Exports what is pending (shutdown).

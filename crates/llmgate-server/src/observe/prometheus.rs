@@ -6,6 +6,7 @@
 //! make the series unbounded: `client_ip` and `user_agent`; `end_user` is `None` unless
 //! `enable_end_user_cost_tracking_prometheus_only` is set, as LiteLLM.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::text::encode;
@@ -32,12 +33,125 @@ const DEFAULT_BUCKETS: &[f64] = &[
 ];
 
 type Labels = Vec<(&'static str, String)>;
-type Count = Family<Labels, Counter<f64, AtomicU64>>;
-type Level = Family<Labels, Gauge<f64, AtomicU64>>;
-type Hist = Family<Labels, Histogram, fn() -> Histogram>;
+type RawCount = Family<Labels, Counter<f64, AtomicU64>>;
+type RawHist = Family<Labels, Histogram, fn() -> Histogram>;
+type Count = Fam<Counter<f64, AtomicU64>>;
+type Level = Fam<Gauge<f64, AtomicU64>>;
+type Hist = Fam<Histogram>;
+
+/// One of LiteLLM's metric families, with the labels `prometheus_metrics_config` keeps
+/// (None: all of them).
+struct Fam<M> {
+    inner: Family<Labels, M, fn() -> M>,
+    keep: Option<HashSet<String>>,
+}
+
+impl<M> Fam<M> {
+    /// The series for these label values (the ones the config drops left out).
+    fn at(&self, labels: &Labels) -> impl std::ops::Deref<Target = M> + '_ {
+        match &self.keep {
+            None => self.inner.get_or_create(labels),
+            Some(keep) => {
+                let kept: Labels = labels
+                    .iter()
+                    .filter(|(n, _)| keep.contains(*n))
+                    .cloned()
+                    .collect();
+                self.inner.get_or_create(&kept)
+            }
+        }
+    }
+}
+
+/// `litellm_settings.prometheus_metrics_config`: the metrics served (others are not), and per
+/// metric the labels it keeps (`include_labels`; all of its labels without one).
+#[derive(Default, Debug)]
+pub struct Filter {
+    metrics: HashMap<String, Option<HashSet<String>>>,
+}
+
+impl Filter {
+    /// From the config; None when it has no `prometheus_metrics_config`. Names LiteLLM does
+    /// not define are logged and skipped, as LiteLLM's validation reports them.
+    pub fn from_config(cfg: &crate::config::Config) -> Option<Filter> {
+        let groups = cfg
+            .litellm_settings
+            .extra
+            .get("prometheus_metrics_config")?
+            .as_array()?;
+        let mut f = Filter::default();
+        for g in groups {
+            let labels: Option<HashSet<String>> = g["include_labels"].as_array().map(|l| {
+                l.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            });
+            for m in g["metrics"].as_array().into_iter().flatten() {
+                let Some(m) = m.as_str() else { continue };
+                let entry = f
+                    .metrics
+                    .entry(m.to_string())
+                    .or_insert(Some(HashSet::new()));
+                match (&labels, entry.as_mut()) {
+                    (None, _) => *entry = None,
+                    (Some(l), Some(e)) => e.extend(l.iter().cloned()),
+                    (Some(_), None) => {}
+                }
+            }
+        }
+        Some(f)
+    }
+
+    /// Names the config lists that are not metrics llmgate serves (logged at start).
+    pub fn unknown(&self, known: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .metrics
+            .keys()
+            .filter(|m| !known.contains(&m.as_str()))
+            .cloned()
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// `litellm_settings.prometheus_latency_buckets`, when set (the latency histograms' buckets
+/// instead of LiteLLM's defaults); set once at start.
+static CUSTOM_BUCKETS: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
 
 fn latency_histogram() -> Histogram {
-    Histogram::new(LATENCY_BUCKETS.iter().copied())
+    let buckets = CUSTOM_BUCKETS
+        .get()
+        .map_or(LATENCY_BUCKETS, |b| b.as_slice());
+    Histogram::new(buckets.iter().copied())
+}
+
+/// Reads `prometheus_latency_buckets` (a list of increasing positive seconds); a bad list
+/// refuses the start.
+pub fn set_latency_buckets(cfg: &crate::config::Config) -> Result<(), String> {
+    let Some(v) = cfg
+        .litellm_settings
+        .extra
+        .get("prometheus_latency_buckets")
+        .filter(|v| !v.is_null())
+    else {
+        return Ok(());
+    };
+    let bad = || {
+        format!("litellm_settings.prometheus_latency_buckets: {v} is not a list of increasing positive numbers of seconds")
+    };
+    let list: Vec<f64> = v
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|x| x.as_f64().filter(|f| f.is_finite() && *f > 0.0))
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    if list.is_empty() || list.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(bad());
+    }
+    let _ = CUSTOM_BUCKETS.set(list);
+    Ok(())
 }
 
 fn default_histogram() -> Histogram {
@@ -203,12 +317,19 @@ const CACHE: &[&str] = &[
 const TEAM_BUDGET: &[&str] = &["team", "team_alias"];
 const KEY_BUDGET: &[&str] = &["hashed_api_key", "api_key_alias"];
 const USER_BUDGET: &[&str] = &["user"];
+const ORG_BUDGET: &[&str] = &["org_id", "org_alias"];
+
+/// Python's `sys.maxsize`: what LiteLLM reports as the remaining requests or tokens of a key
+/// without a per-model limit.
+const UNLIMITED: f64 = 9_223_372_036_854_775_807.0;
 
 /// One metric's label values by name; a label not set is `None`, as LiteLLM shows it.
 #[derive(Default)]
 struct Values<'a> {
     pairs: Vec<(&'static str, &'a str)>,
     owned: Vec<(&'static str, String)>,
+    /// `custom_prometheus_tags`' labels, on every metric (`tag_<name>`: `true` / `false`).
+    extra: Vec<(&'static str, String)>,
 }
 
 impl<'a> Values<'a> {
@@ -252,6 +373,50 @@ impl<'a> Values<'a> {
                     .unwrap_or_else(|| "None".into());
                 (*n, v)
             })
+            .chain(self.extra.iter().cloned())
+            .collect()
+    }
+}
+
+/// `custom_prometheus_tags`: each configured tag (a trailing `*` matches a prefix) as a label
+/// `tag_<name>` (the name made a valid label name), as LiteLLM's `get_custom_labels_from_tags`.
+pub struct CustomTags(Vec<(&'static str, String)>);
+
+impl CustomTags {
+    pub fn from_config(cfg: &crate::config::Config) -> CustomTags {
+        let list = cfg.litellm_settings.extra.get("custom_prometheus_tags");
+        let tags = list.and_then(|v| v.as_array()).into_iter().flatten();
+        let tags: Vec<(&'static str, String)> = tags
+            .filter_map(|t| t.as_str())
+            .take(32)
+            .map(|t| {
+                let name: String = format!("tag_{t}")
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '_' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                // Label names live as long as the registry: made once at start.
+                (&*Box::leak(name.into_boxed_str()), t.to_string())
+            })
+            .collect();
+        CustomTags(tags)
+    }
+
+    fn values(&self, request: &[String]) -> Vec<(&'static str, String)> {
+        self.0
+            .iter()
+            .map(|(label, tag)| {
+                let hit = match tag.strip_suffix('*') {
+                    Some(prefix) => request.iter().any(|t| t.starts_with(prefix)),
+                    None => request.iter().any(|t| t == tag),
+                };
+                (*label, if hit { "true" } else { "false" }.to_string())
+            })
             .collect()
     }
 }
@@ -284,6 +449,7 @@ pub struct Metrics {
     registry: Registry,
     end_user: bool,
     cache_on: bool,
+    custom_tags: CustomTags,
     total_requests: Count,
     failed_requests: Count,
     requests: Count,
@@ -302,6 +468,10 @@ pub struct Metrics {
     key_max_budget: Level,
     remaining_user_budget: Level,
     user_max_budget: Level,
+    remaining_org_budget: Level,
+    org_max_budget: Level,
+    remaining_key_requests_for_model: Level,
+    remaining_key_tokens_for_model: Level,
     remaining_requests: Level,
     remaining_tokens: Level,
     deployment_success: Count,
@@ -326,12 +496,49 @@ pub struct Metrics {
     spend_write_errors: Counter,
     callback_queue: Family<Vec<(&'static str, String)>, Gauge<i64>>,
     callback_dropped: Family<Vec<(&'static str, String)>, Counter>,
+    /// LiteLLM's service metrics: Redis, then PostgreSQL.
+    services: [ServiceFamilies; 2],
+}
+
+/// One service's latency histogram and request counters (`litellm_<service>_*`), labelled by
+/// the service's own name as LiteLLM's `PrometheusServicesLogger` labels them.
+struct ServiceFamilies {
+    name: &'static str,
+    latency: RawHist,
+    total: RawCount,
+    failed: RawCount,
 }
 
 impl Metrics {
     pub fn new(end_user: bool, cache_on: bool) -> Metrics {
+        Metrics::with_filter(end_user, cache_on, None)
+    }
+
+    /// The metrics; `filter`: `prometheus_metrics_config` (which of LiteLLM's metrics are
+    /// served, with which labels).
+    pub fn with_filter(end_user: bool, cache_on: bool, filter: Option<Filter>) -> Metrics {
         let mut r = Registry::default();
-        let hist = || Hist::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let hist = || RawHist::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let mut known: Vec<&'static str> = Vec::new();
+        // LiteLLM's metrics, served unless the filter leaves them out.
+        macro_rules! fam {
+            ($name:expr, $help:expr, $m:expr) => {{
+                let inner = $m;
+                known.push($name);
+                let (on, keep) = match &filter {
+                    None => (true, None),
+                    Some(f) => match f.metrics.get($name) {
+                        None => (false, None),
+                        Some(keep) => (true, keep.clone()),
+                    },
+                };
+                if on {
+                    r.register($name, $help, inner.clone());
+                }
+                Fam { inner, keep }
+            }};
+        }
+        // llmgate's own, always served.
         macro_rules! reg {
             ($name:expr, $help:expr, $m:expr) => {{
                 let m = $m;
@@ -339,43 +546,48 @@ impl Metrics {
                 m
             }};
         }
-        Metrics {
+        let m = Metrics {
             end_user,
             cache_on,
-            total_requests: reg!("litellm_proxy_total_requests_metric", "Total number of requests made to the proxy server - track number of client side requests", Count::default()),
-            failed_requests: reg!("litellm_proxy_failed_requests_metric", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", Count::default()),
-            requests: reg!("litellm_requests_metric", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", Count::default()),
-            llm_failed: reg!("litellm_llm_api_failed_requests_metric", "deprecated - use litellm_proxy_failed_requests_metric", Count::default()),
-            total_latency: reg!("litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM", hist()),
-            api_latency: reg!("litellm_llm_api_latency_metric", "Total latency (seconds) for a models LLM API call", hist()),
-            ttft: reg!("litellm_llm_api_time_to_first_token_metric", "Time to first token for a models LLM API call", hist()),
-            overhead: reg!("litellm_overhead_latency_metric", "Latency overhead (milliseconds) added by LiteLLM processing", hist()),
-            spend: reg!("litellm_spend_metric", "Total spend on LLM requests", Count::default()),
-            total_tokens: reg!("litellm_total_tokens_metric", "Total number of input + output tokens from LLM requests", Count::default()),
-            input_tokens: reg!("litellm_input_tokens_metric", "Total number of input tokens from LLM requests", Count::default()),
-            output_tokens: reg!("litellm_output_tokens_metric", "Total number of output tokens from LLM requests", Count::default()),
-            remaining_team_budget: reg!("litellm_remaining_team_budget_metric", "Remaining budget for team", Level::default()),
-            team_max_budget: reg!("litellm_team_max_budget_metric", "Maximum budget set for team", Level::default()),
-            remaining_key_budget: reg!("litellm_remaining_api_key_budget_metric", "Remaining budget for api key", Level::default()),
-            key_max_budget: reg!("litellm_api_key_max_budget_metric", "Maximum budget set for api key", Level::default()),
-            remaining_user_budget: reg!("litellm_remaining_user_budget_metric", "Remaining budget for user", Level::default()),
-            user_max_budget: reg!("litellm_user_max_budget_metric", "Maximum budget set for user", Level::default()),
-            remaining_requests: reg!("litellm_remaining_requests_metric", "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider", Level::default()),
-            remaining_tokens: reg!("litellm_remaining_tokens_metric", "remaining tokens for model, returned from LLM API Provider", Level::default()),
-            deployment_success: reg!("litellm_deployment_success_responses", "LLM Deployment Analytics - Total number of successful LLM API calls via litellm", Count::default()),
-            deployment_failure: reg!("litellm_deployment_failure_responses", "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api", Count::default()),
-            deployment_total: reg!("litellm_deployment_total_requests", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", Count::default()),
-            deployment_state: reg!("litellm_deployment_state", "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage", Level::default()),
-            deployment_cooled_down: reg!("litellm_deployment_cooled_down", "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down", Count::default()),
-            deployment_tpm_limit: reg!("litellm_deployment_tpm_limit", "Deployment TPM limit found in config", Level::default()),
-            deployment_rpm_limit: reg!("litellm_deployment_rpm_limit", "Deployment RPM limit found in config", Level::default()),
-            per_output_token: reg!("litellm_deployment_latency_per_output_token", "LLM Deployment Analytics - Latency per output token", Hist::new_with_constructor(default_histogram as fn() -> Histogram)),
-            successful_fallbacks: reg!("litellm_deployment_successful_fallbacks", "LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model", Count::default()),
-            failed_fallbacks: reg!("litellm_deployment_failed_fallbacks", "LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model", Count::default()),
-            cache_hits: reg!("litellm_cache_hits_metric", "Total number of LiteLLM cache hits", Count::default()),
-            cache_misses: reg!("litellm_cache_misses_metric", "Total number of LiteLLM cache misses", Count::default()),
-            cached_tokens: reg!("litellm_cached_tokens_metric", "Total tokens served from LiteLLM cache", Count::default()),
-            callback_failures: reg!("litellm_callback_logging_failures_metric", "Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)", Count::default()),
+            custom_tags: CustomTags(Vec::new()),
+            total_requests: fam!("litellm_proxy_total_requests_metric", "Total number of requests made to the proxy server - track number of client side requests", RawCount::default()),
+            failed_requests: fam!("litellm_proxy_failed_requests_metric", "Total number of failed responses from proxy - the client did not get a success response from litellm proxy", RawCount::default()),
+            requests: fam!("litellm_requests_metric", "deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm - track total per API Key, team, user", RawCount::default()),
+            llm_failed: fam!("litellm_llm_api_failed_requests_metric", "deprecated - use litellm_proxy_failed_requests_metric", RawCount::default()),
+            total_latency: fam!("litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM", hist()),
+            api_latency: fam!("litellm_llm_api_latency_metric", "Total latency (seconds) for a models LLM API call", hist()),
+            ttft: fam!("litellm_llm_api_time_to_first_token_metric", "Time to first token for a models LLM API call", hist()),
+            overhead: fam!("litellm_overhead_latency_metric", "Latency overhead (milliseconds) added by LiteLLM processing", hist()),
+            spend: fam!("litellm_spend_metric", "Total spend on LLM requests", RawCount::default()),
+            total_tokens: fam!("litellm_total_tokens_metric", "Total number of input + output tokens from LLM requests", RawCount::default()),
+            input_tokens: fam!("litellm_input_tokens_metric", "Total number of input tokens from LLM requests", RawCount::default()),
+            output_tokens: fam!("litellm_output_tokens_metric", "Total number of output tokens from LLM requests", RawCount::default()),
+            remaining_team_budget: fam!("litellm_remaining_team_budget_metric", "Remaining budget for team", Family::default()),
+            team_max_budget: fam!("litellm_team_max_budget_metric", "Maximum budget set for team", Family::default()),
+            remaining_key_budget: fam!("litellm_remaining_api_key_budget_metric", "Remaining budget for api key", Family::default()),
+            key_max_budget: fam!("litellm_api_key_max_budget_metric", "Maximum budget set for api key", Family::default()),
+            remaining_user_budget: fam!("litellm_remaining_user_budget_metric", "Remaining budget for user", Family::default()),
+            user_max_budget: fam!("litellm_user_max_budget_metric", "Maximum budget set for user", Family::default()),
+            remaining_org_budget: fam!("litellm_remaining_org_budget_metric", "Remaining budget for organization", Family::default()),
+            org_max_budget: fam!("litellm_org_max_budget_metric", "Maximum budget set for organization", Family::default()),
+            remaining_key_requests_for_model: fam!("litellm_remaining_api_key_requests_for_model", "Remaining Requests API Key can make for model (model based rpm limit on key)", Family::default()),
+            remaining_key_tokens_for_model: fam!("litellm_remaining_api_key_tokens_for_model", "Remaining Tokens API Key can make for model (model based tpm limit on key)", Family::default()),
+            remaining_requests: fam!("litellm_remaining_requests_metric", "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider", Family::default()),
+            remaining_tokens: fam!("litellm_remaining_tokens_metric", "remaining tokens for model, returned from LLM API Provider", Family::default()),
+            deployment_success: fam!("litellm_deployment_success_responses", "LLM Deployment Analytics - Total number of successful LLM API calls via litellm", RawCount::default()),
+            deployment_failure: fam!("litellm_deployment_failure_responses", "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api", RawCount::default()),
+            deployment_total: fam!("litellm_deployment_total_requests", "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure", RawCount::default()),
+            deployment_state: fam!("litellm_deployment_state", "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage", Family::default()),
+            deployment_cooled_down: fam!("litellm_deployment_cooled_down", "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down", RawCount::default()),
+            deployment_tpm_limit: fam!("litellm_deployment_tpm_limit", "Deployment TPM limit found in config", Family::default()),
+            deployment_rpm_limit: fam!("litellm_deployment_rpm_limit", "Deployment RPM limit found in config", Family::default()),
+            per_output_token: fam!("litellm_deployment_latency_per_output_token", "LLM Deployment Analytics - Latency per output token", RawHist::new_with_constructor(default_histogram as fn() -> Histogram)),
+            successful_fallbacks: fam!("litellm_deployment_successful_fallbacks", "LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model", RawCount::default()),
+            failed_fallbacks: fam!("litellm_deployment_failed_fallbacks", "LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model", RawCount::default()),
+            cache_hits: fam!("litellm_cache_hits_metric", "Total number of LiteLLM cache hits", RawCount::default()),
+            cache_misses: fam!("litellm_cache_misses_metric", "Total number of LiteLLM cache misses", RawCount::default()),
+            cached_tokens: fam!("litellm_cached_tokens_metric", "Total tokens served from LiteLLM cache", RawCount::default()),
+            callback_failures: fam!("litellm_callback_logging_failures_metric", "Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)", RawCount::default()),
             in_flight: reg!("llmgate_in_flight_requests", "LLM calls admitted and not yet settled (llmgate)", Gauge::default()),
             spend_backlog: reg!("llmgate_spend_log_backlog", "Spend logs recorded but not yet written to the database (llmgate)", Gauge::default()),
             spend_write_seconds: reg!("llmgate_spend_write_seconds", "Time the last spend-log batch took to write to the database (llmgate)", Gauge::default()),
@@ -383,7 +595,70 @@ impl Metrics {
             spend_write_errors: reg!("llmgate_spend_write_errors", "Spend-log batch writes the database failed; the batch is retried (llmgate)", Counter::default()),
             callback_queue: reg!("llmgate_callback_queue_size", "Logging-callback events waiting to be sent (llmgate)", Family::default()),
             callback_dropped: reg!("llmgate_callback_dropped_events", "Logging-callback events dropped because the callback's queue was full (llmgate)", Family::default()),
+            services: ["redis", "postgres"].map(|name| {
+                let f = ServiceFamilies {
+                    name,
+                    latency: RawHist::new_with_constructor(latency_histogram as fn() -> Histogram),
+                    total: RawCount::default(),
+                    failed: RawCount::default(),
+                };
+                r.register(format!("litellm_{name}_latency"), format!("Latency for {name} service"), f.latency.clone());
+                r.register(format!("litellm_{name}_failed_requests"), format!("Total failed_requests for {name} service"), f.failed.clone());
+                r.register(format!("litellm_{name}_total_requests"), format!("Total total_requests for {name} service"), f.total.clone());
+                f
+            }),
             registry: r,
+        };
+        if let Some(f) = &filter {
+            let unknown = f.unknown(&known);
+            if !unknown.is_empty() {
+                tracing::warn!(
+                    metrics = ?unknown,
+                    "litellm_settings.prometheus_metrics_config names metrics llmgate does not serve; they are skipped"
+                );
+            }
+        }
+        m
+    }
+
+    /// One round trip to Redis or PostgreSQL (`observe::services`): a success's latency, a
+    /// failure's class and function; both count toward the total, as LiteLLM counts them.
+    pub fn service(
+        &self,
+        service: &str,
+        function: &str,
+        took: std::time::Duration,
+        error: Option<&str>,
+    ) {
+        let Some(f) = self.services.iter().find(|f| f.name == service) else {
+            return;
+        };
+        let own = vec![(f.name, f.name.to_string())];
+        f.total.get_or_create(&own).inc();
+        match error {
+            None => f.latency.get_or_create(&own).observe(took.as_secs_f64()),
+            Some(class) => {
+                let labels = vec![
+                    (f.name, f.name.to_string()),
+                    ("error_class", clean(class)),
+                    ("function_name", clean(function)),
+                ];
+                f.failed.get_or_create(&labels).inc();
+            }
+        }
+    }
+
+    /// With `custom_prometheus_tags`' labels.
+    pub fn with_custom_tags(mut self, tags: CustomTags) -> Metrics {
+        self.custom_tags = tags;
+        self
+    }
+
+    /// The label values of an event whose request carried `tags`.
+    fn values(&self, tags: &[String]) -> Values<'_> {
+        Values {
+            extra: self.custom_tags.values(tags),
+            ..Values::default()
         }
     }
 
@@ -401,7 +676,7 @@ impl Metrics {
             Status::Failure(crate::error::GatewayError::UnknownModel { .. })
         );
         let asked = Some(ev.requested_model).filter(|_| !unknown);
-        let mut v = Values::default();
+        let mut v = self.values(ev.tags);
         v.caller(&ev.caller, self.end_user)
             .set("route", Some(ev.route))
             .set("requested_model", asked)
@@ -415,70 +690,65 @@ impl Metrics {
         }
         let code = ev.status.code().to_string();
         v.own("status_code", code.clone());
-        self.total_requests
-            .get_or_create(&v.labels(TOTAL_REQUESTS))
-            .inc();
+        self.total_requests.at(&v.labels(TOTAL_REQUESTS)).inc();
         if !ev.status.is_success() {
             v.own("exception_status", code);
             if let Some(c) = ev.status.exception_class() {
                 v.own("exception_class", c);
             }
-            self.failed_requests
-                .get_or_create(&v.labels(FAILED_REQUESTS))
-                .inc();
-            self.llm_failed.get_or_create(&v.labels(LLM_FAILED)).inc();
+            self.failed_requests.at(&v.labels(FAILED_REQUESTS)).inc();
+            self.llm_failed.at(&v.labels(LLM_FAILED)).inc();
             return;
         }
-        self.requests.get_or_create(&v.labels(SPEND)).inc();
-        self.spend.get_or_create(&v.labels(SPEND)).inc_by(ev.cost);
+        self.requests.at(&v.labels(SPEND)).inc();
+        self.spend.at(&v.labels(SPEND)).inc_by(ev.cost);
         let u = ev.usage;
         let tokens = |f: fn(&llmgate::Usage) -> u64| u.map(f).unwrap_or(0) as f64;
         let labels = v.labels(TOKENS);
         self.total_tokens
-            .get_or_create(&labels)
+            .at(&labels)
             .inc_by(tokens(|u| u.total_tokens));
         self.input_tokens
-            .get_or_create(&labels)
+            .at(&labels)
             .inc_by(tokens(|u| u.prompt_tokens));
         self.output_tokens
-            .get_or_create(&labels)
+            .at(&labels)
             .inc_by(tokens(|u| u.completion_tokens));
         let total = ev.total_latency().as_secs_f64();
         self.total_latency
-            .get_or_create(&v.labels(TOTAL_LATENCY))
+            .at(&v.labels(TOTAL_LATENCY))
             .observe(total);
         if let Some(api) = ev.llm_api_latency() {
             let api = api.as_secs_f64();
-            self.api_latency
-                .get_or_create(&v.labels(API_LATENCY))
-                .observe(api);
+            self.api_latency.at(&v.labels(API_LATENCY)).observe(api);
             self.overhead
-                .get_or_create(&v.labels(OVERHEAD))
+                .at(&v.labels(OVERHEAD))
                 .observe((total - api).max(0.0));
             let out = tokens(|u| u.completion_tokens);
             if out > 0.0 {
                 let basis = ev.time_to_first_token().map_or(api, |t| t.as_secs_f64());
                 self.per_output_token
-                    .get_or_create(&v.labels(PER_TOKEN))
+                    .at(&v.labels(PER_TOKEN))
                     .observe(basis / out);
             }
         }
         if let Some(t) = ev.time_to_first_token() {
             self.ttft
-                .get_or_create(&v.labels(API_LATENCY))
+                .at(&v.labels(API_LATENCY))
                 .observe(t.as_secs_f64());
         }
         self.rate_limit_headers(ev, &v);
         self.budgets(&ev.caller, &v);
+        self.key_model_limits(ev);
         if ev.cache_hit {
             let labels = v.labels(CACHE);
-            self.cache_hits.get_or_create(&labels).inc();
+            self.cache_hits.at(&labels).inc();
             let t = tokens(|u| u.total_tokens);
             if t > 0.0 {
-                self.cached_tokens.get_or_create(&labels).inc_by(t);
+                self.cached_tokens.at(&labels).inc_by(t);
             }
         } else if self.cache_on {
-            self.cache_misses.get_or_create(&v.labels(CACHE)).inc();
+            self.cache_misses.at(&v.labels(CACHE)).inc();
         }
     }
 
@@ -491,21 +761,48 @@ impl Metrics {
                 _ => continue,
             };
             if let Ok(n) = value.parse::<f64>() {
-                gauge.get_or_create(&v.labels(OVERHEAD)).set(n);
+                gauge.at(&v.labels(OVERHEAD)).set(n);
             }
         }
     }
 
-    /// Remaining and maximum budgets of the key, team and user, after the call.
+    /// What the key's per-model rpm/tpm limits leave for the call's model group, as LiteLLM's
+    /// `_set_virtual_key_rate_limit_metrics` (`sys.maxsize` without a limit).
+    fn key_model_limits(&self, ev: &CallEvent<'_>) {
+        let c = &ev.caller;
+        if c.key.is_none() {
+            return;
+        }
+        let none = || "None".to_string();
+        let labels: Labels = vec![
+            ("hashed_api_key", c.key_hash.map_or_else(none, clean)),
+            ("api_key_alias", c.key_alias().map_or_else(none, clean)),
+            ("model", clean(ev.model_group)),
+            (
+                "model_id",
+                ev.deployment.map_or_else(none, |d| clean(&d.id)),
+            ),
+        ];
+        let (req, tok) = c.model_remaining;
+        let value = |n: Option<i64>| n.map_or(UNLIMITED, |n| n as f64);
+        self.remaining_key_requests_for_model
+            .at(&labels)
+            .set(value(req));
+        self.remaining_key_tokens_for_model
+            .at(&labels)
+            .set(value(tok));
+    }
+
+    /// Remaining and maximum budgets of the key, team, user and organization, after the call.
     fn budgets(&self, c: &Caller<'_>, v: &Values<'_>) {
         // Remaining (infinite without a budget) and, with one, the budget itself.
         let set =
             |remaining: &Level, max_gauge: &Level, names, max: Option<f64>, spend: Option<f64>| {
                 let labels = v.labels(names);
                 let left = max.map_or(f64::INFINITY, |m| m - spend.unwrap_or(0.0));
-                remaining.get_or_create(&labels).set(left);
+                remaining.at(&labels).set(left);
                 if let Some(m) = max {
-                    max_gauge.get_or_create(&labels).set(m);
+                    max_gauge.at(&labels).set(m);
                 }
             };
         if let Some(k) = c.key {
@@ -520,13 +817,28 @@ impl Metrics {
             let (r, m) = (&self.remaining_user_budget, &self.user_max_budget);
             set(r, m, USER_BUDGET, u.max_budget, c.user_spend);
         }
+        if let Some(o) = c.org {
+            let mut ov = Values {
+                extra: v.extra.clone(),
+                ..Values::default()
+            };
+            ov.set("org_id", Some(&o.organization_id))
+                .set("org_alias", Some(&o.organization_alias));
+            let labels = ov.labels(ORG_BUDGET);
+            let max = c.org_max_budget;
+            let left = max.map_or(f64::INFINITY, |m| m - c.org_spend.unwrap_or(0.0));
+            self.remaining_org_budget.at(&labels).set(left);
+            if let Some(m) = max {
+                self.org_max_budget.at(&labels).set(m);
+            }
+        }
     }
 
     /// One upstream attempt: the deployment's success/failure/total counters and its state
     /// (0 healthy, 1 partial outage, 2 complete outage: cooling down).
     pub fn attempt(&self, ev: &AttemptEvent<'_>) {
         let d = ev.deployment;
-        let mut v = Values::default();
+        let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
             .set("requested_model", Some(ev.requested_model))
             .set("litellm_model_name", Some(d.bare_model()))
@@ -535,19 +847,17 @@ impl Metrics {
             .set("api_provider", Some(&d.provider));
         let state = match ev.error {
             None => {
-                self.deployment_success
-                    .get_or_create(&v.labels(DEPLOYMENT))
-                    .inc();
+                self.deployment_success.at(&v.labels(DEPLOYMENT)).inc();
                 // The deployment's configured limits, as LiteLLM sets them on a success.
                 let p = &d.entry.litellm_params;
                 if let Some(t) = p.tpm {
                     self.deployment_tpm_limit
-                        .get_or_create(&v.labels(DEPLOYMENT_LIMIT))
+                        .at(&v.labels(DEPLOYMENT_LIMIT))
                         .set(t as f64);
                 }
                 if let Some(r) = p.rpm {
                     self.deployment_rpm_limit
-                        .get_or_create(&v.labels(DEPLOYMENT_LIMIT))
+                        .at(&v.labels(DEPLOYMENT_LIMIT))
                         .set(r as f64);
                 }
                 0.0
@@ -556,28 +866,24 @@ impl Metrics {
                 v.own("exception_status", e.status.to_string())
                     .own("exception_class", llm_exception_class(e));
                 self.deployment_failure
-                    .get_or_create(&v.labels(DEPLOYMENT_FAILURE))
+                    .at(&v.labels(DEPLOYMENT_FAILURE))
                     .inc();
                 if ev.cooled_down {
-                    self.deployment_cooled_down
-                        .get_or_create(&v.labels(COOLED_DOWN))
-                        .inc();
+                    self.deployment_cooled_down.at(&v.labels(COOLED_DOWN)).inc();
                     2.0
                 } else {
                     1.0
                 }
             }
         };
-        self.deployment_total
-            .get_or_create(&v.labels(DEPLOYMENT))
-            .inc();
+        self.deployment_total.at(&v.labels(DEPLOYMENT)).inc();
         self.deployment_state
-            .get_or_create(&v.labels(DEPLOYMENT_STATE))
+            .at(&v.labels(DEPLOYMENT_STATE))
             .set(state);
     }
 
     pub fn fallback(&self, ev: &FallbackEvent<'_>) {
-        let mut v = Values::default();
+        let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
             .set("requested_model", Some(ev.from))
             .set("fallback_model", Some(ev.to))
@@ -588,7 +894,7 @@ impl Metrics {
         } else {
             &self.failed_fallbacks
         };
-        family.get_or_create(&v.labels(FALLBACK)).inc();
+        family.at(&v.labels(FALLBACK)).inc();
     }
 
     /// A request refused before any call: counted as a failed proxy request (LiteLLM's
@@ -598,25 +904,21 @@ impl Metrics {
         if code == 401 {
             return;
         }
-        let mut v = Values::default();
+        let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
             .set("route", Some(ev.route))
             .set("requested_model", ev.requested_model)
             .own("status_code", code.to_string())
             .own("exception_status", code.to_string())
             .own("exception_class", super::event::exception_class(ev.error));
-        self.total_requests
-            .get_or_create(&v.labels(TOTAL_REQUESTS))
-            .inc();
-        self.failed_requests
-            .get_or_create(&v.labels(FAILED_REQUESTS))
-            .inc();
+        self.total_requests.at(&v.labels(TOTAL_REQUESTS)).inc();
+        self.failed_requests.at(&v.labels(FAILED_REQUESTS)).inc();
     }
 
     /// A logging callback could not deliver a batch.
     pub fn callback_failed(&self, name: &str) {
         self.callback_failures
-            .get_or_create(&vec![("callback_name", clean(name))])
+            .at(&vec![("callback_name", clean(name))])
             .inc();
     }
 

@@ -333,6 +333,10 @@ pub fn router(state: AppState) -> Router {
     }
     // The management API also takes the dashboard's session cookie (with its CSRF token).
     let admin = admin
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::observe::alerting::events::management_alerts,
+        ))
         .route_layer(middleware::from_fn(guard::admin_input))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -259,6 +259,20 @@ impl Limiter {
         })
     }
 
+    /// What a scope has left in this window, requests and tokens (None: no such limit).
+    pub fn remaining(&self, scope: &Scope) -> (Option<i64>, Option<i64>) {
+        let window = window_of(llmgate_store::now_ms());
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let (req, tok) = match counters.get(&scope.key()).filter(|c| c.window == window) {
+            Some(c) => (c.requests(), c.tokens()),
+            None => (0, 0),
+        };
+        (
+            scope.rpm.map(|l| (l - req).max(0)),
+            scope.tpm.map(|l| (l - tok).max(0)),
+        )
+    }
+
     /// Counts a finished call's tokens against the scopes with a token limit.
     pub fn add_tokens(&self, scopes: &[Scope], tokens: i64) {
         if tokens <= 0 {

@@ -130,7 +130,8 @@ async fn sync_once(
             .arg(period_ms + WINDOW_MS)
             .ignore();
     }
-    let values: Vec<redis::Value> = pipe.query_async(c).await?;
+    let values: Vec<redis::Value> =
+        crate::observe::services::redis("async_increment", pipe.query_async(c)).await?;
     let mut it = values.into_iter();
     let mut next = || it.next().unwrap_or(redis::Value::Nil);
     let mut totals = Vec::new();

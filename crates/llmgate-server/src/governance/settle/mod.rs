@@ -92,6 +92,8 @@ pub struct Settlement {
     settled: bool,
     /// Answered from the response cache.
     cache_hit: bool,
+    /// The response-cache lookup's timing (for the trace).
+    cache_lookup: Option<crate::observe::CacheLookup>,
     /// What the guardrails did (LiteLLM's `guardrail_information`).
     guardrails: Vec<serde_json::Value>,
     /// The call streams its answer.
@@ -150,6 +152,7 @@ impl Settlement {
             reservation: admission.reservation,
             settled: false,
             cache_hit: false,
+            cache_lookup: None,
             guardrails: Vec::new(),
             stream: false,
             first_chunk: None,

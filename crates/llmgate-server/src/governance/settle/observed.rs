@@ -21,6 +21,13 @@ impl Settlement {
         self.trace = ids;
     }
 
+    /// The response cache was looked up (the trace's cache span).
+    pub fn cache_lookup(&mut self, lookup: crate::observe::CacheLookup) {
+        if self.gov.observe.is_some() {
+            self.cache_lookup = Some(lookup);
+        }
+    }
+
     /// The call streams its answer (for the observers).
     pub fn set_stream(&mut self, stream: bool) {
         self.stream = stream;
@@ -70,6 +77,18 @@ impl Settlement {
             key_spend: key.map(|k| k.spend()),
             team_spend: self.owners.team.as_ref().map(|t| t.spend()),
             user_spend: self.owners.user.as_ref().map(|u| u.spend()),
+            org: self.owners.org.as_ref().map(|o| &o.row),
+            org_spend: self.owners.org.as_ref().map(|o| o.spend()),
+            org_max_budget: self.owners.org.as_ref().and_then(|o| {
+                let budget = self.gov.keys.budgets.peek(&o.row.budget_id)?;
+                budget.row.max_budget
+            }),
+            model_remaining: self
+                .owners
+                .limits
+                .iter()
+                .find(|s| s.kind == "model_per_key")
+                .map_or((None, None), |s| self.gov.limiter.remaining(s)),
         }
     }
 
@@ -160,6 +179,7 @@ impl Settlement {
             cost: cost.unwrap_or(0.0),
             stream: self.stream,
             cache_hit: self.cache_hit,
+            cache_lookup: self.cache_lookup,
             tags: &self.owners.tag_names,
             response_id: self.response_id.as_deref(),
             retries: meta.map_or(0, |m| m.attempted_retries),

@@ -15,10 +15,12 @@
 //! fleet-wide (`SET NX EX` on the same key before sending, so one instance of many sends it).
 
 pub mod budget;
+pub mod events;
 mod hanging;
 mod outage;
 mod report;
 pub mod settings;
+mod spend;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -377,12 +379,26 @@ impl Alerting {
 
     /// Starts the sender (inside the runtime). `redis`: the fleet's Redis for deduplication
     /// and the daily report; `db`: the spend writer's failures, for `db_exceptions`.
-    pub fn start(self: &Arc<Self>, redis: Option<String>, db: Option<DbFailures>) {
+    pub fn start(
+        self: &Arc<Self>,
+        redis: Option<String>,
+        db: Option<DbFailures>,
+        store: Option<llmgate_store::Store>,
+    ) {
         let Some(rx) = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return;
         };
         for w in self.settings.warnings() {
             tracing::warn!("{w}");
+        }
+        if self.settings.slack_wants("spend_reports") {
+            match store {
+                Some(store) => {
+                    let days = self.settings.spend_report_days;
+                    tokio::spawn(spend::run(self.clone(), store, days, redis.clone()));
+                }
+                None => tracing::warn!("alerting: spend_reports needs the database; none are sent"),
+            }
         }
         let me = self.clone();
         tokio::spawn(async move { me.run(rx, redis, db).await });
@@ -629,14 +645,14 @@ impl Redis {
         let Some(c) = self.conn().await else {
             return true;
         };
-        let r: redis::RedisResult<Option<String>> = redis::cmd("SET")
-            .arg(format!("llmgate:alerts:{key}"))
+        let mut set = redis::cmd("SET");
+        set.arg(format!("llmgate:alerts:{key}"))
             .arg("SENT")
             .arg("NX")
             .arg("PX")
-            .arg(ttl.as_millis().max(1) as u64)
-            .query_async(c)
-            .await;
+            .arg(ttl.as_millis().max(1) as u64);
+        let r: redis::RedisResult<Option<String>> =
+            crate::observe::services::redis("async_set_cache", set.query_async(c)).await;
         match r {
             Ok(v) => v.is_some(),
             Err(e) => {

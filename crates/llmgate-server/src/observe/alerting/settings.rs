@@ -132,6 +132,8 @@ pub struct Settings {
     pub args: Args,
     /// `turn_off_message_logging`: no request text in alerts.
     pub no_messages: bool,
+    /// `spend_report_frequency` in days (`spend_reports`).
+    pub spend_report_days: u32,
 }
 
 fn num(v: &Value) -> Option<f64> {
@@ -258,6 +260,11 @@ impl Settings {
             args.log_to_console = crate::config::is(a.get("log_to_console"), true);
         }
         let ls = &cfg.litellm_settings.extra;
+        let spend_report_days = if types.iter().any(|t| t == "spend_reports") {
+            super::spend::frequency_days(gs.get("spend_report_frequency"))?
+        } else {
+            7
+        };
         Ok(Some(Settings {
             slack,
             webhook,
@@ -271,6 +278,7 @@ impl Settings {
             args,
             no_messages: crate::config::is(ls.get("turn_off_message_logging"), true)
                 || crate::config::is(ls.get("redact_messages_in_exceptions"), true),
+            spend_report_days,
         }))
     }
 

@@ -4,11 +4,15 @@
 //! backoff. A queue that is full (the endpoint is down or slow) drops new events and counts
 //! them; one logger's trouble never touches another's queue or the requests.
 //!
-//! `generic_api.rs` (LiteLLM's `generic_api`: JSON arrays of payloads to any endpoint) and
-//! `langfuse.rs` (Langfuse's public ingestion API) say how a batch becomes a request.
+//! `generic_api.rs` (LiteLLM's `generic_api`: JSON arrays of payloads to any endpoint),
+//! `langfuse.rs` (Langfuse's public ingestion API), `s3.rs` (one SigV4-signed PUT per payload
+//! to S3 or an S3-compatible store) and `datadog.rs` (Datadog's logs intake, gzipped) say how a
+//! batch becomes requests.
 
+pub mod datadog;
 pub mod generic_api;
 pub mod langfuse;
+pub mod s3;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +35,12 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// How a batch is delivered.
 pub trait Sink: Send + Sync {
     fn request(&self, http: &reqwest::Client, batch: &[Arc<Value>]) -> reqwest::RequestBuilder;
+
+    /// Every event is its own request (object stores have no batch write): the batch's
+    /// requests go out together, and only the failed ones are retried.
+    fn per_event(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Default)]
@@ -89,6 +99,19 @@ impl Logger {
                 batch_size = env_num("LANGFUSE_FLUSH_AT").map_or(15, |n| n as usize);
                 interval = env_num("LANGFUSE_FLUSH_INTERVAL").unwrap_or(1.0);
                 (Arc::new(langfuse::Langfuse::from_env(cfg)?), None)
+            }
+            "s3" => {
+                let s3 = s3::S3::from_config(cfg)?;
+                // LiteLLM's DEFAULT_S3_BATCH_SIZE / DEFAULT_S3_FLUSH_INTERVAL_SECONDS.
+                batch_size = s3.batch_size.unwrap_or(512);
+                interval = s3.flush_interval.filter(|i| *i > 0.0).unwrap_or(10.0);
+                (Arc::new(s3), None)
+            }
+            "datadog" => {
+                let dd = datadog::Datadog::from_env()?;
+                // LiteLLM's Datadog logger: `DD_BATCH_SIZE` (default DD_MAX_BATCH_SIZE, 1000).
+                batch_size = dd.batch_size.unwrap_or(1000);
+                (Arc::new(dd), None)
             }
             other => return Err(format!("callback type {other} is not a logger")),
         };
@@ -219,23 +242,40 @@ impl Sender {
         }
     }
 
-    /// Posts one batch, retrying with backoff; a batch that keeps failing is given up.
+    /// Posts one batch (or, per event, its requests together), retrying what failed with
+    /// backoff; what keeps failing is given up.
     async fn deliver(&self, batch: &[Arc<Value>]) {
+        let mut pending: Vec<Vec<Arc<Value>>> = if self.sink.per_event() {
+            batch.iter().map(|p| vec![p.clone()]).collect()
+        } else {
+            vec![batch.to_vec()]
+        };
         let mut delay = Duration::from_millis(500);
         for attempt in 1..=ATTEMPTS {
-            let sent = self
-                .sink
-                .request(&self.http, batch)
-                .timeout(TIMEOUT)
-                .send()
-                .await;
-            let error = match sent {
-                Ok(r) if r.status().is_success() => return,
-                Ok(r) => format!("status {}", r.status()),
-                Err(e) => e.to_string(),
-            };
+            let sends = pending.iter().map(|part| {
+                let req = self.sink.request(&self.http, part).timeout(TIMEOUT);
+                async move {
+                    match req.send().await {
+                        Ok(r) if r.status().is_success() => None,
+                        Ok(r) => Some(format!("status {}", r.status())),
+                        Err(e) => Some(e.to_string()),
+                    }
+                }
+            });
+            let results = futures::future::join_all(sends).await;
+            let mut error = None;
+            let mut failed = Vec::new();
+            for (part, r) in pending.into_iter().zip(results) {
+                if let Some(e) = r {
+                    error = Some(e);
+                    failed.push(part);
+                }
+            }
+            pending = failed;
+            let Some(error) = error else { return };
             if attempt == ATTEMPTS {
-                tracing::warn!(callback = %self.name, events = batch.len(), error = %error, "logging callback failed; batch dropped");
+                let events: usize = pending.iter().map(Vec::len).sum();
+                tracing::warn!(callback = %self.name, events, error = %error, "logging callback failed; batch dropped");
                 if let Some(m) = &self.metrics {
                     m.callback_failed(&self.name);
                 }

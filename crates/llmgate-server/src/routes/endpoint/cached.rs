@@ -169,7 +169,22 @@ pub async fn step<E: Endpoint>(
     hit: Hit,
     headers: &mut Vec<(String, String)>,
 ) -> Step<E> {
-    match lookup::<E>(state, cache, req, settle.group(), ctrl).await {
+    let started = std::time::Instant::now();
+    let found = lookup::<E>(state, cache, req, settle.group(), ctrl).await;
+    if !matches!(found, Lookup::Off) {
+        settle.cache_lookup(crate::observe::CacheLookup {
+            service: cache.service(),
+            call_type: if E::CACHE_PER_ITEM {
+                "async_batch_get_cache"
+            } else {
+                "async_get_cache"
+            },
+            start: started,
+            end: std::time::Instant::now(),
+            hit: matches!(found, Lookup::Hit { .. }),
+        });
+    }
+    match found {
         Lookup::Off => Step::Go {
             plan: None,
             req: None,

@@ -413,6 +413,10 @@ async fn handle<E: Endpoint>(
     // before the router.
     let mut cache_plan = None;
     if let (Some(cache), Some(ctrl)) = (state.cache.as_ref(), controls.as_ref()) {
+        // A hit settles the call here: the pre-call guardrails' runs are recorded first.
+        if let Some(g) = guard.as_mut() {
+            settle.guardrails(std::mem::take(&mut g.info));
+        }
         let hit = cached::Hit {
             replay_usage,
             spend_before,

@@ -85,6 +85,22 @@ pub fn sigv4_headers(
     signed: &[(&str, &str)],
     time: SystemTime,
 ) -> Result<Vec<(String, String)>, LlmError> {
+    sigv4_sign("POST", url, body, region, service, keys, signed, time)
+}
+
+/// [`sigv4_headers`] for any method. For `s3` the path is signed as sent (encoded once, not
+/// normalized) and `x-amz-content-sha256` is added and signed, as S3 requires.
+#[allow(clippy::too_many_arguments)]
+pub fn sigv4_sign(
+    method: &str,
+    url: &str,
+    body: &[u8],
+    region: &str,
+    service: &str,
+    keys: &Keys,
+    signed: &[(&str, &str)],
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, LlmError> {
     let fail = |e: &dyn std::fmt::Display| {
         LlmError::bad_request(format!("could not sign the {service} request: {e}"))
     };
@@ -107,16 +123,27 @@ pub fn sigv4_headers(
         .region(region)
         .name(service)
         .time(time)
-        .settings(SigningSettings::default())
+        .settings(settings(service))
         .build()
         .map_err(|e| fail(&e))?
         .into();
     let headers = std::iter::once(("host", host.as_str())).chain(signed.iter().copied());
-    let signable = SignableRequest::new("POST", url, headers, SignableBody::Bytes(body))
+    let signable = SignableRequest::new(method, url, headers, SignableBody::Bytes(body))
         .map_err(|e| fail(&e))?;
     let (instructions, _) = sign(signable, &params).map_err(|e| fail(&e))?.into_parts();
     Ok(instructions
         .headers()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect())
+}
+
+/// The signing settings of `service`: S3's differ from every other service's.
+fn settings(service: &str) -> SigningSettings {
+    let mut s = SigningSettings::default();
+    if service == "s3" {
+        s.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
+        s.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
+        s.uri_path_normalization_mode = aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
+    }
+    s
 }

@@ -1,0 +1,119 @@
+//! An S3-compatible object store at `/s3` (path style: `PUT /s3/{bucket}/{key}`): every PUT's
+//! SigV4 signature is recomputed from the test secret (`bedrock::verify`, service `s3`, the
+//! path signed as sent) and its `x-amz-content-sha256` checked against the body, as S3 does
+//! (403 `SignatureDoesNotMatch` / 400 `XAmzContentSHA256Mismatch` otherwise). `GET` reads an
+//! object back; `GET /_mock/s3` lists what was stored, with each PUT's headers.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use ring::digest;
+use serde_json::{json, Value};
+
+use crate::Shared;
+
+#[derive(Default)]
+pub(crate) struct Bucket {
+    objects: Mutex<Vec<Stored>>,
+}
+
+struct Stored {
+    bucket: String,
+    key: String,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+}
+
+fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    (status, [("content-type", "application/xml")], xml).into_response()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub async fn put(
+    State(shared): State<Arc<Shared>>,
+    Path((bucket, key)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let sha = hex(digest::digest(&digest::SHA256, &body).as_ref());
+    match h.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
+        Some(v) if v == sha => {}
+        Some(_) => {
+            return s3_error(
+                StatusCode::BAD_REQUEST,
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            )
+        }
+        None => {
+            return s3_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "Missing required header for this request: x-amz-content-sha256",
+            )
+        }
+    }
+    if let Err((_, _, message)) = crate::bedrock::verify(&shared, &method, &uri, &h, &body, "s3") {
+        return s3_error(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", &message);
+    }
+    let headers = h
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let mut objects = shared.s3.objects.lock().unwrap_or_else(|e| e.into_inner());
+    objects.retain(|o| !(o.bucket == bucket && o.key == key));
+    objects.push(Stored {
+        bucket,
+        key,
+        headers,
+        body,
+    });
+    let etag = format!("\"{}\"", &sha[..32]);
+    (StatusCode::OK, [("etag", etag)]).into_response()
+}
+
+pub async fn get(
+    State(shared): State<Arc<Shared>>,
+    Path((bucket, key)): Path<(String, String)>,
+) -> Response {
+    let objects = shared.s3.objects.lock().unwrap_or_else(|e| e.into_inner());
+    match objects.iter().find(|o| o.bucket == bucket && o.key == key) {
+        Some(o) => (StatusCode::OK, o.body.clone()).into_response(),
+        None => s3_error(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
+        ),
+    }
+}
+
+pub async fn list(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
+    let objects = shared.s3.objects.lock().unwrap_or_else(|e| e.into_inner());
+    let out: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            json!({
+                "bucket": o.bucket,
+                "key": o.key,
+                "headers": o
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect::<serde_json::Map<_, _>>(),
+                "body": serde_json::from_slice::<Value>(&o.body).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    axum::Json(Value::Array(out))
+}
