@@ -2,7 +2,7 @@
 // calls only the gateway's public management API, with the session cookie and, on every
 // state-changing call, the CSRF token from the `llmgate_csrf` cookie in `x-csrf-token`.
 
-import { barChart } from './charts.js';
+import { barChart, hbarChart } from './charts.js';
 
 // ---------- DOM helpers (text always set as text, never parsed as HTML) ----------
 
@@ -257,7 +257,7 @@ async function keysPage() {
             toast('Key deleted.');
           } else if (what === 'regenerate') {
             if (!(await confirmDialog(`Regenerate ${k.key_alias || k.key_name}? The old secret stops working.`, 'Regenerate'))) return;
-            const n = await api('POST', '/key/regenerate', { key: k.token });
+            const n = await api('POST', `/key/${encodeURIComponent(k.token)}/regenerate`);
             showSecret('New secret', n.key);
           } else {
             await api('POST', `/key/${what}`, { key: k.token });
@@ -280,7 +280,7 @@ async function keysPage() {
           ['', (k) => h('div', { class: 'row-actions' },
             h('button', { type: 'button', onclick: () => editKey(k, load) }, 'Edit'),
             isAdmin() ? h('button', { type: 'button', onclick: () => act(k.blocked ? 'unblock' : 'block', k) }, k.blocked ? 'Unblock' : 'Block') : null,
-            h('button', { type: 'button', onclick: () => act('regenerate', k) }, 'Regenerate'),
+            isAdmin() ? h('button', { type: 'button', onclick: () => act('regenerate', k) }, 'Regenerate') : null,
             h('button', { type: 'button', class: 'danger', onclick: () => act('delete', k) }, 'Delete'))],
         ], r.keys, s ? 'No key matches.' : 'No keys yet.'),
         pager(r.current_page, r.total_pages, (p) => { keyState.page = p; load(); }),
@@ -336,11 +336,18 @@ function totals(results, pick, meta) {
   return [...acc.values()].sort((a, b) => b.spend - a.spend || b.requests - a.requests);
 }
 
-function breakdown(title, rows) {
-  return h('div', { class: 'card' }, h('h2', {}, title), table([
-    ['Name', (r) => r.label], ['Spend', (r) => money(r.spend)], ['Tokens', (r) => num(r.tokens)],
-    ['Requests', (r) => num(r.requests)], ['Failed', (r) => num(r.failed)],
-  ], rows.slice(0, 10), 'No usage in this range.'));
+// One breakdown: the top ten as horizontal bars (spend, or requests while nothing cost
+// anything), then the same rows as a table.
+function breakdown(title, id, rows) {
+  const top = rows.slice(0, 10);
+  const bySpend = top.some((r) => r.spend > 0);
+  return h('div', { class: 'card breakdown', id }, h('h2', {}, title),
+    top.length ? hbarChart(top.map((r) => ({ label: String(r.label), value: bySpend ? r.spend : r.requests })),
+      { title: `${title} by ${bySpend ? 'spend' : 'requests'}`, format: bySpend ? money : num }) : null,
+    table([
+      ['Name', (r) => r.label], ['Spend', (r) => money(r.spend)], ['Tokens', (r) => num(r.tokens)],
+      ['Requests', (r) => num(r.requests)], ['Failed', (r) => num(r.failed)],
+    ], top, 'No usage in this range.'));
 }
 
 async function usagePage() {
@@ -348,12 +355,17 @@ async function usagePage() {
   const end = h('input', { type: 'date', id: 'end', value: range.end, 'aria-label': 'To' });
   const body = h('div', { id: 'usage-body' });
   const load = async () => {
+    if (!start.value || !end.value || start.value > end.value) {
+      body.replaceChildren(failed({ message: 'Choose a start date on or before the end date.' }));
+      return;
+    }
     range.start = start.value; range.end = end.value;
     const q = new URLSearchParams({ start_date: range.start, end_date: range.end, page_size: 1000 });
     try {
-      const [user, team] = await Promise.all([
+      const [user, team, tag] = await Promise.all([
         api('GET', `/user/daily/activity?${q}`),
         isAdmin() ? api('GET', `/team/daily/activity?${q}`) : Promise.resolve(null),
+        api('GET', `/tag/daily/activity?${q}`),
       ]);
       const byDay = new Map(user.results.map((r) => [r.date, r.metrics]));
       const series = (f) => days(range.start, range.end).map((d) => ({ label: d, value: byDay.has(d) ? f(byDay.get(d)) : 0 }));
@@ -368,15 +380,19 @@ async function usagePage() {
           barChart(series((x) => x.spend), { title: 'Spend per day', format: (v) => `$${v.toFixed(v && v < 0.1 ? 4 : 2)}` })),
         h('div', { class: 'card' }, h('h2', {}, 'Tokens per day'),
           barChart(series((x) => x.total_tokens), { title: 'Tokens per day', format: (v) => num(Math.round(v)) })),
-        h('div', { class: 'card' }, h('h2', {}, 'Requests per day'),
-          barChart(series((x) => x.api_requests), { title: 'Requests per day', format: (v) => num(Math.round(v)) })),
         h('div', { class: 'grid2' },
-          breakdown('Top models', totals(user.results, (b) => b.model_groups)),
-          breakdown('Top providers', totals(user.results, (b) => b.providers)),
-          breakdown('Top keys', totals(user.results, (b) => b.api_keys, keyLabel)),
-          isAdmin() ? breakdown('Top users', totals(user.results, (b) => b.entities)) : null,
-          team ? breakdown('Top teams', totals(team.results, (b) => b.entities,
-            (k, b) => (b.metadata && b.metadata.team_alias) || k)) : null));
+          h('div', { class: 'card', id: 'requests-chart' }, h('h2', {}, 'Requests per day'),
+            barChart(series((x) => x.api_requests), { title: 'Requests per day', format: (v) => num(Math.round(v)) })),
+          h('div', { class: 'card', id: 'failures-chart' }, h('h2', {}, 'Failed requests per day'),
+            barChart(series((x) => x.failed_requests || 0), { title: 'Failed requests per day', format: (v) => num(Math.round(v)), kind: 'bad' }))),
+        h('div', { class: 'grid2' },
+          breakdown('Top models', 'by-model', totals(user.results, (b) => b.model_groups)),
+          breakdown('Top providers', 'by-provider', totals(user.results, (b) => b.providers)),
+          breakdown('Top keys', 'by-key', totals(user.results, (b) => b.api_keys, keyLabel)),
+          isAdmin() ? breakdown('Top users', 'by-user', totals(user.results, (b) => b.entities)) : null,
+          team ? breakdown('Top teams', 'by-team', totals(team.results, (b) => b.entities,
+            (k, b) => (b.metadata && b.metadata.team_alias) || k)) : null,
+          breakdown('Top tags', 'by-tag', totals(tag.results, (b) => b.entities))));
     } catch (e) { body.replaceChildren(failed(e)); }
   };
   const view = section('Usage',
@@ -530,12 +546,23 @@ async function modelsPage() {
 
 // ---------- teams, users, organizations, budgets ----------
 
+const PAGE_SIZE = 25;
+
+// A list page. `load(page)` answers the API's page ({rows, page, pages, total}) or, for a
+// route LiteLLM does not page, the whole list (paged here, PAGE_SIZE rows at a time).
 function entityPage({ title, load, columns, fields, create, remove, edit, more }) {
   return async () => {
     const body = h('div');
+    let page = 1;
     const refresh = async () => {
       try {
-        const rows = await load();
+        let got = await load(page);
+        if (Array.isArray(got)) {
+          const pages = Math.max(1, Math.ceil(got.length / PAGE_SIZE));
+          page = Math.min(page, pages);
+          got = { rows: got.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), page, pages, total: got.length };
+        }
+        const rows = got.rows;
         const actions = (r) => h('div', { class: 'row-actions' },
           more ? more(r, refresh) : null,
           edit ? h('button', { type: 'button', onclick: () => formDialog(`Edit ${title.replace(/s$/, '').toLowerCase()}`, fields, r,
@@ -545,7 +572,9 @@ function entityPage({ title, load, columns, fields, create, remove, edit, more }
             try { await remove(r); toast('Deleted.'); } catch (e) { toast(e.message, 'bad'); }
             refresh();
           } }, 'Delete') : null);
-        body.replaceChildren(table(isAdmin() ? [...columns, ['', actions]] : columns, rows));
+        body.replaceChildren(table(isAdmin() ? [...columns, ['', actions]] : columns, rows),
+          got.pages > 1 ? pager(got.page, got.pages, (p) => { page = p; refresh(); }) : null,
+          h('p', { class: 'muted total' }, `${num(got.total)} in all`));
       } catch (e) { body.replaceChildren(failed(e)); }
     };
     const view = section(title,
@@ -562,7 +591,11 @@ const budgetCell = (r) => `${money(r.spend)} / ${r.max_budget == null ? '∞' : 
 
 const teamsPage = entityPage({
   title: 'Teams',
-  load: async () => (isAdmin() ? api('GET', '/team/list') : (await api('GET', '/user/info')).teams || []),
+  load: async (page) => {
+    if (!isAdmin()) return (await api('GET', '/user/info')).teams || [];
+    const r = await api('GET', `/v2/team/list?page=${page}&page_size=${PAGE_SIZE}`);
+    return { rows: r.teams, page: r.page, pages: r.total_pages, total: r.total };
+  },
   columns: [['Team', (t) => t.team_alias || t.team_id], ['Id', (t) => h('code', {}, t.team_id)],
     ['Members', (t) => num((t.members_with_roles || []).length)], ['Models', (t) => list(t.models)],
     ['Spend / budget', budgetCell], ['Limits', (t) => `${t.tpm_limit ?? '—'} tpm · ${t.rpm_limit ?? '—'} rpm`],
@@ -632,7 +665,10 @@ function orgMembers(o, refresh) {
 
 const usersPage = entityPage({
   title: 'Users',
-  load: async () => (await api('GET', '/user/list?page_size=100')).users,
+  load: async (page) => {
+    const r = await api('GET', `/user/list?page=${page}&page_size=${PAGE_SIZE}`);
+    return { rows: r.users, page: r.page, pages: r.total_pages, total: r.total };
+  },
   columns: [['User', (u) => u.user_id], ['Email', (u) => u.user_email || '—'], ['Role', (u) => u.user_role || '—'],
     ['Teams', (u) => list(u.teams)], ['Spend / budget', budgetCell], ['Models', (u) => list(u.models)]],
   fields: [['user_id', 'User id'], ['user_email', 'Email'],
@@ -696,21 +732,59 @@ const tagsPage = entityPage({
 
 // ---------- settings (read-only) ----------
 
+// A JSON value as YAML text (what config.yaml looks like), for reading only.
+function yamlText(v, indent = '') {
+  const quote = (x) => x === '' || /^[\s#&*!|>'"%@`{[\]},?-]|: | #|\s$|^(true|false|null|~|[-+]?[\d.]+)$/i.test(x);
+  const scalar = (x) => (typeof x === 'string' ? (quote(x) ? JSON.stringify(x) : x) : String(x));
+  const nested = (x) => x !== null && typeof x === 'object' && Object.keys(x).length > 0;
+  const inline = (x) => (Array.isArray(x) ? '[]' : x !== null && typeof x === 'object' ? '{}' : scalar(x));
+  if (!nested(v)) return indent + inline(v);
+  if (Array.isArray(v)) {
+    return v.map((x) => (nested(x) ? `${indent}- ${yamlText(x, `${indent}  `).trimStart()}` : `${indent}- ${inline(x)}`)).join('\n');
+  }
+  return Object.entries(v).map(([k, x]) => (nested(x) ? `${indent}${k}:\n${yamlText(x, `${indent}  `)}` : `${indent}${k}: ${inline(x)}`)).join('\n');
+}
+
+function settingsCard(title, id, value, empty) {
+  const has = value && (Array.isArray(value) ? value.length : Object.keys(value).length);
+  return h('div', { class: 'card', id }, h('h2', {}, title),
+    has ? h('pre', { class: 'yaml' }, yamlText(value)) : h('p', { class: 'muted' }, empty));
+}
+
 async function settingsPage() {
-  const r = await api('GET', '/health/readiness/details');
+  const [r, c] = await Promise.all([api('GET', '/health/readiness/details'), api('GET', '/get/config/callbacks')]);
+  const cfg = c.config || {};
+  const ls = cfg.litellm_settings || {};
   const row = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
-  const paths = (xs, empty) => (xs && xs.length
-    ? h('ul', { class: 'paths' }, xs.map((x) => h('li', {}, h('code', {}, x))))
-    : h('p', { class: 'muted' }, empty));
+  const vars = (vs) => Object.entries(vs || {}).map(([k, v]) => `${k}=${v === null ? '(not set)' : v}`).join(', ') || '—';
+  const cache = Object.fromEntries(Object.entries(ls).filter(([k]) => k === 'cache' || k.startsWith('cache_')));
   return section('Settings',
+    h('p', { class: 'muted' }, 'The configuration this instance loaded, read-only. Secrets are masked (********); values read from the environment show the variable (os.environ/NAME), never its value.'),
     h('div', { class: 'card detail' }, h('h2', {}, 'Gateway'), h('dl', {},
       row('Version', r.litellm_version), row('Database', r.db), row('Redis', r.redis),
       row('Response cache', r.cache), row('Callbacks', list(r.success_callbacks)),
       row('Log level', r.log_level), row('Spend logs waiting to be written', r.spend_backlog))),
     h('div', { class: 'card', id: 'unsupported' }, h('h2', {}, 'Config keys llmgate does not support (ignored)'),
-      paths(r.unsupported_settings, 'None: every key this config sets is supported.')),
-    h('div', { class: 'card' }, h('h2', {}, 'Config keys LiteLLM does not document either (typos?)'),
-      paths(r.unknown_settings, 'None.')));
+      (c.unsupported_settings || []).length
+        ? h('ul', { class: 'paths' }, c.unsupported_settings.map((x) => h('li', {}, h('code', {}, x.path), x.note ? ` — ${x.note}` : '')))
+        : h('p', { class: 'muted' }, 'None: every key this config sets is supported.')),
+    h('div', { class: 'card', id: 'unknown' }, h('h2', {}, 'Config keys LiteLLM does not document either (typos?)'),
+      (c.unknown_settings || []).length
+        ? h('ul', { class: 'paths' }, c.unknown_settings.map((x) => h('li', {}, h('code', {}, x))))
+        : h('p', { class: 'muted' }, 'None.')),
+    h('div', { class: 'card', id: 'callbacks' }, h('h2', {}, 'Callbacks and alerting'),
+      table([['Name', (x) => x.name], ['Type', (x) => x.type || 'alerting'], ['Variables', (x) => vars(x.variables)]],
+        [...(c.callbacks || []), ...(c.alerts || [])], 'No callbacks configured.')),
+    h('div', { class: 'grid2' },
+      settingsCard('Router settings', 'router-settings', c.router_settings, 'Defaults (router_settings is not set).'),
+      settingsCard('Cache', 'cache-settings', cache, 'No response cache configured.')),
+    settingsCard('Guardrails', 'guardrail-settings', cfg.guardrails, 'No guardrails configured.'),
+    settingsCard('General settings', 'general-settings', cfg.general_settings, 'general_settings is not set.'),
+    settingsCard('LiteLLM settings', 'litellm-settings', ls, 'litellm_settings is not set.'),
+    settingsCard('Models (model_list)', 'model-list', cfg.model_list, 'No models in the config.'),
+    cfg.mcp_servers ? settingsCard('MCP servers', 'mcp-settings', cfg.mcp_servers, '') : null,
+    h('details', { class: 'card', id: 'config-yaml' }, h('summary', {}, 'The whole config, as loaded'),
+      h('pre', { class: 'yaml' }, yamlText(cfg))));
 }
 
 // ---------- shell ----------

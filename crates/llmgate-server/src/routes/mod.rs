@@ -5,6 +5,7 @@ pub mod activity;
 pub mod admin;
 pub mod agents_admin;
 pub mod cache;
+pub mod config_view;
 pub mod endpoint;
 pub mod entities;
 pub mod fields;
@@ -204,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .add("/team/update", "POST", post(entities::team_update))
         .add("/team/delete", "POST", post(entities::team_delete))
         .add("/team/list", "GET", get(entities::team_list))
+        .add("/v2/team/list", "GET", get(entities::team_list_v2))
         .add("/team/member_add", "POST", post(entities::team_member_add))
         .add(
             "/team/member_delete",
@@ -292,7 +294,12 @@ pub fn router(state: AppState) -> Router {
             get(activity::organization),
         )
         .add("/customer/daily/activity", "GET", get(activity::customer))
-        .add("/tag/daily/activity", "GET", get(activity::tag));
+        .add("/tag/daily/activity", "GET", get(activity::tag))
+        .add(
+            "/get/config/callbacks",
+            "GET",
+            get(config_view::callbacks),
+        );
     // The dashboard's model page reads this one too.
     admin = admin
         .add("/v2/model/info", "GET", get(model_info::info_v2))

@@ -403,6 +403,87 @@ pub async fn team_list(
     .await
 }
 
+/// `/v2/team/list`'s query (LiteLLM's paged list, what its UI reads).
+#[derive(Deserialize)]
+pub struct TeamListV2 {
+    page: Option<u64>,
+    page_size: Option<u64>,
+    team_id: Option<String>,
+    team_alias: Option<String>,
+    organization_id: Option<String>,
+    /// Teams the user is a member of.
+    user_id: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+}
+
+/// LiteLLM's `/v2/team/list`: `{teams, total, page, page_size, total_pages}`.
+pub async fn team_list_v2(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<TeamListV2>,
+) -> Response {
+    run(async {
+        let store = admin_store(&state, &auth, "/v2/team/list")?;
+        let (page, size) = (
+            q.page.unwrap_or(1).max(1),
+            q.page_size.unwrap_or(10).clamp(1, 100),
+        );
+        let mut filters = Vec::new();
+        for (col, v) in [
+            ("team_id", q.team_id),
+            ("team_alias", q.team_alias),
+            ("organization_id", q.organization_id),
+        ] {
+            if let Some(v) = v {
+                filters.push((col, v));
+            }
+        }
+        let desc = match q.sort_order.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(o) => return Err(bad(format!("sort_order must be asc or desc, got '{o}'"))),
+        };
+        let order = match q.sort_by.as_deref() {
+            None => None,
+            Some(c) if TEAMS.columns.iter().any(|(n, _)| *n == c) => Some((c, desc)),
+            Some(c) => return Err(bad(format!("cannot sort teams by '{c}'"))),
+        };
+        let (teams, total): (Vec<TeamRow>, u64) = match &q.user_id {
+            // Membership is inside a JSON column: filtered here, over every team.
+            Some(user) => {
+                let (all, _): (Vec<TeamRow>, u64) = TEAMS
+                    .list_ordered(store, &filters, order, 1, 100_000)
+                    .await
+                    .map_err(db)?;
+                let mine: Vec<TeamRow> = all
+                    .into_iter()
+                    .filter(|t| {
+                        t.members.iter().any(|m| m == user)
+                            || t.members_with_roles.as_array().is_some_and(|ms| {
+                                ms.iter().any(|m| m["user_id"].as_str() == Some(user))
+                            })
+                    })
+                    .collect();
+                let total = mine.len() as u64;
+                let skip = ((page - 1) * size) as usize;
+                (mine.into_iter().skip(skip).take(size as usize).collect(), total)
+            }
+            None => TEAMS
+                .list_ordered(store, &filters, order, page, size)
+                .await
+                .map_err(db)?,
+        };
+        let teams: Vec<Value> = teams.iter().map(|t| team_json(t, t.spend)).collect();
+        Ok(Json(json!({
+            "teams": teams, "total": total, "page": page, "page_size": size,
+            "total_pages": total.div_ceil(size),
+        }))
+        .into_response())
+    })
+    .await
+}
+
 /// LiteLLM's `TeamMemberAddRequest`.
 #[derive(Deserialize)]
 struct MemberAdd {
