@@ -270,7 +270,7 @@ def test_dashboard_admin(browser, mock, tmp_path, database):
 
         p.click("nav a:has-text('Logs')")
         p.wait_for_selector("#logs-body td:has-text('ui-made')")
-        p.click("#logs-body button.view-log >> nth=0")
+        p.click("#logs-body tr:has(td:has-text('ui-made')) button.view-log >> nth=0")
         detail = p.wait_for_selector("#log-detail [role=region]")
         assert "gpt-4o" in detail.inner_text() and "Prompt tokens" in detail.inner_text()
         tab.shot("log-detail")
