@@ -756,7 +756,10 @@ async function settingsPage() {
   const cfg = c.config || {};
   const ls = cfg.litellm_settings || {};
   const row = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
-  const vars = (vs) => Object.entries(vs || {}).map(([k, v]) => `${k}=${v === null ? '(not set)' : v}`).join(', ') || '—';
+  const vars = (vs) => h('div', { class: 'vars' }, Object.entries(vs || {}).map(([k, v]) =>
+    h('div', {}, h('code', {}, k), ' ', v === null ? h('span', { class: 'muted' }, 'not set') : String(v))));
+  // LiteLLM always lists e-mail alerting; shown here only once a variable of it is set.
+  const alerts = (c.alerts || []).filter((a) => a.name !== 'email' || Object.values(a.variables || {}).some((v) => v !== null));
   const cache = Object.fromEntries(Object.entries(ls).filter(([k]) => k === 'cache' || k.startsWith('cache_')));
   return section('Settings',
     h('p', { class: 'muted' }, 'The configuration this instance loaded, read-only. Secrets are masked (********); values read from the environment show the variable (os.environ/NAME), never its value.'),
@@ -774,7 +777,7 @@ async function settingsPage() {
         : h('p', { class: 'muted' }, 'None.')),
     h('div', { class: 'card', id: 'callbacks' }, h('h2', {}, 'Callbacks and alerting'),
       table([['Name', (x) => x.name], ['Type', (x) => x.type || 'alerting'], ['Variables', (x) => vars(x.variables)]],
-        [...(c.callbacks || []), ...(c.alerts || [])], 'No callbacks configured.')),
+        [...(c.callbacks || []), ...alerts], 'No callbacks or alerting configured.')),
     h('div', { class: 'grid2' },
       settingsCard('Router settings', 'router-settings', c.router_settings, 'Defaults (router_settings is not set).'),
       settingsCard('Cache', 'cache-settings', cache, 'No response cache configured.')),

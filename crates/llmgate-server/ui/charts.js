@@ -23,12 +23,14 @@ export function barChart(points, { title, format = String, height = 180, kind = 
   const max = Math.max(0, ...points.map((p) => p.value)) || 1;
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
-  // Three grid lines with their values.
+  // Three grid lines with their values (a value shown once: small counts round alike).
+  let last = null;
   for (let i = 0; i <= 2; i++) {
     const v = (max * i) / 2;
     const y = pad.top + innerH - (innerH * i) / 2;
     svg.append(el('line', { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: 'grid' }));
-    svg.append(el('text', { x: pad.left - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' }, format(v)));
+    if (format(v) !== last) svg.append(el('text', { x: pad.left - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' }, format(v)));
+    last = format(v);
   }
   const n = Math.max(points.length, 1);
   const slot = innerW / n;
@@ -49,17 +51,17 @@ export function barChart(points, { title, format = String, height = 180, kind = 
 
 // A labelled horizontal bar per row (a breakdown's top entries): points = [{label, value}].
 export function hbarChart(points, { title, format = String } = {}) {
-  const width = 640;
+  const width = 460;
   const row = 22;
-  const left = 170;
-  const right = 90;
+  const left = 130;
+  const right = 84;
   const height = points.length * row + 8;
   const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart hchart', role: 'img', 'aria-label': title || 'chart' });
   const max = Math.max(0, ...points.map((p) => p.value)) || 1;
   points.forEach((p, i) => {
     const y = 4 + i * row;
     const w = ((width - left - right) * p.value) / max;
-    const name = p.label.length > 24 ? `${p.label.slice(0, 23)}…` : p.label;
+    const name = p.label.length > 18 ? `${p.label.slice(0, 17)}…` : p.label;
     svg.append(el('text', { x: left - 8, y: y + 14, class: 'axis', 'text-anchor': 'end' }, name));
     const bar = el('rect', { x: left, y: y + 3, width: Math.max(w, 0), height: row - 8, class: 'bar' });
     bar.append(el('title', {}, `${p.label}: ${format(p.value)}`));
