@@ -104,6 +104,8 @@ class Page:
         shots.mkdir(parents=True, exist_ok=True)
 
     def shot(self, name):
+        # A toast left from the last action is not part of the page.
+        self.page.evaluate("document.getElementById('toast')?.replaceChildren()")
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
 
     def login(self, username, password):

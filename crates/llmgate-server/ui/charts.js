@@ -11,7 +11,8 @@ function el(tag, attrs = {}, text) {
 }
 
 // A bar per point: points = [{label, value}], format(value) -> string.
-export function barChart(points, { title, format = String, height = 180, kind = '' } = {}) {
+// `integer`: counts, whose scale is rounded up to an even number so the grid values are exact.
+export function barChart(points, { title, format = String, height = 180, kind = '', integer = false } = {}) {
   const width = 640;
   const pad = { top: 16, right: 8, bottom: 28, left: 56 };
   const svg = el('svg', {
@@ -20,17 +21,16 @@ export function barChart(points, { title, format = String, height = 180, kind = 
     role: 'img',
     'aria-label': title || 'chart',
   });
-  const max = Math.max(0, ...points.map((p) => p.value)) || 1;
+  const top = Math.max(0, ...points.map((p) => p.value)) || 1;
+  const max = integer ? Math.max(2, Math.ceil(top / 2) * 2) : top;
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
-  // Three grid lines with their values (a value shown once: small counts round alike).
-  let last = null;
+  // Three grid lines with their values.
   for (let i = 0; i <= 2; i++) {
     const v = (max * i) / 2;
     const y = pad.top + innerH - (innerH * i) / 2;
     svg.append(el('line', { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: 'grid' }));
-    if (format(v) !== last) svg.append(el('text', { x: pad.left - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' }, format(v)));
-    last = format(v);
+    svg.append(el('text', { x: pad.left - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' }, format(v)));
   }
   const n = Math.max(points.length, 1);
   const slot = innerW / n;

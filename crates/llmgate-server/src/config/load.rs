@@ -351,7 +351,9 @@ fn yaml_json(v: &Value) -> serde_json::Value {
         }
         Value::String(s) => J::String(s.clone()),
         Value::Sequence(items) => J::Array(items.iter().map(yaml_json).collect()),
-        Value::Mapping(m) => J::Object(m.iter().map(|(k, v)| (yaml_key(k), yaml_json(v))).collect()),
+        Value::Mapping(m) => {
+            J::Object(m.iter().map(|(k, v)| (yaml_key(k), yaml_json(v))).collect())
+        }
         Value::Tagged(t) => yaml_json(&t.value),
     }
 }

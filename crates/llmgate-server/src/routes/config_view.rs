@@ -86,7 +86,11 @@ fn names(v: Option<&Value>) -> Vec<String> {
 /// The variables LiteLLM's route lists per callback.
 fn callback_vars(name: &str) -> &'static [&'static str] {
     match name {
-        "langfuse" => &["LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_HOST"],
+        "langfuse" => &[
+            "LANGFUSE_PUBLIC_KEY",
+            "LANGFUSE_SECRET_KEY",
+            "LANGFUSE_HOST",
+        ],
         "openmeter" => &["OPENMETER_API_KEY"],
         "braintrust" => &["BRAINTRUST_API_KEY"],
         "traceloop" => &["TRACELOOP_API_KEY"],
@@ -146,7 +150,9 @@ fn alerts(general: &Value) -> Vec<Value> {
 fn hides(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     secret_looking(key)
-        || ["header", "webhook", "cookie"].iter().any(|w| k.contains(w))
+        || ["header", "webhook", "cookie"]
+            .iter()
+            .any(|w| k.contains(w))
         || k == "environment_variables"
 }
 
@@ -191,7 +197,10 @@ fn masked_url(s: &str) -> String {
     if url.password().is_some() {
         changed |= url.set_password(Some(MASK)).is_ok();
     }
-    if url.query_pairs().any(|(k, _)| secret_looking(&k) || k == "sig") {
+    if url
+        .query_pairs()
+        .any(|(k, _)| secret_looking(&k) || k == "sig")
+    {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {

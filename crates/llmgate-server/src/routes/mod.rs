@@ -295,11 +295,7 @@ pub fn router(state: AppState) -> Router {
         )
         .add("/customer/daily/activity", "GET", get(activity::customer))
         .add("/tag/daily/activity", "GET", get(activity::tag))
-        .add(
-            "/get/config/callbacks",
-            "GET",
-            get(config_view::callbacks),
-        );
+        .add("/get/config/callbacks", "GET", get(config_view::callbacks));
     // The dashboard's model page reads this one too.
     admin = admin
         .add("/v2/model/info", "GET", get(model_info::info_v2))

@@ -467,7 +467,10 @@ pub async fn team_list_v2(
                     .collect();
                 let total = mine.len() as u64;
                 let skip = ((page - 1) * size) as usize;
-                (mine.into_iter().skip(skip).take(size as usize).collect(), total)
+                (
+                    mine.into_iter().skip(skip).take(size as usize).collect(),
+                    total,
+                )
             }
             None => TEAMS
                 .list_ordered(store, &filters, order, page, size)
