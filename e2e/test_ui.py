@@ -651,3 +651,53 @@ def test_lists_are_paged(browser, mock, tmp_path):
     finally:
         tab.close()
         gw.stop()
+
+
+def test_settings_show_callbacks_router_and_cache_masked(browser, mock, tmp_path):
+    """The settings page and `/get/config/callbacks` with callbacks, alerting, router and
+    cache settings: their variables and webhooks masked, the rest shown as configured."""
+    secrets = {"LANGFUSE_PUBLIC_KEY": "pk-lf-public-5151", "LANGFUSE_SECRET_KEY": "sk-lf-secret-5252",
+               "SLACK_WEBHOOK_URL": "http://127.0.0.1:9/slack-secret-5353"}
+    hook = "http://127.0.0.1:9/budget-hook-secret-5454"
+    cfg = models_yaml(mock) + (
+        f"general_settings:\n  master_key: {MASTER}\n  alerting: [slack]\n"
+        f"  alert_to_webhook_url: {{budget_alerts: '{hook}'}}\n"
+        "litellm_settings:\n  success_callback: [langfuse]\n  cache: true\n  cache_params: {type: local, ttl: 60}\n"
+        "router_settings:\n  routing_strategy: simple-shuffle\n  model_group_alias: {alias-a: gpt-4o}\n"
+    )
+    d = tmp_path / "gw"
+    d.mkdir()
+    env = {"UPSTREAM_KEY": UPSTREAM_ENV_SECRET, "UI_USERNAME": UI_USER, "UI_PASSWORD": UI_PASS,
+           "LANGFUSE_HOST": "http://127.0.0.1:9", "LLMGATE_DB_PATH": str(tmp_path / "ui.db"), **secrets}
+    gw = Gateway(d, cfg, env=env).wait_ready()
+    tab = Page(browser, gw, shots_dir(tmp_path) / "settings")
+    p = tab.page
+    try:
+        s, answer, _ = call(gw, "GET", "/get/config/callbacks")
+        assert s == 200, answer
+        langfuse = next(c for c in answer["callbacks"] if c["name"] == "langfuse")
+        assert langfuse["type"] == "success" and langfuse["variables"] == {
+            "LANGFUSE_PUBLIC_KEY": "********", "LANGFUSE_SECRET_KEY": "********", "LANGFUSE_HOST": "http://127.0.0.1:9"}
+        slack = next(a for a in answer["alerts"] if a["name"] == "slack")
+        assert slack["variables"] == {"SLACK_WEBHOOK_URL": "********"}
+        assert slack["alerts_to_webhook"] == {"budget_alerts": "********"}
+        assert answer["router_settings"] == {"routing_strategy": "simple-shuffle", "model_group_alias": {"alias-a": "gpt-4o"}}
+        assert answer["config"]["litellm_settings"]["cache_params"] == {"type": "local", "ttl": 60}
+
+        tab.login(UI_USER, UI_PASS)
+        p.wait_for_selector("h1:has-text('Virtual keys')")
+        p.goto("/ui/#/settings")
+        p.wait_for_selector("#callbacks td:text-is('langfuse')")
+        assert "LANGFUSE_HOST http://127.0.0.1:9" in p.inner_text("#callbacks")
+        assert "LANGFUSE_SECRET_KEY ********" in p.inner_text("#callbacks")
+        p.wait_for_selector("#callbacks td:text-is('slack')")
+        assert "alias-a: gpt-4o" in p.inner_text("#router-settings")
+        assert "type: local" in p.inner_text("#cache-settings")
+        tab.shot("settings-callbacks")
+        text = p.content() + p.inner_text("body") + json.dumps(answer)
+        for secret_value in [*secrets.values(), hook, MASTER, UPSTREAM_ENV_SECRET]:
+            assert secret_value not in text, secret_value
+        assert tab.errors == [], tab.errors
+    finally:
+        tab.close()
+        gw.stop()
