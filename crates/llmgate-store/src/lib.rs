@@ -25,6 +25,7 @@ pub mod bounds;
 pub mod codec;
 pub mod daily;
 pub mod entities;
+pub mod invitations;
 pub mod keys;
 pub mod managed;
 pub mod mcp_servers;

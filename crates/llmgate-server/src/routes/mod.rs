@@ -13,6 +13,7 @@ pub mod files;
 pub mod guard;
 pub mod guardrails;
 pub mod health;
+pub mod invitations;
 pub mod keys;
 pub mod mcp;
 pub mod mcp_admin;
@@ -295,7 +296,11 @@ pub fn router(state: AppState) -> Router {
         )
         .add("/customer/daily/activity", "GET", get(activity::customer))
         .add("/tag/daily/activity", "GET", get(activity::tag))
-        .add("/get/config/callbacks", "GET", get(config_view::callbacks));
+        .add("/get/config/callbacks", "GET", get(config_view::callbacks))
+        .add("/invitation/new", "POST", post(invitations::new))
+        .add("/invitation/info", "GET", get(invitations::info))
+        .add("/invitation/update", "POST", post(invitations::update))
+        .add("/invitation/delete", "POST", post(invitations::delete));
     // The dashboard's model page reads this one too.
     admin = admin
         .add("/v2/model/info", "GET", get(model_info::info_v2))
@@ -356,6 +361,9 @@ pub fn router(state: AppState) -> Router {
         .add("/v2/login", "POST", post(crate::ui::session::login_json))
         .add("/logout", "POST", post(crate::ui::session::logout))
         .add("/ui/session", "GET", get(crate::ui::session::whoami))
+        // An invitation is its own credential.
+        .add("/onboarding/get_token", "GET", get(invitations::get_token))
+        .add("/onboarding/claim_token", "POST", post(invitations::claim_token))
         .add("/ui", "GET", get(crate::ui::root))
         .add("/ui/", "GET", get(crate::ui::index))
         .add("/ui/{file}", "GET", get(crate::ui::asset));
