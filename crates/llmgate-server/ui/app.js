@@ -70,7 +70,7 @@ async function api(method, path, body) {
   if (!res.ok) {
     const err = data && (data.error || data.detail);
     const msg = (err && (err.message || err.error || (typeof err === 'string' ? err : null))) || `HTTP ${res.status}`;
-    if (res.status === 401 && path !== '/v2/login' && path !== '/ui/session') {
+    if (res.status === 401 && path !== '/v2/login' && path !== '/ui/session' && !path.startsWith('/onboarding/')) {
       me = null;
       renderLogin('Your session has ended. Log in again.');
     }
@@ -101,13 +101,66 @@ function renderLogin(notice) {
     }
   } },
   h('h1', {}, 'llmgate'),
-  h('p', { class: 'muted' }, 'Log in with UI_USERNAME / UI_PASSWORD, the master key, or your own API key as the password.'),
+  h('p', { class: 'muted' }, 'Log in with UI_USERNAME / UI_PASSWORD, the master key, your own API key as the password, or your user id or email and the password you set from an invitation.'),
   h('label', { for: 'username' }, 'Username'), user,
   h('label', { for: 'password' }, 'Password or API key'), pass,
   h('button', { type: 'submit', class: 'primary' }, 'Log in'),
   error);
   app().replaceChildren(h('main', { class: 'login-page' }, form));
   user.focus();
+}
+
+// An invitation link (`/ui/?invitation_id=<id>`): the invited user sets a password, which
+// claims the invitation and logs them in.
+async function renderOnboarding(invitationId) {
+  const main = h('main', { class: 'login-page' });
+  app().replaceChildren(main);
+  let token;
+  let email;
+  try {
+    const r = await api('GET', `/onboarding/get_token?invite_link=${encodeURIComponent(invitationId)}`);
+    token = r.token;
+    email = r.user_email;
+  } catch (e) {
+    main.replaceChildren(h('div', { class: 'login card' }, h('h1', {}, 'llmgate'),
+      h('p', { id: 'onboarding-error', class: 'error', role: 'alert' }, e.message),
+      h('a', { href: '/ui/' }, 'Go to the login page')));
+    return;
+  }
+  // The onboarding token names the invited user (a JWT: its middle part is the claims).
+  const claims = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+  const error = h('p', { id: 'onboarding-error', class: 'error', role: 'alert' });
+  const pass = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const again = h('input', { id: 'new-password-again', type: 'password', autocomplete: 'new-password', required: true });
+  const form = h('form', { class: 'login card', onsubmit: async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    if (pass.value !== again.value) { error.textContent = 'The passwords do not match.'; return; }
+    const res = await fetch('/onboarding/claim_token', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ invitation_link: invitationId, user_id: claims.user_id, password: pass.value }),
+    });
+    const data = await res.json().catch(() => null);
+    if (!res.ok) {
+      const err = data && (data.error || data.detail);
+      error.textContent = (err && (err.message || err.error)) || `HTTP ${res.status}`;
+      return;
+    }
+    history.replaceState(null, '', '/ui/?login=success');
+    await start();
+  } },
+  h('h1', {}, 'Set your password'),
+  h('p', { class: 'muted' }, `You were invited to llmgate as ${email || claims.user_id}. Choose a password; you then log in with your ${email ? 'email' : 'user id'} and it.`),
+  h('label', { for: 'invited-user' }, 'User'),
+  h('input', { id: 'invited-user', value: email || claims.user_id, readonly: true, autocomplete: 'username' }),
+  h('label', { for: 'new-password' }, 'Password (at least 8 characters)'), pass,
+  h('label', { for: 'new-password-again' }, 'Password again'), again,
+  h('button', { type: 'submit', class: 'primary' }, 'Set password and log in'),
+  error);
+  main.replaceChildren(form);
+  pass.focus();
 }
 
 async function logout() {
@@ -674,10 +727,30 @@ const usersPage = entityPage({
   fields: [['user_id', 'User id'], ['user_email', 'Email'],
     ['user_role', 'Role', 'select', ['internal_user', 'internal_user_viewer', 'proxy_admin', 'proxy_admin_viewer']],
     ['max_budget', 'Max budget ($)', 'number'], ['models', 'Models (comma separated)', 'list']],
+  more: (u) => h('button', { type: 'button', onclick: () => invite(u) }, 'Invite'),
   create: (b) => api('POST', '/user/new', b),
   edit: (u, b) => api('POST', '/user/update', { ...b, user_id: u.user_id }),
   remove: (u) => api('POST', '/user/delete', { user_ids: [u.user_id] }),
 });
+
+// An invitation for the user to set a password: the link to send them (LiteLLM's shape).
+async function invite(u) {
+  let inv;
+  try { inv = await api('POST', '/invitation/new', { user_id: u.user_id }); } catch (e) { toast(e.message, 'bad'); return; }
+  const link = `${location.origin}/ui/?invitation_id=${encodeURIComponent(inv.id)}`;
+  const code = h('code', { class: 'secret', id: 'invitation-link' }, link);
+  const status = h('span', { class: 'muted', role: 'status' });
+  const d = dialog('Invitation link', [
+    h('p', {}, `Send this link to ${u.user_email || u.user_id}: it lets them set a password once, until ${when(inv.expires_at)} UTC.`),
+    code, status,
+  ], [
+    h('button', { type: 'button', onclick: async () => {
+      try { await navigator.clipboard.writeText(link); status.textContent = ' Copied.'; }
+      catch { getSelection().selectAllChildren(code); status.textContent = ' Selected: press Ctrl+C to copy.'; }
+    } }, 'Copy'),
+    h('button', { type: 'button', class: 'primary', onclick: () => d.close() }, 'Done'),
+  ]);
+}
 
 const orgsPage = entityPage({
   title: 'Organizations',
@@ -830,6 +903,8 @@ async function render() {
 }
 
 async function start() {
+  const invitation = new URLSearchParams(location.search).get('invitation_id');
+  if (invitation) return renderOnboarding(invitation);
   try {
     const s = await api('GET', '/ui/session');
     me = s && s.logged_in ? s : null;
