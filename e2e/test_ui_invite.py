@@ -197,6 +197,8 @@ def test_invite_in_the_browser(browser, mock, tmp_path):
         admin_tab.login(UI_USER, UI_PASS)
         p.wait_for_selector("h1:has-text('Virtual keys')")
         p.click("nav a:has-text('Users')")
+        p.wait_for_selector("td:text-is('dana')")
+        assert "null" not in p.inner_text("main")
         p.click("tr:has(td:text-is('dana')) button:has-text('Invite')")
         link = p.wait_for_selector("#invitation-link").inner_text().strip()
         m = re.fullmatch(re.escape(gw.base) + r"/ui/\?invitation_id=([0-9a-f-]{36})", link)

@@ -626,7 +626,7 @@ function entityPage({ title, load, columns, fields, create, remove, edit, more }
             refresh();
           } }, 'Delete') : null);
         body.replaceChildren(table(isAdmin() ? [...columns, ['', actions]] : columns, rows),
-          got.pages > 1 ? pager(got.page, got.pages, (p) => { page = p; refresh(); }) : null,
+          got.pages > 1 ? pager(got.page, got.pages, (p) => { page = p; refresh(); }) : '',
           h('p', { class: 'muted total' }, `${num(got.total)} in all`));
       } catch (e) { body.replaceChildren(failed(e)); }
     };

@@ -51,9 +51,9 @@ fn invitation_json(i: &Invitation) -> Value {
 
 /// Who is acting, as LiteLLM records it in `created_by`/`updated_by`.
 fn actor(auth: &AuthContext) -> String {
-    auth.user_id()
-        .map(str::to_string)
-        .unwrap_or_else(|| std::env::var("PROXY_ADMIN_ID").unwrap_or_else(|_| "default_user_id".into()))
+    auth.user_id().map(str::to_string).unwrap_or_else(|| {
+        std::env::var("PROXY_ADMIN_ID").unwrap_or_else(|_| "default_user_id".into())
+    })
 }
 
 async fn load(store: &llmgate_store::Store, id: &str) -> Result<Invitation, GatewayError> {
@@ -219,10 +219,7 @@ fn refused(m: impl Into<String>) -> GatewayError {
 }
 
 /// The invitation, if it may still be claimed: it exists, has not expired, is not used.
-async fn claimable(
-    store: &llmgate_store::Store,
-    id: &str,
-) -> Result<Invitation, GatewayError> {
+async fn claimable(store: &llmgate_store::Store, id: &str) -> Result<Invitation, GatewayError> {
     let row = invitations::get(store, id)
         .await
         .map_err(db)?

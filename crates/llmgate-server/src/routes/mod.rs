@@ -363,7 +363,11 @@ pub fn router(state: AppState) -> Router {
         .add("/ui/session", "GET", get(crate::ui::session::whoami))
         // An invitation is its own credential.
         .add("/onboarding/get_token", "GET", get(invitations::get_token))
-        .add("/onboarding/claim_token", "POST", post(invitations::claim_token))
+        .add(
+            "/onboarding/claim_token",
+            "POST",
+            post(invitations::claim_token),
+        )
         .add("/ui", "GET", get(crate::ui::root))
         .add("/ui/", "GET", get(crate::ui::index))
         .add("/ui/{file}", "GET", get(crate::ui::asset));

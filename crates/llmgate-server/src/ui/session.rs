@@ -390,10 +390,7 @@ pub(crate) async fn open_for_user(
 }
 
 /// Stores the session under a new cookie value, which it returns.
-async fn persist(
-    state: &AppState,
-    mut s: UiSession,
-) -> Result<(String, UiSession), GatewayError> {
+async fn persist(state: &AppState, mut s: UiSession) -> Result<(String, UiSession), GatewayError> {
     let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
     let value = random_token();
     s.session_id = hash_key(&value);
@@ -407,7 +404,12 @@ async fn persist(
     Ok((value, s))
 }
 
-pub(crate) fn logged_in(mut res: Response, headers: &HeaderMap, value: &str, s: &UiSession) -> Response {
+pub(crate) fn logged_in(
+    mut res: Response,
+    headers: &HeaderMap,
+    value: &str,
+    s: &UiSession,
+) -> Response {
     let max_age = ((s.expires - llmgate_store::now_ms()) / 1000).max(1);
     set_cookies(&mut res, value, &s.csrf_token, max_age, secure(headers));
     res.headers_mut()
