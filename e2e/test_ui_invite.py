@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from conftest import MASTER
+from test_litellm_database import litellm_db  # noqa: F401
 from test_ui import CHROMIUM, UI_PASS, UI_USER, Page, browser, database, shots_dir, start  # noqa: F401
 
 LOGIN_ERROR = "Invalid credentials used to access UI.\nCheck 'UI_USERNAME', 'UI_PASSWORD' in .env file"
@@ -173,6 +174,35 @@ def test_invitation_and_onboarding_routes(mock, tmp_path, database):
         assert a.get("/invitation/info", params={"invitation_id": late["id"]}).status_code == 400
         assert a.post("/invitation/delete", json={"invitation_id": late["id"]}).status_code == 400
         assert sql(database, f"SELECT COUNT(*) FROM \"LiteLLM_InvitationLink\" WHERE \"id\" = '{late['id']}'")[0][0] in (0, "0")
+    finally:
+        gw.stop()
+
+
+def test_invitations_on_a_litellm_database(mock, tmp_path, litellm_db):
+    """LiteLLM's own schema (its migrations): the invitation table has foreign keys to the users
+    (`user_id`, `created_by`, `updated_by`); invitations, claims and deletes still work."""
+    env = {"DATABASE_URL": litellm_db}
+    gw = start(tmp_path, mock, env)
+    a, u = admin(gw), anon(gw)
+    try:
+        assert a.post("/user/new", json={"user_id": "lou", "user_email": "lou@example.com", "auto_create_key": False}).status_code == 200
+        r = a.post("/invitation/new", json={"user_id": "lou"})
+        assert r.status_code == 200, r.text
+        inv = r.json()
+        # The acting admin got the user row LiteLLM's schema requires (as LiteLLM's UI login makes).
+        assert sql(env, "SELECT \"user_role\" FROM \"LiteLLM_UserTable\" WHERE \"user_id\" = 'default_user_id'") == [("proxy_admin",)]
+        tok = u.get("/onboarding/get_token", params={"invite_link": inv["id"]}).json()["token"]
+        r = u.post("/onboarding/claim_token", json={"invitation_link": inv["id"], "user_id": "lou", "password": "lou-pass-123"},
+                   headers={"Authorization": f"Bearer {tok}"})
+        assert r.status_code == 200, r.text
+        assert sql(env, "SELECT \"is_accepted\" FROM \"LiteLLM_InvitationLink\"") == [("t",)]
+        r = anon(gw).post("/v2/login", json={"username": "lou@example.com", "password": "lou-pass-123"})
+        assert r.status_code == 200 and r.json()["user_id"] == "lou", r.text
+        # A user with invitations can be deleted (LiteLLM's foreign key restricts it otherwise).
+        assert a.post("/invitation/new", json={"user_id": "lou"}).status_code == 200
+        r = a.post("/user/delete", json={"user_ids": ["lou"]})
+        assert r.status_code == 200, r.text
+        assert sql(env, "SELECT COUNT(*) FROM \"LiteLLM_InvitationLink\"") == [("0",)]
     finally:
         gw.stop()
 

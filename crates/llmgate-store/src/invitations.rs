@@ -63,6 +63,13 @@ pub async fn delete(store: &Store, id: &str) -> Result<bool, StoreError> {
     INVITATIONS.delete(store, id).await
 }
 
+/// Removes the user's invitations; returns how many.
+pub async fn delete_for_user(store: &Store, user_id: &str) -> Result<u64, StoreError> {
+    INVITATIONS
+        .delete_where(store, &[("user_id", user_id.to_string())])
+        .await
+}
+
 /// Marks the invitation accepted unless it already is; false when another claim won.
 pub async fn accept(store: &Store, id: &str, by: &str, now_ms: i64) -> Result<bool, StoreError> {
     let sql = format!(

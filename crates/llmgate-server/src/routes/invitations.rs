@@ -95,7 +95,27 @@ pub async fn new(
             updated_at: now,
             updated_by: by,
         };
-        invitations::insert(store, &row).await.map_err(db)?;
+        if let Err(e) = invitations::insert(store, &row).await {
+            // LiteLLM's schema makes `created_by` a user (its UI login adds the admin's row):
+            // on such a database the acting admin gets a row too, as there.
+            let missing = USERS
+                .get::<UserRow>(store, &row.created_by)
+                .await
+                .map_err(db)?
+                .is_none();
+            if !(e.is_refusal() && missing) {
+                return Err(db(e));
+            }
+            let admin = UserRow {
+                user_id: row.created_by.clone(),
+                user_role: Some("proxy_admin".into()),
+                created_at: Some(now),
+                updated_at: Some(now),
+                ..Default::default()
+            };
+            USERS.insert(store, &admin).await.map_err(db)?;
+            invitations::insert(store, &row).await.map_err(db)?;
+        }
         Ok(Json(invitation_json(&row)).into_response())
     })
     .await
