@@ -143,7 +143,7 @@ def test_invitation_and_onboarding_routes(mock, tmp_path, database):
         for name in ["ivy", "ivy@example.com"]:
             r = anon(gw).post("/v2/login", json={"username": name, "password": "ivy-pass-123"})
             assert r.status_code == 200 and r.json()["user_id"] == "ivy" and r.json()["user_role"] == "internal_user", r.text
-        for name, pw in [("ivy", "wrong-pass"), ("ivy@example.com", ""), ("other", "ivy-pass-123"), (UI_USER, "nope")]:
+        for name, pw in [("ivy", "wrong-pass"), ("ivy@example.com", ""), ("ivy", stored), ("other", "ivy-pass-123"), (UI_USER, "nope")]:
             r = anon(gw).post("/v2/login", json={"username": name, "password": pw})
             assert r.status_code == 401 and r.json()["error"]["message"] == LOGIN_ERROR, (name, r.text)
             assert "set-cookie" not in r.headers

@@ -160,9 +160,12 @@ async fn user_session(state: &AppState, user_id: &str) -> Result<AuthContext, Ga
 
 /// A password as LiteLLM checks it: the stored value is its SHA-256 (hex, what
 /// `/onboarding/claim_token` writes), or the password itself (set by hand in the database).
+/// Unlike LiteLLM, a stored hash is not also accepted as the password (a leaked hash logs no
+/// one in).
 pub fn password_matches(given: &str, stored: &str) -> bool {
+    let is_hash = stored.len() == 64 && stored.bytes().all(|b| b.is_ascii_hexdigit());
     constant_time_eq(hash_key(given).as_bytes(), stored.as_bytes())
-        | constant_time_eq(given.as_bytes(), stored.as_bytes())
+        | (!is_hash & constant_time_eq(given.as_bytes(), stored.as_bytes()))
 }
 
 #[derive(Deserialize, Default)]
@@ -573,6 +576,18 @@ mod tests {
             ("x-forwarded-host", "llm.example.com"),
             ("origin", "https://llm.example.com")
         ])));
+    }
+
+    #[test]
+    fn passwords_match_as_litellm_checks_them() {
+        // LiteLLM's `hash_token`: the SHA-256 hex of the password.
+        let stored = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+        assert!(password_matches("password", stored));
+        assert!(password_matches("plain-set-by-hand", "plain-set-by-hand"));
+        assert!(!password_matches("Password", stored));
+        assert!(!password_matches("", stored));
+        // The hash itself is no password.
+        assert!(!password_matches(stored, stored));
     }
 
     #[test]
