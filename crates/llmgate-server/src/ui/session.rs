@@ -1,5 +1,7 @@
 //! The dashboard's sessions: LiteLLM's `POST /login` (form) and `POST /v2/login` (JSON), a
 //! logout, and the session cookie the management API's middleware accepts in place of a key.
+//! A session acts as the master key, as a virtual key, or as an internal user who logged in
+//! with the password they set from an invitation (`routes/invitations.rs`).
 //!
 //! A session is a random 256-bit id in an `HttpOnly`, `SameSite=Strict` cookie that expires;
 //! the database keeps only its SHA-256 (`LLMGate_UISessionTable`), read on every request that
