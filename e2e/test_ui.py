@@ -21,6 +21,13 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("LLMGATE_CHROMIUM", "/usr/bin/chromium")
 PG = os.environ.get("LLMGATE_TEST_PG", "postgres://postgres@127.0.0.1:5432")
 UI_USER, UI_PASS = "ui-admin", "ui-pass-0123"
+# Secrets the config holds (literal, from the environment, in the environment_variables
+# section, in headers): none may reach the settings page or its API answer.
+UPSTREAM_ENV_SECRET = "sk-upstream-env-secret-4242"
+LITERAL_SECRET = "sk-literal-upstream-secret-777"
+HEADER_SECRET = "hdr-secret-0f0f"
+ENV_SECTION_SECRET = "env-section-secret-9393"
+SECRETS = [MASTER, UPSTREAM_ENV_SECRET, LITERAL_SECRET, HEADER_SECRET, ENV_SECTION_SECRET, UI_PASS]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
@@ -46,6 +53,11 @@ def call(gw, method, path, body=None, key=MASTER, headers=None):
 
 def config(mock):
     return models_yaml(mock) + (
+        # A deployment with a literal key and an auth header: the settings page masks both.
+        f"  - model_name: secret-model\n    litellm_params:\n      model: openai/gpt-4o\n"
+        f"      api_base: {mock.base}/v1\n      api_key: {LITERAL_SECRET}\n"
+        f"      extra_headers: {{Authorization: 'Bearer {HEADER_SECRET}'}}\n"
+        f"environment_variables:\n  UI_TEST_SECTION_VAR: {ENV_SECTION_SECRET}\n"
         f"general_settings:\n  master_key: {MASTER}\n  proxy_batch_write_at: 1\n  store_model_in_db: true\n"
         # A LiteLLM key llmgate does not implement: the settings page names it.
         "  infer_model_from_keys: true\n"
@@ -66,7 +78,7 @@ def database(request, tmp_path):
 def start(tmp_path, mock, env, sub="gw"):
     d = tmp_path / sub
     d.mkdir(exist_ok=True)
-    full = {"UPSTREAM_KEY": "sk-up", "UI_USERNAME": UI_USER, "UI_PASSWORD": UI_PASS, "LITELLM_SALT_KEY": "sk-ui-salt-0123456789", **env}
+    full = {"UPSTREAM_KEY": UPSTREAM_ENV_SECRET, "UI_USERNAME": UI_USER, "UI_PASSWORD": UI_PASS, "LITELLM_SALT_KEY": "sk-ui-salt-0123456789", **env}
     return Gateway(d, config(mock), env=full).wait_ready()
 
 
@@ -92,6 +104,8 @@ class Page:
         shots.mkdir(parents=True, exist_ok=True)
 
     def shot(self, name):
+        # A toast left from the last action is not part of the page.
+        self.page.evaluate("document.getElementById('toast')?.replaceChildren()")
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
 
     def login(self, username, password):
@@ -127,6 +141,13 @@ def test_dashboard_admin(browser, mock, tmp_path, database):
         # A key made through the API, to be found in the UI.
         s, made, _ = call(gw, "POST", "/key/generate", {"key_alias": "api-made", "models": ["gpt-4o"]})
         assert s == 200, made
+        # A user's key in a team, with a tag: the usage page breaks spend down by each.
+        s, team, _ = call(gw, "POST", "/team/new", {"team_alias": "usage-team"})
+        assert s == 200, team
+        assert call(gw, "POST", "/user/new", {"user_id": "usage-user"})[0] == 200
+        s, usage_key, _ = call(gw, "POST", "/key/generate", {"key_alias": "usage-key", "user_id": "usage-user",
+                                                            "team_id": team["team_id"], "metadata": {"tags": ["usage-tag"]}})
+        assert s == 200, usage_key
 
         # Wrong password: an error that says nothing more, no session.
         tab.login(UI_USER, "wrong-password")
@@ -185,22 +206,73 @@ def test_dashboard_admin(browser, mock, tmp_path, database):
         p.wait_for_selector("td:has-text('$7.50')")
         assert call(gw, "GET", f"/key/info?key={secret}")[1]["info"]["max_budget"] == 7.5
 
+        # Regenerate (POST /key/{key}/regenerate): a new secret shown once; the old one stops
+        # working, the new one works, the key keeps its settings.
+        p.click("tbody tr button:has-text('Regenerate')")
+        p.click("dialog button:has-text('Regenerate')")
+        new_secret = p.wait_for_selector("#new-secret").inner_text().strip()
+        assert new_secret.startswith("sk-") and new_secret != secret
+        tab.shot("key-regenerated")
+        p.click("button:has-text('Done')")
+        p.wait_for_selector("#new-secret", state="detached")
+        assert new_secret not in p.content()
+        with pytest.raises(openai.AuthenticationError):
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        secret = new_secret
+        client = openai.OpenAI(base_url=gw.base, api_key=secret, max_retries=0)
+        s, info, _ = call(gw, "GET", f"/key/info?key={secret}")
+        assert s == 200 and info["info"]["key_alias"] == "ui-made" and info["info"]["max_budget"] == 7.5, info
+
         # Real requests, then the usage charts and the logs show them.
         for _ in range(3):
             client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        usage_client = openai.OpenAI(base_url=gw.base, api_key=usage_key["key"], max_retries=0)
+        usage_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        with pytest.raises(openai.InternalServerError):
+            usage_client.chat.completions.create(model="broken", messages=[{"role": "user", "content": "Hi"}])
         today = time.strftime("%Y-%m-%d", time.gmtime())
-        wait_for(lambda: call(gw, "GET", f"/user/daily/activity?start_date={today}&end_date={today}")[1]
-                 ["metadata"]["total_api_requests"] >= 3, what="the daily roll-up")
+        wait_for(lambda: (lambda m: m["total_api_requests"] >= 4 and m["total_failed_requests"] >= 1)(
+            call(gw, "GET", f"/user/daily/activity?start_date={today}&end_date={today}")[1]["metadata"]),
+            what="the daily roll-up")
         p.click("nav a:has-text('Usage')")
         p.wait_for_selector("#spend-chart svg rect.bar", state="attached")
         heights = p.eval_on_selector_all("#spend-chart rect.bar", "bs => bs.map(b => Number(b.getAttribute('height')))")
         assert max(heights) > 0, "today's spend is drawn"
-        p.wait_for_selector(".card:has-text('Top keys') td:has-text('ui-made')")
+        # Breakdowns by key, model, provider, user, team and tag: a bar chart and a table each.
+        p.wait_for_selector("#by-key td:has-text('ui-made')")
+        p.wait_for_selector("#by-key td:has-text('usage-key')")
+        p.wait_for_selector("#by-model td:text-is('gpt-4o')")
+        p.wait_for_selector("#by-provider td:text-is('openai')")
+        p.wait_for_selector("#by-user td:text-is('usage-user')")
+        p.wait_for_selector("#by-team td:text-is('usage-team')")
+        p.wait_for_selector("#by-tag td:text-is('usage-tag')")
+        for card in ["by-key", "by-model", "by-provider", "by-user", "by-team", "by-tag"]:
+            widths = p.eval_on_selector_all(f"#{card} svg rect.bar", "bs => bs.map(b => Number(b.getAttribute('width')))")
+            assert widths and max(widths) > 0, card
+        # The failed request is counted and drawn.
+        assert int(p.inner_text(".stats .stat:has-text('Failed') strong")) >= 1
+        failed = p.eval_on_selector_all("#failures-chart rect.bar", "bs => bs.map(b => Number(b.getAttribute('height')))")
+        assert max(failed) > 0
+        assert p.inner_text("#by-team tbody tr:has-text('usage-team') td[data-label=Failed]") == "1"
         tab.shot("usage")
+        # A past date range has no usage; the range back to today shows it again.
+        p.fill("#start", "2020-01-01")
+        p.fill("#end", "2020-01-31")
+        p.click("#main button:has-text('Apply')")
+        p.wait_for_selector("#by-model:has-text('No usage in this range.')")
+        assert p.inner_text(".stats .stat:has-text('Requests') strong") == "0"
+        p.fill("#end", "2020-01-01")
+        p.fill("#start", "2020-02-01")
+        p.click("#main button:has-text('Apply')")
+        p.wait_for_selector("#usage-body .error:has-text('start date')")
+        p.fill("#start", today)
+        p.fill("#end", today)
+        p.click("#main button:has-text('Apply')")
+        p.wait_for_selector("#by-model td:text-is('gpt-4o')")
 
         p.click("nav a:has-text('Logs')")
         p.wait_for_selector("#logs-body td:has-text('ui-made')")
-        p.click("#logs-body button.view-log >> nth=0")
+        p.click("#logs-body tr:has(td:has-text('ui-made')) button.view-log >> nth=0")
         detail = p.wait_for_selector("#log-detail [role=region]")
         assert "gpt-4o" in detail.inner_text() and "Prompt tokens" in detail.inner_text()
         tab.shot("log-detail")
@@ -290,11 +362,26 @@ def test_dashboard_admin(browser, mock, tmp_path, database):
         assert [(m["user_id"], m["user_role"]) for m in org["members"]] == [("ui-user", "org_admin")], org
         tab.shot("organizations")
         p.click("dialog button:has-text('Done')")
-        # Settings: read-only, the unsupported keys of this config named.
+        # Settings: the loaded config, read-only, every secret masked; the unsupported keys named.
         p.click("nav a:has-text('Settings')")
         p.wait_for_selector("#unsupported code:has-text('infer_model_from_keys')")
         assert "connected" in p.inner_text("main")
+        models = p.inner_text("#model-list")
+        assert "secret-model" in models and "os.environ/UPSTREAM_KEY" in models and "********" in models
+        general = p.inner_text("#general-settings")
+        assert "store_model_in_db: true" in general and "master_key: \"********\"" in general
+        p.click("#config-yaml summary")
+        assert "UI_TEST_SECTION_VAR" in p.inner_text("#config-yaml")
         tab.shot("settings")
+        page_text = p.content() + p.inner_text("body")
+        s, answer, _ = call(gw, "GET", "/get/config/callbacks")
+        assert s == 200 and answer["status"] == "success", answer
+        assert answer["config"]["model_list"][0]["litellm_params"]["api_key"] == "os.environ/UPSTREAM_KEY"
+        assert "general_settings.spend_report_frequency" in [x["path"] for x in answer["unsupported_settings"]], answer
+        assert [a["name"] for a in answer["alerts"]] == ["email"] and answer["router_settings"] == {}
+        for secret_value in SECRETS:
+            assert secret_value not in page_text, secret_value
+            assert secret_value not in json.dumps(answer), secret_value
 
         # Delete the key with confirmation.
         p.click("nav a:has-text('Keys')")
@@ -305,7 +392,7 @@ def test_dashboard_admin(browser, mock, tmp_path, database):
 
         # Phone width: the same pages, nothing wider than the screen.
         p.set_viewport_size({"width": 390, "height": 844})
-        for page in ["keys", "usage", "logs", "models"]:
+        for page in ["keys", "usage", "logs", "models", "settings"]:
             p.goto(f"/ui/#/{page}")
             p.wait_for_selector("main section h1")
             p.wait_for_load_state("networkidle")
@@ -370,6 +457,16 @@ def test_internal_user_sees_only_their_own(browser, mock, tmp_path):
         s, body, _ = call(gw, "POST", "/key/block", {"key": theirs["token"]}, key=None, headers=csrf)
         assert s in (401, 403), body
         assert call(gw, "GET", "/spend/logs/ui?start_date=2000-01-01&end_date=2100-01-01&user_id=bob", key=None, headers=csrf)[0] == 403
+        # LiteLLM's paged team list: her own teams only.
+        assert call(gw, "POST", "/team/new", {"team_alias": "alice-team", "members_with_roles": [{"user_id": "alice", "role": "user"}]})[0] == 200
+        assert call(gw, "POST", "/team/new", {"team_alias": "bob-team", "members_with_roles": [{"user_id": "bob", "role": "user"}]})[0] == 200
+        s, r, _ = call(gw, "GET", "/v2/team/list", key=mine["key"])
+        assert s == 200 and [t["team_alias"] for t in r["teams"]] == ["alice-team"], r
+        assert call(gw, "GET", "/v2/team/list?user_id=bob", key=mine["key"])[0] == 403
+        # The config (even masked) is the proxy admin's.
+        s, body, _ = call(gw, "GET", "/get/config/callbacks", key=None, headers=csrf)
+        assert s in (401, 403) and "config" not in body, body
+        assert call(gw, "GET", "/get/config/callbacks", key=mine["key"])[0] in (401, 403)
 
         # Blocking her key ends her session.
         assert call(gw, "POST", "/key/block", {"key": mine["key"]})[0] == 200
@@ -505,4 +602,102 @@ def test_ui_access_mode_admin_only(mock, tmp_path):
         assert s == 403 and "Set-Cookie" not in headers, body
         assert call(gw, "POST", "/v2/login", {"username": "admin", "password": MASTER}, key=None)[0] == 200
     finally:
+        gw.stop()
+
+
+def test_lists_are_paged(browser, mock, tmp_path):
+    """Users and teams page through the API (`/user/list`, LiteLLM's `/v2/team/list`), end
+    users (a route LiteLLM does not page) in the page, 25 rows at a time."""
+    gw = start(tmp_path, mock, {"LLMGATE_DB_PATH": str(tmp_path / "ui.db")})
+    tab = Page(browser, gw, shots_dir(tmp_path) / "paging")
+    p = tab.page
+    try:
+        for i in range(30):
+            assert call(gw, "POST", "/user/new", {"user_id": f"page-user-{i:02}"})[0] == 200
+            assert call(gw, "POST", "/customer/new", {"user_id": f"page-end-user-{i:02}"})[0] == 200
+        for i in range(27):
+            assert call(gw, "POST", "/team/new", {"team_alias": f"page-team-{i:02}"})[0] == 200
+        # LiteLLM's paged team list.
+        s, r, _ = call(gw, "GET", "/v2/team/list?page=3&page_size=10")
+        assert s == 200 and (r["total"], r["page"], r["page_size"], r["total_pages"], len(r["teams"])) == (27, 3, 10, 3, 7), r
+        # As LiteLLM: the alias matches in part and in any case, newest first by default, an
+        # unknown sort column ignored.
+        s, r, _ = call(gw, "GET", "/v2/team/list?team_alias=PAGE-TEAM-0&page_size=100")
+        assert s == 200 and r["total"] == 10 and len(r["teams"]) == 10, r
+        s, r, _ = call(gw, "GET", "/v2/team/list?sort_by=team_alias&sort_order=desc&page_size=2")
+        assert [t["team_alias"] for t in r["teams"]] == ["page-team-26", "page-team-25"], r
+        s, r, _ = call(gw, "GET", "/v2/team/list?sort_by=no_such_column&page_size=100")
+        assert s == 200 and r["total"] == 27, r
+        assert call(gw, "GET", "/v2/team/list?user_id=nobody")[0] == 404
+
+        tab.login(UI_USER, UI_PASS)
+        p.wait_for_selector("h1:has-text('Virtual keys')")
+        for page, first_col in [("users", "User"), ("teams", "Team"), ("customers", "End user")]:
+            p.goto(f"/ui/#/{page}")
+            p.wait_for_selector(".page-of:has-text('Page 1 of 2')")
+            total = int(p.inner_text("p.total").split()[0])
+            assert total >= 27, total
+            cells = f"tbody td[data-label='{first_col}']"
+            one = p.eval_on_selector_all(cells, "ts => ts.map(t => t.innerText)")
+            assert len(one) == 25, (page, one)
+            p.click("button:has-text('Next ›')")
+            p.wait_for_selector(".page-of:has-text('Page 2 of 2')")
+            two = p.eval_on_selector_all(cells, "ts => ts.map(t => t.innerText)")
+            assert len(two) == total - 25 and not set(one) & set(two), (page, one, two)
+            tab.shot(f"{page}-page-2")
+            p.click("button:has-text('‹ Prev')")
+            p.wait_for_selector(".page-of:has-text('Page 1 of 2')")
+        assert tab.errors == [], tab.errors
+    finally:
+        tab.close()
+        gw.stop()
+
+
+def test_settings_show_callbacks_router_and_cache_masked(browser, mock, tmp_path):
+    """The settings page and `/get/config/callbacks` with callbacks, alerting, router and
+    cache settings: their variables and webhooks masked, the rest shown as configured."""
+    secrets = {"LANGFUSE_PUBLIC_KEY": "pk-lf-public-5151", "LANGFUSE_SECRET_KEY": "sk-lf-secret-5252",
+               "SLACK_WEBHOOK_URL": "http://127.0.0.1:9/slack-secret-5353"}
+    hook = "http://127.0.0.1:9/budget-hook-secret-5454"
+    cfg = models_yaml(mock) + (
+        f"general_settings:\n  master_key: {MASTER}\n  alerting: [slack]\n"
+        f"  alert_to_webhook_url: {{budget_alerts: '{hook}'}}\n"
+        "litellm_settings:\n  success_callback: [langfuse]\n  cache: true\n  cache_params: {type: local, ttl: 60}\n"
+        "router_settings:\n  routing_strategy: simple-shuffle\n  model_group_alias: {alias-a: gpt-4o}\n"
+    )
+    d = tmp_path / "gw"
+    d.mkdir()
+    env = {"UPSTREAM_KEY": UPSTREAM_ENV_SECRET, "UI_USERNAME": UI_USER, "UI_PASSWORD": UI_PASS,
+           "LANGFUSE_HOST": "http://127.0.0.1:9", "LLMGATE_DB_PATH": str(tmp_path / "ui.db"), **secrets}
+    gw = Gateway(d, cfg, env=env).wait_ready()
+    tab = Page(browser, gw, shots_dir(tmp_path) / "settings")
+    p = tab.page
+    try:
+        s, answer, _ = call(gw, "GET", "/get/config/callbacks")
+        assert s == 200, answer
+        langfuse = next(c for c in answer["callbacks"] if c["name"] == "langfuse")
+        assert langfuse["type"] == "success" and langfuse["variables"] == {
+            "LANGFUSE_PUBLIC_KEY": "********", "LANGFUSE_SECRET_KEY": "********", "LANGFUSE_HOST": "http://127.0.0.1:9"}
+        slack = next(a for a in answer["alerts"] if a["name"] == "slack")
+        assert slack["variables"] == {"SLACK_WEBHOOK_URL": "********"}
+        assert slack["alerts_to_webhook"] == {"budget_alerts": "********"}
+        assert answer["router_settings"] == {"routing_strategy": "simple-shuffle", "model_group_alias": {"alias-a": "gpt-4o"}}
+        assert answer["config"]["litellm_settings"]["cache_params"] == {"type": "local", "ttl": 60}
+
+        tab.login(UI_USER, UI_PASS)
+        p.wait_for_selector("h1:has-text('Virtual keys')")
+        p.goto("/ui/#/settings")
+        p.wait_for_selector("#callbacks td:text-is('langfuse')")
+        assert "LANGFUSE_HOST http://127.0.0.1:9" in p.inner_text("#callbacks")
+        assert "LANGFUSE_SECRET_KEY ********" in p.inner_text("#callbacks")
+        p.wait_for_selector("#callbacks td:text-is('slack')")
+        assert "alias-a: gpt-4o" in p.inner_text("#router-settings")
+        assert "type: local" in p.inner_text("#cache-settings")
+        tab.shot("settings-callbacks")
+        text = p.content() + p.inner_text("body") + json.dumps(answer)
+        for secret_value in [*secrets.values(), hook, MASTER, UPSTREAM_ENV_SECRET]:
+            assert secret_value not in text, secret_value
+        assert tab.errors == [], tab.errors
+    finally:
+        tab.close()
         gw.stop()

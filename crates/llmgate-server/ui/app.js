@@ -2,7 +2,7 @@
 // calls only the gateway's public management API, with the session cookie and, on every
 // state-changing call, the CSRF token from the `llmgate_csrf` cookie in `x-csrf-token`.
 
-import { barChart } from './charts.js';
+import { barChart, hbarChart } from './charts.js';
 
 // ---------- DOM helpers (text always set as text, never parsed as HTML) ----------
 
@@ -70,7 +70,7 @@ async function api(method, path, body) {
   if (!res.ok) {
     const err = data && (data.error || data.detail);
     const msg = (err && (err.message || err.error || (typeof err === 'string' ? err : null))) || `HTTP ${res.status}`;
-    if (res.status === 401 && path !== '/v2/login' && path !== '/ui/session') {
+    if (res.status === 401 && path !== '/v2/login' && path !== '/ui/session' && !path.startsWith('/onboarding/')) {
       me = null;
       renderLogin('Your session has ended. Log in again.');
     }
@@ -101,13 +101,66 @@ function renderLogin(notice) {
     }
   } },
   h('h1', {}, 'llmgate'),
-  h('p', { class: 'muted' }, 'Log in with UI_USERNAME / UI_PASSWORD, the master key, or your own API key as the password.'),
+  h('p', { class: 'muted' }, 'Log in with UI_USERNAME / UI_PASSWORD, the master key, your own API key as the password, or your user id or email and the password you set from an invitation.'),
   h('label', { for: 'username' }, 'Username'), user,
   h('label', { for: 'password' }, 'Password or API key'), pass,
   h('button', { type: 'submit', class: 'primary' }, 'Log in'),
   error);
   app().replaceChildren(h('main', { class: 'login-page' }, form));
   user.focus();
+}
+
+// An invitation link (`/ui/?invitation_id=<id>`): the invited user sets a password, which
+// claims the invitation and logs them in.
+async function renderOnboarding(invitationId) {
+  const main = h('main', { class: 'login-page' });
+  app().replaceChildren(main);
+  let token;
+  let email;
+  try {
+    const r = await api('GET', `/onboarding/get_token?invite_link=${encodeURIComponent(invitationId)}`);
+    token = r.token;
+    email = r.user_email;
+  } catch (e) {
+    main.replaceChildren(h('div', { class: 'login card' }, h('h1', {}, 'llmgate'),
+      h('p', { id: 'onboarding-error', class: 'error', role: 'alert' }, e.message),
+      h('a', { href: '/ui/' }, 'Go to the login page')));
+    return;
+  }
+  // The onboarding token names the invited user (a JWT: its middle part is the claims).
+  const claims = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+  const error = h('p', { id: 'onboarding-error', class: 'error', role: 'alert' });
+  const pass = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const again = h('input', { id: 'new-password-again', type: 'password', autocomplete: 'new-password', required: true });
+  const form = h('form', { class: 'login card', onsubmit: async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    if (pass.value !== again.value) { error.textContent = 'The passwords do not match.'; return; }
+    const res = await fetch('/onboarding/claim_token', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ invitation_link: invitationId, user_id: claims.user_id, password: pass.value }),
+    });
+    const data = await res.json().catch(() => null);
+    if (!res.ok) {
+      const err = data && (data.error || data.detail);
+      error.textContent = (err && (err.message || err.error)) || `HTTP ${res.status}`;
+      return;
+    }
+    history.replaceState(null, '', '/ui/?login=success');
+    await start();
+  } },
+  h('h1', {}, 'Set your password'),
+  h('p', { class: 'muted' }, `You were invited to llmgate as ${email || claims.user_id}. Choose a password; you then log in with your ${email ? 'email' : 'user id'} and it.`),
+  h('label', { for: 'invited-user' }, 'User'),
+  h('input', { id: 'invited-user', value: email || claims.user_id, readonly: true, autocomplete: 'username' }),
+  h('label', { for: 'new-password' }, 'Password (at least 8 characters)'), pass,
+  h('label', { for: 'new-password-again' }, 'Password again'), again,
+  h('button', { type: 'submit', class: 'primary' }, 'Set password and log in'),
+  error);
+  main.replaceChildren(form);
+  pass.focus();
 }
 
 async function logout() {
@@ -257,7 +310,7 @@ async function keysPage() {
             toast('Key deleted.');
           } else if (what === 'regenerate') {
             if (!(await confirmDialog(`Regenerate ${k.key_alias || k.key_name}? The old secret stops working.`, 'Regenerate'))) return;
-            const n = await api('POST', '/key/regenerate', { key: k.token });
+            const n = await api('POST', `/key/${encodeURIComponent(k.token)}/regenerate`);
             showSecret('New secret', n.key);
           } else {
             await api('POST', `/key/${what}`, { key: k.token });
@@ -280,7 +333,7 @@ async function keysPage() {
           ['', (k) => h('div', { class: 'row-actions' },
             h('button', { type: 'button', onclick: () => editKey(k, load) }, 'Edit'),
             isAdmin() ? h('button', { type: 'button', onclick: () => act(k.blocked ? 'unblock' : 'block', k) }, k.blocked ? 'Unblock' : 'Block') : null,
-            h('button', { type: 'button', onclick: () => act('regenerate', k) }, 'Regenerate'),
+            isAdmin() ? h('button', { type: 'button', onclick: () => act('regenerate', k) }, 'Regenerate') : null,
             h('button', { type: 'button', class: 'danger', onclick: () => act('delete', k) }, 'Delete'))],
         ], r.keys, s ? 'No key matches.' : 'No keys yet.'),
         pager(r.current_page, r.total_pages, (p) => { keyState.page = p; load(); }),
@@ -336,11 +389,18 @@ function totals(results, pick, meta) {
   return [...acc.values()].sort((a, b) => b.spend - a.spend || b.requests - a.requests);
 }
 
-function breakdown(title, rows) {
-  return h('div', { class: 'card' }, h('h2', {}, title), table([
-    ['Name', (r) => r.label], ['Spend', (r) => money(r.spend)], ['Tokens', (r) => num(r.tokens)],
-    ['Requests', (r) => num(r.requests)], ['Failed', (r) => num(r.failed)],
-  ], rows.slice(0, 10), 'No usage in this range.'));
+// One breakdown: the top ten as horizontal bars (spend, or requests while nothing cost
+// anything), then the same rows as a table.
+function breakdown(title, id, rows) {
+  const top = rows.slice(0, 10);
+  const bySpend = top.some((r) => r.spend > 0);
+  return h('div', { class: 'card breakdown', id }, h('h2', {}, title),
+    top.length ? hbarChart(top.map((r) => ({ label: String(r.label), value: bySpend ? r.spend : r.requests })),
+      { title: `${title} by ${bySpend ? 'spend' : 'requests'}`, format: bySpend ? money : num }) : null,
+    table([
+      ['Name', (r) => r.label], ['Spend', (r) => money(r.spend)], ['Tokens', (r) => num(r.tokens)],
+      ['Requests', (r) => num(r.requests)], ['Failed', (r) => num(r.failed)],
+    ], top, 'No usage in this range.'));
 }
 
 async function usagePage() {
@@ -348,12 +408,17 @@ async function usagePage() {
   const end = h('input', { type: 'date', id: 'end', value: range.end, 'aria-label': 'To' });
   const body = h('div', { id: 'usage-body' });
   const load = async () => {
+    if (!start.value || !end.value || start.value > end.value) {
+      body.replaceChildren(failed({ message: 'Choose a start date on or before the end date.' }));
+      return;
+    }
     range.start = start.value; range.end = end.value;
     const q = new URLSearchParams({ start_date: range.start, end_date: range.end, page_size: 1000 });
     try {
-      const [user, team] = await Promise.all([
+      const [user, team, tag] = await Promise.all([
         api('GET', `/user/daily/activity?${q}`),
         isAdmin() ? api('GET', `/team/daily/activity?${q}`) : Promise.resolve(null),
+        api('GET', `/tag/daily/activity?${q}`),
       ]);
       const byDay = new Map(user.results.map((r) => [r.date, r.metrics]));
       const series = (f) => days(range.start, range.end).map((d) => ({ label: d, value: byDay.has(d) ? f(byDay.get(d)) : 0 }));
@@ -367,16 +432,20 @@ async function usagePage() {
         h('div', { class: 'card', id: 'spend-chart' }, h('h2', {}, 'Spend per day'),
           barChart(series((x) => x.spend), { title: 'Spend per day', format: (v) => `$${v.toFixed(v && v < 0.1 ? 4 : 2)}` })),
         h('div', { class: 'card' }, h('h2', {}, 'Tokens per day'),
-          barChart(series((x) => x.total_tokens), { title: 'Tokens per day', format: (v) => num(Math.round(v)) })),
-        h('div', { class: 'card' }, h('h2', {}, 'Requests per day'),
-          barChart(series((x) => x.api_requests), { title: 'Requests per day', format: (v) => num(Math.round(v)) })),
+          barChart(series((x) => x.total_tokens), { title: 'Tokens per day', format: num, integer: true })),
         h('div', { class: 'grid2' },
-          breakdown('Top models', totals(user.results, (b) => b.model_groups)),
-          breakdown('Top providers', totals(user.results, (b) => b.providers)),
-          breakdown('Top keys', totals(user.results, (b) => b.api_keys, keyLabel)),
-          isAdmin() ? breakdown('Top users', totals(user.results, (b) => b.entities)) : null,
-          team ? breakdown('Top teams', totals(team.results, (b) => b.entities,
-            (k, b) => (b.metadata && b.metadata.team_alias) || k)) : null));
+          h('div', { class: 'card', id: 'requests-chart' }, h('h2', {}, 'Requests per day'),
+            barChart(series((x) => x.api_requests), { title: 'Requests per day', format: num, integer: true })),
+          h('div', { class: 'card', id: 'failures-chart' }, h('h2', {}, 'Failed requests per day'),
+            barChart(series((x) => x.failed_requests || 0), { title: 'Failed requests per day', format: num, integer: true, kind: 'bad' }))),
+        h('div', { class: 'grid2' },
+          breakdown('Top models', 'by-model', totals(user.results, (b) => b.model_groups)),
+          breakdown('Top providers', 'by-provider', totals(user.results, (b) => b.providers)),
+          breakdown('Top keys', 'by-key', totals(user.results, (b) => b.api_keys, keyLabel)),
+          isAdmin() ? breakdown('Top users', 'by-user', totals(user.results, (b) => b.entities)) : null,
+          team ? breakdown('Top teams', 'by-team', totals(team.results, (b) => b.entities,
+            (k, b) => (b.metadata && b.metadata.team_alias) || k)) : null,
+          breakdown('Top tags', 'by-tag', totals(tag.results, (b) => b.entities))));
     } catch (e) { body.replaceChildren(failed(e)); }
   };
   const view = section('Usage',
@@ -530,12 +599,23 @@ async function modelsPage() {
 
 // ---------- teams, users, organizations, budgets ----------
 
+const PAGE_SIZE = 25;
+
+// A list page. `load(page)` answers the API's page ({rows, page, pages, total}) or, for a
+// route LiteLLM does not page, the whole list (paged here, PAGE_SIZE rows at a time).
 function entityPage({ title, load, columns, fields, create, remove, edit, more }) {
   return async () => {
     const body = h('div');
+    let page = 1;
     const refresh = async () => {
       try {
-        const rows = await load();
+        let got = await load(page);
+        if (Array.isArray(got)) {
+          const pages = Math.max(1, Math.ceil(got.length / PAGE_SIZE));
+          page = Math.min(page, pages);
+          got = { rows: got.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), page, pages, total: got.length };
+        }
+        const rows = got.rows;
         const actions = (r) => h('div', { class: 'row-actions' },
           more ? more(r, refresh) : null,
           edit ? h('button', { type: 'button', onclick: () => formDialog(`Edit ${title.replace(/s$/, '').toLowerCase()}`, fields, r,
@@ -545,7 +625,9 @@ function entityPage({ title, load, columns, fields, create, remove, edit, more }
             try { await remove(r); toast('Deleted.'); } catch (e) { toast(e.message, 'bad'); }
             refresh();
           } }, 'Delete') : null);
-        body.replaceChildren(table(isAdmin() ? [...columns, ['', actions]] : columns, rows));
+        body.replaceChildren(table(isAdmin() ? [...columns, ['', actions]] : columns, rows),
+          got.pages > 1 ? pager(got.page, got.pages, (p) => { page = p; refresh(); }) : '',
+          h('p', { class: 'muted total' }, `${num(got.total)} in all`));
       } catch (e) { body.replaceChildren(failed(e)); }
     };
     const view = section(title,
@@ -562,7 +644,11 @@ const budgetCell = (r) => `${money(r.spend)} / ${r.max_budget == null ? '∞' : 
 
 const teamsPage = entityPage({
   title: 'Teams',
-  load: async () => (isAdmin() ? api('GET', '/team/list') : (await api('GET', '/user/info')).teams || []),
+  load: async (page) => {
+    if (!isAdmin()) return (await api('GET', '/user/info')).teams || [];
+    const r = await api('GET', `/v2/team/list?page=${page}&page_size=${PAGE_SIZE}`);
+    return { rows: r.teams, page: r.page, pages: r.total_pages, total: r.total };
+  },
   columns: [['Team', (t) => t.team_alias || t.team_id], ['Id', (t) => h('code', {}, t.team_id)],
     ['Members', (t) => num((t.members_with_roles || []).length)], ['Models', (t) => list(t.models)],
     ['Spend / budget', budgetCell], ['Limits', (t) => `${t.tpm_limit ?? '—'} tpm · ${t.rpm_limit ?? '—'} rpm`],
@@ -632,16 +718,39 @@ function orgMembers(o, refresh) {
 
 const usersPage = entityPage({
   title: 'Users',
-  load: async () => (await api('GET', '/user/list?page_size=100')).users,
+  load: async (page) => {
+    const r = await api('GET', `/user/list?page=${page}&page_size=${PAGE_SIZE}`);
+    return { rows: r.users, page: r.page, pages: r.total_pages, total: r.total };
+  },
   columns: [['User', (u) => u.user_id], ['Email', (u) => u.user_email || '—'], ['Role', (u) => u.user_role || '—'],
     ['Teams', (u) => list(u.teams)], ['Spend / budget', budgetCell], ['Models', (u) => list(u.models)]],
   fields: [['user_id', 'User id'], ['user_email', 'Email'],
     ['user_role', 'Role', 'select', ['internal_user', 'internal_user_viewer', 'proxy_admin', 'proxy_admin_viewer']],
     ['max_budget', 'Max budget ($)', 'number'], ['models', 'Models (comma separated)', 'list']],
+  more: (u) => h('button', { type: 'button', onclick: () => invite(u) }, 'Invite'),
   create: (b) => api('POST', '/user/new', b),
   edit: (u, b) => api('POST', '/user/update', { ...b, user_id: u.user_id }),
   remove: (u) => api('POST', '/user/delete', { user_ids: [u.user_id] }),
 });
+
+// An invitation for the user to set a password: the link to send them (LiteLLM's shape).
+async function invite(u) {
+  let inv;
+  try { inv = await api('POST', '/invitation/new', { user_id: u.user_id }); } catch (e) { toast(e.message, 'bad'); return; }
+  const link = `${location.origin}/ui/?invitation_id=${encodeURIComponent(inv.id)}`;
+  const code = h('code', { class: 'secret', id: 'invitation-link' }, link);
+  const status = h('span', { class: 'muted', role: 'status' });
+  const d = dialog('Invitation link', [
+    h('p', {}, `Send this link to ${u.user_email || u.user_id}: it lets them set a password once, until ${when(inv.expires_at)} UTC.`),
+    code, status,
+  ], [
+    h('button', { type: 'button', onclick: async () => {
+      try { await navigator.clipboard.writeText(link); status.textContent = ' Copied.'; }
+      catch { getSelection().selectAllChildren(code); status.textContent = ' Selected: press Ctrl+C to copy.'; }
+    } }, 'Copy'),
+    h('button', { type: 'button', class: 'primary', onclick: () => d.close() }, 'Done'),
+  ]);
+}
 
 const orgsPage = entityPage({
   title: 'Organizations',
@@ -696,21 +805,62 @@ const tagsPage = entityPage({
 
 // ---------- settings (read-only) ----------
 
+// A JSON value as YAML text (what config.yaml looks like), for reading only.
+function yamlText(v, indent = '') {
+  const quote = (x) => x === '' || /^[\s#&*!|>'"%@`{[\]},?-]|: | #|\s$|^(true|false|null|~|[-+]?[\d.]+)$/i.test(x);
+  const scalar = (x) => (typeof x === 'string' ? (quote(x) ? JSON.stringify(x) : x) : String(x));
+  const nested = (x) => x !== null && typeof x === 'object' && Object.keys(x).length > 0;
+  const inline = (x) => (Array.isArray(x) ? '[]' : x !== null && typeof x === 'object' ? '{}' : scalar(x));
+  if (!nested(v)) return indent + inline(v);
+  if (Array.isArray(v)) {
+    return v.map((x) => (nested(x) ? `${indent}- ${yamlText(x, `${indent}  `).trimStart()}` : `${indent}- ${inline(x)}`)).join('\n');
+  }
+  return Object.entries(v).map(([k, x]) => (nested(x) ? `${indent}${k}:\n${yamlText(x, `${indent}  `)}` : `${indent}${k}: ${inline(x)}`)).join('\n');
+}
+
+function settingsCard(title, id, value, empty) {
+  const has = value && (Array.isArray(value) ? value.length : Object.keys(value).length);
+  return h('div', { class: 'card', id }, h('h2', {}, title),
+    has ? h('pre', { class: 'yaml' }, yamlText(value)) : h('p', { class: 'muted' }, empty));
+}
+
 async function settingsPage() {
-  const r = await api('GET', '/health/readiness/details');
+  const [r, c] = await Promise.all([api('GET', '/health/readiness/details'), api('GET', '/get/config/callbacks')]);
+  const cfg = c.config || {};
+  const ls = cfg.litellm_settings || {};
   const row = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
-  const paths = (xs, empty) => (xs && xs.length
-    ? h('ul', { class: 'paths' }, xs.map((x) => h('li', {}, h('code', {}, x))))
-    : h('p', { class: 'muted' }, empty));
+  const vars = (vs) => h('div', { class: 'vars' }, Object.entries(vs || {}).map(([k, v]) =>
+    h('div', {}, h('code', {}, k), ' ', v === null ? h('span', { class: 'muted' }, 'not set') : String(v))));
+  // LiteLLM always lists e-mail alerting; shown here only once a variable of it is set.
+  const alerts = (c.alerts || []).filter((a) => a.name !== 'email' || Object.values(a.variables || {}).some((v) => v !== null));
+  const cache = Object.fromEntries(Object.entries(ls).filter(([k]) => k === 'cache' || k.startsWith('cache_')));
   return section('Settings',
+    h('p', { class: 'muted' }, 'The configuration this instance loaded, read-only. Secrets are masked (********); values read from the environment show the variable (os.environ/NAME), never its value.'),
     h('div', { class: 'card detail' }, h('h2', {}, 'Gateway'), h('dl', {},
       row('Version', r.litellm_version), row('Database', r.db), row('Redis', r.redis),
       row('Response cache', r.cache), row('Callbacks', list(r.success_callbacks)),
       row('Log level', r.log_level), row('Spend logs waiting to be written', r.spend_backlog))),
     h('div', { class: 'card', id: 'unsupported' }, h('h2', {}, 'Config keys llmgate does not support (ignored)'),
-      paths(r.unsupported_settings, 'None: every key this config sets is supported.')),
-    h('div', { class: 'card' }, h('h2', {}, 'Config keys LiteLLM does not document either (typos?)'),
-      paths(r.unknown_settings, 'None.')));
+      (c.unsupported_settings || []).length
+        ? h('ul', { class: 'paths' }, c.unsupported_settings.map((x) => h('li', {}, h('code', {}, x.path), x.note ? ` — ${x.note}` : '')))
+        : h('p', { class: 'muted' }, 'None: every key this config sets is supported.')),
+    h('div', { class: 'card', id: 'unknown' }, h('h2', {}, 'Config keys LiteLLM does not document either (typos?)'),
+      (c.unknown_settings || []).length
+        ? h('ul', { class: 'paths' }, c.unknown_settings.map((x) => h('li', {}, h('code', {}, x))))
+        : h('p', { class: 'muted' }, 'None.')),
+    h('div', { class: 'card', id: 'callbacks' }, h('h2', {}, 'Callbacks and alerting'),
+      table([['Name', (x) => x.name], ['Type', (x) => x.type || 'alerting'], ['Variables', (x) => vars(x.variables)]],
+        [...(c.callbacks || []), ...alerts], 'No callbacks or alerting configured.')),
+    h('div', { class: 'grid2' },
+      settingsCard('Router settings', 'router-settings', c.router_settings, 'Defaults (router_settings is not set).'),
+      settingsCard('Cache', 'cache-settings', cache, 'No response cache configured.')),
+    settingsCard('Guardrails', 'guardrail-settings', cfg.guardrails, 'No guardrails configured.'),
+    settingsCard('General settings', 'general-settings', cfg.general_settings, 'general_settings is not set.'),
+    settingsCard('LiteLLM settings', 'litellm-settings', ls, 'litellm_settings is not set.'),
+    settingsCard('Models (model_list)', 'model-list', cfg.model_list, 'No models in the config.'),
+    cfg.mcp_servers ? settingsCard('MCP servers', 'mcp-settings', cfg.mcp_servers, '') : null,
+    h('details', { class: 'card', id: 'config-yaml' }, h('summary', {}, 'The whole config, as loaded'),
+      h('pre', { class: 'yaml' }, yamlText(cfg))));
 }
 
 // ---------- shell ----------
@@ -753,6 +903,8 @@ async function render() {
 }
 
 async function start() {
+  const invitation = new URLSearchParams(location.search).get('invitation_id');
+  if (invitation) return renderOnboarding(invitation);
   try {
     const s = await api('GET', '/ui/session');
     me = s && s.logged_in ? s : null;

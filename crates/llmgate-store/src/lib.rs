@@ -26,6 +26,7 @@ pub mod codec;
 pub mod daily;
 pub mod entities;
 pub mod json_text;
+pub mod invitations;
 pub mod keys;
 pub mod managed;
 pub mod mcp_servers;

@@ -29,11 +29,13 @@ pub struct UiSession {
     pub session_id: String,
     /// The double-submit token state-changing calls must carry in `x-csrf-token`.
     pub csrf_token: String,
-    /// `proxy_admin` (master key, `UI_USERNAME`/`UI_PASSWORD`) or the logged-in key's role.
+    /// `proxy_admin` (master key, `UI_USERNAME`/`UI_PASSWORD`) or the logged-in key's (or
+    /// user's) role.
     pub user_role: String,
     #[serde(default)]
     pub user_id: Option<String>,
-    /// The hashed virtual key the session acts as (None: the master key).
+    /// The hashed virtual key the session acts as (None: the master key; `user:<user_id>`: a
+    /// user logged in with their password).
     #[serde(default)]
     pub key_token: Option<String>,
     /// Milliseconds since the epoch.

@@ -234,6 +234,7 @@ pub(super) fn from_text(
         }
     }
     cfg.environment_variables = environment_variables;
+    cfg.written = super::Written(written(&sources));
 
     // 4. Free-form values get the same `os.environ/` treatment as typed ones.
     resolve_extras(&mut cfg);
@@ -294,5 +295,65 @@ fn resolve_extras(cfg: &mut Config) {
         if let Some(mock) = &mut entry.litellm_params.mock_response {
             env::resolve_json(mock);
         }
+    }
+}
+
+/// The files' trees merged as the typed sections are (lists appended, other keys replaced),
+/// before any `os.environ/` is resolved.
+fn written(sources: &[Source]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for src in sources {
+        let Value::Mapping(m) = &src.value else {
+            continue;
+        };
+        for (k, v) in m {
+            let k = yaml_key(k);
+            if k == "include" {
+                continue;
+            }
+            match (out.get_mut(&k), yaml_json(v)) {
+                (Some(serde_json::Value::Array(have)), serde_json::Value::Array(more)) => {
+                    have.extend(more)
+                }
+                (_, v) => {
+                    out.insert(k, v);
+                }
+            }
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+fn yaml_key(k: &Value) -> String {
+    match k {
+        Value::String(s) => s.clone(),
+        other => serde_norway::to_string(other)
+            .map(|s| s.trim_end().to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn yaml_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                J::from(i)
+            } else if let Some(u) = n.as_u64() {
+                J::from(u)
+            } else {
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(J::Null, J::Number)
+            }
+        }
+        Value::String(s) => J::String(s.clone()),
+        Value::Sequence(items) => J::Array(items.iter().map(yaml_json).collect()),
+        Value::Mapping(m) => {
+            J::Object(m.iter().map(|(k, v)| (yaml_key(k), yaml_json(v))).collect())
+        }
+        Value::Tagged(t) => yaml_json(&t.value),
     }
 }

@@ -53,6 +53,21 @@ pub struct Config {
     /// Other top-level sections (guardrails, mcp_servers, callback_settings, ...).
     #[serde(flatten)]
     pub extra: Extra,
+    /// The sections as written: includes merged, `os.environ/` references unresolved. Only
+    /// the settings view reads it (masked, `routes/config_view.rs`).
+    #[serde(skip)]
+    pub written: Written,
+}
+
+/// The config's YAML tree as JSON. Equality ignores it: two configs that parse the same are
+/// the same, however they were spelled.
+#[derive(Clone, Default)]
+pub struct Written(pub serde_json::Value);
+
+impl PartialEq for Written {
+    fn eq(&self, _: &Written) -> bool {
+        true
+    }
 }
 
 /// One deployment: the public name clients ask for and how to call it. Several entries may

@@ -77,6 +77,12 @@ impl<T> Live<T> {
         }
     }
 
+    /// A row the caches do not hold (a dashboard user's session acts as a key of theirs that
+    /// exists only for the request).
+    pub fn detached(row: T) -> Arc<Live<T>> {
+        Arc::new(Live::new(row, 0.0))
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, Spend> {
         self.spend.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod admin;
 pub mod agents_admin;
 pub mod cache;
+pub mod config_view;
 pub mod endpoint;
 pub mod entities;
 pub mod fields;
@@ -12,6 +13,7 @@ pub mod files;
 pub mod guard;
 pub mod guardrails;
 pub mod health;
+pub mod invitations;
 pub mod keys;
 pub mod mcp;
 pub mod mcp_admin;
@@ -205,6 +207,7 @@ pub fn router(state: AppState) -> Router {
         .add("/team/update", "POST", post(entities::team_update))
         .add("/team/delete", "POST", post(entities::team_delete))
         .add("/team/list", "GET", get(entities::team_list))
+        .add("/v2/team/list", "GET", get(entities::team_list_v2))
         .add("/team/member_add", "POST", post(entities::team_member_add))
         .add(
             "/team/member_delete",
@@ -293,7 +296,12 @@ pub fn router(state: AppState) -> Router {
             get(activity::organization),
         )
         .add("/customer/daily/activity", "GET", get(activity::customer))
-        .add("/tag/daily/activity", "GET", get(activity::tag));
+        .add("/tag/daily/activity", "GET", get(activity::tag))
+        .add("/get/config/callbacks", "GET", get(config_view::callbacks))
+        .add("/invitation/new", "POST", post(invitations::new))
+        .add("/invitation/info", "GET", get(invitations::info))
+        .add("/invitation/update", "POST", post(invitations::update))
+        .add("/invitation/delete", "POST", post(invitations::delete));
     // The dashboard's model page reads this one too.
     admin = admin
         .add("/v2/model/info", "GET", get(model_info::info_v2))
@@ -365,6 +373,13 @@ pub fn router(state: AppState) -> Router {
         .add("/v2/login", "POST", post(crate::ui::session::login_json))
         .add("/logout", "POST", post(crate::ui::session::logout))
         .add("/ui/session", "GET", get(crate::ui::session::whoami))
+        // An invitation is its own credential.
+        .add("/onboarding/get_token", "GET", get(invitations::get_token))
+        .add(
+            "/onboarding/claim_token",
+            "POST",
+            post(invitations::claim_token),
+        )
         .add("/ui", "GET", get(crate::ui::root))
         .add("/ui/", "GET", get(crate::ui::index))
         .add("/ui/{file}", "GET", get(crate::ui::asset));

@@ -109,5 +109,9 @@ pub async fn index(headers: HeaderMap) -> Response {
 }
 
 pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    // LiteLLM's newer invitation links open `/ui/onboarding?invitation_id=`: the same page.
+    if name == "onboarding" {
+        return serve("index.html", &headers);
+    }
     serve(&name, &headers)
 }

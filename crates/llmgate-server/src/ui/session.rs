@@ -1,5 +1,7 @@
 //! The dashboard's sessions: LiteLLM's `POST /login` (form) and `POST /v2/login` (JSON), a
 //! logout, and the session cookie the management API's middleware accepts in place of a key.
+//! A session acts as the master key, as a virtual key, or as an internal user who logged in
+//! with the password they set from an invitation (`routes/invitations.rs`).
 //!
 //! A session is a random 256-bit id in an `HttpOnly`, `SameSite=Strict` cookie that expires;
 //! the database keeps only its SHA-256 (`LLMGate_UISessionTable`), read on every request that
@@ -107,6 +109,9 @@ pub async fn authenticate(
             is_proxy_admin: false,
             client_ip: None,
         }),
+        Some(token) if token.starts_with(USER_SESSION) => {
+            user_session(state, &token[USER_SESSION.len()..]).await
+        }
         Some(token) => {
             let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
             let key = match state.gov.keys.get(store, token).await {
@@ -122,6 +127,47 @@ pub async fn authenticate(
             admit_key(state, store, key, "(dashboard session)").await
         }
     }
+}
+
+/// `key_token` of a session a user opened with their password (no key hash starts so): the
+/// session acts as a key of that user's that exists for the request only, so it is scoped to
+/// what is theirs, and ends when the user is deleted; their role is read on every request.
+pub const USER_SESSION: &str = "user:";
+
+async fn user_session(state: &AppState, user_id: &str) -> Result<AuthContext, GatewayError> {
+    let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
+    match state.gov.keys.users.get(store, user_id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return Err(expired()),
+        Err(e) => {
+            tracing::warn!(error = %e, "user lookup failed");
+            return Err(GatewayError::Unavailable(
+                "Authentication Error, the user database is unavailable".into(),
+            ));
+        }
+    }
+    let key = llmgate_store::keys::KeyRow {
+        token: format!("{USER_SESSION}{user_id}"),
+        user_id: Some(user_id.to_string()),
+        ..Default::default()
+    };
+    admit_key(
+        state,
+        store,
+        crate::governance::Live::detached(key),
+        "(dashboard session)",
+    )
+    .await
+}
+
+/// A password as LiteLLM checks it: the stored value is its SHA-256 (hex, what
+/// `/onboarding/claim_token` writes), or the password itself (set by hand in the database).
+/// Unlike LiteLLM, a stored hash is not also accepted as the password (a leaked hash logs no
+/// one in).
+pub fn password_matches(given: &str, stored: &str) -> bool {
+    let is_hash = stored.len() == 64 && stored.bytes().all(|b| b.is_ascii_hexdigit());
+    constant_time_eq(hash_key(given).as_bytes(), stored.as_bytes())
+        | (!is_hash & constant_time_eq(given.as_bytes(), stored.as_bytes()))
 }
 
 #[derive(Deserialize, Default)]
@@ -146,6 +192,14 @@ fn invalid_credentials() -> Response {
         .into_response()
 }
 
+fn session_duration_ms() -> i64 {
+    std::env::var("LITELLM_UI_SESSION_DURATION")
+        .ok()
+        .and_then(|d| crate::governance::budgets::duration_ms(&d))
+        .filter(|d| *d > 0)
+        .unwrap_or(DEFAULT_DURATION_MS)
+}
+
 /// Who the credentials log in as: the admin (`UI_USERNAME` — default `admin` — with
 /// `UI_PASSWORD`, which defaults to the master key; or the master key itself), else a valid
 /// virtual key given as the password (the session then acts as that key).
@@ -162,11 +216,7 @@ async fn check(state: &AppState, c: &Credentials) -> Result<Option<UiSession>, G
     let pass_ok = constant_time_eq(c.password.as_bytes(), ui_password.as_bytes());
     let is_master = constant_time_eq(c.password.as_bytes(), master.as_bytes());
     let now = llmgate_store::now_ms();
-    let duration = std::env::var("LITELLM_UI_SESSION_DURATION")
-        .ok()
-        .and_then(|d| crate::governance::budgets::duration_ms(&d))
-        .filter(|d| *d > 0)
-        .unwrap_or(DEFAULT_DURATION_MS);
+    let duration = session_duration_ms();
     let session =
         |role: &str, user_id: Option<String>, key_token: Option<String>, exp: i64| UiSession {
             session_id: String::new(),
@@ -188,6 +238,42 @@ async fn check(state: &AppState, c: &Credentials) -> Result<Option<UiSession>, G
     if c.password.is_empty() {
         return Ok(None);
     }
+    // `ui_access_mode: admin_only`: only proxy admins use the dashboard.
+    let admin_only = state
+        .config
+        .general_settings
+        .extra
+        .get("ui_access_mode")
+        .and_then(|v| v.as_str())
+        == Some("admin_only");
+    let only_admins = || GatewayError::Forbidden {
+        message: "Only proxy admins can use the dashboard (`ui_access_mode: admin_only`).".into(),
+        kind: "auth_error",
+    };
+    // An internal user with the password they set from an invitation (user_id or user_email).
+    if !c.username.is_empty() {
+        let user = llmgate_store::invitations::password_user(store, &c.username)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "user lookup failed");
+                GatewayError::Unavailable(
+                    "Authentication Error, the user database is unavailable".into(),
+                )
+            })?;
+        if let Some(u) = user.filter(|u| password_matches(&c.password, &u.password)) {
+            let role = u.user_role.unwrap_or_else(|| "internal_user".into());
+            if admin_only && role != "proxy_admin" {
+                return Err(only_admins());
+            }
+            let token = format!("{USER_SESSION}{}", u.user_id);
+            return Ok(Some(session(
+                &role,
+                Some(u.user_id),
+                Some(token),
+                now + duration,
+            )));
+        }
+    }
     let token = hash_key(&c.password);
     let key = match state.gov.keys.get(store, &token).await {
         Ok(Some(k)) => k,
@@ -202,20 +288,8 @@ async fn check(state: &AppState, c: &Credentials) -> Result<Option<UiSession>, G
     let Ok(ctx) = admit_key(state, store, key, "").await else {
         return Ok(None);
     };
-    // `ui_access_mode: admin_only`: only proxy admins use the dashboard.
-    let admin_only = state
-        .config
-        .general_settings
-        .extra
-        .get("ui_access_mode")
-        .and_then(|v| v.as_str())
-        == Some("admin_only");
     if admin_only && !ctx.is_proxy_admin {
-        return Err(GatewayError::Forbidden {
-            message: "Only proxy admins can use the dashboard (`ui_access_mode: admin_only`)."
-                .into(),
-            kind: "auth_error",
-        });
+        return Err(only_admins());
     }
     let Some(key) = ctx.key else { return Ok(None) };
     let role = match &key.row.user_id {
@@ -267,7 +341,7 @@ fn set_cookies(res: &mut Response, id: &str, csrf: &str, max_age_s: i64, secure:
 /// A browser's cross-site form or script may not log a visitor in (login CSRF): an `Origin`
 /// that is not this host (`Host` or `X-Forwarded-Host`) is refused. Clients that send no `Origin` (curl, scripts) are not
 /// browsers acting for someone else.
-fn cross_site(headers: &HeaderMap) -> bool {
+pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -283,7 +357,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
     !(named("host") || named("x-forwarded-host"))
 }
 
-fn cross_site_refused() -> Response {
+pub(crate) fn cross_site_refused() -> Response {
     GatewayError::Forbidden {
         message: "cross-site login refused: the Origin is not this gateway".into(),
         kind: "csrf_error",
@@ -296,9 +370,32 @@ async fn open(
     state: &AppState,
     c: &Credentials,
 ) -> Result<Option<(String, UiSession)>, GatewayError> {
-    let Some(mut s) = check(state, c).await? else {
+    let Some(s) = check(state, c).await? else {
         return Ok(None);
     };
+    persist(state, s).await.map(Some)
+}
+
+/// Opens a session for a user who has just set their password (`/onboarding/claim_token`).
+pub(crate) async fn open_for_user(
+    state: &AppState,
+    user_id: &str,
+    role: &str,
+) -> Result<(String, UiSession), GatewayError> {
+    let s = UiSession {
+        session_id: String::new(),
+        csrf_token: random_token(),
+        user_role: role.into(),
+        user_id: Some(user_id.into()),
+        key_token: Some(format!("{USER_SESSION}{user_id}")),
+        expires: llmgate_store::now_ms() + session_duration_ms(),
+        created_at: None,
+    };
+    persist(state, s).await
+}
+
+/// Stores the session under a new cookie value, which it returns.
+async fn persist(state: &AppState, mut s: UiSession) -> Result<(String, UiSession), GatewayError> {
     let store = state.gov.store.as_ref().ok_or(GatewayError::NoDb)?;
     let value = random_token();
     s.session_id = hash_key(&value);
@@ -309,10 +406,15 @@ async fn open(
     sessions::insert(store, &s)
         .await
         .map_err(|e| GatewayError::Unavailable(format!("the session was not stored: {e}")))?;
-    Ok(Some((value, s)))
+    Ok((value, s))
 }
 
-fn logged_in(mut res: Response, headers: &HeaderMap, value: &str, s: &UiSession) -> Response {
+pub(crate) fn logged_in(
+    mut res: Response,
+    headers: &HeaderMap,
+    value: &str,
+    s: &UiSession,
+) -> Response {
     let max_age = ((s.expires - llmgate_store::now_ms()) / 1000).max(1);
     set_cookies(&mut res, value, &s.csrf_token, max_age, secure(headers));
     res.headers_mut()
@@ -476,6 +578,18 @@ mod tests {
             ("x-forwarded-host", "llm.example.com"),
             ("origin", "https://llm.example.com")
         ])));
+    }
+
+    #[test]
+    fn passwords_match_as_litellm_checks_them() {
+        // LiteLLM's `hash_token`: the SHA-256 hex of the password.
+        let stored = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+        assert!(password_matches("password", stored));
+        assert!(password_matches("plain-set-by-hand", "plain-set-by-hand"));
+        assert!(!password_matches("Password", stored));
+        assert!(!password_matches("", stored));
+        // The hash itself is no password.
+        assert!(!password_matches(stored, stored));
     }
 
     #[test]

@@ -182,6 +182,7 @@ pub fn ignored_settings(cfg: &Config) -> Vec<Ignored> {
         router_settings,
         environment_variables: _,
         extra,
+        written: _,
     } = cfg;
     c.section("", TOP_LEVEL, extra.iter().map(|(k, v)| (k.as_str(), v)));
     guardrails(&mut c, extra.get("guardrails"));

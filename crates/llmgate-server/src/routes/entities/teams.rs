@@ -403,6 +403,109 @@ pub async fn team_list(
     .await
 }
 
+/// `/v2/team/list`'s query (LiteLLM's paged list, what its UI reads).
+#[derive(Deserialize)]
+pub struct TeamListV2 {
+    page: Option<u64>,
+    page_size: Option<u64>,
+    team_id: Option<String>,
+    /// Part of the alias, any case.
+    team_alias: Option<String>,
+    organization_id: Option<String>,
+    /// Teams the user is a member of.
+    user_id: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+}
+
+/// LiteLLM's `/v2/team/list`: `{teams, total, page, page_size, total_pages}`, newest first
+/// unless `sort_by` is `team_id`, `team_alias` or `created_at` (another column is ignored, as
+/// LiteLLM ignores it). A non-admin key lists its own user's teams only.
+pub async fn team_list_v2(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    Query(q): Query<TeamListV2>,
+) -> Response {
+    run(async {
+        let own = auth.key.as_ref().and_then(|k| k.row.user_id.clone());
+        let user_id = match q.user_id {
+            None if !auth.is_admin() => own.clone(),
+            u => u,
+        };
+        let allowed = user_id.is_some() && user_id == own;
+        let store = reader_store(&state, &auth, allowed, "/v2/team/list")?;
+        let (page, size) = (
+            q.page.unwrap_or(1).max(1),
+            q.page_size.unwrap_or(10).clamp(1, 100),
+        );
+        let mut filters = Vec::new();
+        for (col, v) in [
+            ("team_id", q.team_id),
+            ("organization_id", q.organization_id),
+        ] {
+            if let Some(v) = v {
+                filters.push((col, v));
+            }
+        }
+        let desc = q
+            .sort_order
+            .as_deref()
+            .is_some_and(|o| o.eq_ignore_ascii_case("desc"));
+        let order = match q.sort_by.as_deref() {
+            Some(c @ ("team_id" | "team_alias" | "created_at")) => (c, desc),
+            _ => ("created_at", true),
+        };
+        if let Some(u) = &user_id {
+            if USERS.get::<UserRow>(store, u).await.map_err(db)?.is_none() {
+                return Err(not_found("User", u));
+            }
+        }
+        let alias = q.team_alias.map(|a| a.to_lowercase());
+        let (teams, total): (Vec<TeamRow>, u64) = if user_id.is_none() && alias.is_none() {
+            TEAMS
+                .list_ordered(store, &filters, Some(order), page, size)
+                .await
+                .map_err(db)?
+        } else {
+            // Membership sits in a JSON column and the alias matches in part: filtered here.
+            let (all, _): (Vec<TeamRow>, u64) = TEAMS
+                .list_ordered(store, &filters, Some(order), 1, 100_000)
+                .await
+                .map_err(db)?;
+            let member = |t: &TeamRow, u: &str| {
+                t.members.iter().any(|m| m == u)
+                    || t.members_with_roles
+                        .as_array()
+                        .is_some_and(|ms| ms.iter().any(|m| m["user_id"].as_str() == Some(u)))
+            };
+            let kept: Vec<TeamRow> = all
+                .into_iter()
+                .filter(|t| user_id.as_deref().is_none_or(|u| member(t, u)))
+                .filter(|t| {
+                    alias.as_deref().is_none_or(|a| {
+                        t.team_alias
+                            .as_deref()
+                            .is_some_and(|x| x.to_lowercase().contains(a))
+                    })
+                })
+                .collect();
+            let total = kept.len() as u64;
+            let skip = ((page - 1) * size) as usize;
+            (
+                kept.into_iter().skip(skip).take(size as usize).collect(),
+                total,
+            )
+        };
+        let teams: Vec<Value> = teams.iter().map(|t| team_json(t, t.spend)).collect();
+        Ok(Json(json!({
+            "teams": teams, "total": total, "page": page, "page_size": size,
+            "total_pages": total.div_ceil(size),
+        }))
+        .into_response())
+    })
+    .await
+}
+
 /// LiteLLM's `TeamMemberAddRequest`.
 #[derive(Deserialize)]
 struct MemberAdd {

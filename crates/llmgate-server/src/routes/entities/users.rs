@@ -288,6 +288,12 @@ pub async fn user_delete(
         let store = admin_store(&state, &auth, "/user/delete")?;
         let b: UserDelete = parse_body(&body)?;
         b.extra.ignore("/user/delete", &Accepted::NONE)?;
+        // As LiteLLM: the users' invitations go first (LiteLLM's schema restricts the delete).
+        for id in &b.user_ids {
+            llmgate_store::invitations::delete_for_user(store, id)
+                .await
+                .map_err(db)?;
+        }
         delete_rows(store, &USERS, &state.gov.keys.users, &b.user_ids, "User").await?;
         Ok(Json(json!({"deleted_users": b.user_ids})).into_response())
     })
