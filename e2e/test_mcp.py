@@ -17,6 +17,7 @@ import httpx2
 import openai
 import pytest
 from mcp import ClientSession, MCPError
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from conftest import MASTER, Gateway
@@ -131,11 +132,16 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
-async def session_do(gw, key, fn, path="/mcp/", headers=None):
+async def session_do(gw, key, fn, path="/mcp/", headers=None, sse=False):
     """Opens an MCP session on the gateway with `key` (x-litellm-api-key, as LiteLLM documents)
-    and runs `fn(session)`."""
+    and runs `fn(session)`; over the legacy HTTP+SSE transport (`sse_client`) with `sse`."""
     h = {"x-litellm-api-key": f"Bearer {key}", **(headers or {})}
     try:
+        if sse:
+            async with sse_client(f"{gw.base}{path}", headers=h, timeout=30) as (r, w):
+                async with ClientSession(r, w) as s:
+                    await s.initialize()
+                    return await fn(s)
         async with httpx2.AsyncClient(headers=h, timeout=30) as http:
             async with streamable_http_client(f"{gw.base}{path}", http_client=http) as (r, w):
                 async with ClientSession(r, w) as s:
@@ -233,6 +239,72 @@ def test_client_headers_named_in_extra_headers_are_forwarded(mcp_gateway):
     trace, other = run(session_do(mcp_gateway, MASTER, go, headers={"x-trace-id": "t-77", "x-other": "no"}))
     assert trace == "t-77"
     assert other == "<absent>", "only the headers extra_headers names"
+
+
+def test_legacy_sse_clients_reach_the_gateway_with_keys_and_permissions(mcp_gateway):
+    """Old clients (`mcp.client.sse.sse_client`): `GET /mcp/sse` opens the event stream, the
+    messages go to LiteLLM's `/mcp/sse/messages?session_id=`; the same tools, names, grants
+    and refusals as on streamable HTTP."""
+    async def go(s):
+        return await tool_names(s), text(await s.call_tool("web-add", {"a": 2, "b": 40})), \
+            text(await s.call_tool("legacy-echo", {"text": "old"}))
+
+    names, add, echo = run(session_do(mcp_gateway, MASTER, go, path="/mcp/sse", sse=True))
+    assert {"web-add", "local-echo", "legacy-add"} <= set(names) and "web-crash" not in names
+    assert add == "42" and echo == "legacy: old"
+    # One server's path, and the x-mcp-servers header, as on /mcp.
+    only_local = run(session_do(mcp_gateway, MASTER, tool_names, path="/mcp/local/sse", sse=True))
+    assert only_local and all(n.startswith("local-") for n in only_local)
+    narrowed = run(session_do(mcp_gateway, MASTER, tool_names, path="/mcp/sse", sse=True,
+                              headers={"x-mcp-servers": "web"}))
+    assert narrowed and all(n.startswith("web-") for n in narrowed)
+
+    # A key sees and calls its servers only.
+    web_only = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]})
+    names = run(session_do(mcp_gateway, web_only, tool_names, path="/mcp/sse", sse=True))
+    assert names and all(n.startswith("web-") for n in names)
+
+    async def call_local(s):
+        return await s.call_tool("local-echo", {"text": "x"})
+
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, web_only, call_local, path="/mcp/sse", sse=True))
+    assert "not allowed" in str(e.value) and "local" in str(e.value)
+    r = httpx2.get(f"{mcp_gateway.base}/mcp/local/sse", headers={"x-litellm-api-key": web_only})
+    assert r.status_code == 403, r.text
+
+    # Bad keys are 401s on the stream and on the messages.
+    for path, method in (("/mcp/sse", "GET"), ("/mcp/sse/messages?session_id=x", "POST")):
+        r = httpx2.request(method, f"{mcp_gateway.base}{path}", headers={"Authorization": "Bearer sk-wrong"},
+                           json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert r.status_code == 401, r.text
+        assert r.json()["error"]["type"] == "auth_error"
+
+    # The wire: the endpoint event, 202 for a message of the session's key, whose answer comes
+    # on the stream; another key's message, an unknown or missing session, bad JSON refused.
+    with httpx2.Client(base_url=mcp_gateway.base, timeout=10) as http:
+        with http.stream("GET", "/mcp/sse", headers={"x-litellm-api-key": MASTER}) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.iter_lines()
+            assert next(lines) == "event: endpoint"
+            endpoint = next(lines).removeprefix("data: ")
+            assert endpoint.startswith("/mcp/sse/messages?session_id=")
+            ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
+            other = http.post(endpoint, json=ping, headers={"x-litellm-api-key": web_only})
+            assert other.status_code == 404, "another key may not drive the session"
+            assert http.post("/mcp/sse/messages?session_id=nope", json=ping,
+                             headers={"x-litellm-api-key": MASTER}).status_code == 404
+            assert http.post("/mcp/sse/messages", json=ping,
+                             headers={"x-litellm-api-key": MASTER}).status_code == 400
+            assert http.post(endpoint, content=b"{not json", headers={"x-litellm-api-key": MASTER,
+                             "content-type": "application/json"}).status_code == 400
+            init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2024-11-05", "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"}}}
+            sent = http.post(endpoint, json=init, headers={"x-litellm-api-key": MASTER})
+            assert sent.status_code == 202
+            answer = json.loads(next(l for l in lines if l.startswith("data: ")).removeprefix("data: "))
+            assert answer["id"] == 1 and answer["result"]["serverInfo"]["name"] == "llmgate", answer
 
 
 def test_bad_key_is_401_and_no_key_too(mcp_gateway):
@@ -632,12 +704,58 @@ general_settings:
         oa = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
         r = oa.responses.create(model="agent", input="add 1 and 1", tools=[mcp_tool])
         assert r.output_text == "Tool result: 2", r
+        # OpenAI's MCP items: the entry's tools, the call the gateway ran, then the answer.
+        assert [i.type for i in r.output] == ["mcp_list_tools", "mcp_call", "message"], r.output
+        listed, ran = r.output[0], r.output[1]
+        assert listed.server_label == "litellm" and [t.name for t in listed.tools] == ["web-add"]
+        assert listed.tools[0].input_schema["properties"]["a"]["type"] == "integer"
+        assert ran.server_label == "litellm" and ran.name == "web-add" and ran.id.startswith("mcp_")
+        assert json.loads(ran.arguments) == {"a": 1, "b": 1}
+        assert ran.output == "2" and ran.error is None and ran.status == "completed"
         events = list(oa.responses.create(model="agent", input="add 1 and 1", tools=[mcp_tool], stream=True))
         assert events[-1].type == "response.completed"
         assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "Tool result: 2"
-        r = oa.responses.create(model="agent", input="add", tools=[{**mcp_tool, "require_approval": "always"}])
-        call = next(i for i in r.output if i.type == "function_call")
-        assert call.name == "web-add" and json.loads(call.arguments) == {"a": 1, "b": 1}
+        assert [i.type for i in events[-1].response.output] == ["mcp_list_tools", "mcp_call", "message"]
+
+        # Approval required: an mcp_approval_request; approving it (previous_response_id and an
+        # mcp_approval_response) runs the call and the model continues.
+        always = {**mcp_tool, "require_approval": "always"}
+        r = oa.responses.create(model="agent", input="add", tools=[always])
+        asked = next(i for i in r.output if i.type == "mcp_approval_request")
+        assert not any(i.type in ("function_call", "mcp_call") for i in r.output), r.output
+        assert asked.name == "web-add" and json.loads(asked.arguments) == {"a": 1, "b": 1}
+        assert asked.server_label == "litellm" and asked.id.startswith("mcpr_")
+        approved = oa.responses.create(model="agent", previous_response_id=r.id, tools=[always], input=[
+            {"type": "mcp_approval_response", "approve": True, "approval_request_id": asked.id}])
+        assert approved.output_text == "Tool result: 2", approved.output
+        assert [i.type for i in approved.output] == ["mcp_call", "message"], "tools listed once"
+        assert approved.output[0].approval_request_id == asked.id and approved.output[0].output == "2"
+        assert approved.previous_response_id == r.id
+        stored = oa.responses.retrieve(approved.id)
+        assert [i.type for i in stored.output] == ["mcp_call", "message"]
+        # The conversation goes on from there (the MCP items are the model's calls and outputs).
+        more = oa.responses.create(model="agent", previous_response_id=approved.id, input="and again",
+                                   tools=[mcp_tool])
+        assert more.status == "completed" and more.output_text == "Tool result: 2"
+        # Declined: nothing runs, the model is told.
+        r = oa.responses.create(model="agent", input="add", tools=[always])
+        asked = next(i for i in r.output if i.type == "mcp_approval_request")
+        declined = oa.responses.create(model="agent", previous_response_id=r.id, tools=[always], input=[
+            {"type": "mcp_approval_response", "approve": False, "approval_request_id": asked.id}])
+        assert not any(i.type == "mcp_call" for i in declined.output)
+        assert "declined" in declined.output_text
+        # Without stored responses the items sent back do the same.
+        r = oa.responses.create(model="agent", input="add", tools=[always], store=False)
+        asked = next(i for i in r.output if i.type == "mcp_approval_request")
+        back = oa.responses.create(model="agent", tools=[always], store=False, input=[
+            {"role": "user", "content": "add"}, asked.model_dump(exclude_none=True),
+            {"type": "mcp_approval_response", "approve": True, "approval_request_id": asked.id}])
+        assert back.output_text == "Tool result: 2"
+        assert [i.type for i in back.output] == ["mcp_list_tools", "mcp_call", "message"]
+        # An approval of a request that was never made is a 400.
+        with pytest.raises(openai.BadRequestError):
+            oa.responses.create(model="agent", tools=[always], input=[
+                {"type": "mcp_approval_response", "approve": True, "approval_request_id": "mcpr_nope"}])
 
         an = anthropic.Anthropic(base_url=gw.base, api_key=MASTER, max_retries=0)
         m = an.messages.create(model="agent", max_tokens=100, tools=[mcp_tool],

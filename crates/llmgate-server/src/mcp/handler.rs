@@ -45,14 +45,18 @@ fn request(context: &RequestContext<RoleServer>) -> Result<Request, ErrorData> {
     Ok(Request {
         ctx,
         headers: parts.headers.clone(),
-        only: server_of_path(parts.uri.path()),
+        only: match parts.extensions.get::<super::sse_server::OnlyServer>() {
+            Some(s) => Some(s.0.clone()),
+            None => server_of_path(parts.uri.path()),
+        },
     })
 }
 
 /// `/mcp/{server}` (with or without a trailing slash) → the server.
 pub fn server_of_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/mcp/")?.trim_end_matches('/');
-    (!rest.is_empty() && !rest.contains('/')).then(|| rest.to_string())
+    // `/mcp/sse` is the gateway's SSE path (LiteLLM's), not a server.
+    (!rest.is_empty() && !rest.contains('/') && rest != "sse").then(|| rest.to_string())
 }
 
 fn gateway_error(e: GatewayError) -> ErrorData {

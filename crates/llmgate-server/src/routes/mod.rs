@@ -163,6 +163,22 @@ pub fn router(state: AppState) -> Router {
                 listed.push((path.to_string(), "GET,POST,DELETE"));
             }
         }
+        // The legacy HTTP+SSE transport; `/mcp/sse` also speaks streamable HTTP (LiteLLM's).
+        let sse = mcp::SseRoutes {
+            sessions: Default::default(),
+            svc: svc.clone(),
+        };
+        served = served
+            .add(
+                "/mcp/sse",
+                "GET,POST,DELETE",
+                get(mcp::sse_open)
+                    .post_service(svc.clone())
+                    .delete_service(svc.clone()),
+            )
+            .add("/mcp/{server}/sse", "GET", get(mcp::sse_open))
+            .add("/mcp/sse/messages", "POST", post(mcp::sse_message))
+            .layer(axum::Extension(sse));
         authed = authed
             .merge(served.layer(middleware::from_fn(mcp::session_closed)))
             .add("/mcp-rest/tools/list", "GET", get(mcp::tools_list))
