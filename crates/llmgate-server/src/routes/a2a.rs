@@ -199,9 +199,15 @@ pub async fn invoke(
         v1::message_v03(message);
     }
     // 1.0 names a task `tasks/{id}` in some requests.
-    if let Some(name) = req.pointer("/params/name").and_then(Value::as_str) {
-        if let (Some(task), true) = (name.strip_prefix("tasks/"), req["params"]["id"].is_null()) {
-            req["params"]["id"] = Value::String(task.to_string());
+    let named = req
+        .pointer("/params/name")
+        .and_then(Value::as_str)
+        .and_then(|n| n.strip_prefix("tasks/"))
+        .map(str::to_string);
+    if let (Some(task), true) = (named, req["params"]["id"].is_null()) {
+        req["params"]["id"] = Value::String(task);
+        if let Some(p) = req["params"].as_object_mut() {
+            p.remove("name");
         }
     }
     let mut out = Outbound::new(&agent, &auth, &headers);

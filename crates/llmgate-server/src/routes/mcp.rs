@@ -177,15 +177,33 @@ pub async fn sse_open(
     State(state): State<AppState>,
     Extension(ctx): Extension<AuthContext>,
     Extension(routes): Extension<SseRoutes>,
-    server: Option<axum::extract::Path<String>>,
     req: axum::extract::Request,
 ) -> Response {
-    if server.is_none() && req.headers().contains_key("mcp-session-id") {
+    if req.headers().contains_key("mcp-session-id") {
         return routes.svc.handle(req).await.map(axum::body::Body::new);
     }
+    sse_session(state, ctx, routes, None, req).await
+}
+
+pub async fn sse_open_one(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AuthContext>,
+    Extension(routes): Extension<SseRoutes>,
+    axum::extract::Path(server): axum::extract::Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    sse_session(state, ctx, routes, Some(server), req).await
+}
+
+async fn sse_session(
+    state: AppState,
+    ctx: AuthContext,
+    routes: SseRoutes,
+    only: Option<String>,
+    req: axum::extract::Request,
+) -> Response {
     run(async {
         let gw = gateway(&state)?;
-        let only = server.map(|p| p.0);
         // Refused at once (401/403/404) rather than on the first message.
         gw.scope(&state, &ctx, only.as_deref(), req.headers())
             .await?;

@@ -176,7 +176,7 @@ pub fn router(state: AppState) -> Router {
                     .post_service(svc.clone())
                     .delete_service(svc.clone()),
             )
-            .add("/mcp/{server}/sse", "GET", get(mcp::sse_open))
+            .add("/mcp/{server}/sse", "GET", get(mcp::sse_open_one))
             .add("/mcp/sse/messages", "POST", post(mcp::sse_message))
             .layer(axum::Extension(sse));
         authed = authed

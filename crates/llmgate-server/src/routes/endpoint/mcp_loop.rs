@@ -357,11 +357,16 @@ async fn mcp_call(
     route: &'static str,
 ) -> Value {
     let o = chat::run_one(gw, state, auth, headers, plan, c, route).await;
+    let status = if o.error.is_some() {
+        "failed"
+    } else {
+        "completed"
+    };
     json!({"id": chat::item_id("mcp"), "type": "mcp_call", "server_label": plan.label(&c.name),
            "name": c.name, "arguments": c.arguments,
            "approval_request_id": approval_request_id.cloned().unwrap_or(Value::Null),
            "output": o.output, "error": o.error,
-           "status": if o.error.is_some() { "failed" } else { "completed" }})
+           "status": status})
 }
 
 /// An `mcp_call` item as the text the model reads (as `chat::model_items` gives it).
