@@ -47,7 +47,9 @@ impl ServerHandler for Adder {
         let args = request.arguments.unwrap_or_default();
         let n = |k: &str| args.get(k).and_then(Value::as_i64);
         let result = match (request.name.as_ref(), n("a"), n("b")) {
-            ("add", Some(a), Some(b)) => CallToolResult::success(vec![Content::text((a + b).to_string())]),
+            ("add", Some(a), Some(b)) => {
+                CallToolResult::success(vec![Content::text((a + b).to_string())])
+            }
             ("add", ..) => CallToolResult::error(vec![Content::text("a and b are required")]),
             (other, ..) => return Err(ErrorData::invalid_params(format!("no tool {other}"), None)),
         };
@@ -79,7 +81,10 @@ async fn tools_load_in_openai_format_and_calls_run() {
     assert_eq!(tools[0].kind, "function");
     assert_eq!(f.name, "add");
     assert_eq!(f.description.as_deref(), Some("Adds two numbers"));
-    assert_eq!(f.parameters.as_ref().unwrap()["properties"]["a"]["type"], "integer");
+    assert_eq!(
+        f.parameters.as_ref().unwrap()["properties"]["a"]["type"],
+        "integer"
+    );
     assert_eq!(
         serde_json::to_value(&tools[0]).unwrap()["function"]["parameters"]["required"],
         json!(["a", "b"])
@@ -94,7 +99,9 @@ async fn tools_load_in_openai_format_and_calls_run() {
     assert!(matches!(msg.content, Some(MessageContent::Text(ref t)) if t == "42"));
 
     // A tool that runs and fails is a result; bad arguments and unknown tools are errors.
-    let failed = call_openai_tool(client.peer(), &call("add", "")).await.expect("call");
+    let failed = call_openai_tool(client.peer(), &call("add", ""))
+        .await
+        .expect("call");
     assert_eq!(failed.is_error, Some(true));
     assert!(matches!(
         call_openai_tool(client.peer(), &call("add", "[1]")).await,

@@ -396,9 +396,7 @@ pub fn feed(plan: &Plan, req: &mut Value, answer: &Value, results: Vec<(String, 
 
 /// Whether an item is one of the Responses API's MCP items.
 fn is_mcp_item(item: &Value) -> bool {
-    item["type"]
-        .as_str()
-        .is_some_and(|t| t.starts_with("mcp_"))
+    item["type"].as_str().is_some_and(|t| t.starts_with("mcp_"))
 }
 
 /// The Responses API's MCP items of a request's input (or a stored conversation) as a model
@@ -444,8 +442,10 @@ pub fn model_items(before: &[Value], items: Vec<Value>) -> Vec<Value> {
                 };
                 out.push(json!({"type": "function_call", "call_id": item["id"],
                                 "name": item["name"], "arguments": item["arguments"]}));
-                out.push(json!({"type": "function_call_output", "call_id": item["id"],
-                                "output": output}));
+                out.push(
+                    json!({"type": "function_call_output", "call_id": item["id"],
+                                "output": output}),
+                );
             }
             _ => out.push(item.clone()),
         }
@@ -479,10 +479,19 @@ mod tests {
         ];
         assert!(model_items(&[], before.clone()).is_empty());
         let out = model_items(&before, items);
-        let kinds: Vec<&str> = out.iter().map(|i| i["type"].as_str().unwrap_or("msg")).collect();
+        let kinds: Vec<&str> = out
+            .iter()
+            .map(|i| i["type"].as_str().unwrap_or("msg"))
+            .collect();
         assert_eq!(
             kinds,
-            ["function_call", "function_call_output", "function_call", "function_call_output", "msg"]
+            [
+                "function_call",
+                "function_call_output",
+                "function_call",
+                "function_call_output",
+                "msg"
+            ]
         );
         assert_eq!(out[0]["call_id"], "mcp_9");
         assert_eq!(out[1]["output"], "2");

@@ -41,7 +41,11 @@ struct Close(Arc<Sessions>, String);
 
 impl Drop for Close {
     fn drop(&mut self) {
-        self.0 .0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.1);
+        self.0
+             .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.1);
     }
 }
 

@@ -230,9 +230,10 @@ async fn responses_loop(
         .listed
         .iter()
         .filter(|l| {
-            !context.iter().chain(&input).any(|i| {
-                seen(i, "mcp_list_tools") && i["server_label"] == l["server_label"]
-            })
+            !context
+                .iter()
+                .chain(&input)
+                .any(|i| seen(i, "mcp_list_tools") && i["server_label"] == l["server_label"])
         })
         .cloned()
         .collect();
@@ -285,8 +286,9 @@ async fn responses_loop(
             Err(resp) => return resp,
         };
         let calls = chat::calls(&plan, &answer).unwrap_or_default();
-        let (auto, asked): (Vec<_>, Vec<_>) =
-            calls.into_iter().partition(|c| !plan.needs_approval(&c.name));
+        let (auto, asked): (Vec<_>, Vec<_>) = calls
+            .into_iter()
+            .partition(|c| !plan.needs_approval(&c.name));
         let mut results = Vec::new();
         for c in &auto {
             let item = mcp_call(gw, &state, &auth, &headers, &plan, c, None, route).await;
@@ -308,9 +310,11 @@ async fn responses_loop(
             } else if ran.contains(call_id) {
                 continue;
             } else if let Some(c) = asked.iter().find(|c| c.id == call_id) {
-                output.push(json!({"id": chat::item_id("mcpr"), "type": "mcp_approval_request",
+                output.push(
+                    json!({"id": chat::item_id("mcpr"), "type": "mcp_approval_request",
                     "server_label": plan.label(&c.name), "name": c.name,
-                    "arguments": c.arguments}));
+                    "arguments": c.arguments}),
+                );
             } else {
                 output.push(item);
             }

@@ -241,7 +241,10 @@ impl Endpoint for ResponsesCall {
         let Some(prev) = self.req.previous_response_id.take() else {
             // MCP items (`mcp_call`, approvals) are the model's function calls and outputs.
             let items = self.req.input_items();
-            if items.iter().any(|i| i["type"].as_str().is_some_and(|t| t.starts_with("mcp_"))) {
+            if items
+                .iter()
+                .any(|i| i["type"].as_str().is_some_and(|t| t.starts_with("mcp_")))
+            {
                 self.req.input = Value::Array(crate::mcp::chat::model_items(&[], items));
             }
             return Ok(());
