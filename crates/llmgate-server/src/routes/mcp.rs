@@ -182,7 +182,7 @@ pub async fn sse_open(
     if req.headers().contains_key("mcp-session-id") {
         return routes.svc.handle(req).await.map(axum::body::Body::new);
     }
-    sse_session(state, ctx, routes, None, req).await
+    sse_session(state, ctx, routes, None, req.headers().clone()).await
 }
 
 pub async fn sse_open_one(
@@ -190,9 +190,9 @@ pub async fn sse_open_one(
     Extension(ctx): Extension<AuthContext>,
     Extension(routes): Extension<SseRoutes>,
     axum::extract::Path(server): axum::extract::Path<String>,
-    req: axum::extract::Request,
+    headers: HeaderMap,
 ) -> Response {
-    sse_session(state, ctx, routes, Some(server), req).await
+    sse_session(state, ctx, routes, Some(server), headers).await
 }
 
 async fn sse_session(
@@ -200,12 +200,12 @@ async fn sse_session(
     ctx: AuthContext,
     routes: SseRoutes,
     only: Option<String>,
-    req: axum::extract::Request,
+    headers: HeaderMap,
 ) -> Response {
     run(async {
         let gw = gateway(&state)?;
         // Refused at once (401/403/404) rather than on the first message.
-        gw.scope(&state, &ctx, only.as_deref(), req.headers())
+        gw.scope(&state, &ctx, only.as_deref(), &headers)
             .await?;
         let handler = Handler {
             state: state.clone(),
