@@ -6,7 +6,7 @@ use std::sync::Arc;
 use llmgate::mcp::{call_openai_tool, load_mcp_tools, tool_message, McpToolError};
 use llmgate::{FunctionCall, MessageContent, ToolCall};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Content, ListToolsResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
@@ -48,9 +48,9 @@ impl ServerHandler for Adder {
         let n = |k: &str| args.get(k).and_then(Value::as_i64);
         let result = match (request.name.as_ref(), n("a"), n("b")) {
             ("add", Some(a), Some(b)) => {
-                CallToolResult::success(vec![Content::text((a + b).to_string())])
+                CallToolResult::success(vec![ContentBlock::text((a + b).to_string())])
             }
-            ("add", ..) => CallToolResult::error(vec![Content::text("a and b are required")]),
+            ("add", ..) => CallToolResult::error(vec![ContentBlock::text("a and b are required")]),
             (other, ..) => return Err(ErrorData::invalid_params(format!("no tool {other}"), None)),
         };
         Ok(result.into())
