@@ -205,8 +205,7 @@ async fn sse_session(
     run(async {
         let gw = gateway(&state)?;
         // Refused at once (401/403/404) rather than on the first message.
-        gw.scope(&state, &ctx, only.as_deref(), &headers)
-            .await?;
+        gw.scope(&state, &ctx, only.as_deref(), &headers).await?;
         let handler = Handler {
             state: state.clone(),
             gateway: gw.clone(),
