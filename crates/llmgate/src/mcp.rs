@@ -82,7 +82,7 @@ pub fn result_text(result: &CallToolResult) -> String {
 
 /// The `tool` message that answers `call` with `result`.
 pub fn tool_message(call: &ToolCall, result: &CallToolResult) -> ChatMessage {
-    let mut m = ChatMessage::text("tool", &result_text(result));
+    let mut m = ChatMessage::text("tool", result_text(result));
     m.tool_call_id = call.id.clone();
     m
 }

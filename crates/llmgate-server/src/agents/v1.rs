@@ -110,22 +110,21 @@ fn remove(v: &mut Value, key: &str) -> Option<Value> {
 // ---- 0.3 → 1.0 ----
 
 pub fn part_v1(p: &mut Value) {
-    match remove(p, "kind").as_ref().and_then(Value::as_str) {
-        Some("file") => {
-            if let Some(f) = remove(p, "file") {
-                for (old, new) in [
-                    ("uri", "url"),
-                    ("bytes", "raw"),
-                    ("mimeType", "mediaType"),
-                    ("name", "filename"),
-                ] {
-                    if let Some(x) = f.get(old).filter(|x| !x.is_null()) {
-                        p[new] = x.clone();
-                    }
+    // Text and data parts only lose their `kind`; a file part's `file` is flattened.
+    let kind = remove(p, "kind");
+    if kind.as_ref().and_then(Value::as_str) == Some("file") {
+        if let Some(f) = remove(p, "file") {
+            for (old, new) in [
+                ("uri", "url"),
+                ("bytes", "raw"),
+                ("mimeType", "mediaType"),
+                ("name", "filename"),
+            ] {
+                if let Some(x) = f.get(old).filter(|x| !x.is_null()) {
+                    p[new] = x.clone();
                 }
             }
         }
-        Some("data") | Some("text") | None | Some(_) => {}
     }
 }
 

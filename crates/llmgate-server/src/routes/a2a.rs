@@ -511,6 +511,7 @@ async fn send(
 
 /// `message/stream` (settled; `settled` false for `tasks/resubscribe`, relayed only): the
 /// agent's SSE events sent on as they arrive.
+#[allow(clippy::too_many_arguments)]
 async fn stream(
     state: &AppState,
     auth: &AuthContext,
