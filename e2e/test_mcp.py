@@ -731,6 +731,11 @@ general_settings:
         assert [i.type for i in approved.output] == ["mcp_call", "message"], "tools listed once"
         assert approved.output[0].approval_request_id == asked.id and approved.output[0].output == "2"
         assert approved.previous_response_id == r.id
+        # Streamed, the same items.
+        events = list(oa.responses.create(model="agent", input="add", tools=[always], stream=True))
+        assert events[-1].type == "response.completed"
+        done = [e.item.type for e in events if e.type == "response.output_item.done"]
+        assert done == ["mcp_list_tools", "mcp_approval_request"], done
         stored = oa.responses.retrieve(approved.id)
         assert [i.type for i in stored.output] == ["mcp_call", "message"]
         # The conversation goes on from there (the MCP items are the model's calls and outputs).
