@@ -17,7 +17,7 @@ import nacl.secret
 import pytest
 
 from conftest import MASTER, Gateway
-from test_mcp import PG, WEB_TOKEN, new_key, run, session_do, text, tool_names, upstream
+from test_mcp import MCP_TIMEOUT_S, PG, WEB_TOKEN, new_key, run, session_do, text, tool_names, upstream
 
 SALT = "sk-e2e-mcp-salt-0123456789abcdef"
 # How soon another instance must serve a change (the timer is 60 s: only NOTIFY is this fast).
@@ -94,7 +94,7 @@ def pg_pair(tmp_path, upstreams):
     name = f"llmgate_e2e_mcpdb_{uuid.uuid4().hex[:12]}"
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
     env = {"DATABASE_URL": f"{PG}/{name}", "LITELLM_SALT_KEY": SALT,
-           "LLMGATE_MODEL_REFRESH_SECONDS": "60", "LLMGATE_MCP_TIMEOUT_SECONDS": "3"}
+           "LLMGATE_MODEL_REFRESH_SECONDS": "60", "LLMGATE_MCP_TIMEOUT_SECONDS": str(MCP_TIMEOUT_S)}
     gws = []
     for sub in ("a", "b"):
         d = tmp_path / sub
