@@ -28,6 +28,7 @@ pub mod entities;
 pub mod keys;
 pub mod managed;
 pub mod mcp_servers;
+pub mod mcp_toolsets;
 pub mod models;
 pub mod object_permissions;
 pub mod responses;
@@ -205,6 +206,7 @@ impl Store {
             responses::RESPONSES.name,
             object_permissions::OBJECT_PERMISSIONS.name,
             mcp_servers::MCP_SERVERS.name,
+            mcp_toolsets::MCP_TOOLSETS.name,
             daily::USER.table,
             daily::TEAM.table,
             daily::ORGANIZATION.table,

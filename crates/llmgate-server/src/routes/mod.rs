@@ -15,6 +15,7 @@ pub mod health;
 pub mod keys;
 pub mod mcp;
 pub mod mcp_admin;
+pub mod mcp_toolsets;
 pub mod media;
 pub mod metrics;
 pub mod model_info;
@@ -156,7 +157,14 @@ pub fn router(state: AppState) -> Router {
     if let Some(gw) = state.mcp.clone() {
         let svc = mcp::service(state.clone(), gw);
         let mut served = Router::new();
-        for path in ["/mcp", "/mcp/", "/mcp/{server}", "/mcp/{server}/"] {
+        for path in [
+            "/mcp",
+            "/mcp/",
+            "/mcp/{server}",
+            "/mcp/{server}/",
+            "/toolset/{toolset}/mcp",
+            "/toolset/{toolset}/mcp/",
+        ] {
             served = served.route_service(path, svc.clone());
             let mut listed = LISTED.lock().unwrap_or_else(|e| e.into_inner());
             if !listed.iter().any(|(p, _)| p == path) {
@@ -282,6 +290,18 @@ pub fn router(state: AppState) -> Router {
             "/v1/mcp/server/{server_id}",
             "GET,DELETE",
             get(mcp_admin::get_one).delete(mcp_admin::delete),
+        )
+        .add(
+            "/v1/mcp/toolset",
+            "GET,POST,PUT",
+            get(mcp_toolsets::list)
+                .post(mcp_toolsets::create)
+                .put(mcp_toolsets::update),
+        )
+        .add(
+            "/v1/mcp/toolset/{toolset_id}",
+            "GET,DELETE",
+            get(mcp_toolsets::get_one).delete(mcp_toolsets::delete),
         )
         .add("/v1/mcp/tools", "GET", get(mcp_admin::tools))
         .add(
