@@ -784,3 +784,126 @@ general_settings:
     finally:
         web.kill()
         web.wait()
+
+
+def raw(gw, method, path, body=None, key=MASTER, data=None):
+    """An admin call whose answer may have no body (202): (status, JSON or None)."""
+    r = httpx2.request(method, f"{gw.base}{path}", headers={"Authorization": f"Bearer {key}"},
+                       json=body, content=data, timeout=30)
+    return r.status_code, (r.json() if r.content else None)
+
+
+def test_a_toolset_grants_exactly_its_tools(mcp_gateway):
+    """LiteLLM 1.110's MCP toolsets: `/v1/mcp/toolset` makes a named set of (server, tool)
+    pairs over two servers; a key granted only that toolset (`object_permission.mcp_toolsets`)
+    lists exactly those tools, namespaced, on `/mcp/`, and is refused any other; the toolset is
+    its own endpoint (`/toolset/{name}/mcp`, and `/mcp/{name}`)."""
+    name = f"ts{uuid.uuid4().hex[:8]}"
+    status, ts = raw(mcp_gateway, "POST", "/v1/mcp/toolset", {
+        "toolset_name": name, "description": "web's add and local's echo",
+        "tools": [{"server_id": "web", "tool_name": "add"}, {"server_id": "local", "tool_name": "echo"}]})
+    assert status == 201, ts
+    tsid = ts["toolset_id"]
+    assert ts["toolset_name"] == name and ts["created_at"] and ts["created_by"]
+    assert ts["tools"] == [{"server_id": "web", "tool_name": "add"}, {"server_id": "local", "tool_name": "echo"}]
+
+    key = new_key(mcp_gateway, object_permission={"mcp_toolsets": [tsid]})
+    other = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]})
+    status, info = admin(mcp_gateway, "GET", f"/key/info?key={key}")
+    assert info["info"]["object_permission"]["mcp_toolsets"] == [tsid]
+
+    async def use(s):
+        names = await tool_names(s)
+        added = text(await s.call_tool("web-add", {"a": 1, "b": 2}))
+        echoed = text(await s.call_tool("local-echo", {"text": "hi"}))
+        return names, added, echoed
+
+    for path in ("/mcp/", f"/toolset/{name}/mcp", f"/mcp/{name}"):
+        names, added, echoed = run(session_do(mcp_gateway, key, use, path=path))
+        assert names == ["local-echo", "web-add"], (path, names)
+        assert added == "3" and echoed == "local: hi"
+        for tool in ("web-echo", "local-pid", "legacy-add"):
+            with pytest.raises(MCPError) as e:
+                run(session_do(mcp_gateway, key, lambda s: s.call_tool(tool, {"text": "x"}), path=path))
+            assert "not allowed" in str(e.value), (path, tool, e.value)
+
+    # The toolset's endpoint is exactly the toolset, for the master key too; a key not granted
+    # it is refused there, and keeps its own grant elsewhere.
+    assert run(session_do(mcp_gateway, MASTER, tool_names, path=f"/toolset/{name}/mcp")) == \
+        ["local-echo", "web-add"]
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, other, tool_names, path=f"/toolset/{name}/mcp"))
+    assert "does not have access to toolset" in str(e.value)
+    assert all(n.startswith("web-") for n in run(session_do(mcp_gateway, other, tool_names)))
+
+    # Read back: an admin sees every toolset, a key the ones it is granted.
+    status, listed = raw(mcp_gateway, "GET", "/v1/mcp/toolset")
+    assert status == 200 and tsid in [t["toolset_id"] for t in listed]
+    assert [t["toolset_id"] for t in raw(mcp_gateway, "GET", "/v1/mcp/toolset", key=key)[1]] == [tsid]
+    assert raw(mcp_gateway, "GET", "/v1/mcp/toolset", key=other) == (200, [])
+    status, one = raw(mcp_gateway, "GET", f"/v1/mcp/toolset/{tsid}", key=key)
+    assert status == 200 and one["toolset_name"] == name
+    assert raw(mcp_gateway, "GET", f"/v1/mcp/toolset/{tsid}", key=other)[0] == 403
+
+    # A team's toolset grant reaches its keys.
+    status, team = admin(mcp_gateway, "POST", "/team/new",
+                         {"team_alias": f"t-{name}", "object_permission": {"mcp_toolsets": [tsid]}})
+    assert status == 200, team
+    in_team = new_key(mcp_gateway, team_id=team["team_id"])
+    assert run(session_do(mcp_gateway, in_team, tool_names)) == ["local-echo", "web-add"]
+
+    # An update (a stored `<server>-<tool>` name means the tool) serves at once.
+    status, updated = raw(mcp_gateway, "PUT", "/v1/mcp/toolset", {
+        "toolset_id": tsid, "tools": [{"server_id": "web", "tool_name": "add"},
+                                      {"server_id": "web", "tool_name": "web-echo"}]})
+    assert status == 200 and updated["tools"][1]["tool_name"] == "web-echo", updated
+    assert run(session_do(mcp_gateway, key, tool_names)) == ["web-add", "web-echo"]
+
+    # Deleted: the grant names nothing now.
+    assert raw(mcp_gateway, "DELETE", f"/v1/mcp/toolset/{tsid}") == (202, None)
+    assert run(session_do(mcp_gateway, key, tool_names)) == []
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, key, tool_names, path=f"/toolset/{name}/mcp"))
+    assert "not found" in str(e.value)
+
+
+def test_toolset_crud_errors(mcp_gateway):
+    name = f"ts{uuid.uuid4().hex[:8]}"
+    user = new_key(mcp_gateway)
+    ok = {"toolset_name": name, "tools": [{"server_id": "web", "tool_name": "add"}]}
+    for body, code, needle in [
+        ({"description": "no name"}, 422, "toolset_name"),
+        ({"toolset_name": 7}, 422, "toolset_name"),
+        ({"toolset_name": name, "tools": "add"}, 422, "tools"),
+        ({"toolset_name": name, "tools": [{"server_id": "web"}]}, 422, "tools"),
+        ({"toolset_name": "a/b"}, 400, "toolset_name"),
+        ({"toolset_name": name, "toolset_id": "mine"}, 400, "toolset_id"),
+    ]:
+        status, err = raw(mcp_gateway, "POST", "/v1/mcp/toolset", body)
+        assert status == code and needle in err["error"]["message"], (body, status, err)
+    status, err = raw(mcp_gateway, "POST", "/v1/mcp/toolset", data=b"{not json")
+    assert status == 400, err
+    status, err = raw(mcp_gateway, "POST", "/v1/mcp/toolset", ok, key=user)
+    assert status == 403 and "Only proxy admins" in err["error"]["message"], err
+    status, ts = raw(mcp_gateway, "POST", "/v1/mcp/toolset", ok)
+    assert status == 201, ts
+    status, err = raw(mcp_gateway, "POST", "/v1/mcp/toolset", ok)
+    assert status == 409 and "already exists" in err["error"]["message"], err
+    status, second = raw(mcp_gateway, "POST", "/v1/mcp/toolset", {"toolset_name": name + "b"})
+    assert status == 201 and second["tools"] == []
+    status, err = raw(mcp_gateway, "PUT", "/v1/mcp/toolset",
+                      {"toolset_id": second["toolset_id"], "toolset_name": name})
+    assert status == 409, err
+    for method, path, body in [("GET", "/v1/mcp/toolset/nope", None),
+                               ("DELETE", "/v1/mcp/toolset/nope", None),
+                               ("PUT", "/v1/mcp/toolset", {"toolset_id": "nope", "description": "x"})]:
+        status, err = raw(mcp_gateway, method, path, body)
+        assert status == 404 and "not found" in err["error"]["message"], (method, path, err)
+    assert raw(mcp_gateway, "PUT", "/v1/mcp/toolset", {"description": "x"})[0] == 422
+    assert raw(mcp_gateway, "PUT", "/v1/mcp/toolset", {"toolset_id": ts["toolset_id"]}, key=user)[0] == 403
+    assert raw(mcp_gateway, "DELETE", f"/v1/mcp/toolset/{ts['toolset_id']}", key=user)[0] == 403
+    for t in (ts, second):
+        assert raw(mcp_gateway, "DELETE", f"/v1/mcp/toolset/{t['toolset_id']}")[0] == 202
+    # A grant's list must be a list of strings.
+    status, err = admin(mcp_gateway, "POST", "/key/generate", {"object_permission": {"mcp_toolsets": "x"}})
+    assert status == 400 and "mcp_toolsets" in err["error"]["message"], err
