@@ -107,10 +107,7 @@ fn tool_lists(p: &ObjectPermissionRow, specs: &[&ServerSpec]) -> HashMap<String,
 
 /// A toolset's pairs by server name (a pair names its server by stored id or by name; pairs of
 /// servers the gateway does not have are left out): per server, the bare tools.
-pub fn toolset_tools(
-    t: &McpToolsetRow,
-    specs: &[&ServerSpec],
-) -> HashMap<String, HashSet<String>> {
+pub fn toolset_tools(t: &McpToolsetRow, specs: &[&ServerSpec]) -> HashMap<String, HashSet<String>> {
     let mut out: HashMap<String, HashSet<String>> = HashMap::new();
     for pair in &t.tools {
         let Some(s) = specs
@@ -504,12 +501,21 @@ mod tests {
         // The team's toolset grant is inherited, and intersects with the key's.
         let mut team = grant(&[], &[], json!(null));
         team.mcp_toolsets = vec!["ts2".into()];
-        assert_eq!(servers(&combine(None, Some(&team), None, &s, &sets)), ["c", "pub"]);
-        assert_eq!(servers(&combine(Some(&k), Some(&team), None, &s, &sets)), ["pub"]);
+        assert_eq!(
+            servers(&combine(None, Some(&team), None, &s, &sets)),
+            ["c", "pub"]
+        );
+        assert_eq!(
+            servers(&combine(Some(&k), Some(&team), None, &s, &sets)),
+            ["pub"]
+        );
         // A toolset that no longer exists grants nothing (not the team's servers).
         let mut stale = grant(&[], &[], json!(null));
         stale.mcp_toolsets = vec!["deleted".into()];
         let t = grant(&["a", "c"], &[], json!(null));
-        assert_eq!(servers(&combine(Some(&stale), Some(&t), None, &s, &sets)), ["pub"]);
+        assert_eq!(
+            servers(&combine(Some(&stale), Some(&t), None, &s, &sets)),
+            ["pub"]
+        );
     }
 }

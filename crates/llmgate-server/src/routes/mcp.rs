@@ -1,5 +1,6 @@
-//! The MCP gateway's HTTP surface: `/mcp`, `/mcp/` and `/mcp/{server}` (streamable HTTP,
-//! served by rmcp's tower service with the gateway as its handler), and LiteLLM's REST routes
+//! The MCP gateway's HTTP surface: `/mcp`, `/mcp/`, `/mcp/{server}` and a toolset's
+//! `/toolset/{name}/mcp` (streamable HTTP, served by rmcp's tower service with the gateway as
+//! its handler), and LiteLLM's REST routes
 //! for scripts, `GET /mcp-rest/tools/list` and `POST /mcp-rest/tools/call`, and the legacy
 //! HTTP+SSE transport (`GET /mcp/sse`, `POST /mcp/sse/messages`; `mcp::sse_server`). All behind the
 //! gateway's key check (`auth::require_key`), added only when `mcp_servers:` has a server.

@@ -43,8 +43,10 @@ fn conflict(name: &str) -> Response {
     let message = format!("A toolset named '{name}' already exists.");
     (
         StatusCode::CONFLICT,
-        Json(json!({"error": {"message": message, "type": "invalid_request_error",
-                              "param": "toolset_name", "code": "409"}})),
+        Json(
+            json!({"error": {"message": message, "type": "invalid_request_error",
+                              "param": "toolset_name", "code": "409"}}),
+        ),
     )
         .into_response()
 }
@@ -198,7 +200,10 @@ pub async fn create(
 
 /// `GET /v1/mcp/toolset`: every toolset for an admin; the ones its key or team is granted
 /// for a key (LiteLLM's `fetch_mcp_toolsets`).
-pub async fn list(State(state): State<AppState>, Extension(auth): Extension<AuthContext>) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+) -> Response {
     run(async {
         let rows = store(&state)?.list_mcp_toolsets().await.map_err(db)?;
         let granted = crate::mcp::access::granted_toolsets(&state, &auth).await?;
