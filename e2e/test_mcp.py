@@ -845,6 +845,16 @@ def test_a_toolset_grants_exactly_its_tools(mcp_gateway):
     assert status == 200 and one["toolset_name"] == name
     assert raw(mcp_gateway, "GET", f"/v1/mcp/toolset/{tsid}", key=other)[0] == 403
 
+    # In an LLM call, `litellm_proxy/mcp/<toolset>` offers the toolset's tools.
+    tool = {"type": "mcp", "server_label": name, "server_url": f"litellm_proxy/mcp/{name}",
+            "allowed_tools": ["add"], "require_approval": "never"}
+    r = openai.OpenAI(base_url=mcp_gateway.base, api_key=key, max_retries=0).chat.completions.create(
+        model="agent", messages=[{"role": "user", "content": "add 1 and 1"}], tools=[tool])
+    assert r.choices[0].message.content == "Tool result: 2"
+    with pytest.raises(openai.PermissionDeniedError):
+        openai.OpenAI(base_url=mcp_gateway.base, api_key=other, max_retries=0).chat.completions.create(
+            model="agent", messages=[{"role": "user", "content": "x"}], tools=[tool])
+
     # A team's toolset grant reaches its keys.
     status, team = admin(mcp_gateway, "POST", "/team/new",
                          {"team_alias": f"t-{name}", "object_permission": {"mcp_toolsets": [tsid]}})
