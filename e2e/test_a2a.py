@@ -6,6 +6,7 @@ key added and the client's never forwarded, bad keys, an agent that is down or s
 method names, and each call in the spend logs."""
 import asyncio
 import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -207,8 +208,13 @@ async def scenario(gw, agent, key, other_key, token):
             got = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 5, "method": "tasks/get",
                                                             "params": {"id": task_id}})).json()
             assert got["result"]["id"] == task_id and got["result"]["status"]["state"] == "completed"
+            # A2A 1.0's names get 1.0's shapes back (enums, no `kind`) from this 0.3 agent.
             got = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 6, "method": "GetTask",
                                                             "params": {"id": task_id}})).json()
+            assert got["result"]["id"] == task_id and got["result"]["status"]["state"] == "TASK_STATE_COMPLETED"
+            assert "kind" not in got["result"], got
+            got = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 6, "method": "GetTask",
+                                                            "params": {"name": f"tasks/{task_id}"}})).json()
             assert got["result"]["id"] == task_id
             cancelled = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 7, "method": "tasks/cancel",
                                                                   "params": {"id": task_id}})).json()
@@ -216,7 +222,27 @@ async def scenario(gw, agent, key, other_key, token):
             # A2A 1.0's method name and message shape.
             v1 = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 8, "method": "SendMessage",
                   "params": {"message": {"role": "ROLE_USER", "messageId": uuid4().hex, "parts": [{"text": "one"}]}}})).json()
-            assert artifact_text(v1["result"]) == "echo: one", v1
+            task = v1["result"]["task"]
+            assert artifact_text(task) == "echo: one", v1
+            assert task["status"]["state"] == "TASK_STATE_COMPLETED" and "kind" not in task
+            assert all("kind" not in p for a in task["artifacts"] for p in a["parts"])
+            assert {m["role"] for m in task.get("history", [])} <= {"ROLE_USER", "ROLE_AGENT"}
+            # SendStreamingMessage: 1.0's StreamResponse oneof per event, no `final`.
+            events = []
+            async with h.stream("POST", f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 9,
+                                "method": "SendStreamingMessage", "params": {"message": {
+                                    "role": "ROLE_USER", "messageId": uuid4().hex, "parts": [{"text": "two words"}]}}}) as r:
+                async for line in r.aiter_lines():
+                    if line.startswith("data: "):
+                        events.append(json.loads(line[6:])["result"])
+            assert list(events[0]) == ["task"] and list(events[-1]) == ["statusUpdate"], events
+            assert events[-1]["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED"
+            assert "final" not in events[-1]["statusUpdate"]
+            words = "".join(p["text"] for e in events if "artifactUpdate" in e for p in e["artifactUpdate"]["artifact"]["parts"])
+            assert words == "echo: two words"
+            cancelled = (await h.post(f"{gw.base}/a2a/echo", json={"jsonrpc": "2.0", "id": 10, "method": "CancelTask",
+                                                                  "params": {"id": task_id}})).json()
+            assert cancelled["error"]["code"] == -32002, cancelled
     finally:
         await http.aclose()
 
@@ -257,11 +283,11 @@ async def scenario(gw, agent, key, other_key, token):
         async with httpx.AsyncClient(timeout=10) as h:
             logs = (await h.get(f"{gw.base}/spend/logs?api_key={token}", headers={"Authorization": f"Bearer {MASTER}"})).json()
         ok = [row for row in logs if row["model_group"] == "a2a_agent/Echo Agent" and row["status"] == "success"]
-        if len(ok) >= 3 or time.time() > deadline:
+        if len(ok) >= 4 or time.time() > deadline:
             break
         await asyncio.sleep(0.3)
     types = sorted(row["call_type"] for row in ok)
-    assert types == ["asend_message", "asend_message", "asend_message_streaming"], logs
+    assert types == ["asend_message", "asend_message", "asend_message_streaming", "asend_message_streaming"], logs
     assert all(abs(row["spend"] - 0.01) < 1e-9 for row in ok)
     # LiteLLM's `agent_id` column: the agent's id (sha256 of its name when the config has none).
     assert all(row["agent_id"] == hashlib.sha256(b"echo").hexdigest() for row in ok), ok
@@ -273,7 +299,7 @@ async def scenario(gw, agent, key, other_key, token):
     assert all(row["spend"] == 0 for row in failed)  # a query that was not answered costs nothing
     async with httpx.AsyncClient(timeout=10) as h:
         info = (await h.get(f"{gw.base}/key/info?key={key}", headers={"Authorization": f"Bearer {MASTER}"})).json()
-    assert abs(info["info"]["spend"] - 0.03) < 1e-9
+    assert abs(info["info"]["spend"] - 0.04) < 1e-9
 
 
 def test_team_agent_permissions_inherit_and_intersect(agent, tmp_path, database):
@@ -309,6 +335,25 @@ def test_team_agent_permissions_inherit_and_intersect(agent, tmp_path, database)
                        json={"jsonrpc": "2.0", "id": 2, "method": "message/send",
                              "params": message("hi").model_dump(mode="json")}, timeout=10)
         assert r.status_code == 200 and artifact_text(r.json()["result"]) == "echo: hi"
+        # An organization's grant: the set for its keys without one, a cap on those with one,
+        # and it reaches keys of its teams too.
+        status, org = admin(gw, "POST", "/organization/new", {
+            "organization_alias": "agents-org", "object_permission": {"agents": ["echo", "slow"]}})
+        assert status == 200, org
+        oid = org["organization_id"]
+        _, in_org = admin(gw, "POST", "/key/generate", {"organization_id": oid})
+        _, capped = admin(gw, "POST", "/key/generate", {"organization_id": oid,
+                                                        "object_permission": {"agents": ["echo", "other"]}})
+        assert names(in_org["key"]) == ["echo", "slow"]
+        assert names(capped["key"]) == ["echo"]
+        r = httpx.post(f"{gw.base}/a2a/other", headers={"Authorization": f"Bearer {capped['key']}"},
+                       json={"jsonrpc": "2.0", "id": 3, "method": "message/send",
+                             "params": message("hi").model_dump(mode="json")})
+        assert r.status_code == 403, r.text
+        status, org_team = admin(gw, "POST", "/team/new", {"team_alias": "ot", "organization_id": oid})
+        assert status == 200, org_team
+        _, via_team = admin(gw, "POST", "/key/generate", {"team_id": org_team["team_id"]})
+        assert names(via_team["key"]) == ["echo", "slow"]
         # A permission list of something llmgate does not serve is refused, not stored.
         status, err = admin(gw, "POST", "/key/generate", {"object_permission": {"search_tools": ["web"]}})
         assert status == 400 and "search_tools" in err["error"]["message"]
@@ -430,3 +475,82 @@ agent_list:
         raise
     finally:
         gw.stop()
+
+
+def test_a_0_3_client_reaches_an_a2a_1_0_agent(tmp_path):
+    """An agent whose card says A2A 1.0 (`a2a_v1_agent.py`, which refuses 0.3's names and
+    shapes): the installed SDK's 0.3 client sends `message/send` and `message/stream` through
+    the gateway, which calls the agent with 1.0's names (`A2A-Version: 1.0`) and gives the
+    client 0.3's shapes back (`kind`, lower-case states, `final` on the last event)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("a2a_v1_agent.py")),
+                             "--port", str(port)])
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/.well-known/agent-card.json", timeout=1)
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("the 1.0 agent did not start")
+            time.sleep(0.1)
+    cfg = f"""
+general_settings:
+  master_key: {MASTER}
+agent_list:
+  - agent_name: v1
+    agent_card_params:
+      protocolVersion: "1.0"
+      name: V1 Agent
+      description: echoes, in A2A 1.0
+      supportedInterfaces: [{{url: "{base}/", protocolBinding: JSONRPC, protocolVersion: "1.0"}}]
+      version: 1.0.0
+      capabilities: {{streaming: true}}
+      defaultInputModes: [text]
+      defaultOutputModes: [text]
+      skills: [{{id: echo, name: Echo, description: echoes, tags: [echo]}}]
+"""
+    gw = Gateway(tmp_path, cfg).wait_ready()
+
+    async def go():
+        http, card, client = await client_for(gw, MASTER, "v1")
+        try:
+            assert card.url == f"{gw.base}/a2a/v1"
+            res = await client.send_message(SendMessageRequest(id=str(uuid4()), params=message("hi there")))
+            result = res.model_dump(mode="json", exclude_none=True)["result"]
+            assert result["kind"] == "task" and result["status"]["state"] == "completed", result
+            assert artifact_text(result) == "v1 echo: hi there"
+            assert result["artifacts"][0]["parts"][0]["kind"] == "text"
+            assert result["history"][0]["role"] == "user"
+            chunks = []
+            req = SendStreamingMessageRequest(id=str(uuid4()), params=message("streamed"))
+            async for chunk in client.send_message_streaming(req):
+                chunks.append(chunk.model_dump(mode="json", exclude_none=True)["result"])
+            assert [c["kind"] for c in chunks] == ["task", "artifact-update", "status-update"], chunks
+            assert chunks[-1]["final"] is True and chunks[-1]["status"]["state"] == "completed"
+            assert chunks[1]["artifact"]["parts"][0]["text"] == "v1 echo: streamed"
+            async with httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {MASTER}"}) as h:
+                got = (await h.post(f"{gw.base}/a2a/v1", json={"jsonrpc": "2.0", "id": 3, "method": "tasks/get",
+                                                              "params": {"id": result["id"]}})).json()
+                assert got["result"]["kind"] == "task" and got["result"]["status"]["state"] == "completed", got
+                # A 1.0 client talks to it as it is.
+                v1 = (await h.post(f"{gw.base}/a2a/v1", json={"jsonrpc": "2.0", "id": 4, "method": "SendMessage",
+                      "params": {"message": {"role": "ROLE_USER", "messageId": "m", "parts": [{"text": "x"}]}}})).json()
+                assert v1["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED", v1
+                seen = (await h.get(f"{base}/_seen")).json()
+            assert [s["method"] for s in seen] == ["SendMessage", "SendStreamingMessage", "GetTask", "SendMessage"]
+            assert all(s["a2a-version"] == "1.0" for s in seen)
+        finally:
+            await http.aclose()
+
+    try:
+        asyncio.run(go())
+    except BaseException:
+        print(gw.log_path.read_text())
+        raise
+    finally:
+        gw.stop()
+        proc.kill()
+        proc.wait()

@@ -17,6 +17,7 @@ import httpx2
 import openai
 import pytest
 from mcp import ClientSession, MCPError
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from conftest import MASTER, Gateway
@@ -25,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 UPSTREAM = HERE / "mcp_upstream.py"
 WEB_TOKEN = "web-upstream-token-42"
 PG = os.environ.get("LLMGATE_TEST_PG", "postgres://postgres@127.0.0.1:5432")
+# The fixtures' bound on one upstream request (and on opening a session).
+MCP_TIMEOUT_S = 15
 
 
 def free_port() -> int:
@@ -115,7 +118,9 @@ general_settings:
   master_key: {MASTER}
   proxy_batch_write_at: 1
 """
-    gw = Gateway(tmp, cfg, env={"WEB_MCP_TOKEN": WEB_TOKEN, "LLMGATE_MCP_TIMEOUT_SECONDS": "3",
+    # 15 s: a stdio child may start slowly on a loaded machine; the slow-server test keeps its
+    # own bound on top of it.
+    gw = Gateway(tmp, cfg, env={"WEB_MCP_TOKEN": WEB_TOKEN, "LLMGATE_MCP_TIMEOUT_SECONDS": str(MCP_TIMEOUT_S),
                                 **db_env}).wait_ready()
     yield gw
     gw.stop()
@@ -131,11 +136,16 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
-async def session_do(gw, key, fn, path="/mcp/", headers=None):
+async def session_do(gw, key, fn, path="/mcp/", headers=None, sse=False):
     """Opens an MCP session on the gateway with `key` (x-litellm-api-key, as LiteLLM documents)
-    and runs `fn(session)`."""
+    and runs `fn(session)`; over the legacy HTTP+SSE transport (`sse_client`) with `sse`."""
     h = {"x-litellm-api-key": f"Bearer {key}", **(headers or {})}
     try:
+        if sse:
+            async with sse_client(f"{gw.base}{path}", headers=h, timeout=30) as (r, w):
+                async with ClientSession(r, w) as s:
+                    await s.initialize()
+                    return await fn(s)
         async with httpx2.AsyncClient(headers=h, timeout=30) as http:
             async with streamable_http_client(f"{gw.base}{path}", http_client=http) as (r, w):
                 async with ClientSession(r, w) as s:
@@ -235,6 +245,72 @@ def test_client_headers_named_in_extra_headers_are_forwarded(mcp_gateway):
     assert other == "<absent>", "only the headers extra_headers names"
 
 
+def test_legacy_sse_clients_reach_the_gateway_with_keys_and_permissions(mcp_gateway):
+    """Old clients (`mcp.client.sse.sse_client`): `GET /mcp/sse` opens the event stream, the
+    messages go to LiteLLM's `/mcp/sse/messages?session_id=`; the same tools, names, grants
+    and refusals as on streamable HTTP."""
+    async def go(s):
+        return await tool_names(s), text(await s.call_tool("web-add", {"a": 2, "b": 40})), \
+            text(await s.call_tool("legacy-echo", {"text": "old"}))
+
+    names, add, echo = run(session_do(mcp_gateway, MASTER, go, path="/mcp/sse", sse=True))
+    assert {"web-add", "local-echo", "legacy-add"} <= set(names) and "web-crash" not in names
+    assert add == "42" and echo == "legacy: old"
+    # One server's path, and the x-mcp-servers header, as on /mcp.
+    only_local = run(session_do(mcp_gateway, MASTER, tool_names, path="/mcp/local/sse", sse=True))
+    assert only_local and all(n.startswith("local-") for n in only_local)
+    narrowed = run(session_do(mcp_gateway, MASTER, tool_names, path="/mcp/sse", sse=True,
+                              headers={"x-mcp-servers": "web"}))
+    assert narrowed and all(n.startswith("web-") for n in narrowed)
+
+    # A key sees and calls its servers only.
+    web_only = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]})
+    names = run(session_do(mcp_gateway, web_only, tool_names, path="/mcp/sse", sse=True))
+    assert names and all(n.startswith("web-") for n in names)
+
+    async def call_local(s):
+        return await s.call_tool("local-echo", {"text": "x"})
+
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, web_only, call_local, path="/mcp/sse", sse=True))
+    assert "not allowed" in str(e.value) and "local" in str(e.value)
+    r = httpx2.get(f"{mcp_gateway.base}/mcp/local/sse", headers={"x-litellm-api-key": web_only})
+    assert r.status_code == 403, r.text
+
+    # Bad keys are 401s on the stream and on the messages.
+    for path, method in (("/mcp/sse", "GET"), ("/mcp/sse/messages?session_id=x", "POST")):
+        r = httpx2.request(method, f"{mcp_gateway.base}{path}", headers={"Authorization": "Bearer sk-wrong"},
+                           json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert r.status_code == 401, r.text
+        assert r.json()["error"]["type"] == "auth_error"
+
+    # The wire: the endpoint event, 202 for a message of the session's key, whose answer comes
+    # on the stream; another key's message, an unknown or missing session, bad JSON refused.
+    with httpx2.Client(base_url=mcp_gateway.base, timeout=10) as http:
+        with http.stream("GET", "/mcp/sse", headers={"x-litellm-api-key": MASTER}) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.iter_lines()
+            assert next(lines) == "event: endpoint"
+            endpoint = next(lines).removeprefix("data: ")
+            assert endpoint.startswith("/mcp/sse/messages?session_id=")
+            ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
+            other = http.post(endpoint, json=ping, headers={"x-litellm-api-key": web_only})
+            assert other.status_code == 404, "another key may not drive the session"
+            assert http.post("/mcp/sse/messages?session_id=nope", json=ping,
+                             headers={"x-litellm-api-key": MASTER}).status_code == 404
+            assert http.post("/mcp/sse/messages", json=ping,
+                             headers={"x-litellm-api-key": MASTER}).status_code == 400
+            assert http.post(endpoint, content=b"{not json", headers={"x-litellm-api-key": MASTER,
+                             "content-type": "application/json"}).status_code == 400
+            init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2024-11-05", "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"}}}
+            sent = http.post(endpoint, json=init, headers={"x-litellm-api-key": MASTER})
+            assert sent.status_code == 202
+            answer = json.loads(next(l for l in lines if l.startswith("data: ")).removeprefix("data: "))
+            assert answer["id"] == 1 and answer["result"]["serverInfo"]["name"] == "llmgate", answer
+
+
 def test_bad_key_is_401_and_no_key_too(mcp_gateway):
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     for headers in ({"Authorization": "Bearer sk-wrong"}, {"x-litellm-api-key": "sk-wrong"}, {}):
@@ -310,13 +386,15 @@ def test_a_server_that_is_down_or_slow_fails_clearly_and_quickly(mcp_gateway):
     assert "down" in str(e.value) and "unreachable" in str(e.value)
 
     async def slow(s):
-        return await s.call_tool("web-slow", {"seconds": 20})
+        return await s.call_tool("web-slow", {"seconds": 60})
 
+    # The server would answer after 60 s: the gateway gives up at its bound, well before.
     start = time.time()
     with pytest.raises(MCPError) as e:
         run(session_do(mcp_gateway, MASTER, slow))
-    assert time.time() - start < 15
-    assert "did not answer tools/call within 3 s" in str(e.value)
+    took = time.time() - start
+    assert MCP_TIMEOUT_S - 1 < took < MCP_TIMEOUT_S + 10, took
+    assert f"did not answer tools/call within {MCP_TIMEOUT_S} s" in str(e.value)
 
     # The server still serves the next call.
     async def add(s):
@@ -582,7 +660,7 @@ mcp_servers:
     client_secret: wrong
 general_settings:
   master_key: {MASTER}
-""", env={"MCP_OAUTH_SECRET": "s3cret/+=", "LLMGATE_MCP_TIMEOUT_SECONDS": "3"}).wait_ready()
+""", env={"MCP_OAUTH_SECRET": "s3cret/+=", "LLMGATE_MCP_TIMEOUT_SECONDS": str(MCP_TIMEOUT_S)}).wait_ready()
 
         def auth_header():
             return run(session_do(gw, MASTER, lambda s: s.call_tool(
@@ -632,12 +710,63 @@ general_settings:
         oa = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
         r = oa.responses.create(model="agent", input="add 1 and 1", tools=[mcp_tool])
         assert r.output_text == "Tool result: 2", r
+        # OpenAI's MCP items: the entry's tools, the call the gateway ran, then the answer.
+        assert [i.type for i in r.output] == ["mcp_list_tools", "mcp_call", "message"], r.output
+        listed, ran = r.output[0], r.output[1]
+        assert listed.server_label == "litellm" and [t.name for t in listed.tools] == ["web-add"]
+        assert listed.tools[0].input_schema["properties"]["a"]["type"] == "integer"
+        assert ran.server_label == "litellm" and ran.name == "web-add" and ran.id.startswith("mcp_")
+        assert json.loads(ran.arguments) == {"a": 1, "b": 1}
+        assert ran.output == "2" and ran.error is None and ran.status == "completed"
         events = list(oa.responses.create(model="agent", input="add 1 and 1", tools=[mcp_tool], stream=True))
         assert events[-1].type == "response.completed"
         assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "Tool result: 2"
-        r = oa.responses.create(model="agent", input="add", tools=[{**mcp_tool, "require_approval": "always"}])
-        call = next(i for i in r.output if i.type == "function_call")
-        assert call.name == "web-add" and json.loads(call.arguments) == {"a": 1, "b": 1}
+        assert [i.type for i in events[-1].response.output] == ["mcp_list_tools", "mcp_call", "message"]
+
+        # Approval required: an mcp_approval_request; approving it (previous_response_id and an
+        # mcp_approval_response) runs the call and the model continues.
+        always = {**mcp_tool, "require_approval": "always"}
+        r = oa.responses.create(model="agent", input="add", tools=[always])
+        asked = next(i for i in r.output if i.type == "mcp_approval_request")
+        assert not any(i.type in ("function_call", "mcp_call") for i in r.output), r.output
+        assert asked.name == "web-add" and json.loads(asked.arguments) == {"a": 1, "b": 1}
+        assert asked.server_label == "litellm" and asked.id.startswith("mcpr_")
+        approved = oa.responses.create(model="agent", previous_response_id=r.id, tools=[always], input=[
+            {"type": "mcp_approval_response", "approve": True, "approval_request_id": asked.id}])
+        assert approved.output_text == "Tool result: 2", approved.output
+        assert [i.type for i in approved.output] == ["mcp_call", "message"], "tools listed once"
+        assert approved.output[0].approval_request_id == asked.id and approved.output[0].output == "2"
+        assert approved.previous_response_id == r.id
+        # Streamed, the same items.
+        events = list(oa.responses.create(model="agent", input="add", tools=[always], stream=True))
+        assert events[-1].type == "response.completed"
+        done = [e.item.type for e in events if e.type == "response.output_item.done"]
+        assert done == ["mcp_list_tools", "mcp_approval_request"], done
+        stored = oa.responses.retrieve(approved.id)
+        assert [i.type for i in stored.output] == ["mcp_call", "message"]
+        # The conversation goes on from there (the MCP items are the model's calls and outputs).
+        more = oa.responses.create(model="agent", previous_response_id=approved.id, input="and again",
+                                   tools=[mcp_tool])
+        assert more.status == "completed" and more.output_text == "Tool result: 2"
+        # Declined: nothing runs, the model is told.
+        r = oa.responses.create(model="agent", input="add", tools=[always])
+        asked = next(i for i in r.output if i.type == "mcp_approval_request")
+        declined = oa.responses.create(model="agent", previous_response_id=r.id, tools=[always], input=[
+            {"type": "mcp_approval_response", "approve": False, "approval_request_id": asked.id}])
+        assert not any(i.type == "mcp_call" for i in declined.output)
+        assert "declined" in declined.output_text
+        # Without stored responses the items sent back do the same.
+        r = oa.responses.create(model="agent", input="add", tools=[always], store=False)
+        asked = next(i for i in r.output if i.type == "mcp_approval_request")
+        back = oa.responses.create(model="agent", tools=[always], store=False, input=[
+            {"role": "user", "content": "add"}, asked.model_dump(exclude_none=True),
+            {"type": "mcp_approval_response", "approve": True, "approval_request_id": asked.id}])
+        assert back.output_text == "Tool result: 2"
+        assert [i.type for i in back.output] == ["mcp_list_tools", "mcp_call", "message"]
+        # An approval of a request that was never made is a 400.
+        with pytest.raises(openai.BadRequestError):
+            oa.responses.create(model="agent", tools=[always], input=[
+                {"type": "mcp_approval_response", "approve": True, "approval_request_id": "mcpr_nope"}])
 
         an = anthropic.Anthropic(base_url=gw.base, api_key=MASTER, max_retries=0)
         m = an.messages.create(model="agent", max_tokens=100, tools=[mcp_tool],
@@ -655,3 +784,136 @@ general_settings:
     finally:
         web.kill()
         web.wait()
+
+
+def raw(gw, method, path, body=None, key=MASTER, data=None):
+    """An admin call whose answer may have no body (202): (status, JSON or None)."""
+    r = httpx2.request(method, f"{gw.base}{path}", headers={"Authorization": f"Bearer {key}"},
+                       json=body, content=data, timeout=30)
+    return r.status_code, (r.json() if r.content else None)
+
+
+def test_a_toolset_grants_exactly_its_tools(mcp_gateway):
+    """LiteLLM 1.110's MCP toolsets: `/v1/mcp/toolset` makes a named set of (server, tool)
+    pairs over two servers; a key granted only that toolset (`object_permission.mcp_toolsets`)
+    lists exactly those tools, namespaced, on `/mcp/`, and is refused any other; the toolset is
+    its own endpoint (`/toolset/{name}/mcp`, and `/mcp/{name}`)."""
+    name = f"ts{uuid.uuid4().hex[:8]}"
+    status, ts = raw(mcp_gateway, "POST", "/v1/mcp/toolset", {
+        "toolset_name": name, "description": "web's add and local's echo",
+        "tools": [{"server_id": "web", "tool_name": "add"}, {"server_id": "local", "tool_name": "echo"}]})
+    assert status == 201, ts
+    tsid = ts["toolset_id"]
+    assert ts["toolset_name"] == name and ts["created_at"] and ts["created_by"]
+    assert ts["tools"] == [{"server_id": "web", "tool_name": "add"}, {"server_id": "local", "tool_name": "echo"}]
+
+    key = new_key(mcp_gateway, object_permission={"mcp_toolsets": [tsid]})
+    other = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]})
+    status, info = admin(mcp_gateway, "GET", f"/key/info?key={key}")
+    assert info["info"]["object_permission"]["mcp_toolsets"] == [tsid]
+
+    async def use(s):
+        names = await tool_names(s)
+        added = text(await s.call_tool("web-add", {"a": 1, "b": 2}))
+        echoed = text(await s.call_tool("local-echo", {"text": "hi"}))
+        return names, added, echoed
+
+    for path in ("/mcp/", f"/toolset/{name}/mcp", f"/mcp/{name}"):
+        names, added, echoed = run(session_do(mcp_gateway, key, use, path=path))
+        assert names == ["local-echo", "web-add"], (path, names)
+        assert added == "3" and echoed == "local: hi"
+        for tool in ("web-echo", "local-pid", "legacy-add"):
+            with pytest.raises(MCPError) as e:
+                run(session_do(mcp_gateway, key, lambda s: s.call_tool(tool, {"text": "x"}), path=path))
+            assert "not allowed" in str(e.value), (path, tool, e.value)
+
+    # The toolset's endpoint is exactly the toolset, for the master key too; a key not granted
+    # it is refused there, and keeps its own grant elsewhere.
+    assert run(session_do(mcp_gateway, MASTER, tool_names, path=f"/toolset/{name}/mcp")) == \
+        ["local-echo", "web-add"]
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, other, tool_names, path=f"/toolset/{name}/mcp"))
+    assert "does not have access to toolset" in str(e.value)
+    assert all(n.startswith("web-") for n in run(session_do(mcp_gateway, other, tool_names)))
+
+    # Read back: an admin sees every toolset, a key the ones it is granted.
+    status, listed = raw(mcp_gateway, "GET", "/v1/mcp/toolset")
+    assert status == 200 and tsid in [t["toolset_id"] for t in listed]
+    assert [t["toolset_id"] for t in raw(mcp_gateway, "GET", "/v1/mcp/toolset", key=key)[1]] == [tsid]
+    assert raw(mcp_gateway, "GET", "/v1/mcp/toolset", key=other) == (200, [])
+    status, one = raw(mcp_gateway, "GET", f"/v1/mcp/toolset/{tsid}", key=key)
+    assert status == 200 and one["toolset_name"] == name
+    assert raw(mcp_gateway, "GET", f"/v1/mcp/toolset/{tsid}", key=other)[0] == 403
+
+    # In an LLM call, `litellm_proxy/mcp/<toolset>` offers the toolset's tools.
+    tool = {"type": "mcp", "server_label": name, "server_url": f"litellm_proxy/mcp/{name}",
+            "allowed_tools": ["add"], "require_approval": "never"}
+    r = openai.OpenAI(base_url=mcp_gateway.base, api_key=key, max_retries=0).chat.completions.create(
+        model="agent", messages=[{"role": "user", "content": "add 1 and 1"}], tools=[tool])
+    assert r.choices[0].message.content == "Tool result: 2"
+    with pytest.raises(openai.PermissionDeniedError):
+        openai.OpenAI(base_url=mcp_gateway.base, api_key=other, max_retries=0).chat.completions.create(
+            model="agent", messages=[{"role": "user", "content": "x"}], tools=[tool])
+
+    # A team's toolset grant reaches its keys.
+    status, team = admin(mcp_gateway, "POST", "/team/new",
+                         {"team_alias": f"t-{name}", "object_permission": {"mcp_toolsets": [tsid]}})
+    assert status == 200, team
+    in_team = new_key(mcp_gateway, team_id=team["team_id"])
+    assert run(session_do(mcp_gateway, in_team, tool_names)) == ["local-echo", "web-add"]
+
+    # An update (a stored `<server>-<tool>` name means the tool) serves at once.
+    status, updated = raw(mcp_gateway, "PUT", "/v1/mcp/toolset", {
+        "toolset_id": tsid, "tools": [{"server_id": "web", "tool_name": "add"},
+                                      {"server_id": "web", "tool_name": "web-echo"}]})
+    assert status == 200 and updated["tools"][1]["tool_name"] == "web-echo", updated
+    assert run(session_do(mcp_gateway, key, tool_names)) == ["web-add", "web-echo"]
+
+    # Deleted: the grant names nothing now.
+    assert raw(mcp_gateway, "DELETE", f"/v1/mcp/toolset/{tsid}") == (202, None)
+    assert run(session_do(mcp_gateway, key, tool_names)) == []
+    with pytest.raises(MCPError) as e:
+        run(session_do(mcp_gateway, key, tool_names, path=f"/toolset/{name}/mcp"))
+    assert "not found" in str(e.value)
+
+
+def test_toolset_crud_errors(mcp_gateway):
+    name = f"ts{uuid.uuid4().hex[:8]}"
+    user = new_key(mcp_gateway)
+    ok = {"toolset_name": name, "tools": [{"server_id": "web", "tool_name": "add"}]}
+    for body, code, needle in [
+        ({"description": "no name"}, 422, "toolset_name"),
+        ({"toolset_name": 7}, 422, "toolset_name"),
+        ({"toolset_name": name, "tools": "add"}, 422, "tools"),
+        ({"toolset_name": name, "tools": [{"server_id": "web"}]}, 422, "tools"),
+        ({"toolset_name": "a/b"}, 400, "toolset_name"),
+        ({"toolset_name": name, "toolset_id": "mine"}, 400, "toolset_id"),
+    ]:
+        status, err = raw(mcp_gateway, "POST", "/v1/mcp/toolset", body)
+        assert status == code and needle in err["error"]["message"], (body, status, err)
+    status, err = raw(mcp_gateway, "POST", "/v1/mcp/toolset", data=b"{not json")
+    assert status == 400, err
+    status, err = raw(mcp_gateway, "POST", "/v1/mcp/toolset", ok, key=user)
+    assert status == 403 and "Only proxy admins" in err["error"]["message"], err
+    status, ts = raw(mcp_gateway, "POST", "/v1/mcp/toolset", ok)
+    assert status == 201, ts
+    status, err = raw(mcp_gateway, "POST", "/v1/mcp/toolset", ok)
+    assert status == 409 and "already exists" in err["error"]["message"], err
+    status, second = raw(mcp_gateway, "POST", "/v1/mcp/toolset", {"toolset_name": name + "b"})
+    assert status == 201 and second["tools"] == []
+    status, err = raw(mcp_gateway, "PUT", "/v1/mcp/toolset",
+                      {"toolset_id": second["toolset_id"], "toolset_name": name})
+    assert status == 409, err
+    for method, path, body in [("GET", "/v1/mcp/toolset/nope", None),
+                               ("DELETE", "/v1/mcp/toolset/nope", None),
+                               ("PUT", "/v1/mcp/toolset", {"toolset_id": "nope", "description": "x"})]:
+        status, err = raw(mcp_gateway, method, path, body)
+        assert status == 404 and "not found" in err["error"]["message"], (method, path, err)
+    assert raw(mcp_gateway, "PUT", "/v1/mcp/toolset", {"description": "x"})[0] == 422
+    assert raw(mcp_gateway, "PUT", "/v1/mcp/toolset", {"toolset_id": ts["toolset_id"]}, key=user)[0] == 403
+    assert raw(mcp_gateway, "DELETE", f"/v1/mcp/toolset/{ts['toolset_id']}", key=user)[0] == 403
+    for t in (ts, second):
+        assert raw(mcp_gateway, "DELETE", f"/v1/mcp/toolset/{t['toolset_id']}")[0] == 202
+    # A grant's list must be a list of strings.
+    status, err = admin(mcp_gateway, "POST", "/key/generate", {"object_permission": {"mcp_toolsets": "x"}})
+    assert status == 400 and "mcp_toolsets" in err["error"]["message"], err

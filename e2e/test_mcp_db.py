@@ -3,7 +3,8 @@
 PostgreSQL database, by another instance within a measured bound (PostgreSQL NOTIFY, the timer
 set far off so it cannot be what delivers the change); credentials stored encrypted with
 LITELLM_SALT_KEY as LiteLLM encrypts them (checked with PyNaCl); keys see only the servers
-they are granted, without URLs or headers; organization grants and `blocked_tools` apply."""
+they are granted, without URLs or headers; organization grants and `blocked_tools` apply;
+toolsets (`/v1/mcp/toolset`) reach the other instance within the same bound."""
 import base64
 import hashlib
 import json
@@ -17,7 +18,7 @@ import nacl.secret
 import pytest
 
 from conftest import MASTER, Gateway
-from test_mcp import PG, WEB_TOKEN, new_key, run, session_do, text, tool_names, upstream
+from test_mcp import MCP_TIMEOUT_S, PG, WEB_TOKEN, new_key, run, session_do, text, tool_names, upstream
 
 SALT = "sk-e2e-mcp-salt-0123456789abcdef"
 # How soon another instance must serve a change (the timer is 60 s: only NOTIFY is this fast).
@@ -94,7 +95,7 @@ def pg_pair(tmp_path, upstreams):
     name = f"llmgate_e2e_mcpdb_{uuid.uuid4().hex[:12]}"
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
     env = {"DATABASE_URL": f"{PG}/{name}", "LITELLM_SALT_KEY": SALT,
-           "LLMGATE_MODEL_REFRESH_SECONDS": "60", "LLMGATE_MCP_TIMEOUT_SECONDS": "3"}
+           "LLMGATE_MODEL_REFRESH_SECONDS": "60", "LLMGATE_MCP_TIMEOUT_SECONDS": str(MCP_TIMEOUT_S)}
     gws = []
     for sub in ("a", "b"):
         d = tmp_path / sub
@@ -253,3 +254,32 @@ def test_keys_see_only_granted_servers_without_their_secrets(pg_pair, upstreams)
     assert status == 403, err
     status, info = call(a, "GET", f"/key/info?key={blocked}")
     assert info["info"]["object_permission"]["blocked_tools"] == ["dbweb-add", "echo"]
+
+
+def test_a_toolset_change_reaches_another_instance(pg_pair):
+    """`/v1/mcp/toolset` on one instance: the toolset served at once there and within the
+    fleet bound on the other (NOTIFY; the timer is 60 s away) — create, update, delete."""
+    a, b, _ = pg_pair
+    name = f"ts{uuid.uuid4().hex[:8]}"
+    status, ts = call(a, "POST", "/v1/mcp/toolset",
+                      {"toolset_name": name, "tools": [{"server_id": "static", "tool_name": "add"}]})
+    assert status == 201, ts
+    # A toolset's name serves as `/mcp/{name}` does, so the REST listing reaches it by name.
+    assert rest_tools(a, name) == ["add"]
+    took = wait_until(lambda: rest_tools(b, name) == ["add"], FLEET_BOUND_S, "the toolset on B")
+    print(f"toolset create seen by the other instance after {took * 1000:.0f} ms")
+    key = new_key(a, object_permission={"mcp_toolsets": [ts["toolset_id"]]})
+    assert rest_tools(b, "static", key=key) == ["add"]
+
+    status, _ = call(a, "PUT", "/v1/mcp/toolset", {"toolset_id": ts["toolset_id"], "tools": [
+        {"server_id": "static", "tool_name": "add"}, {"server_id": "static", "tool_name": "echo"}]})
+    assert status == 200
+    assert rest_tools(a, "static", key=key) == ["add", "echo"]
+    took = wait_until(lambda: rest_tools(b, "static", key=key) == ["add", "echo"], FLEET_BOUND_S,
+                      "the toolset update on B")
+    print(f"toolset update seen by the other instance after {took * 1000:.0f} ms")
+
+    assert call(a, "DELETE", f"/v1/mcp/toolset/{ts['toolset_id']}")[0] == 202
+    assert visible(a, "static", key) is None
+    took = wait_until(lambda: visible(b, "static", key) is None, FLEET_BOUND_S, "the toolset delete on B")
+    print(f"toolset delete seen by the other instance after {took * 1000:.0f} ms")

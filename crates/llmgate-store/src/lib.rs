@@ -30,6 +30,7 @@ pub mod invitations;
 pub mod keys;
 pub mod managed;
 pub mod mcp_servers;
+pub mod mcp_toolsets;
 pub mod models;
 pub mod object_permissions;
 pub mod responses;
@@ -207,6 +208,7 @@ impl Store {
             responses::RESPONSES.name,
             object_permissions::OBJECT_PERMISSIONS.name,
             mcp_servers::MCP_SERVERS.name,
+            mcp_toolsets::MCP_TOOLSETS.name,
             daily::USER.table,
             daily::TEAM.table,
             daily::ORGANIZATION.table,

@@ -1,4 +1,4 @@
-//! `LiteLLM_ObjectPermissionTable`: which agents, MCP servers and vector stores a key or team
+//! `LiteLLM_ObjectPermissionTable`: which agents, MCP servers (and toolsets) and vector stores a key or team
 //! may use (empty lists: no restriction), one row per owner, linked by its
 //! `object_permission_id` column as LiteLLM links it.
 
@@ -20,6 +20,7 @@ pub const OBJECT_PERMISSIONS: Table = Table {
         ("agents", Kind::Array),
         ("agent_access_groups", Kind::Array),
         ("blocked_tools", Kind::Array),
+        ("mcp_toolsets", Kind::Array),
     ],
     mutable: &[
         "mcp_servers",
@@ -29,6 +30,7 @@ pub const OBJECT_PERMISSIONS: Table = Table {
         "agents",
         "agent_access_groups",
         "blocked_tools",
+        "mcp_toolsets",
     ],
     order_by: "",
 };
@@ -53,6 +55,9 @@ pub struct ObjectPermissionRow {
     /// Tool names (bare or `<server>-<tool>`) this grant's holder may never call.
     #[serde(default, deserialize_with = "vec_or_null")]
     pub blocked_tools: Vec<String>,
+    /// Ids of `LiteLLM_MCPToolsetTable` rows this grant's holder may use.
+    #[serde(default, deserialize_with = "vec_or_null")]
+    pub mcp_toolsets: Vec<String>,
 }
 
 impl Store {

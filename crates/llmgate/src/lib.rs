@@ -22,6 +22,8 @@ pub mod client;
 pub mod completions;
 pub mod embeddings;
 pub mod error;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod media;
 pub mod messages;
 pub mod mock;

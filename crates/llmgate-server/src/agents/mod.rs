@@ -9,6 +9,7 @@ pub mod config;
 pub mod permission;
 pub mod stored;
 pub mod usage;
+pub mod v1;
 
 use std::sync::Arc;
 use std::time::Duration;

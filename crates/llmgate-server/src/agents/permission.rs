@@ -1,7 +1,8 @@
 //! Which agents a caller may use, as LiteLLM's `AgentRequestHandler` decides it: the key's
 //! `object_permission` (its `agents` and `agent_access_groups`) and its team's; a team that
 //! restricts and a key that restricts meet in their intersection, a key without its own list
-//! inherits its team's, and no list anywhere allows every agent. The master key and proxy
+//! inherits its team's, and no list anywhere allows every agent. The key's organization (else
+//! its team's) caps that, or is the list when neither has one. The master key and proxy
 //! admins see every agent.
 
 use std::collections::HashSet;
@@ -39,20 +40,50 @@ pub async fn allowed(
         return Ok(Allowed(None));
     }
     let key_ids = ids(store, agents, key.row.object_permission_id.as_deref()).await?;
-    let team_ids = match &key.row.team_id {
-        Some(t) => {
-            let team = gov.keys.teams.get(store, t).await.map_err(unavailable)?;
-            let id = team.and_then(|t| t.row.object_permission_id.clone());
+    let team = match &key.row.team_id {
+        Some(t) => gov.keys.teams.get(store, t).await.map_err(unavailable)?,
+        None => None,
+    };
+    let team_ids = match &team {
+        Some(t) => ids(store, agents, t.row.object_permission_id.as_deref()).await?,
+        None => HashSet::new(),
+    };
+    // The key's organization, else its team's, as for MCP servers.
+    let org_id = key
+        .row
+        .organization_id
+        .clone()
+        .or_else(|| team.as_ref().and_then(|t| t.row.organization_id.clone()));
+    let org_ids = match org_id {
+        Some(o) => {
+            let org = gov.keys.orgs.get(store, &o).await.map_err(unavailable)?;
+            let id = org.and_then(|o| o.row.object_permission_id.clone());
             ids(store, agents, id.as_deref()).await?
         }
         None => HashSet::new(),
     };
-    Ok(Allowed(match (key_ids.is_empty(), team_ids.is_empty()) {
+    Ok(Allowed(combine(key_ids, team_ids, org_ids)))
+}
+
+/// Key ∩ team (either alone when the other grants none); an organization's grant caps that,
+/// or is the set when neither grants (LiteLLM's organization ceiling, as for MCP servers);
+/// None: no grant anywhere, every agent.
+fn combine(
+    key: HashSet<String>,
+    team: HashSet<String>,
+    org: HashSet<String>,
+) -> Option<HashSet<String>> {
+    let lower = match (key.is_empty(), team.is_empty()) {
         (true, true) => None,
-        (false, true) => Some(key_ids),
-        (true, false) => Some(team_ids),
-        (false, false) => Some(key_ids.intersection(&team_ids).cloned().collect()),
-    }))
+        (false, true) => Some(key),
+        (true, false) => Some(team),
+        (false, false) => Some(key.intersection(&team).cloned().collect()),
+    };
+    match (lower, org.is_empty()) {
+        (lower, true) => lower,
+        (None, false) => Some(org),
+        (Some(l), false) => Some(l.intersection(&org).cloned().collect()),
+    }
 }
 
 /// The agent ids a permission row grants: its agents (by id or name) and its access groups'.
@@ -94,4 +125,35 @@ fn grants(agents: &Agents, row: &ObjectPermissionRow) -> HashSet<String> {
 fn unavailable(e: llmgate_store::StoreError) -> GatewayError {
     tracing::warn!(error = %e, "permission lookup failed");
     GatewayError::Unavailable("the key database is unavailable".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(ids: &[&str]) -> HashSet<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn an_organization_grant_caps_or_sets() {
+        let none = HashSet::new();
+        assert_eq!(combine(none.clone(), none.clone(), none.clone()), None);
+        assert_eq!(
+            combine(none.clone(), none.clone(), set(&["a"])),
+            Some(set(&["a"]))
+        );
+        assert_eq!(
+            combine(set(&["a", "b"]), none.clone(), set(&["b", "c"])),
+            Some(set(&["b"]))
+        );
+        assert_eq!(
+            combine(set(&["a", "b"]), set(&["b"]), none.clone()),
+            Some(set(&["b"]))
+        );
+        assert_eq!(
+            combine(none.clone(), set(&["c"]), set(&["a"])),
+            Some(set(&[]))
+        );
+    }
 }

@@ -6,10 +6,13 @@
 //! An organization's grant (the key's, else its team's organization) caps that set, or is the
 //! set when neither the key nor the team grants (LiteLLM's org ceiling).
 //! `mcp_tool_permissions` (`{"server": ["tool", ...]}`) narrow a server to some tools;
+//! `mcp_toolsets` add each toolset's (server, tool) pairs to the grant (as LiteLLM's
+//! `_merge_toolset_permissions` does, except that a server the grant names whole stays whole);
 //! `blocked_tools` of any of the three grants hide a tool everywhere.
 
 use std::collections::{HashMap, HashSet};
 
+use llmgate_store::mcp_toolsets::McpToolsetRow;
 use llmgate_store::object_permissions::ObjectPermissionRow;
 
 use super::config::ServerSpec;
@@ -102,6 +105,66 @@ fn tool_lists(p: &ObjectPermissionRow, specs: &[&ServerSpec]) -> HashMap<String,
         .collect()
 }
 
+/// A toolset's pairs by server name (a pair names its server by stored id or by name; pairs of
+/// servers the gateway does not have are left out): per server, the bare tools.
+pub fn toolset_tools(t: &McpToolsetRow, specs: &[&ServerSpec]) -> HashMap<String, HashSet<String>> {
+    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+    for pair in &t.tools {
+        let Some(s) = specs
+            .iter()
+            .find(|s| s.server_id == pair.server_id)
+            .or_else(|| specs.iter().find(|s| s.name == pair.server_id))
+        else {
+            continue;
+        };
+        let set = out.entry(s.name.clone()).or_default();
+        // Stored bare, as LiteLLM's UI writes it; `<server>-<tool>` means the same tool.
+        if let Some(bare) = pair.tool_name.strip_prefix(&s.prefix()) {
+            set.insert(bare.to_string());
+        }
+        set.insert(pair.tool_name.clone());
+    }
+    out
+}
+
+/// What one grant gives: its servers (None when it names none) and per-server tool lists.
+struct Grant {
+    servers: Option<HashSet<String>>,
+    tools: HashMap<String, HashSet<String>>,
+}
+
+fn grant_of(p: &ObjectPermissionRow, specs: &[&ServerSpec], toolsets: &[McpToolsetRow]) -> Grant {
+    let mut servers = granted(p, specs);
+    let mut tools = tool_lists(p, specs);
+    let blocked_all = p.mcp_servers.iter().any(|s| s == NO_SERVERS);
+    if !p.mcp_toolsets.is_empty() && !blocked_all {
+        // Toolsets named but all gone still make a grant: an empty one, not the team's.
+        let own = servers.clone().unwrap_or_default();
+        let set = servers.get_or_insert_with(HashSet::new);
+        for t in toolsets.iter().filter(|t| {
+            p.mcp_toolsets
+                .iter()
+                .any(|g| *g == t.toolset_id || *g == t.toolset_name)
+        }) {
+            for (server, names) in toolset_tools(t, specs) {
+                if own.contains(&server) && !tools.contains_key(&server) {
+                    continue;
+                }
+                set.insert(server.clone());
+                tools.entry(server).or_default().extend(names);
+            }
+        }
+    }
+    Grant { servers, tools }
+}
+
+/// The key's, its team's and its organization's grants; None for the master key and admins.
+type Grants = (
+    Option<ObjectPermissionRow>,
+    Option<ObjectPermissionRow>,
+    Option<ObjectPermissionRow>,
+);
+
 async fn permission(
     state: &AppState,
     id: Option<&str>,
@@ -121,9 +184,87 @@ pub async fn allowed(
     state: &AppState,
     ctx: &AuthContext,
     specs: &[&ServerSpec],
+    toolsets: &[McpToolsetRow],
 ) -> Result<Allowed, GatewayError> {
-    let Some(key) = ctx.key.as_ref().filter(|_| !ctx.is_admin()) else {
+    let Some((key, team, org)) = grants(state, ctx).await? else {
         return Ok(Allowed::All);
+    };
+    Ok(combine(
+        key.as_ref(),
+        team.as_ref(),
+        org.as_ref(),
+        specs,
+        toolsets,
+    ))
+}
+
+/// What `ctx` may use through the toolset's own endpoint: exactly its pairs (less the grants'
+/// `blocked_tools`), when the caller is an admin or its key's or team's grant lists the
+/// toolset (by id, as LiteLLM's UI grants it, or by name); else a 403.
+pub async fn toolset(
+    state: &AppState,
+    ctx: &AuthContext,
+    t: &McpToolsetRow,
+    specs: &[&ServerSpec],
+) -> Result<Allowed, GatewayError> {
+    let tools = toolset_tools(t, specs);
+    let servers = tools.keys().cloned().collect();
+    let Some((key, team, org)) = grants(state, ctx).await? else {
+        return Ok(Allowed::Only {
+            servers,
+            tools,
+            blocked: HashSet::new(),
+        });
+    };
+    let lists = |p: &Option<ObjectPermissionRow>| {
+        p.as_ref().is_some_and(|p| {
+            p.mcp_toolsets
+                .iter()
+                .any(|g| *g == t.toolset_id || *g == t.toolset_name)
+        })
+    };
+    if !lists(&key) && !lists(&team) {
+        return Err(GatewayError::Forbidden {
+            message: format!(
+                "API key does not have access to toolset '{}'.",
+                t.toolset_name
+            ),
+            kind: "mcp_toolset_access_denied",
+        });
+    }
+    let blocked = [&key, &team, &org]
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p.blocked_tools.iter().cloned())
+        .collect();
+    Ok(Allowed::Only {
+        servers,
+        tools,
+        blocked,
+    })
+}
+
+/// The toolsets (ids or names, as granted) `ctx`'s key and team are granted; None for the
+/// master key and admins, who may use every toolset.
+pub async fn granted_toolsets(
+    state: &AppState,
+    ctx: &AuthContext,
+) -> Result<Option<Vec<String>>, GatewayError> {
+    let Some((key, team, _)) = grants(state, ctx).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        [key, team]
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p.mcp_toolsets)
+            .collect(),
+    ))
+}
+
+async fn grants(state: &AppState, ctx: &AuthContext) -> Result<Option<Grants>, GatewayError> {
+    let Some(key) = ctx.key.as_ref().filter(|_| !ctx.is_admin()) else {
+        return Ok(None);
     };
     let key_grant = permission(state, key.row.object_permission_id.as_deref()).await?;
     let team = match (&key.row.team_id, state.gov.store.as_ref()) {
@@ -162,12 +303,7 @@ pub async fn allowed(
         }
         _ => None,
     };
-    Ok(combine(
-        key_grant.as_ref(),
-        team_grant.as_ref(),
-        org_grant.as_ref(),
-        specs,
-    ))
+    Ok(Some((key_grant, team_grant, org_grant)))
 }
 
 /// A virtual key's access from its own grant, its team's and its organization's: key ∩ team
@@ -178,16 +314,18 @@ fn combine(
     team: Option<&ObjectPermissionRow>,
     org: Option<&ObjectPermissionRow>,
     specs: &[&ServerSpec],
+    toolsets: &[McpToolsetRow],
 ) -> Allowed {
-    let k = key.and_then(|p| granted(p, specs));
-    let t = team.and_then(|p| granted(p, specs));
+    let [key_g, team_g, org_g] = [key, team, org].map(|p| p.map(|p| grant_of(p, specs, toolsets)));
+    let k = key_g.as_ref().and_then(|g| g.servers.clone());
+    let t = team_g.as_ref().and_then(|g| g.servers.clone());
     let lower = k.is_some() || t.is_some();
     let mut servers = match (k, t) {
         (Some(k), Some(t)) => k.intersection(&t).cloned().collect(),
         (Some(only), None) | (None, Some(only)) => only,
         (None, None) => HashSet::new(),
     };
-    if let Some(o) = org.and_then(|p| granted(p, specs)) {
+    if let Some(o) = org_g.as_ref().and_then(|g| g.servers.clone()) {
         servers = if lower {
             servers.intersection(&o).cloned().collect()
         } else {
@@ -200,9 +338,9 @@ fn combine(
             .filter(|s| s.allow_all_keys)
             .map(|s| s.name.clone()),
     );
-    let mut tools = key.map(|p| tool_lists(p, specs)).unwrap_or_default();
-    for upper in [team, org].into_iter().flatten() {
-        for (server, upper_tools) in tool_lists(upper, specs) {
+    let mut tools = key_g.map(|g| g.tools).unwrap_or_default();
+    for upper in [team_g, org_g].into_iter().flatten() {
+        for (server, upper_tools) in upper.tools {
             match tools.get_mut(&server) {
                 Some(mine) => mine.retain(|t| upper_tools.contains(t)),
                 None => {
@@ -261,28 +399,28 @@ mod tests {
         let s: Vec<&ServerSpec> = owned.iter().collect();
         let none = json!(null);
         // Neither grants: only the public server.
-        assert_eq!(servers(&combine(None, None, None, &s)), ["pub"]);
+        assert_eq!(servers(&combine(None, None, None, &s, &[])), ["pub"]);
         // The key's grant, by name and by access group.
         let k = grant(&["a"], &["dev"], none.clone());
         assert_eq!(
-            servers(&combine(Some(&k), None, None, &s)),
+            servers(&combine(Some(&k), None, None, &s, &[])),
             ["a", "b", "pub"]
         );
         // Only the team grants: the key inherits it.
         let t = grant(&["a", "c"], &[], none.clone());
         assert_eq!(
-            servers(&combine(None, Some(&t), None, &s)),
+            servers(&combine(None, Some(&t), None, &s, &[])),
             ["a", "c", "pub"]
         );
         // Both: the intersection.
         assert_eq!(
-            servers(&combine(Some(&k), Some(&t), None, &s)),
+            servers(&combine(Some(&k), Some(&t), None, &s, &[])),
             ["a", "pub"]
         );
         // The sentinel blocks every granted server.
         let blocked = grant(&["no-mcp-servers"], &[], none);
         assert_eq!(
-            servers(&combine(Some(&blocked), Some(&t), None, &s)),
+            servers(&combine(Some(&blocked), Some(&t), None, &s, &[])),
             ["pub"]
         );
     }
@@ -295,18 +433,18 @@ mod tests {
         let org = grant(&["a", "c"], &[], none.clone());
         // No key or team grant: the organization's is the set.
         assert_eq!(
-            servers(&combine(None, None, Some(&org), &s)),
+            servers(&combine(None, None, Some(&org), &s, &[])),
             ["a", "c", "pub"]
         );
         // A key grant: capped by the organization's.
         let k = grant(&["a", "b"], &[], none.clone());
         assert_eq!(
-            servers(&combine(Some(&k), None, Some(&org), &s)),
+            servers(&combine(Some(&k), None, Some(&org), &s, &[])),
             ["a", "pub"]
         );
         let mut blocking = grant(&["a"], &[], none);
         blocking.blocked_tools = vec!["drop".into(), "pub-x".into()];
-        let a = combine(Some(&blocking), None, None, &s);
+        let a = combine(Some(&blocking), None, None, &s, &[]);
         assert!(!a.tool("a", "drop") && a.tool("a", "keep"));
         assert!(!a.tool("pub", "x") && !a.tool("pub", "drop") && a.tool("pub", "y"));
     }
@@ -317,10 +455,67 @@ mod tests {
         let s: Vec<&ServerSpec> = owned.iter().collect();
         let k = grant(&["a"], &[], json!({"a": ["x", "y"]}));
         let t = grant(&["a"], &[], json!({"a": ["y", "z"]}));
-        let both = combine(Some(&k), Some(&t), None, &s);
+        let both = combine(Some(&k), Some(&t), None, &s, &[]);
         assert!(both.tool("a", "y") && !both.tool("a", "x") && !both.tool("a", "z"));
-        let only_key = combine(Some(&k), None, None, &s);
+        let only_key = combine(Some(&k), None, None, &s, &[]);
         assert!(only_key.tool("a", "x") && !only_key.tool("a", "z") && !only_key.tool("b", "x"));
         assert!(only_key.tool("pub", "anything"));
+    }
+
+    fn toolset(id: &str, pairs: &[(&str, &str)]) -> McpToolsetRow {
+        McpToolsetRow {
+            toolset_id: id.into(),
+            toolset_name: format!("{id}-name"),
+            tools: pairs
+                .iter()
+                .map(|(s, t)| llmgate_store::mcp_toolsets::ToolsetTool {
+                    server_id: s.to_string(),
+                    tool_name: t.to_string(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn toolsets_add_their_pairs_to_a_grant() {
+        let owned = specs();
+        let s: Vec<&ServerSpec> = owned.iter().collect();
+        let sets = [
+            toolset("ts1", &[("a", "x"), ("b", "b-y"), ("gone", "z")]),
+            toolset("ts2", &[("c", "w")]),
+        ];
+        let mut k = grant(&[], &[], json!(null));
+        k.mcp_toolsets = vec!["ts1".into()];
+        let a = combine(Some(&k), None, None, &s, &sets);
+        // Exactly the toolset's pairs (a stored `<server>-<tool>` is the bare tool), plus the
+        // public server; an unknown server's pair is left out.
+        assert_eq!(servers(&a), ["a", "b", "pub"]);
+        assert!(a.tool("a", "x") && !a.tool("a", "other"));
+        assert!(a.tool("b", "y") && !a.tool("b", "x") && !a.tool("c", "w"));
+        // A server the grant names whole stays whole; by name works as by id.
+        let mut whole = grant(&["a"], &[], json!(null));
+        whole.mcp_toolsets = vec!["ts2-name".into(), "ts1".into()];
+        let w = combine(Some(&whole), None, None, &s, &sets);
+        assert!(w.tool("a", "anything") && w.tool("c", "w") && !w.tool("c", "v"));
+        // The team's toolset grant is inherited, and intersects with the key's.
+        let mut team = grant(&[], &[], json!(null));
+        team.mcp_toolsets = vec!["ts2".into()];
+        assert_eq!(
+            servers(&combine(None, Some(&team), None, &s, &sets)),
+            ["c", "pub"]
+        );
+        assert_eq!(
+            servers(&combine(Some(&k), Some(&team), None, &s, &sets)),
+            ["pub"]
+        );
+        // A toolset that no longer exists grants nothing (not the team's servers).
+        let mut stale = grant(&[], &[], json!(null));
+        stale.mcp_toolsets = vec!["deleted".into()];
+        let t = grant(&["a", "c"], &[], json!(null));
+        assert_eq!(
+            servers(&combine(Some(&stale), Some(&t), None, &s, &sets)),
+            ["pub"]
+        );
     }
 }

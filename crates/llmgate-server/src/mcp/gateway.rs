@@ -1,11 +1,12 @@
 //! The configured MCP servers behind one front: which of them a request sees (the key's
-//! grants, `/mcp/{server}`, `x-mcp-servers`), their tools under `<server>-<tool>` names, and a
-//! tool call routed to its server and logged.
+//! grants, `/mcp/{server}`, a toolset's endpoint, `x-mcp-servers`), their tools under
+//! `<server>-<tool>` names, and a tool call routed to its server and logged.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
+use llmgate_store::mcp_toolsets::McpToolsetRow;
 use rmcp::model::Tool;
 use rmcp::model::{CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource};
 
@@ -25,6 +26,8 @@ pub struct McpGateway {
     servers: RwLock<Servers>,
     /// The config's servers alone.
     config: Vec<Arc<Upstream>>,
+    /// `LiteLLM_MCPToolsetTable`, re-read whenever the servers are.
+    toolsets: RwLock<Arc<Vec<McpToolsetRow>>>,
     http: reqwest13::Client,
     timeout: Duration,
 }
@@ -86,6 +89,7 @@ impl McpGateway {
         Ok(Some(Arc::new(McpGateway {
             servers: RwLock::new(Arc::new(config.clone())),
             config,
+            toolsets: RwLock::default(),
             http,
             timeout,
         })))
@@ -124,6 +128,28 @@ impl McpGateway {
         *self.servers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
     }
 
+    /// Every stored toolset now, by name.
+    pub fn toolsets(&self) -> Arc<Vec<McpToolsetRow>> {
+        self.toolsets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn set_toolsets(&self, rows: Vec<McpToolsetRow>) {
+        *self.toolsets.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rows);
+    }
+
+    /// The toolset of this name (else id).
+    pub fn toolset(&self, name: &str) -> Option<McpToolsetRow> {
+        let all = self.toolsets();
+        let found = all
+            .iter()
+            .find(|t| t.toolset_name == name)
+            .or_else(|| all.iter().find(|t| t.toolset_id == name));
+        found.cloned()
+    }
+
     /// The server of this name or id.
     pub fn find(&self, id: &str) -> Option<Arc<Upstream>> {
         let all = self.servers();
@@ -145,8 +171,16 @@ impl McpGateway {
         headers: &HeaderMap,
     ) -> Result<Scope, GatewayError> {
         let all = self.servers();
+        if let Some(name) = only {
+            // `/mcp/{name}` and `litellm_proxy/mcp/{name}` name a toolset too (LiteLLM's
+            // dynamic route), when no server has the name.
+            if !all.iter().any(|u| u.name() == name) && self.toolset(name).is_some() {
+                return self.scope_toolset(state, ctx, name, headers).await;
+            }
+        }
         let specs: Vec<_> = all.iter().map(|u| &u.spec).collect();
-        let allowed = access::allowed(state, ctx, &specs).await?;
+        let toolsets = self.toolsets();
+        let allowed = access::allowed(state, ctx, &specs, &toolsets).await?;
         if let Some(name) = only {
             if !all.iter().any(|u| u.name() == name) {
                 return Err(GatewayError::NotFound(format!(
@@ -157,33 +191,62 @@ impl McpGateway {
                 return Err(refused(name));
             }
         }
-        let narrow: Option<Vec<String>> = headers
-            .get("x-mcp-servers")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            });
-        let servers = all
-            .iter()
-            .filter(|u| allowed.server(u.name()))
-            .filter(|u| only.is_none_or(|o| o == u.name()))
-            .filter(|u| {
-                narrow
-                    .as_ref()
-                    .is_none_or(|n| n.iter().any(|s| s == u.name()))
-            })
-            .cloned()
-            .collect();
-        Ok(Scope {
-            servers,
-            all,
-            allowed,
-        })
+        Ok(narrowed(all, allowed, only, headers))
     }
 
+    /// What a toolset's endpoint (`/toolset/{name}/mcp`) sees: exactly the toolset's tools
+    /// (no `allow_all_keys` server besides), for an admin or a caller whose key or team is
+    /// granted the toolset; an unknown toolset is a 404, one not granted a 403.
+    pub async fn scope_toolset(
+        &self,
+        state: &AppState,
+        ctx: &AuthContext,
+        name: &str,
+        headers: &HeaderMap,
+    ) -> Result<Scope, GatewayError> {
+        let Some(toolset) = self.toolset(name) else {
+            return Err(GatewayError::NotFound(format!(
+                "MCP toolset '{name}' not found"
+            )));
+        };
+        let all = self.servers();
+        let specs: Vec<_> = all.iter().map(|u| &u.spec).collect();
+        let allowed = access::toolset(state, ctx, &toolset, &specs).await?;
+        Ok(narrowed(all, allowed, None, headers))
+    }
+}
+
+/// The scope of `allowed` among `all`, narrowed to `only` and to `x-mcp-servers` (names the
+/// caller may not use are left out, as LiteLLM does).
+fn narrowed(all: Servers, allowed: Allowed, only: Option<&str>, headers: &HeaderMap) -> Scope {
+    let narrow: Option<Vec<String>> = headers
+        .get("x-mcp-servers")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+    let servers = all
+        .iter()
+        .filter(|u| allowed.server(u.name()))
+        .filter(|u| only.is_none_or(|o| o == u.name()))
+        .filter(|u| {
+            narrow
+                .as_ref()
+                .is_none_or(|n| n.iter().any(|s| s == u.name()))
+        })
+        .cloned()
+        .collect();
+    Scope {
+        servers,
+        all,
+        allowed,
+    }
+}
+
+impl McpGateway {
     /// Every tool of the scope's servers, with its server; names prefixed `<server>-` when
     /// `prefixed`. A server that fails is left out and named in the errors.
     pub async fn list_tools(

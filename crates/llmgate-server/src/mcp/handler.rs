@@ -25,11 +25,13 @@ pub struct Handler {
     pub gateway: Arc<McpGateway>,
 }
 
-/// What one request brings: the caller, its headers, and `/mcp/{server}`'s server.
+/// What one request brings: the caller, its headers, `/mcp/{server}`'s server and
+/// `/toolset/{name}/mcp`'s toolset.
 struct Request {
     ctx: AuthContext,
     headers: axum::http::HeaderMap,
     only: Option<String>,
+    toolset: Option<String>,
 }
 
 fn request(context: &RequestContext<RoleServer>) -> Result<Request, ErrorData> {
@@ -45,14 +47,26 @@ fn request(context: &RequestContext<RoleServer>) -> Result<Request, ErrorData> {
     Ok(Request {
         ctx,
         headers: parts.headers.clone(),
-        only: server_of_path(parts.uri.path()),
+        only: match parts.extensions.get::<super::sse_server::OnlyServer>() {
+            Some(s) => Some(s.0.clone()),
+            None => server_of_path(parts.uri.path()),
+        },
+        toolset: toolset_of_path(parts.uri.path()),
     })
+}
+
+/// `/toolset/{name}/mcp` (with or without a trailing slash) → the toolset.
+pub fn toolset_of_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/toolset/")?.trim_end_matches('/');
+    let name = rest.strip_suffix("/mcp")?;
+    (!name.is_empty() && !name.contains('/')).then(|| name.to_string())
 }
 
 /// `/mcp/{server}` (with or without a trailing slash) → the server.
 pub fn server_of_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/mcp/")?.trim_end_matches('/');
-    (!rest.is_empty() && !rest.contains('/')).then(|| rest.to_string())
+    // `/mcp/sse` is the gateway's SSE path (LiteLLM's), not a server.
+    (!rest.is_empty() && !rest.contains('/') && rest != "sse").then(|| rest.to_string())
 }
 
 fn gateway_error(e: GatewayError) -> ErrorData {
@@ -77,10 +91,19 @@ fn call_error(e: CallError) -> ErrorData {
 
 impl Handler {
     async fn scope(&self, r: &Request) -> Result<Scope, ErrorData> {
-        self.gateway
-            .scope(&self.state, &r.ctx, r.only.as_deref(), &r.headers)
-            .await
-            .map_err(gateway_error)
+        match &r.toolset {
+            Some(t) => {
+                self.gateway
+                    .scope_toolset(&self.state, &r.ctx, t, &r.headers)
+                    .await
+            }
+            None => {
+                self.gateway
+                    .scope(&self.state, &r.ctx, r.only.as_deref(), &r.headers)
+                    .await
+            }
+        }
+        .map_err(gateway_error)
     }
 }
 
@@ -105,7 +128,7 @@ impl ServerHandler for Handler {
         let scope = self.scope(&r).await?;
         let (tools, errors) = self.gateway.list_tools(&scope, &r.headers, true).await;
         // One named server that failed is an error, not an empty list.
-        if r.only.is_some() && tools.is_empty() {
+        if (r.only.is_some() || r.toolset.is_some()) && tools.is_empty() {
             if let Some(e) = errors.into_iter().next() {
                 return Err(ErrorData::internal_error(e, None));
             }

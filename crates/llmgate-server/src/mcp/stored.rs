@@ -1,12 +1,15 @@
 //! MCP servers kept in `LiteLLM_MCPServerTable` (`/v1/mcp/server`): a row as a
 //! [`ServerSpec`] (its credentials decrypted with the salt key, checked as a config entry is),
-//! and the gateway's stored servers re-read at start, after a change through this instance, at
-//! once when another instance publishes one (Redis pub/sub or PostgreSQL NOTIFY, kind `mcp`),
-//! and on the stored models' timer in case a message was lost.
+//! and the gateway's stored servers — and toolsets (`LiteLLM_MCPToolsetTable`) — re-read at
+//! start, after a change through this instance, at once when another instance publishes one
+//! (Redis pub/sub or PostgreSQL NOTIFY, kind `mcp`), and on the stored models' timer in case a
+//! message was lost.
 
 use std::time::Duration;
 
 use llmgate_store::mcp_servers::McpServerRow;
+use llmgate_store::mcp_toolsets::McpToolsetRow;
+use llmgate_store::Store;
 use serde_json::{json, Map, Value};
 
 use super::config::{self, ServerSpec};
@@ -97,17 +100,22 @@ pub fn spec(row: &McpServerRow, salt: Option<&SaltKey>) -> Result<ServerSpec, St
     Ok(s)
 }
 
-/// What identifies the table's state (ids and update times).
+/// What identifies the tables' state (ids and update times of servers, then of toolsets).
 pub type Signature = Vec<(String, Option<i64>)>;
 
-fn signature(rows: &[McpServerRow]) -> Signature {
+fn signature(rows: &[McpServerRow], toolsets: &[McpToolsetRow]) -> Signature {
     rows.iter()
         .map(|r| (r.server_id.clone(), r.updated_at))
+        .chain(
+            toolsets
+                .iter()
+                .map(|t| (format!("toolset:{}", t.toolset_id), t.updated_at)),
+        )
         .collect()
 }
 
 /// The active rows as servers; a row that cannot serve is skipped (and logged), never fatal.
-fn serve(state: &AppState, rows: &[McpServerRow]) {
+fn serve(state: &AppState, rows: &[McpServerRow], toolsets: Vec<McpToolsetRow>) {
     let Some(gw) = &state.mcp else { return };
     let specs = rows
         .iter()
@@ -121,22 +129,35 @@ fn serve(state: &AppState, rows: &[McpServerRow]) {
         })
         .collect();
     gw.set_stored(specs);
+    gw.set_toolsets(toolsets);
 }
 
-/// Re-reads the table and serves its servers after the config's; returns what it read.
-pub async fn reload(state: &AppState) -> Result<Signature, GatewayError> {
-    let (Some(store), Some(_)) = (&state.gov.store, &state.mcp) else {
-        return Ok(Signature::new());
-    };
+async fn read(store: &Store) -> Result<(Vec<McpServerRow>, Vec<McpToolsetRow>), GatewayError> {
     let rows = store
         .list_mcp_servers()
         .await
         .map_err(GatewayError::store)?;
-    serve(state, &rows);
-    Ok(signature(&rows))
+    let toolsets = store
+        .list_mcp_toolsets()
+        .await
+        .map_err(GatewayError::store)?;
+    Ok((rows, toolsets))
 }
 
-/// After a `/v1/mcp/server` change: this instance reloads and tells the fleet to.
+/// Re-reads the tables and serves their servers after the config's, and their toolsets;
+/// returns what it read.
+pub async fn reload(state: &AppState) -> Result<Signature, GatewayError> {
+    let (Some(store), Some(_)) = (&state.gov.store, &state.mcp) else {
+        return Ok(Signature::new());
+    };
+    let (rows, toolsets) = read(store).await?;
+    let sig = signature(&rows, &toolsets);
+    serve(state, &rows, toolsets);
+    Ok(sig)
+}
+
+/// After a `/v1/mcp/server` or `/v1/mcp/toolset` change: this instance reloads and tells the
+/// fleet to.
 pub async fn changed(state: &AppState) -> Result<(), GatewayError> {
     reload(state).await?;
     state.gov.keys.fleet.publish("mcp", "*");
@@ -163,15 +184,15 @@ pub fn spawn_refresh(state: AppState, mut last: Option<Signature>) {
                 _ = tick.tick() => {}
                 _ = state.gov.keys.fleet.mcp_changed.notified() => {}
             }
-            match store.list_mcp_servers().await {
-                Ok(rows) => {
-                    let sig = signature(&rows);
+            match read(&store).await {
+                Ok((rows, toolsets)) => {
+                    let sig = signature(&rows, &toolsets);
                     if last.as_ref() != Some(&sig) {
-                        serve(&state, &rows);
+                        serve(&state, &rows, toolsets);
                         last = Some(sig);
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "could not re-read the stored MCP servers"),
+                Err(e) => tracing::warn!(error = ?e, "could not re-read the stored MCP servers"),
             }
         }
     });

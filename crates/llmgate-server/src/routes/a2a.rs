@@ -1,8 +1,9 @@
 //! The A2A agent gateway, as LiteLLM's proxy serves it: `GET /v1/agents` (the agents the key
 //! may use), the agent card at `/a2a/{agent}/.well-known/agent-card.json` (and the legacy
 //! `agent.json`) with its URL pointing at the gateway, and JSON-RPC at `/a2a/{agent}`
-//! (`message/send`, `message/stream` relayed as SSE chunk by chunk, `tasks/*`), with A2A 1.0's
-//! method names (`SendMessage`, ...) taken as their 0.3 wire names.
+//! (`message/send`, `message/stream` relayed as SSE event by event, `tasks/*`), in A2A 0.3's
+//! and 1.0's names and shapes: each side gets its own (`agents::v1` maps them), a 1.0 agent
+//! being one whose card says so.
 //!
 //! The client's gateway key never reaches the agent: each call is a new request carrying only
 //! the agent's own `static_headers`, the client headers the agent's `extra_headers` name (or
@@ -23,38 +24,11 @@ use axum::{Extension, Json};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use crate::agents::{permission, usage, Agent};
+use crate::agents::{permission, usage, v1, Agent};
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::governance::settle::{PromptTokens, Settlement};
 use crate::state::AppState;
-
-/// A2A 1.0's method names and the 0.3 wire names they are sent as.
-const RENAMED: &[(&str, &str)] = &[
-    ("SendMessage", "message/send"),
-    ("SendStreamingMessage", "message/stream"),
-    ("GetTask", "tasks/get"),
-    ("ListTasks", "tasks/list"),
-    ("CancelTask", "tasks/cancel"),
-    ("SubscribeToTask", "tasks/resubscribe"),
-    (
-        "CreateTaskPushNotificationConfig",
-        "tasks/pushNotificationConfig/set",
-    ),
-    (
-        "GetTaskPushNotificationConfig",
-        "tasks/pushNotificationConfig/get",
-    ),
-    (
-        "ListTaskPushNotificationConfigs",
-        "tasks/pushNotificationConfig/list",
-    ),
-    (
-        "DeleteTaskPushNotificationConfig",
-        "tasks/pushNotificationConfig/delete",
-    ),
-    ("GetExtendedAgentCard", "agent/getAuthenticatedExtendedCard"),
-];
 
 /// Methods relayed as they are (one JSON answer).
 const RELAYED: &[&str] = &[
@@ -213,22 +187,44 @@ pub async fn invoke(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let method = RENAMED
-        .iter()
-        .find(|(new, _)| *new == asked)
-        .map_or(asked.as_str(), |(_, wire)| *wire)
-        .to_string();
+    let method = v1::wire_name(&asked).to_string();
+    // Both sides' versions: the client's by the method name it used, the agent's by its card.
+    let shapes = Shapes {
+        method: method.clone(),
+        client_v1: method != asked,
+        agent_v1: v1::is_v1_card(&agent.card),
+    };
     req["method"] = Value::String(method.clone());
     if let Some(message) = req.pointer_mut("/params/message") {
-        from_v1_message(message);
+        v1::message_v03(message);
     }
-    let out = Outbound::new(&agent, &auth, &headers);
+    // 1.0 names a task `tasks/{id}` in some requests.
+    let named = req
+        .pointer("/params/name")
+        .and_then(Value::as_str)
+        .and_then(|n| n.strip_prefix("tasks/"))
+        .map(str::to_string);
+    if let (Some(task), true) = (named, req["params"]["id"].is_null()) {
+        req["params"]["id"] = Value::String(task);
+        if let Some(p) = req["params"].as_object_mut() {
+            p.remove("name");
+        }
+    }
+    let mut out = Outbound::new(&agent, &auth, &headers);
+    if shapes.agent_v1 {
+        out.headers.push(("A2A-Version".into(), "1.0".into()));
+    }
+    // What the agent is sent: its version's names and shapes (the settlement reads the text).
+    let mut sent = req.clone();
+    if shapes.agent_v1 {
+        v1::request_v1(&mut sent);
+    }
     match method.as_str() {
-        "message/send" => send(&state, &auth, &agent, out, req, id).await,
-        "message/stream" => stream(&state, &auth, &agent, out, req, id, true).await,
-        "tasks/resubscribe" => stream(&state, &auth, &agent, out, req, id, false).await,
-        m if RELAYED.contains(&m) => match out.post(&agent, &req, false).await {
-            Ok(res) => relay_json(res, &id).await,
+        "message/send" => send(&state, &auth, &agent, out, sent, id, &shapes).await,
+        "message/stream" => stream(&state, &auth, &agent, out, sent, id, true, shapes).await,
+        "tasks/resubscribe" => stream(&state, &auth, &agent, out, sent, id, false, shapes).await,
+        m if RELAYED.contains(&m) => match out.post(&agent, &sent, false).await {
+            Ok(res) => relay_json(res, &id, &shapes).await,
             Err(e) => unreachable_agent(&agent, &id, e),
         },
         _ => rpc_error(
@@ -240,31 +236,38 @@ pub async fn invoke(
     }
 }
 
-/// An A2A 1.0 message (`role: ROLE_USER`, parts without `kind`) in the 0.3 shape agents
-/// speaking the JSON-RPC wire names expect.
-fn from_v1_message(message: &mut Value) {
-    // Anything but an object is the agent's to refuse, as it was sent.
-    if !message.is_object() {
-        return;
+/// The A2A versions of a call's two sides, and the answer as the client's version has it.
+pub struct Shapes {
+    /// The 0.3 name of the method.
+    method: String,
+    client_v1: bool,
+    agent_v1: bool,
+}
+
+impl Shapes {
+    fn converts(&self) -> bool {
+        self.client_v1 != self.agent_v1
     }
-    if let Some(role) = message.get("role").and_then(Value::as_str) {
-        let role = match role {
-            "ROLE_USER" => Some("user"),
-            "ROLE_AGENT" => Some("agent"),
-            _ => None,
-        };
-        if let Some(r) = role {
-            message["role"] = Value::String(r.into());
+
+    /// An answer (or stream event) of the agent as the client reads it.
+    fn answer(&self, mut v: Value) -> Value {
+        if self.agent_v1 && !self.client_v1 {
+            v = v1::answer_v03(&self.method, v);
+        } else if self.client_v1 && !self.agent_v1 {
+            v = v1::answer_v1(&self.method, v);
         }
+        v
     }
-    if message.get("kind").is_none() {
-        message["kind"] = Value::String("message".into());
-    }
-    if let Some(Value::Array(parts)) = message.get_mut("parts") {
-        for p in parts {
-            if p.get("kind").is_none() && p.get("text").is_some() {
-                p["kind"] = Value::String("text".into());
-            }
+
+    /// A JSON body of the agent as the client reads it (as it came when no mapping is due
+    /// or it is not JSON).
+    fn body(&self, b: Bytes) -> Bytes {
+        if !self.converts() {
+            return b;
+        }
+        match serde_json::from_slice::<Value>(&b) {
+            Ok(v) => Bytes::from(self.answer(v).to_string()),
+            Err(_) => b,
         }
     }
 }
@@ -381,13 +384,13 @@ fn unreachable_agent(agent: &Agent, id: &Value, why: String) -> Response {
 }
 
 /// The agent's JSON answer relayed (a JSON-RPC error it sent keeps its status).
-async fn relay_json(res: reqwest::Response, id: &Value) -> Response {
+async fn relay_json(res: reqwest::Response, id: &Value, shapes: &Shapes) -> Response {
     let status = StatusCode::from_u16(res.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     match res.bytes().await {
         Ok(b) if serde_json::from_slice::<Value>(&b).is_ok() => (
             status,
             [("content-type", "application/json")],
-            Body::from(b),
+            Body::from(shapes.body(b)),
         )
             .into_response(),
         Ok(_) => rpc_error(
@@ -446,6 +449,7 @@ async fn send(
     out: Outbound,
     req: Value,
     id: Value,
+    shapes: &Shapes,
 ) -> Response {
     let mut settle = match settlement(state, auth, agent, &req, "asend_message").await {
         Ok(s) => s,
@@ -492,6 +496,11 @@ async fn send(
         settle.success(None);
     }
     let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::OK);
+    let bytes = if shapes.converts() {
+        Bytes::from(shapes.answer(answer).to_string())
+    } else {
+        bytes
+    };
     (
         status,
         [("content-type", "application/json")],
@@ -502,6 +511,7 @@ async fn send(
 
 /// `message/stream` (settled; `settled` false for `tasks/resubscribe`, relayed only): the
 /// agent's SSE events sent on as they arrive.
+#[allow(clippy::too_many_arguments)]
 async fn stream(
     state: &AppState,
     auth: &AuthContext,
@@ -510,6 +520,7 @@ async fn stream(
     req: Value,
     id: Value,
     settled: bool,
+    shapes: Shapes,
 ) -> Response {
     let mut settle = if settled {
         match settlement(state, auth, agent, &req, "asend_message_streaming").await {
@@ -555,7 +566,7 @@ async fn stream(
         let body = res.bytes().await.unwrap_or_default();
         let event = match serde_json::from_slice::<Value>(&body) {
             Ok(v) if v.get("error").is_some() || v.get("result").is_some() => {
-                Bytes::from(format!("data: {v}\n\n"))
+                Bytes::from(format!("data: {}\n\n", shapes.answer(v)))
             }
             _ => sse_error(format!(
                 "the agent answered {status} without an event stream"
@@ -572,6 +583,7 @@ async fn stream(
         settle,
         events: Default::default(),
         done: false,
+        mapped: shapes.converts().then(|| (shapes, Default::default())),
     };
     let idle = agent.timeout;
     let name = agent.agent_name.clone();
@@ -588,6 +600,7 @@ async fn stream(
                 match tokio::time::timeout(idle, upstream.next()).await {
                     Ok(Some(Ok(chunk))) => {
                         tap.saw(&chunk);
+                        let chunk = tap.map(chunk);
                         Some((Ok::<Bytes, std::io::Error>(chunk), (upstream, tap)))
                     }
                     Ok(Some(Err(e))) => {
@@ -626,9 +639,30 @@ struct Tap {
     events: llmgate::stream::sse::SseDecoder,
     /// The stream failed and its error event was sent: nothing follows.
     done: bool,
+    /// When the two sides speak different A2A versions: the events are re-sent mapped.
+    mapped: Option<(Shapes, llmgate::stream::sse::SseDecoder)>,
 }
 
 impl Tap {
+    /// The bytes the client gets: the agent's, or each whole event mapped to its version.
+    fn map(&mut self, chunk: Bytes) -> Bytes {
+        let Some((shapes, decoder)) = self.mapped.as_mut() else {
+            return chunk;
+        };
+        let mut out = String::new();
+        for ev in decoder.feed(&chunk) {
+            let data = match serde_json::from_str::<Value>(&ev.data) {
+                Ok(v) => shapes.answer(v).to_string(),
+                Err(_) => ev.data,
+            };
+            if let Some(kind) = ev.event {
+                out.push_str(&format!("event: {kind}\n"));
+            }
+            out.push_str(&format!("data: {data}\n\n"));
+        }
+        Bytes::from(out)
+    }
+
     fn saw(&mut self, chunk: &[u8]) {
         let Some(settle) = self.settle.as_mut() else {
             return;

@@ -1,6 +1,8 @@
-//! The MCP gateway's HTTP surface: `/mcp`, `/mcp/` and `/mcp/{server}` (streamable HTTP,
-//! served by rmcp's tower service with the gateway as its handler), and LiteLLM's REST routes
-//! for scripts, `GET /mcp-rest/tools/list` and `POST /mcp-rest/tools/call`. All behind the
+//! The MCP gateway's HTTP surface: `/mcp`, `/mcp/`, `/mcp/{server}` and a toolset's
+//! `/toolset/{name}/mcp` (streamable HTTP, served by rmcp's tower service with the gateway as
+//! its handler), and LiteLLM's REST routes
+//! for scripts, `GET /mcp-rest/tools/list` and `POST /mcp-rest/tools/call`, and the legacy
+//! HTTP+SSE transport (`GET /mcp/sse`, `POST /mcp/sse/messages`; `mcp::sse_server`). All behind the
 //! gateway's key check (`auth::require_key`), added only when `mcp_servers:` has a server.
 
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::mcp::gateway::CallError;
 use crate::mcp::handler::Handler;
+use crate::mcp::sse_server::{self, Sessions};
 use crate::mcp::McpGateway;
 use crate::state::AppState;
 
@@ -159,4 +162,102 @@ pub async fn tools_call(
         Ok(Json(res).into_response())
     })
     .await
+}
+
+/// What the SSE routes share: the open sessions and the streamable HTTP service
+/// (`/mcp/sse` also serves streamable HTTP, as LiteLLM's does).
+#[derive(Clone)]
+pub struct SseRoutes {
+    pub sessions: Arc<Sessions>,
+    pub svc: StreamableHttpService<Handler, LocalSessionManager>,
+}
+
+/// `GET /mcp/sse` and `GET /mcp/{server}/sse`: a legacy SSE session. A GET that names a
+/// streamable HTTP session (`mcp-session-id`) is that session's event stream instead.
+pub async fn sse_open(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AuthContext>,
+    Extension(routes): Extension<SseRoutes>,
+    req: axum::extract::Request,
+) -> Response {
+    if req.headers().contains_key("mcp-session-id") {
+        return routes.svc.handle(req).await.map(axum::body::Body::new);
+    }
+    sse_session(state, ctx, routes, None, req.headers().clone()).await
+}
+
+pub async fn sse_open_one(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AuthContext>,
+    Extension(routes): Extension<SseRoutes>,
+    axum::extract::Path(server): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    sse_session(state, ctx, routes, Some(server), headers).await
+}
+
+async fn sse_session(
+    state: AppState,
+    ctx: AuthContext,
+    routes: SseRoutes,
+    only: Option<String>,
+    headers: HeaderMap,
+) -> Response {
+    run(async {
+        let gw = gateway(&state)?;
+        // Refused at once (401/403/404) rather than on the first message.
+        gw.scope(&state, &ctx, only.as_deref(), &headers).await?;
+        let handler = Handler {
+            state: state.clone(),
+            gateway: gw.clone(),
+        };
+        let body = sse_server::open(routes.sessions, handler, ctx.api_key.clone(), only);
+        Ok(Response::builder()
+            .header("content-type", "text/event-stream")
+            .header("cache-control", "no-cache")
+            .header("x-accel-buffering", "no")
+            .body(body)
+            .unwrap_or_default())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct MessagesQuery {
+    session_id: Option<String>,
+}
+
+/// `POST /mcp/sse/messages?session_id=`: one JSON-RPC message of a legacy SSE session,
+/// answered 202 (the answer goes out on the session's stream).
+pub async fn sse_message(
+    Extension(ctx): Extension<AuthContext>,
+    Extension(routes): Extension<SseRoutes>,
+    Query(q): Query<MessagesQuery>,
+    req: axum::extract::Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let text = |status: u16, t: String| {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap_or_default(),
+            t,
+        )
+            .into_response()
+    };
+    let body = match axum::body::to_bytes(body, 4 << 20).await {
+        Ok(b) => b,
+        Err(e) => return text(400, format!("Could not read the message: {e}")),
+    };
+    match sse_server::post(
+        &routes.sessions,
+        q.session_id.as_deref(),
+        ctx.api_key.as_deref(),
+        parts,
+        &body,
+    ) {
+        Ok(()) => text(202, "Accepted".into()),
+        Err(e) => {
+            let (status, t) = e.status_and_text();
+            text(status, t)
+        }
+    }
 }

@@ -17,6 +17,7 @@ pub mod invitations;
 pub mod keys;
 pub mod mcp;
 pub mod mcp_admin;
+pub mod mcp_toolsets;
 pub mod media;
 pub mod metrics;
 pub mod model_info;
@@ -159,13 +160,36 @@ pub fn router(state: AppState) -> Router {
     if let Some(gw) = state.mcp.clone() {
         let svc = mcp::service(state.clone(), gw);
         let mut served = Router::new();
-        for path in ["/mcp", "/mcp/", "/mcp/{server}", "/mcp/{server}/"] {
+        for path in [
+            "/mcp",
+            "/mcp/",
+            "/mcp/{server}",
+            "/mcp/{server}/",
+            "/toolset/{toolset}/mcp",
+            "/toolset/{toolset}/mcp/",
+        ] {
             served = served.route_service(path, svc.clone());
             let mut listed = LISTED.lock().unwrap_or_else(|e| e.into_inner());
             if !listed.iter().any(|(p, _)| p == path) {
                 listed.push((path.to_string(), "GET,POST,DELETE"));
             }
         }
+        // The legacy HTTP+SSE transport; `/mcp/sse` also speaks streamable HTTP (LiteLLM's).
+        let sse = mcp::SseRoutes {
+            sessions: Default::default(),
+            svc: svc.clone(),
+        };
+        served = served
+            .add(
+                "/mcp/sse",
+                "GET,POST,DELETE",
+                get(mcp::sse_open)
+                    .post_service(svc.clone())
+                    .delete_service(svc.clone()),
+            )
+            .add("/mcp/{server}/sse", "GET", get(mcp::sse_open_one))
+            .add("/mcp/sse/messages", "POST", post(mcp::sse_message))
+            .layer(axum::Extension(sse));
         authed = authed
             .merge(served.layer(middleware::from_fn(mcp::session_closed)))
             .add("/mcp-rest/tools/list", "GET", get(mcp::tools_list))
@@ -270,6 +294,18 @@ pub fn router(state: AppState) -> Router {
             "/v1/mcp/server/{server_id}",
             "GET,DELETE",
             get(mcp_admin::get_one).delete(mcp_admin::delete),
+        )
+        .add(
+            "/v1/mcp/toolset",
+            "GET,POST,PUT",
+            get(mcp_toolsets::list)
+                .post(mcp_toolsets::create)
+                .put(mcp_toolsets::update),
+        )
+        .add(
+            "/v1/mcp/toolset/{toolset_id}",
+            "GET,DELETE",
+            get(mcp_toolsets::get_one).delete(mcp_toolsets::delete),
         )
         .add("/v1/mcp/tools", "GET", get(mcp_admin::tools))
         .add(

@@ -1,6 +1,6 @@
-//! `object_permission` on `/key/*` and `/team/*`: the agents (and MCP servers, vector stores)
-//! an owner may use, stored in `LiteLLM_ObjectPermissionTable` and linked by the owner's
-//! `object_permission_id`, as LiteLLM stores it.
+//! `object_permission` on `/key/*` and `/team/*`: the agents (and MCP servers and toolsets,
+//! vector stores) an owner may use, stored in `LiteLLM_ObjectPermissionTable` and linked by
+//! the owner's `object_permission_id`, as LiteLLM stores it.
 
 use llmgate_store::object_permissions::ObjectPermissionRow;
 use llmgate_store::Store;
@@ -32,6 +32,7 @@ pub async fn save(
             "agents" => &mut row.agents,
             "agent_access_groups" => &mut row.agent_access_groups,
             "blocked_tools" => &mut row.blocked_tools,
+            "mcp_toolsets" => &mut row.mcp_toolsets,
             "mcp_tool_permissions" => {
                 if !(v.is_object() || v.is_null()) {
                     return Err(bad(k, "an object of server → tool names"));

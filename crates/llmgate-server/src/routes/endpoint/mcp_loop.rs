@@ -100,6 +100,9 @@ async fn serve_with_mcp<E: Endpoint>(
         Ok(None) => return serve::<E>(State(state), Extension(auth), headers, body).await,
         Err(e) => return e.into_response(),
     };
+    if dialect == Dialect::Responses {
+        return responses_loop(state, auth, headers, req, &gw, plan).await;
+    }
     // Turns the gateway continues are read whole; a client that asked for a stream gets the
     // last turn replayed as one (`cache_forms::chat_replay`, as a cached answer is).
     let stream = plan.auto && req["stream"] == Value::Bool(true);
@@ -148,6 +151,234 @@ async fn serve_with_mcp<E: Endpoint>(
         "the model was still calling MCP tools after {MAX_TURNS} turns"
     ))
     .into_response()
+}
+
+/// One turn of the loop, read whole: its headers and answer, or the response to give the
+/// client as it is (a refusal, a failed call).
+async fn turn<E: Endpoint>(
+    state: &AppState,
+    auth: &AuthContext,
+    headers: &HeaderMap,
+    req: &Value,
+) -> Result<(axum::http::response::Parts, Value), Response> {
+    let body = Bytes::from(serde_json::to_vec(req).unwrap_or_default());
+    let resp = serve::<E>(
+        State(state.clone()),
+        Extension(auth.clone()),
+        headers.clone(),
+        body,
+    )
+    .await;
+    if !resp.status().is_success() {
+        return Err(resp);
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_ANSWER_BYTES)
+        .await
+        .map_err(|e| {
+            GatewayError::Internal(format!("reading the model's answer: {e}")).into_response()
+        })?;
+    Ok((parts, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+}
+
+/// `/v1/responses` with MCP tools, as OpenAI's Responses API shows them: the answer's output
+/// starts with an `mcp_list_tools` item per entry (unless the conversation has it already),
+/// then an `mcp_call` item per call the gateway ran (`output`, `error`), then the model's last
+/// turn, whose calls to tools that need approval are `mcp_approval_request` items. A follow-up
+/// (`previous_response_id`, or the items sent back) with `mcp_approval_response` items runs
+/// the approved calls (each an `mcp_call` naming its `approval_request_id`), tells the model
+/// of the declined ones, and continues. The turns are not stored; the answer the client gets
+/// is (when `store` is not false), with the client's own input.
+async fn responses_loop(
+    state: AppState,
+    auth: AuthContext,
+    headers: HeaderMap,
+    mut req: Value,
+    gw: &crate::mcp::McpGateway,
+    plan: chat::Plan,
+) -> Response {
+    let stream = req["stream"] == Value::Bool(true);
+    let store = req["store"] != Value::Bool(false);
+    req["stream"] = Value::Bool(false);
+    req["store"] = Value::Bool(false);
+    if let Some(m) = req.as_object_mut() {
+        m.remove("stream_options");
+    }
+    let input: Vec<Value> = match req["input"].clone() {
+        Value::String(s) => vec![json!({"type": "message", "role": "user",
+                                        "content": [{"type": "input_text", "text": s}]})],
+        Value::Array(a) => a,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    let previous = req["previous_response_id"].as_str().map(str::to_string);
+    let context = match &previous {
+        None => Vec::new(),
+        Some(id) => match crate::routes::responses::load(&state, id).await {
+            Ok(Some(s)) if crate::routes::responses::may_read(&auth, &s) => s.conversation(),
+            Ok(_) => {
+                return GatewayError::NotFound(format!(
+                    "Previous response with id '{id}' not found."
+                ))
+                .into_response()
+            }
+            Err(e) => return e.into_response(),
+        },
+    };
+    let seen = |i: &Value, kind: &str| i["type"] == kind;
+    let mut mcp_items: Vec<Value> = plan
+        .listed
+        .iter()
+        .filter(|l| {
+            !context
+                .iter()
+                .chain(&input)
+                .any(|i| seen(i, "mcp_list_tools") && i["server_label"] == l["server_label"])
+        })
+        .cloned()
+        .collect();
+    let route = "/v1/responses";
+    // The client's answers to earlier approval requests.
+    let mut turn_input = Vec::with_capacity(input.len());
+    for item in &input {
+        turn_input.push(item.clone());
+        if !seen(item, "mcp_approval_response") || item["approve"] != Value::Bool(true) {
+            continue;
+        }
+        let rid = &item["approval_request_id"];
+        let done = context
+            .iter()
+            .chain(&input)
+            .any(|i| seen(i, "mcp_call") && i["approval_request_id"] == *rid);
+        if done {
+            continue;
+        }
+        let Some(asked) = context
+            .iter()
+            .chain(&input)
+            .find(|i| seen(i, "mcp_approval_request") && i["id"] == *rid)
+        else {
+            return GatewayError::BadRequest(format!(
+                "mcp_approval_response: no mcp_approval_request with id {rid} in this conversation"
+            ))
+            .into_response();
+        };
+        let call = chat::Call {
+            id: rid.as_str().unwrap_or_default().to_string(),
+            name: asked["name"].as_str().unwrap_or_default().to_string(),
+            arguments: asked["arguments"].as_str().unwrap_or("{}").to_string(),
+        };
+        if !plan.offers(&call.name) {
+            return GatewayError::BadRequest(format!(
+                "mcp_approval_response {rid}: the tool `{}` is not among this request's MCP tools",
+                call.name
+            ))
+            .into_response();
+        }
+        let done = mcp_call(gw, &state, &auth, &headers, &plan, &call, Some(rid), route).await;
+        turn_input.push(done.clone());
+        mcp_items.push(done);
+    }
+    req["input"] = Value::Array(turn_input);
+    for _ in 0..MAX_TURNS {
+        let (parts, mut answer) = match turn::<Responses>(&state, &auth, &headers, &req).await {
+            Ok(t) => t,
+            Err(resp) => return resp,
+        };
+        let calls = chat::calls(&plan, &answer).unwrap_or_default();
+        let (auto, asked): (Vec<_>, Vec<_>) = calls
+            .into_iter()
+            .partition(|c| !plan.needs_approval(&c.name));
+        let mut results = Vec::new();
+        for c in &auto {
+            let item = mcp_call(gw, &state, &auth, &headers, &plan, c, None, route).await;
+            results.push((c.id.clone(), model_text(&item)));
+            mcp_items.push(item);
+        }
+        if asked.is_empty() && !auto.is_empty() {
+            chat::feed(&plan, &mut req, &answer, results);
+            continue;
+        }
+        // The last turn: the calls that ran are the `mcp_call` items, those that wait are
+        // approval requests.
+        let ran: std::collections::HashSet<&str> = auto.iter().map(|c| c.id.as_str()).collect();
+        let mut output = std::mem::take(&mut mcp_items);
+        for item in answer["output"].as_array().cloned().unwrap_or_default() {
+            let call_id = item["call_id"].as_str().unwrap_or_default();
+            if item["type"] != "function_call" {
+                output.push(item);
+            } else if ran.contains(call_id) {
+                continue;
+            } else if let Some(c) = asked.iter().find(|c| c.id == call_id) {
+                output.push(
+                    json!({"id": chat::item_id("mcpr"), "type": "mcp_approval_request",
+                    "server_label": plan.label(&c.name), "name": c.name,
+                    "arguments": c.arguments}),
+                );
+            } else {
+                output.push(item);
+            }
+        }
+        answer["output"] = Value::Array(output);
+        answer["store"] = Value::Bool(store);
+        if store {
+            if let Ok(obj) = serde_json::from_value::<llmgate::ResponseObject>(answer.clone()) {
+                let rec = crate::routes::responses::Record {
+                    owner: crate::routes::responses::owner(&auth),
+                    previous: previous.clone(),
+                    context,
+                    input,
+                };
+                crate::routes::responses::save(&state, rec, &obj);
+            }
+        }
+        if stream {
+            return replay_events(parts, responses_replay(&answer));
+        }
+        let mut parts = parts;
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        return Response::from_parts(
+            parts,
+            axum::body::Body::from(serde_json::to_vec(&answer).unwrap_or_default()),
+        );
+    }
+    GatewayError::BadRequest(format!(
+        "the model was still calling MCP tools after {MAX_TURNS} turns"
+    ))
+    .into_response()
+}
+
+/// Runs one call and gives its `mcp_call` item.
+#[allow(clippy::too_many_arguments)]
+async fn mcp_call(
+    gw: &crate::mcp::McpGateway,
+    state: &AppState,
+    auth: &AuthContext,
+    headers: &HeaderMap,
+    plan: &chat::Plan,
+    c: &chat::Call,
+    approval_request_id: Option<&Value>,
+    route: &'static str,
+) -> Value {
+    let o = chat::run_one(gw, state, auth, headers, plan, c, route).await;
+    let status = if o.error.is_some() {
+        "failed"
+    } else {
+        "completed"
+    };
+    json!({"id": chat::item_id("mcp"), "type": "mcp_call", "server_label": plan.label(&c.name),
+           "name": c.name, "arguments": c.arguments,
+           "approval_request_id": approval_request_id.cloned().unwrap_or(Value::Null),
+           "output": o.output, "error": o.error,
+           "status": status})
+}
+
+/// An `mcp_call` item as the text the model reads (as `chat::model_items` gives it).
+fn model_text(item: &Value) -> String {
+    chat::model_items(&[], vec![item.clone()])
+        .get(1)
+        .and_then(|o| o["output"].as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Named SSE events (`event: <type>` + `data: <json>`), as the Responses and Messages APIs

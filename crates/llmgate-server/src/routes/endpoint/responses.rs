@@ -239,6 +239,14 @@ impl Endpoint for ResponsesCall {
 
     async fn prepare(&mut self, state: &AppState, auth: &AuthContext) -> Result<(), GatewayError> {
         let Some(prev) = self.req.previous_response_id.take() else {
+            // MCP items (`mcp_call`, approvals) are the model's function calls and outputs.
+            let items = self.req.input_items();
+            if items
+                .iter()
+                .any(|i| i["type"].as_str().is_some_and(|t| t.starts_with("mcp_")))
+            {
+                self.req.input = Value::Array(crate::mcp::chat::model_items(&[], items));
+            }
             return Ok(());
         };
         let found = stored::load(state, &prev)
@@ -249,9 +257,13 @@ impl Endpoint for ResponsesCall {
                 "Previous response with id '{prev}' not found."
             )));
         };
-        let mut items = s.conversation();
+        let conversation = s.conversation();
+        let mut items = crate::mcp::chat::model_items(&[], conversation.clone());
         self.prior = items.len();
-        items.extend(self.req.input_items());
+        items.extend(crate::mcp::chat::model_items(
+            &conversation,
+            self.req.input_items(),
+        ));
         self.req.input = Value::Array(items);
         self.previous = Some(prev);
         Ok(())
