@@ -377,7 +377,7 @@ def test_dashboard_admin(browser, mock, tmp_path, database):
         s, answer, _ = call(gw, "GET", "/get/config/callbacks")
         assert s == 200 and answer["status"] == "success", answer
         assert answer["config"]["model_list"][0]["litellm_params"]["api_key"] == "os.environ/UPSTREAM_KEY"
-        assert "general_settings.spend_report_frequency" in [x["path"] for x in answer["unsupported_settings"]], answer
+        assert "general_settings.infer_model_from_keys" in [x["path"] for x in answer["unsupported_settings"]], answer
         assert [a["name"] for a in answer["alerts"]] == ["email"] and answer["router_settings"] == {}
         for secret_value in SECRETS:
             assert secret_value not in page_text, secret_value
