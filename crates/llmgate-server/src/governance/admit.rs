@@ -11,6 +11,7 @@
 
 use super::access::{self, Owners};
 use super::caller::AuthContext;
+use super::headers::{self as h, AnswerHeaders};
 use super::limits::Slot;
 use super::Governance;
 use crate::deployments::Deployments;
@@ -68,7 +69,7 @@ pub struct Admission {
     /// The key's parallel slot, held until the call settles.
     pub slot: Slot,
     /// LiteLLM's `x-ratelimit-*` and `x-litellm-key-*` headers (spend added at the answer).
-    pub headers: Vec<(String, String)>,
+    pub headers: AnswerHeaders,
     /// The key's spend before this call (`x-litellm-key-spend`).
     pub spend_before: f64,
     pub reservation: Option<Reservation>,
@@ -105,20 +106,9 @@ pub async fn admit(
     let mut headers = std::mem::take(&mut slot.headers);
     // LiteLLM's `x-litellm-key-*` headers, Python-formatted ("None" when unset).
     let key = auth.key.as_ref().map(|k| &k.row);
-    let py_int = |v: Option<i64>| v.map_or("None".into(), |n| n.to_string());
-    headers.push((
-        "x-litellm-key-tpm-limit".into(),
-        py_int(key.and_then(|k| k.tpm_limit)),
-    ));
-    headers.push((
-        "x-litellm-key-rpm-limit".into(),
-        py_int(key.and_then(|k| k.rpm_limit)),
-    ));
-    headers.push((
-        "x-litellm-key-max-budget".into(),
-        key.and_then(|k| k.max_budget)
-            .map_or("None".into(), crate::pyfmt::py_float),
-    ));
+    headers.py_int(h::KEY_TPM_LIMIT, key.and_then(|k| k.tpm_limit));
+    headers.py_int(h::KEY_RPM_LIMIT, key.and_then(|k| k.rpm_limit));
+    headers.py_float(h::KEY_MAX_BUDGET, key.and_then(|k| k.max_budget));
     let spend_before = auth.key.as_ref().map_or(0.0, |k| k.spend());
     let reservation = reserve(
         deployments,

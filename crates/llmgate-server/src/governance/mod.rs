@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod budgets;
 pub mod caller;
 pub mod fleet;
+pub mod headers;
 pub mod limits;
 pub mod settle;
 pub mod spend;

@@ -138,11 +138,18 @@ pub async fn send(
 /// `x-goog-api-key`, `?key=`). This covers each deployment's `api_key` and Vertex's access token
 /// without the adapters having to name them.
 fn credentials(req: &reqwest::Request) -> Vec<String> {
-    let secret_name = |n: &str| {
-        let n = n.to_ascii_lowercase();
+    // Header names are lowercase already (`http` keeps them so); query names may not be.
+    let secret_lower = |n: &str| {
         ["key", "token", "secret", "signature"]
             .iter()
             .any(|w| n.contains(w))
+    };
+    let secret_name = |n: &str| {
+        if n.bytes().any(|b| b.is_ascii_uppercase()) {
+            secret_lower(&n.to_ascii_lowercase())
+        } else {
+            secret_lower(n)
+        }
     };
     let mut out: Vec<String> = Vec::new();
     for (name, value) in req.headers() {
@@ -158,7 +165,7 @@ fn credentials(req: &reqwest::Request) -> Vec<String> {
             }));
         } else if matches!(name.as_str(), "authorization" | "proxy-authorization") {
             out.push(v.split_once(' ').map_or(v, |(_, c)| c).trim().to_string());
-        } else if secret_name(name.as_str()) {
+        } else if secret_lower(name.as_str()) {
             out.push(v.trim().to_string());
         }
     }

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::GatewayError;
+use crate::governance::headers::{self as h, AnswerHeaders};
 
 mod shared;
 
@@ -36,7 +37,11 @@ pub struct Scope {
 
 impl Scope {
     fn key(&self) -> String {
-        format!("{}:{}", self.kind, self.id)
+        let mut k = String::with_capacity(self.kind.len() + 1 + self.id.len());
+        k.push_str(self.kind);
+        k.push(':');
+        k.push_str(&self.id);
+        k
     }
 }
 
@@ -115,7 +120,7 @@ pub struct Slot {
     limiter: Arc<Limiter>,
     key: Option<String>,
     /// LiteLLM's `x-ratelimit-api_key-*` headers for the key's limits after this request.
-    pub headers: Vec<(String, String)>,
+    pub headers: AnswerHeaders,
 }
 
 impl Drop for Slot {
@@ -179,11 +184,13 @@ impl Limiter {
         parallel: Option<(&str, i64)>,
     ) -> Result<Slot, GatewayError> {
         let window = window_of(llmgate_store::now_ms());
-        let mut headers = Vec::new();
+        let mut headers = AnswerHeaders::default();
         {
             let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-            for s in scopes {
-                let c = counters.entry(s.key()).or_default();
+            // Each scope's map key, built once for both passes.
+            let keys: Vec<String> = scopes.iter().map(Scope::key).collect();
+            for (s, k) in scopes.iter().zip(&keys) {
+                let c = counters.entry(k.clone()).or_default();
                 c.roll(window);
                 if let Some(rpm) = s.rpm {
                     if c.requests() >= rpm {
@@ -196,27 +203,20 @@ impl Limiter {
                     }
                 }
             }
-            for s in scopes.iter().filter(|s| s.rpm.is_some() || s.tpm.is_some()) {
-                if let Some(c) = counters.get_mut(&s.key()) {
+            for (s, k) in scopes.iter().zip(&keys) {
+                if s.rpm.is_none() && s.tpm.is_none() {
+                    continue;
+                }
+                if let Some(c) = counters.get_mut(k) {
                     c.pending_requests += 1;
                     if s.kind == "api_key" {
                         if let Some(rpm) = s.rpm {
-                            headers.push((
-                                "x-ratelimit-api_key-limit-requests".into(),
-                                rpm.to_string(),
-                            ));
-                            headers.push((
-                                "x-ratelimit-api_key-remaining-requests".into(),
-                                (rpm - c.requests()).max(0).to_string(),
-                            ));
+                            headers.int(h::LIMIT_REQUESTS, rpm);
+                            headers.int(h::REMAINING_REQUESTS, (rpm - c.requests()).max(0));
                         }
                         if let Some(tpm) = s.tpm {
-                            headers
-                                .push(("x-ratelimit-api_key-limit-tokens".into(), tpm.to_string()));
-                            headers.push((
-                                "x-ratelimit-api_key-remaining-tokens".into(),
-                                (tpm - c.tokens()).max(0).to_string(),
-                            ));
+                            headers.int(h::LIMIT_TOKENS, tpm);
+                            headers.int(h::REMAINING_TOKENS, (tpm - c.tokens()).max(0));
                         }
                     }
                 }

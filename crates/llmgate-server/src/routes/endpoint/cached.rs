@@ -167,7 +167,7 @@ pub async fn step<E: Endpoint>(
     req: &E,
     ctrl: &Controls,
     hit: Hit,
-    headers: &mut Vec<(String, String)>,
+    headers: &mut AnswerHeaders,
 ) -> Step<E> {
     let started = std::time::Instant::now();
     let found = lookup::<E>(state, cache, req, settle.group(), ctrl).await;
@@ -198,11 +198,8 @@ pub async fn step<E: Endpoint>(
                 hit.replay_usage,
             ) {
                 Some(res) => {
-                    headers.push(("x-litellm-cache-key".into(), key));
-                    headers.push((
-                        "x-litellm-key-spend".into(),
-                        crate::pyfmt::py_float(hit.spend_before),
-                    ));
+                    headers.text(h::CACHE_KEY, &key);
+                    headers.py_float(h::KEY_SPEND, Some(hit.spend_before));
                     Step::Answered(with_headers(res, headers))
                 }
                 None => Step::Go {
@@ -212,7 +209,7 @@ pub async fn step<E: Endpoint>(
             }
         }
         Lookup::Miss { plan, req } => {
-            headers.push(("x-litellm-cache-key".into(), plan.key.clone()));
+            headers.text(h::CACHE_KEY, &plan.key);
             Step::Go {
                 plan: Some(plan),
                 req,

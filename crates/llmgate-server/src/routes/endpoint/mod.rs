@@ -30,9 +30,9 @@ use crate::auth::AuthContext;
 use crate::deployments::Deployment;
 use crate::error::{ErrorShape, GatewayError};
 use crate::governance::admit::{admit, Ask};
+use crate::governance::headers::{self as h, AnswerHeaders};
 use crate::governance::settle::{PromptTokens, Settlement};
 use crate::guardrails;
-use crate::pyfmt::py_float;
 use crate::state::AppState;
 
 mod batch;
@@ -477,7 +477,7 @@ async fn handle<E: Endpoint>(
             client_wants_usage,
             _e: std::marker::PhantomData,
         };
-        headers.push(("x-litellm-key-spend".into(), py_float(spend_before)));
+        headers.py_float(h::KEY_SPEND, Some(spend_before));
         let Some(mut g) = guard.filter(|g| g.runs(guardrails::Mode::PostCall)) else {
             return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
         };
@@ -551,10 +551,7 @@ async fn handle<E: Endpoint>(
                 settle.capture_response(serde_json::to_value(&answer).unwrap_or_default());
             }
             let cost = settle.success(usage.as_ref());
-            headers.push((
-                "x-litellm-key-spend".into(),
-                py_float(spend_before + cost.unwrap_or(0.0)),
-            ));
+            headers.py_float(h::KEY_SPEND, Some(spend_before + cost.unwrap_or(0.0)));
             with_headers(json_response(&answer, &meta, cost), &headers)
         }
         Err((e, meta)) => {
@@ -598,14 +595,7 @@ fn rejected<E: Endpoint>(
 }
 
 /// Adds LiteLLM's rate-limit headers to a successful answer.
-fn with_headers(mut res: Response, headers: &[(String, String)]) -> Response {
-    for (k, v) in headers {
-        if let (Ok(k), Ok(v)) = (
-            axum::http::HeaderName::try_from(k.as_str()),
-            axum::http::HeaderValue::try_from(v.as_str()),
-        ) {
-            res.headers_mut().insert(k, v);
-        }
-    }
+fn with_headers(mut res: Response, headers: &AnswerHeaders) -> Response {
+    headers.apply(res.headers_mut());
     res
 }

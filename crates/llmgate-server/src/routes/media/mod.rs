@@ -15,7 +15,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use llmgate::{CallOptions, Client, LlmError, Usage};
 use serde_json::{Map, Value};
@@ -29,8 +28,8 @@ use crate::auth::AuthContext;
 use crate::deployments::Deployment;
 use crate::error::{ErrorShape, GatewayError};
 use crate::governance::admit::{admit, Ask};
+use crate::governance::headers::{self as h, AnswerHeaders};
 use crate::governance::settle::{CallMeta, PromptTokens, Settlement};
-use crate::pyfmt::py_float;
 use crate::routes::endpoint::guarded::Guard;
 use crate::state::AppState;
 
@@ -187,21 +186,14 @@ struct Done<'a> {
     meta: &'a CallMeta,
     cost: Option<f64>,
     /// Admission's rate-limit headers and the key's spend after the call.
-    headers: Vec<(String, String)>,
+    headers: AnswerHeaders,
 }
 
 impl Done<'_> {
     /// Adds LiteLLM's headers (the call's and admission's) to `res`.
     fn finish(self, mut res: Response) -> Response {
         proxy::add_litellm_headers(res.headers_mut(), self.meta, self.cost);
-        for (k, v) in &self.headers {
-            if let (Ok(k), Ok(v)) = (
-                HeaderName::try_from(k.as_str()),
-                HeaderValue::try_from(v.as_str()),
-            ) {
-                res.headers_mut().insert(k, v);
-            }
-        }
+        self.headers.apply(res.headers_mut());
         res
     }
 }
@@ -289,10 +281,7 @@ async fn run<C: MediaCall>(
                 settle.fixed_cost(c);
             }
             let cost = settle.success(Some(&usage));
-            headers.push((
-                "x-litellm-key-spend".into(),
-                py_float(spend_before + cost.unwrap_or(0.0)),
-            ));
+            headers.py_float(h::KEY_SPEND, Some(spend_before + cost.unwrap_or(0.0)));
             respond(
                 answer,
                 Done {

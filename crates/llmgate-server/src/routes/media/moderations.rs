@@ -187,10 +187,7 @@ async fn direct(state: &AppState, auth: &AuthContext, mut req: ModerationRequest
         Ok(r) => {
             let (usage, _) = call.price(&dep, &r.body);
             let cost = settle.success(Some(&usage));
-            headers.push((
-                "x-litellm-key-spend".into(),
-                py_float(spend_before + cost.unwrap_or(0.0)),
-            ));
+            headers.py_float(h::KEY_SPEND, Some(spend_before + cost.unwrap_or(0.0)));
             let bytes = serde_json::to_vec(&r.body).unwrap_or_default();
             let mut res = Response::new(Body::from(bytes));
             res.headers_mut()
