@@ -474,7 +474,7 @@ def test_edit_clear_delete_filter_and_page(browser, mock, tmp_path):
                  what="the spend logs")
 
         tab.login(UI_USER, UI_PASS)
-        p.wait_for_selector("td:text-is('search-me')")
+        p.wait_for_selector("td:text-is('page-key-10')")
 
         # Key search by its secret (hashed by /key/list) and by its hash.
         for needle in [searched["key"], searched["token"]]:
@@ -520,6 +520,7 @@ def test_edit_clear_delete_filter_and_page(browser, mock, tmp_path):
         # Tags cleared, the metadata's own field changed: the rest stays.
         p.click("tbody tr button:has-text('Edit')")
         p.fill("#f-tags", "")
+        p.click("#advanced-fields summary")
         p.fill("#f-metadata", '{"owner": "sre"}')
         save()
         k = info(f"/key/info?key={searched['key']}")["info"]
