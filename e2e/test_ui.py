@@ -716,7 +716,7 @@ def test_cooldown_badge_keyboard_load_time_and_session_expiry(browser, mock, tmp
         assert outline not in ("none", ""), outline
         p.keyboard.press("Enter")
         login_t = time.monotonic()
-        p.wait_for_selector("td:text-is('load-00')")
+        p.wait_for_selector("td:text-is('load-19')")
 
         # The nav from the keyboard: Tab to the "Models" link, Enter opens it.
         p.focus("a.brand")
@@ -738,7 +738,7 @@ def test_cooldown_badge_keyboard_load_time_and_session_expiry(browser, mock, tmp
         # A dialog from the keyboard: Enter on "+ Create key" opens it with the focus inside;
         # Escape closes it.
         p.goto("/ui/#/keys")
-        p.wait_for_selector("td:text-is('load-00')")
+        p.wait_for_selector("td:text-is('load-19')")
         p.focus("#create-key")
         p.keyboard.press("Enter")
         p.wait_for_selector("dialog[open]")
@@ -753,6 +753,7 @@ def test_cooldown_badge_keyboard_load_time_and_session_expiry(browser, mock, tmp
             p.goto("/ui/")
             p.wait_for_selector("#keys-body tbody tr")
             times.append(p.evaluate("performance.now()"))
+        print(f"/ui/ to the keys table drawn (ms, performance.now()): {times}")
         assert min(times) < 1000, times
         assert tab.errors == [], tab.errors
 
