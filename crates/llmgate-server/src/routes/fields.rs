@@ -250,10 +250,15 @@ mod tests {
             budget_reset_at: Some(5),
             kept: Some(2),
         };
-        let nulls = null_fields(br#"{"a": null, "l": null, "o": null, "budget_duration": null, "kept": null, "b": 1}"#);
+        let nulls = null_fields(
+            br#"{"a": null, "l": null, "o": null, "budget_duration": null, "kept": null, "b": 1}"#,
+        );
         clear_nulls(&mut r, &nulls, &["a", "l", "o", "budget_duration"]).unwrap();
         assert_eq!((r.a, r.l.len(), r.o.len()), (None, 0, 0));
-        assert_eq!((r.budget_duration, r.budget_reset_at, r.kept), (None, None, Some(2)));
+        assert_eq!(
+            (r.budget_duration, r.budget_reset_at, r.kept),
+            (None, None, Some(2))
+        );
         let mut meta = json!({"guardrails": ["pii"], "team": "a"});
         clear_metadata(&mut meta, &nulls_of(&["guardrails", "team"]), &SPEC);
         assert_eq!(meta, json!({"team": "a"}));

@@ -63,7 +63,13 @@ impl CustomerFields {
         clear_nulls(
             c,
             &self.nulls,
-            &["alias", "allowed_model_region", "default_model", "budget_id", "models"],
+            &[
+                "alias",
+                "allowed_model_region",
+                "default_model",
+                "budget_id",
+                "models",
+            ],
         )?;
         if self.budget_id.is_none() {
             let fields = BudgetFields {
