@@ -448,7 +448,7 @@ def test_edit_clear_delete_filter_and_page(browser, mock, tmp_path):
 
         team = ok("/team/new", {"team_alias": "t-edit", "tpm_limit": 40, "max_budget": 9})
         log_team = ok("/team/new", {"team_alias": "t-log"})
-        ok("/user/new", {"user_id": "u-edit", "rpm_limit": 3, "auto_create_key": False})
+        ok("/user/new", {"user_id": "u-edit", "rpm_limit": 3, "max_budget": 8, "auto_create_key": False})
         org = ok("/organization/new", {"organization_alias": "o-edit", "max_budget": 20})
         ok("/customer/new", {"user_id": "c-edit", "max_budget": 4, "tpm_limit": 11})
         ok("/budget/new", {"budget_id": "b-edit", "max_budget": 2, "rpm_limit": 6})
@@ -561,15 +561,20 @@ def test_edit_clear_delete_filter_and_page(browser, mock, tmp_path):
         delete_row("t-edit")
         assert call(gw, "GET", f"/team/info?team_id={team['team_id']}")[0] == 404
 
-        # Users: limits at the user level.
+        # Users: limits at the user level. As LiteLLM's /user/update, a null clears only
+        # max_budget: the form refuses to empty another field rather than send a no-op.
         p.click("nav a:has-text('Users')")
-        edit_row("u-edit", {"#f-rpm_limit": "", "#f-tpm_limit": "900", "#f-budget_duration": "7d", "#f-max_budget": "3"})
+        edit_row("u-edit", {"#f-max_budget": "", "#f-rpm_limit": "4", "#f-tpm_limit": "900", "#f-budget_duration": "7d"})
         u = info("/user/info?user_id=u-edit")["user_info"]
-        assert (u["rpm_limit"], u["tpm_limit"], u["budget_duration"], u["max_budget"]) == (None, 900, "7d", 3), u
+        assert (u["max_budget"], u["rpm_limit"], u["tpm_limit"], u["budget_duration"]) == (None, 4, 900, "7d"), u
         assert u["budget_reset_at"]
-        edit_row("u-edit", {"#f-budget_duration": ""})
-        u = info("/user/info?user_id=u-edit")["user_info"]
-        assert u["budget_duration"] is None and u["budget_reset_at"] is None, u
+        p.click("tr:has(td:text-is('u-edit')) button:has-text('Edit')")
+        p.fill("#f-rpm_limit", "")
+        p.click("dialog button:has-text('Save')")
+        p.wait_for_selector("dialog .error:has-text('cannot be emptied')")
+        p.click("dialog button:has-text('Cancel')")
+        p.wait_for_selector("dialog", state="detached")
+        assert ok("/user/update", {"user_id": "u-edit", "rpm_limit": None})["rpm_limit"] == 4
         delete_row("u-edit")
         assert call(gw, "GET", "/user/info?user_id=u-edit")[0] == 404
 
@@ -593,13 +598,20 @@ def test_edit_clear_delete_filter_and_page(browser, mock, tmp_path):
         p.click("nav a:has-text('End users')")
         p.click("tr:has(td:text-is('c-edit')) button:has-text('Edit')")
         assert p.input_value("#f-tpm_limit") == "11"
-        p.fill("#f-tpm_limit", "")
+        p.fill("#f-tpm_limit", "15")
         p.fill("#f-rpm_limit", "5")
         p.fill("#f-alias", "renamed end user")
         save()
         cu = info("/customer/info?end_user_id=c-edit")
         assert cu["alias"] == "renamed end user", cu
-        assert (cu["litellm_budget_table"]["tpm_limit"], cu["litellm_budget_table"]["rpm_limit"]) == (None, 5), cu
+        assert (cu["litellm_budget_table"]["tpm_limit"], cu["litellm_budget_table"]["rpm_limit"]) == (15, 5), cu
+        # LiteLLM's /customer/update skips nulls: emptying is refused in the form.
+        p.click("tr:has(td:text-is('c-edit')) button:has-text('Edit')")
+        p.fill("#f-tpm_limit", "")
+        p.click("dialog button:has-text('Save')")
+        p.wait_for_selector("dialog .error:has-text('cannot be emptied')")
+        p.click("dialog button:has-text('Cancel')")
+        p.wait_for_selector("dialog", state="detached")
         p.wait_for_selector("td:text-is('renamed end user')")
         delete_row("c-edit")
         assert call(gw, "GET", "/customer/info?end_user_id=c-edit")[0] == 404

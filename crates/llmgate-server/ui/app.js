@@ -206,11 +206,12 @@ function showSecret(title, key) {
   ]);
 }
 
-// A form from field specs: [name, label, type, options] with type 'text', 'number', 'list'
-// (comma separated), 'json' (an object), 'password', 'select' (options) or 'bool' (a
+// A form from field specs: [name, label, type, options, keep] with type 'text', 'number',
+// 'list' (comma separated), 'json' (an object), 'password', 'select' (options) or 'bool' (a
 // checkbox). The string 'advanced' in the list puts the fields after it in a collapsed
 // "Advanced" section. Creating sends the filled fields; editing (`initial` given) sends only
-// the fields changed, and `null` for one that had a value and was emptied (the API clears it).
+// the fields changed, and `null` for one that had a value and was emptied (the API clears it)
+// — unless the route ignores null for it (`keep`, a reason): emptying it is then refused here.
 function formDialog(title, fields, initial, submit) {
   const inputs = {};
   const error = h('p', { class: 'error', role: 'alert' });
@@ -221,7 +222,7 @@ function formDialog(title, fields, initial, submit) {
     if (type === 'json') return typeof v === 'object' && Object.keys(v).length ? JSON.stringify(v, null, 1) : '';
     return String(v);
   };
-  const row = ([name, label, type = 'text', opts]) => {
+  const row = ([name, label, type = 'text', opts, keep]) => {
     const id = `f-${name}`;
     const was = shown(initial ? initial[name] : undefined, type);
     let input;
@@ -235,7 +236,7 @@ function formDialog(title, fields, initial, submit) {
       input = h('input', { id, name, type: type === 'list' ? 'text' : type, step: type === 'number' ? 'any' : null, value: was,
         autocomplete: type === 'password' ? 'new-password' : null });
     }
-    inputs[name] = { input, type, label, was };
+    inputs[name] = { input, type, label, was, keep };
     return type === 'bool'
       ? h('div', { class: 'field check' }, input, h('label', { for: id }, label))
       : h('div', { class: 'field' }, h('label', { for: id }, label), input);
@@ -254,7 +255,7 @@ function formDialog(title, fields, initial, submit) {
     ev.preventDefault();
     error.textContent = '';
     const body = {};
-    for (const [name, { input, type, label, was }] of Object.entries(inputs)) {
+    for (const [name, { input, type, label, was, keep }] of Object.entries(inputs)) {
       if (type === 'bool') {
         if (initial ? input.checked !== was : input.checked) body[name] = input.checked;
         continue;
@@ -262,6 +263,7 @@ function formDialog(title, fields, initial, submit) {
       const raw = input.value.trim();
       if (initial && raw === was.trim()) continue;
       if (raw === '') {
+        if (initial && keep) { error.textContent = `${label} cannot be emptied: ${keep}`; input.focus(); return; }
         if (initial) body[name] = null;
         continue;
       }
@@ -415,11 +417,17 @@ function editKey(k, done) {
   const initial = { ...k, metadata: Object.fromEntries(Object.entries(meta).filter(([f]) => !KEY_META.includes(f))) };
   for (const f of KEY_META) initial[f] = meta[f];
   formDialog(`Edit ${k.key_alias || k.key_name}`, KEY_FIELDS(false), initial, async (b) => {
-    // A new metadata replaces the old one: the fields shown apart from it are kept unless
-    // changed (a changed one is sent, and the API sets or clears it).
-    if ('metadata' in b) {
-      const kept = Object.fromEntries(KEY_META.filter((f) => !(f in b) && meta[f] !== undefined).map((f) => [f, meta[f]]));
-      b.metadata = { ...kept, ...(b.metadata || {}) };
+    // The fields LiteLLM keeps in the metadata are not cleared by null (as in LiteLLM): when
+    // one of them or the metadata changed, the whole metadata is sent (it replaces the old
+    // one), with those fields as they now are.
+    if ('metadata' in b || KEY_META.some((f) => f in b)) {
+      const next = { ...('metadata' in b ? (b.metadata || {}) : initial.metadata) };
+      for (const f of KEY_META) {
+        const v = f in b ? b[f] : meta[f];
+        delete b[f];
+        if (v !== null && v !== undefined) next[f] = v;
+      }
+      b.metadata = next;
     }
     await api('POST', '/key/update', { key: k.token, ...b });
     toast('Key updated.');
@@ -715,6 +723,9 @@ const limitsCell = (r) => `${r.tpm_limit ?? '—'} tpm · ${r.rpm_limit ?? '—'
 const withBudget = (r) => ({ ...r, ...pickLimits(r.litellm_budget_table) });
 const pickLimits = (b) => Object.fromEntries(['max_budget', 'budget_duration', 'tpm_limit', 'rpm_limit']
   .filter((k) => b && b[k] !== undefined).map((k) => [k, b[k]]));
+// LiteLLM's /user/update ignores null (but for max_budget), its /customer/update any null.
+const USER_KEEPS = "/user/update keeps a field sent as null (as LiteLLM's); set another value.";
+const CUSTOMER_KEEPS = "/customer/update keeps a field sent as null (as LiteLLM's); set another value.";
 const LIMIT_FIELDS = [['max_budget', 'Max budget ($)', 'number'], ['budget_duration', 'Budget period (e.g. 30d)'],
   ['tpm_limit', 'Tokens per minute', 'number'], ['rpm_limit', 'Requests per minute', 'number']];
 
@@ -800,9 +811,10 @@ const usersPage = entityPage({
   },
   columns: [['User', (u) => u.user_id], ['Email', (u) => u.user_email || '—'], ['Role', (u) => u.user_role || '—'],
     ['Teams', (u) => list(u.teams)], ['Spend / budget', budgetCell], ['Limits', limitsCell], ['Models', (u) => list(u.models)]],
-  fields: [['user_id', 'User id'], ['user_email', 'Email'],
+  fields: [['user_id', 'User id'], ['user_email', 'Email', 'text', null, USER_KEEPS],
     ['user_role', 'Role', 'select', ['internal_user', 'internal_user_viewer', 'proxy_admin', 'proxy_admin_viewer']],
-    ...LIMIT_FIELDS, ['models', 'Models (comma separated)', 'list']],
+    ...LIMIT_FIELDS.map(([n, l, t]) => [n, l, t, null, n === 'max_budget' ? null : USER_KEEPS]),
+    ['models', 'Models (comma separated)', 'list', null, USER_KEEPS]],
   more: (u) => h('button', { type: 'button', onclick: () => invite(u) }, 'Invite'),
   create: (b) => api('POST', '/user/new', b),
   edit: (u, b) => api('POST', '/user/update', { ...b, user_id: u.user_id }),
@@ -860,7 +872,8 @@ const customersPage = entityPage({
   columns: [['End user', (c) => c.user_id], ['Alias', (c) => c.alias || '—'], ['Spend', (c) => money(c.spend)],
     ['Budget', (c) => money(withBudget(c).max_budget)], ['Limits', (c) => limitsCell(withBudget(c))],
     ['Status', (c) => h('span', { class: c.blocked ? 'badge bad' : 'badge ok' }, c.blocked ? 'Blocked' : 'Active')]],
-  fields: [['user_id', 'End user id'], ['alias', 'Alias'], ...LIMIT_FIELDS],
+  fields: [['user_id', 'End user id'], ['alias', 'Alias', 'text', null, CUSTOMER_KEEPS],
+    ...LIMIT_FIELDS.map(([n, l, t]) => [n, l, t, null, CUSTOMER_KEEPS])],
   initial: withBudget,
   create: (b) => api('POST', '/customer/new', b),
   edit: (c, b) => api('POST', '/customer/update', { ...b, user_id: c.user_id }),

@@ -189,18 +189,6 @@ pub fn clear_nulls<T: serde::Serialize + serde::de::DeserializeOwned>(
     Ok(())
 }
 
-/// Removes from `metadata` the fields LiteLLM keeps there (per `accepted`) that an update
-/// set to `null`.
-pub fn clear_metadata(metadata: &mut Value, nulls: &[String], accepted: &Accepted) {
-    if let Some(m) = metadata.as_object_mut() {
-        for n in nulls {
-            if accepted.metadata.iter().any(|(f, _)| f == n) {
-                m.remove(n);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,13 +247,6 @@ mod tests {
             (r.budget_duration, r.budget_reset_at, r.kept),
             (None, None, Some(2))
         );
-        let mut meta = json!({"guardrails": ["pii"], "team": "a"});
-        clear_metadata(&mut meta, &nulls_of(&["guardrails", "team"]), &SPEC);
-        assert_eq!(meta, json!({"team": "a"}));
-    }
-
-    fn nulls_of(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]

@@ -22,9 +22,6 @@ struct CustomerFields {
     model_max_budget: Option<Map<String, Value>>,
     #[serde(flatten)]
     extra: Extra,
-    /// The fields an update set to `null`.
-    #[serde(skip)]
-    nulls: Vec<String>,
 }
 
 /// What LiteLLM's customer requests take beyond [`CustomerFields`].
@@ -60,17 +57,6 @@ impl CustomerFields {
         if let Some(m) = &self.models {
             c.models = m.clone();
         }
-        clear_nulls(
-            c,
-            &self.nulls,
-            &[
-                "alias",
-                "allowed_model_region",
-                "default_model",
-                "budget_id",
-                "models",
-            ],
-        )?;
         if self.budget_id.is_none() {
             let fields = BudgetFields {
                 max_budget: self.max_budget,
@@ -80,7 +66,6 @@ impl CustomerFields {
                 soft_budget: self.soft_budget,
                 max_parallel_requests: self.max_parallel_requests,
                 model_max_budget: self.model_max_budget.clone(),
-                cleared: self.nulls.clone(),
                 ..Default::default()
             };
             apply_inline_budget(state, store, &mut c.budget_id, fields).await?;
@@ -181,8 +166,7 @@ pub async fn customer_update(
 ) -> Response {
     run(async {
         let store = admin_store(&state, &auth, "/customer/update")?;
-        let mut f: CustomerFields = parse_body(&body)?;
-        f.nulls = null_fields(&body);
+        let f: CustomerFields = parse_body(&body)?;
         let id = f
             .user_id
             .clone()

@@ -199,7 +199,6 @@ pub async fn org_update(
         f.extra
             .apply("/organization/update", &ORG_EXTRA, &mut o.metadata)?;
         clear_nulls(&mut o, &f.nulls, &["models", "metadata"])?;
-        clear_metadata(&mut o.metadata, &f.nulls, &ORG_EXTRA);
         if let Some(op) = &f.object_permission {
             let current = o.object_permission_id.clone();
             o.object_permission_id =

@@ -31,7 +31,8 @@ struct TeamFields {
 
 /// What LiteLLM's team requests take beyond [`TeamFields`]: kept in the team's metadata as
 /// LiteLLM keeps them, or accepted without a use in llmgate.
-/// The columns `/team/update` clears when given `null`.
+/// The columns `/team/update` clears when given `null` (LiteLLM updates the row with the
+/// fields set, `None` included; a metadata field's `None` changes nothing, as there).
 const TEAM_CLEARABLE: &[&str] = &[
     "team_alias",
     "organization_id",
@@ -370,7 +371,6 @@ pub async fn team_update(
         f.apply("/team/update", &mut t)?;
         let nulls = null_fields(&body);
         clear_nulls(&mut t, &nulls, TEAM_CLEARABLE)?;
-        clear_metadata(&mut t.metadata, &nulls, &TEAM_EXTRA);
         save_team(&state, store, t).await
     })
     .await

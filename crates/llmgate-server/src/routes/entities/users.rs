@@ -66,24 +66,10 @@ const USER_EXTRA: Accepted = Accepted {
     ],
 };
 
-/// The columns `/user/update` clears when given `null`.
-const USER_CLEARABLE: &[&str] = &[
-    "user_alias",
-    "user_email",
-    "team_id",
-    "organization_id",
-    "max_budget",
-    "budget_duration",
-    "models",
-    "metadata",
-    "tpm_limit",
-    "rpm_limit",
-    "max_parallel_requests",
-    "sso_user_id",
-    "allowed_cache_controls",
-    "policies",
-    "model_max_budget",
-];
+/// What `/user/update` clears when given `null`: only `max_budget`, as LiteLLM's
+/// `_update_internal_user_params` (which skips every other `None`, `[]` and `{}`, so that a
+/// client sending defaults resets nothing).
+const USER_CLEARABLE: &[&str] = &["max_budget"];
 
 /// LiteLLM's `user_role` values for `/user/*`.
 const USER_ROLES: &[&str] = &[
@@ -279,7 +265,6 @@ pub async fn user_update(
         f.apply("/user/update", &mut u)?;
         let nulls = null_fields(&body);
         clear_nulls(&mut u, &nulls, USER_CLEARABLE)?;
-        clear_metadata(&mut u.metadata, &nulls, &USER_EXTRA);
         if created {
             USERS.insert(store, &u).await.map_err(db)?;
         } else {

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::admin::{admin_store, db, generate_key, run, set_spend, token_of};
 use super::entities::{check_budget_exists, set_key_soft_budget};
-use super::fields::{clear_metadata, clear_nulls, null_fields, Accepted, Extra, Shape};
+use super::fields::{clear_nulls, null_fields, Accepted, Extra, Shape};
 use super::proxy::parse_body;
 use crate::auth::{abbreviate, AuthContext};
 use crate::error::GatewayError;
@@ -112,7 +112,8 @@ const KEY_EXTRA: Accepted = Accepted {
     ],
 };
 
-/// The columns `/key/update` clears when given `null` (as LiteLLM stores a given `None`).
+/// The columns `/key/update` clears when given `null` (LiteLLM's `prepare_key_update_data`
+/// stores every field set, `None` included).
 const KEY_CLEARABLE: &[&str] = &[
     "key_alias",
     "models",
@@ -378,9 +379,9 @@ pub async fn update(
                 row.object_permission_id = permission_id;
             }
             fields.apply("/key/update", row)?;
-            clear_nulls(row, &nulls, KEY_CLEARABLE)?;
-            clear_metadata(&mut row.metadata, &nulls, &KEY_EXTRA);
-            Ok(())
+            // The fields LiteLLM keeps in the metadata are left as they are when null (its
+            // `prepare_metadata_fields` drops None); a new `metadata` replaces them.
+            clear_nulls(row, &nulls, KEY_CLEARABLE)
         })
         .await?;
         if spend.is_some() {
