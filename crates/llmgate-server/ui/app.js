@@ -206,43 +206,82 @@ function showSecret(title, key) {
   ]);
 }
 
-// A form from field specs: [name, label, type ('text'|'number'|'list'|'json'|'password'|'select'), options]
+// A form from field specs: [name, label, type, options, keep] with type 'text', 'number',
+// 'list' (comma separated), 'json' (an object), 'password', 'select' (options) or 'bool' (a
+// checkbox). The string 'advanced' in the list puts the fields after it in a collapsed
+// "Advanced" section. Creating sends the filled fields; editing (`initial` given) sends only
+// the fields changed, and `null` for one that had a value and was emptied (the API clears it)
+// — unless the route ignores null for it (`keep`, a reason): emptying it is then refused here.
 function formDialog(title, fields, initial, submit) {
   const inputs = {};
   const error = h('p', { class: 'error', role: 'alert' });
-  const rows = fields.map(([name, label, type = 'text', opts]) => {
+  const shown = (v, type) => {
+    if (v === null || v === undefined) return type === 'bool' ? false : '';
+    if (type === 'bool') return Boolean(v);
+    if (type === 'list') return Array.isArray(v) ? v.join(', ') : String(v);
+    if (type === 'json') return typeof v === 'object' && Object.keys(v).length ? JSON.stringify(v, null, 1) : '';
+    return String(v);
+  };
+  const row = ([name, label, type = 'text', opts, keep]) => {
     const id = `f-${name}`;
+    const was = shown(initial ? initial[name] : undefined, type);
     let input;
-    const v = initial ? initial[name] : undefined;
     if (type === 'select') {
-      input = h('select', { id, name }, opts.map((o) => h('option', { value: o, selected: v === o }, o)));
+      input = h('select', { id, name }, opts.map((o) => h('option', { value: o, selected: was === o }, o || '(not set)')));
     } else if (type === 'json') {
-      input = h('textarea', { id, name, rows: 3 }, v && Object.keys(v).length ? JSON.stringify(v) : '');
+      input = h('textarea', { id, name, rows: 2, spellcheck: 'false', placeholder: '{"…": …}' }, was);
+    } else if (type === 'bool') {
+      input = h('input', { id, name, type: 'checkbox', checked: was });
     } else {
-      input = h('input', { id, name, type: type === 'list' ? 'text' : type, step: type === 'number' ? 'any' : null,
-        value: v === null || v === undefined ? '' : (type === 'list' ? (v || []).join(', ') : v) });
+      input = h('input', { id, name, type: type === 'list' ? 'text' : type, step: type === 'number' ? 'any' : null, value: was,
+        autocomplete: type === 'password' ? 'new-password' : null });
     }
-    inputs[name] = [input, type];
-    return h('div', { class: 'field' }, h('label', { for: id }, label), input);
-  });
-  const form = h('form', { class: 'form', id: 'entity-form' }, rows, error);
+    inputs[name] = { input, type, label, was, keep };
+    return type === 'bool'
+      ? h('div', { class: 'field check' }, input, h('label', { for: id }, label))
+      : h('div', { class: 'field' }, h('label', { for: id }, label), input);
+  };
+  const cut = fields.indexOf('advanced');
+  const basic = cut < 0 ? fields : fields.slice(0, cut);
+  const more = cut < 0 ? [] : fields.slice(cut + 1);
+  const form = h('form', { class: 'form', id: 'entity-form' }, basic.map(row),
+    more.length ? h('details', { class: 'advanced', id: 'advanced-fields' }, h('summary', {}, 'Advanced'), more.map(row)) : null,
+    error);
   const d = dialog(title, form, [
     h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'),
     h('button', { type: 'submit', class: 'primary', form: 'entity-form' }, 'Save'),
   ]);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    error.textContent = '';
     const body = {};
-    try {
-      for (const [name, [input, type]] of Object.entries(inputs)) {
-        const raw = input.value.trim();
-        if (raw === '') continue;
-        if (type === 'number') body[name] = Number(raw);
-        else if (type === 'list') body[name] = raw.split(',').map((s) => s.trim()).filter(Boolean);
-        else if (type === 'json') body[name] = JSON.parse(raw);
-        else body[name] = raw;
+    for (const [name, { input, type, label, was, keep }] of Object.entries(inputs)) {
+      if (type === 'bool') {
+        if (initial ? input.checked !== was : input.checked) body[name] = input.checked;
+        continue;
       }
-    } catch (e) { error.textContent = `Invalid JSON: ${e.message}`; return; }
+      const raw = input.value.trim();
+      if (initial && raw === was.trim()) continue;
+      if (raw === '') {
+        if (initial && keep) { error.textContent = `${label} cannot be emptied: ${keep}`; input.focus(); return; }
+        if (initial) body[name] = null;
+        continue;
+      }
+      if (type === 'number') {
+        const n = Number(raw);
+        if (!Number.isFinite(n)) { error.textContent = `${label}: "${raw}" is not a number.`; input.focus(); return; }
+        body[name] = n;
+      } else if (type === 'list') {
+        body[name] = raw.split(',').map((x) => x.trim()).filter(Boolean);
+      } else if (type === 'json') {
+        let v;
+        try { v = JSON.parse(raw); } catch (e) { error.textContent = `${label}: invalid JSON (${e.message}).`; input.focus(); return; }
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) { error.textContent = `${label}: must be a JSON object, like {"key": "value"}.`; input.focus(); return; }
+        body[name] = v;
+      } else {
+        body[name] = raw;
+      }
+    }
     try { await submit(body); d.close(); } catch (e) { error.textContent = e.message; }
   });
   return d;
@@ -272,7 +311,9 @@ function failed(e) { return h('p', { class: 'error', role: 'alert' }, e.message)
 
 // ---------- virtual keys ----------
 
-const KEY_FIELDS = () => [
+// The fields of /key/generate and /key/update (LiteLLM's GenerateKeyRequest), the common ones
+// first; `create` adds those only a new key takes (its secret, its lifetime).
+const KEY_FIELDS = (create) => [
   ['key_alias', 'Alias'],
   ...(isAdmin() ? [['user_id', 'Owner (user id)']] : []),
   ['team_id', 'Team id'],
@@ -281,15 +322,31 @@ const KEY_FIELDS = () => [
   ['budget_duration', 'Budget period (e.g. 30d)'],
   ['tpm_limit', 'Tokens per minute', 'number'],
   ['rpm_limit', 'Requests per minute', 'number'],
+  ...(create ? [['duration', 'Expires after (e.g. 30d)']] : []),
+  ['tags', 'Tags (comma separated)', 'list'],
+  'advanced',
+  ...(create ? [['key', 'Custom secret (sk-…; empty: generated)', 'password']] : []),
+  ['organization_id', 'Organization id'],
+  ['budget_id', 'Budget id (a budget from the Budgets page)'],
   ['max_parallel_requests', 'Parallel requests', 'number'],
   ['soft_budget', 'Soft budget ($, alerts only)', 'number'],
-  ['duration', 'Expires after (e.g. 30d)'],
-  ['tags', 'Tags (comma separated)', 'list'],
-  ['allowed_routes', 'Allowed routes (comma separated)', 'list'],
-  ['aliases', 'Model aliases (JSON)', 'json'],
+  ['model_rpm_limit', 'Requests per minute per model (JSON, e.g. {"gpt-4o": 10})', 'json'],
+  ['model_tpm_limit', 'Tokens per minute per model (JSON)', 'json'],
   ['model_max_budget', 'Per-model budgets (JSON)', 'json'],
+  ['guardrails', 'Guardrails (comma separated)', 'list'],
+  ['enforced_params', 'Enforced request params (comma separated)', 'list'],
+  ['allowed_routes', 'Allowed routes (comma separated)', 'list'],
+  ['allowed_cache_controls', 'Allowed cache controls (comma separated)', 'list'],
+  ['aliases', 'Model aliases (JSON)', 'json'],
+  ['permissions', 'Permissions (JSON)', 'json'],
+  ['key_type', 'Key type', 'select', ['', 'default', 'llm_api', 'management', 'read_only']],
+  ['auto_rotate', 'Rotate automatically', 'bool'],
+  ['rotation_interval', 'Rotation interval (e.g. 30d)'],
   ['metadata', 'Metadata (JSON)', 'json'],
 ];
+
+// Fields LiteLLM keeps in a key's metadata: shown as their own fields, not in its JSON.
+const KEY_META = ['tags', 'guardrails', 'enforced_params', 'model_rpm_limit', 'model_tpm_limit'];
 
 const keyState = { page: 1, search: '' };
 
@@ -340,7 +397,7 @@ async function keysPage() {
         h('p', { class: 'muted' }, `${r.total_count} key(s)`));
     } catch (e) { body.replaceChildren(failed(e)); }
   };
-  const create = () => formDialog('Create key', KEY_FIELDS(), null, async (b) => {
+  const create = () => formDialog('Create key', KEY_FIELDS(true), null, async (b) => {
     const k = await api('POST', '/key/generate', b);
     showSecret('Key created', k.key);
     load();
@@ -356,7 +413,22 @@ async function keysPage() {
 }
 
 function editKey(k, done) {
-  formDialog(`Edit ${k.key_alias || k.key_name}`, KEY_FIELDS().filter(([n]) => n !== 'duration'), k, async (b) => {
+  const meta = k.metadata && typeof k.metadata === 'object' ? k.metadata : {};
+  const initial = { ...k, metadata: Object.fromEntries(Object.entries(meta).filter(([f]) => !KEY_META.includes(f))) };
+  for (const f of KEY_META) initial[f] = meta[f];
+  formDialog(`Edit ${k.key_alias || k.key_name}`, KEY_FIELDS(false), initial, async (b) => {
+    // The fields LiteLLM keeps in the metadata are not cleared by null (as in LiteLLM): when
+    // one of them or the metadata changed, the whole metadata is sent (it replaces the old
+    // one), with those fields as they now are.
+    if ('metadata' in b || KEY_META.some((f) => f in b)) {
+      const next = { ...('metadata' in b ? (b.metadata || {}) : initial.metadata) };
+      for (const f of KEY_META) {
+        const v = f in b ? b[f] : meta[f];
+        delete b[f];
+        if (v !== null && v !== undefined) next[f] = v;
+      }
+      b.metadata = next;
+    }
     await api('POST', '/key/update', { key: k.token, ...b });
     toast('Key updated.');
     done();
@@ -576,7 +648,11 @@ async function modelsPage() {
           h('button', { type: 'button', onclick: () => formDialog(`Edit ${m.model_name}`, MODEL_FIELDS,
             { model_name: m.model_name, model: m.litellm_params.model, api_base: m.litellm_params.api_base,
               rpm: m.litellm_params.rpm, tpm: m.litellm_params.tpm }, async (b) => {
-              await api('POST', '/model/update', { ...modelBody(b), model_info: { id: m.model_info.id } });
+              // Only the changed params are sent; an emptied one is removed from the model.
+              const cleared = Object.keys(b).filter((k) => b[k] === null && k !== 'model_name');
+              for (const k of cleared) delete b[k];
+              await api('POST', '/model/update', { ...modelBody({ model_name: m.model_name, ...b }),
+                litellm_params_to_remove: cleared, model_info: { id: m.model_info.id } });
               toast('Model updated.'); load();
             }) }, 'Edit'),
           h('button', { type: 'button', class: 'danger', onclick: async () => {
@@ -603,7 +679,7 @@ const PAGE_SIZE = 25;
 
 // A list page. `load(page)` answers the API's page ({rows, page, pages, total}) or, for a
 // route LiteLLM does not page, the whole list (paged here, PAGE_SIZE rows at a time).
-function entityPage({ title, load, columns, fields, create, remove, edit, more }) {
+function entityPage({ title, load, columns, fields, create, remove, edit, more, initial = (r) => r }) {
   return async () => {
     const body = h('div');
     let page = 1;
@@ -618,7 +694,7 @@ function entityPage({ title, load, columns, fields, create, remove, edit, more }
         const rows = got.rows;
         const actions = (r) => h('div', { class: 'row-actions' },
           more ? more(r, refresh) : null,
-          edit ? h('button', { type: 'button', onclick: () => formDialog(`Edit ${title.replace(/s$/, '').toLowerCase()}`, fields, r,
+          edit ? h('button', { type: 'button', onclick: () => formDialog(`Edit ${title.replace(/s$/, '').toLowerCase()}`, fields, initial(r),
             async (b) => { await edit(r, b); toast('Saved.'); refresh(); }) }, 'Edit') : null,
           remove ? h('button', { type: 'button', class: 'danger', onclick: async () => {
             if (!(await confirmDialog(`Delete ${columns[0][1](r)}?`, 'Delete'))) return;
@@ -641,6 +717,17 @@ function entityPage({ title, load, columns, fields, create, remove, edit, more }
 }
 
 const budgetCell = (r) => `${money(r.spend)} / ${r.max_budget == null ? '∞' : money(r.max_budget)}`;
+const limitsCell = (r) => `${r.tpm_limit ?? '—'} tpm · ${r.rpm_limit ?? '—'} rpm`;
+// Organizations, end users and tags keep their limits in a budget row (LiteLLM's
+// litellm_budget_table): shown and edited as the entity's own fields.
+const withBudget = (r) => ({ ...r, ...pickLimits(r.litellm_budget_table) });
+const pickLimits = (b) => Object.fromEntries(['max_budget', 'budget_duration', 'tpm_limit', 'rpm_limit']
+  .filter((k) => b && b[k] !== undefined).map((k) => [k, b[k]]));
+// LiteLLM's /user/update ignores null (but for max_budget), its /customer/update any null.
+const USER_KEEPS = "/user/update keeps a field sent as null (as LiteLLM's); set another value.";
+const CUSTOMER_KEEPS = "/customer/update keeps a field sent as null (as LiteLLM's); set another value.";
+const LIMIT_FIELDS = [['max_budget', 'Max budget ($)', 'number'], ['budget_duration', 'Budget period (e.g. 30d)'],
+  ['tpm_limit', 'Tokens per minute', 'number'], ['rpm_limit', 'Requests per minute', 'number']];
 
 const teamsPage = entityPage({
   title: 'Teams',
@@ -651,7 +738,7 @@ const teamsPage = entityPage({
   },
   columns: [['Team', (t) => t.team_alias || t.team_id], ['Id', (t) => h('code', {}, t.team_id)],
     ['Members', (t) => num((t.members_with_roles || []).length)], ['Models', (t) => list(t.models)],
-    ['Spend / budget', budgetCell], ['Limits', (t) => `${t.tpm_limit ?? '—'} tpm · ${t.rpm_limit ?? '—'} rpm`],
+    ['Spend / budget', budgetCell], ['Limits', limitsCell],
     ['Status', (t) => h('span', { class: t.blocked ? 'badge bad' : 'badge ok' }, t.blocked ? 'Blocked' : 'Active')]],
   fields: [['team_alias', 'Alias'], ['models', 'Models (comma separated)', 'list'], ['max_budget', 'Max budget ($)', 'number'],
     ['budget_duration', 'Budget period'], ['tpm_limit', 'Tokens per minute', 'number'], ['rpm_limit', 'Requests per minute', 'number'],
@@ -723,10 +810,11 @@ const usersPage = entityPage({
     return { rows: r.users, page: r.page, pages: r.total_pages, total: r.total };
   },
   columns: [['User', (u) => u.user_id], ['Email', (u) => u.user_email || '—'], ['Role', (u) => u.user_role || '—'],
-    ['Teams', (u) => list(u.teams)], ['Spend / budget', budgetCell], ['Models', (u) => list(u.models)]],
-  fields: [['user_id', 'User id'], ['user_email', 'Email'],
+    ['Teams', (u) => list(u.teams)], ['Spend / budget', budgetCell], ['Limits', limitsCell], ['Models', (u) => list(u.models)]],
+  fields: [['user_id', 'User id'], ['user_email', 'Email', 'text', null, USER_KEEPS],
     ['user_role', 'Role', 'select', ['internal_user', 'internal_user_viewer', 'proxy_admin', 'proxy_admin_viewer']],
-    ['max_budget', 'Max budget ($)', 'number'], ['models', 'Models (comma separated)', 'list']],
+    ...LIMIT_FIELDS.map(([n, l, t]) => [n, l, t, null, n === 'max_budget' ? null : USER_KEEPS]),
+    ['models', 'Models (comma separated)', 'list', null, USER_KEEPS]],
   more: (u) => h('button', { type: 'button', onclick: () => invite(u) }, 'Invite'),
   create: (b) => api('POST', '/user/new', b),
   edit: (u, b) => api('POST', '/user/update', { ...b, user_id: u.user_id }),
@@ -756,8 +844,10 @@ const orgsPage = entityPage({
   title: 'Organizations',
   load: () => api('GET', '/organization/list'),
   columns: [['Organization', (o) => o.organization_alias || o.organization_id], ['Id', (o) => h('code', {}, o.organization_id)],
-    ['Models', (o) => list(o.models)], ['Spend', (o) => money(o.spend)], ['Members', (o) => num((o.members || []).length)]],
-  fields: [['organization_alias', 'Alias'], ['models', 'Models (comma separated)', 'list'], ['max_budget', 'Max budget ($)', 'number']],
+    ['Models', (o) => list(o.models)], ['Spend / budget', (o) => budgetCell(withBudget(o))], ['Limits', (o) => limitsCell(withBudget(o))],
+    ['Members', (o) => num((o.members || []).length)]],
+  fields: [['organization_alias', 'Alias'], ['models', 'Models (comma separated)', 'list'], ...LIMIT_FIELDS],
+  initial: withBudget,
   more: (o, refresh) => h('button', { type: 'button', onclick: () => orgMembers(o, refresh) }, 'Members'),
   create: (b) => api('POST', '/organization/new', b),
   edit: (o, b) => api('PATCH', '/organization/update', { organization_id: o.organization_id, ...b }),
@@ -780,9 +870,11 @@ const customersPage = entityPage({
   title: 'End users',
   load: () => api('GET', '/customer/list'),
   columns: [['End user', (c) => c.user_id], ['Alias', (c) => c.alias || '—'], ['Spend', (c) => money(c.spend)],
-    ['Budget', (c) => money(c.max_budget ?? (c.litellm_budget_table && c.litellm_budget_table.max_budget))],
+    ['Budget', (c) => money(withBudget(c).max_budget)], ['Limits', (c) => limitsCell(withBudget(c))],
     ['Status', (c) => h('span', { class: c.blocked ? 'badge bad' : 'badge ok' }, c.blocked ? 'Blocked' : 'Active')]],
-  fields: [['user_id', 'End user id'], ['alias', 'Alias'], ['max_budget', 'Max budget ($)', 'number'], ['budget_duration', 'Budget period']],
+  fields: [['user_id', 'End user id'], ['alias', 'Alias', 'text', null, CUSTOMER_KEEPS],
+    ...LIMIT_FIELDS.map(([n, l, t]) => [n, l, t, null, CUSTOMER_KEEPS])],
+  initial: withBudget,
   create: (b) => api('POST', '/customer/new', b),
   edit: (c, b) => api('POST', '/customer/update', { ...b, user_id: c.user_id }),
   remove: (c) => api('POST', '/customer/delete', { user_ids: [c.user_id] }),
@@ -795,9 +887,9 @@ const tagsPage = entityPage({
     return Array.isArray(r) ? r : Object.values(r || {});
   },
   columns: [['Tag', (t) => t.name], ['Description', (t) => t.description || '—'], ['Models', (t) => list(t.models)],
-    ['Spend', (t) => money(t.spend)]],
-  fields: [['name', 'Name'], ['description', 'Description'], ['models', 'Models (comma separated)', 'list'],
-    ['max_budget', 'Max budget ($)', 'number'], ['budget_duration', 'Budget period']],
+    ['Spend / budget', (t) => budgetCell(withBudget(t))], ['Limits', (t) => limitsCell(withBudget(t))]],
+  fields: [['name', 'Name'], ['description', 'Description'], ['models', 'Models (comma separated)', 'list'], ...LIMIT_FIELDS],
+  initial: withBudget,
   create: (b) => api('POST', '/tag/new', b),
   edit: (t, b) => api('POST', '/tag/update', { ...b, name: t.name }),
   remove: (t) => api('POST', '/tag/delete', { name: t.name }),

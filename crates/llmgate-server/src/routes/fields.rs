@@ -140,6 +140,55 @@ impl Extra {
     }
 }
 
+/// The top-level fields a JSON body sets to `null` (an update's "clear this").
+pub fn null_fields(body: &[u8]) -> Vec<String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => m
+            .into_iter()
+            .filter(|(_, v)| v.is_null())
+            .map(|(k, _)| k)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Clears the fields of `row` an update set to `null` and that are in `clearable`, as
+/// LiteLLM's update routes store a given `None`: a value becomes null, a list `[]`, an
+/// object `{}`. Clearing `budget_duration` also clears `budget_reset_at`.
+pub fn clear_nulls<T: serde::Serialize + serde::de::DeserializeOwned>(
+    row: &mut T,
+    nulls: &[String],
+    clearable: &[&str],
+) -> Result<(), GatewayError> {
+    let picked: Vec<&String> = nulls
+        .iter()
+        .filter(|n| clearable.contains(&n.as_str()))
+        .collect();
+    if picked.is_empty() {
+        return Ok(());
+    }
+    let internal = |e: serde_json::Error| GatewayError::Internal(format!("clearing fields: {e}"));
+    let mut v = serde_json::to_value(&*row).map_err(internal)?;
+    let Some(m) = v.as_object_mut() else {
+        return Ok(());
+    };
+    for n in picked {
+        let Some(cur) = m.get_mut(n.as_str()) else {
+            continue;
+        };
+        *cur = match cur {
+            Value::Array(_) => Value::Array(Vec::new()),
+            Value::Object(_) => Value::Object(Map::new()),
+            _ => Value::Null,
+        };
+        if n == "budget_duration" && m.contains_key("budget_reset_at") {
+            m.insert("budget_reset_at".into(), Value::Null);
+        }
+    }
+    *row = serde_json::from_value(v).map_err(internal)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +215,38 @@ mod tests {
             .apply("/x", &SPEC, &mut meta)
             .unwrap();
         assert_eq!(meta, Value::Null);
+    }
+
+    #[test]
+    fn nulls_clear_values_lists_and_objects() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Row {
+            a: Option<i64>,
+            #[serde(default)]
+            l: Vec<String>,
+            #[serde(default)]
+            o: Map<String, Value>,
+            budget_duration: Option<String>,
+            budget_reset_at: Option<i64>,
+            kept: Option<i64>,
+        }
+        let mut r = Row {
+            a: Some(1),
+            l: vec!["x".into()],
+            o: Map::from_iter([("k".into(), json!(1))]),
+            budget_duration: Some("1d".into()),
+            budget_reset_at: Some(5),
+            kept: Some(2),
+        };
+        let nulls = null_fields(
+            br#"{"a": null, "l": null, "o": null, "budget_duration": null, "kept": null, "b": 1}"#,
+        );
+        clear_nulls(&mut r, &nulls, &["a", "l", "o", "budget_duration"]).unwrap();
+        assert_eq!((r.a, r.l.len(), r.o.len()), (None, 0, 0));
+        assert_eq!(
+            (r.budget_duration, r.budget_reset_at, r.kept),
+            (None, None, Some(2))
+        );
     }
 
     #[test]

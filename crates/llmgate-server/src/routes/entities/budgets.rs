@@ -16,7 +16,22 @@ pub(super) struct BudgetFields {
     pub(super) model_max_budget: Option<Map<String, Value>>,
     #[serde(flatten)]
     pub(super) extra: Extra,
+    /// The limits an update set to `null` (cleared in the budget row).
+    #[serde(skip)]
+    pub(super) cleared: Vec<String>,
 }
+
+/// The limits a `null` clears in a budget row (`/budget/update`, and the inline budget of
+/// `/customer/update`, `/organization/update` and `/tag/update`).
+pub(super) const BUDGET_CLEARABLE: &[&str] = &[
+    "max_budget",
+    "soft_budget",
+    "max_parallel_requests",
+    "tpm_limit",
+    "rpm_limit",
+    "model_max_budget",
+    "budget_duration",
+];
 
 /// `budget_reset_at` follows from `budget_duration` here.
 const BUDGET_EXTRA: Accepted = Accepted {
@@ -44,6 +59,7 @@ impl BudgetFields {
             b.budget_reset_at = budget_reset(&self.budget_duration)?;
             b.budget_duration = self.budget_duration.clone();
         }
+        clear_nulls(b, &self.cleared, BUDGET_CLEARABLE)?;
         b.updated_at = Some(now_ms());
         b.updated_by = Some("default_user_id".into());
         Ok(())
@@ -85,7 +101,7 @@ pub(super) async fn apply_inline_budget(
     budget_id: &mut Option<String>,
     fields: BudgetFields,
 ) -> Result<(), GatewayError> {
-    if !fields.has_limits() {
+    if !fields.has_limits() && (fields.cleared.is_empty() || budget_id.is_none()) {
         return Ok(());
     }
     match budget_id {
@@ -186,8 +202,9 @@ pub async fn budget_update(
 ) -> Response {
     run(async {
         let store = admin_store(&state, &auth, "/budget/update")?;
-        let f: BudgetFields = parse_body(&body)?;
+        let mut f: BudgetFields = parse_body(&body)?;
         f.extra.ignore("/budget/update", &BUDGET_EXTRA)?;
+        f.cleared = null_fields(&body);
         let id = f
             .budget_id
             .clone()

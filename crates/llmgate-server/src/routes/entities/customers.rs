@@ -267,7 +267,12 @@ pub async fn customer_list(
         let store = admin_store(&state, &auth, "/customer/list")?;
         let (rows, _): (Vec<CustomerRow>, u64) =
             CUSTOMERS.list(store, &[], 1, 1000).await.map_err(db)?;
-        Ok(Json(rows).into_response())
+        // As LiteLLM's (which includes `litellm_budget_table`): each with its budget row.
+        let mut out = Vec::with_capacity(rows.len());
+        for c in &rows {
+            out.push(customer_json(&state, store, c, c.spend).await?);
+        }
+        Ok(Json(out).into_response())
     })
     .await
 }

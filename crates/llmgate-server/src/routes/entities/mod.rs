@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::admin::{admin_store, db, generate_key, reader_store, run, set_spend};
-use super::fields::{Accepted, Extra, Shape};
+use super::fields::{clear_nulls, null_fields, Accepted, Extra, Shape};
 use super::proxy::parse_body;
 use crate::auth::AuthContext;
 use crate::error::GatewayError;

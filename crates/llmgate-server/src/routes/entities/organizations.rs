@@ -22,6 +22,9 @@ struct OrgFields {
     object_permission: Option<Map<String, Value>>,
     #[serde(flatten)]
     extra: Extra,
+    /// The fields an update set to `null`.
+    #[serde(skip)]
+    nulls: Vec<String>,
 }
 
 /// What LiteLLM's organization requests take beyond [`OrgFields`].
@@ -43,6 +46,7 @@ impl OrgFields {
             rpm_limit: self.rpm_limit,
             max_parallel_requests: self.max_parallel_requests,
             model_max_budget: self.model_max_budget.clone(),
+            cleared: self.nulls.clone(),
             ..Default::default()
         }
     }
@@ -176,7 +180,8 @@ pub async fn org_update(
 ) -> Response {
     run(async {
         let store = admin_store(&state, &auth, "/organization/update")?;
-        let f: OrgFields = parse_body(&body)?;
+        let mut f: OrgFields = parse_body(&body)?;
+        f.nulls = null_fields(&body);
         let id = f
             .organization_id
             .clone()
@@ -193,6 +198,7 @@ pub async fn org_update(
         }
         f.extra
             .apply("/organization/update", &ORG_EXTRA, &mut o.metadata)?;
+        clear_nulls(&mut o, &f.nulls, &["models", "metadata"])?;
         if let Some(op) = &f.object_permission {
             let current = o.object_permission_id.clone();
             o.object_permission_id =

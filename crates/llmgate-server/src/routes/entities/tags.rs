@@ -19,6 +19,9 @@ struct TagFields {
     model_info: Option<Map<String, Value>>,
     #[serde(flatten)]
     extra: Extra,
+    /// The fields an update set to `null`.
+    #[serde(skip)]
+    nulls: Vec<String>,
 }
 
 impl TagFields {
@@ -43,6 +46,11 @@ impl TagFields {
         if let Some(b) = &self.budget_id {
             t.budget_id = Some(b.clone());
         }
+        clear_nulls(
+            t,
+            &self.nulls,
+            &["description", "models", "budget_id", "model_info"],
+        )?;
         let bf = BudgetFields {
             max_budget: self.max_budget,
             soft_budget: self.soft_budget,
@@ -51,6 +59,7 @@ impl TagFields {
             rpm_limit: self.rpm_limit,
             max_parallel_requests: self.max_parallel_requests,
             model_max_budget: self.model_max_budget.clone(),
+            cleared: self.nulls.clone(),
             ..Default::default()
         };
         if self.budget_id.is_none() {
@@ -127,7 +136,8 @@ pub async fn tag_update(
 ) -> Response {
     run(async {
         let store = admin_store(&state, &auth, "/tag/update")?;
-        let f: TagFields = parse_body(&body)?;
+        let mut f: TagFields = parse_body(&body)?;
+        f.nulls = null_fields(&body);
         let mut t: TagRow = load_row(store, &TAGS, &f.name, "Tag").await?;
         f.apply("/tag/update", &state, store, &mut t).await?;
         TAGS.update(store, &f.name, &t).await.map_err(db)?;

@@ -31,6 +31,25 @@ struct TeamFields {
 
 /// What LiteLLM's team requests take beyond [`TeamFields`]: kept in the team's metadata as
 /// LiteLLM keeps them, or accepted without a use in llmgate.
+/// The columns `/team/update` clears when given `null` (LiteLLM updates the row with the
+/// fields set, `None` included; a metadata field's `None` changes nothing, as there).
+const TEAM_CLEARABLE: &[&str] = &[
+    "team_alias",
+    "organization_id",
+    "metadata",
+    "max_budget",
+    "soft_budget",
+    "models",
+    "max_parallel_requests",
+    "tpm_limit",
+    "rpm_limit",
+    "budget_duration",
+    "team_member_permissions",
+    "router_settings",
+    "access_group_ids",
+    "policies",
+];
+
 const TEAM_EXTRA: Accepted = Accepted {
     metadata: &[
         ("tags", Shape::Strs),
@@ -350,6 +369,8 @@ pub async fn team_update(
                 Some(crate::routes::object_permission::save(store, current.as_deref(), op).await?);
         }
         f.apply("/team/update", &mut t)?;
+        let nulls = null_fields(&body);
+        clear_nulls(&mut t, &nulls, TEAM_CLEARABLE)?;
         save_team(&state, store, t).await
     })
     .await

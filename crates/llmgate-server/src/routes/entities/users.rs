@@ -66,6 +66,11 @@ const USER_EXTRA: Accepted = Accepted {
     ],
 };
 
+/// What `/user/update` clears when given `null`: only `max_budget`, as LiteLLM's
+/// `_update_internal_user_params` (which skips every other `None`, `[]` and `{}`, so that a
+/// client sending defaults resets nothing).
+const USER_CLEARABLE: &[&str] = &["max_budget"];
+
 /// LiteLLM's `user_role` values for `/user/*`.
 const USER_ROLES: &[&str] = &[
     "proxy_admin",
@@ -258,6 +263,8 @@ pub async fn user_update(
             ..Default::default()
         });
         f.apply("/user/update", &mut u)?;
+        let nulls = null_fields(&body);
+        clear_nulls(&mut u, &nulls, USER_CLEARABLE)?;
         if created {
             USERS.insert(store, &u).await.map_err(db)?;
         } else {

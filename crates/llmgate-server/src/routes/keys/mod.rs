@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::admin::{admin_store, db, generate_key, run, set_spend, token_of};
 use super::entities::{check_budget_exists, set_key_soft_budget};
-use super::fields::{Accepted, Extra, Shape};
+use super::fields::{clear_nulls, null_fields, Accepted, Extra, Shape};
 use super::proxy::parse_body;
 use crate::auth::{abbreviate, AuthContext};
 use crate::error::GatewayError;
@@ -111,6 +111,35 @@ const KEY_EXTRA: Accepted = Accepted {
         ("new_master_key", Shape::Str),
     ],
 };
+
+/// The columns `/key/update` clears when given `null` (LiteLLM's `prepare_key_update_data`
+/// stores every field set, `None` included).
+const KEY_CLEARABLE: &[&str] = &[
+    "key_alias",
+    "models",
+    "max_budget",
+    "budget_duration",
+    "budget_id",
+    "tpm_limit",
+    "rpm_limit",
+    "max_parallel_requests",
+    "model_max_budget",
+    "user_id",
+    "team_id",
+    "organization_id",
+    "metadata",
+    "allowed_routes",
+    "allowed_cache_controls",
+    "aliases",
+    "permissions",
+    "config",
+    "router_settings",
+    "key_type",
+    "policies",
+    "access_group_ids",
+    "auto_rotate",
+    "rotation_interval",
+];
 
 impl KeyFields {
     fn apply(self, route: &str, row: &mut KeyRow) -> Result<(), GatewayError> {
@@ -344,11 +373,15 @@ pub async fn update(
         let soft = soft_budget(&fields)?;
         check_budget_exists(store, &fields.budget_id).await?;
         let spend = fields.spend;
+        let nulls = null_fields(&body);
         let res = change_key(&state, store, &b.key, |row| {
             if permission_id.is_some() {
                 row.object_permission_id = permission_id;
             }
-            fields.apply("/key/update", row)
+            fields.apply("/key/update", row)?;
+            // The fields LiteLLM keeps in the metadata are left as they are when null (its
+            // `prepare_metadata_fields` drops None); a new `metadata` replaces them.
+            clear_nulls(row, &nulls, KEY_CLEARABLE)
         })
         .await?;
         if spend.is_some() {
@@ -553,7 +586,8 @@ pub async fn list(
             team_id: q.team_id,
             organization_id: q.organization_id,
             key_alias: q.key_alias,
-            token: q.key_hash,
+            // LiteLLM's `key_hash` is the hashed token; a secret (`sk-...`) is hashed here.
+            token: q.key_hash.as_deref().map(token_of),
             sort_by: q.sort_by,
             descending,
         };
