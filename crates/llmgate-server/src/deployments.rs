@@ -1,6 +1,7 @@
 //! Deployments: the config's `model_list` entries, ready to call, grouped by public name.
 
-use std::collections::HashMap;
+// foldhash, not SipHash: these maps are read on every request and keyed by config or hashes.
+use hashbrown::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 

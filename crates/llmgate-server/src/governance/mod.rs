@@ -16,7 +16,8 @@ pub mod limits;
 pub mod settle;
 pub mod spend;
 
-use std::collections::HashMap;
+// foldhash, not SipHash: these maps are read on every request and keyed by config or hashes.
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};

@@ -8,7 +8,8 @@ mod cost;
 mod litellm;
 mod model_info;
 
-use std::collections::HashMap;
+// foldhash, not SipHash: these maps are read on every request and keyed by config or hashes.
+use hashbrown::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use serde::Deserialize;

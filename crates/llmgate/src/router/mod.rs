@@ -5,7 +5,10 @@
 //! [`Deployment`] and the gateway's share one implementation; it knows no HTTP server, and
 //! sharing its state across a fleet is left to whoever reads [`Registry`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+// foldhash, not SipHash: the groups are read on every request.
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 use crate::{ErrorKind, LlmError};

@@ -10,7 +10,8 @@
 //! admit between two syncs), and a Redis outage only narrows the view to this instance's own
 //! traffic.
 
-use std::collections::HashMap;
+// foldhash, not SipHash: these maps are read on every request and keyed by config or hashes.
+use hashbrown::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

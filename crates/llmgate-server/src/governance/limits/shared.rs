@@ -141,7 +141,7 @@ async fn sync_once(
         totals.push((k.clone(), *w, r, t));
     }
     limiter.apply_totals(totals);
-    let mut elsewhere = HashMap::new();
+    let mut elsewhere = hashbrown::HashMap::new();
     for (k, _) in &shared.parallel {
         let fields: HashMap<String, String> = redis::from_redis_value(next())?;
         let others: i64 = fields
