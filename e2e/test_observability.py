@@ -587,7 +587,8 @@ def test_otel_json_without_messages_and_none_when_off(mock, tmp_path, otlp):
     (tmp_path / "b").mkdir()
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.base, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
            "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_ENDPOINT": otlp.base}
-    gw = start(mock, tmp_path / "a", '  callbacks: ["otel"]\n  turn_off_message_logging: true\n', env=env)
+    gw = start(mock, tmp_path / "a", '  callbacks: ["otel"]\n  turn_off_message_logging: true\n'
+               '  redact_user_api_key_info: true\n', env=env)
     off = start(mock, tmp_path / "b", "  drop_params: true\n", env=env)
     try:
         for g in (off, gw):
@@ -602,6 +603,9 @@ def test_otel_json_without_messages_and_none_when_off(mock, tmp_path, otlp):
         assert req["attrs"]["llm.is_streaming"] is True
         assert "gen_ai.input.messages" not in req["attrs"] and "gen_ai.output.messages" not in req["attrs"]
         assert "json spans" not in json.dumps(otlp.spans)
+        # redact_user_api_key_info keeps the key's metadata off the spans.
+        assert not [k for s in otlp.spans for k in s["attrs"] if k.startswith("metadata.user_api_key")]
+        assert req["attrs"]["litellm.call_id"]
     finally:
         gw.stop()
         off.stop()
