@@ -149,6 +149,28 @@ def test_prometheus_metrics_after_known_traffic(mock, tmp_path):
         gw.stop()
 
 
+def test_upstream_connections_are_kept_alive_and_counted(mock, tmp_path):
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n')
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        s = scrape(gw)
+        assert total(s, "llmgate_upstream_connections") == 0
+        assert total(s, "llmgate_upstream_connections_opened_total") == 0
+        for i in range(3):
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": f"conn {i}"}])
+        s = scrape(gw)
+        open_now, made = total(s, "llmgate_upstream_connections"), total(s, "llmgate_upstream_connections_opened_total")
+        assert 1 <= open_now <= made <= 2, (open_now, made)
+        # Sequential calls reuse the pooled connection: neither number grows per request.
+        for i in range(10):
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": f"again {i}"}])
+        s = scrape(gw)
+        assert total(s, "llmgate_upstream_connections_opened_total") == made
+        assert total(s, "llmgate_upstream_connections") == open_now
+    finally:
+        gw.stop()
+
+
 def test_metrics_endpoint_open_when_auth_is_off_and_absent_without_prometheus(mock, tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -496,6 +496,10 @@ pub struct Metrics {
     spend_write_errors: Counter,
     callback_queue: Family<Vec<(&'static str, String)>, Gauge<i64>>,
     callback_dropped: Family<Vec<(&'static str, String)>, Counter>,
+    /// The SDK client's upstream connections: open now (where the socket table can be read),
+    /// and made so far.
+    upstream_open: Gauge<i64>,
+    upstream_opened: Counter,
     /// LiteLLM's service metrics: Redis, then PostgreSQL.
     services: [ServiceFamilies; 2],
 }
@@ -595,6 +599,12 @@ impl Metrics {
             spend_write_errors: reg!("llmgate_spend_write_errors", "Spend-log batch writes the database failed; the batch is retried (llmgate)", Counter::default()),
             callback_queue: reg!("llmgate_callback_queue_size", "Logging-callback events waiting to be sent (llmgate)", Family::default()),
             callback_dropped: reg!("llmgate_callback_dropped_events", "Logging-callback events dropped because the callback's queue was full (llmgate)", Family::default()),
+            upstream_open: if llmgate::connections::upstream().open().is_some() {
+                reg!("llmgate_upstream_connections", "Connections to LLM providers held open now, in use or idle in the pool (llmgate)", Gauge::default())
+            } else {
+                Gauge::default()
+            },
+            upstream_opened: reg!("llmgate_upstream_connections_opened", "Connections to LLM providers made, TLS included (llmgate)", Counter::default()),
             services: ["redis", "postgres"].map(|name| {
                 let f = ServiceFamilies {
                     name,
@@ -947,6 +957,14 @@ impl Metrics {
             };
             catch_up(&self.spend_writes, s.batches);
             catch_up(&self.spend_write_errors, s.failures);
+        }
+        let up = llmgate::connections::upstream();
+        if let Some(n) = up.open() {
+            self.upstream_open.set(n.min(i64::MAX as usize) as i64);
+        }
+        let (made, seen) = (up.opened(), self.upstream_opened.get());
+        if made > seen {
+            self.upstream_opened.inc_by(made - seen);
         }
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &self.registry) {
