@@ -1020,3 +1020,30 @@ def test_cooldown_user_labels_provider_limits_and_failure_only_logging(mock, tmp
     finally:
         gw.stop()
         up.server.shutdown()
+
+
+def test_wildcard_routes_label_their_pattern_not_the_clients_names(mock, tmp_path):
+    cfg = (
+        "model_list:\n"
+        + dep(mock, "ok", "gpt-4o", "ok-1")
+        + f"  - model_name: openai/*\n    litellm_params:\n      model: openai/*\n"
+        f"      api_base: {mock.base}/v1\n      api_key: sk-up\n    model_info:\n      id: wild-1\n"
+        + 'litellm_settings:\n  callbacks: ["prometheus"]\n'
+        f"general_settings:\n  master_key: {MASTER}\n"
+    )
+    gw = Gateway(tmp_path, cfg, env={"LLMGATE_DB_PATH": str(tmp_path / "o.db")}).wait_ready()
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        names = [f"openai/client-chosen-{i}" for i in range(5)]
+        for n in names:
+            c.chat.completions.create(model=n, messages=[{"role": "user", "content": "wild"}])
+        c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "tame"}])
+        s = scrape(gw)
+        T = "litellm_proxy_total_requests_metric_total"
+        assert total(s, T, requested_model="openai/*", model_id="wild-1") == 5
+        assert total(s, T, requested_model="ok") == 1
+        assert total(s, "litellm_deployment_success_responses_total", requested_model="openai/*") == 5
+        labels = json.dumps([l for _, l, _ in s])
+        assert "client-chosen" not in labels, labels
+    finally:
+        gw.stop()

@@ -445,8 +445,15 @@ pub struct SpendState {
 }
 
 /// Every metric, registered once at start.
+/// The label a requested model name gets: itself for a configured group or alias, the
+/// wildcard route's pattern (`openai/*`) for a name only a wildcard serves, None otherwise —
+/// so a client choosing names cannot grow the series.
+pub type Names = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 pub struct Metrics {
     registry: Registry,
+    /// Set once the deployments are known (`set_names`); until then names are labelled as is.
+    names: std::sync::OnceLock<Names>,
     end_user: bool,
     cache_on: bool,
     custom_tags: CustomTags,
@@ -551,6 +558,7 @@ impl Metrics {
             }};
         }
         let m = Metrics {
+            names: std::sync::OnceLock::new(),
             end_user,
             cache_on,
             custom_tags: CustomTags(Vec::new()),
@@ -600,11 +608,11 @@ impl Metrics {
             callback_queue: reg!("llmgate_callback_queue_size", "Logging-callback events waiting to be sent (llmgate)", Family::default()),
             callback_dropped: reg!("llmgate_callback_dropped_events", "Logging-callback events dropped because the callback's queue was full (llmgate)", Family::default()),
             upstream_open: if llmgate::connections::upstream().open().is_some() {
-                reg!("llmgate_upstream_connections", "Connections to LLM providers held open now, in use or idle in the pool (llmgate)", Gauge::default())
+                reg!("llmgate_upstream_connections", "Connections the gateway's outbound HTTP client holds open now, in use or idle in the pool: LLM providers (and the logging and alert endpoints, which share it) (llmgate)", Gauge::default())
             } else {
                 Gauge::default()
             },
-            upstream_opened: reg!("llmgate_upstream_connections_opened", "Connections to LLM providers made, TLS included (llmgate)", Counter::default()),
+            upstream_opened: reg!("llmgate_upstream_connections_opened", "Connections the gateway's outbound HTTP client made, TLS included (llmgate)", Counter::default()),
             services: ["redis", "postgres"].map(|name| {
                 let f = ServiceFamilies {
                     name,
@@ -672,6 +680,19 @@ impl Metrics {
         }
     }
 
+    /// How requested model names become labels (the deployments' view); the first call wins.
+    pub fn set_names(&self, names: Names) {
+        let _ = self.names.set(names);
+    }
+
+    /// A requested name as a label value ([`Names`]).
+    fn name(&self, name: &str) -> Option<String> {
+        match self.names.get() {
+            Some(f) => f(name),
+            None => Some(name.to_string()),
+        }
+    }
+
     /// A call was admitted (in flight until it settles).
     pub fn admitted(&self) {
         self.in_flight.inc();
@@ -685,12 +706,15 @@ impl Metrics {
             ev.status,
             Status::Failure(crate::error::GatewayError::UnknownModel { .. })
         );
-        let asked = Some(ev.requested_model).filter(|_| !unknown);
+        let asked = (!unknown)
+            .then(|| self.name(ev.requested_model))
+            .flatten();
         let mut v = self.values(ev.tags);
         v.caller(&ev.caller, self.end_user)
-            .set("route", Some(ev.route))
-            .set("requested_model", asked)
-            .set("model_group", asked);
+            .set("route", Some(ev.route));
+        if let Some(a) = asked {
+            v.own("requested_model", a.clone()).own("model_group", a);
+        }
         if let Some(d) = ev.deployment {
             v.set("model", Some(d.bare_model()))
                 .set("litellm_model_name", Some(d.bare_model()))
@@ -787,7 +811,10 @@ impl Metrics {
         let labels: Labels = vec![
             ("hashed_api_key", c.key_hash.map_or_else(none, clean)),
             ("api_key_alias", c.key_alias().map_or_else(none, clean)),
-            ("model", clean(ev.model_group)),
+            (
+                "model",
+                self.name(ev.model_group).map_or_else(none, |m| clean(&m)),
+            ),
             (
                 "model_id",
                 ev.deployment.map_or_else(none, |d| clean(&d.id)),
@@ -850,11 +877,13 @@ impl Metrics {
         let d = ev.deployment;
         let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
-            .set("requested_model", Some(ev.requested_model))
             .set("litellm_model_name", Some(d.bare_model()))
             .set("model_id", Some(&d.id))
             .set("api_base", Some(&d.api_base))
             .set("api_provider", Some(&d.provider));
+        if let Some(m) = self.name(ev.requested_model) {
+            v.own("requested_model", m);
+        }
         let state = match ev.error {
             None => {
                 self.deployment_success.at(&v.labels(DEPLOYMENT)).inc();
@@ -894,10 +923,13 @@ impl Metrics {
 
     pub fn fallback(&self, ev: &FallbackEvent<'_>) {
         let mut v = self.values(&[]);
-        v.caller(&ev.caller, self.end_user)
-            .set("requested_model", Some(ev.from))
-            .set("fallback_model", Some(ev.to))
-            .own("exception_status", ev.original.status.to_string())
+        v.caller(&ev.caller, self.end_user);
+        for (k, name) in [("requested_model", ev.from), ("fallback_model", ev.to)] {
+            if let Some(n) = self.name(name) {
+                v.own(k, n);
+            }
+        }
+        v.own("exception_status", ev.original.status.to_string())
             .own("exception_class", llm_exception_class(ev.original));
         let family = if ev.success {
             &self.successful_fallbacks
@@ -917,10 +949,12 @@ impl Metrics {
         let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
             .set("route", Some(ev.route))
-            .set("requested_model", ev.requested_model)
             .own("status_code", code.to_string())
             .own("exception_status", code.to_string())
             .own("exception_class", super::event::exception_class(ev.error));
+        if let Some(m) = ev.requested_model.and_then(|m| self.name(m)) {
+            v.own("requested_model", m);
+        }
         self.total_requests.at(&v.labels(TOTAL_REQUESTS)).inc();
         self.failed_requests.at(&v.labels(FAILED_REQUESTS)).inc();
     }
