@@ -6,8 +6,10 @@ offline is: the compose file's and the Dockerfile's structure (a distroless runt
 runs nothing), the compose config validated by the real binary (`--validate_config`), the
 binary's `--healthcheck` probe against a running gateway, and the chart's templates against its values (every
 `.Values` path they read exists, each resource kind and API version, the HPA's `behavior` taken
-from values, probes, non-root, Secret references, balanced template blocks). When `helm` is on
-PATH, `helm lint` and `helm template` run too and the rendered manifests are checked."""
+from values, probes, non-root, Secret references, balanced template blocks), and the chart
+rendered without Helm (`helm_render.py`, a Go-template subset) into objects checked against the
+Kubernetes API schemas by kubernetes-validate (strict, offline). When `helm` is on PATH, `helm
+lint` and `helm template` run too and the rendered manifests get the same checks."""
 import os
 import re
 import shutil
@@ -144,17 +146,63 @@ def test_chart_resources_probes_autoscaling_and_secrets():
     assert v["podDisruptionBudget"]["enabled"] is True
 
 
-@pytest.mark.skipif(shutil.which("helm") is None, reason="helm is not installed (the offline checks above ran)")
-def test_chart_renders_with_helm(tmp_path):
-    subprocess.run(["helm", "lint", str(CHART)], check=True)
-    over = tmp_path / "over.yaml"
-    over.write_text(yaml.safe_dump({"autoscaling": {"enabled": True},
-                                    "secrets": {"masterKey": {"secretName": "llmgate", "key": "master-key"}}}))
-    out = subprocess.run(["helm", "template", "t", str(CHART), "-f", str(over)], check=True,
-                         capture_output=True, text=True).stdout
-    docs = {d["kind"]: d for d in yaml.safe_load_all(out) if d}
+OVERRIDES = {"autoscaling": {"enabled": True},
+             "secrets": {"masterKey": {"secretName": "llmgate", "key": "master-key"}}}
+
+
+def check_rendered(docs):
+    """What the chart renders with OVERRIDES, however it was rendered."""
+    docs = {d["kind"]: d for d in docs}
+    assert set(docs) == {"Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
     assert docs["HorizontalPodAutoscaler"]["spec"]["behavior"] == values()["autoscaling"]["behavior"]
     env = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "LITELLM_MASTER_KEY", "valueFrom": {"secretKeyRef": {"name": "llmgate", "key": "master-key"}}} in env
+    assert not [e for e in env if e["name"] in ("LITELLM_SALT_KEY", "DATABASE_URL", "REDIS_URL")]
     assert "replicas" not in docs["Deployment"]["spec"]
     assert docs["PodDisruptionBudget"]["spec"]["minAvailable"] == 1
+    # The config travels whole in the ConfigMap, and the pods roll when it changes.
+    assert yaml.safe_load(docs["ConfigMap"]["data"]["config.yaml"]) == values()["config"]
+    pod = docs["Deployment"]["spec"]["template"]
+    assert re.fullmatch(r"[0-9a-f]{64}", pod["metadata"]["annotations"]["checksum/config"])
+    assert pod["spec"]["securityContext"]["runAsUser"] == 65532
+    return docs
+
+
+@pytest.mark.skipif(shutil.which("helm") is None, reason="helm is not installed (the offline render below ran)")
+def test_chart_renders_with_helm(tmp_path):
+    subprocess.run(["helm", "lint", str(CHART)], check=True)
+    over = tmp_path / "over.yaml"
+    over.write_text(yaml.safe_dump(OVERRIDES))
+    out = subprocess.run(["helm", "template", "t", str(CHART), "-f", str(over)], check=True,
+                         capture_output=True, text=True).stdout
+    check_rendered([d for d in yaml.safe_load_all(out) if d])
+
+
+def test_chart_renders_offline_to_manifests_valid_for_kubernetes():
+    """Without Helm: the templates rendered by e2e/helm_render.py (a Go-template subset that
+    refuses what it does not know), every object checked against the Kubernetes API's own
+    schemas (kubernetes-validate, offline, strict: unknown fields are errors)."""
+    import kubernetes_validate
+
+    from helm_render import manifests
+
+    version = "1.30.0"
+    for over in (OVERRIDES, {}, {"podDisruptionBudget": {"maxUnavailable": 1}, "extraEnv": [{"name": "X", "value": "1"}]}):
+        docs = manifests(CHART, over)
+        for d in docs:
+            kubernetes_validate.validate(d, version, strict=True)
+        if over is OVERRIDES:
+            check_rendered(docs)
+        kinds = {d["kind"]: d for d in docs}
+        if not over:  # the defaults: no autoscaler, a fixed replica count
+            assert "HorizontalPodAutoscaler" not in kinds and kinds["Deployment"]["spec"]["replicas"] == values()["replicaCount"]
+        elif "extraEnv" in over:
+            assert kinds["PodDisruptionBudget"]["spec"] == {
+                "maxUnavailable": 1, "selector": kinds["PodDisruptionBudget"]["spec"]["selector"]}
+            env = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+            assert env[-1] == {"name": "X", "value": "1"}
+    # A broken object is refused: the check is not a formality.
+    (bad,) = [d for d in manifests(CHART, OVERRIDES) if d["kind"] == "Deployment"]
+    bad["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"]["prot"] = "http"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, version, strict=True)
