@@ -4,10 +4,13 @@
 //! Label values are what LiteLLM puts there, `None` for a missing one (Python's `str(None)`).
 //! Two of LiteLLM's labels are left out because their values are raw client input and would
 //! make the series unbounded: `client_ip` and `user_agent`; `end_user` is `None` unless
-//! `enable_end_user_cost_tracking_prometheus_only` is set, as LiteLLM.
+//! `enable_end_user_cost_tracking_prometheus_only` is set, as LiteLLM. Each of LiteLLM's
+//! metrics holds at most `MAX_SERIES` label sets (as LiteLLM's bounded series tracker bounds
+//! them): past it, new label sets are counted in one series whose every label is `__overflow__`
+//! (logged once per metric), so nothing is lost and memory stays bounded.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -44,22 +47,60 @@ type Hist = Fam<Histogram>;
 struct Fam<M> {
     inner: Family<Labels, M, fn() -> M>,
     keep: Option<HashSet<String>>,
+    name: &'static str,
+    /// Label sets made so far (bounded by `MAX_SERIES`).
+    series: AtomicUsize,
+    overflowed: AtomicBool,
 }
 
-impl<M> Fam<M> {
-    /// The series for these label values (the ones the config drops left out).
-    fn at(&self, labels: &Labels) -> impl std::ops::Deref<Target = M> + '_ {
-        match &self.keep {
-            None => self.inner.get_or_create(labels),
+/// The label sets one of LiteLLM's metrics may hold.
+const MAX_SERIES: usize = 10_000;
+
+impl<M: Clone> Fam<M> {
+    fn new(name: &'static str, inner: Family<Labels, M, fn() -> M>, keep: Option<HashSet<String>>) -> Fam<M> {
+        Fam {
+            inner,
+            keep,
+            name,
+            series: AtomicUsize::new(0),
+            overflowed: AtomicBool::new(false),
+        }
+    }
+
+    /// The series for these label values (the ones the config drops left out); past
+    /// `MAX_SERIES` label sets, the `__overflow__` series.
+    fn at(&self, labels: &Labels) -> M {
+        let kept: Labels;
+        let labels = match &self.keep {
+            None => labels,
             Some(keep) => {
-                let kept: Labels = labels
+                kept = labels
                     .iter()
                     .filter(|(n, _)| keep.contains(*n))
                     .cloned()
                     .collect();
-                self.inner.get_or_create(&kept)
+                &kept
             }
+        };
+        if let Some(m) = self.inner.get(labels) {
+            return m.clone();
         }
+        if self.series.fetch_add(1, Ordering::Relaxed) < MAX_SERIES {
+            return self.inner.get_or_create_owned(labels);
+        }
+        self.series.fetch_sub(1, Ordering::Relaxed);
+        if !self.overflowed.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                metric = self.name,
+                limit = MAX_SERIES,
+                "a metric reached its label-set limit; new label sets are counted as __overflow__"
+            );
+        }
+        let over: Labels = labels
+            .iter()
+            .map(|(n, _)| (*n, "__overflow__".to_string()))
+            .collect();
+        self.inner.get_or_create_owned(&over)
     }
 }
 
@@ -546,7 +587,7 @@ impl Metrics {
                 if on {
                     r.register($name, $help, inner.clone());
                 }
-                Fam { inner, keep }
+                Fam::new($name, inner, keep)
             }};
         }
         // llmgate's own, always served.
@@ -1025,6 +1066,20 @@ mod tests {
                 ("user", "None".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn a_metric_holds_at_most_max_series_label_sets() {
+        let f: Count = Fam::new("t", RawCount::default(), None);
+        for i in 0..MAX_SERIES + 5 {
+            f.at(&vec![("user", i.to_string())]).inc();
+        }
+        f.at(&vec![("user", "0".to_string())]).inc();
+        assert_eq!(f.series.load(Ordering::Relaxed), MAX_SERIES);
+        let get = |v: &str| f.inner.get(&vec![("user", v.to_string())]).map(|c| c.get());
+        assert_eq!(get("__overflow__"), Some(5.0));
+        assert_eq!(get("0"), Some(2.0));
+        assert_eq!(get(&MAX_SERIES.to_string()), None);
     }
 
     #[test]
