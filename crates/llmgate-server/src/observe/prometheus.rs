@@ -485,12 +485,12 @@ pub struct SpendState {
     pub last_write: std::time::Duration,
 }
 
-/// Every metric, registered once at start.
 /// The label a requested model name gets: itself for a configured group or alias, the
 /// wildcard route's pattern (`openai/*`) for a name only a wildcard serves, None otherwise —
 /// so a client choosing names cannot grow the series.
 pub type Names = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
+/// Every metric, registered once at start.
 pub struct Metrics {
     registry: Registry,
     /// Set once the deployments are known (`set_names`); until then names are labelled as is.
