@@ -184,7 +184,13 @@ mod tests {
         assert!(parse_row(&row.replace(" 4242 ", " 0 ")).is_none());
         // An IPv4 peer on a dual-stack socket (`::ffff:127.0.0.1`) is the same pair.
         let w = |b: [u8; 4]| format!("{:08X}", u32::from_ne_bytes(b));
-        let mapped = format!("{}{}{}{}", w([0; 4]), w([0; 4]), w([0, 0, 255, 255]), w([127, 0, 0, 1]));
+        let mapped = format!(
+            "{}{}{}{}",
+            w([0; 4]),
+            w([0; 4]),
+            w([0, 0, 255, 255]),
+            w([127, 0, 0, 1])
+        );
         let row6 = format!(
             "   1: {mapped}:9C40 {mapped}:1F90 01 00000000:00000000 00:00000000 00000000  0 0 4242 1"
         );

@@ -57,7 +57,11 @@ struct Fam<M> {
 const MAX_SERIES: usize = 10_000;
 
 impl<M: Clone> Fam<M> {
-    fn new(name: &'static str, inner: Family<Labels, M, fn() -> M>, keep: Option<HashSet<String>>) -> Fam<M> {
+    fn new(
+        name: &'static str,
+        inner: Family<Labels, M, fn() -> M>,
+        keep: Option<HashSet<String>>,
+    ) -> Fam<M> {
         Fam {
             inner,
             keep,
@@ -747,9 +751,7 @@ impl Metrics {
             ev.status,
             Status::Failure(crate::error::GatewayError::UnknownModel { .. })
         );
-        let asked = (!unknown)
-            .then(|| self.name(ev.requested_model))
-            .flatten();
+        let asked = (!unknown).then(|| self.name(ev.requested_model)).flatten();
         let mut v = self.values(ev.tags);
         v.caller(&ev.caller, self.end_user)
             .set("route", Some(ev.route));
