@@ -281,6 +281,40 @@ def test_a_fleet_sends_one_budget_alert_and_database_failures_alert(mock, tmp_pa
             gw.stop()
 
 
+def test_redis_outage_alert_and_exceptions_without_messages(mock, tmp_path):
+    """A Redis that is not there: its failures are `db_exceptions` alerts, one per flush interval at
+    most however many calls fail; with message logging off, an LLM exception names no message."""
+    from conftest import free_port
+
+    rx = Receiver()
+    cfg = config(mock, rx, "  alert_types: [db_exceptions, llm_exceptions]\n") + (
+        "litellm_settings:\n  turn_off_message_logging: true\n  cache: true\n"
+        f"  cache_params: {{type: redis, host: 127.0.0.1, port: {free_port()}, ttl: 60}}\n")
+    gw = Gateway(tmp_path, cfg, env=env(rx, DEFAULT_FLUSH_INTERVAL_SECONDS="1")).wait_ready()
+    try:
+        t0 = time.time()
+        for _ in range(6):  # each call's cache lookup fails
+            chat(gw, "gpt-4o")
+        redis = rx.wait(lambda: [t for t in rx.texts() if "Redis read/write call failed" in t], "Redis alert")
+        kind, level, msg = body(redis[0])
+        assert (kind, level) == ("db_exceptions", "High"), msg
+        assert re.match(r"Redis read/write call failed: \w+: (ConnectionError|TimeoutError)", msg), msg
+        assert re.search(r"\(failures: \d+\)$", msg), msg
+        time.sleep(1.5)
+        alerts = [t for t in rx.texts() if "Redis read/write call failed" in t]
+        # Rate-limited: at most one per 1 s flush interval since the calls began.
+        assert 1 <= len(alerts) <= int(time.time() - t0) + 1, alerts
+
+        with pytest.raises(openai.InternalServerError):
+            chat(gw, "broken")
+        exc = rx.wait(lambda: [t for t in rx.texts() if "`llm_exceptions`" in t], "llm_exceptions alert")
+        kind, level, msg = body(exc[0])
+        assert msg.startswith("LLM API call failed: `litellm.InternalServerError"), msg
+        assert "\nmodel_group: `broken`\n" in msg and "Messages:" not in msg and "'Hi'" not in msg, msg
+    finally:
+        gw.stop()
+
+
 def test_management_events_and_new_models_are_alerted(mock, tmp_path):
     rx = Receiver()
     general = ("  alert_types: [new_virtual_key_created, virtual_key_deleted, new_team_created, team_updated,"

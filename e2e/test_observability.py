@@ -149,6 +149,28 @@ def test_prometheus_metrics_after_known_traffic(mock, tmp_path):
         gw.stop()
 
 
+def test_upstream_connections_are_kept_alive_and_counted(mock, tmp_path):
+    gw = start(mock, tmp_path, '  callbacks: ["prometheus"]\n')
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        s = scrape(gw)
+        assert total(s, "llmgate_upstream_connections") == 0
+        assert total(s, "llmgate_upstream_connections_opened_total") == 0
+        for i in range(3):
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": f"conn {i}"}])
+        s = scrape(gw)
+        open_now, made = total(s, "llmgate_upstream_connections"), total(s, "llmgate_upstream_connections_opened_total")
+        assert 1 <= open_now <= made <= 2, (open_now, made)
+        # Sequential calls reuse the pooled connection: neither number grows per request.
+        for i in range(10):
+            c.chat.completions.create(model="ok", messages=[{"role": "user", "content": f"again {i}"}])
+        s = scrape(gw)
+        assert total(s, "llmgate_upstream_connections_opened_total") == made
+        assert total(s, "llmgate_upstream_connections") == open_now
+    finally:
+        gw.stop()
+
+
 def test_metrics_endpoint_open_when_auth_is_off_and_absent_without_prometheus(mock, tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -587,7 +609,8 @@ def test_otel_json_without_messages_and_none_when_off(mock, tmp_path, otlp):
     (tmp_path / "b").mkdir()
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.base, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
            "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_ENDPOINT": otlp.base}
-    gw = start(mock, tmp_path / "a", '  callbacks: ["otel"]\n  turn_off_message_logging: true\n', env=env)
+    gw = start(mock, tmp_path / "a", '  callbacks: ["otel"]\n  turn_off_message_logging: true\n'
+               '  redact_user_api_key_info: true\n', env=env)
     off = start(mock, tmp_path / "b", "  drop_params: true\n", env=env)
     try:
         for g in (off, gw):
@@ -602,6 +625,9 @@ def test_otel_json_without_messages_and_none_when_off(mock, tmp_path, otlp):
         assert req["attrs"]["llm.is_streaming"] is True
         assert "gen_ai.input.messages" not in req["attrs"] and "gen_ai.output.messages" not in req["attrs"]
         assert "json spans" not in json.dumps(otlp.spans)
+        # redact_user_api_key_info keeps the key's metadata off the spans.
+        assert not [k for s in otlp.spans for k in s["attrs"] if k.startswith("metadata.user_api_key")]
+        assert req["attrs"]["litellm.call_id"]
     finally:
         gw.stop()
         off.stop()
@@ -899,5 +925,125 @@ def test_plain_generic_api_from_env_logs_only_successes_as_ndjson(mock, tmp_path
         assert all(p["status"] == "success" for p in got)
         h = [h for p, h, _ in capture.posts if p == "/env-hook"][0]
         assert (h["x-hook"], h["x-two"], h["content-type"]) == ("env-1", "2", "application/json")
+    finally:
+        gw.stop()
+
+
+class RateLimitedUpstream:
+    """An OpenAI-shaped upstream whose answers carry `x-ratelimit-remaining-*` headers."""
+
+    def __init__(self):
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                body = json.dumps({
+                    "id": "chatcmpl-rl", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+                }).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.send_header("x-ratelimit-remaining-requests", "42")
+                self.send_header("x-ratelimit-remaining-tokens", "9000")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_cooldown_user_labels_provider_limits_and_failure_only_logging(mock, tmp_path, capture):
+    up = RateLimitedUpstream()
+    cfg = (
+        "model_list:\n"
+        + dep(mock, "ok", "gpt-4o", "ok-1")
+        + dep(mock, "limited", "mock-error-429", "limited-1")
+        + dep(mock, "pair", "mock-error-429", "pair-bad", cooldown_time=60)
+        + dep(mock, "pair", "gpt-4o", "pair-good")
+        + f"  - model_name: headers\n    litellm_params:\n      model: openai/gpt-4o\n"
+        f"      api_base: {up.base}/v1\n      api_key: sk-up\n    model_info:\n      id: hdr-1\n"
+        + 'litellm_settings:\n  callbacks: ["prometheus", "failures"]\n'
+        "  enable_end_user_cost_tracking_prometheus_only: true\n"
+        "router_settings:\n  num_retries: 0\n"
+        f"general_settings:\n  master_key: {MASTER}\n"
+        "callback_settings:\n"
+        f"  failures:\n    callback_type: generic_api\n    endpoint: {capture.base}/fail-hook\n"
+        "    event_types: [llm_api_failure]\n"
+    )
+    gw = Gateway(tmp_path, cfg, env={"LLMGATE_DB_PATH": str(tmp_path / "o.db"),
+                                     "DEFAULT_FLUSH_INTERVAL_SECONDS": "1"}).wait_ready()
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        msg = [{"role": "user", "content": "hi"}]
+        # One deployment of two answers 429: it is cooled down once (60 s), then avoided.
+        failed = []
+        for _ in range(30):
+            try:
+                c.chat.completions.create(model="pair", messages=msg)
+            except openai.RateLimitError as e:
+                failed.append(e.response.headers["x-litellm-call-id"])
+        with pytest.raises(openai.RateLimitError) as e:
+            c.chat.completions.create(model="limited", messages=msg)
+        failed.append(e.value.response.headers["x-litellm-call-id"])
+        # A user's key, and an end user named in the body.
+        key = post(gw, "/key/generate", {"user_id": "u-obs-1", "key_alias": "user-key"})["key"]
+        u = openai.OpenAI(base_url=gw.base, api_key=key, max_retries=0)
+        u.chat.completions.create(model="ok", messages=msg, user="cust-7")
+        # The upstream's remaining requests and tokens.
+        c.chat.completions.create(model="headers", messages=msg)
+
+        s = scrape(gw)
+        assert total(s, "litellm_deployment_cooled_down_total", model_id="pair-bad", exception_status="429") == 1
+        assert total(s, "litellm_deployment_cooled_down_total") == 1  # a group's only deployment is not cooled
+        assert total(s, "litellm_deployment_state", model_id="pair-bad") == 2
+        assert total(s, "litellm_deployment_state", model_id="pair-good") == 0
+        assert total(s, "litellm_deployment_state", model_id="limited-1") == 1
+        assert total(s, "litellm_proxy_total_requests_metric_total", user="u-obs-1", end_user="cust-7",
+                     api_key_alias="user-key", requested_model="ok") == 1
+        assert total(s, "litellm_spend_metric_total", user="u-obs-1", end_user="cust-7") > 0
+        assert total(s, "litellm_proxy_total_requests_metric_total", requested_model="pair", user="None",
+                     end_user="None") == 30
+        assert total(s, "litellm_remaining_requests_metric", model_group="headers", model_id="hdr-1") == 42
+        assert total(s, "litellm_remaining_tokens_metric", model_group="headers", model_id="hdr-1") == 9000
+
+        # `event_types: [llm_api_failure]`: the failures only, one event each.
+        capture.wait("/fail-hook", len(failed))
+        time.sleep(1.5)  # a success would have been sent by now
+        got = [p for b in capture.bodies("/fail-hook") for p in b]
+        assert sorted(p["id"] for p in got) == sorted(failed)
+        assert all(p["status"] == "failure" for p in got)
+    finally:
+        gw.stop()
+        up.server.shutdown()
+
+
+def test_wildcard_routes_label_their_pattern_not_the_clients_names(mock, tmp_path):
+    cfg = (
+        "model_list:\n"
+        + dep(mock, "ok", "gpt-4o", "ok-1")
+        + f"  - model_name: openai/*\n    litellm_params:\n      model: openai/*\n"
+        f"      api_base: {mock.base}/v1\n      api_key: sk-up\n    model_info:\n      id: wild-1\n"
+        + 'litellm_settings:\n  callbacks: ["prometheus"]\n'
+        f"general_settings:\n  master_key: {MASTER}\n"
+    )
+    gw = Gateway(tmp_path, cfg, env={"LLMGATE_DB_PATH": str(tmp_path / "o.db")}).wait_ready()
+    try:
+        c = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        names = [f"openai/client-chosen-{i}" for i in range(5)]
+        for n in names:
+            c.chat.completions.create(model=n, messages=[{"role": "user", "content": "wild"}])
+        c.chat.completions.create(model="ok", messages=[{"role": "user", "content": "tame"}])
+        s = scrape(gw)
+        T = "litellm_proxy_total_requests_metric_total"
+        assert total(s, T, requested_model="openai/*", model_id="wild-1") == 5
+        assert total(s, T, requested_model="ok") == 1
+        assert total(s, "litellm_deployment_success_responses_total", requested_model="openai/*") == 5
+        labels = json.dumps([l for _, l, _ in s])
+        assert "client-chosen" not in labels, labels
     finally:
         gw.stop()

@@ -50,9 +50,29 @@ pub struct Cli {
         env = "LIMIT_CONCURRENCY"
     )]
     pub limit_concurrency: Option<usize>,
+    /// Probe a running gateway and exit 0 (healthy) or 1: GETs the URL given, else
+    /// `http://127.0.0.1:$PORT/health/liveliness` (the container's HEALTHCHECK: the runtime
+    /// image has no shell or curl).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "URL")]
+    pub healthcheck: Option<String>,
 }
 
 impl Cli {
+    /// `--healthcheck`'s URL: the one given, else this instance's liveliness on loopback (or on
+    /// `--host` when it names one address).
+    pub fn healthcheck_url(&self) -> Option<String> {
+        let given = self.healthcheck.as_deref()?;
+        if !given.is_empty() {
+            return Some(given.to_string());
+        }
+        let host = match self.host.as_str() {
+            "0.0.0.0" | "::" | "" => "127.0.0.1".to_string(),
+            h if h.contains(':') => format!("[{h}]"),
+            h => h.to_string(),
+        };
+        Some(format!("http://{host}:{}/health/liveliness", self.port))
+    }
+
     /// The tracing filter the flags ask for; `RUST_LOG` wins when set.
     pub fn log_filter(&self) -> &'static str {
         if self.detailed_debug {

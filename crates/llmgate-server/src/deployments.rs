@@ -525,6 +525,20 @@ impl Deployments {
         self.by_name.get(name).map(|v| v.as_slice())
     }
 
+    /// `name` as a metric label: itself when a group or alias has it, the wildcard route's
+    /// pattern (`openai/*`) when only a wildcard serves it, None when nothing does — never a
+    /// name the client made up.
+    pub fn metric_name(&self, name: &str) -> Option<String> {
+        if self.group(name).is_some() {
+            return Some(name.to_string());
+        }
+        let name = self.router.resolve(name);
+        self.wildcards
+            .iter()
+            .find(|(prefix, _)| name.starts_with(prefix.as_str()))
+            .map(|(prefix, _)| format!("{prefix}*"))
+    }
+
     /// A deployment serving `name`, for what any of them can tell (a price estimate, a
     /// setting): not a routing decision, so nothing is counted. For a wildcard route the `*`
     /// takes the requested name's tail.

@@ -132,7 +132,7 @@ impl AppState {
                 tracing::error!(error = %e, "the MCP gateway is off");
                 None
             });
-        AppState(Arc::new(Inner {
+        let state = AppState(Arc::new(Inner {
             agents,
             mcp,
             cache,
@@ -145,7 +145,16 @@ impl AppState {
             gov,
             salt,
             router,
-        }))
+        }));
+        // Metric labels name configured groups and wildcard patterns, as the deployments
+        // serving now know them (the database's models included).
+        if let Some(m) = state.gov.observe.as_ref().and_then(|o| o.metrics.as_ref()) {
+            let weak = Arc::downgrade(&state.0);
+            m.set_names(Box::new(move |name| {
+                AppState(weak.upgrade()?).deployments().metric_name(name)
+            }));
+        }
+        state
     }
 
     /// The deployments serving requests now.

@@ -38,6 +38,8 @@ impl Client {
             // An upstream's redirect is not followed (httpx's default, as LiteLLM's handlers
             // send): it would choose a host the deployment did not name.
             .redirect(reqwest::redirect::Policy::none())
+            // Each connection made is noted, for the gateway's open-connections gauge.
+            .connector_layer(crate::connections::CountLayer)
             .build()
             .expect("the HTTP client builds with static settings");
         Client { http }

@@ -20,6 +20,7 @@ pub mod a2a;
 pub mod catalog;
 pub mod client;
 pub mod completions;
+pub mod connections;
 pub mod embeddings;
 pub mod error;
 #[cfg(feature = "mcp")]

@@ -13,6 +13,9 @@ fn main() {
     no_huge_pages();
     return_freed_memory();
     let cli = Cli::parse();
+    if let Some(url) = cli.healthcheck_url() {
+        std::process::exit(healthcheck(&url));
+    }
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(cli.log_filter()));
     // Colours only for a terminal (and not with NO_COLOR): a file or a collector gets plain text.
@@ -46,6 +49,26 @@ fn main() {
     if let Err(e) = rt.block_on(llmgate_server::server::run(cli, cfg)) {
         eprintln!("llmgate: {e}");
         std::process::exit(1);
+    }
+}
+
+/// `--healthcheck`: 0 when `url` answers 2xx within 3 s, else 1 (the reason on stderr).
+fn healthcheck(url: &str) -> i32 {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::none())
+        .build();
+    let answer = client.and_then(|c| c.get(url).send());
+    match answer {
+        Ok(r) if r.status().is_success() => 0,
+        Ok(r) => {
+            eprintln!("llmgate: {url} answered {}", r.status());
+            1
+        }
+        Err(e) => {
+            eprintln!("llmgate: {url}: {e}");
+            1
+        }
     }
 }
 

@@ -88,8 +88,15 @@ impl RedisCache {
                 *self.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
                 self.up();
             }
-            Ok(Err(e)) => self.failed(&e.to_string()),
-            Err(_) => self.failed("connect timed out"),
+            Ok(Err(e)) => {
+                let e = e.to_string();
+                crate::observe::services::redis_failed("connect", "ConnectionError", &e);
+                self.failed(&e)
+            }
+            Err(_) => {
+                crate::observe::services::redis_failed("connect", "TimeoutError", "");
+                self.failed("connect timed out")
+            }
         }
         self.connecting.store(false, Ordering::Release);
     }
@@ -117,7 +124,7 @@ impl RedisCache {
         cmd: &redis::Cmd,
         limit: Duration,
     ) -> Result<T, String> {
-        use crate::observe::services::{record, redis_class, Service};
+        use crate::observe::services::{record, record_error, redis_class, Service};
         let Some(mut c) = self.conn() else {
             record(
                 Service::Redis,
@@ -137,8 +144,9 @@ impl RedisCache {
                 Ok(v)
             }
             Ok(Err(e)) => {
-                record(Service::Redis, function, took, Some(redis_class(&e)));
+                let class = redis_class(&e);
                 let e = e.to_string();
+                record_error(Service::Redis, function, took, Some(class), &e);
                 self.failed(&e);
                 Err(e)
             }
@@ -207,7 +215,7 @@ impl RedisCache {
             }
             cmd.ignore();
         }
-        use crate::observe::services::{record, redis_class, Service};
+        use crate::observe::services::{record, record_error, redis_class, Service};
         let t = std::time::Instant::now();
         let res = tokio::time::timeout(ADMIN_TIMEOUT, pipe.query_async::<()>(&mut c)).await;
         let (took, f) = (t.elapsed(), "async_set_cache_pipeline");
@@ -217,8 +225,10 @@ impl RedisCache {
                 self.up()
             }
             Ok(Err(e)) => {
-                record(Service::Redis, f, took, Some(redis_class(&e)));
-                self.failed(&e.to_string())
+                let class = redis_class(&e);
+                let e = e.to_string();
+                record_error(Service::Redis, f, took, Some(class), &e);
+                self.failed(&e)
             }
             Err(_) => {
                 record(Service::Redis, f, took, Some("TimeoutError"));

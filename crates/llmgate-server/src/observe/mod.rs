@@ -149,7 +149,10 @@ impl Observers {
                     ));
                 }
                 "otel" => {
-                    otel = Some(otel::Otel::from_env(!settings.turn_off_message_logging)?);
+                    otel = Some(otel::Otel::from_env(
+                        !settings.turn_off_message_logging,
+                        settings.redact_user_api_key_info,
+                    )?);
                 }
                 kind => {
                     let mut l = logging::Logger::from_config(cfg, name, kind, http.clone())?;

@@ -12,10 +12,14 @@
 //! `call_type`, `service`, `cache_hit`). A client's W3C `traceparent` is continued, and the provider call's own
 //! `traceparent` goes upstream with the request.
 //!
-//! Settings, LiteLLM's first: `OTEL_EXPORTER` (`otlp_http`; gRPC and `console` are refused at
-//! start), `OTEL_ENDPOINT`, `OTEL_HEADERS` (`k=v,k2=v2`), `OTEL_SERVICE_NAME` (default
-//! `litellm`), then the standard `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT` / `_HEADERS` /
-//! `_PROTOCOL`.
+//! `redact_user_api_key_info` keeps the `metadata.user_api_key_*` attributes off the spans, as
+//! it keeps them out of the logging payload.
+//!
+//! Settings, LiteLLM's first: `OTEL_EXPORTER` (`otlp_http`, or `otlp_grpc` / `grpc` / `otlp`
+//! with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` for OTLP over gRPC through `otel_grpc.rs`; `console`
+//! and other exporters are refused at start), `OTEL_ENDPOINT`, `OTEL_HEADERS` (`k=v,k2=v2`),
+//! `OTEL_SERVICE_NAME` (default `litellm`), then the standard
+//! `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT` / `_HEADERS` / `_PROTOCOL`.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -103,6 +107,8 @@ pub struct Otel {
     tracer: SdkTracer,
     /// The messages go on the spans (message logging is on).
     pub messages: bool,
+    /// `redact_user_api_key_info`: no `metadata.user_api_key_*` attributes.
+    redact_key_info: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -142,7 +148,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 impl Otel {
-    pub fn from_env(messages: bool) -> Result<Otel, String> {
+    pub fn from_env(messages: bool, redact_key_info: bool) -> Result<Otel, String> {
         let exporter = var("OTEL_EXPORTER").unwrap_or_else(|| "otlp_http".into());
         let protocol = var("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
             .or_else(|| var("OTEL_EXPORTER_OTLP_PROTOCOL"))
@@ -224,6 +230,7 @@ impl Otel {
             provider: built,
             tracer,
             messages,
+            redact_key_info,
         })
     }
 
@@ -253,7 +260,7 @@ impl Otel {
             .with_trace_id(TraceId::from_bytes(ids.trace_id))
             .with_span_id(SpanId::from_bytes(ids.request))
             .with_start_time(ev.started_at)
-            .with_attributes(attributes(ev, self.messages))
+            .with_attributes(attributes(ev, self.messages, self.redact_key_info))
             .start_with_context(&self.tracer, &parent_cx);
         if let Status::Failure(_) | Status::Abandoned = ev.status {
             let class = ev.status.exception_class().unwrap_or_default();
@@ -371,7 +378,7 @@ fn traces_path(endpoint: &str) -> String {
     }
 }
 
-fn attributes(ev: &CallEvent<'_>, messages: bool) -> Vec<KeyValue> {
+fn attributes(ev: &CallEvent<'_>, messages: bool, redact_key_info: bool) -> Vec<KeyValue> {
     let mut a = Vec::with_capacity(32);
     let s = |k: &'static str, v: &str| KeyValue::new(k, v.to_string());
     a.push(s("litellm.call_id", ev.call_id));
@@ -423,7 +430,7 @@ fn attributes(ev: &CallEvent<'_>, messages: bool) -> Vec<KeyValue> {
         ("metadata.user_api_key_org_id", c.org_id),
         ("metadata.user_api_key_end_user_id", c.end_user),
     ];
-    for (k, v) in meta {
+    for (k, v) in meta.into_iter().filter(|_| !redact_key_info) {
         if let Some(v) = v {
             a.push(s(k, v));
         }

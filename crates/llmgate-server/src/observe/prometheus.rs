@@ -4,10 +4,13 @@
 //! Label values are what LiteLLM puts there, `None` for a missing one (Python's `str(None)`).
 //! Two of LiteLLM's labels are left out because their values are raw client input and would
 //! make the series unbounded: `client_ip` and `user_agent`; `end_user` is `None` unless
-//! `enable_end_user_cost_tracking_prometheus_only` is set, as LiteLLM.
+//! `enable_end_user_cost_tracking_prometheus_only` is set, as LiteLLM. Each of LiteLLM's
+//! metrics holds at most `MAX_SERIES` label sets (as LiteLLM's bounded series tracker bounds
+//! them): past it, new label sets are counted in one series whose every label is `__overflow__`
+//! (logged once per metric), so nothing is lost and memory stays bounded.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -44,22 +47,64 @@ type Hist = Fam<Histogram>;
 struct Fam<M> {
     inner: Family<Labels, M, fn() -> M>,
     keep: Option<HashSet<String>>,
+    name: &'static str,
+    /// Label sets made so far (bounded by `MAX_SERIES`).
+    series: AtomicUsize,
+    overflowed: AtomicBool,
 }
 
-impl<M> Fam<M> {
-    /// The series for these label values (the ones the config drops left out).
-    fn at(&self, labels: &Labels) -> impl std::ops::Deref<Target = M> + '_ {
-        match &self.keep {
-            None => self.inner.get_or_create(labels),
+/// The label sets one of LiteLLM's metrics may hold.
+const MAX_SERIES: usize = 10_000;
+
+impl<M: Clone> Fam<M> {
+    fn new(
+        name: &'static str,
+        inner: Family<Labels, M, fn() -> M>,
+        keep: Option<HashSet<String>>,
+    ) -> Fam<M> {
+        Fam {
+            inner,
+            keep,
+            name,
+            series: AtomicUsize::new(0),
+            overflowed: AtomicBool::new(false),
+        }
+    }
+
+    /// The series for these label values (the ones the config drops left out); past
+    /// `MAX_SERIES` label sets, the `__overflow__` series.
+    fn at(&self, labels: &Labels) -> M {
+        let kept: Labels;
+        let labels = match &self.keep {
+            None => labels,
             Some(keep) => {
-                let kept: Labels = labels
+                kept = labels
                     .iter()
                     .filter(|(n, _)| keep.contains(*n))
                     .cloned()
                     .collect();
-                self.inner.get_or_create(&kept)
+                &kept
             }
+        };
+        if let Some(m) = self.inner.get(labels) {
+            return m.clone();
         }
+        if self.series.fetch_add(1, Ordering::Relaxed) < MAX_SERIES {
+            return self.inner.get_or_create_owned(labels);
+        }
+        self.series.fetch_sub(1, Ordering::Relaxed);
+        if !self.overflowed.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                metric = self.name,
+                limit = MAX_SERIES,
+                "a metric reached its label-set limit; new label sets are counted as __overflow__"
+            );
+        }
+        let over: Labels = labels
+            .iter()
+            .map(|(n, _)| (*n, "__overflow__".to_string()))
+            .collect();
+        self.inner.get_or_create_owned(&over)
     }
 }
 
@@ -444,9 +489,16 @@ pub struct SpendState {
     pub last_write: std::time::Duration,
 }
 
+/// The label a requested model name gets: itself for a configured group or alias, the
+/// wildcard route's pattern (`openai/*`) for a name only a wildcard serves, None otherwise —
+/// so a client choosing names cannot grow the series.
+pub type Names = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Every metric, registered once at start.
 pub struct Metrics {
     registry: Registry,
+    /// Set once the deployments are known (`set_names`); until then names are labelled as is.
+    names: std::sync::OnceLock<Names>,
     end_user: bool,
     cache_on: bool,
     custom_tags: CustomTags,
@@ -496,6 +548,10 @@ pub struct Metrics {
     spend_write_errors: Counter,
     callback_queue: Family<Vec<(&'static str, String)>, Gauge<i64>>,
     callback_dropped: Family<Vec<(&'static str, String)>, Counter>,
+    /// The SDK client's upstream connections: open now (where the socket table can be read),
+    /// and made so far.
+    upstream_open: Gauge<i64>,
+    upstream_opened: Counter,
     /// LiteLLM's service metrics: Redis, then PostgreSQL.
     services: [ServiceFamilies; 2],
 }
@@ -535,7 +591,7 @@ impl Metrics {
                 if on {
                     r.register($name, $help, inner.clone());
                 }
-                Fam { inner, keep }
+                Fam::new($name, inner, keep)
             }};
         }
         // llmgate's own, always served.
@@ -547,6 +603,7 @@ impl Metrics {
             }};
         }
         let m = Metrics {
+            names: std::sync::OnceLock::new(),
             end_user,
             cache_on,
             custom_tags: CustomTags(Vec::new()),
@@ -595,6 +652,12 @@ impl Metrics {
             spend_write_errors: reg!("llmgate_spend_write_errors", "Spend-log batch writes the database failed; the batch is retried (llmgate)", Counter::default()),
             callback_queue: reg!("llmgate_callback_queue_size", "Logging-callback events waiting to be sent (llmgate)", Family::default()),
             callback_dropped: reg!("llmgate_callback_dropped_events", "Logging-callback events dropped because the callback's queue was full (llmgate)", Family::default()),
+            upstream_open: if llmgate::connections::upstream().open().is_some() {
+                reg!("llmgate_upstream_connections", "Connections the gateway's outbound HTTP client holds open now, in use or idle in the pool: LLM providers (and the logging and alert endpoints, which share it) (llmgate)", Gauge::default())
+            } else {
+                Gauge::default()
+            },
+            upstream_opened: reg!("llmgate_upstream_connections_opened", "Connections the gateway's outbound HTTP client made, TLS included (llmgate)", Counter::default()),
             services: ["redis", "postgres"].map(|name| {
                 let f = ServiceFamilies {
                     name,
@@ -662,6 +725,19 @@ impl Metrics {
         }
     }
 
+    /// How requested model names become labels (the deployments' view); the first call wins.
+    pub fn set_names(&self, names: Names) {
+        let _ = self.names.set(names);
+    }
+
+    /// A requested name as a label value ([`Names`]).
+    fn name(&self, name: &str) -> Option<String> {
+        match self.names.get() {
+            Some(f) => f(name),
+            None => Some(name.to_string()),
+        }
+    }
+
     /// A call was admitted (in flight until it settles).
     pub fn admitted(&self) {
         self.in_flight.inc();
@@ -675,12 +751,13 @@ impl Metrics {
             ev.status,
             Status::Failure(crate::error::GatewayError::UnknownModel { .. })
         );
-        let asked = Some(ev.requested_model).filter(|_| !unknown);
+        let asked = (!unknown).then(|| self.name(ev.requested_model)).flatten();
         let mut v = self.values(ev.tags);
         v.caller(&ev.caller, self.end_user)
-            .set("route", Some(ev.route))
-            .set("requested_model", asked)
-            .set("model_group", asked);
+            .set("route", Some(ev.route));
+        if let Some(a) = asked {
+            v.own("requested_model", a.clone()).own("model_group", a);
+        }
         if let Some(d) = ev.deployment {
             v.set("model", Some(d.bare_model()))
                 .set("litellm_model_name", Some(d.bare_model()))
@@ -777,7 +854,10 @@ impl Metrics {
         let labels: Labels = vec![
             ("hashed_api_key", c.key_hash.map_or_else(none, clean)),
             ("api_key_alias", c.key_alias().map_or_else(none, clean)),
-            ("model", clean(ev.model_group)),
+            (
+                "model",
+                self.name(ev.model_group).map_or_else(none, |m| clean(&m)),
+            ),
             (
                 "model_id",
                 ev.deployment.map_or_else(none, |d| clean(&d.id)),
@@ -840,11 +920,13 @@ impl Metrics {
         let d = ev.deployment;
         let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
-            .set("requested_model", Some(ev.requested_model))
             .set("litellm_model_name", Some(d.bare_model()))
             .set("model_id", Some(&d.id))
             .set("api_base", Some(&d.api_base))
             .set("api_provider", Some(&d.provider));
+        if let Some(m) = self.name(ev.requested_model) {
+            v.own("requested_model", m);
+        }
         let state = match ev.error {
             None => {
                 self.deployment_success.at(&v.labels(DEPLOYMENT)).inc();
@@ -884,10 +966,13 @@ impl Metrics {
 
     pub fn fallback(&self, ev: &FallbackEvent<'_>) {
         let mut v = self.values(&[]);
-        v.caller(&ev.caller, self.end_user)
-            .set("requested_model", Some(ev.from))
-            .set("fallback_model", Some(ev.to))
-            .own("exception_status", ev.original.status.to_string())
+        v.caller(&ev.caller, self.end_user);
+        for (k, name) in [("requested_model", ev.from), ("fallback_model", ev.to)] {
+            if let Some(n) = self.name(name) {
+                v.own(k, n);
+            }
+        }
+        v.own("exception_status", ev.original.status.to_string())
             .own("exception_class", llm_exception_class(ev.original));
         let family = if ev.success {
             &self.successful_fallbacks
@@ -907,10 +992,12 @@ impl Metrics {
         let mut v = self.values(&[]);
         v.caller(&ev.caller, self.end_user)
             .set("route", Some(ev.route))
-            .set("requested_model", ev.requested_model)
             .own("status_code", code.to_string())
             .own("exception_status", code.to_string())
             .own("exception_class", super::event::exception_class(ev.error));
+        if let Some(m) = ev.requested_model.and_then(|m| self.name(m)) {
+            v.own("requested_model", m);
+        }
         self.total_requests.at(&v.labels(TOTAL_REQUESTS)).inc();
         self.failed_requests.at(&v.labels(FAILED_REQUESTS)).inc();
     }
@@ -948,6 +1035,14 @@ impl Metrics {
             catch_up(&self.spend_writes, s.batches);
             catch_up(&self.spend_write_errors, s.failures);
         }
+        let up = llmgate::connections::upstream();
+        if let Some(n) = up.open() {
+            self.upstream_open.set(n.min(i64::MAX as usize) as i64);
+        }
+        let (made, seen) = (up.opened(), self.upstream_opened.get());
+        if made > seen {
+            self.upstream_opened.inc_by(made - seen);
+        }
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "cannot encode the metrics");
@@ -973,6 +1068,20 @@ mod tests {
                 ("user", "None".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn a_metric_holds_at_most_max_series_label_sets() {
+        let f: Count = Fam::new("t", RawCount::default(), None);
+        for i in 0..MAX_SERIES + 5 {
+            f.at(&vec![("user", i.to_string())]).inc();
+        }
+        f.at(&vec![("user", "0".to_string())]).inc();
+        assert_eq!(f.series.load(Ordering::Relaxed), MAX_SERIES);
+        let get = |v: &str| f.inner.get(&vec![("user", v.to_string())]).map(|c| c.get());
+        assert_eq!(get("__overflow__"), Some(5.0));
+        assert_eq!(get("0"), Some(2.0));
+        assert_eq!(get(&MAX_SERIES.to_string()), None);
     }
 
     #[test]

@@ -5,9 +5,15 @@
 //! shared rate-limit and spend counters, fleet invalidation, alert claims, the key/team/user
 //! reads behind the caches and the spend writer's batches — never with a round trip of its own.
 //!
-//! Until Prometheus is on (`install`), a record is one atomic load: nothing else is done.
+//! Redis failures also feed the alerts (`watch_redis`): counted with the last one's text, read
+//! by the alert sender on its flush tick (at most one `db_exceptions` alert per tick, as the
+//! database's failures). A failed connect counts there too, though it is no round trip for the
+//! metrics.
+//!
+//! Until Prometheus or the alerts are on, a record is two atomic loads: nothing else is done.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::prometheus::Metrics;
@@ -40,9 +46,68 @@ pub fn install(metrics: Arc<Metrics>, postgres: bool) {
     let _ = SINK.set(Sink { metrics, postgres });
 }
 
+/// Redis failures for the alerts: how many so far and the last one's text.
+struct Failures {
+    watching: AtomicBool,
+    count: AtomicU64,
+    last: Mutex<Option<String>>,
+}
+
+static REDIS_FAILURES: Failures = Failures {
+    watching: AtomicBool::new(false),
+    count: AtomicU64::new(0),
+    last: Mutex::new(None),
+};
+
+/// Starts counting Redis failures for the alerts (alerting is on).
+pub fn watch_redis() {
+    REDIS_FAILURES.watching.store(true, Ordering::Relaxed);
+}
+
+/// The Redis failures so far and the last one's text (`function`: class: detail).
+pub fn redis_failures() -> (u64, Option<String>) {
+    let f = &REDIS_FAILURES;
+    let last = f.last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    (f.count.load(Ordering::Relaxed), last)
+}
+
+/// A Redis failure the alerts see (`detail` may be empty). Nothing when alerting is off.
+pub fn redis_failed(function: &str, class: &str, detail: &str) {
+    let f = &REDIS_FAILURES;
+    if !f.watching.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut text = format!("{function}: {class}");
+    if !detail.is_empty() {
+        text.push_str(": ");
+        // An error's text is bounded: it becomes one line of an alert.
+        text.extend(detail.chars().take(500));
+    }
+    *f.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+    f.count.fetch_add(1, Ordering::Relaxed);
+}
+
+fn watching() -> bool {
+    SINK.get().is_some() || REDIS_FAILURES.watching.load(Ordering::Relaxed)
+}
+
 /// One round trip that took `took`; `error`: the failure's class (`TimeoutError`,
 /// `ConnectionError`, ...).
 pub fn record(service: Service, function: &'static str, took: Duration, error: Option<&str>) {
+    record_error(service, function, took, error, "");
+}
+
+/// [`record`] with the failure's text (for the alerts).
+pub fn record_error(
+    service: Service,
+    function: &'static str,
+    took: Duration,
+    error: Option<&str>,
+    detail: &str,
+) {
+    if let (Service::Redis, Some(class)) = (service, error) {
+        redis_failed(function, class, detail);
+    }
     let Some(s) = SINK.get() else { return };
     if service == Service::Postgres && !s.postgres {
         return;
@@ -55,13 +120,21 @@ pub async fn redis<T>(
     function: &'static str,
     fut: impl std::future::Future<Output = redis::RedisResult<T>>,
 ) -> redis::RedisResult<T> {
-    if SINK.get().is_none() {
+    if !watching() {
         return fut.await;
     }
     let t = Instant::now();
     let r = fut.await;
-    let class = r.as_ref().err().map(redis_class);
-    record(Service::Redis, function, t.elapsed(), class);
+    match &r {
+        Ok(_) => record(Service::Redis, function, t.elapsed(), None),
+        Err(e) => record_error(
+            Service::Redis,
+            function,
+            t.elapsed(),
+            Some(redis_class(e)),
+            &e.to_string(),
+        ),
+    }
     r
 }
 

@@ -77,13 +77,23 @@ pub async fn connect(client: &redis::Client) -> Option<redis::aio::ConnectionMan
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(1)))
         .set_response_timeout(Some(Duration::from_secs(1)));
-    tokio::time::timeout(
+    let made = tokio::time::timeout(
         Duration::from_secs(2),
         client.get_connection_manager_with_config(config),
     )
-    .await
-    .ok()?
-    .ok()
+    .await;
+    match made {
+        Ok(Ok(c)) => Some(c),
+        Ok(Err(e)) => {
+            let class = crate::observe::services::redis_class(&e);
+            crate::observe::services::redis_failed("connect", class, &e.to_string());
+            None
+        }
+        Err(_) => {
+            crate::observe::services::redis_failed("connect", "TimeoutError", "");
+            None
+        }
+    }
 }
 
 /// One pipeline: window INCRBYs, this instance's in-flight counts (a hash field per instance,

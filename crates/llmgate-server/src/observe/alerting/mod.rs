@@ -3,7 +3,8 @@
 //!
 //! - `slack`: `{"text": ...}` to Slack's incoming webhook (`SLACK_WEBHOOK_URL`, or one URL per
 //!   alert type from `alert_to_webhook_url`) for the `alert_types` on: LLM exceptions, slow and
-//!   hanging requests (`alerting_threshold`), budget crossings, database write failures, model
+//!   hanging requests (`alerting_threshold`), budget crossings, database write failures and
+//!   Redis failures (both `db_exceptions`, at most one of each per flush interval), model
 //!   and region outages and the daily deployment report. Batched as LiteLLM's batch logger does
 //!   (every `DEFAULT_FLUSH_INTERVAL_SECONDS`, or `DEFAULT_BATCH_SIZE` alerts), identical texts
 //!   squashed into one with `[Num Alerts: n]`.
@@ -400,6 +401,9 @@ impl Alerting {
                 None => tracing::warn!("alerting: spend_reports needs the database; none are sent"),
             }
         }
+        if self.settings.slack_wants("db_exceptions") {
+            crate::observe::services::watch_redis();
+        }
         let me = self.clone();
         tokio::spawn(async move { me.run(rx, redis, db).await });
     }
@@ -429,6 +433,7 @@ impl Alerting {
         let mut report = tokio::time::interval(report_every);
         report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut db_seen = db.as_ref().map_or(0, |f| f().0);
+        let mut redis_seen = crate::observe::services::redis_failures().0;
         loop {
             tokio::select! {
                 item = rx.recv() => {
@@ -448,6 +453,14 @@ impl Alerting {
                         }
                         db_seen = n;
                     }
+                    // Redis failures (commands and connects), one alert per tick at most.
+                    let (n, err) = crate::observe::services::redis_failures();
+                    if n > redis_seen && self.settings.slack_wants("db_exceptions") {
+                        let err = err.unwrap_or_default();
+                        self.queue_slack(&mut buffer, "db_exceptions", "High",
+                            format!("Redis read/write call failed: {err} (failures: {})", n - redis_seen));
+                    }
+                    redis_seen = n;
                     self.flush(std::mem::take(&mut buffer), &sends).await;
                 }
                 _ = hang.tick(), if self.hanging.is_some() => {
