@@ -48,16 +48,19 @@ pub enum CallError {
     /// The server is visible but the key may not call this tool.
     Forbidden(String),
     Upstream(UpstreamError),
-    /// The key's budget is spent.
-    Budget(String),
+    /// A budget of the key, its team, user or organization is spent (or its team is blocked).
+    Budget(GatewayError),
 }
 
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::UnknownTool(m) | CallError::Forbidden(m) | CallError::Budget(m) => {
-                f.write_str(m)
-            }
+            CallError::UnknownTool(m) | CallError::Forbidden(m) => f.write_str(m),
+            CallError::Budget(e) => f.write_str(
+                e.body()["error"]["message"]
+                    .as_str()
+                    .unwrap_or("budget exceeded"),
+            ),
             CallError::Upstream(e) => e.fmt(f),
         }
     }
@@ -434,15 +437,11 @@ impl McpGateway {
     ) -> Result<CallToolResult, CallError> {
         let (u, bare) = self.resolve(scope, name, server)?;
         if let Some(key) = &ctx.key {
-            crate::governance::access::over_budget("key", &key.row.token, key, key.row.max_budget)
-                .map_err(|e| {
-                    CallError::Budget(
-                        e.body()["error"]["message"]
-                            .as_str()
-                            .unwrap_or("budget exceeded")
-                            .to_string(),
-                    )
-                })?;
+            // The key's budget and its team's, user's and organization's (a blocked team too),
+            // as an A2A call checks them.
+            crate::governance::access::check_budgets(&state.gov, key)
+                .await
+                .map_err(CallError::Budget)?;
         }
         let start = Instant::now();
         let started_ms = llmgate_store::now_ms();
@@ -488,13 +487,19 @@ fn refused(name: &str) -> GatewayError {
 }
 
 /// The client headers a server gets: those its `extra_headers` name, and every
-/// `x-mcp-<server>-<header>` as `<header>` (LiteLLM's per-server auth headers).
+/// `x-mcp-<server>-<header>` as `<header>` (LiteLLM's per-server auth headers). The client's
+/// gateway key is never passed on, whatever header carries it (`authorization` or
+/// `x-litellm-api-key` named in `extra_headers`, or an `x-mcp-` header), as A2A strips it.
 pub fn forwarded(u: &Upstream, headers: &HeaderMap) -> Forwarded {
     let own = format!("x-mcp-{}-", u.name().to_ascii_lowercase());
+    let presented = crate::auth::presented_key(headers);
     let mut out: Forwarded = Vec::new();
     for (k, v) in headers {
         let Ok(v) = v.to_str() else { continue };
         let k = k.as_str();
+        if presented.as_deref().is_some_and(|key| v.contains(key)) {
+            continue;
+        }
         if u.spec.extra_headers.iter().any(|h| h == k) {
             out.push((k.to_string(), v.to_string()));
         } else if let Some(h) = k.strip_prefix(&own).filter(|h| !h.is_empty()) {
