@@ -509,3 +509,57 @@ pub fn forwarded(u: &Upstream, headers: &HeaderMap) -> Forwarded {
     out.sort();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream(extra: &[&str]) -> Upstream {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let v = serde_json::json!({"s": {"url": "http://127.0.0.1:9/mcp", "extra_headers": extra}});
+        let spec = config::parse(Some(&v)).unwrap().remove(0);
+        Upstream::new(spec, reqwest13::Client::new(), Duration::from_secs(1))
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_gateway_key_is_never_forwarded() {
+        let u = upstream(&["Authorization", "x-litellm-api-key", "x-trace-id"]);
+        let fwd = forwarded(
+            &u,
+            &headers(&[
+                ("authorization", "Bearer sk-gateway"),
+                ("x-trace-id", "t-1"),
+                ("x-mcp-s-x-token", "u-1"),
+                ("x-mcp-s-api-key", "sk-gateway"),
+                ("x-mcp-other-x-token", "no"),
+            ]),
+        );
+        assert_eq!(
+            fwd,
+            vec![
+                ("x-token".to_string(), "u-1".to_string()),
+                ("x-trace-id".to_string(), "t-1".to_string()),
+            ]
+        );
+        // The key in x-litellm-api-key: the client's Authorization is its own, for the server.
+        let fwd = forwarded(
+            &u,
+            &headers(&[
+                ("x-litellm-api-key", "Bearer sk-gateway"),
+                ("authorization", "Bearer user-token"),
+            ]),
+        );
+        assert_eq!(
+            fwd,
+            vec![("authorization".to_string(), "Bearer user-token".to_string())]
+        );
+    }
+}
