@@ -102,8 +102,8 @@ async fn the_sdk_helper_loads_and_calls_tools_through_the_gateway() {
     // The gateway installed rustls' ring provider; the client's reqwest needs one too.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let connect = |key: &str| {
-        let config =
-            StreamableHttpClientTransportConfig::with_uri(format!("{gateway}/mcp/")).auth_header(key);
+        let config = StreamableHttpClientTransportConfig::with_uri(format!("{gateway}/mcp/"))
+            .auth_header(key);
         let transport =
             StreamableHttpClientTransport::with_client(reqwest13::Client::new(), config);
         ClientConfig::default().serve(transport)
