@@ -28,6 +28,16 @@ def header(header_name: str, ctx: Context) -> str:
     return (ctx.headers or {}).get(header_name.lower(), "<absent>")
 
 
+@server.tool(description="Return an environment variable of the server process (stdio: the config's `env`).")
+def env(var: str) -> str:
+    return os.environ.get(var, "<absent>")
+
+
+@server.tool(description="Fail: the tool raises, so its result is an error.")
+def fail(why: str) -> str:
+    raise ValueError(f"failed: {why}")
+
+
 @server.tool(description="Sleep, then answer.")
 def slow(seconds: float) -> str:
     time.sleep(seconds)

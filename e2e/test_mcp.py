@@ -136,10 +136,12 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
-async def session_do(gw, key, fn, path="/mcp/", headers=None, sse=False):
-    """Opens an MCP session on the gateway with `key` (x-litellm-api-key, as LiteLLM documents)
-    and runs `fn(session)`; over the legacy HTTP+SSE transport (`sse_client`) with `sse`."""
-    h = {"x-litellm-api-key": f"Bearer {key}", **(headers or {})}
+async def session_do(gw, key, fn, path="/mcp/", headers=None, sse=False, bearer=False):
+    """Opens an MCP session on the gateway with `key` (x-litellm-api-key, as LiteLLM documents;
+    `Authorization: Bearer` with `bearer`) and runs `fn(session)`; over the legacy HTTP+SSE
+    transport (`sse_client`) with `sse`."""
+    auth = {"Authorization": f"Bearer {key}"} if bearer else {"x-litellm-api-key": f"Bearer {key}"}
+    h = {**auth, **(headers or {})}
     try:
         if sse:
             async with sse_client(f"{gw.base}{path}", headers=h, timeout=30) as (r, w):
@@ -497,6 +499,173 @@ def test_a_key_over_its_budget_may_not_call_tools(mcp_gateway):
     r = httpx2.post(f"{mcp_gateway.base}/mcp-rest/tools/call", json={"name": "web-add", "arguments": {"a": 1, "b": 1}},
                     headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 400 and r.json()["error"]["type"] == "budget_exceeded"
+
+
+def spend_logs(gw, key, count=1, timeout=15):
+    """The spend logs of `key` once `count` of them are written."""
+    _, info = admin(gw, "GET", f"/key/info?key={key}")
+    deadline = time.time() + timeout
+    logs = []
+    while time.time() < deadline:
+        _, logs = admin(gw, "GET", f"/spend/logs?api_key={info['key']}")
+        if len(logs) >= count:
+            break
+        time.sleep(0.5)
+    return logs
+
+
+def test_a_failed_tool_call_is_logged_as_a_failure_and_costs_nothing(mcp_gateway):
+    """A tool that raises: its error result reaches the client, and the spend log says
+    `failure` with no spend (the server's `default_cost_per_query` prices successes only)."""
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]}, key_alias="mcp-failer")
+
+    async def go(s):
+        return await s.call_tool("web-fail", {"why": "on purpose"})
+
+    result = run(session_do(mcp_gateway, key, go))
+    assert result.is_error is True and "fail" in text(result), result
+    logs = spend_logs(mcp_gateway, key)
+    assert len(logs) == 1, logs
+    log = logs[0]
+    assert log["call_type"] == "call_mcp_tool" and log["model"] == "web-fail"
+    assert log["status"] == "failure" and log["spend"] == 0, log
+    assert log["metadata"]["mcp_tool_call_metadata"]["arguments"] == {"why": "on purpose"}
+    _, info = admin(mcp_gateway, "GET", f"/key/info?key={key}")
+    assert info["info"]["spend"] == 0
+
+
+def test_a_team_over_its_budget_may_not_call_tools(mcp_gateway):
+    """A tool call's cost is charged to the key's team at once, and the team's `max_budget`
+    stops the next call of every key of the team (as the key's own budget does)."""
+    status, team = admin(mcp_gateway, "POST", "/team/new", {
+        "team_alias": f"mcp-budget-{uuid.uuid4().hex[:6]}", "max_budget": 0.2,
+        "object_permission": {"mcp_servers": ["web"]}})
+    assert status == 200, team
+    first = new_key(mcp_gateway, team_id=team["team_id"])
+    second = new_key(mcp_gateway, team_id=team["team_id"])
+
+    async def add(s):
+        return text(await s.call_tool("web-add", {"a": 1, "b": 2}))
+
+    assert run(session_do(mcp_gateway, first, add)) == "3"
+    for key in (first, second):
+        with pytest.raises(MCPError) as e:
+            run(session_do(mcp_gateway, key, add))
+        assert "Budget has been exceeded" in str(e.value) and "Team" in str(e.value), e.value
+    r = httpx2.post(f"{mcp_gateway.base}/mcp-rest/tools/call", json={"name": "web-add", "arguments": {"a": 1, "b": 1}},
+                    headers={"Authorization": f"Bearer {second}"})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "budget_exceeded", r.text
+    _, info = admin(mcp_gateway, "GET", f"/team/info?team_id={team['team_id']}")
+    assert info["team_info"]["spend"] == pytest.approx(0.25), info
+
+
+def test_an_authorization_bearer_session_lists_and_calls(mcp_gateway):
+    """The key as `Authorization: Bearer` (what most MCP clients send) opens a session as
+    x-litellm-api-key does, with the key's grants; the server still gets its own credential."""
+    key = new_key(mcp_gateway, object_permission={"mcp_servers": ["web"]})
+
+    async def go(s):
+        return (await tool_names(s), text(await s.call_tool("web-add", {"a": 20, "b": 22})),
+                text(await s.call_tool("web-header", {"header_name": "authorization"})))
+
+    names, added, auth = run(session_do(mcp_gateway, key, go, bearer=True))
+    assert names and all(n.startswith("web-") for n in names), names
+    assert added == "42"
+    assert auth == f"Bearer {WEB_TOKEN}", "the server's credential, not the client's key"
+    names = run(session_do(mcp_gateway, MASTER, tool_names, bearer=True))
+    assert {"web-add", "local-echo", "legacy-add"} <= set(names)
+
+
+def test_upstream_auth_types_header_forwarding_stdio_env_and_access_groups(tmp_path, start_gateway):
+    """`auth_type` api_key, basic and authorization as the upstream receives them; client
+    headers forwarded by `extra_headers` and `x-mcp-<server>-<header>` but never the client's
+    gateway key (whichever header carries it); a stdio server's `env` in the child; servers
+    granted through their `access_groups` (`object_permission.mcp_access_groups`)."""
+    web, web_port = upstream("web", "http")
+    url = f"http://127.0.0.1:{web_port}/mcp"
+    api_key, secret = "upstream-api-key-7", "stdio-secret-9"
+    try:
+        gw = start_gateway(f"""
+mcp_servers:
+  apikey:
+    url: {url}
+    auth_type: api_key
+    auth_value: os.environ/E2E_MCP_API_KEY
+  basic:
+    url: {url}
+    auth_type: basic
+    auth_value: dXNlcjpwYXNz
+  authz:
+    url: {url}
+    auth_type: authorization
+    auth_value: "Token raw-credential"
+  fwd:
+    url: {url}
+    extra_headers: ["Authorization", "x-litellm-api-key", "x-trace-id"]
+    access_groups: ["dev"]
+  envd:
+    transport: stdio
+    command: {sys.executable}
+    args: ["{UPSTREAM}", "envd", "stdio"]
+    env: {{E2E_PLAIN: plain-value, E2E_SECRET: os.environ/E2E_STDIO_SECRET}}
+    access_groups: ["dev", "ops"]
+general_settings:
+  master_key: {MASTER}
+""", env={"E2E_MCP_API_KEY": api_key, "E2E_STDIO_SECRET": secret, "LLMGATE_DB_PATH": str(tmp_path / "keys.db"),
+          "LLMGATE_MCP_TIMEOUT_SECONDS": str(MCP_TIMEOUT_S)}).wait_ready()
+
+        def seen(server, names, key=MASTER, **kw):
+            async def go(s):
+                return [text(await s.call_tool(f"{server}-header", {"header_name": n})) for n in names]
+            return run(session_do(gw, key, go, path=f"/mcp/{server}", **kw))
+
+        # The configured credential, in the header each auth_type means; the client's
+        # Authorization (its gateway key) is not passed on.
+        assert seen("apikey", ["x-api-key", "authorization"], bearer=True) == [api_key, "<absent>"]
+        assert seen("basic", ["authorization"]) == ["Basic dXNlcjpwYXNz"]
+        assert seen("authz", ["authorization"]) == ["Token raw-credential"]
+
+        # extra_headers: named headers pass, except those that carry the gateway key.
+        names = ["authorization", "x-litellm-api-key", "x-trace-id"]
+        assert seen("fwd", names, bearer=True, headers={"x-trace-id": "t-1"}) == ["<absent>", "<absent>", "t-1"]
+        assert seen("fwd", names, headers={"Authorization": "Bearer user-upstream-token"}) == \
+            ["Bearer user-upstream-token", "<absent>", "<absent>"], "the client's own token for the server passes"
+        dev = new_key(gw, object_permission={"mcp_access_groups": ["dev"]})
+        assert seen("fwd", names, key=dev, bearer=True, headers={"x-trace-id": "t-2"}) == \
+            ["<absent>", "<absent>", "t-2"], "a virtual key is not passed on either"
+        # The REST route forwards as the MCP route does.
+        r = httpx2.post(f"{gw.base}/mcp-rest/tools/call", headers={"Authorization": f"Bearer {MASTER}"},
+                        json={"name": "fwd-header", "arguments": {"header_name": "authorization"}}, timeout=30)
+        assert r.status_code == 200 and r.json()["content"][0]["text"] == "<absent>", r.text
+
+        # x-mcp-<server>-<header> reaches that server as <header>, unless it is the gateway key.
+        assert seen("apikey", ["x-user-token", "authorization"], headers={
+            "x-mcp-apikey-x-user-token": "u-1", "x-mcp-apikey-authorization": f"Bearer {MASTER}",
+            "x-mcp-basic-x-user-token": "not-for-apikey"}) == ["u-1", "<absent>"]
+        assert seen("basic", ["x-user-token"], headers={"x-mcp-apikey-x-user-token": "u-1"}) == ["<absent>"]
+
+        # The stdio child gets the config's env (os.environ/ resolved).
+        async def env(s):
+            return [text(await s.call_tool("envd-env", {"var": v})) for v in ("E2E_PLAIN", "E2E_SECRET")]
+        assert run(session_do(gw, MASTER, env)) == ["plain-value", secret]
+
+        # Access groups: a key granted a group sees the servers that list it, and only those.
+        ops = new_key(gw, object_permission={"mcp_access_groups": ["ops"]})
+        nothing = new_key(gw)
+        assert {n.split("-")[0] for n in run(session_do(gw, dev, tool_names))} == {"fwd", "envd"}
+        assert {n.split("-")[0] for n in run(session_do(gw, ops, tool_names))} == {"envd"}
+        assert run(session_do(gw, nothing, tool_names)) == []
+        assert run(session_do(gw, ops, env)) == ["plain-value", secret]
+        with pytest.raises(MCPError) as e:
+            run(session_do(gw, ops, lambda s: s.call_tool("fwd-add", {"a": 1, "b": 1})))
+        assert "not allowed" in str(e.value) and "fwd" in str(e.value)
+        status, team = admin(gw, "POST", "/team/new", {"object_permission": {"mcp_access_groups": ["ops"]}})
+        assert status == 200, team
+        in_team = new_key(gw, team_id=team["team_id"])
+        assert {n.split("-")[0] for n in run(session_do(gw, in_team, tool_names))} == {"envd"}
+    finally:
+        web.kill()
+        web.wait()
 
 
 def test_a_bad_entry_refuses_the_start_and_unsupported_keys_are_named(tmp_path):

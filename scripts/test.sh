@@ -32,6 +32,14 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
+echo "== the SDK's MCP helper (the llmgate crate's \`mcp\` feature): lint and its test"
+cargo clippy -p llmgate --features mcp --all-targets --quiet -- -D warnings
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run -p llmgate --features mcp --test mcp_tools --no-fail-fast
+else
+  cargo test -p llmgate --features mcp --test mcp_tools --no-fail-fast
+fi
+
 echo "== Python end-to-end tests"
 # The dashboard's browser tests run Debian's chromium (never a downloaded browser).
 if [ ! -x /usr/bin/chromium ]; then

@@ -48,16 +48,19 @@ pub enum CallError {
     /// The server is visible but the key may not call this tool.
     Forbidden(String),
     Upstream(UpstreamError),
-    /// The key's budget is spent.
-    Budget(String),
+    /// A budget of the key, its team, user or organization is spent (or its team is blocked).
+    Budget(GatewayError),
 }
 
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::UnknownTool(m) | CallError::Forbidden(m) | CallError::Budget(m) => {
-                f.write_str(m)
-            }
+            CallError::UnknownTool(m) | CallError::Forbidden(m) => f.write_str(m),
+            CallError::Budget(e) => f.write_str(
+                e.body()["error"]["message"]
+                    .as_str()
+                    .unwrap_or("budget exceeded"),
+            ),
             CallError::Upstream(e) => e.fmt(f),
         }
     }
@@ -434,15 +437,11 @@ impl McpGateway {
     ) -> Result<CallToolResult, CallError> {
         let (u, bare) = self.resolve(scope, name, server)?;
         if let Some(key) = &ctx.key {
-            crate::governance::access::over_budget("key", &key.row.token, key, key.row.max_budget)
-                .map_err(|e| {
-                    CallError::Budget(
-                        e.body()["error"]["message"]
-                            .as_str()
-                            .unwrap_or("budget exceeded")
-                            .to_string(),
-                    )
-                })?;
+            // The key's budget and its team's, user's and organization's (a blocked team too),
+            // as an A2A call checks them.
+            crate::governance::access::check_budgets(&state.gov, key)
+                .await
+                .map_err(CallError::Budget)?;
         }
         let start = Instant::now();
         let started_ms = llmgate_store::now_ms();
@@ -488,13 +487,19 @@ fn refused(name: &str) -> GatewayError {
 }
 
 /// The client headers a server gets: those its `extra_headers` name, and every
-/// `x-mcp-<server>-<header>` as `<header>` (LiteLLM's per-server auth headers).
+/// `x-mcp-<server>-<header>` as `<header>` (LiteLLM's per-server auth headers). The client's
+/// gateway key is never passed on, whatever header carries it (`authorization` or
+/// `x-litellm-api-key` named in `extra_headers`, or an `x-mcp-` header), as A2A strips it.
 pub fn forwarded(u: &Upstream, headers: &HeaderMap) -> Forwarded {
     let own = format!("x-mcp-{}-", u.name().to_ascii_lowercase());
+    let presented = crate::auth::presented_key(headers);
     let mut out: Forwarded = Vec::new();
     for (k, v) in headers {
         let Ok(v) = v.to_str() else { continue };
         let k = k.as_str();
+        if presented.as_deref().is_some_and(|key| v.contains(key)) {
+            continue;
+        }
         if u.spec.extra_headers.iter().any(|h| h == k) {
             out.push((k.to_string(), v.to_string()));
         } else if let Some(h) = k.strip_prefix(&own).filter(|h| !h.is_empty()) {
@@ -503,4 +508,58 @@ pub fn forwarded(u: &Upstream, headers: &HeaderMap) -> Forwarded {
     }
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream(extra: &[&str]) -> Upstream {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let v = serde_json::json!({"s": {"url": "http://127.0.0.1:9/mcp", "extra_headers": extra}});
+        let spec = config::parse(Some(&v)).unwrap().remove(0);
+        Upstream::new(spec, reqwest13::Client::new(), Duration::from_secs(1))
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_gateway_key_is_never_forwarded() {
+        let u = upstream(&["Authorization", "x-litellm-api-key", "x-trace-id"]);
+        let fwd = forwarded(
+            &u,
+            &headers(&[
+                ("authorization", "Bearer sk-gateway"),
+                ("x-trace-id", "t-1"),
+                ("x-mcp-s-x-token", "u-1"),
+                ("x-mcp-s-api-key", "sk-gateway"),
+                ("x-mcp-other-x-token", "no"),
+            ]),
+        );
+        assert_eq!(
+            fwd,
+            vec![
+                ("x-token".to_string(), "u-1".to_string()),
+                ("x-trace-id".to_string(), "t-1".to_string()),
+            ]
+        );
+        // The key in x-litellm-api-key: the client's Authorization is its own, for the server.
+        let fwd = forwarded(
+            &u,
+            &headers(&[
+                ("x-litellm-api-key", "Bearer sk-gateway"),
+                ("authorization", "Bearer user-token"),
+            ]),
+        );
+        assert_eq!(
+            fwd,
+            vec![("authorization".to_string(), "Bearer user-token".to_string())]
+        );
+    }
 }

@@ -84,7 +84,7 @@ fn gateway_error(e: GatewayError) -> ErrorData {
 fn call_error(e: CallError) -> ErrorData {
     match e {
         CallError::UnknownTool(m) | CallError::Forbidden(m) => ErrorData::invalid_params(m, None),
-        CallError::Budget(m) => ErrorData::invalid_request(m, None),
+        e @ CallError::Budget(_) => ErrorData::invalid_request(e.to_string(), None),
         CallError::Upstream(e) => ErrorData::internal_error(e.0, None),
     }
 }

@@ -157,7 +157,7 @@ pub async fn tools_call(
                     kind: "mcp_server_access_denied",
                 },
                 CallError::Upstream(e) => GatewayError::Unavailable(e.0),
-                CallError::Budget(m) => GatewayError::BudgetExceeded(m),
+                CallError::Budget(e) => e,
             })?;
         Ok(Json(res).into_response())
     })
