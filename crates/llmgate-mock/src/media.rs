@@ -62,7 +62,10 @@ const AUDIO_FORMATS: &[&str] = &[
 
 /// OpenAI's 400 for an upload whose name has no supported audio extension.
 fn audio_format_error(f: &File) -> Option<Response> {
-    let ext = f.filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let ext = f
+        .filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase());
     if ext.as_deref().is_some_and(|e| AUDIO_FORMATS.contains(&e)) {
         return None;
     }
@@ -408,10 +411,8 @@ async fn handle(
             }
             if kind != Kind::Generation {
                 let f = form.as_ref().expect("checked above");
-                let Some((name, image)) = f
-                    .files
-                    .iter()
-                    .find(|(n, _)| n == "image" || n == "image[]")
+                let Some((name, image)) =
+                    f.files.iter().find(|(n, _)| n == "image" || n == "image[]")
                 else {
                     return bad("Missing required parameter: 'image'.", "image");
                 };

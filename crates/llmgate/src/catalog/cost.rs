@@ -115,10 +115,12 @@ pub fn batch_cost(info: &ModelInfo, prompt_tokens: u64, completion_tokens: u64) 
         _ => 0.0,
     };
     Some(
-        prompt_tokens as f64
-            * side(info.input_cost_per_token_batches, info.input_cost_per_token)
+        prompt_tokens as f64 * side(info.input_cost_per_token_batches, info.input_cost_per_token)
             + completion_tokens as f64
-                * side(info.output_cost_per_token_batches, info.output_cost_per_token),
+                * side(
+                    info.output_cost_per_token_batches,
+                    info.output_cost_per_token,
+                ),
     )
 }
 

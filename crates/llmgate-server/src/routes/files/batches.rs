@@ -22,7 +22,9 @@ use llmgate_store::managed::{ManagedFile, ManagedObject};
 use serde_json::{json, Value};
 
 use super::target::{object_id, Target};
-use super::{admit, b64, db, find_file, first_copy, json_of, owner, send, store, upstream_error, visible};
+use super::{
+    admit, b64, db, find_file, first_copy, json_of, owner, send, store, upstream_error, visible,
+};
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::governance::access;
