@@ -61,6 +61,14 @@ model_list:
       model: openai/gpt-3.5-turbo-1106
       api_base: {mock.base}/v1
       api_key: sk-upstream-35
+  - model_name: gpt-4o-own
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: {mock.base}/v1
+      api_key: sk-upstream-own
+      input_cost_per_token: 1.0e-6
+      output_cost_per_token: 2.0e-6
+      output_cost_per_token_batches: 3.0e-6
 general_settings:
   master_key: {MASTER}
   proxy_batch_write_at: 1
@@ -249,6 +257,21 @@ def test_a_batch_file_goes_to_the_model_its_jsonl_names_at_its_batch_price(gw, m
     c2 = client(gw, key(gw, key_alias="files-jsonl-2"))
     c2.files.create(file=("x.jsonl", lines_for("not-a-group")), purpose="batch")
     assert last_upload(mock)["headers"]["authorization"] == "Bearer sk-env-openai"
+
+
+def test_a_deployments_own_prices_price_its_batches(gw, mock):
+    """Its own token price halves for the prompt (no batch price of its own: the catalog's
+    batch row is for the catalog's price); its `output_cost_per_token_batches` as set."""
+    a = key(gw, key_alias="files-own-price")
+    c = client(gw, a)
+    f = c.files.create(file=("own.jsonl", lines_for("gpt-4o-own")), purpose="batch")
+    assert last_upload(mock)["headers"]["authorization"] == "Bearer sk-upstream-own"
+    b = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    while c.batches.retrieve(b.id).status != "completed":
+        pass
+    rows = spend_rows(gw, a["token"], "aretrieve_batch", 1)
+    assert len(rows) == 1, rows
+    assert rows[0]["spend"] == pytest.approx(2 * (10 * 0.5e-6 + 5 * 3e-6), rel=1e-6)
 
 
 def test_uploads_and_batch_creates_count_against_rate_limits(gw, mock):
