@@ -188,10 +188,12 @@ def test_bad_input_is_a_clear_4xx(gw):
     c = client(gw, key(gw, key_alias="files-bad"))
     with pytest.raises(openai.BadRequestError):
         c.files.create(file=("x.txt", b"not json\n"), purpose="batch")
-    with pytest.raises(openai.BadRequestError):
-        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "cohere"})
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError) as e:
+        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "gemini"})
+    assert "gemini" in e.value.message and "files and batches" in e.value.message
+    with pytest.raises(openai.BadRequestError) as e:
         c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_headers={"x-litellm-model": "claude"})
+    assert "served by anthropic" in e.value.message and "files or batches" in e.value.message
     with pytest.raises((openai.BadRequestError, openai.NotFoundError)):
         c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_headers={"x-litellm-model": "nope"})
     with pytest.raises(openai.NotFoundError):
