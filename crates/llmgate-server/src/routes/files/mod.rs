@@ -213,11 +213,12 @@ async fn targets(
 }
 
 /// The model a batch file's first request names (`body.model`), when it is one of the
-/// gateway's model groups.
+/// gateway's model groups. Only the first line is read.
 fn jsonl_model(state: &AppState, bytes: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let first = text.lines().find(|l| !l.trim().is_empty())?;
-    let line: Value = serde_json::from_str(first).ok()?;
+    let first = bytes
+        .split(|b| *b == b'\n')
+        .find(|l| !l.trim_ascii().is_empty())?;
+    let line: Value = serde_json::from_slice(first).ok()?;
     let model = line["body"]["model"].as_str()?;
     state
         .deployments()
