@@ -1,9 +1,11 @@
 """OpenAI's Files and Batches APIs through the llmgate binary with the official `openai`
 client, against the mock's Files/Batches API (OpenAI's paths and Azure's): uploads routed by
-`target_model_names` (LiteLLM's managed file id), `x-litellm-model`, `model`, or
-`custom_llm_provider`; list/retrieve/content/delete; a batch run to completion whose cost —
-read from its output file at the batch rate — is charged once to the key that created it
-(spend row in the database); cancel; files and batches invisible to other keys; bad input."""
+`target_model_names` (LiteLLM's managed file id), `x-litellm-model`, a `model` field or
+`?model=`, the model of the JSONL's first line, or `custom_llm_provider` (openai, azure);
+list/retrieve/content/delete; a batch run to completion whose cost — read from its output file
+at the catalog's batch rate — is charged once to the key that created it (spend row in the
+database); cancel; files and batches invisible to other keys but shared within a team; uploads
+and batch creates admitted (budgets, rate limits); bad input, an oversized upload (413)."""
 import base64
 import json
 import subprocess
@@ -54,11 +56,26 @@ model_list:
       model: anthropic/claude-3-5-sonnet-20240620
       api_base: {mock.base}
       api_key: sk-ant
+  - model_name: gpt-35-batch
+    litellm_params:
+      model: openai/gpt-3.5-turbo-1106
+      api_base: {mock.base}/v1
+      api_key: sk-upstream-35
+  - model_name: gpt-4o-own
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: {mock.base}/v1
+      api_key: sk-upstream-own
+      input_cost_per_token: 1.0e-6
+      output_cost_per_token: 2.0e-6
+      output_cost_per_token_batches: 3.0e-6
 general_settings:
   master_key: {MASTER}
   proxy_batch_write_at: 1
+  max_request_size_mb: 1
 """
-    env = {**db_env, "OPENAI_API_BASE": f"{mock.base}/v1", "OPENAI_API_KEY": "sk-env-openai"}
+    env = {**db_env, "OPENAI_API_BASE": f"{mock.base}/v1", "OPENAI_API_KEY": "sk-env-openai",
+           "AZURE_API_BASE": mock.base, "AZURE_API_KEY": "azure-env-key"}
     g = Gateway(tmp, cfg, env=env).wait_ready()
     yield g
     g.stop()
@@ -171,10 +188,12 @@ def test_bad_input_is_a_clear_4xx(gw):
     c = client(gw, key(gw, key_alias="files-bad"))
     with pytest.raises(openai.BadRequestError):
         c.files.create(file=("x.txt", b"not json\n"), purpose="batch")
-    with pytest.raises(openai.BadRequestError):
-        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "cohere"})
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError) as e:
+        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "gemini"})
+    assert "gemini" in e.value.message and "files and batches" in e.value.message
+    with pytest.raises(openai.BadRequestError) as e:
         c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_headers={"x-litellm-model": "claude"})
+    assert "served by anthropic" in e.value.message and "files or batches" in e.value.message
     with pytest.raises((openai.BadRequestError, openai.NotFoundError)):
         c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_headers={"x-litellm-model": "nope"})
     with pytest.raises(openai.NotFoundError):
@@ -187,3 +206,132 @@ def test_bad_input_is_a_clear_4xx(gw):
     limited = client(gw, key(gw, key_alias="files-limited", models=["claude"]))
     with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError, openai.BadRequestError)):
         limited.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_headers={"x-litellm-model": "gpt-4o-batch"})
+
+
+def lines_for(model):
+    return "".join(json.dumps({**line, "body": {**line["body"], "model": model}}) + "\n" for line in LINES).encode()
+
+
+def mock_requests(mock):
+    import urllib.request
+    return json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
+
+
+def last_upload(mock):
+    return [r for r in mock_requests(mock) if r["method"] == "POST" and r["path"].endswith("/files")][-1]
+
+
+def test_a_batch_file_goes_to_the_model_its_jsonl_names_at_its_batch_price(gw, mock):
+    """No header, field or target_model_names: the first line's `body.model`, a model group,
+    picks the deployment (LiteLLM's `is_known_model`); the batch is priced at the catalog's
+    batch rows — gpt-3.5-turbo-1106 bills batches at its full token price, not half."""
+    a = key(gw, key_alias="files-jsonl", max_budget=3e-5)
+    c = client(gw, a)
+    f = c.files.create(file=("35.jsonl", lines_for("gpt-35-batch")), purpose="batch")
+    assert f.id.startswith("file-mock")
+    up = last_upload(mock)
+    assert up["path"] == "/v1/files" and up["headers"]["authorization"] == "Bearer sk-upstream-35"
+    b = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    create = [r for r in mock_requests(mock) if r["path"] == "/v1/batches" and r["method"] == "POST"][-1]
+    assert create["headers"]["authorization"] == "Bearer sk-upstream-35"
+    while c.batches.retrieve(b.id).status != "completed":
+        pass
+    rows = spend_rows(gw, a["token"], "aretrieve_batch", 1)
+    assert len(rows) == 1, rows
+    # 2 answers of 10 prompt and 5 completion tokens at 1e-6 / 2e-6 (its batch rows).
+    assert rows[0]["spend"] == pytest.approx(2 * (10 * 1e-6 + 5 * 2e-6), rel=1e-6)
+
+    # Now over its budget (4e-5 of 3e-5): no more uploads or batches, the provider not called.
+    before = len(mock_requests(mock))
+    with pytest.raises(openai.BadRequestError) as e:
+        c.files.create(file=("again.jsonl", lines_for("gpt-35-batch")), purpose="batch")
+    assert e.value.body["type"] == "budget_exceeded"
+    with pytest.raises(openai.BadRequestError) as e:
+        c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    assert e.value.body["type"] == "budget_exceeded"
+    assert len(mock_requests(mock)) == before
+
+    # A model the JSONL names that the key may not use is refused; one that is no model
+    # group falls back to `custom_llm_provider` (openai, the environment's key).
+    limited = client(gw, key(gw, key_alias="files-jsonl-limited", models=["claude"]))
+    with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError, openai.BadRequestError)):
+        limited.files.create(file=("35.jsonl", lines_for("gpt-35-batch")), purpose="batch")
+    c2 = client(gw, key(gw, key_alias="files-jsonl-2"))
+    c2.files.create(file=("x.jsonl", lines_for("not-a-group")), purpose="batch")
+    assert last_upload(mock)["headers"]["authorization"] == "Bearer sk-env-openai"
+
+
+def test_a_deployments_own_prices_price_its_batches(gw, mock):
+    """Its own token price halves for the prompt (no batch price of its own: the catalog's
+    batch row is for the catalog's price); its `output_cost_per_token_batches` as set."""
+    a = key(gw, key_alias="files-own-price")
+    c = client(gw, a)
+    f = c.files.create(file=("own.jsonl", lines_for("gpt-4o-own")), purpose="batch")
+    assert last_upload(mock)["headers"]["authorization"] == "Bearer sk-upstream-own"
+    b = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    while c.batches.retrieve(b.id).status != "completed":
+        pass
+    rows = spend_rows(gw, a["token"], "aretrieve_batch", 1)
+    assert len(rows) == 1, rows
+    assert rows[0]["spend"] == pytest.approx(2 * (10 * 0.5e-6 + 5 * 3e-6), rel=1e-6)
+
+
+def test_uploads_and_batch_creates_count_against_rate_limits(gw, mock):
+    c = client(gw, key(gw, key_alias="files-rpm", rpm_limit=1))
+    # One request a minute: of three quick uploads (at most one minute boundary), one is refused.
+    with pytest.raises(openai.RateLimitError):
+        for i in range(3):
+            c.files.create(file=(f"r{i}.jsonl", JSONL), purpose="batch")
+    c = client(gw, key(gw, key_alias="files-rpm-batch", rpm_limit=2))
+    f = c.files.create(file=("r.jsonl", JSONL), purpose="batch")
+    with pytest.raises(openai.RateLimitError):
+        for _ in range(3):
+            c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+
+
+def test_routing_by_model_field_query_and_azure_provider(gw, mock):
+    c = client(gw, key(gw, key_alias="files-route-2"))
+    c.files.create(file=("a.jsonl", JSONL), purpose="batch", extra_body={"model": "azure-batch"})
+    up = last_upload(mock)
+    assert up["path"] == "/openai/files" and up["headers"]["api-key"] == "azure-key-files"
+    assert "model" not in up["body"]
+    c.files.create(file=("b.jsonl", JSONL), purpose="batch", extra_query={"model": "gpt-4o-batch"})
+    up = last_upload(mock)
+    assert up["path"] == "/v1/files" and up["headers"]["authorization"] == "Bearer sk-upstream-files"
+    f = c.files.create(file=("c.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "azure"})
+    up = last_upload(mock)
+    assert up["path"] == "/openai/files" and up["headers"]["api-key"] == "azure-env-key"
+    assert "custom_llm_provider" not in up["body"]
+    # Later calls on the file find its provider without being told again.
+    assert c.files.retrieve(f.id).id == f.id
+    assert c.files.content(f.id).content == JSONL
+
+
+def test_files_are_shared_within_a_team(gw):
+    status, team = admin(gw, "POST", "/team/new", {"team_alias": f"files-team-{uuid.uuid4().hex[:6]}"})
+    assert status == 200, team
+    a = client(gw, key(gw, key_alias="files-team-a", team_id=team["team_id"]))
+    b = client(gw, key(gw, key_alias="files-team-b", team_id=team["team_id"]))
+    outsider = client(gw, key(gw, key_alias="files-team-out"))
+    f = a.files.create(file=("t.jsonl", JSONL), purpose="batch")
+    assert b.files.retrieve(f.id).id == f.id
+    assert f.id in [x.id for x in b.files.list().data]
+    bt = a.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    assert b.batches.retrieve(bt.id).id == bt.id
+    with pytest.raises(openai.NotFoundError):
+        outsider.files.retrieve(f.id)
+    with pytest.raises(openai.NotFoundError):
+        outsider.batches.retrieve(bt.id)
+    assert f.id not in [x.id for x in outsider.files.list().data]
+
+
+def test_an_oversized_upload_is_an_openai_413(gw, mock):
+    c = client(gw, key(gw, key_alias="files-big"))
+    before = len([r for r in mock_requests(mock) if r["path"].endswith("/files")])
+    big = b"{}\n" * (600 * 1024)  # 1.8 MB, over max_request_size_mb: 1
+    with pytest.raises(openai.APIStatusError) as e:
+        c.files.create(file=("big.jsonl", big), purpose="batch")
+    assert e.value.status_code == 413
+    assert e.value.body["type"] == "invalid_request_error"
+    assert "max_request_size_mb" in e.value.body["message"]
+    assert len([r for r in mock_requests(mock) if r["path"].endswith("/files")]) == before

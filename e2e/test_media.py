@@ -6,7 +6,8 @@ and `/audio/translations` (multipart, every `response_format`, priced per second
 token), `/audio/speech` (audio streamed back with its content type, priced per character),
 `/moderations` (routed, and LiteLLM's `moderation_model` default); with and without `/v1`;
 spend rows in `LiteLLM_SpendLogs` with LiteLLM's call types and costs; a key over budget
-refused; fallbacks; bad input answered 4xx."""
+refused, a key's rate limit applied; fallbacks; bad input answered 4xx (a wrong file type is
+the provider's 400 relayed, an oversized upload a 413)."""
 import hashlib
 import json
 import struct
@@ -108,6 +109,7 @@ router_settings:
 general_settings:
   master_key: {MASTER}
   proxy_batch_write_at: 0.2
+  max_request_size_mb: 1
 """
     g = Gateway(tmp, cfg, env={"DATABASE_URL": db}).wait_ready()
     yield g
@@ -433,6 +435,49 @@ def test_bad_input_is_a_clear_4xx(gw, client):
     with pytest.raises(openai.BadRequestError) as e:
         client.audio.transcriptions.create(model="whisper", file=("t.wav", AUDIO), response_format="xml")
     assert "response_format" in e.value.message
+
+
+def test_a_wrong_file_type_is_openais_400(client, mock):
+    """The provider refuses a file it cannot read (as OpenAI does: audio by its extension, an
+    image by its content type); the gateway relays its 400 and error body."""
+    with pytest.raises(openai.BadRequestError) as e:
+        client.audio.transcriptions.create(model="whisper", file=("notes.txt", b"plain text", "text/plain"))
+    assert "Invalid file format. Supported formats:" in e.value.message and "'wav'" in e.value.message
+    with pytest.raises(openai.BadRequestError) as e:
+        client.audio.translations.create(model="whisper-groq", file=("notes.pdf", b"%PDF-1.4"))
+    assert "Invalid file format" in e.value.message
+    with pytest.raises(openai.BadRequestError) as e:
+        client.images.edit(model="gpt-image", image=("cat.txt", b"not an image", "text/plain"), prompt="a hat")
+    assert "unsupported mimetype ('text/plain')" in e.value.message
+    assert "'image/jpeg', 'image/png', and 'image/webp'" in e.value.message
+    # DALL·E 2 takes PNG only.
+    with pytest.raises(openai.BadRequestError) as e:
+        client.images.create_variation(model="dalle-2", image=("a.jpg", b"\xff\xd8\xff\xe0", "image/jpeg"))
+    assert "Supported file formats are 'image/png'" in e.value.message
+
+
+def test_an_oversized_upload_is_an_openai_413(client, mock):
+    before = len(requests_to(mock, "/audio/transcriptions"))
+    with pytest.raises(openai.APIStatusError) as e:
+        client.audio.transcriptions.create(model="whisper", file=("long.wav", wav(80)))  # 1.3 MB > 1 MB
+    assert e.value.status_code == 413
+    assert e.value.body["type"] == "invalid_request_error"
+    assert "max_request_size_mb" in e.value.body["message"]
+    assert len(requests_to(mock, "/audio/transcriptions")) == before
+
+
+def test_a_media_route_counts_against_the_keys_rate_limit(gw, mock):
+    status, k = admin(gw, "POST", "/key/generate", {"rpm_limit": 1})
+    assert status == 200, k
+    c = openai.OpenAI(api_key=k["key"], base_url=f"{gw.base}/v1", max_retries=0)
+    # One request a minute: of three quick calls (at most one minute boundary), one is refused.
+    with pytest.raises(openai.RateLimitError) as e:
+        for _ in range(3):
+            c.audio.transcriptions.create(model="whisper", file=("t.wav", AUDIO))
+    assert e.value.status_code == 429
+    with pytest.raises(openai.RateLimitError):
+        for _ in range(2):
+            c.images.generate(model="gpt-image", prompt="x")
 
 
 def test_health_probes_each_media_mode(gw):

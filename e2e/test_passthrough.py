@@ -1,8 +1,9 @@
 """LiteLLM's provider pass-through routes through the llmgate binary, against the mock
 upstreams: the official `anthropic` client at `/anthropic`, the `openai` client at `/openai`,
 plain HTTP for `/gemini` (`?key=`), `/vertex_ai` (the gateway's service-account token),
-`/bedrock` (SigV4, verified by the Bedrock mock) and a custom
-`general_settings.pass_through_endpoints` route. Each call is authenticated with a virtual key
+`/bedrock` (SigV4, verified by the Bedrock mock), the `AzureOpenAI` client at `/azure`, plain
+HTTP for `/cohere` and `/mistral`, and custom `general_settings.pass_through_endpoints` routes
+(`include_subpath`, the query, `forward_headers`). Each call is authenticated with a virtual key
 that never reaches the provider, the provider's own key is put in, and the spend row in the
 database carries the usage and cost read from the provider's answer (streams too)."""
 import json
@@ -64,6 +65,13 @@ general_settings:
       target: {mock.base}/v1/models
       headers:
         Authorization: "Bearer sk-open"
+    - path: /custom-openai
+      target: {mock.base}/v1?source=llmgate
+      include_subpath: true
+      forward_headers: true
+      auth: true
+      headers:
+        Authorization: "Bearer sk-custom-up"
 """
     env = {
         "LLMGATE_DB_PATH": str(tmp / "pt.db"),
@@ -78,6 +86,12 @@ general_settings:
         "AWS_REGION_NAME": "us-west-2",
         "AWS_BEDROCK_RUNTIME_ENDPOINT": mock.base,
         "PT_COHERE_KEY": "co-real",
+        "AZURE_API_BASE": mock.base,
+        "AZURE_API_KEY": "az-real",
+        "COHERE_API_BASE": mock.base,
+        "COHERE_API_KEY": "co-env-real",
+        "MISTRAL_API_BASE": mock.base,
+        "MISTRAL_API_KEY": "mi-real",
     }
     g = Gateway(tmp, cfg, env=env).wait_ready()
     g.db = tmp / "pt.db"
@@ -253,6 +267,75 @@ def test_custom_pass_through_endpoints(gw, mock, vkey):
     with urllib.request.urlopen(f"{gw.base}/open-models") as r:
         assert json.loads(r.read())["data"]
     assert recorded(mock, "/v1/models")[-1]["headers"]["authorization"] == "Bearer sk-open"
+
+
+def test_azure_route_with_the_azure_client(gw, mock, vkey):
+    key = vkey["key"]
+    c = openai.AzureOpenAI(azure_endpoint=f"{gw.base}/azure", api_key=key, api_version="2024-10-21",
+                           max_retries=0)
+    r = c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+    assert r.choices[0].message.content
+    sent = recorded(mock, "/openai/deployments/gpt-4o/chat/completions")[-1]
+    assert sent["headers"]["api-key"] == "az-real"
+    assert "api-version=2024-10-21" in sent["query"]
+    no_virtual_key([sent], key)
+    rows = spend_rows(gw, vkey["token"], lambda r: r["custom_llm_provider"] == "azure", 1)
+    assert len(rows) == 1, rows
+    assert rows[0]["call_type"] == "pass_through_endpoint"
+    assert rows[0]["prompt_tokens"] > 0 and rows[0]["spend"] > 0, rows
+
+
+def test_cohere_and_mistral_routes(gw, mock, vkey):
+    key = vkey["key"]
+    body = {"model": "command-a-03-2025", "messages": [{"role": "user", "content": "Hi"}]}
+    status, _, raw = post(gw, "/cohere/v2/chat", body, {"Authorization": f"Bearer {key}"})
+    assert status == 200, raw
+    assert json.loads(raw)["usage"]["billed_units"]["input_tokens"] > 0
+    sent = recorded(mock, "/v2/chat")[-1]
+    assert sent["headers"]["authorization"] == "Bearer co-env-real"
+    no_virtual_key([sent], key)
+    body = {"model": "mistral-small-latest", "messages": [{"role": "user", "content": "Hi"}]}
+    status, _, raw = post(gw, "/mistral/v1/chat/completions", body, {"Authorization": f"Bearer {key}"})
+    assert status == 200, raw
+    sent = recorded(mock, "/v1/chat/completions")[-1]
+    assert sent["headers"]["authorization"] == "Bearer mi-real"
+    no_virtual_key([sent], key)
+    for provider in ("cohere", "mistral"):
+        rows = spend_rows(gw, vkey["token"], lambda r: r["custom_llm_provider"] == provider, 1)
+        assert len(rows) == 1, (provider, rows)
+        assert rows[0]["call_type"] == "pass_through_endpoint"
+        assert rows[0]["prompt_tokens"] > 0 and rows[0]["spend"] > 0, (provider, rows)
+
+
+def test_custom_endpoint_with_subpath_query_and_forwarded_headers(gw, mock):
+    status, k = admin(gw, "POST", "/key/generate", {"key_alias": "pt-custom"})
+    assert status == 200, k
+    key = k["key"]
+    req = urllib.request.Request(f"{gw.base}/custom-openai/models?limit=2",
+                                 headers={"Authorization": f"Bearer {key}", "x-trace-id": "t-123"})
+    with urllib.request.urlopen(req) as r:
+        assert json.loads(r.read())["data"]
+    sent = recorded(mock, "/v1/models")[-1]
+    assert sent["path"] == "/v1/models"
+    assert "source=llmgate" in sent["query"] and "limit=2" in sent["query"]
+    assert sent["headers"]["x-trace-id"] == "t-123"
+    # The configured header wins over the client's; the gateway key is never forwarded.
+    assert sent["headers"]["authorization"] == "Bearer sk-custom-up"
+    no_virtual_key([sent], key)
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+    status, _, raw = post(gw, "/custom-openai/chat/completions", body,
+                          {"Authorization": f"Bearer {key}", "x-trace-id": "t-456"})
+    assert status == 200, raw
+    sent = recorded(mock, "/v1/chat/completions")[-1]
+    assert sent["headers"]["x-trace-id"] == "t-456" and "source=llmgate" in sent["query"]
+    rows = spend_rows(gw, k["token"], lambda r: r["call_type"] == "pass_through_endpoint", 2)
+    assert len(rows) == 2, rows
+    assert (rows[1]["api_base"] or "").endswith("/v1/chat/completions"), rows
+    # Without `include_subpath` a subpath is not served; without a key, nothing is.
+    status, _, raw = post(gw, "/custom-rerank/extra", {}, {"Authorization": f"Bearer {key}"})
+    assert status == 404, raw
+    status, _, raw = post(gw, "/custom-openai/chat/completions", body, {})
+    assert status == 401, raw
 
 
 def test_bad_requests_are_refused_before_the_provider(gw, mock, vkey):

@@ -72,6 +72,10 @@ model_list:
     litellm_params: {{model: openai/mock-error-401, api_base: {mock.base}/v1, api_key: sk-up}}
   - model_name: chat
     litellm_params: {{model: openai/gpt-4o, api_base: {mock.base}/v1, api_key: sk-up}}
+  - model_name: rt-xai
+    litellm_params: {{model: xai/grok-4, api_base: {mock.base}/v1, api_key: xai-up}}
+  - model_name: rt-gemini
+    litellm_params: {{model: gemini/gemini-2.5-flash, api_base: {mock.base}/v1beta, api_key: gm-up}}
 router_settings:
   num_retries: 0
 general_settings:
@@ -266,6 +270,15 @@ def test_unknown_and_missing_models_are_bad_requests(gw):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req)
     assert e.value.code == 400 and "WebSocket" in json.loads(e.value.read())["error"]["message"]
+
+
+@pytest.mark.parametrize("group,provider", [("rt-xai", "xai"), ("rt-gemini", "gemini")])
+def test_a_provider_without_realtime_is_a_clear_400(gw, group, provider):
+    """LiteLLM serves realtime for xai, gemini, vertex_ai, bedrock and meta; llmgate does not
+    yet, and says so before the upgrade."""
+    status, body = refusal(ws_url(gw, model=group), additional_headers={"Authorization": f"Bearer {MASTER}"})
+    assert status == 400, body
+    assert f"served by {provider}" in body["error"]["message"] and "realtime" in body["error"]["message"]
 
 
 def test_a_spent_budget_refuses_the_next_session(gw, db):

@@ -5,6 +5,8 @@
 //! `/audio/speech` (JSON in, audio bytes streamed out in chunks with the format's content
 //! type). Also served on Azure's deployment paths (`api-version` and `api-key` checked).
 //! The transcript names the upload's size and byte sum, so a test sees the file arrived intact.
+//! A wrong file type gets OpenAI's 400: audio by the file name's extension, an image by its
+//! part's content type.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,7 +50,70 @@ pub(crate) enum Kind {
 /// A file part of a form.
 struct File {
     filename: String,
+    /// The part's `Content-Type` (None: the client sent none).
+    content_type: Option<String>,
     data: Vec<u8>,
+}
+
+/// The audio formats OpenAI's speech-to-text accepts, by the upload's file name extension.
+const AUDIO_FORMATS: &[&str] = &[
+    "flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm",
+];
+
+/// OpenAI's 400 for an upload whose name has no supported audio extension.
+fn audio_format_error(f: &File) -> Option<Response> {
+    let ext = f
+        .filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase());
+    if ext.as_deref().is_some_and(|e| AUDIO_FORMATS.contains(&e)) {
+        return None;
+    }
+    let list = AUDIO_FORMATS
+        .iter()
+        .map(|f| format!("'{f}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(error(
+        400,
+        &format!("Invalid file format. Supported formats: [{list}]"),
+        None,
+        None,
+    ))
+}
+
+/// OpenAI's 400 for an image part whose content type is not an image it edits: PNG, JPEG
+/// or WebP (DALL·E 2: PNG only).
+fn image_type_error(field: &str, f: &File, png_only: bool) -> Option<Response> {
+    let mime = f
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let allowed: &[&str] = if png_only {
+        &["image/png"]
+    } else {
+        &["image/jpeg", "image/png", "image/webp"]
+    };
+    if allowed.contains(&mime.as_str()) {
+        return None;
+    }
+    let listed = match allowed {
+        [one] => format!("'{one}'"),
+        _ => "'image/jpeg', 'image/png', and 'image/webp'".to_string(),
+    };
+    Some(error(
+        400,
+        &format!(
+            "Invalid file '{field}': unsupported mimetype ('{mime}'). Supported file formats are {listed}."
+        ),
+        Some((field, "unsupported_file_mimetype")),
+        None,
+    ))
 }
 
 #[derive(Default)]
@@ -107,8 +172,21 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<Form> {
                 .map(|v| v.trim_matches('"').to_string())
         };
         let name = param("name")?;
+        let content_type = head.split("\r\n").find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_string())
+        });
         match param("filename") {
-            Some(filename) => form.files.push((name, File { filename, data })),
+            Some(filename) => form.files.push((
+                name,
+                File {
+                    filename,
+                    content_type,
+                    data,
+                },
+            )),
             None => form
                 .fields
                 .push((name, String::from_utf8_lossy(&data).into_owned())),
@@ -333,8 +411,13 @@ async fn handle(
             }
             if kind != Kind::Generation {
                 let f = form.as_ref().expect("checked above");
-                if f.file("image").or(f.file("image[]")).is_none() {
+                let Some((name, image)) =
+                    f.files.iter().find(|(n, _)| n == "image" || n == "image[]")
+                else {
                     return bad("Missing required parameter: 'image'.", "image");
+                };
+                if let Some(res) = image_type_error(name, image, model.contains("dall-e-2")) {
+                    return res;
                 }
             }
             let mut answer = json!({"created": created, "data": images(n, b64, prompt.as_deref().filter(|_| model.contains("dall")))});
@@ -356,6 +439,9 @@ async fn handle(
             let Some(file) = f.file("file") else {
                 return bad("Missing required parameter: 'file'.", "file");
             };
+            if let Some(res) = audio_format_error(file) {
+                return res;
+            }
             if f.field("model").is_none() && !uri.path().contains("/deployments/") {
                 return bad("Missing required parameter: 'model'.", "model");
             }

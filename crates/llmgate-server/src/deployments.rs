@@ -228,6 +228,16 @@ impl Deployment {
             },
         )
     }
+
+    /// Cost of one answer of a finished batch: the batch prices, else half the token prices
+    /// (LiteLLM's `batch_cost_calculator`); None when the model has no price.
+    pub fn batch_cost(&self, usage: &llmgate::Usage) -> Option<f64> {
+        catalog::batch_cost(
+            self.info.as_ref()?,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+        )
+    }
 }
 
 /// The catalog entry for the deployment's model, with `input_cost_per_token` /
@@ -254,8 +264,8 @@ fn price_info(entry: &ModelEntry) -> Option<ModelInfo> {
     let output = p
         .output_cost_per_token
         .or(entry.model_info.output_cost_per_token);
-    // The media units' prices a deployment sets (litellm_params over model_info).
-    let media: Vec<(&str, f64)> = MEDIA_PRICES
+    // The media units' and batches' prices a deployment sets (litellm_params over model_info).
+    let media: Vec<(&str, f64)> = UNIT_PRICES
         .iter()
         .filter_map(|k| {
             let v = p.extra.get(*k).or(entry.model_info.extra.get(*k))?;
@@ -269,18 +279,27 @@ fn price_info(entry: &ModelEntry) -> Option<ModelInfo> {
     for (k, v) in media {
         info.prices.set(k, v);
     }
+    // A deployment's own token price is its batch price's base too (half of it), unless it
+    // sets a batch price as well: the catalog's batch row is for the catalog's token price.
+    let sets = |k: &str| p.extra.contains_key(k) || entry.model_info.extra.contains_key(k);
     if input.is_some() {
         info.input_cost_per_token = input;
+        if !sets("input_cost_per_token_batches") {
+            info.input_cost_per_token_batches = None;
+        }
     }
     if output.is_some() {
         info.output_cost_per_token = output;
+        if !sets("output_cost_per_token_batches") {
+            info.output_cost_per_token_batches = None;
+        }
     }
     Some(info)
 }
 
-/// Price keys of the media endpoints a deployment may set in `litellm_params` or
-/// `model_info`, as LiteLLM reads them.
-pub const MEDIA_PRICES: &[&str] = &[
+/// Price keys of the media endpoints and the Batches API a deployment may set in
+/// `litellm_params` or `model_info`, as LiteLLM reads them.
+pub const UNIT_PRICES: &[&str] = &[
     "input_cost_per_second",
     "output_cost_per_second",
     "input_cost_per_image",
@@ -292,6 +311,9 @@ pub const MEDIA_PRICES: &[&str] = &[
     // Realtime sessions' audio tokens.
     "input_cost_per_audio_token",
     "output_cost_per_audio_token",
+    // A finished batch's answers (`routes/files/batches.rs`).
+    "input_cost_per_token_batches",
+    "output_cost_per_token_batches",
 ];
 
 /// LiteLLM prices every Ollama model at 0 (self-hosted): `ollama_chat/x` as `ollama/x`, and a

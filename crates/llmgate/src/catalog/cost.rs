@@ -98,6 +98,32 @@ pub fn cost(info: &ModelInfo, u: &CostInput) -> Option<f64> {
     )
 }
 
+/// A Batches API answer, as LiteLLM's `batch_cost_calculator`: each side at its batch price
+/// (`input_cost_per_token_batches`, `output_cost_per_token_batches`), or half its token price
+/// where the catalog has no batch price; `None` when the model has no price at all.
+pub fn batch_cost(info: &ModelInfo, prompt_tokens: u64, completion_tokens: u64) -> Option<f64> {
+    if info.input_cost_per_token.is_none()
+        && info.output_cost_per_token.is_none()
+        && info.input_cost_per_token_batches.is_none()
+        && info.output_cost_per_token_batches.is_none()
+    {
+        return None;
+    }
+    let side = |batch: Option<f64>, token: Option<f64>| match (batch, token) {
+        (Some(b), _) if b > 0.0 => b,
+        (_, Some(t)) => t / 2.0,
+        _ => 0.0,
+    };
+    Some(
+        prompt_tokens as f64 * side(info.input_cost_per_token_batches, info.input_cost_per_token)
+            + completion_tokens as f64
+                * side(
+                    info.output_cost_per_token_batches,
+                    info.output_cost_per_token,
+                ),
+    )
+}
+
 /// A rerank call, as LiteLLM's `calculate_rerank_cost`: `input_cost_per_query` × search units
 /// where the model has a per-query price, else `input_cost_per_token` × the billed tokens.
 fn rerank_cost(info: &ModelInfo, search_units: u64, tokens: u64) -> Option<f64> {
@@ -112,6 +138,19 @@ fn rerank_cost(info: &ModelInfo, search_units: u64, tokens: u64) -> Option<f64> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_at_their_own_price_else_half() {
+        let mut m = info();
+        // gpt-4o: no batch rows here, half the token price.
+        assert_eq!(batch_cost(&m, 10, 5), Some(10.0 * 1.25e-6 + 5.0 * 5e-6));
+        // A batch price that is not half (gpt-3.5-turbo-1106 bills batches at full price).
+        m.input_cost_per_token_batches = Some(2.5e-6);
+        assert_eq!(batch_cost(&m, 10, 5), Some(10.0 * 2.5e-6 + 5.0 * 5e-6));
+        m.output_cost_per_token_batches = Some(1e-5);
+        assert_eq!(batch_cost(&m, 10, 5), Some(10.0 * 2.5e-6 + 5.0 * 1e-5));
+        assert_eq!(batch_cost(&ModelInfo::unpriced("x"), 10, 5), None);
+    }
 
     fn info() -> ModelInfo {
         let mut m = ModelInfo::unpriced("openai/gpt-4o");

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use serde::Deserialize;
 
-pub use cost::{cost, CostInput};
+pub use cost::{batch_cost, cost, CostInput};
 pub use litellm::{load_litellm_override, parse_litellm_map, CatalogLoadError};
 pub use model_info::{Feature, ModelInfo};
 

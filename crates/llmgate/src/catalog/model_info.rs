@@ -63,6 +63,10 @@ prices! {
     input_cost_per_second => "second_in",
     output_cost_per_second => "second_out",
     input_cost_per_character => "char_in",
+    // The Batches API's per-token prices (absent: half the token price, as LiteLLM's
+    // `batch_cost_calculator` falls back).
+    input_cost_per_token_batches => "batch_in",
+    output_cost_per_token_batches => "batch_out",
 }
 
 /// Capabilities, reported as LiteLLM's `supports_<name>` flags.

@@ -1,7 +1,8 @@
 //! OpenAI's Batches API (`/v1/batches`: create, retrieve, list, cancel) in front of OpenAI and
 //! Azure, with LiteLLM's batch cost tracking: when a retrieve first sees a batch `completed`,
-//! its output file is read, each answer's usage priced at the batch rate (half the per-token
-//! price, as OpenAI bills batches and LiteLLM's `batch_cost_calculator` prices them) and the
+//! its output file is read, each answer's usage priced at the batch rate (the catalog's
+//! `input_cost_per_token_batches` / `output_cost_per_token_batches`, else half the per-token
+//! price, as LiteLLM's `batch_cost_calculator` prices them) and the
 //! total charged once — `batch_processed` is claimed in the database, so one instance of a
 //! fleet charges it — to the key that created the batch, with a spend log (`call_type`
 //! `aretrieve_batch`). Batches are recorded in `LiteLLM_ManagedObjectTable`; like files, only
@@ -21,7 +22,9 @@ use llmgate_store::managed::{ManagedFile, ManagedObject};
 use serde_json::{json, Value};
 
 use super::target::{object_id, Target};
-use super::{b64, db, find_file, first_copy, json_of, owner, send, store, upstream_error, visible};
+use super::{
+    admit, b64, db, find_file, first_copy, json_of, owner, send, store, upstream_error, visible,
+};
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::governance::access;
@@ -62,6 +65,7 @@ pub async fn create(
     }
     let file: ManagedFile = find_file(&state, &auth, &input).await?;
     let (target, provider_file) = first_copy(&state, &file)?;
+    let _admission = admit(&state, &auth, &target).await?;
     if let Some(m) = body.as_object_mut() {
         for k in [
             "custom_llm_provider",
@@ -261,8 +265,8 @@ async fn charge(
             Some(d) => d.clone(),
             None => crate::routes::passthrough::priced_for(state, target.provider, m.as_deref()),
         };
-        if let Some(c) = dep.cost(&u) {
-            cost += c / 2.0;
+        if let Some(c) = dep.batch_cost(&u) {
+            cost += c;
         }
         model = model.or(m);
         priced_dep.get_or_insert(dep);

@@ -6,7 +6,8 @@
 //! delete it — anyone else gets a 404, as for a file that does not exist. An upload naming
 //! `target_model_names` goes to each model's deployment and is answered with LiteLLM's managed
 //! file id (base64 of `litellm_proxy:<mime>;unified_id,<uuid>;target_model_names,<names>`);
-//! otherwise the provider's own id is returned. Where a call goes: `target.rs`.
+//! otherwise the provider's own id is returned. Where a call goes: `target.rs`. An upload and
+//! a batch create are admitted as every LLM call is (budgets, rate limits, parallel slot).
 
 mod batches;
 mod target;
@@ -211,6 +212,37 @@ async fn targets(
     ))
 }
 
+/// The model a batch file's first request names (`body.model`), when it is one of the
+/// gateway's model groups. Only the first line is read.
+fn jsonl_model(state: &AppState, bytes: &[u8]) -> Option<String> {
+    let first = bytes
+        .split(|b| *b == b'\n')
+        .find(|l| !l.trim_ascii().is_empty())?;
+    let line: Value = serde_json::from_slice(first).ok()?;
+    let model = line["body"]["model"].as_str()?;
+    state
+        .deployments()
+        .group(model)
+        .is_some()
+        .then(|| model.to_string())
+}
+
+/// Admits a files or batches call that goes to `target` as LiteLLM's proxy does for every
+/// route: the key's budgets (a key over budget gets its budget error) and its rate limits and
+/// parallel slot, counted against the target's model group (or its provider). The slot is
+/// held while the admission lives.
+pub(crate) async fn admit(
+    state: &AppState,
+    auth: &AuthContext,
+    target: &Target,
+) -> Result<crate::governance::admit::Admission, GatewayError> {
+    let group = match &target.deployment {
+        Some(d) => d.model_name.clone(),
+        None => target.provider.to_string(),
+    };
+    crate::governance::admit::admit_target(&state.gov, auth, &group).await
+}
+
 /// `POST /v1/files`.
 async fn upload(
     State(state): State<AppState>,
@@ -231,16 +263,27 @@ async fn upload(
             "Missing required parameter: 'purpose'.".into(),
         ));
     }
+    let provider = form
+        .get("custom_llm_provider")
+        .or(q.get("custom_llm_provider").map(String::as_str));
+    // A batch file naming one of the gateway's models goes to that model's deployment when
+    // nothing else says where (LiteLLM's `is_known_model` on the JSONL's first line).
+    let in_file = match (form.get("purpose"), provider) {
+        (Some("batch"), None) => jsonl_model(&state, &bytes),
+        _ => None,
+    };
     let (targets, names) = targets(
         &state,
         &auth,
         &headers,
-        form.get("model").or(q.get("model").map(String::as_str)),
+        form.get("model")
+            .or(q.get("model").map(String::as_str))
+            .or(in_file.as_deref()),
         form.get("target_model_names"),
-        form.get("custom_llm_provider")
-            .or(q.get("custom_llm_provider").map(String::as_str)),
+        provider,
     )
     .await?;
+    let _admission = admit(&state, &auth, &targets[0]).await?;
     let http = state.client.http();
     let mut mappings = serde_json::Map::new();
     let mut first: Option<Value> = None;

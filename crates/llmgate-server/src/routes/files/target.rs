@@ -1,5 +1,6 @@
 //! Which upstream a file or batch call goes to, as LiteLLM chooses it: the deployment a model
-//! names (`x-litellm-model` header, `model` form field or `?model=`, `target_model_names`), else
+//! names (`target_model_names`, the `x-litellm-model` header, a `model` form field or `?model=`,
+//! a batch file's first line's `body.model` when it is a model group), else
 //! `custom_llm_provider` (`openai`, the default, or `azure`) with the environment's credentials
 //! (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/`AZURE_API_KEY`/`AZURE_API_VERSION`).
 //! Only OpenAI and Azure deployments serve files and batches.
