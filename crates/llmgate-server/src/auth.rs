@@ -194,7 +194,9 @@ fn client_ip(state: &AppState, req: &Request) -> Option<String> {
 
 /// Middleware: authenticates every route it wraps and hands the context to the handler.
 pub async fn require_key(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let auth = authenticate(&state, req.headers()).await;
+    // Boxed: a key lookup's database futures would make this middleware's future (moved by
+    // every layer above it) kilobytes, though the lookup almost always hits the cache.
+    let auth = Box::pin(authenticate(&state, req.headers())).await;
     admit(&state, auth, req, next).await
 }
 

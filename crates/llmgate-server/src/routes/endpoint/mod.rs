@@ -278,7 +278,9 @@ pub async fn serve<E: Endpoint>(
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
     let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
-    handle::<E>(
+    // Boxed: the call's state machine is kilobytes, and each router layer above moves the
+    // handler's future into a box of its own (a memcpy per layer per request otherwise).
+    Box::pin(handle::<E>(
         state,
         auth,
         None,
@@ -286,7 +288,7 @@ pub async fn serve<E: Endpoint>(
         cache_control,
         body,
         trace,
-    )
+    ))
     .await
 }
 
@@ -306,7 +308,7 @@ pub async fn serve_for_model<E: Endpoint>(
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
     let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
-    handle::<E>(
+    Box::pin(handle::<E>(
         state,
         auth,
         Some(model),
@@ -314,7 +316,7 @@ pub async fn serve_for_model<E: Endpoint>(
         cache_control,
         body,
         trace,
-    )
+    ))
     .await
 }
 
