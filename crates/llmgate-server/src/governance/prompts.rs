@@ -69,7 +69,9 @@ fn column(v: &Value) -> JsonText {
 }
 
 fn sanitize_map(m: &Map<String, Value>, max: usize) -> Map<String, Value> {
-    m.iter().map(|(k, v)| (k.clone(), sanitize(v, max))).collect()
+    m.iter()
+        .map(|(k, v)| (k.clone(), sanitize(v, max)))
+        .collect()
 }
 
 /// LiteLLM's `_sanitize_request_body_for_spend_logs_payload` on one value.
@@ -136,14 +138,13 @@ mod tests {
     fn long_strings_are_cut_as_litellm_cuts_them() {
         let s = format!("{}{}{}", "A".repeat(500), "B".repeat(800), "C".repeat(500));
         let t = truncate(&s, 1000);
-        assert_eq!(
-            t,
-            format!(
-                "{}... (litellm_truncated skipped 800 chars) ...{}",
-                "A".repeat(350),
-                format!("{}{}", "B".repeat(150), "C".repeat(500))
-            )
+        let want = format!(
+            "{}... (litellm_truncated skipped 800 chars) ...{}{}",
+            "A".repeat(350),
+            "B".repeat(150),
+            "C".repeat(500)
         );
+        assert_eq!(t, want);
         assert_eq!(truncate("short", 1000), "short");
         // Characters, not bytes.
         let e = "é".repeat(1500);
@@ -160,14 +161,21 @@ mod tests {
         let c = v["messages"][0]["content"].as_str().unwrap();
         assert!(c.starts_with(&"x".repeat(716)));
         assert!(c.contains("... (litellm_truncated skipped 2953 chars) ..."));
-        assert_eq!(c.chars().count(), 2047 + "... (litellm_truncated skipped 2953 chars) ...".len());
+        assert_eq!(
+            c.chars().count(),
+            2047 + "... (litellm_truncated skipped 2953 chars) ...".len()
+        );
         // Many long messages: one cut string, bounded.
         let many: Vec<Value> = (0..50)
             .map(|_| json!({"role": "user", "content": "y".repeat(3000)}))
             .collect();
         let (r, _) = columns(&json!({"messages": many}), Some(&json!({"id": "x"})));
         assert!(r.as_str().len() <= CUT_TO + 100, "{}", r.as_str().len());
-        assert!(r.to_value().as_str().unwrap().contains("litellm_truncated skipped"));
+        assert!(r
+            .to_value()
+            .as_str()
+            .unwrap()
+            .contains("litellm_truncated skipped"));
         assert_eq!(columns(&json!([1]), Some(&Value::Null)).0.as_str(), "{}");
     }
 }

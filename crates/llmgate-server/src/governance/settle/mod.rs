@@ -353,10 +353,7 @@ impl Settlement {
                 response_id: self.response_id.as_deref(),
                 cache_hit: self.cache_hit,
                 guardrails: &self.guardrails,
-                capture: self
-                    .capture
-                    .as_deref()
-                    .filter(|_| self.gov.store_prompts),
+                capture: self.capture.as_deref().filter(|_| self.gov.store_prompts),
             };
             access::record(&self.gov, &self.auth, &self.owners, call, &outcome);
         }
