@@ -77,6 +77,20 @@ def test_prompts_and_answers_are_stored_when_on(mock, tmp_path, database):  # no
         assert ui[plain["request_id"]]["proxy_server_request"]["messages"][1]["content"] == "Hi prompts"
         assert ui[plain["request_id"]]["response"]["choices"][0]["message"]["content"] == r.choices[0].message.content
         assert ui[plain["request_id"]]["messages"] == {}
+
+        # A failed call: its request is logged, no answer.
+        _, k2 = admin(gw, "POST", "/key/generate", {})
+        client = openai.OpenAI(base_url=gw.base, api_key=k2["key"], max_retries=0)
+        try:
+            client.chat.completions.create(model="limited", messages=[{"role": "user", "content": "refused"}])
+            raise AssertionError("the mock's 429 was not raised")
+        except openai.RateLimitError:
+            pass
+        time.sleep(2.5)
+        _, [failed] = admin(gw, "GET", f"/spend/logs?api_key={k2['key']}")
+        assert failed["status"] == "failure"
+        assert failed["proxy_server_request"]["messages"] == [{"role": "user", "content": "refused"}]
+        assert failed["response"] == {}
     finally:
         gw.stop()
 

@@ -727,9 +727,10 @@ fn spend_log(
         Outcome::Success => None,
     };
     let team = owners.team.as_ref().map(|t| &t.row);
+    // A failed or abandoned call's answer is not logged (a stream's partial text included).
     let (proxy_server_request, response) = call
         .capture
-        .map(|c| super::prompts::columns(&c.request, c.response.as_ref()))
+        .map(|c| super::prompts::columns(&c.request, c.response.as_ref().filter(|_| success)))
         .unwrap_or_default();
     // Who called, as LiteLLM's `StandardLoggingMetadata` records it; written straight to
     // text (no intermediate map), once for the journal and the row.
