@@ -75,11 +75,11 @@ def database(request, tmp_path):
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
 
 
-def start(tmp_path, mock, env, sub="gw"):
+def start(tmp_path, mock, env, sub="gw", extra=""):
     d = tmp_path / sub
     d.mkdir(exist_ok=True)
     full = {"UPSTREAM_KEY": UPSTREAM_ENV_SECRET, "UI_USERNAME": UI_USER, "UI_PASSWORD": UI_PASS, "LITELLM_SALT_KEY": "sk-ui-salt-0123456789", **env}
-    return Gateway(d, config(mock), env=full).wait_ready()
+    return Gateway(d, config(mock) + extra, env=full).wait_ready()
 
 
 @pytest.fixture(scope="module")
@@ -660,6 +660,8 @@ def test_edit_clear_delete_filter_and_page(browser, mock, tmp_path):
         err = p.inner_text("#log-detail dt:text-is('Error') + dd")
         assert "InternalServerError" in err or "500" in err, err
         assert p.inner_text("#log-detail dt:text-is('Status') + dd") == "failure"
+        # No `store_prompts_in_spend_logs` here: the view says message logging is off.
+        assert "Message logging is off" in p.inner_text("#log-messages-off")
         tab.shot("log-failure-detail")
         p.fill("#log-model", "")
         p.select_option("#log-status_filter", "")
@@ -674,6 +676,46 @@ def test_edit_clear_delete_filter_and_page(browser, mock, tmp_path):
         p.fill("#log-team_id", "")
         p.click("button:has-text('Filter')")
         p.wait_for_selector("#logs-body p.muted:has-text('4 request(s)')")
+        assert tab.errors == [], tab.errors
+    finally:
+        tab.close()
+        gw.stop()
+
+
+def test_log_detail_shows_messages_when_stored(browser, mock, tmp_path, database):
+    """With `store_prompts_in_spend_logs`, a log's detail view shows the request's messages and
+    the answer, a stream's too."""
+    gw = start(tmp_path, mock, database, extra="  store_prompts_in_spend_logs: true\n")
+    tab = Page(browser, gw, shots_dir(tmp_path))
+    p = tab.page
+    try:
+        client = openai.OpenAI(base_url=gw.base, api_key=MASTER, max_retries=0)
+        r = client.chat.completions.create(model="gpt-4o", messages=[
+            {"role": "system", "content": "You are terse."}, {"role": "user", "content": "What is a prompt log?"}])
+        chunks = list(client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "Stream a line"}], stream=True))
+        streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        wait_for(lambda: len(call(gw, "GET", "/spend/logs")[1]) == 2, what="the spend logs")
+        tab.login(UI_USER, UI_PASS)
+        p.wait_for_selector("nav a:has-text('Logs')")
+        p.click("nav a:has-text('Logs')")
+        p.wait_for_selector("#logs-body p.muted:has-text('2 request(s)')")
+        rows = p.query_selector_all("#logs-body button.view-log")
+        seen = {}
+        for i in range(len(rows)):
+            p.click(f"#logs-body button.view-log >> nth={i}")
+            p.wait_for_selector("#log-detail [role=region]")
+            msgs = p.inner_text("#log-request-messages")
+            seen[msgs] = p.inner_text("#log-response")
+            assert p.query_selector("#log-messages-off") is None
+        [plain] = [m for m in seen if "What is a prompt log?" in m]
+        assert "system" in plain and "You are terse." in plain and "user" in plain
+        assert seen[plain] == r.choices[0].message.content
+        [stream] = [m for m in seen if "Stream a line" in m]
+        assert seen[stream] == streamed
+        p.click("#logs-body button.view-log >> nth=0")
+        p.wait_for_selector("#log-detail #log-response")
+        tab.shot("log-detail-messages")
         assert tab.errors == [], tab.errors
     finally:
         tab.close()

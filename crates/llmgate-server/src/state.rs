@@ -107,6 +107,7 @@ impl AppState {
             spend,
             alerts: Alerts::new(observe.as_ref().and_then(|o| o.alerting.clone())),
             disable_error_logs: config.general_settings.flag("disable_error_logs"),
+            store_prompts: crate::governance::prompts::enabled(&config),
             observe,
         });
         // A bad cache setting refuses the start (`server::run` checks it first).

@@ -593,9 +593,45 @@ function showLog(l, into) {
       row('Key', md.user_api_key_alias || l.api_key), row('User', l.user), row('Team', l.team_id),
       row('End user', l.end_user), row('Tags', list(l.request_tags)),
       row('Error', err ? `${err.error_class || ''} ${err.error_message || ''}`.trim() : null)),
-    h('p', { class: 'muted' }, 'Messages are not stored in the spend logs.'),
+    logMessages(l),
     h('details', {}, h('summary', {}, 'Metadata'), h('pre', {}, JSON.stringify(md, null, 2)))));
   into.scrollIntoView({ block: 'nearest' });
+}
+
+// A spend-log JSON column that holds something: an object with keys, or text (a body too long
+// for the log is kept as one cut string).
+const stored = (v) => (v && typeof v === 'object' ? Object.keys(v).length > 0 : typeof v === 'string' && v !== '' && v !== '{}');
+const pretty = (v) => (typeof v === 'string' ? v : JSON.stringify(v, null, 2));
+
+// A message's content as text: a string, or the text of its parts (other parts by their type).
+function contentText(c) {
+  if (typeof c === 'string') return c;
+  if (Array.isArray(c)) return c.map((p) => (p && typeof p.text === 'string' ? p.text : `[${(p && p.type) || 'part'}]`)).join('\n');
+  return c === null || c === undefined ? '' : JSON.stringify(c);
+}
+
+// The request and the answer, stored only with `store_prompts_in_spend_logs` (LiteLLM's
+// `proxy_server_request` and `response` columns).
+function logMessages(l) {
+  const req = l.proxy_server_request, resp = l.response;
+  if (!stored(req) && !stored(resp)) {
+    return h('p', { class: 'muted', id: 'log-messages-off' },
+      'Message logging is off: requests and responses are stored only with general_settings.store_prompts_in_spend_logs: true.');
+  }
+  const msgs = req && Array.isArray(req.messages) ? req.messages : null;
+  const request = !stored(req) ? h('p', { class: 'muted' }, 'No request was stored.')
+    : msgs ? h('ol', { class: 'messages', id: 'log-request-messages' },
+      msgs.map((m) => h('li', {}, h('strong', {}, m.role || 'message'), ' ', h('span', { class: 'content' }, contentText(m.content)))))
+      : h('pre', { id: 'log-request-body' }, pretty(req));
+  const choice = resp && typeof resp === 'object' && Array.isArray(resp.choices) ? resp.choices[0] : null;
+  const said = choice ? (choice.message ? contentText(choice.message.content) : choice.text) : null;
+  const response = !stored(resp) ? h('p', { class: 'muted' }, 'No response was stored.')
+    : h('pre', { id: 'log-response' }, said !== null && said !== undefined ? said : pretty(resp));
+  return h('div', { class: 'log-messages' },
+    h('h3', {}, 'Request'), request,
+    stored(req) && msgs ? h('details', {}, h('summary', {}, 'Request body'), h('pre', {}, pretty(req))) : null,
+    h('h3', {}, 'Response'), response,
+    stored(resp) && said !== null && said !== undefined ? h('details', {}, h('summary', {}, 'Response body'), h('pre', {}, pretty(resp))) : null);
 }
 
 // ---------- models ----------

@@ -41,6 +41,9 @@ pub const COLUMNS: Columns = &[
     ("litellm_call_id", Kind::Text),
     ("mcp_namespaced_tool_name", Kind::Text),
     ("agent_id", Kind::Text),
+    ("messages", Kind::Json),
+    ("response", Kind::Json),
+    ("proxy_server_request", Kind::Json),
 ];
 
 /// One request's spend record.
@@ -93,6 +96,16 @@ pub struct SpendLog {
     /// An A2A call's agent (LiteLLM's column).
     #[serde(default)]
     pub agent_id: Option<String>,
+    /// LiteLLM's `messages`, `response` and `proxy_server_request` columns: `{}` unless
+    /// `general_settings.store_prompts_in_spend_logs` is on (then the answer and the request
+    /// body, their long strings cut as LiteLLM cuts them; `messages` stays `{}` as LiteLLM
+    /// leaves it for every call but realtime).
+    #[serde(default)]
+    pub messages: JsonText,
+    #[serde(default)]
+    pub response: JsonText,
+    #[serde(default)]
+    pub proxy_server_request: JsonText,
 }
 
 /// Calls `$f` on every text value of a log with the bound its column takes (see
@@ -150,12 +163,27 @@ impl SpendLog {
             |s: &String, max| ok.set(ok.get() && bounds::fits(s, max)),
             |v: &Value, max| ok.set(ok.get() && bounds::json_fits(v, max))
         );
-        ok.get() && self.metadata.fits(bounds::TEXT)
+        ok.get()
+            && [
+                &self.metadata,
+                &self.messages,
+                &self.response,
+                &self.proxy_server_request,
+            ]
+            .iter()
+            .all(|j| j.fits(bounds::TEXT))
     }
 
     /// Removes NUL and cuts each value to its column's bound.
     pub fn bound(&mut self) {
-        self.metadata.bound(bounds::TEXT);
+        for j in [
+            &mut self.metadata,
+            &mut self.messages,
+            &mut self.response,
+            &mut self.proxy_server_request,
+        ] {
+            j.bound(bounds::TEXT);
+        }
         each_text!(self, as_mut, [&mut], bounds::bound, bounds::json);
     }
 
@@ -190,6 +218,11 @@ impl SpendLog {
             "api_base" => text(&self.api_base),
             "user" => text(&self.user),
             "metadata" => Param::Text(Some(self.metadata.as_str().to_string())),
+            "messages" => Param::Text(Some(self.messages.as_str().to_string())),
+            "response" => Param::Text(Some(self.response.as_str().to_string())),
+            "proxy_server_request" => {
+                Param::Text(Some(self.proxy_server_request.as_str().to_string()))
+            }
             "cache_hit" => text(&self.cache_hit),
             "request_tags" => codec::param(kind, &self.request_tags),
             "team_id" => text(&self.team_id),
@@ -351,6 +384,10 @@ macro_rules! bind_log {
             "organization_id" => q.bind(l.organization_id.as_deref()),
             "mcp_namespaced_tool_name" => q.bind(l.mcp_namespaced_tool_name.as_deref()),
             "agent_id" => q.bind(l.agent_id.as_deref()),
+            "metadata" => q.bind(l.metadata.as_str()),
+            "messages" => q.bind(l.messages.as_str()),
+            "response" => q.bind(l.response.as_str()),
+            "proxy_server_request" => q.bind(l.proxy_server_request.as_str()),
             _ => match l.param($col, $kind) {
                 Param::Text(v) => q.bind(v),
                 Param::Float(v) => q.bind(v),

@@ -514,6 +514,8 @@ pub struct Call<'a> {
     pub cache_hit: bool,
     /// LiteLLM's `guardrail_information`: one entry per guardrail run.
     pub guardrails: &'a [Value],
+    /// The request and the answer, when `store_prompts_in_spend_logs` puts them in the log.
+    pub capture: Option<&'a crate::observe::Capture>,
 }
 
 /// Adds the call's cost to every owner's live spend (and its tokens to the rate-limit
@@ -725,6 +727,11 @@ fn spend_log(
         Outcome::Success => None,
     };
     let team = owners.team.as_ref().map(|t| &t.row);
+    // A failed or abandoned call's answer is not logged (a stream's partial text included).
+    let (proxy_server_request, response) = call
+        .capture
+        .map(|c| super::prompts::columns(&c.request, c.response.as_ref().filter(|_| success)))
+        .unwrap_or_default();
     // Who called, as LiteLLM's `StandardLoggingMetadata` records it; written straight to
     // text (no intermediate map), once for the journal and the row.
     let metadata = JsonText::of(&LogMetadata {
@@ -790,5 +797,8 @@ fn spend_log(
             .get("agent_id")
             .and_then(Value::as_str)
             .map(str::to_string),
+        messages: JsonText::default(),
+        response,
+        proxy_server_request,
     }
 }

@@ -13,6 +13,7 @@ pub mod caller;
 pub mod fleet;
 pub mod headers;
 pub mod limits;
+pub mod prompts;
 pub mod settle;
 pub mod spend;
 
@@ -158,6 +159,9 @@ pub struct Governance {
     pub alerts: alerts::Alerts,
     /// LiteLLM's `general_settings.disable_error_logs`: failed calls are not logged.
     pub disable_error_logs: bool,
+    /// LiteLLM's `general_settings.store_prompts_in_spend_logs` (or its variable): the request
+    /// and the answer go to the spend log ([`prompts`]).
+    pub store_prompts: bool,
     /// The callbacks that see every call (metrics, logging); None when none is configured.
     pub observe: Option<Arc<crate::observe::Observers>>,
 }

@@ -27,7 +27,8 @@ const BATCH_SIZE: usize = 1000;
 
 /// Logs held in memory at most. When the writer falls behind (a slow database, or a CPU
 /// shared with busier work: it runs at nice 10), later logs are kept in the journal only and
-/// read back from it at the next batch, so memory stays bounded (~2 KB a log) while nothing
+/// read back from it at the next batch, so memory stays bounded (~2 KB a log; with
+/// `store_prompts_in_spend_logs` at most ~34 KB more, see `governance::prompts`) while nothing
 /// is lost. Without a journal the queue is not bounded: dropping spend is not an option.
 const MEMORY_CAP: usize = 10_000;
 

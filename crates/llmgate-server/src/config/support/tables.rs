@@ -629,7 +629,7 @@ pub const GENERAL_SETTINGS: &[Row] = &[
     no("embedding_model", "default model"),
     yes("image_generation_model", "the model of every /images/generations and /images/edits call"),
     yes("moderation_model", "the model of every /moderations call"),
-    no("store_prompts_in_spend_logs", "prompts in spend logs"),
+    yes("store_prompts_in_spend_logs", "request and answer in the spend log"),
     no("forward_client_headers_to_llm_api", "client header forwarding"),
     no("forward_openai_org_id", "client header forwarding"),
     no("disable_spend_logs", "spend-log switch"),

@@ -100,7 +100,8 @@ pub struct Settlement {
     stream: bool,
     /// When a stream's first chunk was sent (time to first token).
     first_chunk: Option<Instant>,
-    /// The request and answer, kept only when a logging callback records messages.
+    /// The request and answer, kept only when a logging callback or the spend log records
+    /// messages.
     capture: Option<Box<crate::observe::Capture>>,
     /// The call's span ids (OpenTelemetry on).
     trace: Option<crate::observe::otel::TraceIds>,
@@ -334,6 +335,8 @@ impl Settlement {
             (Some(m), None) => usage.and_then(|u| m.deployment.cost(u)),
             (None, _) => None,
         };
+        // A stream's answer, assembled once for the spend log and the observers.
+        self.stream_answer(usage);
         if let Some(meta) = &meta {
             if let (Some(r), Some(u)) = (&meta.routed, usage) {
                 r.tokens(u.total_tokens);
@@ -350,11 +353,11 @@ impl Settlement {
                 response_id: self.response_id.as_deref(),
                 cache_hit: self.cache_hit,
                 guardrails: &self.guardrails,
+                capture: self.capture.as_deref().filter(|_| self.gov.store_prompts),
             };
             access::record(&self.gov, &self.auth, &self.owners, call, &outcome);
         }
         if let Some(o) = self.gov.observe.clone() {
-            self.stream_answer(usage);
             self.observe(&o, meta.as_ref(), usage, cost, &outcome);
         }
         meta.as_ref()?;

@@ -40,10 +40,12 @@ impl Settlement {
         }
     }
 
-    /// Whether a logging callback records the request and the answer (then hand them over
-    /// with [`Settlement::capture_request`] / [`Settlement::capture_response`]).
+    /// Whether a logging callback, or the spend log (`store_prompts_in_spend_logs`), records
+    /// the request and the answer (then hand them over with [`Settlement::capture_request`] /
+    /// [`Settlement::capture_response`]).
     pub fn wants_messages(&self) -> bool {
-        self.gov.observe.as_ref().is_some_and(|o| o.messages)
+        (self.gov.store_prompts && self.gov.spend.is_some())
+            || self.gov.observe.as_ref().is_some_and(|o| o.messages)
     }
 
     pub fn capture_request(&mut self, request: serde_json::Value) {
@@ -123,7 +125,8 @@ impl Settlement {
         }
     }
 
-    /// A stream's answer for a logger that records it: the text sent, as one chat answer.
+    /// A stream's answer for a logger or spend log that records it: the text sent, as one
+    /// chat answer.
     pub(super) fn stream_answer(&mut self, usage: Option<&Usage>) {
         let Some(c) = self.capture.as_mut() else {
             return;
@@ -191,7 +194,8 @@ impl Settlement {
             api_start: meta.and_then(|m| m.api_start),
             first_chunk: self.first_chunk,
             upstream_headers: meta.map_or(&[][..], |m| &m.upstream_headers),
-            capture: self.capture.as_deref(),
+            // Captured for the spend log alone, it stays out of callbacks that record none.
+            capture: self.capture.as_deref().filter(|_| o.messages),
             trace: self.trace.as_ref(),
         };
         o.call(&ev);

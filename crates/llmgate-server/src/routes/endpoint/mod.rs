@@ -406,7 +406,12 @@ async fn handle<E: Endpoint>(
     settle.set_stream(req.is_stream());
     settle.set_trace(trace);
     if settle.wants_messages() {
-        settle.capture_request(serde_json::to_value(&*req).unwrap_or_default());
+        let mut body = serde_json::to_value(&*req).unwrap_or_default();
+        // The model was taken out of the request when it was parsed: the one asked for.
+        if let Some(m) = body.as_object_mut() {
+            m.insert("model".into(), settle.group().into());
+        }
+        settle.capture_request(body);
     }
     if let Err(e) = pre {
         return guarded::refuse::<E>(&state, &mut settle, guard, e, None, req.is_stream());

@@ -309,6 +309,7 @@ async fn charge(
         response_id: Some(&row.unified_object_id),
         cache_hit: false,
         guardrails: &[],
+        capture: None,
     };
     access::record(&state.gov, &creator, &owners, call, &Outcome::Success);
     Ok(())
