@@ -86,12 +86,23 @@ async fn serve(
     if let Some(key) = &auth.key {
         crate::governance::access::check(&state.gov, &deployments, key, &model).await?;
     }
-    let (dep, sdk_model) = deployments
-        .peek(&model)
-        .ok_or(GatewayError::UnknownModel {
-            route: "generateContent",
-            model: model.clone(),
-        })?;
+    // The router picks among the group's deployments (its strategy, cooldowns); no retries
+    // or fallbacks here.
+    let pick = deployments
+        .router()
+        .pick(
+            &model,
+            llmgate::router::Ask {
+                tags: &[],
+                input_tokens: None,
+                exclude: &[],
+                banned: &[],
+            },
+        )
+        .map_err(GatewayError::Llm)?;
+    let dep = pick.target().clone();
+    let sdk_model = pick.model.clone();
+    drop(pick);
     let upstream_model = sdk_model
         .strip_prefix(dep.provider.as_str())
         .and_then(|m| m.strip_prefix('/'))
