@@ -138,16 +138,18 @@ async fn serve(
     if method == "streamGenerateContent" {
         url.push_str(&format!("?alt={}", alt.unwrap_or("sse")));
     }
-    let url = reqwest::Url::parse(&url)
-        .map_err(|_| GatewayError::Internal(format!("the deployment's URL {url:?} is not a URL")))?;
+    let url = reqwest::Url::parse(&url).map_err(|_| {
+        GatewayError::Internal(format!("the deployment's URL {url:?} is not a URL"))
+    })?;
     let mut rb = http
         .post(url.clone())
         .header("content-type", "application/json");
     rb = match &target.auth {
         Auth::ApiKey(k) => rb.header(
             "x-goog-api-key",
-            HeaderValue::from_str(k)
-                .map_err(|_| GatewayError::Internal("the Gemini key is not a header value".into()))?,
+            HeaderValue::from_str(k).map_err(|_| {
+                GatewayError::Internal("the Gemini key is not a header value".into())
+            })?,
         ),
         Auth::Bearer(t) => rb.bearer_auth(t),
     };
