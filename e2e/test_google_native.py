@@ -40,6 +40,11 @@ model_list:
       vertex_project: proj-native
       vertex_location: europe-west4
       vertex_credentials: {sa}
+  - model_name: gem-*
+    litellm_params:
+      model: gemini/*
+      api_base: {mock.base}/v1beta
+      api_key: real-wildcard-gemini-key
   - model_name: gpt-4o
     litellm_params:
       model: openai/gpt-4o
@@ -143,6 +148,18 @@ def test_vertex_deployment_gets_the_service_account_token(gw, mock, vkey):
     assert sent["path"].endswith(":generateContent")
     assert sent["headers"]["authorization"].startswith("Bearer ")
     no_virtual_key([sent], vkey["key"])
+
+
+def test_a_wildcard_route_serves_the_model_it_names(gw, mock):
+    k = key(gw, models=["gem-gemini-2.5-flash"])
+    status, _, raw = post(gw, "/v1beta/models/gem-gemini-2.5-flash:generateContent", BODY,
+                          {"x-goog-api-key": k["key"]})
+    assert status == 200, raw
+    sent = recorded(mock, "/v1beta/models/gemini-2.5-flash:generateContent")[-1]
+    assert sent["headers"]["x-goog-api-key"] == "real-wildcard-gemini-key"
+    (row,) = rows_of(gw, k["token"], 1)
+    assert row["call_type"] == "agenerate_content" and row["spend"] > 0, row
+    assert row["model_group"] == "gem-gemini-2.5-flash"
 
 
 def test_keys_and_models_are_checked(gw, mock, vkey):

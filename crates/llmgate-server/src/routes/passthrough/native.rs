@@ -10,6 +10,8 @@
 //! A group served by another provider is a 400 (LiteLLM translates Google's body to the
 //! provider's; llmgate does not yet).
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
@@ -22,6 +24,7 @@ use llmgate::providers::vertex;
 use super::usage::Format;
 use super::{path, relay};
 use crate::auth::AuthContext;
+use crate::deployments::Deployment;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -100,9 +103,19 @@ async fn serve(
             },
         )
         .map_err(GatewayError::Llm)?;
-    let dep = pick.target().clone();
+    let mut dep = pick.target().clone();
     let sdk_model = pick.model.clone();
     drop(pick);
+    // A wildcard route's deployment, made concrete for the model asked (its name, catalog
+    // price and the key's access are the model's, not the pattern's).
+    if dep.model_name.contains('*') {
+        let mut entry = dep.entry.clone();
+        entry.model_name = model.clone();
+        entry.litellm_params.model = sdk_model.clone();
+        let mut d = Deployment::for_target(&entry, &state.config, &state.client, &dep.api_base);
+        d.id = dep.id.clone();
+        dep = Arc::new(d);
+    }
     let upstream_model = sdk_model
         .strip_prefix(dep.provider.as_str())
         .and_then(|m| m.strip_prefix('/'))
