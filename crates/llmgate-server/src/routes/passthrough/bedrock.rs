@@ -119,6 +119,7 @@ pub async fn call(
         Format::Opaque
     };
     let call = relay::Call {
+        call_type: "pass_through_endpoint",
         provider: "bedrock",
         route: "/bedrock",
         format,

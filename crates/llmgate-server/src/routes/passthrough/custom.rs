@@ -237,6 +237,7 @@ impl Endpoints {
             .headers(headers)
             .body(body);
         let call = relay::Call {
+            call_type: "pass_through_endpoint",
             provider: "pass_through",
             route: "/pass_through",
             format: Format::Opaque,

@@ -217,6 +217,7 @@ pub async fn vertex(
         .headers(headers)
         .body(inc.body);
     let call = relay::Call {
+        call_type: "pass_through_endpoint",
         provider: "vertex_ai",
         route: "/vertex_ai",
         format,

@@ -1,7 +1,8 @@
 //! LiteLLM's provider pass-through routes: `/openai/*` (and `/openai_passthrough/*`),
 //! `/anthropic/*`, `/gemini/*`, `/cohere/*`, `/mistral/*`, `/azure/*` (and `/azure_ai/*`),
 //! `/vertex_ai/*` (and `/vertex-ai/*`, `google.rs`), `/bedrock/*` (`bedrock.rs`), and the
-//! config's own `general_settings.pass_through_endpoints` (`custom.rs`).
+//! config's own `general_settings.pass_through_endpoints` (`custom.rs`); and Google's native
+//! `/v1beta/models/{model}:generateContent` paths served from the model list (`native.rs`).
 //!
 //! The client's request goes to the provider as it came — method, path under the route,
 //! query, body and headers — with three changes: the client's gateway key is checked (in the
@@ -15,6 +16,7 @@
 mod bedrock;
 pub mod custom;
 mod google;
+mod native;
 pub mod path;
 mod relay;
 mod usage;
@@ -140,6 +142,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
     }
     for p in google::PREFIXES.iter().chain(bedrock::PREFIXES) {
         add(p);
+    }
+    // Google's native paths served from the model list (`native.rs`).
+    for p in native::PREFIXES {
+        let path = format!("{p}/{{*rest}}");
+        crate::routes::list_route(&path, "POST");
+        r = r.route(&path, axum::routing::post(native::handle));
     }
     r.route_layer(middleware::from_fn_with_state(state.clone(), require_key))
         .route_layer(middleware::from_fn(google_key))
@@ -401,6 +409,7 @@ async fn keyed(
         .headers(headers)
         .body(inc.body);
     let call = relay::Call {
+        call_type: "pass_through_endpoint",
         provider: spec.provider,
         route: prefix,
         format: spec.format,

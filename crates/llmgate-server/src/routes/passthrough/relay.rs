@@ -29,6 +29,9 @@ const ERROR_BODY: usize = 64 << 10;
 
 /// A request ready to go to the provider.
 pub struct Call {
+    /// The spend log's `call_type` (`pass_through_endpoint`, Google's native
+    /// `agenerate_content`, ...).
+    pub call_type: &'static str,
     /// The provider LiteLLM names in logs (`anthropic`, `gemini`, ...).
     pub provider: &'static str,
     /// The route family, for the spend log (`/anthropic`).
@@ -121,7 +124,7 @@ pub async fn relay(state: &AppState, auth: &AuthContext, call: Call) -> Response
         &state.gov,
         auth,
         admission,
-        "pass_through_endpoint",
+        call.call_type,
         call.route,
         start,
         Arc::new(Reported),

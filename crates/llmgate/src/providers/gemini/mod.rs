@@ -194,6 +194,12 @@ pub fn embedding_response(model: &str, vectors: Vec<Value>, tokens: u64) -> Embe
 
 pub struct Gemini;
 
+/// Where a deployment's `model` is served natively (its URL up to the model, and its key), for
+/// a gateway relaying Google's own `generateContent` bodies to it.
+pub fn native_target(opts: &CallOptions, model: &str) -> Result<Target, LlmError> {
+    Gemini::target(opts, model)
+}
+
 impl Gemini {
     fn target(opts: &CallOptions, model: &str) -> Result<Target, LlmError> {
         let key = opts

@@ -120,6 +120,25 @@ impl Site {
     }
 }
 
+/// Where a deployment's Gemini `model` is served natively on Vertex AI (its URL up to the
+/// model, and an access token), for a gateway relaying Google's own `generateContent` bodies.
+/// A Claude model (Anthropic's protocol) is refused.
+pub async fn native_target(
+    http: &reqwest::Client,
+    opts: &CallOptions,
+    model: &str,
+) -> Result<Target, LlmError> {
+    let m = Model::parse(model)?;
+    if m.claude {
+        return Err(LlmError::bad_request(format!(
+            "{model:?} speaks Anthropic's protocol on Vertex AI, not generateContent"
+        ))
+        .with_provider(NAME));
+    }
+    let site = Site::resolve(&Ctx { http, opts }).await?;
+    site.gemini(&m)
+}
+
 /// A client's model name, checked, as the resource path it names on Vertex.
 #[derive(Debug, PartialEq)]
 struct Model {
