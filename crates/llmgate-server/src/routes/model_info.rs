@@ -50,8 +50,46 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     run(async {
+        let data = visible_models(&state, &auth, &q).await?;
+        Ok(Json(json!({"data": data, "object": "list"})).into_response())
+    })
+    .await
+}
+
+/// `GET /v1/models/{model}` (and `/models/{model}`): one entry of the caller's list, as
+/// LiteLLM's `model_info` answers it; a model the caller cannot see is a 404 as one that
+/// does not exist.
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Extension(auth): Extension<AuthContext>,
+    axum::extract::Path(model): axum::extract::Path<String>,
+) -> Response {
+    run(async {
+        let q = ListQuery {
+            only_model_access_groups: None,
+        };
+        visible_models(&state, &auth, &q)
+            .await?
+            .into_iter()
+            .find(|m| m["id"].as_str() == Some(model.as_str()))
+            .map(|m| Json(m).into_response())
+            .ok_or_else(|| GatewayError::NotFoundParam {
+                message: format!("The model `{model}` does not exist"),
+                param: "model",
+            })
+    })
+    .await
+}
+
+/// The models the caller may use, as `/v1/models` lists them.
+async fn visible_models(
+    state: &AppState,
+    auth: &AuthContext,
+    q: &ListQuery,
+) -> Result<Vec<Value>, GatewayError> {
+    {
         let deployments = state.deployments();
-        let visible = Visible::of(&state, &auth).await?;
+        let visible = Visible::of(state, auth).await?;
         let names: Vec<String> = if truthy(&q.only_model_access_groups) {
             // The access groups the caller may use (all of a group's models visible to it).
             deployments
@@ -69,9 +107,12 @@ pub async fn list(
             // Team models go by their public name to the team's keys, and to no one else by
             // their internal one (admins see the internal names, as in /model/info).
             let team_model = |n: &str| {
-                deployments
-                    .group(n)
-                    .is_some_and(|g| g[0].entry.model_info.extra.contains_key("team_public_model_name"))
+                deployments.group(n).is_some_and(|g| {
+                    g[0].entry
+                        .model_info
+                        .extra
+                        .contains_key("team_public_model_name")
+                })
             };
             let mut names: Vec<String> = deployments
                 .names()
@@ -107,9 +148,8 @@ pub async fn list(
                 m
             })
             .collect();
-        Ok(Json(json!({"data": data, "object": "list"})).into_response())
-    })
-    .await
+        Ok(data)
+    }
 }
 
 #[derive(Deserialize)]

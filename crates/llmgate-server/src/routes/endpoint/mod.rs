@@ -278,9 +278,7 @@ pub async fn serve<E: Endpoint>(
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
     let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
-    // Boxed: the call's state machine is kilobytes, and each router layer above moves the
-    // handler's future into a box of its own (a memcpy per layer per request otherwise).
-    Box::pin(handle::<E>(
+    handle::<E>(
         state,
         auth,
         None,
@@ -288,7 +286,7 @@ pub async fn serve<E: Endpoint>(
         cache_control,
         body,
         trace,
-    ))
+    )
     .await
 }
 
@@ -308,7 +306,7 @@ pub async fn serve_for_model<E: Endpoint>(
 ) -> Response {
     let cache_control = cache_control(&state, &headers);
     let trace = state.gov.observe.as_ref().and_then(|o| o.trace(&headers));
-    Box::pin(handle::<E>(
+    handle::<E>(
         state,
         auth,
         Some(model),
@@ -316,7 +314,7 @@ pub async fn serve_for_model<E: Endpoint>(
         cache_control,
         body,
         trace,
-    ))
+    )
     .await
 }
 
@@ -354,12 +352,20 @@ async fn handle<E: Endpoint>(
         Ok(r) => r,
         Err(e) => return rejected::<E>(&state, &auth, None, e),
     };
-    if let Err(e) = req.prepare(&state, &auth).await {
+    if let Err(e) = Box::pin(req.prepare(&state, &auth)).await {
         return rejected::<E>(&state, &auth, Some(&ask.model), e);
     }
     // `"model": "a,b"`: LiteLLM's batch completion (chat, not streamed), one call per model.
     if E::BATCH_MODELS && ask.model.contains(',') && !req.is_stream() {
-        return batch::batch(state, auth, forward, cache_control, body, &ask.model).await;
+        return Box::pin(batch::batch(
+            state,
+            auth,
+            forward,
+            cache_control,
+            body,
+            &ask.model,
+        ))
+        .await;
     }
     // The provider call continues the trace: its span is the upstream's parent.
     if let Some(t) = &trace {
@@ -383,7 +389,7 @@ async fn handle<E: Endpoint>(
     let call_id = uuid::Uuid::new_v4().to_string();
     let mut pre = Ok(());
     if let Some(g) = guard.as_mut() {
-        pre = g.pre_call(&mut req, &call_id).await;
+        pre = Box::pin(g.pre_call(&mut req, &call_id)).await;
         // A cached answer would skip the checks on the answer.
         if g.runs(guardrails::Mode::PostCall) || g.runs(guardrails::Mode::DuringCall) {
             controls = None;
@@ -428,7 +434,17 @@ async fn handle<E: Endpoint>(
             replay_usage,
             spend_before,
         };
-        match cached::step::<E>(&state, cache, &mut settle, &req, ctrl, hit, &mut headers).await {
+        match Box::pin(cached::step::<E>(
+            &state,
+            cache,
+            &mut settle,
+            &req,
+            ctrl,
+            hit,
+            &mut headers,
+        ))
+        .await
+        {
             cached::Step::Answered(res) => return res,
             cached::Step::Go { plan, req: partial } => {
                 if let Some(r) = partial {
@@ -450,7 +466,7 @@ async fn handle<E: Endpoint>(
     // `during_call` guardrails run beside the upstream call; its answer waits for them.
     let during = async {
         match guard.as_mut() {
-            Some(g) => g.during_call(&*req, &call_id).await,
+            Some(g) => Box::pin(g.during_call(&*req, &call_id)).await,
             None => Ok(()),
         }
     };
@@ -489,9 +505,9 @@ async fn handle<E: Endpoint>(
             return with_headers(sse_response(stream, &meta, tap, E::sse_format()), &headers);
         };
         // A post-call guardrail sees the whole answer before the client sees any of it.
-        let mut chunks = guarded::buffer(stream).await;
+        let mut chunks = Box::pin(guarded::buffer(stream)).await;
         let mut tap = tap;
-        let checked = g.post_call_stream::<E>(&mut chunks, &call_id).await;
+        let checked = Box::pin(g.post_call_stream::<E>(&mut chunks, &call_id)).await;
         tap.settle.guardrails(std::mem::take(&mut g.info));
         if let Err(e) = checked {
             for c in chunks.iter().flatten() {
@@ -534,7 +550,7 @@ async fn handle<E: Endpoint>(
             }
             let usage = E::finish(&mut answer, &meta.model_group).cloned();
             if let Some(mut g) = guard {
-                let checked = g.post_call::<E>(&mut answer, &call_id).await;
+                let checked = Box::pin(g.post_call::<E>(&mut answer, &call_id)).await;
                 if let Some(u) = &usage {
                     settle.saw_usage(u);
                 }

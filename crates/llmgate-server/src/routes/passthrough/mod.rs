@@ -146,8 +146,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
     // Google's native paths served from the model list (`native.rs`).
     for p in native::PREFIXES {
         let path = format!("{p}/{{*rest}}");
-        crate::routes::list_route(&path, "POST");
-        r = r.route(&path, axum::routing::post(native::handle));
+        let mut methods = axum::routing::post(native::handle);
+        // OpenAI's model retrieval shares the path (`GET /v1/models/{model}`).
+        if p.ends_with("/models") && !p.starts_with("/v1beta") {
+            crate::routes::list_route(&path, "GET,POST");
+            methods = methods.get(crate::routes::model_info::retrieve);
+        } else {
+            crate::routes::list_route(&path, "POST");
+        }
+        r = r.route(&path, methods);
     }
     r.route_layer(middleware::from_fn_with_state(state.clone(), require_key))
         .route_layer(middleware::from_fn(google_key))
