@@ -96,6 +96,14 @@ def test_models(client):
     ids = [m.id for m in client.models.list()]
     assert ids[0] == "gpt-4o"
     assert "demo" in ids and "embed" in ids
+    # One model, as the list shows it (LiteLLM's `GET /v1/models/{model}`), with and without /v1.
+    m = client.models.retrieve("gpt-4o")
+    assert (m.id, m.object, m.owned_by) == ("gpt-4o", "model", "openai")
+    with pytest.raises(openai.NotFoundError) as e:
+        client.models.retrieve("no-such-model")
+    assert e.value.body["param"] == "model" and "no-such-model" in e.value.body["message"]
+    bare = openai.OpenAI(base_url=str(client.base_url).removesuffix("/v1/"), api_key=MASTER, max_retries=0)
+    assert bare.models.retrieve("demo").id == "demo"
 
 
 def test_mock_response_deployment(client):

@@ -60,6 +60,9 @@ def test_keys_end_to_end(mock, tmp_path, database):
         assert key.startswith("sk-") and k["token"] != key
         client = openai.OpenAI(base_url=gw.base, api_key=key, max_retries=0)
         assert [m.id for m in client.models.list()] == ["gpt-4o"], "a key sees only its models"
+        assert client.models.retrieve("gpt-4o").id == "gpt-4o"
+        with pytest.raises(openai.NotFoundError):
+            client.models.retrieve("demo")  # not this key's: as if it did not exist
 
         # Allowed model, and the key's spend grows with each call (7.5e-5 each for gpt-4o).
         for _ in range(2):
