@@ -4,6 +4,7 @@
 # BENCH_MEM_REQUESTS have been served, then idle again; then a burst of BENCH_MEM_BURST
 # concurrent connections. Prints one line per sample: requests so far, RSS, heap (anonymous).
 #   BENCH_MEM_REQUESTS=1000000  BENCH_MEM_CONNS=32  BENCH_MEM_STEP=10s  BENCH_MEM_BURST=10000
+#   BENCH_MEM_LATE=<seconds>: one more sample that much later (0: none)
 #   BENCH_MEM_BIN=<a llmgate binary> (default: build the release binaries)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,3 +57,7 @@ out="$(BENCH_KEY="$VKEY" wrk -t2 -c"$BURST" -d5s --timeout 10s -s bench/post.lua
 echo "burst of $BURST connections: $(rss)  $(echo "$out" | grep -E 'RESULT|Socket errors' | tr '\n' ' ')"
 sleep 12
 echo "idle after burst: $(rss)"
+if [ "${BENCH_MEM_LATE:-0}" -gt 0 ]; then # past the upstream pool's 90 s idle timeout, say
+  sleep "$BENCH_MEM_LATE"
+  echo "idle $((BENCH_MEM_LATE + 12)) s after burst: $(rss)"
+fi
