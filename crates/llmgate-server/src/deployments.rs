@@ -551,14 +551,20 @@ impl Deployments {
     /// pattern (`openai/*`) when only a wildcard serves it, None when nothing does — never a
     /// name the client made up.
     pub fn metric_name(&self, name: &str) -> Option<String> {
-        if self.group(name).is_some() {
+        let resolved = self.router.resolve(name);
+        if self.by_name.contains_key(resolved) {
             return Some(name.to_string());
         }
-        let name = self.router.resolve(name);
+        self.wildcard(resolved)
+            .map(|(prefix, _)| format!("{prefix}*"))
+    }
+
+    /// The longest wildcard route whose prefix `name` (already resolved) starts with.
+    fn wildcard(&self, name: &str) -> Option<(&str, &[Arc<Deployment>])> {
         self.wildcards
             .iter()
             .find(|(prefix, _)| name.starts_with(prefix.as_str()))
-            .map(|(prefix, _)| format!("{prefix}*"))
+            .map(|(prefix, group)| (prefix.as_str(), group.as_slice()))
     }
 
     /// A deployment serving `name`, for what any of them can tell (a price estimate, a
@@ -569,10 +575,7 @@ impl Deployments {
         if let Some(d) = self.by_name.get(name).and_then(|g| g.first()) {
             return Some((d.clone(), d.model.clone()));
         }
-        let (prefix, group) = self
-            .wildcards
-            .iter()
-            .find(|(prefix, _)| name.starts_with(prefix.as_str()))?;
+        let (prefix, group) = self.wildcard(name)?;
         let d = group.first()?;
         let tail = &name[prefix.len()..];
         let model = match d.model.strip_suffix('*') {

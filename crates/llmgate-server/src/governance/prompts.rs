@@ -61,11 +61,11 @@ pub fn columns(request: &Value, response: Option<&Value>) -> (JsonText, JsonText
 
 /// The column's text, kept within [`COLUMN_CAP`].
 fn column(v: &Value) -> JsonText {
-    let text = serde_json::to_string(v).unwrap_or_else(|_| "{}".into());
-    if text.len() <= COLUMN_CAP {
-        return JsonText::of(v);
+    let text = JsonText::of(v);
+    if text.as_str().len() <= COLUMN_CAP {
+        return text;
     }
-    JsonText::of(&Value::String(cut_bytes(&text, CUT_TO)))
+    JsonText::of(&Value::String(cut_bytes(text.as_str(), CUT_TO)))
 }
 
 fn sanitize_map(m: &Map<String, Value>, max: usize) -> Map<String, Value> {

@@ -87,69 +87,68 @@ async fn visible_models(
     auth: &AuthContext,
     q: &ListQuery,
 ) -> Result<Vec<Value>, GatewayError> {
-    {
-        let deployments = state.deployments();
-        let visible = Visible::of(state, auth).await?;
-        let names: Vec<String> = if truthy(&q.only_model_access_groups) {
-            // The access groups the caller may use (all of a group's models visible to it).
-            deployments
-                .access_groups()
-                .into_iter()
-                .filter(|g| {
-                    deployments
-                        .names()
-                        .iter()
-                        .filter(|n| deployments.in_access_group(g, n))
-                        .all(|n| visible.admits(&deployments, n))
-                })
-                .collect()
-        } else {
-            // Team models go by their public name to the team's keys, and to no one else by
-            // their internal one (admins see the internal names, as in /model/info).
-            let team_model = |n: &str| {
-                deployments.group(n).is_some_and(|g| {
-                    g[0].entry
-                        .model_info
-                        .extra
-                        .contains_key("team_public_model_name")
-                })
-            };
-            let mut names: Vec<String> = deployments
-                .names()
-                .iter()
-                .filter(|n| visible.admits(&deployments, n))
-                .filter(|n| auth.is_admin() || !team_model(n))
-                .cloned()
-                .collect();
-            if let Some(t) = auth.team_id() {
-                for n in deployments.team_public_names(t) {
-                    if !names.contains(&n) && visible.admits(&deployments, &n) {
-                        names.push(n);
-                    }
+    let deployments = state.deployments();
+    let visible = Visible::of(state, auth).await?;
+    let names: Vec<String> = if truthy(&q.only_model_access_groups) {
+        // The access groups the caller may use (all of a group's models visible to it).
+        deployments
+            .access_groups()
+            .into_iter()
+            .filter(|g| {
+                deployments
+                    .names()
+                    .iter()
+                    .filter(|n| deployments.in_access_group(g, n))
+                    .all(|n| visible.admits(&deployments, n))
+            })
+            .collect()
+    } else {
+        // Team models go by their public name to the team's keys, and to no one else by
+        // their internal one (admins see the internal names, as in /model/info).
+        let team_model = |n: &str| {
+            deployments.group(n).is_some_and(|g| {
+                g[0].entry
+                    .model_info
+                    .extra
+                    .contains_key("team_public_model_name")
+            })
+        };
+        let mut names: Vec<String> = deployments
+            .names()
+            .iter()
+            .filter(|n| visible.admits(&deployments, n))
+            .filter(|n| auth.is_admin() || !team_model(n))
+            .cloned()
+            .collect();
+        if let Some(t) = auth.team_id() {
+            for n in deployments.team_public_names(t) {
+                if !names.contains(&n) && visible.admits(&deployments, &n) {
+                    names.push(n);
                 }
             }
-            names
-        };
-        let data: Vec<Value> = names
-            .iter()
-            .map(|name| {
-                let mut m = json!({"id": name, "object": "model", "created": CREATED, "owned_by": "openai"});
-                // LiteLLM 1.110 adds what the catalog knows of the group's model.
-                let info = deployments.group(name).and_then(|g| g[0].info.as_ref());
-                if let Some(info) = info {
-                    m["mode"] = json!(info.mode);
-                    if let Some(n) = info.max_input_tokens {
-                        m["max_input_tokens"] = json!(n);
-                    }
-                    if let Some(n) = info.max_output_tokens {
-                        m["max_output_tokens"] = json!(n);
-                    }
+        }
+        names
+    };
+    let data: Vec<Value> = names
+        .iter()
+        .map(|name| {
+            let mut m =
+                json!({"id": name, "object": "model", "created": CREATED, "owned_by": "openai"});
+            // LiteLLM 1.110 adds what the catalog knows of the group's model.
+            let info = deployments.group(name).and_then(|g| g[0].info.as_ref());
+            if let Some(info) = info {
+                m["mode"] = json!(info.mode);
+                if let Some(n) = info.max_input_tokens {
+                    m["max_input_tokens"] = json!(n);
                 }
-                m
-            })
-            .collect();
-        Ok(data)
-    }
+                if let Some(n) = info.max_output_tokens {
+                    m["max_output_tokens"] = json!(n);
+                }
+            }
+            m
+        })
+        .collect();
+    Ok(data)
 }
 
 #[derive(Deserialize)]
