@@ -175,11 +175,11 @@ def test_keys_and_models_are_checked(gw, mock, vkey):
     status, _, raw = post(gw, "/v1beta/models/no-such-model:generateContent", BODY,
                           {"x-goog-api-key": vkey["key"]})
     assert status in (400, 404), raw
-    # Another provider's group: a clear OpenAI-shaped 400 (LiteLLM would translate).
+    # Another provider's group is translated through chat (`test_google_genai_translated.py`).
     status, _, raw = post(gw, "/v1beta/models/gpt-4o:generateContent", BODY,
                           {"x-goog-api-key": vkey["key"]})
-    assert status == 400, raw
-    assert "openai" in json.loads(raw)["error"]["message"]
+    assert status == 200, raw
+    assert json.loads(raw)["candidates"][0]["content"]["parts"][0]["text"]
     for bad in ["/v1beta/models/my-gemini%2F..%2Fx:generateContent",
                 "/v1beta/models/a/..:generateContent",
                 "/v1beta/models/my%3Fgemini:generateContent",

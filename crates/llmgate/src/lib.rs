@@ -23,6 +23,7 @@ pub mod completions;
 pub mod connections;
 pub mod embeddings;
 pub mod error;
+pub mod generate_content;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod media;

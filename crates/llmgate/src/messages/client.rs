@@ -28,7 +28,11 @@ fn for_chat(opts: &CallOptions) -> Cow<'_, CallOptions> {
 /// `thinking` asks for reasoning, which a model the catalog knows not to reason cannot give:
 /// its `reasoning_effort` is left out rather than refused (Claude Code asks for thinking on
 /// every turn; the answer simply has none).
-fn effort_only_where_reasoned(chat: &mut ChatCompletionRequest, provider: &str, model: &str) {
+pub(crate) fn effort_only_where_reasoned(
+    chat: &mut ChatCompletionRequest,
+    provider: &str,
+    model: &str,
+) {
     let reasons = || {
         crate::catalog::global()
             .get_for(provider, model)

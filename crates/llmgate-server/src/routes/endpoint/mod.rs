@@ -1,7 +1,7 @@
-//! One handler for every proxied OpenAI endpoint (chat, legacy completions, embeddings,
-//! rerank): parse, check, strip proxy-only fields, call a deployment with retries, restamp the
-//! public model name, price the call, answer as JSON or as an SSE stream. What differs per endpoint is the
-//! [`Endpoint`] impl.
+//! One handler for every proxied LLM endpoint (chat, legacy completions, embeddings, rerank,
+//! Anthropic's Messages, the Responses API, Google's `generateContent`): parse, check, strip
+//! proxy-only fields, call a deployment with retries, restamp the public model name, price the
+//! call, answer as JSON or as an SSE stream. What differs per endpoint is the [`Endpoint`] impl.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,6 +39,7 @@ mod batch;
 mod cache_forms;
 mod cache_hit;
 mod cached;
+pub mod generate_content;
 pub(crate) mod guarded;
 mod kinds;
 pub mod mcp_loop;

@@ -1,14 +1,24 @@
 //! Google's native paths as LiteLLM serves them from the model list:
 //! `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent` and `:countTokens`
-//! (also under `/models/...`, and `/v1/models/...`, the `google-genai` client's default). `{model}` is a model group; its Gemini (AI Studio) or Vertex AI
-//! deployment gets the client's body as it came, at the deployment's own URL with the
-//! deployment's credentials (the SDK's providers build both: a client picks neither host nor
-//! path), and its answer is relayed as is, a stream chunk by chunk (`?alt=sse`, as Google's
-//! SDK asks and LiteLLM always answers). Usage is read from `usageMetadata` and logged with
-//! LiteLLM's call types `agenerate_content` / `agenerate_content_stream`.
+//! (also under `/models/...`, and `/v1/models/...`, the `google-genai` client's default).
+//! `{model}` is a model group; the key's access to it is checked first, then the router picks
+//! one of the group's deployments, and that pick decides how the call is served:
 //!
-//! A group served by another provider is a 400 (LiteLLM translates Google's body to the
-//! provider's; llmgate does not yet).
+//! - a Gemini (AI Studio) or Vertex AI Gemini deployment gets the client's body as it came,
+//!   at the deployment's own URL with the deployment's credentials (the SDK's providers build
+//!   both: a client picks neither host nor path), and its answer is relayed as is, a stream
+//!   chunk by chunk (`?alt=sse`, as Google's SDK asks and LiteLLM always answers). Usage is read from
+//!   `usageMetadata` and logged with LiteLLM's call types `agenerate_content` /
+//!   `agenerate_content_stream` (`:countTokens` as a pass-through call);
+//! - any other deployment (Claude on Vertex AI included): the body goes through the chat
+//!   pipeline (`endpoint/generate_content.rs`: admission, guardrails, retries and fallbacks — which may
+//!   land on any deployment of the group, a Google one included, through chat —, the same call
+//!   types), translated by the SDK (`llmgate::generate_content`) and answered in Google's
+//!   shape, a stream always as SSE (as LiteLLM). `:countTokens` is counted locally with the
+//!   gateway's token counter (`{"totalTokens": n}`), as `/v1/messages/count_tokens` is.
+//!
+//! Errors are in OpenAI's shape on both paths (the gateway has no Google error body); an
+//! upstream's own error on the native relay is relayed as Google wrote it.
 
 use std::sync::Arc;
 
@@ -26,6 +36,7 @@ use super::{path, relay};
 use crate::auth::AuthContext;
 use crate::deployments::Deployment;
 use crate::error::GatewayError;
+use crate::routes::endpoint;
 use crate::state::AppState;
 
 /// The route prefixes (each followed by `/{model}:{method}`): LiteLLM's two, and `/v1/models`,
@@ -89,8 +100,8 @@ async fn serve(
     if let Some(key) = &auth.key {
         crate::governance::access::check(&state.gov, &deployments, key, &model).await?;
     }
-    // The router picks among the group's deployments (its strategy, cooldowns); no retries
-    // or fallbacks here.
+    // The router picks among the group's deployments (its strategy, cooldowns); its pick
+    // decides the path. The native relay makes one attempt (no retries or fallbacks).
     let pick = deployments
         .router()
         .pick(
@@ -106,6 +117,30 @@ async fn serve(
     let mut dep = pick.target().clone();
     let sdk_model = pick.model.clone();
     drop(pick);
+    let upstream_model = sdk_model
+        .strip_prefix(dep.provider.as_str())
+        .and_then(|m| m.strip_prefix('/'))
+        .unwrap_or(&sdk_model)
+        .to_string();
+    let body: Bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| GatewayError::BadRequest(format!("could not read the body: {e}")))?;
+    let native = match dep.provider.as_str() {
+        "gemini" => true,
+        "vertex_ai" => vertex::speaks_generate_content(&upstream_model),
+        _ => false,
+    };
+    if !native {
+        // Any other provider: through chat.
+        if method == "countTokens" {
+            return endpoint::generate_content::count_tokens(&body, &upstream_model);
+        }
+        let stream = method == "streamGenerateContent";
+        let (state, auth) = (state.clone(), auth.clone());
+        let res =
+            endpoint::generate_content::serve(state, auth, &parts.headers, model, stream, body);
+        return Ok(Box::pin(res).await);
+    }
     // A wildcard route's deployment, made concrete for the model asked (its name, catalog
     // price and the key's access are the model's, not the pattern's).
     if dep.model_name.contains('*') {
@@ -116,25 +151,13 @@ async fn serve(
         d.id = dep.id.clone();
         dep = Arc::new(d);
     }
-    let upstream_model = sdk_model
-        .strip_prefix(dep.provider.as_str())
-        .and_then(|m| m.strip_prefix('/'))
-        .unwrap_or(&sdk_model)
-        .to_string();
     let http = state.client.http();
-    let target = match dep.provider.as_str() {
-        "gemini" => gemini::native_target(&dep.opts, &upstream_model),
-        "vertex_ai" => vertex::native_target(http, &dep.opts, &upstream_model).await,
-        other => {
-            return Err(GatewayError::BadRequest(format!(
-                "model {model:?} is served by provider {other:?}: llmgate serves Google's native `:{method}` only for gemini and vertex_ai deployments (LiteLLM's translation to other providers is not supported)"
-            )))
-        }
+    let target = if dep.provider == "gemini" {
+        gemini::native_target(&dep.opts, &upstream_model)
+    } else {
+        vertex::native_target(http, &dep.opts, &upstream_model).await
     }
     .map_err(GatewayError::Llm)?;
-    let body: Bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| GatewayError::BadRequest(format!("could not read the body: {e}")))?;
     if serde_json::from_slice::<serde_json::Value>(&body).map_or(true, |v| !v.is_object()) {
         return Err(GatewayError::BadRequest(format!(
             "the `:{method}` body must be a JSON object (Google's request shape)"

@@ -139,6 +139,12 @@ pub async fn native_target(
     site.gemini(&m)
 }
 
+/// Whether `model` (a deployment's) takes Google's `generateContent` body natively: Gemini
+/// and tuned models do, Claude (Anthropic's protocol on Vertex) does not.
+pub fn speaks_generate_content(model: &str) -> bool {
+    Model::parse(model).is_ok_and(|m| !m.claude)
+}
+
 /// A client's model name, checked, as the resource path it names on Vertex.
 #[derive(Debug, PartialEq)]
 struct Model {
@@ -445,6 +451,16 @@ impl Provider for Vertex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_gemini_models_take_generate_content_natively() {
+        assert!(speaks_generate_content("gemini-2.5-pro"));
+        assert!(speaks_generate_content("1234567890"));
+        assert!(!speaks_generate_content("claude-sonnet-4-5"));
+        assert!(!speaks_generate_content(
+            "publishers/anthropic/models/claude-3-opus@20240229"
+        ));
+    }
 
     #[test]
     fn model_names_become_resource_paths() {
