@@ -1,7 +1,7 @@
 """Google's native `generateContent` paths in front of models that are not Google's: Google's
 official `google-genai` client (and plain HTTP) against OpenAI-compatible, Anthropic and Claude
 on Vertex AI deployments of the mock. The gateway translates Google's body to chat and the answer (and each
-stream chunk) back, as LiteLLM does: plain and streamed calls, function calling round trips
+stream chunk) back, as LiteLLM does: plain and streamed calls, an upstream failing mid-stream, function calling round trips
 (manual, streamed, and the client's automatic function calling), `countTokens` counted locally,
 spend rows with LiteLLM's call types, a key without access to the model, bad bodies."""
 import json
@@ -20,6 +20,7 @@ from test_virtual_keys import admin
 MODELS = [
     ("gpt", "openai/gpt-4o", "/v1"),
     ("gpt-agent", "openai/mock-agent", "/v1"),
+    ("gpt-stream-error", "openai/mock-stream-error", "/v1"),
     ("claude", "anthropic/claude-haiku-4-5", ""),
     ("claude-tools", "anthropic/claude-tool", ""),
     # Claude on Vertex AI speaks Anthropic's protocol, not generateContent: through chat too.
@@ -144,6 +145,19 @@ def test_plain_http_stream_is_sse(gw, vkey):
                            {"Authorization": f"Bearer {vkey}"})
     assert status == 200, body
     assert json.loads(body)["candidates"][0]["content"]["parts"] == [{"text": "Hello from mock"}]
+
+
+def test_an_upstream_failing_mid_stream_ends_with_an_error_event(gw, vkey):
+    req = urllib.request.Request(
+        f"{gw.base}/v1beta/models/gpt-stream-error:streamGenerateContent?alt=sse",
+        data=json.dumps({"contents": [{"parts": [{"text": "Hi"}]}]}).encode(),
+        method="POST", headers={"Content-Type": "application/json", "x-goog-api-key": vkey})
+    with urllib.request.urlopen(req) as r:
+        events = [json.loads(l[len("data: "):]) for l in r.read().decode().split("\n")
+                  if l.startswith("data: ")]
+    assert events[0]["candidates"][0]["content"]["parts"][0]["text"], events
+    assert "error" in events[-1] and events[-1]["error"]["message"], events
+    assert not any("usageMetadata" in e for e in events)
 
 
 @pytest.mark.parametrize("model", ["gpt-agent", "claude-tools"])
