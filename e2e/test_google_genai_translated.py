@@ -1,9 +1,10 @@
 """Google's native `generateContent` paths in front of models that are not Google's: Google's
 official `google-genai` client (and plain HTTP) against OpenAI-compatible, Anthropic and Claude
-on Vertex AI deployments of the mock. The gateway translates Google's body to chat and the answer (and each
-stream chunk) back, as LiteLLM does: plain and streamed calls, an upstream failing mid-stream, function calling round trips
-(manual, streamed, and the client's automatic function calling), `countTokens` counted locally,
-spend rows with LiteLLM's call types, a key without access to the model, bad bodies."""
+on Vertex AI deployments of the mock. The gateway translates Google's body to chat and the
+answer (and each stream chunk) back, as LiteLLM does: plain and streamed calls, an upstream
+failing mid-stream, function calling round trips (manual, streamed, and the client's automatic
+function calling), `countTokens` counted locally, spend rows with LiteLLM's call types, a key
+without access to the model, bad bodies."""
 import json
 import time
 import urllib.error
