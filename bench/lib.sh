@@ -11,6 +11,9 @@ bench_init() { # -> WORK (a temp dir, removed at exit), PIDS (killed at exit); w
 bench_cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "${BENCH_PG_DB:-}" ]; then
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $BENCH_PG_DB" >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
 }
 
@@ -47,6 +50,24 @@ start_gateway() { # llmgate binary -> GW_PORT, GW_PID
   GW_PID=$!
   PIDS+=($GW_PID)
   wait_up "http://127.0.0.1:$GW_PORT/health/liveliness"
+}
+
+start_instance() { # name, llmgate binary, then VAR=value... for its environment -> INST_PORT
+  # One more gateway with its own directory (so its own embedded SQLite unless DATABASE_URL
+  # says otherwise) and log, same config.
+  local name="$1" bin="$2"
+  shift 2
+  mkdir -p "$WORK/$name"
+  INST_PORT="$(free_port)"
+  (cd "$WORK/$name" && exec env "$@" RUST_LOG=warn "$bin" --config "$WORK/config.yaml" \
+    --host 127.0.0.1 --port "$INST_PORT" 2>"$WORK/$name/llmgate.log") &
+  PIDS+=($!)
+  wait_up "http://127.0.0.1:$INST_PORT/health/liveliness"
+}
+
+pg_database() { # -> BENCH_PG_DB, a fresh PostgreSQL database (dropped at exit)
+  BENCH_PG_DB="llmgate_bench_$$"
+  psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $BENCH_PG_DB" >/dev/null
 }
 
 make_vkey() { # master key -> VKEY

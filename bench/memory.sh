@@ -6,6 +6,7 @@
 #   BENCH_MEM_REQUESTS=1000000  BENCH_MEM_CONNS=32  BENCH_MEM_STEP=10s  BENCH_MEM_BURST=10000
 #   BENCH_MEM_LATE=<seconds>: one more sample that much later (0: none)
 #   BENCH_MEM_BIN=<a llmgate binary> (default: build the release binaries)
+#   BENCH_MEM_MOCK=<a llmgate-mock binary> (default: the release one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ fi
 BIN="$CARGO_TARGET_DIR/release"
 GW_BIN="${BENCH_MEM_BIN:-$BIN/llmgate}"
 
-start_mock "$BIN/llmgate-mock"
+start_mock "${BENCH_MEM_MOCK:-$BIN/llmgate-mock}"
 write_config "$MASTER"
 
 rss() { awk '/^Rss:/{r=$2} /^Anonymous:/{a=$2} END{printf "rss %.1f MB, heap %.1f MB", r/1024, a/1024}' "/proc/$GW_PID/smaps_rollup"; }

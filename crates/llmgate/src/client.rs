@@ -30,7 +30,11 @@ impl Default for Client {
 impl Client {
     pub fn new() -> Self {
         let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(1024)
+            // Idle connections kept per upstream host. Each holds ~100 KB of buffers (and pins
+            // the allocator pages around them): after a burst of 10 000 client connections the
+            // pool held ~1 000 of them for 90-180 s (~80 MB); 128 covers a steady 128 concurrent
+            // calls per host and caps that at ~12 MB. Calls beyond it open new connections.
+            .pool_max_idle_per_host(128)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(10))

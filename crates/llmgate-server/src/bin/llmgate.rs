@@ -44,6 +44,7 @@ fn main() {
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_park(collect_on_park)
         .build()
         .expect("the tokio runtime starts");
     if let Err(e) = rt.block_on(llmgate_server::server::run(cli, cfg)) {
@@ -91,10 +92,34 @@ extern "C" {
 }
 
 /// Gives memory freed after a burst back to the OS. mimalloc returns freed pages only after a
-/// delay (1 s) and only when an allocating thread next looks; a worker that goes idle after a
-/// burst never looks again, so its freed pages stayed resident for good. A thread of our own
-/// asks every 2 s: the purge of pages past their delay (`force = false`: nothing else is
-/// disturbed, and an idle process pays one wake-up per 2 s).
+/// delay (1 s) and only when some thread next collects; the workers' last collection (at
+/// their park, above) comes before that delay. A thread of our own asks every 2 s: the purge of
+/// arena pages past their delay (program wide; `force = false`: nothing else is disturbed, and
+/// an idle process pays one wake-up per 2 s).
+/// Frees a worker's empty pages when it goes idle, at most every 100 ms. mimalloc v3 collects
+/// only the calling thread's heap (`mi_collect`), and a page whose blocks were all freed stays
+/// the owner's until the owner collects or allocates from it again: after a burst of 10 000
+/// connections the idle workers held 190 MB of such pages (95 MB with this, the rest being
+/// the upstream pool's idle connections). Collecting on every park cost 6% more instructions
+/// per request at concurrency 1; the 100 ms gate costs nothing measurable, and leaves at most
+/// what a worker freed in its last 100 ms before going idle for good.
+fn collect_on_park() {
+    use std::cell::Cell;
+    use std::time::{Duration, Instant};
+    thread_local!(static LAST: Cell<Option<Instant>> = const { Cell::new(None) });
+    LAST.with(|last| {
+        let now = Instant::now();
+        if last
+            .get()
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_millis(100))
+        {
+            last.set(Some(now));
+            // SAFETY: mi_collect takes no pointers; mimalloc is the process allocator.
+            unsafe { mi_collect(false) };
+        }
+    });
+}
+
 fn return_freed_memory() {
     let _ = std::thread::Builder::new()
         .name("llmgate-purge".into())
