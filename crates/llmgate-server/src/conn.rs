@@ -32,8 +32,10 @@ use crate::error::GatewayError;
 /// What a body past the limit may still send, read and thrown away, so that a client that sends
 /// its whole body before reading (most do) gets the 413 instead of a reset connection.
 const DRAIN_MAX: usize = 256 << 20;
-/// File descriptors kept for the database, Redis, the journal and logs, outside the connections.
-const FD_RESERVE: u64 = 256;
+/// File descriptors kept outside the connections (each may hold one upstream connection
+/// besides its own): the database, Redis, the journal and logs, and the upstream pool's idle
+/// connections (128 per host; at 256 a burst of 10 000 connections ran out at the journal).
+const FD_RESERVE: u64 = 512;
 
 /// The limits, read once at start.
 #[derive(Debug, Clone)]
@@ -629,6 +631,6 @@ mod tests {
         let l = Limits::new(&cli, &cfg, 4096);
         assert_eq!(l.keep_alive, Duration::from_secs(7));
         assert_eq!(l.max_body, 2 << 20);
-        assert_eq!(l.max_connections, (4096 - 256) / 2);
+        assert_eq!(l.max_connections, (4096 - FD_RESERVE as usize) / 2);
     }
 }

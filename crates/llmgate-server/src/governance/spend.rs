@@ -74,40 +74,49 @@ pub const QUARANTINE: &str = "spend-quarantine.jsonl";
 struct Journal {
     dir: PathBuf,
     file: File,
+    /// Where `file` is: `CURRENT`, or the segment it was renamed to when opening the next
+    /// `CURRENT` failed (out of file descriptors, say); appends go on there until a rotation
+    /// can open one, which then hands that segment over.
+    at: PathBuf,
     seq: u64,
 }
 
 impl Journal {
     fn open(dir: &Path) -> std::io::Result<Journal> {
         std::fs::create_dir_all(dir)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(CURRENT))?;
+        let at = dir.join(CURRENT);
+        let file = OpenOptions::new().create(true).append(true).open(&at)?;
         Ok(Journal {
             dir: dir.to_path_buf(),
             file,
+            at,
             seq: 0,
         })
     }
 
     /// Moves the current file aside as a segment and starts a new one.
     fn rotate(&mut self) -> std::io::Result<Option<PathBuf>> {
-        if self.file.metadata()?.len() == 0 {
-            return Ok(None);
+        let current = self.dir.join(CURRENT);
+        if self.at == current {
+            if self.file.metadata()?.len() == 0 {
+                return Ok(None);
+            }
+            self.seq += 1;
+            let segment = self.dir.join(format!(
+                "spend-{}-{}.jsonl",
+                llmgate_store::now_ms(),
+                self.seq
+            ));
+            std::fs::rename(&current, &segment)?;
+            self.at = segment;
         }
-        self.seq += 1;
-        let segment = self.dir.join(format!(
-            "spend-{}-{}.jsonl",
-            llmgate_store::now_ms(),
-            self.seq
-        ));
-        std::fs::rename(self.dir.join(CURRENT), &segment)?;
+        // A failure here leaves `file` (at its segment) taking appends: no line is lost, and
+        // the segment is handed over by the next rotation that opens `CURRENT`.
         self.file = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join(CURRENT))?;
-        Ok(Some(segment))
+            .open(&current)?;
+        Ok(Some(std::mem::replace(&mut self.at, current)))
     }
 }
 
@@ -583,6 +592,45 @@ mod tests {
         assert_eq!(w.backlog(), 0);
         let total = store.total_spend().await.unwrap();
         assert!((total - n as f64 * 0.001).abs() < 1e-6, "{total}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Out of file descriptors at a rotation (seen under a burst of 10 000 connections): the
+    /// rename had happened and the new file could not be opened, and every later rotation
+    /// failed on the missing `CURRENT` while appends went to a file nobody would hand over.
+    /// (nextest runs each test in its own process, so the lowered limit touches no other test.)
+    #[test]
+    fn a_rotation_that_cannot_open_the_next_file_hands_its_segment_over_later() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("llmgate-journal-{}", uuid::Uuid::new_v4()));
+        let mut j = Journal::open(&dir).unwrap();
+        j.file.write_all(b"one\n").unwrap();
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+        let saved = lim;
+        lim.rlim_cur = 0; // no new descriptor at all; the open ones stay usable
+                          // SAFETY: as above.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+        let failed = j.rotate();
+        // SAFETY: as above.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &saved) };
+        assert!(failed.is_err());
+        // Appends meanwhile land in the renamed file, which the next rotation hands over.
+        j.file.write_all(b"two\n").unwrap();
+        let seg = j.rotate().unwrap().expect("the segment");
+        assert_eq!(std::fs::read_to_string(&seg).unwrap(), "one\ntwo\n");
+        j.file.write_all(b"three\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join(CURRENT)).unwrap(),
+            "three\n"
+        );
+        let next = j.rotate().unwrap().expect("another segment");
+        assert_ne!(next, seg);
+        assert_eq!(j.rotate().unwrap(), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
