@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use futures::StreamExt;
 use llmgate_types::{ChatCompletionChunk, Usage};
 
 use super::from_chat::{call_part, finish_reason, model_content, thought_part, usage_metadata};
@@ -176,22 +175,17 @@ impl ChunkTranslator {
 /// A chat chunk stream as `generateContent` chunks, as they arrive. An error ends the stream
 /// (the gateway sends it as an error event).
 pub fn chunks(chat: ChunkStream) -> GenerateContentStream {
-    let items = chat.map(Some).chain(futures::stream::once(async { None }));
-    let batches = items.scan((ChunkTranslator::default(), false), |(t, failed), item| {
-        if *failed {
-            return futures::future::ready(None);
-        }
-        let batch = match item {
-            Some(Ok(c)) => t.on_chunk(&c).into_iter().map(Ok).collect(),
-            Some(Err(e)) => {
-                *failed = true;
-                vec![Err(e)]
-            }
-            None => t.on_end().into_iter().map(Ok).collect(),
-        };
-        futures::future::ready(Some(batch))
-    });
-    Box::pin(batches.flat_map(futures::stream::iter))
+    crate::stream::translate(chat, ChunkTranslator::default())
+}
+
+impl crate::stream::Translate for ChunkTranslator {
+    type Event = GenerateContentChunk;
+    fn on_chunk(&mut self, c: &ChatCompletionChunk) -> Vec<GenerateContentChunk> {
+        ChunkTranslator::on_chunk(self, c)
+    }
+    fn on_end(&mut self) -> Vec<GenerateContentChunk> {
+        ChunkTranslator::on_end(self)
+    }
 }
 
 #[cfg(test)]

@@ -349,23 +349,9 @@ fn tool_choice(tc: &ToolConfig) -> Option<Value> {
     )
 }
 
-/// The request's prompt as chat messages, for counting tokens locally (tool declarations
-/// included: the model reads them).
+/// The request's prompt as chat messages, for counting tokens locally.
 pub fn prompt_messages(req: &GenerateContentRequest) -> Vec<Value> {
-    let Ok(chat) = to_chat(req) else {
-        return Vec::new();
-    };
-    let mut msgs: Vec<Value> = chat
-        .messages
-        .iter()
-        .filter_map(|m| serde_json::to_value(m).ok())
-        .collect();
-    if let Some(tools) = &chat.tools {
-        if let Ok(t) = serde_json::to_string(tools) {
-            msgs.push(json!({"role": "system", "content": t}));
-        }
-    }
-    msgs
+    to_chat(req).map_or_else(|_| Vec::new(), |c| crate::tokens::chat_prompt(&c))
 }
 
 #[cfg(test)]

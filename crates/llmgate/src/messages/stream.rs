@@ -3,7 +3,6 @@
 //! argument fragment an `input_json_delta`), `message_delta` with the stop reason and usage
 //! once the finish and the usage are known, then `message_stop`.
 
-use futures::StreamExt;
 use llmgate_types::{ChatCompletionChunk, Usage};
 use serde_json::{json, Value};
 
@@ -212,24 +211,17 @@ impl ChunkTranslator {
 /// A chat chunk stream as Messages events, event by event as chunks arrive. An error ends the
 /// stream (the gateway sends it as an `error` event).
 pub fn events(chunks: ChunkStream, names: ToolNames) -> EventStream {
-    let items = chunks
-        .map(Some)
-        .chain(futures::stream::once(async { None }));
-    let batches = items.scan((ChunkTranslator::new(names), false), |(t, failed), item| {
-        if *failed {
-            return futures::future::ready(None);
-        }
-        let batch = match item {
-            Some(Ok(c)) => t.on_chunk(&c).into_iter().map(Ok).collect(),
-            Some(Err(e)) => {
-                *failed = true;
-                vec![Err(e)]
-            }
-            None => t.on_end().into_iter().map(Ok).collect(),
-        };
-        futures::future::ready(Some(batch))
-    });
-    Box::pin(batches.flat_map(futures::stream::iter))
+    crate::stream::translate(chunks, ChunkTranslator::new(names))
+}
+
+impl crate::stream::Translate for ChunkTranslator {
+    type Event = MessagesEvent;
+    fn on_chunk(&mut self, c: &ChatCompletionChunk) -> Vec<MessagesEvent> {
+        ChunkTranslator::on_chunk(self, c)
+    }
+    fn on_end(&mut self) -> Vec<MessagesEvent> {
+        ChunkTranslator::on_end(self)
+    }
 }
 
 #[cfg(test)]

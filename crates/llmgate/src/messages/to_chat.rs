@@ -299,23 +299,7 @@ fn response_format(of: &Value) -> Option<Value> {
 
 /// The request's prompt as chat messages, for counting tokens locally.
 pub fn prompt_messages(req: &MessagesRequest) -> Vec<Value> {
-    match to_chat(req) {
-        Ok(chat) => {
-            let mut msgs: Vec<Value> = chat
-                .messages
-                .iter()
-                .filter_map(|m| serde_json::to_value(m).ok())
-                .collect();
-            // Tool definitions are part of the prompt the model reads.
-            if let Some(tools) = &chat.tools {
-                if let Ok(t) = serde_json::to_string(tools) {
-                    msgs.push(json!({"role": "system", "content": t}));
-                }
-            }
-            msgs
-        }
-        Err(_) => Vec::new(),
-    }
+    to_chat(req).map_or_else(|_| Vec::new(), |c| crate::tokens::chat_prompt(&c))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ pub mod sse;
 
 use std::pin::Pin;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use llmgate_types::{ChatCompletionChunk, CompletionResponse};
 
 use crate::LlmError;
@@ -15,3 +15,39 @@ pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<ChatCompletionChunk, Llm
 /// Legacy completion chunks (`text_completion` objects).
 pub type CompletionChunkStream =
     Pin<Box<dyn Stream<Item = Result<CompletionResponse, LlmError>> + Send>>;
+
+/// A chat chunk stream turned into another API's stream events (Anthropic's Messages,
+/// Google's generateContent), by a translator that keeps what spans chunks.
+pub trait Translate: Send + 'static {
+    type Event: Send + 'static;
+    /// The events one chunk makes (none while a piece is still being gathered).
+    fn on_chunk(&mut self, c: &ChatCompletionChunk) -> Vec<Self::Event>;
+    /// The closing events, once the chunks end.
+    fn on_end(&mut self) -> Vec<Self::Event>;
+}
+
+/// `chunks` translated as they arrive. An error is passed on and ends the stream (the gateway
+/// sends it as its error event).
+pub fn translate<T: Translate>(
+    chunks: ChunkStream,
+    t: T,
+) -> Pin<Box<dyn Stream<Item = Result<T::Event, LlmError>> + Send>> {
+    let items = chunks
+        .map(Some)
+        .chain(futures::stream::once(async { None }));
+    let batches = items.scan((t, false), |(t, failed), item| {
+        if *failed {
+            return futures::future::ready(None);
+        }
+        let batch = match item {
+            Some(Ok(c)) => t.on_chunk(&c).into_iter().map(Ok).collect(),
+            Some(Err(e)) => {
+                *failed = true;
+                vec![Err(e)]
+            }
+            None => t.on_end().into_iter().map(Ok).collect::<Vec<_>>(),
+        };
+        futures::future::ready(Some(batch))
+    });
+    Box::pin(batches.flat_map(futures::stream::iter))
+}

@@ -94,6 +94,23 @@ pub fn count_text(model: &str, text: &str) -> usize {
     count_with(encoding(model), text)
 }
 
+/// A chat request's prompt as the messages [`count_messages`] counts, tool definitions
+/// included (they are part of the prompt the model reads): how a request of another API
+/// (Messages, generateContent), translated to chat, is counted locally.
+pub fn chat_prompt(chat: &llmgate_types::ChatCompletionRequest) -> Vec<Value> {
+    let mut msgs: Vec<Value> = chat
+        .messages
+        .iter()
+        .filter_map(|m| serde_json::to_value(m).ok())
+        .collect();
+    if let Some(tools) = &chat.tools {
+        if let Ok(t) = serde_json::to_string(tools) {
+            msgs.push(serde_json::json!({"role": "system", "content": t}));
+        }
+    }
+    msgs
+}
+
 /// Tokens of a chat conversation, including the per-message overhead.
 pub fn count_messages(model: &str, messages: &[Value]) -> usize {
     let bpe = encoding(model);
