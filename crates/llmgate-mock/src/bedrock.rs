@@ -4,6 +4,8 @@
 //! `ExpiredTokenException` past its expiry, as AWS answers); a Bedrock API key
 //! (`Authorization: Bearer`) is accepted unless it is [`BAD_BEARER`]. Streams are real binary
 //! event-stream frames with CRCs; `mock-stream-error` ends one with an exception frame.
+//! InvokeModel answers embedding models and the image models (Stability SDXL, Stability 3 /
+//! Stable Image, Titan Image, Nova Canvas), each body checked against its model's schema.
 
 use std::sync::Arc;
 
@@ -323,6 +325,153 @@ fn invoke_answer(model: &str, body: &Value) -> Value {
     json!({"embedding": vector(0), "inputTextTokenCount": words})
 }
 
+/// Keys of `body` outside `allowed`, as Bedrock's `extraneous key` validation names them.
+fn extraneous(body: &Value, allowed: &[&str]) -> Result<(), String> {
+    match body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !allowed.contains(&k.as_str())))
+    {
+        Some(k) => Err(format!(
+            "Malformed input request: extraneous key [{k}] is not permitted, please reformat your input and try again."
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A `ValidationException` message.
+fn malformed(what: &str) -> Result<Value, String> {
+    Err(format!("Malformed input request: {what}"))
+}
+
+/// Titan Image and Nova Canvas: a task, its params with a text, and the generation config.
+fn amazon_image(body: &Value) -> Result<Value, String> {
+    extraneous(
+        body,
+        &[
+            "taskType",
+            "textToImageParams",
+            "colorGuidedGenerationParams",
+            "inpaintingParams",
+            "imageGenerationConfig",
+        ],
+    )?;
+    let task = body["taskType"].as_str().unwrap_or_default();
+    let params = match task {
+        "TEXT_IMAGE" => &body["textToImageParams"],
+        "COLOR_GUIDED_GENERATION" => &body["colorGuidedGenerationParams"],
+        "INPAINTING" => &body["inpaintingParams"],
+        _ => return malformed(&format!("taskType {task} is not valid")),
+    };
+    if params["text"].as_str().is_none_or(str::is_empty) {
+        return malformed("text is required");
+    }
+    let config = &body["imageGenerationConfig"];
+    extraneous(
+        config,
+        &[
+            "numberOfImages",
+            "width",
+            "height",
+            "quality",
+            "cfgScale",
+            "seed",
+        ],
+    )?;
+    if config
+        .get("quality")
+        .is_some_and(|q| q != "standard" && q != "premium")
+    {
+        return malformed("quality must be standard or premium");
+    }
+    let n = config["numberOfImages"].as_u64().unwrap_or(1);
+    if !(1..=5).contains(&n) {
+        return malformed("numberOfImages must be between 1 and 5");
+    }
+    let images: Vec<String> = (0..n).map(|_| crate::media::png_b64()).collect();
+    Ok(json!({"images": images, "error": null}))
+}
+
+/// Stability 3 and Stable Image: a prompt and an allowed aspect ratio. A prompt containing
+/// `mock-filtered` is refused by the content filter (`finish_reasons`), as Bedrock answers it.
+fn stability3_image(body: &Value) -> Result<Value, String> {
+    extraneous(
+        body,
+        &[
+            "prompt",
+            "aspect_ratio",
+            "mode",
+            "seed",
+            "negative_prompt",
+            "output_format",
+            "image",
+            "strength",
+        ],
+    )?;
+    let Some(prompt) = body["prompt"].as_str().filter(|p| !p.is_empty()) else {
+        return malformed("prompt is required");
+    };
+    const RATIOS: [&str; 9] = [
+        "16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21",
+    ];
+    if body
+        .get("aspect_ratio")
+        .is_some_and(|r| !RATIOS.iter().any(|x| r == x))
+    {
+        return malformed("aspect_ratio is not one of the allowed values");
+    }
+    if prompt.contains("mock-filtered") {
+        return Ok(
+            json!({"seeds": [7], "finish_reasons": ["Filter reason: prompt"], "images": []}),
+        );
+    }
+    Ok(json!({"seeds": [7], "finish_reasons": [null], "images": [crate::media::png_b64()]}))
+}
+
+/// Stability's SDXL: weighted `text_prompts` and its generation params.
+fn stability_xl_image(body: &Value) -> Result<Value, String> {
+    extraneous(
+        body,
+        &[
+            "text_prompts",
+            "height",
+            "width",
+            "cfg_scale",
+            "clip_guidance_preset",
+            "sampler",
+            "samples",
+            "seed",
+            "steps",
+            "style_preset",
+            "extras",
+        ],
+    )?;
+    let ok = body["text_prompts"].as_array().is_some_and(|p| {
+        !p.is_empty()
+            && p.iter()
+                .all(|t| t["text"].as_str().is_some_and(|s| !s.is_empty()))
+    });
+    if !ok {
+        return malformed("text_prompts must hold at least one text");
+    }
+    let seed = body["seed"].as_u64().unwrap_or(7);
+    Ok(json!({"result": "success", "artifacts": [
+        {"seed": seed, "base64": crate::media::png_b64(), "finishReason": "SUCCESS"}]}))
+}
+
+/// InvokeModel on an image model (None: not one): the answer its family sends, or the
+/// `ValidationException` message of the check its request schema fails.
+fn image_answer(model: &str, body: &Value) -> Option<Result<Value, String>> {
+    if model.contains("amazon.titan-image") || model.contains("amazon.nova-canvas") {
+        Some(amazon_image(body))
+    } else if model.contains("sd3") || model.contains("stable-image") {
+        Some(stability3_image(body))
+    } else if model.contains("stability.") {
+        Some(stability_xl_image(body))
+    } else {
+        None
+    }
+}
+
 /// `POST /model/{modelId}/{converse|converse-stream|invoke}`.
 pub async fn converse(
     State(shared): State<Arc<Shared>>,
@@ -378,7 +527,11 @@ pub async fn converse(
                 .body(Body::from_stream(stream))
                 .unwrap_or_default()
         }
-        "invoke" => axum::Json(invoke_answer(&model, &body)).into_response(),
+        "invoke" => match image_answer(&model, &body) {
+            Some(Ok(v)) => axum::Json(v).into_response(),
+            Some(Err(message)) => aws_error(400, "ValidationException", &message),
+            None => axum::Json(invoke_answer(&model, &body)).into_response(),
+        },
         _ => aws_error(404, "UnknownOperationException", "Unknown operation"),
     }
 }

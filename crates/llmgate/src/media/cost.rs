@@ -1,6 +1,7 @@
 //! What a media call costs, as LiteLLM's cost calculator prices it: images per image, per
 //! pixel (the catalog's `{quality}/{size}/{model}` rows) or per token (gpt-image, Gemini and
-//! Vertex image models, from the answer's usage); transcriptions per token when the answer
+//! Vertex image models, from the answer's usage; Bedrock per image returned, Stability's
+//! SDXL at the row of its size and steps); transcriptions per token when the answer
 //! reports tokens and the model has token prices, else per second of audio; speech per
 //! character (or per input token where the model is priced by token).
 
@@ -16,6 +17,8 @@ pub struct ImageAsk<'a> {
     pub size: Option<&'a str>,
     pub quality: Option<&'a str>,
     pub n: Option<u32>,
+    /// Stability SDXL's `steps` (its price rows are per size and step range).
+    pub steps: Option<u64>,
 }
 
 fn tokens(u: &Value, keys: &[&str]) -> u64 {
@@ -92,6 +95,9 @@ pub fn image(
     ask: &ImageAsk<'_>,
     answer: &ImageResponse,
 ) -> Option<f64> {
+    if provider == "bedrock" {
+        return bedrock_image(cat, model, own, ask, answer);
+    }
     let entry = own.or_else(|| cat.get_for(provider, model));
     let images = ask.n.map(u64::from).unwrap_or(answer.data.len() as u64);
     if matches!(provider, "gemini" | "vertex_ai") {
@@ -131,6 +137,49 @@ pub fn image(
         }
     }
     None
+}
+
+/// A Bedrock model id without its cross-region inference prefix (`us.amazon.nova-canvas-v1:0`
+/// → `amazon.nova-canvas-v1:0`) or ARN path.
+fn bedrock_base_id(model: &str) -> &str {
+    let id = model.rsplit('/').next().unwrap_or(model);
+    match id.split_once('.') {
+        Some(("us" | "eu" | "apac" | "us-gov" | "global" | "jp" | "au" | "ca", rest)) => rest,
+        _ => id,
+    }
+}
+
+/// Bedrock's image models as LiteLLM's bedrock image cost calculator prices them: every image
+/// returned at `output_cost_per_image` — the deployment's own price, else the model's row;
+/// Stability's SDXL at the row for its size and steps (`1024-x-1024/50-steps/<model>`, over
+/// 50 steps `max-steps`; LiteLLM's defaults: 1024x1024, 50 steps).
+fn bedrock_image(
+    cat: &Catalog,
+    model: &str,
+    own: Option<&ModelInfo>,
+    ask: &ImageAsk<'_>,
+    answer: &ImageResponse,
+) -> Option<f64> {
+    let images = answer.data.len() as f64;
+    if let Some(p) = own.and_then(|i| i.output_cost_per_image) {
+        return Some(p * images);
+    }
+    let ids = [model, bedrock_base_id(model)];
+    let row = if crate::providers::bedrock::images::family(model)
+        == Some(crate::providers::bedrock::images::Family::StabilityXl)
+    {
+        let (size, _) = size_key(ask.size.unwrap_or("1024x1024"))?;
+        let steps = if ask.steps.unwrap_or(50) > 50 {
+            "max-steps"
+        } else {
+            "50-steps"
+        };
+        ids.iter()
+            .find_map(|id| cat.get_exact(&format!("{size}/{steps}/{id}")))
+    } else {
+        ids.iter().find_map(|id| cat.get_for("bedrock", id))
+    };
+    Some(row?.output_cost_per_image? * images)
 }
 
 /// The cost of a transcription or translation: per token when the answer reports tokens and
@@ -204,6 +253,7 @@ mod tests {
             size: Some("1024x1024"),
             quality: Some("hd"),
             n: Some(2),
+            ..Default::default()
         };
         let c = image(&cat, "azure", "dall-e-3", None, &ask, &answer).unwrap();
         assert!(
@@ -215,6 +265,7 @@ mod tests {
             size: Some("1024x1536"),
             quality: Some("low"),
             n: None,
+            ..Default::default()
         };
         let c = image(&cat, "openai", "gpt-image-1", None, &ask, &answer).unwrap();
         assert!((c - 2.0 * 0.016).abs() < 1e-12, "{c}");
@@ -237,6 +288,50 @@ mod tests {
             &answer,
         );
         assert!((c.unwrap() - 0.08).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bedrock_images_per_image_and_sdxl_by_size_and_steps() {
+        let cat = crate::catalog::global();
+        let two = ImageResponse {
+            data: vec![Default::default(), Default::default()],
+            ..Default::default()
+        };
+        let one = ImageResponse {
+            data: vec![Default::default()],
+            ..Default::default()
+        };
+        let sdxl = "stability.stable-diffusion-xl-v1";
+        let c = |model: &str, ask: ImageAsk<'_>, a: &ImageResponse| {
+            image(&cat, "bedrock", model, None, &ask, a).unwrap()
+        };
+        assert!((c(sdxl, ImageAsk::default(), &one) - 0.04).abs() < 1e-12);
+        let many_steps = ImageAsk {
+            size: Some("1024x1024"),
+            steps: Some(60),
+            ..Default::default()
+        };
+        assert!((c(sdxl, many_steps, &one) - 0.08).abs() < 1e-12);
+        // Per image returned, whatever `n` was asked.
+        let ask = ImageAsk {
+            n: Some(5),
+            ..Default::default()
+        };
+        assert!((c("amazon.titan-image-generator-v2:0", ask, &two) - 0.016).abs() < 1e-12);
+        assert!((c("amazon.nova-canvas-v1:0", ask, &two) - 0.12).abs() < 1e-12);
+        assert!((c("us.stability.sd3-large-v1:0", ask, &one) - 0.08).abs() < 1e-12);
+        assert!((c("stability.stable-image-ultra-v1:0", ask, &one) - 0.14).abs() < 1e-12);
+        // A size without a row: no price, as LiteLLM finds none.
+        let odd = ImageAsk {
+            size: Some("640x1536"),
+            ..Default::default()
+        };
+        assert_eq!(image(&cat, "bedrock", sdxl, None, &odd, &one), None);
+        let own = info(json!({"output_cost_per_image": 0.5}));
+        assert_eq!(
+            image(&cat, "bedrock", sdxl, Some(&own), &odd, &two),
+            Some(1.0)
+        );
     }
 
     #[test]

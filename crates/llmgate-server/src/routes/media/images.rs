@@ -38,6 +38,7 @@ impl MediaCall for Generation {
             size: r.size.as_deref(),
             quality: r.quality.as_deref(),
             n: r.n,
+            steps: r.extra.get("steps").and_then(Value::as_u64),
         };
         price(dep, &ask, answer)
     }
@@ -79,6 +80,7 @@ impl<const V: bool> MediaCall for Edit<V> {
             size: f.field("size"),
             quality: f.field("quality"),
             n: f.field("n").and_then(|n| n.parse().ok()),
+            steps: None,
         };
         price(dep, &ask, answer)
     }

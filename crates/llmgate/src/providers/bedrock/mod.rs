@@ -1,9 +1,11 @@
 //! AWS Bedrock through the Converse and ConverseStream APIs (`bedrock/<model id>`, also
-//! `bedrock/converse/<model id>` as LiteLLM allows), signed with SigV4 or a Bedrock API key.
+//! `bedrock/converse/<model id>` as LiteLLM allows), signed with SigV4 or a Bedrock API key;
+//! embeddings and image generation through InvokeModel, rerank through the Agent Runtime.
 
 pub mod auth;
 pub mod embed;
 pub mod eventstream;
+pub mod images;
 pub mod media;
 pub mod request;
 pub mod rerank;
@@ -12,7 +14,7 @@ pub mod response;
 use async_trait::async_trait;
 use llmgate_types::{
     ChatCompletionRequest, ChatCompletionResponse, EmbeddingRequest, EmbeddingResponse,
-    RerankRequest, RerankResponse,
+    ImageGenerationRequest, ImageResponse, RerankRequest, RerankResponse,
 };
 use serde_json::Value;
 
@@ -149,6 +151,38 @@ impl Provider for Bedrock {
             .sum();
         Ok(Response {
             body: embed::response(&req.model, &answers, local),
+            headers,
+            api_base: target.endpoint,
+        })
+    }
+
+    /// InvokeModel with the model family's body ([`images::build`]); the answer's base64
+    /// images as `b64_json`.
+    async fn image_generation(
+        &self,
+        cx: &Ctx<'_>,
+        req: ImageGenerationRequest,
+    ) -> Result<Response<ImageResponse>, LlmError> {
+        let (_, endpoint) = auth::locate(cx.opts)?;
+        let url = url(&endpoint, &req.model, "invoke")?;
+        let id = model_id(&req.model);
+        // Refused params and bad sizes are answered before any credential is fetched.
+        let call = images::build(&req, id, cx.opts.drop_params)?;
+        let target = auth::Target::from_options(cx.http, cx.opts).await?;
+        let mut rb = target.post(
+            cx.http,
+            cx.opts,
+            &url,
+            serde_json::to_vec(&call.body).unwrap_or_default(),
+        )?;
+        for (k, v) in &call.headers {
+            rb = rb.header(*k, v);
+        }
+        let res = send(rb, NAME, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let v: Value = json(res, NAME).await?;
+        Ok(Response {
+            body: images::answer(call.family, &v, crate::now_secs())?,
             headers,
             api_base: target.endpoint,
         })
