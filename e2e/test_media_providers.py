@@ -2,7 +2,8 @@
 the official `openai` client against the mock: Mistral's `/audio/transcriptions` (Voxtral,
 multipart, priced per second from the answer's `usage.prompt_audio_seconds`) and
 `/moderations` (Mistral's answer given OpenAI's `flagged`); Fireworks AI's
-`/audio/transcriptions` (OpenAI's protocol under the row's base, the model name as given); an
+`/audio/transcriptions` (OpenAI's protocol under the row's base, the model name as given);
+Azure AI's `/images/generations` on the deployment path (priced per image); an
 endpoint a provider does not serve is a 400 naming it, with nothing sent upstream."""
 import json
 import urllib.request
@@ -30,6 +31,10 @@ model_list:
     litellm_params: {{model: mistral/voxtral-mini-tts-latest, api_base: {v1}, api_key: ms-key}}
   - model_name: fw-whisper
     litellm_params: {{model: fireworks_ai/whisper-v3, api_base: {v1}, api_key: fw-key, input_cost_per_second: 2.5e-5}}
+  - model_name: flux-azure-ai
+    litellm_params: {{model: azure_ai/FLUX-1.1-pro, api_base: {mock.base}, api_key: aai-key}}
+  - model_name: mai-azure-ai
+    litellm_params: {{model: azure_ai/MAI-Image-2.5, api_base: {mock.base}, api_key: aai-key}}
   - model_name: fw-image
     litellm_params: {{model: fireworks_ai/accounts/fireworks/models/flux-1-schnell-fp8, api_base: {v1}, api_key: fw-key}}
 router_settings:
@@ -115,4 +120,26 @@ def test_fireworks_images_are_a_400_as_litellm_has_no_handler(client, mock):
     with pytest.raises(openai.BadRequestError) as e:
         client.images.generate(model="fw-image", prompt="a cat")
     assert "fireworks_ai does not support /images/generations" in str(e.value)
+    assert len(requests_to(mock, "/images/generations")) == before
+
+
+# --- azure_ai -------------------------------------------------------------------------------
+
+def test_azure_ai_image_generation_on_the_deployment_path_priced_per_image(client, mock):
+    raw = client.images.with_raw_response.generate(model="flux-azure-ai", prompt="a lighthouse", n=2,
+                                                   size="1024x1024")
+    imgs = raw.parse()
+    assert len(imgs.data) == 2 and imgs.data[0].url.startswith("https://mock.images.local/")
+    rec = requests_to(mock, "/openai/deployments/FLUX-1.1-pro/images/generations")[-1]
+    assert rec["query"] == "api-version=2024-10-21" and rec["headers"]["api-key"] == "aai-key"
+    assert rec["body"]["prompt"] == "a lighthouse" and rec["body"]["n"] == 2
+    # FLUX-1.1-pro at $0.04 an image.
+    assert cost(raw) == pytest.approx(2 * 0.04)
+
+
+def test_azure_ai_mai_images_are_refused_before_anything_is_sent(client, mock):
+    before = len(requests_to(mock, "/images/generations"))
+    with pytest.raises(openai.BadRequestError) as e:
+        client.images.generate(model="mai-azure-ai", prompt="a cat")
+    assert "not served yet" in str(e.value)
     assert len(requests_to(mock, "/images/generations")) == before

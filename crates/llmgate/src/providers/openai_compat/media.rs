@@ -1,7 +1,7 @@
 //! The media endpoints on OpenAI's protocol: `/images/*`, `/audio/*`, `/moderations`, for
 //! the rows LiteLLM serves them on (OpenAI all of them; Azure images, audio; Groq audio;
-//! xAI and nscale image generation; Scaleway and Fireworks transcriptions; Mistral
-//! transcriptions and moderations). JSON bodies go as the client sent them (model replaced); forms are re-encoded
+//! xAI, nscale and Azure AI image generation; Scaleway and Fireworks transcriptions;
+//! Mistral transcriptions and moderations). JSON bodies go as the client sent them (model replaced); forms are re-encoded
 //! around the uploaded bytes, not copies.
 
 use futures::StreamExt;
@@ -18,13 +18,16 @@ use crate::providers::Ctx;
 use crate::response::Response;
 use crate::{ErrorKind, LlmError};
 
+/// The path of `/images/generations` (`azure_ai` builds its URL apart).
+pub(super) const IMAGES: &str = "images/generations";
+
 /// What LiteLLM serves on each row (its `provider_endpoints_support`), by path.
 fn serves(row: &str, path: &str) -> bool {
     match row {
         "openai" => true,
         "azure" => path != "moderations" && path != "images/variations",
         "groq" => path.starts_with("audio/"),
-        "xai" | "nscale" => path == "images/generations",
+        "xai" | "nscale" | "azure_ai" => path == IMAGES,
         "scaleway" | "fireworks_ai" => path == "audio/transcriptions",
         "mistral" => path == "audio/transcriptions" || path == "moderations",
         _ => false,
@@ -55,10 +58,9 @@ pub(super) async fn image_generation(
     cx: &Ctx<'_>,
     req: ImageGenerationRequest,
 ) -> Result<Response<ImageResponse>, LlmError> {
-    const PATH: &str = "images/generations";
-    check(p, PATH)?;
+    check(p, IMAGES)?;
     let body = to_value(&req)?;
-    p.call(cx, &req.model, PATH, body, None).await
+    p.call(cx, &req.model, IMAGES, body, None).await
 }
 
 pub(super) async fn moderation(
