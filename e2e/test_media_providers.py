@@ -3,7 +3,8 @@ the official `openai` client against the mock: Mistral's `/audio/transcriptions`
 multipart, priced per second from the answer's `usage.prompt_audio_seconds`) and
 `/moderations` (Mistral's answer given OpenAI's `flagged`); Fireworks AI's
 `/audio/transcriptions` (OpenAI's protocol under the row's base, the model name as given);
-Azure AI's `/images/generations` on the deployment path (priced per image); an
+Azure AI's `/images/generations` on the deployment path (priced per image, or by usage tokens)
+and MAI's own endpoint (its body, usage mapped to OpenAI's, priced by tokens); an
 endpoint a provider does not serve is a 400 naming it, with nothing sent upstream."""
 import json
 import urllib.request
@@ -33,8 +34,12 @@ model_list:
     litellm_params: {{model: fireworks_ai/whisper-v3, api_base: {v1}, api_key: fw-key, input_cost_per_second: 2.5e-5}}
   - model_name: flux-azure-ai
     litellm_params: {{model: azure_ai/FLUX-1.1-pro, api_base: {mock.base}, api_key: aai-key}}
+  - model_name: gpt-image-azure-ai
+    litellm_params: {{model: azure_ai/gpt-image-2, api_base: {mock.base}, api_key: aai-key}}
   - model_name: mai-azure-ai
     litellm_params: {{model: azure_ai/MAI-Image-2.5, api_base: {mock.base}, api_key: aai-key}}
+  - model_name: flux2-azure-ai
+    litellm_params: {{model: azure_ai/FLUX.2-pro, api_base: {mock.base}, api_key: aai-key}}
   - model_name: fw-image
     litellm_params: {{model: fireworks_ai/accounts/fireworks/models/flux-1-schnell-fp8, api_base: {v1}, api_key: fw-key}}
 router_settings:
@@ -137,9 +142,42 @@ def test_azure_ai_image_generation_on_the_deployment_path_priced_per_image(clien
     assert cost(raw) == pytest.approx(2 * 0.04)
 
 
-def test_azure_ai_mai_images_are_refused_before_anything_is_sent(client, mock):
+def test_azure_ai_gpt_image_is_priced_by_its_usage_tokens(client, mock):
+    raw = client.images.with_raw_response.generate(model="gpt-image-azure-ai", prompt="a lighthouse")
+    assert raw.parse().usage.output_tokens == 1056
+    assert requests_to(mock, "/openai/deployments/gpt-image-2/images/generations")[-1]["body"]["model"] == "gpt-image-2"
+    # The mock's usage: 2 prompt words + 5 text tokens in, 1056 image tokens out.
+    assert cost(raw) == pytest.approx(7 * 5e-6 + 1056 * 3e-5)
+
+
+def test_azure_ai_mai_image_on_its_own_endpoint_priced_by_tokens(client, mock):
+    raw = client.images.with_raw_response.generate(model="mai-azure-ai", prompt="a quiet harbour at dawn",
+                                                   size="1024x768")
+    imgs = raw.parse()
+    assert len(imgs.data) == 1 and imgs.data[0].b64_json
+    assert imgs.usage.input_tokens == 10 and imgs.usage.output_tokens == 1056
+    assert raw.http_response.json()["size"] == "1024x768"
+    rec = requests_to(mock, "/mai/v1/images/generations")[-1]
+    assert rec["query"] == "api-version=preview" and rec["headers"]["api-key"] == "aai-key"
+    assert rec["body"] == {"model": "MAI-Image-2.5", "prompt": "a quiet harbour at dawn", "width": 1024, "height": 768}
+    # MAI-Image-2.5: 10 text tokens at 5e-6, 1056 image tokens out at 4.7e-5.
+    assert cost(raw) == pytest.approx(10 * 5e-6 + 1056 * 4.7e-5)
+
+
+def test_azure_ai_mai_refuses_what_it_cannot_do_before_anything_is_sent(client, mock):
+    before = len(requests_to(mock, "/mai/"))
+    with pytest.raises(openai.BadRequestError) as e:
+        client.images.generate(model="mai-azure-ai", prompt="a cat", n=2)
+    assert "n=2 is not supported" in str(e.value)
+    with pytest.raises(openai.BadRequestError) as e:
+        client.images.generate(model="mai-azure-ai", prompt="a cat", size="512x512")
+    assert "at least 768" in str(e.value)
+    assert len(requests_to(mock, "/mai/")) == before
+
+
+def test_azure_ai_flux2_images_are_refused_before_anything_is_sent(client, mock):
     before = len(requests_to(mock, "/images/generations"))
     with pytest.raises(openai.BadRequestError) as e:
-        client.images.generate(model="mai-azure-ai", prompt="a cat")
+        client.images.generate(model="flux2-azure-ai", prompt="a cat")
     assert "not served yet" in str(e.value)
     assert len(requests_to(mock, "/images/generations")) == before

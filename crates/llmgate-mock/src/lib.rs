@@ -306,6 +306,7 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/audio/speech"), post(media::speech))
             .route(&format!("{prefix}/models"), get(openai::models));
     }
+    r = r.route("/mai/v1/images/generations", post(media::mai));
     // Azure OpenAI at the root and as a resource under `/azure`, whose v1 API is told apart
     // from Groq's `/openai/v1` by that prefix.
     for prefix in ["", "/azure"] {

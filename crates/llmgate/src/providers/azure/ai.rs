@@ -3,15 +3,14 @@
 //! and `{base}/chat/completions` on any other endpoint (serverless, managed), the base's own
 //! query kept and `api_version` added as `api-version`; embeddings at `{base}/embeddings`;
 //! the key in `api-key` on `*.services.ai.azure.com` / `*.openai.azure.com` hosts, as a bearer
-//! elsewhere; message content lists sent as one string unless they hold an image or audio;
-//! image generations on the Azure OpenAI deployment path with the key in `api-key`.
+//! elsewhere; message content lists sent as one string unless they hold an image or audio.
+//! Image generations are in `ai_images.rs`.
 
 use llmgate_types::{EmbeddingResponse, Usage};
 use serde_json::{Map, Value};
 
 use super::auth::Header;
-use crate::providers::http::{path_segment, SegmentKind};
-use crate::{CallOptions, LlmError};
+use crate::CallOptions;
 
 /// `{base}` with `ending` appended, the segments they share written once (LiteLLM's
 /// `_add_path_to_api_base`: `…/models` + `models/chat/completions` is `…/models/chat/completions`).
@@ -56,39 +55,6 @@ pub fn url(base: &str, opts: &CallOptions, path: &str) -> String {
         url.push_str(&params.join("&"));
     }
     url
-}
-
-/// The URL of an image generation: LiteLLM sends `azure_ai` images through its Azure OpenAI
-/// image call, so the deployment path `{base}/openai/deployments/{model}/images/generations`
-/// (a base that already names a deployment kept), `api-version` from `api_version`, else
-/// Azure's default. FLUX.2 and MAI models, which LiteLLM sends to other paths with other
-/// bodies, are refused rather than sent where they would fail.
-pub fn image_url(base: &str, opts: &CallOptions, model: &str) -> Result<String, LlmError> {
-    let squashed: String = model
-        .to_ascii_lowercase()
-        .chars()
-        .filter(|c| !matches!(c, '-' | '_' | '.'))
-        .collect();
-    if squashed.contains("flux2") || squashed.contains("maiimage") {
-        return Err(LlmError::bad_request(format!(
-            "azure_ai image generation with {model} (its own Foundry path) is not served yet"
-        ))
-        .with_provider("azure_ai"));
-    }
-    let version = opts
-        .api_version
-        .as_deref()
-        .filter(|v| !v.is_empty())
-        .unwrap_or(super::DEFAULT_API_VERSION);
-    let base = base.trim_end_matches('/');
-    if base.contains("/openai/deployments/") {
-        return Ok(format!("{base}/images/generations?api-version={version}"));
-    }
-    let model =
-        path_segment(model, SegmentKind::Segment).map_err(|e| e.with_provider("azure_ai"))?;
-    Ok(format!(
-        "{base}/openai/deployments/{model}/images/generations?api-version={version}"
-    ))
 }
 
 /// The auth header for `key` on `base`'s host.
@@ -180,24 +146,6 @@ mod tests {
             api_version: version.map(str::to_string),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn images_go_to_the_deployment_path_and_flux2_and_mai_are_refused() {
-        let base = "https://r.services.ai.azure.com/";
-        assert_eq!(
-            image_url(base, &opts(None), "FLUX-1.1-pro").unwrap(),
-            "https://r.services.ai.azure.com/openai/deployments/FLUX-1.1-pro/images/generations?api-version=2024-10-21"
-        );
-        assert_eq!(
-            image_url("https://r.services.ai.azure.com/openai/deployments/d", &opts(Some("preview")), "x").unwrap(),
-            "https://r.services.ai.azure.com/openai/deployments/d/images/generations?api-version=preview"
-        );
-        for m in ["FLUX.2-pro", "flux.2-flex", "MAI-Image-2.5"] {
-            let e = image_url(base, &opts(None), m).unwrap_err();
-            assert!(e.message.contains("not served yet"), "{m}: {}", e.message);
-        }
-        assert!(image_url(base, &opts(None), "../x").is_err());
     }
 
     #[test]

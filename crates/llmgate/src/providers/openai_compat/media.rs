@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::table::{Quirks, Style};
 use super::OpenAiCompat;
 use crate::media::{multipart, Audio, FormKind, FormRequest, Transcript};
+use crate::providers::azure::ai_images;
 use crate::providers::http::{header_pairs, send};
 use crate::providers::Ctx;
 use crate::response::Response;
@@ -59,6 +60,16 @@ pub(super) async fn image_generation(
     req: ImageGenerationRequest,
 ) -> Result<Response<ImageResponse>, LlmError> {
     check(p, IMAGES)?;
+    if p.spec.style == Style::AzureAi && ai_images::is_mai(&req.model) {
+        let (body, (w, h)) = ai_images::mai_body(&req, cx.opts.drop_params)?;
+        let fix: Option<fn(&mut Value)> = Some(ai_images::mai_answer);
+        let mut res: Response<ImageResponse> = p.call(cx, &req.model, IMAGES, body, fix).await?;
+        // LiteLLM reports the size MAI made (its answer does not say).
+        res.body
+            .extra
+            .insert("size".into(), Value::String(format!("{w}x{h}")));
+        return Ok(res);
+    }
     let body = to_value(&req)?;
     p.call(cx, &req.model, IMAGES, body, None).await
 }

@@ -81,7 +81,7 @@ impl OpenAiCompat {
                 azure::url(&base, opts, model, path).map_err(|e| e.with_provider(self.spec.name))?
             }
             _ if path == RESPONSES => format!("{base}/responses"),
-            Style::AzureAi if path == media::IMAGES => azure::ai::image_url(&base, opts, model)?,
+            Style::AzureAi if path == media::IMAGES => azure::ai_images::url(&base, opts, model)?,
             Style::AzureAi => azure::ai::url(&base, opts, path),
             Style::Endpoint => base,
             Style::OpenAi => format!("{base}/{path}"),
