@@ -4,7 +4,8 @@ multipart, priced per second from the answer's `usage.prompt_audio_seconds`) and
 `/moderations` (Mistral's answer given OpenAI's `flagged`); Fireworks AI's
 `/audio/transcriptions` (OpenAI's protocol under the row's base, the model name as given);
 Azure AI's `/images/generations` on the deployment path (priced per image, or by usage tokens)
-and MAI's own endpoint (its body, usage mapped to OpenAI's, priced by tokens); an
+MAI's own endpoint (its body, usage mapped to OpenAI's, priced by tokens) and FLUX.2 on Black
+Forest Labs' path (BFL's fields, priced per pixel); an
 endpoint a provider does not serve is a 400 naming it, with nothing sent upstream."""
 import json
 import urllib.request
@@ -39,7 +40,7 @@ model_list:
   - model_name: mai-azure-ai
     litellm_params: {{model: azure_ai/MAI-Image-2.5, api_base: {mock.base}, api_key: aai-key}}
   - model_name: flux2-azure-ai
-    litellm_params: {{model: azure_ai/FLUX.2-pro, api_base: {mock.base}, api_key: aai-key}}
+    litellm_params: {{model: azure_ai/FLUX.2-flex, api_base: {mock.base}, api_key: aai-key}}
   - model_name: fw-image
     litellm_params: {{model: fireworks_ai/accounts/fireworks/models/flux-1-schnell-fp8, api_base: {v1}, api_key: fw-key}}
 router_settings:
@@ -175,9 +176,22 @@ def test_azure_ai_mai_refuses_what_it_cannot_do_before_anything_is_sent(client, 
     assert len(requests_to(mock, "/mai/")) == before
 
 
-def test_azure_ai_flux2_images_are_refused_before_anything_is_sent(client, mock):
-    before = len(requests_to(mock, "/images/generations"))
+def test_azure_ai_flux2_on_black_forest_labs_path_priced_per_pixel(client, mock):
+    raw = client.images.with_raw_response.generate(model="flux2-azure-ai", prompt="a red fox", n=2,
+                                                   size="1024x768", quality="high",
+                                                   extra_body={"guidance": 4.5, "steps": 32})
+    assert len(raw.parse().data) == 2
+    rec = requests_to(mock, "/providers/blackforestlabs/v1/flux-2-flex")[-1]
+    assert rec["query"] == "api-version=preview" and rec["headers"]["api-key"] == "aai-key"
+    assert rec["body"] == {"model": "FLUX.2-flex", "prompt": "a red fox", "num_images": 2, "width": 1024,
+                           "height": 768, "guidance": 4.5, "steps": 32}
+    # FLUX.2-flex at 5e-8 a pixel, for each image.
+    assert cost(raw) == pytest.approx(2 * 1024 * 768 * 5e-8)
+
+
+def test_azure_ai_flux2_refuses_a_field_bfl_has_not(client, mock):
+    before = len(requests_to(mock, "/providers/"))
     with pytest.raises(openai.BadRequestError) as e:
-        client.images.generate(model="flux2-azure-ai", prompt="a cat")
-    assert "not served yet" in str(e.value)
-    assert len(requests_to(mock, "/images/generations")) == before
+        client.images.generate(model="flux2-azure-ai", prompt="a cat", style="vivid")
+    assert "not supported for model FLUX.2-flex" in str(e.value)
+    assert len(requests_to(mock, "/providers/")) == before

@@ -5,7 +5,6 @@
 //! `json` is Mistral's answer, its seconds in `usage.prompt_audio_seconds`) and
 //! `/audio/speech` (JSON in, audio bytes streamed out in chunks with the format's content
 //! type). Also served on Azure's deployment paths (`api-version` and `api-key` checked).
-//! Also Azure AI Foundry's MAI image endpoint (`/mai/v1/images/generations`, its own body).
 //! The transcript names the upload's size and byte sum, so a test sees the file arrived intact.
 //! A wrong file type gets OpenAI's 400: audio by the file name's extension, an image by its
 //! part's content type.
@@ -255,7 +254,7 @@ fn bad(msg: &str, param: &str) -> Response {
     error(400, msg, Some((param, "missing_required_parameter")), None)
 }
 
-fn images(n: u64, b64: bool, prompt: Option<&str>) -> Vec<Value> {
+pub(crate) fn images(n: u64, b64: bool, prompt: Option<&str>) -> Vec<Value> {
     (0..n)
         .map(|i| {
             let mut d = if b64 {
@@ -295,54 +294,6 @@ pub(crate) async fn azure(
         return res;
     }
     handle(s, kind, Some(d), m, u, h, b).await
-}
-
-/// Azure AI Foundry's MAI image endpoint, `POST /mai/v1/images/generations?api-version=`:
-/// `api-key`, a JSON body of `model`, `prompt`, `width`, `height` (each side at least 768);
-/// one PNG back whatever count is asked, and a usage in MAI's names.
-pub(crate) async fn mai(
-    State(shared): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    shared.record(|| recorded(&method, &uri, &headers, body.clone()));
-    let mai_error = |status: u16, msg: &str| {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-        (
-            status,
-            axum::Json(json!({"error": {"code": "BadRequest", "message": msg}})),
-        )
-            .into_response()
-    };
-    if !uri.query().unwrap_or("").contains("api-version=") {
-        return mai_error(404, "Resource not found");
-    }
-    if !headers.get("api-key").is_some_and(|k| !k.is_empty()) {
-        return mai_error(
-            401,
-            "Access denied due to invalid subscription key or wrong API endpoint.",
-        );
-    }
-    let Some(prompt) = body["prompt"].as_str() else {
-        return mai_error(400, "'prompt' is required.");
-    };
-    for side in ["width", "height"] {
-        if body[side].as_u64().is_some_and(|v| v < 768) {
-            return mai_error(400, &format!("'{side}' must be at least 768 pixels."));
-        }
-    }
-    let created = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let text_in = prompt.split_whitespace().count() as u64 + 5;
-    with_headers(
-        StatusCode::OK,
-        json!({"created": created, "data": [{"b64_json": png_b64()}],
-               "usage": {"num_input_text_tokens": text_in, "num_output_tokens": 1056}}),
-    )
 }
 
 macro_rules! route {

@@ -3,7 +3,9 @@
 //! `{base}/openai/deployments/{model}/images/generations?api-version=` with the request as
 //! OpenAI's. MAI models (`MAI-Image-*`) have their own endpoint, `{base}/mai/v1/images/generations`,
 //! whose body is `model`, `prompt`, `width`, `height` — one image a call — and whose usage is
-//! named its own way. FLUX.2 models (Black Forest Labs' path and body) are refused.
+//! named its own way. FLUX.2 models go to Black Forest Labs' path,
+//! `{base}/providers/blackforestlabs/v1/{flux-2-pro|flux-2-flex}`, with BFL's fields
+//! (`num_images`, `width`, `height`, `guidance`, `steps`, ...).
 
 use llmgate_types::ImageGenerationRequest;
 use serde_json::{json, Map, Value};
@@ -18,6 +20,12 @@ fn squashed(model: &str) -> String {
         .chars()
         .filter(|c| !matches!(c, '-' | '_' | '.'))
         .collect()
+}
+
+/// An Azure AI FLUX.2 model (`FLUX.2-pro`, `flux.2-flex`, ...).
+pub fn is_flux2(model: &str) -> bool {
+    let m = model.to_ascii_lowercase().replace(['.', '_'], "-");
+    m.contains("flux-2") || m.contains("flux2")
 }
 
 /// An Azure AI MAI image model (`MAI-Image-2.5`, ...).
@@ -35,10 +43,8 @@ pub fn url(base: &str, opts: &CallOptions, model: &str) -> Result<String, LlmErr
     if is_mai(model) {
         return Ok(mai_url(base, version));
     }
-    if squashed(model).contains("flux2") {
-        return Err(bad(format!(
-            "azure_ai image generation with {model} (Black Forest Labs' Foundry path) is not served yet"
-        )));
+    if is_flux2(model) {
+        return Ok(flux2_url(base, model, version));
     }
     let version = version.unwrap_or(super::DEFAULT_API_VERSION);
     let base = base.trim_end_matches('/');
@@ -70,6 +76,107 @@ fn mai_url(base: &str, version: Option<&str>) -> String {
         Some(q) => format!("{path}?{q}"),
         None => format!("{path}?api-version={}", version.unwrap_or("preview")),
     }
+}
+
+/// Black Forest Labs' path for a FLUX.2 model (`flux-2-flex` for the flex models, else
+/// `flux-2-pro`); a base already on a `/providers/` path is the endpoint. `api-version`
+/// defaults to `preview`.
+fn flux2_url(base: &str, model: &str, version: Option<&str>) -> String {
+    let base = base.trim_end_matches('/');
+    let version = version.unwrap_or("preview");
+    if base.contains("/providers/") {
+        return if base.contains('?') {
+            base.to_string()
+        } else {
+            format!("{base}?api-version={version}")
+        };
+    }
+    let normalized = model.to_ascii_lowercase().replace(['.', '_'], "-");
+    let path = if normalized.contains("flux-2-flex") {
+        "flux-2-flex"
+    } else {
+        "flux-2-pro"
+    };
+    format!("{base}/providers/blackforestlabs/v1/{path}?api-version={version}")
+}
+
+/// OpenAI fields LiteLLM drops for FLUX.2 without a word (BFL has nothing like them).
+const FLUX2_DROPPED: &[&str] = &[
+    "background",
+    "moderation",
+    "output_compression",
+    "quality",
+    "user",
+];
+/// BFL's fields a client may send as they are (numbers sent as strings are parsed).
+const FLUX2_FIELDS: &[&str] = &[
+    "output_format",
+    "seed",
+    "safety_tolerance",
+    "aspect_ratio",
+    "width",
+    "height",
+    "num_images",
+    "guidance",
+    "steps",
+];
+
+/// The FLUX.2 request for `req`: `n` as `num_images`, `size` as `width` and `height`
+/// (`auto` left out), BFL's own fields passed on, OpenAI's `quality`, `user`, `background`,
+/// `moderation` and `output_compression` dropped; anything else a 400 unless `drop_params`.
+pub fn flux2_body(req: &ImageGenerationRequest, drop_params: bool) -> Result<Value, LlmError> {
+    let model = &req.model;
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    body.insert("prompt".into(), json!(req.prompt));
+    if let Some(n) = req.n {
+        body.insert("num_images".into(), json!(n));
+    }
+    if let Some(size) = req
+        .size
+        .as_deref()
+        .filter(|s| !s.eq_ignore_ascii_case("auto"))
+    {
+        let parsed = size
+            .to_ascii_lowercase()
+            .split_once('x')
+            .and_then(|(w, h)| {
+                Some((w.trim().parse::<u64>().ok()?, h.trim().parse::<u64>().ok()?))
+            });
+        let Some((w, h)) = parsed else {
+            return Err(bad(format!(
+                "Invalid size format '{size}'. Expected 'WxH', for example '1024x1024'."
+            )));
+        };
+        body.insert("width".into(), json!(w));
+        body.insert("height".into(), json!(h));
+    }
+    let mut unsupported = Vec::new();
+    if req.response_format.is_some() {
+        unsupported.push("response_format".to_string());
+    }
+    for (k, v) in &req.extra {
+        if FLUX2_DROPPED.contains(&k.as_str()) {
+            continue;
+        }
+        if !FLUX2_FIELDS.contains(&k.as_str()) {
+            unsupported.push(k.clone());
+            continue;
+        }
+        let v = match (k.as_str(), v.as_str()) {
+            ("guidance", Some(s)) => s.parse::<f64>().map(|f| json!(f)).unwrap_or(v.clone()),
+            ("aspect_ratio" | "output_format", _) | (_, None) => v.clone(),
+            (_, Some(s)) => s.parse::<i64>().map(|i| json!(i)).unwrap_or(v.clone()),
+        };
+        body.insert(k.clone(), v);
+    }
+    if !unsupported.is_empty() && !drop_params {
+        return Err(bad(format!(
+            "Parameters {unsupported:?} are not supported for model {model}. Supported parameters are n, size, {}. Set drop_params to drop unsupported parameters.",
+            FLUX2_FIELDS.join(", ")
+        )));
+    }
+    Ok(Value::Object(body))
 }
 
 /// The smallest side MAI takes and the most pixels, checked on `size` (as LiteLLM does) so a
@@ -218,10 +325,23 @@ mod tests {
             .unwrap(),
             "https://r.example/mai/v1/images/generations?x=1"
         );
-        for m in ["FLUX.2-pro", "flux.2-flex"] {
-            let e = url(base, &opts(None), m).unwrap_err();
-            assert!(e.message.contains("not served yet"), "{m}: {}", e.message);
-        }
+        assert_eq!(
+            url(base, &opts(None), "FLUX.2-pro").unwrap(),
+            "https://r.services.ai.azure.com/providers/blackforestlabs/v1/flux-2-pro?api-version=preview"
+        );
+        assert_eq!(
+            url(base, &opts(Some("2025-04-01")), "flux.2-flex").unwrap(),
+            "https://r.services.ai.azure.com/providers/blackforestlabs/v1/flux-2-flex?api-version=2025-04-01"
+        );
+        assert_eq!(
+            url(
+                "https://r.example/providers/blackforestlabs/v1/flux-2-pro",
+                &opts(None),
+                "FLUX.2-pro"
+            )
+            .unwrap(),
+            "https://r.example/providers/blackforestlabs/v1/flux-2-pro?api-version=preview"
+        );
         assert!(url(base, &opts(None), "../x").is_err());
     }
 
@@ -268,6 +388,38 @@ mod tests {
         let dropped = req(json!({"model": "m", "prompt": "p", "n": 3, "style": "vivid"}));
         let (body, _) = mai_body(&dropped, true).unwrap();
         assert!(body.get("n").is_none() && body.get("style").is_none());
+    }
+
+    #[test]
+    fn flux2_bodies_use_bfls_fields() {
+        let r = req(
+            json!({"model": "FLUX.2-flex", "prompt": "a fox", "n": 2, "size": "1536x1024",
+                           "guidance": "4.5", "steps": 32, "output_format": "jpeg", "quality": "hd"}),
+        );
+        assert_eq!(
+            flux2_body(&r, false).unwrap(),
+            json!({"model": "FLUX.2-flex", "prompt": "a fox", "num_images": 2, "width": 1536,
+                   "height": 1024, "guidance": 4.5, "steps": 32, "output_format": "jpeg"})
+        );
+        let auto = req(json!({"model": "FLUX.2-pro", "prompt": "p", "size": "auto"}));
+        assert_eq!(
+            flux2_body(&auto, false).unwrap(),
+            json!({"model": "FLUX.2-pro", "prompt": "p"})
+        );
+        let bad_size = req(json!({"model": "FLUX.2-pro", "prompt": "p", "size": "large"}));
+        assert!(flux2_body(&bad_size, false)
+            .unwrap_err()
+            .message
+            .contains("Expected 'WxH'"));
+        let style = req(json!({"model": "FLUX.2-pro", "prompt": "p", "style": "vivid"}));
+        assert!(flux2_body(&style, false)
+            .unwrap_err()
+            .message
+            .contains("style"));
+        assert_eq!(
+            flux2_body(&style, true).unwrap(),
+            json!({"model": "FLUX.2-pro", "prompt": "p"})
+        );
     }
 
     #[test]

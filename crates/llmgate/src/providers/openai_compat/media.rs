@@ -70,7 +70,11 @@ pub(super) async fn image_generation(
             .insert("size".into(), Value::String(format!("{w}x{h}")));
         return Ok(res);
     }
-    let body = to_value(&req)?;
+    let body = if p.spec.style == Style::AzureAi && ai_images::is_flux2(&req.model) {
+        ai_images::flux2_body(&req, cx.opts.drop_params)?
+    } else {
+        to_value(&req)?
+    };
     p.call(cx, &req.model, IMAGES, body, None).await
 }
 
