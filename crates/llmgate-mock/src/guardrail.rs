@@ -3,7 +3,7 @@
 //! It wants `x-api-key: GUARDRAIL_API_KEY`, a `texts` list and `input_type`
 //! `request|response`, and decides by the texts: `forbidden` → `BLOCKED`, `secret` →
 //! `GUARDRAIL_INTERVENED` with it masked, `slowguard` → answers after 5 s, `guarderror` →
-//! 500; anything else `NONE`. And OpenAI's `POST /v1/moderations` (`openai_moderation`), Presidio's analyzer and
+//! 500; anything else `NONE`. And OpenAI's `POST /v1/moderations` (`openai_moderation`; Mistral's answer for `mistral-moderation*` models), Presidio's analyzer and
 //! anonymizer under `/presidio/analyzer` and `/presidio/anonymizer` (`presidio`), Lakera
 //! Guard's `/lakera/v2/guard` (`lakera_v2`), Aporia's `/aporia/validate` (`aporia`).
 
@@ -73,8 +73,9 @@ pub(crate) async fn basic(
 
 const MODERATION_CATEGORIES: &[&str] = &["harassment", "hate", "self-harm", "sexual", "violence"];
 
-/// OpenAI's `POST /v1/moderations`: a bearer key, `input` (a string or strings) and a
-/// moderation `model` required; a text with `violent` in it is flagged for `violence`.
+/// OpenAI's `POST /v1/moderations` (and Mistral's, for its models): a bearer key, `input` (a
+/// string or strings) and a moderation `model` required; a text with `violent` in it is
+/// flagged for `violence`.
 pub(crate) async fn moderations(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -105,6 +106,9 @@ pub(crate) async fn moderations(
         Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
         _ => return openai_err(StatusCode::BAD_REQUEST, "input is required"),
     };
+    if model.starts_with("mistral-moderation") {
+        return mistral_moderations(model, &inputs);
+    }
     let results: Vec<Value> = inputs
         .iter()
         .map(|t| {
@@ -123,6 +127,40 @@ pub(crate) async fn moderations(
         })
         .collect();
     axum::Json(json!({"id": "modr-mock", "model": model, "results": results})).into_response()
+}
+
+const MISTRAL_CATEGORIES: &[&str] = &[
+    "sexual",
+    "hate_and_discrimination",
+    "violence_and_threats",
+    "dangerous_and_criminal_content",
+    "selfharm",
+    "health",
+    "financial",
+    "law",
+    "pii",
+];
+
+/// Mistral's `POST /v1/moderations` answer (a moderation model named `mistral-moderation*`):
+/// per input `categories` and `category_scores` under Mistral's names, and no `flagged`; a
+/// text with `violent` in it is in `violence_and_threats`.
+fn mistral_moderations(model: &str, inputs: &[&str]) -> Response {
+    let results: Vec<Value> = inputs
+        .iter()
+        .map(|t| {
+            let violent = t.to_lowercase().contains("violent");
+            let mut cats = serde_json::Map::new();
+            let mut scores = serde_json::Map::new();
+            for c in MISTRAL_CATEGORIES {
+                let hit = violent && *c == "violence_and_threats";
+                cats.insert(c.to_string(), hit.into());
+                scores.insert(c.to_string(), json!(if hit { 0.93 } else { 0.002 }));
+            }
+            json!({"categories": cats, "category_scores": scores})
+        })
+        .collect();
+    axum::Json(json!({"id": "mod-mistral-mock", "model": model, "results": results}))
+        .into_response()
 }
 
 /// What the Presidio analyzer mock recognises: words with an `@` (`EMAIL_ADDRESS`) and runs

@@ -18,6 +18,7 @@ mod cohere;
 mod content_safety;
 mod dashscope;
 mod files;
+mod foundry;
 mod google;
 mod guardrail;
 mod jina;
@@ -306,6 +307,12 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("{prefix}/audio/speech"), post(media::speech))
             .route(&format!("{prefix}/models"), get(openai::models));
     }
+    r = r
+        .route("/mai/v1/images/generations", post(foundry::mai))
+        .route(
+            "/providers/blackforestlabs/v1/{model}",
+            post(foundry::flux2),
+        );
     // Azure OpenAI at the root and as a resource under `/azure`, whose v1 API is told apart
     // from Groq's `/openai/v1` by that prefix.
     for prefix in ["", "/azure"] {

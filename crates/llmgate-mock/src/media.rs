@@ -1,7 +1,8 @@
 //! OpenAI's media endpoints as documented: `/images/generations` (JSON), `/images/edits` and
 //! `/images/variations` (multipart, `image` required, edits need a `prompt`),
 //! `/audio/transcriptions` and `/audio/translations` (multipart: `file` and `model` required;
-//! every `response_format`: `json`, `text`, `srt`, `vtt`, `verbose_json`) and
+//! every `response_format`: `json`, `text`, `srt`, `vtt`, `verbose_json`; a `voxtral` model's
+//! `json` is Mistral's answer, its seconds in `usage.prompt_audio_seconds`) and
 //! `/audio/speech` (JSON in, audio bytes streamed out in chunks with the format's content
 //! type). Also served on Azure's deployment paths (`api-version` and `api-key` checked).
 //! The transcript names the upload's size and byte sum, so a test sees the file arrived intact.
@@ -253,7 +254,7 @@ fn bad(msg: &str, param: &str) -> Response {
     error(400, msg, Some((param, "missing_required_parameter")), None)
 }
 
-fn images(n: u64, b64: bool, prompt: Option<&str>) -> Vec<Value> {
+pub(crate) fn images(n: u64, b64: bool, prompt: Option<&str>) -> Vec<Value> {
     (0..n)
         .map(|i| {
             let mut d = if b64 {
@@ -449,6 +450,14 @@ async fn handle(
             let secs = seconds(&file.data);
             let tokens = model.contains("gpt-4o");
             match f.field("response_format").unwrap_or("json") {
+                // Mistral's Voxtral answer: the model, text, language, segments, and a usage
+                // with the audio's seconds and tokens (no `type`).
+                "json" if model.contains("voxtral") => with_headers(
+                    StatusCode::OK,
+                    json!({"model": model, "text": text_out, "language": f.field("language"), "segments": [],
+                           "usage": {"prompt_audio_seconds": secs.ceil() as u64, "prompt_tokens": 4,
+                                     "completion_tokens": 12, "total_tokens": 16}}),
+                ),
                 "json" => {
                     let usage = if tokens {
                         json!({"type": "tokens", "input_tokens": 120, "input_token_details": {"text_tokens": 20, "audio_tokens": 100}, "output_tokens": 15, "total_tokens": 135})

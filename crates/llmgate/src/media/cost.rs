@@ -107,7 +107,10 @@ pub fn image(
         }
         return Some(info.output_cost_per_image.unwrap_or(0.0) * answer.data.len() as f64);
     }
-    if matches!(provider, "openai" | "azure") && model.to_ascii_lowercase().contains("gpt-image") {
+    // Azure AI prices any image answer with usage by its tokens first (LiteLLM's azure_ai
+    // image cost calculator), OpenAI and Azure only the gpt-image models.
+    let gpt_image = model.to_ascii_lowercase().contains("gpt-image");
+    if provider == "azure_ai" || (matches!(provider, "openai" | "azure") && gpt_image) {
         if let Some(c) = entry.and_then(|i| image_tokens_cost(i, answer.usage.as_ref())) {
             return Some(c);
         }
@@ -288,6 +291,13 @@ mod tests {
             &answer,
         );
         assert!((c.unwrap() - 0.08).abs() < 1e-12);
+        // Azure AI: any model's usage by its tokens first, else per image.
+        let c = image(&cat, "azure_ai", "gpt-image-2", None, &ask, &with_usage).unwrap();
+        assert!((c - (10.0 * 5e-6 + 100.0 * 3e-5)).abs() < 1e-12, "{c}");
+        let c = image(&cat, "azure_ai", "MAI-Image-2.5", None, &ask, &with_usage).unwrap();
+        assert!((c - (10.0 * 5e-6 + 100.0 * 4.7e-5)).abs() < 1e-12, "{c}");
+        let c = image(&cat, "azure_ai", "FLUX-1.1-pro", None, &ask, &answer).unwrap();
+        assert!((c - 2.0 * 0.04).abs() < 1e-12, "{c}");
     }
 
     #[test]

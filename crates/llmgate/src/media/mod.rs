@@ -120,7 +120,8 @@ pub struct Transcript {
 
 impl Transcript {
     /// Seconds of audio the answer reports: `verbose_json`'s `duration`, else a
-    /// `usage: {"type": "duration", "seconds": n}`.
+    /// `usage: {"type": "duration", "seconds": n}`, else Mistral's
+    /// `usage.prompt_audio_seconds`.
     pub fn duration(&self) -> Option<f64> {
         let v = self.json.as_ref()?;
         v.get("duration").and_then(Value::as_f64).or_else(|| {
@@ -128,6 +129,7 @@ impl Transcript {
             (u.get("type").and_then(Value::as_str) == Some("duration"))
                 .then(|| u.get("seconds").and_then(Value::as_f64))
                 .flatten()
+                .or_else(|| u.get("prompt_audio_seconds").and_then(Value::as_f64))
         })
     }
 

@@ -4,6 +4,7 @@
 //! query kept and `api_version` added as `api-version`; embeddings at `{base}/embeddings`;
 //! the key in `api-key` on `*.services.ai.azure.com` / `*.openai.azure.com` hosts, as a bearer
 //! elsewhere; message content lists sent as one string unless they hold an image or audio.
+//! Image generations are in `ai_images.rs`.
 
 use llmgate_types::{EmbeddingResponse, Usage};
 use serde_json::{Map, Value};

@@ -5,8 +5,10 @@
 //! - `auth.rs`: which credential a call carries (token, key, client credentials).
 //! - `entra.rs`: the Entra ID client-credentials flow and its token cache.
 //! - `ai.rs`: `azure_ai`'s URLs, auth header and message rules.
+//! - `ai_images.rs`: `azure_ai`'s image generations (deployment path, MAI).
 
 pub mod ai;
+pub mod ai_images;
 pub mod auth;
 pub mod entra;
 

@@ -1,7 +1,8 @@
 //! The media endpoints on OpenAI's protocol: `/images/*`, `/audio/*`, `/moderations`, for
 //! the rows LiteLLM serves them on (OpenAI all of them; Azure images, audio; Groq audio;
-//! xAI and nscale image generation; Scaleway transcriptions). JSON bodies go as the client
-//! sent them (model replaced); forms are re-encoded around the uploaded bytes, not copies.
+//! xAI, nscale and Azure AI image generation; Scaleway and Fireworks transcriptions;
+//! Mistral transcriptions and moderations). JSON bodies go as the client sent them (model replaced); forms are re-encoded
+//! around the uploaded bytes, not copies.
 
 use futures::StreamExt;
 use llmgate_types::{
@@ -9,13 +10,17 @@ use llmgate_types::{
 };
 use serde_json::Value;
 
-use super::table::Style;
+use super::table::{Quirks, Style};
 use super::OpenAiCompat;
 use crate::media::{multipart, Audio, FormKind, FormRequest, Transcript};
+use crate::providers::azure::ai_images;
 use crate::providers::http::{header_pairs, send};
 use crate::providers::Ctx;
 use crate::response::Response;
 use crate::{ErrorKind, LlmError};
+
+/// The path of `/images/generations` (`azure_ai` builds its URL apart).
+pub(super) const IMAGES: &str = "images/generations";
 
 /// What LiteLLM serves on each row (its `provider_endpoints_support`), by path.
 fn serves(row: &str, path: &str) -> bool {
@@ -23,8 +28,9 @@ fn serves(row: &str, path: &str) -> bool {
         "openai" => true,
         "azure" => path != "moderations" && path != "images/variations",
         "groq" => path.starts_with("audio/"),
-        "xai" | "nscale" => path == "images/generations",
-        "scaleway" => path == "audio/transcriptions",
+        "xai" | "nscale" | "azure_ai" => path == IMAGES,
+        "scaleway" | "fireworks_ai" => path == "audio/transcriptions",
+        "mistral" => path == "audio/transcriptions" || path == "moderations",
         _ => false,
     }
 }
@@ -53,10 +59,23 @@ pub(super) async fn image_generation(
     cx: &Ctx<'_>,
     req: ImageGenerationRequest,
 ) -> Result<Response<ImageResponse>, LlmError> {
-    const PATH: &str = "images/generations";
-    check(p, PATH)?;
-    let body = to_value(&req)?;
-    p.call(cx, &req.model, PATH, body, None).await
+    check(p, IMAGES)?;
+    if p.spec.style == Style::AzureAi && ai_images::is_mai(&req.model) {
+        let (body, (w, h)) = ai_images::mai_body(&req, cx.opts.drop_params)?;
+        let fix: Option<fn(&mut Value)> = Some(ai_images::mai_answer);
+        let mut res: Response<ImageResponse> = p.call(cx, &req.model, IMAGES, body, fix).await?;
+        // LiteLLM reports the size MAI made (its answer does not say).
+        res.body
+            .extra
+            .insert("size".into(), Value::String(format!("{w}x{h}")));
+        return Ok(res);
+    }
+    let body = if p.spec.style == Style::AzureAi && ai_images::is_flux2(&req.model) {
+        ai_images::flux2_body(&req, cx.opts.drop_params)?
+    } else {
+        to_value(&req)?
+    };
+    p.call(cx, &req.model, IMAGES, body, None).await
 }
 
 pub(super) async fn moderation(
@@ -67,7 +86,30 @@ pub(super) async fn moderation(
     const PATH: &str = "moderations";
     check(p, PATH)?;
     let body = to_value(&req)?;
-    p.call(cx, &req.model, PATH, body, None).await
+    let fix: Option<fn(&mut Value)> = match p.spec.quirks {
+        Quirks::Mistral => Some(flag_results),
+        _ => None,
+    };
+    p.call(cx, &req.model, PATH, body, fix).await
+}
+
+/// Mistral's moderation results carry `categories` and `category_scores` but no `flagged`;
+/// OpenAI's answer (and its clients) have it: true when any category is. Mistral's category
+/// names and scores are kept as they are.
+fn flag_results(v: &mut Value) {
+    let Some(results) = v.get_mut("results").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for r in results.iter_mut().filter_map(Value::as_object_mut) {
+        if r.contains_key("flagged") {
+            continue;
+        }
+        let flagged = r
+            .get("categories")
+            .and_then(Value::as_object)
+            .is_some_and(|c| c.values().any(|b| b.as_bool() == Some(true)));
+        r.insert("flagged".into(), Value::Bool(flagged));
+    }
 }
 
 /// Sends `req`'s form to `kind`'s path; the form's `model` is the upstream's name (Azure's
@@ -184,5 +226,41 @@ pub(super) async fn speech(
 impl OpenAiCompat {
     fn api_base_of(&self, cx: &Ctx<'_>) -> String {
         self.base(cx.opts).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mistral_results_are_flagged_when_any_category_is() {
+        let mut v = json!({"id": "m", "model": "mistral-moderation-latest", "results": [
+            {"categories": {"sexual": false, "violence_and_threats": true}, "category_scores": {"sexual": 0.0, "violence_and_threats": 0.9}},
+            {"categories": {"sexual": false}, "category_scores": {"sexual": 0.01}},
+            {"flagged": true, "categories": {}},
+        ]});
+        flag_results(&mut v);
+        let flags: Vec<_> = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["flagged"].clone())
+            .collect();
+        assert_eq!(flags, [json!(true), json!(false), json!(true)]);
+        assert_eq!(
+            v["results"][0]["category_scores"]["violence_and_threats"],
+            json!(0.9)
+        );
+    }
+
+    #[test]
+    fn mistral_and_fireworks_serve_what_litellm_does() {
+        assert!(serves("mistral", "audio/transcriptions") && serves("mistral", "moderations"));
+        assert!(!serves("mistral", "audio/speech") && !serves("mistral", "images/generations"));
+        assert!(serves("fireworks_ai", "audio/transcriptions"));
+        assert!(!serves("fireworks_ai", "images/generations"));
+        assert!(!serves("fireworks_ai", "audio/translations"));
     }
 }

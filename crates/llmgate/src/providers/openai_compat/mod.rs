@@ -81,6 +81,7 @@ impl OpenAiCompat {
                 azure::url(&base, opts, model, path).map_err(|e| e.with_provider(self.spec.name))?
             }
             _ if path == RESPONSES => format!("{base}/responses"),
+            Style::AzureAi if path == media::IMAGES => azure::ai_images::url(&base, opts, model)?,
             Style::AzureAi => azure::ai::url(&base, opts, path),
             Style::Endpoint => base,
             Style::OpenAi => format!("{base}/{path}"),
@@ -118,6 +119,8 @@ impl OpenAiCompat {
             None => return Ok((url, None)),
         };
         let header = match self.spec.style {
+            // LiteLLM's Azure image call sends the key in `api-key` on any host.
+            Style::AzureAi if path == media::IMAGES => Header::ApiKey(key),
             Style::AzureAi => azure::ai::header(&self.base(cx.opts)?, key),
             _ => Header::Bearer(key),
         };

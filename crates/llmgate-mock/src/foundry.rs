@@ -1,0 +1,119 @@
+//! Azure AI Foundry's own image endpoints, as LiteLLM calls them: MAI's
+//! `/mai/v1/images/generations` (its body and usage names) and Black Forest Labs' FLUX.2 at
+//! `/providers/blackforestlabs/v1/{model}` (BFL's fields). Both want `api-version` and `api-key`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::media::{images, png_b64};
+use crate::openai::{recorded, with_headers};
+use crate::Shared;
+
+type St = State<Arc<Shared>>;
+
+/// Azure AI Foundry's MAI image endpoint, `POST /mai/v1/images/generations?api-version=`:
+/// `api-key`, a JSON body of `model`, `prompt`, `width`, `height` (each side at least 768);
+/// one PNG back whatever count is asked, and a usage in MAI's names.
+pub(crate) async fn mai(
+    State(shared): St,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    shared.record(|| recorded(&method, &uri, &headers, body.clone()));
+    let mai_error = |status: u16, msg: &str| {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        (
+            status,
+            axum::Json(json!({"error": {"code": "BadRequest", "message": msg}})),
+        )
+            .into_response()
+    };
+    if !uri.query().unwrap_or("").contains("api-version=") {
+        return mai_error(404, "Resource not found");
+    }
+    if headers.get("api-key").is_none_or(|k| k.is_empty()) {
+        return mai_error(
+            401,
+            "Access denied due to invalid subscription key or wrong API endpoint.",
+        );
+    }
+    let Some(prompt) = body["prompt"].as_str() else {
+        return mai_error(400, "'prompt' is required.");
+    };
+    for side in ["width", "height"] {
+        if body[side].as_u64().is_some_and(|v| v < 768) {
+            return mai_error(400, &format!("'{side}' must be at least 768 pixels."));
+        }
+    }
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let text_in = prompt.split_whitespace().count() as u64 + 5;
+    with_headers(
+        StatusCode::OK,
+        json!({"created": created, "data": [{"b64_json": png_b64()}],
+               "usage": {"num_input_text_tokens": text_in, "num_output_tokens": 1056}}),
+    )
+}
+
+/// Black Forest Labs' FLUX.2 on Azure AI Foundry, `POST
+/// /providers/blackforestlabs/v1/{flux-2-pro|flux-2-flex}?api-version=`: `api-key`, a JSON
+/// body with `prompt` (OpenAI's `n` and `size` refused: BFL's are `num_images`, `width`,
+/// `height`); `num_images` PNGs back in OpenAI's image answer.
+pub(crate) async fn flux2(
+    State(shared): St,
+    Path(model): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    shared.record(|| recorded(&method, &uri, &headers, body.clone()));
+    let bfl_error = |status: StatusCode, msg: &str| {
+        (
+            status,
+            axum::Json(json!({"error": {"code": "BadRequest", "message": msg}})),
+        )
+            .into_response()
+    };
+    if !matches!(model.as_str(), "flux-2-pro" | "flux-2-flex") {
+        return bfl_error(StatusCode::NOT_FOUND, "Resource not found");
+    }
+    if !uri.query().unwrap_or("").contains("api-version=") {
+        return bfl_error(StatusCode::NOT_FOUND, "Resource not found");
+    }
+    if headers.get("api-key").is_none_or(|k| k.is_empty()) {
+        return bfl_error(
+            StatusCode::UNAUTHORIZED,
+            "Access denied due to invalid subscription key.",
+        );
+    }
+    if body["prompt"].as_str().is_none() {
+        return bfl_error(StatusCode::BAD_REQUEST, "'prompt' is required.");
+    }
+    for openai_only in ["n", "size"] {
+        if body.get(openai_only).is_some() {
+            return bfl_error(
+                StatusCode::BAD_REQUEST,
+                &format!("Unknown field '{openai_only}'."),
+            );
+        }
+    }
+    let n = body["num_images"].as_u64().unwrap_or(1).clamp(1, 4);
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    with_headers(
+        StatusCode::OK,
+        json!({"created": created, "data": images(n, true, None)}),
+    )
+}
