@@ -193,17 +193,7 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn chunk(v: Value) -> ChatCompletionChunk {
-        let mut base = json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "m"});
-        for (k, val) in v.as_object().unwrap() {
-            base[k] = val.clone();
-        }
-        serde_json::from_value(base).unwrap()
-    }
-
-    fn delta(d: Value, finish: Option<&str>) -> ChatCompletionChunk {
-        chunk(json!({"choices": [{"index": 0, "delta": d, "finish_reason": finish}]}))
-    }
+    use crate::stream::testing::{chunk, delta};
 
     fn usage() -> ChatCompletionChunk {
         chunk(

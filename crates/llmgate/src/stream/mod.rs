@@ -51,3 +51,24 @@ pub fn translate<T: Translate>(
     });
     Box::pin(batches.flat_map(futures::stream::iter))
 }
+
+/// Chat chunks for the translators' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use llmgate_types::ChatCompletionChunk;
+    use serde_json::{json, Value};
+
+    /// A chunk with `v`'s fields over a minimal one.
+    pub fn chunk(v: Value) -> ChatCompletionChunk {
+        let mut base = json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "m"});
+        for (k, val) in v.as_object().unwrap() {
+            base[k] = val.clone();
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    /// A chunk of one choice's `delta`.
+    pub fn delta(d: Value, finish: Option<&str>) -> ChatCompletionChunk {
+        chunk(json!({"choices": [{"index": 0, "delta": d, "finish_reason": finish}]}))
+    }
+}
