@@ -15,6 +15,7 @@ import openai
 import pytest
 
 from conftest import MASTER, Gateway
+from test_media import cost
 from test_virtual_keys import admin
 
 # The mock's test credentials (llmgate_mock::AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
@@ -77,10 +78,6 @@ def pngs(img):
     assert all(b.startswith(PNG_MAGIC) for b in out)
     assert all(d.url is None for d in img.data)
     return out
-
-
-def cost(raw):
-    return float(raw.headers["x-litellm-response-cost"])
 
 
 def test_stability_xl_text_prompts_signed_priced_by_size_and_steps(client, mock):

@@ -7,14 +7,12 @@ Azure AI's `/images/generations` on the deployment path (priced per image, or by
 MAI's own endpoint (its body, usage mapped to OpenAI's, priced by tokens) and FLUX.2 on Black
 Forest Labs' path (BFL's fields, priced per pixel); an
 endpoint a provider does not serve is a 400 naming it, with nothing sent upstream."""
-import json
-import urllib.request
 
 import openai
 import pytest
 
 from conftest import MASTER, Gateway
-from test_media import wav
+from test_media import cost, requests_to, wav
 
 AUDIO = wav(2.5)
 
@@ -56,15 +54,6 @@ general_settings:
 @pytest.fixture(scope="module")
 def client(gw):
     return openai.OpenAI(api_key=MASTER, base_url=f"{gw.base}/v1", max_retries=0)
-
-
-def requests_to(mock, path_part):
-    reqs = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
-    return [r for r in reqs if path_part in r["path"]]
-
-
-def cost(raw):
-    return float(raw.headers["x-litellm-response-cost"])
 
 
 # --- mistral --------------------------------------------------------------------------------
