@@ -7,6 +7,7 @@
 pub mod cost;
 pub mod duration;
 pub mod multipart;
+pub mod size;
 
 use std::pin::Pin;
 

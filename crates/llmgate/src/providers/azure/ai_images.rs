@@ -137,12 +137,7 @@ pub fn flux2_body(req: &ImageGenerationRequest, drop_params: bool) -> Result<Val
         .as_deref()
         .filter(|s| !s.eq_ignore_ascii_case("auto"))
     {
-        let parsed = size
-            .to_ascii_lowercase()
-            .split_once('x')
-            .and_then(|(w, h)| {
-                Some((w.trim().parse::<u64>().ok()?, h.trim().parse::<u64>().ok()?))
-            });
+        let parsed = crate::media::size::pixels(size);
         let Some((w, h)) = parsed else {
             return Err(bad(format!(
                 "Invalid size format '{size}'. Expected 'WxH', for example '1024x1024'."
@@ -233,10 +228,7 @@ pub fn mai_body(
 }
 
 fn mai_size(size: &str) -> Result<(u64, u64), LlmError> {
-    let parsed = size
-        .to_ascii_lowercase()
-        .split_once('x')
-        .and_then(|(w, h)| Some((w.trim().parse::<u64>().ok()?, h.trim().parse::<u64>().ok()?)));
+    let parsed = crate::media::size::pixels(size);
     let Some((w, h)) = parsed else {
         return Err(bad(format!(
             "Invalid size format: '{size}'. Expected format 'WIDTHxHEIGHT' (e.g., '1024x1024')."

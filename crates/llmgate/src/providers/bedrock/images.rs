@@ -57,11 +57,7 @@ fn dimensions(size: Option<&str>) -> Result<Option<(u64, u64)>, LlmError> {
     else {
         return Ok(None);
     };
-    let parsed = size
-        .to_ascii_lowercase()
-        .split_once('x')
-        .and_then(|(w, h)| Some((w.trim().parse::<u64>().ok()?, h.trim().parse::<u64>().ok()?)))
-        .filter(|(w, h)| *w > 0 && *h > 0);
+    let parsed = crate::media::size::pixels(size).filter(|(w, h)| *w > 0 && *h > 0);
     match parsed {
         Some(d) => Ok(Some(d)),
         None => Err(LlmError::bad_request(format!(
@@ -84,15 +80,7 @@ fn aspect_ratio(width: u64, height: u64) -> &'static str {
         ("5:4", 1.25),
         ("4:5", 0.8),
     ];
-    let want = width as f64 / height as f64;
-    RATIOS
-        .iter()
-        .min_by(|a, b| {
-            let da = (a.1 / want).ln().abs();
-            let db = (b.1 / want).ln().abs();
-            da.total_cmp(&db)
-        })
-        .map_or("1:1", |(r, _)| *r)
+    crate::media::size::nearest_ratio(&RATIOS, width as f64, height as f64).unwrap_or("1:1")
 }
 
 /// Titan's and Nova Canvas's quality: `premium` or `standard` (`auto` leaves it to the model).

@@ -33,15 +33,7 @@ fn aspect_ratio(size: &str) -> Option<&'static str> {
     if w <= 0.0 || h <= 0.0 {
         return None;
     }
-    let want = w / h;
-    RATIOS
-        .iter()
-        .min_by(|a, b| {
-            let da = (a.1 / want).ln().abs();
-            let db = (b.1 / want).ln().abs();
-            da.total_cmp(&db)
-        })
-        .map(|(r, _)| *r)
+    crate::media::size::nearest_ratio(&RATIOS, w, h)
 }
 
 /// The upstream body for `req` (`vertex`: Vertex's Gemini form, with the user role and
