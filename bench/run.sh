@@ -29,7 +29,14 @@ start_mock "$BIN/llmgate-mock"
 write_config "$MASTER"
 start_gateway "$BIN/llmgate"
 
-TARGETS=("mock-direct $MOCK_PORT sk-upstream" "llmgate $GW_PORT $MASTER")
+# The floor: a bare hyper relay in front of the same mock (one server and one client exchange
+# per request, nothing read): the gateway's ratio to direct is to be read against this one's.
+RELAY_PORT="$(free_port)"
+"$BIN/llmgate-relay" --port "$RELAY_PORT" --upstream "http://127.0.0.1:$MOCK_PORT" >"$WORK/relay.out" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q listening "$WORK/relay.out" && break; sleep 0.1; done
+
+TARGETS=("mock-direct $MOCK_PORT sk-upstream" "relay $RELAY_PORT sk-upstream" "llmgate $GW_PORT $MASTER")
 if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
   # Another llmgate build (e.g. an earlier commit's release binary), same config, same run:
   # an A/B on one machine in one run is the only comparison the ratios support.

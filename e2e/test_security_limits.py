@@ -124,6 +124,26 @@ def test_slowloris_is_closed_after_the_header_timeout(gw):
     assert HEADER_TIMEOUT * 0.8 <= elapsed <= KEEP_ALIVE - 0.3, elapsed
 
 
+def test_keep_alive_connection_is_closed_after_its_requests(gw):
+    # The watchdog is re-armed by the request's end (seen after hyper's poll, with no wake-up):
+    # an idle keep-alive connection still goes after KEEP_ALIVE, measured from its last answer.
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    try:
+        for _ in range(3):
+            s.sendall(b"GET /health/liveliness HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = s.recv(65536)
+                assert chunk, "closed within the keep-alive"
+                got += chunk
+            assert got.startswith(b"HTTP/1.1 200"), got
+            time.sleep(KEEP_ALIVE * 0.6)  # each gap within the keep-alive: the connection stays
+        waited = closed_by_server(s, within=KEEP_ALIVE + 3)
+        assert waited >= KEEP_ALIVE * 0.4 - 0.2, waited
+    finally:
+        s.close()
+
+
 def test_slow_body_gets_408(gw):
     s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
     try:

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -15,6 +15,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use futures::task::AtomicWaker;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -22,7 +23,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
 use crate::cli::Cli;
@@ -165,14 +166,6 @@ pub async fn serve(
     closing.closed().await;
 }
 
-/// Until `at`, or forever.
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// One connection: hyper serves it; a watchdog closes it when no request is in flight and it is
 /// idle past `keep_alive`, or a request's headers take longer than `header_timeout`.
 async fn connection(
@@ -212,28 +205,53 @@ async fn connection(
     let builder = auto::Builder::new(TokioExecutor::new());
     // Upgrades (the realtime WebSocket) take the socket, and with it the connection's slot.
     let mut conn = pin!(builder.serve_connection_with_upgrades(io, service));
+    let mut closing_changed = pin!(closing.changed());
     let mut shutting_down = false;
-    loop {
-        let check = activity.next_check(&limits);
-        tokio::select! {
-            _ = conn.as_mut() => break,
-            r = closing.changed(), if !shutting_down => {
+    // The watchdog's timer, reset only to an earlier deadline: when it fires the deadline is
+    // read again (a busy connection re-arms it once per keep-alive period, not per request).
+    let mut timer = pin!(tokio::time::sleep_until(Instant::now() + FAR));
+    let mut armed: Option<Instant> = None;
+    std::future::poll_fn(|cx| {
+        activity.task.register(cx.waker());
+        activity.polling.store(true, Ordering::Relaxed);
+        let served = conn.as_mut().poll(cx);
+        activity.polling.store(false, Ordering::Relaxed);
+        // Pairs with the fence in `Activity::changed`: a change this poll did not see wakes us.
+        fence(Ordering::SeqCst);
+        if served.is_ready() {
+            return Poll::Ready(());
+        }
+        if !shutting_down {
+            if let Poll::Ready(r) = closing_changed.as_mut().poll(cx) {
                 shutting_down = true;
                 if r.is_ok() {
                     conn.as_mut().graceful_shutdown();
-                }
-            }
-            // A request ended or the next one's headers began: the deadline moved.
-            _ = activity.changed.notified() => {}
-            _ = sleep_until(check) => {
-                if activity.expired(&limits) {
-                    // No request in flight: dropping the connection loses no answer.
-                    break;
+                    // hyper acts on it when polled again.
+                    cx.waker().wake_by_ref();
                 }
             }
         }
-    }
+        loop {
+            let due = activity.next_check(&limits);
+            if let Some(at) = due.filter(|at| armed.is_none_or(|a| *at < a)) {
+                timer.as_mut().reset(at);
+                armed = Some(at);
+            }
+            if armed.is_none() || timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            armed = None;
+            if activity.expired(&limits) {
+                // No request in flight: dropping the connection loses no answer.
+                return Poll::Ready(());
+            }
+        }
+    })
+    .await;
 }
+
+/// A timer that is not armed.
+const FAR: Duration = Duration::from_secs(86_400 * 365);
 
 /// The watchdog's clock: milliseconds since the first connection, in atomics.
 fn epoch() -> Instant {
@@ -259,8 +277,14 @@ struct Activity {
     last_read: AtomicU64,
     /// The first byte received with no request in flight: the next request's headers began.
     headers_since: AtomicU64,
-    /// Wakes the watchdog when `in_flight` drops to 0 or `headers_since` is set.
-    changed: Notify,
+    /// The connection's task, woken when `in_flight` drops to 0 or `headers_since` is set
+    /// outside its own poll of hyper (an HTTP/2 stream's task).
+    task: AtomicWaker,
+    /// Whether that task is inside its poll of hyper now. A change made there (HTTP/1: every
+    /// read and every request's end) is seen when the poll returns, with no wake-up: a task
+    /// that wakes itself is queued again through the runtime, which wakes the other worker
+    /// (two or more syscalls per request, the ones a bare hyper relay does not make).
+    polling: AtomicBool,
 }
 
 impl Activity {
@@ -271,7 +295,8 @@ impl Activity {
             idle_since: AtomicU64::new(now),
             last_read: AtomicU64::new(now),
             headers_since: AtomicU64::new(NEVER),
-            changed: Notify::new(),
+            task: AtomicWaker::new(),
+            polling: AtomicBool::new(false),
         }
     }
 
@@ -284,7 +309,14 @@ impl Activity {
                 .compare_exchange(NEVER, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            self.changed.notify_one();
+            self.changed();
+        }
+    }
+
+    fn changed(&self) {
+        fence(Ordering::SeqCst);
+        if !self.polling.load(Ordering::Relaxed) {
+            self.task.wake();
         }
     }
 
@@ -313,7 +345,7 @@ impl Activity {
         self.in_flight.load(Ordering::Relaxed) == 0 && now_ms() >= self.deadline_ms(limits)
     }
 
-    /// When to look again; with a request in flight, only when it ends (`changed`).
+    /// When to look again; with a request in flight, only when it ends.
     fn next_check(&self, limits: &Limits) -> Option<Instant> {
         (self.in_flight.load(Ordering::Relaxed) == 0)
             .then(|| at_ms(self.deadline_ms(limits).max(now_ms()) + 1))
@@ -327,7 +359,7 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.idle_since.store(now_ms(), Ordering::Relaxed);
         if self.0.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
-            self.0.changed.notify_one();
+            self.0.changed();
         }
     }
 }
