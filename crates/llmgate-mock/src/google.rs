@@ -1,6 +1,6 @@
 //! Google's Gemini API (AI Studio) and Vertex AI (Gemini, Claude via rawPredict, text
-//! embeddings), the OAuth token endpoint of a service account, and Cloud Storage object
-//! metadata. Requests are validated as the real APIs do: unknown fields are rejected, schemas
+//! embeddings) and the OAuth token endpoint of a service account (Cloud Storage: `gcs.rs`;
+//! batch prediction: `vertex_batch.rs`). Requests are validated as the real APIs do: unknown fields are rejected, schemas
 //! may only use the keywords Gemini's `Schema` knows, a function response must answer a call.
 
 use std::sync::Arc;
