@@ -398,6 +398,35 @@ mod tests {
     }
 
     #[test]
+    fn predictions_read_as_openai_batch_output() {
+        let mut req = json!({"contents": []});
+        set_custom_id(&mut req, "Req-1");
+        let ok = json!({"request": req, "status": "", "processed_time": "2026-01-01T00:00:00Z",
+            "response": {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hi"}]}, "finishReason": "STOP"}],
+                "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 2, "totalTokenCount": 5},
+                "modelVersion": "gemini-2.5-flash@001"}});
+        let failed = json!({"request": {"labels": {"litellm_custom_id": "r2"}}, "status": "Bad Request: no contents",
+            "processed_time": "2026-01-01T00:00:00Z"});
+        let text = format!("{ok}\n{failed}\n");
+        let out: Vec<Value> = String::from_utf8(output_to_openai(text.as_bytes()))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(out[0]["custom_id"], "Req-1");
+        let body = &out[0]["response"]["body"];
+        assert_eq!(out[0]["response"]["status_code"], 200);
+        assert_eq!(body["model"], "gemini-2.5-flash");
+        assert_eq!(body["choices"][0]["message"]["content"], "Hi");
+        assert_eq!(body["usage"]["prompt_tokens"], 3);
+        assert_eq!(body["usage"]["completion_tokens"], 2);
+        assert_eq!(out[1]["custom_id"], "r2");
+        assert_eq!(out[1]["error"]["message"], "Bad Request: no contents");
+        // Not predictions: as it is.
+        assert_eq!(output_to_openai(b"{\"a\": 1}\n"), b"{\"a\": 1}\n");
+    }
+
+    #[test]
     fn jobs_map_to_openai_batches() {
         let job = json!({"name": "projects/p/locations/l/batchPredictionJobs/123", "state": "JOB_STATE_SUCCEEDED",
             "createTime": "2026-01-01T00:00:00.5Z", "inputConfig": {"gcsSource": {"uris": ["gs://b/x"]}},
