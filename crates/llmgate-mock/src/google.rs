@@ -1,6 +1,6 @@
 //! Google's Gemini API (AI Studio) and Vertex AI (Gemini, Claude via rawPredict, text
-//! embeddings), the OAuth token endpoint of a service account, and Cloud Storage object
-//! metadata. Requests are validated as the real APIs do: unknown fields are rejected, schemas
+//! embeddings) and the OAuth token endpoint of a service account (Cloud Storage: `gcs.rs`;
+//! batch prediction: `vertex_batch.rs`). Requests are validated as the real APIs do: unknown fields are rejected, schemas
 //! may only use the keywords Gemini's `Schema` knows, a function response must answer a call.
 
 use std::sync::Arc;
@@ -101,7 +101,7 @@ pub fn service_account_json(base: &str) -> String {
     .to_string()
 }
 
-fn error(status: u16, message: &str) -> Response {
+pub(crate) fn error(status: u16, message: &str) -> Response {
     let google_status = match status {
         400 => "INVALID_ARGUMENT",
         401 => "UNAUTHENTICATED",
@@ -166,7 +166,7 @@ fn check_schema(s: &Value, at: &str) -> Result<(), String> {
 /// `snake_case` → `lowerCamelCase`: protobuf's JSON mapping accepts both spellings of every
 /// field, so the mock normalises before checking (user data such as schema property names,
 /// call arguments and labels keeps its keys).
-fn camel(v: &Value) -> Value {
+pub(crate) fn camel(v: &Value) -> Value {
     match v {
         Value::Object(o) => Value::Object(
             o.iter()
@@ -212,7 +212,7 @@ fn gemini3(model: &str) -> bool {
         .is_some_and(|c| c.is_ascii_digit() && c >= '3')
 }
 
-fn validate(model: &str, body: &Value) -> Result<(), String> {
+pub(crate) fn validate(model: &str, body: &Value) -> Result<(), String> {
     let body = &camel(body);
     let obj = body.as_object().ok_or("the body must be a JSON object")?;
     if let Some(k) = obj.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
@@ -404,7 +404,7 @@ fn parts(model: &str, req: &Value) -> (Vec<Value>, &'static str) {
 
 /// `spec` picks the behaviour (the model name, or the `x-mock-behaviour` header); `model` is
 /// the model the answer names.
-fn answer(model: &str, spec: &str, req: &Value) -> Value {
+pub(crate) fn answer(model: &str, spec: &str, req: &Value) -> Value {
     let thinking = req["generationConfig"]["thinkingConfig"]["includeThoughts"] == true;
     if spec.contains("blocked") {
         return json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10}, "modelVersion": model});
@@ -760,16 +760,6 @@ pub async fn token(
     }
     axum::Json(json!({"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"}))
         .into_response()
-}
-
-/// `GET /storage/v1/b/{bucket}/o/{object}`: object metadata with its content type.
-pub async fn gcs_object(Path((bucket, object)): Path<(String, String)>) -> Response {
-    let content_type = if object.contains("report") {
-        "application/pdf"
-    } else {
-        "image/png"
-    };
-    axum::Json(json!({"kind": "storage#object", "bucket": bucket, "name": object, "contentType": content_type})).into_response()
 }
 
 /// `GET /files/{name}`: files for URL-fetch tests (recorded, so a test can see that no fetch

@@ -19,6 +19,7 @@ mod content_safety;
 mod dashscope;
 mod files;
 mod foundry;
+mod gcs;
 mod google;
 mod guardrail;
 mod jina;
@@ -31,6 +32,7 @@ mod responses;
 mod s3;
 mod sagemaker;
 mod sts;
+mod vertex_batch;
 mod voyage;
 mod watsonx;
 
@@ -92,6 +94,10 @@ pub(crate) struct Shared {
     pub(crate) objects: files::Objects,
     /// Objects PUT to the S3 mock (`s3.rs`).
     pub(crate) s3: s3::Bucket,
+    /// Cloud Storage objects (`gcs.rs`).
+    pub(crate) gcs: gcs::Store,
+    /// Vertex AI batch prediction jobs (`vertex_batch.rs`).
+    pub(crate) vertex_jobs: vertex_batch::Jobs,
 }
 
 impl Shared {
@@ -428,7 +434,19 @@ fn router(shared: Arc<Shared>) -> Router {
             "/presidio/anonymizer/anonymize",
             post(guardrail::presidio_anonymize),
         )
-        .route("/storage/v1/b/{bucket}/o/{object}", get(google::gcs_object))
+        .route(
+            "/storage/v1/b/{bucket}/o/{object}",
+            get(gcs::object).delete(gcs::object),
+        )
+        .route("/upload/storage/v1/b/{bucket}/o", post(gcs::upload))
+        .route(
+            "/v1/projects/{project}/locations/{location}/batchPredictionJobs",
+            post(vertex_batch::jobs).get(vertex_batch::jobs),
+        )
+        .route(
+            "/v1/projects/{project}/locations/{location}/batchPredictionJobs/{spec}",
+            get(vertex_batch::job).post(vertex_batch::job),
+        )
         .route("/files/{name}", get(google::file))
         .route("/models/chat/completions", post(azure::models_chat))
         .route("/models/embeddings", post(azure::models_embeddings))

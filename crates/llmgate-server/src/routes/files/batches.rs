@@ -1,5 +1,5 @@
-//! OpenAI's Batches API (`/v1/batches`: create, retrieve, list, cancel) in front of OpenAI and
-//! Azure, with LiteLLM's batch cost tracking: when a retrieve first sees a batch `completed`,
+//! OpenAI's Batches API (`/v1/batches`: create, retrieve, list, cancel) in front of OpenAI,
+//! Azure and Vertex AI (batchPredictionJobs, `vertex.rs`), with LiteLLM's batch cost tracking: when a retrieve first sees a batch `completed`,
 //! its output file is read, each answer's usage priced at the batch rate (the catalog's
 //! `input_cost_per_token_batches` / `output_cost_per_token_batches`, else half the per-token
 //! price, as LiteLLM's `batch_cost_calculator` prices them) and the
@@ -23,7 +23,8 @@ use serde_json::{json, Value};
 
 use super::target::{object_id, Target};
 use super::{
-    admit, b64, db, find_file, first_copy, json_of, owner, send, store, upstream_error, visible,
+    admit, b64, db, find_file, first_copy, json_of, owner, send, store, upstream_error, vertex,
+    visible,
 };
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
@@ -65,6 +66,12 @@ pub async fn create(
     }
     let file: ManagedFile = find_file(&state, &auth, &input).await?;
     let (target, provider_file) = first_copy(&state, &file)?;
+    if target.is_vertex() && file.file_object["purpose"].as_str() != Some("batch") {
+        return Err(GatewayError::BadRequest(format!(
+            "file {input} has purpose {}: a batch's input file must have purpose 'batch'",
+            file.file_object["purpose"]
+        )));
+    }
     let _admission = admit(&state, &auth, &target).await?;
     if let Some(m) = body.as_object_mut() {
         for k in [
@@ -75,19 +82,23 @@ pub async fn create(
         ] {
             m.remove(k);
         }
-        m.insert("input_file_id".into(), Value::String(provider_file));
+        m.insert("input_file_id".into(), Value::String(provider_file.clone()));
     }
-    let res = send(
-        target
-            .request(state.client.http(), reqwest::Method::POST, "batches")?
-            .json(&body),
-        target.provider,
-    )
-    .await?;
-    if !res.status().is_success() {
-        return Ok(upstream_error(res).await);
-    }
-    let mut obj = json_of(res).await?;
+    let mut obj = if target.is_vertex() {
+        vertex::create_batch(&state, &target, &provider_file, &body).await?
+    } else {
+        let res = send(
+            target
+                .request(state.client.http(), reqwest::Method::POST, "batches")?
+                .json(&body),
+            target.provider,
+        )
+        .await?;
+        if !res.status().is_success() {
+            return Ok(upstream_error(res).await);
+        }
+        json_of(res).await?
+    };
     let batch_id = object_id(obj["id"].as_str().unwrap_or(""))?.to_string();
     let managed = file.unified_file_id
         != file
@@ -164,45 +175,55 @@ async fn refresh(
     let store = store(state)?;
     obj["input_file_id"] = row.file_object["input_file_id"].clone();
     obj[TARGET_FIELD] = Value::String(target.mapping_key());
+    let completed = obj["status"].as_str() == Some("completed");
+    let output = obj["output_file_id"]
+        .as_str()
+        .filter(|s| completed && !s.is_empty())
+        .map(str::to_string);
+    if let Some(out) = &output {
+        obj["output_file_id"] = Value::String(register_output(state, &row, target, out).await?);
+    }
     row.status = obj["status"].as_str().map(str::to_string);
     row.file_object = obj.clone();
     row.updated_at = Some(llmgate_store::now_ms());
     store.update_managed_object(&row).await.map_err(db)?;
-    if row.status.as_deref() == Some("completed") {
-        if let Some(out) = obj["output_file_id"].as_str().filter(|s| !s.is_empty()) {
-            register_output(state, &row, target, out).await?;
-            if row.batch_processed != Some(true)
-                && store
-                    .claim_batch_cost(&row.unified_object_id)
-                    .await
-                    .map_err(db)?
-            {
-                charge(state, &row, target, out).await?;
-            }
+    if let Some(out) = &output {
+        if row.batch_processed != Some(true)
+            && store
+                .claim_batch_cost(&row.unified_object_id)
+                .await
+                .map_err(db)?
+        {
+            charge(state, &row, target, out).await?;
         }
     }
     Ok(shown(obj, &row.unified_object_id))
 }
 
 /// The batch's output file, owned by the batch's creator (its content is read through
-/// `/v1/files/{id}/content`).
+/// `/v1/files/{id}/content`), and the id clients see for it: the provider's, or for a `gs://`
+/// URI (no URL path segment) its base64.
 async fn register_output(
     state: &AppState,
     batch: &ManagedObject,
     target: &Target,
     provider_id: &str,
-) -> Result<(), GatewayError> {
+) -> Result<String, GatewayError> {
     let store = store(state)?;
-    object_id(provider_id)?;
-    if store.managed_file(provider_id).await.map_err(db)?.is_some() {
-        return Ok(());
+    target.provider_id(provider_id)?;
+    let unified = match object_id(provider_id) {
+        Ok(id) => id.to_string(),
+        Err(_) => b64(provider_id),
+    };
+    if store.managed_file(&unified).await.map_err(db)?.is_some() {
+        return Ok(unified);
     }
     let mut mappings = serde_json::Map::new();
     mappings.insert(target.mapping_key(), Value::String(provider_id.into()));
     let row = ManagedFile {
         id: uuid::Uuid::new_v4().to_string(),
-        unified_file_id: provider_id.to_string(),
-        file_object: json!({"id": provider_id, "object": "file", "purpose": "batch_output"}),
+        unified_file_id: unified.clone(),
+        file_object: json!({"id": unified, "object": "file", "purpose": "batch_output"}),
         model_mappings: Value::Object(mappings),
         flat_model_file_ids: vec![provider_id.to_string()],
         created_at: Some(llmgate_store::now_ms()),
@@ -213,21 +234,29 @@ async fn register_output(
     };
     // Two retrieves racing: the second insert is refused by the unique id; either way it is there.
     if let Err(e) = store.insert_managed_file(&row).await {
-        if store.managed_file(provider_id).await.map_err(db)?.is_none() {
+        if store.managed_file(&unified).await.map_err(db)?.is_none() {
             return Err(db(e));
         }
     }
-    Ok(())
+    Ok(unified)
 }
 
-/// Prices the output file's answers and charges them to the batch's creator.
-async fn charge(
+/// The batch's output file as OpenAI's batch output JSONL (None: it could not be read).
+async fn output_text(
     state: &AppState,
     row: &ManagedObject,
     target: &Target,
     output_file: &str,
-) -> Result<(), GatewayError> {
-    let start = Instant::now();
+) -> Result<Option<String>, GatewayError> {
+    if target.is_vertex() {
+        return match vertex::content(state, target, output_file).await {
+            Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+            Err(e) => {
+                tracing::warn!(batch = %row.unified_object_id, error = ?e, "could not read a finished batch's output to charge it");
+                Ok(None)
+            }
+        };
+    }
     let res = send(
         target.request(
             state.client.http(),
@@ -239,9 +268,22 @@ async fn charge(
     .await?;
     if !res.status().is_success() {
         tracing::warn!(batch = %row.unified_object_id, status = %res.status(), "could not read a finished batch's output to charge it");
-        return Ok(());
+        return Ok(None);
     }
-    let text = res.text().await.unwrap_or_default();
+    Ok(Some(res.text().await.unwrap_or_default()))
+}
+
+/// Prices the output file's answers and charges them to the batch's creator.
+async fn charge(
+    state: &AppState,
+    row: &ManagedObject,
+    target: &Target,
+    output_file: &str,
+) -> Result<(), GatewayError> {
+    let start = Instant::now();
+    let Some(text) = output_text(state, row, target, output_file).await? else {
+        return Ok(());
+    };
     let mut total = Usage::default();
     let mut cost = 0.0;
     let mut model: Option<String> = None;
@@ -340,19 +382,24 @@ pub async fn retrieve(
     Path(batch_id): Path<String>,
 ) -> Result<Response, GatewayError> {
     let (row, target) = find(&state, &auth, &batch_id).await?;
-    let res = send(
-        target.request(
-            state.client.http(),
-            reqwest::Method::GET,
-            &format!("batches/{}", object_id(&row.model_object_id)?),
-        )?,
-        target.provider,
-    )
-    .await?;
-    if !res.status().is_success() {
-        return Ok(upstream_error(res).await);
-    }
-    let obj = json_of(res).await?;
+    let id = object_id(&row.model_object_id)?;
+    let obj = if target.is_vertex() {
+        vertex::job(&state, &target, id, false).await?
+    } else {
+        let res = send(
+            target.request(
+                state.client.http(),
+                reqwest::Method::GET,
+                &format!("batches/{id}"),
+            )?,
+            target.provider,
+        )
+        .await?;
+        if !res.status().is_success() {
+            return Ok(upstream_error(res).await);
+        }
+        json_of(res).await?
+    };
     Ok(Json(refresh(&state, row, &target, obj).await?).into_response())
 }
 
@@ -363,19 +410,24 @@ pub async fn cancel(
     Path(batch_id): Path<String>,
 ) -> Result<Response, GatewayError> {
     let (row, target) = find(&state, &auth, &batch_id).await?;
-    let res = send(
-        target.request(
-            state.client.http(),
-            reqwest::Method::POST,
-            &format!("batches/{}/cancel", object_id(&row.model_object_id)?),
-        )?,
-        target.provider,
-    )
-    .await?;
-    if !res.status().is_success() {
-        return Ok(upstream_error(res).await);
-    }
-    let obj = json_of(res).await?;
+    let id = object_id(&row.model_object_id)?;
+    let obj = if target.is_vertex() {
+        vertex::job(&state, &target, id, true).await?
+    } else {
+        let res = send(
+            target.request(
+                state.client.http(),
+                reqwest::Method::POST,
+                &format!("batches/{id}/cancel"),
+            )?,
+            target.provider,
+        )
+        .await?;
+        if !res.status().is_success() {
+            return Ok(upstream_error(res).await);
+        }
+        json_of(res).await?
+    };
     Ok(Json(refresh(&state, row, &target, obj).await?).into_response())
 }
 

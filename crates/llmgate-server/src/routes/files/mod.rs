@@ -1,16 +1,19 @@
-//! OpenAI's Files API (`/v1/files`: upload, list, retrieve, content, delete) in front of OpenAI
-//! and Azure, as LiteLLM's proxy serves it, and the Batches API (`batches.rs`).
+//! OpenAI's Files API (`/v1/files`: upload, list, retrieve, content, delete) in front of OpenAI,
+//! Azure and Vertex AI (Cloud Storage, `vertex.rs`), as LiteLLM's proxy serves it, and the
+//! Batches API (`batches.rs`).
 //!
 //! Every file uploaded through the gateway is recorded in `LiteLLM_ManagedFileTable` with who
 //! uploaded it (the key's user, else the key; its team): only they (and admins) list, read or
 //! delete it — anyone else gets a 404, as for a file that does not exist. An upload naming
 //! `target_model_names` goes to each model's deployment and is answered with LiteLLM's managed
 //! file id (base64 of `litellm_proxy:<mime>;unified_id,<uuid>;target_model_names,<names>`);
-//! otherwise the provider's own id is returned. Where a call goes: `target.rs`. An upload and
+//! otherwise the provider's own id is returned (a Vertex file's `gs://` URI is no URL path
+//! segment: it always gets the managed id). Where a call goes: `target.rs`. An upload and
 //! a batch create are admitted as every LLM call is (budgets, rate limits, parallel slot).
 
 mod batches;
 mod target;
+mod vertex;
 
 use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
@@ -288,6 +291,20 @@ async fn upload(
     let mut mappings = serde_json::Map::new();
     let mut first: Option<Value> = None;
     for t in &targets {
+        if t.is_vertex() {
+            let obj = vertex::upload(
+                &state,
+                t,
+                &filename,
+                form.get("purpose").unwrap_or(""),
+                &bytes,
+            )
+            .await?;
+            let id = obj["id"].as_str().unwrap_or("").to_string();
+            mappings.insert(t.mapping_key(), Value::String(id));
+            first.get_or_insert(obj);
+            continue;
+        }
         let mut part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(filename.clone());
         if let Some(ct) = &ct {
             part = part.mime_str(ct).map_err(|_| {
@@ -316,7 +333,7 @@ async fn upload(
         first.get_or_insert(obj);
     }
     let mut obj = first.unwrap_or(Value::Null);
-    let unified = if names.is_empty() {
+    let unified = if names.is_empty() && !targets.iter().any(Target::is_vertex) {
         obj["id"].as_str().unwrap_or("").to_string()
     } else {
         let mime = ct.as_deref().unwrap_or("application/octet-stream");
@@ -367,7 +384,8 @@ pub(crate) async fn find_file(
 fn first_copy(state: &AppState, row: &ManagedFile) -> Result<(Target, String), GatewayError> {
     for (k, v) in row.model_mappings.as_object().into_iter().flatten() {
         if let (Some(t), Some(id)) = (Target::from_mapping(state, k)?, v.as_str()) {
-            return Ok((t, object_id(id)?.to_string()));
+            let id = t.provider_id(id)?.to_string();
+            return Ok((t, id));
         }
     }
     Err(GatewayError::NotFound(format!(
@@ -453,19 +471,24 @@ async fn retrieve(
 ) -> Result<Response, GatewayError> {
     let row = find_file(&state, &auth, &file_id).await?;
     let (t, id) = first_copy(&state, &row)?;
-    let res = send(
-        t.request(
-            state.client.http(),
-            reqwest::Method::GET,
-            &format!("files/{id}"),
-        )?,
-        t.provider,
-    )
-    .await?;
-    if !res.status().is_success() {
-        return Ok(upstream_error(res).await);
-    }
-    let mut obj = json_of(res).await?;
+    let mut obj = if t.is_vertex() {
+        let purpose = row.file_object["purpose"].as_str().unwrap_or("batch");
+        vertex::retrieve(&state, &t, &id, purpose).await?
+    } else {
+        let res = send(
+            t.request(
+                state.client.http(),
+                reqwest::Method::GET,
+                &format!("files/{id}"),
+            )?,
+            t.provider,
+        )
+        .await?;
+        if !res.status().is_success() {
+            return Ok(upstream_error(res).await);
+        }
+        json_of(res).await?
+    };
     obj["id"] = Value::String(row.unified_file_id);
     Ok(Json(obj).into_response())
 }
@@ -478,6 +501,10 @@ async fn content(
 ) -> Result<Response, GatewayError> {
     let row = find_file(&state, &auth, &file_id).await?;
     let (t, id) = first_copy(&state, &row)?;
+    if t.is_vertex() {
+        let bytes = vertex::content(&state, &t, &id).await?;
+        return Ok(([("content-type", "application/octet-stream")], bytes).into_response());
+    }
     let res = send(
         t.request(
             state.client.http(),
@@ -512,6 +539,10 @@ async fn delete(
         let (Some(t), Some(id)) = (Target::from_mapping(&state, k)?, v.as_str()) else {
             continue;
         };
+        if t.is_vertex() {
+            vertex::delete(&state, &t, t.provider_id(id)?).await?;
+            continue;
+        }
         let res = send(
             t.request(
                 state.client.http(),

@@ -1,9 +1,10 @@
 //! Which upstream a file or batch call goes to, as LiteLLM chooses it: the deployment a model
 //! names (`target_model_names`, the `x-litellm-model` header, a `model` form field or `?model=`,
 //! a batch file's first line's `body.model` when it is a model group), else
-//! `custom_llm_provider` (`openai`, the default, or `azure`) with the environment's credentials
-//! (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/`AZURE_API_KEY`/`AZURE_API_VERSION`).
-//! Only OpenAI and Azure deployments serve files and batches.
+//! `custom_llm_provider` (`openai`, the default, `azure` or `vertex_ai`) with the environment's
+//! credentials (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/`AZURE_API_KEY`/
+//! `AZURE_API_VERSION`; Vertex's as its provider reads them). OpenAI, Azure and Vertex AI
+//! deployments serve files and batches (Vertex through Cloud Storage: `vertex.rs`).
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ const AZURE_DEFAULT_VERSION: &str = "2024-10-21";
 
 #[derive(Clone)]
 pub struct Target {
-    /// `openai` or `azure`.
+    /// `openai`, `azure` or `vertex_ai`.
     pub provider: &'static str,
     base: String,
     key: String,
@@ -75,9 +76,44 @@ impl Target {
                 api_version: env("AZURE_API_VERSION"),
                 deployment: None,
             }),
+            "vertex_ai" => Ok(Target::vertex(None)),
             other => Err(GatewayError::BadRequest(format!(
-                "custom_llm_provider={other:?} is not supported for files and batches: use openai or azure"
+                "custom_llm_provider={other:?} is not supported for files and batches: use openai, azure or vertex_ai"
             ))),
+        }
+    }
+
+    /// Vertex AI: a deployment, or the environment's project and credentials. Its calls are
+    /// made by `vertex.rs` (Cloud Storage and batchPredictionJobs), not by [`Target::request`].
+    fn vertex(deployment: Option<Arc<Deployment>>) -> Target {
+        Target {
+            provider: "vertex_ai",
+            base: String::new(),
+            key: String::new(),
+            api_version: None,
+            deployment,
+        }
+    }
+
+    pub fn is_vertex(&self) -> bool {
+        self.provider == "vertex_ai"
+    }
+
+    /// The provider settings its calls are made with (the environment's without a deployment).
+    pub fn opts(&self) -> llmgate::CallOptions {
+        self.deployment
+            .as_ref()
+            .map(|d| d.opts.clone())
+            .unwrap_or_default()
+    }
+
+    /// A provider id as this target's calls take it: a `gs://` URI on Vertex, else an
+    /// OpenAI-style id.
+    pub fn provider_id<'a>(&self, id: &'a str) -> Result<&'a str, GatewayError> {
+        if self.is_vertex() {
+            super::vertex::gs_parts(id).map(|_| id)
+        } else {
+            object_id(id)
         }
     }
 
@@ -86,9 +122,10 @@ impl Target {
         let provider = match d.provider.as_str() {
             "openai" => "openai",
             "azure" => "azure",
+            "vertex_ai" => return Ok(Target::vertex(Some(d.clone()))),
             other => {
                 return Err(GatewayError::BadRequest(format!(
-                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI and Azure do)",
+                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI, Azure and Vertex AI do)",
                     d.model_name
                 )))
             }
@@ -148,6 +185,11 @@ impl Target {
 
     /// The URL of `path` (`files`, `batches/{id}`, ...) on this target.
     pub fn url(&self, path: &str) -> Result<reqwest::Url, GatewayError> {
+        if self.is_vertex() {
+            return Err(GatewayError::Internal(format!(
+                "{path} is not a Vertex AI path"
+            )));
+        }
         let base = self.base.trim_end_matches('/');
         let text = match self.provider {
             "azure" => {

@@ -94,26 +94,31 @@ async fn fetch_inline(
     Ok(json!({"inlineData": {"mimeType": mime, "data": data}}))
 }
 
+/// Cloud Storage's JSON API host: `gcs_api_base` in litellm_params, else
+/// `LLMGATE_GCS_API_BASE`, else Google's.
+pub fn gcs_api_base(opts: &CallOptions) -> String {
+    opts.extra
+        .get("gcs_api_base")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| std::env::var("LLMGATE_GCS_API_BASE").ok())
+        .unwrap_or_else(|| DEFAULT_GCS_API.to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// The object's `contentType` from Cloud Storage's JSON API.
 async fn gcs_content_type(uri: &str, cx: &MediaCx<'_>) -> Result<String, LlmError> {
     let path = uri.trim_start_matches("gs://");
     let (bucket, object) = path
         .split_once('/')
         .ok_or_else(|| bad(format!("malformed gs:// URI: {uri}")))?;
-    let base = cx
-        .opts
-        .extra
-        .get("gcs_api_base")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| std::env::var("LLMGATE_GCS_API_BASE").ok())
-        .unwrap_or_else(|| DEFAULT_GCS_API.to_string());
+    let base = gcs_api_base(cx.opts);
     let bucket = path_segment(bucket, SegmentKind::Segment)?;
     let object: String = url_encode(object);
-    let mut rb = cx.http.get(format!(
-        "{}/storage/v1/b/{bucket}/o/{object}",
-        base.trim_end_matches('/')
-    ));
+    let mut rb = cx
+        .http
+        .get(format!("{base}/storage/v1/b/{bucket}/o/{object}"));
     if let Some(t) = cx.gcs_token {
         rb = rb.bearer_auth(t);
     }
@@ -135,7 +140,8 @@ async fn gcs_content_type(uri: &str, cx: &MediaCx<'_>) -> Result<String, LlmErro
         .ok_or_else(unknown)
 }
 
-fn url_encode(s: &str) -> String {
+/// Percent-encodes everything but RFC 3986's unreserved characters (a GCS object name in a URL).
+pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

@@ -2,6 +2,7 @@
 //! text embeddings, on regional or global endpoints, with service-account auth.
 
 pub mod auth;
+pub mod batch;
 mod messages;
 
 use async_trait::async_trait;
