@@ -3,6 +3,7 @@
 # BENCH_LITELLM=1), same request, same machine. Prints throughput and latency side by side.
 #   BENCH_CONNS="1 32 128"  BENCH_DURATION=10s  BENCH_THREADS=2  BENCH_STREAM_N=2000  BENCH_LITELLM=0  BENCH_LITELLM_VENV=...
 #   BENCH_BASELINE_BIN=/path/to/older/llmgate (an A/B row from another build, same run)
+#   BENCH_BIN=dir (llmgate, llmgate-mock, llmgate-relay already built; no cargo build)
 #   BENCH_PG=1: also a gateway on PostgreSQL (spend written there), virtual key
 #   BENCH_REDIS=1: also one on PostgreSQL + Redis (limits shared through it), virtual key
 #   BENCH_FLEET=1: two instances sharing PostgreSQL + Redis, each driven by its own wrk with
@@ -21,9 +22,13 @@ source bench/lib.sh
 bench_init
 
 
-echo "== building release binaries"
-cargo build --release --quiet -p llmgate-server -p llmgate-mock
-BIN="$CARGO_TARGET_DIR/release"
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN="$BENCH_BIN" # llmgate, llmgate-mock and llmgate-relay built already
+else
+  echo "== building release binaries"
+  cargo build --release --quiet -p llmgate-server -p llmgate-mock
+  BIN="$CARGO_TARGET_DIR/release"
+fi
 
 start_mock "$BIN/llmgate-mock"
 write_config "$MASTER"
