@@ -229,3 +229,31 @@ pub fn count_tokens(body: &Bytes, model: &str) -> Result<Response, GatewayError>
     to_chat(&req)?;
     Ok(Json(json!({"totalTokens": local_count(&req, model)})).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_generation_config_under_the_clients_own() {
+        let defaults = json!({"temperature": 0.3, "max_tokens": 77, "top_p": 0.5, "tools": []});
+        let defaults = defaults.as_object().unwrap();
+        let mut body = json!({"contents": [], "generation_config": {"max_output_tokens": 5}});
+        let body = body.as_object_mut().unwrap();
+        assert!(native_defaults(body, defaults));
+        assert_eq!(
+            Value::Object(body.clone()),
+            json!({"contents": [], "generationConfig":
+                {"maxOutputTokens": 5, "temperature": 0.3, "topP": 0.5}})
+        );
+        // Nothing to fill: unchanged; a `generationConfig` of null is filled as absent.
+        assert!(!native_defaults(body, defaults));
+        let mut bare = json!({"generationConfig": null});
+        let bare = bare.as_object_mut().unwrap();
+        assert!(native_defaults(
+            bare,
+            &json!({"seed": 7}).as_object().unwrap().clone()
+        ));
+        assert_eq!(bare["generationConfig"], json!({"seed": 7}));
+    }
+}

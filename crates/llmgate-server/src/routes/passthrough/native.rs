@@ -109,28 +109,28 @@ async fn serve(
         crate::governance::access::check(&state.gov, &deployments, key, &model).await?;
     }
     // The router's pick (its strategy, cooldowns) decides the path; the native relay's
-    // attempts are then the router's too (`call_with_retries`).
-    let pick = deployments
-        .router()
-        .pick(
-            &model,
-            llmgate::router::Ask {
-                tags: &[],
-                input_tokens: None,
-                exclude: &[],
-                banned: &[],
-            },
-        )
-        .map_err(GatewayError::Llm)?;
-    let (first, first_model) = (pick.target().clone(), pick.model.clone());
-    drop(pick);
+    // attempts are then the router's too (`call_with_retries`). A group the router cannot pick
+    // from now (all cooling down) is decided by its first deployment: its fallbacks may answer.
+    let ask = llmgate::router::Ask {
+        tags: &[],
+        input_tokens: None,
+        exclude: &[],
+        banned: &[],
+    };
+    let (first, first_model) = match deployments.router().pick(&model, ask) {
+        Ok(pick) => (pick.target().clone(), pick.model.clone()),
+        Err(e) => deployments.peek(&model).ok_or(GatewayError::Llm(e))?,
+    };
     let body: Bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .map_err(|e| GatewayError::BadRequest(format!("could not read the body: {e}")))?;
     if !speaks_native(&first, &first_model) {
         // Any other provider: through chat.
         if method == "countTokens" {
-            return endpoint::generate_content::count_tokens(&body, upstream_model(&first, &first_model));
+            return endpoint::generate_content::count_tokens(
+                &body,
+                upstream_model(&first, &first_model),
+            );
         }
         let stream = method == "streamGenerateContent";
         let (state, auth) = (state.clone(), auth.clone());
@@ -153,7 +153,8 @@ async fn serve(
             .find_map(|p| p.strip_prefix("alt="))
             .filter(|v| matches!(*v, "sse" | "json"))
     });
-    let query = (method == "streamGenerateContent").then(|| format!("?alt={}", alt.unwrap_or("sse")));
+    let query =
+        (method == "streamGenerateContent").then(|| format!("?alt={}", alt.unwrap_or("sse")));
     let mut settle =
         relay::settlement(state, auth, call_type, PREFIXES[0], &model, Instant::now()).await?;
     // No request fields steer the router here: the body goes to Google as it came. The answer's
@@ -173,7 +174,11 @@ async fn serve(
         Ok(r) => r,
         Err((e, meta)) => {
             settle.failure(&e);
-            return Ok(proxy::error_response_in(e, meta.as_ref(), ErrorShape::OpenAi));
+            return Ok(proxy::error_response_in(
+                e,
+                meta.as_ref(),
+                ErrorShape::OpenAi,
+            ));
         }
     };
     // A wildcard's deployment is priced and logged as the model asked.
@@ -285,7 +290,10 @@ async fn attempt(
         Auth::ApiKey(k) => rb.header(
             "x-goog-api-key",
             HeaderValue::from_str(k).map_err(|_| {
-                LlmError::new(ErrorKind::Authentication, "the Gemini key is not a header value")
+                LlmError::new(
+                    ErrorKind::Authentication,
+                    "the Gemini key is not a header value",
+                )
             })?,
         ),
         Auth::Bearer(t) => rb.bearer_auth(t),
