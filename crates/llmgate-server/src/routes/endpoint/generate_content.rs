@@ -3,8 +3,8 @@
 //! handler (keys, budgets, limits, guardrails, retries, fallbacks, spend logged as
 //! `agenerate_content` / `agenerate_content_stream`, the group from the path) and the SDK
 //! translates it through chat, the answer and each chunk back into Google's shape. A stream
-//! is always SSE (`data: {...}`), as LiteLLM answers it; errors are in OpenAI's shape (the
-//! gateway has no Google error body), as on the native relay's own refusals.
+//! is always SSE (`data: {...}`), as LiteLLM answers it; errors are in OpenAI's shape, as LiteLLM's
+//! `google_endpoints` answer them (its `ProxyException`) and as on the native relay.
 //!
 //! A deployment's default params (chat names: `temperature`, `max_tokens`, ...) fill the
 //! `generationConfig` fields the request does not set, here and on the native relay
