@@ -3,11 +3,12 @@
 //! handler (keys, budgets, limits, guardrails, retries, fallbacks, spend logged as
 //! `agenerate_content` / `agenerate_content_stream`, the group from the path) and the SDK
 //! translates it through chat, the answer and each chunk back into Google's shape. A stream
-//! is always SSE (`data: {...}`), as LiteLLM answers it; errors are in OpenAI's shape (the
-//! gateway has no Google error body), as on the native relay's own refusals.
+//! is always SSE (`data: {...}`), as LiteLLM answers it; errors are in OpenAI's shape, as LiteLLM's
+//! `google_endpoints` answer them (its `ProxyException`) and as on the native relay.
 //!
-//! A deployment's default params (chat names, top level) are not applied here: Google's body
-//! keeps them in `generationConfig`.
+//! A deployment's default params (chat names: `temperature`, `max_tokens`, ...) fill the
+//! `generationConfig` fields the request does not set, here and on the native relay
+//! ([`native_defaults`]), as LiteLLM's adapter passes them under the request's own.
 
 use axum::Json;
 use llmgate::generate_content::{
@@ -108,8 +109,8 @@ impl<const STREAM: bool> Endpoint for GenerateContent<STREAM> {
             error: |e| (None, e.body()),
         }
     }
-    fn default_param(_name: &str) -> Option<&str> {
-        None
+    fn default_param(name: &str) -> Option<&str> {
+        config_field(name)
     }
     fn request_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
         let r = &mut self.0;
@@ -125,6 +126,57 @@ impl<const STREAM: bool> Endpoint for GenerateContent<STREAM> {
     fn chunk_texts(c: &mut Self::Chunk, f: &mut dyn FnMut(&mut String, bool)) {
         from_chat::texts_mut(&mut c.body, &mut |t: &mut String| f(t, false));
     }
+}
+
+/// The `generationConfig` field a deployment's default param (a chat name) sets; the rest
+/// (chat-shaped `tools`, `response_format`, a string `stop`) have no Google field of that shape.
+fn config_field(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "temperature" => "generationConfig.temperature",
+        "top_p" => "generationConfig.topP",
+        "top_k" => "generationConfig.topK",
+        "max_tokens" | "max_completion_tokens" => "generationConfig.maxOutputTokens",
+        "seed" => "generationConfig.seed",
+        "n" => "generationConfig.candidateCount",
+        "presence_penalty" => "generationConfig.presencePenalty",
+        "frequency_penalty" => "generationConfig.frequencyPenalty",
+        _ => return None,
+    })
+}
+
+/// A deployment's default params in a native `:generateContent` body (a JSON object), for the
+/// `generationConfig` fields it does not set; whether any was set.
+/// Google's JSON takes each field in snake case too: the client's own are renamed to camel case
+/// first, so a default never doubles a field the client set (`max_output_tokens`).
+pub fn native_defaults(body: &mut Map<String, Value>, defaults: &Map<String, Value>) -> bool {
+    if let Some(c) = body.shift_remove("generation_config") {
+        body.entry("generationConfig").or_insert(c);
+    }
+    if let Some(Value::Object(c)) = body.get_mut("generationConfig") {
+        let snake: Vec<String> = c.keys().filter(|k| k.contains('_')).cloned().collect();
+        for k in snake {
+            if let Some(v) = c.shift_remove(&k) {
+                c.entry(camel(&k)).or_insert(v);
+            }
+        }
+    }
+    super::parse::fill_defaults(body, defaults, config_field)
+}
+
+fn camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut up = false;
+    for ch in snake.chars() {
+        match ch {
+            '_' => up = true,
+            c if up => {
+                out.extend(c.to_uppercase());
+                up = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `generateContent` (or its stream) for `model`, a group the native relay does not serve.
@@ -176,4 +228,32 @@ pub fn count_tokens(body: &Bytes, model: &str) -> Result<Response, GatewayError>
     // What a call would refuse, the count refuses too.
     to_chat(&req)?;
     Ok(Json(json!({"totalTokens": local_count(&req, model)})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_generation_config_under_the_clients_own() {
+        let defaults = json!({"temperature": 0.3, "max_tokens": 77, "top_p": 0.5, "tools": []});
+        let defaults = defaults.as_object().unwrap();
+        let mut body = json!({"contents": [], "generation_config": {"max_output_tokens": 5}});
+        let body = body.as_object_mut().unwrap();
+        assert!(native_defaults(body, defaults));
+        assert_eq!(
+            Value::Object(body.clone()),
+            json!({"contents": [], "generationConfig":
+                {"maxOutputTokens": 5, "temperature": 0.3, "topP": 0.5}})
+        );
+        // Nothing to fill: unchanged; a `generationConfig` of null is filled as absent.
+        assert!(!native_defaults(body, defaults));
+        let mut bare = json!({"generationConfig": null});
+        let bare = bare.as_object_mut().unwrap();
+        assert!(native_defaults(
+            bare,
+            &json!({"seed": 7}).as_object().unwrap().clone()
+        ));
+        assert_eq!(bare["generationConfig"], json!({"seed": 7}));
+    }
 }

@@ -120,17 +120,7 @@ pub(super) fn apply_defaults<E: Endpoint>(req: &mut E, defaults: &Map<String, Va
     let Ok(Value::Object(mut body)) = serde_json::to_value(&*req) else {
         return;
     };
-    let mut changed = false;
-    for (k, v) in defaults {
-        let Some(k) = E::default_param(k) else {
-            continue;
-        };
-        if body.get(k).is_none_or(Value::is_null) {
-            body.insert(k.to_string(), v.clone());
-            changed = true;
-        }
-    }
-    if !changed {
+    if !fill_defaults(&mut body, defaults, E::default_param) {
         return;
     }
     match serde_json::from_value(Value::Object(body)) {
@@ -139,4 +129,40 @@ pub(super) fn apply_defaults<E: Endpoint>(req: &mut E, defaults: &Map<String, Va
             tracing::warn!(error = %e, "a deployment's default params do not fit the request: not applied")
         }
     }
+}
+
+/// Sets in a JSON body each default the body does not set, under the field `field` names for
+/// it (`outer.inner` for one nested object: Google's `generationConfig.temperature`); whether
+/// any was set.
+pub(super) fn fill_defaults(
+    body: &mut Map<String, Value>,
+    defaults: &Map<String, Value>,
+    field: fn(&str) -> Option<&str>,
+) -> bool {
+    let mut changed = false;
+    for (k, v) in defaults {
+        let Some(k) = field(k) else {
+            continue;
+        };
+        let (outer, inner) = match k.split_once('.') {
+            Some((o, i)) => {
+                let o = body
+                    .entry(o.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if o.is_null() {
+                    *o = Value::Object(Map::new());
+                }
+                let Value::Object(o) = o else {
+                    continue;
+                };
+                (o, i)
+            }
+            None => (&mut *body, k),
+        };
+        if outer.get(inner).is_none_or(Value::is_null) {
+            outer.insert(inner.to_string(), v.clone());
+            changed = true;
+        }
+    }
+    changed
 }

@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 /// How long the provider may take to answer (its head; a stream then runs as long as it sends),
 /// LiteLLM's pass-through default.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// An error answer's body read for the spend log, at most this much.
 const ERROR_BODY: usize = 64 << 10;
@@ -116,19 +116,11 @@ pub async fn relay(state: &AppState, auth: &AuthContext, call: Call) -> Response
             return e.into_response();
         }
     }
-    let admission = match crate::governance::admit::admit_target(&state.gov, auth, &group).await {
-        Ok(a) => a,
+    let mut settle = match settlement(state, auth, call.call_type, call.route, &group, start).await
+    {
+        Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let mut settle = Settlement::new(
-        &state.gov,
-        auth,
-        admission,
-        call.call_type,
-        call.route,
-        start,
-        Arc::new(Reported),
-    );
     let explicit = call.deployment.is_some();
     let dep = call
         .deployment
@@ -138,7 +130,6 @@ pub async fn relay(state: &AppState, auth: &AuthContext, call: Call) -> Response
     if let Some(c) = call.cost_per_request {
         settle.fixed_cost(c);
     }
-    let call_id = settle.call_id().to_string();
     let res = match tokio::time::timeout(ANSWER_TIMEOUT, call.request.send()).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -155,6 +146,57 @@ pub async fn relay(state: &AppState, auth: &AuthContext, call: Call) -> Response
             return err.into_response();
         }
     };
+    let answered = Answered {
+        provider: call.provider,
+        format: call.format,
+        url: call.url,
+        model: call.model,
+        explicit,
+    };
+    answer(state, settle, res, answered).await
+}
+
+/// A call admitted for `group` (the key's budgets and rate limits), to be settled once.
+pub async fn settlement(
+    state: &AppState,
+    auth: &AuthContext,
+    call_type: &'static str,
+    route: &'static str,
+    group: &str,
+    start: Instant,
+) -> Result<Settlement, GatewayError> {
+    let admission = crate::governance::admit::admit_target(&state.gov, auth, group).await?;
+    Ok(Settlement::new(
+        &state.gov,
+        auth,
+        admission,
+        call_type,
+        route,
+        start,
+        Arc::new(Reported),
+    ))
+}
+
+/// What an answer is metered and priced as.
+pub struct Answered {
+    pub provider: &'static str,
+    pub format: Format,
+    pub url: reqwest::Url,
+    pub model: Option<String>,
+    /// The call was priced by a configured deployment.
+    pub explicit: bool,
+}
+
+/// The provider's answer relayed — its status, headers and body chunk by chunk — and the call
+/// settled when it ends (an error answer as the provider sent it).
+pub async fn answer(
+    state: &AppState,
+    mut settle: Settlement,
+    res: reqwest::Response,
+    call: Answered,
+) -> Response {
+    let call_id = settle.call_id().to_string();
+    let explicit = call.explicit;
     let status = StatusCode::from_u16(res.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut headers = answer_headers(res.headers());
     if let Ok(v) = HeaderValue::from_str(&call_id) {
