@@ -242,7 +242,8 @@ pub async fn job(
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(id.to_string());
-            return Json(json!({})).into_response();
+            // An empty 200, as AWS answers a stop.
+            return axum::http::StatusCode::OK.into_response();
         }
         ("GET", "") => {}
         _ => return aws_error(404, "UnknownOperationException", "Unknown operation"),

@@ -64,38 +64,38 @@ impl Bucket {
     }
 }
 
-/// The content hash and signature checks every S3 request passes.
+/// Why S3 refuses a request: status, error code, message.
+type Refusal = (StatusCode, &'static str, String);
+
+/// The content hash and signature checks every S3 request passes: the body's hash.
 fn checked(
     shared: &Shared,
     method: &Method,
     uri: &Uri,
     h: &HeaderMap,
     body: &[u8],
-) -> Result<String, Response> {
+) -> Result<String, Refusal> {
     let sha = hex(digest::digest(&digest::SHA256, body).as_ref());
     match h.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
         Some(v) if v == sha => {}
         Some(_) => {
-            return Err(s3_error(
+            return Err((
                 StatusCode::BAD_REQUEST,
                 "XAmzContentSHA256Mismatch",
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+                    .into(),
             ))
         }
         None => {
-            return Err(s3_error(
+            return Err((
                 StatusCode::BAD_REQUEST,
                 "InvalidRequest",
-                "Missing required header for this request: x-amz-content-sha256",
+                "Missing required header for this request: x-amz-content-sha256".into(),
             ))
         }
     }
     if let Err((_, _, message)) = crate::bedrock::verify(shared, method, uri, h, body, "s3") {
-        return Err(s3_error(
-            StatusCode::FORBIDDEN,
-            "SignatureDoesNotMatch",
-            &message,
-        ));
+        return Err((StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message));
     }
     Ok(sha)
 }
@@ -110,7 +110,7 @@ pub async fn put(
 ) -> Response {
     let sha = match checked(&shared, &method, &uri, &h, &body) {
         Ok(sha) => sha,
-        Err(r) => return r,
+        Err((status, code, message)) => return s3_error(status, code, &message),
     };
     let headers = h
         .iter()
@@ -140,8 +140,8 @@ pub async fn get(
     // An unsigned read is a public-read bucket's anonymous GET; a signed request is checked.
     let anonymous = method == Method::GET && !h.contains_key("authorization");
     if !anonymous {
-        if let Err(r) = checked(&shared, &method, &uri, &h, b"") {
-            return r;
+        if let Err((status, code, message)) = checked(&shared, &method, &uri, &h, b"") {
+            return s3_error(status, code, &message);
         }
     }
     let mut objects = shared.s3.objects.lock().unwrap_or_else(|e| e.into_inner());

@@ -112,6 +112,10 @@ impl Aws {
             .request(state.client.http(), method, &url, bytes)
             .map_err(llm)?;
         let res = checked(send(rb, NAME).await?, false).await?;
+        // StopModelInvocationJob answers an empty body.
+        if res.content_length() == Some(0) {
+            return Ok(Value::Null);
+        }
         json_of(res).await
     }
 }
