@@ -191,6 +191,11 @@ def test_bedrock_bad_input_is_a_clear_4xx(gw):
     with pytest.raises(openai.BadRequestError) as e:
         c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
     assert "aws_batch_role_arn" in e.value.message and "AWS_BATCH_ROLE_ARN" in e.value.message
+    # Bedrock's job needs a deployment's model: the provider alone is not enough.
+    with pytest.raises(openai.BadRequestError) as e:
+        c.files.create(file=("batch.jsonl", JSONL), purpose="batch",
+                       extra_body={"custom_llm_provider": "bedrock"})
+    assert "custom_llm_provider=bedrock" in e.value.message
     with pytest.raises(openai.BadRequestError) as e:
         upload(c, purpose="not-a-purpose")
     assert "purpose" in e.value.message
