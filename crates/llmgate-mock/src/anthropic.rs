@@ -107,11 +107,13 @@ fn validate(h: &HeaderMap, body: &Value) -> Result<(), (u16, String)> {
                 .into(),
         ));
     }
-    validate_body(body, false)
+    validate_body(body, None)
 }
 
-/// On Vertex the model is in the URL and the version in the body.
-fn validate_body(body: &Value, vertex: bool) -> Result<(), (u16, String)> {
+/// On Vertex and Bedrock (`version`: the `anthropic_version` the body must name) the model is
+/// in the URL and the version in the body.
+fn validate_body(body: &Value, version: Option<&str>) -> Result<(), (u16, String)> {
+    let vertex = version.is_some();
     let obj = body
         .as_object()
         .ok_or((400, "body must be a JSON object".to_string()))?;
@@ -125,11 +127,8 @@ fn validate_body(body: &Value, vertex: bool) -> Result<(), (u16, String)> {
     if let Some(k) = obj.keys().find(|k| !allowed(k)) {
         return Err((400, format!("{k}: Extra inputs are not permitted")));
     }
-    if vertex && body["anthropic_version"] != "vertex-2023-10-16" {
-        return Err((
-            400,
-            "anthropic_version: Input should be 'vertex-2023-10-16'".into(),
-        ));
+    if let Some(v) = version.filter(|v| body["anthropic_version"] != *v) {
+        return Err((400, format!("anthropic_version: Input should be '{v}'")));
     }
     if !vertex && !body["model"].is_string() {
         return Err((400, "model: Field required".into()));
@@ -418,7 +417,7 @@ pub async fn count_tokens(
     }
     let mut probe = body.clone();
     probe["max_tokens"] = json!(1);
-    if let Err((status, msg)) = validate_body(&probe, false) {
+    if let Err((status, msg)) = validate_body(&probe, None) {
         return error(status, &msg);
     }
     axum::Json(json!({"input_tokens": 13})).into_response()
@@ -434,7 +433,7 @@ pub async fn vertex_claude(
     let Some(body) = body else {
         return error(400, "There was an error parsing the body of your request");
     };
-    if let Err((status, msg)) = validate_body(&body, true) {
+    if let Err((status, msg)) = validate_body(&body, Some("vertex-2023-10-16")) {
         return error(status, &msg);
     }
     let stream = method == "streamRawPredict";
@@ -473,14 +472,25 @@ async fn respond(
         headers(&mut res);
         return res;
     }
-    let (content, stop) = blocks(name, body);
-    let answer = json!({
-        "id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": content,
-        "stop_reason": stop, "stop_sequence": null, "usage": usage(name),
-    });
-    let mut res = (StatusCode::OK, axum::Json(answer)).into_response();
+    let mut res = (StatusCode::OK, axum::Json(message(model, name, body))).into_response();
     headers(&mut res);
     res
+}
+
+/// The Messages API's answer to `body`.
+fn message(model: &str, name: &str, body: &Value) -> Value {
+    let (content, stop) = blocks(name, body);
+    json!({
+        "id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": content,
+        "stop_reason": stop, "stop_sequence": null, "usage": usage(name),
+    })
+}
+
+/// Claude on Bedrock as InvokeModel (and a batch record's `modelInput`) takes it: the answer,
+/// or why the body is refused.
+pub(crate) fn bedrock_claude(model: &str, body: &Value) -> Result<Value, (u16, String)> {
+    validate_body(body, Some("bedrock-2023-05-31"))?;
+    Ok(message(model, model, body))
 }
 
 #[cfg(test)]

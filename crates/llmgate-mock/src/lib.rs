@@ -12,6 +12,7 @@ mod agent;
 mod anthropic;
 mod azure;
 mod bedrock;
+mod bedrock_batch;
 mod bedrock_guardrail;
 mod behaviour;
 mod cohere;
@@ -98,6 +99,8 @@ pub(crate) struct Shared {
     pub(crate) gcs: gcs::Store,
     /// Vertex AI batch prediction jobs (`vertex_batch.rs`).
     pub(crate) vertex_jobs: vertex_batch::Jobs,
+    /// Bedrock model invocation jobs (`bedrock_batch.rs`).
+    pub(crate) bedrock_jobs: bedrock_batch::Jobs,
 }
 
 impl Shared {
@@ -457,7 +460,16 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_mock/container-credentials", get(sts::container))
         .route(
             "/s3/{bucket}/{*key}",
-            axum::routing::put(s3::put).get(s3::get),
+            axum::routing::put(s3::put)
+                .get(s3::get)
+                .head(s3::get)
+                .delete(s3::get),
+        )
+        .route("/model-invocation-job", post(bedrock_batch::create))
+        .route("/model-invocation-job/{ident}", get(bedrock_batch::job))
+        .route(
+            "/model-invocation-job/{ident}/{action}",
+            post(bedrock_batch::job),
         )
         .route("/_mock/s3", get(s3::list))
         .route("/_mock/requests", get(recorded_requests))

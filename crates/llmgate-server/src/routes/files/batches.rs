@@ -1,5 +1,6 @@
 //! OpenAI's Batches API (`/v1/batches`: create, retrieve, list, cancel) in front of OpenAI,
-//! Azure and Vertex AI (batchPredictionJobs, `vertex.rs`), with LiteLLM's batch cost tracking: when a retrieve first sees a batch `completed`,
+//! Azure, Vertex AI (batchPredictionJobs, `vertex.rs`) and Bedrock (model invocation jobs,
+//! `bedrock.rs`), with LiteLLM's batch cost tracking: when a retrieve first sees a batch `completed`,
 //! its output file is read, each answer's usage priced at the batch rate (the catalog's
 //! `input_cost_per_token_batches` / `output_cost_per_token_batches`, else half the per-token
 //! price, as LiteLLM's `batch_cost_calculator` prices them) and the
@@ -23,8 +24,8 @@ use serde_json::{json, Value};
 
 use super::target::{object_id, Target};
 use super::{
-    admit, b64, db, find_file, first_copy, json_of, owner, send, store, upstream_error, vertex,
-    visible,
+    admit, b64, bedrock, db, find_file, first_copy, json_of, owner, send, storage_content, store,
+    upstream_error, vertex, visible,
 };
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
@@ -66,7 +67,7 @@ pub async fn create(
     }
     let file: ManagedFile = find_file(&state, &auth, &input).await?;
     let (target, provider_file) = first_copy(&state, &file)?;
-    if target.is_vertex() && file.file_object["purpose"].as_str() != Some("batch") {
+    if target.is_storage() && file.file_object["purpose"].as_str() != Some("batch") {
         return Err(GatewayError::BadRequest(format!(
             "file {input} has purpose {}: a batch's input file must have purpose 'batch'",
             file.file_object["purpose"]
@@ -86,6 +87,8 @@ pub async fn create(
     }
     let mut obj = if target.is_vertex() {
         vertex::create_batch(&state, &target, &provider_file, &body).await?
+    } else if target.is_bedrock() {
+        bedrock::create_batch(&state, &target, &provider_file, &body).await?
     } else {
         let res = send(
             target
@@ -99,7 +102,9 @@ pub async fn create(
         }
         json_of(res).await?
     };
-    let batch_id = object_id(obj["id"].as_str().unwrap_or(""))?.to_string();
+    let batch_id = target
+        .batch_id(obj["id"].as_str().unwrap_or(""))?
+        .to_string();
     let managed = file.unified_file_id
         != file
             .flat_model_file_ids
@@ -248,8 +253,8 @@ async fn output_text(
     target: &Target,
     output_file: &str,
 ) -> Result<Option<String>, GatewayError> {
-    if target.is_vertex() {
-        return match vertex::content(state, target, output_file).await {
+    if target.is_storage() {
+        return match storage_content(state, target, output_file).await {
             Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
             Err(e) => {
                 tracing::warn!(batch = %row.unified_object_id, error = ?e, "could not read a finished batch's output to charge it");
@@ -382,9 +387,11 @@ pub async fn retrieve(
     Path(batch_id): Path<String>,
 ) -> Result<Response, GatewayError> {
     let (row, target) = find(&state, &auth, &batch_id).await?;
-    let id = object_id(&row.model_object_id)?;
+    let id = target.batch_id(&row.model_object_id)?;
     let obj = if target.is_vertex() {
         vertex::job(&state, &target, id, false).await?
+    } else if target.is_bedrock() {
+        bedrock::job(&state, &target, id, false).await?
     } else {
         let res = send(
             target.request(
@@ -410,9 +417,11 @@ pub async fn cancel(
     Path(batch_id): Path<String>,
 ) -> Result<Response, GatewayError> {
     let (row, target) = find(&state, &auth, &batch_id).await?;
-    let id = object_id(&row.model_object_id)?;
+    let id = target.batch_id(&row.model_object_id)?;
     let obj = if target.is_vertex() {
         vertex::job(&state, &target, id, true).await?
+    } else if target.is_bedrock() {
+        bedrock::job(&state, &target, id, true).await?
     } else {
         let res = send(
             target.request(

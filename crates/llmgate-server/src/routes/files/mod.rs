@@ -1,17 +1,18 @@
 //! OpenAI's Files API (`/v1/files`: upload, list, retrieve, content, delete) in front of OpenAI,
-//! Azure and Vertex AI (Cloud Storage, `vertex.rs`), as LiteLLM's proxy serves it, and the
-//! Batches API (`batches.rs`).
+//! Azure, Vertex AI (Cloud Storage, `vertex.rs`) and Bedrock (S3, `bedrock.rs`), as LiteLLM's
+//! proxy serves it, and the Batches API (`batches.rs`).
 //!
 //! Every file uploaded through the gateway is recorded in `LiteLLM_ManagedFileTable` with who
 //! uploaded it (the key's user, else the key; its team): only they (and admins) list, read or
 //! delete it — anyone else gets a 404, as for a file that does not exist. An upload naming
 //! `target_model_names` goes to each model's deployment and is answered with LiteLLM's managed
 //! file id (base64 of `litellm_proxy:<mime>;unified_id,<uuid>;target_model_names,<names>`);
-//! otherwise the provider's own id is returned (a Vertex file's `gs://` URI is no URL path
-//! segment: it always gets the managed id). Where a call goes: `target.rs`. An upload and
+//! otherwise the provider's own id is returned (a Vertex file's `gs://` URI or a Bedrock file's
+//! `s3://` URI is no URL path segment: it always gets the managed id). Where a call goes: `target.rs`. An upload and
 //! a batch create are admitted as every LLM call is (budgets, rate limits, parallel slot).
 
 mod batches;
+mod bedrock;
 mod target;
 mod vertex;
 
@@ -99,6 +100,27 @@ fn store(state: &AppState) -> Result<&llmgate_store::Store, GatewayError> {
 fn db(e: llmgate_store::StoreError) -> GatewayError {
     tracing::warn!(error = %e, "managed files table");
     GatewayError::Unavailable("the files database is unavailable".into())
+}
+
+/// The purposes OpenAI's Files API takes (checked where the gateway writes the object itself).
+const PURPOSES: &[&str] = &[
+    "batch",
+    "assistants",
+    "fine-tune",
+    "vision",
+    "user_data",
+    "evals",
+];
+
+fn check_purpose(purpose: &str) -> Result<(), GatewayError> {
+    if PURPOSES.contains(&purpose) {
+        Ok(())
+    } else {
+        Err(GatewayError::BadRequest(format!(
+            "Invalid value for 'purpose': {purpose:?} (one of {})",
+            PURPOSES.join(", ")
+        )))
+    }
 }
 
 fn b64(s: &str) -> String {
@@ -291,15 +313,13 @@ async fn upload(
     let mut mappings = serde_json::Map::new();
     let mut first: Option<Value> = None;
     for t in &targets {
-        if t.is_vertex() {
-            let obj = vertex::upload(
-                &state,
-                t,
-                &filename,
-                form.get("purpose").unwrap_or(""),
-                &bytes,
-            )
-            .await?;
+        if t.is_storage() {
+            let purpose = form.get("purpose").unwrap_or("");
+            let obj = if t.is_vertex() {
+                vertex::upload(&state, t, &filename, purpose, &bytes).await?
+            } else {
+                bedrock::upload(&state, t, &filename, purpose, &bytes).await?
+            };
             let id = obj["id"].as_str().unwrap_or("").to_string();
             mappings.insert(t.mapping_key(), Value::String(id));
             first.get_or_insert(obj);
@@ -333,7 +353,7 @@ async fn upload(
         first.get_or_insert(obj);
     }
     let mut obj = first.unwrap_or(Value::Null);
-    let unified = if names.is_empty() && !targets.iter().any(Target::is_vertex) {
+    let unified = if names.is_empty() && !targets.iter().any(Target::is_storage) {
         obj["id"].as_str().unwrap_or("").to_string()
     } else {
         let mime = ct.as_deref().unwrap_or("application/octet-stream");
@@ -471,9 +491,11 @@ async fn retrieve(
 ) -> Result<Response, GatewayError> {
     let row = find_file(&state, &auth, &file_id).await?;
     let (t, id) = first_copy(&state, &row)?;
+    let purpose = row.file_object["purpose"].as_str().unwrap_or("batch");
     let mut obj = if t.is_vertex() {
-        let purpose = row.file_object["purpose"].as_str().unwrap_or("batch");
         vertex::retrieve(&state, &t, &id, purpose).await?
+    } else if t.is_bedrock() {
+        bedrock::retrieve(&state, &t, &id, purpose).await?
     } else {
         let res = send(
             t.request(
@@ -501,8 +523,8 @@ async fn content(
 ) -> Result<Response, GatewayError> {
     let row = find_file(&state, &auth, &file_id).await?;
     let (t, id) = first_copy(&state, &row)?;
-    if t.is_vertex() {
-        let bytes = vertex::content(&state, &t, &id).await?;
+    if t.is_storage() {
+        let bytes = storage_content(&state, &t, &id).await?;
         return Ok(([("content-type", "application/octet-stream")], bytes).into_response());
     }
     let res = send(
@@ -528,6 +550,16 @@ async fn content(
     Ok(out)
 }
 
+/// An object's bytes from the bucket the gateway writes to (Vertex's or Bedrock's), a batch's
+/// output as an OpenAI batch output file.
+async fn storage_content(state: &AppState, t: &Target, id: &str) -> Result<Vec<u8>, GatewayError> {
+    if t.is_vertex() {
+        vertex::content(state, t, id).await
+    } else {
+        bedrock::content(state, t, id).await
+    }
+}
+
 /// `DELETE /v1/files/{file_id}`: every provider copy, then the record.
 async fn delete(
     State(state): State<AppState>,
@@ -541,6 +573,10 @@ async fn delete(
         };
         if t.is_vertex() {
             vertex::delete(&state, &t, t.provider_id(id)?).await?;
+            continue;
+        }
+        if t.is_bedrock() {
+            bedrock::delete(&state, &t, t.provider_id(id)?).await?;
             continue;
         }
         let res = send(

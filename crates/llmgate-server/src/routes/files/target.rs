@@ -3,8 +3,9 @@
 //! a batch file's first line's `body.model` when it is a model group), else
 //! `custom_llm_provider` (`openai`, the default, `azure` or `vertex_ai`) with the environment's
 //! credentials (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/`AZURE_API_KEY`/
-//! `AZURE_API_VERSION`; Vertex's as its provider reads them). OpenAI, Azure and Vertex AI
-//! deployments serve files and batches (Vertex through Cloud Storage: `vertex.rs`).
+//! `AZURE_API_VERSION`; Vertex's as its provider reads them). OpenAI, Azure, Vertex AI and
+//! Bedrock deployments serve files and batches (Vertex through Cloud Storage: `vertex.rs`;
+//! Bedrock through S3, a deployment only: its batch job needs the deployment's model).
 
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ const AZURE_DEFAULT_VERSION: &str = "2024-10-21";
 
 #[derive(Clone)]
 pub struct Target {
-    /// `openai`, `azure` or `vertex_ai`.
+    /// `openai`, `azure`, `vertex_ai` or `bedrock`.
     pub provider: &'static str,
     base: String,
     key: String,
@@ -77,8 +78,11 @@ impl Target {
                 deployment: None,
             }),
             "vertex_ai" => Ok(Target::vertex(None)),
+            "bedrock" => Err(GatewayError::BadRequest(
+                "custom_llm_provider=bedrock needs a Bedrock model: name one (target_model_names, x-litellm-model, `model`) whose deployment has s3_bucket_name and aws_batch_role_arn".into(),
+            )),
             other => Err(GatewayError::BadRequest(format!(
-                "custom_llm_provider={other:?} is not supported for files and batches: use openai, azure or vertex_ai"
+                "custom_llm_provider={other:?} is not supported for files and batches: use openai, azure or vertex_ai (or name a model)"
             ))),
         }
     }
@@ -86,8 +90,13 @@ impl Target {
     /// Vertex AI: a deployment, or the environment's project and credentials. Its calls are
     /// made by `vertex.rs` (Cloud Storage and batchPredictionJobs), not by [`Target::request`].
     fn vertex(deployment: Option<Arc<Deployment>>) -> Target {
+        Target::storage("vertex_ai", deployment)
+    }
+
+    /// A provider whose files the gateway writes to a bucket itself (`vertex.rs`, `bedrock.rs`).
+    fn storage(provider: &'static str, deployment: Option<Arc<Deployment>>) -> Target {
         Target {
-            provider: "vertex_ai",
+            provider,
             base: String::new(),
             key: String::new(),
             api_version: None,
@@ -99,6 +108,25 @@ impl Target {
         self.provider == "vertex_ai"
     }
 
+    pub fn is_bedrock(&self) -> bool {
+        self.provider == "bedrock"
+    }
+
+    /// Whether its files are objects in a bucket the gateway writes (Vertex AI, Bedrock).
+    pub fn is_storage(&self) -> bool {
+        self.is_vertex() || self.is_bedrock()
+    }
+
+    /// A batch id as this target's calls take it: a job ARN on Bedrock, else an OpenAI-style id.
+    pub fn batch_id<'a>(&self, id: &'a str) -> Result<&'a str, GatewayError> {
+        if self.is_bedrock() {
+            llmgate::providers::bedrock::batch::job_arn(id)
+                .map_err(|e| GatewayError::Llm(e.with_provider("bedrock")))
+        } else {
+            object_id(id)
+        }
+    }
+
     /// The provider settings its calls are made with (the environment's without a deployment).
     pub fn opts(&self) -> llmgate::CallOptions {
         self.deployment
@@ -107,11 +135,13 @@ impl Target {
             .unwrap_or_default()
     }
 
-    /// A provider id as this target's calls take it: a `gs://` URI on Vertex, else an
-    /// OpenAI-style id.
+    /// A provider id as this target's calls take it: a `gs://` URI on Vertex, an `s3://` URI
+    /// on Bedrock, else an OpenAI-style id.
     pub fn provider_id<'a>(&self, id: &'a str) -> Result<&'a str, GatewayError> {
         if self.is_vertex() {
             super::vertex::gs_parts(id).map(|_| id)
+        } else if self.is_bedrock() {
+            super::bedrock::s3_parts(id).map(|_| id)
         } else {
             object_id(id)
         }
@@ -123,9 +153,10 @@ impl Target {
             "openai" => "openai",
             "azure" => "azure",
             "vertex_ai" => return Ok(Target::vertex(Some(d.clone()))),
+            "bedrock" => return Ok(Target::storage("bedrock", Some(d.clone()))),
             other => {
                 return Err(GatewayError::BadRequest(format!(
-                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI, Azure and Vertex AI do)",
+                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI, Azure, Vertex AI and Bedrock do)",
                     d.model_name
                 )))
             }
@@ -185,9 +216,10 @@ impl Target {
 
     /// The URL of `path` (`files`, `batches/{id}`, ...) on this target.
     pub fn url(&self, path: &str) -> Result<reqwest::Url, GatewayError> {
-        if self.is_vertex() {
+        if self.is_storage() {
             return Err(GatewayError::Internal(format!(
-                "{path} is not a Vertex AI path"
+                "{path} is not a {} path",
+                self.provider
             )));
         }
         let base = self.base.trim_end_matches('/');
@@ -227,10 +259,11 @@ impl Target {
     }
 }
 
-/// A provider object id as it goes into a URL path: the characters OpenAI's ids use.
+/// A provider object id as it goes into a URL path: the characters OpenAI's ids use (long
+/// enough for the base64 of an object URI: a batch output's id).
 pub fn object_id(id: &str) -> Result<&str, GatewayError> {
     if !id.is_empty()
-        && id.len() <= 256
+        && id.len() <= 1536
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))

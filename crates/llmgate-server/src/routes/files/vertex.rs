@@ -19,16 +19,6 @@ use crate::error::GatewayError;
 use crate::state::AppState;
 
 const NAME: &str = "vertex_ai";
-/// The purposes OpenAI's Files API takes.
-const PURPOSES: &[&str] = &[
-    "batch",
-    "assistants",
-    "fine-tune",
-    "vision",
-    "user_data",
-    "evals",
-];
-
 /// A `gs://bucket/object` URI's bucket and object, checked (they go into URL paths).
 pub fn gs_parts(uri: &str) -> Result<(&str, &str), GatewayError> {
     let bad = || GatewayError::BadRequest(format!("{uri:?} is not a valid gs:// file id"));
@@ -120,12 +110,7 @@ pub async fn upload(
     purpose: &str,
     bytes: &[u8],
 ) -> Result<Value, GatewayError> {
-    if !PURPOSES.contains(&purpose) {
-        return Err(GatewayError::BadRequest(format!(
-            "Invalid value for 'purpose': {purpose:?} (one of {})",
-            PURPOSES.join(", ")
-        )));
-    }
+    super::check_purpose(purpose)?;
     let opts = t.opts();
     let (bucket, prefix) = bucket(&opts)?;
     let http = state.client.http();

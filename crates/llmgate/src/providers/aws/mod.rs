@@ -137,6 +137,39 @@ pub fn sigv4_sign(
         .collect())
 }
 
+/// A `method` request of `body` to `url`, carrying `headers` (lower-case names) and signed
+/// with them for `service` in `region`.
+#[allow(clippy::too_many_arguments)]
+pub fn signed_request(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Vec<u8>,
+    region: &str,
+    service: &str,
+    keys: &Keys,
+    headers: &[(&str, &str)],
+) -> Result<reqwest::RequestBuilder, LlmError> {
+    let auth = sigv4_sign(
+        method.as_str(),
+        url,
+        &body,
+        region,
+        service,
+        keys,
+        headers,
+        SystemTime::now(),
+    )?;
+    let mut rb = http.request(method, url);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    for (k, v) in auth {
+        rb = rb.header(k, v);
+    }
+    Ok(rb.body(body))
+}
+
 /// The signing settings of `service`: S3's differ from every other service's.
 fn settings(service: &str) -> SigningSettings {
     let mut s = SigningSettings::default();

@@ -2,8 +2,6 @@
 //! keys [`aws::credentials`] resolves (static keys, an STS role or web identity, a profile, the
 //! ambient chain), or a Bedrock API key sent as a bearer token.
 
-use std::time::SystemTime;
-
 use crate::providers::aws::sts::Caller;
 use crate::providers::aws::{self, checked_region, credentials, env, param, Keys};
 use crate::{CallOptions, ErrorKind, LlmError};
@@ -91,35 +89,45 @@ impl Target {
         url: &str,
         body: Vec<u8>,
     ) -> Result<reqwest::RequestBuilder, LlmError> {
-        let mut rb = http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json");
-        match &self.auth {
-            Auth::Bearer(t) => rb = rb.bearer_auth(t),
-            Auth::SigV4(keys) => {
-                let signed = [
-                    ("content-type", "application/json"),
-                    ("accept", "application/json"),
-                ];
-                let headers = aws::sigv4_headers(
-                    url,
-                    &body,
-                    &self.region,
-                    "bedrock",
-                    keys,
-                    &signed,
-                    SystemTime::now(),
-                )
-                .map_err(|e| e.with_provider(super::NAME))?;
-                for (k, v) in headers {
-                    rb = rb.header(k, v);
-                }
-            }
-        }
+        let mut rb = self.request(http, reqwest::Method::POST, url, body)?;
         for (k, v) in &opts.extra_headers {
             rb = rb.header(k, v);
         }
-        Ok(rb.body(body))
+        Ok(rb)
+    }
+
+    /// A JSON `method` request of `body` to `url` for service `bedrock`, signed (or carrying
+    /// the bearer token).
+    pub fn request(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        url: &str,
+        body: Vec<u8>,
+    ) -> Result<reqwest::RequestBuilder, LlmError> {
+        let json = [
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ];
+        match &self.auth {
+            Auth::Bearer(t) => {
+                let mut rb = http.request(method, url).bearer_auth(t);
+                for (k, v) in json {
+                    rb = rb.header(k, v);
+                }
+                Ok(rb.body(body))
+            }
+            Auth::SigV4(keys) => aws::signed_request(
+                http,
+                method,
+                url,
+                body,
+                &self.region,
+                "bedrock",
+                keys,
+                &json,
+            )
+            .map_err(|e| e.with_provider(super::NAME)),
+        }
     }
 }

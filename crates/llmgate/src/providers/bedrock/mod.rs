@@ -3,6 +3,7 @@
 //! embeddings and image generation through InvokeModel, rerank through the Agent Runtime.
 
 pub mod auth;
+pub mod batch;
 pub mod embed;
 pub mod eventstream;
 pub mod images;
