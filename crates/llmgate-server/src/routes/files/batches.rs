@@ -386,28 +386,7 @@ pub async fn retrieve(
     Extension(auth): Extension<AuthContext>,
     Path(batch_id): Path<String>,
 ) -> Result<Response, GatewayError> {
-    let (row, target) = find(&state, &auth, &batch_id).await?;
-    let id = target.batch_id(&row.model_object_id)?;
-    let obj = if target.is_vertex() {
-        vertex::job(&state, &target, id, false).await?
-    } else if target.is_bedrock() {
-        bedrock::job(&state, &target, id, false).await?
-    } else {
-        let res = send(
-            target.request(
-                state.client.http(),
-                reqwest::Method::GET,
-                &format!("batches/{id}"),
-            )?,
-            target.provider,
-        )
-        .await?;
-        if !res.status().is_success() {
-            return Ok(upstream_error(res).await);
-        }
-        json_of(res).await?
-    };
-    Ok(Json(refresh(&state, row, &target, obj).await?).into_response())
+    job(&state, &auth, &batch_id, false).await
 }
 
 /// `POST /v1/batches/{batch_id}/cancel`.
@@ -416,19 +395,30 @@ pub async fn cancel(
     Extension(auth): Extension<AuthContext>,
     Path(batch_id): Path<String>,
 ) -> Result<Response, GatewayError> {
-    let (row, target) = find(&state, &auth, &batch_id).await?;
+    job(&state, &auth, &batch_id, true).await
+}
+
+/// A batch read (or cancelled, then read) at its provider, and what it now says recorded.
+async fn job(
+    state: &AppState,
+    auth: &AuthContext,
+    batch_id: &str,
+    cancel: bool,
+) -> Result<Response, GatewayError> {
+    let (row, target) = find(state, auth, batch_id).await?;
     let id = target.batch_id(&row.model_object_id)?;
     let obj = if target.is_vertex() {
-        vertex::job(&state, &target, id, true).await?
+        vertex::job(state, &target, id, cancel).await?
     } else if target.is_bedrock() {
-        bedrock::job(&state, &target, id, true).await?
+        bedrock::job(state, &target, id, cancel).await?
     } else {
+        let (method, path) = if cancel {
+            (reqwest::Method::POST, format!("batches/{id}/cancel"))
+        } else {
+            (reqwest::Method::GET, format!("batches/{id}"))
+        };
         let res = send(
-            target.request(
-                state.client.http(),
-                reqwest::Method::POST,
-                &format!("batches/{id}/cancel"),
-            )?,
+            target.request(state.client.http(), method, &path)?,
             target.provider,
         )
         .await?;
@@ -437,7 +427,7 @@ pub async fn cancel(
         }
         json_of(res).await?
     };
-    Ok(Json(refresh(&state, row, &target, obj).await?).into_response())
+    Ok(Json(refresh(state, row, &target, obj).await?).into_response())
 }
 
 /// `GET /v1/batches`: the caller's batches as last seen, newest first (`limit`).
