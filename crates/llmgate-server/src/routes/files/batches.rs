@@ -67,11 +67,20 @@ pub async fn create(
     }
     let file: ManagedFile = find_file(&state, &auth, &input).await?;
     let (target, provider_file) = first_copy(&state, &file)?;
-    if target.is_storage() && file.file_object["purpose"].as_str() != Some("batch") {
-        return Err(GatewayError::BadRequest(format!(
-            "file {input} has purpose {}: a batch's input file must have purpose 'batch'",
-            file.file_object["purpose"]
-        )));
+    if target.is_storage() {
+        if file.file_object["purpose"].as_str() != Some("batch") {
+            return Err(GatewayError::BadRequest(format!(
+                "file {input} has purpose {}: a batch's input file must have purpose 'batch'",
+                file.file_object["purpose"]
+            )));
+        }
+        if body["endpoint"].as_str() != Some("/v1/chat/completions") {
+            return Err(GatewayError::BadRequest(format!(
+                "{} batches run /v1/chat/completions requests, not {}",
+                target.display_name(),
+                body["endpoint"]
+            )));
+        }
     }
     let _admission = admit(&state, &auth, &target).await?;
     if let Some(m) = body.as_object_mut() {
@@ -85,10 +94,19 @@ pub async fn create(
         }
         m.insert("input_file_id".into(), Value::String(provider_file.clone()));
     }
-    let mut obj = if target.is_vertex() {
-        vertex::create_batch(&state, &target, &provider_file, &body).await?
-    } else if target.is_bedrock() {
-        bedrock::create_batch(&state, &target, &provider_file, &body).await?
+    let mut obj = if target.is_storage() {
+        let mut obj = if target.is_vertex() {
+            vertex::create_batch(&state, &target, &provider_file).await?
+        } else {
+            bedrock::create_batch(&state, &target, &provider_file, &body).await?
+        };
+        // The job knows nothing of OpenAI's batch fields: the request's are kept.
+        for k in ["endpoint", "completion_window", "metadata"] {
+            if let Some(v) = body.get(k).filter(|v| !v.is_null()) {
+                obj[k] = v.clone();
+            }
+        }
+        obj
     } else {
         let res = send(
             target

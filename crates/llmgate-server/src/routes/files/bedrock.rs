@@ -226,12 +226,6 @@ pub async fn create_batch(
     input_uri: &str,
     body: &Value,
 ) -> Result<Value, GatewayError> {
-    if body["endpoint"].as_str() != Some("/v1/chat/completions") {
-        return Err(GatewayError::BadRequest(format!(
-            "Bedrock batches run /v1/chat/completions requests, not {}",
-            body["endpoint"]
-        )));
-    }
     s3_parts(input_uri)?;
     let aws = Aws::of(state, t).await?;
     let job = batch::job_request(
@@ -251,20 +245,14 @@ pub async fn create_batch(
         .await?;
     let arn = created["jobArn"].as_str().unwrap_or("");
     // The create answers only the ARN: the batch is what a get would say of it now.
-    let mut obj = batch::job_to_openai(&json!({
+    Ok(batch::job_to_openai(&json!({
         "jobArn": arn,
         "status": created["status"].as_str().unwrap_or("Submitted"),
         "inputDataConfig": job["inputDataConfig"],
         "modelId": job["modelId"],
         "jobName": job["jobName"],
         "roleArn": job["roleArn"],
-    }));
-    for k in ["endpoint", "completion_window", "metadata"] {
-        if let Some(v) = body.get(k).filter(|v| !v.is_null()) {
-            obj[k] = v.clone();
-        }
-    }
-    Ok(obj)
+    })))
 }
 
 /// The job as an OpenAI batch (`cancel`: stopped first, then read).

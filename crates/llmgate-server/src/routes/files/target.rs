@@ -112,6 +112,16 @@ impl Target {
         self.provider == "bedrock"
     }
 
+    /// The provider as messages name it.
+    pub fn display_name(&self) -> &'static str {
+        match self.provider {
+            "vertex_ai" => "Vertex AI",
+            "bedrock" => "Bedrock",
+            "azure" => "Azure",
+            _ => "OpenAI",
+        }
+    }
+
     /// Whether its files are objects in a bucket the gateway writes (Vertex AI, Bedrock).
     pub fn is_storage(&self) -> bool {
         self.is_vertex() || self.is_bedrock()

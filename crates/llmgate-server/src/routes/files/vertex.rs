@@ -213,14 +213,7 @@ pub async fn create_batch(
     state: &AppState,
     t: &Target,
     input_uri: &str,
-    body: &Value,
 ) -> Result<Value, GatewayError> {
-    if body["endpoint"].as_str() != Some("/v1/chat/completions") {
-        return Err(GatewayError::BadRequest(format!(
-            "Vertex AI batches run /v1/chat/completions requests, not {}",
-            body["endpoint"]
-        )));
-    }
     gs_parts(input_uri)?;
     let job = batch::job_request(input_uri).map_err(llm)?;
     let opts = t.opts();
@@ -232,13 +225,7 @@ pub async fn create_batch(
         &loc.token,
     )
     .await?;
-    let mut obj = batch::job_to_openai(&json_of(res).await?);
-    for k in ["endpoint", "completion_window", "metadata"] {
-        if let Some(v) = body.get(k) {
-            obj[k] = v.clone();
-        }
-    }
-    Ok(obj)
+    Ok(batch::job_to_openai(&json_of(res).await?))
 }
 
 /// The job as an OpenAI batch (`cancel`: asked to stop first, then read, as LiteLLM does).
