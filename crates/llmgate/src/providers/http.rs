@@ -9,6 +9,20 @@ use serde::de::DeserializeOwned;
 use crate::stream::sse::{SseDecoder, SseEvent};
 use crate::{ErrorKind, LlmError};
 
+/// Percent-encodes every byte outside RFC 3986's unreserved set and `keep` (`b"/"` for an
+/// object key whose slashes are path separators).
+pub fn percent_encode(s: &str, keep: &[u8]) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Response headers as (name, value) pairs.
 pub fn header_pairs(h: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     h.iter()

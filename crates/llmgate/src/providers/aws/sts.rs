@@ -288,17 +288,7 @@ fn unescape(s: &str) -> String {
 /// `application/x-www-form-urlencoded`, every byte outside RFC 3986's unreserved set
 /// percent-encoded (as botocore's query serializer does).
 pub fn encode_form(pairs: &[(&str, &str)]) -> String {
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect()
-    };
+    let enc = |s: &str| crate::providers::http::percent_encode(s, b"");
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))

@@ -89,7 +89,11 @@ impl S3 {
 
     /// The path-style URL of `bucket`/`key` on this endpoint, the key encoded once (`/` kept).
     pub fn url(&self, bucket: &str, key: &str) -> String {
-        format!("{}/{bucket}/{}", self.endpoint, encode_key(key))
+        format!(
+            "{}/{bucket}/{}",
+            self.endpoint,
+            crate::providers::http::percent_encode(key, b"/")
+        )
     }
 }
 
@@ -113,18 +117,6 @@ pub fn s3_parts(uri: &str) -> Result<(&str, &str), LlmError> {
         .and_then(|p| p.split_once('/'))
         .filter(|(b, k)| bucket_ok(b) && key_ok(k))
         .ok_or_else(|| bad(format!("{uri:?} is not a valid s3:// file id")))
-}
-
-fn encode_key(key: &str) -> String {
-    key.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// A name as one safe object-key component (LiteLLM's `sanitize_cloud_object_component`).

@@ -142,14 +142,7 @@ async fn gcs_content_type(uri: &str, cx: &MediaCx<'_>) -> Result<String, LlmErro
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (a GCS object name in a URL).
 pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::providers::http::percent_encode(s, b"")
 }
 
 #[cfg(test)]
