@@ -103,6 +103,35 @@ def spend_rows(gw, token, call_type, n, timeout=15):
         time.sleep(0.2)
 
 
+def charged_once(gw, token):
+    """The key's one `aretrieve_batch` spend row, still one after a while (a retrieve of a
+    completed batch charges it once, whichever instance sees it first)."""
+    spend_rows(gw, token, "aretrieve_batch", 1)
+    time.sleep(1.5)
+    rows = spend_rows(gw, token, "aretrieve_batch", 1)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def priced_at_batch_rate(row, usage, in_rate, out_rate):
+    """The spend row carries the output's usage, priced at the deployment's batch rates."""
+    prompt = sum(u["prompt_tokens"] for u in usage)
+    completion = sum(u["completion_tokens"] for u in usage)
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (prompt, completion)
+    assert row["spend"] == pytest.approx(prompt * in_rate + completion * out_rate, rel=1e-6)
+
+
+def hidden_from_another_key(gw, alias, file_id, content_id, batch_id):
+    """A key that did not create them gets a 404 for the file, its content, the batch and the
+    delete; returns that key's client."""
+    other = client(gw, key(gw, key_alias=alias))
+    for call in (lambda: other.files.retrieve(file_id), lambda: other.files.content(content_id),
+                 lambda: other.batches.retrieve(batch_id), lambda: other.files.delete(file_id)):
+        with pytest.raises(openai.NotFoundError):
+            call()
+    return other
+
+
 def test_managed_file_and_batch_to_completion_with_its_cost(gw, mock):
     a = key(gw, key_alias="files-a")
     c = client(gw, a)
@@ -128,13 +157,10 @@ def test_managed_file_and_batch_to_completion_with_its_cost(gw, mock):
     assert c.batches.retrieve(b.id).status == "completed"
     assert b.id in [x.id for x in c.batches.list().data]
 
-    rows = spend_rows(gw, a["token"], "aretrieve_batch", 1)
-    time.sleep(1.5)
-    rows = spend_rows(gw, a["token"], "aretrieve_batch", 1)
-    assert len(rows) == 1, rows
+    row = charged_once(gw, a["token"])
     # gpt-4o at the batch rate (half): 2 answers of 10 prompt and 5 completion tokens.
-    assert rows[0]["spend"] == pytest.approx(2 * (10 * 1.25e-6 + 5 * 5e-6), rel=1e-6)
-    assert (rows[0]["prompt_tokens"], rows[0]["completion_tokens"]) == (20, 10)
+    assert row["spend"] == pytest.approx(2 * (10 * 1.25e-6 + 5 * 5e-6), rel=1e-6)
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (20, 10)
     _, info = admin(gw, "GET", f"/key/info?key={a['key']}")
     assert info["info"]["spend"] == pytest.approx(7.5e-5, rel=1e-6)
 
@@ -148,11 +174,7 @@ def test_managed_file_and_batch_to_completion_with_its_cost(gw, mock):
     assert "target_model_names" not in upload["body"]
 
     # Another key sees none of it.
-    other = client(gw, key(gw, key_alias="files-b"))
-    for call in (lambda: other.files.retrieve(f.id), lambda: other.files.content(f.id),
-                 lambda: other.batches.retrieve(b.id), lambda: other.files.delete(f.id)):
-        with pytest.raises(openai.NotFoundError):
-            call()
+    other = hidden_from_another_key(gw, "files-b", f.id, f.id, b.id)
     assert f.id not in [x.id for x in other.files.list().data]
     assert b.id not in [x.id for x in other.batches.list().data]
 

@@ -7,14 +7,14 @@ once at the batch rate to the key that created it; cancel; files and batches inv
 other keys; no bucket, a wrong purpose, a non-chat endpoint or bad JSONL are 4xx."""
 import base64
 import json
-import time
 import urllib.request
 
 import openai
 import pytest
 
 from conftest import MASTER, Gateway
-from test_files_batches import client, key, spend_rows
+from test_files_batches import (charged_once, client, hidden_from_another_key, key,
+                                priced_at_batch_rate)
 
 BUCKET = "llmgate-batches"
 LINES = [
@@ -117,21 +117,10 @@ def test_vertex_batch_to_completion_with_its_cost(gw, mock):
     # Retrieved again: charged once, at the deployment's batch rate.
     assert c.batches.retrieve(b.id).status == "completed"
     assert b.id in [x.id for x in c.batches.list().data]
-    rows = spend_rows(gw, a["token"], "aretrieve_batch", 1)
-    time.sleep(1.5)
-    rows = spend_rows(gw, a["token"], "aretrieve_batch", 1)
-    assert len(rows) == 1, rows
-    prompt = sum(u["prompt_tokens"] for u in usage)
-    completion = sum(u["completion_tokens"] for u in usage)
-    assert (rows[0]["prompt_tokens"], rows[0]["completion_tokens"]) == (prompt, completion)
-    assert rows[0]["spend"] == pytest.approx(prompt * IN_BATCH + completion * OUT_BATCH, rel=1e-6)
+    priced_at_batch_rate(charged_once(gw, a["token"]), usage, IN_BATCH, OUT_BATCH)
 
     # Another key sees none of it.
-    other = client(gw, key(gw, key_alias="vbatch-b"))
-    for call in (lambda: other.files.retrieve(f.id), lambda: other.files.content(done.output_file_id),
-                 lambda: other.batches.retrieve(b.id), lambda: other.files.delete(f.id)):
-        with pytest.raises(openai.NotFoundError):
-            call()
+    hidden_from_another_key(gw, "vbatch-b", f.id, done.output_file_id, b.id)
 
     assert c.files.delete(f.id).deleted
     gone = [r for r in requests(mock) if r["method"] == "DELETE"][-1]
