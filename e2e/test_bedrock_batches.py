@@ -87,6 +87,13 @@ def signed_for(r, service, region):
     return auth.startswith("AWS4-HMAC-SHA256 ") and f"/{region}/{service}/aws4_request" in auth
 
 
+def test_batch_settings_are_known_at_start(gw):
+    # Each setting these batches read is implemented: none is named unknown or unsupported.
+    log = gw.log_path.read_text()
+    for k in ['s3_bucket_name', 's3_region_name', 's3_endpoint_url', 'aws_batch_role_arn', 'bedrock_api_base']:
+        assert f"litellm_params.{k}" not in log, log
+
+
 def test_bedrock_batch_to_completion_with_its_cost(gw, mock):
     a = key(gw, key_alias="bbatch-a")
     c = client(gw, a)

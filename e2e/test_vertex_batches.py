@@ -70,6 +70,13 @@ def upload(c, data=JSONL, model="vertex-batch", purpose="batch"):
                           extra_body={"target_model_names": model})
 
 
+def test_batch_settings_are_known_at_start(gw):
+    # Each setting these batches read is implemented: none is named unknown or unsupported.
+    log = gw.log_path.read_text()
+    for k in ['bucket_name', 'gcs_api_base']:
+        assert f"litellm_params.{k}" not in log, log
+
+
 def test_vertex_batch_to_completion_with_its_cost(gw, mock):
     a = key(gw, key_alias="vbatch-a")
     c = client(gw, a)
