@@ -1,7 +1,7 @@
 //! Files and batches on Mistral, as LiteLLM serves them: an upload goes to `/v1/files` with
 //! only `file` and Mistral's `purpose` (`batch`, `fine-tune`, `ocr`; others are a 400 before
 //! any upstream call), the OpenAI JSONL unchanged; a batch is a job on `/v1/batch/jobs` running
-//! the deployment's model (without one, the create's `model`); get and `/cancel` read it back
+//! the deployment's model (without one, the create's `model`); get and `/cancel` answer it
 //! as an OpenAI batch. Retrieve, content and delete are OpenAI's paths (`Target::request`).
 //! Bodies from `llmgate::providers::openai_compat::mistral_batch`.
 
@@ -78,7 +78,7 @@ pub async fn create_batch(
     Ok(Ok(batch::job_to_openai(&json_of(res).await?)))
 }
 
-/// The job as an OpenAI batch (`cancel`: asked to stop first, then read).
+/// The job as an OpenAI batch (`cancel`: as the cancel answers it).
 pub async fn job(
     state: &AppState,
     t: &Target,
@@ -100,6 +100,8 @@ pub async fn job(
         if !res.status().is_success() {
             return Ok(Err(refused(res, t.provider).await));
         }
+        // Mistral answers the cancel with the job.
+        return Ok(Ok(batch::job_to_openai(&json_of(res).await?)));
     }
     let res = send(
         t.request(http, reqwest::Method::GET, &format!("batch/jobs/{id}"))?,
