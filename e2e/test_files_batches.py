@@ -4,7 +4,8 @@ client, against the mock's Files/Batches API (OpenAI's paths and Azure's): uploa
 `?model=`, the model of the JSONL's first line, or `custom_llm_provider` (openai, azure);
 list/retrieve/content/delete; a batch run to completion whose cost — read from its output file
 at the catalog's batch rate — is charged once to the key that created it (spend row in the
-database); cancel; files and batches invisible to other keys but shared within a team; uploads
+database), the upload and the create each logged at spend 0 (LiteLLM's `acreate_file` /
+`acreate_batch` rows); cancel; files and batches invisible to other keys but shared within a team; uploads
 and batch creates admitted (budgets, rate limits); bad input, an oversized upload (413)."""
 import base64
 import json
@@ -144,7 +145,8 @@ def test_managed_file_and_batch_to_completion_with_its_cost(gw, mock):
     assert c.files.content(f.id).content == JSONL
     assert f.id in [x.id for x in c.files.list().data]
 
-    b = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    b = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h",
+                         extra_body={"litellm_metadata": {"tags": ["nightly-run"]}})
     assert base64.urlsafe_b64decode(b.id + "=" * (-len(b.id) % 4)).decode().startswith("litellm_proxy;model_id:")
     assert b.input_file_id == f.id
     assert b.status == "validating"
@@ -158,6 +160,14 @@ def test_managed_file_and_batch_to_completion_with_its_cost(gw, mock):
     assert b.id in [x.id for x in c.batches.list().data]
 
     row = charged_once(gw, a["token"])
+    # LiteLLM's rows: the upload's and the create's at spend 0, keyed by the object's id; the
+    # cost's keyed `{batch}_batch_cost`, with the create's tags.
+    [fr] = spend_rows(gw, a["token"], "acreate_file", 1)
+    [br] = spend_rows(gw, a["token"], "acreate_batch", 1)
+    assert (fr["request_id"], fr["spend"], fr["model_group"]) == (f.id, 0, "gpt-4o-batch")
+    assert (br["request_id"], br["spend"], br["status"]) == (b.id, 0, "success")
+    assert br["request_tags"] == ["nightly-run"] and row["request_tags"] == ["nightly-run"]
+    assert row["request_id"] == f"{b.id}_batch_cost"
     # gpt-4o at the batch rate (half): 2 answers of 10 prompt and 5 completion tokens.
     assert row["spend"] == pytest.approx(2 * (10 * 1.25e-6 + 5 * 5e-6), rel=1e-6)
     assert (row["prompt_tokens"], row["completion_tokens"]) == (20, 10)

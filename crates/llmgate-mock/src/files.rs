@@ -17,28 +17,28 @@ use serde_json::{json, Value};
 
 use crate::{RecordedRequest, Shared};
 
-struct File {
-    object: Value,
-    content: Vec<u8>,
+pub(crate) struct File {
+    pub(crate) object: Value,
+    pub(crate) content: Vec<u8>,
 }
 
 /// Uploaded files and batches.
 #[derive(Default)]
 pub(crate) struct Objects {
-    files: Mutex<HashMap<String, File>>,
-    batches: Mutex<HashMap<String, Value>>,
+    pub(crate) files: Mutex<HashMap<String, File>>,
+    pub(crate) batches: Mutex<HashMap<String, Value>>,
     next: Mutex<u64>,
 }
 
 impl Objects {
-    fn id(&self, prefix: &str) -> String {
+    pub(crate) fn id(&self, prefix: &str) -> String {
         let mut n = self.next.lock().unwrap_or_else(|e| e.into_inner());
         *n += 1;
         format!("{prefix}-mock{:06}", *n)
     }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -65,7 +65,7 @@ fn refused(uri: &Uri, h: &HeaderMap) -> Option<Response> {
     None
 }
 
-fn record(shared: &Shared, m: &Method, uri: &Uri, h: &HeaderMap, body: Value) {
+pub(crate) fn record(shared: &Shared, m: &Method, uri: &Uri, h: &HeaderMap, body: Value) {
     shared.record(|| RecordedRequest {
         method: m.to_string(),
         path: uri.path().to_string(),
@@ -79,10 +79,10 @@ fn record(shared: &Shared, m: &Method, uri: &Uri, h: &HeaderMap, body: Value) {
 }
 
 /// One part of a `multipart/form-data` body: (name, filename, bytes).
-type Part = (String, Option<String>, Vec<u8>);
+pub(crate) type Part = (String, Option<String>, Vec<u8>);
 
 /// The parts of a `multipart/form-data` body.
-fn multipart(h: &HeaderMap, body: &[u8]) -> Option<Vec<Part>> {
+pub(crate) fn multipart(h: &HeaderMap, body: &[u8]) -> Option<Vec<Part>> {
     let ct = h.get("content-type")?.to_str().ok()?;
     let boundary = ct.split(';').find_map(|p| {
         p.trim()

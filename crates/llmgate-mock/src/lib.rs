@@ -25,6 +25,7 @@ mod google;
 mod guardrail;
 mod jina;
 mod media;
+mod mistral_batch;
 mod ollama;
 mod openai;
 mod ranking;
@@ -464,6 +465,24 @@ fn router(shared: Arc<Shared>) -> Router {
                 .get(s3::get)
                 .head(s3::get)
                 .delete(s3::get),
+        )
+        .route("/mistral/v1/files", post(mistral_batch::upload))
+        .route(
+            "/mistral/v1/files/{id}",
+            get(mistral_batch::file).delete(mistral_batch::file),
+        )
+        .route(
+            "/mistral/v1/files/{id}/content",
+            get(mistral_batch::content),
+        )
+        .route(
+            "/mistral/v1/batch/jobs",
+            post(mistral_batch::jobs).get(mistral_batch::jobs),
+        )
+        .route("/mistral/v1/batch/jobs/{id}", get(mistral_batch::job))
+        .route(
+            "/mistral/v1/batch/jobs/{id}/{action}",
+            post(mistral_batch::job),
         )
         .route("/model-invocation-job", post(bedrock_batch::create))
         .route("/model-invocation-job/{ident}", get(bedrock_batch::job))

@@ -1,5 +1,5 @@
 //! OpenAI's Batches API (`/v1/batches`: create, retrieve, list, cancel) in front of OpenAI,
-//! Azure, Vertex AI (batchPredictionJobs, `vertex.rs`) and Bedrock (model invocation jobs,
+//! Azure, Mistral (batch jobs, `mistral.rs`), Vertex AI (batchPredictionJobs, `vertex.rs`) and Bedrock (model invocation jobs,
 //! `bedrock.rs`), with LiteLLM's batch cost tracking: when a retrieve first sees a batch `completed`,
 //! its output file is read, each answer's usage priced at the batch rate (the catalog's
 //! `input_cost_per_token_batches` / `output_cost_per_token_batches`, else half the per-token
@@ -22,9 +22,10 @@ use llmgate::Usage;
 use llmgate_store::managed::{ManagedFile, ManagedObject};
 use serde_json::{json, Value};
 
+use super::logged::{refused, request_tags, Answer, Logged};
 use super::target::{object_id, Target};
 use super::{
-    admit, b64, bedrock, db, find_file, first_copy, json_of, owner, send, storage_content, store,
+    b64, bedrock, db, find_file, first_copy, json_of, mistral, owner, send, storage_content, store,
     upstream_error, vertex, visible,
 };
 use crate::auth::AuthContext;
@@ -82,7 +83,10 @@ pub async fn create(
             )));
         }
     }
-    let _admission = admit(&state, &auth, &target).await?;
+    let tags = request_tags(body.get("litellm_metadata"), Some(&body));
+    let logged = Logged::admit(&state, &auth, &target, "acreate_batch", "/batches", tags).await?;
+    // A Mistral job without a deployment runs the create's `model` (`mistral.rs`).
+    let keep_model = target.is_mistral() && target.deployment.is_none();
     if let Some(m) = body.as_object_mut() {
         for k in [
             "custom_llm_provider",
@@ -90,15 +94,44 @@ pub async fn create(
             "model",
             "litellm_metadata",
         ] {
-            m.remove(k);
+            if !(keep_model && k == "model") {
+                m.remove(k);
+            }
         }
         m.insert("input_file_id".into(), Value::String(provider_file.clone()));
     }
+    let tags = logged.tags().to_vec();
+    let made = start(
+        &state,
+        &auth,
+        store,
+        &file,
+        &target,
+        &provider_file,
+        &body,
+        tags,
+    )
+    .await;
+    logged.end(made)
+}
+
+/// The batch started at its provider and recorded: the batch object the client gets.
+#[allow(clippy::too_many_arguments)]
+async fn start(
+    state: &AppState,
+    auth: &AuthContext,
+    store: &llmgate_store::Store,
+    file: &ManagedFile,
+    target: &Target,
+    provider_file: &str,
+    body: &Value,
+    tags: Vec<String>,
+) -> Result<Answer, GatewayError> {
     let mut obj = if target.is_storage() {
         let mut obj = if target.is_vertex() {
-            vertex::create_batch(&state, &target, &provider_file).await?
+            vertex::create_batch(state, target, provider_file).await?
         } else {
-            bedrock::create_batch(&state, &target, &provider_file, &body).await?
+            bedrock::create_batch(state, target, provider_file, body).await?
         };
         // The job knows nothing of OpenAI's batch fields: the request's are kept.
         for k in ["endpoint", "completion_window", "metadata"] {
@@ -107,16 +140,21 @@ pub async fn create(
             }
         }
         obj
+    } else if target.is_mistral() {
+        match mistral::create_batch(state, target, body).await? {
+            Ok(obj) => obj,
+            Err(refused) => return Ok(refused),
+        }
     } else {
         let res = send(
             target
                 .request(state.client.http(), reqwest::Method::POST, "batches")?
-                .json(&body),
+                .json(body),
             target.provider,
         )
         .await?;
         if !res.status().is_success() {
-            return Ok(upstream_error(res).await);
+            return Ok(refused(res, target.provider).await);
         }
         json_of(res).await?
     };
@@ -139,7 +177,7 @@ pub async fn create(
     };
     obj["input_file_id"] = Value::String(file.unified_file_id.clone());
     obj[TARGET_FIELD] = Value::String(target.mapping_key());
-    let (created_by, team_id) = owner(&auth);
+    let (created_by, team_id) = owner(auth);
     let now = llmgate_store::now_ms();
     let row = ManagedObject {
         id: uuid::Uuid::new_v4().to_string(),
@@ -156,11 +194,11 @@ pub async fn create(
         team_id,
         org_id: None,
         api_key: auth.key.as_ref().map(|k| k.row.token.clone()),
-        request_tags: json!([]),
+        request_tags: json!(tags),
         end_user_id: None,
     };
     store.insert_managed_object(&row).await.map_err(db)?;
-    Ok(Json(shown(obj, &unified)).into_response())
+    Ok(Answer::Made(shown(obj, &unified)))
 }
 
 /// The caller's batch `id` (404 when it does not exist or is another's) and its target.
@@ -343,10 +381,14 @@ async fn charge(
         return Ok(());
     };
     let creator = creator(state, row).await?;
-    let owners = match &creator.key {
+    let mut owners = match &creator.key {
         Some(k) => access::load_owners(&state.gov, k).await?,
         None => Default::default(),
     };
+    // The tags the batch was created with (its `acreate_batch` row's).
+    owners.tag_names = serde_json::from_value(row.request_tags.clone()).unwrap_or_default();
+    // LiteLLM's id for the cost row: the create's row has the batch's own id.
+    let request_id = format!("{}_batch_cost", row.unified_object_id);
     let group = model.unwrap_or_else(|| dep.model_name.clone());
     let meta = CallMeta {
         start,
@@ -371,7 +413,7 @@ async fn charge(
         cost: Some(cost),
         end_user: None,
         partial: false,
-        response_id: Some(&row.unified_object_id),
+        response_id: Some(&request_id),
         cache_hit: false,
         guardrails: &[],
         capture: None,
@@ -429,6 +471,12 @@ async fn job(
         vertex::job(state, &target, id, cancel).await?
     } else if target.is_bedrock() {
         bedrock::job(state, &target, id, cancel).await?
+    } else if target.is_mistral() {
+        match mistral::job(state, &target, id, cancel).await? {
+            Ok(obj) => obj,
+            Err(Answer::Refused(res, _)) => return Ok(res),
+            Err(Answer::Made(obj)) => obj,
+        }
     } else {
         let (method, path) = if cancel {
             (reqwest::Method::POST, format!("batches/{id}/cancel"))

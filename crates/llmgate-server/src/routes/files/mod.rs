@@ -1,5 +1,5 @@
 //! OpenAI's Files API (`/v1/files`: upload, list, retrieve, content, delete) in front of OpenAI,
-//! Azure, Vertex AI (Cloud Storage, `vertex.rs`) and Bedrock (S3, `bedrock.rs`), as LiteLLM's
+//! Azure, Mistral (`mistral.rs`), Vertex AI (Cloud Storage, `vertex.rs`) and Bedrock (S3, `bedrock.rs`), as LiteLLM's
 //! proxy serves it, and the Batches API (`batches.rs`).
 //!
 //! Every file uploaded through the gateway is recorded in `LiteLLM_ManagedFileTable` with who
@@ -13,6 +13,8 @@
 
 mod batches;
 mod bedrock;
+mod logged;
+mod mistral;
 mod target;
 mod vertex;
 
@@ -31,6 +33,7 @@ use super::Listed;
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
 use crate::state::AppState;
+use logged::{Answer, Logged};
 use target::{object_id, Target};
 
 /// The files and batches routes, with and without `/v1`.
@@ -278,7 +281,7 @@ async fn upload(
 ) -> Result<Response, GatewayError> {
     let store = store(&state)?;
     let form = Form::read(multipart).await?;
-    let Some((filename, ct, bytes)) = form.file.clone() else {
+    let Some((_, _, bytes)) = &form.file else {
         return Err(GatewayError::BadRequest(
             "Missing required parameter: 'file'.".into(),
         ));
@@ -294,7 +297,7 @@ async fn upload(
     // A batch file naming one of the gateway's models goes to that model's deployment when
     // nothing else says where (LiteLLM's `is_known_model` on the JSONL's first line).
     let in_file = match (form.get("purpose"), provider) {
-        (Some("batch"), None) => jsonl_model(&state, &bytes),
+        (Some("batch"), None) => jsonl_model(&state, bytes),
         _ => None,
     };
     let (targets, names) = targets(
@@ -308,19 +311,61 @@ async fn upload(
         provider,
     )
     .await?;
-    let _admission = admit(&state, &auth, &targets[0]).await?;
+    let litellm_metadata = form
+        .get("litellm_metadata")
+        .and_then(|m| serde_json::from_str::<Value>(m).ok());
+    let logged = Logged::admit(
+        &state,
+        &auth,
+        &targets[0],
+        "acreate_file",
+        "/files",
+        logged::request_tags(litellm_metadata.as_ref(), None),
+    )
+    .await?;
+    let made = store_upload(&state, &auth, store, &form, &targets, &names).await;
+    logged.end(made)
+}
+
+/// The upload sent to every target and recorded: the file object the client gets.
+async fn store_upload(
+    state: &AppState,
+    auth: &AuthContext,
+    store: &llmgate_store::Store,
+    form: &Form,
+    targets: &[Target],
+    names: &[String],
+) -> Result<Answer, GatewayError> {
+    let Some((filename, ct, bytes)) = form.file.clone() else {
+        return Err(GatewayError::BadRequest(
+            "Missing required parameter: 'file'.".into(),
+        ));
+    };
     let http = state.client.http();
     let mut mappings = serde_json::Map::new();
     let mut first: Option<Value> = None;
-    for t in &targets {
+    for t in targets {
         if t.is_storage() {
             let purpose = form.get("purpose").unwrap_or("");
             let obj = if t.is_vertex() {
-                vertex::upload(&state, t, &filename, purpose, &bytes).await?
+                vertex::upload(state, t, &filename, purpose, &bytes).await?
             } else {
-                bedrock::upload(&state, t, &filename, purpose, &bytes).await?
+                bedrock::upload(state, t, &filename, purpose, &bytes).await?
             };
             let id = obj["id"].as_str().unwrap_or("").to_string();
+            mappings.insert(t.mapping_key(), Value::String(id));
+            first.get_or_insert(obj);
+            continue;
+        }
+        if t.is_mistral() {
+            let purpose = form.get("purpose").unwrap_or("");
+            let obj =
+                match mistral::upload(state, t, &filename, ct.as_deref(), purpose, &bytes).await? {
+                    Ok(obj) => obj,
+                    Err(refused) => return Ok(refused),
+                };
+            let id = obj["id"].as_str().unwrap_or("").to_string();
+            object_id(&id)?;
             mappings.insert(t.mapping_key(), Value::String(id));
             first.get_or_insert(obj);
             continue;
@@ -344,7 +389,7 @@ async fn upload(
         )
         .await?;
         if !res.status().is_success() {
-            return Ok(upstream_error(res).await);
+            return Ok(logged::refused(res, t.provider).await);
         }
         let obj = json_of(res).await?;
         let id = obj["id"].as_str().unwrap_or("").to_string();
@@ -364,7 +409,7 @@ async fn upload(
         ))
     };
     obj["id"] = Value::String(unified.clone());
-    let (created_by, team_id) = owner(&auth);
+    let (created_by, team_id) = owner(auth);
     let row = ManagedFile {
         id: uuid::Uuid::new_v4().to_string(),
         unified_file_id: unified,
@@ -381,7 +426,7 @@ async fn upload(
         team_id,
     };
     store.insert_managed_file(&row).await.map_err(db)?;
-    Ok(Json(obj).into_response())
+    Ok(Answer::Made(obj))
 }
 
 /// The caller's file `id` (404 when it does not exist or is another's).
@@ -509,7 +554,12 @@ async fn retrieve(
         if !res.status().is_success() {
             return Ok(upstream_error(res).await);
         }
-        json_of(res).await?
+        let obj = json_of(res).await?;
+        if t.is_mistral() {
+            llmgate::providers::openai_compat::mistral_batch::file_to_openai(&obj)
+        } else {
+            obj
+        }
     };
     obj["id"] = Value::String(row.unified_file_id);
     Ok(Json(obj).into_response())

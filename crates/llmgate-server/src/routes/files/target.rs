@@ -1,10 +1,11 @@
 //! Which upstream a file or batch call goes to, as LiteLLM chooses it: the deployment a model
 //! names (`target_model_names`, the `x-litellm-model` header, a `model` form field or `?model=`,
 //! a batch file's first line's `body.model` when it is a model group), else
-//! `custom_llm_provider` (`openai`, the default, `azure` or `vertex_ai`) with the environment's
-//! credentials (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/`AZURE_API_KEY`/
-//! `AZURE_API_VERSION`; Vertex's as its provider reads them). OpenAI, Azure, Vertex AI and
-//! Bedrock deployments serve files and batches (Vertex through Cloud Storage: `vertex.rs`;
+//! `custom_llm_provider` (`openai`, the default, `azure`, `mistral` or `vertex_ai`) with the
+//! environment's credentials (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/
+//! `AZURE_API_KEY`/`AZURE_API_VERSION`, `MISTRAL_API_BASE`/`MISTRAL_API_KEY`; Vertex's as its
+//! provider reads them). OpenAI, Azure, Mistral (`mistral.rs`), Vertex AI and Bedrock
+//! deployments serve files and batches (Vertex through Cloud Storage: `vertex.rs`;
 //! Bedrock through S3, a deployment only: its batch job needs the deployment's model).
 
 use std::sync::Arc;
@@ -16,12 +17,15 @@ use crate::deployments::Deployment;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
+/// Mistral's API root (its files and batch paths carry `/v1`).
+const MISTRAL_BASE: &str = "https://api.mistral.ai";
+
 /// Azure's API version when neither the deployment nor the environment names one.
 const AZURE_DEFAULT_VERSION: &str = "2024-10-21";
 
 #[derive(Clone)]
 pub struct Target {
-    /// `openai`, `azure`, `vertex_ai` or `bedrock`.
+    /// `openai`, `azure`, `mistral`, `vertex_ai` or `bedrock`.
     pub provider: &'static str,
     base: String,
     key: String,
@@ -77,12 +81,19 @@ impl Target {
                 api_version: env("AZURE_API_VERSION"),
                 deployment: None,
             }),
+            "mistral" => Ok(Target {
+                provider: "mistral",
+                base: env("MISTRAL_API_BASE").unwrap_or_else(|| MISTRAL_BASE.into()),
+                key: env("MISTRAL_API_KEY").ok_or_else(|| missing("MISTRAL_API_KEY"))?,
+                api_version: None,
+                deployment: None,
+            }),
             "vertex_ai" => Ok(Target::vertex(None)),
             "bedrock" => Err(GatewayError::BadRequest(
                 "custom_llm_provider=bedrock needs a Bedrock model: name one (target_model_names, x-litellm-model, `model`) whose deployment has s3_bucket_name and aws_batch_role_arn".into(),
             )),
             other => Err(GatewayError::BadRequest(format!(
-                "custom_llm_provider={other:?} is not supported for files and batches: use openai, azure or vertex_ai (or name a model)"
+                "custom_llm_provider={other:?} is not supported for files and batches: use openai, azure, mistral or vertex_ai (or name a model)"
             ))),
         }
     }
@@ -112,12 +123,17 @@ impl Target {
         self.provider == "bedrock"
     }
 
+    pub fn is_mistral(&self) -> bool {
+        self.provider == "mistral"
+    }
+
     /// The provider as messages name it.
     pub fn display_name(&self) -> &'static str {
         match self.provider {
             "vertex_ai" => "Vertex AI",
             "bedrock" => "Bedrock",
             "azure" => "Azure",
+            "mistral" => "Mistral",
             _ => "OpenAI",
         }
     }
@@ -162,11 +178,12 @@ impl Target {
         let provider = match d.provider.as_str() {
             "openai" => "openai",
             "azure" => "azure",
+            "mistral" => "mistral",
             "vertex_ai" => return Ok(Target::vertex(Some(d.clone()))),
             "bedrock" => return Ok(Target::storage("bedrock", Some(d.clone()))),
             other => {
                 return Err(GatewayError::BadRequest(format!(
-                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI, Azure, Vertex AI and Bedrock do)",
+                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI, Azure, Mistral, Vertex AI and Bedrock do)",
                     d.model_name
                 )))
             }
@@ -176,7 +193,11 @@ impl Target {
             .api_base
             .clone()
             .filter(|b| !b.is_empty())
-            .or_else(|| (provider == "openai").then(|| "https://api.openai.com/v1".to_string()))
+            .or_else(|| match provider {
+                "openai" => Some("https://api.openai.com/v1".to_string()),
+                "mistral" => Some(env("MISTRAL_API_BASE").unwrap_or_else(|| MISTRAL_BASE.into())),
+                _ => None,
+            })
             .ok_or_else(|| {
                 GatewayError::BadRequest(format!("model {:?} has no api_base", d.model_name))
             })?;
@@ -186,10 +207,10 @@ impl Target {
             .clone()
             .filter(|k| !k.is_empty())
             .or_else(|| {
-                env(if provider == "azure" {
-                    "AZURE_API_KEY"
-                } else {
-                    "OPENAI_API_KEY"
+                env(match provider {
+                    "azure" => "AZURE_API_KEY",
+                    "mistral" => "MISTRAL_API_KEY",
+                    _ => "OPENAI_API_KEY",
                 })
             })
             .ok_or_else(|| {
@@ -243,6 +264,10 @@ impl Target {
                     .unwrap_or_else(|| AZURE_DEFAULT_VERSION.into());
                 format!("{base}/openai/{path}?api-version={version}")
             }
+            "mistral" => format!(
+                "{}/v1/{path}",
+                llmgate::providers::openai_compat::mistral_batch::api_root(base)
+            ),
             _ => format!("{base}/{path}"),
         };
         reqwest::Url::parse(&text)

@@ -4,6 +4,7 @@ mod dashscope;
 mod fim;
 mod media;
 mod mistral;
+pub mod mistral_batch;
 mod openai;
 pub mod table;
 mod table_like;
