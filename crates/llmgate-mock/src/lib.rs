@@ -35,6 +35,7 @@ mod sagemaker;
 mod sts;
 mod vertex_batch;
 mod voyage;
+mod xai;
 mod watsonx;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -318,6 +319,8 @@ fn router(shared: Arc<Shared>) -> Router {
     }
     r = r
         .route("/mai/v1/images/generations", post(foundry::mai))
+        .route("/mai/v1/images/edits", post(foundry::mai_edit))
+        .route("/v1/stt", post(xai::stt))
         .route(
             "/providers/blackforestlabs/v1/{model}",
             post(foundry::flux2),
@@ -393,6 +396,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/endpoints/{name}/{action}", post(sagemaker::invoke))
         .route("/identity/token", post(watsonx::iam_token))
         .route("/ml/v1/text/{op}", post(watsonx::text))
+        .route(
+            "/ml/v1/audio/transcriptions",
+            post(watsonx::transcriptions),
+        )
         .route(
             "/ml/v1/deployments/{id}/text/{op}",
             post(watsonx::deployment),
