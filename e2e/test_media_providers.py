@@ -54,6 +54,8 @@ model_list:
     litellm_params: {{model: xai/grok-voice-transcribe-1.0, api_base: {v1}, api_key: xai-key}}
   - model_name: grok-stt-drop
     litellm_params: {{model: xai/grok-voice-transcribe-1.0, api_base: {v1}, api_key: xai-key, drop_params: true}}
+  - model_name: sd-azure-ai
+    litellm_params: {{model: azure_ai/Stable-Diffusion-3.5-Large, api_base: {mock.base}, api_key: aai-key}}
   - model_name: wx-whisper
     litellm_params: {{model: watsonx/whisper-large-v3-turbo, api_base: {mock.base}, token: llmgate-mock-watsonx-token, project_id: p1}}
   - model_name: fw-image
@@ -281,8 +283,8 @@ def test_azure_ai_flux2_edit_inlines_the_image_on_bfls_path(client, mock):
 def test_azure_ai_edits_of_a_model_litellm_does_not_edit_are_a_400(client, mock):
     before = len(requests_to(mock, "/images/edits"))
     with pytest.raises(openai.BadRequestError) as e:
-        client.images.edit(model="gpt-image-azure-ai", image=("a.png", PNG, "image/png"), prompt="x")
-    assert "not supported for Azure AI image editing" in str(e.value)
+        client.images.edit(model="sd-azure-ai", image=("a.png", PNG, "image/png"), prompt="x")
+    assert "not supported for Azure AI image editing" in e.value.body["message"]
     assert len(requests_to(mock, "/images/edits")) == before
 
 
