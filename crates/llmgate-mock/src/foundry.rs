@@ -108,7 +108,10 @@ pub(crate) async fn flux2(
             .as_str()
             .map(|s| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s));
         if !matches!(decoded, Some(Ok(ref b)) if !b.is_empty()) {
-            return bfl_error(StatusCode::BAD_REQUEST, "'image' must be a base64-encoded image.");
+            return bfl_error(
+                StatusCode::BAD_REQUEST,
+                "'image' must be a base64-encoded image.",
+            );
         }
     }
     for openai_only in ["n", "size"] {

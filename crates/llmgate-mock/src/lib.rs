@@ -35,8 +35,8 @@ mod sagemaker;
 mod sts;
 mod vertex_batch;
 mod voyage;
-mod xai;
 mod watsonx;
+mod xai;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -396,10 +396,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/endpoints/{name}/{action}", post(sagemaker::invoke))
         .route("/identity/token", post(watsonx::iam_token))
         .route("/ml/v1/text/{op}", post(watsonx::text))
-        .route(
-            "/ml/v1/audio/transcriptions",
-            post(watsonx::transcriptions),
-        )
+        .route("/ml/v1/audio/transcriptions", post(watsonx::transcriptions))
         .route(
             "/ml/v1/deployments/{id}/text/{op}",
             post(watsonx::deployment),

@@ -517,7 +517,9 @@ async fn handle(
             let Some(input) = field("input") else {
                 return bad("Missing required parameter: 'input'.", "input");
             };
-            if field("voice").is_some() || (field("voice_id").is_none() && field("ref_audio").is_none()) {
+            if field("voice").is_some()
+                || (field("voice_id").is_none() && field("ref_audio").is_none())
+            {
                 return error(
                     422,
                     "Send 'voice_id' (a Mistral voice) or 'ref_audio'.",

@@ -18,7 +18,11 @@ use crate::openai::{recorded, with_headers};
 use crate::Shared;
 
 fn xai_error(status: StatusCode, msg: &str) -> Response {
-    (status, axum::Json(json!({"code": "invalid-argument", "error": msg}))).into_response()
+    (
+        status,
+        axum::Json(json!({"code": "invalid-argument", "error": msg})),
+    )
+        .into_response()
 }
 
 pub(crate) async fn stt(
@@ -43,7 +47,10 @@ pub(crate) async fn stt(
         );
     }
     let Some(form) = form else {
-        return xai_error(StatusCode::BAD_REQUEST, "Expected a multipart/form-data body.");
+        return xai_error(
+            StatusCode::BAD_REQUEST,
+            "Expected a multipart/form-data body.",
+        );
     };
     for (k, _) in &form.fields {
         let openai_only = matches!(

@@ -415,7 +415,10 @@ mod tests {
         o.organization = Some("org".into());
         let x = session(&XAI, &o, "grok-voice", &[], true, t).unwrap();
         assert_eq!(x.provider, "xai");
-        assert_eq!(x.url.as_str(), "wss://api.x.ai/v1/realtime?model=grok-voice");
+        assert_eq!(
+            x.url.as_str(),
+            "wss://api.x.ai/v1/realtime?model=grok-voice"
+        );
         let names: Vec<_> = x.headers.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["authorization"]);
         o.api_base = None;

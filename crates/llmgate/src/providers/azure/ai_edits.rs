@@ -96,7 +96,8 @@ pub fn mai_form(form: &mut Form, model: &str, drop_params: bool) -> Result<(), L
             "Parameter {k} is not supported for model {model}. Supported parameters are {MAI_FIELDS:?} and image. Set drop_params to drop unsupported parameters."
         )));
     }
-    form.fields.retain(|(k, _)| MAI_FIELDS.contains(&k.as_str()));
+    form.fields
+        .retain(|(k, _)| MAI_FIELDS.contains(&k.as_str()));
     match form.field("size").filter(|s| !s.is_empty()) {
         Some(size) if crate::media::size::pixels(size).is_none() => {
             return Err(bad(format!(
@@ -194,7 +195,11 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            files: vec![image("image[]", b"one"), image("image[]", b"two"), image("mask", b"m")],
+            files: vec![
+                image("image[]", b"one"),
+                image("image[]", b"two"),
+                image("mask", b"m"),
+            ],
         }
     }
 
@@ -214,7 +219,9 @@ mod tests {
             "https://r.services.ai.azure.com/providers/blackforestlabs/v1/flux-2-pro?api-version=preview"
         );
         let e = url(base, &opts(None), "gpt-image-1").unwrap_err();
-        assert!(e.message.contains("not supported for Azure AI image editing"));
+        assert!(e
+            .message
+            .contains("not supported for Azure AI image editing"));
         if std::env::var("AZURE_AI_API_VERSION").is_err() {
             let e = url(base, &opts(None), "FLUX.1-Kontext-pro").unwrap_err();
             assert!(e.message.contains("API version is required"));
@@ -229,7 +236,10 @@ mod tests {
         mai_form(&mut f, "MAI-Image-2.5", false).unwrap();
         assert_eq!(f.field("size"), Some("1024x1024"));
         assert_eq!(f.files.len(), 1);
-        assert_eq!((f.files[0].name.as_str(), &f.files[0].data[..]), ("image", &b"one"[..]));
+        assert_eq!(
+            (f.files[0].name.as_str(), &f.files[0].data[..]),
+            ("image", &b"one"[..])
+        );
         let mut f = form(&[("prompt", "p"), ("quality", "high")]);
         let e = mai_form(&mut f, "MAI-Image-2.5", false).unwrap_err();
         assert!(e.message.contains("Parameter quality is not supported"));

@@ -42,9 +42,11 @@ fn voice_alias(v: &str) -> &str {
 fn voice_id(v: &Value) -> Option<String> {
     let s = match v {
         Value::String(s) => Some(s.as_str()),
-        Value::Object(o) => ["voice_id", "id", "name"]
-            .iter()
-            .find_map(|k| o.get(*k).and_then(Value::as_str).filter(|s| !s.trim().is_empty())),
+        Value::Object(o) => ["voice_id", "id", "name"].iter().find_map(|k| {
+            o.get(*k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+        }),
         _ => None,
     }?;
     let s = s.trim();
@@ -80,7 +82,11 @@ pub(super) fn audio(answer: &[u8]) -> Result<Bytes, LlmError> {
         let head = String::from_utf8_lossy(&answer[..answer.len().min(500)]).into_owned();
         fail(format!("Non-JSON response from Mistral speech API: {head}"))
     })?;
-    let Some(b64) = v.get("audio_data").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+    let Some(b64) = v
+        .get("audio_data")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    else {
         let keys: Vec<&str> = v
             .as_object()
             .map(|o| o.keys().map(String::as_str).collect())
@@ -105,19 +111,29 @@ mod tests {
 
     #[test]
     fn bodies_as_litellm_sends_them() {
-        let r = req(json!({"model": "voxtral-mini-tts-latest", "input": "hi", "voice": "alloy",
-                           "response_format": "wav", "speed": 1.5, "instructions": "calm"}));
+        let r = req(
+            json!({"model": "voxtral-mini-tts-latest", "input": "hi", "voice": "alloy",
+                           "response_format": "wav", "speed": 1.5, "instructions": "calm"}),
+        );
         assert_eq!(
             body(&r),
             json!({"model": "voxtral-mini-tts-latest", "input": "hi", "voice_id": "en_paul_neutral", "response_format": "wav"})
         );
-        let r = req(json!({"model": "m", "input": "hi", "voice": {"id": "my-clone"}, "ref_audio": "UklG"}));
+        let r = req(
+            json!({"model": "m", "input": "hi", "voice": {"id": "my-clone"}, "ref_audio": "UklG"}),
+        );
         assert_eq!(
             body(&r),
             json!({"model": "m", "input": "hi", "voice_id": "my-clone", "ref_audio": "UklG"})
         );
-        assert_eq!(url("https://api.mistral.ai/v1/"), "https://api.mistral.ai/v1/audio/speech");
-        assert_eq!(url("http://127.0.0.1:9"), "http://127.0.0.1:9/v1/audio/speech");
+        assert_eq!(
+            url("https://api.mistral.ai/v1/"),
+            "https://api.mistral.ai/v1/audio/speech"
+        );
+        assert_eq!(
+            url("http://127.0.0.1:9"),
+            "http://127.0.0.1:9/v1/audio/speech"
+        );
     }
 
     #[test]

@@ -44,7 +44,11 @@ mod tests {
             files: vec![],
         };
         form(&mut f, "openai/whisper-tiny", Some("p1"));
-        let got: Vec<_> = f.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let got: Vec<_> = f
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         assert_eq!(
             got,
             [

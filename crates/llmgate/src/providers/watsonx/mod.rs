@@ -229,8 +229,8 @@ impl Provider for Watsonx {
         }
         let scope = request::scope(cx.opts, &req.model, name)?;
         let base = base(cx.opts, name)?;
-        let mut url = reqwest::Url::parse(&format!("{base}/ml/v1/audio/transcriptions"))
-            .map_err(|e| {
+        let mut url =
+            reqwest::Url::parse(&format!("{base}/ml/v1/audio/transcriptions")).map_err(|e| {
                 LlmError::bad_request(format!("invalid watsonx api_base {base:?}: {e}"))
                     .with_provider(name)
             })?;
