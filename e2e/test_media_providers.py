@@ -11,7 +11,8 @@ Forest Labs' path (BFL's fields, priced per pixel); Azure AI's `/images/edits` b
 with the image inlined) and `/audio/transcriptions` (OpenAI's form under the base, a bearer);
 xAI's `/audio/transcriptions` on its `/v1/stt` (xAI's answer in OpenAI's shape, priced per
 second); watsonx's `/ml/v1/audio/transcriptions` (its token, `model` and `project_id` in the
-form); an endpoint a provider does not serve is a 400 naming it, with nothing sent upstream."""
+form); DashScope's image generation on its multimodal-generation endpoint (the prompt as a
+message, `size` as `W*H`, image URLs back, priced per image); an endpoint a provider does not serve is a 400 naming it, with nothing sent upstream."""
 
 import openai
 import pytest
@@ -56,6 +57,8 @@ model_list:
     litellm_params: {{model: xai/grok-voice-transcribe-1.0, api_base: {v1}, api_key: xai-key, drop_params: true}}
   - model_name: sd-azure-ai
     litellm_params: {{model: azure_ai/Stable-Diffusion-3.5-Large, api_base: {mock.base}, api_key: aai-key}}
+  - model_name: qwen-image
+    litellm_params: {{model: dashscope/qwen-image-2.0, api_base: "{mock.base}/api/v1/services/aigc/multimodal-generation/generation", api_key: ds-key}}
   - model_name: wx-whisper
     litellm_params: {{model: watsonx/whisper-large-v3-turbo, api_base: {mock.base}, token: llmgate-mock-watsonx-token, project_id: p1}}
   - model_name: fw-image
@@ -355,3 +358,26 @@ def test_watsonx_translations_are_a_400_as_in_litellm(client, mock):
         client.audio.translations.create(model="wx-whisper", file=("talk.wav", AUDIO, "audio/wav"))
     assert "watsonx does not support audio/translations" in e.value.body["message"]
     assert len(requests_to(mock, "/ml/v1/audio/")) == before
+
+
+# --- dashscope images -----------------------------------------------------------------------
+
+def test_dashscope_image_generation_as_a_multimodal_message_priced_per_image(client, mock):
+    raw = client.images.with_raw_response.generate(model="qwen-image", prompt="a paper lantern", n=2,
+                                                   size="1024x1024", quality="hd")
+    imgs = raw.parse()
+    assert [d.url for d in imgs.data] == [f"https://dashscope-result.mock/qwen-image-2.0/{i}.png" for i in range(2)]
+    rec = requests_to(mock, "/multimodal-generation/generation")[-1]
+    assert rec["headers"]["authorization"] == "Bearer ds-key"
+    # `quality` has no DashScope field: LiteLLM leaves it out.
+    assert rec["body"] == {"model": "qwen-image-2.0",
+                           "input": {"messages": [{"role": "user", "content": [{"text": "a paper lantern"}]}]},
+                           "parameters": {"n": 2, "size": "1024*1024"}}
+    # qwen-image-2.0 at $0.035 an image.
+    assert cost(raw) == pytest.approx(2 * 0.035)
+
+
+def test_dashscope_refusal_is_an_openai_shaped_400(client, mock):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.images.generate(model="qwen-image", prompt="a cat", n=9)
+    assert "n must be between 1 and 4" in e.value.body["message"]

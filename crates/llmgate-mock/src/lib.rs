@@ -409,6 +409,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/voyage/v1/embeddings", post(voyage::embeddings))
         .route("/voyage/v1/rerank", post(voyage::rerank))
         .route("/compatible-api/v1/reranks", post(dashscope::rerank))
+        .route(
+            "/api/v1/services/aigc/multimodal-generation/generation",
+            post(dashscope::multimodal_generation),
+        )
         .route("/compatible-mode/v1/embeddings", post(openai::embeddings))
         .route("/rerank", post(bedrock::rerank))
         .route("/a2a-agent", post(a2a::rpc))

@@ -1,6 +1,6 @@
 //! The media endpoints on OpenAI's protocol: `/images/*`, `/audio/*`, `/moderations`, for
 //! the rows LiteLLM serves them on (OpenAI all of them; Azure images, audio; Groq audio;
-//! xAI and nscale image generation; Azure AI image generations and edits ([`ai_images`],
+//! xAI, nscale and DashScope ([`super::dashscope_images`]) image generation; Azure AI image generations and edits ([`ai_images`],
 //! [`ai_edits`]) and transcriptions; Scaleway, Fireworks and xAI transcriptions (xAI's on its
 //! own STT endpoint, [`super::xai_stt`]); Mistral transcriptions, speech
 //! ([`super::mistral_speech`]) and moderations). JSON bodies
@@ -14,7 +14,7 @@ use llmgate_types::{
 use serde_json::Value;
 
 use super::table::{Quirks, Style};
-use super::{mistral_speech, xai_stt, OpenAiCompat};
+use super::{dashscope, dashscope_images, mistral_speech, xai_stt, OpenAiCompat};
 use crate::media::{multipart, Audio, FormKind, FormRequest, Transcript};
 use crate::providers::azure::ai_edits::{self, Family};
 use crate::providers::azure::ai_images;
@@ -38,7 +38,7 @@ fn serves(row: &str, path: &str) -> bool {
         "openai" => true,
         "azure" => path != "moderations" && path != "images/variations",
         "groq" => path.starts_with("audio/"),
-        "nscale" => path == IMAGES,
+        "nscale" | "dashscope" => path == IMAGES,
         "xai" => path == IMAGES || path == TRANSCRIPTIONS,
         "azure_ai" => path == IMAGES || path == EDITS || path == TRANSCRIPTIONS,
         "scaleway" | "fireworks_ai" => path == TRANSCRIPTIONS,
@@ -72,6 +72,15 @@ pub(super) async fn image_generation(
     req: ImageGenerationRequest,
 ) -> Result<Response<ImageResponse>, LlmError> {
     check(p, IMAGES)?;
+    if p.spec.name == dashscope::NAME {
+        let body = dashscope_images::body(&req);
+        let res: Response<Value> = p.call(cx, &req.model, IMAGES, body, None).await?;
+        return Ok(Response {
+            body: dashscope_images::answer(&res.body)?,
+            headers: res.headers,
+            api_base: res.api_base,
+        });
+    }
     if p.spec.style == Style::AzureAi && ai_images::is_mai(&req.model) {
         let (body, (w, h)) = ai_images::mai_body(&req, cx.opts.drop_params)?;
         let fix: Option<fn(&mut Value)> = Some(ai_images::mai_answer);

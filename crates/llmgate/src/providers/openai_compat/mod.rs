@@ -1,6 +1,7 @@
 //! The OpenAI wire protocol, spoken by OpenAI and by every vendor in [`table`].
 
 mod dashscope;
+mod dashscope_images;
 mod fim;
 mod media;
 mod mistral;
@@ -89,6 +90,9 @@ impl OpenAiCompat {
             Style::AzureAi if path == media::TRANSCRIPTIONS => format!("{base}/{path}"),
             _ if self.spec.name == xai_stt::NAME && path == media::TRANSCRIPTIONS => {
                 xai_stt::url(&base)
+            }
+            _ if self.spec.name == dashscope::NAME && path == media::IMAGES => {
+                dashscope_images::url(opts.api_base.as_deref())
             }
             _ if self.spec.name == mistral_speech::NAME && path == media::SPEECH => {
                 mistral_speech::url(&base)
