@@ -1,9 +1,9 @@
 //! The media endpoints on OpenAI's protocol: `/images/*`, `/audio/*`, `/moderations`, for
 //! the rows LiteLLM serves them on (OpenAI all of them; Azure images, audio; Groq audio;
-//! xAI, nscale and DashScope ([`super::dashscope_images`]) image generation; Azure AI image generations and edits ([`ai_images`],
-//! [`ai_edits`]) and transcriptions; Scaleway, Fireworks and xAI transcriptions (xAI's on its
-//! own STT endpoint, [`super::xai_stt`]); Mistral transcriptions, speech
-//! ([`super::mistral_speech`]) and moderations). JSON bodies
+//! xAI, nscale and DashScope ([`super::dashscope_images`]) image generation; Azure AI image
+//! generations and edits ([`ai_images`], [`ai_edits`]) and transcriptions; Scaleway,
+//! Fireworks and xAI transcriptions (xAI's on its own STT endpoint, [`super::xai_stt`]);
+//! Mistral transcriptions, speech ([`super::mistral_speech`]) and moderations). JSON bodies
 //! go as the client sent them (model replaced); forms are re-encoded around the uploaded
 //! bytes, not copies.
 
