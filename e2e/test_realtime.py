@@ -1,4 +1,4 @@
-"""`/v1/realtime` (and `/realtime`): the Realtime API's WebSocket proxied to OpenAI and Azure,
+"""`/v1/realtime` (and `/realtime`): the Realtime API's WebSocket proxied to OpenAI, Azure and xAI,
 through the llmgate binary with the official `openai` client (its beta and GA realtime
 connections) and a raw `websockets` client, on PostgreSQL: session events relayed both ways
 (text and binary), the gateway's upstream credentials sent instead of the client's key, one
@@ -272,13 +272,33 @@ def test_unknown_and_missing_models_are_bad_requests(gw):
     assert e.value.code == 400 and "WebSocket" in json.loads(e.value.read())["error"]["message"]
 
 
-@pytest.mark.parametrize("group,provider", [("rt-xai", "xai"), ("rt-gemini", "gemini")])
+@pytest.mark.parametrize("group,provider", [("rt-gemini", "gemini")])
 def test_a_provider_without_realtime_is_a_clear_400(gw, group, provider):
-    """LiteLLM serves realtime for xai, gemini, vertex_ai, bedrock and meta; llmgate does not
+    """LiteLLM serves realtime for gemini, vertex_ai, bedrock and meta too; llmgate does not
     yet, and says so before the upgrade."""
     status, body = refusal(ws_url(gw, model=group), additional_headers={"Authorization": f"Bearer {MASTER}"})
     assert status == 400, body
     assert f"served by {provider}" in body["error"]["message"] and "realtime" in body["error"]["message"]
+
+
+def test_xai_is_openais_protocol_on_its_own_base_without_the_beta_header(gw, mock, db):
+    """LiteLLM's `XAIRealtime`: `{base}/v1/realtime?model=`, the key as a bearer, no
+    `OpenAI-Beta` even for a beta client."""
+    key = new_key(gw, key_alias="rt-xai")
+    client = openai.OpenAI(api_key=key, base_url=f"{gw.base}/v1", max_retries=0,
+                           websocket_base_url=ws_url(gw, "/v1", "").split("?")[0])
+    with client.beta.realtime.connect(model="rt-xai") as conn:
+        assert conn.recv().type == "session.created"
+        conn.response.create()
+        text, _, done = collect_response(conn)
+        assert text == TEXT and done.response.usage.input_tokens == USAGE_IN
+    up = [r for r in realtime_requests(mock, "/v1/realtime") if "grok" in (r["query"] or "")][-1]
+    assert up["query"] == "model=grok-4"
+    assert up["headers"]["authorization"] == "Bearer xai-up" and "openai-beta" not in up["headers"]
+    assert not any(key in v for v in up["headers"].values())
+    rows = spend_row(db, key)
+    assert len(rows) == 1 and rows[0][0] == "_arealtime" and rows[0][5] == "rt-xai", rows
+    assert (int(rows[0][2]), int(rows[0][3])) == (USAGE_IN, USAGE_OUT)
 
 
 def test_a_spent_budget_refuses_the_next_session(gw, db):

@@ -1,7 +1,8 @@
 //! DashScope (Alibaba Cloud Model Studio): the rerank API on `POST /compatible-api/v1/reranks`
 //! (`qwen3-rerank`, `gte-rerank-v2`), wanting `Authorization: Bearer`, errors as
 //! `{"code", "message", "request_id"}`. Its embeddings are the OpenAI route under
-//! `/compatible-mode/v1` (see `openai.rs`).
+//! `/compatible-mode/v1` (see `openai.rs`). Image generation on the multimodal-generation
+//! endpoint: DashScope's message body in, image URLs out.
 
 use std::sync::Arc;
 
@@ -82,5 +83,58 @@ pub async fn rerank(
     let n = tokens(std::iter::once(query).chain(docs.iter().map(String::as_str)));
     axum::Json(json!({"object": "list", "results": results, "model": model,
         "id": "mock-dashscope-rerank-1", "usage": {"total_tokens": n}}))
+    .into_response()
+}
+
+/// `POST /api/v1/services/aigc/multimodal-generation/generation`, image models
+/// (`qwen-image-*`): a bearer key, `model`, the prompt as `input.messages[0].content[0].text`,
+/// `parameters.size` as `W*H` (OpenAI's `WxH` refused) and `parameters.n`; each image a URL in
+/// its own choice, the usage in DashScope's names.
+pub async fn multimodal_generation(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
+    shared.record(|| recorded(&m, &u, &h, body.clone()));
+    if bearer(&h).is_none() {
+        return error(401, "InvalidApiKey", "No API-key provided.");
+    }
+    let Some(model) = body["model"].as_str() else {
+        return error(400, "InvalidParameter", "Model not specified.");
+    };
+    let Some(prompt) = body["input"]["messages"][0]["content"][0]["text"].as_str() else {
+        return error(400, "InvalidParameter", "Field required: input.messages");
+    };
+    if prompt.is_empty() {
+        return error(400, "InvalidParameter", "The prompt must not be empty.");
+    }
+    let params = &body["parameters"];
+    let size = params["size"].as_str().unwrap_or("1024*1024");
+    let Some((w, hgt)) = size
+        .split_once('*')
+        .and_then(|(w, h)| Some((w.parse::<u64>().ok()?, h.parse::<u64>().ok()?)))
+    else {
+        return error(
+            400,
+            "InvalidParameter",
+            &format!("The size '{size}' is not valid: write it as width*height."),
+        );
+    };
+    let n = params["n"].as_u64().unwrap_or(1);
+    if !(1..=4).contains(&n) {
+        return error(400, "InvalidParameter", "n must be between 1 and 4.");
+    }
+    let choices: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"finish_reason": "stop", "message": {"role": "assistant",
+                   "content": [{"image": format!("https://dashscope-result.mock/{model}/{i}.png")}]}})
+        })
+        .collect();
+    axum::Json(json!({"output": {"choices": choices},
+                      "usage": {"width": w, "height": hgt, "image_count": n},
+                      "request_id": "mock-request-2"}))
     .into_response()
 }

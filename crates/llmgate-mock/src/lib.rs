@@ -37,6 +37,7 @@ mod sts;
 mod vertex_batch;
 mod voyage;
 mod watsonx;
+mod xai;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -319,6 +320,8 @@ fn router(shared: Arc<Shared>) -> Router {
     }
     r = r
         .route("/mai/v1/images/generations", post(foundry::mai))
+        .route("/mai/v1/images/edits", post(foundry::mai_edit))
+        .route("/v1/stt", post(xai::stt))
         .route(
             "/providers/blackforestlabs/v1/{model}",
             post(foundry::flux2),
@@ -394,6 +397,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/endpoints/{name}/{action}", post(sagemaker::invoke))
         .route("/identity/token", post(watsonx::iam_token))
         .route("/ml/v1/text/{op}", post(watsonx::text))
+        .route("/ml/v1/audio/transcriptions", post(watsonx::transcriptions))
         .route(
             "/ml/v1/deployments/{id}/text/{op}",
             post(watsonx::deployment),
@@ -406,6 +410,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/voyage/v1/embeddings", post(voyage::embeddings))
         .route("/voyage/v1/rerank", post(voyage::rerank))
         .route("/compatible-api/v1/reranks", post(dashscope::rerank))
+        .route(
+            "/api/v1/services/aigc/multimodal-generation/generation",
+            post(dashscope::multimodal_generation),
+        )
         .route("/compatible-mode/v1/embeddings", post(openai::embeddings))
         .route("/rerank", post(bedrock::rerank))
         .route("/a2a-agent", post(a2a::rpc))

@@ -4,7 +4,8 @@
 //! every `response_format`: `json`, `text`, `srt`, `vtt`, `verbose_json`; a `voxtral` model's
 //! `json` is Mistral's answer, its seconds in `usage.prompt_audio_seconds`) and
 //! `/audio/speech` (JSON in, audio bytes streamed out in chunks with the format's content
-//! type). Also served on Azure's deployment paths (`api-version` and `api-key` checked).
+//! type; a `voxtral` model answers as Mistral: `voice_id` in, the audio base64 in JSON's
+//! `audio_data` out). Also served on Azure's deployment paths (`api-version` and `api-key` checked).
 //! The transcript names the upload's size and byte sum, so a test sees the file arrived intact.
 //! A wrong file type gets OpenAI's 400: audio by the file name's extension, an image by its
 //! part's content type.
@@ -49,11 +50,11 @@ pub(crate) enum Kind {
 }
 
 /// A file part of a form.
-struct File {
-    filename: String,
+pub(crate) struct File {
+    pub(crate) filename: String,
     /// The part's `Content-Type` (None: the client sent none).
-    content_type: Option<String>,
-    data: Vec<u8>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) data: Vec<u8>,
 }
 
 /// The audio formats OpenAI's speech-to-text accepts, by the upload's file name extension.
@@ -118,25 +119,25 @@ fn image_type_error(field: &str, f: &File, png_only: bool) -> Option<Response> {
 }
 
 #[derive(Default)]
-struct Form {
-    fields: Vec<(String, String)>,
-    files: Vec<(String, File)>,
+pub(crate) struct Form {
+    pub(crate) fields: Vec<(String, String)>,
+    pub(crate) files: Vec<(String, File)>,
 }
 
 impl Form {
-    fn field(&self, k: &str) -> Option<&str> {
+    pub(crate) fn field(&self, k: &str) -> Option<&str> {
         self.fields
             .iter()
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.as_str())
     }
-    fn file(&self, k: &str) -> Option<&File> {
+    pub(crate) fn file(&self, k: &str) -> Option<&File> {
         self.files.iter().find(|(n, _)| n == k).map(|(_, f)| f)
     }
 }
 
 /// RFC 7578, as a server reads it: the boundary from the content type, parts split on it.
-fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<Form> {
+pub(crate) fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<Form> {
     let ct = headers.get("content-type")?.to_str().ok()?;
     if !ct.starts_with("multipart/form-data") {
         return None;
@@ -196,9 +197,24 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<Form> {
     }
 }
 
+/// What is recorded of a form: its fields, and each file's name, size and filename.
+pub(crate) fn form_json(f: &Form) -> Value {
+    let mut o = serde_json::Map::new();
+    for (k, v) in &f.fields {
+        o.insert(k.clone(), json!(v));
+    }
+    for (k, file) in &f.files {
+        o.insert(
+            k.clone(),
+            json!({"filename": file.filename, "bytes": file.data.len()}),
+        );
+    }
+    Value::Object(o)
+}
+
 /// A WAV file's playing time (its `fmt ` byte rate and `data` size), else 1 second per
 /// 16000 bytes.
-fn seconds(data: &[u8]) -> f64 {
+pub(crate) fn seconds(data: &[u8]) -> f64 {
     let le = |at: usize| {
         data.get(at..at + 4)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -223,7 +239,7 @@ fn seconds(data: &[u8]) -> f64 {
     data.len() as f64 / 16000.0
 }
 
-fn transcript_text(f: &File) -> String {
+pub(crate) fn transcript_text(f: &File) -> String {
     let sum: u64 = f.data.iter().map(|b| *b as u64).sum();
     format!(
         "Hello from mock audio: {} bytes, sum {sum}, {}",
@@ -321,22 +337,9 @@ async fn handle(
 ) -> Response {
     let json_body: Option<Value> = serde_json::from_slice(&bytes).ok();
     let form = parse_form(&headers, &bytes);
-    // What is recorded of a form: its fields, and each file's name, size and filename.
     let recorded_body = match (&json_body, &form) {
         (Some(v), _) => v.clone(),
-        (None, Some(f)) => {
-            let mut o = serde_json::Map::new();
-            for (k, v) in &f.fields {
-                o.insert(k.clone(), json!(v));
-            }
-            for (k, file) in &f.files {
-                o.insert(
-                    k.clone(),
-                    json!({"filename": file.filename, "bytes": file.data.len()}),
-                );
-            }
-            Value::Object(o)
-        }
+        (None, Some(f)) => form_json(f),
         _ => Value::Null,
     };
     shared.record(|| recorded(&method, &uri, &headers, recorded_body));
@@ -507,6 +510,35 @@ async fn handle(
                     None,
                 ),
             }
+        }
+        Kind::Speech if model.contains("voxtral") => {
+            // Mistral's speech: `voice_id` (or a `ref_audio` sample), never OpenAI's `voice`;
+            // the audio comes back base64 in JSON.
+            let Some(input) = field("input") else {
+                return bad("Missing required parameter: 'input'.", "input");
+            };
+            if field("voice").is_some()
+                || (field("voice_id").is_none() && field("ref_audio").is_none())
+            {
+                return error(
+                    422,
+                    "Send 'voice_id' (a Mistral voice) or 'ref_audio'.",
+                    Some(("voice_id", "invalid_value")),
+                    None,
+                );
+            }
+            let magic: &[u8] = match field("response_format").as_deref().unwrap_or("mp3") {
+                "wav" => b"RIFF",
+                "flac" => b"fLaC",
+                "opus" => b"OggS",
+                _ => b"ID3",
+            };
+            let mut audio = magic.to_vec();
+            audio.extend((0..input.chars().count() * 64).map(|i| (i % 251) as u8));
+            with_headers(
+                StatusCode::OK,
+                json!({"audio_data": base64::engine::general_purpose::STANDARD.encode(&audio)}),
+            )
         }
         Kind::Speech => {
             let Some(input) = field("input") else {

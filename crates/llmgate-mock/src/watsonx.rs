@@ -4,6 +4,8 @@
 //! embeddings}` (and `/ml/v1/deployments/{id}/text/...`) require an issued token (or
 //! [`WATSONX_TOKEN`]), the `version` query, and — outside deployments — `model_id` with
 //! `project_id` or `space_id`, answering in watsonx's shapes and error bodies.
+//! `/ml/v1/audio/transcriptions` takes OpenAI's transcription form with `model` and
+//! `project_id` beside the `file`, and answers OpenAI's `{"text": ...}`.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -326,6 +328,60 @@ fn serve(
             .into_response()
         }
         _ => wx_error(404, "not_found", "Unknown operation"),
+    }
+}
+
+/// `POST /ml/v1/audio/transcriptions?version=`: a multipart form of `file`, `model` and
+/// `project_id` (OpenAI's `language`, `prompt`, `response_format`, `temperature` beside them).
+pub async fn transcriptions(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    use crate::media::{form_json, parse_form, seconds, transcript_text};
+    let form = parse_form(&h, &bytes);
+    let body = form.as_ref().map_or(Value::Null, form_json);
+    shared.record(|| recorded(&m, &u, &h, body));
+    if !authorized(&shared, &h) {
+        return wx_error(
+            401,
+            "authentication_token_not_valid",
+            "Failed to authenticate the request due to invalid token: Failed to parse and verify token",
+        );
+    }
+    if !u.query().unwrap_or("").contains("version=") {
+        return wx_error(400, "missing_version", "Missing version query parameter");
+    }
+    let Some(form) = form else {
+        return wx_error(400, "invalid_request", "Expected multipart/form-data");
+    };
+    if form.field("model").is_none_or(str::is_empty) {
+        return wx_error(400, "invalid_request", "Missing field 'model'");
+    }
+    if form.field("project_id").is_none_or(str::is_empty) {
+        return wx_error(400, "invalid_request", "Missing field 'project_id'");
+    }
+    let Some(file) = form.file("file") else {
+        return wx_error(400, "invalid_request", "Missing field 'file'");
+    };
+    let text = transcript_text(file);
+    match form.field("response_format").unwrap_or("json") {
+        "verbose_json" => crate::openai::with_headers(
+            StatusCode::OK,
+            json!({"task": "transcribe", "language": form.field("language").unwrap_or("english"),
+                   "duration": seconds(&file.data), "text": text, "segments": []}),
+        ),
+        "text" => {
+            let mut res = (StatusCode::OK, format!("{text}\n")).into_response();
+            res.headers_mut().insert(
+                "content-type",
+                axum::http::HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            res
+        }
+        _ => crate::openai::with_headers(StatusCode::OK, json!({"text": text})),
     }
 }
 

@@ -2,7 +2,9 @@
 //! `{base}/v1/realtime?model=<model>` with `Authorization: Bearer` (and `OpenAI-Beta:
 //! realtime=v1` when the client asked for the beta protocol); Azure at
 //! `{base}/openai/realtime?api-version=<v>&deployment=<name>` (or, with `realtime_protocol:
-//! GA`, `{base}/openai/v1/realtime?model=<name>`) with its `api-key` (or Entra ID token). The
+//! GA`, `{base}/openai/v1/realtime?model=<name>`) with its `api-key` (or Entra ID token); xAI
+//! (LiteLLM's `XAIRealtime`, OpenAI's protocol) at `{base}/v1/realtime?model=<model>`, base
+//! `https://api.x.ai/v1` by default, its key as a bearer and no `OpenAI-Beta` header. The
 //! gateway's credentials only: the client's key is never sent.
 
 use std::sync::Arc;
@@ -95,16 +97,46 @@ pub async fn target(
         .unwrap_or(model);
     match dep.provider.as_str() {
         "openai" => openai(opts, model, query, beta, timeout),
+        "xai" => session(&XAI, opts, model, query, beta, timeout),
         "azure" => azure(http, opts, model, timeout).await,
         other => Err(bad(
             other,
             format!(
-                "model {:?} is served by {other}: llmgate's realtime API proxies OpenAI and Azure deployments",
+                "model {:?} is served by {other}: llmgate's realtime API proxies OpenAI, Azure and xAI deployments",
                 dep.model_name
             ),
         )),
     }
 }
+
+/// A vendor of OpenAI's realtime protocol: where its socket is and how it authenticates.
+struct Vendor {
+    name: &'static str,
+    /// Variables naming the base, in order, before `default_base`.
+    base_env: &'static [&'static str],
+    default_base: &'static str,
+    key_env: &'static str,
+    /// Whether the beta protocol is asked for with `OpenAI-Beta: realtime=v1` (OpenAI's) and
+    /// an organization sent.
+    openai_headers: bool,
+}
+
+const OPENAI: Vendor = Vendor {
+    name: "openai",
+    base_env: &["OPENAI_API_BASE", "OPENAI_BASE_URL"],
+    default_base: "https://api.openai.com/",
+    key_env: "OPENAI_API_KEY",
+    openai_headers: true,
+};
+
+/// LiteLLM's `XAIRealtime`: `XAI_API_BASE`'s default, only the `Authorization` header.
+const XAI: Vendor = Vendor {
+    name: "xai",
+    base_env: &["XAI_API_BASE"],
+    default_base: "https://api.x.ai/v1",
+    key_env: "XAI_API_KEY",
+    openai_headers: false,
+};
 
 fn openai(
     opts: &CallOptions,
@@ -113,15 +145,26 @@ fn openai(
     beta: bool,
     timeout: Duration,
 ) -> Result<Target, LlmError> {
+    session(&OPENAI, opts, model, query, beta, timeout)
+}
+
+fn session(
+    vendor: &Vendor,
+    opts: &CallOptions,
+    model: &str,
+    query: &[(String, String)],
+    beta: bool,
+    timeout: Duration,
+) -> Result<Target, LlmError> {
+    let name = vendor.name;
     let base = opts
         .api_base
         .clone()
         .filter(|b| !b.is_empty())
-        .or_else(|| env("OPENAI_API_BASE"))
-        .or_else(|| env("OPENAI_BASE_URL"))
-        .unwrap_or_else(|| "https://api.openai.com/".into());
-    let mut url = parse_base(&base, "openai")?;
-    websocket_scheme(&mut url, "openai")?;
+        .or_else(|| vendor.base_env.iter().find_map(|v| env(v)))
+        .unwrap_or_else(|| vendor.default_base.into());
+    let mut url = parse_base(&base, name)?;
+    websocket_scheme(&mut url, name)?;
     // LiteLLM's `_construct_url`: a base ending in `/v1/realtime` or `/v1` is not doubled.
     let path = url.path().trim_end_matches('/').to_string();
     let path = if path.ends_with("/v1/realtime") {
@@ -148,23 +191,28 @@ fn openai(
         .api_key
         .clone()
         .filter(|k| !k.is_empty())
-        .or_else(|| env("OPENAI_API_KEY"))
+        .or_else(|| env(vendor.key_env))
         .ok_or_else(|| {
             LlmError::new(
                 ErrorKind::Authentication,
-                "The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable",
+                format!(
+                    "The api_key client option must be set either by passing api_key to the client or by setting the {} environment variable",
+                    vendor.key_env
+                ),
             )
-            .with_provider("openai")
+            .with_provider(name)
         })?;
     let mut headers = vec![header("authorization", &format!("Bearer {key}"))?];
-    if let Some(org) = opts.organization.as_deref().filter(|o| !o.is_empty()) {
-        headers.push(header("openai-organization", org)?);
-    }
-    if beta {
-        headers.push(header("openai-beta", "realtime=v1")?);
+    if vendor.openai_headers {
+        if let Some(org) = opts.organization.as_deref().filter(|o| !o.is_empty()) {
+            headers.push(header("openai-organization", org)?);
+        }
+        if beta {
+            headers.push(header("openai-beta", "realtime=v1")?);
+        }
     }
     Ok(Target {
-        provider: "openai",
+        provider: name,
         url,
         headers,
         timeout,
@@ -358,6 +406,26 @@ mod tests {
             .iter()
             .any(|(k, v)| k == "authorization" && v == "Bearer sk-up"));
         assert!(openai(&opts("ftp://a.b"), "m", &[], false, t).is_err());
+    }
+
+    #[test]
+    fn xai_sessions_as_litellm_opens_them() {
+        let t = Duration::from_secs(1);
+        let mut o = opts("https://api.x.ai/v1");
+        o.organization = Some("org".into());
+        let x = session(&XAI, &o, "grok-voice", &[], true, t).unwrap();
+        assert_eq!(x.provider, "xai");
+        assert_eq!(
+            x.url.as_str(),
+            "wss://api.x.ai/v1/realtime?model=grok-voice"
+        );
+        let names: Vec<_> = x.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["authorization"]);
+        o.api_base = None;
+        if std::env::var("XAI_API_BASE").is_err() {
+            let x = session(&XAI, &o, "m", &[], false, t).unwrap();
+            assert_eq!(x.url.host_str(), Some("api.x.ai"));
+        }
     }
 
     #[tokio::test]

@@ -33,7 +33,7 @@ pub fn is_mai(model: &str) -> bool {
     squashed(model).contains("maiimage")
 }
 
-fn bad(msg: String) -> LlmError {
+pub(super) fn bad(msg: String) -> LlmError {
     LlmError::bad_request(msg).with_provider("azure_ai")
 }
 
@@ -41,7 +41,7 @@ fn bad(msg: String) -> LlmError {
 pub fn url(base: &str, opts: &CallOptions, model: &str) -> Result<String, LlmError> {
     let version = opts.api_version.as_deref().filter(|v| !v.is_empty());
     if is_mai(model) {
-        return Ok(mai_url(base, version));
+        return Ok(mai_url(base, version, "generations"));
     }
     if is_flux2(model) {
         return Ok(flux2_url(base, model, version));
@@ -58,9 +58,10 @@ pub fn url(base: &str, opts: &CallOptions, model: &str) -> Result<String, LlmErr
     ))
 }
 
-/// MAI's endpoint: a base already on a `/mai/` path keeps it (its `/images/...` tail
-/// replaced); the base's own query is kept, else `api-version` (default `preview`).
-fn mai_url(base: &str, version: Option<&str>) -> String {
+/// MAI's endpoint for `op` (`generations`, `edits`): a base already on a `/mai/` path keeps
+/// it (its `/images/...` tail replaced); the base's own query is kept, else `api-version`
+/// (default `preview`).
+pub(super) fn mai_url(base: &str, version: Option<&str>, op: &str) -> String {
     let (path, query) = match base.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (base, None),
@@ -68,9 +69,9 @@ fn mai_url(base: &str, version: Option<&str>) -> String {
     let path = path.trim_end_matches('/');
     let path = if path.contains("/mai/") {
         let prefix = path.split("/images/").next().unwrap_or(path);
-        format!("{prefix}/images/generations")
+        format!("{prefix}/images/{op}")
     } else {
-        format!("{path}/mai/v1/images/generations")
+        format!("{path}/mai/v1/images/{op}")
     };
     match query {
         Some(q) => format!("{path}?{q}"),
@@ -81,7 +82,7 @@ fn mai_url(base: &str, version: Option<&str>) -> String {
 /// Black Forest Labs' path for a FLUX.2 model (`flux-2-flex` for the flex models, else
 /// `flux-2-pro`); a base already on a `/providers/` path is the endpoint. `api-version`
 /// defaults to `preview`.
-fn flux2_url(base: &str, model: &str, version: Option<&str>) -> String {
+pub(super) fn flux2_url(base: &str, model: &str, version: Option<&str>) -> String {
     let base = base.trim_end_matches('/');
     let version = version.unwrap_or("preview");
     if base.contains("/providers/") {
@@ -109,7 +110,7 @@ const FLUX2_DROPPED: &[&str] = &[
     "user",
 ];
 /// BFL's fields a client may send as they are (numbers sent as strings are parsed).
-const FLUX2_FIELDS: &[&str] = &[
+pub(super) const FLUX2_FIELDS: &[&str] = &[
     "output_format",
     "seed",
     "safety_tolerance",
@@ -227,7 +228,7 @@ pub fn mai_body(
     Ok((Value::Object(body), (width, height)))
 }
 
-fn mai_size(size: &str) -> Result<(u64, u64), LlmError> {
+pub(super) fn mai_size(size: &str) -> Result<(u64, u64), LlmError> {
     let parsed = crate::media::size::pixels(size);
     let Some((w, h)) = parsed else {
         return Err(bad(format!(

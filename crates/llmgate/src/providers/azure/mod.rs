@@ -6,8 +6,10 @@
 //! - `entra.rs`: the Entra ID client-credentials flow and its token cache.
 //! - `ai.rs`: `azure_ai`'s URLs, auth header and message rules.
 //! - `ai_images.rs`: `azure_ai`'s image generations (deployment path, MAI).
+//! - `ai_edits.rs`: `azure_ai`'s image edits (FLUX on the deployment path, FLUX.2, MAI).
 
 pub mod ai;
+pub mod ai_edits;
 pub mod ai_images;
 pub mod auth;
 pub mod entra;

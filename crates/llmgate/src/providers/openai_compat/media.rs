@@ -1,8 +1,11 @@
 //! The media endpoints on OpenAI's protocol: `/images/*`, `/audio/*`, `/moderations`, for
 //! the rows LiteLLM serves them on (OpenAI all of them; Azure images, audio; Groq audio;
-//! xAI, nscale and Azure AI image generation; Scaleway and Fireworks transcriptions;
-//! Mistral transcriptions and moderations). JSON bodies go as the client sent them (model replaced); forms are re-encoded
-//! around the uploaded bytes, not copies.
+//! xAI, nscale and DashScope ([`super::dashscope_images`]) image generation; Azure AI image
+//! generations and edits ([`ai_images`], [`ai_edits`]) and transcriptions; Scaleway,
+//! Fireworks and xAI transcriptions (xAI's on its own STT endpoint, [`super::xai_stt`]);
+//! Mistral transcriptions, speech ([`super::mistral_speech`]) and moderations). JSON bodies
+//! go as the client sent them (model replaced); forms are re-encoded around the uploaded
+//! bytes, not copies.
 
 use futures::StreamExt;
 use llmgate_types::{
@@ -11,8 +14,9 @@ use llmgate_types::{
 use serde_json::Value;
 
 use super::table::{Quirks, Style};
-use super::OpenAiCompat;
+use super::{dashscope, dashscope_images, mistral_speech, xai_stt, OpenAiCompat};
 use crate::media::{multipart, Audio, FormKind, FormRequest, Transcript};
+use crate::providers::azure::ai_edits::{self, Family};
 use crate::providers::azure::ai_images;
 use crate::providers::http::{header_pairs, send};
 use crate::providers::Ctx;
@@ -21,6 +25,12 @@ use crate::{ErrorKind, LlmError};
 
 /// The path of `/images/generations` (`azure_ai` builds its URL apart).
 pub(super) const IMAGES: &str = "images/generations";
+/// The path of `/images/edits` (`azure_ai` builds its URL apart).
+pub(super) const EDITS: &str = "images/edits";
+/// The path of `/audio/transcriptions` (xAI's and `azure_ai`'s URLs are built apart).
+pub(super) const TRANSCRIPTIONS: &str = "audio/transcriptions";
+/// The path of `/audio/speech` (Mistral's URL is built apart).
+pub(super) const SPEECH: &str = "audio/speech";
 
 /// What LiteLLM serves on each row (its `provider_endpoints_support`), by path.
 fn serves(row: &str, path: &str) -> bool {
@@ -28,9 +38,11 @@ fn serves(row: &str, path: &str) -> bool {
         "openai" => true,
         "azure" => path != "moderations" && path != "images/variations",
         "groq" => path.starts_with("audio/"),
-        "xai" | "nscale" | "azure_ai" => path == IMAGES,
-        "scaleway" | "fireworks_ai" => path == "audio/transcriptions",
-        "mistral" => path == "audio/transcriptions" || path == "moderations",
+        "nscale" | "dashscope" => path == IMAGES,
+        "xai" => path == IMAGES || path == TRANSCRIPTIONS,
+        "azure_ai" => path == IMAGES || path == EDITS || path == TRANSCRIPTIONS,
+        "scaleway" | "fireworks_ai" => path == TRANSCRIPTIONS,
+        "mistral" => path == TRANSCRIPTIONS || path == SPEECH || path == "moderations",
         _ => false,
     }
 }
@@ -60,6 +72,15 @@ pub(super) async fn image_generation(
     req: ImageGenerationRequest,
 ) -> Result<Response<ImageResponse>, LlmError> {
     check(p, IMAGES)?;
+    if p.spec.name == dashscope::NAME {
+        let body = dashscope_images::body(&req);
+        let res: Response<Value> = p.call(cx, &req.model, IMAGES, body, None).await?;
+        return Ok(Response {
+            body: dashscope_images::answer(&res.body)?,
+            headers: res.headers,
+            api_base: res.api_base,
+        });
+    }
     if p.spec.style == Style::AzureAi && ai_images::is_mai(&req.model) {
         let (body, (w, h)) = ai_images::mai_body(&req, cx.opts.drop_params)?;
         let fix: Option<fn(&mut Value)> = Some(ai_images::mai_answer);
@@ -125,6 +146,16 @@ async fn send_form(
     if p.spec.style != Style::Azure || !req.model.is_empty() {
         req.form.set_field("model", req.model.clone());
     }
+    let drop = cx.opts.drop_params;
+    if p.spec.style == Style::AzureAi
+        && kind == FormKind::ImageEdit
+        && ai_edits::family(&req.model)? == Family::Mai
+    {
+        ai_edits::mai_form(&mut req.form, &req.model, drop)?;
+    }
+    if p.spec.name == xai_stt::NAME && kind == FormKind::Transcription {
+        xai_stt::form(&mut req.form, &req.model, drop)?;
+    }
     let enc = multipart::encode(&req.form);
     let rb = p
         .start(cx, &req.model, path)
@@ -141,9 +172,35 @@ pub(super) async fn image_form(
     kind: FormKind,
     req: FormRequest,
 ) -> Result<Response<ImageResponse>, LlmError> {
+    let mut fix: Option<fn(&mut Value)> = None;
+    if p.spec.style == Style::AzureAi && kind == FormKind::ImageEdit {
+        check(p, EDITS)?;
+        match ai_edits::family(&req.model)? {
+            // FLUX.2 edits on the generation endpoint: JSON, the image inlined.
+            Family::Flux2 => {
+                let body = ai_edits::flux2_body(&req.form, &req.model)?;
+                return p.call(cx, &req.model, EDITS, body, None).await;
+            }
+            Family::Mai => fix = Some(ai_images::mai_answer),
+            Family::Flux => {}
+        }
+    }
     let res = send_form(p, cx, kind, req).await?;
     let headers = header_pairs(res.headers());
-    let body = crate::providers::http::json(res, p.spec.name).await?;
+    let body = match fix {
+        None => crate::providers::http::json(res, p.spec.name).await?,
+        Some(fix) => {
+            let mut v: Value = crate::providers::http::json(res, p.spec.name).await?;
+            fix(&mut v);
+            serde_json::from_value(v).map_err(|e| {
+                LlmError::new(
+                    ErrorKind::InternalServer,
+                    format!("could not parse the upstream answer: {e}"),
+                )
+                .with_provider(p.spec.name)
+            })?
+        }
+    };
     Ok(Response {
         body,
         headers,
@@ -169,6 +226,13 @@ pub(super) async fn audio_form(
         .bytes()
         .await
         .map_err(|e| LlmError::from_transport(&e, p.spec.name))?;
+    if p.spec.name == xai_stt::NAME && kind == FormKind::Transcription {
+        return Ok(Response {
+            body: xai_stt::answer(&body)?,
+            headers,
+            api_base: p.api_base_of(cx),
+        });
+    }
     let json = content_type
         .starts_with("application/json")
         .then(|| serde_json::from_slice(&body).ok())
@@ -189,9 +253,12 @@ pub(super) async fn speech(
     cx: &Ctx<'_>,
     req: SpeechRequest,
 ) -> Result<Response<Audio>, LlmError> {
-    const PATH: &str = "audio/speech";
+    const PATH: &str = SPEECH;
     check(p, PATH)?;
     let asked = req.content_type();
+    if p.spec.name == mistral_speech::NAME {
+        return mistral(p, cx, req).await;
+    }
     let body = to_value(&req)?;
     let rb = p.request(cx, &req.model, PATH, &body).await?;
     let res = send(rb, p.spec.name, cx.opts.stream_wait(), false).await?;
@@ -217,6 +284,31 @@ pub(super) async fn speech(
         body: Audio {
             content_type,
             stream,
+        },
+        headers,
+        api_base: p.api_base_of(cx),
+    })
+}
+
+/// Mistral's speech: JSON with the audio base64 inside, sent on as one chunk of bytes.
+async fn mistral(
+    p: &OpenAiCompat,
+    cx: &Ctx<'_>,
+    req: SpeechRequest,
+) -> Result<Response<Audio>, LlmError> {
+    let body = mistral_speech::body(&req);
+    let rb = p.request(cx, &req.model, SPEECH, &body).await?;
+    let res = send(rb, p.spec.name, cx.opts.timeout, true).await?;
+    let headers = header_pairs(res.headers());
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| LlmError::from_transport(&e, p.spec.name))?;
+    let audio = mistral_speech::audio(&bytes)?;
+    Ok(Response {
+        body: Audio {
+            content_type: req.content_type().to_string(),
+            stream: Box::pin(futures::stream::once(async move { Ok(audio) })),
         },
         headers,
         api_base: p.api_base_of(cx),
@@ -258,9 +350,12 @@ mod tests {
     #[test]
     fn mistral_and_fireworks_serve_what_litellm_does() {
         assert!(serves("mistral", "audio/transcriptions") && serves("mistral", "moderations"));
-        assert!(!serves("mistral", "audio/speech") && !serves("mistral", "images/generations"));
+        assert!(serves("mistral", SPEECH) && !serves("mistral", "images/generations"));
         assert!(serves("fireworks_ai", "audio/transcriptions"));
         assert!(!serves("fireworks_ai", "images/generations"));
         assert!(!serves("fireworks_ai", "audio/translations"));
+        assert!(serves("xai", TRANSCRIPTIONS) && !serves("xai", "audio/translations"));
+        assert!(serves("azure_ai", EDITS) && serves("azure_ai", TRANSCRIPTIONS));
+        assert!(!serves("azure_ai", "audio/speech") && !serves("azure_ai", "images/variations"));
     }
 }

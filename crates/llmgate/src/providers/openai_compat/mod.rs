@@ -1,14 +1,17 @@
 //! The OpenAI wire protocol, spoken by OpenAI and by every vendor in [`table`].
 
 mod dashscope;
+mod dashscope_images;
 mod fim;
 mod media;
 mod mistral;
 pub mod mistral_batch;
+mod mistral_speech;
 mod openai;
 pub mod table;
 mod table_like;
 mod vendors;
+mod xai_stt;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -83,6 +86,18 @@ impl OpenAiCompat {
             }
             _ if path == RESPONSES => format!("{base}/responses"),
             Style::AzureAi if path == media::IMAGES => azure::ai_images::url(&base, opts, model)?,
+            Style::AzureAi if path == media::EDITS => azure::ai_edits::url(&base, opts, model)?,
+            // LiteLLM's OpenAI client: the path under the base, as it is.
+            Style::AzureAi if path == media::TRANSCRIPTIONS => format!("{base}/{path}"),
+            _ if self.spec.name == xai_stt::NAME && path == media::TRANSCRIPTIONS => {
+                xai_stt::url(&base)
+            }
+            _ if self.spec.name == dashscope::NAME && path == media::IMAGES => {
+                dashscope_images::url(opts.api_base.as_deref())
+            }
+            _ if self.spec.name == mistral_speech::NAME && path == media::SPEECH => {
+                mistral_speech::url(&base)
+            }
             Style::AzureAi => azure::ai::url(&base, opts, path),
             Style::Endpoint => base,
             Style::OpenAi => format!("{base}/{path}"),
@@ -120,8 +135,10 @@ impl OpenAiCompat {
             None => return Ok((url, None)),
         };
         let header = match self.spec.style {
-            // LiteLLM's Azure image call sends the key in `api-key` on any host.
-            Style::AzureAi if path == media::IMAGES => Header::ApiKey(key),
+            // LiteLLM's Azure image calls send the key in `api-key` on any host; its
+            // transcriptions go through the OpenAI client, a bearer.
+            Style::AzureAi if path == media::IMAGES || path == media::EDITS => Header::ApiKey(key),
+            Style::AzureAi if path == media::TRANSCRIPTIONS => Header::Bearer(key),
             Style::AzureAi => azure::ai::header(&self.base(cx.opts)?, key),
             _ => Header::Bearer(key),
         };

@@ -2,8 +2,10 @@
 //! (`chat_stream`), `watsonx_text/<model>` through `/ml/v1/text/generation`
 //! (`generation_stream`), both embedding through `/ml/v1/text/embeddings`;
 //! `watsonx/deployment/<id>` through `/ml/v1/deployments/<id>/text/...`. Every URL carries
-//! `?version=` (`api_version`, else LiteLLM's `2024-03-13`); auth in [`auth`].
+//! `?version=` (`api_version`, else LiteLLM's `2024-03-13`); auth in [`auth`]. `watsonx/`
+//! also transcribes audio at `/ml/v1/audio/transcriptions` ([`audio`]).
 
+pub mod audio;
 pub mod auth;
 pub mod request;
 pub mod response;
@@ -17,6 +19,7 @@ use serde_json::Value;
 use super::aws::env;
 use super::http::{header_pairs, json, path_segment, send, translated_stream, SegmentKind};
 use super::{Ctx, Provider};
+use crate::media::{multipart, FormKind, FormRequest, Transcript};
 use crate::response::Response;
 use crate::stream::ChunkStream;
 use crate::{CallOptions, ErrorKind, LlmError};
@@ -204,6 +207,78 @@ impl Provider for Watsonx {
             body,
             headers,
             api_base: url,
+        })
+    }
+
+    /// `/ml/v1/audio/transcriptions` on `watsonx/` (LiteLLM has no watsonx translations).
+    async fn audio_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: FormKind,
+        mut req: FormRequest,
+    ) -> Result<Response<Transcript>, LlmError> {
+        let name = self.provider();
+        if self.api != Api::Chat || kind != FormKind::Transcription {
+            return Err(self.unsupported(kind.path()));
+        }
+        if request::deployment(&req.model).is_some() {
+            return Err(LlmError::bad_request(
+                "watsonx deployments do not serve transcriptions: name the model (watsonx/<model_id>)",
+            )
+            .with_provider(name));
+        }
+        let scope = request::scope(cx.opts, &req.model, name)?;
+        let base = base(cx.opts, name)?;
+        let mut url =
+            reqwest::Url::parse(&format!("{base}/ml/v1/audio/transcriptions")).map_err(|e| {
+                LlmError::bad_request(format!("invalid watsonx api_base {base:?}: {e}"))
+                    .with_provider(name)
+            })?;
+        let version = cx
+            .opts
+            .api_version
+            .clone()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
+        url.query_pairs_mut().append_pair("version", &version);
+        audio::form(&mut req.form, &req.model, scope.project_id.as_deref());
+        let enc = multipart::encode(&req.form);
+        let mut rb = cx
+            .http
+            .post(url.as_str())
+            .header("content-type", enc.content_type.clone())
+            .header("content-length", enc.len)
+            .header("accept", "application/json");
+        if let Some(a) = auth::authorization(cx.http, cx.opts, name).await? {
+            rb = rb.header("authorization", a);
+        }
+        for (k, v) in &cx.opts.extra_headers {
+            rb = rb.header(k, v);
+        }
+        let res = send(rb.body(enc.body()), name, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_string();
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| LlmError::from_transport(&e, name))?;
+        let json = content_type
+            .starts_with("application/json")
+            .then(|| serde_json::from_slice(&body).ok())
+            .flatten();
+        Ok(Response {
+            body: Transcript {
+                content_type,
+                body,
+                json,
+            },
+            headers,
+            api_base: url.to_string(),
         })
     }
 
