@@ -302,4 +302,33 @@ mod tests {
             "files/abc"
         );
     }
+
+    #[tokio::test]
+    async fn openai_lines_become_keyed_generate_content_requests() {
+        let http = reqwest::Client::new();
+        let opts = CallOptions::default();
+        let line = json!({"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": "x", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}});
+        let out = to_gemini_jsonl(
+            &http,
+            &opts,
+            "gemini/gemini-2.0-flash",
+            format!("{line}\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let v: Value = serde_json::from_slice(out.trim_ascii_end()).unwrap();
+        assert_eq!(v["key"], "r1");
+        assert_eq!(v["request"]["contents"][0]["parts"][0]["text"], "hi");
+        assert_eq!(v["request"]["generationConfig"]["maxOutputTokens"], 5);
+        assert!(
+            to_gemini_jsonl(&http, &opts, "m", b"{\"custom_id\": \"a\"}\n")
+                .await
+                .is_err()
+        );
+        assert!(to_gemini_jsonl(&http, &opts, "m", b"not json\n")
+            .await
+            .is_err());
+        assert!(to_gemini_jsonl(&http, &opts, "m", b"\n").await.is_err());
+    }
 }
