@@ -1,6 +1,7 @@
 //! Google's Gemini API (AI Studio, `x-goog-api-key`). The request/response/stream translation
 //! here is shared with Gemini on Vertex AI, which differs only in URL and auth ([`Target`]).
 
+pub mod batch;
 pub mod errors;
 pub mod images;
 pub mod media;
