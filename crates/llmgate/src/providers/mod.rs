@@ -3,6 +3,7 @@
 pub mod anthropic;
 pub mod aws;
 pub mod azure;
+mod batch_output;
 pub mod bedrock;
 pub mod chat_body;
 pub mod cohere;

@@ -13,8 +13,8 @@ use llmgate_types::ChatCompletionRequest;
 use serde_json::{json, Map, Value};
 
 use super::NAME;
-use crate::providers::anthropic;
 use crate::providers::aws::{checked_region, env, param};
+use crate::providers::{anthropic, batch_output};
 use crate::{CallOptions, LlmError};
 
 /// Where LiteLLM keeps batch inputs (`{prefix}{model}-{uuid}.jsonl`), other uploads
@@ -405,9 +405,9 @@ pub fn job_to_openai(job: &Value) -> Value {
             }
         }
     }
-    let errors = job["message"].as_str().filter(|m| !m.is_empty()).map_or(
-        Value::Null,
-        |m| json!({"object": "list", "data": [{"code": "bedrock_error", "message": m}]}),
+    let errors = batch_output::errors(
+        "bedrock_error",
+        job["message"].as_str().filter(|m| !m.is_empty()),
     );
     json!({
         "id": arn,
@@ -460,7 +460,6 @@ fn record_to_openai(r: &Value, model: &str) -> Value {
         Value::String(s) => json!(s),
         other => json!(other.to_string()),
     };
-    let id = format!("batch_req_{}", uuid::Uuid::new_v4());
     let output = &r["modelOutput"];
     if !output.is_object() {
         let e = &r["error"];
@@ -468,8 +467,7 @@ fn record_to_openai(r: &Value, model: &str) -> Value {
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| e.to_string());
-        return json!({"id": id, "custom_id": custom_id, "response": null,
-            "error": {"code": e["errorCode"].to_string(), "message": message}});
+        return batch_output::failed(custom_id, json!(e["errorCode"].to_string()), &message);
     }
     let created = crate::now_secs();
     let body = if output["type"] == "message" || output["content"].is_array() {
@@ -484,8 +482,7 @@ fn record_to_openai(r: &Value, model: &str) -> Value {
     } else {
         output.clone()
     };
-    json!({"id": id, "custom_id": custom_id, "error": null,
-        "response": {"status_code": 200, "request_id": body["id"], "body": body}})
+    batch_output::answered(custom_id, body)
 }
 
 /// An uploaded S3 object as an OpenAI file object.

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::media::MediaCx;
 use super::{request, response};
+use crate::providers::batch_output;
 use crate::{CallOptions, LlmError};
 
 const NAME: &str = "gemini";
@@ -158,7 +159,7 @@ pub fn job_to_openai(op: &Value) -> Value {
         "failed_at": at("failed"),
         "cancelled_at": at("cancelled"),
         "expired_at": at("expired"),
-        "errors": error.map_or(Value::Null, |m| json!({"object": "list", "data": [{"code": "gemini_error", "message": m}]})),
+        "errors": batch_output::errors("gemini_error", error),
         "request_counts": {
             "total": count(&stats["requestCount"]),
             "completed": count(&stats["successfulRequestCount"]),
@@ -190,23 +191,20 @@ pub fn output_to_openai(content: &[u8], model: &str) -> Vec<u8> {
 
 fn line_to_openai(v: &Value, model: &str) -> Value {
     let custom_id = match &v["key"] {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => json!(s),
+        other => json!(other.to_string()),
     };
-    let id = format!("batch_req_{}", uuid::Uuid::new_v4());
     if v["error"].is_object() || v["response"].is_null() {
         let msg = v["error"]["message"]
             .as_str()
             .unwrap_or("the request failed");
-        return json!({"id": id, "custom_id": custom_id, "response": null,
-            "error": {"code": "gemini_error", "message": msg}});
+        return batch_output::failed(custom_id, json!("gemini_error"), msg);
     }
     let resp = &v["response"];
     let model = resp["modelVersion"].as_str().unwrap_or(batch_model(model));
     let body = response::translate(resp, model, crate::now_secs());
     let body = serde_json::to_value(&body).unwrap_or(Value::Object(Map::new()));
-    json!({"id": id, "custom_id": custom_id, "error": null,
-        "response": {"status_code": 200, "request_id": body["id"], "body": body}})
+    batch_output::answered(custom_id, body)
 }
 
 /// A Files API file (`{file: {...}}` or the bare file) as an OpenAI file object; its id is the

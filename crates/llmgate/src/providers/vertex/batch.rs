@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::{Model, Site, NAME};
 use crate::providers::gemini::media::MediaCx;
 use crate::providers::gemini::{request, response};
-use crate::providers::Ctx;
+use crate::providers::{batch_output, Ctx};
 use crate::{CallOptions, LlmError};
 
 /// Where LiteLLM keeps the objects it uploads in the bucket.
@@ -286,7 +286,7 @@ pub fn job_to_openai(job: &Value) -> Value {
         "completed_at": if status == "completed" { time("endTime") } else { Value::Null },
         "failed_at": if status == "failed" { time("endTime") } else { Value::Null },
         "cancelled_at": if status == "cancelled" { time("endTime") } else { Value::Null },
-        "errors": job["error"]["message"].as_str().map_or(Value::Null, |m| json!({"object": "list", "data": [{"code": "vertex_ai_error", "message": m}]})),
+        "errors": batch_output::errors("vertex_ai_error", job["error"]["message"].as_str()),
         "request_counts": {"total": ok + failed, "completed": ok, "failed": failed},
     })
 }
@@ -328,19 +328,16 @@ pub fn output_to_openai(content: &[u8]) -> Vec<u8> {
 }
 
 fn prediction_to_openai(v: &Value) -> Value {
-    let custom_id = custom_id(&v["request"]["labels"]);
-    let id = format!("batch_req_{}", uuid::Uuid::new_v4());
+    let custom_id = json!(custom_id(&v["request"]["labels"]));
     if let Some(status) = v["status"].as_str().filter(|s| !s.is_empty()) {
-        return json!({"id": id, "custom_id": custom_id, "response": null,
-            "error": {"code": "vertex_ai_error", "message": status}});
+        return batch_output::failed(custom_id, json!("vertex_ai_error"), status);
     }
     let resp = &v["response"];
     let model = resp["modelVersion"].as_str().unwrap_or("gemini");
     let model = model.split('@').next().unwrap_or(model);
     let body = response::translate(resp, model, crate::now_secs());
     let body = serde_json::to_value(&body).unwrap_or(Value::Object(Map::new()));
-    json!({"id": id, "custom_id": custom_id, "error": null,
-        "response": {"status_code": 200, "request_id": body["id"], "body": body}})
+    batch_output::answered(custom_id, body)
 }
 
 /// A Cloud Storage object's metadata as an OpenAI file object (`gs://{bucket}/{name}`).
