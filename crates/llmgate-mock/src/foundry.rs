@@ -18,6 +18,30 @@ use crate::Shared;
 
 type St = State<Arc<Shared>>;
 
+/// MAI's error body.
+fn mai_error(status: u16, msg: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        axum::Json(json!({"error": {"code": "BadRequest", "message": msg}})),
+    )
+        .into_response()
+}
+
+/// What MAI answers a call without an `api-version` or an `api-key`.
+fn mai_refusal(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    if !uri.query().unwrap_or("").contains("api-version=") {
+        return Some(mai_error(404, "Resource not found"));
+    }
+    if headers.get("api-key").is_none_or(|k| k.is_empty()) {
+        return Some(mai_error(
+            401,
+            "Access denied due to invalid subscription key or wrong API endpoint.",
+        ));
+    }
+    None
+}
+
 /// Azure AI Foundry's MAI image endpoint, `POST /mai/v1/images/generations?api-version=`:
 /// `api-key`, a JSON body of `model`, `prompt`, `width`, `height` (each side at least 768);
 /// one PNG back whatever count is asked, and a usage in MAI's names.
@@ -30,22 +54,8 @@ pub(crate) async fn mai(
 ) -> Response {
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     shared.record(|| recorded(&method, &uri, &headers, body.clone()));
-    let mai_error = |status: u16, msg: &str| {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-        (
-            status,
-            axum::Json(json!({"error": {"code": "BadRequest", "message": msg}})),
-        )
-            .into_response()
-    };
-    if !uri.query().unwrap_or("").contains("api-version=") {
-        return mai_error(404, "Resource not found");
-    }
-    if headers.get("api-key").is_none_or(|k| k.is_empty()) {
-        return mai_error(
-            401,
-            "Access denied due to invalid subscription key or wrong API endpoint.",
-        );
+    if let Some(refused) = mai_refusal(&uri, &headers) {
+        return refused;
     }
     let Some(prompt) = body["prompt"].as_str() else {
         return mai_error(400, "'prompt' is required.");
@@ -145,22 +155,8 @@ pub(crate) async fn mai_edit(
     let form = parse_form(&headers, &bytes);
     let recorded_body = form.as_ref().map_or(Value::Null, form_json);
     shared.record(|| recorded(&method, &uri, &headers, recorded_body));
-    let mai_error = |status: u16, msg: &str| {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-        (
-            status,
-            axum::Json(json!({"error": {"code": "BadRequest", "message": msg}})),
-        )
-            .into_response()
-    };
-    if !uri.query().unwrap_or("").contains("api-version=") {
-        return mai_error(404, "Resource not found");
-    }
-    if headers.get("api-key").is_none_or(|k| k.is_empty()) {
-        return mai_error(
-            401,
-            "Access denied due to invalid subscription key or wrong API endpoint.",
-        );
+    if let Some(refused) = mai_refusal(&uri, &headers) {
+        return refused;
     }
     let Some(form) = form else {
         return mai_error(400, "Expected multipart/form-data.");

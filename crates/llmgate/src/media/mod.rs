@@ -120,6 +120,19 @@ pub struct Transcript {
 }
 
 impl Transcript {
+    /// An answer as the upstream sent it, parsed when its content type is JSON.
+    pub fn new(content_type: String, body: Bytes) -> Transcript {
+        let json = content_type
+            .starts_with("application/json")
+            .then(|| serde_json::from_slice(&body).ok())
+            .flatten();
+        Transcript {
+            content_type,
+            body,
+            json,
+        }
+    }
+
     /// Seconds of audio the answer reports: `verbose_json`'s `duration`, else a
     /// `usage: {"type": "duration", "seconds": n}`, else Mistral's
     /// `usage.prompt_audio_seconds`.

@@ -193,6 +193,27 @@ fn credentials(req: &reqwest::Request) -> Vec<String> {
     out
 }
 
+/// An answer read whole: its headers, its content type (`default` when it names none) and
+/// its body.
+pub async fn whole(
+    res: reqwest::Response,
+    default: &str,
+    provider: &str,
+) -> Result<(Vec<(String, String)>, String, bytes::Bytes), LlmError> {
+    let headers = header_pairs(res.headers());
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(default)
+        .to_string();
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| LlmError::from_transport(&e, provider))?;
+    Ok((headers, content_type, body))
+}
+
 /// Reads a JSON body into `T`.
 pub async fn json<T: DeserializeOwned>(
     res: reqwest::Response,

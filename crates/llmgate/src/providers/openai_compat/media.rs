@@ -18,7 +18,7 @@ use super::{dashscope, dashscope_images, mistral_speech, xai_stt, OpenAiCompat};
 use crate::media::{multipart, Audio, FormKind, FormRequest, Transcript};
 use crate::providers::azure::ai_edits::{self, Family};
 use crate::providers::azure::ai_images;
-use crate::providers::http::{header_pairs, send};
+use crate::providers::http::{header_pairs, send, whole};
 use crate::providers::Ctx;
 use crate::response::Response;
 use crate::{ErrorKind, LlmError};
@@ -215,17 +215,7 @@ pub(super) async fn audio_form(
     req: FormRequest,
 ) -> Result<Response<Transcript>, LlmError> {
     let res = send_form(p, cx, kind, req).await?;
-    let headers = header_pairs(res.headers());
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json")
-        .to_string();
-    let body = res
-        .bytes()
-        .await
-        .map_err(|e| LlmError::from_transport(&e, p.spec.name))?;
+    let (headers, content_type, body) = whole(res, "application/json", p.spec.name).await?;
     if p.spec.name == xai_stt::NAME && kind == FormKind::Transcription {
         return Ok(Response {
             body: xai_stt::answer(&body)?,
@@ -233,16 +223,8 @@ pub(super) async fn audio_form(
             api_base: p.api_base_of(cx),
         });
     }
-    let json = content_type
-        .starts_with("application/json")
-        .then(|| serde_json::from_slice(&body).ok())
-        .flatten();
     Ok(Response {
-        body: Transcript {
-            content_type,
-            body,
-            json,
-        },
+        body: Transcript::new(content_type, body),
         headers,
         api_base: p.api_base_of(cx),
     })

@@ -17,7 +17,7 @@ use llmgate_types::{
 use serde_json::Value;
 
 use super::aws::env;
-use super::http::{header_pairs, json, path_segment, send, translated_stream, SegmentKind};
+use super::http::{header_pairs, json, path_segment, send, translated_stream, whole, SegmentKind};
 use super::{Ctx, Provider};
 use crate::media::{multipart, FormKind, FormRequest, Transcript};
 use crate::response::Response;
@@ -256,27 +256,9 @@ impl Provider for Watsonx {
             rb = rb.header(k, v);
         }
         let res = send(rb.body(enc.body()), name, cx.opts.timeout, true).await?;
-        let headers = header_pairs(res.headers());
-        let content_type = res
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/json")
-            .to_string();
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| LlmError::from_transport(&e, name))?;
-        let json = content_type
-            .starts_with("application/json")
-            .then(|| serde_json::from_slice(&body).ok())
-            .flatten();
+        let (headers, content_type, body) = whole(res, "application/json", name).await?;
         Ok(Response {
-            body: Transcript {
-                content_type,
-                body,
-                json,
-            },
+            body: Transcript::new(content_type, body),
             headers,
             api_base: url.to_string(),
         })
