@@ -25,13 +25,14 @@ pub async fn upload(
     filename: &str,
     content_type: Option<&str>,
     purpose: &str,
-    bytes: &[u8],
+    bytes: &bytes::Bytes,
 ) -> Result<Result<Value, Answer>, GatewayError> {
     let purpose = batch::purpose(purpose).map_err(llm)?;
-    let part = reqwest::multipart::Part::bytes(bytes.to_vec())
-        .file_name(filename.to_string())
-        .mime_str(content_type.unwrap_or("application/octet-stream"))
-        .map_err(|_| GatewayError::BadRequest("the file's content type is not valid".into()))?;
+    let part = super::file_part(
+        bytes,
+        filename,
+        Some(content_type.unwrap_or("application/octet-stream")),
+    )?;
     let form = reqwest::multipart::Form::new()
         .part("file", part)
         .text("purpose", purpose);

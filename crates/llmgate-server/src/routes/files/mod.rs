@@ -327,6 +327,25 @@ async fn upload(
     logged.end(made)
 }
 
+/// The uploaded file as a form part for an upstream: the body shared, not copied, per target.
+fn file_part(
+    bytes: &bytes::Bytes,
+    filename: &str,
+    content_type: Option<&str>,
+) -> Result<reqwest::multipart::Part, GatewayError> {
+    let part = reqwest::multipart::Part::stream_with_length(
+        reqwest::Body::from(bytes.clone()),
+        bytes.len() as u64,
+    )
+    .file_name(filename.to_string());
+    match content_type {
+        Some(ct) => part.mime_str(ct).map_err(|_| {
+            GatewayError::BadRequest(format!("the file's content type {ct:?} is not valid"))
+        }),
+        None => Ok(part),
+    }
+}
+
 /// The upload sent to every target and recorded: the file object the client gets.
 async fn store_upload(
     state: &AppState,
@@ -370,12 +389,7 @@ async fn store_upload(
             first.get_or_insert(obj);
             continue;
         }
-        let mut part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(filename.clone());
-        if let Some(ct) = &ct {
-            part = part.mime_str(ct).map_err(|_| {
-                GatewayError::BadRequest(format!("the file's content type {ct:?} is not valid"))
-            })?;
-        }
+        let part = file_part(&bytes, &filename, ct.as_deref())?;
         let mut mp = reqwest::multipart::Form::new().part("file", part);
         for (k, v) in &form.fields {
             if !ROUTING_FIELDS.contains(&k.as_str()) {
