@@ -136,6 +136,13 @@ pub(crate) struct Count<S> {
     inner: S,
 }
 
+impl<S> Count<S> {
+    /// `inner` with each connection it makes noted (a connector outside reqwest's layers).
+    pub(crate) fn new(inner: S) -> Self {
+        Count { inner }
+    }
+}
+
 impl<S, R> tower_service::Service<R> for Count<S>
 where
     S: tower_service::Service<R>,

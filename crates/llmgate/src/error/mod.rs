@@ -394,13 +394,25 @@ impl LlmError {
 
     /// Maps a transport error (connect, timeout, broken body).
     pub fn from_transport(err: &reqwest::Error, provider: &str) -> Self {
-        let kind = if err.is_timeout() {
+        Self::transport(None, err, err.is_timeout(), provider)
+    }
+
+    /// A failure to reach the upstream or read its answer: `lead` (what was being done), then
+    /// the error and its causes, as reqwest words its own.
+    pub(crate) fn transport(
+        lead: Option<&str>,
+        err: &(dyn std::error::Error + 'static),
+        timeout: bool,
+        provider: &str,
+    ) -> Self {
+        let kind = if timeout {
             ErrorKind::Timeout
         } else {
             ErrorKind::ApiConnection
         };
-        let mut msg = err.to_string();
-        let mut src = std::error::Error::source(err);
+        let mut msg = lead.map(|l| format!("{l}: ")).unwrap_or_default();
+        msg.push_str(&err.to_string());
+        let mut src = err.source();
         while let Some(s) = src {
             msg.push_str(": ");
             msg.push_str(&s.to_string());

@@ -80,33 +80,47 @@ pub fn path_segment(name: &str, kind: SegmentKind) -> Result<&str, LlmError> {
     }
 }
 
-/// Upstream URLs already parsed: a deployment calls the same few URLs again and again, and
-/// parsing one (host, IDNA, path) costs more than the rest of building the request.
-/// Bounded: once full, further URLs are parsed each time.
-fn parsed_urls() -> &'static std::sync::RwLock<std::collections::HashMap<String, reqwest::Url>> {
-    static URLS: std::sync::OnceLock<
-        std::sync::RwLock<std::collections::HashMap<String, reqwest::Url>>,
-    > = std::sync::OnceLock::new();
-    URLS.get_or_init(Default::default)
+/// Something derived from an upstream URL once (the URL parsed, say): a deployment calls the
+/// same few URLs again and again, and parsing one (host, IDNA, path) costs more than the rest
+/// of building the request. Bounded: once full, further URLs are derived each time.
+pub(crate) struct UrlMemo<T>(std::sync::RwLock<std::collections::HashMap<String, T>>);
+
+impl<T> Default for UrlMemo<T> {
+    fn default() -> Self {
+        UrlMemo(Default::default())
+    }
 }
 
-const PARSED_URLS_MAX: usize = 4096;
+const URL_MEMO_MAX: usize = 4096;
 
-/// A POST to `url`, parsed once per distinct URL ([`parsed_urls`]); a URL that does not parse
+impl<T: Clone> UrlMemo<T> {
+    /// `url`'s value, derived by `make` the first time; an error is not remembered.
+    pub(crate) fn get_or_try<E>(
+        &self,
+        url: &str,
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        if let Some(v) = self.0.read().unwrap_or_else(|e| e.into_inner()).get(url) {
+            return Ok(v.clone());
+        }
+        let v = make()?;
+        let mut w = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if w.len() < URL_MEMO_MAX {
+            w.insert(url.to_string(), v.clone());
+        }
+        Ok(v)
+    }
+}
+
+/// A POST to `url`, parsed once per distinct URL ([`UrlMemo`]); a URL that does not parse
 /// is left to reqwest, which reports it as before.
 pub fn post(http: &reqwest::Client, url: String) -> reqwest::RequestBuilder {
-    let cache = parsed_urls();
-    if let Some(u) = cache.read().unwrap_or_else(|e| e.into_inner()).get(&url) {
-        return http.post(u.clone());
-    }
-    match reqwest::Url::parse(&url) {
-        Ok(u) => {
-            let mut w = cache.write().unwrap_or_else(|e| e.into_inner());
-            if w.len() < PARSED_URLS_MAX {
-                w.insert(url, u.clone());
-            }
-            http.post(u)
-        }
+    static URLS: std::sync::OnceLock<UrlMemo<reqwest::Url>> = std::sync::OnceLock::new();
+    match URLS
+        .get_or_init(UrlMemo::default)
+        .get_or_try(&url, || reqwest::Url::parse(&url))
+    {
+        Ok(u) => http.post(u),
         Err(_) => http.post(url),
     }
 }
@@ -126,7 +140,7 @@ pub async fn send(
     };
     let (client, req) = rb.build_split();
     let req = req.map_err(|e| LlmError::from_transport(&e, provider))?;
-    let secrets = credentials(&req);
+    let secrets = credentials(req.headers(), req.url().query());
     let fut = client.execute(req);
     let res = match (wait, whole_body) {
         (Some(t), false) => tokio::time::timeout(t, fut)
@@ -151,7 +165,10 @@ pub async fn send(
 /// header or query parameter named like a key, token or secret (`x-api-key`, `api-key`,
 /// `x-goog-api-key`, `?key=`). This covers each deployment's `api_key` and Vertex's access token
 /// without the adapters having to name them.
-fn credentials(req: &reqwest::Request) -> Vec<String> {
+pub(crate) fn credentials(
+    headers: &reqwest::header::HeaderMap,
+    query: Option<&str>,
+) -> Vec<String> {
     // Header names are lowercase already (`http` keeps them so); query names may not be.
     let secret_lower = |n: &str| {
         ["key", "token", "secret", "signature"]
@@ -166,7 +183,7 @@ fn credentials(req: &reqwest::Request) -> Vec<String> {
         }
     };
     let mut out: Vec<String> = Vec::new();
-    for (name, value) in req.headers() {
+    for (name, value) in headers {
         let Ok(v) = value.to_str() else { continue };
         if let Some(sigv4) = v.strip_prefix("AWS4-HMAC-SHA256 ") {
             // Only the signature and the key id are secret; masking the whole value would mask
@@ -184,13 +201,23 @@ fn credentials(req: &reqwest::Request) -> Vec<String> {
         }
     }
     out.extend(
-        req.url()
-            .query_pairs()
-            .filter(|(k, _)| secret_name(k))
-            .map(|(_, v)| v.into_owned()),
+        query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter_map(|pair| pair.split_once('='))
+            .filter(|(k, _)| secret_name(&decoded(k)))
+            .map(|(_, v)| decoded(v)),
     );
     out.retain(|s| !s.is_empty());
     out
+}
+
+/// A query component decoded (`+` a space, `%XX` a byte), as `application/x-www-form-urlencoded`.
+fn decoded(s: &str) -> String {
+    let s = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// An answer read whole: its headers, its content type (`default` when it names none) and
@@ -223,7 +250,12 @@ pub async fn json<T: DeserializeOwned>(
         .bytes()
         .await
         .map_err(|e| LlmError::from_transport(&e, provider))?;
-    serde_json::from_slice(&body).map_err(|e| {
+    parse_json(&body, provider)
+}
+
+/// An answer's bytes parsed as `T`; what did not parse is quoted (500 bytes of it).
+pub fn parse_json<T: DeserializeOwned>(body: &[u8], provider: &str) -> Result<T, LlmError> {
+    serde_json::from_slice(body).map_err(|e| {
         LlmError::new(
             ErrorKind::InternalServer,
             format!(

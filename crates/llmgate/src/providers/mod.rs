@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod gemini;
 pub mod http;
 pub mod jina;
+mod lean_post;
 pub mod ollama;
 pub mod openai_compat;
 pub mod prompts;

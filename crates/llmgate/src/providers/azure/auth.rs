@@ -31,6 +31,14 @@ impl Header {
             Header::Bearer(t) => rb.bearer_auth(t),
         }
     }
+
+    /// The header as a (name, value) pair.
+    pub fn pair(self) -> (&'static str, String) {
+        match self {
+            Header::ApiKey(k) => ("api-key", k),
+            Header::Bearer(t) => ("authorization", format!("Bearer {t}")),
+        }
+    }
 }
 
 /// A credential before any token is fetched.

@@ -26,7 +26,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::azure::{self, auth::Header};
-use super::http::{self, header_pairs, json, send, sse_events};
+use super::http::{self, header_pairs, parse_json, send, sse_events};
+use super::lean_post;
 use super::{Ctx, Provider};
 use crate::catalog::Feature;
 use crate::media::{Audio, FormKind, FormRequest, Transcript};
@@ -381,13 +382,11 @@ impl OpenAiCompat {
         body: Value,
         fix: Fix,
     ) -> Result<Response<T>, LlmError> {
-        let rb = self.request(cx, model, path, &body).await?;
-        let res = send(rb, self.spec.name, cx.opts.timeout, true).await?;
-        let headers = header_pairs(res.headers());
+        let (headers, bytes) = self.post(cx, model, path, &body).await?;
         let body = match fix {
-            None => json(res, self.spec.name).await?,
+            None => parse_json(&bytes, self.spec.name)?,
             Some(fix) => {
-                let mut v: Value = json(res, self.spec.name).await?;
+                let mut v: Value = parse_json(&bytes, self.spec.name)?;
                 fix(&mut v);
                 serde_json::from_value(v).map_err(|e| {
                     LlmError::new(
@@ -403,6 +402,45 @@ impl OpenAiCompat {
             headers,
             api_base: self.api_base(cx.opts),
         })
+    }
+
+    /// POSTs `body` and reads the whole answer: on the lean client ([`lean_post`]) unless a
+    /// proxy is configured.
+    async fn post(
+        &self,
+        cx: &Ctx<'_>,
+        model: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<(Vec<(String, String)>, bytes::Bytes), LlmError> {
+        let name = self.spec.name;
+        let Some(lean) = lean_post::client() else {
+            let rb = self.request(cx, model, path, body).await?;
+            let res = send(rb, name, cx.opts.timeout, true).await?;
+            let headers = header_pairs(res.headers());
+            let bytes = res
+                .bytes()
+                .await
+                .map_err(|e| LlmError::from_transport(&e, name))?;
+            return Ok((headers, bytes));
+        };
+        let (url, header) = self.target(cx, model, path).await?;
+        let mut h = ::http::HeaderMap::new();
+        if let Some(header) = header {
+            let (n, v) = header.pair();
+            lean_post::insert(&mut h, n, &v)?;
+        }
+        if let Some(org) = &cx.opts.organization {
+            lean_post::insert(&mut h, "OpenAI-Organization", org)?;
+        }
+        for (k, v) in &cx.opts.extra_headers {
+            lean_post::insert(&mut h, k, v)?;
+        }
+        let body = serde_json::to_vec(body).map_err(|e| {
+            LlmError::new(ErrorKind::InternalServer, e.to_string()).with_provider(name)
+        })?;
+        let r = lean.post_json(&url, h, body, cx.opts.timeout, name).await?;
+        Ok((r.headers, r.body))
     }
 
     /// Opens a stream and decodes each SSE event as `T` until `[DONE]`.
