@@ -267,7 +267,6 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8], provider: &str) -> Result<T,
     })
 }
 
-/// The body as SSE events, decoded as bytes arrive. `idle` bounds the silence between chunks.
 /// The credentials a request carried, kept on its response for the stream's error events.
 #[derive(Clone)]
 struct Credentials(Vec<String>);
@@ -283,6 +282,7 @@ fn masked(mut ev: SseEvent, secrets: &[String]) -> SseEvent {
     ev
 }
 
+/// The body as SSE events, decoded as bytes arrive. `idle` bounds the silence between chunks.
 pub fn sse_events(
     res: reqwest::Response,
     provider: &'static str,
@@ -294,7 +294,20 @@ pub fn sse_events(
         .map(|c| c.0.clone())
         .unwrap_or_default()
         .into();
-    let body = res.bytes_stream();
+    let body = res
+        .bytes_stream()
+        .map(move |r| r.map_err(|e| LlmError::from_transport(&e, provider)));
+    sse_from(body, secrets, provider, idle)
+}
+
+/// A body's chunks as SSE events, decoded as they arrive, error events masked of `secrets`.
+/// `idle` bounds the silence between chunks; nothing follows a broken body.
+pub(crate) fn sse_from(
+    body: impl Stream<Item = Result<bytes::Bytes, LlmError>> + Send + 'static,
+    secrets: std::sync::Arc<[String]>,
+    provider: &'static str,
+    idle: Option<Duration>,
+) -> impl Stream<Item = Result<SseEvent, LlmError>> + Send {
     futures::stream::unfold(
         (
             Box::pin(body),
@@ -327,10 +340,7 @@ pub fn sse_events(
                         Some(Ok(bytes)) => pending.extend(dec.feed(&bytes)),
                         Some(Err(e)) => {
                             done = true;
-                            return Some((
-                                Err(LlmError::from_transport(&e, provider)),
-                                (body, dec, pending, done),
-                            ));
+                            return Some((Err(e), (body, dec, pending, done)));
                         }
                         None => {
                             done = true;

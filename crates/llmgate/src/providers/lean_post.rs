@@ -19,8 +19,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use super::http::{credentials, UrlMemo};
+use futures::StreamExt;
+use hyper::body::Incoming;
+
+use super::http::{credentials, sse_from, UrlMemo};
 use crate::connections::Count;
+use crate::stream::sse::SseEvent;
 use crate::{LlmError, Response};
 
 type Connector = Count<hyper_rustls::HttpsConnector<HttpConnector>>;
@@ -84,17 +88,15 @@ impl LeanPost {
         LeanPost { client }
     }
 
-    /// POSTs `body` (JSON) to `url` with `headers`; the answer's headers and body when 2xx,
-    /// else the mapped upstream error with the request's credentials masked. `wait` bounds the
-    /// whole exchange, as reqwest's per-request timeout did.
-    pub async fn post_json(
+    /// Sends the POST and waits for the answer's head; its body still to read. The
+    /// credentials the request carried come back with it, for masking.
+    async fn open(
         &self,
         url: &str,
         headers: HeaderMap,
         body: Vec<u8>,
-        wait: Option<Duration>,
         provider: &str,
-    ) -> Result<Response<Bytes>, LlmError> {
+    ) -> Result<(http::response::Parts, Incoming, Arc<[String]>), LlmError> {
         let target = targets().get_or_try(url, || {
             let uri: Uri = url.parse().map_err(|e| {
                 LlmError::bad_request(format!("the upstream URL {url:?} is not valid: {e}"))
@@ -104,6 +106,7 @@ impl LeanPost {
         })?;
         let mut secrets = credentials(&headers, None);
         secrets.extend(target.query_secrets.iter().cloned());
+        let secrets: Arc<[String]> = secrets.into();
         let mut req = Request::new(Full::new(Bytes::from(body)));
         *req.method_mut() = Method::POST;
         *req.uri_mut() = target.uri.clone();
@@ -115,30 +118,40 @@ impl LeanPost {
         h.entry(http::header::ACCEPT)
             .or_insert_with(|| HeaderValue::from_static("*/*"));
         h.entry(http::header::USER_AGENT).or_insert_with(user_agent);
+        let res = self.client.request(req).await.map_err(|e| {
+            let lead = format!("error sending request for url ({url})");
+            LlmError::transport(Some(&lead), &e, false, provider).redact(&secrets)
+        })?;
+        let (parts, body) = res.into_parts();
+        Ok((parts, body, secrets))
+    }
+
+    /// POSTs `body` (JSON) to `url` with `headers`; the answer's headers and body when 2xx,
+    /// else the mapped upstream error with the request's credentials masked. `wait` bounds the
+    /// whole exchange, as reqwest's per-request timeout did.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        wait: Option<Duration>,
+        provider: &str,
+    ) -> Result<Response<Bytes>, LlmError> {
         let exchange = async {
-            let res = self.client.request(req).await.map_err(|e| {
-                let lead = format!("error sending request for url ({url})");
-                LlmError::transport(Some(&lead), &e, false, provider)
-            })?;
-            let (parts, body) = res.into_parts();
-            let bytes = body
-                .collect()
+            let (parts, body, secrets) = self.open(url, headers, body, provider).await?;
+            let bytes = read_body(body, provider)
                 .await
-                .map_err(|e| {
-                    LlmError::transport(Some("error decoding response body"), &e, false, provider)
-                })?
-                .to_bytes();
-            Ok::<_, LlmError>((parts, bytes))
+                .map_err(|e| e.redact(&secrets))?;
+            Ok::<_, LlmError>((parts, bytes, secrets))
         };
-        let (parts, bytes) = match wait {
+        let (parts, bytes, secrets) = match wait {
             Some(t) => tokio::time::timeout(t, exchange)
                 .await
                 .map_err(|_| LlmError::timeout(provider, t.as_secs_f64()))?,
             None => exchange.await,
-        }
-        .map_err(|e| e.redact(&secrets))?;
-        let status = parts.status.as_u16();
+        }?;
         let headers = super::http::header_pairs(&parts.headers);
+        let status = parts.status.as_u16();
         if !(200..300).contains(&status) {
             return Err(LlmError::from_upstream(status, headers, &bytes, provider).redact(&secrets));
         }
@@ -148,6 +161,56 @@ impl LeanPost {
             api_base: String::new(),
         })
     }
+
+    /// POSTs `body` (JSON) and answers the 2xx answer's headers and its body as SSE events,
+    /// decoded as bytes arrive ([`sse_from`]); a non-2xx answer is read whole into the mapped
+    /// error. `wait` bounds the time to the answer's head and the silence between chunks.
+    pub async fn post_sse(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        wait: Option<Duration>,
+        provider: &'static str,
+    ) -> Result<Response<SseStream>, LlmError> {
+        let opened = self.open(url, headers, body, provider);
+        let (parts, body, secrets) = match wait {
+            Some(t) => tokio::time::timeout(t, opened)
+                .await
+                .map_err(|_| LlmError::timeout(provider, t.as_secs_f64()))?,
+            None => opened.await,
+        }?;
+        let headers = super::http::header_pairs(&parts.headers);
+        let status = parts.status.as_u16();
+        if !(200..300).contains(&status) {
+            let bytes = read_body(body, provider).await.unwrap_or_default();
+            return Err(LlmError::from_upstream(status, headers, &bytes, provider).redact(&secrets));
+        }
+        let chunks = body.into_data_stream().map(move |r| {
+            r.map_err(|e| {
+                LlmError::transport(Some("error decoding response body"), &e, false, provider)
+            })
+        });
+        Ok(Response {
+            body: Box::pin(sse_from(chunks, secrets, provider, wait)),
+            headers,
+            api_base: String::new(),
+        })
+    }
+}
+
+/// An answer's SSE events, as [`sse_from`] yields them.
+pub type SseStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<SseEvent, LlmError>> + Send>>;
+
+async fn read_body(body: Incoming, provider: &str) -> Result<Bytes, LlmError> {
+    Ok(body
+        .collect()
+        .await
+        .map_err(|e| {
+            LlmError::transport(Some("error decoding response body"), &e, false, provider)
+        })?
+        .to_bytes())
 }
 
 fn json_type() -> HeaderValue {

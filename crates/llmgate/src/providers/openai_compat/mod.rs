@@ -424,6 +424,19 @@ impl OpenAiCompat {
                 .map_err(|e| LlmError::from_transport(&e, name))?;
             return Ok((headers, bytes));
         };
+        let (url, h) = self.lean_request(cx, model, path).await?;
+        let body = to_json(body, name)?;
+        let r = lean.post_json(&url, h, body, cx.opts.timeout, name).await?;
+        Ok((r.headers, r.body))
+    }
+
+    /// The URL and headers of a call on the lean client: what [`Self::start`] sets on reqwest's.
+    async fn lean_request(
+        &self,
+        cx: &Ctx<'_>,
+        model: &str,
+        path: &str,
+    ) -> Result<(String, ::http::HeaderMap), LlmError> {
         let (url, header) = self.target(cx, model, path).await?;
         let mut h = ::http::HeaderMap::new();
         if let Some(header) = header {
@@ -436,11 +449,7 @@ impl OpenAiCompat {
         for (k, v) in &cx.opts.extra_headers {
             lean_post::insert(&mut h, k, v)?;
         }
-        let body = serde_json::to_vec(body).map_err(|e| {
-            LlmError::new(ErrorKind::InternalServer, e.to_string()).with_provider(name)
-        })?;
-        let r = lean.post_json(&url, h, body, cx.opts.timeout, name).await?;
-        Ok((r.headers, r.body))
+        Ok((url, h))
     }
 
     /// Opens a stream and decodes each SSE event as `T` until `[DONE]`.
@@ -455,12 +464,23 @@ impl OpenAiCompat {
         Response<std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, LlmError>> + Send>>>,
         LlmError,
     > {
-        let rb = self.request(cx, model, path, &body).await?;
         let wait = cx.opts.stream_wait();
-        let res = send(rb, self.spec.name, wait, false).await?;
-        let headers = header_pairs(res.headers());
         let provider = self.spec.name;
-        let events = sse_events(res, provider, wait);
+        let (headers, events) = match lean_post::client() {
+            Some(lean) => {
+                let (url, h) = self.lean_request(cx, model, path).await?;
+                let body = to_json(&body, provider)?;
+                let r = lean.post_sse(&url, h, body, wait, provider).await?;
+                (r.headers, r.body)
+            }
+            None => {
+                let rb = self.request(cx, model, path, &body).await?;
+                let res = send(rb, provider, wait, false).await?;
+                let headers = header_pairs(res.headers());
+                let events: lean_post::SseStream = Box::pin(sse_events(res, provider, wait));
+                (headers, events)
+            }
+        };
         let mut usage = StreamUsage::new(path == "chat/completions");
         let chunks = events
             .take_while(|ev| {
@@ -480,6 +500,13 @@ impl OpenAiCompat {
             api_base: self.api_base(cx.opts),
         })
     }
+}
+
+/// A request body as JSON bytes.
+fn to_json(body: &Value, provider: &str) -> Result<Vec<u8>, LlmError> {
+    serde_json::to_vec(body).map_err(|e| {
+        LlmError::new(ErrorKind::InternalServer, e.to_string()).with_provider(provider)
+    })
 }
 
 /// The path of the Responses API (its URL is built apart: Azure's is not deployment-scoped).
