@@ -28,7 +28,8 @@ use crate::openai::recorded;
 use crate::vertex_batch::rfc3339_now;
 use crate::Shared;
 
-const BATCH_TYPE: &str = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch";
+const BATCH_TYPE: &str =
+    "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch";
 const OUTPUT_TYPE: &str =
     "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput";
 
@@ -126,7 +127,10 @@ pub async fn upload(
         return error(400, "X-Goog-Upload-Command must be `upload, finalize`.");
     }
     if header(&h, "x-goog-upload-offset") != Some("0") {
-        return error(400, "X-Goog-Upload-Offset must be 0 for a single-chunk upload.");
+        return error(
+            400,
+            "X-Goog-Upload-Offset must be 0 for a single-chunk upload.",
+        );
     }
     let Some(session) = lock(&shared.gemini.sessions).remove(&session_id) else {
         return error(404, "No such upload session.");
@@ -176,8 +180,8 @@ fn start(shared: &Shared, h: &HeaderMap, body: &Value) -> Response {
             "Uploads need X-Goog-Upload-Protocol: resumable and X-Goog-Upload-Command: start.",
         );
     }
-    let Some(length) = header(h, "x-goog-upload-header-content-length")
-        .and_then(|v| v.parse::<usize>().ok())
+    let Some(length) =
+        header(h, "x-goog-upload-header-content-length").and_then(|v| v.parse::<usize>().ok())
     else {
         return error(
             400,
@@ -207,7 +211,8 @@ fn start(shared: &Shared, h: &HeaderMap, body: &Value) -> Response {
         },
     );
     let host = header(h, "host").unwrap_or("127.0.0.1");
-    let url = format!("http://{host}/upload/v1beta/files?upload_id={sid}&upload_protocol=resumable");
+    let url =
+        format!("http://{host}/upload/v1beta/files?upload_id={sid}&upload_protocol=resumable");
     let mut res = StatusCode::OK.into_response();
     if let Ok(v) = HeaderValue::from_str(&url) {
         res.headers_mut().insert("x-goog-upload-url", v);
@@ -299,7 +304,10 @@ pub(crate) fn create(shared: &Shared, model: &str, h: &HeaderMap, body: Option<V
         .or(batch["displayName"].as_str())
         .filter(|d| !d.is_empty())
     else {
-        return error(400, "* BatchGenerateContentRequest.batch.display_name: required");
+        return error(
+            400,
+            "* BatchGenerateContentRequest.batch.display_name: required",
+        );
     };
     let input = &batch
         .get("input_config")
@@ -435,7 +443,10 @@ pub async fn batch(
     let now = json!(rfc3339_now());
     match (m.as_str(), method) {
         ("POST", "cancel") => {
-            if !matches!(state.as_str(), "BATCH_STATE_PENDING" | "BATCH_STATE_RUNNING") {
+            if !matches!(
+                state.as_str(),
+                "BATCH_STATE_PENDING" | "BATCH_STATE_RUNNING"
+            ) {
                 return error(
                     400,
                     &format!("The batch is in state {state} and cannot be cancelled."),

@@ -398,10 +398,7 @@ fn router(shared: Arc<Shared>) -> Router {
             "/v1beta/files/{id}",
             get(gemini_batch::file).delete(gemini_batch::file),
         )
-        .route(
-            "/download/v1beta/files/{spec}",
-            get(gemini_batch::download),
-        )
+        .route("/download/v1beta/files/{spec}", get(gemini_batch::download))
         .route(
             "/v1beta/batches/{spec}",
             get(gemini_batch::batch).post(gemini_batch::batch),

@@ -26,8 +26,8 @@ use serde_json::{json, Value};
 use super::logged::{refused, request_tags, Answer, Logged};
 use super::target::{object_id, Target};
 use super::{
-    b64, bedrock, db, find_file, first_copy, gemini, json_of, mistral, owner, send,
-    translated_content, store, upstream_error, vertex, visible, FILE_MODEL_FIELD,
+    b64, bedrock, db, find_file, first_copy, gemini, json_of, mistral, owner, send, store,
+    translated_content, upstream_error, vertex, visible, FILE_MODEL_FIELD,
 };
 use crate::auth::AuthContext;
 use crate::error::GatewayError;

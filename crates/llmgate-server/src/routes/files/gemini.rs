@@ -10,7 +10,7 @@
 //! Every call carries the key as `x-goog-api-key`; every id is checked before it goes into a
 //! path. Bodies and translations: `llmgate::providers::gemini::batch`.
 
-use llmgate::providers::gemini::batch;
+use llmgate::providers::gemini::{batch, errors};
 use llmgate::{ErrorKind, LlmError};
 use serde_json::{json, Value};
 
@@ -25,13 +25,19 @@ fn llm(e: LlmError) -> GatewayError {
     GatewayError::Llm(e.with_provider(NAME))
 }
 
-/// Sends `rb`; a non-2xx answer is Gemini's error, classified into OpenAI's shape.
+/// Gemini's error answer in OpenAI's shape, classed as chat's are (LiteLLM's
+/// `_map_vertex_exception`: an invalid key's 400 is an authentication error).
+async fn refusal(res: reqwest::Response) -> GatewayError {
+    GatewayError::Llm(errors::litellm_class(classified(res, NAME).await))
+}
+
+/// Sends `rb`; a non-2xx answer is Gemini's error.
 async fn call(rb: reqwest::RequestBuilder) -> Result<reqwest::Response, GatewayError> {
     let res = send(rb, NAME).await?;
     if res.status().is_success() {
         Ok(res)
     } else {
-        Err(classified(res, NAME).await)
+        Err(refusal(res).await)
     }
 }
 
@@ -79,7 +85,9 @@ pub async fn upload(
             Some(model),
         )
     } else {
-        let mime = content_type.unwrap_or("application/octet-stream").to_string();
+        let mime = content_type
+            .unwrap_or("application/octet-stream")
+            .to_string();
         (bytes.clone(), mime, None)
     };
     let mime = axum::http::HeaderValue::from_str(&mime).map_err(|_| {
@@ -89,7 +97,10 @@ pub async fn upload(
         t.request(http, reqwest::Method::POST, "upload/v1beta/files")?
             .header("x-goog-upload-protocol", "resumable")
             .header("x-goog-upload-command", "start")
-            .header("x-goog-upload-header-content-length", body.len().to_string())
+            .header(
+                "x-goog-upload-header-content-length",
+                body.len().to_string(),
+            )
             .header("x-goog-upload-header-content-type", mime)
             .json(&batch::upload_start(filename)),
     )
@@ -169,7 +180,7 @@ pub async fn delete(state: &AppState, t: &Target, name: &str) -> Result<(), Gate
     if res.status().is_success() || res.status().as_u16() == 404 {
         Ok(())
     } else {
-        Err(classified(res, NAME).await)
+        Err(refusal(res).await)
     }
 }
 
@@ -221,11 +232,6 @@ pub async fn job(
         )
         .await?;
     }
-    let res = call(t.request(
-        http,
-        reqwest::Method::GET,
-        &format!("v1beta/batches/{id}"),
-    )?)
-    .await?;
+    let res = call(t.request(http, reqwest::Method::GET, &format!("v1beta/batches/{id}"))?).await?;
     Ok(batch::job_to_openai(&json_of(res).await?))
 }

@@ -140,14 +140,12 @@ async fn upstream_error(res: reqwest::Response) -> Response {
     (status, [("content-type", "application/json")], body).into_response()
 }
 
-/// A provider's error answer classified as its LLM errors are (OpenAI's shape, its status).
-async fn classified(res: reqwest::Response, provider: &str) -> GatewayError {
+/// A provider's error answer classified by its status (OpenAI's shape).
+async fn classified(res: reqwest::Response, provider: &str) -> llmgate::LlmError {
     let status = res.status().as_u16();
     let headers = llmgate::providers::http::header_pairs(res.headers());
     let body = res.bytes().await.unwrap_or_default();
-    GatewayError::Llm(llmgate::LlmError::from_upstream(
-        status, headers, &body, provider,
-    ))
+    llmgate::LlmError::from_upstream(status, headers, &body, provider)
 }
 
 /// Sends `rb`; a transport failure is a 502 in OpenAI's shape.

@@ -76,7 +76,7 @@ async fn call(rb: reqwest::RequestBuilder, token: &str) -> Result<reqwest::Respo
     if res.status().is_success() {
         Ok(res)
     } else {
-        Err(classified(res, NAME).await)
+        Err(GatewayError::Llm(classified(res, NAME).await))
     }
 }
 
@@ -182,7 +182,7 @@ pub async fn delete(state: &AppState, t: &Target, uri: &str) -> Result<(), Gatew
     if res.status().is_success() || res.status().as_u16() == 404 {
         Ok(())
     } else {
-        Err(classified(res, NAME).await)
+        Err(GatewayError::Llm(classified(res, NAME).await))
     }
 }
 

@@ -35,7 +35,10 @@ pub fn api_root(base: &str) -> &str {
 /// dashes, not starting or ending with a dash (Google documents 40 for files; batch outputs
 /// run longer). Anything else is refused before it goes into a URL path.
 fn resource_id<'a>(kind: &str, id: &'a str) -> Result<&'a str, LlmError> {
-    let bare = id.strip_prefix(kind).and_then(|r| r.strip_prefix('/')).unwrap_or(id);
+    let bare = id
+        .strip_prefix(kind)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or(id);
     let ok = !bare.is_empty()
         && bare.len() <= 64
         && !bare.starts_with('-')
@@ -381,7 +384,10 @@ mod tests {
             assert!(file_name(id).is_err(), "{id:?}");
             assert!(batch_id(id).is_err(), "{id:?}");
         }
-        assert_eq!(model_path("gemini/gemini-2.5-flash").unwrap(), "models/gemini-2.5-flash");
+        assert_eq!(
+            model_path("gemini/gemini-2.5-flash").unwrap(),
+            "models/gemini-2.5-flash"
+        );
         assert!(model_path("gemini/../x").is_err());
         assert_eq!(api_root("https://g.example/v1beta/"), "https://g.example");
         assert_eq!(api_root("http://127.0.0.1:9"), "http://127.0.0.1:9");
