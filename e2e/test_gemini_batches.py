@@ -99,8 +99,9 @@ def test_gemini_batch_to_completion_with_its_cost(gw, mock):
     assert sent[0]["request"]["contents"] == [{"role": "user", "parts": [{"text": "Hi"}]}]
     assert sent[0]["request"]["generationConfig"]["maxOutputTokens"] == 20
     assert sent[1]["request"]["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+    assert f.status == "uploaded"
     got = c.files.retrieve(f.id)
-    assert got.id == f.id and got.bytes == f.bytes
+    assert got.id == f.id and got.bytes == f.bytes and got.status == "processed"
     assert c.files.content(f.id).text == data["body"]
     assert f.id in [x.id for x in c.files.list().data]
     assert all("_llmgate" not in json.dumps(x.model_dump()) for x in c.files.list().data)
@@ -228,8 +229,13 @@ def test_gemini_bad_input_is_a_clear_4xx(gw, mock):
     with pytest.raises(openai.AuthenticationError) as e:
         upload(c, model="gemini-badkey")
     assert "API key not valid" in e.value.message and e.value.body["type"]
-    rows = spend_rows(gw, t["token"], "acreate_file", 4)
-    assert len(rows) == 4 and all(r["status"] == "failure" and r["spend"] == 0 for r in rows)
+    # An upload URL on another host than the target's is not followed.
+    with pytest.raises(openai.InternalServerError) as e:
+        c.files.create(file=("mock-foreign-upload-url", JSONL), purpose="batch",
+                       extra_body={"target_model_names": "gemini-batch"})
+    assert e.value.status_code == 502 and "upload URL" in e.value.message
+    rows = spend_rows(gw, t["token"], "acreate_file", 5)
+    assert len(rows) == 5 and all(r["status"] == "failure" and r["spend"] == 0 for r in rows)
     # A file that is not a batch input cannot run as one; nor can a non-chat endpoint.
     notes = upload(c, data=b"some notes", purpose="user_data")
     with pytest.raises(openai.BadRequestError) as e:

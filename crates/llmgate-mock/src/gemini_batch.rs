@@ -9,7 +9,8 @@
 //! /v1beta/batches/{id}` — `BATCH_STATE_PENDING`, then `BATCH_STATE_SUCCEEDED` on the next
 //! read with a responses file of `{"key", "response"}` lines (`{"key", "error"}` for a request
 //! Gemini refuses, or whose first text is a `mock-error-{code}` behaviour) — and `POST /v1beta/batches/{id}:cancel`. Every call needs
-//! `x-goog-api-key` (a `bad-` key is refused as Google refuses an invalid key); ids are
+//! `x-goog-api-key` (a `bad-` key is refused as Google refuses an invalid key; a file named
+//! `mock-foreign-upload-url` gets a session URL on another host); ids are
 //! lowercase letters and digits; errors are Google's `{"error": {code, message, status}}`.
 
 use std::collections::BTreeMap;
@@ -205,12 +206,17 @@ fn start(shared: &Shared, h: &HeaderMap, body: &Value) -> Response {
     lock(&shared.gemini.sessions).insert(
         sid.clone(),
         Session {
-            display_name: display,
+            display_name: display.clone(),
             length,
             mime: mime.to_string(),
         },
     );
-    let host = header(h, "host").unwrap_or("127.0.0.1");
+    // A test asks for a session URL on another host by the file's name: a gateway must not go there.
+    let host = if display == "mock-foreign-upload-url" {
+        "198.51.100.7:9"
+    } else {
+        header(h, "host").unwrap_or("127.0.0.1")
+    };
     let url =
         format!("http://{host}/upload/v1beta/files?upload_id={sid}&upload_protocol=resumable");
     let mut res = StatusCode::OK.into_response();

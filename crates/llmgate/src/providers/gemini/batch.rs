@@ -267,10 +267,21 @@ fn line_to_openai(v: &Value, model: &str) -> Value {
     batch_output::answered(custom_id, body)
 }
 
-/// A Files API file (`{file: {...}}` or the bare file) as an OpenAI file object; its id is the
-/// file's name (`files/{id}`).
+/// A Files API file (`{file: {...}}`, the upload's answer, or the bare file a get answers) as
+/// an OpenAI file object; its id is the file's name (`files/{id}`). Its status as LiteLLM gives
+/// it: `uploaded` for an upload, a get's `state` mapped (`ACTIVE` → `processed`, `FAILED` →
+/// `error`, else `uploaded`).
 pub fn file_to_openai(f: &Value, purpose: &str) -> Value {
-    let f = if f["file"].is_object() { &f["file"] } else { f };
+    let (f, status) = if f["file"].is_object() {
+        (&f["file"], "uploaded")
+    } else {
+        let status = match f["state"].as_str() {
+            Some("ACTIVE") => "processed",
+            Some("FAILED") => "error",
+            _ => "uploaded",
+        };
+        (f, status)
+    };
     json!({
         "id": f["name"],
         "object": "file",
@@ -278,7 +289,7 @@ pub fn file_to_openai(f: &Value, purpose: &str) -> Value {
         "created_at": f["createTime"].as_str().and_then(crate::parse_rfc3339).unwrap_or_else(crate::now_secs),
         "filename": f["displayName"].as_str().unwrap_or(""),
         "purpose": purpose,
-        "status": "uploaded",
+        "status": status,
         "expires_at": f["expirationTime"].as_str().and_then(crate::parse_rfc3339),
     })
 }
@@ -354,6 +365,9 @@ mod tests {
         assert_eq!(f["id"], "files/abc");
         assert_eq!(f["bytes"], 12);
         assert_eq!(f["filename"], "in.jsonl");
+        assert_eq!(f["status"], "uploaded");
+        let got = file_to_openai(&json!({"name": "files/abc", "state": "ACTIVE"}), "batch");
+        assert_eq!(got["status"], "processed");
         assert_eq!(batch_model("gemini/gemini-2.0-flash"), "gemini-2.0-flash");
         assert_eq!(
             batch_request("files/abc", "d")["batch"]["input_config"]["file_name"],
