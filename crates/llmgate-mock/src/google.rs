@@ -652,6 +652,9 @@ pub async fn studio(
     let body: Option<Value> = serde_json::from_slice(&b).ok();
     shared.record(|| recorded(&m, &u, &h, body.clone().unwrap_or(Value::Null)));
     let (model, method) = split_spec(&spec);
+    if method == "batchGenerateContent" {
+        return crate::gemini_batch::create(&shared, model, &h, body);
+    }
     generate(shared.clone(), model, method, false, &u, &h, body).await
 }
 

@@ -21,6 +21,7 @@ mod dashscope;
 mod files;
 mod foundry;
 mod gcs;
+mod gemini_batch;
 mod google;
 mod guardrail;
 mod jina;
@@ -103,6 +104,8 @@ pub(crate) struct Shared {
     pub(crate) vertex_jobs: vertex_batch::Jobs,
     /// Bedrock model invocation jobs (`bedrock_batch.rs`).
     pub(crate) bedrock_jobs: bedrock_batch::Jobs,
+    /// Google AI Studio's files and batches (`gemini_batch.rs`).
+    pub(crate) gemini: gemini_batch::Store,
 }
 
 impl Shared {
@@ -390,6 +393,16 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/model/{model}/{action}", post(bedrock::converse))
         .route("/v1beta/models/{spec}", post(google::studio))
+        .route("/upload/v1beta/files", post(gemini_batch::upload))
+        .route(
+            "/v1beta/files/{id}",
+            get(gemini_batch::file).delete(gemini_batch::file),
+        )
+        .route("/download/v1beta/files/{spec}", get(gemini_batch::download))
+        .route(
+            "/v1beta/batches/{spec}",
+            get(gemini_batch::batch).post(gemini_batch::batch),
+        )
         .route(
             "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",
             post(google::vertex),

@@ -1,5 +1,6 @@
 //! OpenAI's Batches API (`/v1/batches`: create, retrieve, list, cancel) in front of OpenAI,
-//! Azure, Mistral (batch jobs, `mistral.rs`), Vertex AI (batchPredictionJobs, `vertex.rs`) and Bedrock (model invocation jobs,
+//! Azure, Mistral (batch jobs, `mistral.rs`), Gemini (`batchGenerateContent`, `gemini.rs`),
+//! Vertex AI (batchPredictionJobs, `vertex.rs`) and Bedrock (model invocation jobs,
 //! `bedrock.rs`), with LiteLLM's batch cost tracking: when a retrieve first sees a batch `completed`,
 //! its output file is read, each answer's usage priced at the batch rate (the catalog's
 //! `input_cost_per_token_batches` / `output_cost_per_token_batches`, else half the per-token
@@ -25,8 +26,8 @@ use serde_json::{json, Value};
 use super::logged::{refused, request_tags, Answer, Logged};
 use super::target::{object_id, Target};
 use super::{
-    b64, bedrock, db, find_file, first_copy, json_of, mistral, owner, send, storage_content, store,
-    upstream_error, vertex, visible,
+    b64, bedrock, db, find_file, first_copy, gemini, json_of, mistral, owner, send, store,
+    translated_content, upstream_error, vertex, visible, FILE_MODEL_FIELD,
 };
 use crate::auth::AuthContext;
 use crate::error::GatewayError;
@@ -68,7 +69,7 @@ pub async fn create(
     }
     let file: ManagedFile = find_file(&state, &auth, &input).await?;
     let (target, provider_file) = first_copy(&state, &file)?;
-    if target.is_storage() {
+    if target.translates() {
         if file.file_object["purpose"].as_str() != Some("batch") {
             return Err(GatewayError::BadRequest(format!(
                 "file {input} has purpose {}: a batch's input file must have purpose 'batch'",
@@ -85,8 +86,9 @@ pub async fn create(
     }
     let tags = request_tags(body.get("litellm_metadata"), Some(&body));
     let logged = Logged::admit(&state, &auth, &target, "acreate_batch", "/batches", tags).await?;
-    // A Mistral job without a deployment runs the create's `model` (`mistral.rs`).
-    let keep_model = target.is_mistral() && target.deployment.is_none();
+    // A Mistral or Gemini batch without a deployment runs the create's `model` (`mistral.rs`,
+    // `gemini.rs`).
+    let keep_model = (target.is_mistral() || target.is_gemini()) && target.deployment.is_none();
     if let Some(m) = body.as_object_mut() {
         for k in [
             "custom_llm_provider",
@@ -115,6 +117,16 @@ pub async fn create(
     logged.end(made)
 }
 
+/// The job of a provider the gateway translates for knows nothing of OpenAI's batch fields:
+/// the create's are kept (on every read too).
+fn keep_openai_fields(obj: &mut Value, from: &Value) {
+    for k in ["endpoint", "completion_window", "metadata"] {
+        if let Some(v) = from.get(k).filter(|v| !v.is_null()) {
+            obj[k] = v.clone();
+        }
+    }
+}
+
 /// The batch started at its provider and recorded: the batch object the client gets.
 #[allow(clippy::too_many_arguments)]
 async fn start(
@@ -127,18 +139,19 @@ async fn start(
     body: &Value,
     tags: Vec<String>,
 ) -> Result<Answer, GatewayError> {
-    let mut obj = if target.is_storage() {
+    let mut obj = if target.translates() {
         let mut obj = if target.is_vertex() {
             vertex::create_batch(state, target, provider_file).await?
+        } else if target.is_gemini() {
+            // The create's `model`, else the one the file was written for.
+            let named = body["model"]
+                .as_str()
+                .or(file.file_object[FILE_MODEL_FIELD].as_str());
+            gemini::create_batch(state, target, provider_file, named).await?
         } else {
             bedrock::create_batch(state, target, provider_file, body).await?
         };
-        // The job knows nothing of OpenAI's batch fields: the request's are kept.
-        for k in ["endpoint", "completion_window", "metadata"] {
-            if let Some(v) = body.get(k).filter(|v| !v.is_null()) {
-                obj[k] = v.clone();
-            }
-        }
+        keep_openai_fields(&mut obj, body);
         obj
     } else if target.is_mistral() {
         match mistral::create_batch(state, target, body).await? {
@@ -236,6 +249,9 @@ async fn refresh(
     let store = store(state)?;
     obj["input_file_id"] = row.file_object["input_file_id"].clone();
     obj[TARGET_FIELD] = Value::String(target.mapping_key());
+    if target.translates() {
+        keep_openai_fields(&mut obj, &row.file_object);
+    }
     let completed = obj["status"].as_str() == Some("completed");
     let output = obj["output_file_id"]
         .as_str()
@@ -309,8 +325,8 @@ async fn output_text(
     target: &Target,
     output_file: &str,
 ) -> Result<Option<String>, GatewayError> {
-    if target.is_storage() {
-        return match storage_content(state, target, output_file).await {
+    if target.translates() {
+        return match translated_content(state, target, output_file).await {
             Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
             Err(e) => {
                 tracing::warn!(batch = %row.unified_object_id, error = ?e, "could not read a finished batch's output to charge it");
@@ -469,6 +485,8 @@ async fn job(
     let id = target.batch_id(&row.model_object_id)?;
     let obj = if target.is_vertex() {
         vertex::job(state, &target, id, cancel).await?
+    } else if target.is_gemini() {
+        gemini::job(state, &target, id, cancel).await?
     } else if target.is_bedrock() {
         bedrock::job(state, &target, id, cancel).await?
     } else if target.is_mistral() {

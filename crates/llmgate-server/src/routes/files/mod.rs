@@ -1,18 +1,21 @@
 //! OpenAI's Files API (`/v1/files`: upload, list, retrieve, content, delete) in front of OpenAI,
-//! Azure, Mistral (`mistral.rs`), Vertex AI (Cloud Storage, `vertex.rs`) and Bedrock (S3, `bedrock.rs`), as LiteLLM's
-//! proxy serves it, and the Batches API (`batches.rs`).
+//! Azure, Mistral (`mistral.rs`), Gemini (`gemini.rs`), Vertex AI (Cloud Storage, `vertex.rs`)
+//! and Bedrock (S3, `bedrock.rs`), as LiteLLM's proxy serves it, and the Batches API
+//! (`batches.rs`).
 //!
 //! Every file uploaded through the gateway is recorded in `LiteLLM_ManagedFileTable` with who
 //! uploaded it (the key's user, else the key; its team): only they (and admins) list, read or
 //! delete it — anyone else gets a 404, as for a file that does not exist. An upload naming
 //! `target_model_names` goes to each model's deployment and is answered with LiteLLM's managed
 //! file id (base64 of `litellm_proxy:<mime>;unified_id,<uuid>;target_model_names,<names>`);
-//! otherwise the provider's own id is returned (a Vertex file's `gs://` URI or a Bedrock file's
-//! `s3://` URI is no URL path segment: it always gets the managed id). Where a call goes: `target.rs`. An upload and
+//! otherwise the provider's own id is returned (a provider id that is no URL path segment — a
+//! Vertex file's `gs://` URI, a Bedrock file's `s3://` URI, a Gemini file's `files/{id}` —
+//! always gets the managed id). Where a call goes: `target.rs`. An upload and
 //! a batch create are admitted as every LLM call is (budgets, rate limits, parallel slot).
 
 mod batches;
 mod bedrock;
+mod gemini;
 mod logged;
 mod mistral;
 mod target;
@@ -137,6 +140,14 @@ async fn upstream_error(res: reqwest::Response) -> Response {
     (status, [("content-type", "application/json")], body).into_response()
 }
 
+/// A provider's error answer classified by its status (OpenAI's shape).
+async fn classified(res: reqwest::Response, provider: &str) -> llmgate::LlmError {
+    let status = res.status().as_u16();
+    let headers = llmgate::providers::http::header_pairs(res.headers());
+    let body = res.bytes().await.unwrap_or_default();
+    llmgate::LlmError::from_upstream(status, headers, &body, provider)
+}
+
 /// Sends `rb`; a transport failure is a 502 in OpenAI's shape.
 async fn send(
     rb: reqwest::RequestBuilder,
@@ -240,19 +251,39 @@ async fn targets(
     ))
 }
 
-/// The model a batch file's first request names (`body.model`), when it is one of the
-/// gateway's model groups. Only the first line is read.
-fn jsonl_model(state: &AppState, bytes: &[u8]) -> Option<String> {
+/// The model a batch file's first request names (`body.model`). Only the first line is read.
+fn first_line_model(bytes: &[u8]) -> Option<String> {
     let first = bytes
         .split(|b| *b == b'\n')
         .find(|l| !l.trim_ascii().is_empty())?;
     let line: Value = serde_json::from_slice(first).ok()?;
-    let model = line["body"]["model"].as_str()?;
-    state
-        .deployments()
-        .group(model)
-        .is_some()
-        .then(|| model.to_string())
+    line["body"]["model"].as_str().map(str::to_string)
+}
+
+/// The model a batch file's first request names, when it is one of the gateway's model groups.
+fn jsonl_model(state: &AppState, bytes: &[u8]) -> Option<String> {
+    first_line_model(bytes).filter(|m| state.deployments().group(m).is_some())
+}
+
+/// The model a provider that translates batch files writes one for when no deployment names
+/// it: the first request's `body.model` (a 400 without one).
+fn batch_file_model(bytes: &[u8], provider: &str) -> Result<String, GatewayError> {
+    first_line_model(bytes).ok_or_else(|| {
+        GatewayError::BadRequest(format!(
+            "the batch file's first line names no body.model ({provider} needs the model)"
+        ))
+    })
+}
+
+/// Where a file's stored object keeps the model its batch file was written for (never shown).
+const FILE_MODEL_FIELD: &str = "_llmgate_model";
+
+/// A stored file object as clients see it.
+fn shown_file(mut obj: Value) -> Value {
+    if let Some(m) = obj.as_object_mut() {
+        m.remove(FILE_MODEL_FIELD);
+    }
+    obj
 }
 
 /// Admits a files or batches call that goes to `target` as LiteLLM's proxy does for every
@@ -363,6 +394,7 @@ async fn store_upload(
     let http = state.client.http();
     let mut mappings = serde_json::Map::new();
     let mut first: Option<Value> = None;
+    let mut written_for: Option<String> = None;
     for t in targets {
         if t.is_storage() {
             let purpose = form.get("purpose").unwrap_or("");
@@ -374,6 +406,17 @@ async fn store_upload(
             let id = obj["id"].as_str().unwrap_or("").to_string();
             mappings.insert(t.mapping_key(), Value::String(id));
             first.get_or_insert(obj);
+            continue;
+        }
+        if t.is_gemini() {
+            let purpose = form.get("purpose").unwrap_or("");
+            let up = gemini::upload(state, t, &filename, ct.as_deref(), purpose, &bytes).await?;
+            let id = up.object["id"].as_str().unwrap_or("").to_string();
+            mappings.insert(t.mapping_key(), Value::String(id));
+            if t.deployment.is_none() {
+                written_for = written_for.or(up.model);
+            }
+            first.get_or_insert(up.object);
             continue;
         }
         if t.is_mistral() {
@@ -412,8 +455,9 @@ async fn store_upload(
         first.get_or_insert(obj);
     }
     let mut obj = first.unwrap_or(Value::Null);
-    let unified = if names.is_empty() && !targets.iter().any(Target::is_storage) {
-        obj["id"].as_str().unwrap_or("").to_string()
+    let own_id = obj["id"].as_str().unwrap_or("").to_string();
+    let unified = if names.is_empty() && object_id(&own_id).is_ok() {
+        own_id
     } else {
         let mime = ct.as_deref().unwrap_or("application/octet-stream");
         b64(&format!(
@@ -423,11 +467,15 @@ async fn store_upload(
         ))
     };
     obj["id"] = Value::String(unified.clone());
+    let mut stored = obj.clone();
+    if let Some(m) = written_for {
+        stored[FILE_MODEL_FIELD] = Value::String(m);
+    }
     let (created_by, team_id) = owner(auth);
     let row = ManagedFile {
         id: uuid::Uuid::new_v4().to_string(),
         unified_file_id: unified,
-        file_object: obj.clone(),
+        file_object: stored,
         flat_model_file_ids: mappings
             .values()
             .filter_map(|v| v.as_str().map(str::to_string))
@@ -495,7 +543,7 @@ async fn list(
             q.get("purpose")
                 .is_none_or(|p| r.file_object["purpose"].as_str() == Some(p.as_str()))
         })
-        .map(|r| r.file_object)
+        .map(|r| shown_file(r.file_object))
         .take(limit as usize)
         .collect();
     Ok(Json(json!({"object": "list", "data": data, "has_more": false})).into_response())
@@ -553,6 +601,8 @@ async fn retrieve(
     let purpose = row.file_object["purpose"].as_str().unwrap_or("batch");
     let mut obj = if t.is_vertex() {
         vertex::retrieve(&state, &t, &id, purpose).await?
+    } else if t.is_gemini() {
+        gemini::retrieve(&state, &t, &id, purpose).await?
     } else if t.is_bedrock() {
         bedrock::retrieve(&state, &t, &id, purpose).await?
     } else {
@@ -587,8 +637,8 @@ async fn content(
 ) -> Result<Response, GatewayError> {
     let row = find_file(&state, &auth, &file_id).await?;
     let (t, id) = first_copy(&state, &row)?;
-    if t.is_storage() {
-        let bytes = storage_content(&state, &t, &id).await?;
+    if t.translates() {
+        let bytes = translated_content(&state, &t, &id).await?;
         return Ok(([("content-type", "application/octet-stream")], bytes).into_response());
     }
     let res = send(
@@ -614,11 +664,17 @@ async fn content(
     Ok(out)
 }
 
-/// An object's bytes from the bucket the gateway writes to (Vertex's or Bedrock's), a batch's
-/// output as an OpenAI batch output file.
-async fn storage_content(state: &AppState, t: &Target, id: &str) -> Result<Vec<u8>, GatewayError> {
+/// A file's bytes from a provider whose files the gateway translates (Vertex's or Bedrock's
+/// bucket, Gemini's Files API), a batch's output as an OpenAI batch output file.
+async fn translated_content(
+    state: &AppState,
+    t: &Target,
+    id: &str,
+) -> Result<Vec<u8>, GatewayError> {
     if t.is_vertex() {
         vertex::content(state, t, id).await
+    } else if t.is_gemini() {
+        gemini::content(state, t, id).await
     } else {
         bedrock::content(state, t, id).await
     }
@@ -641,6 +697,10 @@ async fn delete(
         }
         if t.is_bedrock() {
             bedrock::delete(&state, &t, t.provider_id(id)?).await?;
+            continue;
+        }
+        if t.is_gemini() {
+            gemini::delete(&state, &t, t.provider_id(id)?).await?;
             continue;
         }
         let res = send(

@@ -1,10 +1,11 @@
 //! Which upstream a file or batch call goes to, as LiteLLM chooses it: the deployment a model
 //! names (`target_model_names`, the `x-litellm-model` header, a `model` form field or `?model=`,
 //! a batch file's first line's `body.model` when it is a model group), else
-//! `custom_llm_provider` (`openai`, the default, `azure`, `mistral` or `vertex_ai`) with the
-//! environment's credentials (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/
-//! `AZURE_API_KEY`/`AZURE_API_VERSION`, `MISTRAL_API_BASE`/`MISTRAL_API_KEY`; Vertex's as its
-//! provider reads them). OpenAI, Azure, Mistral (`mistral.rs`), Vertex AI and Bedrock
+//! `custom_llm_provider` (`openai`, the default, `azure`, `mistral`, `gemini` or `vertex_ai`)
+//! with the environment's credentials (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/
+//! `AZURE_API_KEY`/`AZURE_API_VERSION`, `MISTRAL_API_BASE`/`MISTRAL_API_KEY`,
+//! `GEMINI_API_BASE`/`GEMINI_API_KEY` (or `GOOGLE_API_KEY`); Vertex's as its provider reads
+//! them). OpenAI, Azure, Mistral (`mistral.rs`), Gemini (`gemini.rs`), Vertex AI and Bedrock
 //! deployments serve files and batches (Vertex through Cloud Storage: `vertex.rs`;
 //! Bedrock through S3, a deployment only: its batch job needs the deployment's model).
 
@@ -20,12 +21,15 @@ use crate::state::AppState;
 /// Mistral's API root (its files and batch paths carry `/v1`).
 const MISTRAL_BASE: &str = "https://api.mistral.ai";
 
+/// Google AI Studio's root (its files and batch paths carry `v1beta`).
+const GEMINI_BASE: &str = "https://generativelanguage.googleapis.com";
+
 /// Azure's API version when neither the deployment nor the environment names one.
 const AZURE_DEFAULT_VERSION: &str = "2024-10-21";
 
 #[derive(Clone)]
 pub struct Target {
-    /// `openai`, `azure`, `mistral`, `vertex_ai` or `bedrock`.
+    /// `openai`, `azure`, `mistral`, `gemini`, `vertex_ai` or `bedrock`.
     pub provider: &'static str,
     base: String,
     key: String,
@@ -36,6 +40,19 @@ pub struct Target {
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Gemini's key from the environment, in the order its chat provider reads them.
+fn gemini_env_key() -> Option<String> {
+    env("GEMINI_API_KEY").or_else(|| env("GOOGLE_API_KEY"))
+}
+
+/// Gemini's root from a base that may carry `/v1beta`, as chat's `api_base` does.
+fn gemini_root(base: Option<String>) -> String {
+    let base = base
+        .or_else(|| env("GEMINI_API_BASE"))
+        .unwrap_or_else(|| GEMINI_BASE.into());
+    llmgate::providers::gemini::batch::api_root(&base).to_string()
 }
 
 impl Target {
@@ -88,12 +105,19 @@ impl Target {
                 api_version: None,
                 deployment: None,
             }),
+            "gemini" => Ok(Target {
+                provider: "gemini",
+                base: gemini_root(None),
+                key: gemini_env_key().ok_or_else(|| missing("GEMINI_API_KEY"))?,
+                api_version: None,
+                deployment: None,
+            }),
             "vertex_ai" => Ok(Target::vertex(None)),
             "bedrock" => Err(GatewayError::BadRequest(
                 "custom_llm_provider=bedrock needs a Bedrock model: name one (target_model_names, x-litellm-model, `model`) whose deployment has s3_bucket_name and aws_batch_role_arn".into(),
             )),
             other => Err(GatewayError::BadRequest(format!(
-                "custom_llm_provider={other:?} is not supported for files and batches: use openai, azure, mistral or vertex_ai (or name a model)"
+                "custom_llm_provider={other:?} is not supported for files and batches: use openai, azure, mistral, gemini or vertex_ai (or name a model)"
             ))),
         }
     }
@@ -127,6 +151,17 @@ impl Target {
         self.provider == "mistral"
     }
 
+    pub fn is_gemini(&self) -> bool {
+        self.provider == "gemini"
+    }
+
+    /// Whether the gateway translates its files and batches to and from OpenAI's (the batch
+    /// JSONL rewritten on upload, the output read and rewritten here; chat batches only):
+    /// Vertex AI, Bedrock and Gemini.
+    pub fn translates(&self) -> bool {
+        self.is_storage() || self.is_gemini()
+    }
+
     /// The provider as messages name it.
     pub fn display_name(&self) -> &'static str {
         match self.provider {
@@ -134,6 +169,7 @@ impl Target {
             "bedrock" => "Bedrock",
             "azure" => "Azure",
             "mistral" => "Mistral",
+            "gemini" => "Gemini",
             _ => "OpenAI",
         }
     }
@@ -143,11 +179,14 @@ impl Target {
         self.is_vertex() || self.is_bedrock()
     }
 
-    /// A batch id as this target's calls take it: a job ARN on Bedrock, else an OpenAI-style id.
+    /// A batch id as this target's calls take it: a job ARN on Bedrock, Gemini's bare batch
+    /// id, else an OpenAI-style id.
     pub fn batch_id<'a>(&self, id: &'a str) -> Result<&'a str, GatewayError> {
         if self.is_bedrock() {
             llmgate::providers::bedrock::batch::job_arn(id)
                 .map_err(|e| GatewayError::Llm(e.with_provider("bedrock")))
+        } else if self.is_gemini() {
+            llmgate::providers::gemini::batch::batch_id(id).map_err(GatewayError::Llm)
         } else {
             object_id(id)
         }
@@ -162,12 +201,19 @@ impl Target {
     }
 
     /// A provider id as this target's calls take it: a `gs://` URI on Vertex, an `s3://` URI
-    /// on Bedrock, else an OpenAI-style id.
+    /// on Bedrock, a `files/{id}` name on Gemini, else an OpenAI-style id.
     pub fn provider_id<'a>(&self, id: &'a str) -> Result<&'a str, GatewayError> {
         if self.is_vertex() {
             super::vertex::gs_parts(id).map(|_| id)
         } else if self.is_bedrock() {
             super::bedrock::s3_parts(id).map(|_| id)
+        } else if self.is_gemini() {
+            match llmgate::providers::gemini::batch::file_name(id) {
+                Ok(name) if name == id => Ok(id),
+                _ => Err(GatewayError::BadRequest(format!(
+                    "{id:?} is not a valid Gemini file name"
+                ))),
+            }
         } else {
             object_id(id)
         }
@@ -179,20 +225,23 @@ impl Target {
             "openai" => "openai",
             "azure" => "azure",
             "mistral" => "mistral",
+            "gemini" => "gemini",
             "vertex_ai" => return Ok(Target::vertex(Some(d.clone()))),
             "bedrock" => return Ok(Target::storage("bedrock", Some(d.clone()))),
             other => {
                 return Err(GatewayError::BadRequest(format!(
-                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI, Azure, Mistral, Vertex AI and Bedrock do)",
+                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI, Azure, Mistral, Gemini, Vertex AI and Bedrock do)",
                     d.model_name
                 )))
             }
         };
-        let base = d
-            .opts
-            .api_base
-            .clone()
-            .filter(|b| !b.is_empty())
+        let api_base = d.opts.api_base.clone().filter(|b| !b.is_empty());
+        let base = if provider == "gemini" {
+            Some(gemini_root(api_base))
+        } else {
+            api_base
+        };
+        let base = base
             .or_else(|| match provider {
                 "openai" => Some("https://api.openai.com/v1".to_string()),
                 "mistral" => Some(env("MISTRAL_API_BASE").unwrap_or_else(|| MISTRAL_BASE.into())),
@@ -206,12 +255,11 @@ impl Target {
             .api_key
             .clone()
             .filter(|k| !k.is_empty())
-            .or_else(|| {
-                env(match provider {
-                    "azure" => "AZURE_API_KEY",
-                    "mistral" => "MISTRAL_API_KEY",
-                    _ => "OPENAI_API_KEY",
-                })
+            .or_else(|| match provider {
+                "azure" => env("AZURE_API_KEY"),
+                "mistral" => env("MISTRAL_API_KEY"),
+                "gemini" => gemini_env_key(),
+                _ => env("OPENAI_API_KEY"),
             })
             .ok_or_else(|| {
                 GatewayError::BadRequest(format!("model {:?} has no api_key", d.model_name))
@@ -268,6 +316,7 @@ impl Target {
                 "{}/v1/{path}",
                 llmgate::providers::openai_compat::mistral_batch::api_root(base)
             ),
+            // Gemini's paths name their own version (`v1beta/...`, `upload/v1beta/files`).
             _ => format!("{base}/{path}"),
         };
         reqwest::Url::parse(&text)
@@ -281,7 +330,20 @@ impl Target {
         method: reqwest::Method,
         path: &str,
     ) -> Result<reqwest::RequestBuilder, GatewayError> {
-        let rb = http.request(method, self.url(path)?);
+        self.authorized(http.request(method, self.url(path)?))
+    }
+
+    /// Whether `url` is on this target's host (scheme, host and port): where an upstream
+    /// may send the gateway next (Gemini's resumable upload URL).
+    pub fn same_origin(&self, url: &reqwest::Url) -> bool {
+        self.url("").is_ok_and(|base| base.origin() == url.origin())
+    }
+
+    /// `rb` with the target's credentials.
+    pub fn authorized(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, GatewayError> {
         let value = |v: String| {
             HeaderValue::from_str(&v).map_err(|_| {
                 GatewayError::Internal("the upstream key is not a header value".into())
@@ -289,6 +351,7 @@ impl Target {
         };
         Ok(match self.provider {
             "azure" => rb.header("api-key", value(self.key.clone())?),
+            "gemini" => rb.header("x-goog-api-key", value(self.key.clone())?),
             _ => rb.header("authorization", value(format!("Bearer {}", self.key))?),
         })
     }

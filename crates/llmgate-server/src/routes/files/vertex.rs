@@ -14,7 +14,7 @@ use llmgate::{CallOptions, LlmError};
 use serde_json::{json, Value};
 
 use super::target::Target;
-use super::{json_of, send};
+use super::{classified, json_of, send};
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -70,36 +70,14 @@ fn llm(e: LlmError) -> GatewayError {
     GatewayError::Llm(e.with_provider(NAME))
 }
 
-/// A Google error answer, classified as the provider's errors are.
-async fn google_error(res: reqwest::Response) -> GatewayError {
-    let status = res.status().as_u16();
-    let headers = llmgate::providers::http::header_pairs(res.headers());
-    let body = res.bytes().await.unwrap_or_default();
-    GatewayError::Llm(LlmError::from_upstream(status, headers, &body, NAME))
-}
-
 /// Sends `rb` with the token; a non-2xx answer is the provider's error.
 async fn call(rb: reqwest::RequestBuilder, token: &str) -> Result<reqwest::Response, GatewayError> {
     let res = send(rb.bearer_auth(token), NAME).await?;
     if res.status().is_success() {
         Ok(res)
     } else {
-        Err(google_error(res).await)
+        Err(GatewayError::Llm(classified(res, NAME).await))
     }
-}
-
-/// The model a batch file's first line names (`body.model`).
-fn first_line_model(bytes: &[u8]) -> Result<String, GatewayError> {
-    bytes
-        .split(|b| *b == b'\n')
-        .find(|l| !l.trim_ascii().is_empty())
-        .and_then(|l| serde_json::from_slice::<Value>(l).ok())
-        .and_then(|v| v["body"]["model"].as_str().map(str::to_string))
-        .ok_or_else(|| {
-            GatewayError::BadRequest(
-                "the batch file's first line names no body.model (Vertex needs the model)".into(),
-            )
-        })
 }
 
 /// `POST /v1/files` to Cloud Storage: the OpenAI file object (`id` the `gs://` URI).
@@ -119,7 +97,7 @@ pub async fn upload(
     let (name, body, content_type) = if purpose == "batch" {
         let model = match &t.deployment {
             Some(d) => d.model.clone(),
-            None => first_line_model(bytes)?,
+            None => super::batch_file_model(bytes, "Vertex")?,
         };
         let model = batch::model_path(&model).map_err(llm)?;
         let body = batch::to_vertex_jsonl(http, &opts, &loc.token, &model, bytes)
@@ -204,7 +182,7 @@ pub async fn delete(state: &AppState, t: &Target, uri: &str) -> Result<(), Gatew
     if res.status().is_success() || res.status().as_u16() == 404 {
         Ok(())
     } else {
-        Err(google_error(res).await)
+        Err(GatewayError::Llm(classified(res, NAME).await))
     }
 }
 

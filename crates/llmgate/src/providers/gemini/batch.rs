@@ -4,7 +4,8 @@
 //! `models/{model}:batchGenerateContent` over that file, answered as a long-running operation
 //! (`batches/{id}`) whose state (`JOB_STATE_*` or `BATCH_STATE_*`) maps to OpenAI's statuses;
 //! its responses file reads back as OpenAI batch output (chat.completion bodies with usage).
-//! The HTTP calls are the gateway's; this module builds and translates their bodies.
+//! The HTTP calls are the gateway's; this module builds and translates their bodies and checks
+//! the ids that go into their URLs.
 
 use llmgate_types::ChatCompletionRequest;
 use serde_json::{json, Map, Value};
@@ -18,6 +19,58 @@ const NAME: &str = "gemini";
 
 fn bad(msg: impl Into<String>) -> LlmError {
     LlmError::bad_request(msg).with_provider(NAME)
+}
+
+/// Google AI Studio's root (`https://generativelanguage.googleapis.com`): the files, upload
+/// and download paths carry their version, so a chat `api_base` ending in `/v1beta` (or `/v1`)
+/// is cut back to its root.
+pub fn api_root(base: &str) -> &str {
+    let base = base.trim_end_matches('/');
+    base.strip_suffix("/v1beta")
+        .or_else(|| base.strip_suffix("/v1"))
+        .unwrap_or(base)
+}
+
+/// A Files API or batch id as Google writes them: up to 64 lowercase letters, digits and
+/// dashes, not starting or ending with a dash (Google documents 40 for files; batch outputs
+/// run longer). Anything else is refused before it goes into a URL path.
+fn resource_id<'a>(kind: &str, id: &'a str) -> Result<&'a str, LlmError> {
+    let bare = id
+        .strip_prefix(kind)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or(id);
+    let ok = !bare.is_empty()
+        && bare.len() <= 64
+        && !bare.starts_with('-')
+        && !bare.ends_with('-')
+        && bare
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(bare)
+    } else {
+        Err(bad(format!("{id:?} is not a valid Gemini {kind} id")))
+    }
+}
+
+/// A file's resource name (`files/{id}`) from the name or its bare id, checked.
+pub fn file_name(id: &str) -> Result<String, LlmError> {
+    resource_id("files", id).map(|id| format!("files/{id}"))
+}
+
+/// A batch's bare id from `batches/{id}` or the id, checked.
+pub fn batch_id(id: &str) -> Result<&str, LlmError> {
+    resource_id("batches", id)
+}
+
+/// `models/{id}` for the model a batch runs, checked as every Gemini model name is.
+pub fn model_path(model: &str) -> Result<String, LlmError> {
+    super::Gemini::model_path(batch_model(model)).map_err(|e| e.with_provider(NAME))
+}
+
+/// The resumable upload's start body: the file's metadata.
+pub fn upload_start(display_name: &str) -> Value {
+    json!({"file": {"display_name": display_name}})
 }
 
 /// The bare model a batch runs (`gemini/gemini-2.0-flash` → `gemini-2.0-flash`).
@@ -169,7 +222,7 @@ pub fn job_to_openai(op: &Value) -> Value {
     })
 }
 
-/// Gemini's batch responses JSONL (`{key, response}` or `{key, error}` lines) as an OpenAI
+/// Gemini's batch responses JSONL (`{key, response}` or `{key, error|status}` lines) as an OpenAI
 /// batch output file; anything else is returned as it is.
 pub fn output_to_openai(content: &[u8], model: &str) -> Vec<u8> {
     let Ok(text) = std::str::from_utf8(content) else {
@@ -180,7 +233,10 @@ pub fn output_to_openai(content: &[u8], model: &str) -> Vec<u8> {
         let Ok(v) = serde_json::from_str::<Value>(line) else {
             return content.to_vec();
         };
-        if v.get("key").is_none() || (v.get("response").is_none() && v.get("error").is_none()) {
+        let answered = ["response", "error", "status"]
+            .iter()
+            .any(|k| v.get(k).is_some());
+        if v.get("key").is_none() || !answered {
             return content.to_vec();
         }
         let _ = serde_json::to_writer(&mut out, &line_to_openai(&v, model));
@@ -194,10 +250,14 @@ fn line_to_openai(v: &Value, model: &str) -> Value {
         Value::String(s) => json!(s),
         other => json!(other.to_string()),
     };
+    // A failed request's line carries a `google.rpc.Status` (as `error`, or `status`).
     if v["error"].is_object() || v["response"].is_null() {
-        let msg = v["error"]["message"]
-            .as_str()
-            .unwrap_or("the request failed");
+        let status = if v["error"].is_object() {
+            &v["error"]
+        } else {
+            &v["status"]
+        };
+        let msg = status["message"].as_str().unwrap_or("the request failed");
         return batch_output::failed(custom_id, json!("gemini_error"), msg);
     }
     let resp = &v["response"];
@@ -207,10 +267,21 @@ fn line_to_openai(v: &Value, model: &str) -> Value {
     batch_output::answered(custom_id, body)
 }
 
-/// A Files API file (`{file: {...}}` or the bare file) as an OpenAI file object; its id is the
-/// file's name (`files/{id}`).
+/// A Files API file (`{file: {...}}`, the upload's answer, or the bare file a get answers) as
+/// an OpenAI file object; its id is the file's name (`files/{id}`). Its status as LiteLLM gives
+/// it: `uploaded` for an upload, a get's `state` mapped (`ACTIVE` → `processed`, `FAILED` →
+/// `error`, else `uploaded`).
 pub fn file_to_openai(f: &Value, purpose: &str) -> Value {
-    let f = if f["file"].is_object() { &f["file"] } else { f };
+    let (f, status) = if f["file"].is_object() {
+        (&f["file"], "uploaded")
+    } else {
+        let status = match f["state"].as_str() {
+            Some("ACTIVE") => "processed",
+            Some("FAILED") => "error",
+            _ => "uploaded",
+        };
+        (f, status)
+    };
     json!({
         "id": f["name"],
         "object": "file",
@@ -218,7 +289,7 @@ pub fn file_to_openai(f: &Value, purpose: &str) -> Value {
         "created_at": f["createTime"].as_str().and_then(crate::parse_rfc3339).unwrap_or_else(crate::now_secs),
         "filename": f["displayName"].as_str().unwrap_or(""),
         "purpose": purpose,
-        "status": "uploaded",
+        "status": status,
         "expires_at": f["expirationTime"].as_str().and_then(crate::parse_rfc3339),
     })
 }
@@ -294,11 +365,56 @@ mod tests {
         assert_eq!(f["id"], "files/abc");
         assert_eq!(f["bytes"], 12);
         assert_eq!(f["filename"], "in.jsonl");
+        assert_eq!(f["status"], "uploaded");
+        let got = file_to_openai(&json!({"name": "files/abc", "state": "ACTIVE"}), "batch");
+        assert_eq!(got["status"], "processed");
         assert_eq!(batch_model("gemini/gemini-2.0-flash"), "gemini-2.0-flash");
         assert_eq!(
             batch_request("files/abc", "d")["batch"]["input_config"]["file_name"],
             "files/abc"
         );
+    }
+
+    #[test]
+    fn ids_are_checked_before_they_reach_a_url() {
+        assert_eq!(file_name("files/abc-123").unwrap(), "files/abc-123");
+        assert_eq!(file_name("abc123").unwrap(), "files/abc123");
+        assert_eq!(batch_id("batches/b9x").unwrap(), "b9x");
+        assert_eq!(batch_id("123456").unwrap(), "123456");
+        let hostile = [
+            "",
+            "files/",
+            "files/../batches/x",
+            "files/a/b",
+            "a?alt=media",
+            "a:download",
+            "ABC",
+            "-a",
+            "a-",
+            "a%2F",
+            &"a".repeat(65),
+        ];
+        for id in hostile {
+            assert!(file_name(id).is_err(), "{id:?}");
+            assert!(batch_id(id).is_err(), "{id:?}");
+        }
+        assert_eq!(
+            model_path("gemini/gemini-2.5-flash").unwrap(),
+            "models/gemini-2.5-flash"
+        );
+        assert!(model_path("gemini/../x").is_err());
+        assert_eq!(api_root("https://g.example/v1beta/"), "https://g.example");
+        assert_eq!(api_root("http://127.0.0.1:9"), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn a_status_line_is_a_failed_request() {
+        let line = json!({"key": "r3", "status": {"code": 3, "message": "invalid"}});
+        let out = output_to_openai(format!("{line}\n").as_bytes(), "m");
+        let v: Value = serde_json::from_slice(out.trim_ascii_end()).unwrap();
+        assert_eq!(v["custom_id"], "r3");
+        assert_eq!(v["error"]["message"], "invalid");
+        assert_eq!(v["response"], Value::Null);
     }
 
     #[tokio::test]
