@@ -22,6 +22,7 @@ mod files;
 mod foundry;
 mod gcs;
 mod google;
+mod google_media;
 mod guardrail;
 mod jina;
 mod media;
@@ -390,6 +391,12 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/model/{model}/{action}", post(bedrock::converse))
         .route("/v1beta/models/{spec}", post(google::studio))
+        .route("/v1beta/interactions", post(google_media::interactions))
+        .route("/v1/text:synthesize", post(google_media::synthesize))
+        .route(
+            "/v2/projects/{project}/locations/{location}/recognizers/{spec}",
+            post(google_media::recognize),
+        )
         .route(
             "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",
             post(google::vertex),

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod batch;
 mod messages;
+pub mod speech;
 
 use async_trait::async_trait;
 use llmgate_types::{
@@ -317,6 +318,65 @@ impl Provider for Vertex {
         let site = Site::resolve(cx).await?;
         let t = site.gemini(&model)?;
         gemini::images::generate(cx, req, &t, true).await
+    }
+
+    /// Gemini TTS models through `:generateContent`, any other model through Cloud
+    /// Text-to-Speech (`speech.rs`), as LiteLLM routes them.
+    async fn speech(
+        &self,
+        cx: &Ctx<'_>,
+        req: llmgate_types::SpeechRequest,
+    ) -> Result<Response<crate::media::Audio>, LlmError> {
+        let model = Model::parse(&req.model)?;
+        if model.claude {
+            return Err(self.unsupported("audio/speech with Claude"));
+        }
+        if !req.model.contains("gemini") {
+            return speech::synthesize(cx, req).await;
+        }
+        let site = Site::resolve(cx).await?;
+        gemini::speech::speak(cx, req, &site.gemini(&model)?).await
+    }
+
+    /// Gemini transcription models through `:generateContent`, any other model (Chirp)
+    /// through Speech-to-Text v2, as LiteLLM routes them; no translations.
+    async fn audio_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: crate::media::FormKind,
+        req: crate::media::FormRequest,
+    ) -> Result<Response<crate::media::Transcript>, LlmError> {
+        if kind != crate::media::FormKind::Transcription {
+            return Err(self.unsupported(kind.path()));
+        }
+        let model = Model::parse(&req.model)?;
+        let id = model.id().to_ascii_lowercase();
+        if model.claude {
+            return Err(self.unsupported("audio/transcriptions with Claude"));
+        }
+        if !(id.starts_with("gemini-") && id.contains("transcribe")) {
+            return speech::recognize(cx, model.id(), &req.form).await;
+        }
+        let site = Site::resolve(cx).await?;
+        gemini::transcribe::vertex(cx, &req.form, &site.gemini(&model)?).await
+    }
+
+    /// Gemini image models through `:generateContent`, Imagen through `:predict`.
+    async fn image_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: crate::media::FormKind,
+        req: crate::media::FormRequest,
+    ) -> Result<Response<llmgate_types::ImageResponse>, LlmError> {
+        if kind != crate::media::FormKind::ImageEdit {
+            return Err(self.unsupported(kind.path()));
+        }
+        let model = Model::parse(&req.model)?;
+        if model.claude {
+            return Err(self.unsupported("image edits with Claude"));
+        }
+        let site = Site::resolve(cx).await?;
+        gemini::edits::edit(cx, &req.model, &req.form, &site.gemini(&model)?, true).await
     }
 
     /// Text embedding models through `:predict`.
