@@ -31,10 +31,36 @@ use crate::Shared;
 
 /// Gemini's prebuilt TTS voices.
 const VOICES: &[&str] = &[
-    "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",
-    "Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib",
-    "Rasalgethi", "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima",
-    "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
+    "Zephyr",
+    "Puck",
+    "Charon",
+    "Kore",
+    "Fenrir",
+    "Leda",
+    "Orus",
+    "Aoede",
+    "Callirrhoe",
+    "Autonoe",
+    "Enceladus",
+    "Iapetus",
+    "Umbriel",
+    "Algieba",
+    "Despina",
+    "Erinome",
+    "Algenib",
+    "Rasalgethi",
+    "Laomedeia",
+    "Achernar",
+    "Alnilam",
+    "Schedar",
+    "Gacrux",
+    "Pulcherrima",
+    "Achird",
+    "Zubenelgenubi",
+    "Vindemiatrix",
+    "Sadachbia",
+    "Sadaltager",
+    "Sulafat",
 ];
 
 fn b64() -> base64::engine::GeneralPurpose {
@@ -86,7 +112,10 @@ pub(crate) fn check(model: &str, req: &Value) -> Result<(), String> {
             ));
         }
         if inline_audio(req).is_empty() {
-            return Err("* GenerateContentRequest.contents: an audio part is required for transcription".into());
+            return Err(
+                "* GenerateContentRequest.contents: an audio part is required for transcription"
+                    .into(),
+            );
         }
     }
     Ok(())
@@ -168,17 +197,26 @@ pub(crate) fn imagen_edit(body: &Value) -> Option<Result<Value, String>> {
         for (i, r) in refs.iter().enumerate() {
             let kind = r["referenceType"].as_str().unwrap_or("");
             if !["REFERENCE_TYPE_RAW", "REFERENCE_TYPE_MASK"].contains(&kind) {
-                return Err(format!("referenceImages[{i}].referenceType {kind:?} is not valid"));
+                return Err(format!(
+                    "referenceImages[{i}].referenceType {kind:?} is not valid"
+                ));
             }
-            let data = r["referenceImage"]["bytesBase64Encoded"].as_str().unwrap_or("");
-            if b64().decode(data).map_or(true, |d| d.is_empty()) {
-                return Err(format!("referenceImages[{i}].referenceImage.bytesBase64Encoded is required"));
+            let data = r["referenceImage"]["bytesBase64Encoded"]
+                .as_str()
+                .unwrap_or("");
+            if !matches!(b64().decode(data), Ok(d) if !d.is_empty()) {
+                return Err(format!(
+                    "referenceImages[{i}].referenceImage.bytesBase64Encoded is required"
+                ));
             }
             if !r["referenceId"].is_u64() {
                 return Err(format!("referenceImages[{i}].referenceId is required"));
             }
         }
-        if !refs.iter().any(|r| r["referenceType"] == "REFERENCE_TYPE_RAW") {
+        if !refs
+            .iter()
+            .any(|r| r["referenceType"] == "REFERENCE_TYPE_RAW")
+        {
             return Err("a REFERENCE_TYPE_RAW reference image is required".into());
         }
         if !body["instances"][0]["prompt"].is_string() {
@@ -187,9 +225,14 @@ pub(crate) fn imagen_edit(body: &Value) -> Option<Result<Value, String>> {
         if !body["parameters"]["editMode"].is_string() {
             return Err("parameters.editMode is required for edits".into());
         }
-        let n = body["parameters"]["sampleCount"].as_u64().unwrap_or(1).clamp(1, 4);
+        let n = body["parameters"]["sampleCount"]
+            .as_u64()
+            .unwrap_or(1)
+            .clamp(1, 4);
         let preds: Vec<Value> = (0..n)
-            .map(|_| json!({"bytesBase64Encoded": crate::media::png_b64(), "mimeType": "image/png"}))
+            .map(
+                |_| json!({"bytesBase64Encoded": crate::media::png_b64(), "mimeType": "image/png"}),
+            )
             .collect();
         Ok(json!({"predictions": preds}))
     };
@@ -203,7 +246,10 @@ fn bearer_ok(h: &HeaderMap) -> bool {
 /// Cloud Text-to-Speech and Speech-to-Text want the token and the quota project.
 fn cloud_auth(h: &HeaderMap) -> Result<(), Response> {
     if !bearer_ok(h) {
-        return Err(error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token."));
+        return Err(error(
+            401,
+            "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+        ));
     }
     if !h.contains_key("x-goog-user-project") {
         return Err(error(403, "Your application is authenticating by using local Application Default Credentials. The texttospeech.googleapis.com API requires a quota project, which is not set by default."));
@@ -212,7 +258,13 @@ fn cloud_auth(h: &HeaderMap) -> Result<(), Response> {
 }
 
 /// `POST /v1beta/interactions`: a transcription model's interaction.
-pub async fn interactions(State(shared): State<Arc<Shared>>, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
+pub async fn interactions(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
     let body: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
     shared.record(|| recorded(&m, &u, &h, body.clone()));
     if !h.contains_key("x-goog-api-key") {
@@ -222,16 +274,27 @@ pub async fn interactions(State(shared): State<Arc<Shared>>, m: Method, u: Uri, 
         return error(400, "model is required");
     };
     if !model.contains("transcribe") {
-        return error(400, &format!("Model {model} does not support transcription"));
+        return error(
+            400,
+            &format!("Model {model} does not support transcription"),
+        );
     }
     let input = body["input"].as_array().cloned().unwrap_or_default();
     let audio: Vec<Vec<u8>> = input
         .iter()
-        .filter(|i| i["type"] == "audio" && i["mime_type"].as_str().is_some_and(|m| m.starts_with("audio/")))
+        .filter(|i| {
+            i["type"] == "audio"
+                && i["mime_type"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("audio/"))
+        })
         .filter_map(|i| b64().decode(i["data"].as_str()?).ok())
         .collect();
     if audio.is_empty() {
-        return error(400, "input must hold an audio item with data and an audio mime_type");
+        return error(
+            400,
+            "input must hold an audio item with data and an audio mime_type",
+        );
     }
     let n: usize = audio.iter().map(Vec::len).sum();
     let text = format!("Hello from mock audio: {n} bytes");
@@ -259,13 +322,22 @@ pub async fn interactions(State(shared): State<Arc<Shared>>, m: Method, u: Uri, 
 }
 
 /// `POST /v1/text:synthesize`.
-pub async fn synthesize(State(shared): State<Arc<Shared>>, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Response {
+pub async fn synthesize(
+    State(shared): State<Arc<Shared>>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
     let body: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
     shared.record(|| recorded(&m, &u, &h, body.clone()));
     if let Err(r) = cloud_auth(&h) {
         return r;
     }
-    let text = body["input"]["text"].as_str().or(body["input"]["ssml"].as_str()).unwrap_or("");
+    let text = body["input"]["text"]
+        .as_str()
+        .or(body["input"]["ssml"].as_str())
+        .unwrap_or("");
     if text.is_empty() {
         return error(400, "Either `input.text` or `input.ssml` is required.");
     }
@@ -291,7 +363,12 @@ pub async fn synthesize(State(shared): State<Arc<Shared>>, m: Method, u: Uri, h:
         Some("MP3") => [b"ID3".as_slice(), text.as_bytes()].concat(),
         Some("OGG_OPUS") => [b"OggS".as_slice(), text.as_bytes()].concat(),
         Some("FLAC") => [b"fLaC".as_slice(), text.as_bytes()].concat(),
-        other => return error(400, &format!("Invalid value at 'audio_config.audio_encoding' ({other:?})")),
+        other => {
+            return error(
+                400,
+                &format!("Invalid value at 'audio_config.audio_encoding' ({other:?})"),
+            )
+        }
     };
     axum::Json(json!({"audioContent": b64().encode(audio)})).into_response()
 }
@@ -317,7 +394,11 @@ pub async fn recognize(
     if !config["model"].is_string() {
         return error(400, "config.model is required when no recognizer is used");
     }
-    let Some(lang) = config["languageCodes"].as_array().and_then(|l| l.first()).and_then(Value::as_str) else {
+    let Some(lang) = config["languageCodes"]
+        .as_array()
+        .and_then(|l| l.first())
+        .and_then(Value::as_str)
+    else {
         return error(400, "config.language_codes is required");
     };
     let Some(audio) = body["content"].as_str().and_then(|c| b64().decode(c).ok()) else {

@@ -403,5 +403,19 @@ mod tests {
             ),
             Some(1.5e-5 * 5.0)
         );
+        let tts = info(
+            json!({"input_cost_per_token": 5e-7, "output_cost_per_token": 1e-5, "output_cost_per_audio_token": 2e-5}),
+        );
+        let u = super::super::SpeechUsage {
+            input_tokens: 4,
+            output_tokens: 12,
+            output_audio_tokens: 10,
+        };
+        let c = speech_tokens(&tts, &u).unwrap();
+        assert!((c - (4.0 * 5e-7 + 10.0 * 2e-5 + 2.0 * 1e-5)).abs() < 1e-12);
+        assert_eq!(
+            speech_tokens(&info(json!({"input_cost_per_character": 1e-6})), &u),
+            None
+        );
     }
 }

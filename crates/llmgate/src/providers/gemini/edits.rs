@@ -21,7 +21,13 @@ use crate::LlmError;
 use llmgate_types::ImageResponse;
 
 /// The image types Gemini and Imagen take.
-const IMAGE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"];
+const IMAGE_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+];
 
 /// LiteLLM's edit aspect ratios (any other size: `1:1`).
 fn aspect_ratio(size: &str) -> &'static str {
@@ -82,10 +88,15 @@ fn prompt(form: &Form) -> Option<&str> {
 pub fn gemini_body(form: &Form, vertex: bool, provider: &'static str) -> Result<Value, LlmError> {
     let mut parts = vec![];
     for f in images(form) {
-        parts.push(json!({"inlineData": {"mimeType": image_mime(f, provider)?, "data": b64(&f.data)}}));
+        parts.push(
+            json!({"inlineData": {"mimeType": image_mime(f, provider)?, "data": b64(&f.data)}}),
+        );
     }
     if parts.is_empty() {
-        return Err(LlmError::bad_request("Gemini image edit requires at least one image.").with_provider(provider));
+        return Err(
+            LlmError::bad_request("Gemini image edit requires at least one image.")
+                .with_provider(provider),
+        );
     }
     if let Some(p) = prompt(form) {
         parts.push(json!({"text": p}));
@@ -97,7 +108,10 @@ pub fn gemini_body(form: &Form, vertex: bool, provider: &'static str) -> Result<
         config.insert("responseModalities".into(), json!(["IMAGE"]));
     }
     if let Some(s) = form.field("size").filter(|s| !s.is_empty()) {
-        config.insert("imageConfig".into(), json!({"aspectRatio": aspect_ratio(s)}));
+        config.insert(
+            "imageConfig".into(),
+            json!({"aspectRatio": aspect_ratio(s)}),
+        );
     }
     let mut body = json!({"contents": [content]});
     if !config.is_empty() {
@@ -111,8 +125,10 @@ pub fn imagen_body(form: &Form, provider: &'static str) -> Result<Value, LlmErro
     let mut refs = vec![];
     for (i, f) in images(form).enumerate() {
         image_mime(f, provider)?;
-        refs.push(json!({"referenceType": "REFERENCE_TYPE_RAW", "referenceId": i + 1,
-                         "referenceImage": {"bytesBase64Encoded": b64(&f.data)}}));
+        refs.push(
+            json!({"referenceType": "REFERENCE_TYPE_RAW", "referenceId": i + 1,
+                         "referenceImage": {"bytesBase64Encoded": b64(&f.data)}}),
+        );
     }
     if refs.is_empty() {
         return Err(LlmError::bad_request(
@@ -127,7 +143,10 @@ pub fn imagen_body(form: &Form, provider: &'static str) -> Result<Value, LlmErro
                          "maskImageConfig": {"maskMode": "MASK_MODE_USER_PROVIDED", "dilation": 0.03}}));
     }
     let Some(p) = prompt(form) else {
-        return Err(LlmError::bad_request("Vertex AI Imagen image edit requires a prompt.").with_provider(provider));
+        return Err(
+            LlmError::bad_request("Vertex AI Imagen image edit requires a prompt.")
+                .with_provider(provider),
+        );
     };
     let n = form
         .field("n")
@@ -175,7 +194,10 @@ mod tests {
 
     fn form(fields: &[(&str, &str)], files: &[(&str, &str, &'static [u8])]) -> Form {
         Form {
-            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             files: files
                 .iter()
                 .map(|(n, f, d)| FilePart {
@@ -191,17 +213,35 @@ mod tests {
     #[test]
     fn gemini_and_imagen_bodies() {
         let f = form(
-            &[("prompt", "add a hat"), ("size", "1792x1024"), ("n", "2"), ("quality", "high")],
-            &[("image[]", "a.png", b"\x89PNG...."), ("image[]", "b.jpg", b"\xff\xd8\xff.."), ("mask", "m.png", b"\x89PNG")],
+            &[
+                ("prompt", "add a hat"),
+                ("size", "1792x1024"),
+                ("n", "2"),
+                ("quality", "high"),
+            ],
+            &[
+                ("image[]", "a.png", b"\x89PNG...."),
+                ("image[]", "b.jpg", b"\xff\xd8\xff.."),
+                ("mask", "m.png", b"\x89PNG"),
+            ],
         );
         let g = gemini_body(&f, false, "gemini").unwrap();
         assert_eq!(g["contents"][0]["parts"].as_array().unwrap().len(), 3);
-        assert_eq!(g["contents"][0]["parts"][1]["inlineData"]["mimeType"], "image/jpeg");
+        assert_eq!(
+            g["contents"][0]["parts"][1]["inlineData"]["mimeType"],
+            "image/jpeg"
+        );
         assert_eq!(g["contents"][0]["parts"][2]["text"], "add a hat");
-        assert_eq!(g["generationConfig"], json!({"imageConfig": {"aspectRatio": "16:9"}}));
+        assert_eq!(
+            g["generationConfig"],
+            json!({"imageConfig": {"aspectRatio": "16:9"}})
+        );
         assert!(g["contents"][0].get("role").is_none());
         let v = gemini_body(&f, true, "vertex_ai").unwrap();
-        assert_eq!(v["generationConfig"]["responseModalities"], json!(["IMAGE"]));
+        assert_eq!(
+            v["generationConfig"]["responseModalities"],
+            json!(["IMAGE"])
+        );
         assert_eq!(v["contents"][0]["role"], "user");
         let i = imagen_body(&f, "vertex_ai").unwrap();
         let refs = i["instances"][0]["referenceImages"].as_array().unwrap();

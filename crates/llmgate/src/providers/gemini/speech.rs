@@ -64,8 +64,7 @@ pub fn body(req: &SpeechRequest) -> Value {
     let mut config = json!({"responseModalities": ["AUDIO"]});
     match &req.voice {
         Some(Value::String(v)) if !v.trim().is_empty() => {
-            config["speechConfig"] =
-                json!({"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": voice_name(v.trim())}}});
+            config["speechConfig"] = json!({"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": voice_name(v.trim())}}});
         }
         Some(Value::Object(o)) => config["speechConfig"] = Value::Object(o.clone()),
         _ => {}
@@ -215,7 +214,8 @@ mod tests {
 
     #[test]
     fn bodies_and_formats() {
-        let r = req(json!({"model": "gemini-2.5-flash-preview-tts", "input": "hi", "voice": "alloy"}));
+        let r =
+            req(json!({"model": "gemini-2.5-flash-preview-tts", "input": "hi", "voice": "alloy"}));
         assert_eq!(
             body(&r),
             json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
@@ -224,7 +224,8 @@ mod tests {
         );
         let r = req(json!({"input": "hi", "voice": "Puck"}));
         assert_eq!(
-            body(&r)["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"],
+            body(&r)["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
+                ["voiceName"],
             "Puck"
         );
         assert_eq!(format(&r, "gemini").unwrap(), "wav");

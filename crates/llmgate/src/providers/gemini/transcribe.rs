@@ -100,15 +100,21 @@ pub struct Heard {
 /// The uploaded audio and its MIME type: the part's type when it is audio, else its
 /// extension's, else what its first bytes say; a file that is none of Gemini's audio types is
 /// a 400 before any call.
-pub fn audio_file<'a>(form: &'a Form, provider: &'static str) -> Result<(&'a FilePart, String), LlmError> {
-    let file = form
-        .file("file")
-        .ok_or_else(|| LlmError::bad_request("`file` is a required file field").with_provider(provider))?;
+pub fn audio_file<'a>(
+    form: &'a Form,
+    provider: &'static str,
+) -> Result<(&'a FilePart, String), LlmError> {
+    let file = form.file("file").ok_or_else(|| {
+        LlmError::bad_request("`file` is a required file field").with_provider(provider)
+    })?;
     let sniffed = || {
         let d = &file.data;
         let mime = if d.len() >= 12 && &d[..4] == b"RIFF" && &d[8..12] == b"WAVE" {
             "audio/wav"
-        } else if d.starts_with(b"ID3") || d.starts_with(&[0xFF, 0xFB]) || d.starts_with(&[0xFF, 0xF3]) {
+        } else if d.starts_with(b"ID3")
+            || d.starts_with(&[0xFF, 0xFB])
+            || d.starts_with(&[0xFF, 0xF3])
+        {
             "audio/mp3"
         } else if d.starts_with(b"OggS") {
             "audio/ogg"
@@ -178,12 +184,19 @@ fn wants_words(form: &Form) -> bool {
     form.fields.iter().any(|(k, v)| {
         k.starts_with("timestamp_granularities")
             && (v == "word"
-                || serde_json::from_str::<Vec<String>>(v).is_ok_and(|l| l.iter().any(|g| g == "word")))
+                || serde_json::from_str::<Vec<String>>(v)
+                    .is_ok_and(|l| l.iter().any(|g| g == "word")))
     })
 }
 
 /// The Interactions API's body (AI Studio).
-pub fn interaction_body(model: &str, form: &Form, mime: &str, data: &[u8], format: Format) -> Value {
+pub fn interaction_body(
+    model: &str,
+    form: &Form,
+    mime: &str,
+    data: &[u8],
+    format: Format,
+) -> Value {
     let mut config = Map::new();
     if let Some(l) = language(form) {
         config.insert("language_codes".into(), json!([l]));
@@ -334,7 +347,13 @@ fn stamp(secs: f64, sep: char) -> String {
 fn subtitles(words: &[Value], vtt: bool) -> Option<String> {
     let timed: Vec<(&str, f64, f64)> = words
         .iter()
-        .filter_map(|w| Some((w["word"].as_str()?, w["start"].as_f64()?, w["end"].as_f64()?)))
+        .filter_map(|w| {
+            Some((
+                w["word"].as_str()?,
+                w["start"].as_f64()?,
+                w["end"].as_f64()?,
+            ))
+        })
         .collect();
     if timed.is_empty() {
         return None;
@@ -347,7 +366,11 @@ fn subtitles(words: &[Value], vtt: bool) -> Option<String> {
         }
     }
     let sep = if vtt { '.' } else { ',' };
-    let mut out = if vtt { "WEBVTT\n\n".to_string() } else { String::new() };
+    let mut out = if vtt {
+        "WEBVTT\n\n".to_string()
+    } else {
+        String::new()
+    };
     for (i, c) in cues.iter().enumerate() {
         if !vtt {
             out.push_str(&format!("{}\n", i + 1));
@@ -365,7 +388,11 @@ fn subtitles(words: &[Value], vtt: bool) -> Option<String> {
 
 /// `heard` in OpenAI's shape for `format`. Every answer keeps the verbose JSON beside it, so
 /// that its usage or duration prices the call whatever the client sees.
-pub fn transcript(h: Heard, format: Format, provider: &'static str) -> Result<Transcript, LlmError> {
+pub fn transcript(
+    h: Heard,
+    format: Format,
+    provider: &'static str,
+) -> Result<Transcript, LlmError> {
     let mut verbose = json!({"task": "transcribe", "text": h.text});
     if let Some(l) = &h.language {
         verbose["language"] = json!(l);
@@ -392,7 +419,9 @@ pub fn transcript(h: Heard, format: Format, provider: &'static str) -> Result<Tr
             }
             text_body(j.to_string(), "application/json")
         }
-        Format::Verbose => Transcript::new("application/json".into(), Bytes::from(verbose.to_string())),
+        Format::Verbose => {
+            Transcript::new("application/json".into(), Bytes::from(verbose.to_string()))
+        }
         Format::Text => text_body(h.text.clone(), "text/plain; charset=utf-8"),
         Format::Srt | Format::Vtt => {
             let vtt = format == Format::Vtt;
@@ -402,7 +431,14 @@ pub fn transcript(h: Heard, format: Format, provider: &'static str) -> Result<Tr
                     "The transcription has no word timings to build subtitles from".into(),
                 ));
             };
-            text_body(subs, if vtt { "text/vtt; charset=utf-8" } else { "text/plain; charset=utf-8" })
+            text_body(
+                subs,
+                if vtt {
+                    "text/vtt; charset=utf-8"
+                } else {
+                    "text/plain; charset=utf-8"
+                },
+            )
         }
     })
 }
@@ -419,7 +455,13 @@ pub async fn studio(
     let p = t.provider;
     let format = Format::of(
         form,
-        &[Format::Json, Format::Verbose, Format::Text, Format::Srt, Format::Vtt],
+        &[
+            Format::Json,
+            Format::Verbose,
+            Format::Text,
+            Format::Srt,
+            Format::Vtt,
+        ],
         "Gemini transcription",
         cx.opts.drop_params,
         p,
@@ -459,7 +501,11 @@ pub async fn studio(
 }
 
 /// Vertex AI: `:generateContent` on the Gemini transcription model.
-pub async fn vertex(cx: &Ctx<'_>, form: &Form, t: &Target) -> Result<Response<Transcript>, LlmError> {
+pub async fn vertex(
+    cx: &Ctx<'_>,
+    form: &Form,
+    t: &Target,
+) -> Result<Response<Transcript>, LlmError> {
     let p = t.provider;
     let format = Format::of(
         form,
@@ -470,9 +516,14 @@ pub async fn vertex(cx: &Ctx<'_>, form: &Form, t: &Target) -> Result<Response<Tr
     )?;
     let (file, mime) = audio_file(form, p)?;
     let body = vertex_body(form, &mime, &file.data);
-    let res = send(t.post(cx, "generateContent", &body), p, cx.opts.timeout, true)
-        .await
-        .map_err(errors::litellm_class)?;
+    let res = send(
+        t.post(cx, "generateContent", &body),
+        p,
+        cx.opts.timeout,
+        true,
+    )
+    .await
+    .map_err(errors::litellm_class)?;
     let headers = header_pairs(res.headers());
     let v: Value = json(res, p).await?;
     Ok(Response {
@@ -488,7 +539,10 @@ mod tests {
 
     fn form(fields: &[(&str, &str)], ct: Option<&str>, name: &str, data: &'static [u8]) -> Form {
         Form {
-            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             files: vec![FilePart {
                 name: "file".into(),
                 filename: name.into(),
@@ -510,7 +564,10 @@ mod tests {
         assert_eq!(mime, "audio/wav");
         let b = interaction_body("gemini-3.5-transcribe", &f, &mime, &file.data, Format::Json);
         assert_eq!(b["input"][0]["type"], "audio");
-        assert_eq!(b["generation_config"]["transcription_config"]["language_codes"], json!(["en"]));
+        assert_eq!(
+            b["generation_config"]["transcription_config"]["language_codes"],
+            json!(["en"])
+        );
         assert_eq!(
             b["generation_config"]["transcription_config"]["mode"]["timestamp_granularities"],
             json!(["word"])
@@ -525,7 +582,10 @@ mod tests {
         let h = interaction_heard(&v, "gemini").unwrap();
         assert_eq!(h.text, "hello world");
         assert_eq!(h.duration, Some(1.2));
-        assert_eq!(h.usage.as_ref().unwrap()["input_token_details"]["text_tokens"], 5);
+        assert_eq!(
+            h.usage.as_ref().unwrap()["input_token_details"]["text_tokens"],
+            5
+        );
         let srt = transcript(h.clone(), Format::Srt, "gemini").unwrap();
         assert_eq!(
             std::str::from_utf8(&srt.body).unwrap(),
@@ -539,10 +599,29 @@ mod tests {
 
     #[test]
     fn formats_and_files_refused() {
-        let f = form(&[("response_format", "srt")], Some("text/plain"), "notes.txt", b"hello");
-        let e = Format::of(&f, &[Format::Json, Format::Text], "Vertex", false, "vertex_ai").unwrap_err();
-        assert!(e.message.contains("Supported values: json, text"), "{}", e.message);
-        assert_eq!(Format::of(&f, &[Format::Json], "Vertex", true, "vertex_ai").unwrap(), Format::Json);
+        let f = form(
+            &[("response_format", "srt")],
+            Some("text/plain"),
+            "notes.txt",
+            b"hello",
+        );
+        let e = Format::of(
+            &f,
+            &[Format::Json, Format::Text],
+            "Vertex",
+            false,
+            "vertex_ai",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("Supported values: json, text"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            Format::of(&f, &[Format::Json], "Vertex", true, "vertex_ai").unwrap(),
+            Format::Json
+        );
         let e = audio_file(&f, "gemini").unwrap_err();
         assert_eq!(e.status, 400);
         assert_eq!(language_tag("en-us"), "en-US");

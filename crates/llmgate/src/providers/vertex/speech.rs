@@ -52,8 +52,13 @@ fn encoding(f: Option<&str>) -> String {
 /// Cloud Text-to-Speech's body for `req`.
 pub fn tts_body(req: &SpeechRequest) -> Value {
     let text = req.input.as_deref().unwrap_or("");
-    let ssml = req.extra.get("use_ssml").and_then(Value::as_bool) == Some(true) || text.contains("<speak>");
-    let input = if ssml { json!({"ssml": text}) } else { json!({"text": text}) };
+    let ssml = req.extra.get("use_ssml").and_then(Value::as_bool) == Some(true)
+        || text.contains("<speak>");
+    let input = if ssml {
+        json!({"ssml": text})
+    } else {
+        json!({"text": text})
+    };
     let voice = match &req.voice {
         Some(Value::Object(o)) => Value::Object(o.clone()),
         Some(Value::String(v)) => {
@@ -114,12 +119,20 @@ pub async fn synthesize(cx: &Ctx<'_>, req: SpeechRequest) -> Result<Response<Aud
     let site = Site::resolve(cx).await?;
     let url = match cx.opts.api_base.as_deref().filter(|b| !b.is_empty()) {
         Some(b) if b.ends_with(":synthesize") => b.to_string(),
-        Some(b) => format!("{}/v1/text:synthesize", b.trim_end_matches('/').trim_end_matches("/v1")),
+        Some(b) => format!(
+            "{}/v1/text:synthesize",
+            b.trim_end_matches('/').trim_end_matches("/v1")
+        ),
         None => TTS_URL.to_string(),
     };
-    let res = send(post(cx, &url, &site, &tts_body(&req)), NAME, cx.opts.timeout, true)
-        .await
-        .map_err(litellm_class)?;
+    let res = send(
+        post(cx, &url, &site, &tts_body(&req)),
+        NAME,
+        cx.opts.timeout,
+        true,
+    )
+    .await
+    .map_err(litellm_class)?;
     let headers = header_pairs(res.headers());
     let v: Value = json(res, NAME).await?;
     let fail = |m: &str| LlmError::new(ErrorKind::InternalServer, m).with_provider(NAME);
@@ -161,7 +174,11 @@ pub fn stt_heard(v: &Value) -> Heard {
     let results = v["results"].as_array().cloned().unwrap_or_default();
     let text = results
         .iter()
-        .filter_map(|r| r["alternatives"][0]["transcript"].as_str().filter(|t| !t.is_empty()))
+        .filter_map(|r| {
+            r["alternatives"][0]["transcript"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+        })
         .collect::<Vec<_>>()
         .join(" ");
     Heard {
@@ -178,8 +195,18 @@ pub fn stt_heard(v: &Value) -> Heard {
 }
 
 /// Speech-to-Text v2.
-pub async fn recognize(cx: &Ctx<'_>, model: &str, form: &Form) -> Result<Response<Transcript>, LlmError> {
-    let format = Format::of(form, &[Format::Json, Format::Text], "Google Speech-to-Text", cx.opts.drop_params, NAME)?;
+pub async fn recognize(
+    cx: &Ctx<'_>,
+    model: &str,
+    form: &Form,
+) -> Result<Response<Transcript>, LlmError> {
+    let format = Format::of(
+        form,
+        &[Format::Json, Format::Text],
+        "Google Speech-to-Text",
+        cx.opts.drop_params,
+        NAME,
+    )?;
     let (file, _) = audio_file(form, NAME)?;
     let model = path_segment(model, SegmentKind::Segment).map_err(|e| e.with_provider(NAME))?;
     let site = Site::resolve(cx).await?;
@@ -196,9 +223,14 @@ pub async fn recognize(cx: &Ctx<'_>, model: &str, form: &Form) -> Result<Respons
         "{base}/v2/projects/{}/locations/{location}/recognizers/_:recognize",
         site.project
     );
-    let res = send(post(cx, &url, &site, &stt_body(model, form, &file.data)), NAME, cx.opts.timeout, true)
-        .await
-        .map_err(litellm_class)?;
+    let res = send(
+        post(cx, &url, &site, &stt_body(model, form, &file.data)),
+        NAME,
+        cx.opts.timeout,
+        true,
+    )
+    .await
+    .map_err(litellm_class)?;
     let headers = header_pairs(res.headers());
     let v: Value = json(res, NAME).await?;
     Ok(Response {
@@ -220,7 +252,8 @@ mod tests {
             json!({"input": {"text": "hi"}, "voice": {"languageCode": "en-GB", "name": "en-GB-Studio-B"},
                    "audioConfig": {"audioEncoding": "MP3", "speakingRate": "1.5"}})
         );
-        let r: SpeechRequest = serde_json::from_value(json!({"input": "<speak>hi</speak>"})).unwrap();
+        let r: SpeechRequest =
+            serde_json::from_value(json!({"input": "<speak>hi</speak>"})).unwrap();
         let b = tts_body(&r);
         assert_eq!(b["input"], json!({"ssml": "<speak>hi</speak>"}));
         assert_eq!(b["voice"]["name"], "en-US-Studio-O");
@@ -233,6 +266,9 @@ mod tests {
                                    {"alternatives": [{"transcript": "world"}]}],
                        "metadata": {"totalBilledDuration": "3s"}});
         let h = stt_heard(&v);
-        assert_eq!((h.text.as_str(), h.language.as_deref(), h.duration), ("hello world", Some("en-us"), Some(3.0)));
+        assert_eq!(
+            (h.text.as_str(), h.language.as_deref(), h.duration),
+            ("hello world", Some("en-us"), Some(3.0))
+        );
     }
 }
