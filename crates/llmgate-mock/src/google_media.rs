@@ -243,18 +243,19 @@ fn bearer_ok(h: &HeaderMap) -> bool {
     h.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {ACCESS_TOKEN}"))
 }
 
-/// Cloud Text-to-Speech and Speech-to-Text want the token and the quota project.
-fn cloud_auth(h: &HeaderMap) -> Result<(), Response> {
+/// Cloud Text-to-Speech and Speech-to-Text want the token and the quota project: the
+/// refusal when either is missing.
+fn cloud_refusal(h: &HeaderMap) -> Option<Response> {
     if !bearer_ok(h) {
-        return Err(error(
+        return Some(error(
             401,
             "Request had invalid authentication credentials. Expected OAuth 2 access token.",
         ));
     }
     if !h.contains_key("x-goog-user-project") {
-        return Err(error(403, "Your application is authenticating by using local Application Default Credentials. The texttospeech.googleapis.com API requires a quota project, which is not set by default."));
+        return Some(error(403, "Your application is authenticating by using local Application Default Credentials. The texttospeech.googleapis.com API requires a quota project, which is not set by default."));
     }
-    Ok(())
+    None
 }
 
 /// `POST /v1beta/interactions`: a transcription model's interaction.
@@ -331,7 +332,7 @@ pub async fn synthesize(
 ) -> Response {
     let body: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
     shared.record(|| recorded(&m, &u, &h, body.clone()));
-    if let Err(r) = cloud_auth(&h) {
+    if let Some(r) = cloud_refusal(&h) {
         return r;
     }
     let text = body["input"]["text"]
@@ -387,7 +388,7 @@ pub async fn recognize(
     if spec != "_:recognize" {
         return error(404, &format!("recognizer {spec} not found"));
     }
-    if let Err(r) = cloud_auth(&h) {
+    if let Some(r) = cloud_refusal(&h) {
         return r;
     }
     let config = &body["config"];
