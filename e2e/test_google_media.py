@@ -163,7 +163,8 @@ def test_gemini_transcription_json_through_the_interactions_api(client, mock):
     assert body["model"] == "gemini-3.5-transcribe"
     assert body["input"][0]["type"] == "audio" and body["input"][0]["mime_type"] == "audio/wav"
     assert base64.b64decode(body["input"][0]["data"]) == AUDIO
-    assert body["generation_config"] == {"transcription_config": {"language_codes": ["en"]}}
+    # `en` as LiteLLM's BCP-47 tag.
+    assert body["generation_config"] == {"transcription_config": {"language_codes": ["en-US"]}}
     # 290 audio + 10 text input tokens at 2e-6, 20 output at 1.2e-5 (gemini/gemini-3.5-transcribe).
     assert cost(raw) == pytest.approx(300 * 2e-6 + 20 * 1.2e-5)
 
@@ -199,12 +200,12 @@ def test_gemini_transcription_srt_is_built_from_the_word_timings(gw, client):
 def test_vertex_gemini_transcription_is_generate_content_with_the_audio_inline(client, mock):
     raw = client.audio.transcriptions.with_raw_response.create(
         model="vertex-stt", file=("talk.wav", AUDIO), language="de")
-    assert raw.parse().text == f"Hello from mock audio: {len(AUDIO)} bytes (de)"
+    assert raw.parse().text == f"Hello from mock audio: {len(AUDIO)} bytes (de-DE)"
     rec = requests_to(mock, "/publishers/google/models/gemini-3.5-transcribe:generateContent")[-1]
     assert rec["headers"]["authorization"] == "Bearer ya29.mock-access-token"
     part = rec["body"]["contents"][0]["parts"][0]["inlineData"]
     assert part["mimeType"] == "audio/wav" and base64.b64decode(part["data"]) == AUDIO
-    assert rec["body"]["generationConfig"] == {"audioTranscriptionConfig": {"languageCodes": ["de"]}}
+    assert rec["body"]["generationConfig"] == {"audioTranscriptionConfig": {"languageCodes": ["de-DE"]}}
     # 440 audio tokens at 2e-6, 62 output at 1.2e-5 (vertex_ai/gemini-3.5-transcribe).
     assert cost(raw) == pytest.approx(440 * 2e-6 + 62 * 1.2e-5)
 

@@ -158,9 +158,29 @@ fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// `language` as a BCP-47 tag (`en-us` → `en-US`).
-fn language_tag(lang: &str) -> String {
-    let mut parts = lang.trim().split(['-', '_']);
+/// `language` as the BCP-47 tag LiteLLM sends: a bare language code with its usual region
+/// (`en` → `en-US`, `ja` → `ja-JP`), case normalized (`en-gb` → `en-GB`), anything else as
+/// given (`auto`).
+pub fn language_tag(lang: &str) -> String {
+    let lang = lang.trim();
+    let region = match lang.to_ascii_lowercase().as_str() {
+        "en" => "en-US",
+        "ja" => "ja-JP",
+        "de" => "de-DE",
+        "fr" => "fr-FR",
+        "es" => "es-ES",
+        "it" => "it-IT",
+        "ko" => "ko-KR",
+        "pt" => "pt-BR",
+        "zh" => "zh-CN",
+        "hi" => "hi-IN",
+        "ru" => "ru-RU",
+        _ => "",
+    };
+    if !region.is_empty() {
+        return region.to_string();
+    }
+    let mut parts = lang.split(['-', '_']);
     let mut out = parts.next().unwrap_or("").to_ascii_lowercase();
     for p in parts {
         out.push('-');
@@ -566,7 +586,7 @@ mod tests {
         assert_eq!(b["input"][0]["type"], "audio");
         assert_eq!(
             b["generation_config"]["transcription_config"]["language_codes"],
-            json!(["en"])
+            json!(["en-US"])
         );
         assert_eq!(
             b["generation_config"]["transcription_config"]["mode"]["timestamp_granularities"],
@@ -625,5 +645,8 @@ mod tests {
         let e = audio_file(&f, "gemini").unwrap_err();
         assert_eq!(e.status, 400);
         assert_eq!(language_tag("en-us"), "en-US");
+        assert_eq!(language_tag("EN"), "en-US");
+        assert_eq!(language_tag("en-GB"), "en-GB");
+        assert_eq!(language_tag("auto"), "auto");
     }
 }

@@ -4,7 +4,8 @@
 //! default), `speed` as `speakingRate`, SSML when the input holds `<speak>`; the base64
 //! `audioContent` decoded), and `/audio/transcriptions` to Speech-to-Text v2
 //! (`v2/projects/{p}/locations/{l}/recognizers/_:recognize` on `{l}-speech.googleapis.com`,
-//! location `us` unless the deployment names one; the audio inline, `language` or `auto`;
+//! location `us` unless the deployment names one; the audio inline, `language` (as a BCP-47
+//! tag) or `auto`;
 //! the results' first alternatives joined, the billed duration as `duration`; `json` and
 //! `text` only). Both carry the project as `x-goog-user-project`.
 
@@ -16,7 +17,7 @@ use serde_json::{json, Value};
 use super::{param, Site, NAME};
 use crate::media::{Audio, Form, Transcript};
 use crate::providers::gemini::errors::litellm_class;
-use crate::providers::gemini::transcribe::{audio_file, transcript, Format, Heard};
+use crate::providers::gemini::transcribe::{audio_file, language_tag, transcript, Format, Heard};
 use crate::providers::http::{header_pairs, json, path_segment, send, SegmentKind};
 use crate::providers::Ctx;
 use crate::response::Response;
@@ -161,7 +162,7 @@ pub fn stt_body(model: &str, form: &Form, data: &[u8]) -> Value {
     let lang = form
         .field("language")
         .filter(|l| !l.trim().is_empty())
-        .unwrap_or("auto");
+        .map_or_else(|| "auto".to_string(), language_tag);
     json!({
         "config": {"model": model, "languageCodes": [lang],
                    "features": {"enableAutomaticPunctuation": true}, "autoDecodingConfig": {}},
