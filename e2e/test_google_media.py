@@ -48,6 +48,8 @@ model_list:
     litellm_params: {{model: gemini/gemini-3.5-transcribe, {studio}}}
   - model_name: vertex-stt
     litellm_params: {{model: vertex_ai/gemini-3.5-transcribe, {vertex}}}
+  - model_name: vertex-stt-global
+    litellm_params: {{model: vertex_ai/gemini-3.5-transcribe, api_base: {mock.base}, vertex_project: proj-e2e, vertex_credentials: {sa}}}
   - model_name: chirp-stt
     litellm_params: {{model: vertex_ai/chirp_2, {vertex}}}
   - model_name: gemini-edit
@@ -208,6 +210,11 @@ def test_vertex_gemini_transcription_is_generate_content_with_the_audio_inline(c
     assert rec["body"]["generationConfig"] == {"audioTranscriptionConfig": {"languageCodes": ["de-DE"]}}
     # 440 audio tokens at 2e-6, 62 output at 1.2e-5 (vertex_ai/gemini-3.5-transcribe).
     assert cost(raw) == pytest.approx(440 * 2e-6 + 62 * 1.2e-5)
+
+
+def test_vertex_gemini_transcription_defaults_to_the_global_location(client, mock):
+    client.audio.transcriptions.create(model="vertex-stt-global", file=("talk.wav", AUDIO))
+    assert requests_to(mock, "/projects/proj-e2e/locations/global/publishers/google/models/gemini-3.5-transcribe:generateContent")
 
 
 def test_vertex_chirp_transcription_is_speech_to_text_v2_priced_per_second(client, mock):

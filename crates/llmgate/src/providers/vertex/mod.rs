@@ -48,6 +48,12 @@ struct Site {
 
 impl Site {
     async fn resolve(cx: &Ctx<'_>) -> Result<Site, LlmError> {
+        Self::resolve_in(cx, DEFAULT_LOCATION).await
+    }
+
+    /// As [`Site::resolve`], with `default_location` where the deployment names none (LiteLLM
+    /// defaults some APIs elsewhere: Gemini transcription to `global`).
+    async fn resolve_in(cx: &Ctx<'_>, default_location: &str) -> Result<Site, LlmError> {
         let opts = cx.opts;
         let sa = auth::ServiceAccount::from_param(param(
             opts,
@@ -68,7 +74,7 @@ impl Site {
             .and_then(Value::as_str)
             .map(str::to_string)
             .or_else(|| env(&["VERTEXAI_LOCATION", "VERTEX_LOCATION"]))
-            .unwrap_or_else(|| DEFAULT_LOCATION.to_string());
+            .unwrap_or_else(|| default_location.to_string());
         // Both are interpolated too, the location even into the host.
         for name in [&project, &location] {
             path_segment(name, SegmentKind::Segment).map_err(|e| e.with_provider(NAME))?;
@@ -357,7 +363,8 @@ impl Provider for Vertex {
         if !(id.starts_with("gemini-") && id.contains("transcribe")) {
             return speech::recognize(cx, model.id(), &req.form).await;
         }
-        let site = Site::resolve(cx).await?;
+        // LiteLLM's Gemini transcription location is `global` unless the deployment names one.
+        let site = Site::resolve_in(cx, "global").await?;
         gemini::transcribe::vertex(cx, &req.form, &site.gemini(&model)?).await
     }
 
