@@ -1,7 +1,8 @@
 //! Google's Gemini API (AI Studio) and Vertex AI (Gemini, Claude via rawPredict, text
 //! embeddings) and the OAuth token endpoint of a service account (Cloud Storage: `gcs.rs`;
-//! batch prediction: `vertex_batch.rs`; speech, transcription and edits: `google_media.rs`). Requests are validated as the real APIs do: unknown fields are rejected, schemas
-//! may only use the keywords Gemini's `Schema` knows, a function response must answer a call.
+//! batch prediction: `vertex_batch.rs`; speech, transcription and edits: `google_media.rs`).
+//! Requests are validated as the real APIs do: unknown fields are rejected, schemas may only
+//! use the keywords Gemini's `Schema` knows, a function response must answer a call.
 
 use std::sync::Arc;
 

@@ -1,8 +1,9 @@
 //! `/audio/transcriptions` and `/audio/translations` (forms; priced per second of audio —
 //! the answer's duration, else the file's — or per token where the answer reports tokens),
 //! and `/audio/speech` (priced per character, or by the tokens a token-priced TTS model
-//! reports; the audio streamed back as it arrives with the upstream's content type). Every `response_format` is answered as the upstream sent it:
-//! `text`, `srt` and `vtt` as text, not as a JSON string.
+//! reports; the audio streamed back as it arrives with the upstream's content type). Every
+//! `response_format` is answered as the upstream sent it: `text`, `srt` and `vtt` as text, not
+//! as a JSON string.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
