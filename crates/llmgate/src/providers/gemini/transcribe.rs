@@ -445,7 +445,14 @@ pub fn transcript(
         Format::Text => text_body(h.text.clone(), "text/plain; charset=utf-8"),
         Format::Srt | Format::Vtt => {
             let vtt = format == Format::Vtt;
-            let Some(subs) = subtitles(&h.words, vtt) else {
+            // Silence has no cues; words without timings cannot be given any.
+            let subs = subtitles(&h.words, vtt).or_else(|| {
+                h.text
+                    .trim()
+                    .is_empty()
+                    .then(|| if vtt { "WEBVTT\n\n" } else { "" }.to_string())
+            });
+            let Some(subs) = subs else {
                 return Err(provider_error(
                     provider,
                     "The transcription has no word timings to build subtitles from".into(),
@@ -611,6 +618,14 @@ mod tests {
             std::str::from_utf8(&srt.body).unwrap(),
             "1\n00:00:00,000 --> 00:00:01,200\nhello world\n\n"
         );
+        let silent = Heard::default();
+        let vtt = transcript(silent.clone(), Format::Vtt, "gemini").unwrap();
+        assert_eq!(&vtt.body[..], b"WEBVTT\n\n");
+        let untimed = Heard {
+            text: "words".into(),
+            ..silent
+        };
+        assert!(transcript(untimed, Format::Srt, "gemini").is_err());
         let t = transcript(h, Format::Text, "gemini").unwrap();
         assert_eq!(&t.body[..], b"hello world");
         assert!(t.token_usage().is_some());
