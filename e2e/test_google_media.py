@@ -300,6 +300,7 @@ def test_an_edit_of_a_file_that_is_not_an_image_is_a_400(client):
     assert "not an image" in str(e.value) and "image/png" in str(e.value)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_variations_and_translations_are_refused_by_name(client):
     with pytest.raises(openai.BadRequestError) as e:
         client.images.create_variation(model="gemini-edit", image=("cat.png", PNG, "image/png"))
