@@ -192,11 +192,15 @@ def test_gemini_transcription_verbose_json_has_words_and_duration(client, mock):
         "type": "verbatim", "timestamp_granularities": ["word"], "diarization_mode": "speaker"}
 
 
-def test_gemini_transcription_srt_is_built_from_the_word_timings(gw, client):
+@pytest.mark.parametrize("fmt,head", [("srt", "1\n00:00:00,000 --> 00:00:02,900\nHello from mock audio:"),
+                                      ("vtt", "WEBVTT\n\n00:00:00.000 --> 00:00:02.900\nHello from mock audio:")])
+def test_gemini_transcription_subtitles_are_built_from_the_word_timings(client, mock, fmt, head):
     raw = client.audio.transcriptions.with_raw_response.create(
-        model="gemini-stt", file=("talk.wav", AUDIO), response_format="srt")
-    srt = raw.http_response.text
-    assert srt.startswith("1\n00:00:00,000 --> 00:00:02,900\nHello from mock audio:"), srt
+        model="gemini-stt", file=("talk.wav", AUDIO), response_format=fmt)
+    assert raw.http_response.text.startswith(head), raw.http_response.text
+    # Subtitles need timings, so word timestamps were asked for.
+    body = requests_to(mock, "/v1beta/interactions")[-1]["body"]
+    assert body["generation_config"]["transcription_config"]["mode"]["timestamp_granularities"] == ["word"]
 
 
 def test_vertex_gemini_transcription_is_generate_content_with_the_audio_inline(client, mock):
