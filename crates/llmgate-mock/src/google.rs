@@ -1,7 +1,8 @@
 //! Google's Gemini API (AI Studio) and Vertex AI (Gemini, Claude via rawPredict, text
 //! embeddings) and the OAuth token endpoint of a service account (Cloud Storage: `gcs.rs`;
-//! batch prediction: `vertex_batch.rs`). Requests are validated as the real APIs do: unknown fields are rejected, schemas
-//! may only use the keywords Gemini's `Schema` knows, a function response must answer a call.
+//! batch prediction: `vertex_batch.rs`; speech, transcription and edits: `google_media.rs`).
+//! Requests are validated as the real APIs do: unknown fields are rejected, schemas may only
+//! use the keywords Gemini's `Schema` knows, a function response must answer a call.
 
 use std::sync::Arc;
 
@@ -52,6 +53,8 @@ const GENERATION: &[&str] = &[
     "imageConfig",
     "mediaResolution",
     "responseJsonSchema",
+    "speechConfig",
+    "audioTranscriptionConfig",
 ];
 /// A `Tool`'s kinds (camelCase, after normalisation).
 const TOOLS: &[&str] = &[
@@ -267,6 +270,7 @@ pub(crate) fn validate(model: &str, body: &Value) -> Result<(), String> {
             }
         }
     }
+    crate::google_media::check(model, body)?;
     let contents = body["contents"]
         .as_array()
         .filter(|c| !c.is_empty())
@@ -408,6 +412,9 @@ pub(crate) fn answer(model: &str, spec: &str, req: &Value) -> Value {
     let thinking = req["generationConfig"]["thinkingConfig"]["includeThoughts"] == true;
     if spec.contains("blocked") {
         return json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10}, "modelVersion": model});
+    }
+    if let Some(a) = crate::google_media::answer(model, req) {
+        return a;
     }
     // An image modality asked for: the image inline (and text when TEXT is asked too).
     let modalities = req["generationConfig"]["responseModalities"]
@@ -564,6 +571,13 @@ async fn generate(
             }
             let embeddings: Vec<Value> = (0..n).map(|i| json!({"values": (0..8).map(|j| 0.1 * (i + 1) as f64 + 0.01 * j as f64).collect::<Vec<_>>()})).collect();
             return axum::Json(json!({"embeddings": embeddings})).into_response();
+        }
+        "predict" if body["instances"][0].get("referenceImages").is_some() => {
+            return match crate::google_media::imagen_edit(&body) {
+                Some(Ok(v)) => axum::Json(v).into_response(),
+                Some(Err(m)) => error(400, &m),
+                None => error(400, "referenceImages is required"),
+            };
         }
         // Imagen: a prompt per instance, `sampleCount` images back.
         "predict" if body["instances"][0].get("prompt").is_some() => {

@@ -23,6 +23,7 @@ mod foundry;
 mod gcs;
 mod gemini_batch;
 mod google;
+mod google_media;
 mod guardrail;
 mod jina;
 mod media;
@@ -402,6 +403,12 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/v1beta/batches/{spec}",
             get(gemini_batch::batch).post(gemini_batch::batch),
+        )
+        .route("/v1beta/interactions", post(google_media::interactions))
+        .route("/v1/text:synthesize", post(google_media::synthesize))
+        .route(
+            "/v2/projects/{project}/locations/{location}/recognizers/{spec}",
+            post(google_media::recognize),
         )
         .route(
             "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{spec}",

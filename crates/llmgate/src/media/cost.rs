@@ -230,6 +230,27 @@ pub fn speech(info: &ModelInfo, input: &str, input_tokens: u64) -> Option<f64> {
     info.input_cost_per_token.map(|p| p * input_tokens as f64)
 }
 
+/// The cost of a speech answer that reports tokens (Gemini TTS, priced as LiteLLM prices the
+/// chat completion it bridges speech through): the prompt at the input price, audio tokens at
+/// the audio output price (else the output price), any text tokens at the output price.
+/// None when the model has no token price.
+pub fn speech_tokens(info: &ModelInfo, u: &super::SpeechUsage) -> Option<f64> {
+    if info.input_cost_per_token.is_none()
+        && info.output_cost_per_token.is_none()
+        && info.output_cost_per_audio_token.is_none()
+    {
+        return None;
+    }
+    let out = info.output_cost_per_token.unwrap_or(0.0);
+    let audio = info.output_cost_per_audio_token.unwrap_or(out);
+    let text_out = u.output_tokens.saturating_sub(u.output_audio_tokens);
+    Some(
+        u.input_tokens as f64 * info.input_cost_per_token.unwrap_or(0.0)
+            + u.output_audio_tokens as f64 * audio
+            + text_out as f64 * out,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +402,20 @@ mod tests {
                 2
             ),
             Some(1.5e-5 * 5.0)
+        );
+        let tts = info(
+            json!({"input_cost_per_token": 5e-7, "output_cost_per_token": 1e-5, "output_cost_per_audio_token": 2e-5}),
+        );
+        let u = super::super::SpeechUsage {
+            input_tokens: 4,
+            output_tokens: 12,
+            output_audio_tokens: 10,
+        };
+        let c = speech_tokens(&tts, &u).unwrap();
+        assert!((c - (4.0 * 5e-7 + 10.0 * 2e-5 + 2.0 * 1e-5)).abs() < 1e-12);
+        assert_eq!(
+            speech_tokens(&info(json!({"input_cost_per_character": 1e-6})), &u),
+            None
         );
     }
 }

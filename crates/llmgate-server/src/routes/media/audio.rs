@@ -1,8 +1,9 @@
 //! `/audio/transcriptions` and `/audio/translations` (forms; priced per second of audio —
 //! the answer's duration, else the file's — or per token where the answer reports tokens),
-//! and `/audio/speech` (priced per character, the audio streamed back as it arrives with the
-//! upstream's content type). Every `response_format` is answered as the upstream sent it:
-//! `text`, `srt` and `vtt` as text, not as a JSON string.
+//! and `/audio/speech` (priced per character, or by the tokens a token-priced TTS model
+//! reports; the audio streamed back as it arrives with the upstream's content type). Every
+//! `response_format` is answered as the upstream sent it: `text`, `srt` and `vtt` as text, not
+//! as a JSON string.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -75,7 +76,12 @@ impl MediaCall for Speech {
     async fn call(self, client: Client, opts: CallOptions) -> SdkResult<Audio> {
         client.speech(self.0, &opts).await
     }
-    fn price(&self, dep: &Deployment, _answer: &Audio) -> (Usage, Option<f64>) {
+    fn price(&self, dep: &Deployment, answer: &Audio) -> (Usage, Option<f64>) {
+        // A token-priced TTS model (Gemini) reports what it used.
+        if let Some(u) = &answer.usage {
+            let c = dep.info.as_ref().and_then(|i| cost::speech_tokens(i, u));
+            return (Usage::new(u.input_tokens, u.output_tokens), c);
+        }
         let input = self.0.input.as_deref().unwrap_or("");
         let tokens = self.prompt_tokens(dep.bare_model());
         let c = dep

@@ -2,13 +2,16 @@
 //! here is shared with Gemini on Vertex AI, which differs only in URL and auth ([`Target`]).
 
 pub mod batch;
+pub mod edits;
 pub mod errors;
 pub mod images;
 pub mod media;
 pub mod request;
 pub mod response;
 pub mod schema;
+pub mod speech;
 pub mod stream;
+pub mod transcribe;
 
 use async_trait::async_trait;
 use llmgate_types::{
@@ -295,6 +298,44 @@ impl Provider for Gemini {
     ) -> Result<Response<llmgate_types::ImageResponse>, LlmError> {
         let t = Self::target(cx.opts, &req.model)?;
         images::generate(cx, req, &t, false).await
+    }
+
+    /// TTS models through `:generateContent` with an AUDIO modality (`speech.rs`).
+    async fn speech(
+        &self,
+        cx: &Ctx<'_>,
+        req: llmgate_types::SpeechRequest,
+    ) -> Result<Response<crate::media::Audio>, LlmError> {
+        let t = Self::target(cx.opts, &req.model)?;
+        speech::speak(cx, req, &t).await
+    }
+
+    /// Transcriptions through the Interactions API (`transcribe.rs`); no translations.
+    async fn audio_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: crate::media::FormKind,
+        req: crate::media::FormRequest,
+    ) -> Result<Response<crate::media::Transcript>, LlmError> {
+        if kind != crate::media::FormKind::Transcription {
+            return Err(self.unsupported(kind.path()));
+        }
+        let t = Self::target(cx.opts, &req.model)?;
+        transcribe::studio(cx, &Self::base(cx.opts), &req.model, &req.form, &t).await
+    }
+
+    /// Edits through `:generateContent` (`edits.rs`); no variations.
+    async fn image_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: crate::media::FormKind,
+        req: crate::media::FormRequest,
+    ) -> Result<Response<llmgate_types::ImageResponse>, LlmError> {
+        if kind != crate::media::FormKind::ImageEdit {
+            return Err(self.unsupported(kind.path()));
+        }
+        let t = Self::target(cx.opts, &req.model)?;
+        edits::edit(cx, &req.model, &req.form, &t, false).await
     }
 
     /// `batchEmbedContents`, one request per input.

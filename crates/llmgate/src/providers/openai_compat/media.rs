@@ -266,6 +266,7 @@ pub(super) async fn speech(
         body: Audio {
             content_type,
             stream,
+            usage: None,
         },
         headers,
         api_base: p.api_base_of(cx),
@@ -291,6 +292,7 @@ async fn mistral(
         body: Audio {
             content_type: req.content_type().to_string(),
             stream: Box::pin(futures::stream::once(async move { Ok(audio) })),
+            usage: None,
         },
         headers,
         api_base: p.api_base_of(cx),

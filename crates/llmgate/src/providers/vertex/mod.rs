@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod batch;
 mod messages;
+pub mod speech;
 
 use async_trait::async_trait;
 use llmgate_types::{
@@ -47,6 +48,12 @@ struct Site {
 
 impl Site {
     async fn resolve(cx: &Ctx<'_>) -> Result<Site, LlmError> {
+        Self::resolve_in(cx, DEFAULT_LOCATION).await
+    }
+
+    /// As [`Site::resolve`], with `default_location` where the deployment names none (LiteLLM
+    /// defaults some APIs elsewhere: Gemini transcription to `global`).
+    async fn resolve_in(cx: &Ctx<'_>, default_location: &str) -> Result<Site, LlmError> {
         let opts = cx.opts;
         let sa = auth::ServiceAccount::from_param(param(
             opts,
@@ -67,7 +74,7 @@ impl Site {
             .and_then(Value::as_str)
             .map(str::to_string)
             .or_else(|| env(&["VERTEXAI_LOCATION", "VERTEX_LOCATION"]))
-            .unwrap_or_else(|| DEFAULT_LOCATION.to_string());
+            .unwrap_or_else(|| default_location.to_string());
         // Both are interpolated too, the location even into the host.
         for name in [&project, &location] {
             path_segment(name, SegmentKind::Segment).map_err(|e| e.with_provider(NAME))?;
@@ -317,6 +324,66 @@ impl Provider for Vertex {
         let site = Site::resolve(cx).await?;
         let t = site.gemini(&model)?;
         gemini::images::generate(cx, req, &t, true).await
+    }
+
+    /// Gemini TTS models through `:generateContent`, any other model through Cloud
+    /// Text-to-Speech (`speech.rs`), as LiteLLM routes them.
+    async fn speech(
+        &self,
+        cx: &Ctx<'_>,
+        req: llmgate_types::SpeechRequest,
+    ) -> Result<Response<crate::media::Audio>, LlmError> {
+        let model = Model::parse(&req.model)?;
+        if model.claude {
+            return Err(self.unsupported("audio/speech with Claude"));
+        }
+        if !req.model.contains("gemini") {
+            return speech::synthesize(cx, req).await;
+        }
+        let site = Site::resolve(cx).await?;
+        gemini::speech::speak(cx, req, &site.gemini(&model)?).await
+    }
+
+    /// Gemini transcription models through `:generateContent`, any other model (Chirp)
+    /// through Speech-to-Text v2, as LiteLLM routes them; no translations.
+    async fn audio_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: crate::media::FormKind,
+        req: crate::media::FormRequest,
+    ) -> Result<Response<crate::media::Transcript>, LlmError> {
+        if kind != crate::media::FormKind::Transcription {
+            return Err(self.unsupported(kind.path()));
+        }
+        let model = Model::parse(&req.model)?;
+        let id = model.id().to_ascii_lowercase();
+        if model.claude {
+            return Err(self.unsupported("audio/transcriptions with Claude"));
+        }
+        if !(id.starts_with("gemini-") && id.contains("transcribe")) {
+            return speech::recognize(cx, model.id(), &req.form).await;
+        }
+        // LiteLLM's Gemini transcription location is `global` unless the deployment names one.
+        let site = Site::resolve_in(cx, "global").await?;
+        gemini::transcribe::vertex(cx, &req.form, &site.gemini(&model)?).await
+    }
+
+    /// Gemini image models through `:generateContent`, Imagen through `:predict`.
+    async fn image_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: crate::media::FormKind,
+        req: crate::media::FormRequest,
+    ) -> Result<Response<llmgate_types::ImageResponse>, LlmError> {
+        if kind != crate::media::FormKind::ImageEdit {
+            return Err(self.unsupported(kind.path()));
+        }
+        let model = Model::parse(&req.model)?;
+        if model.claude {
+            return Err(self.unsupported("image edits with Claude"));
+        }
+        let site = Site::resolve(cx).await?;
+        gemini::edits::edit(cx, &req.model, &req.form, &site.gemini(&model)?, true).await
     }
 
     /// Text embedding models through `:predict`.
