@@ -5,7 +5,8 @@
 //! (`Authorization: Bearer`) is accepted unless it is [`BAD_BEARER`]. Streams are real binary
 //! event-stream frames with CRCs; `mock-stream-error` ends one with an exception frame.
 //! InvokeModel answers embedding models and the image models (Stability SDXL, Stability 3 /
-//! Stable Image, Titan Image, Nova Canvas), each body checked against its model's schema.
+//! Stable Image, Titan Image, Nova Canvas) and the edit models (`bedrock_edit.rs`), each body
+//! checked against its model's schema.
 
 use std::sync::Arc;
 
@@ -326,7 +327,7 @@ fn invoke_answer(model: &str, body: &Value) -> Value {
 }
 
 /// Keys of `body` outside `allowed`, as Bedrock's `extraneous key` validation names them.
-fn extraneous(body: &Value, allowed: &[&str]) -> Result<(), String> {
+pub(crate) fn extraneous(body: &Value, allowed: &[&str]) -> Result<(), String> {
     match body
         .as_object()
         .and_then(|o| o.keys().find(|k| !allowed.contains(&k.as_str())))
@@ -461,7 +462,11 @@ fn stability_xl_image(body: &Value) -> Result<Value, String> {
 /// InvokeModel on an image model (None: not one): the answer its family sends, or the
 /// `ValidationException` message of the check its request schema fails.
 fn image_answer(model: &str, body: &Value) -> Option<Result<Value, String>> {
-    if model.contains("amazon.titan-image") || model.contains("amazon.nova-canvas") {
+    if crate::bedrock_edit::is_stability_edit(model) {
+        Some(crate::bedrock_edit::stability(model, body))
+    } else if model.contains("amazon.nova-canvas") && crate::bedrock_edit::is_nova_edit(body) {
+        Some(crate::bedrock_edit::nova(body))
+    } else if model.contains("amazon.titan-image") || model.contains("amazon.nova-canvas") {
         Some(amazon_image(body))
     } else if model.contains("sd3") || model.contains("stable-image") {
         Some(stability3_image(body))

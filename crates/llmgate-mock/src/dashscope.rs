@@ -2,7 +2,8 @@
 //! (`qwen3-rerank`, `gte-rerank-v2`), wanting `Authorization: Bearer`, errors as
 //! `{"code", "message", "request_id"}`. Its embeddings are the OpenAI route under
 //! `/compatible-mode/v1` (see `openai.rs`). Image generation on the multimodal-generation
-//! endpoint: DashScope's message body in, image URLs out.
+//! endpoint: DashScope's message body in, image URLs out; its image edits and speech on the
+//! same endpoint are in `dashscope_media.rs`.
 
 use std::sync::Arc;
 
@@ -26,7 +27,7 @@ const FIELDS: &[&str] = &[
     "instruct",
 ];
 
-fn error(status: u16, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: u16, code: &str, message: &str) -> Response {
     let s = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = json!({"code": code, "message": message, "request_id": "mock-request-1"});
     (s, axum::Json(body)).into_response()
@@ -105,6 +106,12 @@ pub async fn multimodal_generation(
     let Some(model) = body["model"].as_str() else {
         return error(400, "InvalidParameter", "Model not specified.");
     };
+    if crate::dashscope_media::is_tts(model) {
+        return crate::dashscope_media::tts(&h, &body);
+    }
+    if crate::dashscope_media::is_edit(model) {
+        return crate::dashscope_media::edit(model, &body);
+    }
     let Some(prompt) = body["input"]["messages"][0]["content"][0]["text"].as_str() else {
         return error(400, "InvalidParameter", "Field required: input.messages");
     };

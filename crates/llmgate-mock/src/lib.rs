@@ -13,11 +13,13 @@ mod anthropic;
 mod azure;
 mod bedrock;
 mod bedrock_batch;
+mod bedrock_edit;
 mod bedrock_guardrail;
 mod behaviour;
 mod cohere;
 mod content_safety;
 mod dashscope;
+mod dashscope_media;
 mod files;
 mod foundry;
 mod gcs;
@@ -434,6 +436,7 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v1/services/aigc/multimodal-generation/generation",
             post(dashscope::multimodal_generation),
         )
+        .route("/dashscope-mock-audio/{name}", get(dashscope_media::audio))
         .route("/compatible-mode/v1/embeddings", post(openai::embeddings))
         .route("/rerank", post(bedrock::rerank))
         .route("/a2a-agent", post(a2a::rpc))

@@ -62,6 +62,25 @@ impl Form {
         self.files.iter().find(|f| f.name == name)
     }
 
+    /// The uploaded images of an edit, in order (`image`, or `image[]` as clients send a list).
+    pub fn images(&self) -> impl Iterator<Item = &FilePart> {
+        self.files
+            .iter()
+            .filter(|f| f.name == "image" || f.name == "image[]")
+    }
+
+    /// A text field as JSON: a number or a boolean parsed (a form's values are all text),
+    /// anything else as its string.
+    pub fn scalar(&self, name: &str) -> Option<Value> {
+        let v = self.field(name)?;
+        Some(
+            serde_json::from_str::<Value>(v.trim())
+                .ok()
+                .filter(|p| p.is_number() || p.is_boolean())
+                .unwrap_or_else(|| Value::String(v.to_string())),
+        )
+    }
+
     /// Bytes of every file.
     pub fn file_bytes(&self) -> usize {
         self.files.iter().map(|f| f.data.len()).sum()
@@ -203,4 +222,17 @@ where
             Err(_) => Some((Err(LlmError::timeout(provider, idle.as_secs_f64())), None)),
         }
     })
+}
+
+/// The MIME type of image bytes by their magic number (PNG, JPEG, GIF, WebP, HEIC); PNG when
+/// none matches, as LiteLLM's `get_image_content_type` defaults.
+pub fn image_mime(data: &[u8]) -> &'static str {
+    match data {
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [b'G', b'I', b'F', b'8', ..] => "image/gif",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
+        [_, _, _, _, b'f', b't', b'y', b'p', b'h', b'e', b'i', b'c', ..] => "image/heic",
+        _ => "image/png",
+    }
 }

@@ -127,11 +127,7 @@ pub fn flux2_body(form: &Form, model: &str) -> Result<Value, LlmError> {
     let Some(prompt) = form.field("prompt") else {
         return Err(bad("FLUX 2 image edit requires a prompt.".into()));
     };
-    let Some(image) = form
-        .files
-        .iter()
-        .find(|f| f.name == "image" || f.name == "image[]")
-    else {
+    let Some(image) = form.images().next() else {
         return Err(bad("FLUX 2 image edit requires an image.".into()));
     };
     let mut body = Map::new();
@@ -156,16 +152,14 @@ pub fn flux2_body(form: &Form, model: &str) -> Result<Value, LlmError> {
         body.insert("width".into(), json!(w));
         body.insert("height".into(), json!(h));
     }
-    for (k, v) in &form.fields {
+    for (k, _) in &form.fields {
         if !ai_images::FLUX2_FIELDS.contains(&k.as_str()) || body.contains_key(k) {
             continue;
         }
         // A form's values are text: numbers and booleans sent as JSON's.
-        let v = serde_json::from_str::<Value>(v)
-            .ok()
-            .filter(|p| p.is_number() || p.is_boolean())
-            .unwrap_or_else(|| json!(v));
-        body.insert(k.clone(), v);
+        if let Some(v) = form.scalar(k) {
+            body.insert(k.clone(), v);
+        }
     }
     Ok(Value::Object(body))
 }

@@ -68,7 +68,7 @@ fn dimensions(size: Option<&str>) -> Result<Option<(u64, u64)>, LlmError> {
 }
 
 /// Stability 3's aspect ratios and the one closest to `width`/`height`.
-fn aspect_ratio(width: u64, height: u64) -> &'static str {
+pub(super) fn aspect_ratio(width: u64, height: u64) -> &'static str {
     const RATIOS: [(&str, f64); 9] = [
         ("1:1", 1.0),
         ("16:9", 16.0 / 9.0),
@@ -84,7 +84,7 @@ fn aspect_ratio(width: u64, height: u64) -> &'static str {
 }
 
 /// Titan's and Nova Canvas's quality: `premium` or `standard` (`auto` leaves it to the model).
-fn titan_quality(q: &str) -> Option<&'static str> {
+pub(super) fn titan_quality(q: &str) -> Option<&'static str> {
     match q {
         "hd" | "premium" | "high" => Some("premium"),
         "standard" | "medium" | "low" => Some("standard"),

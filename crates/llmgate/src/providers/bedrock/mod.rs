@@ -1,9 +1,11 @@
 //! AWS Bedrock through the Converse and ConverseStream APIs (`bedrock/<model id>`, also
 //! `bedrock/converse/<model id>` as LiteLLM allows), signed with SigV4 or a Bedrock API key;
-//! embeddings and image generation through InvokeModel, rerank through the Agent Runtime.
+//! embeddings, image generation and image edits through InvokeModel, rerank through the Agent
+//! Runtime.
 
 pub mod auth;
 pub mod batch;
+pub mod edits;
 pub mod embed;
 pub mod eventstream;
 pub mod images;
@@ -21,6 +23,7 @@ use serde_json::Value;
 
 use super::http::{header_pairs, json, path_segment, send, SegmentKind};
 use super::{Ctx, Provider};
+use crate::media::{FormKind, FormRequest};
 use crate::response::Response;
 use crate::stream::ChunkStream;
 use crate::{CallOptions, LlmError};
@@ -184,6 +187,35 @@ impl Provider for Bedrock {
         let v: Value = json(res, NAME).await?;
         Ok(Response {
             body: images::answer(call.family, &v, crate::now_secs())?,
+            headers,
+            api_base: target.endpoint,
+        })
+    }
+
+    /// `/images/edits` through InvokeModel with the model family's body ([`edits::build`]);
+    /// LiteLLM has no Bedrock variations.
+    async fn image_form(
+        &self,
+        cx: &Ctx<'_>,
+        kind: FormKind,
+        req: FormRequest,
+    ) -> Result<Response<ImageResponse>, LlmError> {
+        if kind != FormKind::ImageEdit {
+            return Err(self.unsupported(kind.path()));
+        }
+        let (_, endpoint) = auth::locate(cx.opts)?;
+        let url = url(&endpoint, &req.model, "invoke")?;
+        // Refused models and params are answered before any credential is fetched.
+        let (family, body) = edits::build(&req.form, model_id(&req.model), cx.opts.drop_params)?;
+        let target = auth::Target::from_options(cx.http, cx.opts).await?;
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        drop(body);
+        let rb = target.post(cx.http, cx.opts, &url, bytes)?;
+        let res = send(rb, NAME, cx.opts.timeout, true).await?;
+        let headers = header_pairs(res.headers());
+        let v: Value = json(res, NAME).await?;
+        Ok(Response {
+            body: edits::answer(family, &v, crate::now_secs())?,
             headers,
             api_base: target.endpoint,
         })

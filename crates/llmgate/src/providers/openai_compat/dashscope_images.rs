@@ -14,12 +14,19 @@ use crate::{ErrorKind, LlmError};
 const DEFAULT_URL: &str =
     "https://dashscope-intl.aliyuncs.com/api/v1/services/aigc/multimodal-generation/generation";
 
-/// The endpoint for a deployment's `api_base`.
+/// The endpoint of images (generations and edits) for a deployment's `api_base`.
 pub(super) fn url(api_base: Option<&str>) -> String {
+    multimodal_url(api_base, "DASHSCOPE_API_BASE_IMAGE")
+}
+
+/// The multimodal-generation endpoint: `api_base` unless it is the chat row's
+/// `/compatible-mode/v1`, else the env var `env` (images and speech each have one), else
+/// DashScope's international URL.
+pub(super) fn multimodal_url(api_base: Option<&str>, env: &str) -> String {
     api_base
         .filter(|b| !b.is_empty() && !b.trim_end_matches('/').ends_with("/compatible-mode/v1"))
         .map(str::to_string)
-        .or_else(|| std::env::var("DASHSCOPE_API_BASE_IMAGE").ok())
+        .or_else(|| std::env::var(env).ok())
         .filter(|b| !b.is_empty())
         .unwrap_or_else(|| DEFAULT_URL.to_string())
 }

@@ -1,6 +1,7 @@
 //! The media endpoints on OpenAI's protocol: `/images/*`, `/audio/*`, `/moderations`, for
 //! the rows LiteLLM serves them on (OpenAI all of them; Azure images, audio; Groq audio;
-//! xAI, nscale and DashScope ([`super::dashscope_images`]) image generation; Azure AI image
+//! xAI and nscale image generation; DashScope image generations, edits and speech
+//! ([`super::dashscope_images`], [`super::dashscope_edits`], [`super::dashscope_speech`]); Azure AI image
 //! generations and edits ([`ai_images`], [`ai_edits`]) and transcriptions; Scaleway,
 //! Fireworks and xAI transcriptions (xAI's on its own STT endpoint, [`super::xai_stt`]);
 //! Mistral transcriptions, speech ([`super::mistral_speech`]) and moderations). JSON bodies
@@ -14,7 +15,10 @@ use llmgate_types::{
 use serde_json::Value;
 
 use super::table::{Quirks, Style};
-use super::{dashscope, dashscope_images, mistral_speech, xai_stt, OpenAiCompat};
+use super::{
+    dashscope, dashscope_edits, dashscope_images, dashscope_speech, mistral_speech, xai_stt,
+    OpenAiCompat,
+};
 use crate::media::{multipart, Audio, FormKind, FormRequest, Transcript};
 use crate::providers::azure::ai_edits::{self, Family};
 use crate::providers::azure::ai_images;
@@ -38,7 +42,8 @@ fn serves(row: &str, path: &str) -> bool {
         "openai" => true,
         "azure" => path != "moderations" && path != "images/variations",
         "groq" => path.starts_with("audio/"),
-        "nscale" | "dashscope" => path == IMAGES,
+        "nscale" => path == IMAGES,
+        "dashscope" => path == IMAGES || path == EDITS || path == SPEECH,
         "xai" => path == IMAGES || path == TRANSCRIPTIONS,
         "azure_ai" => path == IMAGES || path == EDITS || path == TRANSCRIPTIONS,
         "scaleway" | "fireworks_ai" => path == TRANSCRIPTIONS,
@@ -173,6 +178,17 @@ pub(super) async fn image_form(
     req: FormRequest,
 ) -> Result<Response<ImageResponse>, LlmError> {
     let mut fix: Option<fn(&mut Value)> = None;
+    if p.spec.name == dashscope::NAME && kind == FormKind::ImageEdit {
+        check(p, EDITS)?;
+        let body = dashscope_edits::body(&req.form, &req.model, cx.opts.drop_params)?;
+        drop(req.form);
+        let res: Response<Value> = p.call(cx, &req.model, EDITS, body, None).await?;
+        return Ok(Response {
+            body: dashscope_images::answer(&res.body)?,
+            headers: res.headers,
+            api_base: res.api_base,
+        });
+    }
     if p.spec.style == Style::AzureAi && kind == FormKind::ImageEdit {
         check(p, EDITS)?;
         match ai_edits::family(&req.model)? {
@@ -241,6 +257,9 @@ pub(super) async fn speech(
     if p.spec.name == mistral_speech::NAME {
         return mistral(p, cx, req).await;
     }
+    if p.spec.name == dashscope::NAME {
+        return dashscope_tts(p, cx, req).await;
+    }
     let body = to_value(&req)?;
     let rb = p.request(cx, &req.model, PATH, &body).await?;
     let res = send(rb, p.spec.name, cx.opts.stream_wait(), false).await?;
@@ -299,6 +318,27 @@ async fn mistral(
     })
 }
 
+/// DashScope's speech: JSON naming an audio file, downloaded and sent on as one chunk.
+async fn dashscope_tts(
+    p: &OpenAiCompat,
+    cx: &Ctx<'_>,
+    req: SpeechRequest,
+) -> Result<Response<Audio>, LlmError> {
+    let body = dashscope_speech::body(&req);
+    let res: Response<Value> = p.call(cx, &req.model, SPEECH, body, None).await?;
+    let url = dashscope_speech::audio_url(&res.body)?;
+    let (content_type, audio) = dashscope_speech::download(url, cx.opts).await?;
+    let audio = bytes::Bytes::from(audio);
+    Ok(Response {
+        body: Audio {
+            content_type,
+            stream: Box::pin(futures::stream::once(async move { Ok(audio) })),
+        },
+        headers: res.headers,
+        api_base: res.api_base,
+    })
+}
+
 impl OpenAiCompat {
     fn api_base_of(&self, cx: &Ctx<'_>) -> String {
         self.base(cx.opts).unwrap_or_default()
@@ -341,5 +381,7 @@ mod tests {
         assert!(serves("xai", TRANSCRIPTIONS) && !serves("xai", "audio/translations"));
         assert!(serves("azure_ai", EDITS) && serves("azure_ai", TRANSCRIPTIONS));
         assert!(!serves("azure_ai", "audio/speech") && !serves("azure_ai", "images/variations"));
+        assert!(serves("dashscope", EDITS) && serves("dashscope", SPEECH));
+        assert!(!serves("dashscope", TRANSCRIPTIONS) && !serves("dashscope", "images/variations"));
     }
 }

@@ -1,7 +1,9 @@
 //! The OpenAI wire protocol, spoken by OpenAI and by every vendor in [`table`].
 
 mod dashscope;
+mod dashscope_edits;
 mod dashscope_images;
+mod dashscope_speech;
 mod fim;
 mod media;
 mod mistral;
@@ -93,8 +95,13 @@ impl OpenAiCompat {
             _ if self.spec.name == xai_stt::NAME && path == media::TRANSCRIPTIONS => {
                 xai_stt::url(&base)
             }
-            _ if self.spec.name == dashscope::NAME && path == media::IMAGES => {
+            _ if self.spec.name == dashscope::NAME
+                && (path == media::IMAGES || path == media::EDITS) =>
+            {
                 dashscope_images::url(opts.api_base.as_deref())
+            }
+            _ if self.spec.name == dashscope::NAME && path == media::SPEECH => {
+                dashscope_speech::url(opts.api_base.as_deref())
             }
             _ if self.spec.name == mistral_speech::NAME && path == media::SPEECH => {
                 mistral_speech::url(&base)
