@@ -333,6 +333,7 @@ async fn dashscope_tts(
         body: Audio {
             content_type,
             stream: Box::pin(futures::stream::once(async move { Ok(audio) })),
+            usage: None,
         },
         headers: res.headers,
         api_base: res.api_base,
