@@ -4,8 +4,10 @@
 //! `{base}/openai/realtime?api-version=<v>&deployment=<name>` (or, with `realtime_protocol:
 //! GA`, `{base}/openai/v1/realtime?model=<name>`) with its `api-key` (or Entra ID token); xAI
 //! (LiteLLM's `XAIRealtime`, OpenAI's protocol) at `{base}/v1/realtime?model=<model>`, base
-//! `https://api.x.ai/v1` by default, its key as a bearer and no `OpenAI-Beta` header. The
-//! gateway's credentials only: the client's key is never sent.
+//! `https://api.x.ai/v1` by default, its key as a bearer and no `OpenAI-Beta` header; Gemini
+//! Live at Google's `BidiGenerateContent` socket with `?key=` (its protocol translated by
+//! `llmgate::providers::gemini::realtime`). The gateway's credentials only: the client's key is
+//! never sent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,10 +101,11 @@ pub async fn target(
         "openai" => openai(opts, model, query, beta, timeout),
         "xai" => session(&XAI, opts, model, query, beta, timeout),
         "azure" => azure(http, opts, model, timeout).await,
+        "gemini" => gemini(opts, timeout),
         other => Err(bad(
             other,
             format!(
-                "model {:?} is served by {other}: llmgate's realtime API proxies OpenAI, Azure and xAI deployments",
+                "model {:?} is served by {other}: llmgate's realtime API proxies OpenAI, Azure, xAI and Gemini deployments",
                 dep.model_name
             ),
         )),
@@ -265,6 +268,41 @@ async fn azure(
         provider: "azure",
         url,
         headers: vec![auth],
+        timeout,
+    })
+}
+
+/// Gemini Live, as LiteLLM's `GeminiRealtimeConfig` opens it:
+/// `{base}/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=`,
+/// base `wss://generativelanguage.googleapis.com` or `GEMINI_API_BASE`. The key can only ride
+/// in the query (no header on every WebSocket client); the URL shown in logs drops the query.
+/// The model is not in the URL: it is the session's `setup` message.
+fn gemini(opts: &CallOptions, timeout: Duration) -> Result<Target, LlmError> {
+    let base = opts
+        .api_base
+        .clone()
+        .filter(|b| !b.is_empty())
+        .or_else(|| env("GEMINI_API_BASE"))
+        .unwrap_or_else(|| "https://generativelanguage.googleapis.com".into());
+    let mut url = parse_base(&base, "gemini")?;
+    websocket_scheme(&mut url, "gemini")?;
+    // A chat `api_base` names the API version (`.../v1beta`); the socket lives beside it.
+    let root = url.path().trim_end_matches('/');
+    let root = ["/v1beta", "/v1alpha", "/v1"]
+        .iter()
+        .find_map(|v| root.strip_suffix(v))
+        .unwrap_or(root)
+        .to_string();
+    url.set_path(&format!(
+        "{root}{}",
+        llmgate::providers::gemini::realtime::LIVE_PATH
+    ));
+    let key = llmgate::providers::gemini::api_key(opts)?;
+    url.query_pairs_mut().clear().append_pair("key", &key);
+    Ok(Target {
+        provider: "gemini",
+        url,
+        headers: Vec::new(),
         timeout,
     })
 }
@@ -465,6 +503,31 @@ mod tests {
         assert_eq!(target.url.scheme(), "wss");
         let e = connect(target).await.err().unwrap();
         assert_eq!(e.kind, ErrorKind::ApiConnection);
+    }
+
+    #[test]
+    fn gemini_live_urls_as_litellm_builds_them() {
+        let t = Duration::from_secs(1);
+        let live = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+        let g = gemini(&opts("https://generativelanguage.googleapis.com/v1beta/"), t).unwrap();
+        assert_eq!(
+            g.url.as_str(),
+            format!("wss://generativelanguage.googleapis.com{live}?key=sk-up")
+        );
+        assert!(g.headers.is_empty());
+        let mock = gemini(&opts("http://127.0.0.1:9/prefix"), t).unwrap();
+        assert_eq!(
+            mock.url.as_str(),
+            format!("ws://127.0.0.1:9/prefix{live}?key=sk-up")
+        );
+        let mut none = opts("http://127.0.0.1:9");
+        none.api_key = None;
+        if std::env::var("GEMINI_API_KEY").is_err() && std::env::var("GOOGLE_API_KEY").is_err() {
+            assert_eq!(
+                gemini(&none, t).err().unwrap().kind,
+                ErrorKind::Authentication
+            );
+        }
     }
 
     #[tokio::test]
