@@ -9,7 +9,7 @@
 //! with `serverContent.modelTurn` parts — text in three chunks when the setup's
 //! `responseModalities` is `TEXT`, else two PCM audio chunks — then `generationComplete`, then
 //! `turnComplete` with `usageMetadata`. Every server message is a binary frame of JSON, as
-//! Google sends them. Each setup is recorded (path `.../BidiGenerateContent#setup`, the
+//! Google sends them. Each setup is recorded (path `.../BidiGenerateContent/setup`, the
 //! message as the body) so tests can see what the gateway configured.
 
 use std::sync::Arc;
@@ -105,7 +105,7 @@ async fn session(
             if set_up || !model_ok {
                 return invalid(&mut socket).await;
             }
-            let path = format!("{}#setup", uri.path());
+            let path = format!("{}/setup", uri.path());
             let setup_uri: Uri = path.parse().unwrap_or_else(|_| uri.clone());
             shared.record(|| recorded(&method, &setup_uri, &headers, msg.clone()));
             text = setup
