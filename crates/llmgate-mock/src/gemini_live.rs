@@ -113,7 +113,10 @@ async fn session(
                 .and_then(Value::as_array)
                 .is_some_and(|m| m.iter().any(|v| v == "TEXT"));
             set_up = true;
-            if send(&mut socket, json!({"setupComplete": {}})).await.is_err() {
+            if send(&mut socket, json!({"setupComplete": {}}))
+                .await
+                .is_err()
+            {
                 return;
             }
             continue;
@@ -123,12 +126,15 @@ async fn session(
         }
         let answer = if let Some(c) = msg.get("clientContent") {
             c.get("turnComplete").and_then(Value::as_bool) == Some(true)
-                && c.get("turns").and_then(Value::as_array).is_some_and(|t| !t.is_empty())
+                && c.get("turns")
+                    .and_then(Value::as_array)
+                    .is_some_and(|t| !t.is_empty())
         } else if let Some(r) = msg.get("realtimeInput") {
             if r.pointer("/audio/data").and_then(Value::as_str).is_some() {
                 heard_audio = true;
             }
-            let end = r.get("audioStreamEnd") == Some(&json!(true)) || r.get("activityEnd").is_some();
+            let end =
+                r.get("audioStreamEnd") == Some(&json!(true)) || r.get("activityEnd").is_some();
             end && std::mem::take(&mut heard_audio)
         } else if msg.get("toolResponse").is_some() {
             true
@@ -145,7 +151,11 @@ async fn session(
 async fn turn(socket: &mut WebSocket, text: bool) -> Result<(), axum::Error> {
     if text {
         for c in CHUNKS {
-            send(socket, json!({"serverContent": {"modelTurn": {"role": "model", "parts": [{"text": c}]}}})).await?;
+            send(
+                socket,
+                json!({"serverContent": {"modelTurn": {"role": "model", "parts": [{"text": c}]}}}),
+            )
+            .await?;
         }
     } else {
         for _ in 0..2 {
@@ -153,7 +163,11 @@ async fn turn(socket: &mut WebSocket, text: bool) -> Result<(), axum::Error> {
                 {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AAAAAAAAAAAAAAAA"}}]}}})).await?;
         }
     }
-    send(socket, json!({"serverContent": {"generationComplete": true}})).await?;
+    send(
+        socket,
+        json!({"serverContent": {"generationComplete": true}}),
+    )
+    .await?;
     let out = if text { "TEXT" } else { "AUDIO" };
     send(
         socket,

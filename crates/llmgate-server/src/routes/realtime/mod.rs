@@ -282,7 +282,10 @@ async fn session(
             client: vec![l.opened()],
             upstream: Vec::new(),
         };
-        if deliver(&mut client, &mut up, &mut tally, greeting).await.is_err() {
+        if deliver(&mut client, &mut up, &mut tally, greeting)
+            .await
+            .is_err()
+        {
             let _ = up.close(None).await;
         }
     }

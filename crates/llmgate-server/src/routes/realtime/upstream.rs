@@ -509,7 +509,11 @@ mod tests {
     fn gemini_live_urls_as_litellm_builds_them() {
         let t = Duration::from_secs(1);
         let live = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
-        let g = gemini(&opts("https://generativelanguage.googleapis.com/v1beta/"), t).unwrap();
+        let g = gemini(
+            &opts("https://generativelanguage.googleapis.com/v1beta/"),
+            t,
+        )
+        .unwrap();
         assert_eq!(
             g.url.as_str(),
             format!("wss://generativelanguage.googleapis.com{live}?key=sk-up")

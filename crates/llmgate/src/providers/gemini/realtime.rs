@@ -149,7 +149,10 @@ fn normalized(session: &Map<String, Value>) -> Map<String, Value> {
         }
     }
     if !s.get("turn_detection").is_some_and(Value::is_object) {
-        if let Some(t) = input.and_then(|i| i.get("turn_detection")).filter(|t| t.is_object()) {
+        if let Some(t) = input
+            .and_then(|i| i.get("turn_detection"))
+            .filter(|t| t.is_object())
+        {
             s.insert("turn_detection".into(), t.clone());
         }
     }
@@ -175,10 +178,16 @@ fn activity_detection(td: &Map<String, Value>) -> Option<Value> {
         None => kind != Some("server_vad"),
     };
     let mut a = json!({ "disabled": disabled });
-    if let Some(ms) = td.get("prefix_padding_ms").filter(|v| v.is_i64() || v.is_u64()) {
+    if let Some(ms) = td
+        .get("prefix_padding_ms")
+        .filter(|v| v.is_i64() || v.is_u64())
+    {
         a["prefixPaddingMs"] = ms.clone();
     }
-    if let Some(ms) = td.get("silence_duration_ms").filter(|v| v.is_i64() || v.is_u64()) {
+    if let Some(ms) = td
+        .get("silence_duration_ms")
+        .filter(|v| v.is_i64() || v.is_u64())
+    {
         a["silenceDurationMs"] = ms.clone();
     }
     Some(a)
@@ -231,10 +240,16 @@ pub fn setup_from(model: &str, session: &Map<String, Value>) -> Value {
             .collect();
         gen.insert("responseModalities".into(), Value::Array(upper));
     }
-    if let Some(t) = s.get("tools").and_then(Value::as_array).and_then(|t| tools(t)) {
+    if let Some(t) = s
+        .get("tools")
+        .and_then(Value::as_array)
+        .and_then(|t| tools(t))
+    {
         setup.insert("tools".into(), t);
     }
-    if s.get("input_audio_transcription").is_some_and(|t| !t.is_null()) {
+    if s.get("input_audio_transcription")
+        .is_some_and(|t| !t.is_null())
+    {
         setup.insert("inputAudioTranscription".into(), json!({}));
     }
     if let Some(a) = s
@@ -450,18 +465,16 @@ impl Session {
             return out;
         };
         match ev.get("type").and_then(Value::as_str) {
-            Some("session.update") => {
-                if self.setup.is_none() {
-                    let session = ev
-                        .get("session")
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default();
-                    let setup = setup_from(&self.model, &session);
-                    out.upstream.push(json!({ "setup": setup }).to_string());
-                    self.setup = Some(setup);
-                }
-                // Gemini takes one setup per session: a later update is dropped, as LiteLLM does.
+            // Gemini takes one setup per session: a later update is dropped, as LiteLLM does.
+            Some("session.update") if self.setup.is_none() => {
+                let session = ev
+                    .get("session")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                let setup = setup_from(&self.model, &session);
+                out.upstream.push(json!({ "setup": setup }).to_string());
+                self.setup = Some(setup);
             }
             Some("conversation.item.create") => {
                 let item = ev.get("item").cloned().unwrap_or_else(|| json!({}));
@@ -571,10 +584,14 @@ impl Session {
         }
         let new_item = json!({"id": item, "object": "realtime.item", "type": "message",
             "status": "in_progress", "role": "assistant", "content": []});
-        out.client.push(event(json!({"type": "response.output_item.added", "event_id": id("event"),
-            "response_id": resp, "output_index": 0, "item": new_item})));
-        out.client.push(event(json!({"type": self.name("conversation.item.added"), "event_id": id("event"),
-            "previous_item_id": null, "item": new_item})));
+        out.client.push(event(
+            json!({"type": "response.output_item.added", "event_id": id("event"),
+            "response_id": resp, "output_index": 0, "item": new_item}),
+        ));
+        out.client.push(event(
+            json!({"type": self.name("conversation.item.added"), "event_id": id("event"),
+            "previous_item_id": null, "item": new_item}),
+        ));
         let part = match kind {
             Delta::Text => json!({"type": "text", "text": ""}),
             Delta::Audio => json!({"type": "audio", "transcript": ""}),
@@ -608,9 +625,11 @@ impl Session {
             Delta::Text => "response.output_text.delta",
             Delta::Audio => "response.output_audio.delta",
         };
-        out.client.push(event(json!({"type": self.name(ga), "event_id": id("event"),
+        out.client.push(event(
+            json!({"type": self.name(ga), "event_id": id("event"),
             "response_id": self.response_id, "item_id": self.item_id, "output_index": 0,
-            "content_index": 0, "delta": delta})));
+            "content_index": 0, "delta": delta}),
+        ));
     }
 
     fn generation_complete(&mut self, out: &mut Out) {
@@ -644,15 +663,20 @@ impl Session {
             "response_id": resp, "item_id": item, "output_index": 0, "content_index": 0, "part": part})));
         let finished = json!({"id": item, "object": "realtime.item", "type": "message",
             "status": "completed", "role": "assistant", "content": [part]});
-        out.client.push(event(json!({"type": "response.output_item.done", "event_id": id("event"),
-            "response_id": resp, "output_index": 0, "item": finished})));
+        out.client.push(event(
+            json!({"type": "response.output_item.done", "event_id": id("event"),
+            "response_id": resp, "output_index": 0, "item": finished}),
+        ));
         self.done_item = Some(finished);
         self.delta = None;
     }
 
     /// The usage for a `response.done`: the frame's own, else one Gemini sent before.
     fn take_usage(&mut self, frame: &Value) -> Value {
-        let meta = frame.get("usageMetadata").cloned().or(self.pending_usage.take());
+        let meta = frame
+            .get("usageMetadata")
+            .cloned()
+            .or(self.pending_usage.take());
         self.pending_usage = None;
         usage(meta.as_ref())
     }
@@ -685,8 +709,10 @@ impl Session {
             let resp = id("resp");
             self.response_id = Some(resp.clone());
             self.conversation_id.get_or_insert_with(|| id("conv"));
-            out.client.push(event(json!({"type": "response.created", "event_id": id("event"),
-                "response": self.response_base("in_progress", &resp)})));
+            out.client.push(event(
+                json!({"type": "response.created", "event_id": id("event"),
+                "response": self.response_base("in_progress", &resp)}),
+            ));
         }
         let resp = self.response_id.clone().unwrap_or_default();
         let base_item = self.item_id.clone().unwrap_or_else(|| id("item"));
@@ -698,7 +724,11 @@ impl Session {
                 .filter(|c| !c.is_empty())
                 .map(str::to_string)
                 .unwrap_or_else(|| id("call"));
-            let name = fc.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            let name = fc
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             if !name.is_empty() {
                 self.calls.retain(|(c, _)| *c != call_id);
                 self.calls.push_back((call_id.clone(), name.clone()));
@@ -706,24 +736,36 @@ impl Session {
                     self.calls.pop_front();
                 }
             }
-            let args = fc.get("args").cloned().unwrap_or_else(|| json!({})).to_string();
+            let args = fc
+                .get("args")
+                .cloned()
+                .unwrap_or_else(|| json!({}))
+                .to_string();
             let item_id = format!("{base_item}_tool_{i}");
             let item = json!({"id": item_id, "object": "realtime.item", "type": "function_call",
                 "status": "completed", "call_id": call_id, "name": name, "arguments": args});
             let mut pending = item.clone();
             pending["status"] = json!("in_progress");
             pending["arguments"] = json!("");
-            out.client.push(event(json!({"type": "response.output_item.added", "event_id": id("event"),
-                "response_id": resp, "output_index": i, "item": pending})));
-            out.client.push(event(json!({"type": self.name("conversation.item.added"), "event_id": id("event"),
-                "previous_item_id": null, "item": pending})));
+            out.client.push(event(
+                json!({"type": "response.output_item.added", "event_id": id("event"),
+                "response_id": resp, "output_index": i, "item": pending}),
+            ));
+            out.client.push(event(
+                json!({"type": self.name("conversation.item.added"), "event_id": id("event"),
+                "previous_item_id": null, "item": pending}),
+            ));
             out.client.push(event(json!({"type": "response.function_call_arguments.delta", "event_id": id("event"),
                 "response_id": resp, "item_id": item_id, "output_index": i, "call_id": call_id, "delta": args})));
-            out.client.push(event(json!({"type": "response.function_call_arguments.done", "event_id": id("event"),
+            out.client.push(event(
+                json!({"type": "response.function_call_arguments.done", "event_id": id("event"),
                 "response_id": resp, "item_id": item_id, "output_index": i, "call_id": call_id,
-                "name": name, "arguments": args})));
-            out.client.push(event(json!({"type": "response.output_item.done", "event_id": id("event"),
-                "response_id": resp, "output_index": i, "item": item})));
+                "name": name, "arguments": args}),
+            ));
+            out.client.push(event(
+                json!({"type": "response.output_item.done", "event_id": id("event"),
+                "response_id": resp, "output_index": i, "item": item}),
+            ));
             items.push(item);
         }
         let usage = self.take_usage(frame);
@@ -863,9 +905,13 @@ mod tests {
                                 "turn_detection": {"type": "semantic_vad"}},
                       "output": {"voice": "Kore"}}});
         let setup = setup_from("gemini-2.0-flash-live-001", session.as_object().unwrap());
-        assert_eq!(setup["generationConfig"]["responseModalities"], json!(["TEXT"]));
         assert_eq!(
-            setup["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"],
+            setup["generationConfig"]["responseModalities"],
+            json!(["TEXT"])
+        );
+        assert_eq!(
+            setup["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
+                ["voiceName"],
             "Kore"
         );
         assert!(setup.get("realtimeInputConfig").is_none());
@@ -873,7 +919,10 @@ mod tests {
             "gemini-2.5-flash-native-audio-preview-09-2025",
             session.as_object().unwrap(),
         );
-        assert_eq!(native["generationConfig"], json!({"responseModalities": ["AUDIO"]}));
+        assert_eq!(
+            native["generationConfig"],
+            json!({"responseModalities": ["AUDIO"]})
+        );
     }
 
     #[test]
@@ -882,10 +931,16 @@ mod tests {
         let out = s.from_client(
             r#"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"},{"type":"input_text","text":"there"}]}}"#,
         );
-        assert_eq!(up(&out), vec![json!({"setup": default_setup("gemini-live")})]);
+        assert_eq!(
+            up(&out),
+            vec![json!({"setup": default_setup("gemini-live")})]
+        );
         let audio = s.from_client(r#"{"type":"input_audio_buffer.append","audio":"AAAA"}"#);
         assert!(audio.upstream.is_empty());
-        assert!(s.from_client(r#"{"type":"response.create"}"#).upstream.is_empty());
+        assert!(s
+            .from_client(r#"{"type":"response.create"}"#)
+            .upstream
+            .is_empty());
         let ready = s.from_upstream(br#"{"setupComplete":{}}"#);
         assert_eq!(kinds(&ready), ["session.updated"]);
         assert_eq!(
@@ -896,7 +951,10 @@ mod tests {
             ]
         );
         let end = s.from_client(r#"{"type":"input_audio_buffer.commit"}"#);
-        assert_eq!(up(&end), vec![json!({"realtimeInput": {"audioStreamEnd": true}})]);
+        assert_eq!(
+            up(&end),
+            vec![json!({"realtimeInput": {"audioStreamEnd": true}})]
+        );
         let bad = s.from_client("not json");
         assert_eq!(kinds(&bad), ["error"]);
     }
@@ -906,18 +964,29 @@ mod tests {
         let mut s = Session::new("gemini-2.0-flash-live-001", true);
         s.from_client(r#"{"type":"session.update","session":{"modalities":["text"]}}"#);
         s.from_upstream(br#"{"setupComplete":{}}"#);
-        let first = s.from_upstream(br#"{"serverContent":{"modelTurn":{"parts":[{"text":"Hel"}]}}}"#);
+        let first =
+            s.from_upstream(br#"{"serverContent":{"modelTurn":{"parts":[{"text":"Hel"}]}}}"#);
         assert_eq!(
             kinds(&first),
-            ["response.created", "response.output_item.added", "conversation.item.created",
-             "response.content_part.added", "response.text.delta"]
+            [
+                "response.created",
+                "response.output_item.added",
+                "conversation.item.created",
+                "response.content_part.added",
+                "response.text.delta"
+            ]
         );
-        let second = s.from_upstream(br#"{"serverContent":{"modelTurn":{"parts":[{"text":"lo"}]}}}"#);
+        let second =
+            s.from_upstream(br#"{"serverContent":{"modelTurn":{"parts":[{"text":"lo"}]}}}"#);
         assert_eq!(kinds(&second), ["response.text.delta"]);
         let done = s.from_upstream(br#"{"serverContent":{"generationComplete":true}}"#);
         assert_eq!(
             kinds(&done),
-            ["response.text.done", "response.content_part.done", "response.output_item.done"]
+            [
+                "response.text.done",
+                "response.content_part.done",
+                "response.output_item.done"
+            ]
         );
         assert_eq!(events(&done)[0]["text"], "Hello");
         let usage = br#"{"serverContent":{"turnComplete":true},"usageMetadata":{"promptTokenCount":120,"responseTokenCount":45,"totalTokenCount":165,"promptTokensDetails":[{"modality":"TEXT","tokenCount":80},{"modality":"AUDIO","tokenCount":40}],"responseTokensDetails":[{"modality":"TEXT","tokenCount":45}]}}"#;
@@ -925,7 +994,10 @@ mod tests {
         let ev = &events(&end)[0];
         assert_eq!(ev["type"], "response.done");
         let u = &ev["response"]["usage"];
-        assert_eq!((u["input_tokens"].as_u64(), u["output_tokens"].as_u64()), (Some(120), Some(45)));
+        assert_eq!(
+            (u["input_tokens"].as_u64(), u["output_tokens"].as_u64()),
+            (Some(120), Some(45))
+        );
         assert_eq!(u["input_token_details"]["audio_tokens"], 40);
         assert_eq!(u["input_token_details"]["text_tokens"], 80);
         assert_eq!(u["output_token_details"]["text_tokens"], 45);
@@ -959,9 +1031,15 @@ mod tests {
         );
         assert_eq!(
             kinds(&call),
-            ["response.created", "response.output_item.added", "conversation.item.added",
-             "response.function_call_arguments.delta", "response.function_call_arguments.done",
-             "response.output_item.done", "response.done"]
+            [
+                "response.created",
+                "response.output_item.added",
+                "conversation.item.added",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.done",
+                "response.output_item.done",
+                "response.done"
+            ]
         );
         assert_eq!(events(&call)[4]["arguments"], r#"{"city":"Paris"}"#);
         let reply = s.from_client(
@@ -969,7 +1047,9 @@ mod tests {
         );
         assert_eq!(
             up(&reply),
-            vec![json!({"toolResponse": {"functionResponses": [{"response": {"result": "sunny"}, "id": "fc1", "name": "weather"}]}})]
+            vec![
+                json!({"toolResponse": {"functionResponses": [{"response": {"result": "sunny"}, "id": "fc1", "name": "weather"}]}})
+            ]
         );
     }
 
@@ -977,9 +1057,11 @@ mod tests {
     fn usage_without_metadata_is_zero() {
         let u = usage(None);
         assert_eq!(u["input_tokens"], 0);
-        let thoughts = usage(Some(&json!({"promptTokenCount": 10, "responseTokenCount": 5,
+        let thoughts = usage(Some(
+            &json!({"promptTokenCount": 10, "responseTokenCount": 5,
             "thoughtsTokenCount": 4, "totalTokenCount": 19,
-            "responseTokensDetails": [{"modality": "AUDIO", "tokenCount": 5}]})));
+            "responseTokensDetails": [{"modality": "AUDIO", "tokenCount": 5}]}),
+        ));
         assert_eq!(thoughts["output_tokens"], 9);
         assert_eq!(thoughts["output_token_details"]["audio_tokens"], 5);
         assert_eq!(thoughts["output_token_details"]["text_tokens"], 4);
