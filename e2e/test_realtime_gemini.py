@@ -18,6 +18,7 @@ from test_realtime import collect_response, db, new_key, refusal, spend_row, ws_
 from test_virtual_keys import admin
 
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+VERTEX_PATH = "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"
 TEXT = "Hello from the gemini live mock"
 # What the mock's every turn reports (crates/llmgate-mock/src/gemini_live.rs): 80 text and 40
 # audio tokens in, 45 out (text or audio as the setup asked).
@@ -31,6 +32,8 @@ AUDIO_TURN = 80 * PRICES["in"] + 40 * PRICES["audio_in"] + 45 * PRICES["audio_ou
 @pytest.fixture(scope="module")
 def gw(mock, db, tmp_path_factory):  # noqa: F811
     tmp = tmp_path_factory.mktemp("realtime_gemini")
+    sa = tmp / "sa.json"
+    sa.write_text(urllib.request.urlopen(f"{mock.base}/_mock/service_account").read().decode())
     cfg = f"""
 model_list:
   - model_name: rt-gemini
@@ -39,21 +42,27 @@ model_list:
     litellm_params: {{model: gemini/gemini-2.0-flash-live-001, api_base: {mock.base}}}
   - model_name: rt-gemini-badkey
     litellm_params: {{model: gemini/gemini-2.0-flash-live-001, api_base: {mock.base}, api_key: bad-key}}
+  - model_name: rt-vertex
+    litellm_params: {{model: vertex_ai/gemini-live-2.5-flash-preview-native-audio-09-2025, api_base: {mock.base},
+                      vertex_project: proj-e2e, vertex_location: us-central1, vertex_credentials: {sa}}}
+  - model_name: rt-vertex-nocreds
+    litellm_params: {{model: vertex_ai/gemini-2.0-flash-live-001, api_base: {mock.base}, vertex_project: proj-e2e}}
 router_settings:
   num_retries: 0
 general_settings:
   master_key: {MASTER}
   proxy_batch_write_at: 0.2
 """
-    env = {"DATABASE_URL": db, "GEMINI_API_KEY": "", "GOOGLE_API_KEY": "", "GEMINI_API_BASE": ""}
+    env = {"DATABASE_URL": db, "GEMINI_API_KEY": "", "GOOGLE_API_KEY": "", "GEMINI_API_BASE": "",
+           "GOOGLE_APPLICATION_CREDENTIALS": ""}
     g = Gateway(tmp, cfg, env=env).wait_ready()
     yield g
     g.stop()
 
 
-def live_requests(mock, suffix=""):
+def live_requests(mock, suffix="", path=LIVE_PATH):
     reqs = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
-    return [r for r in reqs if r["path"] == LIVE_PATH + suffix]
+    return [r for r in reqs if r["path"] == path + suffix]
 
 
 def test_beta_client_session_update_is_the_setup_and_text_turns_are_openai_events(gw, mock, db):
@@ -159,3 +168,35 @@ def test_health_check_sets_up_a_live_session(gw, mock):
     assert status == 200, body
     assert body["healthy_count"] == 1 and body["unhealthy_count"] == 0, body
     assert len(live_requests(mock, "/setup")) == before + 1
+
+
+def test_vertex_ai_sets_up_at_connect_with_its_token_and_resource_name(gw, mock, db):
+    """LiteLLM's `VertexAIRealtimeConfig`: the bearer token of the deployment's service account,
+    the setup sent at connect (the model as a resource name, server VAD, transcriptions), every
+    `session.update` dropped; audio answers as OpenAI events, priced at the model's Vertex row."""
+    key = new_key(gw, key_alias="rt-vertex")
+    client = openai.OpenAI(api_key=key, base_url=f"{gw.base}/v1", max_retries=0)
+    with client.realtime.connect(model="rt-vertex") as conn:
+        assert conn.recv().type == "session.created"
+        assert conn.recv().type == "session.updated"
+        conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        conn.conversation.item.create(item={"type": "message", "role": "user",
+                                            "content": [{"type": "input_text", "text": "hi"}]})
+        text, audio, done = collect_response(conn)
+        assert text == "" and audio == 2 and done.response.usage.input_tokens == USAGE_IN
+    up = live_requests(mock, path=VERTEX_PATH)[-1]
+    assert up["headers"]["authorization"] == "Bearer ya29.mock-access-token"
+    assert up["headers"]["x-goog-user-project"] == "proj-e2e"
+    assert key not in json.dumps(up)
+    setups = live_requests(mock, "/setup", path=VERTEX_PATH)
+    setup = setups[-1]["body"]["setup"]
+    assert setup["model"] == ("projects/proj-e2e/locations/us-central1/publishers/google/models/"
+                              "gemini-live-2.5-flash-preview-native-audio-09-2025")
+    assert setup["generationConfig"] == {"responseModalities": ["AUDIO"]}
+    assert setup["outputAudioTranscription"] == {} and setup["inputAudioTranscription"] == {}
+    rows = spend_row(db, key)
+    assert len(rows) == 1 and rows[0][0] == "_arealtime" and rows[0][5] == "rt-vertex", rows
+    # The catalog's Vertex row of the model (LiteLLM's native-audio rates).
+    assert float(rows[0][1]) == pytest.approx(80 * 5e-7 + 40 * 3e-6 + 45 * 1.2e-5)
+    status, body = refusal(ws_url(gw, model="rt-vertex-nocreds"), additional_headers={"Authorization": f"Bearer {MASTER}"})
+    assert status == 401 and "Vertex AI credentials" in body["error"]["message"], body

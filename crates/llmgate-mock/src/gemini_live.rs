@@ -11,6 +11,11 @@
 //! `turnComplete` with `usageMetadata`. Every server message is a binary frame of JSON, as
 //! Google sends them. Each setup is recorded (path `.../BidiGenerateContent/setup`, the
 //! message as the body) so tests can see what the gateway configured.
+//!
+//! Vertex AI's Live API is the same session at
+//! `/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent`, wanting the mock's
+//! access token as a bearer (401 before the upgrade otherwise) and a setup model named
+//! `projects/{p}/locations/{l}/publishers/google/models/{m}`.
 
 use std::sync::Arc;
 
@@ -20,12 +25,13 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::google::error;
+use crate::google::{error, ACCESS_TOKEN};
 use crate::openai::recorded;
 use crate::Shared;
 
 pub const PATH: &str =
     "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+pub const VERTEX_PATH: &str = "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent";
 
 /// The text every text turn streams.
 const CHUNKS: [&str; 3] = ["Hello", " from the", " gemini live mock"];
@@ -60,7 +66,40 @@ pub(crate) async fn live(
         return error(400, "expected a WebSocket upgrade");
     };
     let uri = uri.clone();
-    ws.on_upgrade(move |socket| session(socket, shared, method, uri, headers))
+    ws.on_upgrade(move |socket| session(socket, shared, method, uri, headers, false))
+}
+
+pub(crate) async fn vertex_live(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    ws: Upgrade,
+) -> Response {
+    shared.record(|| recorded(&method, &uri, &headers, Value::Null));
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if bearer != Some(&format!("Bearer {ACCESS_TOKEN}")) {
+        return error(
+            401,
+            "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+        );
+    }
+    let Ok(ws) = ws else {
+        return error(400, "expected a WebSocket upgrade");
+    };
+    ws.on_upgrade(move |socket| session(socket, shared, method, uri, headers, true))
+}
+
+/// Whether a setup names a model as the API wants it.
+fn model_ok(model: &str, vertex: bool) -> bool {
+    if vertex {
+        model.starts_with("projects/")
+            && model
+                .split_once("/publishers/google/models/")
+                .is_some_and(|(scope, m)| scope.contains("/locations/") && !m.is_empty())
+    } else {
+        model.starts_with("models/") && model.len() > 7
+    }
 }
 
 async fn invalid(socket: &mut WebSocket) {
@@ -83,6 +122,7 @@ async fn session(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    vertex: bool,
 ) {
     let mut text = false;
     let mut set_up = false;
@@ -98,11 +138,11 @@ async fn session(
             return invalid(&mut socket).await;
         };
         if let Some(setup) = msg.get("setup") {
-            let model_ok = setup
+            let named = setup
                 .get("model")
                 .and_then(Value::as_str)
-                .is_some_and(|m| m.starts_with("models/") && m.len() > 7);
-            if set_up || !model_ok {
+                .is_some_and(|m| model_ok(m, vertex));
+            if set_up || !named {
                 return invalid(&mut socket).await;
             }
             let path = format!("{}/setup", uri.path());

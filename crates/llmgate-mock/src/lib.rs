@@ -391,7 +391,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/realtime", get(realtime::openai))
         .route("/openai/realtime", get(realtime::azure))
         .route("/openai/v1/realtime", get(realtime::azure))
-        .route(gemini_live::PATH, get(gemini_live::live));
+        .route(gemini_live::PATH, get(gemini_live::live))
+        .route(gemini_live::VERTEX_PATH, get(gemini_live::vertex_live));
     r.route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/model/{model}/{action}", post(bedrock::converse))

@@ -9,8 +9,8 @@
 //! error in OpenAI's shape, never as an upgraded socket closed at once. Then frames are relayed
 //! both ways as they arrive, text and binary, and a close on either side closes the other. The
 //! server events' `response.done` usage is summed (`usage.rs`) and the session settled once at
-//! the end: one spend log with LiteLLM's call type `_arealtime`. A Gemini deployment's session
-//! is translated instead of relayed (`llmgate::providers::gemini::realtime`: OpenAI's events
+//! the end: one spend log with LiteLLM's call type `_arealtime`. A Gemini or Vertex AI
+//! deployment's session is translated instead of relayed (`llmgate::providers::gemini::realtime`: OpenAI's events
 //! to Gemini Live's messages and back, its `usageMetadata` as `response.done` usage).
 
 mod upstream;
@@ -205,22 +205,23 @@ pub async fn realtime(
         let http = http.clone();
         let query = query.clone();
         async move {
-            let target = upstream::target(&http, &dep, &model, &query, beta).await?;
+            let mut target = upstream::target(&http, &dep, &model, &query, beta).await?;
             let api_base = {
                 let mut shown = target.url.clone();
                 shown.set_query(None);
                 shown.to_string()
             };
+            let live = target.live.take();
             let socket = upstream::connect(target).await?;
             Ok(llmgate::Response {
-                body: socket,
+                body: (socket, live),
                 headers: Vec::new(),
                 api_base,
             })
         }
     })
     .await;
-    let (socket, meta) = match res {
+    let ((socket, live), meta) = match res {
         Ok(r) => r,
         Err((e, meta)) => {
             settle.failure(&e);
@@ -228,8 +229,6 @@ pub async fn realtime(
         }
     };
     let dep = meta.deployment.clone();
-    // Gemini Live speaks its own protocol: translated both ways.
-    let live = (dep.provider == "gemini").then(|| GeminiLive::new(dep.bare_model(), beta));
     // Browsers need one of their subprotocols echoed; `realtime` is the one OpenAI answers.
     upgrade
         .protocols(["realtime"])
@@ -277,11 +276,9 @@ async fn session(
     let _open = Open::new();
     let mut closing = LIVE.closing.subscribe();
     let mut tally = Tally::default();
+    // Gemini Live speaks its own protocol: translated both ways.
     if let Some(l) = &live {
-        let greeting = Out {
-            client: vec![l.opened()],
-            upstream: Vec::new(),
-        };
+        let greeting = l.opened();
         if deliver(&mut client, &mut up, &mut tally, greeting)
             .await
             .is_err()
@@ -413,12 +410,16 @@ async fn session(
 /// A realtime deployment's health check, as LiteLLM's for `mode: realtime`: its socket opened
 /// (the upstream's `session.created` read) and closed.
 pub async fn probe(state: &AppState, d: &Deployment) -> Result<(), llmgate::LlmError> {
-    let target = upstream::target(state.client.http(), d, d.bare_model(), &[], false).await?;
+    let mut target = upstream::target(state.client.http(), d, d.bare_model(), &[], false).await?;
+    let live = target.live.take();
     let mut socket = upstream::connect(target).await?;
-    // Gemini says nothing until it is set up.
-    if d.provider == "gemini" {
-        let setup = llmgate::providers::gemini::realtime::default_setup_message(d.bare_model());
-        if socket.send(UpMessage::Text(setup.into())).await.is_err() {
+    // Gemini Live says nothing until it is set up.
+    if let Some(l) = live {
+        if socket
+            .send(UpMessage::Text(l.probe_setup().into()))
+            .await
+            .is_err()
+        {
             return Err(llmgate::LlmError::new(
                 llmgate::ErrorKind::ApiConnection,
                 "the realtime socket closed before its setup",

@@ -21,6 +21,11 @@
 //! OpenAI's usage; `toolCall` → function-call items and their own `response.done`;
 //! transcriptions → their events. A client speaking the beta protocol gets the beta names
 //! (`response.text.delta`, `conversation.item.created`, ...).
+//!
+//! Vertex AI's Live API (LiteLLM's `VertexAIRealtimeConfig`) is the same protocol with its own
+//! setup sent at connect (the model as `projects/{p}/locations/{l}/publishers/google/models/{m}`,
+//! server VAD, input and output transcription), every `session.update` dropped, audio declared
+//! at 16 kHz and function responses without an `id`.
 
 use std::collections::VecDeque;
 
@@ -31,6 +36,9 @@ use super::schema;
 /// Where Google serves the Live API, under the API's host.
 pub const LIVE_PATH: &str =
     "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+/// Where Vertex AI serves it.
+pub const VERTEX_LIVE_PATH: &str =
+    "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent";
 
 /// OpenAI voices → Gemini Live's prebuilt voices (LiteLLM's `GEMINI_LIVE_VOICE_MAPPINGS`).
 const VOICES: &[(&str, &str)] = &[
@@ -79,6 +87,8 @@ enum Delta {
 pub struct Session {
     model: String,
     beta: bool,
+    /// Vertex AI's flavour of the protocol.
+    vertex: bool,
     id: String,
     /// The `setup` sent (its inner object), once sent.
     setup: Option<Value>,
@@ -114,11 +124,6 @@ pub fn default_setup(model: &str) -> Value {
         "generationConfig": {"responseModalities": ["AUDIO"]},
         "inputAudioTranscription": {},
     })
-}
-
-/// The first message of a session (or a health check) that configures nothing.
-pub fn default_setup_message(model: &str) -> String {
-    json!({ "setup": default_setup(model) }).to_string()
 }
 
 fn bare(model: &str) -> &str {
@@ -351,6 +356,7 @@ impl Session {
         Session {
             model: bare(model).to_string(),
             beta,
+            vertex: false,
             id: id("sess"),
             setup: None,
             ready: false,
@@ -364,6 +370,26 @@ impl Session {
             pending_usage: None,
             calls: VecDeque::new(),
         }
+    }
+
+    /// A Vertex AI Live session of `model` in `project`/`location`: its setup is LiteLLM's,
+    /// sent at connect ([`Session::opened`]).
+    pub fn vertex(model: &str, project: &str, location: &str, beta: bool) -> Session {
+        let mut s = Session::new(model, beta);
+        s.vertex = true;
+        s.setup = Some(json!({
+            "model": format!("projects/{project}/locations/{location}/publishers/google/models/{}", s.model),
+            "generationConfig": {"responseModalities": ["AUDIO"]},
+            "realtimeInputConfig": {"automaticActivityDetection": {"disabled": false, "silenceDurationMs": 800}},
+            "inputAudioTranscription": {},
+            "outputAudioTranscription": {},
+        }));
+        s
+    }
+
+    /// The setup a health check sends: the session's own, else the default one.
+    pub fn probe_setup(&self) -> String {
+        json!({ "setup": self.setup_or_default() }).to_string()
     }
 
     fn name(&self, ga: &'static str) -> &'static str {
@@ -413,13 +439,22 @@ impl Session {
         s
     }
 
-    /// The event the client gets as soon as its socket is open.
-    pub fn opened(&self) -> String {
-        event(json!({
+    /// What goes out as soon as the client's socket is open: its `session.created` (and, on
+    /// Vertex AI, the setup).
+    pub fn opened(&self) -> Out {
+        let created = event(json!({
             "type": "session.created",
             "event_id": id("event"),
             "session": self.session_object(),
-        }))
+        }));
+        let upstream = match (&self.setup, self.vertex) {
+            (Some(setup), true) => vec![json!({ "setup": setup }).to_string()],
+            _ => Vec::new(),
+        };
+        Out {
+            client: vec![created],
+            upstream,
+        }
     }
 
     fn error(message: impl Into<String>, code: &str) -> String {
@@ -508,7 +543,12 @@ impl Session {
                     ));
                     return out;
                 };
-                let msg = json!({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=24000", "data": audio}}});
+                let mime = if self.vertex {
+                    "audio/pcm;rate=16000"
+                } else {
+                    "audio/pcm;rate=24000"
+                };
+                let msg = json!({"realtimeInput": {"audio": {"mimeType": mime, "data": audio}}});
                 self.content(msg, &mut out);
             }
             Some("input_audio_buffer.commit" | "input_audio_buffer.end") => {
@@ -539,7 +579,8 @@ impl Session {
             json!({ "result": parsed })
         };
         let mut fr = json!({ "response": response });
-        if !call_id.is_empty() {
+        // Vertex AI refuses an `id` on a function response.
+        if !call_id.is_empty() && !self.vertex {
             fr["id"] = json!(call_id);
         }
         if let Some((_, name)) = self.calls.iter().find(|(id, _)| id == call_id) {
@@ -863,7 +904,9 @@ mod tests {
     #[test]
     fn session_update_is_the_setup_and_later_ones_are_dropped() {
         let mut s = Session::new("gemini-2.0-flash-live-001", false);
-        let created: Value = serde_json::from_str(&s.opened()).unwrap();
+        let opened = s.opened();
+        assert!(opened.upstream.is_empty());
+        let created: Value = serde_json::from_str(&opened.client[0]).unwrap();
         assert_eq!(created["type"], "session.created");
         assert_eq!(created["session"]["model"], "gemini-2.0-flash-live-001");
         let out = s.from_client(
@@ -1049,6 +1092,39 @@ mod tests {
             up(&reply),
             vec![
                 json!({"toolResponse": {"functionResponses": [{"response": {"result": "sunny"}, "id": "fc1", "name": "weather"}]}})
+            ]
+        );
+    }
+
+    #[test]
+    fn vertex_sends_its_setup_at_connect_and_drops_session_updates() {
+        let mut s = Session::vertex("gemini-live-2.5-flash", "proj", "us-central1", false);
+        let opened = s.opened();
+        assert_eq!(kinds(&opened), ["session.created"]);
+        let setup = &up(&opened)[0]["setup"];
+        assert_eq!(
+            setup["model"],
+            "projects/proj/locations/us-central1/publishers/google/models/gemini-live-2.5-flash"
+        );
+        assert_eq!(setup["outputAudioTranscription"], json!({}));
+        assert_eq!(s.probe_setup(), json!({ "setup": setup }).to_string());
+        let update =
+            s.from_client(r#"{"type":"session.update","session":{"modalities":["text"]}}"#);
+        assert_eq!(update, Out::default());
+        s.from_upstream(br#"{"setupComplete":{}}"#);
+        let audio = s.from_client(r#"{"type":"input_audio_buffer.append","audio":"AAAA"}"#);
+        assert_eq!(
+            up(&audio)[0]["realtimeInput"]["audio"]["mimeType"],
+            "audio/pcm;rate=16000"
+        );
+        s.from_upstream(br#"{"toolCall":{"functionCalls":[{"id":"c1","name":"f","args":{}}]}}"#);
+        let reply = s.from_client(
+            r#"{"type":"conversation.item.create","item":{"type":"function_call_output","call_id":"c1","output":"{\"ok\":true}"}}"#,
+        );
+        assert_eq!(
+            up(&reply),
+            vec![
+                json!({"toolResponse": {"functionResponses": [{"response": {"ok": true}, "name": "f"}]}})
             ]
         );
     }
