@@ -5,7 +5,8 @@ back as LiteLLM's `GeminiRealtimeConfig` does (the client's `session.update` as 
 `setup`, text and audio turns as OpenAI response events, `usageMetadata` as `response.done`
 usage), the gateway's key in `?key=` and never the client's, one `_arealtime` spend row per
 session priced at the catalog's Gemini Live row, and refusals (no upstream key, a key Google
-refuses, an unknown model) answered as HTTP errors before the upgrade."""
+refuses, an unknown model) answered as HTTP errors before the upgrade. Vertex AI Live
+(`vertex_ai/` deployments, LiteLLM's `VertexAIRealtimeConfig`) with its token and setup."""
 import json
 import urllib.request
 

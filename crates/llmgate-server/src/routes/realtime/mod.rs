@@ -10,8 +10,9 @@
 //! both ways as they arrive, text and binary, and a close on either side closes the other. The
 //! server events' `response.done` usage is summed (`usage.rs`) and the session settled once at
 //! the end: one spend log with LiteLLM's call type `_arealtime`. A Gemini or Vertex AI
-//! deployment's session is translated instead of relayed (`llmgate::providers::gemini::realtime`: OpenAI's events
-//! to Gemini Live's messages and back, its `usageMetadata` as `response.done` usage).
+//! deployment's session is translated instead of relayed
+//! (`llmgate::providers::gemini::realtime`: OpenAI's events to Gemini Live's messages and back,
+//! its `usageMetadata` as `response.done` usage).
 
 mod upstream;
 mod usage;
@@ -264,6 +265,20 @@ async fn deliver(
     Ok(())
 }
 
+/// Closes the side still open once a delivery to the other failed.
+async fn close_other(gone: Gone, client: &mut WebSocket, up: &mut Socket) {
+    match gone {
+        Gone::Upstream => {
+            let _ = client
+                .send(Message::Close(Some(going_away("the upstream closed"))))
+                .await;
+        }
+        Gone::Client => {
+            let _ = up.close(None).await;
+        }
+    }
+}
+
 /// The relay: each frame sent on as it arrives; the first close (or failure) on either side
 /// closes the other; then the session is settled.
 async fn session(
@@ -279,11 +294,9 @@ async fn session(
     // Gemini Live speaks its own protocol: translated both ways.
     if let Some(l) = &live {
         let greeting = l.opened();
-        if deliver(&mut client, &mut up, &mut tally, greeting)
-            .await
-            .is_err()
-        {
-            let _ = up.close(None).await;
+        // On failure the loop below sees the closed side and ends the session.
+        if let Err(gone) = deliver(&mut client, &mut up, &mut tally, greeting).await {
+            close_other(gone, &mut client, &mut up).await;
         }
     }
     loop {
@@ -296,16 +309,9 @@ async fn session(
             m = client.recv() => match m {
                 Some(Ok(Message::Text(t))) if live.is_some() => {
                     let out = live.as_mut().map(|l| l.from_client(t.as_str())).unwrap_or_default();
-                    match deliver(&mut client, &mut up, &mut tally, out).await {
-                        Ok(()) => {}
-                        Err(Gone::Upstream) => {
-                            let _ = client.send(Message::Close(Some(going_away("the upstream closed")))).await;
-                            break;
-                        }
-                        Err(Gone::Client) => {
-                            let _ = up.close(None).await;
-                            break;
-                        }
+                    if let Err(gone) = deliver(&mut client, &mut up, &mut tally, out).await {
+                        close_other(gone, &mut client, &mut up).await;
+                        break;
                     }
                 }
                 // OpenAI's protocol has no binary events for Gemini to take.
@@ -339,16 +345,9 @@ async fn session(
                 Some(Ok(frame @ (UpMessage::Text(_) | UpMessage::Binary(_)))) if live.is_some() => {
                     let data = frame.into_data();
                     let out = live.as_mut().map(|l| l.from_upstream(&data)).unwrap_or_default();
-                    match deliver(&mut client, &mut up, &mut tally, out).await {
-                        Ok(()) => {}
-                        Err(Gone::Upstream) => {
-                            let _ = client.send(Message::Close(Some(going_away("the upstream closed")))).await;
-                            break;
-                        }
-                        Err(Gone::Client) => {
-                            let _ = up.close(None).await;
-                            break;
-                        }
+                    if let Err(gone) = deliver(&mut client, &mut up, &mut tally, out).await {
+                        close_other(gone, &mut client, &mut up).await;
+                        break;
                     }
                 }
                 Some(Ok(UpMessage::Text(t))) => {
