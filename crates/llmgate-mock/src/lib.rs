@@ -24,6 +24,7 @@ mod files;
 mod foundry;
 mod gcs;
 mod gemini_batch;
+mod gemini_live;
 mod google;
 mod google_media;
 mod guardrail;
@@ -387,11 +388,13 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/azure/openai/v1/chat/completions", post(azure::v1_chat))
         .route("/azure/openai/v1/embeddings", post(azure::v1_embeddings))
         .route("/azure/openai/v1/responses", post(responses::responses));
-    // The Realtime API's WebSockets: OpenAI's, and Azure's beta and GA paths.
+    // The Realtime API's WebSockets: OpenAI's, Azure's beta and GA paths, and Gemini Live.
     r = r
         .route("/v1/realtime", get(realtime::openai))
         .route("/openai/realtime", get(realtime::azure))
-        .route("/openai/v1/realtime", get(realtime::azure));
+        .route("/openai/v1/realtime", get(realtime::azure))
+        .route(gemini_live::PATH, get(gemini_live::live))
+        .route(gemini_live::VERTEX_PATH, get(gemini_live::vertex_live));
     r.route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/model/{model}/{action}", post(bedrock::converse))

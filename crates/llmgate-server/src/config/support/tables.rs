@@ -615,6 +615,7 @@ pub const LITELLM_SETTINGS: &[Row] = &[
     no("enable_key_alias_format_validation", "key alias validation"),
     no("disable_copilot_system_to_assistant", "GitHub Copilot"),
     no("telemetry", "telemetry"),
+    no("gemini_live_defer_setup", "Gemini Live realtime always defers its setup to the client's first session.update"),
 ];
 
 #[rustfmt::skip]

@@ -9,7 +9,10 @@
 //! error in OpenAI's shape, never as an upgraded socket closed at once. Then frames are relayed
 //! both ways as they arrive, text and binary, and a close on either side closes the other. The
 //! server events' `response.done` usage is summed (`usage.rs`) and the session settled once at
-//! the end: one spend log with LiteLLM's call type `_arealtime`.
+//! the end: one spend log with LiteLLM's call type `_arealtime`. A Gemini or Vertex AI
+//! deployment's session is translated instead of relayed
+//! (`llmgate::providers::gemini::realtime`: OpenAI's events to Gemini Live's messages and back,
+//! its `usageMetadata` as `response.done` usage).
 
 mod upstream;
 mod usage;
@@ -36,6 +39,7 @@ use crate::error::{ErrorShape, GatewayError};
 use crate::governance::admit::{admit, Ask};
 use crate::governance::settle::{PromptTokens, Settlement};
 use crate::state::AppState;
+use llmgate::providers::gemini::realtime::{Out, Session as GeminiLive};
 use upstream::Socket;
 use usage::Tally;
 
@@ -202,22 +206,23 @@ pub async fn realtime(
         let http = http.clone();
         let query = query.clone();
         async move {
-            let target = upstream::target(&http, &dep, &model, &query, beta).await?;
+            let mut target = upstream::target(&http, &dep, &model, &query, beta).await?;
             let api_base = {
                 let mut shown = target.url.clone();
                 shown.set_query(None);
                 shown.to_string()
             };
+            let live = target.live.take();
             let socket = upstream::connect(target).await?;
             Ok(llmgate::Response {
-                body: socket,
+                body: (socket, live),
                 headers: Vec::new(),
                 api_base,
             })
         }
     })
     .await;
-    let (socket, meta) = match res {
+    let ((socket, live), meta) = match res {
         Ok(r) => r,
         Err((e, meta)) => {
             settle.failure(&e);
@@ -228,7 +233,50 @@ pub async fn realtime(
     // Browsers need one of their subprotocols echoed; `realtime` is the one OpenAI answers.
     upgrade
         .protocols(["realtime"])
-        .on_upgrade(move |client| session(client, socket, settle, dep))
+        .on_upgrade(move |client| session(client, socket, settle, dep, live))
+}
+
+/// Why a relay stopped delivering.
+enum Gone {
+    Client,
+    Upstream,
+}
+
+/// Sends a translated frame's messages on: to Gemini first (content held for its setup), then
+/// the client's events, each looked at for usage.
+async fn deliver(
+    client: &mut WebSocket,
+    up: &mut Socket,
+    tally: &mut Tally,
+    out: Out,
+) -> Result<(), Gone> {
+    for m in out.upstream {
+        up.send(UpMessage::Text(m.into()))
+            .await
+            .map_err(|_| Gone::Upstream)?;
+    }
+    for e in out.client {
+        tally.feed(&e);
+        client
+            .send(Message::Text(e.into()))
+            .await
+            .map_err(|_| Gone::Client)?;
+    }
+    Ok(())
+}
+
+/// Closes the side still open once a delivery to the other failed.
+async fn close_other(gone: Gone, client: &mut WebSocket, up: &mut Socket) {
+    match gone {
+        Gone::Upstream => {
+            let _ = client
+                .send(Message::Close(Some(going_away("the upstream closed"))))
+                .await;
+        }
+        Gone::Client => {
+            let _ = up.close(None).await;
+        }
+    }
 }
 
 /// The relay: each frame sent on as it arrives; the first close (or failure) on either side
@@ -238,10 +286,19 @@ async fn session(
     mut up: Socket,
     mut settle: Settlement,
     dep: Arc<Deployment>,
+    mut live: Option<GeminiLive>,
 ) {
     let _open = Open::new();
     let mut closing = LIVE.closing.subscribe();
     let mut tally = Tally::default();
+    // Gemini Live speaks its own protocol: translated both ways.
+    if let Some(l) = &live {
+        let greeting = l.opened();
+        // On failure the loop below sees the closed side and ends the session.
+        if let Err(gone) = deliver(&mut client, &mut up, &mut tally, greeting).await {
+            close_other(gone, &mut client, &mut up).await;
+        }
+    }
     loop {
         tokio::select! {
             _ = shutting_down(&mut closing) => {
@@ -250,6 +307,15 @@ async fn session(
                 break;
             }
             m = client.recv() => match m {
+                Some(Ok(Message::Text(t))) if live.is_some() => {
+                    let out = live.as_mut().map(|l| l.from_client(t.as_str())).unwrap_or_default();
+                    if let Err(gone) = deliver(&mut client, &mut up, &mut tally, out).await {
+                        close_other(gone, &mut client, &mut up).await;
+                        break;
+                    }
+                }
+                // OpenAI's protocol has no binary events for Gemini to take.
+                Some(Ok(Message::Binary(_))) if live.is_some() => {}
                 Some(Ok(Message::Text(t))) => {
                     let t = UpUtf8::try_from(bytes::Bytes::from(t)).unwrap_or_default();
                     if up.send(UpMessage::Text(t)).await.is_err() {
@@ -275,6 +341,15 @@ async fn session(
                 }
             },
             m = up.next() => match m {
+                // Gemini sends its JSON messages as binary frames (or text).
+                Some(Ok(frame @ (UpMessage::Text(_) | UpMessage::Binary(_)))) if live.is_some() => {
+                    let data = frame.into_data();
+                    let out = live.as_mut().map(|l| l.from_upstream(&data)).unwrap_or_default();
+                    if let Err(gone) = deliver(&mut client, &mut up, &mut tally, out).await {
+                        close_other(gone, &mut client, &mut up).await;
+                        break;
+                    }
+                }
                 Some(Ok(UpMessage::Text(t))) => {
                     tally.feed(t.as_str());
                     let t = ws::Utf8Bytes::try_from(bytes::Bytes::from(t)).unwrap_or_default();
@@ -334,8 +409,23 @@ async fn session(
 /// A realtime deployment's health check, as LiteLLM's for `mode: realtime`: its socket opened
 /// (the upstream's `session.created` read) and closed.
 pub async fn probe(state: &AppState, d: &Deployment) -> Result<(), llmgate::LlmError> {
-    let target = upstream::target(state.client.http(), d, d.bare_model(), &[], false).await?;
+    let mut target = upstream::target(state.client.http(), d, d.bare_model(), &[], false).await?;
+    let live = target.live.take();
     let mut socket = upstream::connect(target).await?;
+    // Gemini Live says nothing until it is set up.
+    if let Some(l) = live {
+        if socket
+            .send(UpMessage::Text(l.probe_setup().into()))
+            .await
+            .is_err()
+        {
+            return Err(llmgate::LlmError::new(
+                llmgate::ErrorKind::ApiConnection,
+                "the realtime socket closed before its setup",
+            )
+            .with_provider(&d.provider));
+        }
+    }
     let first = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await;
     let _ = socket.close(None).await;
     match first {

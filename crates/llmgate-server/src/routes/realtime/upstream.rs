@@ -4,8 +4,10 @@
 //! `{base}/openai/realtime?api-version=<v>&deployment=<name>` (or, with `realtime_protocol:
 //! GA`, `{base}/openai/v1/realtime?model=<name>`) with its `api-key` (or Entra ID token); xAI
 //! (LiteLLM's `XAIRealtime`, OpenAI's protocol) at `{base}/v1/realtime?model=<model>`, base
-//! `https://api.x.ai/v1` by default, its key as a bearer and no `OpenAI-Beta` header. The
-//! gateway's credentials only: the client's key is never sent.
+//! `https://api.x.ai/v1` by default, its key as a bearer and no `OpenAI-Beta` header; Gemini
+//! Live at Google's `BidiGenerateContent` socket with `?key=` (its protocol translated by
+//! `llmgate::providers::gemini::realtime`). The gateway's credentials only: the client's key is
+//! never sent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::deployments::Deployment;
+use llmgate::providers::gemini::realtime::{Session as LiveSession, LIVE_PATH, VERTEX_LIVE_PATH};
 
 /// How long opening the upstream socket (TCP, TLS and the HTTP upgrade) may take when the
 /// deployment sets no `timeout`.
@@ -38,6 +41,8 @@ pub struct Target {
     pub url: reqwest::Url,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeout: Duration,
+    /// For Gemini Live (AI Studio or Vertex AI): the session's protocol translation.
+    pub live: Option<LiveSession>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -99,10 +104,12 @@ pub async fn target(
         "openai" => openai(opts, model, query, beta, timeout),
         "xai" => session(&XAI, opts, model, query, beta, timeout),
         "azure" => azure(http, opts, model, timeout).await,
+        "gemini" => gemini(opts, model, beta, timeout),
+        "vertex_ai" => vertex(http, opts, model, beta, timeout).await,
         other => Err(bad(
             other,
             format!(
-                "model {:?} is served by {other}: llmgate's realtime API proxies OpenAI, Azure and xAI deployments",
+                "model {:?} is served by {other}: llmgate's realtime API proxies OpenAI, Azure, xAI, Gemini and Vertex AI deployments",
                 dep.model_name
             ),
         )),
@@ -216,6 +223,7 @@ fn session(
         url,
         headers,
         timeout,
+        live: None,
     })
 }
 
@@ -266,10 +274,95 @@ async fn azure(
         url,
         headers: vec![auth],
         timeout,
+        live: None,
     })
 }
 
-/// Opens the socket and upgrades it; an upstream that answers the upgrade with an error is
+/// Gemini Live, as LiteLLM's `GeminiRealtimeConfig` opens it:
+/// `{base}/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=`,
+/// base `wss://generativelanguage.googleapis.com` or `GEMINI_API_BASE`. The key can only ride
+/// in the query (no header on every WebSocket client); the URL shown in logs drops the query.
+/// The model is not in the URL: it is the session's `setup` message.
+fn gemini(
+    opts: &CallOptions,
+    model: &str,
+    beta: bool,
+    timeout: Duration,
+) -> Result<Target, LlmError> {
+    let base = opts
+        .api_base
+        .clone()
+        .filter(|b| !b.is_empty())
+        .or_else(|| env("GEMINI_API_BASE"))
+        .unwrap_or_else(|| "https://generativelanguage.googleapis.com".into());
+    let mut url = parse_base(&base, "gemini")?;
+    websocket_scheme(&mut url, "gemini")?;
+    // A chat `api_base` names the API version (`.../v1beta`); the socket lives beside it.
+    let root = url.path().trim_end_matches('/');
+    let root = ["/v1beta", "/v1alpha", "/v1"]
+        .iter()
+        .find_map(|v| root.strip_suffix(v))
+        .unwrap_or(root)
+        .to_string();
+    url.set_path(&format!("{root}{LIVE_PATH}"));
+    let key = llmgate::providers::gemini::api_key(opts)?;
+    url.query_pairs_mut().clear().append_pair("key", &key);
+    Ok(Target {
+        provider: "gemini",
+        url,
+        headers: Vec::new(),
+        timeout,
+        live: Some(LiveSession::new(model, beta)),
+    })
+}
+
+/// Vertex AI's Live API, as LiteLLM's `VertexAIRealtimeConfig` opens it:
+/// `wss://{location}-aiplatform.googleapis.com/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent`
+/// (`aiplatform.googleapis.com` for `global`, or `{api_base}/ws/...`) with the deployment's
+/// access token and `x-goog-user-project`; the model goes into the setup's resource name, so it
+/// must be one plain id.
+async fn vertex(
+    http: &reqwest::Client,
+    opts: &CallOptions,
+    model: &str,
+    beta: bool,
+    timeout: Duration,
+) -> Result<Target, LlmError> {
+    if model.is_empty()
+        || !model
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'@'))
+    {
+        return Err(bad(
+            "vertex_ai",
+            format!("model {model:?} is not a Vertex AI Live model id"),
+        ));
+    }
+    let site = llmgate::providers::vertex::live_site(http, opts).await?;
+    let mut url = parse_base(&site.base, "vertex_ai")?;
+    websocket_scheme(&mut url, "vertex_ai")?;
+    let root = url.path().trim_end_matches('/').to_string();
+    url.set_path(&format!("{root}{VERTEX_LIVE_PATH}"));
+    url.set_query(None);
+    Ok(Target {
+        provider: "vertex_ai",
+        url,
+        headers: vec![
+            header("authorization", &format!("Bearer {}", site.token))?,
+            header("x-goog-user-project", &site.project)?,
+        ],
+        timeout,
+        live: Some(LiveSession::vertex(
+            model,
+            &site.project,
+            &site.location,
+            beta,
+        )),
+    })
+}
+
+/// Opens the socket and upgrades it (the target's `live` translation is the caller's to take
+/// first); an upstream that answers the upgrade with an error is
 /// that error, classified as its HTTP answers are.
 pub async fn connect(t: Target) -> Result<Socket, LlmError> {
     let provider = t.provider;
@@ -465,6 +558,76 @@ mod tests {
         assert_eq!(target.url.scheme(), "wss");
         let e = connect(target).await.err().unwrap();
         assert_eq!(e.kind, ErrorKind::ApiConnection);
+    }
+
+    #[test]
+    fn gemini_live_urls_as_litellm_builds_them() {
+        let t = Duration::from_secs(1);
+        let live = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+        let g = gemini(
+            &opts("https://generativelanguage.googleapis.com/v1beta/"),
+            "m",
+            false,
+            t,
+        )
+        .unwrap();
+        assert!(g.live.is_some());
+        assert_eq!(
+            g.url.as_str(),
+            format!("wss://generativelanguage.googleapis.com{live}?key=sk-up")
+        );
+        assert!(g.headers.is_empty());
+        let mock = gemini(&opts("http://127.0.0.1:9/prefix"), "m", false, t).unwrap();
+        assert_eq!(
+            mock.url.as_str(),
+            format!("ws://127.0.0.1:9/prefix{live}?key=sk-up")
+        );
+        let mut none = opts("http://127.0.0.1:9");
+        none.api_key = None;
+        if std::env::var("GEMINI_API_KEY").is_err() && std::env::var("GOOGLE_API_KEY").is_err() {
+            assert_eq!(
+                gemini(&none, "m", false, t).err().unwrap().kind,
+                ErrorKind::Authentication
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn vertex_live_urls_and_model_ids() {
+        let http = reqwest::Client::new();
+        let t = Duration::from_secs(1);
+        let mut o = opts("http://127.0.0.1:9/v1");
+        o.api_key = Some("ya29.token".into());
+        o.extra
+            .insert("vertex_project".into(), serde_json::json!("proj"));
+        o.extra
+            .insert("vertex_location".into(), serde_json::json!("europe-west4"));
+        let v = vertex(&http, &o, "gemini-live-2.5-flash", false, t)
+            .await
+            .unwrap();
+        assert_eq!(
+            v.url.as_str(),
+            "ws://127.0.0.1:9/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"
+        );
+        assert!(v
+            .headers
+            .iter()
+            .any(|(k, val)| k == "authorization" && val == "Bearer ya29.token"));
+        assert!(v
+            .headers
+            .iter()
+            .any(|(k, val)| k == "x-goog-user-project" && val == "proj"));
+        o.api_base = None;
+        let host = vertex(&http, &o, "m", false, t).await.unwrap();
+        assert_eq!(
+            host.url.host_str(),
+            Some("europe-west4-aiplatform.googleapis.com")
+        );
+        assert_eq!(host.url.scheme(), "wss");
+        // A model id goes into the setup's resource name: nothing but one plain id.
+        assert!(vertex(&http, &o, "../other/models/x", false, t)
+            .await
+            .is_err());
     }
 
     #[tokio::test]

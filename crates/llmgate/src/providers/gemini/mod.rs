@@ -6,6 +6,7 @@ pub mod edits;
 pub mod errors;
 pub mod images;
 pub mod media;
+pub mod realtime;
 pub mod request;
 pub mod response;
 pub mod schema;
@@ -198,6 +199,25 @@ pub fn embedding_response(model: &str, vectors: Vec<Value>, tokens: u64) -> Embe
 
 pub struct Gemini;
 
+/// The deployment's AI Studio key: its `api_key`, else `GEMINI_API_KEY` / `GOOGLE_API_KEY`.
+pub fn api_key(opts: &CallOptions) -> Result<String, LlmError> {
+    opts.api_key
+        .clone()
+        .filter(|k| !k.is_empty())
+        .or_else(|| {
+            ["GEMINI_API_KEY", "GOOGLE_API_KEY"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()))
+        })
+        .ok_or_else(|| {
+            LlmError::new(
+                ErrorKind::Authentication,
+                "Missing Gemini API key: set `api_key` or GEMINI_API_KEY",
+            )
+            .with_provider(NAME)
+        })
+}
+
 /// Where a deployment's `model` is served natively (its URL up to the model, and its key), for
 /// a gateway relaying Google's own `generateContent` bodies to it.
 pub fn native_target(opts: &CallOptions, model: &str) -> Result<Target, LlmError> {
@@ -206,21 +226,7 @@ pub fn native_target(opts: &CallOptions, model: &str) -> Result<Target, LlmError
 
 impl Gemini {
     fn target(opts: &CallOptions, model: &str) -> Result<Target, LlmError> {
-        let key = opts
-            .api_key
-            .clone()
-            .or_else(|| {
-                ["GEMINI_API_KEY", "GOOGLE_API_KEY"]
-                    .iter()
-                    .find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()))
-            })
-            .ok_or_else(|| {
-                LlmError::new(
-                    ErrorKind::Authentication,
-                    "Missing Gemini API key: set `api_key` or GEMINI_API_KEY",
-                )
-                .with_provider(NAME)
-            })?;
+        let key = api_key(opts)?;
         let path = Self::model_path(model).map_err(|e| e.with_provider(NAME))?;
         Ok(Target {
             model_url: format!("{}/{path}", Self::base(opts)),

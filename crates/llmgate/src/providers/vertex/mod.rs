@@ -128,6 +128,25 @@ impl Site {
     }
 }
 
+/// Where a deployment's Vertex AI Live socket is and as whom: its API base (no `/v1`), project,
+/// location and an access token, resolved as for any Vertex call.
+pub struct LiveSite {
+    pub base: String,
+    pub project: String,
+    pub location: String,
+    pub token: String,
+}
+
+pub async fn live_site(http: &reqwest::Client, opts: &CallOptions) -> Result<LiveSite, LlmError> {
+    let site = Site::resolve(&Ctx { http, opts }).await?;
+    Ok(LiveSite {
+        base: site.base,
+        project: site.project,
+        location: site.location,
+        token: site.token,
+    })
+}
+
 /// Where a deployment's Gemini `model` is served natively on Vertex AI (its URL up to the
 /// model, and an access token), for a gateway relaying Google's own `generateContent` bodies.
 /// A Claude model (Anthropic's protocol) is refused.
