@@ -340,8 +340,12 @@ pub(crate) fn extraneous(body: &Value, allowed: &[&str]) -> Result<(), String> {
 }
 
 /// A `ValidationException` message.
-fn malformed(what: &str) -> Result<Value, String> {
-    Err(format!("Malformed input request: {what}"))
+pub(crate) fn malformed(what: &str) -> Result<Value, String> {
+    Err(bad_config(what))
+}
+
+fn bad_config(what: &str) -> String {
+    format!("Malformed input request: {what}")
 }
 
 /// Titan Image and Nova Canvas: a task, its params with a text, and the generation config.
@@ -366,7 +370,14 @@ fn amazon_image(body: &Value) -> Result<Value, String> {
     if params["text"].as_str().is_none_or(str::is_empty) {
         return malformed("text is required");
     }
-    let config = &body["imageGenerationConfig"];
+    let n = nova_images(&body["imageGenerationConfig"])?;
+    let images: Vec<String> = (0..n).map(|_| crate::media::png_b64()).collect();
+    Ok(json!({"images": images, "error": null}))
+}
+
+/// Titan's and Nova Canvas's `imageGenerationConfig` checked as Bedrock does; the number of
+/// images it asks for (generations and edits alike).
+pub(crate) fn nova_images(config: &Value) -> Result<u64, String> {
     extraneous(
         config,
         &[
@@ -382,14 +393,13 @@ fn amazon_image(body: &Value) -> Result<Value, String> {
         .get("quality")
         .is_some_and(|q| q != "standard" && q != "premium")
     {
-        return malformed("quality must be standard or premium");
+        return Err(bad_config("quality must be standard or premium"));
     }
     let n = config["numberOfImages"].as_u64().unwrap_or(1);
     if !(1..=5).contains(&n) {
-        return malformed("numberOfImages must be between 1 and 5");
+        return Err(bad_config("numberOfImages must be between 1 and 5"));
     }
-    let images: Vec<String> = (0..n).map(|_| crate::media::png_b64()).collect();
-    Ok(json!({"images": images, "error": null}))
+    Ok(n)
 }
 
 /// Stability 3 and Stable Image: a prompt and an allowed aspect ratio. A prompt containing

@@ -7,6 +7,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
+use crate::bedrock::malformed;
 use crate::media::png_b64;
 
 /// What a Stability edit model's id says it does, and the text fields it requires.
@@ -57,10 +58,6 @@ const STABILITY_KEYS: [&str; 26] = [
 /// Whether `model` is one of Stability's edit models.
 pub(crate) fn is_stability_edit(model: &str) -> bool {
     model.contains("stability.") && STABILITY.iter().any(|(k, _)| model.contains(k))
-}
-
-fn malformed(what: &str) -> Result<Value, String> {
-    Err(format!("Malformed input request: {what}"))
 }
 
 fn is_b64(v: &Value) -> bool {
@@ -192,28 +189,7 @@ pub(crate) fn nova(body: &Value) -> Result<Value, String> {
             }
         }
     }
-    let config = &body["imageGenerationConfig"];
-    extraneous(
-        config,
-        &[
-            "numberOfImages",
-            "width",
-            "height",
-            "quality",
-            "cfgScale",
-            "seed",
-        ],
-    )?;
-    if config
-        .get("quality")
-        .is_some_and(|q| q != "standard" && q != "premium")
-    {
-        return malformed("quality must be standard or premium");
-    }
-    let n = config["numberOfImages"].as_u64().unwrap_or(1);
-    if !(1..=5).contains(&n) {
-        return malformed("numberOfImages must be between 1 and 5");
-    }
+    let n = crate::bedrock::nova_images(&body["imageGenerationConfig"])?;
     let images: Vec<String> = (0..n).map(|_| png_b64()).collect();
     Ok(json!({"images": images, "error": null}))
 }
