@@ -356,7 +356,7 @@ fn amazon_image(body: &Value) -> Result<Value, String> {
             "taskType",
             "textToImageParams",
             "colorGuidedGenerationParams",
-            "inpaintingParams",
+            "inPaintingParams",
             "imageGenerationConfig",
         ],
     )?;
@@ -364,7 +364,7 @@ fn amazon_image(body: &Value) -> Result<Value, String> {
     let params = match task {
         "TEXT_IMAGE" => &body["textToImageParams"],
         "COLOR_GUIDED_GENERATION" => &body["colorGuidedGenerationParams"],
-        "INPAINTING" => &body["inpaintingParams"],
+        "INPAINTING" => &body["inPaintingParams"],
         _ => return malformed(&format!("taskType {task} is not valid")),
     };
     if params["text"].as_str().is_none_or(str::is_empty) {

@@ -215,7 +215,9 @@ fn amazon_body(
     let task_key = match task.as_str() {
         "TEXT_IMAGE" => "textToImageParams",
         "COLOR_GUIDED_GENERATION" => "colorGuidedGenerationParams",
-        "INPAINTING" => "inpaintingParams",
+        // AWS spells it `inPaintingParams` (LiteLLM's generation sends `inpaintingParams`,
+        // which Bedrock refuses as an extraneous key); a client's params under either name.
+        "INPAINTING" => "inPaintingParams",
         other => {
             return Err(LlmError::bad_request(format!(
                 "taskType {other} is not an image generation task: use TEXT_IMAGE, COLOR_GUIDED_GENERATION or INPAINTING"
@@ -228,8 +230,15 @@ fn amazon_body(
     if let Some(n) = params.remove("negativeText") {
         task_params.insert("negativeText".into(), n);
     }
-    if let Some(Value::Object(own)) = params.remove(task_key) {
-        task_params.extend(own);
+    let keys: &[&str] = if task == "INPAINTING" {
+        &[task_key, "inpaintingParams"]
+    } else {
+        &[task_key]
+    };
+    for key in keys {
+        if let Some(Value::Object(own)) = params.remove(*key) {
+            task_params.extend(own);
+        }
     }
     let mut config = Map::new();
     if let Some(n) = req.n {
@@ -407,6 +416,18 @@ mod tests {
             json!({"taskType": "COLOR_GUIDED_GENERATION",
                 "colorGuidedGenerationParams": {"text": "p", "colors": ["#ff0000"]},
                 "imageGenerationConfig": {"quality": "premium", "numberOfImages": 1}})
+        );
+        // Inpainting under AWS's key, the client's params read under LiteLLM's name too.
+        let r = req(
+            json!({"model": "m", "prompt": "p", "taskType": "INPAINTING",
+            "inpaintingParams": {"image": "aW1n", "maskPrompt": "sky"}}),
+        );
+        let c = build(&r, "amazon.nova-canvas-v1:0", false).unwrap();
+        assert_eq!(
+            c.body,
+            json!({"taskType": "INPAINTING",
+                "inPaintingParams": {"text": "p", "image": "aW1n", "maskPrompt": "sky"},
+                "imageGenerationConfig": {}})
         );
         let r = req(json!({"model": "m", "prompt": "p", "taskType": "BACKGROUND_REMOVAL"}));
         assert!(build(&r, "amazon.nova-canvas-v1:0", false).is_err());
