@@ -389,3 +389,40 @@ pub fn object_id(id: &str) -> Result<&str, GatewayError> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn azure_ai(base: &str) -> Target {
+        Target {
+            provider: "azure_ai",
+            base: base.into(),
+            key: "aai-key".into(),
+            api_version: None,
+            deployment: None,
+        }
+    }
+
+    #[test]
+    fn azure_ai_is_azures_files_api_on_the_foundry_resource() {
+        for base in [
+            "https://r.services.ai.azure.com",
+            "https://r.services.ai.azure.com/models",
+            "https://r.services.ai.azure.com/openai/",
+        ] {
+            let url = azure_ai(base).url("batches/batch_1").unwrap();
+            assert_eq!(
+                url.as_str(),
+                format!("https://r.services.ai.azure.com/openai/batches/batch_1?api-version={AZURE_DEFAULT_VERSION}")
+            );
+        }
+        let rb = azure_ai("https://r.services.ai.azure.com")
+            .request(&reqwest::Client::new(), reqwest::Method::GET, "files")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(rb.headers()["api-key"], "aai-key");
+        assert!(!rb.headers().contains_key("authorization"));
+    }
+}
