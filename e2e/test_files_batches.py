@@ -1,7 +1,7 @@
 """OpenAI's Files and Batches APIs through the llmgate binary with the official `openai`
 client, against the mock's Files/Batches API (OpenAI's paths and Azure's): uploads routed by
 `target_model_names` (LiteLLM's managed file id), `x-litellm-model`, a `model` field or
-`?model=`, the model of the JSONL's first line, or `custom_llm_provider` (openai, azure);
+`?model=`, the model of the JSONL's first line, or `custom_llm_provider` (openai, azure, azure_ai);
 list/retrieve/content/delete; a batch run to completion whose cost — read from its output file
 at the catalog's batch rate — is charged once to the key that created it (spend row in the
 database), the upload and the create each logged at spend 0 (LiteLLM's `acreate_file` /
@@ -52,6 +52,14 @@ model_list:
       api_base: {mock.base}
       api_key: azure-key-files
       api_version: "2024-10-21"
+  - model_name: foundry-batch
+    litellm_params:
+      model: azure_ai/gpt-4o
+      api_base: {mock.base}/models
+      api_key: aai-key-files
+  - model_name: foundry-env-batch
+    litellm_params:
+      model: azure_ai/gpt-4o
   - model_name: claude
     litellm_params:
       model: anthropic/claude-3-5-sonnet-20240620
@@ -76,7 +84,8 @@ general_settings:
   max_request_size_mb: 1
 """
     env = {**db_env, "OPENAI_API_BASE": f"{mock.base}/v1", "OPENAI_API_KEY": "sk-env-openai",
-           "AZURE_API_BASE": mock.base, "AZURE_API_KEY": "azure-env-key"}
+           "AZURE_API_BASE": mock.base, "AZURE_API_KEY": "azure-env-key",
+           "AZURE_AI_API_BASE": f"{mock.base}/models", "AZURE_AI_API_KEY": "aai-env-key"}
     g = Gateway(tmp, cfg, env=env).wait_ready()
     yield g
     g.stop()
@@ -221,8 +230,12 @@ def test_bad_input_is_a_clear_4xx(gw):
     with pytest.raises(openai.BadRequestError):
         c.files.create(file=("x.txt", b"not json\n"), purpose="batch")
     with pytest.raises(openai.BadRequestError) as e:
-        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "azure_ai"})
-    assert "azure_ai" in e.value.message and "files and batches" in e.value.message
+        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "groq"})
+    assert "groq" in e.value.message and "files and batches" in e.value.message
+    # A model whose provider has no files API is refused the same way.
+    with pytest.raises(openai.BadRequestError) as e:
+        c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_body={"model": "claude"})
+    assert "anthropic" in e.value.message and "no files or batches API" in e.value.message
     # Gemini serves them, with credentials this gateway lacks.
     with pytest.raises(openai.BadRequestError) as e:
         c.files.create(file=("x.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "gemini"})
@@ -371,3 +384,55 @@ def test_an_oversized_upload_is_an_openai_413(gw, mock):
     assert e.value.body["type"] == "invalid_request_error"
     assert "max_request_size_mb" in e.value.body["message"]
     assert len([r for r in mock_requests(mock) if r["path"].endswith("/files")]) == before
+
+
+def test_azure_ai_foundry_file_and_batch_to_completion_with_its_cost(gw, mock):
+    """An `azure_ai/` deployment of an OpenAI model (LiteLLM hands it to Azure OpenAI): its
+    files and batches are Azure OpenAI's API on the Foundry resource (`/openai/...` with
+    `api-version`, the key as `api-key`; a base naming `/models` loses it)."""
+    import urllib.request
+    a = key(gw, key_alias="files-foundry")
+    c = client(gw, a)
+    f = c.files.create(file=("batch.jsonl", JSONL), purpose="batch",
+                       extra_body={"target_model_names": "foundry-batch"})
+    up = last_upload(mock)
+    assert up["path"] == "/openai/files" and "api-version=" in up["query"]
+    assert up["headers"]["api-key"] == "aai-key-files" and "authorization" not in up["headers"]
+    assert c.files.retrieve(f.id).id == f.id
+
+    b = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    reqs = json.loads(urllib.request.urlopen(f"{mock.base}/_mock/requests").read())
+    create = [r for r in reqs if r["path"] == "/openai/batches" and r["method"] == "POST"][-1]
+    assert create["headers"]["api-key"] == "aai-key-files"
+    assert create["body"]["input_file_id"].startswith("file-mock")
+    assert c.batches.retrieve(b.id).status == "in_progress"
+    done = c.batches.retrieve(b.id)
+    assert done.status == "completed" and done.output_file_id
+    out = [json.loads(line) for line in c.files.content(done.output_file_id).text.splitlines()]
+    assert [o["custom_id"] for o in out] == ["r1", "r2"]
+    usage = [o["response"]["body"]["usage"] for o in out]
+
+    row = charged_once(gw, a["token"])
+    assert row["request_id"] == f"{b.id}_batch_cost"
+    # gpt-4o at the batch rate (half the catalog's 2.5e-6 / 1e-5).
+    priced_at_batch_rate(row, usage, 1.25e-6, 5e-6)
+    _, info = admin(gw, "GET", f"/key/info?key={a['key']}")
+    assert info["info"]["spend"] == pytest.approx(row["spend"], rel=1e-6)
+
+    hidden_from_another_key(gw, "files-foundry-b", f.id, done.output_file_id, b.id)
+
+
+def test_azure_ai_with_the_environments_credentials(gw, mock):
+    """`custom_llm_provider=azure_ai`, and an `azure_ai/` deployment without a base or key,
+    use `AZURE_AI_API_BASE` / `AZURE_AI_API_KEY`."""
+    c = client(gw, key(gw, key_alias="files-foundry-env"))
+    f = c.files.create(file=("a.jsonl", JSONL), purpose="batch", extra_body={"custom_llm_provider": "azure_ai"})
+    up = last_upload(mock)
+    assert up["path"] == "/openai/files" and up["headers"]["api-key"] == "aai-env-key"
+    assert "custom_llm_provider" not in up["body"]
+    b = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    assert c.batches.retrieve(b.id).id == b.id
+    assert c.files.content(f.id).content == JSONL
+    c.files.create(file=("b.jsonl", JSONL), purpose="batch", extra_body={"model": "foundry-env-batch"})
+    up = last_upload(mock)
+    assert up["path"] == "/openai/files" and up["headers"]["api-key"] == "aai-env-key"

@@ -63,6 +63,8 @@ model_list:
     litellm_params: {{model: watsonx/whisper-large-v3-turbo, api_base: {mock.base}, token: llmgate-mock-watsonx-token, project_id: p1}}
   - model_name: fw-image
     litellm_params: {{model: fireworks_ai/accounts/fireworks/models/flux-1-schnell-fp8, api_base: {v1}, api_key: fw-key}}
+  - model_name: db-image
+    litellm_params: {{model: databricks/databricks-shutterstock-imageai, api_base: "{mock.base}/serving-endpoints", api_key: dapi-key}}
 router_settings:
   num_retries: 0
 general_settings:
@@ -150,6 +152,16 @@ def test_fireworks_images_are_a_400_as_litellm_has_no_handler(client, mock):
     with pytest.raises(openai.BadRequestError) as e:
         client.images.generate(model="fw-image", prompt="a cat")
     assert "fireworks_ai does not support /images/generations" in str(e.value)
+    assert len(requests_to(mock, "/images/generations")) == before
+
+
+def test_databricks_images_are_a_400_as_litellm_has_no_handler(client, mock):
+    # LiteLLM 1.110's image_generation has no databricks branch (databricks is not among its
+    # OpenAI-compatible providers, and llms/databricks has no image config): nothing is sent.
+    before = len(requests_to(mock, "/images/generations"))
+    with pytest.raises(openai.BadRequestError) as e:
+        client.images.generate(model="db-image", prompt="a cat")
+    assert "databricks does not support /images/generations" in str(e.value)
     assert len(requests_to(mock, "/images/generations")) == before
 
 

@@ -38,14 +38,14 @@ pub enum Answer {
     Refused(Response, GatewayError),
 }
 
-/// The provider's error answer: OpenAI's and Azure's relayed as they came (they are
-/// OpenAI's shape already), another provider's classified into OpenAI's shape; logged with
+/// The provider's error answer: OpenAI's, Azure's and Azure AI's relayed as they came (they
+/// are OpenAI's shape already), another provider's classified into OpenAI's shape; logged with
 /// its message.
 pub async fn refused(res: reqwest::Response, provider: &str) -> Answer {
     let code = res.status().as_u16();
     let headers = llmgate::providers::http::header_pairs(res.headers());
     let body = res.bytes().await.unwrap_or_default();
-    if !matches!(provider, "openai" | "azure") {
+    if !matches!(provider, "openai" | "azure" | "azure_ai") {
         let e = LlmError::from_upstream(code, headers, &body, provider);
         let out = GatewayError::Llm(e.clone()).into_response();
         return Answer::Refused(out, GatewayError::Llm(e));

@@ -1,12 +1,14 @@
 //! Which upstream a file or batch call goes to, as LiteLLM chooses it: the deployment a model
 //! names (`target_model_names`, the `x-litellm-model` header, a `model` form field or `?model=`,
 //! a batch file's first line's `body.model` when it is a model group), else
-//! `custom_llm_provider` (`openai`, the default, `azure`, `mistral`, `gemini` or `vertex_ai`)
-//! with the environment's credentials (`OPENAI_API_BASE`/`OPENAI_API_KEY`, `AZURE_API_BASE`/
-//! `AZURE_API_KEY`/`AZURE_API_VERSION`, `MISTRAL_API_BASE`/`MISTRAL_API_KEY`,
-//! `GEMINI_API_BASE`/`GEMINI_API_KEY` (or `GOOGLE_API_KEY`); Vertex's as its provider reads
-//! them). OpenAI, Azure, Mistral (`mistral.rs`), Gemini (`gemini.rs`), Vertex AI and Bedrock
-//! deployments serve files and batches (Vertex through Cloud Storage: `vertex.rs`;
+//! `custom_llm_provider` (`openai`, the default, `azure`, `azure_ai`, `mistral`, `gemini` or
+//! `vertex_ai`) with the environment's credentials (`OPENAI_API_BASE`/`OPENAI_API_KEY`,
+//! `AZURE_API_BASE`/`AZURE_API_KEY`/`AZURE_API_VERSION`, `AZURE_AI_API_BASE`/`AZURE_AI_API_KEY`,
+//! `MISTRAL_API_BASE`/`MISTRAL_API_KEY`, `GEMINI_API_BASE`/`GEMINI_API_KEY` (or
+//! `GOOGLE_API_KEY`); Vertex's as its provider reads them). OpenAI, Azure, Azure AI Foundry
+//! (`azure_ai/`: the Azure OpenAI files and batches API on the Foundry resource), Mistral
+//! (`mistral.rs`), Gemini (`gemini.rs`), Vertex AI and Bedrock deployments serve files and
+//! batches (Vertex through Cloud Storage: `vertex.rs`;
 //! Bedrock through S3, a deployment only: its batch job needs the deployment's model).
 
 use std::sync::Arc;
@@ -29,7 +31,7 @@ const AZURE_DEFAULT_VERSION: &str = "2024-10-21";
 
 #[derive(Clone)]
 pub struct Target {
-    /// `openai`, `azure`, `mistral`, `gemini`, `vertex_ai` or `bedrock`.
+    /// `openai`, `azure`, `azure_ai`, `mistral`, `gemini`, `vertex_ai` or `bedrock`.
     pub provider: &'static str,
     base: String,
     key: String,
@@ -98,6 +100,13 @@ impl Target {
                 api_version: env("AZURE_API_VERSION"),
                 deployment: None,
             }),
+            "azure_ai" => Ok(Target {
+                provider: "azure_ai",
+                base: env("AZURE_AI_API_BASE").ok_or_else(|| missing("AZURE_AI_API_BASE"))?,
+                key: env("AZURE_AI_API_KEY").ok_or_else(|| missing("AZURE_AI_API_KEY"))?,
+                api_version: None,
+                deployment: None,
+            }),
             "mistral" => Ok(Target {
                 provider: "mistral",
                 base: env("MISTRAL_API_BASE").unwrap_or_else(|| MISTRAL_BASE.into()),
@@ -117,7 +126,7 @@ impl Target {
                 "custom_llm_provider=bedrock needs a Bedrock model: name one (target_model_names, x-litellm-model, `model`) whose deployment has s3_bucket_name and aws_batch_role_arn".into(),
             )),
             other => Err(GatewayError::BadRequest(format!(
-                "custom_llm_provider={other:?} is not supported for files and batches: use openai, azure, mistral, gemini or vertex_ai (or name a model)"
+                "custom_llm_provider={other:?} is not supported for files and batches: use openai, azure, azure_ai, mistral, gemini or vertex_ai (or name a model)"
             ))),
         }
     }
@@ -168,6 +177,7 @@ impl Target {
             "vertex_ai" => "Vertex AI",
             "bedrock" => "Bedrock",
             "azure" => "Azure",
+            "azure_ai" => "Azure AI",
             "mistral" => "Mistral",
             "gemini" => "Gemini",
             _ => "OpenAI",
@@ -221,7 +231,10 @@ impl Target {
 
     /// A deployment's target.
     pub fn of(d: &Arc<Deployment>) -> Result<Target, GatewayError> {
+        // LiteLLM hands an OpenAI model under `azure_ai/` to Azure OpenAI; its files and
+        // batches are that API on the Foundry resource, with Azure AI's credentials.
         let provider = match d.provider.as_str() {
+            _ if d.model.starts_with("azure_ai/") => "azure_ai",
             "openai" => "openai",
             "azure" => "azure",
             "mistral" => "mistral",
@@ -230,7 +243,7 @@ impl Target {
             "bedrock" => return Ok(Target::storage("bedrock", Some(d.clone()))),
             other => {
                 return Err(GatewayError::BadRequest(format!(
-                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI, Azure, Mistral, Gemini, Vertex AI and Bedrock do)",
+                    "model {:?} is served by {other}, which has no files or batches API in llmgate (OpenAI, Azure, Azure AI, Mistral, Gemini, Vertex AI and Bedrock do)",
                     d.model_name
                 )))
             }
@@ -244,6 +257,7 @@ impl Target {
         let base = base
             .or_else(|| match provider {
                 "openai" => Some("https://api.openai.com/v1".to_string()),
+                "azure_ai" => env("AZURE_AI_API_BASE"),
                 "mistral" => Some(env("MISTRAL_API_BASE").unwrap_or_else(|| MISTRAL_BASE.into())),
                 _ => None,
             })
@@ -257,6 +271,7 @@ impl Target {
             .filter(|k| !k.is_empty())
             .or_else(|| match provider {
                 "azure" => env("AZURE_API_KEY"),
+                "azure_ai" => env("AZURE_AI_API_KEY"),
                 "mistral" => env("MISTRAL_API_KEY"),
                 "gemini" => gemini_env_key(),
                 _ => env("OPENAI_API_KEY"),
@@ -303,8 +318,9 @@ impl Target {
         }
         let base = self.base.trim_end_matches('/');
         let text = match self.provider {
-            "azure" => {
-                let base = base.trim_end_matches("/openai");
+            // A Foundry base may name its inference path (`/models`, as chat's does).
+            "azure" | "azure_ai" => {
+                let base = base.trim_end_matches("/models").trim_end_matches("/openai");
                 let version = self
                     .api_version
                     .clone()
@@ -350,7 +366,7 @@ impl Target {
             })
         };
         Ok(match self.provider {
-            "azure" => rb.header("api-key", value(self.key.clone())?),
+            "azure" | "azure_ai" => rb.header("api-key", value(self.key.clone())?),
             "gemini" => rb.header("x-goog-api-key", value(self.key.clone())?),
             _ => rb.header("authorization", value(format!("Bearer {}", self.key))?),
         })
@@ -371,5 +387,42 @@ pub fn object_id(id: &str) -> Result<&str, GatewayError> {
         Err(GatewayError::BadRequest(format!(
             "{id:?} is not a valid file or batch id"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn azure_ai(base: &str) -> Target {
+        Target {
+            provider: "azure_ai",
+            base: base.into(),
+            key: "aai-key".into(),
+            api_version: None,
+            deployment: None,
+        }
+    }
+
+    #[test]
+    fn azure_ai_is_azures_files_api_on_the_foundry_resource() {
+        for base in [
+            "https://r.services.ai.azure.com",
+            "https://r.services.ai.azure.com/models",
+            "https://r.services.ai.azure.com/openai/",
+        ] {
+            let url = azure_ai(base).url("batches/batch_1").unwrap();
+            assert_eq!(
+                url.as_str(),
+                format!("https://r.services.ai.azure.com/openai/batches/batch_1?api-version={AZURE_DEFAULT_VERSION}")
+            );
+        }
+        let rb = azure_ai("https://r.services.ai.azure.com")
+            .request(&reqwest::Client::new(), reqwest::Method::GET, "files")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(rb.headers()["api-key"], "aai-key");
+        assert!(!rb.headers().contains_key("authorization"));
     }
 }
