@@ -129,10 +129,6 @@ pub struct SpendLog {
     pub proxy_server_request: JsonText,
 }
 
-fn is_zero(n: &i64) -> bool {
-    *n == 0
-}
-
 /// Calls `$f` on every text value of a log with the bound its column takes (see
 /// [`bounds`]): the one list of them, for the check (`as_ref`, `[&]`) and the fix (`as_mut`,
 /// `[&mut]`). Tags lead the daily tag table's key and name `LiteLLM_TagTable` rows: `ID`.
@@ -816,4 +812,8 @@ mod tests {
             .collect();
         assert_eq!(joined, logs[..7]);
     }
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
