@@ -47,8 +47,6 @@ pub const COLUMNS: Columns = &[
 ];
 
 /// One request's spend record.
-// Serialised only as the journal's line (rows are bound column by column): absent values are
-// left out of it (read back as None / 0): fewer fields written per request, a shorter line.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SpendLog {
     pub request_id: String,
@@ -63,59 +61,40 @@ pub struct SpendLog {
     pub start_time: i64,
     #[serde(rename = "endTime")]
     pub end_time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_duration_ms: Option<i64>,
     pub model: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_group: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_llm_provider: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_base: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Serialised once, when the log is built (journal line and row share the text).
     #[serde(default)]
     pub metadata: JsonText,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_hit: Option<String>,
     #[serde(default)]
     pub request_tags: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub team_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_user: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub requester_ip_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub litellm_call_id: Option<String>,
     /// The key's owner, whose total also grows (not a SpendLogs column; kept in journals).
     #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// For the daily roll-ups (LiteLLM keeps these in `metadata`): cache tokens and the route.
     #[serde(default)]
-    #[serde(skip_serializing_if = "is_zero")]
     pub cache_read_input_tokens: i64,
     #[serde(default)]
-    #[serde(skip_serializing_if = "is_zero")]
     pub cache_creation_input_tokens: i64,
     #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     /// An MCP tool call's `<server>-<tool>` (LiteLLM's column).
     #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mcp_namespaced_tool_name: Option<String>,
     /// An A2A call's agent (LiteLLM's column).
     #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
     /// LiteLLM's `messages`, `response` and `proxy_server_request` columns: `{}` unless
     /// `general_settings.store_prompts_in_spend_logs` is on (then the answer and the request
@@ -812,8 +791,4 @@ mod tests {
             .collect();
         assert_eq!(joined, logs[..7]);
     }
-}
-
-fn is_zero(n: &i64) -> bool {
-    *n == 0
 }
