@@ -575,7 +575,7 @@ def test_otel_spans_over_otlp_http_protobuf_continue_the_trace(mock, tmp_path, o
             model="ok", messages=[{"role": "user", "content": "trace me"}], temperature=0.5,
             extra_headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
         call_id, answer = r.headers["x-litellm-call-id"], r.parse()
-        upstream = [q for q in mock_requests(mock) if (q.get("body") or {}).get("messages") == [{"role": "user", "content": "trace me"}]][-1]
+        upstream = [q for q in mock_requests(mock) if isinstance(q.get("body"), dict) and q["body"].get("messages") == [{"role": "user", "content": "trace me"}]][-1]
         with pytest.raises(openai.RateLimitError):
             c.chat.completions.create(model="limited", messages=[{"role": "user", "content": "fail me"}])
         otlp.wait(4)
