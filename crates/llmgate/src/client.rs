@@ -15,6 +15,16 @@ use crate::providers::{resolve, Ctx, Resolved};
 use crate::stream::{ChunkStream, CompletionChunkStream};
 use crate::{mock, CallOptions, LlmError, Response};
 
+/// Idle connections kept per upstream host. Each holds ~100 KB of buffers (and pins the
+/// allocator pages around them): after a burst of 10 000 client connections the pool held
+/// ~1 000 of them for 90-180 s (~80 MB); 128 covers a steady 128 concurrent calls per host and
+/// caps that at ~12 MB. Calls beyond it open new connections. Shared with the lean client
+/// (`providers/lean_post.rs`), as are the settings below.
+pub(crate) const POOL_IDLE_PER_HOST: usize = 128;
+pub(crate) const POOL_IDLE: Duration = Duration::from_secs(90);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const USER_AGENT: &str = concat!("llmgate/", env!("CARGO_PKG_VERSION"));
+
 /// Holds the pooled HTTP client; cheap to clone.
 #[derive(Clone)]
 pub struct Client {
@@ -30,15 +40,11 @@ impl Default for Client {
 impl Client {
     pub fn new() -> Self {
         let http = reqwest::Client::builder()
-            // Idle connections kept per upstream host. Each holds ~100 KB of buffers (and pins
-            // the allocator pages around them): after a burst of 10 000 client connections the
-            // pool held ~1 000 of them for 90-180 s (~80 MB); 128 covers a steady 128 concurrent
-            // calls per host and caps that at ~12 MB. Calls beyond it open new connections.
-            .pool_max_idle_per_host(128)
-            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
+            .pool_idle_timeout(POOL_IDLE)
             .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("llmgate/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(USER_AGENT)
             // An upstream's redirect is not followed (httpx's default, as LiteLLM's handlers
             // send): it would choose a host the deployment did not name.
             .redirect(reqwest::redirect::Policy::none())

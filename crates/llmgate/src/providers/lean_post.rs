@@ -23,6 +23,7 @@ use futures::StreamExt;
 use hyper::body::Incoming;
 
 use super::http::{credentials, sse_from, UrlMemo};
+use crate::client;
 use crate::connections::Count;
 use crate::stream::sse::SseEvent;
 use crate::{LlmError, Response};
@@ -63,7 +64,7 @@ impl LeanPost {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(Duration::from_secs(10)));
+        tcp.set_connect_timeout(Some(client::CONNECT_TIMEOUT));
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -80,9 +81,8 @@ impl LeanPost {
             .enable_http2()
             .wrap_connector(tcp);
         let client = Client::builder(TokioExecutor::new())
-            // As the reqwest client: see the pool's sizing there.
-            .pool_max_idle_per_host(128)
-            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(client::POOL_IDLE_PER_HOST)
+            .pool_idle_timeout(client::POOL_IDLE)
             .pool_timer(TokioTimer::new())
             .build(Count::new(https));
         LeanPost { client }
@@ -144,12 +144,7 @@ impl LeanPost {
                 .map_err(|e| e.redact(&secrets))?;
             Ok::<_, LlmError>((parts, bytes, secrets))
         };
-        let (parts, bytes, secrets) = match wait {
-            Some(t) => tokio::time::timeout(t, exchange)
-                .await
-                .map_err(|_| LlmError::timeout(provider, t.as_secs_f64()))?,
-            None => exchange.await,
-        }?;
+        let (parts, bytes, secrets) = within(wait, provider, exchange).await?;
         let headers = super::http::header_pairs(&parts.headers);
         let status = parts.status.as_u16();
         if !(200..300).contains(&status) {
@@ -174,23 +169,16 @@ impl LeanPost {
         provider: &'static str,
     ) -> Result<Response<SseStream>, LlmError> {
         let opened = self.open(url, headers, body, provider);
-        let (parts, body, secrets) = match wait {
-            Some(t) => tokio::time::timeout(t, opened)
-                .await
-                .map_err(|_| LlmError::timeout(provider, t.as_secs_f64()))?,
-            None => opened.await,
-        }?;
+        let (parts, body, secrets) = within(wait, provider, opened).await?;
         let headers = super::http::header_pairs(&parts.headers);
         let status = parts.status.as_u16();
         if !(200..300).contains(&status) {
             let bytes = read_body(body, provider).await.unwrap_or_default();
             return Err(LlmError::from_upstream(status, headers, &bytes, provider).redact(&secrets));
         }
-        let chunks = body.into_data_stream().map(move |r| {
-            r.map_err(|e| {
-                LlmError::transport(Some("error decoding response body"), &e, false, provider)
-            })
-        });
+        let chunks = body
+            .into_data_stream()
+            .map(move |r| r.map_err(|e| body_error(&e, provider)));
         Ok(Response {
             body: Box::pin(sse_from(chunks, secrets, provider, wait)),
             headers,
@@ -207,10 +195,27 @@ async fn read_body(body: Incoming, provider: &str) -> Result<Bytes, LlmError> {
     Ok(body
         .collect()
         .await
-        .map_err(|e| {
-            LlmError::transport(Some("error decoding response body"), &e, false, provider)
-        })?
+        .map_err(|e| body_error(&e, provider))?
         .to_bytes())
+}
+
+/// An answer's body that broke while read, as reqwest words it.
+fn body_error(e: &hyper::Error, provider: &str) -> LlmError {
+    LlmError::transport(Some("error decoding response body"), e, false, provider)
+}
+
+/// `fut`, bounded by `wait` when there is one (then a timeout error past it).
+async fn within<T>(
+    wait: Option<Duration>,
+    provider: &str,
+    fut: impl std::future::Future<Output = Result<T, LlmError>>,
+) -> Result<T, LlmError> {
+    match wait {
+        Some(t) => tokio::time::timeout(t, fut)
+            .await
+            .map_err(|_| LlmError::timeout(provider, t.as_secs_f64()))?,
+        None => fut.await,
+    }
 }
 
 fn json_type() -> HeaderValue {
@@ -218,7 +223,7 @@ fn json_type() -> HeaderValue {
 }
 
 fn user_agent() -> HeaderValue {
-    HeaderValue::from_static(concat!("llmgate/", env!("CARGO_PKG_VERSION")))
+    HeaderValue::from_static(client::USER_AGENT)
 }
 
 /// `name: value` into `headers`, or an error for a header that is not one (an `extra_headers`

@@ -25,13 +25,6 @@ pub enum Header {
 }
 
 impl Header {
-    pub fn apply(self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match self {
-            Header::ApiKey(k) => rb.header("api-key", k),
-            Header::Bearer(t) => rb.bearer_auth(t),
-        }
-    }
-
     /// The header as a (name, value) pair.
     pub fn pair(self) -> (&'static str, String) {
         match self {

@@ -170,18 +170,8 @@ impl OpenAiCompat {
         model: &str,
         path: &str,
     ) -> Result<reqwest::RequestBuilder, LlmError> {
-        let (url, header) = self.target(cx, model, path).await?;
-        let mut rb = http::post(cx.http, url);
-        if let Some(h) = header {
-            rb = h.apply(rb);
-        }
-        if let Some(org) = &cx.opts.organization {
-            rb = rb.header("OpenAI-Organization", org);
-        }
-        for (k, v) in &cx.opts.extra_headers {
-            rb = rb.header(k, v);
-        }
-        Ok(rb)
+        let (url, headers) = self.lean_request(cx, model, path).await?;
+        Ok(http::post(cx.http, url).headers(headers))
     }
 
     /// The request as the upstream gets it: unsupported params refused or dropped, renames done.
@@ -437,7 +427,8 @@ impl OpenAiCompat {
         Ok((r.headers, r.body))
     }
 
-    /// The URL and headers of a call on the lean client: what [`Self::start`] sets on reqwest's.
+    /// The URL and headers of a call (the row's auth, organization, extra headers), for the
+    /// lean client or reqwest's ([`Self::start`]).
     async fn lean_request(
         &self,
         cx: &Ctx<'_>,
